@@ -1,0 +1,190 @@
+"""Background images for the synthetic scenes (paper §III-A, "Background image").
+
+The paper composites rendered robots on real photos drawn from a fixed pool, randomly
+scaled and cropped, and keeps separate photo collections for training and testing. Here a
+:class:`BackgroundPool` mixes three sources:
+
+* procedural textures (smooth noise, stripes, checkers, random shapes), generated from the
+  sample's random generator, so they cost no files;
+* photos that install with scikit-image (``skimage.data``; public-domain or freely licensed
+  sample images, see the scikit-image documentation for each), split into a ``train`` and
+  a ``test`` set that share no photo, like the paper's city/industrial split;
+* any folder of images a user points to (for example a photo set downloaded on Colab).
+
+All functions return uint8 (H, W, 3) RGB arrays.
+"""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+# scikit-image sample photos that ship inside the package (no download needed).
+PACKAGED_PHOTOS = {
+    "train": ("astronaut", "coffee", "rocket", "camera", "brick", "grass", "gravel", "moon",
+              "coins", "clock", "hubble_deep_field", "immunohistochemistry"),
+    "test": ("chelsea", "stereo_motorcycle", "colorwheel", "retina", "page", "text"),
+}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def _as_rgb(image: np.ndarray) -> np.ndarray:
+    """Any skimage/cv2 image (gray, bool, RGBA, uint16) -> uint8 (H, W, 3) RGB."""
+    image = np.asarray(image)
+    if image.dtype == bool:
+        image = image.astype(np.uint8) * 255
+    elif image.dtype == np.uint16:
+        image = (image >> 8).astype(np.uint8)
+    elif image.dtype != np.uint8:
+        image = np.clip(image * (255.0 if image.max() <= 1.0 else 1.0), 0, 255).astype(np.uint8)
+    if image.ndim == 2:
+        image = np.repeat(image[..., None], 3, axis=2)
+    return np.ascontiguousarray(image[..., :3])
+
+
+@functools.lru_cache(maxsize=4)
+def packaged_photos(split: str = "train") -> tuple[np.ndarray, ...]:
+    """The scikit-image photos of one split, loaded once per process."""
+    if split not in PACKAGED_PHOTOS:
+        raise ValueError(f"unknown background split {split!r}; choose 'train' or 'test'")
+    import skimage.data
+
+    photos = []
+    for name in PACKAGED_PHOTOS[split]:
+        try:
+            loaded = getattr(skimage.data, name)()
+        except Exception:  # a photo missing from this scikit-image version: skip it
+            continue
+        for image in loaded if isinstance(loaded, tuple) else (loaded,):
+            photos.append(_as_rgb(image))
+    return tuple(photos)
+
+
+def folder_photos(folder: str | Path) -> list[Path]:
+    """Image files in a folder (recursively), sorted so that indices are reproducible."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"background folder {folder} does not exist")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise ValueError(f"background folder {folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+    return files
+
+
+@functools.lru_cache(maxsize=256)
+def _read_photo(path: str) -> np.ndarray:
+    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"background image {path} could not be read")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def random_crop(photo: np.ndarray, height: int, width: int, rng: np.random.Generator,
+                scale_range: tuple[float, float] = (1.0, 2.0)) -> np.ndarray:
+    """Randomly scale, crop and flip a photo to (height, width).
+
+    ``scale`` ~ U(scale_range) zooms in relative to the smallest scale that covers the
+    output, so 1 shows the largest possible part of the photo.
+    """
+    ph, pw = photo.shape[:2]
+    cover = max(height / ph, width / pw)
+    scale = cover * rng.uniform(*scale_range)
+    ch, cw = min(ph, height / scale), min(pw, width / scale)
+    y0 = rng.uniform(0, ph - ch)
+    x0 = rng.uniform(0, pw - cw)
+    crop = photo[int(y0): int(y0 + ch), int(x0): int(x0 + cw)]
+    crop = cv2.resize(crop, (width, height), interpolation=cv2.INTER_LINEAR)
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    return np.ascontiguousarray(crop)
+
+
+def _smooth_noise(height: int, width: int, rng: np.random.Generator, octaves: int = 4) -> np.ndarray:
+    """Multi-octave value noise in [0, 1], float32 (H, W, 3)."""
+    out = np.zeros((height, width, 3), np.float32)
+    amplitude, total = 1.0, 0.0
+    for octave in range(octaves):
+        cells = 2 ** (octave + 1)
+        grid = rng.random((cells + 1, cells + 1, 3), dtype=np.float32)
+        out += amplitude * cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC)
+        total += amplitude
+        amplitude *= 0.5
+    return np.clip(out / total, 0.0, 1.0)
+
+
+def procedural_texture(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
+    """One random procedural background: noise, stripes, checkers or shapes."""
+    kind = rng.integers(4)
+    if kind == 0:
+        image = _smooth_noise(height, width, rng)
+    else:
+        c0, c1 = rng.random(3, dtype=np.float32), rng.random(3, dtype=np.float32)
+        yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+        angle = rng.uniform(0, np.pi)
+        period = rng.uniform(8, 80)
+        coord = np.cos(angle) * xx + np.sin(angle) * yy
+        if kind == 1:  # stripes
+            t = (np.sin(2 * np.pi * coord / period) > 0).astype(np.float32)
+        elif kind == 2:  # checkers
+            other = -np.sin(angle) * xx + np.cos(angle) * yy
+            t = ((np.floor(coord / period) + np.floor(other / period)) % 2).astype(np.float32)
+        else:  # random rectangles and circles on smooth noise
+            t = None
+        if t is not None:
+            image = c0 + t[..., None] * (c1 - c0)
+        else:
+            image = _smooth_noise(height, width, rng, octaves=2)
+            canvas = (image * 255).astype(np.uint8)
+            for _ in range(int(rng.integers(5, 25))):
+                colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+                x, y = int(rng.integers(width)), int(rng.integers(height))
+                size = int(rng.integers(5, max(6, min(height, width) // 3)))
+                if rng.random() < 0.5:
+                    cv2.circle(canvas, (x, y), size, colour, -1)
+                else:
+                    cv2.rectangle(canvas, (x - size, y - size // 2), (x + size, y + size // 2), colour, -1)
+            return canvas
+    return (np.clip(image, 0, 1) * 255).astype(np.uint8)
+
+
+@dataclass
+class BackgroundPool:
+    """Where backgrounds come from, and in what proportion.
+
+    Attributes:
+        split: which packaged photo set ('train' or 'test') to draw from.
+        photo_probability: chance of a photo (packaged or folder) instead of a procedural
+            texture; 0 gives textures only.
+        folders: extra folders of photos; when given, their photos join the pool.
+        use_packaged: include scikit-image's photos.
+        scale_range: random zoom of a photo (see :func:`random_crop`).
+    """
+
+    split: str = "train"
+    photo_probability: float = 0.7
+    folders: tuple[str, ...] = ()
+    use_packaged: bool = True
+    scale_range: tuple[float, float] = (1.0, 2.0)
+    _files: list = field(default_factory=list, init=False, repr=False)
+
+    def __post_init__(self):
+        self._files = [str(p) for folder in self.folders for p in folder_photos(folder)]
+        if self.split not in PACKAGED_PHOTOS:
+            raise ValueError(f"unknown background split {self.split!r}; choose 'train' or 'test'")
+
+    def _num_photos(self) -> int:
+        packaged = len(packaged_photos(self.split)) if self.use_packaged else 0
+        return packaged + len(self._files)
+
+    def draw(self, height: int, width: int, rng: np.random.Generator) -> np.ndarray:
+        """A background of (height, width) drawn with ``rng``: uint8 (H, W, 3)."""
+        n_photos = self._num_photos()
+        if n_photos and rng.random() < self.photo_probability:
+            k = int(rng.integers(n_photos))
+            packaged = packaged_photos(self.split) if self.use_packaged else ()
+            photo = packaged[k] if k < len(packaged) else _read_photo(self._files[k - len(packaged)])
+            return random_crop(photo, height, width, rng, self.scale_range)
+        return procedural_texture(height, width, rng)

@@ -1,0 +1,246 @@
+"""Datasets of synthetic samples: rendered on the fly, or written to and read from disk.
+
+On-disk format (one folder; ``NNNNNN`` is the zero-padded sample index)::
+
+    dataset.json          {"format": "robotpose-synth", "version": 1, "robot", "seed", "n",
+                           "height", "width", "joint_names", "params"}
+    images/NNNNNN.png     uint8 RGB image
+    masks/NNNNNN.png      uint8 instance ids: 0 background, r + 1 for robot r
+    annotations/NNNNNN.npz joints_2d, joints_3d, visibility, K, joint_angles, base_poses,
+                           camera_pose, depth (float32 metres, 0 = no robot), link_ids
+
+Each sample's files are written atomically (temporary name, then rename) and the writer
+skips samples that are already complete, so an interrupted ``robotpose synth`` run picks up
+where it stopped. A reader meeting a missing or truncated file names it and the problem.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+from torch.utils.data import Dataset
+
+from .backgrounds import BackgroundPool
+from .robots import get_robot
+from .synth import SynthParams, generate, params_for
+from .types import ANNOTATION_KEYS, Sample
+
+FORMAT_NAME, FORMAT_VERSION = "robotpose-synth", 1
+_EXTRA_KEYS = ("camera_pose", "depth", "link_ids")
+
+
+class SyntheticDataset(Dataset):
+    """Sample ``i`` rendered from ``(seed, i)``: identical on every call and in every worker.
+
+    Args:
+        robot: robot model name (see ``robots.ROBOT_NAMES``).
+        n: number of samples.
+        size: (H, W) of the images.
+        seed: dataset seed; a test set uses its own seed and is never trained on.
+        params: randomisation parameters (default: paper defaults + the robot's preset).
+    """
+
+    def __init__(self, robot: str, n: int, size: tuple[int, int] = (480, 640), seed: int = 0,
+                 params: SynthParams | None = None):
+        get_robot(robot)
+        if n < 0:
+            raise ValueError(f"dataset length must be non-negative, got {n}")
+        self.robot, self.n, self.size, self.seed = robot, int(n), tuple(size), int(seed)
+        self.params = params or params_for(robot)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int) -> Sample:
+        if not 0 <= index < self.n:
+            raise IndexError(f"sample {index} out of range for a dataset of {self.n}")
+        return generate(self.robot, self.seed, [index], *self.size, params=self.params)[0]
+
+    def batch(self, indices) -> list[Sample]:
+        """Several samples rendered in one batched call (same bytes as one by one)."""
+        return generate(self.robot, self.seed, list(indices), *self.size, params=self.params)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
+
+
+def _png_bytes(image: np.ndarray) -> bytes:
+    if image.ndim == 3:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".png", image)
+    if not ok:
+        raise RuntimeError("PNG encoding failed")
+    return buf.tobytes()
+
+
+def _paths(root: Path, index: int) -> dict[str, Path]:
+    name = f"{index:06d}"
+    return {"image": root / "images" / f"{name}.png",
+            "mask": root / "masks" / f"{name}.png",
+            "annotations": root / "annotations" / f"{name}.npz"}
+
+
+def _params_json(params: SynthParams) -> dict:
+    d = dataclasses.asdict(params)
+    bg = params.background
+    d["background"] = {"split": bg.split, "photo_probability": bg.photo_probability,
+                       "folders": list(bg.folders), "use_packaged": bg.use_packaged,
+                       "scale_range": list(bg.scale_range)}
+    return d
+
+
+def write_sample(root: str | Path, index: int, sample: Sample) -> None:
+    """Write one sample's three files (annotations last: its presence marks completion)."""
+    root = Path(root)
+    paths = _paths(root, index)
+    for p in paths.values():
+        p.parent.mkdir(parents=True, exist_ok=True)
+    if sample.num_robots > 254:
+        raise ValueError("the mask PNG format holds at most 254 robots per image")
+    ids = np.zeros(sample.size, np.uint8)
+    for r, m in enumerate(sample.masks):
+        ids[m] = r + 1
+    _atomic_write_bytes(paths["image"], _png_bytes(sample.image))
+    _atomic_write_bytes(paths["mask"], _png_bytes(ids))
+    arrays = {k: getattr(sample, k) for k in ANNOTATION_KEYS + _EXTRA_KEYS}
+    tmp = paths["annotations"].with_name(paths["annotations"].name + ".tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    os.replace(tmp, paths["annotations"])
+
+
+def write_dataset(root: str | Path, dataset: SyntheticDataset, batch_size: int = 8,
+                  progress: bool = True) -> Path:
+    """Render ``dataset`` into ``root`` (see module docstring); resumes an interrupted run."""
+    from tqdm.auto import tqdm
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    header = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "robot": dataset.robot,
+              "seed": dataset.seed, "n": dataset.n, "height": dataset.size[0],
+              "width": dataset.size[1], "joint_names": list(get_robot(dataset.robot).keypoint_names),
+              "params": _params_json(dataset.params)}
+    meta_path = root / "dataset.json"
+    if meta_path.exists():
+        old = json.loads(meta_path.read_text())
+        if {k: old.get(k) for k in header} != header:
+            raise ValueError(f"{meta_path} describes a different dataset; choose another --out")
+    else:
+        _atomic_write_bytes(meta_path, json.dumps(header, indent=1).encode())
+    todo = [i for i in range(dataset.n) if not _paths(root, i)["annotations"].exists()]
+    with tqdm(total=dataset.n, initial=dataset.n - len(todo), desc=f"synth {dataset.robot}",
+              unit="img", disable=not progress) as bar:
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start: start + batch_size]
+            for i, sample in zip(chunk, dataset.batch(chunk)):
+                write_sample(root, i, sample)
+            bar.update(len(chunk))
+    return root
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _read_png(path: Path, flags: int) -> np.ndarray:
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: file is missing")
+    data = np.fromfile(path, np.uint8)
+    image = cv2.imdecode(data, flags) if data.size else None
+    if image is None:
+        raise ValueError(f"{path}: not a readable PNG (truncated or corrupt)")
+    return image
+
+
+def read_sample(root: str | Path, index: int, robot: str | None = None) -> Sample:
+    """Read sample ``index`` written by :func:`write_sample`."""
+    root = Path(root)
+    paths = _paths(root, index)
+    image = cv2.cvtColor(_read_png(paths["image"], cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+    ids = _read_png(paths["mask"], cv2.IMREAD_UNCHANGED)
+    if ids.shape != image.shape[:2]:
+        raise ValueError(f"{paths['mask']}: mask size {ids.shape} differs from image size {image.shape[:2]}")
+    path = paths["annotations"]
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: file is missing")
+    try:
+        with np.load(path) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as err:
+        raise ValueError(f"{path}: not a readable annotation file (truncated or corrupt: {err})") from None
+    missing = [k for k in ANNOTATION_KEYS + _EXTRA_KEYS if k not in arrays]
+    if missing:
+        raise ValueError(f"{path}: missing arrays {', '.join(missing)}")
+    R = arrays["joints_2d"].shape[0]
+    masks = ids[None] == (np.arange(R) + 1)[:, None, None]
+    return Sample(image=image, masks=masks, robot=robot or "", meta={"index": index, "root": str(root)},
+                  **{k: arrays[k] for k in ANNOTATION_KEYS + _EXTRA_KEYS})
+
+
+class DiskDataset(Dataset):
+    """A dataset written by :func:`write_dataset` (or ``robotpose synth``)."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        meta_path = self.root / "dataset.json"
+        if not meta_path.exists():
+            raise FileNotFoundError(f"{meta_path}: file is missing (is {self.root} a robotpose dataset?)")
+        try:
+            self.meta = json.loads(meta_path.read_text())
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{meta_path}: not valid JSON ({err})") from None
+        if self.meta.get("format") != FORMAT_NAME:
+            raise ValueError(f"{meta_path}: not a {FORMAT_NAME} dataset")
+        self.robot = self.meta["robot"]
+        self.size = (self.meta["height"], self.meta["width"])
+
+    def __len__(self) -> int:
+        return int(self.meta["n"])
+
+    def __getitem__(self, index: int) -> Sample:
+        if not 0 <= index < len(self):
+            raise IndexError(f"sample {index} out of range for a dataset of {len(self)}")
+        return read_sample(self.root, index, self.robot)
+
+
+# ---------------------------------------------------------------- CLI
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 480x640, got {text!r}") from None
+    if h < 8 or w < 8:
+        raise argparse.ArgumentTypeError(f"size {text} is too small (at least 8x8)")
+    return h, w
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`robotpose synth --robot NAME --n N --size HxW --seed S --out DIR`."""
+    parser = argparse.ArgumentParser(prog="robotpose synth", description="Render a synthetic dataset to disk.")
+    parser.add_argument("--robot", required=True, help="robot model, e.g. panda or kuka_kr16")
+    parser.add_argument("--n", type=int, required=True, help="number of samples")
+    parser.add_argument("--size", type=_parse_size, default=(480, 640), help="HxW, default 480x640")
+    parser.add_argument("--seed", type=int, default=0, help="dataset seed")
+    parser.add_argument("--out", required=True, help="output folder (an interrupted run resumes)")
+    parser.add_argument("--split", choices=("train", "test"), default="train", help="background photo set")
+    parser.add_argument("--background-dir", action="append", default=[], help="extra folder of background photos")
+    parser.add_argument("--batch", type=int, default=8, help="scenes rendered per call")
+    args = parser.parse_args(argv)
+    params = params_for(args.robot, background=BackgroundPool(split=args.split, folders=tuple(args.background_dir)))
+    dataset = SyntheticDataset(args.robot, args.n, args.size, args.seed, params)
+    root = write_dataset(args.out, dataset, batch_size=max(1, args.batch))
+    print(f"wrote {dataset.n} samples to {root}")
+    return 0
