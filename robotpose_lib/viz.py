@@ -1,0 +1,166 @@
+"""Drawing helpers for the book: overlays, mask/depth colouring, robots in 3D, animations.
+
+Image helpers take and return uint8 (H, W, 3) RGB arrays; plotting helpers draw into a
+matplotlib Axes and return it.
+"""
+from __future__ import annotations
+
+import math
+
+import cv2
+import matplotlib.pyplot as plt
+import numpy as np
+
+from .primitives import BOX, CAPSULE, CYLINDER, SPHERE, Primitives
+
+# One distinct colour per robot instance (tab10), as uint8 RGB.
+INSTANCE_COLORS = (np.array(plt.get_cmap("tab10").colors) * 255).astype(np.uint8)
+
+
+def draw_chain(image: np.ndarray, joints_2d: np.ndarray, visibility: np.ndarray | None = None,
+               color=(255, 255, 0), radius: int = 3, thickness: int = 2) -> np.ndarray:
+    """Draw one kinematic chain: joints (J, 2) as dots joined base to flange.
+
+    Joints with NaN coordinates are skipped; invisible ones are drawn hollow.
+    """
+    out = np.ascontiguousarray(image.copy())
+    color = tuple(int(c) for c in color)
+    pts = [None if not np.isfinite(p).all() else (int(round(p[0])), int(round(p[1]))) for p in joints_2d]
+    for a, b in zip(pts[:-1], pts[1:]):
+        if a is not None and b is not None:
+            cv2.line(out, a, b, color, thickness, cv2.LINE_AA)
+    for j, p in enumerate(pts):
+        if p is None:
+            continue
+        filled = visibility is None or bool(visibility[j])
+        cv2.circle(out, p, radius, color, -1 if filled else 1, cv2.LINE_AA)
+    return out
+
+
+def draw_sample(sample, show_chains: bool = True) -> np.ndarray:
+    """The sample's image with every robot's projected chain in its instance colour."""
+    out = sample.image
+    if show_chains:
+        for r in range(sample.num_robots):
+            out = draw_chain(out, sample.joints_2d[r], sample.visibility[r], INSTANCE_COLORS[r % 10])
+    return out
+
+
+def color_masks(masks: np.ndarray) -> np.ndarray:
+    """(R, H, W) bool/float masks -> uint8 (H, W, 3), one colour per instance, black background."""
+    R, H, W = masks.shape
+    out = np.zeros((H, W, 3), np.uint8)
+    for r in range(R):
+        out[masks[r] > 0.5] = INSTANCE_COLORS[r % 10]
+    return out
+
+
+def color_depth(depth: np.ndarray, vmax: float | None = None, cmap: str = "turbo") -> np.ndarray:
+    """(H, W) metres (0 = empty) -> uint8 RGB; empty pixels black."""
+    valid = depth > 0
+    vmax = vmax or (float(depth[valid].max()) if valid.any() else 1.0)
+    rgb = (plt.get_cmap(cmap)(np.clip(depth / vmax, 0, 1))[..., :3] * 255).astype(np.uint8)
+    rgb[~valid] = 0
+    return rgb
+
+
+def _tube(p0: np.ndarray, p1: np.ndarray, radius: float, n: int = 16):
+    """Surface grid (X, Y, Z) of a cylinder around the segment p0 -> p1."""
+    axis = p1 - p0
+    length = np.linalg.norm(axis) or 1e-9
+    axis = axis / length
+    helper = np.array([1.0, 0, 0]) if abs(axis[0]) < 0.9 else np.array([0, 1.0, 0])
+    u = np.cross(axis, helper)
+    u /= np.linalg.norm(u)
+    v = np.cross(axis, u)
+    theta = np.linspace(0, 2 * math.pi, n)
+    t = np.array([0.0, 1.0])
+    ring = radius * (np.cos(theta)[:, None] * u + np.sin(theta)[:, None] * v)  # (n, 3)
+    pts = p0 + t[None, :, None] * (p1 - p0) + ring[:, None, :]  # (n, 2, 3)
+    return pts[..., 0], pts[..., 1], pts[..., 2]
+
+
+def _sphere(c: np.ndarray, radius: float, n: int = 12):
+    a, b = np.meshgrid(np.linspace(0, 2 * math.pi, n), np.linspace(0, math.pi, n // 2 + 1))
+    return (c[0] + radius * np.cos(a) * np.sin(b), c[1] + radius * np.sin(a) * np.sin(b),
+            c[2] + radius * np.cos(b))
+
+
+def plot_primitives(ax, prims: Primitives, colors=None, alpha: float = 0.8):
+    """Draw primitives (any frame) into a 3D Axes. ``colors``: per-primitive RGB in [0, 1]."""
+    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
+
+    kind = prims.kind.cpu().numpy()
+    p0, p1 = prims.p0.detach().cpu().double().numpy(), prims.p1.detach().cpu().double().numpy()
+    radius = prims.radius.detach().cpu().double().numpy()
+    rot, half = prims.rotation.detach().cpu().double().numpy(), prims.half_extents.detach().cpu().double().numpy()
+    for i in range(len(kind)):
+        color = colors[i] if colors is not None else plt.get_cmap("tab20")(int(prims.link_id[i]) % 20)[:3]
+        if kind[i] in (CAPSULE, CYLINDER):
+            ax.plot_surface(*_tube(p0[i], p1[i], radius[i]), color=color, alpha=alpha, linewidth=0, shade=True)
+            if kind[i] == CAPSULE:
+                for end in (p0[i], p1[i]):
+                    ax.plot_surface(*_sphere(end, radius[i]), color=color, alpha=alpha, linewidth=0, shade=True)
+        elif kind[i] == SPHERE:
+            ax.plot_surface(*_sphere(p0[i], radius[i]), color=color, alpha=alpha, linewidth=0, shade=True)
+        elif kind[i] == BOX:
+            signs = np.array([[sx, sy, sz] for sx in (-1, 1) for sy in (-1, 1) for sz in (-1, 1)], float)
+            corners = p0[i] + (signs * half[i]) @ rot[i].T
+            faces = [[0, 1, 3, 2], [4, 5, 7, 6], [0, 1, 5, 4], [2, 3, 7, 6], [0, 2, 6, 4], [1, 3, 7, 5]]
+            ax.add_collection3d(Poly3DCollection([corners[f] for f in faces], facecolor=color,
+                                                 alpha=alpha, edgecolor="k", linewidth=0.2))
+    return ax
+
+
+def plot_chain_3d(ax, keypoints: np.ndarray, color="k", label: str | None = None, marker: str = "o"):
+    """A kinematic chain (J, 3) as a poly-line with joint markers in a 3D Axes."""
+    k = np.asarray(keypoints, float)
+    ax.plot(k[:, 0], k[:, 1], k[:, 2], "-", color=color, marker=marker, lw=2, ms=4, label=label)
+    return ax
+
+
+def set_equal_3d(ax, points: np.ndarray, margin: float = 0.1):
+    """Equal axis scales around ``points`` (N, 3), so robots are not distorted."""
+    points = np.asarray(points, float).reshape(-1, 3)
+    centre = (points.max(0) + points.min(0)) / 2
+    half = (points.max(0) - points.min(0)).max() / 2 + margin
+    for setter, c in zip((ax.set_xlim, ax.set_ylim, ax.set_zlim), centre):
+        setter(c - half, c + half)
+    ax.set_box_aspect((1, 1, 1))
+    return ax
+
+
+def animation_html(frames: list[np.ndarray], interval_ms: int = 150, width_in: float = 6.0) -> str:
+    """Frames (uint8 images) as a self-contained JavaScript animation for static HTML."""
+    from matplotlib import animation
+
+    h, w = frames[0].shape[:2]
+    fig, ax = plt.subplots(figsize=(width_in, width_in * h / w))
+    ax.axis("off")
+    fig.subplots_adjust(0, 0, 1, 1)
+    artist = ax.imshow(frames[0])
+
+    def update(k):
+        artist.set_data(frames[k])
+        return (artist,)
+
+    anim = animation.FuncAnimation(fig, update, frames=len(frames), interval=interval_ms, blit=True)
+    html = anim.to_jshtml(default_mode="loop")
+    plt.close(fig)
+    return html
+
+
+def image_grid(images: list[np.ndarray], cols: int, titles: list[str] | None = None,
+               size: float = 3.0):
+    """Show images in a grid; returns the figure."""
+    rows = math.ceil(len(images) / cols)
+    h, w = images[0].shape[:2]
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * size, rows * size * h / w), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < len(images):
+            ax.imshow(images[k])
+            if titles:
+                ax.set_title(titles[k], fontsize=9)
+    fig.tight_layout()
+    return fig
