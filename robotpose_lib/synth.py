@@ -21,7 +21,6 @@ Deviations from the paper, all parameters of :class:`SynthParams`:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import math
 from dataclasses import dataclass, field
 
@@ -143,13 +142,6 @@ class Scene:
     rng: np.random.Generator
 
 
-@functools.lru_cache(maxsize=None)
-def num_links(robot_name: str) -> int:
-    """L, the number of link frames the robot's forward kinematics returns."""
-    robot = get_robot(robot_name)
-    return int(robot.forward_kinematics(torch.zeros(1, robot.dof))[1].shape[1])
-
-
 def sample_rng(seed: int, index: int) -> np.random.Generator:
     """The random stream of sample ``index`` of dataset ``seed``."""
     if seed < 0 or index < 0:
@@ -194,13 +186,16 @@ def sample_scene(robot_name: str, params: SynthParams, seed: int, index: int,
     base_poses[:, :2, 3] = xy
     visible = rng.random(n) < params.theta_vr
 
-    low, high = params.joint_range if params.joint_range is not None else robot.sample_range
+    if params.joint_range is not None:
+        low, high = params.joint_range
+    else:  # the robot's own per-joint sampling range (paper: U(-pi/2, pi/2))
+        low, high = (np.asarray(t, dtype=np.float64) for t in robot.sample_range)
     limits_low = robot.joint_limits[0].double().numpy()
     limits_high = robot.joint_limits[1].double().numpy()
     q = rng.uniform(low, high, (n, robot.dof))
     q = np.clip(q, limits_low, limits_high)
 
-    n_links = num_links(robot_name)
+    n_links = robot.num_links
     per_link = rng.random(n) < params.per_link_color_probability
     hue_idx = rng.integers(0, params.n_color, (n, n_links))
     hue_idx[~per_link] = hue_idx[~per_link, :1]  # one colour for the whole robot
@@ -230,6 +225,28 @@ def sample_scene(robot_name: str, params: SynthParams, seed: int, index: int,
     noise = rng.uniform(*params.noise_amplitude)
     return Scene(seed, index, height, width, base_poses, visible, q, colors, camera_pose, K,
                  light, float(ambient), float(noise), (radius, inclination, azimuth), rng)
+
+
+def posed_scene(robot_name: str, joint_angles, radius: float, inclination: float, azimuth: float,
+                height: int = 480, width: int = 640, fov_y_deg: float = 50.0,
+                params: SynthParams | None = None, seed: int = 0) -> Scene:
+    """A scene with one robot at the origin in chosen joint angles, seen from a chosen
+    camera (spherical coordinates around the robot, angles in radians). Colours,
+    background and noise still come from ``seed``. For widgets and figures."""
+    robot = get_robot(robot_name)
+    params = params or params_for(robot_name)
+    scene = sample_scene(robot_name, params.replace(min_robots=1, max_robots=1, theta_vr=1.0),
+                         seed, 0, height, width)
+    q = np.asarray(joint_angles, float).reshape(1, robot.dof)
+    centre = np.array([0.0, 0.0, params.look_at_height * robot.reach])
+    eye = centre + radius * np.array([math.sin(inclination) * math.cos(azimuth),
+                                      math.sin(inclination) * math.sin(azimuth), math.cos(inclination)])
+    scene.base_poses = np.eye(4)[None]
+    scene.joint_angles = q
+    scene.camera_pose = camera.look_at(torch.tensor(eye), torch.tensor(centre)).numpy()
+    scene.K = camera.intrinsics_from_fov(width, height, math.radians(fov_y_deg)).double().numpy()
+    scene.camera_spherical = (radius, inclination, azimuth)
+    return scene
 
 
 def _scene_geometry(robot, scenes: list[Scene], device) -> tuple[Primitives, list[dict]]:
@@ -319,7 +336,7 @@ def render_scenes(robot_name: str, scenes: list[Scene], params: SynthParams,
         rows = np.asarray(geometry[b]["rows"], dtype=int)
         joints_3d = geometry[b]["keypoints"]
         instance, depth = instance_all[b], depth_all[b]
-        colors = scene.colors[rows] if len(rows) else np.zeros((0, num_links(robot_name), 3))
+        colors = scene.colors[rows] if len(rows) else np.zeros((0, robot.num_links, 3))
         image = _composite(scene, colors, instance, link_all[b], normal_all[b], params)
         masks = instance[None] == np.arange(len(rows))[:, None, None]
         joints_2d = (joints_3d @ scene.K.T)
