@@ -1,0 +1,250 @@
+"""The staged joint localization network (paper section III-B, Fig. 4).
+
+image (B, 3, H, W) --backbone--> features F (B, C, H/s, W/s)
+stage 1:  F            -> n1 x C(k1, width) -> 1x1 head_width + ReLU -> 1x1 (J+1) -> sigmoid
+stage t:  [F, out_t-1] -> nt x C(kt, width) -> 1x1 head_width + ReLU -> 1x1 (J+1) -> sigmoid
+U block:  out_t -> nearest up-sampling x s -> m x C(3, up_width) -> 3x3 conv (J+1) -> sigmoid
+
+C(k, n) is conv kxk with n channels (no bias) + BN + ReLU. Channels 0..J-1 of every output
+are the joint belief maps, channel J the encoded (inverse) depth map. Losses apply to the
+up-sampled outputs of every stage; at inference only the last stage is used.
+
+Named configurations (:func:`get_config`):
+- ``paper``: VGG16 features, 128-wide stages with 7x7 later kernels, 480x640 input, five
+  stages (the public printout has six: 25.9 M parameters).
+- ``cpu``: the reference model trained on a 2-core CPU; ImageNet-pretrained
+  EfficientNet-Lite0 cut at stride 8, three 64-wide stages with 5x5 later kernels,
+  240x320 input. Chosen for samples per second (see ``robotpose bench``).
+- ``quick``: a tiny model that trains in a minute (CI, live demos).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields, replace
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .backbones import build_backbone, set_frozen_eval
+
+
+@dataclass
+class LocalizationConfig:
+    """Architecture and input size of a :class:`LocalizationNet` (paper III-B, Fig. 4).
+
+    Attributes:
+        name: label stored in checkpoints.
+        backbone: "vgg16" (paper), "lite0_s4" or "lite0_s8" (see models.backbones).
+        backbone_weights: "imagenet" or None.
+        freeze_backbone: keep backbone weights and BN statistics fixed.
+        stages: number of stages N (paper 5, printout 6).
+        width: channels of the C blocks inside a stage (paper 128).
+        stage1_kernel, stage1_blocks: kernel and count of stage 1's C blocks (paper 3, 3).
+        later_kernel, later_blocks: the same for stages 2..N (paper 7, 5).
+        head_width: channels of the 1x1 layer before the output (paper 512).
+        upsample_width, upsample_blocks: C(3x3) blocks of the U block.
+        input_size: (H, W) the images are resized to before the network, pixels.
+    """
+
+    name: str = "custom"
+    backbone: str = "vgg16"
+    backbone_weights: str | None = "imagenet"
+    freeze_backbone: bool = False
+    stages: int = 5
+    width: int = 128
+    stage1_kernel: int = 3
+    stage1_blocks: int = 3
+    later_kernel: int = 7
+    later_blocks: int = 5
+    head_width: int = 512
+    upsample_width: int = 16
+    upsample_blocks: int = 1
+    input_size: tuple[int, int] = (480, 640)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["input_size"] = list(self.input_size)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "LocalizationConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"LocalizationConfig: unknown fields {unknown}")
+        d = dict(d)
+        if "input_size" in d:
+            d["input_size"] = tuple(int(v) for v in d["input_size"])
+        return cls(**d)
+
+
+CONFIGS: dict[str, LocalizationConfig] = {
+    "paper": LocalizationConfig(name="paper"),
+    "cpu": LocalizationConfig(
+        name="cpu", backbone="lite0_s8", stages=3, width=64, stage1_kernel=3,
+        stage1_blocks=2, later_kernel=5, later_blocks=3, head_width=128,
+        upsample_width=16, upsample_blocks=1, input_size=(240, 320)),
+    "quick": LocalizationConfig(
+        name="quick", backbone="lite0_s8", freeze_backbone=True, stages=2, width=32,
+        stage1_kernel=3, stage1_blocks=1, later_kernel=3, later_blocks=2, head_width=64,
+        upsample_width=8, upsample_blocks=1, input_size=(96, 128)),
+}
+
+
+def get_config(name: str, **overrides) -> LocalizationConfig:
+    """A named configuration ("paper", "cpu", "quick") with optional field overrides."""
+    if name not in CONFIGS:
+        raise ValueError(f"config: unknown name {name!r} (expected one of {sorted(CONFIGS)})")
+    return replace(CONFIGS[name], **overrides)
+
+
+def conv_block(c_in: int, c_out: int, kernel: int) -> nn.Sequential:
+    """C block of Fig. 4: conv kxk (same padding, no bias) + BN + ReLU."""
+    return nn.Sequential(nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=False),
+                         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+
+
+class Stage(nn.Module):
+    """One refinement stage: (B, c_in, h, w) -> (B, J+1, h, w) in [0, 1]."""
+
+    def __init__(self, c_in: int, out_channels: int, width: int, kernel: int, blocks: int,
+                 head_width: int):
+        super().__init__()
+        layers = [conv_block(c_in if i == 0 else width, width, kernel) for i in range(blocks)]
+        layers += [nn.Conv2d(width, head_width, 1), nn.ReLU(inplace=True),
+                   nn.Conv2d(head_width, out_channels, 1), nn.Sigmoid()]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)
+
+
+class UpBlock(nn.Module):
+    """U block of Fig. 4: nearest up-sampling by ``scale``, C(3x3) blocks, 3x3 conv, sigmoid.
+    (B, J+1, h, w) -> (B, J+1, h * scale, w * scale) in [0, 1]."""
+
+    def __init__(self, channels: int, scale: int, width: int, blocks: int):
+        super().__init__()
+        self.scale = scale
+        layers = [conv_block(channels if i == 0 else width, width, 3) for i in range(blocks)]
+        layers += [nn.Conv2d(width if blocks else channels, channels, 3, padding=1), nn.Sigmoid()]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+        # Up-sample to the exact input size (handles sizes not divisible by the stride).
+        return self.body(F.interpolate(x, size=size, mode="nearest"))
+
+
+@dataclass
+class LocalizationOutput:
+    """What :class:`LocalizationNet` returns.
+
+    Attributes:
+        features: (B, C, H/s, W/s) base features (the instance model reuses them).
+        low_res: per stage (B, J+1, H/s, W/s) outputs before the U block.
+        stages: per stage (beliefs (B, J, H, W), depth (B, 1, H, W)) at input resolution,
+            both in [0, 1] (depth is encoded, see targets.DepthCoding). Only the last stage
+            when the forward pass was asked for ``upsample="last"``.
+    """
+
+    features: torch.Tensor
+    low_res: list[torch.Tensor]
+    stages: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)
+
+    @property
+    def beliefs(self) -> torch.Tensor:
+        """(B, J, H, W) beliefs of the last stage."""
+        return self.stages[-1][0]
+
+    @property
+    def depth(self) -> torch.Tensor:
+        """(B, 1, H, W) encoded depth of the last stage."""
+        return self.stages[-1][1]
+
+
+class LocalizationNet(nn.Module):
+    """Staged joint belief + depth network (paper Fig. 4).
+
+    Args:
+        config: a :class:`LocalizationConfig` (or a name of one).
+        num_joints: J, keypoints per robot.
+    """
+
+    def __init__(self, config: LocalizationConfig | str, num_joints: int):
+        super().__init__()
+        if isinstance(config, str):
+            config = get_config(config)
+        if num_joints < 1:
+            raise ValueError(f"num_joints: expected >= 1, got {num_joints}")
+        if config.stages < 1:
+            raise ValueError(f"config.stages: expected >= 1, got {config.stages}")
+        self.config = config
+        self.num_joints = num_joints
+        self.backbone = build_backbone(config.backbone, config.backbone_weights,
+                                       config.freeze_backbone)
+        c_feat, c_out = self.backbone.out_channels, num_joints + 1
+        self.stages = nn.ModuleList()
+        for i in range(config.stages):
+            if i == 0:
+                stage = Stage(c_feat, c_out, config.width, config.stage1_kernel,
+                              config.stage1_blocks, config.head_width)
+            else:
+                stage = Stage(c_feat + c_out, c_out, config.width, config.later_kernel,
+                              config.later_blocks, config.head_width)
+            self.stages.append(stage)
+        self.upsample = nn.ModuleList(
+            UpBlock(c_out, self.backbone.stride, config.upsample_width, config.upsample_blocks)
+            for _ in range(config.stages))
+
+    @property
+    def stride(self) -> int:
+        return self.backbone.stride
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        set_frozen_eval(self)
+        return self
+
+    def forward(self, images: torch.Tensor, upsample: str = "all") -> LocalizationOutput:
+        """images float (B, 3, H, W) in [0, 1] -> :class:`LocalizationOutput`.
+
+        ``upsample="last"`` runs the U block for the last stage only (inference)."""
+        if images.ndim != 4 or images.shape[1] != 3:
+            raise ValueError(f"images: expected (B, 3, H, W), got {tuple(images.shape)}")
+        if upsample not in ("all", "last"):
+            raise ValueError(f"upsample: expected 'all' or 'last', got {upsample!r}")
+        size = (images.shape[-2], images.shape[-1])
+        features = self.backbone(images)
+        out = LocalizationOutput(features=features, low_res=[])
+        prev = None
+        for stage in self.stages:
+            prev = stage(features if prev is None else torch.cat([features, prev], dim=1))
+            out.low_res.append(prev)
+        J = self.num_joints
+        for i, (low, up) in enumerate(zip(out.low_res, self.upsample)):
+            if upsample == "last" and i < len(out.low_res) - 1:
+                continue
+            full = up(low, size)
+            out.stages.append((full[:, :J], full[:, J:]))
+        return out
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of parameters (all, or only those with requires_grad)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def count_flops(model: nn.Module, input_size: tuple[int, int], upsample: str = "last") -> int:
+    """FLOPs (multiply and add counted separately, i.e. 2 x MACs) of one forward pass of a
+    single (1, 3, H, W) image, as counted by ``torch.utils.flop_counter.FlopCounterMode``
+    (convolutions and matrix products; element-wise ops are not counted)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    device = next(model.parameters()).device
+    x = torch.zeros(1, 3, *input_size, device=device)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        model(x, upsample=upsample)
+    model.train(was_training)
+    return int(counter.get_total_flops())
