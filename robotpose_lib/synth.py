@@ -342,7 +342,7 @@ def render_scenes(robot_name: str, scenes: list[Scene], params: SynthParams,
         joints_2d = (joints_3d @ scene.K.T)
         joints_2d = joints_2d[..., :2] / joints_2d[..., 2:3]
         visibility = _visibility(joints_2d, joints_3d, instance, depth)
-        keep = masks.reshape(len(rows), -1).any(1)  # robots entirely out of frame are dropped
+        keep = masks.reshape(len(rows), H * W).any(1)  # robots entirely out of frame are dropped
         samples.append(Sample(
             image=image,
             masks=masks[keep],

@@ -65,7 +65,7 @@ def test_masks_agree_with_depth_and_do_not_overlap(batch):
         assert (s.masks.sum(0) <= 1).all()
         np.testing.assert_array_equal(union, s.depth > 0)
         np.testing.assert_array_equal(union, s.link_ids >= 0)
-        assert (s.masks.reshape(s.num_robots, -1).sum(1) > 0).all(), "empty masks must be dropped"
+        assert (s.masks.reshape(s.num_robots, H * W).sum(1) > 0).all(), "empty masks must be dropped"
 
 
 def test_visible_joints_lie_on_their_own_robot(batch):
