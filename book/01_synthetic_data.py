@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -42,9 +44,7 @@ if "google.colab" in sys.modules:
                     "robotpose @ git+https://github.com/robotpose/robotpose"], check=True)
 
 # %%
-import json
 import math
-import os
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -108,27 +108,13 @@ plt.show()
 # move the keypoints into the camera frame with the extrinsics and project them with $K$.
 
 # %%
-# The book runs from book/; the shared data folder sits beside the repository.
-REAL = Path(os.environ.get("ROBOTPOSE_REAL_PANDA", "../../shared/data/real_panda_dev"))
-if (REAL / "info.json").exists():
-    import cv2
+from robotpose_lib.real_panda import load_real_panda
 
-    info = json.loads((REAL / "info.json").read_text())
-    K_real = np.array(info["calibration_info"]["intrinsic"], float)
-    rvec_tvec = np.array(info["calibration_info"]["extrinsic"][0], float)
-    R_cb, _ = cv2.Rodrigues(rvec_tvec[:3])
-    panda = get_robot("panda")
-    overlays = []
-    for step in info["steps"].values():
-        image = cv2.cvtColor(cv2.imread(str(REAL / step["img_file"])), cv2.COLOR_BGR2RGB)
-        q = torch.tensor(step["joint_angles"], dtype=torch.float64)[None]
-        kp_base = panda.forward_kinematics(q)[0][0].numpy()
-        kp_cam = kp_base @ R_cb.T + rvec_tvec[3:]
-        uv = kp_cam @ K_real.T
-        uv = uv[:, :2] / uv[:, 2:]
-        overlays.append(viz.draw_chain(image, uv, color=(255, 255, 0), radius=3))
-    viz.image_grid(overlays, cols=5, size=3.0)
-    plt.suptitle("Our Panda forward kinematics projected onto five real photographs", y=1.02)
+photos = load_real_panda()  # [] when the folder is absent
+if photos:
+    overlays = [viz.draw_chain(p.image, p.joints_2d, color=(255, 255, 0), radius=3) for p in photos]
+    viz.image_grid(overlays, cols=len(overlays), size=3.0)
+    plt.suptitle("Our Panda forward kinematics projected onto real photographs", y=1.02)
     plt.show()
 else:
     print("real_panda_dev not found: skipping the real-photo check")
