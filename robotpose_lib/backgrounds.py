@@ -188,3 +188,42 @@ class BackgroundPool:
             photo = packaged[k] if k < len(packaged) else _read_photo(self._files[k - len(packaged)])
             return random_crop(photo, height, width, rng, self.scale_range)
         return procedural_texture(height, width, rng)
+
+
+# A large, freely usable photo collection for Colab users who want the paper's "real
+# photos" at scale (COCO 2017 validation images, CC BY 4.0 annotations / Flickr photos
+# under their own licences; about 1 GB).
+COCO_VAL2017_URL = "http://images.cocodataset.org/zips/val2017.zip"
+
+
+def download_photos(dest: str | Path, url: str = COCO_VAL2017_URL, timeout: float = 30.0) -> Path:
+    """Download and unpack a zip of photos into ``dest`` for ``BackgroundPool(folders=...)``.
+
+    Meant for Colab and other machines with internet access; offline it raises one
+    ``RuntimeError`` line saying so. Already unpacked photos are not downloaded again.
+    """
+    import urllib.request
+    import zipfile
+
+    from tqdm.auto import tqdm
+
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    done_marker = dest / ".complete"
+    if done_marker.exists():
+        return dest
+    archive = dest / Path(url).name
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response, open(archive, "wb") as out:
+            total = int(response.headers.get("Content-Length", 0)) or None
+            with tqdm(total=total, unit="B", unit_scale=True, desc=f"download {archive.name}") as bar:
+                while chunk := response.read(1 << 20):
+                    out.write(chunk)
+                    bar.update(len(chunk))
+    except OSError as err:
+        raise RuntimeError(f"could not download {url} ({err}); use the packaged photos or a local folder") from None
+    with zipfile.ZipFile(archive) as z:
+        z.extractall(dest)
+    archive.unlink()
+    done_marker.touch()
+    return dest
