@@ -104,6 +104,15 @@ def conv_block(c_in: int, c_out: int, kernel: int) -> nn.Sequential:
                          nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
 
 
+def _init_output_bias(conv: nn.Conv2d, belief_prior: float = 0.01) -> None:
+    """Start belief channels near ``belief_prior`` instead of sigmoid(0) = 0.5: beliefs are
+    almost everywhere 0, so this skips the first hundreds of steps that would otherwise
+    only learn the background. The last channel (depth) keeps bias 0."""
+    with torch.no_grad():
+        conv.bias[:-1].fill_(float(torch.logit(torch.tensor(belief_prior))))
+        conv.bias[-1:].zero_()
+
+
 class Stage(nn.Module):
     """One refinement stage: (B, c_in, h, w) -> (B, J+1, h, w) in [0, 1]."""
 
@@ -114,6 +123,7 @@ class Stage(nn.Module):
         layers += [nn.Conv2d(width, head_width, 1), nn.ReLU(inplace=True),
                    nn.Conv2d(head_width, out_channels, 1), nn.Sigmoid()]
         self.body = nn.Sequential(*layers)
+        _init_output_bias(layers[-2])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(x)
@@ -129,6 +139,7 @@ class UpBlock(nn.Module):
         layers = [conv_block(channels if i == 0 else width, width, 3) for i in range(blocks)]
         layers += [nn.Conv2d(width if blocks else channels, channels, 3, padding=1), nn.Sigmoid()]
         self.body = nn.Sequential(*layers)
+        _init_output_bias(layers[-2])
 
     def forward(self, x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         # Up-sample to the exact input size (handles sizes not divisible by the stride).

@@ -1,0 +1,123 @@
+"""Atomic, self-describing training checkpoints.
+
+A checkpoint is one ``torch.save`` file holding everything needed to continue a run with
+the same step count or to rebuild the model for inference:
+
+    format, version, task, robot, config (dict), step, model (state dict),
+    optimizer, scheduler, scaler (AMP, or None), rng (torch, numpy, python, cuda),
+    extra (task-specific: num_joints, target parameters...)
+
+Writes go to a temporary file in the same directory, are flushed to disk and then
+``os.replace``-d over the target, so a run killed at any moment leaves either the old or
+the new checkpoint, never half of one. Loading checks the content and raises
+:class:`CheckpointError` (a ValueError) with one line naming the file and the problem.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import random
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+FORMAT, VERSION = "robotpose-checkpoint", 1
+REQUIRED_KEYS = ("format", "version", "task", "robot", "config", "step", "model")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint file that cannot be used; the message is one line naming the file."""
+
+
+def rng_state() -> dict:
+    """RNG states of torch (CPU and CUDA), numpy's global generator and python's random."""
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+             "python": random.getstate(), "cuda": None}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore what :func:`rng_state` returned (CUDA only when present on both sides)."""
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if state.get("cuda") is not None and torch.cuda.is_available():
+        if len(state["cuda"]) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(state["cuda"])
+
+
+def save_checkpoint(path: str | Path, payload: dict) -> Path:
+    """Write ``payload`` (must hold REQUIRED_KEYS except format/version) atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"format": FORMAT, "version": VERSION, **payload}
+    missing = [k for k in REQUIRED_KEYS if k not in payload]
+    if missing:
+        raise ValueError(f"checkpoint payload lacks {missing}")
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(payload, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | Path, expect: dict | None = None, map_location="cpu") -> dict:
+    """Read and check a checkpoint.
+
+    Args:
+        path: checkpoint file.
+        expect: optional values that must match, e.g. {"task": "localization",
+            "robot": "panda", "config": {...}}; dicts are compared field by field.
+
+    Raises:
+        FileNotFoundError: no such file.
+        CheckpointError: unreadable, not a robotpose checkpoint, or a mismatch (one line).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: checkpoint not found")
+    try:
+        # The payload holds numpy RNG state and plain Python values, so weights_only=False;
+        # only load checkpoints you trust (as with any pickle).
+        ckpt = torch.load(path, map_location=map_location, weights_only=False)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile,
+            OSError, ValueError, AttributeError, ImportError, IndexError, KeyError) as exc:
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
+        raise CheckpointError(f"{path}: corrupt or unreadable checkpoint ({reason})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a robotpose checkpoint")
+    missing = [k for k in REQUIRED_KEYS if k not in ckpt]
+    if missing:
+        raise CheckpointError(f"{path}: checkpoint lacks {', '.join(missing)}")
+    if ckpt["version"] != VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {ckpt['version']}, expected {VERSION}")
+    for key, want in (expect or {}).items():
+        have = ckpt.get(key)
+        if isinstance(want, dict) and isinstance(have, dict):
+            for field in sorted(set(want) | set(have)):
+                if _norm(want.get(field)) != _norm(have.get(field)):
+                    raise CheckpointError(
+                        f"{path}: {key}.{field} is {have.get(field)!r} in the checkpoint, "
+                        f"{want.get(field)!r} requested")
+        elif _norm(have) != _norm(want):
+            raise CheckpointError(f"{path}: {key} is {have!r} in the checkpoint, {want!r} requested")
+    return ckpt
+
+
+def _norm(value):
+    """Tuples and lists compare equal (JSON round trips turn one into the other)."""
+    if isinstance(value, (list, tuple)):
+        return [_norm(v) for v in value]
+    return value

@@ -1,0 +1,59 @@
+"""Localization losses (paper section III-B, eqs. 1 and 3).
+
+Stage loss (eq. 1):  L_n = sum_{j,p} (B_jp - B^_jp)^2 + sum_p W_p (D_p - D^_p)^2
+Total loss (eq. 3):  L = sum_n L_n over all stages.
+
+We divide eq. 1 by the pixel count H*W and average over the batch (a constant factor, so
+the balance between the belief and the depth term is the paper's). A per-pixel mean keeps
+the value independent of the input size; it is small (about 1e-3 once the background is
+learnt) because beliefs are sparse. Losses are computed in float32 even under AMP.
+"""
+from __future__ import annotations
+
+import torch
+
+
+def stage_loss(pred_beliefs: torch.Tensor, pred_depth: torch.Tensor, beliefs: torch.Tensor,
+               depth: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Eq. 1 for one stage, divided by B*H*W.
+
+    Args:
+        pred_beliefs, beliefs: (B, J, H, W) in [0, 1].
+        pred_depth, depth, weight: (B, 1, H, W); depth encoded (targets.DepthCoding),
+            weight in {0, 1} (eq. 2).
+
+    Returns:
+        (belief term, depth term), scalars.
+    """
+    if pred_beliefs.shape != beliefs.shape:
+        raise ValueError(f"beliefs: prediction {tuple(pred_beliefs.shape)} vs target {tuple(beliefs.shape)}")
+    if pred_depth.shape != depth.shape or depth.shape != weight.shape:
+        raise ValueError(f"depth: prediction {tuple(pred_depth.shape)}, target {tuple(depth.shape)}, "
+                         f"weight {tuple(weight.shape)} must match")
+    b, _, h, w = beliefs.shape
+    norm = float(b * h * w)
+    belief_term = (pred_beliefs.float() - beliefs).pow(2).sum() / norm
+    depth_term = (weight * (pred_depth.float() - depth).pow(2)).sum() / norm
+    return belief_term, depth_term
+
+
+def localization_loss(stages, targets: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+    """Eq. 3: the sum of eq. 1 over stages.
+
+    Args:
+        stages: list of (beliefs (B, J, H, W), depth (B, 1, H, W)) per stage.
+        targets: dict with "beliefs", "depth", "weight" (see targets.LocalizationCollate).
+
+    Returns:
+        (total loss, floats: "stage_i", "belief_i", "depth_i" per stage i and "loss").
+    """
+    total = 0.0
+    parts: dict[str, float] = {}
+    for i, (pb, pd) in enumerate(stages):
+        lb, ld = stage_loss(pb, pd, targets["beliefs"], targets["depth"], targets["weight"])
+        total = total + lb + ld
+        parts[f"belief_{i}"] = float(lb.detach())
+        parts[f"depth_{i}"] = float(ld.detach())
+        parts[f"stage_{i}"] = parts[f"belief_{i}"] + parts[f"depth_{i}"]
+    parts["loss"] = float(total.detach())
+    return total, parts

@@ -1,0 +1,560 @@
+"""Generic trainer: progress bar, JSONL metrics, atomic checkpoints, resume, DDP, AMP.
+
+The trainer knows nothing about a particular model. A *task* (see :class:`Task`) builds
+the model, turns a list of :class:`~robotpose_lib.types.Sample` into a batch (in the
+DataLoader workers, so rendering and targets run in parallel with training) and computes
+the loss. :class:`LocalizationTask` is the joint localization model of the paper
+(section III-B); the instance model provides its own task.
+
+Determinism and resume: sample i of a dataset is a pure function of (seed, i), and batch
+k of a run is a pure function of (run seed, k) (:class:`StepBatchSampler`), so a run that
+is killed and resumed from its checkpoint at step s sees exactly the batches s, s+1, ...
+that the uninterrupted run would have seen.
+
+Multi-process: launched by ``torchrun --nproc_per_node N -m robotpose_lib.train ...`` (or
+``robotpose train`` under torchrun) every process trains on its own slice of each global
+batch (``batch_size`` is per process) with DistributedDataParallel: gloo on CPU, nccl on
+CUDA. Only rank 0 writes logs and checkpoints. AMP (float16 + GradScaler) and
+channels_last are used on CUDA only.
+
+CLI::
+
+    robotpose train localization --config NAME --robot NAME --out DIR [--resume] [--steps N]
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from .checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .config import resolve_device
+from .losses import localization_loss
+from .models.localization import LocalizationConfig, LocalizationNet, get_config
+from .targets import LocalizationCollate, TargetParams, depth_coding_for
+from .types import Sample
+
+CHECKPOINT_NAME = "checkpoint.pt"
+METRICS_NAME = "metrics.jsonl"
+
+
+# ---------------------------------------------------------------------------------- tasks
+class Task(Protocol):
+    """What the trainer needs from a model family.
+
+    Attributes:
+        name: task name stored in checkpoints ("localization", "instances", ...).
+        robot: robot name stored in checkpoints.
+        collate: picklable callable, list[Sample] -> dict of tensors (runs in workers).
+    """
+
+    name: str
+    robot: str
+    collate: object
+    input_size: tuple[int, int]  # (H, W) the samples are rendered at
+
+    def config_dict(self) -> dict:
+        """The model configuration as plain values (saved and compared on resume)."""
+
+    def extra(self) -> dict:
+        """Task-specific values saved with the checkpoint (e.g. num_joints, targets)."""
+
+    def build_model(self) -> nn.Module:
+        """A freshly initialised model."""
+
+    def loss(self, model: nn.Module, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
+        """(scalar loss to minimise, floats to log) for one batch already on the device."""
+
+
+class LocalizationTask:
+    """The paper's joint localization model (III-B) as a :class:`Task`.
+
+    Args:
+        robot: robot name (for the checkpoint and the default depth range).
+        config: :class:`LocalizationConfig`.
+        num_joints: J.
+        targets: target parameters (default: sigma 4 px, phi 0.3, the robot's depth range).
+    """
+
+    name = "localization"
+
+    def __init__(self, robot: str, config: LocalizationConfig, num_joints: int,
+                 targets: TargetParams | None = None):
+        self.robot = robot
+        self.config = config
+        self.num_joints = int(num_joints)
+        self.targets = targets or TargetParams(depth=depth_coding_for(robot))
+        self.collate = LocalizationCollate(config.input_size, self.targets)
+        self.input_size = tuple(config.input_size)
+
+    def config_dict(self) -> dict:
+        return self.config.to_dict()
+
+    def extra(self) -> dict:
+        return {"num_joints": self.num_joints, "targets": self.targets.to_dict()}
+
+    def build_model(self) -> nn.Module:
+        return LocalizationNet(self.config, self.num_joints)
+
+    def loss(self, model, batch):
+        out = model(batch["images"])
+        return localization_loss(out.stages, batch)
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: dict) -> "LocalizationTask":
+        extra = ckpt.get("extra", {})
+        return cls(ckpt["robot"], LocalizationConfig.from_dict(ckpt["config"]),
+                   extra["num_joints"], TargetParams.from_dict(extra["targets"]))
+
+
+def num_joints_of(robot: str) -> int:
+    """Keypoints per robot (J); "toy" is the disc dataset below."""
+    if robot == "toy":
+        return ToyDiscDataset.NUM_JOINTS
+    from .robots import get_robot
+
+    return len(get_robot(robot).keypoint_names)
+
+
+def localization_task(config: str, robot: str, **overrides) -> LocalizationTask:
+    """Factory used by the CLI: named config (+ field overrides) for a robot."""
+    return LocalizationTask(robot, get_config(config, **overrides), num_joints_of(robot))
+
+
+# CLI task name -> "module:factory"; factory(config_name, robot) -> Task. Other model
+# families add a line here.
+TASK_FACTORIES = {"localization": "robotpose_lib.train:localization_task"}
+# Checkpoint task name -> "module:Class" with a from_checkpoint(ckpt) classmethod.
+TASK_CLASSES = {"localization": "robotpose_lib.train:LocalizationTask"}
+
+
+def _import(spec: str):
+    module, attr = spec.split(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def load_model(path: str | Path, device=None, expect: dict | None = None):
+    """Rebuild a trained model from a checkpoint for inference.
+
+    Returns:
+        (model in eval mode on ``device``, task, checkpoint dict).
+    """
+    ckpt = load_checkpoint(path, expect=expect)
+    if ckpt["task"] not in TASK_CLASSES:
+        raise CheckpointError(f"{path}: unknown task {ckpt['task']!r}")
+    task = _import(TASK_CLASSES[ckpt["task"]]).from_checkpoint(ckpt)
+    model = task.build_model()
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: model weights do not fit the configuration "
+                              f"({str(exc).splitlines()[0][:120]})") from None
+    return model.to(resolve_device(device)).eval(), task, ckpt
+
+
+# ----------------------------------------------------------------------------- toy data
+class ToyDiscDataset(Dataset):
+    """A stand-in dataset for tests and demos: J coloured discs on a noisy background.
+
+    Joint j is a disc of colour ``COLORS[j]`` whose radius (pixels) is f * 0.12 m / Z, so
+    depth is visible in the image as in the real task. One "robot" per image.
+    """
+
+    NUM_JOINTS = 3
+    COLORS = np.array([[255, 40, 40], [40, 255, 40], [60, 60, 255]], np.uint8)
+
+    def __init__(self, n: int, size: tuple[int, int] = (96, 128), seed: int = 0):
+        self.n, self.size, self.seed = int(n), tuple(size), int(seed)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int) -> Sample:
+        if not 0 <= index < self.n:
+            raise IndexError(f"sample {index} out of range for a dataset of {self.n}")
+        import cv2
+
+        rng = np.random.default_rng([self.seed, index])
+        H, W = self.size
+        f = 0.76 * W
+        K = np.array([[f, 0, (W - 1) / 2], [0, f, (H - 1) / 2], [0, 0, 1]], np.float32)
+        image = rng.integers(0, 90, (H, W, 3), dtype=np.uint8)
+        J = self.NUM_JOINTS
+        uv = np.stack([rng.uniform(0.1 * W, 0.9 * W, J), rng.uniform(0.1 * H, 0.9 * H, J)], 1)
+        z = rng.uniform(1.0, 4.0, J)
+        for j in np.argsort(-z):  # far discs first, near ones drawn over them
+            radius = max(1, int(round(f * 0.12 / z[j])))
+            cv2.circle(image, (int(round(uv[j, 0])), int(round(uv[j, 1]))), radius,
+                       self.COLORS[j].tolist(), -1)
+        xyz = np.stack([(uv[:, 0] - K[0, 2]) * z / f, (uv[:, 1] - K[1, 2]) * z / f, z], 1)
+        return Sample(image=image, masks=np.zeros((1, H, W), bool), depth=np.zeros((H, W), np.float32),
+                      joints_2d=uv[None].astype(np.float32), joints_3d=xyz[None].astype(np.float32),
+                      visibility=np.ones((1, J), bool), K=K, joint_angles=np.zeros((1, 0), np.float32),
+                      base_poses=np.eye(4, dtype=np.float32)[None], camera_pose=np.eye(4, dtype=np.float32),
+                      robot="toy", meta={"seed": self.seed, "index": index})
+
+
+# ------------------------------------------------------------------------------ sampling
+class StepBatchSampler(Sampler):
+    """Batches of dataset indices for steps ``start_step .. steps - 1``.
+
+    Global batch k holds positions k*B*world .. (k+1)*B*world - 1 of an endless stream that
+    walks through a fresh permutation of the dataset every epoch (permutation e drawn from
+    (seed, e)); process ``rank`` takes its B consecutive positions. So batch k depends only
+    on (seed, k, B, world), not on where a run was interrupted.
+    """
+
+    def __init__(self, n: int, batch_size: int, steps: int, start_step: int = 0, seed: int = 0,
+                 rank: int = 0, world_size: int = 1):
+        if n < 1:
+            raise ValueError("dataset: empty, nothing to train on")
+        self.n, self.batch_size, self.steps, self.start = n, batch_size, steps, start_step
+        self.seed, self.rank, self.world = seed, rank, world_size
+        self._perms: dict[int, np.ndarray] = {}
+
+    def _perm(self, epoch: int) -> np.ndarray:
+        if epoch not in self._perms:
+            self._perms = {epoch: np.random.default_rng([self.seed, epoch]).permutation(self.n)}
+        return self._perms[epoch]
+
+    def batch(self, step: int) -> list[int]:
+        first = (step * self.world + self.rank) * self.batch_size
+        return [int(self._perm(g // self.n)[g % self.n]) for g in range(first, first + self.batch_size)]
+
+    def __iter__(self):
+        for step in range(self.start, self.steps):
+            yield self.batch(step)
+
+    def __len__(self) -> int:
+        return max(0, self.steps - self.start)
+
+
+# ------------------------------------------------------------------------------ training
+@dataclass
+class TrainSettings:
+    """Optimisation and bookkeeping settings (paper: Adam, lr 1e-3).
+
+    Attributes:
+        steps: total optimiser steps of the run (a resumed run continues up to this).
+        batch_size: samples per step and process.
+        lr: Adam learning rate.
+        schedule: "constant" (paper) or "cosine" (decay to 0.1 lr at ``steps``).
+        ckpt_every: write a checkpoint every this many steps (and at the end).
+        log_every: write a metrics line every this many steps.
+        num_workers: DataLoader worker processes rendering samples.
+        seed: seed of the batch order and of the model initialisation.
+        device: "auto", "cpu", "cuda"...
+        progress: show a tqdm progress bar (rank 0).
+    """
+
+    steps: int = 100
+    batch_size: int = 8
+    lr: float = 1e-3
+    schedule: str = "constant"
+    ckpt_every: int = 100
+    log_every: int = 10
+    num_workers: int = 0
+    seed: int = 0
+    device: str = "auto"
+    progress: bool = True
+
+
+class LRSchedule:
+    """Multiplier of the base lr per step (picklable, unlike a lambda)."""
+
+    def __init__(self, kind: str, steps: int):
+        if kind not in ("constant", "cosine"):
+            raise ValueError(f"schedule: expected constant or cosine, got {kind!r}")
+        self.kind, self.steps = kind, max(1, steps)
+
+    def __call__(self, step: int) -> float:
+        if self.kind == "constant":
+            return 1.0
+        t = min(step, self.steps) / self.steps
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def _dist_init(device: torch.device) -> tuple[int, int, torch.device]:
+    """(rank, world size, device); initialises the process group under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, device
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return dist.get_rank(), world, device
+
+
+def _to_device(batch: dict, device: torch.device, channels_last: bool) -> dict:
+    out = {}
+    for k, v in batch.items():
+        if isinstance(v, torch.Tensor):
+            v = v.to(device, non_blocking=True)
+            if channels_last and k == "images":
+                v = v.contiguous(memory_format=torch.channels_last)
+        out[k] = v
+    return out
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Drop log lines written after ``step`` (by a run killed after its last checkpoint)."""
+    if not path.exists():
+        return
+    keep = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line).get("step", 0) <= step:
+                keep.append(line)
+        except json.JSONDecodeError:
+            pass  # a half-written last line of a killed run
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(l + "\n" for l in keep))
+    os.replace(tmp, path)
+
+
+def train(task: Task, dataset: Dataset, out_dir: str | Path, settings: TrainSettings,
+          resume: bool = False) -> dict:
+    """Train ``task`` on ``dataset`` (map-style, items are Samples).
+
+    Writes ``out_dir/checkpoint.pt`` every ``ckpt_every`` steps and at the end, and one JSON
+    line per ``log_every`` steps to ``out_dir/metrics.jsonl``.
+
+    Args:
+        resume: continue from ``out_dir/checkpoint.pt`` (a fresh start when there is none).
+            Without it an existing checkpoint is an error, so a run is never overwritten.
+
+    Returns:
+        dict with "step", "loss" (last logged), "checkpoint" path, "seconds".
+    """
+    out_dir = Path(out_dir)
+    ckpt_path, metrics_path = out_dir / CHECKPOINT_NAME, out_dir / METRICS_NAME
+    rank, world, device = _dist_init(resolve_device(settings.device))
+    cuda = device.type == "cuda"
+    if ckpt_path.exists() and not resume:
+        raise ValueError(f"{ckpt_path}: a checkpoint exists; pass --resume to continue or "
+                         f"choose another --out")
+
+    torch.manual_seed(settings.seed)
+    model = task.build_model().to(device)
+    if cuda:
+        model = model.to(memory_format=torch.channels_last)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.Adam(params, lr=settings.lr)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, LRSchedule(settings.schedule, settings.steps))
+    scaler = torch.amp.GradScaler("cuda", enabled=cuda)
+
+    step = 0
+    if resume and ckpt_path.exists():
+        ckpt = load_checkpoint(ckpt_path, expect={"task": task.name, "robot": task.robot,
+                                                  "config": task.config_dict()},
+                               map_location=device)
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        if ckpt.get("scaler") and cuda:
+            scaler.load_state_dict(ckpt["scaler"])
+        set_rng_state(ckpt["rng"])
+        step = int(ckpt["step"])
+        if rank == 0:
+            _truncate_metrics(metrics_path, step)
+            print(f"resuming {ckpt_path} at step {step}")
+    elif resume and rank == 0:
+        print(f"no checkpoint in {out_dir}; starting a new run")
+
+    train_model = model
+    if world > 1:
+        train_model = nn.parallel.DistributedDataParallel(
+            model, device_ids=[device.index] if cuda else None)
+
+    def save(at_step: int) -> None:
+        save_checkpoint(ckpt_path, {
+            "task": task.name, "robot": task.robot, "config": task.config_dict(),
+            "step": at_step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict() if cuda else None,
+            "rng": rng_state(), "extra": task.extra(), "settings": asdict(settings)})
+
+    sampler = StepBatchSampler(len(dataset), settings.batch_size, settings.steps, step,
+                               settings.seed, rank, world)
+    loader = DataLoader(dataset, batch_sampler=sampler, num_workers=settings.num_workers,
+                        collate_fn=task.collate, pin_memory=cuda,
+                        persistent_workers=False)
+    if rank == 0:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    bar = None
+    if rank == 0 and settings.progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=settings.steps, initial=step, desc=f"{task.name} {task.robot}",
+                   dynamic_ncols=True)
+    t_start = t_log = time.perf_counter()
+    samples_since_log, last = 0, {}
+    train_model.train()
+    for batch in loader:
+        batch = _to_device(batch, device, cuda)
+        with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=cuda):
+            loss, parts = task.loss(train_model, batch)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss is {float(loss)} at step {step + 1}")
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        scheduler.step()
+        step += 1
+        samples_since_log += settings.batch_size * world
+        if rank != 0:
+            continue
+        now = time.perf_counter()
+        rate = samples_since_log / max(now - t_log, 1e-9)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{parts['loss']:.3e}", samples_s=f"{rate:.2f}")
+        if step % settings.log_every == 0 or step == settings.steps:
+            last = {"step": step, **parts, "lr": scheduler.get_last_lr()[0],
+                    "samples_per_s": rate, "time": time.time()}
+            with open(metrics_path, "a") as f:
+                f.write(json.dumps(last) + "\n")
+            t_log, samples_since_log = now, 0
+        if step % settings.ckpt_every == 0 or step == settings.steps:
+            save(step)
+    if bar is not None:
+        bar.close()
+    if rank == 0 and step == sampler.start and not ckpt_path.exists():
+        save(step)  # zero-step run: still leave a checkpoint behind
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return {"step": step, "loss": last.get("loss"), "checkpoint": str(ckpt_path),
+            "seconds": time.perf_counter() - t_start}
+
+
+# ------------------------------------------------------------------------------ metrics
+def read_metrics(path: str | Path) -> list[dict]:
+    """The JSONL metrics log as a list of dicts (a half-written last line is skipped)."""
+    rows = []
+    for line in Path(path).read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            pass
+    return rows
+
+
+def plot_loss_curves(path: str | Path, ax=None, log_scale: bool = True):
+    """Plot the per-stage losses (eq. 1) against the step from a metrics log.
+
+    Args:
+        path: metrics.jsonl of a run (or its directory).
+    Returns:
+        the matplotlib Axes.
+    """
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    if path.is_dir():
+        path = path / METRICS_NAME
+    rows = read_metrics(path)
+    if not rows:
+        raise ValueError(f"{path}: no metrics to plot")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    steps = [r["step"] for r in rows]
+    stages = sorted({k for r in rows for k in r if k.startswith("stage_")},
+                    key=lambda k: int(k.split("_")[1]))
+    for k in stages:
+        ax.plot(steps, [r.get(k, float("nan")) for r in rows], label=f"stage {int(k[6:]) + 1}")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss (eq. 1, per pixel)")
+    if log_scale:
+        ax.set_yscale("log")
+    ax.legend()
+    return ax
+
+
+# ---------------------------------------------------------------------------------- CLI
+# Default settings per named config: steps, batch size, scenes in the training set,
+# checkpoint interval, DataLoader workers.
+RUN_DEFAULTS = {
+    "quick": dict(steps=60, batch_size=4, n_scenes=480, ckpt_every=20, workers=0, log_every=5),
+    "cpu": dict(steps=1500, batch_size=8, n_scenes=12000, ckpt_every=50, workers=1, log_every=10),
+    "paper": dict(steps=37500, batch_size=8, n_scenes=10000, ckpt_every=500, workers=4, log_every=50),
+}
+
+
+def _dataset(data: str, robot: str, n: int, size: tuple[int, int], seed: int) -> Dataset:
+    if data == "toy" or robot == "toy":
+        return ToyDiscDataset(n, size, seed)
+    if data == "synthetic":
+        from .data import SyntheticDataset
+
+        return SyntheticDataset(robot, n, size=size, seed=seed)
+    from .data import DiskDataset
+
+    return DiskDataset(data)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="robotpose train", description="Train a model.")
+    p.add_argument("task", choices=sorted(TASK_FACTORIES), help="model family")
+    p.add_argument("--config", required=True, help="named configuration (quick, cpu, paper)")
+    p.add_argument("--robot", required=True, help="robot name (panda, kuka_kr16; toy for the disc demo)")
+    p.add_argument("--out", required=True, help="run directory (checkpoint.pt, metrics.jsonl)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--steps", type=int, help="total optimiser steps")
+    p.add_argument("--batch-size", type=int, help="samples per step and process")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--schedule", default="constant", choices=["constant", "cosine"])
+    p.add_argument("--n-scenes", type=int, help="training scenes (synthetic data)")
+    p.add_argument("--data", default="synthetic",
+                   help="'synthetic' (rendered on the fly), 'toy', or a dataset folder")
+    p.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic training set")
+    p.add_argument("--seed", type=int, default=0, help="seed of batch order and initialisation")
+    p.add_argument("--workers", type=int, help="DataLoader worker processes")
+    p.add_argument("--ckpt-every", type=int)
+    p.add_argument("--log-every", type=int)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--no-progress", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        defaults = RUN_DEFAULTS.get(args.config, RUN_DEFAULTS["cpu"])
+        task = _import(TASK_FACTORIES[args.task])(args.config, args.robot)
+        size = tuple(task.input_size)
+        n = args.n_scenes or defaults["n_scenes"]
+        dataset = _dataset(args.data, args.robot, n, size, args.data_seed)
+        pick = lambda v, k: defaults[k] if v is None else v  # noqa: E731
+        settings = TrainSettings(
+            steps=pick(args.steps, "steps"), batch_size=pick(args.batch_size, "batch_size"),
+            lr=args.lr, schedule=args.schedule, ckpt_every=pick(args.ckpt_every, "ckpt_every"),
+            log_every=pick(args.log_every, "log_every"), num_workers=pick(args.workers, "workers"),
+            seed=args.seed, device=args.device, progress=not args.no_progress)
+        result = train(task, dataset, args.out, settings, resume=args.resume)
+    except (ValueError, FileNotFoundError, FloatingPointError) as exc:
+        print(f"robotpose train: error: {exc}", file=sys.stderr)
+        return 2
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"done: step {result['step']}, checkpoint {result['checkpoint']}, "
+              f"{result['seconds']:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
