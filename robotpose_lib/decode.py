@@ -1,0 +1,584 @@
+"""From belief maps to joint coordinates: peaks (NMS or LoG), masking, back-projection.
+
+The paper (Sec. III, Fig. 2) masks each robot's belief maps with its instance mask, finds
+each joint's peak by non-maximum suppression or Laplacian of Gaussian, reads the
+predicted depth at the peak and back-projects with the intrinsics K. Everything here is
+torch and runs on the device of the maps.
+
+Conventions: beliefs are (B, J, H, W) float; pixel (u, v) = (x, y) with integer
+coordinates at pixel centres; camera frame as OpenCV; metres.
+
+Two peak finders:
+
+* :func:`nms_peaks` / :func:`max_peak_per_channel`: a pixel is a peak when it equals the
+  max-pooled map (``kernel_size`` window) and exceeds ``threshold`` (the follow-up paper,
+  arXiv 1907.01879: "NMS then max peak per channel").
+* :func:`log_peaks`: scale-normalised Laplacian of Gaussian ``-sigma^2 * LoG_sigma * I``
+  for a list of sigmas, peaks = local maxima in (sigma, y, x) over a 3x3x3 window above
+  ``threshold``, then blob_log's overlap pruning. Built to give the same peaks as
+  ``skimage.feature.blob_log(image, min_sigma, max_sigma, num_sigma, threshold,
+  overlap)``: the same sampled kernels as ``scipy.ndimage.gaussian_laplace`` (truncate
+  4.0, ``mode='reflect'`` borders) and the same peak rule as ``peak_local_max``.
+  Differences: float32 accumulation (scipy accumulates in float64), so exact ties can
+  break differently; ``threshold_rel`` and ``exclude_border`` are not supported; the
+  "all values equal -> no peaks" special case of ``peak_local_max`` is not reproduced;
+  overlap pruning visits pairs in a fixed order (blob_log's order is that of a set).
+
+  On the CPU (``mode='auto'``) the scale space is only computed on tiles where some
+  sigma's response *can* exceed the threshold: with ``k`` the -LoG kernel, ``c`` the
+  minimum of the map over the kernel support and ``M`` its maximum over the kernel's
+  positive lobe, ``sigma^2 * sum(k * I) <= sigma^2 * (sum(k+) * (M - c) + c * sum(k))``.
+  That bound is exact (not a heuristic), so the peaks are the same as the dense
+  computation; belief maps are mostly flat, which makes this many times cheaper.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from robotpose_lib.types import RobotPose
+
+# blob_log(min_sigma=1, max_sigma=8, num_sigma=8): belief Gaussians of a few pixels.
+DEFAULT_LOG_SIGMAS: tuple[float, ...] = tuple(float(s) for s in np.linspace(1.0, 8.0, 8))
+GAUSSIAN_TRUNCATE = 4.0  # scipy.ndimage's default, kernel radius int(4 sigma + 0.5)
+LOG_TILE = 32  # tile side of the CPU tiled LoG (pixels)
+
+
+@dataclass
+class Peaks:
+    """Peaks found in a (B, J, H, W) stack, P of them.
+
+    Attributes:
+        batch: int64 (P,) index into B.
+        channel: int64 (P,) joint index into J.
+        xy: float (P, 2) sub-pixel (u, v) = (x, y) in pixels.
+        pixel: int64 (P, 2) integer (x, y) of the peak before refinement.
+        score: float (P,) value at the integer peak: the belief (NMS) or the normalised
+            LoG response (LoG).
+        sigma: float (P,) LoG scale of the peak (pixels); None for NMS.
+    """
+
+    batch: torch.Tensor
+    channel: torch.Tensor
+    xy: torch.Tensor
+    pixel: torch.Tensor
+    score: torch.Tensor
+    sigma: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return int(self.batch.numel())
+
+    def select(self, keep: torch.Tensor) -> "Peaks":
+        return Peaks(self.batch[keep], self.channel[keep], self.xy[keep], self.pixel[keep],
+                     self.score[keep], None if self.sigma is None else self.sigma[keep])
+
+
+def _check_maps(beliefs: torch.Tensor, name: str = "beliefs") -> None:
+    if not torch.is_tensor(beliefs) or beliefs.dim() != 4:
+        shape = tuple(beliefs.shape) if hasattr(beliefs, "shape") else type(beliefs).__name__
+        raise ValueError(f"{name}: expected a (B, J, H, W) tensor, got {shape}")
+    if not beliefs.is_floating_point():
+        raise ValueError(f"{name}: expected a floating-point tensor, got {beliefs.dtype}")
+
+
+# ----------------------------------------------------------------------------- sub-pixel
+
+def _quadratic_offsets(patch: torch.Tensor) -> torch.Tensor:
+    """Offsets (P, 2) = (dx, dy) of the maximum of a 2nd-order Taylor fit to (P, 3, 3).
+
+    Newton step -H^-1 g with central differences; where the Hessian is not negative
+    definite the two axes are fitted separately; a non-finite neighbour (image border)
+    leaves that axis unrefined. Offsets are clipped to half a pixel: the integer peak is
+    the maximum, so the true one lies within it.
+    """
+    f = patch
+    gx = 0.5 * (f[:, 1, 2] - f[:, 1, 0])
+    gy = 0.5 * (f[:, 2, 1] - f[:, 0, 1])
+    hxx = f[:, 1, 2] - 2 * f[:, 1, 1] + f[:, 1, 0]
+    hyy = f[:, 2, 1] - 2 * f[:, 1, 1] + f[:, 0, 1]
+    hxy = 0.25 * (f[:, 2, 2] - f[:, 2, 0] - f[:, 0, 2] + f[:, 0, 0])
+    det = hxx * hyy - hxy * hxy
+    joint_ok = (hxx < 0) & (det > 0) & torch.isfinite(det)
+    safe_det = torch.where(joint_ok, det, torch.ones_like(det))
+    dx2 = -(hyy * gx - hxy * gy) / safe_det
+    dy2 = -(hxx * gy - hxy * gx) / safe_det
+    # per-axis fallback
+    dx1 = torch.where((hxx < 0) & torch.isfinite(hxx), -gx / torch.where(hxx < 0, hxx, -torch.ones_like(hxx)),
+                      torch.zeros_like(gx))
+    dy1 = torch.where((hyy < 0) & torch.isfinite(hyy), -gy / torch.where(hyy < 0, hyy, -torch.ones_like(hyy)),
+                      torch.zeros_like(gy))
+    dx = torch.where(joint_ok, dx2, dx1)
+    dy = torch.where(joint_ok, dy2, dy1)
+    out = torch.stack([dx, dy], dim=-1)
+    out = torch.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+    return out.clamp(-0.5, 0.5)
+
+
+def _neighbourhoods(maps: torch.Tensor, index: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """3x3 neighbourhoods (P, 3, 3) of maps (M, H, W) at (index, y, x); -inf outside."""
+    padded = F.pad(maps, (1, 1, 1, 1), value=float("-inf"))
+    dy = torch.arange(3, device=maps.device).view(1, 3, 1)
+    dx = torch.arange(3, device=maps.device).view(1, 1, 3)
+    return padded[index.view(-1, 1, 1), y.view(-1, 1, 1) + dy, x.view(-1, 1, 1) + dx]
+
+
+def refine_subpixel(patch: torch.Tensor, method: str = "log_quadratic") -> torch.Tensor:
+    """(dx, dy) offsets (P, 2) for 3x3 neighbourhoods (P, 3, 3) centred on integer peaks.
+
+    ``'quadratic'`` fits the values; ``'log_quadratic'`` fits their logarithm, which is
+    exact for a sampled Gaussian (the shape of the belief targets) and falls back to the
+    value fit where a neighbour is not positive; ``'none'`` returns zeros.
+    """
+    if method == "none":
+        return torch.zeros(patch.shape[0], 2, dtype=patch.dtype, device=patch.device)
+    if method == "quadratic":
+        return _quadratic_offsets(patch)
+    if method == "log_quadratic":
+        positive = (patch > 0).flatten(1).all(dim=1)
+        logs = torch.log(patch.clamp_min(torch.finfo(patch.dtype).tiny))
+        return torch.where(positive[:, None], _quadratic_offsets(logs), _quadratic_offsets(patch))
+    raise ValueError(f"refine: expected 'log_quadratic', 'quadratic' or 'none', got {method!r}")
+
+
+# ----------------------------------------------------------------------------- NMS
+
+def nms_peaks(beliefs: torch.Tensor, threshold: float = 0.1, kernel_size: int = 3,
+              top_k: int | None = None, refine: str = "log_quadratic") -> Peaks:
+    """All local maxima of (B, J, H, W) maps: max-pooling NMS, then sub-pixel refinement.
+
+    A pixel is a peak when it equals the maximum of its ``kernel_size`` window and is
+    above ``threshold``. ``top_k`` keeps the k highest peaks per (b, j) channel. Peaks are
+    sorted by (batch, channel, descending score).
+    """
+    _check_maps(beliefs)
+    if kernel_size < 1 or kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size: expected an odd positive integer, got {kernel_size}")
+    B, J, H, W = beliefs.shape
+    pooled = F.max_pool2d(beliefs, kernel_size, stride=1, padding=kernel_size // 2)
+    is_peak = (beliefs == pooled) & (beliefs > threshold)
+    b, j, y, x = torch.nonzero(is_peak, as_tuple=True)
+    score = beliefs[b, j, y, x]
+    # sort by channel, then descending score
+    order = torch.argsort(score, descending=True, stable=True)
+    channel_id = (b * J + j)[order]
+    order = order[torch.argsort(channel_id, stable=True)]
+    b, j, y, x, score = b[order], j[order], y[order], x[order], score[order]
+    if top_k is not None:
+        channel_id = b * J + j
+        first = torch.searchsorted(channel_id, channel_id, right=False)
+        rank = torch.arange(channel_id.numel(), device=beliefs.device) - first
+        keep = rank < top_k
+        b, j, y, x, score = b[keep], j[keep], y[keep], x[keep], score[keep]
+    patch = _neighbourhoods(beliefs.reshape(B * J, H, W), b * J + j, y, x)
+    xy = torch.stack([x, y], dim=-1).to(beliefs.dtype) + refine_subpixel(patch, refine)
+    return Peaks(b, j, xy, torch.stack([x, y], dim=-1), score)
+
+
+def max_peak_per_channel(beliefs: torch.Tensor, threshold: float = 0.1,
+                         refine: str = "log_quadratic") -> tuple[torch.Tensor, torch.Tensor]:
+    """The strongest peak of each (b, j) map: (xy (B, J, 2), score (B, J)).
+
+    The global maximum of a map always survives NMS, so this is "NMS then max peak per
+    channel" without listing the other peaks. Channels whose maximum is not above
+    ``threshold`` (or is NaN) get xy = NaN and score = 0.
+    """
+    _check_maps(beliefs)
+    B, J, H, W = beliefs.shape
+    flat = torch.nan_to_num(beliefs.reshape(B * J, H * W), nan=float("-inf"))
+    score, arg = flat.max(dim=1)
+    y, x = arg // W, arg % W
+    patch = _neighbourhoods(beliefs.reshape(B * J, H, W), torch.arange(B * J, device=beliefs.device), y, x)
+    xy = torch.stack([x, y], dim=-1).to(beliefs.dtype) + refine_subpixel(patch, refine)
+    found = score > threshold
+    xy = torch.where(found[:, None], xy, torch.full_like(xy, float("nan")))
+    score = torch.where(found, score, torch.zeros_like(score))
+    return xy.view(B, J, 2), score.view(B, J)
+
+
+# ----------------------------------------------------------------------------- LoG
+
+def _gaussian_kernel1d(sigma: float, order: int, radius: int) -> np.ndarray:
+    """scipy.ndimage's sampled Gaussian (order 0) or its 2nd derivative (order 2)."""
+    x = np.arange(-radius, radius + 1, dtype=np.float64)
+    phi = np.exp(-0.5 * x * x / (sigma * sigma))
+    phi /= phi.sum()
+    if order == 0:
+        return phi
+    if order == 2:
+        return (x * x / sigma ** 4 - 1.0 / sigma ** 2) * phi
+    raise ValueError(f"order: expected 0 or 2, got {order}")
+
+
+@dataclass(frozen=True)
+class _LogKernel:
+    sigma: float
+    radius: int
+    gauss: np.ndarray        # (2r+1,) order 0
+    second: np.ndarray       # (2r+1,) order 2
+    positive_sum: float      # sum of the positive part of the 2D -LoG kernel
+    kernel_sum: float        # sum of the 2D -LoG kernel (~0)
+    positive_halfwidth: int  # half-width of the box holding the positive lobe
+
+
+def _log_kernel(sigma: float) -> _LogKernel:
+    r = int(GAUSSIAN_TRUNCATE * sigma + 0.5)
+    g, d2 = _gaussian_kernel1d(sigma, 0, r), _gaussian_kernel1d(sigma, 2, r)
+    k2d = -(np.outer(d2, g) + np.outer(g, d2))  # -LoG, rows = y
+    ys, xs = np.nonzero(k2d > 0)
+    half = int(max(np.abs(ys - r).max(), np.abs(xs - r).max())) if ys.size else 0
+    return _LogKernel(float(sigma), r, g, d2, float(k2d[k2d > 0].sum()), float(k2d.sum()), half)
+
+
+def _reflect(index: torch.Tensor, n: int) -> torch.Tensor:
+    """Map positions (any integers) on a length-n axis into it as scipy's 'reflect' does
+    (d c b a | a b c d | d c b a)."""
+    i = torch.remainder(index, 2 * n)
+    return torch.where(i >= n, 2 * n - 1 - i, i)
+
+
+def _reflect_index(n: int, start: int, stop: int, device) -> torch.Tensor:
+    """Indices of positions start..stop-1 of a length-n axis under scipy's 'reflect'."""
+    return _reflect(torch.arange(start, stop, device=device), n)
+
+
+def _log_valid(padded: torch.Tensor, kernels: Sequence[_LogKernel], pad: int) -> torch.Tensor:
+    """Normalised -sigma^2 LoG of (N, 1, h + 2 pad, w + 2 pad) inputs -> (N, S, h, w)."""
+    out = []
+    h, w = padded.shape[-2] - 2 * pad, padded.shape[-1] - 2 * pad
+    for k in kernels:
+        c = pad - k.radius
+        x = padded[..., c:c + h + 2 * k.radius, c:c + w + 2 * k.radius]
+        n = 2 * k.radius + 1
+        gauss = torch.as_tensor(k.gauss, dtype=padded.dtype, device=padded.device)
+        second = torch.as_tensor(k.second, dtype=padded.dtype, device=padded.device)
+        # along y: channel 0 smooths, channel 1 differentiates twice ...
+        along_y = F.conv2d(x, torch.stack([gauss, second]).view(2, 1, n, 1))
+        # ... along x: the other one of the pair, so the sum is G''_x G_y + G_x G''_y
+        both = F.conv2d(along_y, torch.stack([second, gauss]).view(2, 1, 1, n), groups=2)
+        out.append(-(k.sigma ** 2) * both.sum(dim=1))
+    return torch.stack(out, dim=1)
+
+
+def log_scale_space(beliefs: torch.Tensor, sigmas: Sequence[float] = DEFAULT_LOG_SIGMAS) -> torch.Tensor:
+    """Dense normalised LoG responses (B, J, S, H, W) = -sigma^2 * gaussian_laplace(I, sigma).
+
+    Matches ``-scipy.ndimage.gaussian_laplace(I, s) * s**2`` (blob_log's cube) up to
+    float32 rounding.
+    """
+    _check_maps(beliefs)
+    B, J, H, W = beliefs.shape
+    kernels = [_log_kernel(s) for s in sigmas]
+    pad = max(k.radius for k in kernels)
+    x = beliefs.reshape(B * J, 1, H, W)
+    x = x.index_select(2, _reflect_index(H, -pad, H + pad, x.device))
+    x = x.index_select(3, _reflect_index(W, -pad, W + pad, x.device))
+    return _log_valid(x, kernels, pad).view(B, J, len(kernels), H, W)
+
+
+def _active_tiles(maps: torch.Tensor, kernels: Sequence[_LogKernel], threshold: float, tile: int,
+                  block: int = 8) -> torch.Tensor:
+    """bool (N, nty, ntx): tiles (plus a 1-pixel halo) where some sigma's response may
+    exceed ``threshold`` (the exact upper bound in the module docstring).
+
+    Maxima and minima are first taken over ``block``-pixel blocks, so the windows around
+    a tile are only rounded up to whole blocks.
+    """
+    N, H, W = maps.shape
+    if tile % block:
+        raise ValueError(f"tile: expected a multiple of {block}, got {tile}")
+    nty, ntx = -(-H // tile), -(-W // tile)
+    clean = torch.nan_to_num(maps)
+    grow_y, grow_x = nty * tile - H, ntx * tile - W
+    if grow_y or grow_x:  # repeat the last row/column: neither max nor min changes
+        clean = F.pad(clean[:, None], (0, grow_x, 0, grow_y), mode="replicate")[:, 0]
+    blocks = clean.view(N, nty * tile // block, block, ntx * tile // block, block)
+    block_max = blocks.amax(dim=(2, 4))[:, None]
+    block_min = blocks.amin(dim=(2, 4))[:, None]
+    per_tile = tile // block
+    active = torch.zeros(N, nty, ntx, dtype=torch.bool, device=maps.device)
+    for k in kernels:
+        # windows around the tile (+1 halo) covering the positive lobe / the whole kernel;
+        # windows clipped at the image border still hold the 'reflect' values.
+        m_pos = -(-(k.positive_halfwidth + 1) // block)
+        m_all = -(-(k.radius + 1) // block)
+        big = F.max_pool2d(block_max, per_tile + 2 * m_pos, stride=per_tile, padding=m_pos)[:, 0]
+        small = -F.max_pool2d(-block_min, per_tile + 2 * m_all, stride=per_tile, padding=m_all)[:, 0]
+        bound = k.sigma ** 2 * (k.positive_sum * (big - small) + small * k.kernel_sum)
+        # a small margin for float rounding in the convolutions
+        active |= bound > threshold - 1e-4 * (abs(threshold) + bound.abs())
+    return active
+
+
+def _scale_space_maxima(resp: torch.Tensor) -> torch.Tensor:
+    """Max over the 3x3x3 (sigma, y, x) neighbourhood of resp (M, S, h, w); -inf outside.
+
+    Separable: 3x3 spatial max-pooling, then the max over neighbouring scales (faster than
+    max_pool3d on the CPU)."""
+    M, S, h, w = resp.shape
+    spatial = F.max_pool2d(resp.reshape(M * S, 1, h, w), 3, stride=1, padding=1).view(M, S, h, w)
+    padded = F.pad(spatial, (0, 0, 0, 0, 1, 1), value=float("-inf"))
+    return torch.maximum(torch.maximum(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])
+
+
+def _prune_overlapping(peaks: Peaks, overlap: float) -> Peaks:
+    """blob_log's pruning: of two blobs of one channel whose discs (radius sigma*sqrt(2))
+    overlap by more than ``overlap`` of the smaller one, drop the one with the smaller
+    sigma (on equal sigma the first in descending-score order, as blob_log does)."""
+    if len(peaks) < 2 or overlap >= 1:
+        return peaks
+    keep = torch.ones(len(peaks), dtype=torch.bool)
+    xy = peaks.pixel.double().cpu().numpy()
+    sig = peaks.sigma.double().cpu().numpy()
+    chan = (peaks.batch * 10_000 + peaks.channel).cpu().numpy()
+    for i in range(len(peaks)):
+        for j in range(i + 1, len(peaks)):
+            if chan[i] != chan[j] or not keep[i] or not keep[j]:
+                continue
+            if _disc_overlap(xy[i], sig[i], xy[j], sig[j]) > overlap:
+                keep[j if sig[i] > sig[j] else i] = False
+    return peaks.select(keep.to(peaks.batch.device))
+
+
+def _disc_overlap(p1, s1, p2, s2) -> float:
+    """Fraction of the smaller disc covered (skimage.feature.blob._blob_overlap, 2D)."""
+    big = max(s1, s2) * math.sqrt(2)
+    r1, r2 = s1 * math.sqrt(2) / big, s2 * math.sqrt(2) / big
+    d = float(np.hypot(*(np.asarray(p1) - np.asarray(p2)))) / big
+    if d > r1 + r2:
+        return 0.0
+    if d <= abs(r1 - r2):
+        return 1.0
+    a1 = math.acos(min(1.0, max(-1.0, (d * d + r1 * r1 - r2 * r2) / (2 * d * r1))))
+    a2 = math.acos(min(1.0, max(-1.0, (d * d + r2 * r2 - r1 * r1) / (2 * d * r2))))
+    area = r1 * r1 * a1 + r2 * r2 * a2 - 0.5 * math.sqrt(abs((-d + r2 + r1) * (d - r2 + r1) * (d + r2 - r1) * (d + r2 + r1)))
+    return area / (math.pi * min(r1, r2) ** 2)
+
+
+def log_peaks(beliefs: torch.Tensor, sigmas: Sequence[float] = DEFAULT_LOG_SIGMAS,
+              threshold: float = 0.1, overlap: float = 0.5, refine: str = "quadratic",
+              mode: str = "auto", tile: int = LOG_TILE) -> Peaks:
+    """Scale-space LoG peaks of (B, J, H, W) maps (see the module docstring).
+
+    Args:
+        sigmas: Gaussian scales in pixels; ``np.linspace(min_sigma, max_sigma,
+            num_sigma)`` reproduces blob_log's list. The response of a Gaussian blob of
+            std s0 and height A peaks at sigma = s0 with value A / 2.
+        threshold: absolute lower bound on the normalised response (blob_log's).
+        overlap: blob_log's pruning of overlapping blobs (1 disables it).
+        refine: sub-pixel fit on the response at the peak's scale ('quadratic'/'none').
+        mode: 'dense' computes the whole scale space; 'tiled' only tiles that can hold a
+            peak (same result); 'auto' = tiled on the CPU, dense elsewhere.
+
+    Returns:
+        Peaks with ``score`` = the normalised LoG response and ``sigma`` its scale, sorted
+        by (batch, channel, descending score).
+    """
+    _check_maps(beliefs)
+    if len(sigmas) == 0 or min(sigmas) <= 0:
+        raise ValueError(f"sigmas: expected positive scales, got {tuple(sigmas)}")
+    if mode not in ("auto", "dense", "tiled"):
+        raise ValueError(f"mode: expected 'auto', 'dense' or 'tiled', got {mode!r}")
+    if mode == "auto":
+        mode = "tiled" if beliefs.device.type == "cpu" else "dense"
+    B, J, H, W = beliefs.shape
+    kernels = [_log_kernel(s) for s in sigmas]
+    sigma_t = torch.tensor([float(s) for s in sigmas], dtype=beliefs.dtype, device=beliefs.device)
+    maps = beliefs.reshape(B * J, H, W)
+    if mode == "dense":
+        resp = log_scale_space(beliefs, sigmas).reshape(B * J, len(sigmas), H, W)
+        tiles, off_y, off_x = resp, torch.zeros(B * J, dtype=torch.long, device=beliefs.device), None
+        off_x = off_y
+        chan = torch.arange(B * J, device=beliefs.device)
+        valid = None
+    else:
+        active = _active_tiles(maps, kernels, threshold, tile)
+        chan, ty, tx = torch.nonzero(active, as_tuple=True)
+        pad = max(k.radius for k in kernels) + 1
+        side = tile + 2 * pad
+        dev = maps.device
+        # input patch of each active tile: rows/cols ty*tile - pad ... under 'reflect'
+        span = torch.arange(side, device=dev) - pad
+        rows = _reflect(ty[:, None] * tile + span, H)
+        cols = _reflect(tx[:, None] * tile + span, W)
+        patches = maps[chan[:, None, None], rows[:, :, None], cols[:, None, :]][:, None]  # (A, 1, side, side)
+        tiles = _log_valid(patches, kernels, pad - 1) if len(chan) else \
+            beliefs.new_zeros(0, len(kernels), tile + 2, tile + 2)
+        off_y, off_x = ty * tile - 1, tx * tile - 1  # image coordinates of tile pixel (0, 0)
+        rows = off_y[:, None] + torch.arange(tile + 2, device=dev)
+        cols = off_x[:, None] + torch.arange(tile + 2, device=dev)
+        valid = ((rows >= 0) & (rows < H))[:, :, None] & ((cols >= 0) & (cols < W))[:, None, :]
+        tiles = tiles.masked_fill(~valid[:, None], float("-inf"))
+    pooled = _scale_space_maxima(tiles)
+    is_peak = (tiles == pooled) & (tiles > threshold)
+    if valid is not None:  # halo pixels belong to the neighbouring tiles
+        interior = torch.zeros_like(valid)
+        interior[:, 1:-1, 1:-1] = True
+        is_peak &= (interior & valid)[:, None]
+    t, s, y, x = torch.nonzero(is_peak, as_tuple=True)
+    score = tiles[t, s, y, x]
+    flat = tiles.reshape(-1, tiles.shape[-2], tiles.shape[-1])
+    patch = _neighbourhoods(flat, t * len(kernels) + s, y, x)
+    offsets = refine_subpixel(patch, refine)
+    px, py = x + off_x[t], y + off_y[t]
+    n = chan[t]
+    b, j = n // J, n % J
+    order = torch.argsort(score, descending=True, stable=True)
+    order = order[torch.argsort((b * J + j)[order], stable=True)]
+    pixel = torch.stack([px, py], dim=-1)[order]
+    peaks = Peaks(b[order], j[order], pixel.to(beliefs.dtype) + offsets[order], pixel, score[order],
+                  sigma_t[s[order]])
+    return _prune_overlapping(peaks, overlap)
+
+
+def best_peak_per_channel(peaks: Peaks, batch_size: int, num_joints: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Keep each (b, j) channel's highest-scoring peak.
+
+    Returns (xy (B, J, 2) NaN where none, score (B, J) 0 where none, pixel (B, J, 2)
+    int64, -1 where none).
+    """
+    dev = peaks.xy.device
+    xy = torch.full((batch_size, num_joints, 2), float("nan"), dtype=peaks.xy.dtype, device=dev)
+    score = torch.zeros(batch_size, num_joints, dtype=peaks.xy.dtype, device=dev)
+    pixel = torch.full((batch_size, num_joints, 2), -1, dtype=torch.long, device=dev)
+    if len(peaks):
+        chan = peaks.batch * num_joints + peaks.channel
+        first = torch.ones_like(chan, dtype=torch.bool)
+        first[1:] = chan[1:] != chan[:-1]  # peaks are sorted by channel, best first
+        b, j = peaks.batch[first], peaks.channel[first]
+        xy[b, j], score[b, j], pixel[b, j] = peaks.xy[first], peaks.score[first].to(xy.dtype), peaks.pixel[first]
+    return xy, score, pixel
+
+
+# ----------------------------------------------------------------------------- masking, 3D
+
+def mask_beliefs(beliefs: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    """Multiply beliefs (J, H, W) or (B, J, H, W) by masks (H, W), (R, H, W) or (B, 1, H, W).
+
+    (J, H, W) with (R, H, W) masks gives (R, J, H, W): one masked stack per instance.
+    """
+    if beliefs.dim() == 3:
+        beliefs = beliefs[None]
+    masks = masks.to(beliefs.dtype)
+    if masks.dim() == 2:
+        masks = masks[None, None]
+    elif masks.dim() == 3:
+        masks = masks[:, None]
+    if masks.shape[-2:] != beliefs.shape[-2:]:
+        raise ValueError(f"mask: size {tuple(masks.shape[-2:])} differs from the belief maps' "
+                         f"{tuple(beliefs.shape[-2:])}")
+    return beliefs * masks
+
+
+def sample_bilinear(maps: torch.Tensor, xy: torch.Tensor) -> torch.Tensor:
+    """Values of maps (B, C, H, W) at sub-pixel points xy (B, P, 2) -> (B, C, P).
+
+    Pixel centres at integer coordinates; NaN points give NaN; points outside the image
+    read the border (they only arise from sub-pixel offsets at the border).
+    """
+    B, C, H, W = maps.shape
+    nan = torch.isnan(xy).any(dim=-1)
+    grid = torch.nan_to_num(xy, nan=0.0).clone()
+    grid[..., 0] = 2 * grid[..., 0] / max(W - 1, 1) - 1
+    grid[..., 1] = 2 * grid[..., 1] / max(H - 1, 1) - 1
+    out = F.grid_sample(maps, grid[:, :, None, :].to(maps.dtype), mode="bilinear",
+                        padding_mode="border", align_corners=True)[..., 0]
+    return out.masked_fill(nan[:, None, :], float("nan"))
+
+
+def back_project(xy: torch.Tensor, depth: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    """Camera-frame points (..., 3) = Z * K^-1 [u, v, 1] from pixels (..., 2) and Z (...)."""
+    K = torch.as_tensor(K, dtype=torch.float64, device=xy.device)
+    uv1 = torch.cat([xy.double(), torch.ones_like(xy[..., :1], dtype=torch.float64)], dim=-1)
+    rays = uv1 @ torch.linalg.inv(K).T
+    return (rays * depth.double()[..., None]).to(xy.dtype)
+
+
+def decode_instances(beliefs: torch.Tensor, depth: torch.Tensor, masks: torch.Tensor | None,
+                     K, method: str = "nms", min_score: float = 0.1,
+                     depth_to_metres: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                     scores: Sequence[float] | None = None, nms_refine: str = "log_quadratic",
+                     log_sigmas: Sequence[float] = DEFAULT_LOG_SIGMAS,
+                     log_threshold: float = 0.05) -> list[RobotPose]:
+    """Joint positions of each instance: mask, find peaks, read depth, back-project.
+
+    Args:
+        beliefs: (J, H, W) predicted belief maps of one image.
+        depth: (1, H, W) or (H, W) depth map: metric, or turned into metres by
+            ``depth_to_metres`` (applied to the bilinearly sampled values, e.g. the inverse
+            of D = a / Z + b).
+        masks: (R, H, W) instance masks in [0, 1] (or (H, W) for one), or None for one
+            unmasked instance.
+        K: (3, 3) intrinsics of the maps' pixel grid.
+        method: 'nms' (max peak per channel) or 'log' (strongest LoG blob per channel).
+        min_score: a joint is found when its belief at the peak exceeds this.
+        scores: instance confidences; by default the mean of each mask where it is > 0.5
+            (1.0 without masks).
+        log_threshold: LoG response threshold (a blob of height A responds A / 2).
+
+    Returns:
+        One RobotPose per instance, in mask order: joints_2d (J, 2) pixels, joints_3d
+        (J, 3) metres, joint_scores (J,) the masked belief at the peak. A joint not found
+        has NaN coordinates and score 0; a found joint whose depth is not positive and
+        finite keeps its 2D position and gets NaN 3D coordinates.
+    """
+    if beliefs.dim() != 3:
+        raise ValueError(f"beliefs: expected (J, H, W), got {tuple(beliefs.shape)}")
+    J, H, W = beliefs.shape
+    if depth.dim() == 2:
+        depth = depth[None]
+    if depth.shape != (1, H, W):
+        raise ValueError(f"depth: expected (1, {H}, {W}), got {tuple(depth.shape)}")
+    if masks is None:
+        masked = beliefs[None]
+        mask_np = [None]
+    else:
+        masks = masks.to(beliefs.device)
+        if masks.dim() == 2:
+            masks = masks[None]
+        masked = mask_beliefs(beliefs, masks)
+        mask_np = [m.float().cpu().numpy() for m in masks]
+    R = masked.shape[0]
+    if method == "nms":
+        xy, score = max_peak_per_channel(masked, threshold=min_score, refine=nms_refine)
+    elif method == "log":
+        peaks = log_peaks(masked, sigmas=log_sigmas, threshold=log_threshold)
+        xy, _, pixel = best_peak_per_channel(peaks, R, J)
+        # the joint score is the belief at the peak, as for NMS
+        r, j = torch.meshgrid(torch.arange(R, device=xy.device), torch.arange(J, device=xy.device), indexing="ij")
+        px = pixel.clamp_min(0)
+        score = torch.where(pixel[..., 0] >= 0, masked[r, j, px[..., 1], px[..., 0]], torch.zeros_like(xy[..., 0]))
+        found = score > min_score
+        xy = torch.where(found[..., None], xy, torch.full_like(xy, float("nan")))
+        score = torch.where(found, score, torch.zeros_like(score))
+    else:
+        raise ValueError(f"method: expected 'nms' or 'log', got {method!r}")
+    z = sample_bilinear(depth[None].to(xy.dtype).expand(R, 1, H, W), xy)[:, 0]  # (R, J)
+    if depth_to_metres is not None:
+        z = depth_to_metres(z)
+    z = torch.where(torch.isfinite(z) & (z > 0), z, torch.full_like(z, float("nan")))
+    xyz = back_project(xy, z, K)
+    out = []
+    for r in range(R):
+        if scores is not None:
+            inst_score = float(scores[r])
+        elif mask_np[r] is None:
+            inst_score = 1.0
+        else:
+            on = mask_np[r] > 0.5
+            inst_score = float(mask_np[r][on].mean()) if on.any() else 0.0
+        out.append(RobotPose(joints_2d=xy[r].float().cpu().numpy(), joints_3d=xyz[r].float().cpu().numpy(),
+                             joint_scores=score[r].float().cpu().numpy(), mask=mask_np[r], score=inst_score))
+    return out
+
+
+def decode_instance(beliefs: torch.Tensor, depth: torch.Tensor, mask: torch.Tensor | None, K,
+                    method: str = "nms", min_score: float = 0.1, **kwargs) -> RobotPose:
+    """One instance (mask (H, W) or None) of :func:`decode_instances`."""
+    if mask is not None and mask.dim() != 2:
+        raise ValueError(f"mask: expected (H, W), got {tuple(mask.shape)}")
+    return decode_instances(beliefs, depth, mask, K, method=method, min_score=min_score, **kwargs)[0]
