@@ -37,7 +37,7 @@ Design decisions the paper leaves open (documented so the chapter can discuss th
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from typing import NamedTuple, Sequence
 
 import torch
@@ -50,18 +50,22 @@ class InstanceConfig:
     """Sizes of the instance model (paper III-C, Fig. 5; public architecture printout).
 
     Attributes:
+        name: label stored in checkpoints.
         hidden_channels: ConvGRU state channels (263 = 256 VGG features + 7 localization
             maps in the public printout).
         gate_kernel: kernel size of the ConvGRU gate convolutions (3 in the printout).
         context_channels: output channels of each context block [conv3x3, BN,
             LeakyReLU(0.01), max-pool 2x2]; its length is the number of halvings. The last
             block is followed by a 1x1 projection to ``hidden_channels`` when they differ.
+            The paper does not say how many blocks; three take stride 4 to stride 32.
         context_dropout: Dropout2d probability at the end of the context module (0.25).
         refine_channels: channels of the refine stages, each one [up-sample x2, conv3x3,
-            BN, ReLU]; use log2(feature stride) stages to reach full resolution.
+            BN, ReLU]; log2(feature stride) stages reach full resolution (a remaining
+            factor is covered by the final bilinear resize of the logits).
         leaky_slope: negative slope of the context module's LeakyReLU (0.01).
     """
 
+    name: str = "custom"
     hidden_channels: int = 263
     gate_kernel: int = 3
     context_channels: tuple[int, ...] = (263, 263, 263)
@@ -69,42 +73,39 @@ class InstanceConfig:
     refine_channels: tuple[int, ...] = (128, 64)
     leaky_slope: float = 0.01
 
-    @classmethod
-    def paper(cls) -> "InstanceConfig":
-        """Paper-sized model: hidden 263, 3x3 gates, three context blocks (stride 4 -> 32)."""
-        return cls()
-
-    @classmethod
-    def cpu(cls) -> "InstanceConfig":
-        """Small model that trains on a laptop CPU."""
-        return cls(hidden_channels=32, context_channels=(32, 32), refine_channels=(32, 16))
-
-    @classmethod
-    def quick(cls) -> "InstanceConfig":
-        """Tiny model for tests and quick-mode chapters (same code path)."""
-        return cls(hidden_channels=16, context_channels=(16,), refine_channels=(16, 8))
-
-    @classmethod
-    def named(cls, name: str) -> "InstanceConfig":
-        """The config called ``name`` ('paper', 'cpu' or 'quick')."""
-        makers = {"paper": cls.paper, "cpu": cls.cpu, "quick": cls.quick}
-        if name not in makers:
-            raise ValueError(f"instance config name: unknown {name!r}; choose one of {sorted(makers)}")
-        return makers[name]()
-
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d["context_channels"] = list(self.context_channels)
+        d["refine_channels"] = list(self.refine_channels)
+        return d
 
     @classmethod
-    def from_dict(cls, values: dict) -> "InstanceConfig":
-        values = dict(values)
+    def from_dict(cls, d: dict) -> "InstanceConfig":
+        unknown = sorted(set(d) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"InstanceConfig: unknown fields {unknown}")
+        d = dict(d)
         for key in ("context_channels", "refine_channels"):
-            if key in values:
-                values[key] = tuple(values[key])
-        return cls(**values)
+            if key in d:
+                d[key] = tuple(int(v) for v in d[key])
+        return cls(**d)
 
 
-INSTANCE_CONFIGS = ("paper", "cpu", "quick")
+CONFIGS: dict[str, InstanceConfig] = {
+    # the public printout's sizes, for VGG features at stride 4
+    "paper": InstanceConfig(name="paper"),
+    # for the cpu localization net (EfficientNet-Lite0 features at stride 8, 240x320)
+    "cpu": InstanceConfig(name="cpu", hidden_channels=32, context_channels=(32, 32), refine_channels=(32, 16, 8)),
+    # tiny, for tests and quick-mode chapters (same code path)
+    "quick": InstanceConfig(name="quick", hidden_channels=16, context_channels=(16,), refine_channels=(16, 8, 8)),
+}
+
+
+def get_config(name: str, **overrides) -> InstanceConfig:
+    """A named configuration ("paper", "cpu", "quick") with optional field overrides."""
+    if name not in CONFIGS:
+        raise ValueError(f"config: unknown name {name!r} (expected one of {sorted(CONFIGS)})")
+    return replace(CONFIGS[name], **overrides)
 
 
 class Instance(NamedTuple):
@@ -268,14 +269,14 @@ class InstanceNet(nn.Module):
 
     Args:
         in_channels: channels C_in of F (base features + J beliefs + 1 depth).
-        config: sizes; defaults to :meth:`InstanceConfig.paper`.
+        config: an :class:`InstanceConfig` or the name of one (default "paper").
     """
 
-    def __init__(self, in_channels: int, config: InstanceConfig | None = None):
+    def __init__(self, in_channels: int, config: InstanceConfig | str = "paper"):
         super().__init__()
         if in_channels <= 0:
             raise ValueError(f"in_channels: must be positive, got {in_channels}")
-        self.config = config or InstanceConfig.paper()
+        self.config = get_config(config) if isinstance(config, str) else config
         self.in_channels = in_channels
         self.context = ContextModule(in_channels, self.config)
         self.cell = ConvGRUCell(in_channels, self.config.hidden_channels, self.config.gate_kernel)
@@ -310,11 +311,16 @@ class InstanceNet(nn.Module):
         if steps < 1:
             raise ValueError(f"steps: must be >= 1, got {steps}")
         h, x_gates = self.initial_state(f)
-        masks = []
+        states = []
         for _ in range(steps):
-            mask, h = self.step(x_gates, h, out_size)
-            masks.append(mask)
-        return torch.stack(masks, dim=1)
+            h = self.cell.step(x_gates, h)
+            states.append(h)
+        # All steps go through the refine block as one batch, so that its BatchNorm
+        # statistics in training mix instance and end-of-sequence steps the way its
+        # running statistics (used step by step at inference) do.
+        logits = self.refine(torch.cat(states, dim=0), out_size)
+        masks = torch.sigmoid(logits).view(steps, f.shape[0], *logits.shape[-2:])
+        return masks.transpose(0, 1)
 
     @torch.no_grad()
     def predict(
