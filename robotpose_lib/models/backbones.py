@@ -72,11 +72,16 @@ class VGGFeatures(nn.Module):
         elif weights is not None:
             raise ValueError(f"weights: expected 'imagenet' or None, got {weights!r}")
         if net is None:
-            net = vgg16(weights=None)
+            # Only the feature layers: skips allocating VGG16's 120 M classifier weights.
+            from torchvision.models.vgg import cfgs, make_layers
+
+            features = make_layers(cfgs["D"])
             self.pretrained = False
-        # torchvision's vgg16.features indices: 0 conv1_1 .. 11 conv3_1, 12 ReLU.
+        else:
+            features = net.features
+        # torchvision's vgg16.features indices: 0 conv1_1 .. 10 conv3_1, 11 its ReLU.
         self.normalize = Normalize(IMAGENET_MEAN, IMAGENET_STD)
-        self.body = nn.Sequential(*list(net.features.children())[:12])
+        self.body = nn.Sequential(*list(features.children())[:12])
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.body(self.normalize(x))
