@@ -134,6 +134,13 @@ def matching_loss(
     if max(counts) + 1 > steps:
         raise ValueError(f"predictions: need at least max(counts) + 1 = {max(counts) + 1} steps, got {steps}")
 
+    # Sums over all pixels overflow float16 (max 65504): compute the loss in float32 even
+    # inside an autocast region.
+    with torch.autocast(device_type=predictions.device.type, enabled=False):
+        return _matching_loss_float32(predictions.float(), targets.float(), counts, eos_weight, eps)
+
+
+def _matching_loss_float32(predictions, targets, counts, eos_weight, eps) -> MatchingResult:
     r_max = max(counts)
     cost = soft_iou_cost(targets[:, :r_max], predictions[:, :r_max], eps) if r_max > 0 else None
     cost_numpy = cost.detach().cpu().double().numpy() if cost is not None else None

@@ -118,3 +118,14 @@ def test_bad_inputs_raise_one_clear_error():
         matching_loss(torch.zeros(1, 3, 4, 4), torch.zeros(1, 2, 5, 4), [1])
     with pytest.raises(ValueError, match=r"masks\[1\]"):
         stack_instance_targets([np.zeros((1, 4, 4)), np.zeros((1, 5, 4))])
+
+
+def test_half_precision_predictions_do_not_overflow():
+    # 400 x 400 = 160,000 pixels: a sum over the mask overflows float16 (max 65504)
+    g = torch.Generator().manual_seed(6)
+    targets = (torch.rand(1, 1, 400, 400, generator=g) > 0.3).float()
+    predictions = torch.rand(1, 2, 400, 400, generator=g)
+    full = matching_loss(predictions, targets, [1]).loss
+    half = matching_loss(predictions.half(), targets.half(), [1]).loss
+    assert torch.isfinite(half) and half.dtype == torch.float32
+    assert half.item() == pytest.approx(full.item(), rel=1e-3)
