@@ -1,0 +1,282 @@
+"""Training and evaluating the instance model (paper III-C) with the generic trainer.
+
+The instance model reads what the localization network computes: its base features and
+its last stage's belief and depth maps at the feature resolution (the stage output before
+the U block, so no up-sampling and pooling back). :class:`InstanceModel` holds both
+networks; the localization network is frozen by default (its weights come from a
+localization checkpoint and stay fixed, its BatchNorm statistics too) and can be
+fine-tuned through the matching loss as an option. Checkpoints of this task hold both
+networks' weights, so they are self-contained for inference.
+
+Pieces:
+
+* :class:`InstanceCollate`: list[Sample] -> {"images", "masks" (padded), "counts"}.
+* :class:`InstanceTask`: the trainer's Task protocol (see ``train.Task``); loss = the
+  Hungarian soft-IoU matching loss (``matching.matching_loss``).
+* :func:`instance_task`: CLI factory ``(config name, robot)``.
+* :func:`evaluate_instances`: run the model with the paper's stopping rule over a dataset
+  and compute box and mask AP, PR curves and counting accuracy.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from .ap import APResult, average_precision, counting_accuracy, instances_to_detections, masks_to_boxes
+from .matching import matching_loss, stack_instance_targets
+from .models.instances import Instance, InstanceConfig, InstanceNet
+from .models.instances import get_config as get_instance_config
+from .models.localization import LocalizationConfig, LocalizationNet
+from .models.localization import get_config as get_localization_config
+from .targets import image_to_tensor, resize_sample
+from .types import Sample
+
+DEFAULT_CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "assets" / "checkpoints"
+
+
+class InstanceModel(nn.Module):
+    """Localization network + instance network: images -> per-step instance masks.
+
+    Args:
+        localization: a :class:`LocalizationNet` (its weights are not touched here).
+        instances: an :class:`InstanceNet` whose ``in_channels`` equals the backbone's
+            channels + J + 1.
+        finetune_localization: let the matching loss train the localization network too;
+            otherwise its parameters are frozen and it always runs in eval mode.
+    """
+
+    def __init__(self, localization: LocalizationNet, instances: InstanceNet, finetune_localization: bool = False):
+        super().__init__()
+        expected = localization.backbone.out_channels + localization.num_joints + 1
+        if instances.in_channels != expected:
+            raise ValueError(f"instances: in_channels {instances.in_channels}, but the localization net gives {expected}")
+        self.localization = localization
+        self.instances = instances
+        self.finetune_localization = bool(finetune_localization)
+        if not self.finetune_localization:
+            for p in self.localization.parameters():
+                p.requires_grad_(False)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if not self.finetune_localization:
+            self.localization.eval()  # fixed BN statistics for a frozen network
+        return self
+
+    def instance_input(self, images: torch.Tensor) -> torch.Tensor:
+        """images (B, 3, H, W) in [0, 1] -> F (B, C_f + J + 1, H/s, W/s)."""
+        with torch.set_grad_enabled(self.finetune_localization and torch.is_grad_enabled()):
+            out = self.localization(images, upsample="last")
+            return torch.cat([out.features, out.low_res[-1]], dim=1)
+
+    def forward(self, images: torch.Tensor, steps: int) -> torch.Tensor:
+        """images (B, 3, H, W) -> masks (B, steps, H, W) in [0, 1]."""
+        return self.instances(self.instance_input(images), steps, tuple(images.shape[-2:]))
+
+    @torch.no_grad()
+    def predict(self, images: torch.Tensor, **kwargs) -> list[list[Instance]]:
+        """images (B, 3, H, W) -> per image the instances (see :meth:`InstanceNet.predict`)."""
+        was_training = self.training
+        self.eval()
+        try:
+            return self.instances.predict(self.instance_input(images), tuple(images.shape[-2:]), **kwargs)
+        finally:
+            self.train(was_training)
+
+
+class InstanceCollate:
+    """list[Sample] -> {"images" float (B, 3, H, W), "masks" float (B, R_max, H, W) zero
+    padded (R_max >= 1), "counts" int64 (B,)} at the model's input size. Picklable."""
+
+    def __init__(self, input_size: tuple[int, int]):
+        self.input_size = tuple(input_size)
+
+    def __call__(self, samples: list[Sample]) -> dict[str, torch.Tensor]:
+        if not samples:
+            raise ValueError("samples: empty batch")
+        resized = [resize_sample(s, self.input_size) for s in samples]
+        masks, counts = stack_instance_targets([s.masks for s in resized])
+        images = torch.stack([image_to_tensor(s.image) for s in resized])
+        return {"images": images, "masks": masks, "counts": counts}
+
+
+class InstanceTask:
+    """The paper's instance model (III-C) as a trainer Task (``train.Task``).
+
+    Args:
+        robot: robot name (checkpoint metadata; J).
+        config: the instance model's :class:`InstanceConfig`.
+        localization_config: the localization network's configuration; its
+            ``input_size`` is the training image size.
+        num_joints: J.
+        localization_checkpoint: a localization checkpoint whose weights
+            :meth:`build_model` loads; None builds a fresh (untrained) localization net.
+        finetune_localization: train the localization net through the matching loss too.
+        eos_weight: weight of the end-of-sequence term of the loss.
+    """
+
+    name = "instances"
+
+    def __init__(
+        self,
+        robot: str,
+        config: InstanceConfig,
+        localization_config: LocalizationConfig,
+        num_joints: int,
+        localization_checkpoint: str | Path | None = None,
+        finetune_localization: bool = False,
+        eos_weight: float = 1.0,
+    ):
+        self.robot = robot
+        self.config = config
+        self.localization_config = localization_config
+        self.num_joints = int(num_joints)
+        self.localization_checkpoint = None if localization_checkpoint is None else Path(localization_checkpoint)
+        if self.localization_checkpoint is not None and not self.localization_checkpoint.is_file():
+            raise FileNotFoundError(f"{self.localization_checkpoint}: localization checkpoint not found")
+        self.finetune_localization = bool(finetune_localization)
+        self.eos_weight = float(eos_weight)
+        self.input_size = tuple(localization_config.input_size)
+        self.collate = InstanceCollate(self.input_size)
+        # set by from_checkpoint: all weights come from the checkpoint, so skip downloads
+        self._weights_from_checkpoint = False
+
+    def config_dict(self) -> dict:
+        return {
+            **self.config.to_dict(),
+            "localization": self.localization_config.to_dict(),
+            "finetune_localization": self.finetune_localization,
+            "eos_weight": self.eos_weight,
+        }
+
+    def extra(self) -> dict:
+        source = None if self.localization_checkpoint is None else str(self.localization_checkpoint)
+        return {"num_joints": self.num_joints, "localization_checkpoint": source}
+
+    def build_model(self) -> InstanceModel:
+        loc_config = self.localization_config
+        if self._weights_from_checkpoint:
+            loc_config = replace(loc_config, backbone_weights=None)
+        localization = LocalizationNet(loc_config, self.num_joints)
+        if self.localization_checkpoint is not None and not self._weights_from_checkpoint:
+            from .checkpoint import load_checkpoint
+
+            ckpt = load_checkpoint(
+                self.localization_checkpoint,
+                expect={"task": "localization", "config": self.localization_config.to_dict()},
+            )
+            localization.load_state_dict(ckpt["model"])
+        in_channels = localization.backbone.out_channels + self.num_joints + 1
+        return InstanceModel(localization, InstanceNet(in_channels, self.config), self.finetune_localization)
+
+    def loss(self, model: nn.Module, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
+        counts = batch["counts"]
+        steps = int(counts.max()) + 1
+        masks = model(batch["images"], steps=steps)
+        result = matching_loss(masks, batch["masks"], counts, eos_weight=self.eos_weight)
+        parts = {
+            "loss": float(result.loss.detach()),
+            "matched_cost": float(result.matched_cost.detach().mean()),
+            "eos_error": float(result.eos_error.detach().mean()),
+            "robots_per_image": float(counts.float().mean()),
+        }
+        return result.loss, parts
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: dict) -> "InstanceTask":
+        config = dict(ckpt["config"])
+        localization = LocalizationConfig.from_dict(config.pop("localization"))
+        finetune = bool(config.pop("finetune_localization", False))
+        eos_weight = float(config.pop("eos_weight", 1.0))
+        task = cls(ckpt["robot"], InstanceConfig.from_dict(config), localization, ckpt["extra"]["num_joints"],
+                   None, finetune, eos_weight)
+        task._weights_from_checkpoint = True
+        return task
+
+
+def default_localization_checkpoint(robot: str, config: str) -> Path:
+    """Where the shipped localization checkpoint of (robot, config) lives."""
+    return DEFAULT_CHECKPOINT_DIR / f"{robot}_localization_{config}.pt"
+
+
+def instance_task(config: str, robot: str, localization_checkpoint: str | Path | None = None, **overrides) -> InstanceTask:
+    """CLI factory: named instance config (+ field overrides) for a robot.
+
+    The localization network has the config of the same name. Its weights come from
+    ``localization_checkpoint``, by default ``assets/checkpoints/{robot}_localization_{config}.pt``.
+    Without one, only the 'quick' config proceeds (on an untrained localization net,
+    which is enough to exercise the code path); the others raise FileNotFoundError.
+    """
+    from .train import num_joints_of
+
+    path = Path(localization_checkpoint) if localization_checkpoint else default_localization_checkpoint(robot, config)
+    if not path.is_file():
+        if localization_checkpoint or config != "quick":
+            raise FileNotFoundError(f"{path}: localization checkpoint not found (train it first: robotpose train localization)")
+        print(f"note: no localization checkpoint at {path}; the instance model trains on an untrained localization net")
+        path = None
+    return InstanceTask(robot, get_instance_config(config, **overrides), get_localization_config(config),
+                        num_joints_of(robot), path)
+
+
+def evaluate_instances(
+    model: InstanceModel,
+    samples: Sequence[Sample],
+    input_size: tuple[int, int],
+    batch_size: int = 4,
+    device=None,
+    min_active_fraction: float = 0.05,
+    max_instances: int = 10,
+    activation_threshold: float = 0.5,
+    box_threshold: float = 0.6,
+) -> dict:
+    """AP of boxes and masks, PR curves and counting accuracy on a test set (Fig. 7).
+
+    Ground truth is each sample's instance masks resized to ``input_size`` and the boxes
+    around them; predictions come from :meth:`InstanceModel.predict` with the paper's
+    stopping rule; predicted masks are binarised at ``activation_threshold``.
+
+    Returns:
+        {"box": APResult, "mask": APResult, "counting": rows of counting_accuracy,
+         "predicted_counts": list[int], "true_counts": list[int]}.
+    """
+    from .config import resolve_device
+
+    device = resolve_device(device)
+    collate = InstanceCollate(input_size)
+    scores, boxes, masks, gt_boxes, gt_masks, predicted_counts, true_counts = [], [], [], [], [], [], []
+    for start in range(0, len(samples), batch_size):
+        chunk = [samples[i] for i in range(start, min(start + batch_size, len(samples)))]
+        batch = collate(chunk)
+        found = model.predict(
+            batch["images"].to(device),
+            min_active_fraction=min_active_fraction,
+            max_instances=max_instances,
+            activation_threshold=activation_threshold,
+            box_threshold=box_threshold,
+        )
+        for b, instances in enumerate(found):
+            count = int(batch["counts"][b])
+            truth = batch["masks"][b, :count].numpy() > 0.5
+            s, bx, mk = instances_to_detections(instances, activation_threshold)
+            scores.append(s)
+            boxes.append(bx)
+            masks.append(mk if len(instances) else np.zeros((0, *input_size), bool))
+            gt_masks.append(truth)
+            gt_boxes.append(masks_to_boxes(truth))
+            predicted_counts.append(len(instances))
+            true_counts.append(count)
+    box: APResult = average_precision(scores, boxes, gt_boxes, kind="box")
+    mask: APResult = average_precision(scores, masks, gt_masks, kind="mask")
+    return {
+        "box": box,
+        "mask": mask,
+        "counting": counting_accuracy(predicted_counts, true_counts),
+        "predicted_counts": predicted_counts,
+        "true_counts": true_counts,
+    }

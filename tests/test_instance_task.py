@@ -1,0 +1,118 @@
+"""The instance model as a trainer Task: collate, a few training steps with checkpoint,
+rebuilding from the checkpoint, and evaluation."""
+import numpy as np
+import pytest
+import torch
+
+from robotpose_lib.checkpoint import load_checkpoint
+from robotpose_lib.instance_task import InstanceCollate, InstanceModel, InstanceTask, evaluate_instances
+from robotpose_lib.models.instances import get_config as get_instance_config
+from robotpose_lib.models.localization import get_config as get_localization_config
+from robotpose_lib.train import TrainSettings, train
+from robotpose_lib.types import Sample
+
+SIZE = (48, 64)
+
+
+def _disc_sample(seed: int, robots: int, size=SIZE) -> Sample:
+    """A hand-made Sample: ``robots`` bright discs on a dark noisy background."""
+    rng = np.random.default_rng(seed)
+    height, width = size
+    v, u = np.mgrid[0:height, 0:width]
+    image = rng.integers(0, 60, (height, width, 3), dtype=np.uint8)
+    masks = []
+    for _ in range(robots):
+        cu, cv, radius = rng.uniform(10, width - 10), rng.uniform(10, height - 10), rng.uniform(5, 9)
+        mask = (u - cu) ** 2 + (v - cv) ** 2 <= radius**2
+        image[mask] = rng.integers(120, 255, 3)
+        masks.append(mask)
+    J = 7
+    return Sample(
+        image=image, masks=np.array(masks, bool).reshape(robots, height, width),
+        depth=np.zeros(size, np.float32), joints_2d=np.zeros((robots, J, 2), np.float32),
+        joints_3d=np.zeros((robots, J, 3), np.float32), visibility=np.zeros((robots, J), bool),
+        K=np.eye(3, dtype=np.float32), joint_angles=np.zeros((robots, 7), np.float32),
+        base_poses=np.tile(np.eye(4, dtype=np.float32), (robots, 1, 1)),
+        camera_pose=np.eye(4, dtype=np.float32), robot="panda")
+
+
+def _task():
+    localization = get_localization_config("quick", input_size=SIZE, backbone_weights=None)
+    return InstanceTask("panda", get_instance_config("quick"), localization, num_joints=7)
+
+
+def test_collate_pads_masks_and_counts_robots():
+    batch = InstanceCollate((24, 32))([_disc_sample(0, 2), _disc_sample(1, 0), _disc_sample(2, 1)])
+    assert batch["images"].shape == (3, 3, 24, 32)
+    assert batch["masks"].shape == (3, 2, 24, 32) and batch["counts"].tolist() == [2, 0, 1]
+    assert batch["masks"][1].sum() == 0 and batch["masks"][2, 1].sum() == 0 and batch["masks"][0, 1].sum() > 0
+
+
+def test_frozen_localization_gets_no_gradient_and_stays_in_eval_mode():
+    torch.manual_seed(0)
+    task = _task()
+    model = task.build_model()
+    model.train()
+    assert not model.localization.training and model.instances.training
+    batch = task.collate([_disc_sample(0, 2), _disc_sample(1, 1)])
+    loss, parts = task.loss(model, batch)
+    loss.backward()
+    assert all(p.grad is None for p in model.localization.parameters())
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in model.instances.parameters())
+    assert parts["loss"] == pytest.approx(loss.item()) and parts["robots_per_image"] == 1.5
+
+
+@pytest.fixture
+def one_thread():
+    # The test machine's cores are shared; one thread avoids oversubscription stalls.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def test_train_a_few_steps_then_rebuild_from_the_checkpoint(tmp_path, one_thread):
+    task = _task()
+    dataset = [_disc_sample(i, i % 3) for i in range(8)]
+    settings = TrainSettings(steps=3, batch_size=2, ckpt_every=3, log_every=1, device="cpu", progress=False)
+    result = train(task, dataset, tmp_path, settings)
+    assert result["step"] == 3 and np.isfinite(result["loss"])
+
+    ckpt = load_checkpoint(tmp_path / "checkpoint.pt", expect={"task": "instances", "config": task.config_dict()})
+    rebuilt_task = InstanceTask.from_checkpoint(ckpt)
+    model = rebuilt_task.build_model()
+    model.load_state_dict(ckpt["model"])
+    assert isinstance(model, InstanceModel) and rebuilt_task.config_dict() == task.config_dict()
+
+    evaluation = evaluate_instances(model, dataset[:4], SIZE, batch_size=2, max_instances=3)
+    assert evaluation["true_counts"] == [0, 1, 2, 0]
+    assert len(evaluation["predicted_counts"]) == 4 and max(evaluation["predicted_counts"]) <= 3
+    assert evaluation["box"].num_ground_truth == 3 and evaluation["mask"].precision.shape == (10, 101)
+    assert evaluation["counting"][-1]["true_count"] == "all"
+
+
+def test_build_model_loads_the_localization_checkpoint(tmp_path):
+    from robotpose_lib.checkpoint import save_checkpoint
+    from robotpose_lib.models.localization import LocalizationNet
+
+    config = get_localization_config("quick", input_size=SIZE, backbone_weights=None)
+    torch.manual_seed(3)
+    trained = LocalizationNet(config, 7)
+    path = save_checkpoint(tmp_path / "loc.pt", {"task": "localization", "robot": "panda",
+                                                  "config": config.to_dict(), "step": 1,
+                                                  "model": trained.state_dict()})
+    torch.manual_seed(4)  # a different initialisation, overwritten by the checkpoint
+    task = InstanceTask("panda", get_instance_config("quick"), config, 7, localization_checkpoint=path)
+    model = task.build_model()
+    for name, value in trained.state_dict().items():
+        torch.testing.assert_close(model.localization.state_dict()[name], value)
+    assert task.extra()["localization_checkpoint"] == str(path)
+
+
+def test_factory_needs_a_localization_checkpoint_except_in_quick_mode(tmp_path):
+    from robotpose_lib.instance_task import instance_task
+
+    with pytest.raises(FileNotFoundError, match="localization checkpoint"):
+        instance_task("cpu", "panda", localization_checkpoint=tmp_path / "missing.pt")
+    task = instance_task("quick", "kuka_kr16")  # shipped quick checkpoint or an untrained net
+    assert task.num_joints == 6 and task.input_size == tuple(get_localization_config("quick").input_size)
