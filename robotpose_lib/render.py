@@ -522,13 +522,14 @@ def _decode(best: torch.Tensor, prims: Primitives, Kinv: torch.Tensor, B: int, H
         words = words.flip(1)
     win = words[:, 0]
     depth = torch.nan_to_num(words[:, 1].view(torch.float32), posinf=0.0)
-    minus_one = torch.full((1,), -1, dtype=torch.long, device=dev)
-    instance = torch.cat([prims.instance_id.long(), minus_one])[win]  # index -1 -> the -1 entry
-    link = torch.cat([prims.link_id.long(), minus_one])[win]
-    normal = torch.zeros(B * H * W, 3, device=dev, dtype=torch.float32)
     hit_pix = (win >= 0).nonzero().squeeze(1)
+    instance = torch.full((B * H * W,), -1, dtype=torch.long, device=dev)
+    link = torch.full((B * H * W,), -1, dtype=torch.long, device=dev)
+    normal = torch.zeros(B * H * W, 3, device=dev, dtype=torch.float32)
     if hit_pix.numel():
         prim = win[hit_pix].long()
+        instance.index_copy_(0, hit_pix, prims.instance_id[prim].long())
+        link.index_copy_(0, hit_pix, prims.link_id[prim].long())
         t_hit = depth[hit_pix]
         row = hit_pix // W  # img * H + v
         u = (hit_pix - row * W).float()
@@ -542,7 +543,7 @@ def _decode(best: torch.Tensor, prims: Primitives, Kinv: torch.Tensor, B: int, H
             ray = (Kinv[img] @ torch.stack([u, v, torch.ones_like(u)], 1).unsqueeze(-1)).squeeze(-1)
         nrm = _normals(prims, prim, ray * t_hit[:, None])
         flip = (nrm * ray).sum(1, keepdim=True) > 0
-        normal[hit_pix] = torch.where(flip, -nrm, nrm)
+        normal.index_copy_(0, hit_pix, torch.where(flip, -nrm, nrm))
     return _shape_output(depth, instance, link, normal, B, H, W)
 
 
