@@ -121,10 +121,12 @@ def _quadratic_offsets(patch: torch.Tensor) -> torch.Tensor:
 
 def _neighbourhoods(maps: torch.Tensor, index: torch.Tensor, y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """3x3 neighbourhoods (P, 3, 3) of maps (M, H, W) at (index, y, x); -inf outside."""
-    padded = F.pad(maps, (1, 1, 1, 1), value=float("-inf"))
-    dy = torch.arange(3, device=maps.device).view(1, 3, 1)
-    dx = torch.arange(3, device=maps.device).view(1, 1, 3)
-    return padded[index.view(-1, 1, 1), y.view(-1, 1, 1) + dy, x.view(-1, 1, 1) + dx]
+    H, W = maps.shape[-2:]
+    yy = y.view(-1, 1, 1) + torch.arange(-1, 2, device=maps.device).view(1, 3, 1)
+    xx = x.view(-1, 1, 1) + torch.arange(-1, 2, device=maps.device).view(1, 1, 3)
+    inside = (yy >= 0) & (yy < H) & (xx >= 0) & (xx < W)
+    values = maps[index.view(-1, 1, 1), yy.clamp(0, H - 1), xx.clamp(0, W - 1)]
+    return values.masked_fill(~inside, float("-inf"))
 
 
 def refine_subpixel(patch: torch.Tensor, method: str = "log_quadratic") -> torch.Tensor:
@@ -145,6 +147,26 @@ def refine_subpixel(patch: torch.Tensor, method: str = "log_quadratic") -> torch
     raise ValueError(f"refine: expected 'log_quadratic', 'quadratic' or 'none', got {method!r}")
 
 
+def _max_filter2d(x: torch.Tensor, size: int) -> torch.Tensor:
+    """Max over each ``size`` x ``size`` window of x (..., H, W), -inf beyond the border.
+
+    Same result as ``F.max_pool2d(x, size, 1, size // 2)``; running maxima of shifted
+    slices, which on the CPU is about 10x faster than max_pool2d with stride 1.
+    """
+    r = size // 2
+    if r == 0:
+        return x
+    p = F.pad(x, (r, r, r, r), value=float("-inf"))
+    h, w = x.shape[-2], x.shape[-1]
+    rows = p[..., :, 0:w]
+    for d in range(1, size):
+        rows = torch.maximum(rows, p[..., :, d:d + w])
+    out = rows[..., 0:h, :]
+    for d in range(1, size):
+        out = torch.maximum(out, rows[..., d:d + h, :])
+    return out
+
+
 # ----------------------------------------------------------------------------- NMS
 
 def nms_peaks(beliefs: torch.Tensor, threshold: float = 0.1, kernel_size: int = 3,
@@ -159,7 +181,7 @@ def nms_peaks(beliefs: torch.Tensor, threshold: float = 0.1, kernel_size: int = 
     if kernel_size < 1 or kernel_size % 2 == 0:
         raise ValueError(f"kernel_size: expected an odd positive integer, got {kernel_size}")
     B, J, H, W = beliefs.shape
-    pooled = F.max_pool2d(beliefs, kernel_size, stride=1, padding=kernel_size // 2)
+    pooled = _max_filter2d(beliefs, kernel_size)
     is_peak = (beliefs == pooled) & (beliefs > threshold)
     b, j, y, x = torch.nonzero(is_peak, as_tuple=True)
     score = beliefs[b, j, y, x]
@@ -292,22 +314,31 @@ def _active_tiles(maps: torch.Tensor, kernels: Sequence[_LogKernel], threshold: 
     if tile % block:
         raise ValueError(f"tile: expected a multiple of {block}, got {tile}")
     nty, ntx = -(-H // tile), -(-W // tile)
-    clean = torch.nan_to_num(maps)
     grow_y, grow_x = nty * tile - H, ntx * tile - W
+    x = maps[:, None]
     if grow_y or grow_x:  # repeat the last row/column: neither max nor min changes
-        clean = F.pad(clean[:, None], (0, grow_x, 0, grow_y), mode="replicate")[:, 0]
-    blocks = clean.view(N, nty * tile // block, block, ntx * tile // block, block)
-    block_max = blocks.amax(dim=(2, 4))[:, None]
-    block_min = blocks.amin(dim=(2, 4))[:, None]
+        x = F.pad(x, (0, grow_x, 0, grow_y), mode="replicate")
+    # NaN propagates into the bound and leaves its tiles inactive (no peaks from NaN)
+    block_max = F.max_pool2d(x, block)[:, 0]
+    block_min = -F.max_pool2d(-x, block)[:, 0]
     per_tile = tile // block
+    windows: dict[tuple[str, int], torch.Tensor] = {}
+
+    def around_tiles(kind: str, margin: int) -> torch.Tensor:
+        # max (or min) over each tile grown by `margin` blocks: a block-level max filter,
+        # then the max over the tile's own blocks.
+        if (kind, margin) not in windows:
+            src = block_max if kind == "max" else -block_min
+            grown = _max_filter2d(src, 2 * margin + 1)
+            windows[kind, margin] = F.max_pool2d(grown[:, None], per_tile)[:, 0]
+        return windows[kind, margin]
+
     active = torch.zeros(N, nty, ntx, dtype=torch.bool, device=maps.device)
     for k in kernels:
         # windows around the tile (+1 halo) covering the positive lobe / the whole kernel;
         # windows clipped at the image border still hold the 'reflect' values.
-        m_pos = -(-(k.positive_halfwidth + 1) // block)
-        m_all = -(-(k.radius + 1) // block)
-        big = F.max_pool2d(block_max, per_tile + 2 * m_pos, stride=per_tile, padding=m_pos)[:, 0]
-        small = -F.max_pool2d(-block_min, per_tile + 2 * m_all, stride=per_tile, padding=m_all)[:, 0]
+        big = around_tiles("max", -(-(k.positive_halfwidth + 1) // block))
+        small = -around_tiles("min", -(-(k.radius + 1) // block))
         bound = k.sigma ** 2 * (k.positive_sum * (big - small) + small * k.kernel_sum)
         # a small margin for float rounding in the convolutions
         active |= bound > threshold - 1e-4 * (abs(threshold) + bound.abs())
@@ -317,10 +348,10 @@ def _active_tiles(maps: torch.Tensor, kernels: Sequence[_LogKernel], threshold: 
 def _scale_space_maxima(resp: torch.Tensor) -> torch.Tensor:
     """Max over the 3x3x3 (sigma, y, x) neighbourhood of resp (M, S, h, w); -inf outside.
 
-    Separable: 3x3 spatial max-pooling, then the max over neighbouring scales (faster than
+    Separable: 3x3 spatial maxima, then the max over neighbouring scales (much faster than
     max_pool3d on the CPU)."""
     M, S, h, w = resp.shape
-    spatial = F.max_pool2d(resp.reshape(M * S, 1, h, w), 3, stride=1, padding=1).view(M, S, h, w)
+    spatial = _max_filter2d(resp, 3)
     padded = F.pad(spatial, (0, 0, 0, 0, 1, 1), value=float("-inf"))
     return torch.maximum(torch.maximum(padded[:, :-2], padded[:, 1:-1]), padded[:, 2:])
 

@@ -1,0 +1,144 @@
+"""Peak finding on 480x640 belief maps: our NMS / LoG against scipy / skimage baselines.
+
+`robotpose bench runtime` (or ``python -m robotpose_lib.bench.decode``) prints mean and
+std milliseconds over repeats after warm-up, the speed-up ratios, and whether the same
+peaks were found, beside the paper's Table II (GTX 1080 Ti; their LoG an untuned CPU
+implementation). The maps are J Gaussians of std ``--blob-sigma`` px at random joints
+plus Gaussian noise, clipped to [0, 1] like sigmoid outputs.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from robotpose_lib.config import resolve_device
+from robotpose_lib.decode import log_peaks, nms_peaks
+
+PAPER_MS = {"nms": (0.41, 0.125), "log": (310.0, 3.225)}
+
+
+def synthetic_beliefs(num_joints: int = 7, height: int = 480, width: int = 640, blob_sigma: float = 4.0,
+                      noise: float = 0.02, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """float32 (J, H, W) maps in [0, 1] and the true joint positions (J, 2) (x, y)."""
+    rng = np.random.default_rng(seed)
+    joints = np.stack([rng.uniform(20, width - 20, num_joints), rng.uniform(20, height - 20, num_joints)], 1)
+    yy, xx = np.mgrid[:height, :width].astype(np.float32)
+    maps = np.exp(-((xx[None] - joints[:, 0, None, None]) ** 2 + (yy[None] - joints[:, 1, None, None]) ** 2)
+                  / (2 * blob_sigma ** 2))
+    maps = maps + rng.normal(0, noise, maps.shape)
+    return np.clip(maps, 0, 1).astype(np.float32), joints
+
+
+def _time(fn, repeats: int, warmup: int, sync) -> tuple[float, float, object]:
+    for _ in range(warmup):
+        out = fn()
+    sync()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        sync()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return float(np.mean(times)), float(np.std(times)), out
+
+
+def _scipy_nms(maps: np.ndarray, threshold: float) -> list[np.ndarray]:
+    from scipy.ndimage import maximum_filter
+    pooled = maximum_filter(maps, size=(1, 3, 3), mode="constant", cval=-np.inf)
+    j, y, x = np.nonzero((maps == pooled) & (maps > threshold))
+    return [np.stack([x[j == c], y[j == c]], 1) for c in range(maps.shape[0])]
+
+
+def _blob_log(maps: np.ndarray, sigmas: np.ndarray, threshold: float, overlap: float) -> list[np.ndarray]:
+    from skimage.feature import blob_log
+    out = []
+    for m in maps:
+        blobs = blob_log(m, min_sigma=sigmas[0], max_sigma=sigmas[-1], num_sigma=len(sigmas),
+                         threshold=threshold, overlap=overlap)
+        out.append(np.stack([blobs[:, 1], blobs[:, 0], blobs[:, 2]], 1) if len(blobs) else np.zeros((0, 3)))
+    return out
+
+
+def _compare(ours: list[np.ndarray], ref: list[np.ndarray]) -> tuple[bool, int, int, float]:
+    """(same sets, our count, reference count, max position difference px of matched)."""
+    same, worst = True, 0.0
+    for a, b in zip(ours, ref):
+        a = np.asarray(sorted(map(tuple, np.asarray(a, float).tolist())))
+        b = np.asarray(sorted(map(tuple, np.asarray(b, float).tolist())))
+        if a.shape != b.shape:
+            same = False
+            continue
+        if len(a):
+            diff = np.abs(a - b).max()
+            worst = max(worst, float(np.abs(a[:, :2] - b[:, :2]).max()))
+            same &= bool(diff == 0)
+    return same, sum(len(a) for a in ours), sum(len(b) for b in ref), worst
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="robotpose bench runtime", description=__doc__.splitlines()[0])
+    ap.add_argument("--joints", type=int, default=7)
+    ap.add_argument("--height", type=int, default=480)
+    ap.add_argument("--width", type=int, default=640)
+    ap.add_argument("--blob-sigma", type=float, default=4.0, help="belief Gaussian std (px)")
+    ap.add_argument("--noise", type=float, default=0.02)
+    ap.add_argument("--sigmas", type=str, default="1:8:8", help="LoG min:max:num (blob_log's linspace)")
+    ap.add_argument("--threshold", type=float, default=0.1)
+    ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--baseline-repeats", type=int, default=3)
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch CPU threads (default 1, like the single-threaded baselines)")
+    ap.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+
+    torch.set_num_threads(args.threads)
+    device = resolve_device(args.device)
+    sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
+    lo, hi, num = args.sigmas.split(":")
+    sigmas = np.linspace(float(lo), float(hi), int(num))
+    maps, _ = synthetic_beliefs(args.joints, args.height, args.width, args.blob_sigma, args.noise, args.seed)
+    beliefs = torch.from_numpy(maps)[None].to(device)
+    print(f"maps: J={args.joints} {args.height}x{args.width}, blob sigma {args.blob_sigma} px, noise "
+          f"{args.noise}; LoG sigmas {np.round(sigmas, 3).tolist()}, threshold {args.threshold}; "
+          f"device {device}, torch threads {torch.get_num_threads()}")
+
+    def ours_nms():
+        return nms_peaks(beliefs, threshold=args.threshold, refine="none")
+
+    def ours_log():
+        return log_peaks(beliefs, sigmas=sigmas, threshold=args.threshold, refine="none")
+
+    rows = []
+    m, s, p = _time(ours_nms, args.repeats, args.warmup, sync)
+    nms_ours = [p.pixel[p.channel == j].cpu().numpy() for j in range(args.joints)]
+    bm, bs, nms_ref = _time(lambda: _scipy_nms(maps, args.threshold), args.baseline_repeats, 1, lambda: None)
+    rows.append(("NMS (max-pool, ours)", m, s, "nms", "scipy maximum_filter", bm, bs, _compare(nms_ours, nms_ref)))
+
+    m, s, p = _time(ours_log, args.repeats, args.warmup, sync)
+    log_ours = [np.concatenate([p.pixel[p.channel == j].cpu().numpy(), p.sigma[p.channel == j, None].cpu().numpy()], 1)
+                for j in range(args.joints)]
+    bm, bs, log_ref = _time(lambda: _blob_log(maps, sigmas, args.threshold, 0.5), args.baseline_repeats, 1,
+                            lambda: None)
+    rows.append(("LoG (torch, ours)", m, s, "log", "skimage blob_log", bm, bs, _compare(log_ours, log_ref)))
+
+    print(f"{'task':24s} {'mean ms':>9s} {'std':>7s} {'paper ms':>9s} | {'baseline':22s} {'mean ms':>9s} "
+          f"{'std':>7s} {'speed-up':>8s} | same peaks (ours/baseline, max dxy px)")
+    status = 0
+    for name, m, s, key, bname, bm, bs, (same, n_ours, n_ref, worst) in rows:
+        pm, ps = PAPER_MS[key]
+        print(f"{name:24s} {m:9.2f} {s:7.2f} {pm:9.2f} | {bname:22s} {bm:9.2f} {bs:7.2f} {bm / m:7.1f}x | "
+              f"{'yes' if same else 'NO'} ({n_ours}/{n_ref}, {worst:.2f})")
+        status |= 0 if same else 1
+    log_speedup = rows[1][5] / rows[1][1]
+    print(f"target: LoG >= 20x faster than blob_log with the same peaks: "
+          f"{'met' if log_speedup >= 20 and rows[1][7][0] else 'NOT met'} ({log_speedup:.1f}x)")
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
