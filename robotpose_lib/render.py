@@ -479,7 +479,9 @@ def render(prims: Primitives, K: torch.Tensor, height: int, width: int,
     ki = Kinv[seg_img]  # (S, 3, 3)
     uf, vf = u_start.float(), v.float()
     lane = torch.arange(tile, device=dev, dtype=torch.float32)[:, None]
-    dx = (ki[:, 0, 0] * uf + ki[:, 0, 1] * vf + ki[:, 0, 2])[None, :] + ki[:, 0, 0][None, :] * lane
+    # u is formed before scaling so a pixel's ray does not depend on its segment (culled
+    # and brute-force paths give bit-identical results)
+    dx = (uf[None, :] + lane) * ki[:, 0, 0][None, :] + (ki[:, 0, 1] * vf + ki[:, 0, 2])[None, :]
     dy = (ki[:, 1, 1] * vf + ki[:, 1, 2])[None, :]
     dd = dx * dx + (dy * dy + 1.0)
 
