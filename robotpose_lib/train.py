@@ -258,6 +258,9 @@ class TrainSettings:
         seed: seed of the batch order and of the model initialisation.
         device: "auto", "cpu", "cuda"...
         progress: show a tqdm progress bar (rank 0).
+        threads: torch CPU threads per process; None: the cores left after the workers,
+            shared among processes (OpenMP threads that outnumber free cores spin-wait
+            and slow training down many times over on a small machine).
     """
 
     steps: int = 100
@@ -270,6 +273,7 @@ class TrainSettings:
     seed: int = 0
     device: str = "auto"
     progress: bool = True
+    threads: int | None = None
 
 
 class LRSchedule:
@@ -345,6 +349,9 @@ def train(task: Task, dataset: Dataset, out_dir: str | Path, settings: TrainSett
     ckpt_path, metrics_path = out_dir / CHECKPOINT_NAME, out_dir / METRICS_NAME
     rank, world, device = _dist_init(resolve_device(settings.device))
     cuda = device.type == "cuda"
+    if not cuda:
+        free = (os.cpu_count() or 1) - settings.num_workers
+        torch.set_num_threads(settings.threads or max(1, free // world))
     if ckpt_path.exists() and not resume:
         raise ValueError(f"{ckpt_path}: a checkpoint exists; pass --resume to continue or "
                          f"choose another --out")
@@ -528,6 +535,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ckpt-every", type=int)
     p.add_argument("--log-every", type=int)
     p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, help="torch CPU threads per process")
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -545,7 +553,8 @@ def main(argv: list[str] | None = None) -> int:
             steps=pick(args.steps, "steps"), batch_size=pick(args.batch_size, "batch_size"),
             lr=args.lr, schedule=args.schedule, ckpt_every=pick(args.ckpt_every, "ckpt_every"),
             log_every=pick(args.log_every, "log_every"), num_workers=pick(args.workers, "workers"),
-            seed=args.seed, device=args.device, progress=not args.no_progress)
+            seed=args.seed, device=args.device, progress=not args.no_progress,
+            threads=args.threads)
         result = train(task, dataset, args.out, settings, resume=args.resume)
     except (ValueError, FileNotFoundError, FloatingPointError) as exc:
         print(f"robotpose train: error: {exc}", file=sys.stderr)

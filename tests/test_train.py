@@ -1,0 +1,130 @@
+"""Trainer: overfitting, deterministic batches, kill + resume, corrupt checkpoints, DDP."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from robotpose_lib.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from robotpose_lib.train import (StepBatchSampler, ToyDiscDataset, TrainSettings, load_model,
+                                 localization_task, main, read_metrics, train)
+
+ROOT = Path(__file__).resolve().parents[1]
+# Tiny run shared by the CLI tests: toy discs at 48x64, batch 2.
+CLI = ["localization", "--config", "quick", "--robot", "toy", "--n-scenes", "16",
+       "--batch-size", "2", "--workers", "0", "--no-progress", "--threads", "1"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """The test machine is small and shared: one torch thread avoids OpenMP spin-waits."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny_task():
+    return localization_task("quick", "toy", input_size=(48, 64))
+
+
+def _env():
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    return env
+
+
+def test_loss_decreases_on_one_batch(tmp_path):
+    task = tiny_task()
+    ds = ToyDiscDataset(2, (48, 64))  # two samples, batch 2: the same batch every step
+    s = TrainSettings(steps=80, batch_size=2, lr=3e-3, ckpt_every=100, log_every=1,
+                      progress=False, device="cpu", threads=1)
+    train(task, ds, tmp_path, s)
+    losses = [r["loss"] for r in read_metrics(tmp_path / "metrics.jsonl")]
+    assert len(losses) == 80
+    assert losses[-1] < 0.3 * losses[0], losses[::10]
+    model, task2, ckpt = load_model(tmp_path / "checkpoint.pt")
+    assert ckpt["step"] == 80 and task2.num_joints == 3 and not model.training
+
+
+def test_batches_do_not_depend_on_the_start_step():
+    full = list(StepBatchSampler(10, 3, steps=9, seed=1))
+    assert list(StepBatchSampler(10, 3, steps=9, start_step=4, seed=1)) == full[4:]
+    # every epoch visits every index once
+    stream = [i for b in full for i in b][:20]
+    assert sorted(stream[:10]) == list(range(10)) and sorted(stream[10:]) == list(range(10))
+    # two processes split each global batch
+    r0 = list(StepBatchSampler(10, 2, steps=3, seed=1, rank=0, world_size=2))
+    r1 = list(StepBatchSampler(10, 2, steps=3, seed=1, rank=1, world_size=2))
+    g = list(StepBatchSampler(10, 4, steps=3, seed=1))
+    assert [a + b for a, b in zip(r0, r1)] == g
+
+
+def test_killed_run_resumes_at_its_checkpoint_step(tmp_path):
+    out = tmp_path / "run"
+    args = [sys.executable, "-m", "robotpose_lib.train", *CLI, "--out", str(out),
+            "--steps", "30", "--ckpt-every", "3", "--log-every", "1"]
+    proc = subprocess.Popen(args, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    ckpt = out / "checkpoint.pt"
+    deadline = time.time() + 120
+    while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert ckpt.exists(), proc.stdout.read().decode()[-2000:]
+    saved = load_checkpoint(ckpt)["step"]
+    assert 3 <= saved < 30 and saved % 3 == 0  # killed mid-run
+    # Without --resume an existing run is never overwritten.
+    assert main([*CLI, "--out", str(out), "--steps", "30"]) == 2
+    res = subprocess.run(args + ["--resume"], env=_env(), capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert f"resuming {ckpt} at step {saved}" in res.stdout
+    final = load_checkpoint(ckpt)
+    assert final["step"] == 30
+    steps = [r["step"] for r in read_metrics(out / "metrics.jsonl")]
+    assert steps == list(range(1, 31))
+    # The resumed run reproduces the uninterrupted one (same batches, same RNG states).
+    ref = tmp_path / "ref"
+    assert main([*CLI, "--out", str(ref), "--steps", "30", "--ckpt-every", "30"]) == 0
+    ref_state = load_checkpoint(ref / "checkpoint.pt")["model"]
+    for k, v in final["model"].items():
+        torch.testing.assert_close(v, ref_state[k], rtol=1e-4, atol=1e-5, msg=k)
+
+
+def test_corrupt_and_mismatched_checkpoints(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "checkpoint.pt").write_bytes(b"not a checkpoint at all")
+    assert main([*CLI, "--out", str(out), "--steps", "2", "--resume"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(out / "checkpoint.pt") in err[0] and "corrupt" in err[0]
+
+    task = tiny_task()
+    save_checkpoint(out / "checkpoint.pt", {"task": "localization", "robot": "toy",
+                                            "config": task.config_dict(), "step": 1, "model": {}})
+    with pytest.raises(CheckpointError, match=r"robot is 'toy' in the checkpoint, 'panda'"):
+        load_checkpoint(out / "checkpoint.pt", expect={"robot": "panda"})
+    # The CLI's quick config has input 96x128, the checkpoint 48x64: named in the message.
+    assert main([*CLI, "--out", str(out), "--steps", "2", "--resume"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "config.input_size" in err[0] and "checkpoint.pt" in err[0]
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_two_process_torchrun_on_cpu(tmp_path):
+    out = tmp_path / "ddp"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "robotpose_lib.train", *CLI, "--out", str(out), "--steps", "3",
+           "--ckpt-every", "3", "--device", "cpu"]
+    res = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    ckpt = load_checkpoint(out / "checkpoint.pt")
+    assert ckpt["step"] == 3
+    rows = read_metrics(out / "metrics.jsonl")
+    assert rows[-1]["step"] == 3
+    assert rows[-1]["samples_per_s"] > 0
