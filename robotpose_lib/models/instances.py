@@ -321,7 +321,7 @@ class InstanceNet(nn.Module):
         # statistics in training mix instance and end-of-sequence steps the way its
         # running statistics (used step by step at inference) do.
         logits = self.refine(torch.cat(states, dim=0), out_size)
-        masks = torch.sigmoid(logits).view(steps, f.shape[0], *logits.shape[-2:])
+        masks = torch.sigmoid(logits).reshape(steps, f.shape[0], *logits.shape[-2:])
         return masks.transpose(0, 1)
 
     @torch.no_grad()
