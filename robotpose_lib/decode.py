@@ -40,6 +40,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.spatial import cKDTree
 
 from robotpose_lib.types import RobotPose
 
@@ -47,6 +48,8 @@ from robotpose_lib.types import RobotPose
 DEFAULT_LOG_SIGMAS: tuple[float, ...] = tuple(float(s) for s in np.linspace(1.0, 8.0, 8))
 GAUSSIAN_TRUNCATE = 4.0  # scipy.ndimage's default, kernel radius int(4 sigma + 0.5)
 LOG_TILE = 32  # tile side of the CPU tiled LoG (pixels)
+# A tile's halo makes it about twice as expensive as the same area done densely.
+DENSE_ABOVE_ACTIVE = 0.5
 
 
 @dataclass
@@ -362,17 +365,22 @@ def _prune_overlapping(peaks: Peaks, overlap: float) -> Peaks:
     sigma (on equal sigma the first in descending-score order, as blob_log does)."""
     if len(peaks) < 2 or overlap >= 1:
         return peaks
-    keep = torch.ones(len(peaks), dtype=torch.bool)
+    keep = np.ones(len(peaks), dtype=bool)
     xy = peaks.pixel.double().cpu().numpy()
     sig = peaks.sigma.double().cpu().numpy()
-    chan = (peaks.batch * 10_000 + peaks.channel).cpu().numpy()
-    for i in range(len(peaks)):
-        for j in range(i + 1, len(peaks)):
-            if chan[i] != chan[j] or not keep[i] or not keep[j]:
-                continue
-            if _disc_overlap(xy[i], sig[i], xy[j], sig[j]) > overlap:
+    chan = (peaks.batch * (int(peaks.channel.max()) + 1) + peaks.channel).cpu().numpy()
+    starts = np.flatnonzero(np.r_[True, chan[1:] != chan[:-1]])  # peaks are grouped by channel
+    for a, b in zip(starts, np.r_[starts[1:], len(chan)]):
+        if b - a < 2:
+            continue
+        # candidate pairs: centres closer than two of the largest disc radii (as blob_log)
+        pairs = cKDTree(xy[a:b]).query_pairs(2 * math.sqrt(2) * sig[a:b].max(), output_type="ndarray")
+        pairs = pairs[np.lexsort((pairs[:, 1], pairs[:, 0]))] if len(pairs) else pairs
+        for i, j in pairs:
+            i, j = i + a, j + a
+            if keep[i] and keep[j] and _disc_overlap(xy[i], sig[i], xy[j], sig[j]) > overlap:
                 keep[j if sig[i] > sig[j] else i] = False
-    return peaks.select(keep.to(peaks.batch.device))
+    return peaks.select(torch.from_numpy(keep).to(peaks.batch.device))
 
 
 def _disc_overlap(p1, s1, p2, s2) -> float:
@@ -403,7 +411,8 @@ def log_peaks(beliefs: torch.Tensor, sigmas: Sequence[float] = DEFAULT_LOG_SIGMA
         overlap: blob_log's pruning of overlapping blobs (1 disables it).
         refine: sub-pixel fit on the response at the peak's scale ('quadratic'/'none').
         mode: 'dense' computes the whole scale space; 'tiled' only tiles that can hold a
-            peak (same result); 'auto' = tiled on the CPU, dense elsewhere.
+            peak (same result); 'auto' = tiled on the CPU unless more than half the tiles
+            can hold one, dense elsewhere.
 
     Returns:
         Peaks with ``score`` = the normalised LoG response and ``sigma`` its scale, sorted
@@ -414,20 +423,24 @@ def log_peaks(beliefs: torch.Tensor, sigmas: Sequence[float] = DEFAULT_LOG_SIGMA
         raise ValueError(f"sigmas: expected positive scales, got {tuple(sigmas)}")
     if mode not in ("auto", "dense", "tiled"):
         raise ValueError(f"mode: expected 'auto', 'dense' or 'tiled', got {mode!r}")
-    if mode == "auto":
+    auto = mode == "auto"
+    if auto:
         mode = "tiled" if beliefs.device.type == "cpu" else "dense"
     B, J, H, W = beliefs.shape
     kernels = [_log_kernel(s) for s in sigmas]
     sigma_t = torch.tensor([float(s) for s in sigmas], dtype=beliefs.dtype, device=beliefs.device)
     maps = beliefs.reshape(B * J, H, W)
+    if mode != "dense":
+        active = _active_tiles(maps, kernels, threshold, tile)
+        if auto and active.float().mean() > DENSE_ABOVE_ACTIVE:
+            mode = "dense"  # busy maps: whole-image convolutions are cheaper than tiles
     if mode == "dense":
         resp = log_scale_space(beliefs, sigmas).reshape(B * J, len(sigmas), H, W)
-        tiles, off_y, off_x = resp, torch.zeros(B * J, dtype=torch.long, device=beliefs.device), None
-        off_x = off_y
+        off_y = off_x = torch.zeros(B * J, dtype=torch.long, device=beliefs.device)
+        tiles = resp
         chan = torch.arange(B * J, device=beliefs.device)
         valid = None
     else:
-        active = _active_tiles(maps, kernels, threshold, tile)
         chan, ty, tx = torch.nonzero(active, as_tuple=True)
         pad = max(k.radius for k in kernels) + 1
         side = tile + 2 * pad
