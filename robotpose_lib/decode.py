@@ -22,7 +22,8 @@ Two peak finders:
   Differences: float32 accumulation (scipy accumulates in float64), so exact ties can
   break differently; ``threshold_rel`` and ``exclude_border`` are not supported; the
   "all values equal -> no peaks" special case of ``peak_local_max`` is not reproduced;
-  overlap pruning visits pairs in a fixed order (blob_log's order is that of a set).
+  overlap pruning visits pairs in a fixed order (blob_log's order is that of a set);
+  NaN values produce no peaks around them.
 
   On the CPU (``mode='auto'``) the scale space is only computed on tiles where some
   sigma's response *can* exceed the threshold: with ``k`` the -LoG kernel, ``c`` the
@@ -91,6 +92,12 @@ def _check_maps(beliefs: torch.Tensor, name: str = "beliefs") -> None:
 
 # ----------------------------------------------------------------------------- sub-pixel
 
+def _axis_step(grad: torch.Tensor, curvature: torch.Tensor) -> torch.Tensor:
+    """1D Newton step -g / h where the fit has a maximum (h < 0), else 0."""
+    ok = (curvature < 0) & torch.isfinite(curvature)
+    return torch.where(ok, -grad / torch.where(ok, curvature, -torch.ones_like(curvature)), torch.zeros_like(grad))
+
+
 def _quadratic_offsets(patch: torch.Tensor) -> torch.Tensor:
     """Offsets (P, 2) = (dx, dy) of the maximum of a 2nd-order Taylor fit to (P, 3, 3).
 
@@ -110,13 +117,8 @@ def _quadratic_offsets(patch: torch.Tensor) -> torch.Tensor:
     safe_det = torch.where(joint_ok, det, torch.ones_like(det))
     dx2 = -(hyy * gx - hxy * gy) / safe_det
     dy2 = -(hxx * gy - hxy * gx) / safe_det
-    # per-axis fallback
-    dx1 = torch.where((hxx < 0) & torch.isfinite(hxx), -gx / torch.where(hxx < 0, hxx, -torch.ones_like(hxx)),
-                      torch.zeros_like(gx))
-    dy1 = torch.where((hyy < 0) & torch.isfinite(hyy), -gy / torch.where(hyy < 0, hyy, -torch.ones_like(hyy)),
-                      torch.zeros_like(gy))
-    dx = torch.where(joint_ok, dx2, dx1)
-    dy = torch.where(joint_ok, dy2, dy1)
+    dx = torch.where(joint_ok, dx2, _axis_step(gx, hxx))
+    dy = torch.where(joint_ok, dy2, _axis_step(gy, hyy))
     out = torch.stack([dx, dy], dim=-1)
     out = torch.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
     return out.clamp(-0.5, 0.5)
