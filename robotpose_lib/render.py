@@ -53,7 +53,7 @@ class RenderOutput:
     instance: int64 (B, H, W) ``instance_id`` of the hit primitive, -1 for background.
     link: int64 (B, H, W) ``link_id`` of the hit primitive, -1 for background.
     normal: float32 (B, H, W, 3) unit surface normal in the camera frame, facing the
-        camera (n . ray < 0); zeros for background.
+        camera (n . ray < 0); zeros for background. None when rendered with normals=False.
     """
 
     depth: torch.Tensor
@@ -353,7 +353,7 @@ def _normal_table(prims: Primitives, kind: int) -> torch.Tensor:
     if kind == BOX:
         return torch.cat([prims.p0.T, prims.rotation.reshape(-1, 9).T,
                           prims.half_extents.T.clamp_min(1e-12)]).contiguous()
-    p1 = prims.p1 if kind != SPHERE else prims.p0
+    p1 = torch.where((prims.kind == SPHERE)[:, None], prims.p0, prims.p1)
     axis = p1 - prims.p0
     L = axis.norm(dim=1)
     a = axis / L.clamp_min(1e-12)[:, None]
@@ -362,19 +362,28 @@ def _normal_table(prims: Primitives, kind: int) -> torch.Tensor:
 
 def _normals(prims: Primitives, prim: torch.Tensor, x: torch.Tensor, y: torch.Tensor,
              z: torch.Tensor) -> torch.Tensor:
-    """Outward unit normals (M, 3) at surface points (x, y, z) (each (M,)) of primitives
+    """Outward unit normals (3, M) at surface points (x, y, z) (each (M,)) of primitives
     ``prim`` (M,) (indices into ``prims``). Spheres and capsules: away from the closest
     axis point; cylinders: cap or side, whichever surface the point is closer to; boxes:
-    the face with the largest |local coordinate| / half extent. Computed per kind on
-    contiguous columns (structure of arrays), which is what is fast on a CPU."""
-    n = torch.empty(x.shape[0], 3, dtype=x.dtype, device=x.device)
+    the face with the largest |local coordinate| / half extent. Computed per kind group on
+    contiguous rows (structure of arrays), which is what is fast on a CPU."""
+    m = x.shape[0]
+    n = torch.empty(3, m, dtype=x.dtype, device=x.device)
     kind = prims.kind[prim]
-    for k in (SPHERE, CAPSULE, CYLINDER, BOX):
-        sel = (kind == k).nonzero().squeeze(1)
-        if sel.numel() == 0:
+    round_kind = torch.where(kind == SPHERE, CAPSULE, kind)  # a sphere is a capsule with L = 0
+    present = torch.bincount(round_kind, minlength=4).tolist()
+    packed = torch.stack([x, y, z])
+    for k in (CAPSULE, CYLINDER, BOX):
+        if present[k] == 0:
             continue
-        c = _normal_table(prims, k).index_select(1, prim[sel]).unbind(0)
-        rx, ry, rz = x[sel] - c[0], y[sel] - c[1], z[sel] - c[2]
+        if present[k] == m:  # one kind group only: no partition needed
+            sel, rx, ry, rz, idx = None, x, y, z, prim
+        else:
+            sel = (round_kind == k).nonzero().squeeze(1)
+            rx, ry, rz = packed.index_select(1, sel).unbind(0)
+            idx = prim[sel]
+        c = _normal_table(prims, k).index_select(1, idx).unbind(0)
+        rx, ry, rz = rx - c[0], ry - c[1], rz - c[2]
         if k == BOX:
             R, h = c[3:12], c[12:15]
             q = [rx * R[j] + ry * R[3 + j] + rz * R[6 + j] for j in range(3)]  # local coords
@@ -399,7 +408,11 @@ def _normals(prims: Primitives, prim: torch.Tensor, x: torch.Tensor, y: torch.Te
                 s = torch.minimum(s.clamp_min(0.0), L)
                 nx, ny, nz = rx - s * ax, ry - s * ay, rz - s * az
         inv = torch.rsqrt((nx * nx + ny * ny + nz * nz).clamp_min(1e-24))
-        n.index_copy_(0, sel, torch.stack([nx * inv, ny * inv, nz * inv], 1))
+        res = torch.stack([nx * inv, ny * inv, nz * inv])
+        if sel is None:
+            n = res
+        else:
+            n.index_copy_(1, sel, res)
     return n
 
 
@@ -449,7 +462,8 @@ def _as_float32(p: Primitives, device) -> Primitives:
 
 
 def render(prims: Primitives, K: torch.Tensor, height: int, width: int,
-           batch_size: int | None = None, near: float = 0.01, cull: bool = True) -> RenderOutput:
+           batch_size: int | None = None, near: float = 0.01, cull: bool = True,
+           normals: bool = True) -> RenderOutput:
     """Ray-cast primitives given in the camera frame.
 
     prims: Primitives with ``image_index`` in [0, batch_size), camera frame, metres.
@@ -458,6 +472,8 @@ def render(prims: Primitives, K: torch.Tensor, height: int, width: int,
     near: hits with camera z <= near (metres) are ignored (clipping plane).
     cull: test only the rays inside each primitive's projected screen rectangle; False
         tests every pixel against every primitive (reference path for tests).
+    normals: False skips the normal computation (about a third of the CPU time) and
+        returns ``normal=None``.
     Returns RenderOutput (see its docstring). Deterministic; exact ties in depth go to
     the primitive with the lowest index.
     """
@@ -482,7 +498,7 @@ def render(prims: Primitives, K: torch.Tensor, height: int, width: int,
         raise ValueError(f"K has batch size {Kb.shape[0]} but batch_size is {B}")
     hw = height * width
     if len(prims) == 0:
-        return _empty_output(B, height, width, dev)
+        return _empty_output(B, height, width, dev, normals)
 
     prims = _as_float32(prims, dev)
     # Group primitives by (kind, crosses the near plane) so each group is one slice.
@@ -504,7 +520,7 @@ def render(prims: Primitives, K: torch.Tensor, height: int, width: int,
     seg_prim, u_start, v, count = _segments(u0, u1, v0, v1, width, tile)
     _stage("segments")
     if seg_prim.numel() == 0:
-        return _empty_output(B, height, width, dev)
+        return _empty_output(B, height, width, dev, normals)
 
     # Rays (dx, dy, 1) = K^-1 [u, v, 1] per lane; lanes along dim 0, segments along dim 1.
     Kinv = torch.linalg.inv(Kb)
@@ -549,12 +565,13 @@ def render(prims: Primitives, K: torch.Tensor, height: int, width: int,
     best = torch.full((B * hw,), (inf_bits << _KEY_SHIFT) | _IDX_MASK, dtype=torch.long, device=dev)
     best.scatter_reduce_(0, pix.view(-1), key.view(-1), reduce="amin")
     _stage("reduce")
-    out = _decode(best, prims, Kinv, B, height, width)
+    out = _decode(best, prims, Kinv, B, height, width, normals)
     _stage("decode+normals")
     return out
 
 
-def _decode(best: torch.Tensor, prims: Primitives, Kinv: torch.Tensor, B: int, H: int, W: int) -> RenderOutput:
+def _decode(best: torch.Tensor, prims: Primitives, Kinv: torch.Tensor, B: int, H: int, W: int,
+            normals: bool = True) -> RenderOutput:
     """Per-pixel outputs from the min-reduced keys (B*H*W,) int64."""
     dev = best.device
     words = best.view(torch.int32).view(-1, 2)  # low word: primitive index (-1: none); high: t bits
@@ -565,11 +582,12 @@ def _decode(best: torch.Tensor, prims: Primitives, Kinv: torch.Tensor, B: int, H
     hit_pix = (win >= 0).nonzero().squeeze(1)
     instance = torch.full((B * H * W,), -1, dtype=torch.long, device=dev)
     link = torch.full((B * H * W,), -1, dtype=torch.long, device=dev)
-    normal = torch.zeros(B * H * W, 3, device=dev, dtype=torch.float32)
+    normal = torch.zeros(B * H * W, 3, device=dev, dtype=torch.float32) if normals else None
     if hit_pix.numel():
         prim = win[hit_pix].long()
         instance.index_copy_(0, hit_pix, prims.instance_id[prim].long())
         link.index_copy_(0, hit_pix, prims.link_id[prim].long())
+    if hit_pix.numel() and normals:
         t_hit = depth[hit_pix]
         row = hit_pix // W  # img * H + v
         u = (hit_pix - row * W).float()
@@ -583,21 +601,22 @@ def _decode(best: torch.Tensor, prims: Primitives, Kinv: torch.Tensor, B: int, H
             kp = Kinv[img]
             dx = kp[:, 0, 0] * u + kp[:, 0, 1] * v + kp[:, 0, 2]
             dy = kp[:, 1, 1] * v + kp[:, 1, 2]
-        nrm = _normals(prims, prim, dx * t_hit, dy * t_hit, t_hit)
+        nrm = _normals(prims, prim, dx * t_hit, dy * t_hit, t_hit)  # (3, M)
         # face the camera: n . (dx, dy, 1) < 0
-        facing = torch.where(nrm[:, 0] * dx + nrm[:, 1] * dy + nrm[:, 2] > 0, -1.0, 1.0)
-        normal.index_copy_(0, hit_pix, nrm * facing[:, None])
+        facing = torch.where(nrm[0] * dx + nrm[1] * dy + nrm[2] > 0, -1.0, 1.0)
+        normal.index_copy_(0, hit_pix, (nrm * facing).T)
     return _shape_output(depth, instance, link, normal, B, H, W)
 
 
-def _empty_output(B, H, W, dev) -> RenderOutput:
+def _empty_output(B, H, W, dev, normals=True) -> RenderOutput:
     return RenderOutput(torch.zeros(B, H, W, device=dev), torch.full((B, H, W), -1, device=dev),
-                        torch.full((B, H, W), -1, device=dev), torch.zeros(B, H, W, 3, device=dev))
+                        torch.full((B, H, W), -1, device=dev),
+                        torch.zeros(B, H, W, 3, device=dev) if normals else None)
 
 
 def _shape_output(depth, instance, link, normal, B, H, W) -> RenderOutput:
     return RenderOutput(depth.view(B, H, W), instance.view(B, H, W), link.view(B, H, W),
-                        normal.view(B, H, W, 3))
+                        normal.view(B, H, W, 3) if normal is not None else None)
 
 
 # --------------------------------------------------------------------------- benchmark
@@ -605,7 +624,7 @@ def _shape_output(depth, instance, link, normal, B, H, W) -> RenderOutput:
 
 def bench_render(height: int = 480, width: int = 640, n_robots: int = 3, prims_per_robot: int = 15,
                  batch_size: int = 1, repeats: int = 20, seed: int = 0, device="cpu",
-                 cull: bool = True) -> dict:
+                 cull: bool = True, normals: bool = True) -> dict:
     """Time :func:`render` on random robot-like scenes (chains of capsules with a box base
     and sphere joints) seen from 1.5 to 4 m. Returns a dict with wall-clock and process
     CPU milliseconds per image (CPU time is less disturbed by other load on the machine),
@@ -628,12 +647,12 @@ def bench_render(height: int = 480, width: int = 640, n_robots: int = 3, prims_p
         T = look_at(eye, torch.tensor([0.0, 0.0, 0.6]))
         scenes.append(world.transformed(T))
     prims = Primitives.cat(scenes).to(dev)
-    render(prims, K, height, width, batch_size, cull=cull)  # warm-up
+    render(prims, K, height, width, batch_size, cull=cull, normals=normals)  # warm-up
     if dev.type == "cuda":
         torch.cuda.synchronize()
     t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(repeats):
-        out = render(prims, K, height, width, batch_size, cull=cull)
+        out = render(prims, K, height, width, batch_size, cull=cull, normals=normals)
     if dev.type == "cuda":
         torch.cuda.synchronize()
     dt = (time.perf_counter() - t0) / repeats

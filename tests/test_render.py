@@ -179,6 +179,14 @@ def test_culling_equals_brute_force(seed):
     assert_same(render(p, K, H, W, cull=True), render(p, K, H, W, cull=False))
 
 
+def test_without_normals_same_buffers():
+    g = torch.Generator().manual_seed(5)
+    p = random_scene(g, 10)
+    a, b = render(p, K, H, W), render(p, K, H, W, normals=False)
+    assert b.normal is None
+    assert torch.equal(a.depth, b.depth) and torch.equal(a.instance, b.instance) and torch.equal(a.link, b.link)
+
+
 def test_batched_equals_one_by_one_with_per_image_K():
     g = torch.Generator().manual_seed(11)
     scenes = [random_scene(g, 8, image_index=[b] * 8) for b in range(3)]
