@@ -183,6 +183,8 @@ class InstanceTask:
             "loss": float(result.loss.detach()),
             "matched_cost": float(result.matched_cost.detach().mean()),
             "eos_error": float(result.eos_error.detach().mean()),
+            # soft-IoU distance per robot: comparable between batches with different R
+            "cost_per_robot": float(result.matched_cost.detach().sum() / counts.sum().clamp(min=1)),
             "robots_per_image": float(counts.float().mean()),
         }
         return result.loss, parts
