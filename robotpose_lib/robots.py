@@ -281,15 +281,22 @@ class RobotModel:
 PANDA_JOINT_LIMITS = (  # Franka Emika Panda datasheet, radians
     [-2.8973, -1.7628, -2.8973, -3.0718, -2.8973, -0.0175, -2.8973],
     [2.8973, 1.7628, 2.8973, -0.0698, 2.8973, 3.7525, 2.8973])
-# The manufacturer's "ready" pose; the Panda's zero pose puts joints 4 and 6 at their limits,
-# so synthetic poses are drawn from ready +- pi/2 (the paper's width), clipped to the limits.
-PANDA_READY_POSE = [0.0, -math.pi / 4, 0.0, -3 * math.pi / 4, 0.0, math.pi / 2, math.pi / 4]
+# Where synthetic Panda poses are drawn. The paper's U(-pi/2, pi/2) does not fit the Panda:
+# its zero pose puts joints 4 and 6 at their limits. The bending joints 2, 4, 6 take the
+# paper's width pi around a centre (joint 2 upright, 4 and 6 at the manufacturer's "ready"
+# pose -3pi/4 and pi/2), clipped to the limits; the roll joints 1, 3, 5, 7 turn links about
+# their own axes without folding the arm, so they use their full range. The joint angles of
+# the 5 real photos in real_panda_dev lie inside this range.
+PANDA_SAMPLE_CENTRE = [0.0, 0.0, 0.0, -3 * math.pi / 4, 0.0, math.pi / 2, 0.0]
+PANDA_FULL_RANGE_JOINTS = [0, 2, 4, 6]
 
 
 def _panda() -> RobotModel:
     f64 = lambda x: torch.tensor(x, dtype=torch.float64)
     low, high = f64(PANDA_JOINT_LIMITS[0]), f64(PANDA_JOINT_LIMITS[1])
-    ready = f64(PANDA_READY_POSE)
+    centre = f64(PANDA_SAMPLE_CENTRE)
+    s_low, s_high = torch.maximum(centre - math.pi / 2, low), torch.minimum(centre + math.pi / 2, high)
+    s_low[PANDA_FULL_RANGE_JOINTS], s_high[PANDA_FULL_RANGE_JOINTS] = low[PANDA_FULL_RANGE_JOINTS], high[PANDA_FULL_RANGE_JOINTS]
     # Links: 0 = panda_link0 (base), 1..7 = panda_link1..7, 8 = panda_hand: the flange
     # (d = 0.107 along z7) rotated -pi/4 about z, as the URDF's panda_hand frame; its
     # origin is the flange, the DREAM keypoint "panda_hand".
@@ -307,7 +314,7 @@ def _panda() -> RobotModel:
         dh_theta_offset=torch.zeros(7, dtype=torch.float64),
         convention="modified",
         joint_limits=(low, high),
-        sample_range=(torch.maximum(ready - math.pi / 2, low), torch.minimum(ready + math.pi / 2, high)),
+        sample_range=(s_low, s_high),
         bounding_radius=0.16,   # link0 footprint: x in [-0.154, 0.072], y in [-0.095, 0.095]
         geometry_loader=lambda model: load_geometry_json("panda_geometry.json"),
         tool_transforms=[flange_to_hand],

@@ -105,6 +105,14 @@ def test_panda_fk_matches_reference_at_real_photo_angles():
         assert np.abs(kp[0].numpy() - panda_reference_keypoints(q)).max() < 1e-3
 
 
+def test_panda_sample_range_covers_real_photo_angles():
+    info = _real_panda_info()
+    low, high = get_robot("panda").sample_range
+    for step in info["steps"].values():
+        q = torch.tensor(step["joint_angles"], dtype=torch.float64)
+        assert torch.all(q >= low) and torch.all(q <= high), q
+
+
 def test_panda_keypoints_project_into_real_photos():
     cv2 = pytest.importorskip("cv2")
     info = _real_panda_info()
