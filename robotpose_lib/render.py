@@ -10,14 +10,17 @@ How it stays fast on a CPU (no Python loop over primitives):
 1. Culling: each primitive gets a conservative screen rectangle (exact bounding box of
    the projected end spheres for spheres/capsules/cylinders, of the 8 projected corners
    for boxes; the whole image axis when the bound straddles the camera plane).
-2. All (primitive, pixel) candidate pairs inside the rectangles are built at once with
-   ``repeat_interleave`` (first per rectangle row, then per pixel of the row).
-3. ``t`` of the nearest hit with ``t > near`` is computed per pair, per kind, on
-   contiguous slices (primitives are sorted by kind).
+2. Candidate pixels: the rectangles are cut into row segments of ``TILE`` pixels, built
+   for all primitives at once with ``repeat_interleave``. Per-pixel tensors are
+   (TILE, S): per-segment values broadcast along contiguous memory.
+3. ``t`` of the nearest hit is computed per kind on contiguous slices (primitives are
+   sorted by kind and by whether they cross the near plane). Primitives wholly beyond
+   the near plane take branch-free float-only paths (a miss is a NaN); the few that
+   cross it take general paths that also compute the exit point.
 4. The per-pixel winner comes from one ``scatter_reduce('amin')`` over an int64 key
    ``(float bits of t) << 32 | primitive index``: positive floats order like their bit
    patterns, so this gives the nearest hit and breaks exact ties by the lowest primitive
-   index, deterministically.
+   index, deterministically. Misses are positive NaN, whose bits sort above +inf.
 5. Normals are computed only for the winning primitive of each covered pixel, from the
    hit point.
 
@@ -112,9 +115,17 @@ def _box_corners(p: Primitives) -> torch.Tensor:
 def _screen_rects(p: Primitives, Kp: torch.Tensor, height: int, width: int, near: float):
     """Inclusive integer pixel rectangles (u0, u1, v0, v1) (N,) that contain every pixel
     whose ray can hit the primitive at z > near; empty (u1 < u0) when culled.
-    Kp: (N, 3, 3) intrinsics of each primitive's image."""
+    Kp: (N, 3, 3) intrinsics of each primitive's image.
+
+    Also returns ``hull``: (ok (N,) bool, ends (N, 8) float) with the bounding rectangles
+    of the two end spheres (u_lo, u_hi, v_lo, v_hi per end, half a pixel wider) of round
+    primitives wholly in front of the camera. The primitive's projection lies in the
+    convex hull of these two rectangles, which gives tighter per-row spans for long,
+    slanted capsules and cylinders (see :func:`_hull_row_span`)."""
     n = len(p)
     dev, dt = p.p0.device, p.p0.dtype
+    hull_ok = torch.zeros(n, dtype=torch.bool, device=dev)
+    ends = torch.zeros(n, 8, device=dev, dtype=dt)
     u_lo = torch.full((n,), -1.0, device=dev, dtype=dt)
     u_hi = torch.full((n,), float(width), device=dev, dtype=dt)
     v_lo = torch.full((n,), -1.0, device=dev, dtype=dt)
@@ -145,6 +156,10 @@ def _screen_rects(p: Primitives, Kp: torch.Tensor, height: int, width: int, near
         v_lo[idx] = torch.where(bv, vlo, v_lo[idx])
         v_hi[idx] = torch.where(bv, vhi, v_hi[idx])
         visible[idx] = torch.maximum(c0[:, 2], c1[:, 2]) + r > near
+        hull_ok[idx] = bu & bv & (k != SPHERE)
+        m = 0.5
+        ends[idx] = torch.stack([b0[0] - m, b0[1] + m, b0[2] - m, b0[3] + m,
+                                 b1[0] - m, b1[1] + m, b1[2] - m, b1[3] + m], 1)
 
     boxes = p.kind == BOX
     if boxes.any():
@@ -174,7 +189,34 @@ def _screen_rects(p: Primitives, Kp: torch.Tensor, height: int, width: int, near
     v0 = torch.ceil((v_lo - margin).clamp(-1, height)).long().clamp_min(0)
     v1 = torch.floor((v_hi + margin).clamp(-1, height)).long().clamp_max(height - 1)
     u1 = torch.where(visible, u1, u0 - 1)
-    return u0, u1, v0, v1
+    return u0, u1, v0, v1, (hull_ok, ends)
+
+
+def _hull_row_span(ends: torch.Tensor, v: torch.Tensor):
+    """Span (left, right) at image row v (R,) of the convex hull of two axis-aligned
+    rectangles ends (R, 8) = (u_lo, u_hi, v_lo, v_hi) of rectangle 0 then 1.
+
+    Hull points are (1 - l) p + l q with p, q in the rectangles; at row v the feasible
+    l form an interval and the extreme u are linear in l, so they sit at its ends.
+    An empty row gives left > right."""
+    ul0, uh0, a0, a1, ul1, uh1, b0, b1 = ends.unbind(1)
+    inf = torch.full_like(v, _INF)
+    lam_lo, lam_hi = torch.zeros_like(v), torch.ones_like(v)
+    # (1 - l) a0 + l b0 <= v   and   (1 - l) a1 + l b1 >= v
+    for base, slope, upper in ((a0, b0 - a0, True), (a1, b1 - a1, False)):
+        ratio = (v - base) / torch.where(slope == 0, torch.ones_like(slope), slope)
+        ok_const = (base <= v) if upper else (base >= v)
+        bound_hi = torch.where(slope > 0, ratio, inf) if upper else torch.where(slope < 0, ratio, inf)
+        bound_lo = torch.where(slope < 0, ratio, -inf) if upper else torch.where(slope > 0, ratio, -inf)
+        bound_lo = torch.where((slope == 0) & ~ok_const, inf, bound_lo)
+        lam_lo = torch.maximum(lam_lo, bound_lo)
+        lam_hi = torch.minimum(lam_hi, bound_hi)
+    lam_lo_c = lam_lo.clamp(0.0, 1.0)
+    lam_hi_c = lam_hi.clamp(0.0, 1.0)
+    left = torch.minimum(ul0 + lam_lo_c * (ul1 - ul0), ul0 + lam_hi_c * (ul1 - ul0))
+    right = torch.maximum(uh0 + lam_lo_c * (uh1 - uh0), uh0 + lam_hi_c * (uh1 - uh0))
+    empty = lam_lo > lam_hi
+    return torch.where(empty, inf, left), torch.where(empty, -inf, right)
 
 
 # ----------------------------------------------------------------------- intersections
@@ -421,23 +463,33 @@ def _normals(prims: Primitives, prim: torch.Tensor, x: torch.Tensor, y: torch.Te
 TILE = 16  # pixels per row segment
 
 
-def _segments(u0, u1, v0, v1, width: int, tile: int):
+def _segments(u0, u1, v0, v1, width: int, tile: int, hull=None):
     """Row segments of ``tile`` pixels covering the rectangles (inclusive bounds).
 
-    Returns seg_prim (S,) primitive index, u_start (S,), v (S,) (int64). A segment that
-    would run past the right image border is shifted left, so every lane is a real
-    pixel (a pixel tested twice by one primitive is harmless for a min-reduction)."""
+    hull: optional (ok (N,), ends (N, 8)) from :func:`_screen_rects`; rows of primitives
+    with ok set are narrowed to the hull span of their end rectangles.
+    Returns seg_prim (S,) primitive index, u_start (S,), v (S,) (int64) and the number of
+    segments per primitive (N,). A segment that would run past the right image border is
+    shifted left, so every lane is a real pixel (a pixel tested twice by one primitive is
+    harmless for a min-reduction)."""
     dev = u0.device
+    n = u0.shape[0]
     w = (u1 - u0 + 1).clamp_min(0)
     h = torch.where(w > 0, (v1 - v0 + 1).clamp_min(0), torch.zeros_like(w))
-    per_row = (w + tile - 1) // tile
-    count = h * per_row
-    seg_prim = torch.repeat_interleave(torch.arange(u0.shape[0], device=dev), count)
-    local = torch.arange(seg_prim.shape[0], device=dev) - (torch.cumsum(count, 0) - count)[seg_prim]
-    n_row = per_row[seg_prim]
-    v = v0[seg_prim] + local // n_row
-    u_start = (u0[seg_prim] + (local % n_row) * tile).clamp_max(width - tile)
-    return seg_prim, u_start, v, count
+    row_prim = torch.repeat_interleave(torch.arange(n, device=dev), h)
+    v_row = v0[row_prim] + torch.arange(row_prim.shape[0], device=dev) - (torch.cumsum(h, 0) - h)[row_prim]
+    lo, hi = u0[row_prim], u1[row_prim]
+    if hull is not None and bool(hull[0].any()):
+        ok = hull[0][row_prim]
+        left, right = _hull_row_span(hull[1][row_prim], v_row.to(hull[1].dtype))
+        lo = torch.where(ok, torch.maximum(lo, torch.ceil(left.clamp(-1, width)).long()), lo)
+        hi = torch.where(ok, torch.minimum(hi, torch.floor(right.clamp(-1, width)).long()), hi)
+    per_row = ((hi - lo + 1).clamp_min(0) + tile - 1) // tile
+    seg_row = torch.repeat_interleave(torch.arange(row_prim.shape[0], device=dev), per_row)
+    local = torch.arange(seg_row.shape[0], device=dev) - (torch.cumsum(per_row, 0) - per_row)[seg_row]
+    u_start = (lo[seg_row] + local * tile).clamp_max(width - tile)
+    count = torch.zeros(n, dtype=torch.long, device=dev).index_add_(0, row_prim, per_row)
+    return row_prim[seg_row], u_start, v_row[seg_row], count
 
 
 STAGE_TIMES: dict | None = None  # set to {} to collect process-CPU seconds per stage
@@ -500,6 +552,9 @@ def render(prims: Primitives, K: torch.Tensor, height: int, width: int,
     if len(prims) == 0:
         return _empty_output(B, height, width, dev, normals)
 
+    bad = (prims.kind < SPHERE) | (prims.kind > BOX)
+    if bool(bad.any()):
+        raise ValueError(f"prims.kind must be 0..3 (sphere, capsule, cylinder, box), got {int(prims.kind[bad][0])}")
     prims = _as_float32(prims, dev)
     # Group primitives by (kind, crosses the near plane) so each group is one slice.
     front = _min_z(prims) > near
@@ -509,15 +564,16 @@ def render(prims: Primitives, K: torch.Tensor, height: int, width: int,
     n = len(p)
     _stage = _Stages()
     if cull:
-        u0, u1, v0, v1 = _screen_rects(p, Kb[p.image_index], height, width, near)
+        u0, u1, v0, v1, hull = _screen_rects(p, Kb[p.image_index], height, width, near)
     else:
         u0 = torch.zeros(n, dtype=torch.long, device=dev)
         v0 = torch.zeros(n, dtype=torch.long, device=dev)
         u1 = torch.full((n,), width - 1, dtype=torch.long, device=dev)
         v1 = torch.full((n,), height - 1, dtype=torch.long, device=dev)
+        hull = None
     _stage("rects")
     tile = min(TILE, width)
-    seg_prim, u_start, v, count = _segments(u0, u1, v0, v1, width, tile)
+    seg_prim, u_start, v, count = _segments(u0, u1, v0, v1, width, tile, hull)
     _stage("segments")
     if seg_prim.numel() == 0:
         return _empty_output(B, height, width, dev, normals)

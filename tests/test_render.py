@@ -187,6 +187,24 @@ def test_without_normals_same_buffers():
     assert torch.equal(a.depth, b.depth) and torch.equal(a.instance, b.instance) and torch.equal(a.link, b.link)
 
 
+def test_culling_of_long_slanted_capsules_equals_brute_force():
+    # rows of slanted round primitives are narrowed to the hull of their end rectangles
+    g = torch.Generator().manual_seed(7)
+    items = []
+    for i in range(16):
+        c = torch.tensor([0.0, 0.0, 2.5]) + (torch.rand(3, generator=g) - 0.5) * torch.tensor([2.0, 1.5, 2.0])
+        d = torch.nn.functional.normalize(torch.randn(3, generator=g), dim=0) * 1.2
+        items.append(dict(kind=CAPSULE if i % 2 else CYLINDER, p0=tuple(c.tolist()), p1=tuple((c + d).tolist()),
+                          r=0.03 + 0.1 * float(torch.rand(1, generator=g)), inst=i, link=i))
+    p = prims(*items)
+    assert_same(render(p, K, H, W), render(p, K, H, W, cull=False))
+
+
+def test_bad_kind_is_reported():
+    with pytest.raises(ValueError, match="kind"):
+        render(prims(dict(kind=9, p0=(0, 0, 2.0), r=0.3)), K, H, W)
+
+
 def test_batched_equals_one_by_one_with_per_image_K():
     g = torch.Generator().manual_seed(11)
     scenes = [random_scene(g, 8, image_index=[b] * 8) for b in range(3)]
