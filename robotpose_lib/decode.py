@@ -23,7 +23,8 @@ Two peak finders:
   break differently; ``threshold_rel`` and ``exclude_border`` are not supported; the
   "all values equal -> no peaks" special case of ``peak_local_max`` is not reproduced;
   overlap pruning visits pairs in a fixed order (blob_log's order is that of a set);
-  NaN values produce no peaks around them.
+  NaN values produce no peaks around them; on the CPU, values below 1e-20 in magnitude
+  are treated as 0 (subnormal numbers slow convolutions down several times).
 
   On the CPU (``mode='auto'``) the scale space is only computed on tiles where some
   sigma's response *can* exceed the threshold: with ``k`` the -LoG kernel, ``c`` the
@@ -51,6 +52,7 @@ GAUSSIAN_TRUNCATE = 4.0  # scipy.ndimage's default, kernel radius int(4 sigma + 
 LOG_TILE = 32  # tile side of the CPU tiled LoG (pixels)
 # A tile's halo makes it about twice as expensive as the same area done densely.
 DENSE_ABOVE_ACTIVE = 0.5
+TINY_TO_ZERO = 1e-20  # |values| below this are set to 0 before the CPU LoG (no subnormals)
 
 
 @dataclass
@@ -400,6 +402,15 @@ def _disc_overlap(p1, s1, p2, s2) -> float:
     return area / (math.pi * min(r1, r2) ** 2)
 
 
+def _flush_tiny(x: torch.Tensor) -> torch.Tensor:
+    """On the CPU, set |x| < TINY_TO_ZERO to 0: subnormal floats (exp or sigmoid tails)
+    make convolutions several times slower, and values this small cannot move a response
+    anywhere near a useful threshold."""
+    if x.device.type != "cpu":
+        return x
+    return x.masked_fill(x.abs() < TINY_TO_ZERO, 0.0)
+
+
 def log_peaks(beliefs: torch.Tensor, sigmas: Sequence[float] = DEFAULT_LOG_SIGMAS,
               threshold: float = 0.1, overlap: float = 0.5, refine: str = "quadratic",
               mode: str = "auto", tile: int = LOG_TILE) -> Peaks:
@@ -437,7 +448,7 @@ def log_peaks(beliefs: torch.Tensor, sigmas: Sequence[float] = DEFAULT_LOG_SIGMA
         if auto and active.float().mean() > DENSE_ABOVE_ACTIVE:
             mode = "dense"  # busy maps: whole-image convolutions are cheaper than tiles
     if mode == "dense":
-        resp = log_scale_space(beliefs, sigmas).reshape(B * J, len(sigmas), H, W)
+        resp = log_scale_space(_flush_tiny(beliefs), sigmas).reshape(B * J, len(sigmas), H, W)
         off_y = off_x = torch.zeros(B * J, dtype=torch.long, device=beliefs.device)
         tiles = resp
         chan = torch.arange(B * J, device=beliefs.device)
@@ -451,7 +462,7 @@ def log_peaks(beliefs: torch.Tensor, sigmas: Sequence[float] = DEFAULT_LOG_SIGMA
         span = torch.arange(side, device=dev) - pad
         rows = _reflect(ty[:, None] * tile + span, H)
         cols = _reflect(tx[:, None] * tile + span, W)
-        patches = maps[chan[:, None, None], rows[:, :, None], cols[:, None, :]][:, None]  # (A, 1, side, side)
+        patches = _flush_tiny(maps[chan[:, None, None], rows[:, :, None], cols[:, None, :]][:, None])  # (A, 1, side, side)
         tiles = _log_valid(patches, kernels, pad - 1) if len(chan) else \
             beliefs.new_zeros(0, len(kernels), tile + 2, tile + 2)
         off_y, off_x = ty * tile - 1, tx * tile - 1  # image coordinates of tile pixel (0, 0)
