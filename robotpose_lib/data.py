@@ -132,6 +132,7 @@ def write_dataset(root: str | Path, dataset: SyntheticDataset, batch_size: int =
               "seed": dataset.seed, "n": dataset.n, "height": dataset.size[0],
               "width": dataset.size[1], "joint_names": list(get_robot(dataset.robot).keypoint_names),
               "params": _params_json(dataset.params)}
+    header = json.loads(json.dumps(header))  # tuples -> lists, as they come back from disk
     meta_path = root / "dataset.json"
     if meta_path.exists():
         old = json.loads(meta_path.read_text())
