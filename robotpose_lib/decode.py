@@ -106,7 +106,7 @@ def _quadratic_offsets(patch: torch.Tensor) -> torch.Tensor:
     Newton step -H^-1 g with central differences; where the Hessian is not negative
     definite the two axes are fitted separately; a non-finite neighbour (image border)
     leaves that axis unrefined. Offsets are clipped to half a pixel: the integer peak is
-    the maximum, so the true one lies within it.
+    the sampled maximum, so the true one is taken to lie within half a pixel of it.
     """
     f = patch
     gx = 0.5 * (f[:, 1, 2] - f[:, 1, 0])
@@ -157,12 +157,14 @@ def refine_subpixel(patch: torch.Tensor, method: str = "log_quadratic") -> torch
 def _max_filter2d(x: torch.Tensor, size: int) -> torch.Tensor:
     """Max over each ``size`` x ``size`` window of x (..., H, W), -inf beyond the border.
 
-    Same result as ``F.max_pool2d(x, size, 1, size // 2)``; running maxima of shifted
-    slices, which on the CPU is about 10x faster than max_pool2d with stride 1.
+    Same result as ``F.max_pool2d(x, size, 1, size // 2)``, which it calls off the CPU;
+    on the CPU running maxima of shifted slices are about 10x faster than max_pool2d.
     """
     r = size // 2
     if r == 0:
         return x
+    if x.device.type != "cpu":  # GPU max-pooling is fast (the paper's NMS)
+        return F.max_pool2d(x, size, stride=1, padding=r)
     p = F.pad(x, (r, r, r, r), value=float("-inf"))
     h, w = x.shape[-2], x.shape[-1]
     rows = p[..., :, 0:w]
