@@ -409,18 +409,22 @@ def _normals(prims: Primitives, prim: torch.Tensor, x: torch.Tensor, y: torch.Te
     axis point; cylinders: cap or side, whichever surface the point is closer to; boxes:
     the face with the largest |local coordinate| / half extent. Computed per kind group on
     contiguous rows (structure of arrays), which is what is fast on a CPU."""
-    m = x.shape[0]
-    n = torch.empty(3, m, dtype=x.dtype, device=x.device)
+    n = None
     kind = prims.kind[prim]
     round_kind = torch.where(kind == SPHERE, CAPSULE, kind)  # a sphere is a capsule with L = 0
     present = torch.bincount(round_kind, minlength=4).tolist()
-    packed = torch.stack([x, y, z])
-    for k in (CAPSULE, CYLINDER, BOX):
+    packed = None
+    # The most common group is computed on all points (no partition: gathers cost more
+    # than the arithmetic); the other groups then overwrite their own points.
+    dominant = max((CAPSULE, CYLINDER, BOX), key=lambda k: present[k])
+    for k in [dominant] + [k for k in (CAPSULE, CYLINDER, BOX) if k != dominant]:
         if present[k] == 0:
             continue
-        if present[k] == m:  # one kind group only: no partition needed
+        if k == dominant:
             sel, rx, ry, rz, idx = None, x, y, z, prim
         else:
+            if packed is None:
+                packed = torch.stack([x, y, z])
             sel = (round_kind == k).nonzero().squeeze(1)
             rx, ry, rz = packed.index_select(1, sel).unbind(0)
             idx = prim[sel]
