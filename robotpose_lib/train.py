@@ -131,6 +131,12 @@ def num_joints_of(robot: str) -> int:
 
 def localization_task(config: str, robot: str, **overrides) -> LocalizationTask:
     """Factory used by the CLI: named config (+ field overrides) for a robot."""
+    from dataclasses import fields
+
+    known = {f.name for f in fields(LocalizationConfig)}
+    bad = sorted(set(overrides) - known)
+    if bad:
+        raise ValueError(f"config override: unknown field(s) {bad}")
     return LocalizationTask(robot, get_config(config, **overrides), num_joints_of(robot))
 
 
@@ -499,6 +505,7 @@ def plot_loss_curves(path: str | Path, ax=None, log_scale: bool = True):
 RUN_DEFAULTS = {
     "quick": dict(steps=60, batch_size=4, n_scenes=480, ckpt_every=20, workers=0, log_every=5),
     "cpu": dict(steps=1500, batch_size=8, n_scenes=12000, ckpt_every=50, workers=1, log_every=10),
+    "cpu_ft": dict(steps=1000, batch_size=8, n_scenes=8000, ckpt_every=50, workers=1, log_every=10),
     "paper": dict(steps=37500, batch_size=8, n_scenes=10000, ckpt_every=500, workers=4, log_every=50),
 }
 
@@ -515,6 +522,30 @@ def _dataset(data: str, robot: str, n: int, size: tuple[int, int], seed: int) ->
     return DiskDataset(data)
 
 
+def parse_overrides(items: list[str]) -> dict:
+    """["stages=4", "freeze_backbone=false", "input_size=120,160"] -> typed values (JSON
+    where it parses, a comma list as a tuple of ints, else the string)."""
+    out = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set {item!r}: expected FIELD=VALUE")
+        low = text.strip().lower()
+        if low in ("true", "false"):
+            value = low == "true"
+        elif low in ("none", "null"):
+            value = None
+        elif "," in text:
+            value = tuple(int(v) for v in text.split(","))
+        else:
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError:
+                value = text
+        out[key.strip()] = value
+    return out
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="robotpose train", description="Train a model.")
     p.add_argument("task", choices=sorted(TASK_FACTORIES), help="model family")
@@ -522,6 +553,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--robot", required=True, help="robot name (panda, kuka_kr16; toy for the disc demo)")
     p.add_argument("--out", required=True, help="run directory (checkpoint.pt, metrics.jsonl)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="override a model config field, e.g. --set freeze_backbone=false")
     p.add_argument("--steps", type=int, help="total optimiser steps")
     p.add_argument("--batch-size", type=int, help="samples per step and process")
     p.add_argument("--lr", type=float, default=1e-3)
@@ -544,7 +577,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         defaults = RUN_DEFAULTS.get(args.config, RUN_DEFAULTS["cpu"])
-        task = _import(TASK_FACTORIES[args.task])(args.config, args.robot)
+        task = _import(TASK_FACTORIES[args.task])(args.config, args.robot,
+                                                  **parse_overrides(args.set))
         size = tuple(task.input_size)
         n = args.n_scenes or defaults["n_scenes"]
         dataset = _dataset(args.data, args.robot, n, size, args.data_seed)
