@@ -86,3 +86,15 @@ def test_lite0_imagenet_weights_classify_a_cat():
         torch.testing.assert_close(cut(x), seen["f"])
     assert cut.stride == 8 and cut(x).shape == (1, 40, 28, 28)
     assert build_backbone("lite0_s4")(x).shape == (1, 24, 56, 56)
+
+
+def test_vgg_imagenet_weights_fall_back_offline_with_one_note(capsys):
+    from robotpose_lib.models.backbones import VGGFeatures
+
+    first, second = VGGFeatures("imagenet"), VGGFeatures("imagenet")
+    assert first(torch.rand(1, 3, 16, 16)).shape == (1, 256, 4, 4)
+    notes = capsys.readouterr().out.count("ImageNet weights unavailable")
+    assert notes == (0 if first.pretrained else 1)  # said at most once per process
+    assert first.pretrained == second.pretrained or not second.pretrained
+    with pytest.raises(ValueError, match="weights"):
+        VGGFeatures("coco")

@@ -60,6 +60,8 @@ class VGGFeatures(nn.Module):
         super().__init__()
         from torchvision.models import VGG16_Weights, vgg16
 
+        if weights not in ("imagenet", None):
+            raise ValueError(f"weights: expected 'imagenet' or None, got {weights!r}")
         net = None
         if weights == "imagenet" and "vgg16" not in _WARNED:  # one failed try per process
             try:
@@ -69,8 +71,6 @@ class VGGFeatures(nn.Module):
                 reason = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
                 _note_once("vgg16", f"ImageNet weights unavailable ({reason}); "
                                     "starting from random weights")
-        elif weights is not None:
-            raise ValueError(f"weights: expected 'imagenet' or None, got {weights!r}")
         if net is None:
             # Only the feature layers: skips allocating VGG16's 120 M classifier weights.
             from torchvision.models.vgg import cfgs, make_layers
