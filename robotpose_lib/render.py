@@ -410,24 +410,24 @@ def _normals(prims: Primitives, prim: torch.Tensor, x: torch.Tensor, y: torch.Te
     the face with the largest |local coordinate| / half extent. Computed per kind group on
     contiguous rows (structure of arrays), which is what is fast on a CPU."""
     n = None
-    kind = prims.kind[prim]
-    round_kind = torch.where(kind == SPHERE, CAPSULE, kind)  # a sphere is a capsule with L = 0
-    present = torch.bincount(round_kind, minlength=4).tolist()
+    group = torch.where(prims.kind == SPHERE, CAPSULE, prims.kind)  # a sphere is a capsule with L = 0
+    counts = torch.bincount(group, minlength=4).tolist()  # primitives per group (cheap, N)
+    # The group with the most primitives is computed on all points (no partition: gathers
+    # cost more than the arithmetic); the other groups then overwrite their own points.
+    order = sorted((k for k in (CAPSULE, CYLINDER, BOX) if counts[k]), key=lambda k: -counts[k])
+    point_group = group.index_select(0, prim) if len(order) > 1 else None
     packed = None
-    # The most common group is computed on all points (no partition: gathers cost more
-    # than the arithmetic); the other groups then overwrite their own points.
-    dominant = max((CAPSULE, CYLINDER, BOX), key=lambda k: present[k])
-    for k in [dominant] + [k for k in (CAPSULE, CYLINDER, BOX) if k != dominant]:
-        if present[k] == 0:
-            continue
-        if k == dominant:
+    for k in order:
+        if n is None:
             sel, rx, ry, rz, idx = None, x, y, z, prim
         else:
+            sel = (point_group == k).nonzero().squeeze(1)
+            if sel.numel() == 0:
+                continue
             if packed is None:
                 packed = torch.stack([x, y, z])
-            sel = (round_kind == k).nonzero().squeeze(1)
             rx, ry, rz = packed.index_select(1, sel).unbind(0)
-            idx = prim[sel]
+            idx = prim.index_select(0, sel)
         c = _normal_table(prims, k).index_select(1, idx).unbind(0)
         rx, ry, rz = rx - c[0], ry - c[1], rz - c[2]
         if k == BOX:
@@ -584,14 +584,20 @@ def render(prims: Primitives, K: torch.Tensor, height: int, width: int,
 
     # Rays (dx, dy, 1) = K^-1 [u, v, 1] per lane; lanes along dim 0, segments along dim 1.
     Kinv = torch.linalg.inv(Kb)
-    seg_img = p.image_index[seg_prim]
-    ki = Kinv[seg_img]  # (S, 3, 3)
+    # (index_select: much faster than advanced indexing on CPU)
+    seg_img = p.image_index.index_select(0, seg_prim)
+    if B == 1 or bool((Kb == Kb[:1]).all()):
+        ki = Kinv[0].unbind(0)  # one K: scalars
+        k00, k01, k02, k11, k12 = ki[0][0], ki[0][1], ki[0][2], ki[1][1], ki[1][2]
+    else:
+        kis = Kinv.reshape(B, 9).index_select(0, seg_img).T
+        k00, k01, k02, k11, k12 = kis[0], kis[1], kis[2], kis[4], kis[5]
     uf, vf = u_start.float(), v.float()
     lane = torch.arange(tile, device=dev, dtype=torch.float32)[:, None]
     # u is formed before scaling so a pixel's ray does not depend on its segment (culled
     # and brute-force paths give bit-identical results)
-    dx = (uf[None, :] + lane) * ki[:, 0, 0][None, :] + (ki[:, 0, 1] * vf + ki[:, 0, 2])[None, :]
-    dy = (ki[:, 1, 1] * vf + ki[:, 1, 2])[None, :]
+    dx = (uf[None, :] + lane) * k00 + (k01 * vf + k02)[None, :]
+    dy = (k11 * vf + k12)[None, :]
     dd = dx * dx + (dy * dy + 1.0)
 
     _stage("rays")
@@ -619,7 +625,7 @@ def render(prims: Primitives, K: torch.Tensor, height: int, width: int,
     t = (t + t * 0.0).abs_()
 
     # Nearest hit per pixel via one min-reduction over (t bits, primitive index) keys.
-    key = (t.view(torch.int32).long() << _KEY_SHIFT) | order[seg_prim][None, :]
+    key = (t.view(torch.int32).long() << _KEY_SHIFT) | order.index_select(0, seg_prim)[None, :]
     pix = (seg_img * hw + v * width + u_start)[None, :] + torch.arange(tile, device=dev)[:, None]
     inf_bits = 0x7F800000
     best = torch.full((B * hw,), (inf_bits << _KEY_SHIFT) | _IDX_MASK, dtype=torch.long, device=dev)
@@ -644,11 +650,11 @@ def _decode(best: torch.Tensor, prims: Primitives, Kinv: torch.Tensor, B: int, H
     link = torch.full((B * H * W,), -1, dtype=torch.long, device=dev)
     normal = torch.zeros(B * H * W, 3, device=dev, dtype=torch.float32) if normals else None
     if hit_pix.numel():
-        prim = win[hit_pix].long()
-        instance.index_copy_(0, hit_pix, prims.instance_id[prim].long())
-        link.index_copy_(0, hit_pix, prims.link_id[prim].long())
+        prim = win.index_select(0, hit_pix).long()
+        instance.index_copy_(0, hit_pix, prims.instance_id.long().index_select(0, prim))
+        link.index_copy_(0, hit_pix, prims.link_id.long().index_select(0, prim))
     if hit_pix.numel() and normals:
-        t_hit = depth[hit_pix]
+        t_hit = depth.index_select(0, hit_pix)
         row = hit_pix // W  # img * H + v
         u = (hit_pix - row * W).float()
         img = row // H
@@ -658,12 +664,12 @@ def _decode(best: torch.Tensor, prims: Primitives, Kinv: torch.Tensor, B: int, H
             dx = ki[0, 0] * u + (ki[0, 1] * v + ki[0, 2])
             dy = ki[1, 1] * v + ki[1, 2]
         else:
-            kp = Kinv[img]
-            dx = kp[:, 0, 0] * u + kp[:, 0, 1] * v + kp[:, 0, 2]
-            dy = kp[:, 1, 1] * v + kp[:, 1, 2]
+            kp = Kinv.reshape(B, 9).index_select(0, img).T
+            dx = kp[0] * u + kp[1] * v + kp[2]
+            dy = kp[4] * v + kp[5]
         nrm = _normals(prims, prim, dx * t_hit, dy * t_hit, t_hit)  # (3, M)
         # face the camera: n . (dx, dy, 1) < 0
-        facing = torch.where(nrm[0] * dx + nrm[1] * dy + nrm[2] > 0, -1.0, 1.0)
+        facing = 1.0 - 2.0 * (nrm[0] * dx + nrm[1] * dy + nrm[2] > 0)
         normal.index_copy_(0, hit_pix, (nrm * facing).T)
     return _shape_output(depth, instance, link, normal, B, H, W)
 
