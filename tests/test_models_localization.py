@@ -93,8 +93,11 @@ def test_vgg_imagenet_weights_fall_back_offline_with_one_note(capsys):
 
     first, second = VGGFeatures("imagenet"), VGGFeatures("imagenet")
     assert first(torch.rand(1, 3, 16, 16)).shape == (1, 256, 4, 4)
+    from robotpose_lib.models import backbones
+
     notes = capsys.readouterr().out.count("ImageNet weights unavailable")
-    assert notes == (0 if first.pretrained else 1)  # said at most once per process
-    assert first.pretrained == second.pretrained or not second.pretrained
+    assert notes <= 1  # said at most once per process (maybe already by an earlier test)
+    assert first.pretrained or "vgg16" in backbones._WARNED
+    assert second.pretrained == first.pretrained
     with pytest.raises(ValueError, match="weights"):
         VGGFeatures("coco")

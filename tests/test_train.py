@@ -12,7 +12,8 @@ import torch
 
 from robotpose_lib.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from robotpose_lib.train import (StepBatchSampler, ToyDiscDataset, TrainSettings, load_model,
-                                 localization_task, main, read_metrics, train)
+                                 localization_task, main, plot_loss_curves, read_metrics,
+                                 train)
 
 ROOT = Path(__file__).resolve().parents[1]
 # Tiny run shared by the CLI tests: toy discs at 48x64, batch 2.
@@ -47,6 +48,10 @@ def test_loss_decreases_on_one_batch(tmp_path):
     losses = [r["loss"] for r in read_metrics(tmp_path / "metrics.jsonl")]
     assert len(losses) == 80
     assert losses[-1] < 0.3 * losses[0], losses[::10]
+    import matplotlib
+    matplotlib.use("Agg")
+    ax = plot_loss_curves(tmp_path)
+    assert len(ax.lines) == task.config.stages
     model, task2, ckpt = load_model(tmp_path / "checkpoint.pt")
     assert ckpt["step"] == 80 and task2.num_joints == 3 and not model.training
 
