@@ -376,9 +376,13 @@ def train(task: Task, dataset: Dataset, out_dir: str | Path, settings: TrainSett
         ckpt = load_checkpoint(ckpt_path, expect={"task": task.name, "robot": task.robot,
                                                   "config": task.config_dict()},
                                map_location=device)
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
+        try:
+            model.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            scheduler.load_state_dict(ckpt["scheduler"])
+        except (RuntimeError, ValueError, KeyError) as exc:
+            raise CheckpointError(f"{ckpt_path}: does not fit this model "
+                                  f"({str(exc).splitlines()[0][:120]})") from None
         if ckpt.get("scaler") and cuda:
             scaler.load_state_dict(ckpt["scaler"])
         set_rng_state(ckpt["rng"])
@@ -412,8 +416,9 @@ def train(task: Task, dataset: Dataset, out_dir: str | Path, settings: TrainSett
     if rank == 0 and settings.progress:
         from tqdm.auto import tqdm
 
+        # Refresh rarely when the output is a log file rather than a terminal.
         bar = tqdm(total=settings.steps, initial=step, desc=f"{task.name} {task.robot}",
-                   dynamic_ncols=True)
+                   dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 30)
     t_start = t_log = time.perf_counter()
     samples_since_log, last = 0, {}
     train_model.train()
