@@ -119,3 +119,26 @@ def test_collate_batches_at_input_size():
     assert batch["beliefs"].shape == (2, 1, 30, 40) and batch["weight"].shape == (2, 1, 30, 40)
     assert batch["K"][0, 0, 0].item() == pytest.approx(50.0)
     assert batch["images"].max().item() == pytest.approx(200 / 255)
+
+
+def test_targets_of_a_rendered_sample():
+    data = pytest.importorskip("robotpose_lib.data")
+    try:
+        sample = data.SyntheticDataset("panda", 4, size=(60, 80), seed=3)[1]
+    except (ImportError, FileNotFoundError) as exc:  # generator assets not there yet
+        pytest.skip(f"synthetic data unavailable: {exc}")
+    coding = DepthCoding(0.3, 5.0)
+    t = make_targets(sample, params=TargetParams(sigma=2.0, depth=coding))
+    J = sample.joints_2d.shape[1]
+    assert t["beliefs"].shape == (J, 60, 80)
+    fx = float(sample.K[0, 0])
+    for r in range(sample.num_robots):
+        for j in range(J):
+            u, v = sample.joints_2d[r, j]
+            if not (0 <= u <= 79 and 0 <= v <= 59) or sample.joints_3d[r, j, 2] <= 0:
+                continue
+            iu, iv = int(round(u)), int(round(v))
+            assert t["beliefs"][j, iv, iu] > 0.8  # a Gaussian peak on every in-frame joint
+            z = coding.decode(t["depth"][0, iv, iu], fx, 80)
+            zs = sample.joints_3d[:, :, 2][np.hypot(*(sample.joints_2d - [u, v]).transpose(2, 0, 1)) < 1.5]
+            assert np.min(np.abs(zs - z)) < 1e-3 * z  # the disc holds a nearby joint's depth
