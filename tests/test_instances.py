@@ -179,3 +179,17 @@ def test_overfits_one_batch_of_disc_robots_with_the_matching_loss():
                 for t in image_targets
             )
             assert overlap > 0.6
+
+
+def test_disc_batch_is_reproducible_and_consistent():
+    from robotpose_lib.toy_instances import TOY_INPUT_CHANNELS, disc_batch
+
+    f, targets, counts = disc_batch(6, torch.Generator().manual_seed(0), size=(32, 32), stride=4, max_robots=3)
+    again = disc_batch(6, torch.Generator().manual_seed(0), size=(32, 32), stride=4, max_robots=3)
+    assert all(torch.equal(a, b) for a, b in zip((f, targets, counts), again))
+    assert f.shape == (6, TOY_INPUT_CHANNELS, 8, 8) and targets.shape == (6, 3, 32, 32)
+    present = targets.flatten(2).sum(-1) > 0
+    assert torch.equal(present.sum(1), counts)  # one non-empty mask per disc, padding empty
+    torch.testing.assert_close(f[:, 0], nnf.avg_pool2d(targets.amax(1, keepdim=True), 4)[:, 0])
+    with pytest.raises(ValueError, match="stride"):
+        disc_batch(1, torch.Generator(), size=(30, 32), stride=4)
