@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from . import camera
+from .config import torch_threads
 from .backgrounds import BackgroundPool
 from .primitives import Primitives
 from .render import render
@@ -309,8 +310,9 @@ def _composite(scene: Scene, colors: np.ndarray, instance: np.ndarray, link: np.
         shade = scene.ambient + (1.0 - scene.ambient) * lambert
         image[hit] = 255.0 * albedo * shade[:, None]
     a = scene.noise_amplitude
-    if a > 0:
-        image += scene.rng.uniform(-a, a, size=image.shape).astype(np.float32)
+    if a > 0:  # uniform noise in [-a, a] on the 0..255 scale
+        noise = scene.rng.random(image.shape, dtype=np.float32)
+        image += (2.0 * a) * noise - a
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 
@@ -323,9 +325,11 @@ def render_scenes(robot_name: str, scenes: list[Scene], params: SynthParams,
     H, W = scenes[0].height, scenes[0].width
     if any((s.height, s.width) != (H, W) for s in scenes):
         raise ValueError("scenes rendered together must share one image size")
-    prims, geometry = _scene_geometry(robot, scenes, device)
-    K = torch.tensor(np.stack([s.K for s in scenes]), dtype=torch.float32, device=device)
-    out = render(prims, K, H, W, batch_size=len(scenes))
+    # Many small tensor ops: single-threaded on the CPU is fastest (see config.torch_threads).
+    with torch_threads(1 if torch.device(device).type == "cpu" else torch.get_num_threads()):
+        prims, geometry = _scene_geometry(robot, scenes, device)
+        K = torch.tensor(np.stack([s.K for s in scenes]), dtype=torch.float32, device=device)
+        out = render(prims, K, H, W, batch_size=len(scenes))
     depth_all = out.depth.cpu().numpy()
     instance_all = out.instance.cpu().numpy()
     link_all = out.link.cpu().numpy()
