@@ -1,0 +1,329 @@
+"""Figures for the instance chapter (paper III-C, Fig. 5 and Fig. 7).
+
+Plotting helpers draw into matplotlib Axes (or make a Figure) and return them; the small
+numeric helpers next to them (:func:`active_fractions`, :func:`rolling_stats`,
+:func:`greedy_chains`) compute what those figures show and are tested on their own.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
+
+from .viz import INSTANCE_COLORS, color_masks
+
+JOINT_CMAP = "viridis"
+
+
+# ------------------------------------------------------------------------ numeric helpers
+def active_fractions(masks: np.ndarray, activation_threshold: float = 0.5) -> np.ndarray:
+    """Share of pixels above ``activation_threshold`` per mask: (T, H, W) -> (T,) in [0, 1].
+
+    This is the quantity the paper's stopping rule compares with 5 %.
+    """
+    masks = np.asarray(masks)
+    if masks.ndim != 3:
+        raise ValueError(f"masks: expected (T, H, W), got shape {masks.shape}")
+    return (masks > activation_threshold).reshape(len(masks), -1).mean(axis=1)
+
+
+def count_by_rule(fractions: np.ndarray, min_active_fraction: float) -> int:
+    """Robots counted by the stopping rule from per-step active fractions (T,).
+
+    Iteration stops at the first step whose fraction is below ``min_active_fraction``;
+    the steps before it are the robots (as ``InstanceNet.predict``).
+    """
+    below = np.flatnonzero(np.asarray(fractions) < min_active_fraction)
+    return int(below[0]) if below.size else len(fractions)
+
+
+def rolling_stats(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation over a trailing window (the first entries use fewer).
+
+    Args:
+        values: (N,) a logged curve (e.g. loss per logging step).
+        window: window length in entries (>= 1).
+
+    Returns:
+        mean (N,), std (N,) (population std, 0 for a single entry).
+    """
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if window < 1:
+        raise ValueError(f"window: must be >= 1, got {window}")
+    mean, std = np.empty_like(values), np.empty_like(values)
+    for i in range(len(values)):
+        chunk = values[max(0, i - window + 1): i + 1]
+        mean[i], std[i] = chunk.mean(), chunk.std()
+    return mean, std
+
+
+def greedy_chains(peaks: list[np.ndarray]) -> list[list[tuple[int, int]]]:
+    """Assemble chains from per-joint peaks without knowing which robot each belongs to.
+
+    The naive alternative to instance masks: start a chain at every peak of joint 0 and
+    repeatedly link it to the nearest still unused peak of the next joint.
+
+    Args:
+        peaks: per joint j an array (N_j, 2) of peak positions (u, v) in pixels, with the
+            (hidden) robot index of peak n equal to n (so the caller can check the result).
+
+    Returns:
+        per chain the list of (joint, peak index) it links; a chain ends early when the
+        next joint has no unused peak.
+    """
+    if not peaks:
+        raise ValueError("peaks: need at least one joint")
+    chains = [[(0, n)] for n in range(len(peaks[0]))]
+    for j in range(1, len(peaks)):
+        used: set[int] = set()
+        for chain in chains:
+            last_j, last_n = chain[-1]
+            if last_j != j - 1:
+                continue  # this chain already ended
+            start = peaks[last_j][last_n]
+            dist = np.hypot(*(np.asarray(peaks[j], dtype=np.float64) - start).T) if len(peaks[j]) else np.zeros(0)
+            order = [int(n) for n in np.argsort(dist) if int(n) not in used]
+            if order:
+                used.add(order[0])
+                chain.append((j, order[0]))
+    return chains
+
+
+# -------------------------------------------------------------------------------- figures
+def plot_joint_peaks(ax, image: np.ndarray, joints_2d: np.ndarray, visibility: np.ndarray,
+                     title: str | None = None):
+    """The image with every visible joint as a dot coloured by joint index only.
+
+    This is what belief maps tell: where joints of each kind are, not whose they are.
+    joints_2d (R, J, 2) pixels, visibility (R, J) bool.
+    """
+    ax.imshow(image)
+    J = joints_2d.shape[1]
+    cmap = plt.get_cmap(JOINT_CMAP)
+    for j in range(J):
+        pts = joints_2d[:, j][visibility[:, j]]
+        ax.scatter(pts[:, 0], pts[:, 1], s=28, color=cmap(j / max(1, J - 1)), edgecolor="white",
+                   linewidth=0.6, label=f"joint {j + 1}", zorder=3)
+    ax.set_xlim(-0.5, image.shape[1] - 0.5)
+    ax.set_ylim(image.shape[0] - 0.5, -0.5)
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def plot_chains(ax, image: np.ndarray, peaks: list[np.ndarray], chains: list[list[tuple[int, int]]],
+                title: str | None = None):
+    """Draw assembled chains over the image: a link is green when both ends belong to the
+    same robot (peak index = robot index, as in :func:`greedy_chains`), red otherwise."""
+    ax.imshow(image)
+    for chain in chains:
+        for (ja, na), (jb, nb) in zip(chain[:-1], chain[1:]):
+            a, b = peaks[ja][na], peaks[jb][nb]
+            ax.plot([a[0], b[0]], [a[1], b[1]], color="limegreen" if na == nb else "red", lw=2)
+    ax.set_xlim(-0.5, image.shape[1] - 0.5)
+    ax.set_ylim(image.shape[0] - 0.5, -0.5)
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def _box(ax, xy, text, color, width=1.3, height=0.7, fontsize=9):
+    x, y = xy
+    ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
+                                boxstyle="round,pad=0.05", facecolor=color, edgecolor="black", lw=1))
+    ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
+
+
+def _arrow(ax, start, end, color="black", style="-|>", lw=1.2, rad=0.0):
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle=style, mutation_scale=12, color=color, lw=lw,
+                                 connectionstyle=f"arc3,rad={rad}", shrinkA=2, shrinkB=2))
+
+
+def draw_unrolled_model(steps: int = 4, ax=None):
+    """Diagram of the instance model unrolled ``steps`` = R + 1 times (paper Fig. 5).
+
+    F enters the context module (conv blocks + max-pooling), whose output seeds the
+    ConvGRU state h_0; F is also the cell's input at every step; each state goes through
+    the shared refine block to a full-resolution mask; the last one is the empty
+    end-of-sequence mask.
+
+    Returns:
+        the Axes.
+    """
+    if steps < 2:
+        raise ValueError(f"steps: need at least 2 (one robot and the end-of-sequence step), got {steps}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(2.0 * steps + 3.0, 4.2))
+    gx = [2.6 + 2.0 * t for t in range(steps)]  # x of each unrolled step
+    y_f, y_cell, y_refine, y_mask = 3.3, 1.9, 0.8, -0.3
+    _box(ax, (0.2, y_f), "F\nfeatures +\nbeliefs + depth", "#dde8f7", width=1.5, height=0.9, fontsize=8)
+    _box(ax, (0.2, y_cell), "context\n[conv,BN,\nLReLU,M] x n", "#f7e3c6", width=1.5, height=0.9, fontsize=8)
+    _arrow(ax, (0.2, y_f - 0.45), (0.2, y_cell + 0.45))
+    _arrow(ax, (0.95, y_cell), (gx[0] - 0.65, y_cell))
+    ax.text((0.95 + gx[0] - 0.65) / 2, y_cell + 0.12, "$h_0$ (seed)", ha="center", fontsize=8)
+    ax.plot([0.95, gx[-1]], [y_f, y_f], color="#3060a0", lw=1.2)
+    for t, x in enumerate(gx):
+        last = t == steps - 1
+        _arrow(ax, (x, y_f), (x, y_cell + 0.35), color="#3060a0")
+        _box(ax, (x, y_cell), "ConvGRU", "#d5ecd4")
+        _box(ax, (x, y_refine), "refine", "#ecd4ec", height=0.55)
+        _arrow(ax, (x, y_cell - 0.35), (x, y_refine + 0.28))
+        _arrow(ax, (x, y_refine - 0.28), (x, y_mask + 0.3))
+        label = f"$\\hat S_{{{t + 1}}}$" + ("\nend of\nsequence" if last else f"\nrobot {t + 1}")
+        _box(ax, (x, y_mask), label, "#f0f0f0" if last else "#fff3b0", width=1.1, height=0.6, fontsize=8)
+        if not last:
+            _arrow(ax, (x + 0.65, y_cell), (gx[t + 1] - 0.65, y_cell))
+            ax.text(x + 1.0, y_cell + 0.12, f"$h_{{{t + 1}}}$", ha="center", fontsize=8)
+    ax.text(gx[0], y_f + 0.2, "F at every step", color="#3060a0", fontsize=8)
+    ax.text((gx[0] + gx[-1]) / 2, y_mask - 0.75, f"unrolled R + 1 = {steps} steps, weights shared across steps",
+            ha="center", fontsize=9, style="italic")
+    ax.set_xlim(-0.8, gx[-1] + 0.9)
+    ax.set_ylim(y_mask - 1.0, y_f + 0.7)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax
+
+
+def plot_cost_matrix(ax, cost: np.ndarray, assignment: np.ndarray, title: str | None = None):
+    """Soft-IoU cost matrix (rows targets, columns predictions) with the chosen pairs framed.
+
+    Args:
+        cost: (R, R) costs in [0, 1].
+        assignment: (R,) the prediction column chosen for each target row.
+    """
+    cost = np.asarray(cost)
+    image = ax.imshow(cost, vmin=0, vmax=1, cmap="magma_r")
+    R = cost.shape[0]
+    for i in range(R):
+        for j in range(cost.shape[1]):
+            ax.text(j, i, f"{cost[i, j]:.2f}", ha="center", va="center", fontsize=9,
+                    color="white" if cost[i, j] > 0.55 else "black")
+    for i, j in enumerate(np.asarray(assignment)):
+        ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="cyan", lw=3))
+    ax.set_xticks(range(cost.shape[1]), [f"$\\hat S_{j + 1}$" for j in range(cost.shape[1])])
+    ax.set_yticks(range(R), [f"$S'_{i + 1}$" for i in range(R)])
+    ax.set_xlabel("prediction (step)")
+    ax.set_ylabel("target robot")
+    if title:
+        ax.set_title(title, fontsize=9)
+    plt.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="$C_{ij}$ = 1 - soft IoU")
+    return ax
+
+
+def plot_step_masks(images: list[np.ndarray], steps: list[np.ndarray], true_masks: list[np.ndarray],
+                    min_active_fraction: float = 0.05, activation_threshold: float = 0.5,
+                    row_labels: list[str] | None = None, size: float = 1.9):
+    """Grid of the model's masks step by step: rows scenes, columns image, truth, steps.
+
+    A step's title gives its share of activated pixels; green when the stopping rule
+    counts it as a robot, red at the step where iteration stops (the end-of-sequence
+    step), grey after it.
+
+    Args:
+        images: per scene uint8 (H, W, 3).
+        steps: per scene float (T_s, H, W) mask values in [0, 1].
+        true_masks: per scene bool (R_s, H, W).
+
+    Returns:
+        the Figure.
+    """
+    if not len(images) == len(steps) == len(true_masks):
+        raise ValueError(f"images/steps/true_masks: lengths {len(images)}, {len(steps)}, {len(true_masks)} differ")
+    cols = 2 + max(len(s) for s in steps)
+    h, w = images[0].shape[:2]
+    fig, axes = plt.subplots(len(images), cols, figsize=(cols * size, len(images) * size * h / w + 0.3),
+                             squeeze=False)
+    for row, (image, masks, truth) in enumerate(zip(images, steps, true_masks)):
+        fractions = active_fractions(masks, activation_threshold)
+        stop = count_by_rule(fractions, min_active_fraction)
+        axes[row, 0].imshow(image)
+        axes[row, 0].set_title(row_labels[row] if row_labels else "image", fontsize=8)
+        axes[row, 1].imshow(color_masks(np.asarray(truth)))
+        axes[row, 1].set_title(f"truth: {len(truth)} robot{'s' if len(truth) != 1 else ''}", fontsize=8)
+        for t in range(cols - 2):
+            ax = axes[row, 2 + t]
+            if t < len(masks):
+                ax.imshow(masks[t], vmin=0, vmax=1, cmap="gray")
+                color = "green" if t < stop else ("red" if t == stop else "grey")
+                ax.set_title(f"step {t + 1}: {100 * fractions[t]:.1f}%", fontsize=8, color=color)
+        for ax in axes[row]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def plot_pr_curves(ax, result, thresholds=(0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95), title: str | None = None):
+    """Precision-recall curves of an ``ap.APResult``, one per IoU threshold (paper Fig. 7a).
+
+    Draws the interpolated precision (COCO's envelope over 101 recall points) up to the
+    highest recall reached at each threshold.
+    """
+    cmap = plt.get_cmap("plasma")
+    iou = np.asarray(result.iou_thresholds)
+    chosen = [int(np.argmin(np.abs(iou - t))) for t in thresholds]
+    for rank, t in enumerate(chosen):
+        reached = result.recall_points <= result.max_recall[t] + 1e-12
+        ax.plot(result.recall_points[reached], result.precision[t][reached],
+                color=cmap(rank / max(1, len(chosen))), label=f"IoU {iou[t]:.2f}: AP {result.ap[t]:.2f}")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.legend(fontsize=7, loc="lower left")
+    ax.set_title(title or f"{result.kind} AP", fontsize=10)
+    return ax
+
+
+def plot_area_fractions(ax, fractions: np.ndarray, rules: dict[str, float], bins: int = 40):
+    """Histogram of robot mask areas as a share of the image (log x), rules as lines."""
+    fractions = np.asarray(fractions, dtype=np.float64)
+    positive = fractions[fractions > 0]
+    if positive.size == 0:
+        raise ValueError("fractions: no robot with a non-empty mask")
+    edges = np.logspace(np.log10(max(positive.min(), 1e-5)), np.log10(max(positive.max(), 0.5)), bins)
+    ax.hist(positive, bins=edges, color="#7090c0")
+    ax.set_xscale("log")
+    for k, (name, value) in enumerate(rules.items()):
+        share = float(np.mean(fractions >= value))
+        ax.axvline(value, color=("red", "green", "orange")[k % 3], lw=2,
+                   label=f"{name} = {100 * value:g}%: {100 * share:.0f}% of robots reach it")
+    ax.set_xlabel("mask area / image area")
+    ax.set_ylabel("robots")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_training_curve(ax, steps: np.ndarray, values: np.ndarray, window: int, label: str = "loss",
+                        color: str = "C0"):
+    """A logged curve, its trailing mean and a +-1 std band over ``window`` entries."""
+    steps = np.asarray(steps)
+    values = np.asarray(values, dtype=np.float64)
+    mean, std = rolling_stats(values, window)
+    ax.plot(steps, values, color=color, alpha=0.3, lw=0.8, label=f"{label} (logged)")
+    ax.plot(steps, mean, color=color, lw=2, label=f"{label} (mean of {window})")
+    ax.fill_between(steps, mean - std, mean + std, color=color, alpha=0.15)
+    ax.set_xlabel("step")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def instance_overlay(image: np.ndarray, masks: np.ndarray, alpha: float = 0.55) -> np.ndarray:
+    """uint8 image with (R, H, W) masks blended in instance colours (as ``viz.color_masks``)."""
+    masks = np.asarray(masks)
+    out = image.astype(np.float32)
+    colors = color_masks(masks).astype(np.float32)
+    covered = (masks > 0.5).any(axis=0) if len(masks) else np.zeros(image.shape[:2], bool)
+    out[covered] = (1 - alpha) * out[covered] + alpha * colors[covered]
+    return out.clip(0, 255).astype(np.uint8)
+
+
+__all__ = [
+    "INSTANCE_COLORS", "active_fractions", "count_by_rule", "rolling_stats", "greedy_chains",
+    "plot_joint_peaks", "plot_chains", "draw_unrolled_model", "plot_cost_matrix", "plot_step_masks",
+    "plot_pr_curves", "plot_area_fractions", "plot_training_curve", "instance_overlay",
+]
