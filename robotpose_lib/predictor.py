@@ -242,7 +242,7 @@ class Predictor:
             interp = cv2.INTER_AREA if (H < h and W < w) else cv2.INTER_LINEAR
             pixels = cv2.resize(loaded.image, (W, H), interpolation=interp)
         else:
-            pixels = loaded.image
+            pixels = loaded.image if loaded.image.flags.writeable else loaded.image.copy()
         K_net = _scale_K(K_loaded, W / w, H / h)
         return PreparedImage(loaded, image_to_tensor(pixels), K_input, K_net)
 

@@ -1,0 +1,239 @@
+"""Predictor: resizing with K, focal-normalised depth, masks and score order (checked on
+a stand-in network with known outputs), checkpoint loading and input handling (on tiny
+untrained checkpoints: nothing here depends on accuracy)."""
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from robotpose_lib.checkpoint import CheckpointError, save_checkpoint
+from robotpose_lib.image_io import ImageInputError, IntrinsicsError
+from robotpose_lib.instance_task import InstanceTask
+from robotpose_lib.models.instances import Instance
+from robotpose_lib.models.instances import get_config as instance_config
+from robotpose_lib.models.localization import get_config as localization_config
+from robotpose_lib.predictor import Predictor, pretrained_paths
+from robotpose_lib.targets import DepthCoding
+from robotpose_lib.train import LocalizationTask, num_joints_of
+
+NET = (48, 64)  # network input (H, W)
+
+
+def save_tiny_checkpoints(folder, robot="panda", size=NET, seed=0):
+    """Untrained quick-config localization + instance checkpoints in the trainer's format."""
+    torch.manual_seed(seed)
+    loc_task = LocalizationTask(robot, localization_config("quick", input_size=size, backbone_weights=None),
+                                num_joints_of(robot))
+    loc = loc_task.build_model()
+    loc_path = save_checkpoint(folder / f"{robot}_localization_cpu.pt", {
+        "task": "localization", "robot": robot, "config": loc_task.config_dict(), "step": 0,
+        "model": loc.state_dict(), "extra": loc_task.extra()})
+    inst_task = InstanceTask(robot, instance_config("quick"), loc_task.config, loc_task.num_joints)
+    model = inst_task.build_model()
+    model.localization.load_state_dict(loc.state_dict())
+    inst_path = save_checkpoint(folder / f"{robot}_instances_cpu.pt", {
+        "task": "instances", "robot": robot, "config": inst_task.config_dict(), "step": 0,
+        "model": model.state_dict(), "extra": inst_task.extra()})
+    return loc_path, inst_path
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    return save_tiny_checkpoints(tmp_path_factory.mktemp("ckpt"))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+# ------------------------------------------------------------------ stand-in networks
+CODING = DepthCoding(0.3, 5.0)
+JOINTS_NET = np.array([[10.3, 12.6], [40.7, 30.2], [55.0, 8.4]])  # (x, y) at network resolution
+DEPTHS = np.array([1.5, 2.0, 3.0])  # metres
+
+
+class KnownLocalization(nn.Module):
+    """Outputs Gaussians at JOINTS_NET and, around each, the depth code of DEPTHS for the
+    focal length of the network-resolution grid (``fx_net``)."""
+
+    def __init__(self, fx_net):
+        super().__init__()
+        self.num_joints = 3
+        self.config = SimpleNamespace(input_size=NET)
+        self.backbone = SimpleNamespace(out_channels=4)
+        self.fx_net = fx_net
+        self.calls = []
+
+    def forward(self, images, upsample="last"):
+        self.calls.append(tuple(images.shape))
+        B = images.shape[0]
+        H, W = NET
+        yy, xx = np.mgrid[:H, :W]
+        beliefs = np.stack([np.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * 2.0 ** 2)) for x, y in JOINTS_NET])
+        nearest = np.argmin([(xx - x) ** 2 + (yy - y) ** 2 for x, y in JOINTS_NET], axis=0)
+        depth = CODING.encode(DEPTHS[nearest], self.fx_net, W)[None]
+        b = torch.tensor(beliefs, dtype=torch.float32)[None].expand(B, -1, -1, -1)
+        d = torch.tensor(depth, dtype=torch.float32)[None].expand(B, -1, -1, -1)
+        low = torch.zeros(B, 4, H // 8, W // 8)
+        return SimpleNamespace(beliefs=b, depth=d, features=torch.zeros(B, 4, H // 8, W // 8), low_res=[low])
+
+
+class HalvesInstances(nn.Module):
+    """Two instances: the right half (score 0.6) and the left half (score 0.9)."""
+
+    in_channels = 4 + 3 + 1
+
+    def predict(self, F, out_size, **kwargs):
+        H, W = out_size
+        left = torch.zeros(H, W)
+        left[:, : W // 2] = 1.0
+        return [[Instance(1 - left, 0.6, None), Instance(left, 0.9, None)] for _ in range(F.shape[0])]
+
+
+def _K(fx, fy, cx, cy):
+    return np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1.0]])
+
+
+def test_resize_maps_joints_back_and_decodes_depth_with_the_network_focal_length():
+    # input 2x the network size: network pixel u maps to (u + 0.5) * 2 - 0.5
+    K_in = _K(120.0, 118.0, 63.0, 48.5)
+    fx_net = 120.0 * NET[1] / 128
+    pred = Predictor(KnownLocalization(fx_net), None, "panda", depth_coding=CODING, device="cpu")
+    image = np.zeros((96, 128, 3), np.uint8)
+    (pose,) = pred(image, K_in)
+    expected_uv = (JOINTS_NET + 0.5) * 2 - 0.5
+    assert np.abs(pose.joints_2d - expected_uv).max() < 0.05
+    # 3D = Z K_in^-1 [u, v, 1] with the input K and the input pixels
+    rays = np.c_[expected_uv, np.ones(3)] @ np.linalg.inv(K_in).T
+    assert np.abs(pose.joints_3d - rays * DEPTHS[:, None]).max() < 0.01
+    assert pose.mask is None and pose.score == 1.0 and (pose.joint_scores > 0.9).all()
+
+
+def test_depth_scales_with_the_focal_length_of_the_input():
+    # The same pixels through a camera with twice the focal length: the decoded depth
+    # doubles (Z' = Z f_ref / f_x is what the network sees), as in targets.DepthCoding.
+    fx_net = 100.0 * NET[1] / 128
+    pred = Predictor(KnownLocalization(fx_net), None, "panda", depth_coding=CODING, device="cpu")
+    image = np.zeros((96, 128, 3), np.uint8)
+    z1 = pred(image, _K(100.0, 100.0, 63.5, 47.5))[0].joints_3d[:, 2]
+    z2 = pred(image, _K(200.0, 200.0, 63.5, 47.5))[0].joints_3d[:, 2]
+    assert np.allclose(z1, DEPTHS, atol=1e-3) and np.allclose(z2, 2 * DEPTHS, atol=1e-3)
+
+
+def test_instances_mask_the_beliefs_and_come_ordered_by_score():
+    fx_net = 100.0 * NET[1] / 64
+    pred = Predictor(KnownLocalization(fx_net), HalvesInstances(), "panda", depth_coding=CODING, device="cpu")
+    image = np.zeros((48, 64, 3), np.uint8)
+    poses = pred(image, _K(100.0, 100.0, 31.5, 23.5))
+    assert [p.score for p in poses] == [0.9, 0.6]
+    left, right = poses
+    # joint 0 lies in the left half, joints 1 and 2 in the right half
+    assert np.isfinite(left.joints_2d[0]).all() and np.isnan(left.joints_2d[1:]).all()
+    assert (left.joint_scores[1:] == 0).all()
+    assert np.isnan(right.joints_2d[0]).all() and np.abs(right.joints_2d[1:] - JOINTS_NET[1:]).max() < 0.05
+    assert left.mask.shape == (48, 64) and left.mask[:, :32].min() == 1.0
+
+
+def test_batched_call_takes_lists_and_one_or_many_K():
+    fx_net = 100.0 * NET[1] / 128
+    loc = KnownLocalization(fx_net)
+    pred = Predictor(loc, None, "panda", depth_coding=CODING, device="cpu")
+    a, b = np.zeros((96, 128, 3), np.uint8), np.zeros((48, 64, 3), np.uint8)
+    K_a, K_b = _K(100.0, 100.0, 63.5, 47.5), _K(50.0, 50.0, 31.5, 23.5)
+    out = pred([a, b], [K_a, K_b])
+    assert len(out) == 2 and all(len(r) == 1 for r in out)
+    assert loc.calls[-1] == (2, 3, *NET)  # one batched forward pass
+    # both inputs show the same network image with the same K at network resolution
+    assert np.allclose(out[0][0].joints_3d, out[1][0].joints_3d, atol=1e-4)
+    assert np.allclose(out[1][0].joints_2d, JOINTS_NET, atol=0.05)
+    same_K = pred([a, a], K_a)
+    assert np.allclose(same_K[0][0].joints_3d, out[0][0].joints_3d)
+
+
+# ------------------------------------------------------------------ real (untrained) models
+def test_load_instance_checkpoint_and_predict(checkpoints):
+    _, inst = checkpoints
+    pred = Predictor.load(inst, device="cpu")
+    assert pred.instances is not None and pred.robot == "panda" and pred.input_size == NET
+    image = np.random.default_rng(0).integers(0, 255, (60, 90, 3), dtype=np.uint8)
+    poses = pred(image, _K(80.0, 80.0, 44.5, 29.5))
+    assert len(poses) <= pred.max_instances
+    scores = [p.score for p in poses]
+    assert scores == sorted(scores, reverse=True)
+    for p in poses:
+        assert p.joints_2d.shape == (7, 2) and p.joints_3d.shape == (7, 3) and p.joint_scores.shape == (7,)
+        assert p.mask.shape == (60, 90)
+        # a joint is either found (finite 2D, score > min_score) or NaN with score 0
+        found = np.isfinite(p.joints_2d).all(axis=1)
+        assert ((p.joint_scores > pred.min_score) == found).all()
+
+
+def test_path_tensor_and_array_inputs_agree(checkpoints, tmp_path):
+    from PIL import Image
+
+    pred = Predictor.load(checkpoints[1], device="cpu")
+    image = np.random.default_rng(1).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    Image.fromarray(image).save(tmp_path / "x.png")
+    K = _K(60.0, 60.0, 31.5, 23.5)
+    from_array = pred(image, K)
+    from_path = pred(str(tmp_path / "x.png"), K)
+    from_tensor = pred(torch.from_numpy(image).permute(2, 0, 1).float() / 255, torch.tensor(K))
+    for other in (from_path, from_tensor):
+        assert len(other) == len(from_array)
+        for p, q in zip(other, from_array):
+            assert p.score == pytest.approx(q.score)
+
+
+def test_localization_only_checkpoint_assumes_one_robot(checkpoints):
+    with pytest.warns(UserWarning, match="one robot per image"):
+        pred = Predictor.load(checkpoints[0], device="cpu")
+    assert pred.instances is None
+    assert len(pred(np.zeros((48, 64, 3), np.uint8), _K(60, 60, 31.5, 23.5))) == 1
+
+
+def test_from_pretrained_names_the_missing_file(tmp_path, checkpoints):
+    with pytest.raises(FileNotFoundError, match="panda_localization_cpu.pt"):
+        Predictor.from_pretrained("panda", checkpoint_dir=tmp_path)
+    folder = checkpoints[0].parent
+    pred = Predictor.from_pretrained("panda", checkpoint_dir=folder, device="cpu")
+    assert pred.instances is not None
+    assert pretrained_paths("panda", checkpoint_dir=folder) == checkpoints
+
+
+def test_checkpoint_for_another_robot_or_corrupt_is_one_line_error(checkpoints, tmp_path):
+    with pytest.raises(CheckpointError, match="robot is 'panda' in the checkpoint"):
+        Predictor.load(checkpoints[1], robot="kuka_kr16")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError) as err:
+        Predictor.load(bad)
+    assert str(bad) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_bad_images_and_intrinsics_raise_one_line_errors(checkpoints, tmp_path):
+    pred = Predictor.load(checkpoints[1], device="cpu")
+    K = _K(60.0, 60.0, 31.5, 23.5)
+    with pytest.raises(ImageInputError, match="too small"):
+        pred(np.zeros((1, 1, 3), np.uint8), K)
+    with pytest.raises(ImageInputError, match="file not found"):
+        pred(str(tmp_path / "missing.png"), K)
+    with pytest.raises(IntrinsicsError, match="shape"):
+        pred(np.zeros((48, 64, 3), np.uint8), np.eye(2))
+    with pytest.raises(IntrinsicsError, match="positive"):
+        pred(np.zeros((48, 64, 3), np.uint8), _K(-60.0, 60.0, 31.5, 23.5))
+
+
+def test_rejects_unknown_method_and_mismatched_instance_model():
+    loc = KnownLocalization(100.0)
+    with pytest.raises(ValueError, match="method"):
+        Predictor(loc, None, "panda", method="blob")
+    wrong = HalvesInstances()
+    wrong.in_channels = 5
+    with pytest.raises(ValueError, match="input channels"):
+        Predictor(loc, wrong, "panda")
