@@ -1,0 +1,160 @@
+"""`robotpose predict`: the JSON format, overlays, and every kind of bad input giving one
+line and a non-zero exit code without stopping the other images (tiny untrained
+checkpoints: nothing here depends on accuracy)."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from robotpose_lib.checkpoint import save_checkpoint
+from robotpose_lib.instance_task import InstanceTask
+from robotpose_lib.models.instances import get_config as instance_config
+from robotpose_lib.models.localization import get_config as localization_config
+from robotpose_lib.predictor import main
+from robotpose_lib.train import LocalizationTask, num_joints_of
+
+K_ARGS = ["--fx", "60", "--fy", "60", "--cx", "31.5", "--cy", "23.5"]
+KEYS_ROBOT = {"score", "joints_2d", "joints_3d", "joint_scores"}
+
+
+def _instance_checkpoint(path, robot="panda"):
+    """An untrained quick-config instance checkpoint (48x64 input) in the trainer's format."""
+    torch.manual_seed(0)
+    loc_task = LocalizationTask(robot, localization_config("quick", input_size=(48, 64), backbone_weights=None),
+                                num_joints_of(robot))
+    task = InstanceTask(robot, instance_config("quick"), loc_task.config, loc_task.num_joints)
+    return save_checkpoint(path, {"task": "instances", "robot": robot, "config": task.config_dict(), "step": 0,
+                                  "model": task.build_model().state_dict(), "extra": task.extra()})
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("predict")
+    rng = np.random.default_rng(0)
+    out = {"ckpt": _instance_checkpoint(root / "inst.pt"), "root": root}
+    for name, shape in (("a.png", (48, 64, 3)), ("b.jpg", (96, 128, 3))):
+        Image.fromarray(rng.integers(0, 255, shape, dtype=np.uint8)).save(root / name)
+        out[name] = root / name
+    Image.fromarray(rng.integers(0, 255, (48, 64), dtype=np.uint8)).save(root / "gray.png")
+    (root / "text.png").write_text("this is not an image\n")
+    png = (root / "a.png").read_bytes()
+    (root / "truncated.png").write_bytes(png[: len(png) // 2])
+    Image.fromarray(np.zeros((1, 1, 3), np.uint8)).save(root / "tiny.png")
+    (root / "K.json").write_text(json.dumps({"K": [[60, 0, 31.5], [0, 60, 23.5], [0, 0, 1]]}))
+    (root / "K_2x2.json").write_text(json.dumps({"K": [[60, 0], [0, 60]]}))
+    (root / "corrupt.pt").write_bytes(b"\x00garbage" * 10)
+    return out
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def run(files, tmp_path, images, extra=(), capsys=None, k_args=K_ARGS):
+    out = tmp_path / "preds.json"
+    argv = [str(files[i]) if i in files else str(files["root"] / i) for i in images]
+    argv += ["--robot", "panda", "--checkpoint", str(files["ckpt"]), "--out", str(out), *k_args, *extra]
+    code = main(argv)
+    captured = capsys.readouterr()
+    doc = json.loads(out.read_text()) if out.exists() else None
+    return code, doc, captured.err
+
+
+def _one_line_naming(err, what, problem):
+    lines = [l for l in err.splitlines() if what in l]
+    assert len(lines) == 1 and problem in lines[0], err
+    assert "Traceback" not in err
+
+
+def test_writes_the_documented_json_and_overlays(files, tmp_path, capsys):
+    code, doc, err = run(files, tmp_path, ["a.png", "b.jpg"], ["--overlay-dir", str(tmp_path / "ov")], capsys)
+    assert code == 0, err
+    assert set(doc) == {"robot", "joint_names", "images"} and doc["robot"] == "panda"
+    assert len(doc["joint_names"]) == 7
+    assert [(i["file"], i["width"], i["height"]) for i in doc["images"]] == [
+        (str(files["a.png"]), 64, 48), (str(files["b.jpg"]), 128, 96)]
+    for image in doc["images"]:
+        assert set(image) == {"file", "width", "height", "robots"}
+        scores = [r["score"] for r in image["robots"]]
+        assert scores == sorted(scores, reverse=True)
+        for r in image["robots"]:
+            assert set(r) == KEYS_ROBOT
+            assert len(r["joints_2d"]) == 7 and all(len(p) == 2 for p in r["joints_2d"])
+            assert len(r["joints_3d"]) == 7 and all(len(p) == 3 for p in r["joints_3d"])
+            # untrained beliefs find no joint: NaN -> null, score 0
+            for p, s in zip(r["joints_2d"], r["joint_scores"]):
+                assert (p == [None, None]) == (s == 0)
+    text = (tmp_path / "preds.json").read_text()
+    assert "NaN" not in text
+    overlays = sorted(p.name for p in (tmp_path / "ov").iterdir())
+    assert overlays == ["a.png", "b.png"]
+    assert Image.open(tmp_path / "ov" / "b.png").size == (128, 96)
+
+
+def test_intrinsics_file_gives_the_same_result(files, tmp_path, capsys):
+    _, by_flags, _ = run(files, tmp_path, ["a.png"], capsys=capsys)
+    code, by_file, _ = run(files, tmp_path, ["a.png"], capsys=capsys,
+                           k_args=["--intrinsics", str(files["root"] / "K.json")])
+    assert code == 0 and by_file == by_flags
+
+
+def test_convertible_input_gets_one_warning_line(files, tmp_path, capsys):
+    code, doc, err = run(files, tmp_path, ["gray.png"], capsys=capsys)
+    assert code == 0 and len(doc["images"]) == 1
+    _one_line_naming(err, "gray.png", "grayscale")
+
+
+@pytest.mark.parametrize("bad, problem", [
+    ("missing.png", "file not found"),
+    ("text.png", "not an image"),
+    ("truncated.png", "truncated"),
+    ("tiny.png", "too small"),
+])
+def test_one_bad_file_does_not_stop_the_batch(files, tmp_path, capsys, bad, problem):
+    code, doc, err = run(files, tmp_path, ["a.png", bad, "b.jpg"], capsys=capsys)
+    assert code == 1
+    assert [i["file"] for i in doc["images"]] == [str(files["a.png"]), str(files["b.jpg"])]
+    _one_line_naming(err, bad, problem)
+
+
+@pytest.mark.parametrize("k_args, problem", [
+    (["--intrinsics", "K_2x2.json"], "shape"),
+    (["--fx", "-60", "--fy", "60", "--cx", "31.5", "--cy", "23.5"], "positive"),
+    (["--fx", "60", "--fy", "60"], "missing --cx --cy"),
+    (["--intrinsics", "nowhere.json"], "file not found"),
+])
+def test_bad_intrinsics_fail_with_one_line(files, tmp_path, capsys, k_args, problem):
+    k_args = [str(files["root"] / a) if a.endswith(".json") else a for a in k_args]
+    code, doc, err = run(files, tmp_path, ["a.png"], capsys=capsys, k_args=k_args)
+    assert code != 0 and doc is None
+    assert len(err.strip().splitlines()) == 1 and problem in err and "Traceback" not in err
+
+
+def test_checkpoint_for_another_robot_or_corrupt(files, tmp_path, capsys):
+    out = str(tmp_path / "p.json")
+    code = main([str(files["a.png"]), "--robot", "kuka_kr16", "--checkpoint", str(files["ckpt"]), "--out", out,
+                 *K_ARGS])
+    err = capsys.readouterr().err
+    assert code != 0 and "robot is 'panda' in the checkpoint" in err and str(files["ckpt"]) in err
+    code = main([str(files["a.png"]), "--robot", "panda", "--checkpoint", str(files["root"] / "corrupt.pt"),
+                 "--out", out, *K_ARGS])
+    err = capsys.readouterr().err
+    assert code != 0 and "corrupt.pt" in err and len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_command_line_entry_point_has_no_traceback(files, tmp_path):
+    """Through the installed dispatcher: a missing reference checkpoint is one line."""
+    res = subprocess.run([sys.executable, "-m", "robotpose_lib.cli", "predict", str(files["a.png"]), "--robot",
+                          "panda", "--checkpoint", str(tmp_path / "none.pt"), "--out", str(tmp_path / "p.json"),
+                          *K_ARGS], capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0 and "none.pt" in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
