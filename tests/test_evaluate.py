@@ -1,0 +1,178 @@
+"""Evaluation pipeline (robotpose_lib.evaluate): a model that returns the ground-truth
+targets must score ~0 pixel and depth error; a shifted one the shift; CLI errors are one
+line with a non-zero exit code."""
+from __future__ import annotations
+
+import hashlib
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from robotpose_lib import evaluate
+from robotpose_lib.targets import TargetParams, depth_coding_for, make_targets, resize_sample
+
+SIZE = (96, 128)  # (H, W) of samples and model input
+ROBOT = "kuka_kr16"
+
+
+def _key(image: torch.Tensor) -> str:
+    return hashlib.sha1(image.cpu().numpy().tobytes()).hexdigest()
+
+
+class TargetModel(nn.Module):
+    """A fake localization model: returns each image's ground-truth targets, optionally
+    shifted by ``shift`` pixels to the right."""
+
+    def __init__(self, samples, params: TargetParams, shift: int = 0):
+        super().__init__()
+        from robotpose_lib.targets import image_to_tensor
+
+        self.table = {}
+        for s in samples:
+            s = resize_sample(s, SIZE)
+            t = make_targets(s, SIZE, params)
+            self.table[_key(image_to_tensor(s.image))] = (torch.from_numpy(t["beliefs"]), torch.from_numpy(t["depth"]))
+        self.shift = shift
+
+    def forward(self, images, upsample="last"):
+        beliefs, depth = zip(*(self.table[_key(im)] for im in images))
+        beliefs = torch.stack(beliefs)
+        if self.shift:
+            beliefs = torch.roll(beliefs, self.shift, dims=-1)
+            beliefs[..., : self.shift] = 0
+        return SimpleNamespace(beliefs=beliefs, depth=torch.stack(depth))
+
+
+@pytest.fixture(scope="module")
+def samples():
+    data = evaluate.test_dataset(ROBOT, 4, SIZE)
+    return [data[i] for i in range(len(data))]
+
+
+@pytest.fixture(scope="module")
+def params():
+    return TargetParams(depth=depth_coding_for(ROBOT))
+
+
+def test_test_set_uses_its_own_seed_and_test_backgrounds():
+    data = evaluate.test_dataset(ROBOT, 2, SIZE)
+    assert data.seed == evaluate.TEST_SEED != 0
+    assert data.params.background.split == "test"
+    with pytest.raises(ValueError, match="training seed"):
+        evaluate.test_dataset(ROBOT, 2, SIZE, seed=0)
+
+
+def test_true_depth_map_holds_joint_depths(samples, params):
+    """Independent check: every pixel of the weight region holds the camera z of the
+    in-frame joint nearest to it in the image (the joint whose Gaussian is largest)."""
+    checked = 0
+    for s in samples:
+        z = evaluate.true_depth_map(s, params)
+        H, W = s.size
+        uv = s.joints_2d.reshape(-1, 2)
+        inside = (uv[:, 0] >= -0.5) & (uv[:, 0] < W - 0.5) & (uv[:, 1] >= -0.5) & (uv[:, 1] < H - 0.5)
+        inside &= s.joints_3d.reshape(-1, 3)[:, 2] > 0
+        ys, xs = np.nonzero(z > 0)
+        if not len(ys):
+            continue
+        d2 = (xs[:, None] - uv[None, inside, 0]) ** 2 + (ys[:, None] - uv[None, inside, 1]) ** 2
+        nearest = s.joints_3d.reshape(-1, 3)[inside, 2][np.argmin(d2, axis=1)]
+        np.testing.assert_allclose(z[ys, xs], nearest, rtol=1e-5)
+        # the region is the disc of radius sigma * sqrt(2 ln(1 / phi)) around the joints
+        assert np.sqrt(d2.min(axis=1)).max() <= params.sigma * np.sqrt(2 * np.log(1 / params.phi)) + 1e-3
+        checked += len(ys)
+    assert checked > 100
+
+
+def test_perfect_model_scores_zero(samples, params):
+    model = TargetModel(samples, params)
+    report = evaluate.evaluate_samples(model, samples, params, SIZE, batch_size=3, progress=False)
+    assert report.scale == pytest.approx(640 / SIZE[1])
+    assert report.counted.sum() >= 10
+    for m in ("nms", "log"):
+        e = report.pixel_errors[m][report.counted]
+        assert report.misses(m) == 0
+        assert np.nanmedian(e) < 0.05 * report.scale
+        assert np.nanmax(e) < 0.05 * report.scale
+    # depth: the decoded prediction equals the truth wherever the coding does not clamp
+    assert report.depth_errors_cm.size > 100
+    assert np.median(report.depth_errors_cm) < 0.01
+    table = report.depth_table()
+    assert table["near"]["n"] + table["far"]["n"] == report.depth_errors_cm.size
+    text = report.format()
+    assert "Table I" in text and "paper near" in text
+
+
+def test_shifted_beliefs_give_the_shift(samples, params):
+    shift = 2
+    model = TargetModel(samples, params, shift=shift)
+    report = evaluate.evaluate_samples(model, samples, params, SIZE, methods=("nms",), progress=False)
+    e = report.pixel_errors["nms"][report.counted]
+    assert np.nanmedian(e) == pytest.approx(shift * 640 / SIZE[1], abs=0.1 * report.scale)
+
+
+def test_bad_method_is_an_error(samples, params):
+    with pytest.raises(ValueError, match="methods"):
+        evaluate.evaluate_samples(TargetModel(samples[:1], params), samples[:1], params, SIZE,
+                                  methods=("max",), progress=False)
+
+
+def test_plots(samples, params):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    report = evaluate.evaluate_samples(TargetModel(samples, params), samples, params, SIZE, progress=False)
+    evaluate.plot_pixel_errors(report)
+    evaluate.plot_depth_errors(report)
+    fig = evaluate.plot_stage_beliefs(samples[0].image, [np.zeros((6, *SIZE))] * 2, [f"j{i}" for i in range(6)])
+    assert len(fig.axes) == 12
+    plt.close("all")
+
+
+@pytest.mark.parametrize("entry", ["evaluate", "cli"])
+def test_cli_missing_checkpoint_is_one_line(tmp_path, capsys, entry):
+    argv = ["localization", "--checkpoint", str(tmp_path / "missing.pt"), "--n", "1"]
+    if entry == "cli":
+        from robotpose_lib import cli
+
+        rc = cli.main(["eval", *argv])
+    else:
+        rc = evaluate.main(argv)
+    err = capsys.readouterr().err.strip()
+    assert rc != 0
+    assert len(err.splitlines()) == 1 and "missing.pt" in err and "not found" in err
+
+
+def test_cli_corrupt_checkpoint_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint at all")
+    for task in ("localization", "instances"):
+        rc = evaluate.main([task, "--checkpoint", str(bad), "--n", "1"])
+        err = capsys.readouterr().err.strip()
+        assert rc != 0
+        assert len(err.splitlines()) == 1 and "bad.pt" in err
+
+
+def test_cli_runs_on_a_checkpoint(tmp_path, capsys):
+    from robotpose_lib.checkpoint import save_checkpoint
+    from robotpose_lib.train import localization_task
+
+    task = localization_task("quick", ROBOT, backbone_weights=None, input_size=SIZE)
+    torch.manual_seed(0)
+    model = task.build_model()
+    path = save_checkpoint(tmp_path / "q.pt", {"task": task.name, "robot": task.robot,
+                                               "config": task.config_dict(), "step": 0,
+                                               "model": model.state_dict(), "extra": task.extra()})
+    rc = evaluate.main(["localization", "--checkpoint", str(path), "--n", "1", "--method", "nms",
+                        "--no-progress"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "NMS peaks" in out and "LOG peaks" not in out and "paper near" in out
+    # a localization checkpoint is not an instance checkpoint
+    rc = evaluate.main(["instances", "--checkpoint", str(path), "--n", "1"])
+    assert rc != 0 and "expected an instances one" in capsys.readouterr().err
