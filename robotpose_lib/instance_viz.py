@@ -274,7 +274,7 @@ def plot_pr_curves(ax, result, thresholds=(0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95),
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("recall")
     ax.set_ylabel("precision")
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(title or f"{result.kind} AP", fontsize=10)
     return ax
 
