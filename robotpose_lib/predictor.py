@@ -292,14 +292,15 @@ class Predictor:
         return decode_instances(beliefs, depth, masks, K_net, method=method, min_score=self.min_score,
                                 depth_to_metres=to_metres, scores=scores)
 
-    def _to_input(self, poses: list[RobotPose], prepared: PreparedImage) -> list[RobotPose]:
-        """Map network-resolution 2D outputs and masks to the original image."""
+    def to_input(self, poses: list[RobotPose], prepared: PreparedImage, with_masks: bool = True) -> list[RobotPose]:
+        """Map network-resolution 2D outputs (and masks, else dropped) to the original
+        image; ordered by score."""
         h, w = prepared.loaded.size
         H, W = self.input_size
         out = []
         for p in poses:
             uv = prepared.loaded.to_original(_rescale_uv(p.joints_2d, w / W, h / H))
-            mask = p.mask
+            mask = p.mask if with_masks else None
             if mask is not None:
                 # at the decoded image's size: the original size unless load_image
                 # downscaled a very large input (a full-size float mask could be GBs)
@@ -318,7 +319,7 @@ class Predictor:
             for b, item in enumerate(chunk):
                 inst = None if out["instances"] is None else out["instances"][b]
                 poses = self.decode(out["beliefs"][b], out["depth"][b], inst, item.K_net, method)
-                results.append(self._to_input(poses, item))
+                results.append(self.to_input(poses, item))
         return results
 
     def __call__(self, images, K, method: str | None = None, batch_size: int = 8):
