@@ -109,13 +109,26 @@ scene = max(usable, key=lambda s: wrong_links(s)[0])
 n_wrong, n_links, peaks, chains = wrong_links(scene)
 
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
-axes[0].imshow(iv.instance_overlay(viz.draw_sample(scene), scene.masks))
+truth_view = iv.instance_overlay(scene.image, scene.masks, alpha=0.35)
+for r in range(scene.num_robots):
+    truth_view = viz.draw_chain(truth_view, scene.joints_2d[r], scene.visibility[r], viz.INSTANCE_COLORS[r % 10],
+                                radius=2, thickness=1)
+axes[0].imshow(truth_view)
 axes[0].set_title("ground truth: masks and chains per robot", fontsize=9)
 axes[0].axis("off")
 iv.plot_joint_peaks(axes[1], scene.image, scene.joints_2d, np.ones(scene.joints_2d.shape[:2], bool),
                     "belief peaks: joint type only")
-axes[1].legend(fontsize=7, loc="lower right", ncol=2)
+axes[1].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3)
 iv.plot_chains(axes[2], scene.image, peaks, chains, "nearest-neighbour chains")
+# zoom onto the robots (joints and masks) with a margin
+uv = scene.joints_2d.reshape(-1, 2)
+rows_any, cols_any = np.flatnonzero(scene.masks.any((0, 2))), np.flatnonzero(scene.masks.any((0, 1)))
+u0, u1 = min(uv[:, 0].min(), cols_any.min()), max(uv[:, 0].max(), cols_any.max())
+v0, v1 = min(uv[:, 1].min(), rows_any.min()), max(uv[:, 1].max(), rows_any.max())
+margin = 0.15 * max(u1 - u0, v1 - v0) + 2
+for ax in axes:
+    ax.set_xlim(max(-0.5, u0 - margin), min(W - 0.5, u1 + margin))
+    ax.set_ylim(min(H - 0.5, v1 + margin), max(-0.5, v0 - margin))
 plt.tight_layout()
 plt.show()
 print(f"nearest-neighbour assembly: {n_wrong} of {n_links} links join joints of two different robots")
