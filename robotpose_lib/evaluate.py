@@ -63,6 +63,22 @@ DEFAULT_MIN_ACTIVE_FRACTION = 0.002
 PAPER_MIN_ACTIVE_FRACTION = 0.05
 
 
+# Folder of shipped checkpoints; ROBOTPOSE_CHECKPOINT_DIR points elsewhere (tests, users).
+CHECKPOINT_DIR_ENV = "ROBOTPOSE_CHECKPOINT_DIR"
+
+
+def reference_checkpoint(robot: str, config: str = "cpu", task: str = "localization") -> Path | None:
+    """The shipped checkpoint ``{robot}_{task}_{config}.pt`` (in $ROBOTPOSE_CHECKPOINT_DIR
+    when set, else ``assets/checkpoints``), or None when the file is absent."""
+    import os
+
+    from .instance_task import DEFAULT_CHECKPOINT_DIR
+
+    folder = Path(os.environ.get(CHECKPOINT_DIR_ENV) or DEFAULT_CHECKPOINT_DIR)
+    path = folder / f"{robot}_{task}_{config}.pt"
+    return path if path.is_file() else None
+
+
 # ------------------------------------------------------------------------------ test set
 def test_params(robot: str):
     """Synthesis parameters of the test set: the robot's defaults with the *test* split of

@@ -176,3 +176,32 @@ def test_cli_runs_on_a_checkpoint(tmp_path, capsys):
     # a localization checkpoint is not an instance checkpoint
     rc = evaluate.main(["instances", "--checkpoint", str(path), "--n", "1"])
     assert rc != 0 and "expected an instances one" in capsys.readouterr().err
+
+
+def test_reference_checkpoint_lookup(tmp_path, monkeypatch):
+    monkeypatch.setenv(evaluate.CHECKPOINT_DIR_ENV, str(tmp_path))
+    assert evaluate.reference_checkpoint("panda") is None
+    (tmp_path / "panda_localization_cpu.pt").write_bytes(b"x")
+    assert evaluate.reference_checkpoint("panda") == tmp_path / "panda_localization_cpu.pt"
+
+
+def test_cli_instances_prints_ap_and_counting(tmp_path, capsys):
+    """An (untrained) instance checkpoint goes through the whole instances path."""
+    from robotpose_lib.checkpoint import save_checkpoint
+    from robotpose_lib.instance_task import InstanceTask
+    from robotpose_lib.models.instances import get_config as instance_config
+    from robotpose_lib.models.localization import get_config as localization_config
+
+    task = InstanceTask(ROBOT, instance_config("quick"),
+                        localization_config("quick", backbone_weights=None, input_size=SIZE), 6)
+    torch.manual_seed(0)
+    model = task.build_model()
+    path = save_checkpoint(tmp_path / "inst.pt", {"task": task.name, "robot": task.robot,
+                                                  "config": task.config_dict(), "step": 0,
+                                                  "model": model.state_dict(), "extra": task.extra()})
+    rc = evaluate.main(["instances", "--checkpoint", str(path), "--n", "2", "--paper-rule"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "min active fraction 0.05" in out
+    assert "box" in out and "mask" in out and "0.50:0.95" in out
+    assert "counting accuracy" in out and "all" in out
