@@ -150,15 +150,14 @@ def load_predictor(robot):
         warnings.simplefilter("ignore")
         if override:
             return Predictor.load(override, robot=robot), override
-        try:
+        localization, instances = pretrained_paths(robot)
+        if not localization.is_file():
+            print(f"note: {localization}: reference localization checkpoint not found")
+            return None, None
+        if instances.is_file():
             return Predictor.from_pretrained(robot), "reference localization + instances"
-        except FileNotFoundError as err:
-            print(f"note: {err}")
-        try:
-            return Predictor.from_pretrained(robot, instances=False), "reference localization only (no masks)"
-        except FileNotFoundError as err:
-            print(f"note: {err}")
-    return None, None
+        print(f"note: {instances}: reference instance checkpoint not found; one robot per image assumed")
+        return Predictor.from_pretrained(robot, instances=False), "reference localization only (no masks)"
 
 
 predictor, source = load_predictor(ROBOT)
