@@ -197,9 +197,12 @@ class Predictor:
         if task == "localization":
             from .models.localization import LocalizationConfig, LocalizationNet
 
-            config = LocalizationConfig.from_dict(ckpt["config"])
-            config = _without_download(config)
-            loc = LocalizationNet(config, int(ckpt["extra"]["num_joints"]))
+            try:
+                config = _without_download(LocalizationConfig.from_dict(ckpt["config"]))
+                loc = LocalizationNet(config, int(ckpt["extra"]["num_joints"]))
+            except (KeyError, TypeError, ValueError) as exc:
+                raise CheckpointError(f"{path}: localization checkpoint has an unusable configuration "
+                                      f"({exc!r})") from None
             _load_state(loc, ckpt["model"], path)
             coding = _depth_coding_of(ckpt)
             warnings.warn(f"{path}: localization-only checkpoint, no instance masks: one robot per image assumed",
