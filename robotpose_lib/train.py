@@ -142,9 +142,11 @@ def localization_task(config: str, robot: str, **overrides) -> LocalizationTask:
 
 # CLI task name -> "module:factory"; factory(config_name, robot) -> Task. Other model
 # families add a line here.
-TASK_FACTORIES = {"localization": "robotpose_lib.train:localization_task"}
+TASK_FACTORIES = {"localization": "robotpose_lib.train:localization_task",
+                  "instances": "robotpose_lib.instance_task:instance_task"}
 # Checkpoint task name -> "module:Class" with a from_checkpoint(ckpt) classmethod.
-TASK_CLASSES = {"localization": "robotpose_lib.train:LocalizationTask"}
+TASK_CLASSES = {"localization": "robotpose_lib.train:LocalizationTask",
+                "instances": "robotpose_lib.instance_task:InstanceTask"}
 
 
 def _import(spec: str):
@@ -496,6 +498,8 @@ def plot_loss_curves(path: str | Path, ax=None, log_scale: bool = True):
                     key=lambda k: int(k.split("_")[1]))
     for k in stages:
         ax.plot(steps, [r.get(k, float("nan")) for r in rows], label=f"stage {int(k[6:]) + 1}")
+    if not stages:  # tasks without stages (the instance model) log one total loss
+        ax.plot(steps, [r.get("loss", float("nan")) for r in rows], label="loss")
     ax.set_xlabel("step")
     ax.set_ylabel("loss (eq. 1, per pixel)")
     if log_scale:
@@ -560,6 +564,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--robot", required=True, help="robot name (panda, kuka_kr16; toy for the disc demo)")
     p.add_argument("--out", required=True, help="run directory (checkpoint.pt, metrics.jsonl)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--localization", help="instances only: the frozen localization checkpoint "
+                   "(default assets/checkpoints/{robot}_localization_{config}.pt)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="override a model config field, e.g. --set freeze_backbone=false")
     p.add_argument("--steps", type=int, help="total optimiser steps")
@@ -584,7 +590,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         defaults = RUN_DEFAULTS.get(args.config, RUN_DEFAULTS["cpu"])
-        task = _import(TASK_FACTORIES[args.task])(args.config, args.robot,
+        extra = {"localization_checkpoint": args.localization} if args.task == "instances" and args.localization else {}
+        task = _import(TASK_FACTORIES[args.task])(args.config, args.robot, **extra,
                                                   **parse_overrides(args.set))
         size = tuple(task.input_size)
         n = args.n_scenes or defaults["n_scenes"]
