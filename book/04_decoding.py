@@ -55,7 +55,7 @@ import torch
 from robotpose_lib import config, decode, eval3d, metrics, viz
 from robotpose_lib.evaluate import test_dataset
 from robotpose_lib.predictor import Predictor, pretrained_paths
-from robotpose_lib.robots import get_robot
+from robotpose_lib.robots import ROBOT_NAMES, get_robot
 from robotpose_lib.synth import generate_one, params_for
 from robotpose_lib.targets import TargetParams, depth_coding_for, make_targets
 
@@ -143,9 +143,8 @@ for m in ("nms", "log"):
 # the reference checkpoints the cells below print a note and are skipped.
 
 # %%
-def load_predictor(robot):
-    """The reference predictor; ROBOTPOSE_PREDICTOR_CHECKPOINT overrides (any checkpoint)."""
-    override = os.environ.get("ROBOTPOSE_PREDICTOR_CHECKPOINT")
+def load_predictor(robot, override=None):
+    """The reference predictor of ``robot`` (or the checkpoint ``override``), or None."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if override:
@@ -160,7 +159,8 @@ def load_predictor(robot):
         return Predictor.from_pretrained(robot, instances=False), "reference localization only (no masks)"
 
 
-predictor, source = load_predictor(ROBOT)
+# ROBOTPOSE_PREDICTOR_CHECKPOINT replaces the Panda reference (e.g. a run of your own)
+predictor, source = load_predictor(ROBOT, os.environ.get("ROBOTPOSE_PREDICTOR_CHECKPOINT"))
 HAS_MASKS = predictor is not None and predictor.instances is not None
 if predictor is None:
     print("NOTE: no reference checkpoints: the sections using trained networks are skipped.")
@@ -220,7 +220,9 @@ else:
 #
 # ## 3D errors on the synthetic test set
 #
-# On the fixed test set of chapter 2 (its own seed and background photos), every true
+# On the fixed test set of chapter 2 (its own seed and background photos), for each robot
+# with a reference model (the Panda is seen from 0.5-3 m, the industrial arm from up to
+# 10 m, so only the latter fills the far column), every true
 # robot is matched to at most one predicted robot (by the mean 2D distance of their
 # joints), and each joint that lies in the frame contributes its 3D distance to the truth,
 # split like the paper's Table I into near $[0, 5)$ m and far $[5, 10]$ m by its true
@@ -228,25 +230,34 @@ else:
 # separately. Both peak finders decode the same network outputs.
 
 # %%
-if predictor is not None:
-    test = test_dataset(ROBOT, N_TEST, SIZE)
-    test_samples = [test[i] for i in range(len(test))]
-    report = eval3d.evaluate_3d(predictor, test_samples)
-    print(report.format())
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.4))
-    for m in report.errors_cm:
-        e = report.errors_cm[m][report.counted]
-        z = report.true_depth_m[report.counted]
-        ok = np.isfinite(e)
-        if ok.any():
-            axes[0].hist(e[ok], bins=30, alpha=0.5, label=f"{m.upper()} (n={ok.sum()})")
-            axes[1].scatter(z[ok], e[ok], s=6, alpha=0.5, label=m.upper())
-    axes[0].set_xlabel("3D joint error [cm]"); axes[0].set_ylabel("joints"); axes[0].legend()
-    axes[1].set_xlabel("true joint depth [m]"); axes[1].set_ylabel("3D joint error [cm]"); axes[1].legend()
+predictors = {ROBOT: predictor}
+for other in ROBOT_NAMES:
+    if other != ROBOT:
+        predictors[other] = load_predictor(other)[0]
+reports = {}
+for robot, p in predictors.items():
+    if p is None:
+        print(f"{robot}: skipped, no trained predictor")
+        continue
+    test = test_dataset(robot, N_TEST, SIZE)
+    reports[robot] = eval3d.evaluate_3d(p, [test[i] for i in range(len(test))])
+    print(reports[robot].format(), "\n")
+if reports:
+    fig, axes = plt.subplots(len(reports), 2, figsize=(11, 3.4 * len(reports)), squeeze=False)
+    for row, (robot, report) in zip(axes, reports.items()):
+        for m in report.errors_cm:
+            e = report.errors_cm[m][report.counted]
+            z = report.true_depth_m[report.counted]
+            ok = np.isfinite(e)
+            if ok.any():
+                row[0].hist(e[ok], bins=30, alpha=0.5, label=f"{m.upper()} (n={ok.sum()})")
+                row[1].scatter(z[ok], e[ok], s=6, alpha=0.5, label=m.upper())
+        row[0].set_xlabel("3D joint error [cm]"); row[0].set_ylabel(f"{robot}: joints"); row[0].legend()
+        row[1].set_xlabel("true joint depth [m]"); row[1].set_ylabel("3D joint error [cm]"); row[1].legend()
+        row[1].axvline(metrics.NEAR_FAR_SPLIT_M, color="gray", ls=":")
     plt.tight_layout()
     plt.show()
-else:
-    print("skipped: no trained predictor")
+
 
 # %% [markdown]
 # Read the tables above for NMS against LoG: both start from the same maps, so any
