@@ -35,7 +35,7 @@ import torch
 from .checkpoint import CheckpointError, load_checkpoint
 from .config import resolve_device
 from .decode import decode_instances
-from .image_io import ImageInputError, IntrinsicsError, LoadedImage, load_image, load_intrinsics
+from .image_io import IntrinsicsError, LoadedImage, load_image, load_intrinsics
 from .targets import DepthCoding, TargetParams, depth_coding_for, image_to_tensor
 from .types import RobotPose
 
