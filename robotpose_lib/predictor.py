@@ -313,8 +313,9 @@ class Predictor:
         return sorted(out, key=lambda p: -p.score)
 
     def predict_prepared(self, prepared: Sequence[PreparedImage], batch_size: int = 8,
-                         method: str | None = None) -> list[list[RobotPose]]:
-        """Poses for prepared images, batched through the networks."""
+                         method: str | None = None, with_masks: bool = True) -> list[list[RobotPose]]:
+        """Poses for prepared images, batched through the networks (``with_masks=False``
+        leaves ``RobotPose.mask`` None: no input-size masks to allocate)."""
         results: list[list[RobotPose]] = []
         for start in range(0, len(prepared), batch_size):
             chunk = prepared[start:start + batch_size]
@@ -322,7 +323,7 @@ class Predictor:
             for b, item in enumerate(chunk):
                 inst = None if out["instances"] is None else out["instances"][b]
                 poses = self.decode(out["beliefs"][b], out["depth"][b], inst, item.K_net, method)
-                results.append(self.to_input(poses, item))
+                results.append(self.to_input(poses, item, with_masks))
         return results
 
     def __call__(self, images, K, method: str | None = None, batch_size: int = 8):
@@ -477,7 +478,8 @@ def _run(args) -> int:
             _say(f"warning: {str(w.message).splitlines()[0]}")
         prepared.append(item)
         files.append(f)
-    results = predictor.predict_prepared(prepared, batch_size=max(1, args.batch_size)) if prepared else []
+    results = predictor.predict_prepared(prepared, batch_size=max(1, args.batch_size), with_masks=False) \
+        if prepared else []
     images = []
     for f, item, poses in zip(files, prepared, results):
         H0, W0 = item.original_size
