@@ -438,7 +438,8 @@ def plot_depth_errors(report: LocalizationReport, ax=None, bins: int = 12, max_p
         q = np.array(q)
         ax.plot(centres, q[:, 1], "o-", color="tab:red", label="median")
         ax.fill_between(centres, q[:, 0], q[:, 2], color="tab:red", alpha=0.2, label="25-75 %")
-    ax.axvline(metrics.NEAR_FAR_SPLIT_M, ls="--", color="k", lw=0.8)
+    if z.min() < metrics.NEAR_FAR_SPLIT_M <= z.max():
+        ax.axvline(metrics.NEAR_FAR_SPLIT_M, ls="--", color="k", lw=0.8, label="near | far")
     ax.set_xlabel("true depth [m]")
     ax.set_ylabel("depth error [cm]")
     ax.set_ylim(0, max(1.0, np.percentile(e, 98) * 1.2))
