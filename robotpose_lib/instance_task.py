@@ -156,7 +156,18 @@ class InstanceTask:
 
     def extra(self) -> dict:
         source = None if self.localization_checkpoint is None else str(self.localization_checkpoint)
-        return {"num_joints": self.num_joints, "localization_checkpoint": source}
+        extra = {"num_joints": self.num_joints, "localization_checkpoint": source}
+        # Keep the localization's target parameters (depth coding) so that an instance
+        # checkpoint alone is enough to decode metric depth.
+        if not hasattr(self, "_localization_targets"):
+            self._localization_targets = None
+            if source is not None and Path(source).is_file():
+                from .checkpoint import load_checkpoint
+
+                self._localization_targets = load_checkpoint(source).get("extra", {}).get("targets")
+        if self._localization_targets is not None:
+            extra["targets"] = self._localization_targets
+        return extra
 
     def build_model(self) -> InstanceModel:
         loc_config = self.localization_config

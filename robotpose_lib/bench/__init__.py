@@ -10,7 +10,8 @@ import sys
 BENCHMARKS = {
     "synth": "robotpose_lib.bench.synth",            # sample throughput vs pybullet TinyRenderer
     "localization": "robotpose_lib.bench.localization",  # training throughput, inference latency
-    "runtime": "robotpose_lib.bench.decode",         # the paper's Table II: NMS, LoG, ...
+    "runtime": "robotpose_lib.bench.runtime",        # the paper's Table II, vs library baselines
+    "decode": "robotpose_lib.bench.decode",          # NMS and LoG against scipy / skimage
 }
 
 
