@@ -32,7 +32,9 @@ def synthetic_beliefs(num_joints: int = 7, height: int = 480, width: int = 640, 
     return np.clip(maps, 0, 1).astype(np.float32), joints
 
 
-def _time(fn, repeats: int, warmup: int, sync) -> tuple[float, float, object]:
+def measure(fn, repeats: int, warmup: int, sync) -> tuple[float, float, object]:
+    """(mean ms, std ms, last result) of ``fn()`` over ``repeats`` after ``warmup`` calls."""
+    out = None
     for _ in range(warmup):
         out = fn()
     sync()
@@ -114,15 +116,15 @@ def main(argv: list[str] | None = None) -> int:
         return log_peaks(beliefs, sigmas=sigmas, threshold=args.threshold, refine="none")
 
     rows = []
-    m, s, p = _time(ours_nms, args.repeats, args.warmup, sync)
+    m, s, p = measure(ours_nms, args.repeats, args.warmup, sync)
     nms_ours = [p.pixel[p.channel == j].cpu().numpy() for j in range(args.joints)]
-    bm, bs, nms_ref = _time(lambda: _scipy_nms(maps, args.threshold), args.baseline_repeats, 1, lambda: None)
+    bm, bs, nms_ref = measure(lambda: _scipy_nms(maps, args.threshold), args.baseline_repeats, 1, lambda: None)
     rows.append(("NMS (max-pool, ours)", m, s, "nms", "scipy maximum_filter", bm, bs, _compare(nms_ours, nms_ref)))
 
-    m, s, p = _time(ours_log, args.repeats, args.warmup, sync)
+    m, s, p = measure(ours_log, args.repeats, args.warmup, sync)
     log_ours = [np.concatenate([p.pixel[p.channel == j].cpu().numpy(), p.sigma[p.channel == j, None].cpu().numpy()], 1)
                 for j in range(args.joints)]
-    bm, bs, log_ref = _time(lambda: _blob_log(maps, sigmas, args.threshold, 0.5), args.baseline_repeats, 1,
+    bm, bs, log_ref = measure(lambda: _blob_log(maps, sigmas, args.threshold, 0.5), args.baseline_repeats, 1,
                             lambda: None)
     rows.append(("LoG (torch, ours)", m, s, "log", "skimage blob_log", bm, bs, _compare(log_ours, log_ref)))
 

@@ -32,7 +32,7 @@ import torch
 
 from ..config import resolve_device
 from ..metrics import PAPER_TABLE_II
-from .decode import _blob_log, _compare, _scipy_nms, synthetic_beliefs
+from .decode import _blob_log, _compare, _scipy_nms, measure, synthetic_beliefs
 
 SIZE = (480, 640)
 
@@ -42,21 +42,6 @@ def _timer(device: torch.device):
         if device.type == "cuda":
             torch.cuda.synchronize(device)
     return sync
-
-
-def measure(fn, repeats: int, warmup: int, sync) -> tuple[float, float, object]:
-    """(mean ms, std ms, last result) of ``fn()`` over ``repeats`` after ``warmup`` calls."""
-    out = None
-    for _ in range(warmup):
-        out = fn()
-    sync()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        sync()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return float(np.mean(times)), float(np.std(times)), out
 
 
 def build_models(robot: str, device, localization: str | None = None, instances: str | None = None):
