@@ -403,6 +403,10 @@ def plot_pixel_errors(report: LocalizationReport, ax=None, methods: Sequence[str
             box.set_alpha(0.6)
         ax.plot([], [], "s", color=colors.get(m, "tab:gray"), alpha=0.6,
                 label=f"{m.upper()} ({report.misses(m)} missed)")
+    if not any(np.isfinite(report.pixel_errors[m]).any() for m in methods):
+        ax.text(0.5, 0.5, "no joint found above the score threshold", ha="center",
+                transform=ax.transAxes)
+        ax.set_ylim(0, 1)
     ax.set_xticks(np.arange(J))
     ax.set_xticklabels(report.joint_names, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("pixel error at 480x640 [px]")
