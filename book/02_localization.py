@@ -288,7 +288,8 @@ with torch.no_grad():
     out = model(image_to_tensor(scene.image)[None].to(config.default_device()), upsample="all")
 stage_beliefs = [b[0].float().cpu().numpy() for b, _ in out.stages]
 fig = evaluate.plot_stage_beliefs(scene.image, stage_beliefs, get_robot(SHOW_ROBOT).keypoint_names)
-fig.suptitle(f"{SHOW_ROBOT}, {source}: belief maps per stage (rows) and joint (columns)", y=1.02)
+fig.suptitle(f"{SHOW_ROBOT}, {source}: belief maps per stage (rows) and joint (columns); "
+             f"colour scale 0 .. {max(b.max() for b in stage_beliefs):.2f}", y=1.02)
 plt.show()
 
 # %%

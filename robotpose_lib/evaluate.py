@@ -453,25 +453,36 @@ def plot_depth_errors(report: LocalizationReport, ax=None, bins: int = 12, max_p
 
 
 def plot_stage_beliefs(image: np.ndarray, stage_beliefs: Sequence[np.ndarray],
-                       joint_names: Sequence[str], size: float = 1.6):
+                       joint_names: Sequence[str], size: float = 1.6, vmax: float | None = None):
     """All stages x joints of one image: rows = stages, columns = joints, each belief
-    map blended over the grey image. ``stage_beliefs`` is a list of (J, H, W) arrays."""
+    map drawn over the grey image with opacity growing with the belief.
+
+    ``stage_beliefs`` is a list of (J, H, W) arrays. All maps share one colour scale from
+    0 to ``vmax`` (default: the largest belief of all maps, at least 0.05), so stages and
+    joints compare directly; the scale is given in the figure title."""
     import matplotlib.pyplot as plt
 
     S, J = len(stage_beliefs), len(joint_names)
+    if vmax is None:
+        vmax = max(0.05, max(float(np.max(b)) for b in stage_beliefs))
     fig, axes = plt.subplots(S, J, figsize=(size * J * image.shape[1] / image.shape[0], size * S),
                              squeeze=False)
     grey = image.mean(axis=2) / 255.0
+    cmap = plt.get_cmap("magma")
     for s in range(S):
         for j in range(J):
             ax = axes[s, j]
             ax.imshow(grey, cmap="gray", vmin=0, vmax=1)
-            ax.imshow(stage_beliefs[s][j], cmap="magma", vmin=0, vmax=1, alpha=0.7)
+            v = np.clip(stage_beliefs[s][j] / vmax, 0, 1)
+            rgba = cmap(v)
+            rgba[..., 3] = np.sqrt(v)  # faint beliefs stay visible, zero stays transparent
+            ax.imshow(rgba)
             ax.set_xticks([]); ax.set_yticks([])  # noqa: E702
             if s == 0:
                 ax.set_title(joint_names[j], fontsize=8)
             if j == 0:
                 ax.set_ylabel(f"stage {s + 1}", fontsize=8)
+    fig.suptitle(f"belief 0 (transparent) .. {vmax:.2f} (bright)", fontsize=8, y=0.995)
     fig.tight_layout()
     return fig
 
