@@ -205,7 +205,7 @@ def download_photos(dest: str | Path, url: str = COCO_VAL2017_URL, timeout: floa
     import urllib.request
     import zipfile
 
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bars: widget bars stalled notebook execution (nbclient)
 
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)

@@ -124,7 +124,7 @@ def write_sample(root: str | Path, index: int, sample: Sample) -> None:
 def write_dataset(root: str | Path, dataset: SyntheticDataset, batch_size: int = 8,
                   progress: bool = True) -> Path:
     """Render ``dataset`` into ``root`` (see module docstring); resumes an interrupted run."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bars: widget bars stalled notebook execution (nbclient)
 
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)

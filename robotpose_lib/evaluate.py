@@ -251,7 +251,7 @@ def evaluate_samples(model, samples: Sequence[Sample], targets: TargetParams,
         mask_dilation: grow the true masks by this many pixels (joints on the edge).
         log_sigmas, log_threshold: LoG scales and response threshold (as the predictor).
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bars: widget bars stalled notebook execution (nbclient)
 
     bad = [m for m in methods if m not in METHODS]
     if bad or not methods:

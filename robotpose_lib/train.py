@@ -416,7 +416,7 @@ def train(task: Task, dataset: Dataset, out_dir: str | Path, settings: TrainSett
         out_dir.mkdir(parents=True, exist_ok=True)
     bar = None
     if rank == 0 and settings.progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm  # text bars: widget bars stalled notebook execution (nbclient)
 
         # Refresh rarely when the output is a log file rather than a terminal.
         bar = tqdm(total=settings.steps, initial=step, desc=f"{task.name} {task.robot}",
