@@ -235,10 +235,7 @@ live_data = SyntheticDataset(LIVE_ROBOT, live_steps * live_batch, size=live_task
 run_dir = Path(tempfile.mkdtemp(prefix="robotpose_ch2_"))
 result = train(live_task, live_data, run_dir,
                TrainSettings(steps=live_steps, batch_size=live_batch, ckpt_every=live_steps,
-                             log_every=config.pick(5, 20), num_workers=0, threads=1,
-                             # no notebook progress bar: together with the widget further
-                             # down it stalled headless execution (nbclient) until its timeout
-                             progress=False))
+                             log_every=config.pick(5, 20), num_workers=0, threads=1))
 print(f"trained {result['step']} steps in {result['seconds']:.0f} s; last loss {result['loss']:.4f}")
 plot_loss_curves(run_dir)
 plt.title(f"live run: quick config, {LIVE_ROBOT}")
