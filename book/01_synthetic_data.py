@@ -252,10 +252,11 @@ def show_posed(azimuth, inclination, radius, **q):
                         inclination, azimuth, height=H, width=W, seed=3)
     s = render_scenes("kuka_kr16", [scene], params_for("kuka_kr16"))[0]
     viz.image_grid([viz.draw_sample(s), viz.color_depth(s.depth)], cols=2, titles=["image + joints", "depth"])
-    plt.show()
 
 
-widgets.interactive(show_posed, **camera_sliders, **sliders)
+from robotpose_lib.widgets import panel
+
+_ = panel(show_posed, **camera_sliders, **sliders)
 
 # %%
 n_frames = config.pick(6, 24)

@@ -333,15 +333,15 @@ def explore(seed=0, robots=2, distance=1.8, fov=50.0, method="nms"):
                               f"{np.nanmean(e) if np.isfinite(e).any() else float('nan'):.1f} cm")
 
 
-try:
-    import ipywidgets as widgets
-except ImportError:  # the static figures below are the fallback
-    widgets = None
-if widgets is not None:
-    widgets.interact(explore, seed=widgets.IntSlider(0, 0, 50), robots=widgets.IntSlider(2, 1, 3),
-                     distance=widgets.FloatSlider(value=1.8, min=0.6, max=3.0, step=0.1, description="distance [m]"),
-                     fov=widgets.FloatSlider(value=50.0, min=40.0, max=65.0, step=1.0, description="fov y [deg]"),
-                     method=widgets.Dropdown(options=["nms", "log"]))
+import ipywidgets as widgets
+
+from robotpose_lib.widgets import panel
+
+_ = panel(explore, seed=widgets.IntSlider(0, 0, 50, description="seed"),
+          robots=widgets.IntSlider(2, 1, 3, description="robots"),
+          distance=widgets.FloatSlider(value=1.8, min=0.6, max=3.0, step=0.1, description="distance [m]"),
+          fov=widgets.FloatSlider(value=50.0, min=40.0, max=65.0, step=1.0, description="fov y [deg]"),
+          method=widgets.Dropdown(options=["nms", "log"], description="method"))
 
 # %%
 # static fallback: a few settings
