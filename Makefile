@@ -25,7 +25,7 @@ book: $(STAMP)
 
 test: $(STAMP)
 	ROBOTPOSE_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest tests -q -p no:cacheprovider
-	ROBOTPOSE_QUICK=1 $(BIN)/python -m pytest --nbmake --nbmake-timeout=900 --durations=0 -q -p no:cacheprovider book/
+	ROBOTPOSE_QUICK=1 $(BIN)/python -m pytest --nbmake --nbmake-timeout=300 --durations=0 -q -p no:cacheprovider book/
 
 sync: $(STAMP)
 	$(BIN)/jupytext --sync book/*.py
