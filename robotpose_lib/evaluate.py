@@ -498,21 +498,11 @@ def _load_localization(path: str, device):
 
 
 def load_instance_model(path: str | Path, device=None):
-    """(InstanceModel in eval mode, InstanceTask, checkpoint) from an instance checkpoint."""
-    from .checkpoint import CheckpointError, load_checkpoint
-    from .instance_task import InstanceTask
+    """(InstanceModel in eval mode, InstanceTask, checkpoint) from an instance checkpoint;
+    a checkpoint of another task is refused with a one-line CheckpointError."""
+    from .train import load_model
 
-    ckpt = load_checkpoint(path)
-    if ckpt["task"] != InstanceTask.name:
-        raise CheckpointError(f"{path}: a {ckpt['task']!r} checkpoint, expected an instances one")
-    task = InstanceTask.from_checkpoint(ckpt)
-    model = task.build_model()
-    try:
-        model.load_state_dict(ckpt["model"])
-    except RuntimeError as exc:
-        raise CheckpointError(f"{path}: model weights do not fit the configuration "
-                              f"({str(exc).splitlines()[0][:120]})") from None
-    return model.to(resolve_device(device)).eval(), task, ckpt
+    return load_model(path, device=device, expect={"task": "instances"})
 
 
 def format_instance_results(results: dict) -> str:

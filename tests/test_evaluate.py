@@ -175,7 +175,8 @@ def test_cli_runs_on_a_checkpoint(tmp_path, capsys):
     assert "NMS peaks" in out and "LOG peaks" not in out and "paper near" in out
     # a localization checkpoint is not an instance checkpoint
     rc = evaluate.main(["instances", "--checkpoint", str(path), "--n", "1"])
-    assert rc != 0 and "expected an instances one" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert rc != 0 and "task is 'localization'" in err and "'instances' requested" in err and str(path) in err
 
 
 def test_reference_checkpoint_lookup(tmp_path, monkeypatch):
