@@ -50,12 +50,7 @@ def files(tmp_path_factory):
     return out
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 def run(files, tmp_path, images, extra=(), capsys=None, k_args=K_ARGS):

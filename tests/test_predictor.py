@@ -44,12 +44,7 @@ def checkpoints(tmp_path_factory):
     return save_tiny_checkpoints(tmp_path_factory.mktemp("ckpt"))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 # ------------------------------------------------------------------ stand-in networks

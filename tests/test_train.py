@@ -21,13 +21,7 @@ CLI = ["localization", "--config", "quick", "--robot", "toy", "--n-scenes", "16"
        "--batch-size", "2", "--workers", "0", "--no-progress", "--threads", "1"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The test machine is small and shared: one torch thread avoids OpenMP spin-waits."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 def tiny_task():
