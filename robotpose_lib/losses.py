@@ -1,7 +1,12 @@
 """Localization losses (paper section III-B, eqs. 1 and 3).
 
-Stage loss (eq. 1):  L_n = sum_{j,p} (B_jp - B^_jp)^2 + sum_p W_p (D_p - D^_p)^2
+Stage loss (eq. 1):  L_n = sum_{j,p} (B_jp - B^_jp)^2 + lambda * sum_p W_p (D_p - D^_p)^2
 Total loss (eq. 3):  L = sum_n L_n over all stages.
+
+lambda (``depth_weight``) is 1 in the paper. Our reference models use more: the weighted
+depth region covers ~2 % of the pixels and inverse depth squeezes far depths into a small
+part of [0, 1], so with lambda = 1 the depth term was ~100x smaller than the belief term
+and depth was not learned at all (session-1 reference models, see the model cards).
 
 We divide eq. 1 by the pixel count H*W and average over the batch (a constant factor, so
 the balance between the belief and the depth term is the paper's). A per-pixel mean keeps
@@ -37,12 +42,15 @@ def stage_loss(pred_beliefs: torch.Tensor, pred_depth: torch.Tensor, beliefs: to
     return belief_term, depth_term
 
 
-def localization_loss(stages, targets: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
+def localization_loss(stages, targets: dict[str, torch.Tensor],
+                      depth_weight: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
     """Eq. 3: the sum of eq. 1 over stages.
 
     Args:
         stages: list of (beliefs (B, J, H, W), depth (B, 1, H, W)) per stage.
         targets: dict with "beliefs", "depth", "weight" (see targets.LocalizationCollate).
+        depth_weight: lambda, the factor of the depth term (paper: 1). The logged
+            "depth_i" values are unweighted, so runs with different lambdas compare.
 
     Returns:
         (total loss, floats: "stage_i", "belief_i", "depth_i" per stage i and "loss").
@@ -51,9 +59,9 @@ def localization_loss(stages, targets: dict[str, torch.Tensor]) -> tuple[torch.T
     parts: dict[str, float] = {}
     for i, (pb, pd) in enumerate(stages):
         lb, ld = stage_loss(pb, pd, targets["beliefs"], targets["depth"], targets["weight"])
-        total = total + lb + ld
+        total = total + lb + depth_weight * ld
         parts[f"belief_{i}"] = float(lb.detach())
         parts[f"depth_{i}"] = float(ld.detach())
-        parts[f"stage_{i}"] = parts[f"belief_{i}"] + parts[f"depth_{i}"]
+        parts[f"stage_{i}"] = parts[f"belief_{i}"] + depth_weight * parts[f"depth_{i}"]
     parts["loss"] = float(total.detach())
     return total, parts

@@ -87,15 +87,19 @@ class LocalizationTask:
         config: :class:`LocalizationConfig`.
         num_joints: J.
         targets: target parameters (default: sigma 4 px, phi 0.3, the robot's depth range).
+        depth_weight: lambda, the factor of the depth term in eq. 1 (paper: 1; see losses).
     """
 
     name = "localization"
 
     def __init__(self, robot: str, config: LocalizationConfig, num_joints: int,
-                 targets: TargetParams | None = None):
+                 targets: TargetParams | None = None, depth_weight: float = 1.0):
+        if not depth_weight >= 0:
+            raise ValueError(f"depth_weight: expected >= 0, got {depth_weight}")
         self.robot = robot
         self.config = config
         self.num_joints = int(num_joints)
+        self.depth_weight = float(depth_weight)
         self.targets = targets or TargetParams(depth=depth_coding_for(robot))
         self.collate = LocalizationCollate(config.input_size, self.targets)
         self.input_size = tuple(config.input_size)
@@ -104,20 +108,22 @@ class LocalizationTask:
         return self.config.to_dict()
 
     def extra(self) -> dict:
-        return {"num_joints": self.num_joints, "targets": self.targets.to_dict()}
+        return {"num_joints": self.num_joints, "targets": self.targets.to_dict(),
+                "depth_weight": self.depth_weight}
 
     def build_model(self) -> nn.Module:
         return LocalizationNet(self.config, self.num_joints)
 
     def loss(self, model, batch):
         out = model(batch["images"])
-        return localization_loss(out.stages, batch)
+        return localization_loss(out.stages, batch, self.depth_weight)
 
     @classmethod
     def from_checkpoint(cls, ckpt: dict) -> "LocalizationTask":
         extra = ckpt.get("extra", {})
         return cls(ckpt["robot"], LocalizationConfig.from_dict(ckpt["config"]),
-                   extra["num_joints"], TargetParams.from_dict(extra["targets"]))
+                   extra["num_joints"], TargetParams.from_dict(extra["targets"]),
+                   extra.get("depth_weight", 1.0))
 
 
 def num_joints_of(robot: str) -> int:
@@ -130,14 +136,22 @@ def num_joints_of(robot: str) -> int:
 
 
 def localization_task(config: str, robot: str, **overrides) -> LocalizationTask:
-    """Factory used by the CLI: named config (+ field overrides) for a robot."""
+    """Factory used by the CLI: named config for a robot, with overrides of
+    :class:`LocalizationConfig` fields, of the target fields ``sigma``, ``phi``,
+    ``joints``, and of the loss factor ``depth_weight``."""
     from dataclasses import fields
 
-    known = {f.name for f in fields(LocalizationConfig)}
-    bad = sorted(set(overrides) - known)
+    model_fields = {f.name for f in fields(LocalizationConfig)}
+    target_fields = {"sigma", "phi", "joints"}
+    bad = sorted(set(overrides) - model_fields - target_fields - {"depth_weight"})
     if bad:
-        raise ValueError(f"config override: unknown field(s) {bad}")
-    return LocalizationTask(robot, get_config(config, **overrides), num_joints_of(robot))
+        raise ValueError(f"override: unknown field(s) {bad} (model config fields, "
+                         f"{sorted(target_fields)} or depth_weight)")
+    model_over = {k: v for k, v in overrides.items() if k in model_fields}
+    target_over = {k: v for k, v in overrides.items() if k in target_fields}
+    targets = TargetParams(depth=depth_coding_for(robot), **target_over)
+    return LocalizationTask(robot, get_config(config, **model_over), num_joints_of(robot),
+                            targets, overrides.get("depth_weight", 1.0))
 
 
 # CLI task name -> "module:factory"; factory(config_name, robot) -> Task. Other model
@@ -266,6 +280,8 @@ class TrainSettings:
         seed: seed of the batch order and of the model initialisation.
         device: "auto", "cpu", "cuda"...
         progress: show a tqdm progress bar (rank 0).
+        init_from: a checkpoint whose model weights start a new run (warm start: fresh
+            optimiser, schedule and step count); ignored when resuming.
         threads: torch CPU threads per process; None: the cores left after the workers,
             shared among processes (OpenMP threads that outnumber free cores spin-wait
             and slow training down many times over on a small machine).
@@ -282,6 +298,7 @@ class TrainSettings:
     device: str = "auto"
     progress: bool = True
     threads: int | None = None
+    init_from: str | None = None
 
 
 class LRSchedule:
@@ -339,6 +356,17 @@ def _truncate_metrics(path: Path, step: int) -> None:
     os.replace(tmp, path)
 
 
+def _warm_start(model: nn.Module, path: str, task: Task, device: torch.device) -> None:
+    """Load the model weights of checkpoint ``path`` (same task and robot) into ``model``."""
+    ckpt = load_checkpoint(path, expect={"task": task.name, "robot": task.robot},
+                           map_location=device)
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not fit this model "
+                              f"({str(exc).splitlines()[0][:120]})") from None
+
+
 def train(task: Task, dataset: Dataset, out_dir: str | Path, settings: TrainSettings,
           resume: bool = False) -> dict:
     """Train ``task`` on ``dataset`` (map-style, items are Samples).
@@ -392,8 +420,13 @@ def train(task: Task, dataset: Dataset, out_dir: str | Path, settings: TrainSett
         if rank == 0:
             _truncate_metrics(metrics_path, step)
             print(f"resuming {ckpt_path} at step {step}")
-    elif resume and rank == 0:
-        print(f"no checkpoint in {out_dir}; starting a new run")
+    else:
+        if resume and rank == 0:
+            print(f"no checkpoint in {out_dir}; starting a new run")
+        if settings.init_from:
+            _warm_start(model, settings.init_from, task, device)
+            if rank == 0:
+                print(f"model weights from {settings.init_from}")
 
     train_model = model
     if world > 1:
@@ -567,7 +600,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--localization", help="instances only: the frozen localization checkpoint "
                    "(default assets/checkpoints/{robot}_localization_{config}.pt)")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="override a model config field, e.g. --set freeze_backbone=false")
+                   help="override a model config field (e.g. --set freeze_backbone=false), "
+                   "a target field (sigma, phi, joints) or the loss's depth_weight")
     p.add_argument("--steps", type=int, help="total optimiser steps")
     p.add_argument("--batch-size", type=int, help="samples per step and process")
     p.add_argument("--lr", type=float, default=1e-3)
@@ -583,6 +617,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, help="torch CPU threads per process")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--init", metavar="CKPT", help="start a new run from the model weights of "
+                   "this checkpoint (fresh optimiser and step count)")
     return p
 
 
@@ -602,7 +638,7 @@ def main(argv: list[str] | None = None) -> int:
             lr=args.lr, schedule=args.schedule, ckpt_every=pick(args.ckpt_every, "ckpt_every"),
             log_every=pick(args.log_every, "log_every"), num_workers=pick(args.workers, "workers"),
             seed=args.seed, device=args.device, progress=not args.no_progress,
-            threads=args.threads)
+            threads=args.threads, init_from=args.init)
         result = train(task, dataset, args.out, settings, resume=args.resume)
     except (ValueError, FileNotFoundError, FloatingPointError) as exc:
         print(f"robotpose train: error: {exc}", file=sys.stderr)

@@ -127,3 +127,47 @@ def test_two_process_torchrun_on_cpu(tmp_path):
     rows = read_metrics(out / "metrics.jsonl")
     assert rows[-1]["step"] == 3
     assert rows[-1]["samples_per_s"] > 0
+
+
+def test_depth_weight_scales_only_the_depth_term():
+    from robotpose_lib.losses import localization_loss
+
+    g = torch.Generator().manual_seed(0)
+    stages = [(torch.rand(2, 3, 8, 8, generator=g), torch.rand(2, 1, 8, 8, generator=g))]
+    tgt = {"beliefs": torch.rand(2, 3, 8, 8, generator=g), "depth": torch.rand(2, 1, 8, 8, generator=g),
+           "weight": (torch.rand(2, 1, 8, 8, generator=g) > 0.5).float()}
+    l1, p1 = localization_loss(stages, tgt)
+    l10, p10 = localization_loss(stages, tgt, depth_weight=10.0)
+    assert p10["depth_0"] == p1["depth_0"] and p10["belief_0"] == p1["belief_0"]
+    assert float(l10) == pytest.approx(p1["belief_0"] + 10 * p1["depth_0"], rel=1e-6)
+
+
+def test_overrides_reach_model_targets_and_loss():
+    task = localization_task("quick", "toy", input_size=(48, 64), sigma=2.5, depth_weight=30)
+    assert task.config.input_size == (48, 64) and task.targets.sigma == 2.5
+    assert task.depth_weight == 30
+    with pytest.raises(ValueError, match="unknown field"):
+        localization_task("quick", "toy", sigmaa=2)
+    with pytest.raises(ValueError, match="depth_weight"):
+        localization_task("quick", "toy", depth_weight=-1)
+
+
+def test_warm_start_copies_weights_and_keeps_depth_weight(tmp_path):
+    task = localization_task("quick", "toy", input_size=(48, 64), depth_weight=5)
+    ds = ToyDiscDataset(4, (48, 64))
+    s = TrainSettings(steps=3, batch_size=2, ckpt_every=100, progress=False, device="cpu", threads=1)
+    train(task, ds, tmp_path / "a", s)
+    _, task_a, ckpt_a = load_model(tmp_path / "a" / "checkpoint.pt")
+    assert task_a.depth_weight == 5
+    # zero steps from the warm start: the new run's weights are the old run's
+    s0 = TrainSettings(steps=0, batch_size=2, progress=False, device="cpu", threads=1,
+                       init_from=str(tmp_path / "a" / "checkpoint.pt"))
+    train(task, ds, tmp_path / "b", s0)
+    ckpt_b = load_checkpoint(tmp_path / "b" / "checkpoint.pt")
+    assert ckpt_b["step"] == 0
+    for k, v in ckpt_a["model"].items():
+        assert torch.equal(v, ckpt_b["model"][k]), k
+    # another robot's checkpoint is refused with a one-line error
+    other = localization_task("quick", "panda", input_size=(48, 64))
+    with pytest.raises(CheckpointError, match="robot"):
+        train(other, ds, tmp_path / "c", s0)
