@@ -218,23 +218,35 @@ def default_localization_checkpoint(robot: str, config: str) -> Path:
 
 
 def instance_task(config: str, robot: str, localization_checkpoint: str | Path | None = None, **overrides) -> InstanceTask:
-    """CLI factory: named instance config (+ field overrides) for a robot.
+    """CLI factory: named instance config (+ overrides) for a robot.
 
-    The localization network has the config of the same name. Its weights come from
-    ``localization_checkpoint``, by default ``assets/checkpoints/{robot}_localization_{config}.pt``.
-    Without one, only the 'quick' config proceeds (on an untrained localization net,
-    which is enough to exercise the code path); the others raise FileNotFoundError.
+    The localization network's weights come from ``localization_checkpoint``, by default
+    ``assets/checkpoints/{robot}_localization_{config}.pt``, and its configuration from
+    that checkpoint. Without one, only the 'quick' config proceeds (on an untrained
+    localization net of the same name, which is enough to exercise the code path); the
+    others raise FileNotFoundError.
+
+    Overrides: :class:`InstanceConfig` fields, plus ``eos_weight`` (the loss's
+    end-of-sequence factor) and ``finetune_localization``.
     """
     from .train import num_joints_of
 
+    task_keys = {"eos_weight", "finetune_localization"}
+    task_over = {k: overrides.pop(k) for k in list(overrides) if k in task_keys}
     path = Path(localization_checkpoint) if localization_checkpoint else default_localization_checkpoint(robot, config)
     if not path.is_file():
         if localization_checkpoint or config != "quick":
             raise FileNotFoundError(f"{path}: localization checkpoint not found (train it first: robotpose train localization)")
         print(f"note: no localization checkpoint at {path}; the instance model trains on an untrained localization net")
         path = None
-    return InstanceTask(robot, get_instance_config(config, **overrides), get_localization_config(config),
-                        num_joints_of(robot), path)
+        localization_config = get_localization_config(config)
+    else:
+        from .checkpoint import load_checkpoint
+
+        ckpt = load_checkpoint(path, expect={"task": "localization", "robot": robot})
+        localization_config = LocalizationConfig.from_dict(ckpt["config"])
+    return InstanceTask(robot, get_instance_config(config, **overrides), localization_config,
+                        num_joints_of(robot), path, **task_over)
 
 
 def evaluate_instances(

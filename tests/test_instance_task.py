@@ -116,3 +116,16 @@ def test_factory_needs_a_localization_checkpoint_except_in_quick_mode(tmp_path):
         instance_task("cpu", "panda", localization_checkpoint=tmp_path / "missing.pt")
     task = instance_task("quick", "kuka_kr16")  # shipped quick checkpoint or an untrained net
     assert task.num_joints == 6 and task.input_size == tuple(get_localization_config("quick").input_size)
+
+
+def test_factory_takes_the_localization_config_from_its_checkpoint(tmp_path):
+    """A localization trained with a non-default config (here a smaller input) still
+    plugs into the instance model, and eos_weight is an override."""
+    from robotpose_lib.train import ToyDiscDataset, TrainSettings, localization_task, train
+    from robotpose_lib.instance_task import instance_task
+
+    loc = localization_task("quick", "panda", input_size=(48, 64))
+    train(loc, ToyDiscDataset(2, (48, 64)), tmp_path, TrainSettings(steps=0, progress=False, device="cpu", threads=1))
+    task = instance_task("quick", "panda", tmp_path / "checkpoint.pt", eos_weight=7.5)
+    assert task.localization_config.input_size == (48, 64) and task.eos_weight == 7.5
+    assert task.input_size == (48, 64)
