@@ -140,6 +140,13 @@ class LocalizationReport:
         """Table I: depth error summaries (cm) near [0, 5) m and far [5, 10] m."""
         return metrics.near_far_table(self.depth_errors_cm, self.depth_true_m)
 
+    def depth_baseline_table(self) -> dict[str, dict[str, float]]:
+        """Table I of a model that knows nothing about the image: it predicts the test
+        pixels' median true depth everywhere. A depth head worth having beats it."""
+        z = self.depth_true_m
+        guess = np.median(z) if len(z) else np.nan
+        return metrics.near_far_table(np.abs(z - guess) * 100.0, z)
+
     def joint_table(self, method: str) -> list[dict]:
         """Per joint (and 'all'): mean, median, 75 % pixel error at 480x640 and misses."""
         e = self.pixel_errors[method]
@@ -165,6 +172,9 @@ class LocalizationReport:
                              f"{r['n']:7d}{r['missed']:8d}")
         lines.append("\ndepth error where the true belief >= phi (Table I)")
         lines.append(metrics.format_table(self.depth_table(), reference=reference))
+        base = self.depth_baseline_table()
+        lines.append("baseline, the median true depth predicted everywhere: mean near "
+                     f"{base['near']['mean']:.2f} cm, far {base['far']['mean']:.2f} cm")
         return "\n".join(lines)
 
 

@@ -206,3 +206,17 @@ def test_cli_instances_prints_ap_and_counting(tmp_path, capsys):
     assert "min active fraction 0.05" in out
     assert "box" in out and "mask" in out and "0.50:0.95" in out
     assert "counting accuracy" in out and "all" in out
+
+
+def test_depth_baseline_is_the_median_guess():
+    import numpy as np
+    from robotpose_lib.evaluate import LocalizationReport
+
+    z = np.array([1.0, 2.0, 3.0, 6.0, 8.0])
+    rep = LocalizationReport(robot="panda", joint_names=["a"], input_size=(24, 32), scale=20.0,
+                             pixel_errors={"nms": np.zeros((1, 1))}, counted=np.ones((1, 1), bool),
+                             depth_errors_cm=np.zeros(5), depth_true_m=z, num_images=1)
+    base = rep.depth_baseline_table()
+    # median 3 m: near errors 200, 100, 0 cm; far errors 300, 500 cm
+    assert base["near"]["mean"] == 100.0 and base["far"]["mean"] == 400.0
+    assert "baseline, the median true depth" in rep.format()
