@@ -67,15 +67,20 @@ PAPER_MIN_ACTIVE_FRACTION = 0.05
 CHECKPOINT_DIR_ENV = "ROBOTPOSE_CHECKPOINT_DIR"
 
 
-def reference_checkpoint(robot: str, config: str = "cpu", task: str = "localization") -> Path | None:
-    """The shipped checkpoint ``{robot}_{task}_{config}.pt`` (in $ROBOTPOSE_CHECKPOINT_DIR
-    when set, else ``assets/checkpoints``), or None when the file is absent."""
+def checkpoint_dir() -> Path:
+    """Where shipped checkpoints and their logs live: $ROBOTPOSE_CHECKPOINT_DIR when set,
+    else ``assets/checkpoints``."""
     import os
 
     from .instance_task import DEFAULT_CHECKPOINT_DIR
 
-    folder = Path(os.environ.get(CHECKPOINT_DIR_ENV) or DEFAULT_CHECKPOINT_DIR)
-    path = folder / f"{robot}_{task}_{config}.pt"
+    return Path(os.environ.get(CHECKPOINT_DIR_ENV) or DEFAULT_CHECKPOINT_DIR)
+
+
+def reference_checkpoint(robot: str, config: str = "cpu", task: str = "localization") -> Path | None:
+    """The shipped checkpoint ``{robot}_{task}_{config}.pt`` (see :func:`checkpoint_dir`),
+    or None when the file is absent."""
+    path = checkpoint_dir() / f"{robot}_{task}_{config}.pt"
     return path if path.is_file() else None
 
 

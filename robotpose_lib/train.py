@@ -541,6 +541,49 @@ def plot_loss_curves(path: str | Path, ax=None, log_scale: bool = True):
     return ax
 
 
+def plot_term_history(paths, ax=None, smooth: int = 10, labels=None):
+    """The last stage's belief and (unweighted) depth terms over a run made of parts.
+
+    Args:
+        paths: metrics logs (files or run directories) of consecutive parts of one
+            training (e.g. a run and its warm-started continuation); steps are offset so
+            that the parts follow each other, and a dotted line marks each boundary.
+        smooth: moving-average window in log lines (batches differ a lot).
+        labels: optional text per part, written at the part's start.
+
+    Returns:
+        the matplotlib Axes (log scale).
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.5))
+    offset, xs, belief, depth = 0, [], [], []
+    for i, path in enumerate(paths):
+        path = Path(path)
+        rows = read_metrics(path / METRICS_NAME if path.is_dir() else path)
+        if not rows:
+            raise ValueError(f"{path}: no metrics to plot")
+        last = max(int(k.split("_")[1]) for k in rows[0] if k.startswith("belief_"))
+        if i:
+            ax.axvline(offset, color="grey", ls=":")
+        if labels:
+            ax.text(offset, 1.02, f" {labels[i]}", transform=ax.get_xaxis_transform(), fontsize=8)
+        xs += [offset + r["step"] for r in rows]
+        belief += [r[f"belief_{last}"] for r in rows]
+        depth += [r[f"depth_{last}"] for r in rows]
+        offset += rows[-1]["step"]
+    kernel = np.ones(max(1, smooth)) / max(1, smooth)
+    for values, name in ((belief, "belief term"), (depth, "depth term (unweighted)")):
+        v = np.convolve(values, kernel, mode="valid")
+        ax.plot(xs[len(xs) - len(v):], v, label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("step (all parts)")
+    ax.set_ylabel("per-pixel loss, last stage")
+    ax.legend()
+    return ax
+
+
 # ---------------------------------------------------------------------------------- CLI
 # Default settings per named config: steps, batch size, scenes in the training set,
 # checkpoint interval, DataLoader workers.

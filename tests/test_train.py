@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -171,3 +172,22 @@ def test_warm_start_copies_weights_and_keeps_depth_weight(tmp_path):
     other = localization_task("quick", "panda", input_size=(48, 64))
     with pytest.raises(CheckpointError, match="robot"):
         train(other, ds, tmp_path / "c", s0)
+
+
+def test_term_history_joins_parts(tmp_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    from robotpose_lib.train import plot_term_history
+
+    for part, n in (("a", 30), ("b", 20)):
+        (tmp_path / part).mkdir()
+        rows = [{"step": s, "belief_0": 1e-3, "depth_0": 1e-5, "belief_1": 2e-3, "depth_1": 2e-5}
+                for s in range(1, n + 1)]
+        (tmp_path / part / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    ax = plot_term_history([tmp_path / "a", tmp_path / "b"], smooth=5, labels=["one", "two"])
+    belief = ax.lines[-2]
+    assert belief.get_xdata()[-1] == 50  # 30 + 20 steps
+    assert np.allclose(belief.get_ydata(), 2e-3)  # the last stage (index 1)
+    with pytest.raises(ValueError, match="no metrics"):
+        (tmp_path / "empty.jsonl").write_text("")
+        plot_term_history([tmp_path / "empty.jsonl"])
