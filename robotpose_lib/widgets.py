@@ -1,40 +1,70 @@
 """Interactive panels for the chapters: controls that redraw a figure when they change.
 
-Built from plain controls, an Output area and ``observe`` callbacks rather than
-``ipywidgets.interact``: under headless execution (nbclient, used by the book build and
-the tests) ``interact`` cells were seen to stall until the cell timeout, while this form
-executes like any other cell. In the static HTML the panel shows its first drawing.
+Built from plain controls, ``observe`` callbacks and an updatable display (a
+``display_id``) rather than ``ipywidgets.interact`` or an ``Output`` widget. Under
+headless execution (nbclient, used by the book build and the tests) both of those
+stalled cells until the cell timeout: nbclient sends an ``Output`` widget's contents back
+to the kernel while it waits for the cell's reply and then misses the reply
+(jupyter/nbclient#312; measured: a figure drawn into an ``Output`` stalled 5 of 6 runs of
+a 3-cell notebook, the same figure as a normal output 0 of 5). Here the figure is a
+normal cell output, which the static HTML book shows, and a control change replaces it.
 """
 from __future__ import annotations
 
+import base64
+import io
 from typing import Callable
+from unittest import mock
+
+
+def render_figures(draw: Callable[..., None], **values):
+    """Call ``draw(**values)`` and return the figures it made as one displayable object:
+    an ``IPython.display.Image`` (PNG) for one figure, ``HTML`` with one image per figure
+    for several, or None for none. ``plt.show()`` inside ``draw`` is suppressed, and the
+    new figures are closed afterwards."""
+    import matplotlib.pyplot as plt
+    from IPython.display import HTML, Image
+
+    before = set(plt.get_fignums())
+    with mock.patch.object(plt, "show", lambda *args, **kwargs: None):
+        draw(**values)
+    pngs = []
+    for num in [n for n in plt.get_fignums() if n not in before]:
+        fig = plt.figure(num)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", bbox_inches="tight")
+        plt.close(fig)
+        pngs.append(buf.getvalue())
+    if not pngs:
+        return None
+    if len(pngs) == 1:
+        return Image(data=pngs[0], format="png")
+    tags = "".join(f'<img src="data:image/png;base64,{base64.b64encode(p).decode()}"/><br/>' for p in pngs)
+    return HTML(tags)
 
 
 def panel(draw: Callable[..., None], **controls):
-    """Show ``controls`` (name -> ipywidgets control) above an output area in which
-    ``draw(**values)`` is called now and again whenever a control changes.
+    """Show ``controls`` (name -> ipywidgets control) and, below them, the figure(s) that
+    ``draw(**values)`` makes; the figure is drawn again whenever a control changes.
 
-    Returns the displayed VBox, or None when ipywidgets is not installed (then ``draw`` is
-    called once with the controls' values so that the figure still appears).
+    Returns the displayed controls box (an ``ipywidgets.VBox``).
     """
-    try:
-        import ipywidgets as widgets
-        from IPython.display import display
-    except ImportError:
-        return None
-    import matplotlib.pyplot as plt
+    import ipywidgets as widgets
+    from IPython.display import display
 
-    view = widgets.Output()
+    def current() -> dict:
+        return {name: control.value for name, control in controls.items()}
+
+    rows = [widgets.HBox(list(controls.values())[i: i + 3]) for i in range(0, len(controls), 3)]
+    box = widgets.VBox(rows)
+    display(box)
+    first = render_figures(draw, **current())
+    handle = display(first if first is not None else "", display_id=True)
 
     def redraw(change=None):
-        view.clear_output(wait=True)
-        with view:
-            draw(**{name: control.value for name, control in controls.items()})
-            plt.show()
+        figure = render_figures(draw, **current())
+        handle.update(figure if figure is not None else "")
 
     for control in controls.values():
         control.observe(redraw, names="value")
-    redraw()
-    box = widgets.VBox([widgets.HBox(list(controls.values())[i: i + 3]) for i in range(0, len(controls), 3)] + [view])
-    display(box)
     return box

@@ -1,0 +1,48 @@
+"""widgets.panel: the figure is a normal, updatable display output (no Output widget)."""
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+ipywidgets = pytest.importorskip("ipywidgets")
+from IPython.display import HTML, Image  # noqa: E402
+
+from robotpose_lib import widgets as rw  # noqa: E402
+
+
+def _draw(n=1, value=0.0):
+    for _ in range(n):
+        plt.figure(figsize=(1, 1))
+        plt.plot([0, 1], [value, value])
+    plt.show()  # suppressed inside render_figures
+
+
+def test_render_figures_one_many_none():
+    open_before = plt.get_fignums()
+    one = rw.render_figures(_draw, n=1)
+    assert isinstance(one, Image) and one.data[:4] == b"\x89PNG"
+    many = rw.render_figures(_draw, n=2)
+    assert isinstance(many, HTML) and many.data.count("<img") == 2
+    assert rw.render_figures(_draw, n=0) is None
+    assert plt.get_fignums() == open_before  # the new figures were closed
+
+
+def test_panel_redraws_into_the_same_display(monkeypatch):
+    shown, updates = [], []
+
+    class Handle:
+        def update(self, obj):
+            updates.append(obj)
+
+    def fake_display(obj, display_id=False):
+        shown.append(obj)
+        return Handle() if display_id else None
+
+    monkeypatch.setattr("IPython.display.display", fake_display)
+    n = ipywidgets.IntSlider(1, 0, 3)
+    box = rw.panel(_draw, n=n)
+    assert isinstance(shown[0], ipywidgets.VBox) and shown[0] is box
+    assert isinstance(shown[1], Image) and not any(isinstance(w, ipywidgets.Output) for w in box.children)
+    n.value = 2
+    assert len(updates) == 1 and isinstance(updates[0], HTML)
