@@ -324,40 +324,29 @@ fig.suptitle(f"{SHOW_ROBOT}, {source}: belief maps per stage (rows) and joint (c
 plt.show()
 
 # %%
-from IPython.display import display
+import ipywidgets as widgets
 
-try:
-    import ipywidgets as widgets
-except ImportError:  # the static figure above is the fallback
-    widgets = None
+from robotpose_lib.widgets import panel
 
-if widgets is not None:
-    joint_names = get_robot(SHOW_ROBOT).keypoint_names
+joint_names = get_robot(SHOW_ROBOT).keypoint_names
 
-    stage_pick = widgets.IntSlider(value=len(stage_beliefs), min=1, max=len(stage_beliefs), description="stage")
-    joint_pick = widgets.Dropdown(options=joint_names, description="joint")
-    view = widgets.Output()
 
-    def show_stage(change=None):
-        stage, joint = stage_pick.value, joint_pick.value
-        b = stage_beliefs[stage - 1][joint_names.index(joint)]
-        view.clear_output(wait=True)
-        with view:
-            fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-            axes[0].imshow(viz.draw_sample(scene)); axes[0].set_title("image and true joints")
-            axes[1].imshow(scene.image.mean(axis=2), cmap="gray")
-            axes[1].imshow(b, cmap="magma", vmin=0, vmax=1, alpha=0.75)
-            v, u = np.unravel_index(np.argmax(b), b.shape)
-            axes[1].plot(u, v, "c+", ms=14, mew=2)
-            axes[1].set_title(f"stage {stage}, {joint}: max belief {b.max():.2f} (+)")
-            for ax in axes:
-                ax.axis("off")
-            plt.show()
+def show_stage(stage, joint):
+    b = stage_beliefs[stage - 1][joint_names.index(joint)]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    axes[0].imshow(viz.draw_sample(scene)); axes[0].set_title("image and true joints")
+    axes[1].imshow(scene.image.mean(axis=2), cmap="gray")
+    axes[1].imshow(b, cmap="magma", vmin=0, vmax=1, alpha=0.75)
+    v, u = np.unravel_index(np.argmax(b), b.shape)
+    axes[1].plot(u, v, "c+", ms=14, mew=2)
+    axes[1].set_title(f"stage {stage}, {joint}: max belief {b.max():.2f} (+)")
+    for ax in axes:
+        ax.axis("off")
 
-    stage_pick.observe(show_stage, names="value")
-    joint_pick.observe(show_stage, names="value")
-    show_stage()
-    display(widgets.VBox([widgets.HBox([stage_pick, joint_pick]), view]))
+
+_ = panel(show_stage,
+          stage=widgets.IntSlider(value=len(stage_beliefs), min=1, max=len(stage_beliefs), description="stage"),
+          joint=widgets.Dropdown(options=joint_names, description="joint"))
 
 
 # %% [markdown]
