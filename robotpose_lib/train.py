@@ -142,7 +142,7 @@ def localization_task(config: str, robot: str, **overrides) -> LocalizationTask:
     from dataclasses import fields
 
     model_fields = {f.name for f in fields(LocalizationConfig)}
-    target_fields = {"sigma", "phi", "joints"}
+    target_fields = {f.name for f in fields(TargetParams)} - {"depth"}  # the coding is per robot
     bad = sorted(set(overrides) - model_fields - target_fields - {"depth_weight"})
     if bad:
         raise ValueError(f"override: unknown field(s) {bad} (model config fields, "
@@ -168,6 +168,16 @@ def _import(spec: str):
     return getattr(importlib.import_module(module), attr)
 
 
+def load_weights(model: nn.Module, ckpt: dict, path: str | Path) -> None:
+    """Load ``ckpt["model"]`` into ``model``; a mismatch is a one-line CheckpointError
+    naming ``path``."""
+    try:
+        model.load_state_dict(ckpt["model"])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: model weights do not fit the configuration "
+                              f"({str(exc).splitlines()[0][:120]})") from None
+
+
 def load_model(path: str | Path, device=None, expect: dict | None = None):
     """Rebuild a trained model from a checkpoint for inference.
 
@@ -179,11 +189,7 @@ def load_model(path: str | Path, device=None, expect: dict | None = None):
         raise CheckpointError(f"{path}: unknown task {ckpt['task']!r}")
     task = _import(TASK_CLASSES[ckpt["task"]]).from_checkpoint(ckpt)
     model = task.build_model()
-    try:
-        model.load_state_dict(ckpt["model"])
-    except RuntimeError as exc:
-        raise CheckpointError(f"{path}: model weights do not fit the configuration "
-                              f"({str(exc).splitlines()[0][:120]})") from None
+    load_weights(model, ckpt, path)
     return model.to(resolve_device(device)).eval(), task, ckpt
 
 
@@ -356,17 +362,6 @@ def _truncate_metrics(path: Path, step: int) -> None:
     os.replace(tmp, path)
 
 
-def _warm_start(model: nn.Module, path: str, task: Task, device: torch.device) -> None:
-    """Load the model weights of checkpoint ``path`` (same task and robot) into ``model``."""
-    ckpt = load_checkpoint(path, expect={"task": task.name, "robot": task.robot},
-                           map_location=device)
-    try:
-        model.load_state_dict(ckpt["model"])
-    except RuntimeError as exc:
-        raise CheckpointError(f"{path}: weights do not fit this model "
-                              f"({str(exc).splitlines()[0][:120]})") from None
-
-
 def train(task: Task, dataset: Dataset, out_dir: str | Path, settings: TrainSettings,
           resume: bool = False) -> dict:
     """Train ``task`` on ``dataset`` (map-style, items are Samples).
@@ -423,8 +418,10 @@ def train(task: Task, dataset: Dataset, out_dir: str | Path, settings: TrainSett
     else:
         if resume and rank == 0:
             print(f"no checkpoint in {out_dir}; starting a new run")
-        if settings.init_from:
-            _warm_start(model, settings.init_from, task, device)
+        if settings.init_from:  # warm start: weights only, from the same task and robot
+            load_weights(model, load_checkpoint(settings.init_from, map_location=device,
+                                                expect={"task": task.name, "robot": task.robot}),
+                         settings.init_from)
             if rank == 0:
                 print(f"model weights from {settings.init_from}")
 

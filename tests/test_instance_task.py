@@ -62,15 +62,6 @@ def test_frozen_localization_gets_no_gradient_and_stays_in_eval_mode():
     assert parts["loss"] == pytest.approx(loss.item()) and parts["robots_per_image"] == 1.5
 
 
-@pytest.fixture
-def one_thread():
-    # The test machine's cores are shared; one thread avoids oversubscription stalls.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def test_train_a_few_steps_then_rebuild_from_the_checkpoint(tmp_path, one_thread):
     task = _task()
     dataset = [_disc_sample(i, i % 3) for i in range(8)]
