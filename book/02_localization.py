@@ -336,7 +336,8 @@ def show_stage(stage, joint):
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     axes[0].imshow(viz.draw_sample(scene)); axes[0].set_title("image and true joints")
     axes[1].imshow(scene.image.mean(axis=2), cmap="gray")
-    axes[1].imshow(b, cmap="magma", vmin=0, vmax=1, alpha=0.75)
+    # colour scale up to this map's own maximum: weak beliefs would be invisible on 0..1
+    axes[1].imshow(b, cmap="magma", vmin=0, vmax=max(float(b.max()), 1e-3), alpha=0.75)
     v, u = np.unravel_index(np.argmax(b), b.shape)
     axes[1].plot(u, v, "c+", ms=14, mew=2)
     axes[1].set_title(f"stage {stage}, {joint}: max belief {b.max():.2f} (+)")
