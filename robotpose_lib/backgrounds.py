@@ -59,8 +59,45 @@ def packaged_photos(split: str = "train") -> tuple[np.ndarray, ...]:
         except Exception:  # a photo missing from this scikit-image version: skip it
             continue
         for image in loaded if isinstance(loaded, tuple) else (loaded,):
-            photos.append(_as_rgb(image))
+            if is_photo(image):  # stereo_motorcycle also returns its disparity map
+                photos.append(_as_rgb(image))
     return tuple(photos)
+
+
+def is_photo(image) -> bool:
+    """True for an image array usable as a photo: 2-D grey or (H, W, 3|4), uint8/uint16/
+    bool, or float with every value finite and in [0, 1]. A disparity or depth map
+    (float, unbounded, inf) is not."""
+    image = np.asarray(image)
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (3, 4)):
+        return False
+    if image.dtype in (np.uint8, np.uint16, bool):
+        return True
+    if not np.issubdtype(image.dtype, np.floating):
+        return False
+    return bool(np.isfinite(image).all() and image.min() >= 0.0 and image.max() <= 1.0)
+
+
+def paste_collage(image: np.ndarray, pool: "BackgroundPool", rng: np.random.Generator,
+                  count: int) -> np.ndarray:
+    """Cut-and-paste clutter: ``count`` rectangles or ellipses cut from other backgrounds
+    of ``pool``, each 10-60 % of the image side, pasted at random places. ``image`` (H, W, 3)
+    of any dtype; returns the same dtype."""
+    H, W = image.shape[:2]
+    out = image.copy()
+    for _ in range(count):
+        h = int(rng.uniform(0.1, 0.6) * H) + 1
+        w = int(rng.uniform(0.1, 0.6) * W) + 1
+        y, x = int(rng.integers(0, H - h + 1)), int(rng.integers(0, W - w + 1))
+        patch = pool.draw(h, w, rng)
+        if rng.random() < 0.5:
+            out[y:y + h, x:x + w] = patch
+        else:
+            mask = np.zeros((h, w), np.uint8)
+            cv2.ellipse(mask, (w // 2, h // 2), (max(1, w // 2), max(1, h // 2)), 0, 0, 360, 1, -1)
+            region = out[y:y + h, x:x + w]
+            region[mask > 0] = patch[mask > 0]
+    return out
 
 
 def folder_photos(folder: str | Path) -> list[Path]:

@@ -533,9 +533,16 @@ def format_instance_results(results: dict) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="robotpose eval",
-                                description="Evaluate a checkpoint on the fixed synthetic test set.")
-    p.add_argument("task", choices=["localization", "instances"])
-    p.add_argument("--checkpoint", required=True, help="checkpoint file (.pt)")
+                                description="Evaluate a checkpoint on the fixed synthetic test set "
+                                            "(localization, instances) or on real photographs (real).")
+    p.add_argument("task", choices=["localization", "instances", "real"])
+    p.add_argument("--checkpoint", help="checkpoint file (.pt); real: the localization checkpoint "
+                   "(default the shipped panda reference)")
+    p.add_argument("--data", help="real: folder of calibrated photos (format of real_panda_dev; "
+                   "default ../shared/data/real_panda_dev when present)")
+    p.add_argument("--instances", help="real: instance checkpoint, or 'none' for one robot per "
+                   "image (default the shipped reference)")
+    p.add_argument("--json", help="real: also write the figures to this JSON file")
     p.add_argument("--n", type=int, default=100, help="test scenes (default 100)")
     p.add_argument("--seed", type=int, default=TEST_SEED, help=f"test set seed (default {TEST_SEED})")
     p.add_argument("--method", default="both", choices=["nms", "log", "both"],
@@ -554,6 +561,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.task == "real":
+            from .eval_real import main_real
+
+            return main_real(args)
+        if not args.checkpoint:
+            raise ValueError(f"--checkpoint is required for {args.task}")
         if args.n < 1:
             raise ValueError(f"--n: expected at least 1 test scene, got {args.n}")
         device = resolve_device(args.device)

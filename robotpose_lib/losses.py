@@ -16,6 +16,7 @@ learnt) because beliefs are sparse. Losses are computed in float32 even under AM
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 
 def stage_loss(pred_beliefs: torch.Tensor, pred_depth: torch.Tensor, beliefs: torch.Tensor,
@@ -42,12 +43,27 @@ def stage_loss(pred_beliefs: torch.Tensor, pred_depth: torch.Tensor, beliefs: to
     return belief_term, depth_term
 
 
+def pool_targets(targets: dict[str, torch.Tensor], size: tuple[int, int]) -> dict[str, torch.Tensor]:
+    """Targets at a coarser grid ``size`` = (h, w), for stages supervised before their U
+    block (``LocalizationTask(intermediate="low_res")``).
+
+    Beliefs take the maximum of each cell (a joint's peak stays 1); the depth weight is the
+    share of weighted pixels in the cell and the depth their weighted mean, so eq. 1 at
+    the coarse grid is the fine one averaged over cells.
+    """
+    beliefs = F.adaptive_max_pool2d(targets["beliefs"], size)
+    weight = F.adaptive_avg_pool2d(targets["weight"], size)
+    depth = F.adaptive_avg_pool2d(targets["weight"] * targets["depth"], size) / weight.clamp_min(1e-6)
+    return {"beliefs": beliefs, "depth": depth, "weight": weight}
+
+
 def localization_loss(stages, targets: dict[str, torch.Tensor],
                       depth_weight: float = 1.0) -> tuple[torch.Tensor, dict[str, float]]:
     """Eq. 3: the sum of eq. 1 over stages.
 
     Args:
-        stages: list of (beliefs (B, J, H, W), depth (B, 1, H, W)) per stage.
+        stages: list of (beliefs (B, J, h, w), depth (B, 1, h, w)) per stage; a stage at
+            a coarser grid than the targets is compared with :func:`pool_targets`.
         targets: dict with "beliefs", "depth", "weight" (see targets.LocalizationCollate).
         depth_weight: lambda, the factor of the depth term (paper: 1). The logged
             "depth_i" values are unweighted, so runs with different lambdas compare.
@@ -57,8 +73,13 @@ def localization_loss(stages, targets: dict[str, torch.Tensor],
     """
     total = 0.0
     parts: dict[str, float] = {}
+    pooled: dict[tuple[int, int], dict] = {}
     for i, (pb, pd) in enumerate(stages):
-        lb, ld = stage_loss(pb, pd, targets["beliefs"], targets["depth"], targets["weight"])
+        t = targets
+        if tuple(pb.shape[-2:]) != tuple(targets["beliefs"].shape[-2:]):
+            size = tuple(pb.shape[-2:])
+            t = pooled.setdefault(size, pool_targets(targets, size))
+        lb, ld = stage_loss(pb, pd, t["beliefs"], t["depth"], t["weight"])
         total = total + lb + depth_weight * ld
         parts[f"belief_{i}"] = float(lb.detach())
         parts[f"depth_{i}"] = float(ld.detach())

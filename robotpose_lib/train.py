@@ -14,8 +14,11 @@ that the uninterrupted run would have seen.
 Multi-process: launched by ``torchrun --nproc_per_node N -m robotpose_lib.train ...`` (or
 ``robotpose train`` under torchrun) every process trains on its own slice of each global
 batch (``batch_size`` is per process) with DistributedDataParallel: gloo on CPU, nccl on
-CUDA. Only rank 0 writes logs and checkpoints. AMP (float16 + GradScaler) and
-channels_last are used on CUDA only.
+CUDA. Only rank 0 writes logs and checkpoints.
+
+Mixed precision (``TrainSettings.amp``): float16 with a GradScaler on CUDA, bfloat16 on
+CPUs with native bf16 (``config.autocast_dtype``); losses stay float32. Model and images
+are channels_last (faster convolutions on both).
 
 CLI::
 
@@ -41,7 +44,7 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from .config import resolve_device
+from .config import autocast_dtype, resolve_device
 from .losses import localization_loss
 from .models.localization import LocalizationConfig, LocalizationNet, get_config
 from .targets import LocalizationCollate, TargetParams, depth_coding_for
@@ -88,14 +91,25 @@ class LocalizationTask:
         num_joints: J.
         targets: target parameters (default: sigma 4 px, phi 0.3, the robot's depth range).
         depth_weight: lambda, the factor of the depth term in eq. 1 (paper: 1; see losses).
+        intermediate: where stages 1..N-1 are supervised: "full" (the paper: each stage's
+            U block up-samples it to the input size) or "low_res" (at the backbone's grid,
+            against pooled targets, ``losses.pool_targets``; only the last stage goes
+            through its U block). Inference uses the last stage only, so both train the
+            same network; "low_res" skips N-1 full-resolution U blocks, about 40 % of a
+            ``cpu`` training step (``robotpose bench train``).
     """
 
     name = "localization"
+    INTERMEDIATE = ("full", "low_res")
 
     def __init__(self, robot: str, config: LocalizationConfig, num_joints: int,
-                 targets: TargetParams | None = None, depth_weight: float = 1.0):
+                 targets: TargetParams | None = None, depth_weight: float = 1.0,
+                 intermediate: str = "full"):
         if not depth_weight >= 0:
             raise ValueError(f"depth_weight: expected >= 0, got {depth_weight}")
+        if intermediate not in self.INTERMEDIATE:
+            raise ValueError(f"intermediate: expected one of {self.INTERMEDIATE}, got {intermediate!r}")
+        self.intermediate = intermediate
         self.robot = robot
         self.config = config
         self.num_joints = int(num_joints)
@@ -109,21 +123,26 @@ class LocalizationTask:
 
     def extra(self) -> dict:
         return {"num_joints": self.num_joints, "targets": self.targets.to_dict(),
-                "depth_weight": self.depth_weight}
+                "depth_weight": self.depth_weight, "intermediate": self.intermediate}
 
     def build_model(self) -> nn.Module:
         return LocalizationNet(self.config, self.num_joints)
 
     def loss(self, model, batch):
-        out = model(batch["images"])
-        return localization_loss(out.stages, batch, self.depth_weight)
+        if self.intermediate == "full":
+            out = model(batch["images"])
+            return localization_loss(out.stages, batch, self.depth_weight)
+        out = model(batch["images"], upsample="last")
+        J = self.num_joints
+        coarse = [(low[:, :J], low[:, J:]) for low in out.low_res[:-1]]
+        return localization_loss(coarse + out.stages, batch, self.depth_weight)
 
     @classmethod
     def from_checkpoint(cls, ckpt: dict) -> "LocalizationTask":
         extra = ckpt.get("extra", {})
         return cls(ckpt["robot"], LocalizationConfig.from_dict(ckpt["config"]),
                    extra["num_joints"], TargetParams.from_dict(extra["targets"]),
-                   extra.get("depth_weight", 1.0))
+                   extra.get("depth_weight", 1.0), extra.get("intermediate", "full"))
 
 
 def num_joints_of(robot: str) -> int:
@@ -143,15 +162,17 @@ def localization_task(config: str, robot: str, **overrides) -> LocalizationTask:
 
     model_fields = {f.name for f in fields(LocalizationConfig)}
     target_fields = {f.name for f in fields(TargetParams)} - {"depth"}  # the coding is per robot
-    bad = sorted(set(overrides) - model_fields - target_fields - {"depth_weight"})
+    loss_fields = {"depth_weight", "intermediate"}
+    bad = sorted(set(overrides) - model_fields - target_fields - loss_fields)
     if bad:
         raise ValueError(f"override: unknown field(s) {bad} (model config fields, "
-                         f"{sorted(target_fields)} or depth_weight)")
+                         f"{sorted(target_fields)}, depth_weight or intermediate)")
     model_over = {k: v for k, v in overrides.items() if k in model_fields}
     target_over = {k: v for k, v in overrides.items() if k in target_fields}
     targets = TargetParams(depth=depth_coding_for(robot), **target_over)
     return LocalizationTask(robot, get_config(config, **model_over), num_joints_of(robot),
-                            targets, overrides.get("depth_weight", 1.0))
+                            targets, overrides.get("depth_weight", 1.0),
+                            overrides.get("intermediate", "full"))
 
 
 # CLI task name -> "module:factory"; factory(config_name, robot) -> Task. Other model
@@ -288,6 +309,11 @@ class TrainSettings:
         progress: show a tqdm progress bar (rank 0).
         init_from: a checkpoint whose model weights start a new run (warm start: fresh
             optimiser, schedule and step count); ignored when resuming.
+        amp: mixed precision where the device runs it natively (see module docstring);
+            False trains in float32.
+        channels_last: NHWC memory format for model and images.
+        recipe: name of the synthesis recipe of the training data (``synth.RECIPES``),
+            recorded in the checkpoint.
         threads: torch CPU threads per process; None: the cores left after the workers,
             shared among processes (OpenMP threads that outnumber free cores spin-wait
             and slow training down many times over on a small machine).
@@ -305,6 +331,9 @@ class TrainSettings:
     progress: bool = True
     threads: int | None = None
     init_from: str | None = None
+    amp: bool = True
+    channels_last: bool = True
+    recipe: str = "paper"
 
 
 class LRSchedule:
@@ -389,12 +418,13 @@ def train(task: Task, dataset: Dataset, out_dir: str | Path, settings: TrainSett
 
     torch.manual_seed(settings.seed)
     model = task.build_model().to(device)
-    if cuda:
+    if settings.channels_last:
         model = model.to(memory_format=torch.channels_last)
+    amp_dtype = autocast_dtype(device) if settings.amp else None
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(params, lr=settings.lr)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, LRSchedule(settings.schedule, settings.steps))
-    scaler = torch.amp.GradScaler("cuda", enabled=cuda)
+    scaler = torch.amp.GradScaler("cuda", enabled=cuda and amp_dtype is not None)
 
     step = 0
     if resume and ckpt_path.exists():
@@ -455,8 +485,9 @@ def train(task: Task, dataset: Dataset, out_dir: str | Path, settings: TrainSett
     samples_since_log, last = 0, {}
     train_model.train()
     for batch in loader:
-        batch = _to_device(batch, device, cuda)
-        with torch.autocast(device_type=device.type, dtype=torch.float16, enabled=cuda):
+        batch = _to_device(batch, device, settings.channels_last)
+        with torch.autocast(device_type=device.type, dtype=amp_dtype or torch.float32,
+                            enabled=amp_dtype is not None):
             loss, parts = task.loss(train_model, batch)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss is {float(loss)} at step {step + 1}")
@@ -594,13 +625,15 @@ RUN_DEFAULTS = {
 }
 
 
-def _dataset(data: str, robot: str, n: int, size: tuple[int, int], seed: int) -> Dataset:
+def _dataset(data: str, robot: str, n: int, size: tuple[int, int], seed: int,
+             recipe: str = "paper") -> Dataset:
     if data == "toy" or robot == "toy":
         return ToyDiscDataset(n, size, seed)
     if data == "synthetic":
         from .data import SyntheticDataset
+        from .synth import params_for
 
-        return SyntheticDataset(robot, n, size=size, seed=seed)
+        return SyntheticDataset(robot, n, size=size, seed=seed, params=params_for(robot, recipe))
     from .data import DiskDataset
 
     return DiskDataset(data)
@@ -650,6 +683,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default="synthetic",
                    help="'synthetic' (rendered on the fly), 'toy', or a dataset folder")
     p.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic training set")
+    p.add_argument("--recipe", default="paper", help="synthesis recipe of the training scenes: "
+                   "paper (the paper's randomisation) or sim2real (see synth.RECIPES)")
+    p.add_argument("--fp32", action="store_true", help="train in float32 (no mixed precision)")
     p.add_argument("--seed", type=int, default=0, help="seed of batch order and initialisation")
     p.add_argument("--workers", type=int, help="DataLoader worker processes")
     p.add_argument("--ckpt-every", type=int)
@@ -671,14 +707,14 @@ def main(argv: list[str] | None = None) -> int:
                                                   **parse_overrides(args.set))
         size = tuple(task.input_size)
         n = args.n_scenes or defaults["n_scenes"]
-        dataset = _dataset(args.data, args.robot, n, size, args.data_seed)
+        dataset = _dataset(args.data, args.robot, n, size, args.data_seed, args.recipe)
         pick = lambda v, k: defaults[k] if v is None else v  # noqa: E731
         settings = TrainSettings(
             steps=pick(args.steps, "steps"), batch_size=pick(args.batch_size, "batch_size"),
             lr=args.lr, schedule=args.schedule, ckpt_every=pick(args.ckpt_every, "ckpt_every"),
             log_every=pick(args.log_every, "log_every"), num_workers=pick(args.workers, "workers"),
             seed=args.seed, device=args.device, progress=not args.no_progress,
-            threads=args.threads, init_from=args.init)
+            threads=args.threads, init_from=args.init, amp=not args.fp32, recipe=args.recipe)
         result = train(task, dataset, args.out, settings, resume=args.resume)
     except (ValueError, FileNotFoundError, FloatingPointError) as exc:
         print(f"robotpose train: error: {exc}", file=sys.stderr)

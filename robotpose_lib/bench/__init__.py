@@ -12,6 +12,7 @@ BENCHMARKS = {
     "localization": "robotpose_lib.bench.localization",  # training throughput, inference latency
     "runtime": "robotpose_lib.bench.runtime",        # the paper's Table II, vs library baselines
     "decode": "robotpose_lib.bench.decode",          # NMS and LoG against scipy / skimage
+    "train": "robotpose_lib.bench.train",            # training step: shipped recipe vs fp32 eager
 }
 
 

@@ -1,0 +1,93 @@
+"""`robotpose bench train`: training throughput of the shipped recipe against plain fp32.
+
+One optimiser step (forward, loss, backward, Adam) of the localization task on a real
+rendered batch, timed as the median of ``--repeats`` steps after two warm-up steps, in
+samples per second. Rendering is left out: it runs in a DataLoader worker in parallel
+(``robotpose bench synth`` measures it; about 50 samples/s at 240x320 on one core, so it
+does not limit training). Variants, all in the same run:
+
+* ``fp32 eager``      the baseline: float32, NCHW, every stage up-sampled (paper eq. 3);
+* ``+ channels_last`` NHWC memory format;
+* ``+ bf16``          bfloat16 autocast where the CPU has native bf16 (``config.autocast_dtype``);
+* ``shipped``         the above plus intermediate stages supervised at the backbone grid
+  (``LocalizationTask(intermediate="low_res")``): the recipe ``robotpose train`` uses.
+
+    robotpose bench train [--config cpu] [--robot panda] [--batch-size 8] [--repeats 5]
+                          [--threads 1] [--device cpu]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from ..config import autocast_dtype, resolve_device, torch_threads
+
+
+def step_throughput(task, batch: dict, device, amp: bool, channels_last: bool, repeats: int) -> float:
+    """Samples per second of one training step of ``task`` on ``batch`` (median)."""
+    torch.manual_seed(0)
+    model = task.build_model().to(device).train()
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-3)
+    batch = {k: v.to(device) for k, v in batch.items()}
+    if channels_last:
+        batch["images"] = batch["images"].contiguous(memory_format=torch.channels_last)
+    dtype = autocast_dtype(device) if amp else None
+    times = []
+    for i in range(repeats + 2):  # two warm-up steps: allocator, oneDNN kernel caches
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        t0 = time.perf_counter()
+        with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+            loss, _ = task.loss(model, batch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        if i >= 2:
+            times.append(time.perf_counter() - t0)
+    return len(batch["images"]) / float(np.median(times))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ..data import SyntheticDataset
+    from ..train import localization_task
+
+    p = argparse.ArgumentParser(prog="robotpose bench train")
+    p.add_argument("--config", default="cpu")
+    p.add_argument("--robot", default="panda")
+    p.add_argument("--batch-size", type=int, default=8)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads (default 1: the training recipe's, the other core renders)")
+    p.add_argument("--device", default="cpu")
+    args = p.parse_args(argv)
+    if args.batch_size < 1 or args.repeats < 1:
+        raise ValueError("--batch-size and --repeats must be at least 1")
+    device = resolve_device(args.device)
+    paper = localization_task(args.config, args.robot)
+    shipped = localization_task(args.config, args.robot, intermediate="low_res")
+    data = SyntheticDataset(args.robot, args.batch_size, size=paper.input_size, seed=0)
+    batch = paper.collate([data[i] for i in range(args.batch_size)])
+    dtype = autocast_dtype(device)
+    variants = [("fp32 eager", paper, False, False), ("+ channels_last", paper, False, True),
+                (f"+ {dtype}".replace("torch.", "") if dtype else "+ amp (not native here)", paper, True, True),
+                ("shipped (+ low-res intermediate loss)", shipped, True, True)]
+    print(f"device {device}, torch threads {args.threads}, config {args.config}, robot {args.robot}, "
+          f"batch {args.batch_size}, input {paper.input_size[0]}x{paper.input_size[1]}")
+    rates = []
+    with torch_threads(args.threads):
+        for label, task, amp, cl in variants:
+            rate = step_throughput(task, batch, device, amp, cl, args.repeats)
+            rates.append(rate)
+            print(f"{label:40s} {rate:7.2f} samples/s  {rate / rates[0]:5.2f}x fp32 eager", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

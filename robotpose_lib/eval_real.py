@@ -1,0 +1,196 @@
+"""Evaluation on real, calibrated photographs in DREAM's style (Lee et al. 2020, §V).
+
+A folder in the format of ``../shared/data/real_panda_dev`` (``info.json`` with the
+intrinsics K, the base-to-camera extrinsic and the joint angles of every frame) gives the
+true keypoints by our forward kinematics (``real_panda.load_real_panda``). The model runs
+through :class:`~robotpose_lib.predictor.Predictor`, exactly as ``robotpose predict`` does;
+only the highest-scoring robot of a frame counts (none found: every keypoint missed).
+
+Metrics, in pixels of the original photo and camera-frame centimetres:
+
+* PCK at 2.5, 5 and 10 px and the keypoint AUC of the PCK curve over 0-20 px; a missed
+  keypoint counts as wrong (DREAM's convention);
+* median pixel error per keypoint (found keypoints only, with the number missed);
+* median depth error |z^ - z| and median 3D error of found keypoints (cm);
+* ADD AUC over 0-10 cm, ADD being the mean 3D error of a frame's keypoints (a frame with a
+  missed keypoint counts as failed);
+* the same for the moving joints only (the Panda's base and shoulder hardly move in a
+  teleoperation episode), and for the *mean-pose baseline*: every frame predicted as the
+  average true keypoints of the folder (an oracle that knows the episode's mean pose;
+  what a model must beat to show it sees the arm move).
+
+    robotpose eval real --data DIR [--checkpoint LOC.pt] [--instances INST.pt|none]
+                        [--method nms|log] [--json OUT]
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import metrics
+from .real_panda import RealPhoto, load_real_panda
+
+PCK_THRESHOLDS_PX = (2.5, 5.0, 10.0)
+AUC_MAX_PX = 20.0
+ADD_MAX_CM = 10.0
+# DREAM's 7 Panda keypoints; the first two (panda_link0, panda_link2) sit on the base and
+# shoulder, the rest move with the arm.
+MOVING_JOINTS = {"panda": (2, 3, 4, 5, 6)}
+
+
+@dataclass
+class RealPredictions:
+    """Per frame the best robot's keypoints (NaN where missed) and the truth.
+
+    pred_2d, true_2d: (F, J, 2) pixels of the photo; pred_3d, true_3d: (F, J, 3) metres.
+    """
+
+    names: list[str]
+    pred_2d: np.ndarray
+    pred_3d: np.ndarray
+    true_2d: np.ndarray
+    true_3d: np.ndarray
+    robots_found: list[int] = field(default_factory=list)
+
+
+def predict_photos(predictor, photos: list[RealPhoto], method: str | None = None) -> RealPredictions:
+    """Run ``predictor`` on every photo with the photo's own K; keep the best robot."""
+    if not photos:
+        raise ValueError("no photos to evaluate")
+    J = predictor.num_joints
+    pred_2d = np.full((len(photos), J, 2), np.nan)
+    pred_3d = np.full((len(photos), J, 3), np.nan)
+    found = []
+    for i, photo in enumerate(photos):
+        poses = predictor(photo.image, photo.K, method=method)
+        found.append(len(poses))
+        if poses:
+            best = max(poses, key=lambda p: p.score)
+            pred_2d[i], pred_3d[i] = best.joints_2d, best.joints_3d
+    return RealPredictions([p.name for p in photos], pred_2d, pred_3d,
+                           np.stack([p.joints_2d for p in photos]), np.stack([p.joints_3d for p in photos]),
+                           found)
+
+
+def mean_pose_baseline(photos: list[RealPhoto]) -> RealPredictions:
+    """Every frame predicted as the folder's average true keypoints (2D and 3D)."""
+    true_2d = np.stack([p.joints_2d for p in photos])
+    true_3d = np.stack([p.joints_3d for p in photos])
+    F = len(photos)
+    return RealPredictions([p.name for p in photos], np.repeat(true_2d.mean(0, keepdims=True), F, 0),
+                           np.repeat(true_3d.mean(0, keepdims=True), F, 0), true_2d, true_3d, [1] * F)
+
+
+def keypoint_metrics(pred: RealPredictions, joints=None) -> dict:
+    """DREAM-style figures of ``pred`` over keypoints ``joints`` (indices; default all).
+
+    Returns a dict: "pck@T" for T in PCK_THRESHOLDS_PX, "auc" (0-20 px), "median_px",
+    "found" (share of keypoints found), "median_depth_cm", "median_3d_cm", "add_auc"
+    (0-10 cm), "frames", "keypoints".
+    """
+    sel = slice(None) if joints is None else list(joints)
+    err_px = metrics.pixel_errors(pred.pred_2d[:, sel], pred.true_2d[:, sel])      # (F, j)
+    err_3d = metrics.position_errors_cm(pred.pred_3d[:, sel], pred.true_3d[:, sel])
+    err_z = np.abs(pred.pred_3d[:, sel, 2] - pred.true_3d[:, sel, 2]) * 100.0
+    out = {f"pck@{t:g}": float(metrics.pck(err_px, [t])[0]) for t in PCK_THRESHOLDS_PX}
+    out["auc"] = metrics.pck_auc(err_px, AUC_MAX_PX)
+    finite = np.isfinite(err_px)
+    out["found"] = float(finite.mean())
+    out["median_px"] = float(np.median(err_px[finite])) if finite.any() else float("nan")
+    z_ok, d_ok = np.isfinite(err_z), np.isfinite(err_3d)
+    out["median_depth_cm"] = float(np.median(err_z[z_ok])) if z_ok.any() else float("nan")
+    out["median_3d_cm"] = float(np.median(err_3d[d_ok])) if d_ok.any() else float("nan")
+    add = np.where(np.isfinite(err_3d).all(1), np.nanmean(np.where(d_ok, err_3d, 0.0), 1), np.inf)
+    out["add_auc"] = metrics.pck_auc(add, ADD_MAX_CM)
+    out["frames"], out["keypoints"] = int(err_px.shape[0]), int(err_px.size)
+    return out
+
+
+def per_joint_median_px(pred: RealPredictions) -> list[tuple[float, int]]:
+    """(median pixel error of found, number missed) per keypoint."""
+    err = metrics.pixel_errors(pred.pred_2d, pred.true_2d)
+    return [(float(np.median(e[np.isfinite(e)])) if np.isfinite(e).any() else float("nan"),
+             int((~np.isfinite(e)).sum())) for e in err.T]
+
+
+def evaluate_real(predictor, photos: list[RealPhoto], method: str | None = None) -> dict:
+    """Model and mean-pose baseline on ``photos``, all joints and moving joints.
+
+    Returns a JSON-ready dict: "model" and "baseline", each {"all": metrics, "moving":
+    metrics}; "per_joint" [(name, median px, missed)]; "robots_found" per frame.
+    """
+    pred = predict_photos(predictor, photos, method)
+    base = mean_pose_baseline(photos)
+    moving = MOVING_JOINTS.get(predictor.robot)
+    result = {"frames": pred.names, "robots_found": pred.robots_found}
+    for label, p in (("model", pred), ("baseline", base)):
+        result[label] = {"all": keypoint_metrics(p), "moving": keypoint_metrics(p, moving) if moving else None}
+    result["per_joint"] = [(name, m, k) for name, (m, k) in zip(predictor.joint_names, per_joint_median_px(pred))]
+    result["predictions"] = {"pred_2d": pred.pred_2d.tolist(), "true_2d": pred.true_2d.tolist()}
+    return result
+
+
+ROWS = [("pck@2.5", "PCK @ 2.5 px"), ("pck@5", "PCK @ 5 px"), ("pck@10", "PCK @ 10 px"),
+        ("auc", "keypoint AUC 0-20 px"), ("found", "keypoints found"),
+        ("median_px", "median error [px]"), ("median_depth_cm", "median depth error [cm]"),
+        ("median_3d_cm", "median 3D error [cm]"), ("add_auc", "ADD AUC 0-10 cm")]
+
+
+def format_real_report(result: dict) -> str:
+    """The metrics table (model | mean-pose baseline, all and moving joints) as text."""
+    groups = [("all", "all joints")] + ([("moving", "moving joints")] if result["model"]["moving"] else [])
+    head = f"{'':26s}" + "".join(f"{'model ' + g:>16s}{'baseline ' + g:>20s}" for g, _ in groups)
+    lines = [f"{len(result['frames'])} frames; robots found per frame: {result['robots_found']}", head]
+    for key, label in ROWS:
+        cells = "".join(f"{result['model'][g][key]:16.3f}{result['baseline'][g][key]:20.3f}" for g, _ in groups)
+        lines.append(f"{label:26s}{cells}")
+    lines.append("")
+    lines.append("median pixel error per keypoint (found only), missed")
+    lines += [f"  {name:14s} {m:8.1f} px  missed {k}" for name, m, k in result["per_joint"]]
+    return "\n".join(lines)
+
+
+def load_predictor(checkpoint: str | None, instances: str | None, robot: str = "panda", device=None):
+    """A Predictor from a localization checkpoint (default the shipped reference) and an
+    instance checkpoint ("none": one robot per image, beliefs decoded unmasked).
+
+    With both given, the instance model runs on the *given* localization model's outputs
+    (the instance checkpoint's own copy of the localization weights is replaced), so a
+    retrained localization model can be measured with an existing instance model.
+    """
+    import warnings
+
+    from .predictor import Predictor, pretrained_paths
+
+    loc_path, inst_path = pretrained_paths(robot)
+    loc_path = Path(checkpoint) if checkpoint else loc_path
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "localization-only checkpoint": intended
+        loc = Predictor.load(loc_path, robot=robot, device=device)
+    if instances == "none":
+        return loc
+    inst = Predictor.load(Path(instances) if instances else inst_path, localization_checkpoint=loc_path,
+                          robot=robot, device=device)
+    inst.localization = loc.localization
+    inst.depth_coding = loc.depth_coding
+    return inst
+
+
+def main_real(args) -> int:
+    """``robotpose eval real``: print the report, optionally write JSON."""
+    photos = load_real_panda(args.data)
+    if not photos:
+        raise FileNotFoundError(f"{args.data}: no info.json with photos (format of real_panda_dev)")
+    predictor = load_predictor(args.checkpoint, args.instances, device=args.device)
+    method = None if args.method == "both" else args.method
+    result = evaluate_real(predictor, photos, method)
+    print(f"real photos {args.data}: localization {args.checkpoint or 'shipped reference'}, "
+          f"instances {args.instances or 'shipped reference'}, peaks {method or predictor.method}")
+    print(format_real_report(result))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=1))
+    return 0

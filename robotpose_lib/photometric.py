@@ -1,0 +1,74 @@
+"""Camera-like degradations of a composited synthetic image (our addition to paper §III-A).
+
+Real photographs differ from clean renders in ways no geometry shows: white balance and
+exposure, contrast and saturation, defocus blur, sensor noise and JPEG compression. DREAM
+(Lee et al. 2020) and most sim-to-real work randomise them; the paper only adds uniform
+noise. :func:`degrade` applies the ones that :class:`~robotpose_lib.synth.SynthParams`
+switches on, each drawn from the sample's own random stream so that sample i stays the
+same bytes on every call.
+
+All functions take and return float32 (H, W, 3) images on the 0..255 scale (before the
+final rounding to uint8), except :func:`jpeg_roundtrip` which works on uint8.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def color_transform(image: np.ndarray, rng: np.random.Generator, jitter: float,
+                    white_balance: float, gamma_range: tuple[float, float]) -> np.ndarray:
+    """Brightness, contrast, saturation (factors U(1 - jitter, 1 + jitter)), per-channel
+    gains U(1 - white_balance, 1 + white_balance) and an exposure curve 255 (x/255)^gamma
+    with gamma ~ U(gamma_range)."""
+    out = image
+    if white_balance > 0:
+        out = out * rng.uniform(1 - white_balance, 1 + white_balance, 3).astype(np.float32)
+    if jitter > 0:
+        brightness, contrast, saturation = rng.uniform(1 - jitter, 1 + jitter, 3)
+        grey = out.mean(axis=2, keepdims=True)
+        out = grey + saturation * (out - grey)               # saturation about the grey level
+        out = out.mean() + contrast * (out - out.mean())     # contrast about the mean
+        out = out * brightness
+    low, high = gamma_range
+    if (low, high) != (1.0, 1.0):
+        gamma = rng.uniform(low, high)
+        out = 255.0 * (np.clip(out, 0, 255) / 255.0) ** gamma
+    return out.astype(np.float32, copy=False)
+
+
+def blur(image: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian defocus blur of ``sigma`` pixels."""
+    return cv2.GaussianBlur(image, (0, 0), sigmaX=float(sigma), sigmaY=float(sigma))
+
+
+def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
+    """uint8 (H, W, 3) RGB encoded as JPEG at ``quality`` (1..100) and decoded again."""
+    ok, buf = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    if not ok:  # pragma: no cover - OpenCV always encodes a valid uint8 image
+        raise RuntimeError("JPEG encoding failed")
+    return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
+
+
+def degrade(image: np.ndarray, rng: np.random.Generator, params) -> np.ndarray:
+    """Apply the degradations switched on in ``params`` (a SynthParams) in camera order:
+    colour/exposure, blur, sensor noise (the paper's uniform noise, amplitude drawn by the
+    scene), then JPEG. ``image`` float32 (H, W, 3) 0..255 -> uint8 (H, W, 3).
+
+    Nothing is drawn from ``rng`` for a degradation that is off, so turning the new
+    options off reproduces the paper's images byte for byte.
+    """
+    if params.color_jitter > 0 or params.white_balance > 0 or tuple(params.gamma_range) != (1.0, 1.0):
+        image = color_transform(image, rng, params.color_jitter, params.white_balance,
+                                tuple(params.gamma_range))
+    if params.blur_probability > 0 and rng.random() < params.blur_probability:
+        image = blur(image, rng.uniform(*params.blur_sigma))
+    return image
+
+
+def finish(image: np.ndarray, rng: np.random.Generator, params) -> np.ndarray:
+    """Round to uint8, then the JPEG round trip when ``params`` draws one."""
+    out = np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    if params.jpeg_probability > 0 and rng.random() < params.jpeg_probability:
+        out = jpeg_roundtrip(out, int(rng.integers(params.jpeg_quality[0], params.jpeg_quality[1] + 1)))
+    return out

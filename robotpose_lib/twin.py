@@ -1,0 +1,96 @@
+"""The rendered twin of a real photograph: our robot rendered at the photo's joint angles
+and calibration (DESIGN, "Measuring what matters").
+
+Three images of the same arm in the same pose and view separate the gaps between our
+synthetic training data and a real photo:
+
+* ``twin``: the rendered robot on one of our synthetic backgrounds (no real pixels):
+  geometry and viewpoint only;
+* ``pasted``: the rendered robot pasted over the real photo: adds the real background
+  and clutter, keeps our robot's appearance;
+* ``photo``: the real photo: adds the real robot's appearance.
+
+A model that finds the twin but not the pasted twin is broken by backgrounds; one that
+finds the pasted twin but not the photo, by the robot's appearance. The silhouette
+overlay (:func:`silhouette_overlay`) checks that our geometry covers the real arm.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .real_panda import RealPhoto
+from .synth import params_for, render_scenes, sample_scene
+from .types import Sample
+
+VARIANTS = ("twin", "pasted", "photo")
+
+
+def render_twin(photo: RealPhoto, robot: str = "panda", seed: int = 0, **param_overrides) -> Sample:
+    """Our ``robot`` at ``photo``'s joint angles, extrinsics and K, at the photo's size.
+
+    By default it wears the manufacturer-like white/grey finish with a highlight
+    (``SynthParams.realistic_material_probability = 1``) on a test-split background, with
+    no distractors, noise or degradations. ``param_overrides`` change any SynthParams.
+    """
+    from .backgrounds import BackgroundPool
+
+    H, W = photo.image.shape[:2]
+    overrides = dict(realistic_material_probability=1.0, specular_range=(0.3, 0.3),
+                     noise_amplitude=(0.0, 0.0), min_robots=1, max_robots=1, theta_vr=1.0,
+                     background=BackgroundPool(split="test"))
+    overrides.update(param_overrides)
+    params = params_for(robot, **overrides)
+    scene = sample_scene(robot, params, seed, 0, H, W)
+    scene.base_poses = np.eye(4)[None]
+    scene.joint_angles = np.asarray(photo.joint_angles, float)[None]
+    scene.camera_pose = np.asarray(photo.T_cam_base, float)
+    scene.K = np.asarray(photo.K, float)
+    return render_scenes(robot, [scene], params)[0]
+
+
+def pasted_twin(photo: RealPhoto, twin: Sample) -> np.ndarray:
+    """The twin's robot pixels pasted over the real photo: uint8 (H, W, 3)."""
+    out = photo.image.copy()
+    if len(twin.masks):
+        robot = twin.masks.any(0)
+        out[robot] = twin.image[robot]
+    return out
+
+
+def variant_images(photo: RealPhoto, seed: int = 0) -> dict[str, np.ndarray]:
+    """The three images of :data:`VARIANTS` for one photo."""
+    twin = render_twin(photo, seed=seed)
+    return {"twin": twin.image, "pasted": pasted_twin(photo, twin), "photo": photo.image}
+
+
+def silhouette_overlay(photo: RealPhoto, twin: Sample | None = None, alpha: float = 0.45) -> np.ndarray:
+    """The photo with the twin's links tinted one colour each (uint8 (H, W, 3))."""
+    import matplotlib
+
+    twin = twin or render_twin(photo)
+    out = photo.image.astype(np.float32)
+    links = twin.link_ids.astype(int)
+    cmap = matplotlib.colormaps["tab10"]
+    for link in np.unique(links[links >= 0]):
+        colour = np.array(cmap(int(link) % 10)[:3], np.float32) * 255
+        sel = links == link
+        out[sel] = (1 - alpha) * out[sel] + alpha * colour
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def twin_study(predictor, photos: list[RealPhoto], method: str | None = None) -> dict:
+    """Keypoint metrics (see ``eval_real.keypoint_metrics``) of ``predictor`` on each
+    variant of every photo. Returns {variant: {"all": metrics, "moving": metrics}}."""
+    from dataclasses import replace
+
+    from .eval_real import MOVING_JOINTS, keypoint_metrics, predict_photos
+
+    images = [variant_images(p, seed=i) for i, p in enumerate(photos)]
+    out = {}
+    for variant in VARIANTS:
+        posed = [replace(p, image=im[variant]) for p, im in zip(photos, images)]
+        pred = predict_photos(predictor, posed, method)
+        moving = MOVING_JOINTS.get(predictor.robot)
+        out[variant] = {"all": keypoint_metrics(pred), "moving": keypoint_metrics(pred, moving) if moving else None,
+                        "median_px": keypoint_metrics(pred)["median_px"]}
+    return out
