@@ -314,6 +314,8 @@ class TrainSettings:
         channels_last: NHWC memory format for model and images.
         recipe: name of the synthesis recipe of the training data (``synth.RECIPES``),
             recorded in the checkpoint.
+        max_seconds: stop after this much wall time (checkpoint written; ``--resume``
+            continues), for machines lent for a fixed time. None: no limit.
         threads: torch CPU threads per process; None: the cores left after the workers,
             shared among processes (OpenMP threads that outnumber free cores spin-wait
             and slow training down many times over on a small machine).
@@ -334,6 +336,7 @@ class TrainSettings:
     amp: bool = True
     channels_last: bool = True
     recipe: str = "paper"
+    max_seconds: float | None = None
 
 
 class LRSchedule:
@@ -389,6 +392,17 @@ def _truncate_metrics(path: Path, step: int) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text("".join(l + "\n" for l in keep))
     os.replace(tmp, path)
+
+
+def _out_of_time(max_seconds: float | None, elapsed: float, world: int, device) -> bool:
+    """Whether the wall-time budget is spent; under DDP rank 0's clock decides for all,
+    so every process stops at the same step."""
+    if max_seconds is None:
+        return False
+    flag = torch.tensor([float(elapsed > max_seconds)], device=device)
+    if world > 1:
+        dist.broadcast(flag, src=0)
+    return bool(flag.item())
 
 
 def train(task: Task, dataset: Dataset, out_dir: str | Path, settings: TrainSettings,
@@ -498,21 +512,27 @@ def train(task: Task, dataset: Dataset, out_dir: str | Path, settings: TrainSett
         scheduler.step()
         step += 1
         samples_since_log += settings.batch_size * world
-        if rank != 0:
-            continue
         now = time.perf_counter()
+        out_of_time = _out_of_time(settings.max_seconds, now - t_start, world, device)
+        if rank != 0:
+            if out_of_time:
+                break
+            continue
         rate = samples_since_log / max(now - t_log, 1e-9)
         if bar is not None:
             bar.update(1)
-            bar.set_postfix(loss=f"{parts['loss']:.3e}", samples_s=f"{rate:.2f}")
+            bar.set_postfix(loss=f"{parts['loss']:.3e}", samples_s=f"{rate:.2f}", refresh=False)
         if step % settings.log_every == 0 or step == settings.steps:
             last = {"step": step, **parts, "lr": scheduler.get_last_lr()[0],
                     "samples_per_s": rate, "time": time.time()}
             with open(metrics_path, "a") as f:
                 f.write(json.dumps(last) + "\n")
             t_log, samples_since_log = now, 0
-        if step % settings.ckpt_every == 0 or step == settings.steps:
+        if step % settings.ckpt_every == 0 or step == settings.steps or out_of_time:
             save(step)
+        if out_of_time:
+            print(f"stopping at step {step}: --max-minutes reached (resume with --resume)")
+            break
     if bar is not None:
         bar.close()
     if rank == 0 and step == sampler.start and not ckpt_path.exists():
@@ -686,6 +706,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recipe", default="paper", help="synthesis recipe of the training scenes: "
                    "paper (the paper's randomisation) or sim2real (see synth.RECIPES)")
     p.add_argument("--fp32", action="store_true", help="train in float32 (no mixed precision)")
+    p.add_argument("--max-minutes", type=float, help="stop (with a checkpoint) after this wall time")
     p.add_argument("--seed", type=int, default=0, help="seed of batch order and initialisation")
     p.add_argument("--workers", type=int, help="DataLoader worker processes")
     p.add_argument("--ckpt-every", type=int)
@@ -714,7 +735,8 @@ def main(argv: list[str] | None = None) -> int:
             lr=args.lr, schedule=args.schedule, ckpt_every=pick(args.ckpt_every, "ckpt_every"),
             log_every=pick(args.log_every, "log_every"), num_workers=pick(args.workers, "workers"),
             seed=args.seed, device=args.device, progress=not args.no_progress,
-            threads=args.threads, init_from=args.init, amp=not args.fp32, recipe=args.recipe)
+            threads=args.threads, init_from=args.init, amp=not args.fp32, recipe=args.recipe,
+            max_seconds=None if args.max_minutes is None else 60.0 * args.max_minutes)
         result = train(task, dataset, args.out, settings, resume=args.resume)
     except (ValueError, FileNotFoundError, FloatingPointError) as exc:
         print(f"robotpose train: error: {exc}", file=sys.stderr)

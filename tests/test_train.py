@@ -191,3 +191,38 @@ def test_term_history_joins_parts(tmp_path):
     with pytest.raises(ValueError, match="no metrics"):
         (tmp_path / "empty.jsonl").write_text("")
         plot_term_history([tmp_path / "empty.jsonl"])
+
+
+def test_wall_time_budget_stops_with_a_checkpoint_and_resume_finishes(tmp_path):
+    task = tiny_task()
+    ds = ToyDiscDataset(8, (48, 64))
+    s = TrainSettings(steps=50, batch_size=2, ckpt_every=100, log_every=1, progress=False,
+                      device="cpu", threads=1, max_seconds=0.0)  # spent after the first step
+    result = train(task, ds, tmp_path, s)
+    assert result["step"] == 1 and load_checkpoint(tmp_path / "checkpoint.pt")["step"] == 1
+    s.max_seconds = None
+    assert train(task, ds, tmp_path, s, resume=True)["step"] == 50
+
+
+def test_low_res_intermediate_supervision_trains_and_is_recorded(tmp_path):
+    from robotpose_lib.losses import pool_targets
+
+    task = localization_task("quick", "toy", input_size=(48, 64), intermediate="low_res")
+    ds = ToyDiscDataset(2, (48, 64))
+    s = TrainSettings(steps=60, batch_size=2, lr=3e-3, ckpt_every=100, log_every=1,
+                      progress=False, device="cpu", threads=1)
+    train(task, ds, tmp_path, s)
+    losses = [r["loss"] for r in read_metrics(tmp_path / "metrics.jsonl")]
+    assert losses[-1] < 0.5 * losses[0], losses[::10]
+    _, task2, _ = load_model(tmp_path / "checkpoint.pt")
+    assert task2.intermediate == "low_res"
+    # pooled targets: a joint's peak stays 1; depth is the weighted mean of its cell
+    batch = task.collate([ds[0]])
+    pooled = pool_targets(batch, (6, 8))
+    assert torch.allclose(pooled["beliefs"].amax(dim=(2, 3)), batch["beliefs"].amax(dim=(2, 3)))
+    w, d = batch["weight"], batch["depth"]
+    expect = (w * d).sum() / w.sum()
+    got = (pooled["weight"] * pooled["depth"]).sum() / pooled["weight"].sum()
+    assert torch.allclose(got, expect, rtol=1e-4)
+    with pytest.raises(ValueError, match="intermediate"):
+        localization_task("quick", "toy", intermediate="half")
