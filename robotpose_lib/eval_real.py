@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from . import metrics
-from .real_panda import RealPhoto, load_real_panda
+from .real_panda import RealPhoto, find_real_panda_dir, load_real_panda
 
 PCK_THRESHOLDS_PX = (2.5, 5.0, 10.0)
 AUC_MAX_PX = 20.0
@@ -181,13 +181,16 @@ def load_predictor(checkpoint: str | None, instances: str | None, robot: str = "
 
 def main_real(args) -> int:
     """``robotpose eval real``: print the report, optionally write JSON."""
-    photos = load_real_panda(args.data)
+    folder = Path(args.data) if args.data else find_real_panda_dir()
+    if folder is None:
+        raise FileNotFoundError("no --data given and no shared/data/real_panda_dev beside the repository")
+    photos = load_real_panda(folder)
     if not photos:
-        raise FileNotFoundError(f"{args.data}: no info.json with photos (format of real_panda_dev)")
+        raise FileNotFoundError(f"{folder}: no info.json with photos (format of real_panda_dev)")
     predictor = load_predictor(args.checkpoint, args.instances, device=args.device)
     method = None if args.method == "both" else args.method
     result = evaluate_real(predictor, photos, method)
-    print(f"real photos {args.data}: localization {args.checkpoint or 'shipped reference'}, "
+    print(f"real photos {folder}: localization {args.checkpoint or 'shipped reference'}, "
           f"instances {args.instances or 'shipped reference'}, peaks {method or predictor.method}")
     print(format_real_report(result))
     if args.json:

@@ -98,6 +98,9 @@ CONFIGS: dict[str, InstanceConfig] = {
     # refine block stops at stride 2 and the logits are resized bilinearly: a conv stage at
     # full resolution would cost about two thirds of the model's CPU time
     "cpu": InstanceConfig(name="cpu", hidden_channels=32, context_channels=(32, 32), refine_channels=(32, 16)),
+    # for the gpu localization net (fine-tuned Lite0 at stride 8, paper-size stages): the
+    # printout's hidden size and context on the cpu config's cheaper refine block
+    "gpu": InstanceConfig(name="gpu", refine_channels=(64, 32)),
     # tiny, for tests and quick-mode chapters (same code path)
     "quick": InstanceConfig(name="quick", hidden_channels=16, context_channels=(16,), refine_channels=(16, 8)),
 }

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# One job for a lent GPU machine: train the Panda sim-to-real models at the paper's stage
+# sizes (config "gpu": fine-tuned EfficientNet-Lite0, 5 stages, 240x320; no download
+# needed), evaluate them, and leave checkpoints, logs and reports in OUT.
+#
+#   scripts/gpu_train.sh OUT MINUTES        # on the GPU machine (CUDA, AMP float16)
+#   TINY=1 scripts/gpu_train.sh OUT 1       # the same steps at tiny sizes on a CPU (a check)
+#
+# Time: 70 % of MINUTES for the localization net, 20 % for the instance net, the rest for
+# evaluation. Each training stops with a checkpoint when its share is spent
+# (--max-minutes), so a run cut short still ships what it learnt. Continue a run with the
+# same OUT: the commands resume from OUT/*/checkpoint.pt.
+set -euo pipefail
+out=${1:?usage: gpu_train.sh OUT MINUTES}
+minutes=${2:?usage: gpu_train.sh OUT MINUTES}
+robot=${ROBOT:-panda}
+here=$(cd "$(dirname "$0")/.." && pwd)
+py=${PYTHON:-$here/.venv/bin/python}
+[ -x "$py" ] || py=python3
+rp() { "$py" -m robotpose_lib.cli "$@"; }
+
+if [ "${TINY:-0}" = 1 ]; then
+  config=quick; init=(); size=(--steps 6 --batch-size 2 --n-scenes 64 --workers 0 --threads 1)
+  inst_size=(--steps 4 --batch-size 2 --n-scenes 32 --workers 0 --threads 1)
+  eval_n=4
+else
+  config=gpu; init=(); size=(); inst_size=(); eval_n=200
+  "$py" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'no CUDA device')"
+fi
+loc_min=$("$py" -c "print(max(0.05, 0.7 * $minutes))")
+inst_min=$("$py" -c "print(max(0.05, 0.2 * $minutes))")
+mkdir -p "$out"
+log() { echo "[$(date +%H:%M:%S)] $*" | tee -a "$out/run.log"; }
+
+log "localization: config $config, recipe sim2real, $loc_min min"
+rp train localization --config "$config" --robot "$robot" --out "$out/localization" --resume \
+  --recipe sim2real --set depth_weight=50 --set intermediate=low_res --schedule cosine \
+  --max-minutes "$loc_min" --no-progress "${size[@]}" "${init[@]}" 2>&1 | tail -n 3 | tee -a "$out/run.log"
+
+log "instances: config $config, recipe sim2real, $inst_min min"
+rp train instances --config "$config" --robot "$robot" --out "$out/instances" --resume \
+  --localization "$out/localization/checkpoint.pt" --recipe sim2real --set eos_weight=5 \
+  --max-minutes "$inst_min" --no-progress "${inst_size[@]}" 2>&1 | tail -n 3 | tee -a "$out/run.log"
+
+log "evaluation"
+rp eval localization --checkpoint "$out/localization/checkpoint.pt" --n "$eval_n" --no-progress \
+  > "$out/eval_localization.txt" 2>&1 || log "eval localization failed (see file)"
+rp eval instances --checkpoint "$out/instances/checkpoint.pt" --n "$eval_n" \
+  > "$out/eval_instances.txt" 2>&1 || log "eval instances failed (see file)"
+if "$py" -c "from robotpose_lib.real_panda import find_real_panda_dir as f; import sys; sys.exit(f() is None)"; then
+  for inst in none "$out/instances/checkpoint.pt"; do
+    tag=$([ "$inst" = none ] && echo single || echo instances)
+    rp eval real --checkpoint "$out/localization/checkpoint.pt" --instances "$inst" --method nms \
+      --json "$out/eval_real_$tag.json" > "$out/eval_real_$tag.txt" 2>&1 || log "eval real ($tag) failed"
+  done
+else
+  log "no real photos beside the repository: eval real skipped"
+fi
+log "done: $(ls "$out")"
