@@ -49,6 +49,49 @@ def find_real_panda_dir(start: str | Path | None = None) -> Path | None:
     return None
 
 
+# The full public episode the dev photos are sampled from (MIT licence, (c) 2024 Tristin
+# Xie): github.com/tristinxie/panda_dataset, folder panda_dataset/panda_1, pinned commit.
+EPISODE_REPO = "tristinxie/panda_dataset"
+EPISODE_COMMIT = "8c443122572b1d6e9b268749cdafde88e813dc25"
+EPISODE_FOLDER = "panda_dataset/panda_1"
+
+
+def download_panda_episode(dest: str | Path, timeout: float = 30.0) -> Path:
+    """Download the full episode (info.json and every frame it names) into ``dest`` for
+    Colab and other machines online; files already there are kept. Offline it raises one
+    ``RuntimeError`` line.
+
+    Returns:
+        ``dest``, readable by :func:`load_real_panda`.
+    """
+    import urllib.request
+
+    from tqdm import tqdm
+
+    base = f"https://raw.githubusercontent.com/{EPISODE_REPO}/{EPISODE_COMMIT}/{EPISODE_FOLDER}"
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+
+    def fetch(name: str) -> None:
+        target = dest / name
+        if target.exists():
+            return
+        try:
+            with urllib.request.urlopen(f"{base}/{name}", timeout=timeout) as response:
+                data = response.read()
+        except OSError as err:
+            raise RuntimeError(f"could not download {base}/{name} ({err})") from None
+        tmp = target.with_suffix(target.suffix + ".part")
+        tmp.write_bytes(data)
+        os.replace(tmp, target)
+
+    fetch("info.json")
+    steps = json.loads((dest / "info.json").read_text())["steps"].values()
+    for step in tqdm([s["img_file"] for s in steps], desc="panda_1 frames"):
+        fetch(step)
+    return dest
+
+
 def load_real_panda(folder: str | Path | None = None) -> list[RealPhoto]:
     """All photographs of the folder with their ground truth; [] when it is absent."""
     folder = Path(folder) if folder else find_real_panda_dir()
