@@ -239,8 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", choices=("train", "test"), default="train", help="background photo set")
     parser.add_argument("--background-dir", action="append", default=[], help="extra folder of background photos")
     parser.add_argument("--batch", type=int, default=8, help="scenes rendered per call")
+    parser.add_argument("--recipe", default="paper", help="synthesis recipe: paper or sim2real (synth.RECIPES)")
     args = parser.parse_args(argv)
-    params = params_for(args.robot, background=BackgroundPool(split=args.split, folders=tuple(args.background_dir)))
+    params = params_for(args.robot, args.recipe,
+                        background=BackgroundPool(split=args.split, folders=tuple(args.background_dir)))
     dataset = SyntheticDataset(args.robot, args.n, args.size, args.seed, params)
     root = write_dataset(args.out, dataset, batch_size=max(1, args.batch))
     print(f"wrote {dataset.n} samples to {root}")

@@ -185,6 +185,16 @@ class InstanceTask:
         in_channels = localization.backbone.out_channels + self.num_joints + 1
         return InstanceModel(localization, InstanceNet(in_channels, self.config), self.finetune_localization)
 
+    def after_warm_start(self, model: InstanceModel) -> None:
+        """Called by the trainer after ``--init`` copied every weight of another instance
+        checkpoint, its localization net's included: put back the localization weights of
+        this task's checkpoint, so that an instance model can be retrained on top of a new
+        localization model (unless the localization net is fine-tuned anyway)."""
+        if self.localization_checkpoint is not None and not self.finetune_localization:
+            from .checkpoint import load_checkpoint
+
+            model.localization.load_state_dict(load_checkpoint(self.localization_checkpoint)["model"])
+
     def loss(self, model: nn.Module, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
         counts = batch["counts"]
         steps = int(counts.max()) + 1

@@ -81,6 +81,8 @@ class Task(Protocol):
     def loss(self, model: nn.Module, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
         """(scalar loss to minimise, floats to log) for one batch already on the device."""
 
+    # Optional: ``after_warm_start(model)``, called after ``init_from`` weights were loaded.
+
 
 class LocalizationTask:
     """The paper's joint localization model (III-B) as a :class:`Task`.
@@ -466,6 +468,8 @@ def train(task: Task, dataset: Dataset, out_dir: str | Path, settings: TrainSett
             load_weights(model, load_checkpoint(settings.init_from, map_location=device,
                                                 expect={"task": task.name, "robot": task.robot}),
                          settings.init_from)
+            if hasattr(task, "after_warm_start"):  # e.g. instances: keep the given localization net
+                task.after_warm_start(model)
             if rank == 0:
                 print(f"model weights from {settings.init_from}")
 

@@ -120,3 +120,35 @@ def test_factory_takes_the_localization_config_from_its_checkpoint(tmp_path):
     task = instance_task("quick", "panda", tmp_path / "checkpoint.pt", eos_weight=7.5)
     assert task.localization_config.input_size == (48, 64) and task.eos_weight == 7.5
     assert task.input_size == (48, 64)
+
+
+def test_warm_start_keeps_the_new_localization_weights(tmp_path, one_thread):
+    """--init from an instance checkpoint copies its instance weights, but the localization
+    net stays the one this task was given (instance models retrained on a new localization)."""
+    from robotpose_lib.checkpoint import save_checkpoint
+    from robotpose_lib.models.localization import LocalizationNet
+
+    config = get_localization_config("quick", input_size=SIZE, backbone_weights=None)
+    paths = []
+    for seed in (5, 6):
+        torch.manual_seed(seed)
+        net = LocalizationNet(config, 7)
+        paths.append(save_checkpoint(tmp_path / f"loc{seed}.pt", {
+            "task": "localization", "robot": "panda", "config": config.to_dict(), "step": 1,
+            "model": net.state_dict()}))
+    dataset = [_disc_sample(i, i % 3) for i in range(4)]
+    settings = TrainSettings(steps=2, batch_size=2, ckpt_every=2, log_every=1, device="cpu", progress=False)
+    old = InstanceTask("panda", get_instance_config("quick"), config, 7, localization_checkpoint=paths[0])
+    train(old, dataset, tmp_path / "old", settings)
+    old_state = load_checkpoint(tmp_path / "old" / "checkpoint.pt")["model"]
+
+    new = InstanceTask("panda", get_instance_config("quick"), config, 7, localization_checkpoint=paths[1])
+    settings.steps, settings.lr, settings.init_from = 1, 0.0, str(tmp_path / "old" / "checkpoint.pt")
+    train(new, dataset, tmp_path / "new", settings)
+    state = load_checkpoint(tmp_path / "new" / "checkpoint.pt")["model"]
+    new_loc = load_checkpoint(paths[1])["model"]
+    for name, value in new_loc.items():
+        if value.is_floating_point():
+            torch.testing.assert_close(state[f"localization.{name}"], value)
+    conv = "instances.cell.input_conv.weight"
+    torch.testing.assert_close(state[conv], old_state[conv])  # lr 0: the warm-started weights
