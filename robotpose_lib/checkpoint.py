@@ -1,4 +1,11 @@
-"""Atomic, self-describing training checkpoints.
+"""Atomic, self-describing training checkpoints, and where the reference ones live.
+
+Where: :func:`checkpoint_dir` is the one place that decides the folder of the reference
+checkpoints (and their logs and model cards): ``$ROBOTPOSE_CHECKPOINT_DIR`` when set, else
+the checkpoints that come with robotpose (:func:`shipped_checkpoint_dir`): inside the
+installed package as package data (``robotpose_lib/assets/checkpoints``; a wheel or
+``pip install git+...`` puts them there, see ``pyproject.toml``) or, running from a source
+checkout, the repository's ``assets/checkpoints``. :func:`reference_path` names one file.
 
 A checkpoint is one ``torch.save`` file holding everything needed to continue a run with
 the same step count or to rebuild the model for inference:
@@ -26,6 +33,42 @@ import torch
 
 FORMAT, VERSION = "robotpose-checkpoint", 1
 REQUIRED_KEYS = ("format", "version", "task", "robot", "config", "step", "model")
+
+CHECKPOINT_DIR_ENV = "ROBOTPOSE_CHECKPOINT_DIR"
+_PACKAGE = Path(__file__).resolve().parent
+PACKAGED_CHECKPOINT_DIR = _PACKAGE / "assets" / "checkpoints"      # installed package data
+SOURCE_CHECKPOINT_DIR = _PACKAGE.parent / "assets" / "checkpoints"  # a source checkout
+
+
+def shipped_checkpoint_dir() -> Path:
+    """The reference checkpoints that come with robotpose: the installed package's
+    ``robotpose_lib/assets/checkpoints`` when it exists, else the source checkout's
+    ``assets/checkpoints`` (the place they are kept in the repository)."""
+    if PACKAGED_CHECKPOINT_DIR.is_dir():
+        return PACKAGED_CHECKPOINT_DIR
+    return SOURCE_CHECKPOINT_DIR
+
+
+def checkpoint_dir() -> Path:
+    """Folder of the reference checkpoints: ``$ROBOTPOSE_CHECKPOINT_DIR`` when set (tests,
+    users with their own references), else :func:`shipped_checkpoint_dir`."""
+    return Path(os.environ.get(CHECKPOINT_DIR_ENV) or shipped_checkpoint_dir())
+
+
+def reference_path(robot: str, task: str = "localization", config: str = "cpu",
+                   folder: str | Path | None = None) -> Path:
+    """``{folder}/{robot}_{task}_{config}.pt``; ``folder`` defaults to :func:`checkpoint_dir`
+    (the file need not exist)."""
+    return Path(folder if folder is not None else checkpoint_dir()) / f"{robot}_{task}_{config}.pt"
+
+
+def describe_checkpoint_dir(folder: str | Path | None = None) -> str:
+    """Where a missing reference was looked for, for error messages."""
+    if folder is not None:
+        return str(folder)
+    if os.environ.get(CHECKPOINT_DIR_ENV):
+        return f"{checkpoint_dir()} (${CHECKPOINT_DIR_ENV})"
+    return str(checkpoint_dir())
 
 
 class CheckpointError(ValueError):

@@ -1,39 +1,49 @@
-"""Reading user images and intrinsics, with one-line errors and one-line warnings.
+"""Decoding user images: pixels only, with one-line errors and one-line warnings.
 
 :func:`load_image` takes a path, a numpy array or a torch tensor and returns a
-:class:`LoadedImage`: uint8 (H, W, 3) RGB plus the original size and the scale applied.
-What can be read sensibly is converted with ONE ``warnings.warn`` line (grayscale -> RGB,
-alpha dropped, 16-bit -> 8-bit, float -> uint8, very large -> downscaled); what cannot
-raises :class:`ImageInputError` (a ``ValueError``) with one line naming the input and the
-problem. :func:`load_intrinsics` reads K from JSON, a dict or an array and validates it
-(:class:`IntrinsicsError`).
+:class:`LoadedImage`: uint8 (H, W, 3) RGB, upright (the file's EXIF orientation applied
+through :func:`camera.apply_orientation`, as every viewer and ``cv2.imread`` show it), plus
+the original size and the scale applied. What can be read sensibly is converted with ONE
+``warnings.warn`` line (grayscale -> RGB, alpha dropped, 16-bit -> 8-bit by the real bit
+depth, float -> uint8, very large -> downscaled); what cannot raises
+:class:`ImageInputError` (a ``ValueError``) with one line naming the input and the problem.
+
+16-bit data (PNG, TIFF, uint16 arrays) is scaled by its real bit depth: a PNG ``sBIT``
+chunk when present, else the data's range (12-bit camera data stored as 0..4095 becomes
+0..255, not 0..15); the warning says which.
 
 Very large files are decoded reduced where the format allows (JPEG DCT scaling via
 Pillow's ``draft``), otherwise decoded and immediately box-reduced, so a 10000 x 10000
 image costs one full decode (~300 MB for 8-bit RGB) and is never resized in float.
-Use :meth:`LoadedImage.adjust_intrinsics` to carry K over to the returned pixels.
+
+Camera descriptions and every geometric transform (K under resizing, letterboxing,
+undistortion, mapping pixels back) live in :mod:`robotpose_lib.camera`;
+:func:`load_intrinsics` here is that module's :func:`camera.read_camera` returning K alone.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
+import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import camera
+from .camera import IntrinsicsError, validate_K
+
 MIN_SIDE = 32          # smaller than this cannot hold a recognisable robot
 MAX_SIDE = 4096        # larger images are downscaled right after reading
+EXIF_ORIENTATION = 0x0112
+
+__all__ = ["ImageInputError", "IntrinsicsError", "LoadedImage", "load_image", "load_intrinsics",
+           "validate_intrinsics", "png_significant_bits"]
 
 
 class ImageInputError(ValueError):
     """An image input that cannot be used; the message names the input and the problem."""
-
-
-class IntrinsicsError(ValueError):
-    """Camera intrinsics that cannot be used; the message names the input and the problem."""
 
 
 @dataclass
@@ -41,12 +51,16 @@ class LoadedImage:
     """A decoded image and how it relates to the original.
 
     Attributes:
-        image: uint8 (H, W, 3) RGB.
+        image: uint8 (H, W, 3) RGB, upright.
         source: name of the input for messages (a path, or a description of an array).
-        original_size: (H0, W0) before any downscaling.
+        original_size: (H0, W0) of the upright original before any downscaling (for a file
+            with EXIF orientation 5-8 this is the stored size transposed).
         scale: (sx, sy): returned pixel grid = original grid scaled by these factors under
             the pixel-centre convention u' = (u + 0.5) * sx - 0.5 (1.0 when not resized).
         notes: the conversions that were applied (also sent as one warning).
+        orientation: the EXIF orientation (1..8) that was applied (1: none).
+        bit_depth: significant bits per sample of the source (8, or e.g. 12 for 12-bit data
+            in a 16-bit file).
     """
 
     image: np.ndarray
@@ -54,27 +68,25 @@ class LoadedImage:
     original_size: tuple[int, int]
     scale: tuple[float, float] = (1.0, 1.0)
     notes: tuple[str, ...] = ()
+    orientation: int = 1
+    bit_depth: int = 8
 
     @property
     def size(self) -> tuple[int, int]:
         return int(self.image.shape[0]), int(self.image.shape[1])
 
+    @property
+    def stored_size(self) -> tuple[int, int]:
+        """(H, W) of the pixels as stored in the file (before the EXIF orientation)."""
+        return camera.oriented_size(self.orientation, *self.original_size)
+
     def adjust_intrinsics(self, K) -> np.ndarray:
         """K (3, 3) of the original image -> K of the returned pixels (float64)."""
-        K = np.array(K, dtype=np.float64)
-        sx, sy = self.scale
-        out = K.copy()
-        out[0, :] = K[0, :] * sx
-        out[1, :] = K[1, :] * sy
-        out[0, 2] = (K[0, 2] + 0.5) * sx - 0.5  # as camera.scale_intrinsics
-        out[1, 2] = (K[1, 2] + 0.5) * sy - 0.5
-        return out
+        return camera.scale_intrinsics(np.asarray(K, dtype=np.float64), *self.scale)
 
     def to_original(self, uv: np.ndarray) -> np.ndarray:
         """Pixel coordinates (..., 2) in the returned image -> in the original image."""
-        uv = np.asarray(uv, dtype=np.float64)
-        s = np.asarray(self.scale)
-        return (uv + 0.5) / s - 0.5
+        return camera.rescale_pixels(uv, 1.0 / self.scale[0], 1.0 / self.scale[1])
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -105,6 +117,52 @@ def _downscale_array(img: np.ndarray, max_side: int, notes: list[str]) -> tuple[
     return cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA), (nw / w, nh / h)
 
 
+def png_significant_bits(path: str | os.PathLike) -> tuple[int, ...] | None:
+    """The sBIT chunk of a PNG file (significant bits per channel), or None when the file
+    is not a PNG or has no sBIT before its image data."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(8) != b"\x89PNG\r\n\x1a\n":
+                return None
+            while True:
+                head = f.read(8)
+                if len(head) < 8:
+                    return None
+                length, kind = struct.unpack(">I4s", head)
+                if kind in (b"IDAT", b"IEND"):
+                    return None
+                if kind == b"sBIT":
+                    data = f.read(length)
+                    return tuple(int(b) for b in data) or None
+                f.seek(length + 4, os.SEEK_CUR)  # data + CRC
+    except OSError:
+        return None
+
+
+def _sixteen_to_eight(a: np.ndarray, sbit: tuple[int, ...] | None) -> tuple[np.ndarray, str, int]:
+    """uint16 samples -> (uint8 samples, the note saying how, significant bits).
+
+    Significant bits b: the PNG sBIT value when given, else the data's range
+    (ceil(log2(max + 1)), at least 8). Data scaled to the full 16-bit range (as the PNG
+    standard stores low-depth samples) is shifted right by 8; data in the low b bits (as
+    machine-vision cameras store 10/12/14-bit samples) by b - 8.
+    """
+    hi = int(a.max()) if a.size else 0
+    if sbit:
+        bits, why = max(sbit), "PNG sBIT"
+    else:
+        bits, why = max(8, min(16, math.ceil(math.log2(hi + 1)))), f"the data's range, max {hi}"
+    bits = max(8, min(16, bits))
+    if hi >= (1 << bits):  # sBIT with samples scaled to the full 16-bit range
+        shift = 8
+        note = f"converted 16-bit to 8-bit (>> 8; {bits} significant bits per {why}, samples use the full range)"
+    else:
+        shift = bits - 8
+        note = ("converted 16-bit to 8-bit (>> 8)" if bits == 16 else
+                f"converted 16-bit data with {bits} significant bits ({why}) to 8-bit (>> {shift})")
+    return (a >> shift).astype(np.uint8), note, bits
+
+
 def _array_to_rgb8(a: np.ndarray, name: str, notes: list[str]) -> np.ndarray:
     """Any supported (H, W[, C]) array -> uint8 (H, W, 3), recording conversions."""
     if a.ndim == 3 and a.shape[2] == 1:
@@ -117,8 +175,8 @@ def _array_to_rgb8(a: np.ndarray, name: str, notes: list[str]) -> np.ndarray:
     if a.dtype == np.uint8:
         pass
     elif a.dtype == np.uint16:
-        a = (a >> 8).astype(np.uint8)
-        notes.append("converted 16-bit to 8-bit")
+        a, note, _ = _sixteen_to_eight(a, None)
+        notes.append(note)
     elif np.issubdtype(a.dtype, np.floating):
         if not np.isfinite(a).all():
             raise ImageInputError(f"{name}: float image contains NaN or infinite values")
@@ -143,6 +201,28 @@ def _array_to_rgb8(a: np.ndarray, name: str, notes: list[str]) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- files
 
+def _exif_orientation(im) -> int:
+    try:
+        value = int(im.getexif().get(EXIF_ORIENTATION, 1))
+    except Exception:  # noqa: BLE001 - a broken EXIF block must not stop the image
+        return 1
+    return value if 1 <= value <= 8 else 1
+
+
+def _decode_16bit(path: Path, name: str, sbit) -> tuple[np.ndarray, str, int]:
+    """16-bit multi-channel PNG/TIFF -> uint8 RGB(A) via OpenCV (Pillow keeps 8 bits of it)."""
+    import cv2
+
+    data = cv2.imdecode(np.fromfile(str(path), dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if data is None or data.dtype != np.uint16:
+        raise ImageInputError(f"{name}: 16-bit image data cannot be decoded")
+    if data.ndim == 3 and data.shape[2] == 3:
+        data = data[..., ::-1]
+    elif data.ndim == 3 and data.shape[2] == 4:
+        data = data[..., [2, 1, 0, 3]]
+    return _sixteen_to_eight(np.ascontiguousarray(data), sbit)
+
+
 def _load_file(path: Path, min_side: int, max_side: int) -> LoadedImage:
     from PIL import Image, UnidentifiedImageError
 
@@ -153,6 +233,7 @@ def _load_file(path: Path, min_side: int, max_side: int) -> LoadedImage:
         raise ImageInputError(f"{name}: not a file")
     limit = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = None  # we downscale large images ourselves
+    bits = 8
     try:
         try:
             im = Image.open(path)
@@ -161,53 +242,80 @@ def _load_file(path: Path, min_side: int, max_side: int) -> LoadedImage:
         except OSError as e:
             raise ImageInputError(f"{name}: cannot be read ({e})") from None
         with im:
-            w0, h0 = im.size
+            w0, h0 = im.size  # stored
             _check_size(h0, w0, name, min_side)
             notes: list[str] = []
             raw_mode = im.tile[0][3] if im.tile and len(im.tile[0]) > 3 and isinstance(im.tile[0][3], str) else ""
-            if ";16" in raw_mode and "16" not in im.mode:
-                notes.append("converted 16-bit to 8-bit")  # Pillow reads 48-bit PNG as RGB
-            factor = 1
+            sixteen_multi = ";16" in raw_mode and "16" not in im.mode and im.mode not in ("I", "F")
+            sbit = png_significant_bits(path) if im.format == "PNG" else None
+            # after the tile check: reading a PNG's EXIF (eXIf may follow the data) loads it,
+            # which is wasted on 48-bit data (decoded again below) but keeps the orientation
+            orientation = _exif_orientation(im)
             if max(w0, h0) > max_side and im.format == "JPEG":
                 # decode at 1/2, 1/4 or 1/8 scale inside libjpeg: the full image never exists
                 # (draft picks the strongest reduction that still covers the requested size)
                 im.draft(im.mode, (w0 * max_side // max(w0, h0), h0 * max_side // max(w0, h0)))
-            try:
-                im.load()
-            except (OSError, SyntaxError, ValueError) as e:
-                raise ImageInputError(f"{name}: truncated or corrupt image data ({e})") from None
-            dw = im.size[0] / w0  # JPEG draft scale (1 otherwise)
-            if max(im.size) > max_side:
-                factor = math.ceil(max(im.size) / max_side)
-                im = im.reduce(factor)  # box filter, u' = (u + 0.5) / factor - 0.5
-            sx = sy = dw / factor
-            if max(im.size) < max(w0, h0):
-                notes.append(f"downscaled from {w0}x{h0} to {im.size[0]}x{im.size[1]}")
-            mode = im.mode
-            if mode in ("I;16", "I;16B", "I;16L", "I"):
-                a = np.asarray(im).astype(np.uint32)
-                a = (np.clip(a, 0, 65535) >> 8).astype(np.uint8)
-                notes.append("converted 16-bit to 8-bit")
-            elif mode == "F":
-                a = _array_to_rgb8(np.asarray(im), name, notes)
-            elif mode == "RGB":
-                a = np.asarray(im)
-            elif mode in ("L", "1"):
-                a = np.asarray(im.convert("L"))
-            elif mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in im.info):
-                a = np.asarray(im.convert("RGBA"))[..., :3]
-                notes.append("dropped the alpha channel (RGBA -> RGB)")
-            else:  # P, CMYK, YCbCr, LAB, HSV
-                a = np.asarray(im.convert("RGB"))
-                if mode != "P":
-                    notes.append(f"converted {mode} to RGB")
+            if sixteen_multi:  # 48/64-bit RGB(A): Pillow would keep the high byte only
+                a, note, bits = _decode_16bit(path, name, sbit)
+                notes.append(note)
+                a, (sx, sy) = _reduce_array(a, max_side)
+            else:
+                try:
+                    im.load()
+                except (OSError, SyntaxError, ValueError) as e:
+                    raise ImageInputError(f"{name}: truncated or corrupt image data ({e})") from None
+                dw = im.size[0] / w0  # JPEG draft scale (1 otherwise)
+                factor = 1
+                if max(im.size) > max_side:
+                    factor = math.ceil(max(im.size) / max_side)
+                    im = im.reduce(factor)  # box filter, u' = (u + 0.5) / factor - 0.5
+                sx = sy = dw / factor
+                mode = im.mode
+                if mode in ("I;16", "I;16B", "I;16L", "I"):
+                    g = np.clip(np.asarray(im).astype(np.int64), 0, 65535).astype(np.uint16)
+                    a, note, bits = _sixteen_to_eight(g, sbit)
+                    notes.append(note)
+                elif mode == "F":
+                    a = _array_to_rgb8(np.asarray(im), name, notes)
+                elif mode == "RGB":
+                    a = np.asarray(im)
+                elif mode in ("L", "1"):
+                    a = np.asarray(im.convert("L"))
+                elif mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in im.info):
+                    a = np.asarray(im.convert("RGBA"))[..., :3]
+                    notes.append("dropped the alpha channel (RGBA -> RGB)")
+                else:  # P, CMYK, YCbCr, LAB, HSV
+                    a = np.asarray(im.convert("RGB"))
+                    if mode != "P":
+                        notes.append(f"converted {mode} to RGB")
+            if max(a.shape[:2]) < max(w0, h0):
+                notes.append(f"downscaled from {w0}x{h0} to {a.shape[1]}x{a.shape[0]}")
     finally:
         Image.MAX_IMAGE_PIXELS = limit
+    if a.ndim == 3 and a.shape[2] == 4:
+        a = a[..., :3]
+        notes.append("dropped the alpha channel (RGBA -> RGB)")
     if a.ndim == 2:
         notes.append("converted grayscale to RGB")
         a = np.repeat(a[..., None], 3, axis=2)
+    a = camera.apply_orientation(a, orientation)
+    if orientation >= 5:
+        sx, sy = sy, sx
     _warn(name, notes)
-    return LoadedImage(np.ascontiguousarray(a), name, (h0, w0), (sx, sy), tuple(notes))
+    return LoadedImage(np.ascontiguousarray(a), name, camera.oriented_size(orientation, h0, w0), (sx, sy),
+                       tuple(notes), orientation, bits)
+
+
+def _reduce_array(a: np.ndarray, max_side: int) -> tuple[np.ndarray, tuple[float, float]]:
+    """Box-reduce by an integer factor so that the longer side is at most max_side."""
+    h, w = a.shape[:2]
+    if max(h, w) <= max_side:
+        return a, (1.0, 1.0)
+    import cv2
+
+    factor = math.ceil(max(h, w) / max_side)
+    nw, nh = -(-w // factor), -(-h // factor)
+    return cv2.resize(a, (nw, nh), interpolation=cv2.INTER_AREA), (nw / w, nh / h)
 
 
 # ----------------------------------------------------------------------------- public
@@ -271,70 +379,18 @@ def load_image(src, min_side: int = MIN_SIDE, max_side: int = MAX_SIDE, name: st
     return LoadedImage(rgb, label, (h0, w0), scale, tuple(notes))
 
 
-def _intrinsics_from_mapping(d: dict, name: str) -> np.ndarray:
-    if "K" in d:
-        return _as_matrix(d["K"], name)
-    keys = ("fx", "fy", "cx", "cy")
-    missing = [k for k in keys if k not in d]
-    if missing:
-        raise IntrinsicsError(f"{name}: expected a 'K' 3x3 matrix or fx, fy, cx, cy; missing {', '.join(missing)}")
-    try:
-        fx, fy, cx, cy = (float(d[k]) for k in keys)
-    except (TypeError, ValueError):
-        raise IntrinsicsError(f"{name}: fx, fy, cx, cy must be numbers") from None
-    return np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
-
-
-def _as_matrix(x, name: str) -> np.ndarray:
-    try:
-        if hasattr(x, "detach"):
-            x = x.detach().cpu().numpy()
-        K = np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise IntrinsicsError(f"{name}: K must be a 3x3 array of numbers") from None
-    if K.shape != (3, 3):
-        raise IntrinsicsError(f"{name}: K must have shape (3, 3), got {K.shape}")
-    return K
-
-
-def validate_intrinsics(K: np.ndarray, name: str = "K") -> np.ndarray:
+def validate_intrinsics(K, name: str = "K") -> np.ndarray:
     """Raise IntrinsicsError unless K is a finite 3x3 pinhole matrix with fx, fy > 0 and
-    last row (0, 0, 1). Returns K as float64."""
-    K = _as_matrix(K, name)
-    if not np.isfinite(K).all():
-        raise IntrinsicsError(f"{name}: K contains NaN or infinite values")
-    if not (K[0, 0] > 0 and K[1, 1] > 0):
-        raise IntrinsicsError(f"{name}: focal lengths must be positive, got fx={K[0, 0]:g}, fy={K[1, 1]:g}")
-    if not np.allclose(K[2], [0.0, 0.0, 1.0]) or K[1, 0] != 0:
-        raise IntrinsicsError(f"{name}: K must be upper triangular with last row (0, 0, 1), got last row "
-                              f"{K[2].tolist()}")
-    return K
+    last row (0, 0, 1). Returns K as float64 (see :func:`camera.validate_K`)."""
+    return validate_K(K, name)
 
 
 def load_intrinsics(src, name: str | None = None) -> np.ndarray:
-    """K (3, 3) float64 from a JSON file ({"K": [[...]]} or {"fx", "fy", "cx", "cy"}), a
-    dict of the same, or a 3x3 array / nested list / tensor; validated.
+    """K (3, 3) float64 from anything :func:`camera.read_camera` reads (JSON file, dict,
+    ROS CameraInfo dump, 3x3 array / nested list / tensor), validated. Distortion and image
+    size are dropped here: use :func:`camera.read_camera` to keep them.
 
     Raises:
         IntrinsicsError: one line naming the input and the problem.
     """
-    if isinstance(src, (str, os.PathLike)):
-        path = Path(src)
-        label = name or str(path)
-        if not path.is_file():
-            raise IntrinsicsError(f"{label}: file not found")
-        try:
-            data = json.loads(path.read_text())
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise IntrinsicsError(f"{label}: not valid JSON ({e})") from None
-        if isinstance(data, dict):
-            K = _intrinsics_from_mapping(data, label)
-        else:
-            K = _as_matrix(data, label)
-    elif isinstance(src, dict):
-        label = name or "intrinsics"
-        K = _intrinsics_from_mapping(src, label)
-    else:
-        label = name or "K"
-        K = _as_matrix(src, label)
-    return validate_intrinsics(K, label)
+    return camera.read_camera(src, name).K

@@ -5,23 +5,34 @@ depth D^ and base features), the instance model on [features, B^, D^] until its
 end-of-sequence mask, and :func:`decode.decode_instances` on each instance's masked
 beliefs (NMS or LoG peaks, depth at the peak, back-projection with K).
 
-Any image size: the image is resized to the network's input size (H_n, W_n) and K with it
-(``camera.scale_intrinsics``, pixel-centre convention); the depth decoding uses the focal
-length *at network resolution* (the training targets were made at that resolution, see
-``targets.DepthCoding``); 2D outputs are mapped back to the input image's pixels. 3D
-outputs are camera-frame metres and do not depend on the resizing.
+Any image, any camera description: the pixel geometry is :mod:`camera`'s
+(:func:`camera.network_view`): the image is read upright (EXIF), its K checked against it
+(and rescaled when the description names another resolution of the same aspect),
+undistorted when distortion coefficients are given, and resized *keeping its aspect
+ratio* into the network input, with square network pixels: by default into an input of
+the image's own aspect ratio with the network's shorter side (the networks are fully
+convolutional, so robots keep the size they had in training), or letterboxed / cropped
+into the network's training size. The depth channel is decoded with the focal length of the pixels the
+network saw (``NetworkView.focal_net`` at the network width, as the training targets were
+made, see ``targets.DepthCoding``); beliefs on the padding are ignored; 2D outputs and
+masks are mapped back to the user's image (through the distortion). 3D outputs are
+camera-frame metres.
+
+The reference checkpoints come from :func:`checkpoint.checkpoint_dir`
+(``$ROBOTPOSE_CHECKPOINT_DIR``, else the files installed with the package).
 
 CLI::
 
-    robotpose predict IMAGE... --robot NAME [--checkpoint PATH]
-        (--intrinsics K.json | --fx F --fy F --cx C --cy C) --out preds.json
-        [--overlay-dir DIR] [--method nms|log]
+    robotpose predict IMAGE_OR_FOLDER... --robot NAME [--checkpoint PATH]
+        (--intrinsics K.json | --intrinsics PER_IMAGE.json | --fx F --fy F --cx C --cy C)
+        --out preds.json [--overlay-dir DIR] [--method nms|log] [--fit extend|pad|crop]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
+import os
 import sys
 import warnings
 from dataclasses import dataclass
@@ -32,21 +43,29 @@ import cv2
 import numpy as np
 import torch
 
-from .checkpoint import CheckpointError, load_checkpoint
+from . import camera
+from .camera import CameraDescription, IntrinsicsError, NetworkView, network_view, read_camera
+from .checkpoint import (CheckpointError, describe_checkpoint_dir, load_checkpoint, reference_path,
+                         shipped_checkpoint_dir)
 from .config import resolve_device
 from .decode import decode_instances
-from .image_io import IntrinsicsError, LoadedImage, load_image, load_intrinsics
+from .image_io import LoadedImage, load_image
 from .targets import DepthCoding, TargetParams, depth_coding_for, image_to_tensor
 from .types import RobotPose
 
-DEFAULT_CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "assets" / "checkpoints"
+# The reference checkpoints installed with robotpose (``checkpoint.checkpoint_dir`` also
+# honours $ROBOTPOSE_CHECKPOINT_DIR); kept for code that imported this name.
+DEFAULT_CHECKPOINT_DIR = shipped_checkpoint_dir()
 METHODS = ("nms", "log")
+FITS = camera.FITS
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
 
 def pretrained_paths(robot: str, config: str = "cpu", checkpoint_dir: str | Path | None = None) -> tuple[Path, Path]:
-    """(localization, instances) checkpoint paths of the shipped reference models."""
-    root = Path(checkpoint_dir) if checkpoint_dir is not None else DEFAULT_CHECKPOINT_DIR
-    return root / f"{robot}_localization_{config}.pt", root / f"{robot}_instances_{config}.pt"
+    """(localization, instances) checkpoint paths of the reference models (in
+    ``checkpoint_dir``, default :func:`checkpoint.checkpoint_dir`)."""
+    return (reference_path(robot, "localization", config, checkpoint_dir),
+            reference_path(robot, "instances", config, checkpoint_dir))
 
 
 @dataclass
@@ -54,38 +73,29 @@ class PreparedImage:
     """One input ready for the network.
 
     Attributes:
-        loaded: the decoded image (uint8 (h, w, 3)) and its relation to the original.
+        loaded: the decoded image (uint8 (h, w, 3), upright) and its relation to the original.
         tensor: float (3, H_n, W_n) in [0, 1] at the network's input size.
-        K_input: (3, 3) intrinsics of the original image (float64).
-        K_net: (3, 3) intrinsics of the network-resolution pixel grid (float64).
+        view: the pixel geometry between the image and the network input (K of both grids,
+            the letterbox, the distortion, the way back).
     """
 
     loaded: LoadedImage
     tensor: torch.Tensor
-    K_input: np.ndarray
-    K_net: np.ndarray
+    view: NetworkView
 
     @property
     def original_size(self) -> tuple[int, int]:
         return self.loaded.original_size
 
+    @property
+    def K_input(self) -> np.ndarray:
+        """(3, 3) intrinsics of the original image (float64)."""
+        return self.view.camera.K
 
-def _scale_K(K: np.ndarray, sx: float, sy: float) -> np.ndarray:
-    """K after resizing by (sx, sy); same formula as ``camera.scale_intrinsics``."""
-    out = np.array(K, dtype=np.float64)
-    out[0, :] = K[0, :] * sx
-    out[1, :] = K[1, :] * sy
-    out[0, 2] = (K[0, 2] + 0.5) * sx - 0.5
-    out[1, 2] = (K[1, 2] + 0.5) * sy - 0.5
-    return out
-
-
-def _rescale_uv(uv: np.ndarray, sx: float, sy: float) -> np.ndarray:
-    """Pixels (..., 2) of a grid to a grid scaled by (sx, sy): u' = (u + 0.5) sx - 0.5."""
-    out = np.array(uv, dtype=np.float64)
-    out[..., 0] = (out[..., 0] + 0.5) * sx - 0.5
-    out[..., 1] = (out[..., 1] + 0.5) * sy - 0.5
-    return out
+    @property
+    def K_net(self) -> np.ndarray:
+        """(3, 3) pinhole intrinsics of the network-resolution pixel grid (float64)."""
+        return self.view.K_net
 
 
 class Predictor:
@@ -111,20 +121,30 @@ class Predictor:
         min_score: a joint is found when its masked belief at the peak exceeds this.
         input_size: (H_n, W_n) network input; default the localization config's.
         amp: float16 autocast on CUDA (never on the CPU).
+        fit: how an image goes into the network (:func:`camera.fit_to_input`): 'extend'
+            (default: a network input of the image's own aspect ratio whose shorter side is
+            the network's, so robots keep their training size; the networks are fully
+            convolutional), 'pad' (letterbox into ``input_size``) or 'crop' (the centre
+            fills ``input_size``).
+        pad_value: grey level (0..255) of the padding.
     """
 
     def __init__(self, localization_model, instance_model, robot: str, depth_coding: DepthCoding | None = None,
                  device=None, method: str = "nms", min_active_fraction: float = 0.002, max_instances: int = 10,
                  activation_threshold: float = 0.5, min_score: float = 0.1,
-                 input_size: tuple[int, int] | None = None, amp: bool = True):
+                 input_size: tuple[int, int] | None = None, amp: bool = True, fit: str = "extend",
+                 pad_value: int = 0):
         if method not in METHODS:
             raise ValueError(f"method: expected 'nms' or 'log', got {method!r}")
+        if fit not in FITS:
+            raise ValueError(f"fit: expected one of {', '.join(FITS)}, got {fit!r}")
         if not 0.0 <= min_active_fraction <= 1.0:
             raise ValueError(f"min_active_fraction: must be in [0, 1], got {min_active_fraction}")
         self.device = resolve_device(device)
         self.robot = robot
         self.localization = localization_model.to(self.device).eval()
-        if instance_model is not None and hasattr(instance_model, "instances") and hasattr(instance_model, "localization"):
+        if instance_model is not None and hasattr(instance_model, "instances") \
+                and hasattr(instance_model, "localization"):
             instance_model = instance_model.instances  # an InstanceModel: keep its InstanceNet
         self.instances = None if instance_model is None else instance_model.to(self.device).eval()
         self.num_joints = int(localization_model.num_joints)
@@ -142,6 +162,8 @@ class Predictor:
         size = input_size or localization_model.config.input_size
         self.input_size = (int(size[0]), int(size[1]))
         self.amp = bool(amp) and self.device.type == "cuda"
+        self.fit = fit
+        self.pad_value = int(pad_value)
         self.sources: dict[str, str] = {}  # where the weights came from (for messages)
 
     # ------------------------------------------------------------------ construction
@@ -157,22 +179,26 @@ class Predictor:
     @classmethod
     def from_pretrained(cls, robot: str, config: str = "cpu", checkpoint_dir: str | Path | None = None,
                         instances: bool = True, **kwargs) -> "Predictor":
-        """The shipped reference models of ``robot``: ``assets/checkpoints/
-        {robot}_localization_{config}.pt`` (weights and depth coding) and
-        ``{robot}_instances_{config}.pt`` (instance model; it also holds the localization
-        weights it was trained on, which are used). ``instances=False`` loads the
-        localization checkpoint alone (one robot per image assumed).
+        """The reference models of ``robot``: ``{robot}_localization_{config}.pt`` (weights
+        and depth coding) and ``{robot}_instances_{config}.pt`` (instance model; it also
+        holds the localization weights it was trained on, which are used) in
+        ``checkpoint_dir`` (default :func:`checkpoint.checkpoint_dir`:
+        $ROBOTPOSE_CHECKPOINT_DIR, else the files installed with the package).
+        ``instances=False`` loads the localization checkpoint alone (one robot per image
+        assumed).
 
         Raises:
-            FileNotFoundError: naming the missing checkpoint.
+            FileNotFoundError: naming the missing checkpoint and where it was looked for.
             CheckpointError: corrupt, or made for another robot.
         """
         loc_path, inst_path = pretrained_paths(robot, config, checkpoint_dir)
+        where = describe_checkpoint_dir(checkpoint_dir)
         if not loc_path.is_file():
-            raise FileNotFoundError(f"{loc_path}: reference localization checkpoint for {robot!r} not found")
+            raise FileNotFoundError(f"{loc_path}: reference localization checkpoint for {robot!r} not found "
+                                    f"(looked in {where})")
         if instances and not inst_path.is_file():
             raise FileNotFoundError(f"{inst_path}: reference instance checkpoint for {robot!r} not found "
-                                    f"(instances=False predicts one robot per image without it)")
+                                    f"(looked in {where}; instances=False predicts one robot per image without it)")
         if instances:
             return cls.load(inst_path, localization_checkpoint=loc_path, robot=robot, **kwargs)
         return cls.load(loc_path, robot=robot, **kwargs)
@@ -231,23 +257,29 @@ class Predictor:
 
     # ------------------------------------------------------------------ inputs
     def prepare(self, image, K, name: str | None = None) -> PreparedImage:
-        """Read and validate one image and its K, resize to the network input.
+        """Read one image and its camera description, check them against each other and
+        map the image into the network input (see :func:`camera.network_view`).
+
+        Args:
+            image: anything :func:`image_io.load_image` reads.
+            K: anything :func:`camera.read_camera` reads (3x3 array, dict, JSON path, ROS
+                CameraInfo dump, :class:`camera.CameraDescription`): the intrinsics of the
+                upright image as the user sees it, with optional distortion and size.
+            name: the image's name in messages.
 
         Raises:
             ImageInputError / IntrinsicsError (ValueErrors): one line naming the input.
         """
         loaded = load_image(image, name=name)
-        K_input = load_intrinsics(K, name=None if name is None else f"{name} intrinsics")
-        K_loaded = loaded.adjust_intrinsics(K_input)
-        h, w = loaded.size
-        H, W = self.input_size
-        if (h, w) != (H, W):
-            interp = cv2.INTER_AREA if (H < h and W < w) else cv2.INTER_LINEAR
-            pixels = cv2.resize(loaded.image, (W, H), interpolation=interp)
+        label = name or loaded.source
+        if isinstance(K, (str, os.PathLike, CameraDescription)):
+            cam = read_camera(K)
         else:
-            pixels = loaded.image if loaded.image.flags.writeable else loaded.image.copy()
-        K_net = _scale_K(K_loaded, W / w, H / h)
-        return PreparedImage(loaded, image_to_tensor(pixels), K_input, K_net)
+            cam = read_camera(K, name=None if name is None else f"{name} intrinsics")
+        view = network_view(cam, loaded.size, self.input_size, fit=self.fit, load_scale=loaded.scale,
+                            original_size=loaded.original_size, pad_value=self.pad_value, image_name=label,
+                            stored_size=loaded.stored_size if loaded.orientation >= 5 else None)
+        return PreparedImage(loaded, image_to_tensor(view.warp(loaded.image)), view)
 
     # ------------------------------------------------------------------ inference
     @torch.inference_mode()
@@ -270,20 +302,34 @@ class Predictor:
                                                activation_threshold=self.activation_threshold)
         return {"beliefs": out.beliefs.float(), "depth": out.depth.float(), "instances": found}
 
-    def decode(self, beliefs: torch.Tensor, depth: torch.Tensor, instances, K_net: np.ndarray,
+    def decode(self, beliefs: torch.Tensor, depth: torch.Tensor, instances, view: NetworkView | np.ndarray,
                method: str | None = None, use_masks: bool = True) -> list[RobotPose]:
         """Decode one image's maps at network resolution: (J, H_n, W_n), (1, H_n, W_n).
 
+        ``view``: the image's :class:`camera.NetworkView` (or a K (3, 3) of the network grid
+        for a full, unpadded input). Beliefs outside the image's content (padding) are
+        zeroed. Depth is decoded with the focal length of the network grid against the
+        reference focal length of training (``targets.DepthCoding``: a fraction of the
+        training input width ``input_size[1]``, whatever the width of this input).
         ``instances``: list of ``Instance`` or None (one unmasked robot). Returns poses in
         network pixels (not mapped back), in instance order.
         """
         method = method or self.method
-        W = beliefs.shape[-1]
-        fx = float(K_net[0, 0])
+        W = self.input_size[1]
+        if isinstance(view, NetworkView):
+            K_net, focal = view.K_net, view.focal_net
+            x0, y0, x1, y1 = view.content_box
+            if (x0, y0, x1, y1) != (0, 0, beliefs.shape[-1], beliefs.shape[-2]):
+                content = torch.zeros(beliefs.shape[-2:], dtype=beliefs.dtype, device=beliefs.device)
+                content[y0:y1, x0:x1] = 1.0
+                beliefs = beliefs * content
+        else:
+            K_net = np.asarray(view, dtype=np.float64)
+            focal = math.sqrt(K_net[0, 0] * K_net[1, 1])
         coding = self.depth_coding
 
         def to_metres(d):
-            return coding.decode(d, fx, W)
+            return coding.decode(d, focal, W)
 
         if instances is None or not use_masks:
             masks, scores = None, None
@@ -296,18 +342,18 @@ class Predictor:
                                 depth_to_metres=to_metres, scores=scores)
 
     def to_input(self, poses: list[RobotPose], prepared: PreparedImage, with_masks: bool = True) -> list[RobotPose]:
-        """Map network-resolution 2D outputs (and masks, else dropped) to the original
-        image; ordered by score."""
-        h, w = prepared.loaded.size
-        H, W = self.input_size
+        """Map network-resolution 2D outputs to the user's image (original pixels, through
+        the lens distortion) and masks (else dropped) to the decoded image's grid; ordered
+        by score."""
+        view = prepared.view
         out = []
         for p in poses:
-            uv = prepared.loaded.to_original(_rescale_uv(p.joints_2d, w / W, h / H))
+            uv = view.to_image(p.joints_2d)
             mask = p.mask if with_masks else None
             if mask is not None:
                 # at the decoded image's size: the original size unless load_image
                 # downscaled a very large input (a full-size float mask could be GBs)
-                mask = cv2.resize(mask.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR)
+                mask = view.mask_to_loaded(mask)
             out.append(RobotPose(joints_2d=uv.astype(np.float32), joints_3d=p.joints_3d, joint_scores=p.joint_scores,
                                  mask=mask, score=float(p.score)))
         return sorted(out, key=lambda p: -p.score)
@@ -316,14 +362,18 @@ class Predictor:
                          method: str | None = None, with_masks: bool = True) -> list[list[RobotPose]]:
         """Poses for prepared images, batched through the networks (``with_masks=False``
         leaves ``RobotPose.mask`` None: no input-size masks to allocate)."""
-        results: list[list[RobotPose]] = []
-        for start in range(0, len(prepared), batch_size):
-            chunk = prepared[start:start + batch_size]
-            out = self.network(torch.stack([p.tensor for p in chunk]))
-            for b, item in enumerate(chunk):
-                inst = None if out["instances"] is None else out["instances"][b]
-                poses = self.decode(out["beliefs"][b], out["depth"][b], inst, item.K_net, method)
-                results.append(self.to_input(poses, item, with_masks))
+        results: list[list[RobotPose] | None] = [None] * len(prepared)
+        by_shape: dict[tuple, list[int]] = {}  # "extend" inputs differ in size: batch equal ones
+        for i, p in enumerate(prepared):
+            by_shape.setdefault(tuple(p.tensor.shape), []).append(i)
+        for indices in by_shape.values():
+            for start in range(0, len(indices), batch_size):
+                chunk = indices[start:start + batch_size]
+                out = self.network(torch.stack([prepared[i].tensor for i in chunk]))
+                for b, i in enumerate(chunk):
+                    inst = None if out["instances"] is None else out["instances"][b]
+                    poses = self.decode(out["beliefs"][b], out["depth"][b], inst, prepared[i].view, method)
+                    results[i] = self.to_input(poses, prepared[i], with_masks)
         return results
 
     def __call__(self, images, K, method: str | None = None, batch_size: int = 8):
@@ -332,8 +382,10 @@ class Predictor:
         Args:
             images: one image (uint8 RGB array, float tensor 3xHxW in [0, 1], or a file
                 path; any size) or a list/tuple of them.
-            K: (3, 3) intrinsics of the input image(s) (array, nested list, tensor, dict
-                or JSON path); with a list of images, one K for all or a list of Ks.
+            K: intrinsics of the input image(s) as the user sees them (3x3 array, nested
+                list, tensor, dict, JSON path, ROS CameraInfo dump or
+                :class:`camera.CameraDescription`, optionally with distortion and the image
+                size it belongs to); with a list of images, one K for all or a list of Ks.
             method: override the predictor's peak finder ('nms' or 'log').
 
         Returns:
@@ -350,7 +402,7 @@ class Predictor:
 def _is_list_of_matrices(K, n: int) -> bool:
     if not isinstance(K, (list, tuple)) or len(K) != n:
         return False
-    return all(isinstance(k, (str, Path, dict)) or np.shape(k) == (3, 3) for k in K)
+    return all(isinstance(k, (str, Path, dict, CameraDescription)) or np.shape(k) in ((3, 3), (9,)) for k in K)
 
 
 def _without_download(config):
@@ -398,21 +450,28 @@ def draw_overlay(image: np.ndarray, poses: list[RobotPose], scale: tuple[float, 
 
     out = image
     for r, pose in enumerate(poses):
-        out = draw_chain(out, _rescale_uv(pose.joints_2d, *scale), color=INSTANCE_COLORS[r % 10])
+        out = draw_chain(out, camera.rescale_pixels(pose.joints_2d, *scale), color=INSTANCE_COLORS[r % 10])
     return out
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="robotpose predict", description="Predict robot poses (2D + 3D joints) in images.")
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")
+    p.add_argument("images", nargs="+", metavar="IMAGE",
+                   help="image files (PNG, JPEG, TIFF, ...) or folders (their image files, not recursive)")
     p.add_argument("--robot", required=True, help="robot model: panda or kuka_kr16")
     p.add_argument("--checkpoint", help="instance (or localization-only) checkpoint; default: the shipped reference")
-    p.add_argument("--intrinsics", help='JSON file with {"K": [[...]]} or {"fx", "fy", "cx", "cy"}')
+    p.add_argument("--intrinsics", help='JSON camera description for every image: {"K": [[...]]}, {"fx", "fy", '
+                   '"cx", "cy"} or a ROS CameraInfo dump, optionally with "D"/"dist_coeffs" (undistorted) and '
+                   '"width"/"height" (K rescaled to each image); or a JSON object mapping image file names to '
+                   'such descriptions (or to JSON files holding them) for per-image intrinsics')
     for name in ("fx", "fy", "cx", "cy"):
         p.add_argument(f"--{name}", type=float)
     p.add_argument("--out", required=True, help="output JSON file")
     p.add_argument("--overlay-dir", help="write one PNG per image with the chains drawn")
     p.add_argument("--method", choices=METHODS, default="nms", help="peak finder (default nms)")
+    p.add_argument("--fit", choices=FITS, default="extend",
+                   help="how images go into the network: extend (default: a network input of the image's own "
+                        "aspect ratio), pad (letterbox into the network size) or crop (its centre)")
     p.add_argument("--min-active-fraction", type=float, default=0.002,
                    help="instance stopping rule (paper 0.05; default 0.002 for small robots)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
@@ -439,24 +498,82 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _cli_intrinsics(args) -> np.ndarray:
+def expand_inputs(paths: Sequence[str]) -> list[str]:
+    """Image arguments with folders replaced by their image files (sorted, by suffix:
+    .png .jpg .jpeg .tif .tiff .bmp .webp, any case); other paths are kept as given."""
+    out: list[str] = []
+    for p in paths:
+        if os.path.isdir(p):
+            found = sorted(str(Path(p) / f.name) for f in Path(p).iterdir()
+                           if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith("."))
+            if not found:
+                raise FileNotFoundError(f"{p}: folder holds no image files ({' '.join(IMAGE_SUFFIXES)})")
+            out += found
+        else:
+            out.append(p)
+    return out
+
+
+_CAMERA_KEYS = {"K", "k", "camera_matrix", "cameraMatrix", "intrinsic_matrix", "intrinsics", "fx", "fy", "cx", "cy"}
+
+
+class _PerImageCameras:
+    """A JSON object mapping image file names (as given, relative to the mapping's folder,
+    or the base name) to camera descriptions or to JSON files holding one."""
+
+    def __init__(self, path: Path, table: dict):
+        self.path, self.table = path, table
+
+    def __call__(self, file: str) -> CameraDescription:
+        f = Path(file)
+        keys = [file, str(f)]
+        try:
+            keys.append(os.path.relpath(f.resolve(), self.path.parent.resolve()))
+        except ValueError:  # another drive (Windows)
+            pass
+        keys.append(f.name)
+        key = next((k for k in keys if k in self.table), None)
+        if key is None:
+            raise IntrinsicsError(f"{file}: no intrinsics for this image in {self.path}")
+        value = self.table[key]
+        if isinstance(value, str):
+            target = Path(value)
+            return read_camera(target if target.is_absolute() else self.path.parent / target)
+        return read_camera(value, name=f"{self.path}[{key!r}]")
+
+
+def _cli_cameras(args):
+    """A function file -> CameraDescription (one description for all, or per image)."""
     parts = [args.fx, args.fy, args.cx, args.cy]
     if args.intrinsics and any(v is not None for v in parts):
         raise IntrinsicsError("intrinsics: give either --intrinsics or --fx/--fy/--cx/--cy, not both")
     if args.intrinsics:
-        return load_intrinsics(args.intrinsics)
+        path = Path(args.intrinsics)
+        if path.is_file():
+            try:
+                data = json.loads(path.read_text())
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                data = None  # read_camera names the problem
+            if isinstance(data, dict) and data and not (_CAMERA_KEYS & set(data)) \
+                    and all(isinstance(v, (dict, list, str)) for v in data.values()):
+                return _PerImageCameras(path, data)
+        cam = read_camera(path)
+        return lambda file: cam
     if any(v is None for v in parts):
         missing = [f"--{n}" for n, v in zip(("fx", "fy", "cx", "cy"), parts) if v is None]
         raise IntrinsicsError(f"intrinsics: need --intrinsics K.json or all of --fx --fy --cx --cy (missing "
                               f"{' '.join(missing)})")
-    return load_intrinsics({"fx": args.fx, "fy": args.fy, "cx": args.cx, "cy": args.cy}, name="--fx/--fy/--cx/--cy")
+    cam = read_camera({"fx": args.fx, "fy": args.fy, "cx": args.cx, "cy": args.cy}, name="--fx/--fy/--cx/--cy")
+    return lambda file: cam
 
 
 def _run(args) -> int:
-    K = _cli_intrinsics(args)
+    cameras = _cli_cameras(args)
+    files_in = expand_inputs(args.images)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        kwargs = dict(device=args.device, method=args.method, min_active_fraction=args.min_active_fraction)
+        kwargs = dict(device=args.device, method=args.method, min_active_fraction=args.min_active_fraction,
+                      fit=args.fit)
         if args.checkpoint:
             predictor = Predictor.load(args.checkpoint, robot=args.robot, **kwargs)
         else:
@@ -465,17 +582,19 @@ def _run(args) -> int:
         _say(f"warning: {str(w.message).splitlines()[0]}")
     failed = 0
     prepared, files = [], []
-    for f in args.images:
+    for f in files_in:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
-                item = predictor.prepare(f, K, name=f)
+                item = predictor.prepare(f, cameras(f), name=f)
             except (ValueError, OSError) as err:
-                _say(f"skipped: {err}")
-                failed += 1
-                continue
+                item = err
         for w in caught:
             _say(f"warning: {str(w.message).splitlines()[0]}")
+        if isinstance(item, Exception):
+            _say(f"skipped: {str(item).splitlines()[0] if str(item) else type(item).__name__}")
+            failed += 1
+            continue
         prepared.append(item)
         files.append(f)
     results = predictor.predict_prepared(prepared, batch_size=max(1, args.batch_size), with_masks=False) \

@@ -97,7 +97,7 @@ def _K(fx, fy, cx, cy):
 
 def test_resize_maps_joints_back_and_decodes_depth_with_the_network_focal_length():
     # input 2x the network size: network pixel u maps to (u + 0.5) * 2 - 0.5
-    K_in = _K(120.0, 118.0, 63.0, 48.5)
+    K_in = _K(120.0, 120.0, 63.0, 48.5)
     fx_net = 120.0 * NET[1] / 128
     pred = Predictor(KnownLocalization(fx_net), None, "panda", depth_coding=CODING, device="cpu")
     image = np.zeros((96, 128, 3), np.uint8)
@@ -108,6 +108,51 @@ def test_resize_maps_joints_back_and_decodes_depth_with_the_network_focal_length
     rays = np.c_[expected_uv, np.ones(3)] @ np.linalg.inv(K_in).T
     assert np.abs(pose.joints_3d - rays * DEPTHS[:, None]).max() < 0.01
     assert pose.mask is None and pose.score == 1.0 and (pose.joint_scores > 0.9).all()
+
+
+def test_other_aspect_ratio_is_letterboxed_not_squeezed():
+    # 96x176 (11:6) into 48x64 (4:3): scale 64/176 = 0.364 across, 35/96 down (the content
+    # height rounds to 35 rows), placed at rows 6..40; all three joints lie inside
+    K_in = _K(176.0, 176.0, 87.5, 47.5)
+    pred = Predictor(KnownLocalization(64.0), None, "panda", depth_coding=CODING, device="cpu", fit="pad")
+    view = pred.prepare(np.zeros((96, 176, 3), np.uint8), K_in).view
+    assert view.offset == (0, 6) and view.scale == (64 / 176, 35 / 96) and view.content_box == (0, 6, 64, 41)
+    assert view.K_net[0, 0] == pytest.approx(64.0) and view.focal_net == pytest.approx(64.0, rel=0.003)
+    pred.localization.fx_net = view.focal_net  # the network "sees" the depth at this focal length
+    (pose,) = pred(np.zeros((96, 176, 3), np.uint8), K_in)
+    expected_uv = (JOINTS_NET - view.offset + 0.5) / view.scale - 0.5
+    assert np.abs(pose.joints_2d - expected_uv).max() < 0.05
+    rays = np.c_[expected_uv, np.ones(3)] @ np.linalg.inv(K_in).T
+    assert np.abs(pose.joints_3d - rays * DEPTHS[:, None]).max() < 0.01  # the same metric depth
+
+
+def test_peaks_on_the_letterbox_padding_are_ignored():
+    # 96x256 (8:3): content 24x64 at rows 12..35; joint 2 (y = 8.4) lies on the padding
+    # (min_score 0.5: its Gaussian's tail on the content, 0.2 at row 12, is not a peak)
+    pred = Predictor(KnownLocalization(200.0 / 4), None, "panda", depth_coding=CODING, device="cpu",
+                     min_score=0.5, fit="pad")
+    (pose,) = pred(np.zeros((96, 256, 3), np.uint8), _K(200.0, 200.0, 127.5, 47.5))
+    assert np.isfinite(pose.joints_2d[:2]).all() and np.isnan(pose.joints_2d[2]).all()
+    assert pose.joint_scores[2] == 0
+
+
+def test_non_square_pixels_are_made_square_for_the_network():
+    # fy = 2 fx: the image is resampled so that fx_net = fy_net = 30 (96x128 -> 24x64: x by
+    # 1/2, y by 1/4, at rows 12..35), and depth is decoded with that focal length
+    K_in = _K(60.0, 120.0, 63.5, 47.5)
+    pred = Predictor(KnownLocalization(30.0), None, "panda", depth_coding=CODING, device="cpu", min_score=0.5,
+                     fit="pad")
+    with pytest.warns(UserWarning, match="non-square"):
+        prepared = pred.prepare(np.zeros((96, 128, 3), np.uint8), K_in)
+    assert prepared.view.scale == (0.5, 0.25) and prepared.view.offset == (0, 12)
+    assert prepared.K_net[0, 0] == prepared.K_net[1, 1] == 30.0
+    with pytest.warns(UserWarning, match="non-square"):
+        (pose,) = pred(np.zeros((96, 128, 3), np.uint8), K_in)
+    assert np.isfinite(pose.joints_2d[:2]).all() and np.isnan(pose.joints_2d[2]).all()  # joint 2: padding
+    uv = np.c_[(JOINTS_NET[:2, 0] + 0.5) * 2 - 0.5, (JOINTS_NET[:2, 1] - 12 + 0.5) * 4 - 0.5]
+    assert np.abs(pose.joints_2d[:2] - uv).max() < 0.05
+    rays = np.c_[uv, np.ones(2)] @ np.linalg.inv(K_in).T
+    assert np.abs(pose.joints_3d[:2] - rays * DEPTHS[:2, None]).max() < 0.01
 
 
 def test_depth_scales_with_the_focal_length_of_the_input():
