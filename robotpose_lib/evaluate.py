@@ -69,12 +69,11 @@ CHECKPOINT_DIR_ENV = "ROBOTPOSE_CHECKPOINT_DIR"
 
 def checkpoint_dir() -> Path:
     """Where shipped checkpoints and their logs live: $ROBOTPOSE_CHECKPOINT_DIR when set,
-    else ``assets/checkpoints``."""
-    import os
+    else the reference checkpoints installed with the package (``checkpoint.checkpoint_dir``,
+    the one place that decides it)."""
+    from .checkpoint import checkpoint_dir as _checkpoint_dir
 
-    from .instance_task import DEFAULT_CHECKPOINT_DIR
-
-    return Path(os.environ.get(CHECKPOINT_DIR_ENV) or DEFAULT_CHECKPOINT_DIR)
+    return _checkpoint_dir()
 
 
 def reference_checkpoint(robot: str, config: str = "cpu", task: str = "localization") -> Path | None:
