@@ -315,3 +315,41 @@ def evaluate_instances(
         "predicted_counts": predicted_counts,
         "true_counts": true_counts,
     }
+
+
+def step_purity(step_masks: np.ndarray, targets: np.ndarray, counts: Sequence[int], threshold: float = 0.5,
+                cover: float = 0.5) -> dict[str, float]:
+    """Does each step emit one robot? (chapter 3's instance diagnosis)
+
+    For every scene with R >= 2 robots and each of its first R steps, a robot is *covered*
+    by a step when at least ``cover`` of its pixels exceed ``threshold`` in the step's mask.
+
+    Args:
+        step_masks: (B, T, H, W) masks per step, T >= max(counts).
+        targets: (B, R_max, H, W) true masks (zero padded), ``counts`` (B,) robots per scene.
+
+    Returns:
+        dict: "single" share of steps covering exactly one robot, "union" covering two or
+        more, "none" covering none; "repeated" share of robots covered by more than one
+        step; "steps" and "robots" counted.
+    """
+    tally = {"single": 0, "union": 0, "none": 0, "repeated": 0, "steps": 0, "robots": 0}
+    step_masks, targets = np.asarray(step_masks), np.asarray(targets)
+    for b, r in enumerate(int(c) for c in counts):
+        if r < 2:
+            continue
+        active = step_masks[b, :r] > threshold                                # (r, H, W)
+        truth = targets[b, :r] > 0.5                                          # (r, H, W)
+        inter = (active[:, None] & truth[None]).reshape(r, r, -1).sum(-1)     # steps x robots
+        covered = inter / np.maximum(truth.reshape(r, -1).sum(-1), 1)[None] >= cover
+        per_step = covered.sum(1)
+        tally["single"] += int((per_step == 1).sum())
+        tally["union"] += int((per_step >= 2).sum())
+        tally["none"] += int((per_step == 0).sum())
+        tally["repeated"] += int((covered.sum(0) >= 2).sum())
+        tally["steps"] += r
+        tally["robots"] += r
+    n_steps, n_robots = max(tally["steps"], 1), max(tally["robots"], 1)
+    return {"single": tally["single"] / n_steps, "union": tally["union"] / n_steps,
+            "none": tally["none"] / n_steps, "repeated": tally["repeated"] / n_robots,
+            "steps": tally["steps"], "robots": tally["robots"]}

@@ -65,3 +65,35 @@ def disc_batch(
     gv, gu = torch.meshgrid(torch.linspace(-1, 1, feature_size[0]), torch.linspace(-1, 1, feature_size[1]), indexing="ij")
     f = torch.cat([union, gu.expand(batch_size, 1, -1, -1), gv.expand(batch_size, 1, -1, -1)], dim=1)
     return f, targets, counts
+
+
+def train_toy(config, steps: int, seed: int = 0, lr: float = 1e-3, eos_weight: float = 1.0,
+              batch_size: int = 16, size: tuple[int, int] = (32, 32)):
+    """Train an :class:`~robotpose_lib.models.instances.InstanceNet` of ``config`` (a name
+    or InstanceConfig) on fresh disc scenes with the matching loss (paper eq. 6).
+
+    Returns:
+        (the model in eval mode, log dict of per-step lists "loss", "cost_per_disc",
+        "eos_error").
+    """
+    from .config import torch_threads
+    from .matching import matching_loss
+    from .models.instances import InstanceNet
+
+    torch.manual_seed(seed)
+    net = InstanceNet(TOY_INPUT_CHANNELS, config)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    generator = torch.Generator().manual_seed(seed)
+    log = {"loss": [], "cost_per_disc": [], "eos_error": []}
+    with torch_threads(1):  # small tensors: one thread is fastest
+        net.train()
+        for _ in range(steps):
+            f, disc_masks, counts = disc_batch(batch_size, generator, size=size)
+            res = matching_loss(net(f, int(counts.max()) + 1, size), disc_masks, counts, eos_weight=eos_weight)
+            optimizer.zero_grad()
+            res.loss.backward()
+            optimizer.step()
+            log["loss"].append(res.loss.item())
+            log["cost_per_disc"].append((res.matched_cost.detach().sum() / counts.sum().clamp(min=1)).item())
+            log["eos_error"].append(res.eos_error.detach().mean().item())
+    return net.eval(), log

@@ -67,7 +67,7 @@ def test_paper_config_sizes():
     assert any(isinstance(m, torch.nn.Dropout2d) and m.p == 0.25 for m in net.context.modules())
     assert sum(isinstance(m, torch.nn.MaxPool2d) for m in net.context.modules()) == len(config.context_channels)
     assert InstanceConfig.from_dict(config.to_dict()) == config
-    assert set(CONFIGS) == {"paper", "cpu", "quick"}
+    assert set(CONFIGS) == {"paper", "cpu", "gpu", "quick"}
 
 
 def test_build_instance_input_pools_maps_to_the_feature_resolution():
@@ -100,7 +100,7 @@ def test_predict_stops_at_the_first_mask_with_too_few_active_pixels(monkeypatch)
             masks[b, :rows, 0] = 0.55  # activated (> 0.5) but not in the box (< 0.6)
         sequences.append(masks)
     calls = iter(sequences)
-    monkeypatch.setattr(net, "step", lambda x_gates, h, out_size: (next(calls), h))
+    monkeypatch.setattr(net, "step", lambda x_gates, h, out_size, canvas=None: (next(calls), h))
     net.train()
     result = net.predict(torch.zeros(2, 4, 2, 2), (height, width), min_active_fraction=0.05)
     assert net.training  # mode restored
@@ -193,3 +193,43 @@ def test_disc_batch_is_reproducible_and_consistent():
     torch.testing.assert_close(f[:, 0], nnf.avg_pool2d(targets.amax(1, keepdim=True), 4)[:, 0])
     with pytest.raises(ValueError, match="stride"):
         disc_batch(1, torch.Generator(), size=(30, 32), stride=4)
+
+
+def test_canvas_feedback_unrolls_like_predict_and_sees_the_canvas():
+    """With canvas feedback, training's unrolled forward and inference's step loop give the
+    same masks, and the canvas changes what a step emits."""
+    from dataclasses import replace
+
+    torch.manual_seed(0)
+    net = InstanceNet(4, replace(get_config("quick"), canvas_feedback=True)).eval()
+    torch.nn.init.normal_(net.canvas_conv.weight, std=0.5)
+    torch.nn.init.constant_(net.refine.to_logits.bias, 3.0)  # active masks: every step runs
+    f = torch.randn(2, 4, 4, 6)
+    with torch.no_grad():
+        unrolled = net(f, 3, (16, 24))
+    found = net.predict(f, (16, 24), min_active_fraction=0.0, max_instances=3)
+    for b in range(2):
+        for t in range(3):
+            torch.testing.assert_close(found[b][t].mask, unrolled[b, t])
+    with torch.no_grad():
+        x_gates = net.cell.input_gates(f)
+        h0 = net.context(f)
+        empty = torch.zeros(2, 1, 4, 6)
+        a, _ = net.step(x_gates, h0, (16, 24), empty)
+        b, _ = net.step(x_gates, h0, (16, 24), torch.ones(2, 1, 4, 6))
+    assert not torch.allclose(a, b)
+
+
+def test_step_purity_tells_one_robot_per_step_from_unions():
+    from robotpose_lib.instance_task import step_purity
+
+    targets = torch.zeros(1, 2, 8, 8)
+    targets[0, 0, :, :4] = 1
+    targets[0, 1, :, 4:] = 1
+    one_each = targets.clone()
+    union = targets.amax(1, keepdim=True).expand(1, 2, 8, 8)
+    p = step_purity(one_each.numpy(), targets.numpy(), [2])
+    assert p["single"] == 1.0 and p["union"] == 0.0 and p["repeated"] == 0.0
+    p = step_purity(union.numpy(), targets.numpy(), [2])
+    assert p["union"] == 1.0 and p["repeated"] == 1.0
+    assert step_purity(one_each.numpy()[:, :1], targets.numpy()[:, :1], [1])["steps"] == 0  # one robot: skipped

@@ -63,6 +63,15 @@ class InstanceConfig:
             BN, ReLU]; log2(feature stride) stages reach full resolution (a remaining
             factor is covered by the final bilinear resize of the logits).
         leaky_slope: negative slope of the context module's LeakyReLU (0.01).
+        canvas_feedback: feed the masks emitted so far back into the ConvGRU (ours, after
+            Ren and Zemel's recurrent attention model, 2017): before step t the cell's
+            input gates get a 3x3 convolution of the *canvas*, the element-wise maximum of
+            masks 1..t-1 at the feature resolution. Without it the only memory of what was
+            emitted is the hidden state, and the matching loss scores "every robot at every
+            step" as well as "a robot that was already emitted" (chapter 3). The refine
+            block then uses GroupNorm instead of BatchNorm: steps run one after another,
+            and per-step batch statistics would differ between instance and
+            end-of-sequence steps.
     """
 
     name: str = "custom"
@@ -72,6 +81,7 @@ class InstanceConfig:
     context_dropout: float = 0.25
     refine_channels: tuple[int, ...] = (128, 64)
     leaky_slope: float = 0.01
+    canvas_feedback: bool = False
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -226,9 +236,10 @@ class ContextModule(nn.Module):
 
 
 class RefineBlock(nn.Module):
-    """Cell output (B, hidden, h, w) -> mask logits (B, 1, H, W) at the requested size."""
+    """Cell output (B, hidden, h, w) -> mask logits (B, 1, H, W) at the requested size.
+    ``group_norm`` replaces BatchNorm by GroupNorm (statistics per sample)."""
 
-    def __init__(self, hidden_channels: int, channels: Sequence[int]):
+    def __init__(self, hidden_channels: int, channels: Sequence[int], group_norm: bool = False):
         super().__init__()
         stages = []
         previous = hidden_channels
@@ -237,7 +248,7 @@ class RefineBlock(nn.Module):
                 nn.Sequential(
                     nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
                     nn.Conv2d(previous, out, 3, padding=1, bias=False),
-                    nn.BatchNorm2d(out),
+                    nn.GroupNorm(min(8, out), out) if group_norm else nn.BatchNorm2d(out),
                     nn.ReLU(inplace=True),
                 )
             )
@@ -285,7 +296,13 @@ class InstanceNet(nn.Module):
         self.in_channels = in_channels
         self.context = ContextModule(in_channels, self.config)
         self.cell = ConvGRUCell(in_channels, self.config.hidden_channels, self.config.gate_kernel)
-        self.refine = RefineBlock(self.config.hidden_channels, self.config.refine_channels)
+        self.refine = RefineBlock(self.config.hidden_channels, self.config.refine_channels,
+                                  group_norm=self.config.canvas_feedback)
+        self.canvas_conv = None
+        if self.config.canvas_feedback:
+            k = self.config.gate_kernel
+            self.canvas_conv = nn.Conv2d(1, 3 * self.config.hidden_channels, k, padding=k // 2, bias=False)
+            nn.init.zeros_(self.canvas_conv.weight)  # starts as the plain model
 
     def _check_input(self, f: torch.Tensor) -> None:
         if f.dim() != 4 or f.shape[1] != self.in_channels:
@@ -296,11 +313,21 @@ class InstanceNet(nn.Module):
         self._check_input(f)
         return self.context(f), self.cell.input_gates(f)
 
-    def step(self, x_gates: torch.Tensor, h: torch.Tensor, out_size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
-        """One recurrent step: returns (mask (B, H, W) in [0, 1], new state)."""
+    def step(self, x_gates: torch.Tensor, h: torch.Tensor, out_size: tuple[int, int],
+             canvas: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """One recurrent step: returns (mask (B, H, W) in [0, 1], new state). ``canvas``
+        (B, 1, h, w): masks emitted so far, used with ``canvas_feedback``."""
+        if self.canvas_conv is not None and canvas is not None:
+            x_gates = x_gates + self.canvas_conv(canvas)
         h = self.cell.step(x_gates, h)
         mask = torch.sigmoid(self.refine(h, out_size)).squeeze(1)
         return mask, h
+
+    @staticmethod
+    def update_canvas(canvas: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """canvas (B, 1, h, w), a step's mask (B, H, W) -> the new canvas (detached)."""
+        low = nnf.interpolate(mask.detach().unsqueeze(1), size=canvas.shape[-2:], mode="area")
+        return torch.maximum(canvas, low)
 
     def forward(self, f: torch.Tensor, steps: int, out_size: tuple[int, int]) -> torch.Tensor:
         """Unroll ``steps`` iterations (R + 1 in training).
@@ -316,6 +343,14 @@ class InstanceNet(nn.Module):
         if steps < 1:
             raise ValueError(f"steps: must be >= 1, got {steps}")
         h, x_gates = self.initial_state(f)
+        if self.canvas_conv is not None:  # each step needs the masks before it
+            canvas = f.new_zeros(f.shape[0], 1, *f.shape[-2:])
+            masks = []
+            for _ in range(steps):
+                mask, h = self.step(x_gates, h, out_size, canvas)
+                canvas = self.update_canvas(canvas, mask)
+                masks.append(mask)
+            return torch.stack(masks, dim=1)
         states = []
         for _ in range(steps):
             h = self.cell.step(x_gates, h)
@@ -362,8 +397,10 @@ class InstanceNet(nn.Module):
             results: list[list[Instance]] = [[] for _ in range(batch)]
             running = torch.ones(batch, dtype=torch.bool)
             h, x_gates = self.initial_state(f)
+            canvas = f.new_zeros(f.shape[0], 1, *f.shape[-2:])
             for _ in range(max_instances):
-                masks, h = self.step(x_gates, h, out_size)
+                masks, h = self.step(x_gates, h, out_size, canvas)
+                canvas = self.update_canvas(canvas, masks)
                 active = masks > activation_threshold
                 fraction = active.flatten(1).float().mean(dim=1).cpu()
                 for b in torch.nonzero(running).flatten().tolist():
