@@ -502,9 +502,9 @@ def camera_for_image(camera, image_size: tuple[int, int], image_name: str = "the
               f"that K belongs to this image")
     if abs(fx / fy - 1.0) > 0.05:
         _warn(f"{cam.source}: fx={fx:g} and fy={fy:g} differ by {abs(fx / fy - 1) * 100:.0f} % (non-square "
-              f"pixels); the image is resampled to square pixels for the network")
+              f"pixels); {where} is resampled to square pixels for the network")
     if skew != 0:
-        _warn(f"{cam.source}: K has skew {skew:g}; the network sees the skewed pixels")
+        _warn(f"{cam.source}: K has skew {skew:g}; the network sees the skewed pixels of {where}")
     return cam
 
 

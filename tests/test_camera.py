@@ -1,3 +1,4 @@
+import json
 import math
 
 import cv2
@@ -129,3 +130,148 @@ def test_crop_intrinsics_matches_array_crop():
     assert torch.allclose(camera.project(p, Kc), camera.project(p, K) - torch.tensor([x0, y0]), atol=1e-4)
     back = camera.scale_intrinsics(camera.scale_intrinsics(K, 2.0, 3.0), 0.5, 1 / 3)
     assert torch.allclose(back, K, atol=1e-4)
+
+
+# ----------------------------------------------------------------------------- part 2: user images
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_apply_orientation_matches_pil_and_the_matrix(orientation):
+    from PIL import Image, ImageOps
+
+    stored = np.random.default_rng(orientation).integers(0, 256, (5, 7, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    im = Image.fromarray(stored)
+    im.info["exif"] = exif.tobytes()
+    want = np.asarray(ImageOps.exif_transpose(im))
+    got = camera.apply_orientation(stored, orientation)
+    assert np.array_equal(got, want)
+    assert got.shape[:2] == camera.oriented_size(orientation, 5, 7)
+    A = camera.orientation_matrix(orientation, 5, 7)
+    for v in range(5):
+        for u in range(7):
+            u2, v2, _ = A @ [u, v, 1]
+            assert np.array_equal(got[int(v2), int(u2)], stored[v, u])
+
+
+def test_fit_to_input_modes():
+    net = (240, 320)
+    assert camera.fit_to_input((480, 640), net, "pad") == ((240, 320), (0, 0), net)
+    assert camera.fit_to_input((480, 640), net, "extend") == ((240, 320), (0, 0), net)
+    # 16:9: extend keeps the scale (canvas padded to a multiple of 8), pad shrinks, crop cuts
+    assert camera.fit_to_input((240, 427), net, "extend") == ((240, 427), (2, 0), (240, 432))
+    assert camera.fit_to_input((240, 427), net, "pad") == ((180, 320), (0, 30), net)
+    assert camera.fit_to_input((240, 427), net, "crop") == ((240, 427), (-54, 0), net)
+    # portrait: the shorter side (width) goes to 240
+    assert camera.fit_to_input((640, 480), net, "extend") == ((320, 240), (0, 0), (320, 240))
+    # a panorama is capped at 4 network inputs' worth of pixels
+    (nh, nw), _, (Hc, Wc) = camera.fit_to_input((100, 5000), net, "extend")
+    assert Hc * Wc <= 4 * 240 * 320 * 1.05  # (+ padding to multiples of 8) and abs(nw / nh - 50) < 1
+    # non-square pixels (fy = 2 fx): the network grid gets square pixels
+    (nh, nw), _, _ = camera.fit_to_input((96, 128), (48, 64), "pad", pixel_aspect=2.0)
+    assert (nh, nw) == (24, 64)
+    with pytest.raises(ValueError, match="fit"):
+        camera.fit_to_input((10, 10), net, "stretch")
+
+
+def _K(fx, fy, cx, cy):
+    return np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1.0]])
+
+
+@pytest.mark.parametrize("fit", camera.FITS)
+@pytest.mark.parametrize("size", [(240, 320), (300, 700), (500, 260), (97, 131)])
+def test_network_view_round_trips_points_and_masks(fit, size):
+    """A 3D point projects to network pixel p with K_net; to_image(p) is its projection with
+    the user's K; masks warped forward and mapped back return to the same pixels."""
+    H, W = size
+    K = _K(0.9 * W, 0.9 * W, (W - 1) / 2 + 3, (H - 1) / 2 - 2)
+    view = camera.network_view(K, size, (240, 320), fit)
+    X = np.array([[0.1, -0.05, 2.0], [-0.2, 0.1, 3.0], [0.0, 0.0, 1.0]])
+    p_net = (X @ view.K_net.T)[:, :2] / X[:, 2:]
+    p_img = (X @ K.T)[:, :2] / X[:, 2:]
+    assert np.abs(view.to_image(p_net) - p_img).max() < 1e-9
+    assert abs(view.K_net[0, 0] / view.K_net[1, 1] - 1) < 0.01  # square network pixels
+    # a disc in the image, through the network grid and back
+    vv, uu = np.mgrid[0:H, 0:W]
+    disc = (((uu - W / 2) ** 2 + (vv - H / 2) ** 2) < (min(H, W) / 4) ** 2).astype(np.uint8) * 255
+    net = view.warp(np.repeat(disc[..., None], 3, 2))[..., 0].astype(np.float32) / 255
+    assert net.shape == view.net_size
+    back = view.mask_to_loaded(net)
+    inner = (((uu - W / 2) ** 2 + (vv - H / 2) ** 2) < (min(H, W) / 4 - 3) ** 2)
+    outer = (((uu - W / 2) ** 2 + (vv - H / 2) ** 2) > (min(H, W) / 4 + 3) ** 2)
+    if fit != "crop":
+        assert back[inner].min() > 0.9
+    assert back[outer].max() < 0.1
+    x0, y0, x1, y1 = view.content_box
+    assert view.content_mask().sum() == (x1 - x0) * (y1 - y0)
+
+
+def test_network_view_with_distortion_round_trips():
+    H, W = 240, 320
+    K = _K(280.0, 280.0, 160.0, 118.0)
+    D = np.array([-0.3, 0.1, 0.001, -0.002, 0.01])
+    view = camera.network_view({"K": K.tolist(), "D": D.tolist()}, (H, W), (240, 320))
+    X = np.array([[0.1, -0.05, 2.0], [-0.5, 0.3, 3.0], [0.0, 0.0, 1.0]])
+    p_net = (X @ view.K_net.T)[:, :2] / X[:, 2:]
+    p_img = cv2.projectPoints(X[:, None], np.zeros(3), np.zeros(3), K, D)[0].reshape(-1, 2)
+    assert np.abs(view.to_image(p_net) - p_img).max() < 1e-6
+    assert np.isnan(view.to_image(np.array([[np.nan, np.nan]]))).all()
+    fish = camera.network_view({"K": K.tolist(), "D": [0.1, 0.01, 0.0, 0.0], "distortion_model": "equidistant"},
+                               (H, W), (240, 320))
+    p_fish = cv2.fisheye.projectPoints(X[:, None], np.zeros(3), np.zeros(3), K, fish.camera.dist)[0].reshape(-1, 2)
+    assert np.abs(fish.to_image(p_net) - p_fish).max() < 1e-6
+
+
+@pytest.mark.parametrize("doc, words", [
+    ({"K": [[280, 0, 639.5], [0, 280, 479.5], [0, 0, 1]]}, "principal point (639.5, 479.5) lies outside"),
+    ({"fx": 5, "fy": 5, "cx": 159.5, "cy": 119.5}, "field of view"),
+    ({"fx": 5000, "fy": 5000, "cx": 159.5, "cy": 119.5}, "field of view"),
+    ({"fx": 900, "fy": 900, "cx": 639.5, "cy": 359.5, "width": 1280, "height": 720}, "aspect ratio"),
+    ({"fx": 900, "fy": 900, "cx": 119.5, "cy": 159.5, "width": 240, "height": 320}, "aspect ratio"),
+    ({"K": [1, 0, 0, 0, 1, 0]}, "9 numbers"),
+    ({"fx": 300, "fy": 300, "cx": 159.5, "cy": 119.5, "D": [0.1] * 15}, "at most 14"),
+    ({"fx": 300, "fy": 300, "cx": 159.5, "cy": 119.5, "D": [0.1] * 5, "distortion_model": "equidistant"},
+     "4 coefficients"),
+    ({"fx": 300, "fy": 300, "cx": 159.5, "cy": 119.5, "distortion_model": "omnidir"}, "distortion_model"),
+    ({"fx": 300, "fy": 300, "cx": 159.5, "cy": 119.5, "width": 320}, "both width and height"),
+])
+def test_bad_camera_descriptions_are_one_line_errors_naming_the_file(tmp_path, doc, words):
+    path = tmp_path / "cam.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(camera.IntrinsicsError) as err:
+        camera.camera_for_image(path, (240, 320), "photo.png")
+    msg = str(err.value)
+    assert msg.startswith(str(path)) and words in msg and "\n" not in msg
+
+
+def test_k_for_the_unrotated_image_names_the_exif_rotation():
+    cam = {"fx": 300, "fy": 300, "cx": 119.5, "cy": 159.5, "width": 240, "height": 320}
+    with pytest.raises(camera.IntrinsicsError, match="EXIF orientation"):
+        camera.camera_for_image(cam, (240, 320), "phone.jpg", stored_size=(320, 240))
+
+
+@pytest.mark.parametrize("doc, words", [
+    ({"fx": 300, "fy": 300, "cx": 310.0, "cy": 119.5}, "far from the centre"),
+    ({"fx": 300, "fy": 330, "cx": 159.5, "cy": 119.5}, "non-square"),
+    ({"K": [[300, 2, 159.5], [0, 300, 119.5], [0, 0, 1]]}, "skew"),
+    ({"fx": 1200, "fy": 1200, "cx": 639.5, "cy": 479.5, "width": 1280, "height": 960}, "rescaled"),
+])
+def test_dubious_camera_descriptions_warn_one_line(doc, words):
+    with pytest.warns(UserWarning) as record:
+        cam = camera.camera_for_image(doc, (240, 320), "photo.png")
+    (msg,) = [str(r.message) for r in record]
+    assert words in msg and "photo.png" in msg and "\n" not in msg
+    if "width" in doc:
+        assert np.allclose(cam.K, [[300, 0, 159.5], [0, 300, 119.5], [0, 0, 1]]) and cam.size == (240, 320)
+
+
+def test_plain_camera_description_is_quiet():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cam = camera.camera_for_image(np.array(_K(300, 300, 159.5, 119.5)), (240, 320))
+    assert cam.dist is None and cam.size is None
+    # OpenCV's shorter distortion vectors are padded with zeros; all-zero means none
+    assert camera.read_camera({"fx": 1, "fy": 1, "cx": 0, "cy": 0, "D": [0.1, 0.01, 0, 0, 0, 0.02]}).dist.size == 8
+    assert camera.read_camera({"fx": 1, "fy": 1, "cx": 0, "cy": 0, "dist_coeffs": [0, 0, 0, 0, 0]}).dist is None

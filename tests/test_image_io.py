@@ -210,3 +210,61 @@ def test_bad_intrinsics_arrays():
         load_intrinsics(np.full((3, 3), np.inf))
     with pytest.raises(IntrinsicsError, match="shape"):
         load_intrinsics(np.eye(4))
+
+
+# ----------------------------------------------------------------------------- EXIF, bit depth
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8])
+def test_exif_orientation_is_applied_quietly(tmp_path, orientation):
+    """Stored pixels are turned upright as viewers and cv2.imread show them; the original
+    size is the upright one; no warning (it is what every viewer does)."""
+    from PIL import Image
+
+    from robotpose_lib import camera
+
+    upright = rgb(48, 64)
+    inverse = {1: 1, 3: 3, 6: 8, 8: 6}[orientation]
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "phone.png"
+    Image.fromarray(camera.apply_orientation(upright, inverse)).save(path, exif=exif)
+    out = load_quietly(path)
+    assert np.array_equal(out.image, upright) and out.original_size == (48, 64)
+    assert out.orientation == orientation
+    assert out.stored_size == ((64, 48) if orientation in (6, 8) else (48, 64))
+    jpg = tmp_path / "phone.jpg"
+    Image.fromarray(camera.apply_orientation(upright, inverse)).save(jpg, exif=exif, quality=100)
+    assert np.array_equal(load_quietly(jpg).image, cv2.imread(str(jpg))[..., ::-1])  # OpenCV agrees
+
+
+def test_large_rotated_jpeg_is_downscaled_upright(tmp_path):
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored = cv2.resize(rgb(30, 40), (400, 300), interpolation=cv2.INTER_NEAREST)  # 400 wide, 300 high
+    path = tmp_path / "big.jpg"
+    Image.fromarray(stored).save(path, exif=exif)
+    out = load_warning_once(path, "downscaled", max_side=100)
+    assert out.original_size == (400, 300) and out.size[0] > out.size[1]  # upright: taller than wide
+    sx, sy = out.scale
+    assert abs(out.size[1] - 300 * sx) <= 1 and abs(out.size[0] - 400 * sy) <= 1
+
+
+@pytest.mark.parametrize("bits", [10, 12, 14])
+def test_low_bit_depth_in_uint16_is_scaled_by_its_range(bits):
+    img = rgb()
+    data = img.astype(np.uint16) << (bits - 8)
+    out = load_warning_once(data, f"{bits} significant bits")
+    assert np.array_equal(out.image, img)
+
+
+def test_png_significant_bits(tmp_path):
+    from robotpose_lib.image_io import png_significant_bits
+
+    path = write(tmp_path / "plain.png", rgb())
+    assert png_significant_bits(path) is None
+    assert png_significant_bits(write(tmp_path / "x.jpg", rgb())) is None
+    from test_user_images import png_with_sbit
+
+    assert png_significant_bits(png_with_sbit(tmp_path / "s.png", rgb().astype(np.uint16) << 2, 10)) == (10, 10, 10)
