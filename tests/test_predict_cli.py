@@ -4,7 +4,9 @@ checkpoints: nothing here depends on accuracy)."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -64,7 +66,7 @@ def run(files, tmp_path, images, extra=(), capsys=None, k_args=K_ARGS):
 
 
 def _one_line_naming(err, what, problem):
-    lines = [l for l in err.splitlines() if what in l]
+    lines = [line for line in err.splitlines() if what in line]
     assert len(lines) == 1 and problem in lines[0], err
     assert "Traceback" not in err
 
@@ -153,3 +155,77 @@ def test_command_line_entry_point_has_no_traceback(files, tmp_path):
                           *K_ARGS], capture_output=True, text=True, timeout=120)
     assert res.returncode != 0 and "none.pt" in res.stderr and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------------------ a folder of user photos
+
+@pytest.fixture(scope="module")
+def photo_folder(tmp_path_factory):
+    """A folder as a user has it: good files of several kinds, phone-style JPEGs, and one
+    file of each bad kind, with per-image intrinsics in cameras.json."""
+    from robotpose_lib.camera import apply_orientation, scale_intrinsics
+    from robotpose_lib.data import SyntheticDataset
+
+    root = tmp_path_factory.mktemp("photos")
+    plain = SyntheticDataset("panda", 10, size=(240, 320), seed=777)[9]
+    wide = SyntheticDataset("panda", 10, size=(240, 427), seed=777)[9]
+    K = plain.K.astype(float)
+    cams = {}
+    Image.fromarray(plain.image).save(root / "plain.png")
+    cams["plain.png"] = {"K": K.tolist()}
+    # phone style: 640x480 upright, stored rotated with EXIF orientation 6 and camera tags,
+    # calibrated at 1280x960 (K file with width/height, referenced by name)
+    exif = Image.Exif()
+    exif[0x0112], exif[0x010F], exif[0x0110] = 6, "PhoneMaker", "Phone 12"
+    big = np.repeat(np.repeat(plain.image, 2, 0), 2, 1)
+    Image.fromarray(apply_orientation(big, 8)).save(root / "IMG_0001.JPG", exif=exif, quality=92)
+    (root / "phone_cam.json").write_text(json.dumps({"K": scale_intrinsics(K, 4, 4).tolist(), "width": 1280,
+                                                     "height": 960}))
+    cams["IMG_0001.JPG"] = "phone_cam.json"
+    Image.fromarray(wide.image).save(root / "wide.png")
+    cams["wide.png"] = {"K": wide.K.astype(float).ravel().tolist(), "width": 427, "height": 240, "D": [0] * 5}
+    cv2.imwrite(str(root / "twelve_bit.png"), (plain.image.astype(np.uint16) << 4)[..., ::-1])
+    cams["twelve_bit.png"] = {"K": K.tolist()}
+    # bad ones
+    (root / "broken.jpg").write_text("not a photo\n")
+    cams["broken.jpg"] = {"K": K.tolist()}
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(root / "tiny.png")
+    cams["tiny.png"] = {"K": K.tolist()}
+    Image.fromarray(plain.image).save(root / "wrong_k.png")
+    cams["wrong_k.png"] = {"K": scale_intrinsics(K, 4, 4).tolist()}  # 1280x960 K, no size given
+    Image.fromarray(plain.image).save(root / "no_entry.png")
+    (root / "notes.txt").write_text("calibration notes\n")
+    (root / "cameras.json").write_text(json.dumps(cams))
+    return root
+
+
+@pytest.mark.slow
+def test_a_folder_of_mixed_photos(photo_folder, tmp_path, capsys):
+    """Results for every good file, one stderr line per problem (each bad file named once,
+    each conversion or K rescale one warning), exit code 1 because some inputs failed."""
+    out = tmp_path / "preds.json"
+    code = main([str(photo_folder), "--robot", "panda", "--intrinsics", str(photo_folder / "cameras.json"),
+                 "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    doc = json.loads(out.read_text())
+    got = {Path(i["file"]).name: i for i in doc["images"]}
+    assert sorted(got) == ["IMG_0001.JPG", "plain.png", "twelve_bit.png", "wide.png"]
+    assert (got["IMG_0001.JPG"]["width"], got["IMG_0001.JPG"]["height"]) == (640, 480)  # upright
+    assert (got["wide.png"]["width"], got["wide.png"]["height"]) == (427, 240)
+    for name, image in got.items():
+        found = [sum(p != [None, None] for p in r["joints_2d"]) for r in image["robots"]]
+        assert found and max(found) >= 4, (name, found)
+    # the phone photo's best robot is the plain one's, at 2x the pixels (u -> 2u + 0.5)
+    best = lambda image: max(image["robots"], key=lambda r: r["score"])
+    a, b = np.array(best(got["plain.png"])["joints_2d"], float), np.array(best(got["IMG_0001.JPG"])["joints_2d"], float)
+    ok = np.isfinite(a).all(1) & np.isfinite(b).all(1)
+    assert ok.sum() >= 4 and np.median(np.abs((b[ok] + 0.5) / 2 - 0.5 - a[ok])) < 1.0
+    lines = err.strip().splitlines()
+    for bad, problem in (("broken.jpg", "not an image"), ("tiny.png", "too small"),
+                         ("wrong_k.png", "principal point"), ("no_entry.png", "no intrinsics")):
+        _one_line_naming(err, bad, problem)
+    _one_line_naming(err, "twelve_bit.png", "12 significant bits")
+    _one_line_naming(err, "phone_cam.json", "rescaled")
+    assert len(lines) == 6, err
+    assert "notes.txt" not in err and "cameras.json" not in err.replace(str(photo_folder / "cameras.json"), "")
