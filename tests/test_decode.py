@@ -1,5 +1,4 @@
 """Peaks (NMS, LoG) against exact synthetic positions and skimage/scipy; masking; 3D."""
-import math
 
 import numpy as np
 import pytest
@@ -80,7 +79,7 @@ def our_peaks(peaks, channel):
                   for p, s in zip(peaks.pixel[sel].tolist(), peaks.sigma[sel].tolist()))
 
 
-@pytest.mark.parametrize("mode", ["dense", "tiled"])
+@pytest.mark.parametrize("mode", ["dense", "tiled", "sparse"])
 def test_log_finds_the_same_peaks_as_skimage_blob_log(mode):
     rng = np.random.default_rng(1)
     H, W = 70, 90
@@ -114,6 +113,68 @@ def test_log_tiled_equals_dense_on_signed_noise():
     assert len(dense) > 10
     key = lambda p: sorted(zip(p.batch.tolist(), p.channel.tolist(), map(tuple, p.pixel.tolist()), p.sigma.tolist()))
     assert key(dense) == key(tiled)
+
+
+def key_of(p):
+    return sorted(zip(p.batch.tolist(), p.channel.tolist(), map(tuple, p.pixel.tolist()), p.sigma.tolist(),
+                      p.score.tolist()))
+
+
+@pytest.mark.parametrize("noise", [0.0, 0.05, 0.15])
+def test_log_sparse_equals_dense_on_noisy_beliefs(noise):
+    """The sparse CPU path (plain and smoothed bounds, tile groups, whole-map slices) finds
+    the dense scale space's peaks, scores and sub-pixel positions, on flat and on noisy
+    maps (where every tile's plain bound is active), with blobs at the borders."""
+    rng = np.random.default_rng(5)
+    H, W = 120, 150
+    pts = np.concatenate([rng.uniform(0, 1, (4, 2)) * [W, H], [[0.3, 0.2], [W - 1.2, H - 0.7]]])
+    maps = gaussians(pts, H, W, 3.0) * torch.tensor(rng.uniform(0.4, 1, len(pts)), dtype=torch.float32)[:, None, None]
+    maps = (maps + torch.tensor(rng.normal(0, noise, maps.shape), dtype=torch.float32)).clamp(0, 1)
+    maps = maps.view(2, 3, H, W)
+    sigmas = np.linspace(1, 8, 8)
+    dense = decode.log_peaks(maps, sigmas, threshold=0.1, mode="dense")
+    sparse = decode.log_peaks(maps, sigmas, threshold=0.1, mode="sparse", tile=16)
+    assert len(dense) >= 6
+    a, b = key_of(dense), key_of(sparse)
+    assert [k[:4] for k in a] == [k[:4] for k in b]
+    assert np.allclose([k[4] for k in a], [k[4] for k in b], atol=1e-5)
+    order = lambda p: np.lexsort((p.pixel[:, 0].numpy(), p.pixel[:, 1].numpy(), p.channel.numpy(), p.batch.numpy()))
+    assert np.abs(dense.xy.numpy()[order(dense)] - sparse.xy.numpy()[order(sparse)]).max() < 1e-3
+    if noise:  # the smoothed bound did its job: the largest scales were not computed everywhere
+        kernels = [decode._log_kernel(s) for s in sigmas]
+        plain = decode._exceeds(decode._tile_bounds(maps.view(6, H, W), [(k.sigma ** 2, k) for k in kernels], 16),
+                                0.1)
+        assert plain[:, -1].float().mean() > 0.5
+        tight = plain.clone()
+        busy = tight.float().mean(dim=(2, 3)) > decode.SMOOTHED_BOUND_ABOVE
+        decode._tighten(maps.view(6, H, W).numpy().copy(), tight, busy, kernels, 0.1, 16,
+                        maps.view(6, H, W).abs().amax(dim=(1, 2)))
+        assert tight[:, -1].float().mean() < 0.5 * plain[:, -1].float().mean()
+
+
+def test_log_sparse_on_signed_values_and_nan():
+    rng = np.random.default_rng(2)
+    maps = torch.from_numpy(ndi.gaussian_filter(rng.normal(0, 1, (2, 3, 50, 70)), (0, 0, 2, 2))).float()
+    maps[0, 1, 20:23, 30:33] = float("nan")
+    sigmas = (1.0, 2.0, 3.0, 4.0)
+    dense = decode.log_peaks(maps, sigmas, threshold=0.02, mode="dense", overlap=1)
+    sparse = decode.log_peaks(maps, sigmas, threshold=0.02, mode="sparse", tile=16, overlap=1)
+    assert len(dense) > 10
+    near_nan = lambda p: ((p.batch == 0) & (p.channel == 1) & ((p.pixel - torch.tensor([31, 21])).abs().amax(1) < 20))
+    keep_d, keep_s = ~near_nan(dense), ~near_nan(sparse)  # next to NaN the two paths may differ
+    assert [k[:4] for k in key_of(dense.select(keep_d))] == [k[:4] for k in key_of(sparse.select(keep_s))]
+    assert not torch.isnan(sparse.score).any()
+    with pytest.raises(ValueError, match="sparse"):
+        decode.log_peaks(maps[:, :, :10, :10], sigmas=(1.0, 8.0), mode="sparse")  # kernel wider than the map
+
+
+def test_vectorised_disc_overlaps_match_blob_log_formula():
+    rng = np.random.default_rng(0)
+    p1, p2 = rng.uniform(0, 20, (500, 2)), rng.uniform(0, 20, (500, 2))
+    s1, s2 = rng.choice([1.0, 2.0, 3.0, 8.0], 500), rng.choice([1.0, 2.0, 3.0, 8.0], 500)
+    p2[:10] = p1[:10]
+    one = np.array([decode._disc_overlap(a, b, c, d) for a, b, c, d in zip(p1, s1, p2, s2)])
+    assert np.allclose(decode._disc_overlaps(p1, s1, p2, s2), one, atol=1e-12)
 
 
 def test_max_filter_matches_max_pool():
