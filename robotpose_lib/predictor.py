@@ -119,7 +119,9 @@ class Predictor:
         max_instances: at most this many robots per image.
         activation_threshold: mask value above which a pixel is activated.
         min_score: a joint is found when its masked belief at the peak exceeds this.
-        input_size: (H_n, W_n) network input; default the localization config's.
+        input_size: (H_n, W_n) network input the models were trained at; default the
+            localization config's ('pad'/'crop' resize into it, 'extend' keeps its shorter
+            side; depth is decoded against its width's reference focal length).
         amp: float16 autocast on CUDA (never on the CPU).
         fit: how an image goes into the network (:func:`camera.fit_to_input`): 'extend'
             (default: a network input of the image's own aspect ratio whose shorter side is
