@@ -142,7 +142,7 @@ plt.show()
 # %% [markdown]
 # ## The staged network
 #
-# The network follows the convolutional pose machines of Wei et al.: base features $F$
+# The network follows the convolutional pose machines of Wei et al. {cite}`wei2016cpm`: base features $F$
 # from an ImageNet-pretrained backbone, then $N$ stages. Stage 1 sees only $F$; every
 # later stage sees $F$ together with the previous stage's $J+1$ output maps, so it can
 # correct joints using the context of the others (an elbow is easier to place once the

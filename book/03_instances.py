@@ -142,7 +142,7 @@ print(f"nearest-neighbour assembly: {n_wrong} of {n_links} links join joints of 
 # How many robots are in an image is not known in advance, so the model cannot have a
 # fixed number of outputs. The paper borrows the recurrent instance segmentation of
 # Romera-Paredes and Torr {cite}`romera2016recurrent`: a convolutional GRU (a GRU whose
-# matrix products are convolutions, Ballas et al. 2016) emits one mask per
+# matrix products are convolutions, Ballas et al. {cite}`ballas2016convgru`) emits one mask per
 # step, and an empty mask means "no more robots". Its input $F$ is the localization
 # network's base features concatenated with its predicted belief and depth maps, at the
 # feature resolution. A context module (convolution blocks with max-pooling, "M" in the
@@ -521,7 +521,7 @@ plt.show()
 # fitted above gives the cost per robot measured here (timings on a shared CPU are noisy,
 # the interquartile range in the table says how much). Whether that matters depends on how
 # it compares with the localization network, which the bars show side by side (the paper
-# measured 17.75 ms per instance mask against 10.95 ms for the belief maps on a GTX 1080
+# measured 17.75 ms per instance mask against 10.95 ms for the belief maps on a GTX 1080 Ti
 # at 480x640, Table II).
 #
 # ### Is it hard to train?

@@ -22,7 +22,7 @@
 #
 # You will learn:
 #
-# * how to measure a keypoint model on real photos the way DREAM (Lee et al. 2020) does:
+# * how to measure a keypoint model on real photos the way DREAM {cite}`lee2020dream` does:
 #   PCK, keypoint AUC, ADD, always beside a **mean-pose baseline**;
 # * how a **rendered twin** of each photo (our robot at the photo's joint angles and
 #   calibration) separates the three gaps between simulation and reality: geometry and
@@ -149,7 +149,7 @@ if photos:
 # %% [markdown]
 # For scale: DREAM, trained on a GPU with more than 100,000 photorealistic-ish synthetic
 # images and a fine-tuned VGG19 encoder, reports a keypoint AUC of about 0.72 on its own
-# real Panda photographs (Lee et al. 2020). The paragraph below is written from the
+# real Panda photographs {cite}`lee2020dream`. The paragraph below is written from the
 # numbers above when the chapter runs.
 
 # %%
