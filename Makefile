@@ -24,6 +24,7 @@ book: $(STAMP)
 	@echo "Book: $(CURDIR)/_build/html/index.html"
 
 test: $(STAMP)
+	$(BIN)/ruff check robotpose_lib tests scripts book
 	ROBOTPOSE_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest tests -q -p no:cacheprovider
 	ROBOTPOSE_QUICK=1 $(BIN)/python -m pytest --nbmake --nbmake-timeout=300 --durations=0 -q -p no:cacheprovider book/
 

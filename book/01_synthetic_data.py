@@ -54,7 +54,7 @@ from IPython.display import HTML, display
 
 from robotpose_lib import config, viz
 from robotpose_lib.robots import ROBOT_NAMES, get_robot
-from robotpose_lib.synth import SynthParams, generate, params_for, posed_scene, render_scenes
+from robotpose_lib.synth import generate, params_for, posed_scene, render_scenes
 
 QUICK = config.quick_mode()
 H, W = config.pick((120, 160), (240, 320))  # figure size of rendered scenes

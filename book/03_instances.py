@@ -46,7 +46,6 @@ if "google.colab" in sys.modules:
                     "robotpose @ git+https://github.com/robotpose/robotpose"], check=True)
 
 # %%
-import os
 import time
 from pathlib import Path
 
@@ -58,9 +57,10 @@ import torch
 from robotpose_lib import config, viz
 from robotpose_lib import instance_viz as iv
 from robotpose_lib.ap import ap_table, format_table
-from robotpose_lib.evaluate import (CHECKPOINT_DIR_ENV, DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION,
+from robotpose_lib.evaluate import (DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION,
                                     TEST_SEED, load_instance_model, test_dataset, test_params)
-from robotpose_lib.instance_task import DEFAULT_CHECKPOINT_DIR, evaluate_instances, instance_task
+from robotpose_lib.checkpoint import checkpoint_dir
+from robotpose_lib.instance_task import evaluate_instances, instance_task
 from robotpose_lib.matching import matching_loss
 from robotpose_lib.models.instances import InstanceNet
 from robotpose_lib.models.instances import get_config as instance_config
@@ -165,7 +165,8 @@ plt.show()
 # the targets. For the first $R$ predicted masks $\hat S_j$ and the $R$ target masks
 # $S'_i$ the paper computes a *soft IoU* cost (eq. 4-5)
 #
-# $$C_{ij} = 1 - \frac{\langle S'_i, \hat S_j\rangle}{\sum_p S'_{i,p} + \sum_p \hat S_{j,p} - \langle S'_i, \hat S_j\rangle},$$
+# $$C_{ij} = 1 - \frac{\langle S'_i, \hat S_j\rangle}
+#   {\sum_p S'_{i,p} + \sum_p \hat S_{j,p} - \langle S'_i, \hat S_j\rangle},$$
 #
 # which works on mask values in $[0, 1]$ and so has a gradient, then finds the
 # minimum-weight one-to-one assignment of targets to predictions (the Hungarian method,
@@ -197,7 +198,8 @@ cost, assignment = result.costs[0], result.assignments[0]
 # show the region around the robots only (the loss above uses the whole image)
 rows_any, cols_any = np.flatnonzero(scene.masks.any((0, 2))), np.flatnonzero(scene.masks.any((0, 1)))
 pad = max(4, (rows_any[-1] - rows_any[0]) // 5)
-crop = (slice(max(0, rows_any[0] - pad), rows_any[-1] + pad + 1), slice(max(0, cols_any[0] - pad), cols_any[-1] + pad + 1))
+crop = (slice(max(0, rows_any[0] - pad), rows_any[-1] + pad + 1),
+        slice(max(0, cols_any[0] - pad), cols_any[-1] + pad + 1))
 fig = plt.figure(figsize=(13, 3.6))
 grid = fig.add_gridspec(2, R + 3)
 for i in range(R):
@@ -317,8 +319,8 @@ plt.show()
 # runs; its numbers then mean nothing, and a note says so.
 
 # %%
-# shipped checkpoints live in assets/checkpoints ($ROBOTPOSE_CHECKPOINT_DIR points elsewhere)
-CHECKPOINT_DIR = Path(os.environ.get(CHECKPOINT_DIR_ENV) or DEFAULT_CHECKPOINT_DIR)
+# the reference folder: $ROBOTPOSE_CHECKPOINT_DIR, else the checkpoints shipped with the package
+CHECKPOINT_DIR = checkpoint_dir()
 found = [CHECKPOINT_DIR / f"{ROBOT}_instances_cpu.pt"] + sorted(CHECKPOINT_DIR.glob(f"{ROBOT}_instances_*.pt"))
 CHECKPOINT = next((p for p in found if p.is_file()), None)
 if CHECKPOINT is not None:

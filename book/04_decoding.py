@@ -117,7 +117,8 @@ for m in ("nms", "log"):
     err2 = np.stack([metrics.pixel_errors(p.joints_2d, t) for p, t in zip(decoded[m], sample.joints_2d)])
     ok = eval3d.counted_joints(sample)
     print(f"{m.upper()} on perfect maps: mean 2D error {np.nanmean(err2[ok]):.3f} px, mean 3D error "
-          f"{np.nanmean(err3[ok]):.2f} cm, max {np.nanmax(err3[ok]):.2f} cm, joints missed {int(np.isnan(err3[ok]).sum())}")
+          f"{np.nanmean(err3[ok]):.2f} cm, max {np.nanmax(err3[ok]):.2f} cm, "
+          f"joints missed {int(np.isnan(err3[ok]).sum())}")
 
 # %% [markdown]
 # On perfect maps decoding is nearly lossless (the numbers above): the sub-pixel fit of

@@ -210,19 +210,21 @@ if photos:
     for p in shown:
         images = twin.variant_images(p)
         tiles += [twin.silhouette_overlay(p), images["twin"], images["pasted"]]
-    viz.image_grid(tiles, cols=3, size=2.6, titles=["silhouette over photo", "twin", "twin pasted on photo"] * len(shown))
+    titles = ["silhouette over photo", "twin", "twin pasted on photo"] * len(shown)
+    viz.image_grid(tiles, cols=3, size=2.6, titles=titles)
     plt.show()
 
 # %%
 if photos:
     study = twin.twin_study(single, photos, method="nms")
-    head = "| image | keypoint AUC, all | keypoint AUC, moving | keypoints found | median error [px] |\n|---|---:|---:|---:|---:|\n"
+    head = ("| image | keypoint AUC, all | keypoint AUC, moving | keypoints found | median error [px] |\n"
+            "|---|---:|---:|---:|---:|\n")
     rows = "".join(f"| {v} | {r['all']['auc']:.3f} | {r['moving']['auc']:.3f} | {r['all']['found']:.2f} | "
                    f"{r['all']['median_px']:.1f} |\n" for v, r in study.items())
     display(Markdown(head + rows))
     t, pz, ph = (study[v]["all"]["median_px"] for v in twin.VARIANTS)
-    gaps = sorted([("the real background (twin -> pasted)", pz - t), ("the real robot's appearance (pasted -> photo)", ph - pz)],
-                  key=lambda g: -g[1])
+    gaps = sorted([("the real background (twin -> pasted)", pz - t),
+                   ("the real robot's appearance (pasted -> photo)", ph - pz)], key=lambda g: -g[1])
     display(Markdown(
         f"Median pixel error: twin {t:.0f} px, pasted {pz:.0f} px, photo {ph:.0f} px (one robot, no masks). "
         f"The larger step is {gaps[0][0]}, {gaps[0][1]:+.0f} px; then {gaps[1][0]}, {gaps[1][1]:+.0f} px."))
@@ -269,7 +271,8 @@ if study_file.exists():
     head = ("| run | steps | scenes seen | CPU time [h] | AUC moving | AUC all | found | median px |\n"
             "|---|---:|---:|---:|---:|---:|---:|---:|\n")
     rows = "".join(f"| {r['label']} | {r['step']} | {r['scenes']:,} | {r['hours']:.2f} | {r['moving']['auc']:.3f} | "
-                   f"{r['all']['auc']:.3f} | {r['all']['found']:.2f} | {r['all']['median_px']:.1f} |\n" for r in runs["runs"])
+                   f"{r['all']['auc']:.3f} | {r['all']['found']:.2f} | {r['all']['median_px']:.1f} |\n"
+                   for r in runs["runs"])
     display(Markdown(f"Measured on {runs['photos']} dev photos, one robot per photo (no masks):\n\n" + head + rows))
 else:
     print("no sim2real study file: run scripts/sim2real_study.py")

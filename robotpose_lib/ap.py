@@ -162,7 +162,8 @@ def average_precision(
         raise ValueError(f"kind: expected 'box' or 'mask', got {kind!r}")
     if not len(scores) == len(predicted) == len(ground_truth):
         raise ValueError(
-            f"scores/predicted/ground_truth: need one entry per image, got {len(scores)}, {len(predicted)}, {len(ground_truth)}"
+            f"scores/predicted/ground_truth: need one entry per image, got {len(scores)}, {len(predicted)}, "
+            f"{len(ground_truth)}"
         )
     iou_thresholds = np.asarray(iou_thresholds, dtype=np.float64)
     iou_fn = box_iou if kind == "box" else mask_iou

@@ -105,9 +105,11 @@ class Report3D:
         lines = [f"{self.robot}: {self.num_images} images, {len(self.counted)} true robots, "
                  f"{int(self.counted.sum())} counted joints"]
         for m in self.errors_cm:
+            px = self.pixel_errors[m]
+            mean_px = np.nanmean(px) if np.isfinite(px).any() else float("nan")
             lines.append(f"\n{m.upper()}: matched {int(self.matched[m].sum())}/{len(self.counted)} robots, "
                          f"{self.predicted[m]} predicted; missed joints {self.misses(m)}; "
-                         f"mean 2D error {np.nanmean(self.pixel_errors[m]) if np.isfinite(self.pixel_errors[m]).any() else float('nan'):.2f} px at 480x640")
+                         f"mean 2D error {mean_px:.2f} px at 480x640")
             lines.append("3D joint position error")
             lines.append(metrics.format_table(self.near_far(m)))
         return "\n".join(lines)

@@ -36,7 +36,6 @@ from .models.localization import get_config as get_localization_config
 from .targets import image_to_tensor, resize_sample
 from .types import Sample
 
-DEFAULT_CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "assets" / "checkpoints"
 
 
 class InstanceModel(nn.Module):
@@ -54,7 +53,8 @@ class InstanceModel(nn.Module):
         super().__init__()
         expected = localization.backbone.out_channels + localization.num_joints + 1
         if instances.in_channels != expected:
-            raise ValueError(f"instances: in_channels {instances.in_channels}, but the localization net gives {expected}")
+            raise ValueError(f"instances: in_channels {instances.in_channels}, "
+                             f"but the localization net gives {expected}")
         self.localization = localization
         self.instances = instances
         self.finetune_localization = bool(finetune_localization)
@@ -224,10 +224,13 @@ class InstanceTask:
 
 def default_localization_checkpoint(robot: str, config: str) -> Path:
     """Where the shipped localization checkpoint of (robot, config) lives."""
-    return DEFAULT_CHECKPOINT_DIR / f"{robot}_localization_{config}.pt"
+    from .checkpoint import reference_path
+
+    return reference_path(robot, "localization", config)
 
 
-def instance_task(config: str, robot: str, localization_checkpoint: str | Path | None = None, **overrides) -> InstanceTask:
+def instance_task(config: str, robot: str, localization_checkpoint: str | Path | None = None,
+                  **overrides) -> InstanceTask:
     """CLI factory: named instance config (+ overrides) for a robot.
 
     The localization network's weights come from ``localization_checkpoint``, by default
@@ -246,7 +249,8 @@ def instance_task(config: str, robot: str, localization_checkpoint: str | Path |
     path = Path(localization_checkpoint) if localization_checkpoint else default_localization_checkpoint(robot, config)
     if not path.is_file():
         if localization_checkpoint or config != "quick":
-            raise FileNotFoundError(f"{path}: localization checkpoint not found (train it first: robotpose train localization)")
+            raise FileNotFoundError(f"{path}: localization checkpoint not found "
+                                    f"(train it first: robotpose train localization)")
         print(f"note: no localization checkpoint at {path}; the instance model trains on an untrained localization net")
         path = None
         localization_config = get_localization_config(config)

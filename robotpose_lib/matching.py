@@ -72,7 +72,8 @@ def soft_iou_cost(targets: torch.Tensor, predictions: torch.Tensor, eps: float =
     return 1.0 - inner / (union + eps)
 
 
-def stack_instance_targets(masks: Sequence[np.ndarray | torch.Tensor], device=None) -> tuple[torch.Tensor, torch.Tensor]:
+def stack_instance_targets(masks: Sequence[np.ndarray | torch.Tensor],
+                           device=None) -> tuple[torch.Tensor, torch.Tensor]:
     """Pad per-image instance masks to one batch.
 
     Args:
@@ -90,7 +91,8 @@ def stack_instance_targets(masks: Sequence[np.ndarray | torch.Tensor], device=No
         if m.dim() != 3:
             raise ValueError(f"masks[{b}]: expected (R, H, W), got shape {tuple(m.shape)}")
         if m.shape[-2:] != tensors[0].shape[-2:]:
-            raise ValueError(f"masks[{b}]: size {tuple(m.shape[-2:])} differs from masks[0]'s {tuple(tensors[0].shape[-2:])}")
+            raise ValueError(f"masks[{b}]: size {tuple(m.shape[-2:])} differs from "
+                             f"masks[0]'s {tuple(tensors[0].shape[-2:])}")
     height, width = tensors[0].shape[-2:]
     counts = torch.tensor([m.shape[0] for m in tensors], dtype=torch.int64)
     targets = torch.zeros(len(tensors), max(1, int(counts.max())), height, width)
@@ -123,7 +125,8 @@ def matching_loss(
         raise ValueError(f"predictions: expected (B, T, H, W), got shape {tuple(predictions.shape)}")
     if targets.dim() != 4 or targets.shape[0] != predictions.shape[0] or targets.shape[-2:] != predictions.shape[-2:]:
         raise ValueError(
-            f"targets: expected (B, R_max, H, W) matching predictions {tuple(predictions.shape)}, got {tuple(targets.shape)}"
+            f"targets: expected (B, R_max, H, W) matching predictions {tuple(predictions.shape)}, "
+            f"got {tuple(targets.shape)}"
         )
     counts = [int(c) for c in (counts.tolist() if torch.is_tensor(counts) else counts)]
     batch, steps = predictions.shape[:2]

@@ -37,7 +37,8 @@ def summary(values: np.ndarray) -> dict[str, float]:
             "75%": float(q75), "n": int(v.size)}
 
 
-def depth_errors_cm(pred_depth_m: np.ndarray, true_depth_m: np.ndarray, region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def depth_errors_cm(pred_depth_m: np.ndarray, true_depth_m: np.ndarray,
+                    region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Absolute depth errors (cm) over the pixels of ``region`` (e.g. true belief >= phi).
 
     Returns (errors, true depths in metres) of the selected pixels, so that callers can

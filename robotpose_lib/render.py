@@ -39,7 +39,7 @@ import torch
 from .camera import check_intrinsics
 from .primitives import BOX, CAPSULE, CYLINDER, SPHERE, Primitives
 
-__all__ = ["RenderOutput", "render", "bench_render"]
+__all__ = ["RenderOutput", "render"]
 
 _INF = float("inf")
 _NAN = float("nan")
@@ -686,71 +686,3 @@ def _shape_output(depth, instance, link, normal, B, H, W) -> RenderOutput:
 
 
 # --------------------------------------------------------------------------- benchmark
-
-
-def bench_render(height: int = 480, width: int = 640, n_robots: int = 3, prims_per_robot: int = 15,
-                 batch_size: int = 1, repeats: int = 20, seed: int = 0, device="cpu",
-                 cull: bool = True, normals: bool = True) -> dict:
-    """Time :func:`render` on random robot-like scenes (chains of capsules with a box base
-    and sphere joints) seen from 1.5 to 4 m. Returns a dict with wall-clock and process
-    CPU milliseconds per image (CPU time is less disturbed by other load on the machine),
-    the number of primitives and the fraction of covered pixels. For reports, not tests."""
-    from .camera import intrinsics_from_fov, look_at
-
-    g = torch.Generator().manual_seed(seed)
-    dev = torch.device(device)
-    K = intrinsics_from_fov(width, height, 0.9, device=dev)
-    scenes = []
-    for b in range(batch_size):
-        parts = []
-        for r in range(n_robots):
-            base = torch.tensor([(r - 1) * 1.2, 0.0, 0.0]) + 0.3 * torch.randn(3, generator=g) * torch.tensor([1.0, 1.0, 0.0])
-            parts.append(_random_robot(g, base, prims_per_robot, instance=r, image=b))
-        world = Primitives.cat(parts)
-        dist = 1.5 + 2.5 * torch.rand(1, generator=g).item()
-        ang = 6.28 * torch.rand(1, generator=g).item()
-        eye = torch.tensor([dist * torch.cos(torch.tensor(ang)), dist * torch.sin(torch.tensor(ang)), 1.2])
-        T = look_at(eye, torch.tensor([0.0, 0.0, 0.6]))
-        scenes.append(world.transformed(T))
-    prims = Primitives.cat(scenes).to(dev)
-    render(prims, K, height, width, batch_size, cull=cull, normals=normals)  # warm-up
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    t0, c0 = time.perf_counter(), time.process_time()
-    for _ in range(repeats):
-        out = render(prims, K, height, width, batch_size, cull=cull, normals=normals)
-    if dev.type == "cuda":
-        torch.cuda.synchronize()
-    dt = (time.perf_counter() - t0) / repeats
-    dc = (time.process_time() - c0) / repeats
-    return {"ms_per_image": 1000 * dt / batch_size, "cpu_ms_per_image": 1000 * dc / batch_size,
-            "primitives": len(prims), "coverage": float(out.mask.float().mean()),
-            "threads": torch.get_num_threads()}
-
-
-def _random_robot(g: torch.Generator, base: torch.Tensor, n: int, instance: int, image: int) -> Primitives:
-    """A crude random arm: box base, then a chain of capsules with sphere joints."""
-    kinds, p0s, p1s, radii, hs = [BOX], [base + torch.tensor([0, 0, 0.1])], [base], [0.0], [torch.tensor([0.2, 0.2, 0.1])]
-    pos = base + torch.tensor([0, 0, 0.2])
-    while len(kinds) < n:
-        step = torch.randn(3, generator=g)
-        step[2] = step[2].abs() + 0.3
-        step = 0.35 * step / step.norm()
-        kinds.append(CAPSULE)
-        p0s.append(pos)
-        p1s.append(pos + step)
-        radii.append(0.06)
-        hs.append(torch.zeros(3))
-        pos = pos + step
-        if len(kinds) < n:
-            kinds.append(SPHERE)
-            p0s.append(pos)
-            p1s.append(pos)
-            radii.append(0.08)
-            hs.append(torch.zeros(3))
-    m = len(kinds)
-    return Primitives(
-        kind=torch.tensor(kinds), p0=torch.stack(p0s).float(), p1=torch.stack(p1s).float(),
-        radius=torch.tensor(radii), rotation=torch.eye(3).expand(m, 3, 3).clone(),
-        half_extents=torch.stack(hs).float(), image_index=torch.full((m,), image),
-        instance_id=torch.full((m,), instance), link_id=torch.arange(m))

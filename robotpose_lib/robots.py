@@ -296,7 +296,8 @@ def _panda() -> RobotModel:
     low, high = f64(PANDA_JOINT_LIMITS[0]), f64(PANDA_JOINT_LIMITS[1])
     centre = f64(PANDA_SAMPLE_CENTRE)
     s_low, s_high = torch.maximum(centre - math.pi / 2, low), torch.minimum(centre + math.pi / 2, high)
-    s_low[PANDA_FULL_RANGE_JOINTS], s_high[PANDA_FULL_RANGE_JOINTS] = low[PANDA_FULL_RANGE_JOINTS], high[PANDA_FULL_RANGE_JOINTS]
+    full = PANDA_FULL_RANGE_JOINTS
+    s_low[full], s_high[full] = low[full], high[full]
     # Links: 0 = panda_link0 (base), 1..7 = panda_link1..7, 8 = panda_hand: the flange
     # (d = 0.107 along z7) rotated -pi/4 about z, as the URDF's panda_hand frame; its
     # origin is the flange, the DREAM keypoint "panda_hand".

@@ -375,7 +375,8 @@ def _scene_geometry(robot, scenes: list[Scene], device) -> tuple[Primitives, lis
     T = torch.tensor(np.stack([scenes[s].camera_pose @ scenes[s].base_poses[r] for s, r in rows]),
                      dtype=torch.float32, device=device)
     image_index = torch.tensor([s for s, _ in rows], device=device)
-    instance_id = torch.tensor([sum(1 for s2, _ in rows[:k] if s2 == s) for k, (s, _) in enumerate(rows)], device=device)
+    instance_id = torch.tensor([sum(1 for s2, _ in rows[:k] if s2 == s) for k, (s, _) in enumerate(rows)],
+                               device=device)
     prims = robot.primitives(link_T, image_index, instance_id)
     row_of_prim = torch.zeros(len(scenes), dtype=torch.long, device=device)
     counts = torch.bincount(image_index, minlength=len(scenes))

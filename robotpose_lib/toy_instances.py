@@ -4,7 +4,8 @@ Each scene holds 0 .. max_robots discs that do not overlap (rejection sampling, 
 per disc). The instance model's input F is
 made by hand from what a perfect localization network would tell it: the union of the
 discs at the feature resolution, plus the two pixel coordinates. Which disc is which must
-be worked out by the recurrent model, as with real robots. Used for a live training demo and by tests. Measured (``quick`` instance config, Adam 1e-3,
+be worked out by the recurrent model, as with real robots. Used for a live training demo
+and by tests. Measured (``quick`` instance config, Adam 1e-3,
 1000 steps of batch 16 at 32 x 32, about 50 s on one CPU thread): on 64 held-out scenes a
 soft-IoU cost of 0.21 per disc, and the disc count right in 88 % of the scenes with
 ``min_active_fraction=0.02`` but in 66 % with the paper's 0.05, because the smallest discs
@@ -62,7 +63,8 @@ def disc_batch(
             targets[b, r] = disc
     feature_size = (height // stride, width // stride)
     union = nnf.interpolate(targets.amax(1, keepdim=True), size=feature_size, mode="area")
-    gv, gu = torch.meshgrid(torch.linspace(-1, 1, feature_size[0]), torch.linspace(-1, 1, feature_size[1]), indexing="ij")
+    gv, gu = torch.meshgrid(torch.linspace(-1, 1, feature_size[0]), torch.linspace(-1, 1, feature_size[1]),
+                            indexing="ij")
     f = torch.cat([union, gu.expand(batch_size, 1, -1, -1), gv.expand(batch_size, 1, -1, -1)], dim=1)
     return f, targets, counts
 

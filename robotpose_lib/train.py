@@ -392,7 +392,7 @@ def _truncate_metrics(path: Path, step: int) -> None:
         except json.JSONDecodeError:
             pass  # a half-written last line of a killed run
     tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(l + "\n" for l in keep))
+    tmp.write_text("".join(line + "\n" for line in keep))
     os.replace(tmp, path)
 
 

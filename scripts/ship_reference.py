@@ -12,13 +12,11 @@ Writes, next to each other in assets/checkpoints/:
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -61,14 +59,17 @@ def main() -> int:
         "(shared with other jobs while it ran)",
         f"- final logged loss: {rows[-1]['loss']:.5f} (first: {rows[0]['loss']:.5f})",
         f"- reproduce: `{args.command}`",
-        f"- parameters: {sum(v.numel() for v in ckpt['model'].values() if v.is_floating_point()):,} floats in the state dict",
+        f"- parameters: {sum(v.numel() for v in ckpt['model'].values() if v.is_floating_point()):,} "
+        "floats in the state dict",
         "",
         args.notes,
         "",
-        f"## Evaluation on the fixed synthetic test set (`robotpose eval {ckpt['task']} --checkpoint {target.relative_to(ROOT)} --n {args.eval_n}`)",
+        f"## Evaluation on the fixed synthetic test set (`robotpose eval {ckpt['task']} "
+        f"--checkpoint {target.relative_to(ROOT)} --n {args.eval_n}`)",
         "",
         "```",
-        (evaluation.stdout.strip() or "(no output)") + ("\n" + evaluation.stderr.strip()[-2000:] if evaluation.returncode else ""),
+        (evaluation.stdout.strip() or "(no output)")
+        + ("\n" + evaluation.stderr.strip()[-2000:] if evaluation.returncode else ""),
         "```",
         "",
     ]

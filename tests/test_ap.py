@@ -144,7 +144,8 @@ def test_instances_to_detections_and_table():
     mask = torch.zeros(6, 8)
     mask[1:3, 2:5] = 0.9
     empty_box = torch.full((6, 8), 0.55)
-    scores, boxes, masks = instances_to_detections([Instance(mask, 0.9, torch.tensor([1.5, 0.5, 4.5, 2.5])), Instance(empty_box, 0.55, None)])
+    scores, boxes, masks = instances_to_detections([Instance(mask, 0.9, torch.tensor([1.5, 0.5, 4.5, 2.5])),
+                                                    Instance(empty_box, 0.55, None)])
     np.testing.assert_allclose(scores, [0.9, 0.55])
     np.testing.assert_allclose(boxes, [[1.5, 0.5, 4.5, 2.5], [0, 0, 0, 0]])
     assert masks.shape == (2, 6, 8) and masks[0].sum() == 6 and masks[1].all()

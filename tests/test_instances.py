@@ -51,7 +51,8 @@ def test_conv_gru_cell_matches_the_gru_equations_on_concatenated_input():
     wz, wr = cell.gate_conv.weight.chunk(2, dim=0)
     z = torch.sigmoid(nnf.conv2d(torch.cat([x, h], 1), torch.cat([wx[:4], wz], 1), bx[:4], padding=1))
     r = torch.sigmoid(nnf.conv2d(torch.cat([x, h], 1), torch.cat([wx[4:8], wr], 1), bx[4:8], padding=1))
-    n = torch.tanh(nnf.conv2d(torch.cat([x, r * h], 1), torch.cat([wx[8:], cell.candidate_conv.weight], 1), bx[8:], padding=1))
+    n = torch.tanh(nnf.conv2d(torch.cat([x, r * h], 1), torch.cat([wx[8:], cell.candidate_conv.weight], 1),
+                              bx[8:], padding=1))
     expected = (1 - z) * n + z * h
     torch.testing.assert_close(cell(x, h), expected, rtol=1e-5, atol=1e-6)
 

@@ -1,5 +1,4 @@
 """Localization network: shapes, parameter counts, FLOPs, backbones (weights verified)."""
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F

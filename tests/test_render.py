@@ -157,7 +157,8 @@ def random_scene(g, n, image_index=None, spread=1.5, z=(0.3, 6.0)):
         c = (torch.rand(3, generator=g) * 2 - 1) * spread
         c[2] = z[0] + (z[1] - z[0]) * float(torch.rand(1, generator=g))
         d = torch.randn(3, generator=g) * 0.5
-        R = rot(torch.nn.functional.normalize(torch.randn(3, generator=g), dim=0).numpy(), float(torch.rand(1, generator=g)) * 3)
+        axis = torch.nn.functional.normalize(torch.randn(3, generator=g), dim=0).numpy()
+        R = rot(axis, float(torch.rand(1, generator=g)) * 3)
         items.append(dict(kind=kind, p0=tuple(c.tolist()), p1=tuple((c + d).tolist()),
                           r=0.05 + 0.3 * float(torch.rand(1, generator=g)), R=R,
                           h=tuple((0.05 + 0.4 * torch.rand(3, generator=g)).tolist()), inst=i % 3, link=i))

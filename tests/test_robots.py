@@ -165,7 +165,8 @@ def test_keypoint_names_and_counts(name, J):
     s_low, s_high = robot.sample_range
     assert torch.all(low <= s_low) and torch.all(s_low < s_high) and torch.all(s_high <= high)
     q = robot.sample_joint_angles(100, torch.Generator().manual_seed(0))
-    assert q.shape == (100, robot.dof) and torch.all(q >= s_low.float() - 1e-6) and torch.all(q <= s_high.float() + 1e-6)
+    assert q.shape == (100, robot.dof)
+    assert torch.all(q >= s_low.float() - 1e-6) and torch.all(q <= s_high.float() + 1e-6)
     assert 0 < robot.bounding_radius < robot.reach < 3
 
 

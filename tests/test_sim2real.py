@@ -1,6 +1,5 @@
 """The sim-to-real additions to synthesis (distractors, materials, clutter, photometric
 degradations), the real-photo metrics and the rendered twin."""
-import dataclasses
 
 import cv2
 import numpy as np

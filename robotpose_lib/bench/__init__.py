@@ -13,6 +13,7 @@ BENCHMARKS = {
     "runtime": "robotpose_lib.bench.runtime",        # the paper's Table II, vs library baselines
     "decode": "robotpose_lib.bench.decode",          # NMS and LoG against scipy / skimage
     "train": "robotpose_lib.bench.train",            # training step: shipped recipe vs fp32 eager
+    "aspect": "robotpose_lib.bench.aspect",          # depth ratio per image aspect (own photos)
 }
 
 

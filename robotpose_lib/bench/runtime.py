@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
 import torch
@@ -47,8 +46,6 @@ def _timer(device: torch.device):
 def build_models(robot: str, device, localization: str | None = None, instances: str | None = None):
     """(LocalizationNet, InstanceNet, depth coding, description) from the given or the
     reference checkpoints, falling back to untrained ``cpu``-config models."""
-    from ..checkpoint import load_checkpoint
-    from ..instance_task import InstanceTask
     from ..models.instances import InstanceNet
     from ..models.instances import get_config as instance_config
     from ..models.localization import LocalizationNet
