@@ -886,3 +886,45 @@ def decode_instance(beliefs: torch.Tensor, depth: torch.Tensor, mask: torch.Tens
     if mask is not None and mask.dim() != 2:
         raise ValueError(f"mask: expected (H, W), got {tuple(mask.shape)}")
     return decode_instances(beliefs, depth, mask, K, method=method, min_score=min_score, **kwargs)[0]
+
+
+def mask_iou(a: np.ndarray, b: np.ndarray, threshold: float = 0.5) -> float:
+    """IoU of two soft masks (H, W) binarised at ``threshold``; 0 when both are empty."""
+    a, b = np.asarray(a) > threshold, np.asarray(b) > threshold
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 0.0
+
+
+def select_instances(poses: Sequence[RobotPose], min_joints: int = 1, duplicate_iou: float = 0.5) -> list[RobotPose]:
+    """Score, filter and de-duplicate the robots of one image (our addition to paper §III-C).
+
+    The recurrent model's own confidence only says how sure a mask is, not whether a robot
+    is there: on a robot-free scene or a real photo it can emit confident masks on anything.
+    Each pose's score becomes ``mask confidence x mean joint belief`` (missed joints count
+    0), so a robot needs joint evidence to rank high; poses with fewer than ``min_joints``
+    found joints are dropped; then, best first, a pose whose mask overlaps a kept one by
+    more than ``duplicate_iou`` (IoU) is dropped as a duplicate. Poses without masks are
+    only scored and filtered.
+
+    Returns:
+        the kept poses, best score first (new RobotPose objects; inputs unchanged).
+    """
+    if min_joints < 0:
+        raise ValueError(f"min_joints: must be >= 0, got {min_joints}")
+    if not 0.0 < duplicate_iou <= 1.0:
+        raise ValueError(f"duplicate_iou: must be in (0, 1], got {duplicate_iou}")
+    scored = []
+    for p in poses:
+        found = int(np.isfinite(p.joints_2d).all(axis=1).sum())
+        if found < min_joints:
+            continue
+        evidence = float(np.mean(np.asarray(p.joint_scores, float))) if len(p.joint_scores) else 0.0
+        scored.append(RobotPose(joints_2d=p.joints_2d, joints_3d=p.joints_3d, joint_scores=p.joint_scores,
+                                mask=p.mask, score=float(p.score) * evidence))
+    scored.sort(key=lambda p: -p.score)
+    kept: list[RobotPose] = []
+    for p in scored:
+        if p.mask is not None and any(k.mask is not None and mask_iou(p.mask, k.mask) > duplicate_iou for k in kept):
+            continue
+        kept.append(p)
+    return kept

@@ -48,7 +48,7 @@ from .camera import CameraDescription, IntrinsicsError, NetworkView, network_vie
 from .checkpoint import (CheckpointError, describe_checkpoint_dir, load_checkpoint, reference_path,
                          shipped_checkpoint_dir)
 from .config import resolve_device
-from .decode import decode_instances
+from .decode import decode_instances, select_instances
 from .image_io import LoadedImage, load_image
 from .targets import DepthCoding, TargetParams, depth_coding_for, image_to_tensor
 from .types import RobotPose
@@ -129,13 +129,17 @@ class Predictor:
             convolutional), 'pad' (letterbox into ``input_size``) or 'crop' (the centre
             fills ``input_size``).
         pad_value: grey level (0..255) of the padding.
+        min_joints: with an instance model, robots with fewer found joints are dropped.
+        duplicate_iou: with an instance model, a robot whose mask overlaps a better one by
+            more than this IoU is dropped; scores are mask confidence x mean joint belief
+            (:func:`decode.select_instances`).
     """
 
     def __init__(self, localization_model, instance_model, robot: str, depth_coding: DepthCoding | None = None,
                  device=None, method: str = "nms", min_active_fraction: float = 0.002, max_instances: int = 10,
                  activation_threshold: float = 0.5, min_score: float = 0.1,
                  input_size: tuple[int, int] | None = None, amp: bool = True, fit: str = "extend",
-                 pad_value: int = 0):
+                 pad_value: int = 0, min_joints: int = 1, duplicate_iou: float = 0.5):
         if method not in METHODS:
             raise ValueError(f"method: expected 'nms' or 'log', got {method!r}")
         if fit not in FITS:
@@ -166,6 +170,9 @@ class Predictor:
         self.amp = bool(amp) and self.device.type == "cuda"
         self.fit = fit
         self.pad_value = int(pad_value)
+        if min_joints < 0 or not 0.0 < duplicate_iou <= 1.0:
+            raise ValueError(f"min_joints must be >= 0 and duplicate_iou in (0, 1], got {min_joints}, {duplicate_iou}")
+        self.min_joints, self.duplicate_iou = int(min_joints), float(duplicate_iou)
         self.sources: dict[str, str] = {}  # where the weights came from (for messages)
 
     # ------------------------------------------------------------------ construction
@@ -375,6 +382,8 @@ class Predictor:
                 for b, i in enumerate(chunk):
                     inst = None if out["instances"] is None else out["instances"][b]
                     poses = self.decode(out["beliefs"][b], out["depth"][b], inst, prepared[i].view, method)
+                    if inst is not None:  # rank by joint evidence, drop joint-less robots and duplicates
+                        poses = select_instances(poses, self.min_joints, self.duplicate_iou)
                     results[i] = self.to_input(poses, prepared[i], with_masks)
         return results
 

@@ -261,3 +261,27 @@ def test_bad_inputs_raise_one_line_errors():
         decode.decode_instance(torch.zeros(3, 10, 10), torch.ones(10, 10), None, np.eye(3), method="x")
     with pytest.raises(ValueError, match="sigmas"):
         decode.log_peaks(torch.zeros(1, 1, 10, 10), sigmas=())
+
+
+def test_select_instances_ranks_by_joint_evidence_and_drops_duplicates_and_empty_robots():
+    from robotpose_lib.decode import select_instances
+    from robotpose_lib.types import RobotPose
+
+    def pose(mask, joint_scores, score):
+        joint_scores = np.asarray(joint_scores, np.float32)
+        xy = np.where(joint_scores[:, None] > 0, 5.0, np.nan).repeat(2, 1).astype(np.float32)
+        return RobotPose(joints_2d=xy, joints_3d=np.zeros((len(joint_scores), 3), np.float32),
+                         joint_scores=joint_scores, mask=mask, score=score)
+
+    left, right = np.zeros((8, 8), np.float32), np.zeros((8, 8), np.float32)
+    left[:, :4], right[:, 4:] = 0.9, 0.9
+    confident_but_empty = pose(right, [0, 0, 0], 0.99)         # a mask without any joint
+    weak_mask_strong_joints = pose(left, [0.8, 0.9, 0.7], 0.6)
+    duplicate = pose(left * 0.95, [0.5, 0.5, 0.5], 0.7)         # the same robot again
+    kept = select_instances([confident_but_empty, duplicate, weak_mask_strong_joints])
+    assert len(kept) == 1
+    assert kept[0].joint_scores.tolist() == pytest.approx([0.8, 0.9, 0.7])
+    assert kept[0].score == pytest.approx(0.6 * 0.8)
+    assert len(select_instances([confident_but_empty], min_joints=0)) == 1
+    with pytest.raises(ValueError, match="duplicate_iou"):
+        select_instances([], duplicate_iou=0.0)

@@ -171,8 +171,13 @@ def test_instances_mask_the_beliefs_and_come_ordered_by_score():
     pred = Predictor(KnownLocalization(fx_net), HalvesInstances(), "panda", depth_coding=CODING, device="cpu")
     image = np.zeros((48, 64, 3), np.uint8)
     poses = pred(image, _K(100.0, 100.0, 31.5, 23.5))
-    assert [p.score for p in poses] == [0.9, 0.6]
-    left, right = poses
+    # each robot's score: its mask confidence (0.9 left, 0.6 right) x its mean joint belief
+    # (decode.select_instances); best first
+    by_side = {("left" if np.isfinite(p.joints_2d[0]).all() else "right"): p for p in poses}
+    left, right = by_side["left"], by_side["right"]
+    assert left.score == pytest.approx(0.9 * float(np.mean(left.joint_scores)), rel=1e-5)
+    assert right.score == pytest.approx(0.6 * float(np.mean(right.joint_scores)), rel=1e-5)
+    assert [p.score for p in poses] == sorted([left.score, right.score], reverse=True)
     # joint 0 lies in the left half, joints 1 and 2 in the right half
     assert np.isfinite(left.joints_2d[0]).all() and np.isnan(left.joints_2d[1:]).all()
     assert (left.joint_scores[1:] == 0).all()
