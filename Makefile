@@ -20,7 +20,9 @@ venv: $(STAMP)
 
 book: $(STAMP)
 	$(BIN)/jupytext --sync book/*.py >/dev/null
-	$(BIN)/jupyter-book build . --path-output . --builder html
+	# TQDM_DISABLE: no progress bars in the built pages (they stay for people running
+	# the notebooks themselves)
+	TQDM_DISABLE=1 $(BIN)/jupyter-book build . --path-output . --builder html
 	@echo "Book: $(CURDIR)/_build/html/index.html"
 
 test: $(STAMP)
