@@ -34,9 +34,20 @@ def main() -> int:
     p.add_argument("--command", required=True, help="the command that trained the run")
     p.add_argument("--eval-n", type=int, default=100)
     p.add_argument("--notes", default="")
+    p.add_argument("--checkpoint-name", default="checkpoint.pt", help="file in RUN_DIR to ship")
+    p.add_argument("--localization", type=Path, help="instances only: replace the localization weights "
+                   "inside the instance checkpoint by this localization checkpoint's (the instance "
+                   "model then runs on a newer localization net than it was trained on; say so in --notes)")
     args = p.parse_args()
 
-    ckpt = load_checkpoint(args.run_dir / "checkpoint.pt")
+    ckpt = load_checkpoint(args.run_dir / args.checkpoint_name)
+    if args.localization is not None:
+        if ckpt["task"] != "instances":
+            raise SystemExit("--localization only applies to instance checkpoints")
+        loc = load_checkpoint(args.localization, expect={"task": "localization", "robot": ckpt["robot"]})
+        ckpt["model"] = {**ckpt["model"], **{f"localization.{k}": v for k, v in loc["model"].items()}}
+        ckpt["extra"] = {**ckpt["extra"], "localization_checkpoint": str(args.localization),
+                         "targets": loc["extra"]["targets"]}
     out_dir = ROOT / "assets" / "checkpoints"
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{args.name}.pt"
