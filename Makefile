@@ -8,7 +8,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test venv sync clean bench
+.PHONY: book test book-check venv sync clean bench
 
 $(STAMP): pyproject.toml constraints/ci.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,10 +25,19 @@ book: $(STAMP)
 	TQDM_DISABLE=1 $(BIN)/jupyter-book build . --path-output . --builder html
 	@echo "Book: $(CURDIR)/_build/html/index.html"
 
+# make test: lint, library tests, then the book built in quick mode (executing every
+# chapter; a cell that raises fails the build) and every page opened in headless Chromium.
 test: $(STAMP)
 	$(BIN)/ruff check robotpose_lib tests scripts book
-	ROBOTPOSE_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest tests -q -p no:cacheprovider
-	ROBOTPOSE_QUICK=1 $(BIN)/python -m pytest --nbmake --nbmake-timeout=300 --durations=0 -q -p no:cacheprovider book/
+	ROBOTPOSE_QUICK=1 MPLBACKEND=Agg $(BIN)/python -m pytest tests -q -p no:cacheprovider --ignore=tests/test_book_html.py
+	$(MAKE) book-check
+
+book-check: $(STAMP)
+	rm -rf _build/html _build/screenshots
+	ROBOTPOSE_QUICK=1 TQDM_DISABLE=1 $(BIN)/jupyter-book build . --path-output . --builder html > _build.log 2>&1 \
+	  || (tail -n 60 _build.log; exit 1)
+	grep -h "Executing\|Executed" _build.log | sed 's/\x1b\[[0-9;]*m//g' || true
+	$(BIN)/python -m pytest tests/test_book_html.py -q -p no:cacheprovider -rs
 
 sync: $(STAMP)
 	$(BIN)/jupytext --sync book/*.py

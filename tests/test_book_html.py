@@ -1,0 +1,108 @@
+"""The built book as a reader meets it: every page of ``_build/html`` opened in headless
+Chromium (Debian's ``chromium`` and ``chromium-driver``, driven by Selenium).
+
+A page fails on: a JavaScript error in the console, an image that did not load, a
+traceback or error in a cell output, a chapter without figures, or a page heavier than
+5 MB (the HTML plus the images and media it loads). A screenshot of each page is saved
+to ``_build/screenshots/`` for a person to look at.
+
+The book must be built first (``make test`` builds it in quick mode); without a build, a
+browser or Selenium the tests skip with one line saying what is missing.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+MAX_PAGE_BYTES = 5 * 1024 * 1024
+CHAPTERS = sorted(p.stem for p in (ROOT / "book").glob("[0-9][0-9]_*.py"))
+
+
+def _pages() -> list[Path]:
+    return [HTML / "book" / "intro.html"] + [HTML / "book" / f"{c}.html" for c in CHAPTERS]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not (HTML / "index.html").exists():
+        pytest.skip(f"no built book at {HTML} (run `make test` or `ROBOTPOSE_QUICK=1 make book` first)")
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver_path = shutil.which("chromedriver")
+    if not chromium or not driver_path:
+        pytest.skip("no Chromium/ChromeDriver (Debian: apt-get install chromium chromium-driver)")
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        pytest.skip("selenium is not installed (pip install selenium)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--window-size=1280,1600"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_page_load_timeout(60)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    yield driver
+    driver.quit()
+
+
+def _local_weight(driver, page: Path) -> int:
+    """Bytes of the page's HTML and of the local images/media it references."""
+    total = page.stat().st_size
+    sources = driver.execute_script(
+        "return Array.from(document.querySelectorAll('img, video source, iframe'))"
+        ".map(e => e.getAttribute('src')).filter(s => s && !s.startsWith('data:') && !s.startsWith('http'));")
+    for src in set(sources):
+        f = (page.parent / src.split("#")[0].split("?")[0]).resolve()
+        if f.is_file():
+            total += f.stat().st_size
+    # inline (data:) images count through the HTML's own size
+    return total
+
+
+@pytest.mark.parametrize("name", ["intro"] + CHAPTERS)
+def test_page_renders_cleanly(browser, name):
+    page = HTML / "book" / f"{name}.html"
+    assert page.exists(), f"{page} was not built (is the chapter in _toc.yml?)"
+    browser.get(page.as_uri())
+    browser.save_screenshot(str(SHOTS / f"{name}.png"))
+    # 1. JavaScript errors. Not counted: remote scripts (MathJax, require.js from CDNs)
+    #    that cannot load on a machine without internet, as this test's machines are.
+    offline = ("net::ERR_NAME_NOT_RESOLVED", "net::ERR_INTERNET_DISCONNECTED", "net::ERR_CONNECTION_REFUSED")
+    errors = [e["message"] for e in browser.get_log("browser")
+              if e["level"] == "SEVERE" and "favicon" not in e["message"]
+              and not (e["message"].startswith("http") and any(o in e["message"] for o in offline))]
+    assert not errors, f"{name}: console errors: {errors[:3]}"
+    # 2. images that did not load
+    broken = browser.execute_script(
+        "return Array.from(document.images).filter(i => i.complete && i.naturalWidth === 0)"
+        ".map(i => i.getAttribute('src'));")
+    assert not broken, f"{name}: images that did not load: {broken[:5]}"
+    # 3. tracebacks or errors in cell outputs
+    outputs = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.cell_output, .output')).map(e => e.innerText);")
+    bad = [o[:200] for o in outputs if "Traceback (most recent call last)" in o or "Error:" in o.split("\n")[0]]
+    assert not bad, f"{name}: error in an output: {bad[:2]}"
+    stderr = browser.execute_script("return document.querySelectorAll('.output.stderr').length;")
+    assert stderr <= 3, f"{name}: {stderr} stderr outputs (warnings or progress bars in the built page)"
+    # 4. chapters show figures
+    if name != "intro":
+        figures = browser.execute_script("return document.querySelectorAll('.cell_output img').length;")
+        assert figures >= 1, f"{name}: a chapter without a single figure"
+    # 5. weight
+    weight = _local_weight(browser, page)
+    assert weight <= MAX_PAGE_BYTES, f"{name}: {weight / 1e6:.1f} MB, over {MAX_PAGE_BYTES / 1e6:.0f} MB"
+
+
+def test_every_chapter_is_in_the_table_of_contents():
+    toc = (ROOT / "_toc.yml").read_text()
+    missing = [c for c in CHAPTERS if f"book/{c}" not in toc]
+    assert not missing, f"chapters missing from _toc.yml: {missing}"
