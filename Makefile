@@ -33,7 +33,7 @@ test: $(STAMP)
 	$(MAKE) book-check
 
 book-check: $(STAMP)
-	rm -rf _build/html _build/screenshots
+	rm -rf _build/html _build/.doctrees _build/jupyter_execute _build/screenshots
 	ROBOTPOSE_QUICK=1 TQDM_DISABLE=1 $(BIN)/jupyter-book build . --path-output . --builder html > _build.log 2>&1 \
 	  || (tail -n 60 _build.log; exit 1)
 	grep -h "Executing\|Executed" _build.log | sed 's/\x1b\[[0-9;]*m//g' || true

@@ -52,8 +52,14 @@ import numpy as np
 import torch
 from IPython.display import HTML, display
 
+from matplotlib_inline.backend_inline import set_matplotlib_formats
+
 from robotpose_lib import config, viz
 from robotpose_lib.robots import ROBOT_NAMES, get_robot
+
+# This chapter's figures are mostly noisy photographs: JPEG keeps the page light (PNG
+# made it 19 MB).
+set_matplotlib_formats("jpeg", pil_kwargs={"quality": 85})
 from robotpose_lib.synth import generate, params_for, posed_scene, render_scenes
 
 QUICK = config.quick_mode()

@@ -19,6 +19,13 @@ def quick_mode() -> bool:
     return os.environ.get("ROBOTPOSE_QUICK", "").strip().lower() in _TRUE
 
 
+def show_progress(wanted: bool = True) -> bool:
+    """Whether to draw a progress bar: ``wanted`` and not switched off by the environment
+    variable ``TQDM_DISABLE`` (``make book`` sets it, so that built pages carry no bars;
+    an explicit ``disable=`` argument would override tqdm's own reading of it)."""
+    return bool(wanted) and os.environ.get("TQDM_DISABLE", "").strip().lower() not in _TRUE
+
+
 def pick(quick, full):
     """Return ``quick`` in quick mode and ``full`` otherwise (for sizes in chapters)."""
     return quick if quick_mode() else full

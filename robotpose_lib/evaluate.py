@@ -46,7 +46,7 @@ import numpy as np
 import torch
 
 from . import metrics
-from .config import resolve_device
+from .config import resolve_device, show_progress
 from .decode import DEFAULT_LOG_SIGMAS, Peaks, decode_instances, log_peaks, nms_peaks
 from .targets import DepthCoding, TargetParams, image_to_tensor, make_targets, resize_sample
 from .types import Sample
@@ -279,7 +279,7 @@ def evaluate_samples(model, samples: Sequence[Sample], targets: TargetParams,
     counted, robot_depth, d_err, d_true = [], [], [], []
     name = None
     starts = range(0, len(samples), batch_size)
-    for start in tqdm(starts, desc="evaluating", unit="batch", disable=not progress):
+    for start in tqdm(starts, desc="evaluating", unit="batch", disable=not show_progress(progress)):
         chunk = [resize_sample(samples[i], (H, W)) for i in range(start, min(start + batch_size, len(samples)))]
         images = torch.stack([image_to_tensor(s.image) for s in chunk]).to(device)
         beliefs, depth = predict_maps(model, images)

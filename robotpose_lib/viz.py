@@ -130,12 +130,14 @@ def set_equal_3d(ax, points: np.ndarray, margin: float = 0.1):
     return ax
 
 
-def animation_html(frames: list[np.ndarray], interval_ms: int = 150, width_in: float = 6.0) -> str:
-    """Frames (uint8 images) as a self-contained JavaScript animation for static HTML."""
+def animation_html(frames: list[np.ndarray], interval_ms: int = 150, width_in: float = 6.0,
+                   dpi: int = 80) -> str:
+    """Frames (uint8 images) as a self-contained JavaScript animation for static HTML,
+    embedded as JPEG frames (PNG frames of noisy renders made a page of tens of MB)."""
     from matplotlib import animation
 
     h, w = frames[0].shape[:2]
-    fig, ax = plt.subplots(figsize=(width_in, width_in * h / w))
+    fig, ax = plt.subplots(figsize=(width_in, width_in * h / w), dpi=dpi)
     ax.axis("off")
     fig.subplots_adjust(0, 0, 1, 1)
     artist = ax.imshow(frames[0])
@@ -145,7 +147,8 @@ def animation_html(frames: list[np.ndarray], interval_ms: int = 150, width_in: f
         return (artist,)
 
     anim = animation.FuncAnimation(fig, update, frames=len(frames), interval=interval_ms, blit=True)
-    html = anim.to_jshtml(default_mode="loop")
+    with plt.rc_context({"animation.frame_format": "jpeg"}):
+        html = anim.to_jshtml(default_mode="loop")
     plt.close(fig)
     return html
 
