@@ -11,6 +11,7 @@ browser or Selenium the tests skip with one line saying what is missing.
 """
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -94,6 +95,9 @@ def test_page_renders_cleanly(browser, name):
         "return Array.from(document.querySelectorAll('.cell_output, .output')).map(e => e.innerText);")
     bad = [o[:200] for o in outputs if "Traceback (most recent call last)" in o or "Error:" in o.split("\n")[0]]
     assert not bad, f"{name}: error in an output: {bad[:2]}"
+    # a table's rule row left as text ("|---|---:|", dashes possibly typeset as "—")
+    raw_tables = [o[:120] for o in outputs if re.search(r"\|\s*[-\u2013\u2014]+:?\s*\|", o)]
+    assert not raw_tables, f"{name}: a Markdown table shown as text, not rendered: {raw_tables[:1]}"
     stderr = browser.execute_script("return document.querySelectorAll('.output.stderr').length;")
     assert stderr <= 3, f"{name}: {stderr} stderr outputs (warnings or progress bars in the built page)"
     # 4. chapters show figures
