@@ -279,7 +279,9 @@ SHOW_ROBOT = LIVE_ROBOT
 # How the reference models were trained: part 1 with the paper's loss ($\lambda = 1$),
 # part 2 warm-started from it with $\lambda = 50$. The curves are the last stage's two
 # terms, unweighted. With $\lambda = 1$ the depth term sits two orders of magnitude below
-# the belief term; whether part 2 moved it, and by how much, is what to look for.
+# the belief term; whether part 2 moved it, and by how much, is what to look for. The
+# Panda reference has a third part, trained on the sim-to-real scenes of chapter 5
+# (its model card gives the command and the figures).
 
 # %%
 from robotpose_lib.train import plot_term_history
@@ -287,13 +289,16 @@ from robotpose_lib.train import plot_term_history
 histories = {}
 for robot in ROBOT_NAMES:
     parts = [evaluate.checkpoint_dir() / f"{robot}_localization_cpu{p}.metrics.jsonl"
-             for p in (".part1", "")]
-    if all(p.is_file() for p in parts):
+             for p in (".part1", ".part2", "")]
+    parts = [p for p in parts if p.is_file()]
+    if len(parts) >= 2:
         histories[robot] = parts
+# the Panda reference has a third part, trained on chapter 5's sim2real scenes
+PART_LABELS = ["part 1: λ = 1", "part 2: λ = 50", "part 3: λ = 50, sim2real scenes"]
 if histories:
     fig, axes = plt.subplots(1, len(histories), figsize=(6.5 * len(histories), 3.5), squeeze=False)
     for ax, (robot, parts) in zip(axes[0], histories.items()):
-        plot_term_history(parts, ax=ax, smooth=20, labels=["part 1: λ = 1", "part 2: λ = 50"])
+        plot_term_history(parts, ax=ax, smooth=20, labels=PART_LABELS[:len(parts)])
         ax.set_title(robot, pad=14)
     plt.tight_layout()
     plt.show()
