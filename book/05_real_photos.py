@@ -270,7 +270,8 @@ if study_file.exists():
     runs = json.loads(study_file.read_text())
     head = ("| run | steps | scenes seen | CPU time [h] | AUC moving | AUC all | found | median px |\n"
             "|---|---:|---:|---:|---:|---:|---:|---:|\n")
-    rows = "".join(f"| {r['label']} | {r['step']} | {r['scenes']:,} | {r['hours']:.2f} | {r['moving']['auc']:.3f} | "
+    hours = lambda h: "—" if h != h else f"{h:.2f}"  # noqa: E731 (NaN: no training log)
+    rows = "".join(f"| {r['label']} | {r['step']} | {r['scenes']:,} | {hours(r['hours'])} | {r['moving']['auc']:.3f} | "
                    f"{r['all']['auc']:.3f} | {r['all']['found']:.2f} | {r['all']['median_px']:.1f} |\n"
                    for r in runs["runs"])
     display(Markdown(f"Measured on {runs['photos']} dev photos, one robot per photo (no masks):\n\n" + head + rows))
