@@ -172,8 +172,14 @@ def load_predictor(checkpoint: str | None, instances: str | None, robot: str = "
         loc = Predictor.load(loc_path, robot=robot, device=device)
     if instances == "none":
         return loc
-    inst = Predictor.load(Path(instances) if instances else inst_path, localization_checkpoint=loc_path,
-                          robot=robot, device=device)
+    from .checkpoint import CheckpointError, load_checkpoint
+
+    inst_file = Path(instances) if instances else inst_path
+    task = load_checkpoint(inst_file).get("task")
+    if task != "instances":
+        raise CheckpointError(f"{inst_file}: a {task!r} checkpoint, but --instances needs an instance "
+                              f"checkpoint (or 'none' for one robot per image)")
+    inst = Predictor.load(inst_file, localization_checkpoint=loc_path, robot=robot, device=device)
     inst.localization = loc.localization
     inst.depth_coding = loc.depth_coding
     return inst

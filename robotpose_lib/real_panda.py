@@ -93,24 +93,55 @@ def download_panda_episode(dest: str | Path, timeout: float = 30.0) -> Path:
 
 
 def load_real_panda(folder: str | Path | None = None) -> list[RealPhoto]:
-    """All photographs of the folder with their ground truth; [] when it is absent."""
+    """All photographs of the folder with their ground truth; [] when it is absent.
+
+    Raises:
+        ValueError: one line naming ``info.json`` (or the image) and what is wrong with it.
+        FileNotFoundError: an image that ``info.json`` names is missing.
+    """
     folder = Path(folder) if folder else find_real_panda_dir()
     if folder is None or not (folder / "info.json").exists():
         return []
-    info = json.loads((folder / "info.json").read_text())
-    K = np.array(info["calibration_info"]["intrinsic"], float)
-    rvec_tvec = np.array(info["calibration_info"]["extrinsic"][0], float)
+    source = folder / "info.json"
+    try:
+        info = json.loads(source.read_text())
+        calibration = info["calibration_info"]
+        K = np.array(calibration["intrinsic"], float)
+        rvec_tvec = np.array(calibration["extrinsic"][0], float).ravel()
+        steps = list(info["steps"].items())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{source}: not valid JSON ({err})") from None
+    except (KeyError, IndexError, TypeError) as err:
+        raise ValueError(f"{source}: missing or malformed field {err} (expected calibration_info.intrinsic, "
+                         f"calibration_info.extrinsic[0] and steps)") from None
+    except ValueError as err:
+        raise ValueError(f"{source}: calibration is not numeric ({err})") from None
+    if K.shape != (3, 3):
+        raise ValueError(f"{source}: intrinsic must be 3x3, got shape {K.shape}")
+    if rvec_tvec.shape != (6,):
+        raise ValueError(f"{source}: extrinsic[0] must be 6 numbers (rvec, tvec), got {rvec_tvec.size}")
+    if not steps:
+        raise ValueError(f"{source}: 'steps' is empty")
     T = np.eye(4)
     T[:3, :3] = cv2.Rodrigues(rvec_tvec[:3])[0]
     T[:3, 3] = rvec_tvec[3:]
     panda = get_robot("panda")
     photos = []
-    for step in info["steps"].values():
-        path = folder / step["img_file"]
+    for key, step in steps:
+        try:
+            path = folder / step["img_file"]
+            angles = np.asarray(step["joint_angles"], float).ravel()
+        except (KeyError, TypeError, ValueError) as err:
+            raise ValueError(f"{source}: step {key} lacks img_file or numeric joint_angles ({err})") from None
+        if angles.size < panda.dof:
+            raise ValueError(f"{source}: step {key} ({path.name}) has {angles.size} joint angles, "
+                             f"expected {panda.dof}")
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: image named in {source.name} not found")
         bgr = cv2.imread(str(path))
         if bgr is None:
             raise ValueError(f"{path}: not a readable image")
-        q = np.array(step["joint_angles"][: panda.dof], float)
+        q = angles[: panda.dof]
         kp = panda.forward_kinematics(torch.tensor(q)[None])[0][0].numpy()
         kp_cam = kp @ T[:3, :3].T + T[:3, 3]
         uv = kp_cam @ K.T

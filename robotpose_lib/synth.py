@@ -145,6 +145,22 @@ class SynthParams:
                      "distractor_texture_probability", "blur_probability", "jpeg_probability"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
+        def ordered(name, low_bound, high_bound, strict_low=False):
+            low, high = getattr(self, name)
+            ok = (low > low_bound if strict_low else low >= low_bound) and low <= high <= high_bound
+            if not ok:
+                raise ValueError(f"{name} must be a range (low, high) with low <= high within "
+                                 f"{'(' if strict_low else '['}{low_bound}, {high_bound}], got {(low, high)}")
+
+        ordered("fov_y_deg", 0.0, 179.0, strict_low=True)
+        ordered("blur_sigma", 0.0, 50.0, strict_low=True)
+        ordered("gamma_range", 0.0, 10.0, strict_low=True)
+        ordered("specular_range", 0.0, 1.0)
+        ordered("noise_amplitude", 0.0, 255.0)
+        for name in ("aim_offset", "color_jitter", "white_balance"):
+            if not 0.0 <= getattr(self, name) < (10.0 if name == "aim_offset" else 1.0):
+                raise ValueError(f"{name} must be >= 0{' and < 1' if name != 'aim_offset' else ''}, "
+                                 f"got {getattr(self, name)}")
         if self.max_distractors < 0 or self.collage_patches < 0:
             raise ValueError("max_distractors and collage_patches must be >= 0")
         if not 1 <= self.jpeg_quality[0] <= self.jpeg_quality[1] <= 100:

@@ -728,6 +728,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        from .synth import RECIPES
+
+        if args.recipe not in RECIPES:
+            raise ValueError(f"--recipe: unknown name {args.recipe!r} (expected one of {sorted(RECIPES)})")
+        if args.max_minutes is not None and not args.max_minutes > 0:
+            raise ValueError(f"--max-minutes: expected a positive number, got {args.max_minutes}")
         defaults = RUN_DEFAULTS.get(args.config, RUN_DEFAULTS["cpu"])
         extra = {"localization_checkpoint": args.localization} if args.task == "instances" and args.localization else {}
         task = _import(TASK_FACTORIES[args.task])(args.config, args.robot, **extra,

@@ -164,3 +164,52 @@ def test_twin_renders_the_photo_keypoints_where_the_calibration_puts_them():
     robot = twin.masks[0]
     assert robot.sum() > 500
     assert np.array_equal(pasted[~robot], photo.image[~robot]) and np.array_equal(pasted[robot], twin.image[robot])
+
+
+@pytest.mark.parametrize("change, message", [
+    (dict(blur_sigma=(-1.0, 2.0)), "blur_sigma"), (dict(gamma_range=(0.0, 1.0)), "gamma_range"),
+    (dict(gamma_range=(2.0, 1.0)), "gamma_range"), (dict(fov_y_deg=(0.0, 200.0)), "fov_y_deg"),
+    (dict(specular_range=(0.0, 5.0)), "specular_range"), (dict(color_jitter=-1.0), "color_jitter"),
+    (dict(aim_offset=-1.0), "aim_offset")])
+def test_nonsense_sim2real_values_are_rejected_when_set(change, message):
+    with pytest.raises(ValueError, match=message):
+        params_for("panda", "sim2real", **change)
+
+
+def _dev_copy(tmp_path, edit):
+    """A copy of a tiny real-photo folder (one synthetic 'photo'), with info.json edited."""
+    import json
+
+    photo = _synthetic_photo([-1.99, 1.12, 2.04, -2.07, -0.72, 1.78, 0.47])
+    cv2.imwrite(str(tmp_path / "f0.png"), photo.image)
+    rvec = cv2.Rodrigues(photo.T_cam_base[:3, :3])[0].ravel().tolist()
+    info = {"calibration_info": {"intrinsic": photo.K.tolist(),
+                                 "extrinsic": [rvec + photo.T_cam_base[:3, 3].tolist()]},
+            "steps": {"1": {"img_file": "f0.png", "joint_angles": photo.joint_angles.tolist()}}}
+    edit(info)
+    (tmp_path / "info.json").write_text(json.dumps(info))
+    return tmp_path
+
+
+@pytest.mark.parametrize("edit, error, message", [
+    (lambda i: i["calibration_info"].pop("extrinsic"), ValueError, "extrinsic"),
+    (lambda i: i["calibration_info"].update(intrinsic=[[1, 0, 1], [0, 1, 1]]), ValueError, "3x3"),
+    (lambda i: i.update(steps={}), ValueError, "'steps' is empty"),
+    (lambda i: i["steps"]["1"].update(joint_angles=[0.0] * 6), ValueError, "6 joint angles"),
+    (lambda i: i["steps"]["1"].update(img_file="missing.png"), FileNotFoundError, "not found"),
+])
+def test_broken_real_photo_folders_are_one_line_errors_naming_the_file(tmp_path, edit, error, message):
+    from robotpose_lib.real_panda import load_real_panda
+
+    folder = _dev_copy(tmp_path, edit)
+    with pytest.raises(error, match=message):
+        load_real_panda(folder)
+
+
+def test_a_good_real_photo_folder_gives_the_calibrated_keypoints(tmp_path):
+    from robotpose_lib.real_panda import load_real_panda
+
+    folder = _dev_copy(tmp_path, lambda i: None)
+    (photo,) = load_real_panda(folder)
+    expected = _synthetic_photo([-1.99, 1.12, 2.04, -2.07, -0.72, 1.78, 0.47])
+    np.testing.assert_allclose(photo.joints_2d, expected.joints_2d, atol=1e-6)

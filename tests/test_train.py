@@ -226,3 +226,10 @@ def test_low_res_intermediate_supervision_trains_and_is_recorded(tmp_path):
     assert torch.allclose(got, expect, rtol=1e-4)
     with pytest.raises(ValueError, match="intermediate"):
         localization_task("quick", "toy", intermediate="half")
+
+
+def test_bad_recipe_and_time_budget_are_usage_errors_for_any_data(tmp_path, capsys):
+    assert main([*CLI, "--out", str(tmp_path / "a"), "--steps", "2", "--recipe", "nope"]) == 2
+    assert "--recipe" in capsys.readouterr().err and not (tmp_path / "a").exists()
+    assert main([*CLI, "--out", str(tmp_path / "b"), "--steps", "2", "--max-minutes", "-1"]) == 2
+    assert "--max-minutes" in capsys.readouterr().err and not (tmp_path / "b").exists()
