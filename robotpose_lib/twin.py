@@ -91,6 +91,5 @@ def twin_study(predictor, photos: list[RealPhoto], method: str | None = None) ->
         posed = [replace(p, image=im[variant]) for p, im in zip(photos, images)]
         pred = predict_photos(predictor, posed, method)
         moving = MOVING_JOINTS.get(predictor.robot)
-        out[variant] = {"all": keypoint_metrics(pred), "moving": keypoint_metrics(pred, moving) if moving else None,
-                        "median_px": keypoint_metrics(pred)["median_px"]}
+        out[variant] = {"all": keypoint_metrics(pred), "moving": keypoint_metrics(pred, moving) if moving else None}
     return out
