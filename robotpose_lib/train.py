@@ -159,19 +159,21 @@ def num_joints_of(robot: str) -> int:
 def localization_task(config: str, robot: str, **overrides) -> LocalizationTask:
     """Factory used by the CLI: named config for a robot, with overrides of
     :class:`LocalizationConfig` fields, of the target fields ``sigma``, ``phi``,
-    ``joints``, and of the loss factor ``depth_weight``."""
+    ``joints``, of the depth code ``depth_code`` ("inverse", the paper's, or "log"; see
+    :class:`DepthCoding`) and of the loss factor ``depth_weight``."""
     from dataclasses import fields
 
     model_fields = {f.name for f in fields(LocalizationConfig)}
     target_fields = {f.name for f in fields(TargetParams)} - {"depth"}  # the coding is per robot
-    loss_fields = {"depth_weight", "intermediate"}
+    loss_fields = {"depth_weight", "intermediate", "depth_code"}
     bad = sorted(set(overrides) - model_fields - target_fields - loss_fields)
     if bad:
         raise ValueError(f"override: unknown field(s) {bad} (model config fields, "
-                         f"{sorted(target_fields)}, depth_weight or intermediate)")
+                         f"{sorted(target_fields)}, depth_code, depth_weight or intermediate)")
     model_over = {k: v for k, v in overrides.items() if k in model_fields}
     target_over = {k: v for k, v in overrides.items() if k in target_fields}
-    targets = TargetParams(depth=depth_coding_for(robot), **target_over)
+    coding = depth_coding_for(robot, kind=overrides.get("depth_code", "inverse"))
+    targets = TargetParams(depth=coding, **target_over)
     return LocalizationTask(robot, get_config(config, **model_over), num_joints_of(robot),
                             targets, overrides.get("depth_weight", 1.0),
                             overrides.get("intermediate", "full"))

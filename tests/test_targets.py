@@ -78,6 +78,31 @@ def test_depth_coding_range_and_round_trip():
         DepthCoding(2.0, 1.0)
 
 
+@pytest.mark.parametrize("kind", DepthCoding.KINDS)
+def test_depth_codes_round_trip_and_keep_their_orientation(kind):
+    c = DepthCoding(0.8, 13.0, fx_over_width_ref=1.0, kind=kind)
+    z = np.linspace(0.8, 13.0, 33)
+    d = c.encode(z, 80.0, 80)
+    assert d[0] == pytest.approx(1.0) and d[-1] == pytest.approx(0.0, abs=1e-12)
+    assert np.all(np.diff(d) < 0)  # nearer is larger
+    np.testing.assert_allclose(c.decode(d, 80.0, 80), z, rtol=1e-9)
+    zt = torch.linspace(1.0, 12.0, 5, dtype=torch.float64)
+    torch.testing.assert_close(c.decode(c.encode(zt, 80.0, 80), 80.0, 80), zt)
+
+
+def test_log_code_gives_equal_relative_error_the_same_code_error():
+    # The reason for the log code: 10 % too far costs the same at 1 m and at 10 m, while
+    # the paper's inverse code charges the far error far less.
+    log = DepthCoding(0.8, 13.0, fx_over_width_ref=1.0, kind="log")
+    inv = DepthCoding(0.8, 13.0, fx_over_width_ref=1.0)
+    for c, ratio in ((log, 1.0), (inv, 0.1)):
+        e_near = abs(c.encode(1.0, 80.0, 80) - c.encode(1.1, 80.0, 80))
+        e_far = abs(c.encode(10.0, 80.0, 80) - c.encode(11.0, 80.0, 80))
+        assert e_far / e_near == pytest.approx(ratio, rel=0.01)
+    with pytest.raises(ValueError, match="kind"):
+        DepthCoding(0.8, 13.0, kind="linear")
+
+
 def test_depth_is_metric_across_focal_lengths():
     c = DepthCoding(0.3, 12.0)
     p = TargetParams(sigma=2.0, depth=c)
