@@ -289,7 +289,7 @@ else:
 # configuration (the paper's five 128-wide stages with 7x7 kernels on a *fine-tuned*
 # Lite0, no download needed) on the same recipe and evaluates it on these photos. To go
 # further: add your own background photos without robots (`BackgroundPool(folders=...)`,
-# or COCO via `backgrounds.download_photos`), train longer, and fine-tune the backbone.
+# e.g. an unpacked COCO image folder), train longer, and fine-tune the backbone.
 #
 # ## Summary
 #

@@ -55,6 +55,8 @@ from scipy.spatial import cKDTree
 
 from robotpose_lib.types import RobotPose
 
+# The two peak finders (``method=`` of decode_instances, the Predictor and the evaluations).
+METHODS = ("nms", "log")
 # blob_log(min_sigma=1, max_sigma=8, num_sigma=8): belief Gaussians of a few pixels.
 DEFAULT_LOG_SIGMAS: tuple[float, ...] = tuple(float(s) for s in np.linspace(1.0, 8.0, 8))
 GAUSSIAN_TRUNCATE = 4.0  # scipy.ndimage's default, kernel radius int(4 sigma + 0.5)
@@ -738,7 +740,7 @@ def log_peaks(beliefs: torch.Tensor, sigmas: Sequence[float] = DEFAULT_LOG_SIGMA
     return _prune_overlapping(peaks, overlap)
 
 
-def best_peak_per_channel(peaks: Peaks, batch_size: int,
+def strongest_peaks(peaks: Peaks, batch_size: int,
                           num_joints: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Keep each (b, j) channel's highest-scoring peak.
 
@@ -851,7 +853,7 @@ def decode_instances(beliefs: torch.Tensor, depth: torch.Tensor, masks: torch.Te
         xy, score = max_peak_per_channel(masked, threshold=min_score, refine=nms_refine)
     elif method == "log":
         peaks = log_peaks(masked, sigmas=log_sigmas, threshold=log_threshold)
-        xy, _, pixel = best_peak_per_channel(peaks, R, J)
+        xy, _, pixel = strongest_peaks(peaks, R, J)
         # the joint score is the belief at the peak, as for NMS
         r, j = torch.meshgrid(torch.arange(R, device=xy.device), torch.arange(J, device=xy.device), indexing="ij")
         px = pixel.clamp_min(0)
@@ -860,7 +862,7 @@ def decode_instances(beliefs: torch.Tensor, depth: torch.Tensor, masks: torch.Te
         xy = torch.where(found[..., None], xy, torch.full_like(xy, float("nan")))
         score = torch.where(found, score, torch.zeros_like(score))
     else:
-        raise ValueError(f"method: expected 'nms' or 'log', got {method!r}")
+        raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
     z = sample_bilinear(depth[None].to(xy.dtype).expand(R, 1, H, W), xy)[:, 0]  # (R, J)
     if depth_to_metres is not None:
         z = depth_to_metres(z)
@@ -878,14 +880,6 @@ def decode_instances(beliefs: torch.Tensor, depth: torch.Tensor, masks: torch.Te
         out.append(RobotPose(joints_2d=xy[r].float().cpu().numpy(), joints_3d=xyz[r].float().cpu().numpy(),
                              joint_scores=score[r].float().cpu().numpy(), mask=mask_np[r], score=inst_score))
     return out
-
-
-def decode_instance(beliefs: torch.Tensor, depth: torch.Tensor, mask: torch.Tensor | None, K,
-                    method: str = "nms", min_score: float = 0.1, **kwargs) -> RobotPose:
-    """One instance (mask (H, W) or None) of :func:`decode_instances`."""
-    if mask is not None and mask.dim() != 2:
-        raise ValueError(f"mask: expected (H, W), got {tuple(mask.shape)}")
-    return decode_instances(beliefs, depth, mask, K, method=method, min_score=min_score, **kwargs)[0]
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray, threshold: float = 0.5) -> float:

@@ -29,10 +29,10 @@ import torch
 from scipy.optimize import linear_sum_assignment
 
 from . import metrics
+from .decode import METHODS
 from .types import RobotPose, Sample
 
 REFERENCE_WIDTH = 640
-METHODS = ("nms", "log")
 
 
 def counted_joints(sample: Sample) -> np.ndarray:
@@ -111,7 +111,7 @@ class Report3D:
                          f"{self.predicted[m]} predicted; missed joints {self.misses(m)}; "
                          f"mean 2D error {mean_px:.2f} px at 480x640")
             lines.append("3D joint position error")
-            lines.append(metrics.format_table(self.near_far(m)))
+            lines.append(metrics.format_error_table(self.near_far(m)))
         return "\n".join(lines)
 
 

@@ -47,7 +47,8 @@ import torch
 
 from . import metrics
 from .config import resolve_device, show_progress
-from .decode import DEFAULT_LOG_SIGMAS, Peaks, decode_instances, log_peaks, nms_peaks
+from .decode import DEFAULT_LOG_SIGMAS, METHODS, Peaks, decode_instances, log_peaks, nms_peaks
+from .models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION
 from .targets import DepthCoding, TargetParams, image_to_tensor, make_targets, resize_sample
 from .types import Sample
 
@@ -55,12 +56,6 @@ from .types import Sample
 # default, small integers in practice), so test scenes are never trained on.
 TEST_SEED = 10_000 + 2019
 REFERENCE_WIDTH = 640  # the paper reports pixel errors at 480x640
-METHODS = ("nms", "log")
-# Instances that cover less than this share of the image stop the instance model's loop.
-# In our synthetic data most robots are small (median ~1 % of the image for kuka_kr16),
-# so the paper's 5 % rule (PAPER_MIN_ACTIVE_FRACTION) skips most of them.
-DEFAULT_MIN_ACTIVE_FRACTION = 0.002
-PAPER_MIN_ACTIVE_FRACTION = 0.05
 
 
 # Folder of shipped checkpoints; ROBOTPOSE_CHECKPOINT_DIR points elsewhere (tests, users).
@@ -175,7 +170,7 @@ class LocalizationReport:
                 lines.append(f"{r['joint']:>14s}{r['mean']:9.2f}{r['50%']:9.2f}{r['75%']:9.2f}"
                              f"{r['n']:7d}{r['missed']:8d}")
         lines.append("\ndepth error where the true belief >= phi (Table I)")
-        lines.append(metrics.format_table(self.depth_table(), reference=reference))
+        lines.append(metrics.format_error_table(self.depth_table(), reference=reference))
         base = self.depth_baseline_table()
         lines.append("baseline, the median true depth predicted everywhere: mean near "
                      f"{base['near']['mean']:.2f} cm, far {base['far']['mean']:.2f} cm")

@@ -29,7 +29,7 @@ from torch import nn
 
 from .ap import APResult, average_precision, counting_accuracy, instances_to_detections, masks_to_boxes
 from .matching import matching_loss, stack_instance_targets
-from .models.instances import Instance, InstanceConfig, InstanceNet
+from .models.instances import DEFAULT_MIN_ACTIVE_FRACTION, Instance, InstanceConfig, InstanceNet
 from .models.instances import get_config as get_instance_config
 from .models.localization import LocalizationConfig, LocalizationNet
 from .models.localization import get_config as get_localization_config
@@ -269,7 +269,7 @@ def evaluate_instances(
     input_size: tuple[int, int],
     batch_size: int = 4,
     device=None,
-    min_active_fraction: float = 0.05,
+    min_active_fraction: float = DEFAULT_MIN_ACTIVE_FRACTION,
     max_instances: int = 10,
     activation_threshold: float = 0.5,
     box_threshold: float = 0.6,

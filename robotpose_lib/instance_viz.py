@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
+from .models.instances import DEFAULT_MIN_ACTIVE_FRACTION
 from .viz import INSTANCE_COLORS, color_masks
 
 JOINT_CMAP = "viridis"
@@ -213,7 +214,7 @@ def plot_cost_matrix(ax, cost: np.ndarray, assignment: np.ndarray, title: str | 
 
 
 def plot_step_masks(images: list[np.ndarray], steps: list[np.ndarray], true_masks: list[np.ndarray],
-                    min_active_fraction: float = 0.05, activation_threshold: float = 0.5,
+                    min_active_fraction: float = DEFAULT_MIN_ACTIVE_FRACTION, activation_threshold: float = 0.5,
                     row_labels: list[str] | None = None, size: float = 1.9):
     """Grid of the model's masks step by step: rows scenes, columns image, truth, steps.
 

@@ -78,7 +78,7 @@ def position_errors_cm(pred_3d: np.ndarray, true_3d: np.ndarray) -> np.ndarray:
     return np.linalg.norm(np.asarray(pred_3d, float) - np.asarray(true_3d, float), axis=-1) * 100.0
 
 
-def format_table(table: dict[str, dict[str, float]], rows=("mean", "std", "25%", "50%", "75%"),
+def format_error_table(table: dict[str, dict[str, float]], rows=("mean", "std", "25%", "50%", "75%"),
                  reference: dict[str, dict[str, float]] | None = None, unit: str = "cm") -> str:
     """Plain-text table with one column per range, optionally beside reference values."""
     cols = list(table)

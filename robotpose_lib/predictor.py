@@ -48,15 +48,15 @@ from .camera import CameraDescription, IntrinsicsError, NetworkView, network_vie
 from .checkpoint import (CheckpointError, describe_checkpoint_dir, load_checkpoint, reference_path,
                          shipped_checkpoint_dir)
 from .config import resolve_device
-from .decode import decode_instances, select_instances
+from .decode import METHODS, decode_instances, select_instances
 from .image_io import LoadedImage, load_image
+from .models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION
 from .targets import DepthCoding, TargetParams, depth_coding_for, image_to_tensor
 from .types import RobotPose
 
 # The reference checkpoints installed with robotpose (``checkpoint.checkpoint_dir`` also
 # honours $ROBOTPOSE_CHECKPOINT_DIR); kept for code that imported this name.
 DEFAULT_CHECKPOINT_DIR = shipped_checkpoint_dir()
-METHODS = ("nms", "log")
 FITS = camera.FITS
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
@@ -114,8 +114,9 @@ class Predictor:
         device: None/'auto' (CUDA when present), 'cpu', 'cuda', ...
         method: peak finder, 'nms' or 'log'.
         min_active_fraction: instance stopping rule (fraction of pixels above
-            ``activation_threshold``); 0.002 rather than the paper's 0.05 because most
-            synthetic robots cover less than 5 % of the image.
+            ``activation_threshold``); ``models.instances.DEFAULT_MIN_ACTIVE_FRACTION``
+            (0.2 %) rather than the paper's 5 % because most synthetic robots cover less
+            than 5 % of the image.
         max_instances: at most this many robots per image.
         activation_threshold: mask value above which a pixel is activated.
         min_score: a joint is found when its masked belief at the peak exceeds this.
@@ -136,12 +137,12 @@ class Predictor:
     """
 
     def __init__(self, localization_model, instance_model, robot: str, depth_coding: DepthCoding | None = None,
-                 device=None, method: str = "nms", min_active_fraction: float = 0.002, max_instances: int = 10,
-                 activation_threshold: float = 0.5, min_score: float = 0.1,
+                 device=None, method: str = "nms", min_active_fraction: float = DEFAULT_MIN_ACTIVE_FRACTION,
+                 max_instances: int = 10, activation_threshold: float = 0.5, min_score: float = 0.1,
                  input_size: tuple[int, int] | None = None, amp: bool = True, fit: str = "extend",
                  pad_value: int = 0, min_joints: int = 1, duplicate_iou: float = 0.5):
         if method not in METHODS:
-            raise ValueError(f"method: expected 'nms' or 'log', got {method!r}")
+            raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
         if fit not in FITS:
             raise ValueError(f"fit: expected one of {', '.join(FITS)}, got {fit!r}")
         if not 0.0 <= min_active_fraction <= 1.0:
@@ -483,8 +484,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fit", choices=FITS, default="extend",
                    help="how images go into the network: extend (default: a network input of the image's own "
                         "aspect ratio), pad (letterbox into the network size) or crop (its centre)")
-    p.add_argument("--min-active-fraction", type=float, default=0.002,
-                   help="instance stopping rule (paper 0.05; default 0.002 for small robots)")
+    p.add_argument("--min-active-fraction", type=float, default=DEFAULT_MIN_ACTIVE_FRACTION,
+                   help=f"instance stopping rule (paper {PAPER_MIN_ACTIVE_FRACTION}; default "
+                        f"{DEFAULT_MIN_ACTIVE_FRACTION} for small robots)")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--batch-size", type=int, default=4)
     return p

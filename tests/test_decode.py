@@ -218,8 +218,8 @@ def test_back_projection_round_trip_with_camera_project():
     inv_depth = np.full((64, 96), 0.1, np.float32)
     for (u, v), z in zip(uv, points[:, 2].numpy()):
         inv_depth[(xx - u) ** 2 + (yy - v) ** 2 < 36] = 1 / z
-    pose = decode.decode_instance(beliefs, torch.from_numpy(inv_depth)[None], None, K, method="nms",
-                                  depth_to_metres=lambda d: 1 / d)
+    pose = decode.decode_instances(beliefs, torch.from_numpy(inv_depth)[None], None, K, method="nms",
+                                   depth_to_metres=lambda d: 1 / d)[0]
     assert np.abs(pose.joints_2d - uv).max() < 0.1
     # 0.1 px at f = 300 px and z = 5 m is < 2 mm
     assert np.abs(pose.joints_3d - points.numpy()).max() < 2e-3
@@ -246,7 +246,7 @@ def test_missing_joint_gives_nan_and_zero_score(method):
 
 def test_invalid_depth_keeps_2d_and_gives_nan_3d():
     beliefs, _ = two_robot_scene()
-    pose = decode.decode_instance(beliefs, torch.zeros(60, 96), None, np.eye(3))
+    pose = decode.decode_instances(beliefs, torch.zeros(60, 96), None, np.eye(3))[0]
     assert np.isfinite(pose.joints_2d).all() and np.isnan(pose.joints_3d).all()
 
 
@@ -256,9 +256,9 @@ def test_bad_inputs_raise_one_line_errors():
     with pytest.raises(ValueError, match="kernel_size"):
         decode.nms_peaks(torch.zeros(1, 3, 10, 10), kernel_size=2)
     with pytest.raises(ValueError, match="mask"):
-        decode.decode_instance(torch.zeros(3, 10, 10), torch.ones(10, 10), torch.ones(8, 10), np.eye(3))
+        decode.decode_instances(torch.zeros(3, 10, 10), torch.ones(10, 10), torch.ones(8, 10), np.eye(3))
     with pytest.raises(ValueError, match="method"):
-        decode.decode_instance(torch.zeros(3, 10, 10), torch.ones(10, 10), None, np.eye(3), method="x")
+        decode.decode_instances(torch.zeros(3, 10, 10), torch.ones(10, 10), None, np.eye(3), method="x")
     with pytest.raises(ValueError, match="sigmas"):
         decode.log_peaks(torch.zeros(1, 1, 10, 10), sigmas=())
 

@@ -15,7 +15,8 @@ from robotpose_lib.models.instances import (
     build_instance_input,
     count_parameters,
     get_config,
-    mask_to_box,
+    PAPER_MIN_ACTIVE_FRACTION,
+    activated_box,
 )
 
 
@@ -82,12 +83,12 @@ def test_build_instance_input_pools_maps_to_the_feature_resolution():
     torch.testing.assert_close(f[1, 9, 3, 4], depth[1, 12:16, 16:20].mean())
 
 
-def test_mask_to_box_uses_outer_pixel_edges():
+def test_activated_box_uses_outer_pixel_edges():
     mask = torch.zeros(5, 6)
     mask[2, 3] = 0.7
     mask[1, 1] = 0.55  # below the box threshold
-    torch.testing.assert_close(mask_to_box(mask, 0.6), torch.tensor([2.5, 1.5, 3.5, 2.5]))
-    assert mask_to_box(torch.zeros(5, 6)) is None
+    torch.testing.assert_close(activated_box(mask, 0.6), torch.tensor([2.5, 1.5, 3.5, 2.5]))
+    assert activated_box(torch.zeros(5, 6)) is None
 
 
 def test_predict_stops_at_the_first_mask_with_too_few_active_pixels(monkeypatch):
@@ -171,7 +172,7 @@ def test_overfits_one_batch_of_disc_robots_with_the_matching_loss():
             losses.append(result.loss.item())
         assert losses[-1] < 0.25 * losses[0]
         # inference with the paper's stopping rule finds one and two robots
-        found = net.predict(f, (32, 32))
+        found = net.predict(f, (32, 32), min_active_fraction=PAPER_MIN_ACTIVE_FRACTION)
     assert [len(r) for r in found] == [1, 2]
     for instances, image_targets in zip(found, targets):
         for instance in instances:

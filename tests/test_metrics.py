@@ -29,7 +29,7 @@ def test_depth_errors_near_far_split():
     table = metrics.near_far_table(err, depth)
     assert table["near"]["n"] == 2 and table["near"]["mean"] == pytest.approx(1.5)
     assert table["far"]["n"] == 1 and table["far"]["mean"] == pytest.approx(10.0)
-    text = metrics.format_table(table, reference=metrics.PAPER_TABLE_I)
+    text = metrics.format_error_table(table, reference=metrics.PAPER_TABLE_I)
     assert "paper near" in text and "5.81" in text
 
 

@@ -95,7 +95,7 @@ def aspect_table(robot: str, n: int = 16, seed: int = 777, aspects: dict | None 
     return rows
 
 
-def format_table(robot: str, rows: dict[str, dict]) -> str:
+def format_aspect_rows(robot: str, rows: dict[str, dict]) -> str:
     lines = [f"{robot}: {'aspect':6s} {'size':>8s} {'depth ratio':>12s} {'px err':>7s} {'matched':>12s}"]
     for name, r in rows.items():
         H, W = r["size"]
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     for robot in [r.strip() for r in args.robots.split(",") if r.strip()]:
         rows = aspect_table(robot, args.n, args.seed, match_px=args.match_px, instances=args.instances,
                             fit=args.fit, device=args.device)
-        print(format_table(robot, rows), flush=True)
+        print(format_aspect_rows(robot, rows), flush=True)
     return 0
 
 
