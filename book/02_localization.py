@@ -57,8 +57,8 @@ from robotpose_lib.models.localization import (LocalizationNet, count_flops, cou
 from robotpose_lib.robots import ROBOT_NAMES, get_robot
 from robotpose_lib.synth import generate_one
 from robotpose_lib.targets import TargetParams, depth_coding_for, make_targets
-from robotpose_lib.train import (TrainSettings, load_model, localization_task, plot_loss_curves,
-                                 train)
+from robotpose_lib.tasks import load_model, localization_task
+from robotpose_lib.train import TrainSettings, plot_loss_curves, train
 
 QUICK = config.quick_mode()
 LIVE_ROBOT = "panda"  # the live model's robot (the Panda has real photos to check against)

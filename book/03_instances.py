@@ -60,14 +60,15 @@ from robotpose_lib import config, viz
 from robotpose_lib import instance_viz as iv
 from robotpose_lib.ap import ap_table, format_table
 from robotpose_lib.evaluate import (DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION,
-                                    TEST_SEED, load_instance_model, test_dataset, test_params)
+                                    TEST_SEED, test_dataset, test_params)
 from robotpose_lib.checkpoint import checkpoint_dir
-from robotpose_lib.instance_task import evaluate_instances, instance_task, step_purity
+from robotpose_lib.eval.instances import evaluate_instances, step_purity
+from robotpose_lib.tasks import instance_task, load_model
 from robotpose_lib.matching import matching_loss
 from robotpose_lib.models.instances import get_config as instance_config
 from robotpose_lib.synth import generate, params_for
 from robotpose_lib.targets import image_to_tensor
-from robotpose_lib.toy_instances import disc_batch, train_toy
+from robotpose_lib.toy import disc_batch, train_toy
 from robotpose_lib.train import read_metrics
 
 QUICK = config.quick_mode()
@@ -236,7 +237,7 @@ print(f"loss with the targets shuffled: {float(again.loss):.3f} (permutation inv
 #
 # Training the real instance model needs the localization network's features for every
 # image, which takes far longer than a chapter should. The recurrent idea itself can be
-# watched on toy scenes (`toy_instances.disc_batch`): 0 to 3 discs that do not overlap,
+# watched on toy scenes (`toy.disc_batch`): 0 to 3 discs that do not overlap,
 # and as input $F$ what a perfect localization network would provide: where *some* disc
 # is (the union of the discs) and the pixel coordinates. Which pixels belong to which
 # disc, and how many discs there are, the model must work out itself, step by step.
@@ -247,7 +248,7 @@ TOY_BATCH, TOY_SIZE = 16, (32, 32)
 
 
 def train_quick_toy(steps: int, seed: int = 0, lr: float = 1e-3, eos_weight: float = 1.0, **config_changes):
-    """The 'quick' instance model trained on fresh disc scenes (toy_instances.train_toy)."""
+    """The 'quick' instance model trained on fresh disc scenes (toy.train_toy)."""
     return train_toy(replace(instance_config("quick"), **config_changes), steps, seed=seed, lr=lr,
                      eos_weight=eos_weight, batch_size=TOY_BATCH, size=TOY_SIZE)
 
@@ -309,7 +310,7 @@ CHECKPOINT_DIR = checkpoint_dir()
 found = [CHECKPOINT_DIR / f"{ROBOT}_instances_cpu.pt"] + sorted(CHECKPOINT_DIR.glob(f"{ROBOT}_instances_*.pt"))
 CHECKPOINT = next((p for p in found if p.is_file()), None)
 if CHECKPOINT is not None:
-    model, task, ckpt = load_instance_model(CHECKPOINT, device=DEVICE)
+    model, task, ckpt = load_model(CHECKPOINT, device=DEVICE, expect={"task": "instances"})
     TRAINED = True
     print(f"reference model: {CHECKPOINT.name} ({ckpt['robot']}, config {ckpt['config']['name']}, step {ckpt['step']})")
 else:
@@ -389,7 +390,7 @@ for label, masks in zip(step_labels, step_masks):
 # ### Does each step emit one robot?
 #
 # The grid above can be read for the one property the recurrent model exists for: each
-# step should cover *one* robot. `instance_task.step_purity` measures it on the test
+# step should cover *one* robot. `eval.instances.step_purity` measures it on the test
 # scenes with two or more robots: a step covers a robot when at least half of the robot's
 # pixels are activated in the step's mask; a step covering two or more robots emits a
 # union, and a robot covered by several steps is emitted repeatedly.

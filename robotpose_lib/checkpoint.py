@@ -17,7 +17,9 @@ the same step count or to rebuild the model for inference:
 Writes go to a temporary file in the same directory, are flushed to disk and then
 ``os.replace``-d over the target, so a run killed at any moment leaves either the old or
 the new checkpoint, never half of one. Loading checks the content and raises
-:class:`CheckpointError` (a ValueError) with one line naming the file and the problem.
+:class:`CheckpointError` (a ValueError) with one line naming the file and the problem;
+:func:`load_weights` puts a state dict into a model the same way. Rebuilding the model a
+checkpoint was trained with is ``tasks.load_model`` (the tasks know the models).
 """
 from __future__ import annotations
 
@@ -157,6 +159,16 @@ def load_checkpoint(path: str | Path, expect: dict | None = None, map_location="
         elif _norm(have) != _norm(want):
             raise CheckpointError(f"{path}: {key} is {have!r} in the checkpoint, {want!r} requested")
     return ckpt
+
+
+def load_weights(model: torch.nn.Module, state: dict, path: str | Path) -> None:
+    """``model.load_state_dict(state)``; weights that do not fit the model are a one-line
+    :class:`CheckpointError` naming ``path``."""
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, KeyError, TypeError) as exc:
+        raise CheckpointError(f"{path}: model weights do not fit the configuration "
+                              f"({str(exc).splitlines()[0][:120]})") from None
 
 
 def _norm(value):

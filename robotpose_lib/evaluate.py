@@ -25,7 +25,7 @@ The test set is rendered from :data:`TEST_SEED` (never a training seed: training
 ``--data-seed``, 0 by default) with the *test* split of the background photos, at the
 model's input size (the size the training samples are rendered at).
 
-Instances (Fig. 7): :func:`robotpose_lib.instance_task.evaluate_instances` on the same
+Instances (Fig. 7): :func:`robotpose_lib.eval.instances.evaluate_instances` on the same
 test set; the CLI prints the AP table for boxes and masks and the counting accuracy.
 
 CLI::
@@ -49,7 +49,9 @@ from . import metrics
 from .config import resolve_device, show_progress
 from .decode import DEFAULT_LOG_SIGMAS, METHODS, Peaks, decode_instances, log_peaks, nms_peaks
 from .models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION
+from .eval.instances import evaluate_instances, format_instance_results
 from .targets import DepthCoding, TargetParams, image_to_tensor, make_targets, resize_sample
+from .tasks import load_model
 from .types import Sample
 
 # The test set's seed: 10,000 + the paper's year. Training runs use --data-seed (0 by
@@ -320,7 +322,7 @@ def evaluate_samples(model, samples: Sequence[Sample], targets: TargetParams,
 def evaluate_localization(model, task, n: int, seed: int = TEST_SEED, batch_size: int = 8,
                           methods: Sequence[str] = METHODS, device=None, progress: bool = True,
                           **kwargs) -> LocalizationReport:
-    """Evaluate a model from :func:`robotpose_lib.train.load_model` (model, task) on the
+    """Evaluate a model from :func:`robotpose_lib.tasks.load_model` (model, task) on the
     fixed synthetic test set of ``n`` scenes of ``task.robot`` (rendered at the model's
     input size). Extra keyword arguments go to :func:`evaluate_samples`."""
     from .robots import get_robot
@@ -497,34 +499,6 @@ def plot_stage_beliefs(image: np.ndarray, stage_beliefs: Sequence[np.ndarray],
 
 
 # --------------------------------------------------------------------------------- CLI
-def _load_localization(path: str, device):
-    from .train import load_model
-
-    model, task, ckpt = load_model(path, device=device)
-    if ckpt["task"] != "localization":
-        raise ValueError(f"{path}: a {ckpt['task']!r} checkpoint, expected a localization one")
-    return model, task, ckpt
-
-
-def load_instance_model(path: str | Path, device=None):
-    """(InstanceModel in eval mode, InstanceTask, checkpoint) from an instance checkpoint;
-    a checkpoint of another task is refused with a one-line CheckpointError."""
-    from .train import load_model
-
-    return load_model(path, device=device, expect={"task": "instances"})
-
-
-def format_instance_results(results: dict) -> str:
-    """AP table (box and mask) and counting accuracy as plain text."""
-    from .ap import ap_table, format_table
-
-    lines = ["average precision (COCO, IoU 0.50..0.95)",
-             format_table(ap_table({"box": results["box"], "mask": results["mask"]})),
-             "", "counting accuracy by true robot count",
-             format_table(results["counting"])]
-    return "\n".join(lines)
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="robotpose eval",
                                 description="Evaluate a checkpoint on the fixed synthetic test set "
@@ -565,7 +539,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--n: expected at least 1 test scene, got {args.n}")
         device = resolve_device(args.device)
         if args.task == "localization":
-            model, task, ckpt = _load_localization(args.checkpoint, device)
+            model, task, ckpt = load_model(args.checkpoint, device, expect={"task": "localization"})
             methods = METHODS if args.method == "both" else (args.method,)
             report = evaluate_localization(model, task, args.n, seed=args.seed, batch_size=args.batch_size,
                                            methods=methods, device=device, progress=not args.no_progress)
@@ -573,9 +547,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"test seed {args.seed}")
             print(report.format())
         else:
-            from .instance_task import evaluate_instances
-
-            model, task, ckpt = load_instance_model(args.checkpoint, device)
+            model, task, ckpt = load_model(args.checkpoint, device, expect={"task": "instances"})
             fraction = PAPER_MIN_ACTIVE_FRACTION if args.paper_rule else args.min_active_fraction
             data = test_dataset(task.robot, args.n, task.input_size, args.seed)
             results = evaluate_instances(model, data, task.input_size, batch_size=args.batch_size,

@@ -52,6 +52,7 @@ from .decode import METHODS, decode_instances, select_instances
 from .image_io import LoadedImage, load_image
 from .models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION
 from .targets import DepthCoding, TargetParams, depth_coding_for, image_to_tensor
+from .tasks import InstanceModel, LocalizationTask, load_model
 from .types import RobotPose
 
 # The reference checkpoints installed with robotpose (``checkpoint.checkpoint_dir`` also
@@ -228,30 +229,12 @@ class Predictor:
             robot: expected robot; a checkpoint for another robot is a CheckpointError.
         """
         expect = {"robot": robot} if robot else None
-        ckpt = load_checkpoint(path, expect=expect)
-        task = ckpt["task"]
-        if task == "localization":
-            from .models.localization import LocalizationConfig, LocalizationNet
-
-            try:
-                config = _without_download(LocalizationConfig.from_dict(ckpt["config"]))
-                loc = LocalizationNet(config, int(ckpt["extra"]["num_joints"]))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise CheckpointError(f"{path}: localization checkpoint has an unusable configuration "
-                                      f"({exc!r})") from None
-            _load_state(loc, ckpt["model"], path)
-            coding = _depth_coding_of(ckpt)
+        model, task, ckpt = load_model(path, device=device, expect=expect)
+        if isinstance(task, LocalizationTask):
             warnings.warn(f"{path}: localization-only checkpoint, no instance masks: one robot per image assumed",
                           UserWarning, stacklevel=2)
-            pred = cls(loc, None, ckpt["robot"], depth_coding=coding, device=device, **kwargs)
-        elif task == "instances":
-            from .instance_task import InstanceTask
-
-            try:
-                model = InstanceTask.from_checkpoint(ckpt).build_model()
-            except (KeyError, TypeError, ValueError) as exc:
-                raise CheckpointError(f"{path}: instance checkpoint has an unusable configuration ({exc})") from None
-            _load_state(model, ckpt["model"], path)
+            pred = cls(model, None, ckpt["robot"], depth_coding=task.targets.depth, device=device, **kwargs)
+        elif isinstance(model, InstanceModel):
             coding = None
             source = localization_checkpoint or ckpt.get("extra", {}).get("localization_checkpoint")
             if "targets" in ckpt.get("extra", {}):
@@ -261,8 +244,8 @@ class Predictor:
             pred = cls(model.localization, model.instances, ckpt["robot"], depth_coding=coding, device=device,
                        **kwargs)
         else:
-            raise CheckpointError(f"{path}: a {task!r} checkpoint; expected 'instances' or 'localization'")
-        pred.sources = {"checkpoint": str(path), "task": task}
+            raise CheckpointError(f"{path}: a {ckpt['task']!r} checkpoint; expected 'instances' or 'localization'")
+        pred.sources = {"checkpoint": str(path), "task": ckpt["task"]}
         return pred
 
     # ------------------------------------------------------------------ inputs
@@ -415,20 +398,6 @@ def _is_list_of_matrices(K, n: int) -> bool:
     if not isinstance(K, (list, tuple)) or len(K) != n:
         return False
     return all(isinstance(k, (str, Path, dict, CameraDescription)) or np.shape(k) in ((3, 3), (9,)) for k in K)
-
-
-def _without_download(config):
-    """Weights come from the checkpoint: do not fetch ImageNet weights first."""
-    from dataclasses import replace
-
-    return replace(config, backbone_weights=None)
-
-
-def _load_state(model: torch.nn.Module, state: dict, path) -> None:
-    try:
-        model.load_state_dict(state)
-    except (RuntimeError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"{path}: weights do not fit the model ({str(exc).splitlines()[0][:120]})") from None
 
 
 def _depth_coding_of(ckpt: dict) -> DepthCoding:

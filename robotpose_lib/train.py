@@ -3,8 +3,8 @@
 The trainer knows nothing about a particular model. A *task* (see :class:`Task`) builds
 the model, turns a list of :class:`~robotpose_lib.types.Sample` into a batch (in the
 DataLoader workers, so rendering and targets run in parallel with training) and computes
-the loss. :class:`LocalizationTask` is the joint localization model of the paper
-(section III-B); the instance model provides its own task.
+the loss. The tasks of the paper's two networks live in ``tasks/`` (localization,
+instances), which also rebuilds a model from a checkpoint (``tasks.load_model``).
 
 Determinism and resume: sample i of a dataset is a pure function of (seed, i), and batch
 k of a run is a pure function of (run seed, k) (:class:`StepBatchSampler`), so a run that
@@ -27,7 +27,6 @@ CLI::
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import math
 import os
@@ -43,12 +42,8 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from .checkpoint import CheckpointError, load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from .config import autocast_dtype, resolve_device
-from .losses import localization_loss
-from .models.localization import LocalizationConfig, LocalizationNet, get_config
-from .targets import LocalizationCollate, TargetParams, depth_coding_for
-from .types import Sample
+from .checkpoint import CheckpointError, load_checkpoint, load_weights, rng_state, save_checkpoint, set_rng_state
+from .config import autocast_dtype, resolve_device, torch_threads
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.jsonl"
@@ -82,182 +77,6 @@ class Task(Protocol):
         """(scalar loss to minimise, floats to log) for one batch already on the device."""
 
     # Optional: ``after_warm_start(model)``, called after ``init_from`` weights were loaded.
-
-
-class LocalizationTask:
-    """The paper's joint localization model (III-B) as a :class:`Task`.
-
-    Args:
-        robot: robot name (for the checkpoint and the default depth range).
-        config: :class:`LocalizationConfig`.
-        num_joints: J.
-        targets: target parameters (default: sigma 4 px, phi 0.3, the robot's depth range).
-        depth_weight: lambda, the factor of the depth term in eq. 1 (paper: 1; see losses).
-        intermediate: where stages 1..N-1 are supervised: "full" (the paper: each stage's
-            U block up-samples it to the input size) or "low_res" (at the backbone's grid,
-            against pooled targets, ``losses.pool_targets``; only the last stage goes
-            through its U block). Inference uses the last stage only, so both train the
-            same network; "low_res" skips N-1 full-resolution U blocks, about 40 % of a
-            ``cpu`` training step (``robotpose bench train``).
-    """
-
-    name = "localization"
-    INTERMEDIATE = ("full", "low_res")
-
-    def __init__(self, robot: str, config: LocalizationConfig, num_joints: int,
-                 targets: TargetParams | None = None, depth_weight: float = 1.0,
-                 intermediate: str = "full"):
-        if not depth_weight >= 0:
-            raise ValueError(f"depth_weight: expected >= 0, got {depth_weight}")
-        if intermediate not in self.INTERMEDIATE:
-            raise ValueError(f"intermediate: expected one of {self.INTERMEDIATE}, got {intermediate!r}")
-        self.intermediate = intermediate
-        self.robot = robot
-        self.config = config
-        self.num_joints = int(num_joints)
-        self.depth_weight = float(depth_weight)
-        self.targets = targets or TargetParams(depth=depth_coding_for(robot))
-        self.collate = LocalizationCollate(config.input_size, self.targets)
-        self.input_size = tuple(config.input_size)
-
-    def config_dict(self) -> dict:
-        return self.config.to_dict()
-
-    def extra(self) -> dict:
-        return {"num_joints": self.num_joints, "targets": self.targets.to_dict(),
-                "depth_weight": self.depth_weight, "intermediate": self.intermediate}
-
-    def build_model(self) -> nn.Module:
-        return LocalizationNet(self.config, self.num_joints)
-
-    def loss(self, model, batch):
-        if self.intermediate == "full":
-            out = model(batch["images"])
-            return localization_loss(out.stages, batch, self.depth_weight)
-        out = model(batch["images"], upsample="last")
-        J = self.num_joints
-        coarse = [(low[:, :J], low[:, J:]) for low in out.low_res[:-1]]
-        return localization_loss(coarse + out.stages, batch, self.depth_weight)
-
-    @classmethod
-    def from_checkpoint(cls, ckpt: dict) -> "LocalizationTask":
-        extra = ckpt.get("extra", {})
-        return cls(ckpt["robot"], LocalizationConfig.from_dict(ckpt["config"]),
-                   extra["num_joints"], TargetParams.from_dict(extra["targets"]),
-                   extra.get("depth_weight", 1.0), extra.get("intermediate", "full"))
-
-
-def num_joints_of(robot: str) -> int:
-    """Keypoints per robot (J); "toy" is the disc dataset below."""
-    if robot == "toy":
-        return ToyDiscDataset.NUM_JOINTS
-    from .robots import get_robot
-
-    return len(get_robot(robot).keypoint_names)
-
-
-def localization_task(config: str, robot: str, **overrides) -> LocalizationTask:
-    """Factory used by the CLI: named config for a robot, with overrides of
-    :class:`LocalizationConfig` fields, of the target fields ``sigma``, ``phi``,
-    ``joints``, of the depth code ``depth_code`` ("inverse", the paper's, or "log"; see
-    :class:`DepthCoding`) and of the loss factor ``depth_weight``."""
-    from dataclasses import fields
-
-    model_fields = {f.name for f in fields(LocalizationConfig)}
-    target_fields = {f.name for f in fields(TargetParams)} - {"depth"}  # the coding is per robot
-    loss_fields = {"depth_weight", "intermediate", "depth_code"}
-    bad = sorted(set(overrides) - model_fields - target_fields - loss_fields)
-    if bad:
-        raise ValueError(f"override: unknown field(s) {bad} (model config fields, "
-                         f"{sorted(target_fields)}, depth_code, depth_weight or intermediate)")
-    model_over = {k: v for k, v in overrides.items() if k in model_fields}
-    target_over = {k: v for k, v in overrides.items() if k in target_fields}
-    coding = depth_coding_for(robot, kind=overrides.get("depth_code", "inverse"))
-    targets = TargetParams(depth=coding, **target_over)
-    return LocalizationTask(robot, get_config(config, **model_over), num_joints_of(robot),
-                            targets, overrides.get("depth_weight", 1.0),
-                            overrides.get("intermediate", "full"))
-
-
-# CLI task name -> "module:factory"; factory(config_name, robot) -> Task. Other model
-# families add a line here.
-TASK_FACTORIES = {"localization": "robotpose_lib.train:localization_task",
-                  "instances": "robotpose_lib.instance_task:instance_task"}
-# Checkpoint task name -> "module:Class" with a from_checkpoint(ckpt) classmethod.
-TASK_CLASSES = {"localization": "robotpose_lib.train:LocalizationTask",
-                "instances": "robotpose_lib.instance_task:InstanceTask"}
-
-
-def _import(spec: str):
-    module, attr = spec.split(":")
-    return getattr(importlib.import_module(module), attr)
-
-
-def load_weights(model: nn.Module, ckpt: dict, path: str | Path) -> None:
-    """Load ``ckpt["model"]`` into ``model``; a mismatch is a one-line CheckpointError
-    naming ``path``."""
-    try:
-        model.load_state_dict(ckpt["model"])
-    except RuntimeError as exc:
-        raise CheckpointError(f"{path}: model weights do not fit the configuration "
-                              f"({str(exc).splitlines()[0][:120]})") from None
-
-
-def load_model(path: str | Path, device=None, expect: dict | None = None):
-    """Rebuild a trained model from a checkpoint for inference.
-
-    Returns:
-        (model in eval mode on ``device``, task, checkpoint dict).
-    """
-    ckpt = load_checkpoint(path, expect=expect)
-    if ckpt["task"] not in TASK_CLASSES:
-        raise CheckpointError(f"{path}: unknown task {ckpt['task']!r}")
-    task = _import(TASK_CLASSES[ckpt["task"]]).from_checkpoint(ckpt)
-    model = task.build_model()
-    load_weights(model, ckpt, path)
-    return model.to(resolve_device(device)).eval(), task, ckpt
-
-
-# ----------------------------------------------------------------------------- toy data
-class ToyDiscDataset(Dataset):
-    """A stand-in dataset for tests and demos: J coloured discs on a noisy background.
-
-    Joint j is a disc of colour ``COLORS[j]`` whose radius (pixels) is f * 0.12 m / Z, so
-    depth is visible in the image as in the real task. One "robot" per image.
-    """
-
-    NUM_JOINTS = 3
-    COLORS = np.array([[255, 40, 40], [40, 255, 40], [60, 60, 255]], np.uint8)
-
-    def __init__(self, n: int, size: tuple[int, int] = (96, 128), seed: int = 0):
-        self.n, self.size, self.seed = int(n), tuple(size), int(seed)
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, index: int) -> Sample:
-        if not 0 <= index < self.n:
-            raise IndexError(f"sample {index} out of range for a dataset of {self.n}")
-        import cv2
-
-        rng = np.random.default_rng([self.seed, index])
-        H, W = self.size
-        f = 0.76 * W
-        K = np.array([[f, 0, (W - 1) / 2], [0, f, (H - 1) / 2], [0, 0, 1]], np.float32)
-        image = rng.integers(0, 90, (H, W, 3), dtype=np.uint8)
-        J = self.NUM_JOINTS
-        uv = np.stack([rng.uniform(0.1 * W, 0.9 * W, J), rng.uniform(0.1 * H, 0.9 * H, J)], 1)
-        z = rng.uniform(1.0, 4.0, J)
-        for j in np.argsort(-z):  # far discs first, near ones drawn over them
-            radius = max(1, int(round(f * 0.12 / z[j])))
-            cv2.circle(image, (int(round(uv[j, 0])), int(round(uv[j, 1]))), radius,
-                       self.COLORS[j].tolist(), -1)
-        xyz = np.stack([(uv[:, 0] - K[0, 2]) * z / f, (uv[:, 1] - K[1, 2]) * z / f, z], 1)
-        return Sample(image=image, masks=np.zeros((1, H, W), bool), depth=np.zeros((H, W), np.float32),
-                      joints_2d=uv[None].astype(np.float32), joints_3d=xyz[None].astype(np.float32),
-                      visibility=np.ones((1, J), bool), K=K, joint_angles=np.zeros((1, 0), np.float32),
-                      base_poses=np.eye(4, dtype=np.float32)[None], camera_pose=np.eye(4, dtype=np.float32),
-                      robot="toy", meta={"seed": self.seed, "index": index})
 
 
 # ------------------------------------------------------------------------------ sampling
@@ -320,9 +139,10 @@ class TrainSettings:
             recorded in the checkpoint.
         max_seconds: stop after this much wall time (checkpoint written; ``--resume``
             continues), for machines lent for a fixed time. None: no limit.
-        threads: torch CPU threads per process; None: the cores left after the workers,
-            shared among processes (OpenMP threads that outnumber free cores spin-wait
-            and slow training down many times over on a small machine).
+        threads: torch CPU threads per process while :func:`train` runs (the caller's
+            count is restored afterwards); None: the cores left after the workers, shared
+            among processes (OpenMP threads that outnumber free cores spin-wait and slow
+            training down many times over on a small machine).
     """
 
     steps: int = 100
@@ -423,13 +243,20 @@ def train(task: Task, dataset: Dataset, out_dir: str | Path, settings: TrainSett
     Returns:
         dict with "step", "loss" (last logged), "checkpoint" path, "seconds".
     """
-    out_dir = Path(out_dir)
-    ckpt_path, metrics_path = out_dir / CHECKPOINT_NAME, out_dir / METRICS_NAME
     rank, world, device = _dist_init(resolve_device(settings.device))
-    cuda = device.type == "cuda"
-    if not cuda:
+    threads = torch.get_num_threads()
+    if device.type != "cuda":
         free = (os.cpu_count() or 1) - settings.num_workers
-        torch.set_num_threads(settings.threads or max(1, free // world))
+        threads = settings.threads or max(1, free // world)
+    with torch_threads(threads):  # the caller's thread count is restored afterwards
+        return _train(task, dataset, Path(out_dir), settings, resume, rank, world, device)
+
+
+def _train(task: Task, dataset: Dataset, out_dir: Path, settings: TrainSettings, resume: bool,
+           rank: int, world: int, device: torch.device) -> dict:
+    """:func:`train` after the process group and the thread count are set up."""
+    ckpt_path, metrics_path = out_dir / CHECKPOINT_NAME, out_dir / METRICS_NAME
+    cuda = device.type == "cuda"
     if ckpt_path.exists() and not resume:
         raise ValueError(f"{ckpt_path}: a checkpoint exists; pass --resume to continue or "
                          f"choose another --out")
@@ -468,7 +295,7 @@ def train(task: Task, dataset: Dataset, out_dir: str | Path, settings: TrainSett
             print(f"no checkpoint in {out_dir}; starting a new run")
         if settings.init_from:  # warm start: weights only, from the same task and robot
             load_weights(model, load_checkpoint(settings.init_from, map_location=device,
-                                                expect={"task": task.name, "robot": task.robot}),
+                                                expect={"task": task.name, "robot": task.robot})["model"],
                          settings.init_from)
             if hasattr(task, "after_warm_start"):  # e.g. instances: keep the given localization net
                 task.after_warm_start(model)
@@ -656,6 +483,8 @@ RUN_DEFAULTS = {
 def _dataset(data: str, robot: str, n: int, size: tuple[int, int], seed: int,
              recipe: str = "paper") -> Dataset:
     if data == "toy" or robot == "toy":
+        from .toy import ToyDiscDataset
+
         return ToyDiscDataset(n, size, seed)
     if data == "synthetic":
         from .data import SyntheticDataset
@@ -692,6 +521,8 @@ def parse_overrides(items: list[str]) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .tasks import FACTORIES as TASK_FACTORIES
+
     p = argparse.ArgumentParser(prog="robotpose train", description="Train a model.")
     p.add_argument("task", choices=sorted(TASK_FACTORIES), help="model family")
     p.add_argument("--config", required=True, help="named configuration (quick, cpu, paper)")
@@ -738,8 +569,9 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"--max-minutes: expected a positive number, got {args.max_minutes}")
         defaults = RUN_DEFAULTS.get(args.config, RUN_DEFAULTS["cpu"])
         extra = {"localization_checkpoint": args.localization} if args.task == "instances" and args.localization else {}
-        task = _import(TASK_FACTORIES[args.task])(args.config, args.robot, **extra,
-                                                  **parse_overrides(args.set))
+        from .tasks import make_task
+
+        task = make_task(args.task, args.config, args.robot, **extra, **parse_overrides(args.set))
         size = tuple(task.input_size)
         n = args.n_scenes or defaults["n_scenes"]
         dataset = _dataset(args.data, args.robot, n, size, args.data_seed, args.recipe)

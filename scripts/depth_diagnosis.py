@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from robotpose_lib.evaluate import test_dataset, true_depth_map
 from robotpose_lib.losses import localization_loss
 from robotpose_lib.targets import LocalizationCollate, make_targets, resize_sample
-from robotpose_lib.train import load_model
+from robotpose_lib.tasks import load_model
 
 NEAR_M = 5.0  # Table I's split (kuka_kr16: 0-5 m near, 5-10 m far)
 

@@ -160,7 +160,7 @@ def test_cli_corrupt_checkpoint_is_one_line(tmp_path, capsys):
 
 def test_cli_runs_on_a_checkpoint(tmp_path, capsys):
     from robotpose_lib.checkpoint import save_checkpoint
-    from robotpose_lib.train import localization_task
+    from robotpose_lib.tasks import localization_task
 
     task = localization_task("quick", ROBOT, backbone_weights=None, input_size=SIZE)
     torch.manual_seed(0)
@@ -189,7 +189,7 @@ def test_reference_checkpoint_lookup(tmp_path, monkeypatch):
 def test_cli_instances_prints_ap_and_counting(tmp_path, capsys):
     """An (untrained) instance checkpoint goes through the whole instances path."""
     from robotpose_lib.checkpoint import save_checkpoint
-    from robotpose_lib.instance_task import InstanceTask
+    from robotpose_lib.tasks import InstanceTask
     from robotpose_lib.models.instances import get_config as instance_config
     from robotpose_lib.models.localization import get_config as localization_config
 

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from robotpose_lib.checkpoint import load_checkpoint
-from robotpose_lib.instance_task import InstanceCollate, InstanceModel, InstanceTask, evaluate_instances
+from robotpose_lib.eval.instances import evaluate_instances
+from robotpose_lib.tasks import InstanceCollate, InstanceModel, InstanceTask
 from robotpose_lib.models.instances import get_config as get_instance_config
 from robotpose_lib.models.localization import get_config as get_localization_config
 from robotpose_lib.train import TrainSettings, train
@@ -101,7 +102,7 @@ def test_build_model_loads_the_localization_checkpoint(tmp_path):
 
 
 def test_factory_needs_a_localization_checkpoint_except_in_quick_mode(tmp_path):
-    from robotpose_lib.instance_task import instance_task
+    from robotpose_lib.tasks import instance_task
 
     with pytest.raises(FileNotFoundError, match="localization checkpoint"):
         instance_task("cpu", "panda", localization_checkpoint=tmp_path / "missing.pt")
@@ -112,8 +113,10 @@ def test_factory_needs_a_localization_checkpoint_except_in_quick_mode(tmp_path):
 def test_factory_takes_the_localization_config_from_its_checkpoint(tmp_path):
     """A localization trained with a non-default config (here a smaller input) still
     plugs into the instance model, and eos_weight is an override."""
-    from robotpose_lib.train import ToyDiscDataset, TrainSettings, localization_task, train
-    from robotpose_lib.instance_task import instance_task
+    from robotpose_lib.tasks import localization_task
+    from robotpose_lib.toy import ToyDiscDataset
+    from robotpose_lib.train import TrainSettings, train
+    from robotpose_lib.tasks import instance_task
 
     loc = localization_task("quick", "panda", input_size=(48, 64))
     train(loc, ToyDiscDataset(2, (48, 64)), tmp_path, TrainSettings(steps=0, progress=False, device="cpu", threads=1))

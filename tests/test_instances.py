@@ -184,7 +184,7 @@ def test_overfits_one_batch_of_disc_robots_with_the_matching_loss():
 
 
 def test_disc_batch_is_reproducible_and_consistent():
-    from robotpose_lib.toy_instances import TOY_INPUT_CHANNELS, disc_batch
+    from robotpose_lib.toy import TOY_INPUT_CHANNELS, disc_batch
 
     f, targets, counts = disc_batch(6, torch.Generator().manual_seed(0), size=(32, 32), stride=4, max_robots=3)
     again = disc_batch(6, torch.Generator().manual_seed(0), size=(32, 32), stride=4, max_robots=3)
@@ -223,7 +223,7 @@ def test_canvas_feedback_unrolls_like_predict_and_sees_the_canvas():
 
 
 def test_step_purity_tells_one_robot_per_step_from_unions():
-    from robotpose_lib.instance_task import step_purity
+    from robotpose_lib.eval.instances import step_purity
 
     targets = torch.zeros(1, 2, 8, 8)
     targets[0, 0, :, :4] = 1

@@ -10,13 +10,12 @@ from torch import nn
 
 from robotpose_lib.checkpoint import CheckpointError, save_checkpoint
 from robotpose_lib.image_io import ImageInputError, IntrinsicsError
-from robotpose_lib.instance_task import InstanceTask
 from robotpose_lib.models.instances import Instance
 from robotpose_lib.models.instances import get_config as instance_config
 from robotpose_lib.models.localization import get_config as localization_config
 from robotpose_lib.predictor import Predictor, pretrained_paths
 from robotpose_lib.targets import DepthCoding
-from robotpose_lib.train import LocalizationTask, num_joints_of
+from robotpose_lib.tasks import InstanceTask, LocalizationTask, num_joints_of
 
 NET = (48, 64)  # network input (H, W)
 

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from robotpose_lib.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from robotpose_lib.train import (StepBatchSampler, ToyDiscDataset, TrainSettings, load_model,
-                                 localization_task, main, plot_loss_curves, read_metrics,
-                                 train)
+from robotpose_lib.tasks import load_model, localization_task
+from robotpose_lib.toy import ToyDiscDataset
+from robotpose_lib.train import StepBatchSampler, TrainSettings, main, plot_loss_curves, read_metrics, train
 
 ROOT = Path(__file__).resolve().parents[1]
 # Tiny run shared by the CLI tests: toy discs at 48x64, batch 2.

@@ -52,7 +52,7 @@ def build_models(robot: str, device, localization: str | None = None, instances:
     from ..models.localization import get_config as localization_config
     from ..predictor import Predictor, pretrained_paths
     from ..targets import depth_coding_for
-    from ..train import num_joints_of
+    from ..tasks import num_joints_of
 
     loc_path, inst_path = pretrained_paths(robot)
     loc_path = localization or loc_path

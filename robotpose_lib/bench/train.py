@@ -56,7 +56,7 @@ def step_throughput(task, batch: dict, device, amp: bool, channels_last: bool, r
 
 def main(argv: list[str] | None = None) -> int:
     from ..data import SyntheticDataset
-    from ..train import localization_task
+    from ..tasks import localization_task
 
     p = argparse.ArgumentParser(prog="robotpose bench train")
     p.add_argument("--config", default="cpu")

@@ -1,6 +1,12 @@
-"""Disc 'robots' for demonstrating the instance model in a minute on a CPU.
+"""Toy data: small scenes that train in seconds on a CPU, for tests, demos and chapter 3.
 
-Each scene holds 0 .. max_robots discs that do not overlap (rejection sampling, 20 tries
+* :class:`ToyDiscDataset`: J coloured discs on a noisy background, one "robot" per image,
+  as :class:`~robotpose_lib.types.Sample` s for the localization task and the trainer
+  (``robotpose train localization --robot toy``).
+* :func:`disc_batch` and :func:`train_toy`: disc "robots" for demonstrating the instance
+  model in a minute on a CPU.
+
+Each instance scene holds 0 .. max_robots discs that do not overlap (rejection sampling, 20 tries
 per disc). The instance model's input F is
 made by hand from what a perfect localization network would tell it: the union of the
 discs at the feature resolution, plus the two pixel coordinates. Which disc is which must
@@ -13,9 +19,58 @@ cover less than 5 % of the image.
 """
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import torch
 import torch.nn.functional as nnf
+from torch.utils.data import Dataset
 
+from .config import torch_threads
+from .matching import matching_loss
+from .models.instances import InstanceNet
+from .types import Sample
+
+
+class ToyDiscDataset(Dataset):
+    """A stand-in dataset for tests and demos: J coloured discs on a noisy background.
+
+    Joint j is a disc of colour ``COLORS[j]`` whose radius (pixels) is f * 0.12 m / Z, so
+    depth is visible in the image as in the real task. One "robot" per image.
+    """
+
+    NUM_JOINTS = 3
+    COLORS = np.array([[255, 40, 40], [40, 255, 40], [60, 60, 255]], np.uint8)
+
+    def __init__(self, n: int, size: tuple[int, int] = (96, 128), seed: int = 0):
+        self.n, self.size, self.seed = int(n), tuple(size), int(seed)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int) -> Sample:
+        if not 0 <= index < self.n:
+            raise IndexError(f"sample {index} out of range for a dataset of {self.n}")
+        rng = np.random.default_rng([self.seed, index])
+        H, W = self.size
+        f = 0.76 * W
+        K = np.array([[f, 0, (W - 1) / 2], [0, f, (H - 1) / 2], [0, 0, 1]], np.float32)
+        image = rng.integers(0, 90, (H, W, 3), dtype=np.uint8)
+        J = self.NUM_JOINTS
+        uv = np.stack([rng.uniform(0.1 * W, 0.9 * W, J), rng.uniform(0.1 * H, 0.9 * H, J)], 1)
+        z = rng.uniform(1.0, 4.0, J)
+        for j in np.argsort(-z):  # far discs first, near ones drawn over them
+            radius = max(1, int(round(f * 0.12 / z[j])))
+            cv2.circle(image, (int(round(uv[j, 0])), int(round(uv[j, 1]))), radius,
+                       self.COLORS[j].tolist(), -1)
+        xyz = np.stack([(uv[:, 0] - K[0, 2]) * z / f, (uv[:, 1] - K[1, 2]) * z / f, z], 1)
+        return Sample(image=image, masks=np.zeros((1, H, W), bool), depth=np.zeros((H, W), np.float32),
+                      joints_2d=uv[None].astype(np.float32), joints_3d=xyz[None].astype(np.float32),
+                      visibility=np.ones((1, J), bool), K=K, joint_angles=np.zeros((1, 0), np.float32),
+                      base_poses=np.eye(4, dtype=np.float32)[None], camera_pose=np.eye(4, dtype=np.float32),
+                      robot="toy", meta={"seed": self.seed, "index": index})
+
+
+# -------------------------------------------------------------- discs for the instance model
 TOY_INPUT_CHANNELS = 3
 
 
@@ -78,10 +133,6 @@ def train_toy(config, steps: int, seed: int = 0, lr: float = 1e-3, eos_weight: f
         (the model in eval mode, log dict of per-step lists "loss", "cost_per_disc",
         "eos_error").
     """
-    from .config import torch_threads
-    from .matching import matching_loss
-    from .models.instances import InstanceNet
-
     torch.manual_seed(seed)
     net = InstanceNet(TOY_INPUT_CHANNELS, config)
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)

@@ -1,4 +1,4 @@
-"""Training and evaluating the instance model (paper III-C) with the generic trainer.
+"""The instance model (paper III-C) as a training task for the generic trainer.
 
 The instance model reads what the localization network computes: its base features and
 its last stage's belief and depth maps at the feature resolution (the stage output before
@@ -14,28 +14,26 @@ Pieces:
 * :class:`InstanceTask`: the trainer's Task protocol (see ``train.Task``); loss = the
   Hungarian soft-IoU matching loss (``matching.matching_loss``).
 * :func:`instance_task`: CLI factory ``(config name, robot)``.
-* :func:`evaluate_instances`: run the model with the paper's stopping rule over a dataset
-  and compute box and mask AP, PR curves and counting accuracy.
+
+Its evaluation (AP, counting, step purity) is ``eval/instances.py``.
 """
 from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
 
-import numpy as np
 import torch
 from torch import nn
 
-from .ap import APResult, average_precision, counting_accuracy, instances_to_detections, masks_to_boxes
-from .matching import matching_loss, stack_instance_targets
-from .models.instances import DEFAULT_MIN_ACTIVE_FRACTION, Instance, InstanceConfig, InstanceNet
-from .models.instances import get_config as get_instance_config
-from .models.localization import LocalizationConfig, LocalizationNet
-from .models.localization import get_config as get_localization_config
-from .targets import image_to_tensor, resize_sample
-from .types import Sample
-
+from ..checkpoint import load_checkpoint, reference_path
+from ..matching import matching_loss, stack_instance_targets
+from ..models.instances import Instance, InstanceConfig, InstanceNet
+from ..models.instances import get_config as get_instance_config
+from ..models.localization import LocalizationConfig, LocalizationNet
+from ..models.localization import get_config as get_localization_config
+from ..targets import image_to_tensor, resize_sample
+from ..types import Sample
+from .localization import num_joints_of
 
 
 class InstanceModel(nn.Module):
@@ -106,7 +104,7 @@ class InstanceCollate:
 
 
 class InstanceTask:
-    """The paper's instance model (III-C) as a trainer Task (``train.Task``).
+    """The paper's instance model (III-C) as a trainer task (``train.Task``).
 
     Args:
         robot: robot name (checkpoint metadata; J).
@@ -162,8 +160,6 @@ class InstanceTask:
         if not hasattr(self, "_localization_targets"):
             self._localization_targets = None
             if source is not None and Path(source).is_file():
-                from .checkpoint import load_checkpoint
-
                 self._localization_targets = load_checkpoint(source).get("extra", {}).get("targets")
         if self._localization_targets is not None:
             extra["targets"] = self._localization_targets
@@ -175,8 +171,6 @@ class InstanceTask:
             loc_config = replace(loc_config, backbone_weights=None)
         localization = LocalizationNet(loc_config, self.num_joints)
         if self.localization_checkpoint is not None and not self._weights_from_checkpoint:
-            from .checkpoint import load_checkpoint
-
             ckpt = load_checkpoint(
                 self.localization_checkpoint,
                 expect={"task": "localization", "config": self.localization_config.to_dict()},
@@ -191,8 +185,6 @@ class InstanceTask:
         this task's checkpoint, so that an instance model can be retrained on top of a new
         localization model (unless the localization net is fine-tuned anyway)."""
         if self.localization_checkpoint is not None and not self.finetune_localization:
-            from .checkpoint import load_checkpoint
-
             model.localization.load_state_dict(load_checkpoint(self.localization_checkpoint)["model"])
 
     def loss(self, model: nn.Module, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
@@ -222,13 +214,6 @@ class InstanceTask:
         return task
 
 
-def default_localization_checkpoint(robot: str, config: str) -> Path:
-    """Where the shipped localization checkpoint of (robot, config) lives."""
-    from .checkpoint import reference_path
-
-    return reference_path(robot, "localization", config)
-
-
 def instance_task(config: str, robot: str, localization_checkpoint: str | Path | None = None,
                   **overrides) -> InstanceTask:
     """CLI factory: named instance config (+ overrides) for a robot.
@@ -242,11 +227,9 @@ def instance_task(config: str, robot: str, localization_checkpoint: str | Path |
     Overrides: :class:`InstanceConfig` fields, plus ``eos_weight`` (the loss's
     end-of-sequence factor) and ``finetune_localization``.
     """
-    from .train import num_joints_of
-
     task_keys = {"eos_weight", "finetune_localization"}
     task_over = {k: overrides.pop(k) for k in list(overrides) if k in task_keys}
-    path = Path(localization_checkpoint) if localization_checkpoint else default_localization_checkpoint(robot, config)
+    path = Path(localization_checkpoint) if localization_checkpoint else reference_path(robot, "localization", config)
     if not path.is_file():
         if localization_checkpoint or config != "quick":
             raise FileNotFoundError(f"{path}: localization checkpoint not found "
@@ -255,105 +238,7 @@ def instance_task(config: str, robot: str, localization_checkpoint: str | Path |
         path = None
         localization_config = get_localization_config(config)
     else:
-        from .checkpoint import load_checkpoint
-
         ckpt = load_checkpoint(path, expect={"task": "localization", "robot": robot})
         localization_config = LocalizationConfig.from_dict(ckpt["config"])
     return InstanceTask(robot, get_instance_config(config, **overrides), localization_config,
                         num_joints_of(robot), path, **task_over)
-
-
-def evaluate_instances(
-    model: InstanceModel,
-    samples: Sequence[Sample],
-    input_size: tuple[int, int],
-    batch_size: int = 4,
-    device=None,
-    min_active_fraction: float = DEFAULT_MIN_ACTIVE_FRACTION,
-    max_instances: int = 10,
-    activation_threshold: float = 0.5,
-    box_threshold: float = 0.6,
-) -> dict:
-    """AP of boxes and masks, PR curves and counting accuracy on a test set (Fig. 7).
-
-    Ground truth is each sample's instance masks resized to ``input_size`` and the boxes
-    around them; predictions come from :meth:`InstanceModel.predict` with the paper's
-    stopping rule; predicted masks are binarised at ``activation_threshold``.
-
-    Returns:
-        {"box": APResult, "mask": APResult, "counting": rows of counting_accuracy,
-         "predicted_counts": list[int], "true_counts": list[int]}.
-    """
-    from .config import resolve_device
-
-    device = resolve_device(device)
-    collate = InstanceCollate(input_size)
-    scores, boxes, masks, gt_boxes, gt_masks, predicted_counts, true_counts = [], [], [], [], [], [], []
-    for start in range(0, len(samples), batch_size):
-        chunk = [samples[i] for i in range(start, min(start + batch_size, len(samples)))]
-        batch = collate(chunk)
-        found = model.predict(
-            batch["images"].to(device),
-            min_active_fraction=min_active_fraction,
-            max_instances=max_instances,
-            activation_threshold=activation_threshold,
-            box_threshold=box_threshold,
-        )
-        for b, instances in enumerate(found):
-            count = int(batch["counts"][b])
-            truth = batch["masks"][b, :count].numpy() > 0.5
-            s, bx, mk = instances_to_detections(instances, activation_threshold)
-            scores.append(s)
-            boxes.append(bx)
-            masks.append(mk if len(instances) else np.zeros((0, *input_size), bool))
-            gt_masks.append(truth)
-            gt_boxes.append(masks_to_boxes(truth))
-            predicted_counts.append(len(instances))
-            true_counts.append(count)
-    box: APResult = average_precision(scores, boxes, gt_boxes, kind="box")
-    mask: APResult = average_precision(scores, masks, gt_masks, kind="mask")
-    return {
-        "box": box,
-        "mask": mask,
-        "counting": counting_accuracy(predicted_counts, true_counts),
-        "predicted_counts": predicted_counts,
-        "true_counts": true_counts,
-    }
-
-
-def step_purity(step_masks: np.ndarray, targets: np.ndarray, counts: Sequence[int], threshold: float = 0.5,
-                cover: float = 0.5) -> dict[str, float]:
-    """Does each step emit one robot? (chapter 3's instance diagnosis)
-
-    For every scene with R >= 2 robots and each of its first R steps, a robot is *covered*
-    by a step when at least ``cover`` of its pixels exceed ``threshold`` in the step's mask.
-
-    Args:
-        step_masks: (B, T, H, W) masks per step, T >= max(counts).
-        targets: (B, R_max, H, W) true masks (zero padded), ``counts`` (B,) robots per scene.
-
-    Returns:
-        dict: "single" share of steps covering exactly one robot, "union" covering two or
-        more, "none" covering none; "repeated" share of robots covered by more than one
-        step; "steps" and "robots" counted.
-    """
-    tally = {"single": 0, "union": 0, "none": 0, "repeated": 0, "steps": 0, "robots": 0}
-    step_masks, targets = np.asarray(step_masks), np.asarray(targets)
-    for b, r in enumerate(int(c) for c in counts):
-        if r < 2:
-            continue
-        active = step_masks[b, :r] > threshold                                # (r, H, W)
-        truth = targets[b, :r] > 0.5                                          # (r, H, W)
-        inter = (active[:, None] & truth[None]).reshape(r, r, -1).sum(-1)     # steps x robots
-        covered = inter / np.maximum(truth.reshape(r, -1).sum(-1), 1)[None] >= cover
-        per_step = covered.sum(1)
-        tally["single"] += int((per_step == 1).sum())
-        tally["union"] += int((per_step >= 2).sum())
-        tally["none"] += int((per_step == 0).sum())
-        tally["repeated"] += int((covered.sum(0) >= 2).sum())
-        tally["steps"] += r
-        tally["robots"] += r
-    n_steps, n_robots = max(tally["steps"], 1), max(tally["robots"], 1)
-    return {"single": tally["single"] / n_steps, "union": tally["union"] / n_steps,
-            "none": tally["none"] / n_steps, "repeated": tally["repeated"] / n_robots,
-            "steps": tally["steps"], "robots": tally["robots"]}
