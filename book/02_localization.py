@@ -52,6 +52,9 @@ import numpy as np
 import torch
 
 from robotpose_lib import config, evaluate, viz
+from robotpose_lib.checkpoint import checkpoint_dir, find_reference
+from robotpose_lib.eval.localization import evaluate_localization
+from robotpose_lib.eval.testset import test_dataset
 from robotpose_lib.models.localization import (LocalizationNet, count_flops, count_parameters,
                                                get_config)
 from robotpose_lib.robots import ROBOT_NAMES, get_robot
@@ -262,7 +265,7 @@ live_model, _, _ = load_model(run_dir / "checkpoint.pt")
 # %%
 models = {}  # robot -> (model, task, source)
 for robot in ROBOT_NAMES:
-    path = evaluate.reference_checkpoint(robot)
+    path = find_reference(robot)
     if path is None:
         print(f"{robot}: no reference checkpoint {robot}_localization_cpu.pt found")
         continue
@@ -288,7 +291,7 @@ from robotpose_lib.train import plot_term_history
 
 histories = {}
 for robot in ROBOT_NAMES:
-    parts = [evaluate.checkpoint_dir() / f"{robot}_localization_cpu{p}.metrics.jsonl"
+    parts = [checkpoint_dir() / f"{robot}_localization_cpu{p}.metrics.jsonl"
              for p in (".part1", ".part2", "")]
     parts = [p for p in parts if p.is_file()]
     if len(parts) >= 2:
@@ -315,7 +318,7 @@ else:
 
 # %%
 model, task, source = models[SHOW_ROBOT]
-test_set = evaluate.test_dataset(SHOW_ROBOT, 8, task.input_size)
+test_set = test_dataset(SHOW_ROBOT, 8, task.input_size)
 # the test scene where the robots cover the most pixels
 scene = max((test_set[i] for i in range(len(test_set))), key=lambda s: int(s.masks.sum()))
 from robotpose_lib.targets import image_to_tensor
@@ -358,7 +361,7 @@ _ = panel(show_stage,
 # %% [markdown]
 # ## Evaluation: pixel and depth errors (Fig. 6, Table I)
 #
-# The test set is fixed: scenes rendered from their own seed (`evaluate.TEST_SEED`, never
+# The test set is fixed: scenes rendered from their own seed (`eval.testset.TEST_SEED`, never
 # used for training) on the *test* split of the background photos, which shares no photo
 # with training. For every true robot we take, per joint, the strongest belief peak inside
 # that robot's true instance mask, found either by non-maximum suppression (NMS) or by the
@@ -378,7 +381,7 @@ _ = panel(show_stage,
 reports = {}
 for robot, (model, task, source) in models.items():
     print(f"=== {robot}: {source}")
-    reports[robot] = evaluate.evaluate_localization(model, task, N_TEST, batch_size=8)
+    reports[robot] = evaluate_localization(model, task, N_TEST, batch_size=8)
     print(reports[robot].format())
     print()
 
@@ -400,6 +403,7 @@ for robot, report in reports.items():
 # are not available.
 
 # %%
+from robotpose_lib.eval.real import evaluate_photos
 from robotpose_lib.real_panda import load_real_panda
 
 photos = load_real_panda()
@@ -409,7 +413,7 @@ elif "panda" not in models:
     print("no Panda model: skipping the real-photo check")
 else:
     model, task, source = models["panda"]
-    results = evaluate.evaluate_photos(model, task, photos, method="nms")
+    results = evaluate_photos(model, task, photos, method="nms")
     overlays = []
     for p, r in zip(photos, results):
         img = viz.draw_chain(p.image, r.true_2d, color=(255, 255, 0), radius=3)

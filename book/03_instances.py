@@ -59,8 +59,8 @@ import torch
 from robotpose_lib import config, viz
 from robotpose_lib import instance_viz as iv
 from robotpose_lib.ap import ap_table, format_table
-from robotpose_lib.evaluate import (DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION,
-                                    TEST_SEED, test_dataset, test_params)
+from robotpose_lib.eval.testset import TEST_SEED, test_dataset, test_params
+from robotpose_lib.models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION
 from robotpose_lib.checkpoint import checkpoint_dir
 from robotpose_lib.eval.instances import evaluate_instances, step_purity
 from robotpose_lib.tasks import instance_task, load_model
@@ -336,7 +336,7 @@ print(f"model input {IN_H}x{IN_W}; instance model parameters: "
 # The histogram shows each robot's mask area as a share of the image.
 
 # %%
-# the same test set as `robotpose eval instances` (robotpose_lib/evaluate.py)
+# the same test set as `robotpose eval instances` (robotpose_lib/eval/testset.py)
 N_TEST = config.pick(16, 200)
 test_samples = test_dataset(ROBOT, N_TEST, (IN_H, IN_W)).batch(range(N_TEST))
 print(f"test set: {N_TEST} scenes at {IN_H}x{IN_W}, seed {TEST_SEED}, test background photos")

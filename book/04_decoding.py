@@ -52,8 +52,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from robotpose_lib import config, decode, eval3d, metrics, viz
-from robotpose_lib.evaluate import test_dataset
+from robotpose_lib import config, decode, metrics, viz
+from robotpose_lib.eval import pose3d
+from robotpose_lib.eval.testset import close_pair_scenes, test_dataset
 from robotpose_lib.predictor import Predictor, pretrained_paths
 from robotpose_lib.robots import ROBOT_NAMES, get_robot
 from robotpose_lib.synth import generate_one, params_for
@@ -115,7 +116,7 @@ plt.show()
 for m in ("nms", "log"):
     err3 = np.stack([metrics.position_errors_cm(p.joints_3d, t) for p, t in zip(decoded[m], sample.joints_3d)])
     err2 = np.stack([metrics.pixel_errors(p.joints_2d, t) for p, t in zip(decoded[m], sample.joints_2d)])
-    ok = eval3d.counted_joints(sample)
+    ok = pose3d.counted_joints(sample)
     print(f"{m.upper()} on perfect maps: mean 2D error {np.nanmean(err2[ok]):.3f} px, mean 3D error "
           f"{np.nanmean(err3[ok]):.2f} cm, max {np.nanmax(err3[ok]):.2f} cm, "
           f"joints missed {int(np.isnan(err3[ok]).sum())}")
@@ -241,7 +242,7 @@ for robot, p in predictors.items():
         print(f"{robot}: skipped, no trained predictor")
         continue
     test = test_dataset(robot, N_TEST, SIZE)
-    reports[robot] = eval3d.evaluate_3d(p, [test[i] for i in range(len(test))])
+    reports[robot] = pose3d.evaluate_3d(p, [test[i] for i in range(len(test))])
     print(reports[robot].format(), "\n")
 if reports:
     fig, axes = plt.subplots(len(reports), 2, figsize=(11, 3.4 * len(reports)), squeeze=False)
@@ -277,8 +278,8 @@ if reports:
 
 # %%
 if HAS_MASKS:
-    pairs = eval3d.close_pair_scenes(ROBOT, N_PAIRS, size=SIZE)
-    effect = eval3d.wrong_robot_effect(predictor, pairs)
+    pairs = close_pair_scenes(ROBOT, N_PAIRS, size=SIZE)
+    effect = pose3d.wrong_robot_effect(predictor, pairs)
     print(f"{len(pairs)} two-robot scenes")
     print(effect.format())
     s = pairs[0]
@@ -328,7 +329,7 @@ def explore(seed=0, robots=2, distance=1.8, fov=50.0, method="nms"):
         plt.show()
         return
     poses = predictor(s.image, s.K, method=method)
-    rep = eval3d.score_predictions({method: [poses]}, [s], ROBOT, predictor.num_joints)
+    rep = pose3d.score_predictions({method: [poses]}, [s], ROBOT, predictor.num_joints)
     e = rep.errors_cm[method][rep.counted]
     show_prediction(s, poses, f"{len(poses)} predicted / {s.num_robots} true; mean 3D error "
                               f"{np.nanmean(e) if np.isfinite(e).any() else float('nan'):.1f} cm")

@@ -57,7 +57,8 @@ import numpy as np
 import torch
 from IPython.display import Markdown, display
 
-from robotpose_lib import config, eval_real, twin, viz
+from robotpose_lib import config, twin, viz
+from robotpose_lib.eval import real as eval_real
 from robotpose_lib.real_panda import download_panda_episode, find_real_panda_dir, load_real_panda
 from robotpose_lib.synth import generate, params_for
 

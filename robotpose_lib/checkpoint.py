@@ -64,6 +64,13 @@ def reference_path(robot: str, task: str = "localization", config: str = "cpu",
     return Path(folder if folder is not None else checkpoint_dir()) / f"{robot}_{task}_{config}.pt"
 
 
+def find_reference(robot: str, task: str = "localization", config: str = "cpu",
+                   folder: str | Path | None = None) -> Path | None:
+    """:func:`reference_path` when that file exists, else None."""
+    path = reference_path(robot, task, config, folder)
+    return path if path.is_file() else None
+
+
 def describe_checkpoint_dir(folder: str | Path | None = None) -> str:
     """Where a missing reference was looked for, for error messages."""
     if folder is not None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 NEAR_FAR_SPLIT_M = 5.0
+REFERENCE_WIDTH = 640  # the paper reports pixel errors at 480x640: errors are scaled to this width
 
 
 def pixel_errors(pred_2d: np.ndarray, true_2d: np.ndarray, scale: float = 1.0) -> np.ndarray:

@@ -79,11 +79,11 @@ def silhouette_overlay(photo: RealPhoto, twin: Sample | None = None, alpha: floa
 
 
 def twin_study(predictor, photos: list[RealPhoto], method: str | None = None) -> dict:
-    """Keypoint metrics (see ``eval_real.keypoint_metrics``) of ``predictor`` on each
+    """Keypoint metrics (see ``eval.real.keypoint_metrics``) of ``predictor`` on each
     variant of every photo. Returns {variant: {"all": metrics, "moving": metrics}}."""
     from dataclasses import replace
 
-    from .eval_real import MOVING_JOINTS, keypoint_metrics, predict_photos
+    from .eval.real import MOVING_JOINTS, keypoint_metrics, predict_photos
 
     images = [variant_images(p, seed=i) for i, p in enumerate(photos)]
     out = {}

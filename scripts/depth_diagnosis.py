@@ -23,7 +23,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from robotpose_lib.evaluate import test_dataset, true_depth_map
+from robotpose_lib.eval.localization import true_depth_map
+from robotpose_lib.eval.testset import test_dataset
 from robotpose_lib.losses import localization_loss
 from robotpose_lib.targets import LocalizationCollate, make_targets, resize_sample
 from robotpose_lib.tasks import load_model

@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from robotpose_lib import eval_real  # noqa: E402
+from robotpose_lib.eval import real as eval_real  # noqa: E402
 from robotpose_lib.checkpoint import load_checkpoint  # noqa: E402
 from robotpose_lib.real_panda import find_real_panda_dir, load_real_panda  # noqa: E402
 from robotpose_lib.train import read_metrics  # noqa: E402

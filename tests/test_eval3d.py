@@ -3,7 +3,7 @@ hand-made ground truth and predictions (perfect, shifted, missing, mixed)."""
 import numpy as np
 import pytest
 
-from robotpose_lib.eval3d import _foreign_fraction, counted_joints, match_poses, score_predictions
+from robotpose_lib.eval.pose3d import _foreign_fraction, counted_joints, match_poses, score_predictions
 from robotpose_lib.types import RobotPose, Sample
 
 H, W, J = 120, 160, 4

@@ -1,6 +1,6 @@
-"""Evaluation pipeline (robotpose_lib.evaluate): a model that returns the ground-truth
-targets must score ~0 pixel and depth error; a shifted one the shift; CLI errors are one
-line with a non-zero exit code."""
+"""Evaluation of the localization network (robotpose_lib.eval.localization, robotpose
+eval): a model that returns the ground-truth targets must score ~0 pixel and depth error;
+a shifted one the shift; CLI errors are one line with a non-zero exit code."""
 from __future__ import annotations
 
 import hashlib
@@ -11,7 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from robotpose_lib import evaluate
+from robotpose_lib import checkpoint, evaluate
+from robotpose_lib.eval import localization, testset
 from robotpose_lib.targets import TargetParams, depth_coding_for, make_targets, resize_sample
 
 SIZE = (96, 128)  # (H, W) of samples and model input
@@ -48,7 +49,7 @@ class TargetModel(nn.Module):
 
 @pytest.fixture(scope="module")
 def samples():
-    data = evaluate.test_dataset(ROBOT, 4, SIZE)
+    data = testset.test_dataset(ROBOT, 4, SIZE)
     return [data[i] for i in range(len(data))]
 
 
@@ -58,11 +59,11 @@ def params():
 
 
 def test_test_set_uses_its_own_seed_and_test_backgrounds():
-    data = evaluate.test_dataset(ROBOT, 2, SIZE)
-    assert data.seed == evaluate.TEST_SEED != 0
+    data = testset.test_dataset(ROBOT, 2, SIZE)
+    assert data.seed == testset.TEST_SEED != 0
     assert data.params.background.split == "test"
     with pytest.raises(ValueError, match="training seed"):
-        evaluate.test_dataset(ROBOT, 2, SIZE, seed=0)
+        testset.test_dataset(ROBOT, 2, SIZE, seed=0)
 
 
 def test_true_depth_map_holds_joint_depths(samples, params):
@@ -70,7 +71,7 @@ def test_true_depth_map_holds_joint_depths(samples, params):
     in-frame joint nearest to it in the image (the joint whose Gaussian is largest)."""
     checked = 0
     for s in samples:
-        z = evaluate.true_depth_map(s, params)
+        z = localization.true_depth_map(s, params)
         H, W = s.size
         uv = s.joints_2d.reshape(-1, 2)
         inside = (uv[:, 0] >= -0.5) & (uv[:, 0] < W - 0.5) & (uv[:, 1] >= -0.5) & (uv[:, 1] < H - 0.5)
@@ -89,7 +90,7 @@ def test_true_depth_map_holds_joint_depths(samples, params):
 
 def test_perfect_model_scores_zero(samples, params):
     model = TargetModel(samples, params)
-    report = evaluate.evaluate_samples(model, samples, params, SIZE, batch_size=3, progress=False)
+    report = localization.evaluate_samples(model, samples, params, SIZE, batch_size=3, progress=False)
     assert report.scale == pytest.approx(640 / SIZE[1])
     assert report.counted.sum() >= 10
     for m in ("nms", "log"):
@@ -109,14 +110,14 @@ def test_perfect_model_scores_zero(samples, params):
 def test_shifted_beliefs_give_the_shift(samples, params):
     shift = 2
     model = TargetModel(samples, params, shift=shift)
-    report = evaluate.evaluate_samples(model, samples, params, SIZE, methods=("nms",), progress=False)
+    report = localization.evaluate_samples(model, samples, params, SIZE, methods=("nms",), progress=False)
     e = report.pixel_errors["nms"][report.counted]
     assert np.nanmedian(e) == pytest.approx(shift * 640 / SIZE[1], abs=0.1 * report.scale)
 
 
 def test_bad_method_is_an_error(samples, params):
     with pytest.raises(ValueError, match="methods"):
-        evaluate.evaluate_samples(TargetModel(samples[:1], params), samples[:1], params, SIZE,
+        localization.evaluate_samples(TargetModel(samples[:1], params), samples[:1], params, SIZE,
                                   methods=("max",), progress=False)
 
 
@@ -126,7 +127,7 @@ def test_plots(samples, params):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    report = evaluate.evaluate_samples(TargetModel(samples, params), samples, params, SIZE, progress=False)
+    report = localization.evaluate_samples(TargetModel(samples, params), samples, params, SIZE, progress=False)
     evaluate.plot_pixel_errors(report)
     evaluate.plot_depth_errors(report)
     fig = evaluate.plot_stage_beliefs(samples[0].image, [np.zeros((6, *SIZE))] * 2, [f"j{i}" for i in range(6)])
@@ -180,10 +181,10 @@ def test_cli_runs_on_a_checkpoint(tmp_path, capsys):
 
 
 def test_reference_checkpoint_lookup(tmp_path, monkeypatch):
-    monkeypatch.setenv(evaluate.CHECKPOINT_DIR_ENV, str(tmp_path))
-    assert evaluate.reference_checkpoint("panda") is None
+    monkeypatch.setenv(checkpoint.CHECKPOINT_DIR_ENV, str(tmp_path))
+    assert checkpoint.find_reference("panda") is None
     (tmp_path / "panda_localization_cpu.pt").write_bytes(b"x")
-    assert evaluate.reference_checkpoint("panda") == tmp_path / "panda_localization_cpu.pt"
+    assert checkpoint.find_reference("panda") == tmp_path / "panda_localization_cpu.pt"
 
 
 def test_cli_instances_prints_ap_and_counting(tmp_path, capsys):
@@ -210,7 +211,7 @@ def test_cli_instances_prints_ap_and_counting(tmp_path, capsys):
 
 def test_depth_baseline_is_the_median_guess():
     import numpy as np
-    from robotpose_lib.evaluate import LocalizationReport
+    from robotpose_lib.eval.localization import LocalizationReport
 
     z = np.array([1.0, 2.0, 3.0, 6.0, 8.0])
     rep = LocalizationReport(robot="panda", joint_names=["a"], input_size=(24, 32), scale=20.0,

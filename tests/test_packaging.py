@@ -30,10 +30,9 @@ def test_checkpoint_dir_env_and_shipped_folder(monkeypatch, tmp_path):
     monkeypatch.setenv(checkpoint.CHECKPOINT_DIR_ENV, str(tmp_path))
     assert checkpoint.checkpoint_dir() == tmp_path
     assert checkpoint.reference_path("kuka_kr16", "instances") == tmp_path / "kuka_kr16_instances_cpu.pt"
-    from robotpose_lib import evaluate
     from robotpose_lib.predictor import Predictor, pretrained_paths
 
-    assert evaluate.checkpoint_dir() == tmp_path  # robotpose eval asks the same place
+    assert checkpoint.find_reference("kuka_kr16") is None  # nothing there yet
     assert pretrained_paths("panda")[0] == tmp_path / "panda_localization_cpu.pt"
     with pytest.raises(FileNotFoundError, match="ROBOTPOSE_CHECKPOINT_DIR"):
         Predictor.from_pretrained("panda")

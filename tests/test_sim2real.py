@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from robotpose_lib import eval_real, photometric
+from robotpose_lib import photometric
+from robotpose_lib.eval import real as eval_real
 from robotpose_lib.distractors import DistractorSet
 from robotpose_lib.real_panda import RealPhoto
 from robotpose_lib.robots import get_robot

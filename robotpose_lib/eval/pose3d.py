@@ -1,10 +1,10 @@
 """3D evaluation of the whole pipeline (chapter 4): per-joint 3D position errors.
 
-Unlike ``evaluate.py`` (the localization model alone, with the *true* masks), this runs
+Unlike ``eval/localization.py`` (the localization model alone, with the *true* masks), this runs
 the :class:`~robotpose_lib.predictor.Predictor` as a user would: predicted instance
 masks, masked beliefs, NMS or LoG peaks, decoded depth and back-projection with K.
 
-* :func:`evaluate_3d`: on the fixed synthetic test set (``evaluate.test_dataset``), each
+* :func:`evaluate_3d`: on the fixed synthetic test set (``eval.testset.test_dataset``), each
   true robot is matched to at most one predicted robot (Hungarian assignment on the mean
   2D distance of their common joints, accepted below ``max_match_px`` at 480x640 scale).
   A true joint is *counted* when it lies in front of the camera and inside the frame
@@ -13,7 +13,7 @@ masks, masked beliefs, NMS or LoG peaks, decoded depth and back-projection with 
   joint of an unmatched robot, or one the matched prediction did not find, is a *miss*
   (NaN, counted separately). Errors are split near [0, 5) m and far [5, 10] m by the true
   joint depth, as the paper's Table I. Both peak finders decode the same network outputs.
-* :func:`close_pair_scenes` + :func:`wrong_robot_effect`: two robots standing close
+* ``testset.close_pair_scenes`` + :func:`wrong_robot_effect`: two robots standing close
   together, decoded with the predicted instance masks and without any mask (one robot
   per image assumed: each joint's strongest peak over the whole image, whichever robot it
   belongs to). Without masks the chain mixes joints of both robots; we count how many of
@@ -28,11 +28,10 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from . import metrics
-from .decode import METHODS
-from .types import RobotPose, Sample
-
-REFERENCE_WIDTH = 640
+from .. import metrics
+from ..decode import METHODS
+from ..metrics import REFERENCE_WIDTH
+from ..types import RobotPose, Sample
 
 
 def counted_joints(sample: Sample) -> np.ndarray:
@@ -190,26 +189,6 @@ def evaluate_3d(predictor, samples: Sequence[Sample], methods: Sequence[str] = M
 
 
 # ----------------------------------------------------------------------- wrong robot
-def close_pair_scenes(robot: str, n: int, size: tuple[int, int] = (240, 320), seed: int = 10_000 + 2019 + 1,
-                      spacing: float = 0.5, max_tries: int = 400) -> list[Sample]:
-    """``n`` test scenes with exactly two visible robots whose bases stand within
-    ``spacing`` x reach of the scene centre (so they are close and often overlap)."""
-    from .evaluate import test_params
-    from .robots import get_robot
-    from .synth import generate_one
-
-    reach = get_robot(robot).reach
-    params = test_params(robot).replace(min_robots=2, max_robots=2, theta_vr=1.0, placement_radius=spacing * reach)
-    out = []
-    for index in range(max_tries):
-        s = generate_one(robot, seed, index, *size, params=params)
-        if s.num_robots == 2:
-            out.append(s)
-            if len(out) == n:
-                break
-    return out
-
-
 @dataclass
 class WrongRobotResult:
     """With and without instance masks on two-robot scenes.

@@ -19,19 +19,30 @@ Metrics, in pixels of the original photo and camera-frame centimetres:
   average true keypoints of the folder (an oracle that knows the episode's mean pose;
   what a model must beat to show it sees the arm move).
 
+:func:`evaluate_photos` runs the localization network alone on photos with one robot
+(no masks; chapter 2's first look at real images).
+
     robotpose eval real --data DIR [--checkpoint LOC.pt] [--instances INST.pt|none]
                         [--method nms|log] [--json OUT]
 """
 from __future__ import annotations
 
-import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
+import torch
 
-from . import metrics
-from .real_panda import RealPhoto, find_real_panda_dir, load_real_panda
+from .. import camera, metrics
+from ..checkpoint import CheckpointError, load_checkpoint
+from ..config import resolve_device
+from ..decode import decode_instances
+from ..predictor import Predictor, pretrained_paths
+from ..real_panda import RealPhoto
+from ..targets import image_to_tensor
+from .localization import predict_maps
 
 PCK_THRESHOLDS_PX = (2.5, 5.0, 10.0)
 AUC_MAX_PX = 20.0
@@ -161,10 +172,6 @@ def load_predictor(checkpoint: str | None, instances: str | None, robot: str = "
     (the instance checkpoint's own copy of the localization weights is replaced), so a
     retrained localization model can be measured with an existing instance model.
     """
-    import warnings
-
-    from .predictor import Predictor, pretrained_paths
-
     loc_path, inst_path = pretrained_paths(robot)
     loc_path = Path(checkpoint) if checkpoint else loc_path
     with warnings.catch_warnings():
@@ -172,8 +179,6 @@ def load_predictor(checkpoint: str | None, instances: str | None, robot: str = "
         loc = Predictor.load(loc_path, robot=robot, device=device)
     if instances == "none":
         return loc
-    from .checkpoint import CheckpointError, load_checkpoint
-
     inst_file = Path(instances) if instances else inst_path
     task = load_checkpoint(inst_file).get("task")
     if task != "instances":
@@ -185,21 +190,50 @@ def load_predictor(checkpoint: str | None, instances: str | None, robot: str = "
     return inst
 
 
-def main_real(args) -> int:
-    """``robotpose eval real``: print the report, optionally write JSON."""
-    folder = Path(args.data) if args.data else find_real_panda_dir()
-    if folder is None:
-        raise FileNotFoundError("no --data given and no shared/data/real_panda_dev beside the repository")
-    photos = load_real_panda(folder)
-    if not photos:
-        raise FileNotFoundError(f"{folder}: no info.json with photos (format of real_panda_dev)")
-    predictor = load_predictor(args.checkpoint, args.instances, device=args.device)
-    method = None if args.method == "both" else args.method
-    result = evaluate_real(predictor, photos, method)
-    print(f"real photos {folder}: localization {args.checkpoint or 'shipped reference'}, "
-          f"instances {args.instances or 'shipped reference'}, peaks {method or predictor.method}")
-    print(format_real_report(result))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=1))
-    return 0
+# ------------------------------------------------------------------------- real photos
+@dataclass
+class PhotoResult:
+    """One real photo: predicted and true joints in the photo's pixels.
+
+    Attributes:
+        name: photo name.
+        pred_2d, true_2d: (J, 2) pixels of the original photo (NaN where not found).
+        errors_px: (J,) pixel errors in the photo's own resolution.
+        pred_3d, true_3d: (J, 3) camera frame, metres (NaN where not found).
+        scores: (J,) peak beliefs.
+    """
+
+    name: str
+    pred_2d: np.ndarray
+    true_2d: np.ndarray
+    errors_px: np.ndarray
+    pred_3d: np.ndarray
+    true_3d: np.ndarray
+    scores: np.ndarray
+
+
+@torch.no_grad()
+def evaluate_photos(model, task, photos, method: str = "nms", device=None,
+                    min_score: float = 0.1) -> list[PhotoResult]:
+    """Run the model on real photos (``real_panda.load_real_panda()``), one robot each:
+    resize to the input size, decode the whole image (no mask), map the joints back to
+    the photo's pixels and compare with the ground truth."""
+    device = resolve_device(device)
+    model = model.to(device).eval()
+    H, W = task.input_size
+    out = []
+    for p in photos:
+        h0, w0 = p.image.shape[:2]
+        sx, sy = W / w0, H / h0
+        image = cv2.resize(p.image, (W, H), interpolation=cv2.INTER_AREA if sx < 1 else cv2.INTER_LINEAR)
+        K = camera.scale_intrinsics(p.K, sx, sy)
+        beliefs, depth = predict_maps(model, image_to_tensor(image)[None].to(device))
+        fx = float(K[0, 0])
+        pose = decode_instances(beliefs[0].float(), depth[0].float(), None, K, method=method,
+                                min_score=min_score,
+                                depth_to_metres=lambda d: task.targets.depth.decode(d, fx, W))[0]
+        uv = camera.rescale_pixels(pose.joints_2d, 1.0 / sx, 1.0 / sy)
+        out.append(PhotoResult(p.name, uv, np.asarray(p.joints_2d, float),
+                               metrics.pixel_errors(uv, p.joints_2d), pose.joints_3d.astype(np.float64),
+                               np.asarray(p.joints_3d, float), pose.joint_scores))
+    return out
