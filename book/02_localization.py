@@ -51,7 +51,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from robotpose_lib import config, evaluate, viz
+from robotpose_lib import config, viz
 from robotpose_lib.checkpoint import checkpoint_dir, find_reference
 from robotpose_lib.eval.localization import evaluate_localization
 from robotpose_lib.eval.testset import test_dataset
@@ -61,7 +61,9 @@ from robotpose_lib.robots import ROBOT_NAMES, get_robot
 from robotpose_lib.synth import generate_one
 from robotpose_lib.targets import TargetParams, depth_coding_for, make_targets
 from robotpose_lib.tasks import load_model, localization_task
-from robotpose_lib.train import TrainSettings, plot_loss_curves, train
+from robotpose_lib.train import TrainSettings, train
+from robotpose_lib.viz.localization import draw_network, plot_depth_errors, plot_pixel_errors, plot_stage_beliefs
+from robotpose_lib.viz.training import plot_loss_curves, plot_term_history
 
 QUICK = config.quick_mode()
 LIVE_ROBOT = "panda"  # the live model's robot (the Panda has real photos to check against)
@@ -158,48 +160,6 @@ plt.show()
 # configuration has the same shape with VGG16 features and more, wider stages.
 
 # %% tags=["hide-input"]
-from matplotlib.patches import FancyBboxPatch
-
-
-def draw_network(cfg, num_joints, ax):
-    """Boxes and arrows of LocalizationNet for a configuration."""
-    def box(x, y, w, h, text, color):
-        ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.02", fc=color, ec="k", lw=0.8))
-        ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=7.5)
-
-    def arrow(x0, y0, x1, y1):
-        ax.annotate("", (x1, y1), (x0, y0), arrowprops=dict(arrowstyle="->", lw=0.9))
-
-    stride = 8 if cfg.backbone.endswith("s8") else 4
-    h, w = cfg.input_size
-    J1 = num_joints + 1
-    box(0.0, 2.0, 1.2, 0.9, f"image\n3x{h}x{w}", "#ddeeff")
-    box(1.6, 2.0, 1.5, 0.9, f"backbone\n{cfg.backbone}\n{'frozen' if cfg.freeze_backbone else 'trained'}", "#ffe8cc")
-    arrow(1.2, 2.45, 1.6, 2.45)
-    box(3.5, 2.0, 1.2, 0.9, f"features F\n/{stride}: {h // stride}x{w // stride}", "#fff7cc")
-    arrow(3.1, 2.45, 3.5, 2.45)
-    x = 5.2
-    for n in range(cfg.stages):
-        k, blocks = (cfg.stage1_kernel, cfg.stage1_blocks) if n == 0 else (cfg.later_kernel, cfg.later_blocks)
-        box(x, 2.0, 1.5, 0.9, f"stage {n + 1}\n{blocks}x C({k}x{k}, {cfg.width})\n1x1 {cfg.head_width}, 1x1 {J1}, S",
-            "#e6f5e6")
-        box(x + 0.15, 0.7, 1.2, 0.7, f"U: x{stride}, C(3x3), S", "#f0e6f5")
-        box(x + 0.15, -0.5, 1.2, 0.7, f"B\u0302, D\u0302: {J1}x{h}x{w}\nloss L{n + 1}", "#f5e6e6")
-        arrow(x + 0.75, 2.0, x + 0.75, 1.4)
-        arrow(x + 0.75, 0.7, x + 0.75, 0.2)
-        if n == 0:
-            arrow(4.7, 2.45, x, 2.45)
-        else:
-            arrow(x - 0.5, 2.45, x, 2.45)  # previous output, concatenated with F
-            ax.annotate("", (x + 0.4, 2.9), (4.1, 2.9), arrowprops=dict(
-                arrowstyle="->", lw=0.6, color="tab:orange", connectionstyle="arc3,rad=-0.25"))
-        x += 2.0
-    ax.text(4.1, 3.55, "F also feeds every later stage (orange)", fontsize=7.5, color="tab:orange")
-    ax.set_xlim(-0.2, x)
-    ax.set_ylim(-0.7, 3.9)
-    ax.axis("off")
-
-
 J = len(names)
 fig, ax = plt.subplots(figsize=(12, 3.6))
 draw_network(get_config("cpu"), J, ax)
@@ -287,8 +247,6 @@ SHOW_ROBOT = LIVE_ROBOT
 # (its model card gives the command and the figures).
 
 # %%
-from robotpose_lib.train import plot_term_history
-
 histories = {}
 for robot in ROBOT_NAMES:
     parts = [checkpoint_dir() / f"{robot}_localization_cpu{p}.metrics.jsonl"
@@ -326,7 +284,7 @@ from robotpose_lib.targets import image_to_tensor
 with torch.no_grad():
     out = model(image_to_tensor(scene.image)[None].to(config.default_device()), upsample="all")
 stage_beliefs = [b[0].float().cpu().numpy() for b, _ in out.stages]
-fig = evaluate.plot_stage_beliefs(scene.image, stage_beliefs, get_robot(SHOW_ROBOT).keypoint_names)
+fig = plot_stage_beliefs(scene.image, stage_beliefs, get_robot(SHOW_ROBOT).keypoint_names)
 fig.suptitle(f"{SHOW_ROBOT}, {source}: belief maps per stage (rows) and joint (columns); "
              f"colour scale 0 .. {max(b.max() for b in stage_beliefs):.2f}", y=1.02)
 plt.show()
@@ -388,8 +346,8 @@ for robot, (model, task, source) in models.items():
 # %%
 for robot, report in reports.items():
     fig, axes = plt.subplots(1, 2, figsize=(13, 4), gridspec_kw={"width_ratios": [1.4, 1]})
-    evaluate.plot_pixel_errors(report, ax=axes[0])
-    evaluate.plot_depth_errors(report, ax=axes[1])
+    plot_pixel_errors(report, ax=axes[0])
+    plot_depth_errors(report, ax=axes[1])
     plt.tight_layout()
     plt.show()
 

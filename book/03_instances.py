@@ -57,7 +57,8 @@ import numpy as np
 import torch
 
 from robotpose_lib import config, viz
-from robotpose_lib import instance_viz as iv
+from robotpose_lib.viz import instances as iv
+from robotpose_lib.viz.training import plot_training_curve, rolling_stats
 from robotpose_lib.ap import ap_table, format_table
 from robotpose_lib.eval.testset import TEST_SEED, test_dataset, test_params
 from robotpose_lib.models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION
@@ -259,8 +260,8 @@ print(f"{TOY_STEPS} steps of {TOY_BATCH} scenes in {time.perf_counter() - start:
 
 fig, ax = plt.subplots(figsize=(7, 3.2))
 steps_axis = np.arange(1, TOY_STEPS + 1)
-iv.plot_training_curve(ax, steps_axis, toy_log["loss"], window=25, label="loss")
-iv.plot_training_curve(ax, steps_axis, toy_log["cost_per_disc"], window=25, label="soft-IoU cost per disc", color="C1")
+plot_training_curve(ax, steps_axis, toy_log["loss"], window=25, label="loss")
+plot_training_curve(ax, steps_axis, toy_log["cost_per_disc"], window=25, label="soft-IoU cost per disc", color="C1")
 ax.set_ylabel("per batch")
 ax.set_title("toy instance model: matching loss during training", fontsize=10)
 plt.show()
@@ -602,7 +603,7 @@ def find_log(stem: str, near: Path | None = None) -> Path | None:
 
 def progress_table(rows: list[dict], window: int, key: str = "loss") -> dict:
     loss = np.array([r[key] for r in rows if key in r])
-    mean, std = iv.rolling_stats(loss, window)
+    mean, std = rolling_stats(loss, window)
     fifths = [chunk.mean() for chunk in np.array_split(loss, 5)]
     return {"logged points": len(loss), "relative noise": float(np.median(std[window:] / mean[window:]))
             if len(loss) > window else float("nan"),
@@ -617,10 +618,10 @@ if logs["instances"] is not None:
     rows_i = [r for r in read_metrics(logs["instances"]) if "loss" in r and "step" in r]
     window = max(3, len(rows_i) // 20)
     steps_i = np.array([r["step"] for r in rows_i])
-    iv.plot_training_curve(axes[0], steps_i, [r["loss"] for r in rows_i], window, "loss")
+    plot_training_curve(axes[0], steps_i, [r["loss"] for r in rows_i], window, "loss")
     if "cost_per_robot" in rows_i[0]:
-        iv.plot_training_curve(axes[0], steps_i, [r["cost_per_robot"] for r in rows_i], window,
-                               "soft-IoU cost per robot", color="C1")
+        plot_training_curve(axes[0], steps_i, [r["cost_per_robot"] for r in rows_i], window,
+                            "soft-IoU cost per robot", color="C1")
     axes[0].set_title(f"reference instance run ({logs['instances'].name})", fontsize=9)
     summary.append({"run": "instances", **progress_table(rows_i, window)})
     if "cost_per_robot" in rows_i[0]:
@@ -628,14 +629,14 @@ if logs["instances"] is not None:
 else:
     print("no metrics log of the reference instance run found; showing the toy run of this chapter instead")
     toy_rows = [{"step": s + 1, "loss": v} for s, v in enumerate(toy_log["loss"])]
-    iv.plot_training_curve(axes[0], np.arange(1, TOY_STEPS + 1), toy_log["loss"], 25, "loss")
+    plot_training_curve(axes[0], np.arange(1, TOY_STEPS + 1), toy_log["loss"], 25, "loss")
     axes[0].set_title("toy run (no reference log)", fontsize=9)
     summary.append({"run": "toy instances", **progress_table(toy_rows, 25)})
 if logs["localization"] is not None:
     rows_l = [r for r in read_metrics(logs["localization"]) if "loss" in r and "step" in r]
     window_l = max(3, len(rows_l) // 20)
-    iv.plot_training_curve(axes[1], [r["step"] for r in rows_l], [r["loss"] for r in rows_l], window_l, "loss",
-                           color="C2")
+    plot_training_curve(axes[1], [r["step"] for r in rows_l], [r["loss"] for r in rows_l], window_l, "loss",
+                        color="C2")
     axes[1].set_yscale("log")
     axes[1].set_title(f"reference localization run ({logs['localization'].name})", fontsize=9)
     summary.append({"run": "localization", **progress_table(rows_l, window_l)})
@@ -671,8 +672,8 @@ if all(path is not None for _, path, _ in eos_runs):
     for i, (label, path, offset) in enumerate(eos_runs):
         rows_e = [r for r in read_metrics(path) if "eos_error" in r]
         start = part1_end if offset is None else offset
-        iv.plot_training_curve(ax, [start + r["step"] for r in rows_e], [r["eos_error"] for r in rows_e],
-                               max(3, len(rows_e) // 20), label, color=f"C{i}")
+        plot_training_curve(ax, [start + r["step"] for r in rows_e], [r["eos_error"] for r in rows_e],
+                            max(3, len(rows_e) // 20), label, color=f"C{i}")
         if i == 1:
             part1_end = rows_e[-1]["step"]
     ax.set_yscale("log")

@@ -174,40 +174,11 @@ else:
 # frame, metres) next to the ground truth (dashed).
 
 # %%
-def show_prediction(sample, poses, title=""):
-    """2D overlay of predicted chains and a 3D plot of predictions vs the truth."""
-    fig = plt.figure(figsize=(12, 4.2))
-    ax = fig.add_subplot(1, 2, 1)
-    picture = sample.image
-    for r in range(sample.num_robots):
-        picture = viz.draw_chain(picture, sample.joints_2d[r], color=(255, 255, 255), radius=2, thickness=1)
-    for k, p in enumerate(poses):
-        picture = viz.draw_chain(picture, p.joints_2d, color=viz.INSTANCE_COLORS[k % 10])
-    ax.imshow(picture); ax.axis("off"); ax.set_title(title or "predicted chains (colour), truth (white)")
-    ax3 = fig.add_subplot(1, 2, 2, projection="3d")
-    pts = [sample.joints_3d.reshape(-1, 3)]
-    for r in range(sample.num_robots):
-        k = sample.joints_3d[r]
-        ax3.plot(k[:, 0], k[:, 2], -k[:, 1], "--", color="gray", marker=".", label="truth" if r == 0 else None)
-    for k, p in enumerate(poses):
-        ok = np.isfinite(p.joints_3d).all(axis=1)
-        if ok.any():
-            q = p.joints_3d[ok]
-            pts.append(q)
-            ax3.plot(q[:, 0], q[:, 2], -q[:, 1], "-o", color=viz.INSTANCE_COLORS[k % 10] / 255, ms=3,
-                     label=f"robot {k} ({p.score:.2f})")
-    allp = np.concatenate(pts)
-    viz.set_equal_3d(ax3, allp[:, [0, 2, 1]] * [1, 1, -1])
-    ax3.set_xlabel("x [m]"); ax3.set_ylabel("z (depth) [m]"); ax3.set_zlabel("-y [m]")
-    ax3.legend(fontsize=7, loc="upper left")
-    plt.tight_layout()
-    plt.show()
-
-
 if predictor is not None:
     poses = predictor(sample.image, sample.K)
     print(f"{len(poses)} robot(s) predicted, scores {[round(p.score, 3) for p in poses]}")
-    show_prediction(sample, poses)
+    viz.plot_prediction(sample, poses)
+    plt.show()
 else:
     print("skipped: no trained predictor")
 
@@ -283,12 +254,14 @@ if HAS_MASKS:
     print(f"{len(pairs)} two-robot scenes")
     print(effect.format())
     s = pairs[0]
-    show_prediction(s, predictor(s.image, s.K), "with instance masks")
+    viz.plot_prediction(s, predictor(s.image, s.K), "with instance masks")
+    plt.show()
     prepared = predictor.prepare(s.image, s.K)
     net = predictor.network(prepared.tensor[None])
     plain = predictor.to_input(predictor.decode(net["beliefs"][0], net["depth"][0], net["instances"][0],
                                                 prepared.K_net, use_masks=False), prepared)
-    show_prediction(s, plain, "without masks: one chain from both robots' peaks")
+    viz.plot_prediction(s, plain, "without masks: one chain from both robots' peaks")
+    plt.show()
 else:
     print("skipped: needs the reference instance model")
 
@@ -331,8 +304,9 @@ def explore(seed=0, robots=2, distance=1.8, fov=50.0, method="nms"):
     poses = predictor(s.image, s.K, method=method)
     rep = pose3d.score_predictions({method: [poses]}, [s], ROBOT, predictor.num_joints)
     e = rep.errors_cm[method][rep.counted]
-    show_prediction(s, poses, f"{len(poses)} predicted / {s.num_robots} true; mean 3D error "
-                              f"{np.nanmean(e) if np.isfinite(e).any() else float('nan'):.1f} cm")
+    viz.plot_prediction(s, poses, f"{len(poses)} predicted / {s.num_robots} true; mean 3D error "
+                                  f"{np.nanmean(e) if np.isfinite(e).any() else float('nan'):.1f} cm")
+    plt.show()
 
 
 import ipywidgets as widgets

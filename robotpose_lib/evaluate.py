@@ -17,128 +17,17 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Sequence
 
-import numpy as np
 
-from . import metrics
 from .config import resolve_device
 from .decode import METHODS
 from .eval.instances import evaluate_instances, format_instance_results
-from .eval.localization import LocalizationReport, evaluate_localization
+from .eval.localization import evaluate_localization
 from .eval.real import evaluate_real, format_real_report, load_predictor
 from .eval.testset import TEST_SEED, test_dataset
 from .models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION
 from .real_panda import find_real_panda_dir, load_real_panda
 from .tasks import load_model
-
-
-# ------------------------------------------------------------------------------- plots
-def plot_pixel_errors(report: LocalizationReport, ax=None, methods: Sequence[str] | None = None,
-                      ylim: float | None = None):
-    """Fig. 6: box plots of the pixel error per joint (480x640 scale), one box per method
-    side by side. Misses are left out (their count is in the legend)."""
-    import matplotlib.pyplot as plt
-
-    methods = list(methods or report.methods)
-    if ax is None:
-        _, ax = plt.subplots(figsize=(max(6, 1.1 * len(report.joint_names) + 2), 3.8))
-    J = len(report.joint_names)
-    width = 0.8 / len(methods)
-    colors = {"nms": "tab:blue", "log": "tab:orange"}
-    for k, m in enumerate(methods):
-        e = report.pixel_errors[m]
-        data = [e[:, j][np.isfinite(e[:, j])] for j in range(J)]
-        pos = np.arange(J) + (k - (len(methods) - 1) / 2) * width
-        bp = ax.boxplot(data, positions=pos, widths=width * 0.9, patch_artist=True,
-                        showfliers=True, flierprops={"markersize": 2, "alpha": 0.4})
-        for box in bp["boxes"]:
-            box.set_facecolor(colors.get(m, "tab:gray"))
-            box.set_alpha(0.6)
-        ax.plot([], [], "s", color=colors.get(m, "tab:gray"), alpha=0.6,
-                label=f"{m.upper()} ({report.misses(m)} missed)")
-    if not any(np.isfinite(report.pixel_errors[m]).any() for m in methods):
-        ax.text(0.5, 0.5, "no joint found above the score threshold", ha="center",
-                transform=ax.transAxes)
-        ax.set_ylim(0, 1)
-    ax.set_xticks(np.arange(J))
-    ax.set_xticklabels(report.joint_names, rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("pixel error at 480x640 [px]")
-    ax.set_title(f"{report.robot}: joint pixel error ({report.num_images} test images)")
-    if ylim is not None:
-        ax.set_ylim(0, ylim)
-    ax.legend(fontsize=8)
-    return ax
-
-
-def plot_depth_errors(report: LocalizationReport, ax=None, bins: int = 12, max_points: int = 3000,
-                      seed: int = 0):
-    """Depth error (cm) against true depth (m): a subsample of pixels and the binned
-    median with its 25-75 % band; the near/far split of Table I as a dashed line."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.8))
-    z, e = report.depth_true_m, report.depth_errors_cm
-    if z.size == 0:
-        ax.text(0.5, 0.5, "no depth pixels", ha="center", transform=ax.transAxes)
-        return ax
-    pick = np.random.default_rng(seed).permutation(z.size)[:max_points]
-    ax.scatter(z[pick], e[pick], s=2, alpha=0.25, color="tab:gray", label="pixels (subsample)")
-    edges = np.linspace(z.min(), z.max(), bins + 1)
-    centres, q = [], []
-    for lo, hi in zip(edges[:-1], edges[1:]):
-        sel = (z >= lo) & (z <= hi)
-        if sel.sum() >= 5:
-            centres.append(0.5 * (lo + hi))
-            q.append(np.percentile(e[sel], [25, 50, 75]))
-    if q:
-        q = np.array(q)
-        ax.plot(centres, q[:, 1], "o-", color="tab:red", label="median")
-        ax.fill_between(centres, q[:, 0], q[:, 2], color="tab:red", alpha=0.2, label="25-75 %")
-    if z.min() < metrics.NEAR_FAR_SPLIT_M <= z.max():
-        ax.axvline(metrics.NEAR_FAR_SPLIT_M, ls="--", color="k", lw=0.8, label="near | far")
-    ax.set_xlabel("true depth [m]")
-    ax.set_ylabel("depth error [cm]")
-    ax.set_ylim(0, max(1.0, np.percentile(e, 98) * 1.2))
-    ax.set_title(f"{report.robot}: depth error where the true belief >= phi")
-    ax.legend(fontsize=8)
-    return ax
-
-
-def plot_stage_beliefs(image: np.ndarray, stage_beliefs: Sequence[np.ndarray],
-                       joint_names: Sequence[str], size: float = 1.6, vmax: float | None = None):
-    """All stages x joints of one image: rows = stages, columns = joints, each belief
-    map drawn over the grey image with opacity growing with the belief.
-
-    ``stage_beliefs`` is a list of (J, H, W) arrays. All maps share one colour scale from
-    0 to ``vmax`` (default: the largest belief of all maps, at least 0.05), so stages and
-    joints compare directly; the scale is given in the figure title."""
-    import matplotlib.pyplot as plt
-
-    S, J = len(stage_beliefs), len(joint_names)
-    if vmax is None:
-        vmax = max(0.05, max(float(np.max(b)) for b in stage_beliefs))
-    fig, axes = plt.subplots(S, J, figsize=(size * J * image.shape[1] / image.shape[0], size * S),
-                             squeeze=False)
-    grey = image.mean(axis=2) / 255.0
-    cmap = plt.get_cmap("magma")
-    for s in range(S):
-        for j in range(J):
-            ax = axes[s, j]
-            ax.imshow(grey, cmap="gray", vmin=0, vmax=1)
-            v = np.clip(stage_beliefs[s][j] / vmax, 0, 1)
-            rgba = cmap(v)
-            rgba[..., 3] = np.sqrt(v)  # faint beliefs stay visible, zero stays transparent
-            ax.imshow(rgba)
-            ax.set_xticks([]); ax.set_yticks([])  # noqa: E702
-            if s == 0:
-                ax.set_title(joint_names[j], fontsize=8)
-            if j == 0:
-                ax.set_ylabel(f"stage {s + 1}", fontsize=8)
-    fig.suptitle(f"belief 0 (transparent) .. {vmax:.2f} (bright)", fontsize=8, y=0.995)
-    fig.tight_layout()
-    return fig
 
 
 # --------------------------------------------------------------------------------- CLI

@@ -424,17 +424,6 @@ def pose_to_json(pose: RobotPose) -> dict:
             "joint_scores": _finite_or_none(np.asarray(pose.joint_scores, float).tolist())}
 
 
-def draw_overlay(image: np.ndarray, poses: list[RobotPose], scale: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
-    """The image with every predicted chain drawn in its own colour; ``scale`` maps the
-    poses' (original) pixels to the image's when it was downscaled on reading."""
-    from .viz import INSTANCE_COLORS, draw_chain
-
-    out = image
-    for r, pose in enumerate(poses):
-        out = draw_chain(out, camera.rescale_pixels(pose.joints_2d, *scale), color=INSTANCE_COLORS[r % 10])
-    return out
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="robotpose predict", description="Predict robot poses (2D + 3D joints) in images.")
     p.add_argument("images", nargs="+", metavar="IMAGE",
@@ -593,6 +582,8 @@ def _run(args) -> int:
         folder = Path(args.overlay_dir)
         folder.mkdir(parents=True, exist_ok=True)
         for name, item, poses in zip(_overlay_names(files), prepared, results):
+            from .viz import draw_overlay
+
             picture = draw_overlay(item.loaded.image, poses, item.loaded.scale)
             cv2.imwrite(str(folder / name), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
     robots = sum(len(r) for r in results)

@@ -13,6 +13,7 @@ from torch import nn
 
 from robotpose_lib import checkpoint, evaluate
 from robotpose_lib.eval import localization, testset
+from robotpose_lib.viz import localization as viz_loc
 from robotpose_lib.targets import TargetParams, depth_coding_for, make_targets, resize_sample
 
 SIZE = (96, 128)  # (H, W) of samples and model input
@@ -128,9 +129,9 @@ def test_plots(samples, params):
     import matplotlib.pyplot as plt
 
     report = localization.evaluate_samples(TargetModel(samples, params), samples, params, SIZE, progress=False)
-    evaluate.plot_pixel_errors(report)
-    evaluate.plot_depth_errors(report)
-    fig = evaluate.plot_stage_beliefs(samples[0].image, [np.zeros((6, *SIZE))] * 2, [f"j{i}" for i in range(6)])
+    viz_loc.plot_pixel_errors(report)
+    viz_loc.plot_depth_errors(report)
+    fig = viz_loc.plot_stage_beliefs(samples[0].image, [np.zeros((6, *SIZE))] * 2, [f"j{i}" for i in range(6)])
     assert len(fig.axes) == 12
     plt.close("all")
 

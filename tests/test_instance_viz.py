@@ -1,4 +1,4 @@
-"""Figures and numeric helpers of the instance chapter (robotpose_lib.instance_viz)."""
+"""Figures and numeric helpers of the instance chapter (robotpose_lib.viz.instances)."""
 import matplotlib
 
 matplotlib.use("Agg")
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from matplotlib.patches import Rectangle
 
-from robotpose_lib import instance_viz as iv
+from robotpose_lib.viz import instances as iv
+from robotpose_lib.viz.training import rolling_stats
 from robotpose_lib.ap import average_precision
 
 
@@ -29,13 +30,13 @@ def test_active_fractions_and_stopping_rule():
 
 def test_rolling_stats_match_numpy():
     values = np.random.default_rng(0).normal(size=30)
-    mean, std = iv.rolling_stats(values, 7)
+    mean, std = rolling_stats(values, 7)
     for i in (0, 3, 6, 20, 29):
         window = values[max(0, i - 6): i + 1]
         assert mean[i] == pytest.approx(window.mean())
         assert std[i] == pytest.approx(window.std())
     with pytest.raises(ValueError, match="window"):
-        iv.rolling_stats(values, 0)
+        rolling_stats(values, 0)
 
 
 def test_greedy_chains_go_wrong_only_when_robots_are_close():

@@ -14,7 +14,8 @@ import torch
 from robotpose_lib.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from robotpose_lib.tasks import load_model, localization_task
 from robotpose_lib.toy import ToyDiscDataset
-from robotpose_lib.train import StepBatchSampler, TrainSettings, main, plot_loss_curves, read_metrics, train
+from robotpose_lib.train import StepBatchSampler, TrainSettings, main, read_metrics, train
+from robotpose_lib.viz.training import plot_loss_curves
 
 ROOT = Path(__file__).resolve().parents[1]
 # Tiny run shared by the CLI tests: toy discs at 48x64, batch 2.
@@ -177,7 +178,7 @@ def test_warm_start_copies_weights_and_keeps_depth_weight(tmp_path):
 def test_term_history_joins_parts(tmp_path):
     import matplotlib
     matplotlib.use("Agg")
-    from robotpose_lib.train import plot_term_history
+    from robotpose_lib.viz.training import plot_term_history
 
     for part, n in (("a", 30), ("b", 20)):
         (tmp_path / part).mkdir()

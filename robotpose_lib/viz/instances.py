@@ -1,7 +1,7 @@
 """Figures for the instance chapter (paper III-C, Fig. 5 and Fig. 7).
 
 Plotting helpers draw into matplotlib Axes (or make a Figure) and return them; the small
-numeric helpers next to them (:func:`active_fractions`, :func:`rolling_stats`,
+numeric helpers next to them (:func:`active_fractions`, :func:`count_by_rule`,
 :func:`greedy_chains`) compute what those figures show and are tested on their own.
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
-from .models.instances import DEFAULT_MIN_ACTIVE_FRACTION
-from .viz import INSTANCE_COLORS, color_masks
+from ..models.instances import DEFAULT_MIN_ACTIVE_FRACTION
+from . import INSTANCE_COLORS, color_masks
 
 JOINT_CMAP = "viridis"
 
@@ -36,26 +36,6 @@ def count_by_rule(fractions: np.ndarray, min_active_fraction: float) -> int:
     """
     below = np.flatnonzero(np.asarray(fractions) < min_active_fraction)
     return int(below[0]) if below.size else len(fractions)
-
-
-def rolling_stats(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation over a trailing window (the first entries use fewer).
-
-    Args:
-        values: (N,) a logged curve (e.g. loss per logging step).
-        window: window length in entries (>= 1).
-
-    Returns:
-        mean (N,), std (N,) (population std, 0 for a single entry).
-    """
-    values = np.asarray(values, dtype=np.float64).reshape(-1)
-    if window < 1:
-        raise ValueError(f"window: must be >= 1, got {window}")
-    mean, std = np.empty_like(values), np.empty_like(values)
-    for i in range(len(values)):
-        chunk = values[max(0, i - window + 1): i + 1]
-        mean[i], std[i] = chunk.mean(), chunk.std()
-    return mean, std
 
 
 def greedy_chains(peaks: list[np.ndarray]) -> list[list[tuple[int, int]]]:
@@ -299,20 +279,6 @@ def plot_area_fractions(ax, fractions: np.ndarray, rules: dict[str, float], bins
     return ax
 
 
-def plot_training_curve(ax, steps: np.ndarray, values: np.ndarray, window: int, label: str = "loss",
-                        color: str = "C0"):
-    """A logged curve, its trailing mean and a +-1 std band over ``window`` entries."""
-    steps = np.asarray(steps)
-    values = np.asarray(values, dtype=np.float64)
-    mean, std = rolling_stats(values, window)
-    ax.plot(steps, values, color=color, alpha=0.3, lw=0.8, label=f"{label} (logged)")
-    ax.plot(steps, mean, color=color, lw=2, label=f"{label} (mean of {window})")
-    ax.fill_between(steps, mean - std, mean + std, color=color, alpha=0.15)
-    ax.set_xlabel("step")
-    ax.legend(fontsize=8)
-    return ax
-
-
 def instance_overlay(image: np.ndarray, masks: np.ndarray, alpha: float = 0.55) -> np.ndarray:
     """uint8 image with (R, H, W) masks blended in instance colours (as ``viz.color_masks``)."""
     masks = np.asarray(masks)
@@ -324,7 +290,7 @@ def instance_overlay(image: np.ndarray, masks: np.ndarray, alpha: float = 0.55) 
 
 
 __all__ = [
-    "INSTANCE_COLORS", "active_fractions", "count_by_rule", "rolling_stats", "greedy_chains",
+    "INSTANCE_COLORS", "active_fractions", "count_by_rule", "greedy_chains",
     "plot_joint_peaks", "plot_chains", "draw_unrolled_model", "plot_cost_matrix", "plot_step_masks",
-    "plot_pr_curves", "plot_area_fractions", "plot_training_curve", "instance_overlay",
+    "plot_pr_curves", "plot_area_fractions", "instance_overlay",
 ]

@@ -1,7 +1,17 @@
-"""Drawing helpers for the book: overlays, mask/depth colouring, robots in 3D, animations.
+"""Every figure of the library: drawing helpers here, the figures of each stage beside them.
+
+Here: overlays, mask/depth colouring, robots in 3D, animations, image grids, predicted
+chains over an image (``robotpose predict --overlay-dir``) and a prediction against the
+truth in 2D and 3D. Beside them:
+
+* ``localization.py``: the network diagram, belief maps per stage, pixel and depth errors
+  (paper Fig. 6);
+* ``instances.py``: the instance chapter's figures (unrolled model, cost matrix, masks
+  step by step, PR curves, Fig. 5 and 7);
+* ``training.py``: loss curves from a run's metrics log.
 
 Image helpers take and return uint8 (H, W, 3) RGB arrays; plotting helpers draw into a
-matplotlib Axes and return it.
+matplotlib Axes (or make a Figure) and return it.
 """
 from __future__ import annotations
 
@@ -11,7 +21,8 @@ import cv2
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .primitives import BOX, CAPSULE, CYLINDER, SPHERE, Primitives
+from ..camera import rescale_pixels
+from ..primitives import BOX, CAPSULE, CYLINDER, SPHERE, Primitives
 
 # One distinct colour per robot instance (tab10), as uint8 RGB.
 INSTANCE_COLORS = (np.array(plt.get_cmap("tab10").colors) * 255).astype(np.uint8)
@@ -165,5 +176,58 @@ def image_grid(images: list[np.ndarray], cols: int, titles: list[str] | None = N
             ax.imshow(images[k])
             if titles:
                 ax.set_title(titles[k], fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def draw_overlay(image: np.ndarray, poses, scale: tuple[float, float] = (1.0, 1.0)) -> np.ndarray:
+    """The image with every predicted chain (``RobotPose`` s) drawn in its own colour;
+    ``scale`` maps the poses' (original) pixels to the image's when it was downscaled on
+    reading."""
+    out = image
+    for r, pose in enumerate(poses):
+        out = draw_chain(out, rescale_pixels(pose.joints_2d, *scale), color=INSTANCE_COLORS[r % 10])
+    return out
+
+
+def plot_prediction(sample, poses, title: str = ""):
+    """A prediction against the truth: the predicted chains (instance colours) over the
+    true ones (white) on the image, and in 3D (camera frame, metres; the truth dashed).
+
+    Args:
+        sample: the :class:`~robotpose_lib.types.Sample` the poses were predicted on.
+        poses: ``RobotPose`` s in the sample's pixels (``Predictor`` output).
+
+    Returns:
+        the Figure.
+    """
+    fig = plt.figure(figsize=(12, 4.2))
+    ax = fig.add_subplot(1, 2, 1)
+    picture = sample.image
+    for r in range(sample.num_robots):
+        picture = draw_chain(picture, sample.joints_2d[r], color=(255, 255, 255), radius=2, thickness=1)
+    for k, p in enumerate(poses):
+        picture = draw_chain(picture, p.joints_2d, color=INSTANCE_COLORS[k % 10])
+    ax.imshow(picture)
+    ax.axis("off")
+    ax.set_title(title or "predicted chains (colour), truth (white)")
+    ax3 = fig.add_subplot(1, 2, 2, projection="3d")
+    pts = [sample.joints_3d.reshape(-1, 3)]
+    for r in range(sample.num_robots):
+        k = sample.joints_3d[r]
+        ax3.plot(k[:, 0], k[:, 2], -k[:, 1], "--", color="gray", marker=".", label="truth" if r == 0 else None)
+    for k, p in enumerate(poses):
+        ok = np.isfinite(p.joints_3d).all(axis=1)
+        if ok.any():
+            q = p.joints_3d[ok]
+            pts.append(q)
+            ax3.plot(q[:, 0], q[:, 2], -q[:, 1], "-o", color=INSTANCE_COLORS[k % 10] / 255, ms=3,
+                     label=f"robot {k} ({p.score:.2f})")
+    allp = np.concatenate(pts)
+    set_equal_3d(ax3, allp[:, [0, 2, 1]] * [1, 1, -1])
+    ax3.set_xlabel("x [m]")
+    ax3.set_ylabel("z (depth) [m]")
+    ax3.set_zlabel("-y [m]")
+    ax3.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     return fig

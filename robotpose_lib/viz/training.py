@@ -1,0 +1,116 @@
+"""Figures of a training run: loss curves from its metrics log (``train.read_metrics``),
+a logged curve with its trailing mean and spread (:func:`rolling_stats`)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ..train import METRICS_NAME, read_metrics
+
+
+def plot_loss_curves(path: str | Path, ax=None, log_scale: bool = True):
+    """Plot the per-stage losses (eq. 1) against the step from a metrics log.
+
+    Args:
+        path: metrics.jsonl of a run (or its directory).
+    Returns:
+        the matplotlib Axes.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / METRICS_NAME
+    rows = read_metrics(path)
+    if not rows:
+        raise ValueError(f"{path}: no metrics to plot")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.5))
+    steps = [r["step"] for r in rows]
+    stages = sorted({k for r in rows for k in r if k.startswith("stage_")},
+                    key=lambda k: int(k.split("_")[1]))
+    for k in stages:
+        ax.plot(steps, [r.get(k, float("nan")) for r in rows], label=f"stage {int(k[6:]) + 1}")
+    if not stages:  # tasks without stages (the instance model) log one total loss
+        ax.plot(steps, [r.get("loss", float("nan")) for r in rows], label="loss")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss (eq. 1, per pixel)")
+    if log_scale:
+        ax.set_yscale("log")
+    ax.legend()
+    return ax
+
+
+def plot_term_history(paths, ax=None, smooth: int = 10, labels=None):
+    """The last stage's belief and (unweighted) depth terms over a run made of parts.
+
+    Args:
+        paths: metrics logs (files or run directories) of consecutive parts of one
+            training (e.g. a run and its warm-started continuation); steps are offset so
+            that the parts follow each other, and a dotted line marks each boundary.
+        smooth: moving-average window in log lines (batches differ a lot).
+        labels: optional text per part, written at the part's start.
+
+    Returns:
+        the matplotlib Axes (log scale).
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.5))
+    offset, xs, belief, depth = 0, [], [], []
+    for i, path in enumerate(paths):
+        path = Path(path)
+        rows = read_metrics(path / METRICS_NAME if path.is_dir() else path)
+        if not rows:
+            raise ValueError(f"{path}: no metrics to plot")
+        last = max(int(k.split("_")[1]) for k in rows[0] if k.startswith("belief_"))
+        if i:
+            ax.axvline(offset, color="grey", ls=":")
+        if labels:
+            ax.text(offset, 1.02, f" {labels[i]}", transform=ax.get_xaxis_transform(), fontsize=8)
+        xs += [offset + r["step"] for r in rows]
+        belief += [r[f"belief_{last}"] for r in rows]
+        depth += [r[f"depth_{last}"] for r in rows]
+        offset += rows[-1]["step"]
+    kernel = np.ones(max(1, smooth)) / max(1, smooth)
+    for values, name in ((belief, "belief term"), (depth, "depth term (unweighted)")):
+        v = np.convolve(values, kernel, mode="valid")
+        ax.plot(xs[len(xs) - len(v):], v, label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("step (all parts)")
+    ax.set_ylabel("per-pixel loss, last stage")
+    ax.legend()
+    return ax
+
+
+def rolling_stats(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation over a trailing window (the first entries use fewer).
+
+    Args:
+        values: (N,) a logged curve (e.g. loss per logging step).
+        window: window length in entries (>= 1).
+
+    Returns:
+        mean (N,), std (N,) (population std, 0 for a single entry).
+    """
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if window < 1:
+        raise ValueError(f"window: must be >= 1, got {window}")
+    mean, std = np.empty_like(values), np.empty_like(values)
+    for i in range(len(values)):
+        chunk = values[max(0, i - window + 1): i + 1]
+        mean[i], std[i] = chunk.mean(), chunk.std()
+    return mean, std
+
+
+def plot_training_curve(ax, steps: np.ndarray, values: np.ndarray, window: int, label: str = "loss",
+                        color: str = "C0"):
+    """A logged curve, its trailing mean and a +-1 std band over ``window`` entries."""
+    steps = np.asarray(steps)
+    values = np.asarray(values, dtype=np.float64)
+    mean, std = rolling_stats(values, window)
+    ax.plot(steps, values, color=color, alpha=0.3, lw=0.8, label=f"{label} (logged)")
+    ax.plot(steps, mean, color=color, lw=2, label=f"{label} (mean of {window})")
+    ax.fill_between(steps, mean - std, mean + std, color=color, alpha=0.15)
+    ax.set_xlabel("step")
+    ax.legend(fontsize=8)
+    return ax
