@@ -1,0 +1,343 @@
+"""One-pass robot instances: centres and offsets instead of one recurrent step per robot.
+
+The paper's instance model (III-C, :mod:`.instances`) emits one robot per ConvGRU step, so
+its cost grows with the number of robots, and the paper calls it tricky to train. This
+model is the alternative the paper names as future work, in the style of
+Panoptic-DeepLab (Cheng et al. 2020) and CenterNet (Zhou et al. 2019): one forward pass
+on the same input ``F`` the ConvGRU reads (base features + last-stage beliefs + depth at
+the feature stride s, see :func:`.instances.build_instance_input`) predicts
+
+* ``foreground`` (B, 1, H, W) logits: robot or not, at the requested output size
+  (the ConvGRU's refine block: up-sampling stages to stride 2, then a bilinear resize);
+* ``centre`` (B, 1, h, w) logits: a heatmap peaking at each robot's centre (the mean
+  pixel of its visible mask), at the feature resolution;
+* ``offset`` (B, 2, h, w): (du, dv) from each feature cell to the centre of the robot it
+  belongs to, in feature cells (one cell is W/w by H/h output pixels).
+
+Network: a 1x1 stem to ``width`` channels, residual 3x3 blocks with growing dilation
+(1, 2, 4, 8: a receptive field of the whole 30x40 grid at stride 8, so a cell at a
+robot's gripper can point at a centre far away), then three small heads.
+
+Decoding (:func:`decode_instances`), per image, a fixed amount of work plus a distance
+table of (robots x pixels):
+
+1. centre peaks: 3x3 max-pool NMS on the centre heatmap, peaks above ``centre_threshold``,
+   at most ``max_instances``;
+2. every pixel with foreground probability above ``MASK_FLOOR`` (0.05) votes for ``its
+   position + offset`` (offsets bilinearly up-sampled to the output size) and is
+   assigned to the nearest peak; the other pixels belong to no robot;
+3. instance k's mask is foreground probability x [pixel assigned to k]; an instance whose
+   mask has fewer than ``min_active_fraction`` of the image's pixels above
+   ``activation_threshold`` is dropped; score = centre peak x mean foreground over its
+   activated pixels.
+
+An image without a centre peak or without foreground gives no instance. The output is the
+recurrent model's :class:`.instances.Instance` records, so ``ap.instances_to_detections``,
+``eval.instances.evaluate_instances`` and ``Predictor`` treat both models alike.
+
+The centre threshold is a buffer of the module (saved with the weights), so it can be
+calibrated per checkpoint on a validation seed (``onepass_task.calibrate_centre_threshold``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+
+import torch
+import torch.nn.functional as nnf
+from torch import nn
+
+from .instances import DEFAULT_MIN_ACTIVE_FRACTION, Instance, RefineBlock
+
+
+@dataclass
+class OnePassConfig:
+    """Sizes of the one-pass instance model (ours; not in the paper).
+
+    Attributes:
+        name: label stored in checkpoints.
+        width: channels of the stem, the dilated blocks and the heads.
+        dilations: one residual [conv3x3 (dilation d), BN, ReLU] block per entry.
+        refine_channels: channels of the foreground head's up-sampling stages (each x2),
+            as the ConvGRU's refine block (``InstanceConfig.refine_channels``).
+        centre_sigma_px: standard deviation of the centre heatmap's Gaussian, output
+            pixels (Panoptic-DeepLab: 8 px).
+        centre_threshold: default centre peak threshold of decoding (a buffer of the
+            model afterwards, calibrated per checkpoint).
+    """
+
+    name: str = "custom"
+    width: int = 64
+    dilations: tuple[int, ...] = (1, 2, 4, 8)
+    refine_channels: tuple[int, ...] = (32, 16)
+    centre_sigma_px: float = 8.0
+    centre_threshold: float = 0.3
+
+    def __post_init__(self):
+        if self.width < 1:
+            raise ValueError(f"width: must be positive, got {self.width}")
+        if any(int(d) < 1 for d in self.dilations):
+            raise ValueError(f"dilations: must be positive integers, got {list(self.dilations)}")
+        if not self.centre_sigma_px > 0:
+            raise ValueError(f"centre_sigma_px: must be positive, got {self.centre_sigma_px}")
+        if not 0.0 <= self.centre_threshold <= 1.0:
+            raise ValueError(f"centre_threshold: must be in [0, 1], got {self.centre_threshold}")
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["dilations"] = list(self.dilations)
+        d["refine_channels"] = list(self.refine_channels)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "OnePassConfig":
+        unknown = sorted(set(d) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"OnePassConfig: unknown fields {unknown}")
+        d = dict(d)
+        for key in ("dilations", "refine_channels"):
+            if key in d:
+                d[key] = tuple(int(v) for v in d[key])
+        return cls(**d)
+
+
+CONFIGS: dict[str, OnePassConfig] = {
+    # for the cpu localization net (Lite0 features at stride 8, 240x320: a 30x40 grid)
+    "cpu": OnePassConfig(name="cpu"),
+    # the same for the gpu localization net (same stride and input size), wider
+    "gpu": OnePassConfig(name="gpu", width=128, refine_channels=(64, 32)),
+    # tiny, for tests and quick-mode chapters (same code path)
+    "quick": OnePassConfig(name="quick", width=16, dilations=(1, 2, 4), refine_channels=(16, 8), centre_sigma_px=4.0),
+}
+
+
+def get_config(name: str, **overrides) -> OnePassConfig:
+    """A named configuration ("cpu", "gpu", "quick") with optional field overrides."""
+    if name not in CONFIGS:
+        raise ValueError(f"config: unknown name {name!r} (expected one of {sorted(CONFIGS)})")
+    return replace(CONFIGS[name], **overrides)
+
+
+@dataclass
+class OnePassOutput:
+    """Raw outputs of :class:`OnePassNet` (logits and offsets, float).
+
+    Attributes:
+        foreground: (B, 1, H, W) robot-vs-background logits at the output size.
+        centre: (B, 1, h, w) centre heatmap logits at the feature resolution.
+        offset: (B, 2, h, w) (du, dv) to the robot's centre, in feature cells.
+    """
+
+    foreground: torch.Tensor
+    centre: torch.Tensor
+    offset: torch.Tensor
+
+
+class _DilatedBlock(nn.Module):
+    """x + ReLU(BN(conv3x3_dilated(x))): (B, C, h, w) -> (B, C, h, w)."""
+
+    def __init__(self, channels: int, dilation: int):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, channels, 3, padding=dilation, dilation=dilation, bias=False)
+        self.norm = nn.BatchNorm2d(channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + torch.relu(self.norm(self.conv(x)))
+
+
+def _head(width: int, out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(width, out, 1))
+
+
+class OnePassNet(nn.Module):
+    """F (B, C_in, h, w) -> :class:`OnePassOutput` in one pass, whatever the robot count.
+
+    Args:
+        in_channels: channels C_in of F (base features + J beliefs + 1 depth).
+        config: an :class:`OnePassConfig` or the name of one (default "cpu").
+    """
+
+    def __init__(self, in_channels: int, config: OnePassConfig | str = "cpu"):
+        super().__init__()
+        if in_channels <= 0:
+            raise ValueError(f"in_channels: must be positive, got {in_channels}")
+        self.config = get_config(config) if isinstance(config, str) else config
+        self.in_channels = int(in_channels)
+        width = self.config.width
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 1, bias=False), nn.BatchNorm2d(width),
+                                  nn.ReLU(inplace=True))
+        self.blocks = nn.Sequential(*[_DilatedBlock(width, int(d)) for d in self.config.dilations])
+        self.centre_head = _head(width, 1)
+        self.offset_head = _head(width, 2)
+        self.foreground_head = RefineBlock(width, self.config.refine_channels)
+        with torch.no_grad():  # heatmap starts near 0.01 everywhere (CenterNet's prior)
+            self.centre_head[-1].bias.fill_(math.log(0.01 / 0.99))
+        self.register_buffer("centre_threshold", torch.tensor(float(self.config.centre_threshold)))
+
+    def _check_input(self, f: torch.Tensor) -> None:
+        if f.dim() != 4 or f.shape[1] != self.in_channels:
+            raise ValueError(f"F: expected (B, {self.in_channels}, h, w), got shape {tuple(f.shape)}")
+
+    def forward(self, f: torch.Tensor, out_size: tuple[int, int]) -> OnePassOutput:
+        """F (B, C_in, h, w) -> outputs; ``out_size`` (H, W) of the foreground logits."""
+        self._check_input(f)
+        x = self.blocks(self.stem(f))
+        return OnePassOutput(foreground=self.foreground_head(x, tuple(out_size)),
+                             centre=self.centre_head(x), offset=self.offset_head(x))
+
+    @torch.no_grad()
+    def predict(
+        self,
+        f: torch.Tensor,
+        out_size: tuple[int, int],
+        min_active_fraction: float = DEFAULT_MIN_ACTIVE_FRACTION,
+        max_instances: int = 10,
+        activation_threshold: float = 0.5,
+        box_threshold: float = 0.6,
+        centre_threshold: float | None = None,
+    ) -> list[list[Instance]]:
+        """Instances per image, with the keywords of :meth:`InstanceNet.predict`.
+
+        ``min_active_fraction`` here is the smallest share of the image an instance's
+        activated pixels must cover (the recurrent model uses it to stop). Runs in eval
+        mode (restoring the previous mode) without gradients.
+
+        Returns:
+            per image, the instances by decreasing score.
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            out = self(f, out_size)
+        finally:
+            self.train(was_training)
+        threshold = float(self.centre_threshold) if centre_threshold is None else centre_threshold
+        return decode_batch(out, min_active_fraction=min_active_fraction, max_instances=max_instances,
+                            activation_threshold=activation_threshold, box_threshold=box_threshold,
+                            centre_threshold=threshold)
+
+
+# -------------------------------------------------------------------------- decoding
+# Pixels whose foreground probability is at most this belong to no instance (0 in every
+# mask); decoding assigns only the others to centres.
+MASK_FLOOR = 0.05
+
+
+def cell_centres(size: tuple[int, int], out_size: tuple[int, int], device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Output-pixel coordinates (u (w,), v (h,)) of the centres of an (h, w) grid laid over
+    an (H, W) image (pixel centres at integers: cell j spans pixels j*W/w - 0.5 .. (j+1)*W/w - 0.5)."""
+    (h, w), (height, width) = size, out_size
+    u = (torch.arange(w, device=device, dtype=torch.float32) + 0.5) * (width / w) - 0.5
+    v = (torch.arange(h, device=device, dtype=torch.float32) + 0.5) * (height / h) - 0.5
+    return u, v
+
+
+def find_centres(centre: torch.Tensor, threshold: float, max_instances: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Peaks of one heatmap (h, w) in [0, 1]: 3x3 NMS, value > ``threshold``, the
+    ``max_instances`` highest. Returns (cells (K, 2) long (row, col), values (K,))."""
+    pooled = nnf.max_pool2d(centre[None, None], 3, stride=1, padding=1)[0, 0]
+    keep = (centre == pooled) & (centre > threshold)
+    cells = torch.nonzero(keep)
+    values = centre[keep]
+    order = torch.argsort(values, descending=True)[:max_instances]
+    return cells[order], values[order]
+
+
+def decode_instances(
+    foreground: torch.Tensor,
+    centre: torch.Tensor,
+    offset: torch.Tensor,
+    min_active_fraction: float = DEFAULT_MIN_ACTIVE_FRACTION,
+    max_instances: int = 10,
+    activation_threshold: float = 0.5,
+    box_threshold: float = 0.6,
+    centre_threshold: float = 0.3,
+) -> list[Instance]:
+    """Instances of one image from probabilities (see the module docstring).
+
+    Args:
+        foreground: (H, W) robot probability at the output size.
+        centre: (h, w) centre heatmap in [0, 1].
+        offset: (2, h, w) (du, dv) to the centre in feature cells.
+
+    Returns:
+        instances by decreasing score; mask (H, W) float = foreground where the pixel is
+        assigned to the instance, else 0 (pixels at most ``MASK_FLOOR`` are in no
+        instance); box from the mask's pixels above
+        ``box_threshold``.
+    """
+    if foreground.dim() != 2 or centre.dim() != 2 or offset.dim() != 3 or offset.shape[0] != 2 \
+            or offset.shape[1:] != centre.shape:
+        raise ValueError(f"foreground/centre/offset: expected (H, W), (h, w), (2, h, w), got "
+                         f"{tuple(foreground.shape)}, {tuple(centre.shape)}, {tuple(offset.shape)}")
+    if not 0.0 <= min_active_fraction <= 1.0:
+        raise ValueError(f"min_active_fraction: must be in [0, 1], got {min_active_fraction}")
+    if max_instances < 0:
+        raise ValueError(f"max_instances: must be >= 0, got {max_instances}")
+    foreground, centre, offset = foreground.float(), centre.float(), offset.float()
+    (height, width), (h, w) = foreground.shape, centre.shape
+    active = foreground > activation_threshold
+    if max_instances == 0 or not bool(active.any()):
+        return []
+    cells, peaks = find_centres(centre, centre_threshold, max_instances)
+    if len(peaks) == 0:
+        return []
+    cu, cv = cell_centres((h, w), (height, width), device=centre.device)
+    centres = torch.stack([cu[cells[:, 1]], cv[cells[:, 0]]], dim=1)            # (K, 2) output pixels
+    # Only pixels with some foreground are assigned (the rest are 0 in every mask): the
+    # work per robot is then a pass over those pixels, not over the image.
+    fg = foreground.reshape(-1)
+    support = torch.nonzero(fg > min(MASK_FLOOR, activation_threshold, box_threshold)).flatten()   # (P,)
+    scale = torch.tensor([width / w, height / h], device=offset.device).view(2, 1, 1)
+    votes = nnf.interpolate((offset * scale)[None], size=(height, width), mode="bilinear",
+                            align_corners=False)[0].reshape(2, -1)[:, support]      # (2, P) pixels
+    pu = (support % width).float() + votes[0]
+    pv = torch.div(support, width, rounding_mode="floor").float() + votes[1]
+    K = len(peaks)
+    best = (pu - centres[0, 0]) ** 2 + (pv - centres[0, 1]) ** 2
+    owner = torch.zeros_like(support)
+    for k in range(1, K):  # nearest centre; K <= max_instances, a few cheap passes over P
+        d = (pu - centres[k, 0]) ** 2 + (pv - centres[k, 1]) ** 2
+        closer = d < best
+        best = torch.where(closer, d, best)
+        owner = torch.where(closer, k, owner)
+    values = fg[support]
+    on = values > activation_threshold
+    n_active = torch.bincount(owner[on], minlength=K)
+    fg_sum = torch.bincount(owner[on], weights=values[on].double(), minlength=K)
+    min_pixels = max(1.0, min_active_fraction * height * width)
+    keep = torch.nonzero(n_active >= min_pixels).flatten()
+    if len(keep) == 0:
+        return []
+    scores = (peaks.double() * fg_sum / n_active.clamp(min=1))[keep]
+    keep = keep[torch.argsort(scores, descending=True, stable=True)]
+    rank = torch.full((K,), -1, dtype=torch.long, device=fg.device)
+    rank[keep] = torch.arange(len(keep), device=fg.device)
+    mine = rank[owner]
+    sel = mine >= 0
+    masks = fg.new_zeros(len(keep), height * width)
+    masks[mine[sel], support[sel]] = values[sel]
+    masks = masks.view(len(keep), height, width)
+    # boxes: extreme columns and rows of each instance's pixels above box_threshold
+    # (what models.instances.activated_box gives for each mask)
+    boxed = values > box_threshold
+    who, pixels = owner[boxed], support[boxed]
+    cols, rows = pixels % width, torch.div(pixels, width, rounding_mode="floor")
+    extreme = lambda start, values, how: torch.full((K,), start, dtype=torch.long, device=fg.device).scatter_reduce(
+        0, who, values, how)  # noqa: E731
+    lo_u, hi_u = extreme(width, cols, "amin"), extreme(-1, cols, "amax")
+    lo_v, hi_v = extreme(height, rows, "amin"), extreme(-1, rows, "amax")
+    boxes = torch.stack([lo_u, lo_v, hi_u, hi_v], 1).float() + torch.tensor([-0.5, -0.5, 0.5, 0.5], device=fg.device)
+    found = []
+    for i, k in enumerate(keep.tolist()):
+        score = float(peaks[k]) * float(fg_sum[k]) / int(n_active[k])
+        found.append(Instance(masks[i], score, boxes[k] if int(hi_u[k]) >= 0 else None))
+    return found
+
+
+def decode_batch(out: OnePassOutput, **kwargs) -> list[list[Instance]]:
+    """:func:`decode_instances` for every image of a batch of raw outputs (logits)."""
+    foreground = torch.sigmoid(out.foreground.float())[:, 0]
+    centre = torch.sigmoid(out.centre.float())[:, 0]
+    return [decode_instances(foreground[b], centre[b], out.offset[b].float(), **kwargs)
+            for b in range(foreground.shape[0])]

@@ -1,0 +1,272 @@
+"""The one-pass instance model: targets that decode back to the instances, the decoder's
+edge cases, shapes and units, a tiny model that learns to count toy discs, the trainer
+task with checkpoint and resume, Predictor, and one-line errors on bad input."""
+import numpy as np
+import pytest
+import torch
+
+from robotpose_lib.ap import average_precision, counting_accuracy, instances_to_detections, mask_iou
+from robotpose_lib.checkpoint import load_checkpoint
+from robotpose_lib.eval.instances import evaluate_instances
+from robotpose_lib.models.instances import Instance, activated_box
+from robotpose_lib.models.localization import get_config as get_localization_config
+from robotpose_lib.models.onepass import (
+    OnePassConfig,
+    OnePassNet,
+    cell_centres,
+    decode_batch,
+    decode_instances,
+    get_config,
+)
+from robotpose_lib.onepass_task import (
+    OnePassModel,
+    OnePassTask,
+    calibrate_centre_threshold,
+    load_onepass,
+    make_targets,
+    onepass_loss,
+    onepass_task,
+    perfect_output,
+)
+from robotpose_lib.toy import disc_batch
+from robotpose_lib.train import TrainSettings, train
+from robotpose_lib.types import Sample
+
+SIZE = (48, 64)
+
+
+def _discs(size, discs):
+    """(R, H, W) float masks of discs (u, v, radius)."""
+    v, u = torch.meshgrid(torch.arange(size[0]), torch.arange(size[1]), indexing="ij")
+    return torch.stack([(((u - cu) ** 2 + (v - cv) ** 2) <= r * r).float() for cu, cv, r in discs])
+
+
+def _scenes():
+    """Three images at 64x96: three separated discs, none, one disc."""
+    size = (64, 96)
+    masks = torch.zeros(3, 3, *size)
+    masks[0] = _discs(size, [(15, 15, 9), (70, 20, 8), (40, 48, 10)])
+    masks[2, 0] = _discs(size, [(60, 40, 12)])[0]
+    return masks, torch.tensor([3, 0, 1]), size
+
+
+def _evaluate(found, masks, counts):
+    scores, predicted, truths = [], [], []
+    for b, instances in enumerate(found):
+        s, _, m = instances_to_detections(instances)
+        scores.append(s)
+        predicted.append(m if len(instances) else np.zeros((0, *masks.shape[-2:]), bool))
+        truths.append(masks[b, :int(counts[b])].numpy() > 0.5)
+    return average_precision(scores, predicted, truths, kind="mask"), [len(f) for f in found], predicted, truths
+
+
+def test_perfect_network_output_decodes_to_the_true_instances():
+    masks, counts, size = _scenes()
+    targets = make_targets(masks, counts, (8, 12), centre_sigma_px=8.0)
+    found = decode_batch(perfect_output(targets), min_active_fraction=0.0)
+    result, predicted_counts, predicted, truths = _evaluate(found, masks, counts)
+    assert predicted_counts == [3, 0, 1]
+    assert result.mean_ap == pytest.approx(1.0)
+    assert counting_accuracy(predicted_counts, counts.tolist())[-1]["accuracy"] == 1.0
+    # each mask is exactly one robot's pixels, not merely an IoU >= 0.5 match
+    for p, t in zip(predicted, truths):
+        if len(t):
+            assert np.allclose(np.sort(mask_iou(p, t).max(1)), 1.0)
+    for instances in found:
+        assert all(isinstance(i, Instance) and 0 < i.score <= 1 and i.mask.shape == size for i in instances)
+        assert all(torch.equal(i.box, activated_box(i.mask)) for i in instances)
+
+
+@pytest.mark.parametrize("grid", [(8, 8), (16, 16)])
+def test_perfect_output_of_crowded_toy_scenes_counts_every_scene_right(grid):
+    _, masks, counts = disc_batch(32, torch.Generator().manual_seed(3), size=(64, 64), stride=8, max_robots=4,
+                                  radius=(4.0, 10.0))
+    found = decode_batch(perfect_output(make_targets(masks, counts, grid)), min_active_fraction=0.0)
+    result, predicted_counts, _, _ = _evaluate(found, masks, counts)
+    assert predicted_counts == counts.tolist()
+    # Discs that touch share cells: with 8-pixel cells a cell's offset points to the disc
+    # covering most of it, so edge pixels of its neighbour go astray (one disc of these 32
+    # scenes falls below IoU 0.5); 4-pixel cells resolve them.
+    assert result.at(0.5) >= (0.95 if grid == (8, 8) else 1.0)
+
+
+def test_targets_have_the_documented_units():
+    masks, counts, size = _scenes()
+    h, w = 8, 12  # stride 8
+    t = make_targets(masks, counts, (h, w), centre_sigma_px=8.0, background_weight=0.25)
+    assert t.foreground.shape == (3, 1, *size) and t.centre.shape == (3, 1, h, w)
+    assert t.offset.shape == (3, 2, h, w) and t.offset_weight.shape == (3, 1, h, w)
+    assert t.valid.tolist() == [[True] * 3, [False] * 3, [True, False, False]]
+    assert torch.isnan(t.centres[2, 1:]).all()
+    # the centre of the one-disc image is the disc's centre pixel, in output pixels
+    torch.testing.assert_close(t.centres[2, 0], torch.tensor([60.0, 40.0]))
+    # heatmap: exactly 1 at the cell holding the centre (u 60 -> col 7, v 40 -> row 5)
+    assert t.centre[2, 0, 5, 7] == 1.0 and (t.centre[2] == 1.0).sum() == 1
+    # every cell points at the centre: cell centre + offset x stride = centre pixel
+    cu, cv = cell_centres((h, w), size)
+    voted_u = cu.view(1, w) + t.offset[2, 0] * 8
+    voted_v = cv.view(h, 1) + t.offset[2, 1] * 8
+    torch.testing.assert_close(voted_u, torch.full((h, w), 60.0))
+    torch.testing.assert_close(voted_v, torch.full((h, w), 40.0))
+    # weights: 1 on cells the disc touches, the background weight elsewhere, 0 without robots
+    assert set(t.offset_weight[2].unique().tolist()) == {0.25, 1.0}
+    assert t.offset_weight[1].abs().sum() == 0 and t.offset[1].abs().sum() == 0 and t.centre[1].max() == 0
+
+
+def test_decoder_finds_nothing_without_foreground_or_without_centres():
+    h, w, size = 6, 8, (48, 64)
+    centre = torch.zeros(h, w)
+    centre[2, 3] = 0.9
+    offset = torch.zeros(2, h, w)
+    assert decode_instances(torch.zeros(size), centre, offset) == []            # peak but no robot pixel
+    assert decode_instances(torch.full(size, 0.9), torch.zeros(h, w), offset) == []  # robot pixels, no peak
+    assert decode_instances(torch.full(size, 0.9), centre, offset, max_instances=0) == []
+    one = decode_instances(torch.full(size, 0.9), centre, offset)
+    assert len(one) == 1 and one[0].score == pytest.approx(0.81)
+    # a peak below the threshold is no robot; an instance smaller than the area rule neither
+    assert decode_instances(torch.full(size, 0.9), centre * 0.2, offset, centre_threshold=0.3) == []
+    small = torch.zeros(size)
+    small[20:22, 30:32] = 0.9
+    assert decode_instances(small, centre, offset, min_active_fraction=0.01) == []
+
+
+def test_network_shapes_and_predict_records():
+    torch.manual_seed(0)
+    net = OnePassNet(12, "quick")
+    f = torch.randn(2, 12, 6, 8)
+    out = net(f, (48, 64))
+    assert out.foreground.shape == (2, 1, 48, 64) and out.centre.shape == (2, 1, 6, 8)
+    assert out.offset.shape == (2, 2, 6, 8)
+    net.centre_threshold.fill_(0.0)  # every local maximum is a centre: instances to inspect
+    found = net.predict(f, (48, 64), min_active_fraction=0.0, max_instances=3)
+    assert len(found) == 2 and all(len(x) <= 3 for x in found)
+    for instances in found:
+        scores = [i.score for i in instances]
+        assert scores == sorted(scores, reverse=True)
+        for inst in instances:
+            assert inst.mask.shape == (48, 64) and 0 <= float(inst.mask.min()) and float(inst.mask.max()) <= 1
+            box = activated_box(inst.mask)
+            assert (inst.box is None and box is None) or torch.equal(inst.box, box)
+        # masks of one image are disjoint: every pixel belongs to at most one robot
+        if instances:
+            assert (torch.stack([i.mask for i in instances]) > 0).sum(0).max() <= 1
+    assert net.training  # predict restored the mode
+
+
+def test_tiny_model_learns_to_count_two_robot_toy_scenes(one_thread):
+    f, masks, counts = disc_batch(16, torch.Generator().manual_seed(0), size=(32, 32), stride=4, max_robots=2)
+    assert set(counts.tolist()) == {0, 1, 2}
+    torch.manual_seed(0)
+    net = OnePassNet(3, get_config("quick", centre_sigma_px=4.0))
+    targets = make_targets(masks, counts, (8, 8), centre_sigma_px=4.0)
+
+    def counted_right():
+        found = net.predict(f, (32, 32), min_active_fraction=0.0)
+        return np.mean([len(x) == int(c) for x, c in zip(found, counts)]), found
+
+    before, _ = counted_right()
+    optimizer = torch.optim.Adam(net.parameters(), lr=3e-3)
+    net.train()
+    for _ in range(150):
+        loss, _ = onepass_loss(net(f, (32, 32)), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    after, found = counted_right()
+    assert before < 0.6 and after == 1.0
+    result, _, _, _ = _evaluate(found, masks, counts)
+    assert result.at(0.5) >= 0.9
+
+
+def _disc_sample(seed: int, robots: int, size=SIZE) -> Sample:
+    rng = np.random.default_rng(seed)
+    height, width = size
+    v, u = np.mgrid[0:height, 0:width]
+    image = rng.integers(0, 60, (height, width, 3), dtype=np.uint8)
+    masks = []
+    for _ in range(robots):
+        cu, cv, radius = rng.uniform(10, width - 10), rng.uniform(10, height - 10), rng.uniform(5, 9)
+        mask = (u - cu) ** 2 + (v - cv) ** 2 <= radius**2
+        image[mask] = rng.integers(120, 255, 3)
+        masks.append(mask)
+    J = 7
+    return Sample(image=image, masks=np.array(masks, bool).reshape(robots, height, width),
+                  depth=np.zeros(size, np.float32), joints_2d=np.zeros((robots, J, 2), np.float32),
+                  joints_3d=np.zeros((robots, J, 3), np.float32), visibility=np.zeros((robots, J), bool),
+                  K=np.eye(3, dtype=np.float32), joint_angles=np.zeros((robots, 7), np.float32),
+                  base_poses=np.tile(np.eye(4, dtype=np.float32), (robots, 1, 1)),
+                  camera_pose=np.eye(4, dtype=np.float32), robot="panda")
+
+
+def _task():
+    localization = get_localization_config("quick", input_size=SIZE, backbone_weights=None)
+    return OnePassTask("panda", get_config("quick"), localization, num_joints=7)
+
+
+def test_task_trains_resumes_and_reloads(tmp_path, one_thread):
+    task = _task()
+    model = task.build_model().train()
+    assert isinstance(model, OnePassModel) and not model.localization.training
+    batch = task.collate([_disc_sample(0, 2), _disc_sample(1, 0)])
+    loss, parts = task.loss(model, batch)
+    loss.backward()
+    assert all(p.grad is None for p in model.localization.parameters())
+    assert parts["robots_per_image"] == 1.0 and {"bce", "dice", "centre", "offset_cells"} <= set(parts)
+
+    dataset = [_disc_sample(i, i % 3) for i in range(8)]
+    settings = TrainSettings(steps=2, batch_size=2, ckpt_every=2, log_every=1, device="cpu", progress=False)
+    assert train(task, dataset, tmp_path, settings)["step"] == 2
+    settings.steps = 3
+    assert train(task, dataset, tmp_path, settings, resume=True)["step"] == 3
+    ckpt = load_checkpoint(tmp_path / "checkpoint.pt", expect={"task": "onepass", "config": task.config_dict()})
+    assert ckpt["step"] == 3
+
+    model, rebuilt, _ = load_onepass(tmp_path / "checkpoint.pt", device="cpu")
+    assert rebuilt.config_dict() == task.config_dict()
+    threshold, rows = calibrate_centre_threshold(model, dataset[:4], SIZE, grid=(0.2, 0.9))
+    assert threshold in (0.2, 0.9) and len(rows) == 2
+    assert float(model.state_dict()["instances.centre_threshold"]) == pytest.approx(threshold)
+    evaluation = evaluate_instances(model, dataset[:4], SIZE, batch_size=2, min_active_fraction=0.0)
+    assert evaluation["true_counts"] == [0, 1, 2, 0] and len(evaluation["predicted_counts"]) == 4
+
+
+def test_predictor_takes_the_one_pass_model():
+    from robotpose_lib.predictor import Predictor
+
+    torch.manual_seed(0)
+    model = _task().build_model().eval()
+    model.instances.centre_threshold.fill_(0.0)
+    predictor = Predictor(model.localization, model, "panda", device="cpu", min_score=0.0, min_joints=0)
+    assert predictor.instances is model.instances
+    sample = _disc_sample(3, 2)
+    K = np.array([[50.0, 0, 31.5], [0, 50.0, 23.5], [0, 0, 1]], np.float32)
+    poses = predictor(sample.image, K)
+    assert isinstance(poses, list)
+    assert all(p.mask is None or p.mask.shape == SIZE for p in poses)
+
+
+def test_bad_inputs_are_one_line_value_errors():
+    net = OnePassNet(12, "quick")
+    masks, counts, _ = _scenes()
+    cases = [
+        lambda: net(torch.zeros(1, 11, 6, 8), (48, 64)),
+        lambda: make_targets(masks[0], counts, (8, 12)),
+        lambda: make_targets(masks, torch.tensor([4, 0, 1]), (8, 12)),
+        lambda: make_targets(masks, torch.tensor([1, 1]), (8, 12)),
+        lambda: make_targets(masks, counts, (128, 12)),
+        lambda: OnePassConfig(width=0),
+        lambda: OnePassConfig(centre_threshold=1.5),
+        lambda: OnePassConfig.from_dict({"widht": 3}),
+        lambda: get_config("huge"),
+        lambda: decode_instances(torch.zeros(8, 8), torch.zeros(2, 2), torch.zeros(2, 3, 3)),
+        lambda: decode_instances(torch.zeros(8, 8), torch.zeros(2, 2), torch.zeros(2, 2, 2), min_active_fraction=2),
+        lambda: onepass_task("quick", "panda", centre_weight=3),
+        lambda: onepass_task("quick", "panda", offset=-1.0),
+        lambda: OnePassNet(0),
+    ]
+    for case in cases:
+        with pytest.raises(ValueError) as info:
+            case()
+        assert "\n" not in str(info.value)
+    with pytest.raises(FileNotFoundError):
+        onepass_task("cpu", "panda", localization_checkpoint="/nonexistent/loc.pt")
