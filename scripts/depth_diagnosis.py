@@ -13,11 +13,14 @@ For a localization checkpoint, on n test scenes at the model's input size:
 * loss balance: the belief and depth terms of eq. 1 on the same batches.
 
 Usage: python scripts/depth_diagnosis.py CHECKPOINT [--n 40] [--json OUT]
+       python scripts/depth_diagnosis.py --toy [--json OUT]   (robotpose_lib.toy_depth: the
+       paper's inverse code against the log code on toy balls, 2 seeds x 1000 steps, ~5 min)
 """
 from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
 
 import numpy as np
 import torch
@@ -26,8 +29,9 @@ import torch.nn.functional as F
 from robotpose_lib.eval.localization import true_depth_map
 from robotpose_lib.eval.testset import test_dataset
 from robotpose_lib.losses import localization_loss
-from robotpose_lib.targets import LocalizationCollate, make_targets, resize_sample
+from robotpose_lib.targets import DepthCoding, LocalizationCollate, make_targets, resize_sample
 from robotpose_lib.tasks import load_model
+from robotpose_lib.toy_depth import train_toy_depth
 
 NEAR_M = 5.0  # Table I's split (kuka_kr16: 0-5 m near, 5-10 m far)
 
@@ -41,14 +45,31 @@ def summary(errors_cm: np.ndarray, true_m: np.ndarray, split: float) -> dict:
     return out
 
 
+def toy_study(json_path: str | None) -> None:
+    rows = []
+    for seed in (0, 1):
+        for kind in DepthCoding.KINDS:
+            r = train_toy_depth(kind, steps=1000, seed=seed)
+            print(r, flush=True)
+            rows.append({**asdict(r), "seed": seed, "steps": 1000, "batch": 16})
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump({"toy_depth": rows}, f, indent=1)
+
+
 @torch.no_grad()
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("checkpoint")
+    ap.add_argument("checkpoint", nargs="?")
     ap.add_argument("--n", type=int, default=40)
     ap.add_argument("--json")
+    ap.add_argument("--toy", action="store_true", help="the toy study instead of a checkpoint")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if args.toy:
+        return toy_study(args.json)
+    if not args.checkpoint:
+        ap.error("give a CHECKPOINT or --toy")
     model, task, ckpt = load_model(args.checkpoint, device="cpu")
     coding = task.targets.depth
     H, W = task.input_size
