@@ -1,7 +1,10 @@
 """Measure localization checkpoints on the real Panda dev photos and write the study file
 chapter 5 reads (assets/checkpoints/panda_sim2real_study.json).
 
-    python scripts/sim2real_study.py "LABEL=CKPT[:METRICS.jsonl]" ... [--out FILE] [--data DIR]
+    python scripts/sim2real_study.py "LABEL=CKPT[:METRICS.jsonl]" ... [--out FILE] [--data DIR] [--append]
+
+--append keeps the rows already in --out (a row with the same label is measured again), so a
+later session adds a checkpoint without the earlier runs' files.
 
 Each checkpoint runs through the Predictor with one robot per photo (no instance masks)
 and NMS peaks; the figures are eval_real.keypoint_metrics for all and for the moving
@@ -41,6 +44,7 @@ def main() -> int:
     p.add_argument("runs", nargs="+", help="LABEL=CHECKPOINT[:METRICS_LOG]")
     p.add_argument("--out", default=str(ROOT / "assets" / "checkpoints" / "panda_sim2real_study.json"))
     p.add_argument("--data", help="photo folder (default shared/data/real_panda_dev)")
+    p.add_argument("--append", action="store_true", help="keep the rows already in --out")
     args = p.parse_args()
     folder = Path(args.data) if args.data else find_real_panda_dir()
     photos = load_real_panda(folder) if folder else []
@@ -63,6 +67,13 @@ def main() -> int:
         print(f"{label:40s} step {row['step']:6d} {row['hours']:5.2f} h  AUC moving {row['moving']['auc']:.3f} "
               f"all {row['all']['auc']:.3f}  found {row['all']['found']:.2f}  median {row['all']['median_px']:.1f} px",
               flush=True)
+    if args.append and Path(args.out).is_file():
+        old = json.loads(Path(args.out).read_text())
+        if old.get("photos") != len(photos) or old.get("folder") != folder.name:
+            raise SystemExit(f"--append: {args.out} was measured on other photos ({old.get('folder')}, "
+                             f"{old.get('photos')}), not {folder.name} ({len(photos)})")
+        new = {r["label"] for r in runs}
+        runs = [r for r in old["runs"] if r["label"] not in new] + runs
     Path(args.out).write_text(json.dumps({"photos": len(photos), "folder": folder.name, "runs": runs}, indent=1))
     print(f"wrote {args.out}")
     return 0
