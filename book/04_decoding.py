@@ -283,7 +283,7 @@ else:
 # %%
 from robotpose_lib.bench import runtime
 
-_ = runtime.main(["--robot", ROBOT, "--repeats", str(config.pick(3, 10)), "--baseline-repeats", str(config.pick(1, 3))])
+_ = runtime.benchmark(robot=ROBOT, repeats=config.pick(3, 10), baseline_repeats=config.pick(1, 3))
 
 # %% [markdown]
 # ## Explore: your own scene

@@ -15,7 +15,6 @@ where it stopped. A reader meeting a missing or truncated file names it and the 
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import os
@@ -26,9 +25,9 @@ import cv2
 import numpy as np
 from torch.utils.data import Dataset
 
-from .backgrounds import BackgroundPool
 from .robots import get_robot
 from .synth import SynthParams, generate, params_for
+from .toy import ToyDiscDataset
 from .types import ANNOTATION_KEYS, Sample
 
 FORMAT_NAME, FORMAT_VERSION = "robotpose-synth", 1
@@ -215,35 +214,14 @@ class DiskDataset(Dataset):
         return read_sample(self.root, index, self.robot)
 
 
-# ---------------------------------------------------------------- CLI
-
-
-def _parse_size(text: str) -> tuple[int, int]:
-    try:
-        h, w = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"size must look like 480x640, got {text!r}") from None
-    if h < 8 or w < 8:
-        raise argparse.ArgumentTypeError(f"size {text} is too small (at least 8x8)")
-    return h, w
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`robotpose synth --robot NAME --n N --size HxW --seed S --out DIR`."""
-    parser = argparse.ArgumentParser(prog="robotpose synth", description="Render a synthetic dataset to disk.")
-    parser.add_argument("--robot", required=True, help="robot model, e.g. panda or kuka_kr16")
-    parser.add_argument("--n", type=int, required=True, help="number of samples")
-    parser.add_argument("--size", type=_parse_size, default=(480, 640), help="HxW, default 480x640")
-    parser.add_argument("--seed", type=int, default=0, help="dataset seed")
-    parser.add_argument("--out", required=True, help="output folder (an interrupted run resumes)")
-    parser.add_argument("--split", choices=("train", "test"), default="train", help="background photo set")
-    parser.add_argument("--background-dir", action="append", default=[], help="extra folder of background photos")
-    parser.add_argument("--batch", type=int, default=8, help="scenes rendered per call")
-    parser.add_argument("--recipe", default="paper", help="synthesis recipe: paper or sim2real (synth.RECIPES)")
-    args = parser.parse_args(argv)
-    params = params_for(args.robot, args.recipe,
-                        background=BackgroundPool(split=args.split, folders=tuple(args.background_dir)))
-    dataset = SyntheticDataset(args.robot, args.n, args.size, args.seed, params)
-    root = write_dataset(args.out, dataset, batch_size=max(1, args.batch))
-    print(f"wrote {dataset.n} samples to {root}")
-    return 0
+def training_dataset(data: str, robot: str, n: int, size: tuple[int, int], seed: int = 0,
+                     recipe: str = "paper") -> Dataset:
+    """The training data ``robotpose train --data`` names: "synthetic" (``n`` scenes of
+    ``robot`` rendered on the fly at ``size`` from ``seed`` with the synthesis ``recipe``),
+    "toy" (or robot "toy": :class:`~robotpose_lib.toy.ToyDiscDataset`), or the folder of a
+    dataset written by :func:`write_dataset`."""
+    if data == "toy" or robot == "toy":
+        return ToyDiscDataset(n, size, seed)
+    if data == "synthetic":
+        return SyntheticDataset(robot, n, size=size, seed=seed, params=params_for(robot, recipe))
+    return DiskDataset(data)

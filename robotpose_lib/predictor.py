@@ -19,47 +19,31 @@ masks are mapped back to the user's image (through the distortion). 3D outputs a
 camera-frame metres.
 
 The reference checkpoints come from :func:`checkpoint.checkpoint_dir`
-(``$ROBOTPOSE_CHECKPOINT_DIR``, else the files installed with the package).
-
-CLI::
-
-    robotpose predict IMAGE_OR_FOLDER... --robot NAME [--checkpoint PATH]
-        (--intrinsics K.json | --intrinsics PER_IMAGE.json | --fx F --fy F --cx C --cy C)
-        --out preds.json [--overlay-dir DIR] [--method nms|log] [--fit extend|pad|crop]
+(``$ROBOTPOSE_CHECKPOINT_DIR``, else the files installed with the package). The command
+line is ``robotpose predict`` (``cli/predict.py``).
 """
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import os
-import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-import cv2
 import numpy as np
 import torch
 
 from . import camera
-from .camera import CameraDescription, IntrinsicsError, NetworkView, network_view, read_camera
-from .checkpoint import (CheckpointError, describe_checkpoint_dir, load_checkpoint, reference_path,
-                         shipped_checkpoint_dir)
+from .camera import CameraDescription, NetworkView, network_view, read_camera
+from .checkpoint import CheckpointError, describe_checkpoint_dir, load_checkpoint, reference_path
 from .config import resolve_device
 from .decode import METHODS, decode_instances, select_instances
 from .image_io import LoadedImage, load_image
-from .models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION
+from .models.instances import DEFAULT_MIN_ACTIVE_FRACTION
 from .targets import DepthCoding, TargetParams, depth_coding_for, image_to_tensor
 from .tasks import InstanceModel, LocalizationTask, load_model
 from .types import RobotPose
-
-# The reference checkpoints installed with robotpose (``checkpoint.checkpoint_dir`` also
-# honours $ROBOTPOSE_CHECKPOINT_DIR); kept for code that imported this name.
-DEFAULT_CHECKPOINT_DIR = shipped_checkpoint_dir()
-FITS = camera.FITS
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp")
 
 
 def pretrained_paths(robot: str, config: str = "cpu", checkpoint_dir: str | Path | None = None) -> tuple[Path, Path]:
@@ -144,8 +128,8 @@ class Predictor:
                  pad_value: int = 0, min_joints: int = 1, duplicate_iou: float = 0.5):
         if method not in METHODS:
             raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
-        if fit not in FITS:
-            raise ValueError(f"fit: expected one of {', '.join(FITS)}, got {fit!r}")
+        if fit not in camera.FITS:
+            raise ValueError(f"fit: expected one of {', '.join(camera.FITS)}, got {fit!r}")
         if not 0.0 <= min_active_fraction <= 1.0:
             raise ValueError(f"min_active_fraction: must be in [0, 1], got {min_active_fraction}")
         self.device = resolve_device(device)
@@ -405,191 +389,3 @@ def _depth_coding_of(ckpt: dict) -> DepthCoding:
     if targets is None:
         return depth_coding_for(ckpt["robot"])
     return TargetParams.from_dict(targets).depth
-
-
-# ============================================================================ CLI
-
-def _finite_or_none(x):
-    """Nested lists of floats with NaN/inf turned into None (JSON null)."""
-    if isinstance(x, (list, tuple)):
-        return [_finite_or_none(v) for v in x]
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def pose_to_json(pose: RobotPose) -> dict:
-    return {"score": _finite_or_none(pose.score),
-            "joints_2d": _finite_or_none(np.asarray(pose.joints_2d, float).tolist()),
-            "joints_3d": _finite_or_none(np.asarray(pose.joints_3d, float).tolist()),
-            "joint_scores": _finite_or_none(np.asarray(pose.joint_scores, float).tolist())}
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="robotpose predict", description="Predict robot poses (2D + 3D joints) in images.")
-    p.add_argument("images", nargs="+", metavar="IMAGE",
-                   help="image files (PNG, JPEG, TIFF, ...) or folders (their image files, not recursive)")
-    p.add_argument("--robot", required=True, help="robot model: panda or kuka_kr16")
-    p.add_argument("--checkpoint", help="instance (or localization-only) checkpoint; default: the shipped reference")
-    p.add_argument("--intrinsics", help='JSON camera description for every image: {"K": [[...]]}, {"fx", "fy", '
-                   '"cx", "cy"} or a ROS CameraInfo dump, optionally with "D"/"dist_coeffs" (undistorted) and '
-                   '"width"/"height" (K rescaled to each image); or a JSON object mapping image file names to '
-                   'such descriptions (or to JSON files holding them) for per-image intrinsics')
-    for name in ("fx", "fy", "cx", "cy"):
-        p.add_argument(f"--{name}", type=float)
-    p.add_argument("--out", required=True, help="output JSON file")
-    p.add_argument("--overlay-dir", help="write one PNG per image with the chains drawn")
-    p.add_argument("--method", choices=METHODS, default="nms", help="peak finder (default nms)")
-    p.add_argument("--fit", choices=FITS, default="extend",
-                   help="how images go into the network: extend (default: a network input of the image's own "
-                        "aspect ratio), pad (letterbox into the network size) or crop (its centre)")
-    p.add_argument("--min-active-fraction", type=float, default=DEFAULT_MIN_ACTIVE_FRACTION,
-                   help=f"instance stopping rule (paper {PAPER_MIN_ACTIVE_FRACTION}; default "
-                        f"{DEFAULT_MIN_ACTIVE_FRACTION} for small robots)")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--batch-size", type=int, default=4)
-    return p
-
-
-def _say(msg: str) -> None:
-    print(f"robotpose predict: {msg}", file=sys.stderr)
-
-
-def _overlay_names(files: list[str]) -> list[str]:
-    """One PNG name per input, unique even when two inputs share a stem."""
-    stems = [Path(f).stem for f in files]
-    return [f"{s}.png" if stems.count(s) == 1 else f"{i:03d}_{s}.png" for i, s in enumerate(stems)]
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return _run(args)
-    except (ValueError, FileNotFoundError, OSError) as err:  # CheckpointError, IntrinsicsError are ValueErrors
-        _say(f"error: {err}")
-        return 1
-
-
-def expand_inputs(paths: Sequence[str]) -> list[str]:
-    """Image arguments with folders replaced by their image files (sorted, by suffix:
-    .png .jpg .jpeg .tif .tiff .bmp .webp, any case); other paths are kept as given."""
-    out: list[str] = []
-    for p in paths:
-        if os.path.isdir(p):
-            found = sorted(str(Path(p) / f.name) for f in Path(p).iterdir()
-                           if f.suffix.lower() in IMAGE_SUFFIXES and not f.name.startswith("."))
-            if not found:
-                raise FileNotFoundError(f"{p}: folder holds no image files ({' '.join(IMAGE_SUFFIXES)})")
-            out += found
-        else:
-            out.append(p)
-    return out
-
-
-_CAMERA_KEYS = {"K", "k", "camera_matrix", "cameraMatrix", "intrinsic_matrix", "intrinsics", "fx", "fy", "cx", "cy"}
-
-
-class _PerImageCameras:
-    """A JSON object mapping image file names (as given, relative to the mapping's folder,
-    or the base name) to camera descriptions or to JSON files holding one."""
-
-    def __init__(self, path: Path, table: dict):
-        self.path, self.table = path, table
-
-    def __call__(self, file: str) -> CameraDescription:
-        f = Path(file)
-        keys = [file, str(f)]
-        try:
-            keys.append(os.path.relpath(f.resolve(), self.path.parent.resolve()))
-        except ValueError:  # another drive (Windows)
-            pass
-        keys.append(f.name)
-        key = next((k for k in keys if k in self.table), None)
-        if key is None:
-            raise IntrinsicsError(f"{file}: no intrinsics for this image in {self.path}")
-        value = self.table[key]
-        if isinstance(value, str):
-            target = Path(value)
-            return read_camera(target if target.is_absolute() else self.path.parent / target)
-        return read_camera(value, name=f"{self.path}[{key!r}]")
-
-
-def _cli_cameras(args):
-    """A function file -> CameraDescription (one description for all, or per image)."""
-    parts = [args.fx, args.fy, args.cx, args.cy]
-    if args.intrinsics and any(v is not None for v in parts):
-        raise IntrinsicsError("intrinsics: give either --intrinsics or --fx/--fy/--cx/--cy, not both")
-    if args.intrinsics:
-        path = Path(args.intrinsics)
-        if path.is_file():
-            try:
-                data = json.loads(path.read_text())
-            except (UnicodeDecodeError, json.JSONDecodeError):
-                data = None  # read_camera names the problem
-            if isinstance(data, dict) and data and not (_CAMERA_KEYS & set(data)) \
-                    and all(isinstance(v, (dict, list, str)) for v in data.values()):
-                return _PerImageCameras(path, data)
-        cam = read_camera(path)
-        return lambda file: cam
-    if any(v is None for v in parts):
-        missing = [f"--{n}" for n, v in zip(("fx", "fy", "cx", "cy"), parts) if v is None]
-        raise IntrinsicsError(f"intrinsics: need --intrinsics K.json or all of --fx --fy --cx --cy (missing "
-                              f"{' '.join(missing)})")
-    cam = read_camera({"fx": args.fx, "fy": args.fy, "cx": args.cx, "cy": args.cy}, name="--fx/--fy/--cx/--cy")
-    return lambda file: cam
-
-
-def _run(args) -> int:
-    cameras = _cli_cameras(args)
-    files_in = expand_inputs(args.images)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        kwargs = dict(device=args.device, method=args.method, min_active_fraction=args.min_active_fraction,
-                      fit=args.fit)
-        if args.checkpoint:
-            predictor = Predictor.load(args.checkpoint, robot=args.robot, **kwargs)
-        else:
-            predictor = Predictor.from_pretrained(args.robot, **kwargs)
-    for w in caught:
-        _say(f"warning: {str(w.message).splitlines()[0]}")
-    failed = 0
-    prepared, files = [], []
-    for f in files_in:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            try:
-                item = predictor.prepare(f, cameras(f), name=f)
-            except (ValueError, OSError) as err:
-                item = err
-        for w in caught:
-            _say(f"warning: {str(w.message).splitlines()[0]}")
-        if isinstance(item, Exception):
-            _say(f"skipped: {str(item).splitlines()[0] if str(item) else type(item).__name__}")
-            failed += 1
-            continue
-        prepared.append(item)
-        files.append(f)
-    results = predictor.predict_prepared(prepared, batch_size=max(1, args.batch_size), with_masks=False) \
-        if prepared else []
-    images = []
-    for f, item, poses in zip(files, prepared, results):
-        H0, W0 = item.original_size
-        images.append({"file": f, "width": int(W0), "height": int(H0), "robots": [pose_to_json(p) for p in poses]})
-    doc = {"robot": predictor.robot, "joint_names": predictor.joint_names, "images": images}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, indent=1, allow_nan=False))
-    if args.overlay_dir:
-        folder = Path(args.overlay_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, item, poses in zip(_overlay_names(files), prepared, results):
-            from .viz import draw_overlay
-
-            picture = draw_overlay(item.loaded.image, poses, item.loaded.scale)
-            cv2.imwrite(str(folder / name), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
-    robots = sum(len(r) for r in results)
-    print(f"{len(images)} image(s), {robots} robot(s) -> {out}" + (f"; {failed} input(s) failed" if failed else ""))
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

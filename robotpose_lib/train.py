@@ -20,13 +20,12 @@ Mixed precision (``TrainSettings.amp``): float16 with a GradScaler on CUDA, bflo
 CPUs with native bf16 (``config.autocast_dtype``); losses stay float32. Model and images
 are channels_last (faster convolutions on both).
 
-CLI::
+Command line (``cli/train.py``; ``python -m robotpose_lib.train`` is the same)::
 
     robotpose train localization --config NAME --robot NAME --out DIR [--resume] [--steps N]
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
@@ -389,9 +388,9 @@ def read_metrics(path: str | Path) -> list[dict]:
     return rows
 
 
-# ---------------------------------------------------------------------------------- CLI
-# Default settings per named config: steps, batch size, scenes in the training set,
-# checkpoint interval, DataLoader workers.
+# ------------------------------------------------------------------------ run defaults
+# Default settings per named config (``robotpose train`` without the options): steps,
+# batch size, scenes in the training set, checkpoint interval, DataLoader workers.
 RUN_DEFAULTS = {
     "quick": dict(steps=60, batch_size=4, n_scenes=480, ckpt_every=20, workers=0, log_every=5),
     # cpu: ~7 samples/s measured end to end (1 render worker + 1 torch thread, 2 cores), so
@@ -404,118 +403,7 @@ RUN_DEFAULTS = {
 }
 
 
-def _dataset(data: str, robot: str, n: int, size: tuple[int, int], seed: int,
-             recipe: str = "paper") -> Dataset:
-    if data == "toy" or robot == "toy":
-        from .toy import ToyDiscDataset
+if __name__ == "__main__":  # torchrun --nproc_per_node N -m robotpose_lib.train ... = robotpose train ...
+    from robotpose_lib.cli import main
 
-        return ToyDiscDataset(n, size, seed)
-    if data == "synthetic":
-        from .data import SyntheticDataset
-        from .synth import params_for
-
-        return SyntheticDataset(robot, n, size=size, seed=seed, params=params_for(robot, recipe))
-    from .data import DiskDataset
-
-    return DiskDataset(data)
-
-
-def parse_overrides(items: list[str]) -> dict:
-    """["stages=4", "freeze_backbone=false", "input_size=120,160"] -> typed values (JSON
-    where it parses, a comma list as a tuple of ints, else the string)."""
-    out = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set {item!r}: expected FIELD=VALUE")
-        low = text.strip().lower()
-        if low in ("true", "false"):
-            value = low == "true"
-        elif low in ("none", "null"):
-            value = None
-        elif "," in text:
-            value = tuple(int(v) for v in text.split(","))
-        else:
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError:
-                value = text
-        out[key.strip()] = value
-    return out
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from .tasks import FACTORIES as TASK_FACTORIES
-
-    p = argparse.ArgumentParser(prog="robotpose train", description="Train a model.")
-    p.add_argument("task", choices=sorted(TASK_FACTORIES), help="model family")
-    p.add_argument("--config", required=True, help="named configuration (quick, cpu, paper)")
-    p.add_argument("--robot", required=True, help="robot name (panda, kuka_kr16; toy for the disc demo)")
-    p.add_argument("--out", required=True, help="run directory (checkpoint.pt, metrics.jsonl)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    p.add_argument("--localization", help="instances only: the frozen localization checkpoint "
-                   "(default assets/checkpoints/{robot}_localization_{config}.pt)")
-    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="override a model config field (e.g. --set freeze_backbone=false), "
-                   "a target field (sigma, phi, joints) or the loss's depth_weight")
-    p.add_argument("--steps", type=int, help="total optimiser steps")
-    p.add_argument("--batch-size", type=int, help="samples per step and process")
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--schedule", default="constant", choices=["constant", "cosine"])
-    p.add_argument("--n-scenes", type=int, help="training scenes (synthetic data)")
-    p.add_argument("--data", default="synthetic",
-                   help="'synthetic' (rendered on the fly), 'toy', or a dataset folder")
-    p.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic training set")
-    p.add_argument("--recipe", default="paper", help="synthesis recipe of the training scenes: "
-                   "paper (the paper's randomisation) or sim2real (see synth.RECIPES)")
-    p.add_argument("--fp32", action="store_true", help="train in float32 (no mixed precision)")
-    p.add_argument("--max-minutes", type=float, help="stop (with a checkpoint) after this wall time")
-    p.add_argument("--seed", type=int, default=0, help="seed of batch order and initialisation")
-    p.add_argument("--workers", type=int, help="DataLoader worker processes")
-    p.add_argument("--ckpt-every", type=int)
-    p.add_argument("--log-every", type=int)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--threads", type=int, help="torch CPU threads per process")
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--init", metavar="CKPT", help="start a new run from the model weights of "
-                   "this checkpoint (fresh optimiser and step count)")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        from .synth import RECIPES
-
-        if args.recipe not in RECIPES:
-            raise ValueError(f"--recipe: unknown name {args.recipe!r} (expected one of {sorted(RECIPES)})")
-        if args.max_minutes is not None and not args.max_minutes > 0:
-            raise ValueError(f"--max-minutes: expected a positive number, got {args.max_minutes}")
-        defaults = RUN_DEFAULTS.get(args.config, RUN_DEFAULTS["cpu"])
-        extra = {"localization_checkpoint": args.localization} if args.task == "instances" and args.localization else {}
-        from .tasks import make_task
-
-        task = make_task(args.task, args.config, args.robot, **extra, **parse_overrides(args.set))
-        size = tuple(task.input_size)
-        n = args.n_scenes or defaults["n_scenes"]
-        dataset = _dataset(args.data, args.robot, n, size, args.data_seed, args.recipe)
-        pick = lambda v, k: defaults[k] if v is None else v  # noqa: E731
-        settings = TrainSettings(
-            steps=pick(args.steps, "steps"), batch_size=pick(args.batch_size, "batch_size"),
-            lr=args.lr, schedule=args.schedule, ckpt_every=pick(args.ckpt_every, "ckpt_every"),
-            log_every=pick(args.log_every, "log_every"), num_workers=pick(args.workers, "workers"),
-            seed=args.seed, device=args.device, progress=not args.no_progress,
-            threads=args.threads, init_from=args.init, amp=not args.fp32, recipe=args.recipe,
-            max_seconds=None if args.max_minutes is None else 60.0 * args.max_minutes)
-        result = train(task, dataset, args.out, settings, resume=args.resume)
-    except (ValueError, FileNotFoundError, FloatingPointError) as exc:
-        print(f"robotpose train: error: {exc}", file=sys.stderr)
-        return 2
-    if int(os.environ.get("RANK", "0")) == 0:
-        print(f"done: step {result['step']}, checkpoint {result['checkpoint']}, "
-              f"{result['seconds']:.1f} s")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["train", *sys.argv[1:]]))

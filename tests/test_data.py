@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from robotpose_lib.data import DiskDataset, SyntheticDataset, main, read_sample, write_dataset
+from robotpose_lib.cli import main
+from robotpose_lib.data import DiskDataset, SyntheticDataset, read_sample, write_dataset
 
 SIZE = (64, 80)
 
@@ -61,7 +62,7 @@ def test_interrupted_writing_resumes(tmp_path):
 
 def test_cli_synth_writes_a_dataset(tmp_path, capsys):
     out = tmp_path / "ds"
-    assert main(["--robot", "panda", "--n", "2", "--size", "48x64", "--seed", "1", "--out", str(out)]) == 0
+    assert main(["synth", "--robot", "panda", "--n", "2", "--size", "48x64", "--seed", "1", "--out", str(out)]) == 0
     assert len(DiskDataset(out)) == 2
     assert "wrote 2 samples" in capsys.readouterr().out
 

@@ -11,7 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from robotpose_lib import checkpoint, evaluate
+from robotpose_lib import checkpoint
+from robotpose_lib.cli import run_command
 from robotpose_lib.eval import localization, testset
 from robotpose_lib.viz import localization as viz_loc
 from robotpose_lib.targets import TargetParams, depth_coding_for, make_targets, resize_sample
@@ -136,7 +137,7 @@ def test_plots(samples, params):
     plt.close("all")
 
 
-@pytest.mark.parametrize("entry", ["evaluate", "cli"])
+@pytest.mark.parametrize("entry", ["run_command", "cli"])
 def test_cli_missing_checkpoint_is_one_line(tmp_path, capsys, entry):
     argv = ["localization", "--checkpoint", str(tmp_path / "missing.pt"), "--n", "1"]
     if entry == "cli":
@@ -144,7 +145,7 @@ def test_cli_missing_checkpoint_is_one_line(tmp_path, capsys, entry):
 
         rc = cli.main(["eval", *argv])
     else:
-        rc = evaluate.main(argv)
+        rc = run_command("eval", argv)
     err = capsys.readouterr().err.strip()
     assert rc != 0
     assert len(err.splitlines()) == 1 and "missing.pt" in err and "not found" in err
@@ -154,7 +155,7 @@ def test_cli_corrupt_checkpoint_is_one_line(tmp_path, capsys):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint at all")
     for task in ("localization", "instances"):
-        rc = evaluate.main([task, "--checkpoint", str(bad), "--n", "1"])
+        rc = run_command("eval", [task, "--checkpoint", str(bad), "--n", "1"])
         err = capsys.readouterr().err.strip()
         assert rc != 0
         assert len(err.splitlines()) == 1 and "bad.pt" in err
@@ -170,13 +171,13 @@ def test_cli_runs_on_a_checkpoint(tmp_path, capsys):
     path = save_checkpoint(tmp_path / "q.pt", {"task": task.name, "robot": task.robot,
                                                "config": task.config_dict(), "step": 0,
                                                "model": model.state_dict(), "extra": task.extra()})
-    rc = evaluate.main(["localization", "--checkpoint", str(path), "--n", "1", "--method", "nms",
+    rc = run_command("eval", ["localization", "--checkpoint", str(path), "--n", "1", "--method", "nms",
                         "--no-progress"])
     out = capsys.readouterr().out
     assert rc == 0
     assert "NMS peaks" in out and "LOG peaks" not in out and "paper near" in out
     # a localization checkpoint is not an instance checkpoint
-    rc = evaluate.main(["instances", "--checkpoint", str(path), "--n", "1"])
+    rc = run_command("eval", ["instances", "--checkpoint", str(path), "--n", "1"])
     err = capsys.readouterr().err
     assert rc != 0 and "task is 'localization'" in err and "'instances' requested" in err and str(path) in err
 
@@ -202,7 +203,7 @@ def test_cli_instances_prints_ap_and_counting(tmp_path, capsys):
     path = save_checkpoint(tmp_path / "inst.pt", {"task": task.name, "robot": task.robot,
                                                   "config": task.config_dict(), "step": 0,
                                                   "model": model.state_dict(), "extra": task.extra()})
-    rc = evaluate.main(["instances", "--checkpoint", str(path), "--n", "2", "--paper-rule"])
+    rc = run_command("eval", ["instances", "--checkpoint", str(path), "--n", "2", "--paper-rule"])
     out = capsys.readouterr().out
     assert rc == 0, out
     assert "min active fraction 0.05" in out

@@ -15,10 +15,15 @@ from PIL import Image
 from robotpose_lib.checkpoint import save_checkpoint
 from robotpose_lib.models.instances import get_config as instance_config
 from robotpose_lib.models.localization import get_config as localization_config
-from robotpose_lib.predictor import main
+from robotpose_lib.cli import run_command
 from robotpose_lib.tasks import InstanceTask, LocalizationTask, num_joints_of
 
 K_ARGS = ["--fx", "60", "--fy", "60", "--cx", "31.5", "--cy", "23.5"]
+
+
+def main(argv):
+    """``robotpose predict ARGV``: exit code 0, 1 (an input failed) or 2 (usage)."""
+    return run_command("predict", argv)
 KEYS_ROBOT = {"score", "joints_2d", "joints_3d", "joint_scores"}
 
 

@@ -14,7 +14,8 @@ import torch
 from robotpose_lib.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from robotpose_lib.tasks import load_model, localization_task
 from robotpose_lib.toy import ToyDiscDataset
-from robotpose_lib.train import StepBatchSampler, TrainSettings, main, read_metrics, train
+from robotpose_lib.cli import run_command
+from robotpose_lib.train import StepBatchSampler, TrainSettings, read_metrics, train
 from robotpose_lib.viz.training import plot_loss_curves
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,6 +25,11 @@ CLI = ["localization", "--config", "quick", "--robot", "toy", "--n-scenes", "16"
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
+
+
+def main(argv):
+    """``robotpose train ARGV``: exit code 0, 1 (a failed input or run) or 2 (usage)."""
+    return run_command("train", argv)
 
 
 def tiny_task():
@@ -80,7 +86,7 @@ def test_killed_run_resumes_at_its_checkpoint_step(tmp_path):
     saved = load_checkpoint(ckpt)["step"]
     assert 3 <= saved < 30 and saved % 3 == 0  # killed mid-run
     # Without --resume an existing run is never overwritten.
-    assert main([*CLI, "--out", str(out), "--steps", "30"]) == 2
+    assert main([*CLI, "--out", str(out), "--steps", "30"]) == 1
     res = subprocess.run(args + ["--resume"], env=_env(), capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     assert f"resuming {ckpt} at step {saved}" in res.stdout
@@ -100,7 +106,7 @@ def test_corrupt_and_mismatched_checkpoints(tmp_path, capsys):
     out = tmp_path / "run"
     out.mkdir()
     (out / "checkpoint.pt").write_bytes(b"not a checkpoint at all")
-    assert main([*CLI, "--out", str(out), "--steps", "2", "--resume"]) == 2
+    assert main([*CLI, "--out", str(out), "--steps", "2", "--resume"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and str(out / "checkpoint.pt") in err[0] and "corrupt" in err[0]
 
@@ -110,7 +116,7 @@ def test_corrupt_and_mismatched_checkpoints(tmp_path, capsys):
     with pytest.raises(CheckpointError, match=r"robot is 'toy' in the checkpoint, 'panda'"):
         load_checkpoint(out / "checkpoint.pt", expect={"robot": "panda"})
     # The CLI's quick config has input 96x128, the checkpoint 48x64: named in the message.
-    assert main([*CLI, "--out", str(out), "--steps", "2", "--resume"]) == 2
+    assert main([*CLI, "--out", str(out), "--steps", "2", "--resume"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "config.input_size" in err[0] and "checkpoint.pt" in err[0]
     with pytest.raises(FileNotFoundError, match="missing.pt"):

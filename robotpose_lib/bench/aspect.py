@@ -1,6 +1,6 @@
 """Depth and joints on images of other shapes: the same scenes at 4:3, 16:9, 8:3 and 3:4.
 
-`robotpose bench aspect` (or ``python -m robotpose_lib.bench.aspect``) renders the same
+`robotpose bench aspect` (:func:`benchmark`) renders the same
 synthetic scenes (``synth.generate`` draws every scene from (seed, index); the image size
 only changes the intrinsics, K = ``camera.intrinsics_from_fov`` with the same vertical field
 of view) at several image sizes, runs the shipped reference *localization* model
@@ -19,12 +19,13 @@ scene's robots. Nothing here is trained; the numbers depend on the shipped check
 """
 from __future__ import annotations
 
-import argparse
 import time
 import warnings
+from typing import Sequence
 
 import numpy as np
-import torch
+
+from ..config import torch_threads
 
 # name -> (H, W); the first is the training shape of the reference models (240x320)
 ASPECTS = {"4:3": (240, 320), "16:9": (240, 427), "8:3": (240, 640), "3:4": (320, 240)}
@@ -104,24 +105,13 @@ def format_aspect_rows(robot: str, rows: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="robotpose bench aspect", description=__doc__.splitlines()[0])
-    ap.add_argument("--robots", default="panda,kuka_kr16", help="comma-separated robot names")
-    ap.add_argument("--n", type=int, default=16, help="scenes per aspect ratio")
-    ap.add_argument("--seed", type=int, default=777)
-    ap.add_argument("--match-px", type=float, default=12.0, help="match radius at 320 px width")
-    ap.add_argument("--instances", action="store_true", help="with the reference instance model")
-    ap.add_argument("--fit", default=None, help="Predictor fit: extend (default), pad or crop")
-    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
-    ap.add_argument("--device", default="cpu")
-    args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    for robot in [r.strip() for r in args.robots.split(",") if r.strip()]:
-        rows = aspect_table(robot, args.n, args.seed, match_px=args.match_px, instances=args.instances,
-                            fit=args.fit, device=args.device)
-        print(format_aspect_rows(robot, rows), flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+def benchmark(robots: Sequence[str] = ("panda", "kuka_kr16"), n: int = 16, seed: int = 777, match_px: float = 12.0,
+              instances: bool = False, fit: str | None = None, threads: int = 1, device="cpu") -> int:
+    """Print :func:`aspect_table` per robot (``threads`` torch CPU threads while it runs).
+    Returns 0."""
+    with torch_threads(threads):
+        for robot in robots:
+            rows = aspect_table(robot, n, seed, match_px=match_px, instances=instances,
+                                fit=fit, device=device)
+            print(format_aspect_rows(robot, rows), flush=True)
+        return 0

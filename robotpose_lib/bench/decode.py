@@ -1,6 +1,6 @@
 """Peak finding on 480x640 belief maps: our NMS / LoG against scipy / skimage baselines.
 
-`robotpose bench decode` (or ``python -m robotpose_lib.bench.decode``) prints mean and
+`robotpose bench decode` (:func:`benchmark`) prints mean and
 std milliseconds over repeats after warm-up, the speed-up ratios, and whether the same
 peaks were found, beside the paper's Table II (GTX 1080 Ti; their LoG an untuned CPU
 implementation). The maps are J Gaussians of std ``--blob-sigma`` px at random joints
@@ -17,13 +17,12 @@ noisy ones, with the same peaks. Torch and OpenCV run with ``--threads`` threads
 """
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
 import torch
 
-from robotpose_lib.config import resolve_device
+from robotpose_lib.config import resolve_device, torch_threads
 from robotpose_lib.decode import log_peaks, nms_peaks
 
 PAPER_MS = {"nms": (0.41, 0.125), "log": (310.0, 3.225)}
@@ -115,65 +114,50 @@ def run_setting(label: str, maps: np.ndarray, sigmas: np.ndarray, threshold: flo
     return rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="robotpose bench decode", description=__doc__.splitlines()[0])
-    ap.add_argument("--joints", type=int, default=7)
-    ap.add_argument("--height", type=int, default=480)
-    ap.add_argument("--width", type=int, default=640)
-    ap.add_argument("--blob-sigma", type=float, default=4.0, help="belief Gaussian std (px)")
-    ap.add_argument("--noise", type=float, default=0.02, help="noise std of the sparse maps")
-    ap.add_argument("--noisy-noise", type=float, default=0.1, help="noise std of the noisy maps (0: skip them)")
-    ap.add_argument("--sigmas", type=str, default="1:8:8", help="LoG min:max:num (blob_log's linspace)")
-    ap.add_argument("--threshold", type=float, default=0.1)
-    ap.add_argument("--repeats", type=int, default=10)
-    ap.add_argument("--baseline-repeats", type=int, default=3)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--threads", type=int, default=1,
-                    help="torch and OpenCV CPU threads (default 1, like the single-threaded baselines)")
-    ap.add_argument("--device", default="cpu", help="cpu, cuda or auto")
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args(argv)
-
+def benchmark(joints: int = 7, height: int = 480, width: int = 640, blob_sigma: float = 4.0, noise: float = 0.02,
+              noisy_noise: float = 0.1, sigmas: tuple[float, float, int] = (1.0, 8.0, 8), threshold: float = 0.1,
+              repeats: int = 10, baseline_repeats: int = 3, warmup: int = 2, threads: int = 1, device="cpu",
+              seed: int = 0) -> int:
+    """NMS and LoG on synthetic belief maps (sparse, and noisy unless ``noisy_noise`` is 0)
+    against scipy / skimage (module docstring). ``sigmas``: LoG (min, max, num) as
+    blob_log's linspace; ``threads``: torch and OpenCV CPU threads while it runs. Returns 1
+    when a baseline found other peaks."""
     import cv2
 
-    torch.set_num_threads(args.threads)
-    cv2_threads = cv2.getNumThreads()
-    cv2.setNumThreads(args.threads)
-    try:
-        device = resolve_device(args.device)
-        sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
-        lo, hi, num = args.sigmas.split(":")
-        sigmas = np.linspace(float(lo), float(hi), int(num))
-        print(f"maps: J={args.joints} {args.height}x{args.width}, blob sigma {args.blob_sigma} px; LoG sigmas "
-              f"{np.round(sigmas, 3).tolist()}, threshold {args.threshold}; device {device}, threads "
-              f"{torch.get_num_threads()} (torch), {cv2.getNumThreads()} (OpenCV)")
-        settings = [("sparse", args.noise, 20.0)]
-        if args.noisy_noise > 0:
-            settings.append(("noisy", args.noisy_noise, 10.0))
-        rows, targets = [], []
-        for label, noise, target in settings:
-            maps, _ = synthetic_beliefs(args.joints, args.height, args.width, args.blob_sigma, noise, args.seed)
-            found = run_setting(f"{label} ({noise:g})", maps, sigmas, args.threshold, device, sync, args.repeats,
-                                args.baseline_repeats, args.warmup)
-            rows += found
-            targets.append((label, target, found[1]))
-    finally:
-        cv2.setNumThreads(cv2_threads)
-    print(f"{'task':20s} {'mean ms':>9s} {'std':>7s} {'paper ms':>9s} | {'baseline':22s} {'mean ms':>9s} "
-          f"{'std':>7s} {'speed-up':>8s} | same peaks (ours/baseline, max dxy px)")
-    status = 0
-    for name, m, s, key, bname, bm, bs, (same, n_ours, n_ref, worst) in rows:
-        pm, ps = PAPER_MS[key]
-        print(f"{name:20s} {m:9.2f} {s:7.2f} {pm:9.2f} | {bname:22s} {bm:9.2f} {bs:7.2f} {bm / m:7.1f}x | "
-              f"{'yes' if same else 'NO'} ({n_ours}/{n_ref}, {worst:.2f})")
-        status |= 0 if same else 1
-    for label, target, row in targets:
-        speedup = row[5] / row[1]
-        met = speedup >= target and row[7][0]
-        print(f"target: LoG >= {target:.0f}x faster than blob_log on {label} maps with the same peaks: "
-              f"{'met' if met else 'NOT met'} ({speedup:.1f}x)")
-    return status
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+    with torch_threads(threads):
+        cv2_threads = cv2.getNumThreads()
+        cv2.setNumThreads(threads)
+        try:
+            device = resolve_device(device)
+            sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
+            lo, hi, num = sigmas
+            sigmas = np.linspace(float(lo), float(hi), int(num))
+            print(f"maps: J={joints} {height}x{width}, blob sigma {blob_sigma} px; LoG sigmas "
+                  f"{np.round(sigmas, 3).tolist()}, threshold {threshold}; device {device}, threads "
+                  f"{torch.get_num_threads()} (torch), {cv2.getNumThreads()} (OpenCV)")
+            settings = [("sparse", noise, 20.0)]
+            if noisy_noise > 0:
+                settings.append(("noisy", noisy_noise, 10.0))
+            rows, targets = [], []
+            for label, noise, target in settings:
+                maps, _ = synthetic_beliefs(joints, height, width, blob_sigma, noise, seed)
+                found = run_setting(f"{label} ({noise:g})", maps, sigmas, threshold, device, sync, repeats,
+                                    baseline_repeats, warmup)
+                rows += found
+                targets.append((label, target, found[1]))
+        finally:
+            cv2.setNumThreads(cv2_threads)
+        print(f"{'task':20s} {'mean ms':>9s} {'std':>7s} {'paper ms':>9s} | {'baseline':22s} {'mean ms':>9s} "
+              f"{'std':>7s} {'speed-up':>8s} | same peaks (ours/baseline, max dxy px)")
+        status = 0
+        for name, m, s, key, bname, bm, bs, (same, n_ours, n_ref, worst) in rows:
+            pm, ps = PAPER_MS[key]
+            print(f"{name:20s} {m:9.2f} {s:7.2f} {pm:9.2f} | {bname:22s} {bm:9.2f} {bs:7.2f} {bm / m:7.1f}x | "
+                  f"{'yes' if same else 'NO'} ({n_ours}/{n_ref}, {worst:.2f})")
+            status |= 0 if same else 1
+        for label, target, row in targets:
+            speedup = row[5] / row[1]
+            met = speedup >= target and row[7][0]
+            print(f"target: LoG >= {target:.0f}x faster than blob_log on {label} maps with the same peaks: "
+                  f"{'met' if met else 'NOT met'} ({speedup:.1f}x)")
+        return status

@@ -10,13 +10,13 @@ inference latency of one 480x640 image (last stage only) on the chosen device.
 """
 from __future__ import annotations
 
-import argparse
 import time
+from typing import Sequence
 
 import numpy as np
 import torch
 
-from ..config import resolve_device
+from ..config import resolve_device, torch_threads
 from ..losses import localization_loss
 from ..models.localization import LocalizationNet, count_flops, count_parameters, get_config
 
@@ -76,40 +76,30 @@ def inference_latency(name: str, size: tuple[int, int], repeats: int, device) ->
     return 1000 * float(np.median(times))
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="robotpose bench localization")
-    p.add_argument("--train", default="cpu,cpu_ft", help="configs to time training for")
-    p.add_argument("--infer", default="cpu,paper", help="configs to time inference for")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
-    args = p.parse_args(argv)
-    device = resolve_device(args.device)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    train_names = [n for n in args.train.split(",") if n]
-    infer_names = [n for n in args.infer.split(",") if n]
-    print(f"device {device}, torch threads {torch.get_num_threads()}, J = {NUM_JOINTS}")
-    print(f"{'config':8s} {'input':>9s} {'params':>9s} {'trainable':>9s} {'GFLOPs':>8s} "
-          f"{'GFLOPs@480x640':>15s}")
-    for name in dict.fromkeys(train_names + infer_names):
-        cfg = get_config(name)
-        model = LocalizationNet(cfg, NUM_JOINTS)
-        print(f"{name:8s} {cfg.input_size[0]:>4d}x{cfg.input_size[1]:<4d} "
-              f"{count_parameters(model) / 1e6:8.2f}M {count_parameters(model, True) / 1e6:8.2f}M "
-              f"{count_flops(model, cfg.input_size) / 1e9:8.2f} "
-              f"{count_flops(model, (480, 640)) / 1e9:15.2f}", flush=True)
-    print("(FLOPs: one image, forward, last stage up-sampled, 2 x multiply-adds)")
-    for name in train_names:
-        rate = train_throughput(name, args.batch_size, args.repeats, device)
-        print(f"train {name:8s} batch {args.batch_size}: {rate:6.2f} samples/s "
-              f"({3600 * rate:,.0f} samples per hour)", flush=True)
-    for name in infer_names:
-        ms = inference_latency(name, (480, 640), args.repeats, device)
-        print(f"infer {name:8s} 480x640: {ms:8.1f} ms per image", flush=True)
+def benchmark(train: Sequence[str] = ("cpu", "cpu_ft"), infer: Sequence[str] = ("cpu", "paper"), device="cpu",
+              batch_size: int = 8, repeats: int = 5, threads: int | None = None) -> int:
+    """Print model sizes and FLOPs of the ``train`` and ``infer`` configs, training samples/s
+    of ``train`` and 480x640 inference latency of ``infer`` (``threads``: torch CPU threads
+    while it runs; None keeps torch's). Returns 0."""
+    device = resolve_device(device)
+    train_names, infer_names = list(train), list(infer)
+    with torch_threads(threads or torch.get_num_threads()):
+        print(f"device {device}, torch threads {torch.get_num_threads()}, J = {NUM_JOINTS}")
+        print(f"{'config':8s} {'input':>9s} {'params':>9s} {'trainable':>9s} {'GFLOPs':>8s} "
+              f"{'GFLOPs@480x640':>15s}")
+        for name in dict.fromkeys(train_names + infer_names):
+            cfg = get_config(name)
+            model = LocalizationNet(cfg, NUM_JOINTS)
+            print(f"{name:8s} {cfg.input_size[0]:>4d}x{cfg.input_size[1]:<4d} "
+                  f"{count_parameters(model) / 1e6:8.2f}M {count_parameters(model, True) / 1e6:8.2f}M "
+                  f"{count_flops(model, cfg.input_size) / 1e9:8.2f} "
+                  f"{count_flops(model, (480, 640)) / 1e9:15.2f}", flush=True)
+        print("(FLOPs: one image, forward, last stage up-sampled, 2 x multiply-adds)")
+        for name in train_names:
+            rate = train_throughput(name, batch_size, repeats, device)
+            print(f"train {name:8s} batch {batch_size}: {rate:6.2f} samples/s "
+                  f"({3600 * rate:,.0f} samples per hour)", flush=True)
+        for name in infer_names:
+            ms = inference_latency(name, (480, 640), repeats, device)
+            print(f"infer {name:8s} 480x640: {ms:8.1f} ms per image", flush=True)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -64,14 +64,3 @@ def pybullet_kuka_throughput(n_frames: int = 50, height: int = 480, width: int =
         return n_frames / (time.perf_counter() - start)
     finally:
         p.disconnect(cid)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Print the baseline's images/s at 480x640 with 3 arms."""
-    ips = pybullet_kuka_throughput()
-    print(f"pybullet TinyRenderer, 3 KUKA iiwa, 480x640, RGB+depth+seg: {ips:.1f} images/s")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

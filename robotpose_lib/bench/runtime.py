@@ -1,6 +1,6 @@
 """The paper's Table II on this machine: runtimes of each step for 480x640 inputs.
 
-`robotpose bench runtime` (or ``python -m robotpose_lib.bench.runtime``) prints mean and
+`robotpose bench runtime` (:func:`benchmark`) prints mean and
 std milliseconds over repeats after warm-up, beside the paper's numbers (GTX 1080 Ti,
 ``metrics.PAPER_TABLE_II``):
 
@@ -23,13 +23,12 @@ which is capped at the scene's robot count with untrained instance models).
 """
 from __future__ import annotations
 
-import argparse
 import os
 
 import numpy as np
 import torch
 
-from ..config import resolve_device
+from ..config import resolve_device, torch_threads
 from ..metrics import PAPER_TABLE_II
 from .decode import _blob_log, _compare, _scipy_nms, measure, synthetic_beliefs
 
@@ -88,125 +87,110 @@ def scene_with_robots(robot: str, robots: int, seed: int = 0):
     return sample
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="robotpose bench runtime", description=__doc__.splitlines()[0])
-    ap.add_argument("--robot", default="panda")
-    ap.add_argument("--localization", help="localization checkpoint (default: the reference)")
-    ap.add_argument("--instances", help="instance checkpoint (default: the reference)")
-    ap.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
-    ap.add_argument("--threads", type=int, default=1,
-                    help="torch CPU threads (default 1: on a small shared CPU more threads wait on each other; "
-                         "0 keeps torch's default)")
-    ap.add_argument("--repeats", type=int, default=10)
-    ap.add_argument("--baseline-repeats", type=int, default=3)
-    ap.add_argument("--warmup", type=int, default=2)
-    ap.add_argument("--robots", type=int, default=3, help="robots in the whole-prediction scene")
-    ap.add_argument("--method", choices=("nms", "log"), default="nms", help="peak finder of the whole prediction")
-    args = ap.parse_args(argv)
+def benchmark(robot: str = "panda", localization: str | None = None, instances: str | None = None,
+              device="auto", threads: int = 1, repeats: int = 10, baseline_repeats: int = 3, warmup: int = 2,
+              robots: int = 3, method: str = "nms") -> int:
+    """Print the paper's Table II on this machine (module docstring) for ``robot``'s reference
+    models (or the checkpoints ``localization`` / ``instances``), with ``threads`` torch CPU
+    threads while it runs (0 keeps torch's). Returns 1 when a baseline found other peaks."""
+    device = resolve_device(device)
+    with torch_threads(threads or torch.get_num_threads()):
+        sync = _timer(device)
+        loc, inst, coding, what, trained_instances = build_models(robot, device, localization, instances)
+        net_size = tuple(loc.config.input_size)
+        J = loc.num_joints
+        cpu_name = f"{os.cpu_count()} CPU cores, torch threads {torch.get_num_threads()}"
+        gpu = f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""
+        print(f"device {device}{gpu}; {cpu_name}; models: {what}")
+        print(f"repeats {repeats} after {warmup} warm-up (baselines {baseline_repeats}); "
+              f"AMP {'on' if device.type == 'cuda' else 'off'}")
+        rows = []  # (label, mean, std, paper key or None)
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = resolve_device(args.device)
-    sync = _timer(device)
-    loc, inst, coding, what, trained_instances = build_models(args.robot, device, args.localization, args.instances)
-    net_size = tuple(loc.config.input_size)
-    J = loc.num_joints
-    cpu_name = f"{os.cpu_count()} CPU cores, torch threads {torch.get_num_threads()}"
-    gpu = f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""
-    print(f"device {device}{gpu}; {cpu_name}; models: {what}")
-    print(f"repeats {args.repeats} after {args.warmup} warm-up (baselines {args.baseline_repeats}); "
-          f"AMP {'on' if device.type == 'cuda' else 'off'}")
-    rows = []  # (label, mean, std, paper key or None)
+        # --- belief prediction
+        autocast = torch.autocast(device_type="cuda", dtype=torch.float16, enabled=device.type == "cuda")
+        image = torch.rand(1, 3, *SIZE, device=device)
 
-    # --- belief prediction
-    autocast = torch.autocast(device_type="cuda", dtype=torch.float16, enabled=device.type == "cuda")
-    image = torch.rand(1, 3, *SIZE, device=device)
+        def forward_at(size):
+            def run():
+                with torch.inference_mode(), autocast:
+                    x = image if size == SIZE else torch.nn.functional.interpolate(image, size=size, mode="area")
+                    return loc(x, upsample="last")
+            return run
 
-    def forward_at(size):
-        def run():
+        m, s, out_net = measure(forward_at(net_size), repeats, warmup, sync)
+        rows.append((f"belief prediction ({net_size[0]}x{net_size[1]} net input)", m, s, "belief prediction"))
+        m, s, _ = measure(forward_at(SIZE), max(3, repeats // 2), 1, sync)
+        rows.append(("belief prediction (480x640 net input)", m, s, "belief prediction"))
+
+        # --- instance model
+        F = torch.cat([out_net.features, out_net.low_res[-1]], dim=1)
+        with torch.inference_mode(), autocast:
+            h0, gates = inst.initial_state(F)
+
+        def init():
             with torch.inference_mode(), autocast:
-                x = image if size == SIZE else torch.nn.functional.interpolate(image, size=size, mode="area")
-                return loc(x, upsample="last")
-        return run
+                return inst.initial_state(F)
 
-    m, s, out_net = measure(forward_at(net_size), args.repeats, args.warmup, sync)
-    rows.append((f"belief prediction ({net_size[0]}x{net_size[1]} net input)", m, s, "belief prediction"))
-    m, s, _ = measure(forward_at(SIZE), max(3, args.repeats // 2), 1, sync)
-    rows.append(("belief prediction (480x640 net input)", m, s, "belief prediction"))
+        def one_step():
+            with torch.inference_mode(), autocast:
+                return inst.step(gates, h0, net_size)
 
-    # --- instance model
-    F = torch.cat([out_net.features, out_net.low_res[-1]], dim=1)
-    with torch.inference_mode(), autocast:
-        h0, gates = inst.initial_state(F)
+        m, s, _ = measure(init, repeats, warmup, sync)
+        rows.append(("instance initial state (per image)", m, s, None))
+        m, s, _ = measure(one_step, repeats, warmup, sync)
+        rows.append(("instance mask (per robot)", m, s, "instance mask (per robot)"))
 
-    def init():
-        with torch.inference_mode(), autocast:
-            return inst.initial_state(F)
+        # --- peak finding on 480x640 maps, ours vs baselines (bench.decode's functions)
+        from ..decode import log_peaks, nms_peaks
 
-    def one_step():
-        with torch.inference_mode(), autocast:
-            return inst.step(gates, h0, net_size)
+        maps, _ = synthetic_beliefs(J, *SIZE)
+        beliefs = torch.from_numpy(maps)[None].to(device)
+        sigmas = np.linspace(1.0, 8.0, 8)
+        threshold = 0.1
+        m, s, p = measure(lambda: nms_peaks(beliefs, threshold=threshold, refine="none"), repeats, warmup, sync)
+        nms_ours = [p.pixel[p.channel == j].cpu().numpy() for j in range(J)]
+        bm, bs, nms_ref = measure(lambda: _scipy_nms(maps, threshold), baseline_repeats, 1, lambda: None)
+        rows.append(("joint localization NMS", m, s, "joint localization NMS"))
+        baselines = [("NMS", "scipy maximum_filter", m, bm, bs, _compare(nms_ours, nms_ref))]
+        m, s, p = measure(lambda: log_peaks(beliefs, sigmas=sigmas, threshold=threshold, refine="none"),
+                          repeats, warmup, sync)
+        log_ours = [np.concatenate([p.pixel[p.channel == j].cpu().numpy(),
+                                    p.sigma[p.channel == j, None].cpu().numpy()], 1) for j in range(J)]
+        bm, bs, log_ref = measure(lambda: _blob_log(maps, sigmas, threshold, 0.5), baseline_repeats, 1, lambda: None)
+        rows.append(("joint localization LoG", m, s, "joint localization LoG"))
+        baselines.append(("LoG", "skimage blob_log", m, bm, bs, _compare(log_ours, log_ref)))
 
-    m, s, _ = measure(init, args.repeats, args.warmup, sync)
-    rows.append(("instance initial state (per image)", m, s, None))
-    m, s, _ = measure(one_step, args.repeats, args.warmup, sync)
-    rows.append(("instance mask (per robot)", m, s, "instance mask (per robot)"))
+        # --- whole prediction
+        from ..predictor import Predictor
 
-    # --- peak finding on 480x640 maps, ours vs baselines (bench.decode's functions)
-    from ..decode import log_peaks, nms_peaks
+        sample = scene_with_robots(robot, robots)
+        # An untrained instance model finds an arbitrary number of robots: make it produce
+        # exactly the scene's count (every step accepted, steps capped) so that the time is
+        # that of a 3-robot prediction.
+        limits = {} if trained_instances else {"max_instances": robots, "min_active_fraction": 0.0}
+        predictor = Predictor(loc, inst, robot, depth_coding=coding, device=device, method=method, **limits)
+        m, s, poses = measure(lambda: predictor(sample.image, sample.K), max(3, repeats // 2), 1, sync)
+        rows.append((f"whole prediction ({sample.num_robots} robots, {method})", m, s, None))
 
-    maps, _ = synthetic_beliefs(J, *SIZE)
-    beliefs = torch.from_numpy(maps)[None].to(device)
-    sigmas = np.linspace(1.0, 8.0, 8)
-    threshold = 0.1
-    m, s, p = measure(lambda: nms_peaks(beliefs, threshold=threshold, refine="none"), args.repeats, args.warmup, sync)
-    nms_ours = [p.pixel[p.channel == j].cpu().numpy() for j in range(J)]
-    bm, bs, nms_ref = measure(lambda: _scipy_nms(maps, threshold), args.baseline_repeats, 1, lambda: None)
-    rows.append(("joint localization NMS", m, s, "joint localization NMS"))
-    baselines = [("NMS", "scipy maximum_filter", m, bm, bs, _compare(nms_ours, nms_ref))]
-    m, s, p = measure(lambda: log_peaks(beliefs, sigmas=sigmas, threshold=threshold, refine="none"),
-                      args.repeats, args.warmup, sync)
-    log_ours = [np.concatenate([p.pixel[p.channel == j].cpu().numpy(), p.sigma[p.channel == j, None].cpu().numpy()], 1)
-                for j in range(J)]
-    bm, bs, log_ref = measure(lambda: _blob_log(maps, sigmas, threshold, 0.5), args.baseline_repeats, 1, lambda: None)
-    rows.append(("joint localization LoG", m, s, "joint localization LoG"))
-    baselines.append(("LoG", "skimage blob_log", m, bm, bs, _compare(log_ours, log_ref)))
-
-    # --- whole prediction
-    from ..predictor import Predictor
-
-    sample = scene_with_robots(args.robot, args.robots)
-    # An untrained instance model finds an arbitrary number of robots: make it produce
-    # exactly the scene's count (every step accepted, steps capped) so that the time is
-    # that of a 3-robot prediction.
-    limits = {} if trained_instances else {"max_instances": args.robots, "min_active_fraction": 0.0}
-    predictor = Predictor(loc, inst, args.robot, depth_coding=coding, device=device, method=args.method, **limits)
-    m, s, poses = measure(lambda: predictor(sample.image, sample.K), max(3, args.repeats // 2), 1, sync)
-    rows.append((f"whole prediction ({sample.num_robots} robots, {args.method})", m, s, None))
-
-    print()
-    print(f"{'step (480x640 input)':44s} {'mean ms':>9s} {'std':>8s} {'paper ms':>9s} {'std':>7s}")
-    for label, m, s, key in rows:
-        paper = PAPER_TABLE_II.get(key) if key else None
-        ref = f"{paper[0]:9.2f} {paper[1]:7.2f}" if paper else f"{'-':>9s} {'-':>7s}"
-        print(f"{label:44s} {m:9.2f} {s:8.2f} {ref}")
-    print()
-    print(f"{'ours vs baseline':24s} {'ours ms':>9s} | {'baseline':22s} {'mean ms':>9s} {'std':>7s} {'speed-up':>8s} "
-          f"| same peaks (ours/baseline, max dxy px)")
-    status = 0
-    for name, bname, ours, bm, bs, (same, n_ours, n_ref, worst) in baselines:
-        print(f"{name:24s} {ours:9.2f} | {bname:22s} {bm:9.2f} {bs:7.2f} {bm / ours:7.1f}x | "
-              f"{'yes' if same else 'NO'} ({n_ours}/{n_ref}, {worst:.2f})")
-        status |= 0 if same else 1
-    log_speedup = baselines[1][3] / baselines[1][2]
-    whole = rows[-1][1]
-    print(f"\nfound {len(poses)} robot(s) in the {sample.num_robots}-robot scene"
-          + ("" if trained_instances else " (untrained instance model: forced to the robot count)"))
-    print(f"target: LoG >= 20x faster than blob_log with the same peaks: "
-          f"{'met' if log_speedup >= 20 and baselines[1][5][0] else 'NOT met'} ({log_speedup:.1f}x)")
-    print(f"target: whole prediction < 1 s: {'met' if whole < 1000 else 'NOT met'} ({whole:.0f} ms on {device})")
-    return status
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+        print()
+        print(f"{'step (480x640 input)':44s} {'mean ms':>9s} {'std':>8s} {'paper ms':>9s} {'std':>7s}")
+        for label, m, s, key in rows:
+            paper = PAPER_TABLE_II.get(key) if key else None
+            ref = f"{paper[0]:9.2f} {paper[1]:7.2f}" if paper else f"{'-':>9s} {'-':>7s}"
+            print(f"{label:44s} {m:9.2f} {s:8.2f} {ref}")
+        print()
+        print(f"{'ours vs baseline':24s} {'ours ms':>9s} | {'baseline':22s} {'mean ms':>9s} {'std':>7s} "
+              f"{'speed-up':>8s} | same peaks (ours/baseline, max dxy px)")
+        status = 0
+        for name, bname, ours, bm, bs, (same, n_ours, n_ref, worst) in baselines:
+            print(f"{name:24s} {ours:9.2f} | {bname:22s} {bm:9.2f} {bs:7.2f} {bm / ours:7.1f}x | "
+                  f"{'yes' if same else 'NO'} ({n_ours}/{n_ref}, {worst:.2f})")
+            status |= 0 if same else 1
+        log_speedup = baselines[1][3] / baselines[1][2]
+        whole = rows[-1][1]
+        print(f"\nfound {len(poses)} robot(s) in the {sample.num_robots}-robot scene"
+              + ("" if trained_instances else " (untrained instance model: forced to the robot count)"))
+        print(f"target: LoG >= 20x faster than blob_log with the same peaks: "
+              f"{'met' if log_speedup >= 20 and baselines[1][5][0] else 'NOT met'} ({log_speedup:.1f}x)")
+        print(f"target: whole prediction < 1 s: {'met' if whole < 1000 else 'NOT met'} ({whole:.0f} ms on {device})")
+        return status

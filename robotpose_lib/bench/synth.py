@@ -7,10 +7,10 @@ Two figures per robot: one process (what a chapter cell sees) and one process pe
 """
 from __future__ import annotations
 
-import argparse
 import multiprocessing as mp
 import os
 import time
+from typing import Sequence
 
 from ..synth import generate, params_for
 
@@ -48,30 +48,26 @@ def synth_throughput(robot: str, n: int, height: int = 480, width: int = 640, ba
     return done / (time.perf_counter() - start)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="robotpose bench synth")
-    parser.add_argument("--n", type=int, default=96, help="samples to time per robot and setting")
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--size", default="480x640")
-    parser.add_argument("--robots", default="kuka_kr16,panda")
-    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
-    args = parser.parse_args(argv)
-    height, width = (int(v) for v in args.size.split("x"))
+def benchmark(n: int = 96, batch: int = 8, size: tuple[int, int] = (480, 640),
+              robots: Sequence[str] = ("kuka_kr16", "panda"), processes: int = os.cpu_count() or 1) -> int:
+    """Samples per second per robot, one process and ``processes``, and the ratio to pybullet's
+    TinyRenderer (skipped without pybullet). Returns 0."""
+    height, width = size
     print(f"size {height}x{width}, 3 robots per scene, full ground truth; target >= 25 samples/s")
     results = {}
-    for robot in args.robots.split(","):
-        one = synth_throughput(robot, args.n, height, width, args.batch, processes=1)
-        many = synth_throughput(robot, args.n, height, width, args.batch, processes=args.processes)
+    for robot in robots:
+        one = synth_throughput(robot, n, height, width, batch, processes=1)
+        many = synth_throughput(robot, n, height, width, batch, processes=processes)
         results[robot] = (one, many)
-        print(f"ours {robot:<10} 1 process {one:6.1f} samples/s | {args.processes} processes {many:6.1f} samples/s")
+        print(f"ours {robot:<10} 1 process {one:6.1f} samples/s | {processes} processes {many:6.1f} samples/s")
     try:
         from .pybullet_baseline import pybullet_kuka_throughput
-        baseline = pybullet_kuka_throughput(n_frames=max(20, args.n // 2), height=height, width=width, n_robots=3)
+        baseline = pybullet_kuka_throughput(n_frames=max(20, n // 2), height=height, width=width, n_robots=3)
     except ImportError as err:
         print(f"baseline skipped: {err}")
         return 0
     print(f"baseline: pybullet TinyRenderer, 3 KUKA iiwa, 1 process: {baseline:6.1f} images/s")
     for robot, (one, many) in results.items():
-        print(f"ratio {robot:<10} 1 process {one / baseline:5.2f} | {args.processes} processes "
+        print(f"ratio {robot:<10} 1 process {one / baseline:5.2f} | {processes} processes "
               f"{many / baseline:5.2f}  (target >= 0.6)")
     return 0

@@ -17,7 +17,6 @@ does not limit training). Variants, all in the same run:
 """
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
@@ -54,40 +53,31 @@ def step_throughput(task, batch: dict, device, amp: bool, channels_last: bool, r
     return len(batch["images"]) / float(np.median(times))
 
 
-def main(argv: list[str] | None = None) -> int:
+def benchmark(config: str = "cpu", robot: str = "panda", batch_size: int = 8, repeats: int = 5, threads: int = 1,
+              device="cpu") -> int:
+    """Training steps per second of ``config`` for ``robot``: fp32 eager, + channels_last,
+    + native mixed precision, and the shipped recipe (+ the low-res intermediate loss),
+    with ``threads`` torch CPU threads. Returns 0."""
     from ..data import SyntheticDataset
     from ..tasks import localization_task
 
-    p = argparse.ArgumentParser(prog="robotpose bench train")
-    p.add_argument("--config", default="cpu")
-    p.add_argument("--robot", default="panda")
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--threads", type=int, default=1,
-                   help="torch threads (default 1: the training recipe's, the other core renders)")
-    p.add_argument("--device", default="cpu")
-    args = p.parse_args(argv)
-    if args.batch_size < 1 or args.repeats < 1:
-        raise ValueError("--batch-size and --repeats must be at least 1")
-    device = resolve_device(args.device)
-    paper = localization_task(args.config, args.robot)
-    shipped = localization_task(args.config, args.robot, intermediate="low_res")
-    data = SyntheticDataset(args.robot, args.batch_size, size=paper.input_size, seed=0)
-    batch = paper.collate([data[i] for i in range(args.batch_size)])
+    if batch_size < 1 or repeats < 1:
+        raise ValueError(f"batch_size and repeats: must be at least 1, got {batch_size}, {repeats}")
+    device = resolve_device(device)
+    paper = localization_task(config, robot)
+    shipped = localization_task(config, robot, intermediate="low_res")
+    data = SyntheticDataset(robot, batch_size, size=paper.input_size, seed=0)
+    batch = paper.collate([data[i] for i in range(batch_size)])
     dtype = autocast_dtype(device)
     variants = [("fp32 eager", paper, False, False), ("+ channels_last", paper, False, True),
                 (f"+ {dtype}".replace("torch.", "") if dtype else "+ amp (not native here)", paper, True, True),
                 ("shipped (+ low-res intermediate loss)", shipped, True, True)]
-    print(f"device {device}, torch threads {args.threads}, config {args.config}, robot {args.robot}, "
-          f"batch {args.batch_size}, input {paper.input_size[0]}x{paper.input_size[1]}")
+    print(f"device {device}, torch threads {threads}, config {config}, robot {robot}, "
+          f"batch {batch_size}, input {paper.input_size[0]}x{paper.input_size[1]}")
     rates = []
-    with torch_threads(args.threads):
+    with torch_threads(threads):
         for label, task, amp, cl in variants:
-            rate = step_throughput(task, batch, device, amp, cl, args.repeats)
+            rate = step_throughput(task, batch, device, amp, cl, repeats)
             rates.append(rate)
             print(f"{label:40s} {rate:7.2f} samples/s  {rate / rates[0]:5.2f}x fp32 eager", flush=True)
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

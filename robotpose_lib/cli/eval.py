@@ -1,10 +1,5 @@
-"""Plots of the localization evaluation and the ``robotpose eval`` command line.
-
-The evaluations themselves are in ``eval/``: the test set (``testset.py``), localization
-(``localization.py``), instances (``instances.py``), the whole pipeline in 3D
-(``pose3d.py``) and real photos (``real.py``).
-
-CLI::
+"""``robotpose eval {localization,instances,real} ...``: evaluate a checkpoint on the fixed
+synthetic test set (``eval/testset.py``) or on calibrated real photos.
 
     robotpose eval localization --checkpoint PATH --n N [--seed S] [--method nms|log|both]
     robotpose eval instances --checkpoint PATH --n N [--min-active-fraction F | --paper-rule]
@@ -15,22 +10,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
+from ..config import resolve_device
+from ..decode import METHODS
+from ..eval.instances import evaluate_instances, format_instance_results
+from ..eval.localization import evaluate_localization
+from ..eval.real import evaluate_real, format_real_report, load_predictor
+from ..eval.testset import TEST_SEED, test_dataset
+from ..models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION
+from ..real_panda import find_real_panda_dir, load_real_panda
+from ..tasks import load_model
 
-from .config import resolve_device
-from .decode import METHODS
-from .eval.instances import evaluate_instances, format_instance_results
-from .eval.localization import evaluate_localization
-from .eval.real import evaluate_real, format_real_report, load_predictor
-from .eval.testset import TEST_SEED, test_dataset
-from .models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION
-from .real_panda import find_real_panda_dir, load_real_panda
-from .tasks import load_model
 
-
-# --------------------------------------------------------------------------------- CLI
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="robotpose eval",
                                 description="Evaluate a checkpoint on the fixed synthetic test set "
@@ -45,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="real: also write the figures to this JSON file")
     p.add_argument("--n", type=int, default=100, help="test scenes (default 100)")
     p.add_argument("--seed", type=int, default=TEST_SEED, help=f"test set seed (default {TEST_SEED})")
-    p.add_argument("--method", default="both", choices=["nms", "log", "both"],
+    p.add_argument("--method", default="both", choices=[*METHODS, "both"],
                    help="joint peak finder (localization)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--min-active-fraction", type=float, default=DEFAULT_MIN_ACTIVE_FRACTION,
@@ -58,7 +50,39 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main_real(args) -> int:
+def check(args) -> str | None:
+    if args.task != "real" and not args.checkpoint:
+        return f"--checkpoint is required for {args.task}"
+    if args.task != "real" and args.n < 1:
+        return f"--n: expected at least 1 test scene, got {args.n}"
+    return None
+
+
+def run(args) -> int:
+    if args.task == "real":
+        return run_real(args)
+    device = resolve_device(args.device)
+    if args.task == "localization":
+        model, task, ckpt = load_model(args.checkpoint, device, expect={"task": "localization"})
+        methods = METHODS if args.method == "both" else (args.method,)
+        report = evaluate_localization(model, task, args.n, seed=args.seed, batch_size=args.batch_size,
+                                       methods=methods, device=device, progress=not args.no_progress)
+        print(f"checkpoint {args.checkpoint}: {ckpt['config'].get('name')} config, step {ckpt['step']}, "
+              f"test seed {args.seed}")
+        print(report.format())
+    else:
+        model, task, ckpt = load_model(args.checkpoint, device, expect={"task": "instances"})
+        fraction = PAPER_MIN_ACTIVE_FRACTION if args.paper_rule else args.min_active_fraction
+        data = test_dataset(task.robot, args.n, task.input_size, args.seed)
+        results = evaluate_instances(model, data, task.input_size, batch_size=args.batch_size,
+                                     device=device, min_active_fraction=fraction)
+        print(f"checkpoint {args.checkpoint}: step {ckpt['step']}, {args.n} test scenes of "
+              f"{task.robot}, seed {args.seed}, min active fraction {fraction}")
+        print(format_instance_results(results))
+    return 0
+
+
+def run_real(args) -> int:
     """``robotpose eval real``: print the report, optionally write JSON."""
     folder = Path(args.data) if args.data else find_real_panda_dir()
     if folder is None:
@@ -76,40 +100,3 @@ def main_real(args) -> int:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(result, indent=1))
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        if args.task == "real":
-            return main_real(args)
-        if not args.checkpoint:
-            raise ValueError(f"--checkpoint is required for {args.task}")
-        if args.n < 1:
-            raise ValueError(f"--n: expected at least 1 test scene, got {args.n}")
-        device = resolve_device(args.device)
-        if args.task == "localization":
-            model, task, ckpt = load_model(args.checkpoint, device, expect={"task": "localization"})
-            methods = METHODS if args.method == "both" else (args.method,)
-            report = evaluate_localization(model, task, args.n, seed=args.seed, batch_size=args.batch_size,
-                                           methods=methods, device=device, progress=not args.no_progress)
-            print(f"checkpoint {args.checkpoint}: {ckpt['config'].get('name')} config, step {ckpt['step']}, "
-                  f"test seed {args.seed}")
-            print(report.format())
-        else:
-            model, task, ckpt = load_model(args.checkpoint, device, expect={"task": "instances"})
-            fraction = PAPER_MIN_ACTIVE_FRACTION if args.paper_rule else args.min_active_fraction
-            data = test_dataset(task.robot, args.n, task.input_size, args.seed)
-            results = evaluate_instances(model, data, task.input_size, batch_size=args.batch_size,
-                                         device=device, min_active_fraction=fraction)
-            print(f"checkpoint {args.checkpoint}: step {ckpt['step']}, {args.n} test scenes of "
-                  f"{task.robot}, seed {args.seed}, min active fraction {fraction}")
-            print(format_instance_results(results))
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"robotpose eval: error: {exc}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from robotpose_lib.cli import main
+
+sys.exit(main())

@@ -1,0 +1,110 @@
+"""``robotpose train TASK --config NAME --robot NAME --out DIR [--resume] ...``: train the
+localization or instance model (``tasks.make_task`` + ``data.training_dataset`` +
+``train.train``, with the named config's ``train.RUN_DEFAULTS``)."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+from ..data import training_dataset
+from ..synth import RECIPES
+from ..tasks import FACTORIES, make_task
+from ..train import RUN_DEFAULTS, TrainSettings, train
+
+
+def override(item: str) -> tuple[str, object]:
+    """argparse type of ``--set``: "stages=4", "freeze_backbone=false", "input_size=120,160"
+    -> (field, typed value): JSON where it parses, a comma list as a tuple of ints, else the
+    string."""
+    key, sep, text = item.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"{item!r}: expected FIELD=VALUE")
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        value = low == "true"
+    elif low in ("none", "null"):
+        value = None
+    elif "," in text:
+        try:
+            value = tuple(int(v) for v in text.split(","))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{item!r}: a comma list must hold integers") from None
+    else:
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+    return key.strip(), value
+
+
+def positive_minutes(text: str) -> float:
+    """argparse type of ``--max-minutes``: a positive number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="robotpose train", description="Train a model.")
+    p.add_argument("task", choices=sorted(FACTORIES), help="model family")
+    p.add_argument("--config", required=True, help="named configuration (quick, cpu, paper)")
+    p.add_argument("--robot", required=True, help="robot name (panda, kuka_kr16; toy for the disc demo)")
+    p.add_argument("--out", required=True, help="run directory (checkpoint.pt, metrics.jsonl)")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--localization", help="instances only: the frozen localization checkpoint "
+                   "(default assets/checkpoints/{robot}_localization_{config}.pt)")
+    p.add_argument("--set", action="append", default=[], type=override, metavar="FIELD=VALUE",
+                   help="override a model config field (e.g. --set freeze_backbone=false), "
+                   "a target field (sigma, phi, joints), the depth code (depth_code=log) or the "
+                   "loss's depth_weight")
+    p.add_argument("--steps", type=int, help="total optimiser steps")
+    p.add_argument("--batch-size", type=int, help="samples per step and process")
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--schedule", default="constant", choices=["constant", "cosine"])
+    p.add_argument("--n-scenes", type=int, help="training scenes (synthetic data)")
+    p.add_argument("--data", default="synthetic",
+                   help="'synthetic' (rendered on the fly), 'toy', or a dataset folder")
+    p.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic training set")
+    p.add_argument("--recipe", default="paper", choices=sorted(RECIPES), help="synthesis recipe of the "
+                   "training scenes: paper (the paper's randomisation) or sim2real (see synth.RECIPES)")
+    p.add_argument("--fp32", action="store_true", help="train in float32 (no mixed precision)")
+    p.add_argument("--max-minutes", type=positive_minutes, help="stop (with a checkpoint) after this wall time")
+    p.add_argument("--seed", type=int, default=0, help="seed of batch order and initialisation")
+    p.add_argument("--workers", type=int, help="DataLoader worker processes")
+    p.add_argument("--ckpt-every", type=int)
+    p.add_argument("--log-every", type=int)
+    p.add_argument("--device", default="auto")
+    p.add_argument("--threads", type=int, help="torch CPU threads per process")
+    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--init", metavar="CKPT", help="start a new run from the model weights of "
+                   "this checkpoint (fresh optimiser and step count)")
+    return p
+
+
+def check(args) -> str | None:
+    return None
+
+
+def run(args) -> int:
+    defaults = RUN_DEFAULTS.get(args.config, RUN_DEFAULTS["cpu"])
+    extra = {"localization_checkpoint": args.localization} if args.task == "instances" and args.localization else {}
+    task = make_task(args.task, args.config, args.robot, **extra, **dict(args.set))
+    n = args.n_scenes or defaults["n_scenes"]
+    dataset = training_dataset(args.data, args.robot, n, tuple(task.input_size), args.data_seed, args.recipe)
+    pick = lambda v, k: defaults[k] if v is None else v  # noqa: E731
+    settings = TrainSettings(
+        steps=pick(args.steps, "steps"), batch_size=pick(args.batch_size, "batch_size"),
+        lr=args.lr, schedule=args.schedule, ckpt_every=pick(args.ckpt_every, "ckpt_every"),
+        log_every=pick(args.log_every, "log_every"), num_workers=pick(args.workers, "workers"),
+        seed=args.seed, device=args.device, progress=not args.no_progress,
+        threads=args.threads, init_from=args.init, amp=not args.fp32, recipe=args.recipe,
+        max_seconds=None if args.max_minutes is None else 60.0 * args.max_minutes)
+    result = train(task, dataset, args.out, settings, resume=args.resume)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(f"done: step {result['step']}, checkpoint {result['checkpoint']}, {result['seconds']:.1f} s")
+    return 0
