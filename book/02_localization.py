@@ -52,7 +52,8 @@ import numpy as np
 import torch
 
 from robotpose_lib import config, viz
-from robotpose_lib.checkpoint import checkpoint_dir, find_reference
+from robotpose_lib.book import reference_model
+from robotpose_lib.checkpoint import reference_log
 from robotpose_lib.eval.localization import evaluate_localization
 from robotpose_lib.eval.testset import test_dataset
 from robotpose_lib.models.localization import (LocalizationNet, count_flops, count_parameters,
@@ -225,17 +226,12 @@ live_model, _, _ = load_model(run_dir / "checkpoint.pt")
 # %%
 models = {}  # robot -> (model, task, source)
 for robot in ROBOT_NAMES:
-    path = find_reference(robot)
-    if path is None:
-        print(f"{robot}: no reference checkpoint {robot}_localization_cpu.pt found")
-        continue
-    model, task, ckpt = load_model(path, device=config.default_device())
-    models[robot] = (model, task, f"{path.name} (step {ckpt['step']})")
-    print(f"{robot}: {path.name}, {ckpt['config']['name']} config, step {ckpt['step']}, "
-          f"input {task.input_size[0]}x{task.input_size[1]}")
-if LIVE_ROBOT not in models:
-    print(f"{LIVE_ROBOT}: falling back to the live quick model trained above")
-    models[LIVE_ROBOT] = (live_model, live_task, f"live quick model ({live_steps} steps)")
+    # the live model stands in for a missing reference of its robot
+    live = (lambda: (live_model, live_task)) if robot == LIVE_ROBOT else None
+    ref = reference_model(robot, device=config.default_device(), fallback=live,
+                          fallback_source=f"live quick model ({live_steps} steps)")
+    if ref is not None:
+        models[robot] = (ref.model, ref.task, ref.source)
 SHOW_ROBOT = LIVE_ROBOT
 
 # %% [markdown]
@@ -249,8 +245,7 @@ SHOW_ROBOT = LIVE_ROBOT
 # %%
 histories = {}
 for robot in ROBOT_NAMES:
-    parts = [checkpoint_dir() / f"{robot}_localization_cpu{p}.metrics.jsonl"
-             for p in (".part1", ".part2", "")]
+    parts = [reference_log(robot, "localization", part=p) for p in (".part1", ".part2", "")]
     parts = [p for p in parts if p.is_file()]
     if len(parts) >= 2:
         histories[robot] = parts

@@ -48,7 +48,6 @@ if "google.colab" in sys.modules:
 # %%
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import cv2
 import matplotlib.pyplot as plt
@@ -58,13 +57,14 @@ import torch
 
 from robotpose_lib import config, viz
 from robotpose_lib.viz import instances as iv
-from robotpose_lib.viz.training import plot_training_curve, rolling_stats
+from robotpose_lib.viz.training import plot_training_curve
 from robotpose_lib.ap import ap_table, format_table
 from robotpose_lib.eval.testset import TEST_SEED, test_dataset, test_params
 from robotpose_lib.models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION
-from robotpose_lib.checkpoint import checkpoint_dir
+from robotpose_lib.bench.runtime import instance_timings
+from robotpose_lib.book import find_log, progress_table, reference_model
 from robotpose_lib.eval.instances import evaluate_instances, step_purity
-from robotpose_lib.tasks import instance_task, load_model
+from robotpose_lib.tasks import instance_task
 from robotpose_lib.matching import matching_loss
 from robotpose_lib.models.instances import get_config as instance_config
 from robotpose_lib.synth import generate, params_for
@@ -306,21 +306,18 @@ plt.show()
 # runs; its numbers then mean nothing, and a note says so.
 
 # %%
-# the reference folder: $ROBOTPOSE_CHECKPOINT_DIR, else the checkpoints shipped with the package
-CHECKPOINT_DIR = checkpoint_dir()
-found = [CHECKPOINT_DIR / f"{ROBOT}_instances_cpu.pt"] + sorted(CHECKPOINT_DIR.glob(f"{ROBOT}_instances_*.pt"))
-CHECKPOINT = next((p for p in found if p.is_file()), None)
-if CHECKPOINT is not None:
-    model, task, ckpt = load_model(CHECKPOINT, device=DEVICE, expect={"task": "instances"})
-    TRAINED = True
-    print(f"reference model: {CHECKPOINT.name} ({ckpt['robot']}, config {ckpt['config']['name']}, step {ckpt['step']})")
-else:
-    print(f"NOTE: no instance checkpoint for {ROBOT} in {CHECKPOINT_DIR}; using an UNTRAINED 'quick' model, "
-          f"so the masks, AP and counts below are meaningless (the code path is the same).")
+def untrained_quick_model():
+    """The stand-in: an untrained 'quick' instance model (the code path is the same)."""
     task = instance_task("quick", ROBOT)
     torch.manual_seed(0)
-    model = task.build_model().to(DEVICE).eval()
-    TRAINED = False
+    return task.build_model(), task
+
+
+# the reference folder: $ROBOTPOSE_CHECKPOINT_DIR, else the checkpoints shipped with the package
+reference = reference_model(ROBOT, "instances", device=DEVICE, fallback=untrained_quick_model,
+                            fallback_source="an UNTRAINED 'quick' model, so the masks, AP and counts below "
+                                            "are meaningless")
+model, task, TRAINED = reference.model, reference.task, reference.trained
 IN_H, IN_W = task.input_size
 print(f"model input {IN_H}x{IN_W}; instance model parameters: "
       f"{sum(p.numel() for p in model.instances.parameters()):,}")
@@ -507,45 +504,9 @@ print(format_table(rows))
 
 # %%
 ROUNDS = config.pick(5, 20)
-
-
-def milliseconds(fn) -> float:
-    if DEVICE.type == "cuda":
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    fn()
-    if DEVICE.type == "cuda":
-        torch.cuda.synchronize()
-    return 1000 * (time.perf_counter() - t0)
-
-
-def instance_steps(F, k):
-    h, gates = model.instances.initial_state(F)  # context module: once per image
-    for _ in range(k + 1):  # k robots and the end-of-sequence step
-        _, h = model.instances.step(gates, h, (IN_H, IN_W))
-
-
-# Rounds interleave the scenes, so that a change in the machine's load during the
-# measurement hits every robot count alike; medians ignore the odd slow run.
-times = {k: {"localization": [], "instance": []} for k in range(1, len(step_images) + 1)}
-with torch.inference_mode():
-    inputs = {k: image_to_tensor(image)[None].to(DEVICE) for k, image in enumerate(step_images, start=1)}
-    features = {k: model.instance_input(x) for k, x in inputs.items()}
-    for k in inputs:  # warm-up
-        instance_steps(features[k], k)
-    for _ in range(ROUNDS):
-        for k in inputs:
-            times[k]["localization"].append(milliseconds(lambda: model.instance_input(inputs[k])))
-            times[k]["instance"].append(milliseconds(lambda: instance_steps(features[k], k)))
-# the localization network's work does not depend on the robots: pool its timings
-loc_ms = float(np.median([x for t in times.values() for x in t["localization"]]))
-timing_rows = []
-for k, t in times.items():
-    inst_ms = float(np.median(t["instance"]))
-    q25, q75 = np.percentile(t["instance"], [25, 75])
-    timing_rows.append({"robots": k, "localization ms": loc_ms, "instance ms": inst_ms,
-                        "instance IQR ms": float(q75 - q25), "instance ms per robot": inst_ms / k,
-                        "total ms": loc_ms + inst_ms})
+# rounds interleave the scenes (a change in the machine's load hits every robot count
+# alike); medians ignore the odd slow run
+timing_rows = instance_timings(model, step_images, ROUNDS, DEVICE)
 print(f"medians over {ROUNDS} rounds at {IN_H}x{IN_W} on {DEVICE.type} ({torch.get_num_threads()} threads)")
 print(format_table(timing_rows))
 slope, intercept = np.polyfit([r["robots"] for r in timing_rows], [r["instance ms"] for r in timing_rows], 1)
@@ -582,36 +543,7 @@ plt.show()
 # the localization network's run when its log is available.
 
 # %%
-def find_log(stem: str, near: Path | None = None) -> Path | None:
-    """A metrics log (JSON lines with 'step' and 'loss') shipped next to a checkpoint.
-
-    Looks in the checkpoint folder for STEM.metrics.jsonl, STEM_metrics.jsonl, STEM.jsonl,
-    STEM/metrics.jsonl and STEM.log, then next to the checkpoint ``near`` (a run folder's
-    metrics.jsonl when it is a trainer's checkpoint.pt).
-    """
-    names = [f"{stem}.metrics.jsonl", f"{stem}_metrics.jsonl", f"{stem}.jsonl", f"{stem}/metrics.jsonl", f"{stem}.log"]
-    candidates = [CHECKPOINT_DIR / name for name in names]
-    if near is not None:
-        candidates += [near.parent / f"{near.stem}.metrics.jsonl", near.parent / f"{near.stem}.log"]
-        if near.name == "checkpoint.pt":
-            candidates.append(near.parent / "metrics.jsonl")
-    for path in candidates:
-        if path.is_file() and any("loss" in r for r in read_metrics(path)):
-            return path
-    return None
-
-
-def progress_table(rows: list[dict], window: int, key: str = "loss") -> dict:
-    loss = np.array([r[key] for r in rows if key in r])
-    mean, std = rolling_stats(loss, window)
-    fifths = [chunk.mean() for chunk in np.array_split(loss, 5)]
-    return {"logged points": len(loss), "relative noise": float(np.median(std[window:] / mean[window:]))
-            if len(loss) > window else float("nan"),
-            **{f"drop {k + 1}->{k + 2}": float(1 - fifths[k + 1] / fifths[k]) for k in range(4)}}
-
-
-logs = {"instances": find_log(f"{ROBOT}_instances_cpu", CHECKPOINT),
-        "localization": find_log(f"{ROBOT}_localization_cpu")}
+logs = {"instances": find_log(ROBOT, "instances"), "localization": find_log(ROBOT, "localization")}
 summary = []
 fig, axes = plt.subplots(1, 2, figsize=(12, 3.4))
 if logs["instances"] is not None:
@@ -663,8 +595,8 @@ print(format_table(summary))
 # model cards hold the AP and counting tables.
 
 # %%
-eos_runs = [("first run (EOS weight 1)", find_log(f"{ROBOT}_instances_cpu.eos1"), 0),
-            ("reference, part 1", find_log(f"{ROBOT}_instances_cpu.part1"), 0),
+eos_runs = [("first run (EOS weight 1)", find_log(ROBOT, "instances", ".eos1"), 0),
+            ("reference, part 1", find_log(ROBOT, "instances", ".part1"), 0),
             ("reference, part 2 (continues part 1)", logs["instances"], None)]
 if all(path is not None for _, path, _ in eos_runs):
     fig, ax = plt.subplots(figsize=(8, 3.4))

@@ -46,7 +46,6 @@ if "google.colab" in sys.modules:
 
 # %%
 import os
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -55,7 +54,7 @@ import torch
 from robotpose_lib import config, decode, metrics, viz
 from robotpose_lib.eval import pose3d
 from robotpose_lib.eval.testset import close_pair_scenes, test_dataset
-from robotpose_lib.predictor import Predictor, pretrained_paths
+from robotpose_lib.book import reference_predictor
 from robotpose_lib.robots import ROBOT_NAMES, get_robot
 from robotpose_lib.synth import generate_one, params_for
 from robotpose_lib.targets import TargetParams, depth_coding_for, make_targets
@@ -145,24 +144,8 @@ for m in ("nms", "log"):
 # the reference checkpoints the cells below print a note and are skipped.
 
 # %%
-def load_predictor(robot, override=None):
-    """The reference predictor of ``robot`` (or the checkpoint ``override``), or None."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if override:
-            return Predictor.load(override, robot=robot), override
-        localization, instances = pretrained_paths(robot)
-        if not localization.is_file():
-            print(f"note: {localization}: reference localization checkpoint not found")
-            return None, None
-        if instances.is_file():
-            return Predictor.from_pretrained(robot), "reference localization + instances"
-        print(f"note: {instances}: reference instance checkpoint not found; one robot per image assumed")
-        return Predictor.from_pretrained(robot, instances=False), "reference localization only (no masks)"
-
-
 # ROBOTPOSE_PREDICTOR_CHECKPOINT replaces the Panda reference (e.g. a run of your own)
-predictor, source = load_predictor(ROBOT, os.environ.get("ROBOTPOSE_PREDICTOR_CHECKPOINT"))
+predictor, source = reference_predictor(ROBOT, os.environ.get("ROBOTPOSE_PREDICTOR_CHECKPOINT"))
 HAS_MASKS = predictor is not None and predictor.instances is not None
 if predictor is None:
     print("NOTE: no reference checkpoints: the sections using trained networks are skipped.")
@@ -206,7 +189,7 @@ else:
 predictors = {ROBOT: predictor}
 for other in ROBOT_NAMES:
     if other != ROBOT:
-        predictors[other] = load_predictor(other)[0]
+        predictors[other] = reference_predictor(other)[0]
 reports = {}
 for robot, p in predictors.items():
     if p is None:

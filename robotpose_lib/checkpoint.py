@@ -5,7 +5,8 @@ checkpoints (and their logs and model cards): ``$ROBOTPOSE_CHECKPOINT_DIR`` when
 the checkpoints that come with robotpose (:func:`shipped_checkpoint_dir`): inside the
 installed package as package data (``robotpose_lib/assets/checkpoints``; a wheel or
 ``pip install git+...`` puts them there, see ``pyproject.toml``) or, running from a source
-checkout, the repository's ``assets/checkpoints``. :func:`reference_path` names one file.
+checkout, the repository's ``assets/checkpoints``. :func:`reference_path` names one file,
+:func:`reference_log` the training log beside it.
 
 A checkpoint is one ``torch.save`` file holding everything needed to continue a run with
 the same step count or to rebuild the model for inference:
@@ -62,6 +63,15 @@ def reference_path(robot: str, task: str = "localization", config: str = "cpu",
     """``{folder}/{robot}_{task}_{config}.pt``; ``folder`` defaults to :func:`checkpoint_dir`
     (the file need not exist)."""
     return Path(folder if folder is not None else checkpoint_dir()) / f"{robot}_{task}_{config}.pt"
+
+
+def reference_log(robot: str, task: str = "localization", config: str = "cpu", part: str = "",
+                  folder: str | Path | None = None) -> Path:
+    """The training log shipped beside a reference checkpoint:
+    ``{folder}/{robot}_{task}_{config}{part}.metrics.jsonl``; ``part`` names an earlier run
+    of the same model (".part1", ".eos1", ...). The file need not exist."""
+    folder = Path(folder if folder is not None else checkpoint_dir())
+    return folder / f"{robot}_{task}_{config}{part}.metrics.jsonl"
 
 
 def find_reference(robot: str, task: str = "localization", config: str = "cpu",

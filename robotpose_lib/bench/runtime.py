@@ -24,6 +24,7 @@ which is capped at the scene's robot count with untrained instance models).
 from __future__ import annotations
 
 import os
+import time
 
 import numpy as np
 import torch
@@ -194,3 +195,56 @@ def benchmark(robot: str = "panda", localization: str | None = None, instances: 
               f"{'met' if log_speedup >= 20 and baselines[1][5][0] else 'NOT met'} ({log_speedup:.1f}x)")
         print(f"target: whole prediction < 1 s: {'met' if whole < 1000 else 'NOT met'} ({whole:.0f} ms on {device})")
         return status
+
+
+def instance_timings(model, images, rounds: int, device) -> list[dict]:
+    """Runtime per robot of an :class:`~robotpose_lib.tasks.InstanceModel` (chapter 3):
+    milliseconds of the localization network (once per image) and of the instance model's
+    work for ``images[k - 1]`` showing k robots (context module once, then k + 1 ConvGRU
+    steps with their refine block: k robots and the end-of-sequence step), at each image's
+    size (uint8 (H, W, 3) at the model's input size).
+
+    Rounds interleave the images, so that a change in the machine's load during the
+    measurement hits every robot count alike; medians ignore the odd slow run.
+
+    Returns:
+        one row per k: "robots", "localization ms" (median over all images: its work does
+        not depend on the robots), "instance ms" (median), "instance IQR ms",
+        "instance ms per robot", "total ms".
+    """
+    from ..targets import image_to_tensor
+
+    sync = _timer(torch.device(device))
+
+    def milliseconds(fn) -> float:
+        sync()
+        t0 = time.perf_counter()
+        fn()
+        sync()
+        return 1000 * (time.perf_counter() - t0)
+
+    def instance_steps(F, k, size):
+        h, gates = model.instances.initial_state(F)  # context module: once per image
+        for _ in range(k + 1):  # k robots and the end-of-sequence step
+            _, h = model.instances.step(gates, h, size)
+
+    times = {k: {"localization": [], "instance": []} for k in range(1, len(images) + 1)}
+    with torch.inference_mode():
+        inputs = {k: image_to_tensor(image)[None].to(device) for k, image in enumerate(images, start=1)}
+        features = {k: model.instance_input(x) for k, x in inputs.items()}
+        for k in inputs:  # warm-up
+            instance_steps(features[k], k, tuple(inputs[k].shape[-2:]))
+        for _ in range(rounds):
+            for k in inputs:
+                size = tuple(inputs[k].shape[-2:])
+                times[k]["localization"].append(milliseconds(lambda: model.instance_input(inputs[k])))
+                times[k]["instance"].append(milliseconds(lambda: instance_steps(features[k], k, size)))
+    loc_ms = float(np.median([x for t in times.values() for x in t["localization"]]))
+    rows = []
+    for k, t in times.items():
+        inst_ms = float(np.median(t["instance"]))
+        q25, q75 = np.percentile(t["instance"], [25, 75])
+        rows.append({"robots": k, "localization ms": loc_ms, "instance ms": inst_ms,
+                     "instance IQR ms": float(q75 - q25), "instance ms per robot": inst_ms / k,
+                     "total ms": loc_ms + inst_ms})
+    return rows

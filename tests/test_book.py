@@ -1,0 +1,62 @@
+"""What the chapters share (robotpose_lib.book): reference-or-stand-in loading, shipped
+training logs, the progress table; and chapter 3's runtime per robot (bench.runtime)."""
+import numpy as np
+import pytest
+import torch
+
+from robotpose_lib import book, checkpoint
+from robotpose_lib.bench.runtime import instance_timings
+from robotpose_lib.models.instances import get_config as instance_config
+from robotpose_lib.models.localization import get_config as localization_config
+from robotpose_lib.tasks import InstanceTask, LocalizationTask
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
+
+
+def _stand_in():
+    task = LocalizationTask("panda", localization_config("quick", input_size=(48, 64), backbone_weights=None), 7)
+    return task.build_model(), task
+
+
+def test_reference_model_or_its_stand_in(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(checkpoint.CHECKPOINT_DIR_ENV, str(tmp_path))
+    assert book.reference_model("panda") is None
+    ref = book.reference_model("panda", device="cpu", fallback=_stand_in, fallback_source="a stand-in")
+    assert not ref.trained and ref.source == "a stand-in" and not ref.model.training
+    assert "no reference checkpoint panda_localization_cpu.pt" in capsys.readouterr().out
+    model, task = _stand_in()
+    checkpoint.save_checkpoint(checkpoint.reference_path("panda"), {
+        "task": task.name, "robot": "panda", "config": task.config_dict(), "step": 7,
+        "model": model.state_dict(), "extra": task.extra()})
+    ref = book.reference_model("panda", device="cpu", fallback=_stand_in)
+    assert ref.trained and ref.checkpoint["step"] == 7 and "(step 7)" in ref.source
+    assert book.reference_predictor("kuka_kr16") == (None, None)
+
+
+def test_shipped_logs_are_found_by_name(tmp_path, monkeypatch):
+    monkeypatch.setenv(checkpoint.CHECKPOINT_DIR_ENV, str(tmp_path))
+    path = checkpoint.reference_log("kuka_kr16", "instances", part=".eos1")
+    assert path == tmp_path / "kuka_kr16_instances_cpu.eos1.metrics.jsonl"
+    assert book.find_log("kuka_kr16", "instances", ".eos1") is None
+    path.write_text('{"step": 1, "lr": 0.1}\n')
+    assert book.find_log("kuka_kr16", "instances", ".eos1") is None  # no loss logged
+    path.write_text('{"step": 1, "loss": 2.0}\n{"step": 2, "loss": 1.0}\n')
+    assert book.find_log("kuka_kr16", "instances", ".eos1") == path
+
+
+def test_progress_table_measures_drops_between_fifths():
+    rows = [{"step": i, "loss": v} for i, v in enumerate([8.0] * 4 + [4.0] * 4 + [2.0] * 4 + [1.0] * 4 + [1.0] * 4)]
+    table = book.progress_table(rows, window=2)
+    assert table["logged points"] == 20
+    assert [table[f"drop {k}->{k + 1}"] for k in range(1, 5)] == pytest.approx([0.5, 0.5, 0.5, 0.0])
+    assert table["relative noise"] == 0.0  # steps, not noise: std / mean is 1/3 at 3 of 18 points
+
+
+def test_instance_timings_one_row_per_robot_count():
+    torch.manual_seed(0)
+    loc = localization_config("quick", input_size=(48, 64), backbone_weights=None)
+    model = InstanceTask("panda", instance_config("quick"), loc, 7).build_model().eval()
+    images = [np.zeros((48, 64, 3), np.uint8)] * 2
+    rows = instance_timings(model, images, rounds=2, device="cpu")
+    assert [r["robots"] for r in rows] == [1, 2]
+    assert all(r["instance ms"] > 0 and r["total ms"] == r["localization ms"] + r["instance ms"] for r in rows)
