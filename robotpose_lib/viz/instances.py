@@ -71,6 +71,16 @@ def greedy_chains(peaks: list[np.ndarray]) -> list[list[tuple[int, int]]]:
 
 
 # -------------------------------------------------------------------------------- figures
+def _image_axes(ax, image: np.ndarray, title: str | None):
+    """Axes showing exactly the image's pixels, without ticks, with an optional title."""
+    ax.set_xlim(-0.5, image.shape[1] - 0.5)
+    ax.set_ylim(image.shape[0] - 0.5, -0.5)
+    ax.axis("off")
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
 def plot_joint_peaks(ax, image: np.ndarray, joints_2d: np.ndarray, visibility: np.ndarray,
                      title: str | None = None):
     """The image with every visible joint as a dot coloured by joint index only.
@@ -85,12 +95,7 @@ def plot_joint_peaks(ax, image: np.ndarray, joints_2d: np.ndarray, visibility: n
         pts = joints_2d[:, j][visibility[:, j]]
         ax.scatter(pts[:, 0], pts[:, 1], s=28, color=cmap(j / max(1, J - 1)), edgecolor="white",
                    linewidth=0.6, label=f"joint {j + 1}", zorder=3)
-    ax.set_xlim(-0.5, image.shape[1] - 0.5)
-    ax.set_ylim(image.shape[0] - 0.5, -0.5)
-    ax.axis("off")
-    if title:
-        ax.set_title(title, fontsize=9)
-    return ax
+    return _image_axes(ax, image, title)
 
 
 def plot_chains(ax, image: np.ndarray, peaks: list[np.ndarray], chains: list[list[tuple[int, int]]],
@@ -102,12 +107,7 @@ def plot_chains(ax, image: np.ndarray, peaks: list[np.ndarray], chains: list[lis
         for (ja, na), (jb, nb) in zip(chain[:-1], chain[1:]):
             a, b = peaks[ja][na], peaks[jb][nb]
             ax.plot([a[0], b[0]], [a[1], b[1]], color="limegreen" if na == nb else "red", lw=2)
-    ax.set_xlim(-0.5, image.shape[1] - 0.5)
-    ax.set_ylim(image.shape[0] - 0.5, -0.5)
-    ax.axis("off")
-    if title:
-        ax.set_title(title, fontsize=9)
-    return ax
+    return _image_axes(ax, image, title)
 
 
 def _box(ax, xy, text, color, width=1.3, height=0.7, fontsize=9):
