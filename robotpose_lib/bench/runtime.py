@@ -1,6 +1,6 @@
 """The paper's Table II on this machine: runtimes of each step for 480x640 inputs.
 
-`robotpose bench runtime` (:func:`benchmark`) prints mean and
+`robotpose bench runtime` (or ``python -m robotpose_lib.bench.runtime``; :func:`benchmark`) prints mean and
 std milliseconds over repeats after warm-up, beside the paper's numbers (GTX 1080 Ti,
 ``metrics.PAPER_TABLE_II``):
 
@@ -248,3 +248,11 @@ def instance_timings(model, images, rounds: int, device) -> list[dict]:
                      "instance IQR ms": float(q75 - q25), "instance ms per robot": inst_ms / k,
                      "total ms": loc_ms + inst_ms})
     return rows
+
+
+if __name__ == "__main__":  # python -m robotpose_lib.bench.runtime ARGS = robotpose bench runtime ARGS
+    import sys
+
+    from robotpose_lib.cli import main
+
+    sys.exit(main(["bench", "runtime", *sys.argv[1:]]))

@@ -71,3 +71,11 @@ def benchmark(n: int = 96, batch: int = 8, size: tuple[int, int] = (480, 640),
         print(f"ratio {robot:<10} 1 process {one / baseline:5.2f} | {processes} processes "
               f"{many / baseline:5.2f}  (target >= 0.6)")
     return 0
+
+
+if __name__ == "__main__":  # python -m robotpose_lib.bench.synth ARGS = robotpose bench synth ARGS
+    import sys
+
+    from robotpose_lib.cli import main
+
+    sys.exit(main(["bench", "synth", *sys.argv[1:]]))
