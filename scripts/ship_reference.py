@@ -27,6 +27,16 @@ from robotpose_lib.train import read_metrics  # noqa: E402
 INFERENCE_KEYS = ("task", "robot", "config", "step", "model", "extra", "settings")
 
 
+def training_seconds(rows: list[dict], session_gap_s: float = 600.0) -> float:
+    """Wall time spent training: the sum of the intervals between consecutive log lines,
+    leaving out gaps longer than ``session_gap_s`` (a run resumed in a later session would
+    otherwise count the time between sessions)."""
+    if len(rows) < 2:
+        return float("nan")
+    gaps = [b["time"] - a["time"] for a, b in zip(rows, rows[1:])]
+    return float(sum(g for g in gaps if 0 <= g <= session_gap_s))
+
+
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("run_dir", type=Path)
@@ -55,7 +65,7 @@ def main() -> int:
     shutil.copyfile(args.run_dir / "metrics.jsonl", out_dir / f"{args.name}.metrics.jsonl")
 
     rows = read_metrics(args.run_dir / "metrics.jsonl")
-    seconds = rows[-1]["time"] - rows[0]["time"] if len(rows) > 1 else float("nan")
+    seconds = training_seconds(rows)
     batch = ckpt.get("settings", {}).get("batch_size", "?")
     evaluation = subprocess.run(
         [sys.executable, "-m", "robotpose_lib", "eval", ckpt["task"], "--checkpoint", str(target),
