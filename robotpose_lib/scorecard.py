@@ -1,0 +1,226 @@
+"""The reproduction's scorecard: each claim of the paper that has a measure, the paper's
+figure, ours, and a verdict that follows from the two numbers by a written rule.
+
+Our figures are read at call time from what the reference checkpoints ship with (their
+model cards' evaluation on the fixed synthetic test set, ``cards``; the real-photo study
+``panda_sim2real_study.json``) and, for the real-photo baseline, computed from the photos
+when they are present. A card that evaluated another step than its checkpoint holds is
+reported as stale instead of scored.
+
+Verdict rules (:func:`error_verdict`, :func:`share_verdict`, :func:`order_verdict`,
+:func:`baseline_verdict`; :func:`rules_text` states them for the reader):
+
+* an error (lower is better) is *reproduced* within ``REPRODUCED_WITHIN`` times the paper's,
+  *partly* within ``PARTLY_WITHIN`` times, else *not yet*;
+* a share that the paper's method should bring to 1 (robots counted right) is *reproduced*
+  from ``SHARE_REPRODUCED``, *partly* from ``SHARE_PARTLY``;
+* a qualitative ordering (Fig. 6: base joints more precise than the tip) is *reproduced* when
+  it holds for both peak finders, *partly* for one;
+* the real-photo claim is *reproduced* when the model beats the mean-pose baseline's
+  keypoint AUC, *partly* when it reaches half of it;
+* where the paper gives no number in its text, the verdict says so.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import metrics
+from .cards import parse_instance_evaluation, parse_localization_evaluation, read_card, read_study
+from .checkpoint import checkpoint_dir, load_checkpoint
+
+REPRODUCED_WITHIN = 1.2  # an error within 1.2 x the paper's counts as reproduced
+PARTLY_WITHIN = 2.0
+SHARE_REPRODUCED, SHARE_PARTLY = 0.9, 0.5
+BASELINE_PARTLY = 0.5  # real photos: at least half of the mean-pose baseline's AUC
+
+REPRODUCED, PARTLY, NOT_YET = "reproduced", "partly", "not yet"
+NO_PAPER_NUMBER, NOT_MEASURED, STALE = "no paper number", "not measured", "stale card"
+
+PAPER_ROBOT = "kuka_kr16"  # the synthetic figures: the industrial arm, like the paper's
+REAL_ROBOT = "panda"       # the real photos
+
+
+@dataclass
+class ScoreRow:
+    """One claim: ``claim`` (with the paper's section), ``paper`` and ``ours`` (short text
+    with numbers), ``verdict`` (one of the verdicts above), ``chapter`` (where the book
+    measures it)."""
+
+    claim: str
+    paper: str
+    ours: str
+    verdict: str
+    chapter: str
+
+
+def error_verdict(ours: float, paper: float) -> str:
+    """Lower is better: reproduced within REPRODUCED_WITHIN x paper, partly within
+    PARTLY_WITHIN x, else not yet (not measured when ours is NaN)."""
+    if not np.isfinite(ours):
+        return NOT_MEASURED
+    if ours <= REPRODUCED_WITHIN * paper:
+        return REPRODUCED
+    return PARTLY if ours <= PARTLY_WITHIN * paper else NOT_YET
+
+
+def share_verdict(share: float) -> str:
+    """A share that should be 1: reproduced from SHARE_REPRODUCED, partly from SHARE_PARTLY."""
+    if not np.isfinite(share):
+        return NOT_MEASURED
+    return REPRODUCED if share >= SHARE_REPRODUCED else PARTLY if share >= SHARE_PARTLY else NOT_YET
+
+
+def order_verdict(holds: list[bool]) -> str:
+    """A qualitative ordering checked for several methods: all hold -> reproduced, some ->
+    partly, none -> not yet."""
+    if not holds:
+        return NOT_MEASURED
+    return REPRODUCED if all(holds) else PARTLY if any(holds) else NOT_YET
+
+
+def baseline_verdict(model_auc: float, baseline_auc: float) -> str:
+    """Real photos: beats the mean-pose baseline -> reproduced; at least BASELINE_PARTLY of
+    it -> partly; else not yet."""
+    if not (np.isfinite(model_auc) and np.isfinite(baseline_auc)):
+        return NOT_MEASURED
+    if model_auc > baseline_auc:
+        return REPRODUCED
+    return PARTLY if model_auc >= BASELINE_PARTLY * baseline_auc else NOT_YET
+
+
+def rules_text() -> str:
+    """The verdict rules in one paragraph (Markdown), from the constants above."""
+    return (f"Errors count as *reproduced* within {REPRODUCED_WITHIN:g} times the paper's, *partly* within "
+            f"{PARTLY_WITHIN:g} times; a share that should be 1 is *reproduced* from {SHARE_REPRODUCED:.0%}, "
+            f"*partly* from {SHARE_PARTLY:.0%}; an ordering is *reproduced* when it holds for both peak finders; "
+            f"on real photos the model must beat the mean-pose baseline (*partly*: {BASELINE_PARTLY:.0%} of its "
+            "score). Where the paper prints no number in its text, the verdict says so.")
+
+
+def _card_and_step(name: str, folder: Path):
+    """(card, checkpoint step or None, stale note or "") of reference ``name``."""
+    card_path, ckpt_path = folder / f"{name}.md", folder / f"{name}.pt"
+    if not card_path.is_file():
+        return None, None, ""
+    card = read_card(card_path)
+    step = int(load_checkpoint(ckpt_path)["step"]) if ckpt_path.is_file() else None
+    stale = ""
+    if step is not None and card.evaluated_step is not None and step != card.evaluated_step:
+        stale = f"the card evaluated step {card.evaluated_step}, the checkpoint holds step {step}"
+    return card, step, stale
+
+
+def _missing(claim: str, paper: str, chapter: str, why: str) -> ScoreRow:
+    return ScoreRow(claim, paper, why, NOT_MEASURED, chapter)
+
+
+def _localization_rows(folder: Path) -> list[ScoreRow]:
+    name = f"{PAPER_ROBOT}_localization_cpu"
+    card, _, stale = _card_and_step(name, folder)
+    t1 = metrics.PAPER_TABLE_I
+    claims = [(f"Depth error {rng}, Table I", f"{t1[key]['mean']:.2f} cm mean ({t1[key]['50%']:.2f} median)", key)
+              for rng, key in (("near [0, 5) m", "near"), ("far [5, 10] m", "far"))]
+    fig6 = ("Joints near the base found more precisely than the tip, Fig. 6",
+            "joints 1-2 more precise than 5-6 (no numbers in the text)")
+    if card is None or not card.evaluation:
+        why = f"no model card {name}.md"
+        return [_missing(c, p, "2", why) for c, p, _ in claims] + [_missing(*fig6, "2", why)]
+    ev = parse_localization_evaluation(card.evaluation)
+    rows = []
+    for claim, paper, key in claims:
+        d = ev["depth"].get(key, {})
+        mean, median = d.get("mean", float("nan")), d.get("50%", float("nan"))
+        ours = f"{mean:.1f} cm mean ({median:.1f} median), {PAPER_ROBOT}" if np.isfinite(mean) else "no test joints"
+        verdict = STALE if stale else error_verdict(mean, t1[key]["mean"])
+        rows.append(ScoreRow(claim, paper, ours + (f" ({stale})" if stale else ""), verdict, "2"))
+    holds, parts = [], []
+    for method, table in ev["pixel"].items():
+        joints = [r for r in table if r["joint"] != "all"]
+        if len(joints) < 4:
+            continue
+        base = float(np.mean([r["50%"] for r in joints[:2]]))
+        tip = float(np.mean([r["50%"] for r in joints[-2:]]))
+        holds.append(base < tip)
+        parts.append(f"{method.upper()} median {base:.1f} px at the base vs {tip:.1f} px at the tip")
+    rows.append(ScoreRow(fig6[0], fig6[1], "; ".join(parts) + f" ({PAPER_ROBOT})" if parts else "no pixel table",
+                         STALE if stale else order_verdict(holds), "2"))
+    return rows
+
+
+def _instance_rows(folder: Path) -> list[ScoreRow]:
+    name = f"{PAPER_ROBOT}_instances_cpu"
+    card, _, stale = _card_and_step(name, folder)
+    ap_claim = ("Instance masks as detections: COCO AP, Fig. 7", "in Fig. 7b only (no number in the text)")
+    count_claim = ("One mask per robot, then an empty one: robots counted, §III-C",
+                   "the model stops at the end-of-sequence mask")
+    if card is None or not card.evaluation:
+        why = f"no model card {name}.md"
+        return [_missing(*ap_claim, "3", why), _missing(*count_claim, "3", why)]
+    ev = parse_instance_evaluation(card.evaluation)
+    note = f" ({stale})" if stale else ""
+    ap = ev.get("ap")
+    rows = [ScoreRow(*ap_claim, (f"box {ap['box']:.3f}, mask {ap['mask']:.3f} (IoU 0.50:0.95), {PAPER_ROBOT}"
+                                 if ap else "no AP table") + note, STALE if stale else NO_PAPER_NUMBER, "3")]
+    total = next((r for r in ev["counting"] if r["true_count"] == "all"), None)
+    if total is None:
+        rows.append(_missing(*count_claim, "3", "no counting table"))
+    else:
+        ours = (f"count right in {total['accuracy']:.0%} of {total['images']} test scenes "
+                f"(mean count {total['mean_predicted']:.1f}), {PAPER_ROBOT}")
+        rows.append(ScoreRow(*count_claim, ours + note, STALE if stale else share_verdict(total["accuracy"]), "3"))
+    return rows
+
+
+def _real_row(folder: Path, photos) -> ScoreRow:
+    claim = ("Trained on renders only, works on real photographs, §IV-B",
+             "23 hand-annotated photos of a Stäubli RX130 (Fig. 8a, 10; no number in the text)")
+    study = read_study("panda_sim2real_study.json", folder)
+    ckpt = folder / f"{REAL_ROBOT}_localization_cpu.pt"
+    if study is None or not ckpt.is_file():
+        return _missing(*claim, "5", "no real-photo study file or no Panda reference")
+    step = int(load_checkpoint(ckpt)["step"])
+    run = next((r for r in study.get("runs", []) if r.get("step") == step
+                and "shipped" in r.get("label", "")), None)
+    if run is None:
+        return _missing(*claim, "5", f"the study has no row for the shipped checkpoint (step {step})")
+    auc = run["all"]["auc"]
+    ours = f"keypoint AUC {auc:.2f} on {study.get('photos', '?')} real Panda photos"
+    if not photos:
+        return ScoreRow(*claim, ours + "; the photos are not here, so no baseline", NOT_MEASURED, "5")
+    from .eval.real import keypoint_metrics, mean_pose_baseline
+
+    base = keypoint_metrics(mean_pose_baseline(photos))["auc"]
+    return ScoreRow(*claim, ours + f" (mean-pose baseline {base:.2f})", baseline_verdict(auc, base), "5")
+
+
+def scorecard(folder: str | Path | None = None, photos=None) -> list[ScoreRow]:
+    """Every scored claim, from the references in ``folder`` (default
+    ``checkpoint.checkpoint_dir()``); ``photos``: the real Panda photos the study used
+    (``real_panda.load_real_panda()``), for the mean-pose baseline (none: not measured)."""
+    folder = Path(folder) if folder is not None else checkpoint_dir()
+    return _localization_rows(folder) + _instance_rows(folder) + [_real_row(folder, photos)]
+
+
+def scorecard_markdown(rows: list[ScoreRow], chapter_links: dict[str, str] | None = None) -> str:
+    """The rows as a Markdown table: claim | paper | ours | verdict | chapter (linked through
+    ``chapter_links``: chapter -> document name, when given)."""
+    def where(ch: str) -> str:
+        return f"[{ch}]({chapter_links[ch]})" if chapter_links and ch in chapter_links else ch
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    head = "| claim of the paper | paper | ours | verdict | chapter |\n|---|---|---|---|:-:|\n"
+    return head + "".join(f"| {cell(r.claim)} | {cell(r.paper)} | {cell(r.ours)} | **{r.verdict}** | "
+                          f"{where(r.chapter)} |\n" for r in rows)
+
+
+def verdict_counts(rows: list[ScoreRow]) -> dict[str, int]:
+    """How many rows have each verdict (only verdicts that occur)."""
+    out: dict[str, int] = {}
+    for r in rows:
+        out[r.verdict] = out.get(r.verdict, 0) + 1
+    return out
