@@ -6,6 +6,11 @@
 * :func:`find_log`: the training log shipped beside a reference checkpoint
   (``checkpoint.reference_log``); :func:`progress_table`: how a logged loss progressed
   (noise and drops between fifths of a run, chapter 3).
+* :func:`markdown_table`: rows of numbers as a Markdown table (chapters display tables as
+  tables, never as monospaced text); :func:`shipped_models_table`: what each reference
+  model is and cost to train (from its card and logs, ``cards``).
+* :func:`pipeline_example`: the arrays of the introduction's pipeline figure
+  (``viz.pipeline.plot_pipeline``), from one rendered scene's exact targets.
 
 Timings belong to ``bench/`` (chapter 3's runtime per robot is
 ``bench.runtime.instance_timings``).
@@ -103,3 +108,80 @@ def progress_table(rows: list[dict], window: int, key: str = "loss") -> dict:
     return {"logged points": len(loss), "relative noise": float(np.median(std[window:] / mean[window:]))
             if len(loss) > window else float("nan"),
             **{f"drop {k + 1}->{k + 2}": float(1 - fifths[k + 1] / fifths[k]) for k in range(4)}}
+
+
+def _cell(value, fmt: str | None) -> str:
+    if isinstance(value, (float, np.floating)):
+        if not np.isfinite(value):
+            return "—"
+        return format(float(value), fmt or ".3f")
+    if isinstance(value, (int, np.integer)) and fmt:
+        return format(int(value), fmt)
+    return str(value).replace("|", "\\|")
+
+
+def markdown_table(rows: list[dict], columns: list[str] | None = None, formats: dict[str, str] | None = None,
+                   headers: dict[str, str] | None = None) -> str:
+    """Rows (dicts) as a Markdown table: ``columns`` (default the first row's keys) in order;
+    ``formats``: column -> format spec (floats default to ".3f", NaN shows as a dash);
+    ``headers``: column -> header text. Numeric columns are right-aligned."""
+    if not rows:
+        return ""
+    columns = columns or list(rows[0])
+    formats, headers = formats or {}, headers or {}
+    numeric = [all(isinstance(r.get(c), (int, float, np.integer, np.floating)) and not isinstance(r.get(c), bool)
+                   for r in rows) for c in columns]
+    head = "| " + " | ".join(headers.get(c, str(c)) for c in columns) + " |\n"
+    rule = "|" + "|".join("---:" if n else "---" for n in numeric) + "|\n"
+    body = "".join("| " + " | ".join(_cell(r.get(c, ""), formats.get(c)) for c in columns) + " |\n" for r in rows)
+    return head + rule + body
+
+
+SHIPPED = ("panda_localization_cpu", "panda_instances_cpu", "kuka_kr16_localization_cpu", "kuka_kr16_instances_cpu")
+
+
+def shipped_models_table(names=SHIPPED, folder=None) -> tuple[str, list[dict]]:
+    """(Markdown table, its rows) of the reference models: robot, task, parts, steps, scenes
+    seen, training hours on one core of the shared 2-core machine, median samples/s, from
+    each model's card and the logs it descends from (``cards.training_cost``). A missing
+    model is left out. Row keys: "model", "robot", "task", "parts", "steps", "scenes seen",
+    "hours", "samples/s"."""
+    from .cards import training_cost
+
+    rows = []
+    for name in names:
+        cost = training_cost(name, folder)
+        if cost.card is None or not cost.parts:
+            continue
+        rates = [p["samples_per_s"] for p in cost.parts if np.isfinite(p["samples_per_s"])]
+        rows.append({"model": f"`{name}`", "robot": cost.card.robot, "task": cost.card.task,
+                     "parts": len(cost.parts), "steps": cost.steps, "scenes seen": cost.scenes,
+                     "hours": cost.hours, "samples/s": float(np.median(rates)) if rates else float("nan")})
+    table = markdown_table(rows, formats={"steps": ",d", "scenes seen": ",d", "hours": ".1f", "samples/s": ".1f"},
+                           headers={"hours": "training [h]", "samples/s": "median samples/s"})
+    return table, rows
+
+
+def pipeline_example(robot: str = "panda", seed: int = 2, size: tuple[int, int] = (240, 320),
+                     candidates: int = 16) -> dict:
+    """One rendered scene with two or three robots, all joints in the frame, and its exact
+    training targets: the keyword arguments of ``viz.pipeline.plot_pipeline`` (image,
+    beliefs, masks, joints_2d, joints_3d). Among ``candidates`` scenes of
+    dataset ``seed`` the one whose smallest robot is largest is taken (a readable figure)."""
+    from .synth import generate, params_for
+    from .targets import TargetParams, depth_coding_for, make_targets
+
+    params = params_for(robot, min_robots=2, max_robots=3, theta_vr=1.0)
+    H, W = size
+    scenes = generate(robot, seed, range(candidates), H, W, params)
+
+    def score(s):
+        uv = s.joints_2d
+        inside = bool(((uv[..., 0] >= 0) & (uv[..., 0] < W) & (uv[..., 1] >= 0) & (uv[..., 1] < H)).all())
+        return (s.num_robots >= 2 and inside, float(s.masks.reshape(s.num_robots, -1).sum(1).min())
+                if s.num_robots else 0.0)
+
+    sample = max(scenes, key=score)
+    t = make_targets(sample, (H, W), TargetParams(depth=depth_coding_for(robot)))
+    return {"image": sample.image, "beliefs": t["beliefs"], "masks": sample.masks.astype(np.float32),
+            "joints_2d": sample.joints_2d, "joints_3d": sample.joints_3d}

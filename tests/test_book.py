@@ -60,3 +60,40 @@ def test_instance_timings_one_row_per_robot_count():
     rows = instance_timings(model, images, rounds=2, device="cpu")
     assert [r["robots"] for r in rows] == [1, 2]
     assert all(r["instance ms"] > 0 and r["total ms"] == r["localization ms"] + r["instance ms"] for r in rows)
+
+
+def test_markdown_table_aligns_numbers_and_shows_nan_as_a_dash():
+    rows = [{"name": "a|b", "n": 1200, "x": 0.5}, {"name": "c", "n": 3, "x": float("nan")}]
+    table = book.markdown_table(rows, formats={"n": ",d", "x": ".2f"}, headers={"x": "value"})
+    lines = table.splitlines()
+    assert lines[0] == "| name | n | value |" and lines[1] == "|---|---:|---:|"
+    assert lines[2] == "| a\\|b | 1,200 | 0.50 |" and lines[3] == "| c | 3 | — |"
+    assert book.markdown_table([]) == ""
+
+
+def test_shipped_models_table_sums_the_parts(tmp_path):
+    import json
+
+    (tmp_path / "panda_localization_cpu.md").write_text(
+        "- task: localization, robot: panda, config: `cpu`\n- trained for 20 steps of batch 8 (about 160 synthetic "
+        "scenes rendered on the fly), 1 min wall time\n")
+    for name, t0 in (("panda_localization_cpu.part1", 0), ("panda_localization_cpu", 1000)):
+        rows = [{"step": s, "loss": 1.0, "time": t0 + 36 * s, "samples_per_s": 4.0} for s in (10, 20)]
+        (tmp_path / f"{name}.metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    table, rows = book.shipped_models_table(folder=tmp_path)
+    assert len(rows) == 1 and rows[0]["parts"] == 2 and rows[0]["steps"] == 40 and rows[0]["scenes seen"] == 320
+    assert rows[0]["hours"] == pytest.approx(2 * 360 / 3600)
+    assert "| `panda_localization_cpu` | panda | localization | 2 | 40 | 320 |" in table
+
+
+def test_pipeline_example_and_figure():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from robotpose_lib.viz.pipeline import plot_pipeline
+
+    example = book.pipeline_example(size=(60, 80), candidates=4)
+    R = example["masks"].shape[0]
+    assert R >= 2 and example["joints_2d"].shape[0] == R and example["beliefs"].shape[1:] == (60, 80)
+    fig = plot_pipeline(**example, width_in=6)
+    assert len(fig.axes) == 5

@@ -53,11 +53,15 @@ def step_throughput(task, batch: dict, device, amp: bool, channels_last: bool, r
     return len(batch["images"]) / float(np.median(times))
 
 
-def benchmark(config: str = "cpu", robot: str = "panda", batch_size: int = 8, repeats: int = 5, threads: int = 1,
-              device="cpu") -> int:
-    """Training steps per second of ``config`` for ``robot``: fp32 eager, + channels_last,
-    + native mixed precision, and the shipped recipe (+ the low-res intermediate loss),
-    with ``threads`` torch CPU threads. Returns 0."""
+def throughput(config: str = "cpu", robot: str = "panda", batch_size: int = 8, repeats: int = 5, threads: int = 1,
+               device="cpu") -> list[dict]:
+    """Training samples per second of ``config`` for ``robot`` in each variant (module
+    docstring), measured in this run with ``threads`` torch CPU threads.
+
+    Returns:
+        rows {"variant", "samples_per_s", "speedup"} (speedup: over "fp32 eager"), plus
+        "device", "threads", "input" (H, W) and "batch" in every row.
+    """
     from ..data import SyntheticDataset
     from ..tasks import localization_task
 
@@ -72,14 +76,30 @@ def benchmark(config: str = "cpu", robot: str = "panda", batch_size: int = 8, re
     variants = [("fp32 eager", paper, False, False), ("+ channels_last", paper, False, True),
                 (f"+ {dtype}".replace("torch.", "") if dtype else "+ amp (not native here)", paper, True, True),
                 ("shipped (+ low-res intermediate loss)", shipped, True, True)]
-    print(f"device {device}, torch threads {threads}, config {config}, robot {robot}, "
-          f"batch {batch_size}, input {paper.input_size[0]}x{paper.input_size[1]}")
-    rates = []
+    rows = []
     with torch_threads(threads):
         for label, task, amp, cl in variants:
             rate = step_throughput(task, batch, device, amp, cl, repeats)
-            rates.append(rate)
-            print(f"{label:40s} {rate:7.2f} samples/s  {rate / rates[0]:5.2f}x fp32 eager", flush=True)
+            rows.append({"variant": label, "samples_per_s": rate, "speedup": rate / rows[0]["samples_per_s"]
+                         if rows else 1.0, "device": str(device), "threads": threads,
+                         "input": tuple(paper.input_size), "batch": batch_size})
+    return rows
+
+
+def benchmark(config: str = "cpu", robot: str = "panda", batch_size: int = 8, repeats: int = 5, threads: int = 1,
+              device="cpu") -> int:
+    """Print training steps per second of ``config`` for ``robot`` (:func:`throughput`):
+    fp32 eager, + channels_last, + native mixed precision, and the shipped recipe (+ the
+    low-res intermediate loss), with ``threads`` torch CPU threads. Returns 0."""
+    device = resolve_device(device)
+    from ..tasks import localization_task
+
+    H, W = localization_task(config, robot).input_size
+    print(f"device {device}, torch threads {threads}, config {config}, robot {robot}, "
+          f"batch {batch_size}, input {H}x{W}")
+    for row in throughput(config, robot, batch_size, repeats, threads, device):
+        print(f"{row['variant']:40s} {row['samples_per_s']:7.2f} samples/s  {row['speedup']:5.2f}x fp32 eager",
+              flush=True)
     return 0
 
 

@@ -1,5 +1,7 @@
 """Figures of the localization network (paper III-B, Fig. 6): its diagram, belief maps
-stage by stage and the pixel and depth errors of ``eval.localization.LocalizationReport``."""
+stage by stage and the pixel and depth errors of ``eval.localization.LocalizationReport``;
+the depth codes' cost of an error by depth and the toy depth study (chapter 2); real-photo
+scores against training time (the sim-to-real study, chapter 6)."""
 from __future__ import annotations
 
 from typing import Sequence
@@ -11,6 +13,7 @@ from matplotlib.patches import FancyBboxPatch
 from .. import metrics
 from ..eval.localization import LocalizationReport
 from ..models.localization import LocalizationConfig
+from ..targets import DepthCoding
 
 
 def draw_network(cfg: LocalizationConfig, num_joints: int, ax=None):
@@ -156,3 +159,74 @@ def plot_stage_beliefs(image: np.ndarray, stage_beliefs: Sequence[np.ndarray],
     fig.suptitle(f"belief 0 (transparent) .. {vmax:.2f} (bright)", fontsize=8, y=0.995)
     fig.tight_layout()
     return fig
+
+
+def plot_depth_cost(z_min: float = 0.5, z_max: float = 10.0, error_m: float = 0.1, ax=None):
+    """What eq. 1's squared error charges for a depth error of ``error_m`` at each depth,
+    with the paper's inverse code and with the log code (``targets.DepthCoding``),
+    relative to the cost at 1 m, on a log scale. Returns the Axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.2))
+    z = np.linspace(max(z_min, 0.6), z_max - error_m, 200)
+    for kind, color in (("inverse", "tab:blue"), ("log", "tab:green")):
+        coding = DepthCoding(z_min=z_min, z_max=z_max, kind=kind)
+        fx, width = coding.fx_over_width_ref * 100.0, 100  # the reference focal length: Z' = Z
+        cost = (coding.encode(z + error_m, fx, width) - coding.encode(z, fx, width)) ** 2
+        at_1m = (coding.encode(1.0 + error_m, fx, width) - coding.encode(1.0, fx, width)) ** 2
+        ax.plot(z, cost / at_1m, color=color, label=f"{kind} code" + (" (paper)" if kind == "inverse" else ""))
+    ax.set_yscale("log")
+    ax.set_xlabel("true depth Z [m]")
+    ax.set_ylabel(f"cost of a {100 * error_m:.0f} cm error\nrelative to 1 m")
+    ax.axvline(metrics.NEAR_FAR_SPLIT_M, color="gray", ls=":", lw=0.8)
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_toy_depth(runs: Sequence[dict], ax=None):
+    """The toy depth study (``toy_depth``, ``kuka_kr16_depth_study.json`` "toy_depth"): for
+    each seed, the near and far mean errors of the inverse and log codes beside the
+    median-depth baseline (bars, cm). Returns the Axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.2))
+    seeds = sorted({r["seed"] for r in runs})
+    groups = [(seed, rng) for seed in seeds for rng in ("near", "far")]
+    kinds = ["inverse", "log", "baseline"]
+    colors = {"inverse": "tab:blue", "log": "tab:green", "baseline": "0.7"}
+    width = 0.8 / len(kinds)
+    for k, kind in enumerate(kinds):
+        values = []
+        for seed, rng in groups:
+            run = next((r for r in runs if r["seed"] == seed and r["kind"] == (kind if kind != "baseline" else
+                                                                                  r["kind"])), None)
+            key = f"baseline_{rng}_mean_cm" if kind == "baseline" else f"{rng}_mean_cm"
+            values.append(run[key] if run and key in run else np.nan)
+        ax.bar(np.arange(len(groups)) + (k - 1) * width, values, width * 0.95, color=colors[kind],
+               label=kind + (" code" if kind != "baseline" else ": median depth everywhere"))
+    ax.set_xticks(np.arange(len(groups)), [f"seed {s}\n{rng}" for s, rng in groups])
+    ax.set_ylabel("mean depth error [cm]")
+    ax.legend(fontsize=8)
+    return ax
+
+
+def plot_real_study(runs: Sequence[dict], baseline_auc: float | None = None, key: str = "all", ax=None):
+    """Keypoint AUC on the real photos against training hours for the runs of the
+    sim-to-real study (``panda_sim2real_study.json``), one marker per configuration; the
+    mean-pose baseline as a line when given. Runs without hours are left out. Returns the
+    Axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.4))
+    by_config: dict[str, list] = {}
+    for r in runs:
+        if r.get("hours") is not None and np.isfinite(r["hours"]):
+            by_config.setdefault(r.get("config", "?"), []).append(r)
+    for (cfg, rs), marker in zip(sorted(by_config.items()), "os^D"):
+        rs = sorted(rs, key=lambda r: r["hours"])
+        label = {"cpu": "frozen backbone (cpu)", "cpu_ft": "fine-tuned backbone (cpu_ft)"}.get(cfg, cfg)
+        ax.plot([r["hours"] for r in rs], [r[key]["auc"] for r in rs], "-" + marker, label=label)
+    if baseline_auc is not None and np.isfinite(baseline_auc):
+        ax.axhline(baseline_auc, color="gray", ls="--", lw=1, label="mean-pose baseline")
+    ax.set_xlabel("training time on the sim2real recipe [h]")
+    ax.set_ylabel(f"keypoint AUC, {key} joints")
+    ax.set_ylim(bottom=0)
+    ax.legend(fontsize=8)
+    return ax

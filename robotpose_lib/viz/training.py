@@ -1,5 +1,6 @@
 """Figures of a training run: loss curves from its metrics log (``train.read_metrics``),
-a logged curve with its trailing mean and spread (:func:`rolling_stats`)."""
+a logged curve with its trailing mean and spread (:func:`rolling_stats`), and the training
+throughput of the reference runs (:func:`plot_throughput`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -113,4 +114,25 @@ def plot_training_curve(ax, steps: np.ndarray, values: np.ndarray, window: int, 
     ax.fill_between(steps, mean - std, mean + std, color=color, alpha=0.15)
     ax.set_xlabel("step")
     ax.legend(fontsize=8)
+    return ax
+
+
+def plot_throughput(costs, ax=None):
+    """Median training samples per second of every part of the reference runs
+    (``cards.TrainingCost`` objects), one bar per part, grouped by model. Returns the Axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.2))
+    x, ticks, labels = 0.0, [], []
+    for k, cost in enumerate(costs):
+        start = x
+        for i, part in enumerate(cost.parts):
+            ax.bar(x, part["samples_per_s"], 0.8, color=f"C{k}", alpha=0.45 + 0.55 * (i + 1) / len(cost.parts))
+            ax.text(x, part["samples_per_s"], f"{part['samples_per_s']:.1f}", ha="center", va="bottom", fontsize=7)
+            x += 1
+        ticks.append((start + x - 1) / 2)
+        robot, _, task = cost.name.replace("_cpu", "").rpartition("_")
+        labels.append(f"{robot}\n{task}")
+        x += 0.8
+    ax.set_xticks(ticks, labels, fontsize=8)
+    ax.set_ylabel("median samples/s")
     return ax

@@ -1,0 +1,82 @@
+"""The paper's pipeline (its Fig. 2) as one figure for the book's introduction.
+
+:func:`plot_pipeline` draws five panels joined by arrows, from one scene's arrays: the image,
+what the localization network predicts (the belief maps), what the
+instance model predicts (one mask per step, then an empty one), the masked beliefs with
+their peaks, and the 3D chains. The introduction feeds it the exact targets of a rendered
+scene (what perfectly trained networks would output), and says so.
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import ConnectionPatch
+
+from . import INSTANCE_COLORS, color_masks
+
+STAGES = (
+    ("image", "synthetic scene\n§III-A, chapter 1"),
+    ("belief maps B\u0302", "localization network\n§III-B, chapter 2"),
+    ("masks S\u0302, one per step", "recurrent instance model\n§III-C, chapter 3"),
+    ("mask \u00d7 B\u0302 \u2192 peaks", "decoding\nchapter 4"),
+    ("3D chains", "depth D\u0302 at the peaks, K\nchapter 4"),
+)
+
+
+def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joints_2d: np.ndarray,
+                  joints_3d: np.ndarray, width_in: float = 10.0):
+    """The pipeline as a figure.
+
+    Args:
+        image: uint8 (H, W, 3).
+        beliefs: (J, H, W) belief maps in [0, 1] (the depth map is not drawn: its discs
+            are a few pixels wide at this size).
+        masks: (R, H, W) instance masks; joints_2d: (R, J, 2) pixels; joints_3d: (R, J, 3)
+            metres in the camera frame.
+        width_in: figure width in inches (the book's text column is about 10).
+
+    Returns:
+        the Figure.
+    """
+    R = masks.shape[0]
+    fig, axes = plt.subplots(1, 5, figsize=(width_in, width_in * 0.24))
+    axes[4].remove()
+    axes = list(axes[:4]) + [fig.add_subplot(1, 5, 5, projection="3d")]
+
+    axes[0].imshow(image)
+    axes[1].imshow(beliefs.max(0), cmap="magma", vmin=0, vmax=1)
+    axes[2].imshow(color_masks(masks))
+    strongest = int(np.argmax(masks.reshape(R, -1).sum(1))) if R else 0
+    keep = masks[strongest] > 0.5 if R else np.ones(beliefs.shape[1:], bool)
+    axes[3].imshow(beliefs.max(0) * keep, cmap="magma", vmin=0, vmax=1)  # the largest robot's beliefs
+    if R:
+        axes[3].plot(joints_2d[strongest, :, 0], joints_2d[strongest, :, 1], "w+", ms=6, mew=1.2)
+    for k in range(4):
+        axes[k].set_xticks([])
+        axes[k].set_yticks([])
+    ax3 = axes[4]
+    for r in range(R):
+        k = joints_3d[r]
+        # camera frame (x right, y down, z forward) drawn with z as depth, up as -y
+        ax3.plot(k[:, 0], k[:, 2], -k[:, 1], "-o", ms=2.5, lw=1.5, color=INSTANCE_COLORS[r % 10] / 255)
+    if R:
+        pts = joints_3d.reshape(-1, 3)
+        centre = (pts.max(0) + pts.min(0)) / 2
+        half = (pts.max(0) - pts.min(0)).max() / 2 + 0.1
+        ax3.set_xlim(centre[0] - half, centre[0] + half)
+        ax3.set_ylim(centre[2] - half, centre[2] + half)
+        ax3.set_zlim(-centre[1] - half, -centre[1] + half)
+    ax3.set_xlabel("x [m]", fontsize=7, labelpad=-8)
+    ax3.set_ylabel("z [m]", fontsize=7, labelpad=-8)
+    ax3.tick_params(labelsize=6, pad=-3)
+    ax3.set_zticklabels([])
+    ax3.view_init(elev=18, azim=-60)
+    for ax, (title, what) in zip(axes, STAGES):
+        ax.set_title(title, fontsize=8.5)
+        ax.text2D(0.5, -0.1, what, ha="center", va="top", fontsize=7.5, color="0.25", transform=ax.transAxes) \
+            if ax is ax3 else ax.text(0.5, -0.06, what, ha="center", va="top", fontsize=7.5, color="0.25",
+                                      transform=ax.transAxes)
+    for a, b in zip(axes[:4], axes[1:]):
+        fig.add_artist(ConnectionPatch((1.03, 0.5), (-0.03, 0.5), "axes fraction", "axes fraction",
+                                       axesA=a, axesB=b, arrowstyle="-|>", lw=1.2, color="0.3"))
+    return fig

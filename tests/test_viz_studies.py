@@ -1,0 +1,41 @@
+"""Figures of the studies beyond the paper: the depth codes' cost by depth, the toy depth
+study, real-photo scores against training time (viz.localization), training throughput
+(viz.training); and the training-throughput benchmark they are read with (bench.train)."""
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import pytest
+
+pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
+
+
+def test_depth_study_and_throughput_figures_draw():
+    from robotpose_lib.cards import TrainingCost
+    from robotpose_lib.viz.localization import plot_depth_cost, plot_real_study, plot_toy_depth
+    from robotpose_lib.viz.training import plot_throughput
+
+    ax = plot_depth_cost(0.8, 13.0)
+    inverse, log = (line.get_ydata() for line in ax.get_lines()[:2])
+    assert inverse[-1] < 1e-3 < log[-1]  # far errors: the inverse code charges thousands of times less
+    runs = [{"kind": k, "seed": 0, "near_mean_cm": 1.0, "far_mean_cm": 2.0, "baseline_near_mean_cm": 3.0,
+             "baseline_far_mean_cm": 4.0} for k in ("inverse", "log")]
+    assert len(plot_toy_depth(runs).patches) == 6
+    study = [{"config": "cpu", "hours": h, "all": {"auc": a}} for h, a in ((0.5, 0.1), (1.0, 0.2))]
+    study.append({"config": "cpu", "hours": float("nan"), "all": {"auc": 0.0}})  # no log: left out
+    ax = plot_real_study(study, baseline_auc=0.4)
+    assert len(ax.get_lines()[0].get_xdata()) == 2
+    cost = TrainingCost("panda_localization_cpu", None, [{"samples_per_s": 3.0}, {"samples_per_s": 6.0}])
+    assert len(plot_throughput([cost]).patches) == 2
+    plt.close("all")
+
+
+def test_training_throughput_rows():
+    from robotpose_lib.bench.train import throughput
+
+    rows = throughput("quick", "panda", batch_size=2, repeats=1)
+    assert [r["variant"] for r in rows][0] == "fp32 eager" and len(rows) == 4
+    assert rows[0]["speedup"] == 1.0 and all(r["samples_per_s"] > 0 for r in rows)
+    with pytest.raises(ValueError, match="at least 1"):
+        throughput("quick", "panda", batch_size=0)
