@@ -302,36 +302,39 @@ def decode_instances(
         best = torch.where(closer, d, best)
         owner = torch.where(closer, k, owner)
     values = fg[support]
+    # per instance sums by bincount / scatter over all P pixels (no boolean selection,
+    # whose cost grew with the robots found)
     on = values > activation_threshold
-    n_active = torch.bincount(owner[on], minlength=K)
-    fg_sum = torch.bincount(owner[on], weights=values[on].double(), minlength=K)
+    n_active = torch.bincount(owner, weights=on.double(), minlength=K)
+    fg_sum = torch.bincount(owner, weights=values.double() * on, minlength=K)
     min_pixels = max(1.0, min_active_fraction * height * width)
     keep = torch.nonzero(n_active >= min_pixels).flatten()
     if len(keep) == 0:
         return []
     scores = (peaks.double() * fg_sum / n_active.clamp(min=1))[keep]
     keep = keep[torch.argsort(scores, descending=True, stable=True)]
-    rank = torch.full((K,), -1, dtype=torch.long, device=fg.device)
+    # row of each centre in the mask stack; centres dropped go to a spare last row
+    rank = torch.full((K,), len(keep), dtype=torch.long, device=fg.device)
     rank[keep] = torch.arange(len(keep), device=fg.device)
-    mine = rank[owner]
-    sel = mine >= 0
-    masks = fg.new_zeros(len(keep), height * width)
-    masks[mine[sel], support[sel]] = values[sel]
-    masks = masks.view(len(keep), height, width)
+    masks = fg.new_zeros(len(keep) + 1, height * width)
+    masks[rank[owner], support] = values
+    masks = masks[:-1].view(len(keep), height, width)
     # boxes: extreme columns and rows of each instance's pixels above box_threshold
     # (what models.instances.activated_box gives for each mask)
     boxed = values > box_threshold
-    who, pixels = owner[boxed], support[boxed]
-    cols, rows = pixels % width, torch.div(pixels, width, rounding_mode="floor")
-    extreme = lambda start, values, how: torch.full((K,), start, dtype=torch.long, device=fg.device).scatter_reduce(
-        0, who, values, how)  # noqa: E731
-    lo_u, hi_u = extreme(width, cols, "amin"), extreme(-1, cols, "amax")
-    lo_v, hi_v = extreme(height, rows, "amin"), extreme(-1, rows, "amax")
+    cols, rows = support % width, torch.div(support, width, rounding_mode="floor")
+
+    def extreme(values: torch.Tensor, start: int, how: str) -> torch.Tensor:
+        values = torch.where(boxed, values, torch.full_like(values, start))
+        return torch.full((K,), start, dtype=torch.long, device=fg.device).scatter_reduce(0, owner, values, how)
+
+    lo_u, hi_u = extreme(cols, width, "amin"), extreme(cols, -1, "amax")
+    lo_v, hi_v = extreme(rows, height, "amin"), extreme(rows, -1, "amax")
     boxes = torch.stack([lo_u, lo_v, hi_u, hi_v], 1).float() + torch.tensor([-0.5, -0.5, 0.5, 0.5], device=fg.device)
     found = []
+    scores, has_box = (peaks.double() * fg_sum / n_active.clamp(min=1)).tolist(), (hi_u >= 0).tolist()
     for i, k in enumerate(keep.tolist()):
-        score = float(peaks[k]) * float(fg_sum[k]) / int(n_active[k])
-        found.append(Instance(masks[i], score, boxes[k] if int(hi_u[k]) >= 0 else None))
+        found.append(Instance(masks[i], scores[k], boxes[k] if has_box[k] else None))
     return found
 
 
