@@ -35,8 +35,12 @@ def hours_at(log: Path | None, step: int) -> float:
     upto = [r for r in rows if r["step"] <= step]
     if len(upto) < 2:
         return float("nan")
-    per_line = (upto[-1]["time"] - upto[0]["time"]) / max(1, upto[-1]["step"] - upto[0]["step"])
-    return (upto[-1]["time"] - upto[0]["time"] + per_line * upto[0]["step"]) / 3600.0
+    # intervals between log lines, leaving out gaps over 10 min (a run resumed in a later
+    # session), plus the time before the first line at the run's average pace
+    gaps = [b["time"] - a["time"] for a, b in zip(upto, upto[1:])]
+    active = sum(g for g in gaps if 0 <= g <= 600)
+    per_step = active / max(1, upto[-1]["step"] - upto[0]["step"])
+    return (active + per_step * upto[0]["step"]) / 3600.0
 
 
 def main() -> int:
