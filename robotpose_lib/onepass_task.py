@@ -50,6 +50,8 @@ TASK_NAME = "onepass"
 # Validation scenes for calibrating the centre threshold: neither a training seed (small
 # integers) nor the test seed (eval.testset.TEST_SEED = 12019).
 VALIDATION_SEED = 31_337
+# Robot-free scenes (as measured for the Predictor in the project's history: seed 777).
+ROBOT_FREE_SEED = 777
 THRESHOLD_GRID = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7)
 
 
@@ -471,13 +473,25 @@ def flatness(rows: Sequence[dict], key: str = "onepass_ms") -> dict:
     return {"last_over_first": values[-1] / values[0], "max_over_min": max(values) / min(values)}
 
 
+def robot_free_scenes(robot: str, n: int, size: tuple[int, int], seed: int = ROBOT_FREE_SEED) -> list[Sample]:
+    """``n`` synthetic scenes without any robot (the test set's parameters and photos,
+    no robot placed), at (H, W) = ``size``: a model should find nothing in them."""
+    from .data import SyntheticDataset
+    from .eval.testset import test_params
+
+    data = SyntheticDataset(robot, n, size=tuple(size), seed=seed,
+                            params=test_params(robot).replace(min_robots=0, max_robots=0))
+    return [data[i] for i in range(n)]
+
+
 # -------------------------------------------------------------------------------- CLI
 def study(checkpoint: str | Path, convgru_checkpoint: str | Path | None, n: int, seed: int | None = None,
           repeats: int = 10, min_active_fraction: float = DEFAULT_MIN_ACTIVE_FRACTION, batch_size: int = 4,
-          device="cpu", runtime: bool = True, accuracy: bool = True) -> dict:
+          device="cpu", runtime: bool = True, accuracy: bool = True, robot_free: int = 0) -> dict:
     """One-pass vs ConvGRU on the same ``n`` synthetic test scenes (AP, counting; unless
-    ``accuracy`` is False) and their runtime by robot count (unless ``runtime`` is False);
-    plain values for a JSON file."""
+    ``accuracy`` is False), the share of ``robot_free`` robot-free scenes in which each
+    finds nothing, and their runtime by robot count (unless ``runtime`` is False); plain
+    values for a JSON file."""
     from .eval.testset import TEST_SEED, test_dataset
     from .tasks import load_model
 
@@ -497,6 +511,14 @@ def study(checkpoint: str | Path, convgru_checkpoint: str | Path | None, n: int,
         report["convgru_checkpoint"] = str(convgru_checkpoint)
         if accuracy:
             report["convgru"] = summarize(evaluate_instances(convgru, samples, ctask.input_size, **kwargs))
+    if robot_free:
+        empty = robot_free_scenes(task.robot, robot_free, task.input_size)
+        report["robot_free"] = {"n": robot_free, "seed": ROBOT_FREE_SEED}
+        for name, model in (("onepass", onepass), ("convgru", convgru)):
+            if model is not None:
+                counts = evaluate_instances(model, empty, task.input_size, **kwargs)["predicted_counts"]
+                report["robot_free"][name] = {"none_found": float(np.mean(np.asarray(counts) == 0)),
+                                              "mean_found": float(np.mean(counts))}
     if runtime:
         rows = runtime_by_robot_count(onepass, convgru, task.robot, repeats=repeats,
                                       min_active_fraction=min_active_fraction)
@@ -511,7 +533,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m robotpose_lib.onepass_task",
                                 description="One-pass instance model: AP, counting and runtime beside the ConvGRU.")
     p.add_argument("command", choices=["study", "runtime"],
-                   help="study: AP, counting and runtime; runtime: the runtime alone")
+                   help="study: AP, counting and runtime; runtime: no AP and counting on the test set")
     p.add_argument("--checkpoint", required=True, help="one-pass checkpoint (scripts/train_onepass.py)")
     p.add_argument("--convgru", help="ConvGRU instance checkpoint to compare with "
                    "(default the shipped {robot}_instances_cpu.pt; 'none' to skip)")
@@ -519,6 +541,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="test seed (default eval.testset.TEST_SEED)")
     p.add_argument("--repeats", type=int, default=10, help="runtime repeats per robot count")
     p.add_argument("--no-runtime", action="store_true")
+    p.add_argument("--robot-free", type=int, default=0, metavar="N",
+                   help=f"also count what each model finds in N robot-free scenes (seed {ROBOT_FREE_SEED})")
     p.add_argument("--min-active-fraction", type=float, default=DEFAULT_MIN_ACTIVE_FRACTION)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     p.add_argument("--json", help="write the figures to this file")
@@ -539,7 +563,8 @@ def main(argv: list[str] | None = None) -> int:
         elif convgru.lower() == "none":
             convgru = None
         report = study(args.checkpoint, convgru, args.n, args.seed, args.repeats, args.min_active_fraction,
-                       runtime=not args.no_runtime, accuracy=args.command == "study")
+                       runtime=not args.no_runtime, accuracy=args.command == "study",
+                       robot_free=args.robot_free)
     except (ValueError, FileNotFoundError) as exc:
         print(f"onepass: error: {exc}", file=sys.stderr)
         return 2

@@ -27,6 +27,7 @@ from robotpose_lib.onepass_task import (
     onepass_loss,
     onepass_task,
     perfect_output,
+    robot_free_scenes,
 )
 from robotpose_lib.toy import disc_batch
 from robotpose_lib.train import TrainSettings, train
@@ -243,6 +244,11 @@ def test_predictor_takes_the_one_pass_model():
     poses = predictor(sample.image, K)
     assert isinstance(poses, list)
     assert all(p.mask is None or p.mask.shape == SIZE for p in poses)
+
+
+def test_robot_free_scenes_hold_no_robot():
+    scenes = robot_free_scenes("panda", 2, (48, 64))
+    assert len(scenes) == 2 and all(s.num_robots == 0 and s.image.shape == (48, 64, 3) for s in scenes)
 
 
 def test_bad_inputs_are_one_line_value_errors():
