@@ -47,13 +47,14 @@ REAL_ROBOT = "panda"       # the real photos
 class ScoreRow:
     """One claim: ``claim`` (with the paper's section), ``paper`` and ``ours`` (short text
     with numbers), ``verdict`` (one of the verdicts above), ``chapter`` (where the book
-    measures it)."""
+    measures it), ``short`` (a few words naming the claim in a sentence)."""
 
     claim: str
     paper: str
     ours: str
     verdict: str
     chapter: str
+    short: str = ""
 
 
 def error_verdict(ours: float, paper: float) -> str:
@@ -113,8 +114,8 @@ def _card_and_step(name: str, folder: Path):
     return card, step, stale
 
 
-def _missing(claim: str, paper: str, chapter: str, why: str) -> ScoreRow:
-    return ScoreRow(claim, paper, why, NOT_MEASURED, chapter)
+def _missing(claim: str, paper: str, chapter: str, why: str, short: str = "") -> ScoreRow:
+    return ScoreRow(claim, paper, why, NOT_MEASURED, chapter, short)
 
 
 def _localization_rows(folder: Path) -> list[ScoreRow]:
@@ -127,7 +128,8 @@ def _localization_rows(folder: Path) -> list[ScoreRow]:
             "joints 1-2 more precise than 5-6 (no numbers in the text)")
     if card is None or not card.evaluation:
         why = f"no model card {name}.md"
-        return [_missing(c, p, "2", why) for c, p, _ in claims] + [_missing(*fig6, "2", why)]
+        return ([_missing(c, p, "2", why, f"{key} depth error") for c, p, key in claims]
+                + [_missing(*fig6, "2", why, "Fig. 6's ordering of the joints")])
     ev = parse_localization_evaluation(card.evaluation)
     rows = []
     for claim, paper, key in claims:
@@ -135,7 +137,8 @@ def _localization_rows(folder: Path) -> list[ScoreRow]:
         mean, median = d.get("mean", float("nan")), d.get("50%", float("nan"))
         ours = f"{mean:.1f} cm mean ({median:.1f} median), {PAPER_ROBOT}" if np.isfinite(mean) else "no test joints"
         verdict = STALE if stale else error_verdict(mean, t1[key]["mean"])
-        rows.append(ScoreRow(claim, paper, ours + (f" ({stale})" if stale else ""), verdict, "2"))
+        rows.append(ScoreRow(claim, paper, ours + (f" ({stale})" if stale else ""), verdict, "2",
+                             f"the {key} depth error"))
     holds, parts = [], []
     for method, table in ev["pixel"].items():
         joints = [r for r in table if r["joint"] != "all"]
@@ -144,9 +147,10 @@ def _localization_rows(folder: Path) -> list[ScoreRow]:
         base = float(np.mean([r["50%"] for r in joints[:2]]))
         tip = float(np.mean([r["50%"] for r in joints[-2:]]))
         holds.append(base < tip)
-        parts.append(f"{method.upper()} median {base:.1f} px at the base vs {tip:.1f} px at the tip")
-    rows.append(ScoreRow(fig6[0], fig6[1], "; ".join(parts) + f" ({PAPER_ROBOT})" if parts else "no pixel table",
-                         STALE if stale else order_verdict(holds), "2"))
+        parts.append(f"{method.upper()} {base:.1f} vs {tip:.1f} px")
+    ours = f"median error, base vs tip: {'; '.join(parts)} ({PAPER_ROBOT})" if parts else "no pixel table"
+    rows.append(ScoreRow(fig6[0], fig6[1], ours + (f" ({stale})" if stale else ""),
+                         STALE if stale else order_verdict(holds), "2", "Fig. 6's ordering of the joints"))
     return rows
 
 
@@ -158,19 +162,21 @@ def _instance_rows(folder: Path) -> list[ScoreRow]:
                    "the model stops at the end-of-sequence mask")
     if card is None or not card.evaluation:
         why = f"no model card {name}.md"
-        return [_missing(*ap_claim, "3", why), _missing(*count_claim, "3", why)]
+        return [_missing(*ap_claim, "3", why, "instance AP"), _missing(*count_claim, "3", why, "counting robots")]
     ev = parse_instance_evaluation(card.evaluation)
     note = f" ({stale})" if stale else ""
     ap = ev.get("ap")
     rows = [ScoreRow(*ap_claim, (f"box {ap['box']:.3f}, mask {ap['mask']:.3f} (IoU 0.50:0.95), {PAPER_ROBOT}"
-                                 if ap else "no AP table") + note, STALE if stale else NO_PAPER_NUMBER, "3")]
+                                 if ap else "no AP table") + note, STALE if stale else NO_PAPER_NUMBER, "3",
+                     "instance AP")]
     total = next((r for r in ev["counting"] if r["true_count"] == "all"), None)
     if total is None:
-        rows.append(_missing(*count_claim, "3", "no counting table"))
+        rows.append(_missing(*count_claim, "3", "no counting table", "counting robots"))
     else:
         ours = (f"count right in {total['accuracy']:.0%} of {total['images']} test scenes "
                 f"(mean count {total['mean_predicted']:.1f}), {PAPER_ROBOT}")
-        rows.append(ScoreRow(*count_claim, ours + note, STALE if stale else share_verdict(total["accuracy"]), "3"))
+        rows.append(ScoreRow(*count_claim, ours + note, STALE if stale else share_verdict(total["accuracy"]), "3",
+                             "counting robots"))
     return rows
 
 
@@ -180,20 +186,23 @@ def _real_row(folder: Path, photos) -> ScoreRow:
     study = read_study("panda_sim2real_study.json", folder)
     ckpt = folder / f"{REAL_ROBOT}_localization_cpu.pt"
     if study is None or not ckpt.is_file():
-        return _missing(*claim, "5", "no real-photo study file or no Panda reference")
+        return _missing(*claim, "5", "no real-photo study file or no Panda reference", "real photographs")
     step = int(load_checkpoint(ckpt)["step"])
     run = next((r for r in study.get("runs", []) if r.get("step") == step
                 and "shipped" in r.get("label", "")), None)
     if run is None:
-        return _missing(*claim, "5", f"the study has no row for the shipped checkpoint (step {step})")
+        return _missing(*claim, "5", f"the study has no row for the shipped checkpoint (step {step})",
+                        "real photographs")
     auc = run["all"]["auc"]
     ours = f"keypoint AUC {auc:.2f} on {study.get('photos', '?')} real Panda photos"
     if not photos:
-        return ScoreRow(*claim, ours + "; the photos are not here, so no baseline", NOT_MEASURED, "5")
+        return ScoreRow(*claim, ours + "; the photos are not here, so no baseline", NOT_MEASURED, "5",
+                        "real photographs")
     from .eval.real import keypoint_metrics, mean_pose_baseline
 
     base = keypoint_metrics(mean_pose_baseline(photos))["auc"]
-    return ScoreRow(*claim, ours + f" (mean-pose baseline {base:.2f})", baseline_verdict(auc, base), "5")
+    return ScoreRow(*claim, ours + f" (mean-pose baseline {base:.2f})", baseline_verdict(auc, base), "5",
+                    "real photographs")
 
 
 def scorecard(folder: str | Path | None = None, photos=None) -> list[ScoreRow]:

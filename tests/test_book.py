@@ -83,7 +83,7 @@ def test_shipped_models_table_sums_the_parts(tmp_path):
     table, rows = book.shipped_models_table(folder=tmp_path)
     assert len(rows) == 1 and rows[0]["parts"] == 2 and rows[0]["steps"] == 40 and rows[0]["scenes seen"] == 320
     assert rows[0]["hours"] == pytest.approx(2 * 360 / 3600)
-    assert "| `panda_localization_cpu` | panda | localization | 2 | 40 | 320 |" in table
+    assert "| panda localization | 2 | 40 | 320 |" in table
 
 
 def test_pipeline_example_and_figure():

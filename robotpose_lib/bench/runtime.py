@@ -16,6 +16,11 @@ std milliseconds over repeats after warm-up, beside the paper's numbers (GTX 108
 * the whole prediction: ``Predictor`` on a 480x640 synthetic image with 3 robots
   (reading the array, resizing, both networks, decoding), target under 1 s on a CPU.
 
+Beyond the paper, :func:`runtime_by_robot_count` (``robotpose bench instances``,
+:func:`instances_benchmark`) times the instance stage for scenes with 1 to 6 robots: the
+one-pass model (``tasks/onepass.py``) beside the recurrent one, whose cost grows with the
+robots (issue 10's flatness target).
+
 Models: the reference checkpoints ``assets/checkpoints/{robot}_{localization,instances}
 _cpu.pt`` when present, else untrained ``cpu``-config models (the output says which;
 runtime does not depend on the weights, except through the number of instances found,
@@ -88,12 +93,21 @@ def scene_with_robots(robot: str, robots: int, seed: int = 0):
     return sample
 
 
-def benchmark(robot: str = "panda", localization: str | None = None, instances: str | None = None,
-              device="auto", threads: int = 1, repeats: int = 10, baseline_repeats: int = 3, warmup: int = 2,
-              robots: int = 3, method: str = "nms") -> int:
-    """Print the paper's Table II on this machine (module docstring) for ``robot``'s reference
-    models (or the checkpoints ``localization`` / ``instances``), with ``threads`` torch CPU
-    threads while it runs (0 keeps torch's). Returns 1 when a baseline found other peaks."""
+def measure_table_ii(robot: str = "panda", localization: str | None = None, instances: str | None = None,
+                     device="auto", threads: int = 1, repeats: int = 10, baseline_repeats: int = 3, warmup: int = 2,
+                     robots: int = 3, method: str = "nms") -> dict:
+    """The paper's Table II measured on this machine (module docstring) for ``robot``'s
+    reference models (or the checkpoints ``localization`` / ``instances``), with ``threads``
+    torch CPU threads while it runs (0 keeps torch's).
+
+    Returns:
+        {"device": text, "models": text, "repeats", "warmup", "baseline_repeats",
+        "rows": [{"step", "mean_ms", "std_ms", "paper_mean_ms", "paper_std_ms"}] (paper: NaN
+        where the paper has no row), "baselines": [{"step", "baseline", "ours_ms",
+        "baseline_ms", "baseline_std_ms", "speedup", "same_peaks", "peaks", "baseline_peaks",
+        "max_dxy_px"}], "found": robots found in the ``robots``-robot scene, "scene_robots",
+        "trained_instances": bool}.
+    """
     device = resolve_device(device)
     with torch_threads(threads or torch.get_num_threads()):
         sync = _timer(device)
@@ -102,9 +116,6 @@ def benchmark(robot: str = "panda", localization: str | None = None, instances: 
         J = loc.num_joints
         cpu_name = f"{os.cpu_count()} CPU cores, torch threads {torch.get_num_threads()}"
         gpu = f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""
-        print(f"device {device}{gpu}; {cpu_name}; models: {what}")
-        print(f"repeats {repeats} after {warmup} warm-up (baselines {baseline_repeats}); "
-              f"AMP {'on' if device.type == 'cuda' else 'off'}")
         rows = []  # (label, mean, std, paper key or None)
 
         # --- belief prediction
@@ -173,28 +184,56 @@ def benchmark(robot: str = "panda", localization: str | None = None, instances: 
         m, s, poses = measure(lambda: predictor(sample.image, sample.K), max(3, repeats // 2), 1, sync)
         rows.append((f"whole prediction ({sample.num_robots} robots, {method})", m, s, None))
 
-        print()
-        print(f"{'step (480x640 input)':44s} {'mean ms':>9s} {'std':>8s} {'paper ms':>9s} {'std':>7s}")
-        for label, m, s, key in rows:
+        table = []
+        for label, m, sd, key in rows:
             paper = PAPER_TABLE_II.get(key) if key else None
-            ref = f"{paper[0]:9.2f} {paper[1]:7.2f}" if paper else f"{'-':>9s} {'-':>7s}"
-            print(f"{label:44s} {m:9.2f} {s:8.2f} {ref}")
-        print()
-        print(f"{'ours vs baseline':24s} {'ours ms':>9s} | {'baseline':22s} {'mean ms':>9s} {'std':>7s} "
-              f"{'speed-up':>8s} | same peaks (ours/baseline, max dxy px)")
-        status = 0
-        for name, bname, ours, bm, bs, (same, n_ours, n_ref, worst) in baselines:
-            print(f"{name:24s} {ours:9.2f} | {bname:22s} {bm:9.2f} {bs:7.2f} {bm / ours:7.1f}x | "
-                  f"{'yes' if same else 'NO'} ({n_ours}/{n_ref}, {worst:.2f})")
-            status |= 0 if same else 1
-        log_speedup = baselines[1][3] / baselines[1][2]
-        whole = rows[-1][1]
-        print(f"\nfound {len(poses)} robot(s) in the {sample.num_robots}-robot scene"
-              + ("" if trained_instances else " (untrained instance model: forced to the robot count)"))
-        print(f"target: LoG >= 20x faster than blob_log with the same peaks: "
-              f"{'met' if log_speedup >= 20 and baselines[1][5][0] else 'NOT met'} ({log_speedup:.1f}x)")
-        print(f"target: whole prediction < 1 s: {'met' if whole < 1000 else 'NOT met'} ({whole:.0f} ms on {device})")
-        return status
+            table.append({"step": label, "mean_ms": m, "std_ms": sd,
+                          "paper_mean_ms": paper[0] if paper else float("nan"),
+                          "paper_std_ms": paper[1] if paper else float("nan")})
+        return {"device": f"{device}{gpu}; {cpu_name}", "models": what, "repeats": repeats, "warmup": warmup,
+                "baseline_repeats": baseline_repeats, "rows": table,
+                "baselines": [{"step": name, "baseline": bname, "ours_ms": ours, "baseline_ms": bm,
+                               "baseline_std_ms": bs, "speedup": bm / ours, "same_peaks": bool(same),
+                               "peaks": n_ours, "baseline_peaks": n_ref, "max_dxy_px": worst}
+                              for name, bname, ours, bm, bs, (same, n_ours, n_ref, worst) in baselines],
+                "found": len(poses), "scene_robots": sample.num_robots, "trained_instances": trained_instances}
+
+
+def benchmark(robot: str = "panda", localization: str | None = None, instances: str | None = None,
+              device="auto", threads: int = 1, repeats: int = 10, baseline_repeats: int = 3, warmup: int = 2,
+              robots: int = 3, method: str = "nms") -> int:
+    """Print the paper's Table II on this machine (:func:`measure_table_ii`) for ``robot``'s
+    reference models (or the checkpoints ``localization`` / ``instances``), with ``threads``
+    torch CPU threads while it runs (0 keeps torch's). Returns 1 when a baseline found other peaks."""
+    result = measure_table_ii(robot, localization, instances, device, threads, repeats, baseline_repeats, warmup,
+                              robots, method)
+    device = resolve_device(device)
+    print(f"device {result['device']}; models: {result['models']}")
+    print(f"repeats {repeats} after {warmup} warm-up (baselines {baseline_repeats}); "
+          f"AMP {'on' if device.type == 'cuda' else 'off'}")
+    print()
+    print(f"{'step (480x640 input)':44s} {'mean ms':>9s} {'std':>8s} {'paper ms':>9s} {'std':>7s}")
+    for r in result["rows"]:
+        ref = (f"{r['paper_mean_ms']:9.2f} {r['paper_std_ms']:7.2f}" if np.isfinite(r["paper_mean_ms"])
+               else f"{'-':>9s} {'-':>7s}")
+        print(f"{r['step']:44s} {r['mean_ms']:9.2f} {r['std_ms']:8.2f} {ref}")
+    print()
+    print(f"{'ours vs baseline':24s} {'ours ms':>9s} | {'baseline':22s} {'mean ms':>9s} {'std':>7s} "
+          f"{'speed-up':>8s} | same peaks (ours/baseline, max dxy px)")
+    status = 0
+    for b in result["baselines"]:
+        print(f"{b['step']:24s} {b['ours_ms']:9.2f} | {b['baseline']:22s} {b['baseline_ms']:9.2f} "
+              f"{b['baseline_std_ms']:7.2f} {b['speedup']:7.1f}x | {'yes' if b['same_peaks'] else 'NO'} "
+              f"({b['peaks']}/{b['baseline_peaks']}, {b['max_dxy_px']:.2f})")
+        status |= 0 if b["same_peaks"] else 1
+    log = result["baselines"][1]
+    whole = result["rows"][-1]["mean_ms"]
+    print(f"\nfound {result['found']} robot(s) in the {result['scene_robots']}-robot scene"
+          + ("" if result["trained_instances"] else " (untrained instance model: forced to the robot count)"))
+    print(f"target: LoG >= 20x faster than blob_log with the same peaks: "
+          f"{'met' if log['speedup'] >= 20 and log['same_peaks'] else 'NOT met'} ({log['speedup']:.1f}x)")
+    print(f"target: whole prediction < 1 s: {'met' if whole < 1000 else 'NOT met'} ({whole:.0f} ms on {device})")
+    return status
 
 
 def instance_timings(model, images, rounds: int, device) -> list[dict]:
@@ -248,6 +287,136 @@ def instance_timings(model, images, rounds: int, device) -> list[dict]:
                      "instance IQR ms": float(q75 - q25), "instance ms per robot": inst_ms / k,
                      "total ms": loc_ms + inst_ms})
     return rows
+
+
+def _median_ms(times: list[float]) -> float:
+    return float(np.median(times) * 1000.0)
+
+
+@torch.no_grad()
+def runtime_by_robot_count(onepass, convgru=None, robot: str = "panda", counts=(1, 2, 3, 4, 5, 6),
+                           repeats: int = 10, warmup: int = 2, min_active_fraction: float | None = None,
+                           seed: int = 0) -> list[dict]:
+    """Milliseconds of the instance stage of a one-pass model (``tasks.OnePassModel``) beside
+    a recurrent one (``tasks.InstanceModel``, optional) on 480x640 synthetic scenes with each
+    robot count (:func:`scene_with_robots`), resized to the models' input size; medians
+    over ``repeats``, rounds interleaved over counts and models (a shared machine's load
+    spreads over all rows alike). CPU, the caller's thread count.
+
+    Rows: "robots" asked, "scene_robots" rendered, "localization_ms" (forward pass, shared
+    by both models), "onepass_ms" (head + decoding) and "onepass_found";
+    "onepass_forced_ms" / "onepass_forced_found" (every local maximum of the heatmap a
+    centre, at most ``robots`` of them, no area rule: the decoding cost with as many
+    instances as robots, whatever the model finds); "convgru_ms" / "convgru_found" (its
+    stopping rule) and "convgru_forced_ms" (exactly robots + 1 steps, the cost when it
+    counts right) when ``convgru`` is given. ``min_active_fraction`` None: the models'
+    default (``models.instances.DEFAULT_MIN_ACTIVE_FRACTION``).
+    """
+    from ..models.instances import DEFAULT_MIN_ACTIVE_FRACTION
+    from ..targets import image_to_tensor, resize_sample
+
+    fraction = DEFAULT_MIN_ACTIVE_FRACTION if min_active_fraction is None else min_active_fraction
+    size = tuple(onepass.localization.config.input_size)
+    scenes = {}
+    for n in counts:
+        sample = resize_sample(scene_with_robots(robot, n, seed), size)
+        images = image_to_tensor(sample.image)[None]
+        own = None if convgru is None else convgru.instance_input(images)  # its own localization weights
+        scenes[n] = (sample.num_robots, images, onepass.instance_input(images), own)
+    onepass.eval()
+    if convgru is not None:
+        convgru.eval()
+    timers = {"localization_ms": lambda n: onepass.instance_input(scenes[n][1]),
+              "onepass_ms": lambda n: onepass.instances.predict(scenes[n][2], size, min_active_fraction=fraction),
+              "onepass_forced_ms": lambda n: onepass.instances.predict(scenes[n][2], size, min_active_fraction=0.0,
+                                                                       max_instances=n, centre_threshold=0.0)}
+    if convgru is not None:
+        timers["convgru_ms"] = lambda n: convgru.instances.predict(scenes[n][3], size, min_active_fraction=fraction)
+        timers["convgru_forced_ms"] = lambda n: convgru.instances.predict(scenes[n][3], size, min_active_fraction=0.0,
+                                                                          max_instances=n + 1)
+    times = {(key, n): [] for key in timers for n in counts}
+    found = {}
+    for r in range(warmup + repeats):
+        for n in counts:
+            for key, fn in timers.items():
+                t0 = time.perf_counter()
+                result = fn(n)
+                dt = time.perf_counter() - t0
+                if r >= warmup:
+                    times[(key, n)].append(dt)
+                if key != "localization_ms":
+                    found[(key, n)] = len(result[0])
+    rows = []
+    for n in counts:
+        row = {"robots": n, "scene_robots": scenes[n][0]}
+        row.update({key: _median_ms(times[(key, n)]) for key in timers})
+        row["onepass_found"] = found[("onepass_ms", n)]
+        row["onepass_forced_found"] = found[("onepass_forced_ms", n)]
+        if convgru is not None:
+            row["convgru_found"] = found[("convgru_ms", n)]
+        rows.append(row)
+    return rows
+
+
+def flatness(rows, key: str = "onepass_ms") -> dict:
+    """How flat a runtime column of :func:`runtime_by_robot_count` is: {"last_over_first",
+    "max_over_min"} over the robot counts."""
+    values = [r[key] for r in rows]
+    return {"last_over_first": values[-1] / values[0], "max_over_min": max(values) / min(values)}
+
+
+def instances_benchmark(robot: str = "panda", onepass: str | None = None, convgru: str | None = None,
+                        robots: int = 6, repeats: int = 10, warmup: int = 2, threads: int = 1,
+                        json_path: str | None = None) -> int:
+    """Instance-stage runtime for 1..``robots`` robots: a one-pass checkpoint (default the
+    robot's shipped ``{robot}_onepass_cpu.pt``; skipped with a note when there is none)
+    beside a ConvGRU instance checkpoint (default the robot's shipped reference; "none" to
+    skip), on the CPU with ``threads`` torch threads; prints the table (and writes the rows
+    with their flatness to ``json_path``)."""
+    import json
+    import os
+
+    from ..checkpoint import reference_path
+    from ..tasks import load_model
+
+    if robots < 1:
+        raise ValueError(f"robots: expected at least 1, got {robots}")
+    if onepass is None:
+        onepass = str(reference_path(robot, "onepass", "cpu"))
+        if not os.path.isfile(onepass):
+            print(f"no one-pass model at {onepass}: skipped (give --onepass CKPT)")
+            return 0
+    with torch_threads(threads or torch.get_num_threads()):
+        model, task, _ = load_model(onepass, "cpu", expect={"task": "onepass", "robot": robot})
+        if convgru is None:
+            path = reference_path(task.robot, "instances", "cpu")
+            convgru = str(path) if os.path.isfile(path) else None
+        other = None
+        if convgru and convgru.lower() != "none":
+            other, _, _ = load_model(convgru, "cpu", expect={"task": "instances", "robot": task.robot})
+        rows = runtime_by_robot_count(model, other, task.robot, tuple(range(1, robots + 1)), repeats, warmup)
+    keys = [k for k in ("localization_ms", "onepass_ms", "onepass_forced_ms", "convgru_ms", "convgru_forced_ms")
+            if k in rows[0]]
+    print(f"one-pass {onepass}; ConvGRU {convgru if other is not None else '-'}; {repeats} repeats, "
+          f"torch threads {threads}; median ms of the instance stage (found instances in brackets)")
+    print(f"{'robots':>6s} " + " ".join(f"{k[:-3]:>18s}" for k in keys))
+    for r in rows:
+        cells = []
+        for k in keys:
+            count = r.get(k[:-3] + "_found")
+            cells.append(f"{r[k]:10.2f}" + (f" ({count:2d})  " if count is not None else " " * 7))
+        print(f"{r['robots']:6d} " + " ".join(f"{c:>18s}" for c in cells))
+    summary = {k: flatness(rows, k) for k in keys if k != "localization_ms"}
+    for k, f in summary.items():
+        print(f"{k}: last/first {f['last_over_first']:.2f}, max/min {f['max_over_min']:.2f}")
+    if json_path:
+        from pathlib import Path
+
+        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(json_path).write_text(json.dumps({"onepass": onepass, "convgru": convgru if other is not None else None,
+                                               "repeats": repeats, "threads": threads, "rows": rows,
+                                               "flatness": summary}, indent=1) + "\n")
+    return 0
 
 
 if __name__ == "__main__":  # python -m robotpose_lib.bench.runtime ARGS = robotpose bench runtime ARGS

@@ -164,11 +164,17 @@ def animation_html(frames: list[np.ndarray], interval_ms: int = 150, width_in: f
     return html
 
 
+COLUMN_WIDTH_IN = 10.0  # the book's text column at the inline backend's 72 dpi
+
+
 def image_grid(images: list[np.ndarray], cols: int, titles: list[str] | None = None,
-               size: float = 3.0):
-    """Show images in a grid; returns the figure."""
+               size: float = 3.0, max_width_in: float = COLUMN_WIDTH_IN):
+    """Show images in a grid, ``size`` inches per image but at most ``max_width_in`` wide
+    in all (a figure wider than the book's column is shrunk, and its titles with it);
+    returns the figure."""
     rows = math.ceil(len(images) / cols)
     h, w = images[0].shape[:2]
+    size = min(size, max_width_in / cols)
     fig, axes = plt.subplots(rows, cols, figsize=(cols * size, rows * size * h / w), squeeze=False)
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
@@ -190,18 +196,20 @@ def draw_overlay(image: np.ndarray, poses, scale: tuple[float, float] = (1.0, 1.
     return out
 
 
-def plot_prediction(sample, poses, title: str = ""):
+def plot_prediction(sample, poses, title: str = "", fig=None):
     """A prediction against the truth: the predicted chains (instance colours) over the
     true ones (white) on the image, and in 3D (camera frame, metres; the truth dashed).
 
     Args:
         sample: the :class:`~robotpose_lib.types.Sample` the poses were predicted on.
         poses: ``RobotPose`` s in the sample's pixels (``Predictor`` output).
+        fig: a Figure or SubFigure to draw into (default: a new 10 x 3.6 inch figure).
 
     Returns:
-        the Figure.
+        the Figure (or the SubFigure given).
     """
-    fig = plt.figure(figsize=(12, 4.2))
+    own = fig is None
+    fig = plt.figure(figsize=(10, 3.6)) if own else fig
     ax = fig.add_subplot(1, 2, 1)
     picture = sample.image
     for r in range(sample.num_robots):
@@ -210,7 +218,7 @@ def plot_prediction(sample, poses, title: str = ""):
         picture = draw_chain(picture, p.joints_2d, color=INSTANCE_COLORS[k % 10])
     ax.imshow(picture)
     ax.axis("off")
-    ax.set_title(title or "predicted chains (colour), truth (white)")
+    ax.set_title(title or "predicted chains (colour), truth (white)", fontsize=9)
     ax3 = fig.add_subplot(1, 2, 2, projection="3d")
     pts = [sample.joints_3d.reshape(-1, 3)]
     for r in range(sample.num_robots):
@@ -229,5 +237,6 @@ def plot_prediction(sample, poses, title: str = ""):
     ax3.set_ylabel("z (depth) [m]")
     ax3.set_zlabel("-y [m]")
     ax3.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
     return fig
