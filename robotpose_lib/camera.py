@@ -177,6 +177,37 @@ def transform_points(T: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
     return p @ T[..., :3, :3].transpose(-1, -2) + T[..., None, :3, 3]
 
 
+def opengl_camera(K, T_cam_world, width: int, height: int, near: float = 0.05,
+                  far: float = 50.0) -> tuple[np.ndarray, np.ndarray]:
+    """OpenGL view and projection matrices (4, 4) of an OpenCV camera, for renderers that
+    take them (pybullet's ``getCameraImage``: pass ``M.T.flatten()``, column-major).
+
+    The view matrix flips y and z (OpenCV looks down +z with y down, OpenGL down -z with y
+    up); the projection maps pixel centres (integer u, v, row 0 at the top) to the same
+    pixels as :func:`project`. K (3, 3) in pixels; T_cam_world (4, 4) maps world points into
+    the camera frame (metres); near/far clip distances in metres.
+
+    Raises:
+        ValueError: K or T_cam_world of the wrong shape, a non-positive size or 0 < near <
+            far violated.
+    """
+    K = validate_K(K)
+    T = np.asarray(T_cam_world, np.float64)
+    if T.shape != (4, 4):
+        raise ValueError(f"T_cam_world: expected a (4, 4) matrix, got shape {T.shape}")
+    if width < 1 or height < 1 or not 0 < near < far:
+        raise ValueError(f"opengl_camera: need a positive size and 0 < near < far, got "
+                         f"{width}x{height}, near {near}, far {far}")
+    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+    view = np.diag([1.0, -1.0, -1.0, 1.0]) @ T
+    projection = np.array([
+        [2 * fx / width, 0, 1 - 2 * (cx + 0.5) / width, 0],
+        [0, 2 * fy / height, 2 * (cy + 0.5) / height - 1, 0],
+        [0, 0, -(far + near) / (far - near), -2 * far * near / (far - near)],
+        [0, 0, -1, 0]])
+    return view, projection
+
+
 def _copy(K):
     return K.clone() if isinstance(K, torch.Tensor) else np.array(K, dtype=np.float64)
 

@@ -275,3 +275,25 @@ def test_plain_camera_description_is_quiet():
     # OpenCV's shorter distortion vectors are padded with zeros; all-zero means none
     assert camera.read_camera({"fx": 1, "fy": 1, "cx": 0, "cy": 0, "D": [0.1, 0.01, 0, 0, 0, 0.02]}).dist.size == 8
     assert camera.read_camera({"fx": 1, "fy": 1, "cx": 0, "cy": 0, "dist_coeffs": [0, 0, 0, 0, 0]}).dist is None
+
+
+def test_opengl_camera_projects_to_the_same_pixels_as_project():
+    from robotpose_lib.camera import look_at, opengl_camera, project
+
+    K = np.array([[151.0, 0, 161.3], [0, 150.2, 118.7], [0, 0, 1]])
+    T = look_at([1.5, -0.8, 1.2], [0.1, 0.2, 0.4]).double().numpy()
+    view, proj = opengl_camera(K, T, 320, 240)
+    rng = np.random.default_rng(0)
+    world = rng.uniform(-0.5, 0.8, (50, 3))
+    clip = (proj @ view @ np.c_[world, np.ones(50)].T).T
+    ndc = clip[:, :3] / clip[:, 3:]
+    u = (ndc[:, 0] + 1) / 2 * 320 - 0.5          # pixel centres at integers, row 0 on top
+    v = (1 - ndc[:, 1]) / 2 * 240 - 0.5
+    cam = world @ T[:3, :3].T + T[:3, 3]
+    expected = project(torch.from_numpy(cam), torch.from_numpy(K)).numpy()
+    np.testing.assert_allclose(np.c_[u, v], expected, atol=1e-9)
+    assert np.all(np.abs(ndc[:, 2]) < 1)             # inside the clip range
+    with pytest.raises(ValueError, match="T_cam_world"):
+        opengl_camera(K, np.eye(3), 320, 240)
+    with pytest.raises(ValueError, match="near"):
+        opengl_camera(K, T, 320, 240, near=1.0, far=0.5)

@@ -167,6 +167,27 @@ def test_twin_renders_the_photo_keypoints_where_the_calibration_puts_them():
     assert np.array_equal(pasted[~robot], photo.image[~robot]) and np.array_equal(pasted[robot], twin.image[robot])
 
 
+def test_mesh_twin_covers_our_primitive_twin_and_the_keypoints():
+    # The same pose and camera drawn by pybullet from the manufacturer's meshes and by our
+    # ray caster from primitives: the silhouettes must agree (a wrong camera conversion or
+    # joint order would put the arm elsewhere).
+    pytest.importorskip("pybullet")
+    from robotpose_lib.twin import mesh_variant_images, render_mesh_twin, render_twin
+
+    photo = _synthetic_photo([-1.99, 1.12, 2.04, -2.07, -0.72, 1.78, 0.47])
+    rgb, mask = render_mesh_twin(photo)
+    prim = render_twin(photo).masks[0]
+    assert rgb.shape == photo.image.shape and rgb.dtype == np.uint8
+    assert (mask & prim).sum() / (mask | prim).sum() > 0.75
+    u, v = np.round(photo.joints_2d).astype(int).T
+    inside = (u >= 0) & (u < 320) & (v >= 0) & (v < 240)
+    grown = cv2.dilate(mask.astype(np.uint8), np.ones((7, 7), np.uint8)) > 0
+    assert grown[v[inside], u[inside]].mean() >= 0.8
+    images = mesh_variant_images(photo)
+    assert np.array_equal(images["mesh_pasted"][~mask], photo.image[~mask])
+    assert np.array_equal(images["mesh_twin"][mask], rgb[mask])
+
+
 @pytest.mark.parametrize("change, message", [
     (dict(blur_sigma=(-1.0, 2.0)), "blur_sigma"), (dict(gamma_range=(0.0, 1.0)), "gamma_range"),
     (dict(gamma_range=(2.0, 1.0)), "gamma_range"), (dict(fov_y_deg=(0.0, 200.0)), "fov_y_deg"),
