@@ -1,0 +1,181 @@
+# ---
+# jupyter:
+#   accelerator: GPU
+#   colab:
+#     gpuType: T4
+#     provenance: []
+#   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: accelerator,colab
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # robotpose: 3D robot pose estimation from 2D images
+#
+# A tutorial book and an open reproduction of Heindl, Zambal, Pönitz, Pichler and
+# Scharinger (2019), *3D Robot Pose Estimation from 2D Images* {cite}`heindl2019robotpose`
+# (the authors' architecture printout: [cheind/robot-pose](https://github.com/cheind/robot-pose)).
+#
+# **The problem.** A camera looks at a workspace shared by one or more robot arms. From a
+# single colour image, without markers on the robots and without their controllers'
+# joint readings, we want every arm in the image: how many there are, where each of its
+# joints is in the image, and where each joint is in 3D, in metres in the camera frame.
+# Robot arms are hard to see: smooth, nearly featureless, often the same model several
+# times in one view, and there is no large set of photographs of robots annotated with
+# their joints to learn from. The paper's answer is to learn from rendered images only,
+# with two networks and a decoding step, and to check the result on real photographs.
+#
+# This book rebuilds that recipe piece by piece in a small library, `robotpose_lib`,
+# trains the networks (on a laptop-class CPU), measures them the way the paper does, and
+# says plainly which of the paper's results it reproduces and which not yet.
+
+# %% tags=["remove-cell"]
+# On Colab, install the library first (elsewhere it is already installed by `make`).
+import sys
+
+REPOSITORY = "https://github.com/robotpose/robotpose"  # _config.yml repository.url (scripts/set_repository.py)
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"robotpose @ git+{REPOSITORY}"], check=True)
+
+# %% tags=["remove-input"]
+import matplotlib.pyplot as plt
+from IPython.display import Markdown, display
+
+from robotpose_lib import book, config, scorecard
+from robotpose_lib.real_panda import load_real_panda
+from robotpose_lib.viz.pipeline import plot_pipeline
+
+# %% [markdown]
+# ## The pipeline
+#
+# {numref}`fig-pipeline` follows one image through the paper's pipeline (its Fig. 2). A
+# **localization network** (§III-B) turns the image into one *belief map* per joint type,
+# whose peaks are the joints, and a sparse *depth map* around each joint. The belief maps
+# cannot say which elbow belongs to which robot, so a **recurrent instance model**
+# (§III-C) emits one mask per robot, step by step, until it emits an empty mask. The
+# **decoding** multiplies each robot's mask into the belief maps, finds each joint's peak,
+# reads the depth there and lifts the point into 3D with the camera intrinsics $K$. Both
+# networks learn from **synthetic scenes** alone (§III-A): rendered robots in random poses,
+# colours and cameras on photo backgrounds.
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The paper's pipeline on a rendered Panda scene, drawn with the scene's exact training targets (what perfectly trained networks would output). Left to right: the image; the belief maps of all joints; the instance masks, one per recurrent step; the largest robot's beliefs after masking, with its peaks (+); the three robots' joints in 3D (camera frame).", "name": "fig-pipeline"}}
+fig = plot_pipeline(**book.pipeline_example())
+plt.show()
+
+# %% [markdown]
+# ## What each chapter reproduces
+#
+# | chapter | the paper | what you build and measure |
+# |---|---|---|
+# | [1. Synthesising training data](01_synthetic_data.ipynb) | §III-A, Fig. 3 | robot models, a ray caster, the paper's randomisation, datasets |
+# | [2. Joint localization](02_localization.ipynb) | §III-B, eq. 1-3, Fig. 4 and 6, Table I | targets, the staged network, training, pixel and depth errors; why depth is hard |
+# | [3. Robot instances](03_instances.ipynb) | §III-C, eq. 4-6, Fig. 5 and 7 | the recurrent model, its matching loss, AP, counting, runtime per robot |
+# | [4. From belief maps to 3D chains](04_decoding.ipynb) | Fig. 2 and 9, Table II | masking, NMS and LoG peaks, 3D errors, runtimes, the `Predictor` |
+# | [5. From simulation to real photographs](05_real_photos.ipynb) | §IV-B, Fig. 8 and 10 | real Panda photos, DREAM's metrics, a rendered twin, a sim-to-real recipe |
+# | [6. Beyond the paper](06_beyond_the_paper.ipynb) | §V (criticism) | what we measured that the paper did not, and the open problems |
+#
+# ## Scorecard
+#
+# Each claim of the paper that can be measured, the paper's figure, ours, and a verdict.
+# Our figures are read when this page is built from what the shipped models come with:
+# their model cards (the evaluation `robotpose eval` wrote on the fixed synthetic test set
+# when the model was shipped) and the real-photo study; the verdict follows from the two
+# numbers by the rule under the table (`robotpose_lib/scorecard.py`).
+
+# %% tags=["remove-input"]
+rows = scorecard.scorecard(photos=load_real_panda())
+links = {str(k): f"{name}.ipynb" for k, name in enumerate(
+    ["", "01_synthetic_data", "02_localization", "03_instances", "04_decoding", "05_real_photos"]) if k}
+display(Markdown(scorecard.scorecard_markdown(rows, links)))
+counts = scorecard.verdict_counts(rows)
+scored = [r for r in rows if r.verdict in (scorecard.REPRODUCED, scorecard.PARTLY, scorecard.NOT_YET)]
+summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in (scorecard.REPRODUCED, scorecard.PARTLY, scorecard.NOT_YET))
+by_verdict = {v: [r.short for r in rows if r.verdict == v]
+              for v in (scorecard.REPRODUCED, scorecard.PARTLY, scorecard.NOT_YET)}
+sentence = f"Of the {len(scored)} claims with a verdict: {summary}."
+for verdict, claims in by_verdict.items():
+    if claims:
+        sentence += f" {verdict.capitalize()}: " + ", ".join(claims) + "."
+if by_verdict[scorecard.NOT_YET]:
+    sentence += (" The shipped models are CPU miniatures (next section), where the paper trained for 30 epochs "
+                 "on a GPU; the chapters show where each gap comes from, and chapter 6 what we tried against it.")
+display(Markdown(f"*Rule.* {scorecard.rules_text()}\n\n{sentence}"))
+
+# %% [markdown]
+# ## The shipped models: CPU miniatures
+#
+# The repository ships four reference models, a localization network and an instance model
+# for each robot, with a model card each (`assets/checkpoints/*.md`: the command that
+# trained it, its evaluation). They were trained on a 2-core CPU machine shared with other
+# jobs, one core per training run, some in several parts (each part warm-started from the
+# previous one). The table sums the parts from their training logs.
+
+# %% tags=["remove-input"]
+table, shipped = book.shipped_models_table()
+PAPER_SCENES, PAPER_EPOCHS = 10_000, 30  # §IV-A: 10,000 scenes, 30 epochs
+if shipped:
+    display(Markdown(table))
+    loc_scenes = max([r["scenes seen"] for r in shipped if r["task"] == "localization"], default=0)
+    display(Markdown(
+        f"In all {sum(r['hours'] for r in shipped):.1f} hours of training for {len(shipped)} models. The most "
+        f"trained localization network saw {loc_scenes:,} scenes; the paper's saw {PAPER_EPOCHS * PAPER_SCENES:,} "
+        f"({PAPER_EPOCHS} epochs of {PAPER_SCENES:,} scenes) with a larger network (VGG16 features, five "
+        "stages of 128 channels) at twice our input resolution."))
+else:
+    display(Markdown("No reference models were found in this checkout: the chapters use small stand-ins."))
+
+# %% [markdown]
+# The networks are miniatures of the paper's: a frozen ImageNet-pretrained
+# EfficientNet-Lite0 cut at stride 8 instead of VGG16 at stride 4, three stages of 64
+# channels instead of five of 128, and 240x320 inputs instead of 480x640 (chapter 2 counts
+# their parameters and FLOPs). Read every result in this book as "what this recipe reaches
+# with a few CPU hours", not as the paper's ceiling.
+#
+# ## How to read and run this book
+#
+# **Read.** Each chapter opens with what you will learn and ends with a summary and
+# exercises. Every figure, table and number comes from executing the chapter when the book
+# was built; where a sentence depends on a measurement, it is written from the measured
+# number, so it cannot disagree with the figure above it. Equations carry the paper's
+# numbers (eq. 1 to 6).
+
+# %% tags=["remove-input"]
+display(Markdown(
+    "**This build** ran in *quick mode* (`ROBOTPOSE_QUICK=1`): small test sets, short live training runs "
+    "and small figures, so its numbers are noisy; `make book` builds the full version."
+    if config.quick_mode() else
+    "**This build** is the full one (`make book`): full test sets and live training runs."))
+
+# %% [markdown]
+# **Run on a CPU.** Clone the repository and run `make book` (Linux, Python 3.11): it
+# creates a virtual environment with the pinned versions, executes every chapter and
+# writes the HTML to `_build/html`. `ROBOTPOSE_QUICK=1 make book` does the same with tiny
+# sizes in minutes; `make test` runs the library's tests and builds the book in quick
+# mode. Chapters never train the reference models: they load them from
+# `assets/checkpoints/` and train only small models live, to show the mechanics.
+#
+# **Run on Colab.** The rocket button at the top of each chapter opens it in Colab (the
+# notebooks ask Colab for a GPU); the chapter's first cell installs the library from the
+# repository. With a GPU, the networks run on it (each chapter prints its device) and the
+# live training runs are faster; they stay the same small runs as on a CPU. To train the
+# models at the paper's stage sizes on a GPU, run `scripts/gpu_train.sh OUT MINUTES` there.
+#
+# **Use the library.** `robotpose predict photo.png --robot panda --fx ... --out preds.json`
+# runs the whole pipeline on your own images; `robotpose train`, `robotpose eval` and
+# `robotpose bench` reproduce every model and number in the book (see the README).
+#
+# ## References
+#
+# ```{bibliography}
+# ```
