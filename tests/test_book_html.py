@@ -4,7 +4,8 @@ Chromium (Debian's ``chromium`` and ``chromium-driver``, driven by Selenium).
 A page fails on: a JavaScript error in the console, an image that did not load, a
 traceback or error in a cell output, a chapter without figures, or a page heavier than
 5 MB (the HTML plus the images and media it loads). A screenshot of each page is saved
-to ``_build/screenshots/`` for a person to look at.
+to ``_build/screenshots/`` for a person to look at: NAME.png (the top of the page) and
+NAME/NN.png, the whole page in window-sized tiles from top to bottom.
 
 The book must be built first (``make test`` builds it in quick mode); without a build, a
 browser or Selenium the tests skip with one line saying what is missing.
@@ -55,6 +56,23 @@ def browser():
     driver.quit()
 
 
+def _save_tiles(driver, name: str, max_tiles: int = 80) -> int:
+    """The whole page as window-high screenshots NAME/01.png, 02.png, ... (a reader's
+    scroll through it). Returns the number of tiles."""
+    folder = SHOTS / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    # the book theme scrolls the window; its height is the document's
+    height = driver.execute_script("return document.documentElement.scrollHeight;")
+    step = driver.execute_script("return window.innerHeight;") - 40  # a little overlap between tiles
+    count = 0
+    for count, top in enumerate(range(0, max(height, 1), step)[:max_tiles], start=1):
+        driver.execute_script(f"window.scrollTo(0, {top});")
+        driver.save_screenshot(str(folder / f"{count:02d}.png"))
+    driver.execute_script("window.scrollTo(0, 0);")
+    return count
+
+
 def _local_weight(driver, page: Path) -> int:
     """Bytes of the page's HTML and of the local images/media it references."""
     total = page.stat().st_size
@@ -75,6 +93,7 @@ def test_page_renders_cleanly(browser, name):
     assert page.exists(), f"{page} was not built (is the chapter in _toc.yml?)"
     browser.get(page.as_uri())
     browser.save_screenshot(str(SHOTS / f"{name}.png"))
+    _save_tiles(browser, name)
     # 1. JavaScript errors. Not counted: remote scripts (MathJax, require.js from CDNs)
     #    that cannot load on a machine without internet, as this test's machines are.
     offline = ("net::ERR_NAME_NOT_RESOLVED", "net::ERR_INTERNET_DISCONNECTED", "net::ERR_CONNECTION_REFUSED")
