@@ -1,7 +1,12 @@
 # ---
 # jupyter:
+#   accelerator: GPU
+#   colab:
+#     gpuType: T4
+#     provenance: []
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: accelerator,colab
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -14,7 +19,7 @@
 # ---
 
 # %% [markdown]
-# # 1. Synthesising training data
+# # Synthesising training data
 #
 # There is no large dataset of photographs of robots with their joints annotated in 2D
 # and 3D, and labelling one by hand is slow and imprecise. The paper therefore trains only
@@ -26,22 +31,27 @@
 # variation.
 #
 # Rendering gives the ground truth for free and exactly: instance masks, a depth map, and
-# every joint in pixels and in 3D. This chapter builds that generator piece by piece:
+# every joint in pixels and in 3D. This chapter builds that generator piece by piece.
 #
-# 1. robot models (kinematic chains and link geometry), checked against real photographs;
-# 2. a ray caster that draws the link geometry with exact depth and instance ids;
-# 3. the paper's randomisation, one parameter at a time;
-# 4. a dataset that renders sample *i* from *(seed, i)*, identically everywhere.
+# You will learn:
+#
+# * how a robot arm is described for rendering: a kinematic chain (forward kinematics)
+#   with simple geometry on each link, checked against real photographs;
+# * how a ray caster draws that geometry with exact depth and instance ids, on a CPU;
+# * what each of the paper's random draws does to an image, and what the resulting
+#   training distribution looks like;
+# * how a dataset renders sample *i* from *(seed, i)* so that every run, worker and disk
+#   copy sees the same bytes, and how fast it renders.
 
 # %% tags=["remove-cell"]
 # On Colab, install the library first (elsewhere it is already installed by `make`).
 import sys
 
+REPOSITORY = "https://github.com/robotpose/robotpose"  # _config.yml repository.url (scripts/set_repository.py)
 if "google.colab" in sys.modules:
     import subprocess
 
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "robotpose @ git+https://github.com/robotpose/robotpose"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"robotpose @ git+{REPOSITORY}"], check=True)
 
 # %%
 import math
@@ -50,7 +60,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from IPython.display import HTML, display
+from IPython.display import HTML, Markdown, display
 
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
@@ -64,7 +74,8 @@ from robotpose_lib.synth import generate, params_for, posed_scene, render_scenes
 
 QUICK = config.quick_mode()
 H, W = config.pick((120, 160), (240, 320))  # figure size of rendered scenes
-print(f"quick mode: {QUICK}; scenes rendered at {H}x{W}")
+# the ray caster renders on the CPU here (it can run on a GPU: render_scenes(..., device="cuda"))
+print(f"quick mode: {QUICK}; scenes rendered at {H}x{W} on the CPU")
 
 # %% [markdown]
 # ## Robot models
@@ -88,7 +99,7 @@ for name in ROBOT_NAMES:
     robot = get_robot(name)
     print(f"{name:10s} dof={robot.dof}  J={robot.num_keypoints}  keypoints={robot.keypoint_names}")
 
-# %%
+# %% mystnb={"figure": {"caption": "The two built-in robots at the middle of their joint ranges: link primitives (translucent) and the keypoint chain (black) in the robot's base frame.", "name": "fig-robots"}}
 fig = plt.figure(figsize=(10, 5))
 for k, name in enumerate(ROBOT_NAMES):
     robot = get_robot(name)
@@ -108,22 +119,24 @@ plt.show()
 # ### Checking the Panda against real photographs
 #
 # If the kinematics or our camera conventions were wrong anywhere, it would show here.
-# Five real, calibrated photographs of a Panda come with their measured joint angles and
-# the camera's intrinsics and extrinsics (they are not part of this repository; the cell
-# skips when the folder is absent). We run our forward kinematics on the joint angles,
-# move the keypoints into the camera frame with the extrinsics and project them with $K$.
+# Real, calibrated photographs of a Panda come with their measured joint angles and the
+# camera's intrinsics and extrinsics (a public teleoperation episode, MIT licence, copyright
+# 2024 Tristin Xie; they are not part of this repository, and the cell skips when they are
+# absent; chapter 5 uses them in full). We run our forward kinematics on the joint angles,
+# move the keypoints into the camera frame with the extrinsics and project them with $K$
+# ({numref}`fig-fk-photos`).
 
-# %%
+# %% mystnb={"figure": {"caption": "Our Panda forward kinematics, projected with each photo's calibration, over real photographs (yellow). If the chains follow the arm, the kinematics and the camera conventions agree with reality.", "name": "fig-fk-photos"}}
 from robotpose_lib.real_panda import load_real_panda
 
 photos = load_real_panda()  # [] when the folder is absent
 if photos:
-    overlays = [viz.draw_chain(p.image, p.joints_2d, color=(255, 255, 0), radius=3) for p in photos]
-    viz.image_grid(overlays, cols=len(overlays), size=3.0)
-    plt.suptitle("Our Panda forward kinematics projected onto real photographs", y=1.02)
+    shown = photos[:: max(1, len(photos) // 4)][:4]
+    overlays = [viz.draw_chain(p.image, p.joints_2d, color=(255, 255, 0), radius=4) for p in shown]
+    viz.image_grid(overlays, cols=len(overlays), titles=[p.name for p in shown])
     plt.show()
 else:
-    print("real_panda_dev not found: skipping the real-photo check")
+    print("The real Panda photos are not here: skipping the real-photo check.")
 
 # %% [markdown]
 # ## Rendering with a ray caster
@@ -140,15 +153,15 @@ else:
 # Lambertian term from a random light, and everything that is not robot shows the
 # background photo.
 
-# %%
-scene = posed_scene("kuka_kr16", [0.3, -0.6, 0.4, 0.5, 0.8, 0.0], radius=5.0,
+# %% mystnb={"figure": {"caption": "One rendered scene and what the ray caster returns with it: the composited image, the instance mask, the depth map (camera z; near is blue, far is red) and the projected joints.", "name": "fig-render"}}
+scene = posed_scene("kuka_kr16", [0.3, -0.6, 0.4, 0.5, 0.8, 0.0], radius=3.5,
                     inclination=1.1, azimuth=0.6, height=H, width=W, seed=1)
 sample = render_scenes("kuka_kr16", [scene], params_for("kuka_kr16"))[0]
 panels = [sample.image, viz.color_masks(sample.masks), viz.color_depth(sample.depth),
           viz.draw_sample(sample)]
 viz.image_grid(panels, cols=4, titles=["image", "instance masks", "depth (camera z)", "projected joints"])
 plt.show()
-print("depth range of the robot: %.2f .. %.2f m" % (sample.depth[sample.depth > 0].min(), sample.depth.max()))
+print(f"depth of the robot's pixels: {sample.depth[sample.depth > 0].min():.2f} .. {sample.depth.max():.2f} m")
 
 # %% [markdown]
 # ## The paper's randomisation
@@ -166,26 +179,24 @@ print("depth range of the robot: %.2f .. %.2f m" % (sample.depth[sample.depth > 
 #
 # Where the paper leaves a range degenerate we add a floor (a camera radius of 0 puts the
 # camera inside a robot: `r_min`), and per-robot *presets* set ranges that suit the robot
-# (the Panda is seen from 0.5 to 3 m). Here is a grid of random training scenes, like the
-# paper's Fig. 3, with each robot's projected joints drawn on top (hollow dots: joints
-# outside the frame or hidden behind another robot).
+# (the Panda is seen from 0.5 to 3 m). {numref}`fig-random-scenes` shows random training
+# scenes, like the paper's Fig. 3, with each robot's projected joints drawn on top (hollow
+# dots: joints outside the frame or hidden behind another robot).
 
-# %%
-for name in ROBOT_NAMES:
-    samples = generate(name, seed=0, indices=range(8), height=H, width=W)
-    viz.image_grid([viz.draw_sample(s) for s in samples], cols=4,
-                   titles=[f"{s.num_robots} robot(s), a={s.meta['noise_amplitude']:.0f}" for s in samples])
-    plt.suptitle(f"Random training scenes: {name}", y=1.02)
-    plt.show()
+# %% mystnb={"figure": {"caption": "Random training scenes of the paper's randomisation (its Fig. 3): the industrial arm in the first two rows, the Panda in the last two; titles give the number of robots and the noise amplitude a.", "name": "fig-random-scenes"}}
+scenes = [s for name in ROBOT_NAMES for s in generate(name, seed=0, indices=range(8), height=H, width=W)]
+viz.image_grid([viz.draw_sample(s) for s in scenes], cols=4,
+               titles=[f"{s.robot}: {s.num_robots} robot(s), a={s.meta['noise_amplitude']:.0f}" for s in scenes])
+plt.show()
 
 # %% [markdown]
 # ### One parameter at a time
 #
-# To see what each draw does, we fix a scene and change one parameter: the noise
-# amplitude, the camera radius, colouring per robot versus per link, and the background
-# source.
+# To see what each draw does, we fix a scene and change one parameter per row
+# ({numref}`fig-one-parameter`): the noise amplitude, the camera radius, colouring per robot
+# versus per link, and the background source.
 
-# %%
+# %% mystnb={"figure": {"caption": "One parameter at a time, on the same scene: noise amplitude, camera radius, colouring per robot or per link, and the background source (procedural textures, training photos, test photos; the two photo sets share no photo).", "name": "fig-one-parameter"}}
 base = params_for("kuka_kr16", min_robots=2, max_robots=2, theta_vr=1.0)
 rows = {
     "noise a": [base.replace(noise_amplitude=(a, a)) for a in (0, 15, 30)],
@@ -211,14 +222,15 @@ plt.show()
 # %% [markdown]
 # ### What the training distribution looks like
 #
-# Statistics over many random scenes tell us what the networks will see: how many robots
-# per image, how many joints are visible, and how far the robots are from the camera
-# (the paper splits its depth errors at 5 m into *near* and *far*).
+# Statistics over many random scenes tell us what the networks will see
+# ({numref}`fig-distribution`): how many robots per image, how many joints are visible, and
+# how far the robots are from the camera (the paper splits its depth errors at 5 m into
+# *near* and *far*).
 
-# %%
+# %% mystnb={"figure": {"caption": "The training distribution of each robot's preset: robots per image, the share of a robot's joints that are visible, and the depth of the joints.", "name": "fig-distribution"}}
 N_STATS = config.pick(24, 200)
 stats = {name: generate(name, seed=123, indices=range(N_STATS), height=H, width=W) for name in ROBOT_NAMES}
-fig, axes = plt.subplots(1, 3, figsize=(13, 3.2))
+fig, axes = plt.subplots(1, 3, figsize=(10, 3))
 for name, samples in stats.items():
     counts = [s.num_robots for s in samples]
     axes[0].hist(counts, bins=np.arange(-0.5, 4.5), alpha=0.6, label=name)
@@ -229,11 +241,25 @@ for name, samples in stats.items():
 axes[0].set_xlabel("robots in the image"); axes[1].set_xlabel("fraction of joints visible")
 axes[2].set_xlabel("joint depth z [m]")
 for ax in axes:
-    ax.legend()
+    ax.legend(fontsize=8)
 plt.tight_layout()
 plt.show()
 
+# %%
+lines = []
+for name, samples in stats.items():
+    counts = np.array([s.num_robots for s in samples])
+    z = np.concatenate([s.joints_3d[..., 2].ravel() for s in samples if s.num_robots])
+    lines.append(f"* **{name}**: {np.mean(counts == 0):.0%} of the {len(samples)} scenes show no robot "
+                 f"(they teach the networks to say so) and {np.mean(counts >= 2):.0%} show two or more; the "
+                 f"joints lie {np.percentile(z, 5):.1f} to {np.percentile(z, 95):.1f} m from the camera (5th to 95th "
+                 f"percentile), {np.mean(z >= 5):.0%} of them in the paper's far range beyond 5 m.")
+display(Markdown("\n".join(lines)))
+
 # %% [markdown]
+# The industrial arm fills the paper's whole depth range and the Panda only the near part:
+# every far-range figure of this book is the industrial arm's.
+#
 # ## Explore: joint angles and camera
 #
 # With a running kernel, the sliders below re-render the scene. In the static HTML book
@@ -264,7 +290,7 @@ from robotpose_lib.widgets import panel
 
 _ = panel(show_posed, **camera_sliders, **sliders)
 
-# %%
+# %% mystnb={"figure": {"caption": "The exploration as an animation (use the controls): the camera circles the industrial arm while its second joint sweeps.", "name": "fig-animation"}}
 n_frames = config.pick(6, 24)
 frames = []
 for k in range(n_frames):
@@ -318,10 +344,13 @@ with tempfile.TemporaryDirectory() as tmp:
 from robotpose_lib.bench.synth import synth_throughput
 
 n_bench = config.pick(8, 48)
-for name in ROBOT_NAMES:
-    rate = synth_throughput(name, n_bench, 480, 640, batch=8)
-    print(f"{name:10s} {rate:5.1f} full samples/s at 480x640 with 3 robots "
-          f"(torch threads: {torch.get_num_threads()})")
+rates = {name: synth_throughput(name, n_bench, 480, 640, batch=8) for name in ROBOT_NAMES}
+display(Markdown(
+    f"Rendered {n_bench} scenes of three robots at 480x640 per robot ({torch.get_num_threads()} torch threads):\n\n"
+    + "\n".join(f"* **{name}**: {rate:.1f} samples/s" for name, rate in rates.items())
+    + f"\n\nAt the slower rate one batch of 8 scenes takes {8 / min(rates.values()):.1f} s to render at the "
+    "paper's resolution; the reference models train at 240x320 on a quarter of the pixels, with rendering in a "
+    "parallel worker process, and chapter 6 shows their training throughput."))
 
 # %% [markdown]
 # ## What differs from the paper
@@ -334,3 +363,25 @@ for name in ROBOT_NAMES:
 #   tested across focal lengths.
 # * Background photos come from scikit-image's sample images, plus procedural textures, plus
 #   any folder you point `BackgroundPool(folders=...)` at.
+#
+# ## Summary
+#
+# * Rendering gives exact labels for free: masks, depth and every joint in 2D and 3D.
+# * A robot is a kinematic chain plus simple geometry; the Panda's chain and geometry
+#   project onto real photographs where the arm is ({numref}`fig-fk-photos`, when the
+#   photos are present).
+# * The paper's randomisation varies everything but the robot's shape: colours, cameras,
+#   backgrounds, noise; a test set is the same generator with its own seed and its own
+#   background photos.
+# * The generator is deterministic per *(seed, i)* and fast enough to train from on the fly.
+#
+# ## Exercises
+#
+# 1. Render the grid of {numref}`fig-random-scenes` with `params_for("panda", theta_vr=0.3)`:
+#    expect more scenes with fewer robots (each robot is kept with probability
+#    $\theta_{vr}$), some with none at all.
+# 2. Set `noise_amplitude=(30, 30)` and look at a few scenes: the robot is still easy to see
+#    for you; chapter 2's network must learn to see it too.
+# 3. Add a folder of your own photos with `BackgroundPool(folders=["my_photos"])` and
+#    render with it: expect scenes that look like your workspace, which is what chapter 5
+#    finds real photographs need.

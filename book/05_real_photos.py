@@ -1,7 +1,12 @@
 # ---
 # jupyter:
+#   accelerator: GPU
+#   colab:
+#     gpuType: T4
+#     provenance: []
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: accelerator,colab
 #     text_representation:
 #       extension: .py
 #       format_name: percent
@@ -14,7 +19,7 @@
 # ---
 
 # %% [markdown]
-# # 5. From simulation to real photographs
+# # From simulation to real photographs
 #
 # The paper's third claim (§I, §IV) is that a network trained only on *non-realistic*
 # renders works on real images. This chapter tests that claim on real, calibrated
@@ -41,16 +46,14 @@
 # On Colab, install the library first (elsewhere it is already installed by `make`).
 import sys
 
+REPOSITORY = "https://github.com/robotpose/robotpose"  # _config.yml repository.url (scripts/set_repository.py)
 if "google.colab" in sys.modules:
     import subprocess
 
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "robotpose @ git+https://github.com/robotpose/robotpose"], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"robotpose @ git+{REPOSITORY}"], check=True)
 
 # %%
-import json
 import warnings
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -58,6 +61,8 @@ import torch
 from IPython.display import Markdown, display
 
 from robotpose_lib import config, twin, viz
+from robotpose_lib.book import markdown_table
+from robotpose_lib.cards import read_study
 from robotpose_lib.eval import real as eval_real
 from robotpose_lib.real_panda import download_panda_episode, find_real_panda_dir, load_real_panda
 from robotpose_lib.synth import generate, params_for
@@ -65,6 +70,7 @@ from robotpose_lib.synth import generate, params_for
 torch.set_num_threads(2)
 warnings.filterwarnings("ignore", category=UserWarning)
 QUICK = config.quick_mode()
+print(f"quick mode: {QUICK}; models run on {config.default_device()}")
 
 # %% [markdown]
 # ## The photographs and their ground truth
@@ -74,9 +80,10 @@ QUICK = config.quick_mode()
 # kinematics of the joint angles gives the 3D keypoints in the base frame (DREAM's seven:
 # base, shoulder, elbow, forearm, wrist, flange region and hand); the extrinsics move them
 # into the camera frame and $K$ projects them. If our conventions were wrong anywhere
-# (axes, pixel centres, DH parameters), the yellow chains below would miss the arm.
+# (axes, pixel centres, DH parameters), the yellow chains of {numref}`fig-real-truth` would
+# miss the arm.
 
-# %%
+# %% mystnb={"figure": {"caption": "Real photographs of the Panda with their ground truth: forward kinematics of the measured joint angles, projected with the calibration (yellow).", "name": "fig-real-truth"}}
 def find_photos():
     """The full episode when online, else the dev sample beside the repository."""
     if "google.colab" in sys.modules:
@@ -101,7 +108,6 @@ else:
     shown = photos[:: max(1, len(photos) // 4)][:4]
     viz.image_grid([viz.draw_chain(p.image, p.joints_2d, color=(255, 255, 0), radius=3) for p in shown],
                    cols=4, size=2.6, titles=[p.name for p in shown])
-    plt.suptitle("Ground truth by forward kinematics and calibration (yellow)", y=1.02)
     plt.show()
 
 # %% [markdown]
@@ -171,10 +177,11 @@ if photos:
 # %% [markdown]
 # ## Predictions on the photos
 #
-# Yellow is the truth, cyan the best robot the model reports. The photos are sorted by
-# the model's median error, best first; the last ones are the failure cases discussed below.
+# In {numref}`fig-real-predictions` yellow is the truth, cyan the best robot the model
+# reports. The photos are sorted by the model's median error, best first; the last ones
+# are the failure cases discussed below.
 
-# %%
+# %% mystnb={"figure": {"caption": "The shipped models on real photos: truth in yellow, the best robot the model reports in cyan; the two best and the two worst photos by median pixel error.", "name": "fig-real-predictions"}}
 if photos:
     pred_2d = np.array(with_masks["predictions"]["pred_2d"])
     err = np.linalg.norm(pred_2d - np.array(with_masks["predictions"]["true_2d"]), axis=-1)
@@ -202,9 +209,10 @@ if photos:
 #
 # First, the silhouette of the twin over the photo, one colour per link: our primitive
 # geometry (fitted to the Panda's collision meshes, chapter 1) covers the real arm, the
-# gripper included; the calibration board the robot holds is not part of our model.
+# gripper included; the calibration board the robot holds is not part of our model
+# ({numref}`fig-twin`).
 
-# %%
+# %% mystnb={"figure": {"caption": "Rendered twins of three photos (rows): our geometry's silhouette over the photo, one colour per link; the twin on a synthetic background; the twin pasted over the real photo.", "name": "fig-twin"}}
 if photos:
     shown = photos[:: max(1, len(photos) // 3)][:3]
     tiles = []
@@ -228,7 +236,8 @@ if photos:
                    ("the real robot's appearance (pasted -> photo)", ph - pz)], key=lambda g: -g[1])
     display(Markdown(
         f"Median pixel error: twin {t:.0f} px, pasted {pz:.0f} px, photo {ph:.0f} px (one robot, no masks). "
-        f"The larger step is {gaps[0][0]}, {gaps[0][1]:+.0f} px; then {gaps[1][0]}, {gaps[1][1]:+.0f} px."))
+        f"The larger step is {gaps[0][0]}, {gaps[0][1]:+.0f} px; then {gaps[1][0]}, "
+        + (f"{gaps[1][1]:+.0f} px." if abs(gaps[1][1]) >= 0.5 else "no change.")))
 
 # %% [markdown]
 # ## What we changed in the synthetic data
@@ -247,7 +256,7 @@ if photos:
 # * **camera effects**: white balance, exposure (gamma), contrast and saturation jitter,
 #   defocus blur and JPEG compression, on top of the paper's uniform noise.
 
-# %%
+# %% mystnb={"figure": {"caption": "The same four scene indices rendered with the paper's recipe (top row) and the sim2real recipe (bottom row).", "name": "fig-recipes"}}
 scenes = {name: generate("panda", 11, range(4), 240, 320, params_for("panda", name)) for name in ("paper", "sim2real")}
 viz.image_grid([s.image for name in scenes for s in scenes[name]], cols=4, size=2.2,
                titles=[f"{name} #{i}" for name in scenes for i in range(4)])
@@ -264,26 +273,27 @@ plt.show()
 # `scripts/sim2real_study.py`).
 
 # %%
-study_file = Path("../assets/checkpoints/panda_sim2real_study.json")
-if not study_file.exists():
-    study_file = Path("assets/checkpoints/panda_sim2real_study.json")
-if study_file.exists():
-    runs = json.loads(study_file.read_text())
-    head = ("| run | steps | scenes seen | CPU time [h] | AUC moving | AUC all | found | median px |\n"
-            "|---|---:|---:|---:|---:|---:|---:|---:|\n")
-    hours = lambda h: "—" if h != h else f"{h:.2f}"  # noqa: E731 (NaN: no training log)
-    rows = "".join(f"| {r['label']} | {r['step']} | {r['scenes']:,} | {hours(r['hours'])} | {r['moving']['auc']:.3f} | "
-                   f"{r['all']['auc']:.3f} | {r['all']['found']:.2f} | {r['all']['median_px']:.1f} |\n"
-                   for r in runs["runs"])
-    display(Markdown(f"Measured on {runs['photos']} dev photos, one robot per photo (no masks):\n\n" + head + rows))
+runs = read_study("panda_sim2real_study.json")
+if runs is not None:
+    rows = [{"run": r["label"], "steps": r["step"], "scenes seen": r["scenes"], "hours": r["hours"],
+             "AUC moving": r["moving"]["auc"], "AUC all": r["all"]["auc"], "found": r["all"]["found"],
+             "median px": r["all"]["median_px"]} for r in runs["runs"]]
+    display(Markdown(f"Measured on {runs['photos']} dev photos, one robot per photo (no masks; a dash: no training "
+                     "log):\n\n" + markdown_table(rows, formats={"steps": ",d", "scenes seen": ",d", "hours": ".2f",
+                                                                "found": ".2f", "median px": ".1f"},
+                                                  headers={"hours": "CPU time [h]"})))
+    best = max(runs["runs"], key=lambda r: r["moving"]["auc"])
+    display(Markdown(f"The best run on the moving joints is *{best['label']}* (keypoint AUC "
+                     f"{best['moving']['auc']:.3f}); chapter 6 plots the AUC against training time."))
 else:
-    print("no sim2real study file: run scripts/sim2real_study.py")
+    print("No sim2real study file (assets/checkpoints/panda_sim2real_study.json): run scripts/sim2real_study.py.")
 
 # %% [markdown]
 # ## Failure cases, and what a GPU would change
 #
-# The worst frames above are the close-ups: the gripper and the calibration board fill
-# half of the image and the elbow leaves the frame. Our model is a CPU miniature (a frozen
+# Compare the worst frames of {numref}`fig-real-predictions` with the best: in this
+# episode the camera is close, the gripper and the calibration board can fill much of the
+# image, and the elbow often leaves the frame. Our model is a CPU miniature (a frozen
 # or lightly tuned EfficientNet-Lite0 cut at stride 8 and three 64-wide stages) that saw
 # tens of thousands of scenes; DREAM fine-tunes a VGG19 encoder-decoder on 100,000+ images.
 # With a Colab or other GPU, `scripts/gpu_train.sh OUT MINUTES` trains the `gpu`
