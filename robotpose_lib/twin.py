@@ -81,13 +81,17 @@ def silhouette_overlay(photo: RealPhoto, twin: Sample | None = None, alpha: floa
 def twin_study(predictor, photos: list[RealPhoto], method: str | None = None) -> dict:
     """Keypoint metrics (see ``eval.real.keypoint_metrics``) of ``predictor`` on each
     variant of every photo. Returns {variant: {"all": metrics, "moving": metrics}}."""
+    return _study(predictor, photos, variant_images, VARIANTS, method)
+
+
+def _study(predictor, photos: list[RealPhoto], make_images, variants, method: str | None) -> dict:
     from dataclasses import replace
 
     from .eval.real import MOVING_JOINTS, keypoint_metrics, predict_photos
 
-    images = [variant_images(p, seed=i) for i, p in enumerate(photos)]
+    images = [make_images(p, seed=i) for i, p in enumerate(photos)]
     out = {}
-    for variant in VARIANTS:
+    for variant in variants:
         posed = [replace(p, image=im[variant]) for p, im in zip(photos, images)]
         pred = predict_photos(predictor, posed, method)
         moving = MOVING_JOINTS.get(predictor.robot)
@@ -162,15 +166,4 @@ def mesh_variant_images(photo: RealPhoto, seed: int = 0) -> dict[str, np.ndarray
 def mesh_twin_study(predictor, photos: list[RealPhoto], method: str | None = None) -> dict:
     """:func:`twin_study` for the mesh-accurate twin (:data:`MESH_VARIANTS`): does a model
     trained on our primitive robot find the real arm's shape when nothing else is real?"""
-    from dataclasses import replace
-
-    from .eval.real import MOVING_JOINTS, keypoint_metrics, predict_photos
-
-    images = [mesh_variant_images(p, seed=i) for i, p in enumerate(photos)]
-    out = {}
-    for variant in MESH_VARIANTS:
-        posed = [replace(p, image=im[variant]) for p, im in zip(photos, images)]
-        pred = predict_photos(predictor, posed, method)
-        moving = MOVING_JOINTS.get(predictor.robot)
-        out[variant] = {"all": keypoint_metrics(pred), "moving": keypoint_metrics(pred, moving) if moving else None}
-    return out
+    return _study(predictor, photos, mesh_variant_images, MESH_VARIANTS, method)
