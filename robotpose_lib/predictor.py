@@ -90,9 +90,10 @@ class Predictor:
         localization_model: a ``LocalizationNet`` (or anything with ``num_joints``,
             ``config.input_size`` and ``forward(images, upsample="last")`` returning an
             object with ``beliefs``, ``depth``, ``features``, ``low_res``).
-        instance_model: an ``InstanceNet`` (or an ``InstanceModel``, whose ``instances``
-            part is used), or None: then every image is assumed to show one robot and its
-            beliefs are decoded unmasked.
+        instance_model: an ``InstanceNet`` (the paper's recurrent model) or a
+            ``models.onepass.OnePassNet`` (the one-pass model), or an ``InstanceModel`` /
+            ``OnePassModel`` whose ``instances`` part is used, or None: then every image is
+            assumed to show one robot and its beliefs are decoded unmasked.
         robot: robot name (J, joint names, default depth range).
         depth_coding: how the network's depth channel encodes metres (default: the robot's,
             ``targets.depth_coding_for``).
@@ -204,7 +205,8 @@ class Predictor:
         """A predictor from a user's checkpoint.
 
         Args:
-            path: an instance checkpoint (task 'instances': localization + instance weights)
+            path: an instance checkpoint (task 'instances', the recurrent model, or
+                'onepass', the one-pass model: localization + instance weights)
                 or a localization checkpoint (task 'localization': no instance masks, one
                 robot per image assumed; a warning says so).
             localization_checkpoint: with an instance checkpoint, the localization
@@ -228,7 +230,8 @@ class Predictor:
             pred = cls(model.localization, model.instances, ckpt["robot"], depth_coding=coding, device=device,
                        **kwargs)
         else:
-            raise CheckpointError(f"{path}: a {ckpt['task']!r} checkpoint; expected 'instances' or 'localization'")
+            raise CheckpointError(f"{path}: a {ckpt['task']!r} checkpoint; expected 'instances', 'onepass' "
+                                  f"or 'localization'")
         pred.sources = {"checkpoint": str(path), "task": ckpt["task"]}
         return pred
 

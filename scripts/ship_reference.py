@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from robotpose_lib.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from robotpose_lib.tasks import INSTANCE_TASKS  # noqa: E402
 from robotpose_lib.train import read_metrics  # noqa: E402
 
 INFERENCE_KEYS = ("task", "robot", "config", "step", "model", "extra", "settings")
@@ -45,15 +46,15 @@ def main() -> int:
     p.add_argument("--eval-n", type=int, default=100)
     p.add_argument("--notes", default="")
     p.add_argument("--checkpoint-name", default="checkpoint.pt", help="file in RUN_DIR to ship")
-    p.add_argument("--localization", type=Path, help="instances only: replace the localization weights "
+    p.add_argument("--localization", type=Path, help="instance models only: replace the localization weights "
                    "inside the instance checkpoint by this localization checkpoint's (the instance "
                    "model then runs on a newer localization net than it was trained on; say so in --notes)")
     args = p.parse_args()
 
     ckpt = load_checkpoint(args.run_dir / args.checkpoint_name)
     if args.localization is not None:
-        if ckpt["task"] != "instances":
-            raise SystemExit("--localization only applies to instance checkpoints")
+        if ckpt["task"] not in INSTANCE_TASKS:
+            raise SystemExit(f"--localization only applies to instance checkpoints ({', '.join(INSTANCE_TASKS)})")
         loc = load_checkpoint(args.localization, expect={"task": "localization", "robot": ckpt["robot"]})
         ckpt["model"] = {**ckpt["model"], **{f"localization.{k}": v for k, v in loc["model"].items()}}
         ckpt["extra"] = {**ckpt["extra"], "localization_checkpoint": str(args.localization),

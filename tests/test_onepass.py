@@ -1,13 +1,16 @@
-"""The one-pass instance model: targets that decode back to the instances, the decoder's
-edge cases, shapes and units, a tiny model that learns to count toy discs, the trainer
-task with checkpoint and resume, Predictor, and one-line errors on bad input."""
+"""The one-pass instance model (models/onepass.py, tasks/onepass.py, its calibration and
+robot-free scenes in eval/): targets that decode back to the instances, the decoder's edge
+cases, shapes and units, a tiny model that learns to count toy discs, the trainer task with
+checkpoint and resume, the robotpose train/eval commands, Predictor, and one-line errors on
+bad input."""
 import numpy as np
 import pytest
 import torch
 
 from robotpose_lib.ap import average_precision, counting_accuracy, instances_to_detections, mask_iou
 from robotpose_lib.checkpoint import load_checkpoint
-from robotpose_lib.eval.instances import evaluate_instances
+from robotpose_lib.eval.instances import calibrate_centre_threshold, evaluate_instances
+from robotpose_lib.eval.testset import robot_free_scenes
 from robotpose_lib.models.instances import Instance, activated_box
 from robotpose_lib.models.localization import get_config as get_localization_config
 from robotpose_lib.models.onepass import (
@@ -18,17 +21,8 @@ from robotpose_lib.models.onepass import (
     decode_instances,
     get_config,
 )
-from robotpose_lib.onepass_task import (
-    OnePassModel,
-    OnePassTask,
-    calibrate_centre_threshold,
-    load_onepass,
-    make_targets,
-    onepass_loss,
-    onepass_task,
-    perfect_output,
-    robot_free_scenes,
-)
+from robotpose_lib.tasks import OnePassModel, OnePassTask, load_model, onepass_task
+from robotpose_lib.tasks.onepass import make_targets, onepass_loss, perfect_output
 from robotpose_lib.toy import disc_batch
 from robotpose_lib.train import TrainSettings, train
 from robotpose_lib.types import Sample
@@ -222,7 +216,7 @@ def test_task_trains_resumes_and_reloads(tmp_path, one_thread):
     ckpt = load_checkpoint(tmp_path / "checkpoint.pt", expect={"task": "onepass", "config": task.config_dict()})
     assert ckpt["step"] == 3
 
-    model, rebuilt, _ = load_onepass(tmp_path / "checkpoint.pt", device="cpu")
+    model, rebuilt, _ = load_model(tmp_path / "checkpoint.pt", device="cpu", expect={"task": "onepass"})
     assert rebuilt.config_dict() == task.config_dict()
     threshold, rows = calibrate_centre_threshold(model, dataset[:4], SIZE, grid=(0.2, 0.9))
     assert threshold in (0.2, 0.9) and len(rows) == 2
@@ -276,3 +270,45 @@ def test_bad_inputs_are_one_line_value_errors():
         assert "\n" not in str(info.value)
     with pytest.raises(FileNotFoundError):
         onepass_task("cpu", "panda", localization_checkpoint="/nonexistent/loc.pt")
+
+
+def test_robotpose_commands_train_calibrate_evaluate_and_predict_with_it(tmp_path, capsys, one_thread):
+    from robotpose_lib.checkpoint import save_checkpoint
+    from robotpose_lib.cli import run_command
+    from robotpose_lib.eval.real import load_predictor
+    from robotpose_lib.predictor import Predictor
+    from robotpose_lib.tasks import localization_task
+
+    run = tmp_path / "run"
+    argv = ["onepass", "--config", "quick", "--robot", "panda", "--out", str(run), "--steps", "2", "--batch-size",
+            "2", "--n-scenes", "8", "--workers", "0", "--threads", "1", "--device", "cpu", "--no-progress",
+            "--calibrate", "2"]
+    assert run_command("train", argv) == 0
+    assert "validation scenes (seed 31337)" in capsys.readouterr().out
+    path = run / "checkpoint.pt"
+    ckpt = load_checkpoint(path, expect={"task": "onepass", "robot": "panda"})
+    calibration = ckpt["extra"]["calibration"]
+    assert ckpt["step"] == 2 and calibration["n"] == 2 and calibration["seed"] == 31337
+    assert float(ckpt["model"]["instances.centre_threshold"]) == pytest.approx(calibration["threshold"])
+    model, task, _ = load_model(path, device="cpu")
+    assert isinstance(model, OnePassModel) and isinstance(task, OnePassTask)
+
+    # eval TASK takes a checkpoint of that task: onepass here, not instances
+    assert run_command("eval", ["onepass", "--checkpoint", str(path), "--n", "2", "--robot-free", "1",
+                                "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    assert "counting accuracy" in out and "centre threshold" in out and "robot-free scenes (seed 777)" in out
+    assert run_command("eval", ["instances", "--checkpoint", str(path), "--n", "1"]) == 1
+    assert "'instances' requested" in capsys.readouterr().err
+
+    predictor = Predictor.load(path, robot="panda", device="cpu")
+    assert isinstance(predictor.instances, OnePassNet)
+    # robotpose eval real --checkpoint LOC --instances ONEPASS
+    loc_task = localization_task("quick", "panda")
+    loc = save_checkpoint(tmp_path / "loc.pt", {"task": "localization", "robot": "panda",
+                                               "config": loc_task.config_dict(), "step": 0,
+                                               "model": model.localization.state_dict(), "extra": loc_task.extra()})
+    predictor = load_predictor(str(loc), str(path), device="cpu")
+    assert isinstance(predictor.instances, OnePassNet)
+    with pytest.raises(Exception, match="instances or onepass"):
+        load_predictor(str(loc), str(loc), device="cpu")

@@ -54,6 +54,19 @@ def _runtime(p):
     p.add_argument("--method", choices=METHODS, default="nms", help="peak finder of the whole prediction")
 
 
+def _instances(p):
+    p.add_argument("--robot", default="panda")
+    p.add_argument("--onepass", help="one-pass instance checkpoint (robotpose train onepass; default the "
+                   "robot's shipped {robot}_onepass_cpu.pt)")
+    p.add_argument("--convgru", help="ConvGRU instance checkpoint beside it (default the robot's shipped "
+                   "reference; 'none' to skip)")
+    p.add_argument("--robots", type=int, default=6, help="scenes with 1..ROBOTS robots")
+    p.add_argument("--repeats", type=int, default=10)
+    p.add_argument("--warmup", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    p.add_argument("--json", dest="json_path", help="also write the rows to this JSON file")
+
+
 def _decode(p):
     p.add_argument("--joints", type=int, default=7)
     p.add_argument("--height", type=int, default=480)
@@ -98,6 +111,7 @@ BENCHMARKS = {
     "synth": (synth.benchmark, _synth, "sample throughput vs pybullet TinyRenderer"),
     "localization": (localization.benchmark, _localization, "training throughput, inference latency"),
     "runtime": (runtime.benchmark, _runtime, "the paper's Table II, vs library baselines"),
+    "instances": (runtime.instances_benchmark, _instances, "instance stage for 1..6 robots: one-pass vs ConvGRU"),
     "decode": (decode.benchmark, _decode, "NMS and LoG against scipy / skimage"),
     "train": (train.benchmark, _train, "training step: shipped recipe vs fp32 eager"),
     "aspect": (aspect.benchmark, _aspect, "depth ratio per image aspect (own photos)"),

@@ -1,8 +1,15 @@
-"""``robotpose eval {localization,instances,real} ...``: evaluate a checkpoint on the fixed
-synthetic test set (``eval/testset.py``) or on calibrated real photos.
+"""``robotpose eval {localization,instances,onepass,real} ...``: evaluate a checkpoint on the
+fixed synthetic test set (``eval/testset.py``) or on calibrated real photos.
+
+The rule: ``robotpose eval TASK`` takes a checkpoint of that task, the name ``robotpose
+train TASK`` gave it (``tasks.TASKS``): ``instances`` the recurrent instance model,
+``onepass`` the one-pass one (both give the same AP and counting tables); ``real`` takes
+any instance checkpoint through ``--instances``.
 
     robotpose eval localization --checkpoint PATH --n N [--seed S] [--method nms|log|both]
     robotpose eval instances --checkpoint PATH --n N [--min-active-fraction F | --paper-rule]
+                             [--robot-free M]
+    robotpose eval onepass --checkpoint PATH --n N [--robot-free M]
     robotpose eval real --data DIR [--checkpoint LOC.pt] [--instances INST.pt|none]
                         [--method nms|log] [--json OUT]
 """
@@ -14,26 +21,27 @@ from pathlib import Path
 
 from ..config import resolve_device
 from ..decode import METHODS
-from ..eval.instances import evaluate_instances, format_instance_results
+from ..eval.instances import evaluate_instances, format_instance_results, robot_free_rate
 from ..eval.localization import evaluate_localization
 from ..eval.real import evaluate_real, format_real_report, load_predictor
-from ..eval.testset import TEST_SEED, test_dataset
+from ..eval.testset import ROBOT_FREE_SEED, TEST_SEED, robot_free_scenes, test_dataset
 from ..models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION
 from ..real_panda import find_real_panda_dir, load_real_panda
-from ..tasks import load_model
+from ..tasks import INSTANCE_TASKS, TASKS, load_model
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="robotpose eval",
                                 description="Evaluate a checkpoint on the fixed synthetic test set "
-                                            "(localization, instances) or on real photographs (real).")
-    p.add_argument("task", choices=["localization", "instances", "real"])
+                                            "(TASK = the checkpoint's task: localization, instances, "
+                                            "onepass) or on real photographs (real).")
+    p.add_argument("task", choices=[*TASKS, "real"])
     p.add_argument("--checkpoint", help="checkpoint file (.pt); real: the localization checkpoint "
                    "(default the shipped panda reference)")
     p.add_argument("--data", help="real: folder of calibrated photos (format of real_panda_dev; "
                    "default ../shared/data/real_panda_dev when present)")
-    p.add_argument("--instances", help="real: instance checkpoint, or 'none' for one robot per "
-                   "image (default the shipped reference)")
+    p.add_argument("--instances", help="real: instance checkpoint (recurrent or one-pass), or 'none' for "
+                   "one robot per image (default the shipped recurrent reference)")
     p.add_argument("--json", help="real: also write the figures to this JSON file")
     p.add_argument("--n", type=int, default=100, help="test scenes (default 100)")
     p.add_argument("--seed", type=int, default=TEST_SEED, help=f"test set seed (default {TEST_SEED})")
@@ -45,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
                         f"(default {DEFAULT_MIN_ACTIVE_FRACTION}; the paper uses {PAPER_MIN_ACTIVE_FRACTION})")
     p.add_argument("--paper-rule", action="store_true",
                    help=f"instances: use the paper's stopping rule ({PAPER_MIN_ACTIVE_FRACTION})")
+    p.add_argument("--robot-free", type=int, default=0, metavar="M",
+                   help=f"instances, onepass: also the share of M robot-free scenes (seed {ROBOT_FREE_SEED}) "
+                        "in which the model finds nothing")
     p.add_argument("--device", default="auto")
     p.add_argument("--no-progress", action="store_true")
     return p
@@ -55,6 +66,8 @@ def check(args) -> str | None:
         return f"--checkpoint is required for {args.task}"
     if args.task != "real" and args.n < 1:
         return f"--n: expected at least 1 test scene, got {args.n}"
+    if args.robot_free < 0 or (args.robot_free and args.task not in INSTANCE_TASKS):
+        return f"--robot-free: a number of scenes >= 0, for {' or '.join(INSTANCE_TASKS)} only"
     return None
 
 
@@ -70,15 +83,22 @@ def run(args) -> int:
         print(f"checkpoint {args.checkpoint}: {ckpt['config'].get('name')} config, step {ckpt['step']}, "
               f"test seed {args.seed}")
         print(report.format())
-    else:
-        model, task, ckpt = load_model(args.checkpoint, device, expect={"task": "instances"})
+    else:  # an instance model: recurrent ("instances") or one-pass ("onepass")
+        model, task, ckpt = load_model(args.checkpoint, device, expect={"task": args.task})
         fraction = PAPER_MIN_ACTIVE_FRACTION if args.paper_rule else args.min_active_fraction
         data = test_dataset(task.robot, args.n, task.input_size, args.seed)
-        results = evaluate_instances(model, data, task.input_size, batch_size=args.batch_size,
-                                     device=device, min_active_fraction=fraction)
-        print(f"checkpoint {args.checkpoint}: step {ckpt['step']}, {args.n} test scenes of "
-              f"{task.robot}, seed {args.seed}, min active fraction {fraction}")
+        kwargs = dict(batch_size=args.batch_size, device=device, min_active_fraction=fraction)
+        results = evaluate_instances(model, data, task.input_size, **kwargs)
+        threshold = getattr(model.instances, "centre_threshold", None)
+        print(f"checkpoint {args.checkpoint}: {args.task}, step {ckpt['step']}, {args.n} test scenes of "
+              f"{task.robot}, seed {args.seed}, min active fraction {fraction}"
+              + ("" if threshold is None else f", centre threshold {float(threshold):g}"))
         print(format_instance_results(results))
+        if args.robot_free:
+            free = robot_free_rate(model, robot_free_scenes(task.robot, args.robot_free, task.input_size),
+                                   task.input_size, **kwargs)
+            print(f"\nrobot-free scenes (seed {ROBOT_FREE_SEED}): nothing found in {free['none_found']:.3f} of "
+                  f"{free['n']}, {free['mean_found']:.2f} instances per scene")
     return 0
 
 

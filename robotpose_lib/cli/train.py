@@ -1,6 +1,9 @@
 """``robotpose train TASK --config NAME --robot NAME --out DIR [--resume] ...``: train the
-localization or instance model (``tasks.make_task`` + ``data.training_dataset`` +
-``train.train``, with the named config's ``train.RUN_DEFAULTS``)."""
+localization model, the recurrent instance model or the one-pass instance model
+(``tasks.make_task`` + ``data.training_dataset`` + ``train.train``, with the named config's
+``train.RUN_DEFAULTS``). A one-pass run ends by choosing its centre threshold on
+validation scenes (``--calibrate N``, ``eval.instances.calibrate_checkpoint``); ``--resume``
+on a finished run only recalibrates."""
 from __future__ import annotations
 
 import argparse
@@ -8,8 +11,10 @@ import json
 import os
 
 from ..data import training_dataset
+from ..eval.instances import calibrate_checkpoint
+from ..eval.testset import VALIDATION_SEED
 from ..synth import RECIPES
-from ..tasks import FACTORIES, make_task
+from ..tasks import FACTORIES, INSTANCE_TASKS, make_task
 from ..train import RUN_DEFAULTS, TrainSettings, train
 
 
@@ -56,8 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--robot", required=True, help="robot name (panda, kuka_kr16; toy for the disc demo)")
     p.add_argument("--out", required=True, help="run directory (checkpoint.pt, metrics.jsonl)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    p.add_argument("--localization", help="instances only: the frozen localization checkpoint "
+    p.add_argument("--localization", help="instances, onepass: the frozen localization checkpoint "
                    "(default assets/checkpoints/{robot}_localization_{config}.pt)")
+    p.add_argument("--calibrate", type=int, default=40, metavar="N",
+                   help=f"onepass: after training, choose the centre threshold on N validation scenes (seed "
+                        f"{VALIDATION_SEED}, the training recipe) and store it in the checkpoint (default 40; "
+                        "0 skips)")
     p.add_argument("--set", action="append", default=[], type=override, metavar="FIELD=VALUE",
                    help="override a model config field (e.g. --set freeze_backbone=false), "
                    "a target field (sigma, phi, joints), the depth code (depth_code=log) or the "
@@ -87,12 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check(args) -> str | None:
+    if args.localization and args.task not in INSTANCE_TASKS:
+        return f"--localization: for {' or '.join(INSTANCE_TASKS)} only"
+    if args.calibrate < 0:
+        return f"--calibrate: expected a number of scenes >= 0, got {args.calibrate}"
     return None
 
 
 def run(args) -> int:
     defaults = RUN_DEFAULTS.get(args.config, RUN_DEFAULTS["cpu"])
-    extra = {"localization_checkpoint": args.localization} if args.task == "instances" and args.localization else {}
+    extra = {"localization_checkpoint": args.localization} if args.localization else {}
     task = make_task(args.task, args.config, args.robot, **extra, **dict(args.set))
     n = args.n_scenes or defaults["n_scenes"]
     dataset = training_dataset(args.data, args.robot, n, tuple(task.input_size), args.data_seed, args.recipe)
@@ -107,4 +120,11 @@ def run(args) -> int:
     result = train(task, dataset, args.out, settings, resume=args.resume)
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"done: step {result['step']}, checkpoint {result['checkpoint']}, {result['seconds']:.1f} s")
+        if args.task == "onepass" and args.calibrate:
+            cal = calibrate_checkpoint(result["checkpoint"], args.calibrate, VALIDATION_SEED, args.recipe,
+                                       device=args.device if args.device != "auto" else None)
+            best = next(r for r in cal["rows"] if r["threshold"] == cal["threshold"])
+            print(f"centre threshold {cal['threshold']:g} on {args.calibrate} validation scenes (seed "
+                  f"{VALIDATION_SEED}): counting accuracy {best['counting_accuracy']:.3f}, "
+                  f"mask AP@0.5 {best['mask_ap50']:.3f}")
     return 0

@@ -41,6 +41,7 @@ from ..config import resolve_device
 from ..decode import decode_instances
 from ..predictor import Predictor, pretrained_paths
 from ..real_panda import RealPhoto
+from ..tasks import INSTANCE_TASKS
 from ..targets import image_to_tensor
 from .localization import predict_maps
 
@@ -166,7 +167,9 @@ def format_real_report(result: dict) -> str:
 
 def load_predictor(checkpoint: str | None, instances: str | None, robot: str = "panda", device=None):
     """A Predictor from a localization checkpoint (default the shipped reference) and an
-    instance checkpoint ("none": one robot per image, beliefs decoded unmasked).
+    instance checkpoint of either kind, recurrent or one-pass (``tasks.INSTANCE_TASKS``;
+    default the shipped recurrent reference; "none": one robot per image, beliefs decoded
+    unmasked).
 
     With both given, the instance model runs on the *given* localization model's outputs
     (the instance checkpoint's own copy of the localization weights is replaced), so a
@@ -181,9 +184,9 @@ def load_predictor(checkpoint: str | None, instances: str | None, robot: str = "
         return loc
     inst_file = Path(instances) if instances else inst_path
     task = load_checkpoint(inst_file).get("task")
-    if task != "instances":
+    if task not in INSTANCE_TASKS:
         raise CheckpointError(f"{inst_file}: a {task!r} checkpoint, but --instances needs an instance "
-                              f"checkpoint (or 'none' for one robot per image)")
+                              f"checkpoint ({' or '.join(INSTANCE_TASKS)}; or 'none' for one robot per image)")
     inst = Predictor.load(inst_file, localization_checkpoint=loc_path, robot=robot, device=device)
     inst.localization = loc.localization
     inst.depth_coding = loc.depth_coding

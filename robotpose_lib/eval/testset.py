@@ -5,6 +5,11 @@ Scenes are rendered from :data:`TEST_SEED` (never a training seed: training uses
 background photos (no photo is shared with training), at the size the model was trained
 at. :func:`close_pair_scenes` are two-robot scenes from their own seed
 :data:`CLOSE_PAIR_SEED` (chapter 4's wrong-robot experiment).
+
+Besides the test set, two other fixed sets of scenes: :func:`validation_dataset`, the
+training distribution from :data:`VALIDATION_SEED`, on which decoding thresholds are
+chosen (never on the test set), and :func:`robot_free_scenes`, test scenes with no robot
+placed (:data:`ROBOT_FREE_SEED`), in which a model should find nothing.
 """
 from __future__ import annotations
 
@@ -18,6 +23,11 @@ from ..types import Sample
 # default, small integers in practice), so test scenes are never trained on.
 TEST_SEED = 10_000 + 2019
 CLOSE_PAIR_SEED = TEST_SEED + 1  # the two-robot scenes of close_pair_scenes
+# Validation scenes (thresholds calibrated per checkpoint): neither a training seed (small
+# integers) nor the test seed.
+VALIDATION_SEED = 31_337
+# Robot-free scenes (as measured for the Predictor in the project's history: seed 777).
+ROBOT_FREE_SEED = 777
 
 
 def test_params(robot: str):
@@ -31,6 +41,23 @@ def test_dataset(robot: str, n: int, size: tuple[int, int], seed: int = TEST_SEE
     if seed == 0:
         raise ValueError("seed: 0 is the default training seed; a test set needs its own seed")
     return SyntheticDataset(robot, n, size=tuple(size), seed=seed, params=test_params(robot))
+
+
+def validation_dataset(robot: str, n: int, size: tuple[int, int], seed: int = VALIDATION_SEED,
+                       recipe: str = "paper"):
+    """``n`` scenes of the *training* distribution (synthesis ``recipe``, training photos)
+    from ``seed``, at (H, W) = ``size``: where thresholds are chosen, never the test set."""
+    if seed in (0, TEST_SEED):
+        raise ValueError(f"seed: {seed} is a training or the test seed; validation needs its own")
+    return SyntheticDataset(robot, n, size=tuple(size), seed=seed, params=params_for(robot, recipe))
+
+
+def robot_free_scenes(robot: str, n: int, size: tuple[int, int], seed: int = ROBOT_FREE_SEED) -> list[Sample]:
+    """``n`` synthetic scenes without any robot (the test set's parameters and photos, no
+    robot placed), at (H, W) = ``size``: a model should find nothing in them."""
+    data = SyntheticDataset(robot, n, size=tuple(size), seed=seed,
+                            params=test_params(robot).replace(min_robots=0, max_robots=0))
+    return [data[i] for i in range(n)]
 
 
 def close_pair_scenes(robot: str, n: int, size: tuple[int, int] = (240, 320), seed: int = CLOSE_PAIR_SEED,

@@ -36,7 +36,7 @@ recurrent model's :class:`.instances.Instance` records, so ``ap.instances_to_det
 ``eval.instances.evaluate_instances`` and ``Predictor`` treat both models alike.
 
 The centre threshold is a buffer of the module (saved with the weights), so it can be
-calibrated per checkpoint on a validation seed (``onepass_task.calibrate_centre_threshold``).
+calibrated per checkpoint on a validation seed (``eval.instances.calibrate_centre_threshold``).
 """
 from __future__ import annotations
 

@@ -4,7 +4,10 @@ from a checkpoint to a model.
 * ``localization.py``: :class:`LocalizationTask`, the joint localization model (paper
   III-B), and its factory :func:`localization_task`;
 * ``instances.py``: :class:`InstanceTask` with :class:`InstanceModel` (localization +
-  recurrent instance network, paper III-C) and its factory :func:`instance_task`.
+  recurrent instance network, paper III-C) and its factory :func:`instance_task`;
+* ``onepass.py``: :class:`OnePassTask` with :class:`OnePassModel` (localization + the
+  one-pass instance head, ``models/onepass.py``, beyond the paper) and its factory
+  :func:`onepass_task`.
 
 Here: the registry (:data:`TASKS`, checkpoint task name -> task class with a
 ``from_checkpoint(ckpt)`` classmethod; :data:`FACTORIES`, ``robotpose train`` task name ->
@@ -19,18 +22,24 @@ from ..checkpoint import CheckpointError, load_checkpoint, load_weights
 from ..config import resolve_device
 from .instances import InstanceCollate, InstanceModel, InstanceTask, instance_task
 from .localization import LocalizationTask, localization_task, num_joints_of
+from .onepass import OnePassModel, OnePassTask, onepass_task
 
-__all__ = ["FACTORIES", "TASKS", "InstanceCollate", "InstanceModel", "InstanceTask", "LocalizationTask",
-           "instance_task", "load_model", "localization_task", "make_task", "num_joints_of"]
+__all__ = ["FACTORIES", "INSTANCE_TASKS", "TASKS", "InstanceCollate", "InstanceModel", "InstanceTask",
+           "LocalizationTask", "OnePassModel", "OnePassTask", "instance_task", "load_model", "localization_task",
+           "make_task", "num_joints_of", "onepass_task"]
 
 # Checkpoint task name -> task class (``from_checkpoint``). Another model family adds a line.
-TASKS = {"localization": LocalizationTask, "instances": InstanceTask}
+TASKS = {"localization": LocalizationTask, "instances": InstanceTask, "onepass": OnePassTask}
 # ``robotpose train TASK`` -> factory(config name, robot, **overrides) -> task.
-FACTORIES = {"localization": localization_task, "instances": instance_task}
+FACTORIES = {"localization": localization_task, "instances": instance_task, "onepass": onepass_task}
+# The checkpoint tasks whose model finds robot instances (an ``InstanceModel``: localization
+# net + instance head, ``predict`` -> ``Instance`` records): the Predictor's instance model,
+# ``robotpose eval real --instances``, ``robotpose eval instances|onepass``.
+INSTANCE_TASKS = ("instances", "onepass")
 
 
 def make_task(name: str, config: str, robot: str, **overrides):
-    """The task ``name`` ("localization", "instances") of a named config for a robot."""
+    """The task ``name`` ("localization", "instances", "onepass") of a named config for a robot."""
     if name not in FACTORIES:
         raise ValueError(f"task: unknown name {name!r} (expected one of {sorted(FACTORIES)})")
     return FACTORIES[name](config, robot, **overrides)
