@@ -314,3 +314,37 @@ def describe_wrong_robot(rows: list[dict]) -> str:
     else:
         text += "Here the masks make no measurable difference: the instance model does not separate these robots."
     return text
+
+
+ONEPASS_NAMES = {"onepass": "one-pass", "convgru": "recurrent (ConvGRU)"}
+
+
+def onepass_study_rows(study: dict) -> tuple[list[dict], list[dict]]:
+    """(accuracy rows, runtime rows) of a one-pass study file (``scripts/onepass_study.py``).
+
+    Accuracy rows, one per model ("onepass", "convgru"): "model", "box AP", "mask AP",
+    "mask AP@0.5", "count right", and "robot-free: none found" when measured. Runtime rows,
+    one per robot count: "robots" and each timed column ("onepass_ms", "convgru_forced_ms",
+    ...). Reads the models' figures under "test" (or at the top level) and the runtime as
+    columns of lists (or as a list of rows); what is absent gives no rows."""
+    test = study.get("test") or {k: study[k] for k in ONEPASS_NAMES if k in study}
+    free = study.get("robot_free", {})
+    rows = []
+    for key, label in ONEPASS_NAMES.items():
+        if key not in test:
+            continue
+        m = test[key]
+        row = {"model": label, "box AP": m.get("box_ap", np.nan), "mask AP": m.get("mask_ap", np.nan),
+               "mask AP@0.5": m.get("mask_ap50", np.nan), "count right": m.get("counting_accuracy", np.nan)}
+        if isinstance(free.get(key), dict):
+            row["robot-free: none found"] = free[key].get("none_found", np.nan)
+        rows.append(row)
+    runtime = study.get("runtime") or {}
+    if isinstance(runtime, dict) and "rows" in runtime:
+        timing = list(runtime["rows"])
+    elif isinstance(runtime, dict) and "robots" in runtime:
+        columns = [k for k, v in runtime.items() if k.endswith("_ms") and isinstance(v, list)]
+        timing = [{"robots": n, **{k: runtime[k][i] for k in columns}} for i, n in enumerate(runtime["robots"])]
+    else:
+        timing = []
+    return rows, timing

@@ -97,3 +97,18 @@ def test_pipeline_example_and_figure():
     assert R >= 2 and example["joints_2d"].shape[0] == R and example["beliefs"].shape[1:] == (60, 80)
     fig = plot_pipeline(**example, width_in=6)
     assert len(fig.axes) == 5
+
+
+def test_onepass_study_rows_read_both_layouts():
+    summary = {"box_ap": 0.2, "mask_ap": 0.3, "mask_ap50": 0.6, "counting_accuracy": 0.7}
+    columns = {"test": {"onepass": summary, "convgru": summary}, "robot_free": {"onepass": {"none_found": 0.9}},
+               "runtime": {"robots": [1, 2], "onepass_ms": [5.0, 5.5], "convgru_forced_ms": [9.0, 14.0]}}
+    rows, timing = book.onepass_study_rows(columns)
+    assert [r["model"] for r in rows] == ["one-pass", "recurrent (ConvGRU)"]
+    assert rows[0]["robot-free: none found"] == 0.9 and "robot-free: none found" not in rows[1]
+    assert timing == [{"robots": 1, "onepass_ms": 5.0, "convgru_forced_ms": 9.0},
+                      {"robots": 2, "onepass_ms": 5.5, "convgru_forced_ms": 14.0}]
+    old = {"onepass": summary, "runtime": {"rows": [{"robots": 1, "onepass_ms": 4.0}]}}
+    rows, timing = book.onepass_study_rows(old)
+    assert len(rows) == 1 and timing == [{"robots": 1, "onepass_ms": 4.0}]
+    assert book.onepass_study_rows({}) == ([], [])

@@ -118,3 +118,14 @@ def test_instance_overlay_colours_only_mask_pixels():
     out = iv.instance_overlay(image, masks, alpha=1.0)
     np.testing.assert_array_equal(out[0, 0], iv.INSTANCE_COLORS[0])
     np.testing.assert_array_equal(out[1:, :], image[1:, :])
+
+
+def test_step_mask_titles_can_show_shares_of_the_whole_image():
+    image = np.zeros((8, 8, 3), np.uint8)
+    steps = np.zeros((2, 8, 8))
+    steps[0, :4, :4] = 1.0  # a quarter of this (cropped) panel
+    fig = iv.plot_step_masks([image], [steps], [steps[:1] > 0.5], min_active_fraction=0.01,
+                             fractions=[np.array([0.05, 0.0])])
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "step 1: 5.0%" in titles and "step 1: 25.0%" not in titles
+    plt.close(fig)

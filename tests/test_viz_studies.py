@@ -39,3 +39,19 @@ def test_training_throughput_rows():
     assert rows[0]["speedup"] == 1.0 and all(r["samples_per_s"] > 0 for r in rows)
     with pytest.raises(ValueError, match="at least 1"):
         throughput("quick", "panda", batch_size=0)
+
+
+def test_zoom_box_frames_the_masks_at_an_aspect():
+    import numpy as np
+
+    from robotpose_lib.viz import zoom_box
+
+    masks = np.zeros((2, 120, 160), bool)
+    masks[0, 50:60, 40:50] = True
+    masks[1, 55:65, 70:80] = True
+    rows, cols = zoom_box(masks, margin=0.1, aspect=4 / 3)
+    assert rows.start <= 50 and rows.stop >= 65 and cols.start <= 40 and cols.stop >= 80
+    assert (cols.stop - cols.start) / (rows.stop - rows.start) == pytest.approx(4 / 3, abs=0.05)
+    assert zoom_box(np.zeros((10, 20))) == (slice(0, 10), slice(0, 20))
+    rows, cols = zoom_box(masks[0], min_size=200)  # larger than the image: clipped to it
+    assert (rows.start, rows.stop) == (0, 120)

@@ -167,6 +167,29 @@ def animation_html(frames: list[np.ndarray], interval_ms: int = 150, width_in: f
 COLUMN_WIDTH_IN = 10.0  # the book's text column at the inline backend's 72 dpi
 
 
+def zoom_box(masks: np.ndarray, margin: float = 0.15, aspect: float | None = None,
+             min_size: int = 24) -> tuple[slice, slice]:
+    """(rows, cols) slices of an image that frame the union of ``masks`` ((R, H, W) or
+    (H, W), nonzero = inside) with ``margin`` of its size on each side, at least
+    ``min_size`` pixels high, widened or heightened to ``aspect`` (width / height) when
+    given, and clipped to the image. No mask pixel at all: the whole image."""
+    m = np.asarray(masks).astype(bool)
+    m = m.any(0) if m.ndim == 3 else m
+    H, W = m.shape
+    rows, cols = np.flatnonzero(m.any(1)), np.flatnonzero(m.any(0))
+    if not rows.size:
+        return slice(0, H), slice(0, W)
+    cy, cx = (rows[0] + rows[-1] + 1) / 2, (cols[0] + cols[-1] + 1) / 2
+    h = max(min_size, (rows[-1] - rows[0] + 1) * (1 + 2 * margin))
+    w = (cols[-1] - cols[0] + 1) * (1 + 2 * margin)
+    if aspect:
+        h, w = max(h, w / aspect), max(w, h * aspect)
+    h, w = min(h, H), min(w, W)
+    top = int(round(min(max(cy - h / 2, 0), H - h)))
+    left = int(round(min(max(cx - w / 2, 0), W - w)))
+    return slice(top, top + int(round(h))), slice(left, left + int(round(w)))
+
+
 def image_grid(images: list[np.ndarray], cols: int, titles: list[str] | None = None,
                size: float = 3.0, max_width_in: float = COLUMN_WIDTH_IN):
     """Show images in a grid, ``size`` inches per image but at most ``max_width_in`` wide

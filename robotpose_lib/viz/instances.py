@@ -195,7 +195,8 @@ def plot_cost_matrix(ax, cost: np.ndarray, assignment: np.ndarray, title: str | 
 
 def plot_step_masks(images: list[np.ndarray], steps: list[np.ndarray], true_masks: list[np.ndarray],
                     min_active_fraction: float = DEFAULT_MIN_ACTIVE_FRACTION, activation_threshold: float = 0.5,
-                    row_labels: list[str] | None = None, size: float = 1.9):
+                    row_labels: list[str] | None = None, size: float = 1.9,
+                    fractions: list[np.ndarray] | None = None):
     """Grid of the model's masks step by step: rows scenes, columns image, truth, steps.
 
     A step's title gives its share of activated pixels; green when the stopping rule
@@ -206,6 +207,8 @@ def plot_step_masks(images: list[np.ndarray], steps: list[np.ndarray], true_mask
         images: per scene uint8 (H, W, 3).
         steps: per scene float (T_s, H, W) mask values in [0, 1].
         true_masks: per scene bool (R_s, H, W).
+        fractions: per scene the activated share of each step (T_s,), e.g. of the whole
+            image when the panels show a crop; default: computed from ``steps``.
 
     Returns:
         the Figure.
@@ -217,8 +220,8 @@ def plot_step_masks(images: list[np.ndarray], steps: list[np.ndarray], true_mask
     fig, axes = plt.subplots(len(images), cols, figsize=(cols * size, len(images) * size * h / w + 0.3),
                              squeeze=False)
     for row, (image, masks, truth) in enumerate(zip(images, steps, true_masks)):
-        fractions = active_fractions(masks, activation_threshold)
-        stop = count_by_rule(fractions, min_active_fraction)
+        shares = active_fractions(masks, activation_threshold) if fractions is None else np.asarray(fractions[row])
+        stop = count_by_rule(shares, min_active_fraction)
         axes[row, 0].imshow(image)
         axes[row, 0].set_title(row_labels[row] if row_labels else "image", fontsize=8)
         axes[row, 1].imshow(color_masks(np.asarray(truth)))
@@ -228,7 +231,7 @@ def plot_step_masks(images: list[np.ndarray], steps: list[np.ndarray], true_mask
             if t < len(masks):
                 ax.imshow(masks[t], vmin=0, vmax=1, cmap="gray")
                 color = "green" if t < stop else ("red" if t == stop else "grey")
-                ax.set_title(f"step {t + 1}: {100 * fractions[t]:.1f}%", fontsize=8, color=color)
+                ax.set_title(f"step {t + 1}: {100 * shares[t]:.1f}%", fontsize=8, color=color)
         for ax in axes[row]:
             ax.set_xticks([])
             ax.set_yticks([])
