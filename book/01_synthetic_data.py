@@ -65,6 +65,7 @@ from IPython.display import HTML, Markdown, display
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
 from robotpose_lib import config, viz
+from robotpose_lib.book import markdown_table
 from robotpose_lib.robots import ROBOT_NAMES, get_robot
 
 # This chapter's figures are mostly noisy photographs: JPEG keeps the page light (PNG
@@ -95,9 +96,9 @@ print(f"quick mode: {QUICK}; scenes rendered at {H}x{W} on the CPU")
 # (`scripts/fit_panda_geometry.py`); the fitted parameters live in the library.
 
 # %%
-for name in ROBOT_NAMES:
-    robot = get_robot(name)
-    print(f"{name:10s} dof={robot.dof}  J={robot.num_keypoints}  keypoints={robot.keypoint_names}")
+display(Markdown(markdown_table([{"robot": name, "joints (dof)": get_robot(name).dof,
+                                  "keypoints J": get_robot(name).num_keypoints,
+                                  "keypoint names": ", ".join(get_robot(name).keypoint_names)} for name in ROBOT_NAMES])))
 
 # %% mystnb={"figure": {"caption": "The two built-in robots at the middle of their joint ranges: link primitives (translucent) and the keypoint chain (black) in the robot's base frame.", "name": "fig-robots"}}
 fig = plt.figure(figsize=(10, 5))
@@ -184,7 +185,7 @@ print(f"depth of the robot's pixels: {sample.depth[sample.depth > 0].min():.2f} 
 # dots: joints outside the frame or hidden behind another robot).
 
 # %% mystnb={"figure": {"caption": "Random training scenes of the paper's randomisation (its Fig. 3): the industrial arm in the first two rows, the Panda in the last two; titles give the number of robots and the noise amplitude a.", "name": "fig-random-scenes"}}
-scenes = [s for name in ROBOT_NAMES for s in generate(name, seed=0, indices=range(8), height=H, width=W)]
+scenes = [s for name in ("kuka_kr16", "panda") for s in generate(name, seed=0, indices=range(8), height=H, width=W)]
 viz.image_grid([viz.draw_sample(s) for s in scenes], cols=4,
                titles=[f"{s.robot}: {s.num_robots} robot(s), a={s.meta['noise_amplitude']:.0f}" for s in scenes])
 plt.show()
@@ -245,7 +246,7 @@ for ax in axes:
 plt.tight_layout()
 plt.show()
 
-# %%
+# %% tags=["hide-input"]
 lines = []
 for name, samples in stats.items():
     counts = np.array([s.num_robots for s in samples])

@@ -244,7 +244,7 @@ ax.set_title(f"live run: quick config, {LIVE_ROBOT}", fontsize=9)
 plt.show()
 live_model, _, _ = load_model(run_dir / "checkpoint.pt")
 
-# %%
+# %% tags=["hide-input"]
 from robotpose_lib.train import read_metrics
 
 logged = np.array([r["loss"] for r in read_metrics(run_dir / "metrics.jsonl") if "loss" in r])
@@ -311,7 +311,7 @@ else:
 # (columns) for one test image; with a live kernel, the widget below it picks a stage and
 # a joint.
 
-# %% mystnb={"figure": {"caption": "Belief maps of the reference model for one test image, stage by stage (rows) and joint by joint (columns), over the grey image; all maps share one colour scale (its maximum is in the title).", "name": "fig-stages"}}
+# %% mystnb={"figure": {"caption": "Belief maps of the reference model for one test image, stage by stage (rows) and joint by joint (columns), over the grey image cropped to the robots; all maps share one colour scale (its maximum is in the title).", "name": "fig-stages"}}
 model, task, source = models[SHOW_ROBOT]
 test_set = test_dataset(SHOW_ROBOT, 8, task.input_size)
 # the test scene where the robots cover the most pixels
@@ -322,8 +322,10 @@ with torch.no_grad():
     out = model(image_to_tensor(scene.image)[None].to(config.default_device()), upsample="all")
 stage_beliefs = [b[0].float().cpu().numpy() for b, _ in out.stages]
 joint_labels = get_robot(SHOW_ROBOT).keypoint_names
-fig = plot_stage_beliefs(scene.image, stage_beliefs, joint_labels,
-                         size=min(1.6, 9.5 / (len(joint_labels) * scene.image.shape[1] / scene.image.shape[0])))
+zoom = viz.zoom_box(scene.masks, aspect=4 / 3)  # the robots with a margin: the maps are small at the column's width
+crop = scene.image[zoom]
+fig = plot_stage_beliefs(crop, [b[:, zoom[0], zoom[1]] for b in stage_beliefs], joint_labels,
+                         size=min(1.6, 9.5 / (len(joint_labels) * crop.shape[1] / crop.shape[0])))
 fig.suptitle(f"{SHOW_ROBOT}, {source}; colour scale 0 .. {max(b.max() for b in stage_beliefs):.2f}",
              y=1.02, fontsize=9)
 plt.show()
@@ -380,7 +382,7 @@ for robot, (model, task, source) in models.items():
     reports[robot] = evaluate_localization(model, task, N_TEST, batch_size=8)
     display(Markdown(f"**{robot}** ({source}). " + localization_tables(reports[robot])))
 
-# %% mystnb={"figure": {"caption": "Fig. 6 and Table I on our test set: the pixel error per joint at 480x640 for both peak finders (box plots, misses left out; left) and the depth error against the true depth (right; the binned median and its 25-75 % band over a subsample of pixels).", "name": "fig-errors"}}
+# %% mystnb={"figure": {"caption": "The paper's Fig. 6 and Table I on our test set: the pixel error per joint at 480x640 for both peak finders (box plots, misses left out; left) and the depth error against the true depth (right; the binned median and its 25-75 % band over a subsample of pixels).", "name": "fig-errors"}}
 fig, axes = plt.subplots(len(reports), 2, figsize=(10, 3.6 * len(reports)), squeeze=False,
                          gridspec_kw={"width_ratios": [1.4, 1]})
 for row, (robot, report) in zip(axes, reports.items()):
@@ -391,7 +393,7 @@ for row, (robot, report) in zip(axes, reports.items()):
 plt.tight_layout()
 plt.show()
 
-# %%
+# %% tags=["hide-input"]
 display(Markdown("\n\n".join(f"**{robot}.** {describe_localization(report)}" for robot, report in reports.items())
                  + ("\n\n*Quick mode: a handful of test scenes, so these numbers are noisy.*" if QUICK else "")))
 
@@ -417,7 +419,7 @@ fig, ax = plt.subplots(figsize=(6, 3.2))
 plot_depth_cost(coding.z_min, coding.z_max, ax=ax)
 plt.show()
 
-# %%
+# %% tags=["hide-input"]
 inverse = DepthCoding(coding.z_min, coding.z_max, kind="inverse")
 cost = lambda z: (inverse.encode(z + 0.1, 76.0, 100) - inverse.encode(z, 76.0, 100)) ** 2  # Z' = Z at fx = 0.76 W
 display(Markdown(f"With the inverse code a 10 cm error at 10 m costs {cost(1.0) / cost(10.0):,.0f} times less than "
@@ -442,7 +444,7 @@ else:
     print("No toy depth study here (assets/checkpoints/kuka_kr16_depth_study.json): run "
           "scripts/depth_diagnosis.py --toy.")
 
-# %%
+# %% tags=["hide-input"]
 if toy_runs:
     lines = []
     for seed in sorted({r["seed"] for r in toy_runs}):
@@ -492,7 +494,7 @@ else:
                    titles=[f"{results[i].name}: median {medians[i]:.0f} px" for i in pick])
     plt.show()
 
-# %%
+# %% tags=["hide-input"]
 if photos and "panda" in models:
     panda_names = get_robot("panda").keypoint_names
     h0, w0 = photos[0].image.shape[:2]

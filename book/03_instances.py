@@ -141,7 +141,7 @@ plt.tight_layout()
 plt.show()
 print(f"nearest-neighbour assembly: {n_wrong} of {n_links} links join joints of two different robots")
 
-# %%
+# %% tags=["hide-input"]
 display(Markdown(
     f"In this scene the nearest-neighbour heuristic joins joints of two different robots in {n_wrong} of its "
     f"{n_links} links" + (": every such chain is a robot that does not exist." if n_wrong else
@@ -393,7 +393,7 @@ print(f"median robot area: {100 * np.median(area):.2f}% of the image; "
 # ({numref}`fig-steps`). A step's title gives its share of activated pixels, green while
 # the smaller fraction's rule counts a robot, red where it stops.
 
-# %% mystnb={"figure": {"caption": "The reference instance model step by step on test scenes with 1 to 4 robots (rows): the image, the true instances, then the mask of each of five steps (white: activated).", "name": "fig-steps"}}
+# %% mystnb={"figure": {"caption": "The reference instance model step by step on test scenes with 1 to 4 robots (rows), each zoomed onto its robots: the image, the true instances, then the mask of each of five steps (white: activated; the title's share is of the whole image).", "name": "fig-steps"}}
 step_images, step_masks, step_truth, step_labels = [], [], [], []
 for k in range(1, 5):
     params_k = test_params(ROBOT).replace(min_robots=k, max_robots=k, theta_vr=1.0)
@@ -406,11 +406,14 @@ for k in range(1, 5):
     step_masks.append(masks)
     step_truth.append(sample.masks)
     step_labels.append(f"{sample.num_robots} robot{'s' if sample.num_robots != 1 else ''}")
-iv.plot_step_masks(step_images, step_masks, step_truth, min_active_fraction=SMALL_FRACTION,
-                   row_labels=step_labels, size=10 / 7)
+# each row zoomed onto its robots (the same window for the image, the truth and every step)
+zooms = [viz.zoom_box(truth, aspect=4 / 3) for truth in step_truth]
+iv.plot_step_masks([im[z] for im, z in zip(step_images, zooms)], [m[:, z[0], z[1]] for m, z in zip(step_masks, zooms)],
+                   [t[:, z[0], z[1]] for t, z in zip(step_truth, zooms)], min_active_fraction=SMALL_FRACTION,
+                   row_labels=step_labels, size=10 / 7, fractions=[iv.active_fractions(m) for m in step_masks])
 plt.show()
 
-# %%
+# %% tags=["hide-input"]
 step_counts = [{"scene": label, f"counted ({PAPER_FRACTION:.0%} rule)": iv.count_by_rule(iv.active_fractions(m),
                                                                                       PAPER_FRACTION),
                 f"counted ({SMALL} rule)": iv.count_by_rule(iv.active_fractions(m), SMALL_FRACTION)}
@@ -507,7 +510,7 @@ iv.plot_pr_curves(axes[1], small["mask"], title=f"masks (stopping at {SMALL})")
 plt.tight_layout()
 plt.show()
 
-# %%
+# %% tags=["hide-input"]
 ap_rows = ap_table({"box, 5 %": paper["box"], "mask, 5 %": paper["mask"],
                     f"box, {SMALL}": small["box"], f"mask, {SMALL}": small["mask"]})
 display(Markdown("Average precision at each IoU threshold (the paper's Fig. 7b; columns: detections and the "
@@ -518,7 +521,7 @@ display(Markdown("Average precision at each IoU threshold (the paper's Fig. 7b; 
 # to count, and the earlier the curve drops. The last row of the table is COCO's headline
 # AP, the mean over the thresholds 0.50 to 0.95.
 
-# %%
+# %% tags=["hide-input"]
 head = ap_rows[-1]
 display(Markdown(
     f"COCO AP (IoU 0.50:0.95) with our {SMALL} rule: boxes {head[f'box, {SMALL}']:.3f}, masks "
@@ -532,7 +535,7 @@ display(Markdown(
 # table gives, per true number of robots in the test scenes, how often the count is
 # exactly right and the mean predicted count, for both stopping rules.
 
-# %%
+# %% tags=["hide-input"]
 rows = []
 for a, b in zip(paper["counting"], small["counting"]):
     rows.append({"true robots": a["true_count"], "scenes": a["images"],
@@ -580,7 +583,7 @@ ax.set_xticks(ks)
 ax.legend(fontsize=8)
 plt.show()
 
-# %%
+# %% tags=["hide-input"]
 display(Markdown(
     f"Medians over {ROUNDS} rounds at {IN_H}x{IN_W} on {DEVICE.type} ({torch.get_num_threads()} torch threads):\n\n"
     + markdown_table(timing_rows, formats={c: ".1f" for c in timing_rows[0] if "ms" in c})
@@ -646,7 +649,7 @@ else:
 plt.tight_layout()
 plt.show()
 
-# %%
+# %% tags=["hide-input"]
 display(Markdown(markdown_table(summary, formats={c: ".2f" for c in summary[0] if c not in ("run", "logged points")})))
 
 # %% [markdown]
@@ -749,7 +752,7 @@ display(Markdown(
 #
 # ## Summary
 
-# %%
+# %% tags=["hide-input"]
 display(Markdown("\n".join([
     "* Belief maps alone cannot say which joint belongs to which robot; the paper's recurrent model is meant to "
     "emit one mask per robot, and so to count them. "

@@ -124,6 +124,7 @@ for ax in axes:
 plt.tight_layout()
 plt.show()
 
+# %%
 perfect = []
 for m in ("nms", "log"):
     err3 = np.stack([metrics.position_errors_cm(p.joints_3d, t) for p, t in zip(decoded[m], sample.joints_3d)])
@@ -137,7 +138,7 @@ display(Markdown("Decoding the perfect maps of this scene:\n\n" + markdown_table
 
 # %% [markdown]
 #
-# %%
+# %% tags=["hide-input"]
 best = min(perfect, key=lambda r: r["mean 3D [cm]"])
 display(Markdown(
     f"On perfect maps the mean 3D error is {perfect[0]['mean 3D [cm]']:.2f} cm with NMS and "
@@ -243,7 +244,7 @@ if reports:
     plt.tight_layout()
     plt.show()
 
-# %%
+# %% tags=["hide-input"]
 for robot, rep in reports.items():
     medians = {m: float(np.nanmedian(rep.errors_cm[m][rep.counted])) if np.isfinite(rep.errors_cm[m][rep.counted]).any()
                else float("nan") for m in rep.errors_cm}
@@ -315,7 +316,7 @@ if HAS_MASKS:
         viz.plot_prediction(s, poses, title, fig=sub)
     plt.show()
 
-# %%
+# %% tags=["hide-input"]
 if HAS_MASKS:
     if difference((masked_poses, plain_poses)) < 1.0:
         display(Markdown("In the scenes tried, the two decodings give the same chain: the instance model's mask "
@@ -344,7 +345,7 @@ display(Markdown(
           "speed-up": b["speedup"], "same peaks": "yes" if b["same_peaks"] else "NO"} for b in table_ii["baselines"]],
         formats={"ours [ms]": ".1f", "baseline [ms]": ".1f", "speed-up": ".1f"})))
 
-# %%
+# %% tags=["hide-input"]
 rows_ii = {r["step"]: r for r in table_ii["rows"]}
 belief = next(r for k, r in rows_ii.items() if k.startswith("belief prediction (") and "480x640" not in k)
 whole = table_ii["rows"][-1]

@@ -159,7 +159,7 @@ if photos:
 # real Panda photographs {cite}`lee2020dream`. The paragraph below is written from the
 # numbers above when the chapter runs.
 
-# %%
+# %% tags=["hide-input"]
 if photos:
     m, b = results["model"]["moving"], results["baseline"]["moving"]
     s = results["single"]["moving"]

@@ -57,7 +57,7 @@ import numpy as np
 from IPython.display import Markdown, display
 
 from robotpose_lib import config, scorecard
-from robotpose_lib.book import SHIPPED, markdown_table
+from robotpose_lib.book import SHIPPED, markdown_table, onepass_study_rows
 from robotpose_lib.cards import read_study, training_cost
 from robotpose_lib.eval.real import keypoint_metrics, mean_pose_baseline
 from robotpose_lib.real_panda import load_real_panda
@@ -101,7 +101,7 @@ if real_study is not None:
     plot_real_study(real_study["runs"], baseline["auc"] if baseline else None, ax=ax)
     plt.show()
 
-# %%
+# %% tags=["hide-input"]
 if real_study is not None:
     timed = sorted([r for r in real_study["runs"] if r["config"] == "cpu" and np.isfinite(r["hours"])],
                    key=lambda r: r["hours"])
@@ -181,47 +181,47 @@ else:
 # in the style of Panoptic-DeepLab and CenterNet): on the same input it predicts a
 # foreground mask, a heatmap of robot centres and, per pixel, the offset to its robot's
 # centre, and assigns the foreground pixels to the centres in one vectorised step. Its study
-# (`python -m robotpose_lib.onepass_task study`, written to `panda_onepass_study.json`)
-# compares it with the recurrent model on the same test scenes.
+# (`scripts/onepass_study.py`, written to `panda_onepass_study.json`) compares it with the
+# recurrent model on the same test scenes.
 
 # %%
 onepass = read_study("panda_onepass_study.json")
+accuracy, runtime_rows = onepass_study_rows(onepass) if onepass is not None else ([], [])
 if onepass is None:
     print("The one-pass study has not been run yet (no assets/checkpoints/panda_onepass_study.json).")
-else:
-    models = [k for k in ("onepass", "convgru") if k in onepass]
-    rows = [{"model": {"onepass": "one-pass", "convgru": "recurrent (ConvGRU)"}[k],
-             "box AP": onepass[k].get("box_ap", np.nan), "mask AP": onepass[k].get("mask_ap", np.nan),
-             "mask AP@0.5": onepass[k].get("mask_ap50", np.nan),
-             "count right": onepass[k].get("counting_accuracy", np.nan)} for k in models]
-    display(Markdown(f"On {onepass.get('n', '?')} synthetic test scenes of the {onepass.get('robot', '?')} "
-                     f"(step {onepass.get('step', '?')} of the one-pass model):\n\n" + markdown_table(rows)))
-    if len(rows) == 2:
-        a, b = rows
+elif accuracy:
+    n = onepass.get("n", onepass.get("test", {}).get("n", "?"))
+    display(Markdown(f"On {n} synthetic test scenes of the {onepass.get('robot', '?')}:\n\n" + markdown_table(
+        accuracy, formats={c: ".0%" if c in ("count right", "robot-free: none found") else ".3f"
+                           for c in accuracy[0] if c != "model"})))
+    if len(accuracy) == 2:
+        a, b = accuracy
         display(Markdown(
             f"The one-pass model's mask AP is {a['mask AP']:.3f} against {b['mask AP']:.3f}, and it counts right in "
             f"{a['count right']:.0%} of the scenes against {b['count right']:.0%}: it is "
             + ("better on both." if a["mask AP"] > b["mask AP"] and a["count right"] > b["count right"] else
                "worse on both." if a["mask AP"] < b["mask AP"] and a["count right"] < b["count right"] else
                "better on one and worse on the other.")))
+else:
+    print("The one-pass study file holds no accuracy figures.")
 
-# %% mystnb={"figure": {"caption": "Instance stage runtime against the number of robots in the scene (medians, one-pass model and recurrent model; 'forced' variants decode exactly as many instances as there are robots).", "name": "fig-onepass-runtime"}}
-runtime_rows = (onepass or {}).get("runtime", {}).get("rows", [])
+# %% mystnb={"figure": {"caption": "Instance stage runtime against the number of robots in the scene (medians; 'forced' variants decode exactly as many instances as there are robots).", "name": "fig-onepass-runtime"}}
+LABELS = {"onepass_ms": "one-pass", "onepass_forced_ms": "one-pass, forced", "convgru_ms": "recurrent",
+          "convgru_forced_ms": "recurrent, forced (k + 1 steps)"}
 if onepass is not None and not runtime_rows:
-    print("The one-pass study has no runtime rows: no figure.")
+    print("The one-pass study has no runtime figures: no plot.")
 elif runtime_rows:
     fig, ax = plt.subplots(figsize=(6.5, 3.3))
     k = [r["robots"] for r in runtime_rows]
-    for key, label in (("onepass_ms", "one-pass"), ("onepass_forced_ms", "one-pass, forced"),
-                       ("convgru_ms", "recurrent"), ("convgru_forced_ms", "recurrent, forced (k + 1 steps)")):
+    for key, label in LABELS.items():
         if key in runtime_rows[0]:
             ax.plot(k, [r[key] for r in runtime_rows], "-o", label=label)
     ax.set_xlabel("robots in the scene"); ax.set_ylabel("instance stage [ms]")
     ax.set_xticks(k); ax.legend(fontsize=8)
     plt.show()
 
-# %%
-if runtime_rows and "convgru_forced_ms" in runtime_rows[0]:
+# %% tags=["hide-input"]
+if runtime_rows and {"convgru_forced_ms", "onepass_forced_ms"} <= set(runtime_rows[0]):
     first, last = runtime_rows[0], runtime_rows[-1]
     display(Markdown(
         f"From {first['robots']} to {last['robots']} robots the recurrent model's instance stage grows from "
@@ -275,7 +275,7 @@ display(Markdown(
 # The scorecard of the introduction, restricted to what is not yet reproduced, with what
 # we would try next:
 
-# %%
+# %% tags=["hide-input"]
 NEXT = {
     "Depth error": "train with the log depth code (`--set depth_code=log`, chapter 2) and longer; "
                    "then a larger network on a GPU (`scripts/gpu_train.sh`)",

@@ -167,9 +167,11 @@ display(Markdown(
 #
 # **Run on Colab.** The rocket button at the top of each chapter opens it in Colab (the
 # notebooks ask Colab for a GPU); the chapter's first cell installs the library from the
-# repository. With a GPU, the networks run on it (each chapter prints its device) and the
-# live training runs are faster; they stay the same small runs as on a CPU. To train the
-# models at the paper's stage sizes on a GPU, run `scripts/gpu_train.sh OUT MINUTES` there.
+# repository. With a GPU, the reference networks, their evaluation and chapter 2's live
+# training run on it (each chapter prints its device); the ray caster of chapter 1 and the
+# toy models of chapter 3 stay on the CPU, where they are fast enough. The live training
+# runs stay the same small runs as on a CPU; to train the models at the paper's stage sizes
+# on a GPU, run `scripts/gpu_train.sh OUT MINUTES` there.
 #
 # **Use the library.** `robotpose predict photo.png --robot panda --fx ... --out preds.json`
 # runs the whole pipeline on your own images; `robotpose train`, `robotpose eval` and
