@@ -295,7 +295,7 @@ else:
 # episode the camera is close, the gripper and the calibration board can fill much of the
 # image, and the elbow often leaves the frame. Our model is a CPU miniature (a frozen
 # or lightly tuned EfficientNet-Lite0 cut at stride 8 and three 64-wide stages) that saw
-# tens of thousands of scenes; DREAM fine-tunes a VGG19 encoder-decoder on 100,000+ images.
+# the scenes of the shipped run's row above; DREAM fine-tunes a VGG19 encoder-decoder on 100,000+ images.
 # With a Colab or other GPU, `scripts/gpu_train.sh OUT MINUTES` trains the `gpu`
 # configuration (the paper's five 128-wide stages with 7x7 kernels on a *fine-tuned*
 # Lite0, no download needed) on the same recipe and evaluates it on these photos. To go

@@ -91,7 +91,9 @@ plt.show()
 # Our figures are read when this page is built from what the shipped models come with:
 # their model cards (the evaluation `robotpose eval` wrote on the fixed synthetic test set
 # when the model was shipped) and the real-photo study; the verdict follows from the two
-# numbers by the rule under the table (`robotpose_lib/scorecard.py`).
+# numbers by the rule under the table (`robotpose_lib/scorecard.py`). The synthetic figures
+# are those of `kuka_kr16`, our 6-axis industrial arm, the closest to the paper's Stäubli
+# RX130; the real photographs show a Franka Emika Panda (`panda`).
 
 # %% tags=["remove-input"]
 rows = scorecard.scorecard(photos=load_real_panda())
