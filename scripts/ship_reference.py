@@ -21,21 +21,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from robotpose_lib.cards import training_seconds  # noqa: E402
 from robotpose_lib.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
 from robotpose_lib.tasks import INSTANCE_TASKS  # noqa: E402
 from robotpose_lib.train import read_metrics  # noqa: E402
 
 INFERENCE_KEYS = ("task", "robot", "config", "step", "model", "extra", "settings")
-
-
-def training_seconds(rows: list[dict], session_gap_s: float = 600.0) -> float:
-    """Wall time spent training: the sum of the intervals between consecutive log lines,
-    leaving out gaps longer than ``session_gap_s`` (a run resumed in a later session would
-    otherwise count the time between sessions)."""
-    if len(rows) < 2:
-        return float("nan")
-    gaps = [b["time"] - a["time"] for a, b in zip(rows, rows[1:])]
-    return float(sum(g for g in gaps if 0 <= g <= session_gap_s))
 
 
 def main() -> int:
