@@ -39,8 +39,9 @@ from robotpose_lib.bench.runtime import flatness, runtime_by_robot_count  # noqa
 from robotpose_lib.checkpoint import load_checkpoint  # noqa: E402
 from robotpose_lib.config import torch_threads  # noqa: E402
 from robotpose_lib.eval.instances import THRESHOLD_GRID, calibrate_centre_threshold  # noqa: E402
-from robotpose_lib.eval.instances import compare_instance_models  # noqa: E402
-from robotpose_lib.eval.testset import VALIDATION_SEED, validation_dataset  # noqa: E402
+from robotpose_lib.eval.instances import compare_instance_models, predictor_robot_free_rate  # noqa: E402
+from robotpose_lib.eval.testset import VALIDATION_SEED, robot_free_scenes, validation_dataset  # noqa: E402
+from robotpose_lib.predictor import Predictor  # noqa: E402
 from robotpose_lib.tasks import load_model  # noqa: E402
 
 # issue 10's targets on the synthetic test set
@@ -104,6 +105,11 @@ def study(onepass: str, convgru: str | None, n: int, robot_free: int, repeats: i
                           **measured["test"]}
     if robot_free:
         report["robot_free"] = measured["robot_free"]
+        # the same scenes through the whole Predictor (decode.select_instances: joint evidence)
+        scenes = robot_free_scenes(task.robot, robot_free, task.input_size)
+        paths = {"onepass": onepass, **({"convgru": convgru} if convgru else {})}
+        report["robot_free"]["predictor"] = {
+            name: predictor_robot_free_rate(Predictor.load(path, device="cpu"), scenes) for name, path in paths.items()}
     print(f"test and robot-free scenes: {time.perf_counter() - t0:.0f} s", flush=True)
     if repeats:
         t0 = time.perf_counter()

@@ -59,6 +59,7 @@ def main() -> int:
     rows = read_metrics(args.run_dir / "metrics.jsonl")
     seconds = training_seconds(rows)
     batch = ckpt.get("settings", {}).get("batch_size", "?")
+    seed = ckpt.get("settings", {}).get("seed", 0)
     evaluation = subprocess.run(
         [sys.executable, "-m", "robotpose_lib", "eval", ckpt["task"], "--checkpoint", str(target),
          "--n", str(args.eval_n)], capture_output=True, text=True, cwd=ROOT)
@@ -68,7 +69,7 @@ def main() -> int:
         f"- task: {ckpt['task']}, robot: {ckpt['robot']}, config: `{ckpt['config'].get('name', '?')}`",
         f"- trained for {ckpt['step']} steps of batch {batch} "
         f"(about {ckpt['step'] * batch if isinstance(batch, int) else '?'} synthetic scenes rendered on the fly, "
-        f"training seed 0), {seconds / 60:.0f} min wall time on the 2-core CPU machine "
+        f"training seed {seed}), {seconds / 60:.0f} min wall time on the 2-core CPU machine "
         "(shared with other jobs while it ran)",
         f"- final logged loss: {rows[-1]['loss']:.5f} (first: {rows[0]['loss']:.5f})",
         f"- reproduce: `{args.command}`",

@@ -21,11 +21,12 @@ from pathlib import Path
 
 from ..config import resolve_device
 from ..decode import METHODS
-from ..eval.instances import evaluate_instances, format_instance_results, robot_free_rate
+from ..eval.instances import evaluate_instances, format_instance_results, predictor_robot_free_rate, robot_free_rate
 from ..eval.localization import evaluate_localization
 from ..eval.real import evaluate_real, format_real_report, load_predictor
 from ..eval.testset import ROBOT_FREE_SEED, TEST_SEED, robot_free_scenes, test_dataset
 from ..models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION
+from ..predictor import Predictor
 from ..real_panda import find_real_panda_dir, load_real_panda
 from ..tasks import INSTANCE_TASKS, TASKS, load_model
 
@@ -95,10 +96,14 @@ def run(args) -> int:
               + ("" if threshold is None else f", centre threshold {float(threshold):g}"))
         print(format_instance_results(results))
         if args.robot_free:
-            free = robot_free_rate(model, robot_free_scenes(task.robot, args.robot_free, task.input_size),
-                                   task.input_size, **kwargs)
-            print(f"\nrobot-free scenes (seed {ROBOT_FREE_SEED}): nothing found in {free['none_found']:.3f} of "
-                  f"{free['n']}, {free['mean_found']:.2f} instances per scene")
+            scenes = robot_free_scenes(task.robot, args.robot_free, task.input_size)
+            free = robot_free_rate(model, scenes, task.input_size, **kwargs)
+            predictor = Predictor.load(args.checkpoint, device=device, min_active_fraction=fraction)
+            whole = predictor_robot_free_rate(predictor, scenes)
+            print(f"\nrobot-free scenes (seed {ROBOT_FREE_SEED}): the model finds nothing in "
+                  f"{free['none_found']:.3f} of {free['n']} ({free['mean_found']:.2f} instances per scene); "
+                  f"through the Predictor (joint evidence, min_joints {predictor.min_joints}) no robot in "
+                  f"{whole['none_found']:.3f} ({whole['mean_found']:.2f} robots per scene)")
     return 0
 
 

@@ -7,7 +7,8 @@ records.
   figures as plain floats;
 * :func:`format_instance_results`: those as plain-text tables (``robotpose eval instances``
   and ``robotpose eval onepass``);
-* :func:`robot_free_rate`: the share of robot-free scenes in which a model finds nothing;
+* :func:`robot_free_rate`: the share of robot-free scenes in which a model finds nothing
+  (:func:`predictor_robot_free_rate`: the whole Predictor, joint evidence included);
 * :func:`compare_instance_models`: several instance models on the same test scenes and
   robot-free scenes (the one-pass study beside the ConvGRU; its runtime is
   ``bench.runtime.runtime_by_robot_count``);
@@ -117,6 +118,20 @@ def robot_free_rate(model: InstanceModel, scenes: Sequence[Sample], input_size: 
     if any(s.num_robots for s in scenes):
         raise ValueError("scenes: robot_free_rate needs scenes without robots")
     counts = np.asarray(evaluate_instances(model, scenes, input_size, **kwargs)["predicted_counts"])
+    return {"n": len(scenes), "none_found": float(np.mean(counts == 0)), "mean_found": float(np.mean(counts))}
+
+
+def predictor_robot_free_rate(predictor, scenes: Sequence[Sample]) -> dict:
+    """How often a :class:`~robotpose_lib.predictor.Predictor` reports no robot in
+    robot-free ``scenes``: the instance model's masks, then the Predictor's joint evidence
+    (``decode.select_instances``: a robot needs ``min_joints`` found joints).
+
+    Returns:
+        {"n", "none_found", "mean_found"} as :func:`robot_free_rate`.
+    """
+    if any(s.num_robots for s in scenes):
+        raise ValueError("scenes: predictor_robot_free_rate needs scenes without robots")
+    counts = np.asarray([len(predictor(s.image, s.K)) for s in scenes])
     return {"n": len(scenes), "none_found": float(np.mean(counts == 0)), "mean_found": float(np.mean(counts))}
 
 
