@@ -65,8 +65,7 @@ from robotpose_lib.eval import pose3d
 from robotpose_lib.eval.testset import close_pair_scenes, test_dataset
 from IPython.display import Markdown, display
 
-from robotpose_lib.book import (describe_wrong_robot, markdown_table, reference_predictor, report3d_table,
-                                wrong_robot_rows)
+from robotpose_lib.book import describe_wrong_robot, markdown_table, reference_predictor, report3d_table
 from robotpose_lib.robots import ROBOT_NAMES, get_robot
 from robotpose_lib.synth import generate_one, params_for
 from robotpose_lib.targets import TargetParams, depth_coding_for, make_targets
@@ -277,7 +276,7 @@ for robot, rep in reports.items():
 if HAS_MASKS:
     pairs = close_pair_scenes(ROBOT, N_PAIRS, size=SIZE)
     effect = pose3d.wrong_robot_effect(predictor, pairs)
-    effect_rows = wrong_robot_rows(effect)
+    effect_rows = effect.rows()
     display(Markdown(f"On {len(pairs)} two-robot scenes:\n\n" + markdown_table(
         effect_rows, formats={"joints found": ".0%", "mean 3D [cm]": ".1f", "median 3D [cm]": ".1f",
                               "joints on the other robot": ".1%"}) + "\n\n" + describe_wrong_robot(effect_rows)))

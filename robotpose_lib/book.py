@@ -277,26 +277,8 @@ def report3d_table(report) -> str:
     return markdown_table(rows, formats={c: ".1f" for c in rows[0] if "[" in c})
 
 
-def wrong_robot_rows(effect) -> list[dict]:
-    """Rows of an ``eval.pose3d.WrongRobotResult``: with and without instance masks, the
-    robots recovered, the share of joints found, the mean and median 3D error (cm) and the
-    share of found joints nearer to the other robot's joint."""
-    rows = []
-    for label, rep, foreign in (("with instance masks", effect.with_masks, effect.foreign_fraction_masked),
-                                ("without masks", effect.without_masks, effect.foreign_fraction)):
-        m = next(iter(rep.errors_cm))
-        e = rep.errors_cm[m][rep.counted]
-        found = np.isfinite(e)
-        rows.append({"decoding": label, "robots recovered": int(rep.matched[m].sum()), "robots": len(rep.counted),
-                     "joints found": float(found.mean()) if found.size else float("nan"),
-                     "mean 3D [cm]": float(np.nanmean(e)) if found.any() else float("nan"),
-                     "median 3D [cm]": float(np.nanmedian(e)) if found.any() else float("nan"),
-                     "joints on the other robot": foreign})
-    return rows
-
-
 def describe_wrong_robot(rows: list[dict]) -> str:
-    """A paragraph reading :func:`wrong_robot_rows`: whether the masks kept each chain on its
+    """A paragraph reading ``WrongRobotResult.rows()`` (eval.pose3d): whether the masks kept each chain on its
     own robot, from the measured shares (not from what the method intends)."""
     masked, plain = rows
     text = (f"With masks {masked['robots recovered']} of {masked['robots']} robots are recovered, without them "

@@ -84,3 +84,31 @@ class torch_threads:
         if torch.get_num_threads() != self.previous:
             torch.set_num_threads(self.previous)
         return False
+
+
+def config_to_dict(config) -> dict:
+    """A configuration dataclass as plain JSON values (tuples become lists), for checkpoints."""
+    from dataclasses import asdict
+
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(config).items()}
+
+
+def config_from_dict(cls, d: dict):
+    """Rebuild configuration dataclass ``cls`` from :func:`config_to_dict`'s output: lists
+    become tuples of ints where the field's default is a tuple.
+
+    Raises:
+        ValueError: ``d`` names fields ``cls`` does not have (a checkpoint of another version).
+    """
+    from dataclasses import MISSING, fields
+
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(d) - set(known))
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown fields {unknown}")
+    out = dict(d)
+    for name, value in d.items():
+        default = known[name].default
+        if default is not MISSING and isinstance(default, tuple) and value is not None:
+            out[name] = tuple(int(v) for v in value)
+    return cls(**out)

@@ -150,3 +150,27 @@ def train_toy(config, steps: int, seed: int = 0, lr: float = 1e-3, eos_weight: f
             log["cost_per_disc"].append((res.matched_cost.detach().sum() / counts.sum().clamp(min=1)).item())
             log["eos_error"].append(res.eos_error.detach().mean().item())
     return net.eval(), log
+
+
+def disc_sample(seed: int, robots: int, size: tuple[int, int] = (48, 64)) -> Sample:
+    """A hand-made :class:`Sample` whose "robots" are ``robots`` bright discs (radius 5-9 px)
+    on a dark noisy background: instance masks without any rendering, for instance-model
+    tests. Joints are zeros (J = 7, robot "panda")."""
+    rng = np.random.default_rng(seed)
+    height, width = size
+    v, u = np.mgrid[0:height, 0:width]
+    image = rng.integers(0, 60, (height, width, 3), dtype=np.uint8)
+    masks = []
+    for _ in range(robots):
+        cu, cv, radius = rng.uniform(10, width - 10), rng.uniform(10, height - 10), rng.uniform(5, 9)
+        mask = (u - cu) ** 2 + (v - cv) ** 2 <= radius**2
+        image[mask] = rng.integers(120, 255, 3)
+        masks.append(mask)
+    J = 7
+    return Sample(
+        image=image, masks=np.array(masks, bool).reshape(robots, height, width),
+        depth=np.zeros(size, np.float32), joints_2d=np.zeros((robots, J, 2), np.float32),
+        joints_3d=np.zeros((robots, J, 3), np.float32), visibility=np.zeros((robots, J), bool),
+        K=np.eye(3, dtype=np.float32), joint_angles=np.zeros((robots, 7), np.float32),
+        base_poses=np.tile(np.eye(4, dtype=np.float32), (robots, 1, 1)),
+        camera_pose=np.eye(4, dtype=np.float32), robot="panda")

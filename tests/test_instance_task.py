@@ -10,31 +10,9 @@ from robotpose_lib.tasks import InstanceCollate, InstanceModel, InstanceTask
 from robotpose_lib.models.instances import get_config as get_instance_config
 from robotpose_lib.models.localization import get_config as get_localization_config
 from robotpose_lib.train import TrainSettings, train
-from robotpose_lib.types import Sample
+from robotpose_lib.toy import disc_sample
 
 SIZE = (48, 64)
-
-
-def _disc_sample(seed: int, robots: int, size=SIZE) -> Sample:
-    """A hand-made Sample: ``robots`` bright discs on a dark noisy background."""
-    rng = np.random.default_rng(seed)
-    height, width = size
-    v, u = np.mgrid[0:height, 0:width]
-    image = rng.integers(0, 60, (height, width, 3), dtype=np.uint8)
-    masks = []
-    for _ in range(robots):
-        cu, cv, radius = rng.uniform(10, width - 10), rng.uniform(10, height - 10), rng.uniform(5, 9)
-        mask = (u - cu) ** 2 + (v - cv) ** 2 <= radius**2
-        image[mask] = rng.integers(120, 255, 3)
-        masks.append(mask)
-    J = 7
-    return Sample(
-        image=image, masks=np.array(masks, bool).reshape(robots, height, width),
-        depth=np.zeros(size, np.float32), joints_2d=np.zeros((robots, J, 2), np.float32),
-        joints_3d=np.zeros((robots, J, 3), np.float32), visibility=np.zeros((robots, J), bool),
-        K=np.eye(3, dtype=np.float32), joint_angles=np.zeros((robots, 7), np.float32),
-        base_poses=np.tile(np.eye(4, dtype=np.float32), (robots, 1, 1)),
-        camera_pose=np.eye(4, dtype=np.float32), robot="panda")
 
 
 def _task():
@@ -43,7 +21,7 @@ def _task():
 
 
 def test_collate_pads_masks_and_counts_robots():
-    batch = InstanceCollate((24, 32))([_disc_sample(0, 2), _disc_sample(1, 0), _disc_sample(2, 1)])
+    batch = InstanceCollate((24, 32))([disc_sample(0, 2), disc_sample(1, 0), disc_sample(2, 1)])
     assert batch["images"].shape == (3, 3, 24, 32)
     assert batch["masks"].shape == (3, 2, 24, 32) and batch["counts"].tolist() == [2, 0, 1]
     assert batch["masks"][1].sum() == 0 and batch["masks"][2, 1].sum() == 0 and batch["masks"][0, 1].sum() > 0
@@ -55,7 +33,7 @@ def test_frozen_localization_gets_no_gradient_and_stays_in_eval_mode():
     model = task.build_model()
     model.train()
     assert not model.localization.training and model.instances.training
-    batch = task.collate([_disc_sample(0, 2), _disc_sample(1, 1)])
+    batch = task.collate([disc_sample(0, 2), disc_sample(1, 1)])
     loss, parts = task.loss(model, batch)
     loss.backward()
     assert all(p.grad is None for p in model.localization.parameters())
@@ -65,7 +43,7 @@ def test_frozen_localization_gets_no_gradient_and_stays_in_eval_mode():
 
 def test_train_a_few_steps_then_rebuild_from_the_checkpoint(tmp_path, one_thread):
     task = _task()
-    dataset = [_disc_sample(i, i % 3) for i in range(8)]
+    dataset = [disc_sample(i, i % 3) for i in range(8)]
     settings = TrainSettings(steps=3, batch_size=2, ckpt_every=3, log_every=1, device="cpu", progress=False)
     result = train(task, dataset, tmp_path, settings)
     assert result["step"] == 3 and np.isfinite(result["loss"])
@@ -139,7 +117,7 @@ def test_warm_start_keeps_the_new_localization_weights(tmp_path, one_thread):
         paths.append(save_checkpoint(tmp_path / f"loc{seed}.pt", {
             "task": "localization", "robot": "panda", "config": config.to_dict(), "step": 1,
             "model": net.state_dict()}))
-    dataset = [_disc_sample(i, i % 3) for i in range(4)]
+    dataset = [disc_sample(i, i % 3) for i in range(4)]
     settings = TrainSettings(steps=2, batch_size=2, ckpt_every=2, log_every=1, device="cpu", progress=False)
     old = InstanceTask("panda", get_instance_config("quick"), config, 7, localization_checkpoint=paths[0])
     train(old, dataset, tmp_path / "old", settings)

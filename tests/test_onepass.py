@@ -23,9 +23,8 @@ from robotpose_lib.models.onepass import (
 )
 from robotpose_lib.tasks import OnePassModel, OnePassTask, load_model, onepass_task
 from robotpose_lib.tasks.onepass import make_targets, onepass_loss, perfect_output
-from robotpose_lib.toy import disc_batch
+from robotpose_lib.toy import disc_batch, disc_sample
 from robotpose_lib.train import TrainSettings, train
-from robotpose_lib.types import Sample
 
 SIZE = (48, 64)
 
@@ -173,24 +172,6 @@ def test_tiny_model_learns_to_count_two_robot_toy_scenes(one_thread):
     assert result.at(0.5) >= 0.9
 
 
-def _disc_sample(seed: int, robots: int, size=SIZE) -> Sample:
-    rng = np.random.default_rng(seed)
-    height, width = size
-    v, u = np.mgrid[0:height, 0:width]
-    image = rng.integers(0, 60, (height, width, 3), dtype=np.uint8)
-    masks = []
-    for _ in range(robots):
-        cu, cv, radius = rng.uniform(10, width - 10), rng.uniform(10, height - 10), rng.uniform(5, 9)
-        mask = (u - cu) ** 2 + (v - cv) ** 2 <= radius**2
-        image[mask] = rng.integers(120, 255, 3)
-        masks.append(mask)
-    J = 7
-    return Sample(image=image, masks=np.array(masks, bool).reshape(robots, height, width),
-                  depth=np.zeros(size, np.float32), joints_2d=np.zeros((robots, J, 2), np.float32),
-                  joints_3d=np.zeros((robots, J, 3), np.float32), visibility=np.zeros((robots, J), bool),
-                  K=np.eye(3, dtype=np.float32), joint_angles=np.zeros((robots, 7), np.float32),
-                  base_poses=np.tile(np.eye(4, dtype=np.float32), (robots, 1, 1)),
-                  camera_pose=np.eye(4, dtype=np.float32), robot="panda")
 
 
 def _task():
@@ -202,13 +183,13 @@ def test_task_trains_resumes_and_reloads(tmp_path, one_thread):
     task = _task()
     model = task.build_model().train()
     assert isinstance(model, OnePassModel) and not model.localization.training
-    batch = task.collate([_disc_sample(0, 2), _disc_sample(1, 0)])
+    batch = task.collate([disc_sample(0, 2), disc_sample(1, 0)])
     loss, parts = task.loss(model, batch)
     loss.backward()
     assert all(p.grad is None for p in model.localization.parameters())
     assert parts["robots_per_image"] == 1.0 and {"bce", "dice", "centre", "offset_cells"} <= set(parts)
 
-    dataset = [_disc_sample(i, i % 3) for i in range(8)]
+    dataset = [disc_sample(i, i % 3) for i in range(8)]
     settings = TrainSettings(steps=2, batch_size=2, ckpt_every=2, log_every=1, device="cpu", progress=False)
     assert train(task, dataset, tmp_path, settings)["step"] == 2
     settings.steps = 3
@@ -233,7 +214,7 @@ def test_predictor_takes_the_one_pass_model():
     model.instances.centre_threshold.fill_(0.0)
     predictor = Predictor(model.localization, model, "panda", device="cpu", min_score=0.0, min_joints=0)
     assert predictor.instances is model.instances
-    sample = _disc_sample(3, 2)
+    sample = disc_sample(3, 2)
     K = np.array([[50.0, 0, 31.5], [0, 50.0, 23.5], [0, 0, 1]], np.float32)
     poses = predictor(sample.image, K)
     assert isinstance(poses, list)

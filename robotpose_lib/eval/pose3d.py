@@ -205,19 +205,30 @@ class WrongRobotResult:
     foreign_fraction: float
     foreign_fraction_masked: float
 
-    def format(self) -> str:
+    def rows(self) -> list[dict]:
+        """One row per way of decoding ("with instance masks", "without masks"): robots
+        recovered, robots, share of joints found, mean and median 3D error (cm), share of
+        found joints nearer to the other robot's joint."""
         rows = []
         for label, rep, foreign in (("with instance masks", self.with_masks, self.foreign_fraction_masked),
-                                    ("without masks (one robot assumed)", self.without_masks, self.foreign_fraction)):
+                                    ("without masks", self.without_masks, self.foreign_fraction)):
             m = next(iter(rep.errors_cm))
             e = rep.errors_cm[m][rep.counted]
             found = np.isfinite(e)
-            rows.append(f"{label:36s} robots recovered {int(rep.matched[m].sum()):3d}/{len(rep.counted):3d}  "
-                        f"joints found {found.mean() * 100:5.1f}%  mean 3D error "
-                        f"{np.nanmean(e) if found.any() else float('nan'):7.2f} cm  median "
-                        f"{np.nanmedian(e) if found.any() else float('nan'):7.2f} cm  "
-                        f"joints on the other robot {foreign * 100:5.1f}%")
-        return "\n".join(rows)
+            rows.append({"decoding": label, "robots recovered": int(rep.matched[m].sum()), "robots": len(rep.counted),
+                         "joints found": float(found.mean()) if found.size else float("nan"),
+                         "mean 3D [cm]": float(np.nanmean(e)) if found.any() else float("nan"),
+                         "median 3D [cm]": float(np.nanmedian(e)) if found.any() else float("nan"),
+                         "joints on the other robot": foreign})
+        return rows
+
+    def format(self) -> str:
+        return "\n".join(
+            f"{r['decoding']:22s} robots recovered {r['robots recovered']:3d}/{r['robots']:3d}  "
+            f"joints found {r['joints found'] * 100:5.1f}%  mean 3D error {r['mean 3D [cm]']:7.2f} cm  "
+            f"median {r['median 3D [cm]']:7.2f} cm  "
+            f"joints on the other robot {r['joints on the other robot'] * 100:5.1f}%"
+            for r in self.rows())
 
 
 def _foreign_fraction(predictions: list[list[RobotPose]], samples: Sequence[Sample], max_px: float) -> float:

@@ -38,12 +38,14 @@ Design decisions the paper leaves open (documented so the chapter can discuss th
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import NamedTuple, Sequence
 
 import torch
 import torch.nn.functional as nnf
 from torch import nn
+
+from ..config import config_from_dict, config_to_dict
 
 # The stopping rule: iteration ends at the first mask with less than this share of the
 # image's pixels activated. The paper stops at 5 %; most of our synthetic robots cover
@@ -93,21 +95,11 @@ class InstanceConfig:
     canvas_feedback: bool = False
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["context_channels"] = list(self.context_channels)
-        d["refine_channels"] = list(self.refine_channels)
-        return d
+        return config_to_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "InstanceConfig":
-        unknown = sorted(set(d) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"InstanceConfig: unknown fields {unknown}")
-        d = dict(d)
-        for key in ("context_channels", "refine_channels"):
-            if key in d:
-                d[key] = tuple(int(v) for v in d[key])
-        return cls(**d)
+        return config_from_dict(cls, d)
 
 
 CONFIGS: dict[str, InstanceConfig] = {

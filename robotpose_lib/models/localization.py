@@ -21,11 +21,13 @@ Named configurations (:func:`get_config`):
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..config import config_from_dict, config_to_dict
 
 from .backbones import build_backbone, set_frozen_eval
 
@@ -64,20 +66,11 @@ class LocalizationConfig:
     input_size: tuple[int, int] = (480, 640)
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["input_size"] = list(self.input_size)
-        return d
+        return config_to_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "LocalizationConfig":
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ValueError(f"LocalizationConfig: unknown fields {unknown}")
-        d = dict(d)
-        if "input_size" in d:
-            d["input_size"] = tuple(int(v) for v in d["input_size"])
-        return cls(**d)
+        return config_from_dict(cls, d)
 
 
 CONFIGS: dict[str, LocalizationConfig] = {

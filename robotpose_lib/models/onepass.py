@@ -41,11 +41,13 @@ calibrated per checkpoint on a validation seed (``eval.instances.calibrate_centr
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass, replace
 
 import torch
 import torch.nn.functional as nnf
 from torch import nn
+
+from ..config import config_from_dict, config_to_dict
 
 from .instances import DEFAULT_MIN_ACTIVE_FRACTION, Instance, RefineBlock
 
@@ -84,21 +86,11 @@ class OnePassConfig:
             raise ValueError(f"centre_threshold: must be in [0, 1], got {self.centre_threshold}")
 
     def to_dict(self) -> dict:
-        d = asdict(self)
-        d["dilations"] = list(self.dilations)
-        d["refine_channels"] = list(self.refine_channels)
-        return d
+        return config_to_dict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "OnePassConfig":
-        unknown = sorted(set(d) - {f.name for f in fields(cls)})
-        if unknown:
-            raise ValueError(f"OnePassConfig: unknown fields {unknown}")
-        d = dict(d)
-        for key in ("dilations", "refine_channels"):
-            if key in d:
-                d[key] = tuple(int(v) for v in d[key])
-        return cls(**d)
+        return config_from_dict(cls, d)
 
 
 CONFIGS: dict[str, OnePassConfig] = {
