@@ -112,3 +112,15 @@ def config_from_dict(cls, d: dict):
         if default is not MISSING and isinstance(default, tuple) and value is not None:
             out[name] = tuple(int(v) for v in value)
     return cls(**out)
+
+
+class ConfigDict:
+    """Mixin of the model configuration dataclasses: ``to_dict`` / ``from_dict`` through
+    :func:`config_to_dict` and :func:`config_from_dict` (checkpoints store plain dicts)."""
+
+    def to_dict(self) -> dict:
+        return config_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        return config_from_dict(cls, d)

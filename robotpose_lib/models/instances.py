@@ -45,7 +45,7 @@ import torch
 import torch.nn.functional as nnf
 from torch import nn
 
-from ..config import config_from_dict, config_to_dict
+from ..config import ConfigDict
 
 # The stopping rule: iteration ends at the first mask with less than this share of the
 # image's pixels activated. The paper stops at 5 %; most of our synthetic robots cover
@@ -57,7 +57,7 @@ DEFAULT_MIN_ACTIVE_FRACTION = 0.002
 
 
 @dataclass
-class InstanceConfig:
+class InstanceConfig(ConfigDict):
     """Sizes of the instance model (paper III-C, Fig. 5; public architecture printout).
 
     Attributes:
@@ -94,12 +94,6 @@ class InstanceConfig:
     leaky_slope: float = 0.01
     canvas_feedback: bool = False
 
-    def to_dict(self) -> dict:
-        return config_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "InstanceConfig":
-        return config_from_dict(cls, d)
 
 
 CONFIGS: dict[str, InstanceConfig] = {

@@ -27,13 +27,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import config_from_dict, config_to_dict
+from ..config import ConfigDict
 
 from .backbones import build_backbone, set_frozen_eval
 
 
 @dataclass
-class LocalizationConfig:
+class LocalizationConfig(ConfigDict):
     """Architecture and input size of a :class:`LocalizationNet` (paper III-B, Fig. 4).
 
     Attributes:
@@ -65,12 +65,6 @@ class LocalizationConfig:
     upsample_blocks: int = 1
     input_size: tuple[int, int] = (480, 640)
 
-    def to_dict(self) -> dict:
-        return config_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "LocalizationConfig":
-        return config_from_dict(cls, d)
 
 
 CONFIGS: dict[str, LocalizationConfig] = {

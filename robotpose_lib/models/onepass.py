@@ -47,13 +47,13 @@ import torch
 import torch.nn.functional as nnf
 from torch import nn
 
-from ..config import config_from_dict, config_to_dict
+from ..config import ConfigDict
 
 from .instances import DEFAULT_MIN_ACTIVE_FRACTION, Instance, RefineBlock
 
 
 @dataclass
-class OnePassConfig:
+class OnePassConfig(ConfigDict):
     """Sizes of the one-pass instance model (ours; not in the paper).
 
     Attributes:
@@ -85,12 +85,6 @@ class OnePassConfig:
         if not 0.0 <= self.centre_threshold <= 1.0:
             raise ValueError(f"centre_threshold: must be in [0, 1], got {self.centre_threshold}")
 
-    def to_dict(self) -> dict:
-        return config_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "OnePassConfig":
-        return config_from_dict(cls, d)
 
 
 CONFIGS: dict[str, OnePassConfig] = {
