@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import asdict
 
 import numpy as np
@@ -57,20 +58,36 @@ def toy_study(json_path: str | None) -> None:
             json.dump({"toy_depth": rows}, f, indent=1)
 
 
-@torch.no_grad()
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
+    """Exit codes as robotpose's: 0 done, 1 a failed input (one line on stderr), 2 usage."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("checkpoint", nargs="?")
-    ap.add_argument("--n", type=int, default=40)
+    ap.add_argument("checkpoint", nargs="?", help="a localization checkpoint")
+    ap.add_argument("--n", type=int, default=40, help="test scenes (default 40)")
     ap.add_argument("--json")
     ap.add_argument("--toy", action="store_true", help="the toy study instead of a checkpoint")
-    args = ap.parse_args()
-    torch.set_num_threads(1)
-    if args.toy:
-        return toy_study(args.json)
-    if not args.checkpoint:
+    args = ap.parse_args(argv)
+    if args.toy and args.checkpoint:
+        ap.error("give a CHECKPOINT or --toy, not both")
+    if not args.toy and not args.checkpoint:
         ap.error("give a CHECKPOINT or --toy")
-    model, task, ckpt = load_model(args.checkpoint, device="cpu")
+    if args.n < 1:
+        ap.error(f"--n: expected at least 1 test scene, got {args.n}")
+    torch.set_num_threads(1)
+    try:
+        if args.toy:
+            toy_study(args.json)  # trains: gradients on
+        else:
+            with torch.no_grad():
+                diagnose(args)
+    except (ValueError, OSError, RuntimeError) as err:  # CheckpointError is a ValueError
+        text = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"depth_diagnosis.py: error: {text}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def diagnose(args) -> None:
+    model, task, ckpt = load_model(args.checkpoint, device="cpu", expect={"task": "localization"})
     coding = task.targets.depth
     H, W = task.input_size
     stride = model.stride
@@ -120,6 +137,9 @@ def main() -> None:
                 joint_true.append(z)
                 joint_at_px.append(float(z_pred[int(round(v)), int(round(u))]))
                 joint_median.append(float(np.median(z_pred[disc])) if disc.any() else np.nan)
+    if len(joint_true) < 2:
+        raise ValueError(f"only {len(joint_true)} visible joints in the {args.n} test scenes (some hold no "
+                         "robot): too few to fit; give a larger --n")
     e, ef, zt, du = (np.concatenate(x) for x in (pix_err, pix_err_floor, pix_true, d_units))
     jt, jp, jm = np.array(joint_true), np.array(joint_at_px), np.array(joint_median)
     slope, intercept = np.polyfit(jt, jp, 1)
@@ -147,4 +167,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

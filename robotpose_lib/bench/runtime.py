@@ -381,7 +381,14 @@ def instances_benchmark(robot: str = "panda", onepass: str | None = None, convgr
 
     if robots < 1:
         raise ValueError(f"robots: expected at least 1, got {robots}")
+    if repeats < 1:
+        raise ValueError(f"repeats: expected at least 1, got {repeats}")
+    if warmup < 0:
+        raise ValueError(f"warmup: expected 0 or more, got {warmup}")
     if onepass is None:
+        from ..robots import get_robot
+
+        get_robot(robot)  # an unknown robot is an error, not a missing model
         onepass = str(reference_path(robot, "onepass", "cpu"))
         if not os.path.isfile(onepass):
             print(f"no one-pass model at {onepass}: skipped (give --onepass CKPT)")

@@ -63,10 +63,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--localization", help="instances, onepass: the frozen localization checkpoint "
                    "(default assets/checkpoints/{robot}_localization_{config}.pt)")
-    p.add_argument("--calibrate", type=int, default=40, metavar="N",
+    p.add_argument("--calibrate", type=int, default=None, metavar="N",
                    help=f"onepass: after training, choose the centre threshold on N validation scenes (seed "
                         f"{VALIDATION_SEED}, the training recipe) and store it in the checkpoint (default 40; "
-                        "0 skips)")
+                        "0 skips; the toy robot has no validation scenes and skips)")
     p.add_argument("--set", action="append", default=[], type=override, metavar="FIELD=VALUE",
                    help="override a model config field (e.g. --set freeze_backbone=false), "
                    "a target field (sigma, phi, joints), the depth code (depth_code=log) or the "
@@ -98,8 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
 def check(args) -> str | None:
     if args.localization and args.task not in INSTANCE_TASKS:
         return f"--localization: for {' or '.join(INSTANCE_TASKS)} only"
-    if args.calibrate < 0:
+    if args.calibrate is not None and args.calibrate < 0:
         return f"--calibrate: expected a number of scenes >= 0, got {args.calibrate}"
+    if args.robot == "toy" and args.task == "onepass" and args.calibrate:
+        return "--calibrate: the toy robot has no validation scenes (give --calibrate 0 or leave it out)"
+    if args.calibrate is None:
+        args.calibrate = 0 if args.robot == "toy" else 40
     return None
 
 

@@ -8,6 +8,7 @@ factory ``robotpose train localization`` uses (a named config plus ``--set`` ove
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import fields, replace
 
 from torch import nn
@@ -42,8 +43,8 @@ class LocalizationTask:
     def __init__(self, robot: str, config: LocalizationConfig, num_joints: int,
                  targets: TargetParams | None = None, depth_weight: float = 1.0,
                  intermediate: str = "full"):
-        if not depth_weight >= 0:
-            raise ValueError(f"depth_weight: expected >= 0, got {depth_weight}")
+        if isinstance(depth_weight, bool) or not isinstance(depth_weight, numbers.Real) or not depth_weight >= 0:
+            raise ValueError(f"depth_weight: expected a number >= 0, got {depth_weight!r}")
         if intermediate not in self.INTERMEDIATE:
             raise ValueError(f"intermediate: expected one of {self.INTERMEDIATE}, got {intermediate!r}")
         self.intermediate = intermediate

@@ -1,0 +1,84 @@
+"""Bad inputs a user may give the newest commands: one line and the documented exit code,
+never a traceback nor a silent run (robotpose --help: 1 a failed input, 2 usage)."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+from robotpose_lib.cli import run_command
+from robotpose_lib.tasks.localization import localization_task
+
+ROOT = Path(__file__).resolve().parents[1]
+ONEPASS = ROOT / "assets" / "checkpoints" / "panda_onepass_cpu.pt"
+
+
+def _depth_diagnosis():
+    spec = importlib.util.spec_from_file_location("depth_diagnosis", ROOT / "scripts" / "depth_diagnosis.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--repeats", "0", "--convgru", "none"], "repeats: expected at least 1, got 0"),
+    (["--warmup", "-1", "--convgru", "none"], "warmup: expected 0 or more"),
+    (["--robot", "nosuch"], "unknown robot 'nosuch'"),
+])
+def test_bench_instances_rejects_bad_counts_and_robots(argv, message, capsys):
+    assert run_command("bench", ["instances", "--robots", "1", *argv]) == 1
+    captured = capsys.readouterr()
+    assert message in captured.err and len(captured.err.strip().splitlines()) == 1
+    assert "skipped" not in captured.out  # an unknown robot is not a missing model
+
+
+def test_train_onepass_on_the_toy_robot_skips_or_refuses_calibration(tmp_path, capsys):
+    from robotpose_lib.cli import train as train_cli
+
+    argv = ["onepass", "--config", "quick", "--robot", "toy", "--out", str(tmp_path / "run"), "--steps", "1"]
+    assert run_command("train", [*argv, "--calibrate", "3"]) == 2
+    assert "toy robot has no validation scenes" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # refused before training
+    args = train_cli.build_parser().parse_args(argv)
+    assert train_cli.check(args) is None and args.calibrate == 0
+    args = train_cli.build_parser().parse_args(["onepass", "--config", "quick", "--robot", "panda", "--out", "x"])
+    assert train_cli.check(args) is None and args.calibrate == 40
+
+
+@pytest.mark.parametrize("weight", ["abc", None, True, -1.0, float("nan")])
+def test_depth_weight_must_be_a_number(weight):
+    with pytest.raises(ValueError, match="depth_weight: expected a number >= 0") as info:
+        localization_task("quick", "panda", depth_weight=weight)
+    assert "\n" not in str(info.value)
+    assert localization_task("quick", "panda", depth_weight=2).depth_weight == 2.0
+
+
+def test_depth_diagnosis_usage_and_checkpoint_errors(capsys):
+    script = _depth_diagnosis()
+    for argv in ([], ["x.pt", "--toy"], ["x.pt", "--n", "0"]):
+        with pytest.raises(SystemExit) as stop:
+            script.main(argv)
+        assert stop.value.code == 2
+    capsys.readouterr()
+    for argv, message in ((["/nonexistent/loc.pt"], "checkpoint not found"),
+                          ([str(ONEPASS), "--n", "2"], "task is 'onepass' in the checkpoint, 'localization'")):
+        assert script.main(argv) == 1
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_depth_diagnosis_toy_study_trains_with_gradients(monkeypatch, tmp_path):
+    script = _depth_diagnosis()
+    seen = []
+
+    def fake_train(kind, steps, seed):  # the real one trains a small net for ~1 min
+        seen.append(torch.is_grad_enabled())
+        return kind
+
+    monkeypatch.setattr(script, "train_toy_depth", fake_train)
+    monkeypatch.setattr(script, "asdict", lambda r: {"kind": r})
+    assert script.main(["--toy", "--json", str(tmp_path / "toy.json")]) == 0
+    assert seen and all(seen)  # main's no_grad once switched them off: the toy study could not train
+    assert (tmp_path / "toy.json").exists()
