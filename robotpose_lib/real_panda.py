@@ -111,9 +111,11 @@ def load_real_panda(folder: str | Path | None = None) -> list[RealPhoto]:
         steps = list(info["steps"].items())
     except json.JSONDecodeError as err:
         raise ValueError(f"{source}: not valid JSON ({err})") from None
-    except (KeyError, IndexError, TypeError) as err:
-        raise ValueError(f"{source}: missing or malformed field {err} (expected calibration_info.intrinsic, "
-                         f"calibration_info.extrinsic[0] and steps)") from None
+    except (KeyError, IndexError, TypeError, AttributeError) as err:
+        # a KeyError names the field; the others describe a wrong type (a list where an object belongs)
+        what = f"field {err}" if isinstance(err, KeyError) else f"structure ({err})"
+        raise ValueError(f"{source}: missing or malformed {what} (expected an object with "
+                         f"calibration_info.intrinsic, calibration_info.extrinsic[0] and steps)") from None
     except ValueError as err:
         raise ValueError(f"{source}: calibration is not numeric ({err})") from None
     if K.shape != (3, 3):

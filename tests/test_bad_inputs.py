@@ -82,3 +82,17 @@ def test_depth_diagnosis_toy_study_trains_with_gradients(monkeypatch, tmp_path):
     assert script.main(["--toy", "--json", str(tmp_path / "toy.json")]) == 0
     assert seen and all(seen)  # main's no_grad once switched them off: the toy study could not train
     assert (tmp_path / "toy.json").exists()
+
+
+@pytest.mark.parametrize("info", [[1, 2], {"calibration_info": [], "steps": {}},
+                                  {"calibration_info": {"intrinsic": [[1, 0, 0]] * 3, "extrinsic": [[0] * 6]},
+                                   "steps": ["a.png"]}])
+def test_real_photo_folder_of_the_wrong_json_shape_is_named(tmp_path, info):
+    import json
+
+    from robotpose_lib.real_panda import load_real_panda
+
+    (tmp_path / "info.json").write_text(json.dumps(info))
+    with pytest.raises(ValueError, match="missing or malformed structure") as err:
+        load_real_panda(tmp_path)
+    assert "\n" not in str(err.value) and "info.json" in str(err.value)
