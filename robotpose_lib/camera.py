@@ -188,16 +188,26 @@ def opengl_camera(K, T_cam_world, width: int, height: int, near: float = 0.05,
     the camera frame (metres); near/far clip distances in metres.
 
     Raises:
-        ValueError: K or T_cam_world of the wrong shape, a non-positive size or 0 < near <
-            far violated.
+        ValueError: K or T_cam_world of the wrong shape, T_cam_world not a finite rigid
+            transform (rotation, translation, last row 0 0 0 1), a size that is not a
+            positive whole number of pixels, or 0 < near < far < inf violated.
     """
     K = validate_K(K)
     T = np.asarray(T_cam_world, np.float64)
     if T.shape != (4, 4):
         raise ValueError(f"T_cam_world: expected a (4, 4) matrix, got shape {T.shape}")
-    if width < 1 or height < 1 or not 0 < near < far:
-        raise ValueError(f"opengl_camera: need a positive size and 0 < near < far, got "
+    if not np.isfinite(T).all():
+        raise ValueError("T_cam_world: contains NaN or infinite values")
+    R = T[:3, :3]
+    if not np.allclose(T[3], (0, 0, 0, 1), atol=1e-9) or not np.allclose(R.T @ R, np.eye(3), atol=1e-4) \
+            or np.linalg.det(R) < 0:
+        raise ValueError("T_cam_world: not a rigid transform (expected a rotation, a translation and the "
+                         "last row 0 0 0 1)")
+    sizes_ok = all(np.isfinite(v) and float(v) == round(v) and v >= 1 for v in (width, height))
+    if not sizes_ok or not 0 < near < far < np.inf:
+        raise ValueError(f"opengl_camera: need a positive whole size in pixels and 0 < near < far < inf, got "
                          f"{width}x{height}, near {near}, far {far}")
+    width, height = int(width), int(height)
     fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
     view = np.diag([1.0, -1.0, -1.0, 1.0]) @ T
     projection = np.array([

@@ -117,7 +117,15 @@ def render_mesh_twin(photo: RealPhoto, finger_opening_m: float = 0.02) -> tuple[
 
     Raises:
         ImportError: pybullet is not installed (``pip install pybullet``, the bench extra).
+        ValueError: not 7 finite joint angles, a finger opening outside 0..0.04 m, or a
+            camera :func:`~robotpose_lib.camera.opengl_camera` rejects.
     """
+    angles = np.asarray(photo.joint_angles, float).ravel()
+    if angles.shape != (7,) or not np.isfinite(angles).all():
+        raise ValueError(f"render_mesh_twin: expected 7 finite joint angles, got {angles.tolist()}")
+    if not 0.0 <= finger_opening_m <= 0.04:
+        raise ValueError(f"render_mesh_twin: finger_opening_m must lie in 0..0.04 m (the Panda's finger "
+                         f"joint range), got {finger_opening_m}")
     try:
         import pybullet as pb
         import pybullet_data
@@ -133,7 +141,7 @@ def render_mesh_twin(photo: RealPhoto, finger_opening_m: float = 0.02) -> tuple[
                             physicsClientId=client)
         names = [pb.getJointInfo(robot, j, physicsClientId=client)[1].decode()
                  for j in range(pb.getNumJoints(robot, physicsClientId=client))]
-        for k, angle in enumerate(np.asarray(photo.joint_angles, float)[:7]):
+        for k, angle in enumerate(angles):
             pb.resetJointState(robot, names.index(f"panda_joint{k + 1}"), float(angle), physicsClientId=client)
         for finger in ("panda_finger_joint1", "panda_finger_joint2"):
             pb.resetJointState(robot, names.index(finger), finger_opening_m, physicsClientId=client)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -96,3 +97,41 @@ def test_real_photo_folder_of_the_wrong_json_shape_is_named(tmp_path, info):
     with pytest.raises(ValueError, match="missing or malformed structure") as err:
         load_real_panda(tmp_path)
     assert "\n" not in str(err.value) and "info.json" in str(err.value)
+
+
+def _shifted(z):
+    T = np.eye(4)
+    T[2, 3] = z
+    return T
+
+
+@pytest.mark.parametrize("T, size, clip, message", [
+    (np.full((4, 4), np.nan), (320, 240), {}, "NaN or infinite"),
+    (np.diag([2.0, 2.0, 2.0, 1.0]), (320, 240), {}, "not a rigid transform"),
+    (np.diag([1.0, 1.0, -1.0, 1.0]), (320, 240), {}, "not a rigid transform"),  # a mirror
+    (np.vstack([np.eye(4)[:3], [1.0, 1.0, 1.0, 1.0]]), (320, 240), {}, "not a rigid transform"),
+    (np.eye(4), (320.5, 240), {}, "positive whole size"),
+    (np.eye(4), (float("nan"), 240), {}, "positive whole size"),
+    (np.eye(4), (320, 240), {"far": float("inf")}, "0 < near < far < inf"),
+])
+def test_opengl_camera_rejects_what_would_be_a_silent_nan_or_skewed_render(T, size, clip, message):
+    from robotpose_lib.camera import opengl_camera
+
+    K = np.array([[150.0, 0, 160], [0, 150, 120], [0, 0, 1]])
+    with pytest.raises(ValueError, match=message):
+        opengl_camera(K, T, *size, **clip)
+    view, projection = opengl_camera(K, _shifted(1.0), 320.0, 240)  # whole floats are fine
+    assert np.isfinite(view).all() and np.isfinite(projection).all()
+
+
+@pytest.mark.parametrize("angles, finger", [(np.zeros(3), 0.02), (np.full(7, np.nan), 0.02),
+                                            (np.zeros(7), -1.0), (np.zeros(7), 0.5)])
+def test_mesh_twin_rejects_short_or_nan_joint_angles_and_impossible_fingers(angles, finger):
+    from robotpose_lib.real_panda import RealPhoto
+    from robotpose_lib.twin import render_mesh_twin
+
+    photo = RealPhoto("x", np.zeros((48, 64, 3), np.uint8), np.array([[50.0, 0, 32], [0, 50, 24], [0, 0, 1]]),
+                      _shifted(2.0), angles, np.zeros((1, 3)), np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="render_mesh_twin") as err:  # before pybullet is imported
+        render_mesh_twin(photo, finger_opening_m=finger)
+    assert "\n" not in str(err.value)
