@@ -165,7 +165,9 @@ class InstanceTask:
             extra["targets"] = self._localization_targets
         return extra
 
-    def build_model(self) -> InstanceModel:
+    def build_localization(self) -> tuple[LocalizationNet, int]:
+        """The localization network the instance head reads (weights from the localization
+        checkpoint, or left for this task's own checkpoint to fill) and the channels of F."""
         loc_config = self.localization_config
         if self._weights_from_checkpoint:
             loc_config = replace(loc_config, backbone_weights=None)
@@ -176,7 +178,10 @@ class InstanceTask:
                 expect={"task": "localization", "config": self.localization_config.to_dict()},
             )
             localization.load_state_dict(ckpt["model"])
-        in_channels = localization.backbone.out_channels + self.num_joints + 1
+        return localization, localization.backbone.out_channels + self.num_joints + 1
+
+    def build_model(self) -> InstanceModel:
+        localization, in_channels = self.build_localization()
         return InstanceModel(localization, InstanceNet(in_channels, self.config), self.finetune_localization)
 
     def after_warm_start(self, model: InstanceModel) -> None:

@@ -22,14 +22,14 @@ Its decoding threshold is calibrated on validation scenes by
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import torch
 import torch.nn.functional as nnf
 
 from ..checkpoint import load_checkpoint, reference_path
-from ..models.localization import LocalizationConfig, LocalizationNet
+from ..models.localization import LocalizationConfig
 from ..models.localization import get_config as get_localization_config
 from ..models.onepass import OnePassConfig, OnePassNet, OnePassOutput
 from ..models.onepass import get_config as get_onepass_config
@@ -235,15 +235,7 @@ class OnePassTask(InstanceTask):
                 "finetune_localization": self.finetune_localization, "loss": self.weights.to_dict()}
 
     def build_model(self) -> OnePassModel:
-        loc_config = self.localization_config
-        if self._weights_from_checkpoint:
-            loc_config = replace(loc_config, backbone_weights=None)
-        localization = LocalizationNet(loc_config, self.num_joints)
-        if self.localization_checkpoint is not None and not self._weights_from_checkpoint:
-            ckpt = load_checkpoint(self.localization_checkpoint,
-                                   expect={"task": "localization", "config": self.localization_config.to_dict()})
-            localization.load_state_dict(ckpt["model"])
-        in_channels = localization.backbone.out_channels + self.num_joints + 1
+        localization, in_channels = self.build_localization()
         return OnePassModel(localization, OnePassNet(in_channels, self.config), self.finetune_localization)
 
     def loss(self, model, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
