@@ -117,9 +117,9 @@ display(Markdown(f"*Rule.* {scorecard.rules_text()}\n\n{sentence}"))
 # %% [markdown]
 # ## The shipped models: CPU miniatures
 #
-# The repository ships four reference models, a localization network and an instance model
-# for each robot, with a model card each (`assets/checkpoints/*.md`: the command that
-# trained it, its evaluation). They were trained on a 2-core CPU machine shared with other
+# The repository ships reference models for each robot: a localization network, the
+# paper's recurrent instance model and our one-pass instance model (chapter 6), with a model
+# card each (`assets/checkpoints/*.md`: the command that trained it, its evaluation). They were trained on a 2-core CPU machine shared with other
 # jobs, one core per training run, some in several parts (each part warm-started from the
 # previous one). The table sums the parts from their training logs.
 

@@ -137,7 +137,8 @@ def markdown_table(rows: list[dict], columns: list[str] | None = None, formats: 
     return head + rule + body
 
 
-SHIPPED = ("panda_localization_cpu", "panda_instances_cpu", "kuka_kr16_localization_cpu", "kuka_kr16_instances_cpu")
+SHIPPED = ("panda_localization_cpu", "panda_instances_cpu", "panda_onepass_cpu",
+           "kuka_kr16_localization_cpu", "kuka_kr16_instances_cpu", "kuka_kr16_onepass_cpu")
 
 
 def shipped_models_table(names=SHIPPED, folder=None) -> tuple[str, list[dict]]:
