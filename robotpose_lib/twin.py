@@ -162,9 +162,7 @@ def mesh_variant_images(photo: RealPhoto, seed: int = 0) -> dict[str, np.ndarray
 
     rgb, mask = render_mesh_twin(photo)
     H, W = mask.shape
-    background = BackgroundPool(split="test").draw(H, W, np.random.default_rng(seed))
-    if background.dtype != np.uint8:
-        background = np.clip(np.asarray(background) * 255 + 0.5, 0, 255).astype(np.uint8)
+    background = BackgroundPool(split="test").draw(H, W, np.random.default_rng(seed))  # uint8
     twin, pasted = background.copy(), photo.image.copy()
     twin[mask] = rgb[mask]
     pasted[mask] = rgb[mask]

@@ -29,8 +29,8 @@ import torch.nn.functional as F
 
 from robotpose_lib.eval.localization import true_depth_map
 from robotpose_lib.eval.testset import test_dataset
-from robotpose_lib.losses import localization_loss
-from robotpose_lib.targets import DepthCoding, LocalizationCollate, make_targets, resize_sample
+from robotpose_lib.losses import localization_loss, pool_targets
+from robotpose_lib.targets import DepthCoding, LocalizationCollate, resize_sample
 from robotpose_lib.tasks import load_model
 from robotpose_lib.toy_depth import train_toy_depth
 
@@ -111,19 +111,15 @@ def diagnose(args) -> None:
         region = z_true > 0
         if not region.any():
             continue
-        t = make_targets(s, (H, W), task.targets)
-        # floor: weighted mean of the target code per backbone cell, back up by nearest
-        wt = torch.from_numpy(t["weight"])[None]
-        dt = torch.from_numpy(t["depth"])[None]
-        h, w = -(-H // stride), -(-W // stride)
-        cell_w = F.adaptive_avg_pool2d(wt, (h, w))
-        cell_d = F.adaptive_avg_pool2d(wt * dt, (h, w)) / cell_w.clamp_min(1e-6)
-        floor_d = F.interpolate(cell_d, size=(H, W), mode="nearest")[0, 0].numpy().astype(np.float64)
+        # floor: the targets pooled to the backbone grid as the low-res stages see them
+        # (losses.pool_targets), brought back to the input size by nearest
+        coarse = pool_targets(batch, (-(-H // stride), -(-W // stride)))
+        floor_d = F.interpolate(coarse["depth"], size=(H, W), mode="nearest")[0, 0].numpy().astype(np.float64)
         z_floor = coding.decode(floor_d, fx, W)
         pix_err.append(np.abs(z_pred - z_true)[region] * 100)
         pix_err_floor.append(np.abs(z_floor - z_true)[region] * 100)
         pix_true.append(z_true[region])
-        d_units.append(np.abs(d_pred - t["depth"][0])[region])
+        d_units.append(np.abs(d_pred - batch["depth"][0, 0].numpy())[region])
         # per joint: read at the true pixel vs the median over its disc
         radius = task.targets.sigma * np.sqrt(2 * np.log(1 / task.targets.phi))
         yy, xx = np.mgrid[0:H, 0:W]
