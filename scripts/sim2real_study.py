@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from robotpose_lib.eval import real as eval_real  # noqa: E402
+from robotpose_lib.cards import training_seconds  # noqa: E402
 from robotpose_lib.checkpoint import load_checkpoint  # noqa: E402
 from robotpose_lib.real_panda import find_real_panda_dir, load_real_panda  # noqa: E402
 from robotpose_lib.train import read_metrics  # noqa: E402
@@ -35,10 +36,9 @@ def hours_at(log: Path | None, step: int) -> float:
     upto = [r for r in rows if r["step"] <= step]
     if len(upto) < 2:
         return float("nan")
-    # intervals between log lines, leaving out gaps over 10 min (a run resumed in a later
-    # session), plus the time before the first line at the run's average pace
-    gaps = [b["time"] - a["time"] for a, b in zip(upto, upto[1:])]
-    active = sum(g for g in gaps if 0 <= g <= 600)
+    # training time without the gaps between sessions, plus the time before the first
+    # line at the run's average pace
+    active = training_seconds(upto)
     per_step = active / max(1, upto[-1]["step"] - upto[0]["step"])
     return (active + per_step * upto[0]["step"]) / 3600.0
 
