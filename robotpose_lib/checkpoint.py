@@ -178,11 +178,15 @@ def load_checkpoint(path: str | Path, expect: dict | None = None, map_location="
     return ckpt
 
 
-def load_weights(model: torch.nn.Module, state: dict, path: str | Path) -> None:
+def load_weights(model: torch.nn.Module, state: dict, path: str | Path, optional: tuple[str, ...] = ()) -> None:
     """``model.load_state_dict(state)``; weights that do not fit the model are a one-line
-    :class:`CheckpointError` naming ``path``."""
+    :class:`CheckpointError` naming ``path``. Weights of the model whose names start with
+    one of ``optional`` may be absent from ``state`` (they keep their initialisation)."""
     try:
-        model.load_state_dict(state)
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        missing = [k for k in missing if not k.startswith(tuple(optional))] if optional else missing
+        if missing or unexpected:
+            raise RuntimeError(f"missing {missing[:3]}, unexpected {unexpected[:3]}")
     except (RuntimeError, KeyError, TypeError) as exc:
         raise CheckpointError(f"{path}: model weights do not fit the configuration "
                               f"({str(exc).splitlines()[0][:120]})") from None

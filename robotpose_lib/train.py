@@ -295,7 +295,7 @@ def _train(task: Task, dataset: Dataset, out_dir: Path, settings: TrainSettings,
         if settings.init_from:  # warm start: weights only, from the same task and robot
             load_weights(model, load_checkpoint(settings.init_from, map_location=device,
                                                 expect={"task": task.name, "robot": task.robot})["model"],
-                         settings.init_from)
+                         settings.init_from, optional=getattr(model, "WARM_START_OPTIONAL", ()))
             if hasattr(task, "after_warm_start"):  # e.g. instances: keep the given localization net
                 task.after_warm_start(model)
             if rank == 0:

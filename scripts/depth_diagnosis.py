@@ -10,6 +10,8 @@ For a localization checkpoint, on n test scenes at the model's input size:
 * scale: a least-squares fit of predicted against true depth per joint (slope, R^2) and the
   error left after an oracle affine correction (if it drops a lot, the network has the
   ordering but a biased scale);
+* per-robot scale: the error left after dividing each robot's joint depths by its own median
+  ratio predicted/true (oracle): distance error against shape error;
 * loss balance: the belief and depth terms of eq. 1 on the same batches.
 
 Usage: python scripts/depth_diagnosis.py CHECKPOINT [--n 40] [--json OUT]
@@ -95,7 +97,7 @@ def diagnose(args) -> None:
     data = test_dataset(task.robot, args.n, (H, W))
     collate = LocalizationCollate((H, W), task.targets)
     pix_err, pix_err_floor, pix_true, d_units = [], [], [], []
-    joint_true, joint_at_px, joint_median = [], [], []
+    joint_true, joint_at_px, joint_median, joint_robot = [], [], [], []
     belief_terms, depth_terms = [], []
     for i in range(len(data)):
         s = resize_sample(data[i], (H, W))
@@ -131,6 +133,7 @@ def diagnose(args) -> None:
                     continue
                 disc = ((xx - u) ** 2 + (yy - v) ** 2 <= radius ** 2) & region
                 joint_true.append(z)
+                joint_robot.append((i, r))
                 joint_at_px.append(float(z_pred[int(round(v)), int(round(u))]))
                 joint_median.append(float(np.median(z_pred[disc])) if disc.any() else np.nan)
     if len(joint_true) < 2:
@@ -141,6 +144,15 @@ def diagnose(args) -> None:
     slope, intercept = np.polyfit(jt, jp, 1)
     r2 = 1 - np.sum((jp - (slope * jt + intercept)) ** 2) / np.sum((jp - jp.mean()) ** 2)
     corrected = (jp - intercept) / slope  # oracle affine correction of the prediction
+    # oracle per-robot scale: each robot's joints divided by the median ratio predicted/true
+    # over that robot. If this removes most of the error, the network has the robot's shape in
+    # depth but not its distance (a global scale cue is missing), not per-joint noise.
+    robot_ids = np.array([hash(k) for k in joint_robot])
+    ratio = jp / jt
+    rescaled = jp.copy()
+    for rid in np.unique(robot_ids):
+        sel = robot_ids == rid
+        rescaled[sel] = jp[sel] / np.median(ratio[sel])
     result = {
         "checkpoint": args.checkpoint, "robot": task.robot, "step": ckpt.get("step"), "n_scenes": args.n,
         "input_size": [H, W], "stride": stride, "depth_range_m": [coding.z_min, coding.z_max],
@@ -152,6 +164,7 @@ def diagnose(args) -> None:
         "joint_read_disc_median": summary(np.abs(jm - jt) * 100, jt, split),
         "joint_fit": {"slope": float(slope), "intercept_m": float(intercept), "r2": float(r2)},
         "joint_after_oracle_affine": summary(np.abs(corrected - jt) * 100, jt, split),
+        "joint_after_oracle_robot_scale": summary(np.abs(rescaled - jt) * 100, jt, split),
         "median_true_baseline": summary(np.abs(np.median(jt) - jt) * 100, jt, split),
         "loss_last_stage": {"belief": float(np.mean(belief_terms)), "depth": float(np.mean(depth_terms)),
                             "depth_weight": task.depth_weight},

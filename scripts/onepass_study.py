@@ -1,13 +1,15 @@
 """The one-pass instance model beside the recurrent one (issue 10, item 3): the figures the
 book reads from assets/checkpoints/{robot}_onepass_study.json.
 
-Two steps, both calling library functions (``eval.instances``, ``bench.runtime``):
+Two steps, both calling library functions (``eval.instances``, ``bench.runtime``), and a
+helper, ``calibrate CHECKPOINT --n 100``, that re-calibrates one checkpoint's decoding in
+place (``eval.instances.calibrate_checkpoint``):
 
     # 1. choose between candidate one-pass checkpoints on VALIDATION scenes (seed
     #    eval.testset.VALIDATION_SEED, never the test seed): each one's centre threshold is
-    #    calibrated there (eval.instances.calibrate_centre_threshold: counting accuracy +
-    #    mask AP@0.5, ties to the lower threshold), and the candidate with the highest
-    #    counting accuracy + mask AP@0.5 at its own threshold wins
+    #    and NMS window are calibrated there (eval.instances.calibrate_decoding: robot-free
+    #    validation scenes first, then counting accuracy + mask AP@0.5), and the candidate
+    #    with the highest counting accuracy + mask AP@0.5 at its own setting wins
     python scripts/onepass_study.py select RUN1/checkpoint.pt RUN2/checkpoint.pt --n 100 \\
         [--localization LOC.pt] --json runs/onepass_select.json
 
@@ -38,9 +40,11 @@ import torch  # noqa: E402
 from robotpose_lib.bench.runtime import flatness, runtime_by_robot_count  # noqa: E402
 from robotpose_lib.checkpoint import load_checkpoint  # noqa: E402
 from robotpose_lib.config import torch_threads  # noqa: E402
-from robotpose_lib.eval.instances import THRESHOLD_GRID, calibrate_centre_threshold  # noqa: E402
+from robotpose_lib.eval.instances import THRESHOLD_GRID, calibrate_checkpoint, calibrate_decoding  # noqa: E402
+from robotpose_lib.eval.instances import format_calibration  # noqa: E402
 from robotpose_lib.eval.instances import compare_instance_models, predictor_robot_free_rate  # noqa: E402
-from robotpose_lib.eval.testset import VALIDATION_SEED, robot_free_scenes, validation_dataset  # noqa: E402
+from robotpose_lib.eval.testset import VALIDATION_SEED, robot_free_scenes, robot_free_validation_scenes  # noqa: E402
+from robotpose_lib.eval.testset import validation_dataset  # noqa: E402
 from robotpose_lib.predictor import Predictor  # noqa: E402
 from robotpose_lib.tasks import load_model  # noqa: E402
 
@@ -72,11 +76,15 @@ def select(candidates: list[str], n: int, localization: str | None, seed: int, r
         if samples is None:
             data = validation_dataset(task.robot, n, task.input_size, seed, recipe)
             samples = [data[i] for i in range(n)]
-        threshold, table = calibrate_centre_threshold(model, samples, task.input_size, THRESHOLD_GRID)
-        best = next(r for r in table if r["threshold"] == threshold)
+            free = robot_free_validation_scenes(task.robot, n // 2, task.input_size, recipe=recipe)
+        threshold, window, table = calibrate_decoding(model, samples, task.input_size, THRESHOLD_GRID,
+                                                      robot_free=free)
+        best = next(r for r in table if r["threshold"] == threshold and r["window"] == window)
         rows.append({"checkpoint": str(path), "step": int(ckpt["step"]),
                      "localization": localization or ckpt.get("extra", {}).get("localization_checkpoint"),
-                     "threshold": threshold, "counting_accuracy": best["counting_accuracy"],
+                     "threshold": threshold, "window": window,
+                     "robot_free_none_found": best["robot_free_none_found"],
+                     "counting_accuracy": best["counting_accuracy"],
                      "mask_ap50": best["mask_ap50"], "score": best["counting_accuracy"] + best["mask_ap50"],
                      "rows": table})
         print(f"{path}: step {ckpt['step']}, threshold {threshold:g}: counting {best['counting_accuracy']:.3f}, "
@@ -90,6 +98,7 @@ def study(onepass: str, convgru: str | None, n: int, robot_free: int, repeats: i
     model, task, ckpt = load_model(onepass, device="cpu", expect={"task": "onepass"})
     report = {"robot": task.robot, "onepass_checkpoint": onepass, "onepass_step": int(ckpt["step"]),
               "centre_threshold": float(model.instances.centre_threshold),
+              "centre_nms": int(model.instances.centre_nms),
               "calibration": {k: v for k, v in ckpt.get("extra", {}).get("calibration", {}).items() if k != "rows"},
               "torch_threads": torch.get_num_threads(), "targets": TARGETS}
     models = {"onepass": (model, task.input_size)}
@@ -143,6 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--recipe", default="paper")
     s.add_argument("--localization", help="judge every candidate on this localization checkpoint's weights")
     s.add_argument("--json", required=True)
+    c = sub.add_parser("calibrate", help="calibrate one checkpoint's decoding in place (validation scenes)")
+    c.add_argument("checkpoint")
+    c.add_argument("--n", type=int, default=100, help="validation scenes (and n // 2 robot-free ones)")
+    c.add_argument("--recipe", default="paper")
     t = sub.add_parser("study", help="test, robot-free, runtime and real-photo figures of one model")
     t.add_argument("--onepass", required=True)
     t.add_argument("--convgru", help="recurrent instance checkpoint beside it")
@@ -158,6 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     args = p.parse_args(argv)
     with torch_threads(args.threads):
+        if args.step == "calibrate":
+            print(format_calibration(calibrate_checkpoint(args.checkpoint, args.n, recipe=args.recipe)))
+            return 0
         if args.step == "select":
             report = select(args.candidates, args.n, args.localization, args.seed, args.recipe)
             out = args.json

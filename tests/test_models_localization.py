@@ -100,3 +100,32 @@ def test_vgg_imagenet_weights_fall_back_offline_with_one_note(capsys):
     assert second.pretrained == first.pretrained
     with pytest.raises(ValueError, match="weights"):
         VGGFeatures("coco")
+
+
+def test_depth_context_starts_as_the_model_it_is_warm_started_from():
+    """A model with the depth-context branch, loaded from weights without it, predicts what
+    they predict (its last convolution starts at zero); once its output is not zero it moves
+    the depth channel of the last stage's low-resolution output and not the beliefs (the U
+    block then mixes channels); a state without a required weight is still an error."""
+    from robotpose_lib.checkpoint import CheckpointError, load_weights
+
+    torch.manual_seed(0)
+    base = LocalizationNet(get_config("quick", backbone_weights=None), num_joints=3).eval()
+    wide = LocalizationNet(get_config("quick", backbone_weights=None, depth_context=3), num_joints=3).eval()
+    load_weights(wide, base.state_dict(), "base.pt", optional=wide.WARM_START_OPTIONAL)
+    x = torch.rand(2, 3, 64, 96)
+    with torch.no_grad():
+        a, b = base(x), wide(x)
+        torch.testing.assert_close(b.beliefs, a.beliefs)
+        torch.testing.assert_close(b.depth, a.depth, atol=1e-4, rtol=0)
+        torch.nn.init.constant_(wide.depth_context.out.bias, 1.0)
+        c = wide(x)
+    torch.testing.assert_close(c.low_res[-1][:, :3], a.low_res[-1][:, :3])
+    assert (c.low_res[-1][:, 3:] - a.low_res[-1][:, 3:]).abs().max() > 0.01
+    with pytest.raises(CheckpointError, match="base.pt"):
+        load_weights(wide, {k: v for k, v in base.state_dict().items() if not k.startswith("stages.0")}, "base.pt",
+                     optional=wide.WARM_START_OPTIONAL)
+    with pytest.raises(CheckpointError, match="base.pt"):  # without optional, the branch is required
+        load_weights(wide, base.state_dict(), "base.pt")
+    with pytest.raises(ValueError, match="depth_context"):
+        LocalizationNet(get_config("quick", backbone_weights=None, depth_context=-1), num_joints=3)

@@ -9,7 +9,7 @@ import torch
 
 from robotpose_lib.ap import average_precision, counting_accuracy, instances_to_detections, mask_iou
 from robotpose_lib.checkpoint import load_checkpoint
-from robotpose_lib.eval.instances import calibrate_centre_threshold, evaluate_instances
+from robotpose_lib.eval.instances import calibrate_decoding, evaluate_instances
 from robotpose_lib.eval.testset import robot_free_scenes
 from robotpose_lib.models.instances import Instance, activated_box
 from robotpose_lib.models.localization import get_config as get_localization_config
@@ -199,9 +199,15 @@ def test_task_trains_resumes_and_reloads(tmp_path, one_thread):
 
     model, rebuilt, _ = load_model(tmp_path / "checkpoint.pt", device="cpu", expect={"task": "onepass"})
     assert rebuilt.config_dict() == task.config_dict()
-    threshold, rows = calibrate_centre_threshold(model, dataset[:4], SIZE, grid=(0.2, 0.9))
-    assert threshold in (0.2, 0.9) and len(rows) == 2
+    free = [dataset[0], dataset[3]]  # toy scenes without a disc
+    threshold, window, rows = calibrate_decoding(model, dataset[:4], SIZE, grid=(0.2, 0.9), windows=(3, 5),
+                                                 robot_free=free)
+    assert threshold in (0.2, 0.9) and window in (3, 5) and len(rows) == 4
+    assert all(0.0 <= r["robot_free_none_found"] <= 1.0 for r in rows)
+    with pytest.raises(ValueError, match="robot_free"):
+        calibrate_decoding(model, dataset[:4], SIZE, robot_free=dataset[1:2])
     assert float(model.state_dict()["instances.centre_threshold"]) == pytest.approx(threshold)
+    assert int(model.state_dict()["instances.centre_nms"]) == window
     evaluation = evaluate_instances(model, dataset[:4], SIZE, batch_size=2, min_active_fraction=0.0)
     assert evaluation["true_counts"] == [0, 1, 2, 0] and len(evaluation["predicted_counts"]) == 4
 
@@ -293,3 +299,38 @@ def test_robotpose_commands_train_calibrate_evaluate_and_predict_with_it(tmp_pat
     assert isinstance(predictor.instances, OnePassNet)
     with pytest.raises(Exception, match="instances or onepass"):
         load_predictor(str(loc), str(loc), device="cpu")
+
+
+def test_nms_window_merges_two_peaks_of_one_robot_and_old_checkpoints_keep_3x3():
+    """Two centre peaks two cells apart (one robot seen as two) are two instances with a
+    3x3 window and one with 5x5; the window is a saved buffer, and weights from before it
+    existed load as 3x3."""
+    from robotpose_lib.models.onepass import find_centres
+
+    centre = torch.zeros(10, 12)
+    centre[4, 4], centre[4, 6] = 0.9, 0.8
+    assert len(find_centres(centre, 0.5, 10, window=3)[1]) == 2
+    cells, values = find_centres(centre, 0.5, 10, window=5)
+    assert cells.tolist() == [[4, 4]] and values.tolist() == [pytest.approx(0.9)]
+    for bad in (0, 4, -3, True, 2.5):
+        with pytest.raises(ValueError, match="centre_nms"):
+            find_centres(centre, 0.5, 10, window=bad)
+    with pytest.raises(ValueError, match="centre_nms"):
+        get_config("quick", centre_nms=6)
+    net = OnePassNet(12, "quick")
+    assert int(net.centre_nms) == 3
+    old = {k: v for k, v in net.state_dict().items() if k != "centre_nms"}
+    net.centre_nms.fill_(7)
+    net.load_state_dict(old)
+    assert int(net.centre_nms) == 3
+
+
+def test_robot_free_validation_scenes_hold_no_robot_and_are_not_the_test_ones():
+    from robotpose_lib.eval.testset import ROBOT_FREE_SEED, robot_free_validation_scenes
+
+    scenes = robot_free_validation_scenes("panda", 2, (48, 64))
+    test = robot_free_scenes("panda", 2, (48, 64))
+    assert all(s.num_robots == 0 and s.image.shape == (48, 64, 3) for s in scenes)
+    assert not np.array_equal(scenes[0].image, test[0].image)
+    with pytest.raises(ValueError, match="seed"):
+        robot_free_validation_scenes("panda", 1, (48, 64), seed=ROBOT_FREE_SEED)

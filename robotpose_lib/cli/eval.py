@@ -91,9 +91,11 @@ def run(args) -> int:
         kwargs = dict(batch_size=args.batch_size, device=device, min_active_fraction=fraction)
         results = evaluate_instances(model, data, task.input_size, **kwargs)
         threshold = getattr(model.instances, "centre_threshold", None)
+        window = getattr(model.instances, "centre_nms", None)
         print(f"checkpoint {args.checkpoint}: {args.task}, step {ckpt['step']}, {args.n} test scenes of "
               f"{task.robot}, seed {args.seed}, min active fraction {fraction}"
-              + ("" if threshold is None else f", centre threshold {float(threshold):g}"))
+              + ("" if threshold is None else f", centre threshold {float(threshold):g}, NMS window "
+                 f"{int(window)}x{int(window)}"))
         print(format_instance_results(results))
         if args.robot_free:
             scenes = robot_free_scenes(task.robot, args.robot_free, task.input_size)

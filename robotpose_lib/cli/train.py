@@ -11,7 +11,7 @@ import json
 import os
 
 from ..data import training_dataset
-from ..eval.instances import calibrate_checkpoint
+from ..eval.instances import calibrate_checkpoint, format_calibration
 from ..eval.testset import VALIDATION_SEED
 from ..synth import RECIPES
 from ..tasks import FACTORIES, INSTANCE_TASKS, make_task
@@ -127,8 +127,5 @@ def run(args) -> int:
         if args.task == "onepass" and args.calibrate:
             cal = calibrate_checkpoint(result["checkpoint"], args.calibrate, VALIDATION_SEED, args.recipe,
                                        device=args.device if args.device != "auto" else None)
-            best = next(r for r in cal["rows"] if r["threshold"] == cal["threshold"])
-            print(f"centre threshold {cal['threshold']:g} on {args.calibrate} validation scenes (seed "
-                  f"{VALIDATION_SEED}): counting accuracy {best['counting_accuracy']:.3f}, "
-                  f"mask AP@0.5 {best['mask_ap50']:.3f}")
+            print(format_calibration(cal))
     return 0

@@ -6,10 +6,11 @@ background photos (no photo is shared with training), at the size the model was 
 at. :func:`close_pair_scenes` are two-robot scenes from their own seed
 :data:`CLOSE_PAIR_SEED` (chapter 4's wrong-robot experiment).
 
-Besides the test set, two other fixed sets of scenes: :func:`validation_dataset`, the
+Besides the test set, other fixed sets of scenes: :func:`validation_dataset`, the
 training distribution from :data:`VALIDATION_SEED`, on which decoding thresholds are
-chosen (never on the test set), and :func:`robot_free_scenes`, test scenes with no robot
-placed (:data:`ROBOT_FREE_SEED`), in which a model should find nothing.
+chosen (never on the test set), with :func:`robot_free_validation_scenes` its robot-free
+counterpart (:data:`ROBOT_FREE_VALIDATION_SEED`); and :func:`robot_free_scenes`, test
+scenes with no robot placed (:data:`ROBOT_FREE_SEED`), in which a model should find nothing.
 """
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ CLOSE_PAIR_SEED = TEST_SEED + 1  # the two-robot scenes of close_pair_scenes
 VALIDATION_SEED = 31_337
 # Robot-free scenes (as measured for the Predictor in the project's history: seed 777).
 ROBOT_FREE_SEED = 777
+# Robot-free scenes of the training distribution, on which decoding is calibrated
+# (robot_free_validation_scenes): never the test's robot-free seed.
+ROBOT_FREE_VALIDATION_SEED = VALIDATION_SEED + 1
 
 
 def test_params(robot: str):
@@ -74,3 +78,15 @@ def close_pair_scenes(robot: str, n: int, size: tuple[int, int] = (240, 320), se
             if len(out) == n:
                 break
     return out
+
+
+def robot_free_validation_scenes(robot: str, n: int, size: tuple[int, int], seed: int = ROBOT_FREE_VALIDATION_SEED,
+                                 recipe: str = "paper") -> list[Sample]:
+    """``n`` robot-free scenes of the *training* distribution (``recipe``, training photos)
+    at (H, W) = ``size``: where a decoding rule learns how often it must find nothing,
+    never :func:`robot_free_scenes` (the test's)."""
+    if seed in (0, TEST_SEED, ROBOT_FREE_SEED):
+        raise ValueError(f"seed: {seed} is a training or a test seed; validation needs its own")
+    data = SyntheticDataset(robot, n, size=tuple(size), seed=seed,
+                            params=params_for(robot, recipe).replace(min_robots=0, max_robots=0))
+    return [data[i] for i in range(n)]

@@ -48,6 +48,11 @@ class LocalizationConfig(ConfigDict):
         head_width: channels of the 1x1 layer before the output (paper 512).
         upsample_width, upsample_blocks: C(3x3) blocks of the U block.
         input_size: (H, W) the images are resized to before the network, pixels.
+        depth_context: residual dilated 3x3 blocks (dilations 1, 2, 4, 8, ...) that correct
+            the last stage's depth at the feature stride; 0 (the paper) for none. Not in the
+            paper: the depth diagnosis found most of the depth error shared by all joints of
+            one robot (its distance), and a later stage's 5x5 kernels at stride 8 do not see
+            a whole near robot. See :class:`DepthContext`.
     """
 
     name: str = "custom"
@@ -64,6 +69,7 @@ class LocalizationConfig(ConfigDict):
     upsample_width: int = 16
     upsample_blocks: int = 1
     input_size: tuple[int, int] = (480, 640)
+    depth_context: int = 0
 
 
 
@@ -152,6 +158,35 @@ class UpBlock(nn.Module):
         return self.body(F.interpolate(x, size=size, mode="nearest"))
 
 
+class DepthContext(nn.Module):
+    """Correction of the last stage's depth from a wide context (ours, not the paper's).
+
+    ``blocks`` residual blocks of a dilated 3x3 convolution (dilation 2^i) + ReLU on
+    ``width`` channels read the base features and the last stage's output, (B, c_in, h, w),
+    and a 1x1 convolution gives a logit correction (B, 1, h, w) that
+    :class:`LocalizationNet` adds to the depth channel's logit. Four blocks see 31x31
+    cells (248 px at stride 8): a whole robot, so its apparent size can set its distance.
+    The last convolution starts at zero, so a model warm-started from one without this
+    branch starts with exactly its predictions.
+    """
+
+    def __init__(self, c_in: int, width: int, blocks: int):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(c_in, width, 1), nn.ReLU(inplace=True))
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.Conv2d(width, width, 3, padding=2 ** i, dilation=2 ** i), nn.ReLU(inplace=True))
+            for i in range(blocks))
+        self.out = nn.Conv2d(width, 1, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.stem(x)
+        for block in self.blocks:
+            x = x + block(x)
+        return self.out(x)
+
+
 @dataclass
 class LocalizationOutput:
     """What :class:`LocalizationNet` returns.
@@ -212,6 +247,13 @@ class LocalizationNet(nn.Module):
         self.upsample = nn.ModuleList(
             UpBlock(c_out, self.backbone.stride, config.upsample_width, config.upsample_blocks)
             for _ in range(config.stages))
+        if config.depth_context < 0:
+            raise ValueError(f"config.depth_context: expected >= 0, got {config.depth_context}")
+        self.depth_context = (DepthContext(c_feat + c_out, config.width, config.depth_context)
+                              if config.depth_context else None)
+
+    # Weights a warm start may lack: branches whose output starts at zero (see train.py).
+    WARM_START_OPTIONAL = ("depth_context.",)
 
     @property
     def stride(self) -> int:
@@ -237,6 +279,11 @@ class LocalizationNet(nn.Module):
         for stage in self.stages:
             prev = stage(features if prev is None else torch.cat([features, prev], dim=1))
             out.low_res.append(prev)
+        if self.depth_context is not None:
+            J = self.num_joints
+            correction = self.depth_context(torch.cat([features, prev], dim=1))
+            depth = torch.sigmoid(torch.logit(prev[:, J:].float(), eps=1e-4) + correction.float()).to(prev.dtype)
+            out.low_res[-1] = torch.cat([prev[:, :J], depth], dim=1)
         J = self.num_joints
         for i, (low, up) in enumerate(zip(out.low_res, self.upsample)):
             if upsample == "last" and i < len(out.low_res) - 1:

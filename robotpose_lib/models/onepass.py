@@ -21,8 +21,8 @@ robot's gripper can point at a centre far away), then three small heads.
 Decoding (:func:`decode_instances`), per image, a fixed amount of work plus a distance
 table of (robots x pixels):
 
-1. centre peaks: 3x3 max-pool NMS on the centre heatmap, peaks above ``centre_threshold``,
-   at most ``max_instances``;
+1. centre peaks: k x k max-pool NMS on the centre heatmap (``centre_nms`` k, 3 by
+   default), peaks above ``centre_threshold``, at most ``max_instances``;
 2. every pixel with foreground probability above ``MASK_FLOOR`` (0.05) votes for ``its
    position + offset`` (offsets bilinearly up-sampled to the output size) and is
    assigned to the nearest peak; the other pixels belong to no robot;
@@ -35,8 +35,11 @@ An image without a centre peak or without foreground gives no instance. The outp
 recurrent model's :class:`.instances.Instance` records, so ``ap.instances_to_detections``,
 ``eval.instances.evaluate_instances`` and ``Predictor`` treat both models alike.
 
-The centre threshold is a buffer of the module (saved with the weights), so it can be
-calibrated per checkpoint on a validation seed (``eval.instances.calibrate_centre_threshold``).
+The centre threshold and the NMS window are buffers of the module (saved with the weights),
+so they are calibrated per checkpoint on a validation seed
+(``eval.instances.calibrate_centre_threshold``). A wider window than Panoptic-DeepLab's 3x3
+matters here: at stride 8 a 3x3 window lets two peaks 16 px apart on one robot both count,
+and that duplicate was the one-pass model's commonest counting error (see the issue-10 note).
 """
 from __future__ import annotations
 
@@ -50,6 +53,12 @@ from torch import nn
 from ..config import ConfigDict
 
 from .instances import DEFAULT_MIN_ACTIVE_FRACTION, Instance, RefineBlock
+
+
+def check_nms_window(window: int) -> None:
+    """ValueError unless ``window`` is an odd positive int (an NMS window centred on its cell)."""
+    if isinstance(window, bool) or int(window) != window or window < 1 or window % 2 == 0:
+        raise ValueError(f"centre_nms: expected an odd positive number of cells, got {window!r}")
 
 
 @dataclass
@@ -66,6 +75,8 @@ class OnePassConfig(ConfigDict):
             pixels (Panoptic-DeepLab: 8 px).
         centre_threshold: default centre peak threshold of decoding (a buffer of the
             model afterwards, calibrated per checkpoint).
+        centre_nms: default side, in feature cells (odd), of the NMS window on the centre
+            heatmap (a buffer afterwards, calibrated with the threshold).
     """
 
     name: str = "custom"
@@ -74,6 +85,7 @@ class OnePassConfig(ConfigDict):
     refine_channels: tuple[int, ...] = (32, 16)
     centre_sigma_px: float = 8.0
     centre_threshold: float = 0.3
+    centre_nms: int = 3
 
     def __post_init__(self):
         if self.width < 1:
@@ -84,7 +96,7 @@ class OnePassConfig(ConfigDict):
             raise ValueError(f"centre_sigma_px: must be positive, got {self.centre_sigma_px}")
         if not 0.0 <= self.centre_threshold <= 1.0:
             raise ValueError(f"centre_threshold: must be in [0, 1], got {self.centre_threshold}")
-
+        check_nms_window(self.centre_nms)
 
 
 CONFIGS: dict[str, OnePassConfig] = {
@@ -159,6 +171,12 @@ class OnePassNet(nn.Module):
         with torch.no_grad():  # heatmap starts near 0.01 everywhere (CenterNet's prior)
             self.centre_head[-1].bias.fill_(math.log(0.01 / 0.99))
         self.register_buffer("centre_threshold", torch.tensor(float(self.config.centre_threshold)))
+        self.register_buffer("centre_nms", torch.tensor(int(self.config.centre_nms)))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # checkpoints from before the calibrated NMS window decoded with 3x3: keep that
+        state_dict.setdefault(prefix + "centre_nms", torch.tensor(3))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _check_input(self, f: torch.Tensor) -> None:
         if f.dim() != 4 or f.shape[1] != self.in_channels:
@@ -181,6 +199,7 @@ class OnePassNet(nn.Module):
         activation_threshold: float = 0.5,
         box_threshold: float = 0.6,
         centre_threshold: float | None = None,
+        centre_nms: int | None = None,
     ) -> list[list[Instance]]:
         """Instances per image, with the keywords of :meth:`InstanceNet.predict`.
 
@@ -198,9 +217,10 @@ class OnePassNet(nn.Module):
         finally:
             self.train(was_training)
         threshold = float(self.centre_threshold) if centre_threshold is None else centre_threshold
+        window = int(self.centre_nms) if centre_nms is None else centre_nms
         return decode_batch(out, min_active_fraction=min_active_fraction, max_instances=max_instances,
                             activation_threshold=activation_threshold, box_threshold=box_threshold,
-                            centre_threshold=threshold)
+                            centre_threshold=threshold, centre_nms=window)
 
 
 # -------------------------------------------------------------------------- decoding
@@ -218,10 +238,13 @@ def cell_centres(size: tuple[int, int], out_size: tuple[int, int], device=None) 
     return u, v
 
 
-def find_centres(centre: torch.Tensor, threshold: float, max_instances: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Peaks of one heatmap (h, w) in [0, 1]: 3x3 NMS, value > ``threshold``, the
-    ``max_instances`` highest. Returns (cells (K, 2) long (row, col), values (K,))."""
-    pooled = nnf.max_pool2d(centre[None, None], 3, stride=1, padding=1)[0, 0]
+def find_centres(centre: torch.Tensor, threshold: float, max_instances: int, window: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
+    """Peaks of one heatmap (h, w) in [0, 1]: ``window`` x ``window`` NMS, value >
+    ``threshold``, the ``max_instances`` highest. Returns (cells (K, 2) long (row, col),
+    values (K,))."""
+    check_nms_window(window)
+    window = int(window)
+    pooled = nnf.max_pool2d(centre[None, None], window, stride=1, padding=window // 2)[0, 0]
     keep = (centre == pooled) & (centre > threshold)
     cells = torch.nonzero(keep)
     values = centre[keep]
@@ -238,6 +261,7 @@ def decode_instances(
     activation_threshold: float = 0.5,
     box_threshold: float = 0.6,
     centre_threshold: float = 0.3,
+    centre_nms: int = 3,
 ) -> list[Instance]:
     """Instances of one image from probabilities (see the module docstring).
 
@@ -245,6 +269,7 @@ def decode_instances(
         foreground: (H, W) robot probability at the output size.
         centre: (h, w) centre heatmap in [0, 1].
         offset: (2, h, w) (du, dv) to the centre in feature cells.
+        centre_nms: side of the NMS window on ``centre``, in cells (odd).
 
     Returns:
         instances by decreasing score; mask (H, W) float = foreground where the pixel is
@@ -265,7 +290,7 @@ def decode_instances(
     active = foreground > activation_threshold
     if max_instances == 0 or not bool(active.any()):
         return []
-    cells, peaks = find_centres(centre, centre_threshold, max_instances)
+    cells, peaks = find_centres(centre, centre_threshold, max_instances, centre_nms)
     if len(peaks) == 0:
         return []
     cu, cv = cell_centres((h, w), (height, width), device=centre.device)
