@@ -238,7 +238,8 @@ def cell_centres(size: tuple[int, int], out_size: tuple[int, int], device=None) 
     return u, v
 
 
-def find_centres(centre: torch.Tensor, threshold: float, max_instances: int, window: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
+def find_centres(centre: torch.Tensor, threshold: float, max_instances: int,
+                 window: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
     """Peaks of one heatmap (h, w) in [0, 1]: ``window`` x ``window`` NMS, value >
     ``threshold``, the ``max_instances`` highest. Returns (cells (K, 2) long (row, col),
     values (K,))."""
