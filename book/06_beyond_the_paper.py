@@ -57,7 +57,7 @@ import numpy as np
 from IPython.display import Markdown, display
 
 from robotpose_lib import config, scorecard
-from robotpose_lib.book import SHIPPED, markdown_table, onepass_study_rows
+from robotpose_lib.book import SHIPPED, markdown_table, onepass_robot_rows, onepass_study_rows
 from robotpose_lib.cards import read_study, training_cost
 from robotpose_lib.eval.real import keypoint_metrics, mean_pose_baseline
 from robotpose_lib.real_panda import load_real_panda
@@ -179,58 +179,99 @@ else:
 # both. The library also has a *one-pass* instance model (`robotpose_lib/models/onepass.py`,
 # in the style of Panoptic-DeepLab and CenterNet): on the same input it predicts a
 # foreground mask, a heatmap of robot centres and, per pixel, the offset to its robot's
-# centre, and assigns the foreground pixels to the centres in one vectorised step. Its study
-# (`scripts/onepass_study.py`, written to `panda_onepass_study.json`) compares it with the
-# recurrent model on the same test scenes.
+# centre, and assigns the foreground pixels to the centres in one vectorised step. A
+# robot's one-pass study (`scripts/onepass_study.py`, written to
+# `{robot}_onepass_study.json`) compares it with the recurrent model on the same test
+# scenes; for a robot without a study file the table reads both models' cards (the output
+# of `robotpose eval` on the fixed test set, written when each model was shipped).
 
 # %% tags=["hide-input"]
-onepass = read_study("panda_onepass_study.json")
-accuracy, runtime_rows = onepass_study_rows(onepass) if onepass is not None else ([], [])
-if onepass is None:
-    print("The one-pass study has not been run yet (no assets/checkpoints/panda_onepass_study.json).")
-elif accuracy:
-    n = onepass.get("n", onepass.get("test", {}).get("n", "?"))
-    display(Markdown(f"On {n} synthetic test scenes of the {onepass.get('robot', '?')}:\n\n" + markdown_table(
-        accuracy, formats={c: ".0%" if c in ("count right", "robot-free: none found") else ".3f"
-                           for c in accuracy[0] if c != "model"})))
-    if len(accuracy) == 2:
-        a, b = accuracy
-        display(Markdown(
-            f"The one-pass model's mask AP is {a['mask AP']:.3f} against {b['mask AP']:.3f}, and it counts right in "
-            f"{a['count right']:.0%} of the scenes against {b['count right']:.0%}: it is "
-            + ("better on both." if a["mask AP"] > b["mask AP"] and a["count right"] > b["count right"] else
-               "worse on both." if a["mask AP"] < b["mask AP"] and a["count right"] < b["count right"] else
-               "better on one and worse on the other.")))
+ONEPASS_ROBOTS = ("panda", "kuka_kr16")
+figures = [f for f in map(scorecard.onepass_figures, ONEPASS_ROBOTS) if f is not None]
+accuracy = onepass_robot_rows(figures)
+if not figures:
+    print("No one-pass figures: no one-pass study file and no one-pass model card in assets/checkpoints/.")
 else:
-    print("The one-pass study file holds no accuracy figures.")
+    percent = ("count right", "robot-free: none found")
+    table = markdown_table(accuracy, columns=["robot", "model", "test scenes", "box AP", "mask AP",
+                                              "mask AP@0.5", "count right", "robot-free: none found"],
+                           formats={c: ".0%" if c in percent else ".3f" for c in accuracy[0]
+                                    if c not in ("robot", "model", "test scenes")})
+    sources = "; ".join(
+        f"{f['robot']} from " + " and ".join(f"`{s}`" for s in dict.fromkeys(m["source"] for m in f["models"].values()))
+        for f in figures)
+    seeds = {m["seed"] for f in figures for m in f["models"].values()} - {None}
+    display(Markdown(
+        "On the fixed synthetic test scenes"
+        + (f" (seed {seeds.pop()})" if len(seeds) == 1 else "")
+        + f", read from the files ({sources}; a dash: the file read holds no such figure):\n\n" + table))
+    sentences = []
+    for f in figures:
+        a, b = f["models"]["onepass"], f["models"].get("convgru")
+        if b is None:
+            continue
+        sentences.append(
+            f"*{f['robot']}*: the one-pass model's mask AP is {a['mask_ap']:.3f} against the recurrent model's "
+            f"{b['mask_ap']:.3f}, and it counts right in {a['counting_accuracy']:.0%} of the scenes against "
+            f"{b['counting_accuracy']:.0%}: it is "
+            + ("better on both." if a["mask_ap"] > b["mask_ap"] and a["counting_accuracy"] > b["counting_accuracy"]
+               else "worse on both." if a["mask_ap"] < b["mask_ap"] and a["counting_accuracy"] < b["counting_accuracy"]
+               else "better on one and worse on the other.")
+            + (f" The two were measured on different numbers of scenes ({a['n']} and {b['n']})."
+               if a["n"] != b["n"] else ""))
+    decoded = [f"{f['robot']} {scorecard.decoding_text(f)}" for f in figures if scorecard.decoding_text(f)]
+    if decoded:
+        sentences.append("Each one-pass model decodes its centre heatmap with the setting chosen for its checkpoint "
+                         "on validation scenes, never on the test set: " + "; ".join(decoded) + ".")
+    stale = [f"{f['robot']} {key}: {m['stale']}" for f in figures for key, m in f["models"].items() if m["stale"]]
+    if stale:
+        sentences.append("Not the shipped checkpoints' figures: " + "; ".join(stale) + ".")
+    display(Markdown("\n\n".join(sentences)))
 
-# %% mystnb={"figure": {"caption": "Instance stage runtime against the number of robots in the scene (medians; 'forced' variants decode exactly as many instances as there are robots).", "name": "fig-onepass-runtime"}}
+# %% mystnb={"figure": {"caption": "Instance stage runtime against the number of robots in the scene, from the one-pass study files (one panel per robot that has one; medians; 'forced' variants decode exactly as many instances as there are robots).", "name": "fig-onepass-runtime"}}
 LABELS = {"onepass_ms": "one-pass", "onepass_forced_ms": "one-pass, forced", "convgru_ms": "recurrent",
           "convgru_forced_ms": "recurrent, forced (k + 1 steps)"}
-if onepass is not None and not runtime_rows:
-    print("The one-pass study has no runtime figures: no plot.")
-elif runtime_rows:
-    fig, ax = plt.subplots(figsize=(6.5, 3.3))
-    k = [r["robots"] for r in runtime_rows]
-    for key, label in LABELS.items():
-        if key in runtime_rows[0]:
-            ax.plot(k, [r[key] for r in runtime_rows], "-o", label=label)
-    ax.set_xlabel("robots in the scene"); ax.set_ylabel("instance stage [ms]")
-    ax.set_xticks(k); ax.legend(fontsize=8)
+studies = {r: study for r in ONEPASS_ROBOTS if (study := read_study(f"{r}_onepass_study.json")) is not None}
+runtimes = {r: rows for r, study in studies.items() if (rows := onepass_study_rows(study)[1])}
+if not runtimes:
+    print("No one-pass study file with runtime figures (assets/checkpoints/ROBOT_onepass_study.json): no plot.")
+else:
+    fig, axes = plt.subplots(1, len(runtimes), figsize=(6.5 if len(runtimes) == 1 else 9.5, 3.3), squeeze=False)
+    for ax, (robot, rows) in zip(axes[0], runtimes.items()):
+        k = [r["robots"] for r in rows]
+        for key, label in LABELS.items():
+            if key in rows[0]:
+                ax.plot(k, [r[key] for r in rows], "-o", label=label)
+        ax.set_title(robot, fontsize=10)
+        ax.set_xlabel("robots in the scene"); ax.set_ylabel("instance stage [ms]")
+        ax.set_xticks(k); ax.legend(fontsize=8)
+    plt.tight_layout()
     plt.show()
 
 # %% tags=["hide-input"]
-if runtime_rows and {"convgru_forced_ms", "onepass_forced_ms"} <= set(runtime_rows[0]):
-    first, last = runtime_rows[0], runtime_rows[-1]
-    display(Markdown(
-        f"From {first['robots']} to {last['robots']} robots the recurrent model's instance stage grows from "
-        f"{first['convgru_forced_ms']:.0f} to {last['convgru_forced_ms']:.0f} ms "
+sentences = []
+for robot, rows in runtimes.items():
+    if not {"convgru_forced_ms", "onepass_forced_ms"} <= set(rows[0]):
+        continue
+    first, last = rows[0], rows[-1]
+    sentences.append(
+        f"*{robot}*: from {first['robots']} to {last['robots']} robots the recurrent model's instance stage grows "
+        f"from {first['convgru_forced_ms']:.0f} to {last['convgru_forced_ms']:.0f} ms "
         f"({last['convgru_forced_ms'] / first['convgru_forced_ms']:.1f} times), the one-pass model's from "
         f"{first['onepass_forced_ms']:.0f} to {last['onepass_forced_ms']:.0f} ms "
         f"({last['onepass_forced_ms'] / first['onepass_forced_ms']:.1f} times), both forced to decode as many "
-        "instances as there are robots (the red and orange curves). Unforced, the recurrent model stops where "
-        "its own end-of-sequence rule says (the green curve), so its time follows how many masks it emits "
-        "rather than the robots in the scene; the two one-pass curves lie on top of each other."))
+        "instances as there are robots (the red and orange curves).")
+if sentences:
+    gap = max((abs(r["onepass_ms"] / r["onepass_forced_ms"] - 1) for rows in runtimes.values() for r in rows
+               if {"onepass_ms", "onepass_forced_ms"} <= set(r)), default=None)
+    sentences.append(
+        "Unforced, the recurrent model stops where its own end-of-sequence rule says (the green curve), so its time "
+        "follows how many masks it emits rather than the robots in the scene"
+        + (f"; the two one-pass curves stay within {gap:.0%} of each other." if gap is not None else "."))
+missing = [r for r in ONEPASS_ROBOTS if r not in runtimes]
+if missing:
+    sentences.append(f"No study file with runtime figures for {', '.join(missing)}, so no curve for it here.")
+display(Markdown(" ".join(sentences)))
 
 # %% [markdown]
 # ## Training throughput on a CPU

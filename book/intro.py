@@ -112,6 +112,18 @@ for verdict, claims in by_verdict.items():
 if by_verdict[scorecard.NOT_YET]:
     sentence += (" The shipped models are CPU miniatures (next section), where the paper trained for 30 epochs "
                  "on a GPU; the chapters show where each gap comes from, and chapter 6 what we tried against it.")
+onepass, sources = [], []
+for robot in scorecard.ONEPASS_ROBOTS:
+    models = (scorecard.onepass_figures(robot) or {}).get("models", {})
+    if {"onepass", "convgru"} <= set(models):
+        a, b = models["onepass"], models["convgru"]
+        onepass.append(f"{a['counting_accuracy']:.0%} of {a['n']} {robot} test scenes against the recurrent "
+                       f"model's {b['counting_accuracy']:.0%} of {b['n']}")
+        sources += [m["source"] for m in (a, b) if m["source"] not in sources]
+if onepass:
+    sentence += ("\n\nBeyond the paper, our one-pass instance model ([chapter 6](06_beyond_the_paper.ipynb)) "
+                 "counts the robots right in " + ", and in ".join(onepass) + " (read from "
+                 + ", ".join(f"`{s}`" for s in sources) + "). It is not scored: the paper has no such model.")
 display(Markdown(f"*Rule.* {scorecard.rules_text()}\n\n{sentence}"))
 
 # %% [markdown]

@@ -11,6 +11,8 @@
   model is and cost to train (from its card and logs, ``cards``).
 * :func:`pipeline_example`: the arrays of the introduction's pipeline figure
   (``viz.pipeline.plot_pipeline``), from one rendered scene's exact targets.
+* :func:`onepass_study_rows`, :func:`onepass_robot_rows`: chapter 6's one-pass tables, from
+  the study files and cards that ``scorecard.onepass_figures`` reads.
 
 Timings belong to ``bench/`` (chapter 3's runtime per robot is
 ``bench.runtime.instance_timings``).
@@ -302,25 +304,26 @@ def describe_wrong_robot(rows: list[dict]) -> str:
 ONEPASS_NAMES = {"onepass": "one-pass", "convgru": "recurrent (ConvGRU)"}
 
 
+def _accuracy_row(label: str, m: dict) -> dict:
+    return {"model": label, "box AP": m["box_ap"], "mask AP": m["mask_ap"], "mask AP@0.5": m["mask_ap50"],
+            "count right": m["counting_accuracy"]}
+
+
 def onepass_study_rows(study: dict) -> tuple[list[dict], list[dict]]:
     """(accuracy rows, runtime rows) of a one-pass study file (``scripts/onepass_study.py``).
 
     Accuracy rows, one per model ("onepass", "convgru"): "model", "box AP", "mask AP",
-    "mask AP@0.5", "count right", and "robot-free: none found" when measured. Runtime rows,
-    one per robot count: "robots" and each timed column ("onepass_ms", "convgru_forced_ms",
-    ...). Reads the models' figures under "test" (or at the top level) and the runtime as
-    columns of lists (or as a list of rows); what is absent gives no rows."""
-    test = study.get("test") or {k: study[k] for k in ONEPASS_NAMES if k in study}
-    free = study.get("robot_free", {})
+    "mask AP@0.5", "count right", and "robot-free: none found" when measured (read by
+    ``scorecard.onepass_study_models``). Runtime rows, one per robot count: "robots" and
+    each timed column ("onepass_ms", "convgru_forced_ms", ...), read as columns of lists
+    (or as a list of rows); what is absent gives no rows."""
+    from .scorecard import onepass_study_models
+
     rows = []
-    for key, label in ONEPASS_NAMES.items():
-        if key not in test:
-            continue
-        m = test[key]
-        row = {"model": label, "box AP": m.get("box_ap", np.nan), "mask AP": m.get("mask_ap", np.nan),
-               "mask AP@0.5": m.get("mask_ap50", np.nan), "count right": m.get("counting_accuracy", np.nan)}
-        if isinstance(free.get(key), dict):
-            row["robot-free: none found"] = free[key].get("none_found", np.nan)
+    for key, m in onepass_study_models(study).items():
+        row = _accuracy_row(ONEPASS_NAMES[key], m)
+        if np.isfinite(m["robot_free"]):
+            row["robot-free: none found"] = m["robot_free"]
         rows.append(row)
     runtime = study.get("runtime") or {}
     if isinstance(runtime, dict) and "rows" in runtime:
@@ -331,3 +334,17 @@ def onepass_study_rows(study: dict) -> tuple[list[dict], list[dict]]:
     else:
         timing = []
     return rows, timing
+
+
+def onepass_robot_rows(figures: list[dict]) -> list[dict]:
+    """Accuracy rows of several robots' one-pass figures (``scorecard.onepass_figures``),
+    one per robot and model: "robot", "model", "test scenes", "box AP", "mask AP",
+    "mask AP@0.5", "count right", "robot-free: none found" (NaN where the file read holds
+    no such figure)."""
+    rows = []
+    for f in figures:
+        for key, m in f["models"].items():
+            row = _accuracy_row(ONEPASS_NAMES[key], m)
+            rows.append({"robot": f["robot"], **row, "test scenes": m["n"] if m["n"] is not None else "?",
+                         "robot-free: none found": m["robot_free"]})
+    return rows

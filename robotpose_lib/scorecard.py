@@ -19,9 +19,15 @@ Verdict rules (:func:`error_verdict`, :func:`share_verdict`, :func:`order_verdic
 * the real-photo claim is *reproduced* when the model beats the mean-pose baseline's
   keypoint AUC, *partly* when it reaches half of it;
 * where the paper gives no number in its text, the verdict says so.
+
+Beyond the paper, the one-pass instance model (chapter 6) is named beside the counting claim
+but not scored: :func:`onepass_figures` reads its test figures beside the recurrent model's,
+from the robot's one-pass study file (``{robot}_onepass_study.json``) or, without one, from
+the two models' cards.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -175,9 +181,166 @@ def _instance_rows(folder: Path) -> list[ScoreRow]:
     else:
         ours = (f"count right in {total['accuracy']:.0%} of {total['images']} test scenes "
                 f"(mean count {total['mean_predicted']:.1f}), {PAPER_ROBOT}")
-        rows.append(ScoreRow(*count_claim, ours + note, STALE if stale else share_verdict(total["accuracy"]), "3",
-                             "counting robots"))
+        rows.append(ScoreRow(*count_claim, ours + note + onepass_counting_note(folder),
+                             STALE if stale else share_verdict(total["accuracy"]), "3", "counting robots"))
     return rows
+
+
+ONEPASS_ROBOTS = (PAPER_ROBOT, REAL_ROBOT)  # the robots with a shipped one-pass model, the scored one first
+_SCENES = re.compile(r"(\d+) test scenes")
+_THRESHOLD = re.compile(r"centre threshold ([\d.]+)")
+_WINDOW = re.compile(r"NMS window (\d+)x\d+")
+
+
+def _buffer(state: dict, key: str):
+    value = state.get(key)
+    return None if value is None else value.item()
+
+
+def _step_stale(path: Path, step) -> str:
+    """A note when the checkpoint at ``path`` holds another step than ``step`` a file
+    measured ("" when it matches, or without a step or a checkpoint)."""
+    if step is None or not path.is_file():
+        return ""
+    have = int(load_checkpoint(path)["step"])
+    return "" if have == int(step) else f"it measured step {step}, the checkpoint holds step {have}"
+
+
+def _decoding_stale(folder: Path, robot: str, step, threshold, window) -> str:
+    """A note when the shipped one-pass checkpoint of ``robot`` is not the one a file
+    measured: another step, another centre threshold, or another NMS window (a file that
+    names no window measured the 3x3 window every checkpoint had before it was
+    calibrated). "" when it matches or there is no checkpoint."""
+    path = folder / f"{robot}_onepass_cpu.pt"
+    if not path.is_file():
+        return ""
+    ckpt = load_checkpoint(path)
+    notes = []
+    if step is not None and int(ckpt["step"]) != int(step):
+        notes.append(f"it measured step {step}, the checkpoint holds step {ckpt['step']}")
+    have = _buffer(ckpt["model"], "instances.centre_threshold")
+    if threshold is not None and have is not None and abs(have - threshold) > 1e-6:
+        notes.append(f"it measured centre threshold {threshold:g}, the checkpoint decodes with {have:g}")
+    have_window = _buffer(ckpt["model"], "instances.centre_nms")
+    if have_window is not None and int(have_window) != int(window or 3):
+        notes.append(f"it measured NMS window {window or 3}x{window or 3}, the checkpoint decodes with "
+                     f"{int(have_window)}x{int(have_window)}")
+    return "; ".join(notes)
+
+
+def onepass_study_models(study: dict) -> dict:
+    """The test figures of a one-pass study file (``scripts/onepass_study.py``), read under
+    "test" or, in older files, at the top level: {"onepass": {...}, "convgru": {...}} (the
+    models present), each with "box_ap", "box_ap50", "mask_ap", "mask_ap50",
+    "counting_accuracy", "n", "seed" and "robot_free" (share of robot-free scenes in which
+    the model alone found nothing); NaN or None for what the file does not hold."""
+    test = study.get("test") or {k: study[k] for k in ("onepass", "convgru") if k in study}
+    free = study.get("robot_free", {})
+    models = {}
+    for key in ("onepass", "convgru"):
+        m = test.get(key)
+        if not isinstance(m, dict):
+            continue
+        models[key] = {"box_ap": m.get("box_ap", np.nan), "box_ap50": m.get("box_ap50", np.nan),
+                       "mask_ap": m.get("mask_ap", np.nan), "mask_ap50": m.get("mask_ap50", np.nan),
+                       "counting_accuracy": m.get("counting_accuracy", np.nan),
+                       "n": test.get("n", study.get("n")), "seed": test.get("seed"),
+                       "robot_free": free[key].get("none_found", np.nan) if isinstance(free.get(key), dict)
+                       else np.nan}
+    return models
+
+
+def _card_figures(name: str, folder: Path) -> dict | None:
+    """Test figures of the card ``name``.md (``robotpose eval instances|onepass``), with "n",
+    "seed", "step", "centre_threshold", "centre_nms" (None when the card names none), "source"
+    and "stale" (the card's step against its checkpoint's); None without figures."""
+    card, _, stale = _card_and_step(name, folder)
+    if card is None or not card.evaluation:
+        return None
+    ev = parse_instance_evaluation(card.evaluation)
+    total = next((r for r in ev["counting"] if r["true_count"] == "all"), None)
+    if "ap" not in ev and total is None:
+        return None
+    first = card.evaluation.splitlines()[0]
+    scenes, threshold, window = _SCENES.search(first), _THRESHOLD.search(first), _WINDOW.search(first)
+    seed = re.search(r"seed (\d+)", first)
+    return {"box_ap": ev.get("ap", {}).get("box", np.nan), "box_ap50": ev.get("ap50", {}).get("box", np.nan),
+            "mask_ap": ev.get("ap", {}).get("mask", np.nan), "mask_ap50": ev.get("ap50", {}).get("mask", np.nan),
+            "counting_accuracy": total["accuracy"] if total else np.nan,
+            "n": int(scenes.group(1)) if scenes else (total["images"] if total else None),
+            "seed": int(seed.group(1)) if seed else None, "step": card.evaluated_step,
+            "robot_free": np.nan, "source": f"{name}.md", "stale": stale,
+            **({"centre_threshold": float(threshold.group(1).rstrip(".")),
+                "centre_nms": int(window.group(1)) if window else None} if threshold else {})}
+
+
+def onepass_figures(robot: str, folder: str | Path | None = None) -> dict | None:
+    """The one-pass instance model of ``robot`` beside the recurrent (ConvGRU) one on the
+    fixed synthetic test set, read from files, never measured here.
+
+    From the study file ``{robot}_onepass_study.json`` (``scripts/onepass_study.py``) when
+    it exists, else from the model cards ``{robot}_onepass_cpu.md`` and
+    ``{robot}_instances_cpu.md``. None when neither holds one-pass figures.
+
+    Returns:
+        {"robot", "source" (the file of the one-pass figures), "centre_threshold" (float or
+        None), "centre_nms" (the NMS window's side in cells; None when the file names none),
+        "models": {"onepass": {...}, "convgru": {...}}}: each model (the recurrent one only
+        when a file holds it) with "box_ap", "box_ap50", "mask_ap", "mask_ap50",
+        "counting_accuracy", "robot_free" (share of robot-free test scenes in which the
+        model alone found nothing; NaN when the file does not hold it), "n" and "seed" (test
+        scenes), "source" (file) and "stale" ("" or why the file does not describe the
+        shipped checkpoint).
+    """
+    folder = Path(folder) if folder is not None else checkpoint_dir()
+    study = read_study(f"{robot}_onepass_study.json", folder)
+    models = onepass_study_models(study) if study is not None else {}
+    if "onepass" in models:
+        source = f"{robot}_onepass_study.json"
+        threshold, window = study.get("centre_threshold"), study.get("centre_nms")
+        stales = {"onepass": _decoding_stale(folder, robot, study.get("onepass_step"), threshold, window),
+                  "convgru": _step_stale(folder / f"{robot}_instances_cpu.pt", study.get("convgru_step"))}
+        for key, m in models.items():
+            m.update(source=source, stale=stales[key])
+        return {"robot": study.get("robot", robot), "source": source, "centre_threshold": threshold,
+                "centre_nms": window, "models": models}
+    onepass = _card_figures(f"{robot}_onepass_cpu", folder)
+    if onepass is None:
+        return None
+    decoding = _decoding_stale(folder, robot, None, onepass.get("centre_threshold"), onepass.get("centre_nms"))
+    onepass["stale"] = "; ".join(s for s in (onepass["stale"], decoding) if s)
+    models = {"onepass": onepass}
+    convgru = _card_figures(f"{robot}_instances_cpu", folder)
+    if convgru is not None:
+        models["convgru"] = convgru
+    return {"robot": robot, "source": onepass["source"], "centre_threshold": onepass.get("centre_threshold"),
+            "centre_nms": onepass.get("centre_nms"), "models": models}
+
+
+def decoding_text(figures: dict) -> str:
+    """The one-pass decoding a figures dict (:func:`onepass_figures`) was measured with:
+    "centre threshold 0.3" and, when the file names it, ", NMS window 5x5" ("" when the
+    file names no threshold)."""
+    threshold, window = figures.get("centre_threshold"), figures.get("centre_nms")
+    if threshold is None:
+        return ""
+    return f"centre threshold {threshold:g}" + (f", NMS window {window}x{window}" if window is not None else "")
+
+
+def onepass_counting_note(folder: str | Path | None = None, robots=ONEPASS_ROBOTS) -> str:
+    """The counting claim's note on our one-pass model (beyond the paper, not scored), from
+    :func:`onepass_figures`: "; our one-pass model (not in the paper, not scored): 86% of
+    100 (kuka_kr16), ..." (counted right, of the test scenes), or "" when no file holds its
+    figures."""
+    parts = []
+    for robot in robots:
+        figures = onepass_figures(robot, folder)
+        m = (figures or {}).get("models", {}).get("onepass")
+        if m is None or not np.isfinite(m["counting_accuracy"]):
+            continue
+        stale = f"; {m['stale']}" if m["stale"] else ""
+        parts.append(f"{m['counting_accuracy']:.0%} of {m['n']} ({robot}{stale})")
+    return "; our one-pass model (not in the paper, not scored): " + ", ".join(parts) if parts else ""
 
 
 def _real_row(folder: Path, photos) -> ScoreRow:

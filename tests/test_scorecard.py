@@ -1,0 +1,109 @@
+"""The scorecard's one-pass figures (robotpose_lib.scorecard.onepass_figures): read from a
+robot's one-pass study file, or from the two models' cards without one; the NMS window is
+named only when the file names it; a checkpoint that no longer matches is reported."""
+import json
+
+import numpy as np
+import torch
+
+from robotpose_lib import scorecard
+from robotpose_lib.book import onepass_robot_rows
+
+ONEPASS_CARD = """# kuka_kr16_onepass_cpu
+
+- task: onepass, robot: kuka_kr16, config: `cpu`
+
+## Evaluation on the fixed synthetic test set (`robotpose eval onepass --n 100`)
+
+```
+checkpoint x.pt: onepass, step 2800, 100 test scenes of kuka_kr16, seed 12019, min active fraction 0.002, {decoding}
+average precision (COCO, IoU 0.50..0.95)
+      IoU    box   mask
+     0.50  0.744  0.845
+0.50:0.95  0.448  0.423
+
+counting accuracy by true robot count
+true_count  images  accuracy  mean_predicted
+         1      42     0.952           1.048
+       all     100     0.860           1.660
+```
+"""
+
+CONVGRU_CARD = """# kuka_kr16_instances_cpu
+
+## Evaluation on the fixed synthetic test set
+
+```
+checkpoint y.pt: instances, step 800, 60 test scenes of kuka_kr16, seed 12019, min active fraction 0.002
+average precision (COCO, IoU 0.50..0.95)
+      IoU    box   mask
+     0.50  0.182  0.293
+0.50:0.95  0.112  0.126
+
+counting accuracy by true robot count
+true_count  images  accuracy  mean_predicted
+       all      60     0.200           4.167
+```
+"""
+
+
+def _study(**extra):
+    summary = {"box_ap": 0.45, "mask_ap": 0.39, "mask_ap50": 0.70, "counting_accuracy": 0.7}
+    return {"robot": "panda", "onepass_step": 2400, "centre_threshold": 0.25, **extra,
+            "test": {"n": 100, "seed": 12019, "onepass": summary, "convgru": {**summary, "counting_accuracy": 0.37}},
+            "robot_free": {"onepass": {"none_found": 0.9}}}
+
+
+def test_figures_from_the_study_file_with_and_without_the_nms_window(tmp_path):
+    (tmp_path / "panda_onepass_study.json").write_text(json.dumps(_study()))
+    f = scorecard.onepass_figures("panda", tmp_path)
+    assert f["source"] == "panda_onepass_study.json" and f["centre_nms"] is None
+    assert scorecard.decoding_text(f) == "centre threshold 0.25"
+    one, rec = f["models"]["onepass"], f["models"]["convgru"]
+    assert one["counting_accuracy"] == 0.7 and one["n"] == 100 and one["robot_free"] == 0.9
+    assert np.isnan(rec["robot_free"]) and one["stale"] == ""
+    (tmp_path / "panda_onepass_study.json").write_text(json.dumps(_study(centre_nms=5)))
+    f = scorecard.onepass_figures("panda", tmp_path)
+    assert scorecard.decoding_text(f) == "centre threshold 0.25, NMS window 5x5"
+
+
+def test_figures_from_the_cards_without_a_study(tmp_path):
+    assert scorecard.onepass_figures("kuka_kr16", tmp_path) is None
+    (tmp_path / "kuka_kr16_onepass_cpu.md").write_text(ONEPASS_CARD.format(decoding="centre threshold 0.3"))
+    (tmp_path / "kuka_kr16_instances_cpu.md").write_text(CONVGRU_CARD)
+    f = scorecard.onepass_figures("kuka_kr16", tmp_path)
+    assert f["source"] == "kuka_kr16_onepass_cpu.md" and scorecard.decoding_text(f) == "centre threshold 0.3"
+    one, rec = f["models"]["onepass"], f["models"]["convgru"]
+    assert (one["mask_ap"], one["mask_ap50"], one["box_ap"], one["counting_accuracy"], one["n"]) == \
+        (0.423, 0.845, 0.448, 0.86, 100)
+    assert (rec["mask_ap"], rec["counting_accuracy"], rec["n"], rec["source"]) == \
+        (0.126, 0.2, 60, "kuka_kr16_instances_cpu.md")
+    (tmp_path / "kuka_kr16_onepass_cpu.md").write_text(
+        ONEPASS_CARD.format(decoding="centre threshold 0.35, NMS window 5x5"))
+    f = scorecard.onepass_figures("kuka_kr16", tmp_path)
+    assert (f["centre_threshold"], f["centre_nms"]) == (0.35, 5)
+    rows = onepass_robot_rows([f])
+    assert [(r["robot"], r["model"], r["test scenes"]) for r in rows] == \
+        [("kuka_kr16", "one-pass", 100), ("kuka_kr16", "recurrent (ConvGRU)", 60)]
+    assert np.isnan(rows[0]["robot-free: none found"])
+
+
+def test_a_checkpoint_that_decodes_otherwise_is_reported(tmp_path, monkeypatch):
+    (tmp_path / "panda_onepass_study.json").write_text(json.dumps(_study()))
+    (tmp_path / "panda_onepass_cpu.pt").write_bytes(b"")
+    state = {"step": 2400, "model": {"instances.centre_threshold": torch.tensor(0.25),
+                                     "instances.centre_nms": torch.tensor(3)}}
+    monkeypatch.setattr(scorecard, "load_checkpoint", lambda path: state)
+    assert scorecard.onepass_figures("panda", tmp_path)["models"]["onepass"]["stale"] == ""
+    state["model"]["instances.centre_nms"] = torch.tensor(5)  # recalibrated after the study
+    stale = scorecard.onepass_figures("panda", tmp_path)["models"]["onepass"]["stale"]
+    assert "NMS window 3x3" in stale and "5x5" in stale
+    state["step"] = 3000
+    assert "step 3000" in scorecard.onepass_figures("panda", tmp_path)["models"]["onepass"]["stale"]
+
+
+def test_the_counting_claim_names_the_one_pass_model(tmp_path):
+    assert scorecard.onepass_counting_note(tmp_path) == ""
+    (tmp_path / "panda_onepass_study.json").write_text(json.dumps(_study()))
+    note = scorecard.onepass_counting_note(tmp_path)
+    assert "one-pass" in note and "70% of 100 (panda)" in note
