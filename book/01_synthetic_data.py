@@ -124,20 +124,22 @@ plt.show()
 # camera's intrinsics and extrinsics (a public teleoperation episode, MIT licence, copyright
 # 2024 Tristin Xie; they are not part of this repository, and the cell skips when they are
 # absent; chapter 5 uses them in full). We run our forward kinematics on the joint angles,
-# move the keypoints into the camera frame with the extrinsics and project them with $K$
-# ({numref}`fig-fk-photos`).
+# move the keypoints into the camera frame with the extrinsics and project them with $K$.
 
-# %% mystnb={"figure": {"caption": "Our Panda forward kinematics, projected with each photo's calibration, over real photographs (yellow). If the chains follow the arm, the kinematics and the camera conventions agree with reality.", "name": "fig-fk-photos"}}
+# %% tags=["remove-input"]
+from robotpose_lib.book import real_photos_absent
 from robotpose_lib.real_panda import load_real_panda
 
 photos = load_real_panda()  # [] when the folder is absent
+shown = photos[:: max(1, len(photos) // 4)][:4]
+display(Markdown(f"{{numref}}`fig-fk-photos` shows the projected chains over {len(shown)} of the {len(photos)} "
+                 "photos." if photos else real_photos_absent("the photo check")))
+
+# %% mystnb={"figure": {"caption": "Our Panda forward kinematics, projected with each photo's calibration, over real photographs (yellow). If the chains follow the arm, the kinematics and the camera conventions agree with reality.", "name": "fig-fk-photos"}}
 if photos:
-    shown = photos[:: max(1, len(photos) // 4)][:4]
     overlays = [viz.draw_chain(p.image, p.joints_2d, color=(255, 255, 0), radius=4) for p in shown]
     viz.image_grid(overlays, cols=len(overlays), titles=[p.name for p in shown])
     plt.show()
-else:
-    print("The real Panda photos are not here: skipping the real-photo check.")
 
 # %% [markdown]
 # ## Rendering with a ray caster
@@ -369,7 +371,7 @@ display(Markdown(
 #
 # * Rendering gives exact labels for free: masks, depth and every joint in 2D and 3D.
 # * A robot is a kinematic chain plus simple geometry; the Panda's chain and geometry
-#   project onto real photographs where the arm is ({numref}`fig-fk-photos`, when the
+#   project onto real photographs where the arm is (the photo check above, when the
 #   photos are present).
 # * The paper's randomisation varies everything but the robot's shape: colours, cameras,
 #   backgrounds, noise; a test set is the same generator with its own seed and its own

@@ -468,19 +468,26 @@ if toy_runs:
 # The model never saw a real image. Calibrated photographs of a Panda with measured
 # joint angles (chapter 1) give ground truth: we run the model on the whole image (one
 # robot, no mask), take each joint's NMS peak and compare it with the projection of the
-# forward kinematics ({numref}`fig-real-ch2`; yellow: truth, cyan: prediction). The cell is
-# skipped when the photos are not available; chapter 5 studies them in depth.
+# forward kinematics; chapter 5 studies the photos in depth.
 
-# %% mystnb={"figure": {"caption": "The Panda localization model on real photographs (one robot, no mask, NMS peaks): the truth in yellow, the prediction in cyan; the best and the worst photos by median error.", "name": "fig-real-ch2"}}
-from robotpose_lib.eval.real import evaluate_photos
+# %% tags=["remove-input"]
+from robotpose_lib.book import real_photos_absent
 from robotpose_lib.real_panda import load_real_panda
 
 photos = load_real_panda()
 if not photos:
-    print("real_panda_dev not found: skipping the real-photo check")
+    display(Markdown(real_photos_absent("this section's figure and table")))
 elif "panda" not in models:
-    print("no Panda model: skipping the real-photo check")
+    display(Markdown("No Panda localization model here (neither the reference checkpoint nor a stand-in), so "
+                     "this section's figure and table are left out."))
 else:
+    display(Markdown("In {numref}`fig-real-ch2` yellow is the truth and cyan the prediction, on the best and "
+                     "the worst photos by median error."))
+
+# %% mystnb={"figure": {"caption": "The Panda localization model on real photographs (one robot, no mask, NMS peaks): the truth in yellow, the prediction in cyan; the best and the worst photos by median error.", "name": "fig-real-ch2"}}
+from robotpose_lib.eval.real import evaluate_photos
+
+if photos and "panda" in models:
     model, task, source = models["panda"]
     results = evaluate_photos(model, task, photos, method="nms")
     medians = np.array([np.nanmedian(r.errors_px) if np.isfinite(r.errors_px).any() else np.inf for r in results])

@@ -61,7 +61,7 @@ import torch
 from IPython.display import Markdown, display
 
 from robotpose_lib import config, twin, viz
-from robotpose_lib.book import markdown_table
+from robotpose_lib.book import markdown_table, real_photos_absent
 from robotpose_lib.cards import read_study
 from robotpose_lib.eval import real as eval_real
 from robotpose_lib.real_panda import download_panda_episode, find_real_panda_dir, load_real_panda
@@ -79,11 +79,9 @@ print(f"quick mode: {QUICK}; models run on {config.default_device()}")
 # robot base (an OpenCV `rvec, tvec`) and the seven measured joint angles. Forward
 # kinematics of the joint angles gives the 3D keypoints in the base frame (DREAM's seven:
 # base, shoulder, elbow, forearm, wrist, flange region and hand); the extrinsics move them
-# into the camera frame and $K$ projects them. If our conventions were wrong anywhere
-# (axes, pixel centres, DH parameters), the yellow chains of {numref}`fig-real-truth` would
-# miss the arm.
+# into the camera frame and $K$ projects them.
 
-# %% mystnb={"figure": {"caption": "Real photographs of the Panda with their ground truth: forward kinematics of the measured joint angles, projected with the calibration (yellow).", "name": "fig-real-truth"}}
+# %%
 def find_photos():
     """The full episode when online, else the dev sample beside the repository."""
     if "google.colab" in sys.modules:
@@ -96,15 +94,29 @@ def find_photos():
 
 
 photos, source = find_photos()
-if not photos:
-    print("No real Panda photos here (not online, no shared/data/real_panda_dev): "
-          "the cells below skip themselves.")
-else:
-    if QUICK:
-        photos = photos[::3]  # quick mode: every third frame
+if QUICK:
+    photos = photos[::3]  # quick mode: every third frame
+if photos:
     print(f"{len(photos)} photos from the {source}, {photos[0].image.shape[1]}x{photos[0].image.shape[0]} px, "
           f"fy = {photos[0].K[1, 1]:.0f} px (vertical field of view "
           f"{np.degrees(2 * np.arctan(photos[0].image.shape[0] / 2 / photos[0].K[1, 1])):.0f} degrees)")
+
+
+# %% tags=["remove-input"]
+def if_photos(text: str) -> None:
+    """Show ``text`` (Markdown that refers to a figure of the photos) when the photos are
+    here; otherwise one line saying what is left out, so that no reference dangles."""
+    display(Markdown(text if photos else "*Left out: the real photos are not on this machine (see above).*"))
+
+
+display(Markdown(
+    "If our conventions were wrong anywhere (axes, pixel centres, DH parameters), the yellow chains of "
+    "{numref}`fig-real-truth` would miss the arm." if photos else
+    real_photos_absent("every figure and table of this chapter that needs them") + " The cells below skip "
+    "themselves."))
+
+# %% mystnb={"figure": {"caption": "Real photographs of the Panda with their ground truth: forward kinematics of the measured joint angles, projected with the calibration (yellow).", "name": "fig-real-truth"}}
+if photos:
     shown = photos[:: max(1, len(photos) // 4)][:4]
     viz.image_grid([viz.draw_chain(p.image, p.joints_2d, color=(255, 255, 0), radius=3) for p in shown],
                    cols=4, size=2.6, titles=[p.name for p in shown])
@@ -176,10 +188,11 @@ if photos:
 
 # %% [markdown]
 # ## Predictions on the photos
-#
-# In {numref}`fig-real-predictions` yellow is the truth, cyan the best robot the model
-# reports. The photos are sorted by the model's median error, best first; the last ones
-# are the failure cases discussed below.
+
+# %% tags=["remove-input"]
+if_photos("In {numref}`fig-real-predictions` yellow is the truth, cyan the best robot the model reports. The "
+          "photos are sorted by the model's median error, best first; the last ones are the failure cases "
+          "discussed below.")
 
 # %% mystnb={"figure": {"caption": "The shipped models on real photos: truth in yellow, the best robot the model reports in cyan; the two best and the two worst photos by median pixel error.", "name": "fig-real-predictions"}}
 if photos:
@@ -209,8 +222,10 @@ if photos:
 #
 # First, the silhouette of the twin over the photo, one colour per link: our primitive
 # geometry (fitted to the Panda's collision meshes, chapter 1) covers the real arm, the
-# gripper included; the calibration board the robot holds is not part of our model
-# ({numref}`fig-twin`).
+# gripper included; the calibration board the robot holds is not part of our model.
+
+# %% tags=["remove-input"]
+if_photos("{numref}`fig-twin` shows the twins of three photos.")
 
 # %% mystnb={"figure": {"caption": "Rendered twins of three photos (rows): our geometry's silhouette over the photo, one colour per link; the twin on a synthetic background; the twin pasted over the real photo.", "name": "fig-twin"}}
 if photos:
@@ -291,7 +306,7 @@ else:
 # %% [markdown]
 # ## Failure cases, and what a GPU would change
 #
-# Compare the worst frames of {numref}`fig-real-predictions` with the best: in this
+# Compare the worst predicted frames above with the best (when the photos are here): in this
 # episode the camera is close, the gripper and the calibration board can fill much of the
 # image, and the elbow often leaves the frame. Our model is a CPU miniature (a frozen
 # or lightly tuned EfficientNet-Lite0 cut at stride 8 and three 64-wide stages) that saw

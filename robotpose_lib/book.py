@@ -11,6 +11,8 @@
   model is and cost to train (from its card and logs, ``cards``).
 * :func:`pipeline_example`: the arrays of the introduction's pipeline figure
   (``viz.pipeline.plot_pipeline``), from one rendered scene's exact targets.
+* :func:`real_photos_absent`: the line a chapter shows instead of a real-photo figure
+  when the photos are not on the machine.
 * :func:`onepass_study_rows`, :func:`onepass_robot_rows`: chapter 6's one-pass tables, from
   the study files and cards that ``scorecard.onepass_figures`` reads.
 
@@ -137,6 +139,19 @@ def markdown_table(rows: list[dict], columns: list[str] | None = None, formats: 
     rule = "|" + "|".join("---:" if n else "---" for n in numeric) + "|\n"
     body = "".join("| " + " | ".join(_cell(r.get(c, ""), formats.get(c)) for c in columns) + " |\n" for r in rows)
     return head + rule + body
+
+
+def real_photos_absent(what: str = "the figure") -> str:
+    """Markdown for a chapter whose figure needs the real Panda photos (``real_panda``) when
+    they are not on this machine: that ``what`` is left out, and how to get the photos
+    (they are never copied into the repository). Chapters show it in place of the
+    sentence that refers to the figure, so that no reference points at a missing figure."""
+    return (f"*The real Panda photographs are not on this machine, so {what} cannot be shown.* They are a "
+            "public teleoperation episode (MIT licence, copyright 2024 Tristin Xie) that this repository never "
+            "copies. To get them, download the episode once, online, with "
+            "`robotpose_lib.real_panda.download_panda_episode(FOLDER)` (chapter 5 does this by itself on Colab), "
+            "set the environment variable `ROBOTPOSE_REAL_PANDA=FOLDER` (or keep the dev sample in "
+            "`shared/data/real_panda_dev` beside the repository) and run the chapter again.")
 
 
 SHIPPED = ("panda_localization_cpu", "panda_instances_cpu", "panda_onepass_cpu",

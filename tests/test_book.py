@@ -112,3 +112,12 @@ def test_onepass_study_rows_read_both_layouts():
     rows, timing = book.onepass_study_rows(old)
     assert len(rows) == 1 and timing == [{"robots": 1, "onepass_ms": 4.0}]
     assert book.onepass_study_rows({}) == ([], [])
+
+
+def test_the_missing_photos_note_names_the_real_download_and_setting():
+    from robotpose_lib import real_panda
+
+    text = book.real_photos_absent("the figure")
+    assert "the figure cannot be shown" in text
+    assert real_panda.ENV_VAR in text and "download_panda_episode" in text
+    assert callable(real_panda.download_panda_episode)
