@@ -197,3 +197,28 @@ def _norm(value):
     if isinstance(value, (list, tuple)):
         return [_norm(v) for v in value]
     return value
+
+
+def replace_localization(ckpt: dict, localization: dict, source: str | Path) -> dict:
+    """An instance checkpoint (recurrent or one-pass, ``ckpt``) whose localization net is
+    the one of the localization checkpoint ``localization``: its weights, its architecture
+    (``config["localization"]``) and its depth coding (``extra["targets"]``), with
+    ``source`` recorded as ``extra["localization_checkpoint"]``. The instance weights are
+    kept: the instance model then reads a newer localization net than it was trained on,
+    so measure it again.
+
+    Raises:
+        CheckpointError: the two checkpoints are for different robots, or ``localization``
+            is not a localization checkpoint.
+    """
+    if localization.get("task") != "localization":
+        raise CheckpointError(f"{source}: a {localization.get('task')!r} checkpoint; expected 'localization'")
+    if localization.get("robot") != ckpt.get("robot"):
+        raise CheckpointError(f"{source}: made for {localization.get('robot')!r}, the instance checkpoint for "
+                              f"{ckpt.get('robot')!r}")
+    weights = {k: v for k, v in ckpt["model"].items() if not k.startswith("localization.")}
+    weights.update({f"localization.{k}": v for k, v in localization["model"].items()})
+    return {**ckpt, "model": weights,
+            "config": {**ckpt["config"], "localization": dict(localization["config"])},
+            "extra": {**ckpt["extra"], "localization_checkpoint": str(source),
+                      "targets": localization["extra"]["targets"]}}

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from robotpose_lib.cards import training_seconds  # noqa: E402
-from robotpose_lib.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from robotpose_lib.checkpoint import load_checkpoint, replace_localization, save_checkpoint  # noqa: E402
 from robotpose_lib.tasks import INSTANCE_TASKS  # noqa: E402
 from robotpose_lib.train import read_metrics  # noqa: E402
 
@@ -47,9 +47,7 @@ def main() -> int:
         if ckpt["task"] not in INSTANCE_TASKS:
             raise SystemExit(f"--localization only applies to instance checkpoints ({', '.join(INSTANCE_TASKS)})")
         loc = load_checkpoint(args.localization, expect={"task": "localization", "robot": ckpt["robot"]})
-        ckpt["model"] = {**ckpt["model"], **{f"localization.{k}": v for k, v in loc["model"].items()}}
-        ckpt["extra"] = {**ckpt["extra"], "localization_checkpoint": str(args.localization),
-                         "targets": loc["extra"]["targets"]}
+        ckpt = replace_localization(ckpt, loc, args.localization)
     out_dir = ROOT / "assets" / "checkpoints"
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"{args.name}.pt"
