@@ -334,3 +334,31 @@ def test_robot_free_validation_scenes_hold_no_robot_and_are_not_the_test_ones():
     assert not np.array_equal(scenes[0].image, test[0].image)
     with pytest.raises(ValueError, match="seed"):
         robot_free_validation_scenes("panda", 1, (48, 64), seed=ROBOT_FREE_SEED)
+
+
+def test_replace_localization_puts_a_newer_net_into_an_instance_checkpoint(tmp_path):
+    """The swapped checkpoint loads with the new net's architecture and weights, keeps the
+    instance weights, and a checkpoint for another robot is refused."""
+    from robotpose_lib.checkpoint import CheckpointError, replace_localization, save_checkpoint
+    from robotpose_lib.tasks import localization_task
+
+    task = _task()
+    model = task.build_model()
+    instance = {"task": "onepass", "robot": task.robot, "config": task.config_dict(), "step": 1,
+                "model": model.state_dict(), "extra": {**task.extra(), "targets": {}}}
+    loc_task = localization_task("quick", task.robot, backbone_weights=None, depth_context=2)
+    loc_model = loc_task.build_model()
+    loc = {"task": "localization", "robot": task.robot, "config": loc_task.config_dict(), "step": 5,
+           "model": loc_model.state_dict(), "extra": loc_task.extra()}
+    swapped = replace_localization(instance, loc, "new_loc.pt")
+    save_checkpoint(tmp_path / "swapped.pt", swapped)
+    rebuilt, _, _ = load_model(tmp_path / "swapped.pt", device="cpu", expect={"task": "onepass"})
+    assert rebuilt.localization.config.depth_context == 2
+    for k, v in loc_model.state_dict().items():
+        torch.testing.assert_close(rebuilt.localization.state_dict()[k], v)
+    for k, v in model.instances.state_dict().items():
+        torch.testing.assert_close(rebuilt.instances.state_dict()[k], v)
+    with pytest.raises(CheckpointError, match="made for"):
+        replace_localization(instance, {**loc, "robot": "kuka_kr16"}, "other.pt")
+    with pytest.raises(CheckpointError, match="expected 'localization'"):
+        replace_localization(instance, instance, "instance.pt")
