@@ -91,7 +91,8 @@ def select(candidates: list[str], n: int, localization: str | None, seed: int, r
               f"mask AP@0.5 {best['mask_ap50']:.3f}", flush=True)
     winner = max(range(len(rows)), key=lambda i: rows[i]["score"])
     return {"seed": seed, "n": n, "recipe": recipe, "rule": "highest counting accuracy + mask AP@0.5 at the "
-            "candidate's own calibrated centre threshold", "candidates": rows, "chosen": rows[winner]["checkpoint"]}
+            "candidate's own calibrated centre threshold and NMS window", "candidates": rows,
+            "chosen": rows[winner]["checkpoint"]}
 
 
 def study(onepass: str, convgru: str | None, n: int, robot_free: int, repeats: int) -> dict:

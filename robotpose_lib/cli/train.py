@@ -1,8 +1,8 @@
 """``robotpose train TASK --config NAME --robot NAME --out DIR [--resume] ...``: train the
 localization model, the recurrent instance model or the one-pass instance model
 (``tasks.make_task`` + ``data.training_dataset`` + ``train.train``, with the named config's
-``train.RUN_DEFAULTS``). A one-pass run ends by choosing its centre threshold on
-validation scenes (``--calibrate N``, ``eval.instances.calibrate_checkpoint``); ``--resume``
+``train.RUN_DEFAULTS``). A one-pass run ends by choosing its centre threshold and NMS
+window on validation scenes (``--calibrate N``, ``eval.instances.calibrate_checkpoint``); ``--resume``
 on a finished run only recalibrates."""
 from __future__ import annotations
 
@@ -64,8 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--localization", help="instances, onepass: the frozen localization checkpoint "
                    "(default assets/checkpoints/{robot}_localization_{config}.pt)")
     p.add_argument("--calibrate", type=int, default=None, metavar="N",
-                   help=f"onepass: after training, choose the centre threshold on N validation scenes (seed "
-                        f"{VALIDATION_SEED}, the training recipe) and store it in the checkpoint (default 40; "
+                   help=f"onepass: after training, choose the centre threshold and NMS window on N validation "
+                        f"scenes (seed {VALIDATION_SEED}, the training recipe) and N // 2 robot-free ones, and "
+                        "store them in the checkpoint (default 40; "
                         "0 skips; the toy robot has no validation scenes and skips)")
     p.add_argument("--set", action="append", default=[], type=override, metavar="FIELD=VALUE",
                    help="override a model config field (e.g. --set freeze_backbone=false), "

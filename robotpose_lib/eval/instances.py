@@ -177,7 +177,7 @@ def compare_instance_models(models: dict, robot: str, n: int, seed: int = TEST_S
     return report
 
 
-# --------------------------------------------------------- one-pass centre threshold
+# ------------------------------------------------- one-pass decoding (threshold, NMS window)
 @torch.no_grad()
 def _onepass_outputs(model: OnePassModel, samples: Sequence[Sample], input_size: tuple[int, int],
                      batch_size: int, device) -> tuple[list[OnePassOutput], list[dict]]:

@@ -37,7 +37,7 @@ recurrent model's :class:`.instances.Instance` records, so ``ap.instances_to_det
 
 The centre threshold and the NMS window are buffers of the module (saved with the weights),
 so they are calibrated per checkpoint on a validation seed
-(``eval.instances.calibrate_centre_threshold``). A wider window than Panoptic-DeepLab's 3x3
+(``eval.instances.calibrate_decoding``). A wider window than Panoptic-DeepLab's 3x3
 matters here: at stride 8 a 3x3 window lets two peaks 16 px apart on one robot both count,
 and that duplicate was the one-pass model's commonest counting error (see the issue-10 note).
 """

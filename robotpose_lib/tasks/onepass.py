@@ -17,7 +17,7 @@ Pieces:
   localization checkpoint (``robotpose train onepass``).
 
 Its decoding threshold is calibrated on validation scenes by
-``eval.instances.calibrate_centre_threshold``; its evaluation beside the ConvGRU is
+``eval.instances.calibrate_decoding``; its evaluation beside the ConvGRU is
 ``eval/instances.py`` and ``bench/runtime.py``.
 """
 from __future__ import annotations
