@@ -75,7 +75,7 @@ from robotpose_lib.synth import generate, params_for, posed_scene, render_scenes
 
 QUICK = config.quick_mode()
 H, W = config.pick((120, 160), (240, 320))  # figure size of rendered scenes
-# the ray caster renders on the CPU here (it can run on a GPU: render_scenes(..., device="cuda"))
+# the ray caster renders on the CPU here (on a GPU: render_scenes(..., device="cuda"))
 print(f"quick mode: {QUICK}; scenes rendered at {H}x{W} on the CPU")
 
 # %% [markdown]
@@ -96,9 +96,11 @@ print(f"quick mode: {QUICK}; scenes rendered at {H}x{W} on the CPU")
 # (`scripts/fit_panda_geometry.py`); the fitted parameters live in the library.
 
 # %%
-display(Markdown(markdown_table([{"robot": name, "joints (dof)": get_robot(name).dof,
-                                  "keypoints J": get_robot(name).num_keypoints,
-                                  "keypoint names": ", ".join(get_robot(name).keypoint_names)} for name in ROBOT_NAMES])))
+robot_rows = [{"robot": name, "joints (dof)": get_robot(name).dof,
+               "keypoints J": get_robot(name).num_keypoints,
+               "keypoint names": ", ".join(get_robot(name).keypoint_names)}
+              for name in ROBOT_NAMES]
+display(Markdown(markdown_table(robot_rows)))
 
 # %% mystnb={"figure": {"caption": "The two built-in robots at the middle of their joint ranges: link primitives (translucent) and the keypoint chain (black) in the robot's base frame.", "name": "fig-robots"}}
 fig = plt.figure(figsize=(10, 5))
@@ -137,7 +139,8 @@ display(Markdown(f"{{numref}}`fig-fk-photos` shows the projected chains over {le
 
 # %% mystnb={"figure": {"caption": "Our Panda forward kinematics, projected with each photo's calibration, over real photographs (yellow). If the chains follow the arm, the kinematics and the camera conventions agree with reality.", "name": "fig-fk-photos"}}
 if photos:
-    overlays = [viz.draw_chain(p.image, p.joints_2d, color=(255, 255, 0), radius=4) for p in shown]
+    overlays = [viz.draw_chain(p.image, p.joints_2d, color=(255, 255, 0), radius=4)
+                for p in shown]
     viz.image_grid(overlays, cols=len(overlays), titles=[p.name for p in shown])
     plt.show()
 
@@ -162,9 +165,12 @@ scene = posed_scene("kuka_kr16", [0.3, -0.6, 0.4, 0.5, 0.8, 0.0], radius=3.5,
 sample = render_scenes("kuka_kr16", [scene], params_for("kuka_kr16"))[0]
 panels = [sample.image, viz.color_masks(sample.masks), viz.color_depth(sample.depth),
           viz.draw_sample(sample)]
-viz.image_grid(panels, cols=4, titles=["image", "instance masks", "depth (camera z)", "projected joints"])
+viz.image_grid(panels, cols=4,
+               titles=["image", "instance masks", "depth (camera z)",
+                       "projected joints"])
 plt.show()
-print(f"depth of the robot's pixels: {sample.depth[sample.depth > 0].min():.2f} .. {sample.depth.max():.2f} m")
+print(f"depth of the robot's pixels: {sample.depth[sample.depth > 0].min():.2f} .. "
+      f"{sample.depth.max():.2f} m")
 
 # %% [markdown]
 # ## The paper's randomisation
@@ -187,9 +193,11 @@ print(f"depth of the robot's pixels: {sample.depth[sample.depth > 0].min():.2f} 
 # dots: joints outside the frame or hidden behind another robot).
 
 # %% mystnb={"figure": {"caption": "Random training scenes of the paper's randomisation (its Fig. 3): the industrial arm in the first two rows, the Panda in the last two; titles give the number of robots and the noise amplitude a.", "name": "fig-random-scenes"}}
-scenes = [s for name in ("kuka_kr16", "panda") for s in generate(name, seed=0, indices=range(8), height=H, width=W)]
+scenes = [s for name in ("kuka_kr16", "panda")
+          for s in generate(name, seed=0, indices=range(8), height=H, width=W)]
 viz.image_grid([viz.draw_sample(s) for s in scenes], cols=4,
-               titles=[f"{s.robot}: {s.num_robots} robot(s), a={s.meta['noise_amplitude']:.0f}" for s in scenes])
+               titles=[f"{s.robot}: {s.num_robots} robot(s), "
+                       f"a={s.meta['noise_amplitude']:.0f}" for s in scenes])
 plt.show()
 
 # %% [markdown]
@@ -208,16 +216,19 @@ rows = {
 }
 from robotpose_lib.backgrounds import BackgroundPool
 
-rows["background"] = [base.replace(background=BackgroundPool(photo_probability=p, split=s))
+rows["background"] = [base.replace(
+                          background=BackgroundPool(photo_probability=p, split=s))
                       for p, s in ((0.0, "train"), (1.0, "train"), (1.0, "test"))]
-labels = {"noise a": ["a = 0", "a = 15", "a = 30"], "camera radius": ["4 m", "6.5 m", "10 m"],
+labels = {"noise a": ["a = 0", "a = 15", "a = 30"],
+          "camera radius": ["4 m", "6.5 m", "10 m"],
           "colours": ["per robot", "per link", "per link (other draw)"],
           "background": ["procedural", "train photos", "test photos"]}
 images, titles = [], []
 for row, params in rows.items():
     for k, p in enumerate(params):
         seed_index = 2 if row == "colours" and k == 2 else 1
-        images.append(generate("kuka_kr16", seed=seed_index, indices=[4], height=H, width=W, params=p)[0].image)
+        images.append(generate("kuka_kr16", seed=seed_index, indices=[4], height=H,
+                               width=W, params=p)[0].image)
         titles.append(f"{row}: {labels[row][k]}")
 viz.image_grid(images, cols=3, titles=titles)
 plt.show()
@@ -232,7 +243,8 @@ plt.show()
 
 # %% mystnb={"figure": {"caption": "The training distribution of each robot's preset: robots per image, the share of a robot's joints that are visible, and the depth of the joints.", "name": "fig-distribution"}}
 N_STATS = config.pick(24, 200)
-stats = {name: generate(name, seed=123, indices=range(N_STATS), height=H, width=W) for name in ROBOT_NAMES}
+stats = {name: generate(name, seed=123, indices=range(N_STATS), height=H, width=W)
+         for name in ROBOT_NAMES}
 fig, axes = plt.subplots(1, 3, figsize=(10, 3))
 for name, samples in stats.items():
     counts = [s.num_robots for s in samples]
@@ -241,7 +253,8 @@ for name, samples in stats.items():
     axes[1].hist(vis, bins=np.linspace(0, 1, 9), alpha=0.6, label=name)
     z = np.concatenate([s.joints_3d[..., 2].ravel() for s in samples if s.num_robots])
     axes[2].hist(z, bins=30, alpha=0.6, label=name)
-axes[0].set_xlabel("robots in the image"); axes[1].set_xlabel("fraction of joints visible")
+axes[0].set_xlabel("robots in the image")
+axes[1].set_xlabel("fraction of joints visible")
 axes[2].set_xlabel("joint depth z [m]")
 for ax in axes:
     ax.legend(fontsize=8)
@@ -253,10 +266,12 @@ lines = []
 for name, samples in stats.items():
     counts = np.array([s.num_robots for s in samples])
     z = np.concatenate([s.joints_3d[..., 2].ravel() for s in samples if s.num_robots])
-    lines.append(f"* **{name}**: {np.mean(counts == 0):.0%} of the {len(samples)} scenes show no robot "
-                 f"(they teach the networks to say so) and {np.mean(counts >= 2):.0%} show two or more; the "
-                 f"joints lie {np.percentile(z, 5):.1f} to {np.percentile(z, 95):.1f} m from the camera (5th to 95th "
-                 f"percentile), {np.mean(z >= 5):.0%} of them in the paper's far range beyond 5 m.")
+    lines.append(f"* **{name}**: {np.mean(counts == 0):.0%} of the {len(samples)} "
+                 "scenes show no robot (they teach the networks to say so) and "
+                 f"{np.mean(counts >= 2):.0%} show two or more; the joints lie "
+                 f"{np.percentile(z, 5):.1f} to {np.percentile(z, 95):.1f} m from the "
+                 f"camera (5th to 95th percentile), {np.mean(z >= 5):.0%} of them in "
+                 "the paper's far range beyond 5 m.")
 display(Markdown("\n".join(lines)))
 
 # %% [markdown]
@@ -273,20 +288,26 @@ display(Markdown("\n".join(lines)))
 import ipywidgets as widgets
 
 robot_kr = get_robot("kuka_kr16")
-sliders = {f"q{j + 1}": widgets.FloatSlider(value=0.3, min=-math.pi / 2, max=math.pi / 2, step=0.05,
-                                             description=f"joint {j + 1}") for j in range(robot_kr.dof)}
+sliders = {f"q{j + 1}": widgets.FloatSlider(value=0.3, min=-math.pi / 2,
+                                            max=math.pi / 2, step=0.05,
+                                            description=f"joint {j + 1}")
+           for j in range(robot_kr.dof)}
 camera_sliders = {
-    "azimuth": widgets.FloatSlider(value=0.6, min=0, max=2 * math.pi, step=0.05, description="azimuth"),
-    "inclination": widgets.FloatSlider(value=1.1, min=0.05, max=math.pi / 2, step=0.05, description="inclination"),
-    "radius": widgets.FloatSlider(value=5.0, min=2.5, max=10.0, step=0.1, description="radius [m]"),
+    "azimuth": widgets.FloatSlider(value=0.6, min=0, max=2 * math.pi, step=0.05,
+                                   description="azimuth"),
+    "inclination": widgets.FloatSlider(value=1.1, min=0.05, max=math.pi / 2, step=0.05,
+                                       description="inclination"),
+    "radius": widgets.FloatSlider(value=5.0, min=2.5, max=10.0, step=0.1,
+                                  description="radius [m]"),
 }
 
 
 def show_posed(azimuth, inclination, radius, **q):
-    scene = posed_scene("kuka_kr16", [q[f"q{j + 1}"] for j in range(robot_kr.dof)], radius,
-                        inclination, azimuth, height=H, width=W, seed=3)
+    scene = posed_scene("kuka_kr16", [q[f"q{j + 1}"] for j in range(robot_kr.dof)],
+                        radius, inclination, azimuth, height=H, width=W, seed=3)
     s = render_scenes("kuka_kr16", [scene], params_for("kuka_kr16"))[0]
-    viz.image_grid([viz.draw_sample(s), viz.color_depth(s.depth)], cols=2, titles=["image + joints", "depth"])
+    viz.image_grid([viz.draw_sample(s), viz.color_depth(s.depth)], cols=2,
+                   titles=["image + joints", "depth"])
 
 
 from robotpose_lib.widgets import panel
@@ -299,8 +320,10 @@ frames = []
 for k in range(n_frames):
     t = k / n_frames
     q = [0.3, -0.6 + 0.8 * math.sin(2 * math.pi * t), 0.4, 0.5, 0.8, 0.0]
-    scene = posed_scene("kuka_kr16", q, 5.0, 1.1, 2 * math.pi * t, height=H, width=W, seed=3)
-    frames.append(viz.draw_sample(render_scenes("kuka_kr16", [scene], params_for("kuka_kr16"))[0]))
+    scene = posed_scene("kuka_kr16", q, 5.0, 1.1, 2 * math.pi * t, height=H, width=W,
+                        seed=3)
+    frames.append(viz.draw_sample(render_scenes("kuka_kr16", [scene],
+                                                params_for("kuka_kr16"))[0]))
 display(HTML(viz.animation_html(frames)))
 
 # %% [markdown]
@@ -331,7 +354,8 @@ ds = SyntheticDataset("panda", n=4, size=(H, W), seed=42)
 with tempfile.TemporaryDirectory() as tmp:
     write_dataset(tmp, ds, progress=False)
     disk = DiskDataset(tmp)
-    same = all(ds[i].image.tobytes() == disk[i].image.tobytes() for i in range(len(ds)))
+    same = all(ds[i].image.tobytes() == disk[i].image.tobytes()
+               for i in range(len(ds)))
     print("written files:", sorted(p.name for p in Path(tmp).iterdir()))
     print("on-disk samples identical to the rendered ones:", same)
     print({k: v.shape for k, v in disk[0].annotations().items()})
@@ -347,13 +371,16 @@ with tempfile.TemporaryDirectory() as tmp:
 from robotpose_lib.bench.synth import synth_throughput
 
 n_bench = config.pick(8, 48)
-rates = {name: synth_throughput(name, n_bench, 480, 640, batch=8) for name in ROBOT_NAMES}
+rates = {name: synth_throughput(name, n_bench, 480, 640, batch=8)
+         for name in ROBOT_NAMES}
 display(Markdown(
-    f"Rendered {n_bench} scenes of three robots at 480x640 per robot ({torch.get_num_threads()} torch threads):\n\n"
+    f"Rendered {n_bench} scenes of three robots at 480x640 per robot "
+    f"({torch.get_num_threads()} torch threads):\n\n"
     + "\n".join(f"* **{name}**: {rate:.1f} samples/s" for name, rate in rates.items())
-    + f"\n\nAt the slower rate one batch of 8 scenes takes {8 / min(rates.values()):.1f} s to render at the "
-    "paper's resolution; the reference models train at 240x320 on a quarter of the pixels, with rendering in a "
-    "parallel worker process, and chapter 6 shows their training throughput."))
+    + "\n\nAt the slower rate one batch of 8 scenes takes "
+      f"{8 / min(rates.values()):.1f} s to render at the paper's resolution; the "
+      "reference models train at 240x320 on a quarter of the pixels, with rendering "
+      "in a parallel worker process, and chapter 6 shows their training throughput."))
 
 # %% [markdown]
 # ## What differs from the paper

@@ -63,8 +63,8 @@ from robotpose_lib.book import reference_model
 from robotpose_lib.checkpoint import reference_log
 from robotpose_lib.eval.localization import evaluate_localization
 from robotpose_lib.eval.testset import test_dataset
-from robotpose_lib.models.localization import (LocalizationNet, count_flops, count_parameters,
-                                               get_config)
+from robotpose_lib.models.localization import (LocalizationNet, count_flops,
+                                               count_parameters, get_config)
 from robotpose_lib.robots import ROBOT_NAMES, get_robot
 from robotpose_lib.synth import generate_one
 from robotpose_lib.targets import TargetParams, depth_coding_for, make_targets
@@ -72,14 +72,18 @@ from robotpose_lib.tasks import load_model, localization_task
 from robotpose_lib.train import TrainSettings, train
 from IPython.display import Markdown, display
 
-from robotpose_lib.book import describe_localization, localization_tables, markdown_table
-from robotpose_lib.viz.localization import draw_network, plot_depth_errors, plot_pixel_errors, plot_stage_beliefs
+from robotpose_lib.book import (describe_localization, localization_tables,
+                                markdown_table)
+from robotpose_lib.viz.localization import (draw_network, plot_depth_errors,
+                                            plot_pixel_errors, plot_stage_beliefs)
 from robotpose_lib.viz.training import plot_loss_curves, plot_term_history
 
 QUICK = config.quick_mode()
-LIVE_ROBOT = "panda"  # the live model's robot (the Panda has real photos to check against)
+# the live model's robot (the Panda has real photos to check against)
+LIVE_ROBOT = "panda"
 N_TEST = config.pick(8, 200)  # scenes of the fixed synthetic test set
-print(f"quick mode: {QUICK}; test scenes per robot: {N_TEST}; device: {config.default_device()}")
+print(f"quick mode: {QUICK}; test scenes per robot: {N_TEST}; device: "
+      f"{config.default_device()}")
 
 # %% [markdown]
 # ## What the network has to predict
@@ -143,24 +147,33 @@ params = TargetParams(depth=depth_coding_for(LIVE_ROBOT))
 sample = generate_one(LIVE_ROBOT, seed=3, index=0, height=H, width=W)
 t = make_targets(sample, (H, W), params)
 names = get_robot(LIVE_ROBOT).keypoint_names
-print(f"{sample.num_robots} robot(s), J = {len(names)}, sigma = {params.sigma} px, phi = {params.phi}, "
-      f"depth range {params.depth.z_min}-{params.depth.z_max} m (focal-normalised)")
+print(f"{sample.num_robots} robot(s), J = {len(names)}, sigma = {params.sigma} px, "
+      f"phi = {params.phi}, depth range {params.depth.z_min}-{params.depth.z_max} m "
+      "(focal-normalised)")
 
 fig, axes = plt.subplots(2, 3, figsize=(10, 5.4))
-axes[0, 0].imshow(viz.draw_sample(sample)); axes[0, 0].set_title("image and true joints")
-axes[0, 1].imshow(t["beliefs"].max(axis=0), cmap="magma"); axes[0, 1].set_title("max over joints of B")
+axes[0, 0].imshow(viz.draw_sample(sample))
+axes[0, 0].set_title("image and true joints")
+axes[0, 1].imshow(t["beliefs"].max(axis=0), cmap="magma")
+axes[0, 1].set_title("max over joints of B")
 j_show = len(names) // 2
-axes[0, 2].imshow(t["beliefs"][j_show], cmap="magma"); axes[0, 2].set_title(f"B for {names[j_show]}")
-im = axes[1, 0].imshow(np.where(t["weight"][0] > 0, t["depth"][0], np.nan), cmap="turbo", vmin=0, vmax=1)
-axes[1, 0].set_title("encoded depth D (on the weight discs)"); fig.colorbar(im, ax=axes[1, 0], fraction=0.035)
-axes[1, 1].imshow(t["weight"][0], cmap="gray"); axes[1, 1].set_title("weight W (eq. 2)")
+axes[0, 2].imshow(t["beliefs"][j_show], cmap="magma")
+axes[0, 2].set_title(f"B for {names[j_show]}")
+im = axes[1, 0].imshow(np.where(t["weight"][0] > 0, t["depth"][0], np.nan),
+                       cmap="turbo", vmin=0, vmax=1)
+axes[1, 0].set_title("encoded depth D (on the weight discs)")
+fig.colorbar(im, ax=axes[1, 0], fraction=0.035)
+axes[1, 1].imshow(t["weight"][0], cmap="gray")
+axes[1, 1].set_title("weight W (eq. 2)")
 for ax in axes.flat:
     ax.title.set_fontsize(9)
 for ax in axes.flat[:5]:
     ax.axis("off")
 z = np.linspace(params.depth.z_min, params.depth.z_max, 200)
-axes[1, 2].plot(z, params.depth.encode(z, fx=params.depth.fx_over_width_ref * W, width=W))
-axes[1, 2].set_xlabel("Z (m, at the reference focal length)"); axes[1, 2].set_ylabel("D")
+axes[1, 2].plot(z, params.depth.encode(z, fx=params.depth.fx_over_width_ref * W,
+                                       width=W))
+axes[1, 2].set_xlabel("Z (m, at the reference focal length)")
+axes[1, 2].set_ylabel("D")
 axes[1, 2].set_title("inverse depth coding D = a/Z + b")
 plt.tight_layout()
 plt.show()
@@ -185,7 +198,8 @@ plt.show()
 J = len(names)
 fig, ax = plt.subplots(figsize=(10, 3.2))
 draw_network(get_config("cpu"), J, ax)
-ax.set_title(f"LocalizationNet, 'cpu' configuration, J = {J} ({LIVE_ROBOT})", fontsize=9)
+ax.set_title(f"LocalizationNet, 'cpu' configuration, J = {J} ({LIVE_ROBOT})",
+             fontsize=9)
 plt.show()
 
 # %% [markdown]
@@ -198,18 +212,23 @@ plt.show()
 # %%
 sizes = []
 for name in ("paper", "cpu", "quick"):
-    cfg = get_config(name, backbone_weights=None)  # no download: only shapes matter here
+    # no download: only shapes matter here
+    cfg = get_config(name, backbone_weights=None)
     net = LocalizationNet(cfg, J).to("meta")
+    frozen = " (frozen)" if cfg.freeze_backbone else ""
     sizes.append({"config": f"`{name}`", "input": "x".join(map(str, cfg.input_size)),
-                  "parameters": count_parameters(net), "trainable": count_parameters(net, trainable_only=True),
+                  "parameters": count_parameters(net),
+                  "trainable": count_parameters(net, trainable_only=True),
                   "GFLOPs": count_flops(net, cfg.input_size) / 1e9,
-                  "network": f"{cfg.backbone}{' (frozen)' if cfg.freeze_backbone else ''}, "
+                  "network": f"{cfg.backbone}{frozen}, "
                              f"{cfg.stages} stages of {cfg.width}"})
-display(Markdown(markdown_table(sizes, formats={"parameters": ",d", "trainable": ",d", "GFLOPs": ".2f"})))
+display(Markdown(markdown_table(sizes, formats={"parameters": ",d", "trainable": ",d",
+                                                "GFLOPs": ".2f"})))
 paper_size, cpu_size = sizes[0], sizes[1]
-display(Markdown(f"The reference `cpu` network needs {paper_size['GFLOPs'] / cpu_size['GFLOPs']:.0f} times fewer "
-                 f"FLOPs per image than the paper's and trains {cpu_size['trainable']:,} of its "
-                 f"{cpu_size['parameters']:,} parameters."))
+display(Markdown("The reference `cpu` network needs "
+                 f"{paper_size['GFLOPs'] / cpu_size['GFLOPs']:.0f} times fewer FLOPs "
+                 f"per image than the paper's and trains {cpu_size['trainable']:,} of "
+                 f"its {cpu_size['parameters']:,} parameters."))
 
 # %% [markdown]
 # The paper's model is a GPU model: on the 2-core CPU this book was written on it trains
@@ -231,13 +250,16 @@ from robotpose_lib.data import SyntheticDataset
 
 live_task = localization_task("quick", LIVE_ROBOT)
 live_steps, live_batch = config.pick(40, 600), 4
-live_data = SyntheticDataset(LIVE_ROBOT, live_steps * live_batch, size=live_task.input_size, seed=1)
+live_data = SyntheticDataset(LIVE_ROBOT, live_steps * live_batch,
+                             size=live_task.input_size, seed=1)
 run_dir = Path(tempfile.mkdtemp(prefix="robotpose_ch2_"))
 result = train(live_task, live_data, run_dir,
-               TrainSettings(steps=live_steps, batch_size=live_batch, ckpt_every=live_steps,
+               TrainSettings(steps=live_steps, batch_size=live_batch,
+                             ckpt_every=live_steps,
                              log_every=config.pick(5, 20), num_workers=0, threads=1))
-print(f"trained {result['step']} steps on {result.get('device', config.default_device())} in "
-      f"{result['seconds']:.0f} s; last loss {result['loss']:.4f}")
+print(f"trained {result['step']} steps on "
+      f"{result.get('device', config.default_device())} in {result['seconds']:.0f} s; "
+      f"last loss {result['loss']:.4f}")
 ax = plot_loss_curves(run_dir)
 ax.figure.set_size_inches(7, 3.2)
 ax.set_title(f"live run: quick config, {LIVE_ROBOT}", fontsize=9)
@@ -247,13 +269,16 @@ live_model, _, _ = load_model(run_dir / "checkpoint.pt")
 # %% tags=["hide-input"]
 from robotpose_lib.train import read_metrics
 
-logged = np.array([r["loss"] for r in read_metrics(run_dir / "metrics.jsonl") if "loss" in r])
-first, last = logged[: max(1, len(logged) // 5)].mean(), logged[-max(1, len(logged) // 5):].mean()
+logged = np.array([r["loss"] for r in read_metrics(run_dir / "metrics.jsonl")
+                   if "loss" in r])
+first, last = (logged[: max(1, len(logged) // 5)].mean(),
+               logged[-max(1, len(logged) // 5):].mean())
 display(Markdown(
-    f"Over {live_steps} steps the logged loss went from {first:.4f} (mean of the first fifth) to {last:.4f} "
-    f"(last fifth), " + (f"a drop of {1 - last / first:.0%}: the mechanics work." if last < 0.95 * first else
-                         "no clear drop: too few steps to see learning through the batch-to-batch noise "
-                         "(each batch is a new random scene).")
+    f"Over {live_steps} steps the logged loss went from {first:.4f} (mean of the "
+    f"first fifth) to {last:.4f} (last fifth), "
+    + (f"a drop of {1 - last / first:.0%}: the mechanics work." if last < 0.95 * first
+       else "no clear drop: too few steps to see learning through the batch-to-batch "
+            "noise (each batch is a new random scene).")
     + " The numbers below come from the reference model, not from this run."))
 
 # %% [markdown]
@@ -286,7 +311,8 @@ SHOW_ROBOT = LIVE_ROBOT
 # %% mystnb={"figure": {"caption": "The reference runs, part after part: the last stage's belief and depth terms (unweighted, smoothed), with a dotted line at each part boundary.", "name": "fig-reference-runs"}}
 histories = {}
 for robot in ROBOT_NAMES:
-    parts = [reference_log(robot, "localization", part=p) for p in (".part1", ".part2", "")]
+    parts = [reference_log(robot, "localization", part=p)
+             for p in (".part1", ".part2", "")]
     parts = [p for p in parts if p.is_file()]
     if len(parts) >= 2:
         histories[robot] = parts
@@ -315,18 +341,24 @@ else:
 model, task, source = models[SHOW_ROBOT]
 test_set = test_dataset(SHOW_ROBOT, 8, task.input_size)
 # the test scene where the robots cover the most pixels
-scene = max((test_set[i] for i in range(len(test_set))), key=lambda s: int(s.masks.sum()))
+scene = max((test_set[i] for i in range(len(test_set))),
+            key=lambda s: int(s.masks.sum()))
 from robotpose_lib.targets import image_to_tensor
 
 with torch.no_grad():
-    out = model(image_to_tensor(scene.image)[None].to(config.default_device()), upsample="all")
+    out = model(image_to_tensor(scene.image)[None].to(config.default_device()),
+                upsample="all")
 stage_beliefs = [b[0].float().cpu().numpy() for b, _ in out.stages]
 joint_labels = get_robot(SHOW_ROBOT).keypoint_names
-zoom = viz.zoom_box(scene.masks, aspect=4 / 3)  # the robots with a margin: the maps are small at the column's width
+# the robots with a margin: the maps are small at the column's width
+zoom = viz.zoom_box(scene.masks, aspect=4 / 3)
 crop = scene.image[zoom]
-fig = plot_stage_beliefs(crop, [b[:, zoom[0], zoom[1]] for b in stage_beliefs], joint_labels,
-                         size=min(1.6, 9.5 / (len(joint_labels) * crop.shape[1] / crop.shape[0])))
-fig.suptitle(f"{SHOW_ROBOT}, {source}; colour scale 0 .. {max(b.max() for b in stage_beliefs):.2f}",
+# height [in]
+tile = min(1.6, 9.5 / (len(joint_labels) * crop.shape[1] / crop.shape[0]))
+fig = plot_stage_beliefs(crop, [b[:, zoom[0], zoom[1]] for b in stage_beliefs],
+                         joint_labels, size=tile)
+fig.suptitle(f"{SHOW_ROBOT}, {source}; colour scale 0 .. "
+             f"{max(b.max() for b in stage_beliefs):.2f}",
              y=1.02, fontsize=9)
 plt.show()
 
@@ -343,17 +375,19 @@ def show_stage(stage, joint):
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     axes[0].imshow(viz.draw_sample(scene)); axes[0].set_title("image and true joints")
     axes[1].imshow(scene.image.mean(axis=2), cmap="gray")
-    # colour scale up to this map's own maximum: weak beliefs would be invisible on 0..1
+    # colour scale up to this map's own maximum: on 0..1 weak beliefs would vanish
     axes[1].imshow(b, cmap="magma", vmin=0, vmax=max(float(b.max()), 1e-3), alpha=0.75)
     v, u = np.unravel_index(np.argmax(b), b.shape)
     axes[1].plot(u, v, "c+", ms=14, mew=2)
-    axes[1].set_title(f"stage {stage}, {joint}: max belief {b.max():.2f} (+)", fontsize=9)
+    axes[1].set_title(f"stage {stage}, {joint}: max belief {b.max():.2f} (+)",
+                      fontsize=9)
     for ax in axes:
         ax.axis("off")
 
 
 _ = panel(show_stage,
-          stage=widgets.IntSlider(value=len(stage_beliefs), min=1, max=len(stage_beliefs), description="stage"),
+          stage=widgets.IntSlider(value=len(stage_beliefs), min=1,
+                                  max=len(stage_beliefs), description="stage"),
           joint=widgets.Dropdown(options=joint_names, description="joint"))
 
 
@@ -380,11 +414,12 @@ _ = panel(show_stage,
 reports = {}
 for robot, (model, task, source) in models.items():
     reports[robot] = evaluate_localization(model, task, N_TEST, batch_size=8)
-    display(Markdown(f"**{robot}** ({source}). " + localization_tables(reports[robot])))
+    display(Markdown(f"**{robot}** ({source}). "
+                     + localization_tables(reports[robot])))
 
 # %% mystnb={"figure": {"caption": "The paper's Fig. 6 and Table I on our test set: the pixel error per joint at 480x640 for both peak finders (box plots, misses left out; left) and the depth error against the true depth (right; the binned median and its 25-75 % band over a subsample of pixels).", "name": "fig-errors"}}
-fig, axes = plt.subplots(len(reports), 2, figsize=(10, 3.6 * len(reports)), squeeze=False,
-                         gridspec_kw={"width_ratios": [1.4, 1]})
+fig, axes = plt.subplots(len(reports), 2, figsize=(10, 3.6 * len(reports)),
+                         squeeze=False, gridspec_kw={"width_ratios": [1.4, 1]})
 for row, (robot, report) in zip(axes, reports.items()):
     plot_pixel_errors(report, ax=row[0])
     plot_depth_errors(report, ax=row[1])
@@ -394,8 +429,10 @@ plt.tight_layout()
 plt.show()
 
 # %% tags=["hide-input"]
-display(Markdown("\n\n".join(f"**{robot}.** {describe_localization(report)}" for robot, report in reports.items())
-                 + ("\n\n*Quick mode: a handful of test scenes, so these numbers are noisy.*" if QUICK else "")))
+display(Markdown("\n\n".join(f"**{robot}.** {describe_localization(report)}"
+                             for robot, report in reports.items())
+                 + ("\n\n*Quick mode: a handful of test scenes, so these numbers are "
+                    "noisy.*" if QUICK else "")))
 
 # %% [markdown]
 # ## Why depth is hard
@@ -421,9 +458,12 @@ plt.show()
 
 # %% tags=["hide-input"]
 inverse = DepthCoding(coding.z_min, coding.z_max, kind="inverse")
-cost = lambda z: (inverse.encode(z + 0.1, 76.0, 100) - inverse.encode(z, 76.0, 100)) ** 2  # Z' = Z at fx = 0.76 W
-display(Markdown(f"With the inverse code a 10 cm error at 10 m costs {cost(1.0) / cost(10.0):,.0f} times less than "
-                 "at 1 m: the far joints hardly move the loss."))
+# Z' = Z at fx = 0.76 W
+cost = lambda z: (inverse.encode(z + 0.1, 76.0, 100)
+                  - inverse.encode(z, 76.0, 100)) ** 2
+display(Markdown("With the inverse code a 10 cm error at 10 m costs "
+                 f"{cost(1.0) / cost(10.0):,.0f} times less than at 1 m: the far "
+                 "joints hardly move the loss."))
 
 # %% [markdown]
 # Does the code matter in practice? The toy study of `robotpose_lib.toy_depth` trains a
@@ -441,26 +481,33 @@ if toy_runs:
     plot_toy_depth(toy_runs, ax=ax)
     plt.show()
 else:
-    print("No toy depth study here (assets/checkpoints/kuka_kr16_depth_study.json): run "
-          "scripts/depth_diagnosis.py --toy.")
+    print("No toy depth study here (assets/checkpoints/kuka_kr16_depth_study.json): "
+          "run scripts/depth_diagnosis.py --toy.")
 
 # %% tags=["hide-input"]
 if toy_runs:
     lines = []
     for seed in sorted({r["seed"] for r in toy_runs}):
-        inv = next((r for r in toy_runs if r["seed"] == seed and r["kind"] == "inverse"), None)
-        log = next((r for r in toy_runs if r["seed"] == seed and r["kind"] == "log"), None)
+        inv = next((r for r in toy_runs if r["seed"] == seed
+                    and r["kind"] == "inverse"), None)
+        log = next((r for r in toy_runs if r["seed"] == seed and r["kind"] == "log"),
+                   None)
         if inv and log:
-            lines.append(f"seed {seed}: median error {inv['median_cm']:.0f} cm with the inverse code, "
-                         f"{log['median_cm']:.0f} cm with the log code ({inv['steps']} steps each; far mean "
-                         f"{inv['far_mean_cm']:.0f} against {log['far_mean_cm']:.0f} cm)")
+            lines.append(f"seed {seed}: median error {inv['median_cm']:.0f} cm with "
+                         f"the inverse code, {log['median_cm']:.0f} cm with the log "
+                         f"code ({inv['steps']} steps each; far mean "
+                         f"{inv['far_mean_cm']:.0f} against {log['far_mean_cm']:.0f} "
+                         "cm)")
     wins = sum(1 for r in toy_runs if r["kind"] == "log" and r["median_cm"] < next(
-        (i["median_cm"] for i in toy_runs if i["kind"] == "inverse" and i["seed"] == r["seed"]), np.inf))
+        (i["median_cm"] for i in toy_runs if i["kind"] == "inverse"
+         and i["seed"] == r["seed"]), np.inf))
     display(Markdown("On the toy scenes, " + "; ".join(lines) + ". "
-                     + ("The log code has the smaller median error with every seed" if wins == len(lines) else
-                        f"The log code has the smaller median error with {wins} of {len(lines)} seeds")
-                     + ". Chapter 6 diagnoses the reference model itself: how far its far error is from what its "
-                       "targets allow."))
+                     + ("The log code has the smaller median error with every seed"
+                        if wins == len(lines) else
+                        f"The log code has the smaller median error with {wins} of "
+                        f"{len(lines)} seeds")
+                     + ". Chapter 6 diagnoses the reference model itself: how far its "
+                       "far error is from what its targets allow."))
 
 # %% [markdown]
 # ## Real photographs of a Panda
@@ -490,15 +537,19 @@ from robotpose_lib.eval.real import evaluate_photos
 if photos and "panda" in models:
     model, task, source = models["panda"]
     results = evaluate_photos(model, task, photos, method="nms")
-    medians = np.array([np.nanmedian(r.errors_px) if np.isfinite(r.errors_px).any() else np.inf for r in results])
+    medians = np.array([np.nanmedian(r.errors_px) if np.isfinite(r.errors_px).any()
+                        else np.inf for r in results])
     order = np.argsort(medians)
     pick = list(order[:2]) + list(order[-2:]) if len(order) >= 4 else list(order)
     overlays = []
     for i in pick:
-        img = viz.draw_chain(photos[i].image, results[i].true_2d, color=(255, 255, 0), radius=4)
-        overlays.append(viz.draw_chain(img, results[i].pred_2d, color=(0, 255, 255), radius=4, thickness=2))
+        img = viz.draw_chain(photos[i].image, results[i].true_2d, color=(255, 255, 0),
+                             radius=4)
+        overlays.append(viz.draw_chain(img, results[i].pred_2d, color=(0, 255, 255),
+                                       radius=4, thickness=2))
     viz.image_grid(overlays, cols=len(overlays),
-                   titles=[f"{results[i].name}: median {medians[i]:.0f} px" for i in pick])
+                   titles=[f"{results[i].name}: median {medians[i]:.0f} px"
+                           for i in pick])
     plt.show()
 
 # %% tags=["hide-input"]
@@ -506,22 +557,29 @@ if photos and "panda" in models:
     panda_names = get_robot("panda").keypoint_names
     h0, w0 = photos[0].image.shape[:2]
     errs = np.stack([r.errors_px for r in results])
-    depth_err = np.abs(np.stack([r.pred_3d[:, 2] - r.true_3d[:, 2] for r in results])) * 100
-    per_joint = [{"joint": n, "median [px]": float(np.nanmedian(errs[:, j])) if np.isfinite(errs[:, j]).any()
-                  else float("nan"), "found": int(np.isfinite(errs[:, j]).sum()), "photos": len(results)}
+    depth_err = np.abs(np.stack([r.pred_3d[:, 2] - r.true_3d[:, 2]
+                                 for r in results])) * 100
+    found = np.isfinite(errs)
+    per_joint = [{"joint": n, "median [px]": float(np.nanmedian(errs[:, j]))
+                  if found[:, j].any() else float("nan"),
+                  "found": int(found[:, j].sum()), "photos": len(results)}
                  for j, n in enumerate(panda_names)]
-    display(Markdown(f"Pixel error per joint at the photos' {w0}x{h0} pixels ({source}):\n\n"
+    display(Markdown(f"Pixel error per joint at the photos' {w0}x{h0} pixels "
+                     f"({source}):\n\n"
                      + markdown_table(per_joint, formats={"median [px]": ".0f"})))
-    near = float(np.mean(errs[np.isfinite(errs)] <= 0.05 * w0)) if np.isfinite(errs).any() else 0.0
+    near = (float(np.mean(errs[np.isfinite(errs)] <= 0.05 * w0))
+            if np.isfinite(errs).any() else 0.0)
     display(Markdown(
-        f"Over all photos the median error is {np.nanmedian(errs):.0f} px ({np.nanmedian(errs) / w0:.0%} of the "
-        f"photo's width), {int(np.isnan(errs).sum())} of {errs.size} joints have no peak, and {near:.0%} of the "
-        f"found joints lie within 5 % of the width of the truth; the median depth error is "
-        f"{np.nanmedian(depth_err):.0f} cm. "
-        + ("Fewer than half of the found joints are near the truth: the others land elsewhere in the photo (the "
-           "worst photos above show where), the gap between rendered and real images that chapter 5 measures "
-           "and narrows." if near < 0.5 else "Most found joints are near the truth; chapter 5 measures the rest "
-           "of the gap.")))
+        f"Over all photos the median error is {np.nanmedian(errs):.0f} px "
+        f"({np.nanmedian(errs) / w0:.0%} of the photo's width), "
+        f"{int(np.isnan(errs).sum())} of {errs.size} joints have no peak, and "
+        f"{near:.0%} of the found joints lie within 5 % of the width of the truth; "
+        f"the median depth error is {np.nanmedian(depth_err):.0f} cm. "
+        + ("Fewer than half of the found joints are near the truth: the others land "
+           "elsewhere in the photo (the worst photos above show where), the gap "
+           "between rendered and real images that chapter 5 measures and narrows."
+           if near < 0.5 else "Most found joints are near the truth; chapter 5 "
+                              "measures the rest of the gap.")))
 
 # %% [markdown]
 # ## What differs from the paper, and why

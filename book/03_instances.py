@@ -65,9 +65,11 @@ from robotpose_lib.viz import instances as iv
 from robotpose_lib.viz.training import plot_training_curve
 from robotpose_lib.ap import ap_table
 from robotpose_lib.eval.testset import TEST_SEED, test_dataset, test_params
-from robotpose_lib.models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION
+from robotpose_lib.models.instances import (DEFAULT_MIN_ACTIVE_FRACTION,
+                                            PAPER_MIN_ACTIVE_FRACTION)
 from robotpose_lib.bench.runtime import instance_timings
-from robotpose_lib.book import find_log, markdown_table, progress_table, reference_model
+from robotpose_lib.book import (find_log, markdown_table, progress_table,
+                                reference_model)
 from robotpose_lib.eval.instances import evaluate_instances, step_purity
 from robotpose_lib.tasks import instance_task
 from robotpose_lib.matching import matching_loss
@@ -96,13 +98,14 @@ print(f"quick mode: {QUICK}; device: {DEVICE}")
 
 # %% mystnb={"figure": {"caption": "Why instances are needed. Left: the truth, one mask and chain per robot. Middle: what ideal belief maps say, one dot per joint coloured by joint type only. Right: chains assembled by linking each joint to the nearest joint of the next type; links between two different robots in red.", "name": "fig-assignment"}}
 three = params_for(ROBOT, min_robots=3, max_robots=3, theta_vr=1.0)
-candidates = generate(ROBOT, seed=7, indices=range(config.pick(6, 16)), height=H, width=W, params=three)
+candidates = generate(ROBOT, seed=7, indices=range(config.pick(6, 16)), height=H,
+                      width=W, params=three)
 
 
 def inside(sample) -> bool:
     """All joints of all robots lie in the image (so every peak exists)."""
-    uv = sample.joints_2d
-    return bool(((uv[..., 0] >= 0) & (uv[..., 0] < W) & (uv[..., 1] >= 0) & (uv[..., 1] < H)).all())
+    u, v = sample.joints_2d[..., 0], sample.joints_2d[..., 1]
+    return bool(((u >= 0) & (u < W) & (v >= 0) & (v < H)).all())
 
 
 def wrong_links(sample) -> tuple[int, int, list, list]:
@@ -112,25 +115,28 @@ def wrong_links(sample) -> tuple[int, int, list, list]:
     return sum(a != b for a, b in links), len(links), peaks, chains
 
 
-usable = [s for s in candidates if s.num_robots == 3 and inside(s)] or [max(candidates, key=lambda s: s.num_robots)]
+usable = ([s for s in candidates if s.num_robots == 3 and inside(s)]
+          or [max(candidates, key=lambda s: s.num_robots)])
 scene = max(usable, key=lambda s: wrong_links(s)[0])
 n_wrong, n_links, peaks, chains = wrong_links(scene)
 
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
 truth_view = iv.instance_overlay(scene.image, scene.masks, alpha=0.35)
 for r in range(scene.num_robots):
-    truth_view = viz.draw_chain(truth_view, scene.joints_2d[r], scene.visibility[r], viz.INSTANCE_COLORS[r % 10],
-                                radius=2, thickness=1)
+    truth_view = viz.draw_chain(truth_view, scene.joints_2d[r], scene.visibility[r],
+                                viz.INSTANCE_COLORS[r % 10], radius=2, thickness=1)
 axes[0].imshow(truth_view)
 axes[0].set_title("ground truth: masks and chains per robot", fontsize=9)
 axes[0].axis("off")
-iv.plot_joint_peaks(axes[1], scene.image, scene.joints_2d, np.ones(scene.joints_2d.shape[:2], bool),
+iv.plot_joint_peaks(axes[1], scene.image, scene.joints_2d,
+                    np.ones(scene.joints_2d.shape[:2], bool),
                     "belief peaks: joint type only")
 axes[1].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3)
 iv.plot_chains(axes[2], scene.image, peaks, chains, "nearest-neighbour chains")
 # zoom onto the robots (joints and masks) with a margin
 uv = scene.joints_2d.reshape(-1, 2)
-rows_any, cols_any = np.flatnonzero(scene.masks.any((0, 2))), np.flatnonzero(scene.masks.any((0, 1)))
+rows_any, cols_any = (np.flatnonzero(scene.masks.any((0, 2))),
+                      np.flatnonzero(scene.masks.any((0, 1))))
 u0, u1 = min(uv[:, 0].min(), cols_any.min()), max(uv[:, 0].max(), cols_any.max())
 v0, v1 = min(uv[:, 1].min(), rows_any.min()), max(uv[:, 1].max(), rows_any.max())
 margin = 0.15 * max(u1 - u0, v1 - v0) + 2
@@ -139,14 +145,16 @@ for ax in axes:
     ax.set_ylim(min(H - 0.5, v1 + margin), max(-0.5, v0 - margin))
 plt.tight_layout()
 plt.show()
-print(f"nearest-neighbour assembly: {n_wrong} of {n_links} links join joints of two different robots")
+print(f"nearest-neighbour assembly: {n_wrong} of {n_links} links join joints of two "
+      "different robots")
 
 # %% tags=["hide-input"]
 display(Markdown(
-    f"In this scene the nearest-neighbour heuristic joins joints of two different robots in {n_wrong} of its "
-    f"{n_links} links" + (": every such chain is a robot that does not exist." if n_wrong else
-                          ": here the robots stand apart, and the heuristic happens to work; it fails as soon as "
-                          "they come close.")))
+    "In this scene the nearest-neighbour heuristic joins joints of two different "
+    f"robots in {n_wrong} of its {n_links} links"
+    + (": every such chain is a robot that does not exist." if n_wrong else
+       ": here the robots stand apart, and the heuristic happens to work; it fails as "
+       "soon as they come close.")))
 
 # %% [markdown]
 # Instance masks remove the guesswork: multiply every belief map by one robot's mask and
@@ -168,7 +176,8 @@ display(Markdown(
 
 # %% mystnb={"figure": {"caption": "The instance model unrolled for R + 1 = 4 steps (the paper's Fig. 5): the context module seeds the ConvGRU's hidden state from F; at every step the cell reads F again and the refine block turns its hidden state into a full-resolution mask.", "name": "fig-unrolled"}}
 iv.draw_unrolled_model(steps=4)
-plt.gcf().set_size_inches(10, plt.gcf().get_size_inches()[1] * 10 / plt.gcf().get_size_inches()[0])
+fig_w, fig_h = plt.gcf().get_size_inches()
+plt.gcf().set_size_inches(10, fig_h * 10 / fig_w)
 plt.show()
 
 # %% [markdown]
@@ -214,7 +223,8 @@ for j in range(R):
     if j == 0:
         m = np.roll(m, (2, 2), axis=(0, 1))  # an imprecise prediction: 2 pixels off
     made_up.append(m)
-leftover = 0.4 * cv2.GaussianBlur(scene.masks[order[0]].astype(np.float32), (0, 0), 3.0)
+first_mask = scene.masks[order[0]].astype(np.float32)
+leftover = 0.4 * cv2.GaussianBlur(first_mask, (0, 0), 3.0)
 made_up.append(leftover)  # the end-of-sequence step, not quite empty
 predictions = torch.as_tensor(np.stack(made_up))[None]  # (1, R + 1, H, W)
 
@@ -222,7 +232,8 @@ result = matching_loss(predictions, targets[None], [R])
 cost, assignment = result.costs[0], result.assignments[0]
 
 # show the region around the robots only (the loss above uses the whole image)
-rows_any, cols_any = np.flatnonzero(scene.masks.any((0, 2))), np.flatnonzero(scene.masks.any((0, 1)))
+rows_any, cols_any = (np.flatnonzero(scene.masks.any((0, 2))),
+                      np.flatnonzero(scene.masks.any((0, 1))))
 pad = max(4, (rows_any[-1] - rows_any[0]) // 5)
 crop = (slice(max(0, rows_any[0] - pad), rows_any[-1] + pad + 1),
         slice(max(0, cols_any[0] - pad), cols_any[-1] + pad + 1))
@@ -236,18 +247,22 @@ for i in range(R):
 for j in range(R + 1):
     ax = fig.add_subplot(grid[1, j])
     ax.imshow(made_up[j][crop], cmap="gray", vmin=0, vmax=1)
-    ax.set_title(f"prediction $\\hat S_{j + 1}$" + (" (EOS)" if j == R else ""), fontsize=9)
+    ax.set_title(f"prediction $\\hat S_{j + 1}$" + (" (EOS)" if j == R else ""),
+                 fontsize=9)
     ax.axis("off")
-iv.plot_cost_matrix(fig.add_subplot(grid[:, R + 1:]), cost, assignment, "soft-IoU cost, Hungarian choice framed")
+iv.plot_cost_matrix(fig.add_subplot(grid[:, R + 1:]), cost, assignment,
+                    "soft-IoU cost, Hungarian choice framed")
 plt.tight_layout()
 plt.show()
 
 permuted = torch.as_tensor(np.random.default_rng(0).permutation(R))
 again = matching_loss(predictions, targets[permuted][None], [R])
-print("assignment (target -> prediction step):", {i + 1: int(j) + 1 for i, j in enumerate(assignment)})
-print(f"matched soft-IoU cost: {float(result.matched_cost[0]):.3f}  "
-      f"end-of-sequence error: {float(result.eos_error[0]):.4f}  loss: {float(result.loss):.3f}")
-print(f"loss with the targets shuffled: {float(again.loss):.3f} (permutation invariant)")
+print("assignment (target -> prediction step):",
+      {i + 1: int(j) + 1 for i, j in enumerate(assignment)})
+print(f"matched soft-IoU cost: {float(result.matched_cost[0]):.3f}  end-of-sequence "
+      f"error: {float(result.eos_error[0]):.4f}  loss: {float(result.loss):.3f}")
+print(f"loss with the targets shuffled: {float(again.loss):.3f} (permutation "
+      "invariant)")
 
 # %% [markdown]
 # The framed cells are the pairs the Hungarian method picked ({ref}`eq. 6 <paper-eq-6>`):
@@ -272,20 +287,24 @@ TOY_STEPS = config.pick(150, 1000)
 TOY_BATCH, TOY_SIZE = 16, (32, 32)
 
 
-def train_quick_toy(steps: int, seed: int = 0, lr: float = 1e-3, eos_weight: float = 1.0, **config_changes):
+def train_quick_toy(steps: int, seed: int = 0, lr: float = 1e-3,
+                    eos_weight: float = 1.0, **config_changes):
     """The 'quick' instance model trained on fresh disc scenes (toy.train_toy)."""
-    return train_toy(replace(instance_config("quick"), **config_changes), steps, seed=seed, lr=lr,
+    return train_toy(replace(instance_config("quick"), **config_changes), steps,
+                     seed=seed, lr=lr,
                      eos_weight=eos_weight, batch_size=TOY_BATCH, size=TOY_SIZE)
 
 
 start = time.perf_counter()
 toy, toy_log = train_quick_toy(TOY_STEPS)
-print(f"{TOY_STEPS} steps of {TOY_BATCH} scenes in {time.perf_counter() - start:.0f} s")
+took = time.perf_counter() - start
+print(f"{TOY_STEPS} steps of {TOY_BATCH} scenes in {took:.0f} s")
 
 fig, ax = plt.subplots(figsize=(7, 3))
 steps_axis = np.arange(1, TOY_STEPS + 1)
 plot_training_curve(ax, steps_axis, toy_log["loss"], window=25, label="loss")
-plot_training_curve(ax, steps_axis, toy_log["cost_per_disc"], window=25, label="soft-IoU cost per disc", color="C1")
+plot_training_curve(ax, steps_axis, toy_log["cost_per_disc"], window=25,
+                    label="soft-IoU cost per disc", color="C1")
 ax.set_ylabel("per batch")
 ax.set_title("toy instance model: matching loss during training", fontsize=10)
 plt.show()
@@ -300,7 +319,8 @@ plt.show()
 held_out = torch.Generator().manual_seed(12345)
 f_test, masks_test, counts_test = disc_batch(64, held_out, size=TOY_SIZE)
 with torch.no_grad():
-    toy_steps = toy(f_test, 5, TOY_SIZE)  # 3 discs at most + end of sequence + one more
+    # 3 discs at most + end of sequence + one more
+    toy_steps = toy(f_test, 5, TOY_SIZE)
 fractions = np.stack([iv.active_fractions(m.numpy()) for m in toy_steps])
 toy_right = {}
 for rule in (0.05, 0.02):
@@ -308,14 +328,17 @@ for rule in (0.05, 0.02):
     toy_right[rule] = float(np.mean(counted == counts_test.numpy()))
 display(Markdown(
     "On 64 held-out toy scenes the model counts the discs right in "
-    + " and ".join(f"{right:.0%} of the scenes with the {rule:.0%} rule" for rule, right in toy_right.items())
+    + " and ".join(f"{right:.0%} of the scenes with the {rule:.0%} rule"
+                   for rule, right in toy_right.items())
     + f" (a model that always answered the most frequent count would score about "
       f"{np.bincount(counts_test.numpy()).max() / len(counts_test):.0%})."))
 
 # %% mystnb={"figure": {"caption": "The toy model on held-out scenes, one scene per row: the discs, the true instances, and the model's masks step by step; a step's title gives its share of activated pixels, green while the 2 % rule counts a disc, red where it stops.", "name": "fig-toy-steps"}}
-show = [int(np.flatnonzero(counts_test.numpy() == c)[0]) for c in range(4) if (counts_test.numpy() == c).any()]
+show = [int(np.flatnonzero(counts_test.numpy() == c)[0]) for c in range(4)
+        if (counts_test.numpy() == c).any()]
 fig = iv.plot_step_masks(
-    [np.repeat((masks_test[b].amax(0).numpy() * 255).astype(np.uint8)[..., None], 3, axis=2) for b in show],
+    [np.repeat((masks_test[b].amax(0).numpy() * 255).astype(np.uint8)[..., None], 3,
+               axis=2) for b in show],
     [toy_steps[b].numpy() for b in show],
     [masks_test[b, : int(counts_test[b])].numpy() > 0.5 for b in show],
     min_active_fraction=0.02, row_labels=["discs" for _ in show], size=1.5)
@@ -337,16 +360,18 @@ plt.show()
 
 # %%
 def untrained_quick_model():
-    """The stand-in: an untrained 'quick' instance model (the code path is the same)."""
+    """The stand-in: an untrained 'quick' instance model (the same code path)."""
     task = instance_task("quick", ROBOT)
     torch.manual_seed(0)
     return task.build_model(), task
 
 
-# the reference folder: $ROBOTPOSE_CHECKPOINT_DIR, else the checkpoints shipped with the package
-reference = reference_model(ROBOT, "instances", device=DEVICE, fallback=untrained_quick_model,
-                            fallback_source="an UNTRAINED 'quick' model, so the masks, AP and counts below "
-                                            "are meaningless")
+# the reference folder: $ROBOTPOSE_CHECKPOINT_DIR, else the checkpoints in the package
+reference = reference_model(ROBOT, "instances", device=DEVICE,
+                            fallback=untrained_quick_model,
+                            fallback_source="an UNTRAINED 'quick' model, so the "
+                                            "masks, AP and counts below are "
+                                            "meaningless")
 model, task, TRAINED = reference.model, reference.task, reference.trained
 IN_H, IN_W = task.input_size
 print(f"model input {IN_H}x{IN_W}; instance model parameters: "
@@ -367,10 +392,12 @@ print(f"model input {IN_H}x{IN_W}; instance model parameters: "
 # the same test set as `robotpose eval instances` (robotpose_lib/eval/testset.py)
 N_TEST = config.pick(16, 200)
 test_samples = test_dataset(ROBOT, N_TEST, (IN_H, IN_W)).batch(range(N_TEST))
-print(f"test set: {N_TEST} scenes at {IN_H}x{IN_W}, seed {TEST_SEED}, test background photos")
+print(f"test set: {N_TEST} scenes at {IN_H}x{IN_W}, seed {TEST_SEED}, test background "
+      "photos")
 
 PAPER_FRACTION = PAPER_MIN_ACTIVE_FRACTION  # the paper's stopping rule
-SMALL_FRACTION = DEFAULT_MIN_ACTIVE_FRACTION  # ours, the default of `robotpose eval instances`
+# ours, the default of `robotpose eval instances`
+SMALL_FRACTION = DEFAULT_MIN_ACTIVE_FRACTION
 SMALL = f"{SMALL_FRACTION:.1%}"
 area = np.array([m.sum() / m.size for s in test_samples for m in s.masks])
 fig, ax = plt.subplots(figsize=(7, 3))
@@ -397,27 +424,34 @@ print(f"median robot area: {100 * np.median(area):.2f}% of the image; "
 step_images, step_masks, step_truth, step_labels = [], [], [], []
 for k in range(1, 5):
     params_k = test_params(ROBOT).replace(min_robots=k, max_robots=k, theta_vr=1.0)
-    options = generate(ROBOT, seed=TEST_SEED + k, indices=range(config.pick(3, 8)), height=IN_H, width=IN_W,
-                       params=params_k)
-    sample = next((s for s in options if s.num_robots == k), max(options, key=lambda s: s.num_robots))
+    options = generate(ROBOT, seed=TEST_SEED + k, indices=range(config.pick(3, 8)),
+                       height=IN_H, width=IN_W, params=params_k)
+    sample = next((s for s in options if s.num_robots == k),
+                  max(options, key=lambda s: s.num_robots))
     with torch.no_grad():
-        masks = model(image_to_tensor(sample.image)[None].to(DEVICE), steps=5)[0].cpu().numpy()
+        masks = model(image_to_tensor(sample.image)[None].to(DEVICE),
+                      steps=5)[0].cpu().numpy()
     step_images.append(sample.image)
     step_masks.append(masks)
     step_truth.append(sample.masks)
-    step_labels.append(f"{sample.num_robots} robot{'s' if sample.num_robots != 1 else ''}")
-# each row zoomed onto its robots (the same window for the image, the truth and every step)
+    step_labels.append(f"{sample.num_robots} "
+                       f"robot{'s' if sample.num_robots != 1 else ''}")
+# each row zoomed onto its robots (one window for the image, the truth and every step)
 zooms = [viz.zoom_box(truth, aspect=4 / 3) for truth in step_truth]
-iv.plot_step_masks([im[z] for im, z in zip(step_images, zooms)], [m[:, z[0], z[1]] for m, z in zip(step_masks, zooms)],
-                   [t[:, z[0], z[1]] for t, z in zip(step_truth, zooms)], min_active_fraction=SMALL_FRACTION,
-                   row_labels=step_labels, size=10 / 7, fractions=[iv.active_fractions(m) for m in step_masks])
+iv.plot_step_masks([im[z] for im, z in zip(step_images, zooms)],
+                   [m[:, z[0], z[1]] for m, z in zip(step_masks, zooms)],
+                   [t[:, z[0], z[1]] for t, z in zip(step_truth, zooms)],
+                   min_active_fraction=SMALL_FRACTION,
+                   row_labels=step_labels, size=10 / 7,
+                   fractions=[iv.active_fractions(m) for m in step_masks])
 plt.show()
 
 # %% tags=["hide-input"]
-step_counts = [{"scene": label, f"counted ({PAPER_FRACTION:.0%} rule)": iv.count_by_rule(iv.active_fractions(m),
-                                                                                      PAPER_FRACTION),
-                f"counted ({SMALL} rule)": iv.count_by_rule(iv.active_fractions(m), SMALL_FRACTION)}
-               for label, m in zip(step_labels, step_masks)]
+step_counts = [{"scene": label,
+                f"counted ({PAPER_FRACTION:.0%} rule)": iv.count_by_rule(fr,
+                                                                      PAPER_FRACTION),
+                f"counted ({SMALL} rule)": iv.count_by_rule(fr, SMALL_FRACTION)}
+               for label, fr in zip(step_labels, map(iv.active_fractions, step_masks))]
 display(Markdown(markdown_table(step_counts)))
 
 # %% [markdown]
@@ -434,17 +468,20 @@ multi = [s for s in test_samples if s.num_robots >= 2]
 if multi:
     batch = task.collate(multi)
     with torch.no_grad():
-        masks = model(batch["images"].to(DEVICE), steps=int(batch["counts"].max()) + 1).cpu().numpy()
+        n_steps = int(batch["counts"].max()) + 1
+        masks = model(batch["images"].to(DEVICE), steps=n_steps).cpu().numpy()
     purity = step_purity(masks, batch["masks"].numpy(), batch["counts"])
     display(Markdown(
-        f"On {len(multi)} test scenes with two or more robots ({purity['steps']} instance steps), "
-        f"**{purity['single']:.0%}** of the steps cover exactly one robot, {purity['union']:.0%} cover "
-        f"two or more at once and {purity['none']:.0%} none; {purity['repeated']:.0%} of the robots "
-        f"are covered by more than one step. "
-        + ("Most steps emit one robot, as the paper intends." if purity["single"] > 0.5 else
-           "Most steps do **not** emit one robot: the model has not learnt the instance separation "
-           "the paper describes, and its counts below come from masks fading step by step, not from "
-           "one robot per step.")))
+        f"On {len(multi)} test scenes with two or more robots ({purity['steps']} "
+        f"instance steps), **{purity['single']:.0%}** of the steps cover exactly one "
+        f"robot, {purity['union']:.0%} cover two or more at once and "
+        f"{purity['none']:.0%} none; {purity['repeated']:.0%} of the robots are "
+        "covered by more than one step. "
+        + ("Most steps emit one robot, as the paper intends."
+           if purity["single"] > 0.5 else
+           "Most steps do **not** emit one robot: the model has not learnt the "
+           "instance separation the paper describes, and its counts below come from "
+           "masks fading step by step, not from one robot per step.")))
 else:
     purity = None
     print("no test scene with two or more robots in this (quick) test set")
@@ -468,21 +505,27 @@ for canvas in (False, True):
     fr = np.stack([iv.active_fractions(m) for m in out])
     counted = np.array([iv.count_by_rule(x, 0.02) for x in fr])
     p = step_purity(out, masks_held.numpy(), counts_held)
-    canvas_rows.append({"canvas feedback": "yes" if canvas else "no", "steps with one disc": p["single"],
-                        "steps with a union": p["union"],
-                        "count right (2 %)": float(np.mean(counted == counts_held.numpy()))})
-display(Markdown(markdown_table(canvas_rows, formats={c: ".0%" for c in canvas_rows[0] if c != "canvas feedback"})))
+    right = float(np.mean(counted == counts_held.numpy()))
+    canvas_rows.append({"canvas feedback": "yes" if canvas else "no",
+                        "steps with one disc": p["single"],
+                        "steps with a union": p["union"], "count right (2 %)": right})
+display(Markdown(markdown_table(canvas_rows,
+                                formats={c: ".0%" for c in canvas_rows[0]
+                                         if c != "canvas feedback"})))
 without, with_canvas = canvas_rows
 gain = with_canvas["count right (2 %)"] - without["count right (2 %)"]
 display(Markdown(
     f"After {TOY_STEPS} toy training steps from the same seed, the canvas "
     + (f"raises the counting accuracy by {gain:.0%} points" if gain > 0.02 else
-       f"lowers the counting accuracy by {-gain:.0%} points" if gain < -0.02 else "leaves the counting accuracy "
+       f"lowers the counting accuracy by {-gain:.0%} points" if gain < -0.02
+       else "leaves the counting accuracy "
        "unchanged")
-    + f", and the share of one-disc steps goes from {without['steps with one disc']:.0%} to "
+    + ", and the share of one-disc steps goes from "
+      f"{without['steps with one disc']:.0%} to "
       f"{with_canvas['steps with one disc']:.0%}"
     + (" (quick mode: a short run, so this comparison is noisy)." if QUICK else ".")
-    + " The reference models were trained without the canvas; retraining them with it is an open step."))
+    + " The reference models were trained without the canvas; retraining them with it "
+      "is an open step."))
 
 # %% [markdown]
 # ### Average precision (the paper's Fig. 7)
@@ -497,7 +540,8 @@ display(Markdown(
 # %% mystnb={"figure": {"caption": "Precision-recall curves of the reference model's boxes (left) and masks (right) on the test set, one curve per IoU threshold (the paper's Fig. 7a).", "name": "fig-pr"}}
 start = time.perf_counter()
 evaluations = {
-    rule: evaluate_instances(model, test_samples, (IN_H, IN_W), batch_size=4, device=DEVICE, min_active_fraction=rule)
+    rule: evaluate_instances(model, test_samples, (IN_H, IN_W), batch_size=4,
+                             device=DEVICE, min_active_fraction=rule)
     for rule in (PAPER_FRACTION, SMALL_FRACTION)
 }
 print(f"evaluated {N_TEST} test scenes twice in {time.perf_counter() - start:.0f} s"
@@ -513,8 +557,9 @@ plt.show()
 # %% tags=["hide-input"]
 ap_rows = ap_table({"box, 5 %": paper["box"], "mask, 5 %": paper["mask"],
                     f"box, {SMALL}": small["box"], f"mask, {SMALL}": small["mask"]})
-display(Markdown("Average precision at each IoU threshold (the paper's Fig. 7b; columns: detections and the "
-                 "stopping rule):\n\n" + markdown_table(ap_rows)))
+display(Markdown("Average precision at each IoU threshold (the paper's Fig. 7b; "
+                 "columns: detections and the stopping rule):\n\n"
+                 + markdown_table(ap_rows)))
 
 # %% [markdown]
 # Each curve is one IoU threshold: the higher the threshold, the tighter a mask must fit
@@ -524,10 +569,13 @@ display(Markdown("Average precision at each IoU threshold (the paper's Fig. 7b; 
 # %% tags=["hide-input"]
 head = ap_rows[-1]
 display(Markdown(
-    f"COCO AP (IoU 0.50:0.95) with our {SMALL} rule: boxes {head[f'box, {SMALL}']:.3f}, masks "
-    f"{head[f'mask, {SMALL}']:.3f}; with the paper's 5 % rule {head['box, 5 %']:.3f} and {head['mask, 5 %']:.3f}. "
-    "The paper's own AP values are in its Fig. 7b only, so the introduction's scorecard cannot compare them."
-    + ("" if TRAINED else " (An UNTRAINED stand-in model: these numbers mean nothing.)")))
+    f"COCO AP (IoU 0.50:0.95) with our {SMALL} rule: boxes "
+    f"{head[f'box, {SMALL}']:.3f}, masks {head[f'mask, {SMALL}']:.3f}; with the "
+    f"paper's 5 % rule {head['box, 5 %']:.3f} and {head['mask, 5 %']:.3f}. The "
+    "paper's own AP values are in its Fig. 7b only, so the introduction's scorecard "
+    "cannot compare them."
+    + ("" if TRAINED
+       else " (An UNTRAINED stand-in model: these numbers mean nothing.)")))
 #
 # ### Counting robots
 #
@@ -540,16 +588,21 @@ rows = []
 for a, b in zip(paper["counting"], small["counting"]):
     rows.append({"true robots": a["true_count"], "scenes": a["images"],
                  "right (5 %)": a["accuracy"], "mean count (5 %)": a["mean_predicted"],
-                 f"right ({SMALL})": b["accuracy"], f"mean count ({SMALL})": b["mean_predicted"]})
-display(Markdown(markdown_table(rows, formats={c: ".2f" for c in rows[0] if "right" in c or "mean" in c})))
+                 f"right ({SMALL})": b["accuracy"],
+                 f"mean count ({SMALL})": b["mean_predicted"]})
+display(Markdown(markdown_table(rows, formats={c: ".2f" for c in rows[0]
+                                               if "right" in c or "mean" in c})))
 total = rows[-1]
 singles = next((r for r in rows if r["true robots"] == 1), None)
 display(Markdown(
-    f"With the {SMALL} rule the count is right in {total[f'right ({SMALL})']:.0%} of the {total['scenes']} test "
-    f"scenes (the paper's 5 % rule: {total['right (5 %)']:.0%})"
-    + (f"; where there is one robot the model counts {singles[f'mean count ({SMALL})']:.1f} on average"
+    f"With the {SMALL} rule the count is right in {total[f'right ({SMALL})']:.0%} of "
+    f"the {total['scenes']} test scenes (the paper's 5 % rule: "
+    f"{total['right (5 %)']:.0%})"
+    + ("; where there is one robot the model counts "
+       f"{singles[f'mean count ({SMALL})']:.1f} on average"
        if singles else "")
-    + (": it does not stop reliably, the weak point the paper itself names." if total[f"right ({SMALL})"] < 0.5
+    + (": it does not stop reliably, the weak point the paper itself names."
+       if total[f"right ({SMALL})"] < 0.5
        else ".")))
 
 # %% [markdown]
@@ -570,12 +623,15 @@ ROUNDS = config.pick(5, 20)
 # rounds interleave the scenes (a change in the machine's load hits every robot count
 # alike); medians ignore the odd slow run
 timing_rows = instance_timings(model, step_images, ROUNDS, DEVICE)
-slope, intercept = np.polyfit([r["robots"] for r in timing_rows], [r["instance ms"] for r in timing_rows], 1)
+slope, intercept = np.polyfit([r["robots"] for r in timing_rows],
+                              [r["instance ms"] for r in timing_rows], 1)
 
 fig, ax = plt.subplots(figsize=(6, 3))
 ks = [r["robots"] for r in timing_rows]
-ax.bar(ks, [r["localization ms"] for r in timing_rows], label="localization network (once)")
-ax.bar(ks, [r["instance ms"] for r in timing_rows], bottom=[r["localization ms"] for r in timing_rows],
+ax.bar(ks, [r["localization ms"] for r in timing_rows],
+       label="localization network (once)")
+ax.bar(ks, [r["instance ms"] for r in timing_rows],
+       bottom=[r["localization ms"] for r in timing_rows],
        label="instance model (k + 1 steps)")
 ax.set_xlabel("robots in the image")
 ax.set_ylabel(f"ms on {DEVICE.type}")
@@ -585,14 +641,20 @@ plt.show()
 
 # %% tags=["hide-input"]
 display(Markdown(
-    f"Medians over {ROUNDS} rounds at {IN_H}x{IN_W} on {DEVICE.type} ({torch.get_num_threads()} torch threads):\n\n"
-    + markdown_table(timing_rows, formats={c: ".1f" for c in timing_rows[0] if "ms" in c})
-    + f"\n\nA least-squares line over 1 to {timing_rows[-1]['robots']} robots gives about {intercept:.0f} ms plus "
-      f"{slope:.1f} ms per robot for the instance model, against {timing_rows[0]['localization ms']:.0f} ms for the "
+    f"Medians over {ROUNDS} rounds at {IN_H}x{IN_W} on {DEVICE.type} "
+    f"({torch.get_num_threads()} torch threads):\n\n"
+    + markdown_table(timing_rows,
+                     formats={c: ".1f" for c in timing_rows[0] if "ms" in c})
+    + f"\n\nA least-squares line over 1 to {timing_rows[-1]['robots']} robots gives "
+      f"about {intercept:.0f} ms plus {slope:.1f} ms per robot for the instance "
+      f"model, against {timing_rows[0]['localization ms']:.0f} ms for the "
       "localization network: "
-    + (f"each robot adds {slope / timing_rows[0]['localization ms']:.0%} of a localization pass."
-       if slope > 0 else "the noise of a shared machine hides the per-robot cost at this size.")
-    + (" (Quick mode: few rounds on a shared machine, so these timings are noisy.)" if QUICK else "")))
+    + (f"each robot adds {slope / timing_rows[0]['localization ms']:.0%} of a "
+       "localization pass."
+       if slope > 0 else
+       "the noise of a shared machine hides the per-robot cost at this size.")
+    + (" (Quick mode: few rounds on a shared machine, so these timings are noisy.)"
+       if QUICK else "")))
 
 # %% [markdown]
 # By construction the instance model's time grows linearly with the number of robots:
@@ -614,34 +676,41 @@ display(Markdown(
 # the localization network's run when its log is available.
 
 # %% mystnb={"figure": {"caption": "The reference runs' logged loss with its trailing mean and spread: the instance model (left; with its soft-IoU cost per robot when logged) and the localization network (right, log scale).", "name": "fig-instance-logs"}}
-logs = {"instances": find_log(ROBOT, "instances"), "localization": find_log(ROBOT, "localization")}
+logs = {"instances": find_log(ROBOT, "instances"),
+        "localization": find_log(ROBOT, "localization")}
 summary = []
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.2))
 if logs["instances"] is not None:
-    rows_i = [r for r in read_metrics(logs["instances"]) if "loss" in r and "step" in r]
+    rows_i = [r for r in read_metrics(logs["instances"])
+              if "loss" in r and "step" in r]
     window = max(3, len(rows_i) // 20)
     steps_i = np.array([r["step"] for r in rows_i])
     plot_training_curve(axes[0], steps_i, [r["loss"] for r in rows_i], window, "loss")
     if "cost_per_robot" in rows_i[0]:
-        plot_training_curve(axes[0], steps_i, [r["cost_per_robot"] for r in rows_i], window,
-                            "soft-IoU cost per robot", color="C1")
+        plot_training_curve(axes[0], steps_i, [r["cost_per_robot"] for r in rows_i],
+                            window, "soft-IoU cost per robot", color="C1")
     axes[0].set_title(f"reference instance run ({logs['instances'].name})", fontsize=9)
     summary.append({"run": "instances", **progress_table(rows_i, window)})
     if "cost_per_robot" in rows_i[0]:
-        summary.append({"run": "instances, cost per robot", **progress_table(rows_i, window, "cost_per_robot")})
+        summary.append({"run": "instances, cost per robot",
+                        **progress_table(rows_i, window, "cost_per_robot")})
 else:
-    print("no metrics log of the reference instance run found; showing the toy run of this chapter instead")
+    print("no metrics log of the reference instance run found; showing the toy run of "
+          "this chapter instead")
     toy_rows = [{"step": s + 1, "loss": v} for s, v in enumerate(toy_log["loss"])]
-    plot_training_curve(axes[0], np.arange(1, TOY_STEPS + 1), toy_log["loss"], 25, "loss")
+    plot_training_curve(axes[0], np.arange(1, TOY_STEPS + 1), toy_log["loss"], 25,
+                        "loss")
     axes[0].set_title("toy run (no reference log)", fontsize=9)
     summary.append({"run": "toy instances", **progress_table(toy_rows, 25)})
 if logs["localization"] is not None:
-    rows_l = [r for r in read_metrics(logs["localization"]) if "loss" in r and "step" in r]
+    rows_l = [r for r in read_metrics(logs["localization"])
+              if "loss" in r and "step" in r]
     window_l = max(3, len(rows_l) // 20)
-    plot_training_curve(axes[1], [r["step"] for r in rows_l], [r["loss"] for r in rows_l], window_l, "loss",
-                        color="C2")
+    plot_training_curve(axes[1], [r["step"] for r in rows_l],
+                        [r["loss"] for r in rows_l], window_l, "loss", color="C2")
     axes[1].set_yscale("log")
-    axes[1].set_title(f"reference localization run ({logs['localization'].name})", fontsize=9)
+    axes[1].set_title(f"reference localization run ({logs['localization'].name})",
+                      fontsize=9)
     summary.append({"run": "localization", **progress_table(rows_l, window_l)})
 else:
     axes[1].text(0.5, 0.5, "no localization log found", ha="center", va="center")
@@ -650,7 +719,8 @@ plt.tight_layout()
 plt.show()
 
 # %% tags=["hide-input"]
-display(Markdown(markdown_table(summary, formats={c: ".2f" for c in summary[0] if c not in ("run", "logged points")})))
+numeric = [c for c in summary[0] if c not in ("run", "logged points")]
+display(Markdown(markdown_table(summary, formats={c: ".2f" for c in numeric})))
 
 # %% [markdown]
 # ### Teaching it to stop
@@ -666,15 +736,21 @@ first_runs = []
 for robot in ("kuka_kr16", "panda"):
     path = checkpoint_dir() / f"{robot}_instances_cpu.eos1.md"
     if path.is_file():
-        counting = {r["true_count"]: r for r in parse_instance_evaluation(read_card(path).evaluation)["counting"]}
-        first_runs.append({"robot": robot, **{f"mean count, {k} robot{'s' if k != 1 else ''}":
-                                              counting[k]["mean_predicted"] for k in (1, 2) if k in counting},
-                           "count right": counting["all"]["accuracy"] if "all" in counting else float("nan")})
+        evaluation = parse_instance_evaluation(read_card(path).evaluation)
+        counting = {r["true_count"]: r for r in evaluation["counting"]}
+        means = {f"mean count, {k} robot{'s' if k != 1 else ''}":
+                 counting[k]["mean_predicted"] for k in (1, 2) if k in counting}
+        right = counting["all"]["accuracy"] if "all" in counting else float("nan")
+        first_runs.append({"robot": robot, **means, "count right": right})
 if first_runs:
-    display(Markdown(markdown_table(first_runs, formats={c: ".1f" for c in first_runs[0] if "mean" in c})))
+    display(Markdown(markdown_table(first_runs,
+                                    formats={c: ".1f" for c in first_runs[0]
+                                             if "mean" in c})))
     worst = max(first_runs, key=lambda r: r.get("mean count, 1 robot", 0))
-    display(Markdown(f"They did not stop: where there was one robot, the {worst['robot']} model counted "
-                     f"{worst.get('mean count, 1 robot', float('nan')):.1f} on average."))
+    display(Markdown("They did not stop: where there was one robot, the "
+                     f"{worst['robot']} model counted "
+                     f"{worst.get('mean count, 1 robot', float('nan')):.1f} on "
+                     "average."))
 else:
     print("The model cards of the first runs are not here.")
 
@@ -697,7 +773,8 @@ if all(path is not None for _, path, _ in eos_runs):
     for i, (label, path, offset) in enumerate(eos_runs):
         rows_e = [r for r in read_metrics(path) if "eos_error" in r]
         start = part1_end if offset is None else offset
-        plot_training_curve(ax, [start + r["step"] for r in rows_e], [r["eos_error"] for r in rows_e],
+        plot_training_curve(ax, [start + r["step"] for r in rows_e],
+                            [r["eos_error"] for r in rows_e],
                             max(3, len(rows_e) // 20), label, color=f"C{i}")
         if i == 1:
             part1_end = rows_e[-1]["step"]
@@ -720,24 +797,30 @@ else:
 # %%
 SWEEP_STEPS = config.pick(40, 400)
 sweep = []
-for seed, lr, eos_weight in [(0, 1e-3, 1), (1, 1e-3, 1), (2, 1e-3, 1), (0, 3e-3, 1), (1, 3e-3, 1),
-                             (0, 1e-3, 20), (1, 1e-3, 20)]:
+for seed, lr, eos_weight in [(0, 1e-3, 1), (1, 1e-3, 1), (2, 1e-3, 1), (0, 3e-3, 1),
+                             (1, 3e-3, 1), (0, 1e-3, 20), (1, 1e-3, 20)]:
     net, log = train_quick_toy(SWEEP_STEPS, seed=seed, lr=lr, eos_weight=eos_weight)
     with torch.no_grad():
-        fr = np.stack([iv.active_fractions(m.numpy()) for m in net(f_test, 5, TOY_SIZE)])
+        fr = np.stack([iv.active_fractions(m.numpy())
+                       for m in net(f_test, 5, TOY_SIZE)])
     counted = np.array([iv.count_by_rule(x, 0.02) for x in fr])
     tail = log["cost_per_disc"][-max(1, SWEEP_STEPS // 10):]
-    sweep.append({"seed": seed, "lr": lr, "EOS weight": eos_weight, "final cost per disc": float(np.mean(tail)),
+    sweep.append({"seed": seed, "lr": lr, "EOS weight": eos_weight,
+                  "final cost per disc": float(np.mean(tail)),
                   "count right": float(np.mean(counted == counts_test.numpy()))})
 display(Markdown(f"{SWEEP_STEPS} toy training steps each:\n\n"
-                 + markdown_table(sweep, formats={"lr": "g", "final cost per disc": ".3f", "count right": ".0%"})))
+                 + markdown_table(sweep, formats={"lr": "g",
+                                                  "final cost per disc": ".3f",
+                                                  "count right": ".0%"})))
 same = [r for r in sweep if r["lr"] == 1e-3 and r["EOS weight"] == 1]
 spread = max(r["count right"] for r in same) - min(r["count right"] for r in same)
 display(Markdown(
-    f"With the same settings and {len(same)} seeds, the counting accuracy spans {spread:.0%} points "
-    f"({min(r['count right'] for r in same):.0%} to {max(r['count right'] for r in same):.0%}): "
-    + ("the seed alone moves a short run's result that much, so differences between settings smaller than that "
-       "say nothing; this is one mark of a model that is tricky to train." if spread >= 0.1 else
+    f"With the same settings and {len(same)} seeds, the counting accuracy spans "
+    f"{spread:.0%} points ({min(r['count right'] for r in same):.0%} to "
+    f"{max(r['count right'] for r in same):.0%}): "
+    + ("the seed alone moves a short run's result that much, so differences between "
+       "settings smaller than that say nothing; this is one mark of a model that is "
+       "tricky to train." if spread >= 0.1 else
        "the seeds agree closely here.")))
 
 # %% [markdown]
@@ -754,21 +837,26 @@ display(Markdown(
 
 # %% tags=["hide-input"]
 display(Markdown("\n".join([
-    "* Belief maps alone cannot say which joint belongs to which robot; the paper's recurrent model is meant to "
-    "emit one mask per robot, and so to count them. "
-    + ("Ours emits one robot in most steps, as intended." if purity and purity["single"] > 0.5 else
-       f"Ours does not yet: only {purity['single']:.0%} of its steps cover exactly one robot, and "
-       f"{purity['union']:.0%} cover several at once, so its counts are right in "
-       f"{total[f'right ({SMALL})']:.0%} of the test scenes." if purity else
+    "* Belief maps alone cannot say which joint belongs to which robot; the paper's "
+    "recurrent model is meant to emit one mask per robot, and so to count them. "
+    + ("Ours emits one robot in most steps, as intended."
+       if purity and purity["single"] > 0.5 else
+       f"Ours does not yet: only {purity['single']:.0%} of its steps cover exactly "
+       f"one robot, and {purity['union']:.0%} cover several at once, so its counts "
+       f"are right in {total[f'right ({SMALL})']:.0%} of the test scenes."
+       if purity else
        "This build's test set had no multi-robot scene to check ours."),
-    "* Its loss ({ref}`eq. 4 <paper-eq-4>` to {ref}`eq. 6 <paper-eq-6>`) is invariant to the order of the robots "
-    "thanks to minimum-weight matching of soft-IoU costs, plus an end-of-sequence term that teaches it when to "
-    "stop" + ("; with the paper's weight of 1 our first runs did not stop." if first_runs and max(
-        r.get("mean count, 1 robot", 0) for r in first_runs) > 1.5 else "."),
-    f"* The paper's 5 % stopping rule assumes robots that fill a good part of the image; in our test scenes the "
-    f"median robot covers {100 * np.median(area):.1f} % of the image, so we also evaluate with {SMALL}.",
-    f"* The instance model's cost grows by about {slope:.1f} ms per robot here; the logs and the seed sweep put "
-    "numbers on how tricky it is to train.",
+    "* Its loss ({ref}`eq. 4 <paper-eq-4>` to {ref}`eq. 6 <paper-eq-6>`) is invariant "
+    "to the order of the robots thanks to minimum-weight matching of soft-IoU costs, "
+    "plus an end-of-sequence term that teaches it when to stop"
+    + ("; with the paper's weight of 1 our first runs did not stop."
+       if first_runs and max(r.get("mean count, 1 robot", 0) for r in first_runs) > 1.5
+       else "."),
+    "* The paper's 5 % stopping rule assumes robots that fill a good part of the "
+    f"image; in our test scenes the median robot covers {100 * np.median(area):.1f} % "
+    f"of the image, so we also evaluate with {SMALL}.",
+    f"* The instance model's cost grows by about {slope:.1f} ms per robot here; the "
+    "logs and the seed sweep put numbers on how tricky it is to train.",
 ])))
 
 # %% [markdown]

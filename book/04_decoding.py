@@ -65,18 +65,21 @@ from robotpose_lib.eval import pose3d
 from robotpose_lib.eval.testset import close_pair_scenes, test_dataset
 from IPython.display import Markdown, display
 
-from robotpose_lib.book import describe_wrong_robot, markdown_table, reference_predictor, report3d_table
+from robotpose_lib.book import (describe_wrong_robot, markdown_table,
+                                reference_predictor, report3d_table)
 from robotpose_lib.robots import ROBOT_NAMES, get_robot
 from robotpose_lib.synth import generate_one, params_for
 from robotpose_lib.targets import TargetParams, depth_coding_for, make_targets
 
 QUICK = config.quick_mode()
 ROBOT = "panda"
-SIZE = config.pick((240, 320), (480, 640))  # rendered scenes (the paper's images are 480x640)
+# rendered scenes (the paper's images are 480x640)
+SIZE = config.pick((240, 320), (480, 640))
 N_TEST = config.pick(4, 100)  # scenes of the fixed synthetic test set
 N_PAIRS = config.pick(3, 40)  # two-robot scenes for the wrong-robot experiment
 names = get_robot(ROBOT).keypoint_names
-print(f"quick mode: {QUICK}; scenes {SIZE[0]}x{SIZE[1]}; test scenes {N_TEST}; device {config.default_device()}")
+print(f"quick mode: {QUICK}; scenes {SIZE[0]}x{SIZE[1]}; test scenes {N_TEST}; device "
+      f"{config.default_device()}")
 
 # %% [markdown]
 # ## Decoding perfect maps
@@ -88,7 +91,8 @@ print(f"quick mode: {QUICK}; scenes {SIZE[0]}x{SIZE[1]}; test scenes {N_TEST}; d
 
 # %% mystnb={"figure": {"caption": "Decoding perfect maps, followed for the largest robot: the scene with its true joints, the belief maps of all joints, the beliefs multiplied by that robot's mask with the peaks found by NMS (crosses) and LoG (circles), and the decoded depth on the depth discs.", "name": "fig-perfect"}}
 scene_params = params_for(ROBOT, min_robots=3, max_robots=3, theta_vr=1.0)
-sample = generate_one(ROBOT, seed=4, index=2, height=SIZE[0], width=SIZE[1], params=scene_params)
+sample = generate_one(ROBOT, seed=4, index=2, height=SIZE[0], width=SIZE[1],
+                      params=scene_params)
 H, W = sample.size
 coding = depth_coding_for(ROBOT)
 targets = make_targets(sample, (H, W), TargetParams(depth=coding))
@@ -102,21 +106,28 @@ def to_metres(d):
     return coding.decode(d, fx, W)
 
 
-decoded = {m: decode.decode_instances(beliefs, depth, masks, sample.K, method=m, depth_to_metres=to_metres)
+decoded = {m: decode.decode_instances(beliefs, depth, masks, sample.K, method=m,
+                                      depth_to_metres=to_metres)
            for m in ("nms", "log")}
 r_show = int(np.argmax(sample.masks.sum(axis=(1, 2))))  # the largest robot
 masked = decode.mask_beliefs(beliefs, masks[r_show])[0]
 fig, axes = plt.subplots(1, 4, figsize=(10, 2.6))
-axes[0].imshow(viz.draw_sample(sample)); axes[0].set_title(f"{sample.num_robots} robots, true joints", fontsize=9)
-axes[1].imshow(beliefs.max(0).values, cmap="magma"); axes[1].set_title("max over joints of B", fontsize=9)
-axes[2].imshow(masked.max(0).values, cmap="magma"); axes[2].set_title(f"B x mask of robot {r_show}", fontsize=9)
+axes[0].imshow(viz.draw_sample(sample))
+axes[0].set_title(f"{sample.num_robots} robots, true joints", fontsize=9)
+axes[1].imshow(beliefs.max(0).values, cmap="magma")
+axes[1].set_title("max over joints of B", fontsize=9)
+axes[2].imshow(masked.max(0).values, cmap="magma")
+axes[2].set_title(f"B x mask of robot {r_show}", fontsize=9)
 for m, marker in (("nms", "x"), ("log", "o")):
     uv = decoded[m][r_show].joints_2d
-    axes[2].scatter(uv[:, 0], uv[:, 1], marker=marker, s=40, facecolors="none" if m == "log" else "c",
-                    edgecolors="lime" if m == "log" else None, label=m.upper())
+    hollow = m == "log"
+    axes[2].scatter(uv[:, 0], uv[:, 1], marker=marker, s=40, label=m.upper(),
+                    facecolors="none" if hollow else "c",
+                    edgecolors="lime" if hollow else None)
 axes[2].legend(loc="lower right", fontsize=7)
 z_img = np.where(targets["weight"][0] > 0, to_metres(targets["depth"][0]), np.nan)
-im = axes[3].imshow(z_img, cmap="turbo"); axes[3].set_title("decoded depth Z [m]", fontsize=9)
+im = axes[3].imshow(z_img, cmap="turbo")
+axes[3].set_title("decoded depth Z [m]", fontsize=9)
 plt.colorbar(im, ax=axes[3], fraction=0.035)
 for ax in axes:
     ax.axis("off")
@@ -126,24 +137,31 @@ plt.show()
 # %%
 perfect = []
 for m in ("nms", "log"):
-    err3 = np.stack([metrics.position_errors_cm(p.joints_3d, t) for p, t in zip(decoded[m], sample.joints_3d)])
-    err2 = np.stack([metrics.pixel_errors(p.joints_2d, t) for p, t in zip(decoded[m], sample.joints_2d)])
+    err3 = np.stack([metrics.position_errors_cm(p.joints_3d, t)
+                     for p, t in zip(decoded[m], sample.joints_3d)])
+    err2 = np.stack([metrics.pixel_errors(p.joints_2d, t)
+                     for p, t in zip(decoded[m], sample.joints_2d)])
     ok = pose3d.counted_joints(sample)
     perfect.append({"peaks": m.upper(), "mean 2D [px]": float(np.nanmean(err2[ok])),
-                    "mean 3D [cm]": float(np.nanmean(err3[ok])), "max 3D [cm]": float(np.nanmax(err3[ok])),
-                    "joints missed": int(np.isnan(err3[ok]).sum()), "joints": int(ok.sum())})
+                    "mean 3D [cm]": float(np.nanmean(err3[ok])),
+                    "max 3D [cm]": float(np.nanmax(err3[ok])),
+                    "joints missed": int(np.isnan(err3[ok]).sum()),
+                    "joints": int(ok.sum())})
 display(Markdown("Decoding the perfect maps of this scene:\n\n" + markdown_table(
-    perfect, formats={"mean 2D [px]": ".3f", "mean 3D [cm]": ".2f", "max 3D [cm]": ".2f"})))
+    perfect, formats={"mean 2D [px]": ".3f", "mean 3D [cm]": ".2f",
+                      "max 3D [cm]": ".2f"})))
 
 # %% [markdown]
 #
 # %% tags=["hide-input"]
 best = min(perfect, key=lambda r: r["mean 3D [cm]"])
 display(Markdown(
-    f"On perfect maps the mean 3D error is {perfect[0]['mean 3D [cm]']:.2f} cm with NMS and "
-    f"{perfect[1]['mean 3D [cm]']:.2f} cm with LoG (largest: {max(r['max 3D [cm]'] for r in perfect):.1f} cm): "
+    f"On perfect maps the mean 3D error is {perfect[0]['mean 3D [cm]']:.2f} cm with "
+    f"NMS and {perfect[1]['mean 3D [cm]']:.2f} cm with LoG (largest: "
+    f"{max(r['max 3D [cm]'] for r in perfect):.1f} cm): "
     + ("decoding is nearly lossless." if best["mean 3D [cm]"] < 1.0 else
-       "decoding itself loses a measurable amount here; the paragraph below says where it comes from.")))
+       "decoding itself loses a measurable amount here; the paragraph below says "
+       "where it comes from.")))
 
 # %% [markdown]
 # Why so little: the sub-pixel fit of the logarithm of a sampled Gaussian is exact (NMS),
@@ -170,13 +188,16 @@ display(Markdown(
 
 # %%
 # ROBOTPOSE_PREDICTOR_CHECKPOINT replaces the Panda reference (e.g. a run of your own)
-predictor, source = reference_predictor(ROBOT, os.environ.get("ROBOTPOSE_PREDICTOR_CHECKPOINT"))
+override = os.environ.get("ROBOTPOSE_PREDICTOR_CHECKPOINT")
+predictor, source = reference_predictor(ROBOT, override)
 HAS_MASKS = predictor is not None and predictor.instances is not None
 if predictor is None:
-    print("NOTE: no reference checkpoints: the sections using trained networks are skipped.")
+    print("NOTE: no reference checkpoints: the sections using trained networks are "
+          "skipped.")
 else:
-    print(f"predictor: {source}; input {predictor.input_size[0]}x{predictor.input_size[1]}; "
-          f"instance masks: {HAS_MASKS}; running on {predictor.device}")
+    print(f"predictor: {source}; input "
+          f"{predictor.input_size[0]}x{predictor.input_size[1]}; instance masks: "
+          f"{HAS_MASKS}; running on {predictor.device}")
 
 # %% [markdown]
 # {numref}`fig-predicted` shows the chains predicted on the scene above, drawn in 2D over the
@@ -185,7 +206,8 @@ else:
 # %% mystnb={"figure": {"caption": "The reference networks on the scene above, through Predictor: predicted chains over the image (white: the truth) and in 3D in the camera frame (the truth dashed).", "name": "fig-predicted"}}
 if predictor is not None:
     poses = predictor(sample.image, sample.K)
-    viz.plot_prediction(sample, poses, f"{len(poses)} robot(s) predicted, {sample.num_robots} in the scene")
+    viz.plot_prediction(sample, poses, f"{len(poses)} robot(s) predicted, "
+                                       f"{sample.num_robots} in the scene")
     plt.show()
 else:
     print("skipped: no trained predictor")
@@ -223,36 +245,45 @@ for robot, p in predictors.items():
     test = test_dataset(robot, N_TEST, SIZE)
     reports[robot] = pose3d.evaluate_3d(p, [test[i] for i in range(len(test))])
     rep = reports[robot]
-    display(Markdown(f"**{robot}**: {rep.num_images} test images, {len(rep.counted)} true robots, "
-                     f"{int(rep.counted.sum())} counted joints.\n\n" + report3d_table(rep)))
+    display(Markdown(f"**{robot}**: {rep.num_images} test images, {len(rep.counted)} "
+                     f"true robots, {int(rep.counted.sum())} counted joints.\n\n"
+                     + report3d_table(rep)))
 
 # %% mystnb={"figure": {"caption": "End-to-end 3D joint errors on the synthetic test set, both peak finders on the same network outputs: their distribution (left) and against the joint's true depth (right; dotted: the near/far split of Table I). One row per robot.", "name": "fig-3d-errors"}}
 if reports:
-    fig, axes = plt.subplots(len(reports), 2, figsize=(10, 3.2 * len(reports)), squeeze=False)
+    fig, axes = plt.subplots(len(reports), 2, figsize=(10, 3.2 * len(reports)),
+                             squeeze=False)
     for row, (robot, report) in zip(axes, reports.items()):
         for m in report.errors_cm:
             e = report.errors_cm[m][report.counted]
             z = report.true_depth_m[report.counted]
             ok = np.isfinite(e)
             if ok.any():
-                row[0].hist(e[ok], bins=30, alpha=0.5, label=f"{m.upper()} (n={ok.sum()})")
+                row[0].hist(e[ok], bins=30, alpha=0.5,
+                            label=f"{m.upper()} (n={ok.sum()})")
                 row[1].scatter(z[ok], e[ok], s=6, alpha=0.5, label=m.upper())
-        row[0].set_xlabel("3D joint error [cm]"); row[0].set_ylabel(f"{robot}: joints"); row[0].legend()
-        row[1].set_xlabel("true joint depth [m]"); row[1].set_ylabel("3D joint error [cm]"); row[1].legend()
+        row[0].set_xlabel("3D joint error [cm]")
+        row[0].set_ylabel(f"{robot}: joints")
+        row[0].legend()
+        row[1].set_xlabel("true joint depth [m]")
+        row[1].set_ylabel("3D joint error [cm]")
+        row[1].legend()
         row[1].axvline(metrics.NEAR_FAR_SPLIT_M, color="gray", ls=":")
     plt.tight_layout()
     plt.show()
 
 # %% tags=["hide-input"]
 for robot, rep in reports.items():
-    medians = {m: float(np.nanmedian(rep.errors_cm[m][rep.counted])) if np.isfinite(rep.errors_cm[m][rep.counted]).any()
-               else float("nan") for m in rep.errors_cm}
+    counted_errors = {m: e[rep.counted] for m, e in rep.errors_cm.items()}
+    medians = {m: float(np.nanmedian(e)) if np.isfinite(e).any() else float("nan")
+               for m, e in counted_errors.items()}
     if len(medians) == 2 and all(np.isfinite(v) for v in medians.values()):
         (a, ea), (b, eb) = medians.items()
         display(Markdown(
-            f"**{robot}**: median 3D error {ea:.1f} cm with {a.upper()} and {eb:.1f} cm with {b.upper()}, "
-            f"{rep.misses(a)} and {rep.misses(b)} joints missed; "
-            + (f"{(a if ea < eb else b).upper()} is more precise here." if abs(ea - eb) > 0.05 * min(ea, eb) else
+            f"**{robot}**: median 3D error {ea:.1f} cm with {a.upper()} and {eb:.1f} "
+            f"cm with {b.upper()}, {rep.misses(a)} and {rep.misses(b)} joints missed; "
+            + (f"{(a if ea < eb else b).upper()} is more precise here."
+               if abs(ea - eb) > 0.05 * min(ea, eb) else
                "the two peak finders are within 5 % of each other.")
             + (" Quick mode: a handful of scenes." if QUICK else "")))
 
@@ -277,9 +308,11 @@ if HAS_MASKS:
     pairs = close_pair_scenes(ROBOT, N_PAIRS, size=SIZE)
     effect = pose3d.wrong_robot_effect(predictor, pairs)
     effect_rows = effect.rows()
-    display(Markdown(f"On {len(pairs)} two-robot scenes:\n\n" + markdown_table(
-        effect_rows, formats={"joints found": ".0%", "mean 3D [cm]": ".1f", "median 3D [cm]": ".1f",
-                              "joints on the other robot": ".1%"}) + "\n\n" + describe_wrong_robot(effect_rows)))
+    table = markdown_table(effect_rows, formats={
+        "joints found": ".0%", "mean 3D [cm]": ".1f", "median 3D [cm]": ".1f",
+        "joints on the other robot": ".1%"})
+    display(Markdown(f"On {len(pairs)} two-robot scenes:\n\n{table}\n\n"
+                     + describe_wrong_robot(effect_rows)))
 else:
     print("skipped: needs the reference instance model")
 
@@ -292,13 +325,15 @@ def decode_both(s):
     """(poses with masks, poses without) of one scene, from one network pass."""
     prepared = predictor.prepare(s.image, s.K)
     net = predictor.network(prepared.tensor[None])
-    both = [predictor.to_input(predictor.decode(net["beliefs"][0], net["depth"][0], net["instances"][0],
-                                                prepared.K_net, use_masks=use), prepared) for use in (True, False)]
+    maps = (net["beliefs"][0], net["depth"][0], net["instances"][0], prepared.K_net)
+    both = [predictor.to_input(predictor.decode(*maps, use_masks=use), prepared)
+            for use in (True, False)]
     return both
 
 
 def difference(both) -> float:
-    """How differently the two decodings place their first chain (mean px), or inf with other counts."""
+    """How differently the two decodings place their first chain (mean px); inf when
+    they found different numbers of chains."""
     a, b = both
     if len(a) != len(b) or not a:
         return np.inf
@@ -307,10 +342,12 @@ def difference(both) -> float:
 
 if HAS_MASKS:
     decoded_pairs = [(s, decode_both(s)) for s in pairs[: config.pick(3, 12)]]
-    s, (masked_poses, plain_poses) = max(decoded_pairs, key=lambda item: difference(item[1]))
+    s, (masked_poses, plain_poses) = max(decoded_pairs,
+                                         key=lambda item: difference(item[1]))
     fig = plt.figure(figsize=(10, 7))
-    for row, (poses, title) in enumerate(((masked_poses, f"with instance masks: {len(masked_poses)} chain(s)"),
-                                          (plain_poses, "without masks: one chain from both robots' peaks"))):
+    panels = ((masked_poses, f"with instance masks: {len(masked_poses)} chain(s)"),
+              (plain_poses, "without masks: one chain from both robots' peaks"))
+    for row, (poses, title) in enumerate(panels):
         sub = fig.add_subfigure(plt.GridSpec(2, 1, figure=fig)[row])
         viz.plot_prediction(s, poses, title, fig=sub)
     plt.show()
@@ -333,31 +370,41 @@ if HAS_MASKS:
 # %%
 from robotpose_lib.bench import runtime
 
-table_ii = runtime.measure_table_ii(robot=ROBOT, repeats=config.pick(3, 10), baseline_repeats=config.pick(1, 3))
+table_ii = runtime.measure_table_ii(robot=ROBOT, repeats=config.pick(3, 10),
+                                    baseline_repeats=config.pick(1, 3))
 display(Markdown(
-    f"On {table_ii['device']} ({table_ii['repeats']} repeats after {table_ii['warmup']} warm-up), "
-    "480x640 inputs:\n\n" + markdown_table(
-        table_ii["rows"], formats={c: ".2f" for c in table_ii["rows"][0] if c != "step"},
-        headers={"mean_ms": "ours [ms]", "std_ms": "std", "paper_mean_ms": "paper [ms]", "paper_std_ms": "std "})
-    + "\n\nOur peak finders against the libraries they replace, on the same maps:\n\n" + markdown_table(
-        [{"peaks": b["step"], "ours [ms]": b["ours_ms"], "baseline": b["baseline"], "baseline [ms]": b["baseline_ms"],
-          "speed-up": b["speedup"], "same peaks": "yes" if b["same_peaks"] else "NO"} for b in table_ii["baselines"]],
+    f"On {table_ii['device']} ({table_ii['repeats']} repeats after "
+    f"{table_ii['warmup']} warm-up), 480x640 inputs:\n\n" + markdown_table(
+        table_ii["rows"],
+        formats={c: ".2f" for c in table_ii["rows"][0] if c != "step"},
+        headers={"mean_ms": "ours [ms]", "std_ms": "std",
+                 "paper_mean_ms": "paper [ms]", "paper_std_ms": "std "})
+    + "\n\nOur peak finders against the libraries they replace, on the same maps:\n\n"
+    + markdown_table(
+        [{"peaks": b["step"], "ours [ms]": b["ours_ms"], "baseline": b["baseline"],
+          "baseline [ms]": b["baseline_ms"], "speed-up": b["speedup"],
+          "same peaks": "yes" if b["same_peaks"] else "NO"}
+         for b in table_ii["baselines"]],
         formats={"ours [ms]": ".1f", "baseline [ms]": ".1f", "speed-up": ".1f"})))
 
 # %% tags=["hide-input"]
 rows_ii = {r["step"]: r for r in table_ii["rows"]}
-belief = next(r for k, r in rows_ii.items() if k.startswith("belief prediction (") and "480x640" not in k)
+belief = next(r for k, r in rows_ii.items()
+              if k.startswith("belief prediction (") and "480x640" not in k)
 belief_full = rows_ii["belief prediction (480x640 net input)"]
 mask_row, whole = rows_ii["instance mask (per robot)"], table_ii["rows"][-1]
 on_cpu = table_ii["device"].startswith("cpu")
 display(Markdown(
-    f"Our belief prediction takes {belief['mean_ms']:.0f} ms at the network's own input size and "
-    f"{belief_full['mean_ms']:.0f} ms at 480x640, the paper's size, where the paper measured "
-    f"{belief_full['paper_mean_ms']:.2f} ms on its GPU ({belief_full['mean_ms'] / belief_full['paper_mean_ms']:.0f} "
-    f"times faster); one instance mask takes {mask_row['mean_ms']:.0f} ms against the paper's "
-    f"{mask_row['paper_mean_ms']:.2f} ms. The whole prediction of the {table_ii['scene_robots']}-robot scene "
-    f"({table_ii['found']} found) takes {whole['mean_ms']:.0f} ms"
-    + ((", within" if whole["mean_ms"] < 1000 else ", over") + " the one-second target for a laptop CPU."
+    f"Our belief prediction takes {belief['mean_ms']:.0f} ms at the network's own "
+    f"input size and {belief_full['mean_ms']:.0f} ms at 480x640, the paper's size, "
+    f"where the paper measured {belief_full['paper_mean_ms']:.2f} ms on its GPU "
+    f"({belief_full['mean_ms'] / belief_full['paper_mean_ms']:.0f} times faster); one "
+    f"instance mask takes {mask_row['mean_ms']:.0f} ms against the paper's "
+    f"{mask_row['paper_mean_ms']:.2f} ms. The whole prediction of the "
+    f"{table_ii['scene_robots']}-robot scene ({table_ii['found']} found) takes "
+    f"{whole['mean_ms']:.0f} ms"
+    + ((", within" if whole["mean_ms"] < 1000 else ", over")
+       + " the one-second target for a laptop CPU."
        if on_cpu else " on this GPU.")))
 
 # %% [markdown]
@@ -371,16 +418,20 @@ display(Markdown(
 def explore(seed=0, robots=2, distance=1.8, fov=50.0, method="nms"):
     params = params_for(ROBOT, min_robots=robots, max_robots=robots, theta_vr=1.0,
                         r_min=distance, r_max=distance, fov_y_deg=(fov, fov))
-    s = generate_one(ROBOT, seed=seed, index=0, height=SIZE[0], width=SIZE[1], params=params)
+    s = generate_one(ROBOT, seed=seed, index=0, height=SIZE[0], width=SIZE[1],
+                     params=params)
     if predictor is None:
-        viz.image_grid([viz.draw_sample(s)], cols=1, titles=["truth (no trained predictor)"], size=5)
+        viz.image_grid([viz.draw_sample(s)], cols=1,
+                       titles=["truth (no trained predictor)"], size=5)
         plt.show()
         return
     poses = predictor(s.image, s.K, method=method)
     rep = pose3d.score_predictions({method: [poses]}, [s], ROBOT, predictor.num_joints)
     e = rep.errors_cm[method][rep.counted]
-    error = f"mean 3D error {np.nanmean(e):.1f} cm" if np.isfinite(e).any() else "no joint matched to the truth"
-    viz.plot_prediction(s, poses, f"{len(poses)} predicted / {s.num_robots} true; {error}")
+    error = (f"mean 3D error {np.nanmean(e):.1f} cm" if np.isfinite(e).any()
+             else "no joint matched to the truth")
+    viz.plot_prediction(s, poses, f"{len(poses)} predicted / {s.num_robots} true; "
+                                  f"{error}")
     plt.show()
 
 
@@ -390,13 +441,16 @@ from robotpose_lib.widgets import panel
 
 _ = panel(explore, seed=widgets.IntSlider(0, 0, 50, description="seed"),
           robots=widgets.IntSlider(2, 1, 3, description="robots"),
-          distance=widgets.FloatSlider(value=1.8, min=0.6, max=3.0, step=0.1, description="distance [m]"),
-          fov=widgets.FloatSlider(value=50.0, min=40.0, max=65.0, step=1.0, description="fov y [deg]"),
+          distance=widgets.FloatSlider(value=1.8, min=0.6, max=3.0, step=0.1,
+                                       description="distance [m]"),
+          fov=widgets.FloatSlider(value=50.0, min=40.0, max=65.0, step=1.0,
+                                  description="fov y [deg]"),
           method=widgets.Dropdown(options=["nms", "log"], description="method"))
 
 # %%
 # static fallback: a few settings
-for seed, robots, distance in config.pick([(1, 2, 1.5)], [(1, 1, 1.2), (2, 2, 1.8), (3, 3, 2.6)]):
+for seed, robots, distance in config.pick([(1, 2, 1.5)],
+                                          [(1, 1, 1.2), (2, 2, 1.8), (3, 3, 2.6)]):
     explore(seed, robots, distance)
 
 # %% [markdown]

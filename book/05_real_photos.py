@@ -64,7 +64,8 @@ from robotpose_lib import config, twin, viz
 from robotpose_lib.book import markdown_table, real_photos_absent
 from robotpose_lib.cards import read_study
 from robotpose_lib.eval import real as eval_real
-from robotpose_lib.real_panda import download_panda_episode, find_real_panda_dir, load_real_panda
+from robotpose_lib.real_panda import (download_panda_episode, find_real_panda_dir,
+                                      load_real_panda)
 from robotpose_lib.synth import generate, params_for
 
 torch.set_num_threads(2)
@@ -86,20 +87,24 @@ def find_photos():
     """The full episode when online, else the dev sample beside the repository."""
     if "google.colab" in sys.modules:
         try:
-            return load_real_panda(download_panda_episode("data/panda_1")), "full episode (downloaded)"
+            return (load_real_panda(download_panda_episode("data/panda_1")),
+                    "full episode (downloaded)")
         except RuntimeError as err:
             print(f"download failed ({err}); trying the local sample")
     folder = find_real_panda_dir()
-    return (load_real_panda(folder), f"local sample {folder.name}") if folder else ([], "none")
+    if folder is None:
+        return [], "none"
+    return load_real_panda(folder), f"local sample {folder.name}"
 
 
 photos, source = find_photos()
 if QUICK:
     photos = photos[::3]  # quick mode: every third frame
 if photos:
-    print(f"{len(photos)} photos from the {source}, {photos[0].image.shape[1]}x{photos[0].image.shape[0]} px, "
-          f"fy = {photos[0].K[1, 1]:.0f} px (vertical field of view "
-          f"{np.degrees(2 * np.arctan(photos[0].image.shape[0] / 2 / photos[0].K[1, 1])):.0f} degrees)")
+    (h0, w0), fy = photos[0].image.shape[:2], photos[0].K[1, 1]
+    fov = np.degrees(2 * np.arctan(h0 / 2 / fy))
+    print(f"{len(photos)} photos from the {source}, {w0}x{h0} px, fy = {fy:.0f} px "
+          f"(vertical field of view {fov:.0f} degrees)")
 
 
 # %% tags=["remove-input"]
@@ -118,7 +123,8 @@ display(Markdown(
 # %% mystnb={"figure": {"caption": "Real photographs of the Panda with their ground truth: forward kinematics of the measured joint angles, projected with the calibration (yellow).", "name": "fig-real-truth"}}
 if photos:
     shown = photos[:: max(1, len(photos) // 4)][:4]
-    viz.image_grid([viz.draw_chain(p.image, p.joints_2d, color=(255, 255, 0), radius=3) for p in shown],
+    viz.image_grid([viz.draw_chain(p.image, p.joints_2d, color=(255, 255, 0), radius=3)
+                    for p in shown],
                    cols=4, size=2.6, titles=[p.name for p in shown])
     plt.show()
 
@@ -143,26 +149,33 @@ if photos:
 
 # %%
 def metrics_table(results: dict, columns: dict) -> str:
-    """Markdown table of eval_real figures; columns: header -> (result key, joint group)."""
-    rows = [("pck@2.5", "PCK @ 2.5 px"), ("pck@5", "PCK @ 5 px"), ("pck@10", "PCK @ 10 px"),
+    """Markdown table of eval_real figures; columns: header -> (result key, joint
+    group)."""
+    rows = [("pck@2.5", "PCK @ 2.5 px"), ("pck@5", "PCK @ 5 px"),
+            ("pck@10", "PCK @ 10 px"),
             ("auc", "keypoint AUC (0-20 px)"), ("found", "keypoints found"),
-            ("median_px", "median pixel error [px]"), ("median_depth_cm", "median depth error [cm]"),
+            ("median_px", "median pixel error [px]"),
+            ("median_depth_cm", "median depth error [cm]"),
             ("median_3d_cm", "median 3D error [cm]"), ("add_auc", "ADD AUC (0-10 cm)")]
     head = "| | " + " | ".join(columns) + " |\n|---|" + "---:|" * len(columns) + "\n"
-    body = "".join(f"| {label} | " + " | ".join(f"{results[k][g][key]:.3f}" for k, g in columns.values()) + " |\n"
+    body = "".join(f"| {label} | "
+                   + " | ".join(f"{results[k][g][key]:.3f}"
+                                for k, g in columns.values()) + " |\n"
                    for key, label in rows)
     return head + body
 
 
 if photos:
-    predictor = eval_real.load_predictor(None, None)           # the shipped reference models
-    single = eval_real.load_predictor(None, "none")            # the same, one robot, no masks
+    predictor = eval_real.load_predictor(None, None)  # the shipped reference models
+    single = eval_real.load_predictor(None, "none")  # the same, one robot, no masks
     with_masks = eval_real.evaluate_real(predictor, photos, method="nms")
     without = eval_real.evaluate_real(single, photos, method="nms")
-    results = {"model": with_masks["model"], "single": without["model"], "baseline": with_masks["baseline"]}
+    results = {"model": with_masks["model"], "single": without["model"],
+               "baseline": with_masks["baseline"]}
     display(Markdown(metrics_table(results, {
         "ours, all joints": ("model", "all"), "ours, moving": ("model", "moving"),
-        "ours w/o masks, moving": ("single", "moving"), "mean pose, all": ("baseline", "all"),
+        "ours w/o masks, moving": ("single", "moving"),
+        "mean pose, all": ("baseline", "all"),
         "mean pose, moving": ("baseline", "moving")})))
 
 # %% [markdown]
@@ -176,15 +189,17 @@ if photos:
     m, b = results["model"]["moving"], results["baseline"]["moving"]
     s = results["single"]["moving"]
     beats = [k for k in ("auc", "pck@10", "add_auc") if m[k] > b[k]]
-    verdict = ("beats the mean-pose baseline on " + ", ".join(beats)) if beats else \
-        "does not beat the mean-pose baseline on any of keypoint AUC, PCK@10 and ADD AUC"
+    verdict = ("beats the mean-pose baseline on " + ", ".join(beats) if beats else
+               "does not beat the mean-pose baseline on any of keypoint AUC, PCK@10 "
+               "and ADD AUC")
     display(Markdown(
-        f"On the moving joints the shipped model reaches a keypoint AUC of **{m['auc']:.2f}** "
-        f"(mean-pose baseline {b['auc']:.2f}; without instance masks {s['auc']:.2f}) and finds "
-        f"{100 * m['found']:.0f} % of the keypoints; its median error on the keypoints it finds is "
-        f"{m['median_px']:.0f} px and the median 3D error {m['median_3d_cm']:.0f} cm. It {verdict}. "
-        f"The instance model finds {np.mean(with_masks['robots_found']):.1f} robots per photo on "
-        f"average, where there is one."))
+        "On the moving joints the shipped model reaches a keypoint AUC of "
+        f"**{m['auc']:.2f}** (mean-pose baseline {b['auc']:.2f}; without instance "
+        f"masks {s['auc']:.2f}) and finds {100 * m['found']:.0f} % of the keypoints; "
+        f"its median error on the keypoints it finds is {m['median_px']:.0f} px and "
+        f"the median 3D error {m['median_3d_cm']:.0f} cm. It {verdict}. The instance "
+        f"model finds {np.mean(with_masks['robots_found']):.1f} robots per photo on "
+        "average, where there is one."))
 
 # %% [markdown]
 # ## Predictions on the photos
@@ -197,17 +212,21 @@ if_photos("In {numref}`fig-real-predictions` yellow is the truth, cyan the best 
 # %% mystnb={"figure": {"caption": "The shipped models on real photos: truth in yellow, the best robot the model reports in cyan; the two best and the two worst photos by median pixel error.", "name": "fig-real-predictions"}}
 if photos:
     pred_2d = np.array(with_masks["predictions"]["pred_2d"])
-    err = np.linalg.norm(pred_2d - np.array(with_masks["predictions"]["true_2d"]), axis=-1)
+    err = np.linalg.norm(pred_2d - np.array(with_masks["predictions"]["true_2d"]),
+                         axis=-1)
     med = np.array([np.nanmedian(e) if np.isfinite(e).any() else np.inf for e in err])
     order = np.argsort(med)
     pick = list(order[:2]) + list(order[-2:]) if len(order) >= 4 else list(order)
     tiles = []
     for i in pick:
-        img = viz.draw_chain(photos[i].image, photos[i].joints_2d, color=(255, 255, 0), radius=3)
-        tiles.append(viz.draw_chain(img, pred_2d[i], color=(0, 255, 255), radius=3, thickness=1))
+        img = viz.draw_chain(photos[i].image, photos[i].joints_2d, color=(255, 255, 0),
+                             radius=3)
+        tiles.append(viz.draw_chain(img, pred_2d[i], color=(0, 255, 255), radius=3,
+                                    thickness=1))
     viz.image_grid(tiles, cols=len(tiles), size=2.6,
-                   titles=[f"{photos[i].name}: median {med[i]:.0f} px" if np.isfinite(med[i])
-                           else f"{photos[i].name}: nothing found" for i in pick])
+                   titles=[f"{photos[i].name}: median {med[i]:.0f} px"
+                           if np.isfinite(med[i]) else f"{photos[i].name}: none found"
+                           for i in pick])
     plt.show()
 
 # %% [markdown]
@@ -241,17 +260,20 @@ if photos:
 # %%
 if photos:
     study = twin.twin_study(single, photos, method="nms")
-    head = ("| image | keypoint AUC, all | keypoint AUC, moving | keypoints found | median error [px] |\n"
-            "|---|---:|---:|---:|---:|\n")
-    rows = "".join(f"| {v} | {r['all']['auc']:.3f} | {r['moving']['auc']:.3f} | {r['all']['found']:.2f} | "
-                   f"{r['all']['median_px']:.1f} |\n" for v, r in study.items())
+    head = ("| image | keypoint AUC, all | keypoint AUC, moving | keypoints found | "
+            "median error [px] |\n|---|---:|---:|---:|---:|\n")
+    rows = "".join(f"| {v} | {r['all']['auc']:.3f} | {r['moving']['auc']:.3f} | "
+                   f"{r['all']['found']:.2f} | {r['all']['median_px']:.1f} |\n"
+                   for v, r in study.items())
     display(Markdown(head + rows))
     t, pz, ph = (study[v]["all"]["median_px"] for v in twin.VARIANTS)
     gaps = sorted([("the real background (twin -> pasted)", pz - t),
-                   ("the real robot's appearance (pasted -> photo)", ph - pz)], key=lambda g: -g[1])
+                   ("the real robot's appearance (pasted -> photo)", ph - pz)],
+                  key=lambda g: -g[1])
     display(Markdown(
-        f"Median pixel error: twin {t:.0f} px, pasted {pz:.0f} px, photo {ph:.0f} px (one robot, no masks). "
-        f"The larger step is {gaps[0][0]}, {gaps[0][1]:+.0f} px; then {gaps[1][0]}, "
+        f"Median pixel error: twin {t:.0f} px, pasted {pz:.0f} px, photo {ph:.0f} px "
+        f"(one robot, no masks). The larger step is {gaps[0][0]}, {gaps[0][1]:+.0f} "
+        f"px; then {gaps[1][0]}, "
         + (f"{gaps[1][1]:+.0f} px." if abs(gaps[1][1]) >= 0.5 else "no change.")))
 
 # %% [markdown]
@@ -272,7 +294,8 @@ if photos:
 #   defocus blur and JPEG compression, on top of the paper's uniform noise.
 
 # %% mystnb={"figure": {"caption": "The same four scene indices rendered with the paper's recipe (top row) and the sim2real recipe (bottom row).", "name": "fig-recipes"}}
-scenes = {name: generate("panda", 11, range(4), 240, 320, params_for("panda", name)) for name in ("paper", "sim2real")}
+scenes = {name: generate("panda", 11, range(4), 240, 320, params_for("panda", name))
+          for name in ("paper", "sim2real")}
 viz.image_grid([s.image for name in scenes for s in scenes[name]], cols=4, size=2.2,
                titles=[f"{name} #{i}" for name in scenes for i in range(4)])
 plt.show()
@@ -290,18 +313,24 @@ plt.show()
 # %%
 runs = read_study("panda_sim2real_study.json")
 if runs is not None:
-    rows = [{"run": r["label"], "steps": r["step"], "scenes seen": r["scenes"], "hours": r["hours"],
-             "AUC moving": r["moving"]["auc"], "AUC all": r["all"]["auc"], "found": r["all"]["found"],
-             "median px": r["all"]["median_px"]} for r in runs["runs"]]
-    display(Markdown(f"Measured on {runs['photos']} dev photos, one robot per photo (no masks; a dash: no training "
-                     "log):\n\n" + markdown_table(rows, formats={"steps": ",d", "scenes seen": ",d", "hours": ".2f",
-                                                                "found": ".2f", "median px": ".1f"},
-                                                  headers={"hours": "CPU time [h]"})))
+    rows = [{"run": r["label"], "steps": r["step"], "scenes seen": r["scenes"],
+             "hours": r["hours"], "AUC moving": r["moving"]["auc"],
+             "AUC all": r["all"]["auc"], "found": r["all"]["found"],
+             "median px": r["all"]["median_px"]}
+            for r in runs["runs"]]
+    formats = {"steps": ",d", "scenes seen": ",d", "hours": ".2f", "found": ".2f",
+               "median px": ".1f"}
+    display(Markdown(f"Measured on {runs['photos']} dev photos, one robot per photo "
+                     "(no masks; a dash: no training log):\n\n"
+                     + markdown_table(rows, formats=formats,
+                                      headers={"hours": "CPU time [h]"})))
     best = max(runs["runs"], key=lambda r: r["moving"]["auc"])
-    display(Markdown(f"The best run on the moving joints is *{best['label']}* (keypoint AUC "
-                     f"{best['moving']['auc']:.3f}); chapter 6 plots the AUC against training time."))
+    display(Markdown(f"The best run on the moving joints is *{best['label']}* "
+                     f"(keypoint AUC {best['moving']['auc']:.3f}); chapter 6 plots "
+                     "the AUC against training time."))
 else:
-    print("No sim2real study file (assets/checkpoints/panda_sim2real_study.json): run scripts/sim2real_study.py.")
+    print("No sim2real study file (assets/checkpoints/panda_sim2real_study.json): run "
+          "scripts/sim2real_study.py.")
 
 # %% [markdown]
 # ## Failure cases, and what a GPU would change

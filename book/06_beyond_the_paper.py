@@ -57,7 +57,8 @@ import numpy as np
 from IPython.display import Markdown, display
 
 from robotpose_lib import config, scorecard
-from robotpose_lib.book import SHIPPED, markdown_table, onepass_robot_rows, onepass_study_rows
+from robotpose_lib.book import (SHIPPED, markdown_table, onepass_robot_rows,
+                                onepass_study_rows)
 from robotpose_lib.cards import read_study, training_cost
 from robotpose_lib.eval.real import keypoint_metrics, mean_pose_baseline
 from robotpose_lib.real_panda import load_real_panda
@@ -85,12 +86,15 @@ real_study = read_study("panda_sim2real_study.json")
 photos = load_real_panda()
 baseline = keypoint_metrics(mean_pose_baseline(photos)) if photos else None
 if real_study is None:
-    print("No real-photo study file (assets/checkpoints/panda_sim2real_study.json): run scripts/sim2real_study.py.")
+    print("No real-photo study file (assets/checkpoints/panda_sim2real_study.json): "
+          "run scripts/sim2real_study.py.")
 else:
-    rows = [{"run": r["label"], "steps": r["step"], "hours": r["hours"], "AUC, all": r["all"]["auc"],
-             "AUC, moving": r["moving"]["auc"], "found": r["all"]["found"]} for r in real_study["runs"]]
-    display(Markdown(f"Measured on {real_study['photos']} photos (keypoint AUC 0-20 px; the share of keypoints "
-                     "found; chapter 5 has the full table):\n\n" + markdown_table(
+    rows = [{"run": r["label"], "steps": r["step"], "hours": r["hours"],
+             "AUC, all": r["all"]["auc"], "AUC, moving": r["moving"]["auc"],
+             "found": r["all"]["found"]} for r in real_study["runs"]]
+    display(Markdown(f"Measured on {real_study['photos']} photos (keypoint AUC 0-20 "
+                     "px; the share of keypoints found; chapter 5 has the full "
+                     "table):\n\n" + markdown_table(
                          rows, formats={"steps": ",d", "hours": ".2f", "found": ".0%"},
                          headers={"hours": "hours"})))
 
@@ -102,28 +106,36 @@ if real_study is not None:
 
 # %% tags=["hide-input"]
 if real_study is not None:
-    timed = sorted([r for r in real_study["runs"] if r["config"] == "cpu" and np.isfinite(r["hours"])],
+    timed = sorted([r for r in real_study["runs"]
+                    if r["config"] == "cpu" and np.isfinite(r["hours"])],
                    key=lambda r: r["hours"])
     best = max(real_study["runs"], key=lambda r: r["all"]["auc"])
-    text = f"The best run, *{best['label']}*, reaches a keypoint AUC of {best['all']['auc']:.2f}"
+    text = (f"The best run, *{best['label']}*, reaches a keypoint AUC of "
+            f"{best['all']['auc']:.2f}")
     text += (f" against the mean-pose baseline's {baseline['auc']:.2f}: "
              + ("it beats the baseline." if best["all"]["auc"] > baseline["auc"] else
-                f"{best['all']['auc'] / baseline['auc']:.0%} of it, so the model does not yet see the arm "
-                "better than a guess of its average pose.") if baseline else " (no photos here for the baseline).")
+                f"{best['all']['auc'] / baseline['auc']:.0%} of it, so the model does "
+                "not yet see the arm better than a guess of its average pose.")
+             if baseline else " (no photos here for the baseline).")
     if len(timed) >= 2:
-        rising = all(b["all"]["auc"] >= a["all"]["auc"] for a, b in zip(timed, timed[1:]))
-        text += (f" With the frozen backbone the AUC went from {timed[0]['all']['auc']:.2f} after "
-                 f"{timed[0]['hours']:.1f} h to {timed[-1]['all']['auc']:.2f} after {timed[-1]['hours']:.1f} h"
-                 + (", rising at every checkpoint: the run was still improving when it stopped." if rising else
+        rising = all(b["all"]["auc"] >= a["all"]["auc"]
+                     for a, b in zip(timed, timed[1:]))
+        text += (" With the frozen backbone the AUC went from "
+                 f"{timed[0]['all']['auc']:.2f} after {timed[0]['hours']:.1f} h to "
+                 f"{timed[-1]['all']['auc']:.2f} after {timed[-1]['hours']:.1f} h"
+                 + (", rising at every checkpoint: the run was still improving when "
+                    "it stopped." if rising else
                     ", not monotonically."))
     tuned = [r for r in real_study["runs"] if r["config"] == "cpu_ft"]
     if tuned and timed:
         same = min(timed, key=lambda r: abs(r["hours"] - tuned[0]["hours"]))
         frozen_wins = same["all"]["found"] > tuned[0]["all"]["found"]
-        text += (f" After the same {tuned[0]['hours']:.2f} h, fine-tuning the backbone found "
-                 f"{tuned[0]['all']['found']:.0%} of the keypoints, the frozen backbone {same['all']['found']:.0%}"
-                 + (": on a CPU, the frozen backbone's faster steps were worth more than adapting the backbone."
-                    if frozen_wins else ": adapting the backbone paid for its slower steps."))
+        text += (f" After the same {tuned[0]['hours']:.2f} h, fine-tuning the "
+                 f"backbone found {tuned[0]['all']['found']:.0%} of the keypoints, "
+                 f"the frozen backbone {same['all']['found']:.0%}"
+                 + (": on a CPU, the frozen backbone's faster steps were worth more "
+                    "than adapting the backbone." if frozen_wins else
+                    ": adapting the backbone paid for its slower steps."))
     display(Markdown(text))
 
 # %% [markdown]
@@ -144,31 +156,39 @@ if real_study is not None:
 depth_study = read_study("kuka_kr16_depth_study.json")
 diagnoses = (depth_study or {}).get("checkpoints", [])
 if not diagnoses:
-    print("No checkpoint diagnoses in a depth study file (assets/checkpoints/kuka_kr16_depth_study.json): "
-          "run scripts/depth_diagnosis.py CHECKPOINT.")
+    print("No checkpoint diagnoses in a depth study file "
+          "(assets/checkpoints/kuka_kr16_depth_study.json): run "
+          "scripts/depth_diagnosis.py CHECKPOINT.")
 else:
-    rows = [{"checkpoint": d.get("label", d.get("checkpoint", "?")), "step": d.get("step", 0),
-             "scenes": d.get("n_scenes", 0),
-             "near mean": d["table1_model"]["near"]["mean_cm"], "far mean": d["table1_model"]["far"]["mean_cm"],
+    rows = [{"checkpoint": d.get("label", d.get("checkpoint", "?")),
+             "step": d.get("step", 0), "scenes": d.get("n_scenes", 0),
+             "near mean": d["table1_model"]["near"]["mean_cm"],
+             "far mean": d["table1_model"]["far"]["mean_cm"],
              "floor (all)": d["table1_floor_lowres_targets"]["all"]["mean_cm"],
              "baseline far": d["median_true_baseline"]["far"]["mean_cm"],
-             "slope": d["joint_fit"]["slope"], "R²": d["joint_fit"]["r2"]} for d in diagnoses]
+             "slope": d["joint_fit"]["slope"], "R²": d["joint_fit"]["r2"]}
+            for d in diagnoses]
     display(Markdown(markdown_table(
-        rows, formats={"step": ",d", "near mean": ".1f", "far mean": ".1f", "floor (all)": ".1f",
+        rows, formats={"step": ",d", "near mean": ".1f", "far mean": ".1f",
+                       "floor (all)": ".1f",
                        "baseline far": ".1f", "slope": ".2f", "R²": ".2f"},
-        headers={"scenes": "test scenes", "near mean": "near [cm]", "far mean": "far [cm]",
-                 "floor (all)": "target floor [cm]", "baseline far": "median baseline, far [cm]",
-                 "slope": "fit slope"})))
+        headers={"scenes": "test scenes", "near mean": "near [cm]",
+                 "far mean": "far [cm]", "floor (all)": "target floor [cm]",
+                 "baseline far": "median baseline, far [cm]", "slope": "fit slope"})))
     sentences = []
     for d, r in zip(diagnoses, rows):
         ratio = r["far mean"] / r["baseline far"]
-        than = "no better than" if ratio >= 1 else "barely better than" if ratio > 0.8 else "better than"
+        than = ("no better than" if ratio >= 1 else "barely better than" if ratio > 0.8
+                else "better than")
         sentences.append(
-            f"*{r['checkpoint']}*: the far error is {r['far mean'] / r['floor (all)']:.0f} times the target floor, "
-            f"so the targets' resolution is not what limits it, and {ratio:.2f} times the median-depth "
-            f"baseline's far error ({than} predicting one depth for every far joint); predicted against true joint depth the slope is {r['slope']:.2f} "
-            f"(R² {r['R²']:.2f})" + (", the predictions squeezed towards the middle of the range." if r["slope"] < 0.9
-                                      else "."))
+            f"*{r['checkpoint']}*: the far error is "
+            f"{r['far mean'] / r['floor (all)']:.0f} times the target floor, so the "
+            f"targets' resolution is not what limits it, and {ratio:.2f} times the "
+            f"median-depth baseline's far error ({than} predicting one depth for "
+            "every far joint); predicted against true joint depth the slope is "
+            f"{r['slope']:.2f} (R² {r['R²']:.2f})"
+            + (", the predictions squeezed towards the middle of the range."
+               if r["slope"] < 0.9 else "."))
     display(Markdown("\n\n".join(sentences)))
 
 # %% [markdown]
@@ -190,53 +210,72 @@ ONEPASS_ROBOTS = ("panda", "kuka_kr16")
 figures = [f for f in map(scorecard.onepass_figures, ONEPASS_ROBOTS) if f is not None]
 accuracy = onepass_robot_rows(figures)
 if not figures:
-    print("No one-pass figures: no one-pass study file and no one-pass model card in assets/checkpoints/.")
+    print("No one-pass figures: no one-pass study file and no one-pass model card in "
+          "assets/checkpoints/.")
 else:
     percent = ("count right", "robot-free: none found")
-    table = markdown_table(accuracy, columns=["robot", "model", "test scenes", "box AP", "mask AP",
-                                              "mask AP@0.5", "count right", "robot-free: none found"],
-                           formats={c: ".0%" if c in percent else ".3f" for c in accuracy[0]
+    columns = ["robot", "model", "test scenes", "box AP", "mask AP", "mask AP@0.5",
+               "count right", "robot-free: none found"]
+    table = markdown_table(accuracy, columns=columns,
+                           formats={c: ".0%" if c in percent else ".3f"
+                                    for c in accuracy[0]
                                     if c not in ("robot", "model", "test scenes")})
-    sources = "; ".join(
-        f"{f['robot']} from " + " and ".join(f"`{s}`" for s in dict.fromkeys(m["source"] for m in f["models"].values()))
-        for f in figures)
+    sources = []
+    for f in figures:
+        files = dict.fromkeys(m["source"] for m in f["models"].values())
+        sources.append(f"{f['robot']} from " + " and ".join(f"`{n}`" for n in files))
+    sources = "; ".join(sources)
     seeds = {m["seed"] for f in figures for m in f["models"].values()} - {None}
     display(Markdown(
         "On the fixed synthetic test scenes"
         + (f" (seed {seeds.pop()})" if len(seeds) == 1 else "")
-        + f", read from the files ({sources}; a dash: the file read holds no such figure):\n\n" + table))
+        + f", read from the files ({sources}; a dash: the file read holds no such "
+          "figure):\n\n" + table))
     sentences = []
     for f in figures:
         a, b = f["models"]["onepass"], f["models"].get("convgru")
         if b is None:
             continue
+        ap, bp = a["mask_ap"], b["mask_ap"]
+        ac, bc = a["counting_accuracy"], b["counting_accuracy"]
         sentences.append(
-            f"*{f['robot']}*: the one-pass model's mask AP is {a['mask_ap']:.3f} against the recurrent model's "
-            f"{b['mask_ap']:.3f}, and it counts right in {a['counting_accuracy']:.0%} of the scenes against "
+            f"*{f['robot']}*: the one-pass model's mask AP is {a['mask_ap']:.3f} "
+            f"against the recurrent model's {b['mask_ap']:.3f}, and it counts right "
+            f"in {a['counting_accuracy']:.0%} of the scenes against "
             f"{b['counting_accuracy']:.0%}: it is "
-            + ("better on both." if a["mask_ap"] > b["mask_ap"] and a["counting_accuracy"] > b["counting_accuracy"]
-               else "worse on both." if a["mask_ap"] < b["mask_ap"] and a["counting_accuracy"] < b["counting_accuracy"]
-               else "better on one and worse on the other.")
-            + (f" The two were measured on different numbers of scenes ({a['n']} and {b['n']})."
+            + ("better on both." if ap > bp and ac > bc else
+               "worse on both." if ap < bp and ac < bc else
+               "better on one and worse on the other.")
+            + (f" The two were measured on different numbers of scenes ({a['n']} and "
+               f"{b['n']})."
                if a["n"] != b["n"] else ""))
-    decoded = [f"{f['robot']} {scorecard.decoding_text(f)}" for f in figures if scorecard.decoding_text(f)]
+    decoded = [f"{f['robot']} {scorecard.decoding_text(f)}" for f in figures
+               if scorecard.decoding_text(f)]
     if decoded:
-        sentences.append("Each one-pass model decodes its centre heatmap with the setting chosen for its checkpoint "
-                         "on validation scenes, never on the test set: " + "; ".join(decoded) + ".")
-    stale = [f"{f['robot']} {key}: {m['stale']}" for f in figures for key, m in f["models"].items() if m["stale"]]
+        sentences.append("Each one-pass model decodes its centre heatmap with the "
+                         "setting chosen for its checkpoint on validation scenes, "
+                         "never on the test set: " + "; ".join(decoded) + ".")
+    stale = [f"{f['robot']} {key}: {m['stale']}" for f in figures
+             for key, m in f["models"].items() if m["stale"]]
     if stale:
-        sentences.append("Not the shipped checkpoints' figures: " + "; ".join(stale) + ".")
+        sentences.append(f"Not the shipped checkpoints' figures: {'; '.join(stale)}.")
     display(Markdown("\n\n".join(sentences)))
 
 # %% mystnb={"figure": {"caption": "Instance stage runtime against the number of robots in the scene, from the one-pass study files (one panel per robot that has one; medians; 'forced' variants decode exactly as many instances as there are robots).", "name": "fig-onepass-runtime"}}
-LABELS = {"onepass_ms": "one-pass", "onepass_forced_ms": "one-pass, forced", "convgru_ms": "recurrent",
+LABELS = {"onepass_ms": "one-pass", "onepass_forced_ms": "one-pass, forced",
+          "convgru_ms": "recurrent",
           "convgru_forced_ms": "recurrent, forced (k + 1 steps)"}
-studies = {r: study for r in ONEPASS_ROBOTS if (study := read_study(f"{r}_onepass_study.json")) is not None}
-runtimes = {r: rows for r, study in studies.items() if (rows := onepass_study_rows(study)[1])}
+studies = {r: study for r in ONEPASS_ROBOTS
+           if (study := read_study(f"{r}_onepass_study.json")) is not None}
+runtimes = {r: rows for r, study in studies.items()
+            if (rows := onepass_study_rows(study)[1])}
 if not runtimes:
-    print("No one-pass study file with runtime figures (assets/checkpoints/ROBOT_onepass_study.json): no plot.")
+    print("No one-pass study file with runtime figures "
+          "(assets/checkpoints/ROBOT_onepass_study.json): no plot.")
 else:
-    fig, axes = plt.subplots(1, len(runtimes), figsize=(6.5 if len(runtimes) == 1 else 9.5, 3.3), squeeze=False)
+    fig, axes = plt.subplots(1, len(runtimes),
+                             figsize=(6.5 if len(runtimes) == 1 else 9.5, 3.3),
+                             squeeze=False)
     for ax, (robot, rows) in zip(axes[0], runtimes.items()):
         k = [r["robots"] for r in rows]
         for key, label in LABELS.items():
@@ -255,22 +294,29 @@ for robot, rows in runtimes.items():
         continue
     first, last = rows[0], rows[-1]
     sentences.append(
-        f"*{robot}*: from {first['robots']} to {last['robots']} robots the recurrent model's instance stage grows "
-        f"from {first['convgru_forced_ms']:.0f} to {last['convgru_forced_ms']:.0f} ms "
-        f"({last['convgru_forced_ms'] / first['convgru_forced_ms']:.1f} times), the one-pass model's from "
-        f"{first['onepass_forced_ms']:.0f} to {last['onepass_forced_ms']:.0f} ms "
-        f"({last['onepass_forced_ms'] / first['onepass_forced_ms']:.1f} times), both forced to decode as many "
-        "instances as there are robots (the red and orange curves).")
+        f"*{robot}*: from {first['robots']} to {last['robots']} robots the recurrent "
+        f"model's instance stage grows from {first['convgru_forced_ms']:.0f} to "
+        f"{last['convgru_forced_ms']:.0f} ms "
+        f"({last['convgru_forced_ms'] / first['convgru_forced_ms']:.1f} times), the "
+        f"one-pass model's from {first['onepass_forced_ms']:.0f} to "
+        f"{last['onepass_forced_ms']:.0f} ms "
+        f"({last['onepass_forced_ms'] / first['onepass_forced_ms']:.1f} times), both "
+        "forced to decode as many instances as there are robots (the red and orange "
+        "curves).")
 if sentences:
-    gap = max((abs(r["onepass_ms"] / r["onepass_forced_ms"] - 1) for rows in runtimes.values() for r in rows
+    gap = max((abs(r["onepass_ms"] / r["onepass_forced_ms"] - 1)
+               for rows in runtimes.values() for r in rows
                if {"onepass_ms", "onepass_forced_ms"} <= set(r)), default=None)
     sentences.append(
-        "Unforced, the recurrent model stops where its own end-of-sequence rule says (the green curve), so its time "
-        "follows how many masks it emits rather than the robots in the scene"
-        + (f"; the two one-pass curves stay within {gap:.0%} of each other." if gap is not None else "."))
+        "Unforced, the recurrent model stops where its own end-of-sequence rule says "
+        "(the green curve), so its time follows how many masks it emits rather than "
+        "the robots in the scene"
+        + (f"; the two one-pass curves stay within {gap:.0%} of each other."
+           if gap is not None else "."))
 missing = [r for r in ONEPASS_ROBOTS if r not in runtimes]
 if missing:
-    sentences.append(f"No study file with runtime figures for {', '.join(missing)}, so no curve for it here.")
+    sentences.append(f"No study file with runtime figures for {', '.join(missing)}, "
+                     "so no curve for it here.")
 display(Markdown(" ".join(sentences)))
 
 # %% [markdown]
@@ -300,19 +346,22 @@ else:
 from robotpose_lib.bench.train import throughput
 
 bench_config = config.pick("quick", "cpu")
-bench = throughput(bench_config, "panda", batch_size=config.pick(4, 8), repeats=config.pick(2, 3),
-                   threads=1, device=DEVICE)
+bench = throughput(bench_config, "panda", batch_size=config.pick(4, 8),
+                   repeats=config.pick(2, 3), threads=1, device=DEVICE)
 H, W = bench[0]["input"]
 display(Markdown(
-    f"`{bench_config}` configuration, batch {bench[0]['batch']}, input {H}x{W}, {bench[0]['device']}, "
-    f"{bench[0]['threads']} torch thread:\n\n" + markdown_table(
-        bench, columns=["variant", "samples_per_s", "speedup"], formats={"samples_per_s": ".1f", "speedup": ".2f"},
+    f"`{bench_config}` configuration, batch {bench[0]['batch']}, input {H}x{W}, "
+    f"{bench[0]['device']}, {bench[0]['threads']} torch thread:\n\n" + markdown_table(
+        bench, columns=["variant", "samples_per_s", "speedup"],
+        formats={"samples_per_s": ".1f", "speedup": ".2f"},
         headers={"samples_per_s": "samples/s", "speedup": "x fp32 eager"})
-    + f"\n\nThe shipped recipe trains {bench[-1]['speedup']:.1f} times as many samples per second as plain fp32 "
-    "here. " + ("On a CPU without native bfloat16 the mixed-precision step is not taken (its row says so). "
-                if "not native" in bench[2]["variant"] else "")
-    + ("Quick mode: a tiny network timed over two steps on a shared machine, so the rows are noisy; the reference "
-       "runs' logs above are the better guide." if QUICK else "")))
+    + f"\n\nThe shipped recipe trains {bench[-1]['speedup']:.1f} times as many "
+      "samples per second as plain fp32 here. "
+    + ("On a CPU without native bfloat16 the mixed-precision step is not taken (its "
+       "row says so). " if "not native" in bench[2]["variant"] else "")
+    + ("Quick mode: a tiny network timed over two steps on a shared machine, so the "
+       "rows are noisy; the reference runs' logs above are the better guide."
+       if QUICK else "")))
 
 # %% [markdown]
 # ## Open problems
@@ -322,18 +371,25 @@ display(Markdown(
 
 # %% tags=["hide-input"]
 NEXT = {
-    "Depth error": "train with the log depth code (`--set depth_code=log`, chapter 2) and longer; "
-                   "then a larger network on a GPU (`scripts/gpu_train.sh`)",
-    "Joints near the base": "train longer; the paper's stride-4 features (`paper` config) place peaks more finely",
-    "One mask per robot": "feed the emitted masks back (`canvas_feedback`, chapter 3) or use the one-pass model",
-    "Trained on renders only": "more appearance randomisation (the `sim2real` recipe of chapter 5), your own "
-                               "background photos, a fine-tuned backbone on a GPU",
+    "Depth error": "train with the log depth code (`--set depth_code=log`, chapter 2) "
+                   "and longer; then a larger network on a GPU "
+                   "(`scripts/gpu_train.sh`)",
+    "Joints near the base": "train longer; the paper's stride-4 features (`paper` "
+                            "config) place peaks more finely",
+    "One mask per robot": "feed the emitted masks back (`canvas_feedback`, chapter 3) "
+                          "or use the one-pass model",
+    "Trained on renders only": "more appearance randomisation (the `sim2real` recipe "
+                               "of chapter 5), your own background photos, a "
+                               "fine-tuned backbone on a GPU",
 }
-open_rows = [r for r in scorecard.scorecard(photos=photos) if r.verdict in (scorecard.NOT_YET, scorecard.PARTLY)]
+open_rows = [r for r in scorecard.scorecard(photos=photos)
+             if r.verdict in (scorecard.NOT_YET, scorecard.PARTLY)]
 if open_rows:
     display(Markdown("\n".join(
         f"* **{r.claim}** ({r.verdict}): ours {r.ours}; paper {r.paper}. Next: "
-        + next((v for k, v in NEXT.items() if r.claim.startswith(k)), "see the chapter") + "."
+        + next((v for k, v in NEXT.items() if r.claim.startswith(k)),
+               "see the chapter")
+        + "."
         for r in open_rows)))
 else:
     display(Markdown("Every scored claim is reproduced by the shipped models."))
