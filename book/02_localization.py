@@ -547,9 +547,10 @@ if photos and "panda" in models:
                              radius=4)
         overlays.append(viz.draw_chain(img, results[i].pred_2d, color=(0, 255, 255),
                                        radius=4, thickness=2))
-    viz.image_grid(overlays, cols=len(overlays),
-                   titles=[f"{results[i].name}: median {medians[i]:.0f} px"
-                           for i in pick])
+    titles = [f"{results[i].name}: " + (f"median {medians[i]:.0f} px"
+                                         if np.isfinite(medians[i]) else "none found")
+              for i in pick]
+    viz.image_grid(overlays, cols=len(overlays), titles=titles)
     plt.show()
 
 # %% tags=["hide-input"]
