@@ -65,7 +65,7 @@ from robotpose_lib.eval import pose3d
 from robotpose_lib.eval.testset import close_pair_scenes, test_dataset
 from IPython.display import Markdown, display
 
-from robotpose_lib.book import (describe_wrong_robot, markdown_table,
+from robotpose_lib.book import (describe_wrong_robot, markdown_table, peak_name,
                                 reference_predictor, report3d_table)
 from robotpose_lib.robots import ROBOT_NAMES, get_robot
 from robotpose_lib.synth import generate_one, params_for
@@ -121,7 +121,7 @@ axes[2].set_title(f"B x mask of robot {r_show}", fontsize=9)
 for m, marker in (("nms", "x"), ("log", "o")):
     uv = decoded[m][r_show].joints_2d
     hollow = m == "log"
-    axes[2].scatter(uv[:, 0], uv[:, 1], marker=marker, s=40, label=m.upper(),
+    axes[2].scatter(uv[:, 0], uv[:, 1], marker=marker, s=40, label=peak_name(m),
                     facecolors="none" if hollow else "c",
                     edgecolors="lime" if hollow else None)
 axes[2].legend(loc="lower right", fontsize=7)
@@ -142,7 +142,7 @@ for m in ("nms", "log"):
     err2 = np.stack([metrics.pixel_errors(p.joints_2d, t)
                      for p, t in zip(decoded[m], sample.joints_2d)])
     ok = pose3d.counted_joints(sample)
-    perfect.append({"peaks": m.upper(), "mean 2D [px]": float(np.nanmean(err2[ok])),
+    perfect.append({"peaks": peak_name(m), "mean 2D [px]": float(np.nanmean(err2[ok])),
                     "mean 3D [cm]": float(np.nanmean(err3[ok])),
                     "max 3D [cm]": float(np.nanmax(err3[ok])),
                     "joints missed": int(np.isnan(err3[ok]).sum()),
@@ -260,8 +260,8 @@ if reports:
             ok = np.isfinite(e)
             if ok.any():
                 row[0].hist(e[ok], bins=30, alpha=0.5,
-                            label=f"{m.upper()} (n={ok.sum()})")
-                row[1].scatter(z[ok], e[ok], s=6, alpha=0.5, label=m.upper())
+                            label=f"{peak_name(m)} (n={ok.sum()})")
+                row[1].scatter(z[ok], e[ok], s=6, alpha=0.5, label=peak_name(m))
         row[0].set_xlabel("3D joint error [cm]")
         row[0].set_ylabel(f"{robot}: joints")
         row[0].legend()
@@ -280,9 +280,10 @@ for robot, rep in reports.items():
     if len(medians) == 2 and all(np.isfinite(v) for v in medians.values()):
         (a, ea), (b, eb) = medians.items()
         display(Markdown(
-            f"**{robot}**: median 3D error {ea:.1f} cm with {a.upper()} and {eb:.1f} "
-            f"cm with {b.upper()}, {rep.misses(a)} and {rep.misses(b)} joints missed; "
-            + (f"{(a if ea < eb else b).upper()} is more precise here."
+            f"**{robot}**: median 3D error over all its found joints (near and far "
+            f"together) {ea:.1f} cm with {peak_name(a)} and {eb:.1f} cm with "
+            f"{peak_name(b)}, {rep.misses(a)} and {rep.misses(b)} joints missed; "
+            + (f"{peak_name(a if ea < eb else b)} is more precise here."
                if abs(ea - eb) > 0.05 * min(ea, eb) else
                "the two peak finders are within 5 % of each other.")
             + (" Quick mode: a handful of scenes." if QUICK else "")))
@@ -403,8 +404,8 @@ display(Markdown(
     f"{mask_row['paper_mean_ms']:.2f} ms. The whole prediction of the "
     f"{table_ii['scene_robots']}-robot scene ({table_ii['found']} found) takes "
     f"{whole['mean_ms']:.0f} ms"
-    + ((", within" if whole["mean_ms"] < 1000 else ", over")
-       + " the one-second target for a laptop CPU."
+    + ((", under" if whole["mean_ms"] < 1000 else ", over")
+       + " a second on this CPU."
        if on_cpu else " on this GPU.")))
 
 # %% [markdown]

@@ -53,6 +53,14 @@ class Reference:
         return self.checkpoint is not None
 
 
+PEAK_NAMES = {"nms": "NMS", "log": "LoG"}
+
+
+def peak_name(method: str) -> str:
+    """How the book writes a peak finder: NMS, or LoG (Laplacian of Gaussian)."""
+    return PEAK_NAMES.get(method, method.upper())
+
+
 def reference_model(robot: str, task: str = "localization", config: str = "cpu", device=None,
                     fallback: Callable[[], tuple[nn.Module, object]] | None = None,
                     fallback_source: str = "a stand-in model") -> Reference | None:
@@ -221,7 +229,7 @@ def localization_tables(report, paper: dict | None = None) -> str:
         row = {"joint": name if name != "all" else "**all**", "n": tables[methods[0]][k]["n"]}
         for m in methods:
             r = tables[m][k]
-            row[f"{m.upper()} median"], row[f"{m.upper()} mean"], row[f"{m.upper()} missed"] = \
+            row[f"{peak_name(m)} median"], row[f"{peak_name(m)} mean"], row[f"{peak_name(m)} missed"] = \
                 r["50%"], r["mean"], r["missed"]
         rows.append(row)
     pixel = markdown_table(rows, formats={c: ".1f" for c in rows[0] if "median" in c or "mean" in c})
@@ -254,16 +262,17 @@ def describe_localization(report, paper: dict | None = None) -> str:
         base = float(np.nanmean([r["50%"] for r in joints[:2]]))
         tip = float(np.nanmean([r["50%"] for r in joints[-2:]]))
         if np.isfinite(base) and np.isfinite(tip):
-            out.append(f"With {m.upper()} the two joints nearest the base have a median error of {base:.1f} px and the "
-                       f"two nearest the tip {tip:.1f} px: " + ("the paper's Fig. 6 ordering holds." if base < tip else
-                                                                   "the opposite of the paper's Fig. 6 ordering."))
+            out.append(f"With {peak_name(m)} the two joints nearest the base have a median error of "
+                       f"{base:.1f} px and the two nearest the tip {tip:.1f} px: "
+                       + ("the paper's Fig. 6 ordering holds." if base < tip else
+                          "the opposite of the paper's Fig. 6 ordering."))
     if len(report.methods) >= 2:
         a, b = report.methods[:2]
         ra, rb = report.joint_table(a)[-1], report.joint_table(b)[-1]
         better = a if ra["50%"] < rb["50%"] else b
-        out.append(f"Over all joints {a.upper()} reaches a median of {ra['50%']:.1f} px ({ra['missed']} missed) and "
-                   f"{b.upper()} {rb['50%']:.1f} px ({rb['missed']} missed): {better.upper()} places its peaks more "
-                   "precisely here.")
+        out.append(f"Over all joints {peak_name(a)} reaches a median of {ra['50%']:.1f} px ({ra['missed']} missed) and "
+                   f"{peak_name(b)} {rb['50%']:.1f} px ({rb['missed']} missed): {peak_name(better)} places "
+                   "its peaks more precisely here.")
     depth, base = report.depth_table(), report.depth_baseline_table()
     for rng in ("near", "far"):
         d = depth[rng]
@@ -287,7 +296,7 @@ def report3d_table(report) -> str:
     for m in report.errors_cm:
         px = report.pixel_errors.get(m, np.full(1, np.nan))
         nf = report.near_far(m)
-        rows.append({"peaks": m.upper(), "robots matched": f"{int(report.matched[m].sum())}/{len(report.counted)}",
+        rows.append({"peaks": peak_name(m), "robots matched": f"{int(report.matched[m].sum())}/{len(report.counted)}",
                      "predicted": report.predicted[m], "joints missed": report.misses(m),
                      "mean 2D [px]": float(np.nanmean(px)) if np.isfinite(px).any() else float("nan"),
                      "near mean [cm]": nf["near"]["mean"], "near median [cm]": nf["near"]["50%"],
