@@ -164,9 +164,9 @@ display(Markdown(
 #
 # How many robots are in an image is not known in advance, so the model cannot have a
 # fixed number of outputs. The paper borrows the recurrent instance segmentation of
-# Romera-Paredes and Torr {cite}`romera2016recurrent`: a convolutional GRU (a GRU whose
-# matrix products are convolutions, Ballas et al. {cite}`ballas2016convgru`) emits one mask per
-# step, and an empty mask means "no more robots". Its input $F$ is the localization
+# Romera-Paredes and Torr {cite}`romera2016recurrent`: a convolutional GRU, or ConvGRU (a
+# gated recurrent unit whose matrix products are convolutions, Ballas et al.
+# {cite}`ballas2016convgru`), emits one mask per step, and an empty mask means "no more robots". Its input $F$ is the localization
 # network's base features concatenated with its predicted belief and depth maps, at the
 # feature resolution. A context module (convolution blocks with max-pooling, "M" in the
 # paper's Fig. 5) looks at $F$ coarsely and seeds the hidden state; the cell then reads
@@ -789,8 +789,9 @@ else:
 # %% [markdown]
 # A log shows one run. Whether a model is *tricky* to train is better seen across runs:
 # we train the toy model of this chapter again with two more seeds, with a three times
-# larger learning rate, and with the end-of-sequence term weighted 20 times (the Panda
-# reference's first part above), all for the same number of steps, and compare where
+# larger learning rate, and with the end-of-sequence term weighted 20 times (the weight
+# of the Panda reference's first part; its card `panda_instances_cpu.s2.md` says that
+# part then stopped too early), all for the same number of steps, and compare where
 # each run ends (mean soft-IoU cost per disc over its last tenth of steps, and counting
 # accuracy on the held-out toy scenes with the 2 % rule).
 
@@ -869,4 +870,5 @@ display(Markdown("\n".join([
 #    robots counted per scene, better counts where it over-counts and the smallest
 #    robots lost (the model cards' validation numbers guide the choice).
 # 3. Set `eos_weight=20` in the toy sweep for all seeds: expect the model to stop earlier,
-#    sometimes after the first disc, like the Panda reference's first part.
+#    sometimes after the first disc, as the Panda reference did after its first part
+#    (weight 20, see its card `panda_instances_cpu.s2.md`).

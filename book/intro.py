@@ -82,7 +82,7 @@ plt.show()
 # | [2. Joint localization](02_localization.ipynb) | §III-B, eq. 1-3, Fig. 4 and 6, Table I | targets, the staged network, training, pixel and depth errors; why depth is hard |
 # | [3. Robot instances](03_instances.ipynb) | §III-C, eq. 4-6, Fig. 5 and 7 | the recurrent model, its matching loss, AP, counting, runtime per robot |
 # | [4. From belief maps to 3D chains](04_decoding.ipynb) | Fig. 2 and 9, Table II | masking, NMS and LoG peaks, 3D errors, runtimes, the `Predictor` |
-# | [5. From simulation to real photographs](05_real_photos.ipynb) | §IV-B, Fig. 8 and 10 | real Panda photos, DREAM's metrics, a rendered twin, a sim-to-real recipe |
+# | [5. From simulation to real photographs](05_real_photos.ipynb) | §IV-B, Fig. 8 and 10 | real Panda photos, the keypoint metrics of DREAM {cite}`lee2020dream`, a rendered twin, a sim-to-real recipe |
 # | [6. Beyond the paper](06_beyond_the_paper.ipynb) | §V (criticism) | what we measured that the paper did not, and the open problems |
 #
 # ## Scorecard
@@ -93,7 +93,12 @@ plt.show()
 # when the model was shipped) and the real-photo study; the verdict follows from the two
 # numbers by the rule under the table (`robotpose_lib/scorecard.py`). The synthetic figures
 # are those of `kuka_kr16`, our 6-axis industrial arm, the closest to the paper's Stäubli
-# RX130; the real photographs show a Franka Emika Panda (`panda`).
+# RX130; the real photographs show a Franka Emika Panda (`panda`). Terms the chapters
+# define: NMS and LOG (the same as LoG, the Laplacian of Gaussian) are the two ways of
+# finding a joint's peak in its belief map (chapter 2); the *recurrent* model is the
+# paper's ConvGRU instance model (chapter 3), the *one-pass* model our alternative to it
+# (chapter 6); keypoint AUC scores 2D joints on photos between 0 and 20 px, 1 being
+# perfect, and the *mean-pose baseline* guesses every photo's average pose (chapter 5).
 
 # %% tags=["remove-input"]
 rows = scorecard.scorecard(photos=load_real_panda())
@@ -119,7 +124,9 @@ for robot in scorecard.ONEPASS_ROBOTS:
         a, b = models["onepass"], models["convgru"]
         onepass.append(f"{a['counting_accuracy']:.0%} of {a['n']} {robot} test scenes against the recurrent "
                        f"model's {b['counting_accuracy']:.0%} of {b['n']}")
-        sources += [m["source"] for m in (a, b) if m["source"] not in sources]
+        # one study file can hold both models: name each file once
+        sources += [src for src in dict.fromkeys(m["source"] for m in (a, b))
+                    if src not in sources]
 if onepass:
     sentence += ("\n\nBeyond the paper, our one-pass instance model ([chapter 6](06_beyond_the_paper.ipynb)) "
                  "counts the robots right in " + ", and in ".join(onepass) + " (read from "
