@@ -172,15 +172,21 @@ else:
              "far mean": d["table1_model"]["far"]["mean_cm"],
              "floor (all)": d["table1_floor_lowres_targets"]["all"]["mean_cm"],
              "baseline far": d["median_true_baseline"]["far"]["mean_cm"],
-             "slope": d["joint_fit"]["slope"], "R²": d["joint_fit"]["r2"]}
+             "slope": d["joint_fit"]["slope"], "R²": d["joint_fit"]["r2"],
+             "joints": d["joint_read_at_pixel"]["all"]["mean_cm"],
+             "oracle scale": d.get("joint_after_oracle_robot_scale", {})
+                              .get("all", {}).get("mean_cm", float("nan"))}
             for d in diagnoses]
     display(Markdown(markdown_table(
         rows, formats={"step": ",d", "near mean": ".1f", "far mean": ".1f",
                        "floor (all)": ".1f",
-                       "baseline far": ".1f", "slope": ".2f", "R²": ".2f"},
+                       "baseline far": ".1f", "slope": ".2f", "R²": ".2f",
+                       "joints": ".1f", "oracle scale": ".1f"},
         headers={"scenes": "test scenes", "near mean": "near [cm]",
                  "far mean": "far [cm]", "floor (all)": "target floor [cm]",
-                 "baseline far": "median baseline, far [cm]", "slope": "fit slope"})))
+                 "baseline far": "median baseline, far [cm]", "slope": "fit slope",
+                 "joints": "joints, all [cm]",
+                 "oracle scale": "joints after a per-robot oracle scale [cm]"})))
     sentences = []
     for d, r in zip(diagnoses, rows):
         ratio = r["far mean"] / r["baseline far"]
@@ -195,6 +201,17 @@ else:
             f"{r['slope']:.2f} (R² {r['R²']:.2f})"
             + (", the predictions squeezed towards the middle of the range."
                if r["slope"] < 0.9 else "."))
+    scaled = [r for r in rows if np.isfinite(r["oracle scale"])]
+    if scaled:
+        last = scaled[-1]
+        sentences.append(
+            f"Dividing each robot's joint depths by its own median ratio of predicted to "
+            f"true depth (an oracle that knows each robot's distance) takes the mean joint "
+            f"error of *{last['checkpoint']}* from {last['joints']:.1f} to "
+            f"{last['oracle scale']:.1f} cm: "
+            + ("most of what is left is each robot's distance, not the shape of the "
+               "arm in depth." if last["oracle scale"] < 0.5 * last["joints"] else
+               "the distance of each robot is part of the error, not most of it."))
     display(Markdown("\n\n".join(sentences)))
 
 # %% [markdown]
@@ -377,8 +394,10 @@ display(Markdown(
 
 # %% tags=["hide-input"]
 NEXT = {
-    "Depth error": "train with the log depth code (`--set depth_code=log`, chapter 2) "
-                   "and longer; then a larger network on a GPU "
+    "Depth error": "see the depth study above for how much of the error is each "
+                   "robot's distance; a wider "
+                   "context than the kuka_kr16 reference's depth-context branch, "
+                   "longer training, then a larger network on a GPU "
                    "(`scripts/gpu_train.sh`)",
     "Joints near the base": "train longer; the paper's stride-4 features (`paper` "
                             "config) place peaks more finely",
