@@ -205,9 +205,9 @@ else:
     if scaled:
         last = scaled[-1]
         sentences.append(
-            f"Dividing each robot's joint depths by its own median ratio of predicted to "
-            f"true depth (an oracle that knows each robot's distance) takes the mean joint "
-            f"error of *{last['checkpoint']}* from {last['joints']:.1f} to "
+            "Dividing each robot's joint depths by its own median ratio of "
+            "predicted to true depth (an oracle that knows each robot's "
+            f"distance) takes the mean joint error of *{last['checkpoint']}* from {last['joints']:.1f} to "
             f"{last['oracle scale']:.1f} cm: "
             + ("most of what is left is each robot's distance, not the shape of the "
                "arm in depth." if last["oracle scale"] < 0.5 * last["joints"] else
