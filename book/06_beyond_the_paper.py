@@ -207,7 +207,8 @@ else:
         sentences.append(
             "Dividing each robot's joint depths by its own median ratio of "
             "predicted to true depth (an oracle that knows each robot's "
-            f"distance) takes the mean joint error of *{last['checkpoint']}* from {last['joints']:.1f} to "
+            f"distance) takes the mean joint error of *{last['checkpoint']}* from "
+            f"{last['joints']:.1f} to "
             f"{last['oracle scale']:.1f} cm: "
             + ("most of what is left is each robot's distance, not the shape of the "
                "arm in depth." if last["oracle scale"] < 0.5 * last["joints"] else
