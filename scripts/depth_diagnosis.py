@@ -147,11 +147,10 @@ def diagnose(args) -> None:
     # oracle per-robot scale: each robot's joints divided by the median ratio predicted/true
     # over that robot. If this removes most of the error, the network has the robot's shape in
     # depth but not its distance (a global scale cue is missing), not per-joint noise.
-    robot_ids = np.array([hash(k) for k in joint_robot])
     ratio = jp / jt
     rescaled = jp.copy()
-    for rid in np.unique(robot_ids):
-        sel = robot_ids == rid
+    for robot in set(joint_robot):  # (scene, robot) pairs
+        sel = np.array([k == robot for k in joint_robot])
         rescaled[sel] = jp[sel] / np.median(ratio[sel])
     result = {
         "checkpoint": args.checkpoint, "robot": task.robot, "step": ckpt.get("step"), "n_scenes": args.n,

@@ -87,7 +87,8 @@ def select(candidates: list[str], n: int, localization: str | None, seed: int, r
                      "counting_accuracy": best["counting_accuracy"],
                      "mask_ap50": best["mask_ap50"], "score": best["counting_accuracy"] + best["mask_ap50"],
                      "rows": table})
-        print(f"{path}: step {ckpt['step']}, threshold {threshold:g}: counting {best['counting_accuracy']:.3f}, "
+        print(f"{path}: step {ckpt['step']}, threshold {threshold:g}, NMS window {window}: "
+              f"counting {best['counting_accuracy']:.3f}, "
               f"mask AP@0.5 {best['mask_ap50']:.3f}", flush=True)
     winner = max(range(len(rows)), key=lambda i: rows[i]["score"])
     return {"seed": seed, "n": n, "recipe": recipe, "rule": "highest counting accuracy + mask AP@0.5 at the "

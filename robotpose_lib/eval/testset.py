@@ -59,8 +59,12 @@ def validation_dataset(robot: str, n: int, size: tuple[int, int], seed: int = VA
 def robot_free_scenes(robot: str, n: int, size: tuple[int, int], seed: int = ROBOT_FREE_SEED) -> list[Sample]:
     """``n`` synthetic scenes without any robot (the test set's parameters and photos, no
     robot placed), at (H, W) = ``size``: a model should find nothing in them."""
-    data = SyntheticDataset(robot, n, size=tuple(size), seed=seed,
-                            params=test_params(robot).replace(min_robots=0, max_robots=0))
+    return _without_robots(robot, n, size, seed, test_params(robot))
+
+
+def _without_robots(robot: str, n: int, size: tuple[int, int], seed: int, params) -> list[Sample]:
+    """``n`` scenes of synthesis ``params`` with no robot placed."""
+    data = SyntheticDataset(robot, n, size=tuple(size), seed=seed, params=params.replace(min_robots=0, max_robots=0))
     return [data[i] for i in range(n)]
 
 
@@ -87,6 +91,4 @@ def robot_free_validation_scenes(robot: str, n: int, size: tuple[int, int], seed
     never :func:`robot_free_scenes` (the test's)."""
     if seed in (0, TEST_SEED, ROBOT_FREE_SEED):
         raise ValueError(f"seed: {seed} is a training or a test seed; validation needs its own")
-    data = SyntheticDataset(robot, n, size=tuple(size), seed=seed,
-                            params=params_for(robot, recipe).replace(min_robots=0, max_robots=0))
-    return [data[i] for i in range(n)]
+    return _without_robots(robot, n, size, seed, params_for(robot, recipe))
