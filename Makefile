@@ -12,8 +12,10 @@ STAMP  := $(VENV)/.installed
 
 $(STAMP): pyproject.toml constraints/ci.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c constraints/ci.txt -e ".[book,test,bench]"
+	# --no-cache-dir: torch's CUDA wheels are several GB; a second copy in pip's cache once
+	# filled CI's disk (OSError 28 during install)
+	$(BIN)/python -m pip install -q --no-cache-dir --upgrade pip
+	$(BIN)/python -m pip install -q --no-cache-dir -c constraints/ci.txt -e ".[book,test,bench]"
 	touch $(STAMP)
 
 venv: $(STAMP)
