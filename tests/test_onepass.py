@@ -362,3 +362,30 @@ def test_replace_localization_puts_a_newer_net_into_an_instance_checkpoint(tmp_p
         replace_localization(instance, {**loc, "robot": "kuka_kr16"}, "other.pt")
     with pytest.raises(CheckpointError, match="expected 'localization'"):
         replace_localization(instance, instance, "instance.pt")
+
+
+def test_a_localization_checkpoint_from_before_a_config_field_existed_still_builds(tmp_path):
+    # Regression: the shipped panda localization file predates depth_context; its stored
+    # config has no such key, which means the default (0), and must not read as a mismatch.
+    from robotpose_lib.checkpoint import CheckpointError, save_checkpoint
+    from robotpose_lib.tasks import localization_task
+    from robotpose_lib.tasks.onepass import onepass_task
+
+    loc_task = localization_task("quick", "panda")
+    net = loc_task.build_model()
+    config = loc_task.config_dict()
+    old_config = {k: v for k, v in config.items() if k != "depth_context"}
+    assert old_config != config  # the field is really left out
+    path = save_checkpoint(tmp_path / "old_loc.pt", {
+        "task": "localization", "robot": "panda", "config": old_config, "step": 0,
+        "model": net.state_dict(), "extra": loc_task.extra()})
+    task = onepass_task("quick", "panda", localization_checkpoint=path)
+    model = task.build_model()
+    weight = next(iter(net.state_dict()))
+    assert torch.equal(model.localization.state_dict()[weight], net.state_dict()[weight])
+
+    # a real mismatch is still refused
+    from dataclasses import replace
+    task.localization_config = replace(task.localization_config, depth_context=2)
+    with pytest.raises(CheckpointError, match="localization configuration"):
+        task.build_model()

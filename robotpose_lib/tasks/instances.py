@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..checkpoint import load_checkpoint, reference_path
+from ..checkpoint import CheckpointError, load_checkpoint, reference_path
 from ..matching import matching_loss, stack_instance_targets
 from ..models.instances import Instance, InstanceConfig, InstanceNet
 from ..models.instances import get_config as get_instance_config
@@ -173,10 +173,15 @@ class InstanceTask:
             loc_config = replace(loc_config, backbone_weights=None)
         localization = LocalizationNet(loc_config, self.num_joints)
         if self.localization_checkpoint is not None and not self._weights_from_checkpoint:
-            ckpt = load_checkpoint(
-                self.localization_checkpoint,
-                expect={"task": "localization", "config": self.localization_config.to_dict()},
-            )
+            ckpt = load_checkpoint(self.localization_checkpoint, expect={"task": "localization"})
+            # Compared as configurations, not as stored dicts: a checkpoint from before a
+            # field existed stores no value for it and means the field's default.
+            stored = LocalizationConfig.from_dict(ckpt["config"])
+            if stored != self.localization_config:
+                raise CheckpointError(
+                    f"{self.localization_checkpoint}: localization configuration "
+                    f"{stored.to_dict()} in the checkpoint, "
+                    f"{self.localization_config.to_dict()} requested")
             localization.load_state_dict(ckpt["model"])
         return localization, localization.backbone.out_channels + self.num_joints + 1
 
