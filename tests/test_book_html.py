@@ -123,7 +123,14 @@ def test_page_renders_cleanly(browser, name):
     if name != "intro":
         figures = browser.execute_script("return document.querySelectorAll('.cell_output img').length;")
         assert figures >= 1, f"{name}: a chapter without a single figure"
-    # 5. weight
+    # 5. shown code fits the text column of a 1280 px window (no sideways scrolling;
+    #    _static/robotpose.css sizes code for the 87-character lines the chapters keep)
+    scrolling = browser.execute_script(
+        "return Array.from(document.querySelectorAll('div.cell_input pre'))"
+        ".filter(p => p.offsetParent !== null && p.scrollWidth > p.clientWidth + 1)"
+        ".map(p => p.textContent.split('\\n').reduce((a, b) => b.length > a.length ? b : a));")
+    assert not scrolling, f"{name}: code that scrolls sideways at 1280 px: {scrolling[:2]}"
+    # 6. weight
     weight = _local_weight(browser, page)
     assert weight <= MAX_PAGE_BYTES, f"{name}: {weight / 1e6:.1f} MB, over {MAX_PAGE_BYTES / 1e6:.0f} MB"
 
