@@ -179,8 +179,11 @@ def _instance_rows(folder: Path) -> list[ScoreRow]:
     if total is None:
         rows.append(_missing(*count_claim, "3", "no counting table", "counting robots"))
     else:
+        # the true mean count, from the per-count rows, so the predicted mean has a reference
+        by_count = [r for r in ev["counting"] if r["true_count"] != "all"]
+        true_mean = sum(int(r["true_count"]) * r["images"] for r in by_count) / max(total["images"], 1)
         ours = (f"count right in {total['accuracy']:.0%} of {total['images']} test scenes "
-                f"(mean count {total['mean_predicted']:.1f}), {PAPER_ROBOT}")
+                f"(mean count {total['mean_predicted']:.1f}, true {true_mean:.1f}), {PAPER_ROBOT}")
         rows.append(ScoreRow(*count_claim, ours + note + onepass_counting_note(folder),
                              STALE if stale else share_verdict(total["accuracy"]), "3", "counting robots"))
     return rows

@@ -107,3 +107,14 @@ def test_the_counting_claim_names_the_one_pass_model(tmp_path):
     (tmp_path / "panda_onepass_study.json").write_text(json.dumps(_study()))
     note = scorecard.onepass_counting_note(tmp_path)
     assert "one-pass" in note and "70% of 100 (panda)" in note
+
+
+def test_the_counting_claim_gives_the_true_mean_count_beside_the_predicted_one(tmp_path):
+    # 40 scenes with 1 robot and 60 with 2 robots: the true mean count is 1.6
+    card = CONVGRU_CARD.replace("       all      60     0.200           4.167",
+                                "         1      40     0.250           3.000\n"
+                                "         2      60     0.100           5.000\n"
+                                "       all     100     0.160           4.200")
+    (tmp_path / "kuka_kr16_instances_cpu.md").write_text(card)
+    row = next(r for r in scorecard._instance_rows(tmp_path) if r.short == "counting robots")
+    assert "mean count 4.2, true 1.6" in row.ours and "16% of 100" in row.ours
