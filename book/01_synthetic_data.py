@@ -272,6 +272,12 @@ for name, samples in stats.items():
                  f"{np.percentile(z, 5):.1f} to {np.percentile(z, 95):.1f} m from the "
                  f"camera (5th to 95th percentile), {np.mean(z >= 5):.0%} of them in "
                  "the paper's far range beyond 5 m.")
+counts = [[s.num_robots for s in samples] for samples in stats.values()]
+if all(c == counts[0] for c in counts):
+    lines.append("\nThe robot counts agree between the robots because both presets draw "
+                 "the number of robots and which of them are shown first, from the same "
+                 "distributions and the same seed; the robots differ in what follows "
+                 "(poses, distances, which joints are visible).")
 display(Markdown("\n".join(lines)))
 
 # %% [markdown]
