@@ -274,10 +274,10 @@ for name, samples in stats.items():
                  "the paper's far range beyond 5 m.")
 counts = [[s.num_robots for s in samples] for samples in stats.values()]
 if all(c == counts[0] for c in counts):
-    lines.append("\nThe robot counts agree between the robots because both presets draw "
-                 "the number of robots and which of them are shown first, from the same "
-                 "distributions and the same seed; the robots differ in what follows "
-                 "(poses, distances, which joints are visible).")
+    lines.append("\nThe robot counts agree between the robots because both presets "
+                 "draw the number of robots and which of them are shown first, "
+                 "from the same distributions and the same seed; the robots differ "
+                 "in what follows (poses, distances, which joints are visible).")
 display(Markdown("\n".join(lines)))
 
 # %% [markdown]
