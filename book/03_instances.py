@@ -863,9 +863,10 @@ display(Markdown("\n".join([
 # %% [markdown]
 # ## Exercises
 #
-# 1. Train the toy model with `canvas_feedback=True` for more steps (`TOY_STEPS`): expect
-#    the share of one-disc steps and the counting accuracy to rise above the model
-#    without the canvas.
+# 1. Train both toy models of the canvas table for more steps (`TOY_STEPS = 3000`). The
+#    canvas tells the cell which discs it has already emitted, so Ren and Zemel's argument
+#    predicts more one-disc steps and better counts with it; check whether the gap in the
+#    table grows in its favour (a quick-mode run of 150 steps is too short to show it).
 # 2. Evaluate the reference model with `min_active_fraction=0.005` or `0.01`: expect fewer
 #    robots counted per scene, better counts where it over-counts and the smallest
 #    robots lost (the model cards' validation numbers guide the choice).
