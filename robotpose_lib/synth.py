@@ -184,8 +184,13 @@ SCENE_PRESETS: dict[str, dict] = {
 # centre, white/grey robots with highlights, clutter in front of and behind the robot,
 # and camera-like degradations. Ranges are chosen from the photos' *kind* (a lab webcam
 # of about 77 degrees, 0.4-1.2 m), never fitted to the photos themselves.
+# "clutter" is the paper's scenes plus hard negatives only: ray-cast distractor objects
+# (spheres, capsules, cylinders, boxes: link-like shapes that are not robots) and collage
+# patches of other training photos, so that an instance model learns to leave non-robot
+# objects alone without the sim2real recipe's cameras and materials.
 RECIPES: dict[str, dict] = {
     "paper": {},
+    "clutter": dict(max_distractors=8, collage_patches=4),
     "sim2real": dict(
         fov_y_deg=(40.0, 95.0), aim_offset=0.35, achromatic_probability=0.25,
         realistic_material_probability=0.35, specular_range=(0.0, 0.6), max_distractors=8,

@@ -33,6 +33,19 @@ def test_sim2real_samples_are_reproducible_and_differ_from_paper():
     assert any(not np.array_equal(x.image, z.image) for x, z in zip(a, c))
 
 
+def test_clutter_recipe_adds_hard_negatives_around_the_paper_robots():
+    """'clutter' = the paper's scenes (same robots, poses and camera for a seed) with
+    distractor objects and collage patches added: only the image differs."""
+    clutter, paper = params_for("panda", "clutter"), params_for("panda")
+    assert clutter.max_distractors > 0 and clutter.collage_patches > 0
+    assert clutter.fov_y_deg == paper.fov_y_deg and clutter.r_max == paper.r_max
+    a = generate("panda", 4, range(4), H, W, clutter)
+    b = generate("panda", 4, range(4), H, W, paper)
+    assert [x.num_robots for x in a] == [y.num_robots for y in b]
+    assert all(np.allclose(x.joints_3d, y.joints_3d) for x, y in zip(a, b))
+    assert all(not np.array_equal(x.image, y.image) for x, y in zip(a, b))
+
+
 def test_unknown_recipe_and_bad_fields_are_errors():
     with pytest.raises(ValueError, match="recipe"):
         params_for("panda", "photoreal")

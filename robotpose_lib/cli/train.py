@@ -81,7 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="'synthetic' (rendered on the fly), 'toy', or a dataset folder")
     p.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic training set")
     p.add_argument("--recipe", default="paper", choices=sorted(RECIPES), help="synthesis recipe of the "
-                   "training scenes: paper (the paper's randomisation) or sim2real (see synth.RECIPES)")
+                   "training scenes: paper (the paper's randomisation), clutter (paper + hard negatives) or "
+                   "sim2real (see synth.RECIPES)")
     p.add_argument("--fp32", action="store_true", help="train in float32 (no mixed precision)")
     p.add_argument("--max-minutes", type=positive_minutes, help="stop (with a checkpoint) after this wall time")
     p.add_argument("--seed", type=int, default=0, help="seed of batch order and initialisation")
