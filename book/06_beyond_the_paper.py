@@ -57,8 +57,8 @@ import numpy as np
 from IPython.display import Markdown, display
 
 from robotpose_lib import config, scorecard
-from robotpose_lib.book import (SHIPPED, markdown_table, onepass_robot_rows,
-                                onepass_study_rows)
+from robotpose_lib.book import (HARD_NEGATIVES_COLUMN, SHIPPED, markdown_table,
+                                onepass_robot_rows, onepass_study_rows)
 from robotpose_lib.cards import read_study, training_cost
 from robotpose_lib.eval.real import keypoint_metrics, mean_pose_baseline
 from robotpose_lib.real_panda import load_real_panda
@@ -237,9 +237,11 @@ if not figures:
     print("No one-pass figures: no one-pass study file and no one-pass model card in "
           "assets/checkpoints/.")
 else:
-    percent = ("count right", "robot-free: none found")
+    percent = ("count right", "robot-free: none found", HARD_NEGATIVES_COLUMN)
     columns = ["robot", "model", "test scenes", "box AP", "mask AP", "mask AP@0.5",
                "count right", "robot-free: none found"]
+    if any(np.isfinite(r[HARD_NEGATIVES_COLUMN]) for r in accuracy):
+        columns.append(HARD_NEGATIVES_COLUMN)
     table = markdown_table(accuracy, columns=columns,
                            formats={c: ".0%" if c in percent else ".3f"
                                     for c in accuracy[0]

@@ -333,6 +333,10 @@ def _accuracy_row(label: str, m: dict) -> dict:
             "count right": m["counting_accuracy"]}
 
 
+# robot-free test scenes with distractor objects and collages of test photos
+HARD_NEGATIVES_COLUMN = "robot-free, hard negatives: none found"
+
+
 def onepass_study_rows(study: dict) -> tuple[list[dict], list[dict]]:
     """(accuracy rows, runtime rows) of a one-pass study file (``scripts/onepass_study.py``).
 
@@ -348,6 +352,8 @@ def onepass_study_rows(study: dict) -> tuple[list[dict], list[dict]]:
         row = _accuracy_row(ONEPASS_NAMES[key], m)
         if np.isfinite(m["robot_free"]):
             row["robot-free: none found"] = m["robot_free"]
+        if np.isfinite(m.get("robot_free_hard", np.nan)):
+            row[HARD_NEGATIVES_COLUMN] = m["robot_free_hard"]
         rows.append(row)
     runtime = study.get("runtime") or {}
     if isinstance(runtime, dict) and "rows" in runtime:
@@ -370,5 +376,6 @@ def onepass_robot_rows(figures: list[dict]) -> list[dict]:
         for key, m in f["models"].items():
             row = _accuracy_row(ONEPASS_NAMES[key], m)
             rows.append({"robot": f["robot"], **row, "test scenes": m["n"] if m["n"] is not None else "?",
-                         "robot-free: none found": m["robot_free"]})
+                         "robot-free: none found": m["robot_free"],
+                         HARD_NEGATIVES_COLUMN: m.get("robot_free_hard", np.nan)})
     return rows

@@ -235,10 +235,13 @@ def onepass_study_models(study: dict) -> dict:
     """The test figures of a one-pass study file (``scripts/onepass_study.py``), read under
     "test" or, in older files, at the top level: {"onepass": {...}, "convgru": {...}} (the
     models present), each with "box_ap", "box_ap50", "mask_ap", "mask_ap50",
-    "counting_accuracy", "n", "seed" and "robot_free" (share of robot-free scenes in which
-    the model alone found nothing); NaN or None for what the file does not hold."""
+    "counting_accuracy", "n", "seed", "robot_free" (share of robot-free scenes in which
+    the model alone found nothing) and "robot_free_hard" (the same with hard negatives:
+    distractor objects and collages of test photos); NaN or None for what the file does
+    not hold."""
     test = study.get("test") or {k: study[k] for k in ("onepass", "convgru") if k in study}
     free = study.get("robot_free", {})
+    hard = study.get("robot_free_hard_negatives", {})
     models = {}
     for key in ("onepass", "convgru"):
         m = test.get(key)
@@ -249,6 +252,8 @@ def onepass_study_models(study: dict) -> dict:
                        "counting_accuracy": m.get("counting_accuracy", np.nan),
                        "n": test.get("n", study.get("n")), "seed": test.get("seed"),
                        "robot_free": free[key].get("none_found", np.nan) if isinstance(free.get(key), dict)
+                       else np.nan,
+                       "robot_free_hard": hard[key].get("none_found", np.nan) if isinstance(hard.get(key), dict)
                        else np.nan}
     return models
 
@@ -272,7 +277,7 @@ def _card_figures(name: str, folder: Path) -> dict | None:
             "counting_accuracy": total["accuracy"] if total else np.nan,
             "n": int(scenes.group(1)) if scenes else (total["images"] if total else None),
             "seed": int(seed.group(1)) if seed else None, "step": card.evaluated_step,
-            "robot_free": np.nan, "source": f"{name}.md", "stale": stale,
+            "robot_free": np.nan, "robot_free_hard": np.nan, "source": f"{name}.md", "stale": stale,
             **({"centre_threshold": float(threshold.group(1).rstrip(".")),
                 "centre_nms": int(window.group(1)) if window else None} if threshold else {})}
 

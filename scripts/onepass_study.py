@@ -43,6 +43,7 @@ from robotpose_lib.config import torch_threads  # noqa: E402
 from robotpose_lib.eval.instances import THRESHOLD_GRID, calibrate_checkpoint, calibrate_decoding  # noqa: E402
 from robotpose_lib.eval.instances import format_calibration  # noqa: E402
 from robotpose_lib.eval.instances import compare_instance_models, predictor_robot_free_rate  # noqa: E402
+from robotpose_lib.eval.instances import robot_free_rate  # noqa: E402
 from robotpose_lib.eval.testset import VALIDATION_SEED, robot_free_scenes, robot_free_validation_scenes  # noqa: E402
 from robotpose_lib.eval.testset import validation_dataset  # noqa: E402
 from robotpose_lib.predictor import Predictor  # noqa: E402
@@ -121,6 +122,13 @@ def study(onepass: str, convgru: str | None, n: int, robot_free: int, repeats: i
         paths = {"onepass": onepass, **({"convgru": convgru} if convgru else {})}
         report["robot_free"]["predictor"] = {
             name: predictor_robot_free_rate(Predictor.load(path, device="cpu"), scenes) for name, path in paths.items()}
+        # the same seed with hard negatives: distractor objects and collages of test photos
+        hard = {"n": robot_free, "seed": report["robot_free"]["seed"], "predictor": {}}
+        for name, (net, size) in models.items():
+            scenes = robot_free_scenes(task.robot, robot_free, size, hard_negatives=True)
+            hard[name] = robot_free_rate(net, scenes, size, device="cpu")
+            hard["predictor"][name] = predictor_robot_free_rate(Predictor.load(paths[name], device="cpu"), scenes)
+        report["robot_free_hard_negatives"] = hard
     print(f"test and robot-free scenes: {time.perf_counter() - t0:.0f} s", flush=True)
     if repeats:
         t0 = time.perf_counter()

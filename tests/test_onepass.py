@@ -232,6 +232,13 @@ def test_robot_free_scenes_hold_no_robot():
     assert len(scenes) == 2 and all(s.num_robots == 0 and s.image.shape == (48, 64, 3) for s in scenes)
 
 
+def test_hard_negative_robot_free_scenes_add_objects_to_the_same_scenes():
+    plain = robot_free_scenes("panda", 3, (48, 64))
+    hard = robot_free_scenes("panda", 3, (48, 64), hard_negatives=True)
+    assert all(s.num_robots == 0 and s.image.shape == (48, 64, 3) for s in hard)
+    assert all(not np.array_equal(a.image, b.image) for a, b in zip(plain, hard))
+
+
 def test_bad_inputs_are_one_line_value_errors():
     net = OnePassNet(12, "quick")
     masks, counts, _ = _scenes()
@@ -285,6 +292,12 @@ def test_robotpose_commands_train_calibrate_evaluate_and_predict_with_it(tmp_pat
                                 "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "counting accuracy" in out and "centre threshold" in out and "robot-free scenes (seed 777)" in out
+    assert "hard negatives" not in out
+    assert run_command("eval", ["onepass", "--checkpoint", str(path), "--n", "1", "--robot-free", "1",
+                                "--hard-negatives", "--device", "cpu"]) == 0
+    assert "robot-free scenes with hard negatives (seed 777)" in capsys.readouterr().out
+    assert run_command("eval", ["onepass", "--checkpoint", str(path), "--n", "1", "--hard-negatives"]) != 0
+    assert "--hard-negatives: needs --robot-free" in capsys.readouterr().err
     assert run_command("eval", ["instances", "--checkpoint", str(path), "--n", "1"]) == 1
     assert "'instances' requested" in capsys.readouterr().err
 

@@ -118,3 +118,18 @@ def test_the_counting_claim_gives_the_true_mean_count_beside_the_predicted_one(t
     (tmp_path / "kuka_kr16_instances_cpu.md").write_text(card)
     row = next(r for r in scorecard._instance_rows(tmp_path) if r.short == "counting robots")
     assert "mean count 4.2, true 1.6" in row.ours and "16% of 100" in row.ours
+
+
+def test_hard_negative_robot_free_figures_are_read_when_the_study_has_them(tmp_path):
+    from robotpose_lib.book import HARD_NEGATIVES_COLUMN, onepass_study_rows
+
+    plain = _study()
+    assert np.isnan(scorecard.onepass_study_models(plain)["onepass"]["robot_free_hard"])
+    hard = _study(robot_free_hard_negatives={"n": 40, "seed": 777, "onepass": {"none_found": 0.6},
+                                             "convgru": {"none_found": 0.3}})
+    models = scorecard.onepass_study_models(hard)
+    assert (models["onepass"]["robot_free_hard"], models["convgru"]["robot_free_hard"]) == (0.6, 0.3)
+    rows, _ = onepass_study_rows(hard)
+    assert [r[HARD_NEGATIVES_COLUMN] for r in rows] == [0.6, 0.3]
+    (tmp_path / "panda_onepass_study.json").write_text(json.dumps(hard))
+    assert onepass_robot_rows([scorecard.onepass_figures("panda", tmp_path)])[0][HARD_NEGATIVES_COLUMN] == 0.6

@@ -9,7 +9,7 @@ any instance checkpoint through ``--instances``.
     robotpose eval localization --checkpoint PATH --n N [--seed S] [--method nms|log|both]
     robotpose eval instances --checkpoint PATH --n N [--min-active-fraction F | --paper-rule]
                              [--robot-free M]
-    robotpose eval onepass --checkpoint PATH --n N [--robot-free M]
+    robotpose eval onepass --checkpoint PATH --n N [--robot-free M [--hard-negatives]]
     robotpose eval real --data DIR [--checkpoint LOC.pt] [--instances INST.pt|none]
                         [--method nms|log] [--json OUT]
 """
@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--robot-free", type=int, default=0, metavar="M",
                    help=f"instances, onepass: also the share of M robot-free scenes (seed {ROBOT_FREE_SEED}) "
                         "in which the model finds nothing")
+    p.add_argument("--hard-negatives", action="store_true",
+                   help="with --robot-free: also M robot-free scenes with distractor objects and "
+                        "collages of test photos (the 'clutter' recipe's hard negatives)")
     p.add_argument("--device", default="auto")
     p.add_argument("--no-progress", action="store_true")
     return p
@@ -69,6 +72,8 @@ def check(args) -> str | None:
         return f"--n: expected at least 1 test scene, got {args.n}"
     if args.robot_free < 0 or (args.robot_free and args.task not in INSTANCE_TASKS):
         return f"--robot-free: a number of scenes >= 0, for {' or '.join(INSTANCE_TASKS)} only"
+    if args.hard_negatives and not args.robot_free:
+        return "--hard-negatives: needs --robot-free M (the number of scenes)"
     return None
 
 
@@ -98,14 +103,16 @@ def run(args) -> int:
                  f"{int(window)}x{int(window)}"))
         print(format_instance_results(results))
         if args.robot_free:
-            scenes = robot_free_scenes(task.robot, args.robot_free, task.input_size)
-            free = robot_free_rate(model, scenes, task.input_size, **kwargs)
             predictor = Predictor.load(args.checkpoint, device=device, min_active_fraction=fraction)
-            whole = predictor_robot_free_rate(predictor, scenes)
-            print(f"\nrobot-free scenes (seed {ROBOT_FREE_SEED}): the model finds nothing in "
-                  f"{free['none_found']:.3f} of {free['n']} ({free['mean_found']:.2f} instances per scene); "
-                  f"through the Predictor (joint evidence, min_joints {predictor.min_joints}) no robot in "
-                  f"{whole['none_found']:.3f} ({whole['mean_found']:.2f} robots per scene)")
+            kinds = [("", False)] + ([(" with hard negatives", True)] if args.hard_negatives else [])
+            for label, hard in kinds:
+                scenes = robot_free_scenes(task.robot, args.robot_free, task.input_size, hard_negatives=hard)
+                free = robot_free_rate(model, scenes, task.input_size, **kwargs)
+                whole = predictor_robot_free_rate(predictor, scenes)
+                print(f"\nrobot-free scenes{label} (seed {ROBOT_FREE_SEED}): the model finds nothing in "
+                      f"{free['none_found']:.3f} of {free['n']} ({free['mean_found']:.2f} instances per "
+                      f"scene); through the Predictor (joint evidence, min_joints {predictor.min_joints}) "
+                      f"no robot in {whole['none_found']:.3f} ({whole['mean_found']:.2f} robots per scene)")
     return 0
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from ..backgrounds import BackgroundPool
 from ..data import SyntheticDataset
 from ..robots import get_robot
-from ..synth import generate_one, params_for
+from ..synth import RECIPES, generate_one, params_for
 from ..types import Sample
 
 # The test set's seed: 10,000 + the paper's year. Training runs use --data-seed (0 by
@@ -56,10 +56,18 @@ def validation_dataset(robot: str, n: int, size: tuple[int, int], seed: int = VA
     return SyntheticDataset(robot, n, size=tuple(size), seed=seed, params=params_for(robot, recipe))
 
 
-def robot_free_scenes(robot: str, n: int, size: tuple[int, int], seed: int = ROBOT_FREE_SEED) -> list[Sample]:
+def robot_free_scenes(robot: str, n: int, size: tuple[int, int], seed: int = ROBOT_FREE_SEED,
+                      hard_negatives: bool = False) -> list[Sample]:
     """``n`` synthetic scenes without any robot (the test set's parameters and photos, no
-    robot placed), at (H, W) = ``size``: a model should find nothing in them."""
-    return _without_robots(robot, n, size, seed, test_params(robot))
+    robot placed), at (H, W) = ``size``: a model should find nothing in them.
+
+    ``hard_negatives=True`` adds what the recipe ``clutter`` adds (``synth.RECIPES``):
+    distractor objects (spheres, capsules, cylinders, boxes) and collage patches, here cut
+    from the *test* photos, so a model that takes any object for a robot fails them."""
+    params = test_params(robot)
+    if hard_negatives:
+        params = params.replace(**RECIPES["clutter"])
+    return _without_robots(robot, n, size, seed, params)
 
 
 def _without_robots(robot: str, n: int, size: tuple[int, int], seed: int, params) -> list[Sample]:
