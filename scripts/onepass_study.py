@@ -43,7 +43,7 @@ from robotpose_lib.config import torch_threads  # noqa: E402
 from robotpose_lib.eval.instances import THRESHOLD_GRID, calibrate_checkpoint, calibrate_decoding  # noqa: E402
 from robotpose_lib.eval.instances import format_calibration  # noqa: E402
 from robotpose_lib.eval.instances import compare_instance_models, predictor_robot_free_rate  # noqa: E402
-from robotpose_lib.eval.instances import robot_free_rate  # noqa: E402
+from robotpose_lib.eval.instances import ROBOT_FREE_TARGET, robot_free_rate  # noqa: E402
 from robotpose_lib.eval.testset import VALIDATION_SEED, robot_free_scenes, robot_free_validation_scenes  # noqa: E402
 from robotpose_lib.eval.testset import validation_dataset  # noqa: E402
 from robotpose_lib.predictor import Predictor  # noqa: E402
@@ -65,8 +65,12 @@ def _pairs(items: list[str], option: str) -> dict[str, str]:
     return out
 
 
-def select(candidates: list[str], n: int, localization: str | None, seed: int, recipe: str) -> dict:
-    """Calibrate each candidate on ``n`` validation scenes; the best by counting + AP@0.5."""
+def select(candidates: list[str], n: int, localization: str | None, seed: int, recipe: str,
+           robot_free_recipe: str | None = None) -> dict:
+    """Calibrate each candidate on ``n`` validation scenes of ``recipe`` and ``n // 2``
+    robot-free ones of ``robot_free_recipe`` (default ``recipe``; 'clutter' gives them hard
+    negatives); the best by counting + AP@0.5."""
+    robot_free_recipe = robot_free_recipe or recipe
     rows = []
     samples = None
     for path in candidates:
@@ -77,7 +81,7 @@ def select(candidates: list[str], n: int, localization: str | None, seed: int, r
         if samples is None:
             data = validation_dataset(task.robot, n, task.input_size, seed, recipe)
             samples = [data[i] for i in range(n)]
-            free = robot_free_validation_scenes(task.robot, n // 2, task.input_size, recipe=recipe)
+            free = robot_free_validation_scenes(task.robot, n // 2, task.input_size, recipe=robot_free_recipe)
         threshold, window, table = calibrate_decoding(model, samples, task.input_size, THRESHOLD_GRID,
                                                       robot_free=free)
         best = next(r for r in table if r["threshold"] == threshold and r["window"] == window)
@@ -91,9 +95,13 @@ def select(candidates: list[str], n: int, localization: str | None, seed: int, r
         print(f"{path}: step {ckpt['step']}, threshold {threshold:g}, NMS window {window}: "
               f"counting {best['counting_accuracy']:.3f}, "
               f"mask AP@0.5 {best['mask_ap50']:.3f}", flush=True)
-    winner = max(range(len(rows)), key=lambda i: rows[i]["score"])
-    return {"seed": seed, "n": n, "recipe": recipe, "rule": "highest counting accuracy + mask AP@0.5 at the "
-            "candidate's own calibrated centre threshold and NMS window", "candidates": rows,
+    # the calibration's own order: robot-free scenes up to the target first, then the score
+    winner = max(range(len(rows)), key=lambda i: (min(rows[i]["robot_free_none_found"], ROBOT_FREE_TARGET),
+                                                   rows[i]["score"]))
+    return {"seed": seed, "n": n, "recipe": recipe, "robot_free_recipe": robot_free_recipe,
+            "rule": f"robot-free validation scenes with nothing found, counted up to {ROBOT_FREE_TARGET}, "
+            "then the highest counting accuracy + mask AP@0.5, each at the candidate's own calibrated "
+            "centre threshold and NMS window", "candidates": rows,
             "chosen": rows[winner]["checkpoint"]}
 
 
@@ -160,6 +168,8 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--n", type=int, default=100, help="validation scenes")
     s.add_argument("--seed", type=int, default=VALIDATION_SEED)
     s.add_argument("--recipe", default="paper")
+    s.add_argument("--robot-free-recipe", help="recipe of the robot-free validation scenes (default --recipe; "
+                   "'clutter': with hard negatives)")
     s.add_argument("--localization", help="judge every candidate on this localization checkpoint's weights")
     s.add_argument("--json", required=True)
     c = sub.add_parser("calibrate", help="calibrate one checkpoint's decoding in place (validation scenes)")
@@ -185,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             print(format_calibration(calibrate_checkpoint(args.checkpoint, args.n, recipe=args.recipe)))
             return 0
         if args.step == "select":
-            report = select(args.candidates, args.n, args.localization, args.seed, args.recipe)
+            report = select(args.candidates, args.n, args.localization, args.seed, args.recipe,
+                            args.robot_free_recipe)
             out = args.json
         else:
             report = study(args.onepass, args.convgru, args.n, args.robot_free, args.repeats)
