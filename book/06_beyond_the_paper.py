@@ -57,8 +57,8 @@ import numpy as np
 from IPython.display import Markdown, display
 
 from robotpose_lib import config, scorecard
-from robotpose_lib.book import (HARD_NEGATIVES_COLUMN, SHIPPED, markdown_table,
-                                onepass_robot_rows, onepass_study_rows)
+from robotpose_lib.book import (HARD_NEGATIVES_COLUMN, ONEPASS_NAMES, SHIPPED,
+                                markdown_table, onepass_robot_rows, onepass_study_rows)
 from robotpose_lib.cards import read_study, training_cost
 from robotpose_lib.eval.real import keypoint_metrics, mean_pose_baseline
 from robotpose_lib.real_panda import load_real_panda
@@ -275,6 +275,18 @@ else:
             + (f" The two were measured on different numbers of scenes ({a['n']} and "
                f"{b['n']})."
                if a["n"] != b["n"] else ""))
+    hard = [(f["robot"], key, m) for f in figures for key, m in f["models"].items()
+            if np.isfinite(m.get("robot_free_hard", np.nan))]
+    if hard:
+        sentences.append(
+            "Robot-free scenes with hard negatives (the same scenes with distractor "
+            "objects and patches of the test photos pasted in, `robotpose eval "
+            "--robot-free M --hard-negatives`) are harder: the model alone finds "
+            "nothing in "
+            + "; ".join(f"{m['robot_free_hard']:.0%} ({robot}, "
+                        f"{ONEPASS_NAMES[key]}, {m['robot_free']:.0%} without them)"
+                        for robot, key, m in hard)
+            + ".")
     decoded = [f"{f['robot']} {scorecard.decoding_text(f)}" for f in figures
                if scorecard.decoding_text(f)]
     if decoded:
