@@ -228,6 +228,15 @@ else:
 # `{robot}_onepass_study.json`) compares it with the recurrent model on the same test
 # scenes; for a robot without a study file the table reads both models' cards (the output
 # of `robotpose eval` on the fixed test set, written when each model was shipped).
+#
+# The paper's scenes hold nothing but robots in front of a photo, so a model trained on
+# them can take any object that stands out for a robot. The test therefore also renders
+# its robot-free scenes a second time with *hard negatives*: ray-cast spheres, capsules,
+# cylinders and boxes, and patches of other test photos pasted over the background
+# (`robotpose eval onepass --robot-free M --hard-negatives`). The training recipe
+# `clutter` (`synth.RECIPES`) adds the same kind of objects to the paper's scenes, with
+# training photos; a model card says which recipe its model was trained on, and its
+# decoding threshold is chosen on robot-free validation scenes of that recipe.
 
 # %% tags=["hide-input"]
 ONEPASS_ROBOTS = ("panda", "kuka_kr16")
