@@ -33,6 +33,7 @@ from .train import read_metrics
 _HEADER = re.compile(r"trained for (\d+) steps of batch (\d+) \(about (\d+) synthetic scenes.*?\),"
                      r" (\d+) min wall time")
 _IDENTITY = re.compile(r"- task: (\w+), robot: (\w+), config: `([\w-]+)`")
+_REPRODUCE = re.compile(r"^- reproduce: `([^`]*)`", re.MULTILINE)
 _EVAL_STEP = re.compile(r"\bstep (\d+)\b")
 _NUMBER = r"(nan|-?\d+(?:\.\d+)?)"
 
@@ -51,6 +52,8 @@ class ModelCard:
         evaluation: the text of the fenced block after "## Evaluation" ("" when absent).
         evaluated_step: the step named on the evaluation's first line (None when absent):
             compare it with the checkpoint's to see whether the card describes it.
+        recipe: the synthesis recipe (``synth.RECIPES``) of the card's "reproduce"
+            command, "paper" when that command names none ("" without the command).
     """
 
     path: Path
@@ -65,6 +68,7 @@ class ModelCard:
     superseded: bool = False
     evaluation: str = ""
     evaluated_step: int | None = None
+    recipe: str = ""
 
 
 def read_card(path: str | Path) -> ModelCard:
@@ -80,6 +84,9 @@ def read_card(path: str | Path) -> ModelCard:
     if m := _HEADER.search(text):
         card.steps, card.batch, card.scenes = (int(g) for g in m.groups()[:3])
         card.minutes = float(m.group(4))
+    if m := _REPRODUCE.search(text):
+        recipe = re.search(r"--recipe[ =](\S+)", m.group(1))
+        card.recipe = recipe.group(1) if recipe else "paper"
     if "## Evaluation" in text:
         after = text[text.index("## Evaluation"):]
         blocks = after.split("```")

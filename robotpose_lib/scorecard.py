@@ -237,8 +237,8 @@ def onepass_study_models(study: dict) -> dict:
     models present), each with "box_ap", "box_ap50", "mask_ap", "mask_ap50",
     "counting_accuracy", "n", "seed", "robot_free" (share of robot-free scenes in which
     the model alone found nothing) and "robot_free_hard" (the same with hard negatives:
-    distractor objects and collages of test photos); NaN or None for what the file does
-    not hold."""
+    distractor objects and collages of test photos), "robot_free_n" (how many robot-free
+    scenes); NaN or None for what the file does not hold."""
     test = study.get("test") or {k: study[k] for k in ("onepass", "convgru") if k in study}
     free = study.get("robot_free", {})
     hard = study.get("robot_free_hard_negatives", {})
@@ -254,7 +254,8 @@ def onepass_study_models(study: dict) -> dict:
                        "robot_free": free[key].get("none_found", np.nan) if isinstance(free.get(key), dict)
                        else np.nan,
                        "robot_free_hard": hard[key].get("none_found", np.nan) if isinstance(hard.get(key), dict)
-                       else np.nan}
+                       else np.nan,
+                       "robot_free_n": free.get("n")}
     return models
 
 
@@ -277,9 +278,20 @@ def _card_figures(name: str, folder: Path) -> dict | None:
             "counting_accuracy": total["accuracy"] if total else np.nan,
             "n": int(scenes.group(1)) if scenes else (total["images"] if total else None),
             "seed": int(seed.group(1)) if seed else None, "step": card.evaluated_step,
-            "robot_free": np.nan, "robot_free_hard": np.nan, "source": f"{name}.md", "stale": stale,
+            "robot_free": np.nan, "robot_free_hard": np.nan, "robot_free_n": None,
+            "source": f"{name}.md", "stale": stale,
             **({"centre_threshold": float(threshold.group(1).rstrip(".")),
                 "centre_nms": int(window.group(1)) if window else None} if threshold else {})}
+
+
+def training_recipe(robot: str, model: str, folder: str | Path | None = None) -> str:
+    """The synthesis recipe the shipped ``model`` ("onepass" or "convgru") of ``robot`` was
+    last trained on, from its card's reproduce command (``cards.ModelCard.recipe``); ""
+    when the card or its command is missing."""
+    folder = Path(folder) if folder is not None else checkpoint_dir()
+    task = {"onepass": "onepass", "convgru": "instances"}[model]
+    path = folder / f"{robot}_{task}_cpu.md"
+    return read_card(path).recipe if path.is_file() else ""
 
 
 def onepass_figures(robot: str, folder: str | Path | None = None) -> dict | None:

@@ -133,3 +133,16 @@ def test_scorecard_reads_cards_and_flags_stale_ones(tmp_path):
     table = scorecard.scorecard_markdown(rows, {"2": "02_localization.ipynb"})
     assert table.count("\n") == len(rows) + 2 and "[2](02_localization.ipynb)" in table
     assert scorecard.verdict_counts(rows)[scorecard.STALE] == 2
+
+
+def test_card_recipe_comes_from_its_reproduce_command(tmp_path):
+    from robotpose_lib.cards import read_card
+
+    head = "# x\n\n- task: onepass, robot: panda, config: `cpu`\n"
+    cases = {"- reproduce: `robotpose train onepass --recipe clutter --steps 3`\n": "clutter",
+             "- reproduce: `robotpose train onepass --steps 3 --recipe=sim2real`\n": "sim2real",
+             "- reproduce: `robotpose train onepass --steps 3`\n": "paper",
+             "no command here\n": ""}
+    for i, (line, recipe) in enumerate(cases.items()):
+        (tmp_path / f"c{i}.md").write_text(head + line)
+        assert read_card(tmp_path / f"c{i}.md").recipe == recipe, line

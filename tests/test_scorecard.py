@@ -133,3 +133,13 @@ def test_hard_negative_robot_free_figures_are_read_when_the_study_has_them(tmp_p
     assert [r[HARD_NEGATIVES_COLUMN] for r in rows] == [0.6, 0.3]
     (tmp_path / "panda_onepass_study.json").write_text(json.dumps(hard))
     assert onepass_robot_rows([scorecard.onepass_figures("panda", tmp_path)])[0][HARD_NEGATIVES_COLUMN] == 0.6
+
+
+def test_training_recipe_reads_the_model_card(tmp_path):
+    assert scorecard.training_recipe("panda", "onepass", tmp_path) == ""
+    (tmp_path / "panda_onepass_cpu.md").write_text(
+        "# panda_onepass_cpu\n\n- reproduce: `robotpose train onepass --recipe clutter`\n")
+    (tmp_path / "panda_instances_cpu.md").write_text(
+        "# panda_instances_cpu\n\n- reproduce: `robotpose train instances --steps 5`\n")
+    assert scorecard.training_recipe("panda", "onepass", tmp_path) == "clutter"
+    assert scorecard.training_recipe("panda", "convgru", tmp_path) == "paper"
