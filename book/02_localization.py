@@ -52,6 +52,7 @@ if "google.colab" in sys.modules:
 
 # %%
 import tempfile
+import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -308,9 +309,10 @@ SHOW_ROBOT = LIVE_ROBOT
 # what to look for. The two references then part ways (each model card gives the commands
 # and the figures). The Panda's third part is trained on the sim-to-real scenes of
 # chapter 5. The industrial arm's third part switches to the log depth code of the
-# section on why depth is hard below (with $\lambda = 10$), and its fourth adds a
-# depth-context branch that chapter 6 diagnoses; from part 3 on its depth term measures
-# the log code, so its level cannot be compared with parts 1 and 2.
+# section on why depth is hard below (with $\lambda = 10$), its fourth adds a
+# depth-context branch that chapter 6 diagnoses, and its fifth and sixth train longer at a
+# lower learning rate; from part 3 on its depth term measures the log code, so its level
+# cannot be compared with parts 1 and 2.
 
 # %% mystnb={"figure": {"caption": "The reference runs, part after part: the last stage's belief and depth terms (unweighted, smoothed), with a dotted line and the part's number at each boundary; the title says what each part changed.", "name": "fig-reference-runs"}}
 # each reference's parts in training order (log suffix, what changed), as in its model
@@ -318,7 +320,8 @@ SHOW_ROBOT = LIVE_ROBOT
 REFERENCE_PARTS = {
     "panda": [(".part1", "λ = 1"), (".part2", "λ = 50"), ("", "sim2real scenes")],
     "kuka_kr16": [(".part1", "λ = 1"), (".part2", "λ = 50"), (".part3", "log code"),
-                  ("", "+ depth context")],
+                  (".part4", "+ depth context"), (".part5", "more steps"),
+                  ("", "more steps")],
 }
 histories = {}
 for robot in ROBOT_NAMES:
@@ -334,7 +337,8 @@ if histories:
         plot_term_history([path for path, _ in parts], ax=ax, smooth=20,
                           labels=[str(i) for i in range(1, len(parts) + 1)])
         key = ", ".join(f"{i}: {what}" for i, (_, what) in enumerate(parts, 1))
-        ax.set_title(f"{robot}\nparts {key}", pad=14, fontsize=10)
+        ax.set_title(f"{robot}\n" + textwrap.fill(f"parts {key}", 50), pad=14,
+                     fontsize=10)
     plt.tight_layout()
     plt.show()
 else:
