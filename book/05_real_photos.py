@@ -272,9 +272,11 @@ if photos:
                   key=lambda g: -g[1])
     display(Markdown(
         f"Median pixel error: twin {t:.0f} px, pasted {pz:.0f} px, photo {ph:.0f} px "
-        f"(one robot, no masks). The larger step is {gaps[0][0]}, {gaps[0][1]:+.0f} "
-        f"px; then {gaps[1][0]}, "
-        + (f"{gaps[1][1]:+.0f} px." if abs(gaps[1][1]) >= 0.5 else "no change.")))
+        f"(one robot, no masks). In median error the larger step is {gaps[0][0]}, "
+        f"{gaps[0][1]:+.0f} px; then {gaps[1][0]}, "
+        + (f"{gaps[1][1]:+.0f} px." if abs(gaps[1][1]) >= 0.5 else "no change.")
+        + " The AUC columns rest on the few keypoints found within 20 px, so they "
+          "need not order the three images the same way."))
 
 # %% [markdown]
 # ## What we changed in the synthetic data
@@ -287,7 +289,8 @@ if photos:
 #   the image border;
 # * **materials**: a third of the robots white to light grey with dark grey links and a
 #   specular highlight, a quarter in random greys, the rest in the paper's random colours;
-# * **clutter**: up to eight *distractors* (spheres, capsules, cylinders, boxes in flat
+# * **clutter** (on its own, without the rest of this list, the recipe `clutter` of
+#   chapter 6): up to eight *distractors* (spheres, capsules, cylinders, boxes in flat
 #   colours or photo textures) rendered by the same ray caster, so they hide joints in front
 #   of the robot exactly; up to four patches of other backgrounds pasted over the background;
 # * **camera effects**: white balance, exposure (gamma), contrast and saturation jitter,
