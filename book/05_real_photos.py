@@ -98,13 +98,16 @@ def find_photos():
 
 
 photos, source = find_photos()
+n_all = len(photos)
 if QUICK:
     photos = photos[::3]  # quick mode: every third frame
 if photos:
     (h0, w0), fy = photos[0].image.shape[:2], photos[0].K[1, 1]
     fov = np.degrees(2 * np.arctan(h0 / 2 / fy))
-    print(f"{len(photos)} photos from the {source}, {w0}x{h0} px, fy = {fy:.0f} px "
-          f"(vertical field of view {fov:.0f} degrees)")
+    print(f"{len(photos)} photos from the {source}"
+          + (f" (quick mode: every third of {n_all})" if QUICK else "")
+          + f", {w0}x{h0} px, fy = {fy:.0f} px (vertical field of view {fov:.0f} "
+          "degrees)")
 
 
 # %% tags=["remove-input"]
