@@ -358,7 +358,8 @@ if HAS_MASKS:
     if difference((masked_poses, plain_poses)) < 1.0:
         display(Markdown("In the scenes tried, the two decodings give the same chain: the instance model's mask "
                          "covers both robots, so masking removes nothing."))
-#
+
+# %% [markdown]
 # ## Runtime (the paper's Table II)
 #
 # `robotpose bench runtime` times each step for 480x640 inputs on this machine, beside
