@@ -576,7 +576,8 @@ display(Markdown(
     "cannot compare them."
     + ("" if TRAINED
        else " (An UNTRAINED stand-in model: these numbers mean nothing.)")))
-#
+
+# %% [markdown]
 # ### Counting robots
 #
 # The number of steps before the stopping rule fires is the model's robot count. The
