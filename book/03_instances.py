@@ -722,6 +722,25 @@ plt.show()
 # %% tags=["hide-input"]
 numeric = [c for c in summary[0] if c not in ("run", "logged points")]
 display(Markdown(markdown_table(summary, formats={c: ".2f" for c in numeric})))
+noise = {r["run"]: r["relative noise"] for r in summary}
+if "instances" in noise and "localization" in noise:
+    louder = noise["instances"] > noise["localization"]
+    display(Markdown(
+        f"The instance run's relative noise is {noise['instances']:.2f} against the "
+        f"localization run's {noise['localization']:.2f}: "
+        + ("the matching loss is the noisier of the two here." if louder else
+           "here the localization run is the noisier one, so these two logs alone do "
+           "not show the instance model as the harder one to train; the seed sweep "
+           "below looks at it across runs.")))
+
+# %% [markdown]
+# A drop close to zero (or negative) between fifths of a run is a plateau; a relative
+# noise comparable to the drops means single batches say little about progress, which
+# makes runs hard to compare and learning rates hard to tune. The matching loss has two
+# structural sources of noise that a per-pixel loss lacks: a batch's loss depends on how
+# many robots its scenes hold (each adds a term of up to 1; the cost *per robot*, when
+# logged, removes this one), and on which target the Hungarian method pairs with which
+# step, a pairing that can switch from one batch to the next.
 
 # %% [markdown]
 # ### Teaching it to stop
@@ -826,14 +845,8 @@ display(Markdown(
        "the seeds agree closely here.")))
 
 # %% [markdown]
-# In the first table, a drop close to zero (or negative) between fifths of a run is a
-# plateau; a relative noise comparable to the drops means single batches say little about
-# progress, which makes runs hard to compare and learning rates hard to tune. The matching
-# loss has two structural sources of noise that a per-pixel loss lacks: a batch's loss
-# depends on how many robots its scenes hold (each adds a term of up to 1; the cost *per
-# robot*, when logged, removes this one), and on which target the Hungarian method pairs
-# with which step, a pairing that can switch from one batch to the next. The second table
-# shows how much the end point of a short run depends on the seed and the learning rate.
+# The sweep's table shows how much the end point of a short run depends on the seed and
+# the learning rate.
 #
 # ## Summary
 
