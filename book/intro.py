@@ -94,7 +94,7 @@ plt.show()
 # numbers by the rule under the table (`robotpose_lib/scorecard.py`). The synthetic figures
 # are those of `kuka_kr16`, our 6-axis industrial arm, the closest to the paper's Stäubli
 # RX130; the real photographs show a Franka Emika Panda (`panda`). Terms the chapters
-# define: NMS and LOG (the same as LoG, the Laplacian of Gaussian) are the two ways of
+# define: NMS and LoG (the Laplacian of Gaussian) are the two ways of
 # finding a joint's peak in its belief map (chapter 2); the *recurrent* model is the
 # paper's ConvGRU instance model (chapter 3), the *one-pass* model our alternative to it
 # (chapter 6); keypoint AUC scores 2D joints on photos between 0 and 20 px, 1 being

@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from . import metrics
+from .book import peak_name
 from .cards import parse_instance_evaluation, parse_localization_evaluation, read_card, read_study
 from .checkpoint import checkpoint_dir, load_checkpoint
 
@@ -153,7 +154,7 @@ def _localization_rows(folder: Path) -> list[ScoreRow]:
         base = float(np.mean([r["50%"] for r in joints[:2]]))
         tip = float(np.mean([r["50%"] for r in joints[-2:]]))
         holds.append(base < tip)
-        parts.append(f"{method.upper()} {base:.1f} vs {tip:.1f} px")
+        parts.append(f"{peak_name(method)} {base:.1f} vs {tip:.1f} px")
     ours = f"median error, base vs tip: {'; '.join(parts)} ({PAPER_ROBOT})" if parts else "no pixel table"
     rows.append(ScoreRow(fig6[0], fig6[1], ours + (f" ({stale})" if stale else ""),
                          STALE if stale else order_verdict(holds), "2", "Fig. 6's ordering of the joints"))
