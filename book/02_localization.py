@@ -378,6 +378,12 @@ fig.suptitle(f"{SHOW_ROBOT}, {source}; colour scale 0 .. "
              y=1.02, fontsize=9)
 plt.show()
 
+# %% [markdown]
+# The panel below shows one stage and one joint at a time, at full size, with the peak
+# marked (+) and the colour scale set to that map's own maximum, so that weak beliefs stay
+# visible. In the HTML page it is fixed at the last stage and the first joint; with a
+# running kernel, the slider and the menu choose.
+
 # %%
 import ipywidgets as widgets
 
