@@ -30,6 +30,7 @@ import numpy as np
 from torch import nn
 
 from .checkpoint import describe_checkpoint_dir, find_reference, reference_log
+from .decode import peak_name  # noqa: F401  (the chapters import it from here)
 from .predictor import Predictor, pretrained_paths
 from .tasks import load_model
 from .train import read_metrics
@@ -53,12 +54,6 @@ class Reference:
         return self.checkpoint is not None
 
 
-PEAK_NAMES = {"nms": "NMS", "log": "LoG"}
-
-
-def peak_name(method: str) -> str:
-    """How the book writes a peak finder: NMS, or LoG (Laplacian of Gaussian)."""
-    return PEAK_NAMES.get(method, method.upper())
 
 
 def reference_model(robot: str, task: str = "localization", config: str = "cpu", device=None,

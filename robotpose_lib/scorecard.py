@@ -34,9 +34,9 @@ from pathlib import Path
 import numpy as np
 
 from . import metrics
-from .book import peak_name
 from .cards import parse_instance_evaluation, parse_localization_evaluation, read_card, read_study
 from .checkpoint import checkpoint_dir, load_checkpoint
+from .decode import peak_name
 
 REPRODUCED_WITHIN = 1.2  # an error within 1.2 x the paper's counts as reproduced
 PARTLY_WITHIN = 2.0
