@@ -288,9 +288,12 @@ def _card_figures(name: str, folder: Path) -> dict | None:
 def training_recipe(robot: str, model: str, folder: str | Path | None = None) -> str:
     """The synthesis recipe the shipped ``model`` ("onepass" or "convgru") of ``robot`` was
     last trained on, from its card's reproduce command (``cards.ModelCard.recipe``); ""
-    when the card or its command is missing."""
+    when the card or its command is missing. Raises ValueError for another ``model``."""
+    tasks = {"onepass": "onepass", "convgru": "instances"}
+    if model not in tasks:
+        raise ValueError(f"model: expected 'onepass' or 'convgru', got {model!r}")
     folder = Path(folder) if folder is not None else checkpoint_dir()
-    task = {"onepass": "onepass", "convgru": "instances"}[model]
+    task = tasks[model]
     path = folder / f"{robot}_{task}_cpu.md"
     return read_card(path).recipe if path.is_file() else ""
 

@@ -4,6 +4,7 @@ named only when the file names it; a checkpoint that no longer matches is report
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from robotpose_lib import scorecard
@@ -143,3 +144,5 @@ def test_training_recipe_reads_the_model_card(tmp_path):
         "# panda_instances_cpu\n\n- reproduce: `robotpose train instances --steps 5`\n")
     assert scorecard.training_recipe("panda", "onepass", tmp_path) == "clutter"
     assert scorecard.training_recipe("panda", "convgru", tmp_path) == "paper"
+    with pytest.raises(ValueError, match="onepass"):
+        scorecard.training_recipe("panda", "instances", tmp_path)
