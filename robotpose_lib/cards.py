@@ -22,6 +22,7 @@ that no number in the prose is typed by hand.
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,7 +34,7 @@ from .train import read_metrics
 _HEADER = re.compile(r"trained for (\d+) steps of batch (\d+) \(about (\d+) synthetic scenes.*?\),"
                      r" (\d+) min wall time")
 _IDENTITY = re.compile(r"- task: (\w+), robot: (\w+), config: `([\w-]+)`")
-_REPRODUCE = re.compile(r"^- reproduce: `([^`]*)`", re.MULTILINE)
+_REPRODUCE = re.compile(r"^- reproduce: `([^`\n]*)`", re.MULTILINE)
 _EVAL_STEP = re.compile(r"\bstep (\d+)\b")
 _NUMBER = r"(nan|-?\d+(?:\.\d+)?)"
 
@@ -71,6 +72,23 @@ class ModelCard:
     recipe: str = ""
 
 
+def _recipe_of(command: str) -> str:
+    """The ``--recipe`` of a command line as argparse reads it (the last one wins);
+    "paper" when it names none, "" when its value is missing."""
+    try:
+        words = shlex.split(command)
+    except ValueError:  # unbalanced quotes
+        words = command.split()
+    recipe = "paper"
+    for i, word in enumerate(words):
+        if word == "--recipe":
+            value = words[i + 1] if i + 1 < len(words) else ""
+            recipe = "" if value.startswith("-") else value
+        elif word.startswith("--recipe="):
+            recipe = word[len("--recipe="):]
+    return recipe
+
+
 def read_card(path: str | Path) -> ModelCard:
     """Parse a model card. Raises FileNotFoundError (one line) when it does not exist."""
     path = Path(path)
@@ -85,8 +103,7 @@ def read_card(path: str | Path) -> ModelCard:
         card.steps, card.batch, card.scenes = (int(g) for g in m.groups()[:3])
         card.minutes = float(m.group(4))
     if m := _REPRODUCE.search(text):
-        recipe = re.search(r"--recipe[ =](\S+)", m.group(1))
-        card.recipe = recipe.group(1) if recipe else "paper"
+        card.recipe = _recipe_of(m.group(1))
     if "## Evaluation" in text:
         after = text[text.index("## Evaluation"):]
         blocks = after.split("```")

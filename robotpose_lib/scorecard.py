@@ -37,6 +37,7 @@ from . import metrics
 from .cards import parse_instance_evaluation, parse_localization_evaluation, read_card, read_study
 from .checkpoint import checkpoint_dir, load_checkpoint
 from .decode import peak_name
+from .robots import get_robot
 
 REPRODUCED_WITHIN = 1.2  # an error within 1.2 x the paper's counts as reproduced
 PARTLY_WITHIN = 2.0
@@ -288,10 +289,12 @@ def _card_figures(name: str, folder: Path) -> dict | None:
 def training_recipe(robot: str, model: str, folder: str | Path | None = None) -> str:
     """The synthesis recipe the shipped ``model`` ("onepass" or "convgru") of ``robot`` was
     last trained on, from its card's reproduce command (``cards.ModelCard.recipe``); ""
-    when the card or its command is missing. Raises ValueError for another ``model``."""
+    when the card or its command is missing. Raises ValueError for another ``model`` or an
+    unknown ``robot``."""
     tasks = {"onepass": "onepass", "convgru": "instances"}
     if model not in tasks:
         raise ValueError(f"model: expected 'onepass' or 'convgru', got {model!r}")
+    get_robot(robot)  # an unknown robot is a ValueError, not a missing card
     folder = Path(folder) if folder is not None else checkpoint_dir()
     task = tasks[model]
     path = folder / f"{robot}_{task}_cpu.md"

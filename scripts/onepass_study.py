@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from robotpose_lib.bench.runtime import flatness, runtime_by_robot_count  # noqa: E402
-from robotpose_lib.checkpoint import load_checkpoint  # noqa: E402
+from robotpose_lib.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from robotpose_lib.config import torch_threads  # noqa: E402
 from robotpose_lib.eval.instances import THRESHOLD_GRID, calibrate_checkpoint, calibrate_decoding  # noqa: E402
 from robotpose_lib.eval.instances import format_calibration  # noqa: E402
@@ -47,6 +47,7 @@ from robotpose_lib.eval.instances import ROBOT_FREE_TARGET, robot_free_rate  # n
 from robotpose_lib.eval.testset import VALIDATION_SEED, robot_free_scenes, robot_free_validation_scenes  # noqa: E402
 from robotpose_lib.eval.testset import validation_dataset  # noqa: E402
 from robotpose_lib.predictor import Predictor  # noqa: E402
+from robotpose_lib.synth import RECIPES  # noqa: E402
 from robotpose_lib.tasks import load_model  # noqa: E402
 
 # issue 10's targets on the synthetic test set
@@ -96,8 +97,12 @@ def select(candidates: list[str], n: int, localization: str | None, seed: int, r
               f"counting {best['counting_accuracy']:.3f}, "
               f"mask AP@0.5 {best['mask_ap50']:.3f}", flush=True)
     # the calibration's own order: robot-free scenes up to the target first, then the score
-    winner = max(range(len(rows)), key=lambda i: (min(rows[i]["robot_free_none_found"], ROBOT_FREE_TARGET),
-                                                   rows[i]["score"]))
+    # (no robot-free scenes, n < 2: that term is left out, as in the calibration)
+    def robot_free(row) -> float:
+        found = row["robot_free_none_found"]
+        return ROBOT_FREE_TARGET if found is None else min(found, ROBOT_FREE_TARGET)
+
+    winner = max(range(len(rows)), key=lambda i: (robot_free(rows[i]), rows[i]["score"]))
     return {"seed": seed, "n": n, "recipe": recipe, "robot_free_recipe": robot_free_recipe,
             "rule": f"robot-free validation scenes with nothing found, counted up to {ROBOT_FREE_TARGET}, "
             "then the highest counting accuracy + mask AP@0.5, each at the candidate's own calibrated "
@@ -167,15 +172,16 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("candidates", nargs="+")
     s.add_argument("--n", type=int, default=100, help="validation scenes")
     s.add_argument("--seed", type=int, default=VALIDATION_SEED)
-    s.add_argument("--recipe", default="paper")
-    s.add_argument("--robot-free-recipe", help="recipe of the robot-free validation scenes (default --recipe; "
+    s.add_argument("--recipe", default="paper", choices=sorted(RECIPES))
+    s.add_argument("--robot-free-recipe", choices=sorted(RECIPES),
+                   help="recipe of the robot-free validation scenes (default --recipe; "
                    "'clutter': with hard negatives)")
     s.add_argument("--localization", help="judge every candidate on this localization checkpoint's weights")
     s.add_argument("--json", required=True)
     c = sub.add_parser("calibrate", help="calibrate one checkpoint's decoding in place (validation scenes)")
     c.add_argument("checkpoint")
     c.add_argument("--n", type=int, default=100, help="validation scenes (and n // 2 robot-free ones)")
-    c.add_argument("--recipe", default="paper")
+    c.add_argument("--recipe", default="paper", choices=sorted(RECIPES))
     t = sub.add_parser("study", help="test, robot-free, runtime and real-photo figures of one model")
     t.add_argument("--onepass", required=True)
     t.add_argument("--convgru", help="recurrent instance checkpoint beside it")
@@ -214,4 +220,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (ValueError, FileNotFoundError, CheckpointError) as err:  # bad input: one line
+        sys.exit(f"onepass_study: {err}")

@@ -142,7 +142,15 @@ def test_card_recipe_comes_from_its_reproduce_command(tmp_path):
     cases = {"- reproduce: `robotpose train onepass --recipe clutter --steps 3`\n": "clutter",
              "- reproduce: `robotpose train onepass --steps 3 --recipe=sim2real`\n": "sim2real",
              "- reproduce: `robotpose train onepass --steps 3`\n": "paper",
-             "no command here\n": ""}
+             "no command here\n": "",
+             # argparse takes the last --recipe; a missing value is unknown, not "paper"
+             "- reproduce: `robotpose train onepass --recipe clutter --recipe paper`\n": "paper",
+             "- reproduce: `robotpose train onepass --steps 3 --recipe`\n": "",
+             "- reproduce: `robotpose train onepass --recipe --steps 3`\n": "",
+             # a command without its closing backtick is no command: the next line's
+             # backtick must not close it
+             "- reproduce: `robotpose train onepass --steps 3\n- note: part 1 used --recipe "
+             "sim2real (see `part1.md`)\n": ""}
     for i, (line, recipe) in enumerate(cases.items()):
         (tmp_path / f"c{i}.md").write_text(head + line)
         assert read_card(tmp_path / f"c{i}.md").recipe == recipe, line

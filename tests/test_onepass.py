@@ -298,6 +298,9 @@ def test_robotpose_commands_train_calibrate_evaluate_and_predict_with_it(tmp_pat
     assert "robot-free scenes with hard negatives (seed 777)" in capsys.readouterr().out
     assert run_command("eval", ["onepass", "--checkpoint", str(path), "--n", "1", "--hard-negatives"]) != 0
     assert "--hard-negatives: needs --robot-free" in capsys.readouterr().err
+    assert run_command("eval", ["onepass", "--checkpoint", str(path), "--n", "1", "--robot-free", "0",
+                                "--hard-negatives"]) != 0
+    assert "M >= 1" in capsys.readouterr().err
     assert run_command("eval", ["instances", "--checkpoint", str(path), "--n", "1"]) == 1
     assert "'instances' requested" in capsys.readouterr().err
 

@@ -146,3 +146,5 @@ def test_training_recipe_reads_the_model_card(tmp_path):
     assert scorecard.training_recipe("panda", "convgru", tmp_path) == "paper"
     with pytest.raises(ValueError, match="onepass"):
         scorecard.training_recipe("panda", "instances", tmp_path)
+    with pytest.raises(ValueError, match="robot"):
+        scorecard.training_recipe("pandaa", "onepass", tmp_path)

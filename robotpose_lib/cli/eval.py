@@ -70,10 +70,12 @@ def check(args) -> str | None:
         return f"--checkpoint is required for {args.task}"
     if args.task != "real" and args.n < 1:
         return f"--n: expected at least 1 test scene, got {args.n}"
-    if args.robot_free < 0 or (args.robot_free and args.task not in INSTANCE_TASKS):
-        return f"--robot-free: a number of scenes >= 0, for {' or '.join(INSTANCE_TASKS)} only"
-    if args.hard_negatives and not args.robot_free:
-        return "--hard-negatives: needs --robot-free M (the number of scenes)"
+    if args.robot_free and args.task not in INSTANCE_TASKS:
+        return f"--robot-free: for {' or '.join(INSTANCE_TASKS)} only, not {args.task}"
+    if args.robot_free < 0:
+        return f"--robot-free: a number of scenes >= 0, got {args.robot_free}"
+    if args.hard_negatives and args.robot_free < 1:
+        return "--hard-negatives: needs --robot-free M with M >= 1 robot-free scenes"
     return None
 
 
