@@ -54,8 +54,6 @@ class Reference:
         return self.checkpoint is not None
 
 
-
-
 def reference_model(robot: str, task: str = "localization", config: str = "cpu", device=None,
                     fallback: Callable[[], tuple[nn.Module, object]] | None = None,
                     fallback_source: str = "a stand-in model") -> Reference | None:

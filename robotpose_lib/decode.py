@@ -57,19 +57,18 @@ from robotpose_lib.types import RobotPose
 
 # The two peak finders (``method=`` of decode_instances, the Predictor and the evaluations).
 METHODS = ("nms", "log")
-PEAK_NAMES = {"nms": "NMS", "log": "LoG"}
+PEAK_NAMES = {"nms": "NMS", "log": "LoG"}  # how the book and the scorecard write them
+# blob_log(min_sigma=1, max_sigma=8, num_sigma=8): belief Gaussians of a few pixels.
+DEFAULT_LOG_SIGMAS: tuple[float, ...] = tuple(float(s) for s in np.linspace(1.0, 8.0, 8))
+GAUSSIAN_TRUNCATE = 4.0  # scipy.ndimage's default, kernel radius int(4 sigma + 0.5)
+LOG_TILE = 32  # tile side of the CPU tiled LoG (pixels)
+TINY_TO_ZERO = 1e-20  # |values| below this are set to 0 before the CPU LoG (no subnormals)
 
 
 def peak_name(method: str) -> str:
     """How the book and the scorecard write a peak finder: NMS, or LoG (Laplacian of
     Gaussian)."""
     return PEAK_NAMES.get(method, method.upper())
-
-# blob_log(min_sigma=1, max_sigma=8, num_sigma=8): belief Gaussians of a few pixels.
-DEFAULT_LOG_SIGMAS: tuple[float, ...] = tuple(float(s) for s in np.linspace(1.0, 8.0, 8))
-GAUSSIAN_TRUNCATE = 4.0  # scipy.ndimage's default, kernel radius int(4 sigma + 0.5)
-LOG_TILE = 32  # tile side of the CPU tiled LoG (pixels)
-TINY_TO_ZERO = 1e-20  # |values| below this are set to 0 before the CPU LoG (no subnormals)
 
 
 @dataclass

@@ -8,8 +8,9 @@ place (``eval.instances.calibrate_checkpoint``):
     # 1. choose between candidate one-pass checkpoints on VALIDATION scenes (seed
     #    eval.testset.VALIDATION_SEED, never the test seed): each one's centre threshold is
     #    and NMS window are calibrated there (eval.instances.calibrate_decoding: robot-free
-    #    validation scenes first, then counting accuracy + mask AP@0.5), and the candidate
-    #    with the highest counting accuracy + mask AP@0.5 at its own setting wins
+    #    validation scenes first, then counting accuracy + mask AP@0.5), and the candidates
+    #    are ranked in the same order at their own settings (--robot-free-recipe clutter:
+    #    robot-free validation scenes with hard negatives)
     python scripts/onepass_study.py select RUN1/checkpoint.pt RUN2/checkpoint.pt --n 100 \\
         [--localization LOC.pt] --json runs/onepass_select.json
 
@@ -43,7 +44,7 @@ from robotpose_lib.config import torch_threads  # noqa: E402
 from robotpose_lib.eval.instances import THRESHOLD_GRID, calibrate_checkpoint, calibrate_decoding  # noqa: E402
 from robotpose_lib.eval.instances import format_calibration  # noqa: E402
 from robotpose_lib.eval.instances import compare_instance_models, predictor_robot_free_rate  # noqa: E402
-from robotpose_lib.eval.instances import ROBOT_FREE_TARGET, robot_free_rate  # noqa: E402
+from robotpose_lib.eval.instances import ROBOT_FREE_TARGET  # noqa: E402
 from robotpose_lib.eval.testset import VALIDATION_SEED, robot_free_scenes, robot_free_validation_scenes  # noqa: E402
 from robotpose_lib.eval.testset import validation_dataset  # noqa: E402
 from robotpose_lib.predictor import Predictor  # noqa: E402
@@ -124,24 +125,21 @@ def study(onepass: str, convgru: str | None, n: int, robot_free: int, repeats: i
         models["convgru"] = (other, otask.input_size)
         report.update(convgru_checkpoint=convgru, convgru_step=int(ockpt["step"]))
     t0 = time.perf_counter()
-    measured = compare_instance_models(models, task.robot, n, robot_free=robot_free, device="cpu")
+    measured = compare_instance_models(models, task.robot, n, robot_free=robot_free, device="cpu",
+                                       hard_negatives=True)
     if n:
         report["test"] = {"n": n, "seed": measured["seed"], "min_active_fraction": measured["min_active_fraction"],
                           **measured["test"]}
     if robot_free:
-        report["robot_free"] = measured["robot_free"]
-        # the same scenes through the whole Predictor (decode.select_instances: joint evidence)
-        scenes = robot_free_scenes(task.robot, robot_free, task.input_size)
+        # the same scenes, plain and with hard negatives, through the whole Predictor too
+        # (decode.select_instances: joint evidence)
         paths = {"onepass": onepass, **({"convgru": convgru} if convgru else {})}
-        report["robot_free"]["predictor"] = {
-            name: predictor_robot_free_rate(Predictor.load(path, device="cpu"), scenes) for name, path in paths.items()}
-        # the same seed with hard negatives: distractor objects and collages of test photos
-        hard = {"n": robot_free, "seed": report["robot_free"]["seed"], "predictor": {}}
-        for name, (net, size) in models.items():
-            scenes = robot_free_scenes(task.robot, robot_free, size, hard_negatives=True)
-            hard[name] = robot_free_rate(net, scenes, size, device="cpu")
-            hard["predictor"][name] = predictor_robot_free_rate(Predictor.load(paths[name], device="cpu"), scenes)
-        report["robot_free_hard_negatives"] = hard
+        predictors = {name: Predictor.load(path, device="cpu") for name, path in paths.items()}
+        for key, hard in (("robot_free", False), ("robot_free_hard_negatives", True)):
+            report[key] = measured[key]
+            scenes = robot_free_scenes(task.robot, robot_free, task.input_size, hard_negatives=hard)
+            report[key]["predictor"] = {name: predictor_robot_free_rate(predictor, scenes)
+                                        for name, predictor in predictors.items()}
     print(f"test and robot-free scenes: {time.perf_counter() - t0:.0f} s", flush=True)
     if repeats:
         t0 = time.perf_counter()

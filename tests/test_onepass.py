@@ -405,3 +405,18 @@ def test_a_localization_checkpoint_from_before_a_config_field_existed_still_buil
     task.localization_config = replace(task.localization_config, depth_context=2)
     with pytest.raises(CheckpointError, match="localization configuration"):
         task.build_model()
+
+
+def test_compare_instance_models_adds_hard_negative_robot_free_scenes_only_when_asked():
+    from robotpose_lib.eval.instances import compare_instance_models
+    from robotpose_lib.tasks.onepass import onepass_task
+
+    task = onepass_task("quick", "panda")
+    models = {"onepass": (task.build_model(), task.input_size)}
+    plain = compare_instance_models(models, "panda", 0, robot_free=2)
+    both = compare_instance_models(models, "panda", 0, robot_free=2, hard_negatives=True)
+    assert "robot_free_hard_negatives" not in plain
+    assert plain["robot_free"] == both["robot_free"]  # the same plain scenes either way
+    hard = both["robot_free_hard_negatives"]
+    assert hard["n"] == 2 and hard["seed"] == plain["robot_free"]["seed"]
+    assert 0.0 <= hard["onepass"]["none_found"] <= 1.0

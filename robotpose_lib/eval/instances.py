@@ -142,9 +142,11 @@ def predictor_robot_free_rate(predictor, scenes: Sequence[Sample]) -> dict:
 
 def compare_instance_models(models: dict, robot: str, n: int, seed: int = TEST_SEED, robot_free: int = 0,
                             batch_size: int = 4, device=None,
-                            min_active_fraction: float = DEFAULT_MIN_ACTIVE_FRACTION) -> dict:
+                            min_active_fraction: float = DEFAULT_MIN_ACTIVE_FRACTION,
+                            hard_negatives: bool = False) -> dict:
     """Several instance models on the same ``n`` test scenes (``testset.test_dataset``) and
-    ``robot_free`` robot-free scenes (``testset.robot_free_scenes``).
+    ``robot_free`` robot-free scenes (``testset.robot_free_scenes``), with
+    ``hard_negatives`` also on the same robot-free scenes with hard negatives.
 
     Args:
         models: name -> (model, input size (H, W)), e.g. {"onepass": ..., "convgru": ...}.
@@ -152,7 +154,8 @@ def compare_instance_models(models: dict, robot: str, n: int, seed: int = TEST_S
     Returns:
         {"n", "seed", "robot", "min_active_fraction", "test": {name: :func:`summarize`}
         (when n > 0), "robot_free": {"n", "seed", name: :func:`robot_free_rate`} (when
-        robot_free > 0)}.
+        robot_free > 0) and, as "robot_free", "robot_free_hard_negatives" (when
+        hard_negatives too)}.
     """
     if n < 0 or robot_free < 0:
         raise ValueError(f"n, robot_free: expected >= 0 scenes, got {n}, {robot_free}")
@@ -164,16 +167,17 @@ def compare_instance_models(models: dict, robot: str, n: int, seed: int = TEST_S
         size = tuple(size)
         if (kind, size) not in cache:
             cache[(kind, size)] = ([s for s in test_dataset(robot, n, size, seed)] if kind == "test"
-                                   else robot_free_scenes(robot, robot_free, size))
+                                   else robot_free_scenes(robot, robot_free, size, hard_negatives=kind == "hard"))
         return cache[(kind, size)]
 
     if n:
         report["test"] = {name: summarize(evaluate_instances(model, scenes("test", size), size, **kwargs))
                           for name, (model, size) in models.items()}
-    if robot_free:
-        report["robot_free"] = {"n": robot_free, "seed": ROBOT_FREE_SEED}
+    kinds = {"robot_free": "free", **({"robot_free_hard_negatives": "hard"} if hard_negatives else {})}
+    for key, kind in kinds.items() if robot_free else ():
+        report[key] = {"n": robot_free, "seed": ROBOT_FREE_SEED}
         for name, (model, size) in models.items():
-            report["robot_free"][name] = robot_free_rate(model, scenes("free", size), size, **kwargs)
+            report[key][name] = robot_free_rate(model, scenes(kind, size), size, **kwargs)
     return report
 
 
