@@ -290,7 +290,7 @@ display(Markdown("\n".join(lines)))
 # there is no kernel, so the animation after it shows the same exploration as precomputed
 # frames: the camera circles the robot while one joint sweeps.
 
-# %%
+# %% mystnb={"figure": {"caption": "The joint-angle and camera panel at its first setting: the rendered image with its true joints, and the depth map. With a running kernel the sliders above it redraw both.", "name": "fig-pose-panel"}}
 import ipywidgets as widgets
 
 robot_kr = get_robot("kuka_kr16")
@@ -339,7 +339,8 @@ display(HTML(viz.animation_html(frames)))
 # alone, so it returns the same bytes on every call, in every DataLoader worker, and
 # whether scenes are rendered one by one or in a batch. A test set is simply another seed
 # (with the *test* background photos, which share no photo with the training ones, as the
-# paper kept separate city and industrial photo collections).
+# paper trained on city photos and tested on industrial ones: ours train on scikit-image's
+# sample images and test on indoor and workshop scenes).
 #
 # The same samples can be written to disk (PNG images and instance masks, one NPZ of
 # annotations per sample) with the command line tool:
@@ -397,8 +398,12 @@ display(Markdown(
 # * The camera radius has a floor (`r_min`) and the camera stays on the upper hemisphere.
 # * The field of view varies (45 to 60 degrees) so that the depth coding of chapter 2 can be
 #   tested across focal lengths.
-# * Background photos come from scikit-image's sample images, plus procedural textures, plus
-#   any folder you point `BackgroundPool(folders=...)` at.
+# * Background photos are small sets that ship with the code, plus procedural textures,
+#   plus any folder you point `BackgroundPool(folders=...)` at: training on scikit-image's
+#   sample images (portraits, textures, a rocket, coins), testing on indoor and workshop
+#   scenes (offices, desks, a lab, a circuit board). `robotpose_lib/photos/README.md` gives
+#   each test photo's origin and licence; the training photos' licences are in their
+#   scikit-image docstrings (public domain or CC0).
 #
 # ## Summary
 #

@@ -142,7 +142,7 @@ print(f"quick mode: {QUICK}; test scenes per robot: {N_TEST}; device: "
 # focal length back in when decoding (`targets.DepthCoding`). {numref}`fig-targets` shows
 # the targets of one rendered scene at the reference model's input size.
 
-# %% mystnb={"figure": {"caption": "The targets of one rendered scene: the image with its true joints; the belief maps (the maximum over joints, and one joint); the encoded depth D on the weight discs; the weight W of eq. 2; and the inverse depth code itself.", "name": "fig-targets"}}
+# %%
 H, W = get_config("cpu").input_size
 params = TargetParams(depth=depth_coding_for(LIVE_ROBOT))
 sample = generate_one(LIVE_ROBOT, seed=3, index=0, height=H, width=W)
@@ -152,6 +152,7 @@ print(f"{sample.num_robots} robot(s), J = {len(names)}, sigma = {params.sigma} p
       f"phi = {params.phi}, depth range {params.depth.z_min}-{params.depth.z_max} m "
       "(focal-normalised)")
 
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The targets of one rendered scene: the image with its true joints; the belief maps (the maximum over joints, and one joint); the encoded depth D on the weight discs; the weight W of eq. 2; and the inverse depth code itself.", "name": "fig-targets"}}
 fig, axes = plt.subplots(2, 3, figsize=(10, 5.4))
 axes[0, 0].imshow(viz.draw_sample(sample))
 axes[0, 0].set_title("image and true joints")
@@ -314,7 +315,7 @@ SHOW_ROBOT = LIVE_ROBOT
 # lower learning rate; from part 3 on its depth term measures the log code, so its level
 # cannot be compared with parts 1 and 2.
 
-# %% mystnb={"figure": {"caption": "The reference runs, part after part: the last stage's belief and depth terms (unweighted, smoothed), with a dotted line and the part's number at each boundary; the title says what each part changed.", "name": "fig-reference-runs"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs, part after part: the last stage's belief and depth terms (unweighted, smoothed), with a dotted line and the part's number at each boundary; the title says what each part changed.", "name": "fig-reference-runs"}}
 # each reference's parts in training order (log suffix, what changed), as in its model
 # card; the shipped checkpoint's own log has no suffix
 REFERENCE_PARTS = {
@@ -353,12 +354,12 @@ else:
 # (columns) for one test image; with a live kernel, the widget below it picks a stage and
 # a joint.
 
-# %% mystnb={"figure": {"caption": "Belief maps of the reference model for one test image, stage by stage (rows) and joint by joint (columns), over the grey image cropped to the robots; all maps share one colour scale (its maximum is in the title).", "name": "fig-stages"}}
+# %% mystnb={"figure": {"caption": "Belief maps of the reference model for one test image, stage by stage (rows) and joint by joint (columns), over the dimmed grey image cropped to its largest robot; all maps share one colour scale (its maximum is in the title), so a weak stage stays dark.", "name": "fig-stages"}}
 model, task, source = models[SHOW_ROBOT]
 test_set = test_dataset(SHOW_ROBOT, 8, task.input_size)
-# the test scene where the robots cover the most pixels
+# the test scene with the largest robot, cropped to that robot
 scene = max((test_set[i] for i in range(len(test_set))),
-            key=lambda s: int(s.masks.sum()))
+            key=lambda s: int(s.masks.sum(axis=(1, 2)).max(initial=0)))
 from robotpose_lib.targets import image_to_tensor
 
 with torch.no_grad():
@@ -366,11 +367,12 @@ with torch.no_grad():
                 upsample="all")
 stage_beliefs = [b[0].float().cpu().numpy() for b, _ in out.stages]
 joint_labels = get_robot(SHOW_ROBOT).keypoint_names
-# the robots with a margin: the maps are small at the column's width
-zoom = viz.zoom_box(scene.masks, aspect=4 / 3)
+# the largest robot with a margin: the maps are small at the column's width
+largest = int(np.argmax(scene.masks.sum(axis=(1, 2))))
+zoom = viz.zoom_box(scene.masks[largest], aspect=0.8)
 crop = scene.image[zoom]
-# height [in]
-tile = min(1.6, 9.5 / (len(joint_labels) * crop.shape[1] / crop.shape[0]))
+# tile height [in]: the joints' columns fill the text column
+tile = min(2.2, 9.5 / (len(joint_labels) * crop.shape[1] / crop.shape[0]))
 fig = plot_stage_beliefs(crop, [b[:, zoom[0], zoom[1]] for b in stage_beliefs],
                          joint_labels, size=tile)
 fig.suptitle(f"{SHOW_ROBOT}, {source}; colour scale 0 .. "
@@ -384,7 +386,7 @@ plt.show()
 # visible. In the HTML page it is fixed at the last stage and the first joint; with a
 # running kernel, the slider and the menu choose.
 
-# %%
+# %% mystnb={"figure": {"caption": "The stage-and-joint panel at its first setting (the last stage, the first joint): the image with its true joints, and that joint's belief map over the grey image on its own colour scale, with its peak (+). With a running kernel the slider and the menu above it choose.", "name": "fig-stage-panel"}}
 import ipywidgets as widgets
 
 from robotpose_lib.widgets import panel
@@ -629,10 +631,10 @@ if photos and "panda" in models:
 #   on a GPU. The reference model saw what a CPU renders and trains in the time given
 #   in its model card: many times fewer samples.
 # * **Data.** Our renderer draws robots as geometric primitives (for the Panda fitted
-#   to its collision meshes), not the meshes themselves; backgrounds are scikit-image's photos and
-#   procedural textures instead of city and industrial photo collections; the camera's
-#   field of view varies (the paper does not say), so depth is normalised by the focal
-#   length. The 6-axis robot is a KUKA KR 16 model rather than the paper's Stäubli RX130.
+#   to its collision meshes), not the meshes themselves; backgrounds are about twenty
+#   packaged photos and procedural textures instead of city and industrial photo
+#   collections; the camera's field of view varies (the paper does not say), so depth is
+#   normalised by the focal length. The 6-axis robot is a KUKA KR 16 model rather than the paper's Stäubli RX130.
 # * **Evaluation.** The paper does not say how predicted joints were assigned to robots
 #   in multi-robot test images; we use the true instance masks. Which joints count is not
 #   stated either; we count the joints that are in the frame and not hidden behind

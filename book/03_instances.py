@@ -96,7 +96,7 @@ print(f"quick mode: {QUICK}; device: {DEVICE}")
 # links in red). We pick, among a few random three-robot scenes, the one where the
 # heuristic goes wrong most often.
 
-# %% mystnb={"figure": {"caption": "Why instances are needed. Left: the truth, one mask and chain per robot. Middle: what ideal belief maps say, one dot per joint coloured by joint type only. Right: chains assembled by linking each joint to the nearest joint of the next type; links between two different robots in red.", "name": "fig-assignment"}}
+# %%
 three = params_for(ROBOT, min_robots=3, max_robots=3, theta_vr=1.0)
 candidates = generate(ROBOT, seed=7, indices=range(config.pick(6, 16)), height=H,
                       width=W, params=three)
@@ -120,6 +120,7 @@ usable = ([s for s in candidates if s.num_robots == 3 and inside(s)]
 scene = max(usable, key=lambda s: wrong_links(s)[0])
 n_wrong, n_links, peaks, chains = wrong_links(scene)
 
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Why instances are needed. Left: the truth, one mask and chain per robot. Middle: what ideal belief maps say, one dot per joint coloured by joint type only. Right: chains assembled by linking each joint to the nearest joint of the next type; links between two different robots in red.", "name": "fig-assignment"}}
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
 truth_view = iv.instance_overlay(scene.image, scene.masks, alpha=0.35)
 for r in range(scene.num_robots):
@@ -213,7 +214,7 @@ plt.show()
 # ({numref}`fig-matching`): the true masks, blurred, **in a different order**, one of them
 # shifted, and a faint blob left in the end-of-sequence step.
 
-# %% mystnb={"figure": {"caption": "The matching loss on hand-made predictions: the targets (top), the predictions in another order with one shifted and a faint end-of-sequence blob (bottom), and the soft-IoU cost matrix of eq. 5 with the Hungarian assignment framed.", "name": "fig-matching"}}
+# %%
 targets = torch.as_tensor(scene.masks, dtype=torch.float32)  # (R, H, W)
 R = targets.shape[0]
 order = np.roll(np.arange(R), 1)  # prediction j shows robot order[j]
@@ -231,6 +232,16 @@ predictions = torch.as_tensor(np.stack(made_up))[None]  # (1, R + 1, H, W)
 result = matching_loss(predictions, targets[None], [R])
 cost, assignment = result.costs[0], result.assignments[0]
 
+permuted = torch.as_tensor(np.random.default_rng(0).permutation(R))
+again = matching_loss(predictions, targets[permuted][None], [R])
+print("assignment (target -> prediction step):",
+      {i + 1: int(j) + 1 for i, j in enumerate(assignment)})
+print(f"matched soft-IoU cost: {float(result.matched_cost[0]):.3f}  end-of-sequence "
+      f"error: {float(result.eos_error[0]):.4f}  loss: {float(result.loss):.3f}")
+print(f"loss with the targets shuffled: {float(again.loss):.3f} (permutation "
+      "invariant)")
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The matching loss on hand-made predictions: the targets (top), the predictions in another order with one shifted and a faint end-of-sequence blob (bottom), and the soft-IoU cost matrix of eq. 5 with the Hungarian assignment framed.", "name": "fig-matching"}}
 # show the region around the robots only (the loss above uses the whole image)
 rows_any, cols_any = (np.flatnonzero(scene.masks.any((0, 2))),
                       np.flatnonzero(scene.masks.any((0, 1))))
@@ -255,14 +266,6 @@ iv.plot_cost_matrix(fig.add_subplot(grid[:, R + 1:]), cost, assignment,
 plt.tight_layout()
 plt.show()
 
-permuted = torch.as_tensor(np.random.default_rng(0).permutation(R))
-again = matching_loss(predictions, targets[permuted][None], [R])
-print("assignment (target -> prediction step):",
-      {i + 1: int(j) + 1 for i, j in enumerate(assignment)})
-print(f"matched soft-IoU cost: {float(result.matched_cost[0]):.3f}  end-of-sequence "
-      f"error: {float(result.eos_error[0]):.4f}  loss: {float(result.loss):.3f}")
-print(f"loss with the targets shuffled: {float(again.loss):.3f} (permutation "
-      "invariant)")
 
 # %% [markdown]
 # The framed cells are the pairs the Hungarian method picked ({ref}`eq. 6 <paper-eq-6>`):
@@ -676,7 +679,7 @@ display(Markdown(
 # mean loss from one fifth to the next. For comparison the same numbers are computed for
 # the localization network's run when its log is available.
 
-# %% mystnb={"figure": {"caption": "The reference runs' logged loss with its trailing mean and spread: the instance model (left; with its soft-IoU cost per robot when logged) and the localization network (right, log scale).", "name": "fig-instance-logs"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs' logged loss with its trailing mean and spread: the instance model (left; with its soft-IoU cost per robot when logged) and the localization network (right, log scale).", "name": "fig-instance-logs"}}
 logs = {"instances": find_log(ROBOT, "instances"),
         "localization": find_log(ROBOT, "localization")}
 summary = []
@@ -746,7 +749,9 @@ if "instances" in noise and "localization" in noise:
 # ### Teaching it to stop
 #
 # The first reference runs used the paper's loss as it stands (end-of-sequence weight 1).
-# Their model cards (`{robot}_instances_cpu.eos1.md`) hold their counting on the test set:
+# Their model cards (`{robot}_instances_cpu.eos1.md`) hold their counting on the test set,
+# measured when they were trained (on the test set's earlier background photos, see
+# `robotpose_lib/photos/README.md`):
 
 # %%
 from robotpose_lib.cards import parse_instance_evaluation, read_card

@@ -89,7 +89,7 @@ print(f"quick mode: {QUICK}; scenes {SIZE[0]}x{SIZE[1]}; test scenes {N_TEST}; d
 # robot through the steps: all beliefs, the robot's mask, the masked beliefs with the
 # peaks found by NMS (crosses) and LoG (circles), and the decoded depth around them.
 
-# %% mystnb={"figure": {"caption": "Decoding perfect maps, followed for the largest robot: the scene with its true joints, the belief maps of all joints, the beliefs multiplied by that robot's mask with the peaks found by NMS (crosses) and LoG (circles), and the decoded depth on the depth discs.", "name": "fig-perfect"}}
+# %%
 scene_params = params_for(ROBOT, min_robots=3, max_robots=3, theta_vr=1.0)
 sample = generate_one(ROBOT, seed=4, index=2, height=SIZE[0], width=SIZE[1],
                       params=scene_params)
@@ -111,6 +111,8 @@ decoded = {m: decode.decode_instances(beliefs, depth, masks, sample.K, method=m,
            for m in ("nms", "log")}
 r_show = int(np.argmax(sample.masks.sum(axis=(1, 2))))  # the largest robot
 masked = decode.mask_beliefs(beliefs, masks[r_show])[0]
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Decoding perfect maps, followed for the largest robot: the scene with its true joints, the belief maps of all joints, the beliefs multiplied by that robot's mask with the peaks found by NMS (crosses) and LoG (circles), and the decoded depth on the depth discs.", "name": "fig-perfect"}}
 fig, axes = plt.subplots(1, 4, figsize=(10, 2.6))
 axes[0].imshow(viz.draw_sample(sample))
 axes[0].set_title(f"{sample.num_robots} robots, true joints", fontsize=9)
@@ -417,7 +419,7 @@ display(Markdown(
 # of view) and see the prediction and its errors redrawn. The static book shows a few
 # settings as fixed figures below it instead.
 
-# %%
+# %% mystnb={"figure": {"caption": "The scene panel at its first setting (seed 0, two robots, 1.8 m, 50 degrees): the prediction drawn over the scene, with the mean 3D error in the title. With a running kernel the controls above it redraw it.", "name": "fig-explore-panel"}}
 def explore(seed=0, robots=2, distance=1.8, fov=50.0, method="nms"):
     params = params_for(ROBOT, min_robots=robots, max_robots=robots, theta_vr=1.0,
                         r_min=distance, r_max=distance, fov_y_deg=(fov, fov))

@@ -314,10 +314,9 @@ plt.show()
 # gives the command, the scenes seen and the CPU time. Frozen against fine-tuned backbone
 # was measured on these photos after the same wall time, from the same starting weights
 # (the study below is read from `assets/checkpoints/panda_sim2real_study.json`, written by
-# `scripts/sim2real_study.py`). The run names are the study file's own: a *session* is
-# one of the development sessions that trained the models in parts, so "session-2
-# reference" is the chapter-2 reference as it stood before the `sim2real` training, and
-# the row marked *shipped* is the model this chapter runs.
+# `scripts/sim2real_study.py`). The first row is the chapter-2 reference as it stood
+# before the `sim2real` training, and the row marked *shipped* at the end of the schedule
+# is the model this chapter runs.
 
 # %%
 runs = read_study("panda_sim2real_study.json")

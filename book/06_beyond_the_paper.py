@@ -80,8 +80,7 @@ print(f"quick mode: {QUICK}; device: {DEVICE}")
 # fine-tuned-backbone run of the same length, on the same photos (one robot per photo, no
 # instance masks). The mean-pose baseline, which predicts every photo as the average true
 # pose, is computed from the photos when they are present. The run names are the study
-# file's (a *session* is one of the development sessions that trained the models in
-# parts; chapter 5 explains them).
+# file's; chapter 5 explains them.
 
 # %% tags=["hide-input"]
 real_study = read_study("panda_sim2real_study.json")
@@ -154,8 +153,7 @@ if real_study is not None:
 # prediction at the backbone's grid), a straight-line fit of predicted against true joint
 # depth (a slope below 1 means the predictions are squeezed towards the middle), and the
 # baseline that predicts the median depth everywhere. Its rows are the industrial arm's
-# localization parts of chapter 2's training figure (named by the development session
-# that trained them); the last is the shipped checkpoint. The study runs on its own test
+# localization parts of chapter 2's training figure; the last is the shipped checkpoint. The study runs on its own test
 # scenes (the table's column), not the model card's evaluation, which the introduction's
 # scorecard reads, so the two Table I errors differ.
 

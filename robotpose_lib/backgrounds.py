@@ -6,9 +6,11 @@ scaled and cropped, and keeps separate photo collections for training and testin
 
 * procedural textures (smooth noise, stripes, checkers, random shapes), generated from the
   sample's random generator, so they cost no files;
-* photos that install with scikit-image (``skimage.data``; public-domain or freely licensed
-  sample images, see the scikit-image documentation for each), split into a ``train`` and
-  a ``test`` set that share no photo, like the paper's city/industrial split;
+* packaged photos, split into a ``train`` and a ``test`` set that share no photo, like the
+  paper's city/industrial split: the training photos install with scikit-image
+  (``skimage.data``; public domain or CC0, see each one's docstring), the test photos are
+  indoor and workshop scenes shipped in ``robotpose_lib/photos/`` (their README gives
+  each one's origin and licence) plus scikit-image's lab scene ``stereo_motorcycle``;
 * any folder of images a user points to (for example a photo set downloaded on Colab).
 
 All functions return uint8 (H, W, 3) RGB arrays.
@@ -22,12 +24,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-# scikit-image sample photos that ship inside the package (no download needed).
+# Photos that ship with the code (no download needed): a name ending in ".jpg" is a file in
+# robotpose_lib/photos/ (see its README), any other name a scikit-image sample.
 PACKAGED_PHOTOS = {
     "train": ("astronaut", "coffee", "rocket", "camera", "brick", "grass", "gravel", "moon",
               "coins", "clock", "hubble_deep_field", "immunohistochemistry"),
-    "test": ("chelsea", "stereo_motorcycle", "colorwheel", "retina", "page", "text"),
+    "test": ("basketball1.jpg", "rubberwhale1.jpg", "aloeL.jpg", "left01.jpg",
+             "box_in_scene.jpg", "stuff.jpg", "board.jpg", "building.jpg",
+             "stereo_motorcycle"),
 }
+PHOTO_FOLDER = Path(__file__).with_name("photos")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
 
@@ -54,6 +60,9 @@ def packaged_photos(split: str = "train") -> tuple[np.ndarray, ...]:
 
     photos = []
     for name in PACKAGED_PHOTOS[split]:
+        if name.endswith(".jpg"):
+            photos.append(_read_photo(str(PHOTO_FOLDER / name)))
+            continue
         try:
             loaded = getattr(skimage.data, name)()
         except Exception:  # a photo missing from this scikit-image version: skip it

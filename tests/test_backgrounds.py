@@ -20,6 +20,21 @@ def test_train_and_test_photos_are_disjoint():
     assert train and test and not (train & test)
 
 
+def test_every_listed_photo_loads_as_a_photo_and_test_photos_are_documented():
+    for split in ("train", "test"):
+        photos = bg.packaged_photos(split)
+        # stereo_motorcycle gives two views, its disparity map is left out
+        expected = len(bg.PACKAGED_PHOTOS[split]) + ("stereo_motorcycle" in bg.PACKAGED_PHOTOS[split])
+        assert len(photos) == expected, split
+        for photo in photos:
+            assert photo.dtype == np.uint8 and photo.ndim == 3 and photo.shape[2] == 3
+            assert min(photo.shape[:2]) >= 240 and photo.std() > 10  # a picture, not a blank
+    readme = (bg.PHOTO_FOLDER / "README.md").read_text()
+    files = [n for n in bg.PACKAGED_PHOTOS["test"] if n.endswith(".jpg")]
+    assert files and all(f"`{n}`" in readme for n in files)
+    assert sorted(p.name for p in bg.PHOTO_FOLDER.glob("*.jpg")) == sorted(files)
+
+
 def test_procedural_textures_vary():
     rng = np.random.default_rng(0)
     textures = [bg.procedural_texture(32, 32, rng) for _ in range(8)]

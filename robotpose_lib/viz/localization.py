@@ -146,10 +146,11 @@ def plot_stage_beliefs(image: np.ndarray, stage_beliefs: Sequence[np.ndarray],
     for s in range(S):
         for j in range(J):
             ax = axes[s, j]
-            ax.imshow(grey, cmap="gray", vmin=0, vmax=1)
+            # the photo dimmed, so that small bright belief blobs stand out on it
+            ax.imshow(grey, cmap="gray", vmin=-0.2, vmax=1.6)
             v = np.clip(stage_beliefs[s][j] / vmax, 0, 1)
-            rgba = cmap(v)
-            rgba[..., 3] = np.sqrt(v)  # faint beliefs stay visible, zero stays transparent
+            rgba = cmap(0.25 + 0.75 * v)  # skip magma's black end: it vanishes on the dark photo
+            rgba[..., 3] = np.clip(2.0 * np.sqrt(v), 0, 1)  # faint beliefs visible, zero transparent
             ax.imshow(rgba)
             ax.set_xticks([]); ax.set_yticks([])  # noqa: E702
             if s == 0:
