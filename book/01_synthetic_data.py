@@ -234,6 +234,28 @@ viz.image_grid(images, cols=3, titles=titles)
 plt.show()
 
 # %% [markdown]
+# ### The two photo sets
+#
+# The paper trained on city photos and tested on industrial ones, so that a test score
+# says something about backgrounds the network has never seen. Ours do the same with
+# photos that ship with the code ({numref}`fig-photo-sets`): the training set is
+# scikit-image's sample images (portraits, a rocket, coins, textures), the test set indoor
+# and workshop scenes, the kind of place a robot arm stands in. Every photo is randomly
+# scaled and cropped for each scene, and a share of the backgrounds are procedural
+# textures instead.
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The packaged background photos, each shrunk to a thumbnail: the training set (scikit-image's sample images) and the test set (indoor and workshop scenes; `robotpose_lib/photos/README.md` gives each one's origin and licence). The synthetic test set of every chapter uses only the test set.", "name": "fig-photo-sets"}}
+from robotpose_lib.backgrounds import packaged_photos
+
+thumbs, thumb_titles = [], []
+for split in ("train", "test"):
+    for photo in packaged_photos(split):
+        thumbs.append(viz.fit_thumbnail(photo, 96, 128))
+        thumb_titles.append(split)
+viz.image_grid(thumbs, cols=6, titles=thumb_titles, size=1.5)
+plt.show()
+
+# %% [markdown]
 # ### What the training distribution looks like
 #
 # Statistics over many random scenes tell us what the networks will see
@@ -290,7 +312,7 @@ display(Markdown("\n".join(lines)))
 # there is no kernel, so the animation after it shows the same exploration as precomputed
 # frames: the camera circles the robot while one joint sweeps.
 
-# %% mystnb={"figure": {"caption": "The joint-angle and camera panel at its first setting: the rendered image with its true joints, and the depth map. With a running kernel the sliders above it redraw both.", "name": "fig-pose-panel"}}
+# %%
 import ipywidgets as widgets
 
 robot_kr = get_robot("kuka_kr16")

@@ -386,7 +386,7 @@ plt.show()
 # visible. In the HTML page it is fixed at the last stage and the first joint; with a
 # running kernel, the slider and the menu choose.
 
-# %% mystnb={"figure": {"caption": "The stage-and-joint panel at its first setting (the last stage, the first joint): the image with its true joints, and that joint's belief map over the grey image on its own colour scale, with its peak (+). With a running kernel the slider and the menu above it choose.", "name": "fig-stage-panel"}}
+# %%
 import ipywidgets as widgets
 
 from robotpose_lib.widgets import panel
@@ -414,6 +414,10 @@ _ = panel(show_stage,
                                   max=len(stage_beliefs), description="stage"),
           joint=widgets.Dropdown(options=joint_names, description="joint"))
 
+# %% [markdown]
+# *Above: the panel at its first setting, the last stage and the first joint. Left, the
+# image with its true joints; right, that joint's belief map over the grey image on its
+# own colour scale, with its peak (+).*
 
 # %% [markdown]
 # ## Evaluation: pixel and depth errors (Fig. 6, Table I)

@@ -419,7 +419,7 @@ display(Markdown(
 # of view) and see the prediction and its errors redrawn. The static book shows a few
 # settings as fixed figures below it instead.
 
-# %% mystnb={"figure": {"caption": "The scene panel at its first setting (seed 0, two robots, 1.8 m, 50 degrees): the prediction drawn over the scene, with the mean 3D error in the title. With a running kernel the controls above it redraw it.", "name": "fig-explore-panel"}}
+# %%
 def explore(seed=0, robots=2, distance=1.8, fov=50.0, method="nms"):
     params = params_for(ROBOT, min_robots=robots, max_robots=robots, theta_vr=1.0,
                         r_min=distance, r_max=distance, fov_y_deg=(fov, fov))

@@ -55,3 +55,18 @@ def test_zoom_box_frames_the_masks_at_an_aspect():
     assert zoom_box(np.zeros((10, 20))) == (slice(0, 10), slice(0, 20))
     rows, cols = zoom_box(masks[0], min_size=200)  # larger than the image: clipped to it
     assert (rows.start, rows.stop) == (0, 120)
+
+
+def test_fit_thumbnail_crops_the_centre_to_the_aspect():
+    import numpy as np
+
+    from robotpose_lib.viz import fit_thumbnail
+
+    wide = np.zeros((100, 400, 3), np.uint8)
+    wide[:, 150:250] = 255  # a white band in the middle third of the width
+    thumb = fit_thumbnail(wide, 30, 40)
+    assert thumb.shape == (30, 40, 3) and thumb.dtype == np.uint8
+    # a 4:3 crop of the centre (133 px wide) holds the 100 px band: 3/4 of the thumbnail
+    assert abs(thumb[..., 0].mean() / 255 - 100 / 133) < 0.05
+    tall = np.arange(400 * 100, dtype=np.float32).reshape(400, 100)
+    assert fit_thumbnail(tall, 30, 40).shape == (30, 40)

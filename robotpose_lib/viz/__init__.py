@@ -167,6 +167,18 @@ def animation_html(frames: list[np.ndarray], interval_ms: int = 150, width_in: f
 COLUMN_WIDTH_IN = 10.0  # the book's text column at the inline backend's 72 dpi
 
 
+def fit_thumbnail(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """``image`` (H, W[, C]) cropped about its centre to the aspect width / height and
+    resized (area interpolation) to (height, width[, C]); same dtype."""
+    if height < 1 or width < 1:
+        raise ValueError(f"fit_thumbnail: size must be positive, got {height}x{width}")
+    H, W = image.shape[:2]
+    h, w = (H, round(H * width / height)) if W * height >= H * width else (round(W * height / width), W)
+    top, left = (H - h) // 2, (W - w) // 2
+    crop = np.ascontiguousarray(image[top:top + h, left:left + w])
+    return cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA)
+
+
 def zoom_box(masks: np.ndarray, margin: float = 0.15, aspect: float | None = None,
              min_size: int = 24) -> tuple[slice, slice]:
     """(rows, cols) slices of an image that frame the union of ``masks`` ((R, H, W) or
