@@ -240,3 +240,21 @@ def test_bad_recipe_and_time_budget_are_usage_errors_for_any_data(tmp_path, caps
     assert "--recipe" in capsys.readouterr().err and not (tmp_path / "a").exists()
     assert main([*CLI, "--out", str(tmp_path / "b"), "--steps", "2", "--max-minutes", "-1"]) == 2
     assert "--max-minutes" in capsys.readouterr().err and not (tmp_path / "b").exists()
+
+
+def test_chapter_2_gpu_live_run_settings_train_on_any_device(tmp_path):
+    """Chapter 2 on a GPU trains the paper-size `gpu` configuration with two rendering
+    workers: the same settings, on the CPU, run a step and write a loadable checkpoint
+    whose configuration is the paper's stage sizes."""
+    from robotpose_lib.data import SyntheticDataset
+
+    task = localization_task("gpu", "panda")
+    data = SyntheticDataset("panda", 2, size=task.input_size, seed=1)
+    result = train(task, data, tmp_path, TrainSettings(steps=1, batch_size=2, ckpt_every=1,
+                                                       log_every=1, num_workers=2, threads=1,
+                                                       progress=False, device="cpu"))
+    assert result["step"] == 1 and np.isfinite(result["loss"])
+    model, loaded, _ = load_model(tmp_path / "checkpoint.pt")
+    cfg = loaded.config
+    assert (cfg.name, cfg.stages, cfg.width, cfg.later_kernel, cfg.head_width) == ("gpu", 5, 128, 7, 512)
+    assert not cfg.freeze_backbone
