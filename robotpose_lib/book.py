@@ -65,8 +65,15 @@ def reference_model(robot: str, task: str = "localization", config: str = "cpu",
     if path is not None:
         model, loaded_task, ckpt = load_model(path, device=device, expect={"task": task})
         H, W = loaded_task.input_size
-        print(f"{robot}: {path.name}, {ckpt['config']['name']} config, step {ckpt['step']}, input {H}x{W}")
-        return Reference(model, loaded_task, f"{path.name} (step {ckpt['step']})", ckpt)
+        from .cards import training_cost
+
+        # a checkpoint's step counts its last training part only; readers want the total
+        cost = training_cost(path.name[:-len(path.suffix)], path.parent)
+        total, parts = max(cost.steps, int(ckpt["step"])), max(1, len(cost.parts))
+        trained = (f"{total:,} training steps in {parts} parts" if parts > 1
+                   else f"{total:,} training steps")
+        print(f"{robot}: {path.name}, {ckpt['config']['name']} config, {trained}, input {H}x{W}")
+        return Reference(model, loaded_task, f"{path.name} ({trained})", ckpt)
     print(f"{robot}: no reference checkpoint {robot}_{task}_{config}.pt in {describe_checkpoint_dir()}"
           + (f"; using {fallback_source}" if fallback else ""))
     if fallback is None:
@@ -161,10 +168,12 @@ SHIPPED = ("panda_localization_cpu", "panda_instances_cpu", "panda_onepass_cpu",
 
 def shipped_models_table(names=SHIPPED, folder=None) -> tuple[str, list[dict]]:
     """(Markdown table, its rows) of the reference models: robot, task, parts, steps, scenes
-    seen, training hours on one core of the shared 2-core machine, median samples/s, from
-    each model's card and the logs it descends from (``cards.training_cost``). A missing
-    model is left out. Row keys: "model", "robot", "task", "parts", "steps", "scenes seen",
-    "hours", "samples/s"."""
+    seen, training hours on one core of the shared 2-core machine, and the training
+    throughput in samples/s over all parts (each part's logged median rate, weighted by the
+    scenes it trained on: total scenes / the time those rates imply), from each model's
+    card and the logs it descends from (``cards.training_cost``). A missing model is left
+    out. Row keys: "model", "robot", "task", "parts", "steps", "scenes seen", "hours",
+    "samples/s"."""
     from .cards import training_cost
 
     rows = []
@@ -172,13 +181,16 @@ def shipped_models_table(names=SHIPPED, folder=None) -> tuple[str, list[dict]]:
         cost = training_cost(name, folder)
         if cost.card is None or not cost.parts:
             continue
-        rates = [p["samples_per_s"] for p in cost.parts if np.isfinite(p["samples_per_s"])]
+        timed = [p for p in cost.parts if np.isfinite(p["samples_per_s"]) and p["samples_per_s"] > 0]
+        # the median rate of a short part must not stand for a long one: weight by steps
+        rate = (sum(p["steps"] for p in timed) / sum(p["steps"] / p["samples_per_s"] for p in timed)
+                if timed else float("nan"))
         rows.append({"model": f"{cost.card.robot} {cost.card.task}", "robot": cost.card.robot, "task": cost.card.task,
                      "parts": len(cost.parts), "steps": cost.steps, "scenes seen": cost.scenes,
-                     "hours": cost.hours, "samples/s": float(np.median(rates)) if rates else float("nan")})
+                     "hours": cost.hours, "samples/s": rate})
     table = markdown_table(rows, columns=["model", "parts", "steps", "scenes seen", "hours", "samples/s"],
                            formats={"steps": ",d", "scenes seen": ",d", "hours": ".1f", "samples/s": ".1f"},
-                           headers={"hours": "training [h]", "samples/s": "samples/s (median)"})
+                           headers={"hours": "training [h]", "samples/s": "samples/s (all parts)"})
     return table, rows
 
 

@@ -29,7 +29,7 @@ def test_reference_model_or_its_stand_in(tmp_path, monkeypatch, capsys):
         "task": task.name, "robot": "panda", "config": task.config_dict(), "step": 7,
         "model": model.state_dict(), "extra": task.extra()})
     ref = book.reference_model("panda", device="cpu", fallback=_stand_in)
-    assert ref.trained and ref.checkpoint["step"] == 7 and "(step 7)" in ref.source
+    assert ref.trained and ref.checkpoint["step"] == 7 and "(7 training steps)" in ref.source
     assert book.reference_predictor("kuka_kr16") == (None, None)
 
 
@@ -84,6 +84,12 @@ def test_shipped_models_table_sums_the_parts(tmp_path):
     assert len(rows) == 1 and rows[0]["parts"] == 2 and rows[0]["steps"] == 40 and rows[0]["scenes seen"] == 320
     assert rows[0]["hours"] == pytest.approx(2 * 360 / 3600)
     assert "| panda localization | 2 | 40 | 320 |" in table
+    assert rows[0]["samples/s"] == pytest.approx(4.0)
+    # parts at different rates: the rate over all parts weights each by its steps
+    rows_fast = [{"step": s, "loss": 1.0, "time": 2000 + 36 * s, "samples_per_s": 12.0} for s in (10, 80)]
+    (tmp_path / "panda_localization_cpu.metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows_fast))
+    _, rows = book.shipped_models_table(folder=tmp_path)
+    assert rows[0]["samples/s"] == pytest.approx((20 + 80) / (20 / 4.0 + 80 / 12.0))
 
 
 def test_pipeline_example_and_figure():
