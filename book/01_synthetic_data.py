@@ -141,7 +141,7 @@ display(Markdown(f"{{numref}}`fig-fk-photos` shows the projected chains over {le
 if photos:
     overlays = [viz.draw_chain(p.image, p.joints_2d, color=(255, 255, 0), radius=4)
                 for p in shown]
-    viz.image_grid(overlays, cols=len(overlays), titles=[p.name for p in shown])
+    viz.image_grid(overlays, cols=2, titles=[p.name for p in shown], size=4.75)
     plt.show()
 
 # %% [markdown]
@@ -159,13 +159,13 @@ if photos:
 # Lambertian term from a random light, and everything that is not robot shows the
 # background photo.
 
-# %% mystnb={"figure": {"caption": "One rendered scene and what the ray caster returns with it: the composited image, the instance mask, the depth map (camera z; near is blue, far is red) and the projected joints.", "name": "fig-render"}}
+# %% mystnb={"figure": {"caption": "One rendered scene and what the ray caster returns with it: the composited image, the instance mask, the depth map (camera z in the turbo colour map, which runs from 0 m, dark blue, to the farthest robot pixel, dark red; the robot fills only the top of that scale, so its nearer parts are yellow to orange and its farther parts red; the line printed below gives the range) and the projected joints.", "name": "fig-render"}}
 scene = posed_scene("kuka_kr16", [0.3, -0.6, 0.4, 0.5, 0.8, 0.0], radius=3.5,
                     inclination=1.1, azimuth=0.6, height=H, width=W, seed=1)
 sample = render_scenes("kuka_kr16", [scene], params_for("kuka_kr16"))[0]
 panels = [sample.image, viz.color_masks(sample.masks), viz.color_depth(sample.depth),
           viz.draw_sample(sample)]
-viz.image_grid(panels, cols=4,
+viz.image_grid(panels, cols=2, size=4.75,
                titles=["image", "instance masks", "depth (camera z)",
                        "projected joints"])
 plt.show()
@@ -207,7 +207,7 @@ plt.show()
 # ({numref}`fig-one-parameter`): the noise amplitude, the camera radius, colouring per robot
 # versus per link, and the background source.
 
-# %% mystnb={"figure": {"caption": "One parameter at a time, on the same scene: noise amplitude, camera radius, colouring per robot or per link, and the background source (procedural textures, training photos, test photos; the two photo sets share no photo).", "name": "fig-one-parameter"}}
+# %% mystnb={"figure": {"caption": "One parameter at a time, on the same scene (except the panel 'per link (other draw)', a different scene: another seed, so other poses and another background, to show a second draw of link colours): noise amplitude, camera radius, colouring per robot or per link, and the background source (procedural textures, training photos, test photos; the two photo sets share no photo).", "name": "fig-one-parameter"}}
 base = params_for("kuka_kr16", min_robots=2, max_robots=2, theta_vr=1.0)
 rows = {
     "noise a": [base.replace(noise_amplitude=(a, a)) for a in (0, 15, 30)],
@@ -239,12 +239,14 @@ plt.show()
 # The paper trained on city photos and tested on industrial ones, so that a test score
 # says something about backgrounds the network has never seen. Ours do the same with
 # photos that ship with the code ({numref}`fig-photo-sets`): the training set is
-# scikit-image's sample images (portraits, a rocket, coins, textures), the test set indoor
-# and workshop scenes, the kind of place a robot arm stands in. Every photo is randomly
+# scikit-image's sample images (portraits, a rocket, coins, textures), the test set indoor,
+# workshop and street-side scenes, the kind of place a robot arm stands in (offices, desks,
+# a lab, a circuit board, a potted plant on a cloth, a building's front, and a motorcycle
+# in a lab, which appears twice: both views of a stereo pair). Every photo is randomly
 # scaled and cropped for each scene, and a share of the backgrounds are procedural
 # textures instead.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The packaged background photos, each shrunk to a thumbnail: the training set (scikit-image's sample images) and the test set (indoor and workshop scenes; `robotpose_lib/photos/README.md` gives each one's origin and licence). The synthetic test set of every chapter uses only the test set.", "name": "fig-photo-sets"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The packaged background photos, each shrunk to a thumbnail: the training set (scikit-image's sample images) and the test set (indoor, workshop and street-side scenes; the motorcycle appears twice: both views of a stereo pair; `robotpose_lib/photos/README.md` gives each one's origin and licence). The synthetic test set of every chapter uses only the test set.", "name": "fig-photo-sets"}}
 from robotpose_lib.backgrounds import packaged_photos
 
 thumbs, thumb_titles = [], []
@@ -362,7 +364,7 @@ display(HTML(viz.animation_html(frames)))
 # whether scenes are rendered one by one or in a batch. A test set is simply another seed
 # (with the *test* background photos, which share no photo with the training ones, as the
 # paper trained on city photos and tested on industrial ones: ours train on scikit-image's
-# sample images and test on indoor and workshop scenes).
+# sample images and test on indoor, workshop and street-side scenes).
 #
 # The same samples can be written to disk (PNG images and instance masks, one NPZ of
 # annotations per sample) with the command line tool:
@@ -387,7 +389,9 @@ with tempfile.TemporaryDirectory() as tmp:
                for i in range(len(ds)))
     print("written files:", sorted(p.name for p in Path(tmp).iterdir()))
     print("on-disk samples identical to the rendered ones:", same)
-    print({k: v.shape for k, v in disk[0].annotations().items()})
+    print("annotation arrays of sample 0 (name: shape):")
+    for field, array in disk[0].annotations().items():
+        print(f"  {field}: {tuple(array.shape)}")
 
 # %% [markdown]
 # ### How fast is it?
@@ -422,10 +426,11 @@ display(Markdown(
 #   tested across focal lengths.
 # * Background photos are small sets that ship with the code, plus procedural textures,
 #   plus any folder you point `BackgroundPool(folders=...)` at: training on scikit-image's
-#   sample images (portraits, textures, a rocket, coins), testing on indoor and workshop
-#   scenes (offices, desks, a lab, a circuit board). `robotpose_lib/photos/README.md` gives
-#   each test photo's origin and licence; the training photos' licences are in their
-#   scikit-image docstrings (public domain or CC0).
+#   sample images (portraits, textures, a rocket, coins), testing on indoor, workshop and
+#   street-side scenes (offices, desks, a lab, a circuit board, a potted plant, a
+#   building's front, a motorcycle in both views of a stereo pair).
+#   `robotpose_lib/photos/README.md` gives each test photo's origin and licence; the
+#   training photos' licences are in their scikit-image docstrings (public domain or CC0).
 #
 # ## Summary
 #

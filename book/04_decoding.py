@@ -59,14 +59,15 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.ticker import MaxNLocator
 
 from robotpose_lib import config, decode, metrics, viz
 from robotpose_lib.eval import pose3d
 from robotpose_lib.eval.testset import close_pair_scenes, test_dataset
 from IPython.display import Markdown, display
 
-from robotpose_lib.book import (describe_wrong_robot, markdown_table, peak_name,
-                                reference_predictor, report3d_table)
+from robotpose_lib.book import (describe_chains, describe_wrong_robot, markdown_table,
+                                peak_name, reference_predictor, report3d_table)
 from robotpose_lib.robots import ROBOT_NAMES, get_robot
 from robotpose_lib.synth import generate_one, params_for
 from robotpose_lib.targets import TargetParams, depth_coding_for, make_targets
@@ -81,13 +82,27 @@ names = get_robot(ROBOT).keypoint_names
 print(f"quick mode: {QUICK}; scenes {SIZE[0]}x{SIZE[1]}; test scenes {N_TEST}; device "
       f"{config.default_device()}")
 
+
+def tidy_3d(fig, ticks=4, size=7):
+    """Fewer and smaller tick labels on the 3D axes of a figure from
+    viz.plot_prediction (its default ticks overlap at this width)."""
+    for ax in fig.axes:
+        if hasattr(ax, "zaxis"):
+            for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+                axis.set_major_locator(MaxNLocator(ticks))
+                axis.label.set_size(8)
+            ax.tick_params(labelsize=size, pad=0)
+    return fig
+
 # %% [markdown]
 # ## Decoding perfect maps
 #
 # A scene with three robots, and as "network output" its training targets: the belief
 # Gaussians, the inverse-depth discs and the true instance masks. The figure follows one
-# robot through the steps: all beliefs, the robot's mask, the masked beliefs with the
-# peaks found by NMS (crosses) and LoG (circles), and the decoded depth around them.
+# robot (the largest) through the steps: the beliefs of all joints, then the beliefs
+# multiplied by that robot's mask (its outline drawn in white) with the peaks found by NMS
+# (crosses) and LoG (circles), and the decoded depth on that robot's depth discs (the
+# other robots' discs in grey).
 
 # %%
 scene_params = params_for(ROBOT, min_robots=3, max_robots=3, theta_vr=1.0)
@@ -111,14 +126,22 @@ decoded = {m: decode.decode_instances(beliefs, depth, masks, sample.K, method=m,
            for m in ("nms", "log")}
 r_show = int(np.argmax(sample.masks.sum(axis=(1, 2))))  # the largest robot
 masked = decode.mask_beliefs(beliefs, masks[r_show])[0]
+# the followed robot's depth discs: within the disc radius of one of its joints
+tp = TargetParams(depth=coding)
+radius = tp.sigma * np.sqrt(2 * np.log(1 / tp.phi))
+own_uv = sample.joints_2d[r_show][pose3d.counted_joints(sample)[r_show]]
+yy, xx = np.mgrid[:H, :W]
+own_disc = np.hypot(xx[..., None] - own_uv[:, 0],
+                    yy[..., None] - own_uv[:, 1]).min(axis=-1) <= radius
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Decoding perfect maps, followed for the largest robot: the scene with its true joints, the belief maps of all joints, the beliefs multiplied by that robot's mask with the peaks found by NMS (crosses) and LoG (circles), and the decoded depth on the depth discs.", "name": "fig-perfect"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Decoding perfect maps, followed for the largest robot: the scene with its true joints, the belief maps of all joints, the beliefs multiplied by that robot's mask (outline in white) with the peaks found by NMS (crosses) and LoG (circles), and the decoded depth on that robot's depth discs (the other robots' discs in grey).", "name": "fig-perfect"}}
 fig, axes = plt.subplots(1, 4, figsize=(10, 2.6))
 axes[0].imshow(viz.draw_sample(sample))
 axes[0].set_title(f"{sample.num_robots} robots, true joints", fontsize=9)
 axes[1].imshow(beliefs.max(0).values, cmap="magma")
 axes[1].set_title("max over joints of B", fontsize=9)
 axes[2].imshow(masked.max(0).values, cmap="magma")
+axes[2].contour(sample.masks[r_show], levels=[0.5], colors="w", linewidths=0.6)
 axes[2].set_title(f"B x mask of robot {r_show}", fontsize=9)
 for m, marker in (("nms", "x"), ("log", "o")):
     uv = decoded[m][r_show].joints_2d
@@ -127,9 +150,11 @@ for m, marker in (("nms", "x"), ("log", "o")):
                     facecolors="none" if hollow else "c",
                     edgecolors="lime" if hollow else None)
 axes[2].legend(loc="lower right", fontsize=7)
-z_img = np.where(targets["weight"][0] > 0, to_metres(targets["depth"][0]), np.nan)
+disc = targets["weight"][0] > 0
+axes[3].imshow(np.where(disc & ~own_disc, 0.4, np.nan), cmap="gray", vmin=0, vmax=1)
+z_img = np.where(disc & own_disc, to_metres(targets["depth"][0]), np.nan)
 im = axes[3].imshow(z_img, cmap="turbo")
-axes[3].set_title("decoded depth Z [m]", fontsize=9)
+axes[3].set_title(f"decoded Z [m], robot {r_show}", fontsize=9)
 plt.colorbar(im, ax=axes[3], fraction=0.035)
 for ax in axes:
     ax.axis("off")
@@ -197,22 +222,36 @@ if predictor is None:
     print("NOTE: no reference checkpoints: the sections using trained networks are "
           "skipped.")
 else:
-    print(f"predictor: {source}; input "
-          f"{predictor.input_size[0]}x{predictor.input_size[1]}; instance masks: "
-          f"{HAS_MASKS}; running on {predictor.device}")
+    print(f"predictor: {source}")
+    print(f"network input {predictor.input_size[0]}x{predictor.input_size[1]}; "
+          f"instance masks: {HAS_MASKS}; device {predictor.device}")
 
 # %% [markdown]
 # {numref}`fig-predicted` shows the chains predicted on the scene above, drawn in 2D over the
 # image and in 3D (camera frame, metres) next to the ground truth (dashed).
 
-# %% mystnb={"figure": {"caption": "The reference networks on the scene above, through Predictor: predicted chains over the image (white: the truth) and in 3D in the camera frame (the truth dashed).", "name": "fig-predicted"}}
+# %% mystnb={"figure": {"caption": "The reference networks on the scene above, through Predictor: predicted chains over the image (white: the truth) and in 3D in the camera frame (the truth dashed). The number after each predicted robot in the legend is its score (defined below the figure).", "name": "fig-predicted"}}
 if predictor is not None:
     poses = predictor(sample.image, sample.K)
-    viz.plot_prediction(sample, poses, f"{len(poses)} robot(s) predicted, "
-                                       f"{sample.num_robots} in the scene")
+    tidy_3d(viz.plot_prediction(sample, poses, f"{len(poses)} robot(s) predicted, "
+                                               f"{sample.num_robots} in the scene"))
     plt.show()
 else:
     print("skipped: no trained predictor")
+
+# %% [markdown]
+# The number after each predicted robot in the legend is its **score**, by which
+# `Predictor` ranks the robots of an image (`decode.select_instances`): the confidence of
+# its instance mask (the mask's mean value over the pixels it activates) times the mean
+# belief at its joints' peaks (0 for a joint not found). It ranks; it is not the
+# probability that the chain is right. What each predicted chain above actually is:
+
+# %% tags=["hide-input"]
+MATCH_PX = 40.0  # largest mean 2D joint distance of a matched pair, at 480x640
+
+
+if predictor is not None:
+    display(Markdown(describe_chains(sample, poses, MATCH_PX)))
 
 # %% [markdown]
 # The same on the command line, for a folder of images (JSON with 2D joints, 3D joints and
@@ -239,17 +278,49 @@ predictors = {ROBOT: predictor}
 for other in ROBOT_NAMES:
     if other != ROBOT:
         predictors[other] = reference_predictor(other)[0]
-reports = {}
+reports, kept = {}, {}
 for robot, p in predictors.items():
     if p is None:
         print(f"{robot}: skipped, no trained predictor")
         continue
     test = test_dataset(robot, N_TEST, SIZE)
-    reports[robot] = pose3d.evaluate_3d(p, [test[i] for i in range(len(test))])
+    samples = [test[i] for i in range(len(test))]
+    reports[robot] = pose3d.evaluate_3d(p, samples, max_match_px=MATCH_PX)
+    # robots Predictor itself returns (after dropping joint-less robots and duplicates)
+    kept[robot] = sum(len(x) for x in p([t.image for t in samples],
+                                        [t.K for t in samples]))
     rep = reports[robot]
     display(Markdown(f"**{robot}**: {rep.num_images} test images, {len(rep.counted)} "
                      f"true robots, {int(rep.counted.sum())} counted joints.\n\n"
                      + report3d_table(rep)))
+
+# %% tags=["hide-input"]
+counts = []
+for robot, rep in reports.items():
+    n_pred = max(rep.predicted.values())
+    counts.append(f"{robot} {n_pred} for {len(rep.counted)} true robots "
+                  f"(`Predictor` itself keeps {kept[robot]})")
+over = [r for r, rep in reports.items()
+        if max(rep.predicted.values()) > len(rep.counted)]
+if reports:
+    display(Markdown(
+        "**Predicted against true robots.** The column *predicted* counts every mask "
+        "the instance model emitted before its stopping rule ended the sequence, each "
+        "decoded into a chain: " + "; ".join(counts) + ". "
+        + (f"For {' and '.join(over)} the instance model emits more robots than the "
+           "images hold: it does not always stop after the last robot (chapter 3 "
+           "measures how often it counts right). `Predictor` then drops chains "
+           "without a found joint and masks that overlap a better-scored one by more "
+           f"than IoU {predictors[over[0]].duplicate_iou:.1f}, which the kept counts "
+           "show. " if over else
+           "The instance model emits no more robots than the images hold. ")
+        + "Robots beyond the true ones do not enter the error columns: each true "
+        "robot is matched to at most one prediction (Hungarian assignment on the mean "
+        f"2D distance of their joints, accepted below {MATCH_PX:.0f} px at 480x640), "
+        "errors are taken only over matched pairs, and an unmatched prediction "
+        "appears only in *predicted*. An unmatched true robot counts its joints as "
+        "*missed*. So the errors measure how well the robots that are found are "
+        "placed, not how many false robots come with them."))
 
 # %% mystnb={"figure": {"caption": "End-to-end 3D joint errors on the synthetic test set, both peak finders on the same network outputs: their distribution (left) and against the joint's true depth (right; dotted: the near/far split of Table I). One row per robot.", "name": "fig-3d-errors"}}
 if reports:
@@ -315,7 +386,7 @@ if HAS_MASKS:
         "joints found": ".0%", "mean 3D [cm]": ".1f", "median 3D [cm]": ".1f",
         "joints on the other robot": ".1%"})
     display(Markdown(f"On {len(pairs)} two-robot scenes:\n\n{table}\n\n"
-                     + describe_wrong_robot(effect_rows)))
+                     + describe_wrong_robot(effect_rows, len(pairs))))
 else:
     print("skipped: needs the reference instance model")
 
@@ -323,7 +394,7 @@ else:
 # {numref}`fig-masks-or-not` shows one of these scenes decoded both ways: the scene where
 # the two decodings differ most.
 
-# %% mystnb={"figure": {"caption": "One two-robot scene decoded from the same network outputs with the instance masks (top) and as if it showed one robot (bottom): predicted chains over the image (white: the truth) and in 3D.", "name": "fig-masks-or-not"}}
+# %% mystnb={"figure": {"caption": "One two-robot scene decoded from the same network outputs with the instance masks (top) and as if it showed one robot (bottom): predicted chains over the image (white: the truth) and in 3D. The legend numbers here are the mask confidences alone (1.00 without masks): these decodings skip Predictor's ranking.", "name": "fig-masks-or-not"}}
 def decode_both(s):
     """(poses with masks, poses without) of one scene, from one network pass."""
     prepared = predictor.prepare(s.image, s.K)
@@ -352,7 +423,7 @@ if HAS_MASKS:
               (plain_poses, "without masks: one chain from both robots' peaks"))
     for row, (poses, title) in enumerate(panels):
         sub = fig.add_subfigure(plt.GridSpec(2, 1, figure=fig)[row])
-        viz.plot_prediction(s, poses, title, fig=sub)
+        tidy_3d(viz.plot_prediction(s, poses, title, fig=sub))
     plt.show()
 
 # %% tags=["remove-input"]
@@ -374,11 +445,15 @@ if HAS_MASKS:
 # %%
 from robotpose_lib.bench import runtime
 
-table_ii = runtime.measure_table_ii(robot=ROBOT, repeats=config.pick(3, 10),
+THREADS = 1  # torch CPU threads while timing (robotpose bench runtime --threads)
+table_ii = runtime.measure_table_ii(robot=ROBOT, threads=THREADS,
+                                    repeats=config.pick(3, 10),
                                     baseline_repeats=config.pick(1, 3))
 display(Markdown(
-    f"On {table_ii['device']} ({table_ii['repeats']} repeats after "
-    f"{table_ii['warmup']} warm-up), 480x640 inputs:\n\n" + markdown_table(
+    f"On {table_ii['device']}; each step's mean and standard deviation over "
+    f"{table_ii['repeats']} runs after {table_ii['warmup']} warm-up runs (the "
+    "480x640 belief prediction and the whole prediction: at most that many), "
+    f"{ROBOT} reference models:\n\n" + markdown_table(
         table_ii["rows"],
         formats={c: ".2f" for c in table_ii["rows"][0] if c != "step"},
         headers={"mean_ms": "ours [ms]", "std_ms": "std",
@@ -411,6 +486,22 @@ display(Markdown(
     + ((", within" if whole["mean_ms"] < 1000 else ", over")
        + " the one-second target for a CPU (above)."
        if on_cpu else " on this GPU.")))
+display(Markdown(
+    "What each row times: the localization network on one random image, at the "
+    "network's own input size (first row) and at 480x640; the instance model's "
+    "context module and input gates (once per image) and one ConvGRU step with its "
+    "refine block (once per robot) on the features of the first row's input; each "
+    f"peak finder on synthetic 480x640 belief maps of {len(names)} joints; and "
+    "`Predictor` end to end (resizing, both networks, masking, peaks, depth, "
+    f"back-projection) on a rendered 480x640 scene with {table_ii['scene_robots']} "
+    "robots. Chapters 3 and 6 time under other conditions, so their figures differ "
+    "from these: chapter 3 runs the instance model with torch's default thread count "
+    f"({torch.get_num_threads()} here, against {THREADS} above) on its own test "
+    "scenes, as medians of the context module plus k + 1 steps for k robots with a "
+    "line fitted through them; chapter 6 reads a one-pass study file whose times were "
+    "measured once, when the study was run, on that machine and with its own thread "
+    "setting. Compare times within one "
+    "table, not across chapters."))
 
 # %% [markdown]
 # ## Explore: your own scene
@@ -435,8 +526,8 @@ def explore(seed=0, robots=2, distance=1.8, fov=50.0, method="nms"):
     e = rep.errors_cm[method][rep.counted]
     error = (f"mean 3D error {np.nanmean(e):.1f} cm" if np.isfinite(e).any()
              else "no joint matched to the truth")
-    viz.plot_prediction(s, poses, f"{len(poses)} predicted / {s.num_robots} true; "
-                                  f"{error}")
+    tidy_3d(viz.plot_prediction(s, poses, f"{len(poses)} predicted / {s.num_robots} "
+                                          f"true; {error}"))
     plt.show()
 
 

@@ -23,7 +23,8 @@
 #
 # A tutorial book and an open reproduction of Heindl, Zambal, Pönitz, Pichler and
 # Scharinger (2019), *3D Robot Pose Estimation from 2D Images* {cite}`heindl2019robotpose`
-# (the authors' architecture printout: [cheind/robot-pose](https://github.com/cheind/robot-pose)).
+# (the authors' public repository, which holds the network architecture:
+# [cheind/robot-pose](https://github.com/cheind/robot-pose)).
 #
 # **The problem.** A camera looks at a workspace shared by one or more robot arms. From a
 # single colour image, without markers on the robots and without their controllers'
@@ -81,7 +82,7 @@ plt.show()
 # | [1. Synthesising training data](01_synthetic_data.ipynb) | §III-A, Fig. 3 | robot models, a ray caster, the paper's randomisation, datasets |
 # | [2. Joint localization](02_localization.ipynb) | §III-B, eq. 1-3, Fig. 4 and 6, Table I | targets, the staged network, training, pixel and depth errors; why depth is hard |
 # | [3. Robot instances](03_instances.ipynb) | §III-C, eq. 4-6, Fig. 5 and 7 | the recurrent model, its matching loss, AP, counting, runtime per robot |
-# | [4. From belief maps to 3D chains](04_decoding.ipynb) | Fig. 2 and 9, Table II | masking, NMS and LoG peaks, 3D errors, runtimes, the `Predictor` |
+# | [4. From belief maps to 3D chains](04_decoding.ipynb) | Fig. 2 and 9, Table II | masking, NMS and LoG peaks, 3D errors, runtimes, the `Predictor` (the library's end-to-end object: both networks, then the decoding) |
 # | [5. From simulation to real photographs](05_real_photos.ipynb) | §IV-B, Fig. 8 and 10 | real Panda photos, the keypoint metrics of DREAM {cite}`lee2020dream`, a rendered twin, a sim-to-real recipe |
 # | [6. Beyond the paper](06_beyond_the_paper.ipynb) | §V (criticism) | what we measured that the paper did not, and the open problems |
 #
@@ -167,9 +168,12 @@ else:
 #
 # **Read.** Each chapter opens with what you will learn and ends with a summary and
 # exercises. Every figure, table and number comes from executing the chapter when the book
-# was built; where a sentence depends on a measurement, it is written from the measured
-# number, so it cannot disagree with the figure above it. Equations carry the paper's
-# numbers (eq. 1 to 6).
+# was built (or, where a chapter says so, is read from a model card); where a sentence
+# depends on a measurement, it is generated from the numbers of the run that built the
+# page, not typed in. A quick-mode build (below) evaluates few test scenes, so its figures
+# are noisy and differ from those of the model cards and the scorecard, which were
+# measured on larger test sets (each card names its number of scenes). Equations carry
+# the paper's numbers (eq. 1 to 6).
 
 # %% tags=["remove-input"]
 display(Markdown(

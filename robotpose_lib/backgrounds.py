@@ -8,9 +8,10 @@ scaled and cropped, and keeps separate photo collections for training and testin
   sample's random generator, so they cost no files;
 * packaged photos, split into a ``train`` and a ``test`` set that share no photo, like the
   paper's city/industrial split: the training photos install with scikit-image
-  (``skimage.data``; public domain or CC0, see each one's docstring), the test photos are
-  indoor and workshop scenes shipped in ``robotpose_lib/photos/`` (their README gives
-  each one's origin and licence) plus scikit-image's lab scene ``stereo_motorcycle``;
+  (``skimage.data``; public domain or CC0, see each one's docstring), the test photos
+  are indoor, workshop and street-side scenes shipped in ``robotpose_lib/photos/`` (their
+  README gives each one's origin and licence) plus scikit-image's lab scene
+  ``stereo_motorcycle``;
 * any folder of images a user points to (for example a photo set downloaded on Colab).
 
 All functions return uint8 (H, W, 3) RGB arrays.

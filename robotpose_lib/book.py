@@ -34,7 +34,7 @@ from .decode import peak_name  # noqa: F401  (the chapters import it from here)
 from .predictor import Predictor, pretrained_paths
 from .tasks import load_model
 from .train import read_metrics
-from .viz.training import rolling_stats
+from .viz.training import relative_noise
 
 
 @dataclass
@@ -115,10 +115,8 @@ def progress_table(rows: list[dict], window: int, key: str = "loss") -> dict:
     of the trailing std / mean over ``window`` entries) and "drop k->k+1", the relative drop
     of the mean from one fifth of the run to the next."""
     loss = np.array([r[key] for r in rows if key in r])
-    mean, std = rolling_stats(loss, window)
     fifths = [chunk.mean() for chunk in np.array_split(loss, 5)]
-    return {"logged points": len(loss), "relative noise": float(np.median(std[window:] / mean[window:]))
-            if len(loss) > window else float("nan"),
+    return {"logged points": len(loss), "relative noise": relative_noise(loss, window),
             **{f"drop {k + 1}->{k + 2}": float(1 - fifths[k + 1] / fifths[k]) for k in range(4)}}
 
 
@@ -249,7 +247,7 @@ def localization_tables(report, paper: dict | None = None) -> str:
                                               "far (paper)": ".2f"},
                               headers={c: f"{c} [cm]" for c in drows[0] if c})
     return (f"Pixel error per joint at 480x640 [px], {report.counted.shape[0]} robots in {report.num_images} "
-            f"test images:\n\n{pixel}\n\nDepth error where the true belief is at least phi (Table I) over "
+            f"test images:\n\n{pixel}\n\nDepth error where the true belief is at least $\\varphi$ (Table I) over "
             f"{depth['near']['n']:,} near and {depth['far']['n']:,} far pixels; the baseline predicts the median "
             f"true depth everywhere:\n\n{depth_md}")
 
@@ -309,24 +307,108 @@ def report3d_table(report) -> str:
     return markdown_table(rows, formats={c: ".1f" for c in rows[0] if "[" in c})
 
 
-def describe_wrong_robot(rows: list[dict]) -> str:
-    """A paragraph reading ``WrongRobotResult.rows()`` (eval.pose3d): whether the masks kept each chain on its
-    own robot, from the measured shares (not from what the method intends)."""
-    masked, plain = rows
-    text = (f"With masks {masked['robots recovered']} of {masked['robots']} robots are recovered, without them "
-            f"{plain['robots recovered']} (at most one per image). ")
-    a, b = masked["joints on the other robot"], plain["joints on the other robot"]
+def describe_wrong_robot(rows: list[dict], images: int) -> str:
+    """A paragraph reading ``WrongRobotResult.rows()`` (eval.pose3d; with masks, then without)
+    on ``images`` two-robot scenes: one clause per column (robots with a chain, joints found,
+    3D errors, joints on the other robot), from the measured numbers, not from what the
+    method intends."""
+    m, p = rows
+    n = m["robots"]
+    text = (f"With the masks {m['robots recovered']} of the {n} robots get a chain "
+            f"and {m['joints found']:.0%} of the robots' joints are found; without "
+            f"them {p['robots recovered']} and {p['joints found']:.0%} (one chain per "
+            f"image, so at most {images} robots). ")
+    if np.isfinite(m["mean 3D [cm]"]) and np.isfinite(p["mean 3D [cm]"]):
+        text += (f"The joints found lie {m['mean 3D [cm]']:.1f} cm from the truth on "
+                 f"average with the masks and {p['mean 3D [cm]']:.1f} cm without "
+                 f"(medians {m['median 3D [cm]']:.1f} and "
+                 f"{p['median 3D [cm]']:.1f} cm). ")
+    a, b = m["joints on the other robot"], p["joints on the other robot"]
     if not (np.isfinite(a) and np.isfinite(b)):
-        return text + "No joint was found, so the share on the other robot is not measured."
-    text += (f"Of the joints found, {a:.0%} lie nearer the other robot's joint with masks and {b:.0%} without. ")
+        return text + ("No joint was found, so the share on the other robot is "
+                       "unmeasured.")
+    more = m["robots recovered"] - p["robots recovered"]
+    gain = ("the masks recover more robots and joints" if more > 0 else
+            "the masks recover no more robots" if more == 0 else
+            "the masks recover fewer robots")
     if a < b - 0.02:
-        text += "Here the masks do what the paper intends: they keep each chain on its own robot."
+        purity = ("and keep more chains on their own robot: "
+                  f"{a:.1%} of the joints found lie nearer the other robot's joint, "
+                  f"against {b:.1%} without.")
     elif a > b + 0.02:
-        text += ("Here the masks make it worse, not better: where the instance model's masks cover both robots "
-                 "(chapter 3's step purity), each masked chain can take joints from either, and it is decoded "
-                 "once per mask.")
+        purity = (f"but take more joints from the other robot ({a:.1%} against "
+                  f"{b:.1%} without): where a mask covers both robots, its chain can "
+                  "take joints from either.")
     else:
-        text += "Here the masks make no measurable difference: the instance model does not separate these robots."
+        purity = ("but do not reduce the share of joints taken from the other robot "
+                  f"({a:.1%} against {b:.1%} without), as they would if each mask "
+                  "covered one robot only.")
+    return text + f"So here {gain}, {purity}"
+
+
+# viz draws predicted robot k in the k-th colour of matplotlib's tab10 cycle
+TAB10_NAMES = ("blue", "orange", "green", "red", "purple", "brown", "pink", "grey", "olive", "cyan")
+
+
+def describe_chains(s, poses, match_px: float = 40.0) -> str:
+    """Markdown: what each predicted robot (``Predictor`` poses) of one scene ``s`` is,
+    measured against the truth: joints found, how many true robots its joints and mask lie
+    on, whether it matches a true robot (``eval.pose3d.match_poses``, mean 2D joint distance
+    below ``match_px`` pixels at 480x640), then whether the prediction is wrong and why.
+    Robot k is named by its colour in ``viz`` drawings (matplotlib's tab10 cycle)."""
+    from . import metrics
+    from .eval import pose3d
+
+    valid = pose3d.counted_joints(s)
+    scale = metrics.REFERENCE_WIDTH / s.size[1]
+    match = pose3d.match_poses(poses, s.joints_2d, valid, match_px / scale)
+    lines, mixed, few = [], 0, 0
+    for k, p in enumerate(poses):
+        found = np.isfinite(p.joints_2d).all(axis=1)
+        # the true robot whose same joint is nearest, for each found joint
+        d = np.where(valid, np.linalg.norm(s.joints_2d - p.joints_2d[None], axis=-1),
+                     np.inf)[:, found]
+        d = d[:, np.isfinite(d).any(axis=0)]  # a joint no true robot shows in the frame: no source
+        sources = len(set(d.argmin(axis=0).tolist())) if d.size else 0
+        line = (f"* robot {k} ({TAB10_NAMES[k % 10]}, score {p.score:.2f}): "
+                f"{int(found.sum())} of {len(found)} joints found, nearest to the "
+                f"joints of {sources} true robot(s)")
+        for j, q in enumerate(poses[:k]):  # chains drawn over each other
+            same = int((np.linalg.norm(p.joints_2d - q.joints_2d, axis=-1) < 1).sum())
+            if same:
+                line += f"; {same} of its joints lie on robot {j}'s (drawn over them)"
+        if p.mask is not None:  # true robots holding at least 10 % of its mask
+            on = p.mask > 0.5
+            share = (s.masks.astype(bool) & on).sum(axis=(1, 2)) / max(on.sum(), 1)
+            line += f"; its mask lies on {int((share >= 0.1).sum())} true robot(s)"
+        lines.append(line + ("; matched to a true robot" if k in match
+                             else "; matched to none"))
+        mixed += sources > 1
+        few += 0 < found.sum() <= 2
+    lost = int((match < 0).sum())
+    text = (f"{len(poses)} robot(s) predicted for {s.num_robots} in the scene; "
+            f"{s.num_robots - lost} true robot(s) matched to a prediction (mean 2D "
+            f"distance of the joints below {match_px:.0f} px at 480x640):\n\n"
+            + "\n".join(lines))
+    problems = [f"{lost} of the {s.num_robots} true robots have no matching chain"
+                ] if lost else []
+    if len(poses) > s.num_robots:
+        problems.append(f"{len(poses) - s.num_robots} chain(s) too many")
+    if mixed:
+        problems.append(f"{mixed} chain(s) take their joints from more than one robot")
+    if few:
+        problems.append(f"{few} chain(s) have only one or two joints")
+    if problems:
+        why = (["a mask lying on several robots gives a chain mixing them"]
+               if mixed else [])
+        why += (["a mask on a fragment of a robot gives a chain of few joints"]
+                if few else [])
+        text += ("\n\nSo this prediction is wrong: " + "; ".join(problems)
+                 + ". Each chain is decoded inside one predicted mask, so it is only "
+                 "as good as that mask" + (": " + "; ".join(why) if why else "")
+                 + ". The masks come from chapter 3's instance model.")
+    else:
+        text += "\n\nEvery true robot has its own chain here."
     return text
 
 

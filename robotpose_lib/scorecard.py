@@ -384,7 +384,8 @@ def _real_row(folder: Path, photos) -> ScoreRow:
         return _missing(*claim, "5", f"the study has no row for the shipped checkpoint (step {step})",
                         "real photographs")
     auc = run["all"]["auc"]
-    ours = f"keypoint AUC {auc:.2f} on {study.get('photos', '?')} real Panda photos"
+    joints = len(get_robot(REAL_ROBOT).keypoint_names)
+    ours = f"keypoint AUC {auc:.2f} (all {joints} joints) on {study.get('photos', '?')} real Panda dev photos"
     if not photos:
         return ScoreRow(*claim, ours + "; the photos are not here, so no baseline", NOT_MEASURED, "5",
                         "real photographs")

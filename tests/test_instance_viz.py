@@ -129,3 +129,31 @@ def test_step_mask_titles_can_show_shares_of_the_whole_image():
     titles = [ax.get_title() for ax in fig.axes]
     assert "step 1: 5.0%" in titles and "step 1: 25.0%" not in titles
     plt.close(fig)
+
+
+def test_share_text_never_rounds_across_a_threshold():
+    from robotpose_lib.viz.instances import share_text
+
+    assert share_text(0.0497, (0.05,)) == "4.97%"  # "5.0%" would read as counted by a 5 % rule
+    assert share_text(0.0497) == "5.0%"  # without a threshold, one decimal
+    assert share_text(0.25, (0.05, 0.002)) == "25.0%"
+
+
+def test_lineage_curve_joins_parts_and_noise_stays_within_parts(tmp_path):
+    import json
+
+    import numpy as np
+
+    from robotpose_lib.viz.training import lineage_curve, relative_noise
+
+    for name, values in (("a", [4.0, 4.0, 4.0, 4.0]), ("b", [1.0, 1.0, 1.0, 1.0])):
+        rows = [{"step": 10 * (i + 1), "loss": v} for i, v in enumerate(values)]
+        (tmp_path / f"{name}.metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    curve = lineage_curve([tmp_path / "a.metrics.jsonl", tmp_path / "b.metrics.jsonl"])
+    assert list(curve["steps"]) == [10, 20, 30, 40, 50, 60, 70, 80]  # b starts after a's 40
+    assert list(curve["starts"]) == [0, 40] and list(curve["part"]) == [0, 0, 0, 0, 1, 1, 1, 1]
+    # each part is flat: within parts there is no noise; windows across the jump have some
+    assert relative_noise(curve["values"], 4, curve["part"]) == 0.0
+    assert relative_noise(curve["values"], 4) > 0.0  # 3 of its 5 windows cross the jump
+    assert relative_noise(np.ones(3), 3) == 0.0  # one complete window
+    assert np.isnan(relative_noise(np.ones(2), 5))

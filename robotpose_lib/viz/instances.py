@@ -193,10 +193,24 @@ def plot_cost_matrix(ax, cost: np.ndarray, assignment: np.ndarray, title: str | 
     return ax
 
 
+def share_text(share: float, thresholds=(), decimals: int = 1) -> str:
+    """A step's activated share as a percentage, e.g. "4.97%", with ``decimals`` digits or
+    more: as many as it takes for the printed value to fall on the same side of every
+    stopping threshold in ``thresholds`` (fractions) as the share itself, so that 0.0497
+    is not printed "5.0%" beside a 5 % rule that does not count it."""
+    share = float(share)
+    for d in range(decimals, 7):
+        shown = round(100 * share, d) / 100
+        if all((shown < t) == (share < t) for t in thresholds):
+            break
+    return f"{100 * share:.{d}f}%"
+
+
 def plot_step_masks(images: list[np.ndarray], steps: list[np.ndarray], true_masks: list[np.ndarray],
                     min_active_fraction: float = DEFAULT_MIN_ACTIVE_FRACTION, activation_threshold: float = 0.5,
                     row_labels: list[str] | None = None, size: float = 1.9,
-                    fractions: list[np.ndarray] | None = None):
+                    fractions: list[np.ndarray] | None = None, fontsize: float = 8,
+                    truth_overlay: bool = False, thresholds=None):
     """Grid of the model's masks step by step: rows scenes, columns image, truth, steps.
 
     A step's title gives its share of activated pixels; green when the stopping rule
@@ -209,29 +223,48 @@ def plot_step_masks(images: list[np.ndarray], steps: list[np.ndarray], true_mask
         true_masks: per scene bool (R_s, H, W).
         fractions: per scene the activated share of each step (T_s,), e.g. of the whole
             image when the panels show a crop; default: computed from ``steps``.
+        fontsize: of the titles.
+        truth_overlay: one panel with the true instances blended over the image (its
+            title the row label, default the true count) instead of two, and each step's
+            title on two lines ("step t" over its share): fewer, larger panels.
+        thresholds: stopping fractions the printed shares must not be rounded across
+            (:func:`share_text`); default ``(min_active_fraction,)``.
 
     Returns:
         the Figure.
     """
     if not len(images) == len(steps) == len(true_masks):
         raise ValueError(f"images/steps/true_masks: lengths {len(images)}, {len(steps)}, {len(true_masks)} differ")
-    cols = 2 + max(len(s) for s in steps)
+    thresholds = (min_active_fraction,) if thresholds is None else tuple(thresholds)
+    first = 1 if truth_overlay else 2  # columns before the steps
+    cols = first + max(len(s) for s in steps)
     h, w = images[0].shape[:2]
-    fig, axes = plt.subplots(len(images), cols, figsize=(cols * size, len(images) * size * h / w + 0.3),
+    title_lines = 2 if truth_overlay else 1
+    fig, axes = plt.subplots(len(images), cols,
+                             figsize=(cols * size, len(images) * (size * h / w + title_lines * fontsize / 60) + 0.3),
                              squeeze=False)
     for row, (image, masks, truth) in enumerate(zip(images, steps, true_masks)):
         shares = active_fractions(masks, activation_threshold) if fractions is None else np.asarray(fractions[row])
         stop = count_by_rule(shares, min_active_fraction)
-        axes[row, 0].imshow(image)
-        axes[row, 0].set_title(row_labels[row] if row_labels else "image", fontsize=8)
-        axes[row, 1].imshow(color_masks(np.asarray(truth)))
-        axes[row, 1].set_title(f"truth: {len(truth)} robot{'s' if len(truth) != 1 else ''}", fontsize=8)
-        for t in range(cols - 2):
-            ax = axes[row, 2 + t]
+        truth = np.asarray(truth)
+        count = f"{len(truth)} robot{'s' if len(truth) != 1 else ''}"
+        if truth_overlay:
+            axes[row, 0].imshow(instance_overlay(image, truth) if len(truth) else image)
+            label = row_labels[row] if row_labels else f"truth: {count}"
+            axes[row, 0].set_title(label, fontsize=fontsize)
+        else:
+            axes[row, 0].imshow(image)
+            axes[row, 0].set_title(row_labels[row] if row_labels else "image", fontsize=fontsize)
+            axes[row, 1].imshow(color_masks(truth))
+            axes[row, 1].set_title(f"truth: {count}", fontsize=fontsize)
+        for t in range(cols - first):
+            ax = axes[row, first + t]
             if t < len(masks):
                 ax.imshow(masks[t], vmin=0, vmax=1, cmap="gray")
                 color = "green" if t < stop else ("red" if t == stop else "grey")
-                ax.set_title(f"step {t + 1}: {100 * shares[t]:.1f}%", fontsize=8, color=color)
+                sep = "\n" if truth_overlay else ": "
+                ax.set_title(f"step {t + 1}{sep}{share_text(shares[t], thresholds)}", fontsize=fontsize,
+                             color=color)
         for ax in axes[row]:
             ax.set_xticks([])
             ax.set_yticks([])
@@ -241,11 +274,14 @@ def plot_step_masks(images: list[np.ndarray], steps: list[np.ndarray], true_mask
     return fig
 
 
-def plot_pr_curves(ax, result, thresholds=(0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95), title: str | None = None):
+def plot_pr_curves(ax, result, thresholds=(0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95), title: str | None = None,
+                   fontsize: float = 7, legend_loc: str = "right"):
     """Precision-recall curves of an ``ap.APResult``, one per IoU threshold (paper Fig. 7a).
 
     Draws the interpolated precision (COCO's envelope over 101 recall points) up to the
-    highest recall reached at each threshold.
+    highest recall reached at each threshold. ``fontsize`` is the legend's (the labels and
+    title one and three points larger); ``legend_loc`` "right" puts the legend beside the
+    axes, "below" under them in two columns.
     """
     cmap = plt.get_cmap("plasma")
     iou = np.asarray(result.iou_thresholds)
@@ -256,10 +292,13 @@ def plot_pr_curves(ax, result, thresholds=(0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95),
                 color=cmap(rank / max(1, len(chosen))), label=f"IoU {iou[t]:.2f}: AP {result.ap[t]:.2f}")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("recall")
-    ax.set_ylabel("precision")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    ax.set_title(title or f"{result.kind} AP", fontsize=10)
+    ax.set_xlabel("recall", fontsize=fontsize + 1)
+    ax.set_ylabel("precision", fontsize=fontsize + 1)
+    if legend_loc == "below":
+        ax.legend(fontsize=fontsize, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+    else:
+        ax.legend(fontsize=fontsize, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.set_title(title or f"{result.kind} AP", fontsize=fontsize + 3)
     return ax
 
 
@@ -293,7 +332,7 @@ def instance_overlay(image: np.ndarray, masks: np.ndarray, alpha: float = 0.55) 
 
 
 __all__ = [
-    "INSTANCE_COLORS", "active_fractions", "count_by_rule", "greedy_chains",
+    "INSTANCE_COLORS", "active_fractions", "count_by_rule", "greedy_chains", "share_text",
     "plot_joint_peaks", "plot_chains", "draw_unrolled_model", "plot_cost_matrix", "plot_step_masks",
     "plot_pr_curves", "plot_area_fractions", "instance_overlay",
 ]

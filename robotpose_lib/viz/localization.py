@@ -16,46 +16,52 @@ from ..models.localization import LocalizationConfig
 from ..targets import DepthCoding
 
 
-def draw_network(cfg: LocalizationConfig, num_joints: int, ax=None):
+def draw_network(cfg: LocalizationConfig, num_joints: int, ax=None, fontsize: float = 10):
     """Boxes and arrows of :class:`LocalizationNet` for a configuration: backbone, features F,
-    the stages with their U blocks and losses (chapter 2). Returns the Axes."""
+    the stages with their U blocks and losses (chapter 2). ``fontsize`` is the boxes' text
+    size in points (sized for a figure about 10 inches wide with three stages). Returns the
+    Axes."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(12, 3.6))
+        _, ax = plt.subplots(figsize=(10, 4.2))
 
     def box(x, y, w, h, text, color):
-        ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.02", fc=color, ec="k", lw=0.8))
-        ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=7.5)
+        ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.03", fc=color, ec="k", lw=0.8))
+        ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=fontsize, linespacing=1.25)
 
     def arrow(x0, y0, x1, y1):
-        ax.annotate("", (x1, y1), (x0, y0), arrowprops=dict(arrowstyle="->", lw=0.9))
+        ax.annotate("", (x1, y1), (x0, y0), arrowprops=dict(arrowstyle="->", lw=1.0))
 
     stride = 8 if cfg.backbone.endswith("s8") else 4
     h, w = cfg.input_size
     J1 = num_joints + 1
-    box(0.0, 2.0, 1.2, 0.9, f"image\n3x{h}x{w}", "#ddeeff")
-    box(1.6, 2.0, 1.5, 0.9, f"backbone\n{cfg.backbone}\n{'frozen' if cfg.freeze_backbone else 'trained'}", "#ffe8cc")
-    arrow(1.2, 2.45, 1.6, 2.45)
-    box(3.5, 2.0, 1.2, 0.9, f"features F\n/{stride}: {h // stride}x{w // stride}", "#fff7cc")
-    arrow(3.1, 2.45, 3.5, 2.45)
-    x = 5.2
+    top, th = 2.2, 1.2  # the top row: y and height of its boxes
+    mid = top + th / 2
+    box(0.0, top, 1.3, th, f"image\n3x{h}x{w}", "#ddeeff")
+    box(1.65, top, 1.5, th, f"backbone\n{cfg.backbone}\n{'frozen' if cfg.freeze_backbone else 'trained'}",
+        "#ffe8cc")
+    arrow(1.3, mid, 1.65, mid)
+    box(3.5, top, 1.5, th, f"features F\n/{stride}: {h // stride}x{w // stride}", "#fff7cc")
+    arrow(3.15, mid, 3.5, mid)
+    x, sw, gap = 5.6, 2.0, 0.45  # first stage's x, a stage's width, the gap between stages
     for n in range(cfg.stages):
         k, blocks = (cfg.stage1_kernel, cfg.stage1_blocks) if n == 0 else (cfg.later_kernel, cfg.later_blocks)
-        box(x, 2.0, 1.5, 0.9, f"stage {n + 1}\n{blocks}x C({k}x{k}, {cfg.width})\n1x1 {cfg.head_width}, 1x1 {J1}, S",
-            "#e6f5e6")
-        box(x + 0.15, 0.7, 1.2, 0.7, f"U: x{stride}, C(3x3), S", "#f0e6f5")
-        box(x + 0.15, -0.5, 1.2, 0.7, f"B\u0302, D\u0302: {J1}x{h}x{w}\nloss L{n + 1}", "#f5e6e6")
-        arrow(x + 0.75, 2.0, x + 0.75, 1.4)
-        arrow(x + 0.75, 0.7, x + 0.75, 0.2)
+        box(x, top, sw, th, f"stage {n + 1}\n{blocks}x C({k}x{k}, {cfg.width})\n1x1 {cfg.head_width}, "
+            f"1x1 {J1}, S", "#e6f5e6")
+        box(x + 0.1, 0.95, sw - 0.2, 0.75, f"U: x{stride}, C(3x3), S", "#f0e6f5")
+        box(x + 0.1, -0.45, sw - 0.2, 1.0, f"B\u0302, D\u0302: {J1}x{h}x{w}\nloss L{n + 1}", "#f5e6e6")
+        arrow(x + sw / 2, top, x + sw / 2, 1.7)
+        arrow(x + sw / 2, 0.95, x + sw / 2, 0.55)
         if n == 0:
-            arrow(4.7, 2.45, x, 2.45)
+            arrow(5.0, mid, x, mid)
         else:
-            arrow(x - 0.5, 2.45, x, 2.45)  # previous output, concatenated with F
-            ax.annotate("", (x + 0.4, 2.9), (4.1, 2.9), arrowprops=dict(
-                arrowstyle="->", lw=0.6, color="tab:orange", connectionstyle="arc3,rad=-0.25"))
-        x += 2.0
-    ax.text(4.1, 3.55, "F also feeds every later stage (orange)", fontsize=7.5, color="tab:orange")
-    ax.set_xlim(-0.2, x)
-    ax.set_ylim(-0.7, 3.9)
+            arrow(x - gap, mid, x, mid)  # previous output, concatenated with F
+            ax.annotate("", (x + 0.4, top + th), (4.25, top + th), arrowprops=dict(
+                arrowstyle="->", lw=0.8, color="tab:orange", connectionstyle="arc3,rad=-0.2"))
+        x += sw + gap
+    ax.text(3.5, top + th + 1.05, "F also feeds every later stage (orange)", fontsize=fontsize,
+            color="tab:orange")
+    ax.set_xlim(-0.1, x - gap + 0.1)
+    ax.set_ylim(-0.55, top + th + 1.4)
     ax.axis("off")
     return ax
 
@@ -123,7 +129,7 @@ def plot_depth_errors(report: LocalizationReport, ax=None, bins: int = 12, max_p
     ax.set_xlabel("true depth [m]")
     ax.set_ylabel("depth error [cm]")
     ax.set_ylim(0, max(1.0, np.percentile(e, 98) * 1.2))
-    ax.set_title(f"{report.robot}: depth error where the true belief >= phi")
+    ax.set_title(f"{report.robot}: depth error where the true belief \u2265 \u03c6")
     ax.legend(fontsize=8)
     return ax
 
@@ -222,12 +228,12 @@ def plot_real_study(runs: Sequence[dict], baseline_auc: float | None = None, key
             by_config.setdefault(r.get("config", "?"), []).append(r)
     for (cfg, rs), marker in zip(sorted(by_config.items()), "os^D"):
         rs = sorted(rs, key=lambda r: r["hours"])
-        label = {"cpu": "frozen backbone (cpu)", "cpu_ft": "fine-tuned backbone (cpu_ft)"}.get(cfg, cfg)
+        label = {"cpu": "frozen backbone", "cpu_ft": "fine-tuned backbone"}.get(cfg, cfg)
         ax.plot([r["hours"] for r in rs], [r[key]["auc"] for r in rs], "-" + marker, label=label)
     if baseline_auc is not None and np.isfinite(baseline_auc):
         ax.axhline(baseline_auc, color="gray", ls="--", lw=1, label="mean-pose baseline")
     ax.set_xlabel("training time on the sim2real recipe [h]")
     ax.set_ylabel(f"keypoint AUC, {key} joints")
-    ax.set_ylim(bottom=0)
+    ax.set_ylim(bottom=-0.01)  # a point at AUC 0 stays visible above the axis
     ax.legend(fontsize=8)
     return ax

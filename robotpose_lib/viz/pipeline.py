@@ -15,12 +15,13 @@ from matplotlib.patches import ConnectionPatch
 from . import INSTANCE_COLORS, color_masks
 
 STAGES = (
-    ("image", "synthetic scene\n§III-A, chapter 1"),
-    ("belief maps B\u0302", "localization network\n§III-B, chapter 2"),
-    ("masks S\u0302, one per step", "recurrent instance model\n§III-C, chapter 3"),
-    ("mask \u00d7 B\u0302 \u2192 peaks", "decoding\nchapter 4"),
-    ("3D chains", "depth D\u0302 at the peaks, K\nchapter 4"),
+    ("image", "synthetic scene\n§III-A, ch. 1"),
+    ("belief maps B\u0302", "localization\nnetwork\n§III-B, ch. 2"),
+    ("masks S\u0302,\none per step", "recurrent\ninstance model\n§III-C, ch. 3"),
+    ("mask \u00d7 B\u0302\n\u2192 peaks", "decoding\nch. 4"),
+    ("3D chains", "depth D\u0302 at\nthe peaks, K\nch. 4"),
 )
+TITLE_PT, LABEL_PT = 14.5, 13  # legible when the 10-inch figure is shown at column width
 
 
 def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joints_2d: np.ndarray,
@@ -39,7 +40,7 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
         the Figure.
     """
     R = masks.shape[0]
-    fig, axes = plt.subplots(1, 5, figsize=(width_in, width_in * 0.24))
+    fig, axes = plt.subplots(1, 5, figsize=(width_in, width_in * 0.36))
     axes[4].remove()
     axes = list(axes[:4]) + [fig.add_subplot(1, 5, 5, projection="3d")]
 
@@ -50,7 +51,7 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
     keep = masks[strongest] > 0.5 if R else np.ones(beliefs.shape[1:], bool)
     axes[3].imshow(beliefs.max(0) * keep, cmap="magma", vmin=0, vmax=1)  # the largest robot's beliefs
     if R:
-        axes[3].plot(joints_2d[strongest, :, 0], joints_2d[strongest, :, 1], "w+", ms=6, mew=1.2)
+        axes[3].plot(joints_2d[strongest, :, 0], joints_2d[strongest, :, 1], "w+", ms=9, mew=1.8)
     for k in range(4):
         axes[k].set_xticks([])
         axes[k].set_yticks([])
@@ -58,7 +59,7 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
     for r in range(R):
         k = joints_3d[r]
         # camera frame (x right, y down, z forward) drawn with z as depth, up as -y
-        ax3.plot(k[:, 0], k[:, 2], -k[:, 1], "-o", ms=2.5, lw=1.5, color=INSTANCE_COLORS[r % 10] / 255)
+        ax3.plot(k[:, 0], k[:, 2], -k[:, 1], "-o", ms=3.5, lw=2, color=INSTANCE_COLORS[r % 10] / 255)
     if R:
         pts = joints_3d.reshape(-1, 3)
         centre = (pts.max(0) + pts.min(0)) / 2
@@ -66,17 +67,27 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
         ax3.set_xlim(centre[0] - half, centre[0] + half)
         ax3.set_ylim(centre[2] - half, centre[2] + half)
         ax3.set_zlim(-centre[1] - half, -centre[1] + half)
-    ax3.set_xlabel("x [m]", fontsize=7, labelpad=-8)
-    ax3.set_ylabel("z [m]", fontsize=7, labelpad=-8)
-    ax3.tick_params(labelsize=6, pad=-3)
+    # no tick labels: at this size they overlap; the chains' shapes are the point
+    ax3.set_xticklabels([])
+    ax3.set_yticklabels([])
     ax3.set_zticklabels([])
+    ax3.set_xlabel("x", fontsize=LABEL_PT, labelpad=-12)
+    ax3.set_ylabel("z", fontsize=LABEL_PT, labelpad=-12)
     ax3.view_init(elev=18, azim=-60)
+    # titles and stage labels on common lines above and below the image panels; the 3D
+    # panel gets the room around it (a 3D box draws smaller than its axes)
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.78, bottom=0.3, wspace=0.3)
+    axes[0].apply_aspect()
+    box = axes[0].get_position()
+    p3 = ax3.get_position()
+    ax3.set_position([p3.x0, box.y0 - 0.04, p3.width + 0.02, box.height + 0.1])
     for ax, (title, what) in zip(axes, STAGES):
-        ax.set_title(title, fontsize=8.5)
-        ax.text2D(0.5, -0.1, what, ha="center", va="top", fontsize=7.5, color="0.25", transform=ax.transAxes) \
-            if ax is ax3 else ax.text(0.5, -0.06, what, ha="center", va="top", fontsize=7.5, color="0.25",
-                                      transform=ax.transAxes)
+        ax.apply_aspect()
+        x = ax.get_position().x0 + ax.get_position().width / 2
+        fig.text(x, box.y1 + 0.03, title, ha="center", va="bottom", fontsize=TITLE_PT)
+        fig.text(x, box.y0 - 0.03, what, ha="center", va="top", fontsize=LABEL_PT, color="0.2")
     for a, b in zip(axes[:4], axes[1:]):
         fig.add_artist(ConnectionPatch((1.03, 0.5), (-0.03, 0.5), "axes fraction", "axes fraction",
-                                       axesA=a, axesB=b, arrowstyle="-|>", lw=1.2, color="0.3"))
+                                       axesA=a, axesB=b, arrowstyle="-|>", lw=1.5, mutation_scale=16,
+                                       color="0.3"))
     return fig

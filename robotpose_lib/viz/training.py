@@ -1,6 +1,7 @@
 """Figures of a training run: loss curves from its metrics log (``train.read_metrics``),
-a logged curve with its trailing mean and spread (:func:`rolling_stats`), and the training
-throughput of the reference runs (:func:`plot_throughput`)."""
+a logged curve with its trailing mean and spread (:func:`rolling_stats`), a run made of
+parts joined end to end (:func:`lineage_curve`), and the training throughput of the
+reference runs (:func:`plot_throughput`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -57,21 +58,15 @@ def plot_term_history(paths, ax=None, smooth: int = 10, labels=None):
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.5))
-    offset, xs, belief, depth = 0, [], [], []
-    for i, path in enumerate(paths):
-        path = Path(path)
-        rows = read_metrics(path / METRICS_NAME if path.is_dir() else path)
-        if not rows:
-            raise ValueError(f"{path}: no metrics to plot")
-        last = max(int(k.split("_")[1]) for k in rows[0] if k.startswith("belief_"))
-        if i:
-            ax.axvline(offset, color="grey", ls=":")
-        if labels:
-            ax.text(offset, 1.02, f" {labels[i]}", transform=ax.get_xaxis_transform(), fontsize=8)
-        xs += [offset + r["step"] for r in rows]
-        belief += [r[f"belief_{last}"] for r in rows]
-        depth += [r[f"depth_{last}"] for r in rows]
-        offset += rows[-1]["step"]
+    first = Path(paths[0])
+    rows = read_metrics(first / METRICS_NAME if first.is_dir() else first)
+    if not rows:
+        raise ValueError(f"{first}: no metrics to plot")
+    last = max(int(k.split("_")[1]) for k in rows[0] if k.startswith("belief_"))
+    curves = {name: lineage_curve(paths, f"{name}_{last}") for name in ("belief", "depth")}
+    mark_parts(ax, curves["belief"]["starts"], labels)
+    xs = list(curves["belief"]["steps"])
+    belief, depth = curves["belief"]["values"], curves["depth"]["values"]
     kernel = np.ones(max(1, smooth)) / max(1, smooth)
     for values, name in ((belief, "belief term"), (depth, "depth term (unweighted)")):
         v = np.convolve(values, kernel, mode="valid")
@@ -103,17 +98,82 @@ def rolling_stats(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarr
     return mean, std
 
 
+def lineage_curve(paths, key: str = "loss") -> dict:
+    """A logged value over a training made of parts (e.g. ``cards.lineage_logs(name)``, in
+    training order), joined end to end: each part's steps are offset by the steps of the
+    parts before it.
+
+    Returns:
+        {"steps" (N,), "values" (N,), "part" (N,) the part index of each entry, "starts"
+        the step at which each part begins (0 for the first), "lengths" the steps of each
+        part}; log lines without ``key`` or "step" are skipped.
+    """
+    steps, values, part, starts, lengths = [], [], [], [], []
+    offset = 0
+    for i, path in enumerate(paths):
+        path = Path(path)
+        rows = [r for r in read_metrics(path / METRICS_NAME if path.is_dir() else path)
+                if key in r and "step" in r]
+        if not rows:
+            raise ValueError(f"{path}: no logged {key!r} to plot")
+        starts.append(offset)
+        steps += [offset + r["step"] for r in rows]
+        values += [r[key] for r in rows]
+        part += [i] * len(rows)
+        lengths.append(int(rows[-1]["step"]))
+        offset += rows[-1]["step"]
+    return {"steps": np.asarray(steps), "values": np.asarray(values, dtype=np.float64),
+            "part": np.asarray(part), "starts": starts, "lengths": lengths}
+
+
+def relative_noise(values: np.ndarray, window: int, parts: np.ndarray | None = None) -> float:
+    """Median over a logged curve of the trailing std / mean over ``window`` entries, windows
+    that span fewer than ``window`` entries left out; with ``parts`` (a part index per entry)
+    no window crosses from one part into the next. NaN when no window is complete."""
+    values = np.asarray(values, dtype=np.float64)
+    parts = np.zeros(len(values), int) if parts is None else np.asarray(parts)
+    ratios = []
+    for p in np.unique(parts):
+        chunk = values[parts == p]
+        mean, std = rolling_stats(chunk, window)
+        ratios.append(std[window - 1:] / mean[window - 1:])  # complete windows only
+    ratios = np.concatenate(ratios) if ratios else np.zeros(0)
+    return float(np.median(ratios)) if ratios.size else float("nan")
+
+
 def plot_training_curve(ax, steps: np.ndarray, values: np.ndarray, window: int, label: str = "loss",
-                        color: str = "C0"):
-    """A logged curve, its trailing mean and a +-1 std band over ``window`` entries."""
+                        color: str = "C0", parts: np.ndarray | None = None, fontsize: float = 8):
+    """A logged curve, its trailing mean and a +-1 std band over ``window`` entries.
+
+    With ``parts`` (a part index per entry, as :func:`lineage_curve` returns) the trailing
+    window restarts at each part, so that no mean mixes two parts. ``fontsize``: legend.
+    """
     steps = np.asarray(steps)
     values = np.asarray(values, dtype=np.float64)
-    mean, std = rolling_stats(values, window)
+    if parts is None:
+        mean, std = rolling_stats(values, window)
+    else:
+        parts = np.asarray(parts)
+        mean, std = np.empty_like(values), np.empty_like(values)
+        for p in np.unique(parts):
+            mean[parts == p], std[parts == p] = rolling_stats(values[parts == p], window)
     ax.plot(steps, values, color=color, alpha=0.3, lw=0.8, label=f"{label} (logged)")
     ax.plot(steps, mean, color=color, lw=2, label=f"{label} (mean of {window})")
     ax.fill_between(steps, mean - std, mean + std, color=color, alpha=0.15)
     ax.set_xlabel("step")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=fontsize)
+    return ax
+
+
+def mark_parts(ax, starts, labels=None, fontsize: float = 8):
+    """A dotted line at the start of every part after the first (``lineage_curve``'s
+    "starts") and, optionally, each part's label written just after its start."""
+    for i, start in enumerate(starts):
+        if i:
+            ax.axvline(start, color="grey", ls=":", lw=1)
+        if labels:
+            ax.text(start, 1.01, f" {labels[i]}", transform=ax.get_xaxis_transform(),
+                    fontsize=fontsize, va="bottom")
     return ax
 
 
