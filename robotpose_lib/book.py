@@ -72,7 +72,8 @@ def reference_model(robot: str, task: str = "localization", config: str = "cpu",
         total, parts = max(cost.steps, int(ckpt["step"])), max(1, len(cost.parts))
         trained = (f"{total:,} training steps in {parts} parts" if parts > 1
                    else f"{total:,} training steps")
-        print(f"{robot}: {path.name}, {ckpt['config']['name']} config, {trained}, input {H}x{W}")
+        # two short lines: one long line scrolls sideways in the built pages
+        print(f"{robot}: {path.name}, {ckpt['config']['name']} config, input {H}x{W}\n  {trained}")
         return Reference(model, loaded_task, f"{path.name} ({trained})", ckpt)
     print(f"{robot}: no reference checkpoint {robot}_{task}_{config}.pt in {describe_checkpoint_dir()}"
           + (f"; using {fallback_source}" if fallback else ""))
