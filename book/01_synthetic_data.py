@@ -124,9 +124,9 @@ plt.show()
 # If the kinematics or our camera conventions were wrong anywhere, it would show here.
 # Real, calibrated photographs of a Panda come with their measured joint angles and the
 # camera's intrinsics and extrinsics (a public teleoperation episode, MIT licence, copyright
-# 2024 Tristin Xie; they are not part of this repository, and the cell skips when they are
-# absent; chapter 5 uses them in full). We run our forward kinematics on the joint angles,
-# move the keypoints into the camera frame with the extrinsics and project them with $K$.
+# 2024 Tristin Xie, not part of this repository; chapter 5 uses them in full). We run our
+# forward kinematics on the joint angles, move the keypoints into the camera frame with
+# the extrinsics and project them with $K$.
 
 # %% tags=["remove-input"]
 from robotpose_lib.book import real_photos_absent
@@ -407,7 +407,7 @@ n_bench = config.pick(8, 48)
 rates = {name: synth_throughput(name, n_bench, 480, 640, batch=8)
          for name in ROBOT_NAMES}
 display(Markdown(
-    f"Rendered {n_bench} scenes of three robots at 480x640 per robot "
+    f"Rendered {n_bench} three-robot scenes at 480x640 for each robot model "
     f"({torch.get_num_threads()} torch threads):\n\n"
     + "\n".join(f"* **{name}**: {rate:.1f} samples/s" for name, rate in rates.items())
     + "\n\nAt the slower rate one batch of 8 scenes takes "
@@ -436,8 +436,7 @@ display(Markdown(
 #
 # * Rendering gives exact labels for free: masks, depth and every joint in 2D and 3D.
 # * A robot is a kinematic chain plus simple geometry; the Panda's chain and geometry
-#   project onto real photographs where the arm is (the photo check above, when the
-#   photos are present).
+#   project onto real photographs where the arm is (the photo check above).
 # * The paper's randomisation varies everything but the robot's shape: colours, cameras,
 #   backgrounds, noise; a test set is the same generator with its own seed and its own
 #   background photos.

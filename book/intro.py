@@ -50,10 +50,14 @@ if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"robotpose @ git+{REPOSITORY}"], check=True)
 
 # %% tags=["remove-input"]
+import re
+
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from robotpose_lib import book, config, scorecard
+from robotpose_lib.cards import read_card
+from robotpose_lib.checkpoint import checkpoint_dir
 from robotpose_lib.real_panda import load_real_panda
 from robotpose_lib.viz.pipeline import plot_pipeline
 
@@ -170,12 +174,20 @@ else:
 # exercises. Every figure, table and number comes from executing the chapter when the book
 # was built (or, where a chapter says so, is read from a model card); where a sentence
 # depends on a measurement, it is generated from the numbers of the run that built the
-# page, not typed in. A quick-mode build (below) evaluates few test scenes, so its figures
-# are noisy and differ from those of the model cards and the scorecard, which were
-# measured on larger test sets (each card names its number of scenes). Equations carry
-# the paper's numbers (eq. 1 to 6).
+# page, not typed in. Equations carry the paper's numbers (eq. 1 to 6).
 
 # %% tags=["remove-input"]
+# the test scenes of the model cards (each card's evaluation names its number)
+card_path = checkpoint_dir() / "kuka_kr16_localization_cpu.md"
+n_card = (re.search(r"(\d+) test images", read_card(card_path).evaluation)
+          if card_path.is_file() else None)
+display(Markdown(
+    "In the full build, chapters 2 to 4 evaluate the same "
+    + (f"{int(n_card.group(1))} " if n_card else "")
+    + "synthetic test scenes as the model cards, so their figures and the scorecard's "
+    "agree; a quick-mode build (below) evaluates a few scenes only, so its figures are "
+    "noisy and differ from the cards'. The studies of chapter 6 say how many scenes each "
+    "used."))
 display(Markdown(
     "**This build** ran in *quick mode* (`ROBOTPOSE_QUICK=1`): small test sets, short live training runs "
     "and small figures, so its numbers are noisy; `make book` builds the full version."

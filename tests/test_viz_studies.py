@@ -70,3 +70,38 @@ def test_fit_thumbnail_crops_the_centre_to_the_aspect():
     assert abs(thumb[..., 0].mean() / 255 - 100 / 133) < 0.05
     tall = np.arange(400 * 100, dtype=np.float32).reshape(400, 100)
     assert fit_thumbnail(tall, 30, 40).shape == (30, 40)
+
+
+def test_stage_map_figures_counts_visible_maps_blob_sizes_and_second_peaks():
+    import numpy as np
+
+    from robotpose_lib.viz.localization import stage_map_figures
+
+    yy, xx = np.mgrid[0:60, 0:80]
+
+    def blob(v, u, peak=1.0, sigma=3.0):
+        return peak * np.exp(-((yy - v) ** 2 + (xx - u) ** 2) / (2 * sigma ** 2))
+
+    one = blob(30, 20)
+    two = np.maximum(blob(30, 20), blob(30, 60, 0.8))  # a second peak 40 px away, 0.8 of the max
+    faint = blob(30, 40, 0.01)
+    stats = stage_map_figures([np.stack([one, two, faint])], separation=10)[0]
+    assert stats["visible"] == [0, 1] and stats["second"] == [1]
+    assert stats["max"] == 1.0 and abs(stats["maxima"][2] - 0.01) < 1e-6
+    # half the maximum of a Gaussian of sigma 3: a disc of radius 3 * sqrt(2 ln 2) ~ 3.5 px
+    assert 30 <= stats["half_area"][0] <= 45
+
+
+def test_draw_joint_errors_marks_found_joints_and_leaves_the_input():
+    import numpy as np
+
+    from robotpose_lib.viz.localization import draw_joint_errors
+
+    image = np.full((50, 60, 3), 128, np.uint8)
+    pred = np.array([[10.0, 10.0], [np.nan, np.nan]])
+    true = np.array([[40.0, 10.0], [30.0, 30.0]])
+    out = draw_joint_errors(image, pred, true)
+    assert (image == 128).all()  # a copy
+    assert tuple(out[10, 10]) == (0, 255, 255)  # the dot
+    assert tuple(out[10, 30]) != (128, 128, 128)  # the error line towards the truth
+    assert tuple(out[30, 30]) == (128, 128, 128)  # a joint not found draws nothing

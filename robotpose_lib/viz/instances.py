@@ -281,7 +281,8 @@ def plot_pr_curves(ax, result, thresholds=(0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95),
     Draws the interpolated precision (COCO's envelope over 101 recall points) up to the
     highest recall reached at each threshold. ``fontsize`` is the legend's (the labels and
     title one and three points larger); ``legend_loc`` "right" puts the legend beside the
-    axes, "below" under them in two columns.
+    axes, "below" under them in two columns, "inside" inside them where it covers the
+    fewest curve points (curves that stop at a low recall leave the right half empty).
     """
     cmap = plt.get_cmap("plasma")
     iou = np.asarray(result.iou_thresholds)
@@ -296,6 +297,8 @@ def plot_pr_curves(ax, result, thresholds=(0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95),
     ax.set_ylabel("precision", fontsize=fontsize + 1)
     if legend_loc == "below":
         ax.legend(fontsize=fontsize, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
+    elif legend_loc == "inside":
+        ax.legend(fontsize=fontsize, loc="best", framealpha=0.9)
     else:
         ax.legend(fontsize=fontsize, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     ax.set_title(title or f"{result.kind} AP", fontsize=fontsize + 3)

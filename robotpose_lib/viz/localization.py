@@ -1,14 +1,17 @@
 """Figures of the localization network (paper III-B, Fig. 6): its diagram, belief maps
-stage by stage and the pixel and depth errors of ``eval.localization.LocalizationReport``;
+stage by stage (with the figures that describe them) and the pixel and depth errors of
+``eval.localization.LocalizationReport``; predicted joints joined to their truth;
 the depth codes' cost of an error by depth and the toy depth study (chapter 2); real-photo
 scores against training time (the sim-to-real study, chapter 6)."""
 from __future__ import annotations
 
 from typing import Sequence
 
+import cv2
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyBboxPatch
+from scipy import ndimage
 
 from .. import metrics
 from ..eval.localization import LocalizationReport
@@ -166,6 +169,60 @@ def plot_stage_beliefs(image: np.ndarray, stage_beliefs: Sequence[np.ndarray],
     fig.suptitle(f"belief 0 (transparent) .. {vmax:.2f} (bright)", fontsize=8, y=0.995)
     fig.tight_layout()
     return fig
+
+
+def stage_map_figures(stage_beliefs: Sequence[np.ndarray], separation: float,
+                      visible: float = 0.05, ratio: float = 0.5) -> list[dict]:
+    """What a figure of :func:`plot_stage_beliefs` shows, in numbers, stage by stage.
+
+    ``stage_beliefs`` is a list of (J, H, W) arrays. For each stage: ``max``, its largest
+    belief; ``maxima``, each joint's largest belief; ``visible``, the joints whose map
+    reaches ``visible`` (fainter maps hardly show); ``half_area``, for each visible joint
+    the number of pixels at or above half its map's maximum (how wide its blob is);
+    ``second``, the visible joints with a second peak: a local maximum at least ``ratio``
+    times the map's maximum, more than ``separation`` pixels from the strongest one."""
+    window = 2 * int(np.ceil(separation / 2)) + 1  # local maxima over about separation
+    out = []
+    for maps in stage_beliefs:
+        maxima = [float(b.max()) for b in maps]
+        shown = [j for j, m in enumerate(maxima) if m >= visible]
+        half_area, second = {}, []
+        for j in shown:
+            b = maps[j]
+            half_area[j] = int((b >= 0.5 * maxima[j]).sum())
+            peaks = (ndimage.maximum_filter(b, size=window) == b) & (b >= ratio * maxima[j])
+            v, u = np.unravel_index(int(np.argmax(b)), b.shape)
+            ys, xs = np.nonzero(peaks)
+            if (np.hypot(ys - v, xs - u) > separation).any():
+                second.append(j)
+        out.append({"max": max(maxima, default=0.0), "maxima": maxima, "visible": shown,
+                    "half_area": half_area, "second": second})
+    return out
+
+
+def draw_joint_errors(image: np.ndarray, pred_2d: np.ndarray, true_2d: np.ndarray,
+                      color=(0, 255, 255), line_color=(255, 64, 64), radius: int = 6,
+                      thickness: int = 2) -> np.ndarray:
+    """Each found joint of ``pred_2d`` (J, 2; NaN = not found) as a dot outlined in black,
+    joined by a thin line to the same joint of ``true_2d``, so that the error (and which
+    joint a prediction belongs to) shows even where predictions coincide. Returns a copy
+    of the uint8 image."""
+    out = np.ascontiguousarray(image.copy())
+
+    def pixel(xy):
+        return tuple(int(round(float(c))) for c in xy)
+
+    found = [j for j, p in enumerate(pred_2d) if np.isfinite(p).all()]
+    for j in found:  # the error lines first, the dots on top
+        if np.isfinite(true_2d[j]).all():
+            p, t = pixel(pred_2d[j]), pixel(true_2d[j])
+            cv2.line(out, p, t, (0, 0, 0), thickness + 2, cv2.LINE_AA)
+            cv2.line(out, p, t, tuple(int(c) for c in line_color), thickness, cv2.LINE_AA)
+    for j in found:
+        cv2.circle(out, pixel(pred_2d[j]), radius + 2, (0, 0, 0), -1, cv2.LINE_AA)
+        cv2.circle(out, pixel(pred_2d[j]), radius, tuple(int(c) for c in color), -1,
+                   cv2.LINE_AA)
+    return out
 
 
 def plot_depth_cost(z_min: float = 0.5, z_max: float = 10.0, error_m: float = 0.1, ax=None):

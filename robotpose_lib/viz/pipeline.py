@@ -15,13 +15,15 @@ from matplotlib.patches import ConnectionPatch
 from . import INSTANCE_COLORS, color_masks
 
 STAGES = (
-    ("image", "synthetic scene\n§III-A, ch. 1"),
-    ("belief maps B\u0302", "localization\nnetwork\n§III-B, ch. 2"),
-    ("masks S\u0302,\none per step", "recurrent\ninstance model\n§III-C, ch. 3"),
+    ("image", "synthetic\nscene\nch. 1, \u00a7III-A"),
+    ("belief maps B\u0302", "localization\nnetwork\nch. 2, \u00a7III-B"),
+    ("masks S\u0302,\none per step", "recurrent\ninstance model\nch. 3, \u00a7III-C"),
     ("mask \u00d7 B\u0302\n\u2192 peaks", "decoding\nch. 4"),
     ("3D chains", "depth D\u0302 at\nthe peaks, K\nch. 4"),
 )
-TITLE_PT, LABEL_PT = 14.5, 13  # legible when the 10-inch figure is shown at column width
+# legible when the 10-inch figure is shrunk to the book's column (about 0.65): the stage
+# labels under the panels print at about the size of the body text
+TITLE_PT, LABEL_PT = 17, 16.5
 
 
 def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joints_2d: np.ndarray,
@@ -80,12 +82,12 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
     axes[0].apply_aspect()
     box = axes[0].get_position()
     p3 = ax3.get_position()
-    ax3.set_position([p3.x0, box.y0 - 0.04, p3.width + 0.02, box.height + 0.1])
+    ax3.set_position([p3.x0, box.y0 + 0.03, p3.width + 0.02, box.height + 0.05])
     for ax, (title, what) in zip(axes, STAGES):
         ax.apply_aspect()
         x = ax.get_position().x0 + ax.get_position().width / 2
         fig.text(x, box.y1 + 0.03, title, ha="center", va="bottom", fontsize=TITLE_PT)
-        fig.text(x, box.y0 - 0.03, what, ha="center", va="top", fontsize=LABEL_PT, color="0.2")
+        fig.text(x, box.y0 - 0.03, what, ha="center", va="top", fontsize=LABEL_PT, color="0.1")
     for a, b in zip(axes[:4], axes[1:]):
         fig.add_artist(ConnectionPatch((1.03, 0.5), (-0.03, 0.5), "axes fraction", "axes fraction",
                                        axesA=a, axesB=b, arrowstyle="-|>", lw=1.5, mutation_scale=16,
