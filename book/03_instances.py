@@ -368,7 +368,11 @@ display(Markdown(
 # ## The reference model
 #
 # The reference model was trained with `robotpose train instances --config cpu` on top of
-# the frozen `cpu` localization network of chapter 2 (its checkpoint holds both networks).
+# a frozen `cpu` localization network (its checkpoint holds both networks). That network
+# is an earlier part of chapter 2's reference: the localization training went on after
+# the instance model was trained, and its model card (`panda_instances_cpu.md`,
+# `kuka_kr16_instances_cpu.md`) names which localization weights the shipped file carries. The instance model may therefore
+# see belief and depth maps a little different from those it was trained on.
 # When it is not available (e.g. on a fresh checkout before the checkpoints are
 # downloaded), the chapter falls back to an untrained small model so that every cell still
 # runs; its numbers then mean nothing, and a note says so.

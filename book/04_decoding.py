@@ -269,7 +269,11 @@ if predictor is not None:
 #
 # ## 3D errors on the synthetic test set
 #
-# On the fixed test set of chapter 2 (its own seed and background photos), for each robot
+# On the fixed test set of chapter 2 (its own seed and background photos; here rendered
+# at 480x640, the paper's image size, which `Predictor` scales down for its networks;
+# chapters 2 and 3 render the same scenes at
+# their networks' 240x320, so a robot at the image border can count at one size and not
+# at the other, and the robot totals can differ slightly), for each robot
 # with a reference model (the Panda is seen from 0.5-3 m, the industrial arm from up to
 # 10 m, so only the latter fills the far column), every true
 # robot is matched to at most one predicted robot (by the mean 2D distance of their

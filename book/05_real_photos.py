@@ -72,6 +72,7 @@ from robotpose_lib.eval import real as eval_real
 from robotpose_lib.real_panda import (download_panda_episode, find_real_panda_dir,
                                       load_real_panda)
 from robotpose_lib.synth import generate, params_for
+from robotpose_lib.viz.localization import draw_joint_errors
 
 torch.set_num_threads(2)
 warnings.filterwarnings("ignore", category=UserWarning)
@@ -235,25 +236,27 @@ if_photos("In {numref}`fig-real-predictions` yellow is the truth, cyan the best 
           "photos are sorted by the model's median error, best first; the last ones are the failure cases "
           "discussed below.")
 
-# %% mystnb={"figure": {"caption": "The shipped models on real photos: truth in yellow, the best robot the model reports in cyan; top row the two best, bottom row the two worst photos by median pixel error.", "name": "fig-real-predictions"}}
+# %% mystnb={"figure": {"caption": "The shipped models on real photos: truth in yellow, the best robot the model reports in cyan; each predicted joint is joined to its true joint by a red line; top row the two best, bottom row the two worst photos by median pixel error, among the photos where the model finds at least one joint.", "name": "fig-real-predictions"}}
 if photos:
     pred_2d = np.array(with_masks["predictions"]["pred_2d"])
     err = np.linalg.norm(pred_2d - np.array(with_masks["predictions"]["true_2d"]),
                          axis=-1)
     med = np.array([np.nanmedian(e) if np.isfinite(e).any() else np.inf for e in err])
-    order = np.argsort(med)
-    pick = list(order[:2]) + list(order[-2:]) if len(order) >= 4 else list(order)
+    # rank only photos with a found joint: "none found" has no error to rank
+    order = [i for i in np.argsort(med) if np.isfinite(med[i])]
+    pick = order[:2] + order[-2:] if len(order) >= 4 else order
     tiles = []
     for i in pick:
         img = viz.draw_chain(photos[i].image, photos[i].joints_2d, color=(255, 255, 0),
                              radius=3)
-        tiles.append(viz.draw_chain(img, pred_2d[i], color=(0, 255, 255), radius=3,
-                                    thickness=2))
+        tiles.append(draw_joint_errors(img, pred_2d[i], photos[i].joints_2d))
     viz.image_grid(tiles, cols=2, size=4.75,
-                   titles=[f"{photos[i].name}: median {med[i]:.0f} px"
-                           if np.isfinite(med[i]) else f"{photos[i].name}: none found"
-                           for i in pick])
+                   titles=[f"{photos[i].name}: median {med[i]:.0f} px, "
+                           f"{int(np.isfinite(pred_2d[i]).all(axis=1).sum())} of "
+                           f"{len(pred_2d[i])} joints found" for i in pick])
     plt.show()
+    display(Markdown(f"The model finds at least one joint in {len(order)} of the "
+                     f"{len(photos)} photos."))
 
 # %% [markdown]
 # ## The rendered twin: which gap breaks the model?
@@ -477,10 +480,10 @@ else:
 # %% [markdown]
 # ## Failure cases, and what a GPU would change
 #
-# Compare the worst predicted frames above with the best: in this
+# Compare the worst frames above with the best: in this
 # episode the camera is close, the gripper and the calibration board can fill much of the
 # image, and the elbow often leaves the frame. Our model is a CPU miniature (a frozen
-# or lightly tuned EfficientNet-Lite0 cut at stride 8 and three 64-wide stages) that saw
+# EfficientNet-Lite0 cut at stride 8 and three 64-wide stages) that saw
 # the scenes of parts 1 and 2 and of the shipped row above; DREAM fine-tunes a VGG19
 # encoder-decoder on 100,000+ images.
 # With a Colab or other GPU, `scripts/gpu_train.sh OUT MINUTES` trains the `gpu`

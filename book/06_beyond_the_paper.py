@@ -77,7 +77,7 @@ print(f"quick mode: {QUICK}; device: {DEVICE}")
 # photographs of a real Panda with DREAM's metrics. Here is what training time bought: the
 # sim-to-real study (`scripts/sim2real_study.py`, written to
 # `panda_sim2real_study.json`) measured checkpoints of the sim-to-real training run, and a
-# fine-tuned-backbone run of the same length, on chapter 5's 15 calibrated development
+# fine-tuned-backbone run stopped after the same wall time, on chapter 5's 15 calibrated development
 # (dev) photos (one robot per photo, no instance masks). Those photos were never trained
 # on, but they are the ones the backbone and checkpoint choices were compared on, so the
 # figures below are somewhat optimistic for the choices made; an acceptance figure would

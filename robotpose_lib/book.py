@@ -168,8 +168,10 @@ SHIPPED = ("panda_localization_cpu", "panda_instances_cpu", "panda_onepass_cpu",
 def shipped_models_table(names=SHIPPED, folder=None) -> tuple[str, list[dict]]:
     """(Markdown table, its rows) of the reference models: robot, task, parts, steps, scenes
     seen, training hours on one core of the shared 2-core machine, and the training
-    throughput in samples/s over all parts (each part's logged median rate, weighted by the
-    scenes it trained on: total scenes / the time those rates imply), from each model's
+    throughput in samples/s over all parts (each part's logged median rate of its training
+    steps, weighted by the scenes it trained on: total scenes / the time those rates imply;
+    wall time also holds checkpoints, logging and a shared machine, so scenes seen / hours
+    is lower), from each model's
     card and the logs it descends from (``cards.training_cost``). A missing model is left
     out. Row keys: "model", "robot", "task", "parts", "steps", "scenes seen", "hours",
     "samples/s"."""
@@ -189,7 +191,7 @@ def shipped_models_table(names=SHIPPED, folder=None) -> tuple[str, list[dict]]:
                      "hours": cost.hours, "samples/s": rate})
     table = markdown_table(rows, columns=["model", "parts", "steps", "scenes seen", "hours", "samples/s"],
                            formats={"steps": ",d", "scenes seen": ",d", "hours": ".1f", "samples/s": ".1f"},
-                           headers={"hours": "training [h]", "samples/s": "samples/s (all parts)"})
+                           headers={"hours": "training [h]", "samples/s": "logged samples/s (all parts)"})
     return table, rows
 
 
