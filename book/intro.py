@@ -184,8 +184,9 @@ n_card = (re.search(r"(\d+) test images", read_card(card_path).evaluation)
 display(Markdown(
     "In the full build, chapters 2 to 4 evaluate the same "
     + (f"{int(n_card.group(1))} " if n_card else "")
-    + "synthetic test scenes as the model cards, so their figures and the scorecard's "
-    "agree; a quick-mode build (below) evaluates a few scenes only, so its figures are "
+    + "synthetic test scenes as the model cards, so the figures the scorecard quotes "
+    "reappear in chapters 2 and 3, which compare them with the cards' and say whether "
+    "they agree; a quick-mode build (below) evaluates a few scenes only, so its figures are "
     "noisy and differ from the cards'. The studies of chapter 6 say how many scenes each "
     "used."))
 display(Markdown(
