@@ -618,157 +618,16 @@ plt.show()
 # this chapter's.
 
 # %% tags=["hide-input"]
-import re
-
-from robotpose_lib.book import peak_name
-from robotpose_lib.cards import parse_localization_evaluation, read_card
+from robotpose_lib.book import localization_card_comparison
 from robotpose_lib.checkpoint import reference_path
-from robotpose_lib.eval.testset import TEST_SEED
-
-
-def base_tip(rows):
-    """Fig. 6's ordering: the mean of the median errors of the two joints nearest the
-    base and of the two nearest the tip (per-joint rows, without "all")."""
-    return (float(np.nanmean([r["50%"] for r in rows[:2]])),
-            float(np.nanmean([r["50%"] for r in rows[-2:]])))
-
-
-def ordering(pairs):
-    """Whether base < tip holds for {method: (base, tip)}, in words with figures."""
-    holds = [m for m, (b, t) in pairs.items() if b < t]
-    fails = [m for m in pairs if m not in holds]
-    figures = ", ".join(f"{peak_name(m)} {b:.1f} vs {t:.1f} px"
-                        for m, (b, t) in pairs.items())
-    verdict = ("holds with both peak finders" if not fails else
-               "holds with neither peak finder" if not holds else
-               f"holds with {peak_name(holds[0])} but not with {peak_name(fails[0])}")
-    return set(holds), f"{verdict} ({figures})"
-
-
-def table_entries(ev):
-    """The printed entries of an evaluation parsed by parse_localization_evaluation,
-    as {(table, row, column): value}, for an entry-by-entry comparison."""
-    entries = {}
-    for m, rows in ev["pixel"].items():
-        for r in rows:
-            for k in ("mean", "50%", "75%", "n", "missed"):
-                entries[(m, r["joint"], k)] = r[k]
-    for rng, col in ev["depth"].items():
-        for k, v in col.items():
-            entries[("depth", rng, k)] = v
-    return entries
-
-
-def differing(card_ev, here_ev):
-    """Entries of the card's tables that this chapter's tables (printed the same way,
-    to two decimals) do not reproduce, and how many entries were compared."""
-    card, here = table_entries(card_ev), table_entries(here_ev)
-    # the card's empty entries (no far depths for the Panda) are left out
-    keys = [k for k in card if k in here and np.isfinite(card[k])]
-
-    def same(a, b):
-        return abs(a - b) < 0.006  # False when this chapter's entry is NaN
-
-    diff = [(k, card[k], here[k]) for k in keys if not same(card[k], here[k])]
-    return diff, len(keys)
-
-
-def entry_name(key):
-    """('nms', 'kr16_base', '50%') -> 'NMS kr16_base median' (Table I for depth)."""
-    table, row, column = key
-    column = {"50%": "median", "25%": "25 %", "75%": "75 %"}.get(column, column)
-    return ("Table I" if table == "depth" else peak_name(table)) + f" {row} {column}"
-
-
-def card_comparison(robot, report):
-    """The model card's evaluation beside this chapter's, in sentences ("" without a
-    card that evaluates the checkpoint loaded here)."""
-    ckpt = checkpoints.get(robot)
-    path = reference_path(robot).with_suffix(".md")
-    if ckpt is None or not path.is_file():
-        return ""
-    card = read_card(path)
-    if not card.evaluation or card.evaluated_step != int(ckpt["step"]):
-        return ""
-    found = (re.search(r"(\d+) test images", card.evaluation)
-             or re.search(r"--n (\d+)", path.read_text()))
-    n_card, n_here = (int(found.group(1)) if found else None), report.num_images
-    seed = re.search(r"test seed (\d+)", card.evaluation)
-    # scene i of the test set depends only on (seed, i): equal counts, equal scenes
-    same_scenes = bool(n_card == n_here and seed and int(seed.group(1)) == TEST_SEED)
-    scenes = f"{n_card} test scenes" if n_card else "its test scenes"
-    ev = parse_localization_evaluation(card.evaluation)
-    # this chapter's tables printed and parsed like the card's: entry by entry
-    diff, compared = differing(ev, parse_localization_evaluation(report.format()))
-    reproduced = same_scenes and not diff
-    depth, figures, card_figures = report.depth_table(), [], []
-    for rng in ("near", "far"):
-        card_mean = ev["depth"].get(rng, {}).get("mean", float("nan"))
-        if np.isfinite(card_mean) and depth[rng]["n"]:
-            figures.append(f"Table I {rng} mean {card_mean:.1f} cm on the card "
-                           f"against {depth[rng]['mean']:.1f} cm here")
-            card_figures.append(f"Table I {rng} mean {card_mean:.1f} cm")
-    methods = [m for m in report.methods if ev["pixel"].get(m)]
-    for m in methods:
-        figures.append(f"{peak_name(m)} median over all joints "
-                       f"{ev['pixel'][m][-1]['50%']:.1f} against "
-                       f"{report.joint_table(m)[-1]['50%']:.1f} px")
-        card_figures.append(f"{peak_name(m)} median over all joints "
-                            f"{ev['pixel'][m][-1]['50%']:.1f} px")
-    text = f"**{robot}, model card against this chapter.** "
-    if reproduced:
-        text += (f"The card and this chapter evaluate the same checkpoint on the same "
-                 f"{n_here} test scenes (test seed {TEST_SEED}), and this chapter "
-                 f"reproduces the card's figures: all {compared} figures of its "
-                 "evaluation (each joint's mean, median, 75 % and counts for both "
-                 "peak finders, and Table I) agree with this chapter's to the printed "
-                 "two decimals ("
-                 + "; ".join(card_figures) + "). ")
-    elif same_scenes:
-        (key, on_card, here_value), = diff[:1]
-        text += (f"The card and this chapter evaluate the same checkpoint on the same "
-                 f"{n_here} test scenes (test seed {TEST_SEED}), yet {len(diff)} of "
-                 f"the {compared} figures of its evaluation differ from this "
-                 "chapter's ("
-                 + "; ".join(figures) + f"; the first that differs: {entry_name(key)} "
-                 f"{on_card:.2f} on the card against {here_value:.2f} here). With the "
-                 "same scenes and checkpoint, the difference can only come from the "
-                 "computation (device, library versions) or from a change of the "
-                 "evaluation code since the card was written. ")
-    else:
-        text += (f"The card evaluates the same checkpoint on {scenes}, this chapter "
-                 f"on {n_here}: " + "; ".join(figures) + ". ")
-    holds_here, here = ordering({m: base_tip(report.joint_table(m)[:-1])
-                                 for m in methods})
-    holds_card, there = ordering({m: base_tip(ev["pixel"][m][:-1]) for m in methods})
-    if reproduced:
-        text += f"Fig. 6's ordering (base joints more precise than the tip) {there}. "
-    elif holds_here == holds_card:
-        text += (f"Fig. 6's ordering (base joints more precise than the tip) {there} "
-                 f"on the card's {scenes}, as on these {n_here}. ")
-    else:
-        text += ("Fig. 6's ordering (base joints more precise than the tip): on these "
-                 f"{n_here} scenes it {here}; on the card's {scenes} it {there}. ")
-    best_here = min(methods, key=lambda m: report.joint_table(m)[-1]["50%"])
-    best_card = min(methods, key=lambda m: ev["pixel"][m][-1]["50%"])
-    if best_here != best_card:
-        text += (f"The more precise peak finder over all joints is "
-                 f"{peak_name(best_here)} here and {peak_name(best_card)} on the "
-                 "card. ")
-    if reproduced:
-        text += "The introduction's scorecard quotes these figures."
-    elif n_card and n_here < n_card:
-        text += (f"With {n_here} scenes this chapter's figures are noisy; the "
-                 "introduction's scorecard uses the card's.")
-    else:
-        text += "The introduction's scorecard uses the card's figures."
-    return text
 
 
 paragraphs = []
 for robot, report in reports.items():
     paragraphs.append(f"**{robot}.** {describe_localization(report)}")
-    paragraphs.append(card_comparison(robot, report)
+    card = reference_path(robot).with_suffix(".md")
+    paragraphs.append(localization_card_comparison(robot, report, card,
+                                                   checkpoints.get(robot))
                       or (f"*{robot}: no model card evaluation of this checkpoint; "
                           f"these figures rest on {report.num_images} test scenes.*"))
 display(Markdown("\n\n".join(paragraphs)))

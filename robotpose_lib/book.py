@@ -21,6 +21,7 @@ Timings belong to ``bench/`` (chapter 3's runtime per robot is
 """
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,10 +172,9 @@ def shipped_models_table(names=SHIPPED, folder=None) -> tuple[str, list[dict]]:
     throughput in samples/s over all parts (each part's logged median rate of its training
     steps, weighted by the scenes it trained on: total scenes / the time those rates imply;
     wall time also holds checkpoints, logging and a shared machine, so scenes seen / hours
-    is lower), from each model's
-    card and the logs it descends from (``cards.training_cost``). A missing model is left
-    out. Row keys: "model", "robot", "task", "parts", "steps", "scenes seen", "hours",
-    "samples/s"."""
+    is lower), from each model's card and the logs it descends from
+    (``cards.training_cost``). A missing model is left out. Row keys: "model", "robot",
+    "task", "parts", "steps", "scenes seen", "hours", "samples/s"."""
     from .cards import training_cost
 
     rows = []
@@ -292,6 +292,116 @@ def describe_localization(report, paper: dict | None = None) -> str:
                    f"{d['mean'] / paper[rng]['mean']:.1f} times the paper's {paper[rng]['mean']:.2f} cm, and "
                    f"{verdict} the baseline that ignores the image ({base[rng]['mean']:.1f} cm).")
     return " ".join(out)
+
+
+def _ordering(pairs: dict) -> tuple[set, str]:
+    """Whether base < tip holds for {method: (base, tip)}: (the methods where it holds,
+    the verdict in words with the figures)."""
+    holds = [m for m, (b, t) in pairs.items() if b < t]
+    fails = [m for m in pairs if m not in holds]
+    figures = ", ".join(f"{peak_name(m)} {b:.1f} vs {t:.1f} px" for m, (b, t) in pairs.items())
+    verdict = ("holds with both peak finders" if not fails else
+               "holds with neither peak finder" if not holds else
+               f"holds with {peak_name(holds[0])} but not with {peak_name(fails[0])}")
+    return set(holds), f"{verdict} ({figures})"
+
+
+def _entry_name(key: tuple) -> str:
+    """('nms', 'kr16_base', '50%') -> 'NMS kr16_base median' (Table I for depth)."""
+    table, row, column = key
+    column = {"50%": "median", "25%": "25 %", "75%": "75 %"}.get(column, column)
+    return ("Table I" if table == "depth" else peak_name(table)) + f" {row} {column}"
+
+
+def localization_card_comparison(robot: str, report, card_path: str | Path, checkpoint: dict | None) -> str:
+    """Markdown: the model card's evaluation (``card_path``) beside a chapter's
+    ``LocalizationReport`` of the same ``checkpoint``, in sentences: whether the chapter
+    reproduces the card entry by entry (same checkpoint, seed and scene count), else the
+    headline figures side by side; whether Fig. 6's ordering holds on each; which peak
+    finder is more precise. "" without a card that evaluates this checkpoint."""
+    from .cards import differing_entries, parse_localization_evaluation, read_card
+    from .eval.testset import TEST_SEED
+    from .scorecard import base_tip_medians
+
+    path = Path(card_path)
+    if checkpoint is None or not path.is_file():
+        return ""
+    card = read_card(path)
+    if not card.evaluation or card.evaluated_step != int(checkpoint["step"]):
+        return ""
+    found = (re.search(r"(\d+) test images", card.evaluation)
+             or re.search(r"--n (\d+)", path.read_text()))
+    n_card, n_here = (int(found.group(1)) if found else None), report.num_images
+    seed = re.search(r"test seed (\d+)", card.evaluation)
+    # scene i of the test set depends only on (seed, i): equal counts, equal scenes
+    same_scenes = bool(n_card == n_here and seed and int(seed.group(1)) == TEST_SEED)
+    scenes = f"{n_card} test scenes" if n_card else "its test scenes"
+    ev = parse_localization_evaluation(card.evaluation)
+    # this chapter's tables printed and parsed like the card's: entry by entry
+    diff, compared = differing_entries(ev, parse_localization_evaluation(report.format()))
+    reproduced = same_scenes and not diff
+    depth, figures, card_figures = report.depth_table(), [], []
+    for rng in ("near", "far"):
+        card_mean = ev["depth"].get(rng, {}).get("mean", float("nan"))
+        if np.isfinite(card_mean) and depth[rng]["n"]:
+            figures.append(f"Table I {rng} mean {card_mean:.1f} cm on the card "
+                           f"against {depth[rng]['mean']:.1f} cm here")
+            card_figures.append(f"Table I {rng} mean {card_mean:.1f} cm")
+    methods = [m for m in report.methods if ev["pixel"].get(m)]
+    for m in methods:
+        figures.append(f"{peak_name(m)} median over all joints "
+                       f"{ev['pixel'][m][-1]['50%']:.1f} against "
+                       f"{report.joint_table(m)[-1]['50%']:.1f} px")
+        card_figures.append(f"{peak_name(m)} median over all joints "
+                            f"{ev['pixel'][m][-1]['50%']:.1f} px")
+    text = f"**{robot}, model card against this chapter.** "
+    if reproduced:
+        text += (f"The card and this chapter evaluate the same checkpoint on the same "
+                 f"{n_here} test scenes (test seed {TEST_SEED}), and this chapter "
+                 f"reproduces the card's figures: all {compared} figures of its "
+                 "evaluation (each joint's mean, median, 75 % and counts for both "
+                 "peak finders, and Table I) agree with this chapter's to the printed "
+                 "two decimals ("
+                 + "; ".join(card_figures) + "). ")
+    elif same_scenes:
+        (key, on_card, here_value), = diff[:1]
+        text += (f"The card and this chapter evaluate the same checkpoint on the same "
+                 f"{n_here} test scenes (test seed {TEST_SEED}), yet {len(diff)} of "
+                 f"the {compared} figures of its evaluation differ from this "
+                 "chapter's ("
+                 + "; ".join(figures) + f"; the first that differs: {_entry_name(key)} "
+                 f"{on_card:.2f} on the card against {here_value:.2f} here). With the "
+                 "same scenes and checkpoint, the difference can only come from the "
+                 "computation (device, library versions) or from a change of the "
+                 "evaluation code since the card was written. ")
+    else:
+        text += (f"The card evaluates the same checkpoint on {scenes}, this chapter "
+                 f"on {n_here}: " + "; ".join(figures) + ". ")
+    holds_here, here = _ordering({m: base_tip_medians(report.joint_table(m)[:-1])
+                                 for m in methods})
+    holds_card, there = _ordering({m: base_tip_medians(ev["pixel"][m][:-1]) for m in methods})
+    if reproduced:
+        text += f"Fig. 6's ordering (base joints more precise than the tip) {there}. "
+    elif holds_here == holds_card:
+        text += (f"Fig. 6's ordering (base joints more precise than the tip) {there} "
+                 f"on the card's {scenes}, as on these {n_here}. ")
+    else:
+        text += ("Fig. 6's ordering (base joints more precise than the tip): on these "
+                 f"{n_here} scenes it {here}; on the card's {scenes} it {there}. ")
+    best_here = min(methods, key=lambda m: report.joint_table(m)[-1]["50%"])
+    best_card = min(methods, key=lambda m: ev["pixel"][m][-1]["50%"])
+    if best_here != best_card:
+        text += (f"The more precise peak finder over all joints is "
+                 f"{peak_name(best_here)} here and {peak_name(best_card)} on the "
+                 "card. ")
+    if reproduced:
+        text += "The introduction's scorecard quotes these figures."
+    elif n_card and n_here < n_card:
+        text += (f"With {n_here} scenes this chapter's figures are noisy; the "
+                 "introduction's scorecard uses the card's.")
+    else:
+        text += "The introduction's scorecard uses the card's figures."
+    return text
 
 
 def report3d_table(report) -> str:

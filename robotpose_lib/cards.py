@@ -164,6 +164,32 @@ def parse_localization_evaluation(text: str) -> dict:
     return out
 
 
+def localization_entries(evaluation: dict) -> dict:
+    """The printed entries of :func:`parse_localization_evaluation`'s output as
+    {(table, row, column): value}: table "nms"/"log" (row a joint or "all"; columns "mean",
+    "50%", "75%", "n", "missed") or "depth" (row "near"/"far"; its statistics)."""
+    entries = {}
+    for method, rows in evaluation.get("pixel", {}).items():
+        for r in rows:
+            for k in ("mean", "50%", "75%", "n", "missed"):
+                entries[(method, r["joint"], k)] = r[k]
+    for rng, col in evaluation.get("depth", {}).items():
+        for k, v in col.items():
+            entries[("depth", rng, k)] = v
+    return entries
+
+
+def differing_entries(reference: dict, other: dict, tolerance: float = 0.006) -> tuple[list, int]:
+    """Entries of the parsed evaluation ``reference`` (e.g. a model card's) that ``other``
+    does not reproduce within ``tolerance`` (0.006: equal when printed to two decimals).
+    Entries empty in ``reference`` (NaN) are left out. Returns ([(key, reference value,
+    other value), ...], the number of entries compared)."""
+    ref, oth = localization_entries(reference), localization_entries(other)
+    keys = [k for k in ref if k in oth and np.isfinite(ref[k])]
+    diff = [(k, ref[k], oth[k]) for k in keys if not abs(ref[k] - oth[k]) < tolerance]  # NaN differs
+    return diff, len(keys)
+
+
 def parse_instance_evaluation(text: str) -> dict:
     """The output of ``robotpose eval instances`` (``format_instance_results``) as numbers.
 

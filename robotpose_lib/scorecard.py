@@ -126,6 +126,14 @@ def _missing(claim: str, paper: str, chapter: str, why: str, short: str = "") ->
     return ScoreRow(claim, paper, why, NOT_MEASURED, chapter, short)
 
 
+def base_tip_medians(joint_rows: list[dict]) -> tuple[float, float]:
+    """Fig. 6's ordering in numbers: the mean of the median pixel errors ("50%") of the two
+    joints nearest the base and of the two nearest the tip, from per-joint rows in chain
+    order (without the "all" row)."""
+    return (float(np.nanmean([r["50%"] for r in joint_rows[:2]])),
+            float(np.nanmean([r["50%"] for r in joint_rows[-2:]])))
+
+
 def _localization_rows(folder: Path) -> list[ScoreRow]:
     name = f"{PAPER_ROBOT}_localization_cpu"
     card, _, stale = _card_and_step(name, folder)
@@ -152,8 +160,7 @@ def _localization_rows(folder: Path) -> list[ScoreRow]:
         joints = [r for r in table if r["joint"] != "all"]
         if len(joints) < 4:
             continue
-        base = float(np.mean([r["50%"] for r in joints[:2]]))
-        tip = float(np.mean([r["50%"] for r in joints[-2:]]))
+        base, tip = base_tip_medians(joints)
         holds.append(base < tip)
         parts.append(f"{peak_name(method)} {base:.1f} vs {tip:.1f} px")
     ours = f"median error, base vs tip: {'; '.join(parts)} ({PAPER_ROBOT})" if parts else "no pixel table"

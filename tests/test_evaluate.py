@@ -223,3 +223,40 @@ def test_depth_baseline_is_the_median_guess():
     # median 3 m: near errors 200, 100, 0 cm; far errors 300, 500 cm
     assert base["near"]["mean"] == 100.0 and base["far"]["mean"] == 400.0
     assert "baseline, the median true depth" in rep.format()
+
+
+def _card(tmp_path, report, step, edit=None):
+    """A model card whose evaluation block is ``report`` as `robotpose eval` prints it."""
+    block = f"checkpoint x.pt: cpu config, step {step}, test seed {testset.TEST_SEED}\n" + report.format()
+    if edit:
+        block = edit(block)
+    path = tmp_path / f"card{step}.md"
+    path.write_text("# x\n\n## Evaluation on the fixed synthetic test set (`robotpose eval localization`)"
+                    f"\n\n```\n{block}\n```\n")
+    return path
+
+
+def test_card_comparison_reads_a_reproduced_a_changed_and_a_missing_card(tmp_path, samples, params):
+    """The same report written as a card is reproduced entry by entry; one changed entry is
+    named; a card of another step, or none, gives no comparison."""
+    from robotpose_lib.book import localization_card_comparison
+    from robotpose_lib.cards import differing_entries, parse_localization_evaluation
+
+    report = localization.evaluate_samples(TargetModel(samples, params, shift=3), samples, params, SIZE,
+                                           batch_size=3, progress=False)
+    report.joint_names = [f"j{i}" for i in range(len(report.joint_names))]  # one word each, as the robots'
+    ckpt = {"step": 7}
+    same = localization_card_comparison(ROBOT, report, _card(tmp_path, report, 7), ckpt)
+    assert "reproduces the card's figures" in same and f"same {report.num_images} test scenes" in same
+
+    ev = parse_localization_evaluation(report.format())
+    first_mean = ev["pixel"]["nms"][0]["mean"]  # the first number of the first table
+    changed_card = _card(tmp_path, report, 7,
+                         edit=lambda b: b.replace(f"{first_mean:.2f}", f"{first_mean + 1:.2f}", 1))
+    changed = localization_card_comparison(ROBOT, report, changed_card, ckpt)
+    assert "yet 1 of the" in changed and "differ" in changed
+    diff, compared = differing_entries(parse_localization_evaluation(changed_card.read_text()), ev)
+    assert len(diff) == 1 and compared > 10
+
+    assert localization_card_comparison(ROBOT, report, _card(tmp_path, report, 8), ckpt) == ""
+    assert localization_card_comparison(ROBOT, report, tmp_path / "none.md", ckpt) == ""

@@ -156,4 +156,9 @@ def test_lineage_curve_joins_parts_and_noise_stays_within_parts(tmp_path):
     assert relative_noise(curve["values"], 4, curve["part"]) == 0.0
     assert relative_noise(curve["values"], 4) > 0.0  # 3 of its 5 windows cross the jump
     assert relative_noise(np.ones(3), 3) == 0.0  # one complete window
+    from robotpose_lib.viz.training import rolling_stats
+
+    mean, std = rolling_stats(curve["values"], 4, curve["part"])
+    assert mean[4] == 1.0 and std[4] == 0.0  # the window restarts with part b
+    assert rolling_stats(curve["values"], 4)[0][4] == (4 * 3 + 1) / 4  # without parts it mixes them
     assert np.isnan(relative_noise(np.ones(2), 5))

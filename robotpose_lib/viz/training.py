@@ -78,12 +78,25 @@ def plot_term_history(paths, ax=None, smooth: int = 10, labels=None):
     return ax
 
 
-def rolling_stats(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+def _part_starts(n: int, parts: np.ndarray | None) -> np.ndarray:
+    """For each of ``n`` entries, the index where its part begins (``parts``: a part index
+    per entry, parts contiguous as :func:`lineage_curve` returns them; None: one part)."""
+    if parts is None:
+        return np.zeros(n, int)
+    parts = np.asarray(parts)
+    new_part = np.r_[True, parts[1:] != parts[:-1]] if n else np.zeros(0, bool)
+    return np.maximum.accumulate(np.where(new_part, np.arange(n), 0)) if n else np.zeros(0, int)
+
+
+def rolling_stats(values: np.ndarray, window: int,
+                  parts: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation over a trailing window (the first entries use fewer).
 
     Args:
         values: (N,) a logged curve (e.g. loss per logging step).
         window: window length in entries (>= 1).
+        parts: optional (N,) part index per entry (contiguous parts): the window restarts
+            at each part, so that no mean mixes two parts of a run.
 
     Returns:
         mean (N,), std (N,) (population std, 0 for a single entry).
@@ -91,9 +104,10 @@ def rolling_stats(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarr
     values = np.asarray(values, dtype=np.float64).reshape(-1)
     if window < 1:
         raise ValueError(f"window: must be >= 1, got {window}")
+    starts = _part_starts(len(values), parts)
     mean, std = np.empty_like(values), np.empty_like(values)
     for i in range(len(values)):
-        chunk = values[max(0, i - window + 1): i + 1]
+        chunk = values[max(starts[i], i - window + 1): i + 1]
         mean[i], std[i] = chunk.mean(), chunk.std()
     return mean, std
 
@@ -131,13 +145,9 @@ def relative_noise(values: np.ndarray, window: int, parts: np.ndarray | None = N
     that span fewer than ``window`` entries left out; with ``parts`` (a part index per entry)
     no window crosses from one part into the next. NaN when no window is complete."""
     values = np.asarray(values, dtype=np.float64)
-    parts = np.zeros(len(values), int) if parts is None else np.asarray(parts)
-    ratios = []
-    for p in np.unique(parts):
-        chunk = values[parts == p]
-        mean, std = rolling_stats(chunk, window)
-        ratios.append(std[window - 1:] / mean[window - 1:])  # complete windows only
-    ratios = np.concatenate(ratios) if ratios else np.zeros(0)
+    mean, std = rolling_stats(values, window, parts)
+    complete = np.arange(len(values)) - _part_starts(len(values), parts) >= window - 1
+    ratios = std[complete] / mean[complete]
     return float(np.median(ratios)) if ratios.size else float("nan")
 
 
@@ -150,13 +160,7 @@ def plot_training_curve(ax, steps: np.ndarray, values: np.ndarray, window: int, 
     """
     steps = np.asarray(steps)
     values = np.asarray(values, dtype=np.float64)
-    if parts is None:
-        mean, std = rolling_stats(values, window)
-    else:
-        parts = np.asarray(parts)
-        mean, std = np.empty_like(values), np.empty_like(values)
-        for p in np.unique(parts):
-            mean[parts == p], std[parts == p] = rolling_stats(values[parts == p], window)
+    mean, std = rolling_stats(values, window, parts)
     ax.plot(steps, values, color=color, alpha=0.3, lw=0.8, label=f"{label} (logged)")
     ax.plot(steps, mean, color=color, lw=2, label=f"{label} (mean of {window})")
     ax.fill_between(steps, mean - std, mean + std, color=color, alpha=0.15)
