@@ -16,7 +16,7 @@ dest=assets/runs/$name
 mkdir -p "$dest"
 cp "$run/checkpoint.pt" "$dest/checkpoint.pt.tmp" && mv "$dest/checkpoint.pt.tmp" "$dest/checkpoint.pt"
 cp "$run/metrics.jsonl" "$dest/metrics.jsonl"
-step=$(.venv/bin/python -c "import torch; print(torch.load('$dest/checkpoint.pt', weights_only=False, map_location='cpu')['step'])")
+step=$(.venv/bin/python -c "from robotpose_lib.checkpoint import load_checkpoint; print(load_checkpoint('$dest/checkpoint.pt')['step'])")
 cat > "$dest/RESUME.md" <<EOT
 # $name: a training run in flight (snapshot at step $step)
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..checkpoint import CheckpointError, load_checkpoint, reference_path
+from ..checkpoint import CheckpointError, load_checkpoint, load_weights, reference_path
 from ..matching import matching_loss, stack_instance_targets
 from ..models.instances import Instance, InstanceConfig, InstanceNet
 from ..models.instances import get_config as get_instance_config
@@ -182,7 +182,7 @@ class InstanceTask:
                     f"{self.localization_checkpoint}: localization configuration "
                     f"{stored.to_dict()} in the checkpoint, "
                     f"{self.localization_config.to_dict()} requested")
-            localization.load_state_dict(ckpt["model"])
+            load_weights(localization, ckpt["model"], self.localization_checkpoint)
         return localization, localization.backbone.out_channels + self.num_joints + 1
 
     def build_model(self) -> InstanceModel:
@@ -195,7 +195,8 @@ class InstanceTask:
         this task's checkpoint, so that an instance model can be retrained on top of a new
         localization model (unless the localization net is fine-tuned anyway)."""
         if self.localization_checkpoint is not None and not self.finetune_localization:
-            model.localization.load_state_dict(load_checkpoint(self.localization_checkpoint)["model"])
+            load_weights(model.localization, load_checkpoint(self.localization_checkpoint)["model"],
+                         self.localization_checkpoint)
 
     def loss(self, model: nn.Module, batch: dict) -> tuple[torch.Tensor, dict[str, float]]:
         counts = batch["counts"]
