@@ -83,3 +83,57 @@ class Primitives:
         z = lambda *s: torch.zeros(*s, device=device, dtype=dtype)
         zi = lambda: torch.zeros(0, device=device, dtype=torch.long)
         return Primitives(zi(), z(0, 3), z(0, 3), z(0), z(0, 3, 3), z(0, 3), zi(), zi(), zi())
+
+
+@dataclass
+class Triangles:
+    """N triangles, the mesh counterpart of :class:`Primitives` (one flat batched list).
+
+    v0, v1, v2: float (N, 3) corners in metres; n0, n1, n2: float (N, 3) unit vertex
+    normals (smooth shading; a flat triangle repeats its face normal);
+    image_index, instance_id, link_id: int64 (N,) as for :class:`Primitives`.
+    """
+
+    v0: torch.Tensor
+    v1: torch.Tensor
+    v2: torch.Tensor
+    n0: torch.Tensor
+    n1: torch.Tensor
+    n2: torch.Tensor
+    image_index: torch.Tensor
+    instance_id: torch.Tensor
+    link_id: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.v0.shape[0])
+
+    @property
+    def device(self) -> torch.device:
+        return self.v0.device
+
+    def to(self, device) -> "Triangles":
+        return Triangles(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+
+    def select(self, index: torch.Tensor) -> "Triangles":
+        """The triangles picked by a boolean mask or an index tensor."""
+        return Triangles(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    def transformed(self, T: torch.Tensor) -> "Triangles":
+        """Apply rigid transforms. T: (4, 4) for all, or (N, 4, 4) one per triangle."""
+        R, t = (T[:3, :3], T[:3, 3]) if T.dim() == 2 else (T[:, :3, :3], T[:, None, :3, 3].squeeze(1))
+        point = lambda p: p @ R.T + t if T.dim() == 2 else (R @ p.unsqueeze(-1)).squeeze(-1) + t
+        direction = lambda n: n @ R.T if T.dim() == 2 else (R @ n.unsqueeze(-1)).squeeze(-1)
+        return Triangles(point(self.v0), point(self.v1), point(self.v2),
+                         direction(self.n0), direction(self.n1), direction(self.n2),
+                         self.image_index, self.instance_id, self.link_id)
+
+    @staticmethod
+    def cat(parts: list["Triangles"]) -> "Triangles":
+        """Concatenate several lists of triangles into one."""
+        return Triangles(**{f.name: torch.cat([getattr(p, f.name) for p in parts]) for f in fields(Triangles)})
+
+    @staticmethod
+    def empty(device=None, dtype=torch.float32) -> "Triangles":
+        z = lambda: torch.zeros(0, 3, device=device, dtype=dtype)
+        zi = lambda: torch.zeros(0, device=device, dtype=torch.long)
+        return Triangles(z(), z(), z(), z(), z(), z(), zi(), zi(), zi())

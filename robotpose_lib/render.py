@@ -37,7 +37,8 @@ from dataclasses import dataclass
 import torch
 
 from .camera import check_intrinsics
-from .primitives import BOX, CAPSULE, CYLINDER, SPHERE, Primitives
+from . import render_triangles
+from .primitives import BOX, CAPSULE, CYLINDER, SPHERE, Primitives, Triangles
 
 __all__ = ["RenderOutput", "render"]
 
@@ -512,61 +513,120 @@ class _Stages:
             self.last = now
 
 
-def _as_float32(p: Primitives, device) -> Primitives:
-    return Primitives(**{f: (getattr(p, f).to(device, torch.float32) if getattr(p, f).is_floating_point()
-                             else getattr(p, f).to(device)) for f in p.__dataclass_fields__})
+def _as_float32(p, device):
+    """Primitives or Triangles with float fields as float32 on ``device``."""
+    return type(p)(**{f: (getattr(p, f).to(device, torch.float32) if getattr(p, f).is_floating_point()
+                          else getattr(p, f).to(device)) for f in p.__dataclass_fields__})
 
 
-def render(prims: Primitives, K: torch.Tensor, height: int, width: int,
+def render(prims: Primitives | None, K: torch.Tensor, height: int, width: int,
            batch_size: int | None = None, near: float = 0.01, cull: bool = True,
-           normals: bool = True) -> RenderOutput:
-    """Ray-cast primitives given in the camera frame.
+           normals: bool = True, triangles: Triangles | None = None,
+           cull_back_faces: bool = False) -> RenderOutput:
+    """Ray-cast primitives and triangles given in the camera frame.
 
-    prims: Primitives with ``image_index`` in [0, batch_size), camera frame, metres.
+    prims: Primitives with ``image_index`` in [0, batch_size), camera frame, metres
+        (None or empty: none).
     K: (3, 3) shared or (B, 3, 3) per image. height, width: image size in pixels.
     batch_size: B (default: K's batch size, else max image_index + 1, at least 1).
     near: hits with camera z <= near (metres) are ignored (clipping plane).
     cull: test only the rays inside each primitive's projected screen rectangle; False
-        tests every pixel against every primitive (reference path for tests).
+        tests every pixel against every primitive (reference path for tests; triangles
+        are always culled by their exact screen rectangle).
     normals: False skips the normal computation (about a third of the CPU time) and
         returns ``normal=None``.
+    triangles: mesh triangles (:class:`Triangles`, camera frame), drawn in the same pass
+        (see :mod:`robotpose_lib.render_triangles`).
+    cull_back_faces: skip triangles whose counter-clockwise side faces away from the
+        camera (half the work; exact for closed, consistently wound meshes, as pybullet's
+        renderer does).
     Returns RenderOutput (see its docstring). Deterministic; exact ties in depth go to
-    the primitive with the lowest index.
+    the lowest index, primitives before triangles.
     """
     check_intrinsics(K)
     if height <= 0 or width <= 0:
         raise ValueError(f"image size must be positive, got height={height} width={width}")
-    dev = prims.device
+    if prims is None:
+        prims = Primitives.empty(triangles.device if triangles is not None else None)
+    if triangles is None:
+        triangles = Triangles.empty(prims.device)
+    dev = prims.device if len(prims) else triangles.device
     if batch_size is None:
         if K.dim() == 3:
             batch_size = K.shape[0]
         else:
-            batch_size = int(prims.image_index.max()) + 1 if len(prims) else 1
+            batch_size = max([int(x.image_index.max()) + 1 for x in (prims, triangles) if len(x)], default=1)
     B = int(batch_size)
-    if len(prims) and (int(prims.image_index.min()) < 0 or int(prims.image_index.max()) >= B):
-        raise ValueError(f"prims.image_index must lie in [0, {B}), got range "
-                         f"[{int(prims.image_index.min())}, {int(prims.image_index.max())}]")
-    if len(prims) > _IDX_MASK:
-        raise ValueError(f"too many primitives ({len(prims)})")
+    for name, x in (("prims", prims), ("triangles", triangles)):
+        if len(x) and (int(x.image_index.min()) < 0 or int(x.image_index.max()) >= B):
+            raise ValueError(f"{name}.image_index must lie in [0, {B}), got range "
+                             f"[{int(x.image_index.min())}, {int(x.image_index.max())}]")
+    if len(prims) + len(triangles) > _IDX_MASK:
+        raise ValueError(f"too many primitives and triangles ({len(prims) + len(triangles)})")
     Kb = K.to(dev, torch.float32)
     Kb = Kb.expand(B, 3, 3) if Kb.dim() == 2 else Kb
     if Kb.shape[0] != B:
         raise ValueError(f"K has batch size {Kb.shape[0]} but batch_size is {B}")
-    hw = height * width
-    if len(prims) == 0:
+    if len(prims) == 0 and len(triangles) == 0:
         return _empty_output(B, height, width, dev, normals)
-
-    bad = (prims.kind < SPHERE) | (prims.kind > BOX)
-    if bool(bad.any()):
-        raise ValueError(f"prims.kind must be 0..3 (sphere, capsule, cylinder, box), got {int(prims.kind[bad][0])}")
+    if len(prims):
+        bad = (prims.kind < SPHERE) | (prims.kind > BOX)
+        if bool(bad.any()):
+            raise ValueError(f"prims.kind must be 0..3 (sphere, capsule, cylinder, box), "
+                             f"got {int(prims.kind[bad][0])}")
     prims = _as_float32(prims, dev)
+    triangles = _as_float32(triangles, dev)
+    Kinv = torch.linalg.inv(Kb)
+    shared_K = B == 1 or bool((Kb == Kb[:1]).all())
+    inf_bits = 0x7F800000
+    best = torch.full((B * height * width,), (inf_bits << _KEY_SHIFT) | _IDX_MASK, dtype=torch.long, device=dev)
+    _stage = _Stages()
+    if len(prims):
+        _cast_primitives(prims, Kb, Kinv, shared_K, height, width, near, cull, best, _stage)
+    if len(triangles):
+        _cast_triangles(triangles, Kb, Kinv, shared_K, height, width, near, best, len(prims), _stage,
+                        cull_back_faces)
+    out = _decode(best, prims, triangles, Kinv, B, height, width, normals)
+    _stage("decode+normals")
+    return out
+
+
+def _lane_rays(Kinv, shared_K, B, seg_img, u_start, v, tile, dev):
+    """Rays (dx, dy) (tile, S) of the lanes of row segments, and dd = |d|^2."""
+    if shared_K:
+        ki = Kinv[0].unbind(0)  # one K: scalars
+        k00, k01, k02, k11, k12 = ki[0][0], ki[0][1], ki[0][2], ki[1][1], ki[1][2]
+    else:
+        kis = Kinv.reshape(B, 9).index_select(0, seg_img).T
+        k00, k01, k02, k11, k12 = kis[0], kis[1], kis[2], kis[4], kis[5]
+    uf, vf = u_start.float(), v.float()
+    lane = torch.arange(tile, device=dev, dtype=torch.float32)[:, None]
+    # u is formed before scaling so a pixel's ray does not depend on its segment (culled
+    # and brute-force paths give bit-identical results)
+    dx = (uf[None, :] + lane) * k00 + (k01 * vf + k02)[None, :]
+    dy = (k11 * vf + k12)[None, :]
+    return dx, dy
+
+
+def _reduce(best, t, index, seg_img, u_start, v, tile, height, width):
+    """Min-reduce (t bits, index) keys of the lanes into ``best`` (B*H*W,) in place."""
+    # Misses become positive NaN, whose bit pattern sorts above +inf (the background
+    # sentinel): t + 0 * t turns +-inf into NaN, abs clears the sign bit.
+    t = (t + t * 0.0).abs_()
+    key = (t.view(torch.int32).long() << _KEY_SHIFT) | index[None, :]
+    pix = (seg_img * (height * width) + v * width + u_start)[None, :] + torch.arange(tile, device=t.device)[:, None]
+    best.scatter_reduce_(0, pix.view(-1), key.view(-1), reduce="amin")
+
+
+def _cast_primitives(prims, Kb, Kinv, shared_K, height, width, near, cull, best, _stage):
+    dev = prims.device
+    B = Kb.shape[0]
     # Group primitives by (kind, crosses the near plane) so each group is one slice.
     front = _min_z(prims) > near
     group = prims.kind + 4 * (~front).long()
     order = torch.argsort(group, stable=True)
     p = prims.select(order)
     n = len(p)
-    _stage = _Stages()
     if cull:
         u0, u1, v0, v1, hull = _screen_rects(p, Kb[p.image_index], height, width, near)
     else:
@@ -580,26 +640,11 @@ def render(prims: Primitives, K: torch.Tensor, height: int, width: int,
     seg_prim, u_start, v, count = _segments(u0, u1, v0, v1, width, tile, hull)
     _stage("segments")
     if seg_prim.numel() == 0:
-        return _empty_output(B, height, width, dev, normals)
-
-    # Rays (dx, dy, 1) = K^-1 [u, v, 1] per lane; lanes along dim 0, segments along dim 1.
-    Kinv = torch.linalg.inv(Kb)
+        return
     # (index_select: much faster than advanced indexing on CPU)
     seg_img = p.image_index.index_select(0, seg_prim)
-    if B == 1 or bool((Kb == Kb[:1]).all()):
-        ki = Kinv[0].unbind(0)  # one K: scalars
-        k00, k01, k02, k11, k12 = ki[0][0], ki[0][1], ki[0][2], ki[1][1], ki[1][2]
-    else:
-        kis = Kinv.reshape(B, 9).index_select(0, seg_img).T
-        k00, k01, k02, k11, k12 = kis[0], kis[1], kis[2], kis[4], kis[5]
-    uf, vf = u_start.float(), v.float()
-    lane = torch.arange(tile, device=dev, dtype=torch.float32)[:, None]
-    # u is formed before scaling so a pixel's ray does not depend on its segment (culled
-    # and brute-force paths give bit-identical results)
-    dx = (uf[None, :] + lane) * k00 + (k01 * vf + k02)[None, :]
-    dy = (k11 * vf + k12)[None, :]
+    dx, dy = _lane_rays(Kinv, shared_K, B, seg_img, u_start, v, tile, dev)
     dd = dx * dx + (dy * dy + 1.0)
-
     _stage("rays")
     t = torch.empty_like(dx)
     group_sorted = group[order]
@@ -620,27 +665,39 @@ def render(prims: Primitives, K: torch.Tensor, height: int, width: int,
         prim_start += ng
         seg_start += sg
     _stage("intersect")
-    # Misses become positive NaN, whose bit pattern sorts above +inf (the background
-    # sentinel below): t + 0 * t turns +-inf into NaN, abs clears the sign bit.
-    t = (t + t * 0.0).abs_()
-
-    # Nearest hit per pixel via one min-reduction over (t bits, primitive index) keys.
-    key = (t.view(torch.int32).long() << _KEY_SHIFT) | order.index_select(0, seg_prim)[None, :]
-    pix = (seg_img * hw + v * width + u_start)[None, :] + torch.arange(tile, device=dev)[:, None]
-    inf_bits = 0x7F800000
-    best = torch.full((B * hw,), (inf_bits << _KEY_SHIFT) | _IDX_MASK, dtype=torch.long, device=dev)
-    best.scatter_reduce_(0, pix.view(-1), key.view(-1), reduce="amin")
+    _reduce(best, t, order.index_select(0, seg_prim), seg_img, u_start, v, tile, height, width)
     _stage("reduce")
-    out = _decode(best, prims, Kinv, B, height, width, normals)
-    _stage("decode+normals")
-    return out
 
 
-def _decode(best: torch.Tensor, prims: Primitives, Kinv: torch.Tensor, B: int, H: int, W: int,
+def _cast_triangles(tris, Kb, Kinv, shared_K, height, width, near, best, offset, _stage, cull_back_faces):
+    """Triangles into ``best``; their key indices start at ``offset`` (after primitives)."""
+    dev = tris.device
+    kept = None
+    if cull_back_faces:   # key indices must still name triangles of the full list
+        kept = render_triangles.front_facing(tris).nonzero().squeeze(1)
+        tris = tris.select(kept)
+    u0, u1, v0, v1 = render_triangles.screen_rects(tris, Kb.index_select(0, tris.image_index), height, width, near)
+    tile = min(render_triangles.TRI_TILE, width)
+    seg_tri, u_start, v, _ = _segments(u0, u1, v0, v1, width, tile)
+    _stage("rects")
+    if seg_tri.numel() == 0:
+        return
+    seg_img = tris.image_index.index_select(0, seg_tri)
+    dx, dy = _lane_rays(Kinv, shared_K, Kb.shape[0], seg_img, u_start, v, tile, dev)
+    prm = render_triangles.hit_params(tris).index_select(1, seg_tri).unsqueeze(1).unbind(0)
+    t = render_triangles.hit_t(dx, dy, prm, near)
+    _stage("intersect triangles")
+    index = seg_tri if kept is None else kept.index_select(0, seg_tri)
+    _reduce(best, t, index + offset, seg_img, u_start, v, tile, height, width)
+    _stage("reduce triangles")
+
+
+def _decode(best: torch.Tensor, prims: Primitives, tris: Triangles, Kinv: torch.Tensor, B: int, H: int, W: int,
             normals: bool = True) -> RenderOutput:
-    """Per-pixel outputs from the min-reduced keys (B*H*W,) int64."""
+    """Per-pixel outputs from the min-reduced keys (B*H*W,) int64: indices below
+    len(prims) are primitives, the rest triangles."""
     dev = best.device
-    words = best.view(torch.int32).view(-1, 2)  # low word: primitive index (-1: none); high: t bits
+    words = best.view(torch.int32).view(-1, 2)  # low word: winner index (-1: none); high: t bits
     if not _LITTLE_ENDIAN:
         words = words.flip(1)
     win = words[:, 0]
@@ -649,28 +706,43 @@ def _decode(best: torch.Tensor, prims: Primitives, Kinv: torch.Tensor, B: int, H
     instance = torch.full((B * H * W,), -1, dtype=torch.long, device=dev)
     link = torch.full((B * H * W,), -1, dtype=torch.long, device=dev)
     normal = torch.zeros(B * H * W, 3, device=dev, dtype=torch.float32) if normals else None
-    if hit_pix.numel():
-        prim = win.index_select(0, hit_pix).long()
-        instance.index_copy_(0, hit_pix, prims.instance_id.long().index_select(0, prim))
-        link.index_copy_(0, hit_pix, prims.link_id.long().index_select(0, prim))
-    if hit_pix.numel() and normals:
-        t_hit = depth.index_select(0, hit_pix)
-        row = hit_pix // W  # img * H + v
-        u = (hit_pix - row * W).float()
-        img = row // H
-        v = (row - img * H).float()
-        if B == 1 or bool((Kinv == Kinv[:1]).all()):
-            ki = Kinv[0]
-            dx = ki[0, 0] * u + (ki[0, 1] * v + ki[0, 2])
-            dy = ki[1, 1] * v + ki[1, 2]
+    if hit_pix.numel() == 0:
+        return _shape_output(depth, instance, link, normal, B, H, W)
+    winner = win.index_select(0, hit_pix).long()
+    instance.index_copy_(0, hit_pix, torch.cat([prims.instance_id, tris.instance_id]).long().index_select(0, winner))
+    link.index_copy_(0, hit_pix, torch.cat([prims.link_id, tris.link_id]).long().index_select(0, winner))
+    if not normals:
+        return _shape_output(depth, instance, link, normal, B, H, W)
+    t_hit = depth.index_select(0, hit_pix)
+    row = hit_pix // W  # img * H + v
+    u = (hit_pix - row * W).float()
+    img = row // H
+    v = (row - img * H).float()
+    if B == 1 or bool((Kinv == Kinv[:1]).all()):
+        ki = Kinv[0]
+        dx = ki[0, 0] * u + (ki[0, 1] * v + ki[0, 2])
+        dy = ki[1, 1] * v + ki[1, 2]
+    else:
+        kp = Kinv.reshape(B, 9).index_select(0, img).T
+        dx = kp[0] * u + kp[1] * v + kp[2]
+        dy = kp[4] * v + kp[5]
+    n_prims = len(prims)
+    nrm = torch.empty(3, hit_pix.numel(), device=dev, dtype=torch.float32)
+    is_prim = winner < n_prims
+    for sel, fn in ((is_prim, None), (~is_prim, "tri")):
+        idx = sel.nonzero().squeeze(1)
+        if idx.numel() == 0:
+            continue
+        sdx, sdy, st = dx.index_select(0, idx), dy.index_select(0, idx), t_hit.index_select(0, idx)
+        w = winner.index_select(0, idx)
+        if fn is None:
+            part = _normals(prims, w, sdx * st, sdy * st, st)
         else:
-            kp = Kinv.reshape(B, 9).index_select(0, img).T
-            dx = kp[0] * u + kp[1] * v + kp[2]
-            dy = kp[4] * v + kp[5]
-        nrm = _normals(prims, prim, dx * t_hit, dy * t_hit, t_hit)  # (3, M)
-        # face the camera: n . (dx, dy, 1) < 0
-        facing = 1.0 - 2.0 * (nrm[0] * dx + nrm[1] * dy + nrm[2] > 0)
-        normal.index_copy_(0, hit_pix, (nrm * facing).T)
+            part = render_triangles.normals(tris, w - n_prims, sdx, sdy)
+        nrm.index_copy_(1, idx, part)
+    # face the camera: n . (dx, dy, 1) < 0
+    facing = 1.0 - 2.0 * (nrm[0] * dx + nrm[1] * dy + nrm[2] > 0)
+    normal.index_copy_(0, hit_pix, (nrm * facing).T)
     return _shape_output(depth, instance, link, normal, B, H, W)
 
 

@@ -24,10 +24,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Callable
 from importlib import resources
+from pathlib import Path
 
 import torch
 
 from .primitives import BOX, CAPSULE, CYLINDER, SPHERE, Primitives
+from .urdf import RobotSpec, URDFRobot
 
 KIND_BY_NAME = {"sphere": SPHERE, "capsule": CAPSULE, "cylinder": CYLINDER, "box": BOX}
 
@@ -167,6 +169,7 @@ class RobotModel:
     geometry_loader: Callable[["RobotModel"], LinkGeometry]
     tool_transforms: list[torch.Tensor] = field(default_factory=list)
     description: str = ""
+    kind = "primitives"   # what the renderer draws (URDFRobot: "mesh"); not a field
 
     def __post_init__(self):
         self._geometry: LinkGeometry | None = None
@@ -424,12 +427,65 @@ def _kuka_kr16() -> RobotModel:
 
 # ----------------------------------------------------------------------------- registry
 _BUILDERS = {"panda": _panda, "kuka_kr16": _kuka_kr16}
-ROBOT_NAMES = tuple(_BUILDERS)
+ROBOT_NAMES = tuple(_BUILDERS)   # the primitive robots the chapters train and ship models for
+# Robots from URDF meshes shipped in robot_data/<folder>/ (robot.json names the URDF, the
+# keypoint links and the sampling range; scripts/ship_urdf_robots.py made the meshes).
+MESH_ROBOT_FOLDERS = {"panda_mesh": "franka_panda", "kuka_iiwa": "kuka_iiwa", "xarm6": "xarm6"}
+MESH_ROBOT_NAMES = tuple(MESH_ROBOT_FOLDERS)
+_REGISTERED: dict[str, "URDFRobot"] = {}
+
+
+def shipped_urdf(name: str) -> tuple[Path, RobotSpec]:
+    """The URDF file and spec of a shipped mesh robot (see :data:`MESH_ROBOT_FOLDERS`)."""
+    folder = Path(str(resources.files("robotpose_lib.robot_data").joinpath(MESH_ROBOT_FOLDERS[name])))
+    spec_path = folder / "robot.json"
+    return folder / json.loads(spec_path.read_text())["urdf"], RobotSpec.from_json(spec_path)
+
+
+def load_urdf_robot(urdf_path: str | Path, spec: RobotSpec | str | Path | None = None) -> "URDFRobot":
+    """A :class:`~robotpose_lib.urdf.URDFRobot` from a URDF file, registered under its
+    name so that :func:`get_robot` (synthesis, datasets, training) finds it.
+
+    spec: a RobotSpec, a JSON spec file, or None: ``<urdf stem>.robot.json`` or
+    ``robot.json`` beside the URDF when present, else the defaults. Raises
+    FileNotFoundError / ValueError (one line) for a missing file or a bad URDF or spec,
+    and ValueError when the name is taken by another robot.
+    """
+    urdf_path = Path(urdf_path)
+    if spec is None:
+        for candidate in (urdf_path.with_name(urdf_path.stem + ".robot.json"), urdf_path.with_name("robot.json")):
+            if candidate.is_file() and json.loads(candidate.read_text()).get("urdf", urdf_path.name) == urdf_path.name:
+                spec = candidate
+                break
+    if isinstance(spec, (str, Path)):
+        spec = RobotSpec.from_json(spec)
+    robot = URDFRobot(urdf_path, spec)
+    builtin = robot.name in _BUILDERS or robot.name in MESH_ROBOT_FOLDERS
+    same = robot.name in _REGISTERED and _REGISTERED[robot.name].urdf_path.resolve() == urdf_path.resolve()
+    if builtin or (robot.name in _REGISTERED and not same):
+        raise ValueError(f"robot name {robot.name!r} is already taken; give the spec another 'name'")
+    _REGISTERED[robot.name] = robot
+    return robot
+
+
+def known_robots() -> tuple[str, ...]:
+    """Every robot name :func:`get_robot` accepts now: primitive, shipped mesh and registered."""
+    return ROBOT_NAMES + MESH_ROBOT_NAMES + tuple(_REGISTERED)
 
 
 @lru_cache(maxsize=None)
-def get_robot(name: str) -> RobotModel:
-    """The registered :class:`RobotModel` called ``name`` (one shared instance per name)."""
-    if name not in _BUILDERS:
-        raise ValueError(f"unknown robot {name!r}; known robots: {', '.join(ROBOT_NAMES)}")
-    return _BUILDERS[name]()
+def _shipped(name: str):
+    if name in _BUILDERS:
+        return _BUILDERS[name]()
+    return URDFRobot(*shipped_urdf(name))
+
+
+def get_robot(name: str):
+    """The robot called ``name``: a :class:`RobotModel` (primitives) or a
+    :class:`~robotpose_lib.urdf.URDFRobot` (meshes); one shared instance per name.
+    Raises ValueError for an unknown name."""
+    if name in _REGISTERED:
+        return _REGISTERED[name]
+    if name not in _BUILDERS and name not in MESH_ROBOT_FOLDERS:
+        raise ValueError(f"unknown robot {name!r}; known robots: {', '.join(known_robots())}")
+    return _shipped(name)

@@ -32,7 +32,7 @@ from .config import torch_threads
 from .backgrounds import BackgroundPool, paste_collage
 from .distractors import DistractorSet, sample_distractors
 from .photometric import degrade, finish
-from .primitives import Primitives
+from .primitives import Primitives, Triangles
 from .render import render
 from .robots import get_robot
 from .types import Sample
@@ -175,6 +175,7 @@ class SynthParams:
 SCENE_PRESETS: dict[str, dict] = {
     "panda": dict(r_min=0.5, r_max=3.0, placement_radius=0.9),
     "kuka_kr16": dict(r_min=2.5, r_max=10.0, placement_radius=2.5),
+    "panda_mesh": dict(r_min=0.5, r_max=3.0, placement_radius=0.9),   # the same arm as "panda"
 }
 
 
@@ -200,17 +201,30 @@ RECIPES: dict[str, dict] = {
 # Robot-specific recipe settings on top (the Panda is often filmed from under a metre).
 RECIPE_PRESETS: dict[tuple[str, str], dict] = {
     ("sim2real", "panda"): dict(r_min=0.4, r_max=1.8),
+    ("sim2real", "panda_mesh"): dict(r_min=0.4, r_max=1.8),
 }
 
 
+def scene_preset(robot: str) -> dict:
+    """The robot's scene preset (:data:`SCENE_PRESETS`). A mesh robot without one is framed
+    like the Panda relative to its size: cameras 0.4-2.5 reaches away, bases in a disc of
+    0.75 reach (the Panda's preset over its reach)."""
+    model = get_robot(robot)   # validates the name
+    if robot in SCENE_PRESETS:
+        return SCENE_PRESETS[robot]
+    if model.kind == "mesh":
+        reach = model.reach
+        return dict(r_min=round(0.4 * reach, 3), r_max=round(2.5 * reach, 3), placement_radius=round(0.75 * reach, 3))
+    return {}
+
+
 def params_for(robot: str, recipe: str = "paper", **overrides) -> SynthParams:
-    """Paper defaults, then the robot's preset, then the named recipe (see
-    :data:`RECIPES`), then ``overrides``."""
-    get_robot(robot)  # validates the name
+    """Paper defaults, then the robot's preset (:func:`scene_preset`), then the named recipe
+    (see :data:`RECIPES`, with :data:`RECIPE_PRESETS`), then ``overrides``."""
+    preset = scene_preset(robot)
     if recipe not in RECIPES:
         raise ValueError(f"recipe: unknown name {recipe!r} (expected one of {sorted(RECIPES)})")
-    return SynthParams(**{**SCENE_PRESETS.get(robot, {}), **RECIPES[recipe],
-                          **RECIPE_PRESETS.get((recipe, robot), {}), **overrides})
+    return SynthParams(**{**preset, **RECIPES[recipe], **RECIPE_PRESETS.get((recipe, robot), {}), **overrides})
 
 
 @dataclass
@@ -383,13 +397,14 @@ def posed_scene(robot_name: str, joint_angles, radius: float, inclination: float
     return scene
 
 
-def _scene_geometry(robot, scenes: list[Scene], device) -> tuple[Primitives, list[dict]]:
-    """Primitives (camera frame) of all visible robots of all scenes, and per-scene
-    keypoints in the camera frame."""
+def _scene_geometry(robot, scenes: list[Scene], device) -> tuple[Primitives, Triangles, list[dict]]:
+    """Primitives or mesh triangles (camera frame) of all visible robots of all scenes, and
+    per-scene keypoints in the camera frame."""
     rows = [(s_i, r) for s_i, s in enumerate(scenes) for r in np.flatnonzero(s.visible)]
     per_scene = [dict(keypoints=np.zeros((0, len(robot.keypoint_names), 3)), rows=[]) for _ in scenes]
+    prims, tris = Primitives.empty(device), Triangles.empty(device)
     if not rows:
-        return Primitives.empty(device), per_scene
+        return prims, tris, per_scene
     q = torch.tensor(np.stack([scenes[s].joint_angles[r] for s, r in rows]), dtype=torch.float32, device=device)
     keypoints, link_T = robot.forward_kinematics(q)
     # camera <- world <- base, one transform per robot row
@@ -398,11 +413,14 @@ def _scene_geometry(robot, scenes: list[Scene], device) -> tuple[Primitives, lis
     image_index = torch.tensor([s for s, _ in rows], device=device)
     instance_id = torch.tensor([sum(1 for s2, _ in rows[:k] if s2 == s) for k, (s, _) in enumerate(rows)],
                                device=device)
-    prims = robot.primitives(link_T, image_index, instance_id)
-    row_of_prim = torch.zeros(len(scenes), dtype=torch.long, device=device)
-    counts = torch.bincount(image_index, minlength=len(scenes))
-    row_of_prim[1:] = torch.cumsum(counts, 0)[:-1]
-    prims = prims.transformed(T[row_of_prim[prims.image_index] + prims.instance_id])
+    if robot.kind == "mesh":
+        tris = robot.triangles(T[:, None] @ link_T, image_index, instance_id)
+    else:
+        prims = robot.primitives(link_T, image_index, instance_id)
+        row_of_prim = torch.zeros(len(scenes), dtype=torch.long, device=device)
+        counts = torch.bincount(image_index, minlength=len(scenes))
+        row_of_prim[1:] = torch.cumsum(counts, 0)[:-1]
+        prims = prims.transformed(T[row_of_prim[prims.image_index] + prims.instance_id])
     kp_cam = (T[:, None, :3, :3] @ keypoints.unsqueeze(-1)).squeeze(-1) + T[:, None, :3, 3]
     kp_cam = kp_cam.double().cpu().numpy()
     for k, (s, r) in enumerate(rows):
@@ -410,7 +428,7 @@ def _scene_geometry(robot, scenes: list[Scene], device) -> tuple[Primitives, lis
     for s in range(len(scenes)):
         sel = [k for k, (s2, _) in enumerate(rows) if s2 == s]
         per_scene[s]["keypoints"] = kp_cam[sel]
-    return prims, per_scene
+    return prims, tris, per_scene
 
 
 def _visibility(joints_2d: np.ndarray, joints_3d: np.ndarray, instance: np.ndarray,
@@ -495,13 +513,14 @@ def render_scenes(robot_name: str, scenes: list[Scene], params: SynthParams,
         raise ValueError("scenes rendered together must share one image size")
     # Many small tensor ops: single-threaded on the CPU is fastest (see config.torch_threads).
     with torch_threads(1 if torch.device(device).type == "cpu" else torch.get_num_threads()):
-        prims, geometry = _scene_geometry(robot, scenes, device)
+        prims, tris, geometry = _scene_geometry(robot, scenes, device)
         extra = [s.distractors.primitives(b, len(geometry[b]["rows"]), device)
                  for b, s in enumerate(scenes) if len(s.distractors)]
         if extra:
             prims = Primitives.cat([prims, *extra])
         K = torch.tensor(np.stack([s.K for s in scenes]), dtype=torch.float32, device=device)
-        out = render(prims, K, H, W, batch_size=len(scenes))
+        out = render(prims, K, H, W, batch_size=len(scenes), triangles=tris,
+                     cull_back_faces=getattr(robot, "back_face_culling", False))
     depth_all = out.depth.cpu().numpy()
     instance_all = out.instance.cpu().numpy()
     link_all = out.link.cpu().numpy()

@@ -1,0 +1,74 @@
+"""The triangle budget against silhouette fidelity: each URDF robot rendered with its full
+meshes and decimated to several budgets, at the same random poses and cameras, by our
+ray caster; the figure is the silhouette IoU of the decimated robot with the full one.
+
+    python -m robotpose_lib.bench.meshes   (or: robotpose bench meshes)
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from .. import camera
+from ..render import render
+from ..urdf import RobotSpec, URDFRobot
+
+
+def random_views(robot, n: int, height: int, width: int, seed: int = 0):
+    """n (q (1, dof), world -> camera (4, 4), K (3, 3)) of one robot at the origin: poses in
+    the sampling range, cameras 1-2 reaches away seen from the upper hemisphere, 45-75
+    degree field of view, aimed at the robot's middle (float64 NumPy / torch)."""
+    rng = np.random.default_rng(seed)
+    views = []
+    for _ in range(n):
+        low, high = (t.numpy() for t in robot.sample_range)
+        q = torch.tensor(rng.uniform(low, high)[None], dtype=torch.float64)
+        r = rng.uniform(1.0, 2.0) * robot.reach
+        inc, az = rng.uniform(0.3, 1.4), rng.uniform(0, 2 * math.pi)
+        target = torch.tensor([0.0, 0.0, 0.4 * robot.reach], dtype=torch.float64)
+        eye = target + r * torch.tensor([math.sin(inc) * math.cos(az), math.sin(inc) * math.sin(az), math.cos(inc)],
+                                        dtype=torch.float64)
+        K = camera.intrinsics_from_fov(width, height, math.radians(rng.uniform(45, 75))).double()
+        views.append((q, camera.look_at(eye, target), K))
+    return views
+
+
+def silhouette(robot, q, T_cam_world, K, height: int, width: int) -> np.ndarray:
+    """(H, W) bool silhouette of ``robot`` at joint values q (1, dof), base at the world origin."""
+    _, link_T = robot.forward_kinematics(q)
+    tris = robot.triangles(T_cam_world @ link_T)
+    return render(None, K.float(), height, width, triangles=tris, normals=False).mask[0].numpy()
+
+
+def budget_study(urdf_path: str, spec: RobotSpec | None = None, budgets=(200, 400, 800, 1600, 3200),
+                 n_views: int = 8, size: tuple[int, int] = (480, 640), seed: int = 0) -> dict:
+    """{budget: {"triangles": total, "iou_mean": ..., "iou_min": ...}} plus "full" triangles."""
+    spec = spec or RobotSpec()
+    full = URDFRobot(urdf_path, RobotSpec(**{**spec.__dict__, "triangle_budget": None}))
+    views = random_views(full, n_views, *size, seed=seed)
+    reference = [silhouette(full, q, T, K, *size) for q, T, K in views]
+    result = {"full": full.num_triangles}
+    for budget in budgets:
+        robot = URDFRobot(urdf_path, RobotSpec(**{**spec.__dict__, "triangle_budget": budget}))
+        ious = []
+        for (q, T, K), ref in zip(views, reference):
+            sil = silhouette(robot, q, T, K, *size)
+            ious.append(float((sil & ref).sum() / max((sil | ref).sum(), 1)))
+        result[budget] = dict(triangles=robot.num_triangles, iou_mean=float(np.mean(ious)),
+                              iou_min=float(np.min(ious)))
+    return result
+
+
+if __name__ == "__main__":
+    import os
+
+    import pybullet_data
+
+    for rel in ("franka_panda/panda.urdf", "kuka_iiwa/model.urdf", "xarm/xarm6_robot.urdf"):
+        res = budget_study(os.path.join(pybullet_data.getDataPath(), rel))
+        print(rel, "full", res.pop("full"))
+        for b, r in res.items():
+            print(f"  budget {b:5d}: {r['triangles']:6d} triangles, "
+                  f"IoU mean {r['iou_mean']:.4f} min {r['iou_min']:.4f}")

@@ -1,0 +1,418 @@
+"""Robots from a URDF file: links, joints and visual meshes, batched torch forward
+kinematics, keypoints named by link.
+
+The URDF is parsed by yourdfpy (a maintained URDF reader; only its XML model is used,
+no scene graph); meshes are read and decimated by :mod:`robotpose_lib.meshes`. Forward
+kinematics over the joint tree is a few lines of batched torch (:meth:`URDFRobot.
+forward_kinematics`), so it runs on the training device with the rest of synthesis.
+
+Keypoints follow DREAM's convention (Lee et al. 2020): a keypoint is the origin of a
+link frame. A small :class:`RobotSpec` (a JSON file beside the URDF, or arguments) names
+the keypoint links, the joints that are sampled and their range, joints held fixed (a
+gripper's fingers), the default finish and the triangle budget; without a spec every
+actuated joint is sampled within its limits and each actuated joint's child link, after
+the root link, is a keypoint.
+
+Joint types: revolute, continuous, prismatic, fixed (and mimic joints following another
+joint). Link index 0 is the root link; the other links follow in the order of a
+depth-first walk of the joint tree.
+"""
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .meshes import DEFAULT_BUDGET, LinkMesh, corner_normals, load_link_mesh
+from .primitives import Triangles
+
+MOVING = ("revolute", "continuous", "prismatic")
+FINISHES = ("urdf", "white")
+
+
+@dataclass
+class RobotSpec:
+    """What a URDF does not say: which links are keypoints and how poses are drawn.
+
+    Attributes:
+        name: the robot's registry name (default: the URDF's robot name).
+        keypoint_links: link names whose frame origins are the keypoints, in order
+            (default: the root link, then the child link of every sampled joint).
+        sampled_joints: actuated joints that form the pose vector q, in order (default:
+            every actuated joint not held in ``fixed_joints``).
+        sample_range: joint name -> (low, high) where poses are drawn, radians or metres
+            (default: the joint's limits; a continuous joint takes (-pi, pi)).
+        fixed_joints: joint name -> value for actuated joints that are not sampled (for
+            example a gripper held open).
+        finish: the robot's default look: ``"urdf"`` (the URDF's material colours) or
+            ``"white"`` (white and light-grey shells, the manufacturer-like finish).
+        triangle_budget: triangles per mesh after decimation (None keeps full meshes).
+        back_face_culling: render only triangles facing the camera (twice as fast; right
+            for closed meshes wound counter-clockwise, as pybullet's renderer assumes);
+            False for meshes with open or inside-out parts.
+        description: one line shown when the robots are listed.
+    """
+
+    name: str | None = None
+    keypoint_links: list[str] | None = None
+    sampled_joints: list[str] | None = None
+    sample_range: dict[str, tuple[float, float]] = field(default_factory=dict)
+    fixed_joints: dict[str, float] = field(default_factory=dict)
+    finish: str = "urdf"
+    triangle_budget: int | None = DEFAULT_BUDGET
+    back_face_culling: bool = True
+    description: str = ""
+
+    @staticmethod
+    def from_json(path: str | Path) -> "RobotSpec":
+        """A spec from a JSON object with the attribute names as keys. Raises
+        FileNotFoundError or ValueError (unknown key, not an object, bad JSON)."""
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"robot spec not found: {path}")
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        if not isinstance(data, dict):
+            raise ValueError(f"{path}: a robot spec must be a JSON object")
+        known = set(RobotSpec.__dataclass_fields__)
+        unknown = sorted(set(data) - known - {"urdf"})
+        if unknown:
+            raise ValueError(f"{path}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
+        data.pop("urdf", None)
+        data["sample_range"] = {k: tuple(v) for k, v in data.get("sample_range", {}).items()}
+        return RobotSpec(**data)
+
+
+@dataclass
+class _Joint:
+    name: str
+    kind: str
+    parent: int
+    child: int
+    origin: np.ndarray           # (4, 4) parent link -> joint frame at q = 0
+    axis: np.ndarray             # (3,) unit
+    source: tuple                # ("q", i) | ("fixed", value) | ("mimic", joint_index, multiplier, offset)
+
+
+def _resolve_mesh_path(filename: str, urdf_path: Path) -> Path:
+    """A URDF mesh filename (``package://pkg/...``, ``file://...``, relative or absolute)
+    as a file path: package names are looked up as folders at or above the URDF's."""
+    base = urdf_path.parent
+    if filename.startswith("file://"):
+        filename = filename[len("file://"):]
+    if filename.startswith("package://"):
+        rest = Path(filename[len("package://"):])
+        tails = [rest, Path(*rest.parts[1:])] if len(rest.parts) > 1 else [rest]
+        for folder in [base, *base.parents]:
+            for tail in tails:
+                if (folder / tail).is_file():
+                    return folder / tail
+        return base / rest
+    path = Path(filename)
+    return path if path.is_absolute() else base / path
+
+
+def _primitive_mesh(geometry) -> tuple[np.ndarray, np.ndarray]:
+    """A URDF box, cylinder or sphere as a triangle mesh (trimesh.creation)."""
+    import trimesh
+
+    if geometry.box is not None:
+        m = trimesh.creation.box(extents=geometry.box.size)
+    elif geometry.cylinder is not None:
+        m = trimesh.creation.cylinder(radius=geometry.cylinder.radius, height=geometry.cylinder.length, sections=24)
+    else:
+        m = trimesh.creation.icosphere(subdivisions=2, radius=geometry.sphere.radius)
+    return np.asarray(m.vertices, np.float64), np.asarray(m.faces, np.int64)
+
+
+def _rotation_about(axis: torch.Tensor, angle: torch.Tensor) -> torch.Tensor:
+    """(B, 3, 3) rotations by ``angle`` (B,) about the unit ``axis`` (3,) (Rodrigues)."""
+    x, y, z = axis.unbind()
+    c, s = torch.cos(angle), torch.sin(angle)
+    C = 1.0 - c
+    return torch.stack([c + x * x * C, x * y * C - z * s, x * z * C + y * s,
+                        y * x * C + z * s, c + y * y * C, y * z * C - x * s,
+                        z * x * C - y * s, z * y * C + x * s, c + z * z * C], -1).reshape(-1, 3, 3)
+
+
+class URDFRobot:
+    """A robot read from a URDF file: the same interface as
+    :class:`~robotpose_lib.robots.RobotModel`, with meshes instead of primitives.
+
+    Attributes: ``name``, ``keypoint_names`` (= keypoint link names), ``keypoint_links``
+    (their link indices), ``link_names`` (L, index 0 the root), ``joint_names`` (the dof
+    sampled joints), ``joint_limits`` and ``sample_range`` ((dof,) float64 low and high),
+    ``link_colors`` ((L, 3) the URDF's material colours, RGB in [0, 1], light grey where
+    none is given), ``finish``, ``urdf_path``, ``description``.
+
+    Raises (one line each): FileNotFoundError for a missing URDF or mesh file,
+    ValueError for a URDF with no actuated joint, a spec naming a link or joint the URDF
+    lacks, or an unreadable file.
+    """
+
+    kind = "mesh"
+
+    def __init__(self, urdf_path: str | Path, spec: RobotSpec | None = None):
+        import yourdfpy
+
+        path = Path(urdf_path)
+        if not path.is_file():
+            raise FileNotFoundError(f"URDF file not found: {path}")
+        spec = spec or RobotSpec()
+        try:
+            urdf = yourdfpy.URDF.load(str(path), load_meshes=False, build_scene_graph=False,
+                                      build_collision_scene_graph=False, load_collision_meshes=False)
+        except Exception as exc:  # lxml and yourdfpy raise many kinds for broken files
+            raise ValueError(f"{path}: not a readable URDF ({type(exc).__name__}: {exc})") from None
+        model = urdf.robot
+        self.urdf_path = path
+        self.name = spec.name or model.name
+        self.description = spec.description or f"{model.name} from {path.name}"
+        self.finish = spec.finish
+        self.back_face_culling = bool(spec.back_face_culling)
+        if spec.finish not in FINISHES:
+            raise ValueError(f"{path}: finish must be one of {FINISHES}, got {spec.finish!r}")
+        self._build_tree(model, path, spec)
+        self._build_meshes(model, path, spec.triangle_budget)
+        kp = spec.keypoint_links or [self.link_names[0]] + [self.link_names[j.child] for j in self._joints
+                                                            if j.source[0] == "q"]
+        missing = [n for n in kp if n not in self.link_names]
+        if missing:
+            raise ValueError(f"{path}: the spec names link(s) the URDF lacks: {', '.join(missing)} "
+                             f"(links: {', '.join(self.link_names)})")
+        self.keypoint_names = list(kp)
+        self.keypoint_links = [self.link_names.index(n) for n in kp]
+        self._reach: float | None = None
+
+    # -- building
+    def _build_tree(self, model, path: Path, spec: RobotSpec) -> None:
+        joints = {j.name: j for j in model.joints}
+        children = {j.child for j in model.joints}
+        roots = [link.name for link in model.links if link.name not in children]
+        if len(roots) != 1:
+            raise ValueError(f"{path}: the links must form one tree, found roots {roots}")
+        actuated = [j.name for j in model.joints if j.type in MOVING and j.mimic is None]
+        if not actuated:
+            raise ValueError(f"{path}: the URDF has no actuated joint (revolute, continuous or prismatic)")
+        for name in [*spec.fixed_joints, *spec.sample_range, *(spec.sampled_joints or [])]:
+            if name not in joints:
+                raise ValueError(f"{path}: the spec names joint {name!r} the URDF lacks")
+        sampled = spec.sampled_joints or [n for n in actuated if n not in spec.fixed_joints]
+        if not sampled:
+            raise ValueError(f"{path}: no joint left to sample (all actuated joints are fixed by the spec)")
+        self.joint_names = list(sampled)
+        by_parent: dict[str, list] = {}
+        for j in model.joints:
+            by_parent.setdefault(j.parent, []).append(j)
+        order: list = []
+        self._walk(roots[0], by_parent, order)   # depth-first, children in file order
+        self.link_names = [roots[0]] + [j.child for j in order]
+        index = {n: i for i, n in enumerate(self.link_names)}
+        joint_index = {j.name: k for k, j in enumerate(order)}
+        low, high, s_low, s_high = [], [], [], []
+        self._joints = []
+        for j in order:
+            origin = np.eye(4) if j.origin is None else np.asarray(j.origin, np.float64)
+            axis = np.asarray(j.axis if j.axis is not None else (1.0, 0, 0), np.float64)
+            axis = axis / max(np.linalg.norm(axis), 1e-12)
+            if j.type not in MOVING:
+                source = ("fixed", 0.0)
+            elif j.mimic is not None:
+                source = ("mimic", j.mimic.joint, j.mimic.multiplier or 1.0, j.mimic.offset or 0.0)
+            elif j.name in spec.fixed_joints:
+                source = ("fixed", float(spec.fixed_joints[j.name]))
+            elif j.name in sampled:
+                source = ("q", sampled.index(j.name))
+            else:
+                source = ("fixed", 0.0)
+            kind = j.type if j.type in MOVING else "fixed"
+            self._joints.append(_Joint(j.name, kind, index[j.parent], index[j.child], origin, axis, source))
+        for name in sampled:
+            j = joints[name]
+            if j.type == "continuous" or j.limit is None or j.limit.lower is None:
+                lo, hi = -math.pi, math.pi
+            else:
+                lo, hi = float(j.limit.lower), float(j.limit.upper)
+            low.append(lo)
+            high.append(hi)
+            r = spec.sample_range.get(name, (lo, hi))
+            s_low.append(max(lo, float(r[0])))
+            s_high.append(min(hi, float(r[1])))
+        # mimic sources name joints; turn them into indices into the walk order
+        for jt in self._joints:
+            if jt.source[0] == "mimic":
+                jt.source = ("mimic", joint_index[jt.source[1]], jt.source[2], jt.source[3])
+        f64 = lambda x: torch.tensor(x, dtype=torch.float64)
+        self.joint_limits = (f64(low), f64(high))
+        self.sample_range = (f64(s_low), f64(s_high))
+        self._origins = torch.tensor(np.stack([j.origin for j in self._joints]) if self._joints
+                                     else np.zeros((0, 4, 4)), dtype=torch.float64)
+
+    @staticmethod
+    def _walk(link: str, by_parent: dict, order: list) -> None:
+        for j in by_parent.get(link, []):
+            order.append(j)
+            URDFRobot._walk(j.child, by_parent, order)
+
+    def _build_meshes(self, model, path: Path, budget: int | None) -> None:
+        materials = {m.name: m for m in model.materials}
+        for link in model.links:
+            for v in link.visuals:
+                if v.material is not None and v.material.name and v.material.color is not None:
+                    materials.setdefault(v.material.name, v.material)
+        parts, colors = [], np.full((len(self.link_names), 3), 0.8)
+        links = {link.name: link for link in model.links}
+        for i, name in enumerate(self.link_names):
+            for v in links[name].visuals:
+                g = v.geometry
+                if g.mesh is not None:
+                    file = _resolve_mesh_path(g.mesh.filename, path)
+                    if not file.is_file():
+                        raise FileNotFoundError(f"{path}: link {name!r}: mesh file not found: {file}")
+                    mesh = load_link_mesh(file, g.mesh.scale, budget)
+                elif g.box is not None or g.cylinder is not None or g.sphere is not None:
+                    vert, faces = _primitive_mesh(g)
+                    mesh = LinkMesh(vert, faces, corner_normals(vert, faces))
+                else:
+                    continue
+                if v.origin is not None:
+                    mesh = mesh.transformed(np.asarray(v.origin, np.float64))
+                parts.append((i, mesh))
+                mat = v.material
+                if mat is not None and mat.color is None and mat.name in materials:
+                    mat = materials[mat.name]
+                if mat is not None and mat.color is not None:
+                    colors[i] = np.clip(np.asarray(mat.color.rgba[:3], np.float64), 0, 1)
+        if not parts:
+            raise ValueError(f"{path}: no link has a visual mesh or shape to render")
+        tri = np.concatenate([m.vertices[m.faces] for _, m in parts])               # (F, 3, 3)
+        self._tri_vertices = torch.tensor(tri, dtype=torch.float64)
+        self._tri_normals = torch.tensor(np.concatenate([m.corner_normals for _, m in parts]), dtype=torch.float64)
+        self._tri_link = torch.tensor(np.concatenate([np.full(m.num_triangles, i) for i, m in parts]),
+                                      dtype=torch.long)
+        self.link_colors = colors
+        self.triangles_per_link = np.bincount(self._tri_link.numpy(), minlength=len(self.link_names))
+
+    # -- sizes
+    @property
+    def dof(self) -> int:
+        return len(self.joint_names)
+
+    @property
+    def num_keypoints(self) -> int:
+        return len(self.keypoint_names)
+
+    @property
+    def num_links(self) -> int:
+        return len(self.link_names)
+
+    @property
+    def num_triangles(self) -> int:
+        return int(self._tri_link.shape[0])
+
+    # -- kinematics
+    def forward_kinematics(self, q: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keypoints (B, J, 3) metres and link_transforms (B, L, 4, 4) (link -> root
+        frame) for joint values q (B, dof), radians or metres (prismatic). Outputs
+        follow q's dtype and device. Raises ValueError for a wrong shape."""
+        if q.dim() != 2 or q.shape[1] != self.dof:
+            raise ValueError(f"q must have shape (B, {self.dof}) for {self.name}, got {tuple(q.shape)}")
+        if not q.is_floating_point():
+            q = q.double()
+        kw = dict(device=q.device, dtype=q.dtype)
+        B = q.shape[0]
+        origins = self._origins.to(**kw)
+        frames: list = [None] * self.num_links
+        frames[0] = torch.eye(4, **kw).expand(B, 4, 4)
+        values: list = []
+        for k, j in enumerate(self._joints):
+            if j.source[0] == "q":
+                value = q[:, j.source[1]]
+            elif j.source[0] == "mimic":
+                value = values[j.source[1]] * j.source[2] + j.source[3]
+            else:
+                value = torch.full((B,), j.source[1], **kw)
+            values.append(value)
+            T = frames[j.parent] @ origins[k]
+            if j.kind != "fixed":
+                axis = torch.as_tensor(j.axis, **kw)
+                motion = torch.eye(4, **kw).repeat(B, 1, 1)
+                if j.kind == "prismatic":
+                    motion[:, :3, 3] = value[:, None] * axis
+                else:
+                    motion[:, :3, :3] = _rotation_about(axis, value)
+                T = T @ motion
+            frames[j.child] = T
+        link_transforms = torch.stack(frames, dim=1)
+        keypoints = link_transforms[:, self.keypoint_links, :3, 3]
+        return keypoints, link_transforms
+
+    def sample_joint_angles(self, n: int, generator: torch.Generator | None = None,
+                            device=None, dtype=torch.float32) -> torch.Tensor:
+        """(n, dof) joint values uniform in :attr:`sample_range` (drawn on CPU, then moved)."""
+        low, high = self.sample_range
+        u = torch.rand(n, self.dof, generator=generator, dtype=torch.float64)
+        return (low + u * (high - low)).to(device=device, dtype=dtype)
+
+    # -- geometry
+    def triangles(self, link_transforms: torch.Tensor, image_index: torch.Tensor | None = None,
+                  instance_id: torch.Tensor | None = None) -> Triangles:
+        """The robot's visual meshes placed by ``link_transforms`` (B, L, 4, 4) (into
+        whatever frame they map to). Returns Triangles with B * F entries, robot-major."""
+        if link_transforms.dim() != 4 or link_transforms.shape[1:] != (self.num_links, 4, 4):
+            raise ValueError(f"link_transforms must have shape (B, {self.num_links}, 4, 4) for "
+                             f"{self.name}, got {tuple(link_transforms.shape)}")
+        B = link_transforms.shape[0]
+        dev, dt = link_transforms.device, link_transforms.dtype
+        F = self.num_triangles
+        if image_index is None:
+            image_index = torch.zeros(B, dtype=torch.long, device=dev)
+        if instance_id is None:
+            instance_id = torch.arange(B, dtype=torch.long, device=dev)
+        link = self._tri_link.to(dev)
+        T = link_transforms.index_select(1, link)                               # (B, F, 4, 4)
+        R, t = T[..., :3, :3], T[..., :3, 3]
+        v = self._tri_vertices.to(dev, dt)                                       # (F, 3, 3)
+        n = self._tri_normals.to(dev, dt)
+        verts = torch.einsum("bfij,fkj->bfki", R, v) + t[:, :, None, :]          # (B, F, 3, 3)
+        norms = torch.einsum("bfij,fkj->bfki", R, n)
+        verts, norms = verts.reshape(B * F, 3, 3), norms.reshape(B * F, 3, 3)
+        return Triangles(verts[:, 0], verts[:, 1], verts[:, 2], norms[:, 0], norms[:, 1], norms[:, 2],
+                         torch.as_tensor(image_index, device=dev).long().repeat_interleave(F),
+                         torch.as_tensor(instance_id, device=dev).long().repeat_interleave(F),
+                         link.repeat(B))
+
+    @property
+    def bounding_radius(self) -> float:
+        """Footprint radius (m) of the root link's mesh on the ground plane."""
+        base = self._tri_vertices[self._tri_link == 0]
+        if base.numel() == 0:
+            return 0.1
+        return float(base[..., :2].norm(dim=-1).max())
+
+    @property
+    def reach(self) -> float:
+        """Largest distance (m) of any mesh vertex from the root origin over 1024 seeded
+        random poses within the joint limits, plus 2 cm."""
+        if self._reach is None:
+            g = torch.Generator().manual_seed(0)
+            low, high = self.joint_limits
+            q = low + torch.rand(1024, self.dof, generator=g, dtype=torch.float64) * (high - low)
+            _, T = self.forward_kinematics(q)
+            radius = 0.0
+            for i in range(self.num_links):
+                pts = self._tri_vertices[self._tri_link == i].reshape(-1, 3)
+                if pts.numel() == 0:
+                    continue
+                centre = pts.mean(0)
+                r = float((pts - centre).norm(dim=1).max())
+                c = (T[:, i, :3, :3] @ centre) + T[:, i, :3, 3]
+                radius = max(radius, float(c.norm(dim=1).max()) + r)
+            self._reach = radius + 0.02
+        return self._reach
