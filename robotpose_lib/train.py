@@ -29,7 +29,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -43,6 +45,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from .checkpoint import CheckpointError, load_checkpoint, load_weights, rng_state, save_checkpoint, set_rng_state
 from .config import autocast_dtype, resolve_device, torch_threads
+from .fileio import FolderLock, dumps_json, remove_stale_temps, write_atomic
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.jsonl"
@@ -201,31 +204,77 @@ def _to_device(batch: dict, device: torch.device, channels_last: bool) -> dict:
     return out
 
 
-def _truncate_metrics(path: Path, step: int) -> None:
-    """Drop log lines written after ``step`` (by a run killed after its last checkpoint)."""
+def _truncate_metrics(path: Path, step: int) -> int:
+    """Keep the log lines of steps 1..``step`` (the checkpoint's step; 0: a run starting
+    afresh), each once: drop what a killed run wrote after its last checkpoint, or before
+    it left any. Returns the number of lines dropped."""
     if not path.exists():
-        return
-    keep = []
+        return 0
+    keep, seen, dropped = [], set(), 0
     for line in path.read_text().splitlines():
         try:
-            if json.loads(line).get("step", 0) <= step:
-                keep.append(line)
-        except json.JSONDecodeError:
-            pass  # a half-written last line of a killed run
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(line + "\n" for line in keep))
-    os.replace(tmp, path)
+            row_step = json.loads(line).get("step", 0)
+        except (json.JSONDecodeError, AttributeError):
+            row_step = None  # a half-written last line of a killed run
+        if isinstance(row_step, int) and 0 < row_step <= step and row_step not in seen:
+            keep.append(line)
+            seen.add(row_step)
+        else:
+            dropped += 1
+    if dropped:
+        write_atomic(path, "".join(line + "\n" for line in keep))
+    return dropped
 
 
-def _out_of_time(max_seconds: float | None, elapsed: float, world: int, device) -> bool:
-    """Whether the wall-time budget is spent; under DDP rank 0's clock decides for all,
-    so every process stops at the same step."""
-    if max_seconds is None:
-        return False
-    flag = torch.tensor([float(elapsed > max_seconds)], device=device)
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped by SIGINT (Ctrl-C) or SIGTERM (``kill``, batch schedulers) after the
+    step under way, with a checkpoint written. ``signum``: the signal; the message is the
+    one line the command prints."""
+
+    def __init__(self, signum: int, step: int, checkpoint: Path):
+        self.signum, self.step, self.checkpoint = signum, step, checkpoint
+        super().__init__(f"stopped by {signal.Signals(signum).name} at step {step}: checkpoint {checkpoint} written "
+                         f"(continue with --resume)")
+
+
+class _StopRequests:
+    """SIGINT and SIGTERM during the training loop: remembered (``signum``) and acted on
+    after the step under way; a second Ctrl-C stops at once. Only in the main thread."""
+
+    def __init__(self):
+        self.signum: int | None = None
+        self._old: dict = {}
+
+    def _handle(self, signum, frame) -> None:
+        if self.signum is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+    def __enter__(self) -> "_StopRequests":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                try:
+                    self._old[sig] = signal.signal(sig, self._handle)
+                except (ValueError, OSError):
+                    pass
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+
+def _stop_flags(max_seconds: float | None, elapsed: float, interrupted: bool, rank: int, world: int,
+                device) -> tuple[bool, bool]:
+    """(wall-time budget spent, a stop signal arrived): under DDP rank 0's clock decides
+    the budget and a signal to any process stops all, so every process stops at the same
+    step."""
+    flags = [float(rank == 0 and max_seconds is not None and elapsed > max_seconds), float(interrupted)]
     if world > 1:
-        dist.broadcast(flag, src=0)
-    return bool(flag.item())
+        both = torch.tensor(flags, device=device)
+        dist.all_reduce(both, op=dist.ReduceOp.MAX)
+        flags = both.tolist()
+    return bool(flags[0]), bool(flags[1])
 
 
 def train(task: Task, dataset: Dataset, out_dir: str | Path, settings: TrainSettings,
@@ -234,6 +283,14 @@ def train(task: Task, dataset: Dataset, out_dir: str | Path, settings: TrainSett
 
     Writes ``out_dir/checkpoint.pt`` every ``ckpt_every`` steps and at the end, and one JSON
     line per ``log_every`` steps to ``out_dir/metrics.jsonl``.
+
+    The run folder tells the truth after any number of kills: ``out_dir/run.lock``
+    (``fileio.FolderLock``) keeps a second process out while this one runs (one line names
+    the holder; a lock left by a dead process is taken over); the temporary files of a
+    checkpoint write a kill interrupted are removed; the log is cut to the steps of the
+    checkpoint the run starts from (none: started afresh), so it holds each step once.
+    SIGINT and SIGTERM stop after the step under way with a checkpoint and raise
+    :class:`TrainingInterrupted` (a KeyboardInterrupt).
 
     Args:
         resume: continue from ``out_dir/checkpoint.pt`` (a fresh start when there is none).
@@ -247,8 +304,17 @@ def train(task: Task, dataset: Dataset, out_dir: str | Path, settings: TrainSett
     if device.type != "cuda":
         free = (os.cpu_count() or 1) - settings.num_workers
         threads = settings.threads or max(1, free // world)
+    out_dir = Path(out_dir)
     with torch_threads(threads):  # the caller's thread count is restored afterwards
-        return _train(task, dataset, Path(out_dir), settings, resume, rank, world, device)
+        if rank != 0:
+            return _train(task, dataset, out_dir, settings, resume, rank, world, device)
+        with FolderLock(out_dir, "run folder") as lock:
+            if lock.taken_over is not None:
+                print(f"{lock.path}: taking over the lock of process {lock.taken_over}, which no longer holds it")
+            stale = remove_stale_temps(out_dir, (CHECKPOINT_NAME, METRICS_NAME))
+            if stale:
+                print(f"{out_dir}: removed {len(stale)} temporary file(s) a killed run left behind")
+            return _train(task, dataset, out_dir, settings, resume, rank, world, device)
 
 
 def _train(task: Task, dataset: Dataset, out_dir: Path, settings: TrainSettings, resume: bool,
@@ -275,19 +341,22 @@ def _train(task: Task, dataset: Dataset, out_dir: Path, settings: TrainSettings,
         ckpt = load_checkpoint(ckpt_path, expect={"task": task.name, "robot": task.robot,
                                                   "config": task.config_dict()},
                                map_location=device)
+        load_weights(model, ckpt["model"], ckpt_path)
+        missing = [k for k in ("optimizer", "scheduler", "rng") if k not in ckpt]
+        if missing:
+            raise CheckpointError(f"{ckpt_path}: lacks {', '.join(missing)}: an inference checkpoint, not a "
+                                  f"run to resume (start a new run from it with --init)")
         try:
-            model.load_state_dict(ckpt["model"])
             optimizer.load_state_dict(ckpt["optimizer"])
             scheduler.load_state_dict(ckpt["scheduler"])
-        except (RuntimeError, ValueError, KeyError) as exc:
-            raise CheckpointError(f"{ckpt_path}: does not fit this model "
-                                  f"({str(exc).splitlines()[0][:120]})") from None
-        if ckpt.get("scaler") and cuda:
-            scaler.load_state_dict(ckpt["scaler"])
-        set_rng_state(ckpt["rng"])
+            if ckpt.get("scaler") and cuda:
+                scaler.load_state_dict(ckpt["scaler"])
+            set_rng_state(ckpt["rng"])
+        except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as exc:
+            raise CheckpointError(f"{ckpt_path}: optimiser, schedule or RNG state does not fit this run "
+                                  f"({str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__})") from None
         step = int(ckpt["step"])
         if rank == 0:
-            _truncate_metrics(metrics_path, step)
             print(f"resuming {ckpt_path} at step {step}")
     else:
         if resume and rank == 0:
@@ -320,6 +389,11 @@ def _train(task: Task, dataset: Dataset, out_dir: Path, settings: TrainSettings,
                         persistent_workers=False)
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
+        dropped = _truncate_metrics(metrics_path, step)
+        if dropped:
+            print(f"{metrics_path}: dropped {dropped} line(s) written after the checkpoint's step {step}"
+                  if step else f"{metrics_path}: dropped {dropped} line(s) of an earlier run that left no "
+                  f"checkpoint (starting afresh)")
     bar = None
     if rank == 0 and settings.progress:
         from tqdm import tqdm  # text bars: widget bars stalled notebook execution (nbclient)
@@ -327,10 +401,42 @@ def _train(task: Task, dataset: Dataset, out_dir: Path, settings: TrainSettings,
         # Refresh rarely when the output is a log file rather than a terminal.
         bar = tqdm(total=settings.steps, initial=step, desc=f"{task.name} {task.robot}",
                    dynamic_ncols=True, mininterval=0.5 if sys.stderr.isatty() else 30)
-    t_start = t_log = time.perf_counter()
-    samples_since_log, last = 0, {}
+    t_start = time.perf_counter()
     train_model.train()
-    for batch in loader:
+    with _StopRequests() as stop:
+        step, last, interrupted = _loop(task, loader, train_model, optimizer, scheduler, scaler, save, settings,
+                                        device, amp_dtype, metrics_path, bar, stop, step, t_start, rank, world)
+    if bar is not None:
+        bar.close()
+    if rank == 0 and step == sampler.start and not ckpt_path.exists():
+        save(step)  # zero-step run: still leave a checkpoint behind
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    if interrupted:
+        raise TrainingInterrupted(stop.signum or signal.SIGINT, step, ckpt_path)
+    return {"step": step, "loss": last.get("loss"), "checkpoint": str(ckpt_path),
+            "seconds": time.perf_counter() - t_start}
+
+
+def _loop(task, loader, train_model, optimizer, scheduler, scaler, save, settings, device, amp_dtype,
+          metrics_path: Path, bar, stop: _StopRequests, step: int, t_start: float, rank: int,
+          world: int) -> tuple[int, dict, bool]:
+    """The optimisation steps of :func:`_train`: (last step done, last logged values,
+    whether a stop signal ended them, a checkpoint written)."""
+    t_log, samples_since_log, last = t_start, 0, {}
+    batches = iter(loader)
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return step, last, False
+        except Exception:
+            if stop.signum is None:  # a worker killed by the same Ctrl-C: stop like the main process
+                raise
+            if rank == 0:
+                save(step)
+            return step, last, True
         batch = _to_device(batch, device, settings.channels_last)
         with torch.autocast(device_type=device.type, dtype=amp_dtype or torch.float32,
                             enabled=amp_dtype is not None):
@@ -345,10 +451,11 @@ def _train(task: Task, dataset: Dataset, out_dir: Path, settings: TrainSettings,
         step += 1
         samples_since_log += settings.batch_size * world
         now = time.perf_counter()
-        out_of_time = _out_of_time(settings.max_seconds, now - t_start, world, device)
+        out_of_time, interrupted = _stop_flags(settings.max_seconds, now - t_start, stop.signum is not None,
+                                               rank, world, device)
         if rank != 0:
-            if out_of_time:
-                break
+            if out_of_time or interrupted:
+                return step, last, interrupted and step < settings.steps
             continue
         rate = samples_since_log / max(now - t_log, 1e-9)
         if bar is not None:
@@ -358,22 +465,15 @@ def _train(task: Task, dataset: Dataset, out_dir: Path, settings: TrainSettings,
             last = {"step": step, **parts, "lr": scheduler.get_last_lr()[0],
                     "samples_per_s": rate, "time": time.time()}
             with open(metrics_path, "a") as f:
-                f.write(json.dumps(last) + "\n")
+                f.write(dumps_json(last) + "\n")
             t_log, samples_since_log = now, 0
-        if step % settings.ckpt_every == 0 or step == settings.steps or out_of_time:
+        if step % settings.ckpt_every == 0 or step == settings.steps or out_of_time or interrupted:
             save(step)
+        if interrupted:
+            return step, last, step < settings.steps
         if out_of_time:
             print(f"stopping at step {step}: --max-minutes reached (resume with --resume)")
-            break
-    if bar is not None:
-        bar.close()
-    if rank == 0 and step == sampler.start and not ckpt_path.exists():
-        save(step)  # zero-step run: still leave a checkpoint behind
-    if world > 1:
-        dist.barrier()
-        dist.destroy_process_group()
-    return {"step": step, "loss": last.get("loss"), "checkpoint": str(ckpt_path),
-            "seconds": time.perf_counter() - t_start}
+            return step, last, False
 
 
 # ------------------------------------------------------------------------------ metrics

@@ -12,8 +12,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import signal
 import sys
 import textwrap
+import threading
 
 from . import bench, predict, synth, train
 from . import eval as evaluate
@@ -32,12 +34,38 @@ EXIT_CODES = {
     1: "an input or the run failed: a file missing or unreadable, a checkpoint that does not fit, a bad image or "
        "camera description, a value the library rejects, a training that diverged (one line names it)",
     2: "usage: unknown command or option, a missing or malformed argument",
-    130: "interrupted",
+    130: "interrupted (Ctrl-C); a training run first writes its checkpoint",
+    143: "terminated (SIGTERM: kill, a batch scheduler); a training run first writes its checkpoint",
 }
 
 
 class UsageError(Exception):
     """A command line the command cannot run (exit code 2)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM arrived (exit code 143); training turns it into a checkpoint first."""
+
+    signum = signal.SIGTERM
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated("terminated")
+
+
+@contextlib.contextmanager
+def _sigterm_stops():
+    """SIGTERM raises :class:`Terminated` while a command runs (main thread only), so it
+    ends with one line and exit code 143 like Ctrl-C ends with 130."""
+    old = None
+    if threading.current_thread() is threading.main_thread():
+        with contextlib.suppress(ValueError, OSError):
+            old = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        yield
+    finally:
+        if old is not None:
+            signal.signal(signal.SIGTERM, old)
 
 
 def usage() -> str:
@@ -76,7 +104,8 @@ def run_command(name: str, argv: list[str]) -> int:
         problem = module.check(args)
         if problem:
             raise UsageError(problem)
-        return int(module.run(args) or 0)
+        with _sigterm_stops():
+            return int(module.run(args) or 0)
     except SystemExit as stop:  # --help
         return int(stop.code or 0)
     except UsageError as err:
@@ -87,9 +116,13 @@ def run_command(name: str, argv: list[str]) -> int:
         text = str(err).splitlines()[0] if str(err) else type(err).__name__
         _say(name, f"error: {text}")
         return 1
-    except KeyboardInterrupt:
-        _say(name, "interrupted")
-        return 130
+    except KeyboardInterrupt as err:
+        # train.TrainingInterrupted names the signal, the step and the checkpoint written
+        signum = int(getattr(err, "signum", signal.SIGINT))
+        text = str(err).splitlines()[0] if str(err) else ""
+        _say(name, text if text and text != "terminated" else
+             ("terminated" if signum == signal.SIGTERM else "interrupted"))
+        return 128 + signum
 
 
 def main(argv: list[str] | None = None) -> int:
