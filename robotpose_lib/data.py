@@ -9,15 +9,17 @@ On-disk format (one folder; ``NNNNNN`` is the zero-padded sample index)::
     annotations/NNNNNN.npz joints_2d, joints_3d, visibility, K, joint_angles, base_poses,
                            camera_pose, depth (float32 metres, 0 = no robot), link_ids
 
-Each sample's files are written atomically (temporary name, then rename) and the writer
-skips samples that are already complete, so an interrupted ``robotpose synth`` run picks up
-where it stopped. A reader meeting a missing or truncated file names it and the problem.
+Each sample's files are written atomically (``fileio.atomic_file``: temporary name, then
+rename) and the writer skips samples that are already complete, so an interrupted
+``robotpose synth`` run picks up where it stopped; the writer holds ``run.lock``
+(``fileio.FolderLock``: a second writer gets one line naming the first) and removes the
+temporary files a killed run left. A reader meeting a missing or truncated file names it
+and the problem.
 """
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import zipfile
 from pathlib import Path
 
@@ -25,6 +27,7 @@ import cv2
 import numpy as np
 from torch.utils.data import Dataset
 
+from .fileio import TEMP_SUFFIX, FolderLock, atomic_file, dumps_json, write_atomic, write_json_atomic
 from .robots import get_robot
 from .synth import SynthParams, generate, params_for
 from .toy import ToyDiscDataset
@@ -69,13 +72,6 @@ class SyntheticDataset(Dataset):
 # ---------------------------------------------------------------- writing
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
 def _png_bytes(image: np.ndarray) -> bytes:
     if image.ndim == 3:
         image = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
@@ -112,33 +108,41 @@ def write_sample(root: str | Path, index: int, sample: Sample) -> None:
     ids = np.zeros(sample.size, np.uint8)
     for r, m in enumerate(sample.masks):
         ids[m] = r + 1
-    _atomic_write_bytes(paths["image"], _png_bytes(sample.image))
-    _atomic_write_bytes(paths["mask"], _png_bytes(ids))
+    write_atomic(paths["image"], _png_bytes(sample.image))
+    write_atomic(paths["mask"], _png_bytes(ids))
     arrays = {k: getattr(sample, k) for k in ANNOTATION_KEYS + _EXTRA_KEYS}
-    tmp = paths["annotations"].with_name(paths["annotations"].name + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, paths["annotations"])
+    with atomic_file(paths["annotations"]) as f:
+        np.savez_compressed(f, **arrays)
 
 
 def write_dataset(root: str | Path, dataset: SyntheticDataset, batch_size: int = 8,
                   progress: bool = True) -> Path:
     """Render ``dataset`` into ``root`` (see module docstring); resumes an interrupted run."""
-    from tqdm import tqdm  # text bars: widget bars stalled notebook execution (nbclient)
-
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
+    with FolderLock(root, "dataset folder"):
+        for sub in ("images", "masks", "annotations", "."):
+            for tmp in (root / sub).glob(f"*{TEMP_SUFFIX}"):
+                tmp.unlink(missing_ok=True)  # a killed writer's half-written file
+        return _write_dataset(root, dataset, batch_size, progress)
+
+
+def _write_dataset(root: Path, dataset: SyntheticDataset, batch_size: int, progress: bool) -> Path:
+    """:func:`write_dataset` while holding the folder."""
+    from tqdm import tqdm  # text bars: widget bars stalled notebook execution (nbclient)
+
     header = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "robot": dataset.robot,
               "seed": dataset.seed, "n": dataset.n, "height": dataset.size[0],
               "width": dataset.size[1], "joint_names": list(get_robot(dataset.robot).keypoint_names),
               "params": _params_json(dataset.params)}
-    header = json.loads(json.dumps(header))  # tuples -> lists, as they come back from disk
+    header = json.loads(dumps_json(header))  # tuples -> lists, as they come back from disk
     meta_path = root / "dataset.json"
     if meta_path.exists():
         old = json.loads(meta_path.read_text())
         if {k: old.get(k) for k in header} != header:
             raise ValueError(f"{meta_path} describes a different dataset; choose another --out")
     else:
-        _atomic_write_bytes(meta_path, json.dumps(header, indent=1).encode())
+        write_json_atomic(meta_path, header)
     todo = [i for i in range(dataset.n) if not _paths(root, i)["annotations"].exists()]
     with tqdm(total=dataset.n, initial=dataset.n - len(todo), desc=f"synth {dataset.robot}",
               unit="img", disable=not progress) as bar:

@@ -172,7 +172,7 @@ def inside(folder: str | Path, name, source: str | Path, what: str = "file name"
     parts = Path(os.path.normpath(name)).parts
     if rel.is_absolute() or rel.drive or rel.root or name.startswith(("/", "\\")) or (parts and parts[0] == ".."):
         raise ValueError(f"{source}: {what} {name!r} leaves the folder {folder} (only files inside it are read)")
-    return Path(folder) / rel
+    return Path(folder) / os.path.normpath(name)
 
 
 # ------------------------------------------------------------------------ folder lock

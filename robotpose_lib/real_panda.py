@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import torch
 
+from .fileio import inside, write_atomic
 from .robots import get_robot
 
 ENV_VAR = "ROBOTPOSE_REAL_PANDA"
@@ -59,7 +60,9 @@ EPISODE_FOLDER = "panda_dataset/panda_1"
 def download_panda_episode(dest: str | Path, timeout: float = 30.0) -> Path:
     """Download the full episode (info.json and every frame it names) into ``dest`` for
     Colab and other machines online; files already there are kept. Offline it raises one
-    ``RuntimeError`` line.
+    ``RuntimeError`` line. A frame name in the served info.json that would leave ``dest``
+    (``../x``, an absolute path) is refused with one ``ValueError`` line before anything is
+    fetched; every file is written atomically.
 
     Returns:
         ``dest``, readable by :func:`load_real_panda`.
@@ -72,8 +75,7 @@ def download_panda_episode(dest: str | Path, timeout: float = 30.0) -> Path:
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
 
-    def fetch(name: str) -> None:
-        target = dest / name
+    def fetch(name: str, target: Path) -> None:
         if target.exists():
             return
         try:
@@ -81,14 +83,17 @@ def download_panda_episode(dest: str | Path, timeout: float = 30.0) -> Path:
                 data = response.read()
         except OSError as err:
             raise RuntimeError(f"could not download {base}/{name} ({err})") from None
-        tmp = target.with_suffix(target.suffix + ".part")
-        tmp.write_bytes(data)
-        os.replace(tmp, target)
+        write_atomic(target, data)
 
-    fetch("info.json")
-    steps = json.loads((dest / "info.json").read_text())["steps"].values()
-    for step in tqdm([s["img_file"] for s in steps], desc="panda_1 frames"):
-        fetch(step)
+    source = dest / "info.json"
+    fetch("info.json", source)
+    try:
+        names = [s["img_file"] for s in json.loads(source.read_text())["steps"].values()]
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as err:
+        raise ValueError(f"{source}: not the episode's info.json (no steps with img_file: {err})") from None
+    targets = [inside(dest, name, source, "img_file") for name in names]  # all checked before any download
+    for name, target in tqdm(list(zip(names, targets)), desc="panda_1 frames"):
+        fetch(name, target)
     return dest
 
 
@@ -131,10 +136,11 @@ def load_real_panda(folder: str | Path | None = None) -> list[RealPhoto]:
     photos = []
     for key, step in steps:
         try:
-            path = folder / step["img_file"]
+            name = step["img_file"]
             angles = np.asarray(step["joint_angles"], float).ravel()
         except (KeyError, TypeError, ValueError) as err:
             raise ValueError(f"{source}: step {key} lacks img_file or numeric joint_angles ({err})") from None
+        path = inside(folder, name, source, f"step {key}: img_file")
         if angles.size < panda.dof:
             raise ValueError(f"{source}: step {key} ({path.name}) has {angles.size} joint angles, "
                              f"expected {panda.dof}")

@@ -21,7 +21,6 @@ Usage: python scripts/depth_diagnosis.py CHECKPOINT [--n 40] [--json OUT]
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import asdict
 
@@ -30,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from robotpose_lib.eval.localization import true_depth_map
+from robotpose_lib.fileio import dumps_json, write_json_atomic
 from robotpose_lib.eval.testset import test_dataset
 from robotpose_lib.losses import localization_loss, pool_targets
 from robotpose_lib.targets import DepthCoding, LocalizationCollate, resize_sample
@@ -56,8 +56,7 @@ def toy_study(json_path: str | None) -> None:
             print(r, flush=True)
             rows.append({**asdict(r), "seed": seed, "steps": 1000, "batch": 16})
     if json_path:
-        with open(json_path, "w") as f:
-            json.dump({"toy_depth": rows}, f, indent=1)
+        write_json_atomic(json_path, {"toy_depth": rows})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -168,10 +167,9 @@ def diagnose(args) -> None:
         "loss_last_stage": {"belief": float(np.mean(belief_terms)), "depth": float(np.mean(depth_terms)),
                             "depth_weight": task.depth_weight},
     }
-    print(json.dumps(result, indent=1))
+    print(dumps_json(result, indent=1))
     if args.json:
-        with open(args.json, "w") as f:
-            json.dump(result, f, indent=1)
+        write_json_atomic(args.json, result)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import math
 import os
 import sys
@@ -30,6 +29,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from robotpose_lib.fileio import write_json_atomic  # noqa: E402
 from robotpose_lib.robots import get_robot  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(__file__), "..", "robotpose_lib", "robot_data", "panda_geometry.json")
@@ -280,8 +280,7 @@ def main(argv=None) -> int:
         "fk_vs_urdf_max_error": err,
         "primitives": records,
     }
-    with open(args.out, "w") as fh:
-        json.dump(doc, fh, indent=1)
+    write_json_atomic(args.out, doc)
     print(f"wrote {len(records)} primitives to {os.path.relpath(args.out)}")
     return 0
 

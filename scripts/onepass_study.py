@@ -47,6 +47,7 @@ from robotpose_lib.eval.instances import compare_instance_models, predictor_robo
 from robotpose_lib.eval.instances import ROBOT_FREE_TARGET  # noqa: E402
 from robotpose_lib.eval.testset import VALIDATION_SEED, robot_free_scenes, robot_free_validation_scenes  # noqa: E402
 from robotpose_lib.eval.testset import validation_dataset  # noqa: E402
+from robotpose_lib.fileio import write_json_atomic  # noqa: E402
 from robotpose_lib.predictor import Predictor  # noqa: E402
 from robotpose_lib.synth import RECIPES  # noqa: E402
 from robotpose_lib.tasks import load_model  # noqa: E402
@@ -210,9 +211,7 @@ def main(argv: list[str] | None = None) -> int:
                 report["real_photos"] = {k: real_summary(v) for k, v in _pairs(args.real, "--real").items()}
             report["commands"] = _pairs(args.command, "--command")
             out = args.out
-    text = json.dumps(report, indent=1)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(text + "\n")
+    write_json_atomic(out, report)
     print(f"wrote {out}")
     return 0
 

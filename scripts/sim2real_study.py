@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from robotpose_lib.eval import real as eval_real  # noqa: E402
 from robotpose_lib.cards import training_seconds  # noqa: E402
 from robotpose_lib.checkpoint import load_checkpoint  # noqa: E402
+from robotpose_lib.fileio import write_json_atomic  # noqa: E402
 from robotpose_lib.real_panda import find_real_panda_dir, load_real_panda  # noqa: E402
 from robotpose_lib.train import read_metrics  # noqa: E402
 
@@ -78,7 +79,7 @@ def main() -> int:
                              f"{old.get('photos')}), not {folder.name} ({len(photos)})")
         new = {r["label"] for r in runs}
         runs = [r for r in old["runs"] if r["label"] not in new] + runs
-    Path(args.out).write_text(json.dumps({"photos": len(photos), "folder": folder.name, "runs": runs}, indent=1))
+    write_json_atomic(args.out, {"photos": len(photos), "folder": folder.name, "runs": runs})
     print(f"wrote {args.out}")
     return 0
 

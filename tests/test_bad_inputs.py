@@ -135,3 +135,85 @@ def test_mesh_twin_rejects_short_or_nan_joint_angles_and_impossible_fingers(angl
     with pytest.raises(ValueError, match="render_mesh_twin") as err:  # before pybullet is imported
         render_mesh_twin(photo, finger_opening_m=finger)
     assert "\n" not in str(err.value)
+
+
+# --------------------------------------------- paths from data files, standard JSON (issue 21)
+def _photo_folder(root: Path, img_file: str = "f0.png") -> Path:
+    """One plain 'real photo' (320x240) and its info.json naming ``img_file``."""
+    import json
+
+    import cv2
+
+    root.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(root / "f0.png"), np.full((240, 320, 3), 90, np.uint8))
+    info = {"calibration_info": {"intrinsic": [[150.0, 0, 159.5], [0, 150.0, 119.5], [0, 0, 1]],
+                                 "extrinsic": [[1.2, 1.9, -1.4, 0.2, 0.35, 1.0]]},
+            "steps": {"1": {"img_file": img_file, "joint_angles": [0.0, -0.3, 0.0, -2.2, 0.0, 2.0, 0.8]}}}
+    (root / "info.json").write_text(json.dumps(info))
+    return root
+
+
+def test_photo_names_that_leave_the_data_folder_are_refused(tmp_path, capsys):
+    """A real-photo info.json whose img_file is ``../...`` or absolute was read from
+    outside --data and evaluated with exit 0; now one line and exit 1, nothing read."""
+    from robotpose_lib.real_panda import load_real_panda
+
+    outside = _photo_folder(tmp_path / "elsewhere")
+    for name in ("../elsewhere/f0.png", str(outside / "f0.png")):
+        folder = _photo_folder(tmp_path / "data", name)
+        with pytest.raises(ValueError, match="leaves the folder") as err:
+            load_real_panda(folder)
+        assert "\n" not in str(err.value) and "info.json" in str(err.value) and "img_file" in str(err.value)
+        assert run_command("eval", ["real", "--data", str(folder), "--instances", "none"]) == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "leaves the folder" in err[0] and repr(name) in err[0]
+
+
+def test_a_download_whose_served_name_leaves_the_folder_writes_nothing_outside(tmp_path, monkeypatch):
+    import io
+    import json
+    import urllib.request
+
+    from robotpose_lib import real_panda
+
+    served = {"info.json": json.dumps({"steps": {"0": {"img_file": "rgb/0.png"}, "1": {"img_file": "../x"}}}),
+              "rgb/0.png": "png bytes", "../x": "escaped"}
+    fetched = []
+
+    def urlopen(url, timeout):  # the network, mocked: serves by file name
+        name = url.split(real_panda.EPISODE_FOLDER + "/", 1)[1]
+        fetched.append(name)
+        return io.BytesIO(served[name].encode())
+
+    monkeypatch.setattr(urllib.request, "urlopen", urlopen)
+    dest = tmp_path / "a" / "dest"
+    with pytest.raises(ValueError, match=r"img_file '\.\./x' leaves the folder") as err:
+        real_panda.download_panda_episode(dest)
+    assert "\n" not in str(err.value)
+    assert fetched == ["info.json"]  # every name is checked before any frame is fetched
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == ["a/dest/info.json"]
+    served["info.json"] = json.dumps({"steps": {"0": {"img_file": "rgb/0.png"}}})
+    (dest / "info.json").unlink()
+    assert real_panda.download_panda_episode(dest) == dest
+    assert (dest / "rgb" / "0.png").read_text() == "png bytes"
+    assert sorted(p.name for p in dest.rglob("*") if p.is_file()) == ["0.png", "info.json"]  # no temporary files
+
+
+def test_eval_real_json_is_standard_json_with_null(tmp_path, capsys):
+    """eval real --json wrote NaN tokens (about 150 on the default run) that standard JSON
+    parsers reject; now null, written atomically, and a second run says it replaced it."""
+    import json
+
+    folder = _photo_folder(tmp_path / "data")
+    out = tmp_path / "figures.json"
+    assert run_command("eval", ["real", "--data", str(folder), "--instances", "none", "--json", str(out)]) == 0
+    text = out.read_text()
+
+    def refuse(token):
+        raise ValueError(f"not standard JSON: {token}")
+
+    doc = json.loads(text, parse_constant=refuse)
+    assert "NaN" not in text and "null" in text and doc
+    assert f"figures -> {out}" in capsys.readouterr().out
+    assert run_command("eval", ["real", "--data", str(folder), "--instances", "none", "--json", str(out)]) == 0
+    assert "replaced the earlier file" in capsys.readouterr().out

@@ -161,6 +161,42 @@ def test_command_line_entry_point_has_no_traceback(files, tmp_path):
     assert len(res.stderr.strip().splitlines()) == 1
 
 
+def test_two_predict_processes_writing_one_output(files, tmp_path):
+    """Two ``robotpose predict`` processes with the same --out: the file is always one
+    run's whole, standard JSON (written atomically), and the later writer says it replaced
+    a file (when the other wrote it while this one ran: a warning line naming it)."""
+    out = tmp_path / "same.json"
+    procs = [subprocess.Popen([sys.executable, "-m", "robotpose_lib.cli", "predict", str(files[image]), "--robot",
+                               "panda", "--checkpoint", str(files["ckpt"]), "--out", str(out), *K_ARGS],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for image in ("a.png", "b.jpg")]
+    results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
+    assert [code for code, _, _ in results] == [0, 0], results
+
+    def refuse(token):
+        raise ValueError(f"not standard JSON: {token}")
+
+    doc = json.loads(out.read_text(), parse_constant=refuse)
+    assert [Path(i["file"]).name for i in doc["images"]] in (["a.png"], ["b.jpg"])
+    said = " ".join(o + e for _, o, e in results)
+    assert "replaced" in said, results
+    for _, _, err in results:
+        assert not err or err.strip() == (f"robotpose predict: warning: {out} was written by another process while "
+                                          f"this one ran; replaced with this run's output"), err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["same.json"]
+
+
+def test_a_per_image_camera_file_outside_the_mapping_folder_is_refused(files, tmp_path, capsys):
+    (tmp_path / "cams").mkdir()
+    (tmp_path / "K.json").write_text(json.dumps({"K": [[60, 0, 31.5], [0, 60, 23.5], [0, 0, 1]]}))
+    for target in ("../K.json", str(tmp_path / "K.json")):
+        (tmp_path / "cams" / "cameras.json").write_text(json.dumps({"a.png": target}))
+        code = main([str(files["a.png"]), "--robot", "panda", "--checkpoint", str(files["ckpt"]), "--out",
+                     str(tmp_path / "p.json"), "--intrinsics", str(tmp_path / "cams" / "cameras.json")])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 1 and len(err) == 1 and "camera file" in err[0] and "leaves the folder" in err[0], err
+
+
 # ------------------------------------------------------------------ a folder of user photos
 
 @pytest.fixture(scope="module")

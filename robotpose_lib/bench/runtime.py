@@ -374,7 +374,6 @@ def instances_benchmark(robot: str = "panda", onepass: str | None = None, convgr
     beside a ConvGRU instance checkpoint (default the robot's shipped reference; "none" to
     skip), on the CPU with ``threads`` torch threads; prints the table (and writes the rows
     with their flatness to ``json_path``)."""
-    import json
     import os
 
     from ..checkpoint import reference_path
@@ -418,12 +417,10 @@ def instances_benchmark(robot: str = "panda", onepass: str | None = None, convgr
     for k, f in summary.items():
         print(f"{k}: last/first {f['last_over_first']:.2f}, max/min {f['max_over_min']:.2f}")
     if json_path:
-        from pathlib import Path
+        from ..fileio import write_json_atomic
 
-        Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_path).write_text(json.dumps({"onepass": onepass, "convgru": convgru if other is not None else None,
-                                               "repeats": repeats, "threads": threads, "rows": rows,
-                                               "flatness": summary}, indent=1) + "\n")
+        write_json_atomic(json_path, {"onepass": onepass, "convgru": convgru if other is not None else None,
+                                      "repeats": repeats, "threads": threads, "rows": rows, "flatness": summary})
     return 0
 
 

@@ -16,7 +16,7 @@ any instance checkpoint through ``--instances``.
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from pathlib import Path
 
 from ..config import resolve_device
@@ -25,6 +25,7 @@ from ..eval.instances import evaluate_instances, format_instance_results, predic
 from ..eval.localization import evaluate_localization
 from ..eval.real import evaluate_real, format_real_report, load_predictor
 from ..eval.testset import ROBOT_FREE_SEED, TEST_SEED, robot_free_scenes, test_dataset
+from ..fileio import file_state, write_json_atomic
 from ..models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION
 from ..predictor import Predictor
 from ..real_panda import find_real_panda_dir, load_real_panda
@@ -43,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "default ../shared/data/real_panda_dev when present)")
     p.add_argument("--instances", help="real: instance checkpoint (recurrent or one-pass), or 'none' for "
                    "one robot per image (default the shipped recurrent reference)")
-    p.add_argument("--json", help="real: also write the figures to this JSON file")
+    p.add_argument("--json", help="real: also write the figures to this JSON file (standard JSON: null where "
+                   "a figure has no value)")
     p.add_argument("--n", type=int, default=100, help="test scenes (default 100)")
     p.add_argument("--seed", type=int, default=TEST_SEED, help=f"test set seed (default {TEST_SEED})")
     p.add_argument("--method", default="both", choices=[*METHODS, "both"],
@@ -120,6 +122,7 @@ def run(args) -> int:
 
 def run_real(args) -> int:
     """``robotpose eval real``: print the report, optionally write JSON."""
+    before = None if not args.json else file_state(args.json)
     folder = Path(args.data) if args.data else find_real_panda_dir()
     if folder is None:
         raise FileNotFoundError("no --data given and no shared/data/real_panda_dev beside the repository")
@@ -133,6 +136,9 @@ def run_real(args) -> int:
           f"instances {args.instances or 'shipped reference'}, peaks {method or predictor.method}")
     print(format_real_report(result))
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result, indent=1))
+        written = write_json_atomic(args.json, result, before=before)
+        if written.concurrent:
+            print(f"robotpose eval: warning: {args.json} was written by another process while this one ran; "
+                  f"replaced with this run's figures", file=sys.stderr)
+        print(f"figures -> {args.json}" + (f" ({written.note})" if written.note else ""))
     return 0

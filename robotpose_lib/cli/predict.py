@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import warnings
@@ -26,25 +25,18 @@ from .. import camera
 from ..backgrounds import IMAGE_SUFFIXES
 from ..camera import CameraDescription, IntrinsicsError, read_camera
 from ..decode import METHODS
+from ..fileio import file_state, inside, json_safe, write_atomic, write_json_atomic
 from ..models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION
 from ..predictor import Predictor
 from ..types import RobotPose
 from ..viz import draw_overlay
 
 
-def _finite_or_none(x):
-    """Nested lists of floats with NaN/inf turned into None (JSON null)."""
-    if isinstance(x, (list, tuple)):
-        return [_finite_or_none(v) for v in x]
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
 def pose_to_json(pose: RobotPose) -> dict:
-    return {"score": _finite_or_none(pose.score),
-            "joints_2d": _finite_or_none(np.asarray(pose.joints_2d, float).tolist()),
-            "joints_3d": _finite_or_none(np.asarray(pose.joints_3d, float).tolist()),
-            "joint_scores": _finite_or_none(np.asarray(pose.joint_scores, float).tolist())}
+    """One robot as standard JSON values (NaN/inf -> None, i.e. ``null``)."""
+    return json_safe({"score": float(pose.score), "joints_2d": np.asarray(pose.joints_2d, float),
+                      "joints_3d": np.asarray(pose.joints_3d, float),
+                      "joint_scores": np.asarray(pose.joint_scores, float)})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--intrinsics", help='JSON camera description for every image: {"K": [[...]]}, {"fx", "fy", '
                    '"cx", "cy"} or a ROS CameraInfo dump, optionally with "D"/"dist_coeffs" (undistorted) and '
                    '"width"/"height" (K rescaled to each image); or a JSON object mapping image file names to '
-                   'such descriptions (or to JSON files holding them) for per-image intrinsics')
+                   'such descriptions (or to JSON files in its folder holding them) for per-image intrinsics')
     for name in ("fx", "fy", "cx", "cy"):
         p.add_argument(f"--{name}", type=float)
     p.add_argument("--out", required=True, help="output JSON file")
@@ -132,9 +124,8 @@ class _PerImageCameras:
         if key is None:
             raise IntrinsicsError(f"{file}: no intrinsics for this image in {self.path}")
         value = self.table[key]
-        if isinstance(value, str):
-            target = Path(value)
-            return read_camera(target if target.is_absolute() else self.path.parent / target)
+        if isinstance(value, str):  # a camera file: inside the mapping's folder, like every name read from a file
+            return read_camera(inside(self.path.parent, value, f"{self.path}[{key!r}]", "camera file"))
         return read_camera(value, name=f"{self.path}[{key!r}]")
 
 
@@ -157,6 +148,8 @@ def _cli_cameras(args):
 
 
 def run(args) -> int:
+    out = Path(args.out)
+    before = file_state(out)  # another process writing --out meanwhile is noticed, not silently lost
     cameras = _cli_cameras(args)
     files_in = expand_inputs(args.images)
     with warnings.catch_warnings(record=True) as caught:
@@ -193,15 +186,18 @@ def run(args) -> int:
         H0, W0 = item.original_size
         images.append({"file": f, "width": int(W0), "height": int(H0), "robots": [pose_to_json(p) for p in poses]})
     doc = {"robot": predictor.robot, "joint_names": predictor.joint_names, "images": images}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(doc, indent=1, allow_nan=False))
+    written = write_json_atomic(out, doc, before=before)
+    if written.concurrent:
+        _say(f"warning: {out} was written by another process while this one ran; replaced with this run's output")
     if args.overlay_dir:
         folder = Path(args.overlay_dir)
-        folder.mkdir(parents=True, exist_ok=True)
         for name, item, poses in zip(_overlay_names(files), prepared, results):
             picture = draw_overlay(item.loaded.image, poses, item.loaded.scale)
-            cv2.imwrite(str(folder / name), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+            ok, png = cv2.imencode(".png", cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+            if not ok:
+                raise RuntimeError(f"{folder / name}: PNG encoding failed")
+            write_atomic(folder / name, png.tobytes())
     robots = sum(len(r) for r in results)
-    print(f"{len(images)} image(s), {robots} robot(s) -> {out}" + (f"; {failed} input(s) failed" if failed else ""))
+    print(f"{len(images)} image(s), {robots} robot(s) -> {out}" + (f" ({written.note})" if written.note else "")
+          + (f"; {failed} input(s) failed" if failed else ""))
     return 1 if failed else 0
