@@ -583,10 +583,11 @@ def render(prims: Primitives | None, K: torch.Tensor, height: int, width: int,
     _stage = _Stages()
     if len(prims):
         _cast_primitives(prims, Kb, Kinv, shared_K, height, width, near, cull, best, _stage)
+    tri_params = None
     if len(triangles):
-        _cast_triangles(triangles, Kb, Kinv, shared_K, height, width, near, best, len(prims), _stage,
-                        cull_back_faces)
-    out = _decode(best, prims, triangles, Kinv, B, height, width, normals)
+        tri_params = _cast_triangles(triangles, Kb, Kinv, shared_K, height, width, near, best, len(prims), _stage,
+                                     cull_back_faces)
+    out = _decode(best, prims, triangles, Kinv, B, height, width, normals, tri_params)
     _stage("decode+normals")
     return out
 
@@ -670,32 +671,33 @@ def _cast_primitives(prims, Kb, Kinv, shared_K, height, width, near, cull, best,
 
 
 def _cast_triangles(tris, Kb, Kinv, shared_K, height, width, near, best, offset, _stage, cull_back_faces):
-    """Triangles into ``best``; their key indices start at ``offset`` (after primitives)."""
+    """Triangles into ``best``; their key indices start at ``offset`` (after primitives).
+    Returns the (10, N) hit parameters (:func:`render_triangles.hit_params`) for decoding."""
     dev = tris.device
-    kept = None
-    if cull_back_faces:   # key indices must still name triangles of the full list
-        kept = render_triangles.front_facing(tris).nonzero().squeeze(1)
-        tris = tris.select(kept)
-    u0, u1, v0, v1 = render_triangles.screen_rects(tris, Kb.index_select(0, tris.image_index), height, width, near)
+    prm_all = render_triangles.hit_params(tris)
+    u0, u1, v0, v1, straddle = render_triangles.screen_rects(tris, Kb.index_select(0, tris.image_index),
+                                                             height, width, near)
+    if cull_back_faces:   # an empty rectangle: no segment, and indices stay those of the full list
+        u1 = torch.where(render_triangles.front_facing(prm_all, tris), u1, u0 - 1)
     tile = min(render_triangles.TRI_TILE, width)
     seg_tri, u_start, v, _ = _segments(u0, u1, v0, v1, width, tile)
     _stage("rects")
     if seg_tri.numel() == 0:
-        return
+        return prm_all
     seg_img = tris.image_index.index_select(0, seg_tri)
     dx, dy = _lane_rays(Kinv, shared_K, Kb.shape[0], seg_img, u_start, v, tile, dev)
-    prm = render_triangles.hit_params(tris).index_select(1, seg_tri).unsqueeze(1).unbind(0)
-    t = render_triangles.hit_t(dx, dy, prm, near)
+    prm = prm_all.index_select(1, seg_tri).unsqueeze(1).unbind(0)
+    t = render_triangles.hit_t(dx, dy, prm, near if straddle else None)
     _stage("intersect triangles")
-    index = seg_tri if kept is None else kept.index_select(0, seg_tri)
-    _reduce(best, t, index + offset, seg_img, u_start, v, tile, height, width)
+    _reduce(best, t, seg_tri + offset, seg_img, u_start, v, tile, height, width)
     _stage("reduce triangles")
+    return prm_all
 
 
 def _decode(best: torch.Tensor, prims: Primitives, tris: Triangles, Kinv: torch.Tensor, B: int, H: int, W: int,
-            normals: bool = True) -> RenderOutput:
+            normals: bool = True, tri_params: torch.Tensor | None = None) -> RenderOutput:
     """Per-pixel outputs from the min-reduced keys (B*H*W,) int64: indices below
-    len(prims) are primitives, the rest triangles."""
+    len(prims) are primitives, the rest triangles (``tri_params``: their hit parameters)."""
     dev = best.device
     words = best.view(torch.int32).view(-1, 2)  # low word: winner index (-1: none); high: t bits
     if not _LITTLE_ENDIAN:
@@ -738,7 +740,7 @@ def _decode(best: torch.Tensor, prims: Primitives, tris: Triangles, Kinv: torch.
         if fn is None:
             part = _normals(prims, w, sdx * st, sdy * st, st)
         else:
-            part = render_triangles.normals(tris, w - n_prims, sdx, sdy)
+            part = render_triangles.normals(tris, tri_params, w - n_prims, sdx, sdy)
         nrm.index_copy_(1, idx, part)
     # face the camera: n . (dx, dy, 1) < 0
     facing = 1.0 - 2.0 * (nrm[0] * dx + nrm[1] * dy + nrm[2] > 0)

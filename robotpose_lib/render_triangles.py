@@ -35,7 +35,7 @@ def screen_rects(tris: Triangles, Kt: torch.Tensor, height: int, width: int, nea
     ray can hit the triangle beyond ``near``; empty (u1 < u0) when wholly behind it.
     Kt: (N, 3, 3) intrinsics of each triangle's image. A triangle crossing the near plane
     is clipped to it first: its rectangle bounds the vertices in front and the points
-    where its edges cross the plane."""
+    where its edges cross the plane. Also returns whether any triangle crosses it."""
     verts = torch.stack([tris.v0, tris.v1, tris.v2], 1)                   # (N, 3, 3)
     z = verts[..., 2]
     # u = fx x/z + s y/z + cx, v = fy y/z + cy, elementwise (faster than (N, 3, 3) matmuls)
@@ -57,7 +57,7 @@ def screen_rects(tris: Triangles, Kt: torch.Tensor, height: int, width: int, nea
     u1 = torch.floor((u_hi + margin).clamp(-1, width)).long().clamp_max(width - 1)
     v0 = torch.ceil((v_lo - margin).clamp(-1, height)).long().clamp_min(0)
     v1 = torch.floor((v_hi + margin).clamp(-1, height)).long().clamp_max(height - 1)
-    return u0, torch.where(visible, u1, u0 - 1), v0, v1
+    return u0, torch.where(visible, u1, u0 - 1), v0, v1, bool(straddle.numel())
 
 
 def _clipped_rect(verts: torch.Tensor, Kt: torch.Tensor, height: int, width: int, near: float):
@@ -78,10 +78,10 @@ def _clipped_rect(verts: torch.Tensor, Kt: torch.Tensor, height: int, width: int
             torch.where(valid, uv[..., 1], inf).amin(1), torch.where(valid, uv[..., 1], -inf).amax(1))
 
 
-def front_facing(tris: Triangles) -> torch.Tensor:
-    """(N,) bool: the triangle's counter-clockwise side faces the camera (at the origin)."""
-    n = torch.cross(tris.v1 - tris.v0, tris.v2 - tris.v0, dim=1)
-    return (n * tris.v0).sum(1) < 0
+def front_facing(prm: torch.Tensor, tris: Triangles) -> torch.Tensor:
+    """(N,) bool: the triangle's counter-clockwise side faces the camera (at the origin).
+    prm: :func:`hit_params` of ``tris`` (its first rows are e2 x e1)."""
+    return (prm[0] * tris.v0[:, 0] + prm[1] * tris.v0[:, 1] + prm[2] * tris.v0[:, 2]) > 0
 
 
 def hit_params(tris: Triangles) -> torch.Tensor:
@@ -94,23 +94,29 @@ def hit_params(tris: Triangles) -> torch.Tensor:
     return torch.cat([n, a, q, c], 1).T.contiguous()
 
 
-def hit_t(dx: torch.Tensor, dy: torch.Tensor, prm, near: float) -> torch.Tensor:
-    """Camera z of the hit of rays (dx, dy, 1) with triangles (``prm``: the ten rows of
-    :func:`hit_params`, each broadcast against dx); NaN where missed."""
+def hit_t(dx: torch.Tensor, dy: torch.Tensor, prm, near: float | None) -> torch.Tensor:
+    """Camera z of the hit of rays (dx, dy, 1) (dx (T, S), dy (1, S)) with triangles
+    (``prm``: the ten rows of :func:`hit_params`, each (1, S)); NaN where missed.
+    ``near``: also a miss at t <= near (needed only when a triangle crosses the near plane;
+    None skips the test). In-place arithmetic: this is the renderer's inner loop."""
     nx, ny, nz, ax, ay, az, qx, qy, qz, c = prm
-    inv = 1.0 / (nx * dx + (ny * dy + nz))
-    u = (ax * dx + (ay * dy + az)) * inv
-    v = (qx * dx + (qy * dy + qz)) * inv
-    t = c * inv
-    inside = torch.minimum(torch.minimum(u, v), 1.0 - (u + v)) + EDGE_EPS
-    return t + torch.sqrt(torch.minimum(torch.minimum(inside, t - near), torch.zeros_like(t)))
+    inv = torch.mul(dx, nx).add_(ny * dy + nz).reciprocal_()
+    u = torch.mul(dx, ax).add_(ay * dy + az).mul_(inv)
+    v = torch.mul(dx, qx).add_(qy * dy + qz).mul_(inv)
+    inside = torch.add(u, v).neg_().add_(1.0)                               # w = 1 - u - v
+    torch.minimum(inside, torch.minimum(u, v, out=u), out=inside).add_(EDGE_EPS)
+    t = inv.mul_(c)
+    if near is not None:
+        torch.minimum(inside, t - near, out=inside)
+    return t.add_(inside.clamp_(max=0.0).sqrt_())
 
 
-def normals(tris: Triangles, index: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor) -> torch.Tensor:
+def normals(tris: Triangles, prm: torch.Tensor, index: torch.Tensor, dx: torch.Tensor,
+            dy: torch.Tensor) -> torch.Tensor:
     """(3, M) unit normals at the hits of rays (dx, dy, 1) (each (M,)) with triangles
-    ``index`` (M,): the corner normals interpolated barycentrically (smooth shading)."""
-    prm = hit_params(tris.select(index))
-    nx, ny, nz, ax, ay, az, qx, qy, qz, _ = prm
+    ``index`` (M,) (``prm``: :func:`hit_params` of all ``tris``): the corner normals
+    interpolated barycentrically (smooth shading)."""
+    nx, ny, nz, ax, ay, az, qx, qy, qz, _ = prm.index_select(1, index)
     inv = 1.0 / (nx * dx + ny * dy + nz)
     u = ((ax * dx + ay * dy + az) * inv).clamp(0, 1)
     v = ((qx * dx + qy * dy + qz) * inv).clamp(0, 1)

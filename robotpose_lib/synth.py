@@ -94,6 +94,17 @@ class SynthParams:
             (cut-and-paste clutter, see backgrounds.paste_collage).
         color_jitter, white_balance, gamma_range, blur_probability, blur_sigma,
             jpeg_probability, jpeg_quality: photometric degradations (see photometric).
+
+    Mesh-robot additions (ours, after DREAM's domain randomisation, Tremblay et al. 2018;
+    defaults off; robots without URDF colours ignore ``urdf_color_probability``):
+
+    Attributes:
+        urdf_color_probability: chance that a robot wears its URDF's own material colours
+            (:attr:`URDFRobot.link_colors`) instead of random ones.
+        texture_probability: chance that a robot's links carry a random procedural texture
+            fixed to the link (stripes, checks or blotches in link coordinates, so the
+            pattern moves with the link) mixing its colour with a second random colour.
+        texture_frequency: range of the texture's spatial frequency, cycles per metre.
     """
 
     theta_vr: float = 0.75
@@ -131,6 +142,9 @@ class SynthParams:
     blur_sigma: tuple[float, float] = (0.3, 1.5)
     jpeg_probability: float = 0.0
     jpeg_quality: tuple[int, int] = (30, 95)
+    urdf_color_probability: float = 0.0
+    texture_probability: float = 0.0
+    texture_frequency: tuple[float, float] = (8.0, 60.0)
 
     def __post_init__(self):
         if not 0.0 <= self.theta_vr <= 1.0:
@@ -142,7 +156,8 @@ class SynthParams:
         if self.n_color < 1:
             raise ValueError(f"n_color must be positive, got {self.n_color}")
         for name in ("achromatic_probability", "realistic_material_probability", "dark_link_probability",
-                     "distractor_texture_probability", "blur_probability", "jpeg_probability"):
+                     "distractor_texture_probability", "blur_probability", "jpeg_probability",
+                     "urdf_color_probability", "texture_probability"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
         def ordered(name, low_bound, high_bound, strict_low=False):
@@ -157,6 +172,7 @@ class SynthParams:
         ordered("gamma_range", 0.0, 10.0, strict_low=True)
         ordered("specular_range", 0.0, 1.0)
         ordered("noise_amplitude", 0.0, 255.0)
+        ordered("texture_frequency", 0.0, 1e4, strict_low=True)
         for name in ("aim_offset", "color_jitter", "white_balance"):
             if not 0.0 <= getattr(self, name) < (10.0 if name == "aim_offset" else 1.0):
                 raise ValueError(f"{name} must be >= 0{' and < 1' if name != 'aim_offset' else ''}, "
@@ -198,10 +214,15 @@ RECIPES: dict[str, dict] = {
         collage_patches=4, color_jitter=0.3, white_balance=0.15, gamma_range=(0.7, 1.4),
         blur_probability=0.3, jpeg_probability=0.5, inclination_range=(0.2, 1.75)),
 }
+# "dream": sim2real plus DREAM's randomisation of the robot's own look, for mesh robots:
+# its URDF colours now and then, and textures fixed to its links.
+RECIPES["dream"] = dict(RECIPES["sim2real"], urdf_color_probability=0.15, texture_probability=0.3)
 # Robot-specific recipe settings on top (the Panda is often filmed from under a metre).
 RECIPE_PRESETS: dict[tuple[str, str], dict] = {
     ("sim2real", "panda"): dict(r_min=0.4, r_max=1.8),
     ("sim2real", "panda_mesh"): dict(r_min=0.4, r_max=1.8),
+    ("dream", "panda"): dict(r_min=0.4, r_max=1.8),
+    ("dream", "panda_mesh"): dict(r_min=0.4, r_max=1.8),
 }
 
 
@@ -255,6 +276,10 @@ class Scene:
     rng: np.random.Generator
     specular: float = 0.0
     distractors: DistractorSet = field(default_factory=DistractorSet.empty)
+    texture: "LinkTexture | None" = None
+
+
+LOOK_STREAM = 1  # third SeedSequence entry of the robot-look stream (see sample_scene)
 
 
 def sample_rng(seed: int, index: int) -> np.random.Generator:
@@ -351,9 +376,76 @@ def sample_scene(robot_name: str, params: SynthParams, seed: int, index: int,
         distractors = sample_distractors(rng, int(rng.integers(0, params.max_distractors + 1)), K,
                                          height, width, radius, size, params.distractor_depth,
                                          params.distractor_texture_probability)
+    # The robot's own look (mesh robots) comes from a stream of its own: switching it on or
+    # off changes the robot's pixels only, never the camera, background or clutter.
+    look = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), int(index), LOOK_STREAM])))
+    if params.urdf_color_probability > 0 and n and hasattr(robot, "link_colors"):
+        own = look.random(n) < params.urdf_color_probability
+        colors = np.where(own[:, None, None], robot.link_colors[None], colors)
+    texture = sample_texture(look, n, n_links, params) if params.texture_probability > 0 else None
     return Scene(seed, index, height, width, base_poses, visible, q, colors, camera_pose, K,
                  light, float(ambient), float(noise), (radius, inclination, azimuth), rng,
-                 specular, distractors)
+                 specular, distractors, texture)
+
+
+@dataclass
+class LinkTexture:
+    """Per placed robot (n): ``on`` (n,) bool, ``kind`` (n,) 0 stripes / 1 checks /
+    2 blotches, ``frequency`` (n,) cycles per metre, ``axes`` (n, 3, 3) unit directions,
+    ``phase`` (n, 3) radians, ``second`` (n, L, 3) the second colour per link."""
+
+    on: np.ndarray
+    kind: np.ndarray
+    frequency: np.ndarray
+    axes: np.ndarray
+    phase: np.ndarray
+    second: np.ndarray
+
+    def select(self, rows: np.ndarray) -> "LinkTexture":
+        return LinkTexture(*(getattr(self, f.name)[rows] for f in dataclasses.fields(self)))
+
+
+def sample_texture(rng: np.random.Generator, n: int, n_links: int, params: SynthParams) -> LinkTexture:
+    """The random textures of n robots (see :attr:`SynthParams.texture_probability`)."""
+    axes = rng.normal(size=(n, 3, 3))
+    axes /= np.linalg.norm(axes, axis=-1, keepdims=True)
+    return LinkTexture(on=rng.random(n) < params.texture_probability, kind=rng.integers(0, 3, n),
+                       frequency=rng.uniform(*params.texture_frequency, n), axes=axes,
+                       phase=rng.uniform(0, 2 * math.pi, (n, 3)),
+                       second=_hsv_to_rgb(rng.random((n, n_links)), rng.uniform(0, 1, (n, n_links)),
+                                          rng.uniform(0.1, 1, (n, n_links))))
+
+
+def texture_weight(points: np.ndarray, kind: int, frequency: float, axes: np.ndarray, phase: np.ndarray) -> np.ndarray:
+    """(M,) in [0, 1]: the share of the second colour at link-frame points (M, 3) metres."""
+    x = 2 * math.pi * frequency * (points @ axes.T) + phase                # (M, 3)
+    if kind == 0:                                                           # stripes
+        return (np.sin(x[:, 0]) > 0).astype(np.float64)
+    if kind == 1:                                                           # checks
+        return ((np.sin(x) > 0).sum(1) % 2).astype(np.float64)
+    return np.clip(0.5 + 0.8 * np.sin(x).sum(1) / 3, 0, 1)                 # blotches
+
+
+def _textured_albedo(W: int, K: np.ndarray, albedo: np.ndarray, pixels: np.ndarray, robot_of: np.ndarray,
+                     link_of: np.ndarray, depth: np.ndarray, cam_from_link: np.ndarray,
+                     tex: LinkTexture) -> np.ndarray:
+    """Albedo (M, 3) of robot pixels (flat indices ``pixels`` into an image W wide, seen
+    with K) with link textures mixed in. ``cam_from_link``: (R, L, 4, 4) camera <- link of
+    the rendered robots; ``tex`` of the same robots."""
+    v, u = np.divmod(pixels, W)
+    z = depth.ravel()[pixels]
+    cam = np.stack([(u - K[0, 2] - K[0, 1] * (v - K[1, 2]) / K[1, 1]) / K[0, 0] * z,
+                    (v - K[1, 2]) / K[1, 1] * z, z], 1)
+    out = albedo.copy()
+    for r in np.flatnonzero(tex.on):
+        sel = robot_of == r
+        if not sel.any():
+            continue
+        T = cam_from_link[r, link_of[sel]]                                  # (m, 4, 4)
+        local = np.einsum("mji,mj->mi", T[:, :3, :3], cam[sel] - T[:, :3, 3])
+        w = texture_weight(local, int(tex.kind[r]), float(tex.frequency[r]), tex.axes[r], tex.phase[r])
+        out[sel] = (1 - w)[:, None] * albedo[sel] + w[:, None] * tex.second[r, link_of[sel]]
+    return out
 
 
 def _sim2real_colors(rng: np.random.Generator, params: SynthParams, colors: np.ndarray) -> np.ndarray:
@@ -423,11 +515,15 @@ def _scene_geometry(robot, scenes: list[Scene], device) -> tuple[Primitives, Tri
         prims = prims.transformed(T[row_of_prim[prims.image_index] + prims.instance_id])
     kp_cam = (T[:, None, :3, :3] @ keypoints.unsqueeze(-1)).squeeze(-1) + T[:, None, :3, 3]
     kp_cam = kp_cam.double().cpu().numpy()
+    textured = any(s.texture is not None for s in scenes)
+    cam_from_link = (T[:, None] @ link_T).double().cpu().numpy() if textured else None
     for k, (s, r) in enumerate(rows):
         per_scene[s]["rows"].append(r)
     for s in range(len(scenes)):
         sel = [k for k, (s2, _) in enumerate(rows) if s2 == s]
         per_scene[s]["keypoints"] = kp_cam[sel]
+        if textured:
+            per_scene[s]["cam_from_link"] = cam_from_link[sel]
     return prims, tris, per_scene
 
 
@@ -450,20 +546,23 @@ def _visibility(joints_2d: np.ndarray, joints_3d: np.ndarray, instance: np.ndarr
     return vis
 
 
-def _view_directions(K: np.ndarray, H: int, W: int) -> np.ndarray:
-    """(H, W, 3) unit vectors from each pixel's surface point towards the camera."""
-    v, u = np.mgrid[0:H, 0:W].astype(np.float64)
-    rays = np.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], np.ones_like(u)], -1)
+def _view_directions(K: np.ndarray, W: int, pixels: np.ndarray) -> np.ndarray:
+    """(M, 3) unit vectors from the surface points of flat pixel indices ``pixels`` (M,)
+    of an image W wide towards the camera."""
+    v, u = np.divmod(pixels, W)
+    rays = np.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], np.ones(len(pixels))], -1)
     return -rays / np.linalg.norm(rays, axis=-1, keepdims=True)
 
 
 def _composite(scene: Scene, colors: np.ndarray, instance: np.ndarray, link: np.ndarray,
-               normal: np.ndarray, params: SynthParams) -> np.ndarray:
+               normal: np.ndarray, params: SynthParams, depth: np.ndarray | None = None,
+               cam_from_link: np.ndarray | None = None, texture: LinkTexture | None = None) -> np.ndarray:
     """Shade robots and distractors (Lambertian, one directional light, optional
     Blinn-Phong highlight) over a background, add noise and the photometric degradations.
 
     ``instance`` ids 0..R-1 are the R robots (``colors`` (R, L, 3)), ids from R on the
-    scene's distractors."""
+    scene's distractors. ``texture`` (of the R robots) with ``depth`` (H, W) and
+    ``cam_from_link`` (R, L, 4, 4) mixes link textures into the robots' colours."""
     H, W = scene.height, scene.width
     image = params.background.draw(H, W, scene.rng).astype(np.float32)
     if params.collage_patches > 0:
@@ -475,6 +574,11 @@ def _composite(scene: Scene, colors: np.ndarray, instance: np.ndarray, link: np.
         robot_hit = instance[hit] < R
         albedo = np.empty((int(hit.sum()), 3))
         albedo[robot_hit] = colors[instance[hit][robot_hit], link[hit][robot_hit]]
+        if texture is not None and texture.on.any():
+            pixels = np.flatnonzero(hit.ravel())[robot_hit]
+            albedo[robot_hit] = _textured_albedo(scene.width, scene.K, albedo[robot_hit], pixels,
+                                                 instance[hit][robot_hit], link[hit][robot_hit], depth,
+                                                 cam_from_link, texture)
         if (~robot_hit).any():
             d = scene.distractors
             which = instance[hit][~robot_hit] - R
@@ -489,7 +593,7 @@ def _composite(scene: Scene, colors: np.ndarray, instance: np.ndarray, link: np.
         shade = scene.ambient + (1.0 - scene.ambient) * lambert
         image[hit] = 255.0 * albedo * shade[:, None]
         if scene.specular > 0:
-            view = _view_directions(scene.K, H, W)[hit]
+            view = _view_directions(scene.K, W, np.flatnonzero(hit.ravel()))
             half = view + scene.light_dir
             half /= np.linalg.norm(half, axis=1, keepdims=True)
             highlight = np.clip((n * half).sum(1), 0.0, 1.0) ** params.shininess
@@ -532,7 +636,9 @@ def render_scenes(robot_name: str, scenes: list[Scene], params: SynthParams,
         joints_3d = geometry[b]["keypoints"]
         instance, depth = instance_all[b], depth_all[b]
         colors = scene.colors[rows] if len(rows) else np.zeros((0, robot.num_links, 3))
-        image = _composite(scene, colors, instance, link_all[b], normal_all[b], params)
+        texture = scene.texture.select(rows) if scene.texture is not None else None
+        image = _composite(scene, colors, instance, link_all[b], normal_all[b], params, depth,
+                           geometry[b].get("cam_from_link"), texture)
         masks = instance[None] == np.arange(len(rows))[:, None, None]
         joints_2d = (joints_3d @ scene.K.T)
         joints_2d = joints_2d[..., :2] / joints_2d[..., 2:3]

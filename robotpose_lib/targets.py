@@ -30,13 +30,14 @@ import cv2
 import numpy as np
 import torch
 
+from .robots import get_robot
 from .types import Sample
 
 # Ranges of the focal-normalised depth Z' (metres) per robot: the 0-100th percentiles of
 # joint depth in 40 synthetic scenes were panda 0.38-3.75 m, kuka_kr16 0.95-10.5 m, and
 # Z' = Z * 0.76 / (f_x / W) with f_x / W in 0.65-0.90 (synth.py's 45-60 degree fov),
 # plus a margin. A narrow range spends the [0, 1] output on depths that occur.
-DEPTH_RANGES = {"panda": (0.3, 5.0), "kuka_kr16": (0.8, 13.0)}
+DEPTH_RANGES = {"panda": (0.3, 5.0), "kuka_kr16": (0.8, 13.0), "panda_mesh": (0.3, 5.0)}
 
 
 @dataclass
@@ -111,8 +112,16 @@ class DepthCoding:
 
 
 def depth_coding_for(robot: str, **overrides) -> DepthCoding:
-    """The default :class:`DepthCoding` for a robot's synthetic depth range."""
-    z_min, z_max = DEPTH_RANGES.get(robot, (0.5, 10.0))
+    """The default :class:`DepthCoding` for a robot's synthetic depth range
+    (:data:`DEPTH_RANGES`; another mesh robot: 0.2 to 4 reaches, around its scene preset's
+    cameras at 0.4 to 2.5 reaches; else 0.5 to 10 m)."""
+    if robot in DEPTH_RANGES:
+        z_min, z_max = DEPTH_RANGES[robot]
+    elif robot != "toy" and get_robot(robot).kind == "mesh":
+        reach = get_robot(robot).reach
+        z_min, z_max = round(0.2 * reach, 3), round(4.0 * reach, 3)
+    else:
+        z_min, z_max = 0.5, 10.0
     return DepthCoding(**{"z_min": z_min, "z_max": z_max, **overrides})
 
 

@@ -184,3 +184,41 @@ def test_registered_urdf_robot_renders_through_synthesis(tmp_path):
     other.mkdir()
     with pytest.raises(ValueError, match="already taken"):
         load_urdf_robot(_write_urdf(other, name="panda_mesh"))
+
+
+# ----------------------------------------------------------------------------- appearance
+def _flat_params(name, **changes):
+    """One robot, full ambient light (shade 1), no noise, highlight or degradation."""
+    return params_for(name, min_robots=1, max_robots=1, theta_vr=1.0, ambient_range=(1.0, 1.0),
+                      noise_amplitude=(0.0, 0.0), **changes)
+
+
+def test_urdf_colours_are_the_urdfs_material_colours():
+    robot = get_robot("kuka_iiwa")
+    sample = generate("kuka_iiwa", 0, [2], 120, 160, _flat_params("kuka_iiwa", urdf_color_probability=1.0))[0]
+    for link in np.unique(sample.link_ids[sample.link_ids >= 0]):
+        pixels = sample.image[sample.link_ids == link].astype(float)
+        assert np.abs(pixels - 255 * robot.link_colors[link]).max() <= 1.0
+
+
+def test_textures_change_only_robot_pixels_and_stay_on_the_links():
+    plain = generate("kuka_iiwa", 0, [2], 120, 160, _flat_params("kuka_iiwa"))[0]
+    textured = generate("kuka_iiwa", 0, [2], 120, 160,
+                        _flat_params("kuka_iiwa", texture_probability=1.0, texture_frequency=(20.0, 20.0)))[0]
+    robot = plain.link_ids >= 0
+    assert np.array_equal(plain.image[~robot], textured.image[~robot])
+    assert (plain.image[robot] != textured.image[robot]).any(axis=-1).mean() > 0.2
+    assert np.array_equal(plain.depth, textured.depth) and np.array_equal(plain.joints_2d, textured.joints_2d)
+
+
+def test_texture_is_fixed_to_the_link():
+    from robotpose_lib.synth import texture_weight
+
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(50, 3)) * 0.1
+    axes = np.eye(3)
+    # the same link points give the same pattern, wherever the link is in the camera frame
+    for kind in range(3):
+        w = texture_weight(points, kind, 25.0, axes, np.zeros(3))
+        assert w.shape == (50,) and 0 <= w.min() and w.max() <= 1
+        assert np.array_equal(w, texture_weight(points.copy(), kind, 25.0, axes, np.zeros(3)))

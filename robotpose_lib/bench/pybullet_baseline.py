@@ -1,5 +1,7 @@
-"""Baseline for `robotpose bench synth`: pybullet's CPU renderer (TinyRenderer) drawing
-three KUKA iiwa arms from pybullet_data at the benchmark's image size.
+"""Baselines for `robotpose bench synth` and `robotpose bench meshes`: pybullet's CPU
+renderer (TinyRenderer) drawing three KUKA iiwa arms from pybullet_data, or three copies of
+one of our URDF robots (the same decimated meshes we ray-cast), at the benchmark's image
+size; and :func:`pybullet_render`, one robot drawn by pybullet for the silhouette tests.
 
 pybullet is an optional extra (``pip install pybullet``), imported only when called.
 Each frame: new random joint poses, then one ``getCameraImage`` with ER_TINY_RENDERER,
@@ -55,6 +57,50 @@ def pybullet_kuka_throughput(n_frames: int = 50, height: int = 480, width: int =
             w, h, rgba, depth, seg = p.getCameraImage(width, height, view, proj, renderer=p.ER_TINY_RENDERER,
                                                       physicsClientId=cid)
             return rgba, depth, seg
+
+        for _ in range(warmup):
+            frame()
+        start = time.perf_counter()
+        for _ in range(n_frames):
+            frame()
+        return n_frames / (time.perf_counter() - start)
+    finally:
+        p.disconnect(cid)
+
+
+def pybullet_urdf_throughput(urdf_path: str, joint_ranges: dict[str, tuple[float, float]],
+                             fixed: dict[str, float] | None = None, n_frames: int = 30, height: int = 480,
+                             width: int = 640, n_robots: int = 3, spacing: float = 0.8, seed: int = 0,
+                             warmup: int = 2, camera_distance: float = 2.2) -> float:
+    """Images per second of pybullet TinyRenderer (RGB + depth + segmentation per frame)
+    drawing ``n_robots`` copies of a URDF (our decimated meshes: the same triangles we
+    ray-cast) ``spacing`` m apart; each frame draws new joint values uniformly in
+    ``joint_ranges`` (joint name -> (low, high)), ``fixed`` joints held, from a fixed camera
+    ``camera_distance`` m in front of the middle robot."""
+    if n_frames < 1 or height < 1 or width < 1 or n_robots < 1:
+        raise ValueError("n_frames, height, width and n_robots must be positive")
+    p, _ = _import_pybullet()
+    rng = np.random.default_rng(seed)
+    cid = p.connect(p.DIRECT)
+    try:
+        bodies = [p.loadURDF(str(urdf_path), [spacing * (i - (n_robots - 1) / 2), 0, 0], useFixedBase=True,
+                             physicsClientId=cid) for i in range(n_robots)]
+        names = {p.getJointInfo(bodies[0], j, physicsClientId=cid)[1].decode(): j
+                 for j in range(p.getNumJoints(bodies[0], physicsClientId=cid))}
+        for b in bodies:
+            for name, value in (fixed or {}).items():
+                p.resetJointState(b, names[name], value, physicsClientId=cid)
+        sampled = [(names[n], lo, hi) for n, (lo, hi) in joint_ranges.items()]
+        view = p.computeViewMatrix(cameraEyePosition=[0.0, -camera_distance, 1.2], cameraTargetPosition=[0, 0, 0.4],
+                                   cameraUpVector=[0, 0, 1], physicsClientId=cid)
+        proj = p.computeProjectionMatrixFOV(fov=60, aspect=width / height, nearVal=0.05, farVal=10,
+                                            physicsClientId=cid)
+
+        def frame():
+            for b in bodies:
+                for j, lo, hi in sampled:
+                    p.resetJointState(b, j, rng.uniform(lo, hi), physicsClientId=cid)
+            return p.getCameraImage(width, height, view, proj, renderer=p.ER_TINY_RENDERER, physicsClientId=cid)
 
         for _ in range(warmup):
             frame()

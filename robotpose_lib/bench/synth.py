@@ -73,6 +73,50 @@ def benchmark(n: int = 96, batch: int = 8, size: tuple[int, int] = (480, 640),
     return 0
 
 
+def _timed(robot: str, params, n: int, height: int, width: int, batch: int) -> float:
+    """Samples per second of one process rendering n samples (after one warm-up batch)."""
+    generate(robot, BENCH_SEED, range(batch), height, width, params)
+    start = time.perf_counter()
+    for first in range(1000, 1000 + n, batch):
+        generate(robot, BENCH_SEED, range(first, min(first + batch, 1000 + n)), height, width, params)
+    return n / (time.perf_counter() - start)
+
+
+def mesh_benchmark(n: int = 64, batch: int = 8, small: tuple[int, int] = (240, 320),
+                   size: tuple[int, int] = (480, 640), robot: str = "panda_mesh", primitive: str = "panda",
+                   recipe: str = "sim2real") -> int:
+    """Samples/s of a URDF mesh robot (one process, ``recipe``) at ``small`` and at ``size``
+    with 3 robots, beside the primitive robot and beside pybullet's TinyRenderer drawing the
+    same decimated meshes (3 copies) at ``size``, all measured in this run. Returns 0."""
+    from ..robots import get_robot, shipped_urdf
+
+    rows = {}
+    for name in (robot, primitive):
+        one = _timed(name, params_for(name, recipe), n, *small, batch)
+        three = _timed(name, params_for(name, recipe, min_robots=3, max_robots=3, theta_vr=1.0), n, *size, batch)
+        rows[name] = (one, three)
+    print(f"recipe {recipe}, one process, full ground truth; targets: >= 30 samples/s at {small[0]}x{small[1]}, "
+          f">= 0.5x pybullet at {size[0]}x{size[1]} with 3 robots")
+    for name, (one, three) in rows.items():
+        print(f"ours {name:<10} {small[0]}x{small[1]}: {one:6.1f} samples/s | {size[0]}x{size[1]}, 3 robots: "
+              f"{three:6.1f} samples/s")
+    try:
+        from .pybullet_baseline import pybullet_urdf_throughput
+        path, spec = shipped_urdf(robot)
+        model = get_robot(robot)
+        ranges = dict(zip(model.joint_names, zip(*(t.tolist() for t in model.sample_range))))
+        baseline = pybullet_urdf_throughput(str(path), ranges, spec.fixed_joints, n_frames=max(20, n // 2),
+                                            height=size[0], width=size[1], n_robots=3)
+    except ImportError as err:
+        print(f"baseline skipped: {err}")
+        return 0
+    print(f"baseline: pybullet TinyRenderer, 3 x {robot} ({model.num_triangles} triangles each, the same "
+          f"decimated meshes), {size[0]}x{size[1]}: {baseline:6.1f} images/s")
+    for name, (_, three) in rows.items():
+        print(f"ratio {name:<10} {three / baseline:5.2f} (target >= 0.5, goal 1)")
+    return 0
+
+
 if __name__ == "__main__":  # python -m robotpose_lib.bench.synth ARGS = robotpose bench synth ARGS
     import sys
 

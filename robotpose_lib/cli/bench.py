@@ -30,6 +30,16 @@ def _synth(p):
     p.add_argument("--processes", type=int, default=os.cpu_count() or 1)
 
 
+def _meshes(p):
+    p.add_argument("--n", type=int, default=64, help="samples to time per robot and setting")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--small", type=image_size, default=(240, 320), help="the small size, default 240x320")
+    p.add_argument("--size", type=image_size, default=(480, 640), help="the 3-robot size, default 480x640")
+    p.add_argument("--robot", default="panda_mesh", help="a shipped mesh robot")
+    p.add_argument("--primitive", default="panda", help="the primitive robot beside it")
+    p.add_argument("--recipe", default="sim2real")
+
+
 def _localization(p):
     p.add_argument("--train", type=_comma_list, default=("cpu", "cpu_ft"), help="configs to time training for")
     p.add_argument("--infer", type=_comma_list, default=("cpu", "paper"), help="configs to time inference for")
@@ -109,6 +119,7 @@ def _aspect(p):
 # name -> (benchmark function, its arguments, one line of help)
 BENCHMARKS = {
     "synth": (synth.benchmark, _synth, "sample throughput vs pybullet TinyRenderer"),
+    "meshes": (synth.mesh_benchmark, _meshes, "URDF mesh robot throughput vs primitives and pybullet"),
     "localization": (localization.benchmark, _localization, "training throughput, inference latency"),
     "runtime": (runtime.benchmark, _runtime, "the paper's Table II, vs library baselines"),
     "instances": (runtime.instances_benchmark, _instances, "instance stage for 1..6 robots: one-pass vs ConvGRU"),
