@@ -264,6 +264,15 @@ class _StopRequests:
             signal.signal(sig, handler)
 
 
+def _worker_leaves_signals_to_main(worker_id: int) -> None:
+    """DataLoader workers ignore SIGINT and SIGTERM: a terminal's Ctrl-C and a batch
+    scheduler's SIGTERM reach every process of the group, and a worker killed by one made
+    the main process fail mid-step without a checkpoint. The main process stops after the
+    step under way and ends the workers itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 def _stop_flags(max_seconds: float | None, elapsed: float, interrupted: bool, rank: int, world: int,
                 device) -> tuple[bool, bool]:
     """(wall-time budget spent, a stop signal arrived): under DDP rank 0's clock decides
@@ -386,7 +395,7 @@ def _train(task: Task, dataset: Dataset, out_dir: Path, settings: TrainSettings,
                                settings.seed, rank, world)
     loader = DataLoader(dataset, batch_sampler=sampler, num_workers=settings.num_workers,
                         collate_fn=task.collate, pin_memory=cuda,
-                        persistent_workers=False)
+                        persistent_workers=False, worker_init_fn=_worker_leaves_signals_to_main)
     if rank == 0:
         out_dir.mkdir(parents=True, exist_ok=True)
         dropped = _truncate_metrics(metrics_path, step)

@@ -231,7 +231,8 @@ def test_chapter_2_gpu_live_run_settings_train_on_any_device(tmp_path):
 
 # ------------------------------------------------- a run folder that tells the truth (issue 21)
 def _steps_logged(folder):
-    return [r["step"] for r in read_metrics(folder / "metrics.jsonl")]
+    path = folder / "metrics.jsonl"
+    return [r["step"] for r in read_metrics(path)] if path.exists() else []
 
 
 def _wait_for(condition, proc, timeout=120):
@@ -324,6 +325,25 @@ def test_sigterm_and_ctrl_c_stop_after_the_step_with_a_checkpoint_and_one_line(t
     monkeypatch.setattr(LocalizationTask, "loss", loss)
     assert main([*argv[:-6], "--steps", "5", "--log-every", "1", "--resume"]) == 0
     assert _steps_logged(out) == [1, 2, 3, 4, 5]
+
+
+def test_a_batch_schedulers_sigterm_to_the_whole_process_group_with_render_workers(tmp_path):
+    """Schedulers (and a terminal's Ctrl-C) signal every process of the group: the render
+    workers leave it to the main process, which finishes the step, writes the checkpoint
+    and exits 143 with one line (a worker killed by it once failed the step, no checkpoint)."""
+    out = tmp_path / "run"
+    cli = [*CLI[:CLI.index("--workers")], "--workers", "1", *CLI[CLI.index("--workers") + 2:]]
+    proc = subprocess.Popen([sys.executable, "-m", "robotpose_lib.train", *cli, "--out", str(out), "--steps", "500",
+                             "--ckpt-every", "1000", "--log-every", "1"], env=_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    _wait_for(lambda: len(_steps_logged(out)) >= 2, proc)
+    os.killpg(proc.pid, signal.SIGTERM)
+    err = proc.communicate(timeout=60)[1].strip().splitlines()
+    assert proc.returncode == 143, err
+    step = load_checkpoint(out / "checkpoint.pt")["step"]
+    assert err == [f"robotpose train: stopped by SIGTERM at step {step}: checkpoint {out / 'checkpoint.pt'} written "
+                   f"(continue with --resume)"]
+    assert _steps_logged(out) == list(range(1, step + 1))
 
 
 def test_two_processes_cannot_share_a_run_folder_and_a_dead_holder_is_taken_over(tmp_path, capsys):
