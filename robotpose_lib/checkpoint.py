@@ -18,6 +18,9 @@ code from the file (format version 2)::
     version    2 (1: the same, but ``rng["numpy"]`` was numpy's state tuple with an array)
     task       str: "localization", "instances", "onepass" (``tasks.TASKS``)
     robot      str: the robot name
+    robot_source  dict or None, optional: for a robot from a user's URDF, ``{"urdf": path,
+               "spec": RobotSpec fields}`` (``robots.robot_source``), so that loading
+               registers the robot again (``robots.ensure_robot``)
     config     dict: the model configuration as plain values
     step       int >= 0: optimiser steps done
     model      dict str -> Tensor: the model's state dict
@@ -275,6 +278,7 @@ FIELD_TYPES = {
     "model": ((dict,), "a state dict (name -> tensor)"), "extra": ((dict,), "a dict"),
     "settings": ((dict, type(None)), "a dict"), "optimizer": ((dict,), "a dict"),
     "scheduler": ((dict,), "a dict"), "scaler": ((dict, type(None)), "a dict or None"), "rng": ((dict,), "a dict"),
+    "robot_source": ((dict, type(None)), "a dict or None"),
 }
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from .fileio import TEMP_SUFFIX, FolderLock, atomic_file, dumps_json, write_atomic, write_json_atomic
-from .robots import get_robot
+from .robots import ensure_robot, get_robot, robot_source
 from .synth import SynthParams, generate, params_for
 from .toy import ToyDiscDataset
 from .types import ANNOTATION_KEYS, Sample
@@ -41,7 +41,7 @@ class SyntheticDataset(Dataset):
     """Sample ``i`` rendered from ``(seed, i)``: identical on every call and in every worker.
 
     Args:
-        robot: robot model name (see ``robots.ROBOT_NAMES``).
+        robot: robot name (``robots.known_robots()``).
         n: number of samples.
         size: (H, W) of the images.
         seed: dataset seed; a test set uses its own seed and is never trained on.
@@ -55,6 +55,13 @@ class SyntheticDataset(Dataset):
             raise ValueError(f"dataset length must be non-negative, got {n}")
         self.robot, self.n, self.size, self.seed = robot, int(n), tuple(size), int(seed)
         self.params = params or params_for(robot)
+        # a robot from a user's URDF is registered again in worker processes that start
+        # afresh (spawn) instead of inheriting the registry (fork)
+        self.robot_source = robot_source(robot)
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        ensure_robot(self.robot, self.robot_source)
 
     def __len__(self) -> int:
         return self.n

@@ -18,6 +18,7 @@ frame of link i after joint i, and a robot may append fixed frames (the Panda's 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from dataclasses import dataclass, field
@@ -465,6 +466,35 @@ def load_urdf_robot(urdf_path: str | Path, spec: RobotSpec | str | Path | None =
     if builtin or (robot.name in _REGISTERED and not same):
         raise ValueError(f"robot name {robot.name!r} is already taken; give the spec another 'name'")
     _REGISTERED[robot.name] = robot
+    return robot
+
+
+def robot_source(name: str) -> dict | None:
+    """What rebuilds a robot registered from a user's URDF in another process (a
+    checkpoint stores it): ``{"urdf": absolute path, "spec": RobotSpec fields}``; None for
+    the robots that ship with the library."""
+    if name not in _REGISTERED:
+        return None
+    robot = _REGISTERED[name]
+    return {"urdf": str(robot.urdf_path.resolve()), "spec": dataclasses.asdict(robot.spec)}
+
+
+def ensure_robot(name: str, source: dict | None = None):
+    """:func:`get_robot`, registering a user's URDF robot from ``source`` (see
+    :func:`robot_source`) first when the name is not known yet. Raises ValueError or
+    FileNotFoundError (one line) when it cannot."""
+    if name in _BUILDERS or name in MESH_ROBOT_FOLDERS or name in _REGISTERED or not source:
+        return get_robot(name)
+    if not isinstance(source, dict) or not isinstance(source.get("urdf"), str):
+        raise ValueError(f"robot {name!r}: its source must name a URDF file, got {source!r}")
+    if not Path(source["urdf"]).is_file():
+        raise FileNotFoundError(f"robot {name!r} was built from {source['urdf']}, which is not here; "
+                                "load its URDF first (robots.load_urdf_robot or --urdf)")
+    spec = source.get("spec") or {}
+    spec = RobotSpec(**{**spec, "sample_range": {k: tuple(v) for k, v in spec.get("sample_range", {}).items()}})
+    robot = load_urdf_robot(source["urdf"], spec)
+    if robot.name != name:
+        raise ValueError(f"{source['urdf']} builds robot {robot.name!r}, not {name!r}")
     return robot
 
 

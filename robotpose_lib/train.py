@@ -46,6 +46,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from .checkpoint import CheckpointError, load_checkpoint, load_weights, rng_state, save_checkpoint, set_rng_state
 from .config import autocast_dtype, resolve_device, torch_threads
 from .fileio import FolderLock, dumps_json, remove_stale_temps, write_atomic
+from .robots import robot_source
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.jsonl"
@@ -386,7 +387,8 @@ def _train(task: Task, dataset: Dataset, out_dir: Path, settings: TrainSettings,
 
     def save(at_step: int) -> None:
         save_checkpoint(ckpt_path, {
-            "task": task.name, "robot": task.robot, "config": task.config_dict(),
+            "task": task.name, "robot": task.robot, "robot_source": robot_source(task.robot),
+            "config": task.config_dict(),
             "step": at_step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "scaler": scaler.state_dict() if cuda else None,
             "rng": rng_state(), "extra": task.extra(), "settings": asdict(settings)})

@@ -165,6 +165,7 @@ class URDFRobot:
         if not path.is_file():
             raise FileNotFoundError(f"URDF file not found: {path}")
         spec = spec or RobotSpec()
+        self.spec = spec
         try:
             urdf = yourdfpy.URDF.load(str(path), load_meshes=False, build_scene_graph=False,
                                       build_collision_scene_graph=False, load_collision_meshes=False)

@@ -222,3 +222,40 @@ def test_texture_is_fixed_to_the_link():
         w = texture_weight(points, kind, 25.0, axes, np.zeros(3))
         assert w.shape == (50,) and 0 <= w.min() and w.max() <= 1
         assert np.array_equal(w, texture_weight(points.copy(), kind, 25.0, axes, np.zeros(3)))
+
+
+# ----------------------------------------------------------------------------- commands
+def test_robots_command_lists_every_robot_with_keypoints(capsys):
+    from robotpose_lib.cli import main
+
+    assert main(["robots"]) == 0
+    out = capsys.readouterr().out
+    for name in ("panda", "kuka_kr16", *MESH_ROBOT_NAMES):
+        assert f"{name}: " in out
+    assert "panda_link0, panda_link2, panda_link3, panda_link4, panda_link6, panda_link7, panda_hand" in out
+
+
+def test_spec_without_urdf_is_a_usage_error(capsys):
+    from robotpose_lib.cli import main
+
+    assert main(["synth", "--spec", "x.json", "--n", "1", "--out", "nowhere"]) == 2
+    assert "--spec: only with --urdf" in capsys.readouterr().err
+
+
+def test_a_model_trained_from_a_urdf_loads_in_a_fresh_process(tmp_path):
+    import subprocess
+    import sys
+
+    from robotpose_lib.cli import main
+
+    urdf = _write_urdf(tmp_path, name="toy_arm_for_training")
+    assert main(["synth", "--urdf", str(urdf), "--n", "2", "--size", "48x64", "--out", str(tmp_path / "data")]) == 0
+    assert main(["train", "localization", "--config", "quick", "--urdf", str(urdf), "--out", str(tmp_path / "run"),
+                 "--steps", "2", "--no-progress"]) == 0
+    code = ("import warnings; warnings.simplefilter('ignore')\n"
+            "from robotpose_lib.predictor import Predictor\n"
+            f"p = Predictor.load({str(tmp_path / 'run' / 'checkpoint.pt')!r})\n"
+            "print(p.robot, p.joint_names)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "toy_arm_for_training ['base', 'arm']" in out.stdout

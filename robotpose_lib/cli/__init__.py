@@ -17,7 +17,7 @@ import sys
 import textwrap
 import threading
 
-from . import bench, predict, synth, train
+from . import bench, predict, robots, synth, train
 from . import eval as evaluate
 
 # sub-command -> (module, one line of help)
@@ -27,6 +27,7 @@ COMMANDS = {
     "eval": (evaluate, "evaluate a checkpoint on the synthetic test set or on real photos"),
     "predict": (predict, "predict robot poses in images"),
     "bench": (bench, "benchmarks: " + ", ".join(bench.BENCHMARKS)),
+    "robots": (robots, "the robots the library knows (or one from --urdf), with their keypoints"),
 }
 
 EXIT_CODES = {

@@ -1,5 +1,6 @@
-"""``robotpose synth --robot NAME --n N [--size HxW] [--seed S] --out DIR``: render a
-synthetic dataset to disk (``data.write_dataset``; an interrupted run resumes)."""
+"""``robotpose synth --robot NAME|--urdf PATH [--spec FILE] --n N [--size HxW] [--seed S]
+--out DIR``: render a synthetic dataset to disk (``data.write_dataset``; an interrupted run
+resumes)."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +8,7 @@ import argparse
 from ..backgrounds import BackgroundPool
 from ..data import SyntheticDataset, write_dataset
 from ..synth import RECIPES, params_for
+from .robots import add_urdf_arguments, check_robot_arguments, robot_name
 
 
 def image_size(text: str) -> tuple[int, int]:
@@ -22,7 +24,8 @@ def image_size(text: str) -> tuple[int, int]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="robotpose synth", description="Render a synthetic dataset to disk.")
-    p.add_argument("--robot", required=True, help="robot model, e.g. panda or kuka_kr16")
+    p.add_argument("--robot", help="robot name, e.g. panda, kuka_kr16, panda_mesh (robotpose robots lists them)")
+    add_urdf_arguments(p)
     p.add_argument("--n", type=int, required=True, help="number of samples")
     p.add_argument("--size", type=image_size, default=(480, 640), help="HxW, default 480x640")
     p.add_argument("--seed", type=int, default=0, help="dataset seed")
@@ -31,18 +34,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--background-dir", action="append", default=[], help="extra folder of background photos")
     p.add_argument("--batch", type=int, default=8, help="scenes rendered per call")
     p.add_argument("--recipe", default="paper", choices=sorted(RECIPES),
-                   help="synthesis recipe: paper, clutter or sim2real (synth.RECIPES)")
+                   help="synthesis recipe: paper, clutter, sim2real or dream (synth.RECIPES)")
     return p
 
 
 def check(args) -> str | None:
-    return None
+    return check_robot_arguments(args)
 
 
 def run(args) -> int:
-    params = params_for(args.robot, args.recipe,
+    robot = robot_name(args)
+    params = params_for(robot, args.recipe,
                         background=BackgroundPool(split=args.split, folders=tuple(args.background_dir)))
-    dataset = SyntheticDataset(args.robot, args.n, args.size, args.seed, params)
+    dataset = SyntheticDataset(robot, args.n, args.size, args.seed, params)
     root = write_dataset(args.out, dataset, batch_size=max(1, args.batch))
     print(f"wrote {dataset.n} samples to {root}")
     return 0

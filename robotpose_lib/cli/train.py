@@ -16,6 +16,7 @@ from ..eval.testset import VALIDATION_SEED
 from ..synth import RECIPES
 from ..tasks import FACTORIES, INSTANCE_TASKS, make_task
 from ..train import RUN_DEFAULTS, TrainSettings, train
+from .robots import add_urdf_arguments, check_robot_arguments, robot_name
 
 
 def override(item: str) -> tuple[str, object]:
@@ -58,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="robotpose train", description="Train a model.")
     p.add_argument("task", choices=sorted(FACTORIES), help="model family")
     p.add_argument("--config", required=True, help="named configuration (quick, cpu, paper)")
-    p.add_argument("--robot", required=True, help="robot name (panda, kuka_kr16; toy for the disc demo)")
+    p.add_argument("--robot", help="robot name (panda, kuka_kr16, panda_mesh, ...: robotpose robots; toy for the "
+                   "disc demo)")
+    add_urdf_arguments(p)
     p.add_argument("--out", required=True, help="run directory (checkpoint.pt, metrics.jsonl)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--localization", help="instances, onepass: the frozen localization checkpoint "
@@ -82,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic training set")
     p.add_argument("--recipe", default="paper", choices=sorted(RECIPES), help="synthesis recipe of the "
                    "training scenes: paper (the paper's randomisation), clutter (paper + hard negatives) or "
-                   "sim2real (see synth.RECIPES)")
+                   "sim2real or dream (see synth.RECIPES)")
     p.add_argument("--fp32", action="store_true", help="train in float32 (no mixed precision)")
     p.add_argument("--max-minutes", type=positive_minutes, help="stop (with a checkpoint) after this wall time")
     p.add_argument("--seed", type=int, default=0, help="seed of batch order and initialisation")
@@ -98,6 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check(args) -> str | None:
+    problem = check_robot_arguments(args)
+    if problem:
+        return problem
     if args.localization and args.task not in INSTANCE_TASKS:
         return f"--localization: for {' or '.join(INSTANCE_TASKS)} only"
     if args.calibrate is not None and args.calibrate < 0:
@@ -110,6 +116,7 @@ def check(args) -> str | None:
 
 
 def run(args) -> int:
+    args.robot = robot_name(args)
     defaults = RUN_DEFAULTS.get(args.config, RUN_DEFAULTS["cpu"])
     extra = {"localization_checkpoint": args.localization} if args.localization else {}
     task = make_task(args.task, args.config, args.robot, **extra, **dict(args.set))

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..checkpoint import CheckpointError, load_checkpoint, load_weights
 from ..config import resolve_device
+from ..robots import ensure_robot
 from .instances import InstanceCollate, InstanceModel, InstanceTask, instance_task
 from .localization import LocalizationTask, localization_task, num_joints_of
 from .onepass import OnePassModel, OnePassTask, onepass_task
@@ -61,6 +62,11 @@ def load_model(path: str | Path, device=None, expect: dict | None = None):
         FileNotFoundError, CheckpointError: one line naming the file.
     """
     ckpt = load_checkpoint(path, expect=expect)
+    if ckpt["robot"] != "toy":   # a robot from a user's URDF is registered from its stored source
+        try:
+            ensure_robot(ckpt["robot"], ckpt.get("robot_source"))
+        except (FileNotFoundError, ValueError) as exc:
+            raise CheckpointError(f"{path}: {exc}") from None
     if ckpt["task"] not in TASKS:
         raise CheckpointError(f"{path}: unknown task {ckpt['task']!r} (expected one of {sorted(TASKS)})")
     try:
