@@ -20,20 +20,28 @@ def color_transform(image: np.ndarray, rng: np.random.Generator, jitter: float,
                     white_balance: float, gamma_range: tuple[float, float]) -> np.ndarray:
     """Brightness, contrast, saturation (factors U(1 - jitter, 1 + jitter)), per-channel
     gains U(1 - white_balance, 1 + white_balance) and an exposure curve 255 (x/255)^gamma
-    with gamma ~ U(gamma_range)."""
-    out = image
+    with gamma ~ U(gamma_range).
+
+    Gains, saturation (about each pixel's grey level), contrast (about the image mean) and
+    brightness together are one affine map of each pixel's RGB, applied as a single 3x3
+    transform (the image mean after the gains is the mean of the channel means)."""
+    gains = np.ones(3)
     if white_balance > 0:
-        out = out * rng.uniform(1 - white_balance, 1 + white_balance, 3).astype(np.float32)
+        gains = rng.uniform(1 - white_balance, 1 + white_balance, 3)
+    A, offset = np.diag(gains), 0.0
     if jitter > 0:
         brightness, contrast, saturation = rng.uniform(1 - jitter, 1 + jitter, 3)
-        grey = out.mean(axis=2, keepdims=True)
-        out = grey + saturation * (out - grey)               # saturation about the grey level
-        out = out.mean() + contrast * (out - out.mean())     # contrast about the mean
-        out = out * brightness
+        mean = float(np.dot(gains, cv2.mean(image)[:3])) / 3.0    # mean of image * gains
+        mix = saturation * np.eye(3) + (1 - saturation) / 3.0 * np.ones((3, 3))
+        A = brightness * contrast * mix @ A
+        offset = brightness * (1 - contrast) * mean
+    out = image
+    if white_balance > 0 or jitter > 0:
+        out = cv2.transform(image, np.hstack([A, np.full((3, 1), offset)]).astype(np.float32))
     low, high = gamma_range
     if (low, high) != (1.0, 1.0):
         gamma = rng.uniform(low, high)
-        out = 255.0 * (np.clip(out, 0, 255) / 255.0) ** gamma
+        out = cv2.pow(np.clip(out, 0, 255) * np.float32(1 / 255.0), gamma) * np.float32(255.0)
     return out.astype(np.float32, copy=False)
 
 

@@ -598,8 +598,8 @@ def _lane_rays(Kinv, shared_K, B, seg_img, u_start, v, tile, dev):
         ki = Kinv[0].unbind(0)  # one K: scalars
         k00, k01, k02, k11, k12 = ki[0][0], ki[0][1], ki[0][2], ki[1][1], ki[1][2]
     else:
-        kis = Kinv.reshape(B, 9).index_select(0, seg_img).T
-        k00, k01, k02, k11, k12 = kis[0], kis[1], kis[2], kis[4], kis[5]
+        # only the five entries used, gathered per segment
+        k00, k01, k02, k11, k12 = Kinv.reshape(B, 9)[:, [0, 1, 2, 4, 5]].index_select(0, seg_img).T
     uf, vf = u_start.float(), v.float()
     lane = torch.arange(tile, device=dev, dtype=torch.float32)[:, None]
     # u is formed before scaling so a pixel's ray does not depend on its segment (culled
@@ -614,7 +614,9 @@ def _reduce(best, t, index, seg_img, u_start, v, tile, height, width):
     # Misses become positive NaN, whose bit pattern sorts above +inf (the background
     # sentinel): t + 0 * t turns +-inf into NaN, abs clears the sign bit.
     t = (t + t * 0.0).abs_()
-    key = (t.view(torch.int32).long() << _KEY_SHIFT) | index[None, :]
+    # key = (t bits << 32) | index, built by laying the two int32 words side by side
+    words = (index.to(torch.int32)[None, :].expand_as(t), t.view(torch.int32))
+    key = torch.stack(words if _LITTLE_ENDIAN else words[::-1], dim=-1).view(torch.int64).squeeze(-1)
     pix = (seg_img * (height * width) + v * width + u_start)[None, :] + torch.arange(tile, device=t.device)[:, None]
     best.scatter_reduce_(0, pix.view(-1), key.view(-1), reduce="amin")
 

@@ -108,7 +108,7 @@ def hit_t(dx: torch.Tensor, dy: torch.Tensor, prm, near: float | None) -> torch.
     t = inv.mul_(c)
     if near is not None:
         torch.minimum(inside, t - near, out=inside)
-    return t.add_(inside.clamp_(max=0.0).sqrt_())
+    return t.masked_fill_(inside < 0, float("nan"))   # (measured: faster than sqrt tricks here)
 
 
 def normals(tris: Triangles, prm: torch.Tensor, index: torch.Tensor, dx: torch.Tensor,

@@ -569,40 +569,41 @@ def _composite(scene: Scene, colors: np.ndarray, instance: np.ndarray, link: np.
         image = paste_collage(image, params.background, scene.rng,
                               int(scene.rng.integers(0, params.collage_patches + 1)))
     R = colors.shape[0]
-    hit = instance >= 0
-    if hit.any():
-        robot_hit = instance[hit] < R
-        albedo = np.empty((int(hit.sum()), 3))
-        albedo[robot_hit] = colors[instance[hit][robot_hit], link[hit][robot_hit]]
+    pixels = np.flatnonzero(instance.ravel() >= 0)   # flat indices: cheaper than boolean masks
+    if len(pixels):
+        owner, part = instance.ravel()[pixels], link.ravel()[pixels]
+        robot_hit = owner < R
+        albedo = np.empty((len(pixels), 3))
+        albedo[robot_hit] = colors[owner[robot_hit], part[robot_hit]]
         if texture is not None and texture.on.any():
-            pixels = np.flatnonzero(hit.ravel())[robot_hit]
-            albedo[robot_hit] = _textured_albedo(scene.width, scene.K, albedo[robot_hit], pixels,
-                                                 instance[hit][robot_hit], link[hit][robot_hit], depth,
-                                                 cam_from_link, texture)
-        if (~robot_hit).any():
+            albedo[robot_hit] = _textured_albedo(scene.width, scene.K, albedo[robot_hit], pixels[robot_hit],
+                                                 owner[robot_hit], part[robot_hit], depth, cam_from_link, texture)
+        if not robot_hit.all():
             d = scene.distractors
-            which = instance[hit][~robot_hit] - R
+            which = owner[~robot_hit] - R
             flat = d.colors[which]
             if d.textured.any():  # screen-space texture: the pixels of another background
-                texture = params.background.draw(H, W, scene.rng).reshape(-1, 3) / 255.0
-                pixel = np.flatnonzero(hit.ravel())[~robot_hit]
-                flat = np.where(d.textured[which][:, None], texture[pixel], flat)
+                photo = params.background.draw(H, W, scene.rng).reshape(-1, 3) / 255.0
+                flat = np.where(d.textured[which][:, None], photo[pixels[~robot_hit]], flat)
             albedo[~robot_hit] = flat
-        n = normal[hit]
+        n = normal.reshape(-1, 3)[pixels]
         lambert = np.clip(n @ scene.light_dir, 0.0, 1.0)
         shade = scene.ambient + (1.0 - scene.ambient) * lambert
-        image[hit] = 255.0 * albedo * shade[:, None]
+        shaded = 255.0 * albedo * shade[:, None]
         if scene.specular > 0:
-            view = _view_directions(scene.K, W, np.flatnonzero(hit.ravel()))
+            view = _view_directions(scene.K, W, pixels)
             half = view + scene.light_dir
             half /= np.linalg.norm(half, axis=1, keepdims=True)
             highlight = np.clip((n * half).sum(1), 0.0, 1.0) ** params.shininess
-            image[hit] += 255.0 * scene.specular * highlight[:, None]
+            shaded += 255.0 * scene.specular * highlight[:, None]
+        image.reshape(-1, 3)[pixels] = shaded
     image = degrade(image, scene.rng, params)
     a = scene.noise_amplitude
     if a > 0:  # uniform noise in [-a, a] on the 0..255 scale
         noise = scene.rng.random(image.shape, dtype=np.float32)
-        image += (2.0 * a) * noise - a
+        noise *= np.float32(2.0 * a)
+        noise -= np.float32(a)
+        image += noise
     return finish(image, scene.rng, params)
 
 
