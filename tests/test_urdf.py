@@ -259,3 +259,14 @@ def test_a_model_trained_from_a_urdf_loads_in_a_fresh_process(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "toy_arm_for_training ['base', 'arm']" in out.stdout
+
+
+@pytest.mark.parametrize("name", ["kuka_iiwa", "xarm6"])
+def test_shipped_mesh_arms_train_a_quick_localization_model(tmp_path, name):
+    from robotpose_lib.cli import main
+    from robotpose_lib.tasks import load_model
+
+    assert main(["train", "localization", "--config", "quick", "--robot", name, "--recipe", "dream",
+                 "--out", str(tmp_path), "--steps", "2", "--no-progress"]) == 0
+    model, task, ckpt = load_model(tmp_path / "checkpoint.pt")
+    assert ckpt["robot"] == name and task.num_joints == get_robot(name).num_keypoints
