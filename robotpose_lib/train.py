@@ -46,7 +46,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from .checkpoint import CheckpointError, load_checkpoint, load_weights, rng_state, save_checkpoint, set_rng_state
 from .config import autocast_dtype, resolve_device, torch_threads
 from .fileio import FolderLock, dumps_json, remove_stale_temps, write_atomic
-from .robots import robot_source
+from .robots import ensure_robot, get_robot, robot_source
 
 CHECKPOINT_NAME = "checkpoint.pt"
 METRICS_NAME = "metrics.jsonl"
@@ -287,6 +287,22 @@ def _stop_flags(max_seconds: float | None, elapsed: float, interrupted: bool, ra
     return bool(flags[0]), bool(flags[1])
 
 
+
+def _check_same_keypoints(path, init: dict, robot: str) -> None:
+    """A warm start (checkpoint ``init``) may cross robots that share their keypoints (the
+    primitive Panda's model starting the mesh Panda's): same names in the same order, else
+    one line."""
+    source_robot = init["robot"]
+    if source_robot == robot or source_robot == "toy" or robot == "toy":
+        if source_robot != robot:
+            raise CheckpointError(f"{path}: made for robot {source_robot!r}, not {robot!r}")
+        return
+    ours = get_robot(robot).keypoint_names
+    theirs = ensure_robot(source_robot, init.get("robot_source")).keypoint_names
+    if list(ours) != list(theirs):
+        raise CheckpointError(f"{path}: made for robot {source_robot!r}, whose keypoints differ from {robot!r}'s")
+
+
 def train(task: Task, dataset: Dataset, out_dir: str | Path, settings: TrainSettings,
           resume: bool = False) -> dict:
     """Train ``task`` on ``dataset`` (map-style, items are Samples).
@@ -371,10 +387,10 @@ def _train(task: Task, dataset: Dataset, out_dir: Path, settings: TrainSettings,
     else:
         if resume and rank == 0:
             print(f"no checkpoint in {out_dir}; starting a new run")
-        if settings.init_from:  # warm start: weights only, from the same task and robot
-            load_weights(model, load_checkpoint(settings.init_from, map_location=device,
-                                                expect={"task": task.name, "robot": task.robot})["model"],
-                         settings.init_from, optional=getattr(model, "WARM_START_OPTIONAL", ()))
+        if settings.init_from:  # warm start: weights only, from the same task and keypoints
+            init = load_checkpoint(settings.init_from, map_location=device, expect={"task": task.name})
+            _check_same_keypoints(settings.init_from, init, task.robot)
+            load_weights(model, init["model"], settings.init_from, optional=getattr(model, "WARM_START_OPTIONAL", ()))
             if hasattr(task, "after_warm_start"):  # e.g. instances: keep the given localization net
                 task.after_warm_start(model)
             if rank == 0:

@@ -270,3 +270,15 @@ def test_shipped_mesh_arms_train_a_quick_localization_model(tmp_path, name):
                  "--out", str(tmp_path), "--steps", "2", "--no-progress"]) == 0
     model, task, ckpt = load_model(tmp_path / "checkpoint.pt")
     assert ckpt["robot"] == name and task.num_joints == get_robot(name).num_keypoints
+
+
+def test_warm_start_crosses_robots_with_the_same_keypoints_only(tmp_path):
+    from robotpose_lib.cli import main
+
+    assert main(["train", "localization", "--config", "quick", "--robot", "panda", "--out", str(tmp_path / "a"),
+                 "--steps", "1", "--no-progress"]) == 0
+    init = str(tmp_path / "a" / "checkpoint.pt")
+    assert main(["train", "localization", "--config", "quick", "--robot", "panda_mesh", "--init", init,
+                 "--out", str(tmp_path / "b"), "--steps", "1", "--no-progress"]) == 0
+    assert main(["train", "localization", "--config", "quick", "--robot", "kuka_iiwa", "--init", init,
+                 "--out", str(tmp_path / "c"), "--steps", "1", "--no-progress"]) == 1
