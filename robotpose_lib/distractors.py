@@ -40,6 +40,12 @@ class DistractorSet:
         return int(self.kind.shape[0])
 
     @staticmethod
+    def concatenate(parts: list["DistractorSet"]) -> "DistractorSet":
+        """One set holding the distractors of ``parts`` in order."""
+        fields = DistractorSet.__dataclass_fields__
+        return DistractorSet(*(np.concatenate([getattr(p, f) for p in parts]) for f in fields))
+
+    @staticmethod
     def empty() -> "DistractorSet":
         z = np.zeros
         return DistractorSet(z(0, int), z((0, 3)), z((0, 3)), z(0), z((0, 3, 3)), z((0, 3)), z((0, 3)), z(0, bool))
@@ -58,7 +64,7 @@ class DistractorSet:
             link_id=torch.zeros(n, dtype=torch.long, device=device))
 
 
-def _random_rotation(rng: np.random.Generator) -> np.ndarray:
+def random_rotation(rng: np.random.Generator) -> np.ndarray:
     """A uniformly random rotation matrix (QR of a Gaussian matrix, sign-fixed)."""
     q, r = np.linalg.qr(rng.normal(size=(3, 3)))
     q = q * np.sign(np.diag(r))
@@ -98,7 +104,7 @@ def sample_distractors(rng: np.random.Generator, count: int, K: np.ndarray, heig
     along = (kind == CAPSULE) | (kind == CYLINDER)
     p0[along] = centre[along] - direction[along] * size[along, None]
     p1[along] = centre[along] + direction[along] * size[along, None]
-    rotation = np.stack([_random_rotation(rng) for _ in range(count)])
+    rotation = np.stack([random_rotation(rng) for _ in range(count)])
     half = size[:, None] * rng.uniform(0.2, 1.0, (count, 3))
     half[:, 0] = size
     half = np.where((kind == BOX)[:, None], half, 0.0)

@@ -30,9 +30,9 @@ import torch
 from . import camera
 from .config import torch_threads
 from .backgrounds import BackgroundPool, paste_collage
-from .distractors import DistractorSet, sample_distractors
+from .distractors import DistractorSet, random_rotation, sample_distractors
 from .photometric import degrade, finish
-from .primitives import Primitives, Triangles
+from .primitives import BOX, CYLINDER, Primitives, Triangles
 from .render import render
 from .robots import get_robot
 from .types import Sample
@@ -105,6 +105,20 @@ class SynthParams:
             fixed to the link (stripes, checks or blotches in link coordinates, so the
             pattern moves with the link) mixing its colour with a second random colour.
         texture_frequency: range of the texture's spatial frequency, cycles per metre.
+
+    Filmed views (ours; how people film arms, not how the paper orbits them; defaults off):
+
+    Attributes:
+        filmed_probability: chance that a scene's camera is placed as a person films an
+            arm instead of on the paper's hemisphere: aimed at a random point on a random
+            robot's keypoint chain (anywhere from base to hand, so the base or the hand may
+            leave the frame), from a distance log-uniform in ``filmed_distance`` and a
+            direction ``filmed_elevation_deg`` above the horizontal (kept above the floor).
+        filmed_distance: (low, high) metres from the aimed point on the arm.
+        filmed_elevation_deg: (low, high) elevation of the view direction, degrees.
+        held_object_probability: chance that a robot holds an object at its last keypoint
+            (a board, a box or a tool-like cylinder, 4-25 cm, random pose and colour or
+            texture), drawn and occluding like a distractor.
     """
 
     theta_vr: float = 0.75
@@ -145,6 +159,10 @@ class SynthParams:
     urdf_color_probability: float = 0.0
     texture_probability: float = 0.0
     texture_frequency: tuple[float, float] = (8.0, 60.0)
+    filmed_probability: float = 0.0
+    filmed_distance: tuple[float, float] = (0.3, 3.0)
+    filmed_elevation_deg: tuple[float, float] = (-15.0, 75.0)
+    held_object_probability: float = 0.0
 
     def __post_init__(self):
         if not 0.0 <= self.theta_vr <= 1.0:
@@ -157,7 +175,8 @@ class SynthParams:
             raise ValueError(f"n_color must be positive, got {self.n_color}")
         for name in ("achromatic_probability", "realistic_material_probability", "dark_link_probability",
                      "distractor_texture_probability", "blur_probability", "jpeg_probability",
-                     "urdf_color_probability", "texture_probability"):
+                     "urdf_color_probability", "texture_probability", "filmed_probability",
+                     "held_object_probability"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], got {getattr(self, name)}")
         def ordered(name, low_bound, high_bound, strict_low=False):
@@ -173,6 +192,8 @@ class SynthParams:
         ordered("specular_range", 0.0, 1.0)
         ordered("noise_amplitude", 0.0, 255.0)
         ordered("texture_frequency", 0.0, 1e4, strict_low=True)
+        ordered("filmed_distance", 0.0, 1e3, strict_low=True)
+        ordered("filmed_elevation_deg", -90.0, 90.0)
         for name in ("aim_offset", "color_jitter", "white_balance"):
             if not 0.0 <= getattr(self, name) < (10.0 if name == "aim_offset" else 1.0):
                 raise ValueError(f"{name} must be >= 0{' and < 1' if name != 'aim_offset' else ''}, "
@@ -217,6 +238,22 @@ RECIPES: dict[str, dict] = {
 # "dream": sim2real plus DREAM's randomisation of the robot's own look, for mesh robots:
 # its URDF colours now and then, and textures fixed to its links.
 RECIPES["dream"] = dict(RECIPES["sim2real"], urdf_color_probability=0.15, texture_probability=0.3)
+# "filmed": one robot filmed the way people film arms (SynthParams' filmed views): camera
+# 0.3-3 m from a random point of the arm, 40-100 degree field of view, occluders in front of
+# it, an object in the hand half of the time, manufacturer-like or achromatic finishes more
+# often than colours, camera-like degradations. The synthetic validation set for choosing
+# Panda models (eval/testset.filmed_validation) draws from it on test photos; it is written
+# from that description, never from the dev photos.
+RECIPES["filmed"] = dict(
+    min_robots=1, max_robots=1, theta_vr=1.0, filmed_probability=1.0, filmed_distance=(0.3, 3.0),
+    fov_y_deg=(40.0, 100.0), realistic_material_probability=0.5, achromatic_probability=0.3,
+    urdf_color_probability=0.2, specular_range=(0.0, 0.6), max_distractors=6, distractor_depth=(0.15, 1.0),
+    held_object_probability=0.5, collage_patches=3, color_jitter=0.3, white_balance=0.15,
+    gamma_range=(0.7, 1.4), blur_probability=0.3, jpeg_probability=0.5)
+# "dream_filmed": dream's randomisation with filmed views in 70 % of the scenes (the rest
+# orbit as in the paper) and objects in the hand: training data that covers "filmed".
+RECIPES["dream_filmed"] = dict(RECIPES["dream"], filmed_probability=0.7, fov_y_deg=(40.0, 100.0),
+                               held_object_probability=0.3, distractor_depth=(0.15, 1.5))
 # Robot-specific recipe settings on top (the Panda is often filmed from under a metre).
 RECIPE_PRESETS: dict[tuple[str, str], dict] = {
     ("sim2real", "panda"): dict(r_min=0.4, r_max=1.8),
@@ -280,6 +317,7 @@ class Scene:
 
 
 LOOK_STREAM = 1  # third SeedSequence entry of the robot-look stream (see sample_scene)
+EXTRA_STREAM = 2  # ... of the filmed-view and held-object stream
 
 
 def sample_rng(seed: int, index: int) -> np.random.Generator:
@@ -367,6 +405,17 @@ def sample_scene(robot_name: str, params: SynthParams, seed: int, index: int,
     # their bytes.
     if params.aim_offset > 0:
         target = target + rng.uniform(-params.aim_offset, params.aim_offset, 3) * robot.reach
+    # Filmed views and held objects draw from a stream of their own (the main stream stays
+    # as it was), and replace the orbiting camera when drawn.
+    extra = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), int(index), EXTRA_STREAM])))
+    hand_T = None
+    if n and (params.filmed_probability > 0 or params.held_object_probability > 0):
+        kp_base, link_T = robot.forward_kinematics(torch.tensor(q, dtype=torch.float64))
+        keypoints_world = np.einsum("nij,nkj->nki", base_poses[:, :3, :3], kp_base.numpy()) + base_poses[:, None, :3, 3]
+        hand_T = base_poses @ link_T[:, robot.keypoint_links[-1]].numpy()     # (n, 4, 4) world <- hand
+        if extra.random() < params.filmed_probability:
+            eye, target, K, (radius, inclination, azimuth) = _filmed_camera(
+                extra, keypoints_world[int(extra.integers(0, n))], params, height, width)
     camera_pose = camera.look_at(torch.tensor(eye), torch.tensor(target)).numpy()
     colors = _sim2real_colors(rng, params, colors)
     specular = float(rng.uniform(*params.specular_range)) if params.specular_range[1] > 0 else 0.0
@@ -376,6 +425,11 @@ def sample_scene(robot_name: str, params: SynthParams, seed: int, index: int,
         distractors = sample_distractors(rng, int(rng.integers(0, params.max_distractors + 1)), K,
                                          height, width, radius, size, params.distractor_depth,
                                          params.distractor_texture_probability)
+    if hand_T is not None and params.held_object_probability > 0:
+        held = [held_object(extra, camera_pose @ T, params.distractor_texture_probability)
+                for T, shown in zip(hand_T, visible) if shown and extra.random() < params.held_object_probability]
+        if held:
+            distractors = DistractorSet.concatenate([distractors, *held])
     # The robot's own look (mesh robots) comes from a stream of its own: switching it on or
     # off changes the robot's pixels only, never the camera, background or clutter.
     look = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), int(index), LOOK_STREAM])))
@@ -446,6 +500,50 @@ def _textured_albedo(W: int, K: np.ndarray, albedo: np.ndarray, pixels: np.ndarr
         w = texture_weight(local, int(tex.kind[r]), float(tex.frequency[r]), tex.axes[r], tex.phase[r])
         out[sel] = (1 - w)[:, None] * albedo[sel] + w[:, None] * tex.second[r, link_of[sel]]
     return out
+
+
+def _filmed_camera(rng: np.random.Generator, chain: np.ndarray, params: SynthParams, height: int, width: int):
+    """A camera as people film arms (see :attr:`SynthParams.filmed_probability`).
+
+    chain: (J, 3) world keypoints of the filmed robot. Returns eye (3,), target (3,),
+    K (3, 3) and (distance, inclination from the zenith, azimuth)."""
+    j = int(rng.integers(0, len(chain) - 1)) if len(chain) > 1 else 0
+    aim = chain[j] + rng.random() * (chain[min(j + 1, len(chain) - 1)] - chain[j])
+    lo, hi = params.filmed_distance
+    distance = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+    elevation = np.radians(rng.uniform(*params.filmed_elevation_deg))
+    azimuth = rng.uniform(0, 2 * math.pi)
+    direction = np.array([math.cos(elevation) * math.cos(azimuth), math.cos(elevation) * math.sin(azimuth),
+                          math.sin(elevation)])
+    eye = aim + distance * direction
+    eye[2] = max(eye[2], 0.05)                       # a camera stays above the floor
+    target = aim + rng.normal(scale=0.15 * distance, size=3)   # the arm need not be centred
+    if np.linalg.norm(target - eye) < 1e-3:
+        target = aim
+    fov = math.radians(rng.uniform(*params.fov_y_deg))
+    K = camera.intrinsics_from_fov(width, height, fov).double().numpy()
+    return eye, target, K, (distance, math.pi / 2 - elevation, azimuth)
+
+
+def held_object(rng: np.random.Generator, cam_from_hand: np.ndarray, textured_probability: float) -> DistractorSet:
+    """One object in a robot's hand (camera frame): a board, a box or a tool-like cylinder
+    of 4-25 cm, its centre a few centimetres beyond the hand along the hand's z axis."""
+    R, t = cam_from_hand[:3, :3], cam_from_hand[:3, 3]
+    size = rng.uniform(0.04, 0.25)
+    centre = t + R @ np.array([rng.normal(scale=0.02), rng.normal(scale=0.02), rng.uniform(0.05, 0.12) + size / 2])
+    kind = int(rng.integers(0, 3))              # 0 board, 1 box, 2 cylinder
+    rotation = R @ random_rotation(rng) if kind < 2 else np.eye(3)
+    if kind == 0:
+        half = np.array([size / 2, size * rng.uniform(0.3, 0.8) / 2, rng.uniform(0.003, 0.012)])
+    else:
+        half = size / 2 * rng.uniform(0.3, 1.0, 3)
+    axis = R @ np.array([0.0, 0.0, 1.0])
+    p0 = centre - axis * size / 2 if kind == 2 else centre
+    p1 = centre + axis * size / 2 if kind == 2 else centre
+    return DistractorSet(kind=np.array([CYLINDER if kind == 2 else BOX]), p0=p0[None], p1=p1[None],
+                         radius=np.array([size * rng.uniform(0.08, 0.25) if kind == 2 else 0.0]),
+                         rotation=rotation[None], half_extents=(half if kind < 2 else np.zeros(3))[None],
+                         colors=rng.random((1, 3)), textured=np.array([rng.random() < textured_probability]))
 
 
 def _sim2real_colors(rng: np.random.Generator, params: SynthParams, colors: np.ndarray) -> np.ndarray:

@@ -282,3 +282,42 @@ def test_warm_start_crosses_robots_with_the_same_keypoints_only(tmp_path):
                  "--out", str(tmp_path / "b"), "--steps", "1", "--no-progress"]) == 0
     assert main(["train", "localization", "--config", "quick", "--robot", "kuka_iiwa", "--init", init,
                  "--out", str(tmp_path / "c"), "--steps", "1", "--no-progress"]) == 1
+
+
+# ----------------------------------------------------------------------------- filmed views
+def test_filmed_cameras_keep_their_distance_and_stay_above_the_floor():
+    params = params_for("panda_mesh", "filmed")
+    for s in generate("panda_mesh", 4, range(12), 60, 80, params):
+        assert 0.3 - 1e-9 <= s.meta["camera_radius"] <= 3.0 + 1e-9
+        eye_world = -s.camera_pose[:3, :3].T @ s.camera_pose[:3, 3]
+        assert eye_world[2] >= 0.05 - 1e-6
+        fov = 2 * np.degrees(np.arctan(0.5 * 60 / s.K[1, 1]))
+        assert 40 - 1e-6 <= fov <= 100 + 1e-6
+
+
+def test_held_objects_sit_at_the_hand():
+    from robotpose_lib.synth import sample_scene
+
+    params = params_for("panda_mesh", "filmed", held_object_probability=1.0, max_distractors=0)
+    scene = sample_scene("panda_mesh", params, 4, 3, 60, 80)
+    assert len(scene.distractors) == 1
+    robot = get_robot("panda_mesh")
+    kp, _ = robot.forward_kinematics(torch.tensor(scene.joint_angles))
+    hand = (scene.camera_pose @ scene.base_poses[0] @ np.append(kp[0, -1].numpy(), 1.0))[:3]
+    assert np.linalg.norm(scene.distractors.p0[0] - hand) < 0.3
+
+
+def test_filmed_validation_is_measured_like_photos():
+    from robotpose_lib.eval.real import keypoints_in_frame, mean_pose_baseline, keypoint_metrics
+    from robotpose_lib.eval.testset import filmed_validation
+
+    photos = filmed_validation(n=6, size=(60, 80))
+    assert 4 <= len(photos) <= 6
+    again = filmed_validation(n=6, size=(60, 80))
+    assert all(np.array_equal(a.image, b.image) for a, b in zip(photos, again))
+    for p in photos:
+        uv = camera.project(torch.tensor(p.joints_3d), torch.tensor(p.K)).numpy()
+        assert np.allclose(uv, p.joints_2d, atol=1e-3)
+    shown = keypoints_in_frame(photos)
+    base = keypoint_metrics(mean_pose_baseline(photos))
+    assert base["keypoints"] == int(shown.sum()) and base["found"] == 1.0

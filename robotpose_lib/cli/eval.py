@@ -12,6 +12,9 @@ any instance checkpoint through ``--instances``.
     robotpose eval onepass --checkpoint PATH --n N [--robot-free M [--hard-negatives]]
     robotpose eval real --data DIR [--checkpoint LOC.pt] [--instances INST.pt|none]
                         [--method nms|log] [--json OUT]
+    robotpose eval filmed [--checkpoint LOC.pt] [--instances INST.pt|none] [--n N]
+                          [--scene-robot panda_mesh] [--json OUT]   (the filmed validation set,
+                          measured like real photos)
 """
 from __future__ import annotations
 
@@ -24,11 +27,13 @@ from ..decode import METHODS
 from ..eval.instances import evaluate_instances, format_instance_results, predictor_robot_free_rate, robot_free_rate
 from ..eval.localization import evaluate_localization
 from ..eval.real import evaluate_real, format_real_report, load_predictor
-from ..eval.testset import ROBOT_FREE_SEED, TEST_SEED, robot_free_scenes, test_dataset
+from ..eval.testset import (FILMED_SEED, ROBOT_FREE_SEED, TEST_SEED, filmed_validation, robot_free_scenes,
+                            test_dataset)
 from ..fileio import file_state, write_json_atomic
 from ..models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION
 from ..predictor import Predictor
 from ..real_panda import find_real_panda_dir, load_real_panda
+from ..robots import get_robot
 from ..tasks import INSTANCE_TASKS, TASKS, load_model
 
 
@@ -37,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Evaluate a checkpoint on the fixed synthetic test set "
                                             "(TASK = the checkpoint's task: localization, instances, "
                                             "onepass) or on real photographs (real).")
-    p.add_argument("task", choices=[*TASKS, "real"])
+    p.add_argument("task", choices=[*TASKS, "real", "filmed"])
     p.add_argument("--checkpoint", help="checkpoint file (.pt); real: the localization checkpoint "
                    "(default the shipped panda reference)")
     p.add_argument("--data", help="real: folder of calibrated photos (format of real_panda_dev; "
@@ -62,13 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hard-negatives", action="store_true",
                    help="with --robot-free: also M robot-free scenes with distractor objects and "
                         "collages of test photos (the 'clutter' recipe's hard negatives)")
+    p.add_argument("--scene-robot", default="panda_mesh",
+                   help="filmed: the robot drawn in the validation scenes (default panda_mesh, the real arm's "
+                        "meshes; its keypoints must be the model's)")
     p.add_argument("--device", default="auto")
     p.add_argument("--no-progress", action="store_true")
     return p
 
 
 def check(args) -> str | None:
-    if args.task != "real" and not args.checkpoint:
+    if args.task not in ("real", "filmed") and not args.checkpoint:
         return f"--checkpoint is required for {args.task}"
     if args.task != "real" and args.n < 1:
         return f"--n: expected at least 1 test scene, got {args.n}"
@@ -82,7 +90,7 @@ def check(args) -> str | None:
 
 
 def run(args) -> int:
-    if args.task == "real":
+    if args.task in ("real", "filmed"):
         return run_real(args)
     device = resolve_device(args.device)
     if args.task == "localization":
@@ -123,16 +131,23 @@ def run(args) -> int:
 def run_real(args) -> int:
     """``robotpose eval real``: print the report, optionally write JSON."""
     before = None if not args.json else file_state(args.json)
-    folder = Path(args.data) if args.data else find_real_panda_dir()
-    if folder is None:
-        raise FileNotFoundError("no --data given and no shared/data/real_panda_dev beside the repository")
-    photos = load_real_panda(folder)
-    if not photos:
-        raise FileNotFoundError(f"{folder}: no info.json with photos (format of real_panda_dev)")
+    if args.task == "filmed":
+        folder = f"filmed validation set ({args.n} scenes of {args.scene_robot}, seed {FILMED_SEED})"
+        photos = filmed_validation(args.scene_robot, args.n)
+    else:
+        folder = Path(args.data) if args.data else find_real_panda_dir()
+        if folder is None:
+            raise FileNotFoundError("no --data given and no shared/data/real_panda_dev beside the repository")
+        photos = load_real_panda(folder)
+        if not photos:
+            raise FileNotFoundError(f"{folder}: no info.json with photos (format of real_panda_dev)")
     predictor = load_predictor(args.checkpoint, args.instances, device=args.device)
+    if args.task == "filmed" and list(predictor.joint_names) != list(get_robot(args.scene_robot).keypoint_names):
+        raise ValueError(f"the model's keypoints ({predictor.robot}) are not {args.scene_robot}'s")
     method = None if args.method == "both" else args.method
     result = evaluate_real(predictor, photos, method)
-    print(f"real photos {folder}: localization {args.checkpoint or 'shipped reference'}, "
+    where = f"real photos {folder}" if args.task == "real" else folder
+    print(f"{where}: localization {args.checkpoint or 'shipped reference'}, "
           f"instances {args.instances or 'shipped reference'}, peaks {method or predictor.method}")
     print(format_real_report(result))
     if args.json:

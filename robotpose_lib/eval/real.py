@@ -50,7 +50,9 @@ AUC_MAX_PX = 20.0
 ADD_MAX_CM = 10.0
 # DREAM's 7 Panda keypoints; the first two (panda_link0, panda_link2) sit on the base and
 # shoulder, the rest move with the arm.
-MOVING_JOINTS = {"panda": (2, 3, 4, 5, 6)}
+MOVING_JOINTS = {"panda": (2, 3, 4, 5, 6), "panda_mesh": (2, 3, 4, 5, 6)}
+# Robots without shipped models of their own, and whose (same keypoints) serve instead.
+SHIPPED_MODELS_OF = {"panda_mesh": "panda"}
 
 
 @dataclass
@@ -58,6 +60,8 @@ class RealPredictions:
     """Per frame the best robot's keypoints (NaN where missed) and the truth.
 
     pred_2d, true_2d: (F, J, 2) pixels of the photo; pred_3d, true_3d: (F, J, 3) metres.
+    Keypoints outside their image (``in_frame`` False: close views cut the arm) are left
+    out of every figure, as in DREAM: no image shows them.
     """
 
     names: list[str]
@@ -66,6 +70,7 @@ class RealPredictions:
     true_2d: np.ndarray
     true_3d: np.ndarray
     robots_found: list[int] = field(default_factory=list)
+    in_frame: np.ndarray | None = None   # (F, J) bool: keypoints inside their image (None: all)
 
 
 def predict_photos(predictor, photos: list[RealPhoto], method: str | None = None) -> RealPredictions:
@@ -84,7 +89,14 @@ def predict_photos(predictor, photos: list[RealPhoto], method: str | None = None
             pred_2d[i], pred_3d[i] = best.joints_2d, best.joints_3d
     return RealPredictions([p.name for p in photos], pred_2d, pred_3d,
                            np.stack([p.joints_2d for p in photos]), np.stack([p.joints_3d for p in photos]),
-                           found)
+                           found, keypoints_in_frame(photos))
+
+
+def keypoints_in_frame(photos: list[RealPhoto]) -> np.ndarray:
+    """(F, J) bool: the true keypoint lies inside its photo (pixel centres at integers)."""
+    return np.stack([(p.joints_2d[:, 0] >= -0.5) & (p.joints_2d[:, 0] <= p.image.shape[1] - 0.5)
+                     & (p.joints_2d[:, 1] >= -0.5) & (p.joints_2d[:, 1] <= p.image.shape[0] - 0.5)
+                     & (p.joints_3d[:, 2] > 0) for p in photos])
 
 
 def mean_pose_baseline(photos: list[RealPhoto]) -> RealPredictions:
@@ -93,7 +105,8 @@ def mean_pose_baseline(photos: list[RealPhoto]) -> RealPredictions:
     true_3d = np.stack([p.joints_3d for p in photos])
     F = len(photos)
     return RealPredictions([p.name for p in photos], np.repeat(true_2d.mean(0, keepdims=True), F, 0),
-                           np.repeat(true_3d.mean(0, keepdims=True), F, 0), true_2d, true_3d, [1] * F)
+                           np.repeat(true_3d.mean(0, keepdims=True), F, 0), true_2d, true_3d, [1] * F,
+                           keypoints_in_frame(photos))
 
 
 def keypoint_metrics(pred: RealPredictions, joints=None) -> dict:
@@ -107,17 +120,32 @@ def keypoint_metrics(pred: RealPredictions, joints=None) -> dict:
     err_px = metrics.pixel_errors(pred.pred_2d[:, sel], pred.true_2d[:, sel])      # (F, j)
     err_3d = metrics.position_errors_cm(pred.pred_3d[:, sel], pred.true_3d[:, sel])
     err_z = np.abs(pred.pred_3d[:, sel, 2] - pred.true_3d[:, sel, 2]) * 100.0
+    shown = np.ones(err_px.shape, bool) if pred.in_frame is None else pred.in_frame[:, sel]
+    if not shown.all():   # keypoints outside the image count nowhere; a frame keeps the rest
+        err_px, err_3d, err_z = (np.where(shown, e, np.nan) for e in (err_px, err_3d, err_z))
+        out = _metrics_of(err_px[shown], err_3d, err_z[shown], shown)
+        out["frames"], out["keypoints"] = int(err_px.shape[0]), int(shown.sum())
+        return out
+    out = _metrics_of(err_px.ravel(), err_3d, err_z.ravel(), shown)
+    out["frames"], out["keypoints"] = int(err_px.shape[0]), int(err_px.size)
+    return out
+
+
+def _metrics_of(err_px: np.ndarray, err_3d: np.ndarray, err_z: np.ndarray, shown: np.ndarray) -> dict:
+    """keypoint_metrics' figures: err_px, err_z flat over counted keypoints (NaN: missed);
+    err_3d (F, j) with NaN for missed or not counted; shown (F, j) counted keypoints."""
     out = {f"pck@{t:g}": float(metrics.pck(err_px, [t])[0]) for t in PCK_THRESHOLDS_PX}
     out["auc"] = metrics.pck_auc(err_px, AUC_MAX_PX)
     finite = np.isfinite(err_px)
-    out["found"] = float(finite.mean())
+    out["found"] = float(finite.mean()) if finite.size else float("nan")
     out["median_px"] = float(np.median(err_px[finite])) if finite.any() else float("nan")
     z_ok, d_ok = np.isfinite(err_z), np.isfinite(err_3d)
     out["median_depth_cm"] = float(np.median(err_z[z_ok])) if z_ok.any() else float("nan")
     out["median_3d_cm"] = float(np.median(err_3d[d_ok])) if d_ok.any() else float("nan")
-    add = np.where(np.isfinite(err_3d).all(1), np.nanmean(np.where(d_ok, err_3d, 0.0), 1), np.inf)
-    out["add_auc"] = metrics.pck_auc(add, ADD_MAX_CM)
-    out["frames"], out["keypoints"] = int(err_px.shape[0]), int(err_px.size)
+    # ADD: the mean 3D error of a frame's counted keypoints; a frame missing one fails
+    complete = (d_ok | ~shown).all(1) & shown.any(1)
+    mean_3d = np.where(d_ok, err_3d, 0.0).sum(1) / np.maximum(shown.sum(1), 1)
+    out["add_auc"] = metrics.pck_auc(np.where(complete, mean_3d, np.inf), ADD_MAX_CM)
     return out
 
 
@@ -165,7 +193,7 @@ def format_real_report(result: dict) -> str:
     return "\n".join(lines)
 
 
-def load_predictor(checkpoint: str | None, instances: str | None, robot: str = "panda", device=None):
+def load_predictor(checkpoint: str | None, instances: str | None, robot: str | None = None, device=None):
     """A Predictor from a localization checkpoint (default the shipped reference) and an
     instance checkpoint of either kind, recurrent or one-pass (``tasks.INSTANCE_TASKS``;
     default the shipped recurrent reference; "none": one robot per image, beliefs decoded
@@ -173,9 +201,15 @@ def load_predictor(checkpoint: str | None, instances: str | None, robot: str = "
 
     With both given, the instance model runs on the *given* localization model's outputs
     (the instance checkpoint's own copy of the localization weights is replaced), so a
-    retrained localization model can be measured with an existing instance model.
+    retrained localization model can be measured with an existing instance model (of a
+    robot with the same keypoints: the primitive Panda's instance model beside a mesh
+    Panda's localization model). ``robot``: the expected robot (default: the localization
+    checkpoint's, "panda" for the shipped reference).
     """
-    loc_path, inst_path = pretrained_paths(robot)
+    if robot is None:
+        robot = load_checkpoint(checkpoint)["robot"] if checkpoint else "panda"
+    # the mesh Panda has no shipped models yet: the primitive Panda's (same keypoints) serve
+    loc_path, inst_path = pretrained_paths(SHIPPED_MODELS_OF.get(robot, robot))
     loc_path = Path(checkpoint) if checkpoint else loc_path
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "localization-only checkpoint": intended
@@ -187,7 +221,11 @@ def load_predictor(checkpoint: str | None, instances: str | None, robot: str = "
     if task not in INSTANCE_TASKS:
         raise CheckpointError(f"{inst_file}: a {task!r} checkpoint, but --instances needs an instance "
                               f"checkpoint ({' or '.join(INSTANCE_TASKS)}; or 'none' for one robot per image)")
-    inst = Predictor.load(inst_file, localization_checkpoint=loc_path, robot=robot, device=device)
+    inst = Predictor.load(inst_file, localization_checkpoint=loc_path, device=device)
+    if list(inst.joint_names) != list(loc.joint_names):
+        raise CheckpointError(f"{inst_file}: made for robot {inst.robot!r}, whose keypoints differ from "
+                              f"{loc.robot!r}'s")
+    inst.robot = loc.robot
     inst.localization = loc.localization
     inst.depth_coding = loc.depth_coding
     return inst

@@ -6,6 +6,9 @@ background photos (no photo is shared with training), at the size the model was 
 at. :func:`close_pair_scenes` are two-robot scenes from their own seed
 :data:`CLOSE_PAIR_SEED` (chapter 4's wrong-robot experiment).
 
+:func:`filmed_validation` is the synthetic validation set of models meant for photographs
+(one robot filmed as people film arms, :data:`FILMED_SEED`), measured like real photos.
+
 Besides the test set, other fixed sets of scenes: :func:`validation_dataset`, the
 training distribution from :data:`VALIDATION_SEED`, on which decoding thresholds are
 chosen (never on the test set), with :func:`robot_free_validation_scenes` its robot-free
@@ -14,8 +17,11 @@ scenes with no robot placed (:data:`ROBOT_FREE_SEED`), in which a model should f
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..backgrounds import BackgroundPool
 from ..data import SyntheticDataset
+from ..real_panda import RealPhoto
 from ..robots import get_robot
 from ..synth import RECIPES, generate_one, params_for
 from ..types import Sample
@@ -32,6 +38,8 @@ ROBOT_FREE_SEED = 777
 # Robot-free scenes of the training distribution, on which decoding is calibrated
 # (robot_free_validation_scenes): never the test's robot-free seed.
 ROBOT_FREE_VALIDATION_SEED = VALIDATION_SEED + 1
+# The filmed validation set (filmed_validation): one robot filmed as people film arms.
+FILMED_SEED = 20_000 + 2019
 
 
 def test_params(robot: str):
@@ -100,3 +108,33 @@ def robot_free_validation_scenes(robot: str, n: int, size: tuple[int, int], seed
     if seed in (0, TEST_SEED, ROBOT_FREE_SEED):
         raise ValueError(f"seed: {seed} is a training or a test seed; validation needs its own")
     return _without_robots(robot, n, size, seed, params_for(robot, recipe))
+
+
+def filmed_validation(robot: str = "panda_mesh", n: int = 200, size: tuple[int, int] = (240, 320),
+                      seed: int = FILMED_SEED) -> list[RealPhoto]:
+    """The synthetic validation set for choosing models that must work on photographs:
+    ``n`` scenes of the "filmed" recipe (``synth.RECIPES``: one robot filmed as people film
+    arms, occluders, objects in the hand) on the *test* photos, as
+    :class:`~robotpose_lib.real_panda.RealPhoto` records, so that ``eval/real`` measures
+    them exactly as it measures real photographs. A scene whose robot left the frame
+    entirely is skipped (the set can be a few short of ``n``).
+
+    Written from a description of how arms are filmed, never from the dev photos: choices
+    of recipe, architecture and checkpoint are made here; the dev photos only report.
+    """
+    if seed in (0, TEST_SEED, VALIDATION_SEED):
+        raise ValueError(f"seed: {seed} is a training, test or validation seed; the filmed set needs its own")
+    params = params_for(robot, "filmed", background=BackgroundPool(split="test", photo_probability=1.0))
+    data = SyntheticDataset(robot, n, size=tuple(size), seed=seed, params=params)
+    photos = []
+    for first in range(0, n, 8):
+        for sample in data.batch(range(first, min(first + 8, n))):
+            if len(sample.masks) != 1:
+                continue
+            photos.append(RealPhoto(name=f"filmed_{sample.meta['index']}", image=sample.image,
+                                    K=sample.K.astype(np.float64),
+                                    T_cam_base=(sample.camera_pose @ sample.base_poses[0]).astype(np.float64),
+                                    joint_angles=sample.joint_angles[0].astype(np.float64),
+                                    joints_3d=sample.joints_3d[0].astype(np.float64),
+                                    joints_2d=sample.joints_2d[0].astype(np.float64)))
+    return photos
