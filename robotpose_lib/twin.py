@@ -173,3 +173,45 @@ def mesh_twin_study(predictor, photos: list[RealPhoto], method: str | None = Non
     """:func:`twin_study` for the mesh-accurate twin (:data:`MESH_VARIANTS`): does a model
     trained on our primitive robot find the real arm's shape when nothing else is real?"""
     return _study(predictor, photos, mesh_variant_images, MESH_VARIANTS, method)
+
+
+# ------------------------------------------------------------------------ the twin ladder
+LADDER = ("mesh_twin", "mesh_pasted", "photo", "mean_pose")
+LADDER_LABELS = {"mesh_twin": "mesh twin, synthetic background", "mesh_pasted": "mesh twin pasted on the photo",
+                 "photo": "the photo", "mean_pose": "mean-pose baseline"}
+
+
+def ladder_images(photo: RealPhoto, seed: int = 0, robot: str = "panda_mesh") -> dict[str, np.ndarray]:
+    """``mesh_twin`` (``robot``, the real arm's meshes, drawn by our renderer at the photo's
+    joint angles and calibration on a test-split background), ``mesh_pasted`` (the same
+    robot pixels over the photo) and ``photo``."""
+    twin = render_twin(photo, robot=robot, seed=seed)
+    return {"mesh_twin": twin.image, "mesh_pasted": pasted_twin(photo, twin), "photo": photo.image}
+
+
+def twin_ladder(predictor, photos: list[RealPhoto], method: str | None = None, robot: str = "panda_mesh") -> dict:
+    """The twin ladder (issue 20): keypoint metrics of ``predictor`` on the rows of
+    :data:`LADDER` for every photo. Which step loses the arm says which gap is open:
+    viewpoint and model (``mesh_twin``), background (``mesh_pasted``), appearance
+    (``photo``); ``mean_pose`` is the baseline every row must beat.
+
+    Returns {row: {"all": metrics, "moving": metrics or None}} (``eval.real.keypoint_metrics``).
+    """
+    from .eval.real import MOVING_JOINTS, keypoint_metrics, mean_pose_baseline
+
+    out = _study(predictor, photos, lambda p, seed: ladder_images(p, seed, robot), LADDER[:3], method)
+    base = mean_pose_baseline(photos)
+    moving = MOVING_JOINTS.get(predictor.robot)
+    out["mean_pose"] = {"all": keypoint_metrics(base), "moving": keypoint_metrics(base, moving) if moving else None}
+    return out
+
+
+def format_ladder(ladder: dict) -> str:
+    """The ladder as a text table: keypoint AUC and keypoints found, all and moving joints."""
+    lines = [f"{'':34s}{'AUC all':>9s}{'found all':>11s}{'AUC moving':>12s}{'found moving':>14s}"]
+    for row in LADDER:
+        m = ladder[row]
+        moving = m["moving"] or {"auc": float("nan"), "found": float("nan")}
+        lines.append(f"{LADDER_LABELS[row]:34s}{m['all']['auc']:9.3f}{m['all']['found']:11.3f}"
+                     f"{moving['auc']:12.3f}{moving['found']:14.3f}")
+    return "\n".join(lines)

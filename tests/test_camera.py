@@ -277,7 +277,7 @@ def test_plain_camera_description_is_quiet():
     assert camera.read_camera({"fx": 1, "fy": 1, "cx": 0, "cy": 0, "dist_coeffs": [0, 0, 0, 0, 0]}).dist is None
 
 
-def test_opengl_camera_projects_to_the_same_pixels_as_project():
+def test_opengl_camera_projects_to_the_same_pixels_as_project_in_tinyrenderers_grid():
     from robotpose_lib.camera import look_at, opengl_camera, project
 
     K = np.array([[151.0, 0, 161.3], [0, 150.2, 118.7], [0, 0, 1]])
@@ -287,8 +287,8 @@ def test_opengl_camera_projects_to_the_same_pixels_as_project():
     world = rng.uniform(-0.5, 0.8, (50, 3))
     clip = (proj @ view @ np.c_[world, np.ones(50)].T).T
     ndc = clip[:, :3] / clip[:, 3:]
-    u = (ndc[:, 0] + 1) / 2 * 320 - 0.5          # pixel centres at integers, row 0 on top
-    v = (1 - ndc[:, 1]) / 2 * 240 - 0.5
+    u = (ndc[:, 0] + 1) / 2 * 320                # TinyRenderer's grid (see opengl_camera), row 0 on top
+    v = (1 - ndc[:, 1]) / 2 * 240 - 1
     cam = world @ T[:3, :3].T + T[:3, 3]
     expected = project(torch.from_numpy(cam), torch.from_numpy(K)).numpy()
     np.testing.assert_allclose(np.c_[u, v], expected, atol=1e-9)

@@ -321,3 +321,21 @@ def test_filmed_validation_is_measured_like_photos():
     shown = keypoints_in_frame(photos)
     base = keypoint_metrics(mean_pose_baseline(photos))
     assert base["keypoints"] == int(shown.sum()) and base["found"] == 1.0
+
+
+def test_twin_ladder_command_writes_every_row(tmp_path):
+    import json
+
+    from robotpose_lib.cli import main
+    from robotpose_lib.real_panda import find_real_panda_dir
+    from robotpose_lib.twin import LADDER
+
+    if find_real_panda_dir() is None:
+        pytest.skip("no real_panda_dev photos beside the repository")
+    out = tmp_path / "ladder.json"
+    assert main(["eval", "twin", "--instances", "none", "--json", str(out)]) == 0
+    ladder = json.loads(out.read_text())
+    assert set(ladder) == set(LADDER)
+    assert ladder["mean_pose"]["all"]["found"] == 1.0
+    for row in LADDER:
+        assert 0.0 <= ladder[row]["all"]["auc"] <= 1.0 and ladder[row]["moving"] is not None

@@ -14,6 +14,8 @@ import time
 
 import numpy as np
 
+from ..camera import opengl_camera
+
 
 def _import_pybullet():
     try:
@@ -112,27 +114,6 @@ def pybullet_urdf_throughput(urdf_path: str, joint_ranges: dict[str, tuple[float
         p.disconnect(cid)
 
 
-def opengl_projection(K: np.ndarray, height: int, width: int, near: float = 0.01, far: float = 50.0) -> list[float]:
-    """pybullet's projection matrix (16 floats, column-major) for intrinsics K (3, 3) under
-    our pixel-centre convention: pixel (u, v) of ours is pybullet's pixel (row v, column u).
-
-    The offsets are TinyRenderer's pixel grid as measured (tests/test_urdf.py): with
-    OpenGL's usual half-pixel centres its images sit half a pixel right and up of ours."""
-    fx, s, cx, fy, cy = K[0, 0], K[0, 1], K[0, 2], K[1, 1], K[1, 2]
-    P = np.zeros((4, 4))
-    P[0, 0], P[0, 1], P[0, 2] = 2 * fx / width, -2 * s / width, 1 - 2 * cx / width
-    P[1, 1], P[1, 2] = 2 * fy / height, 2 * (cy + 1.0) / height - 1
-    P[2, 2], P[2, 3] = -(far + near) / (far - near), -2 * far * near / (far - near)
-    P[3, 2] = -1.0
-    return P.T.reshape(-1).tolist()
-
-
-def opengl_view(camera_pose: np.ndarray) -> list[float]:
-    """pybullet's view matrix (16 floats, column-major) for our world -> camera (OpenCV
-    frame: y down, z forward) transform (4, 4)."""
-    return (np.diag([1.0, -1.0, -1.0, 1.0]) @ camera_pose).T.reshape(-1).tolist()
-
-
 def pybullet_render(urdf_path: str, joint_values: dict[str, float], camera_pose: np.ndarray, K: np.ndarray,
                     height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
     """pybullet's TinyRenderer drawing one robot (base at the world origin) with joints set
@@ -146,8 +127,9 @@ def pybullet_render(urdf_path: str, joint_values: dict[str, float], camera_pose:
             name = p.getJointInfo(body, j, physicsClientId=cid)[1].decode()
             if name in joint_values:
                 p.resetJointState(body, j, float(joint_values[name]), physicsClientId=cid)
-        view, projection = opengl_view(camera_pose), opengl_projection(K, height, width)
-        _, _, rgba, _, seg = p.getCameraImage(width, height, view, projection, renderer=p.ER_TINY_RENDERER,
+        view, projection = opengl_camera(K, camera_pose, width, height, near=0.01)
+        _, _, rgba, _, seg = p.getCameraImage(width, height, view.T.flatten().tolist(),
+                                              projection.T.flatten().tolist(), renderer=p.ER_TINY_RENDERER,
                                               physicsClientId=cid)
         seg = np.asarray(seg).reshape(height, width)
         rgb = np.asarray(rgba, np.uint8).reshape(height, width, 4)[..., :3]

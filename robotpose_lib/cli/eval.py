@@ -15,6 +15,8 @@ any instance checkpoint through ``--instances``.
     robotpose eval filmed [--checkpoint LOC.pt] [--instances INST.pt|none] [--n N]
                           [--scene-robot panda_mesh] [--json OUT]   (the filmed validation set,
                           measured like real photos)
+    robotpose eval twin [--data DIR] [--checkpoint LOC.pt] [--instances INST.pt|none] [--json OUT]
+                        (the twin ladder: mesh twin, mesh twin on the photo, photo, mean pose)
 """
 from __future__ import annotations
 
@@ -34,6 +36,7 @@ from ..models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRA
 from ..predictor import Predictor
 from ..real_panda import find_real_panda_dir, load_real_panda
 from ..robots import get_robot
+from ..twin import format_ladder, twin_ladder
 from ..tasks import INSTANCE_TASKS, TASKS, load_model
 
 
@@ -42,10 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Evaluate a checkpoint on the fixed synthetic test set "
                                             "(TASK = the checkpoint's task: localization, instances, "
                                             "onepass) or on real photographs (real).")
-    p.add_argument("task", choices=[*TASKS, "real", "filmed"])
+    p.add_argument("task", choices=[*TASKS, "real", "filmed", "twin"])
     p.add_argument("--checkpoint", help="checkpoint file (.pt); real: the localization checkpoint "
                    "(default the shipped panda reference)")
-    p.add_argument("--data", help="real: folder of calibrated photos (format of real_panda_dev; "
+    p.add_argument("--data", help="real, twin: folder of calibrated photos (format of real_panda_dev; "
                    "default ../shared/data/real_panda_dev when present)")
     p.add_argument("--instances", help="real: instance checkpoint (recurrent or one-pass), or 'none' for "
                    "one robot per image (default the shipped recurrent reference)")
@@ -76,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check(args) -> str | None:
-    if args.task not in ("real", "filmed") and not args.checkpoint:
+    if args.task not in ("real", "filmed", "twin") and not args.checkpoint:
         return f"--checkpoint is required for {args.task}"
     if args.task != "real" and args.n < 1:
         return f"--n: expected at least 1 test scene, got {args.n}"
@@ -90,7 +93,7 @@ def check(args) -> str | None:
 
 
 def run(args) -> int:
-    if args.task in ("real", "filmed"):
+    if args.task in ("real", "filmed", "twin"):
         return run_real(args)
     device = resolve_device(args.device)
     if args.task == "localization":
@@ -145,15 +148,27 @@ def run_real(args) -> int:
     if args.task == "filmed" and list(predictor.joint_names) != list(get_robot(args.scene_robot).keypoint_names):
         raise ValueError(f"the model's keypoints ({predictor.robot}) are not {args.scene_robot}'s")
     method = None if args.method == "both" else args.method
+    if args.task == "twin":
+        ladder = twin_ladder(predictor, photos, method, robot=args.scene_robot)
+        print(f"twin ladder on {folder} ({len(photos)} photos; twins: {args.scene_robot}): localization "
+              f"{args.checkpoint or 'shipped reference'}, instances {args.instances or 'shipped reference'}")
+        print(format_ladder(ladder))
+        if args.json:
+            print(f"figures -> {args.json}" + _written_note(write_json_atomic(args.json, ladder, before=before), args))
+        return 0
     result = evaluate_real(predictor, photos, method)
     where = f"real photos {folder}" if args.task == "real" else folder
     print(f"{where}: localization {args.checkpoint or 'shipped reference'}, "
           f"instances {args.instances or 'shipped reference'}, peaks {method or predictor.method}")
     print(format_real_report(result))
     if args.json:
-        written = write_json_atomic(args.json, result, before=before)
-        if written.concurrent:
-            print(f"robotpose eval: warning: {args.json} was written by another process while this one ran; "
-                  f"replaced with this run's figures", file=sys.stderr)
-        print(f"figures -> {args.json}" + (f" ({written.note})" if written.note else ""))
+        print(f"figures -> {args.json}" + _written_note(write_json_atomic(args.json, result, before=before), args))
     return 0
+
+
+def _written_note(written, args) -> str:
+    """Warn when another process wrote the file meanwhile; the note to print after it."""
+    if written.concurrent:
+        print(f"robotpose eval: warning: {args.json} was written by another process while this one ran; "
+              f"replaced with this run's figures", file=sys.stderr)
+    return f" ({written.note})" if written.note else ""
