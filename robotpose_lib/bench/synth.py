@@ -114,6 +114,14 @@ def mesh_benchmark(n: int = 64, batch: int = 8, small: tuple[int, int] = (240, 3
           f"decimated meshes), {size[0]}x{size[1]}: {baseline:6.1f} images/s")
     for name, (_, three) in rows.items():
         print(f"ratio {name:<10} {three / baseline:5.2f} (target >= 0.5, goal 1)")
+    try:
+        from .meshes import embree_comparison
+        e = embree_comparison(robot, n=8, size=size)
+        print(f"renderer alone, 3 x {robot} at {size[0]}x{size[1]}: ours {e['ours_ms']:.1f} ms/image, Embree via "
+              f"trimesh {e['embree_ms']:.1f} ms/image (ratio {e['embree_ms'] / e['ours_ms']:.2f}); masks agree on "
+              f"{100 * e['agreement']:.3f} % of pixels")
+    except ImportError as err:
+        print(f"Embree comparison skipped: {err}")
     return 0
 
 
