@@ -1,5 +1,6 @@
 """scripts/gpu_train.sh, the one job for a lent GPU machine, runs end to end at tiny sizes
-on the CPU (TINY=1): both trainings, every evaluation, the files it promises."""
+on the CPU (TINY=1): both trainings (the mesh Panda, dream_filmed), every evaluation, the
+files it promises."""
 import os
 import subprocess
 import sys
@@ -19,5 +20,6 @@ def test_gpu_script_runs_at_tiny_sizes(tmp_path):
     assert (out / "instances" / "checkpoint.pt").is_file()
     assert "pixel error per joint" in (out / "eval_localization.txt").read_text()
     assert "accuracy" in (out / "eval_instances.txt").read_text()
+    assert "keypoint AUC 0-20 px" in (out / "eval_filmed.txt").read_text()
     log = (out / "run.log").read_text()
     assert "done:" in log and "failed" not in log
