@@ -1,0 +1,105 @@
+"""Make (or extend) a model folder assets/models/NAME/ from a training run, and measure it.
+
+    python scripts/ship_model.py RUN_DIR NAME --command "robotpose train ..." --recipe R \
+        [--continue "robotpose train ... --resume"] [--purpose TEXT] [--eval-n 200] [--no-eval]
+
+Writes model.pt (the run's checkpoint without optimiser, schedule and RNG state),
+metrics.jsonl (the run's log), lineage.json (a part appended for the steps this run added
+since the folder's last part) and, unless --no-eval, eval.json with the filmed validation
+set, the twin ladder and the dev photos (when present), each measured now by its robotpose
+command with --json; card.md is rendered from the JSON (robotpose_lib.records).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from robotpose_lib import records  # noqa: E402
+from robotpose_lib.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from robotpose_lib.fileio import write_json_atomic  # noqa: E402
+from robotpose_lib.real_panda import find_real_panda_dir  # noqa: E402
+from robotpose_lib.train import read_metrics  # noqa: E402
+
+INFERENCE_KEYS = ("task", "robot", "robot_source", "config", "step", "model", "extra", "settings")
+
+
+def part_hours(rows: list[dict], first_step: int) -> float:
+    """Wall hours of the logged steps after ``first_step`` (gaps of over 10 minutes between
+    two log lines, a run stopped and resumed later, are left out)."""
+    times = [r["time"] for r in rows if "time" in r and r.get("step", 0) > first_step]
+    return sum(b - a for a, b in zip(times, times[1:]) if b - a < 600) / 3600.0
+
+
+def measure(folder: Path, n: int) -> None:
+    model = folder / "model.pt"
+    rp = [sys.executable, "-m", "robotpose_lib.cli"]
+    runs = [("filmed", "filmed validation set (synthetic, how people film arms; choices are made here)",
+             ["eval", "filmed", "--checkpoint", str(model), "--instances", "none", "--n", str(n)])]
+    if find_real_panda_dir() is not None:
+        runs += [("twin", "twin ladder on the 15 dev photos (measured, never trained on)",
+                  ["eval", "twin", "--checkpoint", str(model), "--instances", "none"]),
+                 ("real", "the 15 dev photos, one robot per photo (measured, never trained on)",
+                  ["eval", "real", "--checkpoint", str(model), "--instances", "none", "--method", "nms"])]
+    for key, title, args in runs:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "figures.json"
+            subprocess.run(rp + args + ["--json", str(out)], check=True, cwd=ROOT)
+            figures = json.loads(out.read_text())
+        figures.pop("predictions", None)  # per-photo coordinates: in the JSON of a fresh run, not the card
+        shown = "robotpose " + " ".join(a if not a.startswith(str(ROOT)) else str(Path(a).relative_to(ROOT))
+                                        for a in args)
+        records.add_evaluation(folder, key, shown + " --json OUT", figures, title)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("name")
+    p.add_argument("--command", required=True, help="the command that trained this part")
+    p.add_argument("--continue", dest="continue_command", help="the command that continues the run")
+    p.add_argument("--recipe", required=True)
+    p.add_argument("--purpose", default="")
+    p.add_argument("--machine", default="2-core CPU")
+    p.add_argument("--eval-n", type=int, default=200)
+    p.add_argument("--no-eval", action="store_true")
+    args = p.parse_args()
+
+    ckpt = load_checkpoint(args.run_dir / "checkpoint.pt")
+    folder = ROOT / "assets" / "models" / args.name
+    folder.mkdir(parents=True, exist_ok=True)
+    save_checkpoint(folder / "model.pt", {k: ckpt[k] for k in INFERENCE_KEYS if k in ckpt})
+    rows = read_metrics(args.run_dir / "metrics.jsonl")
+    (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    path = folder / records.LINEAGE
+    lineage = records.read_json(path) if path.is_file() else {
+        "name": args.name, "task": ckpt["task"], "robot": ckpt["robot"], "recipe": args.recipe, "parts": []}
+    done = sum(part["steps"] for part in lineage["parts"])
+    if ckpt["step"] > done:
+        lineage["parts"].append({
+            "started_from": (ckpt.get("settings") or {}).get("init_from") or "scratch",
+            "command": args.command, "steps": ckpt["step"] - done,
+            "batch_size": (ckpt.get("settings") or {}).get("batch_size", 8),
+            "wall_hours": round(part_hours(rows, done), 3), "machine": args.machine,
+            "date": dt.date.today().isoformat()})
+    lineage["recipe"] = args.recipe
+    lineage["continue"] = args.continue_command or args.command + " --resume"
+    if args.purpose:
+        lineage["purpose"] = args.purpose
+    write_json_atomic(path, lineage)
+    if not args.no_eval:
+        measure(folder, args.eval_n)
+    records.write_card(folder)
+    print(f"{folder}: step {ckpt['step']}, {len(lineage['parts'])} part(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

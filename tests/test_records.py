@@ -1,0 +1,40 @@
+"""Model folders as data: the card is rendered from lineage.json and eval.json, never the
+other way round."""
+import json
+
+import pytest
+
+from robotpose_lib import records
+
+
+def _figures(auc: float) -> dict:
+    metrics = {"auc": auc, "found": 0.5, "median_px": 12.25}
+    return {"all": metrics, "moving": dict(metrics, auc=auc / 2)}
+
+
+def test_card_is_written_from_the_records(tmp_path):
+    lineage = {"name": "toy_model", "task": "localization", "robot": "panda_mesh", "recipe": "dream",
+               "continue": "robotpose train localization ... --resume",
+               "parts": [{"started_from": "x.pt", "command": "robotpose train a", "steps": 100, "batch_size": 8,
+                          "wall_hours": 0.5, "machine": "2-core CPU", "date": "2026-12-07"},
+                         {"started_from": "scratch", "command": "robotpose train b", "steps": 50, "batch_size": 8,
+                          "wall_hours": 0.25, "machine": "2-core CPU", "date": "2026-12-07"}]}
+    (tmp_path / records.LINEAGE).write_text(json.dumps(lineage))
+    records.add_evaluation(tmp_path, "filmed", "robotpose eval filmed --json OUT",
+                           {"model": _figures(0.4321), "baseline": _figures(0.1)}, "filmed validation set")
+    records.add_evaluation(tmp_path, "twin", "robotpose eval twin --json OUT",
+                           {row: _figures(0.2) for row in ("mesh_twin", "mesh_pasted", "photo", "mean_pose")})
+    card = (tmp_path / records.CARD).read_text()
+    assert "150 steps (1,200 synthetic scenes" in card and "0.75 h" in card
+    assert "| model | 0.432 | 0.500 | 0.216 |" in card
+    assert "| mesh twin, synthetic background | 0.200 |" in card
+    assert card == records.render_card(tmp_path)      # rendering again gives the same card
+    assert json.loads((tmp_path / records.EVAL).read_text())["filmed"]["figures"]["model"]["all"]["auc"] == 0.4321
+
+
+def test_broken_records_are_one_line(tmp_path):
+    (tmp_path / records.LINEAGE).write_text("{not json")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        records.render_card(tmp_path)
+    with pytest.raises(FileNotFoundError, match="record not found"):
+        records.render_card(tmp_path / "missing")
