@@ -17,6 +17,9 @@ any instance checkpoint through ``--instances``.
                           measured like real photos)
     robotpose eval twin [--data DIR] [--checkpoint LOC.pt] [--instances INST.pt|none] [--json OUT]
                         (the twin ladder: mesh twin, mesh twin on the photo, photo, mean pose)
+    robotpose eval floors --checkpoint LOC.pt --n N   (Table I's geometric floors on the test
+                        set: the depth target at the model's stride, the kinematic fit to the
+                        true and to the model's 2D joints)
 """
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ from ..real_panda import find_real_panda_dir, load_real_panda
 from ..robots import get_robot
 from ..twin import format_ladder, twin_ladder
 from ..tasks import INSTANCE_TASKS, TASKS, load_model
+from .robots import add_urdf_arguments, check_robot_arguments, robot_name
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -45,7 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Evaluate a checkpoint on the fixed synthetic test set "
                                             "(TASK = the checkpoint's task: localization, instances, "
                                             "onepass) or on real photographs (real).")
-    p.add_argument("task", choices=[*TASKS, "real", "filmed", "twin"])
+    p.add_argument("task", choices=[*TASKS, "real", "filmed", "twin", "floors"])
     p.add_argument("--checkpoint", help="checkpoint file (.pt); real: the localization checkpoint "
                    "(default the shipped panda reference)")
     p.add_argument("--data", help="real, twin: folder of calibrated photos (format of real_panda_dev; "
@@ -73,12 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--scene-robot", default="panda_mesh",
                    help="filmed: the robot drawn in the validation scenes (default panda_mesh, the real arm's "
                         "meshes; its keypoints must be the model's)")
+    add_urdf_arguments(p)   # a model trained on a URDF that has moved since: its new place
     p.add_argument("--device", default="auto")
     p.add_argument("--no-progress", action="store_true")
     return p
 
 
 def check(args) -> str | None:
+    problem = check_robot_arguments(args, robot_required=False)
+    if problem:
+        return problem
     if args.task not in ("real", "filmed", "twin") and not args.checkpoint:
         return f"--checkpoint is required for {args.task}"
     if args.task != "real" and args.n < 1:
@@ -93,8 +101,12 @@ def check(args) -> str | None:
 
 
 def run(args) -> int:
+    if args.urdf:
+        robot_name(args)   # registered before the checkpoint asks for it
     if args.task in ("real", "filmed", "twin"):
         return run_real(args)
+    if args.task == "floors":
+        return run_floors(args)
     device = resolve_device(args.device)
     if args.task == "localization":
         model, task, ckpt = load_model(args.checkpoint, device, expect={"task": "localization"})
@@ -172,3 +184,28 @@ def _written_note(written, args) -> str:
         print(f"robotpose eval: warning: {args.json} was written by another process while this one ran; "
               f"replaced with this run's figures", file=sys.stderr)
     return f" ({written.note})" if written.note else ""
+
+
+def run_floors(args) -> int:
+    """``robotpose eval floors``: Table I's geometric floors (eval/depth_floors.py)."""
+    from ..eval.depth_floors import kinematic_floor, predicted_joints, representation_floor
+    from ..metrics import PAPER_TABLE_I, format_error_table
+    from ..targets import resize_sample
+
+    device = resolve_device(args.device)
+    model, task, ckpt = load_model(args.checkpoint, device, expect={"task": "localization"})
+    data = test_dataset(task.robot, args.n, task.input_size, args.seed)
+    samples = [resize_sample(data[i], task.input_size) for i in range(args.n)]
+    stride = model.stride
+    print(f"checkpoint {args.checkpoint}: {task.robot}, {args.n} test scenes (seed {args.seed}) at "
+          f"{task.input_size[0]}x{task.input_size[1]}, output stride {stride}")
+    rows = [(f"depth target at stride {stride}, nearest", representation_floor(samples, task.targets, task.input_size,
+                                                                               stride, "nearest")),
+            (f"depth target at stride {stride}, bilinear", representation_floor(samples, task.targets,
+                                                                                task.input_size, stride, "bilinear")),
+            ("kinematic fit to the true 2D joints", kinematic_floor(samples)),
+            ("kinematic fit to the model's 2D joints", kinematic_floor(samples, predicted_joints(model, samples)))]
+    for label, table in rows:
+        print(f"\n{label} (Table I, cm)")
+        print(format_error_table(table, reference=PAPER_TABLE_I))
+    return 0

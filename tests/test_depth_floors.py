@@ -1,0 +1,35 @@
+"""Table I's geometric floors: answers known by construction."""
+import numpy as np
+import pytest
+
+from robotpose_lib.eval.depth_floors import fit_kinematics, representation_floor
+from robotpose_lib.synth import generate, params_for
+from robotpose_lib.targets import TargetParams, depth_coding_for
+
+
+def _scenes(n=3):
+    params = params_for("kuka_kr16", min_robots=1, max_robots=1, theta_vr=1.0)
+    return [s for s in generate("kuka_kr16", 5, range(n), 120, 160, params) if s.num_robots]
+
+
+def test_the_target_at_stride_one_is_exact():
+    targets = TargetParams(depth=depth_coding_for("kuka_kr16"))
+    table = representation_floor(_scenes(), targets, (120, 160), stride=1)
+    assert table["near"]["n"] + table["far"]["n"] > 0
+    for side in ("near", "far"):
+        if table[side]["n"]:
+            assert table[side]["mean"] < 0.1          # centimetres: float rounding only
+    coarse = representation_floor(_scenes(), targets, (120, 160), stride=8, upsampling="bilinear")
+    assert max(coarse["near"]["mean"] if coarse["near"]["n"] else 0, coarse["far"]["mean"]) > 0.1
+    with pytest.raises(ValueError, match="upsampling"):
+        representation_floor(_scenes(), targets, (120, 160), stride=8, upsampling="cubic")
+
+
+def test_kinematic_fit_recovers_depth_from_exact_joints():
+    s = _scenes(1)[0]
+    joints, q, rms = fit_kinematics("kuka_kr16", s.joints_2d[0].astype(float), np.ones(6, bool), s.K.astype(float))
+    assert rms < 0.5
+    # the fitted joints project where the true ones do; their depth is close
+    assert np.median(np.abs(joints[:, 2] - s.joints_3d[0, :, 2])) < 0.05
+    with pytest.raises(ValueError, match="at least 4"):
+        fit_kinematics("kuka_kr16", np.full((6, 2), np.nan), np.ones(6, bool), s.K.astype(float))
