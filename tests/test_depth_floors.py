@@ -33,3 +33,13 @@ def test_kinematic_fit_recovers_depth_from_exact_joints():
     assert np.median(np.abs(joints[:, 2] - s.joints_3d[0, :, 2])) < 0.05
     with pytest.raises(ValueError, match="at least 4"):
         fit_kinematics("kuka_kr16", np.full((6, 2), np.nan), np.ones(6, bool), s.K.astype(float))
+
+
+def test_paper_readme_recipe_draws_the_readmes_conditions():
+    import math
+
+    params = params_for("kuka_kr16", "paper_readme")
+    samples = generate("kuka_kr16", 3, range(6), 60, 80, params)
+    angles = np.concatenate([s.joint_angles for s in samples if s.num_robots])
+    assert np.abs(angles).max() <= math.pi / 6 + 1e-6
+    assert len({round(float(s.K[1, 1]), 6) for s in samples}) == 1     # one camera
