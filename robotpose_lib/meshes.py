@@ -14,6 +14,7 @@ be written is skipped silently: the mesh is then decimated on every load.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from dataclasses import dataclass
@@ -62,17 +63,35 @@ def cache_dir() -> Path:
     return Path(root) / "meshes"
 
 
+def check_scale(scale, path) -> np.ndarray | None:
+    """A URDF ``<mesh scale>`` (None, a number or 3 numbers) as (3,) float64, or None.
+    Raises ValueError naming ``path`` for another length, a zero or a non-finite number."""
+    if scale is None:
+        return None
+    try:
+        s = np.asarray(scale, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        s = np.zeros(0)
+    if s.shape not in ((1,), (3,)) or not np.isfinite(s).all() or (s == 0).any():
+        raise ValueError(f"{path}: mesh scale must be 1 or 3 non-zero finite numbers, got {scale}")
+    return np.broadcast_to(s, (3,)).copy()
+
+
 def read_mesh(path: str | Path, scale=None) -> tuple[np.ndarray, np.ndarray]:
     """Vertices (V, 3) float64 and faces (F, 3) int64 of a mesh file, duplicates merged.
 
-    scale: None, a number or 3 numbers (the URDF's ``<mesh scale>``).
-    Raises FileNotFoundError for a missing file, ValueError for a file with no triangles.
+    scale: None, a number or 3 numbers (the URDF's ``<mesh scale>``); a mirroring scale
+    (an odd number of negative factors) reverses the faces' winding, so they stay
+    counter-clockwise seen from outside.
+    Raises FileNotFoundError for a missing file, ValueError for a file with no triangles
+    or a bad scale.
     """
     import trimesh
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"mesh file not found: {path}")
+    scale = check_scale(scale, path)
     try:
         mesh = trimesh.load(str(path), force="mesh", process=False)
     except Exception as exc:  # trimesh raises many kinds for unreadable files
@@ -82,9 +101,14 @@ def read_mesh(path: str | Path, scale=None) -> tuple[np.ndarray, np.ndarray]:
     if faces.size == 0:
         raise ValueError(f"{path}: the mesh has no triangles")
     if scale is not None:
-        vertices = vertices * np.broadcast_to(np.asarray(scale, dtype=np.float64), (3,))
+        vertices = vertices * scale
+        if np.prod(scale) < 0:
+            faces = faces[:, ::-1]
     merged = trimesh.Trimesh(vertices, faces, process=True)   # merges duplicate vertices
-    return np.asarray(merged.vertices, np.float64), np.asarray(merged.faces, np.int64)
+    vertices, faces = np.asarray(merged.vertices, np.float64), np.asarray(merged.faces, np.int64)
+    if faces.size == 0 or not np.isfinite(vertices).all():
+        raise ValueError(f"{path}: the mesh has no triangles with finite corners")
+    return vertices, faces
 
 
 def decimate(vertices: np.ndarray, faces: np.ndarray, budget: int) -> tuple[np.ndarray, np.ndarray]:
@@ -93,8 +117,8 @@ def decimate(vertices: np.ndarray, faces: np.ndarray, budget: int) -> tuple[np.n
     A mesh already within the budget is returned unchanged. Raises ValueError for a
     budget below 4.
     """
-    if budget < 4:
-        raise ValueError(f"triangle budget must be at least 4, got {budget}")
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 4:
+        raise ValueError(f"triangle budget must be an integer of at least 4, got {budget!r}")
     if len(faces) <= budget:
         return vertices, faces
     import fast_simplification
@@ -126,29 +150,47 @@ def corner_normals(vertices: np.ndarray, faces: np.ndarray, sharp_deg: float = S
     return np.where(sharp[..., None], face_n[:, None].repeat(3, 1), corners)
 
 
+def _read_cached(cached: Path) -> LinkMesh | None:
+    """A cache entry, or None when it is missing, unreadable or inconsistent (wrong shapes,
+    face indices out of range, non-finite numbers): then it is rebuilt."""
+    try:
+        with np.load(cached, allow_pickle=False) as data:
+            v, f, n = (np.asarray(data[k]) for k in ("vertices", "faces", "corner_normals"))
+    except Exception:   # np.load raises OSError, ValueError, KeyError, zipfile.BadZipFile, EOFError...
+        return None
+    ok = (v.ndim == 2 and v.shape[1] == 3 and f.ndim == 2 and f.shape[1] == 3 and len(f) > 0
+          and n.shape == (len(f), 3, 3) and v.dtype.kind == "f" and n.dtype.kind == "f" and f.dtype.kind in "iu"
+          and np.isfinite(v).all() and np.isfinite(n).all() and 0 <= f.min() and f.max() < len(v))
+    return LinkMesh(v.astype(np.float64), f.astype(np.int64), n.astype(np.float64)) if ok else None
+
+
 def load_link_mesh(path: str | Path, scale=None, budget: int | None = DEFAULT_BUDGET) -> LinkMesh:
-    """A mesh file read, decimated to ``budget`` triangles (None: full) and cached."""
+    """A mesh file read, decimated to ``budget`` triangles (None: full) and cached.
+    Raises FileNotFoundError or ValueError (an unreadable mesh, a bad scale or budget)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"mesh file not found: {path}")
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 4):
+        raise ValueError(f"{path}: triangle budget must be an integer of at least 4, got {budget!r}")
+    scale = check_scale(scale, path)
     key = hashlib.sha1(path.read_bytes())
-    key.update(repr((CACHE_VERSION, None if scale is None else np.asarray(scale, float).tolist(), budget)).encode())
+    mirrored = ("mirrored",) if scale is not None and np.prod(scale) < 0 else ()   # winding reversed since v1
+    key.update(repr((CACHE_VERSION, None if scale is None else scale.tolist(), budget) + mirrored).encode())
     cached = cache_dir() / f"{path.stem}-{key.hexdigest()[:16]}.npz"
     if cached.is_file():
-        try:
-            with np.load(cached, allow_pickle=False) as data:
-                return LinkMesh(data["vertices"], data["faces"], data["corner_normals"])
-        except (OSError, ValueError, KeyError):
-            pass   # a damaged cache entry is rebuilt below
+        mesh = _read_cached(cached)
+        if mesh is not None:
+            return mesh
     vertices, faces = read_mesh(path, scale)
     if budget is not None:
         vertices, faces = decimate(vertices, faces, budget)
     mesh = LinkMesh(vertices, faces, corner_normals(vertices, faces))
+    tmp = cached.with_suffix(f".{os.getpid()}.tmp.npz")
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(f".{os.getpid()}.tmp.npz")
         np.savez(tmp, vertices=mesh.vertices, faces=mesh.faces, corner_normals=mesh.corner_normals)
         os.replace(tmp, cached)
-    except OSError:
-        pass
+    except OSError:   # an unwritable cache is skipped; a half-written entry is removed
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
     return mesh

@@ -452,17 +452,30 @@ def load_urdf_robot(urdf_path: str | Path, spec: RobotSpec | str | Path | None =
     FileNotFoundError / ValueError (one line) for a missing file or a bad URDF or spec,
     and ValueError when the name is taken by another robot.
     """
+    return _register(_urdf_robot(urdf_path, spec))
+
+
+def _urdf_robot(urdf_path: str | Path, spec: RobotSpec | str | Path | None) -> "URDFRobot":
+    """:func:`load_urdf_robot` without registering."""
     urdf_path = Path(urdf_path)
     if spec is None:
         for candidate in (urdf_path.with_name(urdf_path.stem + ".robot.json"), urdf_path.with_name("robot.json")):
-            if candidate.is_file() and json.loads(candidate.read_text()).get("urdf", urdf_path.name) == urdf_path.name:
-                spec = candidate
-                break
+            if candidate.is_file():
+                try:
+                    data = json.loads(candidate.read_text())
+                except (json.JSONDecodeError, UnicodeDecodeError):
+                    data = None   # RobotSpec.from_json names the problem
+                if not isinstance(data, dict) or data.get("urdf", urdf_path.name) == urdf_path.name:
+                    spec = candidate
+                    break
     if isinstance(spec, (str, Path)):
         spec = RobotSpec.from_json(spec)
-    robot = URDFRobot(urdf_path, spec)
+    return URDFRobot(urdf_path, spec)
+
+
+def _register(robot: "URDFRobot") -> "URDFRobot":
     builtin = robot.name in _BUILDERS or robot.name in MESH_ROBOT_FOLDERS
-    same = robot.name in _REGISTERED and _REGISTERED[robot.name].urdf_path.resolve() == urdf_path.resolve()
+    same = robot.name in _REGISTERED and _REGISTERED[robot.name].urdf_path.resolve() == robot.urdf_path.resolve()
     if builtin or (robot.name in _REGISTERED and not same):
         raise ValueError(f"robot name {robot.name!r} is already taken; give the spec another 'name'")
     _REGISTERED[robot.name] = robot
@@ -490,12 +503,11 @@ def ensure_robot(name: str, source: dict | None = None):
     if not Path(source["urdf"]).is_file():
         raise FileNotFoundError(f"robot {name!r} was built from {source['urdf']}, which is not here; "
                                 "load its URDF first (robots.load_urdf_robot or --urdf)")
-    spec = source.get("spec") or {}
-    spec = RobotSpec(**{**spec, "sample_range": {k: tuple(v) for k, v in spec.get("sample_range", {}).items()}})
-    robot = load_urdf_robot(source["urdf"], spec)
+    spec = RobotSpec.from_dict(source.get("spec") or {}, f"robot {name!r}: the spec stored with it")
+    robot = _urdf_robot(source["urdf"], spec)
     if robot.name != name:
         raise ValueError(f"{source['urdf']} builds robot {robot.name!r}, not {name!r}")
-    return robot
+    return _register(robot)
 
 
 def known_robots() -> tuple[str, ...]:

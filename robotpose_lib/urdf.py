@@ -20,7 +20,9 @@ depth-first walk of the joint tree.
 from __future__ import annotations
 
 import json
+import logging
 import math
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,7 +72,8 @@ class RobotSpec:
     @staticmethod
     def from_json(path: str | Path) -> "RobotSpec":
         """A spec from a JSON object with the attribute names as keys. Raises
-        FileNotFoundError or ValueError (unknown key, not an object, bad JSON)."""
+        FileNotFoundError or ValueError (unknown key, not an object, bad JSON, a value of
+        the wrong type)."""
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"robot spec not found: {path}")
@@ -78,15 +81,66 @@ class RobotSpec:
             data = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"{path}: not valid JSON (not UTF-8 text)") from None
+        return RobotSpec.from_dict(data, str(path))
+
+    @staticmethod
+    def from_dict(data, where: str = "robot spec") -> "RobotSpec":
+        """A spec from a dict with the attribute names as keys (a ``"urdf"`` key is
+        ignored), checked by :meth:`check`. Raises ValueError starting with ``where``."""
         if not isinstance(data, dict):
-            raise ValueError(f"{path}: a robot spec must be a JSON object")
+            raise ValueError(f"{where}: a robot spec must be a JSON object, got {type(data).__name__}")
         known = set(RobotSpec.__dataclass_fields__)
         unknown = sorted(set(data) - known - {"urdf"})
         if unknown:
-            raise ValueError(f"{path}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(known))})")
-        data.pop("urdf", None)
-        data["sample_range"] = {k: tuple(v) for k, v in data.get("sample_range", {}).items()}
-        return RobotSpec(**data)
+            raise ValueError(f"{where}: unknown key(s) {', '.join(map(str, unknown))} "
+                             f"(known: {', '.join(sorted(known))})")
+        data = {k: v for k, v in data.items() if k != "urdf"}
+        spec = RobotSpec(**data)
+        spec.check(where)
+        spec.sample_range = {k: tuple(float(x) for x in v) for k, v in spec.sample_range.items()}
+        return spec
+
+    def check(self, where: str = "robot spec") -> None:
+        """Raise ValueError (one line starting with ``where``) for a field of the wrong type
+        or an impossible value; names the URDF lacks are checked by :class:`URDFRobot`."""
+        def bad(key, text):
+            raise ValueError(f"{where}: spec {key} {text}")
+
+        number = lambda x: isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(x)
+        if self.name is not None and not isinstance(self.name, str):
+            bad("name", f"must be a string, got {self.name!r}")
+        for key in ("keypoint_links", "sampled_joints"):
+            names = getattr(self, key)
+            if names is None:
+                continue
+            if not isinstance(names, (list, tuple)) or not names or not all(isinstance(n, str) for n in names):
+                bad(key, f"must be a non-empty list of names, got {names!r}")
+            twice = sorted({n for n in names if list(names).count(n) > 1})
+            if twice:
+                bad(key, f"names {', '.join(twice)} more than once")
+        if not isinstance(self.sample_range, dict):
+            bad("sample_range", f"must map joint names to [low, high], got {self.sample_range!r}")
+        for name, r in self.sample_range.items():
+            if not (isinstance(r, (list, tuple)) and len(r) == 2 and all(number(x) for x in r)):
+                bad("sample_range", f"of {name!r} must be [low, high] (two finite numbers), got {r!r}")
+            if r[0] > r[1]:
+                bad("sample_range", f"of {name!r} has low > high: {list(r)}")
+        if not isinstance(self.fixed_joints, dict):
+            bad("fixed_joints", f"must map joint names to values, got {self.fixed_joints!r}")
+        for name, value in self.fixed_joints.items():
+            if not number(value):
+                bad("fixed_joints", f"value of {name!r} must be a finite number, got {value!r}")
+        if self.finish not in FINISHES:
+            bad("finish", f"must be one of {FINISHES}, got {self.finish!r}")
+        budget = self.triangle_budget
+        if budget is not None and not (isinstance(budget, int) and not isinstance(budget, bool) and budget >= 4):
+            bad("triangle_budget", f"must be an integer of at least 4 (or null: full meshes), got {budget!r}")
+        if not isinstance(self.back_face_culling, bool):
+            bad("back_face_culling", f"must be true or false, got {self.back_face_culling!r}")
+        if not isinstance(self.description, str):
+            bad("description", f"must be a string, got {self.description!r}")
 
 
 @dataclass
@@ -97,7 +151,7 @@ class _Joint:
     child: int
     origin: np.ndarray           # (4, 4) parent link -> joint frame at q = 0
     axis: np.ndarray             # (3,) unit
-    source: tuple                # ("q", i) | ("fixed", value) | ("mimic", joint_index, multiplier, offset)
+    source: tuple                # ("q", i) | ("fixed", value) | ("mimic", i, multiplier, offset): q_i * m + o
 
 
 def _resolve_mesh_path(filename: str, urdf_path: Path) -> Path:
@@ -119,15 +173,24 @@ def _resolve_mesh_path(filename: str, urdf_path: Path) -> Path:
 
 
 def _primitive_mesh(geometry) -> tuple[np.ndarray, np.ndarray]:
-    """A URDF box, cylinder or sphere as a triangle mesh (trimesh.creation)."""
+    """A URDF box, cylinder or sphere as a triangle mesh (trimesh.creation). Raises
+    ValueError for sizes that are not positive finite numbers (box: three)."""
     import trimesh
 
+    def sizes(what, values, n):
+        v = np.asarray(values if values is not None else [], np.float64).reshape(-1)
+        if v.shape != (n,) or not np.isfinite(v).all() or (v <= 0).any():
+            raise ValueError(f"{what} must be {n} positive number{'s' if n > 1 else ''}, got {values}")
+        return v
+
     if geometry.box is not None:
-        m = trimesh.creation.box(extents=geometry.box.size)
+        m = trimesh.creation.box(extents=sizes("box size", geometry.box.size, 3))
     elif geometry.cylinder is not None:
-        m = trimesh.creation.cylinder(radius=geometry.cylinder.radius, height=geometry.cylinder.length, sections=24)
+        c = geometry.cylinder
+        m = trimesh.creation.cylinder(radius=sizes("cylinder radius", c.radius, 1)[0],
+                                      height=sizes("cylinder length", c.length, 1)[0], sections=24)
     else:
-        m = trimesh.creation.icosphere(subdivisions=2, radius=geometry.sphere.radius)
+        m = trimesh.creation.icosphere(subdivisions=2, radius=sizes("sphere radius", geometry.sphere.radius, 1)[0])
     return np.asarray(m.vertices, np.float64), np.asarray(m.faces, np.int64)
 
 
@@ -165,20 +228,24 @@ class URDFRobot:
         if not path.is_file():
             raise FileNotFoundError(f"URDF file not found: {path}")
         spec = spec or RobotSpec()
+        spec.check(str(path))
         self.spec = spec
+        log = logging.getLogger("yourdfpy")   # it logs parse errors that are raised anyway
+        level = log.level
+        log.setLevel(logging.CRITICAL + 1)
         try:
             urdf = yourdfpy.URDF.load(str(path), load_meshes=False, build_scene_graph=False,
                                       build_collision_scene_graph=False, load_collision_meshes=False)
         except Exception as exc:  # lxml and yourdfpy raise many kinds for broken files
             raise ValueError(f"{path}: not a readable URDF ({type(exc).__name__}: {exc})") from None
+        finally:
+            log.setLevel(level)
         model = urdf.robot
         self.urdf_path = path
         self.name = spec.name or model.name
         self.description = spec.description or f"{model.name} from {path.name}"
         self.finish = spec.finish
         self.back_face_culling = bool(spec.back_face_culling)
-        if spec.finish not in FINISHES:
-            raise ValueError(f"{path}: finish must be one of {FINISHES}, got {spec.finish!r}")
         self._build_tree(model, path, spec)
         self._build_meshes(model, path, spec.triangle_budget)
         kp = spec.keypoint_links or [self.link_names[0]] + [self.link_names[j.child] for j in self._joints
@@ -193,20 +260,49 @@ class URDFRobot:
 
     # -- building
     def _build_tree(self, model, path: Path, spec: RobotSpec) -> None:
+        link_names = [link.name for link in model.links]
+        for kind, names in (("link", link_names), ("joint", [j.name for j in model.joints])):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            if twice:
+                raise ValueError(f"{path}: {kind} name(s) used more than once: {', '.join(twice)}")
+        parent_of: dict[str, str] = {}
+        for j in model.joints:
+            for end in (j.parent, j.child):
+                if end not in link_names:
+                    raise ValueError(f"{path}: joint {j.name!r} names link {end!r}, which is not defined")
+            if j.child in parent_of:
+                raise ValueError(f"{path}: link {j.child!r} is the child of two joints "
+                                 f"({parent_of[j.child]!r}, {j.name!r}); the links must form one tree")
+            parent_of[j.child] = j.name
         joints = {j.name: j for j in model.joints}
-        children = {j.child for j in model.joints}
-        roots = [link.name for link in model.links if link.name not in children]
+        roots = [n for n in link_names if n not in parent_of]
+        if not link_names:
+            raise ValueError(f"{path}: the URDF defines no link")
         if len(roots) != 1:
             raise ValueError(f"{path}: the links must form one tree, found roots {roots}")
+        for j in model.joints:
+            if j.mimic is not None and j.type in MOVING and j.mimic.joint not in joints:
+                raise ValueError(f"{path}: joint {j.name!r} mimics joint {j.mimic.joint!r}, which is not defined")
         actuated = [j.name for j in model.joints if j.type in MOVING and j.mimic is None]
         if not actuated:
             raise ValueError(f"{path}: the URDF has no actuated joint (revolute, continuous or prismatic)")
         for name in [*spec.fixed_joints, *spec.sample_range, *(spec.sampled_joints or [])]:
             if name not in joints:
                 raise ValueError(f"{path}: the spec names joint {name!r} the URDF lacks")
+            if name not in actuated:
+                what = "a mimic joint" if joints[name].mimic is not None else f"a {joints[name].type} joint"
+                raise ValueError(f"{path}: the spec names joint {name!r}, {what}: only actuated joints "
+                                 f"are sampled or held ({', '.join(actuated)})")
+        held = sorted(set(spec.sampled_joints or []) & set(spec.fixed_joints))
+        if held:
+            raise ValueError(f"{path}: the spec both samples and holds joint(s) {', '.join(held)}")
         sampled = spec.sampled_joints or [n for n in actuated if n not in spec.fixed_joints]
         if not sampled:
             raise ValueError(f"{path}: no joint left to sample (all actuated joints are fixed by the spec)")
+        unsampled = [n for n in spec.sample_range if n not in sampled]
+        if unsampled:
+            raise ValueError(f"{path}: the spec gives a sample_range for joint(s) that are not sampled: "
+                             f"{', '.join(unsampled)}")
         self.joint_names = list(sampled)
         by_parent: dict[str, list] = {}
         for j in model.joints:
@@ -214,18 +310,27 @@ class URDFRobot:
         order: list = []
         self._walk(roots[0], by_parent, order)   # depth-first, children in file order
         self.link_names = [roots[0]] + [j.child for j in order]
+        cut_off = [n for n in link_names if n not in self.link_names]
+        if cut_off:   # one parent each and one root: the rest hang in a loop of joints
+            raise ValueError(f"{path}: link(s) {', '.join(cut_off)} are not connected to the root link "
+                             f"{roots[0]!r} (a loop of joints?)")
         index = {n: i for i, n in enumerate(self.link_names)}
-        joint_index = {j.name: k for k, j in enumerate(order)}
         low, high, s_low, s_high = [], [], [], []
         self._joints = []
         for j in order:
             origin = np.eye(4) if j.origin is None else np.asarray(j.origin, np.float64)
             axis = np.asarray(j.axis if j.axis is not None else (1.0, 0, 0), np.float64)
+            if not (np.isfinite(origin).all() and np.isfinite(axis).all()):
+                raise ValueError(f"{path}: joint {j.name!r} has a non-finite origin or axis")
+            if j.type in MOVING and np.linalg.norm(axis) < 1e-9:
+                raise ValueError(f"{path}: joint {j.name!r} has a zero axis")
             axis = axis / max(np.linalg.norm(axis), 1e-12)
             if j.type not in MOVING:
                 source = ("fixed", 0.0)
             elif j.mimic is not None:
-                source = ("mimic", j.mimic.joint, j.mimic.multiplier or 1.0, j.mimic.offset or 0.0)
+                m = j.mimic
+                source = ("mimic", m.joint, 1.0 if m.multiplier is None else float(m.multiplier),
+                          0.0 if m.offset is None else float(m.offset))
             elif j.name in spec.fixed_joints:
                 source = ("fixed", float(spec.fixed_joints[j.name]))
             elif j.name in sampled:
@@ -234,21 +339,63 @@ class URDFRobot:
                 source = ("fixed", 0.0)
             kind = j.type if j.type in MOVING else "fixed"
             self._joints.append(_Joint(j.name, kind, index[j.parent], index[j.child], origin, axis, source))
-        for name in sampled:
+        limits = {}
+        for name in actuated:
             j = joints[name]
-            if j.type == "continuous" or j.limit is None or j.limit.lower is None:
-                lo, hi = -math.pi, math.pi
-            else:
-                lo, hi = float(j.limit.lower), float(j.limit.upper)
+            lo = hi = None
+            if j.type != "continuous" and j.limit is not None:
+                lo, hi = j.limit.lower, j.limit.upper
+            if lo is None or hi is None:
+                if j.type == "prismatic":   # metres: no sensible default
+                    if name in spec.sample_range:
+                        lo, hi = spec.sample_range[name]
+                    elif name in sampled:
+                        raise ValueError(f"{path}: prismatic joint {name!r} has no <limit lower upper>; "
+                                         "give its sample_range in the spec")
+                    else:   # held: at its spec value, or 0
+                        lo = hi = float(spec.fixed_joints.get(name, 0.0))
+                else:
+                    lo, hi = -math.pi, math.pi
+            lo, hi = float(lo), float(hi)
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
+                raise ValueError(f"{path}: joint {name!r} has limits lower={lo} > upper={hi} or not finite")
+            limits[name] = (lo, hi)
+        for name, value in spec.fixed_joints.items():
+            lo, hi = limits[name]
+            if not lo - 1e-9 <= value <= hi + 1e-9 and joints[name].type != "continuous":
+                raise ValueError(f"{path}: the spec holds joint {name!r} at {value}, outside its limits "
+                                 f"[{lo}, {hi}]")
+        for name in sampled:
+            lo, hi = limits[name]
             low.append(lo)
             high.append(hi)
             r = spec.sample_range.get(name, (lo, hi))
             s_low.append(max(lo, float(r[0])))
             s_high.append(min(hi, float(r[1])))
-        # mimic sources name joints; turn them into indices into the walk order
+            if s_low[-1] > s_high[-1]:
+                raise ValueError(f"{path}: the spec's sample_range {list(r)} of joint {name!r} lies outside "
+                                 f"its limits [{lo}, {hi}]")
+        # a mimic joint follows its leader's value: resolved here to the pose entry it scales
+        # (("mimic", i, multiplier, offset): q[:, i] * multiplier + offset) or a fixed value,
+        # so forward kinematics needs no order among joints
+        by_name = {jt.name: jt for jt in self._joints}
+
+        def resolve(jt, chain):
+            if jt.source[0] != "mimic" or not isinstance(jt.source[1], str):
+                return jt.source
+            if jt.name in chain:
+                raise ValueError(f"{path}: mimic joints follow each other in a loop: {', '.join(chain)}")
+            _, leader, mult, off = jt.source
+            if leader not in by_name:   # a leader off the tree cannot happen; a fixed joint reads 0
+                return ("fixed", off)
+            lead = resolve(by_name[leader], [*chain, jt.name])
+            if lead[0] == "fixed":
+                return ("fixed", lead[1] * mult + off)
+            lead_mult, lead_off = (1.0, 0.0) if lead[0] == "q" else lead[2:]
+            return ("mimic", lead[1], lead_mult * mult, lead_off * mult + off)
+
         for jt in self._joints:
-            if jt.source[0] == "mimic":
-                jt.source = ("mimic", joint_index[jt.source[1]], jt.source[2], jt.source[3])
+            jt.source = resolve(jt, [])
         f64 = lambda x: torch.tensor(x, dtype=torch.float64)
         self.joint_limits = (f64(low), f64(high))
         self.sample_range = (f64(s_low), f64(s_high))
@@ -272,18 +419,25 @@ class URDFRobot:
         for i, name in enumerate(self.link_names):
             for v in links[name].visuals:
                 g = v.geometry
-                if g.mesh is not None:
-                    file = _resolve_mesh_path(g.mesh.filename, path)
-                    if not file.is_file():
-                        raise FileNotFoundError(f"{path}: link {name!r}: mesh file not found: {file}")
-                    mesh = load_link_mesh(file, g.mesh.scale, budget)
-                elif g.box is not None or g.cylinder is not None or g.sphere is not None:
-                    vert, faces = _primitive_mesh(g)
-                    mesh = LinkMesh(vert, faces, corner_normals(vert, faces))
-                else:
-                    continue
-                if v.origin is not None:
-                    mesh = mesh.transformed(np.asarray(v.origin, np.float64))
+                try:
+                    if g.mesh is not None:
+                        if not g.mesh.filename:
+                            raise ValueError("<mesh> has no filename")
+                        file = _resolve_mesh_path(g.mesh.filename, path)
+                        if not file.is_file():
+                            raise FileNotFoundError(f"{path}: link {name!r}: mesh file not found: {file}")
+                        mesh = load_link_mesh(file, g.mesh.scale, budget)
+                    elif g.box is not None or g.cylinder is not None or g.sphere is not None:
+                        vert, faces = _primitive_mesh(g)
+                        mesh = LinkMesh(vert, faces, corner_normals(vert, faces))
+                    else:
+                        continue
+                    if v.origin is not None:
+                        mesh = mesh.transformed(np.asarray(v.origin, np.float64))
+                    if not np.isfinite(mesh.vertices).all():
+                        raise ValueError("the visual has non-finite coordinates (origin or mesh)")
+                except ValueError as exc:
+                    raise ValueError(f"{path}: link {name!r}: {exc}") from None
                 parts.append((i, mesh))
                 mat = v.material
                 if mat is not None and mat.color is None and mat.name in materials:
@@ -331,15 +485,13 @@ class URDFRobot:
         origins = self._origins.to(**kw)
         frames: list = [None] * self.num_links
         frames[0] = torch.eye(4, **kw).expand(B, 4, 4)
-        values: list = []
         for k, j in enumerate(self._joints):
             if j.source[0] == "q":
                 value = q[:, j.source[1]]
             elif j.source[0] == "mimic":
-                value = values[j.source[1]] * j.source[2] + j.source[3]
+                value = q[:, j.source[1]] * j.source[2] + j.source[3]
             else:
                 value = torch.full((B,), j.source[1], **kw)
-            values.append(value)
             T = frames[j.parent] @ origins[k]
             if j.kind != "fixed":
                 axis = torch.as_tensor(j.axis, **kw)

@@ -30,6 +30,7 @@ from ..models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRA
 from ..predictor import Predictor
 from ..types import RobotPose
 from ..viz import draw_overlay
+from .robots import add_urdf_arguments, check_robot_arguments, robot_name
 
 
 def pose_to_json(pose: RobotPose) -> dict:
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", metavar="IMAGE",
                    help="image files (PNG, JPEG, TIFF, ...) or folders (their image files, not recursive)")
     p.add_argument("--robot", required=True, help="robot model: panda or kuka_kr16")
+    add_urdf_arguments(p)   # a model trained on a URDF that has moved since: its new place
     p.add_argument("--checkpoint", help="instance (or localization-only) checkpoint; default: the shipped reference")
     p.add_argument("--intrinsics", help='JSON camera description for every image: {"K": [[...]]}, {"fx", "fy", '
                    '"cx", "cy"} or a ROS CameraInfo dump, optionally with "D"/"dist_coeffs" (undistorted) and '
@@ -67,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def check(args) -> str | None:
+    problem = check_robot_arguments(args, robot_required=False)
+    if problem:
+        return problem
     parts = {"--fx": args.fx, "--fy": args.fy, "--cx": args.cx, "--cy": args.cy}
     if args.intrinsics and any(v is not None for v in parts.values()):
         return "intrinsics: give either --intrinsics or --fx/--fy/--cx/--cy, not both"
@@ -152,6 +157,8 @@ def run(args) -> int:
     before = file_state(out)  # another process writing --out meanwhile is noticed, not silently lost
     cameras = _cli_cameras(args)
     files_in = expand_inputs(args.images)
+    if args.urdf:
+        robot_name(args)   # registered before the checkpoint asks for it
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         kwargs = dict(device=args.device, method=args.method, min_active_fraction=args.min_active_fraction,
