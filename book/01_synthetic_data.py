@@ -188,42 +188,40 @@ print(f"depth of the robot's pixels: {sample.depth[sample.depth > 0].min():.2f} 
 
 # %% mystnb={"figure": {"caption": "Top: the Panda drawn from fitted primitives (left) and from its URDF meshes (middle), at the same joint angles and camera, both in white shells with a highlight, on plain grey; right: where their silhouettes differ (red: primitives only, blue: meshes only, grey: both). Bottom: the two other arms that ship with their meshes, in their URDF colours.", "name": "fig-mesh-robots"}}
 q_show = [0.4, -0.3, 0.2, -2.0, 0.3, 1.9, 0.6]
-white = dict(realistic_material_probability=1.0, dark_link_probability=0.0, specular_range=(0.3, 0.3),
-             noise_amplitude=(0.0, 0.0))
-
-
-def on_grey(sample):
-    """The robots of a rendered sample over plain light grey (no background photo)."""
-    return np.where(sample.masks.any(0)[..., None], sample.image, 225).astype(np.uint8)
-
-
+view = dict(radius=1.15, inclination=1.15, azimuth=0.9, height=H, width=W, seed=2)
+white = dict(realistic_material_probability=1.0, dark_link_probability=0.0,
+             specular_range=(0.3, 0.3), noise_amplitude=(0.0, 0.0))
 shown_robots = {}
 for name in ("panda", "panda_mesh"):
-    scene = posed_scene(name, q_show, radius=1.15, inclination=1.15, azimuth=0.9, height=H, width=W,
-                        seed=2, params=params_for(name, **white))
-    shown_robots[name] = render_scenes(name, [scene], params_for(name, **white))[0]
+    look = params_for(name, **white)
+    scene = posed_scene(name, q_show, params=look, **view)
+    shown_robots[name] = render_scenes(name, [scene], look)[0]
 prim_mask = shown_robots["panda"].masks.any(0)
 mesh_mask = shown_robots["panda_mesh"].masks.any(0)
-difference = np.full((H, W, 3), 255, np.uint8)
-difference[prim_mask & mesh_mask] = 200
-difference[prim_mask & ~mesh_mask] = (220, 40, 40)
-difference[mesh_mask & ~prim_mask] = (40, 90, 220)
 others = []
-for name, q in (("kuka_iiwa", [0.5, 0.6, -0.3, -1.1, 0.4, 0.8, 0.0]), ("xarm6", [0.5, -0.4, -0.6, 0.3, 0.9, 0.0])):
+for name, q in (("kuka_iiwa", [0.5, 0.6, -0.3, -1.1, 0.4, 0.8, 0.0]),
+                ("xarm6", [0.5, -0.4, -0.6, 0.3, 0.9, 0.0])):
     own = params_for(name, urdf_color_probability=1.0, noise_amplitude=(0.0, 0.0))
-    scene = posed_scene(name, q, radius=1.4, inclination=1.1, azimuth=0.7, height=H, width=W, seed=2, params=own)
-    others.append(on_grey(render_scenes(name, [scene], own)[0]))
-viz.image_grid([on_grey(shown_robots["panda"]), on_grey(shown_robots["panda_mesh"]), difference, *others],
-               cols=3, size=4.0, titles=["panda (primitives)", "panda_mesh (URDF meshes)", "silhouette difference",
-                                         "kuka_iiwa (URDF colours)", "xarm6 (URDF colours)"])
+    scene = posed_scene(name, q, params=own, **dict(view, radius=1.4, inclination=1.1))
+    others.append(viz.robots_on_grey(render_scenes(name, [scene], own)[0]))
+panels = [viz.robots_on_grey(shown_robots["panda"]),
+          viz.robots_on_grey(shown_robots["panda_mesh"]),
+          viz.silhouette_difference(prim_mask, mesh_mask), *others]
+viz.image_grid(panels, cols=3, size=4.0,
+               titles=["panda (primitives)", "panda_mesh (URDF meshes)",
+                       "silhouette difference", "kuka_iiwa (URDF colours)",
+                       "xarm6 (URDF colours)"])
 plt.show()
 iou_shapes = (prim_mask & mesh_mask).sum() / max((prim_mask | mesh_mask).sum(), 1)
+
+# %% tags=["remove-input"]
 display(Markdown(
-    f"The two Pandas share joints, keypoints and camera, and their silhouettes overlap with an IoU of "
-    f"{iou_shapes:.2f}: the shape the network would learn differs in "
-    f"{(prim_mask ^ mesh_mask).sum()} of the {(prim_mask | mesh_mask).sum()} robot pixels. The mesh robots "
-    f"are checked against another renderer in the tests: pybullet draws the same URDF at the same pose and "
-    f"intrinsics, and the silhouettes must agree (IoU at least 0.97)."))
+    f"The two Pandas share joints, keypoints and camera, and their silhouettes overlap "
+    f"with an IoU of {iou_shapes:.2f}: the shape the network would learn differs in "
+    f"{(prim_mask ^ mesh_mask).sum()} of the {(prim_mask | mesh_mask).sum()} robot "
+    "pixels. The mesh robots are checked against another renderer in the tests: pybullet "
+    "draws the same URDF at the same pose and intrinsics, and the silhouettes must agree "
+    "(IoU at least 0.97)."))
 
 # %% [markdown]
 # ## The paper's randomisation
@@ -488,13 +486,15 @@ display(Markdown(
 from robotpose_lib.robots import load_urdf_robot, shipped_urdf
 from robotpose_lib.urdf import RobotSpec
 
-urdf_path, _ = shipped_urdf("kuka_iiwa")  # stands in for the path of your robot's URDF
-my_spec = RobotSpec(name="my_arm", keypoint_links=["lbr_iiwa_link_0", "lbr_iiwa_link_2", "lbr_iiwa_link_4",
-                                                   "lbr_iiwa_link_6", "lbr_iiwa_link_7"],
-                    sample_range={f"lbr_iiwa_joint_{i}": (-1.2, 1.2) for i in range(1, 8)})
+urdf_path, _ = shipped_urdf("kuka_iiwa")  # stands in for your robot's URDF path
+links = ["lbr_iiwa_link_0", "lbr_iiwa_link_2", "lbr_iiwa_link_4", "lbr_iiwa_link_6",
+         "lbr_iiwa_link_7"]
+ranges = {f"lbr_iiwa_joint_{i}": (-1.2, 1.2) for i in range(1, 8)}
+my_spec = RobotSpec(name="my_arm", keypoint_links=links, sample_range=ranges)
 my_arm = load_urdf_robot(urdf_path, my_spec)
-print(f"{my_arm.name}: {my_arm.dof} joints, keypoints {', '.join(my_arm.keypoint_names)}; "
-      f"{my_arm.num_triangles} triangles, reach {my_arm.reach:.2f} m")
+print(f"{my_arm.name}: {my_arm.dof} joints, {my_arm.num_triangles} triangles, "
+      f"reach {my_arm.reach:.2f} m")
+print("keypoints:", ", ".join(my_arm.keypoint_names))
 
 # %% mystnb={"figure": {"caption": "Training samples of the registered arm (the 'dream' recipe: sim-to-real cameras and clutter, sometimes its URDF colours or textures fixed to its links) with its five keypoints.", "name": "fig-own-robot"}}
 my_samples = generate("my_arm", 0, range(6), H, W, params_for("my_arm", "dream"))
@@ -503,7 +503,6 @@ plt.show()
 
 # %% mystnb={"figure": {"caption": "A short run of the quick localization model on the registered arm: the loss of each stage (eq. 1) against the step, one batch per point (a demonstration of the mechanics, not a trained model).", "name": "fig-own-robot-training"}}
 import tempfile
-from pathlib import Path
 
 from robotpose_lib.data import SyntheticDataset
 from robotpose_lib.tasks import localization_task
@@ -515,14 +514,16 @@ own_steps = config.pick(10, 200)
 own_data = SyntheticDataset("my_arm", own_steps * 4, size=own_task.input_size, seed=5,
                             params=params_for("my_arm", "dream"))
 own_dir = Path(tempfile.mkdtemp(prefix="robotpose_ch1_"))
-own_run = train(own_task, own_data, own_dir, TrainSettings(steps=own_steps, batch_size=4, ckpt_every=own_steps,
-                                                           log_every=5, num_workers=0, threads=1))
+settings = TrainSettings(steps=own_steps, batch_size=4, ckpt_every=own_steps,
+                         log_every=5, num_workers=0, threads=1)
+own_run = train(own_task, own_data, own_dir, settings)
 ax = plot_loss_curves(own_dir)
 ax.figure.set_size_inches(8, 3)
 ax.set_title(f"my_arm: quick localization model, {own_run['step']} steps", fontsize=9)
 plt.show()
-print(f"{own_run['step']} steps of 4 scenes in {own_run['seconds']:.0f} s; checkpoint {own_dir / 'checkpoint.pt'} "
-      "(it records the URDF and spec, so robotpose predict rebuilds the robot from it)")
+print(f"{own_run['step']} steps of 4 scenes in {own_run['seconds']:.0f} s")
+print(f"checkpoint {own_dir / 'checkpoint.pt'}: it records the URDF and the spec,")
+print("so robotpose predict and Predictor.load rebuild the robot from it")
 
 # %% [markdown]
 # ## What differs from the paper

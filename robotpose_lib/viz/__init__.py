@@ -66,6 +66,22 @@ def color_masks(masks: np.ndarray) -> np.ndarray:
     return out
 
 
+def robots_on_grey(sample, grey: int = 225) -> np.ndarray:
+    """uint8 (H, W, 3): the rendered robots of ``sample`` over plain grey (no photo)."""
+    robots = sample.masks.any(0) if len(sample.masks) else np.zeros(sample.image.shape[:2], bool)
+    return np.where(robots[..., None], sample.image, grey).astype(np.uint8)
+
+
+def silhouette_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """uint8 (H, W, 3): where two silhouettes (H, W) bool agree (grey) and differ (red:
+    ``a`` only, blue: ``b`` only), on white."""
+    out = np.full((*a.shape, 3), 255, np.uint8)
+    out[a & b] = 200
+    out[a & ~b] = (220, 40, 40)
+    out[b & ~a] = (40, 90, 220)
+    return out
+
+
 def color_depth(depth: np.ndarray, vmax: float | None = None, cmap: str = "turbo") -> np.ndarray:
     """(H, W) metres (0 = empty) -> uint8 RGB; empty pixels black."""
     valid = depth > 0
