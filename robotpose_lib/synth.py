@@ -100,8 +100,10 @@ class SynthParams:
     defaults off; robots without URDF colours ignore ``urdf_color_probability``):
 
     Attributes:
-        urdf_color_probability: chance that a robot wears its URDF's own material colours
-            (:attr:`URDFRobot.link_colors`) instead of random ones.
+        urdf_color_probability: chance that a robot wears its own look instead of random
+            colours: its URDF's material colours (:attr:`URDFRobot.link_colors`), or, for a
+            robot whose spec says ``finish: "white"`` (the Panda's URDF colours it one flat
+            white), white to light-grey shells with dark links (``dark_link_probability``).
         texture_probability: chance that a robot's links carry a random procedural texture
             fixed to the link (stripes, checks or blotches in link coordinates, so the
             pattern moves with the link) mixing its colour with a second random colour.
@@ -446,7 +448,7 @@ def sample_scene(robot_name: str, params: SynthParams, seed: int, index: int,
     look = np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), int(index), LOOK_STREAM])))
     if params.urdf_color_probability > 0 and n and hasattr(robot, "link_colors"):
         own = look.random(n) < params.urdf_color_probability
-        colors = np.where(own[:, None, None], robot.link_colors[None], colors)
+        colors = np.where(own[:, None, None], _own_look(look, robot, n, params), colors)
     texture = sample_texture(look, n, n_links, params) if params.texture_probability > 0 else None
     return Scene(seed, index, height, width, base_poses, visible, q, colors, camera_pose, K,
                  light, float(ambient), float(noise), (radius, inclination, azimuth), rng,
@@ -555,6 +557,17 @@ def held_object(rng: np.random.Generator, cam_from_hand: np.ndarray, textured_pr
                          radius=np.array([size * rng.uniform(0.08, 0.25) if kind == 2 else 0.0]),
                          rotation=rotation[None], half_extents=(half if kind < 2 else np.zeros(3))[None],
                          colors=rng.random((1, 3)), textured=np.array([rng.random() < textured_probability]))
+
+
+def _own_look(rng: np.random.Generator, robot, n: int, params: SynthParams) -> np.ndarray:
+    """(n, L, 3) the robot's own colours: its URDF's materials (spec finish "urdf"), or
+    white to light-grey shells with dark links (finish "white": the manufacturer's look
+    where the URDF's materials are one flat white, as the Panda's)."""
+    if getattr(robot, "finish", "urdf") != "white":
+        return np.broadcast_to(robot.link_colors[None], (n, *robot.link_colors.shape))
+    white = rng.uniform(0.8, 1.0, (n, 1, 1)) + rng.uniform(-0.02, 0.02, (n, 1, 3))
+    dark = rng.random((n, robot.num_links)) < params.dark_link_probability
+    return np.clip(np.where(dark[..., None], rng.uniform(0.08, 0.3, (n, robot.num_links, 1)), white), 0, 1)
 
 
 def _sim2real_colors(rng: np.random.Generator, params: SynthParams, colors: np.ndarray) -> np.ndarray:

@@ -339,3 +339,12 @@ def test_twin_ladder_command_writes_every_row(tmp_path):
     assert ladder["mean_pose"]["all"]["found"] == 1.0
     for row in LADDER:
         assert 0.0 <= ladder[row]["all"]["auc"] <= 1.0 and ladder[row]["moving"] is not None
+
+
+def test_a_white_finish_robot_wears_grey_shells_as_its_own_look():
+    params = _flat_params("panda_mesh", urdf_color_probability=1.0)
+    sample = generate("panda_mesh", 0, [1], 120, 160, params)[0]
+    robot = sample.link_ids >= 0
+    pixels = sample.image[robot].astype(int)
+    assert robot.sum() > 50
+    assert np.abs(pixels - pixels.mean(axis=1, keepdims=True)).max() <= 8    # achromatic
