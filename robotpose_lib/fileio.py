@@ -158,6 +158,23 @@ def write_json_atomic(path: str | Path, value, indent: int | None = 1, before=_N
     return write_atomic(path, dumps_json(value, indent) + "\n", before=before)
 
 
+def read_json_object(path: str | Path, what: str = "file"):
+    """The JSON object in ``path`` (a dict). Raises FileNotFoundError ("<what> not found")
+    or ValueError (not UTF-8, not JSON, not an object), one line naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} not found: {path}")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not valid JSON (not UTF-8 text)") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a {what} must be a JSON object, got {type(data).__name__}")
+    return data
+
+
 # ------------------------------------------------------------------- paths from files
 def inside(folder: str | Path, name, source: str | Path, what: str = "file name") -> Path:
     """``folder / name`` for a ``name`` read from the data file ``source``.

@@ -22,8 +22,25 @@ SPHERE, CAPSULE, CYLINDER, BOX = 0, 1, 2, 3
 KIND_NAMES = {SPHERE: "sphere", CAPSULE: "capsule", CYLINDER: "cylinder", BOX: "box"}
 
 
+class FlatBatch:
+    """What every flat batched list of shapes shares: moving, selecting, concatenating.
+    A subclass is a dataclass whose fields all have the leading dimension N."""
+
+    def to(self, device):
+        return type(self)(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+
+    def select(self, index: torch.Tensor):
+        """The entries picked by a boolean mask or an index tensor."""
+        return type(self)(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    @classmethod
+    def cat(cls, parts: list):
+        """Concatenate several lists into one."""
+        return cls(**{f.name: torch.cat([getattr(p, f.name) for p in parts]) for f in fields(cls)})
+
+
 @dataclass
-class Primitives:
+class Primitives(FlatBatch):
     """N primitives (see module docstring). Every field has leading dimension N.
 
     kind: int64 (N,); p0, p1: float (N, 3) metres; radius: float (N,) metres;
@@ -49,13 +66,6 @@ class Primitives:
     def device(self) -> torch.device:
         return self.p0.device
 
-    def to(self, device) -> "Primitives":
-        return Primitives(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
-
-    def select(self, index: torch.Tensor) -> "Primitives":
-        """The primitives picked by a boolean mask or an index tensor."""
-        return Primitives(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
-
     def transformed(self, T: torch.Tensor) -> "Primitives":
         """Apply rigid transforms. T: (4, 4) for all, or (N, 4, 4) one per primitive."""
         if T.dim() == 2:
@@ -74,11 +84,6 @@ class Primitives:
         )
 
     @staticmethod
-    def cat(parts: list["Primitives"]) -> "Primitives":
-        """Concatenate several lists of primitives into one."""
-        return Primitives(**{f.name: torch.cat([getattr(p, f.name) for p in parts]) for f in fields(Primitives)})
-
-    @staticmethod
     def empty(device=None, dtype=torch.float32) -> "Primitives":
         z = lambda *s: torch.zeros(*s, device=device, dtype=dtype)
         zi = lambda: torch.zeros(0, device=device, dtype=torch.long)
@@ -86,7 +91,7 @@ class Primitives:
 
 
 @dataclass
-class Triangles:
+class Triangles(FlatBatch):
     """N triangles, the mesh counterpart of :class:`Primitives` (one flat batched list).
 
     v0, v1, v2: float (N, 3) corners in metres; n0, n1, n2: float (N, 3) unit vertex
@@ -111,13 +116,6 @@ class Triangles:
     def device(self) -> torch.device:
         return self.v0.device
 
-    def to(self, device) -> "Triangles":
-        return Triangles(**{f.name: getattr(self, f.name).to(device) for f in fields(self)})
-
-    def select(self, index: torch.Tensor) -> "Triangles":
-        """The triangles picked by a boolean mask or an index tensor."""
-        return Triangles(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
-
     def transformed(self, T: torch.Tensor) -> "Triangles":
         """Apply rigid transforms. T: (4, 4) for all, or (N, 4, 4) one per triangle."""
         R, t = (T[:3, :3], T[:3, 3]) if T.dim() == 2 else (T[:, :3, :3], T[:, None, :3, 3].squeeze(1))
@@ -126,11 +124,6 @@ class Triangles:
         return Triangles(point(self.v0), point(self.v1), point(self.v2),
                          direction(self.n0), direction(self.n1), direction(self.n2),
                          self.image_index, self.instance_id, self.link_id)
-
-    @staticmethod
-    def cat(parts: list["Triangles"]) -> "Triangles":
-        """Concatenate several lists of triangles into one."""
-        return Triangles(**{f.name: torch.cat([getattr(p, f.name) for p in parts]) for f in fields(Triangles)})
 
     @staticmethod
     def empty(device=None, dtype=torch.float32) -> "Triangles":

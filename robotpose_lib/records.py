@@ -19,23 +19,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .fileio import write_atomic, write_json_atomic
+from .fileio import read_json_object, write_atomic, write_json_atomic
 
 LINEAGE, EVAL, CARD = "lineage.json", "eval.json", "card.md"
 
 
 def read_json(path: str | Path) -> dict:
     """A record file as a dict. Raises FileNotFoundError or ValueError (one line)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"record not found: {path}")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: a record must be a JSON object")
-    return data
+    return read_json_object(path, "record")
 
 
 def lineage_totals(lineage: dict) -> dict:

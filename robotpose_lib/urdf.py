@@ -19,7 +19,6 @@ depth-first walk of the joint tree.
 """
 from __future__ import annotations
 
-import json
 import logging
 import math
 import numbers
@@ -29,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .fileio import read_json_object
 from .meshes import DEFAULT_BUDGET, LinkMesh, corner_normals, load_link_mesh
 from .primitives import Triangles
 
@@ -74,16 +74,7 @@ class RobotSpec:
         """A spec from a JSON object with the attribute names as keys. Raises
         FileNotFoundError or ValueError (unknown key, not an object, bad JSON, a value of
         the wrong type)."""
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"robot spec not found: {path}")
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
-        except UnicodeDecodeError:
-            raise ValueError(f"{path}: not valid JSON (not UTF-8 text)") from None
-        return RobotSpec.from_dict(data, str(path))
+        return RobotSpec.from_dict(read_json_object(path, "robot spec"), str(path))
 
     @staticmethod
     def from_dict(data, where: str = "robot spec") -> "RobotSpec":

@@ -26,6 +26,16 @@ def _import_pybullet():
     return pybullet, pybullet_data
 
 
+def frames_per_second(frame, n_frames: int, warmup: int) -> float:
+    """Calls per second of ``frame()`` over ``n_frames`` calls after ``warmup`` untimed ones."""
+    for _ in range(warmup):
+        frame()
+    start = time.perf_counter()
+    for _ in range(n_frames):
+        frame()
+    return n_frames / (time.perf_counter() - start)
+
+
 def pybullet_kuka_throughput(n_frames: int = 50, height: int = 480, width: int = 640,
                              n_robots: int = 3, seed: int = 0, warmup: int = 2,
                              camera_distance: float = 3.0) -> float:
@@ -36,49 +46,24 @@ def pybullet_kuka_throughput(n_frames: int = 50, height: int = 480, width: int =
     image from a fixed camera ``camera_distance`` m in front of them (3 m: the arms cover
     about 5 % of the image), looking at their middle. ``warmup`` frames are not timed.
     """
-    if n_frames < 1 or height < 1 or width < 1 or n_robots < 1:
-        raise ValueError("n_frames, height, width and n_robots must be positive")
-    p, pybullet_data = _import_pybullet()
-    rng = np.random.default_rng(seed)
-    cid = p.connect(p.DIRECT)
-    try:
-        p.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=cid)
-        bodies = [p.loadURDF("kuka_iiwa/model.urdf", [0.8 * (i - (n_robots - 1) / 2), 0, 0],
-                             useFixedBase=True, physicsClientId=cid) for i in range(n_robots)]
-        joints = [[j for j in range(p.getNumJoints(b, physicsClientId=cid))
-                   if p.getJointInfo(b, j, physicsClientId=cid)[2] == p.JOINT_REVOLUTE] for b in bodies]
-        view = p.computeViewMatrix(cameraEyePosition=[0.0, -camera_distance, 1.5], cameraTargetPosition=[0, 0, 0.5],
-                                   cameraUpVector=[0, 0, 1], physicsClientId=cid)
-        proj = p.computeProjectionMatrixFOV(fov=50, aspect=width / height, nearVal=0.1, farVal=10,
-                                            physicsClientId=cid)
-
-        def frame():
-            for b, js in zip(bodies, joints):
-                for j, angle in zip(js, rng.uniform(-math.pi / 2, math.pi / 2, len(js))):
-                    p.resetJointState(b, j, angle, physicsClientId=cid)
-            w, h, rgba, depth, seg = p.getCameraImage(width, height, view, proj, renderer=p.ER_TINY_RENDERER,
-                                                      physicsClientId=cid)
-            return rgba, depth, seg
-
-        for _ in range(warmup):
-            frame()
-        start = time.perf_counter()
-        for _ in range(n_frames):
-            frame()
-        return n_frames / (time.perf_counter() - start)
-    finally:
-        p.disconnect(cid)
+    _, pybullet_data = _import_pybullet()
+    ranges = {f"lbr_iiwa_joint_{k}": (-math.pi / 2, math.pi / 2) for k in range(1, 8)}
+    return pybullet_urdf_throughput(f"{pybullet_data.getDataPath()}/kuka_iiwa/model.urdf", ranges, None, n_frames,
+                                    height, width, n_robots, 0.8, seed, warmup, camera_distance,
+                                    eye_height=1.5, target_height=0.5, fov_deg=50.0)
 
 
 def pybullet_urdf_throughput(urdf_path: str, joint_ranges: dict[str, tuple[float, float]],
                              fixed: dict[str, float] | None = None, n_frames: int = 30, height: int = 480,
                              width: int = 640, n_robots: int = 3, spacing: float = 0.8, seed: int = 0,
-                             warmup: int = 2, camera_distance: float = 2.2) -> float:
+                             warmup: int = 2, camera_distance: float = 2.2, eye_height: float = 1.2,
+                             target_height: float = 0.4, fov_deg: float = 60.0) -> float:
     """Images per second of pybullet TinyRenderer (RGB + depth + segmentation per frame)
     drawing ``n_robots`` copies of a URDF (our decimated meshes: the same triangles we
     ray-cast) ``spacing`` m apart; each frame draws new joint values uniformly in
     ``joint_ranges`` (joint name -> (low, high)), ``fixed`` joints held, from a fixed camera
-    ``camera_distance`` m in front of the middle robot."""
+    ``camera_distance`` m in front of the middle robot (its eye ``eye_height`` m up, aimed at
+    ``target_height`` m, ``fov_deg`` degrees of vertical view)."""
     if n_frames < 1 or height < 1 or width < 1 or n_robots < 1:
         raise ValueError("n_frames, height, width and n_robots must be positive")
     p, _ = _import_pybullet()
@@ -93,9 +78,10 @@ def pybullet_urdf_throughput(urdf_path: str, joint_ranges: dict[str, tuple[float
             for name, value in (fixed or {}).items():
                 p.resetJointState(b, names[name], value, physicsClientId=cid)
         sampled = [(names[n], lo, hi) for n, (lo, hi) in joint_ranges.items()]
-        view = p.computeViewMatrix(cameraEyePosition=[0.0, -camera_distance, 1.2], cameraTargetPosition=[0, 0, 0.4],
-                                   cameraUpVector=[0, 0, 1], physicsClientId=cid)
-        proj = p.computeProjectionMatrixFOV(fov=60, aspect=width / height, nearVal=0.05, farVal=10,
+        view = p.computeViewMatrix(cameraEyePosition=[0.0, -camera_distance, eye_height],
+                                   cameraTargetPosition=[0, 0, target_height], cameraUpVector=[0, 0, 1],
+                                   physicsClientId=cid)
+        proj = p.computeProjectionMatrixFOV(fov=fov_deg, aspect=width / height, nearVal=0.05, farVal=10,
                                             physicsClientId=cid)
 
         def frame():
@@ -104,12 +90,7 @@ def pybullet_urdf_throughput(urdf_path: str, joint_ranges: dict[str, tuple[float
                     p.resetJointState(b, j, rng.uniform(lo, hi), physicsClientId=cid)
             return p.getCameraImage(width, height, view, proj, renderer=p.ER_TINY_RENDERER, physicsClientId=cid)
 
-        for _ in range(warmup):
-            frame()
-        start = time.perf_counter()
-        for _ in range(n_frames):
-            frame()
-        return n_frames / (time.perf_counter() - start)
+        return frames_per_second(frame, n_frames, warmup)
     finally:
         p.disconnect(cid)
 

@@ -161,18 +161,16 @@ def run_real(args) -> int:
         raise ValueError(f"the model's keypoints ({predictor.robot}) are not {args.scene_robot}'s")
     method = None if args.method == "both" else args.method
     if args.task == "twin":
-        ladder = twin_ladder(predictor, photos, method, robot=args.scene_robot)
-        print(f"twin ladder on {folder} ({len(photos)} photos; twins: {args.scene_robot}): localization "
-              f"{args.checkpoint or 'shipped reference'}, instances {args.instances or 'shipped reference'}")
-        print(format_ladder(ladder))
-        if args.json:
-            print(f"figures -> {args.json}" + _written_note(write_json_atomic(args.json, ladder, before=before), args))
-        return 0
-    result = evaluate_real(predictor, photos, method)
-    where = f"real photos {folder}" if args.task == "real" else folder
+        where = f"twin ladder on {folder} ({len(photos)} photos; twins: {args.scene_robot})"
+        result = twin_ladder(predictor, photos, method, robot=args.scene_robot)
+        report = format_ladder(result)
+    else:
+        where = f"real photos {folder}" if args.task == "real" else folder
+        result = evaluate_real(predictor, photos, method)
+        report = format_real_report(result)
     print(f"{where}: localization {args.checkpoint or 'shipped reference'}, "
           f"instances {args.instances or 'shipped reference'}, peaks {method or predictor.method}")
-    print(format_real_report(result))
+    print(report)
     if args.json:
         print(f"figures -> {args.json}" + _written_note(write_json_atomic(args.json, result, before=before), args))
     return 0
