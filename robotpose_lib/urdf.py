@@ -497,6 +497,21 @@ class URDFRobot:
         keypoints = link_transforms[:, self.keypoint_links, :3, 3]
         return keypoints, link_transforms
 
+    def joint_values(self, q) -> dict[str, float]:
+        """Every moving joint's value (radians or metres) at the pose ``q`` (dof,): the
+        sampled joints, those the spec holds fixed and mimic joints (what another simulator,
+        which sets joints by name, needs to show the same pose)."""
+        q = [float(v) for v in q]
+        if len(q) != self.dof:
+            raise ValueError(f"q must have {self.dof} values for {self.name}, got {len(q)}")
+        out = {}
+        for j in self._joints:
+            if j.kind == "fixed":
+                continue
+            kind, *rest = j.source
+            out[j.name] = q[rest[0]] if kind == "q" else q[rest[0]] * rest[1] + rest[2] if kind == "mimic" else rest[0]
+        return out
+
     def sample_joint_angles(self, n: int, generator: torch.Generator | None = None,
                             device=None, dtype=torch.float32) -> torch.Tensor:
         """(n, dof) joint values uniform in :attr:`sample_range` (drawn on CPU, then moved)."""

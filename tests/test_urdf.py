@@ -106,9 +106,10 @@ def test_silhouette_matches_pybullets_render_of_the_same_urdf(name):
     path, spec = shipped_urdf(name)
     (q, T, K), = random_views(robot, 1, 240, 320, seed=11)
     ours = silhouette(robot, q, T, K, 240, 320)
-    joints = dict(zip(robot.joint_names, q[0].tolist()), **spec.fixed_joints)
+    joints = robot.joint_values(q[0])   # sampled, held and mimic joints by name
     if name == "panda_mesh":
-        joints["panda_finger_joint2"] = spec.fixed_joints["panda_finger_joint1"]   # pybullet ignores mimic
+        held = spec.fixed_joints["panda_finger_joint1"]
+        assert joints["panda_finger_joint2"] == joints["panda_finger_joint1"] == held
     theirs, _ = pybullet_render(str(path), joints, T.numpy(), K.numpy(), 240, 320)
     assert theirs.sum() > 500
     iou = (ours & theirs).sum() / (ours | theirs).sum()

@@ -99,6 +99,26 @@ def embree_comparison(robot: str = "panda_mesh", n: int = 8, size: tuple[int, in
     return dict(ours_ms=ours_ms, embree_ms=embree_s / n * 1000, agreement=float(np.mean(agree)))
 
 
+def pybullet_agreement(n_views: int = 5, size: tuple[int, int] = (240, 320), seed: int = 11) -> dict:
+    """{robot: (min IoU, mean IoU)} of our silhouette against pybullet's render of the same
+    shipped URDF, pose and intrinsics, over ``n_views`` random views per mesh robot.
+    Raises ImportError without pybullet."""
+    from ..robots import MESH_ROBOT_NAMES, get_robot, shipped_urdf
+    from .pybullet_baseline import pybullet_render
+
+    out = {}
+    for name in MESH_ROBOT_NAMES:
+        robot = get_robot(name)
+        path, _ = shipped_urdf(name)
+        ious = []
+        for q, T, K in random_views(robot, n_views, *size, seed=seed):
+            theirs, _ = pybullet_render(str(path), robot.joint_values(q[0]), T.numpy(), K.numpy(), *size)
+            ours = silhouette(robot, q, T, K, *size)
+            ious.append(float((ours & theirs).sum() / max((ours | theirs).sum(), 1)))
+        out[name] = (min(ious), float(np.mean(ious)))
+    return out
+
+
 if __name__ == "__main__":
     import os
 

@@ -18,6 +18,7 @@ Two floors, each measured on the same test scenes as Table I (``eval/localizatio
 from __future__ import annotations
 
 import math
+import warnings
 
 import cv2
 import numpy as np
@@ -110,7 +111,9 @@ def fit_kinematics(robot_name: str, uv: np.ndarray, visible: np.ndarray, K: np.n
         x0 = np.concatenate([rvec.ravel(), tvec.ravel(), q0])
         bounds = (np.concatenate([np.full(3, -np.inf), [-np.inf, -np.inf, 0.05], low - 1e-6]),
                   np.concatenate([np.full(3, np.inf), np.full(3, np.inf), high + 1e-6]))
-        fit = least_squares(residual, np.clip(x0, *bounds), bounds=bounds, max_nfev=200)
+        with warnings.catch_warnings():   # scipy's trust-region steps warn on flat directions
+            warnings.simplefilter("ignore", RuntimeWarning)
+            fit = least_squares(residual, np.clip(x0, *bounds), bounds=bounds, max_nfev=200)
         if best is None or fit.cost < best.cost:
             best = fit
     R, _ = cv2.Rodrigues(best.x[:3])
