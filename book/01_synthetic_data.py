@@ -504,6 +504,7 @@ plt.show()
 # %% mystnb={"figure": {"caption": "A short run of the quick localization model on the registered arm: the loss of each stage (eq. 1) against the step, one batch per point (a demonstration of the mechanics, not a trained model).", "name": "fig-own-robot-training"}}
 import tempfile
 
+from robotpose_lib.checkpoint import load_checkpoint
 from robotpose_lib.data import SyntheticDataset
 from robotpose_lib.tasks import localization_task
 from robotpose_lib.train import TrainSettings, train
@@ -522,8 +523,10 @@ ax.figure.set_size_inches(8, 3)
 ax.set_title(f"my_arm: quick localization model, {own_run['step']} steps", fontsize=9)
 plt.show()
 print(f"{own_run['step']} steps of 4 scenes in {own_run['seconds']:.0f} s")
-print(f"checkpoint {own_dir / 'checkpoint.pt'}: it records the URDF and the spec,")
-print("so robotpose predict and Predictor.load rebuild the robot from it")
+source = load_checkpoint(own_dir / "checkpoint.pt")["robot_source"]
+links = len(source["spec"]["keypoint_links"])
+print(f"the checkpoint records its robot's source, {Path(source['urdf']).name} and a spec")
+print(f"with {links} keypoint links: robotpose predict and Predictor.load rebuild the robot")
 
 # %% [markdown]
 # ## What differs from the paper
