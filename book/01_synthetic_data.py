@@ -524,9 +524,10 @@ ax.set_title(f"my_arm: quick localization model, {own_run['step']} steps", fonts
 plt.show()
 print(f"{own_run['step']} steps of 4 scenes in {own_run['seconds']:.0f} s")
 source = load_checkpoint(own_dir / "checkpoint.pt")["robot_source"]
+urdf_name = Path(source["urdf"]).name
 links = len(source["spec"]["keypoint_links"])
-print(f"the checkpoint records its robot's source, {Path(source['urdf']).name} and a spec")
-print(f"with {links} keypoint links: robotpose predict and Predictor.load rebuild the robot")
+print(f"the checkpoint records its robot's source, {urdf_name} and a spec with")
+print(f"{links} keypoint links: robotpose predict and Predictor.load rebuild the robot")
 
 # %% [markdown]
 # ## What differs from the paper
