@@ -527,7 +527,7 @@ source = load_checkpoint(own_dir / "checkpoint.pt")["robot_source"]
 urdf_name = Path(source["urdf"]).name
 links = len(source["spec"]["keypoint_links"])
 print(f"the checkpoint records its robot's source, {urdf_name} and a spec with")
-print(f"{links} keypoint links: robotpose predict and Predictor.load rebuild the robot")
+print(f"{links} keypoint links: Predictor.load and robotpose predict rebuild it")
 
 # %% [markdown]
 # ## What differs from the paper
