@@ -178,15 +178,19 @@ print(f"depth of the robot's pixels: {sample.depth[sample.depth > 0].min():.2f} 
 # Primitives are cheap, but they are not the arm a camera sees: the paper rendered CAD
 # shapes. Robot makers publish their arms as a URDF file (links, joints, limits) with one
 # mesh per link. The library reads a URDF (`robotpose_lib.urdf`, with yourdfpy and
-# trimesh), runs the forward kinematics over its joint tree in PyTorch, decimates every
-# mesh once to a triangle budget and ray-casts the triangles in the same pass as the
-# primitives (`render(..., triangles=...)`): depth stays exact, because the ray parameter
-# of a hit *is* the camera $z$. Three arms ship with their meshes: the Panda
-# (`panda_mesh`, with the same 7 DREAM keypoints), the KUKA LBR iiwa and the UFACTORY
-# xArm6. The figure shows the Panda both ways, at the same joint angles and camera, and
-# the two mesh arms beside them.
+# trimesh) and runs the forward kinematics over its joint tree in PyTorch. Each mesh is
+# simplified once to at most a few hundred triangles (*decimation*: 800 per Panda link),
+# and the triangles are ray-cast in the same pass as the primitives
+# (`render(..., triangles=...)`). Depth stays exact: the ray of pixel $(u, v)$ is
+# $K^{-1}[u, v, 1]^T$, whose $z$ is 1, so a hit at $t$ times that ray has camera $z = t$:
+# the depth is the ray parameter itself. Three arms ship with their meshes: the Panda (`panda_mesh`, with the
+# same 7 keypoints of DREAM as the primitive Panda above), the KUKA LBR iiwa and the
+# UFACTORY xArm6 (a keypoint at the base and at each joint's link). The industrial arm of
+# the later chapters, the KR 16, stays a primitive robot: no URDF with its meshes comes
+# with the packages this book installs. The figure shows the Panda both ways, at the same
+# joint angles and camera, and the two mesh arms beside them.
 
-# %% mystnb={"figure": {"caption": "Top: the Panda drawn from fitted primitives (left) and from its URDF meshes (middle), at the same joint angles and camera, both in white shells with a highlight, on plain grey; right: where their silhouettes differ (red: primitives only, blue: meshes only, grey: both). Bottom: the two other arms that ship with their meshes, in their URDF colours.", "name": "fig-mesh-robots"}}
+# %% mystnb={"figure": {"caption": "Top: the Panda drawn from primitives fitted to its collision meshes (left) and from its URDF meshes (middle), at the same joint angles and camera, both in white shells with a highlight, on plain grey; right: where their silhouettes differ (red: primitives only, blue: meshes only, grey: both). Bottom: the two other arms that ship with their meshes, in their URDF colours.", "name": "fig-mesh-robots"}}
 q_show = [0.4, -0.3, 0.2, -2.0, 0.3, 1.9, 0.6]
 view = dict(radius=1.15, inclination=1.15, azimuth=0.9, height=H, width=W, seed=2)
 white = dict(realistic_material_probability=1.0, dark_link_probability=0.0,
@@ -213,15 +217,24 @@ viz.image_grid(panels, cols=3, size=4.0,
                        "xarm6 (URDF colours)"])
 plt.show()
 iou_shapes = (prim_mask & mesh_mask).sum() / max((prim_mask | mesh_mask).sum(), 1)
+print(f"silhouette IoU, primitives vs meshes: {iou_shapes:.2f}")
 
 # %% tags=["remove-input"]
+from robotpose_lib.bench.meshes import pybullet_agreement
+
+try:  # pybullet comes with the book's bench extra; without it the check is skipped
+    pb_low, pb_mean = pybullet_agreement(n_views=3, size=(H, W))["panda_mesh"]
+    pb_text = (f"On three random views here their silhouettes agree at an IoU of at least "
+               f"{pb_low:.3f} (mean {pb_mean:.3f}); the tests ask for 0.97.")
+except ImportError:
+    pb_text = "pybullet is not installed here, so that check is skipped."
 display(Markdown(
     f"The two Pandas share joints, keypoints and camera, and their silhouettes overlap "
-    f"with an IoU of {iou_shapes:.2f}: the shape the network would learn differs in "
-    f"{(prim_mask ^ mesh_mask).sum()} of the {(prim_mask | mesh_mask).sum()} robot "
-    "pixels. The mesh robots are checked against another renderer in the tests: pybullet "
-    "draws the same URDF at the same pose and intrinsics, and the silhouettes must agree "
-    "(IoU at least 0.97)."))
+    f"with an IoU of {iou_shapes:.2f}: the shape a network learns from primitives differs "
+    f"in {(prim_mask ^ mesh_mask).sum()} of the {(prim_mask | mesh_mask).sum()} pixels "
+    "covered by either silhouette. The mesh robots are checked against another renderer: "
+    "pybullet draws the same URDF at the same joint angles and intrinsics "
+    f"(`robotpose bench meshes`, `tests/test_urdf.py`). {pb_text}"))
 
 # %% [markdown]
 # ## The paper's randomisation
@@ -474,13 +487,19 @@ display(Markdown(
 # origin), where joint angles are drawn, joints held fixed (a gripper), and the triangle
 # budget; without one, every actuated joint's child link is a keypoint and angles are drawn
 # within the joint limits. From the command line the same steps are
-# `robotpose robots --urdf my_arm.urdf` (check that it loads and list its keypoints),
+# `robotpose robots --urdf my_arm.urdf [--spec my_arm.robot.json]` (check that it loads
+# and list its keypoints; a `my_arm.robot.json` beside the URDF is read by default),
 # `robotpose synth --urdf my_arm.urdf --n 1000 --out data/my_arm` and
 # `robotpose train localization --config cpu --urdf my_arm.urdf --out runs/my_arm`.
 #
-# Here the iiwa's URDF stands in for yours: we register it under a new name with a spec of
-# our own, render samples and train the tiny `quick` localization model on them for a few
-# steps, the same mechanics as chapter 2.
+# Here the iiwa's URDF stands in for yours. `load_urdf_robot` reads it with a spec of our
+# own and registers the robot under the spec's name, so every function that takes a robot
+# name (`generate`, `params_for`, `SyntheticDataset`, training) accepts `"my_arm"`. Then we
+# render samples with the `dream` recipe (a named set of `SynthParams`: chapter 5's
+# sim-to-real cameras, clutter and degradations, plus the robot's own colours and textures
+# fixed to its links, after DREAM) and train the tiny `quick` localization model of
+# chapter 2 on them for a short while. The printed *reach* is the farthest any point of
+# the meshes gets from the base origin over random joint angles (it frames the cameras).
 
 # %%
 from robotpose_lib.robots import load_urdf_robot, shipped_urdf
@@ -496,12 +515,12 @@ print(f"{my_arm.name}: {my_arm.dof} joints, {my_arm.num_triangles} triangles, "
       f"reach {my_arm.reach:.2f} m")
 print("keypoints:", ", ".join(my_arm.keypoint_names))
 
-# %% mystnb={"figure": {"caption": "Training samples of the registered arm (the 'dream' recipe: sim-to-real cameras and clutter, sometimes its URDF colours or textures fixed to its links) with its five keypoints.", "name": "fig-own-robot"}}
+# %% mystnb={"figure": {"caption": "Training samples of the registered arm (the 'dream' recipe: cameras close and aimed off-centre, flying distractor shapes, photo patches, sometimes its URDF colours or textures fixed to its links). Its five keypoints are drawn as chains, one colour per robot; hollow dots are keypoints hidden or outside the frame. A scene may show no robot at all (robots are hidden at random or fall outside the view), as in training.", "name": "fig-own-robot"}}
 my_samples = generate("my_arm", 0, range(6), H, W, params_for("my_arm", "dream"))
 viz.image_grid([viz.draw_sample(s) for s in my_samples], cols=3, size=3.6)
 plt.show()
 
-# %% mystnb={"figure": {"caption": "A short run of the quick localization model on the registered arm: the loss of each stage (eq. 1) against the step, one batch per point (a demonstration of the mechanics, not a trained model).", "name": "fig-own-robot-training"}}
+# %% mystnb={"figure": {"caption": "A short run of the quick localization model on the registered arm (200 steps in the full build): the loss of each of the model's stages (chapter 2 explains stages and eq. 1) against the step, one batch's loss every 5 steps. Far too short for the loss to fall: a demonstration of the mechanics, not a trained model.", "name": "fig-own-robot-training"}}
 import tempfile
 
 from robotpose_lib.checkpoint import load_checkpoint
