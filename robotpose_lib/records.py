@@ -89,6 +89,14 @@ def render_card(folder: str | Path) -> str:
         if key == "twin":
             from .twin import LADDER, LADDER_LABELS
             lines += _keypoint_table(figures, [(r, LADDER_LABELS[r]) for r in LADDER])
+        elif "arms" in figures:   # a choice between training options, made by a stated rule
+            lines += [f"Rule: {figures['rule']}. Chosen: **{figures['chosen']}**.", "",
+                      "| option | recipe | steps | AUC all | found all | AUC moving | found moving |",
+                      "|---|---|---:|---:|---:|---:|---:|"]
+            for arm, a in figures["arms"].items():
+                m = a["figures"]["model"]
+                lines.append(f"| {arm} | {a['recipe']} | {a['steps']:,} | {_fmt(m['all']['auc'])} | "
+                             f"{_fmt(m['all']['found'])} | {_fmt(m['moving']['auc'])} | {_fmt(m['moving']['found'])} |")
         elif "model" in figures and "baseline" in figures:
             lines += _keypoint_table(figures, [("model", "model"), ("baseline", "mean-pose baseline")])
         else:

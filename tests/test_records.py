@@ -38,3 +38,15 @@ def test_broken_records_are_one_line(tmp_path):
         records.render_card(tmp_path)
     with pytest.raises(FileNotFoundError, match="record not found"):
         records.render_card(tmp_path / "missing")
+
+
+def test_a_choice_between_options_is_rendered_with_its_rule(tmp_path):
+    lineage = {"name": "m", "task": "localization", "robot": "panda_mesh", "recipe": "dream", "continue": "c",
+               "parts": []}
+    (tmp_path / records.LINEAGE).write_text(json.dumps(lineage))
+    arm = lambda auc: {"recipe": "r", "steps": 10, "figures": {"model": _figures(auc)}}  # noqa: E731
+    records.add_evaluation(tmp_path, "comparison", "cmd", {"rule": "the higher AUC", "chosen": "A",
+                                                           "arms": {"A": arm(0.3), "B": arm(0.1)}})
+    card = (tmp_path / records.CARD).read_text()
+    assert "Rule: the higher AUC. Chosen: **A**." in card
+    assert "| A | r | 10 | 0.300 | 0.500 | 0.150 | 0.500 |" in card
