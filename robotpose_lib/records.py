@@ -83,6 +83,9 @@ def render_card(folder: str | Path) -> str:
     for i, p in enumerate(lineage["parts"], 1):
         lines.append(f"| {i} | {p['started_from']} | {p['steps']:,} | {p['batch_size']} | "
                      f"{p['steps'] * p['batch_size']:,} | {p['wall_hours']:.2f} | {p['machine']} | `{p['command']}` |")
+    notes = [f"- part {i}: {p['note']}" for i, p in enumerate(lineage["parts"], 1) if p.get("note")]
+    if notes:
+        lines += [""] + notes
     for key, entry in evals.items():
         lines += ["", f"## {entry.get('title', key)}", "", f"`{entry['command']}`", ""]
         figures = entry["figures"]

@@ -84,7 +84,8 @@ def main() -> int:
     done = sum(part["steps"] for part in lineage["parts"])
     if ckpt["step"] > done:
         lineage["parts"].append({
-            "started_from": (ckpt.get("settings") or {}).get("init_from") or "scratch",
+            "started_from": (f"part {len(lineage['parts'])} (resumed)" if lineage["parts"]
+                             else (ckpt.get("settings") or {}).get("init_from") or "scratch"),
             "command": args.command, "steps": ckpt["step"] - done,
             "batch_size": (ckpt.get("settings") or {}).get("batch_size", 8),
             "wall_hours": round(part_hours(rows, done), 3), "machine": args.machine,
