@@ -1,4 +1,5 @@
 """Trainer: overfitting, deterministic batches, kill + resume, corrupt checkpoints, DDP."""
+import contextlib
 import json
 import os
 import signal
@@ -336,9 +337,13 @@ def test_a_batch_schedulers_sigterm_to_the_whole_process_group_with_render_worke
     proc = subprocess.Popen([sys.executable, "-m", "robotpose_lib.train", *cli, "--out", str(out), "--steps", "500",
                              "--ckpt-every", "1000", "--log-every", "1"], env=_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
-    _wait_for(lambda: len(_steps_logged(out)) >= 2, proc)
-    os.killpg(proc.pid, signal.SIGTERM)
-    err = proc.communicate(timeout=60)[1].strip().splitlines()
+    try:
+        _wait_for(lambda: len(_steps_logged(out)) >= 2, proc)
+        os.killpg(proc.pid, signal.SIGTERM)
+        err = proc.communicate(timeout=60)[1].strip().splitlines()
+    finally:  # a failed wait must not leave the run and its worker training for 500 steps
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 143, err
     step = load_checkpoint(out / "checkpoint.pt")["step"]
     assert err == [f"robotpose train: stopped by SIGTERM at step {step}: checkpoint {out / 'checkpoint.pt'} written "
