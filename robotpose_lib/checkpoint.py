@@ -66,6 +66,9 @@ import torch
 from .fileio import atomic_file
 
 FORMAT, VERSION = "robotpose-checkpoint", 2
+# What a shipped model keeps (no optimiser, schedule or RNG state): scripts/ship_reference.py
+# and scripts/ship_model.py write these keys only.
+INFERENCE_KEYS = ("task", "robot", "robot_source", "config", "step", "model", "extra", "settings")
 READABLE_VERSIONS = (1, 2)
 REQUIRED_KEYS = ("format", "version", "task", "robot", "config", "step", "model")
 

@@ -23,12 +23,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from robotpose_lib import records  # noqa: E402
-from robotpose_lib.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
+from robotpose_lib.checkpoint import INFERENCE_KEYS, load_checkpoint, save_checkpoint  # noqa: E402
 from robotpose_lib.fileio import write_json_atomic  # noqa: E402
 from robotpose_lib.real_panda import find_real_panda_dir  # noqa: E402
 from robotpose_lib.train import read_metrics  # noqa: E402
 
-INFERENCE_KEYS = ("task", "robot", "robot_source", "config", "step", "model", "extra", "settings")
 
 
 def part_hours(rows: list[dict], first_step: int) -> float:

@@ -22,11 +22,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from robotpose_lib.cards import training_seconds  # noqa: E402
-from robotpose_lib.checkpoint import load_checkpoint, replace_localization, save_checkpoint  # noqa: E402
+from robotpose_lib.checkpoint import INFERENCE_KEYS, load_checkpoint, replace_localization, save_checkpoint  # noqa: E402
 from robotpose_lib.tasks import INSTANCE_TASKS  # noqa: E402
 from robotpose_lib.train import read_metrics  # noqa: E402
 
-INFERENCE_KEYS = ("task", "robot", "config", "step", "model", "extra", "settings")
 
 
 def main() -> int:
