@@ -263,6 +263,10 @@ RECIPES["filmed"] = dict(
 # and one fixed camera (the paper never says its intrinsics varied): a field of view of
 # 52.5 degrees, the middle of our 45-60 degree range. Table I's ablation (issue 22).
 RECIPES["paper_readme"] = dict(joint_range=(-math.pi / 6, math.pi / 6), fov_y_deg=(52.5, 52.5))
+# Its two conditions one at a time, for the ablation: the README's joint range with our
+# random field of view, and the paper's joint range with one fixed field of view.
+RECIPES["readme_joints"] = dict(joint_range=RECIPES["paper_readme"]["joint_range"])
+RECIPES["fixed_fov"] = dict(fov_y_deg=RECIPES["paper_readme"]["fov_y_deg"])
 # "dream_filmed": dream's randomisation with filmed views in 70 % of the scenes (the rest
 # orbit as in the paper) and objects in the hand: training data that covers "filmed".
 RECIPES["dream_filmed"] = dict(RECIPES["dream"], filmed_probability=0.7, fov_y_deg=(40.0, 100.0),

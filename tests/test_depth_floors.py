@@ -43,3 +43,14 @@ def test_paper_readme_recipe_draws_the_readmes_conditions():
     angles = np.concatenate([s.joint_angles for s in samples if s.num_robots])
     assert np.abs(angles).max() <= math.pi / 6 + 1e-6
     assert len({round(float(s.K[1, 1]), 6) for s in samples}) == 1     # one camera
+
+
+def test_the_ablation_recipes_change_one_condition_each():
+    import math
+
+    for recipe, narrow, fixed in (("readme_joints", True, False), ("fixed_fov", False, True)):
+        params = params_for("kuka_kr16", recipe)
+        samples = generate("kuka_kr16", 3, range(8), 60, 80, params)
+        angles = np.concatenate([s.joint_angles for s in samples if s.num_robots])
+        assert (np.abs(angles).max() <= math.pi / 6 + 1e-6) == narrow
+        assert (len({round(float(s.K[1, 1]), 6) for s in samples}) == 1) == fixed

@@ -182,6 +182,41 @@ def test_cli_runs_on_a_checkpoint(tmp_path, capsys):
     assert rc != 0 and "task is 'localization'" in err and "'instances' requested" in err and str(path) in err
 
 
+def test_cli_json_holds_the_printed_table_and_the_recipe_changes_the_test_set(tmp_path, capsys):
+    import json
+    import math
+
+    from robotpose_lib.checkpoint import save_checkpoint
+    from robotpose_lib.tasks import localization_task
+
+    task = localization_task("quick", ROBOT, backbone_weights=None, input_size=SIZE)
+    torch.manual_seed(0)
+    path = save_checkpoint(tmp_path / "q.pt", {"task": task.name, "robot": task.robot,
+                                               "config": task.config_dict(), "step": 0,
+                                               "model": task.build_model().state_dict(), "extra": task.extra()})
+    figures = {}
+    for recipe in ("paper", "paper_readme"):
+        out = tmp_path / f"{recipe}.json"
+        rc = run_command("eval", ["localization", "--checkpoint", str(path), "--n", "2", "--method", "nms",
+                                  "--recipe", recipe, "--json", str(out), "--no-progress"])
+        printed = capsys.readouterr().out
+        assert rc == 0
+        figures[recipe] = json.loads(out.read_text(), parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))
+        assert figures[recipe]["recipe"] == recipe and figures[recipe]["robots"] >= 1
+        all_row = figures[recipe]["pixel_errors_px"]["nms"][-1]
+        assert all_row["joint"] == "all" and f"{all_row['n']:7d}" in printed
+        near = figures[recipe]["table_i_cm"]["near"]["mean"]
+        assert near is None or f"{near:.2f}" in printed
+    # the README's test set draws other scenes than the standard one (same seed)
+    assert figures["paper"]["table_i_baseline_cm"] != figures["paper_readme"]["table_i_baseline_cm"]
+    readme = testset.test_dataset(ROBOT, 3, SIZE, recipe="paper_readme")
+    angles = np.concatenate([readme[i].joint_angles for i in range(3) if readme[i].num_robots])
+    assert np.abs(angles).max() <= math.pi / 6 + 1e-6
+    # --recipe and --json are refused where they mean nothing
+    rc = run_command("eval", ["instances", "--checkpoint", str(path), "--recipe", "paper_readme"])
+    assert rc != 0 and "--recipe" in capsys.readouterr().err
+
+
 def test_reference_checkpoint_lookup(tmp_path, monkeypatch):
     monkeypatch.setenv(checkpoint.CHECKPOINT_DIR_ENV, str(tmp_path))
     assert checkpoint.find_reference("panda") is None

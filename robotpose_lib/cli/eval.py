@@ -7,6 +7,7 @@ train TASK`` gave it (``tasks.TASKS``): ``instances`` the recurrent instance mod
 any instance checkpoint through ``--instances``.
 
     robotpose eval localization --checkpoint PATH --n N [--seed S] [--method nms|log|both]
+                                [--recipe paper_readme] [--json OUT]
     robotpose eval instances --checkpoint PATH --n N [--min-active-fraction F | --paper-rule]
                              [--robot-free M]
     robotpose eval onepass --checkpoint PATH --n N [--robot-free M [--hard-negatives]]
@@ -17,7 +18,7 @@ any instance checkpoint through ``--instances``.
                           measured like real photos)
     robotpose eval twin [--data DIR] [--checkpoint LOC.pt] [--instances INST.pt|none] [--json OUT]
                         (the twin ladder: mesh twin, mesh twin on the photo, photo, mean pose)
-    robotpose eval floors --checkpoint LOC.pt --n N   (Table I's geometric floors on the test
+    robotpose eval floors --checkpoint LOC.pt --n N [--recipe R] [--json OUT]   (Table I's geometric floors on the test
                         set: the depth target at the model's stride, the kinematic fit to the
                         true and to the model's 2D joints)
 """
@@ -39,6 +40,7 @@ from ..models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRA
 from ..predictor import Predictor
 from ..real_panda import find_real_panda_dir, load_real_panda
 from ..robots import get_robot
+from ..synth import RECIPES
 from ..twin import format_ladder, twin_ladder
 from ..tasks import INSTANCE_TASKS, TASKS, load_model
 from .robots import add_urdf_arguments, check_robot_arguments, robot_name
@@ -56,8 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "default ../shared/data/real_panda_dev when present)")
     p.add_argument("--instances", help="real: instance checkpoint (recurrent or one-pass), or 'none' for "
                    "one robot per image (default the shipped recurrent reference)")
-    p.add_argument("--json", help="real: also write the figures to this JSON file (standard JSON: null where "
-                   "a figure has no value)")
+    p.add_argument("--json", help="localization, real, filmed, twin: also write the figures to this JSON file "
+                   "(standard JSON: null where a figure has no value)")
+    p.add_argument("--recipe", default="paper", choices=sorted(RECIPES),
+                   help="localization, floors: the test set's synthesis recipe (default paper, the standard test set; "
+                        "paper_readme: the conditions of the paper's README, Table I's ablation)")
     p.add_argument("--n", type=int, default=100, help="test scenes (default 100)")
     p.add_argument("--seed", type=int, default=TEST_SEED, help=f"test set seed (default {TEST_SEED})")
     p.add_argument("--method", default="both", choices=[*METHODS, "both"],
@@ -91,6 +96,10 @@ def check(args) -> str | None:
         return f"--checkpoint is required for {args.task}"
     if args.task != "real" and args.n < 1:
         return f"--n: expected at least 1 test scene, got {args.n}"
+    if args.recipe != "paper" and args.task not in ("localization", "floors"):
+        return f"--recipe: for localization and floors only, not {args.task}"
+    if args.json and args.task in INSTANCE_TASKS:
+        return f"--json: not for {args.task} (localization, floors, real, filmed, twin)"
     if args.robot_free and args.task not in INSTANCE_TASKS:
         return f"--robot-free: for {' or '.join(INSTANCE_TASKS)} only, not {args.task}"
     if args.robot_free < 0:
@@ -112,10 +121,15 @@ def run(args) -> int:
         model, task, ckpt = load_model(args.checkpoint, device, expect={"task": "localization"})
         methods = METHODS if args.method == "both" else (args.method,)
         report = evaluate_localization(model, task, args.n, seed=args.seed, batch_size=args.batch_size,
-                                       methods=methods, device=device, progress=not args.no_progress)
+                                       methods=methods, device=device, progress=not args.no_progress,
+                                       recipe=args.recipe)
         print(f"checkpoint {args.checkpoint}: {ckpt['config'].get('name')} config, step {ckpt['step']}, "
-              f"test seed {args.seed}")
+              f"test seed {args.seed}" + ("" if args.recipe == "paper" else f", test recipe {args.recipe}"))
         print(report.format())
+        if args.json:
+            figures = dict(report.figures(), checkpoint=str(args.checkpoint), step=ckpt["step"], n=args.n,
+                           seed=args.seed, recipe=args.recipe)
+            print(f"figures -> {args.json}" + _written_note(write_json_atomic(args.json, figures), args))
     else:  # an instance model: recurrent ("instances") or one-pass ("onepass")
         model, task, ckpt = load_model(args.checkpoint, device, expect={"task": args.task})
         fraction = PAPER_MIN_ACTIVE_FRACTION if args.paper_rule else args.min_active_fraction
@@ -192,11 +206,13 @@ def run_floors(args) -> int:
 
     device = resolve_device(args.device)
     model, task, ckpt = load_model(args.checkpoint, device, expect={"task": "localization"})
-    data = test_dataset(task.robot, args.n, task.input_size, args.seed)
+    before = None if not args.json else file_state(args.json)
+    data = test_dataset(task.robot, args.n, task.input_size, args.seed, args.recipe)
     samples = [resize_sample(data[i], task.input_size) for i in range(args.n)]
     stride = model.stride
-    print(f"checkpoint {args.checkpoint}: {task.robot}, {args.n} test scenes (seed {args.seed}) at "
-          f"{task.input_size[0]}x{task.input_size[1]}, output stride {stride}")
+    print(f"checkpoint {args.checkpoint}: {task.robot}, {args.n} test scenes (seed {args.seed}"
+          + ("" if args.recipe == "paper" else f", recipe {args.recipe}")
+          + f") at {task.input_size[0]}x{task.input_size[1]}, output stride {stride}")
     rows = [(f"depth target at stride {stride}, nearest", representation_floor(samples, task.targets, task.input_size,
                                                                                stride, "nearest")),
             (f"depth target at stride {stride}, bilinear", representation_floor(samples, task.targets,
@@ -206,4 +222,9 @@ def run_floors(args) -> int:
     for label, table in rows:
         print(f"\n{label} (Table I, cm)")
         print(format_error_table(table, reference=PAPER_TABLE_I))
+    if args.json:
+        figures = {"checkpoint": str(args.checkpoint), "robot": task.robot, "n": args.n, "seed": args.seed,
+                   "recipe": args.recipe, "stride": stride, "floors_cm": {label: table for label, table in rows}}
+        written = write_json_atomic(args.json, figures, before=before)
+        print(f"figures -> {args.json}" + _written_note(written, args))
     return 0

@@ -105,6 +105,15 @@ class LocalizationReport:
                          "n": int(cnt.sum()), "missed": int((cnt & ~np.isfinite(col)).sum())})
         return rows
 
+    def figures(self) -> dict:
+        """The report as data (JSON-ready; NaN where a figure has no value): the test set's
+        size, Table I (cm) with its median-depth baseline, and per peak method the joint
+        table (480x640 pixels) and misses. What ``eval localization --json`` writes."""
+        return {"robot": self.robot, "input_size": list(self.input_size), "images": self.num_images,
+                "robots": int(self.counted.shape[0]), "table_i_cm": self.depth_table(),
+                "table_i_baseline_cm": self.depth_baseline_table(),
+                "pixel_errors_px": {m: self.joint_table(m) for m in self.methods}}
+
     def format(self, reference: dict | None = metrics.PAPER_TABLE_I) -> str:
         """Plain-text tables: pixel errors per joint and method, then Table I."""
         H, W = self.input_size
@@ -266,13 +275,15 @@ def evaluate_samples(model, samples: Sequence[Sample], targets: TargetParams,
 
 def evaluate_localization(model, task, n: int, seed: int = TEST_SEED, batch_size: int = 8,
                           methods: Sequence[str] = METHODS, device=None, progress: bool = True,
-                          **kwargs) -> LocalizationReport:
+                          recipe: str = "paper", **kwargs) -> LocalizationReport:
     """Evaluate a model from :func:`robotpose_lib.tasks.load_model` (model, task) on the
     fixed synthetic test set of ``n`` scenes of ``task.robot`` (rendered at the model's
-    input size). Extra keyword arguments go to :func:`evaluate_samples`."""
+    input size; ``recipe`` other than "paper": the test set of that recipe's conditions,
+    :func:`~robotpose_lib.eval.testset.test_dataset`). Extra keyword arguments go to
+    :func:`evaluate_samples`."""
     if n < 1:
         raise ValueError(f"n: expected at least 1 test scene, got {n}")
-    data = test_dataset(task.robot, n, task.input_size, seed)
+    data = test_dataset(task.robot, n, task.input_size, seed, recipe)
     device = resolve_device(device)
     return evaluate_samples(model.to(device).eval(), data, task.targets, task.input_size,
                             get_robot(task.robot).keypoint_names, batch_size, methods, device,

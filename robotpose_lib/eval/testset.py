@@ -42,17 +42,23 @@ ROBOT_FREE_VALIDATION_SEED = VALIDATION_SEED + 1
 FILMED_SEED = 20_000 + 2019
 
 
-def test_params(robot: str):
-    """Synthesis parameters of the test set: the robot's defaults with the *test* split of
-    the background photos (no photo is shared with training)."""
-    return params_for(robot, background=BackgroundPool(split="test"))
+def test_params(robot: str, recipe: str = "paper"):
+    """Synthesis parameters of the test set: the robot's defaults under the synthesis
+    ``recipe`` (``synth.RECIPES``; "paper", the standard test set, by default) with the
+    *test* split of the background photos (no photo is shared with training).
+
+    Raises:
+        ValueError: an unknown recipe name."""
+    return params_for(robot, recipe, background=BackgroundPool(split="test"))
 
 
-def test_dataset(robot: str, n: int, size: tuple[int, int], seed: int = TEST_SEED):
-    """The fixed synthetic test set: ``n`` scenes of (H, W) = ``size`` from ``seed``."""
+def test_dataset(robot: str, n: int, size: tuple[int, int], seed: int = TEST_SEED, recipe: str = "paper"):
+    """The fixed synthetic test set: ``n`` scenes of (H, W) = ``size`` from ``seed``.
+    ``recipe`` other than "paper" gives a test set of that recipe's conditions (for example
+    "paper_readme", Table I's ablation) on the same test photos and seed."""
     if seed == 0:
         raise ValueError("seed: 0 is the default training seed; a test set needs its own seed")
-    return SyntheticDataset(robot, n, size=tuple(size), seed=seed, params=test_params(robot))
+    return SyntheticDataset(robot, n, size=tuple(size), seed=seed, params=test_params(robot, recipe))
 
 
 def validation_dataset(robot: str, n: int, size: tuple[int, int], seed: int = VALIDATION_SEED,

@@ -1,0 +1,145 @@
+"""Table I's ablation (issue 22): under which conditions does depth from one image reach
+the paper's 6-10 cm?
+
+Every row fine-tunes the same start (the shipped ``kuka_kr16`` localization model) for the
+same number of steps, with the same seeds and settings, on one synthesis recipe:
+
+* ``paper``: joint angles U(-90, 90) degrees and a random field of view (45-60 degrees),
+  the paper's text and our standard training and test set (the control: what the extra
+  steps alone give);
+* ``readme_joints``: joint angles U(-30, 30) degrees, the paper's public README;
+* ``fixed_fov``: one fixed field of view (52.5 degrees);
+* ``paper_readme``: both, the README's conditions.
+
+Each model is evaluated on the test set of its own conditions and on the standard test set
+(``robotpose eval localization --recipe R --json``), and so is the start, untrained further.
+CPU time is measured per training run (user + system seconds of the child processes; a
+resumed run adds to what its folder recorded). The study is written as data to
+``assets/studies/table1_ablation/study.json``; chapter 2 renders it.
+
+    python scripts/table1_ablation.py [--steps 1500] [--rows paper,readme_joints,...] [--n 100]
+
+Interrupted, it continues where it stopped: finished rows are kept, a row in training
+resumes from its checkpoint.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from robotpose_lib.fileio import read_json_object, write_json_atomic  # noqa: E402
+from robotpose_lib.synth import RECIPES  # noqa: E402
+
+START = "assets/checkpoints/kuka_kr16_localization_cpu.pt"
+ROWS = {
+    "paper": "joint angles U(-90, 90) deg, random field of view 45-60 deg (the paper's text; standard)",
+    "readme_joints": "joint angles U(-30, 30) deg (the paper's README), random field of view",
+    "fixed_fov": "joint angles U(-90, 90) deg, one fixed field of view of 52.5 deg",
+    "paper_readme": "joint angles U(-30, 30) deg and one fixed field of view (the README's conditions)",
+}
+# The shipped model's architecture and its continuation settings (its card).
+MODEL_SETTINGS = ["--set", "depth_code=log", "--set", "depth_weight=10", "--set", "intermediate=low_res",
+                  "--set", "depth_context=4"]
+SEED = 13
+
+
+def train_command(recipe: str, steps: int, out: Path, resume: bool) -> list[str]:
+    return [sys.executable, "-m", "robotpose_lib", "train", "localization", "--config", "cpu",
+            "--robot", "kuka_kr16", "--recipe", recipe, "--init", START, *MODEL_SETTINGS,
+            "--steps", str(steps), "--n-scenes", "200000", "--data-seed", str(SEED), "--seed", str(SEED),
+            "--schedule", "cosine", "--lr", "5e-4", "--workers", "1", "--threads", "1",
+            "--ckpt-every", "250", "--log-every", "25", "--out", str(out), "--no-progress",
+            *(["--resume"] if resume else [])]
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def last_step(run: Path) -> int:
+    log = run / "metrics.jsonl"
+    if not log.exists():
+        return 0
+    steps = [json.loads(line).get("step", 0) for line in log.read_text().splitlines() if line.strip()]
+    return max(steps, default=0)
+
+
+def train_row(recipe: str, steps: int, out: Path) -> dict:
+    """Train (or resume) one row; returns its cost record, kept in ``out/cost.json``."""
+    cost_file = out / "cost.json"
+    cost = read_json_object(cost_file, "cost record") if cost_file.exists() else {"cpu_s": 0.0, "wall_s": 0.0}
+    if last_step(out) >= steps and (out / "checkpoint.pt").exists():
+        return cost
+    command = train_command(recipe, steps, out, resume=(out / "checkpoint.pt").exists())
+    print("$", " ".join(command[1:]), flush=True)
+    cpu0, wall0 = children_cpu_seconds(), time.time()
+    subprocess.run(command, check=True, cwd=ROOT)
+    cost = {"cpu_s": cost["cpu_s"] + children_cpu_seconds() - cpu0, "wall_s": cost["wall_s"] + time.time() - wall0,
+            "command": " ".join(["robotpose", *command[3:]])}
+    write_json_atomic(cost_file, cost)
+    return cost
+
+
+def evaluate(checkpoint: str, recipe: str, n: int, out: Path) -> dict:
+    """``robotpose eval localization`` on the test set of ``recipe``; its JSON figures."""
+    if not out.exists():
+        command = [sys.executable, "-m", "robotpose_lib", "eval", "localization", "--checkpoint", checkpoint,
+                   "--n", str(n), "--recipe", recipe, "--json", str(out), "--no-progress"]
+        subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    figures = read_json_object(out, "evaluation")
+    figures["command"] = (f"robotpose eval localization --checkpoint {checkpoint} --n {n} --recipe {recipe} "
+                          f"--json {out.name}")
+    return figures
+
+
+def near_far(figures: dict) -> str:
+    """'near/far cm' of an evaluation's Table I means ('-' where a range had no pixel)."""
+    means = [figures["table_i_cm"][r]["mean"] for r in ("near", "far")]
+    return "/".join("-" if m is None else f"{m:.1f}" for m in means) + " cm"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--steps", type=int, default=1500)
+    p.add_argument("--rows", default=",".join(ROWS))
+    p.add_argument("--n", type=int, default=100, help="test scenes per test set")
+    p.add_argument("--runs", default="runs/table1_ablation")
+    p.add_argument("--study", default="assets/studies/table1_ablation/study.json")
+    args = p.parse_args(argv)
+    rows = args.rows.split(",")
+    unknown = [r for r in rows if r not in ROWS or r not in RECIPES]
+    if unknown:
+        p.error(f"--rows: unknown {unknown} (expected some of {list(ROWS)})")
+    runs = ROOT / args.runs
+    study = {"start": START, "steps": args.steps, "batch_size": 8, "seed": SEED, "n_test": args.n,
+             "conditions": {r: ROWS[r] for r in rows}, "rows": []}
+    start_figures = {r: evaluate(START, r, args.n, runs / f"start_eval_{r}.json") for r in {"paper", *rows}}
+    study["rows"].append({"name": "start", "recipe": None, "cost": None, "own": None,
+                          "by_test_set": start_figures})
+    for recipe in rows:
+        out = runs / recipe
+        cost = train_row(recipe, args.steps, out)
+        checkpoint = str(out / "checkpoint.pt")
+        checkpoint = checkpoint[len(str(ROOT)) + 1:] if checkpoint.startswith(f"{ROOT}/") else checkpoint
+        tests = {r: evaluate(checkpoint, r, args.n, out / f"eval_{r}.json") for r in {"paper", recipe}}
+        study["rows"].append({"name": recipe, "recipe": recipe, "cost": cost, "own": recipe,
+                              "by_test_set": tests})
+        write_json_atomic(ROOT / args.study, study)
+        print(f"{recipe}: Table I mean near/far, own test set {near_far(tests[recipe])}, standard "
+              f"{near_far(tests['paper'])}, {cost['cpu_s'] / 60:.0f} CPU min", flush=True)
+    write_json_atomic(ROOT / args.study, study)
+    print(f"study -> {args.study}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
