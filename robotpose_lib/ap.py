@@ -18,6 +18,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .structures import mask_iou
+
 # Exactly pycocotools' grids (Params.setDetParams), so that results agree bit for bit.
 COCO_IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
 COCO_RECALL_POINTS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
@@ -80,34 +82,6 @@ def box_iou(predicted: np.ndarray, ground_truth: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         iou = np.where(intersection > 0, intersection / np.where(union > 0, union, 1.0), 0.0)
     return iou
-
-
-def mask_iou(predicted: np.ndarray, ground_truth: np.ndarray) -> np.ndarray:
-    """IoU of boolean masks (N, H, W) x (M, H, W) -> (N, M) float64 (exact pixel counts)."""
-    a = np.asarray(predicted).astype(bool).reshape(len(predicted), -1).astype(np.float64)
-    b = np.asarray(ground_truth).astype(bool).reshape(len(ground_truth), -1).astype(np.float64)
-    if a.shape[0] and b.shape[0] and a.shape[1] != b.shape[1]:
-        raise ValueError(f"masks: predicted pixel count {a.shape[1]} differs from ground truth {b.shape[1]}")
-    intersection = a @ b.T
-    union = a.sum(1)[:, None] + b.sum(1)[None, :] - intersection
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(union > 0, intersection / np.where(union > 0, union, 1.0), 0.0)
-
-
-def masks_to_boxes(masks: np.ndarray) -> np.ndarray:
-    """Boxes (R, 4) (u0, v0, u1, v1) around boolean masks (R, H, W), outer pixel edges.
-
-    Pixel centres are at integer coordinates, so a mask covering columns 3..5 gives
-    u0 = 2.5, u1 = 5.5. An empty mask gives the degenerate box (0, 0, 0, 0).
-    """
-    masks = np.asarray(masks).astype(bool)
-    boxes = np.zeros((masks.shape[0], 4), dtype=np.float64)
-    for r, mask in enumerate(masks):
-        rows = np.flatnonzero(mask.any(axis=1))
-        cols = np.flatnonzero(mask.any(axis=0))
-        if rows.size:
-            boxes[r] = (cols[0] - 0.5, rows[0] - 0.5, cols[-1] + 0.5, rows[-1] + 0.5)
-    return boxes
 
 
 def _match_image(ious: np.ndarray, thresholds: np.ndarray) -> np.ndarray:

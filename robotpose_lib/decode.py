@@ -53,6 +53,7 @@ import torch
 import torch.nn.functional as F
 from scipy.spatial import cKDTree
 
+from robotpose_lib.structures import mask_iou
 from robotpose_lib.types import RobotPose
 
 # The two peak finders (``method=`` of decode_instances, the Predictor and the evaluations).
@@ -889,11 +890,9 @@ def decode_instances(beliefs: torch.Tensor, depth: torch.Tensor, masks: torch.Te
     return out
 
 
-def mask_iou(a: np.ndarray, b: np.ndarray, threshold: float = 0.5) -> float:
-    """IoU of two soft masks (H, W) binarised at ``threshold``; 0 when both are empty."""
-    a, b = np.asarray(a) > threshold, np.asarray(b) > threshold
-    union = np.logical_or(a, b).sum()
-    return float(np.logical_and(a, b).sum() / union) if union else 0.0
+def _soft_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of two soft masks (H, W) binarised at 0.5; 0 when both are empty."""
+    return float(mask_iou((np.asarray(a) > 0.5)[None], (np.asarray(b) > 0.5)[None])[0, 0])
 
 
 def select_instances(poses: Sequence[RobotPose], min_joints: int = 1, duplicate_iou: float = 0.5) -> list[RobotPose]:
@@ -925,7 +924,7 @@ def select_instances(poses: Sequence[RobotPose], min_joints: int = 1, duplicate_
     scored.sort(key=lambda p: -p.score)
     kept: list[RobotPose] = []
     for p in scored:
-        if p.mask is not None and any(k.mask is not None and mask_iou(p.mask, k.mask) > duplicate_iou for k in kept):
+        if p.mask is not None and any(k.mask is not None and _soft_iou(p.mask, k.mask) > duplicate_iou for k in kept):
             continue
         kept.append(p)
     return kept

@@ -14,9 +14,8 @@ from robotpose_lib.ap import (
     counting_accuracy,
     format_table,
     instances_to_detections,
-    mask_iou,
-    masks_to_boxes,
 )
+from robotpose_lib.structures import mask_iou, masks_to_boxes
 from robotpose_lib.models.instances import Instance
 
 H, W = 24, 32

@@ -16,8 +16,8 @@ from robotpose_lib.models.instances import (
     count_parameters,
     get_config,
     PAPER_MIN_ACTIVE_FRACTION,
-    activated_box,
 )
+from robotpose_lib.structures import activated_box
 
 
 @contextlib.contextmanager

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from robotpose_lib.ap import average_precision, counting_accuracy, instances_to_detections, mask_iou
+from robotpose_lib.ap import average_precision, counting_accuracy, instances_to_detections
 from robotpose_lib.checkpoint import load_checkpoint
 from robotpose_lib.eval.instances import calibrate_decoding, evaluate_instances
 from robotpose_lib.eval.testset import robot_free_scenes
-from robotpose_lib.models.instances import Instance, activated_box
+from robotpose_lib.models.instances import Instance
+from robotpose_lib.structures import activated_box, mask_iou
 from robotpose_lib.models.localization import get_config as get_localization_config
 from robotpose_lib.models.onepass import (
     OnePassConfig,

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from ..ap import APResult, ap_table, average_precision, counting_accuracy, format_table, instances_to_detections
-from ..ap import masks_to_boxes
+from ..structures import masks_to_boxes
 from ..checkpoint import load_checkpoint, save_checkpoint
 from ..config import resolve_device
 from ..models.instances import DEFAULT_MIN_ACTIVE_FRACTION

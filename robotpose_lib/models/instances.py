@@ -46,14 +46,9 @@ import torch.nn.functional as nnf
 from torch import nn
 
 from ..config import ConfigDict
+from ..structures import (  # noqa: F401  (the stopping rule's constants, read from here too)
+    DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION, activated_box, active_fractions, ends_sequence)
 
-# The stopping rule: iteration ends at the first mask with less than this share of the
-# image's pixels activated. The paper stops at 5 %; most of our synthetic robots cover
-# less than that (median about 1 % of the image for kuka_kr16), so the default
-# everywhere (InstanceNet.predict, the Predictor, ``robotpose predict`` and ``robotpose
-# eval instances``, the shipped reference models' figures) is 0.2 %.
-PAPER_MIN_ACTIVE_FRACTION = 0.05
-DEFAULT_MIN_ACTIVE_FRACTION = 0.002
 
 
 @dataclass
@@ -258,23 +253,6 @@ class RefineBlock(nn.Module):
         return logits
 
 
-def activated_box(mask: torch.Tensor, threshold: float = 0.6) -> torch.Tensor | None:
-    """Bounding box (u0, v0, u1, v1) of the pixels of ``mask`` (H, W) above ``threshold``.
-
-    Pixel centres are at integer coordinates, so the outer pixel edges are at -0.5/+0.5:
-    a single pixel at (u, v) gives (u - 0.5, v - 0.5, u + 0.5, v + 0.5). None when no pixel
-    exceeds the threshold.
-    """
-    active = mask > threshold
-    rows = torch.nonzero(active.any(dim=1)).flatten()
-    cols = torch.nonzero(active.any(dim=0)).flatten()
-    if rows.numel() == 0:
-        return None
-    return torch.stack([cols[0], rows[0], cols[-1], rows[-1]]).to(torch.float32) + torch.tensor(
-        [-0.5, -0.5, 0.5, 0.5], device=mask.device
-    )
-
-
 class InstanceNet(nn.Module):
     """The recurrent instance model: F -> one mask per step (paper Fig. 5).
 
@@ -397,9 +375,9 @@ class InstanceNet(nn.Module):
                 masks, h = self.step(x_gates, h, out_size, canvas)
                 canvas = self.update_canvas(canvas, masks)
                 active = masks > activation_threshold
-                fraction = active.flatten(1).float().mean(dim=1).cpu()
+                fraction = active_fractions(masks, activation_threshold).cpu()
                 for b in torch.nonzero(running).flatten().tolist():
-                    if fraction[b] < min_active_fraction:
+                    if ends_sequence(fraction[b], min_active_fraction):
                         running[b] = False
                         continue
                     mask = masks[b]

@@ -52,7 +52,8 @@ from torch import nn
 
 from ..config import ConfigDict
 
-from .instances import DEFAULT_MIN_ACTIVE_FRACTION, Instance, RefineBlock
+from ..structures import DEFAULT_MIN_ACTIVE_FRACTION, masks_to_boxes
+from .instances import Instance, RefineBlock
 
 
 def check_nms_window(window: int) -> None:
@@ -331,22 +332,11 @@ def decode_instances(
     masks = fg.new_zeros(len(keep) + 1, height * width)
     masks[rank[owner], support] = values
     masks = masks[:-1].view(len(keep), height, width)
-    # boxes: extreme columns and rows of each instance's pixels above box_threshold
-    # (what models.instances.activated_box gives for each mask)
-    boxed = values > box_threshold
-    cols, rows = support % width, torch.div(support, width, rounding_mode="floor")
-
-    def extreme(values: torch.Tensor, start: int, how: str) -> torch.Tensor:
-        values = torch.where(boxed, values, torch.full_like(values, start))
-        return torch.full((K,), start, dtype=torch.long, device=fg.device).scatter_reduce(0, owner, values, how)
-
-    lo_u, hi_u = extreme(cols, width, "amin"), extreme(cols, -1, "amax")
-    lo_v, hi_v = extreme(rows, height, "amin"), extreme(rows, -1, "amax")
-    boxes = torch.stack([lo_u, lo_v, hi_u, hi_v], 1).float() + torch.tensor([-0.5, -0.5, 0.5, 0.5], device=fg.device)
+    boxes = masks_to_boxes(masks > box_threshold)   # the box rule of the recurrent model
     found = []
-    scores, has_box = (peaks.double() * fg_sum / n_active.clamp(min=1)).tolist(), (hi_u >= 0).tolist()
+    scores = (peaks.double() * fg_sum / n_active.clamp(min=1)).tolist()
     for i, k in enumerate(keep.tolist()):
-        found.append(Instance(masks[i], scores[k], boxes[k] if has_box[k] else None))
+        found.append(Instance(masks[i], scores[k], boxes[i] if bool(boxes[i, 2] > boxes[i, 0]) else None))
     return found
 
 

@@ -1,8 +1,9 @@
 """Figures for the instance chapter (paper III-C, Fig. 5 and Fig. 7).
 
 Plotting helpers draw into matplotlib Axes (or make a Figure) and return them; the small
-numeric helpers next to them (:func:`active_fractions`, :func:`count_by_rule`,
-:func:`greedy_chains`) compute what those figures show and are tested on their own.
+numeric helpers next to them (:func:`greedy_chains`; :func:`active_fractions` and
+:func:`count_by_rule`, the stopping rule, come from :mod:`robotpose_lib.structures`)
+compute what those figures show and are tested on their own.
 """
 from __future__ import annotations
 
@@ -10,34 +11,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
-from ..models.instances import DEFAULT_MIN_ACTIVE_FRACTION
+from ..structures import DEFAULT_MIN_ACTIVE_FRACTION, active_fractions, count_by_rule
 from . import INSTANCE_COLORS, color_masks
 
 JOINT_CMAP = "viridis"
 
 
 # ------------------------------------------------------------------------ numeric helpers
-def active_fractions(masks: np.ndarray, activation_threshold: float = 0.5) -> np.ndarray:
-    """Share of pixels above ``activation_threshold`` per mask: (T, H, W) -> (T,) in [0, 1].
-
-    This is the quantity the paper's stopping rule compares with 5 %.
-    """
-    masks = np.asarray(masks)
-    if masks.ndim != 3:
-        raise ValueError(f"masks: expected (T, H, W), got shape {masks.shape}")
-    return (masks > activation_threshold).reshape(len(masks), -1).mean(axis=1)
-
-
-def count_by_rule(fractions: np.ndarray, min_active_fraction: float) -> int:
-    """Robots counted by the stopping rule from per-step active fractions (T,).
-
-    Iteration stops at the first step whose fraction is below ``min_active_fraction``;
-    the steps before it are the robots (as ``InstanceNet.predict``).
-    """
-    below = np.flatnonzero(np.asarray(fractions) < min_active_fraction)
-    return int(below[0]) if below.size else len(fractions)
-
-
 def greedy_chains(peaks: list[np.ndarray]) -> list[list[tuple[int, int]]]:
     """Assemble chains from per-joint peaks without knowing which robot each belongs to.
 
