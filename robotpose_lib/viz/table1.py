@@ -1,0 +1,45 @@
+"""The figure of Table I's ablation (chapter 2): mean depth error per training condition,
+on its own and on the standard test set, beside the paper's figures and the floors."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from ..eval.table1_study import RANGES, ablation_rows, floor_rows
+from ..metrics import PAPER_TABLE_I
+
+COLORS = {"near": "#1f77b4", "far": "#d62728"}
+
+
+def plot_table1_ablation(study: dict, ax=None):
+    """Grouped bars: per row of the study (x), Table I's mean depth error in cm near and far,
+    on the row's own test set (filled) and on the standard test set (hatched); dashed lines
+    the paper's Table I, dotted lines the kinematic fit to the true 2D joints on the
+    standard test set (a floor), when the study has it. Returns the axes."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3.8))
+    rows = ablation_rows(study)
+    x = np.arange(len(rows))
+    width = 0.2
+    for k, (where, hatch) in enumerate((("own", None), ("standard", "//"))):
+        for j, r in enumerate(RANGES):
+            values = [np.nan if row[where][r] is None else row[where][r] for row in rows]
+            offset = (2 * k + j - 1.5) * width
+            ax.bar(x + offset, values, width, color=COLORS[r] if hatch is None else "white",
+                   edgecolor=COLORS[r], hatch=hatch,
+                   label=f"{r}, {'own' if where == 'own' else 'standard'} test set")
+    for r in RANGES:
+        ax.axhline(PAPER_TABLE_I[r]["mean"], color=COLORS[r], ls="--", lw=1,
+                   label=f"paper, {r} ({PAPER_TABLE_I[r]['mean']:.2f} cm)")
+    fits = [f for f in floor_rows(study) if f["floor"] == "true" and f["recipe"] == "paper"]
+    for f in fits:
+        for r in RANGES:
+            if f[r] is not None:
+                ax.axhline(f[r], color=COLORS[r], ls=":", lw=1.2,
+                           label=f"kinematic fit to true 2D, {r} ({f[r]:.1f} cm)")
+    ax.set_xticks(x, [row["label"].replace(" (", "\n(") for row in rows], fontsize=8)
+    ax.set_ylabel("mean depth error [cm]")
+    ax.set_title("Table I under each training condition (same start, same steps)", fontsize=10)
+    ax.legend(fontsize=7, ncol=2, loc="upper right")
+    ax.grid(axis="y", alpha=0.3)
+    return ax

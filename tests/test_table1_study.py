@@ -1,0 +1,67 @@
+"""Table I's ablation record: rows, floors and sentences follow the figures they are made of."""
+from __future__ import annotations
+
+import json
+
+import matplotlib
+import pytest
+
+from robotpose_lib.eval.table1_study import ablation_markdown, ablation_rows, floor_rows, load_study, verdict
+
+matplotlib.use("Agg")
+
+
+def figures(near, far):
+    return {"table_i_cm": {"near": {"mean": near}, "far": {"mean": far}}}
+
+
+def study(readme=(8.0, 15.0), joints=(20.0, 30.0), fov=(28.0, 40.0)):
+    def row(name, own, std, cpu_s=600.0):
+        return {"name": name, "recipe": name, "cost": {"cpu_s": cpu_s, "wall_s": cpu_s},
+                "by_test_set": {name: figures(*own), "paper": figures(*std)}}
+    return {"rows": [
+        {"name": "start", "recipe": None, "cost": None,
+         "by_test_set": {"paper": figures(40.0, 60.0), "paper_readme": figures(35.0, 55.0)}},
+        row("paper", (30.0, 45.0), (30.0, 45.0)),
+        row("readme_joints", joints, (50.0, 70.0)),
+        row("fixed_fov", fov, (33.0, 50.0)),
+        row("paper_readme", readme, (60.0, 80.0))]}
+
+
+def test_rows_read_the_own_and_the_standard_test_set():
+    rows = {r["name"]: r for r in ablation_rows(study())}
+    assert rows["start"]["own"] == {"near": 35.0, "far": 55.0}           # the README's test set
+    assert rows["readme_joints"]["own"] == {"near": 20.0, "far": 30.0}
+    assert rows["readme_joints"]["standard"] == {"near": 50.0, "far": 70.0}
+    assert rows["paper"]["cpu_min"] == 10.0 and rows["start"]["cpu_min"] is None
+    table = ablation_markdown(study())
+    assert "| ±30°, random FOV | 10 | 20.0 / 30.0 | 50.0 / 70.0 |" in table
+
+
+def test_the_verdict_follows_the_figures():
+    text = verdict(study())
+    assert "8.0 cm near and 15.0 cm far" in text and "within the bar" in text
+    assert "lowers the error most on its own test set is ±30°, fixed FOV (README): by 22.0 cm near" in text
+    assert "the narrow joint range matters more" in text
+    assert "move the start's 40.0 / 60.0 cm to 30.0 / 45.0 cm" in text
+    # other figures, other sentences
+    text = verdict(study(readme=(12.0, 25.0), joints=(29.0, 44.0), fov=(10.0, 20.0)))
+    assert "outside the bar" in text and "the fixed camera matters more" in text
+    assert "most on its own test set is ±90°, fixed FOV" in text
+
+
+def test_load_reads_the_floors_beside_the_study(tmp_path):
+    assert load_study(tmp_path) is None
+    (tmp_path / "study.json").write_text(json.dumps(study()))
+    floors = {"n": 30, "floors_cm": {"kinematic fit to the true 2D joints": {"near": {"mean": 13.7},
+                                                                           "far": {"mean": 15.1}}}}
+    (tmp_path / "floors_paper.json").write_text(json.dumps(floors))
+    loaded = load_study(tmp_path)
+    assert floor_rows(loaded) == [{"recipe": "paper", "floor": "true", "near": 13.7, "far": 15.1, "n": 30,
+                                   "label": "kinematic fit to the true 2D joints"}]
+    from robotpose_lib.viz.table1 import plot_table1_ablation
+    ax = plot_table1_ablation(loaded)
+    assert len(ax.get_xticklabels()) == 5
+    (tmp_path / "floors_bad.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="floors_bad.json"):
+        load_study(tmp_path)
