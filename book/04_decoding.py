@@ -126,7 +126,7 @@ def to_metres(d):
     return coding.decode(d, fx, W)
 
 
-decoded = {m: decode.decode_instances(beliefs, depth, masks, sample.K, method=m,
+decoded = {m: decode.decode_poses(beliefs, depth, masks, sample.K, method=m,
                                       depth_to_metres=to_metres)
            for m in ("nms", "log")}
 r_show = int(np.argmax(sample.masks.sum(axis=(1, 2))))  # the largest robot

@@ -31,7 +31,7 @@ import numpy as np
 from torch import nn
 
 from .checkpoint import describe_checkpoint_dir, find_reference, reference_log
-from .decode import peak_name  # noqa: F401  (the chapters import it from here)
+from .peaks import peak_name  # noqa: F401  (the chapters import it from here)
 from .predictor import Predictor, pretrained_paths
 from .tasks import load_model
 from .train import read_metrics

@@ -2,7 +2,7 @@
 
 :class:`Predictor` runs the localization network once per image (beliefs B^, encoded
 depth D^ and base features), the instance model on [features, B^, D^] until its
-end-of-sequence mask, and :func:`decode.decode_instances` on each instance's masked
+end-of-sequence mask, and :func:`decode.decode_poses` on each instance's masked
 beliefs (NMS or LoG peaks, depth at the peak, back-projection with K).
 
 Any image, any camera description: the pixel geometry is :mod:`camera`'s
@@ -38,7 +38,8 @@ from . import camera
 from .camera import CameraDescription, NetworkView, network_view, read_camera
 from .checkpoint import CheckpointError, describe_checkpoint_dir, load_checkpoint, reference_path
 from .config import resolve_device
-from .decode import METHODS, decode_instances, select_instances
+from .decode import decode_poses, select_instances
+from .peaks import METHODS
 from .image_io import LoadedImage, load_image
 from .models.instances import DEFAULT_MIN_ACTIVE_FRACTION
 from .targets import DepthCoding, TargetParams, depth_coding_for, image_to_tensor
@@ -318,8 +319,8 @@ class Predictor:
         else:
             masks = torch.stack([inst.mask.float() for inst in instances])
             scores = [inst.score for inst in instances]
-        return decode_instances(beliefs, depth, masks, K_net, method=method, min_score=self.min_score,
-                                depth_to_metres=to_metres, scores=scores)
+        return decode_poses(beliefs, depth, masks, K_net, method=method, min_score=self.min_score,
+                            depth_to_metres=to_metres, scores=scores)
 
     def to_input(self, poses: list[RobotPose], prepared: PreparedImage, with_masks: bool = True) -> list[RobotPose]:
         """Map network-resolution 2D outputs to the user's image (original pixels, through

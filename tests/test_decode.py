@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from skimage.feature import blob_log
 
 from robotpose_lib import decode
+from robotpose_lib import peaks as pk
 from robotpose_lib.camera import project
 
 
@@ -27,30 +28,30 @@ def joints():
 @pytest.mark.parametrize("sigma", [2.0, 4.0])
 def test_nms_subpixel_recovers_gaussian_centres(joints, sigma):
     maps = gaussians(joints, 64, 96, sigma)[None]
-    xy, score = decode.max_peak_per_channel(maps, threshold=0.1)
+    xy, score = pk.max_peak_per_channel(maps, threshold=0.1)
     assert np.abs(xy[0].numpy() - joints).max() < 0.1
     assert (score > 0.9).all()
-    peaks = decode.nms_peaks(maps, threshold=0.1)
+    peaks = pk.nms_peaks(maps, threshold=0.1)
     assert len(peaks) == len(joints) and peaks.channel.tolist() == list(range(len(joints)))
     assert np.abs(peaks.xy.numpy() - joints).max() < 0.1
     # without refinement the error is up to half a pixel: refinement is doing the work
-    raw = decode.nms_peaks(maps, threshold=0.1, refine="none")
+    raw = pk.nms_peaks(maps, threshold=0.1, refine="none")
     assert np.abs(raw.xy.numpy() - joints).max() > 0.2
 
 
 def test_nms_top_k_and_threshold():
     maps = gaussians([(10, 10), (40, 30), (70, 20)], 48, 96, 2.0).amax(0, keepdim=True)[None]
     maps[0, 0] *= torch.tensor([0.5, 1.0, 0.8]).repeat_interleave(32).view(1, 96)  # distinct heights
-    assert len(decode.nms_peaks(maps, threshold=0.1)) == 3
-    top = decode.nms_peaks(maps, threshold=0.1, top_k=2)
+    assert len(pk.nms_peaks(maps, threshold=0.1)) == 3
+    top = pk.nms_peaks(maps, threshold=0.1, top_k=2)
     assert len(top) == 2 and top.score[0] >= top.score[1]
-    assert len(decode.nms_peaks(maps, threshold=0.9)) == 1
+    assert len(pk.nms_peaks(maps, threshold=0.9)) == 1
 
 
 @pytest.mark.parametrize("sigma", [2.0, 4.0])
 def test_log_subpixel_recovers_gaussian_centres(joints, sigma):
     maps = gaussians(joints, 64, 96, sigma)[None]
-    peaks = decode.log_peaks(maps, threshold=0.1)
+    peaks = pk.log_peaks(maps, threshold=0.1)
     assert len(peaks) == len(joints)
     assert np.abs(peaks.xy.numpy() - joints[peaks.channel.numpy()]).max() < 0.1
     # the scale-normalised response of a blob of std s peaks at sigma = s with value 1/2
@@ -62,7 +63,7 @@ def test_log_scale_space_matches_scipy_gaussian_laplace():
     rng = np.random.default_rng(0)
     img = rng.random((40, 50)).astype(np.float32)
     sigmas = (1.0, 2.5, 4.0, 12.0)  # 12: kernel radius 48 > 40 rows, repeated reflection
-    cube = decode.log_scale_space(torch.from_numpy(img)[None, None], sigmas)[0, 0].numpy()
+    cube = pk.log_scale_space(torch.from_numpy(img)[None, None], sigmas)[0, 0].numpy()
     ref = np.stack([-ndi.gaussian_laplace(img.astype(np.float64), s) * s * s for s in sigmas])
     assert np.abs(cube - ref).max() < 1e-5
 
@@ -90,7 +91,7 @@ def test_log_finds_the_same_peaks_as_skimage_blob_log(mode):
         maps.append(np.clip(m.numpy() + rng.normal(0, 0.03, (H, W)), 0, None).astype(np.float32))
     maps = np.stack(maps)
     sigmas = np.linspace(1, 6, 6)
-    peaks = decode.log_peaks(torch.from_numpy(maps)[None], sigmas=sigmas, threshold=0.08, mode=mode, tile=16)
+    peaks = pk.log_peaks(torch.from_numpy(maps)[None], sigmas=sigmas, threshold=0.08, mode=mode, tile=16)
     total = 0
     for j in range(3):
         ref = blob_log_peaks(maps[j], sigmas, 0.08)
@@ -98,8 +99,8 @@ def test_log_finds_the_same_peaks_as_skimage_blob_log(mode):
         total += len(ref)
     assert total >= 6  # the comparison is not vacuous
     if mode == "tiled":  # ... and tiles were skipped
-        kernels = [decode._log_kernel(s) for s in sigmas]
-        active = decode._active_tiles(torch.from_numpy(maps), kernels, 0.08, 16)
+        kernels = [pk._log_kernel(s) for s in sigmas]
+        active = pk._active_tiles(torch.from_numpy(maps), kernels, 0.08, 16)
         assert 0 < active.sum() < active.numel()
 
 
@@ -108,8 +109,8 @@ def test_log_tiled_equals_dense_on_signed_noise():
     rng = np.random.default_rng(2)
     maps = torch.from_numpy(ndi.gaussian_filter(rng.normal(0, 1, (2, 3, 50, 70)), (0, 0, 2, 2))).float()
     sigmas = (1.0, 2.0, 3.0, 4.0)
-    dense = decode.log_peaks(maps, sigmas, threshold=0.02, mode="dense", overlap=1)
-    tiled = decode.log_peaks(maps, sigmas, threshold=0.02, mode="tiled", tile=16, overlap=1)
+    dense = pk.log_peaks(maps, sigmas, threshold=0.02, mode="dense", overlap=1)
+    tiled = pk.log_peaks(maps, sigmas, threshold=0.02, mode="tiled", tile=16, overlap=1)
     assert len(dense) > 10
     key = lambda p: sorted(zip(p.batch.tolist(), p.channel.tolist(), map(tuple, p.pixel.tolist()), p.sigma.tolist()))
     assert key(dense) == key(tiled)
@@ -132,8 +133,8 @@ def test_log_sparse_equals_dense_on_noisy_beliefs(noise):
     maps = (maps + torch.tensor(rng.normal(0, noise, maps.shape), dtype=torch.float32)).clamp(0, 1)
     maps = maps.view(2, 3, H, W)
     sigmas = np.linspace(1, 8, 8)
-    dense = decode.log_peaks(maps, sigmas, threshold=0.1, mode="dense")
-    sparse = decode.log_peaks(maps, sigmas, threshold=0.1, mode="sparse", tile=16)
+    dense = pk.log_peaks(maps, sigmas, threshold=0.1, mode="dense")
+    sparse = pk.log_peaks(maps, sigmas, threshold=0.1, mode="sparse", tile=16)
     assert len(dense) >= 6
     a, b = key_of(dense), key_of(sparse)
     assert [k[:4] for k in a] == [k[:4] for k in b]
@@ -141,13 +142,13 @@ def test_log_sparse_equals_dense_on_noisy_beliefs(noise):
     order = lambda p: np.lexsort((p.pixel[:, 0].numpy(), p.pixel[:, 1].numpy(), p.channel.numpy(), p.batch.numpy()))
     assert np.abs(dense.xy.numpy()[order(dense)] - sparse.xy.numpy()[order(sparse)]).max() < 1e-3
     if noise:  # the smoothed bound did its job: the largest scales were not computed everywhere
-        kernels = [decode._log_kernel(s) for s in sigmas]
-        plain = decode._exceeds(decode._tile_bounds(maps.view(6, H, W), [(k.sigma ** 2, k) for k in kernels], 16),
+        kernels = [pk._log_kernel(s) for s in sigmas]
+        plain = pk._exceeds(pk._tile_bounds(maps.view(6, H, W), [(k.sigma ** 2, k) for k in kernels], 16),
                                 0.1)
         assert plain[:, -1].float().mean() > 0.5
         tight = plain.clone()
-        busy = tight.float().mean(dim=(2, 3)) > decode.SMOOTHED_BOUND_ABOVE
-        decode._tighten(maps.view(6, H, W).numpy().copy(), tight, busy, kernels, 0.1, 16,
+        busy = tight.float().mean(dim=(2, 3)) > pk.SMOOTHED_BOUND_ABOVE
+        pk._tighten(maps.view(6, H, W).numpy().copy(), tight, busy, kernels, 0.1, 16,
                         maps.view(6, H, W).abs().amax(dim=(1, 2)))
         assert tight[:, -1].float().mean() < 0.5 * plain[:, -1].float().mean()
 
@@ -157,15 +158,15 @@ def test_log_sparse_on_signed_values_and_nan():
     maps = torch.from_numpy(ndi.gaussian_filter(rng.normal(0, 1, (2, 3, 50, 70)), (0, 0, 2, 2))).float()
     maps[0, 1, 20:23, 30:33] = float("nan")
     sigmas = (1.0, 2.0, 3.0, 4.0)
-    dense = decode.log_peaks(maps, sigmas, threshold=0.02, mode="dense", overlap=1)
-    sparse = decode.log_peaks(maps, sigmas, threshold=0.02, mode="sparse", tile=16, overlap=1)
+    dense = pk.log_peaks(maps, sigmas, threshold=0.02, mode="dense", overlap=1)
+    sparse = pk.log_peaks(maps, sigmas, threshold=0.02, mode="sparse", tile=16, overlap=1)
     assert len(dense) > 10
     near_nan = lambda p: ((p.batch == 0) & (p.channel == 1) & ((p.pixel - torch.tensor([31, 21])).abs().amax(1) < 20))
     keep_d, keep_s = ~near_nan(dense), ~near_nan(sparse)  # next to NaN the two paths may differ
     assert [k[:4] for k in key_of(dense.select(keep_d))] == [k[:4] for k in key_of(sparse.select(keep_s))]
     assert not torch.isnan(sparse.score).any()
     with pytest.raises(ValueError, match="sparse"):
-        decode.log_peaks(maps[:, :, :10, :10], sigmas=(1.0, 8.0), mode="sparse")  # kernel wider than the map
+        pk.log_peaks(maps[:, :, :10, :10], sigmas=(1.0, 8.0), mode="sparse")  # kernel wider than the map
 
 
 def test_vectorised_disc_overlaps_match_blob_log_formula():
@@ -173,14 +174,14 @@ def test_vectorised_disc_overlaps_match_blob_log_formula():
     p1, p2 = rng.uniform(0, 20, (500, 2)), rng.uniform(0, 20, (500, 2))
     s1, s2 = rng.choice([1.0, 2.0, 3.0, 8.0], 500), rng.choice([1.0, 2.0, 3.0, 8.0], 500)
     p2[:10] = p1[:10]
-    one = np.array([decode._disc_overlap(a, b, c, d) for a, b, c, d in zip(p1, s1, p2, s2)])
-    assert np.allclose(decode._disc_overlaps(p1, s1, p2, s2), one, atol=1e-12)
+    one = np.array([pk._disc_overlap(a, b, c, d) for a, b, c, d in zip(p1, s1, p2, s2)])
+    assert np.allclose(pk._disc_overlaps(p1, s1, p2, s2), one, atol=1e-12)
 
 
 def test_max_filter_matches_max_pool():
     x = torch.randn(2, 3, 17, 23)
     for k in (1, 3, 5):
-        assert torch.equal(decode._max_filter2d(x, k), F.max_pool2d(x, k, 1, k // 2))
+        assert torch.equal(pk._max_filter2d(x, k), F.max_pool2d(x, k, 1, k // 2))
 
 
 def two_robot_scene():
@@ -200,12 +201,12 @@ def test_masking_removes_the_other_robots_peaks():
     masked = decode.mask_beliefs(beliefs, masks)  # (2, J, H, W)
     assert masked.shape == (2, 2, 60, 96)
     for method in ("nms", "log"):
-        poses = decode.decode_instances(beliefs, torch.ones(60, 96), masks, np.eye(3), method=method)
+        poses = decode.decode_poses(beliefs, torch.ones(60, 96), masks, np.eye(3), method=method)
         assert np.abs(poses[0].joints_2d - [(20.3, 30.6), (30.2, 20.4)]).max() < 0.1
         assert np.abs(poses[1].joints_2d - [(70.7, 25.2), (60.4, 40.9)]).max() < 0.1
         assert poses[0].score == poses[1].score == 1.0
     # unmasked, both robots' joint 0 are peaks of one map
-    assert len(decode.nms_peaks(beliefs[None, :1], threshold=0.5)) == 2
+    assert len(pk.nms_peaks(beliefs[None, :1], threshold=0.5)) == 2
 
 
 def test_back_projection_round_trip_with_camera_project():
@@ -218,7 +219,7 @@ def test_back_projection_round_trip_with_camera_project():
     inv_depth = np.full((64, 96), 0.1, np.float32)
     for (u, v), z in zip(uv, points[:, 2].numpy()):
         inv_depth[(xx - u) ** 2 + (yy - v) ** 2 < 36] = 1 / z
-    pose = decode.decode_instances(beliefs, torch.from_numpy(inv_depth)[None], None, K, method="nms",
+    pose = decode.decode_poses(beliefs, torch.from_numpy(inv_depth)[None], None, K, method="nms",
                                    depth_to_metres=lambda d: 1 / d)[0]
     assert np.abs(pose.joints_2d - uv).max() < 0.1
     # 0.1 px at f = 300 px and z = 5 m is < 2 mm
@@ -234,7 +235,7 @@ def test_missing_joint_gives_nan_and_zero_score(method):
     beliefs, masks = two_robot_scene()
     beliefs = torch.cat([beliefs, torch.zeros(1, 60, 96)])  # joint 2: nothing anywhere
     beliefs[1, :, :45] = 0  # robot A's joint 1 is not visible
-    poses = decode.decode_instances(beliefs, torch.full((60, 96), 2.0), masks, np.eye(3), method=method)
+    poses = decode.decode_poses(beliefs, torch.full((60, 96), 2.0), masks, np.eye(3), method=method)
     a, b = poses
     for pose, missing in ((a, [1, 2]), (b, [2])):
         assert np.isnan(pose.joints_2d[missing]).all() and np.isnan(pose.joints_3d[missing]).all()
@@ -246,21 +247,21 @@ def test_missing_joint_gives_nan_and_zero_score(method):
 
 def test_invalid_depth_keeps_2d_and_gives_nan_3d():
     beliefs, _ = two_robot_scene()
-    pose = decode.decode_instances(beliefs, torch.zeros(60, 96), None, np.eye(3))[0]
+    pose = decode.decode_poses(beliefs, torch.zeros(60, 96), None, np.eye(3))[0]
     assert np.isfinite(pose.joints_2d).all() and np.isnan(pose.joints_3d).all()
 
 
 def test_bad_inputs_raise_one_line_errors():
     with pytest.raises(ValueError, match="beliefs"):
-        decode.nms_peaks(torch.zeros(3, 10, 10))
+        pk.nms_peaks(torch.zeros(3, 10, 10))
     with pytest.raises(ValueError, match="kernel_size"):
-        decode.nms_peaks(torch.zeros(1, 3, 10, 10), kernel_size=2)
+        pk.nms_peaks(torch.zeros(1, 3, 10, 10), kernel_size=2)
     with pytest.raises(ValueError, match="mask"):
-        decode.decode_instances(torch.zeros(3, 10, 10), torch.ones(10, 10), torch.ones(8, 10), np.eye(3))
+        decode.decode_poses(torch.zeros(3, 10, 10), torch.ones(10, 10), torch.ones(8, 10), np.eye(3))
     with pytest.raises(ValueError, match="method"):
-        decode.decode_instances(torch.zeros(3, 10, 10), torch.ones(10, 10), None, np.eye(3), method="x")
+        decode.decode_poses(torch.zeros(3, 10, 10), torch.ones(10, 10), None, np.eye(3), method="x")
     with pytest.raises(ValueError, match="sigmas"):
-        decode.log_peaks(torch.zeros(1, 1, 10, 10), sigmas=())
+        pk.log_peaks(torch.zeros(1, 1, 10, 10), sigmas=())
 
 
 def test_select_instances_ranks_by_joint_evidence_and_drops_duplicates_and_empty_robots():

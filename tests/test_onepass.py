@@ -19,7 +19,7 @@ from robotpose_lib.models.onepass import (
     OnePassNet,
     cell_centres,
     decode_batch,
-    decode_instances,
+    decode_masks,
     get_config,
 )
 from robotpose_lib.tasks import OnePassModel, OnePassTask, load_model, onepass_task
@@ -113,16 +113,16 @@ def test_decoder_finds_nothing_without_foreground_or_without_centres():
     centre = torch.zeros(h, w)
     centre[2, 3] = 0.9
     offset = torch.zeros(2, h, w)
-    assert decode_instances(torch.zeros(size), centre, offset) == []            # peak but no robot pixel
-    assert decode_instances(torch.full(size, 0.9), torch.zeros(h, w), offset) == []  # robot pixels, no peak
-    assert decode_instances(torch.full(size, 0.9), centre, offset, max_instances=0) == []
-    one = decode_instances(torch.full(size, 0.9), centre, offset)
+    assert decode_masks(torch.zeros(size), centre, offset) == []            # peak but no robot pixel
+    assert decode_masks(torch.full(size, 0.9), torch.zeros(h, w), offset) == []  # robot pixels, no peak
+    assert decode_masks(torch.full(size, 0.9), centre, offset, max_instances=0) == []
+    one = decode_masks(torch.full(size, 0.9), centre, offset)
     assert len(one) == 1 and one[0].score == pytest.approx(0.81)
     # a peak below the threshold is no robot; an instance smaller than the area rule neither
-    assert decode_instances(torch.full(size, 0.9), centre * 0.2, offset, centre_threshold=0.3) == []
+    assert decode_masks(torch.full(size, 0.9), centre * 0.2, offset, centre_threshold=0.3) == []
     small = torch.zeros(size)
     small[20:22, 30:32] = 0.9
-    assert decode_instances(small, centre, offset, min_active_fraction=0.01) == []
+    assert decode_masks(small, centre, offset, min_active_fraction=0.01) == []
 
 
 def test_network_shapes_and_predict_records():
@@ -253,8 +253,8 @@ def test_bad_inputs_are_one_line_value_errors():
         lambda: OnePassConfig(centre_threshold=1.5),
         lambda: OnePassConfig.from_dict({"widht": 3}),
         lambda: get_config("huge"),
-        lambda: decode_instances(torch.zeros(8, 8), torch.zeros(2, 2), torch.zeros(2, 3, 3)),
-        lambda: decode_instances(torch.zeros(8, 8), torch.zeros(2, 2), torch.zeros(2, 2, 2), min_active_fraction=2),
+        lambda: decode_masks(torch.zeros(8, 8), torch.zeros(2, 2), torch.zeros(2, 3, 3)),
+        lambda: decode_masks(torch.zeros(8, 8), torch.zeros(2, 2), torch.zeros(2, 2, 2), min_active_fraction=2),
         lambda: onepass_task("quick", "panda", centre_weight=3),
         lambda: onepass_task("quick", "panda", offset=-1.0),
         lambda: OnePassNet(0),

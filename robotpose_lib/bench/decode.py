@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from robotpose_lib.config import resolve_device, torch_threads
-from robotpose_lib.decode import log_peaks, nms_peaks
+from robotpose_lib.peaks import log_peaks, nms_peaks
 
 PAPER_MS = {"nms": (0.41, 0.125), "log": (310.0, 3.225)}
 

@@ -153,7 +153,7 @@ def measure_table_ii(robot: str = "panda", localization: str | None = None, inst
         rows.append(("instance mask (per robot)", m, s, "instance mask (per robot)"))
 
         # --- peak finding on 480x640 maps, ours vs baselines (bench.decode's functions)
-        from ..decode import log_peaks, nms_peaks
+        from ..peaks import log_peaks, nms_peaks
 
         maps, _ = synthetic_beliefs(J, *SIZE)
         beliefs = torch.from_numpy(maps)[None].to(device)

@@ -6,7 +6,7 @@ import argparse
 import os
 
 from ..bench import aspect, decode, localization, runtime, synth, train
-from ..decode import METHODS
+from ..peaks import METHODS
 from .synth import image_size
 
 

@@ -24,7 +24,7 @@ import numpy as np
 from .. import camera
 from ..backgrounds import IMAGE_SUFFIXES
 from ..camera import CameraDescription, IntrinsicsError, read_camera
-from ..decode import METHODS
+from ..peaks import METHODS
 from ..fileio import file_state, inside, json_safe, write_atomic, write_json_atomic
 from ..models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION
 from ..predictor import Predictor

@@ -28,7 +28,7 @@ from .. import metrics
 from ..robots import get_robot
 from ..targets import TargetParams, make_targets, resize_sample
 from ..types import Sample
-from ..decode import nms_peaks
+from ..peaks import nms_peaks
 from ..targets import image_to_tensor
 from .localization import _dilate, predict_maps, robot_peaks, true_depth_map
 

@@ -6,8 +6,8 @@ Joint localization (Fig. 6, Table I):
   true robot in a test image, a joint's prediction is the strongest peak of that joint's
   belief map whose pixel lies inside the robot's true instance mask (grown by a few
   pixels; the true mask keeps instance errors out of this measure). Peaks come from NMS
-  (local maxima, :func:`robotpose_lib.decode.nms_peaks`) or from the Laplacian of
-  Gaussian (:func:`robotpose_lib.decode.log_peaks`), both computed on the *unmasked*
+  (local maxima, :func:`robotpose_lib.peaks.nms_peaks`) or from the Laplacian of
+  Gaussian (:func:`robotpose_lib.peaks.log_peaks`), both computed on the *unmasked*
   maps: zeroing the map outside the mask first (what the predictor does with predicted
   masks) bends the LoG response near the mask's edge, which moved LoG peaks of a perfect
   prediction by up to a pixel in our tests. The error is the distance to the true joint
@@ -36,8 +36,8 @@ import torch
 
 from .. import metrics
 from ..config import resolve_device, show_progress
-from ..decode import DEFAULT_LOG_SIGMAS, METHODS, Peaks, log_peaks, nms_peaks
 from ..metrics import REFERENCE_WIDTH
+from ..peaks import DEFAULT_LOG_SIGMAS, METHODS, Peaks, log_peaks, nms_peaks
 from ..robots import get_robot
 from ..targets import DepthCoding, TargetParams, image_to_tensor, make_targets, resize_sample
 from ..types import Sample

@@ -29,7 +29,7 @@ import torch
 from scipy.optimize import linear_sum_assignment
 
 from .. import metrics
-from ..decode import METHODS
+from ..peaks import METHODS
 from ..metrics import REFERENCE_WIDTH
 from ..types import RobotPose, Sample
 

@@ -38,7 +38,7 @@ import torch
 from .. import camera, metrics
 from ..checkpoint import CheckpointError, load_checkpoint
 from ..config import resolve_device
-from ..decode import decode_instances
+from ..decode import decode_poses
 from ..predictor import Predictor, pretrained_paths
 from ..real_panda import RealPhoto
 from ..tasks import INSTANCE_TASKS
@@ -270,9 +270,9 @@ def evaluate_photos(model, task, photos, method: str = "nms", device=None,
         K = camera.scale_intrinsics(p.K, sx, sy)
         beliefs, depth = predict_maps(model, image_to_tensor(image)[None].to(device))
         fx = float(K[0, 0])
-        pose = decode_instances(beliefs[0].float(), depth[0].float(), None, K, method=method,
-                                min_score=min_score,
-                                depth_to_metres=lambda d: task.targets.depth.decode(d, fx, W))[0]
+        pose = decode_poses(beliefs[0].float(), depth[0].float(), None, K, method=method,
+                            min_score=min_score,
+                            depth_to_metres=lambda d: task.targets.depth.decode(d, fx, W))[0]
         uv = camera.rescale_pixels(pose.joints_2d, 1.0 / sx, 1.0 / sy)
         out.append(PhotoResult(p.name, uv, np.asarray(p.joints_2d, float),
                                metrics.pixel_errors(uv, p.joints_2d), pose.joints_3d.astype(np.float64),

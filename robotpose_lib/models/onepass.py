@@ -18,7 +18,7 @@ Network: a 1x1 stem to ``width`` channels, residual 3x3 blocks with growing dila
 (1, 2, 4, 8: a receptive field of the whole 30x40 grid at stride 8, so a cell at a
 robot's gripper can point at a centre far away), then three small heads.
 
-Decoding (:func:`decode_instances`), per image, a fixed amount of work plus a distance
+Decoding (:func:`decode_masks`), per image, a fixed amount of work plus a distance
 table of (robots x pixels):
 
 1. centre peaks: k x k max-pool NMS on the centre heatmap (``centre_nms`` k, 3 by
@@ -254,7 +254,7 @@ def find_centres(centre: torch.Tensor, threshold: float, max_instances: int,
     return cells[order], values[order]
 
 
-def decode_instances(
+def decode_masks(
     foreground: torch.Tensor,
     centre: torch.Tensor,
     offset: torch.Tensor,
@@ -341,8 +341,8 @@ def decode_instances(
 
 
 def decode_batch(out: OnePassOutput, **kwargs) -> list[list[Instance]]:
-    """:func:`decode_instances` for every image of a batch of raw outputs (logits)."""
+    """:func:`decode_masks` for every image of a batch of raw outputs (logits)."""
     foreground = torch.sigmoid(out.foreground.float())[:, 0]
     centre = torch.sigmoid(out.centre.float())[:, 0]
-    return [decode_instances(foreground[b], centre[b], out.offset[b].float(), **kwargs)
+    return [decode_masks(foreground[b], centre[b], out.offset[b].float(), **kwargs)
             for b in range(foreground.shape[0])]
