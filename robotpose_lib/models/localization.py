@@ -38,7 +38,8 @@ class LocalizationConfig(ConfigDict):
 
     Attributes:
         name: label stored in checkpoints.
-        backbone: "vgg16" (paper), "lite0_s4" or "lite0_s8" (see models.backbones).
+        backbone: "vgg16" (paper), "lite0_s4", "lite0_s8", "lite1_s8" or "lite2_s8"
+            (see models.backbones.BACKBONES).
         backbone_weights: "imagenet" or None.
         freeze_backbone: keep backbone weights and BN statistics fixed.
         stages: number of stages N (paper 5, printout 6).
