@@ -82,6 +82,17 @@ class Task(Protocol):
     # Optional: ``after_warm_start(model)``, called after ``init_from`` weights were loaded.
 
 
+def _swapped_backbone(task, init: dict) -> tuple[str, str] | None:
+    """(the init's backbone, this run's) when a localization warm start changes the
+    backbone (``--set backbone=...``), else None. The heads then start from the init and the
+    backbone from its own (ImageNet) weights; the features must keep their channel count
+    for the first stage to fit (``load_weights`` says so otherwise)."""
+    if task.name != "localization":
+        return None
+    old, new = (init.get("config") or {}).get("backbone"), task.config_dict().get("backbone")
+    return (old, new) if old and new and old != new else None
+
+
 # ------------------------------------------------------------------------------ sampling
 class StepBatchSampler(Sampler):
     """Batches of dataset indices for steps ``start_step .. steps - 1``.
@@ -390,11 +401,17 @@ def _train(task: Task, dataset: Dataset, out_dir: Path, settings: TrainSettings,
         if settings.init_from:  # warm start: weights only, from the same task and keypoints
             init = load_checkpoint(settings.init_from, map_location=device, expect={"task": task.name})
             _check_same_keypoints(settings.init_from, init, task.robot)
-            load_weights(model, init["model"], settings.init_from, optional=getattr(model, "WARM_START_OPTIONAL", ()))
+            state, optional = init["model"], tuple(getattr(model, "WARM_START_OPTIONAL", ()))
+            swapped = _swapped_backbone(task, init)
+            if swapped:  # a new backbone (e.g. a larger one): its own ImageNet weights, the rest warm
+                state = {k: v for k, v in state.items() if not k.startswith("backbone.")}
+                optional += ("backbone.",)
+            load_weights(model, state, settings.init_from, optional=optional)
             if hasattr(task, "after_warm_start"):  # e.g. instances: keep the given localization net
                 task.after_warm_start(model)
             if rank == 0:
-                print(f"model weights from {settings.init_from}")
+                print(f"model weights from {settings.init_from}"
+                      + (f" (not its backbone {swapped[0]}: {swapped[1]} keeps its own weights)" if swapped else ""))
 
     train_model = model
     if world > 1:

@@ -151,6 +151,29 @@ def test_warm_start_copies_weights_and_keeps_depth_weight(tmp_path):
         train(other, ds, tmp_path / "c", s0)
 
 
+def test_warm_start_onto_another_backbone_keeps_the_heads_and_the_new_backbones_weights(tmp_path):
+    ds = ToyDiscDataset(4, (48, 64))
+    s = TrainSettings(steps=1, batch_size=2, ckpt_every=100, progress=False, device="cpu", threads=1)
+    train(tiny_task(), ds, tmp_path / "a", s)
+    ckpt_a = load_checkpoint(tmp_path / "a" / "checkpoint.pt")
+    bigger = localization_task("quick", "toy", input_size=(48, 64), backbone="lite1_s8", backbone_weights=None)
+    torch.manual_seed(0)
+    s0 = TrainSettings(steps=0, batch_size=2, progress=False, device="cpu", threads=1, seed=0,
+                       init_from=str(tmp_path / "a" / "checkpoint.pt"))
+    train(bigger, ds, tmp_path / "b", s0)
+    ckpt_b = load_checkpoint(tmp_path / "b" / "checkpoint.pt")
+    assert ckpt_b["config"]["backbone"] == "lite1_s8"
+    heads = [k for k in ckpt_a["model"] if not k.startswith("backbone.")]
+    assert heads and all(torch.equal(ckpt_a["model"][k], ckpt_b["model"][k]) for k in heads)
+    # the new backbone has 7 blocks where the old had 5: its weights are its own
+    assert any(k.startswith("backbone._blocks.6.") for k in ckpt_b["model"])
+    assert not any(k.startswith("backbone._blocks.6.") for k in ckpt_a["model"])
+    # a backbone whose features have other channels cannot take the heads: one-line error
+    other = localization_task("quick", "toy", input_size=(48, 64), backbone="lite2_s8", backbone_weights=None)
+    with pytest.raises(CheckpointError, match="another shape"):
+        train(other, ds, tmp_path / "c", s0)
+
+
 def test_term_history_joins_parts(tmp_path):
     import matplotlib
     matplotlib.use("Agg")
