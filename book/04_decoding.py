@@ -71,6 +71,7 @@ from IPython.display import Markdown, display
 from robotpose_lib.book import (TAB10_NAMES, describe_chains, describe_wrong_robot,
                                 markdown_table, peak_name, reference_predictor,
                                 report3d_table)
+from robotpose_lib.camera import Camera
 from robotpose_lib.checkpoint import load_checkpoint
 from robotpose_lib.predictor import pretrained_paths
 from robotpose_lib.robots import ROBOT_NAMES, get_robot
@@ -119,15 +120,9 @@ targets = make_targets(sample, (H, W), TargetParams(depth=coding))
 beliefs = torch.from_numpy(targets["beliefs"])
 depth = torch.from_numpy(targets["depth"])
 masks = torch.from_numpy(sample.masks.astype(np.float32))
-fx = float(sample.K[0, 0])
-
-
-def to_metres(d):
-    return coding.decode(d, fx, W)
-
-
-decoded = {m: decode.decode_poses(beliefs, depth, masks, sample.K, method=m,
-                                      depth_to_metres=to_metres)
+grid = Camera(sample.K, (H, W))  # K of the maps' pixel grid: decodes depth to metres
+decoded = {m: decode.decode_poses(beliefs, depth, masks, grid, method=m,
+                                  depth_coding=coding)
            for m in ("nms", "log")}
 r_show = int(np.argmax(sample.masks.sum(axis=(1, 2))))  # the largest robot
 masked = decode.mask_beliefs(beliefs, masks[r_show])[0]
@@ -157,7 +152,8 @@ for m, marker in (("nms", "x"), ("log", "o")):
 axes[2].legend(loc="lower right", fontsize=7)
 disc = targets["weight"][0] > 0
 axes[3].imshow(np.where(disc & ~own_disc, 0.4, np.nan), cmap="gray", vmin=0, vmax=1)
-z_img = np.where(disc & own_disc, to_metres(targets["depth"][0]), np.nan)
+z_own = grid.metric_depth(targets["depth"][0], coding, W)
+z_img = np.where(disc & own_disc, z_own, np.nan)
 im = axes[3].imshow(z_img, cmap="turbo")
 axes[3].set_title(f"decoded Z [m], robot {r_show}", fontsize=9)
 plt.colorbar(im, ax=axes[3], fraction=0.035)

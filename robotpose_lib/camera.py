@@ -39,8 +39,8 @@ import numpy as np
 import torch
 
 __all__ = [
-    "intrinsics", "intrinsics_from_fov", "check_intrinsics", "look_at", "sample_hemisphere",
-    "project", "backproject", "transform_points", "scale_intrinsics", "crop_intrinsics",
+    "intrinsics", "intrinsics_from_fov", "look_at", "sample_hemisphere",
+    "project", "backproject", "transform_points", "scale_intrinsics", "crop_intrinsics", "Camera",
     "IntrinsicsError", "CameraDescription", "read_camera", "validate_K", "camera_for_image",
     "apply_orientation", "orientation_matrix", "oriented_size", "ORIENTATION_NAMES",
     "fit_to_input", "FITS", "network_view", "NetworkView", "rescale_pixels",
@@ -51,7 +51,7 @@ def intrinsics(fx: float, fy: float, cx: float, cy: float, device=None,
                dtype=torch.float32) -> torch.Tensor:
     """K (3, 3) = [[fx, 0, cx], [0, fy, cy], [0, 0, 1]] (pixels)."""
     K = torch.tensor([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]], dtype=dtype, device=device)
-    check_intrinsics(K)
+    validate_K(K, batch=True)
     return K
 
 
@@ -65,23 +65,6 @@ def intrinsics_from_fov(width: int, height: int, fov_y_rad: float, device=None,
         raise ValueError(f"image size must be positive, got width={width} height={height}")
     f = 0.5 * height / math.tan(0.5 * fov_y_rad)
     return intrinsics(f, f, (width - 1) / 2.0, (height - 1) / 2.0, device=device, dtype=dtype)
-
-
-def check_intrinsics(K: torch.Tensor, name: str = "K") -> torch.Tensor:
-    """Raise ValueError (one line) unless K is (3, 3) or (B, 3, 3), finite, with positive
-    focal lengths and last row (0, 0, 1). Returns K unchanged."""
-    if not isinstance(K, torch.Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor, got {type(K).__name__}")
-    if K.dim() not in (2, 3) or tuple(K.shape[-2:]) != (3, 3):
-        raise ValueError(f"{name} must have shape (3, 3) or (B, 3, 3), got {tuple(K.shape)}")
-    if not torch.isfinite(K).all():
-        raise ValueError(f"{name} contains non-finite values")
-    if not ((K[..., 0, 0] > 0).all() and (K[..., 1, 1] > 0).all()):
-        raise ValueError(f"{name} focal lengths fx, fy must be positive")
-    last = torch.tensor([0.0, 0.0, 1.0], dtype=K.dtype, device=K.device)
-    if not torch.allclose(K[..., 2, :], last.expand_as(K[..., 2, :])) or K[..., 1, 0].abs().max() > 0:
-        raise ValueError(f"{name} must be upper triangular with last row (0, 0, 1)")
-    return K
 
 
 def _normalize(v: torch.Tensor) -> torch.Tensor:
@@ -164,12 +147,18 @@ def project(points_cam: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
     return h[..., :2] / h[..., 2:3]
 
 
-def backproject(uv: torch.Tensor, z: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-    """Camera-frame points (..., 3) at depth ``z`` (...) (camera z, metres) seen at pixels
-    uv (..., 2). K as in :func:`project`. Inverse of :func:`project`."""
-    ones = torch.ones_like(uv[..., :1])
-    rays = torch.cat([uv, ones], dim=-1) @ torch.linalg.inv(K).transpose(-1, -2)  # z = 1
-    return rays * z.unsqueeze(-1)
+def backproject(uv: torch.Tensor, z: torch.Tensor, K) -> torch.Tensor:
+    """Camera-frame points (..., 3) = z * K^-1 [u, v, 1] (metres): the inverse of
+    :func:`project` (paper Fig. 2, the last step of decoding).
+
+    uv: (..., 2) pixels; z: (...) camera z in metres (NaN gives NaN points); K: (3, 3) or
+    (..., 3, 3) broadcasting like :func:`project` (tensor or array). Computed in float64,
+    returned in uv's dtype on uv's device.
+    """
+    K = torch.as_tensor(K, dtype=torch.float64, device=uv.device)
+    uv1 = torch.cat([uv.double(), torch.ones_like(uv[..., :1], dtype=torch.float64)], dim=-1)
+    rays = uv1 @ torch.linalg.inv(K).transpose(-1, -2)  # z = 1
+    return (rays * z.double().unsqueeze(-1)).to(uv.dtype)
 
 
 def transform_points(T: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
@@ -223,16 +212,16 @@ def opengl_camera(K, T_cam_world, width: int, height: int, near: float = 0.05,
 
 
 def _copy(K):
-    return K.clone() if isinstance(K, torch.Tensor) else np.array(K, dtype=np.float64)
+    return K.clone() if isinstance(K, torch.Tensor) else K.copy()
 
 
-def scale_intrinsics(K, sx: float, sy: float):
+def scale_intrinsics(K, sx: float, sy: float, dtype=np.float64):
     """Intrinsics after resizing the image by factors (sx, sy) (new size = old * s).
 
     Pixel-centre convention: u' = (u + 0.5) * sx - 0.5, v' = (v + 0.5) * sy - 0.5, which
     is what cv2.resize / torch interpolate(align_corners=False) do. K: (..., 3, 3) tensor
-    (returned as a tensor) or array-like (returned as float64 NumPy)."""
-    K = K if isinstance(K, torch.Tensor) else np.asarray(K, dtype=np.float64)
+    (returned as a tensor) or array-like (returned as NumPy of ``dtype``, computed in it)."""
+    K = K if isinstance(K, torch.Tensor) else np.asarray(K, dtype=dtype)
     K2 = _copy(K)
     K2[..., 0, :] = K[..., 0, :] * sx
     K2[..., 1, :] = K[..., 1, :] * sy
@@ -251,12 +240,67 @@ def crop_intrinsics(K, x0: float, y0: float):
     return K2
 
 
-def rescale_pixels(uv, sx: float, sy: float) -> np.ndarray:
-    """Pixel coordinates (..., 2) on a grid resized by (sx, sy): u' = (u + 0.5) sx - 0.5."""
-    out = np.array(uv, dtype=np.float64)
+def rescale_pixels(uv, sx: float, sy: float, dtype=np.float64) -> np.ndarray:
+    """Pixel coordinates (..., 2) on a grid resized by (sx, sy): u' = (u + 0.5) sx - 0.5
+    (NumPy of ``dtype``, computed in it; NaN stays NaN)."""
+    out = np.array(uv, dtype=dtype)
     out[..., 0] = (out[..., 0] + 0.5) * sx - 0.5
     out[..., 1] = (out[..., 1] + 0.5) * sy - 0.5
     return out
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A pinhole camera on one pixel grid: K and the grid's size, and what is done with them.
+
+    The object that carries K from the network view to the 3D joints, so that no caller
+    joins the focal length to a depth decoder by hand.
+
+    Attributes:
+        K: (3, 3) float64 intrinsics in pixels of this grid (checked by :func:`validate_K`).
+        size: (H, W) of the grid in pixels.
+    """
+
+    K: np.ndarray
+    size: tuple[int, int]
+
+    def __post_init__(self):
+        object.__setattr__(self, "K", validate_K(self.K))
+        object.__setattr__(self, "size", (int(self.size[0]), int(self.size[1])))
+
+    @property
+    def focal(self) -> float:
+        """Focal length in pixels: sqrt(fx * fy) (fx itself when fx == fy)."""
+        return float(math.sqrt(self.K[0, 0] * self.K[1, 1]))
+
+    def project(self, points_cam: torch.Tensor) -> torch.Tensor:
+        """Pixels (..., 2) of camera-frame points (..., 3) (metres): :func:`project`."""
+        return project(points_cam, torch.as_tensor(self.K, dtype=points_cam.dtype, device=points_cam.device))
+
+    def backproject(self, uv: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        """Camera-frame points (..., 3) at depth z (...) metres seen at pixels uv (..., 2):
+        :func:`backproject`."""
+        return backproject(uv, z, self.K)
+
+    def resized(self, size: tuple[int, int]) -> "Camera":
+        """The same camera on the grid resized to ``size`` (H, W) (:func:`scale_intrinsics`,
+        the pixel-centre convention)."""
+        (H, W), (h0, w0) = size, self.size
+        return Camera(scale_intrinsics(self.K, W / w0, H / h0), (H, W))
+
+    def cropped(self, x0: int, y0: int, size: tuple[int, int]) -> "Camera":
+        """The camera on the window of ``size`` (H, W) whose pixel (0, 0) is pixel (x0, y0)
+        here (negative values pad): :func:`crop_intrinsics`."""
+        return Camera(crop_intrinsics(self.K, x0, y0), size)
+
+    def metric_depth(self, d, coding, reference_width: int):
+        """Network depth code D (array or tensor) -> metres (paper III-B, D = a / Z + b).
+
+        ``coding``: the model's ``targets.DepthCoding``; ``reference_width``: the width of
+        the training input (the coding's reference focal length is a fraction of it). The
+        focal length is this grid's (:attr:`focal`).
+        """
+        return coding.decode(d, self.focal, reference_width)
 
 
 # =============================================================================== part 2
@@ -347,7 +391,7 @@ class CameraDescription:
         return self.dist is not None
 
 
-def _matrix(x, name: str, what: str = "K") -> np.ndarray:
+def _matrix(x, name: str, what: str = "K", batch: bool = False) -> np.ndarray:
     if isinstance(x, dict) and "data" in x:  # OpenCV FileStorage / ROS yaml {"rows", "cols", "data"}
         x = x["data"]
     try:
@@ -358,22 +402,36 @@ def _matrix(x, name: str, what: str = "K") -> np.ndarray:
         raise IntrinsicsError(f"{name}: {what} must be a 3x3 array of numbers") from None
     if K.shape == (9,):  # ROS CameraInfo: row-major flat K
         K = K.reshape(3, 3)
-    if K.shape != (3, 3):
-        raise IntrinsicsError(f"{name}: {what} must have shape (3, 3) or 9 numbers, got shape {K.shape}")
+    if K.shape != (3, 3) and not (batch and K.ndim == 3 and K.shape[1:] == (3, 3)):
+        shapes = "(3, 3), (B, 3, 3)" if batch else "(3, 3)"
+        raise IntrinsicsError(f"{name}: {what} must have shape {shapes} or 9 numbers, got shape {K.shape}")
     return K
 
 
-def validate_K(K, name: str = "K") -> np.ndarray:
-    """Raise IntrinsicsError unless K is a finite 3x3 pinhole matrix with fx, fy > 0 and last
-    row (0, 0, 1). Returns K as float64."""
-    K = _matrix(K, name)
+def validate_K(K, name: str = "K", batch: bool = False) -> np.ndarray:
+    """The one check of pinhole intrinsics (every K the library reads or builds passes it).
+
+    K: (3, 3), or a batch (B, 3, 3) where ``batch``: a tensor (any device), an array,
+    nested lists, 9 numbers (ROS CameraInfo, row-major) or ``{"data": [...]}`` (OpenCV /
+    ROS yaml).
+
+    Returns:
+        K as float64 NumPy, (3, 3) or (B, 3, 3).
+
+    Raises:
+        IntrinsicsError (a ValueError), one line naming ``name``: not numbers, another
+        shape, NaN or infinite values, a focal length fx or fy <= 0, or not upper
+        triangular with last row (0, 0, 1).
+    """
+    K = _matrix(K, name, batch=batch)
     if not np.isfinite(K).all():
         raise IntrinsicsError(f"{name}: K contains NaN or infinite values")
-    if not (K[0, 0] > 0 and K[1, 1] > 0):
-        raise IntrinsicsError(f"{name}: focal lengths must be positive, got fx={K[0, 0]:g}, fy={K[1, 1]:g}")
-    if not np.allclose(K[2], [0.0, 0.0, 1.0]) or K[1, 0] != 0:
+    fx, fy = K[..., 0, 0], K[..., 1, 1]
+    if not ((fx > 0).all() and (fy > 0).all()):
+        raise IntrinsicsError(f"{name}: focal lengths must be positive, got fx={np.min(fx):g}, fy={np.min(fy):g}")
+    if not np.allclose(K[..., 2, :], [0.0, 0.0, 1.0]) or (K[..., 1, 0] != 0).any():
         raise IntrinsicsError(f"{name}: K must be upper triangular with last row (0, 0, 1), got last row "
-                              f"{K[2].tolist()}")
+                              f"{K.reshape(-1, 3, 3)[0, 2].tolist()}")
     return K
 
 
@@ -637,10 +695,9 @@ class NetworkView:
     pad_value: int = 0
 
     @property
-    def focal_net(self) -> float:
-        """Focal length (pixels) of the network grid: sqrt(fx * fy) of ``K_net`` (fx = fy up
-        to rounding, since the network pixels are made square)."""
-        return float(math.sqrt(self.K_net[0, 0] * self.K_net[1, 1]))
+    def network_camera(self) -> Camera:
+        """The pinhole :class:`Camera` of the network grid (``K_net``, ``net_size``)."""
+        return Camera(self.K_net, self.net_size)
 
     @property
     def content_box(self) -> tuple[int, int, int, int]:

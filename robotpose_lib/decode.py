@@ -11,18 +11,19 @@ coordinates at pixel centres; camera frame as OpenCV; metres.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from robotpose_lib.camera import Camera
 from robotpose_lib.peaks import (DEFAULT_LOG_SIGMAS, METHODS, log_peaks, max_peak_per_channel,
                                  peak_name, strongest_peaks)
 from robotpose_lib.structures import mask_iou
 from robotpose_lib.types import RobotPose
 
-__all__ = ["METHODS", "back_project", "decode_poses", "mask_beliefs", "peak_name", "sample_bilinear",
+__all__ = ["METHODS", "decode_poses", "mask_beliefs", "peak_name", "sample_bilinear",
            "select_instances"]  # METHODS and peak_name: read from here by cli/eval and scorecard
 
 
@@ -62,17 +63,9 @@ def sample_bilinear(maps: torch.Tensor, xy: torch.Tensor) -> torch.Tensor:
     return out.masked_fill(nan[:, None, :], float("nan"))
 
 
-def back_project(xy: torch.Tensor, depth: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-    """Camera-frame points (..., 3) = Z * K^-1 [u, v, 1] from pixels (..., 2) and Z (...)."""
-    K = torch.as_tensor(K, dtype=torch.float64, device=xy.device)
-    uv1 = torch.cat([xy.double(), torch.ones_like(xy[..., :1], dtype=torch.float64)], dim=-1)
-    rays = uv1 @ torch.linalg.inv(K).T
-    return (rays * depth.double()[..., None]).to(xy.dtype)
-
-
 def decode_poses(beliefs: torch.Tensor, depth: torch.Tensor, masks: torch.Tensor | None,
-                 K, method: str = "nms", min_score: float = 0.1,
-                 depth_to_metres: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                 camera: Camera | np.ndarray, method: str = "nms", min_score: float = 0.1,
+                 depth_coding=None, reference_width: int | None = None,
                  scores: Sequence[float] | None = None, nms_refine: str = "log_quadratic",
                  log_sigmas: Sequence[float] = DEFAULT_LOG_SIGMAS,
                  log_threshold: float = 0.05) -> list[RobotPose]:
@@ -80,12 +73,14 @@ def decode_poses(beliefs: torch.Tensor, depth: torch.Tensor, masks: torch.Tensor
 
     Args:
         beliefs: (J, H, W) predicted belief maps of one image.
-        depth: (1, H, W) or (H, W) depth map: metric, or turned into metres by
-            ``depth_to_metres`` (applied to the bilinearly sampled values, e.g. the inverse
-            of D = a / Z + b).
+        depth: (1, H, W) or (H, W) depth map: metres, or the network's depth code D when
+            ``depth_coding`` is given (decoded at the sampled values by
+            :meth:`camera.Camera.metric_depth`, paper III-B: D = a / Z + b).
         masks: (R, H, W) instance masks in [0, 1] (or (H, W) for one), or None for one
             unmasked instance.
-        K: (3, 3) intrinsics of the maps' pixel grid.
+        camera: the :class:`camera.Camera` of the maps' pixel grid, or its K (3, 3).
+        depth_coding: the model's ``targets.DepthCoding``, or None for metric depth.
+        reference_width: the training input's width for ``depth_coding`` (default W).
         method: 'nms' (max peak per channel) or 'log' (strongest LoG blob per channel).
         min_score: a joint is found when its belief at the peak exceeds this.
         scores: instance confidences; by default the mean of each mask where it is > 0.5
@@ -101,6 +96,8 @@ def decode_poses(beliefs: torch.Tensor, depth: torch.Tensor, masks: torch.Tensor
     if beliefs.dim() != 3:
         raise ValueError(f"beliefs: expected (J, H, W), got {tuple(beliefs.shape)}")
     J, H, W = beliefs.shape
+    if not isinstance(camera, Camera):
+        camera = Camera(camera, (H, W))
     if depth.dim() == 2:
         depth = depth[None]
     if depth.shape != (1, H, W):
@@ -130,10 +127,10 @@ def decode_poses(beliefs: torch.Tensor, depth: torch.Tensor, masks: torch.Tensor
     else:
         raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
     z = sample_bilinear(depth[None].to(xy.dtype).expand(R, 1, H, W), xy)[:, 0]  # (R, J)
-    if depth_to_metres is not None:
-        z = depth_to_metres(z)
+    if depth_coding is not None:
+        z = camera.metric_depth(z, depth_coding, W if reference_width is None else reference_width)
     z = torch.where(torch.isfinite(z) & (z > 0), z, torch.full_like(z, float("nan")))
-    xyz = back_project(xy, z, K)
+    xyz = camera.backproject(xy, z)
     out = []
     for r in range(R):
         if scores is not None:

@@ -32,14 +32,14 @@ from pathlib import Path
 import numpy as np
 
 from . import camera
-from .camera import IntrinsicsError, validate_K
+from .camera import IntrinsicsError
 
 MIN_SIDE = 32          # smaller than this cannot hold a recognisable robot
 MAX_SIDE = 4096        # larger images are downscaled right after reading
 EXIF_ORIENTATION = 0x0112
 
 __all__ = ["ImageInputError", "IntrinsicsError", "LoadedImage", "load_image", "load_intrinsics",
-           "validate_intrinsics", "png_significant_bits"]
+           "png_significant_bits"]
 
 
 class ImageInputError(ValueError):
@@ -377,12 +377,6 @@ def load_image(src, min_side: int = MIN_SIDE, max_side: int = MAX_SIDE, name: st
     rgb, scale = _downscale_array(rgb, max_side, notes)
     _warn(label, notes)
     return LoadedImage(rgb, label, (h0, w0), scale, tuple(notes))
-
-
-def validate_intrinsics(K, name: str = "K") -> np.ndarray:
-    """Raise IntrinsicsError unless K is a finite 3x3 pinhole matrix with fx, fy > 0 and
-    last row (0, 0, 1). Returns K as float64 (see :func:`camera.validate_K`)."""
-    return validate_K(K, name)
 
 
 def load_intrinsics(src, name: str | None = None) -> np.ndarray:

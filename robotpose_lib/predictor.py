@@ -13,7 +13,7 @@ ratio* into the network input, with square network pixels: by default into an in
 the image's own aspect ratio with the network's shorter side (the networks are fully
 convolutional, so robots keep the size they had in training), or letterboxed / cropped
 into the network's training size. The depth channel is decoded with the focal length of the pixels the
-network saw (``NetworkView.focal_net`` at the network width, as the training targets were
+network saw (``NetworkView.network_camera.focal`` at the network width, as the training targets were
 made, see ``targets.DepthCoding``); beliefs on the padding are ignored; 2D outputs and
 masks are mapped back to the user's image (through the distortion). 3D outputs are
 camera-frame metres.
@@ -24,7 +24,6 @@ line is ``robotpose predict`` (``cli/predict.py``).
 """
 from __future__ import annotations
 
-import math
 import os
 import warnings
 from dataclasses import dataclass
@@ -296,22 +295,15 @@ class Predictor:
         network pixels (not mapped back), in instance order.
         """
         method = method or self.method
-        W = self.input_size[1]
         if isinstance(view, NetworkView):
-            K_net, focal = view.K_net, view.focal_net
+            grid = view.network_camera
             x0, y0, x1, y1 = view.content_box
             if (x0, y0, x1, y1) != (0, 0, beliefs.shape[-1], beliefs.shape[-2]):
                 content = torch.zeros(beliefs.shape[-2:], dtype=beliefs.dtype, device=beliefs.device)
                 content[y0:y1, x0:x1] = 1.0
                 beliefs = beliefs * content
         else:
-            K_net = np.asarray(view, dtype=np.float64)
-            focal = math.sqrt(K_net[0, 0] * K_net[1, 1])
-        coding = self.depth_coding
-
-        def to_metres(d):
-            return coding.decode(d, focal, W)
-
+            grid = camera.Camera(view, tuple(beliefs.shape[-2:]))
         if instances is None or not use_masks:
             masks, scores = None, None
         elif len(instances) == 0:
@@ -319,8 +311,9 @@ class Predictor:
         else:
             masks = torch.stack([inst.mask.float() for inst in instances])
             scores = [inst.score for inst in instances]
-        return decode_poses(beliefs, depth, masks, K_net, method=method, min_score=self.min_score,
-                            depth_to_metres=to_metres, scores=scores)
+        return decode_poses(beliefs, depth, masks, grid, method=method, min_score=self.min_score,
+                            depth_coding=self.depth_coding, reference_width=self.input_size[1],
+                            scores=scores)
 
     def to_input(self, poses: list[RobotPose], prepared: PreparedImage, with_masks: bool = True) -> list[RobotPose]:
         """Map network-resolution 2D outputs to the user's image (original pixels, through

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .camera import check_intrinsics
+from .camera import validate_K
 from . import render_triangles
 from .primitives import BOX, CAPSULE, CYLINDER, SPHERE, Primitives, Triangles
 
@@ -543,7 +543,7 @@ def render(prims: Primitives | None, K: torch.Tensor, height: int, width: int,
     Returns RenderOutput (see its docstring). Deterministic; exact ties in depth go to
     the lowest index, primitives before triangles.
     """
-    check_intrinsics(K)
+    validate_K(K, batch=True)
     if height <= 0 or width <= 0:
         raise ValueError(f"image size must be positive, got height={height} width={width}")
     if prims is None:

@@ -30,6 +30,7 @@ import cv2
 import numpy as np
 import torch
 
+from .camera import rescale_pixels, scale_intrinsics
 from .robots import get_robot
 from .types import Sample
 
@@ -210,7 +211,8 @@ def make_targets(sample: Sample, output_size: tuple[int, int] | None = None,
 
 def resize_sample(sample: Sample, size: tuple[int, int]) -> Sample:
     """A copy of ``sample`` with image, masks, depth and link ids resized to (H, W) and the
-    2D joints and K scaled to match (pixel centres map to pixel centres)."""
+    2D joints and K scaled to match (pixel centres map to pixel centres:
+    :func:`camera.rescale_pixels`, :func:`camera.scale_intrinsics`, in the sample's dtype)."""
     H, W = size
     h0, w0 = sample.size
     if (H, W) == (h0, w0):
@@ -224,14 +226,8 @@ def resize_sample(sample: Sample, size: tuple[int, int]) -> Sample:
     depth = cv2.resize(sample.depth, (W, H), interpolation=cv2.INTER_NEAREST)
     link_ids = None if sample.link_ids is None else cv2.resize(
         sample.link_ids, (W, H), interpolation=cv2.INTER_NEAREST)
-    joints_2d = sample.joints_2d.copy()
-    joints_2d[..., 0] = (joints_2d[..., 0] + 0.5) * sx - 0.5
-    joints_2d[..., 1] = (joints_2d[..., 1] + 0.5) * sy - 0.5
-    K = sample.K.copy()
-    K[0, 0] *= sx
-    K[1, 1] *= sy
-    K[0, 2] = (K[0, 2] + 0.5) * sx - 0.5
-    K[1, 2] = (K[1, 2] + 0.5) * sy - 0.5
+    joints_2d = rescale_pixels(sample.joints_2d, sx, sy, dtype=sample.joints_2d.dtype)
+    K = scale_intrinsics(sample.K, sx, sy, dtype=sample.K.dtype)
     return Sample(image=image, masks=masks, depth=depth, joints_2d=joints_2d,
                   joints_3d=sample.joints_3d, visibility=sample.visibility, K=K,
                   joint_angles=sample.joint_angles, base_poses=sample.base_poses,

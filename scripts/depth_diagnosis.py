@@ -28,6 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from robotpose_lib.camera import Camera
 from robotpose_lib.eval.localization import true_depth_map
 from robotpose_lib.fileio import dumps_json, write_json_atomic
 from robotpose_lib.eval.testset import test_dataset
@@ -100,14 +101,14 @@ def diagnose(args) -> None:
     belief_terms, depth_terms = [], []
     for i in range(len(data)):
         s = resize_sample(data[i], (H, W))
-        fx = float(s.K[0, 0])
+        grid = Camera(s.K, (H, W))
         batch = collate([s])
         out = model(batch["images"], upsample="all")
         loss, parts = localization_loss(out.stages, batch, 1.0)
         belief_terms.append(parts[f"belief_{len(out.stages) - 1}"])
         depth_terms.append(parts[f"depth_{len(out.stages) - 1}"])
         d_pred = out.stages[-1][1][0, 0].float().numpy().astype(np.float64)
-        z_pred = coding.decode(d_pred, fx, W)
+        z_pred = grid.metric_depth(d_pred, coding, W)
         z_true = true_depth_map(s, task.targets)
         region = z_true > 0
         if not region.any():
@@ -116,7 +117,7 @@ def diagnose(args) -> None:
         # (losses.pool_targets), brought back to the input size by nearest
         coarse = pool_targets(batch, (-(-H // stride), -(-W // stride)))
         floor_d = F.interpolate(coarse["depth"], size=(H, W), mode="nearest")[0, 0].numpy().astype(np.float64)
-        z_floor = coding.decode(floor_d, fx, W)
+        z_floor = grid.metric_depth(floor_d, coding, W)
         pix_err.append(np.abs(z_pred - z_true)[region] * 100)
         pix_err_floor.append(np.abs(z_floor - z_true)[region] * 100)
         pix_true.append(z_true[region])

@@ -16,15 +16,104 @@ def test_intrinsics_from_fov():
     assert K.dtype == torch.float32
 
 
-@pytest.mark.parametrize("K, words", [
+BAD_K = [  # what the three old checks (check_intrinsics, validate_K, validate_intrinsics) refused
     (torch.eye(2), "shape"),
-    (torch.tensor([[float("nan"), 0, 1], [0, 1, 1], [0, 0, 1]]), "non-finite"),
+    (np.ones((2, 3, 4)), "shape"),
+    ("not a matrix", "3x3 array of numbers"),
+    (torch.tensor([[float("nan"), 0, 1], [0, 1, 1], [0, 0, 1]]), "NaN or infinite"),
+    (np.array([[np.inf, 0, 1], [0, 1, 1], [0, 0, 1]]), "NaN or infinite"),
     (torch.tensor([[-1.0, 0, 1], [0, 1, 1], [0, 0, 1]]), "focal"),
+    (np.array([[1.0, 0, 1], [0, 0.0, 1], [0, 0, 1]]), "focal"),
     (torch.tensor([[1.0, 0, 1], [0, 1, 1], [0, 1, 1]]), "last row"),
-])
-def test_check_intrinsics_errors(K, words):
-    with pytest.raises(ValueError, match=words):
-        camera.check_intrinsics(K)
+    (np.array([[1.0, 0, 1], [0.5, 1, 1], [0, 0, 1]]), "upper triangular"),
+    (torch.stack([torch.eye(3), torch.tensor([[1.0, 0, 1], [0, -1, 1], [0, 0, 1]])]), "focal"),
+]
+
+
+@pytest.mark.parametrize("K, words", BAD_K)
+def test_the_one_K_check_refuses_what_the_old_ones_refused(K, words):
+    batch = isinstance(K, torch.Tensor) and K.dim() == 3
+    with pytest.raises(camera.IntrinsicsError, match=words) as err:
+        camera.validate_K(K, name="cam.json", batch=batch)
+    assert "\n" not in str(err.value) and str(err.value).startswith("cam.json: ")
+    if batch:  # without batch=True a stack of K is refused too (camera files hold one K)
+        with pytest.raises(camera.IntrinsicsError, match="shape"):
+            camera.validate_K(K)
+    with pytest.raises(ValueError):  # the renderer's check (was check_intrinsics, a ValueError)
+        camera.validate_K(K, batch=True)
+
+
+def test_the_one_K_check_accepts_tensors_arrays_and_ros_layouts():
+    K = [[500.0, 0, 320], [0, 500, 240], [0, 0, 1]]
+    for form in (K, np.array(K), torch.tensor(K), sum(K, []), {"data": sum(K, [])}):
+        out = camera.validate_K(form)
+        assert out.dtype == np.float64 and out.shape == (3, 3)
+        np.testing.assert_array_equal(out, K)
+    assert camera.validate_K(torch.tensor([K, K]), batch=True).shape == (2, 3, 3)
+
+
+def test_one_back_projection_equals_both_old_ones():
+    """camera.backproject replaces camera.backproject (float math in the input dtype) and
+    decode.back_project (float64 inside): bit for bit the latter, the former to float32."""
+    g = torch.Generator().manual_seed(0)
+    uv = torch.rand(4, 5, 2, generator=g) * 600
+    z = torch.rand(4, 5, generator=g) * 9 + 0.5
+    z[0, 0] = float("nan")
+    K = np.array([[612.3, 0.0, 319.7], [0.0, 611.9, 241.2], [0.0, 0.0, 1.0]])
+    # the old decode.back_project, verbatim
+    Kt = torch.as_tensor(K, dtype=torch.float64)
+    uv1 = torch.cat([uv.double(), torch.ones_like(uv[..., :1], dtype=torch.float64)], dim=-1)
+    old_decode = ((uv1 @ torch.linalg.inv(Kt).T) * z.double()[..., None]).to(uv.dtype)
+    # the old camera.backproject, verbatim
+    K32 = torch.as_tensor(K, dtype=torch.float32)
+    rays = torch.cat([uv, torch.ones_like(uv[..., :1])], dim=-1) @ torch.linalg.inv(K32).transpose(-1, -2)
+    old_camera = rays * z.unsqueeze(-1)
+    new = camera.backproject(uv, z, K)
+    assert new.dtype == torch.float32
+    assert torch.equal(torch.isnan(new), torch.isnan(old_decode))
+    torch.testing.assert_close(new, old_decode, rtol=0, atol=0, equal_nan=True)
+    torch.testing.assert_close(new, old_camera, rtol=1e-5, atol=1e-5, equal_nan=True)
+    cam = camera.Camera(K, (480, 640))
+    torch.testing.assert_close(cam.backproject(uv, z), new, rtol=0, atol=0, equal_nan=True)
+    torch.testing.assert_close(cam.project(cam.backproject(uv[1:], z[1:]).double()), uv[1:].double(),
+                               rtol=0, atol=1e-4)
+
+
+def test_camera_object_rescales_crops_and_decodes_depth():
+    from robotpose_lib.targets import DepthCoding
+    K = np.array([[400.0, 0.0, 319.5], [0.0, 400.0, 239.5], [0.0, 0.0, 1.0]])
+    cam = camera.Camera(K, (480, 640))
+    half = cam.resized((240, 320))
+    np.testing.assert_array_equal(half.K, camera.scale_intrinsics(K, 0.5, 0.5))
+    assert half.size == (240, 320) and half.focal == 200.0
+    np.testing.assert_array_equal(cam.cropped(10, 20, (100, 100)).K, camera.crop_intrinsics(K, 10, 20))
+    coding = DepthCoding(z_min=0.5, z_max=10.0)
+    d = np.linspace(0.0, 1.0, 7)
+    # what the five hand-built closures computed: coding.decode(d, fx, W)
+    np.testing.assert_array_equal(half.metric_depth(d, coding, 320), coding.decode(d, 200.0, 320))
+    with pytest.raises(camera.IntrinsicsError, match="focal"):
+        camera.Camera(np.diag([0.0, 1.0, 1.0]), (4, 4))
+
+
+def test_resize_sample_keeps_the_bytes_of_its_old_rescale():
+    """targets.resize_sample now calls camera's rescale: same float32 values as the copy
+    it had."""
+    from robotpose_lib.synth import generate_one
+    from robotpose_lib.targets import resize_sample
+    s = generate_one("panda", seed=3, index=1, height=60, width=80)
+    r = resize_sample(s, (45, 70))
+    sx, sy = 70 / 80, 45 / 60
+    joints = s.joints_2d.copy()
+    joints[..., 0] = (joints[..., 0] + 0.5) * sx - 0.5
+    joints[..., 1] = (joints[..., 1] + 0.5) * sy - 0.5
+    K = s.K.copy()
+    K[0, 0] *= sx
+    K[1, 1] *= sy
+    K[0, 2] = (K[0, 2] + 0.5) * sx - 0.5
+    K[1, 2] = (K[1, 2] + 0.5) * sy - 0.5
+    assert r.joints_2d.dtype == s.joints_2d.dtype and r.K.dtype == s.K.dtype
+    np.testing.assert_array_equal(r.joints_2d, joints)
+    np.testing.assert_array_equal(r.K, K)
 
 
 def test_look_at_conventions():

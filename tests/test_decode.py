@@ -1,5 +1,7 @@
 """Peaks (NMS, LoG) against exact synthetic positions and skimage/scipy; masking; 3D."""
 
+import math
+
 import numpy as np
 import pytest
 import scipy.ndimage as ndi
@@ -9,7 +11,8 @@ from skimage.feature import blob_log
 
 from robotpose_lib import decode
 from robotpose_lib import peaks as pk
-from robotpose_lib.camera import project
+from robotpose_lib.camera import Camera, project
+from robotpose_lib.targets import DepthCoding
 
 
 def gaussians(points, height, width, sigma, amplitude=1.0):
@@ -214,13 +217,15 @@ def test_back_projection_round_trip_with_camera_project():
     points = torch.tensor([[-0.2, 0.05, 2.0], [0.1, -0.1, 3.5], [0.15, 0.12, 5.0]])
     uv = project(points, K).numpy()
     beliefs = gaussians(uv, 64, 96, 4.0)
-    # depth map: each joint's depth on a disc around it, stored as inverse depth 1 / Z
+    # depth map: each joint's depth on a disc around it, stored as the network's code D
+    coding = DepthCoding(z_min=0.1, z_max=20.0)  # the scene's depths inside its range
     yy, xx = np.mgrid[:64, :96]
-    inv_depth = np.full((64, 96), 0.1, np.float32)
+    codes = np.full((64, 96), 0.1, np.float32)
     for (u, v), z in zip(uv, points[:, 2].numpy()):
-        inv_depth[(xx - u) ** 2 + (yy - v) ** 2 < 36] = 1 / z
-    pose = decode.decode_poses(beliefs, torch.from_numpy(inv_depth)[None], None, K, method="nms",
-                                   depth_to_metres=lambda d: 1 / d)[0]
+        codes[(xx - u) ** 2 + (yy - v) ** 2 < 36] = coding.encode(z, math.sqrt(300.0 * 310.0), 96)
+    grid = Camera(K.numpy(), (64, 96))
+    pose = decode.decode_poses(beliefs, torch.from_numpy(codes)[None], None, grid, method="nms",
+                               depth_coding=coding)[0]
     assert np.abs(pose.joints_2d - uv).max() < 0.1
     # 0.1 px at f = 300 px and z = 5 m is < 2 mm
     assert np.abs(pose.joints_3d - points.numpy()).max() < 2e-3

@@ -116,8 +116,8 @@ def test_other_aspect_ratio_is_letterboxed_not_squeezed():
     pred = Predictor(KnownLocalization(64.0), None, "panda", depth_coding=CODING, device="cpu", fit="pad")
     view = pred.prepare(np.zeros((96, 176, 3), np.uint8), K_in).view
     assert view.offset == (0, 6) and view.scale == (64 / 176, 35 / 96) and view.content_box == (0, 6, 64, 41)
-    assert view.K_net[0, 0] == pytest.approx(64.0) and view.focal_net == pytest.approx(64.0, rel=0.003)
-    pred.localization.fx_net = view.focal_net  # the network "sees" the depth at this focal length
+    assert view.K_net[0, 0] == pytest.approx(64.0) and view.network_camera.focal == pytest.approx(64.0, rel=0.003)
+    pred.localization.fx_net = view.network_camera.focal  # the network "sees" the depth at this focal length
     (pose,) = pred(np.zeros((96, 176, 3), np.uint8), K_in)
     expected_uv = (JOINTS_NET - view.offset + 0.5) / view.scale - 0.5
     assert np.abs(pose.joints_2d - expected_uv).max() < 0.05

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from .. import metrics
+from ..camera import Camera
 from ..config import resolve_device, show_progress
 from ..metrics import REFERENCE_WIDTH
 from ..peaks import DEFAULT_LOG_SIGMAS, METHODS, Peaks, log_peaks, nms_peaks
@@ -242,11 +243,11 @@ def evaluate_samples(model, samples: Sequence[Sample], targets: TargetParams,
             peaks["log"] = log_peaks(beliefs, sigmas=log_sigmas, threshold=log_threshold)
         for b, s in enumerate(chunk):
             name = name or s.robot
-            fx = float(s.K[0, 0])
             # depth (Table I): every weight pixel of the image
             z_true = true_depth_map(s, targets)
             region = z_true > 0
-            z_pred = targets.depth.decode(depth[b, 0].cpu().numpy().astype(np.float64), fx, W)
+            grid = Camera(s.K, (H, W))
+            z_pred = grid.metric_depth(depth[b, 0].cpu().numpy().astype(np.float64), targets.depth, W)
             e, z = metrics.depth_errors_cm(z_pred, z_true, region)
             d_err.append(e)
             d_true.append(z)
