@@ -20,7 +20,7 @@ Metrics, in pixels of the original photo and camera-frame centimetres:
   what a model must beat to show it sees the arm move).
 
 :func:`evaluate_photos` runs the localization network alone on photos with one robot
-(no masks; chapter 2's first look at real images).
+(no masks; chapter 2's first look at real images), through the Predictor's own stages.
 
     robotpose eval real --data DIR [--checkpoint LOC.pt] [--instances INST.pt|none]
                         [--method nms|log] [--json OUT]
@@ -31,19 +31,13 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
-import torch
 
-from .. import camera, metrics
+from .. import metrics
 from ..checkpoint import CheckpointError, load_checkpoint
-from ..config import resolve_device
-from ..decode import decode_poses
 from ..predictor import Predictor, pretrained_paths
 from ..real_panda import RealPhoto
 from ..tasks import INSTANCE_TASKS
-from ..targets import image_to_tensor
-from .localization import predict_maps
 
 PCK_THRESHOLDS_PX = (2.5, 5.0, 10.0)
 AUC_MAX_PX = 20.0
@@ -253,27 +247,29 @@ class PhotoResult:
     scores: np.ndarray
 
 
-@torch.no_grad()
 def evaluate_photos(model, task, photos, method: str = "nms", device=None,
                     min_score: float = 0.1) -> list[PhotoResult]:
-    """Run the model on real photos (``real_panda.load_real_panda()``), one robot each:
-    resize to the input size, decode the whole image (no mask), map the joints back to
-    the photo's pixels and compare with the ground truth."""
-    device = resolve_device(device)
-    model = model.to(device).eval()
-    H, W = task.input_size
+    """Run a localization model alone on real photos (``real_panda.load_real_panda()``),
+    one robot each, through the :class:`Predictor`'s own stages (prepare: the photo's K
+    checked and the image fitted to the network keeping its aspect; network; decode the
+    whole image, no mask, depth in metres by the network grid's camera; back to the
+    photo's pixels), and compare with the ground truth.
+
+    Args:
+        model: a localization model; ``task``: its task (input size, depth coding, robot).
+        photos: ``RealPhoto`` list (image, K, true joints 2D/3D).
+        method: peak finder, 'nms' or 'log'; ``min_score``: a joint is found above it.
+
+    Returns:
+        one :class:`PhotoResult` per photo, in order.
+    """
+    predictor = Predictor(model, None, task.robot, depth_coding=task.targets.depth, device=device,
+                          method=method, min_score=min_score, input_size=task.input_size)
     out = []
     for p in photos:
-        h0, w0 = p.image.shape[:2]
-        sx, sy = W / w0, H / h0
-        image = cv2.resize(p.image, (W, H), interpolation=cv2.INTER_AREA if sx < 1 else cv2.INTER_LINEAR)
-        K = camera.scale_intrinsics(p.K, sx, sy)
-        beliefs, depth = predict_maps(model, image_to_tensor(image)[None].to(device))
-        fx = float(K[0, 0])
-        pose = decode_poses(beliefs[0].float(), depth[0].float(), None, K, method=method,
-                            min_score=min_score,
-                            depth_to_metres=lambda d: task.targets.depth.decode(d, fx, W))[0]
-        uv = camera.rescale_pixels(pose.joints_2d, 1.0 / sx, 1.0 / sy)
+        prepared = predictor.prepare(p.image, p.K, name=p.name)
+        pose = predictor.predict_prepared([prepared], method=method, with_masks=False)[0][0]
+        uv = pose.joints_2d.astype(np.float64)
         out.append(PhotoResult(p.name, uv, np.asarray(p.joints_2d, float),
                                metrics.pixel_errors(uv, p.joints_2d), pose.joints_3d.astype(np.float64),
                                np.asarray(p.joints_3d, float), pose.joint_scores))
