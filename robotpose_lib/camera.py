@@ -3,7 +3,9 @@ user's image and the network input.
 
 Part 1 (torch, device-agnostic, float32 unless the inputs say otherwise): intrinsics,
 look-at extrinsics, the paper's hemisphere sampling (section III-A), projection /
-back-projection, intrinsics under resize and crop.
+back-projection, intrinsics under resize and crop, and :class:`Camera`, which carries K
+and its pixel grid from the network view to the 3D joints (and decodes the network's
+depth code to metres). :func:`validate_K` is the one check of every K.
 
 Part 2 (NumPy float64 / OpenCV, CPU; used by ``image_io`` and ``predictor``):
 
