@@ -25,17 +25,14 @@ resumes from its checkpoint.
 from __future__ import annotations
 
 import argparse
-import json
-import resource
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from robotpose_lib.fileio import read_json_object, write_json_atomic  # noqa: E402
+from robotpose_lib.fileio import write_json_atomic  # noqa: E402
+from robotpose_lib.study_runs import run_evaluation, run_training  # noqa: E402
 from robotpose_lib.synth import RECIPES  # noqa: E402
 
 START = "assets/checkpoints/kuka_kr16_localization_cpu.pt"
@@ -51,54 +48,17 @@ MODEL_SETTINGS = ["--set", "depth_code=log", "--set", "depth_weight=10", "--set"
 SEED = 13
 
 
-def train_command(recipe: str, steps: int, out: Path, resume: bool) -> list[str]:
-    return [sys.executable, "-m", "robotpose_lib", "train", "localization", "--config", "cpu",
-            "--robot", "kuka_kr16", "--recipe", recipe, "--init", START, *MODEL_SETTINGS,
-            "--steps", str(steps), "--n-scenes", "200000", "--data-seed", str(SEED), "--seed", str(SEED),
+def train_args(recipe: str) -> list[str]:
+    return ["localization", "--config", "cpu", "--robot", "kuka_kr16", "--recipe", recipe, "--init", START,
+            *MODEL_SETTINGS, "--n-scenes", "200000", "--data-seed", str(SEED), "--seed", str(SEED),
             "--schedule", "cosine", "--lr", "5e-4", "--workers", "1", "--threads", "1",
-            "--ckpt-every", "250", "--log-every", "25", "--out", str(out), "--no-progress",
-            *(["--resume"] if resume else [])]
-
-
-def children_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def last_step(run: Path) -> int:
-    log = run / "metrics.jsonl"
-    if not log.exists():
-        return 0
-    steps = [json.loads(line).get("step", 0) for line in log.read_text().splitlines() if line.strip()]
-    return max(steps, default=0)
-
-
-def train_row(recipe: str, steps: int, out: Path) -> dict:
-    """Train (or resume) one row; returns its cost record, kept in ``out/cost.json``."""
-    cost_file = out / "cost.json"
-    cost = read_json_object(cost_file, "cost record") if cost_file.exists() else {"cpu_s": 0.0, "wall_s": 0.0}
-    if last_step(out) >= steps and (out / "checkpoint.pt").exists():
-        return cost
-    command = train_command(recipe, steps, out, resume=(out / "checkpoint.pt").exists())
-    print("$", " ".join(command[1:]), flush=True)
-    cpu0, wall0 = children_cpu_seconds(), time.time()
-    subprocess.run(command, check=True, cwd=ROOT)
-    cost = {"cpu_s": cost["cpu_s"] + children_cpu_seconds() - cpu0, "wall_s": cost["wall_s"] + time.time() - wall0,
-            "command": " ".join(["robotpose", *command[3:]])}
-    write_json_atomic(cost_file, cost)
-    return cost
+            "--ckpt-every", "250", "--log-every", "25", "--no-progress"]
 
 
 def evaluate(checkpoint: str, recipe: str, n: int, out: Path) -> dict:
     """``robotpose eval localization`` on the test set of ``recipe``; its JSON figures."""
-    if not out.exists():
-        command = [sys.executable, "-m", "robotpose_lib", "eval", "localization", "--checkpoint", checkpoint,
-                   "--n", str(n), "--recipe", recipe, "--json", str(out), "--no-progress"]
-        subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
-    figures = read_json_object(out, "evaluation")
-    figures["command"] = (f"robotpose eval localization --checkpoint {checkpoint} --n {n} --recipe {recipe} "
-                          f"--json {out.name}")
-    return figures
+    return run_evaluation(["localization", "--checkpoint", checkpoint, "--n", str(n), "--recipe", recipe],
+                          out, cwd=ROOT)
 
 
 def near_far(figures: dict) -> str:
@@ -127,7 +87,7 @@ def main(argv=None) -> int:
                           "by_test_set": start_figures})
     for recipe in rows:
         out = runs / recipe
-        cost = train_row(recipe, args.steps, out)
+        cost = run_training(train_args(recipe), out, args.steps, cwd=ROOT)
         checkpoint = str(out / "checkpoint.pt")
         checkpoint = checkpoint[len(str(ROOT)) + 1:] if checkpoint.startswith(f"{ROOT}/") else checkpoint
         tests = {r: evaluate(checkpoint, r, args.n, out / f"eval_{r}.json") for r in {"paper", recipe}}
