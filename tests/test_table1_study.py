@@ -62,6 +62,20 @@ def test_load_reads_the_floors_beside_the_study(tmp_path):
     from robotpose_lib.viz.table1 import plot_table1_ablation
     ax = plot_table1_ablation(loaded)
     assert len(ax.get_xticklabels()) == 5
+    from robotpose_lib.eval.table1_study import describe_floors, floors_markdown
+
+    narrow = {"n": 30, "floors_cm": {"kinematic fit to the true 2D joints": {"near": {"mean": 1.3},
+                                                                           "far": {"mean": 3.4}},
+                                     "kinematic fit to the model's 2D joints": {"near": {"mean": 19.0},
+                                                                              "far": {"mean": 95.0}}}}
+    (tmp_path / "floors_paper_readme.json").write_text(json.dumps(narrow))
+    text = describe_floors(load_study(tmp_path))
+    assert "1.3 / 3.4 cm under the README's conditions and to 13.7 / 15.1 cm" in text and "(6 times worse)" in text
+    assert "| kinematic fit to the true 2D joints | 13.7 / 15.1 | 1.3 / 3.4 |" in floors_markdown(load_study(tmp_path))
+    floors["floors_cm"]["kinematic fit to the model's 2D joints"] = {"near": {"mean": 45.0}, "far": {"mean": 50.0}}
+    (tmp_path / "floors_paper.json").write_text(json.dumps(floors))
+    assert "45.0 / 50.0 cm on the standard test set, against 40.0 / 60.0 cm from the regressed depth map" in \
+        describe_floors(load_study(tmp_path)) and "better far" in describe_floors(load_study(tmp_path))
     (tmp_path / "floors_bad.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="floors_bad.json"):
         load_study(tmp_path)
