@@ -61,7 +61,7 @@ import torch
 
 from robotpose_lib import config, viz
 from robotpose_lib.book import reference_model
-from robotpose_lib.checkpoint import reference_log
+from robotpose_lib.cards import read_record
 from robotpose_lib.eval.localization import evaluate_localization
 from robotpose_lib.eval.testset import test_dataset
 from robotpose_lib.models.localization import (LocalizationNet, count_flops,
@@ -330,9 +330,9 @@ display(Markdown(text + " The numbers below come from the reference model, not f
 # %% [markdown]
 # ## The reference model
 #
-# The reference checkpoints `assets/checkpoints/{robot}_localization_cpu.pt` were trained
-# with `robotpose train localization --config cpu --robot ROBOT` on the CPU (the model
-# card beside them gives the steps, data and time). If one is missing, the chapter says
+# The reference models `assets/models/{robot}_localization_cpu/` were trained
+# with `robotpose train localization --config cpu --robot ROBOT` on the CPU (each
+# folder's `lineage.json` and `card.md` give the steps, data and time). If one is missing, the chapter says
 # so and uses the live model instead, whose results are of course much worse.
 #
 # Both were trained in parts ({numref}`fig-reference-runs` below), and they differ in
@@ -341,10 +341,10 @@ display(Markdown(text + " The numbers below come from the reference model, not f
 # paper's recipe it continued its training on chapter 5's `sim2real` scenes (close
 # wide-angle cameras, white and grey robots with highlights, clutter and photometric
 # degradations), built so that the model works on real photos; its model card
-# (`assets/checkpoints/panda_localization_cpu.md`) gives the command. So the Panda model
+# (`assets/models/panda_localization_cpu/card.md`) gives the command. So the Panda model
 # evaluated in this chapter is that `sim2real` model, not a paper-recipe one; the
-# paper-recipe weights of its part 2 are kept beside it
-# (`panda_localization_cpu.part2.pt`), and chapter 5 starts its study from them.
+# paper-recipe weights of its part 2 are in git history (its lineage names the
+# commit), and chapter 5's study starts from them.
 
 # %%
 models = {}  # robot -> (model, task, source)
@@ -380,26 +380,26 @@ SHOW_ROBOT = LIVE_ROBOT
 # cannot be compared with parts 1 and 2.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs, part after part: the last stage's belief and depth terms (unweighted, smoothed), with a dotted line and the part's number at each boundary; the title says what each part changed.", "name": "fig-reference-runs"}}
-# each reference's parts in training order (log suffix, what changed), as in its model
-# card; the shipped checkpoint's own log has no suffix
+# each reference's parts in training order (run in its lineage.json, what changed)
 REFERENCE_PARTS = {
-    "panda": [(".part1", "λ = 1"), (".part2", "λ = 50"), ("", "sim2real scenes")],
-    "kuka_kr16": [(".part1", "λ = 1"), (".part2", "λ = 50"), (".part3", "log code"),
-                  (".part4", "+ depth context"), (".part5", "more steps"),
-                  ("", "more steps")],
+    "panda": [("part1", "λ = 1"), ("part2", "λ = 50"), ("part3", "sim2real scenes")],
+    "kuka_kr16": [("part1", "λ = 1"), ("part2", "λ = 50"), ("part3", "log code"),
+                  ("part4", "+ depth context"), ("part5", "more steps"),
+                  ("part6", "more steps")],
 }
-histories = {}
+histories = {}  # robot -> [(log rows of a part, what changed), ...]
 for robot in ROBOT_NAMES:
-    parts = [(reference_log(robot, "localization", part=p), label)
-             for p, label in REFERENCE_PARTS.get(robot, [])]
-    parts = [(path, label) for path, label in parts if path.is_file()]
+    record = read_record(f"{robot}_localization_cpu")
+    logs = record.logs() if record is not None else {}
+    parts = [(logs[run], label) for run, label in REFERENCE_PARTS.get(robot, [])
+             if run in logs]
     if len(parts) >= 2:
         histories[robot] = parts
 if histories:
     fig, axes = plt.subplots(1, len(histories), figsize=(10, 3.5), squeeze=False)
     for ax, (robot, parts) in zip(axes[0], histories.items()):
         # the part numbers mark the boundaries; the title says what each part changed
-        plot_term_history([path for path, _ in parts], ax=ax, smooth=20,
+        plot_term_history([rows for rows, _ in parts], ax=ax, smooth=20,
                           labels=[str(i) for i in range(1, len(parts) + 1)])
         key = ", ".join(f"{i}: {what}" for i, (_, what) in enumerate(parts, 1))
         ax.set_title(f"{robot}\n" + textwrap.fill(f"parts {key}", 50), pad=14,
@@ -410,10 +410,9 @@ else:
     print("reference training logs not found: skipping their plot")
 
 # %% tags=["hide-input"]
-def end_of_part(path, share=10):
+def end_of_part(rows, share=10):
     """Mean belief, unweighted and weighted depth term of the last stage over the
-    last 1/share of a log (a stage's logged loss is belief + lambda * depth)."""
-    rows = read_metrics(path)
+    last 1/share of a log's rows (a stage's logged loss is belief + lambda * depth)."""
     last = max(int(k.split("_")[1]) for k in rows[0] if k.startswith("belief_"))
     tail = rows[-max(1, len(rows) // share):]
     b = np.mean([r[f"belief_{last}"] for r in tail])
@@ -423,7 +422,7 @@ def end_of_part(path, share=10):
 
 lines = []
 for robot, parts in histories.items():
-    ends = [end_of_part(path) for path, _ in parts]
+    ends = [end_of_part(rows) for rows, _ in parts]
     shares = ", ".join(f"{i} ({what}) {w / b:.2f}"
                        for i, ((_, what), (b, d, w)) in enumerate(zip(parts, ends), 1))
     (_, d1, w1), (b2, d2, w2) = ends[0], ends[1]
@@ -613,20 +612,20 @@ plt.show()
 # %% [markdown]
 # The introduction's scorecard does not read these tables: it reads each model card's
 # evaluation of the same checkpoint on the fixed test set (section "Evaluation on the
-# fixed synthetic test set" of `assets/checkpoints/{robot}_localization_cpu.md`), whose
+# fixed synthetic test set" in `assets/models/{robot}_localization_cpu/eval.json`), whose
 # number of scenes is fixed. Each robot's paragraph below sets the card's figures beside
 # this chapter's.
 
 # %% tags=["hide-input"]
 from robotpose_lib.book import localization_card_comparison
-from robotpose_lib.checkpoint import reference_path
 
 
 paragraphs = []
 for robot, report in reports.items():
     paragraphs.append(f"**{robot}.** {describe_localization(report)}")
-    card = reference_path(robot).with_suffix(".md")
-    paragraphs.append(localization_card_comparison(robot, report, card,
+    record = read_record(f"{robot}_localization_cpu")
+    on_card = record.figures("test") if record is not None else None
+    paragraphs.append(localization_card_comparison(robot, report, on_card,
                                                    checkpoints.get(robot))
                       or (f"*{robot}: no model card evaluation of this checkpoint; "
                           f"these figures rest on {report.num_images} test scenes.*"))
@@ -674,13 +673,15 @@ display(Markdown("With the inverse code a 10 cm error at 10 m costs "
 # %% mystnb={"figure": {"caption": "The toy depth study: mean depth error near and far for the inverse and the log code, per seed, beside a baseline that predicts the median depth everywhere.", "name": "fig-toy-depth"}}
 from robotpose_lib.cards import read_study
 
-toy_runs = (read_study("kuka_kr16_depth_study.json") or {}).get("toy_depth", [])
+toy_study = read_study("kuka_kr16_localization_cpu", "depth")
+toy_runs = (toy_study or {}).get("toy_depth", [])
 if toy_runs:
     fig, ax = plt.subplots(figsize=(7, 3.2))
     plot_toy_depth(toy_runs, ax=ax)
     plt.show()
 else:
-    print("No toy depth study here (assets/checkpoints/kuka_kr16_depth_study.json): "
+    print("No toy depth study here "
+          "(assets/models/kuka_kr16_localization_cpu/depth_study.json): "
           "run scripts/depth_diagnosis.py --toy.")
 
 # %% tags=["hide-input"]

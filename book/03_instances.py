@@ -51,7 +51,6 @@ if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"robotpose @ git+{REPOSITORY}"], check=True)
 
 # %%
-import re
 import time
 from dataclasses import replace
 
@@ -70,8 +69,7 @@ from robotpose_lib.eval.testset import TEST_SEED, test_dataset, test_params
 from robotpose_lib.models.instances import (DEFAULT_MIN_ACTIVE_FRACTION,
                                             PAPER_MIN_ACTIVE_FRACTION)
 from robotpose_lib.bench.runtime import instance_timings
-from robotpose_lib.cards import lineage_logs, parse_instance_evaluation, read_card
-from robotpose_lib.checkpoint import checkpoint_dir
+from robotpose_lib.cards import read_record
 from robotpose_lib.book import (find_log, markdown_table, progress_table,
                                 reference_model)
 from robotpose_lib.eval.instances import evaluate_instances, step_purity
@@ -81,7 +79,6 @@ from robotpose_lib.models.instances import get_config as instance_config
 from robotpose_lib.synth import generate, params_for
 from robotpose_lib.targets import image_to_tensor
 from robotpose_lib.toy import disc_batch, train_toy
-from robotpose_lib.train import read_metrics
 
 QUICK = config.quick_mode()
 DEVICE = config.default_device()
@@ -385,7 +382,7 @@ def untrained_quick_model():
     return task.build_model(), task
 
 
-# the reference folder: $ROBOTPOSE_CHECKPOINT_DIR, else the checkpoints in the package
+# the reference folder: $ROBOTPOSE_MODELS_DIR, else the checkpoints in the package
 reference = reference_model(ROBOT, "instances", device=DEVICE,
                             fallback=untrained_quick_model,
                             fallback_source="an UNTRAINED 'quick' model, so the "
@@ -645,21 +642,20 @@ display(Markdown(
        else ".")))
 
 # %% tags=["hide-input"]
-# the model card's evaluation (`robotpose eval instances --n 100`), read by the
-# introduction's scorecard: the full build evaluates the same scenes with the same rule
-card_path = checkpoint_dir() / f"{ROBOT}_instances_cpu.md"
-card_text = read_card(card_path).evaluation if card_path.is_file() else ""
-card_eval = parse_instance_evaluation(card_text) if TRAINED and card_text else None
-if card_eval and card_eval.get("ap") and card_eval["counting"]:
-    card_all = card_eval["counting"][-1]
-    card_fraction = re.search(r"min active fraction ([\d.]+)", card_text)
-    card_fraction = float(card_fraction[1]) if card_fraction else None
+# the model's recorded evaluation (eval.json: `robotpose eval instances --n 100
+# --json`), read by the introduction's scorecard: the full build evaluates the same
+# scenes with the same rule
+record = read_record(f"{ROBOT}_instances_cpu")
+card_eval = record.figures("test") if TRAINED and record is not None else None
+if card_eval:
+    card_all = card_eval["counting"]["all"]
+    card_fraction = card_eval.get("min_active_fraction")
     same_rule = card_fraction is not None and np.isclose(card_fraction, SMALL_FRACTION)
     same_scenes = card_all["images"] == total["scenes"]
     ap50 = next(r for r in ap_rows if r["IoU"] == "0.50")
-    pairs = [("box AP", card_eval["ap"]["box"], head[f"box, {SMALL}"], ".3f"),
-             ("mask AP", card_eval["ap"]["mask"], head[f"mask, {SMALL}"], ".3f"),
-             ("mask AP at IoU 0.5", card_eval["ap50"]["mask"],
+    pairs = [("box AP", card_eval["box_ap"], head[f"box, {SMALL}"], ".3f"),
+             ("mask AP", card_eval["mask_ap"], head[f"mask, {SMALL}"], ".3f"),
+             ("mask AP at IoU 0.5", card_eval["mask_ap50"],
               ap50[f"mask, {SMALL}"], ".3f"),
              ("count right", card_all["accuracy"], total[f"right ({SMALL})"], ".0%")]
     agree = all(format(a, f) == format(b, f) for _, a, b, f in pairs)
@@ -782,9 +778,11 @@ display(Markdown(
 # %% tags=["hide-input"]
 logs = {"instances": find_log(ROBOT, "instances"),
         "localization": find_log(ROBOT, "localization")}
-lineages = {run: [p for p in lineage_logs(f"{ROBOT}_{run}_cpu")
-                  if any("loss" in r for r in read_metrics(p))]
-            for run in ("instances", "localization")}
+records = {run: read_record(f"{ROBOT}_{run}_cpu")
+           for run in ("instances", "localization")}
+lineages = {run: [rows for rows in (rec.part_logs() if rec is not None else [])
+                  if any("loss" in r for r in rows)]
+            for run, rec in records.items()}
 display(Markdown(
     "For comparison the same numbers are computed for the localization network's "
     f"run ({len(lineages['localization'])} "
@@ -804,7 +802,7 @@ for ax, (run, paths), color in zip(axes, lineages.items(), ("C0", "C2")):
     window = max(3, len(values) // 20)
     plot_training_curve(ax, curve["steps"], values, window, "loss", color=color,
                         parts=parts)
-    if run == "instances" and all(any("cost_per_robot" in r for r in read_metrics(p))
+    if run == "instances" and all(any("cost_per_robot" in r for r in p)
                                   for p in paths):
         cost = lineage_curve(paths, "cost_per_robot")
         plot_training_curve(ax, cost["steps"], cost["values"], window,
@@ -878,8 +876,8 @@ if "instances" in noise and "localization" in noise:
 # ### Teaching it to stop
 #
 # Our first instance runs, one per robot, used the paper's loss as it stands
-# (end-of-sequence weight 1). Their model cards, kept beside the shipped checkpoints
-# (`kuka_kr16_instances_cpu.eos1.md`, `panda_instances_cpu.eos1.md`), give their counting
+# (end-of-sequence weight 1). The shipped models' lineages keep them as earlier runs
+# (`assets/models/{robot}_instances_cpu/lineage.json`, run "eos1"), with their counting
 # on an earlier version of the synthetic test set: other background photos behind the
 # same robots, cameras and seeds (the table gives the number of scenes). Compare it with
 # this chapter's counting table only roughly.
@@ -887,9 +885,11 @@ if "instances" in noise and "localization" in noise:
 # %%
 first_runs = []
 for robot in ("kuka_kr16", "panda"):
-    path = checkpoint_dir() / f"{robot}_instances_cpu.eos1.md"
-    if path.is_file():
-        evaluation = parse_instance_evaluation(read_card(path).evaluation)
+    rec = read_record(f"{robot}_instances_cpu")
+    eos1 = next((r for r in (rec.lineage.get("earlier_runs", []) if rec else [])
+                 if r["run"] == "eos1" and "evaluation" in r), None)
+    if eos1 is not None:
+        evaluation = eos1["evaluation"]["figures"]
         counting = {r["true_count"]: r for r in evaluation["counting"]}
         means = {f"mean count, {k} robot{'s' if k != 1 else ''}":
                  counting[k]["mean_predicted"] for k in (1, 2) if k in counting}
@@ -907,7 +907,7 @@ if first_runs:
                      f"{worst.get('mean count, 1 robot', float('nan')):.1f} on "
                      "average."))
 else:
-    print("The model cards of the first runs are not here.")
+    print("The records of the first runs are not here.")
 
 # %% [markdown]
 # Why? The end-of-sequence term is a mean over all pixels, so a leftover mask the size of a
@@ -919,15 +919,15 @@ else:
 # reference.
 
 # %% mystnb={"figure": {"caption": "The unweighted end-of-sequence error (eq. 6's second term) of the first run (weight 1) and of the two parts of the reference run, on a log scale.", "name": "fig-eos"}}
-eos_runs = [("first run (EOS weight 1)", find_log(ROBOT, "instances", ".eos1"), 0),
-            ("reference, part 1", find_log(ROBOT, "instances", ".part1"), 0),
+eos_runs = [("first run (EOS weight 1)", find_log(ROBOT, "instances", "eos1"), 0),
+            ("reference, part 1", find_log(ROBOT, "instances", "part1"), 0),
             ("reference, part 2 (continues part 1)", logs["instances"], None)]
 eos_values = {}  # run -> its logged end-of-sequence errors, in order
 if all(path is not None for _, path, _ in eos_runs):
     fig, ax = plt.subplots(figsize=(8, 3.4))
     part1_end = 0
     for i, (label, path, offset) in enumerate(eos_runs):
-        rows_e = [r for r in read_metrics(path) if "eos_error" in r]
+        rows_e = [r for r in path if "eos_error" in r]
         eos_values[label] = np.array([r["eos_error"] for r in rows_e])
         start = part1_end if offset is None else offset
         plot_training_curve(ax, [start + r["step"] for r in rows_e],

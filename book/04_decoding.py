@@ -208,7 +208,7 @@ display(Markdown(
 # ## The reference networks
 #
 # `Predictor.from_pretrained(robot)` loads the shipped reference checkpoints
-# (`assets/checkpoints/{robot}_localization_cpu.pt` and `..._instances_cpu.pt`, trained on
+# (`assets/models/{robot}_localization_cpu/` and `..._instances_cpu/`, trained on
 # a CPU in chapters 2 and 3). `predictor(image, K)` takes an image of any size, resizes it
 # to the network's 240x320 input, scales $K$ with it (and uses the scaled focal length to
 # decode depth, as in training), and maps the results back to the input's pixels. Without

@@ -418,9 +418,10 @@ plt.show()
 # The shipped Panda localization model (the one chapter 2 evaluates and this chapter runs)
 # was trained in three parts: parts 1 and 2 on the paper's recipe, part 3 warm-started
 # from part 2 on `sim2real` scenes. Its model card
-# (`assets/checkpoints/panda_localization_cpu.md`) gives the command, the scenes seen and
-# the CPU time. On the dev photos, the sim-to-real study (read from
-# `assets/checkpoints/panda_sim2real_study.json`, written by `scripts/sim2real_study.py`)
+# (`assets/models/panda_localization_cpu/card.md`) gives the command, the scenes seen
+# and the CPU time. On the dev photos, the sim-to-real study (read from
+# `assets/models/panda_localization_cpu/sim2real_study.json`, written by
+# `scripts/sim2real_study.py`)
 # measured checkpoints along part 3, and a fine-tuned-backbone run from the same part-2
 # weights after the same wall time. The first row, *paper recipe only*, is the model as
 # it stood after part 2, before any `sim2real` training. The row marked *(shipped)*, at
@@ -431,7 +432,7 @@ plt.show()
 # seven joints and the five moving ones.
 
 # %%
-runs = read_study("panda_sim2real_study.json")
+runs = read_study("panda_localization_cpu", "sim2real")
 if runs is not None:
     rows = [{"run": r["label"], "steps": r["step"], "scenes seen": r["scenes"],
              "hours": r["hours"], "AUC all": r["all"]["auc"],
@@ -474,7 +475,8 @@ if runs is not None:
     display(Markdown(text + " Chapter 6 plots the all-joint AUC against training "
                      "time."))
 else:
-    print("No sim2real study file (assets/checkpoints/panda_sim2real_study.json): run "
+    print("No sim2real study file "
+          "(assets/models/panda_localization_cpu/sim2real_study.json): run "
           "scripts/sim2real_study.py.")
 
 # %% [markdown]
@@ -506,7 +508,8 @@ else:
 # 1. Turn one `sim2real` option off (for example `params_for("panda", "sim2real",
 #    max_distractors=0)`), render a few scenes and describe what the network no longer sees.
 # 2. Evaluate the paper-recipe model (part 2 of the shipped run, before `sim2real`) with
-#    `robotpose eval real --checkpoint assets/checkpoints/panda_localization_cpu.part2.pt
-#    --instances none` and compare it with the shipped one: which keypoints improved?
+#    (`git show 6d88c24:assets/checkpoints/panda_localization_cpu.part2.pt > part2.pt`,
+#    named in the model's lineage.json), `robotpose eval real --checkpoint part2.pt
+#    --instances none`, and compare it with the shipped one: which keypoints improved?
 # 3. Render the twin of one photo with `twin.render_twin(photo, realistic_material_probability=0)`
 #    (random colours) and run the model on it: how much does the robot's finish matter?

@@ -38,7 +38,7 @@
 # * which problems remain open, and what to try next.
 #
 # Every section reads a study file that a script wrote beside the reference checkpoints
-# (`assets/checkpoints/*.json`) or measures on the spot; when a file is absent the section
+# (`assets/models/*/*_study.json`) or measures on the spot; when a file is absent the section
 # says so in one line.
 
 # %% tags=["remove-cell"]
@@ -76,7 +76,7 @@ print(f"quick mode: {QUICK}; device: {DEVICE}")
 # figure and no number in the text. Chapter 5 measures our Panda models on calibrated
 # photographs of a real Panda with DREAM's metrics. Here is what training time bought: the
 # sim-to-real study (`scripts/sim2real_study.py`, written to
-# `panda_sim2real_study.json`) measured checkpoints of the sim-to-real training run, and a
+# `panda_localization_cpu/sim2real_study.json`) measured checkpoints of the sim-to-real training run, and a
 # fine-tuned-backbone run stopped after the same wall time, on chapter 5's 15 calibrated development
 # (dev) photos (one robot per photo, no instance masks). Those photos were never trained
 # on, but they are the ones the backbone and checkpoint choices were compared on, so the
@@ -87,11 +87,12 @@ print(f"quick mode: {QUICK}; device: {DEVICE}")
 # repository. Keypoint AUC is on all seven joints unless a sentence says otherwise.
 
 # %% tags=["hide-input"]
-real_study = read_study("panda_sim2real_study.json")
+real_study = read_study("panda_localization_cpu", "sim2real")
 photos = load_real_panda()
 baseline = keypoint_metrics(mean_pose_baseline(photos)) if photos else None
 if real_study is None:
-    print("No real-photo study file (assets/checkpoints/panda_sim2real_study.json): "
+    print("No real-photo study file "
+          "(assets/models/panda_localization_cpu/sim2real_study.json): "
           "run scripts/sim2real_study.py.")
 else:
     if baseline is None:
@@ -182,7 +183,7 @@ if real_study is not None:
 # squared error (eq. 1), an error $\Delta Z$ at depth $Z$ costs about
 # $(a \Delta Z / Z^2)^2$, so the far joints barely contribute to the loss; chapter 2 also
 # shows the toy scenes where a log code learns depth better. The depth study
-# (`scripts/depth_diagnosis.py`, written to `kuka_kr16_depth_study.json`) also diagnoses
+# (`scripts/depth_diagnosis.py`, written to `kuka_kr16_localization_cpu/depth_study.json`) also diagnoses
 # reference checkpoints on the test scenes: the error of the model's depth (Table I), the
 # *floor* that the network's low-resolution targets impose (the error of a perfect
 # prediction at the backbone's grid), a straight-line fit of predicted against true joint
@@ -194,11 +195,11 @@ if real_study is not None:
 # differ from theirs.
 
 # %% tags=["hide-input"]
-depth_study = read_study("kuka_kr16_depth_study.json")
+depth_study = read_study("kuka_kr16_localization_cpu", "depth")
 diagnoses = (depth_study or {}).get("checkpoints", [])
 if not diagnoses:
     print("No checkpoint diagnoses in a depth study file "
-          "(assets/checkpoints/kuka_kr16_depth_study.json): run "
+          "(assets/models/kuka_kr16_localization_cpu/depth_study.json): run "
           "scripts/depth_diagnosis.py CHECKPOINT.")
 else:
     rows = [{"checkpoint": d.get("label", d.get("checkpoint", "?")),
@@ -262,7 +263,7 @@ else:
 # foreground mask, a heatmap of robot centres and, per pixel, the offset to its robot's
 # centre, and assigns the foreground pixels to the centres in one vectorised step. A
 # robot's one-pass study (`scripts/onepass_study.py`, written to
-# `{robot}_onepass_study.json`) compares it with the recurrent model on the same test
+# `{robot}_onepass_cpu/onepass_study.json`) compares it with the recurrent model on the same test
 # scenes; for a robot without a study file the table reads both models' cards (the output
 # of `robotpose eval` on the fixed test set, written when each model was shipped).
 #
@@ -282,8 +283,8 @@ ONEPASS_ROBOTS = ("panda", "kuka_kr16")
 figures = [f for f in map(scorecard.onepass_figures, ONEPASS_ROBOTS) if f is not None]
 accuracy = onepass_robot_rows(figures)
 if not figures:
-    print("No one-pass figures: no one-pass study file and no one-pass model card in "
-          "assets/checkpoints/.")
+    print("No one-pass figures: no one-pass study file and no one-pass eval.json in "
+          "assets/models/.")
 else:
     percent = ("count right", "robot-free: none found", HARD_NEGATIVES_COLUMN)
     columns = ["robot", "model", "test scenes", "box AP", "mask AP", "mask AP@0.5",
@@ -364,12 +365,12 @@ LABELS = {"onepass_ms": "one-pass", "onepass_forced_ms": "one-pass, forced",
           "convgru_ms": "recurrent",
           "convgru_forced_ms": "recurrent, forced (k + 1 steps)"}
 studies = {r: study for r in ONEPASS_ROBOTS
-           if (study := read_study(f"{r}_onepass_study.json")) is not None}
+           if (study := read_study(f"{r}_onepass_cpu", "onepass")) is not None}
 runtimes = {r: rows for r, study in studies.items()
             if (rows := onepass_study_rows(study)[1])}
 if not runtimes:
     print("No one-pass study file with runtime figures "
-          "(assets/checkpoints/ROBOT_onepass_study.json): no plot.")
+          "(assets/models/ROBOT_onepass_cpu/onepass_study.json): no plot.")
 else:
     fig, axes = plt.subplots(1, len(runtimes),
                              figsize=(6.5 if len(runtimes) == 1 else 9.5, 3.3),

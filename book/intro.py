@@ -50,14 +50,12 @@ if "google.colab" in sys.modules:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", f"robotpose @ git+{REPOSITORY}"], check=True)
 
 # %% tags=["remove-input"]
-import re
 
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from robotpose_lib import book, config, scorecard
-from robotpose_lib.cards import read_card
-from robotpose_lib.checkpoint import checkpoint_dir
+from robotpose_lib.cards import read_record
 from robotpose_lib.real_panda import load_real_panda
 from robotpose_lib.viz.pipeline import plot_pipeline
 
@@ -143,7 +141,9 @@ display(Markdown(f"*Rule.* {scorecard.rules_text()}\n\n{sentence}"))
 #
 # The repository ships reference models for each robot: a localization network, the
 # paper's recurrent instance model and our one-pass instance model (chapter 6), with a model
-# card each (`assets/checkpoints/*.md`: the command that trained it, its evaluation). They were trained on a 2-core CPU machine shared with other
+# folder each (`assets/models/NAME/`: the weights, `lineage.json` with the commands that
+# trained it, `eval.json` with its evaluations, and `card.md` written from the two; the
+# index `assets/models/README.md` lists them). They were trained on a 2-core CPU machine shared with other
 # jobs, one core per training run, some in several parts (each part warm-started from the
 # previous one). The table sums the parts from their training logs.
 
@@ -177,13 +177,12 @@ else:
 # page, not typed in. Equations carry the paper's numbers (eq. 1 to 6).
 
 # %% tags=["remove-input"]
-# the test scenes of the model cards (each card's evaluation names its number)
-card_path = checkpoint_dir() / "kuka_kr16_localization_cpu.md"
-n_card = (re.search(r"(\d+) test images", read_card(card_path).evaluation)
-          if card_path.is_file() else None)
+# the test scenes of the model records (each eval.json names its number)
+record = read_record("kuka_kr16_localization_cpu")
+n_card = (record.figures("test") or {}).get("n") if record is not None else None
 display(Markdown(
     "In the full build, chapters 2 to 4 evaluate the same "
-    + (f"{int(n_card.group(1))} " if n_card else "")
+    + (f"{int(n_card)} " if n_card else "")
     + "synthetic test scenes as the model cards, so the figures the scorecard quotes "
     "reappear in chapters 2 and 3, which compare them with the cards' and say whether "
     "they agree; a quick-mode build (below) evaluates a few scenes only, so its figures are "
@@ -201,7 +200,7 @@ display(Markdown(
 # writes the HTML to `_build/html`. `ROBOTPOSE_QUICK=1 make book` does the same with tiny
 # sizes in minutes; `make test` runs the library's tests and builds the book in quick
 # mode. Chapters never train the reference models: they load them from
-# `assets/checkpoints/` and train only small models live, to show the mechanics.
+# `assets/models/` and train only small models live, to show the mechanics.
 #
 # **Run on Colab.** The rocket button at the top of each chapter opens it in Colab (the
 # notebooks ask Colab for a GPU); the chapter's first cell installs the library from the

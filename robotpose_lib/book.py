@@ -1,14 +1,14 @@
 """What the chapters share, so that each chapter holds prose, calls and figures.
 
 * :func:`reference_model`: a reference checkpoint loaded for inference, or a stand-in when
-  it is missing (a fresh checkout, another ``$ROBOTPOSE_CHECKPOINT_DIR``), so that every
+  it is missing (a fresh checkout, another ``$ROBOTPOSE_MODELS_DIR``), so that every
   cell still runs; :func:`reference_predictor`: the same for the whole pipeline.
-* :func:`find_log`: the training log shipped beside a reference checkpoint
-  (``checkpoint.reference_log``); :func:`progress_table`: how a logged loss progressed
+* :func:`find_log`: the training log of a reference model, one run of its
+  ``metrics.jsonl`` (``cards.ModelRecord.logs``); :func:`progress_table`: how a logged loss progressed
   (noise and drops between fifths of a run, chapter 3).
 * :func:`markdown_table`: rows of numbers as a Markdown table (chapters display tables as
   tables, never as monospaced text); :func:`shipped_models_table`: what each reference
-  model is and cost to train (from its card and logs, ``cards``).
+  model is and cost to train (from its lineage.json and log, ``cards``).
 * :func:`pipeline_example`: the arrays of the introduction's pipeline figure
   (``viz.pipeline.plot_pipeline``), from one rendered scene's exact targets.
 * :func:`real_photos_absent`: the line a chapter shows instead of a real-photo figure
@@ -21,7 +21,6 @@ Timings belong to ``bench/`` (chapter 3's runtime per robot is
 """
 from __future__ import annotations
 
-import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +29,10 @@ from typing import Callable
 import numpy as np
 from torch import nn
 
-from .checkpoint import describe_checkpoint_dir, find_reference, reference_log
+from .checkpoint import describe_models_dir, find_reference, model_name
 from .peaks import peak_name  # noqa: F401  (the chapters import it from here)
 from .predictor import Predictor, pretrained_paths
 from .tasks import load_model
-from .train import read_metrics
 from .viz.training import relative_noise
 
 
@@ -69,14 +67,14 @@ def reference_model(robot: str, task: str = "localization", config: str = "cpu",
         from .cards import training_cost
 
         # a checkpoint's step counts its last training part only; readers want the total
-        cost = training_cost(path.name[:-len(path.suffix)], path.parent)
+        cost = training_cost(path.parent.name, path.parent.parent)
         total, parts = max(cost.steps, int(ckpt["step"])), max(1, len(cost.parts))
         trained = (f"{total:,} training steps in {parts} parts" if parts > 1
                    else f"{total:,} training steps")
         # two short lines: one long line scrolls sideways in the built pages
-        print(f"{robot}: {path.name}, {ckpt['config']['name']} config, input {H}x{W}\n  {trained}")
-        return Reference(model, loaded_task, f"{path.name} ({trained})", ckpt)
-    print(f"{robot}: no reference checkpoint {robot}_{task}_{config}.pt in {describe_checkpoint_dir()}"
+        print(f"{robot}: {path.parent.name}, {ckpt['config']['name']} config, input {H}x{W}\n  {trained}")
+        return Reference(model, loaded_task, f"{path.parent.name} ({trained})", ckpt)
+    print(f"{robot}: no reference model {model_name(robot, task, config)} in {describe_models_dir()}"
           + (f"; using {fallback_source}" if fallback else ""))
     if fallback is None:
         return None
@@ -103,13 +101,18 @@ def reference_predictor(robot: str, override: str | Path | None = None) -> tuple
         return Predictor.from_pretrained(robot, instances=False), "reference localization only (no masks)"
 
 
-def find_log(robot: str, task: str, part: str = "", config: str = "cpu") -> Path | None:
-    """The shipped training log of a reference model (``checkpoint.reference_log``) when it
-    exists and holds a logged "loss", else None."""
-    path = reference_log(robot, task, config, part)
-    if path.is_file() and any("loss" in r for r in read_metrics(path)):
-        return path
-    return None
+def find_log(robot: str, task: str, run: str = "", config: str = "cpu") -> list[dict] | None:
+    """The rows of one run in a reference model's training log (``metrics.jsonl``; ``run``
+    a part or earlier run of its lineage.json, e.g. "part1" or "eos1"; "" the part that
+    made the shipped weights) when they hold a logged "loss", else None."""
+    from .cards import read_record
+
+    record = read_record(model_name(robot, task, config))
+    if record is None:
+        return None
+    run = run or record.lineage["parts"][-1].get("run", "part1")
+    rows = record.logs().get(run, [])
+    return rows if any("loss" in r for r in rows) else None
 
 
 def progress_table(rows: list[dict], window: int, key: str = "loss") -> dict:
@@ -180,13 +183,14 @@ def shipped_models_table(names=SHIPPED, folder=None) -> tuple[str, list[dict]]:
     rows = []
     for name in names:
         cost = training_cost(name, folder)
-        if cost.card is None or not cost.parts:
+        if cost.record is None or not cost.parts:
             continue
         timed = [p for p in cost.parts if np.isfinite(p["samples_per_s"]) and p["samples_per_s"] > 0]
         # the median rate of a short part must not stand for a long one: weight by steps
         rate = (sum(p["steps"] for p in timed) / sum(p["steps"] / p["samples_per_s"] for p in timed)
                 if timed else float("nan"))
-        rows.append({"model": f"{cost.card.robot} {cost.card.task}", "robot": cost.card.robot, "task": cost.card.task,
+        robot, task = cost.record.robot, cost.record.task
+        rows.append({"model": f"{robot} {task}", "robot": robot, "task": task,
                      "parts": len(cost.parts), "steps": cost.steps, "scenes seen": cost.scenes,
                      "hours": cost.hours, "samples/s": rate})
     table = markdown_table(rows, columns=["model", "parts", "steps", "scenes seen", "hours", "samples/s"],
@@ -313,47 +317,43 @@ def _entry_name(key: tuple) -> str:
     return ("Table I" if table == "depth" else peak_name(table)) + f" {row} {column}"
 
 
-def localization_card_comparison(robot: str, report, card_path: str | Path, checkpoint: dict | None) -> str:
-    """Markdown: the model card's evaluation (``card_path``) beside a chapter's
+def localization_card_comparison(robot: str, report, figures_on_card: dict | None, checkpoint: dict | None) -> str:
+    """Markdown: the model's recorded evaluation on the test set (``figures_on_card``: the
+    "test" figures of its eval.json, ``eval localization --json``) beside a chapter's
     ``LocalizationReport`` of the same ``checkpoint``, in sentences: whether the chapter
-    reproduces the card entry by entry (same checkpoint, seed and scene count), else the
+    reproduces the record entry by entry (same checkpoint, seed and scene count), else the
     headline figures side by side; whether Fig. 6's ordering holds on each; which peak
-    finder is more precise. "" without a card that evaluates this checkpoint."""
-    from .cards import differing_entries, parse_localization_evaluation, read_card
+    finder is more precise. "" without a record that evaluates this checkpoint."""
+    from .cards import differing_figures
     from .eval.testset import TEST_SEED
     from .scorecard import base_tip_medians
 
-    path = Path(card_path)
-    if checkpoint is None or not path.is_file():
+    ev = figures_on_card
+    if checkpoint is None or not ev or ev.get("step") != int(checkpoint["step"]):
         return ""
-    card = read_card(path)
-    if not card.evaluation or card.evaluated_step != int(checkpoint["step"]):
-        return ""
-    found = (re.search(r"(\d+) test images", card.evaluation)
-             or re.search(r"--n (\d+)", path.read_text()))
-    n_card, n_here = (int(found.group(1)) if found else None), report.num_images
-    seed = re.search(r"test seed (\d+)", card.evaluation)
+    n_card, n_here = ev.get("n"), report.num_images
     # scene i of the test set depends only on (seed, i): equal counts, equal scenes
-    same_scenes = bool(n_card == n_here and seed and int(seed.group(1)) == TEST_SEED)
+    same_scenes = bool(n_card == n_here and ev.get("seed") == TEST_SEED and ev.get("recipe", "paper") == "paper")
     scenes = f"{n_card} test scenes" if n_card else "its test scenes"
-    ev = parse_localization_evaluation(card.evaluation)
-    # this chapter's tables printed and parsed like the card's: entry by entry
-    diff, compared = differing_entries(ev, parse_localization_evaluation(report.format()))
+    # this chapter's figures against the record's, entry by entry
+    diff, compared = differing_figures(ev, report.figures())
     reproduced = same_scenes and not diff
     depth, figures, card_figures = report.depth_table(), [], []
+    pixel = ev["pixel_errors_px"]
     for rng in ("near", "far"):
-        card_mean = ev["depth"].get(rng, {}).get("mean", float("nan"))
+        card_mean = ev["table_i_cm"].get(rng, {}).get("mean")
+        card_mean = float("nan") if card_mean is None else card_mean
         if np.isfinite(card_mean) and depth[rng]["n"]:
             figures.append(f"Table I {rng} mean {card_mean:.1f} cm on the card "
                            f"against {depth[rng]['mean']:.1f} cm here")
             card_figures.append(f"Table I {rng} mean {card_mean:.1f} cm")
-    methods = [m for m in report.methods if ev["pixel"].get(m)]
+    methods = [m for m in report.methods if pixel.get(m)]
     for m in methods:
         figures.append(f"{peak_name(m)} median over all joints "
-                       f"{ev['pixel'][m][-1]['50%']:.1f} against "
+                       f"{pixel[m][-1]['50%']:.1f} against "
                        f"{report.joint_table(m)[-1]['50%']:.1f} px")
         card_figures.append(f"{peak_name(m)} median over all joints "
-                            f"{ev['pixel'][m][-1]['50%']:.1f} px")
+                            f"{pixel[m][-1]['50%']:.1f} px")
     text = f"**{robot}, model card against this chapter.** "
     if reproduced:
         text += (f"The card and this chapter evaluate the same checkpoint on the same "
@@ -379,7 +379,7 @@ def localization_card_comparison(robot: str, report, card_path: str | Path, chec
                  f"on {n_here}: " + "; ".join(figures) + ". ")
     holds_here, here = _ordering({m: base_tip_medians(report.joint_table(m)[:-1])
                                  for m in methods})
-    holds_card, there = _ordering({m: base_tip_medians(ev["pixel"][m][:-1]) for m in methods})
+    holds_card, there = _ordering({m: base_tip_medians(pixel[m][:-1]) for m in methods})
     if reproduced:
         text += f"Fig. 6's ordering (base joints more precise than the tip) {there}. "
     elif holds_here == holds_card:
@@ -389,7 +389,7 @@ def localization_card_comparison(robot: str, report, card_path: str | Path, chec
         text += ("Fig. 6's ordering (base joints more precise than the tip): on these "
                  f"{n_here} scenes it {here}; on the card's {scenes} it {there}. ")
     best_here = min(methods, key=lambda m: report.joint_table(m)[-1]["50%"])
-    best_card = min(methods, key=lambda m: ev["pixel"][m][-1]["50%"])
+    best_card = min(methods, key=lambda m: pixel[m][-1]["50%"])
     if best_here != best_card:
         text += (f"The more precise peak finder over all joints is "
                  f"{peak_name(best_here)} here and {peak_name(best_card)} on the "

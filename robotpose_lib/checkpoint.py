@@ -1,12 +1,13 @@
 """Atomic, self-describing training checkpoints, and where the reference ones live.
 
-Where: :func:`checkpoint_dir` is the one place that decides the folder of the reference
-checkpoints (and their logs and model cards): ``$ROBOTPOSE_CHECKPOINT_DIR`` when set, else
-the checkpoints that come with robotpose (:func:`shipped_checkpoint_dir`): inside the
-installed package as package data (``robotpose_lib/assets/checkpoints``; a wheel or
-``pip install git+...`` puts them there, see ``pyproject.toml``) or, running from a source
-checkout, the repository's ``assets/checkpoints``. :func:`reference_path` names one file,
-:func:`reference_log` the training log beside it.
+Where: :func:`models_dir` is the one place that decides the folder of the reference
+models, one folder per model (``records.py`` describes a folder: ``model.pt``, its
+training log, ``lineage.json``, ``eval.json``, ``card.md``): ``$ROBOTPOSE_MODELS_DIR`` when
+set, else the models that come with robotpose (:func:`shipped_models_dir`): inside the
+installed package as package data (``robotpose_lib/assets/models``; a wheel or ``pip
+install git+...`` puts them there, see ``pyproject.toml``) or, running from a source
+checkout, the repository's ``assets/models``. :func:`model_folder` names a model's folder,
+:func:`reference_path` its weights.
 
 A checkpoint is one ``torch.save`` file (a zip of ``data.pkl`` and the tensors) holding
 everything needed to continue a run with the same step count or to rebuild the model for
@@ -32,7 +33,7 @@ code from the file (format version 2)::
                cuda (list of uint8 tensors or None), numpy ({"name", "keys" int64 tensor,
                "pos", "has_gauss", "cached_gaussian"}), python (``random.getstate()``)
 
-The reference checkpoints (``scripts/ship_reference.py``) keep only the inference keys
+The reference checkpoints (``scripts/ship_model.py``) keep only the inference keys
 (no optimizer, scheduler, scaler, rng).
 
 Loading (:func:`load_checkpoint`) allows exactly these types (and, for version-1 training
@@ -66,47 +67,51 @@ import torch
 from .fileio import atomic_file
 
 FORMAT, VERSION = "robotpose-checkpoint", 2
-# What a shipped model keeps (no optimiser, schedule or RNG state): scripts/ship_reference.py
-# and scripts/ship_model.py write these keys only.
+# What a shipped model keeps (no optimiser, schedule or RNG state): scripts/ship_model.py
+# writes these keys only.
 INFERENCE_KEYS = ("task", "robot", "robot_source", "config", "step", "model", "extra", "settings")
 READABLE_VERSIONS = (1, 2)
 REQUIRED_KEYS = ("format", "version", "task", "robot", "config", "step", "model")
 
-CHECKPOINT_DIR_ENV = "ROBOTPOSE_CHECKPOINT_DIR"
+MODELS_DIR_ENV = "ROBOTPOSE_MODELS_DIR"
+MODEL_FILE = "model.pt"
 _PACKAGE = Path(__file__).resolve().parent
-PACKAGED_CHECKPOINT_DIR = _PACKAGE / "assets" / "checkpoints"      # installed package data
-SOURCE_CHECKPOINT_DIR = _PACKAGE.parent / "assets" / "checkpoints"  # a source checkout
+PACKAGED_MODELS_DIR = _PACKAGE / "assets" / "models"      # installed package data
+SOURCE_MODELS_DIR = _PACKAGE.parent / "assets" / "models"  # a source checkout
 
 
-def shipped_checkpoint_dir() -> Path:
-    """The reference checkpoints that come with robotpose: the installed package's
-    ``robotpose_lib/assets/checkpoints`` when it exists, else the source checkout's
-    ``assets/checkpoints`` (the place they are kept in the repository)."""
-    if PACKAGED_CHECKPOINT_DIR.is_dir():
-        return PACKAGED_CHECKPOINT_DIR
-    return SOURCE_CHECKPOINT_DIR
+def shipped_models_dir() -> Path:
+    """The model folders that come with robotpose: the installed package's
+    ``robotpose_lib/assets/models`` when it exists, else the source checkout's
+    ``assets/models`` (the place they are kept in the repository)."""
+    if PACKAGED_MODELS_DIR.is_dir():
+        return PACKAGED_MODELS_DIR
+    return SOURCE_MODELS_DIR
 
 
-def checkpoint_dir() -> Path:
-    """Folder of the reference checkpoints: ``$ROBOTPOSE_CHECKPOINT_DIR`` when set (tests,
-    users with their own references), else :func:`shipped_checkpoint_dir`."""
-    return Path(os.environ.get(CHECKPOINT_DIR_ENV) or shipped_checkpoint_dir())
+def models_dir() -> Path:
+    """Folder of the model folders: ``$ROBOTPOSE_MODELS_DIR`` when set (tests, users with
+    their own references), else :func:`shipped_models_dir`."""
+    return Path(os.environ.get(MODELS_DIR_ENV) or shipped_models_dir())
+
+
+def model_name(robot: str, task: str = "localization", config: str = "cpu") -> str:
+    """The name of a reference model's folder: ``{robot}_{task}_{config}``."""
+    return f"{robot}_{task}_{config}"
+
+
+def model_folder(robot: str, task: str = "localization", config: str = "cpu",
+                 folder: str | Path | None = None) -> Path:
+    """``{folder}/{robot}_{task}_{config}/``; ``folder`` defaults to :func:`models_dir` (the
+    folder need not exist)."""
+    return Path(folder if folder is not None else models_dir()) / model_name(robot, task, config)
 
 
 def reference_path(robot: str, task: str = "localization", config: str = "cpu",
                    folder: str | Path | None = None) -> Path:
-    """``{folder}/{robot}_{task}_{config}.pt``; ``folder`` defaults to :func:`checkpoint_dir`
-    (the file need not exist)."""
-    return Path(folder if folder is not None else checkpoint_dir()) / f"{robot}_{task}_{config}.pt"
-
-
-def reference_log(robot: str, task: str = "localization", config: str = "cpu", part: str = "",
-                  folder: str | Path | None = None) -> Path:
-    """The training log shipped beside a reference checkpoint:
-    ``{folder}/{robot}_{task}_{config}{part}.metrics.jsonl``; ``part`` names an earlier run
-    of the same model (".part1", ".eos1", ...). The file need not exist."""
-    folder = Path(folder if folder is not None else checkpoint_dir())
-    return folder / f"{robot}_{task}_{config}{part}.metrics.jsonl"
+    """The weights of a reference model, ``{folder}/{robot}_{task}_{config}/model.pt``
+    (:func:`model_folder`; the file need not exist)."""
+    return model_folder(robot, task, config, folder) / MODEL_FILE
 
 
 def find_reference(robot: str, task: str = "localization", config: str = "cpu",
@@ -116,13 +121,13 @@ def find_reference(robot: str, task: str = "localization", config: str = "cpu",
     return path if path.is_file() else None
 
 
-def describe_checkpoint_dir(folder: str | Path | None = None) -> str:
+def describe_models_dir(folder: str | Path | None = None) -> str:
     """Where a missing reference was looked for, for error messages."""
     if folder is not None:
         return str(folder)
-    if os.environ.get(CHECKPOINT_DIR_ENV):
-        return f"{checkpoint_dir()} (${CHECKPOINT_DIR_ENV})"
-    return str(checkpoint_dir())
+    if os.environ.get(MODELS_DIR_ENV):
+        return f"{models_dir()} (${MODELS_DIR_ENV})"
+    return str(models_dir())
 
 
 class CheckpointError(ValueError):

@@ -18,8 +18,8 @@ made, see ``targets.DepthCoding``); beliefs on the padding are ignored; 2D outpu
 masks are mapped back to the user's image (through the distortion). 3D outputs are
 camera-frame metres.
 
-The reference checkpoints come from :func:`checkpoint.checkpoint_dir`
-(``$ROBOTPOSE_CHECKPOINT_DIR``, else the files installed with the package). The command
+The reference models come from :func:`checkpoint.models_dir` (one folder per model:
+``$ROBOTPOSE_MODELS_DIR``, else the folders installed with the package). The command
 line is ``robotpose predict`` (``cli/predict.py``).
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ import torch
 
 from . import camera
 from .camera import CameraDescription, NetworkView, network_view, read_camera
-from .checkpoint import CheckpointError, describe_checkpoint_dir, load_checkpoint, reference_path
+from .checkpoint import CheckpointError, describe_models_dir, load_checkpoint, reference_path
 from .config import resolve_device
 from .decode import decode_poses, select_instances
 from .peaks import METHODS
@@ -46,11 +46,11 @@ from .tasks import InstanceModel, LocalizationTask, load_model
 from .types import RobotPose
 
 
-def pretrained_paths(robot: str, config: str = "cpu", checkpoint_dir: str | Path | None = None) -> tuple[Path, Path]:
-    """(localization, instances) checkpoint paths of the reference models (in
-    ``checkpoint_dir``, default :func:`checkpoint.checkpoint_dir`)."""
-    return (reference_path(robot, "localization", config, checkpoint_dir),
-            reference_path(robot, "instances", config, checkpoint_dir))
+def pretrained_paths(robot: str, config: str = "cpu", models_dir: str | Path | None = None) -> tuple[Path, Path]:
+    """(localization, instances) weights of the reference models (in ``models_dir``,
+    default :func:`checkpoint.models_dir`)."""
+    return (reference_path(robot, "localization", config, models_dir),
+            reference_path(robot, "instances", config, models_dir))
 
 
 @dataclass
@@ -173,13 +173,13 @@ class Predictor:
             return [f"joint{j}" for j in range(self.num_joints)]
 
     @classmethod
-    def from_pretrained(cls, robot: str, config: str = "cpu", checkpoint_dir: str | Path | None = None,
+    def from_pretrained(cls, robot: str, config: str = "cpu", models_dir: str | Path | None = None,
                         instances: bool = True, **kwargs) -> "Predictor":
-        """The reference models of ``robot``: ``{robot}_localization_{config}.pt`` (weights
-        and depth coding) and ``{robot}_instances_{config}.pt`` (instance model; it also
-        holds the localization weights it was trained on, which are used) in
-        ``checkpoint_dir`` (default :func:`checkpoint.checkpoint_dir`:
-        $ROBOTPOSE_CHECKPOINT_DIR, else the files installed with the package).
+        """The reference models of ``robot``: ``{robot}_localization_{config}/model.pt``
+        (weights and depth coding) and ``{robot}_instances_{config}/model.pt`` (instance
+        model; it also holds the localization weights it was trained on, which are used)
+        in ``models_dir`` (default :func:`checkpoint.models_dir`: $ROBOTPOSE_MODELS_DIR,
+        else the folders installed with the package).
         ``instances=False`` loads the localization checkpoint alone (one robot per image
         assumed).
 
@@ -187,8 +187,8 @@ class Predictor:
             FileNotFoundError: naming the missing checkpoint and where it was looked for.
             CheckpointError: corrupt, or made for another robot.
         """
-        loc_path, inst_path = pretrained_paths(robot, config, checkpoint_dir)
-        where = describe_checkpoint_dir(checkpoint_dir)
+        loc_path, inst_path = pretrained_paths(robot, config, models_dir)
+        where = describe_models_dir(models_dir)
         if not loc_path.is_file():
             raise FileNotFoundError(f"{loc_path}: reference localization checkpoint for {robot!r} not found "
                                     f"(looked in {where})")

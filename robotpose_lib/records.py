@@ -3,16 +3,19 @@
 ``assets/models/<name>/`` holds
 
 * ``model.pt``       the weights (inference keys only; ``checkpoint.py``'s format),
-* ``metrics.jsonl``  the training log, every part of the run in order,
+* ``metrics.jsonl``  the training log, every part of the run in order (rows tagged with
+                     the ``"run"`` of their part when the model was trained in separate runs),
 * ``lineage.json``   how it was trained: the parts, each with its command, steps, scenes
-                     and hours, and the command that continues the run,
+                     and hours, and the command that continues the run; earlier runs it
+                     does not descend from (``earlier_runs``) with their notes,
 * ``eval.json``      what it measures: one entry per evaluation, each the JSON that the
                      ``robotpose eval ... --json`` command wrote, with that command,
 * ``card.md``        rendered from the two JSON files by :func:`render_card` (never edited
                      by hand, never parsed back).
 
-A newcomer answers "which model, how trained, what it measures" from the folder alone;
-the library and the chapters read the JSON.
+A newcomer answers "which model, how trained, what it measures" from the folder alone,
+and across models from the index ``assets/models/README.md`` (:func:`render_index`); the
+library and the chapters read the JSON (``cards.py``).
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from pathlib import Path
 
 from .fileio import read_json_object, write_atomic, write_json_atomic
 
-LINEAGE, EVAL, CARD = "lineage.json", "eval.json", "card.md"
+LINEAGE, EVAL, CARD, INDEX = "lineage.json", "eval.json", "card.md", "README.md"
 
 
 def read_json(path: str | Path) -> dict:
@@ -49,6 +52,45 @@ def add_evaluation(folder: str | Path, key: str, command: str, figures: dict, ti
 
 def _fmt(value, digits: int = 3) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _localization_table(figures: dict) -> list[str]:
+    """Markdown rows of ``eval localization --json`` figures: all-joint pixel errors per
+    peak finder, then Table I near / far."""
+    lines = [f"{figures.get('images')} test scenes (seed {figures.get('seed')}), {figures.get('robots')} robots, "
+             f"step {figures.get('step')}; pixel errors at 480x640", "",
+             "| peaks | mean px | median px | 75% px | joints found | missed |", "|---|---:|---:|---:|---:|---:|"]
+    for method, rows in figures.get("pixel_errors_px", {}).items():
+        a = rows[-1]
+        lines.append(f"| {method} | {_fmt(a['mean'], 2)} | {_fmt(a['50%'], 2)} | {_fmt(a['75%'], 2)} | {a['n']} "
+                     f"| {a['missed']} |")
+    lines += ["", "| Table I depth error [cm] | mean | std | median | n | median-depth baseline mean |",
+              "|---|---:|---:|---:|---:|---:|"]
+    for rng in ("near", "far"):
+        d, b = figures["table_i_cm"][rng], figures.get("table_i_baseline_cm", {}).get(rng, {})
+        lines.append(f"| {rng} | {_fmt(d['mean'], 2)} | {_fmt(d['std'], 2)} | {_fmt(d['50%'], 2)} | {d['n']} "
+                     f"| {_fmt(b.get('mean'), 2)} |")
+    return lines
+
+
+def _instance_table(figures: dict) -> list[str]:
+    """Markdown rows of ``eval instances|onepass --json`` figures: AP, counting, robot-free."""
+    lines = [f"{figures.get('n')} test scenes (seed {figures.get('seed')}), step {figures.get('step')}, "
+             f"min active fraction {figures.get('min_active_fraction')}"
+             + ("" if figures.get("centre_threshold") is None else
+                f", centre threshold {figures['centre_threshold']:g}, NMS window {figures.get('centre_nms')}"), "",
+             "| box AP | box AP@0.5 | mask AP | mask AP@0.5 | counted right |", "|---:|---:|---:|---:|---:|",
+             f"| {_fmt(figures['box_ap'])} | {_fmt(figures['box_ap50'])} | {_fmt(figures['mask_ap'])} "
+             f"| {_fmt(figures['mask_ap50'])} | {_fmt(figures['counting_accuracy'])} |", "",
+             "| true robots | scenes | counted right | mean count |", "|---|---:|---:|---:|"]
+    lines += [f"| {k} | {c['images']} | {_fmt(c['accuracy'])} | {_fmt(c['mean_predicted'], 2)} |"
+              for k, c in figures["counting"].items()]
+    for key, label in (("robot_free", "robot-free scenes"), ("robot_free_hard", "robot-free, hard negatives")):
+        if key in figures:
+            f = figures[key]
+            lines += ["", f"{label} ({f['model']['n']}): nothing found by the model in "
+                          f"{_fmt(f['model']['none_found'])}, by the Predictor in {_fmt(f['predictor']['none_found'])}"]
+    return lines
 
 
 def _keypoint_table(figures: dict, rows: list[tuple[str, str]]) -> list[str]:
@@ -86,6 +128,8 @@ def render_card(folder: str | Path) -> str:
     notes = [f"- part {i}: {p['note']}" for i, p in enumerate(lineage["parts"], 1) if p.get("note")]
     if notes:
         lines += [""] + notes
+    for e in lineage.get("earlier_runs", []):
+        lines += ["", f"Earlier run `{e['run']}` (not in the shipped weights' lineage): {e.get('note', '')}"]
     for key, entry in evals.items():
         lines += ["", f"## {entry.get('title', key)}", "", f"`{entry['command']}`", ""]
         figures = entry["figures"]
@@ -100,6 +144,10 @@ def render_card(folder: str | Path) -> str:
                 m = a["figures"]["model"]
                 lines.append(f"| {arm} | {a['recipe']} | {a['steps']:,} | {_fmt(m['all']['auc'])} | "
                              f"{_fmt(m['all']['found'])} | {_fmt(m['moving']['auc'])} | {_fmt(m['moving']['found'])} |")
+        elif "pixel_errors_px" in figures:
+            lines += _localization_table(figures)
+        elif "mask_ap" in figures:
+            lines += _instance_table(figures)
         elif "model" in figures and "baseline" in figures:
             lines += _keypoint_table(figures, [("model", "model"), ("baseline", "mean-pose baseline")])
         else:
@@ -112,3 +160,44 @@ def write_card(folder: str | Path) -> Path:
     folder = Path(folder)
     write_atomic(folder / CARD, render_card(folder).encode())
     return folder / CARD
+
+
+def render_index(models: str | Path) -> str:
+    """The index of a folder of model folders (``assets/models/README.md``): one row per
+    model with its robot, task, recipe, training and headline figures, from the records."""
+    models = Path(models)
+    lines = ["# Shipped models", "",
+             "One folder per model (written by `robotpose_lib/records.py`; this index by "
+             "`scripts/render_records.py`, never by hand): `model.pt`, `metrics.jsonl`, `lineage.json`, "
+             "`eval.json`, `card.md`. The default models of `robotpose predict` and `Predictor.from_pretrained` "
+             "are the robot's `*_localization_cpu` and the instance model chosen by the rule in "
+             "`robotpose_lib/checkpoint.py` (`default_instance_task`).", "",
+             "| model | robot | task | recipe | parts | steps | scenes | wall h | test set | dev photos |",
+             "|---|---|---|---|---:|---:|---:|---:|---|---|"]
+    for folder in sorted(p for p in models.iterdir() if (p / LINEAGE).is_file()):
+        lineage = read_json(folder / LINEAGE)
+        evals = read_json(folder / EVAL) if (folder / EVAL).is_file() else {}
+        total = lineage_totals(lineage)
+        test = evals.get("test", {}).get("figures", {})
+        if "mask_ap50" in test:
+            synthetic = f"mask AP@0.5 {_fmt(test['mask_ap50'])}, counted right {_fmt(test['counting_accuracy'])}"
+        elif "table_i_cm" in test:
+            near, far = (_fmt(test["table_i_cm"][r]["mean"], 1) for r in ("near", "far"))
+            synthetic = (f"median px (nms) {_fmt(test['pixel_errors_px']['nms'][-1]['50%'], 2)}, "
+                         f"Table I near/far {near}/{far} cm")
+        else:
+            synthetic = "-"
+        real = evals.get("real", {}).get("figures", {})
+        photos = (f"keypoint AUC {_fmt(real['model']['all']['auc'])} (baseline {_fmt(real['baseline']['all']['auc'])})"
+                  if "model" in real else "-")
+        lines.append(f"| [{folder.name}]({folder.name}/card.md) | {lineage['robot']} | {lineage['task']} "
+                     f"| {lineage.get('recipe')} | {len(lineage['parts'])} | {total['steps']:,} | {total['scenes']:,} "
+                     f"| {total['wall_hours']:.2f} | {synthetic} | {photos} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_index(models: str | Path) -> Path:
+    """Render the index README.md of a folder of model folders (atomically)."""
+    path = Path(models) / INDEX
+    write_atomic(path, render_index(models).encode())
+    return path

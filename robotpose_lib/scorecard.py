@@ -1,11 +1,11 @@
 """The reproduction's scorecard: each claim of the paper that has a measure, the paper's
 figure, ours, and a verdict that follows from the two numbers by a written rule.
 
-Our figures are read at call time from what the reference checkpoints ship with (their
-model cards' evaluation on the fixed synthetic test set, ``cards``; the real-photo study
-``panda_sim2real_study.json``) and, for the real-photo baseline, computed from the photos
-when they are present. A card that evaluated another step than its checkpoint holds is
-reported as stale instead of scored.
+Our figures are read at call time from the records of the shipped models (each model
+folder's ``eval.json``, what ``robotpose eval ... --json`` wrote on the fixed synthetic test
+set, read through ``cards``; the real-photo study ``sim2real_study.json``) and, for the
+real-photo baseline, computed from the photos when they are present. A record that
+evaluated another step than its weights hold is reported as stale instead of scored.
 
 Verdict rules (:func:`error_verdict`, :func:`share_verdict`, :func:`order_verdict`,
 :func:`baseline_verdict`; :func:`rules_text` states them for the reader):
@@ -22,20 +22,19 @@ Verdict rules (:func:`error_verdict`, :func:`share_verdict`, :func:`order_verdic
 
 Beyond the paper, the one-pass instance model (chapter 6) is named beside the counting claim
 but not scored: :func:`onepass_figures` reads its test figures beside the recurrent model's,
-from the robot's one-pass study file (``{robot}_onepass_study.json``) or, without one, from
-the two models' cards.
+from the robot's one-pass study file (``onepass_study.json`` in its one-pass model's
+folder) or, without one, from the two models' ``eval.json``.
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import metrics
-from .cards import parse_instance_evaluation, parse_localization_evaluation, read_card, read_study
-from .checkpoint import checkpoint_dir, load_checkpoint
+from .cards import read_record, read_study
+from .checkpoint import load_checkpoint, model_name, models_dir, reference_path
 from .decode import peak_name
 from .robots import get_robot
 
@@ -45,7 +44,7 @@ SHARE_REPRODUCED, SHARE_PARTLY = 0.9, 0.5
 BASELINE_PARTLY = 0.5  # real photos: at least half of the mean-pose baseline's AUC
 
 REPRODUCED, PARTLY, NOT_YET = "reproduced", "partly", "not yet"
-NO_PAPER_NUMBER, NOT_MEASURED, STALE = "no paper number", "not measured", "stale card"
+NO_PAPER_NUMBER, NOT_MEASURED, STALE = "no paper number", "not measured", "stale record"
 
 PAPER_ROBOT = "kuka_kr16"  # the synthetic figures: the industrial arm, like the paper's
 REAL_ROBOT = "panda"       # the real photos
@@ -109,17 +108,19 @@ def rules_text() -> str:
             "score). Where the paper prints no number in its text, the verdict says so.")
 
 
-def _card_and_step(name: str, folder: Path):
-    """(card, checkpoint step or None, stale note or "") of reference ``name``."""
-    card_path, ckpt_path = folder / f"{name}.md", folder / f"{name}.pt"
-    if not card_path.is_file():
-        return None, None, ""
-    card = read_card(card_path)
-    step = int(load_checkpoint(ckpt_path)["step"]) if ckpt_path.is_file() else None
+def _test_figures(name: str, folder: Path) -> tuple[dict | None, str]:
+    """(the figures of model ``name``'s evaluation on the fixed synthetic test set, from its
+    eval.json, or None; a stale note, "" when that evaluation measured the step its weights
+    hold)."""
+    record = read_record(name, folder)
+    figures = record.figures("test") if record is not None else None
+    if figures is None:
+        return None, ""
+    step = int(load_checkpoint(record.weights)["step"]) if record.weights.is_file() else None
     stale = ""
-    if step is not None and card.evaluated_step is not None and step != card.evaluated_step:
-        stale = f"the card evaluated step {card.evaluated_step}, the checkpoint holds step {step}"
-    return card, step, stale
+    if step is not None and figures.get("step") is not None and step != figures["step"]:
+        stale = f"eval.json measured step {figures['step']}, the weights hold step {step}"
+    return figures, stale
 
 
 def _missing(claim: str, paper: str, chapter: str, why: str, short: str = "") -> ScoreRow:
@@ -135,28 +136,27 @@ def base_tip_medians(joint_rows: list[dict]) -> tuple[float, float]:
 
 
 def _localization_rows(folder: Path) -> list[ScoreRow]:
-    name = f"{PAPER_ROBOT}_localization_cpu"
-    card, _, stale = _card_and_step(name, folder)
+    name = model_name(PAPER_ROBOT, "localization")
+    ev, stale = _test_figures(name, folder)
     t1 = metrics.PAPER_TABLE_I
     claims = [(f"Depth error {rng}, Table I", f"{t1[key]['mean']:.2f} cm mean ({t1[key]['50%']:.2f} median)", key)
               for rng, key in (("near [0, 5) m", "near"), ("far [5, 10] m", "far"))]
     fig6 = ("Joints near the base found more precisely than the tip, Fig. 6",
             "joints 1-2 more precise than 5-6 (no numbers in the text)")
-    if card is None or not card.evaluation:
-        why = f"no model card {name}.md"
+    if ev is None:
+        why = f"no test-set evaluation in {name}/eval.json"
         return ([_missing(c, p, "2", why, f"{key} depth error") for c, p, key in claims]
                 + [_missing(*fig6, "2", why, "Fig. 6's ordering of the joints")])
-    ev = parse_localization_evaluation(card.evaluation)
     rows = []
     for claim, paper, key in claims:
-        d = ev["depth"].get(key, {})
-        mean, median = d.get("mean", float("nan")), d.get("50%", float("nan"))
+        d = ev["table_i_cm"].get(key, {})
+        mean, median = (float("nan") if d.get(k) is None else d[k] for k in ("mean", "50%"))
         ours = f"{mean:.1f} cm mean ({median:.1f} median), {PAPER_ROBOT}" if np.isfinite(mean) else "no test joints"
         verdict = STALE if stale else error_verdict(mean, t1[key]["mean"])
         rows.append(ScoreRow(claim, paper, ours + (f" ({stale})" if stale else ""), verdict, "2",
                              f"the {key} depth error"))
     holds, parts = [], []
-    for method, table in ev["pixel"].items():
+    for method, table in ev["pixel_errors_px"].items():
         joints = [r for r in table if r["joint"] != "all"]
         if len(joints) < 4:
             continue
@@ -170,27 +170,24 @@ def _localization_rows(folder: Path) -> list[ScoreRow]:
 
 
 def _instance_rows(folder: Path) -> list[ScoreRow]:
-    name = f"{PAPER_ROBOT}_instances_cpu"
-    card, _, stale = _card_and_step(name, folder)
+    name = model_name(PAPER_ROBOT, "instances")
+    ev, stale = _test_figures(name, folder)
     ap_claim = ("Instance masks as detections: COCO AP, Fig. 7", "in Fig. 7b only (no number in the text)")
     count_claim = ("One mask per robot, then an empty one: robots counted, §III-C",
                    "the model stops at the end-of-sequence mask")
-    if card is None or not card.evaluation:
-        why = f"no model card {name}.md"
+    if ev is None:
+        why = f"no test-set evaluation in {name}/eval.json"
         return [_missing(*ap_claim, "3", why, "instance AP"), _missing(*count_claim, "3", why, "counting robots")]
-    ev = parse_instance_evaluation(card.evaluation)
     note = f" ({stale})" if stale else ""
-    ap = ev.get("ap")
-    rows = [ScoreRow(*ap_claim, (f"box {ap['box']:.3f}, mask {ap['mask']:.3f} (IoU 0.50:0.95), {PAPER_ROBOT}"
-                                 if ap else "no AP table") + note, STALE if stale else NO_PAPER_NUMBER, "3",
-                     "instance AP")]
-    total = next((r for r in ev["counting"] if r["true_count"] == "all"), None)
+    rows = [ScoreRow(*ap_claim, f"box {ev['box_ap']:.3f}, mask {ev['mask_ap']:.3f} (IoU 0.50:0.95), {PAPER_ROBOT}"
+                     + note, STALE if stale else NO_PAPER_NUMBER, "3", "instance AP")]
+    total = ev["counting"].get("all")
     if total is None:
         rows.append(_missing(*count_claim, "3", "no counting table", "counting robots"))
     else:
         # the true mean count, from the per-count rows, so the predicted mean has a reference
-        by_count = [r for r in ev["counting"] if r["true_count"] != "all"]
-        true_mean = sum(int(r["true_count"]) * r["images"] for r in by_count) / max(total["images"], 1)
+        by_count = {int(k): r for k, r in ev["counting"].items() if k != "all"}
+        true_mean = sum(k * r["images"] for k, r in by_count.items()) / max(total["images"], 1)
         ours = (f"count right in {total['accuracy']:.0%} of {total['images']} test scenes "
                 f"(mean count {total['mean_predicted']:.1f}, true {true_mean:.1f}), {PAPER_ROBOT}")
         rows.append(ScoreRow(*count_claim, ours + note + onepass_counting_note(folder),
@@ -199,9 +196,6 @@ def _instance_rows(folder: Path) -> list[ScoreRow]:
 
 
 ONEPASS_ROBOTS = (PAPER_ROBOT, REAL_ROBOT)  # the robots with a shipped one-pass model, the scored one first
-_SCENES = re.compile(r"(\d+) test scenes")
-_THRESHOLD = re.compile(r"centre threshold ([\d.]+)")
-_WINDOW = re.compile(r"NMS window (\d+)x\d+")
 
 
 def _buffer(state: dict, key: str):
@@ -223,7 +217,7 @@ def _decoding_stale(folder: Path, robot: str, step, threshold, window) -> str:
     measured: another step, another centre threshold, or another NMS window (a file that
     names no window measured the 3x3 window every checkpoint had before it was
     calibrated). "" when it matches or there is no checkpoint."""
-    path = folder / f"{robot}_onepass_cpu.pt"
+    path = reference_path(robot, "onepass", folder=folder)
     if not path.is_file():
         return ""
     ckpt = load_checkpoint(path)
@@ -268,53 +262,46 @@ def onepass_study_models(study: dict) -> dict:
     return models
 
 
-def _card_figures(name: str, folder: Path) -> dict | None:
-    """Test figures of the card ``name``.md (``robotpose eval instances|onepass``), with "n",
-    "seed", "step", "centre_threshold", "centre_nms" (None when the card names none), "source"
-    and "stale" (the card's step against its checkpoint's); None without figures."""
-    card, _, stale = _card_and_step(name, folder)
-    if card is None or not card.evaluation:
+def _record_figures(name: str, folder: Path) -> dict | None:
+    """Test figures of the model ``name`` from its eval.json (``robotpose eval
+    instances|onepass --json``), with "n", "seed", "step", "centre_threshold", "centre_nms"
+    (None when the model has none), "source" and "stale" (the evaluated step against its
+    weights'); None without them."""
+    ev, stale = _test_figures(name, folder)
+    if ev is None:
         return None
-    ev = parse_instance_evaluation(card.evaluation)
-    total = next((r for r in ev["counting"] if r["true_count"] == "all"), None)
-    if "ap" not in ev and total is None:
-        return None
-    first = card.evaluation.splitlines()[0]
-    scenes, threshold, window = _SCENES.search(first), _THRESHOLD.search(first), _WINDOW.search(first)
-    seed = re.search(r"seed (\d+)", first)
-    return {"box_ap": ev.get("ap", {}).get("box", np.nan), "box_ap50": ev.get("ap50", {}).get("box", np.nan),
-            "mask_ap": ev.get("ap", {}).get("mask", np.nan), "mask_ap50": ev.get("ap50", {}).get("mask", np.nan),
-            "counting_accuracy": total["accuracy"] if total else np.nan,
-            "n": int(scenes.group(1)) if scenes else (total["images"] if total else None),
-            "seed": int(seed.group(1)) if seed else None, "step": card.evaluated_step,
-            "robot_free": np.nan, "robot_free_hard": np.nan, "robot_free_n": None,
-            "source": f"{name}.md", "stale": stale,
-            **({"centre_threshold": float(threshold.group(1).rstrip(".")),
-                "centre_nms": int(window.group(1)) if window else None} if threshold else {})}
+    free, hard = ev.get("robot_free", {}).get("model", {}), ev.get("robot_free_hard", {}).get("model", {})
+    return {"box_ap": ev["box_ap"], "box_ap50": ev["box_ap50"], "mask_ap": ev["mask_ap"], "mask_ap50": ev["mask_ap50"],
+            "counting_accuracy": ev["counting_accuracy"], "n": ev["n"], "seed": ev["seed"], "step": ev["step"],
+            "robot_free": free.get("none_found", np.nan), "robot_free_hard": hard.get("none_found", np.nan),
+            "robot_free_n": free.get("n"), "source": f"{name}/eval.json", "stale": stale,
+            "centre_threshold": ev.get("centre_threshold"), "centre_nms": ev.get("centre_nms")}
 
 
 def training_recipe(robot: str, model: str, folder: str | Path | None = None) -> str:
     """The synthesis recipe the shipped ``model`` ("onepass" or "convgru") of ``robot`` was
-    last trained on, from its card's reproduce command (``cards.ModelCard.recipe``); ""
-    when the card or its command is missing. Raises ValueError for another ``model`` or an
-    unknown ``robot``."""
+    last trained on: the ``recipe`` of the settings stored in its weights (a checkpoint
+    from before that setting existed trained on "paper", then the only recipe); "" when
+    the weights are missing. Raises ValueError for another ``model`` or an unknown
+    ``robot``."""
     tasks = {"onepass": "onepass", "convgru": "instances"}
     if model not in tasks:
         raise ValueError(f"model: expected 'onepass' or 'convgru', got {model!r}")
-    get_robot(robot)  # an unknown robot is a ValueError, not a missing card
-    folder = Path(folder) if folder is not None else checkpoint_dir()
-    task = tasks[model]
-    path = folder / f"{robot}_{task}_cpu.md"
-    return read_card(path).recipe if path.is_file() else ""
+    get_robot(robot)  # an unknown robot is a ValueError, not a missing model
+    path = reference_path(robot, tasks[model], folder=folder)
+    if not path.is_file():
+        return ""
+    return (load_checkpoint(path).get("settings") or {}).get("recipe") or "paper"
 
 
 def onepass_figures(robot: str, folder: str | Path | None = None) -> dict | None:
     """The one-pass instance model of ``robot`` beside the recurrent (ConvGRU) one on the
     fixed synthetic test set, read from files, never measured here.
 
-    From the study file ``{robot}_onepass_study.json`` (``scripts/onepass_study.py``) when
-    it exists, else from the model cards ``{robot}_onepass_cpu.md`` and
-    ``{robot}_instances_cpu.md``. None when neither holds one-pass figures.
+    From the study file ``{robot}_onepass_cpu/onepass_study.json``
+    (``scripts/onepass_study.py``) when it exists, else from the eval.json of
+    ``{robot}_onepass_cpu`` and ``{robot}_instances_cpu``. None when neither holds
+    one-pass figures.
 
     Returns:
         {"robot", "source" (the file of the one-pass figures), "centre_threshold" (float or
@@ -326,25 +313,26 @@ def onepass_figures(robot: str, folder: str | Path | None = None) -> dict | None
         scenes), "source" (file) and "stale" ("" or why the file does not describe the
         shipped checkpoint).
     """
-    folder = Path(folder) if folder is not None else checkpoint_dir()
-    study = read_study(f"{robot}_onepass_study.json", folder)
+    folder = Path(folder) if folder is not None else models_dir()
+    study = read_study(model_name(robot, "onepass"), "onepass", folder)
     models = onepass_study_models(study) if study is not None else {}
     if "onepass" in models:
-        source = f"{robot}_onepass_study.json"
+        source = f"{model_name(robot, 'onepass')}/onepass_study.json"
         threshold, window = study.get("centre_threshold"), study.get("centre_nms")
         stales = {"onepass": _decoding_stale(folder, robot, study.get("onepass_step"), threshold, window),
-                  "convgru": _step_stale(folder / f"{robot}_instances_cpu.pt", study.get("convgru_step"))}
+                  "convgru": _step_stale(reference_path(robot, "instances", folder=folder),
+                                          study.get("convgru_step"))}
         for key, m in models.items():
             m.update(source=source, stale=stales[key])
         return {"robot": study.get("robot", robot), "source": source, "centre_threshold": threshold,
                 "centre_nms": window, "models": models}
-    onepass = _card_figures(f"{robot}_onepass_cpu", folder)
+    onepass = _record_figures(model_name(robot, "onepass"), folder)
     if onepass is None:
         return None
     decoding = _decoding_stale(folder, robot, None, onepass.get("centre_threshold"), onepass.get("centre_nms"))
     onepass["stale"] = "; ".join(s for s in (onepass["stale"], decoding) if s)
     models = {"onepass": onepass}
-    convgru = _card_figures(f"{robot}_instances_cpu", folder)
+    convgru = _record_figures(model_name(robot, "instances"), folder)
     if convgru is not None:
         models["convgru"] = convgru
     return {"robot": robot, "source": onepass["source"], "centre_threshold": onepass.get("centre_threshold"),
@@ -380,8 +368,8 @@ def onepass_counting_note(folder: str | Path | None = None, robots=ONEPASS_ROBOT
 def _real_row(folder: Path, photos) -> ScoreRow:
     claim = ("Trained on renders only, works on real photographs, §IV-B",
              "23 hand-annotated photos of a Stäubli RX130 (Fig. 8a, 10; no number in the text)")
-    study = read_study("panda_sim2real_study.json", folder)
-    ckpt = folder / f"{REAL_ROBOT}_localization_cpu.pt"
+    study = read_study(model_name(REAL_ROBOT, "localization"), "sim2real", folder)
+    ckpt = reference_path(REAL_ROBOT, "localization", folder=folder)
     if study is None or not ckpt.is_file():
         return _missing(*claim, "5", "no real-photo study file or no Panda reference", "real photographs")
     step = int(load_checkpoint(ckpt)["step"])
@@ -405,9 +393,9 @@ def _real_row(folder: Path, photos) -> ScoreRow:
 
 def scorecard(folder: str | Path | None = None, photos=None) -> list[ScoreRow]:
     """Every scored claim, from the references in ``folder`` (default
-    ``checkpoint.checkpoint_dir()``); ``photos``: the real Panda photos the study used
+    ``checkpoint.models_dir()``); ``photos``: the real Panda photos the study used
     (``real_panda.load_real_panda()``), for the mean-pose baseline (none: not measured)."""
-    folder = Path(folder) if folder is not None else checkpoint_dir()
+    folder = Path(folder) if folder is not None else models_dir()
     return _localization_rows(folder) + _instance_rows(folder) + [_real_row(folder, photos)]
 
 

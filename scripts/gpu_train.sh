@@ -5,7 +5,8 @@
 # RECIPE (default dream_filmed: DREAM-style randomisation, filmed views, held objects), the
 # localization net then the one-pass instance model; evaluate them (synthetic test set,
 # the filmed validation set, the twin ladder and the dev photos when present) and leave
-# checkpoints, logs and reports in OUT.
+# checkpoints, logs and reports (text, and JSON for the records) in OUT. Ship a run as a
+# model folder assets/models/NAME/ with scripts/ship_model.py OUT/localization NAME ...
 #
 #   scripts/gpu_train.sh OUT MINUTES        # on the GPU machine (CUDA, AMP float16)
 #   TINY=1 scripts/gpu_train.sh OUT 1       # the same steps at tiny sizes on a CPU (a check)
@@ -49,9 +50,9 @@ rp train onepass --config "$config" --robot "$robot" --out "$out/instances" --re
 
 log "evaluation"
 rp eval localization --checkpoint "$out/localization/checkpoint.pt" --n "$eval_n" --no-progress \
-  > "$out/eval_localization.txt" 2>&1 || log "eval localization failed (see file)"
+  --json "$out/eval_localization.json" > "$out/eval_localization.txt" 2>&1 || log "eval localization failed (see file)"
 rp eval onepass --checkpoint "$out/instances/checkpoint.pt" --n "$eval_n" --robot-free "$eval_n" --hard-negatives \
-  > "$out/eval_instances.txt" 2>&1 || log "eval instances failed (see file)"
+  --json "$out/eval_instances.json" > "$out/eval_instances.txt" 2>&1 || log "eval instances failed (see file)"
 rp eval filmed --checkpoint "$out/localization/checkpoint.pt" --instances none --n "$eval_n" \
   --json "$out/eval_filmed.json" > "$out/eval_filmed.txt" 2>&1 || log "eval filmed failed (see file)"
 if "$py" -c "from robotpose_lib.real_panda import find_real_panda_dir as f; import sys; sys.exit(f() is None)"; then

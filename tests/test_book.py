@@ -19,11 +19,11 @@ def _stand_in():
 
 
 def test_reference_model_or_its_stand_in(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv(checkpoint.CHECKPOINT_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(checkpoint.MODELS_DIR_ENV, str(tmp_path))
     assert book.reference_model("panda") is None
     ref = book.reference_model("panda", device="cpu", fallback=_stand_in, fallback_source="a stand-in")
     assert not ref.trained and ref.source == "a stand-in" and not ref.model.training
-    assert "no reference checkpoint panda_localization_cpu.pt" in capsys.readouterr().out
+    assert "no reference model panda_localization_cpu" in capsys.readouterr().out
     model, task = _stand_in()
     checkpoint.save_checkpoint(checkpoint.reference_path("panda"), {
         "task": task.name, "robot": "panda", "config": task.config_dict(), "step": 7,
@@ -33,15 +33,27 @@ def test_reference_model_or_its_stand_in(tmp_path, monkeypatch, capsys):
     assert book.reference_predictor("kuka_kr16") == (None, None)
 
 
-def test_shipped_logs_are_found_by_name(tmp_path, monkeypatch):
-    monkeypatch.setenv(checkpoint.CHECKPOINT_DIR_ENV, str(tmp_path))
-    path = checkpoint.reference_log("kuka_kr16", "instances", part=".eos1")
-    assert path == tmp_path / "kuka_kr16_instances_cpu.eos1.metrics.jsonl"
-    assert book.find_log("kuka_kr16", "instances", ".eos1") is None
-    path.write_text('{"step": 1, "lr": 0.1}\n')
-    assert book.find_log("kuka_kr16", "instances", ".eos1") is None  # no loss logged
-    path.write_text('{"step": 1, "loss": 2.0}\n{"step": 2, "loss": 1.0}\n')
-    assert book.find_log("kuka_kr16", "instances", ".eos1") == path
+def _lineage(folder, runs=("part1",), robot="panda", task="localization"):
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "lineage.json").write_text(json.dumps({
+        "name": folder.name, "task": task, "robot": robot, "recipe": "paper", "continue": "-",
+        "parts": [{"run": r, "started_from": "scratch", "command": "-", "steps": 20, "batch_size": 8,
+                   "wall_hours": 0.1, "machine": "-"} for r in runs]}))
+
+
+def test_shipped_logs_are_found_by_run(tmp_path, monkeypatch):
+    monkeypatch.setenv(checkpoint.MODELS_DIR_ENV, str(tmp_path))
+    assert book.find_log("kuka_kr16", "instances", "eos1") is None  # no model folder
+    folder = checkpoint.model_folder("kuka_kr16", "instances")
+    _lineage(folder, ("part1", "part2"), "kuka_kr16", "instances")
+    log = folder / "metrics.jsonl"
+    log.write_text('{"step": 1, "lr": 0.1, "run": "eos1"}\n')
+    assert book.find_log("kuka_kr16", "instances", "eos1") is None  # no loss logged
+    log.write_text('{"step": 1, "loss": 2.0, "run": "eos1"}\n{"step": 2, "loss": 1.0, "run": "part2"}\n')
+    assert book.find_log("kuka_kr16", "instances", "eos1") == [{"step": 1, "loss": 2.0, "run": "eos1"}]
+    assert book.find_log("kuka_kr16", "instances")[0]["step"] == 2  # the last part's run
 
 
 def test_progress_table_measures_drops_between_fifths():
@@ -74,22 +86,24 @@ def test_markdown_table_aligns_numbers_and_shows_nan_as_a_dash():
 def test_shipped_models_table_sums_the_parts(tmp_path):
     import json
 
-    (tmp_path / "panda_localization_cpu.md").write_text(
-        "- task: localization, robot: panda, config: `cpu`\n- trained for 20 steps of batch 8 (about 160 synthetic "
-        "scenes rendered on the fly), 1 min wall time\n")
-    for name, t0 in (("panda_localization_cpu.part1", 0), ("panda_localization_cpu", 1000)):
-        rows = [{"step": s, "loss": 1.0, "time": t0 + 36 * s, "samples_per_s": 4.0} for s in (10, 20)]
-        (tmp_path / f"{name}.metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    folder = tmp_path / "panda_localization_cpu"
+    _lineage(folder, ("part1", "part2"))
+
+    def write_log(rates):
+        rows = [{"step": s, "loss": 1.0, "samples_per_s": rate, "run": run}
+                for run, rate in zip(("part1", "part2"), rates) for s in (10, 20)]
+        (folder / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+
+    write_log((4.0, 4.0))
     table, rows = book.shipped_models_table(folder=tmp_path)
     assert len(rows) == 1 and rows[0]["parts"] == 2 and rows[0]["steps"] == 40 and rows[0]["scenes seen"] == 320
-    assert rows[0]["hours"] == pytest.approx(2 * 360 / 3600)
+    assert rows[0]["hours"] == pytest.approx(0.2)   # the lineage's wall hours
     assert "| panda localization | 2 | 40 | 320 |" in table
     assert rows[0]["samples/s"] == pytest.approx(4.0)
     # parts at different rates: the rate over all parts weights each by its steps
-    rows_fast = [{"step": s, "loss": 1.0, "time": 2000 + 36 * s, "samples_per_s": 12.0} for s in (10, 80)]
-    (tmp_path / "panda_localization_cpu.metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows_fast))
+    write_log((4.0, 12.0))
     _, rows = book.shipped_models_table(folder=tmp_path)
-    assert rows[0]["samples/s"] == pytest.approx((20 + 80) / (20 / 4.0 + 80 / 12.0))
+    assert rows[0]["samples/s"] == pytest.approx((20 + 20) / (20 / 4.0 + 20 / 12.0))
 
 
 def test_pipeline_example_and_figure():

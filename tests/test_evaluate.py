@@ -218,10 +218,11 @@ def test_cli_json_holds_the_printed_table_and_the_recipe_changes_the_test_set(tm
 
 
 def test_reference_checkpoint_lookup(tmp_path, monkeypatch):
-    monkeypatch.setenv(checkpoint.CHECKPOINT_DIR_ENV, str(tmp_path))
+    monkeypatch.setenv(checkpoint.MODELS_DIR_ENV, str(tmp_path))
     assert checkpoint.find_reference("panda") is None
-    (tmp_path / "panda_localization_cpu.pt").write_bytes(b"x")
-    assert checkpoint.find_reference("panda") == tmp_path / "panda_localization_cpu.pt"
+    (tmp_path / "panda_localization_cpu").mkdir()
+    (tmp_path / "panda_localization_cpu" / "model.pt").write_bytes(b"x")
+    assert checkpoint.find_reference("panda") == tmp_path / "panda_localization_cpu" / "model.pt"
 
 
 def test_cli_instances_prints_ap_and_counting(tmp_path, capsys):
@@ -260,38 +261,35 @@ def test_depth_baseline_is_the_median_guess():
     assert "baseline, the median true depth" in rep.format()
 
 
-def _card(tmp_path, report, step, edit=None):
-    """A model card whose evaluation block is ``report`` as `robotpose eval` prints it."""
-    block = f"checkpoint x.pt: cpu config, step {step}, test seed {testset.TEST_SEED}\n" + report.format()
-    if edit:
-        block = edit(block)
-    path = tmp_path / f"card{step}.md"
-    path.write_text("# x\n\n## Evaluation on the fixed synthetic test set (`robotpose eval localization`)"
-                    f"\n\n```\n{block}\n```\n")
-    return path
+def _record(report, step, n=None):
+    """A model's recorded test-set figures as ``eval localization --json`` writes them."""
+    import json
+
+    from robotpose_lib.fileio import dumps_json
+
+    figures = dict(report.figures(), step=step, n=n or report.num_images, seed=testset.TEST_SEED, recipe="paper")
+    return json.loads(dumps_json(figures))   # through JSON, as read back from eval.json (NaN -> null)
 
 
-def test_card_comparison_reads_a_reproduced_a_changed_and_a_missing_card(tmp_path, samples, params):
-    """The same report written as a card is reproduced entry by entry; one changed entry is
-    named; a card of another step, or none, gives no comparison."""
+def test_card_comparison_reads_a_reproduced_a_changed_and_a_missing_record(samples, params):
+    """The same report, recorded, is reproduced entry by entry; one changed entry is named;
+    a record of another step, or none, gives no comparison."""
     from robotpose_lib.book import localization_card_comparison
-    from robotpose_lib.cards import differing_entries, parse_localization_evaluation
+    from robotpose_lib.cards import differing_figures
 
     report = localization.evaluate_samples(TargetModel(samples, params, shift=3), samples, params, SIZE,
                                            batch_size=3, progress=False)
     report.joint_names = [f"j{i}" for i in range(len(report.joint_names))]  # one word each, as the robots'
     ckpt = {"step": 7}
-    same = localization_card_comparison(ROBOT, report, _card(tmp_path, report, 7), ckpt)
+    same = localization_card_comparison(ROBOT, report, _record(report, 7), ckpt)
     assert "reproduces the card's figures" in same and f"same {report.num_images} test scenes" in same
 
-    ev = parse_localization_evaluation(report.format())
-    first_mean = ev["pixel"]["nms"][0]["mean"]  # the first number of the first table
-    changed_card = _card(tmp_path, report, 7,
-                         edit=lambda b: b.replace(f"{first_mean:.2f}", f"{first_mean + 1:.2f}", 1))
-    changed = localization_card_comparison(ROBOT, report, changed_card, ckpt)
+    changed_record = _record(report, 7)
+    changed_record["pixel_errors_px"]["nms"][0]["mean"] += 1.0
+    changed = localization_card_comparison(ROBOT, report, changed_record, ckpt)
     assert "yet 1 of the" in changed and "differ" in changed
-    diff, compared = differing_entries(parse_localization_evaluation(changed_card.read_text()), ev)
+    diff, compared = differing_figures(changed_record, report.figures())
     assert len(diff) == 1 and compared > 10
 
-    assert localization_card_comparison(ROBOT, report, _card(tmp_path, report, 8), ckpt) == ""
-    assert localization_card_comparison(ROBOT, report, tmp_path / "none.md", ckpt) == ""
+    assert localization_card_comparison(ROBOT, report, _record(report, 8), ckpt) == ""
+    assert localization_card_comparison(ROBOT, report, None, ckpt) == ""

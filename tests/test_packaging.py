@@ -1,6 +1,6 @@
 """The reference models install with the package: a wheel carries them and
 ``Predictor.from_pretrained`` finds them after a plain install, from any working
-directory; one place (``checkpoint.checkpoint_dir``) decides the folder."""
+directory; one place (``checkpoint.models_dir``) decides the folder."""
 import os
 import shutil
 import subprocess
@@ -16,25 +16,25 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_every_subpackage_is_listed_in_pyproject():
-    """pyproject lists the packages (to map assets/checkpoints into the package): a new
+    """pyproject lists the packages (to map assets/models into the package): a new
     subpackage must be added there or a wheel would lack it."""
     listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "robotpose_lib").rglob("__init__.py")}
     assert found <= listed, f"add {sorted(found - listed)} to [tool.setuptools] packages in pyproject.toml"
 
 
-def test_checkpoint_dir_env_and_shipped_folder(monkeypatch, tmp_path):
-    monkeypatch.delenv(checkpoint.CHECKPOINT_DIR_ENV, raising=False)
-    shipped = checkpoint.shipped_checkpoint_dir()
-    assert checkpoint.checkpoint_dir() == shipped and (shipped / "panda_localization_cpu.pt").is_file()
-    monkeypatch.setenv(checkpoint.CHECKPOINT_DIR_ENV, str(tmp_path))
-    assert checkpoint.checkpoint_dir() == tmp_path
-    assert checkpoint.reference_path("kuka_kr16", "instances") == tmp_path / "kuka_kr16_instances_cpu.pt"
+def test_models_dir_env_and_shipped_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv(checkpoint.MODELS_DIR_ENV, raising=False)
+    shipped = checkpoint.shipped_models_dir()
+    assert checkpoint.models_dir() == shipped and (shipped / "panda_localization_cpu" / "model.pt").is_file()
+    monkeypatch.setenv(checkpoint.MODELS_DIR_ENV, str(tmp_path))
+    assert checkpoint.models_dir() == tmp_path
+    assert checkpoint.reference_path("kuka_kr16", "instances") == tmp_path / "kuka_kr16_instances_cpu" / "model.pt"
     from robotpose_lib.predictor import Predictor, pretrained_paths
 
     assert checkpoint.find_reference("kuka_kr16") is None  # nothing there yet
-    assert pretrained_paths("panda")[0] == tmp_path / "panda_localization_cpu.pt"
-    with pytest.raises(FileNotFoundError, match="ROBOTPOSE_CHECKPOINT_DIR"):
+    assert pretrained_paths("panda")[0] == tmp_path / "panda_localization_cpu" / "model.pt"
+    with pytest.raises(FileNotFoundError, match="ROBOTPOSE_MODELS_DIR"):
         Predictor.from_pretrained("panda")
 
 
@@ -43,15 +43,15 @@ import os, sys, warnings
 import torch
 torch.set_num_threads(1)
 import robotpose_lib
-from robotpose_lib.checkpoint import checkpoint_dir
+from robotpose_lib.checkpoint import models_dir
 from robotpose_lib.predictor import Predictor
 site = sys.argv[1]
 assert robotpose_lib.__file__.startswith(site), robotpose_lib.__file__
-assert str(checkpoint_dir()).startswith(site), checkpoint_dir()
+assert str(models_dir()).startswith(site), models_dir()
 for robot in ("panda", "kuka_kr16"):
     pred = Predictor.from_pretrained(robot, device="cpu")
     assert pred.instances is not None and pred.sources["checkpoint"].startswith(site)
-print("loaded from", checkpoint_dir())
+print("loaded from", models_dir())
 """
 
 
@@ -64,7 +64,7 @@ def test_wheel_installs_the_reference_models(tmp_path):
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
     shutil.copytree(ROOT / "robotpose_lib", src / "robotpose_lib", ignore=shutil.ignore_patterns("__pycache__"))
-    shutil.copytree(ROOT / "assets" / "checkpoints", src / "assets" / "checkpoints")
+    shutil.copytree(ROOT / "assets" / "models", src / "assets" / "models")
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", "-q"]
     run = dict(capture_output=True, text=True, timeout=300)
     res = subprocess.run(pip + ["wheel", "--no-deps", "--no-build-isolation", str(src), "-w", str(tmp_path / "whl")],
@@ -74,10 +74,13 @@ def test_wheel_installs_the_reference_models(tmp_path):
     site = tmp_path / "site"
     res = subprocess.run(pip + ["install", "--no-deps", "--no-index", "--target", str(site), str(wheel)], **run)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert (site / "robotpose_lib" / "assets" / "checkpoints" / "panda_instances_cpu.pt").is_file()
+    models = site / "robotpose_lib" / "assets" / "models"
+    assert (models / "panda_instances_cpu" / "model.pt").is_file()
+    assert (models / "panda_instances_cpu" / "eval.json").is_file() and (models / "README.md").is_file()
+    assert not (models / "panda_mesh_localization_cpu" / "resume").exists()  # a run's state stays out
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in (checkpoint.CHECKPOINT_DIR_ENV, "PYTHONPATH")}
+    env = {k: v for k, v in os.environ.items() if k not in (checkpoint.MODELS_DIR_ENV, "PYTHONPATH")}
     env["PYTHONPATH"] = str(site)
     res = subprocess.run([sys.executable, "-c", LOAD_FROM_INSTALL, str(site)], cwd=elsewhere, env=env, **run)
     assert res.returncode == 0, res.stderr[-3000:]

@@ -26,13 +26,15 @@ def save_tiny_checkpoints(folder, robot="panda", size=NET, seed=0):
     loc_task = LocalizationTask(robot, localization_config("quick", input_size=size, backbone_weights=None),
                                 num_joints_of(robot))
     loc = loc_task.build_model()
-    loc_path = save_checkpoint(folder / f"{robot}_localization_cpu.pt", {
+    (folder / f"{robot}_localization_cpu").mkdir(parents=True, exist_ok=True)
+    (folder / f"{robot}_instances_cpu").mkdir(parents=True, exist_ok=True)
+    loc_path = save_checkpoint(folder / f"{robot}_localization_cpu" / "model.pt", {
         "task": "localization", "robot": robot, "config": loc_task.config_dict(), "step": 0,
         "model": loc.state_dict(), "extra": loc_task.extra()})
     inst_task = InstanceTask(robot, instance_config("quick"), loc_task.config, loc_task.num_joints)
     model = inst_task.build_model()
     model.localization.load_state_dict(loc.state_dict())
-    inst_path = save_checkpoint(folder / f"{robot}_instances_cpu.pt", {
+    inst_path = save_checkpoint(folder / f"{robot}_instances_cpu" / "model.pt", {
         "task": "instances", "robot": robot, "config": inst_task.config_dict(), "step": 0,
         "model": model.state_dict(), "extra": inst_task.extra()})
     return loc_path, inst_path
@@ -242,12 +244,12 @@ def test_localization_only_checkpoint_assumes_one_robot(checkpoints):
 
 
 def test_from_pretrained_names_the_missing_file(tmp_path, checkpoints):
-    with pytest.raises(FileNotFoundError, match="panda_localization_cpu.pt"):
-        Predictor.from_pretrained("panda", checkpoint_dir=tmp_path)
-    folder = checkpoints[0].parent
-    pred = Predictor.from_pretrained("panda", checkpoint_dir=folder, device="cpu")
+    with pytest.raises(FileNotFoundError, match="panda_localization_cpu/model.pt"):
+        Predictor.from_pretrained("panda", models_dir=tmp_path)
+    folder = checkpoints[0].parent.parent
+    pred = Predictor.from_pretrained("panda", models_dir=folder, device="cpu")
     assert pred.instances is not None
-    assert pretrained_paths("panda", checkpoint_dir=folder) == checkpoints
+    assert pretrained_paths("panda", models_dir=folder) == checkpoints
 
 
 def test_checkpoint_for_another_robot_or_corrupt_is_one_line_error(checkpoints, tmp_path):

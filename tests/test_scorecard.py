@@ -1,5 +1,5 @@
 """The scorecard's one-pass figures (robotpose_lib.scorecard.onepass_figures): read from a
-robot's one-pass study file, or from the two models' cards without one; the NMS window is
+robot's one-pass study file, or from the two models' eval.json without one; the NMS window is
 named only when the file names it; a checkpoint that no longer matches is reported."""
 import json
 
@@ -10,42 +10,31 @@ import torch
 from robotpose_lib import scorecard
 from robotpose_lib.book import onepass_robot_rows
 
-ONEPASS_CARD = """# kuka_kr16_onepass_cpu
+def _figures(mask_ap50, mask_ap, box_ap50, box_ap, counting, n, **extra) -> dict:
+    """What ``eval instances|onepass --json`` writes."""
+    return {"mask_ap50": mask_ap50, "mask_ap": mask_ap, "box_ap50": box_ap50, "box_ap": box_ap,
+            "counting_accuracy": counting["all"]["accuracy"], "counting": counting, "n": n, "seed": 12019,
+            "step": 2800, "min_active_fraction": 0.002, "centre_threshold": None, "centre_nms": None, **extra}
 
-- task: onepass, robot: kuka_kr16, config: `cpu`
 
-## Evaluation on the fixed synthetic test set (`robotpose eval onepass --n 100`)
+ONEPASS = _figures(0.845, 0.423, 0.744, 0.448, {"1": {"images": 42, "accuracy": 0.952, "mean_predicted": 1.048},
+                                                "all": {"images": 100, "accuracy": 0.86, "mean_predicted": 1.66}},
+                   100, centre_threshold=0.3)
+CONVGRU = _figures(0.293, 0.126, 0.182, 0.112, {"all": {"images": 60, "accuracy": 0.2, "mean_predicted": 4.167}},
+                   60, step=800)
 
-```
-checkpoint x.pt: onepass, step 2800, 100 test scenes of kuka_kr16, seed 12019, min active fraction 0.002, {decoding}
-average precision (COCO, IoU 0.50..0.95)
-      IoU    box   mask
-     0.50  0.744  0.845
-0.50:0.95  0.448  0.423
 
-counting accuracy by true robot count
-true_count  images  accuracy  mean_predicted
-         1      42     0.952           1.048
-       all     100     0.860           1.660
-```
-"""
+def _write_eval(folder, name, figures):
+    (folder / name).mkdir(parents=True, exist_ok=True)
+    (folder / name / "eval.json").write_text(json.dumps({"test": {"command": "robotpose eval ...",
+                                                                  "figures": figures}}))
+    (folder / name / "lineage.json").write_text(json.dumps({"name": name, "task": name.split("_")[-2],
+                                                            "robot": "kuka_kr16", "parts": []}))
 
-CONVGRU_CARD = """# kuka_kr16_instances_cpu
 
-## Evaluation on the fixed synthetic test set
-
-```
-checkpoint y.pt: instances, step 800, 60 test scenes of kuka_kr16, seed 12019, min active fraction 0.002
-average precision (COCO, IoU 0.50..0.95)
-      IoU    box   mask
-     0.50  0.182  0.293
-0.50:0.95  0.112  0.126
-
-counting accuracy by true robot count
-true_count  images  accuracy  mean_predicted
-       all      60     0.200           4.167
-```
-"""
+def _write_study(folder, study, robot="panda"):
+    (folder / f"{robot}_onepass_cpu").mkdir(parents=True, exist_ok=True)
+    (folder / f"{robot}_onepass_cpu" / "onepass_study.json").write_text(json.dumps(study))
 
 
 def _study(**extra):
@@ -56,31 +45,30 @@ def _study(**extra):
 
 
 def test_figures_from_the_study_file_with_and_without_the_nms_window(tmp_path):
-    (tmp_path / "panda_onepass_study.json").write_text(json.dumps(_study()))
+    _write_study(tmp_path, _study())
     f = scorecard.onepass_figures("panda", tmp_path)
-    assert f["source"] == "panda_onepass_study.json" and f["centre_nms"] is None
+    assert f["source"] == "panda_onepass_cpu/onepass_study.json" and f["centre_nms"] is None
     assert scorecard.decoding_text(f) == "centre threshold 0.25"
     one, rec = f["models"]["onepass"], f["models"]["convgru"]
     assert one["counting_accuracy"] == 0.7 and one["n"] == 100 and one["robot_free"] == 0.9
     assert np.isnan(rec["robot_free"]) and one["stale"] == ""
-    (tmp_path / "panda_onepass_study.json").write_text(json.dumps(_study(centre_nms=5)))
+    _write_study(tmp_path, _study(centre_nms=5))
     f = scorecard.onepass_figures("panda", tmp_path)
     assert scorecard.decoding_text(f) == "centre threshold 0.25, NMS window 5x5"
 
 
-def test_figures_from_the_cards_without_a_study(tmp_path):
+def test_figures_from_the_records_without_a_study(tmp_path):
     assert scorecard.onepass_figures("kuka_kr16", tmp_path) is None
-    (tmp_path / "kuka_kr16_onepass_cpu.md").write_text(ONEPASS_CARD.format(decoding="centre threshold 0.3"))
-    (tmp_path / "kuka_kr16_instances_cpu.md").write_text(CONVGRU_CARD)
+    _write_eval(tmp_path, "kuka_kr16_onepass_cpu", ONEPASS)
+    _write_eval(tmp_path, "kuka_kr16_instances_cpu", CONVGRU)
     f = scorecard.onepass_figures("kuka_kr16", tmp_path)
-    assert f["source"] == "kuka_kr16_onepass_cpu.md" and scorecard.decoding_text(f) == "centre threshold 0.3"
+    assert f["source"] == "kuka_kr16_onepass_cpu/eval.json" and scorecard.decoding_text(f) == "centre threshold 0.3"
     one, rec = f["models"]["onepass"], f["models"]["convgru"]
     assert (one["mask_ap"], one["mask_ap50"], one["box_ap"], one["counting_accuracy"], one["n"]) == \
         (0.423, 0.845, 0.448, 0.86, 100)
     assert (rec["mask_ap"], rec["counting_accuracy"], rec["n"], rec["source"]) == \
-        (0.126, 0.2, 60, "kuka_kr16_instances_cpu.md")
-    (tmp_path / "kuka_kr16_onepass_cpu.md").write_text(
-        ONEPASS_CARD.format(decoding="centre threshold 0.35, NMS window 5x5"))
+        (0.126, 0.2, 60, "kuka_kr16_instances_cpu/eval.json")
+    _write_eval(tmp_path, "kuka_kr16_onepass_cpu", dict(ONEPASS, centre_threshold=0.35, centre_nms=5))
     f = scorecard.onepass_figures("kuka_kr16", tmp_path)
     assert (f["centre_threshold"], f["centre_nms"]) == (0.35, 5)
     rows = onepass_robot_rows([f])
@@ -90,8 +78,8 @@ def test_figures_from_the_cards_without_a_study(tmp_path):
 
 
 def test_a_checkpoint_that_decodes_otherwise_is_reported(tmp_path, monkeypatch):
-    (tmp_path / "panda_onepass_study.json").write_text(json.dumps(_study()))
-    (tmp_path / "panda_onepass_cpu.pt").write_bytes(b"")
+    _write_study(tmp_path, _study())
+    (tmp_path / "panda_onepass_cpu" / "model.pt").write_bytes(b"")
     state = {"step": 2400, "model": {"instances.centre_threshold": torch.tensor(0.25),
                                      "instances.centre_nms": torch.tensor(3)}}
     monkeypatch.setattr(scorecard, "load_checkpoint", lambda path: state)
@@ -105,18 +93,17 @@ def test_a_checkpoint_that_decodes_otherwise_is_reported(tmp_path, monkeypatch):
 
 def test_the_counting_claim_names_the_one_pass_model(tmp_path):
     assert scorecard.onepass_counting_note(tmp_path) == ""
-    (tmp_path / "panda_onepass_study.json").write_text(json.dumps(_study()))
+    _write_study(tmp_path, _study())
     note = scorecard.onepass_counting_note(tmp_path)
     assert "one-pass" in note and "70% of 100 (panda)" in note
 
 
 def test_the_counting_claim_gives_the_true_mean_count_beside_the_predicted_one(tmp_path):
     # 40 scenes with 1 robot and 60 with 2 robots: the true mean count is 1.6
-    card = CONVGRU_CARD.replace("       all      60     0.200           4.167",
-                                "         1      40     0.250           3.000\n"
-                                "         2      60     0.100           5.000\n"
-                                "       all     100     0.160           4.200")
-    (tmp_path / "kuka_kr16_instances_cpu.md").write_text(card)
+    counting = {"1": {"images": 40, "accuracy": 0.25, "mean_predicted": 3.0},
+                "2": {"images": 60, "accuracy": 0.1, "mean_predicted": 5.0},
+                "all": {"images": 100, "accuracy": 0.16, "mean_predicted": 4.2}}
+    _write_eval(tmp_path, "kuka_kr16_instances_cpu", _figures(0.3, 0.1, 0.2, 0.1, counting, 100))
     row = next(r for r in scorecard._instance_rows(tmp_path) if r.short == "counting robots")
     assert "mean count 4.2, true 1.6" in row.ours and "16% of 100" in row.ours
 
@@ -132,16 +119,18 @@ def test_hard_negative_robot_free_figures_are_read_when_the_study_has_them(tmp_p
     assert (models["onepass"]["robot_free_hard"], models["convgru"]["robot_free_hard"]) == (0.6, 0.3)
     rows, _ = onepass_study_rows(hard)
     assert [r[HARD_NEGATIVES_COLUMN] for r in rows] == [0.6, 0.3]
-    (tmp_path / "panda_onepass_study.json").write_text(json.dumps(hard))
+    _write_study(tmp_path, hard)
     assert onepass_robot_rows([scorecard.onepass_figures("panda", tmp_path)])[0][HARD_NEGATIVES_COLUMN] == 0.6
 
 
-def test_training_recipe_reads_the_model_card(tmp_path):
+def test_training_recipe_reads_the_stored_settings(tmp_path):
+    from robotpose_lib.checkpoint import save_checkpoint
+
     assert scorecard.training_recipe("panda", "onepass", tmp_path) == ""
-    (tmp_path / "panda_onepass_cpu.md").write_text(
-        "# panda_onepass_cpu\n\n- reproduce: `robotpose train onepass --recipe clutter`\n")
-    (tmp_path / "panda_instances_cpu.md").write_text(
-        "# panda_instances_cpu\n\n- reproduce: `robotpose train instances --steps 5`\n")
+    for name, settings in (("panda_onepass_cpu", {"recipe": "clutter"}), ("panda_instances_cpu", {"recipe": None})):
+        (tmp_path / name).mkdir()
+        save_checkpoint(tmp_path / name / "model.pt", {"task": name.split("_")[1], "robot": "panda",
+                                                       "config": {}, "step": 1, "model": {}, "settings": settings})
     assert scorecard.training_recipe("panda", "onepass", tmp_path) == "clutter"
     assert scorecard.training_recipe("panda", "convgru", tmp_path) == "paper"
     with pytest.raises(ValueError, match="onepass"):

@@ -21,8 +21,8 @@ Beyond the paper, :func:`runtime_by_robot_count` (``robotpose bench instances``,
 one-pass model (``tasks/onepass.py``) beside the recurrent one, whose cost grows with the
 robots (issue 10's flatness target).
 
-Models: the reference checkpoints ``assets/checkpoints/{robot}_{localization,instances}
-_cpu.pt`` when present, else untrained ``cpu``-config models (the output says which;
+Models: the reference models ``assets/models/{robot}_{localization,instances}_cpu/``
+when present, else untrained ``cpu``-config models (the output says which;
 runtime does not depend on the weights, except through the number of instances found,
 which is capped at the scene's robot count with untrained instance models).
 """

@@ -9,8 +9,8 @@ any instance checkpoint through ``--instances``.
     robotpose eval localization --checkpoint PATH --n N [--seed S] [--method nms|log|both]
                                 [--recipe paper_readme] [--json OUT]
     robotpose eval instances --checkpoint PATH --n N [--min-active-fraction F | --paper-rule]
-                             [--robot-free M]
-    robotpose eval onepass --checkpoint PATH --n N [--robot-free M [--hard-negatives]]
+                             [--robot-free M] [--json OUT]
+    robotpose eval onepass --checkpoint PATH --n N [--robot-free M [--hard-negatives]] [--json OUT]
     robotpose eval real --data DIR [--checkpoint LOC.pt] [--instances INST.pt|none]
                         [--method nms|log] [--json OUT]
     robotpose eval filmed [--checkpoint LOC.pt] [--instances INST.pt|none] [--n N]
@@ -30,7 +30,8 @@ from pathlib import Path
 
 from ..config import resolve_device
 from ..decode import METHODS
-from ..eval.instances import evaluate_instances, format_instance_results, predictor_robot_free_rate, robot_free_rate
+from ..eval.instances import (evaluate_instances, format_instance_results, predictor_robot_free_rate, robot_free_rate,
+                              summarize)
 from ..eval.localization import evaluate_localization
 from ..eval.real import evaluate_real, format_real_report, load_predictor
 from ..eval.testset import (FILMED_SEED, ROBOT_FREE_SEED, TEST_SEED, filmed_validation, robot_free_scenes,
@@ -58,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "default ../shared/data/real_panda_dev when present)")
     p.add_argument("--instances", help="real: instance checkpoint (recurrent or one-pass), or 'none' for "
                    "one robot per image (default the shipped recurrent reference)")
-    p.add_argument("--json", help="localization, real, filmed, twin: also write the figures to this JSON file "
+    p.add_argument("--json", help="also write the figures to this JSON file "
                    "(standard JSON: null where a figure has no value)")
     p.add_argument("--recipe", default="paper", choices=sorted(RECIPES),
                    help="localization, floors: the test set's synthesis recipe (default paper, the standard test set; "
@@ -98,8 +99,6 @@ def check(args) -> str | None:
         return f"--n: expected at least 1 test scene, got {args.n}"
     if args.recipe != "paper" and args.task not in ("localization", "floors"):
         return f"--recipe: for localization and floors only, not {args.task}"
-    if args.json and args.task in INSTANCE_TASKS:
-        return f"--json: not for {args.task} (localization, floors, real, filmed, twin)"
     if args.robot_free and args.task not in INSTANCE_TASKS:
         return f"--robot-free: for {' or '.join(INSTANCE_TASKS)} only, not {args.task}"
     if args.robot_free < 0:
@@ -143,6 +142,10 @@ def run(args) -> int:
               + ("" if threshold is None else f", centre threshold {float(threshold):g}, NMS window "
                  f"{int(window)}x{int(window)}"))
         print(format_instance_results(results))
+        figures = dict(summarize(results), checkpoint=str(args.checkpoint), step=ckpt["step"], n=args.n,
+                       seed=args.seed, min_active_fraction=fraction,
+                       centre_threshold=None if threshold is None else float(threshold),
+                       centre_nms=None if window is None else int(window))
         if args.robot_free:
             predictor = Predictor.load(args.checkpoint, device=device, min_active_fraction=fraction)
             kinds = [("", False)] + ([(" with hard negatives", True)] if args.hard_negatives else [])
@@ -150,10 +153,13 @@ def run(args) -> int:
                 scenes = robot_free_scenes(task.robot, args.robot_free, task.input_size, hard_negatives=hard)
                 free = robot_free_rate(model, scenes, task.input_size, **kwargs)
                 whole = predictor_robot_free_rate(predictor, scenes)
+                figures["robot_free" + ("_hard" if hard else "")] = {"model": free, "predictor": whole}
                 print(f"\nrobot-free scenes{label} (seed {ROBOT_FREE_SEED}): the model finds nothing in "
                       f"{free['none_found']:.3f} of {free['n']} ({free['mean_found']:.2f} instances per "
                       f"scene); through the Predictor (joint evidence, min_joints {predictor.min_joints}) "
                       f"no robot in {whole['none_found']:.3f} ({whole['mean_found']:.2f} robots per scene)")
+        if args.json:
+            print(f"figures -> {args.json}" + _written_note(write_json_atomic(args.json, figures), args))
     return 0
 
 

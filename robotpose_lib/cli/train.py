@@ -65,7 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="run directory (checkpoint.pt, metrics.jsonl)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--localization", help="instances, onepass: the frozen localization checkpoint "
-                   "(default assets/checkpoints/{robot}_localization_{config}.pt)")
+                   "(default assets/models/{robot}_localization_{config}/model.pt)")
     p.add_argument("--calibrate", type=int, default=None, metavar="N",
                    help=f"onepass: after training, choose the centre threshold and NMS window on N validation "
                         f"scenes (seed {VALIDATION_SEED}, the training recipe) and N // 2 robot-free ones, and "

@@ -230,7 +230,7 @@ def instance_task(config: str, robot: str, localization_checkpoint: str | Path |
     """CLI factory: named instance config (+ overrides) for a robot.
 
     The localization network's weights come from ``localization_checkpoint``, by default
-    ``assets/checkpoints/{robot}_localization_{config}.pt``, and its configuration from
+    ``assets/models/{robot}_localization_{config}/model.pt``, and its configuration from
     that checkpoint. Without one, only the 'quick' config proceeds (on an untrained
     localization net of the same name, which is enough to exercise the code path); the
     others raise FileNotFoundError.

@@ -47,7 +47,7 @@ def plot_term_history(paths, ax=None, smooth: int = 10, labels=None):
     """The last stage's belief and (unweighted) depth terms over a run made of parts.
 
     Args:
-        paths: metrics logs (files or run directories) of consecutive parts of one
+        paths: metrics logs (files, run directories or lists of rows) of consecutive parts of one
             training (e.g. a run and its warm-started continuation); steps are offset so
             that the parts follow each other, and a dotted line marks each boundary.
         smooth: moving-average window in log lines (batches differ a lot).
@@ -58,8 +58,9 @@ def plot_term_history(paths, ax=None, smooth: int = 10, labels=None):
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.5))
-    first = Path(paths[0])
-    rows = read_metrics(first / METRICS_NAME if first.is_dir() else first)
+    first = paths[0]
+    rows = first if isinstance(first, list) else read_metrics(
+        Path(first) / METRICS_NAME if Path(first).is_dir() else first)
     if not rows:
         raise ValueError(f"{first}: no metrics to plot")
     last = max(int(k.split("_")[1]) for k in rows[0] if k.startswith("belief_"))
@@ -113,9 +114,9 @@ def rolling_stats(values: np.ndarray, window: int,
 
 
 def lineage_curve(paths, key: str = "loss") -> dict:
-    """A logged value over a training made of parts (e.g. ``cards.lineage_logs(name)``, in
-    training order), joined end to end: each part's steps are offset by the steps of the
-    parts before it.
+    """A logged value over a training made of parts (log files, run folders or lists of
+    log rows, e.g. ``cards.ModelRecord.part_logs()``, in training order), joined end to
+    end: each part's steps are offset by the steps of the parts before it.
 
     Returns:
         {"steps" (N,), "values" (N,), "part" (N,) the part index of each entry, "starts"
@@ -125,9 +126,12 @@ def lineage_curve(paths, key: str = "loss") -> dict:
     steps, values, part, starts, lengths = [], [], [], [], []
     offset = 0
     for i, path in enumerate(paths):
-        path = Path(path)
-        rows = [r for r in read_metrics(path / METRICS_NAME if path.is_dir() else path)
-                if key in r and "step" in r]
+        if isinstance(path, list):
+            rows, path = [r for r in path if key in r and "step" in r], f"part {i + 1}"
+        else:
+            path = Path(path)
+            rows = [r for r in read_metrics(path / METRICS_NAME if path.is_dir() else path)
+                    if key in r and "step" in r]
         if not rows:
             raise ValueError(f"{path}: no logged {key!r} to plot")
         starts.append(offset)
