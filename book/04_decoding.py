@@ -208,8 +208,9 @@ display(Markdown(
 # ## The reference networks
 #
 # `Predictor.from_pretrained(robot)` loads the shipped reference checkpoints
-# (`assets/models/{robot}_localization_cpu/` and `..._instances_cpu/`, trained on
-# a CPU in chapters 2 and 3). `predictor(image, K)` takes an image of any size, resizes it
+# (`assets/models/{robot}_localization_cpu/` and the instance model that a stated rule on
+# measured figures picks, `checkpoint.default_instance_task`; trained on a CPU,
+# chapters 2, 3 and 6 describe them). `predictor(image, K)` takes an image of any size, resizes it
 # to the network's 240x320 input, scales $K$ with it (and uses the scaled focal length to
 # decode depth, as in training), and maps the results back to the input's pixels. Without
 # the reference checkpoints the cells below print a note and are skipped.

@@ -91,12 +91,12 @@ def reference_predictor(robot: str, override: str | Path | None = None) -> tuple
         warnings.simplefilter("ignore")
         if override:
             return Predictor.load(override, robot=robot), str(override)
-        localization, instances = pretrained_paths(robot)
+        localization, instances = pretrained_paths(robot, instances="default")
         if not localization.is_file():
             print(f"note: {localization}: reference localization checkpoint not found")
             return None, None
         if instances.is_file():
-            return Predictor.from_pretrained(robot), "reference localization + instances"
+            return Predictor.from_pretrained(robot), f"reference localization + {instances.parent.name}"
         print(f"note: {instances}: reference instance checkpoint not found; one robot per image assumed")
         return Predictor.from_pretrained(robot, instances=False), "reference localization only (no masks)"
 

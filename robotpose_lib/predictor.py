@@ -35,7 +35,8 @@ import torch
 
 from . import camera
 from .camera import CameraDescription, NetworkView, network_view, read_camera
-from .checkpoint import CheckpointError, describe_models_dir, load_checkpoint, reference_path
+from .checkpoint import (INSTANCE_MODELS, CheckpointError, default_instance_task, describe_models_dir,
+                         load_checkpoint, reference_path)
 from .config import resolve_device
 from .decode import decode_poses, select_instances
 from .peaks import METHODS
@@ -46,11 +47,16 @@ from .tasks import InstanceModel, LocalizationTask, load_model
 from .types import RobotPose
 
 
-def pretrained_paths(robot: str, config: str = "cpu", models_dir: str | Path | None = None) -> tuple[Path, Path]:
-    """(localization, instances) weights of the reference models (in ``models_dir``,
-    default :func:`checkpoint.models_dir`)."""
+def pretrained_paths(robot: str, config: str = "cpu", models_dir: str | Path | None = None,
+                     instances: str = "instances") -> tuple[Path, Path]:
+    """(localization, instance model) weights of the reference models (in ``models_dir``,
+    default :func:`checkpoint.models_dir`); ``instances`` names the instance model:
+    "instances" (the paper's recurrent one), "onepass", or "default" (the one
+    :func:`checkpoint.default_instance_task` chooses)."""
+    if instances == "default":
+        instances = default_instance_task(robot, config, models_dir)
     return (reference_path(robot, "localization", config, models_dir),
-            reference_path(robot, "instances", config, models_dir))
+            reference_path(robot, instances, config, models_dir))
 
 
 @dataclass
@@ -174,20 +180,29 @@ class Predictor:
 
     @classmethod
     def from_pretrained(cls, robot: str, config: str = "cpu", models_dir: str | Path | None = None,
-                        instances: bool = True, **kwargs) -> "Predictor":
+                        instances: bool | str = True, **kwargs) -> "Predictor":
         """The reference models of ``robot``: ``{robot}_localization_{config}/model.pt``
-        (weights and depth coding) and ``{robot}_instances_{config}/model.pt`` (instance
-        model; it also holds the localization weights it was trained on, which are used)
-        in ``models_dir`` (default :func:`checkpoint.models_dir`: $ROBOTPOSE_MODELS_DIR,
-        else the folders installed with the package).
-        ``instances=False`` loads the localization checkpoint alone (one robot per image
-        assumed).
+        (weights and depth coding) and an instance model (it also holds the localization
+        weights it was trained on, which are used) in ``models_dir`` (default
+        :func:`checkpoint.models_dir`: $ROBOTPOSE_MODELS_DIR, else the folders installed
+        with the package).
+
+        The instance model: by default (``instances=True``) the best shipped one by a
+        stated rule on measured figures (:func:`checkpoint.default_instance_task`: synthetic
+        test set mask AP@0.5 + counting accuracy, + the real dev photos' keypoint AUC where
+        every candidate has it, from the models' eval.json; ties keep the paper's);
+        ``instances="instances"`` the paper's recurrent ConvGRU model (chapter 3),
+        ``"onepass"`` the one-pass model; ``instances=False`` loads the localization
+        checkpoint alone (one robot per image assumed).
 
         Raises:
             FileNotFoundError: naming the missing checkpoint and where it was looked for.
             CheckpointError: corrupt, or made for another robot.
         """
-        loc_path, inst_path = pretrained_paths(robot, config, models_dir)
+        if instances not in (True, False, *INSTANCE_MODELS):
+            raise ValueError(f"instances: True, False or one of {INSTANCE_MODELS}, got {instances!r}")
+        choice = "default" if instances is True else (instances or "instances")
+        loc_path, inst_path = pretrained_paths(robot, config, models_dir, choice)
         where = describe_models_dir(models_dir)
         if not loc_path.is_file():
             raise FileNotFoundError(f"{loc_path}: reference localization checkpoint for {robot!r} not found "

@@ -283,3 +283,29 @@ def test_rejects_unknown_method_and_mismatched_instance_model():
     wrong.in_channels = 5
     with pytest.raises(ValueError, match="input channels"):
         Predictor(loc, wrong, "panda")
+
+
+def test_the_default_instance_model_follows_the_stated_rule(tmp_path):
+    """checkpoint.default_instance_task: synthetic mask AP@0.5 + counting accuracy, plus the
+    dev photos' keypoint AUC only when every candidate has it; ties keep the paper's model."""
+    import json
+
+    from robotpose_lib.checkpoint import default_instance_task
+
+    def model(task, ap50, counting, auc=None):
+        folder = tmp_path / f"panda_{task}_cpu"
+        folder.mkdir(exist_ok=True)
+        (folder / "model.pt").write_bytes(b"")
+        evals = {"test": {"figures": {"mask_ap50": ap50, "counting_accuracy": counting}}}
+        if auc is not None:
+            evals["real"] = {"figures": {"model": {"all": {"auc": auc}}}}
+        (folder / "eval.json").write_text(json.dumps(evals))
+
+    assert default_instance_task("panda", folder=tmp_path) == "instances"   # nothing measured
+    model("instances", 0.25, 0.35, auc=0.08)
+    model("onepass", 0.80, 0.80, auc=0.06)
+    assert default_instance_task("panda", folder=tmp_path) == "onepass"     # 1.66 against 0.68
+    model("instances", 0.70, 0.70, auc=0.30)
+    assert default_instance_task("panda", folder=tmp_path) == "instances"   # 1.70 against 1.66: photos count
+    model("instances", 0.80, 0.80)                                          # photos not for all: left out
+    assert default_instance_task("panda", folder=tmp_path) == "instances"   # a tie keeps the paper's

@@ -48,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--robot", required=True, help="robot model: panda or kuka_kr16")
     add_urdf_arguments(p)   # a model trained on a URDF that has moved since: its new place
     p.add_argument("--checkpoint", help="instance (or localization-only) checkpoint; default: the shipped reference")
+    p.add_argument("--instances", choices=["default", "instances", "onepass"], default="default",
+                   help="without --checkpoint: the shipped instance model; default: the best by the rule of "
+                        "checkpoint.default_instance_task (measured figures in the models' eval.json); "
+                        "instances: the paper's recurrent ConvGRU model; onepass: the one-pass model")
     p.add_argument("--intrinsics", help='JSON camera description for every image: {"K": [[...]]}, {"fx", "fy", '
                    '"cx", "cy"} or a ROS CameraInfo dump, optionally with "D"/"dist_coeffs" (undistorted) and '
                    '"width"/"height" (K rescaled to each image); or a JSON object mapping image file names to '
@@ -166,7 +170,8 @@ def run(args) -> int:
         if args.checkpoint:
             predictor = Predictor.load(args.checkpoint, robot=args.robot, **kwargs)
         else:
-            predictor = Predictor.from_pretrained(args.robot, **kwargs)
+            choice = True if args.instances == "default" else args.instances
+            predictor = Predictor.from_pretrained(args.robot, instances=choice, **kwargs)
     for w in caught:
         _say(f"warning: {str(w.message).splitlines()[0]}")
     failed = 0
