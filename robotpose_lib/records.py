@@ -124,7 +124,8 @@ def render_card(folder: str | Path) -> str:
               "|---:|---|---:|---:|---:|---:|---|---|"]
     for i, p in enumerate(lineage["parts"], 1):
         lines.append(f"| {i} | {p['started_from']} | {p['steps']:,} | {p['batch_size']} | "
-                     f"{p['steps'] * p['batch_size']:,} | {p['wall_hours']:.2f} | {p['machine']} | `{p['command']}` |")
+                     f"{p['steps'] * p['batch_size']:,} | {p['wall_hours']:.2f} | {p['machine']} | "
+                     + (f"`{p['command']}` |" if p.get("command") else "not recorded (see the notes) |"))
     notes = [f"- part {i}: {p['note']}" for i, p in enumerate(lineage["parts"], 1) if p.get("note")]
     if notes:
         lines += [""] + notes
@@ -193,6 +194,13 @@ def render_index(models: str | Path) -> str:
         lines.append(f"| [{folder.name}]({folder.name}/card.md) | {lineage['robot']} | {lineage['task']} "
                      f"| {lineage.get('recipe')} | {len(lineage['parts'])} | {total['steps']:,} | {total['scenes']:,} "
                      f"| {total['wall_hours']:.2f} | {synthetic} | {photos} |")
+    from .checkpoint import default_instance_task
+
+    robots = sorted({read_json(p / LINEAGE)["robot"] for p in models.iterdir() if (p / LINEAGE).is_file()
+                     and read_json(p / LINEAGE)["task"] != "localization"})
+    lines += ["", "Default instance model by that rule: "
+              + ", ".join(f"{r}: `{r}_{default_instance_task(r, folder=models)}_cpu`" for r in robots)
+              + " (the paper's recurrent model: `instances=\"instances\"`)."]
     return "\n".join(lines) + "\n"
 
 

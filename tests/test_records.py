@@ -5,6 +5,7 @@ import json
 import pytest
 
 from robotpose_lib import records
+from robotpose_lib.checkpoint import SOURCE_MODELS_DIR
 
 
 def _figures(auc: float) -> dict:
@@ -50,3 +51,39 @@ def test_a_choice_between_options_is_rendered_with_its_rule(tmp_path):
     card = (tmp_path / records.CARD).read_text()
     assert "Rule: the higher AUC. Chosen: **A**." in card
     assert "| A | r | 10 | 0.300 | 0.500 | 0.150 | 0.500 |" in card
+
+
+SHIPPED = sorted(p.name for p in SOURCE_MODELS_DIR.iterdir() if (p / records.LINEAGE).is_file())
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_figures_are_reproduced_on_a_few_scenes(name):
+    """Each shipped model's eval.json holds a "check": its evaluation on the first test
+    scenes, written by ``robotpose eval TASK --n 4 --json``. Measured again here with the
+    same functions, the figures agree (the weights and the evaluation code are what the
+    record says; a few seconds a model on a CPU)."""
+    import numpy as np
+
+    from robotpose_lib.cards import differing_figures, read_record
+    from robotpose_lib.decode import METHODS
+    from robotpose_lib.eval.instances import evaluate_instances, summarize
+    from robotpose_lib.eval.localization import evaluate_localization
+    from robotpose_lib.eval.testset import test_dataset
+    from robotpose_lib.tasks import load_model
+
+    record = read_record(name, SOURCE_MODELS_DIR)
+    check = record.figures("check")
+    assert check is not None, f"{name}/eval.json: no 'check' entry"
+    model, task, ckpt = load_model(record.weights, "cpu")
+    assert ckpt["step"] == check["step"]
+    if record.task == "localization":
+        report = evaluate_localization(model, task, check["n"], seed=check["seed"], batch_size=8, methods=METHODS,
+                                       device="cpu", progress=False, recipe=check["recipe"])
+        diff, compared = differing_figures(check, report.figures())
+        assert compared > 20 and not diff, diff[:3]
+    else:
+        data = test_dataset(task.robot, check["n"], task.input_size, check["seed"])
+        fresh = summarize(evaluate_instances(model, data, task.input_size, batch_size=8, device="cpu",
+                                             min_active_fraction=check["min_active_fraction"]))
+        for key in ("mask_ap50", "mask_ap", "box_ap50", "box_ap", "counting_accuracy"):
+            assert np.isclose(fresh[key], check[key], atol=1e-3, equal_nan=True), (key, fresh[key], check[key])
