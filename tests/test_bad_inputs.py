@@ -13,7 +13,7 @@ from robotpose_lib.cli import run_command
 from robotpose_lib.tasks.localization import localization_task
 
 ROOT = Path(__file__).resolve().parents[1]
-ONEPASS = ROOT / "assets" / "checkpoints" / "panda_onepass_cpu.pt"
+ONEPASS = ROOT / "assets" / "models" / "panda_onepass_cpu" / "model.pt"
 
 
 def _depth_diagnosis():

@@ -24,7 +24,7 @@ from robotpose_lib.toy import ToyDiscDataset
 from robotpose_lib.train import TrainSettings, train
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = sorted((ROOT / "assets" / "checkpoints").glob("*.pt"))
+SHIPPED = sorted((ROOT / "assets" / "models").glob("*/model.pt"))
 TOY = ["--config", "quick", "--robot", "toy", "--n-scenes", "8", "--batch-size", "2", "--workers", "0",
        "--no-progress", "--threads", "1", "--steps", "1"]
 
@@ -150,7 +150,7 @@ def test_shipped_checkpoints_load_unchanged_without_running_code():
         ckpt = load_checkpoint(path)
         assert ckpt["format"] == checkpoint.FORMAT and ckpt["version"] in checkpoint.READABLE_VERSIONS
         assert path.read_bytes() == before
-    model, task, _ = load_model(ROOT / "assets" / "checkpoints" / "panda_localization_cpu.pt")
+    model, task, _ = load_model(ROOT / "assets" / "models" / "panda_localization_cpu" / "model.pt")
     assert task.robot == "panda" and not model.training
 
 
