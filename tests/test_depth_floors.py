@@ -25,6 +25,30 @@ def test_the_target_at_stride_one_is_exact():
         representation_floor(_scenes(), targets, (120, 160), stride=8, upsampling="cubic")
 
 
+def test_the_depth_map_read_at_the_joints_is_exact_for_the_true_map_and_skips_unfittable_robots():
+    from robotpose_lib.eval.depth_floors import regressed_at_joints
+    from robotpose_lib.targets import make_targets
+
+    targets = TargetParams(depth=depth_coding_for("kuka_kr16"))
+    scenes = _scenes()
+    maps = [make_targets(s, params=targets)["depth"][0].astype(np.float64) for s in scenes]
+    table = regressed_at_joints(scenes, [s.joints_2d.astype(float) for s in scenes], maps, targets)
+    assert table["near"]["n"] + table["far"]["n"] > 0
+    for side in ("near", "far"):
+        if table[side]["n"]:
+            assert table[side]["mean"] < 1.0      # cm: the coding's float rounding and pixel rounding only
+    # a depth map 10 % too far everywhere is 10 % off at every joint
+    far_maps = [targets.depth.encode(1.1 * targets.depth.decode(m, float(s.K[0, 0]), 160), float(s.K[0, 0]), 160)
+                for m, s in zip(maps, scenes)]
+    off = regressed_at_joints(scenes, [s.joints_2d.astype(float) for s in scenes], far_maps, targets)
+    side = "far" if off["far"]["n"] else "near"
+    assert off[side]["mean"] > 5.0
+    # robots with fewer than 4 joints found cannot be fitted and are left out here too
+    none = [np.full_like(s.joints_2d, np.nan, dtype=float) for s in scenes]
+    with pytest.raises(ValueError, match="4 joints"):
+        regressed_at_joints(scenes, none, maps, targets)
+
+
 def test_kinematic_fit_recovers_depth_from_exact_joints():
     s = _scenes(1)[0]
     joints, q, rms = fit_kinematics("kuka_kr16", s.joints_2d[0].astype(float), np.ones(6, bool), s.K.astype(float))

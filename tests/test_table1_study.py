@@ -6,7 +6,8 @@ import json
 import matplotlib
 import pytest
 
-from robotpose_lib.eval.table1_study import ablation_markdown, ablation_rows, floor_rows, load_study, verdict
+from robotpose_lib.eval.table1_study import (ablation_markdown, ablation_rows, describe_floors, floor_rows,
+                                             floors_markdown, load_study, verdict)
 
 matplotlib.use("Agg")
 
@@ -59,10 +60,10 @@ def test_load_reads_the_floors_beside_the_study(tmp_path):
     loaded = load_study(tmp_path)
     assert floor_rows(loaded) == [{"recipe": "paper", "floor": "true", "near": 13.7, "far": 15.1, "n": 30,
                                    "label": "kinematic fit to the true 2D joints"}]
+    assert "fit gives" not in describe_floors(loaded)     # no comparison without both rows
     from robotpose_lib.viz.table1 import plot_table1_ablation
     ax = plot_table1_ablation(loaded)
     assert len(ax.get_xticklabels()) == 5
-    from robotpose_lib.eval.table1_study import describe_floors, floors_markdown
 
     narrow = {"n": 30, "floors_cm": {"kinematic fit to the true 2D joints": {"near": {"mean": 1.3},
                                                                            "far": {"mean": 3.4}},
@@ -73,9 +74,14 @@ def test_load_reads_the_floors_beside_the_study(tmp_path):
     assert "1.3 / 3.4 cm under the README's conditions and to 13.7 / 15.1 cm" in text and "(6 times worse)" in text
     assert "| kinematic fit to the true 2D joints | 13.7 / 15.1 | 1.3 / 3.4 |" in floors_markdown(load_study(tmp_path))
     floors["floors_cm"]["kinematic fit to the model's 2D joints"] = {"near": {"mean": 45.0}, "far": {"mean": 50.0}}
+    floors["floors_cm"]["the model's depth map at its 2D joints"] = {"near": {"mean": 30.0}, "far": {"mean": 60.0}}
     (tmp_path / "floors_paper.json").write_text(json.dumps(floors))
-    assert "45.0 / 50.0 cm on the standard test set, against 40.0 / 60.0 cm from the regressed depth map" in \
-        describe_floors(load_study(tmp_path)) and "better far" in describe_floors(load_study(tmp_path))
+    text = describe_floors(load_study(tmp_path))
+    assert "the fit gives 45.0 / 50.0 cm where the network's depth map read at the same joints gives " \
+           "30.0 / 60.0 cm: the fit is better far." in text
+    floors["floors_cm"]["the model's depth map at its 2D joints"]["far"]["mean"] = 40.0
+    (tmp_path / "floors_paper.json").write_text(json.dumps(floors))
+    assert "the map is better in both ranges" in describe_floors(load_study(tmp_path))
     (tmp_path / "floors_bad.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="floors_bad.json"):
         load_study(tmp_path)

@@ -206,7 +206,7 @@ def _written_note(written, args) -> str:
 
 def run_floors(args) -> int:
     """``robotpose eval floors``: Table I's geometric floors (eval/depth_floors.py)."""
-    from ..eval.depth_floors import kinematic_floor, predicted_joints, representation_floor
+    from ..eval.depth_floors import kinematic_floor, predicted_joints, regressed_at_joints, representation_floor
     from ..metrics import PAPER_TABLE_I, format_error_table
     from ..targets import resize_sample
 
@@ -216,6 +216,7 @@ def run_floors(args) -> int:
     data = test_dataset(task.robot, args.n, task.input_size, args.seed, args.recipe)
     samples = [resize_sample(data[i], task.input_size) for i in range(args.n)]
     stride = model.stride
+    found, depth_maps = predicted_joints(model, samples, with_depth_maps=True)
     print(f"checkpoint {args.checkpoint}: {task.robot}, {args.n} test scenes (seed {args.seed}"
           + ("" if args.recipe == "paper" else f", recipe {args.recipe}")
           + f") at {task.input_size[0]}x{task.input_size[1]}, output stride {stride}")
@@ -224,7 +225,8 @@ def run_floors(args) -> int:
             (f"depth target at stride {stride}, bilinear", representation_floor(samples, task.targets,
                                                                                 task.input_size, stride, "bilinear")),
             ("kinematic fit to the true 2D joints", kinematic_floor(samples)),
-            ("kinematic fit to the model's 2D joints", kinematic_floor(samples, predicted_joints(model, samples)))]
+            ("kinematic fit to the model's 2D joints", kinematic_floor(samples, found)),
+            ("the model's depth map at its 2D joints", regressed_at_joints(samples, found, depth_maps, task.targets))]
     for label, table in rows:
         print(f"\n{label} (Table I, cm)")
         print(format_error_table(table, reference=PAPER_TABLE_I))

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from .. import metrics
+from ..camera import Camera
 from ..robots import get_robot
 from ..targets import TargetParams, make_targets, resize_sample
 from ..types import Sample
@@ -143,13 +144,42 @@ def kinematic_floor(samples: list[Sample], predicted_2d: list[np.ndarray] | None
     return metrics.near_far_table(np.concatenate(errors), np.concatenate(depths))
 
 
-def predicted_joints(model, samples: list[Sample], min_score: float = 0.1, mask_dilation: int = 3) -> list[np.ndarray]:
+def predicted_joints(model, samples: list[Sample], min_score: float = 0.1, mask_dilation: int = 3,
+                     with_depth_maps: bool = False):
     """Per sample (at the model's input size), (R, J, 2) NMS joints of each true robot
-    (beliefs masked by its dilated true mask, as Table I's pixel errors); NaN where none."""
-    out = []
+    (beliefs masked by its dilated true mask, as Table I's pixel errors); NaN where none.
+    ``with_depth_maps``: also the encoded depth map (H, W) of each sample, returned as
+    ``(joints, maps)``."""
+    out, maps = [], []
     for s in samples:
-        beliefs, _ = predict_maps(model, image_to_tensor(s.image)[None].to(next(model.parameters()).device))
+        beliefs, depth = predict_maps(model, image_to_tensor(s.image)[None].to(next(model.parameters()).device))
         beliefs = beliefs.float()
         out.append(robot_peaks(nms_peaks(beliefs, threshold=min_score), 0, beliefs[0], _dilate(s.masks, mask_dilation),
                                min_score))
-    return out
+        maps.append(depth[0, 0].float().cpu().numpy().astype(np.float64))
+    return (out, maps) if with_depth_maps else out
+
+
+def regressed_at_joints(samples: list[Sample], predicted_2d: list[np.ndarray], depth_maps: list[np.ndarray],
+                        targets: TargetParams) -> dict:
+    """Table I near/far summaries (cm) of the network's own depth map read at its own 2D
+    joints (nearest pixel; what the Predictor does), per counted joint with a peak, on the
+    robots :func:`kinematic_floor` fits with ``predicted_2d`` (at least 4 joints found), so
+    that the two depth sources compare on the same scenes and robots; the fit also places
+    the joints without a peak, which have no depth here. ``depth_maps``: encoded (H, W) per
+    sample at the samples' size (:func:`predicted_joints` with ``with_depth_maps=True``)."""
+    errors, depths = [], []
+    for s, uv_all, code in zip(samples, predicted_2d, depth_maps):
+        H, W = code.shape
+        z_map = Camera(s.K, (H, W)).metric_depth(code, targets.depth, W)
+        for r in range(s.num_robots):
+            vis = s.visibility[r].astype(bool) & (s.joints_3d[r, :, 2] > 0) & np.isfinite(uv_all[r]).all(1)
+            if vis.sum() < 4:
+                continue   # kinematic_floor cannot fit this robot either
+            uv = np.rint(np.nan_to_num(uv_all[r])).astype(int)
+            u, v = np.clip(uv[:, 0], 0, W - 1), np.clip(uv[:, 1], 0, H - 1)
+            errors.append(np.abs(z_map[v, u] - s.joints_3d[r, :, 2])[vis] * 100.0)
+            depths.append(s.joints_3d[r, vis, 2])
+    if not errors:
+        raise ValueError("regressed_at_joints: no robot had 4 joints found")
+    return metrics.near_far_table(np.concatenate(errors), np.concatenate(depths))

@@ -95,21 +95,17 @@ def ablation_markdown(study: dict) -> str:
     return "\n".join(lines)
 
 
-FLOOR_LABELS = {"nearest": "depth target at the output stride (nearest)",
-                "true": "kinematic fit to the true 2D joints",
-                "model": "kinematic fit to the model's 2D joints"}
-
-
 def floor_rows(study: dict) -> list[dict]:
     """The geometric floors: per test condition and floor, ``{"recipe", "floor", "label",
     "near", "far"}`` (Table I means in cm). Floors: the representation floor (the true depth
     read at the network's output grid, nearest cell) and the kinematic fit to the true and
-    to the model's 2D joints (``eval/depth_floors.py``)."""
+    to the model's 2D joints (``eval/depth_floors.py``); beside them, for comparison with
+    the last, the network's depth map read at its own 2D joints ("map_at_joints")."""
     rows = []
     for recipe, record in study.get("floors", {}).items():
         for label, table in record["floors_cm"].items():
             kind = ("nearest" if "nearest" in label else "bilinear" if "bilinear" in label
-                    else "true" if "true" in label else "model")
+                    else "map_at_joints" if "depth map" in label else "true" if "true" in label else "model")
             rows.append({"recipe": recipe, "floor": kind, "label": label,
                          "near": table["near"]["mean"], "far": table["far"]["mean"], "n": record["n"]})
     return rows
@@ -167,7 +163,7 @@ def verdict(study: dict) -> str:
     return " ".join(out)
 
 
-FLOOR_ORDER = ("nearest", "bilinear", "true", "model")
+FLOOR_ORDER = ("nearest", "bilinear", "true", "model", "map_at_joints")
 TEST_SET_LABELS = {"paper": "standard test set (±90°, random FOV)",
                    "paper_readme": "README's test set (±30°, fixed FOV)"}
 
@@ -205,22 +201,21 @@ def describe_floors(study: dict) -> str:
     wide, narrow = got.get(("paper", "true")), got.get(("paper_readme", "true"))
     if wide and narrow:
         factor = (wide["near"] + wide["far"]) / max(narrow["near"] + narrow["far"], 1e-9)
-        out.append(f"Fitting the robot's kinematics to the true 2D joints ({narrow['n']} and {wide['n']} test "
-                   f"scenes) recovers depth to {_cm(narrow['near'])} / {_cm(narrow['far'])} cm under the README's "
+        scenes = (f"{wide['n']} test scenes each" if wide["n"] == narrow["n"]
+                  else f"{narrow['n']} and {wide['n']} test scenes")
+        out.append(f"Fitting the robot's kinematics to the true 2D joints ({scenes}) recovers depth to "
+                   f"{_cm(narrow['near'])} / {_cm(narrow['far'])} cm under the README's "
                    f"conditions and to {_cm(wide['near'])} / {_cm(wide['far'])} cm over the full joint range"
                    + (f" ({factor:.0f} times worse): over ±90° some poses look alike at different depths, so the "
                       "joints' pixels alone leave depth open." if factor >= 2 else "."))
-    fit = got.get(("paper", "model"))
-    start = next((r for r in ablation_rows(study) if r["name"] == "start"), None) if study.get("rows") else None
-    if fit:
-        text = (f"Fed with our network's own 2D joints instead, the fit gives {_cm(fit['near'])} / "
-                f"{_cm(fit['far'])} cm on the standard test set")
-        regressed = start and start["standard"]
-        if regressed and None not in regressed.values():
-            better = [r for r in RANGES if fit[r] is not None and fit[r] < regressed[r]]
-            text += (f", against {_cm(regressed['near'])} / {_cm(regressed['far'])} cm from the regressed depth "
-                     "map of the same network" + (
-                         ": no better, so the Predictor keeps the paper's depth map" if not better else
-                         f": better {' and '.join(better)}"))
-        out.append(text + ".")
+    for recipe in ("paper", "paper_readme"):
+        fit, read = got.get((recipe, "model")), got.get((recipe, "map_at_joints"))
+        if not (fit and read):
+            continue
+        better = [r for r in RANGES if None not in (fit[r], read[r]) and fit[r] < read[r]]
+        out.append(f"On the {TEST_SET_LABELS[recipe]}, fed with our network's own 2D joints, the fit gives "
+                   f"{_cm(fit['near'])} / {_cm(fit['far'])} cm where the network's depth map read at the same "
+                   f"joints gives {_cm(read['near'])} / {_cm(read['far'])} cm: "
+                   + ("the map is better in both ranges." if not better else
+                      f"the fit is better {' and '.join(better)}."))
     return " ".join(out)
