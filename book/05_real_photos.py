@@ -455,7 +455,8 @@ if runs is not None:
         parts = ("parts 1 and 2" if len(before) == 2 else
                  f"parts 1 to {len(before)}")
         lead += (f"The first row's counts are part {len(before)}'s alone: {parts} "
-                 f"trained {pre:,} steps on {pre * cost.batch:,} scenes in all. ")
+                 f"trained {pre:,} steps on "
+                 f"{sum(p['steps'] * p['batch_size'] for p in before):,} scenes in all. ")
     lead += ("The other rows count from the start of their `sim2real` part, which "
              "continued from those weights.")
     display(Markdown(lead + "\n\n" + markdown_table(
