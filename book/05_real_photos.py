@@ -454,9 +454,9 @@ if runs is not None:
             and first["step"] == before[-1]["steps"]):
         parts = ("parts 1 and 2" if len(before) == 2 else
                  f"parts 1 to {len(before)}")
+        scenes = sum(part["steps"] * part["batch_size"] for part in before)
         lead += (f"The first row's counts are part {len(before)}'s alone: {parts} "
-                 f"trained {pre:,} steps on "
-                 f"{sum(p['steps'] * p['batch_size'] for p in before):,} scenes in all. ")
+                 f"trained {pre:,} steps on {scenes:,} scenes in all. ")
     lead += ("The other rows count from the start of their `sim2real` part, which "
              "continued from those weights.")
     display(Markdown(lead + "\n\n" + markdown_table(
