@@ -68,3 +68,56 @@ def run_evaluation(eval_args: list[str], out: str | Path, cwd: str | Path | None
     figures = read_json_object(out, "evaluation")
     figures["command"] = " ".join(["robotpose", "eval", *eval_args, "--json", out.name])
     return figures
+
+
+def study_parser(description: str, rows, steps: int, n: int, n_help: str, runs: str, study: str):
+    """The command line every study script shares: ``--steps`` per row, ``--rows`` (a comma
+    list of ``rows``' names, all by default), ``--n`` evaluation scenes, ``--runs`` (the
+    run folders) and ``--study`` (the JSON record). Read ``--rows`` with :func:`chosen_rows`."""
+    import argparse
+
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--steps", type=int, default=steps, help=f"training steps per row (default {steps})")
+    p.add_argument("--rows", default=",".join(rows), help="comma-separated rows (default all)")
+    p.add_argument("--n", type=int, default=n, help=f"{n_help} (default {n})")
+    p.add_argument("--runs", default=runs, help=f"folder of the rows' training runs (default {runs})")
+    p.add_argument("--study", default=study, help=f"the study's JSON record (default {study})")
+    return p
+
+
+def chosen_rows(parser, args, rows) -> list[str]:
+    """``args.rows`` as a list; an unknown name is a usage error (``parser.error``)."""
+    chosen = args.rows.split(",")
+    unknown = [r for r in chosen if r not in rows]
+    if unknown:
+        parser.error(f"--rows: unknown {unknown} (expected some of {list(rows)})")
+    return chosen
+
+
+def repo_relative(path: str | Path, root: str | Path) -> str:
+    """``path`` relative to ``root`` when it lies inside it (records name repository files
+    the same on every machine), else as given."""
+    path, root = Path(path), Path(root)
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def run_rows(study: dict, rows, train_args, evaluate, summary, runs: str | Path, steps: int,
+             study_path: str | Path, root: str | Path) -> dict:
+    """The loop of a study: for each row name, train ``train_args(row)`` for ``steps``
+    (:func:`run_training`, in ``runs/row``), evaluate its checkpoint with
+    ``evaluate(row, checkpoint, run_folder)`` (a dict of figures), append ``{"name": row,
+    "cost": ..., **figures}`` to ``study["rows"]``, write the record to ``study_path``
+    after every row (a study cut short keeps its finished rows) and print
+    ``summary(row, figures, cost)``. Returns ``study``."""
+    for row in rows:
+        out = Path(runs) / row
+        cost = run_training(train_args(row), out, steps, cwd=root)
+        figures = evaluate(row, repo_relative(out / "checkpoint.pt", root), out)
+        study["rows"].append({"name": row, "cost": cost, **figures})
+        write_json_atomic(study_path, study)
+        print(f"{row}: {summary(row, figures, cost)}, {cost['cpu_s'] / 60:.0f} CPU min", flush=True)
+    print(f"study -> {study_path}")
+    return study

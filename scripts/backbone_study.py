@@ -20,15 +20,13 @@ Interrupted, it continues where it stopped.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from robotpose_lib.fileio import write_json_atomic  # noqa: E402
-from robotpose_lib.study_runs import run_evaluation, run_training  # noqa: E402
+from robotpose_lib.study_runs import chosen_rows, run_evaluation, run_rows, study_parser  # noqa: E402
 
 START = "assets/models/panda_mesh_localization_cpu/model.pt"
 ROWS = {
@@ -54,33 +52,19 @@ def filmed(checkpoint: str, n: int, out: Path) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--steps", type=int, default=800)
-    p.add_argument("--rows", default=",".join(ROWS))
-    p.add_argument("--n", type=int, default=200, help="filmed validation scenes")
-    p.add_argument("--runs", default="runs/panda_backbones")
-    p.add_argument("--study", default="assets/studies/panda_backbones/study.json")
+    p = study_parser(__doc__.split("\n\n")[0], ROWS, steps=800, n=200, n_help="filmed validation scenes",
+                     runs="runs/panda_backbones", study="assets/studies/panda_backbones/study.json")
     args = p.parse_args(argv)
-    rows = args.rows.split(",")
-    if any(r not in ROWS for r in rows):
-        p.error(f"--rows: expected some of {list(ROWS)}, got {rows}")
+    rows = chosen_rows(p, args, ROWS)
     runs = ROOT / args.runs
     study = {"start": START, "steps": args.steps, "batch_size": 8, "seed": SEED, "recipe": "dream",
              "n_filmed": args.n, "rows": [{"name": "start", "cost": None,
                                             "filmed": filmed(START, args.n, runs / "start_filmed.json")}]}
-    for row in rows:
-        out = runs / row
-        cost = run_training(train_args(row), out, args.steps, cwd=ROOT)
-        checkpoint = str(out / "checkpoint.pt")
-        checkpoint = checkpoint[len(str(ROOT)) + 1:] if checkpoint.startswith(f"{ROOT}/") else checkpoint
-        result = filmed(checkpoint, args.n, out / "filmed.json")
-        study["rows"].append({"name": row, "settings": ROWS[row], "cost": cost, "filmed": result})
-        write_json_atomic(ROOT / args.study, study)
-        m = result["model"]
-        print(f"{row}: filmed AUC all/moving {m['all']['auc']:.3f}/{m['moving']['auc']:.3f}, "
-              f"{cost['cpu_s'] / 60:.0f} CPU min", flush=True)
-    write_json_atomic(ROOT / args.study, study)
-    print(f"study -> {args.study}")
+    run_rows(study, rows, train_args,
+             lambda row, ckpt, out: {"settings": ROWS[row], "filmed": filmed(ckpt, args.n, out / "filmed.json")},
+             lambda row, fig, cost: "filmed AUC all/moving {:.3f}/{:.3f}".format(
+                 fig["filmed"]["model"]["all"]["auc"], fig["filmed"]["model"]["moving"]["auc"]),
+             runs, args.steps, ROOT / args.study, ROOT)
     return 0
 
 

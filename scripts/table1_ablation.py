@@ -24,15 +24,13 @@ resumes from its checkpoint.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from robotpose_lib.fileio import write_json_atomic  # noqa: E402
-from robotpose_lib.study_runs import run_evaluation, run_training  # noqa: E402
+from robotpose_lib.study_runs import chosen_rows, run_evaluation, run_rows, study_parser  # noqa: E402
 from robotpose_lib.synth import RECIPES  # noqa: E402
 
 START = "assets/checkpoints/kuka_kr16_localization_cpu.pt"
@@ -68,36 +66,25 @@ def near_far(figures: dict) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--steps", type=int, default=1500)
-    p.add_argument("--rows", default=",".join(ROWS))
-    p.add_argument("--n", type=int, default=100, help="test scenes per test set")
-    p.add_argument("--runs", default="runs/table1_ablation")
-    p.add_argument("--study", default="assets/studies/table1_ablation/study.json")
+    p = study_parser(__doc__.split("\n\n")[0], ROWS, steps=1500, n=100, n_help="test scenes per test set",
+                     runs="runs/table1_ablation", study="assets/studies/table1_ablation/study.json")
     args = p.parse_args(argv)
-    rows = args.rows.split(",")
-    unknown = [r for r in rows if r not in ROWS or r not in RECIPES]
-    if unknown:
-        p.error(f"--rows: unknown {unknown} (expected some of {list(ROWS)})")
+    rows = chosen_rows(p, args, [r for r in ROWS if r in RECIPES])
     runs = ROOT / args.runs
     study = {"start": START, "steps": args.steps, "batch_size": 8, "seed": SEED, "n_test": args.n,
              "conditions": {r: ROWS[r] for r in rows}, "rows": []}
     start_figures = {r: evaluate(START, r, args.n, runs / f"start_eval_{r}.json") for r in {"paper", *rows}}
     study["rows"].append({"name": "start", "recipe": None, "cost": None, "own": None,
                           "by_test_set": start_figures})
-    for recipe in rows:
-        out = runs / recipe
-        cost = run_training(train_args(recipe), out, args.steps, cwd=ROOT)
-        checkpoint = str(out / "checkpoint.pt")
-        checkpoint = checkpoint[len(str(ROOT)) + 1:] if checkpoint.startswith(f"{ROOT}/") else checkpoint
+
+    def evaluate_row(recipe: str, checkpoint: str, out: Path) -> dict:
         tests = {r: evaluate(checkpoint, r, args.n, out / f"eval_{r}.json") for r in {"paper", recipe}}
-        study["rows"].append({"name": recipe, "recipe": recipe, "cost": cost, "own": recipe,
-                              "by_test_set": tests})
-        write_json_atomic(ROOT / args.study, study)
-        print(f"{recipe}: Table I mean near/far, own test set {near_far(tests[recipe])}, standard "
-              f"{near_far(tests['paper'])}, {cost['cpu_s'] / 60:.0f} CPU min", flush=True)
-    write_json_atomic(ROOT / args.study, study)
-    print(f"study -> {args.study}")
+        return {"recipe": recipe, "own": recipe, "by_test_set": tests}
+
+    run_rows(study, rows, train_args, evaluate_row,
+             lambda recipe, fig, cost: (f"Table I mean near/far, own test set {near_far(fig['by_test_set'][recipe])}, "
+                                        f"standard {near_far(fig['by_test_set']['paper'])}"),
+             runs, args.steps, ROOT / args.study, ROOT)
     return 0
 
 
