@@ -43,7 +43,7 @@ from .peaks import METHODS
 from .image_io import LoadedImage, load_image
 from .models.instances import DEFAULT_MIN_ACTIVE_FRACTION
 from .targets import DepthCoding, TargetParams, depth_coding_for, image_to_tensor
-from .tasks import InstanceModel, LocalizationTask, load_model
+from .tasks import InstanceModel, LocalizationTask, Reference, load_reference
 from .types import RobotPose
 
 
@@ -229,8 +229,15 @@ class Predictor:
                 the instance checkpoint when that file exists, else the robot's default).
             robot: expected robot; a checkpoint for another robot is a CheckpointError.
         """
-        expect = {"robot": robot} if robot else None
-        model, task, ckpt = load_model(path, device=device, expect=expect)
+        return cls.from_reference(load_reference(robot, checkpoint=path, device=device),
+                                  localization_checkpoint, device=device, **kwargs)
+
+    @classmethod
+    def from_reference(cls, reference: Reference, localization_checkpoint: str | Path | None = None,
+                       device=None, **kwargs) -> "Predictor":
+        """A predictor from a checkpoint loaded by :func:`tasks.load_reference`, as
+        :meth:`load` builds it (``localization_checkpoint``: see there)."""
+        model, task, ckpt, path = reference.model, reference.task, reference.checkpoint, reference.path
         if isinstance(task, LocalizationTask):
             warnings.warn(f"{path}: localization-only checkpoint, no instance masks: one robot per image assumed",
                           UserWarning, stacklevel=2)

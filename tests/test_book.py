@@ -1,5 +1,6 @@
-"""What the chapters share (robotpose_lib.book): reference-or-stand-in loading, shipped
-training logs, the progress table; and chapter 3's runtime per robot (bench.runtime)."""
+"""What the chapters share (robotpose_lib.book) and the loader they use (tasks.load_reference:
+a reference model or an explicit stand-in): shipped training logs, the progress table; and
+chapter 3's runtime per robot (bench.runtime)."""
 import numpy as np
 import pytest
 import torch
@@ -18,19 +19,24 @@ def _stand_in():
     return task.build_model(), task
 
 
-def test_reference_model_or_its_stand_in(tmp_path, monkeypatch, capsys):
+def test_load_reference_or_its_explicit_fallback(tmp_path, monkeypatch, capsys):
+    from robotpose_lib.tasks import load_reference
+
     monkeypatch.setenv(checkpoint.MODELS_DIR_ENV, str(tmp_path))
-    assert book.reference_model("panda") is None
-    ref = book.reference_model("panda", device="cpu", fallback=_stand_in, fallback_source="a stand-in")
+    with pytest.raises(FileNotFoundError, match="no reference model panda_localization_cpu"):
+        load_reference("panda")
+    ref = load_reference("panda", device="cpu", fallback=_stand_in, fallback_source="a stand-in")
     assert not ref.trained and ref.source == "a stand-in" and not ref.model.training
     assert "no reference model panda_localization_cpu" in capsys.readouterr().out
+    ref = load_reference("panda", "instances", device="cpu", fallback="untrained", untrained_config="quick")
+    assert not ref.trained and ref.task.name == "instances" and "UNTRAINED 'quick'" in capsys.readouterr().out
     model, task = _stand_in()
     checkpoint.save_checkpoint(checkpoint.reference_path("panda"), {
         "task": task.name, "robot": "panda", "config": task.config_dict(), "step": 7,
         "model": model.state_dict(), "extra": task.extra()})
-    ref = book.reference_model("panda", device="cpu", fallback=_stand_in)
+    ref = load_reference("panda", device="cpu", fallback=_stand_in)
     assert ref.trained and ref.checkpoint["step"] == 7 and "(7 training steps)" in ref.source
-    assert book.reference_predictor("kuka_kr16") == (None, None)
+    assert ref.path == checkpoint.reference_path("panda")
 
 
 def _lineage(folder, runs=("part1",), robot="panda", task="localization"):

@@ -49,36 +49,24 @@ def _timer(device: torch.device):
 
 
 def build_models(robot: str, device, localization: str | None = None, instances: str | None = None):
-    """(LocalizationNet, InstanceNet, depth coding, description) from the given or the
-    reference checkpoints, falling back to untrained ``cpu``-config models."""
-    from ..models.instances import InstanceNet
-    from ..models.instances import get_config as instance_config
-    from ..models.localization import LocalizationNet
-    from ..models.localization import get_config as localization_config
-    from ..predictor import Predictor, pretrained_paths
-    from ..targets import depth_coding_for
-    from ..tasks import num_joints_of
+    """(LocalizationNet, InstanceNet, depth coding, description, trained instances) from the
+    given or the reference checkpoints (``tasks.load_reference``), falling back to untrained
+    ``cpu``-config models."""
+    import warnings
 
-    loc_path, inst_path = pretrained_paths(robot)
-    loc_path = localization or loc_path
-    inst_path = instances or inst_path
-    if os.path.isfile(inst_path):
-        pred = Predictor.load(inst_path, localization_checkpoint=loc_path if os.path.isfile(loc_path) else None,
-                              robot=robot, device=device)
-        return pred.localization, pred.instances, pred.depth_coding, f"trained: {inst_path}", True
-    J = num_joints_of(robot)
-    if os.path.isfile(loc_path):
-        import warnings
+    from ..predictor import Predictor
+    from ..tasks import load_reference
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            pred = Predictor.load(loc_path, robot=robot, device=device)
-        loc, coding, what = pred.localization, pred.depth_coding, f"localization trained ({loc_path})"
-    else:
-        loc = LocalizationNet(localization_config("cpu", backbone_weights=None), J).to(device).eval()
-        coding, what = depth_coding_for(robot), "localization UNTRAINED cpu config"
-    inst = InstanceNet(loc.backbone.out_channels + J + 1, instance_config("cpu")).to(device).eval()
-    return loc, inst, coding, what + "; instances UNTRAINED cpu config", False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a localization-only checkpoint: intended here
+        loc = load_reference(robot, "localization", checkpoint=localization, device=device, fallback="untrained")
+        inst = load_reference(robot, "instances", checkpoint=instances, device=device, fallback="untrained")
+        if inst.trained:
+            pred = Predictor.from_reference(inst, localization_checkpoint=loc.path, device=device)
+            return pred.localization, pred.instances, pred.depth_coding, f"trained: {inst.path}", True
+    what = (f"localization trained ({loc.path})" if loc.trained
+            else "localization UNTRAINED cpu config")
+    return loc.model, inst.model.instances, loc.task.targets.depth, what + "; instances UNTRAINED cpu config", False
 
 
 def scene_with_robots(robot: str, robots: int, seed: int = 0):

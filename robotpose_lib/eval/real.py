@@ -34,10 +34,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import metrics
-from ..checkpoint import CheckpointError, load_checkpoint
-from ..predictor import Predictor, pretrained_paths
+from ..checkpoint import CheckpointError, load_checkpoint, reference_path
+from ..predictor import Predictor
 from ..real_panda import RealPhoto
-from ..tasks import INSTANCE_TASKS
+from ..tasks import INSTANCE_TASKS, load_reference
 
 PCK_THRESHOLDS_PX = (2.5, 5.0, 10.0)
 AUC_MAX_PX = 20.0
@@ -203,19 +203,21 @@ def load_predictor(checkpoint: str | None, instances: str | None, robot: str | N
     if robot is None:
         robot = load_checkpoint(checkpoint)["robot"] if checkpoint else "panda"
     # the mesh Panda has no shipped models yet: the primitive Panda's (same keypoints) serve
-    loc_path, inst_path = pretrained_paths(SHIPPED_MODELS_OF.get(robot, robot))
-    loc_path = Path(checkpoint) if checkpoint else loc_path
+    shipped = SHIPPED_MODELS_OF.get(robot, robot)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "localization-only checkpoint": intended
-        loc = Predictor.load(loc_path, robot=robot, device=device)
+        loc_ref = load_reference(robot, checkpoint=checkpoint, device=device) if checkpoint \
+            else load_reference(shipped, device=device)
+        loc = Predictor.from_reference(loc_ref, device=device)
     if instances == "none":
         return loc
-    inst_file = Path(instances) if instances else inst_path
+    inst_file = Path(instances) if instances else reference_path(shipped, "instances")
     task = load_checkpoint(inst_file).get("task")
     if task not in INSTANCE_TASKS:
         raise CheckpointError(f"{inst_file}: a {task!r} checkpoint, but --instances needs an instance "
                               f"checkpoint ({' or '.join(INSTANCE_TASKS)}; or 'none' for one robot per image)")
-    inst = Predictor.load(inst_file, localization_checkpoint=loc_path, device=device)
+    inst = Predictor.from_reference(load_reference(None, checkpoint=inst_file, device=device),
+                                    localization_checkpoint=loc_ref.path, device=device)
     if list(inst.joint_names) != list(loc.joint_names):
         raise CheckpointError(f"{inst_file}: made for robot {inst.robot!r}, whose keypoints differ from "
                               f"{loc.robot!r}'s")
