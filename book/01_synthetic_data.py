@@ -65,18 +65,19 @@ from IPython.display import HTML, Markdown, display
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
 from robotpose_lib import config, viz
-from robotpose_lib.book import markdown_table
+from robotpose_lib.book import markdown_table, quick_mode_note
 from robotpose_lib.robots import ROBOT_NAMES, get_robot
 
-# This chapter's figures are mostly noisy photographs: JPEG keeps the page light (PNG
-# made it 19 MB).
+# This chapter's figures are mostly noisy photographs, which PNG compresses poorly:
+# JPEG keeps the page light.
 set_matplotlib_formats("jpeg", pil_kwargs={"quality": 85})
 from robotpose_lib.synth import generate, params_for, posed_scene, render_scenes
 
 QUICK = config.quick_mode()
 H, W = config.pick((120, 160), (240, 320))  # figure size of rendered scenes
 # the ray caster renders on the CPU here (on a GPU: render_scenes(..., device="cuda"))
-print(f"quick mode: {QUICK}; scenes rendered at {H}x{W} on the CPU")
+print(f"Scenes rendered at {H}x{W} on the CPU.")
+quick_mode_note()
 
 # %% [markdown]
 # ## Robot models
@@ -404,9 +405,12 @@ def show_posed(azimuth, inclination, radius, **q):
                    titles=["image + joints", "depth"])
 
 
-from robotpose_lib.widgets import panel
+from robotpose_lib.widgets import panel_controls
 
-_ = panel(show_posed, **camera_sliders, **sliders)
+_, show_figure = panel_controls(show_posed, **camera_sliders, **sliders)
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The posed industrial arm at the controls' first setting (with a running kernel, the controls above redraw it): the image with its joints, and its depth.", "name": "fig-pose-panel"}}
+show_figure()
 
 # %% mystnb={"figure": {"caption": "The exploration as an animation (use the controls): the camera circles the industrial arm while its second joint sweeps.", "name": "fig-animation"}}
 n_frames = config.pick(6, 24)

@@ -60,6 +60,7 @@ import numpy as np
 import torch
 
 from robotpose_lib import config, viz
+from robotpose_lib.book import reference_model
 from robotpose_lib.cards import read_record
 from robotpose_lib.eval.localization import evaluate_localization
 from robotpose_lib.eval.testset import test_dataset
@@ -68,12 +69,12 @@ from robotpose_lib.models.localization import (LocalizationNet, count_flops,
 from robotpose_lib.robots import ROBOT_NAMES, get_robot
 from robotpose_lib.synth import generate_one
 from robotpose_lib.targets import TargetParams, depth_coding_for, make_targets
-from robotpose_lib.tasks import load_model, load_reference, localization_task
+from robotpose_lib.tasks import load_model, localization_task
 from robotpose_lib.train import TrainSettings, read_metrics, train
 from IPython.display import Markdown, display
 
 from robotpose_lib.book import (describe_localization, localization_tables,
-                                markdown_table)
+                                markdown_table, quick_mode_note)
 from robotpose_lib.viz.localization import (draw_network, plot_depth_errors,
                                             plot_pixel_errors, plot_stage_beliefs)
 from robotpose_lib.viz.training import plot_loss_curves, plot_term_history
@@ -83,8 +84,8 @@ QUICK = config.quick_mode()
 LIVE_ROBOT = "panda"
 # scenes of the fixed synthetic test set; in the full build the model cards' 100
 N_TEST = config.pick(8, 100)
-print(f"quick mode: {QUICK}; test scenes per robot: {N_TEST}; device: "
-      f"{config.default_device()}")
+print(f"Test scenes per robot: {N_TEST}; models run on: {config.default_device()}")
+quick_mode_note()
 
 # %% [markdown]
 # ## What the network has to predict
@@ -351,15 +352,12 @@ checkpoints = {}  # robot -> the loaded reference checkpoint (None for a stand-i
 for robot in ROBOT_NAMES:
     # the live model stands in for a missing reference of its robot
     live = (lambda: (live_model, live_task)) if robot == LIVE_ROBOT else None
-    try:
-        ref = load_reference(robot, device=config.default_device(), fallback=live,
-                             fallback_source=f"live {LIVE_CONFIG} model "
-                                             f"({live_steps} steps)", verbose=True)
-    except FileNotFoundError as missing:  # no reference, no stand-in: skipped
-        print(missing)
-        continue
-    models[robot] = (ref.model, ref.task, ref.source)
-    checkpoints[robot] = ref.checkpoint
+    ref = reference_model(robot, device=config.default_device(), fallback=live,
+                          fallback_source=f"live {LIVE_CONFIG} model "
+                                          f"({live_steps} steps)")
+    if ref is not None:
+        models[robot] = (ref.model, ref.task, ref.source)
+        checkpoints[robot] = ref.checkpoint
 SHOW_ROBOT = LIVE_ROBOT
 
 # %% [markdown]
@@ -544,7 +542,7 @@ display(Markdown(text))
 # %%
 import ipywidgets as widgets
 
-from robotpose_lib.widgets import panel
+from robotpose_lib.widgets import panel_controls
 
 joint_names = get_robot(SHOW_ROBOT).keypoint_names
 
@@ -564,15 +562,14 @@ def show_stage(stage, joint):
         ax.axis("off")
 
 
-_ = panel(show_stage,
-          stage=widgets.IntSlider(value=len(stage_beliefs), min=1,
-                                  max=len(stage_beliefs), description="stage"),
-          joint=widgets.Dropdown(options=joint_names, description="joint"))
+_, show_figure = panel_controls(
+    show_stage,
+    stage=widgets.IntSlider(value=len(stage_beliefs), min=1,
+                            max=len(stage_beliefs), description="stage"),
+    joint=widgets.Dropdown(options=joint_names, description="joint"))
 
-# %% [markdown]
-# *Above: the panel at its first setting, the last stage and the first joint. Left, the
-# image with its true joints; right, that joint's belief map over the grey image on its
-# own colour scale, with its peak (+).*
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The panel at its first setting, the last stage and the first joint (with a running kernel, the controls above redraw it). Left, the image with its true joints; right, that joint's belief map over the grey image on its own colour scale, with its peak (+).", "name": "fig-stage-panel"}}
+show_figure()
 
 # %% [markdown]
 # ## Evaluation: pixel and depth errors (Fig. 6, Table I)

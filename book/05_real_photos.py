@@ -66,7 +66,7 @@ import torch
 from IPython.display import Markdown, display
 
 from robotpose_lib import config, twin, viz
-from robotpose_lib.book import markdown_table, real_photos_absent
+from robotpose_lib.book import markdown_table, quick_mode_note, real_photos_absent
 from robotpose_lib.cards import read_study, training_cost
 from robotpose_lib.eval import real as eval_real
 from robotpose_lib.real_panda import (download_panda_episode, find_real_panda_dir,
@@ -77,7 +77,8 @@ from robotpose_lib.viz.localization import draw_joint_errors
 torch.set_num_threads(2)
 warnings.filterwarnings("ignore", category=UserWarning)
 QUICK = config.quick_mode()
-print(f"quick mode: {QUICK}; models run on {config.default_device()}")
+print(f"Models run on: {config.default_device()}")
+quick_mode_note()
 
 # %% [markdown]
 # ## The photographs and their ground truth
@@ -255,6 +256,9 @@ if photos:
                            f"{int(np.isfinite(pred_2d[i]).all(axis=1).sum())} of "
                            f"{len(pred_2d[i])} joints found" for i in pick])
     plt.show()
+
+# %% tags=["remove-input"]
+if photos:
     display(Markdown(f"The model finds at least one joint in {len(order)} of the "
                      f"{len(photos)} photos."))
 

@@ -58,7 +58,8 @@ from IPython.display import Markdown, display
 
 from robotpose_lib import config, scorecard
 from robotpose_lib.book import (HARD_NEGATIVES_COLUMN, ONEPASS_NAMES, SHIPPED,
-                                markdown_table, onepass_robot_rows, onepass_study_rows)
+                                markdown_table, onepass_robot_rows, onepass_study_rows,
+                                quick_mode_note)
 from robotpose_lib.cards import read_study, training_cost
 from robotpose_lib.eval.real import keypoint_metrics, mean_pose_baseline
 from robotpose_lib.real_panda import load_real_panda
@@ -67,7 +68,8 @@ from robotpose_lib.viz.training import plot_throughput
 
 QUICK = config.quick_mode()
 DEVICE = config.default_device()
-print(f"quick mode: {QUICK}; device: {DEVICE}")
+print(f"Models run on: {DEVICE}")
+quick_mode_note()
 
 # %% [markdown]
 # ## Real photographs, measured

@@ -49,6 +49,20 @@ def panel(draw: Callable[..., None], **controls):
 
     Returns the displayed controls box (an ``ipywidgets.VBox``).
     """
+    box, show_figure = panel_controls(draw, **controls)
+    show_figure()
+    return box
+
+
+def panel_controls(draw: Callable[..., None], **controls):
+    """Show only the controls of a panel; return ``(box, show_figure)``.
+
+    ``show_figure()`` displays the figure of the current values and redraws it whenever
+    a control changes. Call it in the next cell, the one that carries the figure's
+    caption: myst-nb wraps every display output of a cell with figure metadata in a
+    figure of its own, so the controls must not share that cell (they would become a
+    second figure with the same caption and label).
+    """
     import ipywidgets as widgets
     from IPython.display import display
 
@@ -58,13 +72,16 @@ def panel(draw: Callable[..., None], **controls):
     rows = [widgets.HBox(list(controls.values())[i: i + 3]) for i in range(0, len(controls), 3)]
     box = widgets.VBox(rows)
     display(box)
-    first = render_figures(draw, **current())
-    handle = display(first if first is not None else "", display_id=True)
 
-    def redraw(change=None):
-        figure = render_figures(draw, **current())
-        handle.update(figure if figure is not None else "")
+    def show_figure() -> None:
+        first = render_figures(draw, **current())
+        handle = display(first if first is not None else "", display_id=True)
 
-    for control in controls.values():
-        control.observe(redraw, names="value")
-    return box
+        def redraw(change=None):
+            figure = render_figures(draw, **current())
+            handle.update(figure if figure is not None else "")
+
+        for control in controls.values():
+            control.observe(redraw, names="value")
+
+    return box, show_figure

@@ -46,3 +46,24 @@ def test_panel_redraws_into_the_same_display(monkeypatch):
     assert isinstance(shown[1], Image) and not any(isinstance(w, ipywidgets.Output) for w in box.children)
     n.value = 2
     assert len(updates) == 1 and isinstance(updates[0], HTML)
+
+
+def test_panel_controls_leave_the_figure_to_a_later_cell(monkeypatch):
+    shown, updates = [], []
+
+    class Handle:
+        def update(self, obj):
+            updates.append(obj)
+
+    def fake_display(obj, display_id=False):
+        shown.append(obj)
+        return Handle() if display_id else None
+
+    monkeypatch.setattr("IPython.display.display", fake_display)
+    n = ipywidgets.IntSlider(1, 0, 3)
+    box, show_figure = rw.panel_controls(_draw, n=n)
+    assert shown == [box]  # the controls' cell has one output: no figure beside it
+    show_figure()
+    assert len(shown) == 2 and isinstance(shown[1], Image)
+    n.value = 2
+    assert len(updates) == 1 and isinstance(updates[0], HTML)
