@@ -60,7 +60,6 @@ import numpy as np
 import torch
 
 from robotpose_lib import config, viz
-from robotpose_lib.book import reference_model
 from robotpose_lib.cards import read_record
 from robotpose_lib.eval.localization import evaluate_localization
 from robotpose_lib.eval.testset import test_dataset
@@ -69,7 +68,7 @@ from robotpose_lib.models.localization import (LocalizationNet, count_flops,
 from robotpose_lib.robots import ROBOT_NAMES, get_robot
 from robotpose_lib.synth import generate_one
 from robotpose_lib.targets import TargetParams, depth_coding_for, make_targets
-from robotpose_lib.tasks import load_model, localization_task
+from robotpose_lib.tasks import load_model, load_reference, localization_task
 from robotpose_lib.train import TrainSettings, read_metrics, train
 from IPython.display import Markdown, display
 
@@ -352,12 +351,15 @@ checkpoints = {}  # robot -> the loaded reference checkpoint (None for a stand-i
 for robot in ROBOT_NAMES:
     # the live model stands in for a missing reference of its robot
     live = (lambda: (live_model, live_task)) if robot == LIVE_ROBOT else None
-    ref = reference_model(robot, device=config.default_device(), fallback=live,
-                          fallback_source=f"live {LIVE_CONFIG} model "
-                                          f"({live_steps} steps)")
-    if ref is not None:
-        models[robot] = (ref.model, ref.task, ref.source)
-        checkpoints[robot] = ref.checkpoint
+    try:
+        ref = load_reference(robot, device=config.default_device(), fallback=live,
+                             fallback_source=f"live {LIVE_CONFIG} model "
+                                             f"({live_steps} steps)", verbose=True)
+    except FileNotFoundError as missing:  # no reference, no stand-in: skipped
+        print(missing)
+        continue
+    models[robot] = (ref.model, ref.task, ref.source)
+    checkpoints[robot] = ref.checkpoint
 SHOW_ROBOT = LIVE_ROBOT
 
 # %% [markdown]

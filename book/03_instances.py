@@ -71,9 +71,9 @@ from robotpose_lib.models.instances import (DEFAULT_MIN_ACTIVE_FRACTION,
 from robotpose_lib.bench.runtime import instance_timings
 from robotpose_lib.cards import read_record
 from robotpose_lib.book import (find_log, markdown_table, progress_table,
-                                quick_mode_note, reference_model)
+                                quick_mode_note)
 from robotpose_lib.eval.instances import evaluate_instances, step_purity
-from robotpose_lib.tasks import instance_task
+from robotpose_lib.tasks import load_reference
 from robotpose_lib.matching import matching_loss
 from robotpose_lib.models.instances import get_config as instance_config
 from robotpose_lib.synth import generate, params_for
@@ -376,19 +376,13 @@ display(Markdown(
 # runs; its numbers then mean nothing, and a note says so.
 
 # %%
-def untrained_quick_model():
-    """The stand-in: an untrained 'quick' instance model (the same code path)."""
-    task = instance_task("quick", ROBOT)
-    torch.manual_seed(0)
-    return task.build_model(), task
-
-
-# the reference folder: $ROBOTPOSE_MODELS_DIR, else the checkpoints in the package
-reference = reference_model(ROBOT, "instances", device=DEVICE,
-                            fallback=untrained_quick_model,
-                            fallback_source="an UNTRAINED 'quick' model, so the "
-                                            "masks, AP and counts below are "
-                                            "meaningless")
+# the reference folder: $ROBOTPOSE_MODELS_DIR, else the checkpoints in the package;
+# without it an untrained 'quick' model stands in (the same code path)
+reference = load_reference(ROBOT, "instances", device=DEVICE, verbose=True,
+                           fallback="untrained", untrained_config="quick",
+                           fallback_source="an UNTRAINED 'quick' model, so the "
+                                           "masks, AP and counts below are "
+                                           "meaningless")
 model, task, TRAINED = reference.model, reference.task, reference.trained
 IN_H, IN_W = task.input_size
 print(f"model input {IN_H}x{IN_W}; instance model parameters: "

@@ -57,6 +57,7 @@ if "google.colab" in sys.modules:
 
 # %%
 import os
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -70,11 +71,10 @@ from IPython.display import Markdown, display
 
 from robotpose_lib.book import (TAB10_NAMES, describe_chains, describe_wrong_robot,
                                 markdown_table, peak_name, quick_mode_note,
-                                reference_predictor,
                                 report3d_table)
 from robotpose_lib.camera import Camera
 from robotpose_lib.checkpoint import load_checkpoint
-from robotpose_lib.predictor import pretrained_paths
+from robotpose_lib.predictor import Predictor, pretrained_paths
 from robotpose_lib.robots import ROBOT_NAMES, get_robot
 from robotpose_lib.synth import generate_one, params_for
 from robotpose_lib.targets import TargetParams, depth_coding_for, make_targets
@@ -220,7 +220,14 @@ display(Markdown(
 # %%
 # ROBOTPOSE_PREDICTOR_CHECKPOINT replaces the Panda reference (e.g. a run of your own)
 override = os.environ.get("ROBOTPOSE_PREDICTOR_CHECKPOINT")
-predictor, source = reference_predictor(ROBOT, override)
+try:
+    predictor = (Predictor.load(override, robot=ROBOT) if override
+                 else Predictor.from_pretrained(ROBOT))
+    source = override or ("reference localization + "
+                          + Path(predictor.sources["checkpoint"]).parent.name)
+except FileNotFoundError as missing:  # no reference models: skipped below
+    print(f"note: {missing}")
+    predictor = None
 HAS_MASKS = predictor is not None and predictor.instances is not None
 if predictor is None:
     print("NOTE: no reference checkpoints: the sections using trained networks are "
@@ -285,7 +292,10 @@ if predictor is not None:
 predictors = {ROBOT: predictor}
 for other in ROBOT_NAMES:
     if other != ROBOT:
-        predictors[other] = reference_predictor(other)[0]
+        try:
+            predictors[other] = Predictor.from_pretrained(other)
+        except FileNotFoundError:  # no reference models of that robot
+            predictors[other] = None
 reports, kept = {}, {}
 for robot, p in predictors.items():
     if p is None:

@@ -1,8 +1,8 @@
 """What the chapters share, so that each chapter holds prose, calls and figures.
 
-* :func:`reference_model`: a reference checkpoint loaded for inference, or a stand-in when
-  it is missing (a fresh checkout, another ``$ROBOTPOSE_MODELS_DIR``), so that every
-  cell still runs; :func:`reference_predictor`: the same for the whole pipeline.
+Chapters load models with ``tasks.load_reference`` (a reference model or an explicit
+stand-in) and ``Predictor.from_pretrained``.
+
 * :func:`find_log`: the training log of a reference model, one run of its
   ``metrics.jsonl`` (``cards.ModelRecord.logs``); :func:`progress_table`: how a logged loss progressed
   (noise and drops between fifths of a run, chapter 3).
@@ -21,84 +21,11 @@ Timings belong to ``bench/`` (chapter 3's runtime per robot is
 """
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable
-
 import numpy as np
-from torch import nn
 
-from .checkpoint import describe_models_dir, find_reference, model_name
+from .checkpoint import model_name
 from .peaks import peak_name  # noqa: F401  (the chapters import it from here)
-from .predictor import Predictor, pretrained_paths
-from .tasks import load_model
 from .viz.training import relative_noise
-
-
-@dataclass
-class Reference:
-    """A model for a chapter: ``model`` (eval mode), its ``task``, ``source`` (a line for
-    titles: the checkpoint and its step, or the stand-in) and ``checkpoint`` (the
-    checkpoint dict; None for a stand-in)."""
-
-    model: nn.Module
-    task: object
-    source: str
-    checkpoint: dict | None = None
-
-    @property
-    def trained(self) -> bool:
-        """Whether the weights come from a reference checkpoint (not a stand-in)."""
-        return self.checkpoint is not None
-
-
-def reference_model(robot: str, task: str = "localization", config: str = "cpu", device=None,
-                    fallback: Callable[[], tuple[nn.Module, object]] | None = None,
-                    fallback_source: str = "a stand-in model") -> Reference | None:
-    """The reference checkpoint ``{robot}_{task}_{config}.pt`` (``checkpoint.find_reference``)
-    through ``tasks.load_model``. When it is missing: ``fallback()`` -> (model, task), a
-    stand-in described by ``fallback_source``, or None without a fallback. Prints one line
-    saying which."""
-    path = find_reference(robot, task, config)
-    if path is not None:
-        model, loaded_task, ckpt = load_model(path, device=device, expect={"task": task})
-        H, W = loaded_task.input_size
-        from .cards import training_cost
-
-        # a checkpoint's step counts its last training part only; readers want the total
-        cost = training_cost(path.parent.name, path.parent.parent)
-        total, parts = max(cost.steps, int(ckpt["step"])), max(1, len(cost.parts))
-        trained = (f"{total:,} training steps in {parts} parts" if parts > 1
-                   else f"{total:,} training steps")
-        # two short lines: one long line scrolls sideways in the built pages
-        print(f"{robot}: {path.parent.name}, {ckpt['config']['name']} config, input {H}x{W}\n  {trained}")
-        return Reference(model, loaded_task, f"{path.parent.name} ({trained})", ckpt)
-    print(f"{robot}: no reference model {model_name(robot, task, config)} in {describe_models_dir()}"
-          + (f"; using {fallback_source}" if fallback else ""))
-    if fallback is None:
-        return None
-    model, stand_in_task = fallback()
-    return Reference(model.to(device).eval(), stand_in_task, fallback_source)
-
-
-def reference_predictor(robot: str, override: str | Path | None = None) -> tuple[Predictor | None, str | None]:
-    """(the reference :class:`Predictor` of ``robot``, or one from the checkpoint ``override``;
-    a description). Without the reference instance checkpoint, the localization model alone
-    (one robot per image); without any reference checkpoint, (None, None). Prints a note
-    for what is missing."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if override:
-            return Predictor.load(override, robot=robot), str(override)
-        localization, instances = pretrained_paths(robot, instances="default")
-        if not localization.is_file():
-            print(f"note: {localization}: reference localization checkpoint not found")
-            return None, None
-        if instances.is_file():
-            return Predictor.from_pretrained(robot), f"reference localization + {instances.parent.name}"
-        print(f"note: {instances}: reference instance checkpoint not found; one robot per image assumed")
-        return Predictor.from_pretrained(robot, instances=False), "reference localization only (no masks)"
 
 
 def find_log(robot: str, task: str, run: str = "", config: str = "cpu") -> list[dict] | None:
