@@ -6,9 +6,10 @@ installed by the ``book`` extra). Its files are copied to ``_static/mathjax/`` o
 HTML build and ``mathjax_path`` points there. Without the package the build keeps
 Sphinx's default (MathJax 3 from a CDN) and says so in one warning.
 
-MyST sets ``mathjax3_config`` (only the classes MyST writes are typeset); MathJax 2
-reads that ``window.MathJax`` object as its configuration and ignores the v3 keys, so
-the configuration below is given as ``mathjax2_config``.
+Sphinx writes ``mathjax3_config`` into the page as ``window.MathJax = {...}`` before
+MathJax loads, which MathJax 2 reads as its configuration (MyST adds a v3 key that
+MathJax 2 ignores); a ``mathjax2_config`` block comes too late to name the
+configuration file.
 """
 from __future__ import annotations
 
@@ -40,7 +41,7 @@ def _configure(app, config) -> None:
     # Sphinx refuses a query string on a local file: the configuration file is named
     # in the configuration instead of "MathJax.js?config=..."
     config.mathjax_path = f"{MATHJAX_DIR}/MathJax.js"
-    config.mathjax2_config = {
+    config.mathjax3_config = {
         "config": [f"{CONFIG}.js"],
         "tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]],
                     "processRefs": False, "processEnvironments": False},
