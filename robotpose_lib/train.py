@@ -46,6 +46,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from .checkpoint import CheckpointError, load_checkpoint, load_weights, rng_state, save_checkpoint, set_rng_state
 from .config import autocast_dtype, resolve_device, torch_threads
 from .fileio import FolderLock, dumps_json, remove_stale_temps, write_atomic
+from .presets import model_presets
 from .robots import ensure_robot, get_robot, robot_source
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -534,17 +535,9 @@ def read_metrics(path: str | Path) -> list[dict]:
 
 # ------------------------------------------------------------------------ run defaults
 # Default settings per named config (``robotpose train`` without the options): steps,
-# batch size, scenes in the training set, checkpoint interval, DataLoader workers.
-RUN_DEFAULTS = {
-    "quick": dict(steps=60, batch_size=4, n_scenes=480, ckpt_every=20, workers=0, log_every=5),
-    # cpu: ~7 samples/s measured end to end (1 render worker + 1 torch thread, 2 cores), so
-    # 3000 steps of 8 are about an hour; every scene is seen once (rendering is cheap).
-    "cpu": dict(steps=3000, batch_size=8, n_scenes=24000, ckpt_every=100, workers=1, log_every=10),
-    "cpu_ft": dict(steps=2000, batch_size=8, n_scenes=16000, ckpt_every=100, workers=1, log_every=10),
-    "paper": dict(steps=37500, batch_size=8, n_scenes=10000, ckpt_every=500, workers=4, log_every=50),
-    # gpu: one GPU with ~16 CPU cores rendering (about 40 scenes/s per core at 240x320)
-    "gpu": dict(steps=20000, batch_size=32, n_scenes=640000, ckpt_every=500, workers=14, log_every=50),
-}
+# batch size, scenes in the training set, checkpoint interval, DataLoader workers, log
+# interval; each preset's "run" in ``presets.py``.
+RUN_DEFAULTS = model_presets("run")
 
 
 if __name__ == "__main__":  # torchrun --nproc_per_node N -m robotpose_lib.train ... = robotpose train ...

@@ -46,6 +46,7 @@ import torch.nn.functional as nnf
 from torch import nn
 
 from ..config import ConfigDict
+from ..presets import model_presets
 from ..structures import (  # noqa: F401  (the stopping rule's constants, read from here too)
     DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION, activated_box, active_fractions, ends_sequence)
 
@@ -91,19 +92,9 @@ class InstanceConfig(ConfigDict):
 
 
 
+# the named presets (``presets.py``: every preset's settings, defined once)
 CONFIGS: dict[str, InstanceConfig] = {
-    # the public printout's sizes, for VGG features at stride 4
-    "paper": InstanceConfig(name="paper"),
-    # for the cpu localization net (EfficientNet-Lite0 features at stride 8, 240x320); the
-    # refine block stops at stride 2 and the logits are resized bilinearly: a conv stage at
-    # full resolution would cost about two thirds of the model's CPU time
-    "cpu": InstanceConfig(name="cpu", hidden_channels=32, context_channels=(32, 32), refine_channels=(32, 16)),
-    # for the gpu localization net (fine-tuned Lite0 at stride 8, paper-size stages): the
-    # printout's hidden size and context on the cpu config's cheaper refine block
-    "gpu": InstanceConfig(name="gpu", refine_channels=(64, 32)),
-    # tiny, for tests and quick-mode chapters (same code path)
-    "quick": InstanceConfig(name="quick", hidden_channels=16, context_channels=(16,), refine_channels=(16, 8)),
-}
+    name: InstanceConfig(name=name, **fields) for name, fields in model_presets("instances").items()}
 
 
 def get_config(name: str, **overrides) -> InstanceConfig:

@@ -9,7 +9,7 @@ C(k, n) is conv kxk with n channels (no bias) + BN + ReLU. Channels 0..J-1 of ev
 are the joint belief maps, channel J the encoded (inverse) depth map. Losses apply to the
 up-sampled outputs of every stage; at inference only the last stage is used.
 
-Named configurations (:func:`get_config`):
+Named configurations (:func:`get_config`; their settings are defined in ``presets.py``):
 - ``paper``: VGG16 features, 128-wide stages with 7x7 later kernels, 480x640 input, five
   stages (the public printout has six: 25.9 M parameters).
 - ``cpu``: the reference model trained on a 2-core CPU; frozen ImageNet-pretrained
@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import ConfigDict
+from ..presets import model_presets
 
 from .backbones import build_backbone, set_frozen_eval
 
@@ -74,34 +75,9 @@ class LocalizationConfig(ConfigDict):
 
 
 
+# the named presets (``presets.py``: every preset's settings, defined once)
 CONFIGS: dict[str, LocalizationConfig] = {
-    "paper": LocalizationConfig(name="paper"),
-    # Measured on the 2-core machine (one torch thread, batch 8, 240x320, loaded machine):
-    # frozen Lite0 3.1 samples/s, fine-tuned 2.0, Lite0 at stride 4 1.2, four 96-wide
-    # 7x7 stages 1.2, VGG16 features 0.4. Accuracy per CPU hour decided between frozen and
-    # fine-tuned ("cpu_ft"): from the same weights, 24 min of each, the frozen backbone
-    # was better on pixel and depth errors (panda model card), so "cpu" stays frozen.
-    "cpu": LocalizationConfig(
-        name="cpu", backbone="lite0_s8", freeze_backbone=True, stages=3, width=64,
-        stage1_kernel=3, stage1_blocks=2, later_kernel=5, later_blocks=3, head_width=128,
-        upsample_width=8, upsample_blocks=1, input_size=(240, 320)),
-    "cpu_ft": None,  # filled below: "cpu" with the backbone fine-tuned
-    # The paper's stage sizes (5 stages, 128 wide, 7x7 later kernels, 512-wide heads) on a
-    # fine-tuned Lite0 at stride 8, 240x320 like the authors' follow-up: for a lent GPU
-    # machine, which cannot download VGG16's ImageNet weights (Lite0's install with the
-    # package). scripts/gpu_train.sh trains it.
-    "gpu": LocalizationConfig(
-        name="gpu", backbone="lite0_s8", freeze_backbone=False, stages=5, width=128,
-        stage1_kernel=3, stage1_blocks=3, later_kernel=7, later_blocks=5, head_width=512,
-        upsample_width=16, upsample_blocks=1, input_size=(240, 320)),
-    "quick": LocalizationConfig(
-        name="quick", backbone="lite0_s8", freeze_backbone=True, stages=2, width=32,
-        stage1_kernel=3, stage1_blocks=1, later_kernel=3, later_blocks=2, head_width=64,
-        upsample_width=8, upsample_blocks=1, input_size=(96, 128)),
-}
-
-
-CONFIGS["cpu_ft"] = replace(CONFIGS["cpu"], name="cpu_ft", freeze_backbone=False)
+    name: LocalizationConfig(name=name, **fields) for name, fields in model_presets("localization").items()}
 
 
 def get_config(name: str, **overrides) -> LocalizationConfig:

@@ -51,6 +51,7 @@ import torch.nn.functional as nnf
 from torch import nn
 
 from ..config import ConfigDict
+from ..presets import model_presets
 
 from ..structures import DEFAULT_MIN_ACTIVE_FRACTION, masks_to_boxes
 from .instances import Instance, RefineBlock
@@ -100,14 +101,9 @@ class OnePassConfig(ConfigDict):
         check_nms_window(self.centre_nms)
 
 
+# the named presets (``presets.py``: every preset's settings, defined once)
 CONFIGS: dict[str, OnePassConfig] = {
-    # for the cpu localization net (Lite0 features at stride 8, 240x320: a 30x40 grid)
-    "cpu": OnePassConfig(name="cpu"),
-    # the same for the gpu localization net (same stride and input size), wider
-    "gpu": OnePassConfig(name="gpu", width=128, refine_channels=(64, 32)),
-    # tiny, for tests and quick-mode chapters (same code path)
-    "quick": OnePassConfig(name="quick", width=16, dilations=(1, 2, 4), refine_channels=(16, 8), centre_sigma_px=4.0),
-}
+    name: OnePassConfig(name=name, **fields) for name, fields in model_presets("onepass").items()}
 
 
 def get_config(name: str, **overrides) -> OnePassConfig:
