@@ -10,6 +10,15 @@ Sphinx writes ``mathjax3_config`` into the page as ``window.MathJax = {...}`` be
 MathJax loads, which MathJax 2 reads as its configuration (MyST adds a v3 key that
 MathJax 2 ignores); a ``mathjax2_config`` block comes too late to name the
 configuration file.
+
+Two settings matter beyond the configuration file:
+
+- MyST marks every page section ``tex2jax_ignore`` and lets MathJax 3 typeset only the
+  ``math`` elements it writes (``options.processHtmlClass``). MathJax 2 reads the same
+  rule from ``tex2jax.processClass``; without it nothing on the page is typeset.
+- MathJax 2's HTML-CSS output defines a probe font ``MathJax_Blank`` at
+  ``url('about:blank')``, which Chromium refuses from a ``file://`` page with a console
+  error (CORS). It is declared ``local()`` instead: no request, the same missing font.
 """
 from __future__ import annotations
 
@@ -44,9 +53,13 @@ def _configure(app, config) -> None:
     config.mathjax3_config = {
         "config": [f"{CONFIG}.js"],
         "tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]],
-                    "processRefs": False, "processEnvironments": False},
+                    "processRefs": False, "processEnvironments": False,
+                    # MyST's rule: only its math elements (the section is tex2jax_ignore)
+                    "processClass": "math|tex2jax_process|mathjax_process|output_area"},
         "HTML-CSS": {"availableFonts": ["STIX-Web"], "preferredFont": "STIX-Web",
-                     "webFont": "STIX-Web", "imageFont": None},
+                     "webFont": "STIX-Web", "imageFont": None,
+                     "styles": {"@font-face": {"font-family": "MathJax_Blank",
+                                               "src": "local('MathJax_Blank')"}}},
         "messageStyle": "none",
     }
 
