@@ -408,11 +408,3 @@ def _depth_coding_of(ckpt: dict) -> DepthCoding:
     if targets is None:
         return depth_coding_for(ckpt["robot"])
     return TargetParams.from_dict(targets).depth
-
-
-if __name__ == "__main__":  # python -m robotpose_lib.predictor ARGS = robotpose predict ARGS
-    import sys
-
-    from robotpose_lib.cli import main
-
-    sys.exit(main(["predict", *sys.argv[1:]]))

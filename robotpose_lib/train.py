@@ -11,8 +11,8 @@ k of a run is a pure function of (run seed, k) (:class:`StepBatchSampler`), so a
 is killed and resumed from its checkpoint at step s sees exactly the batches s, s+1, ...
 that the uninterrupted run would have seen.
 
-Multi-process: launched by ``torchrun --nproc_per_node N -m robotpose_lib.train ...`` (or
-``robotpose train`` under torchrun) every process trains on its own slice of each global
+Multi-process: launched by ``torchrun --nproc_per_node N -m robotpose_lib train ...`` (the
+``robotpose train`` command under torchrun) every process trains on its own slice of each global
 batch (``batch_size`` is per process) with DistributedDataParallel: gloo on CPU, nccl on
 CUDA. Only rank 0 writes logs and checkpoints.
 
@@ -20,7 +20,7 @@ Mixed precision (``TrainSettings.amp``): float16 with a GradScaler on CUDA, bflo
 CPUs with native bf16 (``config.autocast_dtype``); losses stay float32. Model and images
 are channels_last (faster convolutions on both).
 
-Command line (``cli/train.py``; ``python -m robotpose_lib.train`` is the same)::
+Command line (``cli/train.py``; ``python -m robotpose_lib train`` is the same)::
 
     robotpose train localization --config NAME --robot NAME --out DIR [--resume] [--steps N]
 """
@@ -538,9 +538,3 @@ def read_metrics(path: str | Path) -> list[dict]:
 # batch size, scenes in the training set, checkpoint interval, DataLoader workers, log
 # interval; each preset's "run" in ``presets.py``.
 RUN_DEFAULTS = model_presets("run")
-
-
-if __name__ == "__main__":  # torchrun --nproc_per_node N -m robotpose_lib.train ... = robotpose train ...
-    from robotpose_lib.cli import main
-
-    sys.exit(main(["train", *sys.argv[1:]]))

@@ -26,22 +26,13 @@ def _modules() -> dict[str, Path]:
     return out
 
 
-def _is_main_guard(node) -> bool:
-    """``if __name__ == "__main__":`` (its body runs as a script, never on import)."""
-    test = getattr(node, "test", None)
-    return (isinstance(node, ast.If) and isinstance(test, ast.Compare) and isinstance(test.left, ast.Name)
-            and test.left.id == "__name__")
-
-
 def _imports(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
-    """Library modules ``name`` imports anywhere (functions included; main guards not)."""
+    """Library modules ``name`` imports anywhere (inside functions and ``__main__`` blocks too)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
     stack = [ast.parse(path.read_text())]
     while stack:
         node = stack.pop()
-        if _is_main_guard(node):
-            continue
         stack.extend(ast.iter_child_nodes(node))
         if isinstance(node, ast.Import):
             found |= {a.name for a in node.names if a.name in modules}

@@ -96,7 +96,7 @@ def test_corrupt_and_mismatched_checkpoints(tmp_path, capsys):
 def test_two_process_torchrun_on_cpu(tmp_path):
     out = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "robotpose_lib.train", *CLI, "--out", str(out), "--steps", "3",
+           "-m", "robotpose_lib", "train", *CLI, "--out", str(out), "--steps", "3",
            "--ckpt-every", "3", "--device", "cpu"]
     res = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
@@ -273,7 +273,7 @@ def test_kills_at_random_moments_then_resume_log_each_step_once_and_end_as_an_un
     of an uninterrupted run (same batches, same RNG states)."""
     delays = np.random.default_rng(time.time_ns()).uniform(0, 0.08, 2)  # shown on failure
     out = tmp_path / "run"
-    args = [sys.executable, "-m", "robotpose_lib.train", *CLI, "--out", str(out),
+    args = [sys.executable, "-m", "robotpose_lib", "train", *CLI, "--out", str(out),
             "--steps", "16", "--ckpt-every", "4", "--log-every", "1"]
     first = subprocess.Popen(args, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _wait_for(lambda: (out / "metrics.jsonl").exists(), first)
@@ -357,7 +357,7 @@ def test_a_batch_schedulers_sigterm_to_the_whole_process_group_with_render_worke
     and exits 143 with one line (a worker killed by it once failed the step, no checkpoint)."""
     out = tmp_path / "run"
     cli = [*CLI[:CLI.index("--workers")], "--workers", "1", *CLI[CLI.index("--workers") + 2:]]
-    proc = subprocess.Popen([sys.executable, "-m", "robotpose_lib.train", *cli, "--out", str(out), "--steps", "500",
+    proc = subprocess.Popen([sys.executable, "-m", "robotpose_lib", "train", *cli, "--out", str(out), "--steps", "500",
                              "--ckpt-every", "1000", "--log-every", "1"], env=_env(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:

@@ -1,6 +1,6 @@
 """Depth and joints on images of other shapes: the same scenes at 4:3, 16:9, 8:3 and 3:4.
 
-`robotpose bench aspect` (or ``python -m robotpose_lib.bench.aspect``; :func:`benchmark`) renders the same
+`robotpose bench aspect` (:func:`benchmark`) renders the same
 synthetic scenes (``synth.generate`` draws every scene from (seed, index); the image size
 only changes the intrinsics, K = ``camera.intrinsics_from_fov`` with the same vertical field
 of view) at several image sizes, runs the shipped reference *localization* model
@@ -115,11 +115,3 @@ def benchmark(robots: Sequence[str] = ("panda", "kuka_kr16"), n: int = 16, seed:
                                 fit=fit, device=device)
             print(format_aspect_rows(robot, rows), flush=True)
         return 0
-
-
-if __name__ == "__main__":  # python -m robotpose_lib.bench.aspect ARGS = robotpose bench aspect ARGS
-    import sys
-
-    from robotpose_lib.cli import main
-
-    sys.exit(main(["bench", "aspect", *sys.argv[1:]]))

@@ -1,6 +1,6 @@
 """Peak finding on 480x640 belief maps: our NMS / LoG against scipy / skimage baselines.
 
-`robotpose bench decode` (or ``python -m robotpose_lib.bench.decode``; :func:`benchmark`) prints mean and
+`robotpose bench decode` (:func:`benchmark`) prints mean and
 std milliseconds over repeats after warm-up, the speed-up ratios, and whether the same
 peaks were found, beside the paper's Table II (GTX 1080 Ti; their LoG an untuned CPU
 implementation). The maps are J Gaussians of std ``--blob-sigma`` px at random joints
@@ -161,11 +161,3 @@ def benchmark(joints: int = 7, height: int = 480, width: int = 640, blob_sigma: 
             print(f"target: LoG >= {target:.0f}x faster than blob_log on {label} maps with the same peaks: "
                   f"{'met' if met else 'NOT met'} ({speedup:.1f}x)")
         return status
-
-
-if __name__ == "__main__":  # python -m robotpose_lib.bench.decode ARGS = robotpose bench decode ARGS
-    import sys
-
-    from robotpose_lib.cli import main
-
-    sys.exit(main(["bench", "decode", *sys.argv[1:]]))

@@ -103,11 +103,3 @@ def benchmark(train: Sequence[str] = ("cpu", "cpu_ft"), infer: Sequence[str] = (
             ms = inference_latency(name, (480, 640), repeats, device)
             print(f"infer {name:8s} 480x640: {ms:8.1f} ms per image", flush=True)
     return 0
-
-
-if __name__ == "__main__":  # python -m robotpose_lib.bench.localization ARGS = robotpose bench localization ARGS
-    import sys
-
-    from robotpose_lib.cli import main
-
-    sys.exit(main(["bench", "localization", *sys.argv[1:]]))

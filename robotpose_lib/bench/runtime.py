@@ -1,6 +1,6 @@
 """The paper's Table II on this machine: runtimes of each step for 480x640 inputs.
 
-`robotpose bench runtime` (or ``python -m robotpose_lib.bench.runtime``; :func:`benchmark`) prints mean and
+`robotpose bench runtime` (:func:`benchmark`) prints mean and
 std milliseconds over repeats after warm-up, beside the paper's numbers (GTX 1080 Ti,
 ``metrics.PAPER_TABLE_II``):
 
@@ -410,11 +410,3 @@ def instances_benchmark(robot: str = "panda", onepass: str | None = None, convgr
         write_json_atomic(json_path, {"onepass": onepass, "convgru": convgru if other is not None else None,
                                       "repeats": repeats, "threads": threads, "rows": rows, "flatness": summary})
     return 0
-
-
-if __name__ == "__main__":  # python -m robotpose_lib.bench.runtime ARGS = robotpose bench runtime ARGS
-    import sys
-
-    from robotpose_lib.cli import main
-
-    sys.exit(main(["bench", "runtime", *sys.argv[1:]]))

@@ -127,11 +127,3 @@ def mesh_benchmark(n: int = 64, batch: int = 8, small: tuple[int, int] = (240, 3
         print(f"silhouette IoU with pybullet's render of the same URDF, pose and K, 5 random views, {name}: "
               f"min {low:.4f}, mean {mean:.4f} (target >= 0.97)")
     return 0
-
-
-if __name__ == "__main__":  # python -m robotpose_lib.bench.synth ARGS = robotpose bench synth ARGS
-    import sys
-
-    from robotpose_lib.cli import main
-
-    sys.exit(main(["bench", "synth", *sys.argv[1:]]))

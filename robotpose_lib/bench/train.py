@@ -101,11 +101,3 @@ def benchmark(config: str = "cpu", robot: str = "panda", batch_size: int = 8, re
         print(f"{row['variant']:40s} {row['samples_per_s']:7.2f} samples/s  {row['speedup']:5.2f}x fp32 eager",
               flush=True)
     return 0
-
-
-if __name__ == "__main__":  # python -m robotpose_lib.bench.train ARGS = robotpose bench train ARGS
-    import sys
-
-    from robotpose_lib.cli import main
-
-    sys.exit(main(["bench", "train", *sys.argv[1:]]))
