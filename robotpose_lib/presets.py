@@ -18,6 +18,8 @@ build their ``CONFIGS`` from here and ``train.RUN_DEFAULTS`` is ``run`` of each 
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 # Measured on the 2-core machine (one torch thread, batch 8, 240x320, loaded machine):
 # frozen Lite0 3.1 samples/s, fine-tuned 2.0, Lite0 at stride 4 1.2, four 96-wide 7x7
 # stages 1.2, VGG16 features 0.4. Accuracy per CPU hour decided between frozen and
@@ -80,3 +82,16 @@ def model_presets(part: str) -> dict[str, dict]:
     """Preset name -> the fields of ``part`` ("localization", "instances", "onepass", "run")
     for every preset that has it, in the order above."""
     return {name: dict(preset[part]) for name, preset in PRESETS.items() if part in preset}
+
+
+def build_configs(config_class, part: str) -> dict:
+    """Preset name -> ``config_class(name=name, **fields)`` for every preset with ``part``."""
+    return {name: config_class(name=name, **fields) for name, fields in model_presets(part).items()}
+
+
+def pick(configs: dict, name: str, **overrides):
+    """The config named ``name`` of ``configs`` with fields overridden; an unknown name is
+    a one-line ValueError listing the known ones."""
+    if name not in configs:
+        raise ValueError(f"config: unknown name {name!r} (expected one of {sorted(configs)})")
+    return replace(configs[name], **overrides)

@@ -38,7 +38,7 @@ Design decisions the paper leaves open (documented so the chapter can discuss th
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import NamedTuple, Sequence
 
 import torch
@@ -46,7 +46,7 @@ import torch.nn.functional as nnf
 from torch import nn
 
 from ..config import ConfigDict
-from ..presets import model_presets
+from ..presets import build_configs, pick
 from ..structures import (  # noqa: F401  (the stopping rule's constants, read from here too)
     DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION, activated_box, active_fractions, ends_sequence)
 
@@ -93,15 +93,12 @@ class InstanceConfig(ConfigDict):
 
 
 # the named presets (``presets.py``: every preset's settings, defined once)
-CONFIGS: dict[str, InstanceConfig] = {
-    name: InstanceConfig(name=name, **fields) for name, fields in model_presets("instances").items()}
+CONFIGS: dict[str, InstanceConfig] = build_configs(InstanceConfig, "instances")
 
 
 def get_config(name: str, **overrides) -> InstanceConfig:
     """A named configuration ("paper", "cpu", "quick") with optional field overrides."""
-    if name not in CONFIGS:
-        raise ValueError(f"config: unknown name {name!r} (expected one of {sorted(CONFIGS)})")
-    return replace(CONFIGS[name], **overrides)
+    return pick(CONFIGS, name, **overrides)
 
 
 class Instance(NamedTuple):

@@ -21,14 +21,14 @@ Named configurations (:func:`get_config`; their settings are defined in ``preset
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..config import ConfigDict
-from ..presets import model_presets
+from ..presets import build_configs, pick
 
 from .backbones import build_backbone, set_frozen_eval
 
@@ -76,15 +76,12 @@ class LocalizationConfig(ConfigDict):
 
 
 # the named presets (``presets.py``: every preset's settings, defined once)
-CONFIGS: dict[str, LocalizationConfig] = {
-    name: LocalizationConfig(name=name, **fields) for name, fields in model_presets("localization").items()}
+CONFIGS: dict[str, LocalizationConfig] = build_configs(LocalizationConfig, "localization")
 
 
 def get_config(name: str, **overrides) -> LocalizationConfig:
     """A named configuration ("paper", "cpu", "quick") with optional field overrides."""
-    if name not in CONFIGS:
-        raise ValueError(f"config: unknown name {name!r} (expected one of {sorted(CONFIGS)})")
-    return replace(CONFIGS[name], **overrides)
+    return pick(CONFIGS, name, **overrides)
 
 
 def conv_block(c_in: int, c_out: int, kernel: int) -> nn.Sequential:

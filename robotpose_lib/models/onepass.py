@@ -44,14 +44,14 @@ and that duplicate was the one-pass model's commonest counting error (see the is
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as nnf
 from torch import nn
 
 from ..config import ConfigDict
-from ..presets import model_presets
+from ..presets import build_configs, pick
 
 from ..structures import DEFAULT_MIN_ACTIVE_FRACTION, masks_to_boxes
 from .instances import Instance, RefineBlock
@@ -102,15 +102,12 @@ class OnePassConfig(ConfigDict):
 
 
 # the named presets (``presets.py``: every preset's settings, defined once)
-CONFIGS: dict[str, OnePassConfig] = {
-    name: OnePassConfig(name=name, **fields) for name, fields in model_presets("onepass").items()}
+CONFIGS: dict[str, OnePassConfig] = build_configs(OnePassConfig, "onepass")
 
 
 def get_config(name: str, **overrides) -> OnePassConfig:
     """A named configuration ("cpu", "gpu", "quick") with optional field overrides."""
-    if name not in CONFIGS:
-        raise ValueError(f"config: unknown name {name!r} (expected one of {sorted(CONFIGS)})")
-    return replace(CONFIGS[name], **overrides)
+    return pick(CONFIGS, name, **overrides)
 
 
 @dataclass
