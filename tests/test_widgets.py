@@ -28,7 +28,10 @@ def test_render_figures_one_many_none():
     assert plt.get_fignums() == open_before  # the new figures were closed
 
 
-def test_panel_redraws_into_the_same_display(monkeypatch):
+@pytest.fixture
+def displayed(monkeypatch):
+    """What IPython's display() received (shown) and the updates of displays made with a
+    display_id (updates)."""
     shown, updates = [], []
 
     class Handle:
@@ -40,6 +43,11 @@ def test_panel_redraws_into_the_same_display(monkeypatch):
         return Handle() if display_id else None
 
     monkeypatch.setattr("IPython.display.display", fake_display)
+    return shown, updates
+
+
+def test_panel_redraws_into_the_same_display(displayed):
+    shown, updates = displayed
     n = ipywidgets.IntSlider(1, 0, 3)
     box = rw.panel(_draw, n=n)
     assert isinstance(shown[0], ipywidgets.VBox) and shown[0] is box
@@ -48,18 +56,8 @@ def test_panel_redraws_into_the_same_display(monkeypatch):
     assert len(updates) == 1 and isinstance(updates[0], HTML)
 
 
-def test_panel_controls_leave_the_figure_to_a_later_cell(monkeypatch):
-    shown, updates = [], []
-
-    class Handle:
-        def update(self, obj):
-            updates.append(obj)
-
-    def fake_display(obj, display_id=False):
-        shown.append(obj)
-        return Handle() if display_id else None
-
-    monkeypatch.setattr("IPython.display.display", fake_display)
+def test_panel_controls_leave_the_figure_to_a_later_cell(displayed):
+    shown, updates = displayed
     n = ipywidgets.IntSlider(1, 0, 3)
     box, show_figure = rw.panel_controls(_draw, n=n)
     assert shown == [box]  # the controls' cell has one output: no figure beside it
