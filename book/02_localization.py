@@ -129,10 +129,10 @@ quick_mode_note()
 # Look at the sizes of the two terms, though: the weight
 # discs cover about 2 % of the pixels, and inverse depth squeezes everything beyond a few
 # metres into a sliver of $[0, 1]$, so a depth error of half a metre changes $D$ by a few
-# hundredths. Our first reference models, trained with $\lambda = 1$, logged a depth term
-# about a hundred times smaller than the belief term, and their depth was no better than
-# predicting one constant depth for every pixel. The reference models were then trained on
-# with $\lambda = 50$ (`--set depth_weight=50`) to make the weighted depth term a sizeable
+# hundredths. Trained with $\lambda = 1$, the reference models' first part logged a depth
+# term about a hundred times smaller than the belief term, and their depth was no better
+# than predicting one constant depth for every pixel. Their second part therefore
+# continues with $\lambda = 50$ (`--set depth_weight=50`) to make the weighted depth term a sizeable
 # share of the loss (the industrial arm's from its third part on with $\lambda = 10$ on the
 # log depth code; see the reference model below); the training logs plotted in {numref}`fig-reference-runs` keep the
 # unweighted terms, and the sentence under that figure gives the weighted ratio they
@@ -241,7 +241,7 @@ display(Markdown("The reference `cpu` network needs "
                  f"its {cpu_size['parameters']:,} parameters."))
 
 # %% [markdown]
-# The paper's model is a GPU model: on the 2-core CPU this book was written on it trains
+# The paper's model is a GPU model: on a laptop-class CPU it trains
 # far too slowly (measure it with `robotpose bench localization`). The `cpu` configuration trades
 # capacity for samples per second: a frozen ImageNet-pretrained EfficientNet-Lite0 cut at
 # stride 8 provides the features (no gradients through the backbone), three stages of 64
@@ -341,9 +341,9 @@ display(Markdown(text + " The numbers below come from the reference model, not f
 # wide-angle cameras, white and grey robots with highlights, clutter and photometric
 # degradations), built so that the model works on real photos; its model card
 # (`assets/models/panda_localization_cpu/card.md`) gives the command. So the Panda model
-# evaluated in this chapter is that `sim2real` model, not a paper-recipe one; the
-# paper-recipe weights of its part 2 are in git history (its lineage names the
-# commit), and chapter 5's study starts from them.
+# evaluated in this chapter is that `sim2real` model, not a paper-recipe one; its
+# `lineage.json` names the paper-recipe weights it had after its second part, from which
+# chapter 5's study starts.
 
 # %%
 models = {}  # robot -> (model, task, source)

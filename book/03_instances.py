@@ -366,11 +366,12 @@ display(Markdown(
 # ## The reference model
 #
 # The reference model was trained with `robotpose train instances --config cpu` on top of
-# a frozen `cpu` localization network (its checkpoint holds both networks). That network
-# is an earlier part of chapter 2's reference: the localization training went on after
-# the instance model was trained, and its model card (`panda_instances_cpu.md`,
-# `kuka_kr16_instances_cpu.md`) names which localization weights the shipped file carries. The instance model may therefore
-# see belief and depth maps a little different from those it was trained on.
+# a frozen `cpu` localization network (its checkpoint holds both networks): chapter 2's
+# reference as it stood when the instance model was trained. Chapter 2's network trained
+# on afterwards, so the instance model may see belief and depth maps a little different
+# from those it was trained on; its model card
+# (`assets/models/{robot}_instances_cpu/card.md`) names the localization weights that
+# the shipped file carries.
 # When it is not available (e.g. on a fresh checkout before the checkpoints are
 # downloaded), the chapter falls back to an untrained small model so that every cell still
 # runs; its numbers then mean nothing, and a note says so.
@@ -655,27 +656,22 @@ if card_eval:
              ("count right", card_all["accuracy"], total[f"right ({SMALL})"], ".0%")]
     agree = all(format(a, f) == format(b, f) for _, a, b, f in pairs)
     if not same_rule:
-        verdict = "The stopping rules differ, so the figures need not agree."
+        verdict = "with another stopping rule than this chapter's, so they differ"
     elif not same_scenes:
-        verdict = (f"The chapter's {total['scenes']} scenes are not the card's "
-                   f"{card_all['images']}" + (" (quick mode)" if QUICK else "")
-                   + ", so the figures differ by which scenes are counted.")
+        verdict = (f"on more scenes than this chapter's {total['scenes']}, so they "
+                   "differ by which scenes are counted")
     elif agree:
-        verdict = "Same scenes, same rule, same figures."
+        verdict = "the same as this chapter's"
     else:
-        verdict = ("Same scenes and rule, yet the figures differ: the checkpoint or "
-                   "the evaluation code changed after the card was written, and the "
-                   "card needs measuring again.")
+        verdict = ("on the same scenes with the same rule, yet not this chapter's: "
+                   "the record needs measuring again")
     display(Markdown(
-        "The model card evaluates the same checkpoint with `robotpose eval instances` "
-        f"on the first {card_all['images']} scenes of this test set "
-        f"(seed {TEST_SEED}), "
-        + (f"with the {card_fraction:.1%} rule" if card_fraction is not None
-           else "with a rule it does not name")
-        + f"; this chapter evaluated the first {total['scenes']} with the {SMALL} "
-          "rule. Card against chapter: "
-        + ", ".join(f"{name} {a:{f}} against {b:{f}}" for name, a, b, f in pairs)
-        + f". {verdict} The introduction's scorecard quotes the card's figures."))
+        "The introduction's scorecard quotes the model's recorded evaluation (its "
+        f"`eval.json`, as in chapter 2): the first {card_all['images']} test scenes, "
+        + (f"the {card_fraction:.1%} rule" if card_fraction is not None
+           else "a rule it does not name")
+        + ", " + ", ".join(f"{name} {a:{f}}" for name, a, _, f in pairs)
+        + f"; figures {verdict}."))
 
 # %% [markdown]
 # ## The paper's criticism, measured
@@ -719,7 +715,7 @@ THREADS = torch.get_num_threads()
 display(Markdown(
     f"Medians over {ROUNDS} rounds (after one warm-up pass) of one image at a time, "
     f"{IN_H}x{IN_W} pixels, on {DEVICE.type} with {THREADS} torch "
-    f"thread{'s' if THREADS != 1 else ''}, on a machine shared with other jobs; timed "
+    f"thread{'s' if THREADS != 1 else ''} (medians damp other processes' load); timed "
     "are the localization network's forward pass and the instance model's context "
     "module plus k + 1 ConvGRU and refine steps:\n\n"
     + markdown_table(timing_rows,
@@ -870,14 +866,14 @@ if "instances" in noise and "localization" in noise:
 # %% [markdown]
 # ### Teaching it to stop
 #
-# Our first instance runs, one per robot, used the paper's loss as it stands
-# (end-of-sequence weight 1). The shipped models' lineages keep them as earlier runs
-# (`assets/models/{robot}_instances_cpu/lineage.json`, run "eos1"), with their counting
-# on an earlier version of the synthetic test set: other background photos behind the
-# same robots, cameras and seeds (the table gives the number of scenes). Compare it with
-# this chapter's counting table only roughly.
+# Trained with the paper's loss as it stands (end-of-sequence weight 1), one run per
+# robot, the instance model does not learn to stop. Each robot's
+# `assets/models/{robot}_instances_cpu/lineage.json` keeps that run and its counting on
+# the synthetic test set with other background photos behind the same robots, cameras
+# and seeds (the table gives the number of scenes), so compare it with this chapter's
+# counting table only roughly.
 
-# %%
+# %% tags=["hide-input"]
 first_runs = []
 for robot in ("kuka_kr16", "panda"):
     rec = read_record(f"{robot}_instances_cpu")
@@ -902,21 +898,21 @@ if first_runs:
                      f"{worst.get('mean count, 1 robot', float('nan')):.1f} on "
                      "average."))
 else:
-    print("The records of the first runs are not here.")
+    print("The records of the weight-1 runs are not here.")
 
 # %% [markdown]
 # Why? The end-of-sequence term is a mean over all pixels, so a leftover mask the size of a
 # small robot (about 1 % of the image) costs about 0.01, against up to 1 for a missed
-# robot: the model had little reason to clear it. The reference models were therefore
-# trained again, in parts, with a heavier end-of-sequence term (`--set eos_weight=...`; the
-# weights and parts are in each model card). {numref}`fig-eos` shows the unweighted
-# end-of-sequence error of the first run and of the two parts of the industrial arm's
-# reference.
+# robot: the model had little reason to clear it. The shipped models are trained with a
+# heavier end-of-sequence term (`--set eos_weight=...`), in parts, each continuing from
+# the weights of the one before (each model card gives the weights). {numref}`fig-eos`
+# sets the unweighted end-of-sequence error of the weight-1 run beside the two parts of
+# the industrial arm's shipped model.
 
-# %% mystnb={"figure": {"caption": "The unweighted end-of-sequence error (eq. 6's second term) of the first run (weight 1) and of the two parts of the reference run, on a log scale.", "name": "fig-eos"}}
-eos_runs = [("first run (EOS weight 1)", find_log(ROBOT, "instances", "eos1"), 0),
-            ("reference, part 1", find_log(ROBOT, "instances", "part1"), 0),
-            ("reference, part 2 (continues part 1)", logs["instances"], None)]
+# %% mystnb={"figure": {"caption": "The unweighted end-of-sequence error (eq. 6's second term) of a run with the paper's weight 1 and of the two parts of the shipped model's training, on a log scale.", "name": "fig-eos"}}
+eos_runs = [("EOS weight 1", find_log(ROBOT, "instances", "eos1"), 0),
+            ("shipped model, part 1", find_log(ROBOT, "instances", "part1"), 0),
+            ("shipped model, part 2 (continues part 1)", logs["instances"], None)]
 eos_values = {}  # run -> its logged end-of-sequence errors, in order
 if all(path is not None for _, path, _ in eos_runs):
     fig, ax = plt.subplots(figsize=(8, 3.4))
@@ -953,8 +949,8 @@ if eos_values:
     ours_count = singles[f"mean count ({SMALL})"] if singles else None
     display(Markdown(
         "Averaged over the last tenth of each run's logged steps, the end-of-sequence "
-        f"error ends at {first_end:.4f} in the first run, {part1_end_e:.4f} after the "
-        f"reference's part 1 and {part2_end:.4f} after its part 2"
+        f"error ends at {first_end:.4f} with weight 1, {part1_end_e:.4f} after the "
+        f"shipped model's part 1 and {part2_end:.4f} after its part 2"
         + (f": the heavier weight lowered it by {1 - part1_end_e / first_end:.0%}"
            if part1_end_e < first_end else ": the heavier weight did not lower it")
         + (f". It did not stay down: part 2 began at {part2_start:.4f} (its first "
@@ -969,10 +965,10 @@ if eos_values:
         + "; a faint haze below the activation threshold of 0.5 could leave the same "
           "error without counting"
         + (". The counting table above tells which: where there is one robot the "
-           f"reference counts {ours_count:.1f} on average, so "
+           f"shipped model counts {ours_count:.1f} on average, so "
            + ("its steps after the robot often stay above the rule" if ours_count > 1.5
               else "it mostly stops after the robot and the error is mostly haze")
-           + (f" (the first run's card: {first_count:.1f}, on the earlier test photos)"
+           + (f" (the weight-1 run: {first_count:.1f}, on other background photos)"
               if first_count else "")
            if ours_count is not None else "")
         + "."))
@@ -980,9 +976,10 @@ if eos_values:
 # %% [markdown]
 # A log shows one run. Whether a model is *tricky* to train is better seen across runs:
 # we train the toy model of this chapter again with two more seeds, with a three times
-# larger learning rate, and with the end-of-sequence term weighted 20 times (a weight
-# with which an earlier Panda instance model stopped too early; see its model card,
-# `panda_instances_cpu.s2.md`). All runs have the same number of steps, and we compare
+# larger learning rate, and with the end-of-sequence term weighted 20 times (the weight
+# of the Panda instance model's first part, after which it stopped too early, so that
+# its second part lowered the weight; its `lineage.json` has the figures). All runs have
+# the same number of steps, and we compare
 # where each run ends: the mean soft-IoU cost per disc over its last tenth of steps, and
 # on the held-out toy scenes the counting accuracy (2 % rule) and the mean count.
 #
@@ -1068,8 +1065,8 @@ display(Markdown(
     f"With the end-of-sequence term weighted 20 times, the runs count "
     f"{heavy_count:.2f} discs on average where the scenes hold {TRUE_MEAN:.2f} "
     f"(default weight: {default_count:.2f})"
-    + (": they stop too early, the trade-off the weight controls, and the failure of "
-       "the earlier Panda model" if heavy_count < TRUE_MEAN - 0.1 else
+    + (": they stop too early, the trade-off the weight controls, as the Panda "
+       "instance model did after its first part" if heavy_count < TRUE_MEAN - 0.1 else
        ": they over-count all the same" if heavy_count > TRUE_MEAN + 0.1 else
        ": on average they stop at the right step")
     + f". Their final cost per disc, {column(heavy, 'final cost per disc').mean():.3f}"
@@ -1096,7 +1093,7 @@ display(Markdown("\n".join([
     "* Its loss ({ref}`eq. 4 <paper-eq-4>` to {ref}`eq. 6 <paper-eq-6>`) is invariant "
     "to the order of the robots thanks to minimum-weight matching of soft-IoU costs, "
     "plus an end-of-sequence term that teaches it when to stop"
-    + ("; with the paper's weight of 1 our first runs did not stop."
+    + ("; with the paper's weight of 1 the model did not stop."
        if first_runs and max(r.get("mean count, 1 robot", 0) for r in first_runs) > 1.5
        else "."),
     "* The paper's 5 % stopping rule assumes robots that fill a good part of the "

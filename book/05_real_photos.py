@@ -512,9 +512,9 @@ else:
 #
 # 1. Turn one `sim2real` option off (for example `params_for("panda", "sim2real",
 #    max_distractors=0)`), render a few scenes and describe what the network no longer sees.
-# 2. Evaluate the paper-recipe model (part 2 of the shipped run, before `sim2real`) with
-#    (`git show 6d88c24:assets/checkpoints/panda_localization_cpu.part2.pt > part2.pt`,
-#    named in the model's lineage.json), `robotpose eval real --checkpoint part2.pt
+# 2. Evaluate the paper-recipe model (the shipped model's weights before its `sim2real`
+#    part; `lineage.json` names the file and the commit that holds it; save it as
+#    `paper_recipe.pt`) with `robotpose eval real --checkpoint paper_recipe.pt
 #    --instances none`, and compare it with the shipped one: which keypoints improved?
 # 3. Render the twin of one photo with `twin.render_twin(photo, realistic_material_probability=0)`
 #    (random colours) and run the model on it: how much does the robot's finish matter?

@@ -226,20 +226,38 @@ else:
                  "baseline far": "median baseline, far [cm]", "slope": "fit slope",
                  "joints": "joints, all [cm]",
                  "oracle scale": "joints after a per-robot oracle scale [cm]"})))
-    sentences = []
-    for d, r in zip(diagnoses, rows):
-        ratio = r["far mean"] / r["baseline far"]
-        than = ("no better than" if ratio >= 1 else "barely better than" if ratio > 0.8
+    def span(values, fmt):
+        """'x' when all values print alike, else 'lowest to highest'."""
+        low, high = format(min(values), fmt), format(max(values), fmt)
+        return low if low == high else f"{low} to {high}"
+
+    def than(ratio):
+        return ("no better than" if ratio >= 1 else "barely better than" if ratio > 0.8
                 else "better than")
-        sentences.append(
-            f"*{r['checkpoint']}*: the far error is "
-            f"{r['far mean'] / r['floor (all)']:.0f} times the target floor, so the "
-            f"targets' resolution is not what limits it, and {ratio:.2f} times the "
-            f"median-depth baseline's far error ({than} predicting one depth for "
-            "every far joint); predicted against true joint depth the slope is "
-            f"{r['slope']:.2f} (R² {r['R²']:.2f})"
-            + (", the predictions squeezed towards the middle of the range."
-               if r["slope"] < 0.9 else "."))
+
+    # one paragraph for all checkpoints: the ranges, then the shipped one (last row)
+    to_floor = [r["far mean"] / r["floor (all)"] for r in rows]
+    to_base = [r["far mean"] / r["baseline far"] for r in rows]
+    verdicts = {than(x) for x in to_base}
+    squeezed = [r["checkpoint"] for r in rows if r["slope"] < 0.9]
+    shipped_row, shipped_ratio = rows[-1], to_base[-1]
+    sentences = [
+        f"Across the {len(rows)} checkpoints the far error is {span(to_floor, '.0f')} "
+        "times the target floor, so the targets' resolution is not what limits it, "
+        "and "
+        f"{span(to_base, '.2f')} times the median-depth baseline's far error"
+        + (f" ({verdicts.pop()} predicting one depth for every far joint, in every "
+           "checkpoint)" if len(verdicts) == 1 else
+           f"; the shipped checkpoint, *{shipped_row['checkpoint']}*, is "
+           f"{than(shipped_ratio)} predicting one depth for every far joint "
+           f"({shipped_ratio:.2f})")
+        + ". Predicted against true joint depth the fit slope is "
+        f"{span([r['slope'] for r in rows], '.2f')} (R² "
+        f"{span([r['R²'] for r in rows], '.2f')})"
+        + (": every checkpoint squeezes its predictions towards the middle of the "
+           "range." if len(squeezed) == len(rows) else
+           "; below 0.9, predictions squeezed towards the middle of the range, in "
+           + ", ".join(f"*{c}*" for c in squeezed) + "." if squeezed else ".")]
     scaled = [r for r in rows if np.isfinite(r["oracle scale"])]
     if scaled:
         last = scaled[-1]
@@ -429,7 +447,7 @@ display(Markdown(" ".join(sentences)))
 # (bfloat16 autocast and channels-last memory where the CPU supports them, and the
 # intermediate stages supervised at the backbone's grid instead of the full image).
 
-# %% mystnb={"figure": {"caption": "Median training throughput of each part of each reference run, from the training logs (one core of the shared 2-core machine; lighter bars: earlier parts).", "name": "fig-throughput"}}
+# %% mystnb={"figure": {"caption": "Median training throughput of each part of each reference run, from the training logs (one CPU core per run; lighter bars: the first parts of a run).", "name": "fig-throughput"}}
 costs = [c for c in (training_cost(name) for name in SHIPPED) if c.parts]
 if costs:
     fig, ax = plt.subplots(figsize=(7.5, 3.2))
@@ -567,5 +585,5 @@ else:
 #    `scripts/sim2real_study.py --append`: does the AUC rise above the best point of
 #    {numref}`fig-real-study`, or stay in its noisy band?
 # 3. Time `robotpose bench train --threads 2` against `--threads 1`: expect less than
-#    twice the samples per second from the second thread on a 2-core machine, which is
-#    why the reference runs each used one core and ran two at a time.
+#    twice the samples per second from the second thread: one core per run gives more
+#    scenes per CPU hour, which is why each reference model was trained on one core.

@@ -143,9 +143,10 @@ display(Markdown(f"*Rule.* {scorecard.rules_text()}\n\n{sentence}"))
 # paper's recurrent instance model and our one-pass instance model (chapter 6), with a model
 # folder each (`assets/models/NAME/`: the weights, `lineage.json` with the commands that
 # trained it, `eval.json` with its evaluations, and `card.md` written from the two; the
-# index `assets/models/README.md` lists them). They were trained on a 2-core CPU machine shared with other
-# jobs, one core per training run, some in several parts (each part warm-started from the
-# previous one). The table sums the parts from their training logs.
+# index `assets/models/README.md` lists them). Each was trained on one core of a
+# laptop-class CPU, some in several parts, each part continuing from the weights of the
+# one before. The table gives each model's training steps, the scenes it saw and its
+# CPU hours, summed over its parts from the training logs.
 
 # %% tags=["remove-input"]
 table, shipped = book.shipped_models_table()

@@ -114,7 +114,7 @@ SHIPPED = ("panda_localization_cpu", "panda_instances_cpu", "panda_onepass_cpu",
 
 def shipped_models_table(names=SHIPPED, folder=None) -> tuple[str, list[dict]]:
     """(Markdown table, its rows) of the reference models: robot, task, parts, steps, scenes
-    seen, training hours on one core of the shared 2-core machine, and the training
+    seen, training hours on one CPU core, and the training
     throughput in samples/s over all parts (each part's logged median rate of its training
     steps, weighted by the scenes it trained on: total scenes / the time those rates imply;
     wall time also holds checkpoints, logging and a shared machine, so scenes seen / hours

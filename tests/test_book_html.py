@@ -141,3 +141,55 @@ def test_every_chapter_is_in_the_table_of_contents():
     toc = (ROOT / "_toc.yml").read_text()
     missing = [c for c in CHAPTERS if f"book/{c}" not in toc]
     assert not missing, f"chapters missing from _toc.yml: {missing}"
+
+
+# Words of the book's development that a reader cannot decode: run labels of the model
+# records and the build's own settings printed as program state.
+DEVELOPMENT_WORDS = ("quick mode: False", "quick mode: True", "PNG made it", "2-core",
+                     "two at a time", "shared with other jobs", ".part2.pt", ".s2.md",
+                     ".eos1.md", "earlier Panda", "earlier test photos",
+                     "first reference models")
+
+
+@pytest.mark.parametrize("name", ["intro"] + CHAPTERS)
+def test_page_reads_as_a_book(browser, name):
+    """Equations typeset (offline: MathJax is served from _static), every figure numbered
+    and captioned once, no cross-reference left as its raw label, no development words."""
+    import time
+
+    page = HTML / "book" / f"{name}.html"
+    browser.get(page.as_uri())
+    # 1. maths: a .math element whose visible text still holds a TeX delimiter was not
+    #    typeset (MathJax missing or failing); MathJax typesets asynchronously, so wait
+    raw_js = ("return Array.from(document.querySelectorAll('.math'))"
+              ".map(e => e.innerText).filter(t => /\\\\[(\\[]|\\$/.test(t));")
+    deadline = time.time() + 30
+    raw = browser.execute_script(raw_js)
+    while raw and time.time() < deadline:
+        time.sleep(0.5)
+        raw = browser.execute_script(raw_js)
+    assert not raw, f"{name}: equations shown as raw TeX (MathJax did not typeset): {raw[:3]}"
+    # 2. figures: each with a number and a caption, and no two with the same caption
+    #    (myst-nb wraps every output of a figure cell in its own figure)
+    figures = browser.execute_script(
+        "return Array.from(document.querySelectorAll('figure')).map(f => ["
+        "(f.querySelector('.caption-number') || {}).innerText || '',"
+        "(f.querySelector('.caption-text') || {}).innerText || '']);")
+    unnumbered = [caption[:80] for number, caption in figures if not number.strip() or not caption.strip()]
+    assert not unnumbered, f"{name}: figures without a number or caption: {unnumbered[:3]}"
+    captions = [caption for _, caption in figures]
+    repeated = sorted({c[:80] for c in captions if captions.count(c) > 1})
+    assert not repeated, f"{name}: two figures with the same caption: {repeated[:2]}"
+    # 3. cross-references: a {numref} that did not resolve shows its label as text
+    text = browser.execute_script(
+        "const main = document.querySelector('main') || document.body;"
+        "const copy = main.cloneNode(true);"
+        "copy.querySelectorAll('.cell_input, pre, code, script').forEach(e => e.remove());"
+        "return copy.innerText;")
+    labels = sorted(set(re.findall(r"(?<![\w/#.-])(?:fig|tab|eq)-[a-z0-9]+(?:-[a-z0-9]+)*\b", text)))
+    assert not labels, f"{name}: cross-references shown as raw labels: {labels[:5]}"
+    # 4. development history printed on the page
+    everything = browser.execute_script(
+        "return (document.querySelector('main') || document.body).innerText;")
+    found = [w for w in DEVELOPMENT_WORDS if w in everything]
+    assert not found, f"{name}: development words in reader-facing text: {found}"
