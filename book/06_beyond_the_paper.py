@@ -585,5 +585,6 @@ else:
 #    `scripts/sim2real_study.py --append`: does the AUC rise above the best point of
 #    {numref}`fig-real-study`, or stay in its noisy band?
 # 3. Time `robotpose bench train --threads 2` against `--threads 1`: expect less than
-#    twice the samples per second from the second thread: one core per run gives more
-#    scenes per CPU hour, which is why each reference model was trained on one core.
+#    twice the samples per second from the second thread: one thread per run gives more
+#    scenes per CPU hour, which is why each reference model trained with one torch
+#    thread while a second process rendered its scenes.
