@@ -728,8 +728,9 @@ if toy_runs:
 # (the control, which tells what the extra steps alone give), the README's joint range,
 # one fixed field of view, and both (the recipes `paper`, `readme_joints`, `fixed_fov`
 # and `paper_readme` of `synth.RECIPES`). Each model is tested on a test set drawn under
-# its own conditions and on the standard one. The study is a JSON record; this section
-# only reads it.
+# each condition (its own in bold), so that every condition can be compared with the
+# control on the condition's own test set. The study is a JSON record; this section only
+# reads it.
 
 # %% tags=["hide-input"]
 from robotpose_lib.eval.table1_study import (ablation_markdown, describe_floors,

@@ -11,8 +11,10 @@ same number of steps, with the same seeds and settings, on one synthesis recipe:
 * ``fixed_fov``: one fixed field of view (52.5 degrees);
 * ``paper_readme``: both, the README's conditions.
 
-Each model is evaluated on the test set of its own conditions and on the standard test set
-(``robotpose eval localization --recipe R --json``), and so is the start, untrained further.
+Each model is evaluated on the test set of every condition of the study, its own and the
+standard one among them (``robotpose eval localization --recipe R --json``), and so is the
+start, untrained further: a condition's effect is its model against the control on the
+condition's own test set.
 CPU time is measured per training run (user + system seconds of the child processes; a
 resumed run adds to what its folder recorded). The study is written as data to
 ``assets/studies/table1_ablation/study.json``; chapter 2 renders it.
@@ -78,7 +80,8 @@ def main(argv=None) -> int:
                           "by_test_set": start_figures})
 
     def evaluate_row(recipe: str, checkpoint: str, out: Path) -> dict:
-        tests = {r: evaluate(checkpoint, r, args.n, out / f"eval_{r}.json") for r in {"paper", recipe}}
+        # every test set of the study, so that each condition compares with the control on its own test set
+        tests = {r: evaluate(checkpoint, r, args.n, out / f"eval_{r}.json") for r in {"paper", *rows}}
         return {"recipe": recipe, "own": recipe, "by_test_set": tests}
 
     run_rows(study, rows, train_args, evaluate_row,

@@ -18,8 +18,11 @@ def figures(near, far):
 
 def study(readme=(8.0, 15.0), joints=(20.0, 30.0), fov=(28.0, 40.0)):
     def row(name, own, std, cpu_s=600.0):
-        return {"name": name, "recipe": name, "cost": {"cpu_s": cpu_s, "wall_s": cpu_s},
-                "by_test_set": {name: figures(*own), "paper": figures(*std)}}
+        tests = {name: figures(*own), "paper": figures(*std)}
+        if name == "paper":   # the control on every condition's test set
+            tests.update({n: figures(*other) for n, other in control_on.items()})
+        return {"name": name, "recipe": name, "cost": {"cpu_s": cpu_s, "wall_s": cpu_s}, "by_test_set": tests}
+    control_on = {"readme_joints": (25.0, 35.0), "fixed_fov": (30.0, 42.0), "paper_readme": (20.0, 30.0)}
     return {"rows": [
         {"name": "start", "recipe": None, "cost": None,
          "by_test_set": {"paper": figures(40.0, 60.0), "paper_readme": figures(35.0, 55.0)}},
@@ -36,19 +39,27 @@ def test_rows_read_the_own_and_the_standard_test_set():
     assert rows["readme_joints"]["standard"] == {"near": 50.0, "far": 70.0}
     assert rows["paper"]["cpu_min"] == 10.0 and rows["start"]["cpu_min"] is None
     table = ablation_markdown(study())
-    assert "| ±30°, random FOV | 10 | 20.0 / 30.0 | 50.0 / 70.0 |" in table
+    # columns: standard, ±30° random FOV, ±90° fixed FOV, README; the own test set in bold
+    assert "| ±30°, random FOV | 10 | 50.0 / 70.0 | **20.0 / 30.0** | – | – |" in table
+    assert "| ±90°, random FOV (control) | 10 | **30.0 / 45.0** | 25.0 / 35.0 | 30.0 / 42.0 | 20.0 / 30.0 |" in table
 
 
 def test_the_verdict_follows_the_figures():
     text = verdict(study())
     assert "8.0 cm near and 15.0 cm far" in text and "within the bar" in text
-    assert "lowers the error most on its own test set is ±30°, fixed FOV (README): by 22.0 cm near" in text
-    assert "the narrow joint range matters more" in text
+    assert "measures 35.0 / 55.0 cm on the same test set" in text            # the start, untrained
+    # each condition against the control on the condition's own test set: README 8/15 vs 20/30
+    # (gain 27), joints 20/30 vs 25/35 (10), fixed FOV 28/40 vs 30/42 (4)
+    assert "trained under ±30°, fixed FOV (README) gains most: 8.0 / 15.0 cm against the control's 20.0 / 30.0" \
+        in text
+    assert "the narrow joint range matters more (near + far error +10.0 cm below the control's against +4.0" in text
     assert "move the start's 40.0 / 60.0 cm to 30.0 / 45.0 cm" in text
     # other figures, other sentences
     text = verdict(study(readme=(12.0, 25.0), joints=(29.0, 44.0), fov=(10.0, 20.0)))
     assert "outside the bar" in text and "the fixed camera matters more" in text
-    assert "most on its own test set is ±90°, fixed FOV" in text
+    assert "trained under ±90°, fixed FOV gains most" in text
+    text = verdict(study(readme=(30.0, 40.0), joints=(29.0, 44.0), fov=(31.0, 43.0)))
+    assert "no condition's model beats the control; the closest, ±90°, fixed FOV, measures 31.0 / 43.0" in text
 
 
 def test_load_reads_the_floors_beside_the_study(tmp_path):

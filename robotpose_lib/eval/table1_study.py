@@ -71,7 +71,8 @@ def ablation_rows(study: dict) -> list[dict]:
             "cpu_min": None if row["cost"] is None else row["cost"]["cpu_s"] / 60.0,
             "own_recipe": own_recipe,
             "own": {r: _mean(tests.get(own_recipe), r) for r in RANGES},
-            "standard": {r: _mean(tests.get("paper"), r) for r in RANGES}})
+            "standard": {r: _mean(tests.get("paper"), r) for r in RANGES},
+            "by_test_set": {t: {r: _mean(f, r) for r in RANGES} for t, f in tests.items()}})
     return rows
 
 
@@ -79,19 +80,31 @@ def _cm(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
+TEST_SETS = ("paper", "readme_joints", "fixed_fov", "paper_readme")
+TEST_SET_SHORT = {"paper": "standard (±90°, random FOV)", "readme_joints": "±30°, random FOV",
+                  "fixed_fov": "±90°, fixed FOV", "paper_readme": "README (±30°, fixed FOV)"}
+
+
 def ablation_markdown(study: dict) -> str:
-    """A Markdown table: per row, Table I means on its own and on the standard test set,
-    and the training's CPU minutes; the paper's figures as the last row."""
-    lines = ["| trained under | CPU min | own test set: near / far [cm] | standard test set: near / far [cm] |",
-             "|---|---:|---:|---:|"]
-    for r in ablation_rows(study):
-        own = f"{_cm(r['own']['near'])} / {_cm(r['own']['far'])}"
-        own += " (README's test set)" if r["recipe"] is None else ""
+    """A Markdown table: one row per trained model, one column per test set of the study
+    (Table I's mean near / far in cm; bold on the row's own test set), and the training's
+    CPU minutes; the paper's figures as the last row."""
+    rows = ablation_rows(study)
+    tests = [t for t in TEST_SETS if any(t in r["by_test_set"] for r in rows)]
+    lines = ["| trained under | CPU min | " + " | ".join(f"test set {TEST_SET_SHORT[t]}" for t in tests) + " |",
+             "|---|---:|" + "---:|" * len(tests)]
+    for r in rows:
+        cells = []
+        for t in tests:
+            m = r["by_test_set"].get(t)
+            cell = "–" if m is None else f"{_cm(m['near'])} / {_cm(m['far'])}"
+            cells.append(f"**{cell}**" if t == (r["recipe"] or "paper") and m is not None else cell)
         cpu = "–" if r["cpu_min"] is None else f"{r['cpu_min']:.0f}"
-        lines.append(f"| {r['label']} | {cpu} | {own} | {_cm(r['standard']['near'])} / "
-                     f"{_cm(r['standard']['far'])} |")
+        lines.append(f"| {r['label']} | {cpu} | " + " | ".join(cells) + " |")
     paper = PAPER_TABLE_I
-    lines.append(f"| the paper (Table I) | – | {paper['near']['mean']:.2f} / {paper['far']['mean']:.2f} | – |")
+    lines.append("| the paper (Table I; conditions not stated) | – | "
+                 + " | ".join([f"{paper['near']['mean']:.2f} / {paper['far']['mean']:.2f}"] + ["–"] * (len(tests) - 1))
+                 + " |")
     return "\n".join(lines)
 
 
@@ -129,24 +142,36 @@ def verdict(study: dict) -> str:
                    f"{README_TARGET_CM['near']:.0f} / {README_TARGET_CM['far']:.0f} cm we set for this "
                    f"condition, and {near / paper['near']:.1f} and {far / paper['far']:.1f} times the paper's "
                    f"figures.")
-    if control and None not in control["own"].values():
+    start = rows.get("start")
+    if readme and start and None not in start["own"].values():
+        s0 = start["own"]
+        out.append(f"The start, not trained further, measures {s0['near']:.1f} / {s0['far']:.1f} cm on the same "
+                   "test set.")
+    if control:
         gains = {}
         for name in ("readme_joints", "fixed_fov", "paper_readme"):
-            if name in rows and None not in rows[name]["own"].values():
-                gains[name] = {r: control["own"][r] - rows[name]["own"][r] for r in RANGES}
+            mine = rows.get(name, {}).get("own")
+            theirs = control["by_test_set"].get(name)
+            if mine and theirs and None not in (*mine.values(), *theirs.values()):
+                gains[name] = {r: theirs[r] - mine[r] for r in RANGES}
         if gains:
             best = max(gains, key=lambda n: gains[n]["near"] + gains[n]["far"])
-            g = gains[best]
-            out.append(f"Against the control (the same start and steps under the paper's text conditions, "
-                       f"{control['own']['near']:.1f} / {control['own']['far']:.1f} cm on its own test set), "
-                       f"the condition that lowers the error most on its own test set is "
-                       f"{LABELS[best]}: by {g['near']:.1f} cm near and {g['far']:.1f} cm far.")
+            mine, c = rows[best]["own"], control["by_test_set"][best]
+            total = gains[best]["near"] + gains[best]["far"]
+            out.append("Against the control (the same start and steps under the paper's text conditions), each "
+                       "on the condition's own test set, "
+                       + (f"the model trained under {LABELS[best]} gains most: {mine['near']:.1f} / "
+                          f"{mine['far']:.1f} cm against the control's {c['near']:.1f} / {c['far']:.1f} cm."
+                          if total > 0 else
+                          f"no condition's model beats the control; the closest, {LABELS[best]}, measures "
+                          f"{mine['near']:.1f} / {mine['far']:.1f} cm against the control's {c['near']:.1f} / "
+                          f"{c['far']:.1f} cm."))
             single = {n: gains[n] for n in ("readme_joints", "fixed_fov") if n in gains}
             if len(single) == 2:
                 a, b = (single[n]["near"] + single[n]["far"] for n in ("readme_joints", "fixed_fov"))
                 which = "the narrow joint range" if a > b else "the fixed camera"
-                out.append(f"Of the two conditions alone, {which} matters more (near + far "
-                           f"{max(a, b):.1f} cm against {min(a, b):.1f} cm).")
+                out.append(f"Of the two conditions alone, {which} matters more (near + far error "
+                           f"{max(a, b):+.1f} cm below the control's against {min(a, b):+.1f} cm).")
         std = {n: rows[n]["standard"] for n in rows if None not in rows[n]["standard"].values()}
         if "start" in std and control["name"] in std:
             s0, s1 = std["start"], std["paper"]
