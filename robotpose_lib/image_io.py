@@ -2,7 +2,7 @@
 
 :func:`load_image` takes a path, a numpy array or a torch tensor and returns a
 :class:`LoadedImage`: uint8 (H, W, 3) RGB, upright (the file's EXIF orientation applied
-through :func:`camera.apply_orientation`, as every viewer and ``cv2.imread`` show it), plus
+through :func:`camera_io.apply_orientation`, as every viewer and ``cv2.imread`` show it), plus
 the original size and the scale applied. What can be read sensibly is converted with ONE
 ``warnings.warn`` line (grayscale -> RGB, alpha dropped, 16-bit -> 8-bit by the real bit
 depth, float -> uint8, very large -> downscaled); what cannot raises
@@ -16,9 +16,9 @@ Very large files are decoded reduced where the format allows (JPEG DCT scaling v
 Pillow's ``draft``), otherwise decoded and immediately box-reduced, so a 10000 x 10000
 image costs one full decode (~300 MB for 8-bit RGB) and is never resized in float.
 
-Camera descriptions and every geometric transform (K under resizing, letterboxing,
-undistortion, mapping pixels back) live in :mod:`robotpose_lib.camera`;
-:func:`load_intrinsics` here is that module's :func:`camera.read_camera` returning K alone.
+Camera descriptions live in :mod:`camera_io`, K under resizing in :mod:`camera`, and
+letterboxing, undistortion and mapping pixels back in :mod:`network_input`;
+:func:`load_intrinsics` here is :func:`camera_io.read_camera` returning K alone.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import camera
+from . import camera, camera_io
 from .camera import IntrinsicsError
 
 MIN_SIDE = 32          # smaller than this cannot hold a recognisable robot
@@ -78,7 +78,7 @@ class LoadedImage:
     @property
     def stored_size(self) -> tuple[int, int]:
         """(H, W) of the pixels as stored in the file (before the EXIF orientation)."""
-        return camera.oriented_size(self.orientation, *self.original_size)
+        return camera_io.oriented_size(self.orientation, *self.original_size)
 
     def adjust_intrinsics(self, K) -> np.ndarray:
         """K (3, 3) of the original image -> K of the returned pixels (float64)."""
@@ -298,11 +298,11 @@ def _load_file(path: Path, min_side: int, max_side: int) -> LoadedImage:
     if a.ndim == 2:
         notes.append("converted grayscale to RGB")
         a = np.repeat(a[..., None], 3, axis=2)
-    a = camera.apply_orientation(a, orientation)
+    a = camera_io.apply_orientation(a, orientation)
     if orientation >= 5:
         sx, sy = sy, sx
     _warn(name, notes)
-    return LoadedImage(np.ascontiguousarray(a), name, camera.oriented_size(orientation, h0, w0), (sx, sy),
+    return LoadedImage(np.ascontiguousarray(a), name, camera_io.oriented_size(orientation, h0, w0), (sx, sy),
                        tuple(notes), orientation, bits)
 
 
@@ -380,11 +380,11 @@ def load_image(src, min_side: int = MIN_SIDE, max_side: int = MAX_SIDE, name: st
 
 
 def load_intrinsics(src, name: str | None = None) -> np.ndarray:
-    """K (3, 3) float64 from anything :func:`camera.read_camera` reads (JSON file, dict,
+    """K (3, 3) float64 from anything :func:`camera_io.read_camera` reads (JSON file, dict,
     ROS CameraInfo dump, 3x3 array / nested list / tensor), validated. Distortion and image
-    size are dropped here: use :func:`camera.read_camera` to keep them.
+    size are dropped here: use :func:`camera_io.read_camera` to keep them.
 
     Raises:
         IntrinsicsError: one line naming the input and the problem.
     """
-    return camera.read_camera(src, name).K
+    return camera_io.read_camera(src, name).K

@@ -5,8 +5,8 @@ depth D^ and base features), the instance model on [features, B^, D^] until its
 end-of-sequence mask, and :func:`decode.decode_poses` on each instance's masked
 beliefs (NMS or LoG peaks, depth at the peak, back-projection with K).
 
-Any image, any camera description: the pixel geometry is :mod:`camera`'s
-(:func:`camera.network_view`): the image is read upright (EXIF), its K checked against it
+Any image, any camera description: the pixel geometry is :mod:`network_input`'s
+(:func:`network_input.network_view`): the image is read upright (EXIF), its K checked against it
 (and rescaled when the description names another resolution of the same aspect),
 undistorted when distortion coefficients are given, and resized *keeping its aspect
 ratio* into the network input, with square network pixels: by default into an input of
@@ -34,11 +34,12 @@ import numpy as np
 import torch
 
 from . import camera
-from .camera import CameraDescription, NetworkView, network_view, read_camera
+from .camera_io import CameraDescription, read_camera
 from .checkpoint import (INSTANCE_MODELS, CheckpointError, default_instance_task, describe_models_dir,
                          load_checkpoint, reference_path)
 from .config import resolve_device
 from .decode import decode_poses, select_instances
+from .network_input import FITS, NetworkView, network_view
 from .peaks import METHODS
 from .image_io import LoadedImage, load_image
 from .models.instances import DEFAULT_MIN_ACTIVE_FRACTION
@@ -116,7 +117,7 @@ class Predictor:
             localization config's ('pad'/'crop' resize into it, 'extend' keeps its shorter
             side; depth is decoded against its width's reference focal length).
         amp: float16 autocast on CUDA (never on the CPU).
-        fit: how an image goes into the network (:func:`camera.fit_to_input`): 'extend'
+        fit: how an image goes into the network (:func:`network_input.fit_to_input`): 'extend'
             (default: a network input of the image's own aspect ratio whose shorter side is
             the network's, so robots keep their training size; the networks are fully
             convolutional), 'pad' (letterbox into ``input_size``) or 'crop' (the centre
@@ -135,8 +136,8 @@ class Predictor:
                  pad_value: int = 0, min_joints: int = 1, duplicate_iou: float = 0.5):
         if method not in METHODS:
             raise ValueError(f"method: expected one of {METHODS}, got {method!r}")
-        if fit not in camera.FITS:
-            raise ValueError(f"fit: expected one of {', '.join(camera.FITS)}, got {fit!r}")
+        if fit not in FITS:
+            raise ValueError(f"fit: expected one of {', '.join(FITS)}, got {fit!r}")
         if not 0.0 <= min_active_fraction <= 1.0:
             raise ValueError(f"min_active_fraction: must be in [0, 1], got {min_active_fraction}")
         self.device = resolve_device(device)
@@ -260,12 +261,12 @@ class Predictor:
     # ------------------------------------------------------------------ inputs
     def prepare(self, image, K, name: str | None = None) -> PreparedImage:
         """Read one image and its camera description, check them against each other and
-        map the image into the network input (see :func:`camera.network_view`).
+        map the image into the network input (see :func:`network_input.network_view`).
 
         Args:
             image: anything :func:`image_io.load_image` reads.
-            K: anything :func:`camera.read_camera` reads (3x3 array, dict, JSON path, ROS
-                CameraInfo dump, :class:`camera.CameraDescription`): the intrinsics of the
+            K: anything :func:`camera_io.read_camera` reads (3x3 array, dict, JSON path, ROS
+                CameraInfo dump, :class:`camera_io.CameraDescription`): the intrinsics of the
                 upright image as the user sees it, with optional distortion and size.
             name: the image's name in messages.
 
@@ -308,7 +309,7 @@ class Predictor:
                method: str | None = None, use_masks: bool = True) -> list[RobotPose]:
         """Decode one image's maps at network resolution: (J, H_n, W_n), (1, H_n, W_n).
 
-        ``view``: the image's :class:`camera.NetworkView` (or a K (3, 3) of the network grid
+        ``view``: the image's :class:`network_input.NetworkView` (or a K (3, 3) of the network grid
         for a full, unpadded input). Beliefs outside the image's content (padding) are
         zeroed. Depth is decoded with the focal length of the network grid against the
         reference focal length of training (``targets.DepthCoding``: a fraction of the
@@ -382,7 +383,7 @@ class Predictor:
                 path; any size) or a list/tuple of them.
             K: intrinsics of the input image(s) as the user sees them (3x3 array, nested
                 list, tensor, dict, JSON path, ROS CameraInfo dump or
-                :class:`camera.CameraDescription`, optionally with distortion and the image
+                :class:`camera_io.CameraDescription`, optionally with distortion and the image
                 size it belongs to); with a list of images, one K for all or a list of Ks.
             method: override the predictor's peak finder ('nms' or 'log').
 

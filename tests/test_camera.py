@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from robotpose_lib import camera
+from robotpose_lib import camera, camera_io, network_input
 
 
 def test_intrinsics_from_fov():
@@ -233,10 +233,10 @@ def test_apply_orientation_matches_pil_and_the_matrix(orientation):
     im = Image.fromarray(stored)
     im.info["exif"] = exif.tobytes()
     want = np.asarray(ImageOps.exif_transpose(im))
-    got = camera.apply_orientation(stored, orientation)
+    got = camera_io.apply_orientation(stored, orientation)
     assert np.array_equal(got, want)
-    assert got.shape[:2] == camera.oriented_size(orientation, 5, 7)
-    A = camera.orientation_matrix(orientation, 5, 7)
+    assert got.shape[:2] == camera_io.oriented_size(orientation, 5, 7)
+    A = camera_io.orientation_matrix(orientation, 5, 7)
     for v in range(5):
         for u in range(7):
             u2, v2, _ = A @ [u, v, 1]
@@ -245,36 +245,36 @@ def test_apply_orientation_matches_pil_and_the_matrix(orientation):
 
 def test_fit_to_input_modes():
     net = (240, 320)
-    assert camera.fit_to_input((480, 640), net, "pad") == ((240, 320), (0, 0), net)
-    assert camera.fit_to_input((480, 640), net, "extend") == ((240, 320), (0, 0), net)
+    assert network_input.fit_to_input((480, 640), net, "pad") == ((240, 320), (0, 0), net)
+    assert network_input.fit_to_input((480, 640), net, "extend") == ((240, 320), (0, 0), net)
     # 16:9: extend keeps the scale (canvas padded to a multiple of 8), pad shrinks, crop cuts
-    assert camera.fit_to_input((240, 427), net, "extend") == ((240, 427), (2, 0), (240, 432))
-    assert camera.fit_to_input((240, 427), net, "pad") == ((180, 320), (0, 30), net)
-    assert camera.fit_to_input((240, 427), net, "crop") == ((240, 427), (-54, 0), net)
+    assert network_input.fit_to_input((240, 427), net, "extend") == ((240, 427), (2, 0), (240, 432))
+    assert network_input.fit_to_input((240, 427), net, "pad") == ((180, 320), (0, 30), net)
+    assert network_input.fit_to_input((240, 427), net, "crop") == ((240, 427), (-54, 0), net)
     # portrait: the shorter side (width) goes to 240
-    assert camera.fit_to_input((640, 480), net, "extend") == ((320, 240), (0, 0), (320, 240))
+    assert network_input.fit_to_input((640, 480), net, "extend") == ((320, 240), (0, 0), (320, 240))
     # a panorama is capped at 4 network inputs' worth of pixels
-    (nh, nw), _, (Hc, Wc) = camera.fit_to_input((100, 5000), net, "extend")
+    (nh, nw), _, (Hc, Wc) = network_input.fit_to_input((100, 5000), net, "extend")
     assert Hc * Wc <= 4 * 240 * 320 * 1.05  # (+ padding to multiples of 8) and abs(nw / nh - 50) < 1
     # non-square pixels (fy = 2 fx): the network grid gets square pixels
-    (nh, nw), _, _ = camera.fit_to_input((96, 128), (48, 64), "pad", pixel_aspect=2.0)
+    (nh, nw), _, _ = network_input.fit_to_input((96, 128), (48, 64), "pad", pixel_aspect=2.0)
     assert (nh, nw) == (24, 64)
     with pytest.raises(ValueError, match="fit"):
-        camera.fit_to_input((10, 10), net, "stretch")
+        network_input.fit_to_input((10, 10), net, "stretch")
 
 
 def _K(fx, fy, cx, cy):
     return np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1.0]])
 
 
-@pytest.mark.parametrize("fit", camera.FITS)
+@pytest.mark.parametrize("fit", network_input.FITS)
 @pytest.mark.parametrize("size", [(240, 320), (300, 700), (500, 260), (97, 131)])
 def test_network_view_round_trips_points_and_masks(fit, size):
     """A 3D point projects to network pixel p with K_net; to_image(p) is its projection with
     the user's K; masks warped forward and mapped back return to the same pixels."""
     H, W = size
     K = _K(0.9 * W, 0.9 * W, (W - 1) / 2 + 3, (H - 1) / 2 - 2)
-    view = camera.network_view(K, size, (240, 320), fit)
+    view = network_input.network_view(K, size, (240, 320), fit)
     X = np.array([[0.1, -0.05, 2.0], [-0.2, 0.1, 3.0], [0.0, 0.0, 1.0]])
     p_net = (X @ view.K_net.T)[:, :2] / X[:, 2:]
     p_img = (X @ K.T)[:, :2] / X[:, 2:]
@@ -299,14 +299,14 @@ def test_network_view_with_distortion_round_trips():
     H, W = 240, 320
     K = _K(280.0, 280.0, 160.0, 118.0)
     D = np.array([-0.3, 0.1, 0.001, -0.002, 0.01])
-    view = camera.network_view({"K": K.tolist(), "D": D.tolist()}, (H, W), (240, 320))
+    view = network_input.network_view({"K": K.tolist(), "D": D.tolist()}, (H, W), (240, 320))
     X = np.array([[0.1, -0.05, 2.0], [-0.5, 0.3, 3.0], [0.0, 0.0, 1.0]])
     p_net = (X @ view.K_net.T)[:, :2] / X[:, 2:]
     p_img = cv2.projectPoints(X[:, None], np.zeros(3), np.zeros(3), K, D)[0].reshape(-1, 2)
     assert np.abs(view.to_image(p_net) - p_img).max() < 1e-6
     assert np.isnan(view.to_image(np.array([[np.nan, np.nan]]))).all()
-    fish = camera.network_view({"K": K.tolist(), "D": [0.1, 0.01, 0.0, 0.0], "distortion_model": "equidistant"},
-                               (H, W), (240, 320))
+    fisheye = {"K": K.tolist(), "D": [0.1, 0.01, 0.0, 0.0], "distortion_model": "equidistant"}
+    fish = network_input.network_view(fisheye, (H, W), (240, 320))
     p_fish = cv2.fisheye.projectPoints(X[:, None], np.zeros(3), np.zeros(3), K, fish.camera.dist)[0].reshape(-1, 2)
     assert np.abs(fish.to_image(p_net) - p_fish).max() < 1e-6
 
@@ -328,7 +328,7 @@ def test_bad_camera_descriptions_are_one_line_errors_naming_the_file(tmp_path, d
     path = tmp_path / "cam.json"
     path.write_text(json.dumps(doc))
     with pytest.raises(camera.IntrinsicsError) as err:
-        camera.camera_for_image(path, (240, 320), "photo.png")
+        camera_io.camera_for_image(path, (240, 320), "photo.png")
     msg = str(err.value)
     assert msg.startswith(str(path)) and words in msg and "\n" not in msg
 
@@ -336,7 +336,7 @@ def test_bad_camera_descriptions_are_one_line_errors_naming_the_file(tmp_path, d
 def test_k_for_the_unrotated_image_names_the_exif_rotation():
     cam = {"fx": 300, "fy": 300, "cx": 119.5, "cy": 159.5, "width": 240, "height": 320}
     with pytest.raises(camera.IntrinsicsError, match="EXIF orientation"):
-        camera.camera_for_image(cam, (240, 320), "phone.jpg", stored_size=(320, 240))
+        camera_io.camera_for_image(cam, (240, 320), "phone.jpg", stored_size=(320, 240))
 
 
 @pytest.mark.parametrize("doc, words", [
@@ -347,7 +347,7 @@ def test_k_for_the_unrotated_image_names_the_exif_rotation():
 ])
 def test_dubious_camera_descriptions_warn_one_line(doc, words):
     with pytest.warns(UserWarning) as record:
-        cam = camera.camera_for_image(doc, (240, 320), "photo.png")
+        cam = camera_io.camera_for_image(doc, (240, 320), "photo.png")
     (msg,) = [str(r.message) for r in record]
     assert words in msg and "photo.png" in msg and "\n" not in msg
     if "width" in doc:
@@ -359,11 +359,11 @@ def test_plain_camera_description_is_quiet():
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        cam = camera.camera_for_image(np.array(_K(300, 300, 159.5, 119.5)), (240, 320))
+        cam = camera_io.camera_for_image(np.array(_K(300, 300, 159.5, 119.5)), (240, 320))
     assert cam.dist is None and cam.size is None
     # OpenCV's shorter distortion vectors are padded with zeros; all-zero means none
-    assert camera.read_camera({"fx": 1, "fy": 1, "cx": 0, "cy": 0, "D": [0.1, 0.01, 0, 0, 0, 0.02]}).dist.size == 8
-    assert camera.read_camera({"fx": 1, "fy": 1, "cx": 0, "cy": 0, "dist_coeffs": [0, 0, 0, 0, 0]}).dist is None
+    assert camera_io.read_camera({"fx": 1, "fy": 1, "cx": 0, "cy": 0, "D": [0.1, 0.01, 0, 0, 0, 0.02]}).dist.size == 8
+    assert camera_io.read_camera({"fx": 1, "fy": 1, "cx": 0, "cy": 0, "dist_coeffs": [0, 0, 0, 0, 0]}).dist is None
 
 
 def test_opengl_camera_projects_to_the_same_pixels_as_project_in_tinyrenderers_grid():

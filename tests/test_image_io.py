@@ -220,20 +220,20 @@ def test_exif_orientation_is_applied_quietly(tmp_path, orientation):
     size is the upright one; no warning (it is what every viewer does)."""
     from PIL import Image
 
-    from robotpose_lib import camera
+    from robotpose_lib import camera_io
 
     upright = rgb(48, 64)
     inverse = {1: 1, 3: 3, 6: 8, 8: 6}[orientation]
     exif = Image.Exif()
     exif[0x0112] = orientation
     path = tmp_path / "phone.png"
-    Image.fromarray(camera.apply_orientation(upright, inverse)).save(path, exif=exif)
+    Image.fromarray(camera_io.apply_orientation(upright, inverse)).save(path, exif=exif)
     out = load_quietly(path)
     assert np.array_equal(out.image, upright) and out.original_size == (48, 64)
     assert out.orientation == orientation
     assert out.stored_size == ((64, 48) if orientation in (6, 8) else (48, 64))
     jpg = tmp_path / "phone.jpg"
-    Image.fromarray(camera.apply_orientation(upright, inverse)).save(jpg, exif=exif, quality=100)
+    Image.fromarray(camera_io.apply_orientation(upright, inverse)).save(jpg, exif=exif, quality=100)
     assert np.array_equal(load_quietly(jpg).image, cv2.imread(str(jpg))[..., ::-1])  # OpenCV agrees
 
 

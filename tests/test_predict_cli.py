@@ -203,7 +203,8 @@ def test_a_per_image_camera_file_outside_the_mapping_folder_is_refused(files, tm
 def photo_folder(tmp_path_factory):
     """A folder as a user has it: good files of several kinds, phone-style JPEGs, and one
     file of each bad kind, with per-image intrinsics in cameras.json."""
-    from robotpose_lib.camera import apply_orientation, scale_intrinsics
+    from robotpose_lib.camera import scale_intrinsics
+    from robotpose_lib.camera_io import apply_orientation
     from robotpose_lib.data import SyntheticDataset
 
     root = tmp_path_factory.mktemp("photos")

@@ -29,7 +29,7 @@ import pytest
 import torch
 from PIL import Image
 
-from robotpose_lib import camera
+from robotpose_lib import camera, camera_io
 from robotpose_lib.camera import IntrinsicsError
 from robotpose_lib.data import SyntheticDataset
 from robotpose_lib.image_io import load_image
@@ -91,7 +91,7 @@ def assert_same(plain, pose, to_plain=lambda uv: uv, px=0.01, rel=1e-4):
 def stored_for(image, orientation):
     """The stored pixels that EXIF ``orientation`` shows as ``image``."""
     inverse = {3: 3, 6: 8, 8: 6, 2: 2, 4: 4, 5: 5, 7: 7}[orientation]
-    return camera.apply_orientation(image, inverse)
+    return camera_io.apply_orientation(image, inverse)
 
 
 @pytest.mark.parametrize("orientation", [3, 5, 6, 8])
@@ -251,7 +251,7 @@ def test_ros_camera_info_dumps_are_accepted(predictor, scenes, tmp_path, layout)
                         "distortion_coefficients": {"rows": 1, "cols": 5, "data": [0.0] * 5}}}[layout]
     path = tmp_path / f"{layout}.json"
     path.write_text(json.dumps(doc))
-    cam = camera.read_camera(path)
+    cam = camera_io.read_camera(path)
     assert np.allclose(cam.K, K) and cam.size == SIZE and cam.dist is None
     (pose,) = predictor(sample.image, str(path))
     assert_same(plain, pose)

@@ -21,9 +21,10 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from .. import camera
+from .. import network_input
 from ..backgrounds import IMAGE_SUFFIXES
-from ..camera import CameraDescription, IntrinsicsError, read_camera
+from ..camera import IntrinsicsError
+from ..camera_io import CameraDescription, read_camera
 from ..peaks import METHODS
 from ..fileio import file_state, inside, json_safe, write_atomic, write_json_atomic
 from ..models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION
@@ -61,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output JSON file")
     p.add_argument("--overlay-dir", help="write one PNG per image with the chains drawn")
     p.add_argument("--method", choices=METHODS, default="nms", help="peak finder (default nms)")
-    p.add_argument("--fit", choices=camera.FITS, default="extend",
+    p.add_argument("--fit", choices=network_input.FITS, default="extend",
                    help="how images go into the network: extend (default: a network input of the image's own "
                         "aspect ratio), pad (letterbox into the network size) or crop (its centre)")
     p.add_argument("--min-active-fraction", type=float, default=DEFAULT_MIN_ACTIVE_FRACTION,
