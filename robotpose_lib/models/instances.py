@@ -241,7 +241,22 @@ class RefineBlock(nn.Module):
         return logits
 
 
-class InstanceNet(nn.Module):
+class FeatureHead(nn.Module):
+    """What the instance models share: a head over F (B, C_in, h, w), the localization
+    net's base features + J beliefs + 1 depth, built from a config or a preset's name.
+
+    Raises:
+        ValueError: ``in_channels`` not positive; an unknown preset name."""
+
+    def __init__(self, in_channels: int, config, get_config):
+        super().__init__()
+        if in_channels <= 0:
+            raise ValueError(f"in_channels: must be positive, got {in_channels}")
+        self.config = get_config(config) if isinstance(config, str) else config
+        self.in_channels = int(in_channels)
+
+
+class InstanceNet(FeatureHead):
     """The recurrent instance model: F -> one mask per step (paper Fig. 5).
 
     Args:
@@ -250,11 +265,7 @@ class InstanceNet(nn.Module):
     """
 
     def __init__(self, in_channels: int, config: InstanceConfig | str = "paper"):
-        super().__init__()
-        if in_channels <= 0:
-            raise ValueError(f"in_channels: must be positive, got {in_channels}")
-        self.config = get_config(config) if isinstance(config, str) else config
-        self.in_channels = in_channels
+        super().__init__(in_channels, config, get_config)
         self.context = ContextModule(in_channels, self.config)
         self.cell = ConvGRUCell(in_channels, self.config.hidden_channels, self.config.gate_kernel)
         self.refine = RefineBlock(self.config.hidden_channels, self.config.refine_channels,

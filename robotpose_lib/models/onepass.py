@@ -54,7 +54,7 @@ from ..config import ConfigDict
 from ..presets import build_configs, pick
 
 from ..structures import DEFAULT_MIN_ACTIVE_FRACTION, masks_to_boxes
-from .instances import Instance, RefineBlock
+from .instances import FeatureHead, Instance, RefineBlock
 
 
 def check_nms_window(window: int) -> None:
@@ -141,7 +141,7 @@ def _head(width: int, out: int) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(width, width, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(width, out, 1))
 
 
-class OnePassNet(nn.Module):
+class OnePassNet(FeatureHead):
     """F (B, C_in, h, w) -> :class:`OnePassOutput` in one pass, whatever the robot count.
 
     Args:
@@ -150,11 +150,7 @@ class OnePassNet(nn.Module):
     """
 
     def __init__(self, in_channels: int, config: OnePassConfig | str = "cpu"):
-        super().__init__()
-        if in_channels <= 0:
-            raise ValueError(f"in_channels: must be positive, got {in_channels}")
-        self.config = get_config(config) if isinstance(config, str) else config
-        self.in_channels = int(in_channels)
+        super().__init__(in_channels, config, get_config)
         width = self.config.width
         self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 1, bias=False), nn.BatchNorm2d(width),
                                   nn.ReLU(inplace=True))
