@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from robotpose_lib.study_runs import chosen_rows, run_evaluation, run_rows, study_parser  # noqa: E402
 from robotpose_lib.synth import RECIPES  # noqa: E402
 
-START = "assets/checkpoints/kuka_kr16_localization_cpu.pt"
+START = "assets/models/kuka_kr16_localization_cpu/model.pt"
 ROWS = {
     "paper": "joint angles U(-90, 90) deg, random field of view 45-60 deg (the paper's text; standard)",
     "readme_joints": "joint angles U(-30, 30) deg (the paper's README), random field of view",

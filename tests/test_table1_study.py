@@ -53,6 +53,9 @@ def test_the_verdict_follows_the_figures():
     assert "trained under ±30°, fixed FOV (README) gains most: 8.0 / 15.0 cm against the control's 20.0 / 30.0" \
         in text
     assert "the narrow joint range matters more (near + far error +10.0 cm below the control's against +4.0" in text
+    assert "do not explain the gap" not in text      # a 27 cm effect is not small
+    small = verdict(study(readme=(19.0, 29.5), joints=(24.0, 35.0), fov=(30.0, 41.0)))
+    assert "No condition moves the error by more than 1.5 cm (near + far)" in small
     assert "move the start's 40.0 / 60.0 cm to 30.0 / 45.0 cm" in text
     # other figures, other sentences
     text = verdict(study(readme=(12.0, 25.0), joints=(29.0, 44.0), fov=(10.0, 20.0)))
