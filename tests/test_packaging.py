@@ -51,6 +51,8 @@ assert str(models_dir()).startswith(site), models_dir()
 for robot in ("panda", "kuka_kr16"):
     pred = Predictor.from_pretrained(robot, device="cpu")
     assert pred.instances is not None and pred.sources["checkpoint"].startswith(site)
+from robotpose_lib.eval.table1_study import find_study_dir
+assert str(find_study_dir()).startswith(site), find_study_dir()
 print("loaded from", models_dir())
 """
 
@@ -65,6 +67,7 @@ def test_wheel_installs_the_reference_models(tmp_path):
         shutil.copy(ROOT / name, src / name)
     shutil.copytree(ROOT / "robotpose_lib", src / "robotpose_lib", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "assets" / "models", src / "assets" / "models")
+    shutil.copytree(ROOT / "assets" / "studies", src / "assets" / "studies")
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input", "-q"]
     run = dict(capture_output=True, text=True, timeout=300)
     res = subprocess.run(pip + ["wheel", "--no-deps", "--no-build-isolation", str(src), "-w", str(tmp_path / "whl")],
@@ -78,6 +81,7 @@ def test_wheel_installs_the_reference_models(tmp_path):
     assert (models / "panda_instances_cpu" / "model.pt").is_file()
     assert (models / "panda_instances_cpu" / "eval.json").is_file() and (models / "README.md").is_file()
     assert not (models / "panda_mesh_localization_cpu" / "resume").exists()  # a run's state stays out
+    assert (site / "robotpose_lib" / "assets" / "studies" / "table1_ablation" / "study.json").is_file()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {k: v for k, v in os.environ.items() if k not in (checkpoint.MODELS_DIR_ENV, "PYTHONPATH")}
