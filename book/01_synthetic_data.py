@@ -65,7 +65,8 @@ from IPython.display import HTML, Markdown, display
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
 from robotpose_lib import config, viz
-from robotpose_lib.book import markdown_table, quick_mode_note
+from robotpose_lib.book import quick_mode_note
+from robotpose_lib.narration import markdown_table
 from robotpose_lib.robots import ROBOT_NAMES, get_robot
 
 # This chapter's figures are mostly noisy photographs, which PNG compresses poorly:
@@ -130,7 +131,7 @@ plt.show()
 # the extrinsics and project them with $K$.
 
 # %% tags=["remove-input"]
-from robotpose_lib.book import real_photos_absent
+from robotpose_lib.narration import real_photos_absent
 from robotpose_lib.real_panda import load_real_panda
 
 photos = load_real_panda()  # [] when the folder is absent

@@ -72,8 +72,9 @@ from robotpose_lib.tasks import load_model, load_reference, localization_task
 from robotpose_lib.train import TrainSettings, read_metrics, train
 from IPython.display import Markdown, display
 
-from robotpose_lib.book import (describe_localization, localization_tables,
-                                markdown_table, quick_mode_note)
+from robotpose_lib.book import quick_mode_note
+from robotpose_lib.narration import (describe_localization, localization_tables,
+                                     markdown_table)
 from robotpose_lib.viz.localization import (draw_network, plot_depth_errors,
                                             plot_pixel_errors, plot_stage_beliefs)
 from robotpose_lib.viz.training import plot_loss_curves, plot_term_history
@@ -618,7 +619,7 @@ plt.show()
 # this chapter's.
 
 # %% tags=["hide-input"]
-from robotpose_lib.book import localization_card_comparison
+from robotpose_lib.narration import localization_card_comparison
 
 
 paragraphs = []
@@ -782,7 +783,7 @@ if study is not None and study["floors"]:
 # model above).
 
 # %% tags=["remove-input"]
-from robotpose_lib.book import real_photos_absent
+from robotpose_lib.narration import real_photos_absent
 from robotpose_lib.real_panda import load_real_panda
 
 photos = load_real_panda()

@@ -70,8 +70,8 @@ from robotpose_lib.models.instances import (DEFAULT_MIN_ACTIVE_FRACTION,
                                             PAPER_MIN_ACTIVE_FRACTION)
 from robotpose_lib.bench.runtime import instance_timings
 from robotpose_lib.cards import read_record
-from robotpose_lib.book import (find_log, markdown_table, progress_table,
-                                quick_mode_note)
+from robotpose_lib.book import find_log, progress_table, quick_mode_note
+from robotpose_lib.narration import markdown_table
 from robotpose_lib.eval.instances import evaluate_instances, step_purity
 from robotpose_lib.tasks import load_reference
 from robotpose_lib.matching import matching_loss

@@ -69,9 +69,10 @@ from robotpose_lib.eval import pose3d
 from robotpose_lib.eval.testset import close_pair_scenes, test_dataset
 from IPython.display import Markdown, display
 
-from robotpose_lib.book import (TAB10_NAMES, describe_chains, describe_wrong_robot,
-                                markdown_table, peak_name, quick_mode_note,
-                                report3d_table)
+from robotpose_lib.book import peak_name, quick_mode_note
+from robotpose_lib.narration import (TAB10_NAMES, describe_chains,
+                                     describe_wrong_robot, markdown_table,
+                                     report3d_table)
 from robotpose_lib.camera import Camera
 from robotpose_lib.checkpoint import load_checkpoint
 from robotpose_lib.predictor import Predictor, pretrained_paths

@@ -66,7 +66,8 @@ import torch
 from IPython.display import Markdown, display
 
 from robotpose_lib import config, twin, viz
-from robotpose_lib.book import markdown_table, quick_mode_note, real_photos_absent
+from robotpose_lib.book import quick_mode_note
+from robotpose_lib.narration import markdown_table, real_photos_absent
 from robotpose_lib.cards import read_study, training_cost
 from robotpose_lib.eval import real as eval_real
 from robotpose_lib.real_panda import (download_panda_episode, find_real_panda_dir,

@@ -56,10 +56,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown, display
 
-from robotpose_lib import config, scorecard
+from robotpose_lib import config, narration, scorecard
 from robotpose_lib.book import (HARD_NEGATIVES_COLUMN, ONEPASS_NAMES, SHIPPED,
-                                markdown_table, onepass_robot_rows, onepass_study_rows,
+                                onepass_robot_rows, onepass_study_rows,
                                 quick_mode_note)
+from robotpose_lib.narration import markdown_table
 from robotpose_lib.cards import read_study, training_cost
 from robotpose_lib.eval.real import keypoint_metrics, mean_pose_baseline
 from robotpose_lib.real_panda import load_real_panda
@@ -368,8 +369,8 @@ else:
             + ". The paper recipe has no objects but robots, while `sim2real` and "
               "`clutter` both add them, so this column compares training data as well "
               "as models.")
-    decoded = [f"{f['robot']} {scorecard.decoding_text(f)}" for f in figures
-               if scorecard.decoding_text(f)]
+    decoded = [f"{f['robot']} {narration.decoding_text(f)}" for f in figures
+               if narration.decoding_text(f)]
     if decoded:
         sentences.append("Each one-pass model decodes its centre heatmap with the "
                          "setting chosen for its checkpoint on validation scenes, "

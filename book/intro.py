@@ -54,7 +54,7 @@ if "google.colab" in sys.modules:
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from robotpose_lib import book, config, scorecard
+from robotpose_lib import book, config, narration, scorecard
 from robotpose_lib.cards import read_record
 from robotpose_lib.real_panda import load_real_panda
 from robotpose_lib.viz.pipeline import plot_pipeline
@@ -107,7 +107,7 @@ plt.show()
 rows = scorecard.scorecard(photos=load_real_panda())
 links = {str(k): f"{name}.ipynb" for k, name in enumerate(
     ["", "01_synthetic_data", "02_localization", "03_instances", "04_decoding", "05_real_photos"]) if k}
-display(Markdown(scorecard.scorecard_markdown(rows, links)))
+display(Markdown(narration.scorecard_markdown(rows, links)))
 counts = scorecard.verdict_counts(rows)
 scored = [r for r in rows if r.verdict in (scorecard.REPRODUCED, scorecard.PARTLY, scorecard.NOT_YET)]
 summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in (scorecard.REPRODUCED, scorecard.PARTLY, scorecard.NOT_YET))
@@ -134,7 +134,7 @@ if onepass:
     sentence += ("\n\nBeyond the paper, our one-pass instance model ([chapter 6](06_beyond_the_paper.ipynb)) "
                  "counts the robots right in " + ", and in ".join(onepass) + " (read from "
                  + ", ".join(f"`{s}`" for s in sources) + "). It is not scored: the paper has no such model.")
-display(Markdown(f"*Rule.* {scorecard.rules_text()}\n\n{sentence}"))
+display(Markdown(f"*Rule.* {narration.rules_text()}\n\n{sentence}"))
 
 # %% [markdown]
 # ## The shipped models: CPU miniatures

@@ -8,7 +8,7 @@ real-photo baseline, computed from the photos when they are present. A record th
 evaluated another step than its weights hold is reported as stale instead of scored.
 
 Verdict rules (:func:`error_verdict`, :func:`share_verdict`, :func:`order_verdict`,
-:func:`baseline_verdict`; :func:`rules_text` states them for the reader):
+:func:`baseline_verdict`; ``narration.rules_text`` states them for the reader):
 
 * an error (lower is better) is *reproduced* within ``REPRODUCED_WITHIN`` times the paper's,
   *partly* within ``PARTLY_WITHIN`` times, else *not yet*;
@@ -97,15 +97,6 @@ def baseline_verdict(model_auc: float, baseline_auc: float) -> str:
     if model_auc > baseline_auc:
         return REPRODUCED
     return PARTLY if model_auc >= BASELINE_PARTLY * baseline_auc else NOT_YET
-
-
-def rules_text() -> str:
-    """The verdict rules in one paragraph (Markdown), from the constants above."""
-    return (f"Errors count as *reproduced* within {REPRODUCED_WITHIN:g} times the paper's, *partly* within "
-            f"{PARTLY_WITHIN:g} times; a share that should be 1 is *reproduced* from {SHARE_REPRODUCED:.0%}, "
-            f"*partly* from {SHARE_PARTLY:.0%}; an ordering is *reproduced* when it holds for both peak finders; "
-            f"on real photos the model must beat the mean-pose baseline (*partly*: {BASELINE_PARTLY:.0%} of its "
-            "score). Where the paper prints no number in its text, the verdict says so.")
 
 
 def _test_figures(name: str, folder: Path) -> tuple[dict | None, str]:
@@ -339,16 +330,6 @@ def onepass_figures(robot: str, folder: str | Path | None = None) -> dict | None
             "centre_nms": onepass.get("centre_nms"), "models": models}
 
 
-def decoding_text(figures: dict) -> str:
-    """The one-pass decoding a figures dict (:func:`onepass_figures`) was measured with:
-    "centre threshold 0.3" and, when the file names it, ", NMS window 5x5" ("" when the
-    file names no threshold)."""
-    threshold, window = figures.get("centre_threshold"), figures.get("centre_nms")
-    if threshold is None:
-        return ""
-    return f"centre threshold {threshold:g}" + (f", NMS window {window}x{window}" if window is not None else "")
-
-
 def onepass_counting_note(folder: str | Path | None = None, robots=ONEPASS_ROBOTS) -> str:
     """The counting claim's note on our one-pass model (beyond the paper, not scored), from
     :func:`onepass_figures`: "; our one-pass model (not in the paper, not scored): 86% of
@@ -397,20 +378,6 @@ def scorecard(folder: str | Path | None = None, photos=None) -> list[ScoreRow]:
     (``real_panda.load_real_panda()``), for the mean-pose baseline (none: not measured)."""
     folder = Path(folder) if folder is not None else models_dir()
     return _localization_rows(folder) + _instance_rows(folder) + [_real_row(folder, photos)]
-
-
-def scorecard_markdown(rows: list[ScoreRow], chapter_links: dict[str, str] | None = None) -> str:
-    """The rows as a Markdown table: claim | paper | ours | verdict | chapter (linked through
-    ``chapter_links``: chapter -> document name, when given)."""
-    def where(ch: str) -> str:
-        return f"[{ch}]({chapter_links[ch]})" if chapter_links and ch in chapter_links else ch
-
-    def cell(text: str) -> str:
-        return text.replace("|", "\\|")
-
-    head = "| claim of the paper | paper | ours | verdict | chapter |\n|---|---|---|---|:-:|\n"
-    return head + "".join(f"| {cell(r.claim)} | {cell(r.paper)} | {cell(r.ours)} | **{r.verdict}** | "
-                          f"{where(r.chapter)} |\n" for r in rows)
 
 
 def verdict_counts(rows: list[ScoreRow]) -> dict[str, int]:

@@ -1,6 +1,6 @@
-"""What the chapters share (robotpose_lib.book) and the loader they use (tasks.load_reference:
-a reference model or an explicit stand-in): shipped training logs, the progress table; and
-chapter 3's runtime per robot (bench.runtime)."""
+"""What the chapters share (robotpose_lib.book; their sentences: test_narration.py) and the
+loader they use (tasks.load_reference: a reference model or an explicit stand-in): shipped
+training logs, the progress table; and chapter 3's runtime per robot (bench.runtime)."""
 import numpy as np
 import pytest
 import torch
@@ -80,15 +80,6 @@ def test_instance_timings_one_row_per_robot_count():
     assert all(r["instance ms"] > 0 and r["total ms"] == r["localization ms"] + r["instance ms"] for r in rows)
 
 
-def test_markdown_table_aligns_numbers_and_shows_nan_as_a_dash():
-    rows = [{"name": "a|b", "n": 1200, "x": 0.5}, {"name": "c", "n": 3, "x": float("nan")}]
-    table = book.markdown_table(rows, formats={"n": ",d", "x": ".2f"}, headers={"x": "value"})
-    lines = table.splitlines()
-    assert lines[0] == "| name | n | value |" and lines[1] == "|---|---:|---:|"
-    assert lines[2] == "| a\\|b | 1,200 | 0.50 |" and lines[3] == "| c | 3 | — |"
-    assert book.markdown_table([]) == ""
-
-
 def test_shipped_models_table_sums_the_parts(tmp_path):
     import json
 
@@ -140,51 +131,3 @@ def test_onepass_study_rows_read_both_layouts():
     assert book.onepass_study_rows({}) == ([], [])
 
 
-def test_the_missing_photos_note_names_the_real_download_and_setting():
-    from robotpose_lib import real_panda
-
-    text = book.real_photos_absent("the figure")
-    assert "the figure cannot be shown" in text
-    assert real_panda.ENV_VAR in text and "download_panda_episode" in text
-    assert callable(real_panda.download_panda_episode)
-
-
-def _two_robot_scene():
-    from robotpose_lib.eval.testset import close_pair_scenes
-
-    return close_pair_scenes("panda", 1, size=(120, 160))[0]
-
-
-def _pose_of(sample, r, joints_2d=None):
-    from robotpose_lib.types import RobotPose
-
-    from robotpose_lib.eval.pose3d import counted_joints
-
-    uv = (sample.joints_2d[r] if joints_2d is None else joints_2d).copy()
-    uv[~counted_joints(sample)[r]] = np.nan  # a predictor finds no joint outside the frame
-    J = uv.shape[0]
-    return RobotPose(joints_2d=uv.astype(np.float32), joints_3d=sample.joints_3d[r].astype(np.float32),
-                     joint_scores=np.ones(J, np.float32), mask=sample.masks[r].astype(np.float32), score=0.9)
-
-
-def test_describe_chains_reads_a_right_and_a_mixed_prediction():
-    s = _two_robot_scene()
-    right = book.describe_chains(s, [_pose_of(s, 0), _pose_of(s, 1)])
-    assert "2 robot(s) predicted for 2" in right and "Every true robot has its own chain" in right
-    # one chain with the first joints of robot 0 and the rest of robot 1: a mixed chain
-    J = s.joints_2d.shape[1]
-    mixed_uv = np.concatenate([s.joints_2d[0, : J // 2], s.joints_2d[1, J // 2:]])
-    wrong = book.describe_chains(s, [_pose_of(s, 0, mixed_uv)])
-    assert "1 robot(s) predicted for 2" in wrong and "So this prediction is wrong" in wrong
-    assert "take their joints from more than one robot" in wrong
-
-
-def test_describe_wrong_robot_covers_every_column():
-    masked = {"robots": 4, "robots recovered": 4, "joints found": 0.47, "mean 3D [cm]": 20.0,
-              "median 3D [cm]": 15.0, "joints on the other robot": 0.278}
-    plain = dict(masked, **{"robots recovered": 3, "joints found": 0.29, "joints on the other robot": 0.273})
-    text = book.describe_wrong_robot([masked, plain], images=3)
-    assert "4 of the 4 robots" in text and "47%" in text and "29%" in text
-    assert "recover more robots" in text and "do not reduce the share" in text
-    worse = book.describe_wrong_robot([dict(masked, **{"joints on the other robot": 0.4}), plain], images=3)
-    assert "take more joints from the other robot" in worse

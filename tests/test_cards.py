@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from robotpose_lib import cards, scorecard
+from robotpose_lib import cards, narration, scorecard
 from robotpose_lib.checkpoint import save_checkpoint
 from robotpose_lib.fileio import dumps_json
 from robotpose_lib.eval.localization import LocalizationReport
@@ -82,7 +82,7 @@ def test_verdict_rules():
     assert scorecard.order_verdict([True, False]) == scorecard.PARTLY
     assert scorecard.baseline_verdict(0.5, 0.4) == scorecard.REPRODUCED
     assert scorecard.baseline_verdict(0.1, 0.45) == scorecard.NOT_YET
-    assert "1.2 times" in scorecard.rules_text()
+    assert "1.2 times" in narration.rules_text()
 
 
 def test_scorecard_reads_records_and_flags_stale_ones(tmp_path):
@@ -100,7 +100,7 @@ def test_scorecard_reads_records_and_flags_stale_ones(tmp_path):
     assert counted.verdict == scorecard.STALE and "weights hold step 900" in counted.ours
     real = rows[-1]
     assert real.verdict == scorecard.NOT_MEASURED  # no study file here
-    table = scorecard.scorecard_markdown(rows, {"2": "02_localization.ipynb"})
+    table = narration.scorecard_markdown(rows, {"2": "02_localization.ipynb"})
     assert table.count("\n") == len(rows) + 2 and "[2](02_localization.ipynb)" in table
     assert scorecard.verdict_counts(rows)[scorecard.STALE] == 2
 

@@ -274,7 +274,7 @@ def _record(report, step, n=None):
 def test_card_comparison_reads_a_reproduced_a_changed_and_a_missing_record(samples, params):
     """The same report, recorded, is reproduced entry by entry; one changed entry is named;
     a record of another step, or none, gives no comparison."""
-    from robotpose_lib.book import localization_card_comparison
+    from robotpose_lib.narration import localization_card_comparison
     from robotpose_lib.cards import differing_figures
 
     report = localization.evaluate_samples(TargetModel(samples, params, shift=3), samples, params, SIZE,

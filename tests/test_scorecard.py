@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from robotpose_lib import scorecard
+from robotpose_lib import narration, scorecard
 from robotpose_lib.book import onepass_robot_rows
 
 def _figures(mask_ap50, mask_ap, box_ap50, box_ap, counting, n, **extra) -> dict:
@@ -48,13 +48,13 @@ def test_figures_from_the_study_file_with_and_without_the_nms_window(tmp_path):
     _write_study(tmp_path, _study())
     f = scorecard.onepass_figures("panda", tmp_path)
     assert f["source"] == "panda_onepass_cpu/onepass_study.json" and f["centre_nms"] is None
-    assert scorecard.decoding_text(f) == "centre threshold 0.25"
+    assert narration.decoding_text(f) == "centre threshold 0.25"
     one, rec = f["models"]["onepass"], f["models"]["convgru"]
     assert one["counting_accuracy"] == 0.7 and one["n"] == 100 and one["robot_free"] == 0.9
     assert np.isnan(rec["robot_free"]) and one["stale"] == ""
     _write_study(tmp_path, _study(centre_nms=5))
     f = scorecard.onepass_figures("panda", tmp_path)
-    assert scorecard.decoding_text(f) == "centre threshold 0.25, NMS window 5x5"
+    assert narration.decoding_text(f) == "centre threshold 0.25, NMS window 5x5"
 
 
 def test_figures_from_the_records_without_a_study(tmp_path):
@@ -62,7 +62,7 @@ def test_figures_from_the_records_without_a_study(tmp_path):
     _write_eval(tmp_path, "kuka_kr16_onepass_cpu", ONEPASS)
     _write_eval(tmp_path, "kuka_kr16_instances_cpu", CONVGRU)
     f = scorecard.onepass_figures("kuka_kr16", tmp_path)
-    assert f["source"] == "kuka_kr16_onepass_cpu/eval.json" and scorecard.decoding_text(f) == "centre threshold 0.3"
+    assert f["source"] == "kuka_kr16_onepass_cpu/eval.json" and narration.decoding_text(f) == "centre threshold 0.3"
     one, rec = f["models"]["onepass"], f["models"]["convgru"]
     assert (one["mask_ap"], one["mask_ap50"], one["box_ap"], one["counting_accuracy"], one["n"]) == \
         (0.423, 0.845, 0.448, 0.86, 100)
