@@ -62,7 +62,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.ticker import MaxNLocator
 
 from robotpose_lib import config, decode, metrics, viz
 from robotpose_lib.eval import pose3d
@@ -70,9 +69,9 @@ from robotpose_lib.eval.testset import close_pair_scenes, test_dataset
 from IPython.display import Markdown, display
 
 from robotpose_lib.book import peak_name, quick_mode_note
-from robotpose_lib.narration import (TAB10_NAMES, describe_chains,
-                                     describe_wrong_robot, markdown_table,
-                                     report3d_table)
+from robotpose_lib.narration import (camera_ranges, coinciding_chains, describe_chains,
+                                     describe_coverage, describe_wrong_robot,
+                                     markdown_table, report3d_table)
 from robotpose_lib.camera import Camera
 from robotpose_lib.checkpoint import load_checkpoint
 from robotpose_lib.predictor import Predictor, pretrained_paths
@@ -91,17 +90,6 @@ print(f"Scenes {SIZE[0]}x{SIZE[1]}; test scenes: {N_TEST}; models run on: "
       f"{config.default_device()}")
 quick_mode_note()
 
-
-def tidy_3d(fig, ticks=4, size=7):
-    """Fewer and smaller tick labels on the 3D axes of a figure from
-    viz.plot_prediction (its default ticks overlap at this width)."""
-    for ax in fig.axes:
-        if hasattr(ax, "zaxis"):
-            for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
-                axis.set_major_locator(MaxNLocator(ticks))
-                axis.label.set_size(8)
-            ax.tick_params(labelsize=size, pad=0)
-    return fig
 
 # %% [markdown]
 # ## Decoding perfect maps
@@ -245,8 +233,8 @@ else:
 # %% mystnb={"figure": {"caption": "The reference networks on the scene above, through Predictor: predicted chains over the image (white: the truth) and in 3D in the camera frame (the truth dashed). The number after each predicted robot in the legend is its score (defined below the figure).", "name": "fig-predicted"}}
 if predictor is not None:
     poses = predictor(sample.image, sample.K)
-    tidy_3d(viz.plot_prediction(sample, poses, f"{len(poses)} robot(s) predicted, "
-                                               f"{sample.num_robots} in the scene"))
+    title = f"{len(poses)} robot(s) predicted, {sample.num_robots} in the scene"
+    viz.tidy_3d(viz.plot_prediction(sample, poses, title))
     plt.show()
 else:
     print("skipped: no trained predictor")
@@ -315,28 +303,11 @@ for robot, p in predictors.items():
                      + report3d_table(rep)))
 
 # %% tags=["hide-input"]
-def coverage(rep, method, min_score):
-    """A sentence: which share of the counted joints the error columns describe, and
-    where the misses come from (unmatched robots, or no peak in a matched robot)."""
-    counted, matched = rep.counted, rep.matched[method]
-    scored = counted & np.isfinite(rep.errors_cm[method])
-    n, missed = int(counted.sum()), rep.misses(method)
-    lost_robots = int(counted[~matched].sum())  # counted joints of unmatched robots
-    no_peak = missed - lost_robots  # counted joints a matched chain did not find
-    return (f"With {peak_name(method)} the error columns describe {int(scored.sum())} "
-            f"of the {n} counted joints ({scored.sum() / max(n, 1):.0%}): "
-            f"{int(matched.sum())} of the {len(matched)} true robots are matched, "
-            f"and of the {missed} missed joints {lost_robots} belong to the "
-            f"{int((~matched).sum())} unmatched robots (no predicted chain within "
-            f"{MATCH_PX:.0f} px of them: a missing or misplaced instance mask, or "
-            f"a chain too far off) and {no_peak} to matched robots whose masked "
-            f"belief map has no peak above {min_score:.1f}.")
-
-
 for robot, rep in reports.items():
     method = next(iter(rep.errors_cm))
     min_score = predictors[robot].min_score
-    display(Markdown(f"**{robot}**: " + coverage(rep, method, min_score)
+    display(Markdown(f"**{robot}**: "
+                     + describe_coverage(rep, method, min_score, MATCH_PX)
                      + " So the errors describe the robots the pipeline finds, not "
                      "all robots of the test set."))
 
@@ -444,41 +415,12 @@ else:
 # true robot it is matched to, as in the table.
 
 # %%
-def on_other_robot(s, poses):
-    """(found joints, of them nearer the other robot's joint) of the chains ``poses``
-    matched to the two true robots of ``s``: the table's last column for one scene."""
-    valid = pose3d.counted_joints(s)
-    match = pose3d.match_poses(poses, s.joints_2d, valid, 1e9)  # no distance limit
-    found = foreign = 0
-    for r, k in enumerate(match):
-        if k < 0:
-            continue
-        d_own = np.linalg.norm(poses[k].joints_2d - s.joints_2d[r], axis=-1)
-        d_other = np.linalg.norm(poses[k].joints_2d - s.joints_2d[1 - r], axis=-1)
-        ok = valid[r] & np.isfinite(d_own)
-        found += int(ok.sum())
-        foreign += int((d_other[ok] < d_own[ok]).sum())
-    return found, foreign
-
-
-def coinciding(poses, px=5.0):
-    """Clauses naming the pairs of chains whose common found joints lie on average
-    within ``px`` pixels of each other (drawn on top of each other in the figure)."""
-    out = []
-    for k in range(len(poses)):
-        for j in range(k + 1, len(poses)):
-            d = np.linalg.norm(poses[k].joints_2d - poses[j].joints_2d, axis=-1)
-            if np.isfinite(d).any() and d[np.isfinite(d)].mean() < px:
-                out.append(f"the {TAB10_NAMES[j % 10]} chain lies on the "
-                           f"{TAB10_NAMES[k % 10]} one (drawn over it)")
-    return out
-
-
 if HAS_MASKS:
     # both decodings of every scene from one network pass (NMS, as in the table)
     both = pose3d.decode_variants(predictor, pairs, {"masks": ("nms", True),
                                                      "plain": ("nms", False)})
-    per_scene = [(on_other_robot(s, m), on_other_robot(s, n))
+    # (found joints, of them nearer the other robot's joint): the table's last column
+    per_scene = [(pose3d.other_robot_joints(m, s), pose3d.other_robot_joints(n, s))
                  for s, m, n in zip(pairs, both["masks"], both["plain"])]
     pick = max(range(len(pairs)), key=lambda i: (
         abs(per_scene[i][0][1] - per_scene[i][1][1]),
@@ -494,7 +436,7 @@ if HAS_MASKS:
         f"other robot's joint, without them {foreign_p} of {found_p}. "
         + "".join(f"With the masks {c}: two masks lead to the same joints, so one "
                   "of the two chains is matched to a robot it does not lie on. "
-                  for c in coinciding(both["masks"][pick]))).rstrip()))
+                  for c in coinciding_chains(both["masks"][pick]))).rstrip()))
 else:
     print("skipped: needs the reference instance model")
 
@@ -509,7 +451,7 @@ if HAS_MASKS:
                             "joints on the other robot"))
     for row, (poses, title) in enumerate(panels):
         sub = fig.add_subfigure(plt.GridSpec(2, 1, figure=fig)[row])
-        tidy_3d(viz.plot_prediction(s, poses, title, fig=sub))
+        viz.tidy_3d(viz.plot_prediction(s, poses, title, fig=sub))
     plt.show()
 
 # %% [markdown]
@@ -612,8 +554,8 @@ def explore(seed=0, robots=2, distance=1.8, fov=50.0, method="nms"):
              else "no joint matched to the truth")
     shown.append(((seed, robots, distance, fov), int(rep.matched[method].sum()),
                   s.num_robots))
-    tidy_3d(viz.plot_prediction(s, poses, f"{len(poses)} predicted / {s.num_robots} "
-                                          f"true; {error}"))
+    title = f"{len(poses)} predicted / {s.num_robots} true; {error}"
+    viz.tidy_3d(viz.plot_prediction(s, poses, title))
     plt.show()
 
 
@@ -639,12 +581,6 @@ SETTINGS = config.pick([(1, 2, 1.5)], [(1, 1, 1.2), (2, 2, 1.8), (3, 3, 2.6)])
 display(render_figures(lambda: [explore(*setting) for setting in SETTINGS]))
 
 # %% tags=["hide-input"]
-def training_ranges(q):
-    """Camera distance and field of view ranges of synthesis parameters ``q``."""
-    return (f"camera {q.r_min:g}-{q.r_max:g} m from the scene, vertical field of view "
-            f"{q.fov_y_deg[0]:g}-{q.fov_y_deg[1]:g} deg")
-
-
 if predictor is not None and shown and ROBOT in reports:
     n_match = sum(m for _, m, _ in shown)
     n_true = sum(n for _, _, n in shown)
@@ -663,7 +599,7 @@ if predictor is not None and shown and ROBOT in reports:
                "unmatched)." if n_match / n_true < test_m / test_n else
                "These few scenes went better than the test set.")
             + " The scenes follow the "
-            f"test set's randomisation ({training_ranges(params_for(ROBOT))}), with "
+            f"test set's randomisation ({camera_ranges(params_for(ROBOT))}), with "
             "the camera set at " + ", ".join(f"{d:g}" for d in dists) + " m and a "
             + ", ".join(f"{f:g}" for f in fovs) + " deg field of view.")
     if override is None:
@@ -676,7 +612,7 @@ if predictor is not None and shown and ROBOT in reports:
                  for ds, place in ((outside, "outside its camera range"),
                                    (edge, "at its edge")) if ds]
         text += (f" The shipped {ROBOT} localization model was trained last on the "
-                 f"*{recipe}* recipe ({training_ranges(last)}"
+                 f"*{recipe}* recipe ({camera_ranges(last)}"
                  + (", cameras aimed off the robot's centre, clutter and camera "
                     "degradations; chapter 5), made for real photographs rather than "
                     "for these scenes" if recipe != "paper" else ")")

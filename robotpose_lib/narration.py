@@ -395,3 +395,45 @@ def scorecard_markdown(rows: list[ScoreRow], chapter_links: dict[str, str] | Non
     head = "| claim of the paper | paper | ours | verdict | chapter |\n|---|---|---|---|:-:|\n"
     return head + "".join(f"| {cell(r.claim)} | {cell(r.paper)} | {cell(r.ours)} | **{r.verdict}** | "
                           f"{where(r.chapter)} |\n" for r in rows)
+
+
+def describe_coverage(report, method: str, min_score: float, match_px: float) -> str:
+    """A sentence reading an ``eval.pose3d.Report3D``: which share of the counted joints its
+    error columns describe for peak finder ``method``, and where the misses come from
+    (counted joints of unmatched robots, no chain within ``match_px`` at 480x640; or no
+    peak above ``min_score`` in a matched robot's masked belief map)."""
+    counted, matched = report.counted, report.matched[method]
+    scored = counted & np.isfinite(report.errors_cm[method])
+    n, missed = int(counted.sum()), report.misses(method)
+    lost_robots = int(counted[~matched].sum())  # counted joints of unmatched robots
+    no_peak = missed - lost_robots  # counted joints a matched chain did not find
+    return (f"With {peak_name(method)} the error columns describe {int(scored.sum())} "
+            f"of the {n} counted joints ({scored.sum() / max(n, 1):.0%}): "
+            f"{int(matched.sum())} of the {len(matched)} true robots are matched, "
+            f"and of the {missed} missed joints {lost_robots} belong to the "
+            f"{int((~matched).sum())} unmatched robots (no predicted chain within "
+            f"{match_px:.0f} px of them: a missing or misplaced instance mask, or "
+            f"a chain too far off) and {no_peak} to matched robots whose masked "
+            f"belief map has no peak above {min_score:.1f}.")
+
+
+def coinciding_chains(poses, px: float = 5.0) -> list[str]:
+    """Clauses naming the pairs of chains (``RobotPose``, named by their ``TAB10_NAMES``
+    colour) whose common found joints lie on average within ``px`` pixels of each other,
+    so that one is drawn on top of the other."""
+    out = []
+    for k in range(len(poses)):
+        for j in range(k + 1, len(poses)):
+            d = np.linalg.norm(poses[k].joints_2d - poses[j].joints_2d, axis=-1)
+            if np.isfinite(d).any() and d[np.isfinite(d)].mean() < px:
+                out.append(f"the {TAB10_NAMES[j % 10]} chain lies on the "
+                           f"{TAB10_NAMES[k % 10]} one (drawn over it)")
+    return out
+
+
+def camera_ranges(params) -> str:
+    """The camera distance and vertical field of view ranges of synthesis parameters
+    (``synth.SynthParams``) in words."""
+    q = params
+    return (f"camera {q.r_min:g}-{q.r_max:g} m from the scene, vertical field of view "
+            f"{q.fov_y_deg[0]:g}-{q.fov_y_deg[1]:g} deg")

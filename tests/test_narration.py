@@ -62,3 +62,44 @@ def test_describe_wrong_robot_covers_every_column():
     assert "recover more robots" in text and "do not reduce the share" in text
     worse = narration.describe_wrong_robot([dict(masked, **{"joints on the other robot": 0.4}), plain], images=3)
     assert "take more joints from the other robot" in worse
+
+
+def test_other_robot_joints_counts_joints_taken_from_the_other_robot():
+    from robotpose_lib.eval.pose3d import counted_joints, other_robot_joints
+
+    s = _two_robot_scene()
+    valid = counted_joints(s)
+    assert other_robot_joints([_pose_of(s, 0), _pose_of(s, 1)], s) == (int(valid.sum()), 0)
+    J = s.joints_2d.shape[1]
+    mixed_uv = np.concatenate([s.joints_2d[0, : J // 2], s.joints_2d[1, J // 2:]])
+    found, foreign = other_robot_joints([_pose_of(s, 0, mixed_uv)], s)
+    assert 0 < foreign < found
+
+
+def test_describe_coverage_splits_the_misses():
+    from types import SimpleNamespace
+
+    # 2 robots of 3 joints: robot 0 matched (one joint without a peak), robot 1 unmatched
+    counted = np.array([[True, True, True], [True, True, False]])
+    errors = np.array([[1.0, 2.0, np.nan], [np.nan, np.nan, np.nan]])
+    report = SimpleNamespace(counted=counted, matched={"nms": np.array([True, False])},
+                             errors_cm={"nms": errors}, misses=lambda m: 3)
+    text = narration.describe_coverage(report, "nms", 0.1, 40.0)
+    assert "describe 2 of the 5 counted joints (40%)" in text
+    assert "1 of the 2 true robots are matched" in text
+    assert "of the 3 missed joints 2 belong to the 1 unmatched robots" in text
+    assert "within 40 px" in text and "1 to matched robots" in text and "above 0.1" in text
+
+
+def test_coinciding_chains_and_camera_ranges():
+    from types import SimpleNamespace
+
+    a = SimpleNamespace(joints_2d=np.array([[0.0, 0.0], [10.0, 10.0]]))
+    b = SimpleNamespace(joints_2d=np.array([[1.0, 0.0], [np.nan, np.nan]]))
+    far = SimpleNamespace(joints_2d=np.array([[50.0, 0.0], [60.0, 10.0]]))
+    assert narration.coinciding_chains([a, b, far]) == [
+        "the orange chain lies on the blue one (drawn over it)"]
+    assert narration.coinciding_chains([a, far]) == []
+    q = SimpleNamespace(r_min=1.5, r_max=3.0, fov_y_deg=(40.0, 65.0))
+    assert narration.camera_ranges(q) == ("camera 1.5-3 m from the scene, vertical field "
+                                          "of view 40-65 deg")

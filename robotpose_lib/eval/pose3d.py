@@ -231,20 +231,29 @@ class WrongRobotResult:
             for r in self.rows())
 
 
+def other_robot_joints(poses: list[RobotPose], s: Sample, max_px: float = 1e9) -> tuple[int, int]:
+    """(found joints, of them nearer the other robot's same joint than their own robot's) of
+    the chains ``poses`` matched (``match_poses``, mean 2D distance below ``max_px`` at
+    480x640; default no limit) to the two true robots of the two-robot scene ``s``. Only
+    counted joints (``counted_joints``) that a chain found count."""
+    valid = counted_joints(s)
+    match = match_poses(poses, s.joints_2d, valid, max_px * s.size[1] / REFERENCE_WIDTH)
+    found = foreign = 0
+    for r, p in enumerate(match):
+        if p < 0:
+            continue
+        other = 1 - r
+        d_own = np.linalg.norm(poses[p].joints_2d - s.joints_2d[r], axis=-1)
+        d_other = np.linalg.norm(poses[p].joints_2d - s.joints_2d[other], axis=-1)
+        ok = np.isfinite(d_own) & valid[r]
+        foreign += int((d_other[ok] < d_own[ok]).sum())
+        found += int(ok.sum())
+    return found, foreign
+
+
 def _foreign_fraction(predictions: list[list[RobotPose]], samples: Sequence[Sample], max_px: float) -> float:
-    foreign = total = 0
-    for poses, s in zip(predictions, samples):
-        valid = counted_joints(s)
-        match = match_poses(poses, s.joints_2d, valid, max_px * s.size[1] / REFERENCE_WIDTH)
-        for r, p in enumerate(match):
-            if p < 0:
-                continue
-            other = 1 - r
-            d_own = np.linalg.norm(poses[p].joints_2d - s.joints_2d[r], axis=-1)
-            d_other = np.linalg.norm(poses[p].joints_2d - s.joints_2d[other], axis=-1)
-            ok = np.isfinite(d_own) & valid[r]
-            foreign += int((d_other[ok] < d_own[ok]).sum())
-            total += int(ok.sum())
+    counts = [other_robot_joints(poses, s, max_px) for poses, s in zip(predictions, samples)]
+    total, foreign = sum(c[0] for c in counts), sum(c[1] for c in counts)
     return foreign / total if total else float("nan")
 
 

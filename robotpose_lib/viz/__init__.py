@@ -291,3 +291,18 @@ def plot_prediction(sample, poses, title: str = "", fig=None):
     if own:
         fig.tight_layout()
     return fig
+
+
+def tidy_3d(fig, ticks: int = 4, size: int = 7):
+    """Fewer and smaller tick labels on the 3D axes of a figure from
+    :func:`plot_prediction` (its default ticks overlap at a book page's width); returns
+    the figure."""
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in fig.axes:
+        if hasattr(ax, "zaxis"):
+            for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+                axis.set_major_locator(MaxNLocator(ticks))
+                axis.label.set_size(8)
+            ax.tick_params(labelsize=size, pad=0)
+    return fig
