@@ -67,11 +67,12 @@ from IPython.display import Markdown, display
 
 from robotpose_lib import config, twin, viz
 from robotpose_lib.book import quick_mode_note
-from robotpose_lib.narration import markdown_table, real_photos_absent
+from robotpose_lib.narration import (beats_baseline, markdown_table,
+                                     real_metrics_table, real_photos_absent)
+from robotpose_lib.structures import covered_share
 from robotpose_lib.cards import read_study, training_cost
 from robotpose_lib.eval import real as eval_real
-from robotpose_lib.real_panda import (download_panda_episode, find_real_panda_dir,
-                                      load_real_panda)
+from robotpose_lib.real_panda import available_photos
 from robotpose_lib.synth import generate, params_for
 from robotpose_lib.viz.localization import draw_joint_errors
 
@@ -91,21 +92,8 @@ quick_mode_note()
 # into the camera frame and $K$ projects them.
 
 # %%
-def find_photos():
-    """The full episode when online, else the dev sample beside the repository."""
-    if "google.colab" in sys.modules:
-        try:
-            return (load_real_panda(download_panda_episode("data/panda_1")),
-                    "full episode (downloaded)")
-        except RuntimeError as err:
-            print(f"download failed ({err}); trying the local sample")
-    folder = find_real_panda_dir()
-    if folder is None:
-        return [], "none"
-    return load_real_panda(folder), "the dev sample beside the repository"
-
-
-photos, source = find_photos()
+# on Colab the full episode (downloaded), else the dev sample beside the repository
+photos, source = available_photos()
 n_all = len(photos)
 if QUICK:
     photos = photos[::3]  # quick mode: every third frame
@@ -158,28 +146,6 @@ if photos:
 # their own, since the base and shoulder are nearly free points for the baseline.
 
 # %%
-def fmt(key: str) -> str:
-    """Format of a figure: px and cm to 1 decimal, shares (PCK, AUC, found) to 3."""
-    return ".1f" if key.endswith(("_px", "_cm")) else ".3f"
-
-
-def metrics_table(results: dict, columns: dict) -> str:
-    """Markdown table of eval_real figures; columns: header -> (result key, joint
-    group)."""
-    rows = [("pck@2.5", "PCK @ 2.5 px"), ("pck@5", "PCK @ 5 px"),
-            ("pck@10", "PCK @ 10 px"),
-            ("auc", "keypoint AUC (0-20 px)"), ("found", "keypoints found"),
-            ("median_px", "median pixel error [px]"),
-            ("median_depth_cm", "median depth error [cm]"),
-            ("median_3d_cm", "median 3D error [cm]"), ("add_auc", "ADD AUC (0-10 cm)")]
-    head = "| | " + " | ".join(columns) + " |\n|---|" + "---:|" * len(columns) + "\n"
-    body = "".join(f"| {label} | "
-                   + " | ".join(f"{results[k][g][key]:{fmt(key)}}"
-                                for k, g in columns.values()) + " |\n"
-                   for key, label in rows)
-    return head + body
-
-
 if photos:
     predictor = eval_real.load_predictor(None, None)  # the shipped reference models
     single = eval_real.load_predictor(None, "none")  # the same, one robot, no masks
@@ -187,7 +153,7 @@ if photos:
     without = eval_real.evaluate_real(single, photos, method="nms")
     results = {"model": with_masks["model"], "single": without["model"],
                "baseline": with_masks["baseline"]}
-    display(Markdown(metrics_table(results, {
+    display(Markdown(real_metrics_table(results, {
         "ours, all joints": ("model", "all"), "ours, moving": ("model", "moving"),
         "ours w/o masks, all": ("single", "all"),
         "ours w/o masks, moving": ("single", "moving"),
@@ -201,18 +167,6 @@ if photos:
 # numbers above when the chapter runs.
 
 # %% tags=["hide-input"]
-NAMES = {"auc": "keypoint AUC", "pck@10": "PCK@10", "add_auc": "ADD AUC"}
-
-
-def verdict(group: str) -> str:
-    """Which of the three headline figures beat the mean-pose baseline."""
-    m, b = results["model"][group], results["baseline"][group]
-    beats = [NAMES[k] for k in NAMES if m[k] > b[k]]
-    names = beats or list(NAMES.values())
-    listed = (", ".join(names[:-1]) + " and " if len(names) > 1 else "") + names[-1]
-    return "beats the baseline on " + ("" if beats else "none of ") + listed
-
-
 if photos:
     m, b, s = (results[k]["all"] for k in ("model", "baseline", "single"))
     mm, bm, sm = (results[k]["moving"] for k in ("model", "baseline", "single"))
@@ -220,11 +174,12 @@ if photos:
         "On **all seven joints** (the joint set of the introduction's scorecard "
         "and of chapter 6) the shipped models reach a keypoint AUC of "
         f"**{m['auc']:.2f}** (mean-pose baseline {b['auc']:.2f}; without instance "
-        f"masks, one robot per photo, {s['auc']:.2f}); the model {verdict('all')}. "
+        f"masks, one robot per photo, {s['auc']:.2f}); the model "
+        f"{beats_baseline(m, b)}. "
         "On the **five moving "
         f"joints** (elbow to hand) the keypoint AUC is **{mm['auc']:.2f}** (baseline "
         f"{bm['auc']:.2f}; without instance masks {sm['auc']:.2f}) and the model "
-        f"{verdict('moving')}. On all joints it finds {m['found']:.0%} of the "
+        f"{beats_baseline(mm, bm)}. On all joints it finds {m['found']:.0%} of the "
         f"keypoints, with a median error of {m['median_px']:.0f} px on those it finds "
         f"and a median 3D error of {m['median_3d_cm']:.0f} cm. The instance model "
         f"finds {np.mean(with_masks['robots_found']):.1f} robots per photo on "
@@ -301,31 +256,10 @@ if photos:
 # moving-joint columns.
 
 # %%
-VARIANT_STEPS = {"pasted": "the real background, twin \u2192 pasted",
-                 "photo": "the real robot's appearance, pasted \u2192 photo"}
-
-
-def fixed_joints(r: dict, key: str) -> float:
-    """A per-keypoint mean (AUC, found) on the joints outside the moving set."""
-    n, m = r["all"]["keypoints"], r["moving"]["keypoints"]
-    value = (n * r["all"][key] - m * r["moving"][key]) / (n - m)
-    return max(0.0, value)  # rounding can leave -0.000
-
-
-def larger_step(values: dict, worse: str) -> tuple[str, float]:
-    """The step (twin -> pasted or pasted -> photo) that changes ``values`` most in
-    the ``worse`` direction ("up" for errors, "down" for AUC); (name, change)."""
-    sign = 1 if worse == "up" else -1
-    steps = {VARIANT_STEPS[b]: values[b] - values[a]
-             for a, b in (("twin", "pasted"), ("pasted", "photo"))}
-    name = max(steps, key=lambda k: sign * steps[k])
-    return name, steps[name]
-
-
 if photos:
     study = twin.twin_study(single, photos, method="nms")
     rows = [{"image": v, "AUC all": r["all"]["auc"],
-             "AUC base+shoulder": fixed_joints(r, "auc"),
+             "AUC base+shoulder": eval_real.fixed_joints(r, "auc"),
              "AUC moving": r["moving"]["auc"], "found all": r["all"]["found"],
              "found moving": r["moving"]["found"],
              "median px": r["all"]["median_px"]} for v, r in study.items()]
@@ -363,9 +297,9 @@ if photos:
                 "keypoints, and on the moving joints its keypoint AUC goes from "
                 f"{moving['twin']:.3f} on the twin to {moving['photo']:.3f} on the "
                 "photo: the gap there lies between simulation and reality.")
-    fixed = {v: fixed_joints(r, "auc") for v, r in study.items()}
+    fixed = {v: eval_real.fixed_joints(r, "auc") for v, r in study.items()}
     px = {v: r["all"]["median_px"] for v, r in study.items()}
-    auc_step, px_step = larger_step(fixed, "down"), larger_step(px, "up")
+    auc_step, px_step = twin.larger_step(fixed, "down"), twin.larger_step(px, "up")
     text += ("\n\nWhat the real photo adds comes on top of that. On the base and "
              f"shoulder the keypoint AUC is {fixed['twin']:.2f} on the twin, "
              f"{fixed['pasted']:.2f} pasted and {fixed['photo']:.2f} on the photo "
@@ -404,14 +338,9 @@ candidates = {name: generate("panda", 11, range(24), 240, 320,
                              params_for("panda", name))
               for name in ("paper", "sim2real")}
 
-
-def robot_share(sample) -> float:
-    """Share of the image covered by robots (0 when none is visible)."""
-    return float(sample.masks.any(0).mean()) if len(sample.masks) else 0.0
-
-
 chosen = [i for i in range(24)
-          if min(robot_share(candidates[name][i]) for name in candidates) >= 0.05][:4]
+          if min(covered_share(candidates[name][i].masks)
+                 for name in candidates) >= 0.05][:4]
 viz.image_grid([candidates[name][i].image for name in candidates for i in chosen],
                cols=4, size=2.2,
                titles=[f"{name} #{i}" for name in candidates for i in chosen])

@@ -437,3 +437,38 @@ def camera_ranges(params) -> str:
     q = params
     return (f"camera {q.r_min:g}-{q.r_max:g} m from the scene, vertical field of view "
             f"{q.fov_y_deg[0]:g}-{q.fov_y_deg[1]:g} deg")
+
+
+def _real_format(key: str) -> str:
+    """Format of a real-photo figure: px and cm to 1 decimal, shares (PCK, AUC, found) to 3."""
+    return ".1f" if key.endswith(("_px", "_cm")) else ".3f"
+
+
+REAL_ROWS = (("pck@2.5", "PCK @ 2.5 px"), ("pck@5", "PCK @ 5 px"), ("pck@10", "PCK @ 10 px"),
+             ("auc", "keypoint AUC (0-20 px)"), ("found", "keypoints found"),
+             ("median_px", "median pixel error [px]"), ("median_depth_cm", "median depth error [cm]"),
+             ("median_3d_cm", "median 3D error [cm]"), ("add_auc", "ADD AUC (0-10 cm)"))
+
+
+def real_metrics_table(results: dict, columns: dict) -> str:
+    """Markdown table of ``eval.real`` figures, one row per figure (``REAL_ROWS``);
+    ``columns``: header -> (key of ``results``, joint group, e.g. "all" or "moving")."""
+    head = "| | " + " | ".join(columns) + " |\n|---|" + "---:|" * len(columns) + "\n"
+    body = "".join(f"| {label} | "
+                   + " | ".join(f"{results[k][g][key]:{_real_format(key)}}"
+                                for k, g in columns.values()) + " |\n"
+                   for key, label in REAL_ROWS)
+    return head + body
+
+
+HEADLINE_FIGURES = {"auc": "keypoint AUC", "pck@10": "PCK@10", "add_auc": "ADD AUC"}
+
+
+def beats_baseline(model: dict, baseline: dict) -> str:
+    """Which of the headline figures (``HEADLINE_FIGURES``) of one joint group of a model
+    (``eval.real`` figures) beat the mean-pose baseline's: "beats the baseline on keypoint
+    AUC and PCK@10", or "beats the baseline on none of ..." naming all three."""
+    beats = [HEADLINE_FIGURES[k] for k in HEADLINE_FIGURES if model[k] > baseline[k]]
+    names = beats or list(HEADLINE_FIGURES.values())
+    listed = (", ".join(names[:-1]) + " and " if len(names) > 1 else "") + names[-1]
+    return "beats the baseline on " + ("" if beats else "none of ") + listed

@@ -156,3 +156,21 @@ def load_real_panda(folder: str | Path | None = None) -> list[RealPhoto]:
         photos.append(RealPhoto(path.stem, cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB), K, T, q, kp_cam,
                                 uv[:, :2] / uv[:, 2:]))
     return photos
+
+
+def available_photos(colab_folder: str = "data/panda_1") -> tuple[list[RealPhoto], str]:
+    """(the real Panda photos, where they came from): on Colab the full episode, downloaded
+    into ``colab_folder``; elsewhere, or when the download fails (said in one printed line),
+    the dev sample (:func:`find_real_panda_dir`); ([], "none") without photos."""
+    import sys
+
+    if "google.colab" in sys.modules:
+        try:
+            return (load_real_panda(download_panda_episode(colab_folder)),
+                    "full episode (downloaded)")
+        except RuntimeError as err:
+            print(f"download failed ({err}); trying the local sample")
+    folder = find_real_panda_dir()
+    if folder is None:
+        return [], "none"
+    return load_real_panda(folder), "the dev sample beside the repository"

@@ -111,3 +111,8 @@ def count_by_rule(fractions, min_active_fraction: float) -> int:
     """
     below = np.flatnonzero(ends_sequence(np.asarray(fractions), min_active_fraction))
     return int(below[0]) if below.size else len(fractions)
+
+
+def covered_share(masks) -> float:
+    """Share of the image covered by any of the masks (R, H, W); 0 when there is none."""
+    return float(np.asarray(masks).any(0).mean()) if len(masks) else 0.0

@@ -63,6 +63,22 @@ def variant_images(photo: RealPhoto, seed: int = 0) -> dict[str, np.ndarray]:
     return {"twin": twin.image, "pasted": pasted_twin(photo, twin), "photo": photo.image}
 
 
+# the two steps from the twin to the photo, each adding one thing of the real photo
+VARIANT_STEPS = {"pasted": "the real background, twin \u2192 pasted",
+                 "photo": "the real robot's appearance, pasted \u2192 photo"}
+
+
+def larger_step(values: dict, worse: str) -> tuple[str, float]:
+    """The step (``VARIANT_STEPS``: twin -> pasted or pasted -> photo) that changes
+    ``values`` ({variant: figure}) most in the ``worse`` direction ("up" for errors,
+    "down" for AUC): (the step in words, the change)."""
+    sign = 1 if worse == "up" else -1
+    steps = {VARIANT_STEPS[b]: values[b] - values[a]
+             for a, b in (("twin", "pasted"), ("pasted", "photo"))}
+    name = max(steps, key=lambda k: sign * steps[k])
+    return name, steps[name]
+
+
 def silhouette_overlay(photo: RealPhoto, twin: Sample | None = None, alpha: float = 0.45) -> np.ndarray:
     """The photo with the twin's links tinted one colour each (uint8 (H, W, 3))."""
     import matplotlib

@@ -103,3 +103,37 @@ def test_coinciding_chains_and_camera_ranges():
     q = SimpleNamespace(r_min=1.5, r_max=3.0, fov_y_deg=(40.0, 65.0))
     assert narration.camera_ranges(q) == ("camera 1.5-3 m from the scene, vertical field "
                                           "of view 40-65 deg")
+
+
+def test_beats_baseline_names_the_figures_above_the_baseline():
+    base = {"auc": 0.5, "pck@10": 0.6, "add_auc": 0.3}
+    assert narration.beats_baseline({"auc": 0.6, "pck@10": 0.7, "add_auc": 0.1}, base) == (
+        "beats the baseline on keypoint AUC and PCK@10")
+    assert narration.beats_baseline({"auc": 0.1, "pck@10": 0.1, "add_auc": 0.1}, base) == (
+        "beats the baseline on none of keypoint AUC, PCK@10 and ADD AUC")
+
+
+def test_real_metrics_table_formats_errors_and_shares():
+    figures = {key: 0.25 for key, _ in narration.REAL_ROWS}
+    figures["median_px"] = 12.34
+    table = narration.real_metrics_table({"model": {"all": figures}}, {"ours": ("model", "all")})
+    lines = table.splitlines()
+    assert lines[0] == "| | ours |" and lines[1] == "|---|---:|"
+    assert "| keypoint AUC (0-20 px) | 0.250 |" in lines and "| median pixel error [px] | 12.3 |" in lines
+
+
+def test_twin_step_fixed_joints_and_covered_share():
+    from robotpose_lib import twin
+    from robotpose_lib.eval.real import fixed_joints
+    from robotpose_lib.structures import covered_share
+
+    # AUC falls 0.1 from twin to pasted and 0.3 from pasted to photo: the photo step
+    step, change = twin.larger_step({"twin": 0.8, "pasted": 0.7, "photo": 0.4}, "down")
+    assert step == twin.VARIANT_STEPS["photo"] and abs(change + 0.3) < 1e-12
+    assert twin.larger_step({"twin": 5.0, "pasted": 9.0, "photo": 10.0}, "up")[0] == twin.VARIANT_STEPS["pasted"]
+    # 7 keypoints at 0.5 on average, 5 moving ones at 0.4: the 2 fixed ones at 0.75
+    r = {"all": {"keypoints": 7, "auc": 0.5}, "moving": {"keypoints": 5, "auc": 0.4}}
+    assert abs(fixed_joints(r, "auc") - 0.75) < 1e-12
+    masks = np.zeros((2, 4, 5), bool)
+    masks[0, 0, :] = masks[1, 0, :2] = True  # overlapping masks count once
+    assert covered_share(masks) == 0.25 and covered_share(np.zeros((0, 4, 5))) == 0.0

@@ -276,3 +276,12 @@ def evaluate_photos(model, task, photos, method: str = "nms", device=None,
                                metrics.pixel_errors(uv, p.joints_2d), pose.joints_3d.astype(np.float64),
                                np.asarray(p.joints_3d, float), pose.joint_scores))
     return out
+
+
+def fixed_joints(r: dict, key: str) -> float:
+    """A per-keypoint mean figure (``key``: "auc", "found", ...) on the joints outside the
+    moving set, from a result's "all" and "moving" groups weighted by their keypoints
+    (never below 0: rounding can leave -0.000)."""
+    n, m = r["all"]["keypoints"], r["moving"]["keypoints"]
+    value = (n * r["all"][key] - m * r["moving"][key]) / (n - m)
+    return max(0.0, value)
