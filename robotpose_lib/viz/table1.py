@@ -13,7 +13,8 @@ COLORS = {"near": "#1f77b4", "far": "#d62728"}
 
 def plot_table1_ablation(study: dict, ax=None):
     """Grouped bars: per row of the study (x), Table I's mean depth error in cm near and far,
-    on the row's own test set (filled) and on the standard test set (hatched); dashed lines
+    on the row's own test set (filled; for the start, the README's) and on the standard
+    test set (hatched); dashed lines
     the paper's Table I, dotted lines the kinematic fit to the true 2D joints on the
     standard test set (a floor), when the study has it. Returns the axes."""
     if ax is None:
@@ -40,6 +41,7 @@ def plot_table1_ablation(study: dict, ax=None):
     ax.set_xticks(x, [row["label"].replace(" (", "\n(") for row in rows], fontsize=8)
     ax.set_ylabel("mean depth error [cm]")
     ax.set_title("Table I under each training condition (same start, same steps)", fontsize=10)
-    ax.legend(fontsize=7, ncol=2, loc="upper right")
+    # below the axes: inside, the legend would hide the tallest bars
+    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     ax.grid(axis="y", alpha=0.3)
     return ax
