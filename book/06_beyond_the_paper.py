@@ -369,6 +369,10 @@ else:
             + ". The paper recipe has no objects but robots, while `sim2real` and "
               "`clutter` both add them, so this column compares training data as well "
               "as models.")
+    budgets = narration.instance_training_budgets(
+        [f["robot"] for f in figures if "convgru" in f["models"]])
+    if budgets:
+        sentences.append(budgets)
     decoded = [f"{f['robot']} {narration.decoding_text(f)}" for f in figures
                if narration.decoding_text(f)]
     if decoded:

@@ -472,3 +472,26 @@ def beats_baseline(model: dict, baseline: dict) -> str:
     names = beats or list(HEADLINE_FIGURES.values())
     listed = (", ".join(names[:-1]) + " and " if len(names) > 1 else "") + names[-1]
     return "beats the baseline on " + ("" if beats else "none of ") + listed
+
+
+def instance_training_budgets(robots, folder=None) -> str:
+    """A sentence saying how each robot's two shipped instance models were trained: steps
+    summed over their parts (``lineage.json``, :func:`cards.training_cost`) and the
+    recipe stored in their weights (:func:`scorecard.training_recipe`); "" when a record is
+    missing. Chapter 6 puts it under the table that compares the two."""
+    from .cards import training_cost
+    from .scorecard import training_recipe
+
+    parts = []
+    for robot in robots:
+        steps = {key: sum(p["steps"] for p in training_cost(f"{robot}_{task}_cpu", folder).parts)
+                 for key, task in (("onepass", "onepass"), ("convgru", "instances"))}
+        if not all(steps.values()):
+            continue
+        recipe = {key: training_recipe(robot, key, folder) or "?" for key in steps}
+        parts.append(f"{robot}: {steps['onepass']:,} steps on the {recipe['onepass']} recipe for the one-pass "
+                     f"model, {steps['convgru']:,} on the {recipe['convgru']} recipe for the recurrent one")
+    if not parts:
+        return ""
+    return ("The two models were not trained alike (" + "; ".join(parts) + "), so every column of the table "
+            "compares training budgets and data as well as models.")

@@ -137,3 +137,19 @@ def test_twin_step_fixed_joints_and_covered_share():
     masks = np.zeros((2, 4, 5), bool)
     masks[0, 0, :] = masks[1, 0, :2] = True  # overlapping masks count once
     assert covered_share(masks) == 0.25 and covered_share(np.zeros((0, 4, 5))) == 0.0
+
+
+def test_instance_training_budgets_sum_the_parts_of_each_record():
+    import json
+
+    from robotpose_lib.checkpoint import models_dir
+    from robotpose_lib.narration import instance_training_budgets
+
+    text = instance_training_budgets(["panda", "kuka_kr16"])
+    for robot in ("panda", "kuka_kr16"):
+        for task in ("onepass", "instances"):
+            lineage = json.loads((models_dir() / f"{robot}_{task}_cpu" / "lineage.json").read_text())
+            assert f"{sum(p['steps'] for p in lineage['parts']):,} steps" in text or \
+                f"{sum(p['steps'] for p in lineage['parts']):,} on the" in text
+    assert text.count("recipe for the one-pass model") == 2
+    assert instance_training_budgets(["panda"], folder="/nonexistent") == ""
