@@ -5,9 +5,10 @@
 
 Writes model.pt (the run's checkpoint without optimiser, schedule and RNG state),
 metrics.jsonl (the run's log), lineage.json (a part appended for the steps this run added
-since the folder's last part) and, unless --no-eval, eval.json with the filmed validation
-set, the twin ladder and the dev photos (when present), each measured now by its robotpose
-command with --json; card.md is rendered from the JSON (robotpose_lib.records).
+since the folder's last part) and, unless --no-eval, eval.json with the check on the first
+4 test scenes (which tests/test_records.py measures again), the filmed validation set, the
+twin ladder and the dev photos (when present), each measured now by its robotpose command
+with --json; card.md is rendered from the JSON (robotpose_lib.records).
 """
 from __future__ import annotations
 
@@ -40,7 +41,9 @@ def part_hours(rows: list[dict], first_step: int) -> float:
 def measure(folder: Path, n: int) -> None:
     model = folder / "model.pt"
     rp = [sys.executable, "-m", "robotpose_lib.cli"]
-    runs = [("filmed", "filmed validation set (synthetic, how people film arms; choices are made here)",
+    runs = [("check", "the first 4 test scenes (tests/test_records.py measures them again)",
+             ["eval", "localization", "--checkpoint", str(model), "--n", "4"]),
+            ("filmed", "filmed validation set (synthetic, how people film arms; choices are made here)",
              ["eval", "filmed", "--checkpoint", str(model), "--instances", "none", "--n", str(n)])]
     if find_real_panda_dir() is not None:
         runs += [("twin", "twin ladder on the 15 dev photos (measured, never trained on)",
