@@ -143,9 +143,9 @@ display(Markdown(f"*Rule.* {narration.rules_text()}\n\n{sentence}"))
 # paper's recurrent instance model and our one-pass instance model (chapter 6), with a model
 # folder each (`assets/models/NAME/`: the weights, `lineage.json` with the commands that
 # trained it, `eval.json` with its evaluations, and `card.md` written from the two; the
-# index `assets/models/README.md` lists them). Each was trained on a CPU with two cores,
-# one training with one torch thread while the other rendered the scenes, some in several
-# parts, each part continuing from the weights of the one before. The table gives each model's training steps, the scenes it saw and its
+# index `assets/models/README.md` lists them). Each was trained on a CPU with two cores
+# and one torch thread (most runs rendered their scenes in a second process), some in
+# several parts, each part continuing from the weights of the one before. The table gives each model's training steps, the scenes it saw and its
 # CPU hours, summed over its parts from the training logs.
 
 # %% tags=["remove-input"]
