@@ -592,4 +592,4 @@ else:
 # 3. Time `robotpose bench train --threads 2` against `--threads 1`: expect less than
 #    twice the samples per second from the second thread: one thread per run gives more
 #    scenes per CPU hour, which is why each reference model trained with one torch
-#    thread while a second process rendered its scenes.
+#    thread (most runs rendering their scenes in a second process).
