@@ -46,9 +46,9 @@ def run_training(train_args: list[str], out: str | Path, steps: int, cwd: str | 
     cost_file = out / "cost.json"
     cost = read_json_object(cost_file, "cost record") if cost_file.exists() else {"cpu_s": 0.0, "wall_s": 0.0}
     argv = [*train_args, "--steps", str(steps), "--out", str(out)]
-    cost["command"] = " ".join(["robotpose", "train", *argv])
     if last_logged_step(out) >= steps and (out / "checkpoint.pt").exists():
-        return cost
+        return cost   # finished: its record keeps the command that ran it
+    cost["command"] = " ".join(["robotpose", "train", *argv])
     resume = ["--resume"] if (out / "checkpoint.pt").exists() else []
     print("$", cost["command"], *resume, flush=True)
     cpu0, wall0 = children_cpu_seconds(), time.time()
