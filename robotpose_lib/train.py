@@ -86,8 +86,8 @@ class Task(Protocol):
 def _swapped_backbone(task, init: dict) -> tuple[str, str] | None:
     """(the init's backbone, this run's) when a localization warm start changes the
     backbone (``--set backbone=...``), else None. The heads then start from the init and the
-    backbone from its own (ImageNet) weights; the features must keep their channel count
-    for the first stage to fit (``load_weights`` says so otherwise)."""
+    backbone from its own (ImageNet) weights; head weights whose shape the new feature
+    channel count changes (each stage's first convolution) start fresh."""
     if task.name != "localization":
         return None
     old, new = (init.get("config") or {}).get("backbone"), task.config_dict().get("backbone")
@@ -404,15 +404,23 @@ def _train(task: Task, dataset: Dataset, out_dir: Path, settings: TrainSettings,
             _check_same_keypoints(settings.init_from, init, task.robot)
             state, optional = init["model"], tuple(getattr(model, "WARM_START_OPTIONAL", ()))
             swapped = _swapped_backbone(task, init)
+            fresh = []
             if swapped:  # a new backbone (e.g. a larger one): its own ImageNet weights, the rest warm
-                state = {k: v for k, v in state.items() if not k.startswith("backbone.")}
-                optional += ("backbone.",)
+                own = model.state_dict()
+                # a backbone with another channel count (e.g. stride 4: 24 channels, not 40)
+                # changes the first convolution of every stage: those start fresh
+                fresh = [k for k, v in state.items() if not k.startswith("backbone.") and k in own
+                         and isinstance(v, torch.Tensor) and v.shape != own[k].shape]
+                state = {k: v for k, v in state.items() if not k.startswith("backbone.") and k not in fresh}
+                optional += ("backbone.", *fresh)
             load_weights(model, state, settings.init_from, optional=optional)
             if hasattr(task, "after_warm_start"):  # e.g. instances: keep the given localization net
                 task.after_warm_start(model)
             if rank == 0:
                 print(f"model weights from {settings.init_from}"
-                      + (f" (not its backbone {swapped[0]}: {swapped[1]} keeps its own weights)" if swapped else ""))
+                      + (f" (not its backbone {swapped[0]}: {swapped[1]} keeps its own weights)" if swapped else "")
+                      + (f"; {len(fresh)} weights of another shape start fresh ({', '.join(fresh[:3])}"
+                         f"{', ...' if len(fresh) > 3 else ''})" if fresh else ""))
 
     train_model = model
     if world > 1:

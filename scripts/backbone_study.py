@@ -7,7 +7,10 @@ only the backbone changes:
 * ``frozen_lite0``: EfficientNet-Lite0 cut at stride 8, frozen (the ``cpu`` preset, as shipped);
 * ``finetuned_lite0``: the same backbone, fine-tuned;
 * ``finetuned_lite1``: EfficientNet-Lite1 cut at stride 8 (two blocks deeper), fine-tuned,
-  from its own ImageNet weights (the heads from the start; needs the extra ``backbones``).
+  from its own ImageNet weights (the heads from the start; needs the extra ``backbones``);
+* ``frozen_lite0_s4``: belief maps at stride 4 (60x80 stages at 240x320, four times the
+  stage cost): Lite0 cut at stride 4 (24 channels), frozen; the heads from the start except
+  each stage's first convolution, which the channel count changes (those start fresh).
 
 Each model is measured on the filmed validation set (``robotpose eval filmed --instances none
 --json``), where choices are made; the dev photos only report. The CPU time of each
@@ -16,7 +19,8 @@ as data to ``assets/studies/panda_backbones/study.json``.
 
     python scripts/backbone_study.py [--steps 800] [--rows frozen_lite0,...] [--n 200]
 
-Interrupted, it continues where it stopped.
+Interrupted, it continues where it stopped. The record holds the rows of one call:
+``--study``/``--runs`` name another record for rows measured from a later start.
 """
 from __future__ import annotations
 
@@ -33,6 +37,7 @@ ROWS = {
     "frozen_lite0": ["--set", "backbone=lite0_s8", "--set", "freeze_backbone=true"],
     "finetuned_lite0": ["--set", "backbone=lite0_s8", "--set", "freeze_backbone=false"],
     "finetuned_lite1": ["--set", "backbone=lite1_s8", "--set", "freeze_backbone=false"],
+    "frozen_lite0_s4": ["--set", "backbone=lite0_s4", "--set", "freeze_backbone=true"],
 }
 SEED = 23
 
