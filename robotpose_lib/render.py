@@ -468,11 +468,13 @@ def _normals(prims: Primitives, prim: torch.Tensor, x: torch.Tensor, y: torch.Te
 TILE = 16  # pixels per row segment
 
 
-def _segments(u0, u1, v0, v1, width: int, tile: int, hull=None):
+def _segments(u0, u1, v0, v1, width: int, tile: int, hull=None, spans=None):
     """Row segments of ``tile`` pixels covering the rectangles (inclusive bounds).
 
     hull: optional (ok (N,), ends (N, 8)) from :func:`_screen_rects`; rows of primitives
     with ok set are narrowed to the hull span of their end rectangles.
+    spans: optional function (row_prim, v_row, lo, hi) -> (lo, hi) narrowing each row's
+    inclusive pixel range (:func:`_triangle_spans`).
     Returns seg_prim (S,) primitive index, u_start (S,), v (S,) (int64) and the number of
     segments per primitive (N,). A segment that would run past the right image border is
     shifted left, so every lane is a real pixel (a pixel tested twice by one primitive is
@@ -489,6 +491,8 @@ def _segments(u0, u1, v0, v1, width: int, tile: int, hull=None):
         left, right = _hull_row_span(hull[1][row_prim], v_row.to(hull[1].dtype))
         lo = torch.where(ok, torch.maximum(lo, torch.ceil(left.clamp(-1, width)).long()), lo)
         hi = torch.where(ok, torch.minimum(hi, torch.floor(right.clamp(-1, width)).long()), hi)
+    if spans is not None:
+        lo, hi = spans(row_prim, v_row, lo, hi)
     per_row = ((hi - lo + 1).clamp_min(0) + tile - 1) // tile
     seg_row = torch.repeat_interleave(torch.arange(row_prim.shape[0], device=dev), per_row)
     local = torch.arange(seg_row.shape[0], device=dev) - (torch.cumsum(per_row, 0) - per_row)[seg_row]
@@ -672,17 +676,39 @@ def _cast_primitives(prims, Kb, Kinv, shared_K, height, width, near, cull, best,
     _stage("reduce")
 
 
+def _triangle_spans(wide: torch.Tensor, corners, width: int):
+    """The ``spans`` function of :func:`_segments` for triangles: rows of the triangles
+    ``wide`` (N,) bool (those wider than one segment) narrowed to the triangle's extent
+    along the row (:func:`render_triangles.row_spans`); rows of triangles that cross the
+    near plane keep their rectangle. ``corners``: (u, v, straddle) of screen_rects."""
+    pu, pv, straddle = corners
+    if straddle is not None:
+        wide = wide.index_fill(0, straddle, False)
+
+    def narrow(row_tri, v_row, lo, hi):
+        sel = wide.index_select(0, row_tri).nonzero().squeeze(1)
+        if sel.numel() == 0:
+            return lo, hi
+        left, right = render_triangles.row_spans(pu, pv, row_tri.index_select(0, sel), v_row.index_select(0, sel))
+        lo = lo.index_copy(0, sel, torch.maximum(lo.index_select(0, sel), torch.ceil(left.clamp(-1, width)).long()))
+        hi = hi.index_copy(0, sel, torch.minimum(hi.index_select(0, sel), torch.floor(right.clamp(-1, width)).long()))
+        return lo, hi
+
+    return narrow
+
+
 def _cast_triangles(tris, Kb, Kinv, shared_K, height, width, near, best, offset, _stage, cull_back_faces):
     """Triangles into ``best``; their key indices start at ``offset`` (after primitives).
     Returns the (10, N) hit parameters (:func:`render_triangles.hit_params`) for decoding."""
     dev = tris.device
     prm_all = render_triangles.hit_params(tris)
-    u0, u1, v0, v1, straddle = render_triangles.screen_rects(tris, Kb.index_select(0, tris.image_index),
-                                                             height, width, near)
+    u0, u1, v0, v1, straddle, corners = render_triangles.screen_rects(
+        tris, Kb.index_select(0, tris.image_index), height, width, near, projected=True)
     if cull_back_faces:   # an empty rectangle: no segment, and indices stay those of the full list
         u1 = torch.where(render_triangles.front_facing(prm_all, tris), u1, u0 - 1)
     tile = min(render_triangles.TRI_TILE, width)
-    seg_tri, u_start, v, _ = _segments(u0, u1, v0, v1, width, tile)
+    spans = _triangle_spans(u1 - u0 + 1 > tile, corners, width)
+    seg_tri, u_start, v, _ = _segments(u0, u1, v0, v1, width, tile, spans=spans)
     _stage("rects")
     if seg_tri.numel() == 0:
         return prm_all

@@ -30,12 +30,16 @@ TRI_TILE = 4      # pixels per row segment: mesh triangles cover few pixels each
 RECT_MARGIN = 0.01
 
 
-def screen_rects(tris: Triangles, Kt: torch.Tensor, height: int, width: int, near: float):
+def screen_rects(tris: Triangles, Kt: torch.Tensor, height: int, width: int, near: float,
+                 projected: bool = False):
     """Inclusive pixel rectangles (u0, u1, v0, v1) (N,) int64 holding every pixel whose
     ray can hit the triangle beyond ``near``; empty (u1 < u0) when wholly behind it.
     Kt: (N, 3, 3) intrinsics of each triangle's image. A triangle crossing the near plane
     is clipped to it first: its rectangle bounds the vertices in front and the points
-    where its edges cross the plane. Also returns whether any triangle crosses it."""
+    where its edges cross the plane. Also returns whether any triangle crosses it, and
+    with ``projected`` the projected corners (u, v) (N, 3) each, for :func:`row_spans`
+    and the indices of the triangles crossing the near plane (None if none), whose
+    projected corners are meaningless (their rows keep the rectangle)."""
     verts = torch.stack([tris.v0, tris.v1, tris.v2], 1)                   # (N, 3, 3)
     z = verts[..., 2]
     # u = fx x/z + s y/z + cx, v = fy y/z + cy, elementwise (faster than (N, 3, 3) matmuls)
@@ -57,7 +61,41 @@ def screen_rects(tris: Triangles, Kt: torch.Tensor, height: int, width: int, nea
     u1 = torch.floor((u_hi + margin).clamp(-1, width)).long().clamp_max(width - 1)
     v0 = torch.ceil((v_lo - margin).clamp(-1, height)).long().clamp_min(0)
     v1 = torch.floor((v_hi + margin).clamp(-1, height)).long().clamp_max(height - 1)
-    return u0, torch.where(visible, u1, u0 - 1), v0, v1, bool(straddle.numel())
+    u1 = torch.where(visible, u1, u0 - 1)
+    if projected:   # the straddling ones' corners are not those of the clipped polygon
+        return u0, u1, v0, v1, bool(straddle.numel()), (u, v, straddle if straddle.numel() else None)
+    return u0, u1, v0, v1, bool(straddle.numel())
+
+
+def row_spans(pu: torch.Tensor, pv: torch.Tensor, row: torch.Tensor, v: torch.Tensor,
+              margin: float = RECT_MARGIN):
+    """Span (left, right) of pixel columns that can hold a hit of triangle ``row`` (R,)
+    on image row ``v`` (R,) int64: the extent along the row of the projected triangle
+    (corners ``pu``, ``pv`` (N, 3)) widened by ``margin`` pixels in every direction
+    (the same margin as :func:`screen_rects`); left > right when the row misses it.
+
+    The triangle within the band |y - v| <= margin is a convex polygon whose corners lie
+    on the triangle's edges, so its u extent is that of the three edges clipped to the
+    band: exact, with no per-pixel test. Long slanted triangles thus test the pixels
+    along their rows instead of their whole bounding box."""
+    au, av = pu.index_select(0, row), pv.index_select(0, row)          # (R, 3)
+    bu, bv = au.roll(-1, 1), av.roll(-1, 1)                             # edges a -> b
+    y = v.to(au.dtype)[:, None]
+    dv = bv - av
+    flat = dv == 0
+    inv = 1.0 / torch.where(flat, torch.ones_like(dv), dv)
+    s1 = (y - margin - av) * inv
+    s2 = (y + margin - av) * inv
+    s_lo, s_hi = torch.minimum(s1, s2), torch.maximum(s1, s2)
+    cut = torch.where(flat, (y - av).abs() <= margin, (s_lo <= 1.0) & (s_hi >= 0.0))
+    s_lo = torch.where(flat, torch.zeros_like(s_lo), s_lo.clamp(0.0, 1.0))
+    s_hi = torch.where(flat, torch.ones_like(s_hi), s_hi.clamp(0.0, 1.0))
+    du = bu - au
+    x1, x2 = au + s_lo * du, au + s_hi * du
+    inf = torch.full_like(x1, float("inf"))
+    left = torch.where(cut, torch.minimum(x1, x2), inf).amin(1)
+    right = torch.where(cut, torch.maximum(x1, x2), -inf).amax(1)
+    return left - margin, right + margin
 
 
 def _clipped_rect(verts: torch.Tensor, Kt: torch.Tensor, height: int, width: int, near: float):
