@@ -21,13 +21,16 @@ STAGES = (
     ("mask \u00d7 B\u0302\n\u2192 peaks", "decoding\nch. 4"),
     ("3D chains", "depth D\u0302 at\nthe peaks, K\nch. 4"),
 )
+# the masks' stage when the instance model is the one-pass model (chapter 6)
+ONE_PASS_STAGE = ("masks S\u0302,\none per robot", "one-pass\ninstance model\nch. 6")
 # legible when the 10-inch figure is shrunk to the book's column (about 0.65): the stage
 # labels under the panels print at about the size of the body text
 TITLE_PT, LABEL_PT = 17, 16.5
 
 
 def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joints_2d: np.ndarray,
-                  joints_3d: np.ndarray, width_in: float = 10.0):
+                  joints_3d: np.ndarray, width_in: float = 10.0, true_joints_3d: np.ndarray | None = None,
+                  instance_model: str = "recurrent"):
     """The pipeline as a figure.
 
     Args:
@@ -35,12 +38,21 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
         beliefs: (J, H, W) belief maps in [0, 1] (the depth map is not drawn: its discs
             are a few pixels wide at this size).
         masks: (R, H, W) instance masks; joints_2d: (R, J, 2) pixels; joints_3d: (R, J, 3)
-            metres in the camera frame.
+            metres in the camera frame (NaN: a joint not found, left out).
         width_in: figure width in inches (the book's text column is about 10).
+        true_joints_3d: (R_true, J, 3) the true chains, drawn dashed in grey beside the
+            predicted ones (for a figure drawn from networks), or None.
+        instance_model: "recurrent" (the paper's, one mask per step) or "one-pass" (the
+            masks' stage is labelled as the one-pass model of chapter 6).
 
     Returns:
         the Figure.
     """
+    if instance_model not in ("recurrent", "one-pass"):
+        raise ValueError(f"instance_model: 'recurrent' or 'one-pass', got {instance_model!r}")
+    stages = list(STAGES)
+    if instance_model == "one-pass":
+        stages[2] = ONE_PASS_STAGE
     R = masks.shape[0]
     fig, axes = plt.subplots(1, 5, figsize=(width_in, width_in * 0.36))
     axes[4].remove()
@@ -58,12 +70,18 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
         axes[k].set_xticks([])
         axes[k].set_yticks([])
     ax3 = axes[4]
-    for r in range(R):
+    truth = np.zeros((0, 3)) if true_joints_3d is None else np.asarray(true_joints_3d).reshape(-1, 3)
+    if true_joints_3d is not None:
+        for k in true_joints_3d:
+            ax3.plot(k[:, 0], k[:, 2], -k[:, 1], "--", lw=1.5, color="0.45")
+    for r in range(len(joints_3d)):
         k = joints_3d[r]
+        found = np.isfinite(k).all(-1)
         # camera frame (x right, y down, z forward) drawn with z as depth, up as -y
-        ax3.plot(k[:, 0], k[:, 2], -k[:, 1], "-o", ms=3.5, lw=2, color=INSTANCE_COLORS[r % 10] / 255)
-    if R:
-        pts = joints_3d.reshape(-1, 3)
+        ax3.plot(k[found, 0], k[found, 2], -k[found, 1], "-o", ms=3.5, lw=2, color=INSTANCE_COLORS[r % 10] / 255)
+    pts = np.concatenate([np.asarray(joints_3d, float).reshape(-1, 3), truth])
+    pts = pts[np.isfinite(pts).all(-1)]
+    if len(pts):
         centre = (pts.max(0) + pts.min(0)) / 2
         half = (pts.max(0) - pts.min(0)).max() / 2 + 0.1
         ax3.set_xlim(centre[0] - half, centre[0] + half)
@@ -83,7 +101,7 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
     box = axes[0].get_position()
     p3 = ax3.get_position()
     ax3.set_position([p3.x0, box.y0 + 0.03, p3.width + 0.02, box.height + 0.05])
-    for ax, (title, what) in zip(axes, STAGES):
+    for ax, (title, what) in zip(axes, stages):
         ax.apply_aspect()
         x = ax.get_position().x0 + ax.get_position().width / 2
         fig.text(x, box.y1 + 0.03, title, ha="center", va="bottom", fontsize=TITLE_PT)
