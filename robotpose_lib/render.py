@@ -40,7 +40,7 @@ from .camera import validate_K
 from . import render_triangles
 from .primitives import BOX, CAPSULE, CYLINDER, SPHERE, Primitives, Triangles
 
-__all__ = ["RenderOutput", "render"]
+__all__ = ["RenderHits", "RenderOutput", "render"]
 
 _INF = float("inf")
 _NAN = float("nan")
@@ -57,18 +57,39 @@ class RenderOutput:
     instance: int64 (B, H, W) ``instance_id`` of the hit primitive, -1 for background.
     link: int64 (B, H, W) ``link_id`` of the hit primitive, -1 for background.
     normal: float32 (B, H, W, 3) unit surface normal in the camera frame, facing the
-        camera (n . ray < 0); zeros for background. None when rendered with normals=False.
+        camera (n . ray < 0); zeros for background. None when rendered with normals=False
+        or normals="hits".
+    hits: with normals="hits", the covered pixels only (:class:`RenderHits`); else None.
     """
 
     depth: torch.Tensor
     instance: torch.Tensor
     link: torch.Tensor
     normal: torch.Tensor
+    hits: "RenderHits | None" = None
 
     @property
     def mask(self) -> torch.Tensor:
         """bool (B, H, W): a primitive was hit."""
         return self.instance >= 0
+
+
+@dataclass
+class RenderHits:
+    """The M covered pixels of a render, compactly (what shading needs, without the
+    (B, H, W, 3) normal image).
+
+    pixel: int64 (M,) flat indices into (B, H, W), ascending (so each image's pixels are
+        one contiguous run). instance, link: int64 (M,) as in the images at those pixels.
+    normal: float32 (3, M) unit normals facing the camera.
+    ray: float32 (2, M) (dx, dy) of each pixel's ray (dx, dy, 1) (camera frame).
+    """
+
+    pixel: torch.Tensor
+    instance: torch.Tensor
+    link: torch.Tensor
+    normal: torch.Tensor
+    ray: torch.Tensor
 
 
 # ----------------------------------------------------------------------------- bounds
@@ -525,8 +546,8 @@ def _as_float32(p, device):
 
 def render(prims: Primitives | None, K: torch.Tensor, height: int, width: int,
            batch_size: int | None = None, near: float = 0.01, cull: bool = True,
-           normals: bool = True, triangles: Triangles | None = None,
-           cull_back_faces: bool = False) -> RenderOutput:
+           normals: bool | str = True, triangles: Triangles | None = None,
+           cull_back_faces: bool = False, triangle_normals=None) -> RenderOutput:
     """Ray-cast primitives and triangles given in the camera frame.
 
     prims: Primitives with ``image_index`` in [0, batch_size), camera frame, metres
@@ -538,12 +559,17 @@ def render(prims: Primitives | None, K: torch.Tensor, height: int, width: int,
         tests every pixel against every primitive (reference path for tests; triangles
         are always culled by their exact screen rectangle).
     normals: False skips the normal computation (about a third of the CPU time) and
-        returns ``normal=None``.
+        returns ``normal=None``; "hits" returns normals and rays of the covered pixels
+        only (``hits``, see :class:`RenderHits`) instead of the normal image.
     triangles: mesh triangles (:class:`Triangles`, camera frame), drawn in the same pass
         (see :mod:`robotpose_lib.render_triangles`).
     cull_back_faces: skip triangles whose counter-clockwise side faces away from the
         camera (half the work; exact for closed, consistently wound meshes, as pybullet's
         renderer does).
+    triangle_normals: optional function (index (M,), bary (3, M)) -> (3, M) giving the
+        (unnormalised) normal at barycentric coordinates (w, u, v) of triangles
+        ``index``, for callers whose triangles carry no corner normals (see
+        :meth:`URDFRobot.triangles`); default: interpolate ``triangles.n0..n2``.
     Returns RenderOutput (see its docstring). Deterministic; exact ties in depth go to
     the lowest index, primitives before triangles.
     """
@@ -571,6 +597,8 @@ def render(prims: Primitives | None, K: torch.Tensor, height: int, width: int,
     Kb = Kb.expand(B, 3, 3) if Kb.dim() == 2 else Kb
     if Kb.shape[0] != B:
         raise ValueError(f"K has batch size {Kb.shape[0]} but batch_size is {B}")
+    if normals not in (True, False, "hits"):
+        raise ValueError(f"normals must be True, False or 'hits', got {normals!r}")
     if len(prims) == 0 and len(triangles) == 0:
         return _empty_output(B, height, width, dev, normals)
     if len(prims):
@@ -591,7 +619,7 @@ def render(prims: Primitives | None, K: torch.Tensor, height: int, width: int,
     if len(triangles):
         tri_params = _cast_triangles(triangles, Kb, Kinv, shared_K, height, width, near, best, len(prims), _stage,
                                      cull_back_faces)
-    out = _decode(best, prims, triangles, Kinv, B, height, width, normals, tri_params)
+    out = _decode(best, prims, triangles, Kinv, B, height, width, normals, tri_params, triangle_normals)
     _stage("decode+normals")
     return out
 
@@ -723,7 +751,8 @@ def _cast_triangles(tris, Kb, Kinv, shared_K, height, width, near, best, offset,
 
 
 def _decode(best: torch.Tensor, prims: Primitives, tris: Triangles, Kinv: torch.Tensor, B: int, H: int, W: int,
-            normals: bool = True, tri_params: torch.Tensor | None = None) -> RenderOutput:
+            normals: bool | str = True, tri_params: torch.Tensor | None = None,
+            triangle_normals=None) -> RenderOutput:
     """Per-pixel outputs from the min-reduced keys (B*H*W,) int64: indices below
     len(prims) are primitives, the rest triangles (``tri_params``: their hit parameters)."""
     dev = best.device
@@ -735,12 +764,18 @@ def _decode(best: torch.Tensor, prims: Primitives, tris: Triangles, Kinv: torch.
     hit_pix = (win >= 0).nonzero().squeeze(1)
     instance = torch.full((B * H * W,), -1, dtype=torch.long, device=dev)
     link = torch.full((B * H * W,), -1, dtype=torch.long, device=dev)
-    normal = torch.zeros(B * H * W, 3, device=dev, dtype=torch.float32) if normals else None
+    dense = normals is True
+    normal = torch.zeros(B * H * W, 3, device=dev, dtype=torch.float32) if dense else None
     if hit_pix.numel() == 0:
-        return _shape_output(depth, instance, link, normal, B, H, W)
+        hits = None
+        if normals == "hits":
+            hits = RenderHits(hit_pix, hit_pix, hit_pix, torch.zeros(3, 0, device=dev), torch.zeros(2, 0, device=dev))
+        return _shape_output(depth, instance, link, normal, B, H, W, hits)
     winner = win.index_select(0, hit_pix).long()
-    instance.index_copy_(0, hit_pix, torch.cat([prims.instance_id, tris.instance_id]).long().index_select(0, winner))
-    link.index_copy_(0, hit_pix, torch.cat([prims.link_id, tris.link_id]).long().index_select(0, winner))
+    hit_instance = torch.cat([prims.instance_id, tris.instance_id]).long().index_select(0, winner)
+    hit_link = torch.cat([prims.link_id, tris.link_id]).long().index_select(0, winner)
+    instance.index_copy_(0, hit_pix, hit_instance)
+    link.index_copy_(0, hit_pix, hit_link)
     if not normals:
         return _shape_output(depth, instance, link, normal, B, H, W)
     t_hit = depth.index_select(0, hit_pix)
@@ -752,10 +787,10 @@ def _decode(best: torch.Tensor, prims: Primitives, tris: Triangles, Kinv: torch.
         ki = Kinv[0]
         dx = ki[0, 0] * u + (ki[0, 1] * v + ki[0, 2])
         dy = ki[1, 1] * v + ki[1, 2]
-    else:
-        kp = Kinv.reshape(B, 9).index_select(0, img).T
-        dx = kp[0] * u + kp[1] * v + kp[2]
-        dy = kp[4] * v + kp[5]
+    else:   # the five entries used, per pixel
+        kp = Kinv.reshape(B, 9)[:, [0, 1, 2, 4, 5]].T.contiguous()
+        dx = kp[0].index_select(0, img) * u + kp[1].index_select(0, img) * v + kp[2].index_select(0, img)
+        dy = kp[3].index_select(0, img) * v + kp[4].index_select(0, img)
     n_prims = len(prims)
     nrm = torch.empty(3, hit_pix.numel(), device=dev, dtype=torch.float32)
     is_prim = winner < n_prims
@@ -768,23 +803,31 @@ def _decode(best: torch.Tensor, prims: Primitives, tris: Triangles, Kinv: torch.
         if fn is None:
             part = _normals(prims, w, sdx * st, sdy * st, st)
         else:
-            part = render_triangles.normals(tris, tri_params, w - n_prims, sdx, sdy)
+            part = render_triangles.normals(tris, tri_params, w - n_prims, sdx, sdy, triangle_normals)
         nrm.index_copy_(1, idx, part)
     # face the camera: n . (dx, dy, 1) < 0
     facing = 1.0 - 2.0 * (nrm[0] * dx + nrm[1] * dy + nrm[2] > 0)
-    normal.index_copy_(0, hit_pix, (nrm * facing).T)
+    nrm.mul_(facing)
+    if not dense:
+        hits = RenderHits(hit_pix, hit_instance, hit_link, nrm, torch.stack([dx, dy]))
+        return _shape_output(depth, instance, link, None, B, H, W, hits)
+    normal.index_copy_(0, hit_pix, nrm.T)
     return _shape_output(depth, instance, link, normal, B, H, W)
 
 
 def _empty_output(B, H, W, dev, normals=True) -> RenderOutput:
+    hits = None
+    if normals == "hits":
+        none = torch.zeros(0, dtype=torch.long, device=dev)
+        hits = RenderHits(none, none, none, torch.zeros(3, 0, device=dev), torch.zeros(2, 0, device=dev))
     return RenderOutput(torch.zeros(B, H, W, device=dev), torch.full((B, H, W), -1, device=dev),
                         torch.full((B, H, W), -1, device=dev),
-                        torch.zeros(B, H, W, 3, device=dev) if normals else None)
+                        torch.zeros(B, H, W, 3, device=dev) if normals is True else None, hits)
 
 
-def _shape_output(depth, instance, link, normal, B, H, W) -> RenderOutput:
+def _shape_output(depth, instance, link, normal, B, H, W, hits=None) -> RenderOutput:
     return RenderOutput(depth.view(B, H, W), instance.view(B, H, W), link.view(B, H, W),
-                        normal.view(B, H, W, 3) if normal is not None else None)
+                        normal.view(B, H, W, 3) if normal is not None else None, hits)
 
 
 # --------------------------------------------------------------------------- benchmark

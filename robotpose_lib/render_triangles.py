@@ -149,16 +149,29 @@ def hit_t(dx: torch.Tensor, dy: torch.Tensor, prm, near: float | None) -> torch.
     return t.masked_fill_(inside < 0, float("nan"))   # (measured: faster than sqrt tricks here)
 
 
-def normals(tris: Triangles, prm: torch.Tensor, index: torch.Tensor, dx: torch.Tensor,
-            dy: torch.Tensor) -> torch.Tensor:
-    """(3, M) unit normals at the hits of rays (dx, dy, 1) (each (M,)) with triangles
-    ``index`` (M,) (``prm``: :func:`hit_params` of all ``tris``): the corner normals
-    interpolated barycentrically (smooth shading)."""
+def barycentrics(prm: torch.Tensor, index: torch.Tensor, dx: torch.Tensor, dy: torch.Tensor) -> torch.Tensor:
+    """(3, M) barycentric coordinates (w, u, v) of the hits of rays (dx, dy, 1) (each (M,))
+    with triangles ``index`` (M,) (``prm``: :func:`hit_params` of all triangles), each
+    clamped to [0, 1] (the hit test's edge margin lets a hit fall just outside)."""
     nx, ny, nz, ax, ay, az, qx, qy, qz, _ = prm.index_select(1, index)
     inv = 1.0 / (nx * dx + ny * dy + nz)
     u = ((ax * dx + ay * dy + az) * inv).clamp(0, 1)
     v = ((qx * dx + qy * dy + qz) * inv).clamp(0, 1)
     w = (1.0 - u - v).clamp_min(0)
-    n = (w[:, None] * tris.n0.index_select(0, index) + u[:, None] * tris.n1.index_select(0, index)
-         + v[:, None] * tris.n2.index_select(0, index))
-    return (n * torch.rsqrt((n * n).sum(1, keepdim=True).clamp_min(1e-24))).T
+    return torch.stack([w, u, v])
+
+
+def normals(tris: Triangles, prm: torch.Tensor, index: torch.Tensor, dx: torch.Tensor,
+            dy: torch.Tensor, interpolate=None) -> torch.Tensor:
+    """(3, M) unit normals at the hits of rays (dx, dy, 1) (each (M,)) with triangles
+    ``index`` (M,) (``prm``: :func:`hit_params` of all ``tris``): the corner normals
+    interpolated barycentrically (smooth shading). ``interpolate``: optional function
+    (index, bary (3, M)) -> (3, M) that interpolates instead of ``tris.n0..n2``."""
+    bary = barycentrics(prm, index, dx, dy)
+    if interpolate is not None:
+        n = interpolate(index, bary)
+    else:
+        w, u, v = bary
+        n = (w[:, None] * tris.n0.index_select(0, index) + u[:, None] * tris.n1.index_select(0, index)
+             + v[:, None] * tris.n2.index_select(0, index)).T
+    return n * torch.rsqrt((n * n).sum(0, keepdim=True).clamp_min(1e-24))

@@ -615,14 +615,16 @@ def posed_scene(robot_name: str, joint_angles, radius: float, inclination: float
     return scene
 
 
-def _scene_geometry(robot, scenes: list[Scene], device) -> tuple[Primitives, Triangles, list[dict]]:
-    """Primitives or mesh triangles (camera frame) of all visible robots of all scenes, and
-    per-scene keypoints in the camera frame."""
+def _scene_geometry(robot, scenes: list[Scene], device) -> tuple[Primitives, Triangles, list[dict], object]:
+    """Primitives or mesh triangles (camera frame) of all visible robots of all scenes,
+    per-scene keypoints in the camera frame, and for mesh robots the ``triangle_normals``
+    function of :func:`render` (their triangles carry no corner normals), else None."""
     rows = [(s_i, r) for s_i, s in enumerate(scenes) for r in np.flatnonzero(s.visible)]
     per_scene = [dict(keypoints=np.zeros((0, len(robot.keypoint_names), 3)), rows=[]) for _ in scenes]
     prims, tris = Primitives.empty(device), Triangles.empty(device)
+    interpolate = None
     if not rows:
-        return prims, tris, per_scene
+        return prims, tris, per_scene, interpolate
     q = torch.tensor(np.stack([scenes[s].joint_angles[r] for s, r in rows]), dtype=torch.float32, device=device)
     keypoints, link_T = robot.forward_kinematics(q)
     # camera <- world <- base, one transform per robot row
@@ -632,7 +634,9 @@ def _scene_geometry(robot, scenes: list[Scene], device) -> tuple[Primitives, Tri
     instance_id = torch.tensor([sum(1 for s2, _ in rows[:k] if s2 == s) for k, (s, _) in enumerate(rows)],
                                device=device)
     if robot.kind == "mesh":
-        tris = robot.triangles(T[:, None] @ link_T, image_index, instance_id)
+        cam_link_T = T[:, None] @ link_T
+        tris = robot.triangles(cam_link_T, image_index, instance_id, normals=False)
+        interpolate = robot.normal_interpolator(cam_link_T)
     else:
         prims = robot.primitives(link_T, image_index, instance_id)
         row_of_prim = torch.zeros(len(scenes), dtype=torch.long, device=device)
@@ -650,7 +654,7 @@ def _scene_geometry(robot, scenes: list[Scene], device) -> tuple[Primitives, Tri
         per_scene[s]["keypoints"] = kp_cam[sel]
         if textured:
             per_scene[s]["cam_from_link"] = cam_from_link[sel]
-    return prims, tris, per_scene
+    return prims, tris, per_scene, interpolate
 
 
 def _visibility(joints_2d: np.ndarray, joints_3d: np.ndarray, instance: np.ndarray,
@@ -672,56 +676,80 @@ def _visibility(joints_2d: np.ndarray, joints_3d: np.ndarray, instance: np.ndarr
     return vis
 
 
-def _view_directions(K: np.ndarray, W: int, pixels: np.ndarray) -> np.ndarray:
-    """(M, 3) unit vectors from the surface points of flat pixel indices ``pixels`` (M,)
-    of an image W wide towards the camera."""
-    v, u = np.divmod(pixels, W)
-    rays = np.stack([(u - K[0, 2]) / K[0, 0], (v - K[1, 2]) / K[1, 1], np.ones(len(pixels))], -1)
-    return -rays / np.linalg.norm(rays, axis=-1, keepdims=True)
+@dataclass
+class _Hits:
+    """The covered pixels of one image (see :class:`~robotpose_lib.render.RenderHits`):
+    flat indices ``pixel`` (M,) ascending, ``instance``, ``link`` (M,), ``normal`` (3, M)
+    facing the camera, ``ray`` (2, M) (dx, dy) of the rays (dx, dy, 1)."""
+
+    pixel: np.ndarray
+    instance: np.ndarray
+    link: np.ndarray
+    normal: np.ndarray
+    ray: np.ndarray
 
 
-def _composite(scene: Scene, colors: np.ndarray, instance: np.ndarray, link: np.ndarray,
-               normal: np.ndarray, params: SynthParams, depth: np.ndarray | None = None,
+def _shade(albedo: np.ndarray, normal: np.ndarray, ray: np.ndarray, light: np.ndarray, ambient: float,
+           specular: float, shininess: float) -> np.ndarray:
+    """(M, 3) float32 0..255 colours of lit pixels: Lambertian with ``ambient`` share and
+    one directional light (unit ``light``, towards the light), plus a Blinn-Phong highlight
+    of strength ``specular``. albedo (M, 3) in [0, 1], normal (3, M) unit, facing the
+    camera; ray (2, M): (dx, dy) of the view rays (dx, dy, 1).
+
+    The half vector's cosine comes without forming vectors: with the unit view direction
+    v = -r / |r|, |v + l| = sqrt(2 + 2 v.l), so n.h = (n.v + n.l) / sqrt(2 + 2 v.l)."""
+    lx, ly, lz = (np.float32(c) for c in light)
+    nx, ny, nz = normal
+    n_l = nx * lx + ny * ly + nz * lz
+    shade = np.clip(n_l, 0.0, 1.0)
+    shade *= np.float32(1.0 - ambient)
+    shade += np.float32(ambient)
+    out = albedo * (np.float32(255.0) * shade)[:, None]
+    if specular > 0:
+        dx, dy = ray
+        inv = 1.0 / np.sqrt(dx * dx + dy * dy + 1.0)
+        n_v = -(nx * dx + ny * dy + nz) * inv
+        v_l = -(dx * lx + dy * ly + lz) * inv
+        cos_h = np.clip((n_v + n_l) / np.sqrt(2.0 + 2.0 * v_l), 0.0, 1.0)
+        out += (np.float32(255.0 * specular) * cos_h ** np.float32(shininess))[:, None]
+    return out
+
+
+def _composite(scene: Scene, colors: np.ndarray, hits: _Hits, params: SynthParams, depth: np.ndarray | None = None,
                cam_from_link: np.ndarray | None = None, texture: LinkTexture | None = None) -> np.ndarray:
     """Shade robots and distractors (Lambertian, one directional light, optional
     Blinn-Phong highlight) over a background, add noise and the photometric degradations.
 
-    ``instance`` ids 0..R-1 are the R robots (``colors`` (R, L, 3)), ids from R on the
-    scene's distractors. ``texture`` (of the R robots) with ``depth`` (H, W) and
-    ``cam_from_link`` (R, L, 4, 4) mixes link textures into the robots' colours."""
+    ``hits``: the covered pixels (:class:`_Hits`). Instance ids 0..R-1 are the R robots
+    (``colors`` (R, L, 3)), ids from R on the scene's distractors. ``texture`` (of the R
+    robots) with ``depth`` (H, W) and ``cam_from_link`` (R, L, 4, 4) mixes link textures
+    into the robots' colours."""
     H, W = scene.height, scene.width
     image = params.background.draw(H, W, scene.rng).astype(np.float32)
     if params.collage_patches > 0:
         image = paste_collage(image, params.background, scene.rng,
                               int(scene.rng.integers(0, params.collage_patches + 1)))
-    R = colors.shape[0]
-    pixels = np.flatnonzero(instance.ravel() >= 0)   # flat indices: cheaper than boolean masks
+    R, L = colors.shape[:2]
+    pixels = hits.pixel
     if len(pixels):
-        owner, part = instance.ravel()[pixels], link.ravel()[pixels]
+        owner, part = hits.instance, hits.link
         robot_hit = owner < R
-        albedo = np.empty((len(pixels), 3))
-        albedo[robot_hit] = colors[owner[robot_hit], part[robot_hit]]
+        d = scene.distractors
+        # one table of every colour: the robots' links, then the distractors
+        table = np.concatenate([colors.reshape(R * L, 3), d.colors]).astype(np.float32)
+        albedo = table[np.where(robot_hit, owner * L + part, owner + (R * L - R))]
         if texture is not None and texture.on.any():
-            albedo[robot_hit] = _textured_albedo(scene.width, scene.K, albedo[robot_hit], pixels[robot_hit],
-                                                 owner[robot_hit], part[robot_hit], depth, cam_from_link, texture)
-        if not robot_hit.all():
-            d = scene.distractors
-            which = owner[~robot_hit] - R
-            flat = d.colors[which]
-            if d.textured.any():  # screen-space texture: the pixels of another background
-                photo = params.background.draw(H, W, scene.rng).reshape(-1, 3) / 255.0
-                flat = np.where(d.textured[which][:, None], photo[pixels[~robot_hit]], flat)
-            albedo[~robot_hit] = flat
-        n = normal.reshape(-1, 3)[pixels]
-        lambert = np.clip(n @ scene.light_dir, 0.0, 1.0)
-        shade = scene.ambient + (1.0 - scene.ambient) * lambert
-        shaded = 255.0 * albedo * shade[:, None]
-        if scene.specular > 0:
-            view = _view_directions(scene.K, W, pixels)
-            half = view + scene.light_dir
-            half /= np.linalg.norm(half, axis=1, keepdims=True)
-            highlight = np.clip((n * half).sum(1), 0.0, 1.0) ** params.shininess
-            shaded += 255.0 * scene.specular * highlight[:, None]
+            albedo[robot_hit] = _textured_albedo(scene.width, scene.K, albedo[robot_hit].astype(np.float64),
+                                                 pixels[robot_hit], owner[robot_hit], part[robot_hit], depth,
+                                                 cam_from_link, texture)
+        if not robot_hit.all() and d.textured.any():
+            # screen-space texture: the pixels of another background
+            photo = params.background.draw(H, W, scene.rng).reshape(-1, 3)
+            textured = np.flatnonzero(~robot_hit)
+            textured = textured[d.textured[owner[textured] - R]]
+            albedo[textured] = photo[pixels[textured]] * np.float32(1 / 255.0)
+        shaded = _shade(albedo, hits.normal, hits.ray, scene.light_dir, scene.ambient, scene.specular,
+                        params.shininess)
         image.reshape(-1, 3)[pixels] = shaded
     image = degrade(image, scene.rng, params)
     a = scene.noise_amplitude
@@ -744,18 +772,22 @@ def render_scenes(robot_name: str, scenes: list[Scene], params: SynthParams,
         raise ValueError("scenes rendered together must share one image size")
     # Many small tensor ops: single-threaded on the CPU is fastest (see config.torch_threads).
     with torch_threads(1 if torch.device(device).type == "cpu" else torch.get_num_threads()):
-        prims, tris, geometry = _scene_geometry(robot, scenes, device)
+        prims, tris, geometry, interpolate = _scene_geometry(robot, scenes, device)
         extra = [s.distractors.primitives(b, len(geometry[b]["rows"]), device)
                  for b, s in enumerate(scenes) if len(s.distractors)]
         if extra:
             prims = Primitives.cat([prims, *extra])
         K = torch.tensor(np.stack([s.K for s in scenes]), dtype=torch.float32, device=device)
         out = render(prims, K, H, W, batch_size=len(scenes), triangles=tris,
-                     cull_back_faces=getattr(robot, "back_face_culling", False))
+                     cull_back_faces=getattr(robot, "back_face_culling", False), normals="hits",
+                     triangle_normals=interpolate)
     depth_all = out.depth.cpu().numpy()
     instance_all = out.instance.cpu().numpy()
     link_all = out.link.cpu().numpy()
-    normal_all = out.normal.cpu().numpy()
+    hit = out.hits
+    pixel, hit_instance, hit_link = (x.cpu().numpy() for x in (hit.pixel, hit.instance, hit.link))
+    hit_normal, hit_ray = hit.normal.cpu().numpy(), hit.ray.cpu().numpy()
+    bounds = np.searchsorted(pixel, np.arange(len(scenes) + 1) * (H * W))   # each image's run of hits
 
     samples = []
     for b, scene in enumerate(scenes):
@@ -764,13 +796,18 @@ def render_scenes(robot_name: str, scenes: list[Scene], params: SynthParams,
         instance, depth = instance_all[b], depth_all[b]
         colors = scene.colors[rows] if len(rows) else np.zeros((0, robot.num_links, 3))
         texture = scene.texture.select(rows) if scene.texture is not None else None
-        image = _composite(scene, colors, instance, link_all[b], normal_all[b], params, depth,
-                           geometry[b].get("cam_from_link"), texture)
+        sl = slice(bounds[b], bounds[b + 1])
+        hits = _Hits(pixel[sl] - b * (H * W), hit_instance[sl], hit_link[sl], hit_normal[:, sl], hit_ray[:, sl])
+        image = _composite(scene, colors, hits, params, depth, geometry[b].get("cam_from_link"), texture)
         masks = instance[None] == np.arange(len(rows))[:, None, None]
         joints_2d = (joints_3d @ scene.K.T)
         joints_2d = joints_2d[..., :2] / joints_2d[..., 2:3]
         visibility = _visibility(joints_2d, joints_3d, instance, depth)
         keep = masks.reshape(len(rows), H * W).any(1)  # robots entirely out of frame are dropped
+        if keep.all():   # link ids of the robots' pixels (distractors' are -1)
+            link_ids = np.where((instance >= 0) & (instance < len(rows)), link_all[b], -1).astype(np.int16)
+        else:
+            link_ids = np.where(np.isin(instance, np.flatnonzero(keep)), link_all[b], -1).astype(np.int16)
         samples.append(Sample(
             image=image,
             masks=masks[keep],
@@ -783,7 +820,7 @@ def render_scenes(robot_name: str, scenes: list[Scene], params: SynthParams,
             base_poses=scene.base_poses[rows][keep].astype(np.float32),
             camera_pose=scene.camera_pose.astype(np.float32),
             robot=robot_name,
-            link_ids=np.where(np.isin(instance, np.flatnonzero(keep)), link_all[b], -1).astype(np.int16),
+            link_ids=link_ids,
             meta=dict(seed=scene.seed, index=scene.index, placed=int(len(scene.visible)),
                       rendered=int(len(rows)), noise_amplitude=scene.noise_amplitude,
                       camera_radius=scene.camera_spherical[0],

@@ -520,10 +520,30 @@ class URDFRobot:
         return (low + u * (high - low)).to(device=device, dtype=dtype)
 
     # -- geometry
+    def _local_mesh(self, dev, dt) -> dict:
+        """The meshes in link frames on ``dev`` as ``dt``, cached: per link (first, last)
+        triangle range (triangles are stored link by link), corners (3, F, 3) and corner
+        normals as (F, 9) (n0, n1, n2)."""
+        key = (str(dev), dt)
+        cache = self.__dict__.setdefault("_mesh_cache", {})
+        if key not in cache:
+            counts = np.bincount(self._tri_link.numpy(), minlength=self.num_links)
+            starts = np.concatenate([[0], np.cumsum(counts)])
+            cache[key] = dict(
+                ranges=[(i, int(starts[i]), int(starts[i + 1])) for i in range(self.num_links) if counts[i]],
+                corners=self._tri_vertices.permute(1, 0, 2).contiguous().to(dev, dt),
+                normals=self._tri_normals.reshape(-1, 9).contiguous().to(dev, dt),
+                link=self._tri_link.to(dev))
+        return cache[key]
+
     def triangles(self, link_transforms: torch.Tensor, image_index: torch.Tensor | None = None,
-                  instance_id: torch.Tensor | None = None) -> Triangles:
+                  instance_id: torch.Tensor | None = None, normals: bool = True) -> Triangles:
         """The robot's visual meshes placed by ``link_transforms`` (B, L, 4, 4) (into
-        whatever frame they map to). Returns Triangles with B * F entries, robot-major."""
+        whatever frame they map to). Returns Triangles with B * F entries, robot-major.
+
+        ``normals=False`` leaves the corner normals out (n0, n1, n2 are zero placeholders
+        that cost no memory): render with ``triangle_normals=``
+        :meth:`normal_interpolator` to shade only the pixels that are hit."""
         if link_transforms.dim() != 4 or link_transforms.shape[1:] != (self.num_links, 4, 4):
             raise ValueError(f"link_transforms must have shape (B, {self.num_links}, 4, 4) for "
                              f"{self.name}, got {tuple(link_transforms.shape)}")
@@ -534,18 +554,51 @@ class URDFRobot:
             image_index = torch.zeros(B, dtype=torch.long, device=dev)
         if instance_id is None:
             instance_id = torch.arange(B, dtype=torch.long, device=dev)
-        link = self._tri_link.to(dev)
-        T = link_transforms.index_select(1, link)                               # (B, F, 4, 4)
-        R, t = T[..., :3, :3], T[..., :3, 3]
-        v = self._tri_vertices.to(dev, dt)                                       # (F, 3, 3)
-        n = self._tri_normals.to(dev, dt)
-        verts = torch.einsum("bfij,fkj->bfki", R, v) + t[:, :, None, :]          # (B, F, 3, 3)
-        norms = torch.einsum("bfij,fkj->bfki", R, n)
-        verts, norms = verts.reshape(B * F, 3, 3), norms.reshape(B * F, 3, 3)
-        return Triangles(verts[:, 0], verts[:, 1], verts[:, 2], norms[:, 0], norms[:, 1], norms[:, 2],
+        mesh = self._local_mesh(dev, dt)
+        Rt = link_transforms[..., :3, :3].transpose(-1, -2)                    # (B, L, 3, 3)
+        t = link_transforms[..., None, :3, 3]                                   # (B, L, 1, 3)
+        # link by link: (3 F_l, 3) corners times each robot's rotation, into (3, B, F, 3)
+        verts = torch.empty(3, B, F, 3, device=dev, dtype=dt)
+        norms = torch.empty(3, B, F, 3, device=dev, dtype=dt) if normals else None
+        local_n = mesh["normals"].view(F, 3, 3).permute(1, 0, 2) if normals else None
+        for i, a, b in mesh["ranges"]:
+            part = torch.matmul(mesh["corners"][:, a:b].reshape(1, -1, 3), Rt[:, i]).add_(t[:, i])
+            verts[:, :, a:b] = part.view(B, 3, b - a, 3).transpose(0, 1)
+            if normals:
+                part = torch.matmul(local_n[:, a:b].reshape(1, -1, 3), Rt[:, i])
+                norms[:, :, a:b] = part.view(B, 3, b - a, 3).transpose(0, 1)
+        v0, v1, v2 = verts.view(3, B * F, 3).unbind(0)
+        if normals:
+            n0, n1, n2 = norms.view(3, B * F, 3).unbind(0)
+        else:
+            n0 = n1 = n2 = torch.zeros(1, 3, device=dev, dtype=dt).expand(B * F, 3)
+        return Triangles(v0, v1, v2, n0, n1, n2,
                          torch.as_tensor(image_index, device=dev).long().repeat_interleave(F),
                          torch.as_tensor(instance_id, device=dev).long().repeat_interleave(F),
-                         link.repeat(B))
+                         mesh["link"].repeat(B))
+
+    def normal_interpolator(self, link_transforms: torch.Tensor):
+        """The ``triangle_normals`` function of :func:`~robotpose_lib.render.render` for
+        :meth:`triangles` (``normals=False``) placed by the same ``link_transforms``
+        (B, L, 4, 4): (index (M,), bary (3, M)) -> (3, M), the corner normals interpolated
+        in the link's frame, then rotated into the camera's (only the pixels hit)."""
+        B = link_transforms.shape[0]
+        dev, dt = link_transforms.device, link_transforms.dtype
+        mesh = self._local_mesh(dev, dt)
+        F, L = self.num_triangles, self.num_links
+        rot = link_transforms[..., :3, :3].reshape(B * L, 9)
+
+        def interpolate(index: torch.Tensor, bary: torch.Tensor) -> torch.Tensor:
+            robot = index // F
+            face = index - robot * F
+            corners = mesh["normals"].index_select(0, face)                     # (M, 9)
+            w, u, v = bary.to(dt)
+            local = [w * corners[:, k] + u * corners[:, 3 + k] + v * corners[:, 6 + k] for k in range(3)]
+            R = rot.index_select(0, robot * L + mesh["link"].index_select(0, face))
+            return torch.stack([R[:, 3 * r] * local[0] + R[:, 3 * r + 1] * local[1] + R[:, 3 * r + 2] * local[2]
+                                for r in range(3)]).to(bary.dtype)
+
+        return interpolate
 
     @property
     def bounding_radius(self) -> float:

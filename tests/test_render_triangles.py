@@ -67,3 +67,79 @@ def test_row_span_holds_every_pixel_centre_of_the_triangle():
             assert left[k] <= us[inside].min() and us[inside].max() <= right[k]
         extent = float(a[i, :, 0].max() - a[i, :, 0].min())
         assert right[k] - left[k] <= extent + 2 * render_triangles.RECT_MARGIN + 1e-4
+
+
+def test_compact_hits_equal_the_normal_image():
+    """normals="hits" gives the covered pixels' normals, instance and link ids exactly as
+    the dense normal image has them, with each pixel's ray."""
+    from robotpose_lib.primitives import Primitives, SPHERE, BOX
+    tris = _random_triangles(3, straddle=False)
+    n = 4
+    prims = Primitives(kind=torch.tensor([SPHERE, BOX, SPHERE, BOX]),
+                       p0=torch.tensor([[0.0, 0, 2], [0.3, 0.2, 1.5], [-0.4, 0.1, 1.0], [0.2, -0.3, 2.5]]),
+                       p1=torch.zeros(n, 3), radius=torch.tensor([0.3, 0.0, 0.2, 0.0]),
+                       rotation=torch.eye(3).expand(n, 3, 3).clone(),
+                       half_extents=torch.tensor([[0, 0, 0], [0.1, 0.2, 0.1], [0, 0, 0], [0.3, 0.1, 0.2]]),
+                       image_index=torch.tensor([0, 0, 1, 1]), instance_id=torch.tensor([7, 8, 7, 8]),
+                       link_id=torch.zeros(n, dtype=torch.long))
+    K = torch.tensor([[[300.0, 0, 159.5], [0, 300.0, 119.5], [0, 0, 1]],
+                      [[250.0, 0, 150.0], [0, 260.0, 110.0], [0, 0, 1]]])
+    dense = render(prims, K, 240, 320, triangles=tris)
+    compact = render(prims, K, 240, 320, triangles=tris, normals="hits")
+    assert compact.normal is None
+    for name in ("depth", "instance", "link"):
+        assert torch.equal(getattr(dense, name), getattr(compact, name))
+    hits = compact.hits
+    assert torch.equal(hits.pixel, dense.mask.reshape(-1).nonzero().squeeze(1))
+    assert torch.equal(hits.normal.T, dense.normal.reshape(-1, 3)[hits.pixel])
+    assert torch.equal(hits.instance, dense.instance.reshape(-1)[hits.pixel])
+    assert torch.equal(hits.link, dense.link.reshape(-1)[hits.pixel])
+    img, rest = hits.pixel // (240 * 320), hits.pixel % (240 * 320)
+    v, u = (rest // 320).double(), (rest % 320).double()
+    Kinv = torch.linalg.inv(K.double())[img]
+    assert torch.allclose(hits.ray[0].double(), Kinv[:, 0, 0] * u + Kinv[:, 0, 1] * v + Kinv[:, 0, 2], atol=1e-5)
+    assert torch.allclose(hits.ray[1].double(), Kinv[:, 1, 1] * v + Kinv[:, 1, 2], atol=1e-5)
+
+
+def test_mesh_normals_interpolated_in_the_link_frame_equal_the_posed_corner_normals():
+    """A URDF robot's triangles without corner normals, shaded through its
+    normal_interpolator, give the normals of triangles posed with their corner normals
+    (rotating after interpolating is the same map), and the same depth and ids."""
+    from robotpose_lib import camera
+    from robotpose_lib.robots import get_robot
+
+    robot = get_robot("panda_mesh")
+    q = robot.sample_joint_angles(3, torch.Generator().manual_seed(1))
+    _, link_T = robot.forward_kinematics(q)
+    eye = torch.tensor([[1.2, -0.9, 0.8], [0.4, 1.0, 0.3], [-1.0, -0.2, 1.4]], dtype=torch.float64)
+    cam = torch.stack([camera.look_at(e, torch.tensor([0.0, 0.0, 0.4], dtype=torch.float64)) for e in eye]).float()
+    T = cam[:, None] @ link_T.float()
+    idx = torch.arange(3)
+    K = torch.tensor([[200.0, 0, 79.5], [0, 200.0, 59.5], [0, 0, 1]])
+    full = render(None, K, 120, 160, batch_size=3, triangles=robot.triangles(T, idx, idx), cull_back_faces=True)
+    lazy = render(None, K, 120, 160, batch_size=3, triangles=robot.triangles(T, idx, idx, normals=False),
+                  cull_back_faces=True, triangle_normals=robot.normal_interpolator(T))
+    assert full.mask.sum() > 2000
+    for name in ("depth", "instance", "link"):
+        assert torch.equal(getattr(full, name), getattr(lazy, name))
+    assert (full.normal - lazy.normal).abs().max() < 1e-5
+
+
+def test_posed_mesh_triangles_are_the_link_meshes_moved_by_their_link_transforms():
+    from robotpose_lib.robots import get_robot
+
+    robot = get_robot("panda_mesh")
+    q = robot.sample_joint_angles(2, torch.Generator().manual_seed(2), dtype=torch.float64)
+    _, T = robot.forward_kinematics(q)
+    tris = robot.triangles(T)
+    F = robot.num_triangles
+    Tf = T[:, robot._tri_link]                                                 # (2, F, 4, 4)
+    for c, (v, n) in enumerate(((tris.v0, tris.n0), (tris.v1, tris.n1), (tris.v2, tris.n2))):
+        local = robot._tri_vertices[:, c]                                        # (F, 3)
+        want = (Tf[..., :3, :3] @ local[None, :, :, None]).squeeze(-1) + Tf[..., :3, 3]
+        assert torch.allclose(v.reshape(2, F, 3), want, atol=1e-12)
+        want_n = (Tf[..., :3, :3] @ robot._tri_normals[None, :, c, :, None]).squeeze(-1)
+        assert torch.allclose(n.reshape(2, F, 3), want_n, atol=1e-12)
+    assert torch.equal(tris.link_id, robot._tri_link.repeat(2))
+    assert torch.equal(tris.image_index, torch.zeros(2 * F, dtype=torch.long))
+    assert torch.equal(tris.instance_id, torch.arange(2).repeat_interleave(F))

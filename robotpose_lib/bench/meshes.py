@@ -79,7 +79,7 @@ def embree_comparison(robot: str = "panda_mesh", n: int = 8, size: tuple[int, in
     H, W = size
     params = params_for(robot, "sim2real", min_robots=3, max_robots=3, theta_vr=1.0, max_distractors=0)
     scenes = [sample_scene(robot, params, 0, i, H, W) for i in range(1000, 1000 + n)]
-    _, tris, _ = _scene_geometry(get_robot(robot), scenes, "cpu")
+    _, tris, _, _ = _scene_geometry(get_robot(robot), scenes, "cpu")
     K = torch.tensor(np.stack([s.K for s in scenes]), dtype=torch.float32)
     start = time.perf_counter()
     ours = render(None, K, H, W, batch_size=n, triangles=tris, cull_back_faces=True, normals=False)
