@@ -4,7 +4,10 @@
   as :class:`~robotpose_lib.types.Sample` s for the localization task and the trainer
   (``robotpose train localization --robot toy``).
 * :func:`disc_batch` and :func:`train_toy`: disc "robots" for demonstrating the instance
-  model in a minute on a CPU.
+  model in a minute on a CPU; :func:`train_quick_toy` (the ``quick`` model with changed
+  fields), :func:`toy_steps` and :func:`counts_by_rule` (run it and count with a stopping
+  rule) and :func:`toy_sweep` / :func:`sweep_runs` (runs across seeds and settings):
+  chapter 3's live demonstrations.
 
 Each instance scene holds 0 .. max_robots discs that do not overlap (rejection sampling, 20 tries
 per disc). The instance model's input F is
@@ -28,6 +31,8 @@ from torch.utils.data import Dataset
 from .config import torch_threads
 from .matching import matching_loss
 from .models.instances import InstanceNet
+from .models.instances import get_config as instance_config
+from .structures import active_fractions, count_by_rule
 from .types import Sample
 
 
@@ -150,6 +155,86 @@ def train_toy(config, steps: int, seed: int = 0, lr: float = 1e-3, eos_weight: f
             log["cost_per_disc"].append((res.matched_cost.detach().sum() / counts.sum().clamp(min=1)).item())
             log["eos_error"].append(res.eos_error.detach().mean().item())
     return net.eval(), log
+
+
+def train_quick_toy(steps: int, seed: int = 0, lr: float = 1e-3, eos_weight: float = 1.0,
+                    batch_size: int = 16, size: tuple[int, int] = (32, 32), **config_changes):
+    """The ``quick`` instance model (paper III-C, Fig. 5, at toy size) trained on fresh disc
+    scenes with :func:`train_toy`; ``config_changes`` override fields of the ``quick``
+    :class:`~robotpose_lib.models.instances.InstanceConfig` (e.g. ``canvas_feedback=True``).
+
+    Args:
+        steps: optimiser steps, each on ``batch_size`` new scenes of ``size`` (H, W) pixels.
+        seed: seeds the weights and the scenes (same seed, same run).
+        lr: Adam's learning rate; eos_weight: the weight of eq. 6's end-of-sequence term.
+
+    Returns:
+        (the model in eval mode, the log of :func:`train_toy`: per-step lists "loss",
+        "cost_per_disc", "eos_error").
+
+    Raises:
+        ValueError: ``config_changes`` names a field InstanceConfig does not have.
+    """
+    try:
+        config = instance_config("quick", **config_changes)
+    except TypeError as bad:
+        raise ValueError(f"config_changes: {bad}") from None
+    return train_toy(config, steps, seed=seed, lr=lr, eos_weight=eos_weight,
+                     batch_size=batch_size, size=size)
+
+
+def toy_steps(net, features: torch.Tensor, size: tuple[int, int] = (32, 32),
+              steps: int = 5) -> tuple[np.ndarray, np.ndarray]:
+    """Run a toy instance model ``steps`` steps on disc scenes' inputs (``disc_batch``'s F,
+    (B, 3, H/s, W/s)), without gradients.
+
+    Returns:
+        masks: float (B, steps, H, W) in [0, 1]; fractions: (B, steps) the share of each
+        step's pixels above 0.5 (the paper's stopping rule compares it with 5 %).
+    """
+    with torch.no_grad():
+        masks = net(features, steps, size).numpy()
+    return masks, np.stack([active_fractions(m) for m in masks])
+
+
+def counts_by_rule(fractions: np.ndarray, rule: float) -> np.ndarray:
+    """The count of every scene by a stopping rule (III-C): per row of ``fractions`` (B, T)
+    (:func:`toy_steps`), the steps before the first whose active share is below ``rule``
+    (a fraction, e.g. 0.05); int (B,)."""
+    return np.array([count_by_rule(row, rule) for row in np.asarray(fractions)], dtype=np.int64)
+
+
+def toy_sweep(settings, steps: int, features: torch.Tensor, counts: torch.Tensor,
+              size: tuple[int, int] = (32, 32), rule: float = 0.02) -> list[dict]:
+    """Train :func:`train_quick_toy` once per setting and measure where each run ends.
+
+    Args:
+        settings: (seed, lr, eos_weight) triples, one run each, all of ``steps`` steps.
+        features, counts: held-out scenes (``disc_batch``'s F and counts) to count on.
+        rule: the stopping rule's active fraction for counting.
+
+    Returns:
+        one row per run: "seed", "lr", "EOS weight", "final cost per disc" (the mean soft-IoU
+        cost per disc over the last tenth of the steps), "count right" (share of the held-out
+        scenes counted right) and "mean count".
+    """
+    truth = np.asarray(counts)
+    rows = []
+    for seed, lr, eos_weight in settings:
+        net, log = train_quick_toy(steps, seed=seed, lr=lr, eos_weight=eos_weight, size=size)
+        counted = counts_by_rule(toy_steps(net, features, size)[1], rule)
+        tail = log["cost_per_disc"][-max(1, steps // 10):]
+        rows.append({"seed": seed, "lr": lr, "EOS weight": eos_weight,
+                     "final cost per disc": float(np.mean(tail)),
+                     "count right": float(np.mean(counted == truth)),
+                     "mean count": float(np.mean(counted))})
+    return rows
+
+
+def sweep_runs(rows: list[dict], lr: float, eos_weight: float) -> list[dict]:
+    """The rows of :func:`toy_sweep` trained with learning rate ``lr`` and end-of-sequence
+    weight ``eos_weight`` (all their seeds); [] when there is none."""
+    return [r for r in rows if r["lr"] == lr and r["EOS weight"] == eos_weight]
 
 
 def disc_sample(seed: int, robots: int, size: tuple[int, int] = (48, 64)) -> Sample:

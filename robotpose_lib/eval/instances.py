@@ -14,7 +14,8 @@ records.
   ``bench.runtime.runtime_by_robot_count``);
 * :func:`calibrate_decoding` / :func:`calibrate_checkpoint`: the one-pass model's centre
   threshold and NMS window chosen on validation scenes and stored in its weights;
-* :func:`step_purity`: does each recurrent step emit one robot? (chapter 3).
+* :func:`step_purity`: does each recurrent step emit one robot? (chapter 3);
+  :func:`activation_on_robots`: how much of what the steps activate lies on a robot.
 """
 from __future__ import annotations
 
@@ -330,6 +331,51 @@ def step_purity(step_masks: np.ndarray, targets: np.ndarray, counts: Sequence[in
     return {"single": tally["single"] / n_steps, "union": tally["union"] / n_steps,
             "none": tally["none"] / n_steps, "repeated": tally["repeated"] / n_robots,
             "steps": tally["steps"], "robots": tally["robots"]}
+
+
+def activation_on_robots(step_masks: Sequence[np.ndarray], true_masks: Sequence[np.ndarray],
+                         threshold: float = 0.5) -> dict[str, float]:
+    """Where the recurrent model's instance steps light up (chapter 3, Fig. 3.7's reading):
+    on the robots, or on the background around them.
+
+    For each scene with R >= 1 robots its first R steps count (the steps that should each
+    emit one robot); a pixel is *activated* when its mask value exceeds ``threshold``.
+
+    Args:
+        step_masks: per scene the masks of its steps, (T_s, H, W) in [0, 1].
+        true_masks: per scene its true robot masks, (R_s, H, W) (nonzero = robot).
+
+    Returns:
+        dict: "on_robot", the share of the activated pixels that lie on some true robot
+        (NaN when no pixel is activated); "activated", the mean share of the image a step
+        activates; "robot_area", the share of the image that the robots cover (mean over
+        the scenes); "scenes" and "steps" counted.
+
+    Raises:
+        ValueError: the two sequences differ in length, or a scene's masks differ in size.
+    """
+    if len(step_masks) != len(true_masks):
+        raise ValueError(f"step_masks/true_masks: {len(step_masks)} and {len(true_masks)} scenes")
+    active_total = on_total = pixels = 0
+    robot_area, scenes, steps = [], 0, 0
+    for masks, truth in zip(step_masks, true_masks):
+        masks, truth = np.asarray(masks), np.asarray(truth) > 0
+        if len(truth) == 0:
+            continue
+        if masks.shape[1:] != truth.shape[1:]:
+            raise ValueError(f"masks {masks.shape[1:]} and true masks {truth.shape[1:]} differ in size")
+        robots = truth.any(0)
+        active = masks[: len(truth)] > threshold                              # (r, H, W)
+        active_total += int(active.sum())
+        on_total += int((active & robots[None]).sum())
+        pixels += active[0].size * len(active)
+        robot_area.append(float(robots.mean()))
+        scenes += 1
+        steps += len(active)
+    return {"on_robot": on_total / active_total if active_total else float("nan"),
+            "activated": active_total / pixels if pixels else float("nan"),
+            "robot_area": float(np.mean(robot_area)) if robot_area else float("nan"),
+            "scenes": scenes, "steps": steps}
 
 
 def format_instance_results(results: dict) -> str:

@@ -20,7 +20,9 @@ Metrics, in pixels of the original photo and camera-frame centimetres:
   what a model must beat to show it sees the arm move).
 
 :func:`evaluate_photos` runs the localization network alone on photos with one robot
-(no masks; chapter 2's first look at real images), through the Predictor's own stages.
+(no masks; chapter 2's first look at real images), through the Predictor's own stages;
+:func:`best_and_worst` picks photos to show from its results by a stated rule and
+:func:`wrong_joints` counts the joints found on the arm but at another joint.
 
     robotpose eval real --data DIR [--checkpoint LOC.pt] [--instances INST.pt|none]
                         [--method nms|log] [--json OUT]
@@ -275,6 +277,37 @@ def evaluate_photos(model, task, photos, method: str = "nms", device=None,
         out.append(PhotoResult(p.name, uv, np.asarray(p.joints_2d, float),
                                metrics.pixel_errors(uv, p.joints_2d), pose.joints_3d.astype(np.float64),
                                np.asarray(p.joints_3d, float), pose.joint_scores))
+    return out
+
+
+def best_and_worst(results: list[PhotoResult], k: int = 2) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """Photos to show from :func:`evaluate_photos`'s ``results``, by a stated rule: the ``k``
+    best and the ``k`` worst by median pixel error among the photos where at least one
+    joint is found (all of those when there are fewer than 2 ``k``).
+
+    Returns:
+        (the chosen indices, best first; each photo's median error in its pixels, inf
+        where no joint is found; each photo's number of found joints).
+    """
+    n_found = np.array([int(np.isfinite(r.errors_px).sum()) for r in results])
+    medians = np.array([np.nanmedian(r.errors_px) if n else np.inf
+                        for r, n in zip(results, n_found)])
+    order = [int(i) for i in np.argsort(medians) if n_found[i]]
+    return (order[:k] + order[-k:] if len(order) >= 2 * k else order), medians, n_found
+
+
+def wrong_joints(results: list[PhotoResult], tolerance_px: float) -> list[tuple[int, int]]:
+    """Per photo of :func:`evaluate_photos`'s ``results``: (found joints farther than
+    ``tolerance_px`` from their true joint, of them those within ``tolerance_px`` of another
+    true joint of the arm): the second are joints found on the robot but named wrong."""
+    out = []
+    for r in results:
+        off = wrong = 0
+        for j in np.flatnonzero(np.isfinite(r.errors_px) & (r.errors_px > tolerance_px)):
+            others = np.delete(r.true_2d, j, axis=0)
+            off += 1
+            wrong += bool(np.nanmin(np.linalg.norm(others - r.pred_2d[j], axis=1)) <= tolerance_px)
+        out.append((off, wrong))
     return out
 
 

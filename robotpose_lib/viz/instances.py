@@ -1,7 +1,8 @@
 """Figures for the instance chapter (paper III-C, Fig. 5 and Fig. 7).
 
 Plotting helpers draw into matplotlib Axes (or make a Figure) and return them; the small
-numeric helpers next to them (:func:`greedy_chains`; :func:`active_fractions` and
+numeric helpers next to them (:func:`greedy_chains`, :func:`wrong_links`,
+:func:`joints_inside` and :func:`assignment_scene`; :func:`active_fractions` and
 :func:`count_by_rule`, the stopping rule, come from :mod:`robotpose_lib.structures`)
 compute what those figures show and are tested on their own.
 """
@@ -48,6 +49,48 @@ def greedy_chains(peaks: list[np.ndarray]) -> list[list[tuple[int, int]]]:
                 used.add(order[0])
                 chain.append((j, order[0]))
     return chains
+
+
+def wrong_links(joints_2d: np.ndarray) -> tuple[int, int, list[np.ndarray], list[list[tuple[int, int]]]]:
+    """What :func:`greedy_chains` makes of perfect belief peaks (chapter 3's Fig. 3.1).
+
+    Args:
+        joints_2d: (R, J, 2) true joints of R robots in pixels; the peaks of joint j are
+            ``joints_2d[:, j]``, so peak n belongs to robot n.
+
+    Returns:
+        (links joining joints of two different robots, links in all, the peaks per joint,
+        the chains of :func:`greedy_chains`).
+    """
+    joints_2d = np.asarray(joints_2d)
+    if joints_2d.ndim != 3 or joints_2d.shape[-1] != 2:
+        raise ValueError(f"joints_2d: expected (R, J, 2), got {joints_2d.shape}")
+    peaks = [joints_2d[:, j] for j in range(joints_2d.shape[1])]
+    chains = greedy_chains(peaks)
+    links = [(a[1], b[1]) for c in chains for a, b in zip(c[:-1], c[1:])]
+    return sum(a != b for a, b in links), len(links), peaks, chains
+
+
+def joints_inside(sample) -> bool:
+    """True when every joint of every robot of ``sample`` (a ``Sample``) projects into its
+    image, 0 <= u < W and 0 <= v < H pixels, so that every belief peak exists."""
+    H, W = sample.image.shape[:2]
+    u, v = sample.joints_2d[..., 0], sample.joints_2d[..., 1]
+    return bool(((u >= 0) & (u < W) & (v >= 0) & (v < H)).all())
+
+
+def assignment_scene(candidates, robots: int = 3):
+    """The scene that shows best why belief maps alone cannot assemble robots: among the
+    ``candidates`` (``Sample`` s) with exactly ``robots`` robots and all joints in the image
+    (:func:`joints_inside`), the one whose nearest-neighbour chains join two robots most
+    often (:func:`wrong_links`; the first of equals); without such a scene, the one with the
+    most robots. Raises ValueError for no candidates."""
+    candidates = list(candidates)
+    if not candidates:
+        raise ValueError("candidates: no scene to choose from")
+    usable = ([s for s in candidates if s.num_robots == robots and joints_inside(s)]
+              or [max(candidates, key=lambda s: s.num_robots)])
+    return max(usable, key=lambda s: wrong_links(s.joints_2d)[0])
 
 
 # -------------------------------------------------------------------------------- figures
@@ -254,19 +297,23 @@ def plot_step_masks(images: list[np.ndarray], steps: list[np.ndarray], true_mask
     return fig
 
 
-def plot_pr_curves(ax, result, thresholds=(0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 0.95), title: str | None = None,
+def plot_pr_curves(ax, result, thresholds=None, title: str | None = None,
                    fontsize: float = 7, legend_loc: str = "right"):
     """Precision-recall curves of an ``ap.APResult``, one per IoU threshold (paper Fig. 7a).
 
     Draws the interpolated precision (COCO's envelope over 101 recall points) up to the
-    highest recall reached at each threshold. ``fontsize`` is the legend's (the labels and
-    title one and three points larger); ``legend_loc`` "right" puts the legend beside the
-    axes, "below" under them in two columns, "inside" inside them where it covers the
-    fewest curve points (curves that stop at a low recall leave the right half empty).
+    highest recall reached at each threshold: every threshold of the result (COCO's ten,
+    0.50 to 0.95) by default, or the ones nearest to ``thresholds``; each has its legend
+    entry with its AP, also where its curve is hidden under another's. ``fontsize`` is the
+    legend's (the labels and title one and three points larger); ``legend_loc`` "right" puts
+    the legend beside the axes, "below" under them in two columns, "inside" inside them
+    where it covers the fewest curve points (curves that stop at a low recall leave the right
+    half empty).
     """
     cmap = plt.get_cmap("plasma")
     iou = np.asarray(result.iou_thresholds)
-    chosen = [int(np.argmin(np.abs(iou - t))) for t in thresholds]
+    chosen = (list(range(len(iou))) if thresholds is None else
+              [int(np.argmin(np.abs(iou - t))) for t in thresholds])
     for rank, t in enumerate(chosen):
         reached = result.recall_points <= result.max_recall[t] + 1e-12
         ax.plot(result.recall_points[reached], result.precision[t][reached],
@@ -316,6 +363,7 @@ def instance_overlay(image: np.ndarray, masks: np.ndarray, alpha: float = 0.55) 
 
 __all__ = [
     "INSTANCE_COLORS", "active_fractions", "count_by_rule", "greedy_chains", "share_text",
+    "wrong_links", "joints_inside", "assignment_scene",
     "plot_joint_peaks", "plot_chains", "draw_unrolled_model", "plot_cost_matrix", "plot_step_masks",
     "plot_pr_curves", "plot_area_fractions", "instance_overlay",
 ]

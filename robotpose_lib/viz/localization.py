@@ -1,5 +1,6 @@
 """Figures of the localization network (paper III-B, Fig. 6): its diagram, belief maps
-stage by stage (with the figures that describe them) and the pixel and depth errors of
+stage by stage (with the figures that describe them; one map at a time beside the image,
+:func:`plot_belief_panel`) and the pixel and depth errors of
 ``eval.localization.LocalizationReport``; predicted joints joined to their truth;
 the depth codes' cost of an error by depth and the toy depth study (chapter 2); real-photo
 scores against training time (the sim-to-real study, chapter 6)."""
@@ -168,6 +169,31 @@ def plot_stage_beliefs(image: np.ndarray, stage_beliefs: Sequence[np.ndarray],
                 ax.set_ylabel(f"stage {s + 1}", fontsize=8)
     fig.suptitle(f"belief 0 (transparent) .. {vmax:.2f} (bright)", fontsize=8, y=0.995)
     fig.tight_layout()
+    return fig
+
+
+def plot_belief_panel(sample, belief: np.ndarray, label: str):
+    """One belief map at full size beside its scene (chapter 2's stage-and-joint panel):
+    left, the ``sample``'s image with its true joints; right, ``belief`` (H, W, at the
+    image's size) over the grey image on its own colour scale from 0 to its maximum (so
+    that weak beliefs stay visible), its peak marked (+), titled ``label`` and the maximum.
+    Raises ValueError when the map and the image differ in size. Returns the Figure."""
+    from . import draw_sample
+
+    belief = np.asarray(belief)
+    if belief.shape != sample.image.shape[:2]:
+        raise ValueError(f"belief {belief.shape} and image {sample.image.shape[:2]} differ in size")
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    axes[0].imshow(draw_sample(sample))
+    axes[0].set_title("image and true joints")
+    axes[1].imshow(sample.image.mean(axis=2), cmap="gray")
+    # colour scale up to this map's own maximum: on 0..1 weak beliefs would vanish
+    axes[1].imshow(belief, cmap="magma", vmin=0, vmax=max(float(belief.max()), 1e-3), alpha=0.75)
+    v, u = np.unravel_index(np.argmax(belief), belief.shape)
+    axes[1].plot(u, v, "c+", ms=14, mew=2)
+    axes[1].set_title(f"{label}: max belief {belief.max():.2f} (+)", fontsize=9)
+    for ax in axes:
+        ax.axis("off")
     return fig
 
 

@@ -1,0 +1,122 @@
+"""Figures of the synthetic data (chapter 1, paper III-A).
+
+* :func:`plot_robot_models`: each robot's link primitives and keypoint chain in 3D;
+* :func:`crop_to_robots` and :func:`robot_panels`: rendered robots cropped to where they
+  are, in a grid with titles that stay legible at the book's column width;
+* :func:`scene_statistics` and :func:`plot_training_distribution`: robots per image, the
+  share of a robot's joints that are visible, the joints' depth;
+* :func:`plot_posed`: one robot posed and seen from a chosen camera (the chapter's
+  widget), with its depth.
+"""
+from __future__ import annotations
+
+import matplotlib.patheffects as path_effects
+import matplotlib.pyplot as plt
+import numpy as np
+
+from . import color_depth, draw_sample, image_grid, plot_primitives, set_equal_3d, zoom_box
+
+# the keypoint chain over the translucent primitives: a colour none of the links has
+# (tab20 colours them), on a white outline, drawn above every surface
+CHAIN_COLOR = "#e6007e"
+
+
+def plot_robot_models(names, fig=None, alpha: float = 0.25, fontsize: float = 11):
+    """Each robot of ``names`` at the middle of its joint ranges, in its base frame (metres):
+    its link primitives (translucent) and its keypoint chain (magenta on a white outline,
+    drawn above the primitives so that it stays visible inside them). Returns the Figure."""
+    import torch
+
+    from ..robots import get_robot
+
+    names = list(names)
+    if not names:
+        raise ValueError("names: no robot to draw")
+    fig = fig or plt.figure(figsize=(10, 5))
+    outline = [path_effects.Stroke(linewidth=5, foreground="white"), path_effects.Normal()]
+    for k, name in enumerate(names):
+        robot = get_robot(name)
+        low, high = (np.asarray(t) for t in robot.sample_range)
+        q = torch.tensor((low + high) / 2, dtype=torch.float64)[None]
+        keypoints, link_T = robot.forward_kinematics(q)
+        points = keypoints[0].numpy()
+        ax = fig.add_subplot(1, len(names), k + 1, projection="3d")
+        ax.computed_zorder = False  # draw in the order given: the chain last, on top
+        plot_primitives(ax, robot.primitives(link_T), alpha=alpha)
+        ax.plot(points[:, 0], points[:, 1], points[:, 2], "-o", color=CHAIN_COLOR, lw=2.5,
+                ms=6, mec="white", mew=1.0, label="keypoint chain", zorder=10,
+                path_effects=outline)
+        set_equal_3d(ax, points, margin=0.2 * robot.reach)
+        ax.set_title(f"{name}: link primitives and keypoint chain", fontsize=fontsize)
+        ax.set_xlabel("x [m]")
+        ax.set_ylabel("y [m]")
+        ax.set_zlabel("z [m]")
+        ax.legend(fontsize=fontsize - 1, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def crop_to_robots(image: np.ndarray, masks, margin: float = 0.06) -> np.ndarray:
+    """``image`` (H, W[, C]) cropped about the union of ``masks`` ((R, H, W) or (H, W)) with
+    ``margin`` of its size on each side, at the image's own aspect (``viz.zoom_box``), so
+    that the robots fill a grid panel; no mask pixel: the whole image."""
+    h, w = image.shape[:2]
+    rows, cols = zoom_box(masks, margin=margin, aspect=w / h)
+    return image[rows, cols]
+
+
+def robot_panels(images, titles, cols: int, size: float = 4.0, fontsize: float = 13):
+    """``viz.image_grid`` with titles of ``fontsize`` points: panels of robots that stay
+    legible when the figure is shrunk to the book's column. Returns the Figure."""
+    fig = image_grid(list(images), cols=cols, titles=list(titles), size=size)
+    for ax in fig.axes:
+        ax.title.set_fontsize(fontsize)
+    fig.tight_layout()
+    return fig
+
+
+def scene_statistics(samples) -> dict[str, np.ndarray]:
+    """What the training distribution holds, from rendered ``samples`` (``Sample`` s):
+    "robots" (S,) robots per scene, "visible" the share of each robot's joints that are
+    visible, "depth" the camera z of every joint (metres) of the scenes with robots."""
+    samples = list(samples)
+    shown = [s for s in samples if s.num_robots]
+    return {"robots": np.array([s.num_robots for s in samples]),
+            "visible": (np.concatenate([s.visibility.mean(1) for s in shown])
+                        if shown else np.zeros(0)),
+            "depth": (np.concatenate([s.joints_3d[..., 2].ravel() for s in shown])
+                      if shown else np.zeros(0))}
+
+
+def plot_training_distribution(stats: dict, axes=None):
+    """Histograms of :func:`scene_statistics` per robot (``stats``: robot -> its statistics),
+    overlaid: robots per image, the share of a robot's joints visible, the joints' depth;
+    each axis labelled with what it counts. Returns the three Axes."""
+    if axes is None:
+        _, axes = plt.subplots(1, 3, figsize=(10, 3))
+    for name, st in stats.items():
+        axes[0].hist(st["robots"], bins=np.arange(-0.5, 4.5), alpha=0.6, label=name)
+        axes[1].hist(st["visible"], bins=np.linspace(0, 1, 9), alpha=0.6, label=name)
+        axes[2].hist(st["depth"], bins=30, alpha=0.6, label=name)
+    for ax, x, y in zip(axes, ("robots in the image", "fraction of joints visible",
+                               "joint depth z [m]"), ("scenes", "robots", "joints")):
+        ax.set_xlabel(x)
+        ax.set_ylabel(y)
+        ax.legend(fontsize=8)
+    axes[0].figure.tight_layout()
+    return axes
+
+
+def plot_posed(robot: str, joint_angles, radius: float, inclination: float, azimuth: float,
+               size: tuple[int, int], seed: int = 3):
+    """``robot`` in ``joint_angles`` (radians) seen from a camera at ``radius`` metres,
+    ``inclination`` and ``azimuth`` (radians) around it (``synth.posed_scene``), rendered at
+    ``size`` (H, W) with the robot's paper preset: the image with its joints beside its
+    depth. Returns the Figure."""
+    from ..synth import params_for, posed_scene, render_scenes
+
+    scene = posed_scene(robot, list(joint_angles), radius, inclination, azimuth,
+                        height=size[0], width=size[1], seed=seed)
+    s = render_scenes(robot, [scene], params_for(robot))[0]
+    return image_grid([draw_sample(s), color_depth(s.depth)], cols=2,
+                      titles=["image + joints", "depth"])
