@@ -28,7 +28,7 @@ import torch
 __all__ = [
     "intrinsics", "intrinsics_from_fov", "look_at", "sample_hemisphere",
     "project", "backproject", "transform_points", "scale_intrinsics", "crop_intrinsics",
-    "rescale_pixels", "Camera", "IntrinsicsError", "validate_K",
+    "rescale_pixels", "Camera", "IntrinsicsError", "validate_K", "intrinsics_array",
 ]
 
 
@@ -294,10 +294,14 @@ class IntrinsicsError(ValueError):
     """Camera intrinsics that cannot be used; the message names the input and the problem."""
 
 
-def _matrix(x, name: str, what: str = "K", batch: bool = False) -> np.ndarray:
+def intrinsics_array(x, name: str, what: str = "K", batch: bool = False) -> np.ndarray:
     """K as float64 NumPy (3, 3) (or (B, 3, 3) where ``batch``) from the layouts
-    :func:`validate_K` takes, shape only; ``what`` names it in messages (``camera_io``
-    passes the key it was read under)."""
+    :func:`validate_K` takes (array, nested list, tensor, 9 numbers row-major as in ROS
+    CameraInfo, or an OpenCV/ROS ``{"rows", "cols", "data"}`` mapping), checking the shape
+    only; ``what`` names it in messages (``camera_io`` passes the key it was read under).
+
+    Raises:
+        IntrinsicsError: not numbers, or another shape (one line naming ``name``)."""
     if isinstance(x, dict) and "data" in x:  # OpenCV FileStorage / ROS yaml {"rows", "cols", "data"}
         x = x["data"]
     try:
@@ -329,7 +333,7 @@ def validate_K(K, name: str = "K", batch: bool = False) -> np.ndarray:
         shape, NaN or infinite values, a focal length fx or fy <= 0, or not upper
         triangular with last row (0, 0, 1).
     """
-    K = _matrix(K, name, batch=batch)
+    K = intrinsics_array(K, name, batch=batch)
     if not np.isfinite(K).all():
         raise IntrinsicsError(f"{name}: K contains NaN or infinite values")
     fx, fy = K[..., 0, 0], K[..., 1, 1]

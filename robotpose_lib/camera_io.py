@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .camera import IntrinsicsError, _matrix, scale_intrinsics, validate_K
+from .camera import IntrinsicsError, intrinsics_array, scale_intrinsics, validate_K
 
 __all__ = [
     "CameraDescription", "read_camera", "camera_for_image",
@@ -174,7 +174,7 @@ def _size(d: dict, name: str) -> tuple[int, int] | None:
 def _from_mapping(d: dict, name: str) -> CameraDescription:
     key, value = _first(d, _K_KEYS)
     if value is not None:
-        K = _matrix(value, name, key)
+        K = intrinsics_array(value, name, key)
     else:
         keys = ("fx", "fy", "cx", "cy")
         missing = [k for k in keys if k not in d]
