@@ -105,8 +105,7 @@ def paste_collage(image: np.ndarray, pool: "BackgroundPool", rng: np.random.Gene
         else:
             mask = np.zeros((h, w), np.uint8)
             cv2.ellipse(mask, (w // 2, h // 2), (max(1, w // 2), max(1, h // 2)), 0, 0, 360, 1, -1)
-            region = out[y:y + h, x:x + w]
-            region[mask > 0] = patch[mask > 0]
+            np.copyto(out[y:y + h, x:x + w], patch, where=mask.view(bool)[..., None])
     return out
 
 
@@ -145,7 +144,7 @@ def random_crop(photo: np.ndarray, height: int, width: int, rng: np.random.Gener
     crop = photo[int(y0): int(y0 + ch), int(x0): int(x0 + cw)]
     crop = cv2.resize(crop, (width, height), interpolation=cv2.INTER_LINEAR)
     if rng.random() < 0.5:
-        crop = crop[:, ::-1]
+        crop = cv2.flip(crop, 1)   # = crop[:, ::-1], contiguous
     return np.ascontiguousarray(crop)
 
 
@@ -162,6 +161,14 @@ def _smooth_noise(height: int, width: int, rng: np.random.Generator, octaves: in
     return np.clip(out / total, 0.0, 1.0)
 
 
+@functools.lru_cache(maxsize=8)
+def _pixel_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column coordinates (H, W) float32 (read-only, cached)."""
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    yy.flags.writeable = xx.flags.writeable = False
+    return yy, xx
+
+
 def procedural_texture(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
     """One random procedural background: noise, stripes, checkers or shapes."""
     kind = rng.integers(4)
@@ -169,7 +176,7 @@ def procedural_texture(height: int, width: int, rng: np.random.Generator) -> np.
         image = _smooth_noise(height, width, rng)
     else:
         c0, c1 = rng.random(3, dtype=np.float32), rng.random(3, dtype=np.float32)
-        yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+        yy, xx = _pixel_grid(height, width)
         angle = rng.uniform(0, np.pi)
         period = rng.uniform(8, 80)
         coord = np.cos(angle) * xx + np.sin(angle) * yy
@@ -180,8 +187,9 @@ def procedural_texture(height: int, width: int, rng: np.random.Generator) -> np.
             t = ((np.floor(coord / period) + np.floor(other / period)) % 2).astype(np.float32)
         else:  # random rectangles and circles on smooth noise
             t = None
-        if t is not None:
-            image = c0 + t[..., None] * (c1 - c0)
+        if t is not None:   # two colours: each as (c0 + t (c1 - c0)) would give it, picked per pixel
+            two = [(np.clip(c0 + np.float32(k) * (c1 - c0), 0, 1) * 255).astype(np.uint8) for k in (0, 1)]
+            return np.where(t[..., None] > 0, two[1], two[0])
         else:
             image = _smooth_noise(height, width, rng, octaves=2)
             canvas = (image * 255).astype(np.uint8)

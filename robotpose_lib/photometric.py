@@ -12,8 +12,44 @@ final rounding to uint8), except :func:`jpeg_roundtrip` which works on uint8.
 """
 from __future__ import annotations
 
+import sys
+
 import cv2
 import numpy as np
+
+
+def uniform_float32(rng: np.random.Generator, shape) -> np.ndarray:
+    """``rng.random(shape, dtype=np.float32)``, bit for bit and leaving ``rng`` in the same
+    state, about twice as fast for a PCG64 generator: numpy draws each float32 from one
+    32-bit half of a 64-bit output (low half first, the high half kept for the next
+    draw), as (u32 >> 8) / 2^24; here the 64-bit outputs come in one block
+    (``random_raw``) and the halves are converted with array operations. Other bit
+    generators (and big-endian machines) take numpy's own path."""
+    bitgen = rng.bit_generator
+    if not isinstance(bitgen, np.random.PCG64) or sys.byteorder != "little":
+        return rng.random(shape, dtype=np.float32)
+    n = int(np.prod(shape))
+    state = bitgen.state
+    words = np.empty(n, np.uint32)
+    first = 0
+    if state["has_uint32"] and n:             # a high half kept from an earlier draw comes first
+        words[0] = state["uinteger"]
+        first = 1
+    rest = n - first
+    halves = bitgen.random_raw((rest + 1) // 2).view(np.uint32)   # low, high, low, high, ...
+    words[first:] = halves[:rest]
+    state = bitgen.state                     # as numpy leaves it: the last high half drawn is kept,
+    if rest % 2:                             # and still to be used after an odd count
+        state["has_uint32"], state["uinteger"] = 1, int(halves[rest])
+    elif rest:
+        state["has_uint32"], state["uinteger"] = 0, int(halves[rest - 1])
+    elif first:
+        state["has_uint32"] = 0
+    bitgen.state = state
+    words >>= 8
+    out = words.astype(np.float32)
+    out *= np.float32(1.0 / 16777216.0)
+    return out.reshape(shape)
 
 
 def color_transform(image: np.ndarray, rng: np.random.Generator, jitter: float,
@@ -52,10 +88,10 @@ def blur(image: np.ndarray, sigma: float) -> np.ndarray:
 
 def jpeg_roundtrip(image: np.ndarray, quality: int) -> np.ndarray:
     """uint8 (H, W, 3) RGB encoded as JPEG at ``quality`` (1..100) and decoded again."""
-    ok, buf = cv2.imencode(".jpg", image[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+    ok, buf = cv2.imencode(".jpg", cv2.cvtColor(image, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
     if not ok:  # pragma: no cover - OpenCV always encodes a valid uint8 image
         raise RuntimeError("JPEG encoding failed")
-    return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
+    return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def degrade(image: np.ndarray, rng: np.random.Generator, params) -> np.ndarray:
@@ -76,7 +112,9 @@ def degrade(image: np.ndarray, rng: np.random.Generator, params) -> np.ndarray:
 
 def finish(image: np.ndarray, rng: np.random.Generator, params) -> np.ndarray:
     """Round to uint8, then the JPEG round trip when ``params`` draws one."""
-    out = np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    out = np.rint(image)
+    np.clip(out, 0, 255, out=out)
+    out = out.astype(np.uint8)
     if params.jpeg_probability > 0 and rng.random() < params.jpeg_probability:
         out = jpeg_roundtrip(out, int(rng.integers(params.jpeg_quality[0], params.jpeg_quality[1] + 1)))
     return out

@@ -32,7 +32,7 @@ from . import camera
 from .config import torch_threads
 from .backgrounds import BackgroundPool, paste_collage
 from .distractors import DistractorSet, random_rotation, sample_distractors
-from .photometric import degrade, finish
+from .photometric import degrade, finish, uniform_float32
 from .primitives import BOX, CYLINDER, Primitives, Triangles
 from .render import render
 from .robots import get_robot
@@ -754,7 +754,7 @@ def _composite(scene: Scene, colors: np.ndarray, hits: _Hits, params: SynthParam
     image = degrade(image, scene.rng, params)
     a = scene.noise_amplitude
     if a > 0:  # uniform noise in [-a, a] on the 0..255 scale
-        noise = scene.rng.random(image.shape, dtype=np.float32)
+        noise = uniform_float32(scene.rng, image.shape)   # = rng.random(..., float32), faster
         noise *= np.float32(2.0 * a)
         noise -= np.float32(a)
         image += noise
