@@ -727,34 +727,57 @@ def _triangle_spans(wide: torch.Tensor, corners, width: int):
 
 def _cast_triangles(tris, Kb, Kinv, shared_K, height, width, near, best, offset, _stage, cull_back_faces):
     """Triangles into ``best``; their key indices start at ``offset`` (after primitives).
-    Returns the (10, N) hit parameters (:func:`render_triangles.hit_params`) for decoding."""
+
+    Only the triangles that can be hit (facing the camera when culling back faces, with a
+    non-empty screen rectangle: typically a quarter of a robot's) go through rectangles,
+    row segments and hit parameters. Returns (prm (10, S), column (N,)) for decoding: the
+    hit parameters (:func:`render_triangles.hit_params`) of those S triangles and each
+    triangle's column in ``prm`` (-1 for the others)."""
     dev = tris.device
-    prm_all = render_triangles.hit_params(tris)
-    u0, u1, v0, v1, straddle, corners = render_triangles.screen_rects(
-        tris, Kb.index_select(0, tris.image_index), height, width, near, projected=True)
-    if cull_back_faces:   # an empty rectangle: no segment, and indices stay those of the full list
-        u1 = torch.where(render_triangles.front_facing(prm_all, tris), u1, u0 - 1)
+    n = len(tris)
+    v0, v1, v2 = tris.v0, tris.v1, tris.v2
+    z = torch.stack([v0[:, 2], v1[:, 2], v2[:, 2]], 1)
+    # Triangles crossing the near plane (any, as in screen_rects) switch on the near test.
+    straddle = bool(((z > near).any(1) & (z <= near).any(1)).any())
+    live = render_triangles.front_facing_of(v0, v1, v2).nonzero().squeeze(1) if cull_back_faces else None
+    pick = (lambda x: x) if live is None else (lambda x: x.index_select(0, live))
+    verts = torch.stack([pick(v0), pick(v1), pick(v2)], 1)
+    u0, u1, v0r, v1r, _, (pu, pv, cross) = render_triangles.rects_of_vertices(
+        verts, Kb.index_select(0, pick(tris.image_index)), height, width, near, projected=True)
+    keep = ((u1 >= u0) & (v1r >= v0r)).nonzero().squeeze(1)     # a non-empty rectangle
+    if cross is not None:
+        cross = torch.zeros(len(verts), dtype=torch.bool, device=dev).index_fill_(0, cross, True)
+        cross = cross.index_select(0, keep).nonzero().squeeze(1)
+        cross = cross if cross.numel() else None
+    live = keep if live is None else live.index_select(0, keep)
+    u0, u1, v0r, v1r = (x.index_select(0, keep) for x in (u0, u1, v0r, v1r))
+    verts = verts.index_select(0, keep)
+    prm_live = render_triangles.hit_params_of(verts[:, 0], verts[:, 1], verts[:, 2])
+    column = torch.full((n,), -1, dtype=torch.long, device=dev).index_copy_(
+        0, live, torch.arange(len(live), device=dev))
     tile = min(render_triangles.TRI_TILE, width)
-    spans = _triangle_spans(u1 - u0 + 1 > tile, corners, width)
-    seg_tri, u_start, v, _ = _segments(u0, u1, v0, v1, width, tile, spans=spans)
+    spans = _triangle_spans(u1 - u0 + 1 > tile, (pu.index_select(0, keep), pv.index_select(0, keep), cross), width)
+    seg_local, u_start, v, _ = _segments(u0, u1, v0r, v1r, width, tile, spans=spans)
     _stage("rects")
-    if seg_tri.numel() == 0:
-        return prm_all
+    if seg_local.numel() == 0:
+        return prm_live, column
+    seg_tri = live.index_select(0, seg_local)
     seg_img = tris.image_index.index_select(0, seg_tri)
     dx, dy = _lane_rays(Kinv, shared_K, Kb.shape[0], seg_img, u_start, v, tile, dev)
-    prm = prm_all.index_select(1, seg_tri).unsqueeze(1).unbind(0)
+    prm = prm_live.index_select(1, seg_local).unsqueeze(1).unbind(0)
     t = render_triangles.hit_t(dx, dy, prm, near if straddle else None)
     _stage("intersect triangles")
     _reduce(best, t, seg_tri + offset, seg_img, u_start, v, tile, height, width)
     _stage("reduce triangles")
-    return prm_all
+    return prm_live, column
 
 
 def _decode(best: torch.Tensor, prims: Primitives, tris: Triangles, Kinv: torch.Tensor, B: int, H: int, W: int,
-            normals: bool | str = True, tri_params: torch.Tensor | None = None,
+            normals: bool | str = True, tri_params: tuple | None = None,
             triangle_normals=None) -> RenderOutput:
     """Per-pixel outputs from the min-reduced keys (B*H*W,) int64: indices below
-    len(prims) are primitives, the rest triangles (``tri_params``: their hit parameters)."""
+    len(prims) are primitives, the rest triangles (``tri_params``: their hit parameters
+    and columns, see :func:`_cast_triangles`)."""
     dev = best.device
     words = best.view(torch.int32).view(-1, 2)  # low word: winner index (-1: none); high: t bits
     if not _LITTLE_ENDIAN:
@@ -803,7 +826,9 @@ def _decode(best: torch.Tensor, prims: Primitives, tris: Triangles, Kinv: torch.
         if fn is None:
             part = _normals(prims, w, sdx * st, sdy * st, st)
         else:
-            part = render_triangles.normals(tris, tri_params, w - n_prims, sdx, sdy, triangle_normals)
+            w = w - n_prims
+            prm, column = tri_params
+            part = render_triangles.normals(tris, prm, w, sdx, sdy, triangle_normals, column.index_select(0, w))
         nrm.index_copy_(1, idx, part)
     # face the camera: n . (dx, dy, 1) < 0
     facing = 1.0 - 2.0 * (nrm[0] * dx + nrm[1] * dy + nrm[2] > 0)

@@ -40,7 +40,12 @@ def screen_rects(tris: Triangles, Kt: torch.Tensor, height: int, width: int, nea
     with ``projected`` the projected corners (u, v) (N, 3) each, for :func:`row_spans`
     and the indices of the triangles crossing the near plane (None if none), whose
     projected corners are meaningless (their rows keep the rectangle)."""
-    verts = torch.stack([tris.v0, tris.v1, tris.v2], 1)                   # (N, 3, 3)
+    return rects_of_vertices(torch.stack([tris.v0, tris.v1, tris.v2], 1), Kt, height, width, near, projected)
+
+
+def rects_of_vertices(verts: torch.Tensor, Kt: torch.Tensor, height: int, width: int, near: float,
+                      projected: bool = False):
+    """:func:`screen_rects` of triangles given as corners ``verts`` (N, 3, 3)."""
     z = verts[..., 2]
     # u = fx x/z + s y/z + cx, v = fy y/z + cy, elementwise (faster than (N, 3, 3) matmuls)
     k = Kt.reshape(-1, 9)
@@ -124,12 +129,24 @@ def front_facing(prm: torch.Tensor, tris: Triangles) -> torch.Tensor:
 
 def hit_params(tris: Triangles) -> torch.Tensor:
     """(10, N) per-triangle rows: e2 x e1, v0 x e2, e1 x v0 (3 each) and t's numerator."""
-    e1, e2 = tris.v1 - tris.v0, tris.v2 - tris.v0
+    return hit_params_of(tris.v0, tris.v1, tris.v2)
+
+
+def hit_params_of(v0: torch.Tensor, v1: torch.Tensor, v2: torch.Tensor) -> torch.Tensor:
+    """:func:`hit_params` of triangles given by their corners (N, 3) each."""
+    e1, e2 = v1 - v0, v2 - v0
     n = torch.cross(e2, e1, dim=1)
-    a = torch.cross(tris.v0, e2, dim=1)
-    q = torch.cross(e1, tris.v0, dim=1)
+    a = torch.cross(v0, e2, dim=1)
+    q = torch.cross(e1, v0, dim=1)
     c = (e2 * q).sum(1, keepdim=True)
     return torch.cat([n, a, q, c], 1).T.contiguous()
+
+
+def front_facing_of(v0: torch.Tensor, v1: torch.Tensor, v2: torch.Tensor) -> torch.Tensor:
+    """:func:`front_facing` from the corners (N, 3) each (the same arithmetic, so the same
+    decisions)."""
+    n = torch.cross(v2 - v0, v1 - v0, dim=1)
+    return (n[:, 0] * v0[:, 0] + n[:, 1] * v0[:, 1] + n[:, 2] * v0[:, 2]) > 0
 
 
 def hit_t(dx: torch.Tensor, dy: torch.Tensor, prm, near: float | None) -> torch.Tensor:
@@ -162,12 +179,13 @@ def barycentrics(prm: torch.Tensor, index: torch.Tensor, dx: torch.Tensor, dy: t
 
 
 def normals(tris: Triangles, prm: torch.Tensor, index: torch.Tensor, dx: torch.Tensor,
-            dy: torch.Tensor, interpolate=None) -> torch.Tensor:
+            dy: torch.Tensor, interpolate=None, prm_index: torch.Tensor | None = None) -> torch.Tensor:
     """(3, M) unit normals at the hits of rays (dx, dy, 1) (each (M,)) with triangles
-    ``index`` (M,) (``prm``: :func:`hit_params` of all ``tris``): the corner normals
-    interpolated barycentrically (smooth shading). ``interpolate``: optional function
-    (index, bary (3, M)) -> (3, M) that interpolates instead of ``tris.n0..n2``."""
-    bary = barycentrics(prm, index, dx, dy)
+    ``index`` (M,) (``prm``: :func:`hit_params` of all ``tris``, or of some of them with
+    ``prm_index`` (M,) the hit triangles' columns in it): the corner normals interpolated
+    barycentrically (smooth shading). ``interpolate``: optional function (index,
+    bary (3, M)) -> (3, M) that interpolates instead of ``tris.n0..n2``."""
+    bary = barycentrics(prm, index if prm_index is None else prm_index, dx, dy)
     if interpolate is not None:
         n = interpolate(index, bary)
     else:
