@@ -54,8 +54,10 @@ class RenderOutput:
     """Per-pixel ray-casting result for B images of H x W.
 
     depth: float32 (B, H, W) metres, camera z of the nearest hit, 0 where nothing is hit.
-    instance: int64 (B, H, W) ``instance_id`` of the hit primitive, -1 for background.
-    link: int64 (B, H, W) ``link_id`` of the hit primitive, -1 for background.
+    instance: int64 (B, H, W) ``instance_id`` of the hit primitive, -1 for background
+        (None with normals="hits": ``hits`` has the ids of the covered pixels).
+    link: int64 (B, H, W) ``link_id`` of the hit primitive, -1 for background (None
+        with normals="hits").
     normal: float32 (B, H, W, 3) unit surface normal in the camera frame, facing the
         camera (n . ray < 0); zeros for background. None when rendered with normals=False
         or normals="hits".
@@ -71,6 +73,9 @@ class RenderOutput:
     @property
     def mask(self) -> torch.Tensor:
         """bool (B, H, W): a primitive was hit."""
+        if self.instance is None:
+            return torch.zeros(self.depth.shape, dtype=torch.bool, device=self.depth.device).view(-1).index_fill_(
+                0, self.hits.pixel, True).view(self.depth.shape)
         return self.instance >= 0
 
 
@@ -559,8 +564,9 @@ def render(prims: Primitives | None, K: torch.Tensor, height: int, width: int,
         tests every pixel against every primitive (reference path for tests; triangles
         are always culled by their exact screen rectangle).
     normals: False skips the normal computation (about a third of the CPU time) and
-        returns ``normal=None``; "hits" returns normals and rays of the covered pixels
-        only (``hits``, see :class:`RenderHits`) instead of the normal image.
+        returns ``normal=None``; "hits" returns ids, normals and rays of the covered
+        pixels only (``hits``, see :class:`RenderHits`) instead of the instance, link and
+        normal images (None).
     triangles: mesh triangles (:class:`Triangles`, camera frame), drawn in the same pass
         (see :mod:`robotpose_lib.render_triangles`).
     cull_back_faces: skip triangles whose counter-clockwise side faces away from the
@@ -785,10 +791,10 @@ def _decode(best: torch.Tensor, prims: Primitives, tris: Triangles, Kinv: torch.
     win = words[:, 0]
     depth = torch.nan_to_num(words[:, 1].view(torch.float32), posinf=0.0)
     hit_pix = (win >= 0).nonzero().squeeze(1)
-    instance = torch.full((B * H * W,), -1, dtype=torch.long, device=dev)
-    link = torch.full((B * H * W,), -1, dtype=torch.long, device=dev)
-    dense = normals is True
-    normal = torch.zeros(B * H * W, 3, device=dev, dtype=torch.float32) if dense else None
+    dense = normals != "hits"   # "hits": ids and normals of the covered pixels only
+    instance = torch.full((B * H * W,), -1, dtype=torch.long, device=dev) if dense else None
+    link = torch.full((B * H * W,), -1, dtype=torch.long, device=dev) if dense else None
+    normal = torch.zeros(B * H * W, 3, device=dev, dtype=torch.float32) if normals is True else None
     if hit_pix.numel() == 0:
         hits = None
         if normals == "hits":
@@ -797,8 +803,9 @@ def _decode(best: torch.Tensor, prims: Primitives, tris: Triangles, Kinv: torch.
     winner = win.index_select(0, hit_pix).long()
     hit_instance = torch.cat([prims.instance_id, tris.instance_id]).long().index_select(0, winner)
     hit_link = torch.cat([prims.link_id, tris.link_id]).long().index_select(0, winner)
-    instance.index_copy_(0, hit_pix, hit_instance)
-    link.index_copy_(0, hit_pix, hit_link)
+    if dense:
+        instance.index_copy_(0, hit_pix, hit_instance)
+        link.index_copy_(0, hit_pix, hit_link)
     if not normals:
         return _shape_output(depth, instance, link, normal, B, H, W)
     t_hit = depth.index_select(0, hit_pix)
@@ -833,7 +840,7 @@ def _decode(best: torch.Tensor, prims: Primitives, tris: Triangles, Kinv: torch.
     # face the camera: n . (dx, dy, 1) < 0
     facing = 1.0 - 2.0 * (nrm[0] * dx + nrm[1] * dy + nrm[2] > 0)
     nrm.mul_(facing)
-    if not dense:
+    if normals == "hits":
         hits = RenderHits(hit_pix, hit_instance, hit_link, nrm, torch.stack([dx, dy]))
         return _shape_output(depth, instance, link, None, B, H, W, hits)
     normal.index_copy_(0, hit_pix, nrm.T)
@@ -845,14 +852,14 @@ def _empty_output(B, H, W, dev, normals=True) -> RenderOutput:
     if normals == "hits":
         none = torch.zeros(0, dtype=torch.long, device=dev)
         hits = RenderHits(none, none, none, torch.zeros(3, 0, device=dev), torch.zeros(2, 0, device=dev))
-    return RenderOutput(torch.zeros(B, H, W, device=dev), torch.full((B, H, W), -1, device=dev),
-                        torch.full((B, H, W), -1, device=dev),
+    ids = None if hits is not None else torch.full((B, H, W), -1, device=dev)
+    return RenderOutput(torch.zeros(B, H, W, device=dev), ids, None if ids is None else ids.clone(),
                         torch.zeros(B, H, W, 3, device=dev) if normals is True else None, hits)
 
 
 def _shape_output(depth, instance, link, normal, B, H, W, hits=None) -> RenderOutput:
-    return RenderOutput(depth.view(B, H, W), instance.view(B, H, W), link.view(B, H, W),
-                        normal.view(B, H, W, 3) if normal is not None else None, hits)
+    shape = lambda x, *tail: None if x is None else x.view(B, H, W, *tail)  # noqa: E731
+    return RenderOutput(depth.view(B, H, W), shape(instance), shape(link), shape(normal, 3), hits)
 
 
 # --------------------------------------------------------------------------- benchmark

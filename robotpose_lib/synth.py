@@ -782,8 +782,6 @@ def render_scenes(robot_name: str, scenes: list[Scene], params: SynthParams,
                      cull_back_faces=getattr(robot, "back_face_culling", False), normals="hits",
                      triangle_normals=interpolate)
     depth_all = out.depth.cpu().numpy()
-    instance_all = out.instance.cpu().numpy()
-    link_all = out.link.cpu().numpy()
     hit = out.hits
     pixel, hit_instance, hit_link = (x.cpu().numpy() for x in (hit.pixel, hit.instance, hit.link))
     hit_normal, hit_ray = hit.normal.cpu().numpy(), hit.ray.cpu().numpy()
@@ -793,21 +791,26 @@ def render_scenes(robot_name: str, scenes: list[Scene], params: SynthParams,
     for b, scene in enumerate(scenes):
         rows = np.asarray(geometry[b]["rows"], dtype=int)
         joints_3d = geometry[b]["keypoints"]
-        instance, depth = instance_all[b], depth_all[b]
+        depth = depth_all[b]
         colors = scene.colors[rows] if len(rows) else np.zeros((0, robot.num_links, 3))
         texture = scene.texture.select(rows) if scene.texture is not None else None
         sl = slice(bounds[b], bounds[b + 1])
         hits = _Hits(pixel[sl] - b * (H * W), hit_instance[sl], hit_link[sl], hit_normal[:, sl], hit_ray[:, sl])
         image = _composite(scene, colors, hits, params, depth, geometry[b].get("cam_from_link"), texture)
-        masks = instance[None] == np.arange(len(rows))[:, None, None]
+        # id images from the covered pixels (int16: robots and distractors are few)
+        instance = np.full(H * W, -1, np.int16)
+        instance[hits.pixel] = hits.instance
+        instance = instance.reshape(H, W)
+        masks = instance[None] == np.arange(len(rows), dtype=np.int16)[:, None, None]
         joints_2d = (joints_3d @ scene.K.T)
         joints_2d = joints_2d[..., :2] / joints_2d[..., 2:3]
         visibility = _visibility(joints_2d, joints_3d, instance, depth)
-        keep = masks.reshape(len(rows), H * W).any(1)  # robots entirely out of frame are dropped
-        if keep.all():   # link ids of the robots' pixels (distractors' are -1)
-            link_ids = np.where((instance >= 0) & (instance < len(rows)), link_all[b], -1).astype(np.int16)
-        else:
-            link_ids = np.where(np.isin(instance, np.flatnonzero(keep)), link_all[b], -1).astype(np.int16)
+        keep = np.bincount(hits.instance[hits.instance < len(rows)], minlength=len(rows)) > 0   # robots
+        on_robot = keep[np.minimum(hits.instance, len(rows) - 1)] & (hits.instance < len(rows)) if len(rows) \
+            else np.zeros(len(hits.pixel), bool)   # pixels of kept robots: their link ids (others -1)
+        link_ids = np.full(H * W, -1, np.int16)   # entirely out of frame are dropped (above)
+        link_ids[hits.pixel[on_robot]] = hits.link[on_robot]
+        link_ids = link_ids.reshape(H, W)
         samples.append(Sample(
             image=image,
             masks=masks[keep],
