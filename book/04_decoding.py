@@ -63,13 +63,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from robotpose_lib import config, decode, metrics, viz
+from robotpose_lib import config, decode, metrics, narration, viz
 from robotpose_lib.eval import pose3d
-from robotpose_lib.eval.testset import close_pair_scenes, test_dataset
+from robotpose_lib.eval.testset import camera_scene, close_pair_scenes, test_dataset
 from IPython.display import Markdown, display
 
 from robotpose_lib.book import peak_name, quick_mode_note
-from robotpose_lib.narration import (camera_ranges, coinciding_chains, describe_chains,
+from robotpose_lib.narration import (coinciding_chains, describe_chains,
                                      describe_coverage, describe_wrong_robot,
                                      markdown_table, report3d_table)
 from robotpose_lib.camera import Camera
@@ -154,18 +154,7 @@ plt.tight_layout()
 plt.show()
 
 # %%
-perfect = []
-for m in ("nms", "log"):
-    err3 = np.stack([metrics.position_errors_cm(p.joints_3d, t)
-                     for p, t in zip(decoded[m], sample.joints_3d)])
-    err2 = np.stack([metrics.pixel_errors(p.joints_2d, t)
-                     for p, t in zip(decoded[m], sample.joints_2d)])
-    ok = pose3d.counted_joints(sample)
-    perfect.append({"peaks": peak_name(m), "mean 2D [px]": float(np.nanmean(err2[ok])),
-                    "mean 3D [cm]": float(np.nanmean(err3[ok])),
-                    "max 3D [cm]": float(np.nanmax(err3[ok])),
-                    "joints missed": int(np.isnan(err3[ok]).sum()),
-                    "joints": int(ok.sum())})
+perfect = pose3d.decoding_errors(decoded, sample)  # one row per peak finder
 display(Markdown("Decoding the perfect maps of this scene:\n\n" + markdown_table(
     perfect, formats={"mean 2D [px]": ".3f", "mean 3D [cm]": ".2f",
                       "max 3D [cm]": ".2f"})))
@@ -173,14 +162,7 @@ display(Markdown("Decoding the perfect maps of this scene:\n\n" + markdown_table
 # %% [markdown]
 #
 # %% tags=["hide-input"]
-best = min(perfect, key=lambda r: r["mean 3D [cm]"])
-display(Markdown(
-    f"On perfect maps the mean 3D error is {perfect[0]['mean 3D [cm]']:.2f} cm with "
-    f"NMS and {perfect[1]['mean 3D [cm]']:.2f} cm with LoG (largest: "
-    f"{max(r['max 3D [cm]'] for r in perfect):.1f} cm): "
-    + ("decoding is nearly lossless." if best["mean 3D [cm]"] < 1.0 else
-       "decoding itself loses a measurable amount here; the paragraph below says "
-       "where it comes from.")))
+display(Markdown(narration.describe_perfect_decoding(perfect)))
 
 # %% [markdown]
 # Why so little: the sub-pixel fit of the logarithm of a sampled Gaussian is exact (NMS),
@@ -193,8 +175,11 @@ display(Markdown(
 #
 # **Why the mask matters.** Without masks, the strongest peak of "joint 3" belongs to
 # whichever robot has the strongest response, and a chain can take its elbow from one
-# robot and its wrist from another. Masking before peak finding makes each robot's chain
-# use only its own pixels; we measure the effect on trained networks below.
+# robot and its wrist from another. Masking before peak finding restricts each chain to
+# the pixels of its mask. With the true masks used here, that is its own robot; a trained
+# instance model's mask can also cover part of another robot, and then its chain can take
+# joints from both. Section 4.4 measures on two-robot scenes which effect the reference
+# networks' masks have, and its verdict is written from that measurement.
 #
 # ## The reference networks
 #
@@ -312,32 +297,9 @@ for robot, rep in reports.items():
                      "all robots of the test set."))
 
 # %% tags=["hide-input"]
-counts = []
-for robot, rep in reports.items():
-    n_pred = max(rep.predicted.values())
-    counts.append(f"{robot} {n_pred} for {len(rep.counted)} true robots "
-                  f"(`Predictor` itself keeps {kept[robot]})")
-over = [r for r, rep in reports.items()
-        if max(rep.predicted.values()) > len(rep.counted)]
 if reports:
-    display(Markdown(
-        "**Predicted against true robots.** The column *predicted* counts every mask "
-        "the instance model emitted before its stopping rule ended the sequence, each "
-        "decoded into a chain: " + "; ".join(counts) + ". "
-        + (f"For {' and '.join(over)} the instance model emits more robots than the "
-           "images hold: it does not always stop after the last robot (chapter 3 "
-           "measures how often it counts right). `Predictor` then drops chains "
-           "without a found joint and masks that overlap a better-scored one by more "
-           f"than IoU {predictors[over[0]].duplicate_iou:.1f}, which the kept counts "
-           "show. " if over else
-           "The instance model emits no more robots than the images hold. ")
-        + "Robots beyond the true ones do not enter the error columns: each true "
-        "robot is matched to at most one prediction (Hungarian assignment on the mean "
-        f"2D distance of their joints, accepted below {MATCH_PX:.0f} px at 480x640), "
-        "errors are taken only over matched pairs, and an unmatched prediction "
-        "appears only in *predicted*. An unmatched true robot counts its joints as "
-        "*missed*. So the errors measure how well the robots that are found are "
-        "placed, not how many false robots come with them."))
+    display(Markdown(narration.describe_predicted_counts(
+        reports, kept, {r: predictors[r].duplicate_iou for r in reports}, MATCH_PX)))
 
 # %% mystnb={"figure": {"caption": "End-to-end 3D joint errors on the synthetic test set, both peak finders on the same network outputs: their distribution (left) and against the joint's true depth (right; dotted: the near/far split of Table I). One row per robot.", "name": "fig-3d-errors"}}
 if reports:
@@ -364,19 +326,9 @@ if reports:
 
 # %% tags=["hide-input"]
 for robot, rep in reports.items():
-    counted_errors = {m: e[rep.counted] for m, e in rep.errors_cm.items()}
-    medians = {m: float(np.nanmedian(e)) if np.isfinite(e).any() else float("nan")
-               for m, e in counted_errors.items()}
-    if len(medians) == 2 and all(np.isfinite(v) for v in medians.values()):
-        (a, ea), (b, eb) = medians.items()
-        display(Markdown(
-            f"**{robot}**: median 3D error over all its found joints (near and far "
-            f"together) {ea:.1f} cm with {peak_name(a)} and {eb:.1f} cm with "
-            f"{peak_name(b)}, {rep.misses(a)} and {rep.misses(b)} joints missed; "
-            + (f"{peak_name(a if ea < eb else b)} is more precise here."
-               if abs(ea - eb) > 0.05 * min(ea, eb) else
-               "the two peak finders are within 5 % of each other.")
-            + (" Quick mode: a handful of scenes." if QUICK else "")))
+    text = narration.compare_peak_finders_3d(robot, rep, quick=QUICK)
+    if text:
+        display(Markdown(text))
 
 
 # %% [markdown]
@@ -422,21 +374,10 @@ if HAS_MASKS:
     # (found joints, of them nearer the other robot's joint): the table's last column
     per_scene = [(pose3d.other_robot_joints(m, s), pose3d.other_robot_joints(n, s))
                  for s, m, n in zip(pairs, both["masks"], both["plain"])]
-    pick = max(range(len(pairs)), key=lambda i: (
-        abs(per_scene[i][0][1] - per_scene[i][1][1]),
-        abs(per_scene[i][0][0] - per_scene[i][1][0])))
+    pick = pose3d.most_differing_scene(per_scene)
     (found_m, foreign_m), (found_p, foreign_p) = per_scene[pick]
-    spread = max(abs(a[1] - b[1]) for a, b in per_scene)
-    display(Markdown((
-        (f"Of the {len(pairs)} scenes, the one shown differs most in joints on the "
-         f"other robot: " if spread > 0 else
-         f"In none of the {len(pairs)} scenes do the two decodings differ in joints "
-         "on the other robot; the one shown differs most in joints found: ")
-        + f"with the masks {foreign_m} of the {found_m} found joints lie nearer the "
-        f"other robot's joint, without them {foreign_p} of {found_p}. "
-        + "".join(f"With the masks {c}: two masks lead to the same joints, so one "
-                  "of the two chains is matched to a robot it does not lie on. "
-                  for c in coinciding_chains(both["masks"][pick]))).rstrip()))
+    display(Markdown(narration.describe_shown_pair(
+        per_scene, pick, coinciding_chains(both["masks"][pick]))))
 else:
     print("skipped: needs the reference instance model")
 
@@ -471,72 +412,13 @@ THREADS = 1  # torch CPU threads while timing (robotpose bench runtime --threads
 table_ii = runtime.measure_table_ii(robot=ROBOT, threads=THREADS,
                                     repeats=config.pick(3, 10),
                                     baseline_repeats=config.pick(1, 3))
-display(Markdown(
-    f"On {table_ii['device']}; each step's mean and standard deviation over "
-    f"{table_ii['repeats']} runs after {table_ii['warmup']} warm-up runs (the "
-    "480x640 belief prediction and the whole prediction: at most that many), "
-    f"{ROBOT} reference models:\n\n" + markdown_table(
-        table_ii["rows"],
-        formats={c: ".2f" for c in table_ii["rows"][0] if c != "step"},
-        headers={"mean_ms": "ours [ms]", "std_ms": "std",
-                 "paper_mean_ms": "paper [ms]", "paper_std_ms": "std "})
-    + "\n\nOur peak finders against the libraries they replace, on the same maps:\n\n"
-    + markdown_table(
-        [{"peaks": b["step"], "ours [ms]": b["ours_ms"], "baseline": b["baseline"],
-          "baseline [ms]": b["baseline_ms"], "speed-up": b["speedup"],
-          "same peaks": "yes" if b["same_peaks"] else "NO"}
-         for b in table_ii["baselines"]],
-        formats={"ours [ms]": ".1f", "baseline [ms]": ".1f", "speed-up": ".1f"})))
+display(Markdown(narration.table_ii_markdown(table_ii, ROBOT)))
 
 # %% tags=["hide-input"]
-rows_ii = {r["step"]: r for r in table_ii["rows"]}
-belief = next(r for k, r in rows_ii.items()
-              if k.startswith("belief prediction (") and "480x640" not in k)
-belief_full = rows_ii["belief prediction (480x640 net input)"]
-mask_row, whole = rows_ii["instance mask (per robot)"], table_ii["rows"][-1]
-on_cpu = table_ii["device"].startswith("cpu")
-display(Markdown(
-    f"Our belief prediction takes {belief['mean_ms']:.0f} ms at the network's own "
-    f"input size and {belief_full['mean_ms']:.0f} ms at 480x640, the paper's size, "
-    f"where the paper measured {belief_full['paper_mean_ms']:.2f} ms on its GPU "
-    f"({belief_full['mean_ms'] / belief_full['paper_mean_ms']:.0f} times faster "
-    "there); one "
-    f"instance mask takes {mask_row['mean_ms']:.0f} ms against the paper's "
-    f"{mask_row['paper_mean_ms']:.2f} ms. The whole prediction of the "
-    f"{table_ii['scene_robots']}-robot scene ({table_ii['found']} found) takes "
-    f"{whole['mean_ms']:.0f} ms"
-    + ((", within" if whole["mean_ms"] < 1000 else ", over")
-       + " the one-second target for a CPU (above)."
-       if on_cpu else " on this GPU.")))
-nms, log = rows_ii["joint localization NMS"], rows_ii["joint localization LoG"]
-display(Markdown(
-    f"The peak finders: our NMS takes {nms['mean_ms']:.1f} ms against the paper's "
-    f"{nms['paper_mean_ms']:.2f} ms, "
-    f"{nms['mean_ms'] / nms['paper_mean_ms']:.0f} times "
-    + ("longer" if nms["mean_ms"] > nms["paper_mean_ms"] else "shorter")
-    + (": ours scans every joint's full 480x640 map on this CPU, the paper's figure "
-       "comes from its GPU machine; " if on_cpu else "; ")
-    + f"our LoG takes {log['mean_ms']:.0f} ms against the paper's "
-    f"{log['paper_mean_ms']:.0f} ms (a CPU implementation), "
-    + ("faster" if log["mean_ms"] < log["paper_mean_ms"] else "slower")
-    + (": on a CPU ours convolves only the tiles that can hold a peak."
-       if on_cpu and log["mean_ms"] < log["paper_mean_ms"] else ".")))
-display(Markdown(
-    "What each row times: the localization network on one random image, at the "
-    "network's own input size (first row) and at 480x640; the instance model's "
-    "context module and input gates (once per image) and one ConvGRU step with its "
-    "refine block (once per robot) on the features of the first row's input; each "
-    f"peak finder on synthetic 480x640 belief maps of {len(names)} joints; and "
-    "`Predictor` end to end (resizing, both networks, masking, peaks, depth, "
-    f"back-projection) on a rendered 480x640 scene with {table_ii['scene_robots']} "
-    "robots. Chapters 3 and 6 time under other conditions, so their figures differ "
-    "from these: chapter 3 runs the instance model with torch's default thread count "
-    f"({torch.get_num_threads()} here, against {THREADS} above) on its own test "
-    "scenes, as medians of the context module plus k + 1 steps for k robots with a "
-    "line fitted through them; chapter 6 reads a one-pass study file whose times were "
-    "measured once, when the study was run, on that machine and with its own thread "
-    "setting. Compare times within one "
-    "table, not across chapters."))
+for paragraph in narration.describe_table_ii(table_ii):
+    display(Markdown(paragraph))
+display(Markdown(narration.table_ii_conditions(table_ii, len(names), THREADS,
+                                               torch.get_num_threads())))
 
 # %% [markdown]
 # ## Explore: your own scene
@@ -551,24 +433,16 @@ shown = []  # (setting, robots matched, true robots) of each scene drawn below
 
 
 def explore(seed=0, robots=2, distance=1.8, fov=50.0, method="nms"):
-    params = params_for(ROBOT, min_robots=robots, max_robots=robots, theta_vr=1.0,
-                        r_min=distance, r_max=distance, fov_y_deg=(fov, fov))
-    s = generate_one(ROBOT, seed=seed, index=0, height=SIZE[0], width=SIZE[1],
-                     params=params)
-    if predictor is None:
+    s = camera_scene(ROBOT, seed, robots, distance, fov, SIZE)
+    if predictor is None:  # no trained networks: the scene and its truth alone
         viz.image_grid([viz.draw_sample(s)], cols=1,
                        titles=["truth (no trained predictor)"], size=5)
-        plt.show()
-        return
-    poses = predictor(s.image, s.K, method=method)
-    rep = pose3d.score_predictions({method: [poses]}, [s], ROBOT, predictor.num_joints)
-    e = rep.errors_cm[method][rep.counted]
-    error = (f"mean 3D error {np.nanmean(e):.1f} cm" if np.isfinite(e).any()
-             else "no joint matched to the truth")
-    shown.append(((seed, robots, distance, fov), int(rep.matched[method].sum()),
-                  s.num_robots))
-    title = f"{len(poses)} predicted / {s.num_robots} true; {error}"
-    viz.tidy_3d(viz.plot_prediction(s, poses, title))
+    else:
+        poses, rep = pose3d.score_scene(predictor, s, method)
+        shown.append(((seed, robots, distance, fov), int(rep.matched[method].sum()),
+                      s.num_robots))
+        title = narration.scene_title(poses, s.num_robots, rep, method)
+        viz.tidy_3d(viz.plot_prediction(s, poses, title))
     plt.show()
 
 
@@ -595,51 +469,25 @@ display(render_figures(lambda: [explore(*setting) for setting in SETTINGS]))
 
 # %% tags=["hide-input"]
 if predictor is not None and shown and ROBOT in reports:
-    n_match = sum(m for _, m, _ in shown)
-    n_true = sum(n for _, _, n in shown)
     rep, m0 = reports[ROBOT], next(iter(reports[ROBOT].matched))
-    test_m, test_n = int(rep.matched[m0].sum()), len(rep.matched[m0])
-    dists = sorted({d for (_, _, d, _), _, _ in shown})
-    fovs = sorted({f for (_, _, _, f), _, _ in shown})
-    text = (f"In the {len(shown)} scenes drawn above, the models match "
-            f"{n_match} of the {n_true} true robots to a chain within "
-            f"{MATCH_PX:.0f} px ({n_match / n_true:.0%}); on the test set of 4.3, "
-            f"{peak_name(m0)} matched {test_m} of {test_n} ({test_m / test_n:.0%}). "
-            + ("So the failures above are typical of these models, not unlucky picks."
-               if abs(n_match / n_true - test_m / test_n) <= 0.15 else
-               "These few scenes went worse than the test set, where failures of "
-               f"this kind occur too ({test_n - test_m} of {test_n} robots "
-               "unmatched)." if n_match / n_true < test_m / test_n else
-               "These few scenes went better than the test set.")
-            + " The scenes follow the "
-            f"test set's randomisation ({camera_ranges(params_for(ROBOT))}), with "
-            "the camera set at " + ", ".join(f"{d:g}" for d in dists) + " m and a "
-            + ", ".join(f"{f:g}" for f in fovs) + " deg field of view.")
+    trained = None  # the recipe the shipped localization model was trained on last
     if override is None:
         settings = load_checkpoint(pretrained_paths(ROBOT)[0]).get("settings") or {}
         recipe = settings.get("recipe", "paper")
-        last = params_for(ROBOT, recipe)
-        outside = [f"{d:g} m" for d in dists if not last.r_min <= d <= last.r_max]
-        edge = [f"{d:g} m" for d in dists if d in (last.r_min, last.r_max)]
-        where = [f"{' and '.join(ds)} {'lies' if len(ds) == 1 else 'lie'} {place}"
-                 for ds, place in ((outside, "outside its camera range"),
-                                   (edge, "at its edge")) if ds]
-        text += (f" The shipped {ROBOT} localization model was trained last on the "
-                 f"*{recipe}* recipe ({camera_ranges(last)}"
-                 + (", cameras aimed off the robot's centre, clutter and camera "
-                    "degradations; chapter 5), made for real photographs rather than "
-                    "for these scenes" if recipe != "paper" else ")")
-                 + ("; of the distances shown, " + " and ".join(where)
-                    if where else "") + ".")
-    display(Markdown(text))
+        trained = (recipe, params_for(ROBOT, recipe))
+    display(Markdown(narration.describe_explored_scenes(
+        shown, int(rep.matched[m0].sum()), len(rep.matched[m0]), m0, MATCH_PX,
+        params_for(ROBOT), trained, ROBOT)))
 
 # %% [markdown]
 # ## What differs from the paper
 #
 # * **Masking**: as the paper, beliefs are multiplied by each instance mask before peak
-#   finding; instances come from our recurrent model (chapter 3) with a 0.2 % stopping
-#   rule instead of the paper's 5 %, because most of our synthetic robots cover less than
-#   5 % of the image.
+#   finding. The masks come from the instance model that `Predictor` loads (4.2 prints
+#   which): the paper's recurrent model (chapter 3), with a 0.2 % stopping rule instead of
+#   the paper's 5 % because most of our synthetic robots cover less than 5 % of the
+#   image, or our one-pass model (chapter 6) where a stated rule on measured figures
+#   picks it.
 # * **Peaks**: NMS by max-pooling (3x3) then the best peak per joint, with a sub-pixel
 #   fit of the logarithm of the belief; LoG as `blob_log` (same kernels and peak rule)
 #   implemented with torch convolutions. The paper gives neither the sub-pixel method

@@ -65,12 +65,12 @@ import numpy as np
 import torch
 from IPython.display import Markdown, display
 
-from robotpose_lib import config, twin, viz
+from robotpose_lib import config, narration, twin, viz
 from robotpose_lib.book import quick_mode_note
-from robotpose_lib.narration import (beats_baseline, markdown_table,
+from robotpose_lib.narration import (markdown_table, photos_or_absent,
                                      real_metrics_table, real_photos_absent)
 from robotpose_lib.structures import covered_share
-from robotpose_lib.cards import read_study, training_cost
+from robotpose_lib.cards import read_study, sim2real_runs, training_cost
 from robotpose_lib.eval import real as eval_real
 from robotpose_lib.real_panda import available_photos
 from robotpose_lib.synth import generate, params_for
@@ -106,12 +106,6 @@ if photos:
 
 
 # %% tags=["remove-input"]
-def if_photos(text: str) -> None:
-    """Show ``text`` (Markdown that refers to a figure of the photos) when the photos are
-    here; otherwise one line saying what is left out, so that no reference dangles."""
-    display(Markdown(text if photos else "*Left out: the real photos are not on this machine (see above).*"))
-
-
 display(Markdown(
     "If our conventions were wrong anywhere (axes, pixel centres, DH parameters), the yellow chains of "
     "{numref}`fig-real-truth` would miss the arm." if photos else
@@ -168,37 +162,17 @@ if photos:
 
 # %% tags=["hide-input"]
 if photos:
-    m, b, s = (results[k]["all"] for k in ("model", "baseline", "single"))
-    mm, bm, sm = (results[k]["moving"] for k in ("model", "baseline", "single"))
-    display(Markdown(
-        "On **all seven joints** (the joint set of the introduction's scorecard "
-        "and of chapter 6) the shipped models reach a keypoint AUC of "
-        f"**{m['auc']:.2f}** (mean-pose baseline {b['auc']:.2f}; without instance "
-        f"masks, one robot per photo, {s['auc']:.2f}); the model "
-        f"{beats_baseline(m, b)}. "
-        "On the **five moving "
-        f"joints** (elbow to hand) the keypoint AUC is **{mm['auc']:.2f}** (baseline "
-        f"{bm['auc']:.2f}; without instance masks {sm['auc']:.2f}) and the model "
-        f"{beats_baseline(mm, bm)}. On all joints it finds {m['found']:.0%} of the "
-        f"keypoints, with a median error of {m['median_px']:.0f} px on those it finds "
-        f"and a median 3D error of {m['median_3d_cm']:.0f} cm. Its median depth error "
-        f"is {m['median_depth_cm']:.1f} cm against the mean pose's "
-        f"{b['median_depth_cm']:.1f} cm"
-        + (": the mean pose already sits at the photos' average distance, so a model "
-           "beats it only where its depth errs less than the photos' spread around "
-           "that average. "
-           if m["median_depth_cm"] > b["median_depth_cm"] else ". ")
-        + "The instance model "
-        f"finds {np.mean(with_masks['robots_found']):.1f} robots per photo on "
-        "average, where there is one."))
+    display(Markdown(narration.describe_real_results(
+        results, np.mean(with_masks["robots_found"]))))
 
 # %% [markdown]
 # ## Predictions on the photos
 
 # %% tags=["remove-input"]
-if_photos("In {numref}`fig-real-predictions` yellow is the truth, cyan the best robot the model reports. The "
-          "photos are sorted by the model's median error, best first; the last ones are the failure cases "
-          "discussed below.")
+display(Markdown(photos_or_absent(
+    "In {numref}`fig-real-predictions` yellow is the truth, cyan the best robot the "
+    "model reports. The photos are sorted by the model's median error, best first; the "
+    "last ones are the failure cases discussed below.", bool(photos))))
 
 # %% mystnb={"figure": {"caption": "The shipped models on real photos: truth in yellow, the best robot the model reports in cyan; each predicted joint is joined to its true joint by a red line; top row the two best, bottom row the two worst photos by median pixel error, among the photos where the model finds at least one joint.", "name": "fig-real-predictions"}}
 if photos:
@@ -240,7 +214,8 @@ if photos:
 # gripper included; the calibration board the robot holds is not part of our model.
 
 # %% tags=["remove-input"]
-if_photos("{numref}`fig-twin` shows the twins of three photos.")
+display(Markdown(photos_or_absent(
+    "{numref}`fig-twin` shows the twins of three photos.", bool(photos))))
 
 # %% mystnb={"figure": {"caption": "Rendered twins of three photos (rows): our geometry's silhouette over the photo, one colour per link; the twin on a synthetic background; the twin pasted over the real photo.", "name": "fig-twin"}}
 if photos:
@@ -277,45 +252,7 @@ if photos:
                  "AUC moving": "AUC, moving", "found all": "found, all",
                  "found moving": "found, moving",
                  "median px": "median error, all [px]"})))
-    tw, ph = study["twin"], study["photo"]
-    moving = {v: r["moving"]["auc"] for v, r in study.items()}
-    # the twin is hard already: few keypoints found, or the moving joints score no
-    # better on the render than on the photo
-    few_found = tw["all"]["found"] < 0.6
-    same_moving = moving["twin"] <= moving["photo"] + max(0.03, 0.2 * moving["photo"])
-    if few_found or same_moving:
-        text = ("**The model already fails on its own render.** The twin is the kind "
-                "of image it was trained on, yet it finds "
-                f"{'only ' if few_found else ''}{tw['all']['found']:.0%} of the "
-                f"twin's keypoints ({tw['moving']['found']:.0%} of the moving ones)")
-        if same_moving:
-            text += (", and on the five moving joints its keypoint AUC on the twin "
-                     f"({moving['twin']:.3f}) is no better than on the photo "
-                     f"({moving['photo']:.3f}; pasted twin {moving['pasted']:.3f})")
-        text += (". So the camera viewpoint and the arm's poses in these photos (a "
-                 "close wide-angle camera, the arm reaching towards it and leaving "
-                 "the frame) are hard for the model even without any real-world "
-                 "appearance gap"
-                 + (": for the moving joints there is no sim-to-real gap to close "
-                    "yet; the model must first learn such views on renders."
-                    if same_moving else "."))
-    else:
-        text = (f"On its own render the model finds {tw['all']['found']:.0%} of the "
-                "keypoints, and on the moving joints its keypoint AUC goes from "
-                f"{moving['twin']:.3f} on the twin to {moving['photo']:.3f} on the "
-                "photo: the gap there lies between simulation and reality.")
-    fixed = {v: eval_real.fixed_joints(r, "auc") for v, r in study.items()}
-    px = {v: r["all"]["median_px"] for v, r in study.items()}
-    auc_step, px_step = twin.larger_step(fixed, "down"), twin.larger_step(px, "up")
-    text += ("\n\nWhat the real photo adds comes on top of that. On the base and "
-             f"shoulder the keypoint AUC is {fixed['twin']:.2f} on the twin, "
-             f"{fixed['pasted']:.2f} pasted and {fixed['photo']:.2f} on the photo "
-             f"(the larger step is {auc_step[0]}: {auc_step[1]:+.2f}); on the "
-             "keypoints it does find, the median pixel error is "
-             f"{px['twin']:.0f} px on the twin, {px['pasted']:.0f} px pasted and "
-             f"{px['photo']:.0f} px on the photo (the larger step is {px_step[0]}: "
-             f"{px_step[1]:+.0f} px).")
-    display(Markdown(text))
+    display(Markdown(narration.describe_twin_study(study)))
 
 # %% [markdown]
 # ## What we changed in the synthetic data
@@ -357,65 +294,43 @@ plt.show()
 # ## Training on the new recipe
 #
 # The shipped Panda localization model (the one chapter 2 evaluates and this chapter runs)
-# was trained in three parts: parts 1 and 2 on the paper's recipe, part 3 warm-started
-# from part 2 on `sim2real` scenes. Its model card
-# (`assets/models/panda_localization_cpu/card.md`) gives the command, the scenes seen
-# and the CPU time. On the dev photos, the sim-to-real study (read from
+# was trained first on the paper's recipe; the run was then continued on `sim2real`
+# scenes. Its model record (`assets/models/panda_localization_cpu/`, `card.md` and
+# `lineage.json`) gives the commands, the scenes seen and the training time. On the dev
+# photos, the sim-to-real study (read from
 # `assets/models/panda_localization_cpu/sim2real_study.json`, written by
-# `scripts/sim2real_study.py`)
-# measured checkpoints along part 3, and a fine-tuned-backbone run from the same part-2
-# weights after the same wall time. The first row, *paper recipe only*, is the model as
-# it stood after part 2, before any `sim2real` training. The row marked *(shipped)*, at
-# the end of the schedule, is the model in the repository, the one this chapter runs.
-# Steps, scenes and CPU time count within each row's own training part, as the
-# checkpoint's counters do: part 2 for the first row, part 3 (or the fine-tuned run
-# beside it) for the others. The table reports keypoint AUC on both joint sets: all
-# seven joints and the five moving ones.
+# `scripts/sim2real_study.py`) measured checkpoints along the `sim2real` training, and a
+# fine-tuned-backbone run continued from the same paper-recipe weights for the same wall
+# time. The first row, *paper recipe only*, is the model before any `sim2real` training.
+# The row marked *(shipped)*, at the end of the schedule, is the model in the repository,
+# the one this chapter runs. The table reports keypoint AUC on both joint sets: all seven
+# joints and the five moving ones.
 
 # %%
-runs = read_study("panda_localization_cpu", "sim2real")
-if runs is not None:
-    rows = [{"run": r["label"], "steps": r["step"], "scenes seen": r["scenes"],
-             "hours": r["hours"], "AUC all": r["all"]["auc"],
+study_file = read_study("panda_localization_cpu", "sim2real")
+if study_file is not None:
+    # steps and scenes from the start of training (the shipped model's lineage.json)
+    runs, before = sim2real_runs(study_file, training_cost("panda_localization_cpu"))
+    rows = [{"run": r["label"], "steps": r["total_steps"],
+             "scenes seen": r["total_scenes"], "hours": r["hours"],
+             "AUC all": r["all"]["auc"],
              "AUC moving": r["moving"]["auc"], "found": r["all"]["found"],
              "median px": r["all"]["median_px"]}
-            for r in runs["runs"]]
+            for r in runs]
     formats = {"steps": ",d", "scenes seen": ",d", "hours": ".2f", "found": ".2f",
                "median px": ".1f"}
-    # the parts before sim2real, from the shipped model's training logs
-    cost = training_cost("panda_localization_cpu")
-    before = cost.parts[:-1]
-    pre = sum(part["steps"] for part in before)
-    lead = (f"Measured on the {runs['photos']} dev photos, one robot per photo (no "
-            "masks; found and median px on all joints"
-            + ("; a dash: no training log" if any(np.isnan(r["hours"]) for r in rows)
-               else "") + "). ")
-    first = runs["runs"][0]
-    if (len(before) >= 2 and first["recipe"] == "paper"
-            and first["step"] == before[-1]["steps"]):
-        parts = ("parts 1 and 2" if len(before) == 2 else
-                 f"parts 1 to {len(before)}")
-        scenes = sum(part["steps"] * part["batch_size"] for part in before)
-        lead += (f"The first row's counts are part {len(before)}'s alone: {parts} "
-                 f"trained {pre:,} steps on {scenes:,} scenes in all. ")
-    lead += ("The other rows count from the start of their `sim2real` part, which "
-             "continued from those weights.")
+    lead = (f"Measured on the {study_file['photos']} dev photos, one robot per photo "
+            "(no masks; found and median px on all joints"
+            + ("; a dash: no training log" if before is None
+               and any(np.isnan(r["hours"]) for r in rows) else "") + "). "
+            + narration.sim2real_counting(before))
     display(Markdown(lead + "\n\n" + markdown_table(
         rows, formats=formats,
-        headers={"steps": "steps in its part", "scenes seen": "scenes in its part",
-                 "hours": "CPU time in its part [h]"})))
-    best = max(runs["runs"], key=lambda r: r["all"]["auc"])
-    shipped = next((r for r in runs["runs"] if "(shipped)" in r["label"]), None)
-    text = (f"On all seven joints the best run is *{best['label']}* (keypoint AUC "
-            f"{best['all']['auc']:.3f}; on the moving joints "
-            f"{best['moving']['auc']:.3f}).")
-    if shipped is not None and shipped is not best:
-        text += (f" The model in the repository, *{shipped['label']}*, reaches "
-                 f"{shipped['all']['auc']:.3f} on all joints "
-                 f"({shipped['moving']['auc']:.3f} on the moving joints): the last "
-                 "checkpoint of the schedule is not the best one on these photos.")
-    display(Markdown(text + " Chapter 6 plots the all-joint AUC against training "
-                     "time."))
+        headers={"steps": "steps from the start",
+                 "scenes seen": "scenes from the start",
+                 "hours": "`sim2real` training [h]"})))
+    display(Markdown(narration.describe_sim2real_best(runs) + " Chapter 6 plots the "
+                     "all-joint AUC against training time."))
 else:
     print("No sim2real study file "
           "(assets/models/panda_localization_cpu/sim2real_study.json): run "
@@ -427,9 +342,9 @@ else:
 # Compare the worst frames above with the best: in this
 # episode the camera is close, the gripper and the calibration board can fill much of the
 # image, and the elbow often leaves the frame. Our model is a CPU miniature (a frozen
-# EfficientNet-Lite0 cut at stride 8 and three 64-wide stages) that saw
-# the scenes of parts 1 and 2 and of the shipped row above; DREAM fine-tunes a VGG19
-# encoder-decoder on 100,000+ images.
+# EfficientNet-Lite0 cut at stride 8 and three 64-wide stages) that saw the scenes
+# counted in the shipped row above; DREAM fine-tunes a VGG19 encoder-decoder on 100,000+
+# images.
 # With a Colab or other GPU, `scripts/gpu_train.sh OUT MINUTES` trains the `gpu`
 # configuration (the paper's five 128-wide stages with 7x7 kernels on a *fine-tuned*
 # Lite0, no download needed) on the same recipe and evaluates it on these photos. To go
@@ -450,7 +365,7 @@ else:
 # 1. Turn one `sim2real` option off (for example `params_for("panda", "sim2real",
 #    max_distractors=0)`), render a few scenes and describe what the network no longer sees.
 # 2. Evaluate the paper-recipe model (the shipped model's weights before its `sim2real`
-#    part; `lineage.json` names the file and the commit that holds it; save it as
+#    training; `lineage.json` names the file and the commit that holds it; save it as
 #    `paper_recipe.pt`) with `robotpose eval real --checkpoint paper_recipe.pt
 #    --instances none`, and compare it with the shipped one: which keypoints improved?
 # 3. Render the twin of one photo with `twin.render_twin(photo, realistic_material_probability=0)`

@@ -57,11 +57,11 @@ import numpy as np
 from IPython.display import Markdown, display
 
 from robotpose_lib import config, narration, scorecard
-from robotpose_lib.book import (HARD_NEGATIVES_COLUMN, ONEPASS_NAMES, SHIPPED,
-                                onepass_robot_rows, onepass_study_rows,
-                                quick_mode_note)
+from robotpose_lib.book import (HARD_NEGATIVES_COLUMN, SHIPPED, onepass_robot_rows,
+                                onepass_study_rows, quick_mode_note)
 from robotpose_lib.narration import markdown_table
-from robotpose_lib.cards import read_study, training_cost
+from robotpose_lib.cards import (depth_study_rows, read_study, sim2real_runs,
+                                 training_cost)
 from robotpose_lib.eval.real import keypoint_metrics, mean_pose_baseline
 from robotpose_lib.real_panda import load_real_panda
 from robotpose_lib.viz.localization import plot_real_study
@@ -85,9 +85,9 @@ quick_mode_note()
 # on, but they are the ones the backbone and checkpoint choices were compared on, so the
 # figures below are somewhat optimistic for the choices made; an acceptance figure would
 # need photographs this project does not have. The mean-pose baseline predicts every photo
-# as the average true pose, computed from the photos themselves. The run names are the
-# study file's, chapter 5 explains them; the run marked *(shipped)* is the model in the
-# repository. Keypoint AUC is on all seven joints unless a sentence says otherwise.
+# as the average true pose, computed from the photos themselves. The run names are those
+# of chapter 5's table, which explains them; the run marked *(shipped)* is the model in
+# the repository. Keypoint AUC is on all seven joints unless a sentence says otherwise.
 
 # %% tags=["hide-input"]
 real_study = read_study("panda_localization_cpu", "sim2real")
@@ -101,29 +101,20 @@ else:
     if baseline is None:
         print("The real photos are not on this machine: the figure and the text below "
               "go without the mean-pose baseline.")
-    rows = [{"run": r["label"], "steps": r["step"], "hours": r["hours"],
+    # steps from the start of training (the shipped model's lineage.json)
+    runs, before = sim2real_runs(real_study, training_cost("panda_localization_cpu"))
+    rows = [{"run": r["label"], "steps": r["total_steps"], "hours": r["hours"],
              "AUC, all": r["all"]["auc"], "AUC, moving": r["moving"]["auc"],
-             "found": r["all"]["found"]} for r in real_study["runs"]]
-    # the parts before sim2real, from the shipped model's training logs
-    cost = training_cost("panda_localization_cpu")
-    before, first = cost.parts[:-1], real_study["runs"][0]
-    pre = sum(part["steps"] for part in before)
+             "found": r["all"]["found"]} for r in runs]
     lead = (f"Measured on the {real_study['photos']} dev photos (keypoint AUC 0-20 px "
             "on all and on the moving joints; found: the share of all keypoints "
-            "found; chapter 5 has the full table). Steps and hours count within each "
-            "row's own training part")
-    if (len(before) >= 2 and first["recipe"] == "paper"
-            and first["step"] == before[-1]["steps"]):
-        parts = ("parts 1 and 2" if len(before) == 2 else
-                 f"parts 1 to {len(before)}")
-        lead += (f": the first row's are part {len(before)}'s alone ({parts} trained "
-                 f"{pre:,} steps in all), the others count from the start of the "
-                 "`sim2real` part")
-    display(Markdown(lead + ".\n\n"
+            "found; chapter 5 has the full table). "
+            + narration.sim2real_counting(before, scenes=False))
+    display(Markdown(lead + "\n\n"
                      + markdown_table(rows, formats={"steps": ",d", "hours": ".2f",
                                                      "found": ".0%"},
-                                      headers={"steps": "steps in its part",
-                                               "hours": "hours in its part"})))
+                                      headers={"steps": "steps from the start",
+                                               "hours": "`sim2real` training [h]"})))
 
 # %% mystnb={"figure": {"caption": "Keypoint AUC (0-20 px, all seven joints) on the 15 dev photos of the real Panda against training time on the sim2real recipe, per backbone setting; dashed: the mean-pose baseline.", "name": "fig-real-study"}}
 BACKBONES = {"cpu": "frozen backbone", "cpu_ft": "fine-tuned backbone"}
@@ -136,48 +127,7 @@ if real_study is not None:
 
 # %% tags=["hide-input"]
 if real_study is not None:
-    timed = sorted([r for r in real_study["runs"]
-                    if r["config"] == "cpu" and np.isfinite(r["hours"])],
-                   key=lambda r: r["hours"])
-    best = max(real_study["runs"], key=lambda r: r["all"]["auc"])
-    shipped = next((r for r in real_study["runs"] if "(shipped)" in r["label"]), None)
-    text = (f"On all seven joints the best run, *{best['label']}*, reaches a keypoint "
-            f"AUC of {best['all']['auc']:.2f}")
-    text += (f" against the mean-pose baseline's {baseline['auc']:.2f}: "
-             + ("it beats the baseline." if best["all"]["auc"] > baseline["auc"] else
-                f"{best['all']['auc'] / baseline['auc']:.0%} of it, so the model does "
-                "not yet see the arm better than a guess of its average pose.")
-             if baseline else ".")
-    if shipped is not None and shipped is not best:
-        text += (f" The model in the repository, *{shipped['label']}*, reaches "
-                 f"{shipped['all']['auc']:.2f}: the last checkpoint is not the best "
-                 "one on these photos.")
-    if len(timed) >= 2:
-        rising = all(b["all"]["auc"] >= a["all"]["auc"]
-                     for a, b in zip(timed, timed[1:]))
-        peak = max(timed, key=lambda r: r["all"]["auc"])
-        text += (" With the frozen backbone the all-joint AUC went from "
-                 f"{timed[0]['all']['auc']:.2f} after {timed[0]['hours']:.1f} h to "
-                 f"{timed[-1]['all']['auc']:.2f} after {timed[-1]['hours']:.1f} h of "
-                 "`sim2real` training"
-                 + (", rising at every checkpoint: the run was still improving when "
-                    "it stopped." if rising else
-                    f", not monotonically: it peaked at {peak['all']['auc']:.2f} "
-                    f"after {peak['hours']:.1f} h." if peak is not timed[-1] else
-                    ", not monotonically."))
-    tuned = [r for r in real_study["runs"] if r["config"] == "cpu_ft"]
-    if tuned and timed:
-        same = min(timed, key=lambda r: abs(r["hours"] - tuned[0]["hours"]))
-        frozen_wins = same["all"]["auc"] > tuned[0]["all"]["auc"]
-        text += (f" After the same {tuned[0]['hours']:.2f} h, fine-tuning the "
-                 f"backbone reached an all-joint keypoint AUC of "
-                 f"{tuned[0]['all']['auc']:.3f} "
-                 f"(keypoints found {tuned[0]['all']['found']:.0%}), the frozen "
-                 f"backbone {same['all']['auc']:.3f} ({same['all']['found']:.0%})"
-                 + (": on a CPU, the frozen backbone's faster steps were worth more "
-                    "than adapting the backbone." if frozen_wins else
-                    ": adapting the backbone paid for its slower steps."))
-    display(Markdown(text))
+    display(Markdown(narration.describe_real_study(runs, baseline)))
 
 # %% [markdown]
 # ## Why depth is hard: the depth code
@@ -191,8 +141,10 @@ if real_study is not None:
 # *floor* that the network's low-resolution targets impose (the error of a perfect
 # prediction at the backbone's grid), a straight-line fit of predicted against true joint
 # depth (a slope below 1 means the predictions are squeezed towards the middle), and the
-# baseline that predicts the median depth everywhere. Its rows are the industrial arm's
-# localization parts of chapter 2's training figure; the last is the shipped checkpoint.
+# baseline that predicts the median depth everywhere. Its rows are checkpoints along the
+# industrial arm's localization run of chapter 2's training figure, named by their step
+# counted from the start of training and by the depth code the run was continued with
+# at that point; the last is the shipped checkpoint.
 # The study runs on its own test scenes (the table's column), not on the model cards'
 # test scenes that chapter 2 and the introduction's scorecard use, so its Table I errors
 # differ from theirs.
@@ -205,74 +157,19 @@ if not diagnoses:
           "(assets/models/kuka_kr16_localization_cpu/depth_study.json): run "
           "scripts/depth_diagnosis.py CHECKPOINT.")
 else:
-    rows = [{"checkpoint": d.get("label", d.get("checkpoint", "?")),
-             "step": d.get("step", 0), "scenes": d.get("n_scenes", 0),
-             "near mean": d["table1_model"]["near"]["mean_cm"],
-             "far mean": d["table1_model"]["far"]["mean_cm"],
-             "floor (all)": d["table1_floor_lowres_targets"]["all"]["mean_cm"],
-             "baseline far": d["median_true_baseline"]["far"]["mean_cm"],
-             "slope": d["joint_fit"]["slope"], "R²": d["joint_fit"]["r2"],
-             "joints": d["joint_read_at_pixel"]["all"]["mean_cm"],
-             "oracle scale": d.get("joint_after_oracle_robot_scale", {})
-                              .get("all", {}).get("mean_cm", float("nan"))}
-            for d in diagnoses]
+    # steps from the start of training (the model's lineage.json)
+    rows = depth_study_rows(diagnoses, training_cost("kuka_kr16_localization_cpu"))
     display(Markdown(markdown_table(
-        rows, formats={"step": ",d", "near mean": ".1f", "far mean": ".1f",
-                       "floor (all)": ".1f",
-                       "baseline far": ".1f", "slope": ".2f", "R²": ".2f",
-                       "joints": ".1f", "oracle scale": ".1f"},
-        headers={"step": "steps of the part", "scenes": "test scenes",
-                 "near mean": "near [cm]",
+        rows, columns=[c for c in rows[0] if c != "step"],
+        formats={"near mean": ".1f", "far mean": ".1f", "floor (all)": ".1f",
+                 "baseline far": ".1f", "slope": ".2f", "R²": ".2f",
+                 "joints": ".1f", "oracle scale": ".1f"},
+        headers={"scenes": "test scenes", "near mean": "near [cm]",
                  "far mean": "far [cm]", "floor (all)": "target floor [cm]",
                  "baseline far": "median baseline, far [cm]", "slope": "fit slope",
                  "joints": "joints, all [cm]",
                  "oracle scale": "joints after a per-robot oracle scale [cm]"})))
-    def span(values, fmt):
-        """'x' when all values print alike, else 'lowest to highest'."""
-        low, high = format(min(values), fmt), format(max(values), fmt)
-        return low if low == high else f"{low} to {high}"
-
-    def than(ratio):
-        return ("no better than" if ratio >= 1 else "barely better than" if ratio > 0.8
-                else "better than")
-
-    # one paragraph for all checkpoints: the ranges, then the shipped one (last row)
-    to_floor = [r["far mean"] / r["floor (all)"] for r in rows]
-    to_base = [r["far mean"] / r["baseline far"] for r in rows]
-    verdicts = {than(x) for x in to_base}
-    squeezed = [r["checkpoint"] for r in rows if r["slope"] < 0.9]
-    shipped_row, shipped_ratio = rows[-1], to_base[-1]
-    sentences = [
-        f"Across the {len(rows)} checkpoints the far error is {span(to_floor, '.0f')} "
-        "times the target floor, so the targets' resolution is not what limits it, "
-        "and "
-        f"{span(to_base, '.2f')} times the median-depth baseline's far error"
-        + (f" ({verdicts.pop()} predicting one depth for every far joint, in every "
-           "checkpoint)" if len(verdicts) == 1 else
-           f"; the shipped checkpoint, *{shipped_row['checkpoint']}*, is "
-           f"{than(shipped_ratio)} predicting one depth for every far joint "
-           f"({shipped_ratio:.2f})")
-        + ". Predicted against true joint depth the fit slope is "
-        f"{span([r['slope'] for r in rows], '.2f')} (R² "
-        f"{span([r['R²'] for r in rows], '.2f')})"
-        + (": every checkpoint squeezes its predictions towards the middle of the "
-           "range." if len(squeezed) == len(rows) else
-           "; below 0.9, predictions squeezed towards the middle of the range, in "
-           + ", ".join(f"*{c}*" for c in squeezed) + "." if squeezed else ".")]
-    scaled = [r for r in rows if np.isfinite(r["oracle scale"])]
-    if scaled:
-        last = scaled[-1]
-        sentences.append(
-            "Dividing each robot's joint depths by its own median ratio of "
-            "predicted to true depth (an oracle that knows each robot's "
-            f"distance) takes the mean joint error of *{last['checkpoint']}* from "
-            f"{last['joints']:.1f} to "
-            f"{last['oracle scale']:.1f} cm: "
-            + ("more than half of the error was each robot's distance, not the "
-               "shape of the arm in depth."
-               if last["oracle scale"] < 0.5 * last["joints"] else
-               "each robot's distance is part of the error, not most of it."))
-    display(Markdown("\n\n".join(sentences)))
+    display(Markdown(narration.describe_depth_study(rows)))
 
 # %% [markdown]
 # ## One pass instead of one step per robot
@@ -327,63 +224,11 @@ else:
         + (f" (seed {seeds.pop()})" if len(seeds) == 1 else "")
         + f", read from the files ({sources}; a dash: the file read holds no such "
           "figure):\n\n" + table))
-    sentences = []
-    for f in figures:
-        a, b = f["models"]["onepass"], f["models"].get("convgru")
-        if b is None:
-            continue
-        ap, bp = a["mask_ap"], b["mask_ap"]
-        ac, bc = a["counting_accuracy"], b["counting_accuracy"]
-        sentences.append(
-            f"*{f['robot']}*: the one-pass model's mask AP is {a['mask_ap']:.3f} "
-            f"against the recurrent model's {b['mask_ap']:.3f}, and it counts right "
-            f"in {a['counting_accuracy']:.0%} of the scenes against "
-            f"{b['counting_accuracy']:.0%}: it is "
-            + ("better on both." if ap > bp and ac > bc else
-               "worse on both." if ap < bp and ac < bc else
-               "better on one and worse on the other.")
-            + (f" The two were measured on different numbers of scenes ({a['n']} and "
-               f"{b['n']})."
-               if a["n"] != b["n"] else ""))
-    free_n = {m["robot_free_n"] for f in figures for m in f["models"].values()
-              if m.get("robot_free_n")}
-    if free_n:
-        sentences.append(
-            "*Robot-free: none found* is the share of the "
-            + "/".join(map(str, sorted(free_n)))
-            + " robot-free test scenes in which the instance model alone (its masks, "
-            "before the Predictor drops robots without joints) reports no robot; "
-            "higher is better.")
-    recipe = {(f["robot"], key): scorecard.training_recipe(f["robot"], key)
-              for f in figures for key in f["models"]}
-    hard = [(f["robot"], key, m) for f in figures for key, m in f["models"].items()
-            if np.isfinite(m.get("robot_free_hard", np.nan))]
-    if hard:
-        sentences.append(
-            "With hard negatives (the same scenes with distractor objects and "
-            "patches of other test photos pasted in) the models alone find nothing "
-            "in "
-            + "; ".join(f"{m['robot_free_hard']:.0%} ({robot}, {ONEPASS_NAMES[key]}, "
-                        f"trained on the {recipe.get((robot, key)) or '?'} recipe)"
-                        for robot, key, m in hard)
-            + ". The paper recipe has no objects but robots, while `sim2real` and "
-              "`clutter` both add them, so this column compares training data as well "
-              "as models.")
+    recipes = {(f["robot"], key): scorecard.training_recipe(f["robot"], key)
+               for f in figures for key in f["models"]}
     budgets = narration.instance_training_budgets(
         [f["robot"] for f in figures if "convgru" in f["models"]])
-    if budgets:
-        sentences.append(budgets)
-    decoded = [f"{f['robot']} {narration.decoding_text(f)}" for f in figures
-               if narration.decoding_text(f)]
-    if decoded:
-        sentences.append("Each one-pass model decodes its centre heatmap with the "
-                         "setting chosen for its checkpoint on validation scenes, "
-                         "never on the test set: " + "; ".join(decoded) + ".")
-    stale = [f"{f['robot']} {key}: {m['stale']}" for f in figures
-             for key, m in f["models"].items() if m["stale"]]
-    if stale:
-        sentences.append(f"Not the shipped checkpoints' figures: {'; '.join(stale)}.")
-    display(Markdown("\n\n".join(sentences)))
+    display(Markdown(narration.describe_onepass_comparison(figures, recipes, budgets)))
 
 # %% mystnb={"figure": {"caption": "Instance stage runtime against the number of robots in the scene, from the one-pass study files (one panel per robot that has one; medians; 'forced' variants decode exactly as many instances as there are robots).", "name": "fig-onepass-runtime"}}
 LABELS = {"onepass_ms": "one-pass", "onepass_forced_ms": "one-pass, forced",
@@ -412,50 +257,22 @@ else:
     plt.show()
 
 # %% tags=["hide-input"]
-sentences = []
-for robot, rows in runtimes.items():
-    if not {"convgru_forced_ms", "onepass_forced_ms"} <= set(rows[0]):
-        continue
-    first, last = rows[0], rows[-1]
-    sentences.append(
-        f"*{robot}*: from {first['robots']} to {last['robots']} robots the recurrent "
-        f"model's instance stage grows from {first['convgru_forced_ms']:.0f} to "
-        f"{last['convgru_forced_ms']:.0f} ms "
-        f"({last['convgru_forced_ms'] / first['convgru_forced_ms']:.1f} times), the "
-        f"one-pass model's from {first['onepass_forced_ms']:.0f} to "
-        f"{last['onepass_forced_ms']:.0f} ms "
-        f"({last['onepass_forced_ms'] / first['onepass_forced_ms']:.1f} times), both "
-        "forced to decode as many instances as there are robots (the red and orange "
-        "curves).")
-if sentences:
-    gap = max((abs(r["onepass_ms"] / r["onepass_forced_ms"] - 1)
-               for rows in runtimes.values() for r in rows
-               if {"onepass_ms", "onepass_forced_ms"} <= set(r)), default=None)
-    sentences.append(
-        "Unforced, the recurrent model stops where its own end-of-sequence rule says "
-        "(the green curve), so its time follows how many masks it emits rather than "
-        "the robots in the scene"
-        + (f"; the two one-pass curves stay within {gap:.0%} of each other."
-           if gap is not None else "."))
-missing = [r for r in ONEPASS_ROBOTS if r not in runtimes]
-if missing:
-    sentences.append(f"No study file with runtime figures for {', '.join(missing)}, "
-                     "so no curve for it here.")
-display(Markdown(" ".join(sentences)))
+display(Markdown(narration.describe_instance_runtimes(runtimes, ONEPASS_ROBOTS)))
 
 # %% [markdown]
 # ## Training throughput on a CPU
 #
 # Every reference model was trained on a laptop-class CPU, so samples per second decided
-# how much each model could learn. The training logs record the throughput of every part
-# of every run ({numref}`fig-throughput`); the parts trained later used a faster recipe
-# (bfloat16 autocast and channels-last memory where the CPU supports them, and the
-# intermediate stages supervised at the backbone's grid instead of the full image).
+# how much each model could learn. The runs were stopped and continued several times, and
+# the training logs record the throughput of every stretch of every run
+# ({numref}`fig-throughput`); the later stretches used a faster recipe (bfloat16 autocast
+# and channels-last memory where the CPU supports them, and the intermediate stages
+# supervised at the backbone's grid instead of the full image).
 
-# %% mystnb={"figure": {"caption": "Median training throughput of each part of each reference run, from the training logs (one CPU core per run; lighter bars: the first parts of a run).", "name": "fig-throughput"}}
+# %% mystnb={"figure": {"caption": "Median training throughput of each reference model, one bar per stretch of its training between two continuations, in training order (lighter bars: the first stretches of a run); under each bar the training steps it covers, counted from the start, in thousands; from the training logs, one CPU core per run.", "name": "fig-throughput"}}
 costs = [c for c in (training_cost(name) for name in SHIPPED) if c.parts]
 if costs:
-    fig, ax = plt.subplots(figsize=(7.5, 3.2))
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
     plot_throughput(costs, ax=ax)
     plt.show()
 else:
@@ -472,20 +289,7 @@ from robotpose_lib.bench.train import throughput
 bench_config = config.pick("quick", "cpu")
 bench = throughput(bench_config, "panda", batch_size=config.pick(4, 8),
                    repeats=config.pick(2, 3), threads=1, device=DEVICE)
-H, W = bench[0]["input"]
-display(Markdown(
-    f"`{bench_config}` configuration, batch {bench[0]['batch']}, input {H}x{W}, "
-    f"{bench[0]['device']}, {bench[0]['threads']} torch thread:\n\n" + markdown_table(
-        bench, columns=["variant", "samples_per_s", "speedup"],
-        formats={"samples_per_s": ".1f", "speedup": ".2f"},
-        headers={"samples_per_s": "samples/s", "speedup": "x fp32 eager"})
-    + f"\n\nThe shipped recipe trains {bench[-1]['speedup']:.1f} times as many "
-      "samples per second as plain fp32 here. "
-    + ("On a CPU without native bfloat16 the mixed-precision step is not taken (its "
-       "row says so). " if "not native" in bench[2]["variant"] else "")
-    + ("Quick mode: a tiny network timed over two steps on a shared machine, so the "
-       "rows are noisy; the reference runs' logs above are the better guide."
-       if QUICK else "")))
+display(Markdown(narration.describe_train_bench(bench, bench_config, quick=QUICK)))
 
 # %% [markdown]
 # ## Open problems
@@ -494,23 +298,10 @@ display(Markdown(
 # we would try next:
 
 # %% tags=["hide-input"]
-scaled = [d for d in diagnoses if "joint_after_oracle_robot_scale" in d]
-if scaled:
-    d = scaled[-1]
-    share = 1 - (d["joint_after_oracle_robot_scale"]["all"]["mean_cm"]
-                 / d["joint_read_at_pixel"]["all"]["mean_cm"])
-    depth_next = (f"in the depth study above, knowing each robot's distance removes "
-                  f"{share:.0%} of the joint depth error of *{d.get('label', '?')}*; "
-                  + ("so predict each robot's distance better (from its apparent "
-                     "size, for example) before anything else"
-                     if share >= 0.5 else
-                     "the rest is the shape of the arm in depth, so train a larger "
-                     "network for longer on a GPU (`scripts/gpu_train.sh`)"))
-else:
-    depth_next = ("diagnose the shipped checkpoint with `scripts/depth_diagnosis.py` "
-                  "to see how much of the error is each robot's distance")
+depth_rows = (depth_study_rows(diagnoses, training_cost("kuka_kr16_localization_cpu"))
+              if diagnoses else [])
 NEXT = {
-    "Depth error": depth_next,
+    "Depth error": narration.depth_next_step(depth_rows),
     "Joints near the base": "train longer; the paper's stride-4 features (`paper` "
                             "config) place peaks more finely",
     "One mask per robot": "use the one-pass model of the section above, or feed the "
@@ -522,43 +313,7 @@ NEXT = {
                                "a larger network on a GPU, and measure on photographs "
                                "that no training choice has seen",
 }
-open_rows = [r for r in scorecard.scorecard(photos=photos)
-             if r.verdict in (scorecard.NOT_YET, scorecard.PARTLY)]
-groups = {}  # one bullet per NEXT entry (near and far depth share one)
-for r in open_rows:
-    key = next((k for k in NEXT if r.claim.startswith(k)), r.claim)
-    groups.setdefault(key, []).append(r)
-
-
-def ours(r) -> str:
-    """The scorecard's figures; the real-photo AUC is on all seven joints."""
-    return r.ours + (", on all seven joints"
-                     if r.chapter == "5" and "joint" not in r.ours else "")
-
-
-def bullet(key: str, rows: list) -> str:
-    """One Markdown bullet: the claim, then paper, ours and next, each a sentence."""
-    if len(rows) == 1:
-        r = rows[0]
-        return (f"* **{r.claim}** ({r.verdict}). Paper: {r.paper}. Ours: {ours(r)}. "
-                f"Next: {NEXT.get(key, 'see chapter ' + r.chapter)}.")
-    # near and far depth: one heading, the source (e.g. "Table I") once
-    whats = [r.claim[len(key):].strip(" ,") or r.claim for r in rows]
-    tails = {w.rpartition(", ")[2] for w in whats}
-    source = tails.pop() if len(tails) == 1 and all(", " in w for w in whats) else ""
-    heading = f"{key}, {source}" if source else key
-    parts = []
-    for w, r in zip(whats, rows):
-        w = w.rpartition(", ")[0] if source else w
-        parts.append(f"{w[0].upper() + w[1:]} ({r.verdict}): paper {r.paper}; "
-                     f"ours {ours(r)}.")
-    return f"* **{heading}**. " + " ".join(parts) + f" Next: {NEXT[key]}."
-
-
-if groups:
-    display(Markdown("\n".join(bullet(k, rows) for k, rows in groups.items())))
-else:
-    display(Markdown("Every scored claim is reproduced by the shipped models."))
+display(Markdown(narration.open_problems(scorecard.scorecard(photos=photos), NEXT)))
 
 # %% [markdown]
 # Two problems the scorecard cannot show. First, the paper's own test data and real

@@ -10,6 +10,9 @@ and earlier run, each row tagged with its ``"run"``). Nothing here parses prose.
 * :func:`training_cost`: what a shipped model cost to train, summed over its parts.
 * :func:`read_study`: a study file a script wrote into a model's folder.
 * :func:`differing_figures`: the localization figures of two evaluations, entry by entry.
+* :func:`sim2real_runs` (chapters 5 and 6), :func:`depth_study_rows` (chapter 6): the runs
+  and checkpoints of two studies with their steps counted from the start of training
+  (the model's lineage), not within the run that made each checkpoint.
 
 The book reads its scorecard and its "what the shipped models cost" table from here, so
 that no number in the prose is typed by hand.
@@ -179,3 +182,86 @@ def differing_figures(reference: dict, other: dict, tolerance: float = 0.006) ->
     diff = [(k, ref[k], oth[k]) for k in keys
             if oth[k] is None or not abs(ref[k] - oth[k]) < tolerance]  # NaN differs
     return diff, len(keys)
+
+
+def sim2real_runs(study: dict, cost) -> tuple[list[dict], dict | None]:
+    """The runs of the sim-to-real study (``sim2real_study.json``, chapters 5 and 6) with
+    their steps and scenes counted from the start of training.
+
+    The study counts each run's "step", "scenes" and "hours" from the start of its own
+    training run (a counter that restarts when a run is continued). When its first run is
+    the paper-recipe weights that the `sim2real` runs continued from (recipe "paper", its
+    step equal to that of the last part of the shipped model's lineage before its last
+    part; ``cost``: :class:`TrainingCost` of the shipped model), the earlier training is
+    added, and that run is named by what it is ("paper recipe only, before sim2real").
+
+    Returns:
+        (runs, before): copies of the study's runs, each with "total_steps" and
+        "total_scenes" added (equal to "step" and "scenes" when the relation does not
+        hold); "hours" stays the `sim2real` training time of the study (NaN where it has
+        none). ``before``: {"steps", "scenes", "hours"} of the paper-recipe training that
+        the first run stands for, or None when the relation does not hold.
+    """
+    runs = [dict(r) for r in study.get("runs", [])]
+    parts = list(cost.parts[:-1]) if cost is not None else []
+    first = runs[0] if runs else None
+    if not (first and parts and first.get("recipe") == "paper" and first["step"] == parts[-1]["steps"]):
+        for r in runs:
+            r["total_steps"], r["total_scenes"] = r["step"], r["scenes"]
+        return runs, None
+    before = {"steps": sum(p["steps"] for p in parts), "scenes": sum(p["steps"] * p["batch_size"] for p in parts),
+              "hours": sum(p["hours"] for p in parts)}
+    first.update(label="paper recipe only, before sim2real", total_steps=before["steps"],
+                 total_scenes=before["scenes"])
+    for r in runs[1:]:
+        r["total_steps"], r["total_scenes"] = before["steps"] + r["step"], before["scenes"] + r["scenes"]
+    return runs, before
+
+
+def depth_study_rows(diagnoses: list[dict], cost) -> list[dict]:
+    """Chapter 6's rows of the depth study's checkpoint diagnoses
+    (``kuka_kr16_localization_cpu/depth_study.json``, ``scripts/depth_diagnosis.py``).
+
+    Each diagnosis holds the step counted within the training run that made its
+    checkpoint (the counter restarts when a run is continued) and a label naming that
+    run's part of the model's lineage ("part 3 (log code)") or the shipped weights
+    ("...; shipped"). With ``cost`` (:class:`TrainingCost` of the model) the step is
+    counted from the start of training and the row is named by it and by the label's
+    parenthesis ("step 7,330 (log code)"); a diagnosis whose part is not found keeps its
+    label and step.
+
+    Returns:
+        one row per diagnosis: "checkpoint", "step" (from the start where found), "scenes"
+        (test scenes), "near mean", "far mean" (Table I, cm), "floor (all)", "baseline far",
+        "slope", "R²", "joints", "oracle scale" (cm; NaN when not measured).
+    """
+    import re
+
+    parts = list(cost.parts) if cost is not None else []
+    starts = np.cumsum([0] + [p["steps"] for p in parts])
+    runs = [p["run"] for p in parts]
+    rows = []
+    for d in diagnoses:
+        label = d.get("label", d.get("checkpoint", "?"))
+        step = int(d.get("step", 0))
+        found = re.match(r"part (\d+)\b", label)
+        if found and f"part{found.group(1)}" in runs:
+            index = runs.index(f"part{found.group(1)}")
+        elif parts and "shipped" in label and step == parts[-1]["steps"]:
+            index = len(parts) - 1
+        else:
+            index = None
+        if index is not None:
+            step = int(starts[index]) + step
+            what = label.partition("(")[2].rpartition(")")[0]
+            label = f"step {step:,}" + (f" ({what})" if what else "")
+        rows.append({"checkpoint": label, "step": step, "scenes": d.get("n_scenes", 0),
+                     "near mean": d["table1_model"]["near"]["mean_cm"],
+                     "far mean": d["table1_model"]["far"]["mean_cm"],
+                     "floor (all)": d["table1_floor_lowres_targets"]["all"]["mean_cm"],
+                     "baseline far": d["median_true_baseline"]["far"]["mean_cm"],
+                     "slope": d["joint_fit"]["slope"], "R²": d["joint_fit"]["r2"],
+                     "joints": d["joint_read_at_pixel"]["all"]["mean_cm"],
+                     "oracle scale": d.get("joint_after_oracle_robot_scale", {}).get("all", {})
+                                      .get("mean_cm", float("nan"))})
+    return rows

@@ -273,3 +273,48 @@ def wrong_robot_effect(predictor, samples: Sequence[Sample], method: str = "nms"
                                           predictor.num_joints, max_match_px)
     return WrongRobotResult(score("masked"), score("plain"), _foreign_fraction(preds["plain"], samples, max_match_px),
                             _foreign_fraction(preds["masked"], samples, max_match_px))
+
+
+# ------------------------------------------------------- chapter 4: single scenes
+def decoding_errors(decoded: dict[str, list[RobotPose]], s: Sample) -> list[dict]:
+    """Errors of decoding one scene's maps, one row per peak finder: ``decoded`` maps a
+    method ("nms", "log") to the poses decoded for the scene ``s``, robot r's pose at
+    index r (as ``decode.decode_poses`` returns them for the true masks, so no matching is
+    needed). Over the counted joints (:func:`counted_joints`): "peaks" (the finder's
+    name), "mean 2D [px]" (pixels of ``s``), "mean 3D [cm]", "max 3D [cm]", "joints
+    missed" and "joints". Raises ValueError when a method's poses are not one per robot."""
+    from ..peaks import peak_name
+
+    ok = counted_joints(s)
+    rows = []
+    for m, poses in decoded.items():
+        if len(poses) != s.num_robots:
+            raise ValueError(f"decoded[{m!r}]: {len(poses)} poses for {s.num_robots} robots; expected one per robot")
+        err3 = np.stack([metrics.position_errors_cm(p.joints_3d, t) for p, t in zip(poses, s.joints_3d)])
+        err2 = np.stack([metrics.pixel_errors(p.joints_2d, t) for p, t in zip(poses, s.joints_2d)])
+        rows.append({"peaks": peak_name(m), "mean 2D [px]": float(np.nanmean(err2[ok])),
+                     "mean 3D [cm]": float(np.nanmean(err3[ok])), "max 3D [cm]": float(np.nanmax(err3[ok])),
+                     "joints missed": int(np.isnan(err3[ok]).sum()), "joints": int(ok.sum())})
+    return rows
+
+
+def score_scene(predictor, s: Sample, method: str = "nms", max_match_px: float = 40.0
+                ) -> tuple[list[RobotPose], Report3D]:
+    """Run ``predictor`` on one scene with the peak finder ``method`` and score it against
+    the truth (:func:`score_predictions`, matching within ``max_match_px`` at 480x640).
+    Returns (the predicted poses in ``s``'s pixels, the :class:`Report3D`, one variant
+    ``method``)."""
+    poses = predictor(s.image, s.K, method=method)
+    report = score_predictions({method: [poses]}, [s], predictor.robot, predictor.num_joints, max_match_px)
+    return poses, report
+
+
+def most_differing_scene(per_scene: Sequence[tuple[tuple[int, int], tuple[int, int]]]) -> int:
+    """Index of the scene whose two decodings differ most in found joints lying nearer the
+    other robot's joint, ties broken by the difference in joints found. ``per_scene``:
+    per scene, ((found, on the other robot) of one decoding, (found, on the other robot)
+    of the other), as :func:`other_robot_joints` counts them. Raises ValueError when empty."""
+    if not per_scene:
+        raise ValueError("per_scene: no scenes")
+    return max(range(len(per_scene)), key=lambda i: (abs(per_scene[i][0][1] - per_scene[i][1][1]),
+                                                     abs(per_scene[i][0][0] - per_scene[i][1][0])))

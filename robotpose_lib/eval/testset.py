@@ -144,3 +144,18 @@ def filmed_validation(robot: str = "panda_mesh", n: int = 200, size: tuple[int, 
                                     joints_3d=sample.joints_3d[0].astype(np.float64),
                                     joints_2d=sample.joints_2d[0].astype(np.float64)))
     return photos
+
+
+def camera_scene(robot: str, seed: int, robots: int, distance: float, fov_deg: float,
+                 size: tuple[int, int] = (240, 320)):
+    """One scene of ``robots`` robots filmed from exactly ``distance`` metres with a vertical
+    field of view of ``fov_deg`` degrees, every placed robot rendered (``theta_vr`` 1;
+    chapter 4's explore panel).
+    The rest follows the paper recipe (``synth.params_for``), with the default background
+    pool of ``synth.generate_one``; scene index 0 of ``seed``. Raises ValueError for fewer
+    than one robot."""
+    if robots < 1:
+        raise ValueError(f"robots: expected at least 1, got {robots}")
+    params = params_for(robot, min_robots=robots, max_robots=robots, theta_vr=1.0, r_min=distance,
+                        r_max=distance, fov_y_deg=(fov_deg, fov_deg))
+    return generate_one(robot, seed=seed, index=0, height=size[0], width=size[1], params=params)

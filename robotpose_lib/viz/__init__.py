@@ -249,19 +249,21 @@ def draw_overlay(image: np.ndarray, poses, scale: tuple[float, float] = (1.0, 1.
 
 def plot_prediction(sample, poses, title: str = "", fig=None):
     """A prediction against the truth: the predicted chains (instance colours) over the
-    true ones (white) on the image, and in 3D (camera frame, metres; the truth dashed).
+    true ones (white) on the image, and in 3D (camera frame, metres; the truth dashed),
+    with the legend outside the 3D axes (robot k and its score; "truth").
 
     Args:
         sample: the :class:`~robotpose_lib.types.Sample` the poses were predicted on.
         poses: ``RobotPose`` s in the sample's pixels (``Predictor`` output).
-        fig: a Figure or SubFigure to draw into (default: a new 10 x 3.6 inch figure).
+        fig: a Figure or SubFigure to draw into (default: a new 10 x 4 inch figure).
 
     Returns:
         the Figure (or the SubFigure given).
     """
     own = fig is None
-    fig = plt.figure(figsize=(10, 3.6)) if own else fig
-    ax = fig.add_subplot(1, 2, 1)
+    fig = plt.figure(figsize=(10, 4)) if own else fig
+    grid = fig.add_gridspec(1, 3, width_ratios=(1.25, 1.15, 0.5), wspace=0.05)
+    ax = fig.add_subplot(grid[0])
     picture = sample.image
     for r in range(sample.num_robots):
         picture = draw_chain(picture, sample.joints_2d[r], color=(255, 255, 255), radius=2, thickness=1)
@@ -269,8 +271,9 @@ def plot_prediction(sample, poses, title: str = "", fig=None):
         picture = draw_chain(picture, p.joints_2d, color=INSTANCE_COLORS[k % 10])
     ax.imshow(picture)
     ax.axis("off")
-    ax.set_title(title or "predicted chains (colour), truth (white)", fontsize=9)
-    ax3 = fig.add_subplot(1, 2, 2, projection="3d")
+    # above the whole (sub)figure: a long title does not run into the 3D axes
+    fig.suptitle(title or "predicted chains (colour), truth (white)", fontsize=11)
+    ax3 = fig.add_subplot(grid[1], projection="3d")
     pts = [sample.joints_3d.reshape(-1, 3)]
     for r in range(sample.num_robots):
         k = sample.joints_3d[r]
@@ -287,22 +290,25 @@ def plot_prediction(sample, poses, title: str = "", fig=None):
     ax3.set_xlabel("x [m]")
     ax3.set_ylabel("z (depth) [m]")
     ax3.set_zlabel("-y [m]")
-    ax3.legend(fontsize=7, loc="upper left")
-    if own:
-        fig.tight_layout()
+    handles, labels = ax3.get_legend_handles_labels()
+    legend_ax = fig.add_subplot(grid[2])
+    legend_ax.axis("off")
+    legend_ax.legend(handles, labels, fontsize=10, loc="center left", bbox_to_anchor=(0.3, 0.5),
+                     frameon=False)
     return fig
 
 
-def tidy_3d(fig, ticks: int = 4, size: int = 7):
-    """Fewer and smaller tick labels on the 3D axes of a figure from
-    :func:`plot_prediction` (its default ticks overlap at a book page's width); returns
-    the figure."""
+def tidy_3d(fig, ticks: int = 3, size: int = 10):
+    """Fewer and larger tick labels (``ticks`` per axis, ``size`` points) and axis labels
+    on the 3D axes of a figure from :func:`plot_prediction` (matplotlib's default ticks
+    overlap at a book page's width); returns the figure."""
     from matplotlib.ticker import MaxNLocator
 
     for ax in fig.axes:
         if hasattr(ax, "zaxis"):
             for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
                 axis.set_major_locator(MaxNLocator(ticks))
-                axis.label.set_size(8)
+                axis.label.set_size(size + 1)
+                axis.labelpad = 2
             ax.tick_params(labelsize=size, pad=0)
     return fig

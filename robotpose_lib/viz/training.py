@@ -1,7 +1,8 @@
 """Figures of a training run: loss curves from its metrics log (``train.read_metrics``),
 a logged curve with its trailing mean and spread (:func:`rolling_stats`), a run made of
 parts joined end to end (:func:`lineage_curve`), and the training throughput of the
-reference runs (:func:`plot_throughput`)."""
+reference runs (:func:`plot_throughput`); the figures read from a log's end or start
+(:func:`tenth_mean`, :func:`last_stage_terms`)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -155,6 +156,59 @@ def relative_noise(values: np.ndarray, window: int, parts: np.ndarray | None = N
     return float(np.median(ratios)) if ratios.size else float("nan")
 
 
+def tenth_mean(values, end: bool = True, share: int = 10) -> float:
+    """Mean over the last (``end``) or first 1/``share`` of a run's logged values (at least
+    one value): where a logged curve ends or starts, with the batch-to-batch noise averaged.
+    Raises ValueError for no values."""
+    values = np.asarray(values, dtype=np.float64).reshape(-1)
+    if not values.size:
+        raise ValueError("values: nothing logged")
+    k = max(1, len(values) // share)
+    return float(np.mean(values[-k:] if end else values[:k]))
+
+
+def last_stage_terms(rows: list[dict], share: int = 10) -> tuple[float, float, float]:
+    """The last stage's loss terms (paper eq. 1) where a localization run ends.
+
+    Args:
+        rows: the run's metrics log rows (``train.read_metrics``), each with "belief_N",
+            "depth_N" (the unweighted depth term) and "stage_N" (the stage's loss, belief +
+            lambda * depth) of every stage N.
+        share: the means run over the last 1/``share`` of the rows.
+
+    Returns:
+        (belief term, unweighted depth term, weighted depth term = stage loss - belief),
+        per pixel, each the mean over those rows.
+
+    Raises:
+        ValueError: no rows, or rows without a "belief_N" entry.
+    """
+    if not rows or not any(k.startswith("belief_") for k in rows[0]):
+        raise ValueError("rows: need log rows with the stages' belief terms (belief_N)")
+    last = max(int(k.split("_")[1]) for k in rows[0] if k.startswith("belief_"))
+    tail = rows[-max(1, len(rows) // share):]
+    belief = float(np.mean([r[f"belief_{last}"] for r in tail]))
+    depth = float(np.mean([r[f"depth_{last}"] for r in tail]))
+    return belief, depth, float(np.mean([r[f"stage_{last}"] for r in tail])) - belief
+
+
+def plot_total_and_fifths(ax, steps, values, label: str = "total (sum over stages)"):
+    """A run's logged total loss (black) and, dashed in grey, the mean over the first and
+    over the last fifth of its logged points (at least one point each), each drawn across
+    the steps it averages: the two means a reader compares to see whether the run learnt.
+    Raises ValueError for no points. Returns the Axes."""
+    steps, values = np.asarray(steps), np.asarray(values, dtype=np.float64)
+    if not values.size:
+        raise ValueError("values: nothing logged")
+    ax.plot(steps, values, color="k", lw=1.5, label=label)
+    fifth = max(1, len(values) // 5)  # logged points in a fifth of the run
+    for piece, name in ((slice(None, fifth), "mean of the first and last fifth"),
+                        (slice(-fifth, None), None)):
+        ax.plot(steps[piece][[0, -1]], [values[piece].mean()] * 2, "--", color="0.45", lw=2,
+                label=name)
+    return ax
+
+
 def plot_training_curve(ax, steps: np.ndarray, values: np.ndarray, window: int, label: str = "loss",
                         color: str = "C0", parts: np.ndarray | None = None, fontsize: float = 8):
     """A logged curve, its trailing mean and a +-1 std band over ``window`` entries.
@@ -186,21 +240,36 @@ def mark_parts(ax, starts, labels=None, fontsize: float = 8):
 
 
 def plot_throughput(costs, ax=None):
-    """Median training samples per second of every part of the reference runs
-    (``cards.TrainingCost`` objects), one bar per part, grouped by model. Returns the Axes."""
+    """Median training samples per second of the reference runs (``cards.TrainingCost``
+    objects), one bar per stretch of training between two continuations of a run (a part
+    of its lineage), in training order, grouped by model: the value on top of each bar
+    (rounded to whole samples per second),
+    the training steps it covers under it (counted from the start of training, in
+    thousands; its number in the run when the part gives no steps) and the model's name
+    under its group. Returns the Axes."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.2))
-    x, ticks, labels = 0.0, [], []
+        _, ax = plt.subplots(figsize=(7.5, 3.6))
+    x, bars, steps, groups = 0.0, [], [], []
     for k, cost in enumerate(costs):
-        start = x
+        start, done = x, 0
         for i, part in enumerate(cost.parts):
             ax.bar(x, part["samples_per_s"], 0.8, color=f"C{k}", alpha=0.45 + 0.55 * (i + 1) / len(cost.parts))
-            ax.text(x, part["samples_per_s"], f"{part['samples_per_s']:.1f}", ha="center", va="bottom", fontsize=7)
+            ax.text(x, part["samples_per_s"], f"{part['samples_per_s']:.0f}", ha="center", va="bottom", fontsize=8)
+            bars.append(x)
+            if "steps" in part:
+                steps.append(f"{done / 1000:.1f}-{(done + part['steps']) / 1000:.1f}")
+                done += part["steps"]
+            else:
+                steps.append(str(i + 1))
             x += 1
-        ticks.append((start + x - 1) / 2)
         robot, _, task = cost.name.replace("_cpu", "").rpartition("_")
-        labels.append(f"{robot}\n{task}")
-        x += 0.8
-    ax.set_xticks(ticks, labels, fontsize=8)
+        groups.append(((start + x - 1) / 2, f"{robot}\n{task}"))
+        x += 1.5
+    ax.set_xticks(bars, steps, rotation=90, fontsize=8)
+    for centre, name in groups:  # under the steps of each bar
+        ax.annotate(name, xy=(centre, 0), xycoords=("data", "axes fraction"), xytext=(0, -52),
+                    textcoords="offset points", ha="center", va="top", fontsize=9)
     ax.set_ylabel("median samples/s")
+    ax.set_xlabel("training steps of each bar [thousands], grouped by model", fontsize=9, labelpad=36)
+    ax.margins(y=0.12)
     return ax
