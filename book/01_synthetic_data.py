@@ -58,7 +58,6 @@ import math
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 from IPython.display import HTML, Markdown, display
 
@@ -104,20 +103,12 @@ robot_rows = [{"robot": name, "joints (dof)": get_robot(name).dof,
               for name in ROBOT_NAMES]
 display(Markdown(markdown_table(robot_rows)))
 
-# %% mystnb={"figure": {"caption": "The two built-in robots at the middle of their joint ranges: link primitives (translucent) and the keypoint chain (black) in the robot's base frame.", "name": "fig-robots"}}
-fig = plt.figure(figsize=(10, 5))
-for k, name in enumerate(ROBOT_NAMES):
-    robot = get_robot(name)
-    low, high = (np.asarray(t) for t in robot.sample_range)
-    q = torch.tensor((low + high) / 2, dtype=torch.float64)[None]
-    keypoints, link_T = robot.forward_kinematics(q)
-    ax = fig.add_subplot(1, len(ROBOT_NAMES), k + 1, projection="3d")
-    viz.plot_primitives(ax, robot.primitives(link_T), alpha=0.35)
-    viz.plot_chain_3d(ax, keypoints[0].numpy(), color="k", label="keypoints")
-    viz.set_equal_3d(ax, keypoints[0].numpy(), margin=0.3 * robot.reach)
-    ax.set_title(f"{name}: link primitives and keypoint chain", fontsize=10)
-    ax.set_xlabel("x [m]"); ax.set_ylabel("y [m]"); ax.set_zlabel("z [m]")
-plt.tight_layout()
+# %% mystnb={"figure": {"caption": "The two built-in robots at the middle of their joint ranges, in the robot's base frame: link primitives (translucent, one colour per link) and the keypoint chain (magenta dots and lines, outlined in white, drawn over the primitives).", "name": "fig-robots"}}
+from robotpose_lib.viz.synthetic import (crop_to_robots, plot_posed, plot_robot_models,
+                                         plot_training_distribution, robot_panels,
+                                         scene_statistics)
+
+plot_robot_models(ROBOT_NAMES)
 plt.show()
 
 # %% [markdown]
@@ -192,7 +183,7 @@ print(f"depth of the robot's pixels: {sample.depth[sample.depth > 0].min():.2f} 
 # with the packages this book installs. The figure shows the Panda both ways, at the same
 # joint angles and camera, and the two mesh arms beside them.
 
-# %% mystnb={"figure": {"caption": "Top: the Panda drawn from primitives fitted to its collision meshes (left) and from its URDF meshes (middle), at the same joint angles and camera, both in white shells with a highlight, on plain grey; right: where their silhouettes differ (red: primitives only, blue: meshes only, grey: both). Bottom: the two other arms that ship with their meshes, in their URDF colours.", "name": "fig-mesh-robots"}}
+# %% mystnb={"figure": {"caption": "Top: the Panda drawn from primitives fitted to its collision meshes (left) and from its URDF meshes (middle), at the same joint angles and camera, both in white shells with a highlight, on plain grey; right: where their silhouettes differ (red: primitives only, blue: meshes only, grey: both). Bottom: the two other arms that ship with their meshes, in their URDF colours. Each panel is cropped to its robots (the three Panda panels to the same window).", "name": "fig-mesh-robots"}}
 q_show = [0.4, -0.3, 0.2, -2.0, 0.3, 1.9, 0.6]
 view = dict(radius=1.15, inclination=1.15, azimuth=0.9, height=H, width=W, seed=2)
 white = dict(realistic_material_probability=1.0, dark_link_probability=0.0,
@@ -209,14 +200,17 @@ for name, q in (("kuka_iiwa", [0.5, 0.6, -0.3, -1.1, 0.4, 0.8, 0.0]),
                 ("xarm6", [0.5, -0.4, -0.6, 0.3, 0.9, 0.0])):
     own = params_for(name, urdf_color_probability=1.0, noise_amplitude=(0.0, 0.0))
     scene = posed_scene(name, q, params=own, **dict(view, radius=1.4, inclination=1.1))
-    others.append(viz.robots_on_grey(render_scenes(name, [scene], own)[0]))
-panels = [viz.robots_on_grey(shown_robots["panda"]),
+    arm = render_scenes(name, [scene], own)[0]
+    others.append(crop_to_robots(viz.robots_on_grey(arm), arm.masks))
+pandas = [viz.robots_on_grey(shown_robots["panda"]),
           viz.robots_on_grey(shown_robots["panda_mesh"]),
-          viz.silhouette_difference(prim_mask, mesh_mask), *others]
-viz.image_grid(panels, cols=3, size=4.0,
-               titles=["panda (primitives)", "panda_mesh (URDF meshes)",
-                       "silhouette difference", "kuka_iiwa (URDF colours)",
-                       "xarm6 (URDF colours)"])
+          viz.silhouette_difference(prim_mask, mesh_mask)]
+# the three Panda panels share one window, around both silhouettes
+panels = [crop_to_robots(p, prim_mask | mesh_mask) for p in pandas] + others
+robot_panels(panels, cols=3, size=4.0,
+             titles=["panda (primitives)", "panda_mesh (URDF meshes)",
+                     "silhouette difference", "kuka_iiwa (URDF colours)",
+                     "xarm6 (URDF colours)"])
 plt.show()
 iou_shapes = (prim_mask & mesh_mask).sum() / max((prim_mask | mesh_mask).sum(), 1)
 print(f"silhouette IoU, primitives vs meshes: {iou_shapes:.2f}")
@@ -224,19 +218,15 @@ print(f"silhouette IoU, primitives vs meshes: {iou_shapes:.2f}")
 # %% tags=["remove-input"]
 from robotpose_lib.bench.meshes import pybullet_agreement
 
+from robotpose_lib.narration import describe_mesh_agreement
+
 try:  # pybullet comes with the book's bench extra; without it the check is skipped
-    pb_low, pb_mean = pybullet_agreement(n_views=3, size=(H, W))["panda_mesh"]
-    pb_text = (f"On three random views here their silhouettes agree at an IoU of at least "
-               f"{pb_low:.3f} (mean {pb_mean:.3f}); the tests ask for 0.97.")
+    pybullet = pybullet_agreement(n_views=3, size=(H, W))["panda_mesh"]
 except ImportError:
-    pb_text = "pybullet is not installed here, so that check is skipped."
-display(Markdown(
-    f"The two Pandas share joints, keypoints and camera, and their silhouettes overlap "
-    f"with an IoU of {iou_shapes:.2f}: the shape a network learns from primitives differs "
-    f"in {(prim_mask ^ mesh_mask).sum()} of the {(prim_mask | mesh_mask).sum()} pixels "
-    "covered by either silhouette. The mesh robots are checked against another renderer: "
-    "pybullet draws the same URDF at the same joint angles and intrinsics "
-    f"(`robotpose bench meshes`, `tests/test_urdf.py`). {pb_text}"))
+    pybullet = None
+display(Markdown(describe_mesh_agreement(
+    iou_shapes, int((prim_mask ^ mesh_mask).sum()), int((prim_mask | mesh_mask).sum()),
+    pybullet, views=3)))
 
 # %% [markdown]
 # ## The paper's randomisation
@@ -261,9 +251,9 @@ display(Markdown(
 # %% mystnb={"figure": {"caption": "Random training scenes of the paper's randomisation (its Fig. 3): the industrial arm in the first two rows, the Panda in the last two; titles give the number of robots and the noise amplitude a.", "name": "fig-random-scenes"}}
 scenes = [s for name in ("kuka_kr16", "panda")
           for s in generate(name, seed=0, indices=range(8), height=H, width=W)]
-viz.image_grid([viz.draw_sample(s) for s in scenes], cols=4,
-               titles=[f"{s.robot}: {s.num_robots} robot(s), "
-                       f"a={s.meta['noise_amplitude']:.0f}" for s in scenes])
+robot_panels([viz.draw_sample(s) for s in scenes], cols=4, size=2.5, fontsize=12,
+             titles=[f"{s.num_robots} robot{'s' * (s.num_robots != 1)}, "
+                     f"a = {s.meta['noise_amplitude']:.0f}" for s in scenes])
 plt.show()
 
 # %% [markdown]
@@ -331,44 +321,20 @@ plt.show()
 # how far the robots are from the camera (the paper splits its depth errors at 5 m into
 # *near* and *far*).
 
-# %% mystnb={"figure": {"caption": "The training distribution of each robot's preset: robots per image, the share of a robot's joints that are visible, and the depth of the joints.", "name": "fig-distribution"}}
+# %% mystnb={"figure": {"caption": "The training distribution of each robot's preset, as histograms: how many scenes show 0 to 3 robots, how many robots show a given share of their joints, and how many joints lie at a given depth.", "name": "fig-distribution"}}
 N_STATS = config.pick(24, 200)
-stats = {name: generate(name, seed=123, indices=range(N_STATS), height=H, width=W)
+stats = {name: scene_statistics(generate(name, seed=123, indices=range(N_STATS),
+                                         height=H, width=W))
          for name in ROBOT_NAMES}
-fig, axes = plt.subplots(1, 3, figsize=(10, 3))
-for name, samples in stats.items():
-    counts = [s.num_robots for s in samples]
-    axes[0].hist(counts, bins=np.arange(-0.5, 4.5), alpha=0.6, label=name)
-    vis = np.concatenate([s.visibility.mean(1) for s in samples if s.num_robots])
-    axes[1].hist(vis, bins=np.linspace(0, 1, 9), alpha=0.6, label=name)
-    z = np.concatenate([s.joints_3d[..., 2].ravel() for s in samples if s.num_robots])
-    axes[2].hist(z, bins=30, alpha=0.6, label=name)
-axes[0].set_xlabel("robots in the image")
-axes[1].set_xlabel("fraction of joints visible")
-axes[2].set_xlabel("joint depth z [m]")
-for ax in axes:
-    ax.legend(fontsize=8)
-plt.tight_layout()
+plot_training_distribution(stats)
 plt.show()
 
 # %% tags=["hide-input"]
-lines = []
-for name, samples in stats.items():
-    counts = np.array([s.num_robots for s in samples])
-    z = np.concatenate([s.joints_3d[..., 2].ravel() for s in samples if s.num_robots])
-    lines.append(f"* **{name}**: {np.mean(counts == 0):.0%} of the {len(samples)} "
-                 "scenes show no robot (they teach the networks to say so) and "
-                 f"{np.mean(counts >= 2):.0%} show two or more; the joints lie "
-                 f"{np.percentile(z, 5):.1f} to {np.percentile(z, 95):.1f} m from the "
-                 f"camera (5th to 95th percentile), {np.mean(z >= 5):.0%} of them in "
-                 "the paper's far range beyond 5 m.")
-counts = [[s.num_robots for s in samples] for samples in stats.values()]
-if all(c == counts[0] for c in counts):
-    lines.append("\nThe robot counts agree between the robots because both presets "
-                 "draw the number of robots and which of them are shown first, "
-                 "from the same distributions and the same seed; the robots differ "
-                 "in what follows (poses, distances, which joints are visible).")
-display(Markdown("\n".join(lines)))
+from robotpose_lib.narration import describe_training_distribution
+
+display(Markdown(describe_training_distribution(
+    {name: st["robots"] for name, st in stats.items()},
+    {name: st["depth"] for name, st in stats.items()})))
 
 # %% [markdown]
 # The industrial arm fills the paper's whole depth range and the Panda only the near part:
@@ -399,11 +365,8 @@ camera_sliders = {
 
 
 def show_posed(azimuth, inclination, radius, **q):
-    scene = posed_scene("kuka_kr16", [q[f"q{j + 1}"] for j in range(robot_kr.dof)],
-                        radius, inclination, azimuth, height=H, width=W, seed=3)
-    s = render_scenes("kuka_kr16", [scene], params_for("kuka_kr16"))[0]
-    viz.image_grid([viz.draw_sample(s), viz.color_depth(s.depth)], cols=2,
-                   titles=["image + joints", "depth"])
+    plot_posed("kuka_kr16", [q[f"q{j + 1}"] for j in range(robot_kr.dof)], radius,
+               inclination, azimuth, size=(H, W), seed=3)
 
 
 from robotpose_lib.widgets import panel_controls
@@ -471,18 +434,13 @@ with tempfile.TemporaryDirectory() as tmp:
 
 # %%
 from robotpose_lib.bench.synth import synth_throughput
+from robotpose_lib.narration import describe_render_rates
 
 n_bench = config.pick(8, 48)
 rates = {name: synth_throughput(name, n_bench, 480, 640, batch=8)
          for name in ROBOT_NAMES}
-display(Markdown(
-    f"Rendered {n_bench} three-robot scenes at 480x640 for each robot model "
-    f"({torch.get_num_threads()} torch threads):\n\n"
-    + "\n".join(f"* **{name}**: {rate:.1f} samples/s" for name, rate in rates.items())
-    + "\n\nAt the slower rate one batch of 8 scenes takes "
-      f"{8 / min(rates.values()):.1f} s to render at the paper's resolution; the "
-      "reference models train at 240x320 on a quarter of the pixels, with rendering "
-      "in a parallel worker process, and chapter 6 shows their training throughput."))
+threads = torch.get_num_threads()
+display(Markdown(describe_render_rates(rates, n_bench, threads, batch=8)))
 
 # %% [markdown]
 # ## Your own robot

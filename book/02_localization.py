@@ -77,7 +77,8 @@ from robotpose_lib.narration import (describe_localization, localization_tables,
                                      markdown_table)
 from robotpose_lib.viz.localization import (draw_network, plot_depth_errors,
                                             plot_pixel_errors, plot_stage_beliefs)
-from robotpose_lib.viz.training import plot_loss_curves, plot_term_history
+from robotpose_lib.viz.training import (last_stage_terms, plot_loss_curves,
+                                        plot_term_history, plot_total_and_fifths)
 
 QUICK = config.quick_mode()
 # the live model's robot (the Panda has real photos to check against)
@@ -130,14 +131,14 @@ quick_mode_note()
 # Look at the sizes of the two terms, though: the weight
 # discs cover about 2 % of the pixels, and inverse depth squeezes everything beyond a few
 # metres into a sliver of $[0, 1]$, so a depth error of half a metre changes $D$ by a few
-# hundredths. Trained with $\lambda = 1$, the reference models' first part logged a depth
-# term about a hundred times smaller than the belief term, and their depth was no better
-# than predicting one constant depth for every pixel. Their second part therefore
-# continues with $\lambda = 50$ (`--set depth_weight=50`) to make the weighted depth term a sizeable
-# share of the loss (the industrial arm's from its third part on with $\lambda = 10$ on the
-# log depth code; see the reference model below); the training logs plotted in {numref}`fig-reference-runs` keep the
-# unweighted terms, and the sentence under that figure gives the weighted ratio they
-# measure.
+# hundredths. Trained with $\lambda = 1$, the reference models logged a depth term about
+# a hundred times smaller than the belief term in their first phase of training, and
+# their depth was no better than predicting one constant depth for every pixel. Their
+# training was therefore continued with $\lambda = 50$ (`--set depth_weight=50`) to make
+# the weighted depth term a sizeable share of the loss (the industrial arm's from its
+# third phase on with $\lambda = 10$ on the log depth code; see the reference model
+# below); the training logs plotted in {numref}`fig-reference-runs` keep the unweighted
+# terms, and the sentence under that figure gives the weighted ratio they measure.
 #
 # One thing the paper does not discuss: an image only shows $Z / f$, the depth relative
 # to the focal length $f$ (a robot twice as far through a lens twice as long looks the
@@ -282,12 +283,7 @@ ax = plot_loss_curves(run_dir)
 live_log = [r for r in read_metrics(run_dir / "metrics.jsonl") if "loss" in r]
 steps_logged = np.array([r["step"] for r in live_log])
 logged = np.array([r["loss"] for r in live_log])  # one batch's loss per logged step
-ax.plot(steps_logged, logged, color="k", lw=1.5, label="total (sum over stages)")
-fifth = max(1, len(logged) // 5)  # logged points in a fifth of the run
-for part, label in ((slice(None, fifth), "mean of the first and last fifth"),
-                    (slice(-fifth, None), None)):
-    ax.plot(steps_logged[part][[0, -1]], [logged[part].mean()] * 2, "--",
-            color="0.45", lw=2, label=label)
+plot_total_and_fifths(ax, steps_logged, logged)
 # the legend beside the axes: inside it would hide the zig-zag of the curves
 ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
 ax.figure.set_size_inches(9, 3.2)
@@ -296,36 +292,9 @@ plt.show()
 live_model, _, _ = load_model(run_dir / "checkpoint.pt")
 
 # %% tags=["hide-input"]
-first, last = logged[:fifth], logged[-fifth:]
-change = last.mean() / first.mean() - 1
-text = (f"Over {live_steps} steps the total loss (eq. 3, the sum over stages: the "
-        f"black line) went from a mean of {first.mean():.4f} over the first {fifth} "
-        f"of {len(logged)} logged points to {last.mean():.4f} over the last {fifth} "
-        f"({change:+.0%}; the dashed segments). Each logged point is the loss of one "
-        "batch of new random scenes, so the curve zig-zags from batch to batch, and "
-        f"the last loss printed above ({logged[-1]:.4f}) is one batch's. ")
-if fifth >= 2:
-    # batch-to-batch spread: standard deviation of the points about their fifth's mean
-    spread = float(np.sqrt((first.var(ddof=1) + last.var(ddof=1)) / 2))
-    # the difference of the two means is uncertain by about sqrt(2 / fifth) spreads
-    noise = 2 * spread * np.sqrt(2 / fifth)
-    text += (f"Within a fifth the points scatter by {spread:.4f} (standard "
-             "deviation), so a difference of the two means below about "
-             f"{noise:.4f} (twice its standard error) is within the batch-to-batch "
-             "spread. ")
-    if last.mean() < first.mean() - noise:
-        text += ("The drop is larger than that: the loss falls, and the mechanics "
-                 "work.")
-    elif last.mean() > first.mean() + noise:
-        text += "The loss rose by more than that: this run did not learn."
-    else:
-        text += ("The change is within it: too few steps to see learning through "
-                 "the batch-to-batch noise.")
-else:
-    text += ("Too few points are logged to tell a change from the batch-to-batch "
-             "noise.")
-display(Markdown(text + " The numbers below come from the reference model, not from "
-                        "this run."))
+from robotpose_lib.narration import describe_live_run
+
+display(Markdown(describe_live_run(logged, live_steps)))
 
 # %% [markdown]
 # ## The reference model
@@ -335,15 +304,16 @@ display(Markdown(text + " The numbers below come from the reference model, not f
 # folder's `lineage.json` and `card.md` give the steps, data and time). If one is missing, the chapter says
 # so and uses the live model instead, whose results are of course much worse.
 #
-# Both were trained in parts ({numref}`fig-reference-runs` below), and they differ in
-# their data. The industrial arm's model (`kuka_kr16`) saw the paper's recipe of
-# synthetic scenes throughout. The shipped Panda model did not: after two parts on the
+# Both were trained in phases, each continuing from the weights the one before ended
+# with ({numref}`fig-reference-runs` below), and they differ in their data. The
+# industrial arm's model (`kuka_kr16`) saw the paper's recipe of synthetic scenes
+# throughout. The shipped Panda model did not: after two phases on the
 # paper's recipe it continued its training on chapter 5's `sim2real` scenes (close
 # wide-angle cameras, white and grey robots with highlights, clutter and photometric
 # degradations), built so that the model works on real photos; its model card
 # (`assets/models/panda_localization_cpu/card.md`) gives the command. So the Panda model
 # evaluated in this chapter is that `sim2real` model, not a paper-recipe one; its
-# `lineage.json` names the paper-recipe weights it had after its second part, from which
+# `lineage.json` names the paper-recipe weights it had after its second phase, from which
 # chapter 5's study starts.
 
 # %%
@@ -364,48 +334,51 @@ for robot in ROBOT_NAMES:
 SHOW_ROBOT = LIVE_ROBOT
 
 # %% [markdown]
-# How the reference models were trained ({numref}`fig-reference-runs`): part 1 with the
-# paper's loss ($\lambda = 1$), part 2 warm-started from it with $\lambda = 50$. The curves
-# are the last stage's two terms *unweighted*, before $\lambda$ multiplies the depth term,
-# so the depth curve stays far below the belief curve even in the parts that weight it
-# by 50; what the weight did is read from the logs' weighted terms in the sentence under
-# the figure. The two references then part ways (each model card gives the commands
-# and the figures). The Panda's third part is trained on the sim-to-real scenes of
-# chapter 5. The industrial arm's third part switches to the log depth code of the
+# How the reference models were trained ({numref}`fig-reference-runs`): phase 1 with the
+# paper's loss ($\lambda = 1$), phase 2 continuing from its weights with $\lambda = 50$.
+# The curves are the last stage's two terms *unweighted*, before $\lambda$ multiplies the
+# depth term, so the depth curve stays far below the belief curve even in the phases that
+# weight it by 50; what the weight did is read from the logs' weighted terms in the
+# sentence under the figure. The two references then go different ways (each model card
+# gives the commands and the figures). The Panda's third phase is trained on the
+# sim-to-real scenes of chapter 5. The industrial arm's third phase switches to the log
+# depth code of the
 # section on why depth is hard below (with $\lambda = 10$), and its fourth adds a
 # **depth-context branch** (ours, not the paper's; `depth_context` in the configuration):
 # four residual blocks of dilated 3x3 convolutions (dilations 1, 2, 4, 8) read the
 # features F together with the last stage's maps and add a correction to its depth
 # output, at the feature stride. Together they see 31x31 feature cells (248 px), a whole
 # robot, so its apparent size can set its distance, which the stages' 5x5 kernels cannot;
-# chapter 6 diagnoses what it brought. Its fifth and sixth parts train longer at a lower
-# learning rate. From part 3 on its depth term measures the log code, so its level
-# cannot be compared with parts 1 and 2.
+# chapter 6 diagnoses what it brought. Its fifth and sixth phases train longer at a lower
+# learning rate. From phase 3 on its depth term measures the log code, so its level
+# cannot be compared with phases 1 and 2.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs, part after part: the last stage's belief and depth terms (unweighted, smoothed), with a dotted line and the part's number at each boundary; the title says what each part changed.", "name": "fig-reference-runs"}}
-# each reference's parts in training order (run in its lineage.json, what changed)
-REFERENCE_PARTS = {
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs, phase after phase: the last stage's belief and depth terms (unweighted, smoothed) against the step; at each dotted line the training was continued from its last weights with one change, and the number there is the phase's, whose change the title names.", "name": "fig-reference-runs"}}
+# each reference's phases in training order (run in its lineage.json, what changed)
+REFERENCE_PHASES = {
     "panda": [("part1", "λ = 1"), ("part2", "λ = 50"), ("part3", "sim2real scenes")],
     "kuka_kr16": [("part1", "λ = 1"), ("part2", "λ = 50"), ("part3", "log code"),
                   ("part4", "+ depth context"), ("part5", "more steps"),
                   ("part6", "more steps")],
 }
-histories = {}  # robot -> [(log rows of a part, what changed), ...]
+histories = {}  # robot -> [(log rows of a phase, what changed), ...]
 for robot in ROBOT_NAMES:
     record = read_record(f"{robot}_localization_cpu")
     logs = record.logs() if record is not None else {}
-    parts = [(logs[run], label) for run, label in REFERENCE_PARTS.get(robot, [])
-             if run in logs]
-    if len(parts) >= 2:
-        histories[robot] = parts
+    phases = [(logs[run], label) for run, label in REFERENCE_PHASES.get(robot, [])
+              if run in logs]
+    if len(phases) >= 2:
+        histories[robot] = phases
 if histories:
     fig, axes = plt.subplots(1, len(histories), figsize=(10, 3.5), squeeze=False)
-    for ax, (robot, parts) in zip(axes[0], histories.items()):
-        # the part numbers mark the boundaries; the title says what each part changed
-        plot_term_history([rows for rows, _ in parts], ax=ax, smooth=20,
-                          labels=[str(i) for i in range(1, len(parts) + 1)])
-        key = ", ".join(f"{i}: {what}" for i, (_, what) in enumerate(parts, 1))
-        ax.set_title(f"{robot}\n" + textwrap.fill(f"parts {key}", 50), pad=14,
+    for ax, (robot, phases) in zip(axes[0], histories.items()):
+        # the phase numbers mark where the training was continued; the title says
+        # what each phase changed
+        plot_term_history([rows for rows, _ in phases], ax=ax, smooth=20,
+                          labels=[str(i) for i in range(1, len(phases) + 1)])
+        ax.set_xlabel("step")
+        key = ", ".join(f"{i}: {what}" for i, (_, what) in enumerate(phases, 1))
+        ax.set_title(f"{robot}\n" + textwrap.fill(f"phases {key}", 50), pad=14,
                      fontsize=10)
     plt.tight_layout()
     plt.show()
@@ -413,34 +386,13 @@ else:
     print("reference training logs not found: skipping their plot")
 
 # %% tags=["hide-input"]
-def end_of_part(rows, share=10):
-    """Mean belief, unweighted and weighted depth term of the last stage over the
-    last 1/share of a log's rows (a stage's logged loss is belief + lambda * depth)."""
-    last = max(int(k.split("_")[1]) for k in rows[0] if k.startswith("belief_"))
-    tail = rows[-max(1, len(rows) // share):]
-    b = np.mean([r[f"belief_{last}"] for r in tail])
-    d = np.mean([r[f"depth_{last}"] for r in tail])
-    return b, d, np.mean([r[f"stage_{last}"] for r in tail]) - b
+from robotpose_lib.narration import describe_depth_weight
 
-
-lines = []
-for robot, parts in histories.items():
-    ends = [end_of_part(rows) for rows, _ in parts]
-    shares = ", ".join(f"{i} ({what}) {w / b:.2f}"
-                       for i, ((_, what), (b, d, w)) in enumerate(zip(parts, ends), 1))
-    (_, d1, w1), (b2, d2, w2) = ends[0], ends[1]
-    lines.append(
-        f"**{robot}**: the weighted depth term as a share of the belief term at the "
-        f"end of each part: {shares}. Part 2's weight of 50 took it from "
-        f"{w1 / ends[0][0]:.2f} to {w2 / b2:.2f} of the belief term ("
-        + ("within a factor of ten of it" if w2 / b2 >= 0.1 else
-           "still more than ten times smaller")
-        + f"), while the unweighted depth term plotted above went from {d1:.1e} to "
-        f"{d2:.1e} ({d2 / d1 - 1:+.0%}).")
-if lines:
-    display(Markdown("Read from the same logs (the mean over the last tenth of each "
-                     "part's logged steps; the weighted depth term is the stage's "
-                     "logged loss minus its belief term): " + " ".join(lines)))
+# per phase: the last stage's belief, depth and weighted depth terms at its end
+ends = {robot: [(what, last_stage_terms(rows)) for rows, what in phases]
+        for robot, phases in histories.items()}
+if ends:
+    display(Markdown(describe_depth_weight(ends)))
 
 # %% [markdown]
 # ### Inside the network, stage by stage
@@ -481,6 +433,7 @@ fig.suptitle(f"{SHOW_ROBOT}, {source}; colour scale 0 .. "
 plt.show()
 
 # %% tags=["hide-input"]
+from robotpose_lib.narration import describe_stage_maps
 from robotpose_lib.viz.localization import stage_map_figures
 
 sigma = task.targets.sigma
@@ -488,53 +441,8 @@ sigma = task.targets.sigma
 separation = 3 * sigma
 crops = [b[:, zoom[0], zoom[1]] for b in stage_beliefs]
 stats = stage_map_figures(crops, separation=separation, visible=0.05)
-n_stages, n_joints = len(stats), len(joint_labels)
-# pixels at or above half the maximum of a target's Gaussian: a disc of radius
-# sigma * sqrt(2 ln 2)
-target_area = np.pi * 2 * np.log(2) * sigma ** 2
-areas = {i: float(np.median(list(st["half_area"].values())))
-         for i, st in enumerate(stats, 1) if st["half_area"]}
-peaks = [st["max"] for st in stats]
-text = ("What {numref}`fig-stages` shows, in numbers (the maps of the crop): the "
-        "largest belief of any joint is "
-        + ", ".join(f"{m:.2f}" for m in peaks) + f" in stages 1 to {n_stages} "
-        "(a target's peak is 1), and "
-        + ", ".join(str(len(st["visible"])) for st in stats)
-        + f" of the {n_joints} joints' maps reach 0.05, below which a map hardly "
-          "shows. ")
-if areas:
-    text += ("Where a map shows, its blob covers a median of "
-             + ", ".join(f"{a:.0f} pixels in stage {i}" for i, a in areas.items())
-             + f" at half its maximum, against {target_area:.0f} for a target's "
-               f"Gaussian (sigma {sigma:g} px). ")
-last = stats[-1]
-if last["second"]:
-    names = ", ".join(joint_labels[j] for j in last["second"])
-    text += (f"In stage {n_stages}, {len(last['second'])} of the joints ({names}) "
-             "light a second peak at least half as high as their first, more than "
-             f"{separation:g} px from it: two candidates for one joint. ")
-else:
-    text += (f"In stage {n_stages} no joint lights a second peak at least half as "
-             f"high as its first, more than {separation:g} px from it. ")
-rising = all(b > a for a, b in zip(peaks, peaks[1:]))
-first_area = next(iter(areas.values()), np.nan)
-last_area = areas.get(n_stages, np.nan)
-narrower = len(areas) >= 2 and last_area < 0.8 * first_area
-wider = len(areas) >= 2 and last_area > 1.25 * first_area
-did = ["raise the beliefs from stage to stage" if rising
-       else "do not raise the beliefs steadily"]
-did.append("narrow the blobs" if narrower else
-           "widen the blobs rather than sharpen them" if wider else
-           "keep the blobs about as wide")
-if last["second"]:
-    did.append(f"leave {len(last['second'])} joints with two candidates")
-refined = rising and narrower and not last["second"]
-text += (f"So on this scene the later stages of the {SHOW_ROBOT} model "
-         + ", ".join(did[:-1]) + " and " + did[-1]
-         + ("; that is the refinement the paper's design aims at." if refined else
-            "; the refinement stage by stage that the paper's design aims at does "
-            "not show on this model's maps."))
-display(Markdown(text))
+display(Markdown(describe_stage_maps(stats, joint_labels, sigma, separation,
+                                     SHOW_ROBOT)))
 
 # %% [markdown]
 # The panel below shows one stage and one joint at a time, at full size, with the peak
@@ -545,24 +453,15 @@ display(Markdown(text))
 # %%
 import ipywidgets as widgets
 
+from robotpose_lib.viz.localization import plot_belief_panel
 from robotpose_lib.widgets import panel_controls
 
 joint_names = get_robot(SHOW_ROBOT).keypoint_names
 
 
 def show_stage(stage, joint):
-    b = stage_beliefs[stage - 1][joint_names.index(joint)]
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    axes[0].imshow(viz.draw_sample(scene)); axes[0].set_title("image and true joints")
-    axes[1].imshow(scene.image.mean(axis=2), cmap="gray")
-    # colour scale up to this map's own maximum: on 0..1 weak beliefs would vanish
-    axes[1].imshow(b, cmap="magma", vmin=0, vmax=max(float(b.max()), 1e-3), alpha=0.75)
-    v, u = np.unravel_index(np.argmax(b), b.shape)
-    axes[1].plot(u, v, "c+", ms=14, mew=2)
-    axes[1].set_title(f"stage {stage}, {joint}: max belief {b.max():.2f} (+)",
-                      fontsize=9)
-    for ax in axes:
-        ax.axis("off")
+    belief = stage_beliefs[stage - 1][joint_names.index(joint)]
+    plot_belief_panel(scene, belief, f"stage {stage}, {joint}")
 
 
 _, show_figure = panel_controls(
@@ -657,11 +556,12 @@ plt.show()
 
 # %% tags=["hide-input"]
 inverse = DepthCoding(coding.z_min, coding.z_max, kind="inverse")
-# Z' = Z at fx = 0.76 W
-cost = lambda z: (inverse.encode(z + 0.1, 76.0, 100)
-                  - inverse.encode(z, 76.0, 100)) ** 2
+# the squared change of the code for a 10 cm error at 1 m and at 10 m (Z' = Z at
+# fx = 0.76 W)
+near_cost, far_cost = ((inverse.encode(z + 0.1, 76.0, 100)
+                        - inverse.encode(z, 76.0, 100)) ** 2 for z in (1.0, 10.0))
 display(Markdown("With the inverse code a 10 cm error at 10 m costs "
-                 f"{cost(1.0) / cost(10.0):,.0f} times less than at 1 m (a finite "
+                 f"{near_cost / far_cost:,.0f} times less than at 1 m (a finite "
                  "10 cm step; the fourth-power rule is its limit for small errors): "
                  "the far joints hardly move the loss."))
 
@@ -687,29 +587,10 @@ else:
           "run scripts/depth_diagnosis.py --toy.")
 
 # %% tags=["hide-input"]
+from robotpose_lib.narration import describe_toy_depth
+
 if toy_runs:
-    lines = []
-    for seed in sorted({r["seed"] for r in toy_runs}):
-        inv = next((r for r in toy_runs if r["seed"] == seed
-                    and r["kind"] == "inverse"), None)
-        log = next((r for r in toy_runs if r["seed"] == seed and r["kind"] == "log"),
-                   None)
-        if inv and log:
-            lines.append(f"seed {seed}: median error {inv['median_cm']:.0f} cm with "
-                         f"the inverse code, {log['median_cm']:.0f} cm with the log "
-                         f"code ({inv['steps']} steps each; far mean "
-                         f"{inv['far_mean_cm']:.0f} against {log['far_mean_cm']:.0f} "
-                         "cm)")
-    wins = sum(1 for r in toy_runs if r["kind"] == "log" and r["median_cm"] < next(
-        (i["median_cm"] for i in toy_runs if i["kind"] == "inverse"
-         and i["seed"] == r["seed"]), np.inf))
-    display(Markdown("On the toy scenes, " + "; ".join(lines) + ". "
-                     + ("The log code has the smaller median error with every seed"
-                        if wins == len(lines) else
-                        f"The log code has the smaller median error with {wins} of "
-                        f"{len(lines)} seeds")
-                     + ". Chapter 6 diagnoses the reference model itself: how far its "
-                       "far error is from what its targets allow."))
+    display(Markdown(describe_toy_depth(toy_runs)))
 
 # %% [markdown]
 # ## Under which conditions does depth reach Table I?
@@ -804,18 +685,14 @@ else:
                      "least one joint."))
 
 # %% mystnb={"figure": {"caption": "The Panda localization model on real photographs (one robot, no mask, NMS peaks): the true chain in yellow, each predicted joint a cyan dot outlined in black, joined to its true joint by a red line (the error); top, the two best photos by median error, bottom, the two worst among those where at least one joint is found.", "name": "fig-real-ch2"}}
-from robotpose_lib.eval.real import evaluate_photos
+from robotpose_lib.eval.real import best_and_worst, evaluate_photos
 from robotpose_lib.viz.localization import draw_joint_errors
 
 if photos and "panda" in models:
     model, task, source = models["panda"]
     results = evaluate_photos(model, task, photos, method="nms")
-    n_found = np.array([int(np.isfinite(r.errors_px).sum()) for r in results])
-    medians = np.array([np.nanmedian(r.errors_px) if k else np.inf
-                        for r, k in zip(results, n_found)])
-    # best first, among the photos with at least one joint found
-    order = [int(i) for i in np.argsort(medians) if n_found[i]]
-    pick = order[:2] + order[-2:] if len(order) >= 4 else order
+    # the two best and the two worst among the photos with a joint found, best first
+    pick, medians, n_found = best_and_worst(results, k=2)
     overlays = []
     for i in pick:
         img = viz.draw_chain(photos[i].image, results[i].true_2d, color=(255, 255, 0),
@@ -832,6 +709,9 @@ if photos and "panda" in models:
         print("The model finds no joint in any photo.")
 
 # %% tags=["hide-input"]
+from robotpose_lib.eval.real import wrong_joints
+from robotpose_lib.narration import describe_real_photo_errors
+
 if photos and "panda" in models:
     panda_names = get_robot("panda").keypoint_names
     h0, w0 = photos[0].image.shape[:2]
@@ -846,39 +726,13 @@ if photos and "panda" in models:
     display(Markdown(f"Pixel error per joint at the photos' {w0}x{h0} pixels "
                      f"({source}):\n\n"
                      + markdown_table(per_joint, formats={"median [px]": ".0f"})))
-    near = (float(np.mean(errs[np.isfinite(errs)] <= 0.05 * w0))
-            if np.isfinite(errs).any() else 0.0)
-    # found joints off their truth: near another joint of the arm (the wrong joint)?
-    off, wrong_joint, wrong_in = 0, 0, []  # wrong_in: photos shown above with them
-    for i, r in enumerate(results):
-        for j in np.flatnonzero(np.isfinite(r.errors_px) & (r.errors_px > 0.05 * w0)):
-            others = np.delete(r.true_2d, j, axis=0)
-            off += 1
-            if np.nanmin(np.linalg.norm(others - r.pred_2d[j], axis=1)) <= 0.05 * w0:
-                wrong_joint += 1
-                if i in pick and r.name not in wrong_in:
-                    wrong_in.append(r.name)
-    display(Markdown(
-        f"Over all photos the median error is {np.nanmedian(errs):.0f} px "
-        f"({np.nanmedian(errs) / w0:.0%} of the photo's width), "
-        f"{int(np.isnan(errs).sum())} of {errs.size} joints have no peak, and "
-        f"{near:.0%} of the found joints lie within 5 % of the width of the truth; "
-        f"the median depth error is {np.nanmedian(depth_err):.0f} cm. "
-        + ("Fewer than half of the found joints are near the truth"
-           if near < 0.5 else "Most found joints are near the truth")
-        + (f". Of the {off} found joints farther off, {wrong_joint} lie within 5 % "
-           "of the width of another joint of the arm: the model found a joint of the "
-           "robot, but not the one it names"
-           + (f" (in {' and '.join(wrong_in)} above, red lines join such predictions "
-              "to their true joints)" if wrong_in else "")
-           + (f"; the other {off - wrong_joint} are farther than that from every "
-              "joint" if off > wrong_joint else "")
-           if off else "")
-        + (f"; in {int((n_found == 0).sum())} of {len(results)} photos no joint is "
-           "found at all" if (n_found == 0).any() else "")
-        + ". This model already carries chapter 5's `sim2real` training, so this is "
-          "the gap between rendered and real images that remains after it; chapter 5 "
-          "measures that gap and what its training changed."))
+    # found joints off their truth (beyond 5 % of the width): at another joint?
+    wrong = wrong_joints(results, 0.05 * w0)
+    shown_wrong = [r.name for i, r in enumerate(results) if i in pick and wrong[i][1]]
+    display(Markdown(describe_real_photo_errors(
+        errs, depth_err, w0, off=sum(o for o, _ in wrong),
+        wrong_joint=sum(w for _, w in wrong), wrong_in=shown_wrong,
+        no_joint=int((n_found == 0).sum()))))
 
 # %% [markdown]
 # ## What differs from the paper, and why
@@ -895,10 +749,10 @@ if photos and "panda" in models:
 #   keeps VGG16 at stride 4 for those with a GPU.
 # * **Depth weight and code.** $\lambda = 50$ instead of 1 in eq. 1 (see the loss
 #   section): with the paper's balance and our short training, depth was not learned at
-#   all. The industrial arm's reference goes further from its third part on: the log depth
-#   code instead of the paper's inverse one, with $\lambda = 10$ instead of 50 (its model
-#   card's "depth term x10", `--set depth_weight=10`: the log code's errors are larger in
-#   code units), and from its fourth part a depth-context branch (chapter 6).
+#   all. The industrial arm's reference goes further from its third phase of training on:
+#   the log depth code instead of the paper's inverse one, with $\lambda = 10$ instead of 50
+#   (its model card's "depth term x10", `--set depth_weight=10`: the log code's errors are
+#   larger in code units), and from its fourth phase a depth-context branch (chapter 6).
 # * **Stages and width.** Three stages of 64 channels with 5x5 kernels instead of five of
 #   128 with 7x7 kernels: far fewer parameters and FLOPs, a smaller receptive field.
 # * **Input size.** 240x320 instead of 480x640. Pixel errors are scaled by 640 / 320 to
@@ -944,5 +798,5 @@ if photos and "panda" in models:
 #    From how many scenes on does the Fig. 6 ordering stop changing?
 # 3. Train a Panda model with `--set depth_code=log` (`robotpose train localization ...`)
 #    and compare its depth errors with the inverse code's: the toy study suggests smaller
-#    errors. (The industrial arm's reference already switched to the log code in its third
-#    part; chapter 6 compares its parts.)
+#    errors. (The industrial arm's reference already switched to the log code in the third
+#    phase of its training; chapter 6 compares its phases.)

@@ -26,8 +26,9 @@
 # enough to read off its kinematic chain. With several robots it is not: the belief maps
 # say *where* the elbows are, not *whose* elbow each one is. The paper (§III-C) solves
 # this with a second network that segments the robots one at a time, a recurrent
-# network that emits one mask per step until it runs out of robots. The masks then cut
-# the belief maps into one set per robot (chapter 4).
+# network that emits one mask per step until it runs out of robots. The masks are then
+# meant to cut the belief maps into one set per robot (chapter 4 measures how well the
+# predicted masks do).
 #
 # You will learn:
 #
@@ -52,7 +53,6 @@ if "google.colab" in sys.modules:
 
 # %%
 import time
-from dataclasses import replace
 
 import cv2
 import matplotlib.pyplot as plt
@@ -63,7 +63,7 @@ import torch
 from robotpose_lib import config, viz
 from robotpose_lib.viz import instances as iv
 from robotpose_lib.viz.training import (lineage_curve, mark_parts, plot_training_curve,
-                                        relative_noise)
+                                        relative_noise, tenth_mean)
 from robotpose_lib.ap import ap_table
 from robotpose_lib.eval.testset import TEST_SEED, test_dataset, test_params
 from robotpose_lib.models.instances import (DEFAULT_MIN_ACTIVE_FRACTION,
@@ -71,14 +71,15 @@ from robotpose_lib.models.instances import (DEFAULT_MIN_ACTIVE_FRACTION,
 from robotpose_lib.bench.runtime import instance_timings
 from robotpose_lib.cards import read_record
 from robotpose_lib.book import find_log, progress_table, quick_mode_note
+from robotpose_lib import narration
 from robotpose_lib.narration import markdown_table
 from robotpose_lib.eval.instances import evaluate_instances, step_purity
 from robotpose_lib.tasks import load_reference
 from robotpose_lib.matching import matching_loss
-from robotpose_lib.models.instances import get_config as instance_config
 from robotpose_lib.synth import generate, params_for
 from robotpose_lib.targets import image_to_tensor
-from robotpose_lib.toy import disc_batch, train_toy
+from robotpose_lib.toy import (counts_by_rule, disc_batch, sweep_runs, toy_steps,
+                               toy_sweep, train_quick_toy)
 
 QUICK = config.quick_mode()
 DEVICE = config.default_device()
@@ -102,25 +103,10 @@ quick_mode_note()
 three = params_for(ROBOT, min_robots=3, max_robots=3, theta_vr=1.0)
 candidates = generate(ROBOT, seed=7, indices=range(config.pick(6, 16)), height=H,
                       width=W, params=three)
-
-
-def inside(sample) -> bool:
-    """All joints of all robots lie in the image (so every peak exists)."""
-    u, v = sample.joints_2d[..., 0], sample.joints_2d[..., 1]
-    return bool(((u >= 0) & (u < W) & (v >= 0) & (v < H)).all())
-
-
-def wrong_links(sample) -> tuple[int, int, list, list]:
-    peaks = [sample.joints_2d[:, j] for j in range(sample.joints_2d.shape[1])]
-    chains = iv.greedy_chains(peaks)
-    links = [(a[1], b[1]) for c in chains for a, b in zip(c[:-1], c[1:])]
-    return sum(a != b for a, b in links), len(links), peaks, chains
-
-
-usable = ([s for s in candidates if s.num_robots == 3 and inside(s)]
-          or [max(candidates, key=lambda s: s.num_robots)])
-scene = max(usable, key=lambda s: wrong_links(s)[0])
-n_wrong, n_links, peaks, chains = wrong_links(scene)
+# the three-robot scene, all joints in the frame, where nearest-neighbour chains go
+# wrong most often
+scene = iv.assignment_scene(candidates, robots=3)
+n_wrong, n_links, peaks, chains = iv.wrong_links(scene.joints_2d)
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Why instances are needed. Left: the truth, one mask and chain per robot. Middle: what ideal belief maps say, one dot per joint coloured by joint type only. Right: chains assembled by linking each joint to the nearest joint of the next type; links between two different robots in red.", "name": "fig-assignment"}}
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
@@ -152,16 +138,16 @@ print(f"nearest-neighbour assembly: {n_wrong} of {n_links} links join joints of 
       "different robots")
 
 # %% tags=["hide-input"]
-display(Markdown(
-    "In this scene the nearest-neighbour heuristic joins joints of two different "
-    f"robots in {n_wrong} of its {n_links} links"
-    + (": every such chain is a robot that does not exist." if n_wrong else
-       ": here the robots stand apart, and the heuristic happens to work; it fails as "
-       "soon as they come close.")))
+display(Markdown(narration.describe_assignment(n_wrong, n_links)))
 
 # %% [markdown]
-# Instance masks remove the guesswork: multiply every belief map by one robot's mask and
-# only that robot's peaks remain.
+# A mask that covers one robot, and only that robot, removes the guesswork: multiply
+# every belief map by it and only that robot's peaks remain, as with the true masks of
+# {numref}`fig-assignment`. The masks the instance model predicts are only as good as
+# that: where a predicted mask also covers another robot, or the background, the peaks
+# there pass too. This chapter measures how far the predicted masks are from one robot
+# per mask; chapter 4 measures how many joints then land on the other robot, decoded with
+# the predicted masks and without any.
 #
 # ## The recurrent idea
 #
@@ -291,17 +277,8 @@ plt.show()
 TOY_STEPS = config.pick(150, 1000)
 TOY_BATCH, TOY_SIZE = 16, (32, 32)
 
-
-def train_quick_toy(steps: int, seed: int = 0, lr: float = 1e-3,
-                    eos_weight: float = 1.0, **config_changes):
-    """The 'quick' instance model trained on fresh disc scenes (toy.train_toy)."""
-    return train_toy(replace(instance_config("quick"), **config_changes), steps,
-                     seed=seed, lr=lr,
-                     eos_weight=eos_weight, batch_size=TOY_BATCH, size=TOY_SIZE)
-
-
 start = time.perf_counter()
-toy, toy_log = train_quick_toy(TOY_STEPS)
+toy, toy_log = train_quick_toy(TOY_STEPS, batch_size=TOY_BATCH, size=TOY_SIZE)
 took = time.perf_counter() - start
 print(f"{TOY_STEPS} steps of {TOY_BATCH} scenes in {took:.0f} s")
 
@@ -325,20 +302,12 @@ plt.show()
 # %%
 held_out = torch.Generator().manual_seed(12345)
 f_test, masks_test, counts_test = disc_batch(128, held_out, size=TOY_SIZE)
-with torch.no_grad():
-    # 3 discs at most + end of sequence + one more
-    toy_steps = toy(f_test, 5, TOY_SIZE)
-fractions = np.stack([iv.active_fractions(m.numpy()) for m in toy_steps])
-toy_right = {}
-for rule in (0.05, 0.02):
-    counted = np.array([iv.count_by_rule(fr, rule) for fr in fractions])
-    toy_right[rule] = float(np.mean(counted == counts_test.numpy()))
-display(Markdown(
-    f"On {len(counts_test)} held-out toy scenes the model counts the discs right in "
-    + " and ".join(f"{right:.0%} of the scenes with the {rule:.0%} rule"
-                   for rule, right in toy_right.items())
-    + f" (a model that always answered the most frequent count would score about "
-      f"{np.bincount(counts_test.numpy()).max() / len(counts_test):.0%})."))
+# 3 discs at most + end of sequence + one more
+toy_masks, fractions = toy_steps(toy, f_test, TOY_SIZE, steps=5)
+truth = counts_test.numpy()
+toy_right = {rule: float(np.mean(counts_by_rule(fractions, rule) == truth))
+             for rule in (0.05, 0.02)}
+display(Markdown(narration.describe_toy_counts(toy_right, counts_test.numpy())))
 
 # %% mystnb={"figure": {"caption": "The toy model on held-out scenes, one scene per row: the discs coloured by true instance, then the model's masks step by step; a step's title gives its share of activated pixels, green while the 2 % rule counts a disc, red where it stops.", "name": "fig-toy-steps"}}
 show = [int(np.flatnonzero(counts_test.numpy() == c)[0]) for c in range(4)
@@ -346,7 +315,7 @@ show = [int(np.flatnonzero(counts_test.numpy() == c)[0]) for c in range(4)
 fig = iv.plot_step_masks(
     [np.repeat((masks_test[b].amax(0).numpy() * 255).astype(np.uint8)[..., None], 3,
                axis=2) for b in show],
-    [toy_steps[b].numpy() for b in show],
+    [toy_masks[b] for b in show],
     [masks_test[b, : int(counts_test[b])].numpy() > 0.5 for b in show],
     min_active_fraction=0.02, size=10 / 6,
     row_labels=[f"{c} disc{'s' * (c != 1)}" for c in counts_test[show].tolist()],
@@ -354,13 +323,7 @@ fig = iv.plot_step_masks(
 plt.show()
 
 # %% tags=["hide-input"]
-display(Markdown(
-    "Each row of {numref}`fig-toy-steps` is one held-out scene; the columns after "
-    f"the first are the model's steps, after {TOY_STEPS:,} training steps "
-    f"({took:.0f} s)"
-    + (" only: quick mode, so the masks are rough" if QUICK else "")
-    + ". The step purity measured on the toy scenes further below says how often a "
-      "step emits exactly one disc."))
+display(Markdown(narration.describe_toy_steps(TOY_STEPS, took, QUICK)))
 
 # %% [markdown]
 # ## The reference model
@@ -463,24 +426,14 @@ iv.plot_step_masks([im[z] for im, z in zip(step_images, zooms)],
 plt.show()
 
 # %% tags=["hide-input"]
-def shown_count(fractions, rule) -> str:
-    """The count by a stopping rule; all steps counted means it never stopped."""
-    n = iv.count_by_rule(fractions, rule)
-    return f"≥ {n} (never stopped)" if n == len(fractions) else str(n)
+from robotpose_lib.eval.instances import activation_on_robots
 
-
-STEPS_RUN = len(step_masks[0])
-PAPER_RULE = f"counted ({PAPER_FRACTION:.0%} rule)"
-step_counts = [{"scene": label, PAPER_RULE: shown_count(fr, PAPER_FRACTION),
-                f"counted ({SMALL} rule)": shown_count(fr, SMALL_FRACTION)}
-               for label, fr in zip(step_labels, map(iv.active_fractions, step_masks))]
-display(Markdown(
-    "The robots each rule counts in these scenes: the steps before the first one with "
-    f"fewer activated pixels than the rule's fraction ({PAPER_FRACTION:.0%} for the "
-    f"paper's, {SMALL} for ours). The model ran {STEPS_RUN} steps, so a count of "
-    f"{STEPS_RUN}, shown as ≥ {STEPS_RUN}, means that it never stopped within them "
-    "and would have counted on.\n\n"
-    + markdown_table(step_counts)))
+display(Markdown(narration.describe_step_counts(
+    step_labels, [iv.active_fractions(m) for m in step_masks], PAPER_FRACTION,
+    SMALL_FRACTION)))
+# where the steps that should each emit a robot light up: on robots or background
+display(Markdown(narration.describe_step_activation(
+    activation_on_robots(step_masks, step_truth))))
 
 # %% [markdown]
 # ### Does each step emit one robot?
@@ -488,8 +441,11 @@ display(Markdown(
 # The grid above can be read for the one property the recurrent model exists for: each
 # step should cover *one* robot. `eval.instances.step_purity` measures it on the test
 # scenes with two or more robots: a step covers a robot when at least half of the robot's
-# pixels are activated in the step's mask; a step covering two or more robots emits a
-# union, and a robot covered by several steps is emitted repeatedly.
+# pixels are activated in the step's mask; a step can cover two or more robots (by
+# outlining both, or by lighting up the background around them as well), and a robot
+# covered by several steps is emitted repeatedly. Beside it,
+# `eval.instances.activation_on_robots` says how much of what the same steps activate
+# lies on a robot at all.
 
 # %%
 multi = [s for s in test_samples if s.num_robots >= 2]
@@ -499,24 +455,18 @@ if multi:
         n_steps = int(batch["counts"].max()) + 1
         masks = model(batch["images"].to(DEVICE), steps=n_steps).cpu().numpy()
     purity = step_purity(masks, batch["masks"].numpy(), batch["counts"])
-    display(Markdown(
-        f"On {len(multi)} test scenes with two or more robots ({purity['steps']} "
-        f"instance steps), **{purity['single']:.0%}** of the steps cover exactly one "
-        f"robot, {purity['union']:.0%} cover two or more at once and "
-        f"{purity['none']:.0%} none; {purity['repeated']:.0%} of the robots are "
-        "covered by more than one step. "
-        + ("Most steps emit one robot, as the paper intends."
-           if purity["single"] > 0.5 else
-           "Most steps do **not** emit one robot: the model has not learnt the "
-           "instance separation the paper describes, and its counts below come from "
-           "masks fading step by step, not from one robot per step.")))
+    counts = [int(c) for c in batch["counts"]]
+    activation = activation_on_robots(
+        list(masks), [batch["masks"].numpy()[b, :c] for b, c in enumerate(counts)])
+    display(Markdown(narration.describe_step_purity(purity, len(multi), activation)))
 else:
-    purity = None
+    purity = activation = None
     print("no test scene with two or more robots in this (quick) test set")
 
 # %% [markdown]
-# Why can the model settle for unions? With the matching loss, emitting the union of two
-# robots at both steps costs about as much as emitting one robot twice, and the only
+# Why can the model settle for masks that cover several robots? With the matching loss,
+# emitting one mask over two robots at both steps costs about as much as emitting one
+# robot twice, and the only
 # memory of what was already emitted is the GRU's hidden state. Ren and Zemel
 # {cite}`ren2017recurrent` feed the masks emitted so far (a *canvas*) back into the
 # recurrent cell; `InstanceConfig(canvas_feedback=True)` does the same here. On the toy
@@ -526,33 +476,18 @@ else:
 # %%
 canvas_rows = []
 for canvas in (False, True):
-    net = train_quick_toy(TOY_STEPS, canvas_feedback=True)[0] if canvas else toy
-    with torch.no_grad():
-        out = net(f_test, 5, TOY_SIZE).numpy()
-    fr = np.stack([iv.active_fractions(m) for m in out])
-    counted = np.array([iv.count_by_rule(x, 0.02) for x in fr])
+    net = (train_quick_toy(TOY_STEPS, batch_size=TOY_BATCH, size=TOY_SIZE,
+                           canvas_feedback=True)[0] if canvas else toy)
+    out, fr = toy_steps(net, f_test, TOY_SIZE, steps=5)
     p = step_purity(out, masks_test.numpy(), counts_test)
-    right = float(np.mean(counted == counts_test.numpy()))
+    right = float(np.mean(counts_by_rule(fr, 0.02) == counts_test.numpy()))
     canvas_rows.append({"canvas feedback": "yes" if canvas else "no",
                         "steps with one disc": p["single"],
                         "steps with a union": p["union"], "count right (2 %)": right})
 display(Markdown(markdown_table(canvas_rows,
                                 formats={c: ".0%" for c in canvas_rows[0]
                                          if c != "canvas feedback"})))
-without, with_canvas = canvas_rows
-gain = with_canvas["count right (2 %)"] - without["count right (2 %)"]
-display(Markdown(
-    f"After {TOY_STEPS} toy training steps from the same seed, the canvas "
-    + (f"raises the counting accuracy by {gain:.0%} points" if gain > 0.02 else
-       f"lowers the counting accuracy by {-gain:.0%} points" if gain < -0.02
-       else "leaves the counting accuracy "
-       "unchanged")
-    + ", and the share of one-disc steps goes from "
-      f"{without['steps with one disc']:.0%} to "
-      f"{with_canvas['steps with one disc']:.0%}"
-    + (" (quick mode: a short run, so this comparison is noisy)." if QUICK else ".")
-    + " The reference models were trained without the canvas; retraining them with it "
-      "is an open step."))
+display(Markdown(narration.describe_canvas(canvas_rows, TOY_STEPS, QUICK)))
 
 # %% [markdown]
 # ### Average precision (the paper's Fig. 7)
@@ -564,7 +499,7 @@ display(Markdown(
 # scores boxes (around the pixels above 0.6); we report boxes and masks. `ap.py`
 # reproduces pycocotools' numbers (checked in the tests).
 
-# %% mystnb={"figure": {"caption": "Precision-recall curves of the reference model's boxes (left) and masks (right) on the test set, one curve per IoU threshold (the paper's Fig. 7a).", "name": "fig-pr"}}
+# %% mystnb={"figure": {"caption": "Precision-recall curves of the reference model's boxes (left) and masks (right) on the test set, one curve per IoU threshold of COCO's ten, 0.50 to 0.95 in steps of 0.05, each in the legend with its AP (the paper's Fig. 7a); curves at thresholds with the same precision lie on top of each other, and a threshold where nothing is matched draws no curve.", "name": "fig-pr"}}
 start = time.perf_counter()
 evaluations = {
     # the settings of `robotpose eval instances` (batch 8; the other defaults)
@@ -579,8 +514,9 @@ small, paper = evaluations[SMALL_FRACTION], evaluations[PAPER_FRACTION]
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.6))
 for ax, (kind, plural) in zip(axes, (("box", "boxes"), ("mask", "masks"))):
     # the legend inside the axes, where the curves leave room, in a readable size
+    # every IoU threshold of the table below, each with its legend entry
     iv.plot_pr_curves(ax, small[kind], title=f"{plural} (stopping at {SMALL})",
-                      fontsize=12, legend_loc="inside")
+                      fontsize=11, legend_loc="inside")
     ax.tick_params(labelsize=11)
 plt.tight_layout()
 plt.show()
@@ -599,14 +535,9 @@ display(Markdown("Average precision at each IoU threshold (the paper's Fig. 7b; 
 
 # %% tags=["hide-input"]
 head = ap_rows[-1]
-display(Markdown(
-    f"COCO AP (IoU 0.50:0.95) with our {SMALL} rule: boxes "
-    f"{head[f'box, {SMALL}']:.3f}, masks {head[f'mask, {SMALL}']:.3f}; with the "
-    f"paper's 5 % rule {head['box, 5 %']:.3f} and {head['mask, 5 %']:.3f}. The "
-    "paper's own AP values are in its Fig. 7b only, so the introduction's scorecard "
-    "cannot compare them."
-    + ("" if TRAINED
-       else " (An UNTRAINED stand-in model: these numbers mean nothing.)")))
+display(Markdown(narration.describe_coco_ap(
+    {rule: head[f"box, {rule}"] for rule in (SMALL, "5 %")},
+    {rule: head[f"mask, {rule}"] for rule in (SMALL, "5 %")}, SMALL, TRAINED)))
 
 # %% [markdown]
 # ### Counting robots
@@ -626,16 +557,7 @@ display(Markdown(markdown_table(rows, formats={c: ".2f" for c in rows[0]
                                                if "right" in c or "mean" in c})))
 total = rows[-1]
 singles = next((r for r in rows if r["true robots"] == 1), None)
-display(Markdown(
-    f"With the {SMALL} rule the count is right in {total[f'right ({SMALL})']:.0%} of "
-    f"the {total['scenes']} test scenes (the paper's 5 % rule: "
-    f"{total['right (5 %)']:.0%})"
-    + ("; where there is one robot the model counts "
-       f"{singles[f'mean count ({SMALL})']:.1f} on average"
-       if singles else "")
-    + (": it does not stop reliably, the weak point the paper itself names."
-       if total[f"right ({SMALL})"] < 0.5
-       else ".")))
+display(Markdown(narration.describe_counting(total, singles, SMALL)))
 
 # %% tags=["hide-input"]
 # the model's recorded evaluation (eval.json: `robotpose eval instances --n 100
@@ -644,34 +566,13 @@ display(Markdown(
 record = read_record(f"{ROBOT}_instances_cpu")
 card_eval = record.figures("test") if TRAINED and record is not None else None
 if card_eval:
-    card_all = card_eval["counting"]["all"]
-    card_fraction = card_eval.get("min_active_fraction")
-    same_rule = card_fraction is not None and np.isclose(card_fraction, SMALL_FRACTION)
-    same_scenes = card_all["images"] == total["scenes"]
     ap50 = next(r for r in ap_rows if r["IoU"] == "0.50")
-    pairs = [("box AP", card_eval["box_ap"], head[f"box, {SMALL}"], ".3f"),
-             ("mask AP", card_eval["mask_ap"], head[f"mask, {SMALL}"], ".3f"),
-             ("mask AP at IoU 0.5", card_eval["mask_ap50"],
-              ap50[f"mask, {SMALL}"], ".3f"),
-             ("count right", card_all["accuracy"], total[f"right ({SMALL})"], ".0%")]
-    agree = all(format(a, f) == format(b, f) for _, a, b, f in pairs)
-    if not same_rule:
-        verdict = "with another stopping rule than this chapter's, so they differ"
-    elif not same_scenes:
-        verdict = (f"on more scenes than this chapter's {total['scenes']}, so they "
-                   "differ by which scenes are counted")
-    elif agree:
-        verdict = "the same as this chapter's"
-    else:
-        verdict = ("on the same scenes with the same rule, yet not this chapter's: "
-                   "the record needs measuring again")
-    display(Markdown(
-        "The introduction's scorecard quotes the model's recorded evaluation (its "
-        f"`eval.json`, as in chapter 2): the first {card_all['images']} test scenes, "
-        + (f"the {card_fraction:.1%} rule" if card_fraction is not None
-           else "a rule it does not name")
-        + ", " + ", ".join(f"{name} {a:{f}}" for name, a, _, f in pairs)
-        + f"; figures {verdict}."))
+    here = {"box AP": head[f"box, {SMALL}"], "mask AP": head[f"mask, {SMALL}"],
+            "mask AP at IoU 0.5": ap50[f"mask, {SMALL}"],
+            "count right": total[f"right ({SMALL})"]}
+    display(Markdown(narration.instance_record_comparison(card_eval, here,
+                                                          total["scenes"],
+                                                          SMALL_FRACTION)))
 
 # %% [markdown]
 # ## The paper's criticism, measured
@@ -711,38 +612,9 @@ ax.legend(fontsize=8)
 plt.show()
 
 # %% tags=["hide-input"]
-THREADS = torch.get_num_threads()
-display(Markdown(
-    f"Medians over {ROUNDS} rounds (after one warm-up pass) of one image at a time, "
-    f"{IN_H}x{IN_W} pixels, on {DEVICE.type} with {THREADS} torch "
-    f"thread{'s' if THREADS != 1 else ''} (medians damp other processes' load); timed "
-    "are the localization network's forward pass and the instance model's context "
-    "module plus k + 1 ConvGRU and refine steps:\n\n"
-    + markdown_table(timing_rows,
-                     formats={c: ".1f" for c in timing_rows[0] if "ms" in c})
-    + f"\n\nA least-squares line over 1 to {timing_rows[-1]['robots']} robots gives "
-      f"about {intercept:.0f} ms plus {slope:.1f} ms per robot for the instance "
-      f"model, against {timing_rows[0]['localization ms']:.0f} ms for the "
-      "localization network: "
-    + (f"each robot adds {slope / timing_rows[0]['localization ms']:.0%} of a "
-       "localization pass."
-       if slope > 0 else
-       "the noise of a shared machine hides the per-robot cost at this size.")
-    + f" The {slope:.1f} ms is the cost of one more robot (the line's slope). The "
-      "column \"instance ms / robots\" is the instance time divided by the robot "
-      "count, so it also carries a share of the fixed part (the context module and "
-      "the end-of-sequence step): "
-      f"{timing_rows[0]['instance ms / robots']:.1f} ms with "
-      f"{timing_rows[0]['robots']} robot{'s' * (timing_rows[0]['robots'] != 1)}, "
-      f"{timing_rows[-1]['instance ms / robots']:.1f} ms with "
-      f"{timing_rows[-1]['robots']}."
-    + (" (Quick mode: few rounds on a shared machine, so these timings are noisy.)"
-       if QUICK else "")
-    + " Chapters 4 and 6 time under other conditions, so their milliseconds differ "
-      "from these: chapter 4's Table II times one ConvGRU step alone with one torch "
-      "thread, as means; chapter 6 reads the times its one-pass study measured "
-      "once, on that run's machine and with its thread setting. Compare times "
-      "within one table."))
+display(Markdown(narration.describe_instance_runtime(
+    timing_rows, ROUNDS, (IN_H, IN_W), DEVICE.type, torch.get_num_threads(), slope,
+    intercept, QUICK)))
 
 # %% [markdown]
 # By construction the instance model's time grows linearly with the number of robots:
@@ -757,13 +629,15 @@ display(Markdown(
 # ### Is it hard to train?
 #
 # The reference runs' metrics logs show how the matching loss behaved during training.
-# Each reference was trained in parts, each part warm-started from the one before (the
-# model cards give the commands); the figure joins all parts in training order, a dotted
-# line and the part's number at each boundary. Two symptoms of a model that is hard to
+# Each reference was trained in phases, each continuing from the weights the one before
+# ended with (the model cards give the commands); the figure joins all phases in training
+# order, with a dotted line and the phase's number where the training was continued. Two
+# symptoms of a model that is hard to
 # train are noise (the loss jumps between batches far more than it improves) and plateaus
 # (long stretches without progress). We measure both: the relative noise is the standard
 # deviation of the logged loss within a trailing window divided by its mean (the median
-# over the run; no window crosses a part boundary), and the progress per fifth of the run
+# over the run; no window crosses from one phase into the next), and the progress per
+# fifth of the run
 # is the relative drop of the mean loss from one fifth to the next.
 
 # %% tags=["hide-input"]
@@ -777,12 +651,12 @@ lineages = {run: [rows for rows in (rec.part_logs() if rec is not None else [])
 display(Markdown(
     "For comparison the same numbers are computed for the localization network's "
     f"run ({len(lineages['localization'])} "
-    f"part{'s' * (len(lineages['localization']) != 1)})."
+    f"phase{'s' * (len(lineages['localization']) != 1)} of training)."
     if lineages["localization"] else
     "The localization network's logs are not in this checkout, so its run cannot "
     "serve for comparison here."))
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs' logged loss over all their parts (dotted lines and numbers: part boundaries), with its trailing mean and spread: the instance model (left; with its soft-IoU cost per robot when logged) and the localization network (right, log scale).", "name": "fig-instance-logs"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs' logged loss per batch over all their phases of training (dotted lines and numbers: where the training was continued), with its trailing mean and spread: the instance model's matching loss (eq. 6; left, with its soft-IoU cost per robot when logged) and the localization network's loss (eq. 3, per pixel; right, log scale).", "name": "fig-instance-logs"}}
 summary, noise_last = [], {}
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
 for ax, (run, paths), color in zip(axes, lineages.items(), ("C0", "C2")):
@@ -800,18 +674,20 @@ for ax, (run, paths), color in zip(axes, lineages.items(), ("C0", "C2")):
                             "soft-IoU cost per robot", color="C1", parts=cost["part"])
     if run == "localization":
         ax.set_yscale("log")
+    ax.set_ylabel({"instances": "matching loss (eq. 6) per batch",
+                   "localization": "loss (eq. 3) per pixel"}[run])
     mark_parts(ax, curve["starts"], [str(i + 1) for i in range(len(paths))])
     total_steps = int(sum(curve["lengths"]))
     what = {"instances": "instance model", "localization": "localization network"}[run]
-    ax.set_title(f"reference {what}: {len(paths)} part{'s' * (len(paths) > 1)}, "
+    ax.set_title(f"reference {what}: {len(paths)} phase{'s' * (len(paths) > 1)}, "
                  f"{total_steps:,} steps", fontsize=10, pad=14)
     last = parts == parts.max()
     noise_last[run] = relative_noise(values[last], window)
     drops = progress_table([{"loss": v} for v in values], window)
-    summary.append({"run": run, "parts": len(paths), "steps": total_steps,
+    summary.append({"run": run, "phases": len(paths), "steps": total_steps,
                     "logged points": len(values),
                     "relative noise": relative_noise(values, window, parts),
-                    "noise, last part": noise_last[run],
+                    "noise, last phase": noise_last[run],
                     **{k.replace("->", "→"): v for k, v in drops.items()
                        if k.startswith("drop")}})
 if not lineages["instances"]:
@@ -821,6 +697,7 @@ if not lineages["instances"]:
     plot_training_curve(axes[0], np.arange(1, TOY_STEPS + 1), toy_log["loss"], 25,
                         "loss")
     axes[0].set_title("toy run (no reference log)", fontsize=10)
+    axes[0].set_ylabel("matching loss (eq. 6) per batch")
     summary.insert(0, {"run": "toy instances", **progress_table(toy_rows, 25)})
 if not lineages["localization"]:
     axes[1].text(0.5, 0.5, "no localization log found", ha="center", va="center")
@@ -830,29 +707,12 @@ plt.show()
 
 # %% tags=["hide-input"]
 numeric = [c for c in summary[0]
-           if c not in ("run", "parts", "steps", "logged points")]
+           if c not in ("run", "phases", "steps", "logged points")]
 summary_formats = {"steps": ",", **{c: ".2f" for c in numeric}}
 display(Markdown(markdown_table(summary, formats=summary_formats)))
 noise = {r["run"]: r["relative noise"] for r in summary}
 if "instances" in noise and "localization" in noise:
-    louder = noise["instances"] > noise["localization"]
-    louder_last = noise_last["instances"] > noise_last["localization"]
-    display(Markdown(
-        f"Over all their parts, the instance run's relative noise is "
-        f"{noise['instances']:.2f} against the localization run's "
-        f"{noise['localization']:.2f}: "
-        + ("the matching loss is the noisier of the two" if louder else
-           "the localization run is the noisier one, so these two logs alone do not "
-           "show the instance model as the harder one to train")
-        + f". In their last parts alone the two are {noise_last['instances']:.2f} "
-          f"and {noise_last['localization']:.2f}"
-        + (": equal at two decimals." if f"{noise_last['instances']:.2f}"
-           == f"{noise_last['localization']:.2f}" else
-           ", in the same order." if louder == louder_last else
-           ", in the other order: the verdict depends on the part of the run.")
-        + " The localization run's loss itself changes between parts (chapter 2 "
-          "says what each part changed), so its drops between fifths mix progress "
-          "with those changes. The seed sweep below looks at training across runs."))
+    display(Markdown(narration.describe_log_noise(noise, noise_last)))
 
 # %% [markdown]
 # A drop close to zero (or negative) between fifths of a run is a plateau; a relative
@@ -892,11 +752,7 @@ if first_runs:
                                     formats={"count right": ".0%",
                                              **{c: ".1f" for c in first_runs[0]
                                                 if "mean" in c}})))
-    worst = max(first_runs, key=lambda r: r.get("mean count, 1 robot", 0))
-    display(Markdown("They did not stop: where there was one robot, the "
-                     f"{worst['robot']} model counted "
-                     f"{worst.get('mean count, 1 robot', float('nan')):.1f} on "
-                     "average."))
+    display(Markdown(narration.describe_unstopped_runs(first_runs)))
 else:
     print("The records of the weight-1 runs are not here.")
 
@@ -904,15 +760,15 @@ else:
 # Why? The end-of-sequence term is a mean over all pixels, so a leftover mask the size of a
 # small robot (about 1 % of the image) costs about 0.01, against up to 1 for a missed
 # robot: the model had little reason to clear it. The shipped models are trained with a
-# heavier end-of-sequence term (`--set eos_weight=...`), in parts, each continuing from
+# heavier end-of-sequence term (`--set eos_weight=...`), in phases, each continuing from
 # the weights of the one before (each model card gives the weights). {numref}`fig-eos`
-# sets the unweighted end-of-sequence error of the weight-1 run beside the two parts of
+# sets the unweighted end-of-sequence error of the weight-1 run beside the two phases of
 # the industrial arm's shipped model.
 
-# %% mystnb={"figure": {"caption": "The unweighted end-of-sequence error (eq. 6's second term) of a run with the paper's weight 1 and of the two parts of the shipped model's training, on a log scale.", "name": "fig-eos"}}
+# %% mystnb={"figure": {"caption": "The unweighted end-of-sequence error (eq. 6's second term) of a run with the paper's weight 1 and of the two phases of the shipped model's training, on a log scale.", "name": "fig-eos"}}
 eos_runs = [("EOS weight 1", find_log(ROBOT, "instances", "eos1"), 0),
-            ("shipped model, part 1", find_log(ROBOT, "instances", "part1"), 0),
-            ("shipped model, part 2 (continues part 1)", logs["instances"], None)]
+            ("shipped model, phase 1", find_log(ROBOT, "instances", "part1"), 0),
+            ("shipped model, phase 2 (continues phase 1)", logs["instances"], None)]
 eos_values = {}  # run -> its logged end-of-sequence errors, in order
 if all(path is not None for _, path, _ in eos_runs):
     fig, ax = plt.subplots(figsize=(8, 3.4))
@@ -936,49 +792,21 @@ else:
 
 # %% tags=["hide-input"]
 if eos_values:
-    def tenth(values, end):
-        """Mean over the first (end=False) or last tenth of a run's logged values."""
-        k = max(1, len(values) // 10)
-        return float(np.mean(values[-k:] if end else values[:k]))
-
-    first_e, part1_e, part2_e = eos_values.values()
-    first_end, part1_end_e = tenth(first_e, True), tenth(part1_e, True)
-    part2_start, part2_end = tenth(part2_e, False), tenth(part2_e, True)
+    first_e, phase1_e, phase2_e = eos_values.values()
     kuka_first = next((r for r in first_runs if r["robot"] == ROBOT), {})
-    first_count = kuka_first.get("mean count, 1 robot")
     ours_count = singles[f"mean count ({SMALL})"] if singles else None
-    display(Markdown(
-        "Averaged over the last tenth of each run's logged steps, the end-of-sequence "
-        f"error ends at {first_end:.4f} with weight 1, {part1_end_e:.4f} after the "
-        f"shipped model's part 1 and {part2_end:.4f} after its part 2"
-        + (f": the heavier weight lowered it by {1 - part1_end_e / first_end:.0%}"
-           if part1_end_e < first_end else ": the heavier weight did not lower it")
-        + (f". It did not stay down: part 2 began at {part2_start:.4f} (its first "
-           "tenth) and climbed back"
-           + (" above where part 1 ended" if part2_end > part1_end_e else "")
-           if part2_end > 1.1 * part2_start else
-           f". Part 2 kept it down (its first tenth: {part2_start:.4f})")
-        + f". An error of {part2_end:.4f} is what a leftover mask fully activated on "
-          f"{part2_end:.2%} of the image would leave"
-        + (f", {part2_end / SMALL_FRACTION:.0f} times the share our {SMALL} stopping "
-           "rule lets through" if part2_end >= 1.5 * SMALL_FRACTION else "")
-        + "; a faint haze below the activation threshold of 0.5 could leave the same "
-          "error without counting"
-        + (". The counting table above tells which: where there is one robot the "
-           f"shipped model counts {ours_count:.1f} on average, so "
-           + ("its steps after the robot often stay above the rule" if ours_count > 1.5
-              else "it mostly stops after the robot and the error is mostly haze")
-           + (f" (the weight-1 run: {first_count:.1f}, on other background photos)"
-              if first_count else "")
-           if ours_count is not None else "")
-        + "."))
+    display(Markdown(narration.describe_eos_errors(
+        tenth_mean(first_e), tenth_mean(phase1_e), tenth_mean(phase2_e, end=False),
+        tenth_mean(phase2_e), SMALL_FRACTION, ours_count,
+        kuka_first.get("mean count, 1 robot"))))
 
 # %% [markdown]
 # A log shows one run. Whether a model is *tricky* to train is better seen across runs:
 # we train the toy model of this chapter again with two more seeds, with a three times
 # larger learning rate, and with the end-of-sequence term weighted 20 times (the weight
-# of the Panda instance model's first part, after which it stopped too early, so that
-# its second part lowered the weight; its `lineage.json` has the figures). All runs have
+# of the Panda instance model's first phase of training, after which it stopped too
+# early, so that its second phase lowered the weight; its `lineage.json` has the
+# figures). All runs have
 # the same number of steps, and we compare
 # where each run ends: the mean soft-IoU cost per disc over its last tenth of steps, and
 # on the held-out toy scenes the counting accuracy (2 % rule) and the mean count.
@@ -990,19 +818,9 @@ if eos_values:
 
 # %%
 SWEEP_STEPS = config.pick(40, 400)
-sweep = []
-for seed, lr, eos_weight in [(0, 1e-3, 1), (1, 1e-3, 1), (2, 1e-3, 1), (0, 3e-3, 1),
-                             (1, 3e-3, 1), (0, 1e-3, 20), (1, 1e-3, 20)]:
-    net, log = train_quick_toy(SWEEP_STEPS, seed=seed, lr=lr, eos_weight=eos_weight)
-    with torch.no_grad():
-        fr = np.stack([iv.active_fractions(m.numpy())
-                       for m in net(f_test, 5, TOY_SIZE)])
-    counted = np.array([iv.count_by_rule(x, 0.02) for x in fr])
-    tail = log["cost_per_disc"][-max(1, SWEEP_STEPS // 10):]
-    sweep.append({"seed": seed, "lr": lr, "EOS weight": eos_weight,
-                  "final cost per disc": float(np.mean(tail)),
-                  "count right": float(np.mean(counted == counts_test.numpy())),
-                  "mean count": float(np.mean(counted))})
+SETTINGS = [(0, 1e-3, 1), (1, 1e-3, 1), (2, 1e-3, 1), (0, 3e-3, 1), (1, 3e-3, 1),
+            (0, 1e-3, 20), (1, 1e-3, 20)]  # (seed, learning rate, EOS weight)
+sweep = toy_sweep(SETTINGS, SWEEP_STEPS, f_test, counts_test, size=TOY_SIZE)
 TRUE_MEAN = float(counts_test.float().mean())
 display(Markdown(f"{SWEEP_STEPS} toy training steps each (the held-out scenes hold "
                  f"{TRUE_MEAN:.2f} discs on average):\n\n"
@@ -1012,96 +830,23 @@ display(Markdown(f"{SWEEP_STEPS} toy training steps each (the held-out scenes ho
                                                   "mean count": ".2f"})))
 
 # %% tags=["hide-input"]
-def runs(lr, eos_weight):
-    return [r for r in sweep if r["lr"] == lr and r["EOS weight"] == eos_weight]
-
-
-def column(rows, name):
-    return np.array([r[name] for r in rows])
-
-
-same = runs(1e-3, 1)
-# per column: its name in the text, how a value and a difference are shown, and the
-# step of the shown numbers (the rule compares differences as shown)
-COLUMNS = {"count right": ("counting accuracy", lambda x: f"{x:.0%}",
-                           lambda x: f"{100 * x:.0f} points", 0.01),
-           "final cost per disc": ("final cost per disc", lambda x: f"{x:.3f}",
-                                   lambda x: f"{x:.3f}", 0.001)}
-floor = {c: round(float(np.ptp(column(same, c))) / COLUMNS[c][3]) for c in COLUMNS}
-seed_text = " and ".join(
-    f"between {show(column(same, c).min())} and {show(column(same, c).max())} in "
-    f"{name} ({gap(np.ptp(column(same, c)))} apart)"
-    for c, (name, show, gap, _) in COLUMNS.items())
-
-
-def effect(rows, what):
-    """Per column: the change of the runs' mean against the seeds' spread."""
-    parts = []
-    for c, (name, show, gap, step) in COLUMNS.items():
-        before, after = column(same, c).mean(), column(rows, c).mean()
-        change = after - before
-        parts.append(
-            f"{'raises' if change > 0 else 'lowers'} the {name} from {show(before)} "
-            f"to {show(after)} ({gap(abs(change))}, "
-            + ("more than the seeds' spread: an effect)"
-               if round(abs(change) / step) > floor[c]
-               else "not more than the seeds' spread: no effect shown)"))
-    return f"{what} " + " and ".join(parts)
-
-
-display(Markdown(
-    f"With the same settings, the {len(same)} seeds end {seed_text}: the seed "
-    "alone moves a short run's end point that much. Against that spread, "
-    + effect(runs(3e-3, 1), "the three times larger learning rate")
-    + ", and " + effect(runs(1e-3, 20), "the end-of-sequence weight of 20") + "."
-    + (" (Quick mode: very short runs, so these differences mean little.)"
-       if QUICK else "")))
+same = sweep_runs(sweep, 1e-3, 1)  # the default setting, its seeds
+display(Markdown(narration.describe_toy_sweep(
+    same, sweep_runs(sweep, 3e-3, 1), sweep_runs(sweep, 1e-3, 20), QUICK)))
 
 # %% tags=["hide-input"]
-heavy = runs(1e-3, 20)
-heavy_count = column(heavy, "mean count").mean()
-default_count = column(same, "mean count").mean()
-display(Markdown(
-    f"With the end-of-sequence term weighted 20 times, the runs count "
-    f"{heavy_count:.2f} discs on average where the scenes hold {TRUE_MEAN:.2f} "
-    f"(default weight: {default_count:.2f})"
-    + (": they stop too early, the trade-off the weight controls, as the Panda "
-       "instance model did after its first part" if heavy_count < TRUE_MEAN - 0.1 else
-       ": they over-count all the same" if heavy_count > TRUE_MEAN + 0.1 else
-       ": on average they stop at the right step")
-    + f". Their final cost per disc, {column(heavy, 'final cost per disc').mean():.3f}"
-    + (", is close to 1, the cost of a disc with no matching mask at all: so heavy an "
-       "end-of-sequence term also keeps the model from learning the discs' masks in "
-       "this many steps."
-       if column(heavy, "final cost per disc").mean() > 0.8 else
-       ", says how well the masks they do emit fit their discs.")))
+display(Markdown(narration.describe_heavy_eos(sweep_runs(sweep, 1e-3, 20), same,
+                                              TRUE_MEAN)))
 
 # %% [markdown]
 # ## Summary
 
 # %% tags=["hide-input"]
-display(Markdown("\n".join([
-    "* Belief maps alone cannot say which joint belongs to which robot; the paper's "
-    "recurrent model is meant to emit one mask per robot, and so to count them. "
-    + ("Ours emits one robot in most steps, as intended."
-       if purity and purity["single"] > 0.5 else
-       f"Ours does not yet: only {purity['single']:.0%} of its steps cover exactly "
-       f"one robot, and {purity['union']:.0%} cover several at once, so its counts "
-       f"are right in {total[f'right ({SMALL})']:.0%} of the test scenes."
-       if purity else
-       "This build's test set had no multi-robot scene to check ours."),
-    "* Its loss ({ref}`eq. 4 <paper-eq-4>` to {ref}`eq. 6 <paper-eq-6>`) is invariant "
-    "to the order of the robots thanks to minimum-weight matching of soft-IoU costs, "
-    "plus an end-of-sequence term that teaches it when to stop"
-    + ("; with the paper's weight of 1 the model did not stop."
-       if first_runs and max(r.get("mean count, 1 robot", 0) for r in first_runs) > 1.5
-       else "."),
-    "* The paper's 5 % stopping rule assumes robots that fill a good part of the "
-    f"image; in our test scenes the median robot covers {100 * np.median(area):.1f} % "
-    f"of the image, so we also evaluate with {SMALL}.",
-    f"* The instance model's cost grows by about {slope:.1f} ms per robot here; the "
-    "logs and the seed sweep put numbers on how tricky it is to train.",
-])))
+unstopped = bool(first_runs) and max(r.get("mean count, 1 robot", 0)
+                                     for r in first_runs) > 1.5
+display(Markdown(narration.instances_summary(
+    purity, total[f"right ({SMALL})"], float(np.median(area)), SMALL, slope, unstopped,
+    activation)))
 
 # %% [markdown]
 # ## Exercises

@@ -1,0 +1,263 @@
+"""The sentence writers of chapters 1 to 3 (robotpose_lib.narration): figures chosen so
+that the right sentence is known, and each branch of a verdict reached."""
+import numpy as np
+import pytest
+
+from robotpose_lib import narration as nar
+
+
+# ----------------------------------------------------------------------------- chapter 1
+def test_mesh_agreement_with_and_without_pybullet():
+    text = nar.describe_mesh_agreement(0.876, 329, 2826, (0.9971, 0.9993), views=3)
+    assert "IoU of 0.88" in text and "differs in 329 of the 2826 pixels" in text
+    assert "On three random views" in text and "at least 0.997 (mean 0.999)" in text
+    assert "ask for 0.97" in text
+    assert "pybullet is not installed here" in nar.describe_mesh_agreement(0.9, 1, 2, None)
+
+
+def test_training_distribution_reads_counts_and_depths():
+    counts = {"a": np.array([0, 1, 2, 3]), "b": np.array([0, 1, 2, 3])}
+    depths = {"a": np.linspace(1, 3, 101), "b": np.linspace(0, 10, 101)}
+    text = nar.describe_training_distribution(counts, depths)
+    assert "* **a**: 25% of the 4 scenes show no robot" in text
+    assert "50% show two or more" in text
+    assert "1.1 to 2.9 m" in text and "0% of them in the paper's far range beyond 5 m" in text
+    assert "* **b**:" in text and "50% of them" in text  # 5.0 .. 10.0 of 0 .. 10
+    assert "The robot counts agree" in text
+    differ = nar.describe_training_distribution({"a": [0, 1], "b": [1, 1]},
+                                                {"a": [1.0], "b": [2.0]})
+    assert "agree" not in differ
+
+
+def test_render_rates_use_the_slower_robot():
+    text = nar.describe_render_rates({"panda": 8.0, "kuka_kr16": 16.0}, 8, 2)
+    assert "(2 torch threads)" in text and "* **panda**: 8.0 samples/s" in text
+    assert "one batch of 8 scenes takes 1.0 s" in text
+
+
+# ----------------------------------------------------------------------------- chapter 2
+def test_live_run_tells_learning_from_noise():
+    falling = np.r_[np.full(10, 2.0), np.full(30, 1.5), np.full(10, 1.0)]
+    falling += np.tile([0.01, -0.01], 25)
+    text = nar.describe_live_run(falling, 50)
+    assert "first 10 of 50 logged points" in text and "(-50%" in text
+    assert "The drop is larger than that" in text
+    flat = 1.0 + np.tile([0.2, -0.2], 25)
+    assert "The change is within it" in nar.describe_live_run(flat, 50)
+    rising = falling[::-1]
+    assert "this run did not learn" in nar.describe_live_run(rising, 50)
+    assert "Too few points" in nar.describe_live_run([1.0, 0.9, 0.8], 3)
+    with pytest.raises(ValueError, match="no loss"):
+        nar.describe_live_run([], 1)
+
+
+def test_depth_weight_speaks_of_phases_not_parts():
+    ends = {"panda": [("λ = 1", (1.0, 4e-5, 0.01)), ("λ = 50", (1.0, 2e-5, 0.2)),
+                      ("sim2real scenes", (1.0, 2e-5, 0.5))],
+            "lonely": [("λ = 1", (1.0, 1e-5, 0.01))]}
+    text = nar.describe_depth_weight(ends)
+    assert "1 (λ = 1) 0.01, 2 (λ = 50) 0.20, 3 (sim2real scenes) 0.50" in text
+    assert "from 0.01 to 0.20 of the belief term (within a factor of ten of it)" in text
+    assert "went from 4.0e-05 to 2.0e-05 (-50%)" in text
+    assert "part" not in text.lower() and "lonely" not in text
+    small = {"x": [("a", (1.0, 1e-5, 0.001)), ("b", (1.0, 1e-5, 0.05))]}
+    assert "still more than ten times smaller" in nar.describe_depth_weight(small)
+    assert nar.describe_depth_weight({}) == ""
+
+
+def _stage(mx, visible, areas, second=()):
+    return {"max": mx, "visible": list(visible), "half_area": dict(areas), "second": list(second)}
+
+
+def test_stage_maps_verdict_from_the_figures():
+    refined = [_stage(0.2, [0], {0: 100}), _stage(0.5, [0, 1], {0: 60, 1: 60})]
+    text = nar.describe_stage_maps(refined, ["a", "b"], 4.0, 12.0, "panda")
+    assert "0.20, 0.50 in stages 1 to 2" in text and "1, 2 of the 2 joints" in text
+    assert "100 pixels in stage 1, 60 pixels in stage 2" in text
+    assert "raise the beliefs from stage to stage and narrow the blobs" in text
+    assert "that is the refinement the paper's design aims at" in text
+    wider = [_stage(0.5, [0], {0: 50}), _stage(0.4, [0], {0: 100}, second=[0])]
+    text = nar.describe_stage_maps(wider, ["a"], 4.0, 12.0, "panda")
+    assert "In stage 2, 1 of the joints (a) light a second peak" in text
+    assert "do not raise the beliefs steadily, widen the blobs" in text
+    assert "does not show on this model's maps" in text
+
+
+def test_toy_depth_counts_the_seeds_the_log_code_wins():
+    runs = [{"seed": s, "kind": k, "median_cm": m, "far_mean_cm": 2 * m, "steps": 100}
+            for s, k, m in ((0, "inverse", 40), (0, "log", 20), (1, "inverse", 30), (1, "log", 35))]
+    text = nar.describe_toy_depth(runs)
+    assert "seed 0: median error 40 cm with the inverse code, 20 cm with the log code" in text
+    assert "with 1 of 2 seeds" in text
+    runs[3]["median_cm"] = 10
+    assert "with every seed" in nar.describe_toy_depth(runs)
+
+
+def test_real_photo_errors_in_words():
+    errors = np.array([[1.0, 2.0, 50.0], [np.nan, 3.0, 100.0]])
+    depth = np.array([[10.0, 20.0, 30.0], [np.nan, 40.0, 50.0]])
+    text = nar.describe_real_photo_errors(errors, depth, width=100, off=2, wrong_joint=1,
+                                          wrong_in=["p1"], no_joint=1)
+    assert "median error is 3 px (3% of the photo's width), 1 of 6 joints have no peak" in text
+    assert "60% of the found joints lie within 5 %" in text and "median depth error is 30 cm" in text
+    assert "Most found joints are near the truth" in text
+    assert "Of the 2 found joints farther off, 1 lie within 5 %" in text and "(in p1 above" in text
+    assert "the other 1 are farther" in text and "in 1 of 2 photos no joint is found" in text
+
+
+# ----------------------------------------------------------------------------- chapter 3
+def test_shown_count_and_the_step_count_table():
+    assert nar.shown_count([0.1, 0.06, 0.01], 0.05) == "2"
+    assert nar.shown_count([0.1, 0.06, 0.01], 0.001) == "≥ 3 (never stopped)"
+    text = nar.describe_step_counts(["1 robot", "2 robots"],
+                                    [np.array([0.1, 0.01, 0.0]), np.array([0.03, 0.03, 0.03])],
+                                    0.05, 0.002)
+    assert "| 1 robot | 1 | 2 |" in text and "| 2 robots | 0 | ≥ 3 (never stopped) |" in text
+    assert "(5% for the paper's, 0.2% for ours)" in text and "shown as ≥ 3" in text
+
+
+def test_assignment_toy_counts_and_toy_steps():
+    assert "in 4 of its 15 links: every such chain" in nar.describe_assignment(4, 15)
+    assert "happens to work" in nar.describe_assignment(0, 15)
+    text = nar.describe_toy_counts({0.05: 0.5, 0.02: 0.75}, [0, 1, 1, 2])
+    assert "On 4 held-out toy scenes" in text and "50% of the scenes with the 5% rule" in text
+    assert "75% of the scenes with the 2% rule" in text and "score about 50%" in text
+    assert "quick mode" in nar.describe_toy_steps(150, 15, True)
+    assert "1,000 training steps (50 s)." in nar.describe_toy_steps(1000, 50, False)
+
+
+def test_step_activation_tells_background_from_robots():
+    background = {"on_robot": 0.2, "robot_area": 0.03, "activated": 0.15, "scenes": 4, "steps": 10}
+    text = nar.describe_step_activation(background)
+    assert "10 steps in these 4 scenes" in text and "activate 15.0% of the image" in text
+    assert "the robots cover 3.0%; 20% of the activated pixels lie on a robot" in text
+    assert "Most of what the masks light up is background" in text
+    assert "it is not the union of two robot shapes" in text
+    robots = dict(background, on_robot=0.8)
+    assert "lies on the robots" in nar.describe_step_activation(robots)
+    assert "no pixel at all" in nar.describe_step_activation(dict(background, on_robot=float("nan")))
+
+
+def test_step_purity_reads_unions_with_where_they_light_up():
+    purity = {"single": 0.11, "union": 0.79, "none": 0.11, "repeated": 0.74, "steps": 19, "robots": 19}
+    activation = {"on_robot": 0.1, "robot_area": 0.02, "activated": 0.2, "scenes": 9, "steps": 19}
+    text = nar.describe_step_purity(purity, 9, activation)
+    assert "On 9 test scenes with two or more robots (19 instance steps), **11%**" in text
+    assert "Only 10% of the pixels these steps activate lie on a robot" in text
+    assert "cover the background around them too" in text
+    assert "Most steps do **not** emit one robot" in text
+    good = dict(purity, single=0.8)
+    text = nar.describe_step_purity(good, 9, dict(activation, on_robot=0.9))
+    assert "outline robots" in text and "as the paper intends" in text
+    assert "lie on a robot" not in nar.describe_step_purity(purity, 9)
+
+
+def test_canvas_counting_and_ap_sentences():
+    rows = [{"count right (2 %)": 0.59, "steps with one disc": 0.26},
+            {"count right (2 %)": 0.55, "steps with one disc": 0.53}]
+    text = nar.describe_canvas(rows, 150, True)
+    assert "lowers the counting accuracy by 4% points" in text and "from 26% to 53%" in text
+    assert "noisy" in text
+    rows[1]["count right (2 %)"] = 0.60
+    assert "leaves the counting accuracy unchanged" in nar.describe_canvas(rows, 150, False)
+    text = nar.describe_coco_ap({"0.2%": 0.023, "5 %": 0.0}, {"0.2%": 0.089, "5 %": 0.021}, "0.2%")
+    assert "boxes 0.023, masks 0.089; with the paper's 5 % rule 0.000 and 0.021" in text
+    assert "UNTRAINED" in nar.describe_coco_ap({"x": 0, "5 %": 0}, {"x": 0, "5 %": 0}, "x", False)
+    total = {"scenes": 16, "right (0.2%)": 0.19, "right (5 %)": 0.25}
+    singles = {"mean count (0.2%)": 2.4}
+    text = nar.describe_counting(total, singles, "0.2%")
+    assert "right in 19% of the 16 test scenes (the paper's 5 % rule: 25%)" in text
+    assert "counts 2.4 on average: it does not stop reliably" in text
+    assert nar.describe_counting(dict(total, **{"right (0.2%)": 0.8}), None, "0.2%").endswith("25%).")
+
+
+def test_instance_record_comparison_says_why_figures_differ():
+    record = {"box_ap": 0.073, "mask_ap": 0.093, "mask_ap50": 0.211, "min_active_fraction": 0.002,
+              "counting": {"all": {"images": 100, "accuracy": 0.21}}}
+    here = {"box AP": 0.073, "mask AP": 0.093, "mask AP at IoU 0.5": 0.211, "count right": 0.21}
+    text = nar.instance_record_comparison(record, here, 16, 0.002)
+    assert "the first 100 test scenes, the 0.2% rule, box AP 0.073" in text
+    assert "on more scenes than this chapter's 16" in text
+    assert "the same as this chapter's" in nar.instance_record_comparison(record, here, 100, 0.002)
+    off = dict(here, **{"box AP": 0.5})
+    assert "needs measuring again" in nar.instance_record_comparison(record, off, 100, 0.002)
+    assert "another stopping rule" in nar.instance_record_comparison(record, here, 100, 0.05)
+
+
+def test_instance_runtime_reads_the_line():
+    rows = [{"robots": k, "localization ms": 100.0, "instance ms": 10.0 + 5 * k,
+             "instance ms / robots": (10.0 + 5 * k) / k} for k in (1, 2, 3)]
+    text = nar.describe_instance_runtime(rows, 5, (240, 320), "cpu", 1, 5.0, 10.0)
+    assert "on cpu with 1 torch thread (" in text and "| 1 | 100.0 | 15.0 | 15.0 |" in text
+    assert "about 10 ms plus 5.0 ms per robot" in text and "each robot adds 5% of a" in text
+    assert "15.0 ms with 1 robot, 8.3 ms with 3." in text
+    assert "hides the per-robot cost" in nar.describe_instance_runtime(rows, 5, (1, 1), "cpu", 2, -1.0, 0.0)
+    with pytest.raises(ValueError, match="no timings"):
+        nar.describe_instance_runtime([], 5, (1, 1), "cpu", 1, 0.0, 0.0)
+
+
+def test_log_noise_and_unstopped_runs():
+    text = nar.describe_log_noise({"instances": 0.25, "localization": 0.28},
+                                  {"instances": 0.29, "localization": 0.29})
+    assert "relative noise is 0.25 against the localization run's 0.28" in text
+    assert "equal at two decimals" in text and "part" not in text
+    text = nar.describe_log_noise({"instances": 0.3, "localization": 0.2},
+                                  {"instances": 0.1, "localization": 0.2})
+    assert "the matching loss is the noisier" in text and "in the other order" in text
+    rows = [{"robot": "kuka_kr16", "mean count, 1 robot": 5.6}, {"robot": "panda", "mean count, 1 robot": 3.2}]
+    assert nar.describe_unstopped_runs(rows) == ("They did not stop: where there was one robot, the "
+                                                 "kuka_kr16 model counted 5.6 on average.")
+    assert nar.describe_unstopped_runs([{"robot": "x", "mean count, 1 robot": 1.1}]).startswith(
+        "They mostly stopped")
+    with pytest.raises(ValueError, match="no run"):
+        nar.describe_unstopped_runs([])
+
+
+def test_eos_errors_in_phases():
+    text = nar.describe_eos_errors(0.0095, 0.0056, 0.0043, 0.0062, 0.002, 2.4, 5.6)
+    assert "0.0095 with weight 1, 0.0056 after the shipped model's phase 1 and 0.0062" in text
+    assert "lowered it by 41%" in text and "phase 2 began at 0.0043" in text
+    assert "above where phase 1 ended" in text and "3 times the share our 0.2% stopping" in text
+    assert "often stay above the rule (the weight-1 run: 5.6" in text and "part" not in text
+    text = nar.describe_eos_errors(0.001, 0.002, 0.0019, 0.0019, 0.002, 1.0, None)
+    assert "did not lower it" in text and "Phase 2 kept it down" in text
+    assert "mostly haze" in text and "weight-1 run" not in text
+
+
+def _row(seed, lr, w, cost, right, count):
+    return {"seed": seed, "lr": lr, "EOS weight": w, "final cost per disc": cost,
+            "count right": right, "mean count": count}
+
+
+def test_seed_effect_against_the_seeds_spread():
+    same = [_row(0, 1e-3, 1, 0.50, 0.50, 1.6), _row(1, 1e-3, 1, 0.52, 0.52, 1.7)]
+    big = [_row(0, 3e-3, 1, 0.40, 0.70, 1.6)]
+    small = [_row(0, 1e-3, 20, 0.515, 0.52, 0.5)]
+    text = nar.seed_effect(same, big, "the larger rate")
+    assert text.startswith("the larger rate raises the counting accuracy from 51% to 70%")
+    assert "(19 points, more than the seeds' spread: an effect)" in text
+    assert "lowers the final cost per disc from 0.510 to 0.400 (0.110, more than" in text
+    text = nar.seed_effect(same, small, "w")
+    assert "(1 points, not more than the seeds' spread: no effect shown)" in text
+    sweep_text = nar.describe_toy_sweep(same, big, small, quick=True)
+    assert "the 2 seeds end between 50% and 52% in counting accuracy (2 points apart)" in sweep_text
+    assert "and between 0.500 and 0.520 in final cost per disc (0.020 apart)" in sweep_text
+    assert "Quick mode" in sweep_text
+    heavy = nar.describe_heavy_eos(small, same, 1.6)
+    assert "count 0.50 discs on average where the scenes hold 1.60 (default weight: 1.65)" in heavy
+    assert "they stop too early" in heavy and "says how well the masks" in heavy
+    over = nar.describe_heavy_eos([_row(0, 1e-3, 20, 0.9, 0.1, 3.0)], same, 1.6)
+    assert "over-count" in over and "close to 1" in over
+
+
+def test_instances_summary_from_the_figures():
+    purity = {"single": 0.11, "union": 0.79}
+    text = nar.instances_summary(purity, 0.19, 0.0129, "0.2%", 24.4, True,
+                                 {"on_robot": 0.1})
+    assert "only 11% of its steps cover exactly one robot, and 79% cover several at once" in text
+    assert "(mostly by lighting up the background: 10% of what they activate" in text
+    assert "right in 19% of the test scenes" in text and "did not stop" in text
+    assert "covers 1.3 % of the image, so we also evaluate with 0.2%" in text
+    assert "about 24.4 ms per robot" in text
+    assert "as intended" in nar.instances_summary({"single": 0.9, "union": 0}, 1, 0.1, "x", 1, False)
+    assert "no multi-robot scene" in nar.instances_summary(None, 0, 0.1, "x", 1, False)
