@@ -54,7 +54,8 @@ if "google.colab" in sys.modules:
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from robotpose_lib import book, config, narration, scorecard
+from robotpose_lib import book, config, narration, scorecard, showcase
+from robotpose_lib.predictor import Predictor
 from robotpose_lib.cards import read_record
 from robotpose_lib.real_panda import load_real_panda
 from robotpose_lib.viz.pipeline import plot_pipeline
@@ -72,9 +73,70 @@ from robotpose_lib.viz.pipeline import plot_pipeline
 # networks learn from **synthetic scenes** alone (§III-A): rendered robots in random poses,
 # colours and cameras on photo backgrounds.
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "The paper's pipeline on a rendered Panda scene, drawn with the scene's exact training targets (what perfectly trained networks would output). Left to right: the image; the belief maps of all joints; the instance masks, one per recurrent step; the largest robot's beliefs after masking, with its peaks (+); the three robots' joints in 3D (camera frame).", "name": "fig-pipeline"}}
-fig = plot_pipeline(**book.pipeline_example())
+# %% tags=["remove-input"]
+# one scene for both figures, chosen by a stated rule (robotpose_lib/showcase.py)
+predictor = Predictor.from_pretrained("panda")
+scene = showcase.median_test_scene(predictor, "panda", n=config.pick(6, 12), min_robots=2)
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The paper's pipeline on a rendered Panda scene, drawn with the scene's exact training targets (what perfectly trained networks would output). Left to right: the image; the belief maps of all joints; the instance masks, one per recurrent step; the largest robot's beliefs after masking, with its peaks (+); the robots' joints in 3D (camera frame).", "name": "fig-pipeline"}}
+fig = plot_pipeline(**showcase.pipeline_from_targets(scene))
 plt.show()
+
+# %% [markdown]
+# {numref}`fig-pipeline-networks` shows the same scene as the shipped networks see it: the
+# Panda localization network's belief maps, the masks of the default instance model (the
+# one-pass model of chapter 6, which measures better than the paper's recurrent one), and
+# the chains they decode, beside the true chains (dashed).
+
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The same scene through the shipped Panda networks: their belief maps, their instance masks (one per robot found), the largest mask's beliefs with their peaks (+), and the decoded 3D chains in colour beside the true ones (dashed grey). The scene is the one of median error among the candidates named in the text.", "name": "fig-pipeline-networks"}}
+fig = plot_pipeline(**showcase.pipeline_from_networks(predictor, scene))
+plt.show()
+
+# %% tags=["remove-input"]
+display(Markdown(narration.chosen_scene_rule(
+    scene.errors, scene.error, 2, tuple(scene.sample.image.shape[:2]), showcase.MISSING_PX,
+    "the shipped Panda networks")))
+
+# %% [markdown]
+# ## The method on one page
+#
+# The chapters build each step in turn; this is the whole method in the paper's notation,
+# to come back to.
+#
+# | symbol | what it is |
+# |---|---|
+# | $I$ | the colour image, $H \times W$ pixels |
+# | $K$ | the camera intrinsics ($3 \times 3$: focal lengths and principal point, in pixels) |
+# | $B_j$, $\hat B_j$ | the belief map of joint $j$ (target, predicted): a Gaussian of standard deviation $\sigma$ pixels at each robot's joint $j$ |
+# | $D$, $\hat D$ | the depth map: inverse depth $D = a / Z + b$ in $[0, 1]$, defined on a disc around each joint |
+# | $\varphi$ | the belief level that bounds those discs (their radius is $\sigma \sqrt{2 \ln (1/\varphi)}$ pixels) |
+# | $\lambda$ | the weight of the depth term in the loss (the paper's is 1) |
+# | $S_r$, $\hat S_r$ | the instance mask of robot $r$; $S_{R+1}$ the empty end-of-sequence mask |
+# | $L_n$, $L$, $L_{graph}$ | the loss of stage $n$, of the localization network, of the instance model |
+#
+# **Training** (chapter 2, eq. 1-3; chapter 3, eq. 4-6). Every stage $n$ of the
+# localization network is penalised for its belief and depth errors, the depth only near
+# the joints ($W_p = 1$ where $\max_j B_{j,p} \ge \varphi$, else 0), and the stages' losses
+# add up:
+#
+# $$ L = \sum_{n=1}^{N} \Big[ \sum_{j,p} \big(B_{j,p} - \hat B^{(n)}_{j,p}\big)^2
+# + \lambda \sum_{p} W_p \big(D_p - \hat D^{(n)}_p\big)^2 \Big]. $$
+#
+# The instance model emits masks $\hat S_1, \hat S_2, \dots$ one per step. Its loss pairs
+# the true masks with the predicted ones at the least total cost $C_{ij} = 1 -
+# \mathrm{IoU}(S_i, \hat S_j)$ (a soft IoU, so that it has a gradient), whatever their
+# order, and asks the step after the last robot for an empty mask:
+#
+# $$ L_{graph} = \min_A \sum_{i,j} C_{ij} A_{ij} + L_2\big(\hat S_{R+1}, 0\big). $$
+#
+# **Decoding** (chapter 4). For each predicted mask $\hat S_r$ until the empty one: mask the
+# belief maps, $\hat B_j \odot \hat S_r$; take each joint's peak $(u_j, v_j)$ (NMS or a
+# Laplacian of Gaussian); read the depth map there and undo its code, $Z_j = a / (\hat
+# D(u_j, v_j) - b)$; and lift the pixel into the camera frame,
+#
+# $$ X_j = Z_j \, K^{-1} (u_j, v_j, 1)^\top , $$
+#
+# the 3D joint in metres. {numref}`fig-pipeline` shows each of these steps on one scene.
 
 # %% [markdown]
 # ## What each chapter reproduces
@@ -108,32 +170,13 @@ rows = scorecard.scorecard(photos=load_real_panda())
 links = {str(k): f"{name}.ipynb" for k, name in enumerate(
     ["", "01_synthetic_data", "02_localization", "03_instances", "04_decoding", "05_real_photos"]) if k}
 display(Markdown(narration.scorecard_markdown(rows, links)))
-counts = scorecard.verdict_counts(rows)
-scored = [r for r in rows if r.verdict in (scorecard.REPRODUCED, scorecard.PARTLY, scorecard.NOT_YET)]
-summary = ", ".join(f"{counts.get(v, 0)} {v}" for v in (scorecard.REPRODUCED, scorecard.PARTLY, scorecard.NOT_YET))
-by_verdict = {v: [r.short for r in rows if r.verdict == v]
-              for v in (scorecard.REPRODUCED, scorecard.PARTLY, scorecard.NOT_YET)}
-sentence = f"Of the {len(scored)} claims with a verdict: {summary}."
-for verdict, claims in by_verdict.items():
-    if claims:
-        sentence += f" {verdict.capitalize()}: " + ", ".join(claims) + "."
-if by_verdict[scorecard.NOT_YET]:
-    sentence += (" The shipped models are CPU miniatures (next section), where the paper trained for 30 epochs "
-                 "on a GPU; the chapters show where each gap comes from, and chapter 6 what we tried against it.")
-onepass, sources = [], []
+onepass = []
 for robot in scorecard.ONEPASS_ROBOTS:
     models = (scorecard.onepass_figures(robot) or {}).get("models", {})
     if {"onepass", "convgru"} <= set(models):
-        a, b = models["onepass"], models["convgru"]
-        onepass.append(f"{a['counting_accuracy']:.0%} of {a['n']} {robot} test scenes against the recurrent "
-                       f"model's {b['counting_accuracy']:.0%} of {b['n']}")
-        # one study file can hold both models: name each file once
-        sources += [src for src in dict.fromkeys(m["source"] for m in (a, b))
-                    if src not in sources]
-if onepass:
-    sentence += ("\n\nBeyond the paper, our one-pass instance model ([chapter 6](06_beyond_the_paper.ipynb)) "
-                 "counts the robots right in " + ", and in ".join(onepass) + " (read from "
-                 + ", ".join(f"`{s}`" for s in sources) + "). It is not scored: the paper has no such model.")
+        onepass.append({"robot": robot, **{k: models[k] for k in ("onepass", "convgru")},
+                        "sources": [models[k]["source"] for k in ("onepass", "convgru")]})
+sentence = narration.scorecard_summary(rows, onepass)
 display(Markdown(f"*Rule.* {narration.rules_text()}\n\n{sentence}"))
 
 # %% [markdown]

@@ -9,8 +9,6 @@ stand-in) and ``Predictor.from_pretrained``.
 * :func:`shipped_models_table`: what each reference model is and cost to train (from its
   lineage.json and log, ``cards``; the table written by ``narration.markdown_table``).
 * :func:`quick_mode_note`: the note a chapter shows when it runs in quick mode.
-* :func:`pipeline_example`: the arrays of the introduction's pipeline figure
-  (``viz.pipeline.plot_pipeline``), from one rendered scene's exact targets.
 * :func:`onepass_study_rows`, :func:`onepass_robot_rows`: chapter 6's one-pass tables, from
   the study files and cards that ``scorecard.onepass_figures`` reads.
 
@@ -100,31 +98,6 @@ def shipped_models_table(names=SHIPPED, folder=None) -> tuple[str, list[dict]]:
                            formats={"steps": ",d", "scenes seen": ",d", "hours": ".1f", "samples/s": ".1f"},
                            headers={"hours": "training [h]", "samples/s": "logged samples/s (all parts)"})
     return table, rows
-
-
-def pipeline_example(robot: str = "panda", seed: int = 2, size: tuple[int, int] = (240, 320),
-                     candidates: int = 16) -> dict:
-    """One rendered scene with two or three robots, all joints in the frame, and its exact
-    training targets: the keyword arguments of ``viz.pipeline.plot_pipeline`` (image,
-    beliefs, masks, joints_2d, joints_3d). Among ``candidates`` scenes of
-    dataset ``seed`` the one whose smallest robot is largest is taken (a readable figure)."""
-    from .synth import generate, params_for
-    from .targets import TargetParams, depth_coding_for, make_targets
-
-    params = params_for(robot, min_robots=2, max_robots=3, theta_vr=1.0)
-    H, W = size
-    scenes = generate(robot, seed, range(candidates), H, W, params)
-
-    def score(s):
-        uv = s.joints_2d
-        inside = bool(((uv[..., 0] >= 0) & (uv[..., 0] < W) & (uv[..., 1] >= 0) & (uv[..., 1] < H)).all())
-        return (s.num_robots >= 2 and inside, float(s.masks.reshape(s.num_robots, -1).sum(1).min())
-                if s.num_robots else 0.0)
-
-    sample = max(scenes, key=score)
-    t = make_targets(sample, (H, W), TargetParams(depth=depth_coding_for(robot)))
-    return {"image": sample.image, "beliefs": t["beliefs"], "masks": sample.masks.astype(np.float32),
-            "joints_2d": sample.joints_2d, "joints_3d": sample.joints_3d}
 
 
 ONEPASS_NAMES = {"onepass": "one-pass", "convgru": "recurrent (ConvGRU)"}

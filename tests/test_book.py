@@ -103,19 +103,6 @@ def test_shipped_models_table_sums_the_parts(tmp_path):
     assert rows[0]["samples/s"] == pytest.approx((20 + 20) / (20 / 4.0 + 20 / 12.0))
 
 
-def test_pipeline_example_and_figure():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from robotpose_lib.viz.pipeline import plot_pipeline
-
-    example = book.pipeline_example(size=(60, 80), candidates=4)
-    R = example["masks"].shape[0]
-    assert R >= 2 and example["joints_2d"].shape[0] == R and example["beliefs"].shape[1:] == (60, 80)
-    fig = plot_pipeline(**example, width_in=6)
-    assert len(fig.axes) == 5
-
-
 def test_onepass_study_rows_read_both_layouts():
     summary = {"box_ap": 0.2, "mask_ap": 0.3, "mask_ap50": 0.6, "counting_accuracy": 0.7}
     columns = {"test": {"onepass": summary, "convgru": summary}, "robot_free": {"onepass": {"none_found": 0.9}},

@@ -1,0 +1,73 @@
+"""Each chapter's verdict box and the introduction's sentences (narration, scorecard causes):
+written from records whose answers are known by construction."""
+import json
+
+import numpy as np
+import pytest
+
+from robotpose_lib import narration, scorecard
+from robotpose_lib.scorecard import NOT_YET, PARTLY, REPRODUCED, ScoreRow
+
+
+def _row(chapter, verdict, short, cause=""):
+    return ScoreRow(f"claim {short}", "paper fig", f"ours {short}", verdict, chapter, short, cause)
+
+
+def test_verdict_box_shows_its_chapters_claims_and_each_cause_once():
+    rows = [_row("2", NOT_YET, "near", "the 2D joints"), _row("2", NOT_YET, "far", "the 2D joints"),
+            _row("3", REPRODUCED, "count")]
+    box = narration.verdict_box(rows, "2")
+    assert box.startswith(":::{admonition}") and box.rstrip().endswith(":::")
+    assert "ours near" in box and "ours far" in box and "ours count" not in box
+    assert box.count("the 2D joints") == 1 and "Main cause" in box
+    # a reproduced claim has no cause: no cause line
+    assert "Main cause" not in narration.verdict_box(rows, "3")
+    assert "nothing scored" in narration.verdict_box(rows, "1", without_claims="nothing scored")
+    with pytest.raises(ValueError, match="chapter 1"):
+        narration.verdict_box(rows, "1")
+
+
+def test_scorecard_summary_counts_the_verdicts():
+    rows = [_row("2", NOT_YET, "near"), _row("2", REPRODUCED, "order"), _row("3", PARTLY, "count"),
+            _row("3", scorecard.NO_PAPER_NUMBER, "unscored-claim")]
+    text = narration.scorecard_summary(rows, [])
+    assert text.startswith("Of the 3 claims with a verdict: 1 reproduced, 1 partly, 1 not yet.")
+    assert "Not yet: near." in text and "unscored-claim" not in text and "one-pass" not in text
+    onepass = [{"robot": "kuka_kr16", "onepass": {"counting_accuracy": 0.82, "n": 100},
+                "convgru": {"counting_accuracy": 0.21, "n": 100}, "sources": ["a.json", "a.json"]}]
+    text = narration.scorecard_summary(rows, onepass)
+    assert "82% of 100 kuka_kr16 test scenes against the recurrent model's 21% of 100" in text
+    assert text.count("`a.json`") == 1
+
+
+def test_chosen_scene_rule_says_how_many_went_better_and_worse():
+    text = narration.chosen_scene_rule([3.0, 9.0, 5.0, np.nan, 7.0], 5.0, 2, (240, 320), 40.0, "the networks")
+    assert "first 4 scenes" in text and "1 went better and 2 worse" in text
+    assert "from 3.0 to 9.0 px" in text and "5.0 px at 240x320" in text
+
+
+def test_twin_cause_names_the_rung_where_the_gap_opens(tmp_path):
+    folder = tmp_path / scorecard.MESH_PANDA_MODEL
+    folder.mkdir()
+    (folder / "lineage.json").write_text(json.dumps({"name": folder.name, "task": "localization", "robot": "panda_mesh",
+                                                     "recipe": "dream", "parts": [], "continue": "-"}))
+    assert scorecard.twin_cause(tmp_path) == ""
+
+    def ladder(twin, pasted, photo):
+        return {k: {"all": {"auc": v}} for k, v in
+                (("mesh_twin", twin), ("mesh_pasted", pasted), ("photo", photo))}
+
+    def store(figures):  # eval.json as `robotpose eval twin --json` writes it
+        (folder / "eval.json").write_text(json.dumps({"twin": {"title": "twin", "command": "-", "figures": figures}}))
+
+    store(ladder(0.6, 0.55, 0.1))
+    assert "the arm's look in a photograph" in scorecard.twin_cause(tmp_path)
+    store(ladder(0.1, 0.1, 0.3))
+    assert "pose and viewpoint" in scorecard.twin_cause(tmp_path)
+
+
+def test_the_shipped_records_give_a_cause_for_every_claim_not_reproduced():
+    rows = scorecard.scorecard()
+    for r in rows:
+        if r.verdict in (NOT_YET, PARTLY) and r.chapter in ("2", "3"):
+            assert r.cause, r.claim
