@@ -89,12 +89,12 @@ def is_photo(image) -> bool:
 
 
 def paste_collage(image: np.ndarray, pool: "BackgroundPool", rng: np.random.Generator,
-                  count: int) -> np.ndarray:
+                  count: int, inplace: bool = False) -> np.ndarray:
     """Cut-and-paste clutter: ``count`` rectangles or ellipses cut from other backgrounds
     of ``pool``, each 10-60 % of the image side, pasted at random places. ``image`` (H, W, 3)
-    of any dtype; returns the same dtype."""
+    of any dtype; returns the same dtype (``image`` itself, changed, with ``inplace``)."""
     H, W = image.shape[:2]
-    out = image.copy()
+    out = image if inplace else image.copy()
     for _ in range(count):
         h = int(rng.uniform(0.1, 0.6) * H) + 1
         w = int(rng.uniform(0.1, 0.6) * W) + 1
@@ -151,14 +151,18 @@ def random_crop(photo: np.ndarray, height: int, width: int, rng: np.random.Gener
 def _smooth_noise(height: int, width: int, rng: np.random.Generator, octaves: int = 4) -> np.ndarray:
     """Multi-octave value noise in [0, 1], float32 (H, W, 3)."""
     out = np.zeros((height, width, 3), np.float32)
+    layer = np.empty((height, width, 3), np.float32)   # one buffer for every octave
     amplitude, total = 1.0, 0.0
     for octave in range(octaves):
         cells = 2 ** (octave + 1)
         grid = rng.random((cells + 1, cells + 1, 3), dtype=np.float32)
-        out += amplitude * cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC)
+        cv2.resize(grid, (width, height), dst=layer, interpolation=cv2.INTER_CUBIC)
+        layer *= np.float32(amplitude)     # (exact powers of two, as the float the product had)
+        out += layer
         total += amplitude
         amplitude *= 0.5
-    return np.clip(out / total, 0.0, 1.0)
+    out /= np.float32(total)
+    return np.clip(out, 0.0, 1.0, out=out)
 
 
 @functools.lru_cache(maxsize=8)
@@ -188,8 +192,8 @@ def procedural_texture(height: int, width: int, rng: np.random.Generator) -> np.
         else:  # random rectangles and circles on smooth noise
             t = None
         if t is not None:   # two colours: each as (c0 + t (c1 - c0)) would give it, picked per pixel
-            two = [(np.clip(c0 + np.float32(k) * (c1 - c0), 0, 1) * 255).astype(np.uint8) for k in (0, 1)]
-            return np.where(t[..., None] > 0, two[1], two[0])
+            two = np.stack([(np.clip(c0 + np.float32(k) * (c1 - c0), 0, 1) * 255).astype(np.uint8) for k in (0, 1)])
+            return np.take(two, (t > 0).view(np.uint8), axis=0)
         else:
             image = _smooth_noise(height, width, rng, octaves=2)
             canvas = (image * 255).astype(np.uint8)

@@ -30,14 +30,15 @@ def uniform_float32(rng: np.random.Generator, shape) -> np.ndarray:
         return rng.random(shape, dtype=np.float32)
     n = int(np.prod(shape))
     state = bitgen.state
-    words = np.empty(n, np.uint32)
-    first = 0
-    if state["has_uint32"] and n:             # a high half kept from an earlier draw comes first
-        words[0] = state["uinteger"]
-        first = 1
+    first = 1 if state["has_uint32"] and n else 0   # a high half kept from an earlier draw comes first
     rest = n - first
     halves = bitgen.random_raw((rest + 1) // 2).view(np.uint32)   # low, high, low, high, ...
-    words[first:] = halves[:rest]
+    if first or rest % 2:
+        words = np.empty(n, np.uint32)
+        words[:first] = state["uinteger"]
+        words[first:] = halves[:rest]
+    else:
+        words = halves
     state = bitgen.state                     # as numpy leaves it: the last high half drawn is kept,
     if rest % 2:                             # and still to be used after an odd count
         state["has_uint32"], state["uinteger"] = 1, int(halves[rest])
@@ -77,7 +78,11 @@ def color_transform(image: np.ndarray, rng: np.random.Generator, jitter: float,
     low, high = gamma_range
     if (low, high) != (1.0, 1.0):
         gamma = rng.uniform(low, high)
-        out = cv2.pow(np.clip(out, 0, 255) * np.float32(1 / 255.0), gamma) * np.float32(255.0)
+        # in place on our own array (a new one when ``out`` is still the caller's image)
+        out = np.clip(out, 0, 255, out=None if out is image else out)
+        out *= np.float32(1 / 255.0)
+        cv2.pow(out, gamma, dst=out)
+        out *= np.float32(255.0)
     return out.astype(np.float32, copy=False)
 
 

@@ -727,8 +727,8 @@ def _composite(scene: Scene, colors: np.ndarray, hits: _Hits, params: SynthParam
     H, W = scene.height, scene.width
     image = params.background.draw(H, W, scene.rng).astype(np.float32)
     if params.collage_patches > 0:
-        image = paste_collage(image, params.background, scene.rng,
-                              int(scene.rng.integers(0, params.collage_patches + 1)))
+        paste_collage(image, params.background, scene.rng, int(scene.rng.integers(0, params.collage_patches + 1)),
+                      inplace=True)
     R, L = colors.shape[:2]
     pixels = hits.pixel
     if len(pixels):

@@ -27,10 +27,24 @@ def test_uniform_float32_of_another_bit_generator_is_numpys():
     assert np.array_equal(uniform_float32(a, (5, 3)), b.random((5, 3), dtype=np.float32))
 
 
+def _smooth_noise(height, width, rng, octaves=4):
+    """backgrounds._smooth_noise as it was (a new array per octave)."""
+    import cv2
+
+    out = np.zeros((height, width, 3), np.float32)
+    amplitude, total = 1.0, 0.0
+    for octave in range(octaves):
+        cells = 2 ** (octave + 1)
+        grid = rng.random((cells + 1, cells + 1, 3), dtype=np.float32)
+        out += amplitude * cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC)
+        total += amplitude
+        amplitude *= 0.5
+    return np.clip(out / total, 0.0, 1.0)
+
+
 def _old_procedural_texture(height, width, rng):
     """backgrounds.procedural_texture as it was (the two-colour kinds mixed per pixel in float)."""
     import cv2
-    from robotpose_lib.backgrounds import _smooth_noise
 
     kind = rng.integers(4)
     if kind == 0:
@@ -72,7 +86,7 @@ def test_backgrounds_collage_and_jpeg_equal_their_former_code():
     from robotpose_lib.backgrounds import BackgroundPool, paste_collage, procedural_texture
     from robotpose_lib.photometric import jpeg_roundtrip
 
-    for seed in range(24):
+    for seed in range(40):
         a, b = np.random.default_rng(seed), np.random.default_rng(seed)
         assert np.array_equal(procedural_texture(61, 83, a), _old_procedural_texture(61, 83, b))
         assert a.random() == b.random()
@@ -98,3 +112,39 @@ def test_backgrounds_collage_and_jpeg_equal_their_former_code():
         ok, buf = cv2.imencode(".jpg", rgb[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, 40])
         want = np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
         assert np.array_equal(jpeg_roundtrip(rgb, 40), want)
+
+
+def _old_color_transform(image, rng, jitter, white_balance, gamma_range):
+    """photometric.color_transform as it was (a new array per step)."""
+    import cv2
+
+    gains = np.ones(3)
+    if white_balance > 0:
+        gains = rng.uniform(1 - white_balance, 1 + white_balance, 3)
+    A, offset = np.diag(gains), 0.0
+    if jitter > 0:
+        brightness, contrast, saturation = rng.uniform(1 - jitter, 1 + jitter, 3)
+        mean = float(np.dot(gains, cv2.mean(image)[:3])) / 3.0
+        mix = saturation * np.eye(3) + (1 - saturation) / 3.0 * np.ones((3, 3))
+        A = brightness * contrast * mix @ A
+        offset = brightness * (1 - contrast) * mean
+    out = image
+    if white_balance > 0 or jitter > 0:
+        out = cv2.transform(image, np.hstack([A, np.full((3, 1), offset)]).astype(np.float32))
+    low, high = gamma_range
+    if (low, high) != (1.0, 1.0):
+        gamma = rng.uniform(low, high)
+        out = cv2.pow(np.clip(out, 0, 255) * np.float32(1 / 255.0), gamma) * np.float32(255.0)
+    return out.astype(np.float32, copy=False)
+
+
+@pytest.mark.parametrize("args", [(0.3, 0.15, (0.7, 1.4)), (0.0, 0.0, (0.7, 1.4)), (0.3, 0.0, (1.0, 1.0))])
+def test_color_transform_in_place_equals_the_former_steps_and_leaves_its_input(args):
+    from robotpose_lib.photometric import color_transform
+
+    for seed in range(6):
+        image = (np.random.default_rng(seed).random((30, 40, 3)) * 300 - 20).astype(np.float32)
+        before = image.copy()
+        got = color_transform(image, np.random.default_rng(seed), *args)
+        assert np.array_equal(got, _old_color_transform(before, np.random.default_rng(seed), *args))
+        assert np.array_equal(image, before)
