@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from .checkpoint import model_name
-from .narration import markdown_table
+from .narration import ONEPASS_NAMES, markdown_table
 from .peaks import peak_name  # noqa: F401  (the chapters import it from here)
 from .viz.training import relative_noise
 
@@ -100,7 +100,6 @@ def shipped_models_table(names=SHIPPED, folder=None) -> tuple[str, list[dict]]:
     return table, rows
 
 
-ONEPASS_NAMES = {"onepass": "one-pass", "convgru": "recurrent (ConvGRU)"}
 
 
 def _accuracy_row(label: str, m: dict) -> dict:

@@ -33,6 +33,10 @@ from .peaks import peak_name
 from .scorecard import (BASELINE_PARTLY, PARTLY_WITHIN, REPRODUCED_WITHIN, SHARE_PARTLY,
                         SHARE_REPRODUCED, ScoreRow, base_tip_medians)
 
+# the instance models' names in tables and sentences (chapter 6, the intro)
+ONEPASS_NAMES = {"onepass": "one-pass", "convgru": "recurrent (ConvGRU)"}
+
+
 def _cell(value, fmt: str | None) -> str:
     if isinstance(value, (float, np.floating)):
         if not np.isfinite(value):
@@ -1716,8 +1720,6 @@ def describe_onepass_comparison(figures: list[dict], recipes: dict, budgets: str
     ``scorecard.training_recipe``); the one-pass decoding settings (:func:`decoding_text`)
     and stale figures. ``budgets`` (:func:`instance_training_budgets`: how differently the
     two were trained) follows the per-robot comparison."""
-    from .book import ONEPASS_NAMES
-
     sentences = []
     for f in figures:
         a, b = f["models"]["onepass"], f["models"].get("convgru")
