@@ -129,8 +129,8 @@ def _trained_line(path: Path, ckpt: dict) -> str:
     lineage = path.parent / "lineage.json"  # records.py describes the model folder
     parts = read_json_object(lineage, "record").get("parts", []) if lineage.is_file() else []
     total = max(sum(int(p["steps"]) for p in parts), int(ckpt["step"]))
-    n = max(1, len(parts))
-    return f"{total:,} training steps in {n} parts" if n > 1 else f"{total:,} training steps"
+    # the total only: how a run was split into continued runs is the lineage's business
+    return f"{total:,} training steps"
 
 
 def load_reference(robot: str, task: str = "localization", config: str = "cpu", *,
