@@ -245,6 +245,10 @@ class FeatureHead(nn.Module):
     """What the instance models share: a head over F (B, C_in, h, w), the localization
     net's base features + J beliefs + 1 depth, built from a config or a preset's name.
 
+    Args (of every subclass):
+        in_channels: channels C_in of F (base features + J beliefs + 1 depth).
+        config: the subclass's config dataclass, or the name of one of its presets.
+
     Raises:
         ValueError: ``in_channels`` not positive; an unknown preset name."""
 
@@ -257,12 +261,8 @@ class FeatureHead(nn.Module):
 
 
 class InstanceNet(FeatureHead):
-    """The recurrent instance model: F -> one mask per step (paper Fig. 5).
-
-    Args:
-        in_channels: channels C_in of F (base features + J beliefs + 1 depth).
-        config: an :class:`InstanceConfig` or the name of one (default "paper").
-    """
+    """The recurrent instance model: F -> one mask per step (paper Fig. 5). Arguments as
+    :class:`FeatureHead` (config: an :class:`InstanceConfig`, default "paper")."""
 
     def __init__(self, in_channels: int, config: InstanceConfig | str = "paper"):
         super().__init__(in_channels, config, get_config)

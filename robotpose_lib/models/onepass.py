@@ -143,11 +143,8 @@ def _head(width: int, out: int) -> nn.Sequential:
 
 class OnePassNet(FeatureHead):
     """F (B, C_in, h, w) -> :class:`OnePassOutput` in one pass, whatever the robot count.
-
-    Args:
-        in_channels: channels C_in of F (base features + J beliefs + 1 depth).
-        config: an :class:`OnePassConfig` or the name of one (default "cpu").
-    """
+    Arguments as :class:`instances.FeatureHead` (config: an :class:`OnePassConfig`, default
+    "cpu")."""
 
     def __init__(self, in_channels: int, config: OnePassConfig | str = "cpu"):
         super().__init__(in_channels, config, get_config)
