@@ -8,7 +8,9 @@ metrics.jsonl (the run's log), lineage.json (a part appended for the steps this 
 since the folder's last part) and, unless --no-eval, eval.json with the check on the first
 4 test scenes (which tests/test_records.py measures again), the filmed validation set, the
 twin ladder and the dev photos (when present), each measured now by its robotpose command
-with --json; card.md is rendered from the JSON (robotpose_lib.records).
+with --json; an instance model (one-pass or recurrent) gets the check, the test set with
+robot-free and hard-negative scenes, and the dev photos through --localization instead.
+card.md is rendered from the JSON (robotpose_lib.records).
 """
 from __future__ import annotations
 
@@ -38,14 +40,32 @@ def part_hours(rows: list[dict], first_step: int) -> float:
     return sum(b - a for a, b in zip(times, times[1:]) if b - a < 600) / 3600.0
 
 
-def measure(folder: Path, n: int) -> None:
+def instance_runs(model: Path, task: str, localization: str | None) -> list:
+    """The evaluations of an instance model (one-pass or recurrent): the check, the test
+    set with robot-free and hard-negative scenes, and the dev photos read through the
+    localization net it was trained on (when the photos are here)."""
+    runs = [("check", "the first 4 test scenes (tests/test_records.py measures them again)",
+             ["eval", task, "--checkpoint", str(model), "--n", "4"]),
+            ("test", "fixed synthetic test set (100 scenes, seed 12019)",
+             ["eval", task, "--checkpoint", str(model), "--n", "100", "--robot-free", "40", "--hard-negatives"])]
+    photos = find_real_panda_dir()
+    if photos is not None and localization:
+        runs.append(("real", "the 15 real dev photos (measured, never trained on), on the localization net's outputs",
+                     ["eval", "real", "--checkpoint", localization, "--instances", str(model), "--method", "nms"]))
+    return runs
+
+
+def measure(folder: Path, n: int, localization: str | None = None) -> None:
     model = folder / "model.pt"
     rp = [sys.executable, "-m", "robotpose_lib.cli"]
+    task = load_checkpoint(model)["task"]
     runs = [("check", "the first 4 test scenes (tests/test_records.py measures them again)",
              ["eval", "localization", "--checkpoint", str(model), "--n", "4"]),
             ("filmed", "filmed validation set (synthetic, how people film arms; choices are made here)",
              ["eval", "filmed", "--checkpoint", str(model), "--instances", "none", "--n", str(n)])]
-    if find_real_panda_dir() is not None:
+    if task != "localization":
+        runs = instance_runs(model, task, localization)
+    elif find_real_panda_dir() is not None:
         runs += [("twin", "twin ladder on the 15 dev photos (measured, never trained on)",
                   ["eval", "twin", "--checkpoint", str(model), "--instances", "none"]),
                  ("real", "the 15 dev photos, one robot per photo (measured, never trained on)",
@@ -72,6 +92,7 @@ def main() -> int:
     p.add_argument("--machine", default="2-core CPU")
     p.add_argument("--eval-n", type=int, default=200)
     p.add_argument("--no-eval", action="store_true")
+    p.add_argument("--localization", help="an instance model's localization checkpoint (for the dev photos)")
     args = p.parse_args()
 
     ckpt = load_checkpoint(args.run_dir / "checkpoint.pt")
@@ -98,7 +119,7 @@ def main() -> int:
         lineage["purpose"] = args.purpose
     write_json_atomic(path, lineage)
     if not args.no_eval:
-        measure(folder, args.eval_n)
+        measure(folder, args.eval_n, args.localization)
     records.write_card(folder)
     print(f"{folder}: step {ckpt['step']}, {len(lineage['parts'])} part(s)")
     return 0
