@@ -533,6 +533,7 @@ class URDFRobot:
                 ranges=[(i, int(starts[i]), int(starts[i + 1])) for i in range(self.num_links) if counts[i]],
                 corners=self._tri_vertices.permute(1, 0, 2).contiguous().to(dev, dt),
                 normals=self._tri_normals.reshape(-1, 9).contiguous().to(dev, dt),
+                normal_rows=self._tri_normals.reshape(-1, 9).T.contiguous().to(dev, dt),   # (9, F)
                 link=self._tri_link.to(dev))
         return cache[key]
 
@@ -586,16 +587,16 @@ class URDFRobot:
         dev, dt = link_transforms.device, link_transforms.dtype
         mesh = self._local_mesh(dev, dt)
         F, L = self.num_triangles, self.num_links
-        rot = link_transforms[..., :3, :3].reshape(B * L, 9)
+        rot = link_transforms[..., :3, :3].reshape(B * L, 9).T.contiguous()   # (9, B L): rows gather contiguous
 
         def interpolate(index: torch.Tensor, bary: torch.Tensor) -> torch.Tensor:
             robot = index // F
             face = index - robot * F
-            corners = mesh["normals"].index_select(0, face)                     # (M, 9)
+            corners = mesh["normal_rows"].index_select(1, face)                 # (9, M)
             w, u, v = bary.to(dt)
-            local = [w * corners[:, k] + u * corners[:, 3 + k] + v * corners[:, 6 + k] for k in range(3)]
-            R = rot.index_select(0, robot * L + mesh["link"].index_select(0, face))
-            return torch.stack([R[:, 3 * r] * local[0] + R[:, 3 * r + 1] * local[1] + R[:, 3 * r + 2] * local[2]
+            local = [w * corners[k] + u * corners[3 + k] + v * corners[6 + k] for k in range(3)]
+            R = rot.index_select(1, robot * L + mesh["link"].index_select(0, face))   # (9, M)
+            return torch.stack([R[3 * r] * local[0] + R[3 * r + 1] * local[1] + R[3 * r + 2] * local[2]
                                 for r in range(3)]).to(bary.dtype)
 
         return interpolate
