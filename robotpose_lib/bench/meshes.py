@@ -65,14 +65,15 @@ def budget_study(urdf_path: str, spec: RobotSpec | None = None, budgets=(200, 40
 
 
 def embree_comparison(robot: str = "panda_mesh", n: int = 8, size: tuple[int, int] = (480, 640)) -> dict:
-    """Milliseconds per image of our ray caster (triangles of 3 robots of ``robot``,
-    back faces culled) and of Embree via trimesh (BVH build + the first hit of every
-    pixel's ray, the same triangles), and the share of pixels whose robot/background label
-    agrees. Raises ImportError without embreex."""
+    """Milliseconds per image of our ray caster (triangles of 3 robots of ``robot``, back
+    faces culled, one torch thread as in synthesis, after a warm-up call) and of Embree via
+    trimesh (BVH build + the first hit of every pixel's ray, the same triangles), and the
+    share of pixels whose robot/background label agrees. Raises ImportError without embreex."""
     import time
 
     from trimesh.ray.ray_pyembree import RayMeshIntersector
 
+    from ..config import torch_threads
     from ..robots import get_robot
     from ..synth import _scene_geometry, params_for, sample_scene
 
@@ -81,9 +82,11 @@ def embree_comparison(robot: str = "panda_mesh", n: int = 8, size: tuple[int, in
     scenes = [sample_scene(robot, params, 0, i, H, W) for i in range(1000, 1000 + n)]
     _, tris, _, _ = _scene_geometry(get_robot(robot), scenes, "cpu")
     K = torch.tensor(np.stack([s.K for s in scenes]), dtype=torch.float32)
-    start = time.perf_counter()
-    ours = render(None, K, H, W, batch_size=n, triangles=tris, cull_back_faces=True, normals=False)
-    ours_ms = (time.perf_counter() - start) / n * 1000
+    with torch_threads(1):   # as synthesis renders on the CPU (many small ops: one thread is fastest)
+        render(None, K, H, W, batch_size=n, triangles=tris, cull_back_faces=True, normals=False)   # warm-up
+        start = time.perf_counter()
+        ours = render(None, K, H, W, batch_size=n, triangles=tris, cull_back_faces=True, normals=False)
+        ours_ms = (time.perf_counter() - start) / n * 1000
     v, u = np.mgrid[0:H, 0:W]
     embree_s, agree = 0.0, []
     for b, scene in enumerate(scenes):
