@@ -108,3 +108,5 @@ PAPER_TABLE_II = {
     "joint localization NMS": (0.41, 0.125),
     "joint localization LoG": (310.00, 3.225),
 }
+# The GPU the paper's Table II was timed on.
+PAPER_TABLE_II_GPU = "GTX 1080 Ti"
