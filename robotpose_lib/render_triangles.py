@@ -79,28 +79,39 @@ def row_spans(pu: torch.Tensor, pv: torch.Tensor, row: torch.Tensor, v: torch.Te
     (corners ``pu``, ``pv`` (N, 3)) widened by ``margin`` pixels in every direction
     (the same margin as :func:`screen_rects`); left > right when the row misses it.
 
-    The triangle within the band |y - v| <= margin is a convex polygon whose corners lie
-    on the triangle's edges, so its u extent is that of the three edges clipped to the
-    band: exact, with no per-pixel test. Long slanted triangles thus test the pixels
-    along their rows instead of their whole bounding box."""
-    au, av = pu.index_select(0, row), pv.index_select(0, row)          # (R, 3)
-    bu, bv = au.roll(-1, 1), av.roll(-1, 1)                             # edges a -> b
-    y = v.to(au.dtype)[:, None]
-    dv = bv - av
-    flat = dv == 0
-    inv = 1.0 / torch.where(flat, torch.ones_like(dv), dv)
-    s1 = (y - margin - av) * inv
-    s2 = (y + margin - av) * inv
-    s_lo, s_hi = torch.minimum(s1, s2), torch.maximum(s1, s2)
-    cut = torch.where(flat, (y - av).abs() <= margin, (s_lo <= 1.0) & (s_hi >= 0.0))
-    s_lo = torch.where(flat, torch.zeros_like(s_lo), s_lo.clamp(0.0, 1.0))
-    s_hi = torch.where(flat, torch.ones_like(s_hi), s_hi.clamp(0.0, 1.0))
-    du = bu - au
-    x1, x2 = au + s_lo * du, au + s_hi * du
-    inf = torch.full_like(x1, float("inf"))
-    left = torch.where(cut, torch.minimum(x1, x2), inf).amin(1)
-    right = torch.where(cut, torch.maximum(x1, x2), -inf).amax(1)
-    return left - margin, right + margin
+    The triangle within the band |y - v| <= margin is a convex polygon whose corners are
+    the triangle's corners inside the band and the points where its edges cross the band's
+    two lines. With the corners sorted by y (a, b, c), one side of the triangle is the
+    edge a-c and the other the chain a-b-c, so those points are: both sides at the band's
+    lines clipped to [y_a, y_c], and the corners a, b, c when inside the band. Long
+    slanted triangles thus test the pixels along their rows instead of their whole
+    bounding box. (Per-triangle slopes first; per row a handful of operations.)"""
+    sv, idx = pv.sort(1)
+    su = pu.gather(1, idx)
+    va, vb, vc = sv.unbind(1)
+    ua, ub, uc = su.unbind(1)
+
+    def slope(du, dv):   # 0 for a flat edge (its points then come from the corners)
+        return torch.where(dv > 0, du / torch.where(dv > 0, dv, torch.ones_like(dv)), torch.zeros_like(dv))
+
+    table = torch.stack([va, vb, vc, ua, ub, uc, slope(uc - ua, vc - va), slope(ub - ua, vb - va),
+                         slope(uc - ub, vc - vb)]).index_select(1, row)
+    va, vb, vc, ua, ub, uc, k_ac, k_ab, k_bc = table.unbind(0)
+    y = v.to(pu.dtype)
+    y0, y1 = y - margin, y + margin
+    lo, hi = torch.maximum(y0, va), torch.minimum(y1, vc)                  # the band within [y_a, y_c]
+    long_lo, long_hi = ua + (lo - va) * k_ac, ua + (hi - va) * k_ac
+    chain_lo = torch.where(lo < vb, ua + (lo - va) * k_ab, ub + (lo - vb) * k_bc)
+    chain_hi = torch.where(hi < vb, ua + (hi - va) * k_ab, ub + (hi - vb) * k_bc)
+    left = torch.minimum(torch.minimum(long_lo, long_hi), torch.minimum(chain_lo, chain_hi))
+    right = torch.maximum(torch.maximum(long_lo, long_hi), torch.maximum(chain_lo, chain_hi))
+    inf = torch.full_like(left, float("inf"))
+    for u_k, v_k in ((ua, va), (ub, vb), (uc, vc)):                       # corners inside the band
+        inside = (v_k >= y0) & (v_k <= y1)
+        left = torch.minimum(left, torch.where(inside, u_k, inf))
+        right = torch.maximum(right, torch.where(inside, u_k, -inf))
+    empty = lo > hi
+    return torch.where(empty, inf, left - margin), torch.where(empty, -inf, right + margin)
 
 
 def _clipped_rect(verts: torch.Tensor, Kt: torch.Tensor, height: int, width: int, near: float):
