@@ -24,6 +24,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
+
+from .config import torch_threads
 
 # Photos that ship with the code (no download needed): a name ending in ".jpg" is a file in
 # robotpose_lib/photos/ (see its README), any other name a scikit-image sample.
@@ -148,20 +151,47 @@ def random_crop(photo: np.ndarray, height: int, width: int, rng: np.random.Gener
     return np.ascontiguousarray(crop)
 
 
+@functools.lru_cache(maxsize=64)
+def _cubic_weights(n_out: int, n_in: int) -> torch.Tensor:
+    """(n_out, n_in) float32 matrix of ``cv2.resize``'s bicubic upsampling from n_in to n_out
+    samples: pixel centres aligned, Keys' kernel with A = -0.75, indices past the border
+    clamped to it (cached: do not modify)."""
+    f = (np.arange(n_out) + 0.5) * (n_in / n_out) - 0.5
+    s = np.floor(f)
+    x = f - s
+    A = -0.75
+    w = np.stack([((A * (x + 1) - 5 * A) * (x + 1) + 8 * A) * (x + 1) - 4 * A,
+                  ((A + 2) * x - (A + 3)) * x * x + 1,
+                  ((A + 2) * (1 - x) - (A + 3)) * (1 - x) * (1 - x) + 1], 1)
+    w = np.concatenate([w, 1 - w.sum(1, keepdims=True)], 1)
+    M = np.zeros((n_out, n_in))
+    for k in range(4):
+        np.add.at(M, (np.arange(n_out), np.clip(s.astype(int) - 1 + k, 0, n_in - 1)), w[:, k])
+    return torch.from_numpy(M.astype(np.float32))
+
+
 def _smooth_noise(height: int, width: int, rng: np.random.Generator, octaves: int = 4) -> np.ndarray:
-    """Multi-octave value noise in [0, 1], float32 (H, W, 3)."""
-    out = np.zeros((height, width, 3), np.float32)
-    layer = np.empty((height, width, 3), np.float32)   # one buffer for every octave
-    amplitude, total = 1.0, 0.0
+    """Multi-octave value noise in [0, 1], float32 (H, W, 3): octave o is a random
+    (2^(o+1) + 1)^2 grid upsampled bicubically (as ``cv2.resize`` INTER_CUBIC does) with
+    weight 2^-o, the sum divided by the weights' total.
+
+    A bicubic upsampling is two matrix products, Wy G Wx^T, so every octave's columns are
+    upsampled first (tiny) and all octaves' rows together in one matrix product: about four
+    times faster than four full-size resizes, and equal to them within 1e-6."""
+    amplitude, total, layers = 1.0, 0.0, []
     for octave in range(octaves):
         cells = 2 ** (octave + 1)
         grid = rng.random((cells + 1, cells + 1, 3), dtype=np.float32)
-        cv2.resize(grid, (width, height), dst=layer, interpolation=cv2.INTER_CUBIC)
-        layer *= np.float32(amplitude)     # (exact powers of two, as the float the product had)
-        out += layer
+        layers.append((amplitude, grid))
         total += amplitude
         amplitude *= 0.5
-    out /= np.float32(total)
+    # columns: (k, W, 3) per octave, weighted; rows: (H, sum of k) for all octaves at once.
+    # In torch on one thread: numpy's BLAS would start threads that spin on a busy machine.
+    with torch_threads(1):
+        cols = torch.cat([float(a / total) * torch.matmul(_cubic_weights(width, g.shape[1]), torch.from_numpy(g))
+                          for a, g in layers])
+        rows = torch.cat([_cubic_weights(height, g.shape[0]) for _, g in layers], 1)
+        out = (rows @ cols.reshape(len(cols), -1)).numpy().reshape(height, width, 3)
     return np.clip(out, 0.0, 1.0, out=out)
 
 
