@@ -811,16 +811,21 @@ def _decode(best: torch.Tensor, prims: Primitives, tris: Triangles, Kinv: torch.
     t_hit = depth.index_select(0, hit_pix)
     row = hit_pix // W  # img * H + v
     u = (hit_pix - row * W).float()
-    img = row // H
-    v = (row - img * H).float()
     if B == 1 or bool((Kinv == Kinv[:1]).all()):
+        img = row // H
+        v = (row - img * H).float()
         ki = Kinv[0]
         dx = ki[0, 0] * u + (ki[0, 1] * v + ki[0, 2])
         dy = ki[1, 1] * v + ki[1, 2]
-    else:   # the five entries used, per pixel
-        kp = Kinv.reshape(B, 9)[:, [0, 1, 2, 4, 5]].T.contiguous()
-        dx = kp[0].index_select(0, img) * u + kp[1].index_select(0, img) * v + kp[2].index_select(0, img)
-        dy = kp[3].index_select(0, img) * v + kp[4].index_select(0, img)
+    else:   # one K per image: hit pixels are sorted by image, so image by image with scalars
+        v, dx, dy = torch.empty_like(u), torch.empty_like(u), torch.empty_like(u)
+        bounds = torch.searchsorted(hit_pix, torch.arange(B + 1, device=dev) * (H * W)).tolist()
+        for b in range(B):
+            if bounds[b + 1] > bounds[b]:
+                sl, ki = slice(bounds[b], bounds[b + 1]), Kinv[b]
+                v[sl] = row[sl] - b * H
+                dx[sl] = ki[0, 0] * u[sl] + ki[0, 1] * v[sl] + ki[0, 2]
+                dy[sl] = ki[1, 1] * v[sl] + ki[1, 2]
     n_prims = len(prims)
     nrm = torch.empty(3, hit_pix.numel(), device=dev, dtype=torch.float32)
     is_prim = winner < n_prims
