@@ -405,10 +405,11 @@ print(f"median robot area: {100 * np.median(area):.2f}% of the image; "
 # its robots of each robot's best IoU with a mask the model emits before the stopping
 # rule ends the sequence (the sentence under the figure states the rule with its
 # numbers). The model runs five steps on each, so the grid also shows what it emits after
-# the end of the sequence ({numref}`fig-steps`). A step's title gives its share of activated pixels, green while
-# the smaller fraction's rule counts a robot, red where it stops. The shares carry as
-# many decimals as it takes to show on which side of 5 % and of the smaller fraction they
-# fall (4.97 % is below the paper's rule, although it would round to 5.0 %).
+# the end of the sequence ({numref}`fig-steps`). A step's title gives its share of
+# activated pixels, green while the smaller fraction's rule counts a robot, red where it
+# stops. The shares carry as many decimals as it takes to show on which side of 5 % and
+# of the smaller fraction they fall (4.97 % is below the paper's rule, although it would
+# round to 5.0 %).
 
 # %% mystnb={"figure": {"caption": "The reference instance model step by step on scenes with 1 to 4 robots (rows), each the scene of median mask quality among its candidates (the rule is stated under the figure) and zoomed onto its robots: the image with the true instances in colour, then the mask of each of five steps (white: activated; the title's share is of the whole image).", "name": "fig-steps"}}
 from robotpose_lib import showcase
