@@ -689,6 +689,14 @@ class _Hits:
     ray: np.ndarray
 
 
+def _put_rows(out: np.ndarray, index: np.ndarray, rows: np.ndarray) -> None:
+    """``out[index] = rows`` for C-contiguous float32 (N, 3) ``out`` and (M, 3) ``rows``,
+    moving each row as one 12-byte item (about four times faster than fancy indexing)."""
+    item = np.dtype((np.void, 12))
+    rows = np.ascontiguousarray(rows, dtype=np.float32)
+    np.put(out.view(item).reshape(-1), index, rows.view(item).reshape(-1))
+
+
 def _shade(albedo: np.ndarray, normal: np.ndarray, ray: np.ndarray, light: np.ndarray, ambient: float,
            specular: float, shininess: float) -> np.ndarray:
     """(M, 3) float32 0..255 colours of lit pixels: Lambertian with ``ambient`` share and
@@ -737,7 +745,7 @@ def _composite(scene: Scene, colors: np.ndarray, hits: _Hits, params: SynthParam
         d = scene.distractors
         # one table of every colour: the robots' links, then the distractors
         table = np.concatenate([colors.reshape(R * L, 3), d.colors]).astype(np.float32)
-        albedo = table[np.where(robot_hit, owner * L + part, owner + (R * L - R))]
+        albedo = np.take(table, np.where(robot_hit, owner * L + part, owner + (R * L - R)), axis=0)
         if texture is not None and texture.on.any():
             albedo[robot_hit] = _textured_albedo(scene.width, scene.K, albedo[robot_hit].astype(np.float64),
                                                  pixels[robot_hit], owner[robot_hit], part[robot_hit], depth,
@@ -747,10 +755,10 @@ def _composite(scene: Scene, colors: np.ndarray, hits: _Hits, params: SynthParam
             photo = params.background.draw(H, W, scene.rng).reshape(-1, 3)
             textured = np.flatnonzero(~robot_hit)
             textured = textured[d.textured[owner[textured] - R]]
-            albedo[textured] = photo[pixels[textured]] * np.float32(1 / 255.0)
+            _put_rows(albedo, textured, np.take(photo, np.take(pixels, textured), axis=0) * np.float32(1 / 255.0))
         shaded = _shade(albedo, hits.normal, hits.ray, scene.light_dir, scene.ambient, scene.specular,
                         params.shininess)
-        image.reshape(-1, 3)[pixels] = shaded
+        _put_rows(image.reshape(-1, 3), pixels, shaded)
     image = degrade(image, scene.rng, params)
     a = scene.noise_amplitude
     if a > 0:  # uniform noise in [-a, a] on the 0..255 scale

@@ -52,3 +52,18 @@ def test_shading_from_compact_hits_equals_the_former_formula():
             assert np.abs(ours - want).max() < 0.02
         checked += len(pixels)
     assert checked > 3000
+
+
+def test_put_rows_is_fancy_assignment():
+    from robotpose_lib.synth import _put_rows
+
+    g = np.random.default_rng(1)
+    out = g.random((500, 3)).astype(np.float32)
+    want = out.copy()
+    index = g.choice(500, 120, replace=False)
+    rows = g.random((120, 3)).astype(np.float32)
+    want[index] = rows
+    _put_rows(out, index, rows)
+    assert np.array_equal(out, want)
+    _put_rows(out, index[:5], rows[:5].astype(np.float64))      # other dtypes are cast first
+    assert np.array_equal(out, want)
