@@ -661,18 +661,28 @@ def _visibility(joints_2d: np.ndarray, joints_3d: np.ndarray, instance: np.ndarr
                 depth: np.ndarray, window: int = 2) -> np.ndarray:
     """(R, J) bool: inside the frame, with a pixel of its own robot within ``window``
     pixels, and not hidden behind another robot. Self-occlusion is not counted: a joint
-    sits inside its own robot's silhouette."""
+    sits inside its own robot's silhouette.
+
+    All joints at once: each joint's (2 window + 1)^2 patch is gathered with coordinates
+    clamped to the image, which repeats border pixels of the patch and so leaves "any
+    pixel of its own robot" unchanged."""
     H, W = instance.shape
     R, J = joints_2d.shape[:2]
     uv = np.rint(joints_2d).astype(int)
     inside = (uv[..., 0] >= 0) & (uv[..., 0] < W) & (uv[..., 1] >= 0) & (uv[..., 1] < H) & (joints_3d[..., 2] > 0)
     vis = np.zeros((R, J), bool)
-    for r, j in zip(*np.nonzero(inside)):
-        u, v = uv[r, j]
-        patch = instance[max(0, v - window): v + window + 1, max(0, u - window): u + window + 1]
-        owner = instance[v, u]
-        hidden = owner >= 0 and owner != r and depth[v, u] < joints_3d[r, j, 2]
-        vis[r, j] = bool((patch == r).any()) and not hidden
+    r, j = np.nonzero(inside)
+    if len(r) == 0:
+        return vis
+    u, v = uv[r, j, 0], uv[r, j, 1]
+    step = np.arange(-window, window + 1)
+    rows = np.clip(v[:, None] + step, 0, H - 1)                            # (n, 2w + 1)
+    cols = np.clip(u[:, None] + step, 0, W - 1)
+    patch = instance[rows[:, :, None], cols[:, None, :]]                   # (n, 2w + 1, 2w + 1)
+    near_own = (patch == r[:, None, None]).any((1, 2))
+    owner = instance[v, u]
+    hidden = (owner >= 0) & (owner != r) & (depth[v, u] < joints_3d[r, j, 2])
+    vis[r, j] = near_own & ~hidden
     return vis
 
 

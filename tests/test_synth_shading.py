@@ -67,3 +67,41 @@ def test_put_rows_is_fancy_assignment():
     assert np.array_equal(out, want)
     _put_rows(out, index[:5], rows[:5].astype(np.float64))      # other dtypes are cast first
     assert np.array_equal(out, want)
+
+
+def _loop_visibility(joints_2d, joints_3d, instance, depth, window=2):
+    """synth._visibility as it was: a Python loop over the joints inside the frame."""
+    H, W = instance.shape
+    R, J = joints_2d.shape[:2]
+    uv = np.rint(joints_2d).astype(int)
+    inside = (uv[..., 0] >= 0) & (uv[..., 0] < W) & (uv[..., 1] >= 0) & (uv[..., 1] < H) & (joints_3d[..., 2] > 0)
+    vis = np.zeros((R, J), bool)
+    for r, j in zip(*np.nonzero(inside)):
+        u, v = uv[r, j]
+        patch = instance[max(0, v - window): v + window + 1, max(0, u - window): u + window + 1]
+        owner = instance[v, u]
+        hidden = owner >= 0 and owner != r and depth[v, u] < joints_3d[r, j, 2]
+        vis[r, j] = bool((patch == r).any()) and not hidden
+    return vis
+
+
+def test_visibility_of_all_joints_at_once_equals_the_joint_loop():
+    """Random id images (noise and blobs, robots and other ids), joints in and out of the
+    frame, in front of and behind the camera, at image borders: the same visibility."""
+    from robotpose_lib.synth import _visibility
+
+    g = np.random.default_rng(0)
+    for _ in range(1500):
+        H, W = g.integers(3, 40, 2)
+        R, J = g.integers(1, 4), g.integers(1, 8)
+        instance = g.integers(-1, R + 2, (H, W)).astype(np.int16)
+        if g.random() < 0.5:
+            instance[:] = -1
+            for k in range(R + 1):
+                y, x = g.integers(0, H), g.integers(0, W)
+                instance[max(0, y - 3):y + 3, max(0, x - 4):x + 4] = k
+        depth = (g.random((H, W)) * 3).astype(np.float32)
+        joints_2d = np.stack([g.uniform(-3, W + 3, (R, J)), g.uniform(-3, H + 3, (R, J))], -1)
+        joints_3d = np.concatenate([g.random((R, J, 2)), g.uniform(-0.5, 3, (R, J, 1))], -1)
+        assert np.array_equal(_visibility(joints_2d, joints_3d, instance, depth),
+                              _loop_visibility(joints_2d, joints_3d, instance, depth))
