@@ -95,3 +95,21 @@ def pick(configs: dict, name: str, **overrides):
     if name not in configs:
         raise ValueError(f"config: unknown name {name!r} (expected one of {sorted(configs)})")
     return replace(configs[name], **overrides)
+
+
+def preset_differences(a: str, b: str, part: str) -> list[dict]:
+    """The fields of ``part`` ("localization", "instances", "onepass", "run") that presets
+    ``a`` and ``b`` set differently, in the order ``a`` names them (then ``b``'s others):
+    [{"field": name, a: value, b: value}, ...]. A field that only one preset names is
+    listed with None for the other (that preset keeps the model's default).
+
+    Raises:
+        ValueError: an unknown preset, or a preset without ``part``."""
+    for name in (a, b):
+        if name not in PRESETS:
+            raise ValueError(f"preset: unknown name {name!r} (expected one of {sorted(PRESETS)})")
+        if part not in PRESETS[name]:
+            raise ValueError(f"preset {name!r} has no {part!r} settings")
+    fa, fb = PRESETS[a][part], PRESETS[b][part]
+    fields = list(fa) + [f for f in fb if f not in fa]
+    return [{"field": f, a: fa.get(f), b: fb.get(f)} for f in fields if fa.get(f) != fb.get(f)]

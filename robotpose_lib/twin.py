@@ -231,3 +231,69 @@ def format_ladder(ladder: dict) -> str:
         lines.append(f"{LADDER_LABELS[row]:34s}{m['all']['auc']:9.3f}{m['all']['found']:11.3f}"
                      f"{moving['auc']:12.3f}{moving['found']:14.3f}")
     return "\n".join(lines)
+
+
+def ladder_predictions(predictor, photos: list[RealPhoto], indices, method: str | None = None,
+                       robot: str = "panda_mesh") -> tuple[dict[str, np.ndarray], dict[str, list[np.ndarray]]]:
+    """The best robot's 2D keypoints (``predictor``'s highest score) on each image of the
+    twin ladder (:func:`ladder_images`: "mesh_twin", "mesh_pasted", "photo") of the photos
+    ``photos[i]`` for i in ``indices``; each twin is drawn with seed i, as
+    :func:`twin_ladder` draws it for the whole list, so the images are those it measured.
+
+    Returns:
+        (predictions, images): {rung: (len(indices), J, 2) pixels of the photo, NaN where
+        missed} and {rung: [uint8 (H, W, 3) image per index]}.
+
+    Raises:
+        ValueError: an index outside ``photos``.
+    """
+    indices = [int(i) for i in indices]
+    if any(not 0 <= i < len(photos) for i in indices):
+        raise ValueError(f"ladder_predictions: indices {indices} outside 0..{len(photos) - 1}")
+    rungs = LADDER[:3]
+    out = {r: np.full((len(indices), predictor.num_joints, 2), np.nan) for r in rungs}
+    shown: dict[str, list[np.ndarray]] = {r: [] for r in rungs}
+    for k, i in enumerate(indices):
+        images = ladder_images(photos[i], seed=i, robot=robot)
+        for rung in rungs:
+            shown[rung].append(images[rung])
+            poses = predictor(images[rung], photos[i].K, method=method)
+            if poses:
+                out[rung][k] = max(poses, key=lambda p: p.score).joints_2d
+    return out, shown
+
+
+def ladder_outcomes(predictions: dict[str, np.ndarray], photos: list[RealPhoto], chosen: dict[str, int],
+                    right_px: float, arm_px: float) -> list[dict]:
+    """What became of each joint on each rung of the chosen photos
+    (``eval.real.joint_outcomes``), for ``narration.describe_ladder_photos``.
+
+    Args:
+        predictions: :func:`ladder_predictions`' first result for the indices
+            ``list(chosen.values())``, in that order.
+        photos: the photo list the indices point into.
+        chosen: label -> photo index (``eval.real.chosen_photos``).
+        right_px, arm_px: the tolerances of ``joint_outcomes`` (pixels, > 0).
+
+    Returns:
+        per chosen photo {"label", "name", "nearest_m" (camera distance of its nearest
+        true joint in front of the camera, metres), "outcomes": {rung: [outcome per joint]}}.
+
+    Raises:
+        ValueError: predictions that do not hold one row per chosen photo.
+    """
+    from .eval.real import joint_outcomes, keypoints_in_frame
+
+    if any(len(p) != len(chosen) for p in predictions.values()):
+        raise ValueError(f"ladder_outcomes: {len(chosen)} chosen photos, predictions of "
+                         f"{[len(p) for p in predictions.values()]}")
+    out = []
+    for k, (label, i) in enumerate(chosen.items()):
+        photo = photos[i]
+        in_frame = keypoints_in_frame([photo])[0]
+        z = photo.joints_3d[:, 2]
+        out.append({"label": label, "name": photo.name, "nearest_m": float(z[z > 0].min()) if (z > 0).any()
+                    else float("nan"),
+                    "outcomes": {r: joint_outcomes(p[k], photo.joints_2d, right_px, arm_px, in_frame)
+                                 for r, p in predictions.items()}})
+    return out

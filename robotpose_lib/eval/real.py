@@ -47,6 +47,8 @@ ADD_MAX_CM = 10.0
 # DREAM's 7 Panda keypoints; the first two (panda_link0, panda_link2) sit on the base and
 # shoulder, the rest move with the arm.
 MOVING_JOINTS = {"panda": (2, 3, 4, 5, 6), "panda_mesh": (2, 3, 4, 5, 6)}
+# DREAM's Panda keypoints in words (base and shoulder, then the moving joints), for sentences.
+PANDA_JOINT_WORDS = ("base", "shoulder", "upper arm", "elbow", "wrist", "flange", "hand")
 # Robots without shipped models of their own, and whose (same keypoints) serve instead.
 SHIPPED_MODELS_OF = {"panda_mesh": "panda"}
 
@@ -318,3 +320,129 @@ def fixed_joints(r: dict, key: str) -> float:
     n, m = r["all"]["keypoints"], r["moving"]["keypoints"]
     value = (n * r["all"][key] - m * r["moving"][key]) / (n - m)
     return max(0.0, value)
+
+
+# ------------------------------------------------------- chapter 5: the mesh Panda model
+# A published figure for scale, not measured here: DREAM's VGG model (Lee et al. 2020),
+# trained on about 100k synthetic renders of the Panda's meshes on GPUs with no real image,
+# reports a keypoint AUC (0-20 px, all keypoints) of about this much on its own RealSense
+# Panda photographs. The figure is the one the project's sim-to-real work cites as its scale.
+DREAM_REFERENCE = {"label": "DREAM, VGG (published)", "auc": 0.72,
+                   "what": "its own RealSense Panda photographs, trained on about 100,000 synthetic "
+                           "renders of the Panda's meshes on GPUs, no real image in training"}
+
+
+def photo_median_errors(pred_2d: np.ndarray, true_2d: np.ndarray, in_frame: np.ndarray | None = None) -> np.ndarray:
+    """Each photo's median pixel error over its keypoints inside the image, a missed keypoint
+    counting as infinitely far (DREAM counts a miss as wrong): a photo with half or more of
+    its keypoints missed gets ``inf``.
+
+    Args:
+        pred_2d, true_2d: (F, J, 2) pixels (NaN in ``pred_2d``: missed).
+        in_frame: (F, J) bool, keypoints that count (default all).
+
+    Returns:
+        (F,) float; NaN for a photo with no keypoint in its image.
+
+    Raises:
+        ValueError: shapes that do not match.
+    """
+    pred, true = np.asarray(pred_2d, float), np.asarray(true_2d, float)
+    if pred.shape != true.shape or pred.ndim != 3 or pred.shape[-1] != 2:
+        raise ValueError(f"pred_2d and true_2d must both be (F, J, 2), got {pred.shape} and {true.shape}")
+    shown = np.ones(pred.shape[:2], bool) if in_frame is None else np.asarray(in_frame, bool)
+    if shown.shape != pred.shape[:2]:
+        raise ValueError(f"in_frame must be {pred.shape[:2]}, got {shown.shape}")
+    err = metrics.pixel_errors(pred, true)
+    err = np.where(np.isfinite(err), err, np.inf)
+    return np.array([float(np.median(e[s])) if s.any() else float("nan") for e, s in zip(err, shown)])
+
+
+def chosen_photos(medians: np.ndarray) -> dict[str, int]:
+    """Photos to show by a stated rule, from :func:`photo_median_errors`: "best" (lowest
+    median error), "median" (the middle photo of the ranking, the lower middle for an even
+    count) and "worst" (highest; ``inf`` ranks last). Ties keep the photos' order (the
+    worst of tied photos is the last). Photos with NaN are left out.
+
+    Returns:
+        {"best": i, "median": i, "worst": i} (indices into ``medians``; one photo may carry
+        several labels when fewer than three photos rank).
+
+    Raises:
+        ValueError: no photo to rank.
+    """
+    m = np.asarray(medians, float)
+    ranked = [int(i) for i in np.argsort(np.where(np.isnan(m), np.inf, m), kind="stable") if not np.isnan(m[i])]
+    if not ranked:
+        raise ValueError("chosen_photos: no photo with a keypoint to rank")
+    return {"best": ranked[0], "median": ranked[(len(ranked) - 1) // 2], "worst": ranked[-1]}
+
+
+def chain_distance(points: np.ndarray, chain: np.ndarray) -> np.ndarray:
+    """Pixel distance of each point to the polyline through ``chain`` (the true keypoints,
+    base to hand): how far a prediction lies from the arm's skeleton.
+
+    Args:
+        points: (N, 2) pixels (NaN rows give NaN).
+        chain: (J, 2) pixels, J >= 1, all finite.
+
+    Returns:
+        (N,) float distances in pixels.
+
+    Raises:
+        ValueError: wrong shapes or a non-finite chain.
+    """
+    p, c = np.asarray(points, float), np.asarray(chain, float)
+    if p.ndim != 2 or p.shape[1] != 2 or c.ndim != 2 or c.shape[1] != 2 or len(c) == 0:
+        raise ValueError(f"points must be (N, 2) and chain (J, 2), got {p.shape} and {c.shape}")
+    if not np.isfinite(c).all():
+        raise ValueError("chain_distance: the chain must be finite")
+    if len(c) == 1:
+        return np.linalg.norm(p - c[0], axis=1)
+    a, b = c[:-1], c[1:]                                       # (S, 2) segments
+    ab = b - a
+    length2 = np.maximum((ab ** 2).sum(1), 1e-12)
+    t = np.clip(((p[:, None] - a[None]) * ab[None]).sum(-1) / length2[None], 0.0, 1.0)   # (N, S)
+    nearest = a[None] + t[..., None] * ab[None]
+    return np.linalg.norm(p[:, None] - nearest, axis=-1).min(1)
+
+
+OUTCOMES = ("right", "other joint", "on the arm", "off the arm", "missed", "outside the image")
+
+
+def joint_outcomes(pred_2d: np.ndarray, true_2d: np.ndarray, right_px: float, arm_px: float,
+                   in_frame: np.ndarray | None = None) -> list[str]:
+    """What became of each keypoint of one photo (:data:`OUTCOMES`): "right" (within
+    ``right_px`` of its true joint), "other joint" (within ``right_px`` of another true
+    joint: found on the arm, named wrong), "on the arm" (within ``arm_px`` of the true
+    chain's polyline), "off the arm" (farther), "missed" (NaN), "outside the image" (its
+    true joint is not in the photo: ``in_frame`` False; it counts nowhere).
+
+    Args:
+        pred_2d, true_2d: (J, 2) pixels; in_frame: (J,) bool or None (all inside).
+        right_px, arm_px: tolerances in pixels (> 0).
+
+    Raises:
+        ValueError: non-positive tolerances or mismatched shapes.
+    """
+    pred, true = np.asarray(pred_2d, float), np.asarray(true_2d, float)
+    if right_px <= 0 or arm_px <= 0:
+        raise ValueError(f"right_px and arm_px must be > 0, got {right_px} and {arm_px}")
+    if pred.shape != true.shape or pred.ndim != 2 or pred.shape[1] != 2:
+        raise ValueError(f"pred_2d and true_2d must both be (J, 2), got {pred.shape} and {true.shape}")
+    shown = np.ones(len(true), bool) if in_frame is None else np.asarray(in_frame, bool)
+    to_chain = chain_distance(pred, true)
+    out = []
+    for j in range(len(true)):
+        if not shown[j]:
+            out.append("outside the image")
+        elif not np.isfinite(pred[j]).all():
+            out.append("missed")
+        elif np.linalg.norm(pred[j] - true[j]) <= right_px:
+            out.append("right")
+        elif (np.linalg.norm(np.delete(true, j, axis=0) - pred[j], axis=1) <= right_px).any():
+            out.append("other joint")
+        else:
+            out.append("on the arm" if to_chain[j] <= arm_px else "off the arm")
+    return out
+

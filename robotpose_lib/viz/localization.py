@@ -320,3 +320,59 @@ def plot_real_study(runs: Sequence[dict], baseline_auc: float | None = None, key
     ax.set_ylim(bottom=-0.01)  # a point at AUC 0 stays visible above the axis
     ax.legend(fontsize=8)
     return ax
+
+
+def draw_predicted_chain(image: np.ndarray, pred_2d: np.ndarray, true_2d: np.ndarray,
+                         true_color=(255, 255, 0), pred_color=(0, 255, 255), thickness: int = 2,
+                         radius: int = 4) -> np.ndarray:
+    """A prediction against the truth on one image (chapter 5): the true chain (J, 2) in
+    ``true_color`` (yellow), the predicted chain in ``pred_color`` (cyan: consecutive found
+    joints joined base to hand, a missed joint (NaN) breaking the line), and each found
+    joint joined to its own true joint by a red line (:func:`draw_joint_errors`), so that a
+    chain that looks right but names the joints wrong shows. Returns a copy of the uint8
+    (H, W, 3) image.
+
+    Raises:
+        ValueError: ``pred_2d`` and ``true_2d`` of different shapes."""
+    from . import draw_chain
+
+    pred, true = np.asarray(pred_2d, float), np.asarray(true_2d, float)
+    if pred.shape != true.shape:
+        raise ValueError(f"pred_2d {pred.shape} and true_2d {true.shape} must have one shape")
+    out = draw_chain(image, true, color=true_color, radius=radius, thickness=thickness)
+    out = draw_chain(out, pred, color=pred_color, radius=1, thickness=thickness)
+    return draw_joint_errors(out, pred, true, color=pred_color, radius=radius, thickness=1)
+
+
+def plot_image_rows(rows: Sequence[Sequence[np.ndarray]], row_labels: Sequence[str],
+                    column_titles: Sequence[str], size: float = 3.2, fontsize: float = 10):
+    """Images in a grid with one title per column (on the top row) and one label per row
+    (left of its first image): chapter 5's twin ladder of chosen photos. ``rows``: equal-
+    length sequences of uint8 (H, W, 3) images, all of one size. Width at most
+    ``COLUMN_WIDTH_IN``. Returns the Figure.
+
+    Raises:
+        ValueError: no rows, rows of different lengths, or labels that do not match."""
+    from . import COLUMN_WIDTH_IN
+
+    if not rows or len({len(r) for r in rows}) != 1:
+        raise ValueError("plot_image_rows: rows must be non-empty and of one length")
+    n_rows, n_cols = len(rows), len(rows[0])
+    if len(row_labels) != n_rows or len(column_titles) != n_cols:
+        raise ValueError(f"plot_image_rows: {n_rows} rows and {n_cols} columns, got {len(row_labels)} row "
+                         f"labels and {len(column_titles)} column titles")
+    h, w = rows[0][0].shape[:2]
+    size = min(size, COLUMN_WIDTH_IN / n_cols)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(n_cols * size, n_rows * size * h / w), squeeze=False)
+    for i, row in enumerate(rows):
+        for j, image in enumerate(row):
+            ax = axes[i, j]
+            ax.imshow(image)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title(column_titles[j], fontsize=fontsize)
+            if j == 0:
+                ax.set_ylabel(row_labels[i], fontsize=fontsize)
+    fig.tight_layout()
+    return fig
