@@ -54,10 +54,9 @@ if "google.colab" in sys.modules:
 # The chapter's verdict, from the shipped models' records (robotpose_lib/scorecard.py)
 from IPython.display import Markdown, display
 
-from robotpose_lib import narration, scorecard
-from robotpose_lib.real_panda import load_real_panda
+from robotpose_lib.book import chapter_verdict
 
-display(Markdown(narration.verdict_box(scorecard.scorecard(photos=load_real_panda()), "2")))
+display(Markdown(chapter_verdict("2")))
 
 # %%
 import tempfile
@@ -81,6 +80,7 @@ from robotpose_lib.train import TrainSettings, read_metrics, train
 from IPython.display import Markdown, display
 
 from robotpose_lib.book import quick_mode_note
+from robotpose_lib import narration
 from robotpose_lib.narration import (describe_localization, localization_tables,
                                      markdown_table)
 from robotpose_lib.viz.localization import (draw_network, plot_depth_errors,

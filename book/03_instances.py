@@ -55,10 +55,9 @@ if "google.colab" in sys.modules:
 # The chapter's verdict, from the shipped models' records (robotpose_lib/scorecard.py)
 from IPython.display import Markdown, display
 
-from robotpose_lib import narration, scorecard
-from robotpose_lib.real_panda import load_real_panda
+from robotpose_lib.book import chapter_verdict
 
-display(Markdown(narration.verdict_box(scorecard.scorecard(photos=load_real_panda()), "3")))
+display(Markdown(chapter_verdict("3")))
 
 # %%
 import time

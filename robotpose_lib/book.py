@@ -9,6 +9,7 @@ stand-in) and ``Predictor.from_pretrained``.
 * :func:`shipped_models_table`: what each reference model is and cost to train (from its
   lineage.json and log, ``cards``; the table written by ``narration.markdown_table``).
 * :func:`quick_mode_note`: the note a chapter shows when it runs in quick mode.
+* :func:`chapter_verdict`: the verdict box a chapter opens with (from the scorecard).
 * :func:`onepass_study_rows`, :func:`onepass_robot_rows`: chapter 6's one-pass tables, from
   the study files and cards that ``scorecard.onepass_figures`` reads.
 
@@ -153,3 +154,14 @@ def onepass_robot_rows(figures: list[dict]) -> list[dict]:
                          "robot-free: none found": m["robot_free"],
                          HARD_NEGATIVES_COLUMN: m.get("robot_free_hard", np.nan)})
     return rows
+
+
+def chapter_verdict(chapter: str, without_claims: str = "") -> str:
+    """The box a chapter opens with: ``narration.verdict_box`` of the scorecard
+    (``scorecard.scorecard``, with the real Panda photos when they are here) for
+    ``chapter`` ("1" .. "6"); ``without_claims`` for a chapter without a scored claim."""
+    from .narration import verdict_box
+    from .real_panda import load_real_panda
+    from .scorecard import scorecard
+
+    return verdict_box(scorecard(photos=load_real_panda()), chapter, without_claims)

@@ -362,14 +362,12 @@ def describe_chains(s, poses, match_px: float = 40.0) -> str:
             f"{s.num_robots - lost} true robot(s) matched to a prediction (mean 2D "
             f"distance of the joints below {match_px:.0f} px at 480x640):\n\n"
             + "\n".join(lines))
-    problems = [f"{lost} of the {s.num_robots} true robots have no matching chain"
-                ] if lost else []
-    if len(poses) > s.num_robots:
-        problems.append(f"{len(poses) - s.num_robots} chain(s) too many")
-    if mixed:
-        problems.append(f"{mixed} chain(s) take their joints from more than one robot")
-    if few:
-        problems.append(f"{few} chain(s) have only one or two joints")
+    extra = len(poses) - s.num_robots
+    problems = [text for bad, text in (
+        (lost, f"{lost} of the {s.num_robots} true robots have no matching chain"),
+        (extra > 0, f"{extra} chain(s) too many"),
+        (mixed, f"{mixed} chain(s) take their joints from more than one robot"),
+        (few, f"{few} chain(s) have only one or two joints")) if bad]
     if problems:
         why = (["a mask lying on several robots gives a chain mixing them"]
                if mixed else [])

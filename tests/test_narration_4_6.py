@@ -212,19 +212,21 @@ def test_describe_real_results_remarks_on_a_depth_error_worse_than_the_mean_pose
     assert "beats the baseline on keypoint AUC, PCK@10 and ADD AUC" in text
 
 
+def _ladder(*rungs):
+    """The twin study's three rungs from (auc, found, px, moving auc) each."""
+    return {name: _real(auc, found=found, px=px, moving_auc=moving)
+            for name, (auc, found, px, moving) in zip(("twin", "pasted", "photo"), rungs)}
+
+
 def test_describe_twin_study_tells_a_failing_render_from_a_reality_gap():
-    failing = {"twin": _real(0.23, found=0.49, px=6.0, moving_auc=0.05),
-               "pasted": _real(0.26, found=0.40, px=6.0, moving_auc=0.11),
-               "photo": _real(0.09, found=0.29, px=35.0, moving_auc=0.12)}
+    failing = _ladder((0.23, 0.49, 6.0, 0.05), (0.26, 0.40, 6.0, 0.11), (0.09, 0.29, 35.0, 0.12))
     text = narration.describe_twin_study(failing)
     assert text.startswith("**The model already fails on its own render.**")
     assert "yet it finds only 49% of the twin's keypoints" in text
     assert "no sim-to-real gap to close yet" in text
     assert "the median pixel error is 6 px on the twin, 6 px pasted and 35 px on the photo" in text
     assert "pasted \u2192 photo: +29 px" in text
-    gap = {"twin": _real(0.7, found=0.9, px=3.0, moving_auc=0.6),
-           "pasted": _real(0.6, found=0.8, px=4.0, moving_auc=0.5),
-           "photo": _real(0.2, found=0.5, px=20.0, moving_auc=0.1)}
+    gap = _ladder((0.7, 0.9, 3.0, 0.6), (0.6, 0.8, 4.0, 0.5), (0.2, 0.5, 20.0, 0.1))
     text = narration.describe_twin_study(gap)
     assert text.startswith("On its own render the model finds 90% of the keypoints")
     assert "from 0.600 on the twin to 0.100 on the photo" in text
