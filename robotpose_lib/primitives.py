@@ -40,14 +40,12 @@ class FlatBatch:
 
 
 @dataclass
-class Primitives(FlatBatch):
-    """N primitives (see module docstring). Every field has leading dimension N.
-
-    kind: int64 (N,); p0, p1: float (N, 3) metres; radius: float (N,) metres;
-    rotation: float (N, 3, 3); half_extents: float (N, 3) metres;
-    image_index: int64 (N,) image in the batch; instance_id: int64 (N,) robot index
-    within its image; link_id: int64 (N,) link index within its robot.
-    """
+class Shapes(FlatBatch):
+    """The shape of N primitives, in whatever frame the holder says (see the module
+    docstring for the meaning of each field per kind): kind: int64 (N,); p0, p1: float
+    (N, 3) metres; radius: float (N,) metres; rotation: float (N, 3, 3); half_extents:
+    float (N, 3) metres. ``Primitives`` adds where each one is drawn,
+    ``robots.LinkGeometry`` the link it is attached to."""
 
     kind: torch.Tensor
     p0: torch.Tensor
@@ -55,6 +53,16 @@ class Primitives(FlatBatch):
     radius: torch.Tensor
     rotation: torch.Tensor
     half_extents: torch.Tensor
+
+
+@dataclass
+class Primitives(Shapes):
+    """N primitives (see module docstring). Every field has leading dimension N: the
+    :class:`Shapes` fields, and image_index: int64 (N,) image in the batch; instance_id:
+    int64 (N,) robot index within its image; link_id: int64 (N,) link index within its
+    robot.
+    """
+
     image_index: torch.Tensor
     instance_id: torch.Tensor
     link_id: torch.Tensor

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from .primitives import BOX, CAPSULE, CYLINDER, SPHERE, Primitives
+from .primitives import BOX, CAPSULE, CYLINDER, SPHERE, Primitives, Shapes
 from .urdf import RobotSpec, URDFRobot
 
 KIND_BY_NAME = {"sphere": SPHERE, "capsule": CAPSULE, "cylinder": CYLINDER, "box": BOX}
@@ -78,21 +78,13 @@ def _translation(x: float, y: float, z: float) -> torch.Tensor:
 
 # ----------------------------------------------------------------------------- geometry
 @dataclass
-class LinkGeometry:
-    """P primitives attached to links, parameters in their link's frame (float64, CPU).
-
-    link: int64 (P,); kind: int64 (P,); p0, p1: (P, 3) m; radius: (P,) m;
-    rotation: (P, 3, 3); half_extents: (P, 3) m. Meaning of the fields per kind as in
-    :mod:`robotpose_lib.primitives`.
+class LinkGeometry(Shapes):
+    """P primitives attached to links, parameters in their link's frame (float64, CPU):
+    the :class:`primitives.Shapes` fields and link: int64 (P,) the link each is
+    attached to.
     """
 
     link: torch.Tensor
-    kind: torch.Tensor
-    p0: torch.Tensor
-    p1: torch.Tensor
-    radius: torch.Tensor
-    rotation: torch.Tensor
-    half_extents: torch.Tensor
 
     @staticmethod
     def from_records(records: list[dict]) -> "LinkGeometry":
