@@ -316,13 +316,13 @@ display(Markdown(describe_live_run(logged, live_steps)))
 # with ({numref}`fig-reference-runs` below), and they differ in their data. The
 # industrial arm's model (`kuka_kr16`) saw the paper's recipe of synthetic scenes
 # throughout. The shipped Panda model did not: after two phases on the
-# paper's recipe it continued its training on chapter 5's `sim2real` scenes (close
+# paper's recipe it continued its training on the `sim2real` scenes of chapter 5 (close
 # wide-angle cameras, white and grey robots with highlights, clutter and photometric
 # degradations), built so that the model works on real photos; its model card
 # (`assets/models/panda_localization_cpu/card.md`) gives the command. So the Panda model
 # evaluated in this chapter is that `sim2real` model, not a paper-recipe one; its
 # `lineage.json` names the paper-recipe weights it had after its second phase, from which
-# chapter 5's study starts.
+# chapter 6's sim-to-real study starts.
 
 # %%
 models = {}  # robot -> (model, task, source)
@@ -680,7 +680,7 @@ if study is not None and study["floors"]:
 # joint angles (chapter 1) give ground truth: we run the model on the whole image (one
 # robot, no mask), take each joint's NMS peak and compare it with the projection of the
 # forward kinematics; chapter 5 studies the photos in depth. The Panda model here is the
-# shipped one, which already carries chapter 5's `sim2real` training (see the reference
+# shipped one, which already carries the `sim2real` training of chapter 5 (see the reference
 # model above).
 
 # %% tags=["remove-input"]
@@ -762,7 +762,7 @@ if photos and "panda" in models:
 #   Frozen against fine-tuned was decided by what the same CPU time buys: from the same
 #   weights and after the same 0.33 h, the frozen backbone had trained on more samples and
 #   found far more keypoints on the real development photos than the fine-tuned one
-#   (chapter 5's study table gives both, keypoint AUC and keypoints found; the fine-tuned
+#   (chapter 6's sim-to-real study table gives both, keypoint AUC and keypoints found; the fine-tuned
 #   run's few keypoints had the smaller median pixel error). Stride 8 makes the belief maps coarser before the U block; the `paper` config
 #   keeps VGG16 at stride 4 for those with a GPU.
 # * **Depth weight and code.** $\lambda = 50$ instead of 1 in eq. 1 (see the loss

@@ -17,8 +17,7 @@ measures. Chapters call these, draw (``viz/``) and show.
   text (:func:`runtime_verdict`).
 * Chapter 1's verdict box text: :func:`renderer_verdict`; chapter 3's rule for the scenes
   its step-by-step figure shows: :func:`chosen_masks_rule`.
-* Chapter 5: :func:`photos_or_absent`, :func:`describe_real_results`, :func:`describe_twin_study`,
-  the sim-to-real study (:func:`sim2real_counting`, :func:`describe_sim2real_best`); the mesh
+* Chapter 5: :func:`photos_or_absent`, the sim-to-real study (:func:`sim2real_counting`); the mesh
   Panda model (:func:`real_comparison_table`, :func:`describe_mesh_real`, the twin ladder:
   :func:`ladder_table`, :func:`describe_ladder`, :func:`describe_ladder_photos`; the studies:
   :func:`describe_backbone_studies`, :func:`describe_recipe_choice`).
@@ -1588,73 +1587,6 @@ def photos_or_absent(text: str, present: bool) -> str:
     return text if present else "*Left out: the real photos are not on this machine (see above).*"
 
 
-def describe_real_results(results: dict, robots_per_photo: float) -> str:
-    """Chapter 5's paragraph on the shipped models on the real photos (§IV-B's claim, with
-    DREAM's metrics). ``results``: "model" (with instance masks), "single" (one robot per
-    photo, no masks) and "baseline" (the mean pose), each ``eval.real`` figures with the
-    joint groups "all" and "moving"; ``robots_per_photo``: the mean number of robots the
-    instance model finds per photo. Names the keypoint AUCs, which headline figures beat
-    the baseline (:func:`beats_baseline`), the share found, the median pixel, 3D and depth
-    errors, and, when the depth error is worse than the mean pose's, why."""
-    m, b, s = (results[k]["all"] for k in ("model", "baseline", "single"))
-    mm, bm, sm = (results[k]["moving"] for k in ("model", "baseline", "single"))
-    return ("On **all seven joints** (the joint set of the introduction's scorecard and of chapter 6) the shipped "
-            f"models reach a keypoint AUC of **{m['auc']:.2f}** (mean-pose baseline {b['auc']:.2f}; without instance "
-            f"masks, one robot per photo, {s['auc']:.2f}); the model {beats_baseline(m, b)}. On the **five moving "
-            f"joints** (elbow to hand) the keypoint AUC is **{mm['auc']:.2f}** (baseline {bm['auc']:.2f}; without "
-            f"instance masks {sm['auc']:.2f}) and the model {beats_baseline(mm, bm)}. On all joints it finds "
-            f"{m['found']:.0%} of the keypoints, with a median error of {m['median_px']:.0f} px on those it finds and "
-            f"a median 3D error of {m['median_3d_cm']:.0f} cm. Its median depth error is "
-            f"{m['median_depth_cm']:.1f} cm against the mean pose's {b['median_depth_cm']:.1f} cm"
-            + (": the mean pose already sits at the photos' average distance, so a model beats it only where its "
-               "depth errs less than the photos' spread around that average. "
-               if m["median_depth_cm"] > b["median_depth_cm"] else ". ")
-            + f"The instance model finds {robots_per_photo:.1f} robots per photo on average, where there is one.")
-
-
-def describe_twin_study(study: dict) -> str:
-    """Chapter 5's reading of the rendered-twin study (``twin.twin_study``: "twin",
-    "pasted", "photo" -> ``eval.real`` figures with "all" and "moving"). First whether the
-    model already fails on its own render (few keypoints found on the twin, under 60 %, or
-    the moving joints' AUC on the twin no better than on the photo, within 0.03 or 20 %),
-    then what the real photo adds on the base and shoulder (AUC) and on the keypoints found
-    (median pixel error): the larger of the two steps twin -> pasted -> photo
-    (``twin.larger_step``)."""
-    from .eval.real import fixed_joints
-    from .twin import larger_step
-
-    tw = study["twin"]
-    moving = {v: r["moving"]["auc"] for v, r in study.items()}
-    # the twin is hard already: few keypoints found, or the moving joints score no
-    # better on the render than on the photo
-    few_found = tw["all"]["found"] < 0.6
-    same_moving = moving["twin"] <= moving["photo"] + max(0.03, 0.2 * moving["photo"])
-    if few_found or same_moving:
-        text = ("**The model already fails on its own render.** The twin is the kind of image it was trained on, "
-                f"yet it finds {'only ' if few_found else ''}{tw['all']['found']:.0%} of the twin's keypoints "
-                f"({tw['moving']['found']:.0%} of the moving ones)")
-        if same_moving:
-            text += (f", and on the five moving joints its keypoint AUC on the twin ({moving['twin']:.3f}) is no "
-                     f"better than on the photo ({moving['photo']:.3f}; pasted twin {moving['pasted']:.3f})")
-        text += (". So the camera viewpoint and the arm's poses in these photos (a close wide-angle camera, the arm "
-                 "reaching towards it and leaving the frame) are hard for the model even without any real-world "
-                 "appearance gap"
-                 + (": for the moving joints there is no sim-to-real gap to close yet; the model must first learn "
-                    "such views on renders." if same_moving else "."))
-    else:
-        text = (f"On its own render the model finds {tw['all']['found']:.0%} of the keypoints, and on the moving "
-                f"joints its keypoint AUC goes from {moving['twin']:.3f} on the twin to {moving['photo']:.3f} on the "
-                "photo: the gap there lies between simulation and reality.")
-    fixed = {v: fixed_joints(r, "auc") for v, r in study.items()}
-    px = {v: r["all"]["median_px"] for v, r in study.items()}
-    auc_step, px_step = larger_step(fixed, "down"), larger_step(px, "up")
-    return text + ("\n\nWhat the real photo adds comes on top of that. On the base and shoulder the keypoint AUC is "
-                   f"{fixed['twin']:.2f} on the twin, {fixed['pasted']:.2f} pasted and {fixed['photo']:.2f} on the "
-                   f"photo (the larger step is {auc_step[0]}: {auc_step[1]:+.2f}); on the keypoints it does find, "
-                   f"the median pixel error is {px['twin']:.0f} px on the twin, {px['pasted']:.0f} px pasted and "
-                   f"{px['photo']:.0f} px on the photo (the larger step is {px_step[0]}: {px_step[1]:+.0f} px).")
-
-
 def sim2real_counting(before: dict | None, scenes: bool = True) -> str:
     """How the sim-to-real study's tables count training (chapters 5 and 6), from
     ``cards.sim2real_runs``'s ``before``: steps (and ``scenes``) from the start of
@@ -1668,22 +1600,6 @@ def sim2real_counting(before: dict | None, scenes: bool = True) -> str:
             f"model after {what} on the paper's recipe, before any `sim2real` training, and every other row "
             "continued from those weights. The hours are those of `sim2real` training alone, as in the run names "
             "(none for the first row).")
-
-
-def describe_sim2real_best(runs: list[dict]) -> str:
-    """Chapter 5's sentence under the sim-to-real study's table: the best run on all seven
-    joints (keypoint AUC; ``runs``: the study's runs, each with "label", "all" and
-    "moving" figures) and, when the shipped run (its label says "(shipped)") is not the
-    best, its figures and that the last checkpoint is not the best one."""
-    best = max(runs, key=lambda r: r["all"]["auc"])
-    shipped = next((r for r in runs if "(shipped)" in r["label"]), None)
-    text = (f"On all seven joints the best run is *{best['label']}* (keypoint AUC {best['all']['auc']:.3f}; on the "
-            f"moving joints {best['moving']['auc']:.3f}).")
-    if shipped is not None and shipped is not best:
-        text += (f" The model in the repository, *{shipped['label']}*, reaches {shipped['all']['auc']:.3f} on all "
-                 f"joints ({shipped['moving']['auc']:.3f} on the moving joints): the last checkpoint of the schedule "
-                 "is not the best one on these photos.")
-    return text
 
 
 # ------------------------------------------------- chapter 5: the mesh Panda model

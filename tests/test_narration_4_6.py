@@ -199,39 +199,6 @@ def test_photos_or_absent_keeps_no_dangling_reference():
     assert "numref" not in narration.photos_or_absent("see {numref}`fig-x`", False)
 
 
-def test_describe_real_results_remarks_on_a_depth_error_worse_than_the_mean_pose():
-    results = {"model": _real(0.09, depth=12.7), "single": _real(0.08), "baseline": _real(0.49, depth=11.5)}
-    text = narration.describe_real_results(results, 1.6)
-    assert "keypoint AUC of **0.09** (mean-pose baseline 0.49" in text
-    assert "beats the baseline on none of" in text
-    assert "12.7 cm against the mean pose's 11.5 cm: the mean pose already sits" in text
-    assert text.endswith("finds 1.6 robots per photo on average, where there is one.")
-    better = dict(results, model=_real(0.6, depth=5.0, pck10=0.9, add=0.5))
-    text = narration.describe_real_results(better, 1.0)
-    assert "5.0 cm against the mean pose's 11.5 cm. The instance" in text
-    assert "beats the baseline on keypoint AUC, PCK@10 and ADD AUC" in text
-
-
-def _ladder(*rungs):
-    """The twin study's three rungs from (auc, found, px, moving auc) each."""
-    return {name: _real(auc, found=found, px=px, moving_auc=moving)
-            for name, (auc, found, px, moving) in zip(("twin", "pasted", "photo"), rungs)}
-
-
-def test_describe_twin_study_tells_a_failing_render_from_a_reality_gap():
-    failing = _ladder((0.23, 0.49, 6.0, 0.05), (0.26, 0.40, 6.0, 0.11), (0.09, 0.29, 35.0, 0.12))
-    text = narration.describe_twin_study(failing)
-    assert text.startswith("**The model already fails on its own render.**")
-    assert "yet it finds only 49% of the twin's keypoints" in text
-    assert "no sim-to-real gap to close yet" in text
-    assert "the median pixel error is 6 px on the twin, 6 px pasted and 35 px on the photo" in text
-    assert "pasted \u2192 photo: +29 px" in text
-    gap = _ladder((0.7, 0.9, 3.0, 0.6), (0.6, 0.8, 4.0, 0.5), (0.2, 0.5, 20.0, 0.1))
-    text = narration.describe_twin_study(gap)
-    assert text.startswith("On its own render the model finds 90% of the keypoints")
-    assert "from 0.600 on the twin to 0.100 on the photo" in text
-
-
 def _cost(parts):
     from robotpose_lib.cards import TrainingCost
 
@@ -272,17 +239,6 @@ def test_sim2real_runs_count_from_the_start_of_training():
     assert "within each row's own training run" in narration.sim2real_counting(None)
 
 
-def test_describe_sim2real_best_says_when_the_shipped_run_is_not_the_best():
-    runs = _study()["runs"]
-    text = narration.describe_sim2real_best(runs)
-    assert text.startswith("On all seven joints the best run is *frozen backbone, sim2real, 0.5 h* (keypoint AUC "
-                           "0.200")
-    assert "*frozen backbone, sim2real, 1 h (shipped)*, reaches 0.100" in text and "not the best one" in text
-    runs[2]["all"]["auc"] = 0.9
-    assert "not the best" not in narration.describe_sim2real_best(runs)
-
-
-# ------------------------------------------------------------------ chapter 6
 def test_describe_real_study_reads_baseline_trend_and_backbones():
     runs = _study()["runs"]
     text = narration.describe_real_study(runs, {"auc": 0.4})
