@@ -1,0 +1,343 @@
+"""Chapter 6 (beyond the paper): :func:`describe_real_study`, :func:`describe_depth_study`,
+:func:`describe_onepass_comparison` with :func:`instance_training_budgets`,
+:func:`describe_instance_runtimes`, :func:`describe_train_bench`, the open problems
+(:func:`open_problems`, :func:`depth_next_step`) and the verdict box text (:func:`onepass_verdict`
+with :func:`instance_budgets`)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..scorecard import ScoreRow
+from .overview import decoding_text
+from .tables import ONEPASS_NAMES, markdown_table
+
+
+def instance_training_budgets(robots, folder=None) -> str:
+    """Sentences saying how each robot's two shipped instance models were trained: steps,
+    scenes (steps x batch) and training hours summed over everything their weights descend
+    from (``lineage.json``, :func:`cards.training_cost`) and the recipe stored in their
+    weights (:func:`scorecard.training_recipe`); "" when a record is missing. Chapter 6
+    puts it under the table that compares the two."""
+    from ..cards import training_cost
+    from ..scorecard import training_recipe
+
+    parts = []
+    for robot in robots:
+        costs = {key: training_cost(f"{robot}_{task}_cpu", folder)
+                 for key, task in (("onepass", "onepass"), ("convgru", "instances"))}
+        if not all(c.steps for c in costs.values()):
+            continue
+        recipe = {key: training_recipe(robot, key, folder) or "?" for key in costs}
+        budget = {key: f"{c.steps:,} steps, {c.scenes:,} scenes and {c.hours:.1f} h" for key, c in costs.items()}
+        parts.append(f"*{robot}*: {budget['onepass']} of training on the {recipe['onepass']} recipe for the "
+                     f"one-pass model; {budget['convgru']} on the {recipe['convgru']} recipe for the recurrent one.")
+    if not parts:
+        return ""
+    return ("The two models were not trained alike, so every column of the table compares training budgets and "
+            "data as well as models. " + " ".join(parts))
+
+
+def describe_real_study(runs: list[dict], baseline: dict | None = None) -> str:
+    """Chapter 6's reading of the sim-to-real study on the dev photos (``runs``: the
+    study's runs with "label", "config" ("cpu": frozen backbone, "cpu_ft": fine-tuned),
+    "hours" of `sim2real` training (NaN: none) and "all" figures; ``baseline``: the
+    mean-pose baseline's "all" figures, or None without the photos). The best run against
+    the baseline; the shipped run (label with "(shipped)") when it is not the best; how
+    the frozen backbone's AUC moved with training time (rising at every checkpoint, or
+    where it peaked); and the fine-tuned backbone against the frozen one after the same
+    time (the frozen run nearest in hours)."""
+    timed = sorted([r for r in runs if r["config"] == "cpu" and np.isfinite(r["hours"])], key=lambda r: r["hours"])
+    best = max(runs, key=lambda r: r["all"]["auc"])
+    shipped = next((r for r in runs if "(shipped)" in r["label"]), None)
+    text = f"On all seven joints the best run, *{best['label']}*, reaches a keypoint AUC of {best['all']['auc']:.2f}"
+    text += (f" against the mean-pose baseline's {baseline['auc']:.2f}: "
+             + ("it beats the baseline." if best["all"]["auc"] > baseline["auc"] else
+                f"{best['all']['auc'] / baseline['auc']:.0%} of it, so the model does not yet see the arm better "
+                "than a guess of its average pose.")
+             if baseline else ".")
+    if shipped is not None and shipped is not best:
+        text += (f" The model in the repository, *{shipped['label']}*, reaches {shipped['all']['auc']:.2f}: the "
+                 "last checkpoint is not the best one on these photos.")
+    if len(timed) >= 2:
+        rising = all(b["all"]["auc"] >= a["all"]["auc"] for a, b in zip(timed, timed[1:]))
+        peak = max(timed, key=lambda r: r["all"]["auc"])
+        text += (" With the frozen backbone the all-joint AUC went from "
+                 f"{timed[0]['all']['auc']:.2f} after {timed[0]['hours']:.1f} h to {timed[-1]['all']['auc']:.2f} "
+                 f"after {timed[-1]['hours']:.1f} h of `sim2real` training"
+                 + (", rising at every checkpoint: the run was still improving when it stopped." if rising else
+                    f", not monotonically: it peaked at {peak['all']['auc']:.2f} after {peak['hours']:.1f} h."
+                    if peak is not timed[-1] else ", not monotonically."))
+    tuned = [r for r in runs if r["config"] == "cpu_ft"]
+    if tuned and timed:
+        same = min(timed, key=lambda r: abs(r["hours"] - tuned[0]["hours"]))
+        frozen_wins = same["all"]["auc"] > tuned[0]["all"]["auc"]
+        text += (f" After the same {tuned[0]['hours']:.2f} h, fine-tuning the backbone reached an all-joint "
+                 f"keypoint AUC of {tuned[0]['all']['auc']:.3f} (keypoints found {tuned[0]['all']['found']:.0%}), "
+                 f"the frozen backbone {same['all']['auc']:.3f} ({same['all']['found']:.0%})"
+                 + (": on a CPU, the frozen backbone's faster steps were worth more than adapting the backbone."
+                    if frozen_wins else ": adapting the backbone paid for its slower steps."))
+    return text
+
+
+def _span(values, fmt: str) -> str:
+    """'x' when all values print alike, else 'lowest to highest'."""
+    low, high = format(min(values), fmt), format(max(values), fmt)
+    return low if low == high else f"{low} to {high}"
+
+
+def _than(ratio: float) -> str:
+    """A model's error against a baseline's, ``ratio`` = model / baseline, in words."""
+    return "no better than" if ratio >= 1 else "barely better than" if ratio > 0.8 else "better than"
+
+
+def describe_depth_study(rows: list[dict]) -> str:
+    """Chapter 6's paragraphs on the depth study's checkpoint diagnoses (``rows``:
+    ``cards.depth_study_rows``, the shipped checkpoint last): the far error against the
+    targets' floor and the median-depth baseline (ratio >= 1 "no better than", above 0.8
+    "barely better than"), the slope of predicted against true joint depth (below 0.9:
+    squeezed towards the middle), and how much of the last checkpoint's joint error an
+    oracle scale per robot removes (more than half: "each robot's distance"). Raises
+    ValueError for no rows."""
+    if not rows:
+        raise ValueError("rows: no checkpoint diagnoses")
+    to_floor = [r["far mean"] / r["floor (all)"] for r in rows]
+    to_base = [r["far mean"] / r["baseline far"] for r in rows]
+    verdicts = {_than(x) for x in to_base}
+    squeezed = [r["checkpoint"] for r in rows if r["slope"] < 0.9]
+    shipped_row, shipped_ratio = rows[-1], to_base[-1]
+    sentences = [
+        f"Across the {len(rows)} checkpoints the far error is {_span(to_floor, '.0f')} times the target floor, so "
+        f"the targets' resolution is not what limits it, and {_span(to_base, '.2f')} times the median-depth "
+        "baseline's far error"
+        + (f" ({verdicts.pop()} predicting one depth for every far joint, in every checkpoint)" if len(verdicts) == 1
+           else f"; the shipped checkpoint, *{shipped_row['checkpoint']}*, is {_than(shipped_ratio)} predicting one "
+           f"depth for every far joint ({shipped_ratio:.2f})")
+        + f". Predicted against true joint depth the fit slope is {_span([r['slope'] for r in rows], '.2f')} (R² "
+        f"{_span([r['R²'] for r in rows], '.2f')})"
+        + (": every checkpoint squeezes its predictions towards the middle of the range." if len(squeezed) == len(rows)
+           else "; below 0.9, predictions squeezed towards the middle of the range, in "
+           + ", ".join(f"*{c}*" for c in squeezed) + "." if squeezed else ".")]
+    scaled = [r for r in rows if np.isfinite(r["oracle scale"])]
+    if scaled:
+        last = scaled[-1]
+        sentences.append(
+            "Dividing each robot's joint depths by its own median ratio of predicted to true depth (an oracle that "
+            f"knows each robot's distance) takes the mean joint error of *{last['checkpoint']}* from "
+            f"{last['joints']:.1f} to {last['oracle scale']:.1f} cm: "
+            + ("more than half of the error was each robot's distance, not the shape of the arm in depth."
+               if last["oracle scale"] < 0.5 * last["joints"] else
+               "each robot's distance is part of the error, not most of it."))
+    return "\n\n".join(sentences)
+
+
+def describe_onepass_comparison(figures: list[dict], recipes: dict, budgets: str = "") -> str:
+    """Chapter 6's paragraphs under the table of one-pass against recurrent (ConvGRU)
+    instance models (``figures``: ``scorecard.onepass_figures`` per robot): per robot,
+    mask AP and counting accuracy and which model is better (and scene counts when they
+    differ); what the robot-free column means; the hard-negatives column with each model's
+    training recipe (``recipes``: (robot, "onepass"|"convgru") -> recipe,
+    ``scorecard.training_recipe``); the one-pass decoding settings (:func:`decoding_text`)
+    and stale figures. ``budgets`` (:func:`instance_training_budgets`: how differently the
+    two were trained) follows the per-robot comparison."""
+    sentences = []
+    for f in figures:
+        a, b = f["models"]["onepass"], f["models"].get("convgru")
+        if b is None:
+            continue
+        ap, bp = a["mask_ap"], b["mask_ap"]
+        ac, bc = a["counting_accuracy"], b["counting_accuracy"]
+        sentences.append(
+            f"*{f['robot']}*: the one-pass model's mask AP is {a['mask_ap']:.3f} against the recurrent model's "
+            f"{b['mask_ap']:.3f}, and it counts right in {a['counting_accuracy']:.0%} of the scenes against "
+            f"{b['counting_accuracy']:.0%}: it is "
+            + ("better on both." if ap > bp and ac > bc else "worse on both." if ap < bp and ac < bc else
+               "better on one and worse on the other.")
+            + (f" The two were measured on different numbers of scenes ({a['n']} and {b['n']})."
+               if a["n"] != b["n"] else ""))
+    if budgets:  # beside the per-robot comparison: the two were trained differently
+        sentences.append(budgets)
+    free_n = {m["robot_free_n"] for f in figures for m in f["models"].values() if m.get("robot_free_n")}
+    if free_n:
+        sentences.append(
+            "*Robot-free: none found* is the share of the " + "/".join(map(str, sorted(free_n)))
+            + " robot-free test scenes in which the instance model alone (its masks, before the Predictor drops "
+            "robots without joints) reports no robot; higher is better.")
+    hard = [(f["robot"], key, m) for f in figures for key, m in f["models"].items()
+            if np.isfinite(m.get("robot_free_hard", np.nan))]
+    if hard:
+        sentences.append(
+            "With hard negatives (the same scenes with distractor objects and patches of other test photos pasted "
+            "in) the models alone find nothing in "
+            + "; ".join(f"{m['robot_free_hard']:.0%} ({robot}, {ONEPASS_NAMES[key]}, trained on the "
+                        f"{recipes.get((robot, key)) or '?'} recipe)" for robot, key, m in hard)
+            + ". The paper recipe has no objects but robots, while `sim2real` and `clutter` both add them, so this "
+              "column compares training data as well as models.")
+    decoded = [f"{f['robot']} {decoding_text(f)}" for f in figures if decoding_text(f)]
+    if decoded:
+        sentences.append("Each one-pass model decodes its centre heatmap with the setting chosen for its checkpoint "
+                         "on validation scenes, never on the test set: " + "; ".join(decoded) + ".")
+    stale = [f"{f['robot']} {key}: {m['stale']}" for f in figures for key, m in f["models"].items() if m["stale"]]
+    if stale:
+        sentences.append(f"Not the shipped checkpoints' figures: {'; '.join(stale)}.")
+    return "\n\n".join(sentences)
+
+
+def describe_instance_runtimes(runtimes: dict, robots) -> str:
+    """Chapter 6's reading of the instance-stage runtime curves (``runtimes``: robot ->
+    rows of ``book.onepass_study_rows``, one per robot count, ms): per robot how the
+    recurrent and the one-pass model grow from the fewest to the most robots when both are
+    forced to decode one instance per robot; the unforced recurrent curve; how far the two
+    one-pass curves lie apart; and the ``robots`` without runtime figures."""
+    sentences = []
+    for robot, rows in runtimes.items():
+        if not {"convgru_forced_ms", "onepass_forced_ms"} <= set(rows[0]):
+            continue
+        first, last = rows[0], rows[-1]
+        sentences.append(
+            f"*{robot}*: from {first['robots']} to {last['robots']} robots the recurrent model's instance stage grows "
+            f"from {first['convgru_forced_ms']:.0f} to {last['convgru_forced_ms']:.0f} ms "
+            f"({last['convgru_forced_ms'] / first['convgru_forced_ms']:.1f} times), the one-pass model's from "
+            f"{first['onepass_forced_ms']:.0f} to {last['onepass_forced_ms']:.0f} ms "
+            f"({last['onepass_forced_ms'] / first['onepass_forced_ms']:.1f} times), both forced to decode as many "
+            "instances as there are robots (the red and orange curves).")
+    if sentences:
+        gap = max((abs(r["onepass_ms"] / r["onepass_forced_ms"] - 1) for rows in runtimes.values() for r in rows
+                   if {"onepass_ms", "onepass_forced_ms"} <= set(r)), default=None)
+        sentences.append(
+            "Unforced, the recurrent model stops where its own end-of-sequence rule says (the green curve), so its "
+            "time follows how many masks it emits rather than the robots in the scene"
+            + (f"; the two one-pass curves stay within {gap:.0%} of each other." if gap is not None else "."))
+    missing = [r for r in robots if r not in runtimes]
+    if missing:
+        sentences.append(f"No study file with runtime figures for {', '.join(missing)}, so no curve for it here.")
+    return " ".join(sentences)
+
+
+def describe_train_bench(bench: list[dict], config_name: str, quick: bool = False) -> str:
+    """Chapter 6's table of one optimiser step per recipe variant (``bench.train.throughput``
+    rows: "variant", "samples_per_s", "speedup" against fp32 eager, "input", "batch",
+    "device", "threads"; the shipped recipe last) with the conditions before it and the
+    shipped recipe's speed-up after it; a note when the CPU has no native bfloat16 (the
+    third row says so) and, with ``quick``, that the rows are noisy."""
+    H, W = bench[0]["input"]
+    return (f"`{config_name}` configuration, batch {bench[0]['batch']}, input {H}x{W}, {bench[0]['device']}, "
+            f"{bench[0]['threads']} torch thread:\n\n"
+            + markdown_table(bench, columns=["variant", "samples_per_s", "speedup"],
+                             formats={"samples_per_s": ".1f", "speedup": ".2f"},
+                             headers={"samples_per_s": "samples/s", "speedup": "x fp32 eager"})
+            + f"\n\nThe shipped recipe trains {bench[-1]['speedup']:.1f} times as many samples per second as plain "
+              "fp32 here. "
+            + ("On a CPU without native bfloat16 the mixed-precision step is not taken (its row says so). "
+               if len(bench) > 2 and "not native" in bench[2]["variant"] else "")
+            + ("Quick mode: a tiny network timed over two steps on a shared machine, so the rows are noisy; the "
+               "reference runs' logs above are the better guide." if quick else ""))
+
+
+def depth_next_step(rows: list[dict]) -> str:
+    """What to try next about the depth error (chapter 6's open problems), from the depth
+    study's rows (``cards.depth_study_rows``): with an oracle-scale figure, the share of the
+    last such checkpoint's joint depth error that knowing each robot's distance removes,
+    and the next step that share points to (from half: predict each robot's distance);
+    without one, to run the diagnosis."""
+    scaled = [r for r in rows if np.isfinite(r["oracle scale"])]
+    if not scaled:
+        return ("diagnose the shipped checkpoint with `scripts/depth_diagnosis.py` to see how much of the error is "
+                "each robot's distance")
+    r = scaled[-1]
+    share = 1 - r["oracle scale"] / r["joints"]
+    return (f"in the depth study above, knowing each robot's distance removes {share:.0%} of the joint depth error "
+            f"of *{r['checkpoint']}*; "
+            + ("so predict each robot's distance better (from its apparent size, for example) before anything else"
+               if share >= 0.5 else
+               "the rest is the shape of the arm in depth, so train a larger network for longer on a GPU "
+               "(`scripts/gpu_train.sh`)"))
+
+
+def _ours(r: ScoreRow) -> str:
+    """A scorecard row's figures; the real-photo AUC (chapter 5) is on all seven joints."""
+    return r.ours + (", on all seven joints" if r.chapter == "5" and "joint" not in r.ours else "")
+
+
+def _problem_bullet(key: str, rows: list[ScoreRow], next_step: str | None) -> str:
+    """One Markdown bullet of open problems: the claim, then paper, ours and next, each a
+    sentence; several rows under one ``key`` (near and far depth) share one heading, the
+    source (e.g. "Table I") said once."""
+    if len(rows) == 1:
+        r = rows[0]
+        return (f"* **{r.claim}** ({r.verdict}). Paper: {r.paper}. Ours: {_ours(r)}. "
+                f"Next: {next_step or 'see chapter ' + r.chapter}.")
+    whats = [r.claim[len(key):].strip(" ,") or r.claim for r in rows]
+    tails = {w.rpartition(", ")[2] for w in whats}
+    source = tails.pop() if len(tails) == 1 and all(", " in w for w in whats) else ""
+    heading = f"{key}, {source}" if source else key
+    parts = []
+    for w, r in zip(whats, rows):
+        w = w.rpartition(", ")[0] if source else w
+        parts.append(f"{w[0].upper() + w[1:]} ({r.verdict}): paper {r.paper}; ours {_ours(r)}.")
+    return f"* **{heading}**. " + " ".join(parts) + f" Next: {next_step or 'see chapter ' + rows[0].chapter}."
+
+
+def open_problems(rows: list[ScoreRow], next_steps: dict[str, str]) -> str:
+    """Chapter 6's list of open problems: the scorecard rows (``scorecard.scorecard``) not
+    yet or partly reproduced, one Markdown bullet per entry of ``next_steps`` (a claim's
+    first words -> what to try next; rows whose claim starts alike, such as near and far
+    depth, share a bullet) or per claim without one. A sentence when every row is
+    reproduced."""
+    from ..scorecard import NOT_YET, PARTLY
+
+    groups: dict[str, list] = {}
+    for r in rows:
+        if r.verdict in (NOT_YET, PARTLY):
+            key = next((k for k in next_steps if r.claim.startswith(k)), r.claim)
+            groups.setdefault(key, []).append(r)
+    if not groups:
+        return "Every scored claim is reproduced by the shipped models."
+    return "\n".join(_problem_bullet(k, g, next_steps.get(k)) for k, g in groups.items())
+
+
+def instance_budgets(robots, folder=None) -> dict[str, dict[str, dict]]:
+    """How each robot's two shipped instance models were trained, read from their records:
+    {robot: {"onepass": {"steps", "scenes", "hours", "recipe"}, "convgru": {...}}} (steps,
+    scenes = steps x batch and wall hours summed over what the weights descend from,
+    :func:`cards.training_cost`; the recipe stored in the weights,
+    :func:`scorecard.training_recipe`, "?" without weights). A robot missing either record
+    is left out."""
+    from ..cards import training_cost
+    from ..scorecard import training_recipe
+
+    out = {}
+    for robot in robots:
+        costs = {key: training_cost(f"{robot}_{task}_cpu", folder)
+                 for key, task in (("onepass", "onepass"), ("convgru", "instances"))}
+        if all(c.steps for c in costs.values()):
+            out[robot] = {key: {"steps": c.steps, "scenes": c.scenes, "hours": c.hours,
+                                "recipe": training_recipe(robot, key, folder) or "?"} for key, c in costs.items()}
+    return out
+
+
+def onepass_verdict(figures: list[dict], budgets: dict) -> str:
+    """Chapter 6's opening box text (it scores no claim of the paper): per robot with both
+    instance models in ``figures`` (``scorecard.onepass_figures``), how often each counts
+    the robots right on the fixed synthetic test scenes, with both models' training budgets
+    (``budgets``: :func:`instance_budgets`) in the same sentence; a stale record says so.
+    Without a robot that has both, only that no claim is scored."""
+    def budget(b: dict) -> str:
+        return f"{b['steps']:,} steps ({b['scenes']:,} scenes, {b['hours']:.1f} h) on the {b['recipe']} recipe"
+
+    parts = []
+    for f in figures:
+        models, b = f.get("models", {}), budgets.get(f["robot"])
+        if not {"onepass", "convgru"} <= set(models) or b is None:
+            continue
+        o, c = models["onepass"], models["convgru"]
+        stale = "; ".join(s for s in (o.get("stale"), c.get("stale")) if s)
+        parts.append(f"on {o['n']} {f['robot']} test scenes our one-pass instance model counts the robots right in "
+                     f"{o['counting_accuracy']:.0%}, trained for {budget(b['onepass'])}, the paper's recurrent "
+                     f"model (our implementation) in {c['counting_accuracy']:.0%}, trained for {budget(b['convgru'])}"
+                     + (f" (the record: {stale})" if stale else ""))
+    if not parts:
+        return ("This chapter scores no claim of the paper: it measures what the paper did not (no record of "
+                "both instance models is here to summarise).")
+    return ("This chapter scores no claim of the paper: it measures what the paper did not. Its main result: "
+            + "; ".join(parts) + ". The two models differ in training budget and data as well as in design, so "
+            "each comparison is of all three together.")

@@ -1,0 +1,408 @@
+"""Chapter 4 (decoding): the 3D and wrong-robot tables (:func:`report3d_table`,
+:func:`describe_wrong_robot`), the chains of a scene (:func:`describe_chains`, robot k named by its
+colour, ``TAB10_NAMES``), coverage, decoding with perfect masks, the predicted counts, the peak
+finders in 3D, Table II (:func:`table_ii_markdown`, :func:`describe_table_ii`,
+:func:`table_ii_conditions`), the explore panel (:func:`scene_title`,
+:func:`describe_explored_scenes`) and the verdict box text (:func:`runtime_verdict`)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..peaks import peak_name
+from .tables import markdown_table
+
+
+def report3d_table(report) -> str:
+    """Markdown table of an ``eval.pose3d.Report3D``: per peak finder the robots matched
+    and predicted, the joints missed, the mean 2D error (480x640) and the 3D error near and
+    far (mean and median, cm; a dash where no joint falls in a range)."""
+    rows = []
+    for m in report.errors_cm:
+        px = report.pixel_errors.get(m, np.full(1, np.nan))
+        nf = report.near_far(m)
+        rows.append({"peaks": peak_name(m), "robots matched": f"{int(report.matched[m].sum())}/{len(report.counted)}",
+                     "predicted": report.predicted[m], "joints missed": report.misses(m),
+                     "mean 2D [px]": float(np.nanmean(px)) if np.isfinite(px).any() else float("nan"),
+                     "near mean [cm]": nf["near"]["mean"], "near median [cm]": nf["near"]["50%"],
+                     "far mean [cm]": nf["far"]["mean"], "far median [cm]": nf["far"]["50%"]})
+    return markdown_table(rows, formats={c: ".1f" for c in rows[0] if "[" in c})
+
+
+def describe_wrong_robot(rows: list[dict], images: int) -> str:
+    """A paragraph reading ``WrongRobotResult.rows()`` (eval.pose3d; with masks, then without)
+    on ``images`` two-robot scenes: one clause per column (robots with a chain, joints found,
+    3D errors, joints on the other robot), from the measured numbers, not from what the
+    method intends."""
+    m, p = rows
+    n = m["robots"]
+    text = (f"With the masks {m['robots recovered']} of the {n} robots get a chain "
+            f"and {m['joints found']:.0%} of the robots' joints are found; without "
+            f"them {p['robots recovered']} and {p['joints found']:.0%} (one chain per "
+            f"image, so at most {images} robots). ")
+    if np.isfinite(m["mean 3D [cm]"]) and np.isfinite(p["mean 3D [cm]"]):
+        text += (f"The joints found lie {m['mean 3D [cm]']:.1f} cm from the truth on "
+                 f"average with the masks and {p['mean 3D [cm]']:.1f} cm without "
+                 f"(medians {m['median 3D [cm]']:.1f} and "
+                 f"{p['median 3D [cm]']:.1f} cm). ")
+    a, b = m["joints on the other robot"], p["joints on the other robot"]
+    if not (np.isfinite(a) and np.isfinite(b)):
+        return text + ("No joint was found, so the share on the other robot is "
+                       "unmeasured.")
+    more = m["robots recovered"] - p["robots recovered"]
+    gain = ("the masks recover more robots and joints" if more > 0 else
+            "the masks recover no more robots" if more == 0 else
+            "the masks recover fewer robots")
+    if a < b - 0.02:
+        purity = ("and keep more chains on their own robot: "
+                  f"{a:.1%} of the joints found lie nearer the other robot's joint, "
+                  f"against {b:.1%} without.")
+    elif a > b + 0.02:
+        purity = (f"but take more joints from the other robot ({a:.1%} against "
+                  f"{b:.1%} without): where a mask covers both robots, its chain can "
+                  "take joints from either.")
+    else:
+        purity = ("but do not reduce the share of joints taken from the other robot "
+                  f"({a:.1%} against {b:.1%} without), as they would if each mask "
+                  "covered one robot only.")
+    return text + f"So here {gain}, {purity}"
+
+
+# viz draws predicted robot k in the k-th colour of matplotlib's tab10 cycle
+TAB10_NAMES = ("blue", "orange", "green", "red", "purple", "brown", "pink", "grey", "olive", "cyan")
+
+
+def describe_chains(s, poses, match_px: float = 40.0) -> str:
+    """Markdown: what each predicted robot (``Predictor`` poses) of one scene ``s`` is,
+    measured against the truth: joints found, how many true robots its joints and mask lie
+    on, whether it matches a true robot (``eval.pose3d.match_poses``, mean 2D joint distance
+    below ``match_px`` pixels at 480x640), then whether the prediction is wrong and why.
+    Robot k is named by its colour in ``viz`` drawings (matplotlib's tab10 cycle)."""
+    from .. import metrics
+    from ..eval import pose3d
+
+    valid = pose3d.counted_joints(s)
+    scale = metrics.REFERENCE_WIDTH / s.size[1]
+    match = pose3d.match_poses(poses, s.joints_2d, valid, match_px / scale)
+    lines, mixed, few = [], 0, 0
+    for k, p in enumerate(poses):
+        found = np.isfinite(p.joints_2d).all(axis=1)
+        # the true robot whose same joint is nearest, for each found joint
+        d = np.where(valid, np.linalg.norm(s.joints_2d - p.joints_2d[None], axis=-1),
+                     np.inf)[:, found]
+        d = d[:, np.isfinite(d).any(axis=0)]  # a joint no true robot shows in the frame: no source
+        sources = len(set(d.argmin(axis=0).tolist())) if d.size else 0
+        line = (f"* robot {k} ({TAB10_NAMES[k % 10]}, score {p.score:.2f}): "
+                f"{int(found.sum())} of {len(found)} joints found, nearest to the "
+                f"joints of {sources} true robot(s)")
+        for j, q in enumerate(poses[:k]):  # chains drawn over each other
+            same = int((np.linalg.norm(p.joints_2d - q.joints_2d, axis=-1) < 1).sum())
+            if same:
+                line += f"; {same} of its joints lie on robot {j}'s (drawn over them)"
+        if p.mask is not None:  # true robots holding at least 10 % of its mask
+            on = p.mask > 0.5
+            share = (s.masks.astype(bool) & on).sum(axis=(1, 2)) / max(on.sum(), 1)
+            line += f"; its mask lies on {int((share >= 0.1).sum())} true robot(s)"
+        lines.append(line + ("; matched to a true robot" if k in match
+                             else "; matched to none"))
+        mixed += sources > 1
+        few += 0 < found.sum() <= 2
+    lost = int((match < 0).sum())
+    text = (f"{len(poses)} robot(s) predicted for {s.num_robots} in the scene; "
+            f"{s.num_robots - lost} true robot(s) matched to a prediction (mean 2D "
+            f"distance of the joints below {match_px:.0f} px at 480x640):\n\n"
+            + "\n".join(lines))
+    extra = len(poses) - s.num_robots
+    problems = [text for bad, text in (
+        (lost, f"{lost} of the {s.num_robots} true robots have no matching chain"),
+        (extra > 0, f"{extra} chain(s) too many"),
+        (mixed, f"{mixed} chain(s) take their joints from more than one robot"),
+        (few, f"{few} chain(s) have only one or two joints")) if bad]
+    if problems:
+        why = (["a mask lying on several robots gives a chain mixing them"]
+               if mixed else [])
+        why += (["a mask on a fragment of a robot gives a chain of few joints"]
+                if few else [])
+        text += ("\n\nSo this prediction is wrong: " + "; ".join(problems)
+                 + ". Each chain is decoded inside one predicted mask, so it is only "
+                 "as good as that mask" + (": " + "; ".join(why) if why else "")
+                 + ". The masks come from the instance model that `Predictor` loaded.")
+    else:
+        text += "\n\nEvery true robot has its own chain here."
+    return text
+
+
+def describe_coverage(report, method: str, min_score: float, match_px: float) -> str:
+    """A sentence reading an ``eval.pose3d.Report3D``: which share of the counted joints its
+    error columns describe for peak finder ``method``, and where the misses come from
+    (counted joints of unmatched robots, no chain within ``match_px`` at 480x640; or no
+    peak above ``min_score`` in a matched robot's masked belief map)."""
+    counted, matched = report.counted, report.matched[method]
+    scored = counted & np.isfinite(report.errors_cm[method])
+    n, missed = int(counted.sum()), report.misses(method)
+    lost_robots = int(counted[~matched].sum())  # counted joints of unmatched robots
+    no_peak = missed - lost_robots  # counted joints a matched chain did not find
+    return (f"With {peak_name(method)} the error columns describe {int(scored.sum())} "
+            f"of the {n} counted joints ({scored.sum() / max(n, 1):.0%}): "
+            f"{int(matched.sum())} of the {len(matched)} true robots are matched, "
+            f"and of the {missed} missed joints {lost_robots} belong to the "
+            f"{int((~matched).sum())} unmatched robots (no predicted chain within "
+            f"{match_px:.0f} px of them: a missing or misplaced instance mask, or "
+            f"a chain too far off) and {no_peak} to matched robots whose masked "
+            f"belief map has no peak above {min_score:.1f}.")
+
+
+def coinciding_chains(poses, px: float = 5.0) -> list[str]:
+    """Clauses naming the pairs of chains (``RobotPose``, named by their ``TAB10_NAMES``
+    colour) whose common found joints lie on average within ``px`` pixels of each other,
+    so that one is drawn on top of the other."""
+    out = []
+    for k in range(len(poses)):
+        for j in range(k + 1, len(poses)):
+            d = np.linalg.norm(poses[k].joints_2d - poses[j].joints_2d, axis=-1)
+            if np.isfinite(d).any() and d[np.isfinite(d)].mean() < px:
+                out.append(f"the {TAB10_NAMES[j % 10]} chain lies on the "
+                           f"{TAB10_NAMES[k % 10]} one (drawn over it)")
+    return out
+
+
+def camera_ranges(params) -> str:
+    """The camera distance and vertical field of view ranges of synthesis parameters
+    (``synth.SynthParams``) in words."""
+    q = params
+    return (f"camera {q.r_min:g}-{q.r_max:g} m from the scene, vertical field of view "
+            f"{q.fov_y_deg[0]:g}-{q.fov_y_deg[1]:g} deg")
+
+
+def describe_perfect_decoding(rows: list[dict]) -> str:
+    """The sentence under chapter 4's table of decoded perfect maps (§4.1). ``rows``: one
+    dict per peak finder (``eval.pose3d.decoding_errors``: "peaks", "mean 3D [cm]",
+    "max 3D [cm]"), the first two are named. Decoding counts as nearly lossless when the
+    better mean 3D error is below 1 cm. Raises ValueError for fewer than two rows."""
+    if len(rows) < 2:
+        raise ValueError(f"rows: expected one per peak finder (two), got {len(rows)}")
+    a, b = rows[:2]
+    best = min(rows, key=lambda r: r["mean 3D [cm]"])
+    return (f"On perfect maps the mean 3D error is {a['mean 3D [cm]']:.2f} cm with {a['peaks']} and "
+            f"{b['mean 3D [cm]']:.2f} cm with {b['peaks']} (largest: "
+            f"{max(r['max 3D [cm]'] for r in rows):.1f} cm): "
+            + ("decoding is nearly lossless." if best["mean 3D [cm]"] < 1.0 else
+               "decoding itself loses a measurable amount here; the paragraph below says where it comes from."))
+
+
+def describe_predicted_counts(reports: dict, kept: dict, duplicate_iou: dict, match_px: float) -> str:
+    """Chapter 4.3's paragraph on predicted against true robots: per robot the chains the
+    instance model emitted (the largest *predicted* count of its ``eval.pose3d.Report3D``
+    in ``reports``) against the true robots and the robots ``Predictor`` keeps
+    (``kept``: robot -> count), whether the model emits more robots than the images hold
+    (then how ``Predictor`` drops them, with ``duplicate_iou``: robot -> its IoU limit),
+    and why extra robots do not enter the error columns (matching within ``match_px`` at
+    480x640). "" for no reports."""
+    if not reports:
+        return ""
+    counts = [f"{robot} {max(rep.predicted.values())} for {len(rep.counted)} true robots "
+              f"(`Predictor` itself keeps {kept[robot]})" for robot, rep in reports.items()]
+    over = [r for r, rep in reports.items() if max(rep.predicted.values()) > len(rep.counted)]
+    return ("**Predicted against true robots.** The column *predicted* counts every mask the instance model "
+            "emitted (the recurrent model: until its stopping rule ended the sequence; the one-pass model: one per "
+            "robot centre it found), each decoded into a chain: "
+            + "; ".join(counts) + ". "
+            + (f"For {' and '.join(over)} the instance model emits more robots than the images hold: it does not "
+               "always find exactly the robots there are (chapters 3 and 6 measure how often each instance model "
+               "counts right). `Predictor` then drops chains without a found joint and masks that overlap a "
+               "better-scored one by more than "
+               f"IoU {duplicate_iou[over[0]]:.1f}, which the kept counts show. " if over else
+               "The instance model emits no more robots than the images hold. ")
+            + "Robots beyond the true ones do not enter the error columns: each true robot is matched to at most "
+            "one prediction (Hungarian assignment on the mean 2D distance of their joints, accepted below "
+            f"{match_px:.0f} px at 480x640), errors are taken only over matched pairs, and an unmatched prediction "
+            "appears only in *predicted*. An unmatched true robot counts its joints as *missed*. So the errors "
+            "measure how well the robots that are found are placed, not how many false robots come with them.")
+
+
+def compare_peak_finders_3d(robot: str, report, quick: bool = False) -> str:
+    """Chapter 4.3: the median 3D error over all found joints (near and far together) of
+    the two peak finders of an ``eval.pose3d.Report3D``, their misses, and which is more
+    precise (more than 5 % apart) or that they are within 5 %; with ``quick`` a note that
+    the figures come from a handful of scenes. "" unless both medians are finite."""
+    medians = {m: float(np.nanmedian(e[report.counted])) if np.isfinite(e[report.counted]).any()
+               else float("nan") for m, e in report.errors_cm.items()}
+    if len(medians) != 2 or not all(np.isfinite(v) for v in medians.values()):
+        return ""
+    (a, ea), (b, eb) = medians.items()
+    return (f"**{robot}**: median 3D error over all its found joints (near and far together) {ea:.1f} cm with "
+            f"{peak_name(a)} and {eb:.1f} cm with {peak_name(b)}, {report.misses(a)} and {report.misses(b)} joints "
+            "missed; "
+            + (f"{peak_name(a if ea < eb else b)} is more precise here." if abs(ea - eb) > 0.05 * min(ea, eb) else
+               "the two peak finders are within 5 % of each other.")
+            + (" Quick mode: a handful of scenes." if quick else ""))
+
+
+def describe_shown_pair(per_scene: list, pick: int, coinciding: list[str]) -> str:
+    """The sentence above chapter 4.4's figure of one two-robot scene decoded with and
+    without masks: ``per_scene`` holds per scene ((found, on the other robot) with masks,
+    (found, on the other robot) without), as ``eval.pose3d.other_robot_joints`` counts
+    them; ``pick`` is the scene shown (``eval.pose3d.most_differing_scene``);
+    ``coinciding``: clauses naming chains drawn over each other
+    (:func:`coinciding_chains` of the masked decoding)."""
+    (found_m, foreign_m), (found_p, foreign_p) = per_scene[pick]
+    spread = max(abs(a[1] - b[1]) for a, b in per_scene)
+    return ((f"Of the {len(per_scene)} scenes, the one shown differs most in joints on the other robot: "
+             if spread > 0 else
+             f"In none of the {len(per_scene)} scenes do the two decodings differ in joints on the other robot; "
+             "the one shown differs most in joints found: ")
+            + f"with the masks {foreign_m} of the {found_m} found joints lie nearer the other robot's joint, "
+            f"without them {foreign_p} of {found_p}. "
+            + "".join(f"With the masks {c}: two masks lead to the same joints, so one of the two chains is "
+                      "matched to a robot it does not lie on. " for c in coinciding)).rstrip()
+
+
+def table_ii_markdown(table_ii: dict, robot: str) -> str:
+    """Chapter 4.5: the paper's Table II measured here (``bench.runtime.measure_table_ii``)
+    as Markdown: the conditions, the table of steps beside the paper's (ms), and our peak
+    finders against the libraries they replace."""
+    return (f"On {table_ii['device']}; each step's mean and standard deviation over {table_ii['repeats']} runs "
+            f"after {table_ii['warmup']} warm-up runs (the 480x640 belief prediction and the whole prediction: at "
+            f"most that many), {robot} reference models; the instance rows and the whole prediction run the "
+            "paper's recurrent (ConvGRU) instance model:\n\n"
+            + markdown_table(table_ii["rows"], formats={c: ".2f" for c in table_ii["rows"][0] if c != "step"},
+                             headers={"mean_ms": "ours [ms]", "std_ms": "std", "paper_mean_ms": "paper [ms]",
+                                      "paper_std_ms": "std "})
+            + "\n\nOur peak finders against the libraries they replace, on the same maps:\n\n"
+            + markdown_table([{"peaks": b["step"], "ours [ms]": b["ours_ms"], "baseline": b["baseline"],
+                               "baseline [ms]": b["baseline_ms"], "speed-up": b["speedup"],
+                               "same peaks": "yes" if b["same_peaks"] else "NO"} for b in table_ii["baselines"]],
+                             formats={"ours [ms]": ".1f", "baseline [ms]": ".1f", "speed-up": ".1f"}))
+
+
+def describe_table_ii(table_ii: dict) -> list[str]:
+    """Chapter 4.5's two paragraphs reading Table II as measured here
+    (``bench.runtime.measure_table_ii``): the belief prediction at the network's size and
+    at 480x640 against the paper's GPU, one instance mask, the whole prediction against
+    the one-second CPU target; then the peak finders against the paper's (how many times
+    longer or shorter, and why, on a CPU). Raises KeyError when a row is missing."""
+    rows = {r["step"]: r for r in table_ii["rows"]}
+    belief = next(r for k, r in rows.items() if k.startswith("belief prediction (") and "480x640" not in k)
+    belief_full = rows["belief prediction (480x640 net input)"]
+    mask_row, whole = rows["instance mask (per robot)"], table_ii["rows"][-1]
+    on_cpu = table_ii["device"].startswith("cpu")
+    first = (f"Our belief prediction takes {belief['mean_ms']:.0f} ms at the network's own input size and "
+             f"{belief_full['mean_ms']:.0f} ms at 480x640, the paper's size, where the paper measured "
+             f"{belief_full['paper_mean_ms']:.2f} ms on its GPU "
+             f"({belief_full['mean_ms'] / belief_full['paper_mean_ms']:.0f} times faster there); one instance mask "
+             f"takes {mask_row['mean_ms']:.0f} ms against the paper's {mask_row['paper_mean_ms']:.2f} ms. The whole "
+             f"prediction of the {table_ii['scene_robots']}-robot scene ({table_ii['found']} found) takes "
+             f"{whole['mean_ms']:.0f} ms"
+             + ((", within" if whole["mean_ms"] < 1000 else ", over") + " the one-second target for a CPU (above)."
+                if on_cpu else " on this GPU."))
+    nms, log = rows["joint localization NMS"], rows["joint localization LoG"]
+    second = (f"The peak finders: our NMS takes {nms['mean_ms']:.1f} ms against the paper's "
+              f"{nms['paper_mean_ms']:.2f} ms, {nms['mean_ms'] / nms['paper_mean_ms']:.0f} times "
+              + ("longer" if nms["mean_ms"] > nms["paper_mean_ms"] else "shorter")
+              + (": ours scans every joint's full 480x640 map on this CPU, the paper's figure comes from its GPU "
+                 "machine; " if on_cpu else "; ")
+              + f"our LoG takes {log['mean_ms']:.0f} ms against the paper's {log['paper_mean_ms']:.0f} ms (a CPU "
+              "implementation), "
+              + ("faster" if log["mean_ms"] < log["paper_mean_ms"] else "slower")
+              + (": on a CPU ours convolves only the tiles that can hold a peak."
+                 if on_cpu and log["mean_ms"] < log["paper_mean_ms"] else "."))
+    return [first, second]
+
+
+def table_ii_conditions(table_ii: dict, joints: int, threads: int, default_threads: int,
+                        predictor_model: str | None = None) -> str:
+    """Chapter 4.5: what each row of Table II times (``joints``: belief maps per peak
+    finder run; ``threads``: torch threads while timing; ``default_threads``: torch's
+    default here, which chapter 3 times with), and why chapters 3 and 6 give other figures.
+    ``predictor_model``: the instance model ``Predictor.from_pretrained`` loads
+    ("one-pass" or "recurrent", ``showcase.instance_model_kind``); when it is not the
+    recurrent one, a sentence says that the benchmark times the recurrent model instead."""
+    other = ("" if predictor_model in (None, "recurrent") else
+             f" `Predictor.from_pretrained`, which the sections above use, loads the {predictor_model} instance "
+             "model by default; the benchmark times the paper's recurrent one, as its Table II does, so the "
+             "whole prediction row is not the time of the default `Predictor` (chapter 6 times the two instance "
+             "models side by side).")
+    return ("What each row times: the localization network on one random image, at the network's own input size "
+            "(first row) and at 480x640; the instance model's context module and input gates (once per image) and "
+            "one ConvGRU step with its refine block (once per robot) on the features of the first row's input; "
+            f"each peak finder on synthetic 480x640 belief maps of {joints} joints; and `Predictor` end to end "
+            "(resizing, both networks, masking, peaks, depth, back-projection) on a rendered 480x640 scene with "
+            f"{table_ii['scene_robots']} robots, its instance model the recurrent one of the rows above.{other} "
+            "Chapters 3 and 6 time under other conditions, so their figures "
+            "differ from these: chapter 3 runs the instance model with torch's default thread count "
+            f"({default_threads} here, against {threads} above) on its own test scenes, as medians of the context "
+            "module plus k + 1 steps for k robots with a line fitted through them; chapter 6 reads a one-pass study "
+            "file whose times were measured once, when the study was run, on that machine and with its own thread "
+            "setting. Compare times within one table, not across chapters.")
+
+
+def runtime_verdict(paper: dict, gpu: str, on_gpu: bool = False) -> str:
+    """Chapter 4's verdict box text (``verdict_box(..., without_claims=...)``): nothing to
+    score, the paper's Table II (``paper``: ``metrics.PAPER_TABLE_II``, ms per step; ``gpu``:
+    the GPU it was timed on) read out, and what the chapter measures instead (``on_gpu``:
+    whether this build times ours on a GPU)."""
+    ms = {k: v[0] for k, v in paper.items()}
+    hardware = "a GPU" if on_gpu else "a CPU"
+    return ("**No claim to score.** The paper gives no figure for the 3D error of its whole pipeline (its Table I, "
+            "chapter 2, measures depth on the depth discs only). Its Table II times each step on a GPU "
+            f"({gpu}): the belief prediction {ms['belief prediction']:.2f} ms, each robot's instance mask "
+            f"{ms['instance mask (per robot)']:.2f} ms, NMS {ms['joint localization NMS']:.2f} ms and LoG "
+            f"{ms['joint localization LoG']:.0f} ms (a CPU implementation). Those are times of its networks on "
+            "its hardware, not results that smaller networks on other hardware can reach or miss, so they are "
+            "set beside ours, not scored. This chapter measures what the paper leaves out, the end-to-end 3D "
+            f"errors of the shipped networks on the synthetic test set, and times each of our steps on {hardware} "
+            "beside the paper's (section *Runtime*).")
+
+
+def scene_title(poses, num_robots: int, report, method: str) -> str:
+    """Title of one predicted scene (chapter 4's explore panel): robots predicted against
+    true, and the mean 3D error of the matched joints of ``report`` (an
+    ``eval.pose3d.Report3D`` with the variant ``method``), or that none was matched."""
+    e = report.errors_cm[method][report.counted]
+    error = (f"mean 3D error {np.nanmean(e):.1f} cm" if np.isfinite(e).any()
+             else "no joint matched to the truth")
+    return f"{len(poses)} predicted / {num_robots} true; {error}"
+
+
+def describe_explored_scenes(shown: list, test_matched: int, test_robots: int, method: str, match_px: float,
+                             test_params, trained: tuple | None = None, robot: str = "panda") -> str:
+    """Chapter 4.6's sentence on the fixed settings drawn from the explore panel.
+
+    Args:
+        shown: per scene drawn, ((seed, robots, distance m, fov deg), robots matched, true robots).
+        test_matched, test_robots: robots matched (with ``method``) and true robots on the
+            test set of 4.3, for comparison (within 15 points: "typical").
+        test_params: the test set's ``synth.SynthParams`` (its camera ranges are named).
+        trained: (recipe, its SynthParams) the shipped localization model was trained on
+            last, or None (a checkpoint of the reader's own: nothing said); then the
+            distances shown outside or at the edge of that recipe's camera range are named.
+    Raises ValueError for no scenes or no test robots.
+    """
+    if not shown or not test_robots:
+        raise ValueError("shown, test_robots: need at least one scene drawn and one test robot")
+    n_match = sum(m for _, m, _ in shown)
+    n_true = sum(n for _, _, n in shown)
+    dists = sorted({d for (_, _, d, _), _, _ in shown})
+    fovs = sorted({f for (_, _, _, f), _, _ in shown})
+    here, test = n_match / n_true, test_matched / test_robots
+    text = (f"In the {len(shown)} scenes drawn above, the models match {n_match} of the {n_true} true robots to a "
+            f"chain within {match_px:.0f} px ({here:.0%}); on the test set of 4.3, {peak_name(method)} matched "
+            f"{test_matched} of {test_robots} ({test:.0%}). "
+            + ("So the failures above are typical of these models, not unlucky picks." if abs(here - test) <= 0.15
+               else "These few scenes went worse than the test set, where failures of this kind occur too "
+               f"({test_robots - test_matched} of {test_robots} robots unmatched)." if here < test else
+               "These few scenes went better than the test set.")
+            + f" The scenes follow the test set's randomisation ({camera_ranges(test_params)}), with the camera set "
+            "at " + ", ".join(f"{d:g}" for d in dists) + " m and a " + ", ".join(f"{f:g}" for f in fovs)
+            + " deg field of view.")
+    if trained is None:
+        return text
+    recipe, last = trained
+    outside = [f"{d:g} m" for d in dists if not last.r_min <= d <= last.r_max]
+    edge = [f"{d:g} m" for d in dists if d in (last.r_min, last.r_max)]
+    where = [f"{' and '.join(ds)} {'lies' if len(ds) == 1 else 'lie'} {place}"
+             for ds, place in ((outside, "outside its camera range"), (edge, "at its edge")) if ds]
+    return (text + f" The shipped {robot} localization model was trained last on the *{recipe}* recipe "
+            f"({camera_ranges(last)}"
+            + (", cameras aimed off the robot's centre, clutter and camera degradations; chapter 5), made for real "
+               "photographs rather than for these scenes" if recipe != "paper" else ")")
+            + ("; of the distances shown, " + " and ".join(where) if where else "") + ".")

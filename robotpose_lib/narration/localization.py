@@ -1,0 +1,407 @@
+"""Chapter 2 (localization): the localization tables and their reading (Fig. 6, the peak finders,
+Table I: :func:`localization_tables`, :func:`describe_localization`), a model's record against the
+chapter's report (:func:`localization_card_comparison`), the live run, the depth weight, the stage
+maps, the toy depth runs and the errors on real photos."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..peaks import peak_name
+from ..scorecard import base_tip_medians
+from .tables import markdown_table
+
+
+def localization_tables(report, paper: dict | None = None) -> str:
+    """Markdown tables of an ``eval.localization.LocalizationReport``: the pixel error per
+    joint for each peak finder side by side (median, mean, misses; at 480x640), then Table
+    I (depth error near and far, cm) beside the paper's (``paper``, default
+    ``metrics.PAPER_TABLE_I``) and the median-depth baseline's mean."""
+    from ..metrics import PAPER_TABLE_I
+
+    paper = PAPER_TABLE_I if paper is None else paper
+    methods = report.methods
+    tables = {m: report.joint_table(m) for m in methods}
+    rows = []
+    for k, name in enumerate([*report.joint_names, "all"]):
+        row = {"joint": name if name != "all" else "**all**", "n": tables[methods[0]][k]["n"]}
+        for m in methods:
+            r = tables[m][k]
+            row[f"{peak_name(m)} median"], row[f"{peak_name(m)} mean"], row[f"{peak_name(m)} missed"] = \
+                r["50%"], r["mean"], r["missed"]
+        rows.append(row)
+    pixel = markdown_table(rows, formats={c: ".1f" for c in rows[0] if "median" in c or "mean" in c})
+    depth, base = report.depth_table(), report.depth_baseline_table()
+    drows = []
+    for stat in ("mean", "std", "25%", "50%", "75%"):
+        drows.append({"": stat, "near (ours)": depth["near"][stat], "far (ours)": depth["far"][stat],
+                      "near (paper)": paper["near"][stat], "far (paper)": paper["far"][stat]})
+    drows.append({"": "baseline mean", "near (ours)": base["near"]["mean"], "far (ours)": base["far"]["mean"],
+                  "near (paper)": float("nan"), "far (paper)": float("nan")})
+    depth_md = markdown_table(drows, formats={"near (ours)": ".1f", "far (ours)": ".1f", "near (paper)": ".2f",
+                                              "far (paper)": ".2f"},
+                              headers={c: f"{c} [cm]" for c in drows[0] if c})
+    return (f"Pixel error per joint at 480x640 [px], {report.counted.shape[0]} robots in {report.num_images} "
+            f"test images:\n\n{pixel}\n\nDepth error where the true belief is at least $\\varphi$ (Table I) over "
+            f"{depth['near']['n']:,} near and {depth['far']['n']:,} far pixels; the baseline predicts the median "
+            f"true depth everywhere:\n\n{depth_md}")
+
+
+def describe_localization(report, paper: dict | None = None) -> str:
+    """Sentences that read a ``LocalizationReport``: Fig. 6's ordering (joints near the base
+    against those near the tip), the two peak finders, and Table I against the paper and
+    the median-depth baseline. Written from the numbers, for the chapter's prose."""
+    from ..metrics import PAPER_TABLE_I
+
+    paper = PAPER_TABLE_I if paper is None else paper
+    out = []
+    for m in report.methods:
+        joints = report.joint_table(m)[:-1]
+        base = float(np.nanmean([r["50%"] for r in joints[:2]]))
+        tip = float(np.nanmean([r["50%"] for r in joints[-2:]]))
+        if np.isfinite(base) and np.isfinite(tip):
+            out.append(f"With {peak_name(m)} the two joints nearest the base have a median error of "
+                       f"{base:.1f} px and the two nearest the tip {tip:.1f} px: "
+                       + ("the paper's Fig. 6 ordering holds." if base < tip else
+                          "the opposite of the paper's Fig. 6 ordering."))
+    if len(report.methods) >= 2:
+        a, b = report.methods[:2]
+        ra, rb = report.joint_table(a)[-1], report.joint_table(b)[-1]
+        better = a if ra["50%"] < rb["50%"] else b
+        out.append(f"Over all joints {peak_name(a)} reaches a median of {ra['50%']:.1f} px ({ra['missed']} missed) and "
+                   f"{peak_name(b)} {rb['50%']:.1f} px ({rb['missed']} missed): {peak_name(better)} places "
+                   "its peaks more precisely here.")
+    depth, base = report.depth_table(), report.depth_baseline_table()
+    for rng in ("near", "far"):
+        d = depth[rng]
+        if not d["n"]:
+            out.append(f"No test pixel falls in the {rng} range.")
+            continue
+        ratio = d["mean"] / base[rng]["mean"] if base[rng]["mean"] else float("nan")
+        verdict = ("worse than" if ratio >= 1 else "close to" if ratio > 0.8 else
+                   f"{1 / ratio:.1f} times better than") if np.isfinite(ratio) else "not comparable with"
+        out.append(f"The {rng} depth error is {d['mean']:.1f} cm on average ({d['50%']:.1f} cm median), "
+                   f"{d['mean'] / paper[rng]['mean']:.1f} times the paper's {paper[rng]['mean']:.2f} cm, and "
+                   f"{verdict} the baseline that ignores the image ({base[rng]['mean']:.1f} cm).")
+    return " ".join(out)
+
+
+def _ordering(pairs: dict) -> tuple[set, str]:
+    """Whether base < tip holds for {method: (base, tip)}: (the methods where it holds,
+    the verdict in words with the figures)."""
+    holds = [m for m, (b, t) in pairs.items() if b < t]
+    fails = [m for m in pairs if m not in holds]
+    figures = ", ".join(f"{peak_name(m)} {b:.1f} vs {t:.1f} px" for m, (b, t) in pairs.items())
+    verdict = ("holds with both peak finders" if not fails else
+               "holds with neither peak finder" if not holds else
+               f"holds with {peak_name(holds[0])} but not with {peak_name(fails[0])}")
+    return set(holds), f"{verdict} ({figures})"
+
+
+def _entry_name(key: tuple) -> str:
+    """('nms', 'kr16_base', '50%') -> 'NMS kr16_base median' (Table I for depth)."""
+    table, row, column = key
+    column = {"50%": "median", "25%": "25 %", "75%": "75 %"}.get(column, column)
+    return ("Table I" if table == "depth" else peak_name(table)) + f" {row} {column}"
+
+
+def localization_card_comparison(robot: str, report, figures_on_card: dict | None, checkpoint: dict | None) -> str:
+    """Markdown: the model's recorded evaluation on the test set (``figures_on_card``: the
+    "test" figures of its eval.json, ``eval localization --json``) beside a chapter's
+    ``LocalizationReport`` of the same ``checkpoint``, in sentences: whether the chapter
+    reproduces the record entry by entry (same checkpoint, seed and scene count), else the
+    headline figures side by side; whether Fig. 6's ordering holds on each; which peak
+    finder is more precise. "" without a record that evaluates this checkpoint."""
+    from ..cards import differing_figures
+    from ..eval.testset import TEST_SEED
+
+    ev = figures_on_card
+    if checkpoint is None or not ev or ev.get("step") != int(checkpoint["step"]):
+        return ""
+    n_card, n_here = ev.get("n"), report.num_images
+    # scene i of the test set depends only on (seed, i): equal counts, equal scenes
+    same_scenes = bool(n_card == n_here and ev.get("seed") == TEST_SEED and ev.get("recipe", "paper") == "paper")
+    scenes = f"{n_card} test scenes" if n_card else "its test scenes"
+    # this chapter's figures against the record's, entry by entry
+    diff, compared = differing_figures(ev, report.figures())
+    reproduced = same_scenes and not diff
+    depth, figures, card_figures = report.depth_table(), [], []
+    pixel = ev["pixel_errors_px"]
+    for rng in ("near", "far"):
+        card_mean = ev["table_i_cm"].get(rng, {}).get("mean")
+        card_mean = float("nan") if card_mean is None else card_mean
+        if np.isfinite(card_mean) and depth[rng]["n"]:
+            figures.append(f"Table I {rng} mean {card_mean:.1f} cm on the card "
+                           f"against {depth[rng]['mean']:.1f} cm here")
+            card_figures.append(f"Table I {rng} mean {card_mean:.1f} cm")
+    methods = [m for m in report.methods if pixel.get(m)]
+    for m in methods:
+        figures.append(f"{peak_name(m)} median over all joints "
+                       f"{pixel[m][-1]['50%']:.1f} against "
+                       f"{report.joint_table(m)[-1]['50%']:.1f} px")
+        card_figures.append(f"{peak_name(m)} median over all joints "
+                            f"{pixel[m][-1]['50%']:.1f} px")
+    text = f"**{robot}, model card against this chapter.** "
+    if reproduced:
+        text += (f"The card and this chapter evaluate the same checkpoint on the same "
+                 f"{n_here} test scenes (test seed {TEST_SEED}), and this chapter "
+                 f"reproduces the card's figures: all {compared} figures of its "
+                 "evaluation (each joint's mean, median, 75 % and counts for both "
+                 "peak finders, and Table I) agree with this chapter's to the printed "
+                 "two decimals ("
+                 + "; ".join(card_figures) + "). ")
+    elif same_scenes:
+        (key, on_card, here_value), = diff[:1]
+        text += (f"The card and this chapter evaluate the same checkpoint on the same "
+                 f"{n_here} test scenes (test seed {TEST_SEED}), yet {len(diff)} of "
+                 f"the {compared} figures of its evaluation differ from this "
+                 "chapter's ("
+                 + "; ".join(figures) + f"; the first that differs: {_entry_name(key)} "
+                 f"{on_card:.2f} on the card against {here_value:.2f} here). With the "
+                 "same scenes and checkpoint, the difference can only come from the "
+                 "computation (device, library versions) or from a change of the "
+                 "evaluation code since the card was written. ")
+    else:
+        text += (f"The card evaluates the same checkpoint on {scenes}, this chapter "
+                 f"on {n_here}: " + "; ".join(figures) + ". ")
+    holds_here, here = _ordering({m: base_tip_medians(report.joint_table(m)[:-1])
+                                 for m in methods})
+    holds_card, there = _ordering({m: base_tip_medians(pixel[m][:-1]) for m in methods})
+    if reproduced:
+        text += f"Fig. 6's ordering (base joints more precise than the tip) {there}. "
+    elif holds_here == holds_card:
+        text += (f"Fig. 6's ordering (base joints more precise than the tip) {there} "
+                 f"on the card's {scenes}, as on these {n_here}. ")
+    else:
+        text += ("Fig. 6's ordering (base joints more precise than the tip): on these "
+                 f"{n_here} scenes it {here}; on the card's {scenes} it {there}. ")
+    best_here = min(methods, key=lambda m: report.joint_table(m)[-1]["50%"])
+    best_card = min(methods, key=lambda m: pixel[m][-1]["50%"])
+    if best_here != best_card:
+        text += (f"The more precise peak finder over all joints is "
+                 f"{peak_name(best_here)} here and {peak_name(best_card)} on the "
+                 "card. ")
+    if reproduced:
+        text += "The introduction's scorecard quotes these figures."
+    elif n_card and n_here < n_card:
+        text += (f"With {n_here} scenes this chapter's figures are noisy; the "
+                 "introduction's scorecard uses the card's.")
+    else:
+        text += "The introduction's scorecard uses the card's figures."
+    return text
+
+
+def describe_live_run(logged, steps: int) -> str:
+    """Chapter 2: Markdown reading a short live training run's logged total loss (eq. 3).
+
+    Args:
+        logged: (N,) the total loss of each logged step, one batch each, in order.
+        steps: the steps the run trained.
+
+    Returns:
+        the change between the means of the first and the last fifth of the points, and
+        whether it exceeds the batch-to-batch noise (twice the standard error of the
+        difference of the two means; with fewer than two points per fifth it cannot be
+        told). Raises ValueError for no points.
+    """
+    logged = np.asarray(logged, dtype=np.float64)
+    if not logged.size:
+        raise ValueError("logged: no loss was logged")
+    fifth = max(1, len(logged) // 5)
+    first, last = logged[:fifth], logged[-fifth:]
+    change = last.mean() / first.mean() - 1
+    text = (f"Over {steps} steps the total loss (eq. 3, the sum over stages: the "
+            f"black line) went from a mean of {first.mean():.4f} over the first {fifth} "
+            f"of {len(logged)} logged points to {last.mean():.4f} over the last {fifth} "
+            f"({change:+.0%}; the dashed segments). Each logged point is the loss of one "
+            "batch of new random scenes, so the curve zig-zags from batch to batch, and "
+            f"the last loss printed above ({logged[-1]:.4f}) is one batch's. ")
+    if fifth >= 2:
+        # batch-to-batch spread: standard deviation of the points about their fifth's mean
+        spread = float(np.sqrt((first.var(ddof=1) + last.var(ddof=1)) / 2))
+        # the difference of the two means is uncertain by about sqrt(2 / fifth) spreads
+        noise = 2 * spread * np.sqrt(2 / fifth)
+        text += (f"Within a fifth the points scatter by {spread:.4f} (standard "
+                 "deviation), so a difference of the two means below about "
+                 f"{noise:.4f} (twice its standard error) is within the batch-to-batch "
+                 "spread. ")
+        if last.mean() < first.mean() - noise:
+            text += ("The drop is larger than that: the loss falls, and the mechanics "
+                     "work.")
+        elif last.mean() > first.mean() + noise:
+            text += "The loss rose by more than that: this run did not learn."
+        else:
+            text += ("The change is within it: too few steps to see learning through "
+                     "the batch-to-batch noise.")
+    else:
+        text += ("Too few points are logged to tell a change from the batch-to-batch "
+                 "noise.")
+    return text + " The numbers below come from the reference model, not from this run."
+
+
+def describe_depth_weight(ends: dict) -> str:
+    """Chapter 2: Markdown on what the depth weight lambda of eq. 1 did in the reference runs.
+
+    Args:
+        ends: robot -> one (what changed, (belief, depth, weighted depth)) per phase of its
+            training in order (``viz.training.last_stage_terms`` of each phase's log: the
+            last stage's terms over the phase's last tenth); the first phase trained with
+            lambda = 1, the second continued it with lambda = 50.
+
+    Returns:
+        per robot the weighted depth term as a share of the belief term at the end of each
+        phase, and how the second phase's weight moved it and the unweighted term; "" for
+        no robot with two phases.
+    """
+    lines = []
+    for robot, phases in ends.items():
+        if len(phases) < 2:
+            continue
+        shares = ", ".join(f"{i} ({what}) {w / b:.2f}"
+                           for i, (what, (b, d, w)) in enumerate(phases, 1))
+        (_, (b1, d1, w1)), (_, (b2, d2, w2)) = phases[0], phases[1]
+        lines.append(
+            f"**{robot}**: the weighted depth term as a share of the belief term at the "
+            f"end of each phase: {shares}. Continued with the weight of 50, phase 2 took it "
+            f"from {w1 / b1:.2f} to {w2 / b2:.2f} of the belief term ("
+            + ("within a factor of ten of it" if w2 / b2 >= 0.1 else
+               "still more than ten times smaller")
+            + f"), while the unweighted depth term plotted above went from {d1:.1e} to "
+            f"{d2:.1e} ({d2 / d1 - 1:+.0%}).")
+    if not lines:
+        return ""
+    return ("Read from the same logs (the mean over the last tenth of each phase's logged "
+            "steps; the weighted depth term is the stage's logged loss minus its belief "
+            "term): " + " ".join(lines))
+
+
+def describe_stage_maps(stats: list[dict], joint_labels, sigma: float, separation: float,
+                        robot: str) -> str:
+    """Chapter 2: Markdown reading the belief maps of one scene stage by stage (paper III-B,
+    Wei et al.'s pose machines refine their estimates from stage to stage).
+
+    Args:
+        stats: per stage ``viz.localization.stage_map_figures``: "max" (largest belief),
+            "visible" (joints whose map reaches the visibility level, 0.05), "half_area"
+            (joint -> pixels at or above half its map's maximum) and "second" (joints with a
+            second peak at least half as high, more than ``separation`` px away).
+        joint_labels: the joints' names; ``sigma``: the targets' Gaussian, px.
+
+    Returns:
+        the figures in words and a verdict: the later stages refine when the beliefs rise
+        from stage to stage, the blobs narrow (the last stage's median area below 0.8 times
+        the first's) and no joint keeps two candidates.
+    """
+    n_stages, n_joints = len(stats), len(joint_labels)
+    # pixels at or above half the maximum of a target's Gaussian: a disc of radius
+    # sigma * sqrt(2 ln 2)
+    target_area = np.pi * 2 * np.log(2) * sigma ** 2
+    areas = {i: float(np.median(list(st["half_area"].values())))
+             for i, st in enumerate(stats, 1) if st["half_area"]}
+    peaks = [st["max"] for st in stats]
+    text = ("What {numref}`fig-stages` shows, in numbers (the maps of the crop): the "
+            "largest belief of any joint is "
+            + ", ".join(f"{m:.2f}" for m in peaks) + f" in stages 1 to {n_stages} "
+            "(a target's peak is 1), and "
+            + ", ".join(str(len(st["visible"])) for st in stats)
+            + f" of the {n_joints} joints' maps reach 0.05, below which a map hardly "
+              "shows. ")
+    if areas:
+        text += ("Where a map shows, its blob covers a median of "
+                 + ", ".join(f"{a:.0f} pixels in stage {i}" for i, a in areas.items())
+                 + f" at half its maximum, against {target_area:.0f} for a target's "
+                   f"Gaussian (sigma {sigma:g} px). ")
+    last = stats[-1]
+    if last["second"]:
+        names = ", ".join(joint_labels[j] for j in last["second"])
+        text += (f"In stage {n_stages}, {len(last['second'])} of the joints ({names}) "
+                 "light a second peak at least half as high as their first, more than "
+                 f"{separation:g} px from it: two candidates for one joint. ")
+    else:
+        text += (f"In stage {n_stages} no joint lights a second peak at least half as "
+                 f"high as its first, more than {separation:g} px from it. ")
+    rising = all(b > a for a, b in zip(peaks, peaks[1:]))
+    first_area = next(iter(areas.values()), np.nan)
+    last_area = areas.get(n_stages, np.nan)
+    narrower = len(areas) >= 2 and last_area < 0.8 * first_area
+    wider = len(areas) >= 2 and last_area > 1.25 * first_area
+    did = ["raise the beliefs from stage to stage" if rising
+           else "do not raise the beliefs steadily"]
+    did.append("narrow the blobs" if narrower else
+               "widen the blobs rather than sharpen them" if wider else
+               "keep the blobs about as wide")
+    if last["second"]:
+        did.append(f"leave {len(last['second'])} joints with two candidates")
+    refined = rising and narrower and not last["second"]
+    return text + (f"So on this scene the later stages of the {robot} model "
+                   + ", ".join(did[:-1]) + " and " + did[-1]
+                   + ("; that is the refinement the paper's design aims at." if refined else
+                      "; the refinement stage by stage that the paper's design aims at does "
+                      "not show on this model's maps."))
+
+
+def describe_toy_depth(runs: list[dict]) -> str:
+    """Chapter 2: Markdown reading the toy depth study (``toy_depth``; rows with "seed",
+    "kind" ("inverse" or "log"), "median_cm", "far_mean_cm", "steps"): per seed the two
+    codes' median and far mean errors, and with how many seeds the log code wins on the
+    median."""
+    lines = []
+    for seed in sorted({r["seed"] for r in runs}):
+        inv = next((r for r in runs if r["seed"] == seed and r["kind"] == "inverse"), None)
+        log = next((r for r in runs if r["seed"] == seed and r["kind"] == "log"), None)
+        if inv and log:
+            lines.append(f"seed {seed}: median error {inv['median_cm']:.0f} cm with "
+                         f"the inverse code, {log['median_cm']:.0f} cm with the log "
+                         f"code ({inv['steps']} steps each; far mean "
+                         f"{inv['far_mean_cm']:.0f} against {log['far_mean_cm']:.0f} "
+                         "cm)")
+    wins = sum(1 for r in runs if r["kind"] == "log" and r["median_cm"] < next(
+        (i["median_cm"] for i in runs if i["kind"] == "inverse" and i["seed"] == r["seed"]),
+        np.inf))
+    return ("On the toy scenes, " + "; ".join(lines) + ". "
+            + ("The log code has the smaller median error with every seed"
+               if wins == len(lines) else
+               f"The log code has the smaller median error with {wins} of "
+               f"{len(lines)} seeds")
+            + ". Chapter 6 diagnoses the reference model itself: how far its "
+              "far error is from what its targets allow.")
+
+
+def describe_real_photo_errors(errors_px, depth_errors_cm, width: int, off: int,
+                               wrong_joint: int, wrong_in, no_joint: int) -> str:
+    """Chapter 2: Markdown reading the localization model on real photos (one robot, no
+    mask; ``eval.real.evaluate_photos``).
+
+    Args:
+        errors_px: (photos, J) pixel errors in the photos' resolution (NaN: no peak).
+        depth_errors_cm: (photos, J) |predicted - true| camera z, cm (NaN: no peak).
+        width: the photos' width in pixels (5 % of it is "near the truth").
+        off: found joints farther than that from their truth; ``wrong_joint``: of them,
+            those within it of another joint of the arm (``eval.real.wrong_joints``);
+            ``wrong_in``: names of shown photos with such joints; ``no_joint``: photos
+            where no joint is found.
+    """
+    errs = np.asarray(errors_px, dtype=np.float64)
+    found = errs[np.isfinite(errs)]
+    near = float(np.mean(found <= 0.05 * width)) if found.size else 0.0
+    median = np.nanmedian(errs) if found.size else float("nan")
+    return (
+        f"Over all photos the median error is {median:.0f} px "
+        f"({median / width:.0%} of the photo's width), "
+        f"{int(np.isnan(errs).sum())} of {errs.size} joints have no peak, and "
+        f"{near:.0%} of the found joints lie within 5 % of the width of the truth; "
+        f"the median depth error is {np.nanmedian(depth_errors_cm):.0f} cm. "
+        + ("Fewer than half of the found joints are near the truth"
+           if near < 0.5 else "Most found joints are near the truth")
+        + (f". Of the {off} found joints farther off, {wrong_joint} lie within 5 % "
+           "of the width of another joint of the arm: the model found a joint of the "
+           "robot, but not the one it names"
+           + (f" (in {' and '.join(wrong_in)} above, red lines join such predictions "
+              "to their true joints)" if wrong_in else "")
+           + (f"; the other {off - wrong_joint} are farther than that from every "
+              "joint" if off > wrong_joint else "")
+           if off else "")
+        + (f"; in {no_joint} of {errs.shape[0]} photos no joint is found at all"
+           if no_joint else "")
+        + ". This model already carries chapter 5's `sim2real` training, so this is "
+          "the gap between rendered and real images that remains after it; chapter 5 "
+          "measures that gap and what its training changed.")

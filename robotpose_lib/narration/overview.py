@@ -1,0 +1,117 @@
+"""The introduction and the scorecard: the rule a shown scene was chosen by
+(:func:`chosen_scene_rule`, chapters 2 and 4 too), the scorecard's table
+(:func:`scorecard_markdown`), its verdict rules (:func:`rules_text`) and summary
+(:func:`scorecard_summary`), the one-pass decoding a figure was measured with
+(:func:`decoding_text`), and the verdict box every chapter opens with (:func:`verdict_box`)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..scorecard import (BASELINE_PARTLY, PARTLY_WITHIN, REPRODUCED_WITHIN, SHARE_PARTLY, SHARE_REPRODUCED,
+                         ScoreRow)
+from .tables import markdown_table
+
+
+def rules_text() -> str:
+    """The verdict rules in one paragraph (Markdown), from scorecard's constants."""
+    return (f"Errors count as *reproduced* within {REPRODUCED_WITHIN:g} times the paper's, *partly* within "
+            f"{PARTLY_WITHIN:g} times; a share that should be 1 is *reproduced* from {SHARE_REPRODUCED:.0%}, "
+            f"*partly* from {SHARE_PARTLY:.0%}; an ordering is *reproduced* when it holds for both peak finders; "
+            f"on real photos the model must beat the mean-pose baseline (*partly*: {BASELINE_PARTLY:.0%} of its "
+            "score). Where the paper prints no number in its text, the verdict says so.")
+
+
+def decoding_text(figures: dict) -> str:
+    """The one-pass decoding a figures dict (``scorecard.onepass_figures``) was measured with:
+    "centre threshold 0.3" and, when the file names it, ", NMS window 5x5" ("" when the
+    file names no threshold)."""
+    threshold, window = figures.get("centre_threshold"), figures.get("centre_nms")
+    if threshold is None:
+        return ""
+    return f"centre threshold {threshold:g}" + (f", NMS window {window}x{window}" if window is not None else "")
+
+
+def scorecard_markdown(rows: list[ScoreRow], chapter_links: dict[str, str] | None = None) -> str:
+    """The rows as a Markdown table: claim | paper | ours | verdict | chapter (linked through
+    ``chapter_links``: chapter -> document name, when given)."""
+    def where(ch: str) -> str:
+        return f"[{ch}]({chapter_links[ch]})" if chapter_links and ch in chapter_links else ch
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    head = "| claim of the paper | paper | ours | verdict | chapter |\n|---|---|---|---|:-:|\n"
+    return head + "".join(f"| {cell(r.claim)} | {cell(r.paper)} | {cell(r.ours)} | **{r.verdict}** | "
+                          f"{where(r.chapter)} |\n" for r in rows)
+
+
+def chosen_scene_rule(errors, chosen_error: float, min_robots: int, size: tuple[int, int],
+                      missing_px: float, models: str, max_robots: int | None = None) -> str:
+    """The sentence that states how a shown scene was chosen (``showcase.median_test_scene``,
+    ``showcase.median_localization_scene``): ``errors`` the candidates' mean 2D joint
+    errors (px at ``size``), ``chosen_error`` the shown scene's, ``models`` what predicted
+    them (e.g. "the shipped Panda networks"), the candidates holding ``min_robots`` to
+    ``max_robots`` robots (None: no upper bound)."""
+    e = np.asarray(errors, dtype=float)
+    e = e[np.isfinite(e)]
+    better = int((e < chosen_error).sum())
+    worse = int((e > chosen_error).sum())
+    plural = "s" * (min_robots != 1)
+    robots = (f"at least {min_robots} robot{plural}" if max_robots is None else
+              f"exactly {min_robots} robot{plural}" if max_robots == min_robots else
+              f"{min_robots} to {max_robots} robots")
+    return (f"The scene is chosen by a rule, not by eye: of the first {len(e)} scenes of the fixed synthetic "
+            f"test set with {robots}, the one of median error under {models} (mean 2D "
+            f"joint error {chosen_error:.1f} px at {size[0]}x{size[1]}, a joint not found counting as "
+            f"{missing_px:.0f} px; the {len(e)} scenes range from {e.min():.1f} to {e.max():.1f} px, "
+            f"{better} went better and {worse} worse).")
+
+
+def scorecard_summary(rows: list[ScoreRow], onepass: list[dict]) -> str:
+    """The sentences under the scorecard: how many claims got which verdict and which, and
+    what the one-pass model (not in the paper, not scored) counts. ``onepass``: per robot
+    ``{"robot", "onepass": figures, "convgru": figures, "sources": [file, ...]}`` with
+    figures holding ``counting_accuracy`` (share) and ``n`` (test scenes)."""
+    from ..scorecard import NOT_YET, PARTLY, REPRODUCED
+
+    verdicts = (REPRODUCED, PARTLY, NOT_YET)
+    scored = [r for r in rows if r.verdict in verdicts]
+    counts = {v: sum(r.verdict == v for r in scored) for v in verdicts}
+    text = f"Of the {len(scored)} claims with a verdict: " + ", ".join(f"{counts[v]} {v}" for v in verdicts) + "."
+    for v in verdicts:
+        claims = [r.short for r in scored if r.verdict == v]
+        if claims:
+            text += f" {v.capitalize()}: " + ", ".join(claims) + "."
+    if counts[NOT_YET]:
+        text += (" The shipped models are CPU miniatures (next section), where the paper trained for 30 epochs "
+                 "on a GPU; the chapters show where each gap comes from, and chapter 6 what we tried against it.")
+    if onepass:
+        parts = [f"{o['onepass']['counting_accuracy']:.0%} of {o['onepass']['n']} {o['robot']} test scenes against "
+                 f"the recurrent model's {o['convgru']['counting_accuracy']:.0%} of {o['convgru']['n']}"
+                 for o in onepass]
+        sources = list(dict.fromkeys(src for o in onepass for src in o["sources"]))
+        text += ("\n\nBeyond the paper, our one-pass instance model ([chapter 6](06_beyond_the_paper.ipynb)) "
+                 "counts the robots right in " + ", and in ".join(parts) + " (read from "
+                 + ", ".join(f"`{s}`" for s in sources) + "). It is not scored: the paper has no such model.")
+    return text
+
+
+def verdict_box(rows: list[ScoreRow], chapter: str, without_claims: str = "") -> str:
+    """The box a chapter opens with (MyST admonition): the scorecard's claims measured in
+    ``chapter`` (the paper's figure, ours, the verdict) and, where a record measures it,
+    the main cause of the difference (``ScoreRow.cause``, each cause once). A chapter
+    without a scored claim shows ``without_claims`` instead.
+
+    Raises:
+        ValueError: no claim for ``chapter`` and no ``without_claims`` text."""
+    mine = [r for r in rows if r.chapter == chapter]
+    if not mine and not without_claims:
+        raise ValueError(f"chapter {chapter}: no scored claim, and no text to show instead")
+    body = without_claims
+    if mine:
+        body = markdown_table([{"the paper's claim": r.claim, "the paper": r.paper, "ours": r.ours,
+                                "verdict": r.verdict} for r in mine])
+        causes = list(dict.fromkeys(r.cause for r in mine if r.cause))
+        if causes:
+            body += "\n**Main cause of the difference**: " + "; and ".join(causes) + "."
+    return f":::{{admonition}} This chapter's verdict\n:class: tip\n\n{body}\n:::\n"

@@ -1,0 +1,37 @@
+"""Markdown tables, and what the sentences of several chapters share: :func:`markdown_table`
+(rows of numbers as a Markdown table; chapters display tables as tables, never as monospaced
+text) and the instance models' names (``ONEPASS_NAMES``)."""
+from __future__ import annotations
+
+import numpy as np
+
+
+# the instance models' names in tables and sentences (chapter 6, the intro)
+ONEPASS_NAMES = {"onepass": "one-pass", "convgru": "recurrent (ConvGRU)"}
+
+
+def _cell(value, fmt: str | None) -> str:
+    if isinstance(value, (float, np.floating)):
+        if not np.isfinite(value):
+            return "—"
+        return format(float(value), fmt or ".3f")
+    if isinstance(value, (int, np.integer)) and fmt:
+        return format(int(value), fmt)
+    return str(value).replace("|", "\\|")
+
+
+def markdown_table(rows: list[dict], columns: list[str] | None = None, formats: dict[str, str] | None = None,
+                   headers: dict[str, str] | None = None) -> str:
+    """Rows (dicts) as a Markdown table: ``columns`` (default the first row's keys) in order;
+    ``formats``: column -> format spec (floats default to ".3f", NaN shows as a dash);
+    ``headers``: column -> header text. Numeric columns are right-aligned."""
+    if not rows:
+        return ""
+    columns = columns or list(rows[0])
+    formats, headers = formats or {}, headers or {}
+    numeric = [all(isinstance(r.get(c), (int, float, np.integer, np.floating)) and not isinstance(r.get(c), bool)
+                   for r in rows) for c in columns]
+    head = "| " + " | ".join(headers.get(c, str(c)) for c in columns) + " |\n"
+    rule = "|" + "|".join("---:" if n else "---" for n in numeric) + "|\n"
+    body = "".join("| " + " | ".join(_cell(r.get(c, ""), formats.get(c)) for c in columns) + " |\n" for r in rows)
+    return head + rule + body
