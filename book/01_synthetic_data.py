@@ -534,11 +534,12 @@ print(f"{links} keypoint links: Predictor.load and robotpose predict rebuild it"
 # %% [markdown]
 # ## What differs from the paper
 #
-# * A PyTorch ray caster instead of Blender. The reference models of chapters 2 to 6 were
-#   trained on robots drawn from primitives (capsules, cylinders, boxes: for the Panda
+# * A PyTorch ray caster instead of Blender. The reference models of chapters 2, 3, 4 and
+#   6 were trained on robots drawn from primitives (capsules, cylinders, boxes: for the Panda
 #   fitted to the real collision meshes, for the industrial arm from datasheet
 #   proportions); robots from URDF meshes (`panda_mesh`, `kuka_iiwa`, `xarm6`, or your own)
-#   render through the same caster, closer to the paper's CAD renders.
+#   render through the same caster, closer to the paper's CAD renders; chapter 5's Panda
+#   model was trained on `panda_mesh`.
 # * The camera radius has a floor (`r_min`) and the camera stays on the upper hemisphere.
 # * The field of view varies (45 to 60 degrees) so that the depth coding of chapter 2 can be
 #   tested across focal lengths.

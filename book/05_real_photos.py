@@ -351,7 +351,7 @@ changes = (preset_differences("cpu", "gpu", "localization")
            + [r for r in preset_differences("cpu", "gpu", "run")
               if r["field"] in ("steps", "batch_size", "n_scenes")])
 display(Markdown(markdown_table(changes, headers={"field": "setting",
-                                                  "cpu": "`cpu` (shipped)",
+                                                  "cpu": "`cpu` preset",
                                                   "gpu": "`gpu`"})))
 
 # %% [markdown]

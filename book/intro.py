@@ -85,10 +85,11 @@ plt.show()
 # %% [markdown]
 # {numref}`fig-pipeline-networks` shows the same scene as the shipped networks see it: the
 # Panda localization network's belief maps, the masks of the default instance model (the
-# one-pass model of chapter 6, which measures better than the paper's recurrent one), and
+# one-pass model of chapter 6, which measures better than the paper's recurrent one,
+# trained on more scenes of another recipe; chapter 6 compares the two), and
 # the chains they decode, beside the true chains (dashed).
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "The same scene through the shipped Panda networks: their belief maps, their instance masks (one per robot found), the largest mask's beliefs with their peaks (+), and the decoded 3D chains in colour beside the true ones (dashed grey). The scene is the one of median error among the candidates named in the text.", "name": "fig-pipeline-networks"}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The same scene through the shipped Panda networks: their belief maps (scaled to their maximum), their instance masks (one per robot found), the largest mask's beliefs with their peaks (+), and the decoded 3D chains in colour beside the true ones (dashed, dark grey). The scene is the one of median error among the candidates named in the text.", "name": "fig-pipeline-networks"}}
 fig = plot_pipeline(**showcase.pipeline_from_networks(predictor, scene))
 plt.show()
 
@@ -187,9 +188,10 @@ display(Markdown(f"*Rule.* {narration.rules_text()}\n\n{sentence}"))
 # folder each (`assets/models/NAME/`: the weights, `lineage.json` with the commands that
 # trained it, `eval.json` with its evaluations, and `card.md` written from the two; the
 # index `assets/models/README.md` lists them). Each was trained on a CPU with two cores
-# and one torch thread (most runs rendered their scenes in a second process), some in
-# several parts, each part continuing from the weights of the one before. The table gives each model's training steps, the scenes it saw and its
-# CPU hours, summed over its parts from the training logs.
+# and one torch thread, the scenes rendered on the fly beside it; longer trainings ran as
+# several runs, each continuing from the weights of the one before. The table gives each
+# model's training steps, the scenes it saw and its hours, summed over its runs from the
+# training logs.
 
 # %% tags=["remove-input"]
 table, shipped = book.shipped_models_table()

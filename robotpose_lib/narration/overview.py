@@ -91,7 +91,8 @@ def scorecard_summary(rows: list[ScoreRow], onepass: list[dict]) -> str:
                  for o in onepass]
         sources = list(dict.fromkeys(src for o in onepass for src in o["sources"]))
         text += ("\n\nBeyond the paper, our one-pass instance model ([chapter 6](06_beyond_the_paper.ipynb)) "
-                 "counts the robots right in " + ", and in ".join(parts) + " (read from "
+                 "counts the robots right in " + ", and in ".join(parts) + "; the two were trained with other recipes "
+                 "and budgets, which chapter 6 states beside its comparison (read from "
                  + ", ".join(f"`{s}`" for s in sources) + "). It is not scored: the paper has no such model.")
     return text
 

@@ -59,11 +59,13 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
     axes = list(axes[:4]) + [fig.add_subplot(1, 5, 5, projection="3d")]
 
     axes[0].imshow(image)
-    axes[1].imshow(beliefs.max(0), cmap="magma", vmin=0, vmax=1)
+    # scaled to the maps' maximum: a trained network's peaks sit well below 1
+    top = float(beliefs.max()) if beliefs.size and beliefs.max() > 0 else 1.0
+    axes[1].imshow(beliefs.max(0), cmap="magma", vmin=0, vmax=top)
     axes[2].imshow(color_masks(masks))
     strongest = int(np.argmax(masks.reshape(R, -1).sum(1))) if R else 0
     keep = masks[strongest] > 0.5 if R else np.ones(beliefs.shape[1:], bool)
-    axes[3].imshow(beliefs.max(0) * keep, cmap="magma", vmin=0, vmax=1)  # the largest robot's beliefs
+    axes[3].imshow(beliefs.max(0) * keep, cmap="magma", vmin=0, vmax=top)  # the largest robot's beliefs
     if R:
         axes[3].plot(joints_2d[strongest, :, 0], joints_2d[strongest, :, 1], "w+", ms=9, mew=1.8)
     for k in range(4):
@@ -73,7 +75,7 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
     truth = np.zeros((0, 3)) if true_joints_3d is None else np.asarray(true_joints_3d).reshape(-1, 3)
     if true_joints_3d is not None:
         for k in true_joints_3d:
-            ax3.plot(k[:, 0], k[:, 2], -k[:, 1], "--", lw=1.5, color="0.45")
+            ax3.plot(k[:, 0], k[:, 2], -k[:, 1], "--", lw=2.2, color="0.15")
     for r in range(len(joints_3d)):
         k = joints_3d[r]
         found = np.isfinite(k).all(-1)
