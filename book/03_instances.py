@@ -337,9 +337,9 @@ display(Markdown(narration.describe_toy_steps(TOY_STEPS, took, QUICK)))
 #
 # The reference model was trained with `robotpose train instances --config cpu` on top of
 # a frozen `cpu` localization network (its checkpoint holds both networks): chapter 2's
-# reference as it stood when the instance model was trained. Chapter 2's network trained
-# on afterwards, so the instance model may see belief and depth maps a little different
-# from those it was trained on; its model card
+# reference at a step of its training before the one chapter 2 shows, so the
+# instance model may see belief and depth maps a little different from those it was
+# trained on; its model card
 # (`assets/models/{robot}_instances_cpu/card.md`) names the localization weights that
 # the shipped file carries.
 # When it is not available (e.g. on a fresh checkout before the checkpoints are

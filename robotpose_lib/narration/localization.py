@@ -158,8 +158,7 @@ def localization_card_comparison(robot: str, report, figures_on_card: dict | Non
                  + "; ".join(figures) + f"; the first that differs: {_entry_name(key)} "
                  f"{on_card:.2f} on the card against {here_value:.2f} here). With the "
                  "same scenes and checkpoint, the difference can only come from the "
-                 "computation (device, library versions) or from a change of the "
-                 "evaluation code since the card was written. ")
+                 "computation (device, library versions) or from the evaluation code. ")
     else:
         text += (f"The card evaluates the same checkpoint on {scenes}, this chapter "
                  f"on {n_here}: " + "; ".join(figures) + ". ")

@@ -76,7 +76,7 @@ def sim2real_counting(before: dict | None, scenes: bool = True) -> str:
     what = (f"{before['steps']:,} steps ({before['scenes']:,} scenes)" if scenes else f"{before['steps']:,} steps")
     return ("Steps" + (" and scenes" if scenes else "") + " count from the start of training: the first row is the "
             f"model after {what} on the paper's recipe, before any `sim2real` training, and every other row "
-            "continued from those weights. The hours are those of `sim2real` training alone, as in the run names "
+            "continued from those weights. The hours count the `sim2real` training alone "
             "(none for the first row).")
 
 
