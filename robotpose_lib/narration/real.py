@@ -122,8 +122,9 @@ def describe_mesh_real(model: dict, baseline: dict, reference: dict | None = Non
         text += (f"; its AUC is {m['auc'] / b['auc']:.0%} of the baseline's, so on these photos it does not yet see "
                  "the arm better than a guess of its average pose")
     text += (f". It finds {m['found']:.0%} of the keypoints, and the median error of those it finds is "
-             f"{m['median_px']:.0f} px. Its median depth error is {m['median_depth_cm']:.0f} cm against the mean "
-             f"pose's {b['median_depth_cm']:.0f} cm"
+             f"{m['median_px']:.0f} px. Its median depth error (the camera distance z of a found joint; the "
+             f"table's median 3D error also counts the error across the image) is {m['median_depth_cm']:.0f} cm "
+             f"against the mean pose's {b['median_depth_cm']:.0f} cm"
              + (": the mean pose sits at the photos' average distance, so only depth that errs less than the "
                 "photos' spread around it beats it." if m["median_depth_cm"] > b["median_depth_cm"] else "."))
     if other is not None:
