@@ -628,7 +628,8 @@ if toy_runs:
 # (the control, which tells what the extra steps alone give), the README's joint range,
 # one fixed field of view, and both (the recipes `paper`, `readme_joints`, `fixed_fov`
 # and `paper_readme` of `synth.RECIPES`). Each model is tested on a test set drawn under
-# each condition (its own in bold), so that every condition can be compared with the
+# each condition (its own in bold; for the untrained start, the README's, the comparison
+# people ask for), so that every condition can be compared with the
 # control on the condition's own test set. The study is a JSON record; this section only
 # reads it.
 

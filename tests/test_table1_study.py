@@ -6,7 +6,7 @@ import json
 import matplotlib
 import pytest
 
-from robotpose_lib.eval.table1_study import (ablation_markdown, ablation_rows, describe_floors, floor_rows,
+from robotpose_lib.eval.table1_study import (LABELS, ablation_markdown, ablation_rows, describe_floors, floor_rows,
                                              floors_markdown, load_study, verdict)
 
 matplotlib.use("Agg")
@@ -42,6 +42,10 @@ def test_rows_read_the_own_and_the_standard_test_set():
     # columns: standard, ±30° random FOV, ±90° fixed FOV, README; the own test set in bold
     assert "| ±30°, random FOV | 10 | 50.0 / 70.0 | **20.0 / 30.0** | – | – |" in table
     assert "| ±90°, random FOV (control) | 10 | **30.0 / 45.0** | 25.0 / 35.0 | 30.0 / 42.0 | 20.0 / 30.0 |" in table
+    # the untrained start: bold on the README's test set, as the figure fills it
+    start = next(line for line in table.splitlines() if line.startswith(f"| {LABELS['start']} |"))
+    cells = [c.strip() for c in start.strip("|").split("|")]
+    assert cells[-1].startswith("**") and not cells[2].startswith("**")
 
 
 def test_the_verdict_follows_the_figures():

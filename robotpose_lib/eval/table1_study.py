@@ -87,7 +87,8 @@ TEST_SET_SHORT = {"paper": "standard (±90°, random FOV)", "readme_joints": "±
 
 def ablation_markdown(study: dict) -> str:
     """A Markdown table: one row per trained model, one column per test set of the study
-    (Table I's mean near / far in cm; bold on the row's own test set), and the training's
+    (Table I's mean near / far in cm; bold on the row's own test set, ``own_recipe``: for the
+    untrained start the README's, as in ``viz.table1``), and the training's
     CPU minutes; the paper's figures as the last row."""
     rows = ablation_rows(study)
     tests = [t for t in TEST_SETS if any(t in r["by_test_set"] for r in rows)]
@@ -98,7 +99,8 @@ def ablation_markdown(study: dict) -> str:
         for t in tests:
             m = r["by_test_set"].get(t)
             cell = "–" if m is None else f"{_cm(m['near'])} / {_cm(m['far'])}"
-            cells.append(f"**{cell}**" if t == (r["recipe"] or "paper") and m is not None else cell)
+            # bold: the row's own test set, as the figure fills it (the start: the README's)
+            cells.append(f"**{cell}**" if t == r["own_recipe"] and m is not None else cell)
         cpu = "–" if r["cpu_min"] is None else f"{r['cpu_min']:.0f}"
         lines.append(f"| {r['label']} | {cpu} | " + " | ".join(cells) + " |")
     paper = PAPER_TABLE_I
