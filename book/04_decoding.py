@@ -230,7 +230,9 @@ else:
 # metres) next to the ground truth (dashed). The scene is chosen by a rule rather than by
 # eye: among the first such test scenes, the one whose mean 2D joint error is the median,
 # so that as many scenes go better as go worse (the sentences under the figure state the
-# rule with its numbers).
+# rule with its numbers). The introduction applies the same rule to test scenes rendered
+# at the network's 240x320; where this chapter renders them larger (480x640 in the full
+# build) they are other images, so the two can pick different scenes.
 
 # %% mystnb={"figure": {"caption": "The reference networks through Predictor on the test scene of median 2D error among the first with two or more robots (the rule is stated under the figure): predicted chains over the image (white: the truth) and in 3D in the camera frame (the truth dashed). The number after each predicted robot in the legend is its score (defined below the figure).", "name": "fig-predicted"}}
 if predictor is not None:
