@@ -65,8 +65,9 @@ except ImportError:  # the comparison below is then skipped
 # checks instead, measured here (pybullet's silhouettes, the real photos drawn below).
 from IPython.display import Markdown, display
 
-from robotpose_lib import narration, scorecard
+from robotpose_lib import narration
 from robotpose_lib.bench.meshes import pybullet_agreement
+from robotpose_lib.book import chapter_verdict
 from robotpose_lib.real_panda import load_real_panda
 
 photos = load_real_panda()  # [] when the folder is absent
@@ -76,9 +77,8 @@ try:  # pybullet comes with the book's bench extra; without it the check is skip
     pybullet = pybullet_agreement(n_views=PYBULLET_VIEWS)["panda_mesh"]
 except ImportError:
     pybullet = None
-display(Markdown(narration.verdict_box(
-    scorecard.scorecard(photos=photos), "1",
-    without_claims=narration.renderer_verdict(pybullet, PYBULLET_VIEWS, len(shown)))))
+display(Markdown(chapter_verdict(
+    "1", without_claims=narration.renderer_verdict(pybullet, PYBULLET_VIEWS, len(shown)))))
 
 # %%
 import math

@@ -59,12 +59,11 @@ if "google.colab" in sys.modules:
 # The chapter's verdict: no scored claim; the paper's Table II read from metrics
 from IPython.display import Markdown, display
 
-from robotpose_lib import config, metrics, narration, scorecard
-from robotpose_lib.real_panda import load_real_panda
+from robotpose_lib import config, metrics, narration
+from robotpose_lib.book import chapter_verdict
 
-display(Markdown(narration.verdict_box(
-    scorecard.scorecard(photos=load_real_panda()), "4",
-    without_claims=narration.runtime_verdict(
+display(Markdown(chapter_verdict(
+    "4", without_claims=narration.runtime_verdict(
         metrics.PAPER_TABLE_II, metrics.PAPER_TABLE_II_GPU,
         on_gpu=config.default_device().type == "cuda"))))
 
