@@ -74,7 +74,7 @@ photos = load_real_panda()  # [] when the folder is absent
 shown = photos[:: max(1, len(photos) // 4)][:4]  # the photos of the check below
 PYBULLET_VIEWS = 3
 try:  # pybullet comes with the book's bench extra; without it the check is skipped
-    pybullet = pybullet_agreement(n_views=PYBULLET_VIEWS)["panda_mesh"]
+    pybullet = pybullet_agreement(n_views=PYBULLET_VIEWS)["panda"]
 except ImportError:
     pybullet = None
 display(Markdown(chapter_verdict(
@@ -102,6 +102,7 @@ from robotpose_lib.synth import generate, params_for, posed_scene, render_scenes
 
 QUICK = config.quick_mode()
 H, W = config.pick((120, 160), (240, 320))  # figure size of rendered scenes
+TRAINED = ("kuka_kr16", "panda")  # the robots the later chapters train on
 # the ray caster renders on the CPU here (on a GPU: render_scenes(..., device="cuda"))
 print(f"Scenes rendered at {H}x{W} on the CPU.")
 quick_mode_note()
@@ -112,16 +113,19 @@ quick_mode_note()
 # A robot arm is a chain of rigid links joined by revolute joints. Its *forward
 # kinematics* maps the joint angles $q$ to the pose of every link, a product of one
 # homogeneous transform per joint. We describe each transform with Denavit-Hartenberg
-# parameters. Two robots are built in:
+# parameters. Two robots are built this way:
 #
 # * a **6-axis industrial arm** (a KUKA KR 16, the class of the Stäubli RX130 the paper
 #   used in its real images), with $J = 6$ keypoints from the base to the flange;
-# * the **Franka Emika Panda**, with its published modified-DH parameters and the 7
-#   keypoints of DREAM {cite}`lee2020dream`, so that results can be checked on real photos.
+# * the **Franka Emika Panda** (`panda_primitive`), with its published modified-DH
+#   parameters and the 7 keypoints of DREAM {cite}`lee2020dream`, so that results can be
+#   checked on real photos.
 #
 # Each link carries a few geometric primitives (capsules, cylinders, boxes, spheres). For
 # the Panda they were fitted once to the collision meshes that ship with pybullet
-# (`scripts/fit_panda_geometry.py`); the fitted parameters live in the library.
+# (`scripts/fit_panda_geometry.py`); the fitted parameters live in the library. The Panda
+# the later chapters train on, `panda`, is the same arm drawn from its URDF meshes
+# (below); this primitive one stays for comparison.
 
 # %%
 robot_rows = [{"robot": name, "joints (dof)": get_robot(name).dof,
@@ -201,9 +205,10 @@ print(f"depth of the robot's pixels: {sample.depth[sample.depth > 0].min():.2f} 
 # and the triangles are ray-cast in the same pass as the primitives
 # (`render(..., triangles=...)`). Depth stays exact: the ray of pixel $(u, v)$ is
 # $K^{-1}[u, v, 1]^T$, whose $z$ is 1, so a hit at $t$ times that ray has camera $z = t$:
-# the depth is the ray parameter itself. Three arms ship with their meshes: the Panda (`panda_mesh`, with the
-# same 7 keypoints of DREAM as the primitive Panda above), the KUKA LBR iiwa and the
-# UFACTORY xArm6 (a keypoint at the base and at each joint's link). The industrial arm of
+# the depth is the ray parameter itself. Three arms ship with their meshes: the Panda
+# (`panda`, with the same 7 keypoints of DREAM as `panda_primitive` above; every later
+# chapter trains on this one), the KUKA LBR iiwa and the UFACTORY xArm6 (a keypoint at the
+# base and at each joint's link). The industrial arm of
 # the later chapters, the KR 16, stays a primitive robot: no URDF with its meshes comes
 # with the packages this book installs. The figure shows the Panda both ways, at the same
 # joint angles and camera, and the two mesh arms beside them.
@@ -214,12 +219,12 @@ view = dict(radius=1.15, inclination=1.15, azimuth=0.9, height=H, width=W, seed=
 white = dict(realistic_material_probability=1.0, dark_link_probability=0.0,
              specular_range=(0.3, 0.3), noise_amplitude=(0.0, 0.0))
 shown_robots = {}
-for name in ("panda", "panda_mesh"):
+for name in ("panda_primitive", "panda"):
     look = params_for(name, **white)
     scene = posed_scene(name, q_show, params=look, **view)
     shown_robots[name] = render_scenes(name, [scene], look)[0]
-prim_mask = shown_robots["panda"].masks.any(0)
-mesh_mask = shown_robots["panda_mesh"].masks.any(0)
+prim_mask = shown_robots["panda_primitive"].masks.any(0)
+mesh_mask = shown_robots["panda"].masks.any(0)
 others = []
 for name, q in (("kuka_iiwa", [0.5, 0.6, -0.3, -1.1, 0.4, 0.8, 0.0]),
                 ("xarm6", [0.5, -0.4, -0.6, 0.3, 0.9, 0.0])):
@@ -227,13 +232,13 @@ for name, q in (("kuka_iiwa", [0.5, 0.6, -0.3, -1.1, 0.4, 0.8, 0.0]),
     scene = posed_scene(name, q, params=own, **dict(view, radius=1.4, inclination=1.1))
     arm = render_scenes(name, [scene], own)[0]
     others.append(crop_to_robots(viz.robots_on_grey(arm), arm.masks))
-pandas = [viz.robots_on_grey(shown_robots["panda"]),
-          viz.robots_on_grey(shown_robots["panda_mesh"]),
+pandas = [viz.robots_on_grey(shown_robots["panda_primitive"]),
+          viz.robots_on_grey(shown_robots["panda"]),
           viz.silhouette_difference(prim_mask, mesh_mask)]
 # the three Panda panels share one window, around both silhouettes
 panels = [crop_to_robots(p, prim_mask | mesh_mask) for p in pandas] + others
 robot_panels(panels, cols=3, size=4.0,
-             titles=["panda (primitives)", "panda_mesh (URDF meshes)",
+             titles=["panda_primitive (primitives)", "panda (URDF meshes)",
                      "silhouette difference", "kuka_iiwa (URDF colours)",
                      "xarm6 (URDF colours)"])
 plt.show()
@@ -345,7 +350,7 @@ plt.show()
 N_STATS = config.pick(24, 200)
 stats = {name: scene_statistics(generate(name, seed=123, indices=range(N_STATS),
                                          height=H, width=W))
-         for name in ROBOT_NAMES}
+         for name in TRAINED}
 plot_training_distribution(stats)
 plt.show()
 
@@ -458,7 +463,7 @@ from robotpose_lib.narration import describe_render_rates
 
 n_bench = config.pick(8, 48)
 rates = {name: synth_throughput(name, n_bench, 480, 640, batch=8)
-         for name in ROBOT_NAMES}
+         for name in TRAINED + ("panda_primitive",)}
 threads = torch.get_num_threads()
 display(Markdown(describe_render_rates(rates, n_bench, threads, batch=8)))
 
@@ -534,12 +539,13 @@ print(f"{links} keypoint links: Predictor.load and robotpose predict rebuild it"
 # %% [markdown]
 # ## What differs from the paper
 #
-# * A PyTorch ray caster instead of Blender. The reference models of chapters 2, 3, 4 and
-#   6 were trained on robots drawn from primitives (capsules, cylinders, boxes: for the Panda
-#   fitted to the real collision meshes, for the industrial arm from datasheet
-#   proportions); robots from URDF meshes (`panda_mesh`, `kuka_iiwa`, `xarm6`, or your own)
-#   render through the same caster, closer to the paper's CAD renders; chapter 5's Panda
-#   model was trained on `panda_mesh`.
+# * A PyTorch ray caster instead of Blender. The industrial arm's reference models were
+#   trained on a robot drawn from primitives (capsules, cylinders, boxes from datasheet
+#   proportions), as were the Panda's recurrent instance model and the models the shipped
+#   Panda model continued from (`panda_primitive`, fitted to the real collision meshes).
+#   The shipped Panda models were trained last on robots from URDF meshes (`panda`;
+#   `kuka_iiwa`, `xarm6` or your own render the same way), closer to the paper's CAD
+#   renders.
 # * The camera radius has a floor (`r_min`) and the camera stays on the upper hemisphere.
 # * The field of view varies (45 to 60 degrees) so that the depth coding of chapter 2 can be
 #   tested across focal lengths.

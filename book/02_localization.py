@@ -72,7 +72,7 @@ from robotpose_lib.cards import read_record
 from robotpose_lib.eval.localization import evaluate_localization
 from robotpose_lib.models.localization import (LocalizationNet, count_flops,
                                                count_parameters, get_config)
-from robotpose_lib.robots import ROBOT_NAMES, get_robot
+from robotpose_lib.robots import get_robot
 from robotpose_lib.synth import generate_one
 from robotpose_lib.targets import TargetParams, depth_coding_for, make_targets
 from robotpose_lib.tasks import load_model, load_reference, localization_task
@@ -89,8 +89,10 @@ from robotpose_lib.viz.training import (last_stage_terms, plot_loss_curves,
                                         plot_term_history, plot_total_and_fifths)
 
 QUICK = config.quick_mode()
-# the live model's robot (the Panda has real photos to check against)
-LIVE_ROBOT = "panda"
+# the robots whose reference models the chapter evaluates: the Panda (drawn from its
+# URDF meshes; it has real photos to check against) and the paper's kind of robot
+ROBOTS = ("panda", "kuka_kr16")
+LIVE_ROBOT = "panda"  # the live model's robot
 # scenes of the fixed synthetic test set; in the full build the model cards' 100
 N_TEST = config.pick(8, 100)
 print(f"Test scenes per robot: {N_TEST}; models run on: {config.default_device()}")
@@ -315,19 +317,23 @@ display(Markdown(describe_live_run(logged, live_steps)))
 # Both were trained in phases, each continuing from the weights the one before ended
 # with ({numref}`fig-reference-runs` below), and they differ in their data. The
 # industrial arm's model (`kuka_kr16`) saw the paper's recipe of synthetic scenes
-# throughout. The shipped Panda model did not: after two phases on the
-# paper's recipe it continued its training on the `sim2real` scenes of chapter 5 (close
-# wide-angle cameras, white and grey robots with highlights, clutter and photometric
-# degradations), built so that the model works on real photos; its model card
-# (`assets/models/panda_localization_cpu/card.md`) gives the command. So the Panda model
-# evaluated in this chapter is that `sim2real` model, not a paper-recipe one; its
-# `lineage.json` names the paper-recipe weights it had after its second phase, from which
-# chapter 6's sim-to-real study starts.
+# throughout. The shipped Panda model did not. Its first three phases trained on the Panda
+# drawn from primitives (`panda_primitive`, chapter 1): two on the paper's recipe, then one
+# on the `sim2real` scenes of chapter 5 (close wide-angle cameras, white and grey robots
+# with highlights, clutter and photometric degradations). Its fourth continued from those
+# weights on the arm drawn from its URDF meshes, with chapter 5's `dream` recipe (DREAM's
+# randomisation: also the URDF's own colours and random textures). Both kinds of scenes
+# were built so that the model works on real photos. The model cards
+# (`assets/models/panda_primitive_localization_cpu/card.md` for phases 1-3,
+# `assets/models/panda_localization_cpu/card.md` for phase 4) give the commands. So when
+# this chapter sets the Panda beside the industrial arm, it compares a model trained for
+# real photos with one trained on the paper's recipe, and the Panda's test scenes follow
+# the paper's recipe, not the scenes of its last phase.
 
 # %%
 models = {}  # robot -> (model, task, source)
 checkpoints = {}  # robot -> the loaded reference checkpoint (None for a stand-in)
-for robot in ROBOT_NAMES:
+for robot in ROBOTS:
     # the live model stands in for a missing reference of its robot
     live = (lambda: (live_model, live_task)) if robot == LIVE_ROBOT else None
     try:
@@ -349,7 +355,8 @@ SHOW_ROBOT = LIVE_ROBOT
 # weight it by 50; what the weight did is read from the logs' weighted terms in the
 # sentence under the figure. The two references then go different ways (each model card
 # gives the commands and the figures). The Panda's third phase is trained on the
-# sim-to-real scenes of chapter 5. The industrial arm's third phase switches to the log
+# sim-to-real scenes of chapter 5 and its fourth on its URDF meshes. The industrial arm's
+# third phase switches to the log
 # depth code of the
 # section on why depth is hard below (with $\lambda = 10$), and its fourth adds a
 # **depth-context branch** (ours, not the paper's; `depth_context` in the configuration):
@@ -362,19 +369,26 @@ SHOW_ROBOT = LIVE_ROBOT
 # cannot be compared with phases 1 and 2.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs, phase after phase: the last stage's belief and depth terms (unweighted, smoothed) against the step; at each dotted line the training was continued from its last weights with one change, and the number there is the phase's, whose change the title names.", "name": "fig-reference-runs"}}
-# each reference's phases in training order (run in its lineage.json, what changed)
+# each reference's phases in training order: (model folder, run in its lineage.json,
+# what changed); the Panda's first three are the primitive Panda's model, its fourth
+# (one logged run, resumed across sessions) the mesh Panda's
+PRIMITIVE = "panda_primitive_localization_cpu"
 REFERENCE_PHASES = {
-    "panda": [("part1", "λ = 1"), ("part2", "λ = 50"), ("part3", "sim2real scenes")],
-    "kuka_kr16": [("part1", "λ = 1"), ("part2", "λ = 50"), ("part3", "log code"),
-                  ("part4", "+ depth context"), ("part5", "more steps"),
-                  ("part6", "more steps")],
+    "panda": [(PRIMITIVE, "part1", "λ = 1"), (PRIMITIVE, "part2", "λ = 50"),
+              (PRIMITIVE, "part3", "sim2real scenes"),
+              ("panda_localization_cpu", "part1", "URDF meshes, dream")],
+    "kuka_kr16": [("kuka_kr16_localization_cpu", run, label) for run, label in (
+        ("part1", "λ = 1"), ("part2", "λ = 50"), ("part3", "log code"),
+        ("part4", "+ depth context"), ("part5", "more steps"),
+        ("part6", "more steps"))],
 }
 histories = {}  # robot -> [(log rows of a phase, what changed), ...]
-for robot in ROBOT_NAMES:
-    record = read_record(f"{robot}_localization_cpu")
-    logs = record.logs() if record is not None else {}
-    phases = [(logs[run], label) for run, label in REFERENCE_PHASES.get(robot, [])
-              if run in logs]
+for robot in ROBOTS:
+    wanted = REFERENCE_PHASES.get(robot, [])
+    logs = {name: (r.logs() if (r := read_record(name)) is not None else {})
+            for name, _, _ in wanted}
+    phases = [(logs[name][run], label) for name, run, label in wanted
+              if run in logs[name]]
     if len(phases) >= 2:
         histories[robot] = phases
 if histories:
@@ -681,8 +695,8 @@ if study is not None and study["floors"]:
 # joint angles (chapter 1) give ground truth: we run the model on the whole image (one
 # robot, no mask), take each joint's NMS peak and compare it with the projection of the
 # forward kinematics; chapter 5 studies the photos in depth. The Panda model here is the
-# shipped one, which already carries the `sim2real` training of chapter 5 (see the reference
-# model above).
+# shipped one, trained last on the arm's URDF meshes with chapter 5's `dream` recipe (see
+# the reference model above).
 
 # %% tags=["remove-input"]
 from robotpose_lib.narration import real_photos_absent
@@ -779,8 +793,9 @@ if photos and "panda" in models:
 # * **Training length.** The paper trained 30 epochs of 10,000 scenes (300,000 samples)
 #   on a GPU. The reference model saw what a CPU renders and trains in the time given
 #   in its model card: many times fewer samples.
-# * **Data.** Our renderer draws robots as geometric primitives (for the Panda fitted
-#   to its collision meshes), not the meshes themselves; backgrounds are about twenty
+# * **Data.** Our renderer draws the industrial arm as geometric primitives, not CAD
+#   meshes; the Panda model trained on primitives fitted to the arm's collision meshes
+#   first and on its URDF meshes last (phase 4 above); backgrounds are about twenty
 #   packaged photos and procedural textures instead of city and industrial photo
 #   collections; the camera's field of view varies (the paper does not say), so depth is
 #   normalised by the focal length. The 6-axis robot is a KUKA KR 16 model rather than the paper's Stäubli RX130.

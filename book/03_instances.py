@@ -739,7 +739,8 @@ if "instances" in noise and "localization" in noise:
 # ### Teaching it to stop
 #
 # Trained with the paper's loss as it stands (end-of-sequence weight 1), one run per
-# robot, the instance model does not learn to stop. Each robot's
+# robot (the Panda drawn from primitives, `panda_primitive`: its recurrent model was
+# trained on it), the instance model does not learn to stop. Each robot's
 # `assets/models/{robot}_instances_cpu/lineage.json` keeps that run and its counting on
 # the synthetic test set with other background photos behind the same robots, cameras
 # and seeds (the table gives the number of scenes), so compare it with this chapter's
@@ -747,7 +748,8 @@ if "instances" in noise and "localization" in noise:
 
 # %% tags=["hide-input"]
 first_runs = []
-for robot in ("kuka_kr16", "panda"):
+# the Panda's recurrent model was trained on the Panda drawn from primitives
+for robot in ("kuka_kr16", "panda_primitive"):
     rec = read_record(f"{robot}_instances_cpu")
     eos1 = next((r for r in (rec.lineage.get("earlier_runs", []) if rec else [])
                  if r["run"] == "eos1" and "evaluation" in r), None)

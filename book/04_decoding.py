@@ -87,7 +87,7 @@ from robotpose_lib.narration import (coinciding_chains, describe_chains,
 from robotpose_lib.camera import Camera
 from robotpose_lib.checkpoint import load_checkpoint
 from robotpose_lib.predictor import Predictor, pretrained_paths
-from robotpose_lib.robots import ROBOT_NAMES, get_robot
+from robotpose_lib.robots import get_robot
 from robotpose_lib.synth import generate_one, params_for
 from robotpose_lib.targets import TargetParams, depth_coding_for, make_targets
 
@@ -289,7 +289,7 @@ if predictor is not None:
 
 # %%
 predictors = {ROBOT: predictor}
-for other in ROBOT_NAMES:
+for other in ("panda", "kuka_kr16"):  # the robots with reference models
     if other != ROBOT:
         try:
             predictors[other] = Predictor.from_pretrained(other)

@@ -92,7 +92,7 @@ from robotpose_lib.viz.localization import draw_predicted_chain, plot_image_rows
 
 torch.set_num_threads(2)
 warnings.filterwarnings("ignore", category=UserWarning)
-MESH_MODEL = "panda_mesh_localization_cpu"  # the Panda trained on its own meshes
+MESH_MODEL = "panda_localization_cpu"  # the Panda trained on its own meshes
 print(f"Models run on: {config.default_device()}")
 quick_mode_note()
 
@@ -151,9 +151,11 @@ if photos:
 #
 # ## The model: the arm's own meshes, DREAM-style randomisation
 #
-# The shipped Panda models of chapters 2-4 see the arm as a handful of primitives fitted
-# to it. The model of this chapter is trained on the Panda rendered from its own URDF
-# meshes (chapter 1), with the synthetic data changed towards photos like these. Every
+# A model trained on the Panda drawn from primitives (`panda_primitive`, chapter 1) sees
+# the arm as a handful of shapes fitted to it. The shipped Panda model, the one of
+# chapters 2 and 4 and of `robotpose predict`, continued from such a model on the Panda
+# rendered from its own URDF meshes (chapter 1), with the synthetic data changed towards
+# photos like these. Every
 # change is a field of `SynthParams`, off by default so that the paper's recipe keeps its
 # images byte for byte; the recipe `sim2real` (`synth.RECIPES`) switches on:
 #
@@ -177,8 +179,8 @@ if photos:
 # cover at least 5 % of the image in both.
 
 # %% mystnb={"figure": {"caption": "The same four scene indices of the mesh Panda rendered with the paper's recipe (top row) and the dream recipe (bottom row): the first indices of the dataset in which the robots cover at least 5 % of the image with both recipes.", "name": "fig-recipes"}}
-candidates = {name: generate("panda_mesh", 11, range(24), 240, 320,
-                             params_for("panda_mesh", name))
+candidates = {name: generate("panda", 11, range(24), 240, 320,
+                             params_for("panda", name))
               for name in ("paper", "dream")}
 chosen_scenes = [i for i in range(24)
                  if min(covered_share(candidates[name][i].masks)
@@ -190,7 +192,7 @@ plt.show()
 
 # %% [markdown]
 # The model was warm-started from the primitive Panda's weights (same keypoints) and
-# trained on the mesh Panda. Its record (`assets/models/panda_mesh_localization_cpu/`:
+# trained on the mesh Panda. Its record (`assets/models/panda_localization_cpu/`:
 # `card.md`, `lineage.json`, `eval.json`) gives the commands, the scenes seen and every
 # evaluation; the cell reads it.
 
@@ -211,15 +213,16 @@ else:
 #
 # The table runs the mesh model on every photo with the photo's own $K$, through the
 # same `Predictor` as `robotpose predict` (one robot per photo, no instance masks). Beside
-# it: the primitive-Panda model of chapters 2-4 under the same conditions, the mean-pose
+# it: the model it continued from, trained on the Panda drawn from primitives
+# (`panda_primitive`, chapter 1), under the same conditions, the mean-pose
 # baseline, and DREAM's published keypoint AUC for scale (a different set of Panda
 # photos, a VGG network trained on about 100,000 renders on GPUs; not measured here).
 
 # %%
 if photos:
-    mesh = eval_real.load_predictor(str(reference_path("panda_mesh", "localization")),
-                                    "none")
-    primitive = eval_real.load_predictor(None, "none")  # chapter 2's Panda model
+    mesh = eval_real.load_predictor(None, "none")  # the shipped Panda model
+    primitive = eval_real.load_predictor(
+        str(reference_path("panda_primitive", "localization")), "none")
     measured = eval_real.evaluate_real(mesh, photos, method="nms")
     compared = eval_real.evaluate_real(primitive, photos, method="nms")
     results = {"mesh-Panda model": measured["model"],
@@ -391,10 +394,11 @@ display(Markdown(markdown_table(changes, headers={"field": "setting",
 # ## Exercises
 #
 # 1. Turn one `dream` option off (for example
-#    `params_for("panda_mesh", "dream", texture_probability=0)`), render a few scenes
+#    `params_for("panda", "dream", texture_probability=0)`), render a few scenes
 #    and describe what the network no longer sees.
 # 2. Climb the ladder with the primitive-Panda model:
-#    `robotpose eval twin --instances none` (the shipped primitive model by default;
-#    the twins are the mesh Panda). Which rung changes against the mesh model's table?
+#    `robotpose eval twin --checkpoint
+#    assets/models/panda_primitive_localization_cpu/model.pt --instances none`
+#    (the twins are the mesh Panda). Which rung changes against the mesh model's table?
 # 3. With a GPU, run `scripts/gpu_train.sh OUT 60` and put its filmed, twin and real
 #    figures beside this chapter's tables: which gap closed first?

@@ -59,7 +59,8 @@ from IPython.display import Markdown, display
 from robotpose_lib import narration, scorecard
 from robotpose_lib.book import chapter_verdict
 
-VERDICT_ROBOTS = ("kuka_kr16", "panda")
+# the robots with both instance models (the Panda's were trained on its primitive drawing)
+VERDICT_ROBOTS = ("kuka_kr16", "panda_primitive")
 display(Markdown(chapter_verdict("6", without_claims=narration.onepass_verdict(
     [f for f in map(scorecard.onepass_figures, VERDICT_ROBOTS) if f is not None],
     narration.instance_budgets(VERDICT_ROBOTS)))))
@@ -90,10 +91,13 @@ quick_mode_note()
 #
 # The paper shows its model on 23 photographs of its own robot, with pixel errors in a
 # figure and no number in the text. Chapter 5 measures our Panda models on calibrated
-# photographs of a real Panda with DREAM's metrics. Here is what training time bought: the
-# sim-to-real study (`scripts/sim2real_study.py`, written to
-# `panda_localization_cpu/sim2real_study.json`) measured checkpoints of the sim-to-real training run, and a
-# fine-tuned-backbone run stopped after the same wall time, on chapter 5's 15 calibrated development
+# photographs of a real Panda with DREAM's metrics. Here is what training time bought on
+# the Panda drawn from primitives (`panda_primitive`, chapter 1), before the model trained
+# on its URDF meshes continued from it (chapter 5): the sim-to-real study
+# (`scripts/sim2real_study.py`, written to
+# `panda_primitive_localization_cpu/sim2real_study.json`) measured checkpoints of the
+# sim-to-real training run, and a fine-tuned-backbone run stopped after the same wall
+# time, on chapter 5's 15 calibrated development
 # (dev) photos (one robot per photo, no instance masks). Those photos were never trained
 # on, but they are the ones the backbone and checkpoint choices were compared on, so the
 # figures below are somewhat optimistic for the choices made; an acceptance figure would
@@ -102,22 +106,23 @@ quick_mode_note()
 # after its paper-recipe training, before any `sim2real` scene (chapter 5 describes the
 # recipe); every other row continued from those weights on `sim2real` scenes, named by
 # its backbone setting and its hours of that training; the run marked *(shipped)* is the
-# model in the repository. Keypoint AUC is on all seven joints unless a sentence says otherwise.
+# primitive Panda's model in the repository (`panda_primitive_localization_cpu`). Keypoint AUC is on all seven joints unless a sentence says otherwise.
 
 # %% tags=["hide-input"]
-real_study = read_study("panda_localization_cpu", "sim2real")
+real_study = read_study("panda_primitive_localization_cpu", "sim2real")
 photos = load_real_panda()
 baseline = keypoint_metrics(mean_pose_baseline(photos)) if photos else None
 if real_study is None:
     print("No real-photo study file "
-          "(assets/models/panda_localization_cpu/sim2real_study.json): "
+          "(assets/models/panda_primitive_localization_cpu/sim2real_study.json): "
           "run scripts/sim2real_study.py.")
 else:
     if baseline is None:
         print("The real photos are not on this machine: the figure and the text below "
               "go without the mean-pose baseline.")
     # steps from the start of training (the shipped model's lineage.json)
-    runs, before = sim2real_runs(real_study, training_cost("panda_localization_cpu"))
+    runs, before = sim2real_runs(real_study,
+                                 training_cost("panda_primitive_localization_cpu"))
     rows = [{"run": r["label"], "steps": r["total_steps"], "hours": r["hours"],
              "AUC, all": r["all"]["auc"], "AUC, moving": r["moving"]["auc"],
              "found": r["all"]["found"]} for r in runs]
@@ -212,7 +217,7 @@ else:
 # model's decoding threshold is chosen on robot-free validation scenes of that recipe.
 
 # %% tags=["hide-input"]
-ONEPASS_ROBOTS = ("panda", "kuka_kr16")
+ONEPASS_ROBOTS = ("panda_primitive", "kuka_kr16")  # both with both instance models
 figures = [f for f in map(scorecard.onepass_figures, ONEPASS_ROBOTS) if f is not None]
 accuracy = onepass_robot_rows(figures)
 if not figures:

@@ -67,8 +67,8 @@ def quick_mode_note() -> None:
         display(Markdown(QUICK_NOTE))
 
 
-SHIPPED = ("panda_localization_cpu", "panda_instances_cpu", "panda_onepass_cpu",
-           "panda_mesh_localization_cpu", "panda_mesh_onepass_cpu",
+SHIPPED = ("panda_localization_cpu", "panda_onepass_cpu", "panda_primitive_localization_cpu",
+           "panda_primitive_instances_cpu", "panda_primitive_onepass_cpu",
            "kuka_kr16_localization_cpu", "kuka_kr16_instances_cpu", "kuka_kr16_onepass_cpu")
 
 

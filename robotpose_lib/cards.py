@@ -35,7 +35,7 @@ class ModelRecord:
     """One model folder.
 
     Attributes:
-        name: the folder's name (``panda_localization_cpu``); folder: its path.
+        name: the folder's name (``kuka_kr16_localization_cpu``); folder: its path.
         lineage: ``lineage.json`` as a dict; evals: ``eval.json`` ({} when absent).
     """
 
@@ -128,7 +128,7 @@ class TrainingCost:
 
 
 def training_cost(name: str, folder: str | Path | None = None) -> TrainingCost:
-    """:class:`TrainingCost` of the shipped model ``NAME`` (e.g. ``panda_localization_cpu``)
+    """:class:`TrainingCost` of the shipped model ``NAME`` (e.g. ``kuka_kr16_localization_cpu``)
     in ``folder`` (default ``checkpoint.models_dir()``), from its ``lineage.json`` and log.
     No record: no parts."""
     record = read_record(name, folder)
@@ -146,7 +146,7 @@ def training_cost(name: str, folder: str | Path | None = None) -> TrainingCost:
 
 def read_study(model: str, kind: str, folder: str | Path | None = None) -> dict | None:
     """The study file ``{kind}_study.json`` in the folder of the model ``model`` (e.g.
-    ``read_study("panda_localization_cpu", "sim2real")``), parsed (NaN allowed), or None
+    ``read_study("panda_primitive_localization_cpu", "sim2real")``), parsed (NaN allowed), or None
     when it is absent. A file that is not valid JSON raises ValueError naming it."""
     path = (Path(folder) if folder is not None else models_dir()) / model / f"{kind}_study.json"
     if not path.is_file():

@@ -13,10 +13,13 @@ A checkpoint is one ``torch.save`` file (a zip of ``data.pkl`` and the tensors) 
 everything needed to continue a run with the same step count or to rebuild the model for
 inference. It is a dict of tensors and plain values only (str, int, float, bool, None,
 list, tuple, dict), so it loads with ``torch.load(..., weights_only=True)`` and never runs
-code from the file (format version 2)::
+code from the file (format version 3)::
 
     format     "robotpose-checkpoint"
-    version    2 (1: the same, but ``rng["numpy"]`` was numpy's state tuple with an array)
+    version    3 (2: the same, but robot "panda" meant today's "panda_primitive" and
+               "panda_mesh" today's "panda"; 1: as 2, but ``rng["numpy"]`` was numpy's
+               state tuple with an array). Older files are read with today's names
+               (:data:`RENAMED_ROBOTS`).
     task       str: "localization", "instances", "onepass" (``tasks.TASKS``)
     robot      str: the robot name
     robot_source  dict or None, optional: for a robot from a user's URDF, ``{"urdf": path,
@@ -66,11 +69,15 @@ import torch
 
 from .fileio import atomic_file
 
-FORMAT, VERSION = "robotpose-checkpoint", 2
+FORMAT, VERSION = "robotpose-checkpoint", 3
 # What a shipped model keeps (no optimiser, schedule or RNG state): scripts/ship_model.py
 # writes these keys only.
 INFERENCE_KEYS = ("task", "robot", "robot_source", "config", "step", "model", "extra", "settings")
-READABLE_VERSIONS = (1, 2)
+READABLE_VERSIONS = (1, 2, 3)
+# Version 3 renamed the Panda robots: the Panda that synthesis renders became the one
+# drawn from its URDF meshes. A file older than that is read with today's names, so an old
+# checkpoint keeps meaning the robot it was trained on.
+RENAMED_ROBOTS = {"panda": "panda_primitive", "panda_mesh": "panda"}
 REQUIRED_KEYS = ("format", "version", "task", "robot", "config", "step", "model")
 
 MODELS_DIR_ENV = "ROBOTPOSE_MODELS_DIR"
@@ -379,6 +386,8 @@ def load_checkpoint(path: str | Path, expect: dict | None = None, map_location="
     if ckpt["version"] not in READABLE_VERSIONS:
         raise CheckpointError(f"{path}: checkpoint version {ckpt['version']}, expected one of "
                               f"{', '.join(map(str, READABLE_VERSIONS))}")
+    if ckpt["version"] < 3 and not ckpt.get("robot_source"):   # a user's URDF robot keeps its name
+        ckpt["robot"] = RENAMED_ROBOTS.get(ckpt["robot"], ckpt["robot"])
     for key, want in (expect or {}).items():
         have = ckpt.get(key)
         if isinstance(want, dict) and isinstance(have, dict):

@@ -149,6 +149,8 @@ def render_card(folder: str | Path) -> str:
             lines += _localization_table(figures)
         elif "mask_ap" in figures:
             lines += _instance_table(figures)
+        elif "threshold" in figures and "rows" in figures:   # a one-pass decoding calibration
+            lines.append(f"{len(figures['rows'])} settings tried; each one's figures are in eval.json.")
         elif "model" in figures and "baseline" in figures:
             lines += _keypoint_table(figures, [("model", "model"), ("baseline", "mean-pose baseline")])
         else:

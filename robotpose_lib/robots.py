@@ -1,11 +1,13 @@
 """Robot models: kinematic chains (Denavit-Hartenberg) with batched torch forward
 kinematics, named keypoints, joint limits and link geometry as primitives.
 
-Two robots are registered (see :func:`get_robot`):
+Two robots are built here from primitives (see :func:`get_robot`):
 
-* ``"panda"``: Franka Emika Panda, modified (Craig) DH parameters as published by Franka
-  Emika, DREAM's 7 keypoints (Lee et al. 2020); link geometry fitted once to the Panda
-  collision meshes (``scripts/fit_panda_geometry.py`` -> ``robot_data/panda_geometry.json``).
+* ``"panda_primitive"``: Franka Emika Panda, modified (Craig) DH parameters as published
+  by Franka Emika, DREAM's 7 keypoints (Lee et al. 2020); link geometry fitted once to the
+  Panda collision meshes (``scripts/fit_panda_geometry.py`` ->
+  ``robot_data/panda_geometry.json``). Kept for comparison: ``"panda"`` is the same arm
+  drawn from its URDF meshes (:data:`MESH_ROBOT_FOLDERS`), the Panda that synthesis renders.
 * ``"kuka_kr16"``: KUKA KR 16, a 6-axis industrial arm of the class of the paper's Staubli
   RX130, standard DH parameters built from the datasheet dimensions, J = 6 keypoints,
   hand-designed geometry.
@@ -299,7 +301,7 @@ def _panda() -> RobotModel:
     # origin is the flange, the DREAM keypoint "panda_hand".
     flange_to_hand = _translation(0, 0, 0.107) @ _rot_z(-math.pi / 4)
     return RobotModel(
-        name="panda",
+        name="panda_primitive",
         keypoint_names=["panda_link0", "panda_link2", "panda_link3", "panda_link4",
                         "panda_link6", "panda_link7", "panda_hand"],
         keypoint_links=[0, 2, 3, 4, 6, 7, 8],
@@ -419,11 +421,11 @@ def _kuka_kr16() -> RobotModel:
 
 
 # ----------------------------------------------------------------------------- registry
-_BUILDERS = {"panda": _panda, "kuka_kr16": _kuka_kr16}
-ROBOT_NAMES = tuple(_BUILDERS)   # the primitive robots the chapters train and ship models for
+_BUILDERS = {"panda_primitive": _panda, "kuka_kr16": _kuka_kr16}
+ROBOT_NAMES = tuple(_BUILDERS)   # the robots built from primitives (both have trained models)
 # Robots from URDF meshes shipped in robot_data/<folder>/ (robot.json names the URDF, the
 # keypoint links and the sampling range; scripts/ship_urdf_robots.py made the meshes).
-MESH_ROBOT_FOLDERS = {"panda_mesh": "franka_panda", "kuka_iiwa": "kuka_iiwa", "xarm6": "xarm6"}
+MESH_ROBOT_FOLDERS = {"panda": "franka_panda", "kuka_iiwa": "kuka_iiwa", "xarm6": "xarm6"}
 MESH_ROBOT_NAMES = tuple(MESH_ROBOT_FOLDERS)
 _REGISTERED: dict[str, "URDFRobot"] = {}
 

@@ -47,7 +47,7 @@ REPRODUCED, PARTLY, NOT_YET = "reproduced", "partly", "not yet"
 NO_PAPER_NUMBER, NOT_MEASURED, STALE = "no paper number", "not measured", "stale record"
 
 PAPER_ROBOT = "kuka_kr16"  # the synthetic figures: the industrial arm, like the paper's
-REAL_ROBOT = "panda"       # the real photos
+REAL_ROBOT = "panda"       # the real photos: the Panda drawn from its URDF meshes
 
 
 @dataclass
@@ -356,9 +356,9 @@ def onepass_counting_note(folder: str | Path | None = None, robots=ONEPASS_ROBOT
 
 def _real_row(folder: Path, photos) -> ScoreRow:
     """The real-photo claim, scored on the model chapter 5 measures: the Panda model trained
-    on the arm's own meshes (its record's "real" entry, ``robotpose eval real``), chosen on
-    synthetic validation scenes only; the primitive-Panda default of ``robotpose predict``
-    (whose backbone and checkpoint were once compared on these photos) is named beside it."""
+    on the arm's own meshes, the default of ``robotpose predict`` (its record's "real"
+    entry, ``robotpose eval real``), chosen on synthetic validation scenes only; the model
+    trained on the arm drawn from primitives (``panda_primitive``) is named beside it."""
     claim = ("Trained on renders only, works on real photographs, §IV-B",
              "23 hand-annotated photos of a Stäubli RX130 (Fig. 8a, 10; no number in the text)")
     record = read_record(MESH_PANDA_MODEL, folder)
@@ -370,10 +370,10 @@ def _real_row(folder: Path, photos) -> ScoreRow:
     frames = len(real.get("frames", [])) or "the"
     ours = (f"keypoint AUC {auc:.2f} (all {joints} joints) on {frames} real Panda dev photos, the model trained "
             f"on the arm's meshes")
-    study = read_study(model_name(REAL_ROBOT, "localization"), "sim2real", folder)
+    study = read_study(model_name(PRIMITIVE_PANDA, "localization"), "sim2real", folder)
     shipped = next((r for r in (study or {}).get("runs", []) if "shipped" in r.get("label", "")), None)
     if shipped is not None:
-        ours += f" (the primitive-Panda default of robotpose predict: {shipped['all']['auc']:.2f})"
+        ours += f" (the model trained on the arm drawn from primitives: {shipped['all']['auc']:.2f})"
     if not photos:
         return ScoreRow(*claim, ours + "; the photos are not here, so no baseline", NOT_MEASURED, "5",
                         "real photographs")
@@ -386,7 +386,8 @@ def _real_row(folder: Path, photos) -> ScoreRow:
 
 
 # the Panda model trained on the arm's own meshes, whose record holds the twin ladder
-MESH_PANDA_MODEL = "panda_mesh_localization_cpu"
+MESH_PANDA_MODEL = model_name(REAL_ROBOT, "localization")
+PRIMITIVE_PANDA = "panda_primitive"  # the same arm drawn from primitives, for comparison
 
 
 def twin_cause(folder: str | Path | None = None) -> str:

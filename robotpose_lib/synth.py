@@ -217,9 +217,9 @@ class SynthParams:
 # Per-robot scene presets: only parameters, no code branches. The Panda is a small arm
 # usually seen from 0.5 to 3 m; the 6-axis industrial arm follows the paper (up to 10 m).
 SCENE_PRESETS: dict[str, dict] = {
-    "panda": dict(r_min=0.5, r_max=3.0, placement_radius=0.9),
+    "panda_primitive": dict(r_min=0.5, r_max=3.0, placement_radius=0.9),
     "kuka_kr16": dict(r_min=2.5, r_max=10.0, placement_radius=2.5),
-    "panda_mesh": dict(r_min=0.5, r_max=3.0, placement_radius=0.9),   # the same arm as "panda"
+    "panda": dict(r_min=0.5, r_max=3.0, placement_radius=0.9),   # the same arm as "panda_primitive"
 }
 
 
@@ -273,10 +273,10 @@ RECIPES["dream_filmed"] = dict(RECIPES["dream"], filmed_probability=0.7, fov_y_d
                                held_object_probability=0.3, distractor_depth=(0.15, 1.5))
 # Robot-specific recipe settings on top (the Panda is often filmed from under a metre).
 RECIPE_PRESETS: dict[tuple[str, str], dict] = {
+    ("sim2real", "panda_primitive"): dict(r_min=0.4, r_max=1.8),
     ("sim2real", "panda"): dict(r_min=0.4, r_max=1.8),
-    ("sim2real", "panda_mesh"): dict(r_min=0.4, r_max=1.8),
+    ("dream", "panda_primitive"): dict(r_min=0.4, r_max=1.8),
     ("dream", "panda"): dict(r_min=0.4, r_max=1.8),
-    ("dream", "panda_mesh"): dict(r_min=0.4, r_max=1.8),
 }
 
 

@@ -38,7 +38,7 @@ from .types import Sample
 # joint depth in 40 synthetic scenes were panda 0.38-3.75 m, kuka_kr16 0.95-10.5 m, and
 # Z' = Z * 0.76 / (f_x / W) with f_x / W in 0.65-0.90 (synth.py's 45-60 degree fov),
 # plus a margin. A narrow range spends the [0, 1] output on depths that occur.
-DEPTH_RANGES = {"panda": (0.3, 5.0), "kuka_kr16": (0.8, 13.0), "panda_mesh": (0.3, 5.0)}
+DEPTH_RANGES = {"panda_primitive": (0.3, 5.0), "kuka_kr16": (0.8, 13.0), "panda": (0.3, 5.0)}
 
 
 @dataclass

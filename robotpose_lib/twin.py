@@ -124,9 +124,10 @@ def render_mesh_twin(photo: RealPhoto, finger_opening_m: float = 0.02) -> tuple[
     """The Franka Panda with its manufacturer meshes (pybullet_data, Apache-2.0) at the
     photo's joint angles, extrinsics and K, drawn by pybullet's CPU renderer (TinyRenderer).
 
-    Unlike :func:`render_twin` (our primitives, the shapes the models are trained on), this
-    is the real arm's shape, with the URDF's own colours. The silhouettes agree with our
-    primitives at an IoU of about 0.9 on the dev photos.
+    Unlike :func:`render_twin` (our renderer, the robot and finish the models are trained
+    on), this is pybullet's drawing of the same URDF meshes, with the URDF's own colours.
+    Our primitive Panda (``panda_primitive``) agrees with it at a silhouette IoU of about
+    0.9 on the dev photos.
 
     Returns:
         (rgb uint8 (H, W, 3), mask bool (H, W)) at the photo's size.
@@ -186,8 +187,8 @@ def mesh_variant_images(photo: RealPhoto, seed: int = 0) -> dict[str, np.ndarray
 
 
 def mesh_twin_study(predictor, photos: list[RealPhoto], method: str | None = None) -> dict:
-    """:func:`twin_study` for the mesh-accurate twin (:data:`MESH_VARIANTS`): does a model
-    trained on our primitive robot find the real arm's shape when nothing else is real?"""
+    """:func:`twin_study` for pybullet's drawing of the arm (:data:`MESH_VARIANTS`): does a
+    model find the real arm's shape when nothing else is real?"""
     return _study(predictor, photos, mesh_variant_images, MESH_VARIANTS, method)
 
 
@@ -197,7 +198,7 @@ LADDER_LABELS = {"mesh_twin": "mesh twin, synthetic background", "mesh_pasted": 
                  "photo": "the photo", "mean_pose": "mean-pose baseline"}
 
 
-def ladder_images(photo: RealPhoto, seed: int = 0, robot: str = "panda_mesh") -> dict[str, np.ndarray]:
+def ladder_images(photo: RealPhoto, seed: int = 0, robot: str = "panda") -> dict[str, np.ndarray]:
     """``mesh_twin`` (``robot``, the real arm's meshes, drawn by our renderer at the photo's
     joint angles and calibration on a test-split background), ``mesh_pasted`` (the same
     robot pixels over the photo) and ``photo``."""
@@ -205,7 +206,7 @@ def ladder_images(photo: RealPhoto, seed: int = 0, robot: str = "panda_mesh") ->
     return {"mesh_twin": twin.image, "mesh_pasted": pasted_twin(photo, twin), "photo": photo.image}
 
 
-def twin_ladder(predictor, photos: list[RealPhoto], method: str | None = None, robot: str = "panda_mesh") -> dict:
+def twin_ladder(predictor, photos: list[RealPhoto], method: str | None = None, robot: str = "panda") -> dict:
     """The twin ladder (issue 20): keypoint metrics of ``predictor`` on the rows of
     :data:`LADDER` for every photo. Which step loses the arm says which gap is open:
     viewpoint and model (``mesh_twin``), background (``mesh_pasted``), appearance
@@ -234,7 +235,7 @@ def format_ladder(ladder: dict) -> str:
 
 
 def ladder_predictions(predictor, photos: list[RealPhoto], indices, method: str | None = None,
-                       robot: str = "panda_mesh") -> tuple[dict[str, np.ndarray], dict[str, list[np.ndarray]]]:
+                       robot: str = "panda") -> tuple[dict[str, np.ndarray], dict[str, list[np.ndarray]]]:
     """The best robot's 2D keypoints (``predictor``'s highest score) on each image of the
     twin ladder (:func:`ladder_images`: "mesh_twin", "mesh_pasted", "photo") of the photos
     ``photos[i]`` for i in ``indices``; each twin is drawn with seed i, as

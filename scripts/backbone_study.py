@@ -1,6 +1,6 @@
 """Which network learns the mesh Panda best on this CPU (issue 20, item 4)?
 
-Every row starts from the shipped mesh-Panda model (``assets/models/panda_mesh_localization_cpu``)
+Every row starts from the shipped mesh-Panda model (``assets/models/panda_localization_cpu``)
 and trains the same number of steps, with the same seeds, recipe ("dream") and settings;
 only the backbone changes:
 
@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from robotpose_lib.study_runs import chosen_rows, run_evaluation, run_rows, study_parser  # noqa: E402
 
-START = "assets/models/panda_mesh_localization_cpu/model.pt"
+START = "assets/models/panda_localization_cpu/model.pt"
 ROWS = {
     "frozen_lite0": ["--set", "backbone=lite0_s8", "--set", "freeze_backbone=true"],
     "finetuned_lite0": ["--set", "backbone=lite0_s8", "--set", "freeze_backbone=false"],
@@ -43,7 +43,7 @@ SEED = 23
 
 
 def train_args(row: str) -> list[str]:
-    return ["localization", "--config", "cpu", "--robot", "panda_mesh", "--recipe", "dream", "--init", START,
+    return ["localization", "--config", "cpu", "--robot", "panda", "--recipe", "dream", "--init", START,
             "--set", "depth_weight=50", "--set", "intermediate=low_res", *ROWS[row], "--n-scenes", "400000",
             "--data-seed", str(SEED), "--seed", str(SEED), "--workers", "1", "--threads", "1",
             "--ckpt-every", "100", "--log-every", "25", "--no-progress"]

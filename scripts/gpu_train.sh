@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One job for a lent GPU machine: train the Panda sim-to-real models at the paper's stage
 # sizes (config "gpu": fine-tuned EfficientNet-Lite0, 5 stages, 240x320; no download
-# needed) on the Panda rendered from its URDF meshes (ROBOT, default panda_mesh) with the
+# needed) on the Panda rendered from its URDF meshes (ROBOT, default panda) with the
 # RECIPE (default dream_filmed: DREAM-style randomisation, filmed views, held objects), the
 # localization net then the one-pass instance model; evaluate them (synthetic test set,
 # the filmed validation set, the twin ladder and the dev photos when present) and leave
@@ -18,7 +18,7 @@
 set -euo pipefail
 out=${1:?usage: gpu_train.sh OUT MINUTES}
 minutes=${2:?usage: gpu_train.sh OUT MINUTES}
-robot=${ROBOT:-panda_mesh}
+robot=${ROBOT:-panda}
 recipe=${RECIPE:-dream_filmed}
 here=$(cd "$(dirname "$0")/.." && pwd)
 py=${PYTHON:-$here/.venv/bin/python}

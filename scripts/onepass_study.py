@@ -16,10 +16,10 @@ place (``eval.instances.calibrate_checkpoint``):
 
     # 2. the study of the shipped model: test AP and counting beside the ConvGRU, robot-free
     #    scenes, runtime for 1..6 robots, and the real-photo figures of `robotpose eval real --json`
-    python scripts/onepass_study.py study --onepass assets/models/panda_onepass_cpu/model.pt \\
-        --convgru assets/models/panda_instances_cpu/model.pt --n 100 --robot-free 40 --repeats 30 \\
+    python scripts/onepass_study.py study --onepass assets/models/panda_primitive_onepass_cpu/model.pt \\
+        --convgru assets/models/panda_primitive_instances_cpu/model.pt --n 100 --robot-free 40 --repeats 30 \\
         [--select runs/onepass_select.json] [--real NAME=REAL.json ...] [--command KEY=TEXT ...] \\
-        --out assets/models/panda_onepass_cpu/onepass_study.json
+        --out assets/models/panda_primitive_onepass_cpu/onepass_study.json
 
 ``--localization`` (select) replaces each candidate's localization weights by those of a
 localization checkpoint in memory, so that a model trained on an older localization net

@@ -6,7 +6,8 @@
 Writes model.pt (the run's checkpoint without optimiser, schedule and RNG state),
 metrics.jsonl (the run's log), lineage.json (a part appended for the steps this run added
 since the folder's last part) and, unless --no-eval, eval.json with the check on the first
-4 test scenes (which tests/test_records.py measures again), the filmed validation set, the
+4 test scenes (which tests/test_records.py measures again), the synthetic test set (100
+scenes, chapter 2's tables), the filmed validation set, the
 twin ladder and the dev photos (when present), each measured now by its robotpose command
 with --json; an instance model (one-pass or recurrent) gets the check, the test set with
 robot-free and hard-negative scenes, and the dev photos through --localization instead.
@@ -61,6 +62,8 @@ def measure(folder: Path, n: int, localization: str | None = None) -> None:
     task = load_checkpoint(model)["task"]
     runs = [("check", "the first 4 test scenes (tests/test_records.py measures them again)",
              ["eval", "localization", "--checkpoint", str(model), "--n", "4"]),
+            ("test", "fixed synthetic test set (100 scenes, seed 12019)",
+             ["eval", "localization", "--checkpoint", str(model), "--n", "100"]),
             ("filmed", "filmed validation set (synthetic, how people film arms; choices are made here)",
              ["eval", "filmed", "--checkpoint", str(model), "--instances", "none", "--n", str(n)])]
     if task != "localization":
@@ -98,21 +101,28 @@ def main() -> int:
     ckpt = load_checkpoint(args.run_dir / "checkpoint.pt")
     folder = ROOT / "assets" / "models" / args.name
     folder.mkdir(parents=True, exist_ok=True)
-    save_checkpoint(folder / "model.pt", {k: ckpt[k] for k in INFERENCE_KEYS if k in ckpt})
     rows = read_metrics(args.run_dir / "metrics.jsonl")
-    (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     path = folder / records.LINEAGE
     lineage = records.read_json(path) if path.is_file() else {
         "name": args.name, "task": ckpt["task"], "robot": ckpt["robot"], "recipe": args.recipe, "parts": []}
     done = sum(part["steps"] for part in lineage["parts"])
-    if ckpt["step"] > done:
+    init = (ckpt.get("settings") or {}).get("init_from")
+    # a new part warm-started from the folder's own weights counts its steps from 0
+    warm = bool(lineage["parts"]) and init is not None and Path(init).resolve() == (folder / "model.pt").resolve()
+    if warm or ckpt["step"] > done:
         lineage["parts"].append({
-            "started_from": (f"part {len(lineage['parts'])} (resumed)" if lineage["parts"]
-                             else (ckpt.get("settings") or {}).get("init_from") or "scratch"),
-            "command": args.command, "steps": ckpt["step"] - done,
+            "started_from": (f"part {len(lineage['parts'])} (its weights, a fresh optimiser)" if warm
+                             else f"part {len(lineage['parts'])} (resumed)" if lineage["parts"]
+                             else init or "scratch"),
+            "command": args.command, "steps": ckpt["step"] if warm else ckpt["step"] - done,
             "batch_size": (ckpt.get("settings") or {}).get("batch_size", 8),
-            "wall_hours": round(part_hours(rows, done), 3), "machine": args.machine,
+            "wall_hours": round(part_hours(rows, 0 if warm else done), 3), "machine": args.machine,
             "date": dt.date.today().isoformat()})
+    save_checkpoint(folder / "model.pt", {k: ckpt[k] for k in INFERENCE_KEYS if k in ckpt})
+    if warm:  # the folder's log gains the new part's rows after the old ones, labelled
+        old = read_metrics(folder / "metrics.jsonl") if (folder / "metrics.jsonl").is_file() else []
+        rows = old + [{**r, "run": f"part{len(lineage['parts'])}"} for r in rows]
+    (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     lineage["recipe"] = args.recipe
     lineage["continue"] = args.continue_command or args.command + " --resume"
     if args.purpose:

@@ -1,5 +1,5 @@
 """Measure localization checkpoints on the real Panda dev photos and write the study file
-chapter 5 reads (assets/models/panda_localization_cpu/sim2real_study.json).
+chapter 6 reads (assets/models/panda_primitive_localization_cpu/sim2real_study.json).
 
     python scripts/sim2real_study.py "LABEL=CKPT[:METRICS.jsonl]" ... [--out FILE] [--data DIR] [--append]
 
@@ -47,7 +47,8 @@ def hours_at(log: Path | None, step: int) -> float:
 def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("runs", nargs="+", help="LABEL=CHECKPOINT[:METRICS_LOG]")
-    p.add_argument("--out", default=str(ROOT / "assets" / "models" / "panda_localization_cpu" / "sim2real_study.json"))
+    p.add_argument("--out", default=str(ROOT / "assets" / "models" / "panda_primitive_localization_cpu"
+                                        / "sim2real_study.json"))
     p.add_argument("--data", help="photo folder (default shared/data/real_panda_dev)")
     p.add_argument("--append", action="store_true", help="keep the rows already in --out")
     args = p.parse_args()

@@ -13,7 +13,7 @@ from robotpose_lib.cli import run_command
 from robotpose_lib.tasks.localization import localization_task
 
 ROOT = Path(__file__).resolve().parents[1]
-ONEPASS = ROOT / "assets" / "models" / "panda_onepass_cpu" / "model.pt"
+ONEPASS = ROOT / "assets" / "models" / "panda_primitive_onepass_cpu" / "model.pt"
 
 
 def _depth_diagnosis():
@@ -44,16 +44,17 @@ def test_train_onepass_on_the_toy_robot_skips_or_refuses_calibration(tmp_path, c
     assert not (tmp_path / "run").exists()  # refused before training
     args = train_cli.build_parser().parse_args(argv)
     assert train_cli.check(args) is None and args.calibrate == 0
-    args = train_cli.build_parser().parse_args(["onepass", "--config", "quick", "--robot", "panda", "--out", "x"])
+    args = train_cli.build_parser().parse_args(["onepass", "--config", "quick", "--robot", "panda_primitive",
+                                                "--out", "x"])
     assert train_cli.check(args) is None and args.calibrate == 40
 
 
 @pytest.mark.parametrize("weight", ["abc", None, True, -1.0, float("nan")])
 def test_depth_weight_must_be_a_number(weight):
     with pytest.raises(ValueError, match="depth_weight: expected a number >= 0") as info:
-        localization_task("quick", "panda", depth_weight=weight)
+        localization_task("quick", "panda_primitive", depth_weight=weight)
     assert "\n" not in str(info.value)
-    assert localization_task("quick", "panda", depth_weight=2).depth_weight == 2.0
+    assert localization_task("quick", "panda_primitive", depth_weight=2).depth_weight == 2.0
 
 
 def test_depth_diagnosis_usage_and_checkpoint_errors(capsys):

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 def _stand_in():
-    task = LocalizationTask("panda", localization_config("quick", input_size=(48, 64), backbone_weights=None), 7)
+    task = LocalizationTask("panda_primitive",
+                            localization_config("quick", input_size=(48, 64), backbone_weights=None), 7)
     return task.build_model(), task
 
 
@@ -23,23 +24,23 @@ def test_load_reference_or_its_explicit_fallback(tmp_path, monkeypatch, capsys):
     from robotpose_lib.tasks import load_reference
 
     monkeypatch.setenv(checkpoint.MODELS_DIR_ENV, str(tmp_path))
-    with pytest.raises(FileNotFoundError, match="no reference model panda_localization_cpu"):
-        load_reference("panda")
-    ref = load_reference("panda", device="cpu", fallback=_stand_in, fallback_source="a stand-in")
+    with pytest.raises(FileNotFoundError, match="no reference model panda_primitive_localization_cpu"):
+        load_reference("panda_primitive")
+    ref = load_reference("panda_primitive", device="cpu", fallback=_stand_in, fallback_source="a stand-in")
     assert not ref.trained and ref.source == "a stand-in" and not ref.model.training
-    assert "no reference model panda_localization_cpu" in capsys.readouterr().out
-    ref = load_reference("panda", "instances", device="cpu", fallback="untrained", untrained_config="quick")
+    assert "no reference model panda_primitive_localization_cpu" in capsys.readouterr().out
+    ref = load_reference("panda_primitive", "instances", device="cpu", fallback="untrained", untrained_config="quick")
     assert not ref.trained and ref.task.name == "instances" and "UNTRAINED 'quick'" in capsys.readouterr().out
     model, task = _stand_in()
-    checkpoint.save_checkpoint(checkpoint.reference_path("panda"), {
-        "task": task.name, "robot": "panda", "config": task.config_dict(), "step": 7,
+    checkpoint.save_checkpoint(checkpoint.reference_path("panda_primitive"), {
+        "task": task.name, "robot": "panda_primitive", "config": task.config_dict(), "step": 7,
         "model": model.state_dict(), "extra": task.extra()})
-    ref = load_reference("panda", device="cpu", fallback=_stand_in)
+    ref = load_reference("panda_primitive", device="cpu", fallback=_stand_in)
     assert ref.trained and ref.checkpoint["step"] == 7 and "(7 training steps)" in ref.source
-    assert ref.path == checkpoint.reference_path("panda")
+    assert ref.path == checkpoint.reference_path("panda_primitive")
 
 
-def _lineage(folder, runs=("part1",), robot="panda", task="localization"):
+def _lineage(folder, runs=("part1",), robot="panda_primitive", task="localization"):
     import json
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -73,7 +74,7 @@ def test_progress_table_measures_drops_between_fifths():
 def test_instance_timings_one_row_per_robot_count():
     torch.manual_seed(0)
     loc = localization_config("quick", input_size=(48, 64), backbone_weights=None)
-    model = InstanceTask("panda", instance_config("quick"), loc, 7).build_model().eval()
+    model = InstanceTask("panda_primitive", instance_config("quick"), loc, 7).build_model().eval()
     images = [np.zeros((48, 64, 3), np.uint8)] * 2
     rows = instance_timings(model, images, rounds=2, device="cpu")
     assert [r["robots"] for r in rows] == [1, 2]
@@ -83,7 +84,7 @@ def test_instance_timings_one_row_per_robot_count():
 def test_shipped_models_table_sums_the_parts(tmp_path):
     import json
 
-    folder = tmp_path / "panda_localization_cpu"
+    folder = tmp_path / "panda_primitive_localization_cpu"
     _lineage(folder, ("part1", "part2"))
 
     def write_log(rates):
@@ -95,7 +96,7 @@ def test_shipped_models_table_sums_the_parts(tmp_path):
     table, rows = book.shipped_models_table(folder=tmp_path)
     assert len(rows) == 1 and rows[0]["parts"] == 2 and rows[0]["steps"] == 40 and rows[0]["scenes seen"] == 320
     assert rows[0]["hours"] == pytest.approx(0.2)   # the lineage's wall hours
-    assert "| panda localization | 40 | 320 |" in table  # runs are counted in rows, not shown
+    assert "| panda_primitive localization | 40 | 320 |" in table  # runs are counted in rows, not shown
     assert rows[0]["samples/s"] == pytest.approx(4.0)
     # parts at different rates: the rate over all parts weights each by its steps
     write_log((4.0, 12.0))

@@ -100,7 +100,7 @@ def test_resize_sample_keeps_the_bytes_of_its_old_rescale():
     it had."""
     from robotpose_lib.synth import generate_one
     from robotpose_lib.targets import resize_sample
-    s = generate_one("panda", seed=3, index=1, height=60, width=80)
+    s = generate_one("panda_primitive", seed=3, index=1, height=60, width=80)
     r = resize_sample(s, (45, 70))
     sx, sy = 70 / 80, 45 / 60
     joints = s.joints_2d.copy()

@@ -92,7 +92,7 @@ def test_ladder_predictions_keep_the_best_robot_of_each_rung(monkeypatch):
     from robotpose_lib import twin
     from robotpose_lib.types import RobotPose
 
-    def fake_images(photo, seed=0, robot="panda_mesh"):
+    def fake_images(photo, seed=0, robot="panda"):
         return {r: np.full((40, 40, 3), k + 10 * seed, np.uint8)
                 for k, r in enumerate(("mesh_twin", "mesh_pasted", "photo"))}
 
@@ -265,7 +265,7 @@ def test_twin_cause_says_when_the_twin_is_below_the_mean_pose(tmp_path):
     folder = tmp_path / scorecard.MESH_PANDA_MODEL
     folder.mkdir()
     (folder / "lineage.json").write_text(json.dumps({"name": folder.name, "task": "localization",
-                                                     "robot": "panda_mesh", "recipe": "dream", "parts": [],
+                                                     "robot": "panda", "recipe": "dream", "parts": [],
                                                      "continue": "-"}))
     figures = {k: {"all": {"auc": v}} for k, v in
                (("mesh_twin", 0.34), ("mesh_pasted", 0.32), ("photo", 0.08), ("mean_pose", 0.45))}

@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from robotpose_lib import checkpoint
-from robotpose_lib.checkpoint import CheckpointError, load_checkpoint, load_weights, save_checkpoint
+from robotpose_lib.checkpoint import VERSION, CheckpointError, load_checkpoint, load_weights, save_checkpoint
 from robotpose_lib.cli import run_command
 from robotpose_lib.tasks import load_model, localization_task
 from robotpose_lib.toy import ToyDiscDataset
@@ -44,7 +44,7 @@ class Payload:
 def _malicious(path: Path, marker: Path, how: str = "zip") -> Path:
     """A checkpoint that looks like a robotpose one, but unpickling it creates ``marker``."""
     attack = Payload(os.system, f"touch {marker}")
-    doc = {"format": checkpoint.FORMAT, "version": 2, "task": "localization", "robot": "panda",
+    doc = {"format": checkpoint.FORMAT, "version": 2, "task": "localization", "robot": "panda_primitive",
            "config": {"name": "quick"}, "step": 0, "model": {"w": torch.zeros(1)}, "extra": {"x": attack}}
     if how == "zip":
         torch.save(doc, path)
@@ -95,8 +95,8 @@ def test_no_api_that_reads_checkpoints_runs_their_code(evil, tmp_path):
     path, _ = evil
     calls = [lambda: load_model(path), lambda: Predictor.load(path),
              lambda: load_predictor(None, str(path)), lambda: load_predictor(str(path), "none"),
-             lambda: instance_task("quick", "panda", localization_checkpoint=path),
-             lambda: onepass_task("quick", "panda", localization_checkpoint=path)]
+             lambda: instance_task("quick", "panda_primitive", localization_checkpoint=path),
+             lambda: onepass_task("quick", "panda_primitive", localization_checkpoint=path)]
     for call in calls:
         with pytest.raises(CheckpointError, match="refused"):
             call()
@@ -127,7 +127,8 @@ def test_no_command_that_reads_checkpoints_runs_their_code(evil, tmp_path, capsy
     (tmp_path / "run").mkdir()
     resume = _malicious(tmp_path / "run" / "checkpoint.pt", evil[1])
     commands = [
-        ("predict", ["x.png", "--robot", "panda", "--checkpoint", str(path), "--out", str(tmp_path / "p.json"),
+        ("predict", ["x.png", "--robot", "panda_primitive", "--checkpoint", str(path),
+                     "--out", str(tmp_path / "p.json"),
                      "--fx", "60", "--fy", "60", "--cx", "32", "--cy", "24"], path),
         ("eval", ["localization", "--checkpoint", str(path), "--n", "1"], path),
         ("eval", ["instances", "--checkpoint", str(path), "--n", "1"], path),
@@ -135,7 +136,7 @@ def test_no_command_that_reads_checkpoints_runs_their_code(evil, tmp_path, capsy
         ("eval", ["real", "--data", str(photos), "--checkpoint", str(path), "--instances", "none"], path),
         ("train", ["localization", *TOY, "--out", str(tmp_path / "run"), "--resume"], resume),
         ("train", ["localization", *TOY, "--out", str(tmp_path / "warm"), "--init", str(path)], path),
-        ("train", ["instances", "--config", "quick", "--robot", "panda", "--out", str(tmp_path / "inst"),
+        ("train", ["instances", "--config", "quick", "--robot", "panda_primitive", "--out", str(tmp_path / "inst"),
                    "--localization", str(path), "--steps", "1", "--no-progress"], path),
     ]
     for name, argv, named in commands:
@@ -150,8 +151,8 @@ def test_shipped_checkpoints_load_unchanged_without_running_code():
         ckpt = load_checkpoint(path)
         assert ckpt["format"] == checkpoint.FORMAT and ckpt["version"] in checkpoint.READABLE_VERSIONS
         assert path.read_bytes() == before
-    model, task, _ = load_model(ROOT / "assets" / "models" / "panda_localization_cpu" / "model.pt")
-    assert task.robot == "panda" and not model.training
+    model, task, _ = load_model(ROOT / "assets" / "models" / "panda_primitive_localization_cpu" / "model.pt")
+    assert task.robot == "panda_primitive" and not model.training
 
 
 def test_foreign_and_broken_files_are_one_line_without_warnings(tmp_path):
@@ -233,16 +234,16 @@ def test_a_localization_checkpoint_that_does_not_fit_the_instance_model(tmp_path
     for LocalizationNet:'; now: the file, the model and which weights."""
     from robotpose_lib.tasks import instance_task
 
-    loc = localization_task("quick", "panda")
+    loc = localization_task("quick", "panda_primitive")
     state = loc.build_model().state_dict()
     key = next(k for k, v in state.items() if v.ndim == 4)
     state[key] = torch.zeros(1, 1, 1, 1)
-    path = save_checkpoint(tmp_path / "loc.pt", {"task": "localization", "robot": "panda",
+    path = save_checkpoint(tmp_path / "loc.pt", {"task": "localization", "robot": "panda_primitive",
                                                  "config": loc.config_dict(), "step": 1, "model": state,
                                                  "extra": loc.extra()})
     with pytest.raises(CheckpointError, match=rf"weights do not fit LocalizationNet: 1 of another shape \({key}"):
-        instance_task("quick", "panda", localization_checkpoint=path).build_model()
-    argv = ["instances", "--config", "quick", "--robot", "panda", "--out", str(tmp_path / "inst"),
+        instance_task("quick", "panda_primitive", localization_checkpoint=path).build_model()
+    argv = ["instances", "--config", "quick", "--robot", "panda_primitive", "--out", str(tmp_path / "inst"),
             "--localization", str(path), "--steps", "1", "--no-progress", "--batch-size", "1", "--n-scenes", "1"]
     assert run_command("train", argv) == 1
     err = capsys.readouterr().err.strip().splitlines()
@@ -268,7 +269,7 @@ def test_a_version_1_training_checkpoint_with_numpy_rng_state_still_resumes(tmp_
     s.steps = 4
     train(task, data, tmp_path / "old", s, resume=True)
     new, ref = load_checkpoint(tmp_path / "old" / "checkpoint.pt"), load_checkpoint(tmp_path / "ref" / "checkpoint.pt")
-    assert new["version"] == 2 and isinstance(new["rng"]["numpy"], dict)
+    assert new["version"] == VERSION and isinstance(new["rng"]["numpy"], dict)
     for k, v in ref["model"].items():
         assert torch.equal(v, new["model"][k]), k
 
@@ -280,3 +281,25 @@ def test_rng_state_round_trips_as_tensors_and_plain_values():
     checkpoint.set_rng_state(state)
     b = (torch.rand(3), np.random.rand(3), random.random())
     assert torch.equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2] == b[2]
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_checkpoint_from_before_the_panda_rename_keeps_meaning_its_robot(tmp_path, version):
+    """Until version 3 "panda" was the arm drawn from primitives and "panda_mesh" the arm
+    drawn from its URDF meshes; an old file is read with today's names, so it is never
+    evaluated on, or resumed with, the other drawing. A user's URDF robot keeps its name."""
+    payload = {"task": "localization", "config": {}, "step": 0, "model": {}}
+    for old, new, source in (("panda", "panda_primitive", None), ("panda_mesh", "panda", None),
+                             ("kuka_kr16", "kuka_kr16", None),
+                             ("panda_mesh", "panda_mesh", {"urdf": "/x/panda.urdf", "spec": {}})):
+        save_checkpoint(tmp_path / "c.pt", {**payload, "robot": old, "robot_source": source})
+        raw = torch.load(tmp_path / "c.pt", weights_only=True)
+        raw["version"] = version
+        torch.save(raw, tmp_path / "c.pt")
+        assert load_checkpoint(tmp_path / "c.pt")["robot"] == new
+    save_checkpoint(tmp_path / "c.pt", {**payload, "robot": "panda"})  # today's file: as written
+    assert load_checkpoint(tmp_path / "c.pt")["robot"] == "panda"
+    with pytest.raises(CheckpointError, match="robot is 'panda_primitive' in the checkpoint"):
+        raw["version"], raw["robot"], raw["robot_source"] = 2, "panda", None
+        torch.save(raw, tmp_path / "c.pt")
+        load_checkpoint(tmp_path / "c.pt", expect={"robot": "panda"})

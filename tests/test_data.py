@@ -9,7 +9,7 @@ SIZE = (64, 80)
 
 
 def test_dataset_is_deterministic_per_index():
-    ds = SyntheticDataset("panda", 4, SIZE, seed=2)
+    ds = SyntheticDataset("panda_primitive", 4, SIZE, seed=2)
     assert len(ds) == 4
     assert ds[1].image.tobytes() == ds[1].image.tobytes()
     with pytest.raises(IndexError):
@@ -31,7 +31,7 @@ def test_disk_round_trip(tmp_path):
 
 @pytest.mark.parametrize("damaged, keep", [("images/000000.png", 40), ("annotations/000000.npz", 100)])
 def test_truncated_and_missing_files_are_named(tmp_path, damaged, keep):
-    write_dataset(tmp_path, SyntheticDataset("panda", 2, SIZE, seed=1), progress=False)
+    write_dataset(tmp_path, SyntheticDataset("panda_primitive", 2, SIZE, seed=1), progress=False)
     path = tmp_path / damaged
     path.write_bytes(path.read_bytes()[:keep])
     with pytest.raises(ValueError, match=path.name):
@@ -42,7 +42,7 @@ def test_truncated_and_missing_files_are_named(tmp_path, damaged, keep):
 
 
 def test_interrupted_writing_resumes(tmp_path):
-    ds = SyntheticDataset("panda", 3, SIZE, seed=9)
+    ds = SyntheticDataset("panda_primitive", 3, SIZE, seed=9)
     write_dataset(tmp_path, ds, progress=False)
     (tmp_path / "annotations" / "000002.npz").unlink()  # as if killed before sample 2 completed
     before = (tmp_path / "images" / "000000.png").stat().st_mtime_ns
@@ -50,12 +50,13 @@ def test_interrupted_writing_resumes(tmp_path):
     assert (tmp_path / "annotations" / "000002.npz").exists()
     assert (tmp_path / "images" / "000000.png").stat().st_mtime_ns == before
     with pytest.raises(ValueError, match="different dataset"):
-        write_dataset(tmp_path, SyntheticDataset("panda", 3, SIZE, seed=10), progress=False)
+        write_dataset(tmp_path, SyntheticDataset("panda_primitive", 3, SIZE, seed=10), progress=False)
 
 
 def test_cli_synth_writes_a_dataset(tmp_path, capsys):
     out = tmp_path / "ds"
-    assert main(["synth", "--robot", "panda", "--n", "2", "--size", "48x64", "--seed", "1", "--out", str(out)]) == 0
+    assert main(["synth", "--robot", "panda_primitive", "--n", "2", "--size", "48x64", "--seed", "1",
+                 "--out", str(out)]) == 0
     assert len(DiskDataset(out)) == 2
     assert "wrote 2 samples" in capsys.readouterr().out
 

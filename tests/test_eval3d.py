@@ -20,7 +20,7 @@ def _sample(seed=0, robots=2, depth=(2.0, 7.0)):
                   depth=np.zeros((H, W), np.float32), joints_2d=uv.astype(np.float32),
                   joints_3d=xyz.astype(np.float32), visibility=np.ones((robots, J), bool), K=K,
                   joint_angles=np.zeros((robots, 6), np.float32), base_poses=np.tile(np.eye(4), (robots, 1, 1)),
-                  camera_pose=np.eye(4), robot="panda")
+                  camera_pose=np.eye(4), robot="panda_primitive")
 
 
 def _pose(sample, r, shift_3d=0.0, score=0.9):
@@ -30,7 +30,7 @@ def _pose(sample, r, shift_3d=0.0, score=0.9):
 
 def test_perfect_predictions_in_any_order_have_zero_error():
     s = _sample()
-    report = score_predictions({"nms": [[_pose(s, 1), _pose(s, 0)]]}, [s], "panda", J)
+    report = score_predictions({"nms": [[_pose(s, 1), _pose(s, 0)]]}, [s], "panda_primitive", J)
     assert report.matched["nms"].all() and report.misses("nms") == 0
     assert np.nanmax(report.errors_cm["nms"]) < 1e-4
     table = report.near_far("nms")
@@ -40,7 +40,7 @@ def test_perfect_predictions_in_any_order_have_zero_error():
 def test_shift_is_measured_in_centimetres_and_missing_robots_are_misses():
     s = _sample()
     shifted = _pose(s, 0, shift_3d=np.array([0.03, 0.0, 0.04]))  # 5 cm
-    report = score_predictions({"log": [[shifted]]}, [s], "panda", J)
+    report = score_predictions({"log": [[shifted]]}, [s], "panda_primitive", J)
     assert report.matched["log"].tolist() == [True, False]
     assert np.allclose(report.errors_cm["log"][0], 5.0, atol=1e-3)
     assert report.misses("log") == J and np.isnan(report.errors_cm["log"][1]).all()
@@ -51,7 +51,7 @@ def test_a_joint_not_found_is_a_miss_and_far_predictions_are_not_matched():
     pose = _pose(s, 0)
     pose.joints_2d[2] = np.nan
     pose.joints_3d[2] = np.nan
-    report = score_predictions({"nms": [[pose]]}, [s], "panda", J)
+    report = score_predictions({"nms": [[pose]]}, [s], "panda_primitive", J)
     assert report.misses("nms") == 1
     far = _pose(s, 0)
     far.joints_2d += 100.0

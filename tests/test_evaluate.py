@@ -219,10 +219,10 @@ def test_cli_json_holds_the_printed_table_and_the_recipe_changes_the_test_set(tm
 
 def test_reference_checkpoint_lookup(tmp_path, monkeypatch):
     monkeypatch.setenv(checkpoint.MODELS_DIR_ENV, str(tmp_path))
-    assert checkpoint.find_reference("panda") is None
-    (tmp_path / "panda_localization_cpu").mkdir()
-    (tmp_path / "panda_localization_cpu" / "model.pt").write_bytes(b"x")
-    assert checkpoint.find_reference("panda") == tmp_path / "panda_localization_cpu" / "model.pt"
+    assert checkpoint.find_reference("panda_primitive") is None
+    (tmp_path / "panda_primitive_localization_cpu").mkdir()
+    (tmp_path / "panda_primitive_localization_cpu" / "model.pt").write_bytes(b"x")
+    assert checkpoint.find_reference("panda_primitive") == tmp_path / "panda_primitive_localization_cpu" / "model.pt"
 
 
 def test_cli_instances_prints_ap_and_counting(tmp_path, capsys):
@@ -252,7 +252,7 @@ def test_depth_baseline_is_the_median_guess():
     from robotpose_lib.eval.localization import LocalizationReport
 
     z = np.array([1.0, 2.0, 3.0, 6.0, 8.0])
-    rep = LocalizationReport(robot="panda", joint_names=["a"], input_size=(24, 32), scale=20.0,
+    rep = LocalizationReport(robot="panda_primitive", joint_names=["a"], input_size=(24, 32), scale=20.0,
                              pixel_errors={"nms": np.zeros((1, 1))}, counted=np.ones((1, 1), bool),
                              depth_errors_cm=np.zeros(5), depth_true_m=z, num_images=1)
     base = rep.depth_baseline_table()

@@ -17,7 +17,7 @@ SIZE = (48, 64)
 
 def _task():
     localization = get_localization_config("quick", input_size=SIZE, backbone_weights=None)
-    return InstanceTask("panda", get_instance_config("quick"), localization, num_joints=7)
+    return InstanceTask("panda_primitive", get_instance_config("quick"), localization, num_joints=7)
 
 
 def test_collate_pads_masks_and_counts_robots():
@@ -68,11 +68,11 @@ def test_build_model_loads_the_localization_checkpoint(tmp_path):
     config = get_localization_config("quick", input_size=SIZE, backbone_weights=None)
     torch.manual_seed(3)
     trained = LocalizationNet(config, 7)
-    path = save_checkpoint(tmp_path / "loc.pt", {"task": "localization", "robot": "panda",
+    path = save_checkpoint(tmp_path / "loc.pt", {"task": "localization", "robot": "panda_primitive",
                                                   "config": config.to_dict(), "step": 1,
                                                   "model": trained.state_dict()})
     torch.manual_seed(4)  # a different initialisation, overwritten by the checkpoint
-    task = InstanceTask("panda", get_instance_config("quick"), config, 7, localization_checkpoint=path)
+    task = InstanceTask("panda_primitive", get_instance_config("quick"), config, 7, localization_checkpoint=path)
     model = task.build_model()
     for name, value in trained.state_dict().items():
         torch.testing.assert_close(model.localization.state_dict()[name], value)
@@ -83,7 +83,7 @@ def test_factory_needs_a_localization_checkpoint_except_in_quick_mode(tmp_path):
     from robotpose_lib.tasks import instance_task
 
     with pytest.raises(FileNotFoundError, match="localization checkpoint"):
-        instance_task("cpu", "panda", localization_checkpoint=tmp_path / "missing.pt")
+        instance_task("cpu", "panda_primitive", localization_checkpoint=tmp_path / "missing.pt")
     task = instance_task("quick", "kuka_kr16")  # shipped quick checkpoint or an untrained net
     assert task.num_joints == 6 and task.input_size == tuple(get_localization_config("quick").input_size)
 
@@ -96,9 +96,9 @@ def test_factory_takes_the_localization_config_from_its_checkpoint(tmp_path):
     from robotpose_lib.train import TrainSettings, train
     from robotpose_lib.tasks import instance_task
 
-    loc = localization_task("quick", "panda", input_size=(48, 64))
+    loc = localization_task("quick", "panda_primitive", input_size=(48, 64))
     train(loc, ToyDiscDataset(2, (48, 64)), tmp_path, TrainSettings(steps=0, progress=False, device="cpu", threads=1))
-    task = instance_task("quick", "panda", tmp_path / "checkpoint.pt", eos_weight=7.5)
+    task = instance_task("quick", "panda_primitive", tmp_path / "checkpoint.pt", eos_weight=7.5)
     assert task.localization_config.input_size == (48, 64) and task.eos_weight == 7.5
     assert task.input_size == (48, 64)
 
@@ -115,15 +115,15 @@ def test_warm_start_keeps_the_new_localization_weights(tmp_path, one_thread):
         torch.manual_seed(seed)
         net = LocalizationNet(config, 7)
         paths.append(save_checkpoint(tmp_path / f"loc{seed}.pt", {
-            "task": "localization", "robot": "panda", "config": config.to_dict(), "step": 1,
+            "task": "localization", "robot": "panda_primitive", "config": config.to_dict(), "step": 1,
             "model": net.state_dict()}))
     dataset = [disc_sample(i, i % 3) for i in range(4)]
     settings = TrainSettings(steps=2, batch_size=2, ckpt_every=2, log_every=1, device="cpu", progress=False)
-    old = InstanceTask("panda", get_instance_config("quick"), config, 7, localization_checkpoint=paths[0])
+    old = InstanceTask("panda_primitive", get_instance_config("quick"), config, 7, localization_checkpoint=paths[0])
     train(old, dataset, tmp_path / "old", settings)
     old_state = load_checkpoint(tmp_path / "old" / "checkpoint.pt")["model"]
 
-    new = InstanceTask("panda", get_instance_config("quick"), config, 7, localization_checkpoint=paths[1])
+    new = InstanceTask("panda_primitive", get_instance_config("quick"), config, 7, localization_checkpoint=paths[1])
     settings.steps, settings.lr, settings.init_from = 1, 0.0, str(tmp_path / "old" / "checkpoint.pt")
     train(new, dataset, tmp_path / "new", settings)
     state = load_checkpoint(tmp_path / "new" / "checkpoint.pt")["model"]

@@ -26,7 +26,7 @@ def test_the_missing_photos_note_names_the_real_download_and_setting():
 def _two_robot_scene():
     from robotpose_lib.eval.testset import close_pair_scenes
 
-    return close_pair_scenes("panda", 1, size=(120, 160))[0]
+    return close_pair_scenes("panda_primitive", 1, size=(120, 160))[0]
 
 
 def _pose_of(sample, r, joints_2d=None):
@@ -145,11 +145,11 @@ def test_instance_training_budgets_sum_the_parts_of_each_record():
     from robotpose_lib.checkpoint import models_dir
     from robotpose_lib.narration import instance_training_budgets
 
-    text = instance_training_budgets(["panda", "kuka_kr16"])
-    for robot in ("panda", "kuka_kr16"):
+    text = instance_training_budgets(["panda_primitive", "kuka_kr16"])
+    for robot in ("panda_primitive", "kuka_kr16"):
         for task in ("onepass", "instances"):
             lineage = json.loads((models_dir() / f"{robot}_{task}_cpu" / "lineage.json").read_text())
             assert f"{sum(p['steps'] for p in lineage['parts']):,} steps" in text or \
                 f"{sum(p['steps'] for p in lineage['parts']):,} on the" in text
     assert text.count("recipe for the one-pass model") == 2
-    assert instance_training_budgets(["panda"], folder="/nonexistent") == ""
+    assert instance_training_budgets(["panda_primitive"], folder="/nonexistent") == ""

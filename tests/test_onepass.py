@@ -177,7 +177,7 @@ def test_tiny_model_learns_to_count_two_robot_toy_scenes(one_thread):
 
 def _task():
     localization = get_localization_config("quick", input_size=SIZE, backbone_weights=None)
-    return OnePassTask("panda", get_config("quick"), localization, num_joints=7)
+    return OnePassTask("panda_primitive", get_config("quick"), localization, num_joints=7)
 
 
 def test_task_trains_resumes_and_reloads(tmp_path, one_thread):
@@ -219,7 +219,7 @@ def test_predictor_takes_the_one_pass_model():
     torch.manual_seed(0)
     model = _task().build_model().eval()
     model.instances.centre_threshold.fill_(0.0)
-    predictor = Predictor(model.localization, model, "panda", device="cpu", min_score=0.0, min_joints=0)
+    predictor = Predictor(model.localization, model, "panda_primitive", device="cpu", min_score=0.0, min_joints=0)
     assert predictor.instances is model.instances
     sample = disc_sample(3, 2)
     K = np.array([[50.0, 0, 31.5], [0, 50.0, 23.5], [0, 0, 1]], np.float32)
@@ -229,13 +229,13 @@ def test_predictor_takes_the_one_pass_model():
 
 
 def test_robot_free_scenes_hold_no_robot():
-    scenes = robot_free_scenes("panda", 2, (48, 64))
+    scenes = robot_free_scenes("panda_primitive", 2, (48, 64))
     assert len(scenes) == 2 and all(s.num_robots == 0 and s.image.shape == (48, 64, 3) for s in scenes)
 
 
 def test_hard_negative_robot_free_scenes_add_objects_to_the_same_scenes():
-    plain = robot_free_scenes("panda", 3, (48, 64))
-    hard = robot_free_scenes("panda", 3, (48, 64), hard_negatives=True)
+    plain = robot_free_scenes("panda_primitive", 3, (48, 64))
+    hard = robot_free_scenes("panda_primitive", 3, (48, 64), hard_negatives=True)
     assert all(s.num_robots == 0 and s.image.shape == (48, 64, 3) for s in hard)
     assert all(not np.array_equal(a.image, b.image) for a, b in zip(plain, hard))
 
@@ -255,8 +255,8 @@ def test_bad_inputs_are_one_line_value_errors():
         lambda: get_config("huge"),
         lambda: decode_masks(torch.zeros(8, 8), torch.zeros(2, 2), torch.zeros(2, 3, 3)),
         lambda: decode_masks(torch.zeros(8, 8), torch.zeros(2, 2), torch.zeros(2, 2, 2), min_active_fraction=2),
-        lambda: onepass_task("quick", "panda", centre_weight=3),
-        lambda: onepass_task("quick", "panda", offset=-1.0),
+        lambda: onepass_task("quick", "panda_primitive", centre_weight=3),
+        lambda: onepass_task("quick", "panda_primitive", offset=-1.0),
         lambda: OnePassNet(0),
     ]
     for case in cases:
@@ -264,7 +264,7 @@ def test_bad_inputs_are_one_line_value_errors():
             case()
         assert "\n" not in str(info.value)
     with pytest.raises(FileNotFoundError):
-        onepass_task("cpu", "panda", localization_checkpoint="/nonexistent/loc.pt")
+        onepass_task("cpu", "panda_primitive", localization_checkpoint="/nonexistent/loc.pt")
 
 
 def test_robotpose_commands_train_calibrate_evaluate_and_predict_with_it(tmp_path, capsys, one_thread):
@@ -275,13 +275,14 @@ def test_robotpose_commands_train_calibrate_evaluate_and_predict_with_it(tmp_pat
     from robotpose_lib.tasks import localization_task
 
     run = tmp_path / "run"
-    argv = ["onepass", "--config", "quick", "--robot", "panda", "--out", str(run), "--steps", "2", "--batch-size",
+    argv = ["onepass", "--config", "quick", "--robot", "panda_primitive", "--out", str(run), "--steps", "2",
+            "--batch-size",
             "2", "--n-scenes", "8", "--workers", "0", "--threads", "1", "--device", "cpu", "--no-progress",
             "--calibrate", "2"]
     assert run_command("train", argv) == 0
     assert "validation scenes (seed 31337)" in capsys.readouterr().out
     path = run / "checkpoint.pt"
-    ckpt = load_checkpoint(path, expect={"task": "onepass", "robot": "panda"})
+    ckpt = load_checkpoint(path, expect={"task": "onepass", "robot": "panda_primitive"})
     calibration = ckpt["extra"]["calibration"]
     assert ckpt["step"] == 2 and calibration["n"] == 2 and calibration["seed"] == 31337
     assert float(ckpt["model"]["instances.centre_threshold"]) == pytest.approx(calibration["threshold"])
@@ -305,11 +306,11 @@ def test_robotpose_commands_train_calibrate_evaluate_and_predict_with_it(tmp_pat
     assert run_command("eval", ["instances", "--checkpoint", str(path), "--n", "1"]) == 1
     assert "'instances' requested" in capsys.readouterr().err
 
-    predictor = Predictor.load(path, robot="panda", device="cpu")
+    predictor = Predictor.load(path, robot="panda_primitive", device="cpu")
     assert isinstance(predictor.instances, OnePassNet)
     # robotpose eval real --checkpoint LOC --instances ONEPASS
-    loc_task = localization_task("quick", "panda")
-    loc = save_checkpoint(tmp_path / "loc.pt", {"task": "localization", "robot": "panda",
+    loc_task = localization_task("quick", "panda_primitive")
+    loc = save_checkpoint(tmp_path / "loc.pt", {"task": "localization", "robot": "panda_primitive",
                                                "config": loc_task.config_dict(), "step": 0,
                                                "model": model.localization.state_dict(), "extra": loc_task.extra()})
     predictor = load_predictor(str(loc), str(path), device="cpu")
@@ -345,12 +346,12 @@ def test_nms_window_merges_two_peaks_of_one_robot_and_old_checkpoints_keep_3x3()
 def test_robot_free_validation_scenes_hold_no_robot_and_are_not_the_test_ones():
     from robotpose_lib.eval.testset import ROBOT_FREE_SEED, robot_free_validation_scenes
 
-    scenes = robot_free_validation_scenes("panda", 2, (48, 64))
-    test = robot_free_scenes("panda", 2, (48, 64))
+    scenes = robot_free_validation_scenes("panda_primitive", 2, (48, 64))
+    test = robot_free_scenes("panda_primitive", 2, (48, 64))
     assert all(s.num_robots == 0 and s.image.shape == (48, 64, 3) for s in scenes)
     assert not np.array_equal(scenes[0].image, test[0].image)
     with pytest.raises(ValueError, match="seed"):
-        robot_free_validation_scenes("panda", 1, (48, 64), seed=ROBOT_FREE_SEED)
+        robot_free_validation_scenes("panda_primitive", 1, (48, 64), seed=ROBOT_FREE_SEED)
 
 
 def test_replace_localization_puts_a_newer_net_into_an_instance_checkpoint(tmp_path):
@@ -388,15 +389,15 @@ def test_a_localization_checkpoint_from_before_a_config_field_existed_still_buil
     from robotpose_lib.tasks import localization_task
     from robotpose_lib.tasks.onepass import onepass_task
 
-    loc_task = localization_task("quick", "panda")
+    loc_task = localization_task("quick", "panda_primitive")
     net = loc_task.build_model()
     config = loc_task.config_dict()
     old_config = {k: v for k, v in config.items() if k != "depth_context"}
     assert old_config != config  # the field is really left out
     path = save_checkpoint(tmp_path / "old_loc.pt", {
-        "task": "localization", "robot": "panda", "config": old_config, "step": 0,
+        "task": "localization", "robot": "panda_primitive", "config": old_config, "step": 0,
         "model": net.state_dict(), "extra": loc_task.extra()})
-    task = onepass_task("quick", "panda", localization_checkpoint=path)
+    task = onepass_task("quick", "panda_primitive", localization_checkpoint=path)
     model = task.build_model()
     weight = next(iter(net.state_dict()))
     assert torch.equal(model.localization.state_dict()[weight], net.state_dict()[weight])
@@ -412,10 +413,10 @@ def test_compare_instance_models_adds_hard_negative_robot_free_scenes_only_when_
     from robotpose_lib.eval.instances import compare_instance_models
     from robotpose_lib.tasks.onepass import onepass_task
 
-    task = onepass_task("quick", "panda")
+    task = onepass_task("quick", "panda_primitive")
     models = {"onepass": (task.build_model(), task.input_size)}
-    plain = compare_instance_models(models, "panda", 0, robot_free=2)
-    both = compare_instance_models(models, "panda", 0, robot_free=2, hard_negatives=True)
+    plain = compare_instance_models(models, "panda_primitive", 0, robot_free=2)
+    both = compare_instance_models(models, "panda_primitive", 0, robot_free=2, hard_negatives=True)
     assert "robot_free_hard_negatives" not in plain
     assert plain["robot_free"] == both["robot_free"]  # the same plain scenes either way
     hard = both["robot_free_hard_negatives"]

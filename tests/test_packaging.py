@@ -26,16 +26,16 @@ def test_every_subpackage_is_listed_in_pyproject():
 def test_models_dir_env_and_shipped_folder(monkeypatch, tmp_path):
     monkeypatch.delenv(checkpoint.MODELS_DIR_ENV, raising=False)
     shipped = checkpoint.shipped_models_dir()
-    assert checkpoint.models_dir() == shipped and (shipped / "panda_localization_cpu" / "model.pt").is_file()
+    assert checkpoint.models_dir() == shipped and (shipped / "panda_primitive_localization_cpu" / "model.pt").is_file()
     monkeypatch.setenv(checkpoint.MODELS_DIR_ENV, str(tmp_path))
     assert checkpoint.models_dir() == tmp_path
     assert checkpoint.reference_path("kuka_kr16", "instances") == tmp_path / "kuka_kr16_instances_cpu" / "model.pt"
     from robotpose_lib.predictor import Predictor, pretrained_paths
 
     assert checkpoint.find_reference("kuka_kr16") is None  # nothing there yet
-    assert pretrained_paths("panda")[0] == tmp_path / "panda_localization_cpu" / "model.pt"
+    assert pretrained_paths("panda_primitive")[0] == tmp_path / "panda_primitive_localization_cpu" / "model.pt"
     with pytest.raises(FileNotFoundError, match="ROBOTPOSE_MODELS_DIR"):
-        Predictor.from_pretrained("panda")
+        Predictor.from_pretrained("panda_primitive")
 
 
 LOAD_FROM_INSTALL = """
@@ -48,7 +48,7 @@ from robotpose_lib.predictor import Predictor
 site = sys.argv[1]
 assert robotpose_lib.__file__.startswith(site), robotpose_lib.__file__
 assert str(models_dir()).startswith(site), models_dir()
-for robot in ("panda", "kuka_kr16"):
+for robot in ("panda_primitive", "kuka_kr16"):
     pred = Predictor.from_pretrained(robot, device="cpu")
     assert pred.instances is not None and pred.sources["checkpoint"].startswith(site)
 from robotpose_lib.eval.table1_study import find_study_dir
@@ -78,9 +78,9 @@ def test_wheel_installs_the_reference_models(tmp_path):
     res = subprocess.run(pip + ["install", "--no-deps", "--no-index", "--target", str(site), str(wheel)], **run)
     assert res.returncode == 0, res.stderr[-2000:]
     models = site / "robotpose_lib" / "assets" / "models"
-    assert (models / "panda_instances_cpu" / "model.pt").is_file()
-    assert (models / "panda_instances_cpu" / "eval.json").is_file() and (models / "README.md").is_file()
-    assert not (models / "panda_mesh_localization_cpu" / "resume").exists()  # a run's state stays out
+    assert (models / "panda_primitive_instances_cpu" / "model.pt").is_file()
+    assert (models / "panda_primitive_instances_cpu" / "eval.json").is_file() and (models / "README.md").is_file()
+    assert not (models / "panda_localization_cpu" / "resume").exists()  # a run's state stays out
     assert (site / "robotpose_lib" / "assets" / "studies" / "table1_ablation" / "study.json").is_file()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

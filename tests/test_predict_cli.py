@@ -27,7 +27,7 @@ def main(argv):
 KEYS_ROBOT = {"score", "joints_2d", "joints_3d", "joint_scores"}
 
 
-def _instance_checkpoint(path, robot="panda"):
+def _instance_checkpoint(path, robot="panda_primitive"):
     """An untrained quick-config instance checkpoint (48x64 input) in the trainer's format."""
     torch.manual_seed(0)
     loc_task = LocalizationTask(robot, localization_config("quick", input_size=(48, 64), backbone_weights=None),
@@ -62,7 +62,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 def run(files, tmp_path, images, extra=(), capsys=None, k_args=K_ARGS):
     out = tmp_path / "preds.json"
     argv = [str(files[i]) if i in files else str(files["root"] / i) for i in images]
-    argv += ["--robot", "panda", "--checkpoint", str(files["ckpt"]), "--out", str(out), *k_args, *extra]
+    argv += ["--robot", "panda_primitive", "--checkpoint", str(files["ckpt"]), "--out", str(out), *k_args, *extra]
     code = main(argv)
     captured = capsys.readouterr()
     doc = json.loads(out.read_text()) if out.exists() else None
@@ -78,7 +78,7 @@ def _one_line_naming(err, what, problem):
 def test_writes_the_documented_json_and_overlays(files, tmp_path, capsys):
     code, doc, err = run(files, tmp_path, ["a.png", "b.jpg"], ["--overlay-dir", str(tmp_path / "ov")], capsys)
     assert code == 0, err
-    assert set(doc) == {"robot", "joint_names", "images"} and doc["robot"] == "panda"
+    assert set(doc) == {"robot", "joint_names", "images"} and doc["robot"] == "panda_primitive"
     assert len(doc["joint_names"]) == 7
     assert [(i["file"], i["width"], i["height"]) for i in doc["images"]] == [
         (str(files["a.png"]), 64, 48), (str(files["b.jpg"]), 128, 96)]
@@ -144,8 +144,8 @@ def test_checkpoint_for_another_robot_or_corrupt(files, tmp_path, capsys):
     code = main([str(files["a.png"]), "--robot", "kuka_kr16", "--checkpoint", str(files["ckpt"]), "--out", out,
                  *K_ARGS])
     err = capsys.readouterr().err
-    assert code != 0 and "robot is 'panda' in the checkpoint" in err and str(files["ckpt"]) in err
-    code = main([str(files["a.png"]), "--robot", "panda", "--checkpoint", str(files["root"] / "corrupt.pt"),
+    assert code != 0 and "robot is 'panda_primitive' in the checkpoint" in err and str(files["ckpt"]) in err
+    code = main([str(files["a.png"]), "--robot", "panda_primitive", "--checkpoint", str(files["root"] / "corrupt.pt"),
                  "--out", out, *K_ARGS])
     err = capsys.readouterr().err
     assert code != 0 and "corrupt.pt" in err and len(err.strip().splitlines()) == 1
@@ -155,7 +155,8 @@ def test_checkpoint_for_another_robot_or_corrupt(files, tmp_path, capsys):
 def test_command_line_entry_point_has_no_traceback(files, tmp_path):
     """Through the installed dispatcher: a missing reference checkpoint is one line."""
     res = subprocess.run([sys.executable, "-m", "robotpose_lib.cli", "predict", str(files["a.png"]), "--robot",
-                          "panda", "--checkpoint", str(tmp_path / "none.pt"), "--out", str(tmp_path / "p.json"),
+                          "panda_primitive", "--checkpoint", str(tmp_path / "none.pt"),
+                          "--out", str(tmp_path / "p.json"),
                           *K_ARGS], capture_output=True, text=True, timeout=120)
     assert res.returncode != 0 and "none.pt" in res.stderr and "Traceback" not in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
@@ -167,7 +168,7 @@ def test_two_predict_processes_writing_one_output(files, tmp_path):
     a file (when the other wrote it while this one ran: a warning line naming it)."""
     out = tmp_path / "same.json"
     procs = [subprocess.Popen([sys.executable, "-m", "robotpose_lib.cli", "predict", str(files[image]), "--robot",
-                               "panda", "--checkpoint", str(files["ckpt"]), "--out", str(out), *K_ARGS],
+                               "panda_primitive", "--checkpoint", str(files["ckpt"]), "--out", str(out), *K_ARGS],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for image in ("a.png", "b.jpg")]
     results = [(p.wait(timeout=120), *p.communicate()) for p in procs]
@@ -191,7 +192,7 @@ def test_a_per_image_camera_file_outside_the_mapping_folder_is_refused(files, tm
     (tmp_path / "K.json").write_text(json.dumps({"K": [[60, 0, 31.5], [0, 60, 23.5], [0, 0, 1]]}))
     for target in ("../K.json", str(tmp_path / "K.json")):
         (tmp_path / "cams" / "cameras.json").write_text(json.dumps({"a.png": target}))
-        code = main([str(files["a.png"]), "--robot", "panda", "--checkpoint", str(files["ckpt"]), "--out",
+        code = main([str(files["a.png"]), "--robot", "panda_primitive", "--checkpoint", str(files["ckpt"]), "--out",
                      str(tmp_path / "p.json"), "--intrinsics", str(tmp_path / "cams" / "cameras.json")])
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 1 and len(err) == 1 and "camera file" in err[0] and "leaves the folder" in err[0], err
@@ -208,8 +209,8 @@ def photo_folder(tmp_path_factory):
     from robotpose_lib.data import SyntheticDataset
 
     root = tmp_path_factory.mktemp("photos")
-    plain = SyntheticDataset("panda", 10, size=(240, 320), seed=777)[9]
-    wide = SyntheticDataset("panda", 10, size=(240, 427), seed=777)[9]
+    plain = SyntheticDataset("panda_primitive", 10, size=(240, 320), seed=777)[9]
+    wide = SyntheticDataset("panda_primitive", 10, size=(240, 427), seed=777)[9]
     K = plain.K.astype(float)
     cams = {}
     Image.fromarray(plain.image).save(root / "plain.png")
@@ -245,7 +246,7 @@ def test_a_folder_of_mixed_photos(photo_folder, tmp_path, capsys):
     """Results for every good file, one stderr line per problem (each bad file named once,
     each conversion or K rescale one warning), exit code 1 because some inputs failed."""
     out = tmp_path / "preds.json"
-    code = main([str(photo_folder), "--robot", "panda", "--intrinsics", str(photo_folder / "cameras.json"),
+    code = main([str(photo_folder), "--robot", "panda_primitive", "--intrinsics", str(photo_folder / "cameras.json"),
                  "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 1 and "Traceback" not in err

@@ -20,7 +20,7 @@ from robotpose_lib.tasks import InstanceTask, LocalizationTask, num_joints_of
 NET = (48, 64)  # network input (H, W)
 
 
-def save_tiny_checkpoints(folder, robot="panda", size=NET, seed=0):
+def save_tiny_checkpoints(folder, robot="panda_primitive", size=NET, seed=0):
     """Untrained quick-config localization + instance checkpoints in the trainer's format."""
     torch.manual_seed(seed)
     loc_task = LocalizationTask(robot, localization_config("quick", input_size=size, backbone_weights=None),
@@ -100,7 +100,7 @@ def test_resize_maps_joints_back_and_decodes_depth_with_the_network_focal_length
     # input 2x the network size: network pixel u maps to (u + 0.5) * 2 - 0.5
     K_in = _K(120.0, 120.0, 63.0, 48.5)
     fx_net = 120.0 * NET[1] / 128
-    pred = Predictor(KnownLocalization(fx_net), None, "panda", depth_coding=CODING, device="cpu")
+    pred = Predictor(KnownLocalization(fx_net), None, "panda_primitive", depth_coding=CODING, device="cpu")
     image = np.zeros((96, 128, 3), np.uint8)
     (pose,) = pred(image, K_in)
     expected_uv = (JOINTS_NET + 0.5) * 2 - 0.5
@@ -115,7 +115,7 @@ def test_other_aspect_ratio_is_letterboxed_not_squeezed():
     # 96x176 (11:6) into 48x64 (4:3): scale 64/176 = 0.364 across, 35/96 down (the content
     # height rounds to 35 rows), placed at rows 6..40; all three joints lie inside
     K_in = _K(176.0, 176.0, 87.5, 47.5)
-    pred = Predictor(KnownLocalization(64.0), None, "panda", depth_coding=CODING, device="cpu", fit="pad")
+    pred = Predictor(KnownLocalization(64.0), None, "panda_primitive", depth_coding=CODING, device="cpu", fit="pad")
     view = pred.prepare(np.zeros((96, 176, 3), np.uint8), K_in).view
     assert view.offset == (0, 6) and view.scale == (64 / 176, 35 / 96) and view.content_box == (0, 6, 64, 41)
     assert view.K_net[0, 0] == pytest.approx(64.0) and view.network_camera.focal == pytest.approx(64.0, rel=0.003)
@@ -130,7 +130,7 @@ def test_other_aspect_ratio_is_letterboxed_not_squeezed():
 def test_peaks_on_the_letterbox_padding_are_ignored():
     # 96x256 (8:3): content 24x64 at rows 12..35; joint 2 (y = 8.4) lies on the padding
     # (min_score 0.5: its Gaussian's tail on the content, 0.2 at row 12, is not a peak)
-    pred = Predictor(KnownLocalization(200.0 / 4), None, "panda", depth_coding=CODING, device="cpu",
+    pred = Predictor(KnownLocalization(200.0 / 4), None, "panda_primitive", depth_coding=CODING, device="cpu",
                      min_score=0.5, fit="pad")
     (pose,) = pred(np.zeros((96, 256, 3), np.uint8), _K(200.0, 200.0, 127.5, 47.5))
     assert np.isfinite(pose.joints_2d[:2]).all() and np.isnan(pose.joints_2d[2]).all()
@@ -141,7 +141,7 @@ def test_non_square_pixels_are_made_square_for_the_network():
     # fy = 2 fx: the image is resampled so that fx_net = fy_net = 30 (96x128 -> 24x64: x by
     # 1/2, y by 1/4, at rows 12..35), and depth is decoded with that focal length
     K_in = _K(60.0, 120.0, 63.5, 47.5)
-    pred = Predictor(KnownLocalization(30.0), None, "panda", depth_coding=CODING, device="cpu", min_score=0.5,
+    pred = Predictor(KnownLocalization(30.0), None, "panda_primitive", depth_coding=CODING, device="cpu", min_score=0.5,
                      fit="pad")
     with pytest.warns(UserWarning, match="non-square"):
         prepared = pred.prepare(np.zeros((96, 128, 3), np.uint8), K_in)
@@ -160,7 +160,7 @@ def test_depth_scales_with_the_focal_length_of_the_input():
     # The same pixels through a camera with twice the focal length: the decoded depth
     # doubles (Z' = Z f_ref / f_x is what the network sees), as in targets.DepthCoding.
     fx_net = 100.0 * NET[1] / 128
-    pred = Predictor(KnownLocalization(fx_net), None, "panda", depth_coding=CODING, device="cpu")
+    pred = Predictor(KnownLocalization(fx_net), None, "panda_primitive", depth_coding=CODING, device="cpu")
     image = np.zeros((96, 128, 3), np.uint8)
     z1 = pred(image, _K(100.0, 100.0, 63.5, 47.5))[0].joints_3d[:, 2]
     z2 = pred(image, _K(200.0, 200.0, 63.5, 47.5))[0].joints_3d[:, 2]
@@ -169,7 +169,7 @@ def test_depth_scales_with_the_focal_length_of_the_input():
 
 def test_instances_mask_the_beliefs_and_come_ordered_by_score():
     fx_net = 100.0 * NET[1] / 64
-    pred = Predictor(KnownLocalization(fx_net), HalvesInstances(), "panda", depth_coding=CODING, device="cpu")
+    pred = Predictor(KnownLocalization(fx_net), HalvesInstances(), "panda_primitive", depth_coding=CODING, device="cpu")
     image = np.zeros((48, 64, 3), np.uint8)
     poses = pred(image, _K(100.0, 100.0, 31.5, 23.5))
     # each robot's score: its mask confidence (0.9 left, 0.6 right) x its mean joint belief
@@ -189,7 +189,7 @@ def test_instances_mask_the_beliefs_and_come_ordered_by_score():
 def test_batched_call_takes_lists_and_one_or_many_K():
     fx_net = 100.0 * NET[1] / 128
     loc = KnownLocalization(fx_net)
-    pred = Predictor(loc, None, "panda", depth_coding=CODING, device="cpu")
+    pred = Predictor(loc, None, "panda_primitive", depth_coding=CODING, device="cpu")
     a, b = np.zeros((96, 128, 3), np.uint8), np.zeros((48, 64, 3), np.uint8)
     K_a, K_b = _K(100.0, 100.0, 63.5, 47.5), _K(50.0, 50.0, 31.5, 23.5)
     out = pred([a, b], [K_a, K_b])
@@ -206,7 +206,7 @@ def test_batched_call_takes_lists_and_one_or_many_K():
 def test_load_instance_checkpoint_and_predict(checkpoints):
     _, inst = checkpoints
     pred = Predictor.load(inst, device="cpu")
-    assert pred.instances is not None and pred.robot == "panda" and pred.input_size == NET
+    assert pred.instances is not None and pred.robot == "panda_primitive" and pred.input_size == NET
     image = np.random.default_rng(0).integers(0, 255, (60, 90, 3), dtype=np.uint8)
     poses = pred(image, _K(80.0, 80.0, 44.5, 29.5))
     assert len(poses) <= pred.max_instances
@@ -244,16 +244,16 @@ def test_localization_only_checkpoint_assumes_one_robot(checkpoints):
 
 
 def test_from_pretrained_names_the_missing_file(tmp_path, checkpoints):
-    with pytest.raises(FileNotFoundError, match="panda_localization_cpu/model.pt"):
-        Predictor.from_pretrained("panda", models_dir=tmp_path)
+    with pytest.raises(FileNotFoundError, match="panda_primitive_localization_cpu/model.pt"):
+        Predictor.from_pretrained("panda_primitive", models_dir=tmp_path)
     folder = checkpoints[0].parent.parent
-    pred = Predictor.from_pretrained("panda", models_dir=folder, device="cpu")
+    pred = Predictor.from_pretrained("panda_primitive", models_dir=folder, device="cpu")
     assert pred.instances is not None
-    assert pretrained_paths("panda", models_dir=folder) == checkpoints
+    assert pretrained_paths("panda_primitive", models_dir=folder) == checkpoints
 
 
 def test_checkpoint_for_another_robot_or_corrupt_is_one_line_error(checkpoints, tmp_path):
-    with pytest.raises(CheckpointError, match="robot is 'panda' in the checkpoint"):
+    with pytest.raises(CheckpointError, match="robot is 'panda_primitive' in the checkpoint"):
         Predictor.load(checkpoints[1], robot="kuka_kr16")
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint at all")
@@ -278,11 +278,11 @@ def test_bad_images_and_intrinsics_raise_one_line_errors(checkpoints, tmp_path):
 def test_rejects_unknown_method_and_mismatched_instance_model():
     loc = KnownLocalization(100.0)
     with pytest.raises(ValueError, match="method"):
-        Predictor(loc, None, "panda", method="blob")
+        Predictor(loc, None, "panda_primitive", method="blob")
     wrong = HalvesInstances()
     wrong.in_channels = 5
     with pytest.raises(ValueError, match="input channels"):
-        Predictor(loc, wrong, "panda")
+        Predictor(loc, wrong, "panda_primitive")
 
 
 def test_the_default_instance_model_follows_the_stated_rule(tmp_path):

@@ -14,7 +14,7 @@ def _figures(auc: float) -> dict:
 
 
 def test_card_is_written_from_the_records(tmp_path):
-    lineage = {"name": "toy_model", "task": "localization", "robot": "panda_mesh", "recipe": "dream",
+    lineage = {"name": "toy_model", "task": "localization", "robot": "panda", "recipe": "dream",
                "continue": "robotpose train localization ... --resume",
                "parts": [{"started_from": "x.pt", "command": "robotpose train a", "steps": 100, "batch_size": 8,
                           "wall_hours": 0.5, "machine": "2-core CPU", "date": "2026-12-07"},
@@ -42,7 +42,7 @@ def test_broken_records_are_one_line(tmp_path):
 
 
 def test_a_choice_between_options_is_rendered_with_its_rule(tmp_path):
-    lineage = {"name": "m", "task": "localization", "robot": "panda_mesh", "recipe": "dream", "continue": "c",
+    lineage = {"name": "m", "task": "localization", "robot": "panda", "recipe": "dream", "continue": "c",
                "parts": []}
     (tmp_path / records.LINEAGE).write_text(json.dumps(lineage))
     arm = lambda auc: {"recipe": "r", "steps": 10, "figures": {"model": _figures(auc)}}  # noqa: E731
@@ -87,3 +87,21 @@ def test_shipped_figures_are_reproduced_on_a_few_scenes(name):
                                              min_active_fraction=check["min_active_fraction"]))
         for key in ("mask_ap50", "mask_ap", "box_ap50", "box_ap", "counting_accuracy"):
             assert np.isclose(fresh[key], check[key], atol=1e-3, equal_nan=True), (key, fresh[key], check[key])
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_shipped_folder_is_named_for_the_robot_its_weights_were_trained_on(name):
+    """``{robot}_{task}_cpu``: the lineage and the checkpoint name the same robot, so that
+    ``Predictor.from_pretrained(robot)`` and each test set draw the robot the weights saw
+    (the mesh-trained Panda models are ``panda_*``, the primitive-trained ones
+    ``panda_primitive_*``)."""
+    from robotpose_lib.cards import read_record
+    from robotpose_lib.checkpoint import load_checkpoint, model_name
+    from robotpose_lib.robots import get_robot
+
+    record = read_record(name, SOURCE_MODELS_DIR)
+    ckpt = load_checkpoint(record.weights)
+    assert ckpt["robot"] == record.lineage["robot"] and ckpt["task"] == record.task
+    assert name == model_name(ckpt["robot"], ckpt["task"])
+    if ckpt["robot"] == "panda":
+        assert hasattr(get_robot("panda"), "urdf_path")   # the Panda drawn from its URDF meshes

@@ -107,7 +107,7 @@ def test_mesh_normals_interpolated_in_the_link_frame_equal_the_posed_corner_norm
     from robotpose_lib import camera
     from robotpose_lib.robots import get_robot
 
-    robot = get_robot("panda_mesh")
+    robot = get_robot("panda")
     q = robot.sample_joint_angles(3, torch.Generator().manual_seed(1))
     _, link_T = robot.forward_kinematics(q)
     eye = torch.tensor([[1.2, -0.9, 0.8], [0.4, 1.0, 0.3], [-1.0, -0.2, 1.4]], dtype=torch.float64)
@@ -127,7 +127,7 @@ def test_mesh_normals_interpolated_in_the_link_frame_equal_the_posed_corner_norm
 def test_posed_mesh_triangles_are_the_link_meshes_moved_by_their_link_transforms():
     from robotpose_lib.robots import get_robot
 
-    robot = get_robot("panda_mesh")
+    robot = get_robot("panda")
     q = robot.sample_joint_angles(2, torch.Generator().manual_seed(2), dtype=torch.float64)
     _, T = robot.forward_kinematics(q)
     tris = robot.triangles(T)

@@ -73,7 +73,7 @@ def _random_q(robot, n, seed):
 
 # ---------------------------------------------------------------- Panda
 def test_panda_fk_matches_reference_at_random_angles():
-    robot = get_robot("panda")
+    robot = get_robot("panda_primitive")
     q = _random_q(robot, 50, seed=1)
     kp, T = robot.forward_kinematics(q)
     assert kp.shape == (50, 7, 3) and T.shape == (50, robot.num_links, 4, 4)
@@ -83,7 +83,7 @@ def test_panda_fk_matches_reference_at_random_angles():
 
 def test_panda_zero_pose_known_positions():
     # At q = 0 the arm is straight up: flange at x = 0.088, z = 0.333 + 0.316 + 0.384 - 0.107.
-    kp, _ = get_robot("panda").forward_kinematics(torch.zeros(1, 7, dtype=torch.float64))
+    kp, _ = get_robot("panda_primitive").forward_kinematics(torch.zeros(1, 7, dtype=torch.float64))
     np.testing.assert_allclose(kp[0, -1].numpy(), [0.088, 0, 0.333 + 0.316 + 0.384 - 0.107], atol=1e-9)
     np.testing.assert_allclose(kp[0, 3].numpy(), [0.0825, 0, 0.649], atol=1e-9)
 
@@ -98,7 +98,7 @@ def _real_panda_info():
 
 def test_panda_fk_matches_reference_at_real_photo_angles():
     info = _real_panda_info()
-    robot = get_robot("panda")
+    robot = get_robot("panda_primitive")
     for step in info["steps"].values():
         q = np.asarray(step["joint_angles"], dtype=np.float64)
         kp, _ = robot.forward_kinematics(torch.tensor(q[None]))
@@ -107,7 +107,7 @@ def test_panda_fk_matches_reference_at_real_photo_angles():
 
 def test_panda_sample_range_covers_real_photo_angles():
     info = _real_panda_info()
-    low, high = get_robot("panda").sample_range
+    low, high = get_robot("panda_primitive").sample_range
     for step in info["steps"].values():
         q = torch.tensor(step["joint_angles"], dtype=torch.float64)
         assert torch.all(q >= low) and torch.all(q <= high), q
@@ -118,7 +118,7 @@ def test_panda_keypoints_project_into_real_photos():
     info = _real_panda_info()
     K = np.asarray(info["calibration_info"]["intrinsic"], dtype=np.float64)
     ext = np.asarray(info["calibration_info"]["extrinsic"][0], dtype=np.float64)
-    robot = get_robot("panda")
+    robot = get_robot("panda_primitive")
     for step in info["steps"].values():
         assert os.path.isfile(os.path.join(REAL_PANDA, step["img_file"]))
         kp, _ = robot.forward_kinematics(torch.tensor([step["joint_angles"]], dtype=torch.float64))
@@ -128,7 +128,7 @@ def test_panda_keypoints_project_into_real_photos():
 
 
 def test_panda_hand_frame_is_flange_rotated():
-    robot = get_robot("panda")
+    robot = get_robot("panda_primitive")
     q = _random_q(robot, 4, seed=3)
     kp, T = robot.forward_kinematics(q)
     hand, link7 = T[:, 8], T[:, 7]
@@ -156,7 +156,7 @@ def test_kr16_home_pose():
 
 
 # ---------------------------------------------------------------- both robots
-@pytest.mark.parametrize("name,J", [("panda", 7), ("kuka_kr16", 6)])
+@pytest.mark.parametrize("name,J", [("panda_primitive", 7), ("kuka_kr16", 6)])
 def test_keypoint_names_and_counts(name, J):
     robot = get_robot(name)
     assert robot.num_keypoints == J == len(set(robot.keypoint_names))
@@ -227,7 +227,7 @@ def test_primitives_follow_a_base_transform(name):
 def test_geometry_json_loads_without_pybullet():
     code = ("import sys; sys.modules['pybullet'] = None; sys.modules['pybullet_data'] = None\n"
             "from robotpose_lib.robots import get_robot\n"
-            "print(len(get_robot('panda').geometry))")
+            "print(len(get_robot('panda_primitive').geometry))")
     root = os.path.join(os.path.dirname(__file__), "..")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root,
                          env={**os.environ, "PYTHONPATH": os.path.abspath(root)})
@@ -236,10 +236,10 @@ def test_geometry_json_loads_without_pybullet():
 
 
 def test_unknown_robot_name():
-    with pytest.raises(ValueError, match="known robots: panda, kuka_kr16"):
+    with pytest.raises(ValueError, match="known robots: panda_primitive, kuka_kr16, panda, kuka_iiwa, xarm6"):
         get_robot("staubli")
 
 
 def test_bad_joint_shape():
     with pytest.raises(ValueError, match=r"\(B, 7\)"):
-        get_robot("panda").forward_kinematics(torch.zeros(3, 6))
+        get_robot("panda_primitive").forward_kinematics(torch.zeros(3, 6))

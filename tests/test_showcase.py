@@ -13,8 +13,8 @@ matplotlib.use("Agg")
 
 @pytest.fixture(scope="module")
 def scenes():
-    params = params_for("panda", min_robots=2, max_robots=3, theta_vr=1.0)
-    return [s for s in generate("panda", 5, range(6), 96, 128, params) if counted_joints(s).any()]
+    params = params_for("panda_primitive", min_robots=2, max_robots=3, theta_vr=1.0)
+    return [s for s in generate("panda_primitive", 5, range(6), 96, 128, params) if counted_joints(s).any()]
 
 
 def _truth(s, shift=(0.0, 0.0)) -> list[RobotPose]:

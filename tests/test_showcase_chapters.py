@@ -78,10 +78,10 @@ class _Oracle(torch.nn.Module):
 
 def test_perfect_beliefs_score_nearly_zero_through_chapter_2s_evaluation():
     size = (96, 128)
-    params = params_for("panda", min_robots=1, max_robots=2, theta_vr=1.0)
-    samples = [s for s in generate("panda", 3, range(4), *size, params) if s.num_robots]
+    params = params_for("panda_primitive", min_robots=1, max_robots=2, theta_vr=1.0)
+    samples = [s for s in generate("panda_primitive", 3, range(4), *size, params) if s.num_robots]
     oracle = _Oracle(samples, size)
-    targets = TargetParams(depth=depth_coding_for("panda"))
+    targets = TargetParams(depth=depth_coding_for("panda_primitive"))
     report = evaluate_samples(oracle, samples, targets, size, methods=("nms",), device="cpu", progress=False)
     errors = localization_scene_errors(report, samples)
     assert np.all(errors < 0.5)  # sub-pixel peaks of exact Gaussians
@@ -167,7 +167,7 @@ def test_table_ii_text_says_which_instance_model_each_row_times():
                           "paper_mean_ms": 17.75, "paper_std_ms": 0.6}],
                 "baselines": [{"step": "NMS", "ours_ms": 1.0, "baseline": "scipy", "baseline_ms": 2.0,
                                "speedup": 2.0, "same_peaks": True}]}
-    assert "the paper's recurrent (ConvGRU) instance model" in narration.table_ii_markdown(table_ii, "panda")
+    assert "the paper's recurrent (ConvGRU) instance model" in narration.table_ii_markdown(table_ii, "panda_primitive")
     onepass = narration.table_ii_conditions(table_ii, 7, 1, 2, predictor_model="one-pass")
     assert "its instance model the recurrent one" in onepass
     assert "loads the one-pass instance model by default" in onepass

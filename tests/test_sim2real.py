@@ -18,17 +18,17 @@ H, W = 96, 128
 
 def test_paper_recipe_is_the_default_params():
     """The recipe 'paper' changes nothing: the paper's scenes keep their bytes."""
-    a = generate("panda", 4, range(3), H, W, params_for("panda"))
-    b = generate("panda", 4, range(3), H, W, params_for("panda", "paper"))
+    a = generate("panda_primitive", 4, range(3), H, W, params_for("panda_primitive"))
+    b = generate("panda_primitive", 4, range(3), H, W, params_for("panda_primitive", "paper"))
     for x, y in zip(a, b):
         assert np.array_equal(x.image, y.image) and np.array_equal(x.masks, y.masks)
 
 
 def test_sim2real_samples_are_reproducible_and_differ_from_paper():
-    p = params_for("panda", "sim2real")
-    a = generate("panda", 9, range(4), H, W, p)
-    b = generate("panda", 9, range(4), H, W, p)
-    c = generate("panda", 9, range(4), H, W, params_for("panda"))
+    p = params_for("panda_primitive", "sim2real")
+    a = generate("panda_primitive", 9, range(4), H, W, p)
+    b = generate("panda_primitive", 9, range(4), H, W, p)
+    c = generate("panda_primitive", 9, range(4), H, W, params_for("panda_primitive"))
     assert all(np.array_equal(x.image, y.image) for x, y in zip(a, b))
     assert any(not np.array_equal(x.image, z.image) for x, z in zip(a, c))
 
@@ -36,11 +36,11 @@ def test_sim2real_samples_are_reproducible_and_differ_from_paper():
 def test_clutter_recipe_adds_hard_negatives_around_the_paper_robots():
     """'clutter' = the paper's scenes (same robots, poses and camera for a seed) with
     distractor objects and collage patches added: only the image differs."""
-    clutter, paper = params_for("panda", "clutter"), params_for("panda")
+    clutter, paper = params_for("panda_primitive", "clutter"), params_for("panda_primitive")
     assert clutter.max_distractors > 0 and clutter.collage_patches > 0
     assert clutter.fov_y_deg == paper.fov_y_deg and clutter.r_max == paper.r_max
-    a = generate("panda", 4, range(4), H, W, clutter)
-    b = generate("panda", 4, range(4), H, W, paper)
+    a = generate("panda_primitive", 4, range(4), H, W, clutter)
+    b = generate("panda_primitive", 4, range(4), H, W, paper)
     assert [x.num_robots for x in a] == [y.num_robots for y in b]
     assert all(np.allclose(x.joints_3d, y.joints_3d) for x, y in zip(a, b))
     assert all(not np.array_equal(x.image, y.image) for x, y in zip(a, b))
@@ -48,7 +48,7 @@ def test_clutter_recipe_adds_hard_negatives_around_the_paper_robots():
 
 def test_unknown_recipe_and_bad_fields_are_errors():
     with pytest.raises(ValueError, match="recipe"):
-        params_for("panda", "photoreal")
+        params_for("panda_primitive", "photoreal")
     with pytest.raises(ValueError, match="blur_probability"):
         SynthParams(blur_probability=1.5)
     with pytest.raises(ValueError, match="jpeg_quality"):
@@ -56,8 +56,9 @@ def test_unknown_recipe_and_bad_fields_are_errors():
 
 
 def _one_robot_scene(**overrides):
-    params = params_for("panda", min_robots=1, max_robots=1, theta_vr=1.0, noise_amplitude=(0, 0), **overrides)
-    scene = sample_scene("panda", params, 0, 0, H, W)
+    params = params_for("panda_primitive", min_robots=1, max_robots=1, theta_vr=1.0, noise_amplitude=(0, 0),
+                        **overrides)
+    scene = sample_scene("panda_primitive", params, 0, 0, H, W)
     # a fixed, fully visible view: camera 2 m in front of the robot, looking at it
     scene.base_poses = np.eye(4)[None]
     scene.joint_angles = np.array([[0, 0, 0, -2.3, 0, 1.6, 0.0]])
@@ -77,10 +78,10 @@ def _wall_in_front(depth_m: float) -> DistractorSet:
 
 def test_distractor_in_front_hides_robot_and_joints():
     scene, params = _one_robot_scene()
-    clear = render_scenes("panda", [scene], params)[0]
+    clear = render_scenes("panda_primitive", [scene], params)[0]
     assert clear.num_robots == 1 and clear.visibility.any()
     scene.distractors = _wall_in_front(0.5)
-    hidden = render_scenes("panda", [scene], params)[0]
+    hidden = render_scenes("panda_primitive", [scene], params)[0]
     # the robot is rendered but covered: no mask pixel, no visible joint, all pixels red
     assert hidden.masks.sum() == 0 and not hidden.visibility.any()
     assert np.all(hidden.image[..., 0] > 200) and np.all(hidden.image[..., 1] < 60)
@@ -88,9 +89,9 @@ def test_distractor_in_front_hides_robot_and_joints():
 
 def test_distractor_behind_robot_changes_only_background():
     scene, params = _one_robot_scene()
-    clear = render_scenes("panda", [scene], params)[0]
+    clear = render_scenes("panda_primitive", [scene], params)[0]
     scene.distractors = _wall_in_front(4.0)
-    behind = render_scenes("panda", [scene], params)[0]
+    behind = render_scenes("panda_primitive", [scene], params)[0]
     assert np.array_equal(clear.masks, behind.masks)
     assert np.array_equal(clear.visibility, behind.visibility)
     robot = clear.masks.any(0)
@@ -147,7 +148,7 @@ def test_missed_keypoints_count_as_wrong_and_shift_is_measured():
 
 def _synthetic_photo(q, name="f") -> RealPhoto:
     """A 'photo' whose truth comes from our FK: a fixed calibration, a plain image."""
-    panda = get_robot("panda")
+    panda = get_robot("panda_primitive")
     K = np.array([[150.0, 0, 159.5], [0, 150.0, 119.5], [0, 0, 1]])
     rvec, tvec = np.array([1.2, 1.9, -1.4]), np.array([0.2, 0.35, 1.0])
     T = np.eye(4)
@@ -208,7 +209,7 @@ def test_mesh_twin_covers_our_primitive_twin_and_the_keypoints():
     (dict(aim_offset=-1.0), "aim_offset")])
 def test_nonsense_sim2real_values_are_rejected_when_set(change, message):
     with pytest.raises(ValueError, match=message):
-        params_for("panda", "sim2real", **change)
+        params_for("panda_primitive", "sim2real", **change)
 
 
 def _dev_copy(tmp_path, edit):

@@ -7,7 +7,7 @@ from robotpose_lib.robots import get_robot
 from robotpose_lib.synth import SynthParams, generate, generate_one, params_for, sample_scene
 
 H, W = 96, 128
-ROBOTS = ["panda", "kuka_kr16"]
+ROBOTS = ["panda_primitive", "kuka_kr16"]
 
 
 @pytest.fixture(scope="module", params=ROBOTS)
@@ -90,9 +90,9 @@ def test_invisible_joints_outside_frame_are_marked(batch):
 
 
 def test_same_seed_same_bytes_different_seed_differs():
-    a = generate_one("panda", 7, 2, H, W)
-    b = generate_one("panda", 7, 2, H, W)
-    c = generate_one("panda", 8, 2, H, W)
+    a = generate_one("panda_primitive", 7, 2, H, W)
+    b = generate_one("panda_primitive", 7, 2, H, W)
+    c = generate_one("panda_primitive", 8, 2, H, W)
     assert a.image.tobytes() == b.image.tobytes()
     assert a.depth.tobytes() == b.depth.tobytes()
     assert a.joints_2d.tobytes() == b.joints_2d.tobytes()
@@ -110,7 +110,7 @@ def test_batched_rendering_equals_one_by_one():
 
 
 def test_zero_visible_robots_gives_a_valid_sample():
-    s = generate_one("panda", 0, 0, H, W, params=params_for("panda", theta_vr=0.0))
+    s = generate_one("panda_primitive", 0, 0, H, W, params=params_for("panda_primitive", theta_vr=0.0))
     assert s.num_robots == 0
     assert s.masks.shape == (0, H, W) and s.joints_2d.shape == (0, 7, 2)
     assert (s.depth == 0).all() and s.image.shape == (H, W, 3)

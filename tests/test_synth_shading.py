@@ -27,9 +27,9 @@ def test_shading_from_compact_hits_equals_the_former_formula():
     """Rendered mesh Pandas and distractors, lit with highlights: _shade on the compact
     hits (float32, half vector's cosine in closed form) equals the former float64 formula
     within 0.02 of a grey level (before rounding)."""
-    robot = get_robot("panda_mesh")
-    params = params_for("panda_mesh", "sim2real", min_robots=3, max_robots=3, theta_vr=1.0)
-    scenes = [sample_scene("panda_mesh", params, 0, i, 120, 160) for i in range(4)]
+    robot = get_robot("panda")
+    params = params_for("panda", "sim2real", min_robots=3, max_robots=3, theta_vr=1.0)
+    scenes = [sample_scene("panda", params, 0, i, 120, 160) for i in range(4)]
     prims, tris, geometry, interpolate = _scene_geometry(robot, scenes, "cpu")
     extra = [s.distractors.primitives(b, len(geometry[b]["rows"])) for b, s in enumerate(scenes) if len(s.distractors)]
     prims = Primitives.cat([prims, *extra])

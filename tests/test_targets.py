@@ -149,7 +149,7 @@ def test_collate_batches_at_input_size():
 def test_targets_of_a_rendered_sample():
     data = pytest.importorskip("robotpose_lib.data")
     try:
-        sample = data.SyntheticDataset("panda", 4, size=(60, 80), seed=3)[1]
+        sample = data.SyntheticDataset("panda_primitive", 4, size=(60, 80), seed=3)[1]
     except (ImportError, FileNotFoundError) as exc:  # generator assets not there yet
         pytest.skip(f"synthetic data unavailable: {exc}")
     coding = DepthCoding(0.3, 5.0)

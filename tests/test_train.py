@@ -83,8 +83,8 @@ def test_corrupt_and_mismatched_checkpoints(tmp_path, capsys):
     task = tiny_task()
     save_checkpoint(out / "checkpoint.pt", {"task": "localization", "robot": "toy",
                                             "config": task.config_dict(), "step": 1, "model": {}})
-    with pytest.raises(CheckpointError, match=r"robot is 'toy' in the checkpoint, 'panda'"):
-        load_checkpoint(out / "checkpoint.pt", expect={"robot": "panda"})
+    with pytest.raises(CheckpointError, match=r"robot is 'toy' in the checkpoint, 'panda_primitive'"):
+        load_checkpoint(out / "checkpoint.pt", expect={"robot": "panda_primitive"})
     # The CLI's quick config has input 96x128, the checkpoint 48x64: named in the message.
     assert main([*CLI, "--out", str(out), "--steps", "2", "--resume"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
@@ -146,7 +146,7 @@ def test_warm_start_copies_weights_and_keeps_depth_weight(tmp_path):
     for k, v in ckpt_a["model"].items():
         assert torch.equal(v, ckpt_b["model"][k]), k
     # another robot's checkpoint is refused with a one-line error
-    other = localization_task("quick", "panda", input_size=(48, 64))
+    other = localization_task("quick", "panda_primitive", input_size=(48, 64))
     with pytest.raises(CheckpointError, match="robot"):
         train(other, ds, tmp_path / "c", s0)
 
@@ -246,8 +246,8 @@ def test_chapter_2_gpu_live_run_settings_train_on_any_device(tmp_path):
     whose configuration is the paper's stage sizes."""
     from robotpose_lib.data import SyntheticDataset
 
-    task = localization_task("gpu", "panda")
-    data = SyntheticDataset("panda", 2, size=task.input_size, seed=1)
+    task = localization_task("gpu", "panda_primitive")
+    data = SyntheticDataset("panda_primitive", 2, size=task.input_size, seed=1)
     result = train(task, data, tmp_path, TrainSettings(steps=1, batch_size=2, ckpt_every=1,
                                                        log_every=1, num_workers=2, threads=1,
                                                        progress=False, device="cpu"))

@@ -17,7 +17,7 @@ from robotpose_lib.urdf import RobotSpec, URDFRobot
 
 
 def test_mesh_panda_keypoints_equal_the_dh_panda():
-    dh, mesh = get_robot("panda"), get_robot("panda_mesh")
+    dh, mesh = get_robot("panda_primitive"), get_robot("panda")
     assert mesh.keypoint_names == dh.keypoint_names
     q = dh.sample_joint_angles(200, torch.Generator().manual_seed(0), dtype=torch.float64)
     kp_dh, _ = dh.forward_kinematics(q)
@@ -107,7 +107,7 @@ def test_silhouette_matches_pybullets_render_of_the_same_urdf(name):
     (q, T, K), = random_views(robot, 1, 240, 320, seed=11)
     ours = silhouette(robot, q, T, K, 240, 320)
     joints = robot.joint_values(q[0])   # sampled, held and mimic joints by name
-    if name == "panda_mesh":
+    if name == "panda":
         held = spec.fixed_joints["panda_finger_joint1"]
         assert joints["panda_finger_joint2"] == joints["panda_finger_joint1"] == held
     theirs, _ = pybullet_render(str(path), joints, T.numpy(), K.numpy(), 240, 320)
@@ -184,7 +184,7 @@ def test_registered_urdf_robot_renders_through_synthesis(tmp_path):
     other = tmp_path / "other"
     other.mkdir()
     with pytest.raises(ValueError, match="already taken"):
-        load_urdf_robot(_write_urdf(other, name="panda_mesh"))
+        load_urdf_robot(_write_urdf(other, name="panda"))
 
 
 # ----------------------------------------------------------------------------- appearance
@@ -231,7 +231,7 @@ def test_robots_command_lists_every_robot_with_keypoints(capsys):
 
     assert main(["robots"]) == 0
     out = capsys.readouterr().out
-    for name in ("panda", "kuka_kr16", *MESH_ROBOT_NAMES):
+    for name in ("panda_primitive", "kuka_kr16", *MESH_ROBOT_NAMES):
         assert f"{name}: " in out
     assert "panda_link0, panda_link2, panda_link3, panda_link4, panda_link6, panda_link7, panda_hand" in out
 
@@ -276,10 +276,11 @@ def test_shipped_mesh_arms_train_a_quick_localization_model(tmp_path, name):
 def test_warm_start_crosses_robots_with_the_same_keypoints_only(tmp_path):
     from robotpose_lib.cli import main
 
-    assert main(["train", "localization", "--config", "quick", "--robot", "panda", "--out", str(tmp_path / "a"),
+    assert main(["train", "localization", "--config", "quick", "--robot", "panda_primitive",
+                 "--out", str(tmp_path / "a"),
                  "--steps", "1", "--no-progress"]) == 0
     init = str(tmp_path / "a" / "checkpoint.pt")
-    assert main(["train", "localization", "--config", "quick", "--robot", "panda_mesh", "--init", init,
+    assert main(["train", "localization", "--config", "quick", "--robot", "panda", "--init", init,
                  "--out", str(tmp_path / "b"), "--steps", "1", "--no-progress"]) == 0
     assert main(["train", "localization", "--config", "quick", "--robot", "kuka_iiwa", "--init", init,
                  "--out", str(tmp_path / "c"), "--steps", "1", "--no-progress"]) == 1
@@ -287,8 +288,8 @@ def test_warm_start_crosses_robots_with_the_same_keypoints_only(tmp_path):
 
 # ----------------------------------------------------------------------------- filmed views
 def test_filmed_cameras_keep_their_distance_and_stay_above_the_floor():
-    params = params_for("panda_mesh", "filmed")
-    for s in generate("panda_mesh", 4, range(12), 60, 80, params):
+    params = params_for("panda", "filmed")
+    for s in generate("panda", 4, range(12), 60, 80, params):
         assert 0.3 - 1e-9 <= s.meta["camera_radius"] <= 3.0 + 1e-9
         eye_world = -s.camera_pose[:3, :3].T @ s.camera_pose[:3, 3]
         assert eye_world[2] >= 0.05 - 1e-6
@@ -299,10 +300,10 @@ def test_filmed_cameras_keep_their_distance_and_stay_above_the_floor():
 def test_held_objects_sit_at_the_hand():
     from robotpose_lib.synth import sample_scene
 
-    params = params_for("panda_mesh", "filmed", held_object_probability=1.0, max_distractors=0)
-    scene = sample_scene("panda_mesh", params, 4, 3, 60, 80)
+    params = params_for("panda", "filmed", held_object_probability=1.0, max_distractors=0)
+    scene = sample_scene("panda", params, 4, 3, 60, 80)
     assert len(scene.distractors) == 1
-    robot = get_robot("panda_mesh")
+    robot = get_robot("panda")
     kp, _ = robot.forward_kinematics(torch.tensor(scene.joint_angles))
     hand = (scene.camera_pose @ scene.base_poses[0] @ np.append(kp[0, -1].numpy(), 1.0))[:3]
     assert np.linalg.norm(scene.distractors.p0[0] - hand) < 0.3
@@ -343,8 +344,8 @@ def test_twin_ladder_command_writes_every_row(tmp_path):
 
 
 def test_a_white_finish_robot_wears_grey_shells_as_its_own_look():
-    params = _flat_params("panda_mesh", urdf_color_probability=1.0)
-    sample = generate("panda_mesh", 0, [1], 120, 160, params)[0]
+    params = _flat_params("panda", urdf_color_probability=1.0)
+    sample = generate("panda", 0, [1], 120, 160, params)[0]
     robot = sample.link_ids >= 0
     pixels = sample.image[robot].astype(int)
     assert robot.sum() > 50

@@ -306,8 +306,8 @@ def test_predict_and_eval_take_urdf(tmp_path, capsys):
     image = tmp_path / "a.png"
     image.write_bytes(b"")
     args = [str(image), "--fx", "50", "--fy", "50", "--cx", "32", "--cy", "24", "--out", str(tmp_path / "o.json")]
-    assert main(["predict", *args, "--robot", "panda", "--urdf", str(urdf)]) == 1
-    assert "--robot panda but" in capsys.readouterr().err
+    assert main(["predict", *args, "--robot", "panda_primitive", "--urdf", str(urdf)]) == 1
+    assert "--robot panda_primitive but" in capsys.readouterr().err
     assert main(["eval", "filmed", "--spec", "x.json"]) == 2
     assert "--spec: only with --urdf" in capsys.readouterr().err
 

@@ -1,9 +1,9 @@
 """People's own photos and cameras (issue 11): the same synthetic scene stored, sized or
 described differently must give the plain scene's joints and depth, or a clear error.
 
-Every expected value comes from the plain scene: ``robotpose synth --robot panda --size
+Every expected value comes from the plain scene: ``robotpose synth --robot panda_primitive --size
 240x320 --seed 777`` scenes rendered in memory, predicted by the shipped reference
-localization model (``Predictor.from_pretrained("panda", instances=False)``: one pose,
+localization model (``Predictor.from_pretrained("panda_primitive", instances=False)``: one pose,
 the strongest peak per joint, so no instance ambiguity blurs the comparison).
 
 What the tolerances are made of (measured on these scenes, see each test):
@@ -45,7 +45,7 @@ def predictor():
     torch.set_num_threads(1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "localization-only checkpoint": intended
-        pred = Predictor.from_pretrained("panda", instances=False, device="cpu")
+        pred = Predictor.from_pretrained("panda_primitive", instances=False, device="cpu")
     yield pred
     torch.set_num_threads(before)
 
@@ -54,7 +54,7 @@ def predictor():
 def scenes(predictor):
     """Up to 4 plain scenes (sample, K, plain pose) in which the model finds >= 5 joints."""
     out = []
-    for sample in SyntheticDataset("panda", N, size=SIZE, seed=SEED).batch(range(N)):
+    for sample in SyntheticDataset("panda_primitive", N, size=SIZE, seed=SEED).batch(range(N)):
         K = sample.K.astype(np.float64)
         (pose,) = predictor(sample.image, K)
         if np.isfinite(pose.joints_2d).all(1).sum() >= 5:
@@ -192,7 +192,7 @@ def test_letterboxed_into_the_network_size_keeps_metric_depth(predictor, scenes)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("robot", ["panda", "kuka_kr16"])
+@pytest.mark.parametrize("robot", ["panda_primitive", "kuka_kr16"])
 def test_other_aspect_ratios_keep_metric_depth(robot):
     """Issue case 1: the same scenes rendered at 16:9, 8:3 and 3:4 with their exact K.
     Squeezed into 4:3 they gave median predicted/true depth 0.81, 0.65, 1.41 (panda);

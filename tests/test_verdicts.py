@@ -49,7 +49,7 @@ def test_chosen_scene_rule_says_how_many_went_better_and_worse():
 def test_twin_cause_names_the_rung_where_the_gap_opens(tmp_path):
     folder = tmp_path / scorecard.MESH_PANDA_MODEL
     folder.mkdir()
-    (folder / "lineage.json").write_text(json.dumps({"name": folder.name, "task": "localization", "robot": "panda_mesh",
+    (folder / "lineage.json").write_text(json.dumps({"name": folder.name, "task": "localization", "robot": "panda",
                                                      "recipe": "dream", "parts": [], "continue": "-"}))
     assert scorecard.twin_cause(tmp_path) == ""
 

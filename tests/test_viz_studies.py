@@ -26,7 +26,7 @@ def test_depth_study_and_throughput_figures_draw():
     study.append({"config": "cpu", "hours": float("nan"), "all": {"auc": 0.0}})  # no log: left out
     ax = plot_real_study(study, baseline_auc=0.4)
     assert len(ax.get_lines()[0].get_xdata()) == 2
-    cost = TrainingCost("panda_localization_cpu", None, [{"samples_per_s": 3.0}, {"samples_per_s": 6.0}])
+    cost = TrainingCost("panda_primitive_localization_cpu", None, [{"samples_per_s": 3.0}, {"samples_per_s": 6.0}])
     assert len(plot_throughput([cost]).patches) == 2
     plt.close("all")
 
@@ -34,11 +34,11 @@ def test_depth_study_and_throughput_figures_draw():
 def test_training_throughput_rows():
     from robotpose_lib.bench.train import throughput
 
-    rows = throughput("quick", "panda", batch_size=2, repeats=1)
+    rows = throughput("quick", "panda_primitive", batch_size=2, repeats=1)
     assert [r["variant"] for r in rows][0] == "fp32 eager" and len(rows) == 4
     assert rows[0]["speedup"] == 1.0 and all(r["samples_per_s"] > 0 for r in rows)
     with pytest.raises(ValueError, match="at least 1"):
-        throughput("quick", "panda", batch_size=0)
+        throughput("quick", "panda_primitive", batch_size=0)
 
 
 def test_zoom_box_frames_the_masks_at_an_aspect():

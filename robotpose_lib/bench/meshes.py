@@ -64,7 +64,7 @@ def budget_study(urdf_path: str, spec: RobotSpec | None = None, budgets=(200, 40
     return result
 
 
-def embree_comparison(robot: str = "panda_mesh", n: int = 8, size: tuple[int, int] = (480, 640)) -> dict:
+def embree_comparison(robot: str = "panda", n: int = 8, size: tuple[int, int] = (480, 640)) -> dict:
     """Milliseconds per image of our ray caster (triangles of 3 robots of ``robot``, back
     faces culled, one torch thread as in synthesis, after a warm-up call) and of Embree via
     trimesh (BVH build + the first hit of every pixel's ray, the same triangles), and the

@@ -83,7 +83,7 @@ def _timed(robot: str, params, n: int, height: int, width: int, batch: int) -> f
 
 
 def mesh_benchmark(n: int = 64, batch: int = 8, small: tuple[int, int] = (240, 320),
-                   size: tuple[int, int] = (480, 640), robot: str = "panda_mesh", primitive: str = "panda",
+                   size: tuple[int, int] = (480, 640), robot: str = "panda", primitive: str = "panda_primitive",
                    recipe: str = "sim2real") -> int:
     """Samples/s of a URDF mesh robot (one process, ``recipe``) at ``small`` and at ``size``
     with 3 robots, beside the primitive robot and beside pybullet's TinyRenderer drawing the

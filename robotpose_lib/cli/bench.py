@@ -35,8 +35,8 @@ def _meshes(p):
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--small", type=image_size, default=(240, 320), help="the small size, default 240x320")
     p.add_argument("--size", type=image_size, default=(480, 640), help="the 3-robot size, default 480x640")
-    p.add_argument("--robot", default="panda_mesh", help="a shipped mesh robot")
-    p.add_argument("--primitive", default="panda", help="the primitive robot beside it")
+    p.add_argument("--robot", default="panda", help="a shipped mesh robot")
+    p.add_argument("--primitive", default="panda_primitive", help="the primitive robot beside it")
     p.add_argument("--recipe", default="sim2real")
 
 

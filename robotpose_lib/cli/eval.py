@@ -14,7 +14,7 @@ any instance checkpoint through ``--instances``.
     robotpose eval real --data DIR [--checkpoint LOC.pt] [--instances INST.pt|none]
                         [--method nms|log] [--json OUT]
     robotpose eval filmed [--checkpoint LOC.pt] [--instances INST.pt|none] [--n N]
-                          [--scene-robot panda_mesh] [--json OUT]   (the filmed validation set,
+                          [--scene-robot panda] [--json OUT]   (the filmed validation set,
                           measured like real photos)
     robotpose eval twin [--data DIR] [--checkpoint LOC.pt] [--instances INST.pt|none] [--json OUT]
                         (the twin ladder: mesh twin, mesh twin on the photo, photo, mean pose)
@@ -80,8 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hard-negatives", action="store_true",
                    help="with --robot-free: also M robot-free scenes with distractor objects and "
                         "collages of test photos (the 'clutter' recipe's hard negatives)")
-    p.add_argument("--scene-robot", default="panda_mesh",
-                   help="filmed: the robot drawn in the validation scenes (default panda_mesh, the real arm's "
+    p.add_argument("--scene-robot", default="panda",
+                   help="filmed: the robot drawn in the validation scenes (default panda, the real arm's "
                         "meshes; its keypoints must be the model's)")
     add_urdf_arguments(p)   # a model trained on a URDF that has moved since: its new place
     p.add_argument("--device", default="auto")

@@ -24,7 +24,7 @@ def image_size(text: str) -> tuple[int, int]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="robotpose synth", description="Render a synthetic dataset to disk.")
-    p.add_argument("--robot", help="robot name, e.g. panda, kuka_kr16, panda_mesh (robotpose robots lists them)")
+    p.add_argument("--robot", help="robot name, e.g. panda, kuka_kr16, panda_primitive (robotpose robots lists them)")
     add_urdf_arguments(p)
     p.add_argument("--n", type=int, required=True, help="number of samples")
     p.add_argument("--size", type=image_size, default=(480, 640), help="HxW, default 480x640")

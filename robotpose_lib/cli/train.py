@@ -59,7 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="robotpose train", description="Train a model.")
     p.add_argument("task", choices=sorted(FACTORIES), help="model family")
     p.add_argument("--config", required=True, help="named configuration (quick, cpu, paper)")
-    p.add_argument("--robot", help="robot name (panda, kuka_kr16, panda_mesh, ...: robotpose robots; toy for the "
+    p.add_argument("--robot", help="robot name (panda, kuka_kr16, panda_primitive, ...: robotpose robots; toy for the "
                    "disc demo)")
     add_urdf_arguments(p)
     p.add_argument("--out", required=True, help="run directory (checkpoint.pt, metrics.jsonl)")

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import metrics
-from ..checkpoint import CheckpointError, load_checkpoint, reference_path
+from ..checkpoint import CheckpointError, default_instance_task, load_checkpoint, reference_path
 from ..predictor import Predictor
 from ..real_panda import RealPhoto
 from ..tasks import INSTANCE_TASKS, load_reference
@@ -46,11 +46,9 @@ AUC_MAX_PX = 20.0
 ADD_MAX_CM = 10.0
 # DREAM's 7 Panda keypoints; the first two (panda_link0, panda_link2) sit on the base and
 # shoulder, the rest move with the arm.
-MOVING_JOINTS = {"panda": (2, 3, 4, 5, 6), "panda_mesh": (2, 3, 4, 5, 6)}
+MOVING_JOINTS = {"panda": (2, 3, 4, 5, 6), "panda_primitive": (2, 3, 4, 5, 6)}
 # DREAM's Panda keypoints in words (base and shoulder, then the moving joints), for sentences.
 PANDA_JOINT_WORDS = ("base", "shoulder", "upper arm", "elbow", "wrist", "flange", "hand")
-# Robots without shipped models of their own, and whose (same keypoints) serve instead.
-SHIPPED_MODELS_OF = {"panda_mesh": "panda"}
 
 
 @dataclass
@@ -194,28 +192,26 @@ def format_real_report(result: dict) -> str:
 def load_predictor(checkpoint: str | None, instances: str | None, robot: str | None = None, device=None):
     """A Predictor from a localization checkpoint (default the shipped reference) and an
     instance checkpoint of either kind, recurrent or one-pass (``tasks.INSTANCE_TASKS``;
-    default the shipped recurrent reference; "none": one robot per image, beliefs decoded
-    unmasked).
+    default the robot's default shipped instance model, ``checkpoint.default_instance_task``;
+    "none": one robot per image, beliefs decoded unmasked).
 
     With both given, the instance model runs on the *given* localization model's outputs
     (the instance checkpoint's own copy of the localization weights is replaced), so a
     retrained localization model can be measured with an existing instance model (of a
-    robot with the same keypoints: the primitive Panda's instance model beside a mesh
+    robot with the same keypoints: the primitive Panda's instance model beside the mesh
     Panda's localization model). ``robot``: the expected robot (default: the localization
     checkpoint's, "panda" for the shipped reference).
     """
     if robot is None:
         robot = load_checkpoint(checkpoint)["robot"] if checkpoint else "panda"
-    # the mesh Panda has no shipped models yet: the primitive Panda's (same keypoints) serve
-    shipped = SHIPPED_MODELS_OF.get(robot, robot)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "localization-only checkpoint": intended
         loc_ref = load_reference(robot, checkpoint=checkpoint, device=device) if checkpoint \
-            else load_reference(shipped, device=device)
+            else load_reference(robot, device=device)
         loc = Predictor.from_reference(loc_ref, device=device)
     if instances == "none":
         return loc
-    inst_file = Path(instances) if instances else reference_path(shipped, "instances")
+    inst_file = Path(instances) if instances else reference_path(robot, default_instance_task(robot))
     task = load_checkpoint(inst_file).get("task")
     if task not in INSTANCE_TASKS:
         raise CheckpointError(f"{inst_file}: a {task!r} checkpoint, but --instances needs an instance "

@@ -116,7 +116,7 @@ def robot_free_validation_scenes(robot: str, n: int, size: tuple[int, int], seed
     return _without_robots(robot, n, size, seed, params_for(robot, recipe))
 
 
-def filmed_validation(robot: str = "panda_mesh", n: int = 200, size: tuple[int, int] = (240, 320),
+def filmed_validation(robot: str = "panda", n: int = 200, size: tuple[int, int] = (240, 320),
                       seed: int = FILMED_SEED) -> list[RealPhoto]:
     """The synthetic validation set for choosing models that must work on photographs:
     ``n`` scenes of the "filmed" recipe (``synth.RECIPES``: one robot filmed as people film
