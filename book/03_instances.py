@@ -444,8 +444,8 @@ display(Markdown(narration.describe_step_counts(
     step_labels, [iv.active_fractions(m) for m in step_masks], PAPER_FRACTION,
     SMALL_FRACTION)))
 # where the steps that should each emit a robot light up: on robots or background
-display(Markdown(narration.describe_step_activation(
-    activation_on_robots(step_masks, step_truth))))
+shown_activation = activation_on_robots(step_masks, step_truth)
+display(Markdown(narration.describe_step_activation(shown_activation)))
 
 # %% [markdown]
 # ### Does each step emit one robot?
@@ -470,7 +470,8 @@ if multi:
     counts = [int(c) for c in batch["counts"]]
     activation = activation_on_robots(
         list(masks), [batch["masks"].numpy()[b, :c] for b, c in enumerate(counts)])
-    display(Markdown(narration.describe_step_purity(purity, len(multi), activation)))
+    display(Markdown(narration.describe_step_purity(purity, len(multi), activation,
+                                                    shown_activation)))
 else:
     purity = activation = None
     print("no test scene with two or more robots in this (quick) test set")

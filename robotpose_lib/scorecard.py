@@ -163,6 +163,17 @@ def _localization_rows(folder: Path) -> list[ScoreRow]:
     return rows
 
 
+def separation_cause(purity: dict | None) -> str:
+    """Why the recurrent model counts wrong when its steps do not each emit one robot, from
+    the test set's step purity (``eval.instances.purity_on_scenes``, stored with its
+    evaluation): "" without it or when most steps emit one robot."""
+    if not purity or not purity.get("scenes") or not purity["single"] < 0.5:
+        return ""
+    return (f"only {purity['single']:.0%} of its steps emit exactly one robot on the {purity['scenes']} test "
+            f"scenes with two or more ({purity['union']:.0%} cover two or more at once): it has not learnt "
+            "the one-robot-per-step separation of §III-C")
+
+
 def _instance_rows(folder: Path) -> list[ScoreRow]:
     name = model_name(PAPER_ROBOT, "instances")
     ev, stale = _test_figures(name, folder)
@@ -189,6 +200,7 @@ def _instance_rows(folder: Path) -> list[ScoreRow]:
                  f"the recurrent model emits {'more' if predicted > true_mean else 'fewer'} masks than there are "
                  f"robots (a mean count of {predicted:.1f} for {true_mean:.1f}): it stops "
                  f"{'too late' if predicted > true_mean else 'too early'} at the end-of-sequence mask")
+        cause = "; ".join(c for c in (cause, separation_cause(ev.get("step_purity"))) if c)
         rows.append(ScoreRow(*count_claim, ours + note + onepass_counting_note(folder),
                              STALE if stale else share_verdict(total["accuracy"]), "3", "counting robots", cause))
     return rows

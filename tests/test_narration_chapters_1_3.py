@@ -150,6 +150,12 @@ def test_step_purity_reads_unions_with_where_they_light_up():
     text = nar.describe_step_purity(good, 9, dict(activation, on_robot=0.9))
     assert "outline robots" in text and "as the paper intends" in text
     assert "lie on a robot" not in nar.describe_step_purity(purity, 9)
+    # the figure's scenes against the test scenes: said when they differ by 15 points or more
+    shown = dict(activation, on_robot=0.71, scenes=4)
+    text = nar.describe_step_purity(purity, 9, activation, shown)
+    assert "In the 4 scenes of {numref}`fig-steps` the share was 71%" in text
+    assert "shows the model better than it is on the test set" in text
+    assert "fig-steps" not in nar.describe_step_purity(purity, 9, activation, dict(shown, on_robot=0.2))
 
 
 def test_canvas_counting_and_ap_sentences():

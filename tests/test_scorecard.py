@@ -137,3 +137,11 @@ def test_training_recipe_reads_the_stored_settings(tmp_path):
         scorecard.training_recipe("panda", "instances", tmp_path)
     with pytest.raises(ValueError, match="robot"):
         scorecard.training_recipe("pandaa", "onepass", tmp_path)
+
+
+def test_the_counting_cause_names_steps_that_cover_several_robots():
+    assert scorecard.separation_cause(None) == "" and scorecard.separation_cause({"scenes": 0}) == ""
+    purity = {"single": 0.3, "union": 0.6, "none": 0.1, "scenes": 50}
+    text = scorecard.separation_cause(purity)
+    assert "only 30% of its steps emit exactly one robot on the 50 test scenes" in text and "60%" in text
+    assert scorecard.separation_cause({**purity, "single": 0.7}) == ""

@@ -31,7 +31,7 @@ from pathlib import Path
 from ..config import resolve_device
 from ..decode import METHODS
 from ..eval.instances import (evaluate_instances, format_instance_results, predictor_robot_free_rate, robot_free_rate,
-                              summarize)
+                              summarize, purity_on_scenes)
 from ..eval.localization import evaluate_localization
 from ..eval.real import evaluate_real, format_real_report, load_predictor
 from ..eval.testset import (FILMED_SEED, ROBOT_FREE_SEED, TEST_SEED, filmed_validation, robot_free_scenes,
@@ -146,6 +146,12 @@ def run(args) -> int:
                        seed=args.seed, min_active_fraction=fraction,
                        centre_threshold=None if threshold is None else float(threshold),
                        centre_nms=None if window is None else int(window))
+        if args.task == "instances":  # the recurrent model: does each step emit one robot?
+            purity = purity_on_scenes(model, data, task.input_size, batch_size=args.batch_size, device=device)
+            figures["step_purity"] = purity
+            print(f"\nsteps emitting exactly one robot, on the {purity['scenes']} scenes with two or more: "
+                  f"{purity['single']:.3f} (two or more at once {purity['union']:.3f}, none {purity['none']:.3f}); "
+                  f"activated pixels on a robot {purity['on_robot']:.3f}")
         if args.robot_free:
             predictor = Predictor.load(args.checkpoint, device=device, min_active_fraction=fraction)
             kinds = [("", False)] + ([(" with hard negatives", True)] if args.hard_negatives else [])

@@ -14,7 +14,8 @@ records.
   ``bench.runtime.runtime_by_robot_count``);
 * :func:`calibrate_decoding` / :func:`calibrate_checkpoint`: the one-pass model's centre
   threshold and NMS window chosen on validation scenes and stored in its weights;
-* :func:`step_purity`: does each recurrent step emit one robot? (chapter 3);
+* :func:`step_purity`: does each recurrent step emit one robot? (chapter 3;
+  :func:`purity_on_scenes` on the test scenes);
   :func:`activation_on_robots`: how much of what the steps activate lies on a robot.
 """
 from __future__ import annotations
@@ -331,6 +332,46 @@ def step_purity(step_masks: np.ndarray, targets: np.ndarray, counts: Sequence[in
     return {"single": tally["single"] / n_steps, "union": tally["union"] / n_steps,
             "none": tally["none"] / n_steps, "repeated": tally["repeated"] / n_robots,
             "steps": tally["steps"], "robots": tally["robots"]}
+
+
+def purity_on_scenes(model, samples: Sequence[Sample], input_size: tuple[int, int], batch_size: int = 4,
+                     device=None) -> dict[str, float]:
+    """:func:`step_purity` and :func:`activation_on_robots` of a recurrent instance model
+    (``InstanceModel``) on the scenes of ``samples`` with two or more robots, each run for
+    one step more than its scene's robot count (chapter 3's diagnosis, stored with the
+    test-set evaluation so that the chapter's verdict can name it).
+
+    Returns:
+        :func:`step_purity`'s dict plus "on_robot" (share of the activated pixels on a
+        robot) and "scenes"; NaN shares and 0 scenes when no scene has two robots.
+    """
+    device = resolve_device(device)
+    collate = InstanceCollate(input_size)
+    multi = [samples[i] for i in range(len(samples)) if samples[i].num_robots >= 2]
+    all_masks, all_truth, all_counts = [], [], []
+    for start in range(0, len(multi), batch_size):
+        batch = collate(multi[start:start + batch_size])
+        counts = [int(c) for c in batch["counts"]]
+        with torch.no_grad():
+            masks = model(batch["images"].to(device), steps=max(counts) + 1).float().cpu().numpy()
+        truth = batch["masks"].numpy()
+        all_masks += list(masks)
+        all_truth += [truth[b, :c] for b, c in enumerate(counts)]
+        all_counts += counts
+    if not all_counts:
+        nan = float("nan")
+        return {"single": nan, "union": nan, "none": nan, "repeated": nan, "steps": 0, "robots": 0,
+                "on_robot": nan, "scenes": 0}
+    width = max(all_counts)
+    padded = np.zeros((len(all_truth), width) + all_truth[0].shape[1:], np.float32)
+    for b, t in enumerate(all_truth):
+        padded[b, :len(t)] = t
+    steps = max(m.shape[0] for m in all_masks)
+    stacked = np.stack([np.pad(m, ((0, steps - m.shape[0]), (0, 0), (0, 0))) for m in all_masks])
+    purity = step_purity(stacked, padded, all_counts)
+    purity["on_robot"] = activation_on_robots(all_masks, all_truth)["on_robot"]
+    purity["scenes"] = len(all_counts)
+    return purity
 
 
 def activation_on_robots(step_masks: Sequence[np.ndarray], true_masks: Sequence[np.ndarray],

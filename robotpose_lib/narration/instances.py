@@ -119,12 +119,15 @@ def describe_step_activation(activation: dict) -> str:
     return text
 
 
-def describe_step_purity(purity: dict, scenes: int, activation: dict | None = None) -> str:
+def describe_step_purity(purity: dict, scenes: int, activation: dict | None = None,
+                         shown: dict | None = None) -> str:
     """Chapter 3: Markdown reading ``eval.instances.step_purity`` on ``scenes`` test scenes
     with two or more robots (does each step cover one robot?), with, when given, where those
     steps light up (``eval.instances.activation_on_robots`` of the same steps), so that a
     step that "covers two robots" is not read as a union of robot shapes when it lights up
-    the background around them."""
+    the background around them. ``shown``: the same measure on the scenes of Fig. 3.7
+    (``fig-steps``); where its share on robots differs from the test scenes' by 15 points
+    or more, a sentence says which to trust."""
     text = (f"On {scenes} test scenes with two or more robots ({purity['steps']} "
             f"instance steps), **{purity['single']:.0%}** of the steps cover exactly one "
             f"robot (at least half of its pixels activated), {purity['union']:.0%} cover two "
@@ -140,6 +143,14 @@ def describe_step_purity(purity: dict, scenes: int, activation: dict | None = No
         text += ("the steps that cover several robots cover the background around them "
                  "too, not the robots' shapes alone. " if activation["on_robot"] < 0.5 else
                  "the steps outline robots rather than the background. ")
+        if shown is not None and np.isfinite(shown["on_robot"]) \
+                and abs(shown["on_robot"] - activation["on_robot"]) >= 0.15:
+            text += (f"In the {shown['scenes']} scenes of {{numref}}`fig-steps` the share was "
+                     f"{shown['on_robot']:.0%}: those are a handful of scenes, one per robot count "
+                     "from one robot up, chosen at median mask quality, while these are all the test "
+                     "scenes with two or more robots, so the figure shows the model "
+                     + ("better" if shown["on_robot"] > activation["on_robot"] else "worse")
+                     + " than it is on the test set. ")
     return text + ("Most steps emit one robot, as the paper intends."
                    if purity["single"] > 0.5 else
                    "Most steps do **not** emit one robot: the model has not learnt the "
