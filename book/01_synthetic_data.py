@@ -263,7 +263,7 @@ display(Markdown(describe_mesh_agreement(
 # | robot visibility $v_r \sim \mathrm{Bernoulli}(\theta_{vr})$ | `theta_vr` | 0.75 |
 # | colour from $n_{color}$ hues linearly spaced in HSV, per robot or per link | `n_color` | 400 |
 # | camera on a hemisphere, radius $c_r \sim U(0, r_{max})$ | `r_max` | 10 m |
-# | joint angles $\alpha_j \sim U(-\pi/2, \pi/2)$ | `joint_range` | robot's own range |
+# | joint angles $\alpha_j \sim U(-\pi/2, \pi/2)$ | `joint_range` | robot's own range (the industrial arm: $\pm\pi/2$ within its limits) |
 # | background photo, randomly scaled and cropped | `background` | train photos + textures |
 # | noise amplitude $a \sim U(0, 30)$ | `noise_amplitude` | (0, 30) |
 #

@@ -529,7 +529,10 @@ reports = {}
 for robot, (model, task, source) in models.items():
     reports[robot] = evaluate_localization(model, task, N_TEST, batch_size=8)
     tables = localization_tables(reports[robot])
-    display(Markdown(f"**{robot}** ({source}). " + tables))
+    record = read_record(f"{robot}_localization_cpu")
+    recipe = (f"; trained last on the `{record.lineage['recipe']}` recipe"
+              if record is not None else "")
+    display(Markdown(f"**{robot}** ({source}{recipe}). " + tables))
 
 # %% mystnb={"figure": {"caption": "The paper's Fig. 6 and Table I on our test set: the pixel error per joint at 480x640 for both peak finders (box plots, misses left out; left) and the depth error against the true depth (right; the binned median and its 25-75 % band over a subsample of pixels).", "name": "fig-errors"}}
 fig, axes = plt.subplots(len(reports), 2, figsize=(10, 3.6 * len(reports)),
@@ -629,7 +632,8 @@ if toy_runs:
 #
 # Two of the paper's conditions, never stated side by side, may matter for depth.
 # The paper's text samples joint angles from $U(-\pi/2, \pi/2)$, which
-# is what we sample; its public repository's README says the published model "was trained
+# is what we sample for the industrial arm of this study (its own range, chapter 1's
+# default, is $\pm\pi/2$ clipped to two joints' limits); its public repository's README says the published model "was trained
 # on 10.000 non-realistic images of robots (joint angle-range [-30,30] degrees)". And the
 # paper never says that its camera changed, while our scenes draw a vertical field of
 # view of 45-60 degrees. In a narrow range of poses a robot's apparent size tells its

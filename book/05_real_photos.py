@@ -122,9 +122,10 @@ display(Markdown(
     real_photos_absent("every figure and table of this chapter that needs them")
     + " The cells below skip themselves."))
 
-# %% mystnb={"figure": {"caption": "Real photographs of the Panda with their ground truth: forward kinematics of the measured joint angles, projected with the calibration (yellow).", "name": "fig-real-truth"}}
+# %% mystnb={"figure": {"caption": "Real photographs of the Panda with their ground truth: forward kinematics of the measured joint angles, projected with the calibration (yellow); four other photos of the episode than chapter 1's.", "name": "fig-real-truth"}}
 if photos:
-    shown = photos[:: max(1, len(photos) // 4)][:4]
+    # every fourth photo from the second: four others than chapter 1's check
+    shown = photos[1:: max(1, len(photos) // 4)][:4]
     viz.image_grid([viz.draw_chain(p.image, p.joints_2d, color=(255, 255, 0), radius=3)
                     for p in shown],
                    cols=2, size=4.75, titles=[p.name for p in shown])
@@ -206,7 +207,8 @@ else:
         f"The model trained for {cost.steps:,} steps ({cost.scenes:,} scenes rendered "
         f"on the fly) in {cost.hours:.1f} h on a CPU, on the recipe "
         f"`{record.lineage['recipe']}`. "
-        + narration.describe_recipe_choice(record.figures("comparison"))))
+        + narration.describe_recipe_choice(record.figures("comparison"),
+                                           record.lineage["parts"][0]["steps"])))
 
 # %% [markdown]
 # ## The model on the photos

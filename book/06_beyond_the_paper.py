@@ -289,7 +289,7 @@ display(Markdown(narration.describe_instance_runtimes(runtimes, ONEPASS_ROBOTS))
 # and channels-last memory where the CPU supports them, and the intermediate stages
 # supervised at the backbone's grid instead of the full image).
 
-# %% mystnb={"figure": {"caption": "Median training throughput of each reference model, one bar per stretch of its training between two continuations, in training order (lighter bars: the first stretches of a run); under each bar the training steps it covers, counted from the start, in thousands; from the training logs, one CPU core per run.", "name": "fig-throughput"}}
+# %% mystnb={"figure": {"caption": "Median training throughput of each reference model, one bar per stretch of its training between two continuations, in training order (lighter bars: the first stretches of a run); under each bar the training steps it covers, counted from the start, in thousands; from the training logs; each run trained with one torch thread, its scenes rendered on the fly beside it.", "name": "fig-throughput"}}
 costs = [c for c in (training_cost(name) for name in SHIPPED) if c.parts]
 if costs:
     fig, ax = plt.subplots(figsize=(7.5, 3.6))

@@ -185,8 +185,9 @@ display(Markdown(f"*Rule.* {narration.rules_text()}\n\n{sentence}"))
 # %% [markdown]
 # ## The shipped models: CPU miniatures
 #
-# The repository ships reference models for each robot: a localization network, the
-# paper's recurrent instance model and our one-pass instance model (chapter 6), with a model
+# The repository ships reference models for each robot: a localization network and our
+# one-pass instance model (chapter 6), and for the industrial arm and the primitive Panda
+# the paper's recurrent instance model too, with a model
 # folder each (`assets/models/NAME/`: the weights, `lineage.json` with the commands that
 # trained it, `eval.json` with its evaluations, and `card.md` written from the two; the
 # index `assets/models/README.md` lists them). Each was trained on a CPU with two cores

@@ -153,3 +153,22 @@ def test_instance_training_budgets_sum_the_parts_of_each_record():
                 f"{sum(p['steps'] for p in lineage['parts']):,} on the" in text
     assert text.count("recipe for the one-pass model") == 2
     assert instance_training_budgets(["panda_primitive"], folder="/nonexistent") == ""
+
+
+def test_describe_localization_says_what_a_missed_joint_is_and_where_most_are():
+    from types import SimpleNamespace
+
+    from robotpose_lib.narration import describe_localization
+
+    joints = [{"joint": "base", "50%": 5.0, "n": 10, "missed": 1},
+              {"joint": "elbow", "50%": 8.0, "n": 10, "missed": 6},
+              {"joint": "hand", "50%": 12.0, "n": 10, "missed": 2},
+              {"joint": "all", "50%": 8.0, "n": 30, "missed": 9}]
+    depth = {"near": {"mean": 20.0, "50%": 15.0, "n": 5}, "far": {"mean": None, "50%": None, "n": 0}}
+    base = {"near": {"mean": 40.0}, "far": {"mean": None}}
+    report = SimpleNamespace(methods=["nms"], joint_table=lambda m: joints, depth_table=lambda: depth,
+                             depth_baseline_table=lambda: base)
+    text = describe_localization(report)
+    assert "9 of the 30 joints in the frame (30%), most often elbow (6 of 10)" in text
+    joints[-1]["missed"] = 0
+    assert "missed" not in describe_localization(report)

@@ -70,6 +70,17 @@ def describe_localization(report, paper: dict | None = None) -> str:
         out.append(f"Over all joints {peak_name(a)} reaches a median of {ra['50%']:.1f} px ({ra['missed']} missed) and "
                    f"{peak_name(b)} {rb['50%']:.1f} px ({rb['missed']} missed): {peak_name(better)} places "
                    "its peaks more precisely here.")
+    if report.methods:
+        m = report.methods[0]
+        rows, total = report.joint_table(m)[:-1], report.joint_table(m)[-1]
+        counted = total["n"]   # the joints that count, found or missed
+        if total["missed"] and counted:
+            worst = max(rows, key=lambda r: r["missed"])
+            out.append(f"A joint is *missed* when its belief map has no peak above 0.1 inside its robot's "
+                       f"true mask: with {peak_name(m)}, {total['missed']} of the {counted} joints in the frame "
+                       f"({total['missed'] / counted:.0%}), most often {worst['joint']} "
+                       f"({worst['missed']} of {worst['n']}). A missed joint has no error, "
+                       "so the medians above describe the joints that were found.")
     depth, base = report.depth_table(), report.depth_baseline_table()
     for rng in ("near", "far"):
         d = depth[rng]

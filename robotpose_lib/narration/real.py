@@ -320,11 +320,13 @@ def describe_backbone_studies(rows: list[dict], shipped_steps: int | None = None
     return text
 
 
-def describe_recipe_choice(comparison: dict) -> str:
+def describe_recipe_choice(comparison: dict, first_part_steps: int | None = None) -> str:
     """The sentence on the recipe choice of a model record's "comparison" entry ("rule",
     "chosen", "arms": key -> {"recipe", "steps", "figures": {"model": {"all", "moving"}}}):
     which recipe the filmed validation set chose, at how many steps, with both arms'
-    AUCs. Raises KeyError when the chosen arm is missing."""
+    AUCs; ``first_part_steps`` (the model's first training part), when it equals the
+    compared steps, says where that budget comes from. Raises KeyError when the chosen
+    arm is missing."""
     arms = comparison["arms"]
     chosen = arms[comparison["chosen"]]
     others = [a for k, a in arms.items() if k != comparison["chosen"]]
@@ -333,6 +335,8 @@ def describe_recipe_choice(comparison: dict) -> str:
         m = a["figures"]["model"]
         return f"{m['all']['auc']:.3f} / {m['moving']['auc']:.3f}"
 
-    return (f"At the same {chosen['steps']:,} steps from the same start, the filmed validation set chose the recipe "
-            f"`{chosen['recipe']}` (keypoint AUC all / moving {figs(chosen)}) over "
+    budget = (" (the length of the first training part, one session's run, at which both were compared)"
+              if first_part_steps == chosen["steps"] else "")
+    return (f"At the same {chosen['steps']:,} steps from the same start{budget}, the filmed validation set chose "
+            f"the recipe `{chosen['recipe']}` (keypoint AUC all / moving {figs(chosen)}) over "
             + ", ".join(f"`{a['recipe']}` ({figs(a)})" for a in others) + ".")
