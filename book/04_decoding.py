@@ -85,6 +85,7 @@ from robotpose_lib.narration import (coinciding_chains, describe_chains,
                                      describe_coverage, describe_wrong_robot,
                                      markdown_table, report3d_table)
 from robotpose_lib.camera import Camera
+from robotpose_lib.cards import read_record
 from robotpose_lib.checkpoint import load_checkpoint
 from robotpose_lib.predictor import Predictor, pretrained_paths
 from robotpose_lib.robots import get_robot
@@ -307,10 +308,13 @@ for robot, p in predictors.items():
     kept[robot] = sum(len(x) for x in p([t.image for t in samples],
                                         [t.K for t in samples]))
     rep = reports[robot]
-    display(Markdown(f"**{robot}**: {rep.num_images} test images, {len(rep.counted)} "
-                     f"true robots, {int(rep.counted.sum())} counted joints; depth "
-                     f"decoded with the checkpoint's {p.depth_coding.kind} code.\n\n"
-                     + report3d_table(rep)))
+    record = read_record(f"{robot}_localization_cpu")
+    recipe = (f" (localization net trained last on the `{record.lineage['recipe']}` "
+              "recipe)" if record is not None else "")
+    display(Markdown(f"**{robot}**{recipe}: {rep.num_images} test images, "
+                     f"{len(rep.counted)} true robots, {int(rep.counted.sum())} counted "
+                     f"joints; depth decoded with the checkpoint's "
+                     f"{p.depth_coding.kind} code.\n\n" + report3d_table(rep)))
 
 # %% tags=["hide-input"]
 for robot, rep in reports.items():
