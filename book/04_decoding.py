@@ -311,9 +311,10 @@ for robot, p in predictors.items():
     record = read_record(f"{robot}_localization_cpu")
     recipe = (f" (localization net trained last on the `{record.lineage['recipe']}` "
               "recipe)" if record is not None else "")
+    joints = int(rep.counted.sum())
     display(Markdown(f"**{robot}**{recipe}: {rep.num_images} test images, "
-                     f"{len(rep.counted)} true robots, {int(rep.counted.sum())} counted "
-                     f"joints; depth decoded with the checkpoint's "
+                     f"{len(rep.counted)} true robots, {joints} counted joints; "
+                     f"depth decoded with the checkpoint's "
                      f"{p.depth_coding.kind} code.\n\n" + report3d_table(rep)))
 
 # %% tags=["hide-input"]
