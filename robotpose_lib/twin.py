@@ -194,6 +194,7 @@ def mesh_twin_study(predictor, photos: list[RealPhoto], method: str | None = Non
 
 # ------------------------------------------------------------------------ the twin ladder
 LADDER = ("mesh_twin", "mesh_pasted", "photo", "mean_pose")
+LADDER_DROP = 0.05  # a rung that loses more keypoint AUC than this opens a gap
 LADDER_LABELS = {"mesh_twin": "mesh twin, synthetic background", "mesh_pasted": "mesh twin pasted on the photo",
                  "photo": "the photo", "mean_pose": "mean-pose baseline"}
 

@@ -82,6 +82,9 @@ def test_verdict_rules():
     assert scorecard.order_verdict([True, False]) == scorecard.PARTLY
     assert scorecard.baseline_verdict(0.5, 0.4) == scorecard.REPRODUCED
     assert scorecard.baseline_verdict(0.1, 0.45) == scorecard.NOT_YET
+    assert scorecard.baseline_verdict(0.23, 0.45) == scorecard.NOT_YET   # half the baseline's score does not count
+    assert scorecard.baseline_verdict(0.23, 0.45, 0.25, 0.22) == scorecard.PARTLY   # beaten on the moving joints
+    assert scorecard.baseline_verdict(0.5, 0.45, 0.25, 0.22) == scorecard.REPRODUCED
     assert "1.2 times" in narration.rules_text()
 
 

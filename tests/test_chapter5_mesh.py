@@ -274,7 +274,8 @@ def test_twin_cause_says_when_the_twin_is_below_the_mean_pose(tmp_path):
                (("mesh_twin", 0.34), ("mesh_pasted", 0.32), ("photo", 0.08), ("mean_pose", 0.45))}
     (folder / "eval.json").write_text(json.dumps({"twin": {"title": "t", "command": "-", "figures": figures}}))
     text = scorecard.twin_cause(tmp_path)
-    assert "largest drop comes at the arm's look" in text and "below the mean-pose baseline's 0.45" in text
+    assert "largest drop comes with the real arm's look, AUC 0.32 on the pasted twin to 0.08 on the photo" in text
+    assert "below the mean-pose baseline's 0.45" in text
 
 
 # ------------------------------------------------------------------ figures

@@ -61,9 +61,13 @@ def test_twin_cause_names_the_rung_where_the_gap_opens(tmp_path):
         (folder / "eval.json").write_text(json.dumps({"twin": {"title": "twin", "command": "-", "figures": figures}}))
 
     store(ladder(0.6, 0.55, 0.1))
-    assert "the arm's look in a photograph" in scorecard.twin_cause(tmp_path)
-    store(ladder(0.1, 0.1, 0.3))
-    assert "pose and viewpoint" in scorecard.twin_cause(tmp_path)
+    assert "the largest drop comes with the real arm's look" in scorecard.twin_cause(tmp_path)
+    store(ladder(0.6, 0.3, 0.28))
+    assert "the largest drop comes with the real background, AUC 0.60" in scorecard.twin_cause(tmp_path)
+    store(ladder(0.33, 0.35, 0.32))   # the rules of chapter 5's reading: no drop above 0.05
+    assert "no rung loses more than 0.05 of AUC" in scorecard.twin_cause(tmp_path)
+    store({**ladder(0.1, 0.1, 0.3), "mean_pose": {"all": {"auc": 0.45}}})
+    assert "the rendered twin already stays below the mean-pose baseline's 0.45" in scorecard.twin_cause(tmp_path)
 
 
 def test_the_shipped_records_give_a_cause_for_every_claim_not_reproduced():

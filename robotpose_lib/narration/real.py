@@ -7,6 +7,7 @@ too), the real-photo table and the baseline sentence, the sim-to-real study's co
 :func:`describe_recipe_choice`)."""
 from __future__ import annotations
 
+from ..twin import LADDER_DROP  # the ladder's rule, shared with scorecard.twin_cause
 from .tables import markdown_table
 
 
@@ -171,7 +172,6 @@ def ladder_table(ladder: dict) -> str:
                                    "px": "median error of found [px]"})
 
 
-LADDER_DROP = 0.05  # a rung that loses more keypoint AUC than this opens a gap
 
 
 def describe_ladder(ladder: dict) -> str:
