@@ -17,6 +17,7 @@ from scipy import ndimage
 from .. import metrics
 from ..eval.localization import LocalizationReport
 from ..models.localization import LocalizationConfig
+from ..peaks import peak_name
 from ..targets import DepthCoding
 
 
@@ -90,7 +91,7 @@ def plot_pixel_errors(report: LocalizationReport, ax=None, methods: Sequence[str
             box.set_facecolor(colors.get(m, "tab:gray"))
             box.set_alpha(0.6)
         ax.plot([], [], "s", color=colors.get(m, "tab:gray"), alpha=0.6,
-                label=f"{m.upper()} ({report.misses(m)} missed)")
+                label=f"{peak_name(m)} ({report.misses(m)} missed)")
     if not any(np.isfinite(report.pixel_errors[m]).any() for m in methods):
         ax.text(0.5, 0.5, "no joint found above the score threshold", ha="center",
                 transform=ax.transAxes)
@@ -106,17 +107,27 @@ def plot_pixel_errors(report: LocalizationReport, ax=None, methods: Sequence[str
 
 
 def plot_depth_errors(report: LocalizationReport, ax=None, bins: int = 12, max_points: int = 3000,
-                      seed: int = 0):
+                      seed: int = 0, max_depth_m: float | None = 10.0):
     """Depth error (cm) against true depth (m): a subsample of pixels and the binned
-    median with its 25-75 % band; the near/far split of Table I as a dashed line."""
+    median with its 25-75 % band; the near/far split of Table I as a dashed line.
+
+    ``max_depth_m``: pixels deeper than this are left out (Table I's far range ends at
+    10 m; the legend counts them), so that the x axis spans the depths the table
+    summarises; None keeps every pixel. The y axis shows the whole 25-75 % band."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.8))
     z, e = report.depth_true_m, report.depth_errors_cm
+    beyond = 0
+    if max_depth_m is not None and z.size:
+        keep = z <= max_depth_m
+        beyond = int((~keep).sum())
+        z, e = z[keep], e[keep]
     if z.size == 0:
         ax.text(0.5, 0.5, "no depth pixels", ha="center", transform=ax.transAxes)
         return ax
     pick = np.random.default_rng(seed).permutation(z.size)[:max_points]
-    ax.scatter(z[pick], e[pick], s=2, alpha=0.25, color="tab:gray", label="pixels (subsample)")
+    what = "pixels (subsample)" if not beyond else f"pixels (subsample; {beyond} beyond {max_depth_m:g} m left out)"
+    ax.scatter(z[pick], e[pick], s=2, alpha=0.25, color="tab:gray", label=what)
     edges = np.linspace(z.min(), z.max(), bins + 1)
     centres, q = [], []
     for lo, hi in zip(edges[:-1], edges[1:]):
@@ -124,15 +135,20 @@ def plot_depth_errors(report: LocalizationReport, ax=None, bins: int = 12, max_p
         if sel.sum() >= 5:
             centres.append(0.5 * (lo + hi))
             q.append(np.percentile(e[sel], [25, 50, 75]))
+    top = max(1.0, np.percentile(e, 98) * 1.2)
     if q:
         q = np.array(q)
         ax.plot(centres, q[:, 1], "o-", color="tab:red", label="median")
         ax.fill_between(centres, q[:, 0], q[:, 2], color="tab:red", alpha=0.2, label="25-75 %")
+        top = max(top, float(q[:, 2].max()) * 1.1)
     if z.min() < metrics.NEAR_FAR_SPLIT_M <= z.max():
         ax.axvline(metrics.NEAR_FAR_SPLIT_M, ls="--", color="k", lw=0.8, label="near | far")
+    pad = 0.03 * max(float(z.max() - z.min()), 0.1)
+    ax.set_xlim(max(0.0, float(z.min()) - pad),
+                float(z.max()) + pad if max_depth_m is None else min(float(z.max()) + pad, max_depth_m))
     ax.set_xlabel("true depth [m]")
     ax.set_ylabel("depth error [cm]")
-    ax.set_ylim(0, max(1.0, np.percentile(e, 98) * 1.2))
+    ax.set_ylim(0, top)
     ax.set_title(f"{report.robot}: depth error where the true belief \u2265 \u03c6")
     ax.legend(fontsize=8)
     return ax

@@ -88,21 +88,34 @@ def scene_statistics(samples) -> dict[str, np.ndarray]:
                       if shown else np.zeros(0))}
 
 
-def plot_training_distribution(stats: dict, axes=None):
-    """Histograms of :func:`scene_statistics` per robot (``stats``: robot -> its statistics),
-    overlaid: robots per image, the share of a robot's joints visible, the joints' depth;
-    each axis labelled with what it counts. Returns the three Axes."""
+def plot_training_distribution(stats: dict, axes=None, depth_bins: int = 20):
+    """Histograms of :func:`scene_statistics` per robot (``stats``: robot -> its statistics):
+    robots per image, the share of a robot's joints visible, the joints' depth; the robots'
+    bars side by side in each bin (one colour per robot, no translucent overlap that would
+    mix into a colour of no robot), over bins shared by all robots; each axis labelled
+    with what it counts. Returns the three Axes."""
     if axes is None:
         _, axes = plt.subplots(1, 3, figsize=(10, 3))
-    for name, st in stats.items():
-        axes[0].hist(st["robots"], bins=np.arange(-0.5, 4.5), alpha=0.6, label=name)
-        axes[1].hist(st["visible"], bins=np.linspace(0, 1, 9), alpha=0.6, label=name)
-        axes[2].hist(st["depth"], bins=30, alpha=0.6, label=name)
+    names = list(stats)
+    colors = [f"C{k}" for k in range(len(names))]
+    depths = [np.asarray(stats[n]["depth"], float) for n in names]
+    finite = np.concatenate([d[np.isfinite(d)] for d in depths]) if depths else np.zeros(0)
+    depth_edges = (np.linspace(finite.min(), finite.max(), depth_bins + 1) if finite.size and np.ptp(finite) > 0
+                   else depth_bins)
+    for ax, key, bins in ((axes[0], "robots", np.arange(-0.5, 4.5)), (axes[1], "visible", np.linspace(0, 1, 9)),
+                          (axes[2], "depth", depth_edges)):
+        values = [np.asarray(stats[n][key], float) for n in names]
+        values = [v[np.isfinite(v)] for v in values]
+        if names:
+            ax.hist(values, bins=bins, color=colors, label=names, rwidth=0.9, edgecolor="white", linewidth=0.3)
+            ax.set_ylim(0, ax.get_ylim()[1] * 1.3)  # room for the legend above the bars
     for ax, x, y in zip(axes, ("robots in the image", "fraction of joints visible",
                                "joint depth z [m]"), ("scenes", "robots", "joints")):
         ax.set_xlabel(x)
         ax.set_ylabel(y)
-        ax.legend(fontsize=8)
+        if names:
+            ax.legend(fontsize=8)
+    axes[0].set_xticks(range(4))
     axes[0].figure.tight_layout()
     return axes
 

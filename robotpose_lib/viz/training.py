@@ -243,18 +243,23 @@ def plot_throughput(costs, ax=None):
     """Median training samples per second of the reference runs (``cards.TrainingCost``
     objects), one bar per stretch of training between two continuations of a run (a part
     of its lineage), in training order, grouped by model: the value on top of each bar
-    (rounded to whole samples per second),
+    (rounded to whole samples per second, written upright so that neighbours stay apart),
     the training steps it covers under it (counted from the start of training, in
     thousands; its number in the run when the part gives no steps) and the model's name
-    under its group. Returns the Axes."""
+    under its group (the names alternate between two rows, so that the names of
+    neighbouring groups do not run into each other).
+    Returns the Axes."""
     if ax is None:
         _, ax = plt.subplots(figsize=(7.5, 3.6))
     x, bars, steps, groups = 0.0, [], [], []
+    top = max((p["samples_per_s"] for c in costs for p in c.parts if np.isfinite(p["samples_per_s"])), default=1.0)
     for k, cost in enumerate(costs):
         start, done = x, 0
         for i, part in enumerate(cost.parts):
             ax.bar(x, part["samples_per_s"], 0.8, color=f"C{k}", alpha=0.45 + 0.55 * (i + 1) / len(cost.parts))
-            ax.text(x, part["samples_per_s"], f"{part['samples_per_s']:.0f}", ha="center", va="bottom", fontsize=8)
+            if np.isfinite(part["samples_per_s"]):
+                ax.text(x, part["samples_per_s"] + 0.015 * top, f"{part['samples_per_s']:.0f}", ha="center",
+                        va="bottom", rotation=90, fontsize=8)
             bars.append(x)
             if "steps" in part:
                 steps.append(f"{done / 1000:.1f}-{(done + part['steps']) / 1000:.1f}")
@@ -263,13 +268,14 @@ def plot_throughput(costs, ax=None):
                 steps.append(str(i + 1))
             x += 1
         robot, _, task = cost.name.replace("_cpu", "").rpartition("_")
-        groups.append(((start + x - 1) / 2, f"{robot}\n{task}"))
+        groups.append((start, x - 1, f"{robot}\n{task}" if robot else task))
         x += 1.5
     ax.set_xticks(bars, steps, rotation=90, fontsize=8)
-    for centre, name in groups:  # under the steps of each bar
-        ax.annotate(name, xy=(centre, 0), xycoords=("data", "axes fraction"), xytext=(0, -52),
-                    textcoords="offset points", ha="center", va="top", fontsize=9)
+    for g, (first, last, name) in enumerate(groups):  # under the steps of each bar, two rows
+        ax.annotate(name, xy=((first + last) / 2, 0), xycoords=("data", "axes fraction"),
+                    xytext=(0, -48 - 26 * (g % 2)), textcoords="offset points", ha="center", va="top",
+                    fontsize=9, color="0.1", annotation_clip=False)
     ax.set_ylabel("median samples/s")
-    ax.set_xlabel("training steps of each bar [thousands], grouped by model", fontsize=9, labelpad=36)
-    ax.margins(y=0.12)
+    ax.set_xlabel("training steps of each bar [thousands], grouped by model", fontsize=9, labelpad=66)
+    ax.margins(y=0.18)
     return ax
