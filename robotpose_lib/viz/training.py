@@ -66,13 +66,14 @@ def plot_term_history(paths, ax=None, smooth: int = 10, labels=None):
         raise ValueError(f"{first}: no metrics to plot")
     last = max(int(k.split("_")[1]) for k in rows[0] if k.startswith("belief_"))
     curves = {name: lineage_curve(paths, f"{name}_{last}") for name in ("belief", "depth")}
-    mark_parts(ax, curves["belief"]["starts"], labels)
     xs = list(curves["belief"]["steps"])
     belief, depth = curves["belief"]["values"], curves["depth"]["values"]
     kernel = np.ones(max(1, smooth)) / max(1, smooth)
     for values, name in ((belief, "belief term"), (depth, "depth term (unweighted)")):
         v = np.convolve(values, kernel, mode="valid")
         ax.plot(xs[len(xs) - len(v):], v, label=name)
+    # after the curves: the labels of short parts are spread over the steps drawn
+    mark_parts(ax, curves["belief"]["starts"], labels, end=xs[-1] if xs else None)
     ax.set_yscale("log")
     ax.set_xlabel("step (all parts)")
     ax.set_ylabel("per-pixel loss, last stage")
@@ -227,16 +228,56 @@ def plot_training_curve(ax, steps: np.ndarray, values: np.ndarray, window: int, 
     return ax
 
 
-def mark_parts(ax, starts, labels=None, fontsize: float = 8):
+def mark_parts(ax, starts, labels=None, fontsize: float = 8, end: float | None = None, min_gap: float = 0.05):
     """A dotted line at the start of every part after the first (``lineage_curve``'s
-    "starts") and, optionally, each part's label written just after its start."""
+    "starts") and, optionally, each part's label written just after its start.
+
+    Labels closer than ``min_gap`` (a fraction of the steps shown: up to ``end``, or the
+    data already drawn in ``ax``) to the label before them are moved right until they are
+    that far apart, each joined to its boundary by a thin line, so that the labels of
+    short parts do not run together."""
     for i, start in enumerate(starts):
         if i:
             ax.axvline(start, color="grey", ls=":", lw=1)
-        if labels:
+    if not labels:
+        return ax
+    lo = float(starts[0]) if len(starts) else 0.0
+    if end is not None:
+        hi = float(end)
+    elif ax.has_data():
+        lo, hi = min(lo, ax.dataLim.x0), ax.dataLim.x1
+    else:
+        hi = float(max(starts)) if len(starts) else 1.0
+    gap = min_gap * max(hi - lo, 1e-9)
+    placed = None
+    for i, start in enumerate(starts):
+        at = float(start) if placed is None else max(float(start), placed + gap)
+        placed = at
+        if at - float(start) > 1e-9 * max(abs(hi), 1.0):
+            ax.annotate(f" {labels[i]}", xy=(start, 0.97), xycoords=("data", "axes fraction"),
+                        xytext=(at, 1.01), textcoords=("data", "axes fraction"), fontsize=fontsize,
+                        ha="left", va="bottom", annotation_clip=False,
+                        arrowprops=dict(arrowstyle="-", color="grey", lw=0.6, shrinkA=0, shrinkB=0))
+        else:
             ax.text(start, 1.01, f" {labels[i]}", transform=ax.get_xaxis_transform(),
                     fontsize=fontsize, va="bottom")
     return ax
+
+
+def phase_key(whats, width: int = 50, prefix: str = "phases ") -> str:
+    """``"phases 1: a, 2: b, ..."`` for the parts' descriptions ``whats``, in lines of at
+    most about ``width`` characters broken only between two phases (never inside one)."""
+    items = [f"{i}: {what}" for i, what in enumerate(whats, 1)]
+    lines, line = [], prefix.rstrip()
+    for k, item in enumerate(items):
+        piece = item + ("," if k < len(items) - 1 else "")
+        if line and len(line) + 1 + len(piece) > width and line != prefix.rstrip():
+            lines.append(line)
+            line = piece
+        else:
+            line = f"{line} {piece}" if line else piece
+    lines.append(line)
+    return "\n".join(lines)
 
 
 def plot_throughput(costs, ax=None):
