@@ -332,11 +332,12 @@ def instance_model_kind(predictor) -> str:
 def pipeline_from_targets(scene: ChosenScene, depth_coding=None) -> dict:
     """The keyword arguments of ``viz.pipeline.plot_pipeline`` for ``scene`` drawn from its
     exact training targets (``targets.make_targets``): what perfectly trained networks
-    would output on it."""
+    would output on it; ``predicted`` False: the figure writes the stages' symbols without
+    the hats of predictions."""
     from .targets import TargetParams, depth_coding_for, make_targets
 
     s = scene.sample
     coding = depth_coding or depth_coding_for(s.robot)
     t = make_targets(s, tuple(s.image.shape[:2]), TargetParams(depth=coding))
     return {"image": s.image, "beliefs": t["beliefs"], "masks": s.masks.astype(np.float32),
-            "joints_2d": s.joints_2d, "joints_3d": s.joints_3d}
+            "joints_2d": s.joints_2d, "joints_3d": s.joints_3d, "predicted": False}

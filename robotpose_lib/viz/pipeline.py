@@ -23,6 +23,7 @@ STAGES = (
 )
 # the masks' stage when the instance model is the one-pass model (chapter 6)
 ONE_PASS_STAGE = ("masks S\u0302,\none per robot", "one-pass\ninstance model\nch. 6")
+HAT = "\u0302"  # the combining hat of the predictions' symbols (B\u0302, S\u0302, D\u0302)
 # legible when the 10-inch figure is shrunk to the book's column (about 0.65): the stage
 # labels under the panels print at about the size of the body text
 TITLE_PT, LABEL_PT = 17, 16.5
@@ -30,7 +31,8 @@ TITLE_PT, LABEL_PT = 17, 16.5
 
 def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joints_2d: np.ndarray,
                   joints_3d: np.ndarray, width_in: float = 10.0, true_joints_3d: np.ndarray | None = None,
-                  instance_model: str = "recurrent"):
+                  instance_model: str = "recurrent", window: tuple[slice, slice] | None = None,
+                  predicted: bool = True, panel_3d_scale: float = 1.3):
     """The pipeline as a figure.
 
     Args:
@@ -44,6 +46,14 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
             predicted ones (for a figure drawn from networks), or None.
         instance_model: "recurrent" (the paper's, one mask per step) or "one-pass" (the
             masks' stage is labelled as the one-pass model of chapter 6).
+        window: (rows, cols) slices of the image that the four image panels show (for
+            example ``viz.zoom_box`` of the true masks, so that small robots fill the
+            panels); None: the whole image.
+        predicted: True: the arrays are predictions and the stages' symbols carry hats
+            (B\u0302, S\u0302, D\u0302); False: they are the exact training targets, and the
+            symbols are written without hats (B, S, D).
+        panel_3d_scale: width of the 3D panel relative to an image panel (a 3D box draws
+            smaller than its axes; the chains need the room).
 
     Returns:
         the Figure.
@@ -53,10 +63,18 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
     stages = list(STAGES)
     if instance_model == "one-pass":
         stages[2] = ONE_PASS_STAGE
+    if not predicted:
+        stages = [(title.replace(HAT, ""), what.replace(HAT, "")) for title, what in stages]
+    if window is not None:
+        rows, cols = window
+        image, beliefs, masks = image[rows, cols], beliefs[:, rows, cols], masks[:, rows, cols]
+        joints_2d = np.asarray(joints_2d, float) - [cols.start or 0, rows.start or 0]
     R = masks.shape[0]
-    fig, axes = plt.subplots(1, 5, figsize=(width_in, width_in * 0.36))
+    fig, axes = plt.subplots(1, 5, figsize=(width_in, width_in * 0.36),
+                             gridspec_kw={"width_ratios": [1, 1, 1, 1, panel_3d_scale]})
+    spec = axes[4].get_subplotspec()
     axes[4].remove()
-    axes = list(axes[:4]) + [fig.add_subplot(1, 5, 5, projection="3d")]
+    axes = list(axes[:4]) + [fig.add_subplot(spec, projection="3d")]
 
     axes[0].imshow(image)
     # scaled to the maps' maximum: a trained network's peaks sit well below 1
@@ -98,16 +116,21 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
     ax3.view_init(elev=18, azim=-60)
     # titles and stage labels on common lines above and below the image panels; the 3D
     # panel gets the room around it (a 3D box draws smaller than its axes)
-    fig.subplots_adjust(left=0.01, right=0.99, top=0.78, bottom=0.3, wspace=0.3)
+    fig.subplots_adjust(left=0.01, right=0.99, top=0.78, bottom=0.3, wspace=0.28)
     axes[0].apply_aspect()
     box = axes[0].get_position()
     p3 = ax3.get_position()
-    ax3.set_position([p3.x0, box.y0 + 0.03, p3.width + 0.02, box.height + 0.05])
+    # the 3D box over the whole height between the titles and the stage labels, zoomed so
+    # that the box (and not the empty room around it) fills the panel
+    ax3.set_position([p3.x0, box.y0 - 0.01, p3.width + 0.02, box.height + 0.05])
+    ax3.set_box_aspect(None, zoom=1.45)
     for ax, (title, what) in zip(axes, stages):
         ax.apply_aspect()
         x = ax.get_position().x0 + ax.get_position().width / 2
         fig.text(x, box.y1 + 0.03, title, ha="center", va="bottom", fontsize=TITLE_PT)
-        fig.text(x, box.y0 - 0.03, what, ha="center", va="top", fontsize=LABEL_PT, color="0.1")
+        # under the 3D box, below its axis names
+        below = box.y0 - (0.03 if ax is not ax3 else 0.075)
+        fig.text(x, below, what, ha="center", va="top", fontsize=LABEL_PT, color="0.1")
     for a, b in zip(axes[:4], axes[1:]):
         fig.add_artist(ConnectionPatch((1.03, 0.5), (-0.03, 0.5), "axes fraction", "axes fraction",
                                        axesA=a, axesB=b, arrowstyle="-|>", lw=1.5, mutation_scale=16,
