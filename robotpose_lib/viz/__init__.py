@@ -29,22 +29,28 @@ INSTANCE_COLORS = (np.array(plt.get_cmap("tab10").colors) * 255).astype(np.uint8
 
 
 def draw_chain(image: np.ndarray, joints_2d: np.ndarray, visibility: np.ndarray | None = None,
-               color=(255, 255, 0), radius: int = 3, thickness: int = 2) -> np.ndarray:
+               color=(255, 255, 0), radius: int = 3, thickness: int = 2, outline=None) -> np.ndarray:
     """Draw one kinematic chain: joints (J, 2) as dots joined base to flange.
 
-    Joints with NaN coordinates are skipped; invisible ones are drawn hollow.
+    Joints with NaN coordinates are skipped; invisible ones are drawn hollow. ``outline``:
+    an RGB colour drawn under the chain, one pixel wider on each side, so that the chain
+    stays visible on a robot or background of its own colour (None: no outline).
     """
     out = np.ascontiguousarray(image.copy())
     color = tuple(int(c) for c in color)
     pts = [None if not np.isfinite(p).all() else (int(round(p[0])), int(round(p[1]))) for p in joints_2d]
-    for a, b in zip(pts[:-1], pts[1:]):
-        if a is not None and b is not None:
-            cv2.line(out, a, b, color, thickness, cv2.LINE_AA)
-    for j, p in enumerate(pts):
-        if p is None:
-            continue
-        filled = visibility is None or bool(visibility[j])
-        cv2.circle(out, p, radius, color, -1 if filled else 1, cv2.LINE_AA)
+    layers = [(color, 0)] if outline is None else [(tuple(int(c) for c in outline), 1), (color, 0)]
+    for paint, extra in layers:
+        for a, b in zip(pts[:-1], pts[1:]):
+            if a is not None and b is not None:
+                cv2.line(out, a, b, paint, thickness + 2 * extra, cv2.LINE_AA)
+        for j, p in enumerate(pts):
+            if p is None:
+                continue
+            if visibility is None or bool(visibility[j]):
+                cv2.circle(out, p, radius + extra, paint, -1, cv2.LINE_AA)
+            else:  # hollow: a ring (its outline a ring one pixel wider on each side)
+                cv2.circle(out, p, radius, paint, 1 + 2 * extra, cv2.LINE_AA)
     return out
 
 
@@ -247,7 +253,22 @@ def draw_overlay(image: np.ndarray, poses, scale: tuple[float, float] = (1.0, 1.
     return out
 
 
-def plot_prediction(sample, poses, title: str = "", fig=None):
+def prediction_window(sample, poses, margin: float = 0.12) -> tuple[slice, slice]:
+    """(rows, cols) of ``sample``'s image that frame its robots (their true masks) and every
+    predicted joint inside the image, with ``margin``, at the image's aspect
+    (:func:`zoom_box`): where a figure of a prediction should look."""
+    H, W = sample.image.shape[:2]
+    m = sample.masks.any(0) if len(sample.masks) else np.zeros((H, W), bool)
+    m = np.array(m, bool)
+    for p in poses:
+        q = np.asarray(p.joints_2d, float)
+        q = np.round(q[np.isfinite(q).all(1)]).astype(int)
+        q = q[(q[:, 0] >= 0) & (q[:, 0] < W) & (q[:, 1] >= 0) & (q[:, 1] < H)]
+        m[q[:, 1], q[:, 0]] = True
+    return zoom_box(m, margin=margin, aspect=W / H)
+
+
+def plot_prediction(sample, poses, title: str = "", fig=None, zoom: bool = True):
     """A prediction against the truth: the predicted chains (instance colours) over the
     true ones (white) on the image, and in 3D (camera frame, metres; the truth dashed),
     with the legend outside the 3D axes (robot k and its score; "truth").
@@ -256,6 +277,10 @@ def plot_prediction(sample, poses, title: str = "", fig=None):
         sample: the :class:`~robotpose_lib.types.Sample` the poses were predicted on.
         poses: ``RobotPose`` s in the sample's pixels (``Predictor`` output).
         fig: a Figure or SubFigure to draw into (default: a new 10 x 4 inch figure).
+        zoom: the image panel shows :func:`prediction_window` (the robots and the
+            predicted joints, enlarged) instead of the whole image, so that small robots'
+            chains can be told apart. Every chain is drawn on a dark outline, so that it
+            stays visible on a robot of its own colour.
 
     Returns:
         the Figure (or the SubFigure given).
@@ -264,11 +289,24 @@ def plot_prediction(sample, poses, title: str = "", fig=None):
     fig = plt.figure(figsize=(10, 4)) if own else fig
     grid = fig.add_gridspec(1, 3, width_ratios=(1.25, 1.15, 0.5), wspace=0.05)
     ax = fig.add_subplot(grid[0])
-    picture = sample.image
+    picture, offset, scale = sample.image, np.zeros(2), 1.0
+    if zoom:
+        rows, cols = prediction_window(sample, poses)
+        picture = np.ascontiguousarray(picture[rows, cols])
+        offset = np.array([cols.start, rows.start], float)
+        # drawn at about 640 pixels wide, so that the chains keep their width when enlarged
+        scale = float(np.clip(640 / max(picture.shape[1], 1), 1.0, 6.0))
+        if scale > 1:
+            picture = cv2.resize(picture, (round(picture.shape[1] * scale), round(picture.shape[0] * scale)),
+                                 interpolation=cv2.INTER_CUBIC)
+    width = max(1, round(picture.shape[1] / 320))  # line widths at the drawn size
+    dark = (20, 20, 20)
     for r in range(sample.num_robots):
-        picture = draw_chain(picture, sample.joints_2d[r], color=(255, 255, 255), radius=2, thickness=1)
+        picture = draw_chain(picture, (sample.joints_2d[r] - offset) * scale, color=(255, 255, 255),
+                             radius=1 + width, thickness=width, outline=dark)
     for k, p in enumerate(poses):
-        picture = draw_chain(picture, p.joints_2d, color=INSTANCE_COLORS[k % 10])
+        picture = draw_chain(picture, (np.asarray(p.joints_2d, float) - offset) * scale,
+                             color=INSTANCE_COLORS[k % 10], radius=2 + width, thickness=1 + width, outline=dark)
     ax.imshow(picture)
     ax.axis("off")
     # above the whole (sub)figure: a long title does not run into the 3D axes

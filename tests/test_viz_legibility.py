@@ -1,0 +1,67 @@
+"""The figures' legibility fixes: names as the book writes them, axes limited to what the
+tables summarise, titles without hats for targets, chains visible on any colour."""
+from types import SimpleNamespace
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from robotpose_lib import viz  # noqa: E402
+from robotpose_lib.eval.localization import LocalizationReport  # noqa: E402
+from robotpose_lib.viz.localization import plot_depth_errors, plot_pixel_errors  # noqa: E402
+from robotpose_lib.viz.pipeline import plot_pipeline  # noqa: E402
+from robotpose_lib.viz.training import phase_key  # noqa: E402
+
+
+def _report():
+    rng = np.random.default_rng(0)
+    z = rng.uniform(2, 12, 500)
+    err = rng.uniform(0, 10, (5, 2))
+    return LocalizationReport("kuka_kr16", ["a", "b"], (24, 32), 20.0, {"nms": err, "log": err},
+                              np.ones((5, 2), bool), rng.uniform(0, 50, z.size), z, 5)
+
+
+def test_error_figures_name_log_and_stop_at_10_m():
+    fig, (a, b) = plt.subplots(1, 2)
+    plot_pixel_errors(_report(), ax=a)
+    assert any(t.get_text().startswith("LoG") for t in a.get_legend().get_texts())
+    plot_depth_errors(_report(), ax=b)
+    assert b.get_xlim()[1] <= 10.0
+    plt.close(fig)
+
+
+def test_phase_key_breaks_between_phases_only():
+    key = phase_key(["λ = 1", "λ = 50", "sim2real scenes", "URDF meshes, dream"], width=40)
+    assert all(line.startswith(("phases", "1:", "2:", "3:", "4:")) for line in key.split("\n"))
+
+
+def test_pipeline_titles_without_hats_for_targets():
+    H, W = 24, 32
+    masks = np.zeros((1, H, W), np.float32)
+    masks[0, 5:15, 5:10] = 1
+    j2, j3 = np.full((1, 3, 2), 8.0), np.array([[[0, 0, 2], [0, -0.3, 2], [0.1, -0.5, 2]]], float)
+    fig = plot_pipeline(np.zeros((H, W, 3), np.uint8), np.zeros((3, H, W)), masks, j2, j3, predicted=False)
+    assert not any("\u0302" in t.get_text() for t in fig.texts)
+    plt.close(fig)
+
+
+def test_chain_outline_shows_on_its_own_colour():
+    blue = np.zeros((20, 20, 3), np.uint8)
+    blue[:] = viz.INSTANCE_COLORS[0]
+    out = viz.draw_chain(blue, np.array([[3.0, 10.0], [16.0, 10.0]]), color=viz.INSTANCE_COLORS[0],
+                         outline=(20, 20, 20))
+    assert (out.sum(-1) < 100).any()
+
+
+def test_prediction_zooms_onto_the_robots():
+    H, W = 120, 160
+    masks = np.zeros((1, H, W), bool)
+    masks[0, 50:70, 70:80] = True
+    j2 = np.array([[[75.0, 68.0], [75.0, 52.0]]])
+    s = SimpleNamespace(image=np.zeros((H, W, 3), np.uint8), masks=masks, joints_2d=j2,
+                        joints_3d=np.array([[[0, 0, 2.0], [0, -0.3, 2.0]]]), num_robots=1)
+    rows, cols = viz.prediction_window(s, [SimpleNamespace(joints_2d=j2[0], joints_3d=s.joints_3d[0], score=1.0)])
+    assert cols.stop - cols.start < W / 2
+    plt.close("all")
