@@ -19,7 +19,7 @@ code from the file (format version 3)::
     version    3 (2: the same, but robot "panda" meant today's "panda_primitive" and
                "panda_mesh" today's "panda"; 1: as 2, but ``rng["numpy"]`` was numpy's
                state tuple with an array). Older files are read with today's names
-               (:data:`RENAMED_ROBOTS`).
+               (``robots.RENAMED_ROBOTS``).
     task       str: "localization", "instances", "onepass" (``tasks.TASKS``)
     robot      str: the robot name
     robot_source  dict or None, optional: for a robot from a user's URDF, ``{"urdf": path,
@@ -68,16 +68,13 @@ import numpy as np
 import torch
 
 from .fileio import atomic_file
+from .robots import RENAMED_ROBOTS  # version 3 renamed the Panda (read older files with today's names)
 
 FORMAT, VERSION = "robotpose-checkpoint", 3
 # What a shipped model keeps (no optimiser, schedule or RNG state): scripts/ship_model.py
 # writes these keys only.
 INFERENCE_KEYS = ("task", "robot", "robot_source", "config", "step", "model", "extra", "settings")
 READABLE_VERSIONS = (1, 2, 3)
-# Version 3 renamed the Panda robots: the Panda that synthesis renders became the one
-# drawn from its URDF meshes. A file older than that is read with today's names, so an old
-# checkpoint keeps meaning the robot it was trained on.
-RENAMED_ROBOTS = {"panda": "panda_primitive", "panda_mesh": "panda"}
 REQUIRED_KEYS = ("format", "version", "task", "robot", "config", "step", "model")
 
 MODELS_DIR_ENV = "ROBOTPOSE_MODELS_DIR"
@@ -384,10 +381,16 @@ def load_checkpoint(path: str | Path, expect: dict | None = None, map_location="
         raise CheckpointError(f"{path}: checkpoint lacks {', '.join(missing)}")
     _check_fields(path, ckpt)
     if ckpt["version"] not in READABLE_VERSIONS:
+        newer = " (written by a newer robotpose: upgrade it)" if isinstance(ckpt["version"], int) \
+            and ckpt["version"] > VERSION else ""
         raise CheckpointError(f"{path}: checkpoint version {ckpt['version']}, expected one of "
-                              f"{', '.join(map(str, READABLE_VERSIONS))}")
-    if ckpt["version"] < 3 and not ckpt.get("robot_source"):   # a user's URDF robot keeps its name
-        ckpt["robot"] = RENAMED_ROBOTS.get(ckpt["robot"], ckpt["robot"])
+                              f"{', '.join(map(str, READABLE_VERSIONS))}{newer}")
+    renamed = ""
+    if ckpt["version"] < 3 and not ckpt.get("robot_source") and ckpt["robot"] in RENAMED_ROBOTS:
+        # a user's URDF robot keeps its name
+        renamed = (f" (a version-{ckpt['version']} file: its robot {ckpt['robot']!r} is today's "
+                   f"{RENAMED_ROBOTS[ckpt['robot']]!r})")
+        ckpt["robot"] = RENAMED_ROBOTS[ckpt["robot"]]
     for key, want in (expect or {}).items():
         have = ckpt.get(key)
         if isinstance(want, dict) and isinstance(have, dict):
@@ -397,7 +400,8 @@ def load_checkpoint(path: str | Path, expect: dict | None = None, map_location="
                         f"{path}: {key}.{field} is {have.get(field)!r} in the checkpoint, "
                         f"{want.get(field)!r} requested")
         elif _norm(have) != _norm(want):
-            raise CheckpointError(f"{path}: {key} is {have!r} in the checkpoint, {want!r} requested")
+            raise CheckpointError(f"{path}: {key} is {have!r} in the checkpoint, {want!r} requested"
+                                  + (renamed if key == "robot" else ""))
     return ckpt
 
 

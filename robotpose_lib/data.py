@@ -2,8 +2,10 @@
 
 On-disk format (one folder; ``NNNNNN`` is the zero-padded sample index)::
 
-    dataset.json          {"format": "robotpose-synth", "version": 1, "robot", "seed", "n",
+    dataset.json          {"format": "robotpose-synth", "version": 2, "robot", "seed", "n",
                            "height", "width", "joint_names", "params"}
+                          (version 1: the same, but robot "panda" was today's
+                          "panda_primitive"; read with today's names, as checkpoints)
     images/NNNNNN.png     uint8 RGB image
     masks/NNNNNN.png      uint8 instance ids: 0 background, r + 1 for robot r
     annotations/NNNNNN.npz joints_2d, joints_3d, visibility, K, joint_angles, base_poses,
@@ -28,12 +30,12 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from .fileio import TEMP_SUFFIX, FolderLock, atomic_file, dumps_json, write_atomic, write_json_atomic
-from .robots import ensure_robot, get_robot, robot_source
+from .robots import RENAMED_ROBOTS, ensure_robot, get_robot, robot_source
 from .synth import SynthParams, generate, params_for
 from .toy import ToyDiscDataset
 from .types import ANNOTATION_KEYS, Sample
 
-FORMAT_NAME, FORMAT_VERSION = "robotpose-synth", 1
+FORMAT_NAME, FORMAT_VERSION = "robotpose-synth", 2
 _EXTRA_KEYS = ("camera_pose", "depth", "link_ids")
 
 
@@ -213,6 +215,8 @@ class DiskDataset(Dataset):
             raise ValueError(f"{meta_path}: not valid JSON ({err})") from None
         if self.meta.get("format") != FORMAT_NAME:
             raise ValueError(f"{meta_path}: not a {FORMAT_NAME} dataset")
+        if self.meta.get("version", 1) < 2 and not self.meta.get("robot_source"):
+            self.meta["robot"] = RENAMED_ROBOTS.get(self.meta["robot"], self.meta["robot"])
         self.robot = self.meta["robot"]
         self.size = (self.meta["height"], self.meta["width"])
 
@@ -235,4 +239,8 @@ def training_dataset(data: str, robot: str, n: int, size: tuple[int, int], seed:
         return ToyDiscDataset(n, size, seed)
     if data == "synthetic":
         return SyntheticDataset(robot, n, size=size, seed=seed, params=params_for(robot, recipe))
-    return DiskDataset(data)
+    folder = DiskDataset(data)
+    if robot is not None and folder.robot != robot:
+        raise ValueError(f"{data}: a dataset of robot {folder.robot!r}, but the run trains {robot!r} "
+                         f"(--robot {folder.robot}, or another --data)")
+    return folder

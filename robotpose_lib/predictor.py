@@ -200,17 +200,28 @@ class Predictor:
             FileNotFoundError: naming the missing checkpoint and where it was looked for.
             CheckpointError: corrupt, or made for another robot.
         """
+        if instances == "default":
+            instances = True
         if instances not in (True, False, *INSTANCE_MODELS):
-            raise ValueError(f"instances: True, False or one of {INSTANCE_MODELS}, got {instances!r}")
+            raise ValueError(f"instances: True, 'default', False or one of {INSTANCE_MODELS}, got {instances!r}")
         choice = "default" if instances is True else (instances or "instances")
         loc_path, inst_path = pretrained_paths(robot, config, models_dir, choice)
         where = describe_models_dir(models_dir)
         if not loc_path.is_file():
+            from .robots import known_robots, renamed_hint
+
+            unknown = (f"; {robot!r} is not a robot name{renamed_hint(robot)} (known: {', '.join(known_robots())})"
+                       if robot not in known_robots() else "")
             raise FileNotFoundError(f"{loc_path}: reference localization checkpoint for {robot!r} not found "
-                                    f"(looked in {where})")
+                                    f"(looked in {where}){unknown}")
         if instances and not inst_path.is_file():
+            shipped = [t for t in INSTANCE_MODELS if pretrained_paths(robot, config, models_dir, t)[1].is_file()]
+            have = (f"{robot!r} ships {' and '.join(repr(t) for t in shipped)} only" if shipped
+                    else f"{robot!r} ships no instance model")
             raise FileNotFoundError(f"{inst_path}: reference instance checkpoint for {robot!r} not found "
-                                    f"(looked in {where}; instances=False predicts one robot per image without it)")
+                                    f"(looked in {where}); {have}; without one, the localization model alone "
+                                    "predicts one robot per image (instances=False, robotpose predict "
+                                    "--instances none)")
         if instances:
             return cls.load(inst_path, localization_checkpoint=loc_path, robot=robot, **kwargs)
         return cls.load(loc_path, robot=robot, **kwargs)

@@ -504,6 +504,22 @@ def ensure_robot(name: str, source: dict | None = None):
     return _register(robot)
 
 
+# Checkpoint format 3 and dataset format 2 renamed the Panda: the Panda that synthesis
+# renders became the one drawn from its URDF meshes. Older files are read with today's
+# names (old name -> today's), so an old file keeps meaning the robot it was made with.
+RENAMED_ROBOTS = {"panda": "panda_primitive", "panda_mesh": "panda"}
+# names that are no robot today, and what they became
+FORMER_NAMES = {old: new for old, new in RENAMED_ROBOTS.items() if old not in ("panda",)}
+
+
+def renamed_hint(name: str) -> str:
+    """" ('panda_mesh' is now 'panda' ...)" for a robot name that was renamed, else ""."""
+    if name in FORMER_NAMES:
+        return (f" ({name!r} is now {FORMER_NAMES[name]!r}; the Panda drawn from primitives, once 'panda', "
+                "is 'panda_primitive')")
+    return ""
+
+
 def known_robots() -> tuple[str, ...]:
     """Every robot name :func:`get_robot` accepts now: primitive, shipped mesh and registered."""
     return ROBOT_NAMES + MESH_ROBOT_NAMES + tuple(_REGISTERED)
@@ -523,5 +539,5 @@ def get_robot(name: str):
     if name in _REGISTERED:
         return _REGISTERED[name]
     if name not in _BUILDERS and name not in MESH_ROBOT_FOLDERS:
-        raise ValueError(f"unknown robot {name!r}; known robots: {', '.join(known_robots())}")
+        raise ValueError(f"unknown robot {name!r}{renamed_hint(name)}; known robots: {', '.join(known_robots())}")
     return _shipped(name)

@@ -1,7 +1,8 @@
 """Make (or extend) a model folder assets/models/NAME/ from a training run, and measure it.
 
     python scripts/ship_model.py RUN_DIR NAME --command "robotpose train ..." --recipe R \
-        [--continue "robotpose train ... --resume"] [--purpose TEXT] [--eval-n 200] [--no-eval]
+        [--continue "robotpose train ... --resume"] [--purpose TEXT] [--eval-n 200] [--no-eval] \
+        [--localization LOC.pt] [--new-part]
 
 Writes model.pt (the run's checkpoint without optimiser, schedule and RNG state),
 metrics.jsonl (the run's log), lineage.json (a part appended for the steps this run added
@@ -96,19 +97,33 @@ def main() -> int:
     p.add_argument("--eval-n", type=int, default=200)
     p.add_argument("--no-eval", action="store_true")
     p.add_argument("--localization", help="an instance model's localization checkpoint (for the dev photos)")
+    p.add_argument("--new-part", action="store_true",
+                   help="the run was warm-started (--init) from this folder's model.pt: a new part whose steps "
+                        "count from 0, its log appended to the folder's")
     args = p.parse_args()
 
     ckpt = load_checkpoint(args.run_dir / "checkpoint.pt")
     folder = ROOT / "assets" / "models" / args.name
-    folder.mkdir(parents=True, exist_ok=True)
-    rows = read_metrics(args.run_dir / "metrics.jsonl")
     path = folder / records.LINEAGE
     lineage = records.read_json(path) if path.is_file() else {
         "name": args.name, "task": ckpt["task"], "robot": ckpt["robot"], "recipe": args.recipe, "parts": []}
+    for key in ("robot", "task"):  # a folder holds one model: never another robot's weights
+        if lineage[key] != ckpt[key]:
+            raise SystemExit(f"ship_model: {folder} holds a {lineage[key]!r} model ({key}), the run's checkpoint "
+                             f"is {ckpt[key]!r}; choose the folder of that model")
     done = sum(part["steps"] for part in lineage["parts"])
     init = (ckpt.get("settings") or {}).get("init_from")
-    # a new part warm-started from the folder's own weights counts its steps from 0
-    warm = bool(lineage["parts"]) and init is not None and Path(init).resolve() == (folder / "model.pt").resolve()
+    # a new part warm-started from the folder's own weights counts its steps from 0: said, not
+    # guessed (a run's init path may name a folder that was renamed since)
+    warm = args.new_part
+    if warm and not (lineage["parts"] and init and Path(init).resolve() == (folder / "model.pt").resolve()):
+        raise SystemExit(f"ship_model: --new-part: the run was not warm-started from {folder / 'model.pt'} "
+                         f"(its --init: {init})")
+    if not warm and ckpt["step"] < done:
+        raise SystemExit(f"ship_model: the run is at step {ckpt['step']}, behind the {done} steps {folder.name} "
+                         "already records; it is not this model's continuation")
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = read_metrics(args.run_dir / "metrics.jsonl")
     if warm or ckpt["step"] > done:
         lineage["parts"].append({
             "started_from": (f"part {len(lineage['parts'])} (its weights, a fresh optimiser)" if warm
@@ -136,4 +151,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (FileNotFoundError, ValueError) as err:   # CheckpointError is a ValueError
+        sys.exit(f"ship_model: {err}")

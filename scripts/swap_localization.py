@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     folder = ROOT / "assets" / "models" / args.name
     model = folder / "model.pt"
+    if not model.is_file():
+        raise SystemExit(f"swap_localization: no model folder {folder} (the names: assets/models/README.md)")
     ckpt = load_checkpoint(model)
     if ckpt["task"] not in INSTANCE_TASKS:
         raise SystemExit(f"{model}: a {ckpt['task']!r} checkpoint; expected one of {', '.join(INSTANCE_TASKS)}")
@@ -58,4 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except (FileNotFoundError, ValueError) as err:   # CheckpointError is a ValueError
+        sys.exit(f"swap_localization: {err}")

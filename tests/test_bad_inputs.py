@@ -218,3 +218,20 @@ def test_eval_real_json_is_standard_json_with_null(tmp_path, capsys):
     assert f"figures -> {out}" in capsys.readouterr().out
     assert run_command("eval", ["real", "--data", str(folder), "--instances", "none", "--json", str(out)]) == 0
     assert "replaced the earlier file" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["real", "--checkpoint", "assets/models/kuka_kr16_localization_cpu/model.pt", "--instances", "none"],
+     "the model's keypoints (kuka_kr16) are not panda's"),
+    (["twin", "--instances", "none", "--scene-robot", "panda_primitive"],
+     "the twin ladder draws the arm from its URDF meshes"),
+])
+def test_eval_on_the_panda_photos_refuses_another_robots_model_and_a_primitive_twin(argv, message, capsys):
+    from robotpose_lib.real_panda import find_real_panda_dir
+
+    if find_real_panda_dir() is None:
+        pytest.skip("the dev photos are not here")
+    argv = [a.replace("assets/", str(ROOT / "assets") + "/") for a in argv]
+    assert run_command("eval", argv) == 1
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1

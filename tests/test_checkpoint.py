@@ -303,3 +303,17 @@ def test_a_checkpoint_from_before_the_panda_rename_keeps_meaning_its_robot(tmp_p
         raw["version"], raw["robot"], raw["robot_source"] = 2, "panda", None
         torch.save(raw, tmp_path / "c.pt")
         load_checkpoint(tmp_path / "c.pt", expect={"robot": "panda"})
+
+
+def test_a_renamed_robot_is_named_in_the_mismatch_and_a_newer_file_is_named_so(tmp_path):
+    save_checkpoint(tmp_path / "c.pt", {"task": "localization", "config": {}, "step": 0, "model": {},
+                                        "robot": "panda"})
+    raw = torch.load(tmp_path / "c.pt", weights_only=True)
+    raw["version"] = 2
+    torch.save(raw, tmp_path / "c.pt")
+    with pytest.raises(CheckpointError, match="its robot 'panda' is today's 'panda_primitive'"):
+        load_checkpoint(tmp_path / "c.pt", expect={"robot": "panda"})
+    raw["version"] = VERSION + 1
+    torch.save(raw, tmp_path / "c.pt")
+    with pytest.raises(CheckpointError, match="newer robotpose"):
+        load_checkpoint(tmp_path / "c.pt")

@@ -64,3 +64,21 @@ def test_cli_synth_writes_a_dataset(tmp_path, capsys):
 def test_missing_dataset_folder_is_reported(tmp_path):
     with pytest.raises(FileNotFoundError, match="dataset.json"):
         DiskDataset(tmp_path / "nope")
+
+
+def test_a_version_1_dataset_folder_keeps_meaning_its_robot_and_training_checks_it(tmp_path):
+    """Before format 2, robot "panda" was the primitive Panda: an old folder is read with
+    today's name, and a run of another robot refuses it instead of training on it."""
+    import json
+
+    from robotpose_lib.data import training_dataset
+
+    root = write_dataset(tmp_path / "d", SyntheticDataset("panda_primitive", 2, size=(48, 64), seed=1),
+                         progress=False)
+    meta = json.loads((root / "dataset.json").read_text())
+    assert meta["version"] == 2 and DiskDataset(root).robot == "panda_primitive"
+    (root / "dataset.json").write_text(json.dumps({**meta, "version": 1, "robot": "panda"}))
+    assert DiskDataset(root).robot == "panda_primitive"
+    assert len(training_dataset(str(root), "panda_primitive", 2, (48, 64))) == 2
+    with pytest.raises(ValueError, match="a dataset of robot 'panda_primitive', but the run trains 'panda'"):
+        training_dataset(str(root), "panda", 2, (48, 64))

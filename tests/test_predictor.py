@@ -309,3 +309,13 @@ def test_the_default_instance_model_follows_the_stated_rule(tmp_path):
     assert default_instance_task("panda", folder=tmp_path) == "instances"   # 1.70 against 1.66: photos count
     model("instances", 0.80, 0.80)                                          # photos not for all: left out
     assert default_instance_task("panda", folder=tmp_path) == "instances"   # a tie keeps the paper's
+
+
+def test_from_pretrained_names_what_a_robot_ships_and_former_names():
+    """The mesh Panda ships a one-pass model only: asking for the recurrent one says so and
+    how to go without; a former robot name says what it is now."""
+    with pytest.raises(FileNotFoundError, match="'panda' ships 'onepass' only; without one"):
+        Predictor.from_pretrained("panda", instances="instances")
+    with pytest.raises(FileNotFoundError, match="'panda_mesh' is now 'panda'"):
+        Predictor.from_pretrained("panda_mesh")
+    assert Predictor.from_pretrained("panda", instances="default").instances is not None

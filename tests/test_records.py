@@ -105,3 +105,12 @@ def test_a_shipped_folder_is_named_for_the_robot_its_weights_were_trained_on(nam
     assert name == model_name(ckpt["robot"], ckpt["task"])
     if ckpt["robot"] == "panda":
         assert hasattr(get_robot("panda"), "urdf_path")   # the Panda drawn from its URDF meshes
+
+
+def test_the_models_index_is_rendered_from_the_records_as_they_are():
+    """assets/models/README.md and every card.md are what scripts/render_records.py writes
+    from today's records (a stale index once kept a model's old step count)."""
+    assert (SOURCE_MODELS_DIR / records.INDEX).read_text() == records.render_index(SOURCE_MODELS_DIR)
+    for name in SHIPPED:
+        card = (SOURCE_MODELS_DIR / name / records.CARD).read_text()
+        assert card == records.render_card(SOURCE_MODELS_DIR / name), name

@@ -243,3 +243,8 @@ def test_unknown_robot_name():
 def test_bad_joint_shape():
     with pytest.raises(ValueError, match=r"\(B, 7\)"):
         get_robot("panda_primitive").forward_kinematics(torch.zeros(3, 6))
+
+
+def test_a_former_robot_name_says_what_it_is_now():
+    with pytest.raises(ValueError, match="'panda_mesh' is now 'panda'"):
+        get_robot("panda_mesh")

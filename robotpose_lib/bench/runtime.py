@@ -81,7 +81,7 @@ def scene_with_robots(robot: str, robots: int, seed: int = 0):
     return sample
 
 
-def measure_table_ii(robot: str = "panda", localization: str | None = None, instances: str | None = None,
+def measure_table_ii(robot: str = "panda_primitive", localization: str | None = None, instances: str | None = None,
                      device="auto", threads: int = 1, repeats: int = 10, baseline_repeats: int = 3, warmup: int = 2,
                      robots: int = 3, method: str = "nms") -> dict:
     """The paper's Table II measured on this machine (module docstring) for ``robot``'s
@@ -187,7 +187,7 @@ def measure_table_ii(robot: str = "panda", localization: str | None = None, inst
                 "found": len(poses), "scene_robots": sample.num_robots, "trained_instances": trained_instances}
 
 
-def benchmark(robot: str = "panda", localization: str | None = None, instances: str | None = None,
+def benchmark(robot: str = "panda_primitive", localization: str | None = None, instances: str | None = None,
               device="auto", threads: int = 1, repeats: int = 10, baseline_repeats: int = 3, warmup: int = 2,
               robots: int = 3, method: str = "nms") -> int:
     """Print the paper's Table II on this machine (:func:`measure_table_ii`) for ``robot``'s
@@ -283,7 +283,7 @@ def _median_ms(times: list[float]) -> float:
 
 
 @torch.no_grad()
-def runtime_by_robot_count(onepass, convgru=None, robot: str = "panda", counts=(1, 2, 3, 4, 5, 6),
+def runtime_by_robot_count(onepass, convgru=None, robot: str = "panda_primitive", counts=(1, 2, 3, 4, 5, 6),
                            repeats: int = 10, warmup: int = 2, min_active_fraction: float | None = None,
                            seed: int = 0) -> list[dict]:
     """Milliseconds of the instance stage of a one-pass model (``tasks.OnePassModel``) beside
@@ -354,7 +354,7 @@ def flatness(rows, key: str = "onepass_ms") -> dict:
     return {"last_over_first": values[-1] / values[0], "max_over_min": max(values) / min(values)}
 
 
-def instances_benchmark(robot: str = "panda", onepass: str | None = None, convgru: str | None = None,
+def instances_benchmark(robot: str = "panda_primitive", onepass: str | None = None, convgru: str | None = None,
                         robots: int = 6, repeats: int = 10, warmup: int = 2, threads: int = 1,
                         json_path: str | None = None) -> int:
     """Instance-stage runtime for 1..``robots`` robots: a one-pass checkpoint (default the

@@ -28,6 +28,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..checkpoint import default_instance_task
 from ..config import resolve_device
 from ..decode import METHODS
 from ..eval.instances import (evaluate_instances, format_instance_results, predictor_robot_free_rate, robot_free_rate,
@@ -58,7 +59,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="real, twin: folder of calibrated photos (format of real_panda_dev; "
                    "default ../shared/data/real_panda_dev when present)")
     p.add_argument("--instances", help="real: instance checkpoint (recurrent or one-pass), or 'none' for "
-                   "one robot per image (default the shipped recurrent reference)")
+                   "one robot per image (default the robot's default shipped instance model, "
+                   "checkpoint.default_instance_task: for panda the one-pass model)")
     p.add_argument("--json", help="also write the figures to this JSON file "
                    "(standard JSON: null where a figure has no value)")
     p.add_argument("--recipe", default="paper", choices=sorted(RECIPES),
@@ -183,8 +185,15 @@ def run_real(args) -> int:
         if not photos:
             raise FileNotFoundError(f"{folder}: no info.json with photos (format of real_panda_dev)")
     predictor = load_predictor(args.checkpoint, args.instances, device=args.device)
-    if args.task == "filmed" and list(predictor.joint_names) != list(get_robot(args.scene_robot).keypoint_names):
-        raise ValueError(f"the model's keypoints ({predictor.robot}) are not {args.scene_robot}'s")
+    # the photos and the twins are Pandas: the model must predict the Panda's keypoints
+    scene_robot = args.scene_robot if args.task in ("filmed", "twin") else "panda"
+    if list(predictor.joint_names) != list(get_robot(scene_robot).keypoint_names):
+        raise ValueError(f"the model's keypoints ({predictor.robot}) are not {scene_robot}'s, "
+                         f"whose {'scenes' if args.task == 'filmed' else 'photos'} it would be scored on")
+    if args.task == "twin" and not hasattr(get_robot(scene_robot), "urdf_path"):
+        raise ValueError(f"--scene-robot {scene_robot}: the twin ladder draws the arm from its URDF meshes "
+                         "(its rows are mesh twins); give a mesh robot such as panda")
+    instances = args.instances or f"shipped {default_instance_task(predictor.robot)} model"
     method = None if args.method == "both" else args.method
     if args.task == "twin":
         where = f"twin ladder on {folder} ({len(photos)} photos; twins: {args.scene_robot})"
@@ -195,7 +204,7 @@ def run_real(args) -> int:
         result = evaluate_real(predictor, photos, method)
         report = format_real_report(result)
     print(f"{where}: localization {args.checkpoint or 'shipped reference'}, "
-          f"instances {args.instances or 'shipped reference'}, peaks {method or predictor.method}")
+          f"instances {instances}, peaks {method or predictor.method}")
     print(report)
     if args.json:
         print(f"figures -> {args.json}" + _written_note(write_json_atomic(args.json, result, before=before), args))

@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Predict robot poses (2D + 3D joints) in images.")
     p.add_argument("images", nargs="+", metavar="IMAGE",
                    help="image files (PNG, JPEG, TIFF, ...) or folders (their image files, not recursive)")
-    p.add_argument("--robot", required=True, help="robot model: panda or kuka_kr16")
+    p.add_argument("--robot", required=True, help="robot name: panda, kuka_kr16, panda_primitive, or a URDF robot "
+                   "of a --checkpoint (robotpose robots lists them)")
     add_urdf_arguments(p)   # a model trained on a URDF that has moved since: its new place
     p.add_argument("--checkpoint", help="instance (or localization-only) checkpoint; default: the shipped reference")
     p.add_argument("--instances", choices=["default", "instances", "onepass"], default="default",

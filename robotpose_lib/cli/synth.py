@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--background-dir", action="append", default=[], help="extra folder of background photos")
     p.add_argument("--batch", type=int, default=8, help="scenes rendered per call")
     p.add_argument("--recipe", default="paper", choices=sorted(RECIPES),
-                   help="synthesis recipe: paper, clutter, sim2real or dream (synth.RECIPES)")
+                   help="synthesis recipe (synth.RECIPES): " + ", ".join(sorted(RECIPES)))
     return p
 
 

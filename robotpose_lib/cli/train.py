@@ -13,6 +13,7 @@ import os
 from ..data import training_dataset
 from ..eval.instances import calibrate_checkpoint, format_calibration
 from ..eval.testset import VALIDATION_SEED
+from ..presets import PRESETS
 from ..synth import RECIPES
 from ..tasks import FACTORIES, INSTANCE_TASKS, make_task
 from ..train import RUN_DEFAULTS, TrainSettings, train
@@ -58,7 +59,7 @@ def positive_minutes(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="robotpose train", description="Train a model.")
     p.add_argument("task", choices=sorted(FACTORIES), help="model family")
-    p.add_argument("--config", required=True, help="named configuration (quick, cpu, paper)")
+    p.add_argument("--config", required=True, help="named configuration: " + ", ".join(PRESETS) + " (presets.py)")
     p.add_argument("--robot", help="robot name (panda, kuka_kr16, panda_primitive, ...: robotpose robots; toy for the "
                    "disc demo)")
     add_urdf_arguments(p)
@@ -84,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="'synthetic' (rendered on the fly), 'toy', or a dataset folder")
     p.add_argument("--data-seed", type=int, default=0, help="seed of the synthetic training set")
     p.add_argument("--recipe", default="paper", choices=sorted(RECIPES), help="synthesis recipe of the "
-                   "training scenes: paper (the paper's randomisation), clutter (paper + hard negatives) or "
-                   "sim2real or dream (see synth.RECIPES)")
+                   "training scenes, e.g. paper (the paper's randomisation), clutter (paper + hard negatives), "
+                   "sim2real or dream (chapter 5); every one: " + ", ".join(sorted(RECIPES)))
     p.add_argument("--fp32", action="store_true", help="train in float32 (no mixed precision)")
     p.add_argument("--max-minutes", type=positive_minutes, help="stop (with a checkpoint) after this wall time")
     p.add_argument("--seed", type=int, default=0, help="seed of batch order and initialisation")
