@@ -201,13 +201,13 @@ print(f"depth of the robot's pixels: {sample.depth[sample.depth > 0].min():.2f} 
 # shapes. Robot makers publish their arms as a URDF file (links, joints, limits) with one
 # mesh per link. The library reads a URDF (`robotpose_lib.urdf`, with yourdfpy and
 # trimesh) and runs the forward kinematics over its joint tree in PyTorch. Each mesh is
-# simplified once to at most a few hundred triangles (*decimation*: 800 per Panda link),
+# simplified once to a triangle budget (*decimation*: at most 800 triangles per Panda link),
 # and the triangles are ray-cast in the same pass as the primitives
 # (`render(..., triangles=...)`). Depth stays exact: the ray of pixel $(u, v)$ is
 # $K^{-1}[u, v, 1]^T$, whose $z$ is 1, so a hit at $t$ times that ray has camera $z = t$:
 # the depth is the ray parameter itself. Three arms ship with their meshes: the Panda
-# (`panda`, with the same 7 keypoints of DREAM as `panda_primitive` above; every later
-# chapter trains on this one), the KUKA LBR iiwa and the UFACTORY xArm6 (a keypoint at the
+# (`panda`, with the same 7 keypoints of DREAM as `panda_primitive` above; the shipped
+# Panda models of chapters 2, 4 and 5 were trained on it last), the KUKA LBR iiwa and the UFACTORY xArm6 (a keypoint at the
 # base and at each joint's link). The industrial arm of
 # the later chapters, the KR 16, stays a primitive robot: no URDF with its meshes comes
 # with the packages this book installs. The figure shows the Panda both ways, at the same

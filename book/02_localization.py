@@ -60,7 +60,6 @@ display(Markdown(chapter_verdict("2")))
 
 # %%
 import tempfile
-import textwrap
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -85,7 +84,7 @@ from robotpose_lib.narration import (describe_localization, localization_tables,
                                      markdown_table)
 from robotpose_lib.viz.localization import (draw_network, plot_depth_errors,
                                             plot_pixel_errors, plot_stage_beliefs)
-from robotpose_lib.viz.training import (last_stage_terms, plot_loss_curves,
+from robotpose_lib.viz.training import (last_stage_terms, phase_key, plot_loss_curves,
                                         plot_term_history, plot_total_and_fifths)
 
 QUICK = config.quick_mode()
@@ -371,7 +370,7 @@ SHOW_ROBOT = LIVE_ROBOT
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs, phase after phase: the last stage's belief and depth terms (unweighted, smoothed) against the step; at each dotted line the training was continued from its last weights with one change, and the number there is the phase's, whose change the title names.", "name": "fig-reference-runs"}}
 # each reference's phases in training order: (model folder, run in its lineage.json,
 # what changed); the Panda's first three are the primitive Panda's model, its fourth
-# (one logged run, resumed across sessions) the mesh Panda's
+# (one logged run) the mesh Panda's
 PRIMITIVE = "panda_primitive_localization_cpu"
 REFERENCE_PHASES = {
     "panda": [(PRIMITIVE, "part1", "λ = 1"), (PRIMITIVE, "part2", "λ = 50"),
@@ -399,9 +398,8 @@ if histories:
         plot_term_history([rows for rows, _ in phases], ax=ax, smooth=20,
                           labels=[str(i) for i in range(1, len(phases) + 1)])
         ax.set_xlabel("step")
-        key = ", ".join(f"{i}: {what}" for i, (_, what) in enumerate(phases, 1))
-        ax.set_title(f"{robot}\n" + textwrap.fill(f"phases {key}", 50), pad=14,
-                     fontsize=10)
+        ax.set_title(f"{robot}\n" + phase_key([what for _, what in phases], 50),
+                     pad=14, fontsize=10)
     plt.tight_layout()
     plt.show()
 else:

@@ -819,9 +819,9 @@ if eos_values:
 # A log shows one run. Whether a model is *tricky* to train is better seen across runs:
 # we train the toy model of this chapter again with two more seeds, with a three times
 # larger learning rate, and with the end-of-sequence term weighted 20 times (the weight
-# of the Panda instance model's first phase of training, after which it stopped too
-# early, so that its second phase lowered the weight; its `lineage.json` has the
-# figures). All runs have
+# of the primitive Panda's instance model in its first phase of training, after which it
+# stopped too early, so that its second phase lowered the weight; its `lineage.json` has
+# the figures). All runs have
 # the same number of steps, and we compare
 # where each run ends: the mean soft-IoU cost per disc over its last tenth of steps, and
 # on the held-out toy scenes the counting accuracy (2 % rule) and the mean count.

@@ -43,13 +43,15 @@
 # calibrated frames kept beside the repository.
 #
 # The 15 frames are a **development (dev) set**: they only measure. No photo was trained
-# on, and no choice of recipe, architecture or checkpoint of the model this chapter is
-# about was made on them: those choices were made on a synthetic *filmed validation set*,
-# scenes rendered from a general description of how people film arms (camera
-# 0.3-3 m from the arm, wide fields of view, the base or the hand cut by the border,
-# occluders, an object in the hand). The primitive-Panda model that appears as a
-# comparison row had its backbone and checkpoint compared on these photos, so its
-# figures here are somewhat optimistic.
+# on, and no choice made for the model this chapter is about (its recipe, its
+# checkpoint, its decoding) was made on them: those choices were made on a synthetic
+# *filmed validation set*, scenes rendered from a general description of how people film
+# arms (camera 0.3-3 m from the arm, wide fields of view, the base or the hand cut by the
+# border, occluders, an object in the hand). It continued, though, from the
+# primitive-Panda model that appears as a comparison row, whose frozen backbone and
+# checkpoint were compared on these photos (chapter 6): that model's figures here are
+# somewhat optimistic, and the backbone choice the mesh model inherits was made with the
+# photos in view.
 
 # %% tags=["remove-cell"]
 # On Colab, install the library first (elsewhere it is already installed by `make`).
@@ -173,7 +175,10 @@ if photos:
 #   defocus blur and JPEG compression, on top of the paper's uniform noise.
 #
 # The recipe `dream` adds DREAM's randomisation of the robot's own look: now and then the
-# arm's own white finish from its URDF, and procedural textures fixed to its links.
+# arm's own white finish from its URDF, and procedural textures fixed to its links. The
+# recipe `dream_filmed` is `dream` with 70 % of the scenes filmed the way the filmed
+# validation set describes (close, wide-angle, aimed anywhere on the arm) and objects in
+# the hand; the two were compared before training long (below).
 # {numref}`fig-recipes` renders the same scene indices of the mesh Panda with the paper's
 # recipe and with `dream`; a scene may hold no visible robot (the paper's visibility
 # draw), or one far away, so the cell shows the first four indices in which the robots
@@ -203,10 +208,14 @@ cost = training_cost(MESH_MODEL)
 if record is None:
     print(f"No record of {MESH_MODEL} here: the sections that read it are left out.")
 else:
+    start = cost.warm_start
+    before = (f", after the {start.steps:,} steps ({start.scenes:,} scenes, "
+              f"{start.hours:.1f} h) of the model it continued from, `{start.name}`"
+              if start is not None else "")
     display(Markdown(
         f"The model trained for {cost.steps:,} steps ({cost.scenes:,} scenes rendered "
         f"on the fly) in {cost.hours:.1f} h on a CPU, on the recipe "
-        f"`{record.lineage['recipe']}`. "
+        f"`{record.lineage['recipe']}`{before}. "
         + narration.describe_recipe_choice(record.figures("comparison"),
                                            record.lineage["parts"][0]["steps"])))
 
@@ -349,7 +358,9 @@ else:
 # on the mesh Panda: the localization network, then the one-pass instance model, then
 # every evaluation of this chapter (the filmed validation set, the twin ladder and these
 # photos when present), leaving checkpoints, logs and JSON reports in `OUT`. The preset
-# changes these settings against the `cpu` one the shipped model uses:
+# changes these settings against the `cpu` one the shipped model uses (a preset's steps
+# and scenes are one run's defaults; the shipped model ran longer, with `--steps` and
+# `--n-scenes` set on its command lines, which its record gives):
 
 # %% tags=["hide-input"]
 changes = (preset_differences("cpu", "gpu", "localization")

@@ -54,7 +54,7 @@ if "google.colab" in sys.modules:
 import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
-from robotpose_lib import book, config, narration, scorecard, showcase
+from robotpose_lib import book, config, narration, scorecard, showcase, viz
 from robotpose_lib.predictor import Predictor
 from robotpose_lib.cards import read_record
 from robotpose_lib.real_panda import load_real_panda
@@ -77,20 +77,22 @@ from robotpose_lib.viz.pipeline import plot_pipeline
 # one scene for both figures, chosen by a stated rule (robotpose_lib/showcase.py)
 predictor = Predictor.from_pretrained("panda")
 scene = showcase.median_test_scene(predictor, "panda", n=config.pick(6, 12), min_robots=2)
+# both figures show the same window: the robots with a margin, at the image's aspect
+window = viz.zoom_box(scene.sample.masks, aspect=4 / 3)
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "The paper's pipeline on a rendered Panda scene, drawn with the scene's exact training targets (what perfectly trained networks would output). Left to right: the image; the belief maps of all joints; the instance masks, one per recurrent step; the largest robot's beliefs after masking, with its peaks (+); the robots' joints in 3D (camera frame).", "name": "fig-pipeline"}}
-fig = plot_pipeline(**showcase.pipeline_from_targets(scene))
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The paper's pipeline on a rendered Panda scene, drawn with the scene's exact training targets (what perfectly trained networks would output), the image panels cropped to the robots. Left to right: the image; the belief maps of all joints; the instance masks, one per recurrent step; the largest robot's beliefs after masking, with its peaks (+); the robots' joints in 3D (camera frame).", "name": "fig-pipeline"}}
+fig = plot_pipeline(**showcase.pipeline_from_targets(scene), window=window)
 plt.show()
 
 # %% [markdown]
 # {numref}`fig-pipeline-networks` shows the same scene as the shipped networks see it: the
-# Panda localization network's belief maps, the masks of the default instance model (the
-# one-pass model of chapter 6, which measures better than the paper's recurrent one,
-# trained on more scenes of another recipe; chapter 6 compares the two), and
+# Panda localization network's belief maps, the masks of its instance model (the
+# one-pass model of chapter 6, the only one trained on the Panda's meshes; chapter 6
+# compares it with the paper's recurrent model on the robots that have both), and
 # the chains they decode, beside the true chains (dashed).
 
 # %% tags=["remove-input"] mystnb={"figure": {"caption": "The same scene through the shipped Panda networks: their belief maps (scaled to their maximum), their instance masks (one per robot found), the largest mask's beliefs with their peaks (+), and the decoded 3D chains in colour beside the true ones (dashed, dark grey). The scene is the one of median error among the candidates named in the text.", "name": "fig-pipeline-networks"}}
-fig = plot_pipeline(**showcase.pipeline_from_networks(predictor, scene))
+fig = plot_pipeline(**showcase.pipeline_from_networks(predictor, scene), window=window)
 plt.show()
 
 # %% tags=["remove-input"]
@@ -194,17 +196,22 @@ display(Markdown(f"*Rule.* {narration.rules_text()}\n\n{sentence}"))
 # and one torch thread, the scenes rendered on the fly beside it; longer trainings ran as
 # several runs, each continuing from the weights of the one before. The table gives each
 # model's training steps, the scenes it saw and its hours, summed over its runs from the
-# training logs.
+# training logs; a model warm-started from another shipped model (the mesh Panda's from
+# the primitive Panda's) names it, and its last column adds the scenes that model saw.
 
 # %% tags=["remove-input"]
 table, shipped = book.shipped_models_table()
 PAPER_SCENES, PAPER_EPOCHS = 10_000, 30  # §IV-A: 10,000 scenes, 30 epochs
 if shipped:
     display(Markdown(table))
-    loc_scenes = max([r["scenes seen"] for r in shipped if r["task"] == "localization"], default=0)
+    most = max((r for r in shipped if r["task"] == "localization"),
+               key=lambda r: r["scenes from scratch"])
     display(Markdown(
         f"In all {sum(r['hours'] for r in shipped):.1f} hours of training for {len(shipped)} models. The most "
-        f"trained localization network saw {loc_scenes:,} scenes; the paper's saw {PAPER_EPOCHS * PAPER_SCENES:,} "
+        f"trained localization network ({most['model']}) saw {most['scenes from scratch']:,} scenes"
+        + (f", counting those of the model it was warm-started from ({most['continued from']})"
+           if most["continued from"] != "—" else "")
+        + f"; the paper's saw {PAPER_EPOCHS * PAPER_SCENES:,} "
         f"({PAPER_EPOCHS} epochs of {PAPER_SCENES:,} scenes) with a larger network (VGG16 features, five "
         "stages of 128 channels) at twice our input resolution."))
 else:

@@ -80,7 +80,9 @@ def shipped_models_table(names=SHIPPED, folder=None) -> tuple[str, list[dict]]:
     wall time also holds checkpoints, logging and a shared machine, so scenes seen / hours
     is lower), from each model's card and the logs it descends from
     (``cards.training_cost``). A missing model is left out. Row keys: "model", "robot",
-    "task", "parts", "steps", "scenes seen", "hours", "samples/s"."""
+    "task", "parts", "steps", "scenes seen", "hours", "samples/s", "continued from" (the
+    shipped model its first part started from, "—" for none) and "scenes from scratch"
+    (its scenes plus its warm start's)."""
     from .cards import training_cost
 
     rows = []
@@ -93,12 +95,20 @@ def shipped_models_table(names=SHIPPED, folder=None) -> tuple[str, list[dict]]:
         rate = (sum(p["steps"] for p in timed) / sum(p["steps"] / p["samples_per_s"] for p in timed)
                 if timed else float("nan"))
         robot, task = cost.record.robot, cost.record.task
+        start = cost.warm_start
         rows.append({"model": f"{robot} {task}", "robot": robot, "task": task,
                      "parts": len(cost.parts), "steps": cost.steps, "scenes seen": cost.scenes,
-                     "hours": cost.hours, "samples/s": rate})
-    table = markdown_table(rows, columns=["model", "steps", "scenes seen", "hours", "samples/s"],
-                           formats={"steps": ",d", "scenes seen": ",d", "hours": ".1f", "samples/s": ".1f"},
-                           headers={"hours": "training [h]", "samples/s": "logged samples/s (with rendering)"})
+                     "hours": cost.hours, "samples/s": rate,
+                     "continued from": (f"{start.record.robot} {start.record.task}" if start is not None
+                                        else "—"),
+                     "scenes from scratch": cost.total_scenes})
+    table = markdown_table(rows, columns=["model", "steps", "scenes seen", "hours", "samples/s", "continued from",
+                                          "scenes from scratch"],
+                           formats={"steps": ",d", "scenes seen": ",d", "hours": ".1f", "samples/s": ".1f",
+                                    "scenes from scratch": ",d"},
+                           headers={"hours": "training [h]", "samples/s": "logged samples/s (with rendering)",
+                                    "continued from": "warm-started from",
+                                    "scenes from scratch": "scenes, with its warm start's"})
     return table, rows
 
 

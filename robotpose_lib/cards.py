@@ -20,6 +20,7 @@ that no number in the prose is typed by hand.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,11 +108,24 @@ class TrainingCost:
         parts: one dict per part of ``lineage.json``, oldest first: "run", "steps",
             "batch_size", "hours" (its wall hours), "samples_per_s" (median of the
             throughput logged in its rows of ``metrics.jsonl``; NaN when not logged).
+        warm_start: the cost of the shipped model whose weights its first part started
+            from (``lineage.json``'s "started_from" naming ``assets/models/NAME/model.pt``),
+            or None: :attr:`total_scenes` counts it in.
     """
 
     name: str
     record: ModelRecord | None
     parts: list[dict] = field(default_factory=list)
+    warm_start: "TrainingCost | None" = None
+
+    @property
+    def total_scenes(self) -> int:
+        """Scenes seen by these weights from scratch: this model's and its warm start's."""
+        return self.scenes + (self.warm_start.total_scenes if self.warm_start is not None else 0)
+
+    @property
+    def total_hours(self) -> float:
+        return self.hours + (self.warm_start.total_hours if self.warm_start is not None else 0.0)
 
     @property
     def steps(self) -> int:
@@ -135,6 +149,11 @@ def training_cost(name: str, folder: str | Path | None = None) -> TrainingCost:
     cost = TrainingCost(name=name, record=record)
     if record is None:
         return cost
+    parts = record.lineage["parts"]
+    started = re.search(r"assets/models/([A-Za-z0-9_]+)/model\.pt", str(parts[0].get("started_from", ""))) \
+        if parts else None
+    if started and started.group(1) != name and read_record(started.group(1), folder) is not None:
+        cost.warm_start = training_cost(started.group(1), folder)
     logs = record.logs()
     for part in record.lineage["parts"]:
         rates = [r["samples_per_s"] for r in logs.get(part.get("run", "part1"), []) if "samples_per_s" in r]

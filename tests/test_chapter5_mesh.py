@@ -235,7 +235,7 @@ def test_describe_recipe_choice_names_both_arms():
     assert "same 4,641 steps" in text and "chose the recipe `x` (keypoint AUC all / moving 0.300 / 0.150)" in text
     assert "over `dream` (0.200 / 0.100)" in text and "first training part" not in text
     choice = {"chosen": "B", "arms": {"A": arm("dream", 0.2), "B": arm("x", 0.3)}}
-    assert "(the length of the first training part" in narration.describe_recipe_choice(choice, 4641)
+    assert "(the length of the chosen model's first training part" in narration.describe_recipe_choice(choice, 4641)
     assert "first training part" not in narration.describe_recipe_choice(choice, 3000)
 
 

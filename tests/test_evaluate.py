@@ -283,6 +283,9 @@ def test_card_comparison_reads_a_reproduced_a_changed_and_a_missing_record(sampl
     ckpt = {"step": 7}
     same = localization_card_comparison(ROBOT, report, _record(report, 7), ckpt)
     assert "reproduces the card's figures" in same and f"same {report.num_images} test scenes" in same
+    assert same.endswith("The introduction's scorecard quotes these figures.")   # the paper's robot's
+    other = localization_card_comparison("panda", report, _record(report, 7), ckpt)
+    assert "reproduces the card's figures" in other and "scorecard" not in other   # it quotes kuka_kr16 only
 
     changed_record = _record(report, 7)
     changed_record["pixel_errors_px"]["nms"][0]["mean"] += 1.0

@@ -190,7 +190,7 @@ def test_term_history_joins_parts(tmp_path):
                 for s in range(1, n + 1)]
         (tmp_path / part / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     ax = plot_term_history([tmp_path / "a", tmp_path / "b"], smooth=5, labels=["one", "two"])
-    belief = ax.lines[-2]
+    belief = next(line for line in ax.lines if line.get_label() == "belief term")
     assert belief.get_xdata()[-1] == 50  # 30 + 20 steps
     assert np.allclose(belief.get_ydata(), 2e-3)  # the last stage (index 1)
     with pytest.raises(ValueError, match="no metrics"):

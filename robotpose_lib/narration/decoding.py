@@ -237,6 +237,24 @@ def compare_peak_finders_3d(robot: str, report, quick: bool = False) -> str:
             + (" Quick mode: a handful of scenes." if quick else ""))
 
 
+def _against_the_table(per_scene: list, pick: int) -> str:
+    """A sentence when the shown scene goes the other way than all the scenes together (the
+    table): masks worse here but better overall, or the reverse; "" otherwise."""
+    def share(found, foreign):
+        return foreign / found if found else 0.0
+
+    (found_m, foreign_m), (found_p, foreign_p) = per_scene[pick]
+    all_m = share(sum(m[0] for m, _ in per_scene), sum(m[1] for m, _ in per_scene))
+    all_p = share(sum(p[0] for _, p in per_scene), sum(p[1] for _, p in per_scene))
+    here_m, here_p = share(found_m, foreign_m), share(found_p, foreign_p)
+    if (here_m > here_p) == (all_m > all_p) or here_m == here_p or all_m == all_p:
+        return ""
+    return (f"In this scene the masks do {'worse' if here_m > here_p else 'better'} than decoding without them, "
+            f"against the table, where over all {len(per_scene)} scenes {all_m:.0%} of the joints found with "
+            f"masks lie on the other robot and {all_p:.0%} without: a scene picked for the largest difference "
+            "can go either way, and the table's figures are the ones to go by. ")
+
+
 def describe_shown_pair(per_scene: list, pick: int, coinciding: list[str]) -> str:
     """The sentence above chapter 4.4's figure of one two-robot scene decoded with and
     without masks: ``per_scene`` holds per scene ((found, on the other robot) with masks,
@@ -252,6 +270,7 @@ def describe_shown_pair(per_scene: list, pick: int, coinciding: list[str]) -> st
              "the one shown differs most in joints found: ")
             + f"with the masks {foreign_m} of the {found_m} found joints lie nearer the other robot's joint, "
             f"without them {foreign_p} of {found_p}. "
+            + _against_the_table(per_scene, pick)
             + "".join(f"With the masks {c}: two masks lead to the same joints, so one of the two chains is "
                       "matched to a robot it does not lie on. " for c in coinciding)).rstrip()
 

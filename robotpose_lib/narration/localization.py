@@ -190,6 +190,10 @@ def localization_card_comparison(robot: str, report, figures_on_card: dict | Non
         text += (f"The more precise peak finder over all joints is "
                  f"{peak_name(best_here)} here and {peak_name(best_card)} on the "
                  "card. ")
+    from ..scorecard import PAPER_ROBOT
+
+    if robot != PAPER_ROBOT:   # the scorecard's synthetic figures are the industrial arm's only
+        return text.rstrip()
     if reproduced:
         text += "The introduction's scorecard quotes these figures."
     elif n_card and n_here < n_card:
@@ -367,7 +371,8 @@ def describe_toy_depth(runs: list[dict]) -> str:
     wins = sum(1 for r in runs if r["kind"] == "log" and r["median_cm"] < next(
         (i["median_cm"] for i in runs if i["kind"] == "inverse" and i["seed"] == r["seed"]),
         np.inf))
-    return ("On the toy scenes, " + "; ".join(lines) + ". "
+    return ("On the toy scenes (the figure shows each code's mean error near and far; the median over all "
+            "depths, which a few large errors move less, decides here), " + "; ".join(lines) + ". "
             + ("The log code has the smaller median error with every seed"
                if wins == len(lines) else
                f"The log code has the smaller median error with {wins} of "
@@ -412,6 +417,7 @@ def describe_real_photo_errors(errors_px, depth_errors_cm, width: int, off: int,
            if off else "")
         + (f"; in {no_joint} of {errs.shape[0]} photos no joint is found at all"
            if no_joint else "")
-        + ". This model already carries chapter 5's `sim2real` training, so this is "
-          "the gap between rendered and real images that remains after it; chapter 5 "
-          "measures that gap and what its training changed.")
+        + ". This model was trained last on chapter 5's `dream` scenes of the arm's "
+          "URDF meshes, built for photos like these, so this is the gap between rendered "
+          "and real images that remains after that training; chapter 5 measures it rung "
+          "by rung.")

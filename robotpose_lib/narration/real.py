@@ -335,7 +335,7 @@ def describe_recipe_choice(comparison: dict, first_part_steps: int | None = None
         m = a["figures"]["model"]
         return f"{m['all']['auc']:.3f} / {m['moving']['auc']:.3f}"
 
-    budget = (" (the length of the first training part, one session's run, at which both were compared)"
+    budget = (" (the length of the chosen model's first training part, at which both were compared)"
               if first_part_steps == chosen["steps"] else "")
     return (f"At the same {chosen['steps']:,} steps from the same start{budget}, the filmed validation set chose "
             f"the recipe `{chosen['recipe']}` (keypoint AUC all / moving {figs(chosen)}) over "
