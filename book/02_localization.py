@@ -225,7 +225,7 @@ plt.show()
 # How big are these networks? We count parameters and the FLOPs of one forward pass (at
 # each configuration's input size, multiplies and adds counted separately) for the
 # paper's configuration, the reference `cpu` configuration, the `gpu` one (the paper's
-# stage sizes on a fine-tuned `lite0_s8`, for a lent GPU; the live run below trains it
+# stage sizes on a fine-tuned `lite0_s8`, for a GPU; the live run below trains it
 # when a GPU is present) and the `quick` one used in tests. The networks are built on
 # PyTorch's `meta` device, which has shapes but no data, so even the paper's model is
 # counted instantly.

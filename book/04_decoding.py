@@ -181,7 +181,9 @@ display(Markdown(narration.describe_perfect_decoding(perfect)))
 # Why so little: the sub-pixel fit of the logarithm of a sampled Gaussian is exact (NMS),
 # the LoG's quadratic fit on its filter response is close. What can remain is not the
 # peak finder's doing: a depth disc
-# holds *one* depth (its joint's) and is read with bilinear interpolation, and where two
+# holds *one* depth (its joint's) and is read at the sub-pixel peak by bilinear
+# interpolation between the four nearest pixels of the full-size map (inside a disc they
+# all hold that depth; at a disc's edge one may not), and where two
 # joints' discs touch (a robot seen end-on, or two robots overlapping) the disc of the
 # nearer joint wins. A joint hidden behind another robot has its belief peak outside its
 # own robot's mask, so masking makes it a miss rather than a wrong position.

@@ -230,6 +230,13 @@ def describe_floors(study: dict) -> str:
                    "obstacle to the paper's figures." if max(grid["near"], grid["far"]) < PAPER_TABLE_I["near"]["mean"]
                    else f"Reading the true depth at the network's output grid already costs {_cm(grid['near'])} "
                         f"cm near and {_cm(grid['far'])} cm far on the standard test set.")
+    blended = got.get(("paper", "bilinear"))
+    if grid and blended:
+        out.append(f"Up-sampled bilinearly instead, the same target costs {_cm(blended['near'])} / "
+                   f"{_cm(blended['far'])} cm: a fixed bilinear up-sampling blends the cells at a disc's edge with the "
+                   "code of empty background around it. Our network up-samples with nearest-neighbour cells and "
+                   "learned convolutions (chapter 2's architecture), which can learn to keep a disc's edge, so the "
+                   "nearest-cell floor is the one that bounds it.")
     wide, narrow = got.get(("paper", "true")), got.get(("paper_readme", "true"))
     if wide and narrow:
         factor = (wide["near"] + wide["far"]) / max(narrow["near"] + narrow["far"], 1e-9)
