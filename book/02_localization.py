@@ -362,8 +362,10 @@ SHOW_ROBOT = LIVE_ROBOT
 # four residual blocks of dilated 3x3 convolutions (dilations 1, 2, 4, 8) read the
 # features F together with the last stage's maps and add a correction to its depth
 # output, at the feature stride. Together they see 31x31 feature cells (248 px), a whole
-# robot, so its apparent size can set its distance, which the stages' 5x5 kernels cannot;
-# chapter 6 diagnoses what it brought. Its fifth and sixth phases train longer at a lower
+# robot, so its apparent size can set its distance, which the stages' 5x5 kernels cannot.
+# Chapter 6 measures the depth error before and after that phase; the phase also trained
+# for more steps, so the comparison does not separate the branch from the extra training.
+# Its fifth and sixth phases train longer at a lower
 # learning rate. From phase 3 on its depth term measures the log code, so its level
 # cannot be compared with phases 1 and 2.
 
@@ -518,7 +520,9 @@ show_figure()
 #
 # Depth is evaluated like Table I: over the pixels where the true belief is at least
 # $\varphi$, the decoded predicted depth against the true depth, in centimetres, split
-# into near [0, 5) m and far [5, 10] m. The Panda is only seen from up to 3 m in our data,
+# into near [0, 5) m and far [5, 10] m; pixels deeper than 10 m (a camera on the 10 m
+# hemisphere sees the far robots' joints a little beyond it) are left out, as the paper's
+# table ends at 10 m. The Panda is only seen from up to 3 m in our data,
 # so its far column is empty. The line under each table is a yardstick: the error of a
 # "model" that ignores the image and predicts the test set's median depth everywhere.
 

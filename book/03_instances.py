@@ -336,12 +336,12 @@ display(Markdown(narration.describe_toy_steps(TOY_STEPS, took, QUICK)))
 # ## The reference model
 #
 # The reference model was trained with `robotpose train instances --config cpu` on top of
-# a frozen `cpu` localization network (its checkpoint holds both networks): chapter 2's
-# reference at a step of its training before the one chapter 2 shows, so the
-# instance model may see belief and depth maps a little different from those it was
-# trained on; its model card
-# (`assets/models/{robot}_instances_cpu/card.md`) names the localization weights that
-# the shipped file carries.
+# a frozen `cpu` localization network. Its checkpoint holds both networks: the
+# localization weights it was trained on (chapter 2's reference at an earlier phase of its
+# training than the one chapter 2 shows; the model card
+# `assets/models/{robot}_instances_cpu/card.md` names them), which this chapter runs.
+# Chapter 4's `Predictor` runs the instance model on the localization network chapter 2
+# shows instead, whose maps differ a little from those it was trained on.
 # When it is not available (e.g. on a fresh checkout before the checkpoints are
 # downloaded), the chapter falls back to an untrained small model so that every cell still
 # runs; its numbers then mean nothing, and a note says so.
@@ -810,10 +810,19 @@ if eos_values:
     first_e, phase1_e, phase2_e = eos_values.values()
     kuka_first = next((r for r in first_runs if r["robot"] == ROBOT), {})
     ours_count = singles[f"mean count ({SMALL})"] if singles else None
-    display(Markdown(narration.describe_eos_errors(
-        tenth_mean(first_e), tenth_mean(phase1_e), tenth_mean(phase2_e, end=False),
-        tenth_mean(phase2_e), SMALL_FRACTION, ours_count,
-        kuka_first.get("mean count, 1 robot"))))
+    # how long each run trained, from the record (its commands are in lineage.json)
+    lineage = read_record(f"{ROBOT}_instances_cpu").lineage
+    weight1 = next(r for r in lineage["earlier_runs"] if r["run"] == "eos1")
+    p1, p2 = lineage["parts"][:2]
+    display(Markdown(
+        "The runs are not equally long: the weight-1 run trained "
+        f"{weight1['steps']:,} steps, the shipped model's phase 1 {p1['steps']:,} "
+        f"and its phase 2 "
+        f"{p2['steps']:,} more, each with batches of {p1['batch_size']}. "
+        + narration.describe_eos_errors(
+            tenth_mean(first_e), tenth_mean(phase1_e), tenth_mean(phase2_e, end=False),
+            tenth_mean(phase2_e), SMALL_FRACTION, ours_count,
+            kuka_first.get("mean count, 1 robot"))))
 
 # %% [markdown]
 # A log shows one run. Whether a model is *tricky* to train is better seen across runs:

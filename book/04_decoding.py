@@ -287,7 +287,7 @@ if predictor is not None:
 # robot is matched to at most one predicted robot (by the mean 2D distance of their
 # joints), and each joint that lies in the frame contributes its 3D distance to the truth,
 # split like the paper's Table I into near $[0, 5)$ m and far $[5, 10]$ m by its true
-# depth. Joints of unmatched robots and joints without a peak are *misses*, reported
+# depth (joints beyond 10 m count in the figure below, not in the table). Joints of unmatched robots and joints without a peak are *misses*, reported
 # separately. Both peak finders decode the same network outputs.
 
 # %%
@@ -313,6 +313,8 @@ for robot, p in predictors.items():
     record = read_record(f"{robot}_localization_cpu")
     recipe = (f" (localization net trained last on the `{record.lineage['recipe']}` "
               "recipe)" if record is not None else "")
+    kind = showcase.instance_model_kind(p)  # the default instance model of the robot
+    recipe += f", {kind} instance model"
     joints = int(rep.counted.sum())
     display(Markdown(f"**{robot}**{recipe}: {rep.num_images} test images, "
                      f"{len(rep.counted)} true robots, {joints} counted joints; "

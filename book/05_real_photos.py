@@ -385,7 +385,7 @@ display(Markdown(markdown_table(changes, headers={"field": "setting",
 #    (`--set backbone=lite0_s4`, `--set freeze_backbone=false`).
 # 3. **Backgrounds.** Add photographs of labs and workshops without robots
 #    (`BackgroundPool(folders=...)`, e.g. an unpacked COCO image folder): the ladder's
-#    background rung is where the model starts placing the hand on clutter.
+#    background rung measures what they change.
 # 4. **Close views.** The worst photos are close-ups that fail even when rendered; the
 #    filmed recipe's camera distances (`filmed_distance`) reach 0.3 m from the arm, and
 #    more of such scenes is the direct remedy.

@@ -463,7 +463,9 @@ def depth_cause() -> str:
         out.append(f"under those conditions, fitting the arm's kinematics to the true 2D joints recovers depth to "
                    f"{true['near']:.1f} / {true['far']:.1f} cm, to our network's own 2D joints only to "
                    f"{model['near']:.1f} / {model['far']:.1f} cm"
-                   + (": there, the 2D precision of the 240x320 CPU network is the limit" if limit else ""))
+                   + (": a kinematic fit needs 2D joints more precise than the 240x320 CPU network gives "
+                      "(the network's own depth map, read at the same joints, is another route: chapter 2's "
+                      "floors table)" if limit else ""))
     wide = floors.get(("paper", "true"))
     if wide and None not in (wide["near"], wide["far"]):
         out.append(f"over the paper's full joint range even the true 2D joints leave {wide['near']:.1f} / "

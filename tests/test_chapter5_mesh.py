@@ -204,6 +204,10 @@ def test_describe_ladder_names_the_open_gaps():
     assert "No rung loses the arm" in text and "below the mean pose" not in text
     text = narration.describe_ladder(_ladder(0.8, 0.5, 0.48, 0.45))
     assert "One gap is open: background." in text and "costs 0.30 of AUC" in text
+    # more keypoints over the real background and a higher AUC: no background gap (a reader caught this)
+    text = narration.describe_ladder(_ladder(0.33, 0.35, 0.23, 0.45, found=(0.60, 0.73, 0.7)))
+    assert "scores a little higher (AUC 0.33 to 0.35, keypoints found 60% to 73%)" in text
+    assert "not more right ones" not in text and "Two gaps are open: viewpoint and pose and appearance." in text
     table = narration.ladder_table(_ladder(0.34, 0.32, 0.08, 0.45))
     assert table.count("\n") == 6 and "| the real background |" in table
 

@@ -56,7 +56,8 @@ def test_the_verdict_follows_the_figures():
     # (gain 27), joints 20/30 vs 25/35 (10), fixed FOV 28/40 vs 30/42 (4)
     assert "trained under ±30°, fixed FOV (README) gains most: 8.0 / 15.0 cm against the control's 20.0 / 30.0" \
         in text
-    assert "the narrow joint range matters more (near + far error +10.0 cm below the control's against +4.0" in text
+    assert ("the narrow joint range matters more: against the control, it lowers it by 10.0 cm (near + far "
+            "error), the other lowers it by 4.0 cm") in text
     assert "do not explain the gap" not in text      # a 27 cm effect is not small
     small = verdict(study(readme=(19.0, 29.5), joints=(24.0, 35.0), fov=(30.0, 41.0)))
     assert "No condition moves the error by more than 1.5 cm (near + far)" in small
@@ -89,7 +90,8 @@ def test_load_reads_the_floors_beside_the_study(tmp_path):
                                                                               "far": {"mean": 95.0}}}}
     (tmp_path / "floors_paper_readme.json").write_text(json.dumps(narrow))
     text = describe_floors(load_study(tmp_path))
-    assert "1.3 / 3.4 cm under the README's conditions and to 13.7 / 15.1 cm" in text and "(6 times worse)" in text
+    assert "1.3 / 3.4 cm under the README's conditions and to 13.7 / 15.1 cm" in text \
+        and "(6 times worse, near + far together)" in text
     assert "| kinematic fit to the true 2D joints | 13.7 / 15.1 | 1.3 / 3.4 |" in floors_markdown(load_study(tmp_path))
     floors["floors_cm"]["kinematic fit to the model's 2D joints"] = {"near": {"mean": 45.0}, "far": {"mean": 50.0}}
     floors["floors_cm"]["the model's depth map at its 2D joints"] = {"near": {"mean": 30.0}, "far": {"mean": 60.0}}

@@ -177,8 +177,12 @@ def verdict(study: dict) -> str:
             if len(single) == 2:
                 a, b = (single[n]["near"] + single[n]["far"] for n in ("readme_joints", "fixed_fov"))
                 which = "the narrow joint range" if a > b else "the fixed camera"
-                out.append(f"Of the two conditions alone, {which} matters more (near + far error "
-                           f"{max(a, b):+.1f} cm below the control's against {min(a, b):+.1f} cm).")
+                def change(g):
+                    if abs(g) <= 0.05:
+                        return "leaves it unchanged"
+                    return f"lowers it by {g:.1f} cm" if g > 0 else f"raises it by {-g:.1f} cm"
+                out.append(f"Of the two conditions alone, {which} matters more: against the control, it "
+                           f"{change(max(a, b))} (near + far error), the other {change(min(a, b))}.")
         std = {n: rows[n]["standard"] for n in rows if None not in rows[n]["standard"].values()}
         if "start" in std and control["name"] in std:
             s0, s1 = std["start"], std["paper"]
@@ -245,8 +249,8 @@ def describe_floors(study: dict) -> str:
         out.append(f"Fitting the robot's kinematics to the true 2D joints ({scenes}) recovers depth to "
                    f"{_cm(narrow['near'])} / {_cm(narrow['far'])} cm under the README's "
                    f"conditions and to {_cm(wide['near'])} / {_cm(wide['far'])} cm over the full joint range"
-                   + (f" ({factor:.0f} times worse): over ±90° some poses look alike at different depths, so the "
-                      "joints' pixels alone leave depth open." if factor >= 2 else "."))
+                   + (f" ({factor:.0f} times worse, near + far together): over ±90° some poses look alike at "
+                      "different depths, so the joints' pixels alone leave depth open." if factor >= 2 else "."))
     for recipe in ("paper", "paper_readme"):
         fit, read = got.get((recipe, "model")), got.get((recipe, "map_at_joints"))
         if not (fit and read):

@@ -151,11 +151,11 @@ def camera_scene(robot: str, seed: int, robots: int, distance: float, fov_deg: f
     """One scene of ``robots`` robots filmed from exactly ``distance`` metres with a vertical
     field of view of ``fov_deg`` degrees, every placed robot rendered (``theta_vr`` 1;
     chapter 4's explore panel).
-    The rest follows the paper recipe (``synth.params_for``), with the default background
-    pool of ``synth.generate_one``; scene index 0 of ``seed``. Raises ValueError for fewer
-    than one robot."""
+    The rest follows the test set (``test_params``: the paper recipe on the *test* split of
+    the background photos); scene index 0 of ``seed``. Raises ValueError for fewer than one
+    robot."""
     if robots < 1:
         raise ValueError(f"robots: expected at least 1, got {robots}")
-    params = params_for(robot, min_robots=robots, max_robots=robots, theta_vr=1.0, r_min=distance,
-                        r_max=distance, fov_y_deg=(fov_deg, fov_deg))
+    params = test_params(robot).replace(min_robots=robots, max_robots=robots, theta_vr=1.0, r_min=distance,
+                                        r_max=distance, fov_y_deg=(fov_deg, fov_deg))
     return generate_one(robot, seed=seed, index=0, height=size[0], width=size[1], params=params)

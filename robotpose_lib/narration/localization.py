@@ -314,7 +314,9 @@ def describe_stage_maps(stats: list[dict], joint_labels, sigma: float, separatio
     peaks = [st["max"] for st in stats]
     text = ("What {numref}`fig-stages` shows, in numbers (the maps of the crop): the "
             "largest belief of any joint is "
-            + ", ".join(f"{m:.2f}" for m in peaks) + f" in stages 1 to {n_stages} "
+            # three decimals where two would round across the 0.05 below which a map hardly shows
+            + ", ".join(f"{m:.3f}" if 0.045 <= m < 0.055 else f"{m:.2f}" for m in peaks)
+            + f" in stages 1 to {n_stages} "
             "(a target's peak is 1), and "
             + ", ".join(str(len(st["visible"])) for st in stats)
             + f" of the {n_joints} joints' maps reach 0.05, below which a map hardly "
