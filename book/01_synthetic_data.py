@@ -134,7 +134,7 @@ robot_rows = [{"robot": name, "joints (dof)": get_robot(name).dof,
               for name in ROBOT_NAMES]
 display(Markdown(markdown_table(robot_rows)))
 
-# %% mystnb={"figure": {"caption": "The two built-in robots at the middle of their joint ranges, in the robot's base frame: link primitives (translucent, one colour per link) and the keypoint chain (magenta dots and lines, outlined in white, drawn over the primitives).", "name": "fig-robots"}}
+# %% mystnb={"figure": {"caption": "The two robots built from primitives at the middle of their joint ranges (the Panda from its URDF meshes, `panda`, follows in the section on URDF meshes), in the robot's base frame: link primitives (translucent, one colour per link) and the keypoint chain (magenta dots and lines, outlined in white, drawn over the primitives).", "name": "fig-robots"}}
 from robotpose_lib.viz.synthetic import (crop_to_robots, plot_posed, plot_robot_models,
                                          plot_training_distribution, robot_panels,
                                          scene_statistics)

@@ -197,7 +197,8 @@ else:
 # The paper's own criticism of its instance model (§V): it is tricky to train, and its
 # runtime grows with the number of robots, one recurrent step each. Chapter 3 measures
 # both. The library also has a *one-pass* instance model (`robotpose_lib/models/onepass.py`,
-# in the style of Panoptic-DeepLab and CenterNet): on the same input it predicts a
+# in the style of Panoptic-DeepLab {cite}`cheng2020panoptic` and CenterNet
+# {cite}`zhou2019objects`): on the same input it predicts a
 # foreground mask, a heatmap of robot centres and, per pixel, the offset to its robot's
 # centre, and assigns the foreground pixels to the centres in one vectorised step. A
 # robot's one-pass study (`scripts/onepass_study.py`, written to

@@ -98,7 +98,8 @@ def test_real_photo_errors_in_words():
     depth = np.array([[10.0, 20.0, 30.0], [np.nan, 40.0, 50.0]])
     text = nar.describe_real_photo_errors(errors, depth, width=100, off=2, wrong_joint=1,
                                           wrong_in=["p1"], no_joint=1)
-    assert "median error is 3 px (3% of the photo's width), 1 of 6 joints have no peak" in text
+    assert "median error is 3 px at the photos' own 100 px width (3% of it; the synthetic tables above count " \
+           "pixels at 640), 1 of 6 joints have no peak" in text
     assert "60% of the found joints lie within 5 %" in text and "median depth error is 30 cm" in text
     assert "Most found joints are near the truth" in text
     assert "Of the 2 found joints farther off, 1 lie within 5 %" in text and "(in p1 above" in text

@@ -349,9 +349,9 @@ def table_ii_conditions(table_ii: dict, joints: int, threads: int, default_threa
             "Chapters 3 and 6 time under other conditions, so their figures "
             "differ from these: chapter 3 runs the instance model with torch's default thread count "
             f"({default_threads} here, against {threads} above) on its own test scenes, as medians of the context "
-            "module plus k + 1 steps for k robots with a line fitted through them; chapter 6 reads a one-pass study "
-            "file whose times were measured once, when the study was run, on that machine and with its own thread "
-            "setting. Compare times within one table, not across chapters.")
+            "module plus k + 1 steps for k robots with a line fitted through them; chapter 6 reads the times a "
+            "one-pass study file recorded when the study was run, with its own thread setting and not on the "
+            "computer that built this page. Compare times within one table, not across chapters.")
 
 
 def runtime_verdict(paper: dict, gpu: str, on_gpu: bool = False) -> str:

@@ -276,9 +276,9 @@ def describe_instance_runtime(rows: list[dict], rounds: int, size: tuple[int, in
            if quick else "")
         + " Chapters 4 and 6 time under other conditions, so their milliseconds differ "
           "from these: chapter 4's Table II times one ConvGRU step alone with one torch "
-          "thread, as means; chapter 6 reads the times its one-pass study measured "
-          "once, on that run's machine and with its thread setting. Compare times "
-          "within one table.")
+          "thread, as means; chapter 6 reads the times its one-pass study recorded "
+          "when the study was run, with its own thread setting and not on the "
+          "computer that built this page. Compare times within one table.")
 
 
 def describe_log_noise(noise: dict[str, float], noise_last: dict[str, float]) -> str:
