@@ -340,8 +340,8 @@ display(Markdown(narration.describe_toy_steps(TOY_STEPS, took, QUICK)))
 # localization weights it was trained on (chapter 2's reference at an earlier phase of its
 # training than the one chapter 2 shows; the model card
 # `assets/models/{robot}_instances_cpu/card.md` names them), which this chapter runs.
-# Chapter 4's `Predictor` runs the instance model on the localization network chapter 2
-# shows instead, whose maps differ a little from those it was trained on.
+# Chapter 4's `Predictor` uses each robot's default instance model, the one-pass model of
+# chapter 6; this recurrent model appears there only in the runtime table (its Table II).
 # When it is not available (e.g. on a fresh checkout before the checkpoints are
 # downloaded), the chapter falls back to an untrained small model so that every cell still
 # runs; its numbers then mean nothing, and a note says so.

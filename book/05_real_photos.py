@@ -247,8 +247,8 @@ if photos:
     display(Markdown(narration.describe_mesh_real(
         measured["model"], measured["baseline"], eval_real.DREAM_REFERENCE,
         compared["model"],
-        "primitive-Panda model (the model it continued from, before its training "
-        "on the meshes with the dream recipe)")))
+        f"primitive-Panda model (the model it continued from, before its "
+        f"{cost.steps:,} steps on the meshes with the dream recipe)")))
 
 # %% [markdown]
 # The primitive Panda's own history on these photos (checkpoints along its `sim2real`

@@ -435,9 +435,14 @@ def twin_cause(folder: str | Path | None = None) -> str:
                      f"{to_rung}")
     if not parts:
         parts.append(f"no rung loses more than {LADDER_DROP:.2f} of AUC")
+    moving = [(ladder[k].get("moving") or {}).get("auc") for k in ("mesh_twin", "mesh_pasted", "photo")]
+    on_moving = ""
+    if None not in moving:
+        on_moving = (f" (all joints; on the moving joints {moving[0]:.2f}, {moving[1]:.2f} and {moving[2]:.2f}"
+                     + (", the rendered twin the lowest rung" if moving[0] < min(moving[1:]) else "") + ")")
     return (f"on the same photos' cameras and poses, the model trained on the arm's own meshes scores keypoint "
             f"AUC {twin:.2f} on the arm's rendered twin, {pasted:.2f} with the twin pasted on the photo and "
-            f"{photo:.2f} on the photo itself: " + "; ".join(parts))
+            f"{photo:.2f} on the photo itself{on_moving}: " + "; ".join(parts))
 
 
 def depth_cause() -> str:

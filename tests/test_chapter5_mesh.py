@@ -183,7 +183,7 @@ def test_real_comparison_table_and_paragraph():
     text = narration.describe_mesh_real(model, base, {"auc": 0.7, "what": "their photos"}, other, "old model")
     assert "beats the baseline on none of" in text and "25% of the baseline's" in text
     assert "180 px" in text and "35 cm against the mean pose's 9 cm: the mean pose sits" in text
-    assert "the same as the old model's on all joints" in text and "below it on the moving ones" in text
+    assert "the same as that of the old model on all joints" in text and "below it on the moving ones" in text
     assert "7 times ours" in text
     assert "does not yet see" not in narration.describe_mesh_real(_figures(0.5), base)
 
@@ -237,10 +237,11 @@ def test_describe_recipe_choice_names_both_arms():
 
     text = narration.describe_recipe_choice({"chosen": "B", "arms": {"A": arm("dream", 0.2), "B": arm("x", 0.3)}})
     assert "same 4,641 steps" in text and "chose the recipe `x` (keypoint AUC all / moving 0.300 / 0.150)" in text
-    assert "over `dream` (0.200 / 0.100)" in text and "first training part" not in text
+    assert "over `dream` (0.200 / 0.100)" in text and "first stretch of training" not in text
     choice = {"chosen": "B", "arms": {"A": arm("dream", 0.2), "B": arm("x", 0.3)}}
-    assert "(the length of the chosen model's first training part" in narration.describe_recipe_choice(choice, 4641)
-    assert "first training part" not in narration.describe_recipe_choice(choice, 3000)
+    assert "(the steps of the chosen model's first stretch of training" in \
+        narration.describe_recipe_choice(choice, 4641)
+    assert "first stretch of training" not in narration.describe_recipe_choice(choice, 3000)
 
 
 def test_onepass_verdict_puts_both_budgets_in_the_sentence():

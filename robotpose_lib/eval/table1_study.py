@@ -171,7 +171,7 @@ def verdict(study: dict) -> str:
                           f"{c['far']:.1f} cm."))
             largest = max(abs(g["near"] + g["far"]) for g in gains.values())
             if largest < 0.2 * (control["own"]["near"] + control["own"]["far"]):
-                out.append(f"No condition moves the error by more than {largest:.1f} cm (near + far) on its own "
+                out.append(f"No condition moves the error by more than about {largest:.1f} cm (near + far) on its own "
                            "test set: at this budget the conditions do not explain the gap to the paper.")
             single = {n: gains[n] for n in ("readme_joints", "fixed_fov") if n in gains}
             if len(single) == 2:

@@ -69,7 +69,7 @@ def describe_localization(report, paper: dict | None = None) -> str:
         better = a if ra["50%"] < rb["50%"] else b
         out.append(f"Over all joints {peak_name(a)} reaches a median of {ra['50%']:.1f} px ({ra['missed']} missed) and "
                    f"{peak_name(b)} {rb['50%']:.1f} px ({rb['missed']} missed): {peak_name(better)} places "
-                   "its peaks more precisely here.")
+                   "the peaks it finds more precisely here (each median is over the joints its finder found).")
     if report.methods:
         m = report.methods[0]
         rows, total = report.joint_table(m)[:-1], report.joint_table(m)[-1]

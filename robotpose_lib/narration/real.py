@@ -136,7 +136,7 @@ def describe_mesh_real(model: dict, baseline: dict, reference: dict | None = Non
 
         text += (f" The {other_name} reaches {o['auc']:.2f} on all joints and {om['auc']:.2f} on the moving ones, "
                  f"finding {o['found']:.0%} of the keypoints: on these photos the model's AUC is "
-                 f"{against(m['auc'], o['auc'])} the {other_name}'s on all joints (within 0.01 counts as the "
+                 f"{against(m['auc'], o['auc'])} that of the {other_name} on all joints (within 0.01 counts as the "
                  f"same) and {against(mm['auc'], om['auc'])} it on the moving ones.")
     if reference is not None and reference.get("auc"):
         text += (f" For scale, DREAM's published keypoint AUC of about {reference['auc']:.2f} ({reference['what']}) "
@@ -340,7 +340,7 @@ def describe_recipe_choice(comparison: dict, first_part_steps: int | None = None
         m = a["figures"]["model"]
         return f"{m['all']['auc']:.3f} / {m['moving']['auc']:.3f}"
 
-    budget = (" (the length of the chosen model's first training part, at which both were compared)"
+    budget = (" (the steps of the chosen model's first stretch of training, at which both were compared)"
               if first_part_steps == chosen["steps"] else "")
     return (f"At the same {chosen['steps']:,} steps from the same start{budget}, the filmed validation set chose "
             f"the recipe `{chosen['recipe']}` (keypoint AUC all / moving {figs(chosen)}) over "
