@@ -242,7 +242,8 @@ if predictor is not None:
     typical = showcase.median_test_scene(predictor, ROBOT, n=config.pick(6, 12),
                                          size=SIZE, min_robots=2)
     poses = typical.poses
-    title = (f"{len(poses)} robot(s) predicted, {typical.sample.num_robots} in the "
+    title = (f"{narration.count_noun(len(poses), 'robot')} predicted, "
+             f"{typical.sample.num_robots} in the "
              f"scene (test scene {typical.index})")
     viz.tidy_3d(viz.plot_prediction(typical.sample, poses, title))
     plt.show()
@@ -421,7 +422,8 @@ if HAS_MASKS:
     s = pairs[pick]
     masked_poses, plain_poses = both["masks"][pick], both["plain"][pick]
     fig = plt.figure(figsize=(10, 7))
-    panels = ((masked_poses, f"with instance masks: {len(masked_poses)} chain(s); "
+    panels = ((masked_poses, "with instance masks: "
+                             f"{narration.count_noun(len(masked_poses), 'chain')}; "
                              f"{foreign_m} of {found_m} joints on the other robot"),
               (plain_poses, f"without masks: one chain; {foreign_p} of {found_p} "
                             "joints on the other robot"))

@@ -44,13 +44,13 @@ def _pose_of(sample, r, joints_2d=None):
 def test_describe_chains_reads_a_right_and_a_mixed_prediction():
     s = _two_robot_scene()
     right = narration.describe_chains(s, [_pose_of(s, 0), _pose_of(s, 1)])
-    assert "2 robot(s) predicted for 2" in right and "Every true robot has its own chain" in right
+    assert "2 robots predicted for 2" in right and "Every true robot has its own chain" in right
     # one chain with the first joints of robot 0 and the rest of robot 1: a mixed chain
     J = s.joints_2d.shape[1]
     mixed_uv = np.concatenate([s.joints_2d[0, : J // 2], s.joints_2d[1, J // 2:]])
     wrong = narration.describe_chains(s, [_pose_of(s, 0, mixed_uv)])
-    assert "1 robot(s) predicted for 2" in wrong and "So this prediction is wrong" in wrong
-    assert "take their joints from more than one robot" in wrong
+    assert "1 robot predicted for 2" in wrong and "So this prediction is wrong" in wrong
+    assert "1 chain takes its joints from more than one robot" in wrong
 
 
 def test_describe_wrong_robot_covers_every_column():

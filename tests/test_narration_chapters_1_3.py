@@ -78,7 +78,8 @@ def test_stage_maps_verdict_from_the_figures():
     assert "that is the refinement the paper's design aims at" in text
     wider = [_stage(0.5, [0], {0: 50}), _stage(0.4, [0], {0: 100}, second=[0])]
     text = nar.describe_stage_maps(wider, ["a"], 4.0, 12.0, "panda")
-    assert "In stage 2, 1 of the joints (a) light a second peak" in text
+    assert "In stage 2, 1 of the joints (a) lights a second peak at least half as high as its first" in text
+    assert "leave 1 joint with two candidates" in text
     assert "do not raise the beliefs steadily, widen the blobs" in text
     assert "does not show on this model's maps" in text
 
@@ -102,7 +103,7 @@ def test_real_photo_errors_in_words():
            "pixels at 640), 1 of 6 joints have no peak" in text
     assert "60% of the found joints lie within 5 %" in text and "median depth error is 30 cm" in text
     assert "Most found joints are near the truth" in text
-    assert "Of the 2 found joints farther off, 1 lie within 5 %" in text and "(in p1 above" in text
+    assert "Of the 2 found joints farther off, 1 lies within 5 %" in text and "(in p1 above" in text
     assert "the other 1 are farther" in text and "in 1 of 2 photos no joint is found" in text
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..peaks import peak_name
-from .tables import markdown_table
+from .tables import count_noun, markdown_table
 
 
 def report3d_table(report) -> str:
@@ -93,7 +93,7 @@ def describe_chains(s, poses, match_px: float = 40.0) -> str:
         sources = len(set(d.argmin(axis=0).tolist())) if d.size else 0
         line = (f"* robot {k} ({TAB10_NAMES[k % 10]}, score {p.score:.2f}): "
                 f"{int(found.sum())} of {len(found)} joints found, nearest to the "
-                f"joints of {sources} true robot(s)")
+                f"joints of {count_noun(sources, 'true robot')}")
         for j, q in enumerate(poses[:k]):  # chains drawn over each other
             same = int((np.linalg.norm(p.joints_2d - q.joints_2d, axis=-1) < 1).sum())
             if same:
@@ -101,22 +101,23 @@ def describe_chains(s, poses, match_px: float = 40.0) -> str:
         if p.mask is not None:  # true robots holding at least 10 % of its mask
             on = p.mask > 0.5
             share = (s.masks.astype(bool) & on).sum(axis=(1, 2)) / max(on.sum(), 1)
-            line += f"; its mask lies on {int((share >= 0.1).sum())} true robot(s)"
+            line += f"; its mask lies on {count_noun(int((share >= 0.1).sum()), 'true robot')}"
         lines.append(line + ("; matched to a true robot" if k in match
                              else "; matched to none"))
         mixed += sources > 1
         few += 0 < found.sum() <= 2
     lost = int((match < 0).sum())
-    text = (f"{len(poses)} robot(s) predicted for {s.num_robots} in the scene; "
-            f"{s.num_robots - lost} true robot(s) matched to a prediction (mean 2D "
+    text = (f"{count_noun(len(poses), 'robot')} predicted for {s.num_robots} in the scene; "
+            f"{count_noun(s.num_robots - lost, 'true robot')} matched to a prediction (mean 2D "
             f"distance of the joints below {match_px:.0f} px at 480x640):\n\n"
             + "\n".join(lines))
     extra = len(poses) - s.num_robots
     problems = [text for bad, text in (
         (lost, f"{lost} of the {s.num_robots} true robots have no matching chain"),
-        (extra > 0, f"{extra} chain(s) too many"),
-        (mixed, f"{mixed} chain(s) take their joints from more than one robot"),
-        (few, f"{few} chain(s) have only one or two joints")) if bad]
+        (extra > 0, f"{count_noun(extra, 'chain')} too many"),
+        (mixed, f"{count_noun(mixed, 'chain')} {'takes its' if mixed == 1 else 'take their'} joints from more "
+                "than one robot"),
+        (few, f"{count_noun(few, 'chain')} {'has' if few == 1 else 'have'} only one or two joints")) if bad]
     if problems:
         why = (["a mask lying on several robots gives a chain mixing them"]
                if mixed else [])

@@ -329,9 +329,11 @@ def describe_stage_maps(stats: list[dict], joint_labels, sigma: float, separatio
     last = stats[-1]
     if last["second"]:
         names = ", ".join(joint_labels[j] for j in last["second"])
+        one = len(last["second"]) == 1
         text += (f"In stage {n_stages}, {len(last['second'])} of the joints ({names}) "
-                 "light a second peak at least half as high as their first, more than "
-                 f"{separation:g} px from it: two candidates for one joint. ")
+                 + ("lights a second peak at least half as high as its first" if one else
+                    "light a second peak at least half as high as their first")
+                 + f", more than {separation:g} px from it: two candidates for one joint. ")
     else:
         text += (f"In stage {n_stages} no joint lights a second peak at least half as "
                  f"high as its first, more than {separation:g} px from it. ")
@@ -346,7 +348,8 @@ def describe_stage_maps(stats: list[dict], joint_labels, sigma: float, separatio
                "widen the blobs rather than sharpen them" if wider else
                "keep the blobs about as wide")
     if last["second"]:
-        did.append(f"leave {len(last['second'])} joints with two candidates")
+        n = len(last["second"])
+        did.append(f"leave {n} joint{'s' if n != 1 else ''} with two candidates")
     refined = rising and narrower and not last["second"]
     return text + (f"So on this scene the later stages of the {robot} model "
                    + ", ".join(did[:-1]) + " and " + did[-1]
@@ -409,7 +412,8 @@ def describe_real_photo_errors(errors_px, depth_errors_cm, width: int, off: int,
         f"the median depth error is {np.nanmedian(depth_errors_cm):.0f} cm. "
         + ("Fewer than half of the found joints are near the truth"
            if near < 0.5 else "Most found joints are near the truth")
-        + (f". Of the {off} found joints farther off, {wrong_joint} lie within 5 % "
+        + (f". Of the {off} found joints farther off, {wrong_joint} "
+           f"{'lies' if wrong_joint == 1 else 'lie'} within 5 % "
            "of the width of another joint of the arm: the model found a joint of the "
            "robot, but not the one it names"
            + (f" (in {' and '.join(wrong_in)} above, red lines join such predictions "

@@ -10,6 +10,12 @@ import numpy as np
 ONEPASS_NAMES = {"onepass": "one-pass", "convgru": "recurrent (ConvGRU)"}
 
 
+def count_noun(n: int, singular: str, plural: str | None = None) -> str:
+    """"1 robot", "2 robots": ``n`` and the noun in the right number (``plural`` default
+    ``singular + "s"``)."""
+    return f"{n} {singular if n == 1 else (plural or singular + 's')}"
+
+
 def _cell(value, fmt: str | None) -> str:
     if isinstance(value, (float, np.floating)):
         if not np.isfinite(value):
