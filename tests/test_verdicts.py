@@ -25,6 +25,10 @@ def test_verdict_box_shows_its_chapters_claims_and_each_cause_once():
     assert "nothing scored" in narration.verdict_box(rows, "1", without_claims="nothing scored")
     with pytest.raises(ValueError, match="chapter 1"):
         narration.verdict_box(rows, "1")
+    # the scorecard's chapter names point here inside the chapter itself, elsewhere stay
+    named = [_row("2", NOT_YET, "depth", "see chapter 2's floors table (chapter 2, the floors) and chapter 3's")]
+    box = narration.verdict_box(named, "2")
+    assert "see this chapter's floors table (this chapter, the floors) and chapter 3's" in box
 
 
 def test_scorecard_summary_counts_the_verdicts():

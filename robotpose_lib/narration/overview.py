@@ -116,4 +116,7 @@ def verdict_box(rows: list[ScoreRow], chapter: str, without_claims: str = "") ->
         causes = list(dict.fromkeys(r.cause for r in mine if r.cause))
         if causes:
             body += "\n**Main cause of the difference**: " + "; and ".join(causes) + "."
+    # the scorecard's sentences name chapters for the introduction; inside the chapter itself
+    # they point here
+    body = body.replace(f"chapter {chapter}'s", "this chapter's").replace(f"(chapter {chapter}, ", "(this chapter, ")
     return f":::{{admonition}} This chapter's verdict\n:class: tip\n\n{body}\n:::\n"
