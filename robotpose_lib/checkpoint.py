@@ -68,7 +68,7 @@ import numpy as np
 import torch
 
 from .fileio import atomic_file
-from .robots import RENAMED_ROBOTS  # version 3 renamed the Panda (read older files with today's names)
+from .robots import name_today  # version 3 renamed the Panda (read older files with today's names)
 
 FORMAT, VERSION = "robotpose-checkpoint", 3
 # What a shipped model keeps (no optimiser, schedule or RNG state): scripts/ship_model.py
@@ -385,12 +385,10 @@ def load_checkpoint(path: str | Path, expect: dict | None = None, map_location="
             and ckpt["version"] > VERSION else ""
         raise CheckpointError(f"{path}: checkpoint version {ckpt['version']}, expected one of "
                               f"{', '.join(map(str, READABLE_VERSIONS))}{newer}")
-    renamed = ""
-    if ckpt["version"] < 3 and not ckpt.get("robot_source") and ckpt["robot"] in RENAMED_ROBOTS:
-        # a user's URDF robot keeps its name
-        renamed = (f" (a version-{ckpt['version']} file: its robot {ckpt['robot']!r} is today's "
-                   f"{RENAMED_ROBOTS[ckpt['robot']]!r})")
-        ckpt["robot"] = RENAMED_ROBOTS[ckpt["robot"]]
+    today = name_today(ckpt["robot"], ckpt.get("robot_source")) if ckpt["version"] < 3 else ckpt["robot"]
+    renamed = (f" (a version-{ckpt['version']} file: its robot {ckpt['robot']!r} is today's {today!r})"
+               if today != ckpt["robot"] else "")
+    ckpt["robot"] = today
     for key, want in (expect or {}).items():
         have = ckpt.get(key)
         if isinstance(want, dict) and isinstance(have, dict):

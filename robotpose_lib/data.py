@@ -30,7 +30,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from .fileio import TEMP_SUFFIX, FolderLock, atomic_file, dumps_json, write_atomic, write_json_atomic
-from .robots import RENAMED_ROBOTS, ensure_robot, get_robot, robot_source
+from .robots import ensure_robot, get_robot, name_today, robot_source
 from .synth import SynthParams, generate, params_for
 from .toy import ToyDiscDataset
 from .types import ANNOTATION_KEYS, Sample
@@ -215,8 +215,8 @@ class DiskDataset(Dataset):
             raise ValueError(f"{meta_path}: not valid JSON ({err})") from None
         if self.meta.get("format") != FORMAT_NAME:
             raise ValueError(f"{meta_path}: not a {FORMAT_NAME} dataset")
-        if self.meta.get("version", 1) < 2 and not self.meta.get("robot_source"):
-            self.meta["robot"] = RENAMED_ROBOTS.get(self.meta["robot"], self.meta["robot"])
+        if self.meta.get("version", 1) < 2:
+            self.meta["robot"] = name_today(self.meta["robot"], self.meta.get("robot_source"))
         self.robot = self.meta["robot"]
         self.size = (self.meta["height"], self.meta["width"])
 

@@ -509,7 +509,14 @@ def ensure_robot(name: str, source: dict | None = None):
 # names (old name -> today's), so an old file keeps meaning the robot it was made with.
 RENAMED_ROBOTS = {"panda": "panda_primitive", "panda_mesh": "panda"}
 # names that are no robot today, and what they became
-FORMER_NAMES = {old: new for old, new in RENAMED_ROBOTS.items() if old not in ("panda",)}
+FORMER_NAMES = {old: new for old, new in RENAMED_ROBOTS.items() if old not in _BUILDERS | MESH_ROBOT_FOLDERS}
+
+
+def name_today(name: str, source: dict | None = None) -> str:
+    """The robot that ``name`` meant in a file written before the rename (checkpoint
+    format < 3, dataset format < 2): today's name of a shipped robot; a user's URDF robot
+    (``source`` given) keeps its name."""
+    return name if source else RENAMED_ROBOTS.get(name, name)
 
 
 def renamed_hint(name: str) -> str:
