@@ -417,7 +417,7 @@ def twin_cause(folder: str | Path | None = None) -> str:
     ladder = record.figures("twin") if record is not None else None
     if not ladder or not {"mesh_twin", "mesh_pasted", "photo"} <= set(ladder):
         return ""
-    from .twin import LADDER_DROP
+    from .twin import LADDER_DROP, largest_drop
 
     twin, pasted, photo = (ladder[k]["all"]["auc"] for k in ("mesh_twin", "mesh_pasted", "photo"))
     base = ladder.get("mean_pose", {}).get("all", {}).get("auc")
@@ -426,13 +426,12 @@ def twin_cause(folder: str | Path | None = None) -> str:
     if base is not None and twin < base:
         parts.append(f"the rendered twin already stays below the mean-pose baseline's {base:.2f}, so these close, "
                      "wide-angle views are hard for the model before anything real enters the image")
-    drops = {"the real background": (twin, pasted, "twin", "pasted twin"),
-             "the real arm's look": (pasted, photo, "pasted twin", "photo")}
-    largest = max(drops, key=lambda k: drops[k][0] - drops[k][1])
-    a, b, from_rung, to_rung = drops[largest]
-    if a - b > LADDER_DROP:
-        parts.append(f"the largest drop comes with {largest}, AUC {a:.2f} on the {from_rung} to {b:.2f} on the "
-                     f"{to_rung}")
+    drop = largest_drop(ladder)
+    if drop is not None:
+        step, before, after = drop
+        rungs = ("twin", "pasted twin") if step == "the real background" else ("pasted twin", "photo")
+        parts.append(f"the largest drop comes with {step}, AUC {before:.2f} on the {rungs[0]} to {after:.2f} on the "
+                     f"{rungs[1]}")
     if not parts:
         parts.append(f"no rung loses more than {LADDER_DROP:.2f} of AUC")
     moving = [(ladder[k].get("moving") or {}).get("auc") for k in ("mesh_twin", "mesh_pasted", "photo")]

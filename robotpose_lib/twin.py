@@ -195,6 +195,17 @@ def mesh_twin_study(predictor, photos: list[RealPhoto], method: str | None = Non
 # ------------------------------------------------------------------------ the twin ladder
 LADDER = ("mesh_twin", "mesh_pasted", "photo", "mean_pose")
 LADDER_DROP = 0.05  # a rung that loses more keypoint AUC than this opens a gap
+
+
+def largest_drop(ladder: dict) -> tuple[str, float, float] | None:
+    """The step of the twin ladder (``ladder``: rung -> {"all": figures}) that loses the
+    most all-joint keypoint AUC: ("the real background", twin AUC, pasted AUC) or ("the
+    real arm's look", pasted AUC, photo AUC); None when neither loses more than
+    :data:`LADDER_DROP`. Chapter 5's reading and the scorecard's cause both name it."""
+    twin, pasted, photo = (ladder[k]["all"]["auc"] for k in ("mesh_twin", "mesh_pasted", "photo"))
+    steps = [("the real background", twin, pasted), ("the real arm's look", pasted, photo)]
+    step = max(steps, key=lambda s: s[1] - s[2])
+    return step if step[1] - step[2] > LADDER_DROP else None
 LADDER_LABELS = {"mesh_twin": "mesh twin, synthetic background", "mesh_pasted": "mesh twin pasted on the photo",
                  "photo": "the photo", "mean_pose": "mean-pose baseline"}
 

@@ -7,7 +7,7 @@ too), the real-photo table and the baseline sentence, the sim-to-real study's co
 :func:`describe_recipe_choice`)."""
 from __future__ import annotations
 
-from ..twin import LADDER_DROP  # the ladder's rule, shared with scorecard.twin_cause
+from ..twin import LADDER_DROP, largest_drop  # the ladder's rules, shared with scorecard.twin_cause
 from .tables import markdown_table
 
 
@@ -179,9 +179,9 @@ def describe_ladder(ladder: dict) -> str:
     "mesh_twin", "mesh_pasted", "photo" and "mean_pose"). Rules: the viewpoint and pose gap
     is open while the twin's all-joint AUC stays below the mean pose's; the background gap
     when the pasted twin loses more than ``LADDER_DROP`` of AUC, or finds at least 10
-    points more keypoints without gaining ``LADDER_DROP`` of AUC (peaks on the real
-    clutter: the AUC does not rise); the appearance gap when the photo loses more than ``LADDER_DROP`` of AUC
-    against the pasted twin. Names the largest drop."""
+    points more keypoints while its AUC does not rise (peaks on the real clutter); the
+    appearance gap when the photo loses more than ``LADDER_DROP`` of AUC against the
+    pasted twin. Names the largest drop (``twin.largest_drop``)."""
     twin, pasted, photo, base = (ladder[k]["all"] for k in ("mesh_twin", "mesh_pasted", "photo", "mean_pose"))
     open_gaps = []
     text = (f"On the rendered twin, its own kind of image, the model reaches a keypoint AUC of {twin['auc']:.2f} "
@@ -207,14 +207,14 @@ def describe_ladder(ladder: dict) -> str:
                  "background does not hurt it.")
     else:
         text += f" The real background changes little (AUC {twin['auc']:.2f} to {pasted['auc']:.2f})."
-    drops = {"the real background": twin["auc"] - pasted["auc"], "the real arm's look": pasted["auc"] - photo["auc"]}
-    if drops["the real arm's look"] > LADDER_DROP:
+    if pasted["auc"] - photo["auc"] > LADDER_DROP:
         open_gaps.append("appearance")
-    largest = max(drops, key=drops.get)
-    if drops[largest] > LADDER_DROP:
-        text += (f" The largest drop comes with {largest}: AUC "
-                 + (f"{twin['auc']:.2f} to {pasted['auc']:.2f}." if largest == "the real background" else
-                    f"{pasted['auc']:.2f} on the pasted twin to {photo['auc']:.2f} on the photo."))
+    drop = largest_drop(ladder)
+    if drop is not None:
+        step, before, after = drop
+        text += (f" The largest drop comes with {step}: AUC "
+                 + (f"{before:.2f} to {after:.2f}." if step == "the real background" else
+                    f"{before:.2f} on the pasted twin to {after:.2f} on the photo."))
     if open_gaps:
         count = {1: "One gap is", 2: "Two gaps are", 3: "All three gaps are"}[len(open_gaps)]
         text += f" {count} open: {_joint_list(open_gaps)}."
