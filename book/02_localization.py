@@ -145,8 +145,9 @@ quick_mode_note()
 # their depth was no better than predicting one constant depth for every pixel. Their
 # training was therefore continued with $\lambda = 50$ (`--set depth_weight=50`) to make
 # the weighted depth term a sizeable share of the loss (the industrial arm's from its
-# third phase on with $\lambda = 10$ on the log depth code; see the reference model
-# below); the training logs plotted in {numref}`fig-reference-runs` keep the unweighted
+# third phase on with $\lambda = 10$ on a logarithmic depth code,
+# $D = \log(z_{max}/Z) / \log(z_{max}/z_{min})$, for reasons given in
+# {ref}`the section on depth <why-depth-is-hard>`); the training logs plotted in {numref}`fig-reference-runs` keep the unweighted
 # terms, and the sentence under that figure gives the weighted ratio they measure.
 #
 # One thing the paper does not discuss: an image only shows $Z / f$, the depth relative
@@ -308,10 +309,9 @@ display(Markdown(describe_live_run(logged, live_steps)))
 # %% [markdown]
 # ## The reference model
 #
-# The reference models `assets/models/{robot}_localization_cpu/` were trained
-# with `robotpose train localization --config cpu --robot ROBOT` on the CPU (each
-# folder's `lineage.json` and `card.md` give the steps, data and time). If one is missing, the chapter says
-# so and uses the live model instead, whose results are of course much worse.
+# The reference models were trained with `robotpose train localization --config cpu`
+# on a CPU, one per robot. If one is missing, the chapter says so and uses the live model
+# instead, whose results are of course much worse.
 #
 # Both were trained in phases, each continuing from the weights the one before ended
 # with ({numref}`fig-reference-runs` below), and they differ in their data. The
@@ -322,12 +322,19 @@ display(Markdown(describe_live_run(logged, live_steps)))
 # with highlights, clutter and photometric degradations). Its fourth continued from those
 # weights on the arm drawn from its URDF meshes, with chapter 5's `dream` recipe (DREAM's
 # randomisation: also the URDF's own colours and random textures). Both kinds of scenes
-# were built so that the model works on real photos. The model cards
-# (`assets/models/panda_primitive_localization_cpu/card.md` for phases 1-3,
-# `assets/models/panda_localization_cpu/card.md` for phase 4) give the commands. So when
-# this chapter sets the Panda beside the industrial arm, it compares a model trained for
-# real photos with one trained on the paper's recipe, and the Panda's test scenes follow
-# the paper's recipe, not the scenes of its last phase.
+# were built so that the model works on real photos. So when this chapter sets the Panda
+# beside the industrial arm, it compares a model trained for real photos with one trained
+# on the paper's recipe, and the Panda's test scenes follow the paper's recipe, not the
+# scenes of its last phase.
+#
+# :::{admonition} Where the reference models and their records are
+# :class: dropdown
+# Each model lives in a folder `assets/models/{robot}_localization_cpu/`: `model.pt`
+# holds the weights, `card.md` gives every phase's command, steps, data and time (written
+# from `lineage.json`), and `eval.json` holds its evaluation on the fixed test set. The
+# Panda's phases 1-3 are in `panda_primitive_localization_cpu`, its phase 4 in
+# `panda_localization_cpu`.
+# :::
 
 # %%
 models = {}  # robot -> (model, task, source)
@@ -549,10 +556,9 @@ plt.show()
 
 # %% [markdown]
 # The introduction's scorecard does not read these tables: it reads each model card's
-# evaluation of the same checkpoint on the fixed test set (section "Evaluation on the
-# fixed synthetic test set" in `assets/models/{robot}_localization_cpu/eval.json`), whose
-# number of scenes is fixed. Each robot's paragraph below sets the card's figures beside
-# this chapter's.
+# evaluation of the same checkpoint on the fixed test set, with the number of scenes the
+# card states. Each robot's paragraph below sets the card's figures beside this
+# chapter's.
 
 # %% tags=["hide-input"]
 from robotpose_lib.narration import localization_card_comparison
@@ -570,6 +576,7 @@ for robot, report in reports.items():
 display(Markdown("\n\n".join(paragraphs)))
 
 # %% [markdown]
+# (why-depth-is-hard)=
 # ## Why depth is hard
 #
 # Why is depth so much harder to learn than the joints' pixels? One reason lies in the
@@ -606,8 +613,7 @@ display(Markdown("With the inverse code a 10 cm error at 10 m costs "
 # Does the code matter in practice? The toy study of `robotpose_lib.toy_depth` trains a
 # small network to read the depth of a ball of known size from its apparent size, once
 # with each code, from the same seed and for the same number of steps
-# (`scripts/depth_diagnosis.py --toy`, stored in `kuka_kr16_depth_study.json`;
-# {numref}`fig-toy-depth`).
+# ({numref}`fig-toy-depth`; `scripts/depth_diagnosis.py --toy` runs it again).
 
 # %% mystnb={"figure": {"caption": "The toy depth study: mean depth error near and far for the inverse and the log code, per seed, beside a baseline that predicts the median depth everywhere.", "name": "fig-toy-depth"}}
 from robotpose_lib.cards import read_study
@@ -781,17 +787,17 @@ if photos and "panda" in models:
 #   EfficientNet-Lite0 cut at stride 8: it is pretrained on ImageNet too, but costs a
 #   fraction of VGG's FLOPs (table above), and being frozen it needs no backward pass.
 #   Frozen against fine-tuned was decided by what the same CPU time buys: from the same
-#   weights and after the same 0.33 h, the frozen backbone had trained on more samples and
+#   weights and after the same wall time, the frozen backbone had made more steps and
 #   found far more keypoints on the real development photos than the fine-tuned one
-#   (chapter 6's sim-to-real study table gives both, keypoint AUC and keypoints found; the fine-tuned
-#   run's few keypoints had the smaller median pixel error). Stride 8 makes the belief maps coarser before the U block; the `paper` config
-#   keeps VGG16 at stride 4 for those with a GPU.
+#   (chapter 6's sim-to-real study gives the steps and figures: both runs' keypoint AUCs
+#   were too close to zero to rank them, and the fine-tuned run's few keypoints had the
+#   smaller median pixel error). Stride 8 makes the belief maps coarser before the U
+#   block; the `paper` config keeps VGG16 at stride 4 for those with a GPU.
 # * **Depth weight and code.** $\lambda = 50$ instead of 1 in eq. 1 (see the loss
 #   section): with the paper's balance and our short training, depth was not learned at
 #   all. The industrial arm's reference goes further from its third phase of training on:
 #   the log depth code instead of the paper's inverse one, with $\lambda = 10$ instead of 50
-#   (its model card's "depth term x10", `--set depth_weight=10`: the log code's errors are
-#   larger in code units), and from its fourth phase a depth-context branch (chapter 6).
+#   (`--set depth_weight=10`: the log code's errors are larger in code units), and from its fourth phase a depth-context branch (chapter 6).
 # * **Stages and width.** Three stages of 64 channels with 5x5 kernels instead of five of
 #   128 with 7x7 kernels: far fewer parameters and FLOPs, a smaller receptive field.
 # * **Input size.** 240x320 instead of 480x640. Pixel errors are scaled by 640 / 320 to

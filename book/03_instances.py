@@ -336,10 +336,12 @@ display(Markdown(narration.describe_toy_steps(TOY_STEPS, took, QUICK)))
 # ## The reference model
 #
 # The reference model was trained with `robotpose train instances --config cpu` on top of
-# a frozen `cpu` localization network. Its checkpoint holds both networks: the
-# localization weights it was trained on (chapter 2's reference at an earlier phase of its
-# training than the one chapter 2 shows; the model card
-# `assets/models/{robot}_instances_cpu/card.md` names them), which this chapter runs.
+# a frozen `cpu` localization network. Its checkpoint holds both networks, and this
+# chapter runs the localization weights it holds: chapter 2's reference for the industrial
+# arm after the third of its six phases of training (the log depth code,
+# {numref}`fig-reference-runs`), not the sixth that chapter 2 evaluates. The instance
+# network was trained over the second phase's weights and was not retrained when the
+# third's replaced them, so that `robotpose predict` runs one localization network.
 # Chapter 4's `Predictor` uses each robot's default instance model, the one-pass model of
 # chapter 6; this recurrent model appears there only in the runtime table (its Table II).
 # When it is not available (e.g. on a fresh checkout before the checkpoints are
@@ -741,11 +743,10 @@ if "instances" in noise and "localization" in noise:
 #
 # Trained with the paper's loss as it stands (end-of-sequence weight 1), one run per
 # robot (the Panda drawn from primitives, `panda_primitive`: its recurrent model was
-# trained on it), the instance model does not learn to stop. Each robot's
-# `assets/models/{robot}_instances_cpu/lineage.json` keeps that run and its counting on
-# the synthetic test set with other background photos behind the same robots, cameras
-# and seeds (the table gives the number of scenes), so compare it with this chapter's
-# counting table only roughly.
+# trained on it), the instance model does not learn to stop. Each robot's model record
+# keeps that run and its counting on the synthetic test set with other background photos
+# behind the same robots, cameras and seeds (the table gives the number of scenes), so
+# compare it with this chapter's counting table only roughly.
 
 # %% tags=["hide-input"]
 first_runs = []
@@ -829,7 +830,7 @@ if eos_values:
 # we train the toy model of this chapter again with two more seeds, with a three times
 # larger learning rate, and with the end-of-sequence term weighted 20 times (the weight
 # of the primitive Panda's instance model in its first phase of training, after which it
-# stopped too early, so that its second phase lowered the weight; its `lineage.json` has
+# stopped too early, so that its second phase lowered the weight; its model record has
 # the figures). All runs have
 # the same number of steps, and we compare
 # where each run ends: the mean soft-IoU cost per disc over its last tenth of steps, and

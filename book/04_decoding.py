@@ -198,10 +198,10 @@ display(Markdown(narration.describe_perfect_decoding(perfect)))
 #
 # ## The reference networks
 #
-# `Predictor.from_pretrained(robot)` loads the shipped reference checkpoints
-# (`assets/models/{robot}_localization_cpu/` and the instance model that a stated rule on
-# measured figures picks, `checkpoint.default_instance_task`; trained on a CPU,
-# chapters 2, 3 and 6 describe them). `predictor(image, K)` takes an image of any size, resizes it
+# `Predictor.from_pretrained(robot)` loads the shipped reference checkpoints: the robot's
+# localization network and the instance model that a stated rule on measured figures
+# picks (`checkpoint.default_instance_task`), all trained on a CPU; chapters 2, 3 and 6
+# describe them. `predictor(image, K)` takes an image of any size, resizes it
 # to the network's 240x320 input, scales $K$ with it (and uses the scaled focal length to
 # decode depth, as in training), and maps the results back to the input's pixels. Without
 # the reference checkpoints the cells below print a note and are skipped.
@@ -234,7 +234,10 @@ else:
 # so that as many scenes go better as go worse (the sentences under the figure state the
 # rule with its numbers). The introduction applies the same rule to test scenes rendered
 # at the network's 240x320; where this chapter renders them larger (480x640 in the full
-# build) they are other images, so the two can pick different scenes.
+# build) they are other images, so the two can pick different scenes. The paper's Fig. 9
+# shows such chains on its artificial test data beside their heat maps and masks; for
+# our networks those are in the introduction's {numref}`fig-pipeline-networks`, and
+# {numref}`fig-perfect` above shows them for perfect maps.
 
 # %% mystnb={"figure": {"caption": "The reference networks through Predictor on the test scene of median 2D error among the first with two or more robots (the rule is stated under the figure): predicted chains over the image (white: the truth) and in 3D in the camera frame (the truth dashed). The number after each predicted robot in the legend is its score (defined below the figure).", "name": "fig-predicted"}}
 if predictor is not None:

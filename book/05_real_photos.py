@@ -198,9 +198,8 @@ plt.show()
 
 # %% [markdown]
 # The model was warm-started from the primitive Panda's weights (same keypoints) and
-# trained on the mesh Panda. Its record (`assets/models/panda_localization_cpu/`:
-# `card.md`, `lineage.json`, `eval.json`) gives the commands, the scenes seen and every
-# evaluation; the cell reads it.
+# trained on the mesh Panda. Its model record gives the commands, the scenes seen and
+# every evaluation; the cell reads it.
 
 # %% tags=["hide-input"]
 record = read_record(MESH_MODEL)
@@ -285,7 +284,9 @@ else:
 # from the model's results on the photos: each photo's median pixel error over its
 # keypoints, a missed keypoint counting as infinitely far, ranks them; the figure shows
 # the best, the median and the worst photo (ties keep the photos' order), each on the
-# three rungs of its ladder.
+# three rungs of its ladder. Chapter 2 ranked the photos over their found joints alone,
+# to show where the model succeeds when it finds the arm; here a photo where the arm is
+# missed counts against the model, so the best photo can differ between the chapters.
 
 # %% tags=["remove-input"]
 display(Markdown(photos_or_absent(
@@ -330,7 +331,7 @@ if photos:
 # ## What was tried on a CPU: backbones and a finer stride
 #
 # Two studies asked whether another network learns the mesh Panda better at the same
-# training budget (`scripts/backbone_study.py`; records in `assets/studies/`). Each trains
+# training budget (`scripts/backbone_study.py` runs them). Each trains
 # every row from the same weights for the same number of steps, with the same seeds and
 # recipe, and measures it on the filmed validation set, where choices are made; each
 # study has its own control row, the frozen EfficientNet-Lite0 at stride 8 the model

@@ -37,9 +37,9 @@
 #   is worth;
 # * which problems remain open, and what to try next.
 #
-# Every section reads a study file that a script wrote beside the reference checkpoints
-# (`assets/models/*/*_study.json`) or measures on the spot; when a file is absent the section
-# says so in one line.
+# Every section reads a study that a script wrote beside the reference checkpoints (its
+# name is given with each section) or measures on the spot; when a study is absent the
+# section says so in one line.
 
 # %% tags=["remove-cell"]
 # On Colab, install the library first (elsewhere it is already installed by `make`).
@@ -94,8 +94,7 @@ quick_mode_note()
 # photographs of a real Panda with DREAM's metrics. Here is what training time bought on
 # the Panda drawn from primitives (`panda_primitive`, chapter 1), before the model trained
 # on its URDF meshes continued from it (chapter 5): the sim-to-real study
-# (`scripts/sim2real_study.py`, written to
-# `panda_primitive_localization_cpu/sim2real_study.json`) measured checkpoints of the
+# (`scripts/sim2real_study.py`) measured checkpoints of the
 # sim-to-real training run, and a fine-tuned-backbone run stopped after the same wall
 # time, on chapter 5's 15 calibrated development
 # (dev) photos (one robot per photo, no instance masks). Those photos were never trained
@@ -156,7 +155,7 @@ if real_study is not None:
 # squared error (eq. 1), an error $\Delta Z$ at depth $Z$ costs about
 # $(a \Delta Z / Z^2)^2$, so the far joints barely contribute to the loss; chapter 2 also
 # shows the toy scenes where a log code learns depth better. The depth study
-# (`scripts/depth_diagnosis.py`, written to `kuka_kr16_localization_cpu/depth_study.json`) also diagnoses
+# (`scripts/depth_diagnosis.py`) also diagnoses
 # reference checkpoints on the test scenes: the error of the model's depth (Table I), the
 # *floor* that the network's low-resolution targets impose (the error of a perfect
 # prediction at the backbone's grid), a straight-line fit of predicted against true joint
@@ -196,14 +195,12 @@ else:
 #
 # The paper's own criticism of its instance model (§V): it is tricky to train, and its
 # runtime grows with the number of robots, one recurrent step each. Chapter 3 measures
-# both. The library also has a *one-pass* instance model (`robotpose_lib/models/onepass.py`,
-# in the style of Panoptic-DeepLab {cite}`cheng2020panoptic` and CenterNet
+# both. The library also has a *one-pass* instance model (`models.onepass`, in the style of Panoptic-DeepLab {cite}`cheng2020panoptic` and CenterNet
 # {cite}`zhou2019objects`): on the same input it predicts a
 # foreground mask, a heatmap of robot centres and, per pixel, the offset to its robot's
 # centre, and assigns the foreground pixels to the centres in one vectorised step. A
-# robot's one-pass study (`scripts/onepass_study.py`, written to
-# `{robot}_onepass_cpu/onepass_study.json`) compares it with the recurrent model on the same test
-# scenes; for a robot without a study file the table reads both models' cards (the output
+# robot's one-pass study (`scripts/onepass_study.py`) compares it with the recurrent model
+# on the same test scenes; for a robot without a study file the table reads both models' cards (the output
 # of `robotpose eval` on the fixed test set, written when each model was shipped).
 #
 # The paper's scenes hold nothing but robots in front of a photo, so a model trained on
@@ -247,8 +244,8 @@ else:
     display(Markdown(
         "On the fixed synthetic test scenes"
         + (f" (seed {seeds.pop()})" if len(seeds) == 1 else "")
-        + f", read from the files ({sources}; a dash: the file read holds no such "
-          "figure):\n\n" + table))
+        + " (a dash: the record holds no such figure):\n\n" + table + "\n\n"
+        + narration.provenance_note(f"Read from the model records: {sources}.")))
     recipes = {(f["robot"], key): scorecard.training_recipe(f["robot"], key)
                for f in figures for key in f["models"]}
     budgets = narration.instance_training_budgets(

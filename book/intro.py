@@ -179,8 +179,7 @@ onepass = []
 for robot in scorecard.ONEPASS_ROBOTS:
     models = (scorecard.onepass_figures(robot) or {}).get("models", {})
     if {"onepass", "convgru"} <= set(models):
-        onepass.append({"robot": robot, **{k: models[k] for k in ("onepass", "convgru")},
-                        "sources": [models[k]["source"] for k in ("onepass", "convgru")]})
+        onepass.append({"robot": robot, **{k: models[k] for k in ("onepass", "convgru")}})
 sentence = narration.scorecard_summary(rows, onepass)
 display(Markdown(f"*Rule.* {narration.rules_text()}\n\n{sentence}"))
 
@@ -189,15 +188,22 @@ display(Markdown(f"*Rule.* {narration.rules_text()}\n\n{sentence}"))
 #
 # The repository ships reference models for each robot: a localization network and our
 # one-pass instance model (chapter 6), and for the industrial arm and the primitive Panda
-# the paper's recurrent instance model too, with a model
-# folder each (`assets/models/NAME/`: the weights, `lineage.json` with the commands that
-# trained it, `eval.json` with its evaluations, and `card.md` written from the two; the
-# index `assets/models/README.md` lists them). Each was trained on a CPU with two cores
-# and one torch thread, the scenes rendered on the fly beside it; longer trainings ran as
-# several runs, each continuing from the weights of the one before. The table gives each
-# model's training steps, the scenes it saw and its hours, summed over its runs from the
-# training logs; a model warm-started from another shipped model (the mesh Panda's from
-# the primitive Panda's) names it, and its last column adds the scenes that model saw.
+# the paper's recurrent instance model too. Each comes with its record: the commands that
+# trained it, the scenes it saw, and its evaluations. Each was trained on a CPU with two
+# cores and one torch thread, the scenes rendered on the fly beside it; longer trainings
+# ran as several runs, each continuing from the weights of the one before. The table gives
+# each model's training steps, the scenes it saw and its hours, summed over its runs from
+# the training logs; a model warm-started from another shipped model (the mesh Panda's
+# from the primitive Panda's) names it, and its last column adds the scenes that model saw.
+#
+# :::{admonition} Where the models and their records are
+# :class: dropdown
+# Each model has a folder `assets/models/NAME/`: the weights `model.pt`, `lineage.json`
+# with the commands that trained it, `eval.json` with its evaluations, `metrics.jsonl`
+# with its training log, and `card.md` written from them; the index
+# `assets/models/README.md` lists them. `python scripts/render_records.py` writes the
+# cards and the index again from the JSON records.
+# :::
 
 # %% tags=["remove-input"]
 table, shipped = book.shipped_models_table()

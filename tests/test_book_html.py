@@ -151,6 +151,11 @@ DEVELOPMENT_WORDS = ("quick mode: False", "quick mode: True", "PNG made it", "2-
                      "first reference models")
 
 
+# The model records' files (checkpoint.py, cards.py): where a number comes from, which the
+# book keeps in collapsed boxes rather than in its sentences.
+RECORD_FILES = r"[\w/{}*-]*(?:lineage\.json|eval\.json|study\.json|card\.md|metrics\.jsonl)"
+
+
 @pytest.mark.parametrize("name", ["intro"] + CHAPTERS)
 def test_page_reads_as_a_book(browser, name):
     """Equations typeset (offline: MathJax is served from _static), every figure numbered
@@ -193,3 +198,12 @@ def test_page_reads_as_a_book(browser, name):
         "return (document.querySelector('main') || document.body).innerText;")
     found = [w for w in DEVELOPMENT_WORDS if w in everything]
     assert not found, f"{name}: development words in reader-facing text: {found}"
+    # 5. provenance one click away: the model records' file names only in collapsed boxes
+    #    (narration.provenance_note) or code cells, never in the visible prose
+    #    (innerText of the live page: collapsed boxes are not rendered, so not counted)
+    prose = browser.execute_script(
+        "document.querySelectorAll('details').forEach(d => d.open = false);"
+        "document.querySelectorAll('.cell_input, pre, script').forEach(e => e.style.display = 'none');"
+        "return (document.querySelector('main') || document.body).innerText;")
+    records = sorted(set(re.findall(RECORD_FILES, prose)))
+    assert not records, f"{name}: record files named in the visible prose: {records[:5]}"

@@ -246,6 +246,15 @@ def test_describe_real_study_reads_baseline_trend_and_backbones():
     assert "not monotonically: it peaked at 0.20 after 0.5 h." in text
     assert "fine-tuning the backbone reached an all-joint keypoint AUC of 0.050" in text
     assert "the frozen backbone's faster steps were worth more" in text
+    assert "in which the fine-tuned run made 250 steps and the frozen one 500" in text
+    assert "too small to rank" not in text
+    # AUCs near zero rank nothing: the keypoints found decide, either way
+    tiny = [dict(r) for r in runs]
+    tiny[1] = {**tiny[1], "all": {**tiny[1]["all"], "auc": 0.0, "found": 0.05}}
+    tiny[3] = {**tiny[3], "all": {**tiny[3]["all"], "auc": 0.01, "found": 0.6}}
+    text = narration.describe_real_study(tiny)
+    assert "too small to rank the two, so the keypoints found decide" in text
+    assert "adapting the backbone paid for its slower steps" in text
     runs[2]["all"]["auc"] = 0.5
     text = narration.describe_real_study(runs, {"auc": 0.4})
     assert "it beats the baseline." in text and "rising at every checkpoint" in text

@@ -230,8 +230,8 @@ def instance_record_comparison(record: dict, here: dict, scenes: int, fraction: 
     else:
         verdict = ("on the same scenes with the same rule, yet not this chapter's: "
                    "the record needs measuring again")
-    return ("The introduction's scorecard quotes the model's recorded evaluation (its "
-            f"`eval.json`, as in chapter 2): the first {card_all['images']} test scenes, "
+    return ("The introduction's scorecard quotes the model's recorded evaluation (as in "
+            f"chapter 2): the first {card_all['images']} test scenes, "
             + (f"the {card_fraction:.1%} rule" if card_fraction is not None
                else "a rule it does not name")
             + ", " + ", ".join(f"{name} {a:{f}}" for name, a, _, f in pairs)

@@ -71,7 +71,7 @@ def chosen_scene_rule(errors, chosen_error: float, min_robots: int, size: tuple[
 def scorecard_summary(rows: list[ScoreRow], onepass: list[dict]) -> str:
     """The sentences under the scorecard: how many claims got which verdict and which, and
     what the one-pass model (not in the paper, not scored) counts. ``onepass``: per robot
-    ``{"robot", "onepass": figures, "convgru": figures, "sources": [file, ...]}`` with
+    ``{"robot", "onepass": figures, "convgru": figures}`` with
     figures holding ``counting_accuracy`` (share) and ``n`` (test scenes)."""
     from ..scorecard import NOT_YET, PARTLY, REPRODUCED
 
@@ -90,11 +90,10 @@ def scorecard_summary(rows: list[ScoreRow], onepass: list[dict]) -> str:
         parts = [f"{o['onepass']['counting_accuracy']:.0%} of {o['onepass']['n']} {o['robot']} test scenes against "
                  f"the recurrent model's {o['convgru']['counting_accuracy']:.0%} of {o['convgru']['n']}"
                  for o in onepass]
-        sources = list(dict.fromkeys(src for o in onepass for src in o["sources"]))
         text += ("\n\nBeyond the paper, our one-pass instance model ([chapter 6](06_beyond_the_paper.ipynb)) "
                  "counts the robots right in " + ", and in ".join(parts) + "; the two were trained with other recipes "
-                 "and budgets, which chapter 6 states beside its comparison (read from "
-                 + ", ".join(f"`{s}`" for s in sources) + "). It is not scored: the paper has no such model.")
+                 "and budgets, which chapter 6 states beside its comparison, with the records it reads. "
+                 "It is not scored: the paper has no such model.")
     return text
 
 

@@ -10,6 +10,15 @@ import numpy as np
 ONEPASS_NAMES = {"onepass": "one-pass", "convgru": "recurrent (ConvGRU)"}
 
 
+def provenance_note(text: str, title: str = "Where these figures come from") -> str:
+    """MyST Markdown for a collapsed box holding ``text`` (the files and commands behind a
+    table or sentence): provenance stays one click away instead of in the prose. Chapters
+    display it with ``Markdown`` (their Markdown output is parsed as MyST)."""
+    if not text.strip():
+        raise ValueError("provenance_note needs the text to collapse")
+    return f":::{{admonition}} {title}\n:class: dropdown\n{text.strip()}\n:::"
+
+
 def count_noun(n: int, singular: str, plural: str | None = None) -> str:
     """"1 robot", "2 robots": ``n`` and the noun in the right number (``plural`` default
     ``singular + "s"``)."""
