@@ -163,8 +163,17 @@ def test_robot_panels_titles_and_scene_statistics_histograms():
 
 
 def test_plot_posed_renders_the_robot_and_its_depth():
-    fig = vs.plot_posed("kuka_kr16", [0.3] * 6, 5.0, 1.1, 0.6, size=(48, 64))
+    fig = vs.plot_posed("kuka_kr16", [0.3] * 6, 5.0, 1.1, 0.6, size=(48, 64), zoom=False)
     assert [ax.get_title() for ax in fig.axes[:2]] == ["image + joints", "depth"]
     depth = fig.axes[1].images[0].get_array()
     assert np.asarray(depth).any()  # the robot is in view: its depth is drawn
+    plt.close(fig)
+    # zoomed (the default): both panels the same enlarged window, the factor in the titles
+    fig = vs.plot_posed("kuka_kr16", [0.3] * 6, 8.0, 1.1, 0.6, size=(48, 64))
+    titles = [ax.get_title() for ax in fig.axes[:2]]
+    assert titles[0].startswith("image + joints (cropped to the robot, ") and titles[0].endswith("x)")
+    image, depth = (np.asarray(ax.images[0].get_array()) for ax in fig.axes[:2])
+    assert image.shape == depth.shape and image.shape[1] > 64
+    robot = depth.any(-1)  # depth pixels of the robot (empty ones are black)
+    assert robot.mean() > 0.05  # the robot fills a good part of the panel
     plt.close(fig)

@@ -65,3 +65,27 @@ def test_prediction_zooms_onto_the_robots():
     rows, cols = viz.prediction_window(s, [SimpleNamespace(joints_2d=j2[0], joints_3d=s.joints_3d[0], score=1.0)])
     assert cols.stop - cols.start < W / 2
     plt.close("all")
+
+
+def test_enlarged_window_keeps_points_on_their_pixels():
+    """enlarge + to_window: a marked pixel and a chain's joints land where to_window says."""
+    H, W = 60, 80
+    image = np.zeros((H, W, 3), np.uint8)
+    image[30, 50] = 255
+    window = (slice(20, 44), slice(40, 72))  # 24 x 32, inside the image
+    picture, offset, scale = viz.enlarge(image, window, width=160, interpolation=0)  # nearest
+    assert picture.shape[:2] == (120, 160) and scale == 5 and offset.tolist() == [40, 20]
+    u, v = viz.to_window([50, 30], offset, scale)
+    rows, cols = np.nonzero(picture[..., 0])
+    assert abs(cols.mean() - u) < 0.6 and abs(rows.mean() - v) < 0.6  # the pixel's centre
+    # the chain drawn after enlarging: its joint dots on the shifted, scaled joints
+    joints = np.array([[[45.0, 25.0], [60.0, 38.0]]])
+    s = SimpleNamespace(image=np.zeros((H, W, 3), np.uint8), joints_2d=joints, visibility=np.ones((1, 2), bool),
+                        num_robots=1)
+    drawn, offset, scale = viz.draw_sample_window(s, window, width=160)
+    for p in viz.to_window(joints[0], offset, scale):
+        x, y = np.round(p).astype(int)
+        assert 0 <= x < drawn.shape[1] and 0 <= y < drawn.shape[0]
+        assert (drawn[y, x] == viz.INSTANCE_COLORS[0]).all()
+    whole, offset, scale = viz.enlarge(image, None, width=40)
+    assert whole.shape == image.shape and scale == 1 and offset.tolist() == [0, 0]

@@ -224,6 +224,46 @@ def zoom_box(masks: np.ndarray, margin: float = 0.15, aspect: float | None = Non
     return slice(top, top + int(round(h))), slice(left, left + int(round(w)))
 
 
+def enlarge(image: np.ndarray, window: tuple[slice, slice] | None = None, width: int = 640,
+            max_scale: float = 6.0, interpolation: int = cv2.INTER_CUBIC):
+    """``image`` (H, W[, C]) cut to ``window`` ((rows, cols) slices, e.g. :func:`zoom_box`;
+    None: the whole image) and enlarged to about ``width`` pixels wide (by a factor from 1
+    to ``max_scale``), so that chains drawn on it afterwards keep their line width.
+
+    Returns:
+        ``(picture, offset, scale)``: the enlarged crop (same dtype), offset float (2,)
+        the crop's top-left (u, v) in ``image`` pixels, and the factor; :func:`to_window`
+        maps a point (u, v) of ``image`` into ``picture``.
+    """
+    rows, cols = window if window is not None else (slice(None), slice(None))
+    picture = np.ascontiguousarray(image[rows, cols])
+    offset = np.array([cols.start or 0, rows.start or 0], float)
+    scale = float(np.clip(width / max(picture.shape[1], 1), 1.0, max_scale))
+    if scale > 1:
+        picture = cv2.resize(picture, (round(picture.shape[1] * scale), round(picture.shape[0] * scale)),
+                             interpolation=interpolation)
+    return picture, offset, scale
+
+
+def to_window(points: np.ndarray, offset: np.ndarray, scale: float) -> np.ndarray:
+    """Pixels (..., 2) of an image -> pixels of its :func:`enlarge` d crop, pixel centres at
+    integers as ``cv2.resize`` maps them (``camera.rescale_pixels``; NaN stays NaN)."""
+    return rescale_pixels(np.asarray(points, float) - offset, scale, scale)
+
+
+def draw_sample_window(sample, window: tuple[slice, slice] | None = None, width: int = 640):
+    """:func:`draw_sample` of ``sample``'s image cut to ``window`` and enlarged
+    (:func:`enlarge`): every robot's chain in its instance colour, drawn after enlarging
+    so that the lines keep their width. Returns ``(picture, offset, scale)`` as
+    :func:`enlarge`."""
+    picture, offset, scale = enlarge(sample.image, window, width)
+    line = max(1, round(picture.shape[1] / 320))  # draw_sample's widths at 320 pixels wide
+    for r in range(sample.num_robots):
+        picture = draw_chain(picture, to_window(sample.joints_2d[r], offset, scale), sample.visibility[r],
+                             INSTANCE_COLORS[r % 10], radius=3 * line, thickness=2 * line)
+    return picture, offset, scale
+
+
 def image_grid(images: list[np.ndarray], cols: int, titles: list[str] | None = None,
                size: float = 3.0, max_width_in: float = COLUMN_WIDTH_IN):
     """Show images in a grid, ``size`` inches per image but at most ``max_width_in`` wide
@@ -253,10 +293,10 @@ def draw_overlay(image: np.ndarray, poses, scale: tuple[float, float] = (1.0, 1.
     return out
 
 
-def prediction_window(sample, poses, margin: float = 0.12) -> tuple[slice, slice]:
+def prediction_window(sample, poses, margin: float = 0.12, min_size: int = 24) -> tuple[slice, slice]:
     """(rows, cols) of ``sample``'s image that frame its robots (their true masks) and every
-    predicted joint inside the image, with ``margin``, at the image's aspect
-    (:func:`zoom_box`): where a figure of a prediction should look."""
+    predicted joint inside the image, with ``margin``, at the image's aspect and at least
+    ``min_size`` pixels high (:func:`zoom_box`): where a figure of a prediction should look."""
     H, W = sample.image.shape[:2]
     m = sample.masks.any(0) if len(sample.masks) else np.zeros((H, W), bool)
     m = np.array(m, bool)
@@ -265,7 +305,7 @@ def prediction_window(sample, poses, margin: float = 0.12) -> tuple[slice, slice
         q = np.round(q[np.isfinite(q).all(1)]).astype(int)
         q = q[(q[:, 0] >= 0) & (q[:, 0] < W) & (q[:, 1] >= 0) & (q[:, 1] < H)]
         m[q[:, 1], q[:, 0]] = True
-    return zoom_box(m, margin=margin, aspect=W / H)
+    return zoom_box(m, margin=margin, aspect=W / H, min_size=min_size)
 
 
 def plot_prediction(sample, poses, title: str = "", fig=None, zoom: bool = True):
@@ -291,21 +331,15 @@ def plot_prediction(sample, poses, title: str = "", fig=None, zoom: bool = True)
     ax = fig.add_subplot(grid[0])
     picture, offset, scale = sample.image, np.zeros(2), 1.0
     if zoom:
-        rows, cols = prediction_window(sample, poses)
-        picture = np.ascontiguousarray(picture[rows, cols])
-        offset = np.array([cols.start, rows.start], float)
         # drawn at about 640 pixels wide, so that the chains keep their width when enlarged
-        scale = float(np.clip(640 / max(picture.shape[1], 1), 1.0, 6.0))
-        if scale > 1:
-            picture = cv2.resize(picture, (round(picture.shape[1] * scale), round(picture.shape[0] * scale)),
-                                 interpolation=cv2.INTER_CUBIC)
+        picture, offset, scale = enlarge(sample.image, prediction_window(sample, poses))
     width = max(1, round(picture.shape[1] / 320))  # line widths at the drawn size
     dark = (20, 20, 20)
     for r in range(sample.num_robots):
-        picture = draw_chain(picture, (sample.joints_2d[r] - offset) * scale, color=(255, 255, 255),
+        picture = draw_chain(picture, to_window(sample.joints_2d[r], offset, scale), color=(255, 255, 255),
                              radius=1 + width, thickness=width, outline=dark)
     for k, p in enumerate(poses):
-        picture = draw_chain(picture, (np.asarray(p.joints_2d, float) - offset) * scale,
+        picture = draw_chain(picture, to_window(p.joints_2d, offset, scale),
                              color=INSTANCE_COLORS[k % 10], radius=2 + width, thickness=1 + width, outline=dark)
     ax.imshow(picture)
     ax.axis("off")

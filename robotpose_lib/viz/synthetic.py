@@ -14,7 +14,8 @@ import matplotlib.patheffects as path_effects
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import color_depth, draw_sample, image_grid, plot_primitives, set_equal_3d, zoom_box
+from . import (color_depth, draw_sample_window, enlarge, image_grid, plot_primitives, prediction_window,
+               set_equal_3d, zoom_box)
 
 # the keypoint chain over the translucent primitives: a colour none of the links has
 # (tab20 colours them), on a white outline, drawn above every surface
@@ -121,15 +122,32 @@ def plot_training_distribution(stats: dict, axes=None, depth_bins: int = 20):
 
 
 def plot_posed(robot: str, joint_angles, radius: float, inclination: float, azimuth: float,
-               size: tuple[int, int], seed: int = 3):
+               size: tuple[int, int], seed: int = 3, zoom: bool = True):
     """``robot`` in ``joint_angles`` (radians) seen from a camera at ``radius`` metres,
     ``inclination`` and ``azimuth`` (radians) around it (``synth.posed_scene``), rendered at
     ``size`` (H, W) with the robot's paper preset: the image with its joints beside its
-    depth. Returns the Figure."""
+    depth, two panels filling the book's column.
+
+    ``zoom``: both panels show the same window around the robot (``viz.prediction_window``,
+    at least a quarter of the image: at most 4 times enlarged), the factor in the titles, so that a robot seen from afar
+    stays legible (the camera radius then shows in that factor); the joints are drawn
+    after enlarging, at their place in the crop. False: the whole image. Returns the
+    Figure."""
+    import cv2
+
     from ..synth import params_for, posed_scene, render_scenes
 
+    H, W = size
     scene = posed_scene(robot, list(joint_angles), radius, inclination, azimuth,
-                        height=size[0], width=size[1], seed=seed)
+                        height=H, width=W, seed=seed)
     s = render_scenes(robot, [scene], params_for(robot))[0]
-    return image_grid([draw_sample(s), color_depth(s.depth)], cols=2,
-                      titles=["image + joints", "depth"])
+    # at least a quarter of the image's height: at most 4 times enlarged
+    window = prediction_window(s, [], margin=0.15, min_size=H // 4) if zoom else None
+    width = 640 if zoom else W  # unzoomed: at the image's own pixels
+    picture, _, _ = draw_sample_window(s, window, width)
+    # nearest: a depth colour is never blended with the black of empty pixels
+    depth, _, _ = enlarge(color_depth(s.depth), window, width, interpolation=cv2.INTER_NEAREST)
+    factor = W / (window[1].stop - window[1].start) if window is not None else 1.0  # against the whole image
+    note = f" (cropped to the robot, {factor:.1f}x)" if factor > 1.05 else ""
+    return image_grid([picture, depth], cols=2, size=5.0,
+                      titles=[f"image + joints{note}", f"depth{note}"])
