@@ -115,10 +115,21 @@ def test_belief_panel_marks_the_peak_and_checks_the_size():
     s = _sample(CROSSED)
     belief = np.zeros((40, 60))
     belief[12, 33] = 0.4
-    fig = vl.plot_belief_panel(s, belief, "stage 2, joint 1")
+    fig = vl.plot_belief_panel(s, belief, "stage 2, joint 1", zoom=False)
     (u,), (v,) = fig.axes[1].lines[0].get_data()
     assert (u, v) == (33, 12)
     assert fig.axes[1].get_title() == "stage 2, joint 1: max belief 0.40 (+)"
+    plt.close(fig)
+    # zoomed (the default): the + where the peak pixel's centre lands in the enlarged crop
+    fig = vl.plot_belief_panel(s, belief, "stage 2, joint 1")
+    (u,), (v,) = fig.axes[1].lines[0].get_data()
+    shown = fig.axes[1].images[1].get_array()
+    h, w = shown.shape
+    assert w > 60 and 0 <= u < w and 0 <= v < h
+    peak_v, peak_u = np.unravel_index(np.argmax(shown), shown.shape)
+    assert abs(u - peak_u) <= 2 and abs(v - peak_v) <= 2
+    assert fig.axes[0].images[0].get_array().shape[:2] == (h, w)  # both panels: one window
+    assert "cropped to the robot" in fig.axes[0].get_title()
     plt.close(fig)
     with pytest.raises(ValueError, match="differ in size"):
         vl.plot_belief_panel(s, belief[:20], "x")

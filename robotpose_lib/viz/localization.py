@@ -188,26 +188,45 @@ def plot_stage_beliefs(image: np.ndarray, stage_beliefs: Sequence[np.ndarray],
     return fig
 
 
-def plot_belief_panel(sample, belief: np.ndarray, label: str):
+def plot_belief_panel(sample, belief: np.ndarray, label: str, zoom: bool = True):
     """One belief map at full size beside its scene (chapter 2's stage-and-joint panel):
     left, the ``sample``'s image with its true joints; right, ``belief`` (H, W, at the
     image's size) over the grey image on its own colour scale from 0 to its maximum (so
     that weak beliefs stay visible), its peak marked (+), titled ``label`` and the maximum.
-    Raises ValueError when the map and the image differ in size. Returns the Figure."""
-    from . import draw_sample
 
-    belief = np.asarray(belief)
-    if belief.shape != sample.image.shape[:2]:
+    ``zoom``: both panels show the same window, the robots and the map's peak with a
+    margin (``viz.zoom_box``, at least a quarter of the image high), enlarged, so that a
+    small robot fills the panels; the joints and the peak are drawn at their place in the
+    crop. Raises ValueError when the map and the image differ in size. Returns the Figure."""
+    from . import draw_sample_window, enlarge, to_window, zoom_box
+
+    belief = np.asarray(belief, float)
+    H, W = sample.image.shape[:2]
+    if belief.shape != (H, W):
         raise ValueError(f"belief {belief.shape} and image {sample.image.shape[:2]} differ in size")
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    axes[0].imshow(draw_sample(sample))
-    axes[0].set_title("image and true joints")
-    axes[1].imshow(sample.image.mean(axis=2), cmap="gray")
-    # colour scale up to this map's own maximum: on 0..1 weak beliefs would vanish
-    axes[1].imshow(belief, cmap="magma", vmin=0, vmax=max(float(belief.max()), 1e-3), alpha=0.75)
     v, u = np.unravel_index(np.argmax(belief), belief.shape)
-    axes[1].plot(u, v, "c+", ms=14, mew=2)
-    axes[1].set_title(f"{label}: max belief {belief.max():.2f} (+)", fontsize=9)
+    window = None
+    if zoom:
+        # the peak inside the window too: the + must not fall off the panel
+        region = sample.masks.any(0) if len(sample.masks) else np.zeros((H, W), bool)
+        region = np.array(region, bool)
+        region[v, u] = True
+        window = zoom_box(region, margin=0.15, aspect=W / H, min_size=H // 4)
+    width = 640 if zoom else W  # unzoomed: at the image's own pixels
+    picture, offset, scale = draw_sample_window(sample, window, width)
+    grey, _, _ = enlarge(sample.image.mean(axis=2), window, width)
+    shown, _, _ = enlarge(belief, window, width, interpolation=cv2.INTER_LINEAR)
+    factor = W / (window[1].stop - window[1].start) if window is not None else 1.0
+    note = f", cropped to the robot ({factor:.1f}x)" if factor > 1.05 else ""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    axes[0].imshow(picture)
+    axes[0].set_title(f"image and true joints{note}", fontsize=10)
+    axes[1].imshow(grey, cmap="gray")
+    # colour scale up to this map's own maximum: on 0..1 weak beliefs would vanish
+    axes[1].imshow(shown, cmap="magma", vmin=0, vmax=max(float(belief.max()), 1e-3), alpha=0.75)
+    pu, pv = to_window(np.array([u, v]), offset, scale)
+    axes[1].plot(pu, pv, "c+", ms=16, mew=2.5)
+    axes[1].set_title(f"{label}: max belief {belief.max():.2f} (+)", fontsize=10)
     for ax in axes:
         ax.axis("off")
     return fig
