@@ -302,8 +302,10 @@ def pipeline_from_networks(predictor, scene: ChosenScene) -> dict:
     """The keyword arguments of ``viz.pipeline.plot_pipeline`` for ``scene`` as the networks
     see it: the belief maps of the localization network (J, H, W) at the network's input
     size, the predicted robots' masks (R, H, W), 2D joints (R, J, 2) and 3D joints (R, J, 3;
-    NaN where not found), the true 3D joints for comparison, and which instance model
-    made the masks (:func:`instance_model_kind`). The scene must be at the
+    NaN where not found), the true 3D joints for comparison, the true masks (so that each
+    predicted robot takes its true robot's colour, the one it has in the figure of
+    :func:`pipeline_from_targets`), and which instance model made the masks
+    (:func:`instance_model_kind`). The scene must be at the
     network's input size (it is drawn on the network's grid)."""
     s = scene.sample
     if tuple(s.image.shape[:2]) != tuple(predictor.input_size):
@@ -318,7 +320,7 @@ def pipeline_from_networks(predictor, scene: ChosenScene) -> dict:
     return {"image": s.image, "beliefs": beliefs, "masks": masks,
             "joints_2d": np.stack([p.joints_2d for p in poses]) if poses else np.zeros((0, J, 2)),
             "joints_3d": np.stack([p.joints_3d for p in poses]) if poses else np.zeros((0, J, 3)),
-            "true_joints_3d": s.joints_3d, "instance_model": instance_model_kind(predictor)}
+            "true_joints_3d": s.joints_3d, "true_masks": s.masks, "instance_model": instance_model_kind(predictor)}
 
 
 def instance_model_kind(predictor) -> str:

@@ -89,3 +89,54 @@ def test_enlarged_window_keeps_points_on_their_pixels():
         assert (drawn[y, x] == viz.INSTANCE_COLORS[0]).all()
     whole, offset, scale = viz.enlarge(image, None, width=40)
     assert whole.shape == image.shape and scale == 1 and offset.tolist() == [0, 0]
+
+
+def _blob(H, W, rows, cols):
+    m = np.zeros((H, W), np.float32)
+    m[rows, cols] = 1
+    return m
+
+
+def test_predicted_robots_take_their_true_robots_colours():
+    from robotpose_lib.viz.pipeline import colors_like_truth
+
+    H, W = 30, 40
+    left, right = _blob(H, W, slice(5, 25), slice(2, 10)), _blob(H, W, slice(5, 25), slice(28, 36))
+    truth = np.stack([left, right])  # true robot 0 on the left, 1 on the right
+    # the network found them in the other order, the right one a little shifted
+    found = np.stack([_blob(H, W, slice(6, 25), slice(29, 37)), left])
+    assert colors_like_truth(found, truth) == [1, 0]
+    # a third prediction on no robot, and one overlapping the left robot less than the first:
+    # both get colours no true robot has, all different
+    stray, worse = _blob(H, W, slice(0, 3), slice(15, 20)), _blob(H, W, slice(5, 25), slice(5, 12))
+    colors = colors_like_truth(np.stack([left, stray, worse]), truth)
+    assert colors[0] == 0 and colors[1] >= 2 and colors[2] >= 2 and len(set(colors)) == 3
+    assert colors_like_truth(found, None) == [0, 1]
+    assert colors_like_truth(np.zeros((0, H, W)), truth) == []
+    assert colors_like_truth(found, np.zeros((0, H, W))) == [0, 1]
+
+
+def test_pipeline_colours_follow_the_truth_and_texts_do_not_overlap():
+    H, W = 30, 40
+    left, right = _blob(H, W, slice(5, 25), slice(2, 10)), _blob(H, W, slice(5, 25), slice(28, 36))
+    j3 = np.array([[[0, 0, 2], [0, -0.3, 2], [0.1, -0.5, 2]], [[1, 0, 3], [1, -0.3, 3], [1.1, -0.5, 3]]], float)
+    j2 = np.full((2, 3, 2), 8.0)
+    fig = plot_pipeline(np.zeros((H, W, 3), np.uint8), np.zeros((3, H, W)), np.stack([right, left]), j2, j3,
+                        true_joints_3d=j3, true_masks=np.stack([left, right]))
+    ax3 = fig.axes[-1]
+    solid = [line for line in ax3.lines if line.get_linestyle() == "-"]
+    assert [tuple(np.round(np.asarray(line.get_color()) * 255).astype(int)) for line in solid] == \
+        [tuple(viz.INSTANCE_COLORS[1]), tuple(viz.INSTANCE_COLORS[0])]
+    masks_panel = fig.axes[2].images[0].get_array()
+    assert (masks_panel[15, 5] == viz.INSTANCE_COLORS[0]).all()  # the left robot: true robot 0's colour
+    assert (masks_panel[15, 30] == viz.INSTANCE_COLORS[1]).all()
+    texts = [t.get_text() for t in fig.texts]
+    assert any("dashed" in t for t in texts)  # the true chains are named
+    # the 3D panel's axis name "x" stays clear of the stage label under it
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    name = ax3.xaxis.label.get_window_extent(renderer)
+    label = next(t for t in fig.texts if t.get_text().startswith("depth"))
+    assert not name.overlaps(label.get_window_extent(renderer))
+    assert label.get_window_extent(renderer).y1 < name.y0
+    plt.close(fig)

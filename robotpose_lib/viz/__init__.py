@@ -63,12 +63,14 @@ def draw_sample(sample, show_chains: bool = True) -> np.ndarray:
     return out
 
 
-def color_masks(masks: np.ndarray) -> np.ndarray:
-    """(R, H, W) bool/float masks -> uint8 (H, W, 3), one colour per instance, black background."""
+def color_masks(masks: np.ndarray, colors=None) -> np.ndarray:
+    """(R, H, W) bool/float masks -> uint8 (H, W, 3), one colour per instance, black background.
+    ``colors``: each mask's index into ``INSTANCE_COLORS`` (R,) (default: its own index)."""
     R, H, W = masks.shape
+    colors = range(R) if colors is None else colors
     out = np.zeros((H, W, 3), np.uint8)
-    for r in range(R):
-        out[masks[r] > 0.5] = INSTANCE_COLORS[r % 10]
+    for r, c in zip(range(R), colors):
+        out[masks[r] > 0.5] = INSTANCE_COLORS[int(c) % 10]
     return out
 
 

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import ConnectionPatch
 
+from ..structures import mask_iou
 from . import INSTANCE_COLORS, color_masks
 
 STAGES = (
@@ -23,16 +24,50 @@ STAGES = (
 )
 # the masks' stage when the instance model is the one-pass model (chapter 6)
 ONE_PASS_STAGE = ("masks S\u0302,\none per robot", "one-pass\ninstance model\nch. 6")
+# the 3D panel's title when the true chains are drawn beside the predicted ones
+TRUE_DASHED_TITLE = "3D chains,\ntrue ones dashed"
 HAT = "\u0302"  # the combining hat of the predictions' symbols (B\u0302, S\u0302, D\u0302)
 # legible when the 10-inch figure is shrunk to the book's column (about 0.65): the stage
 # labels under the panels print at about the size of the body text
 TITLE_PT, LABEL_PT = 17, 16.5
 
 
+def colors_like_truth(masks: np.ndarray, true_masks: np.ndarray | None) -> list[int]:
+    """Each predicted mask's colour (an index into ``INSTANCE_COLORS``): that of the true
+    mask it overlaps most (mask IoU; the true robot r has colour r, as in a figure drawn
+    from the truth), so that one robot has one colour in every figure. Pairs are taken
+    one to one, highest IoU first; a prediction left without a true mask that it
+    overlaps gets the next colour no true robot uses.
+
+    Args:
+        masks: (R, H, W) predicted masks (binarised at 0.5); true_masks: (R_true, H, W)
+            or None (then colour r for prediction r).
+
+    Returns:
+        R colour indices, all different.
+    """
+    R = len(masks)
+    if true_masks is None:
+        return list(range(R))
+    iou = mask_iou(np.asarray(masks) > 0.5, np.asarray(true_masks) > 0.5) if R and len(true_masks) else \
+        np.zeros((R, len(true_masks)))
+    colors: list[int | None] = [None] * R
+    taken = set()
+    for flat in np.argsort(-iou, axis=None, kind="stable"):
+        r, t = np.unravel_index(flat, iou.shape)
+        if iou[r, t] <= 0:
+            break
+        if colors[r] is None and t not in taken:
+            colors[r] = int(t)
+            taken.add(t)
+    spare = iter(range(len(true_masks), len(true_masks) + R))  # colours of no true robot
+    return [c if c is not None else next(spare) for c in colors]
+
+
 def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joints_2d: np.ndarray,
                   joints_3d: np.ndarray, width_in: float = 10.0, true_joints_3d: np.ndarray | None = None,
                   instance_model: str = "recurrent", window: tuple[slice, slice] | None = None,
-                  predicted: bool = True, panel_3d_scale: float = 1.3):
+                  predicted: bool = True, panel_3d_scale: float = 1.3, true_masks: np.ndarray | None = None):
     """The pipeline as a figure.
 
     Args:
@@ -54,6 +89,10 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
             symbols are written without hats (B, S, D).
         panel_3d_scale: width of the 3D panel relative to an image panel (a 3D box draws
             smaller than its axes; the chains need the room).
+        true_masks: (R_true, H, W) the true instance masks, or None. Given, each predicted
+            robot takes the colour of the true robot its mask overlaps most
+            (:func:`colors_like_truth`), the colour that robot has in a figure drawn from
+            the truth; None: robot r has colour r.
 
     Returns:
         the Figure.
@@ -65,6 +104,9 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
         stages[2] = ONE_PASS_STAGE
     if not predicted:
         stages = [(title.replace(HAT, ""), what.replace(HAT, "")) for title, what in stages]
+    colors = colors_like_truth(masks, true_masks)  # on the whole masks, before any window cuts them
+    if true_joints_3d is not None:  # the dashed chains are named in the panel's title
+        stages[4] = (TRUE_DASHED_TITLE, stages[4][1])
     if window is not None:
         rows, cols = window
         image, beliefs, masks = image[rows, cols], beliefs[:, rows, cols], masks[:, rows, cols]
@@ -80,7 +122,7 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
     # scaled to the maps' maximum: a trained network's peaks sit well below 1
     top = float(beliefs.max()) if beliefs.size and beliefs.max() > 0 else 1.0
     axes[1].imshow(beliefs.max(0), cmap="magma", vmin=0, vmax=top)
-    axes[2].imshow(color_masks(masks))
+    axes[2].imshow(color_masks(masks, colors))
     strongest = int(np.argmax(masks.reshape(R, -1).sum(1))) if R else 0
     keep = masks[strongest] > 0.5 if R else np.ones(beliefs.shape[1:], bool)
     axes[3].imshow(beliefs.max(0) * keep, cmap="magma", vmin=0, vmax=top)  # the largest robot's beliefs
@@ -98,7 +140,8 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
         k = joints_3d[r]
         found = np.isfinite(k).all(-1)
         # camera frame (x right, y down, z forward) drawn with z as depth, up as -y
-        ax3.plot(k[found, 0], k[found, 2], -k[found, 1], "-o", ms=3.5, lw=2, color=INSTANCE_COLORS[r % 10] / 255)
+        ax3.plot(k[found, 0], k[found, 2], -k[found, 1], "-o", ms=3.5, lw=2,
+                 color=INSTANCE_COLORS[colors[r] % 10] / 255)
     pts = np.concatenate([np.asarray(joints_3d, float).reshape(-1, 3), truth])
     pts = pts[np.isfinite(pts).all(-1)]
     if len(pts):
@@ -122,14 +165,18 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
     p3 = ax3.get_position()
     # the 3D box over the whole height between the titles and the stage labels, zoomed so
     # that the box (and not the empty room around it) fills the panel
-    ax3.set_position([p3.x0, box.y0 - 0.01, p3.width + 0.02, box.height + 0.05])
+    # (raised above the image panels' bottom: its axis name "x" hangs below the box)
+    ax3.set_position([p3.x0, box.y0 + 0.03, p3.width + 0.02, box.height + 0.02])
     ax3.set_box_aspect(None, zoom=1.45)
+    # the 3D panel's stage label goes under its axis name "x", wherever the projection put it
+    fig.canvas.draw()  # a 3D axis places its name only when drawn
+    name = ax3.xaxis.label.get_window_extent(fig.canvas.get_renderer())
+    name_bottom = fig.transFigure.inverted().transform((0, name.y0))[1]
     for ax, (title, what) in zip(axes, stages):
         ax.apply_aspect()
         x = ax.get_position().x0 + ax.get_position().width / 2
         fig.text(x, box.y1 + 0.03, title, ha="center", va="bottom", fontsize=TITLE_PT)
-        # under the 3D box, below its axis names
-        below = box.y0 - (0.03 if ax is not ax3 else 0.075)
+        below = box.y0 - 0.03 if ax is not ax3 else min(box.y0 - 0.03, name_bottom - 0.02)
         fig.text(x, below, what, ha="center", va="top", fontsize=LABEL_PT, color="0.1")
     for a, b in zip(axes[:4], axes[1:]):
         fig.add_artist(ConnectionPatch((1.03, 0.5), (-0.03, 0.5), "axes fraction", "axes fraction",
