@@ -158,6 +158,27 @@ def test_crop_to_robots_keeps_the_aspect_and_frames_the_masks():
     assert vs.crop_to_robots(image, np.zeros_like(mask)).shape == image.shape
 
 
+def test_zoom_on_robot_enlarges_a_window_centred_on_the_largest_robot():
+    H, W = 120, 160
+    masks = np.zeros((2, H, W), bool)
+    masks[0, 10:14, 150:154] = True  # small
+    masks[1, 50:70, 70:90] = True  # largest: centre (60, 80)
+    rows, cols = vs.robot_zoom_window(masks, (H, W), factor=4)
+    assert (rows.stop - rows.start, cols.stop - cols.start) == (30, 40)
+    assert (rows.start + rows.stop) / 2 == 60 and (cols.start + cols.stop) / 2 == 80
+    # at the border: shifted inside the image; no robot: the image's centre
+    rows, cols = vs.robot_zoom_window(masks[0], (H, W), factor=4)
+    assert cols.stop == W and rows.start == 0
+    assert vs.robot_zoom_window(np.zeros((0, H, W)), (H, W), 4) == (slice(45, 75), slice(60, 100))
+    image = np.arange(H * W, dtype=np.int32).reshape(H, W)
+    zoomed = vs.zoom_on_robot(image.astype(np.float32), masks, factor=4)
+    assert zoomed.shape == (H, W) and zoomed.dtype == np.float32
+    # nearest pixels: each source pixel becomes a 4 x 4 block, no blended values
+    window = image[45:75, 60:100]
+    assert set(np.unique(zoomed).astype(int)) == set(window.ravel())
+    assert (zoomed[:4, :4] == window[0, 0]).all()
+
+
 def test_robot_panels_titles_and_scene_statistics_histograms():
     fig = vs.robot_panels([np.zeros((30, 40, 3), np.uint8)] * 2, ["a", "b"], cols=2, fontsize=14)
     assert fig.axes[0].title.get_fontsize() == 14

@@ -3,6 +3,7 @@
 * :func:`plot_robot_models`: each robot's link primitives and keypoint chain in 3D;
 * :func:`crop_to_robots` and :func:`robot_panels`: rendered robots cropped to where they
   are, in a grid with titles that stay legible at the book's column width;
+  :func:`zoom_on_robot`: a few times enlarged window on a robot, to show per-pixel noise;
 * :func:`scene_statistics` and :func:`plot_training_distribution`: robots per image, the
   share of a robot's joints that are visible, the joints' depth;
 * :func:`plot_posed`: one robot posed and seen from a chosen camera (the chapter's
@@ -64,6 +65,35 @@ def crop_to_robots(image: np.ndarray, masks, margin: float = 0.06) -> np.ndarray
     h, w = image.shape[:2]
     rows, cols = zoom_box(masks, margin=margin, aspect=w / h)
     return image[rows, cols]
+
+
+def robot_zoom_window(masks, size: tuple[int, int], factor: float = 4.0) -> tuple[slice, slice]:
+    """(rows, cols) slices of a window 1 / ``factor`` of an image of ``size`` (H, W) on each
+    side, centred on the centre of the largest of ``masks`` ((R, H, W) or (H, W)) and
+    shifted to lie inside the image; no mask pixel: centred on the image."""
+    H, W = size
+    m = np.asarray(masks).astype(bool)
+    m = m[None] if m.ndim == 2 else m
+    h, w = max(1, round(H / factor)), max(1, round(W / factor))
+    cy, cx = H / 2, W / 2
+    if m.size and m.any():
+        rows, cols = np.nonzero(m[int(np.argmax(m.reshape(len(m), -1).sum(1)))])
+        cy, cx = rows.mean() + 0.5, cols.mean() + 0.5
+    top = int(np.clip(round(cy - h / 2), 0, H - h))
+    left = int(np.clip(round(cx - w / 2), 0, W - w))
+    return slice(top, top + h), slice(left, left + w)
+
+
+def zoom_on_robot(image: np.ndarray, masks, factor: float = 4.0) -> np.ndarray:
+    """``image`` (H, W[, C]) cut to :func:`robot_zoom_window` and enlarged back to (H, W)
+    with nearest-pixel interpolation: per-pixel effects (the paper's noise a) that vanish
+    in a thumbnail show as blocks, on the robot and the background beside it. Same dtype.
+    """
+    import cv2
+
+    H, W = image.shape[:2]
+    rows, cols = robot_zoom_window(masks, (H, W), factor)
+    return cv2.resize(np.ascontiguousarray(image[rows, cols]), (W, H), interpolation=cv2.INTER_NEAREST)
 
 
 def robot_panels(images, titles, cols: int, size: float = 4.0, fontsize: float = 13):
