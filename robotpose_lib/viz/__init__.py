@@ -8,7 +8,9 @@ truth in 2D and 3D. Beside them:
   (paper Fig. 6);
 * ``instances.py``: the instance chapter's figures (unrolled model, cost matrix, masks
   step by step, PR curves, Fig. 5 and 7);
-* ``training.py``: loss curves from a run's metrics log.
+* ``training.py``: loss curves from a run's metrics log;
+* ``decoding.py``: the depth decoded at one robot's joints, as dots legible at a
+  thumbnail's size (chapter 4).
 
 Image helpers take and return uint8 (H, W, 3) RGB arrays; plotting helpers draw into a
 matplotlib Axes (or make a Figure) and return it.

@@ -1,0 +1,87 @@
+"""Figures of the decoding (chapter 4, paper III-D).
+
+* :func:`plot_disc_depths`: the depth decoded at one robot's joints, one large dot per
+  depth disc, beside the other robots' discs in grey (the depth discs themselves are a
+  few pixels wide: drawn as pixels they vanish at the book's column width).
+"""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.lines import Line2D
+
+OTHER_GREY = "0.6"  # the other robots' discs
+
+
+def disc_depths(z_map: np.ndarray, joints_uv: np.ndarray) -> np.ndarray:
+    """The depth (metres) of ``z_map`` (H, W) at each joint (N, 2) pixels (u, v), read at
+    its nearest pixel (one disc holds one depth); NaN for a joint outside the map, not
+    finite, or where the map holds no positive depth. Returns float (N,)."""
+    z_map = np.asarray(z_map, float)
+    uv = np.asarray(joints_uv, float).reshape(-1, 2)
+    H, W = z_map.shape
+    out = np.full(len(uv), np.nan)
+    ok = np.isfinite(uv).all(1)
+    u, v = np.full(len(uv), -1), np.full(len(uv), -1)
+    u[ok], v[ok] = np.round(uv[ok, 0]).astype(int), np.round(uv[ok, 1]).astype(int)
+    inside = ok & (u >= 0) & (u < W) & (v >= 0) & (v < H)
+    out[inside] = z_map[v[inside], u[inside]]
+    out[~(out > 0)] = np.nan  # NaN stays NaN; 0 or negative: no depth there
+    return out
+
+
+def plot_disc_depths(ax, z_map: np.ndarray, joints_uv: np.ndarray, other_uv: np.ndarray | None, robot: int,
+                     silhouettes: np.ndarray | None = None, cmap: str = "turbo", size: float = 60,
+                     colorbar: bool = True, fontsize: float = 9):
+    """The decoded depth of one robot's depth discs, legible at a thumbnail's size: a dot
+    with a black edge at each of its joints, coloured by the depth :func:`disc_depths`
+    reads there (a joint without depth: hollow), the other robots' joints as grey dots,
+    over the robots' silhouettes in light grey; the image's frame and orientation; a
+    legend names the dots; a colour bar gives the depth.
+
+    Args:
+        ax: the Axes to draw into.
+        z_map: (H, W) metres: the depth map decoded to metres on the discs (other pixels
+            are not read).
+        joints_uv: (N, 2) pixels of the followed robot's joints (those with a disc).
+        other_uv: (M, 2) pixels of the other robots' joints, or None.
+        robot: the followed robot's index (for the title and the legend).
+        silhouettes: (H, W) bool, where the robots are (light grey), or None.
+        size: the dots' area in points squared.
+
+    Returns:
+        the PathCollection of the followed robot's dots (the colour bar's mappable).
+    """
+    H, W = np.asarray(z_map).shape
+    z = disc_depths(z_map, joints_uv)
+    uv = np.asarray(joints_uv, float).reshape(-1, 2)
+    if silhouettes is not None:
+        ax.imshow(np.where(np.asarray(silhouettes, bool), 0.9, 1.0), cmap="gray", vmin=0, vmax=1)
+    if other_uv is not None and len(other_uv):
+        o = np.asarray(other_uv, float).reshape(-1, 2)
+        ax.scatter(o[:, 0], o[:, 1], s=size * 0.6, color=OTHER_GREY, edgecolors="k", linewidths=0.6, zorder=2)
+    found = np.isfinite(z)
+    finite = z[found]
+    vmin, vmax = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    if vmax - vmin < 1e-3:  # one depth only: a scale around it
+        vmin, vmax = vmin - 0.05, vmax + 0.05
+    dots = ax.scatter(uv[found, 0], uv[found, 1], c=finite, cmap=cmap, vmin=vmin, vmax=vmax, s=size,
+                      edgecolors="k", linewidths=0.8, zorder=3)
+    if (~found).any():
+        ax.scatter(uv[~found, 0], uv[~found, 1], s=size, facecolors="none", edgecolors="k", linewidths=0.8,
+                   zorder=3)
+    ax.set_xlim(-0.5, W - 0.5)
+    ax.set_ylim(H - 0.5, -0.5)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(f"decoded Z [m], robot {robot}", fontsize=fontsize)
+    handles = [Line2D([], [], ls="", marker="o", mfc=plt.get_cmap(cmap)(0.5), mec="k", ms=6,
+                      label=f"robot {robot}'s discs")]
+    if other_uv is not None and len(other_uv):
+        handles.append(Line2D([], [], ls="", marker="o", mfc=OTHER_GREY, mec="k", ms=5, label="other robots'"))
+    ax.legend(handles=handles, loc="lower left", fontsize=fontsize - 2, framealpha=0.85, handletextpad=0.2,
+              borderpad=0.3)
+    if colorbar:
+        ax.figure.colorbar(dots, ax=ax, fraction=0.035)
+    return dots
