@@ -288,7 +288,7 @@ plt.show()
 # ({numref}`fig-one-parameter`): the noise amplitude, the camera radius, colouring per robot
 # versus per link, and the background source.
 
-# %% mystnb={"figure": {"caption": "One parameter at a time, on the same scene (except the panel 'per link (other draw)', a different scene: another seed, so other poses and another background, to show a second draw of link colours): noise amplitude, camera radius, colouring per robot or per link, and the background source (procedural textures, training photos, test photos; the two photo sets share no photo).", "name": "fig-one-parameter"}}
+# %% mystnb={"figure": {"caption": "One parameter at a time, on the same scene (except the panel 'per link (other draw)', a different scene: another seed, so other poses and another background, to show a second draw of link colours): noise amplitude (its three panels show a window a quarter of the image's size around a robot, enlarged 4x, so that the per-pixel noise shows), camera radius, colouring per robot or per link, and the background source (procedural textures, training photos, test photos; the two photo sets share no photo).", "name": "fig-one-parameter"}}
 base = params_for("kuka_kr16", min_robots=2, max_robots=2, theta_vr=1.0)
 rows = {
     "noise a": [base.replace(noise_amplitude=(a, a)) for a in (0, 15, 30)],
@@ -296,6 +296,7 @@ rows = {
     "colours": [base.replace(per_link_color_probability=p) for p in (0.0, 1.0, 1.0)],
 }
 from robotpose_lib.backgrounds import BackgroundPool
+from robotpose_lib.viz.synthetic import zoom_on_robot
 
 rows["background"] = [base.replace(
                           background=BackgroundPool(photo_probability=p, split=s))
@@ -308,9 +309,14 @@ images, titles = [], []
 for row, params in rows.items():
     for k, p in enumerate(params):
         seed_index = 2 if row == "colours" and k == 2 else 1
-        images.append(generate("kuka_kr16", seed=seed_index, indices=[4], height=H,
-                               width=W, params=p)[0].image)
-        titles.append(f"{row}: {labels[row][k]}")
+        sample = generate("kuka_kr16", seed=seed_index, indices=[4], height=H, width=W,
+                          params=p)[0]
+        if row == "noise a":  # per-pixel noise: shown 4x enlarged around a robot
+            images.append(zoom_on_robot(sample.image, sample.masks, factor=4))
+            titles.append(f"{row}: {labels[row][k]} (4x zoom)")
+        else:
+            images.append(sample.image)
+            titles.append(f"{row}: {labels[row][k]}")
 viz.image_grid(images, cols=3, titles=titles)
 plt.show()
 
@@ -398,7 +404,7 @@ from robotpose_lib.widgets import panel_controls
 
 _, show_figure = panel_controls(show_posed, **camera_sliders, **sliders)
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The posed industrial arm at the controls' first setting (with a running kernel, the controls above redraw it): the image with its joints, and its depth.", "name": "fig-pose-panel"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The posed industrial arm at the controls' first setting (with a running kernel, the controls above redraw it): the image with its joints, and its depth, both cropped to the robot (the title gives the enlargement).", "name": "fig-pose-panel"}}
 show_figure()
 
 # %% mystnb={"figure": {"caption": "The exploration as an animation (use the controls): the camera circles the industrial arm while its second joint sweeps.", "name": "fig-animation"}}

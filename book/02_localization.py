@@ -484,7 +484,7 @@ display(Markdown(describe_stage_maps(stats, joint_labels, sigma, separation,
                                      SHOW_ROBOT)))
 
 # %% [markdown]
-# The panel below shows one stage and one joint at a time, at full size, with the peak
+# The panel below shows one stage and one joint at a time, enlarged around the robot, with the peak
 # marked (+) and the colour scale set to that map's own maximum, so that weak beliefs stay
 # visible. In the HTML page it is fixed at the last stage and the first joint; with a
 # running kernel, the slider and the menu choose.
@@ -509,7 +509,7 @@ _, show_figure = panel_controls(
                             max=len(stage_beliefs), description="stage"),
     joint=widgets.Dropdown(options=joint_names, description="joint"))
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The panel at its first setting, the last stage and the first joint (with a running kernel, the controls above redraw it). Left, the image with its true joints; right, that joint's belief map over the grey image on its own colour scale, with its peak (+).", "name": "fig-stage-panel"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The panel at its first setting, the last stage and the first joint (with a running kernel, the controls above redraw it). Left, the image with its true joints; right, that joint's belief map over the grey image on its own colour scale, with its peak (+); both cropped to the robot and the peak (the title gives the enlargement).", "name": "fig-stage-panel"}}
 show_figure()
 
 # %% [markdown]

@@ -111,8 +111,8 @@ quick_mode_note()
 # Gaussians, the inverse-depth discs and the true instance masks. The figure follows one
 # robot (the largest) through the steps: the beliefs of all joints, then the beliefs
 # multiplied by that robot's mask (its outline drawn in white) with the peaks found by NMS
-# (crosses) and LoG (circles), and the decoded depth on that robot's depth discs (the
-# other robots' discs in grey).
+# (crosses) and LoG (circles), and the depth decoded on that robot's depth discs, one
+# dot per disc at its joint (the other robots' discs as grey dots).
 
 # %%
 scene_params = params_for(ROBOT, min_robots=3, max_robots=3, theta_vr=1.0)
@@ -130,15 +130,12 @@ decoded = {m: decode.decode_poses(beliefs, depth, masks, grid, method=m,
            for m in ("nms", "log")}
 r_show = int(np.argmax(sample.masks.sum(axis=(1, 2))))  # the largest robot
 masked = decode.mask_beliefs(beliefs, masks[r_show])[0]
-# the followed robot's depth discs: within the disc radius of one of its joints
-tp = TargetParams(depth=coding)
-radius = tp.sigma * np.sqrt(2 * np.log(1 / tp.phi))
+# the followed robot's joints, each the centre of one of its depth discs
 own_uv = sample.joints_2d[r_show][pose3d.counted_joints(sample)[r_show]]
-yy, xx = np.mgrid[:H, :W]
-own_disc = np.hypot(xx[..., None] - own_uv[:, 0],
-                    yy[..., None] - own_uv[:, 1]).min(axis=-1) <= radius
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Decoding perfect maps, followed for the largest robot: the scene with its true joints, the belief maps of all joints, the beliefs multiplied by that robot's mask (outline in white) with the peaks found by NMS (crosses) and LoG (circles), and the decoded depth on that robot's depth discs (the other robots' discs in grey).", "name": "fig-perfect"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Decoding perfect maps, followed for the largest robot: the scene with its true joints, the belief maps of all joints, the beliefs multiplied by that robot's mask (outline in white) with the peaks found by NMS (crosses) and LoG (circles), and the depth decoded on that robot's depth discs, one dot per disc at its joint (the other robots' discs as grey dots), over the robots' silhouettes.", "name": "fig-perfect"}}
+from robotpose_lib.viz.decoding import plot_disc_depths
+
 fig, axes = plt.subplots(1, 4, figsize=(10, 2.6))
 axes[0].imshow(viz.draw_sample(sample))
 axes[0].set_title(f"{sample.num_robots} robots, true joints", fontsize=9)
@@ -154,13 +151,11 @@ for m, marker in (("nms", "x"), ("log", "o")):
                     facecolors="none" if hollow else "c",
                     edgecolors="lime" if hollow else None)
 axes[2].legend(loc="lower right", fontsize=7)
-disc = targets["weight"][0] > 0
-axes[3].imshow(np.where(disc & ~own_disc, 0.4, np.nan), cmap="gray", vmin=0, vmax=1)
-z_own = grid.metric_depth(targets["depth"][0], coding, W)
-z_img = np.where(disc & own_disc, z_own, np.nan)
-im = axes[3].imshow(z_img, cmap="turbo")
-axes[3].set_title(f"decoded Z [m], robot {r_show}", fontsize=9)
-plt.colorbar(im, ax=axes[3], fraction=0.035)
+counted = pose3d.counted_joints(sample)
+others = [sample.joints_2d[r][counted[r]] for r in range(sample.num_robots)
+          if r != r_show]
+plot_disc_depths(axes[3], grid.metric_depth(targets["depth"][0], coding, W), own_uv,
+                 np.concatenate(others), r_show, silhouettes=sample.masks.any(0))
 for ax in axes:
     ax.axis("off")
 plt.tight_layout()

@@ -242,9 +242,9 @@ else:
     sources = "; ".join(sources)
     seeds = {m["seed"] for f in figures for m in f["models"].values()} - {None}
     display(Markdown(
-        "On the fixed synthetic test scenes"
-        + (f" (seed {seeds.pop()})" if len(seeds) == 1 else "")
-        + " (a dash: the record holds no such figure):\n\n" + table + "\n\n"
+        "On the fixed synthetic test scenes ("
+        + (f"seed {seeds.pop()}; " if len(seeds) == 1 else "")
+        + "a dash: the record holds no such figure):\n\n" + table + "\n\n"
         + narration.provenance_note(f"Read from the model records: {sources}.")))
     recipes = {(f["robot"], key): scorecard.training_recipe(f["robot"], key)
                for f in figures for key in f["models"]}
