@@ -786,12 +786,12 @@ if photos and "panda" in models:
 #   channels) fine-tuned with the stages. The reference model uses a frozen
 #   EfficientNet-Lite0 cut at stride 8: it is pretrained on ImageNet too, but costs a
 #   fraction of VGG's FLOPs (table above), and being frozen it needs no backward pass.
-#   Frozen against fine-tuned was decided by what the same CPU time buys: from the same
-#   weights and after the same wall time, the frozen backbone had made more steps and
-#   found far more keypoints on the real development photos than the fine-tuned one
-#   (chapter 6's sim-to-real study gives the steps and figures: both runs' keypoint AUCs
-#   were too close to zero to rank them, and the fine-tuned run's few keypoints had the
-#   smaller median pixel error). Stride 8 makes the belief maps coarser before the U
+#   Frozen against fine-tuned was decided by speed: from the same weights and in the same
+#   wall time, the frozen backbone made more steps. On the real development photos
+#   neither run was near the arm yet (chapter 6's sim-to-real study gives the steps and
+#   figures: the frozen run found far more keypoints, the fine-tuned run's few had the
+#   smaller median pixel error, and both keypoint AUCs were too close to zero to rank
+#   them). Stride 8 makes the belief maps coarser before the U
 #   block; the `paper` config keeps VGG16 at stride 4 for those with a GPU.
 # * **Depth weight and code.** $\lambda = 50$ instead of 1 in eq. 1 (see the loss
 #   section): with the paper's balance and our short training, depth was not learned at

@@ -253,8 +253,9 @@ def test_describe_real_study_reads_baseline_trend_and_backbones():
     tiny[1] = {**tiny[1], "all": {**tiny[1]["all"], "auc": 0.0, "found": 0.05}}
     tiny[3] = {**tiny[3], "all": {**tiny[3]["all"], "auc": 0.01, "found": 0.6}}
     text = narration.describe_real_study(tiny)
-    assert "too small to rank the two, so the keypoints found decide" in text
-    assert "adapting the backbone paid for its slower steps" in text
+    assert "too small to rank the two: neither run puts its keypoints near the arm yet" in text
+    assert "The fine-tuned run found more keypoints" in text and "2.0 times the steps" in text
+    assert "paid for" not in text and "worth more" not in text  # no winner from AUCs near zero
     runs[2]["all"]["auc"] = 0.5
     text = narration.describe_real_study(runs, {"auc": 0.4})
     assert "it beats the baseline." in text and "rising at every checkpoint" in text
