@@ -162,3 +162,16 @@ def test_lineage_curve_joins_parts_and_noise_stays_within_parts(tmp_path):
     assert mean[4] == 1.0 and std[4] == 0.0  # the window restarts with part b
     assert rolling_stats(curve["values"], 4)[0][4] == (4 * 3 + 1) / 4  # without parts it mixes them
     assert np.isnan(relative_noise(np.ones(2), 5))
+
+
+def test_joint_types_have_distinct_colours_and_markers():
+    from robotpose_lib.viz.instances import joint_style, plot_joint_peaks
+
+    styles = [joint_style(j) for j in range(7)]
+    assert len({c for c, _ in styles}) == 7 and len({m for _, m in styles}) == 7
+    fig, ax = plt.subplots()
+    joints = np.array([[[5.0, 5.0], [10.0, 10.0], [15.0, 15.0]]])
+    plot_joint_peaks(ax, np.zeros((20, 20, 3), np.uint8), joints, np.ones((1, 3), bool))
+    faces = [tuple(np.round(c.get_facecolor()[0][:3], 3)) for c in ax.collections]
+    assert len(set(faces)) == 3  # joints 1, 2, 3 in three different colours
+    plt.close(fig)

@@ -15,7 +15,18 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 from ..structures import DEFAULT_MIN_ACTIVE_FRACTION, active_fractions, count_by_rule
 from . import INSTANCE_COLORS, color_masks
 
-JOINT_CMAP = "viridis"
+# joint types in a qualitative palette with one marker shape each: on panels ~200 px wide
+# the neighbours of a sequential map (viridis) cannot be told apart
+JOINT_PALETTE = "tab10"
+JOINT_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "p", "h", "*")
+
+
+def joint_style(j: int) -> tuple[tuple[float, float, float], str]:
+    """The colour (RGB in [0, 1]) and marker of joint type ``j`` (0-based): tab10's colours
+    and ten marker shapes, so that neighbouring joints differ in both (they repeat after
+    ten joints, in another combination up to 50)."""
+    colors = plt.get_cmap(JOINT_PALETTE).colors
+    return tuple(colors[j % len(colors)]), JOINT_MARKERS[(j + j // len(colors)) % len(JOINT_MARKERS)]
 
 
 # ------------------------------------------------------------------------ numeric helpers
@@ -106,18 +117,19 @@ def _image_axes(ax, image: np.ndarray, title: str | None):
 
 def plot_joint_peaks(ax, image: np.ndarray, joints_2d: np.ndarray, visibility: np.ndarray,
                      title: str | None = None):
-    """The image with every visible joint as a dot coloured by joint index only.
+    """The image with every visible joint as a marker whose colour and shape give the joint
+    index only (:func:`joint_style`).
 
     This is what belief maps tell: where joints of each kind are, not whose they are.
     joints_2d (R, J, 2) pixels, visibility (R, J) bool.
     """
     ax.imshow(image)
     J = joints_2d.shape[1]
-    cmap = plt.get_cmap(JOINT_CMAP)
     for j in range(J):
         pts = joints_2d[:, j][visibility[:, j]]
-        ax.scatter(pts[:, 0], pts[:, 1], s=28, color=cmap(j / max(1, J - 1)), edgecolor="white",
-                   linewidth=0.6, label=f"joint {j + 1}", zorder=3)
+        color, marker = joint_style(j)
+        ax.scatter(pts[:, 0], pts[:, 1], s=42, color=color, marker=marker, edgecolor="white",
+                   linewidth=0.7, label=f"joint {j + 1}", zorder=3)
     return _image_axes(ax, image, title)
 
 
