@@ -140,3 +140,31 @@ def test_pipeline_colours_follow_the_truth_and_texts_do_not_overlap():
     assert not name.overlaps(label.get_window_extent(renderer))
     assert label.get_window_extent(renderer).y1 < name.y0
     plt.close(fig)
+
+
+def test_pipeline_3d_panel_is_wide_and_true_chains_take_their_robots_shades():
+    from mpl_toolkits.mplot3d import proj3d
+
+    from robotpose_lib.viz.pipeline import chain_box
+
+    H, W = 30, 40
+    left, right = _blob(H, W, slice(5, 25), slice(2, 10)), _blob(H, W, slice(5, 25), slice(28, 36))
+    # two robots 1.4 m apart across x, each 0.7 m tall: the case where a cube around both
+    # left each chain a few pixels tall
+    j3 = np.array([[[-0.7, 0.5, 2.8], [-0.7, 0.2, 2.8], [-0.6, -0.2, 2.7]],
+                   [[0.7, 0.5, 2.9], [0.7, 0.2, 2.9], [0.6, -0.2, 3.0]]])
+    fig = plot_pipeline(np.zeros((H, W, 3), np.uint8), np.zeros((3, H, W)), np.stack([left, right]),
+                        np.full((2, 3, 2), 8.0), j3 + [0, 0, 0.2], true_joints_3d=j3,
+                        true_masks=np.stack([left, right]))
+    ax3 = fig.axes[-1]
+    fig.canvas.draw()
+    corners = np.array(np.meshgrid(ax3.get_xlim3d(), ax3.get_ylim3d(), ax3.get_zlim3d())).reshape(3, -1)
+    xs, ys, _ = proj3d.proj_transform(*corners, ax3.M)
+    px = ax3.transData.transform(np.column_stack([xs, ys]))
+    assert np.ptp(px[:, 0]) > 0.18 * fig.bbox.width  # the box spans about a fifth of the figure
+    dashed = [np.asarray(line.get_color())[:3] for line in ax3.lines if line.get_linestyle() == "--"]
+    assert len(dashed) == 2 and not np.allclose(dashed[0], dashed[1])
+    # tight limits: no side of the box more than the chains' extent plus margins
+    lo, hi = chain_box(j3.reshape(-1, 3)[:, [0, 2]], j3.reshape(-1, 3)[:, 1])
+    assert (hi - lo)[0] < 1.6 and (hi - lo)[2] < 0.9
+    plt.close(fig)

@@ -30,6 +30,51 @@ HAT = "\u0302"  # the combining hat of the predictions' symbols (B\u0302, S\u030
 # legible when the 10-inch figure is shrunk to the book's column (about 0.65): the stage
 # labels under the panels print at about the size of the body text
 TITLE_PT, LABEL_PT = 17, 16.5
+# the 3D panel: seen from the front and a little above (the robots usually stand side by
+# side, across x), its box zoomed to fill the panel
+VIEW_3D = (10, -70)  # elevation, azimuth (degrees)
+
+
+def fit_3d_box(ax, room, fill: float = 0.96):
+    """Zoom a 3D axes' box so that its projection fills ``fill`` of ``room`` (figure
+    fractions [x0, y0, width, height]) in the tighter direction. A 3D axes draws in a
+    square inside its position, so that a wide box in a wide panel stays small; the zoomed
+    box overhangs the square, and its lines are left unclipped. Returns the zoom."""
+    from mpl_toolkits.mplot3d import proj3d
+
+    fig = ax.figure
+    ax.set_box_aspect(ax.get_box_aspect(), zoom=1.0)
+    fig.canvas.draw()
+    corners = np.array(np.meshgrid(ax.get_xlim3d(), ax.get_ylim3d(), ax.get_zlim3d())).reshape(3, -1)
+    xs, ys, _ = proj3d.proj_transform(*corners, ax.M)
+    px = ax.transData.transform(np.column_stack([xs, ys]))
+    w, h = np.ptp(px, 0)
+    room_px = fig.transFigure.transform([[room[0], room[1]], [room[0] + room[2], room[1] + room[3]]])
+    rw, rh = np.diff(room_px, axis=0)[0]
+    zoom = fill * min(rw / max(w, 1e-9), rh / max(h, 1e-9))
+    ax.set_box_aspect(ax.get_box_aspect(), zoom=zoom)
+    for line in ax.lines:
+        line.set_clip_on(False)
+    return zoom
+
+
+def chain_box(xz: np.ndarray, y: np.ndarray, margin: float = 0.06, flattest: float = 0.3):
+    """The 3D panel's limits around the chains' joints, tight on every axis.
+
+    Args:
+        xz: (N, 2) the joints' x and z (metres, camera frame); y: (N,) their y (down).
+        margin: room around the joints, as a share of the longest side.
+        flattest: no side shorter than this share of the longest (a flat box hides the
+            chains' third dimension).
+
+    Returns:
+        lo, hi: (3,) the limits of the plotted axes (x, z, -y), in metres.
+    """
+    p = np.column_stack([xz[:, 0], xz[:, 1], -np.asarray(y)])
+    lo, hi = p.min(0), p.max(0)
+    side = max(float((hi - lo).max()), 0.2)
+    grow = np.maximum(flattest * side - (hi - lo), 0) / 2 + margin * side
+    return lo - grow, hi + grow
 
 
 def colors_like_truth(masks: np.ndarray, true_masks: np.ndarray | None) -> list[int]:
@@ -67,7 +112,7 @@ def colors_like_truth(masks: np.ndarray, true_masks: np.ndarray | None) -> list[
 def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joints_2d: np.ndarray,
                   joints_3d: np.ndarray, width_in: float = 10.0, true_joints_3d: np.ndarray | None = None,
                   instance_model: str = "recurrent", window: tuple[slice, slice] | None = None,
-                  predicted: bool = True, panel_3d_scale: float = 1.3, true_masks: np.ndarray | None = None):
+                  predicted: bool = True, panel_3d_scale: float = 1.9, true_masks: np.ndarray | None = None):
     """The pipeline as a figure.
 
     Args:
@@ -77,8 +122,9 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
         masks: (R, H, W) instance masks; joints_2d: (R, J, 2) pixels; joints_3d: (R, J, 3)
             metres in the camera frame (NaN: a joint not found, left out).
         width_in: figure width in inches (the book's text column is about 10).
-        true_joints_3d: (R_true, J, 3) the true chains, drawn dashed in grey beside the
-            predicted ones (for a figure drawn from networks), or None.
+        true_joints_3d: (R_true, J, 3) the true chains, drawn dashed beside the predicted
+            ones (for a figure drawn from networks), or None: with ``true_masks`` each in a
+            dark shade of its robot's colour, else in dark grey.
         instance_model: "recurrent" (the paper's, one mask per step) or "one-pass" (the
             masks' stage is labelled as the one-pass model of chapter 6).
         window: (rows, cols) slices of the image that the four image panels show (for
@@ -87,8 +133,9 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
         predicted: True: the arrays are predictions and the stages' symbols carry hats
             (B\u0302, S\u0302, D\u0302); False: they are the exact training targets, and the
             symbols are written without hats (B, S, D).
-        panel_3d_scale: width of the 3D panel relative to an image panel (a 3D box draws
-            smaller than its axes; the chains need the room).
+        panel_3d_scale: width of the 3D panel relative to an image panel (the panel runs
+            from the arrow out of the fourth panel to the figure's edge, its box zoomed to
+            fill it: :func:`fit_3d_box`).
         true_masks: (R_true, H, W) the true instance masks, or None. Given, each predicted
             robot takes the colour of the true robot its mask overlaps most
             (:func:`colors_like_truth`), the colour that robot has in a figure drawn from
@@ -116,7 +163,7 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
                              gridspec_kw={"width_ratios": [1, 1, 1, 1, panel_3d_scale]})
     spec = axes[4].get_subplotspec()
     axes[4].remove()
-    axes = list(axes[:4]) + [fig.add_subplot(spec, projection="3d")]
+    axes = list(axes[:4]) + [fig.add_subplot(spec, projection="3d", proj_type="ortho")]
 
     axes[0].imshow(image)
     # scaled to the maps' maximum: a trained network's peaks sit well below 1
@@ -134,40 +181,44 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
     ax3 = axes[4]
     truth = np.zeros((0, 3)) if true_joints_3d is None else np.asarray(true_joints_3d).reshape(-1, 3)
     if true_joints_3d is not None:
-        for k in true_joints_3d:
-            ax3.plot(k[:, 0], k[:, 2], -k[:, 1], "--", lw=2.2, color="0.15")
+        for t, k in enumerate(true_joints_3d):
+            # with the true masks, true robot t has colour t (that of the prediction matched
+            # to it), darkened so that its dashes show where they run along the solid chain
+            color = INSTANCE_COLORS[t % 10] / 255 * 0.55 if true_masks is not None else "0.15"
+            ax3.plot(k[:, 0], k[:, 2], -k[:, 1], "--", lw=2.2, color=color)
     for r in range(len(joints_3d)):
         k = joints_3d[r]
         found = np.isfinite(k).all(-1)
         # camera frame (x right, y down, z forward) drawn with z as depth, up as -y
-        ax3.plot(k[found, 0], k[found, 2], -k[found, 1], "-o", ms=3.5, lw=2,
+        ax3.plot(k[found, 0], k[found, 2], -k[found, 1], "-o", ms=4.5, lw=2.4,
                  color=INSTANCE_COLORS[colors[r] % 10] / 255)
     pts = np.concatenate([np.asarray(joints_3d, float).reshape(-1, 3), truth])
     pts = pts[np.isfinite(pts).all(-1)]
     if len(pts):
-        centre = (pts.max(0) + pts.min(0)) / 2
-        half = (pts.max(0) - pts.min(0)).max() / 2 + 0.1
-        ax3.set_xlim(centre[0] - half, centre[0] + half)
-        ax3.set_ylim(centre[2] - half, centre[2] + half)
-        ax3.set_zlim(-centre[1] - half, -centre[1] + half)
+        lo, hi = chain_box(pts[:, [0, 2]], pts[:, 1])
+        ax3.set_xlim(lo[0], hi[0])
+        ax3.set_ylim(lo[1], hi[1])
+        ax3.set_zlim(lo[2], hi[2])
+        # one metre is as long on every axis, and the box is as long as the chains on each
+        ax3.set_box_aspect(hi - lo)
     # no tick labels: at this size they overlap; the chains' shapes are the point
     ax3.set_xticklabels([])
     ax3.set_yticklabels([])
     ax3.set_zticklabels([])
     ax3.set_xlabel("x", fontsize=LABEL_PT, labelpad=-12)
     ax3.set_ylabel("z", fontsize=LABEL_PT, labelpad=-12)
-    ax3.view_init(elev=18, azim=-60)
+    ax3.view_init(elev=VIEW_3D[0], azim=VIEW_3D[1])
     # titles and stage labels on common lines above and below the image panels; the 3D
     # panel gets the room around it (a 3D box draws smaller than its axes)
     fig.subplots_adjust(left=0.01, right=0.99, top=0.78, bottom=0.3, wspace=0.28)
     axes[0].apply_aspect()
     box = axes[0].get_position()
-    p3 = ax3.get_position()
-    # the 3D box over the whole height between the titles and the stage labels, zoomed so
-    # that the box (and not the empty room around it) fills the panel
-    # (raised above the image panels' bottom: its axis name "x" hangs below the box)
-    ax3.set_position([p3.x0, box.y0 + 0.03, p3.width + 0.02, box.height + 0.02])
-    ax3.set_box_aspect(None, zoom=1.45)
+    # the 3D box's room: from just after the arrow out of the fourth panel to the figure's
+    # edge, a little taller than the image panels; the box is zoomed to fill it
+    x0 = axes[3].get_position().x1 + 0.045
+    room = [x0, box.y0 - 0.01, 0.995 - x0, box.height + 0.05]
+    ax3.set_position(room)
+    fit_3d_box(ax3, room)
     # the 3D panel's stage label goes under its axis name "x", wherever the projection put it
     fig.canvas.draw()  # a 3D axis places its name only when drawn
     name = ax3.xaxis.label.get_window_extent(fig.canvas.get_renderer())
@@ -178,8 +229,13 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
         fig.text(x, box.y1 + 0.03, title, ha="center", va="bottom", fontsize=TITLE_PT)
         below = box.y0 - 0.03 if ax is not ax3 else min(box.y0 - 0.03, name_bottom - 0.02)
         fig.text(x, below, what, ha="center", va="top", fontsize=LABEL_PT, color="0.1")
-    for a, b in zip(axes[:4], axes[1:]):
+    for a, b in zip(axes[:3], axes[1:4]):
         fig.add_artist(ConnectionPatch((1.03, 0.5), (-0.03, 0.5), "axes fraction", "axes fraction",
                                        axesA=a, axesB=b, arrowstyle="-|>", lw=1.5, mutation_scale=16,
                                        color="0.3"))
+    # the last arrow ends at the 3D panel's room, not at its (square) axes, which the
+    # zoomed box overhangs
+    fig.add_artist(ConnectionPatch((1.03, 0.5), (room[0] - 0.005, box.y0 + box.height / 2), "axes fraction",
+                                   "figure fraction", axesA=axes[3], arrowstyle="-|>", lw=1.5,
+                                   mutation_scale=16, color="0.3"))
     return fig
