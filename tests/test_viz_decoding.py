@@ -34,7 +34,11 @@ def test_plot_disc_depths_colours_the_dots_and_names_the_grey_ones():
     assert np.allclose(grey.get_facecolor()[0][:3], matplotlib.colors.to_rgb(OTHER_GREY))
     assert len(ax.collections) == 3  # grey, coloured, hollow
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["robot 2's discs", "other robots'"]
+    assert labels == ["robot 2's discs (colour: depth)", "other robots'"]
+    # the legend's marker for the coloured dots is neutral (white), not one depth's colour
+    assert ax.get_legend().legend_handles[0].get_markerfacecolor() == "white"
+    fig.canvas.draw()  # the legend sits under the image, over none of its dots
+    assert ax.get_legend().get_window_extent().y1 <= ax.get_window_extent().y0 + 1
     assert ax.get_title() == "decoded Z [m], robot 2"
     assert len(fig.axes) == 2  # the colour bar
     assert ax.get_xlim() == (-0.5, 59.5) and ax.get_ylim() == (39.5, -0.5)  # the image's frame, v down
@@ -43,3 +47,15 @@ def test_plot_disc_depths_colours_the_dots_and_names_the_grey_ones():
     plot_disc_depths(ax, _map(), own[:1], None, 0, colorbar=False)  # one depth, no other robot
     assert len(fig.axes) == 1 and len(ax.get_legend().get_texts()) == 1
     plt.close(fig)
+
+
+def test_widen_peaks_keeps_heights_and_places():
+    from robotpose_lib.viz.decoding import display_radius, widen_peaks
+
+    m = np.zeros((21, 21), np.float32)
+    m[10, 10], m[2, 3] = 0.8, 0.3
+    w = widen_peaks(m, 3)
+    assert w.max() == np.float32(0.8) and w[10, 13] == np.float32(0.8) and w[10, 14] == 0
+    assert w[2, 3] == np.float32(0.3) and w[0, 3] == np.float32(0.3)
+    assert (widen_peaks(m, 0) == m).all()
+    assert display_radius(640) == 8 and display_radius(160) == 2

@@ -3,14 +3,36 @@
 * :func:`plot_disc_depths`: the depth decoded at one robot's joints, one large dot per
   depth disc, beside the other robots' discs in grey (the depth discs themselves are a
   few pixels wide: drawn as pixels they vanish at the book's column width).
+* :func:`widen_peaks`: belief maps dilated for display, so that their peaks (Gaussians a
+  few pixels wide) show in a thumbnail.
 """
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
 
 OTHER_GREY = "0.6"  # the other robots' discs
+
+
+def widen_peaks(image: np.ndarray, radius: int) -> np.ndarray:
+    """``image`` (H, W) with every pixel raised to the maximum within ``radius`` pixels
+    (grey dilation with a disc), for display only: a peak keeps its height and its place
+    and becomes a plateau 2 ``radius`` + 1 pixels wide. State the radius where it is shown.
+    Returns float (H, W)."""
+    import cv2
+
+    image = np.asarray(image, np.float32)
+    if radius <= 0:
+        return image.copy()
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.dilate(image, disc)
+
+
+def display_radius(width_px: int, panel_px: float = 200, dot_px: float = 5) -> int:
+    """The dilation radius (map pixels) that makes a one-pixel peak about ``dot_px`` wide
+    when a map ``width_px`` wide is drawn ``panel_px`` wide (a quarter of the book's
+    column)."""
+    return max(0, int(round(dot_px * width_px / panel_px / 2)))
 
 
 def disc_depths(z_map: np.ndarray, joints_uv: np.ndarray) -> np.ndarray:
@@ -37,7 +59,7 @@ def plot_disc_depths(ax, z_map: np.ndarray, joints_uv: np.ndarray, other_uv: np.
     with a black edge at each of its joints, coloured by the depth :func:`disc_depths`
     reads there (a joint without depth: hollow), the other robots' joints as grey dots,
     over the robots' silhouettes in light grey; the image's frame and orientation; a
-    legend names the dots; a colour bar gives the depth.
+    legend under the image names the dots; a colour bar gives the depth.
 
     Args:
         ax: the Axes to draw into.
@@ -76,12 +98,14 @@ def plot_disc_depths(ax, z_map: np.ndarray, joints_uv: np.ndarray, other_uv: np.
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(f"decoded Z [m], robot {robot}", fontsize=fontsize)
-    handles = [Line2D([], [], ls="", marker="o", mfc=plt.get_cmap(cmap)(0.5), mec="k", ms=6,
-                      label=f"robot {robot}'s discs")]
+    # a neutral marker: the dots' colours are depths, which the colour bar gives
+    handles = [Line2D([], [], ls="", marker="o", mfc="white", mec="k", ms=6,
+                      label=f"robot {robot}'s discs (colour: depth)")]
     if other_uv is not None and len(other_uv):
         handles.append(Line2D([], [], ls="", marker="o", mfc=OTHER_GREY, mec="k", ms=5, label="other robots'"))
-    ax.legend(handles=handles, loc="lower left", fontsize=fontsize - 2, framealpha=0.85, handletextpad=0.2,
-              borderpad=0.3)
+    # under the image, where it hides no dot
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=fontsize - 2,
+              handletextpad=0.2, borderpad=0.3)
     if colorbar:
         ax.figure.colorbar(dots, ax=ax, fraction=0.035)
     return dots
