@@ -82,7 +82,7 @@ def test_describe_predicted_counts_names_the_robots_with_too_many_chains():
     assert "kuka_kr16 5 for 2 true robots" in text
     assert "For kuka_kr16 the instance model emits more robots" in text and "IoU 0.7" in text
     alone = narration.describe_predicted_counts({"panda": fine}, {"panda": 2}, {"panda": 0.5}, 40.0)
-    assert "emits no more robots than the images hold" in alone
+    assert "In total the instance model emits no more robots than the images hold" in alone and "per scene" in alone
     assert narration.describe_predicted_counts({}, {}, {}, 40.0) == ""
 
 
@@ -158,6 +158,11 @@ def test_scene_title_and_the_explored_scenes_sentence():
     assert "trained last on the *sim2real* recipe" in worse and "1.8 m lies at its edge" in worse
     typical = narration.describe_explored_scenes(shown, 3, 10, "nms", 40.0, params_for("panda"))
     assert "typical of these models" in typical and "trained last" not in typical
+    # better than the test set by more than one robot of the scenes drawn: said so, and not "typical"
+    better = narration.describe_explored_scenes([((1, 2, 1.5, 50.0), 2, 2), ((2, 2, 1.8, 50.0), 1, 2)], 3, 10,
+                                                "nms", 40.0, params_for("panda"))
+    assert "went better than the test set" in better and "7 of 10 robots go unmatched" in better
+    assert "typical" not in better
     with pytest.raises(ValueError):
         narration.describe_explored_scenes([], 1, 1, "nms", 40.0, params_for("panda"))
 
@@ -175,7 +180,11 @@ def test_plot_prediction_is_readable_at_page_width():
     ax3 = next(ax for ax in fig.axes if hasattr(ax, "zaxis"))
     assert ax3.get_legend() is None  # the legend stands beside the 3D axes, not on them
     legend = next(ax.get_legend() for ax in fig.axes if ax.get_legend() is not None)
-    assert [t.get_text() for t in legend.get_texts()] == ["truth", "robot 0 (0.50)", "robot 1 (0.50)"]
+    assert [t.get_text() for t in legend.get_texts()] == ["robot 0 (0.50)", "truth of robot 0", "robot 1 (0.50)",
+                                                          "truth of robot 1"]
+    # the two true chains are drawn differently: each in a light shade of its robot's colour
+    dashed = [line for line in ax3.lines if line.get_label().startswith("truth")]
+    assert len(dashed) == 2 and not np.allclose(dashed[0].get_color(), dashed[1].get_color())
     assert min(t.get_fontsize() for t in legend.get_texts()) >= 9
     fig.canvas.draw()
     for axis in (ax3.xaxis, ax3.yaxis, ax3.zaxis):
@@ -184,6 +193,10 @@ def test_plot_prediction_is_readable_at_page_width():
         assert len(shown) <= 4 and all(t.get_fontsize() >= 9 for t in shown)
     assert fig._suptitle.get_text() == "a title"
     plt.close(fig)
+    # one prediction for two robots: the unmatched true chain is grey in its own dash pattern
+    styles = viz.truth_styles(s, [_truth(s, 1)])
+    assert [label for _, _, label in styles] == ["truth, unmatched", "truth of robot 0"]
+    assert styles[0][1] != styles[1][1] and styles[0][0] != styles[1][0]
 
 
 # ------------------------------------------------------------------ chapter 5

@@ -312,10 +312,51 @@ def prediction_window(sample, poses, margin: float = 0.12, min_size: int = 24) -
     return zoom_box(m, margin=margin, aspect=W / H, min_size=min_size)
 
 
+# the true chains that no prediction is matched to: grey, each in its own dash pattern
+UNMATCHED_STYLES = (":", "-.", (0, (6, 2, 1, 2, 1, 2)), (0, (1, 3)))
+
+
+def truth_styles(sample, poses) -> list[tuple[tuple[float, float, float], object, str]]:
+    """How :func:`plot_prediction` draws each true chain in 3D: (colour RGB in [0, 1],
+    line style, legend label) per true robot. A true robot matched to prediction k
+    (``eval.pose3d.match_poses`` on the 2D joints, no distance limit) is dashed in a light
+    shade of k's colour, "truth of robot k"; the others are grey, each in another dash
+    pattern, "truth, unmatched" (numbered when there are several), so that two true
+    robots are never drawn alike."""
+    from ..eval.pose3d import match_poses
+
+    R = sample.num_robots
+    matched = match_poses(list(poses), sample.joints_2d, np.ones(sample.joints_2d.shape[:2], bool), 1e8) \
+        if R else np.zeros(0, int)
+    unmatched = [r for r in range(R) if matched[r] < 0]
+    out = []
+    for r in range(R):
+        k = int(matched[r])
+        if k >= 0:
+            light = tuple(0.45 * INSTANCE_COLORS[k % 10] / 255 + 0.55)  # mixed with white
+            out.append((light, "--", f"truth of robot {k}"))
+        else:
+            n = unmatched.index(r)
+            label = "truth, unmatched" + (f" ({n + 1})" if len(unmatched) > 1 else "")
+            out.append(((0.45, 0.45, 0.45), UNMATCHED_STYLES[n % len(UNMATCHED_STYLES)], label))
+    return out
+
+
+def _legend_rank(label: str) -> tuple[float, int, str]:
+    """Sort key of :func:`plot_prediction`'s legend labels: "robot k (score)", then
+    "truth of robot k", for k = 0, 1, ...; "truth, unmatched ..." last."""
+    if label.startswith("truth of robot "):
+        return float(label.split()[-1]), 1, label
+    if label.startswith("robot "):
+        return float(label.split()[1]), 0, label
+    return math.inf, 2, label
+
+
 def plot_prediction(sample, poses, title: str = "", fig=None, zoom: bool = True):
     """A prediction against the truth: the predicted chains (instance colours) over the
-    true ones (white) on the image, and in 3D (camera frame, metres; the truth dashed),
-    with the legend outside the 3D axes (robot k and its score; "truth").
+    true ones (white) on the image, and in 3D (camera frame, metres; each true chain dashed
+    in a light shade of the prediction matched to it, or dotted in grey: :func:`truth_styles`),
+    with the legend outside the 3D axes (robot k and its score; "truth of robot k").
 
     Args:
         sample: the :class:`~robotpose_lib.types.Sample` the poses were predicted on.
@@ -351,9 +392,9 @@ def plot_prediction(sample, poses, title: str = "", fig=None, zoom: bool = True)
     fig.suptitle(title or "predicted chains (colour), truth (white)", fontsize=11)
     ax3 = fig.add_subplot(grid[1], projection="3d")
     pts = [sample.joints_3d.reshape(-1, 3)]
-    for r in range(sample.num_robots):
+    for r, (color, style, label) in enumerate(truth_styles(sample, poses)):
         k = sample.joints_3d[r]
-        ax3.plot(k[:, 0], k[:, 2], -k[:, 1], "--", color="gray", marker=".", label="truth" if r == 0 else None)
+        ax3.plot(k[:, 0], k[:, 2], -k[:, 1], linestyle=style, color=color, marker=".", lw=1.8, label=label)
     for k, p in enumerate(poses):
         ok = np.isfinite(p.joints_3d).all(axis=1)
         if ok.any():
@@ -367,6 +408,9 @@ def plot_prediction(sample, poses, title: str = "", fig=None, zoom: bool = True)
     ax3.set_ylabel("z (depth) [m]")
     ax3.set_zlabel("-y [m]")
     handles, labels = ax3.get_legend_handles_labels()
+    # each predicted robot followed by its truth, the unmatched truths last
+    order = sorted(range(len(labels)), key=lambda i: _legend_rank(labels[i]))
+    handles, labels = [handles[i] for i in order], [labels[i] for i in order]
     legend_ax = fig.add_subplot(grid[2])
     legend_ax.axis("off")
     legend_ax.legend(handles, labels, fontsize=10, loc="center left", bbox_to_anchor=(0.3, 0.5),
