@@ -460,7 +460,7 @@ with tempfile.TemporaryDirectory() as tmp:
 # ### How fast is it?
 #
 # Training renders on the fly, so the generator must keep up with the network. A short
-# measurement on this machine (the full benchmark, `robotpose bench synth`, compares with
+# measurement on the computer that built this page (the full benchmark, `robotpose bench synth`, compares with
 # pybullet's CPU renderer in the same run):
 
 # %%

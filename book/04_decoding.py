@@ -433,7 +433,8 @@ if HAS_MASKS:
 # %% [markdown]
 # ## Runtime (the paper's Table II)
 #
-# `robotpose bench runtime` times each step for 480x640 inputs on this machine, beside
+# `robotpose bench runtime` times each step for 480x640 inputs on the computer that
+# built this page, beside
 # the paper's numbers (a GTX 1080 Ti), with the reference models of the Panda drawn from
 # primitives, whose instance model is the paper's recurrent one (the mesh Panda ships
 # only the one-pass model; chapter 6 times both). Our models are CPU-sized; the paper's LoG was an

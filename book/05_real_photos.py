@@ -259,7 +259,8 @@ if photos:
 # $K$ (`robotpose_lib.twin`), and run the model on three images of the same arm in the
 # same view, each adding one thing of the real photo to the one before:
 #
-# 1. **the rendered twin** on one of our synthetic backgrounds: the model's own kind of
+# 1. **the rendered twin** on a background of our synthetic test set (a photo of the test
+#    split or a procedural texture, never the photo's own scene): the model's own kind of
 #    image. If it fails here, the camera viewpoint and the arm's poses are what it
 #    cannot handle, and no realism in the rendering would fix that;
 # 2. **the twin pasted over the photo**: adds the real background and clutter;
@@ -300,7 +301,7 @@ display(Markdown(photos_or_absent(
     "background is behind it, joints right on the render but lost on the photo, and "
     "views that defeat the model even when rendered.", bool(photos))))
 
-# %% mystnb={"figure": {"caption": "The mesh-Panda model on the best, the median and the worst photo (rows, by median pixel error with missed keypoints counted as infinitely far), each on the three rungs of its twin ladder (columns): the rendered twin on a synthetic background, the twin pasted over the photo, the photo. Yellow: the true chain; cyan: the predicted chain; red: each predicted joint to its true joint.", "name": "fig-ladder-photos"}}
+# %% mystnb={"figure": {"caption": "The mesh-Panda model on the best, the median and the worst photo (rows, by median pixel error with missed keypoints counted as infinitely far), each on the three rungs of its twin ladder (columns): the rendered twin on a test-set background, the twin pasted over the photo, the photo. Yellow: the true chain; cyan: the predicted chain; red: each predicted joint to its true joint.", "name": "fig-ladder-photos"}}
 if photos:
     pred_2d = np.array(measured["predictions"]["pred_2d"])
     true_2d = np.array(measured["predictions"]["true_2d"])

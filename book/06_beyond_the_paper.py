@@ -162,8 +162,8 @@ if real_study is not None:
 # depth (a slope below 1 means the predictions are squeezed towards the middle), and the
 # baseline that predicts the median depth everywhere. Its rows are checkpoints along the
 # industrial arm's localization run of chapter 2's training figure, named by their step
-# counted from the start of training and by the depth code the run was continued with
-# at that point; the last is the shipped checkpoint.
+# counted from the start of training and by the depth code (and branch) that checkpoint
+# had been trained with; the last is the shipped checkpoint.
 # The study runs on its own test scenes (the table's column), not on the model cards'
 # test scenes that chapter 2 and the introduction's scorecard use, so its Table I errors
 # differ from theirs.
@@ -216,6 +216,13 @@ else:
 # (the mesh Panda's, the default for photographs, on the filmed validation scenes of
 # chapter 5). The mesh Panda (`panda`) ships the one-pass model only, trained on
 # chapter 5's `dream` recipe; its row has no recurrent model beside it.
+#
+# Both instance models read the belief and depth maps of a frozen localization network,
+# and one more difference between them lies there: both recurrent models run on newer
+# localization weights than the ones they were trained over (chapter 3 says which for the
+# industrial arm; their model cards record the swap, and the industrial arm's measures
+# it as a small change on the test set), while the industrial arm's one-pass model was
+# last trained over the weights it runs on.
 
 # %% tags=["hide-input"]
 # panda_primitive and kuka_kr16 ship both instance models; panda the one-pass one
@@ -301,7 +308,8 @@ else:
     print("No training logs of the reference models here: no figure.")
 
 # %% [markdown]
-# What each step of the recipe is worth, measured now on this machine (`robotpose bench
+# What each step of the recipe is worth, measured on the computer that built this page
+# (`robotpose bench
 # train`: one optimiser step of the localization network on a rendered batch, median of a
 # few steps after two warm-up steps; rendering is left out, it runs in a parallel worker):
 

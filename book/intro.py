@@ -56,7 +56,7 @@ from IPython.display import Markdown, display
 
 from robotpose_lib import book, config, narration, scorecard, showcase, viz
 from robotpose_lib.predictor import Predictor
-from robotpose_lib.cards import read_record
+from robotpose_lib.cards import read_record, training_cost
 from robotpose_lib.real_panda import load_real_panda
 from robotpose_lib.viz.pipeline import plot_pipeline
 
@@ -165,7 +165,9 @@ display(Markdown(narration.chosen_scene_rule(
 # define: NMS and LoG (the Laplacian of Gaussian) are the two ways of
 # finding a joint's peak in its belief map (chapter 2); the *recurrent* model is the
 # paper's ConvGRU instance model (chapter 3), the *one-pass* model our alternative to it
-# (chapter 6); keypoint AUC scores 2D joints on photos between 0 and 20 px, 1 being
+# (chapter 6); COCO AP is the average precision of the instance masks as detections,
+# averaged over ten IoU thresholds from 0.50 to 0.95 (chapter 3, the paper's Fig. 7);
+# keypoint AUC scores 2D joints on photos between 0 and 20 px, 1 being
 # perfect, the *dev photos* are 15 calibrated photographs of a real Panda that the models
 # are measured on, never trained on, and the *mean-pose baseline* guesses every
 # photo's average pose (chapter 5).
@@ -179,7 +181,11 @@ onepass = []
 for robot in scorecard.ONEPASS_ROBOTS:
     models = (scorecard.onepass_figures(robot) or {}).get("models", {})
     if {"onepass", "convgru"} <= set(models):
-        onepass.append({"robot": robot, **{k: models[k] for k in ("onepass", "convgru")}})
+        training = {k: f"{training_cost(f'{robot}_{task}_cpu').steps:,} steps on the "
+                       f"`{scorecard.training_recipe(robot, k)}` recipe"
+                    for k, task in (("onepass", "onepass"), ("convgru", "instances"))}
+        onepass.append({"robot": robot, **{k: models[k] for k in ("onepass", "convgru")},
+                        "training": training})
 sentence = narration.scorecard_summary(rows, onepass)
 display(Markdown(f"*Rule.* {narration.rules_text()}\n\n{sentence}"))
 

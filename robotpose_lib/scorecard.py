@@ -159,7 +159,7 @@ def _localization_rows(folder: Path) -> list[ScoreRow]:
         base, tip = base_tip_medians(joints)
         holds.append(base < tip)
         parts.append(f"{peak_name(method)} {base:.1f} vs {tip:.1f} px")
-    ours = f"median error, base vs tip: {'; '.join(parts)} ({PAPER_ROBOT})" if parts else "no pixel table"
+    ours = (f"median error at 480x640, base vs tip: {'; '.join(parts)} ({PAPER_ROBOT})" if parts else "no pixel table")
     rows.append(ScoreRow(fig6[0], fig6[1], ours + (f" ({stale})" if stale else ""),
                          STALE if stale else order_verdict(holds), "2", "Fig. 6's ordering of the joints"))
     return rows
@@ -412,7 +412,7 @@ PRIMITIVE_PANDA = "panda_primitive"  # the same arm drawn from primitives, for c
 def twin_cause(folder: str | Path | None = None) -> str:
     """Where the real-photo gap opens, from the twin ladder of the mesh-Panda model's record
     (``robotpose eval twin``: the arm's rendered twin at the photos' cameras over a
-    synthetic background, the twin pasted on the photo, the photo): "" without it."""
+    test-set background, the twin pasted on the photo, the photo): "" without it."""
     record = read_record(MESH_PANDA_MODEL, folder)
     ladder = record.figures("twin") if record is not None else None
     if not ladder or not {"mesh_twin", "mesh_pasted", "photo"} <= set(ladder):

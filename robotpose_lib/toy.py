@@ -214,7 +214,7 @@ def toy_sweep(settings, steps: int, features: torch.Tensor, counts: torch.Tensor
         rule: the stopping rule's active fraction for counting.
 
     Returns:
-        one row per run: "seed", "lr", "EOS weight", "final cost per disc" (the mean soft-IoU
+        one row per run: "seed", "lr", "end-of-sequence weight", "final cost per disc" (the mean soft-IoU
         cost per disc over the last tenth of the steps), "count right" (share of the held-out
         scenes counted right) and "mean count".
     """
@@ -224,7 +224,7 @@ def toy_sweep(settings, steps: int, features: torch.Tensor, counts: torch.Tensor
         net, log = train_quick_toy(steps, seed=seed, lr=lr, eos_weight=eos_weight, size=size)
         counted = counts_by_rule(toy_steps(net, features, size)[1], rule)
         tail = log["cost_per_disc"][-max(1, steps // 10):]
-        rows.append({"seed": seed, "lr": lr, "EOS weight": eos_weight,
+        rows.append({"seed": seed, "lr": lr, "end-of-sequence weight": eos_weight,
                      "final cost per disc": float(np.mean(tail)),
                      "count right": float(np.mean(counted == truth)),
                      "mean count": float(np.mean(counted))})
@@ -234,7 +234,7 @@ def toy_sweep(settings, steps: int, features: torch.Tensor, counts: torch.Tensor
 def sweep_runs(rows: list[dict], lr: float, eos_weight: float) -> list[dict]:
     """The rows of :func:`toy_sweep` trained with learning rate ``lr`` and end-of-sequence
     weight ``eos_weight`` (all their seeds); [] when there is none."""
-    return [r for r in rows if r["lr"] == lr and r["EOS weight"] == eos_weight]
+    return [r for r in rows if r["lr"] == lr and r["end-of-sequence weight"] == eos_weight]
 
 
 def disc_sample(seed: int, robots: int, size: tuple[int, int] = (48, 64)) -> Sample:

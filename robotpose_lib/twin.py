@@ -4,7 +4,7 @@ and calibration (DESIGN, "Measuring what matters").
 Three images of the same arm in the same pose and view separate the gaps between our
 synthetic training data and a real photo:
 
-* ``twin``: the rendered robot on one of our synthetic backgrounds (no real pixels):
+* ``twin``: the rendered robot on a background of our synthetic test set (no pixel of the photo):
   geometry and viewpoint only;
 * ``pasted``: the rendered robot pasted over the real photo: adds the real background
   and clutter, keeps our robot's appearance;
@@ -206,7 +206,7 @@ def largest_drop(ladder: dict) -> tuple[str, float, float] | None:
     steps = [("the real background", twin, pasted), ("the real arm's look", pasted, photo)]
     step = max(steps, key=lambda s: s[1] - s[2])
     return step if step[1] - step[2] > LADDER_DROP else None
-LADDER_LABELS = {"mesh_twin": "mesh twin, synthetic background", "mesh_pasted": "mesh twin pasted on the photo",
+LADDER_LABELS = {"mesh_twin": "mesh twin, test-set background", "mesh_pasted": "mesh twin pasted on the photo",
                  "photo": "the photo", "mean_pose": "mean-pose baseline"}
 
 

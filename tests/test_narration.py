@@ -110,7 +110,7 @@ def test_beats_baseline_names_the_figures_above_the_baseline():
     assert narration.beats_baseline({"auc": 0.6, "pck@10": 0.7, "add_auc": 0.1}, base) == (
         "beats the baseline on keypoint AUC and PCK@10")
     assert narration.beats_baseline({"auc": 0.1, "pck@10": 0.1, "add_auc": 0.1}, base) == (
-        "beats the baseline on none of keypoint AUC, PCK@10 and ADD AUC")
+        "beats the baseline on none of keypoint AUC, PCK@10 or ADD AUC")
 
 
 def test_real_metrics_table_formats_errors_and_shares():

@@ -219,6 +219,17 @@ def test_log_noise_and_unstopped_runs():
         "They mostly stopped")
     with pytest.raises(ValueError, match="no run"):
         nar.describe_unstopped_runs([])
+    # beside the shipped model: the two figures need not agree, and the sentence says which way each went
+    rows[0]["count right"] = 0.23
+    text = nar.describe_unstopped_runs(rows, {"robot": "kuka_kr16", "mean count, 1 robot": 3.4, "count right": 0.21})
+    assert "counts 3.4 there and counts right in 21% of this chapter's scenes, against the weight-1 run's 23%" in text
+    assert "cut the over-counting without counting right more often" in text
+    text = nar.describe_unstopped_runs(rows, {"robot": "kuka_kr16", "mean count, 1 robot": 1.2, "count right": 0.6})
+    assert "cut the over-counting and counts right more often" in text
+    text = nar.describe_unstopped_runs(rows, {"robot": "kuka_kr16", "mean count, 1 robot": 6.0, "count right": 0.1})
+    assert "did not cut the over-counting" in text
+    assert nar.describe_unstopped_runs(rows, {"robot": "other", "mean count, 1 robot": 1.0, "count right": 1.0}) \
+        == nar.describe_unstopped_runs(rows)
 
 
 def test_eos_errors_in_phases():
@@ -233,7 +244,7 @@ def test_eos_errors_in_phases():
 
 
 def _row(seed, lr, w, cost, right, count):
-    return {"seed": seed, "lr": lr, "EOS weight": w, "final cost per disc": cost,
+    return {"seed": seed, "lr": lr, "end-of-sequence weight": w, "final cost per disc": cost,
             "count right": right, "mean count": count}
 
 

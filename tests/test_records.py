@@ -28,7 +28,7 @@ def test_card_is_written_from_the_records(tmp_path):
     card = (tmp_path / records.CARD).read_text()
     assert "150 steps (1,200 synthetic scenes" in card and "0.75 h" in card
     assert "| model | 0.432 | 0.500 | 0.216 |" in card
-    assert "| mesh twin, synthetic background | 0.200 |" in card
+    assert "| mesh twin, test-set background | 0.200 |" in card
     assert card == records.render_card(tmp_path)      # rendering again gives the same card
     assert json.loads((tmp_path / records.EVAL).read_text())["filmed"]["figures"]["model"]["all"]["auc"] == 0.4321
 

@@ -48,7 +48,8 @@ def test_toy_sweep_rows_and_the_runs_of_one_setting():
     gen = torch.Generator().manual_seed(0)
     f, _, counts = toy.disc_batch(6, gen, size=(16, 16))
     rows = toy.toy_sweep([(0, 1e-3, 1), (1, 1e-3, 1), (0, 3e-3, 20)], 2, f, counts, size=(16, 16))
-    assert [(r["seed"], r["lr"], r["EOS weight"]) for r in rows] == [(0, 1e-3, 1), (1, 1e-3, 1), (0, 3e-3, 20)]
+    assert [(r["seed"], r["lr"], r["end-of-sequence weight"]) for r in rows] == [(0, 1e-3, 1), (1, 1e-3, 1),
+                                                                                  (0, 3e-3, 20)]
     for r in rows:
         assert 0 <= r["count right"] <= 1 and 0 <= r["mean count"] <= 5 and r["final cost per disc"] >= 0
     assert [r["seed"] for r in toy.sweep_runs(rows, 1e-3, 1)] == [0, 1]

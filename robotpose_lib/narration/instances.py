@@ -305,17 +305,36 @@ def describe_log_noise(noise: dict[str, float], noise_last: dict[str, float]) ->
               "with those changes. The seed sweep below looks at training across runs.")
 
 
-def describe_unstopped_runs(rows: list[dict]) -> str:
+def describe_unstopped_runs(rows: list[dict], shipped: dict | None = None) -> str:
     """Chapter 3: the runs trained with the paper's end-of-sequence weight 1 (``rows``: per
-    robot "robot" and "mean count, 1 robot"): whether they stopped, from the worst one's
-    mean count where the scene holds one robot. Raises ValueError for no rows."""
+    robot "robot", "mean count, 1 robot" and "count right" (share)): whether they stopped,
+    from the worst one's mean count where the scene holds one robot; with ``shipped`` (the
+    same keys for the chapter's shipped model, trained with a heavier weight), how that
+    robot's weight-1 run compares with it on both figures, which need not agree. Raises
+    ValueError for no rows."""
     if not rows:
         raise ValueError("rows: no run with the paper's end-of-sequence weight")
     worst = max(rows, key=lambda r: r.get("mean count, 1 robot", 0))
     count = worst.get("mean count, 1 robot", float("nan"))
-    return (("They did not stop" if count > 1.5 else "They mostly stopped")
+    text = (("They did not stop" if count > 1.5 else "They mostly stopped")
             + f": where there was one robot, the {worst['robot']} model counted "
               f"{count:.1f} on average.")
+    first = next((r for r in rows if shipped and r["robot"] == shipped.get("robot")), None)
+    if first is None or None in (shipped.get("mean count, 1 robot"), shipped.get("count right")):
+        return text
+    fewer = shipped["mean count, 1 robot"] < first["mean count, 1 robot"]
+    righter = round(shipped["count right"], 2) > round(first["count right"], 2)
+    text += (f" The {first['robot']} model shipped, trained with a heavier weight, counts "
+             f"{shipped['mean count, 1 robot']:.1f} there and counts right in {shipped['count right']:.0%} of this "
+             f"chapter's scenes, against the weight-1 run's {first['count right']:.0%} of its own")
+    if fewer and not righter:
+        text += (": the heavier weight cut the over-counting without counting right more often, since a model "
+                 "that counts 3 where there is 1 is as wrong as one that counts 6.")
+    elif fewer:
+        text += ": the heavier weight cut the over-counting and counts right more often."
+    else:
+        text += ": the heavier weight did not cut the over-counting."
+    return text
 
 
 def describe_eos_errors(first_end: float, p1_end: float, p2_start: float, p2_end: float,

@@ -164,7 +164,7 @@ def localization_card_comparison(robot: str, report, figures_on_card: dict | Non
         (key, on_card, here_value), = diff[:1]
         text += (f"The card and this chapter evaluate the same checkpoint on the same "
                  f"{n_here} test scenes (test seed {TEST_SEED}), yet {len(diff)} of "
-                 f"the {compared} figures of its evaluation differ from this "
+                 f"the {compared} figures of its evaluation {'differs' if len(diff) == 1 else 'differ'} from this "
                  "chapter's ("
                  + "; ".join(figures) + f"; the first that differs: {_entry_name(key)} "
                  f"{on_card:.2f} on the card against {here_value:.2f} here). With the "

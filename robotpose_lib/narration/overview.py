@@ -71,7 +71,9 @@ def chosen_scene_rule(errors, chosen_error: float, min_robots: int, size: tuple[
 def scorecard_summary(rows: list[ScoreRow], onepass: list[dict]) -> str:
     """The sentences under the scorecard: how many claims got which verdict and which, and
     what the one-pass model (not in the paper, not scored) counts. ``onepass``: per robot
-    ``{"robot", "onepass": figures, "convgru": figures}`` with
+    ``{"robot", "onepass": figures, "convgru": figures}`` and optionally ``"training":
+    {"onepass": str, "convgru": str}`` (how each was trained, e.g. "8,200 steps on the `clutter`
+    recipe"), with
     figures holding ``counting_accuracy`` (share) and ``n`` (test scenes)."""
     from ..scorecard import NOT_YET, PARTLY, REPRODUCED
 
@@ -87,13 +89,17 @@ def scorecard_summary(rows: list[ScoreRow], onepass: list[dict]) -> str:
         text += (" The shipped models are CPU miniatures (next section), where the paper trained for 30 epochs "
                  "on a GPU; the chapters show where each gap comes from, and chapter 6 what we tried against it.")
     if onepass:
-        parts = [f"{o['onepass']['counting_accuracy']:.0%} of {o['onepass']['n']} {o['robot']} test scenes against "
-                 f"the recurrent model's {o['convgru']['counting_accuracy']:.0%} of {o['convgru']['n']}"
-                 for o in onepass]
+        def trained(o, key):  # how the model was trained, when the caller knows
+            return f" ({o['training'][key]})" if o.get("training", {}).get(key) else ""
+
+        parts = [f"{o['onepass']['counting_accuracy']:.0%} of {o['onepass']['n']} {o['robot']} test scenes"
+                 f"{trained(o, 'onepass')} against the recurrent model's {o['convgru']['counting_accuracy']:.0%} of "
+                 f"{o['convgru']['n']}{trained(o, 'convgru')}" for o in onepass]
         text += ("\n\nBeyond the paper, our one-pass instance model ([chapter 6](06_beyond_the_paper.ipynb)) "
-                 "counts the robots right in " + ", and in ".join(parts) + "; the two were trained with other recipes "
-                 "and budgets, which chapter 6 states beside its comparison, with the records it reads. "
-                 "It is not scored: the paper has no such model.")
+                 "counts the robots right in " + ", and in ".join(parts) + "; the two were trained "
+                 + ("as the parentheses say, so each comparison is of model, data and budget together"
+                    if all(o.get("training") for o in onepass) else "with other recipes and budgets")
+                 + ", which chapter 6 states beside its comparison. It is not scored: the paper has no such model.")
     return text
 
 
@@ -114,7 +120,8 @@ def verdict_box(rows: list[ScoreRow], chapter: str, without_claims: str = "") ->
                                 "verdict": r.verdict} for r in mine])
         causes = list(dict.fromkeys(r.cause for r in mine if r.cause))
         if causes:
-            body += "\n**Main cause of the difference**: " + "; and ".join(causes) + "."
+            body += ("\n**Main cause of the difference**: " + "; and ".join(causes) + ".\n\n"
+                     "*A summary up front: the chapter's sections below explain its terms and measurements.*")
     # the scorecard's sentences name chapters for the introduction; inside the chapter itself
     # they point here
     body = body.replace(f"chapter {chapter}'s", "this chapter's").replace(f"(chapter {chapter}, ", "(this chapter, ")

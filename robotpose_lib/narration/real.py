@@ -55,7 +55,7 @@ def beats_baseline(model: dict, baseline: dict) -> str:
     AUC and PCK@10", or "beats the baseline on none of ..." naming all three."""
     beats = [HEADLINE_FIGURES[k] for k in HEADLINE_FIGURES if model[k] > baseline[k]]
     names = beats or list(HEADLINE_FIGURES.values())
-    listed = (", ".join(names[:-1]) + " and " if len(names) > 1 else "") + names[-1]
+    listed = (", ".join(names[:-1]) + (" and " if beats else " or ") if len(names) > 1 else "") + names[-1]
     return "beats the baseline on " + ("" if beats else "none of ") + listed
 
 
@@ -136,7 +136,7 @@ def describe_mesh_real(model: dict, baseline: dict, reference: dict | None = Non
 
         text += (f" The {other_name} reaches {o['auc']:.2f} on all joints and {om['auc']:.2f} on the moving ones, "
                  f"finding {o['found']:.0%} of the keypoints: on these photos the model's AUC is "
-                 f"{against(m['auc'], o['auc'])} that of the {other_name} on all joints (within 0.01 counts as the "
+                 f"{against(m['auc'], o['auc'])} that model's on all joints (within 0.01 counts as the "
                  f"same) and {against(mm['auc'], om['auc'])} it on the moving ones.")
     if reference is not None and reference.get("auc"):
         text += (f" For scale, DREAM's published keypoint AUC of about {reference['auc']:.2f} ({reference['what']}) "
@@ -147,7 +147,7 @@ def describe_mesh_real(model: dict, baseline: dict, reference: dict | None = Non
 
 # the rungs of the twin ladder (twin.LADDER): what each adds to the one above it
 LADDER_RUNGS = {"mesh_twin": ("the arm's twin rendered from its meshes at the photo's camera and joint angles, on a "
-                              "synthetic background", "viewpoint and pose, in the model's own kind of image"),
+                              "test-set background", "viewpoint and pose, in the model's own kind of image"),
                 "mesh_pasted": ("the same twin pasted over the photo", "the real background"),
                 "photo": ("the photo", "the real arm's look"),
                 "mean_pose": ("every photo guessed as the average true pose", "the bar every rung must clear")}
@@ -217,10 +217,18 @@ def describe_ladder(ladder: dict) -> str:
                     f"{before:.2f} on the pasted twin to {after:.2f} on the photo."))
     if open_gaps:
         count = {1: "One gap is", 2: "Two gaps are", 3: "All three gaps are"}[len(open_gaps)]
-        text += f" {count} open: {_joint_list(open_gaps)}."
+        names = [GAP_NAMES[g] for g in open_gaps]
+        # "the viewpoint and pose" holds an "and" already: a serial comma keeps the list readable
+        listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + ", and " + names[-1]
+        text += f" {count} open: {listed}."
     else:
         text += " No rung loses the arm: the three gaps are closed."
     return text
+
+
+# the gaps of the twin ladder as the sentence names them
+GAP_NAMES = {"viewpoint and pose": "the viewpoint and pose", "background": "the real background",
+             "appearance": "the real arm's look"}
 
 
 def _joint_list(words) -> str:
@@ -340,8 +348,8 @@ def describe_recipe_choice(comparison: dict, first_part_steps: int | None = None
         m = a["figures"]["model"]
         return f"{m['all']['auc']:.3f} / {m['moving']['auc']:.3f}"
 
-    budget = (" (the steps of the chosen model's first stretch of training, at which both were compared)"
-              if first_part_steps == chosen["steps"] else "")
-    return (f"At the same {chosen['steps']:,} steps from the same start{budget}, the filmed validation set chose "
-            f"the recipe `{chosen['recipe']}` (keypoint AUC all / moving {figs(chosen)}) over "
-            + ", ".join(f"`{a['recipe']}` ({figs(a)})" for a in others) + ".")
+    early = (", and this model continued the chosen run" if first_part_steps == chosen["steps"] else "")
+    return (f"The recipe was chosen early: one run per recipe from the same start, each measured on the filmed "
+            f"validation set after the same {chosen['steps']:,} steps, chose `{chosen['recipe']}` (keypoint AUC all "
+            f"/ moving {figs(chosen)}) over " + ", ".join(f"`{a['recipe']}` ({figs(a)})" for a in others)
+            + early + ".")
