@@ -13,15 +13,20 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Callable
+from typing import Callable, Sequence
 from unittest import mock
 
 
-def render_figures(draw: Callable[..., None], **values):
+def render_figures(draw: Callable[..., None], figure_titles: Sequence[str] | None = None, **values):
     """Call ``draw(**values)`` and return the figures it made as one displayable object:
     an ``IPython.display.Image`` (PNG) for one figure, ``HTML`` with one image per figure
     for several, or None for none. ``plt.show()`` inside ``draw`` is suppressed, and the
-    new figures are closed afterwards."""
+    new figures are closed afterwards.
+
+    ``figure_titles``: one line per new figure, in the order they were made, written in
+    bold above everything else in it (above its suptitle): say there what distinguishes the
+    images of a static figure (a setting, a seed), which their own titles may not.
+    """
     import matplotlib.pyplot as plt
     from IPython.display import HTML, Image
 
@@ -29,8 +34,17 @@ def render_figures(draw: Callable[..., None], **values):
     with mock.patch.object(plt, "show", lambda *args, **kwargs: None):
         draw(**values)
     pngs = []
-    for num in [n for n in plt.get_fignums() if n not in before]:
+    made = [n for n in plt.get_fignums() if n not in before]
+    if figure_titles is not None and len(figure_titles) != len(made):
+        for num in made:
+            plt.close(num)
+        raise ValueError(f"figure_titles: {len(figure_titles)} for {len(made)} figures")
+    for i, num in enumerate(made):
         fig = plt.figure(num)
+        if figure_titles is not None:
+            # above the top of the figure: the PNG is cut to its contents (bbox "tight"),
+            # so the line is kept and overlaps no suptitle or axes
+            fig.text(0.5, 1.0, figure_titles[i], ha="center", va="bottom", fontsize=13, weight="bold")
         buf = io.BytesIO()
         fig.savefig(buf, format="png", bbox_inches="tight")
         plt.close(fig)

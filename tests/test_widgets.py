@@ -28,6 +28,24 @@ def test_render_figures_one_many_none():
     assert plt.get_fignums() == open_before  # the new figures were closed
 
 
+def test_render_figures_writes_each_figures_title(monkeypatch):
+    written = []
+    savefig = matplotlib.figure.Figure.savefig
+
+    def spy(fig, *args, **kwargs):
+        written.append([t.get_text() for t in fig.texts])
+        return savefig(fig, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", spy)
+    many = rw.render_figures(_draw, figure_titles=["seed 1, camera at 1.2 m", "seed 2, camera at 1.8 m"], n=2)
+    assert many.data.count("<img") == 2
+    assert written == [["seed 1, camera at 1.2 m"], ["seed 2, camera at 1.8 m"]]
+    open_before = plt.get_fignums()
+    with pytest.raises(ValueError):
+        rw.render_figures(_draw, figure_titles=["only one"], n=2)
+    assert plt.get_fignums() == open_before
+
+
 @pytest.fixture
 def displayed(monkeypatch):
     """What IPython's display() received (shown) and the updates of displays made with a
