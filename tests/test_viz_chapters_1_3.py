@@ -199,6 +199,8 @@ def test_plot_posed_renders_the_robot_and_its_depth():
     assert [ax.get_title() for ax in fig.axes[:2]] == ["image + joints", "depth"]
     depth = fig.axes[1].images[0].get_array()
     assert np.asarray(depth).any()  # the robot is in view: its depth is drawn
+    bar = fig.axes[2]  # the depth's colour bar, in metres from 0
+    assert bar.get_ylabel() == "depth [m]" and bar.get_ylim()[0] == 0 and bar.get_ylim()[1] > 4
     plt.close(fig)
     # zoomed (the default): both panels the same enlarged window, the factor in the titles
     fig = vs.plot_posed("kuka_kr16", [0.3] * 6, 8.0, 1.1, 0.6, size=(48, 64))

@@ -156,7 +156,7 @@ def plot_posed(robot: str, joint_angles, radius: float, inclination: float, azim
     """``robot`` in ``joint_angles`` (radians) seen from a camera at ``radius`` metres,
     ``inclination`` and ``azimuth`` (radians) around it (``synth.posed_scene``), rendered at
     ``size`` (H, W) with the robot's paper preset: the image with its joints beside its
-    depth, two panels filling the book's column.
+    depth (with a colour bar in metres), two panels filling the book's column.
 
     ``zoom``: both panels show the same window around the robot (``viz.prediction_window``,
     at least a quarter of the image: at most 4 times enlarged), the factor in the titles, so that a robot seen from afar
@@ -179,5 +179,15 @@ def plot_posed(robot: str, joint_angles, radius: float, inclination: float, azim
     depth, _, _ = enlarge(color_depth(s.depth), window, width, interpolation=cv2.INTER_NEAREST)
     factor = W / (window[1].stop - window[1].start) if window is not None else 1.0  # against the whole image
     note = f" (cropped to the robot, {factor:.1f}x)" if factor > 1.05 else ""
-    return image_grid([picture, depth], cols=2, size=5.0,
-                      titles=[f"image + joints{note}", f"depth{note}"])
+    fig = image_grid([picture, depth], cols=2, size=5.0,
+                     titles=[f"image + joints{note}", f"depth{note}"])
+    # the depth's colour scale in metres (color_depth maps 0 to the deepest pixel)
+    valid = s.depth > 0
+    vmax = float(s.depth[valid].max()) if valid.any() else 1.0
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    bar = fig.colorbar(ScalarMappable(Normalize(0.0, vmax), "turbo"), ax=fig.axes[1], fraction=0.046, pad=0.02)
+    bar.set_label("depth [m]", fontsize=9)
+    bar.ax.tick_params(labelsize=8)
+    return fig
