@@ -19,6 +19,8 @@ def test_depth_study_and_throughput_figures_draw():
     ax = plot_depth_cost(0.8, 13.0)
     inverse, log = (line.get_ydata() for line in ax.get_lines()[:2])
     assert inverse[-1] < 1e-3 < log[-1]  # far errors: the inverse code charges thousands of times less
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels[-1] == "near / far split of the tables (5 m)"  # the dotted line is named
     runs = [{"kind": k, "seed": 0, "near_mean_cm": 1.0, "far_mean_cm": 2.0, "baseline_near_mean_cm": 3.0,
              "baseline_far_mean_cm": 4.0} for k in ("inverse", "log")]
     assert len(plot_toy_depth(runs).patches) == 6

@@ -289,7 +289,9 @@ def draw_joint_errors(image: np.ndarray, pred_2d: np.ndarray, true_2d: np.ndarra
 def plot_depth_cost(z_min: float = 0.5, z_max: float = 10.0, error_m: float = 0.1, ax=None):
     """What eq. 1's squared error charges for a depth error of ``error_m`` at each depth,
     with the paper's inverse code and with the log code (``targets.DepthCoding``),
-    relative to the cost at 1 m, on a log scale. Returns the Axes."""
+    relative to the cost at 1 m, on a log scale; a dotted line (in the legend) at
+    ``metrics.NEAR_FAR_SPLIT_M``, where the evaluation splits near from far joints.
+    Returns the Axes."""
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3.2))
     z = np.linspace(max(z_min, 0.6), z_max - error_m, 200)
@@ -302,7 +304,9 @@ def plot_depth_cost(z_min: float = 0.5, z_max: float = 10.0, error_m: float = 0.
     ax.set_yscale("log")
     ax.set_xlabel("true depth Z [m]")
     ax.set_ylabel(f"cost of a {100 * error_m:.0f} cm error\nrelative to 1 m")
-    ax.axvline(metrics.NEAR_FAR_SPLIT_M, color="gray", ls=":", lw=0.8)
+    # where the evaluation's tables split near from far joints (metrics.near_far_table)
+    ax.axvline(metrics.NEAR_FAR_SPLIT_M, color="gray", ls=":", lw=1.0,
+               label=f"near / far split of the tables ({metrics.NEAR_FAR_SPLIT_M:g} m)")
     ax.legend(fontsize=8)
     return ax
 
