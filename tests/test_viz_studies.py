@@ -12,6 +12,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")  # see conftest.py
 
 
 def test_depth_study_and_throughput_figures_draw():
+    import numpy as np
+
     from robotpose_lib.cards import TrainingCost
     from robotpose_lib.viz.localization import plot_depth_cost, plot_real_study, plot_toy_depth
     from robotpose_lib.viz.training import plot_throughput
@@ -30,6 +32,16 @@ def test_depth_study_and_throughput_figures_draw():
     assert len(ax.get_lines()[0].get_xdata()) == 2
     cost = TrainingCost("panda_primitive_localization_cpu", None, [{"samples_per_s": 3.0}, {"samples_per_s": 6.0}])
     assert len(plot_throughput([cost]).patches) == 2
+    # horizontal bars, each labelled on its own line: the model's name, then one label per bar
+    other = TrainingCost("kuka_kr16_instances_cpu", None, [{"samples_per_s": 5.0, "steps": 1200}])
+    fig, ax = plt.subplots(figsize=(7.5, 2.0))
+    plot_throughput([cost, other], ax=ax)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["panda_primitive localization", "part 1", "part 2", "kuka_kr16 instances", "0.0-1.2k"]
+    bars = [p.get_y() + p.get_height() / 2 for p in ax.patches]
+    assert np.allclose(bars, [t for t, label in zip(ax.get_yticks(), labels) if label[0].isdigit() or
+                              label.startswith("part")])
+    assert fig.get_figheight() >= 0.155 * 5  # made tall enough for its rows
     plt.close("all")
 
 

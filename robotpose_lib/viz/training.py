@@ -280,43 +280,62 @@ def phase_key(whats, width: int = 50, prefix: str = "phases ") -> str:
     return "\n".join(lines)
 
 
+# the throughput figure: inches per row (a bar or a model's name) and around the rows
+THROUGHPUT_ROW_IN, THROUGHPUT_PAD_IN = 0.155, 0.8
+
+
+def throughput_height(costs) -> float:
+    """The height (inches) that :func:`plot_throughput` needs for ``costs``: one row per
+    bar and per model's name, legible at the book's column width."""
+    rows = sum(len(c.parts) + 1 for c in costs)
+    return THROUGHPUT_PAD_IN + THROUGHPUT_ROW_IN * max(rows, 4)
+
+
 def plot_throughput(costs, ax=None):
     """Median training samples per second of the reference runs (``cards.TrainingCost``
-    objects), one bar per stretch of training between two continuations of a run (a part
-    of its lineage), in training order, grouped by model: the value on top of each bar
-    (rounded to whole samples per second, written upright so that neighbours stay apart),
-    the training steps it covers under it (counted from the start of training, in
-    thousands; its number in the run when the part gives no steps) and the model's name
-    under its group (the names alternate between two rows, so that the names of
-    neighbouring groups do not run into each other).
+    objects) as horizontal bars, one per stretch of training between two continuations of
+    a run (a part of its lineage), in training order from the top, grouped by model: each
+    model's name on a row of its own (bold) above its bars, each bar labelled on its left
+    with the training steps it covers (counted from the start of training, in thousands;
+    its number in the run when the part gives no steps), so that a label stands on the
+    line of its bar, and the value at the bar's end (rounded to whole samples per second).
+    Without ``ax`` the figure is :func:`throughput_height` tall; an ``ax`` alone on a
+    shorter figure is given that height (the rows of 8-point labels need it).
     Returns the Axes."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(7.5, 3.6))
-    x, bars, steps, groups = 0.0, [], [], []
+        _, ax = plt.subplots(figsize=(7.5, throughput_height(costs)))
+    elif len(ax.figure.axes) == 1 and ax.figure.get_figheight() < throughput_height(costs):
+        ax.figure.set_figheight(throughput_height(costs))
+    y, ticks, labels, names = 0, [], [], []
     top = max((p["samples_per_s"] for c in costs for p in c.parts if np.isfinite(p["samples_per_s"])), default=1.0)
     for k, cost in enumerate(costs):
-        start, done = x, 0
+        robot, _, task = cost.name.replace("_cpu", "").rpartition("_")
+        ticks.append(y)
+        labels.append(f"{robot} {task}" if robot else task)
+        names.append(len(labels) - 1)
+        y += 1
+        done = 0
         for i, part in enumerate(cost.parts):
-            ax.bar(x, part["samples_per_s"], 0.8, color=f"C{k}", alpha=0.45 + 0.55 * (i + 1) / len(cost.parts))
+            ax.barh(y, part["samples_per_s"], 0.8, color=f"C{k}", alpha=0.45 + 0.55 * (i + 1) / len(cost.parts))
             if np.isfinite(part["samples_per_s"]):
-                ax.text(x, part["samples_per_s"] + 0.015 * top, f"{part['samples_per_s']:.0f}", ha="center",
-                        va="bottom", rotation=90, fontsize=8)
-            bars.append(x)
+                ax.text(part["samples_per_s"] + 0.01 * top, y, f"{part['samples_per_s']:.0f}", ha="left",
+                        va="center", fontsize=8)
             if "steps" in part:
-                steps.append(f"{done / 1000:.1f}-{(done + part['steps']) / 1000:.1f}")
+                labels.append(f"{done / 1000:.1f}-{(done + part['steps']) / 1000:.1f}k")
                 done += part["steps"]
             else:
-                steps.append(str(i + 1))
-            x += 1
-        robot, _, task = cost.name.replace("_cpu", "").rpartition("_")
-        groups.append((start, x - 1, f"{robot}\n{task}" if robot else task))
-        x += 1.5
-    ax.set_xticks(bars, steps, rotation=90, fontsize=8)
-    for g, (first, last, name) in enumerate(groups):  # under the steps of each bar, two rows
-        ax.annotate(name, xy=((first + last) / 2, 0), xycoords=("data", "axes fraction"),
-                    xytext=(0, -48 - 26 * (g % 2)), textcoords="offset points", ha="center", va="top",
-                    fontsize=9, color="0.1", annotation_clip=False)
-    ax.set_ylabel("median samples/s")
-    ax.set_xlabel("training steps of each bar [thousands], grouped by model", fontsize=9, labelpad=66)
-    ax.margins(y=0.18)
+                labels.append(f"part {i + 1}")
+            ticks.append(y)
+            y += 1
+    ax.set_yticks(ticks, labels, fontsize=8)
+    for n in names:  # the models' names, bold, flush with the axis like the steps under them
+        ax.get_yticklabels()[n].set_fontweight("bold")
+        ax.get_yticklabels()[n].set_fontsize(9)
+    ax.tick_params(axis="y", length=0)
+    ax.set_ylim(y - 0.4, -0.6)  # training order from the top
+    ax.set_xlim(0, top * 1.1)
+    ax.set_xlabel("median samples/s")
+    ax.set_ylabel("training steps of each bar, grouped by model", fontsize=9)
+    ax.grid(axis="x", color="0.9", lw=0.6)
+    ax.set_axisbelow(True)
     return ax
