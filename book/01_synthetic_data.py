@@ -404,7 +404,7 @@ from robotpose_lib.widgets import panel_controls
 
 _, show_figure = panel_controls(show_posed, **camera_sliders, **sliders)
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The posed industrial arm at the controls' first setting (with a running kernel, the controls above redraw it): the image with its joints, and its depth, both cropped to the robot (the title gives the enlargement).", "name": "fig-pose-panel"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The posed industrial arm at the controls' first setting (with a running kernel, the controls above redraw it): the image with its joints, and its depth (colour bar in metres), both cropped to the robot (the title gives the enlargement).", "name": "fig-pose-panel"}}
 show_figure()
 
 # %% mystnb={"figure": {"caption": "The exploration as an animation (use the controls): the camera circles the industrial arm while its second joint sweeps.", "name": "fig-animation"}}

@@ -115,7 +115,7 @@ candidates = generate(ROBOT, seed=7, indices=range(config.pick(6, 16)), height=H
 scene = iv.assignment_scene(candidates, robots=3)
 n_wrong, n_links, peaks, chains = iv.wrong_links(scene.joints_2d)
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Why instances are needed. Left: the truth, one mask and chain per robot. Middle: what ideal belief maps say, one dot per joint coloured by joint type only. Right: chains assembled by linking each joint to the nearest joint of the next type; links between two different robots in red.", "name": "fig-assignment"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Why instances are needed. Left: the truth, one mask and chain per robot. Middle: what ideal belief maps say, one marker per joint, its colour and shape given by the joint type only. Right: chains assembled by linking each joint to the nearest joint of the next type; links between two different robots in red.", "name": "fig-assignment"}}
 fig, axes = plt.subplots(1, 3, figsize=(10, 3.2))
 truth_view = iv.instance_overlay(scene.image, scene.masks, alpha=0.35)
 for r in range(scene.num_robots):

@@ -133,15 +133,19 @@ masked = decode.mask_beliefs(beliefs, masks[r_show])[0]
 # the followed robot's joints, each the centre of one of its depth discs
 own_uv = sample.joints_2d[r_show][pose3d.counted_joints(sample)[r_show]]
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Decoding perfect maps, followed for the largest robot: the scene with its true joints, the belief maps of all joints, the beliefs multiplied by that robot's mask (outline in white) with the peaks found by NMS (crosses) and LoG (circles), and the depth decoded on that robot's depth discs, one dot per disc at its joint (the other robots' discs as grey dots), over the robots' silhouettes.", "name": "fig-perfect"}}
-from robotpose_lib.viz.decoding import plot_disc_depths
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Decoding perfect maps, followed for the largest robot: the scene with its true joints, the belief maps of all joints and the beliefs multiplied by that robot's mask (outline in white), both dilated for display so that each peak shows (the title gives the radius), with the peaks found by NMS (crosses) and LoG (circles), and the depth decoded on that robot's depth discs, one dot per disc at its joint (the other robots' discs as grey dots), over the robots' silhouettes.", "name": "fig-perfect"}}
+from robotpose_lib.viz.decoding import display_radius, plot_disc_depths, widen_peaks
+
+# the Gaussians are a few pixels wide: dilated for display so that the peaks show
+widen = display_radius(W)
 
 fig, axes = plt.subplots(1, 4, figsize=(10, 2.6))
 axes[0].imshow(viz.draw_sample(sample))
 axes[0].set_title(f"{sample.num_robots} robots, true joints", fontsize=9)
-axes[1].imshow(beliefs.max(0).values, cmap="magma")
-axes[1].set_title("max over joints of B", fontsize=9)
-axes[2].imshow(masked.max(0).values, cmap="magma")
+axes[1].imshow(widen_peaks(beliefs.max(0).values, widen), cmap="magma")
+axes[1].set_title(f"max over joints of B\n(dilated {widen} px for display)",
+                  fontsize=9)
+axes[2].imshow(widen_peaks(masked.max(0).values, widen), cmap="magma")
 axes[2].contour(sample.masks[r_show], levels=[0.5], colors="w", linewidths=0.6)
 axes[2].set_title(f"B x mask of robot {r_show}", fontsize=9)
 for m, marker in (("nms", "x"), ("log", "o")):
@@ -150,7 +154,7 @@ for m, marker in (("nms", "x"), ("log", "o")):
     axes[2].scatter(uv[:, 0], uv[:, 1], marker=marker, s=40, label=peak_name(m),
                     facecolors="none" if hollow else "c",
                     edgecolors="lime" if hollow else None)
-axes[2].legend(loc="lower right", fontsize=7)
+axes[2].legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=7)
 counted = pose3d.counted_joints(sample)
 others = [sample.joints_2d[r][counted[r]] for r in range(sample.num_robots)
           if r != r_show]
@@ -234,7 +238,7 @@ else:
 # our networks those are in the introduction's {numref}`fig-pipeline-networks`, and
 # {numref}`fig-perfect` above shows them for perfect maps.
 
-# %% mystnb={"figure": {"caption": "The reference networks through Predictor on the test scene of median 2D error among the first with two or more robots (the rule is stated under the figure): predicted chains over the image (white: the truth) and in 3D in the camera frame (the truth dashed). The number after each predicted robot in the legend is its score (defined below the figure).", "name": "fig-predicted"}}
+# %% mystnb={"figure": {"caption": "The reference networks through Predictor on the test scene of median 2D error among the first with two or more robots (the rule is stated under the figure): predicted chains over the image (white: the truth) and in 3D in the camera frame (each true chain dashed in a light shade of the predicted robot matched to it). The number after each predicted robot in the legend is its score (defined below the figure).", "name": "fig-predicted"}}
 if predictor is not None:
     # the test scene of median mean 2D joint error (robotpose_lib/showcase.py)
     typical = showcase.median_test_scene(predictor, ROBOT, n=config.pick(6, 12),
@@ -415,7 +419,7 @@ if HAS_MASKS:
 else:
     print("skipped: needs the reference instance model")
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The two-robot scene (of those in the table) whose two decodings differ most in the number of found joints lying nearer the other robot's joint (the counts are in the titles and the sentence above), decoded from the same network outputs with the instance masks (top) and as if it showed one robot (bottom): predicted chains over the image (white: the truth) and in 3D. The legend numbers here are the mask confidences alone (1.00 without masks): these decodings skip Predictor's ranking.", "name": "fig-masks-or-not"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The two-robot scene (of those in the table) whose two decodings differ most in the number of found joints lying nearer the other robot's joint (the counts are in the titles and the sentence above), decoded from the same network outputs with the instance masks (top) and as if it showed one robot (bottom): predicted chains over the image (white: the truth) and in 3D (each true chain dashed in a light shade of the predicted robot matched to it; grey: a true robot no prediction is matched to). The legend numbers here are the mask confidences alone (1.00 without masks): these decodings skip Predictor's ranking.", "name": "fig-masks-or-not"}}
 if HAS_MASKS:
     s = pairs[pick]
     masked_poses, plain_poses = both["masks"][pick], both["plain"][pick]
@@ -505,10 +509,13 @@ _, show_figure = panel_controls(
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The panel at its first setting (seed 0, two robots, camera at 1.8 m, 50 deg field of view, NMS peaks); with a running kernel, the controls above redraw it. The title gives the robots predicted and true and the mean 3D error of the matched joints.", "name": "fig-explore-panel"}}
 show_figure()
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "A few fixed settings of the panel (seed, number of robots, camera distance), drawn in the static book, failures included; the sentence below compares the robots found in them with the test set.", "name": "fig-explore-settings"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "A few fixed settings of the panel (seed, number of robots, camera distance), drawn in the static book, each image's bold title giving its setting, failures included; the sentence below compares the robots found in them with the test set.", "name": "fig-explore-settings"}}
 # static fallback: a few settings, as one figure
 SETTINGS = config.pick([(1, 2, 1.5)], [(1, 1, 1.2), (2, 2, 1.8), (3, 3, 2.6)])
-display(render_figures(lambda: [explore(*setting) for setting in SETTINGS]))
+titles = [f"seed {seed}, {narration.count_noun(robots, 'robot')}, "
+          f"camera at {distance} m" for seed, robots, distance in SETTINGS]
+display(render_figures(lambda: [explore(*setting) for setting in SETTINGS],
+                       figure_titles=titles))
 
 # %% tags=["hide-input"]
 if predictor is not None and shown and ROBOT in reports:

@@ -298,7 +298,7 @@ display(Markdown(narration.describe_instance_runtimes(runtimes, ONEPASS_ROBOTS))
 # and channels-last memory where the CPU supports them, and the intermediate stages
 # supervised at the backbone's grid instead of the full image).
 
-# %% mystnb={"figure": {"caption": "Median training throughput of each reference model, one bar per stretch of its training between two continuations, in training order (lighter bars: the first stretches of a run); under each bar the training steps it covers, counted from the start, in thousands; from the training logs; each run trained with one torch thread, its scenes rendered on the fly beside it.", "name": "fig-throughput"}}
+# %% mystnb={"figure": {"caption": "Median training throughput of each reference model, one bar per stretch of its training between two continuations, in training order from the top (lighter bars: the first stretches of a run); left of each bar the training steps it covers, counted from the start of that model's own training, in thousands (the mesh Panda's from its warm start, so they do not include the primitive Panda's steps that chapter 2's figure of the reference runs counts); from the training logs; each run trained with one torch thread, its scenes rendered on the fly beside it.", "name": "fig-throughput"}}
 costs = [c for c in (training_cost(name) for name in SHIPPED) if c.parts]
 if costs:
     fig, ax = plt.subplots(figsize=(7.5, 3.6))
