@@ -340,10 +340,11 @@ display(Markdown(narration.describe_toy_steps(TOY_STEPS, took, QUICK)))
 # chapter runs the localization weights it holds: chapter 2's reference for the industrial
 # arm after the third of its six phases of training (the log depth code,
 # {numref}`fig-reference-runs`), not the sixth that chapter 2 evaluates. The instance
-# network was trained over the second phase's weights and was not retrained when the
-# third's replaced them, so that `robotpose predict` runs one localization network.
+# network was trained over the second phase's weights; the third's replaced them later
+# without retraining it (its model card records the swap and what it changed).
 # Chapter 4's `Predictor` uses each robot's default instance model, the one-pass model of
-# chapter 6; this recurrent model appears there only in the runtime table (its Table II).
+# chapter 6; the recurrent model appears there only in the runtime table (the paper's
+# Table II), timed with the primitive Panda's.
 # When it is not available (e.g. on a fresh checkout before the checkpoints are
 # downloaded), the chapter falls back to an untrained small model so that every cell still
 # runs; its numbers then mean nothing, and a note says so.
