@@ -613,7 +613,8 @@ if card_eval:
 ROUNDS = config.pick(5, 20)
 # rounds interleave the scenes (a change in the machine's load hits every robot count
 # alike); medians ignore the odd slow run
-timing_rows = instance_timings(model, step_images, ROUNDS, DEVICE)
+TIMING_THREADS = 1  # as chapter 4's Table II
+timing_rows = instance_timings(model, step_images, ROUNDS, DEVICE, TIMING_THREADS)
 slope, intercept = np.polyfit([r["robots"] for r in timing_rows],
                               [r["instance ms"] for r in timing_rows], 1)
 
@@ -632,7 +633,7 @@ plt.show()
 
 # %% tags=["hide-input"]
 display(Markdown(narration.describe_instance_runtime(
-    timing_rows, ROUNDS, (IN_H, IN_W), DEVICE.type, torch.get_num_threads(), slope,
+    timing_rows, ROUNDS, (IN_H, IN_W), DEVICE.type, TIMING_THREADS, slope,
     intercept, QUICK)))
 
 # %% [markdown]

@@ -253,7 +253,9 @@ else:
         + (f"seed {seeds.pop()}; " if len(seeds) == 1 else "")
         + "a dash: the record holds no such figure):\n\n" + table + "\n\n"
         + narration.provenance_note(f"Read from the model records: {sources}.")))
-    recipes = {(f["robot"], key): scorecard.training_recipe(f["robot"], key)
+    tasks = {"onepass": "onepass", "convgru": "instances"}
+    recipes = {(f["robot"], key): narration.trained_on(
+                   training_cost(f"{f['robot']}_{tasks[key]}_cpu").recipe_steps())
                for f in figures for key in f["models"]}
     budgets = narration.instance_training_budgets(
         [f["robot"] for f in figures if "convgru" in f["models"]])

@@ -181,9 +181,10 @@ onepass = []
 for robot in scorecard.ONEPASS_ROBOTS:
     models = (scorecard.onepass_figures(robot) or {}).get("models", {})
     if {"onepass", "convgru"} <= set(models):
-        training = {k: f"{training_cost(f'{robot}_{task}_cpu').steps:,} steps on the "
-                       f"`{scorecard.training_recipe(robot, k)}` recipe"
-                    for k, task in (("onepass", "onepass"), ("convgru", "instances"))}
+        costs = {k: training_cost(f"{robot}_{task}_cpu")
+                 for k, task in (("onepass", "onepass"), ("convgru", "instances"))}
+        training = {k: f"{c.steps:,} steps {narration.trained_on(c.recipe_steps())}"
+                    for k, c in costs.items()}
         onepass.append({"robot": robot, **{k: models[k] for k in ("onepass", "convgru")},
                         "training": training})
 sentence = narration.scorecard_summary(rows, onepass)

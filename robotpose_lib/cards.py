@@ -106,7 +106,8 @@ class TrainingCost:
     Attributes:
         name: the model's folder name; record: its :class:`ModelRecord` (None without one).
         parts: one dict per part of ``lineage.json``, oldest first: "run", "steps",
-            "batch_size", "hours" (its wall hours), "samples_per_s" (median of the
+            "batch_size", "hours" (its wall hours), "recipe" (the synthesis recipe it
+            trained on; None where the record has none), "samples_per_s" (median of the
             throughput logged in its rows of ``metrics.jsonl``; NaN when not logged).
         warm_start: the cost of the shipped model whose weights its first part started
             from (``lineage.json``'s "started_from" naming ``assets/models/NAME/model.pt``),
@@ -126,6 +127,17 @@ class TrainingCost:
     @property
     def total_hours(self) -> float:
         return self.hours + (self.warm_start.total_hours if self.warm_start is not None else 0.0)
+
+    def recipe_steps(self) -> list[tuple[str | None, int]]:
+        """[(recipe, steps), ...] in training order, consecutive parts on the same recipe
+        merged: what the weights were trained on (this model's parts, not its warm start's)."""
+        out: list[tuple[str | None, int]] = []
+        for p in self.parts:
+            if out and out[-1][0] == p["recipe"]:
+                out[-1] = (p["recipe"], out[-1][1] + p["steps"])
+            else:
+                out.append((p["recipe"], p["steps"]))
+        return out
 
     @property
     def steps(self) -> int:
@@ -159,6 +171,7 @@ def training_cost(name: str, folder: str | Path | None = None) -> TrainingCost:
         rates = [r["samples_per_s"] for r in logs.get(part.get("run", "part1"), []) if "samples_per_s" in r]
         cost.parts.append({"run": part.get("run", "part1"), "steps": int(part["steps"]),
                            "batch_size": int(part["batch_size"]), "hours": float(part["wall_hours"]),
+                           "recipe": part.get("recipe"),
                            "samples_per_s": float(np.median(rates)) if rates else float("nan")})
     return cost
 

@@ -120,13 +120,16 @@ def render_card(folder: str | Path) -> str:
              f"- continue the run: `{lineage['continue']}`", ""]
     if lineage.get("purpose"):
         lines += [lineage["purpose"], ""]
-    lines += ["## Training parts", "", "| part | from | steps | batch | scenes | wall h | machine | command |",
-              "|---:|---|---:|---:|---:|---:|---|---|"]
+    lines += ["## Training parts", "", "| part | from | recipe | steps | batch | scenes | wall h | machine | command |",
+              "|---:|---|---|---:|---:|---:|---:|---|---|"]
     for i, p in enumerate(lineage["parts"], 1):
-        lines.append(f"| {i} | {p['started_from']} | {p['steps']:,} | {p['batch_size']} | "
+        lines.append(f"| {i} | {p['started_from']} | {p.get('recipe', 'not recorded')} | {p['steps']:,} | "
+                     f"{p['batch_size']} | "
                      f"{p['steps'] * p['batch_size']:,} | {p['wall_hours']:.2f} | {p['machine']} | "
                      + (f"`{p['command']}` |" if p.get("command") else "not recorded (see the notes) |"))
     notes = [f"- part {i}: {p['note']}" for i, p in enumerate(lineage["parts"], 1) if p.get("note")]
+    notes += [f"- part {i}'s recipe: {p['recipe_source']}" for i, p in enumerate(lineage["parts"], 1)
+              if p.get("recipe_source")]
     if notes:
         lines += [""] + notes
     for e in lineage.get("earlier_runs", []):

@@ -291,22 +291,6 @@ def _record_figures(name: str, folder: Path) -> dict | None:
             "centre_threshold": ev.get("centre_threshold"), "centre_nms": ev.get("centre_nms")}
 
 
-def training_recipe(robot: str, model: str, folder: str | Path | None = None) -> str:
-    """The synthesis recipe the shipped ``model`` ("onepass" or "convgru") of ``robot`` was
-    last trained on: the ``recipe`` of the settings stored in its weights (a checkpoint
-    from before that setting existed trained on "paper", then the only recipe); "" when
-    the weights are missing. Raises ValueError for another ``model`` or an unknown
-    ``robot``."""
-    tasks = {"onepass": "onepass", "convgru": "instances"}
-    if model not in tasks:
-        raise ValueError(f"model: expected 'onepass' or 'convgru', got {model!r}")
-    get_robot(robot)  # an unknown robot is a ValueError, not a missing model
-    path = reference_path(robot, tasks[model], folder=folder)
-    if not path.is_file():
-        return ""
-    return (load_checkpoint(path).get("settings") or {}).get("recipe") or "paper"
-
-
 def onepass_figures(robot: str, folder: str | Path | None = None) -> dict | None:
     """The one-pass instance model of ``robot`` beside the recurrent (ConvGRU) one on the
     fixed synthetic test set, read from files, never measured here.

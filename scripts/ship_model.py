@@ -129,7 +129,8 @@ def main() -> int:
             "started_from": (f"part {len(lineage['parts'])} (its weights, a fresh optimiser)" if warm
                              else f"part {len(lineage['parts'])} (resumed)" if lineage["parts"]
                              else init or "scratch"),
-            "command": args.command, "steps": ckpt["step"] if warm else ckpt["step"] - done,
+            "command": args.command, "recipe": args.recipe,
+            "steps": ckpt["step"] if warm else ckpt["step"] - done,
             "batch_size": (ckpt.get("settings") or {}).get("batch_size", 8),
             "wall_hours": round(part_hours(rows, 0 if warm else done), 3), "machine": args.machine,
             "date": dt.date.today().isoformat()})

@@ -250,9 +250,10 @@ def test_onepass_verdict_puts_both_budgets_in_the_sentence():
 
     figures = [{"robot": "kuka_kr16", "models": {"onepass": model(0.82), "convgru": model(0.21, "step 5")}},
                {"robot": "panda", "models": {"onepass": model(0.9)}}]          # no recurrent: left out
-    budget = {"steps": 2000, "scenes": 16000, "hours": 0.82, "recipe": "paper"}
+    budget = {"steps": 2000, "scenes": 16000, "hours": 0.82, "trained_on": "on the `paper` recipe"}
     text = narration.onepass_verdict(figures, {"kuka_kr16": {"onepass": dict(budget, steps=8200), "convgru": budget}})
-    assert "counts the robots right in 82%, trained for 8,200 steps (16,000 scenes, 0.8 h) on the paper recipe" in text
+    assert "counts the robots right in 82%, trained for 8,200 steps (16,000 scenes, 0.8 h) on the `paper` recipe" \
+        in text
     assert "in 21%, trained for 2,000 steps" in text and "(the record: step 5)" in text and "panda" not in text
     assert "no record" in narration.onepass_verdict([], {})
     box = narration.verdict_box([], "6", without_claims=text)
@@ -265,6 +266,10 @@ def test_instance_budgets_read_the_shipped_records():
     budgets = narration.instance_budgets(["kuka_kr16", "no_such_robot"])
     assert list(budgets) == ["kuka_kr16"]
     assert budgets["kuka_kr16"]["onepass"]["steps"] == training_cost("kuka_kr16_onepass_cpu").steps
+    # every recipe its parts trained on, not only the last part's
+    steps = training_cost("kuka_kr16_onepass_cpu").recipe_steps()
+    assert len(steps) >= 1 and sum(s for _, s in steps) == budgets["kuka_kr16"]["onepass"]["steps"]
+    assert budgets["kuka_kr16"]["onepass"]["trained_on"] == narration.trained_on(steps)
 
 
 def test_twin_cause_says_when_the_twin_is_below_the_mean_pose(tmp_path):

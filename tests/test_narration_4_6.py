@@ -325,7 +325,8 @@ def test_describe_onepass_comparison_puts_the_budgets_beside_the_per_robot_verdi
                            "convgru": _model(0.08, 0.35, n=60, robot_free_n=40, robot_free_hard=0.42)}},
                {"robot": "kuka_kr16", "centre_threshold": None,
                 "models": {"onepass": _model(0.05, 0.2), "convgru": _model(0.09, 0.21)}}]
-    recipes = {("panda", "onepass"): "clutter", ("panda", "convgru"): "paper"}
+    recipes = {("panda", "onepass"): narration.trained_on([("paper", 5200), ("clutter", 3000)]),
+               ("panda", "convgru"): narration.trained_on([("paper", 2000)])}
     text = narration.describe_onepass_comparison(figures, recipes, "BUDGETS.")
     paragraphs = text.split("\n\n")
     assert paragraphs[0].startswith("*panda*: the one-pass model's mask AP is 0.480 against the recurrent model's "
@@ -333,8 +334,8 @@ def test_describe_onepass_comparison_puts_the_budgets_beside_the_per_robot_verdi
     assert "different numbers of scenes (100 and 60)" in paragraphs[0]
     assert "worse on both." in paragraphs[1] and paragraphs[2] == "BUDGETS."
     assert "share of the 40 robot-free test scenes" in text
-    assert "65% (panda, one-pass, trained on the clutter recipe); 42% (panda, recurrent (ConvGRU), trained on the " \
-           "paper recipe)" in text
+    assert ("65% (panda, one-pass, trained on the `paper` recipe (5,200 steps), then `clutter` (3,000)); 42% (panda, "
+            "recurrent (ConvGRU), trained on the `paper` recipe)") in text
     assert "panda centre threshold 0.25, NMS window 7x7" in text and "kuka_kr16 centre" not in text
 
 
@@ -346,6 +347,27 @@ def test_instance_training_budgets_give_steps_scenes_and_hours_of_both_models():
         cost = training_cost(name)
         assert f"{cost.steps:,} steps, {cost.scenes:,} scenes and {cost.hours:.1f} h" in text
     assert text.startswith("The two models were not trained alike")
+    assert narration.trained_on(training_cost("kuka_kr16_onepass_cpu").recipe_steps()) in text
+
+
+def test_trained_on_names_every_recipe_in_order():
+    assert narration.trained_on([("clutter", 3000)]) == "on the `clutter` recipe"
+    assert narration.trained_on([("paper", 5200), ("clutter", 3000)]) == \
+        "on the `paper` recipe (5,200 steps), then `clutter` (3,000)"
+    assert narration.trained_on([(None, 100)]) == "on an unrecorded recipe"
+    assert narration.trained_on([("paper", 10), (None, 5)]) == \
+        "on the `paper` recipe (10 steps), then an unrecorded one (5)"
+    with pytest.raises(ValueError):
+        narration.trained_on([])
+
+
+def test_recipe_steps_merge_consecutive_parts_of_one_recipe():
+    from robotpose_lib.cards import TrainingCost
+
+    cost = TrainingCost(name="x", record=None, parts=[
+        {"steps": 100, "recipe": "paper"}, {"steps": 50, "recipe": "paper"}, {"steps": 30, "recipe": "clutter"},
+        {"steps": 20, "recipe": "paper"}])
+    assert cost.recipe_steps() == [("paper", 150), ("clutter", 30), ("paper", 20)]
 
 
 def test_describe_instance_runtimes_and_train_bench():

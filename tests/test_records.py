@@ -114,3 +114,17 @@ def test_the_models_index_is_rendered_from_the_records_as_they_are():
     for name in SHIPPED:
         card = (SOURCE_MODELS_DIR / name / records.CARD).read_text()
         assert card == records.render_card(SOURCE_MODELS_DIR / name), name
+
+
+def test_each_shipped_models_last_part_trained_on_the_recipe_its_weights_store():
+    """The lineage's per-part recipes (what chapters say a model was trained on) agree with
+    the settings saved in the weights by the training run itself."""
+    import json
+
+    from robotpose_lib.checkpoint import load_checkpoint, models_dir
+
+    for lineage_path in sorted(models_dir().glob("*/lineage.json")):
+        lineage = json.loads(lineage_path.read_text())
+        assert all(p.get("recipe") for p in lineage["parts"]), f"{lineage_path.parent.name}: a part without recipe"
+        stored = (load_checkpoint(lineage_path.parent / "model.pt").get("settings") or {}).get("recipe") or "paper"
+        assert lineage["parts"][-1]["recipe"] == stored == lineage["recipe"], lineage_path.parent.name

@@ -4,7 +4,6 @@ named only when the file names it; a checkpoint that no longer matches is report
 import json
 
 import numpy as np
-import pytest
 import torch
 
 from robotpose_lib import narration, scorecard
@@ -121,22 +120,6 @@ def test_hard_negative_robot_free_figures_are_read_when_the_study_has_them(tmp_p
     assert [r[HARD_NEGATIVES_COLUMN] for r in rows] == [0.6, 0.3]
     _write_study(tmp_path, hard)
     assert onepass_robot_rows([scorecard.onepass_figures("panda", tmp_path)])[0][HARD_NEGATIVES_COLUMN] == 0.6
-
-
-def test_training_recipe_reads_the_stored_settings(tmp_path):
-    from robotpose_lib.checkpoint import save_checkpoint
-
-    assert scorecard.training_recipe("panda", "onepass", tmp_path) == ""
-    for name, settings in (("panda_onepass_cpu", {"recipe": "clutter"}), ("panda_instances_cpu", {"recipe": None})):
-        (tmp_path / name).mkdir()
-        save_checkpoint(tmp_path / name / "model.pt", {"task": name.split("_")[1], "robot": "panda",
-                                                       "config": {}, "step": 1, "model": {}, "settings": settings})
-    assert scorecard.training_recipe("panda", "onepass", tmp_path) == "clutter"
-    assert scorecard.training_recipe("panda", "convgru", tmp_path) == "paper"
-    with pytest.raises(ValueError, match="onepass"):
-        scorecard.training_recipe("panda", "instances", tmp_path)
-    with pytest.raises(ValueError, match="robot"):
-        scorecard.training_recipe("pandaa", "onepass", tmp_path)
 
 
 def test_the_counting_cause_names_steps_that_cover_several_robots():

@@ -224,7 +224,7 @@ def benchmark(robot: str = "panda_primitive", localization: str | None = None, i
     return status
 
 
-def instance_timings(model, images, rounds: int, device) -> list[dict]:
+def instance_timings(model, images, rounds: int, device, threads: int = 1) -> list[dict]:
     """Runtime per robot of an :class:`~robotpose_lib.tasks.InstanceModel` (chapter 3):
     milliseconds of the localization network (once per image) and of the instance model's
     work for ``images[k - 1]`` showing k robots (context module once, then k + 1 ConvGRU
@@ -232,7 +232,9 @@ def instance_timings(model, images, rounds: int, device) -> list[dict]:
     size (uint8 (H, W, 3) at the model's input size).
 
     Rounds interleave the images, so that a change in the machine's load during the
-    measurement hits every robot count alike; medians ignore the odd slow run.
+    measurement hits every robot count alike; medians ignore the odd slow run. ``threads``
+    torch CPU threads while it runs (default 1, as Table II: one thread per process is
+    what a busy machine can give each; more threads than free cores slow every step).
 
     Returns:
         one row per k: "robots", "localization ms" (median over all images: its work does
@@ -257,7 +259,7 @@ def instance_timings(model, images, rounds: int, device) -> list[dict]:
             _, h = model.instances.step(gates, h, size)
 
     times = {k: {"localization": [], "instance": []} for k in range(1, len(images) + 1)}
-    with torch.inference_mode():
+    with torch.inference_mode(), torch_threads(threads):
         inputs = {k: image_to_tensor(image)[None].to(device) for k, image in enumerate(images, start=1)}
         features = {k: model.instance_input(x) for k, x in inputs.items()}
         for k in inputs:  # warm-up

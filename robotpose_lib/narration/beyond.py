@@ -9,17 +9,16 @@ import numpy as np
 
 from ..scorecard import ScoreRow
 from .overview import decoding_text
-from .tables import ONEPASS_NAMES, markdown_table
+from .tables import ONEPASS_NAMES, markdown_table, trained_on
 
 
 def instance_training_budgets(robots, folder=None) -> str:
     """Sentences saying how each robot's two shipped instance models were trained: steps,
     scenes (steps x batch) and training hours summed over everything their weights descend
     from (``lineage.json``, :func:`cards.training_cost`) and the recipe stored in their
-    weights (:func:`scorecard.training_recipe`); "" when a record is missing. Chapter 6
-    puts it under the table that compares the two."""
+    parts' recipes (:meth:`cards.TrainingCost.recipe_steps`); "" when a record is missing.
+    Chapter 6 puts it under the table that compares the two."""
     from ..cards import training_cost
-    from ..scorecard import training_recipe
 
     parts = []
     for robot in robots:
@@ -27,10 +26,10 @@ def instance_training_budgets(robots, folder=None) -> str:
                  for key, task in (("onepass", "onepass"), ("convgru", "instances"))}
         if not all(c.steps for c in costs.values()):
             continue
-        recipe = {key: training_recipe(robot, key, folder) or "?" for key in costs}
+        recipe = {key: trained_on(c.recipe_steps()) for key, c in costs.items()}
         budget = {key: f"{c.steps:,} steps, {c.scenes:,} scenes and {c.hours:.1f} h" for key, c in costs.items()}
-        parts.append(f"*{robot}*: {budget['onepass']} of training on the {recipe['onepass']} recipe for the "
-                     f"one-pass model; {budget['convgru']} on the {recipe['convgru']} recipe for the recurrent one.")
+        parts.append(f"*{robot}*: {budget['onepass']} of training {recipe['onepass']} for the "
+                     f"one-pass model; {budget['convgru']} {recipe['convgru']} for the recurrent one.")
     if not parts:
         return ""
     return ("The two models were not trained alike, so every column of the table compares training budgets and "
@@ -151,8 +150,8 @@ def describe_onepass_comparison(figures: list[dict], recipes: dict, budgets: str
     instance models (``figures``: ``scorecard.onepass_figures`` per robot): per robot,
     mask AP and counting accuracy and which model is better (and scene counts when they
     differ); what the robot-free column means; the hard-negatives column with each model's
-    training recipe (``recipes``: (robot, "onepass"|"convgru") -> recipe,
-    ``scorecard.training_recipe``); the one-pass decoding settings (:func:`decoding_text`)
+    training recipes (``recipes``: (robot, "onepass"|"convgru") -> how it was trained,
+    :func:`trained_on`); the one-pass decoding settings (:func:`decoding_text`)
     and stale figures. ``budgets`` (:func:`instance_training_budgets`: how differently the
     two were trained) follows the per-robot comparison."""
     sentences = []
@@ -184,8 +183,8 @@ def describe_onepass_comparison(figures: list[dict], recipes: dict, budgets: str
         sentences.append(
             "With hard negatives (the same scenes with distractor objects and patches of other test photos pasted "
             "in) the models alone find nothing in "
-            + "; ".join(f"{m['robot_free_hard']:.0%} ({robot}, {ONEPASS_NAMES[key]}, trained on the "
-                        f"{recipes.get((robot, key)) or '?'} recipe)" for robot, key, m in hard)
+            + "; ".join(f"{m['robot_free_hard']:.0%} ({robot}, {ONEPASS_NAMES[key]}, trained "
+                        f"{recipes.get((robot, key)) or 'on an unrecorded recipe'})" for robot, key, m in hard)
             + ". The paper recipe has no objects but robots, while `sim2real` and `clutter` both add them, so this "
               "column compares training data as well as models.")
     decoded = [f"{f['robot']} {decoding_text(f)}" for f in figures if decoding_text(f)]
@@ -313,13 +312,11 @@ def open_problems(rows: list[ScoreRow], next_steps: dict[str, str]) -> str:
 
 def instance_budgets(robots, folder=None) -> dict[str, dict[str, dict]]:
     """How each robot's two shipped instance models were trained, read from their records:
-    {robot: {"onepass": {"steps", "scenes", "hours", "recipe"}, "convgru": {...}}} (steps,
+    {robot: {"onepass": {"steps", "scenes", "hours", "trained_on"}, "convgru": {...}}} (steps,
     scenes = steps x batch and wall hours summed over what the weights descend from,
-    :func:`cards.training_cost`; the recipe stored in the weights,
-    :func:`scorecard.training_recipe`, "?" without weights). A robot missing either record
-    is left out."""
+    :func:`cards.training_cost`; "trained_on": its parts' recipes in words,
+    :func:`trained_on`). A robot missing either record is left out."""
     from ..cards import training_cost
-    from ..scorecard import training_recipe
 
     out = {}
     for robot in robots:
@@ -327,7 +324,7 @@ def instance_budgets(robots, folder=None) -> dict[str, dict[str, dict]]:
                  for key, task in (("onepass", "onepass"), ("convgru", "instances"))}
         if all(c.steps for c in costs.values()):
             out[robot] = {key: {"steps": c.steps, "scenes": c.scenes, "hours": c.hours,
-                                "recipe": training_recipe(robot, key, folder) or "?"} for key, c in costs.items()}
+                                "trained_on": trained_on(c.recipe_steps())} for key, c in costs.items()}
     return out
 
 
@@ -338,7 +335,7 @@ def onepass_verdict(figures: list[dict], budgets: dict) -> str:
     (``budgets``: :func:`instance_budgets`) in the same sentence; a stale record says so.
     Without a robot that has both, only that no claim is scored."""
     def budget(b: dict) -> str:
-        return f"{b['steps']:,} steps ({b['scenes']:,} scenes, {b['hours']:.1f} h) on the {b['recipe']} recipe"
+        return f"{b['steps']:,} steps ({b['scenes']:,} scenes, {b['hours']:.1f} h) {b['trained_on']}"
 
     parts = []
     for f in figures:

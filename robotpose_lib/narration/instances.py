@@ -275,8 +275,8 @@ def describe_instance_runtime(rows: list[dict], rounds: int, size: tuple[int, in
         + (" (Quick mode: few rounds on a shared machine, so these timings are noisy.)"
            if quick else "")
         + " Chapters 4 and 6 time under other conditions, so their milliseconds differ "
-          "from these: chapter 4's Table II times one ConvGRU step alone with one torch "
-          "thread, as means; chapter 6 reads the times its one-pass study recorded "
+          "from these: chapter 4's Table II times the primitive Panda's networks, one "
+          "ConvGRU step alone, as means; chapter 6 reads the times its one-pass study recorded "
           "when the study was run, with its own thread setting and not on the "
           "computer that built this page. Compare times within one table.")
 

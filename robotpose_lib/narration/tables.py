@@ -19,6 +19,21 @@ def provenance_note(text: str, title: str = "Where these figures come from") -> 
     return f":::{{admonition}} {title}\n:class: dropdown\n{text.strip()}\n:::"
 
 
+def trained_on(recipe_steps: list[tuple[str | None, int]]) -> str:
+    """How a model was trained, in words, from :meth:`cards.TrainingCost.recipe_steps`:
+    "on the `clutter` recipe" for one recipe, "on the `paper` recipe (5,200 steps), then
+    `clutter` (3,000)" for several; a recipe the record lacks is "an unrecorded recipe".
+    Raises ValueError for no steps."""
+    if not recipe_steps:
+        raise ValueError("recipe_steps: no training part")
+    (first, steps), rest = recipe_steps[0], recipe_steps[1:]
+    text = f"on the `{first}` recipe" if first else "on an unrecorded recipe"
+    if rest:
+        text += f" ({steps:,} steps), then " + ", then ".join(
+            f"{f'`{r}`' if r else 'an unrecorded one'} ({s:,})" for r, s in rest)
+    return text
+
+
 def count_noun(n: int, singular: str, plural: str | None = None) -> str:
     """"1 robot", "2 robots": ``n`` and the noun in the right number (``plural`` default
     ``singular + "s"``)."""
