@@ -30,9 +30,17 @@ HAT = "\u0302"  # the combining hat of the predictions' symbols (B\u0302, S\u030
 # legible when the 10-inch figure is shrunk to the book's column (about 0.65): the stage
 # labels under the panels print at about the size of the body text
 TITLE_PT, LABEL_PT = 17, 16.5
+# the image panels as wide as the stage labels under them allow: narrow gaps (room for the
+# arrows only) and a 3D panel not much wider than an image panel (its box is zoomed to
+# fill it anyway); the figure's height fits the titles, the panels and three label lines
+WSPACE, HEIGHT_RATIO = 0.16, 0.37
 # the 3D panel: seen from the front and a little above (the robots usually stand side by
 # side, across x), its box zoomed to fill the panel
 VIEW_3D = (10, -70)  # elevation, azimuth (degrees)
+# the 3D panel's axes, camera frame (x right, y down, z forward) drawn with z as depth and
+# -y up; their tick values are metres
+AXIS_NAMES_3D = ("x (m)", "z (m)", "\u2212y (m)")
+TICK_PT = 11
 
 
 def fit_3d_box(ax, room, fill: float = 0.96):
@@ -112,7 +120,7 @@ def colors_like_truth(masks: np.ndarray, true_masks: np.ndarray | None) -> list[
 def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joints_2d: np.ndarray,
                   joints_3d: np.ndarray, width_in: float = 10.0, true_joints_3d: np.ndarray | None = None,
                   instance_model: str = "recurrent", window: tuple[slice, slice] | None = None,
-                  predicted: bool = True, panel_3d_scale: float = 1.9, true_masks: np.ndarray | None = None):
+                  predicted: bool = True, panel_3d_scale: float = 1.45, true_masks: np.ndarray | None = None):
     """The pipeline as a figure.
 
     Args:
@@ -159,7 +167,7 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
         image, beliefs, masks = image[rows, cols], beliefs[:, rows, cols], masks[:, rows, cols]
         joints_2d = np.asarray(joints_2d, float) - [cols.start or 0, rows.start or 0]
     R = masks.shape[0]
-    fig, axes = plt.subplots(1, 5, figsize=(width_in, width_in * 0.36),
+    fig, axes = plt.subplots(1, 5, figsize=(width_in, width_in * HEIGHT_RATIO),
                              gridspec_kw={"width_ratios": [1, 1, 1, 1, panel_3d_scale]})
     spec = axes[4].get_subplotspec()
     axes[4].remove()
@@ -201,22 +209,26 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
         ax3.set_zlim(lo[2], hi[2])
         # one metre is as long on every axis, and the box is as long as the chains on each
         ax3.set_box_aspect(hi - lo)
-    # no tick labels: at this size they overlap; the chains' shapes are the point
-    ax3.set_xticklabels([])
-    ax3.set_yticklabels([])
-    ax3.set_zticklabels([])
-    ax3.set_xlabel("x", fontsize=LABEL_PT, labelpad=-12)
-    ax3.set_ylabel("z", fontsize=LABEL_PT, labelpad=-12)
+    # a few round tick values per axis (metres), small, so that the chains' scale reads
+    # without the ticks overlapping; the axes named with their units
+    from matplotlib.ticker import MaxNLocator
+
+    for axis in (ax3.xaxis, ax3.yaxis, ax3.zaxis):
+        axis.set_major_locator(MaxNLocator(nbins=2, steps=[1, 2, 5, 10]))
+    ax3.tick_params(labelsize=TICK_PT, pad=-3)
+    for axis, name in zip((ax3.xaxis, ax3.yaxis, ax3.zaxis), AXIS_NAMES_3D):
+        axis.set_label_text(name, fontsize=LABEL_PT - 3)
+        axis.labelpad = -6
     ax3.view_init(elev=VIEW_3D[0], azim=VIEW_3D[1])
     # titles and stage labels on common lines above and below the image panels; the 3D
     # panel gets the room around it (a 3D box draws smaller than its axes)
-    fig.subplots_adjust(left=0.01, right=0.99, top=0.78, bottom=0.3, wspace=0.28)
+    fig.subplots_adjust(left=0.005, right=0.995, top=0.83, bottom=0.27, wspace=WSPACE)
     axes[0].apply_aspect()
     box = axes[0].get_position()
     # the 3D box's room: from just after the arrow out of the fourth panel to the figure's
     # edge, a little taller than the image panels; the box is zoomed to fill it
     x0 = axes[3].get_position().x1 + 0.045
-    room = [x0, box.y0 - 0.01, 0.995 - x0, box.height + 0.05]
+    room = [x0, box.y0 - 0.01, 0.95 - x0, box.height + 0.05]  # right: room for the name of -y
     ax3.set_position(room)
     fit_3d_box(ax3, room)
     # the 3D panel's stage label goes under its axis name "x", wherever the projection put it
