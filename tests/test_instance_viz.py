@@ -175,3 +175,19 @@ def test_joint_types_have_distinct_colours_and_markers():
     faces = [tuple(np.round(c.get_facecolor()[0][:3], 3)) for c in ax.collections]
     assert len(set(faces)) == 3  # joints 1, 2, 3 in three different colours
     plt.close(fig)
+
+
+def test_joint_markers_and_legend_are_legible_at_column_width():
+    from robotpose_lib.viz.instances import joint_legend, plot_joint_peaks
+
+    fig, ax = plt.subplots(figsize=(10 / 3, 3.2))  # one panel of the chapter's 10-inch figure
+    joints = np.array([[[5.0, 5.0], [10.0, 10.0], [15.0, 15.0]]])
+    plot_joint_peaks(ax, np.zeros((20, 20, 3), np.uint8), joints, np.ones((1, 3), bool))
+    assert all(c.get_sizes()[0] >= 80 for c in ax.collections)  # points^2: about 9 pt across
+    legend = joint_legend(ax)
+    # >= 8 pt when the 10-inch figure is shrunk to the column (about 0.75)
+    assert all(t.get_fontsize() * 0.75 >= 8 for t in legend.get_texts())
+    assert [t.get_text() for t in legend.get_texts()] == ["joint 1", "joint 2", "joint 3"]
+    fig.canvas.draw()  # under the image, so that it hides no joint
+    assert legend.get_window_extent().y1 <= ax.get_window_extent().y0 + 1
+    plt.close(fig)

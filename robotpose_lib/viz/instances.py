@@ -19,6 +19,9 @@ from . import INSTANCE_COLORS, color_masks
 # the neighbours of a sequential map (viridis) cannot be told apart
 JOINT_PALETTE = "tab10"
 JOINT_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "p", "h", "*")
+# the joint markers' area (points^2) and their legend's font: legible when a 10-inch figure
+# is shrunk to the book's column (about 0.75), the legend at about 8 pt there
+JOINT_MARKER_AREA, JOINT_LEGEND_PT = 90, 11
 
 
 def joint_style(j: int) -> tuple[tuple[float, float, float], str]:
@@ -128,9 +131,17 @@ def plot_joint_peaks(ax, image: np.ndarray, joints_2d: np.ndarray, visibility: n
     for j in range(J):
         pts = joints_2d[:, j][visibility[:, j]]
         color, marker = joint_style(j)
-        ax.scatter(pts[:, 0], pts[:, 1], s=42, color=color, marker=marker, edgecolor="white",
-                   linewidth=0.7, label=f"joint {j + 1}", zorder=3)
+        ax.scatter(pts[:, 0], pts[:, 1], s=JOINT_MARKER_AREA, color=color, marker=marker, edgecolor="white",
+                   linewidth=0.9, label=f"joint {j + 1}", zorder=3)
     return _image_axes(ax, image, title)
+
+
+def joint_legend(ax, ncol: int = 4, fontsize: float = JOINT_LEGEND_PT):
+    """The joint types' legend of :func:`plot_joint_peaks`, under the panel (outside the
+    image, so that it hides no joint), in a font legible at the book's column width.
+    ``plt.tight_layout`` makes room for it. Returns the Legend."""
+    return ax.legend(fontsize=fontsize, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=ncol,
+                     handletextpad=0.2, columnspacing=0.9, borderaxespad=0.2, frameon=False)
 
 
 def plot_chains(ax, image: np.ndarray, peaks: list[np.ndarray], chains: list[list[tuple[int, int]]],
