@@ -133,7 +133,8 @@ quick_mode_note()
 # \end{cases} \tag{2} $$
 #
 # with $\varphi$ setting the disc radius ($\sigma \sqrt{2 \ln (1/\varphi)}$ pixels). The
-# stage losses add up:
+# paper gives neither $\sigma$ nor $\varphi$; ours (`targets.TargetParams`) are printed
+# under the code cell below. The stage losses add up:
 #
 # (paper-eq-3)=
 # $$ L = \sum_{n=1}^{N} L_n . \tag{3} $$
@@ -435,7 +436,7 @@ if ends:
 # (columns) for one test scene with one robot, chosen by a rule rather than by eye: among
 # the first single-robot scenes of the test set, the one whose 2D joint error (each
 # joint's strongest peak inside the robot's true mask, as the evaluation below measures
-# it) is the median, so that as many scenes go better as go worse. The sentences under
+# it) is the median, so that about as many scenes go better as go worse. The sentences under
 # the figure state the rule with its numbers and read the maps; with a live kernel, the
 # widget below them picks a stage and a joint.
 
@@ -786,9 +787,10 @@ if photos and "panda" in models:
 #   channels) fine-tuned with the stages. The reference model uses a frozen
 #   EfficientNet-Lite0 cut at stride 8: it is pretrained on ImageNet too, but costs a
 #   fraction of VGG's FLOPs (table above), and being frozen it needs no backward pass.
-#   Frozen against fine-tuned was decided by speed: from the same weights and in the same
-#   wall time, the frozen backbone made more steps. On the real development photos
-#   neither run was near the arm yet (chapter 6's sim-to-real study gives the steps and
+#   Frozen against fine-tuned was decided by what the same CPU time buys: from the same
+#   weights and in the same wall time, the frozen backbone made more steps and was ahead
+#   on every figure of the synthetic test scenes (the primitive Panda's model card gives
+#   them). Compared again on the real development photos, neither run was near the arm yet (chapter 6's sim-to-real study gives the steps and
 #   figures: the frozen run found far more keypoints, the fine-tuned run's few had the
 #   smaller median pixel error, and both keypoint AUCs were too close to zero to rank
 #   them). Stride 8 makes the belief maps coarser before the U
@@ -797,14 +799,16 @@ if photos and "panda" in models:
 #   section): with the paper's balance and our short training, depth was not learned at
 #   all. The industrial arm's reference goes further from its third phase of training on:
 #   the log depth code instead of the paper's inverse one, with $\lambda = 10$ instead of 50
-#   (`--set depth_weight=10`: the log code's errors are larger in code units), and from its fourth phase a depth-context branch (chapter 6).
+#   (`--set depth_weight=10`: the log code's errors are larger in code units), and from its fourth phase a depth-context branch (described with the reference runs
+#   above; chapter 6 measures the depth before and after it).
 # * **Stages and width.** Three stages of 64 channels with 5x5 kernels instead of five of
 #   128 with 7x7 kernels: far fewer parameters and FLOPs, a smaller receptive field.
 # * **Input size.** 240x320 instead of 480x640. Pixel errors are scaled by 640 / 320 to
 #   the paper's resolution, so a one-pixel error of our model counts as two.
 # * **Training length.** The paper trained 30 epochs of 10,000 scenes (300,000 samples)
 #   on a GPU. The reference model saw what a CPU renders and trains in the time given
-#   in its model card: many times fewer samples.
+#   in its model card; the introduction's table of the shipped models sets the scenes
+#   each saw beside the paper's 300,000, with a network far smaller than the paper's.
 # * **Data.** Our renderer draws the industrial arm as geometric primitives, not CAD
 #   meshes; the Panda model trained on primitives fitted to the arm's collision meshes
 #   first and on its URDF meshes last (phase 4 above); backgrounds are about twenty

@@ -27,8 +27,8 @@
 # say *where* the elbows are, not *whose* elbow each one is. The paper (§III-C) solves
 # this with a second network that segments the robots one at a time, a recurrent
 # network that emits one mask per step until it runs out of robots. The masks are then
-# meant to cut the belief maps into one set per robot (chapter 4 measures how well the
-# predicted masks do).
+# meant to cut the belief maps into one set per robot (chapter 4 measures how well
+# predicted masks do, with the mesh Panda's one-pass model).
 #
 # You will learn:
 #
@@ -154,7 +154,7 @@ display(Markdown(narration.describe_assignment(n_wrong, n_links)))
 # that: where a predicted mask also covers another robot, or the background, the peaks
 # there pass too. This chapter measures how far the predicted masks are from one robot
 # per mask; chapter 4 measures how many joints then land on the other robot, decoded with
-# the predicted masks and without any.
+# predicted masks (the mesh Panda's one-pass model's) and without any.
 #
 # ## The recurrent idea
 #

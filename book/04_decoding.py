@@ -198,9 +198,11 @@ display(Markdown(narration.describe_perfect_decoding(perfect)))
 # ## The reference networks
 #
 # `Predictor.from_pretrained(robot)` loads the shipped reference checkpoints: the robot's
-# localization network and the instance model that a stated rule on measured figures
-# picks (`checkpoint.default_instance_task`), all trained on a CPU; chapters 2, 3 and 6
-# describe them. `predictor(image, K)` takes an image of any size, resizes it
+# localization network and an instance model, all trained on a CPU; chapters 2, 3 and 6
+# describe them. Where a robot ships both instance models, a rule on measured figures
+# picks one (`checkpoint.default_instance_task`): the higher sum of mask AP@0.5 and
+# counting accuracy on the synthetic test set, plus the keypoint AUC on the real photos
+# when both were measured there; a tie keeps the paper's recurrent model. `predictor(image, K)` takes an image of any size, resizes it
 # to the network's 240x320 input, scales $K$ with it (and uses the scaled focal length to
 # decode depth, as in training), and maps the results back to the input's pixels. Without
 # the reference checkpoints the cells below print a note and are skipped.
@@ -230,7 +232,7 @@ else:
 # set with two or more robots, drawn in 2D over the image and in 3D (camera frame,
 # metres) next to the ground truth (dashed). The scene is chosen by a rule rather than by
 # eye: among the first such test scenes, the one whose mean 2D joint error is the median,
-# so that as many scenes go better as go worse (the sentences under the figure state the
+# so that about as many scenes go better as go worse (the sentences under the figure state the
 # rule with its numbers). The introduction applies the same rule to test scenes rendered
 # at the network's 240x320; where this chapter renders them larger (480x640 in the full
 # build) they are other images, so the two can pick different scenes. The paper's Fig. 9
@@ -378,9 +380,11 @@ for robot, rep in reports.items():
 #
 # ## Without instance masks: two robots close together
 #
-# Scenes with exactly two robots standing close to each other, decoded twice from the
-# same network outputs: with the predicted instance masks, and as if the image showed one
-# robot (each joint's strongest peak anywhere). The last column counts the found joints
+# Scenes with exactly two mesh Pandas standing close to each other (both bases within
+# half an arm's reach of the scene's centre, so that they often overlap in the image),
+# decoded twice from the same outputs of the shipped Panda networks: with the predicted
+# instance masks (the one-pass model's), and as if the image showed one robot (each
+# joint's strongest peak anywhere). The last column counts the found joints
 # that lie nearer to the *other* robot's joint than to their own robot's.
 
 # %%
@@ -536,8 +540,7 @@ if predictor is not None and shown and ROBOT in reports:
 #   finding. The masks come from the instance model that `Predictor` loads (4.2 prints
 #   which): the paper's recurrent model (chapter 3), with a 0.2 % stopping rule instead of
 #   the paper's 5 % because most of our synthetic robots cover less than 5 % of the
-#   image, or our one-pass model (chapter 6) where a stated rule on measured figures
-#   picks it.
+#   image, or our one-pass model (chapter 6) where the rule of 4.2 picks it.
 # * **Peaks**: NMS by max-pooling (3x3) then the best peak per joint, with a sub-pixel
 #   fit of the logarithm of the belief; LoG as `blob_log` (same kernels and peak rule)
 #   implemented with torch convolutions. The paper gives neither the sub-pixel method

@@ -163,7 +163,8 @@ if real_study is not None:
 # baseline that predicts the median depth everywhere. Its rows are checkpoints along the
 # industrial arm's localization run of chapter 2's training figure, named by their step
 # counted from the start of training and by the depth code (and branch) that checkpoint
-# had been trained with; the last is the shipped checkpoint.
+# had been trained with; the last is the shipped checkpoint. Each row also trained longer
+# than the one before, so a row's change is not its code's or branch's alone.
 # The study runs on its own test scenes (the table's column), not on the model cards'
 # test scenes that chapter 2 and the introduction's scorecard use, so its Table I errors
 # differ from theirs.

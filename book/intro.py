@@ -220,7 +220,8 @@ if shipped:
     most = max((r for r in shipped if r["task"] == "localization"),
                key=lambda r: r["scenes from scratch"])
     display(Markdown(
-        f"In all {sum(r['hours'] for r in shipped):.1f} hours of training for {len(shipped)} models. The most "
+        f"In all {sum(r['hours'] for r in shipped):.1f} hours of training for {len(shipped)} models "
+        "(summed before the table's rounding). The most "
         f"trained localization network ({most['model']}) saw {most['scenes from scratch']:,} scenes"
         + (f", counting those of the model it was warm-started from ({most['continued from']})"
            if most["continued from"] != "—" else "")

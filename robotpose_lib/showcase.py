@@ -4,7 +4,7 @@ A figure of one scene says little unless the reader knows how the scene was chos
 best scene of a test set flatters a model, a hand-picked one hides the choice. The book
 therefore shows trained networks on the scene of *median* error among a fixed, stated
 set of candidate scenes (the first scenes of the fixed synthetic test set,
-``eval.testset``), so that as many scenes go better as go worse.
+``eval.testset``), so that about as many scenes go better as go worse.
 
 * :func:`scene_errors`: one number per scene, the mean 2D joint error of a prediction
   against the truth, a joint that was not found counting as the match radius;

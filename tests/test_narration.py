@@ -151,7 +151,7 @@ def test_instance_training_budgets_sum_the_parts_of_each_record():
             lineage = json.loads((models_dir() / f"{robot}_{task}_cpu" / "lineage.json").read_text())
             assert f"{sum(p['steps'] for p in lineage['parts']):,} steps" in text or \
                 f"{sum(p['steps'] for p in lineage['parts']):,} on the" in text
-    assert text.count("recipe for the one-pass model") == 2
+    assert text.count("for the one-pass model;") == 2 and text.count("for the recurrent one.") == 2
     assert instance_training_budgets(["panda_primitive"], folder="/nonexistent") == ""
 
 

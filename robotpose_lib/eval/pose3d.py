@@ -282,7 +282,8 @@ def decoding_errors(decoded: dict[str, list[RobotPose]], s: Sample) -> list[dict
     index r (as ``decode.decode_poses`` returns them for the true masks, so no matching is
     needed). Over the counted joints (:func:`counted_joints`): "peaks" (the finder's
     name), "mean 2D [px]" (pixels of ``s``), "mean 3D [cm]", "max 3D [cm]", "joints
-    missed" and "joints". Raises ValueError when a method's poses are not one per robot."""
+    missed" and "joints counted" (in the frame and not hidden, as the evaluation counts).
+    Raises ValueError when a method's poses are not one per robot."""
     from ..peaks import peak_name
 
     ok = counted_joints(s)
@@ -294,7 +295,7 @@ def decoding_errors(decoded: dict[str, list[RobotPose]], s: Sample) -> list[dict
         err2 = np.stack([metrics.pixel_errors(p.joints_2d, t) for p, t in zip(poses, s.joints_2d)])
         rows.append({"peaks": peak_name(m), "mean 2D [px]": float(np.nanmean(err2[ok])),
                      "mean 3D [cm]": float(np.nanmean(err3[ok])), "max 3D [cm]": float(np.nanmax(err3[ok])),
-                     "joints missed": int(np.isnan(err3[ok]).sum()), "joints": int(ok.sum())})
+                     "joints missed": int(np.isnan(err3[ok]).sum()), "joints counted": int(ok.sum())})
     return rows
 
 

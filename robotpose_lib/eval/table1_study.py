@@ -239,7 +239,7 @@ def describe_floors(study: dict) -> str:
         out.append(f"Up-sampled bilinearly instead, the same target costs {_cm(blended['near'])} / "
                    f"{_cm(blended['far'])} cm: a fixed bilinear up-sampling blends the cells at a disc's edge with the "
                    "code of empty background around it. Our network up-samples with nearest-neighbour cells and "
-                   "learned convolutions (chapter 2's architecture), which can learn to keep a disc's edge, so the "
+                   "learned convolutions (the staged network's U block), which can learn to keep a disc's edge, so the "
                    "nearest-cell floor is the one that bounds it.")
     wide, narrow = got.get(("paper", "true")), got.get(("paper_readme", "true"))
     if wide and narrow:

@@ -5,10 +5,12 @@
 with :func:`instance_budgets`)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..scorecard import ScoreRow
-from .overview import decoding_text
+from .overview import decoding_text, point_here
 from .tables import ONEPASS_NAMES, markdown_table, trained_on
 
 
@@ -83,8 +85,9 @@ def describe_real_study(runs: list[dict], baseline: dict | None = None) -> str:
             # AUCs this close to zero rank nothing, and a found keypoint may be far off
             more = "frozen" if same["all"]["found"] > ft["all"]["found"] else "fine-tuned"
             text += (f". Both AUCs are below {TOO_SMALL_TO_RANK}, too small to rank the two: neither run puts its "
-                     f"keypoints near the arm yet. The {more} run found more keypoints (median error "
-                     f"{same['all']['median_px']:.0f} px frozen, {ft['all']['median_px']:.0f} px fine-tuned), so "
+                     f"keypoints near the arm yet. The {more} run found more keypoints, and the median error of "
+                     f"those found is {same['all']['median_px']:.0f} px frozen, {ft['all']['median_px']:.0f} px "
+                     "fine-tuned, so "
                      "at this budget the comparison shows what a step costs more than what either backbone learns"
                      + (f": the frozen backbone made {same['step'] / ft['step']:.1f} times the steps in the same "
                         "time." if steps else "."))
@@ -221,7 +224,9 @@ def describe_instance_runtimes(runtimes: dict, robots) -> str:
         sentences.append(
             "Unforced, the recurrent model stops where its own end-of-sequence rule says (the green curve), so its "
             "time follows how many masks it emits rather than the robots in the scene"
-            + (f"; the two one-pass curves stay within {gap:.0%} of each other." if gap is not None else "."))
+            # rounded up: "within 2%" must hold for a 2.4% gap
+            + (f"; the two one-pass curves stay within {math.ceil(gap * 100 - 1e-9)}% of each other."
+               if gap is not None else "."))
     missing = [r for r in robots if r not in runtimes]
     if missing:
         sentences.append(f"No study file with runtime figures for {', '.join(missing)}, so no curve for it here.")
@@ -307,7 +312,8 @@ def open_problems(rows: list[ScoreRow], next_steps: dict[str, str]) -> str:
             groups.setdefault(key, []).append(r)
     if not groups:
         return "Every scored claim is reproduced by the shipped models."
-    return "\n".join(_problem_bullet(k, g, next_steps.get(k)) for k, g in groups.items())
+    # the rows' sentences name chapters for the introduction; this list is chapter 6's
+    return point_here("\n".join(_problem_bullet(k, g, next_steps.get(k)) for k, g in groups.items()), "6")
 
 
 def instance_budgets(robots, folder=None) -> dict[str, dict[str, dict]]:

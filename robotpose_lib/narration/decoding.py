@@ -415,8 +415,8 @@ def describe_explored_scenes(shown: list, test_matched: int, test_robots: int, m
             + ("So the failures above are typical of these models, not unlucky picks." if abs(here - test) <= typical
                else "These few scenes went worse than the test set, where failures of this kind occur too "
                f"({test_robots - test_matched} of {test_robots} robots unmatched)." if here < test else
-               "These few scenes went better than the test set, so their failures are no unlucky picks: on the "
-               f"test set {test_robots - test_matched} of {test_robots} robots go unmatched.")
+               f"These few scenes went better than the test set, where {test_robots - test_matched} of "
+               f"{test_robots} robots go unmatched: failures are more common than these scenes show.")
             + f" The scenes follow the test set's randomisation ({camera_ranges(test_params)}), with the camera set "
             "at " + ", ".join(f"{d:g}" for d in dists) + " m and a " + ", ".join(f"{f:g}" for f in fovs)
             + " deg field of view.")

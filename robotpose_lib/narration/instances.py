@@ -334,7 +334,8 @@ def describe_unstopped_runs(rows: list[dict], shipped: dict | None = None) -> st
         text += ": the heavier weight cut the over-counting and counts right more often."
     else:
         text += ": the heavier weight did not cut the over-counting."
-    return text
+    return text + (" The two runs also differ in length and in the test set's backgrounds, so not all of the "
+                   "difference is the weight's.")
 
 
 def describe_eos_errors(first_end: float, p1_end: float, p2_start: float, p2_end: float,

@@ -5,6 +5,8 @@
 (:func:`decoding_text`), and the verdict box every chapter opens with (:func:`verdict_box`)."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from ..scorecard import (PARTLY_WITHIN, REPRODUCED_WITHIN, SHARE_PARTLY, SHARE_REPRODUCED,
@@ -122,7 +124,11 @@ def verdict_box(rows: list[ScoreRow], chapter: str, without_claims: str = "") ->
         if causes:
             body += ("\n**Main cause of the difference**: " + "; and ".join(causes) + ".\n\n"
                      "*A summary up front: the chapter's sections below explain its terms and measurements.*")
-    # the scorecard's sentences name chapters for the introduction; inside the chapter itself
-    # they point here
-    body = body.replace(f"chapter {chapter}'s", "this chapter's").replace(f"(chapter {chapter}, ", "(this chapter, ")
-    return f":::{{admonition}} This chapter's verdict\n:class: tip\n\n{body}\n:::\n"
+    return f":::{{admonition}} This chapter's verdict\n:class: tip\n\n{point_here(body, chapter)}\n:::\n"
+
+
+def point_here(text: str, chapter: str) -> str:
+    """``text`` (the scorecard's sentences, which name chapters for the introduction) as
+    read inside ``chapter`` itself: "chapter 2's" -> "this chapter's", "(chapter 2, " ->
+    "(this chapter, "; other chapters stay named."""
+    return re.sub(rf"\bchapter {re.escape(chapter)}\b(?![.\d])", "this chapter", text)
