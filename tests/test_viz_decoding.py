@@ -34,7 +34,10 @@ def test_plot_disc_depths_colours_the_dots_and_names_the_grey_ones():
     assert np.allclose(grey.get_facecolor()[0][:3], matplotlib.colors.to_rgb(OTHER_GREY))
     assert len(ax.collections) == 3  # grey, coloured, hollow
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["robot 2's discs (colour: depth)", "other robots'"]
+    assert labels == ["robot 2's discs\n(colour: depth)", "other robots'"]
+    # legible at the book's column (a 10-inch figure shrunk to about 0.75): >= 8 pt there
+    assert all(t.get_fontsize() * 0.75 >= 8 for t in ax.get_legend().get_texts())
+    assert dots.get_sizes()[0] >= 100
     # the legend's marker for the coloured dots is neutral (white), not one depth's colour
     assert ax.get_legend().legend_handles[0].get_markerfacecolor() == "white"
     fig.canvas.draw()  # the legend sits under the image, over none of its dots
@@ -59,3 +62,19 @@ def test_widen_peaks_keeps_heights_and_places():
     assert w[2, 3] == np.float32(0.3) and w[0, 3] == np.float32(0.3)
     assert (widen_peaks(m, 0) == m).all()
     assert display_radius(640) == 8 and display_radius(160) == 2
+
+
+def test_found_peaks_named_in_a_legible_legend_under_the_panel():
+    from robotpose_lib.viz.decoding import plot_found_peaks
+
+    fig, ax = plt.subplots(figsize=(2.5, 2.5))
+    ax.imshow(np.zeros((40, 60)))
+    uv = np.array([[10.0, 10.0], [30.0, 20.0]])
+    legend = plot_found_peaks(ax, {"nms": uv, "log": uv + 1})
+    assert [t.get_text() for t in legend.get_texts()] == ["NMS", "LoG"]
+    assert all(t.get_fontsize() * 0.75 >= 8 for t in legend.get_texts())
+    assert len(ax.collections) == 2 and all(c.get_sizes()[0] >= 60 for c in ax.collections)
+    assert ax.collections[0].get_offsets().tolist() == uv.tolist()
+    fig.canvas.draw()
+    assert legend.get_window_extent().y1 <= ax.get_window_extent().y0 + 1
+    plt.close(fig)

@@ -3,6 +3,8 @@
 * :func:`plot_disc_depths`: the depth decoded at one robot's joints, one large dot per
   depth disc, beside the other robots' discs in grey (the depth discs themselves are a
   few pixels wide: drawn as pixels they vanish at the book's column width).
+* :func:`plot_found_peaks`: the peaks each peak finder found, with a legend under the
+  panel.
 * :func:`widen_peaks`: belief maps dilated for display, so that their peaks (Gaussians a
   few pixels wide) show in a thumbnail.
 """
@@ -12,6 +14,12 @@ import numpy as np
 from matplotlib.lines import Line2D
 
 OTHER_GREY = "0.6"  # the other robots' discs
+# legible when the 10-inch, four-panel figure is shrunk to the book's column (about 0.75):
+# legends at about 8 pt there, dots about 10 pt across
+LEGEND_PT, DOT_AREA = 11, 110
+# the peak finders' markers (:func:`plot_found_peaks`): NMS a filled cross, LoG a hollow circle
+PEAK_STYLES = {"nms": dict(marker="x", color="c", linewidths=2.0),
+               "log": dict(marker="o", facecolors="none", edgecolors="lime", linewidths=1.6)}
 
 
 def widen_peaks(image: np.ndarray, radius: int) -> np.ndarray:
@@ -53,8 +61,8 @@ def disc_depths(z_map: np.ndarray, joints_uv: np.ndarray) -> np.ndarray:
 
 
 def plot_disc_depths(ax, z_map: np.ndarray, joints_uv: np.ndarray, other_uv: np.ndarray | None, robot: int,
-                     silhouettes: np.ndarray | None = None, cmap: str = "turbo", size: float = 60,
-                     colorbar: bool = True, fontsize: float = 9):
+                     silhouettes: np.ndarray | None = None, cmap: str = "turbo", size: float = DOT_AREA,
+                     colorbar: bool = True, fontsize: float = 9, legend_fontsize: float = LEGEND_PT):
     """The decoded depth of one robot's depth discs, legible at a thumbnail's size: a dot
     with a black edge at each of its joints, coloured by the depth :func:`disc_depths`
     reads there (a joint without depth: hollow), the other robots' joints as grey dots,
@@ -70,6 +78,8 @@ def plot_disc_depths(ax, z_map: np.ndarray, joints_uv: np.ndarray, other_uv: np.
         robot: the followed robot's index (for the title and the legend).
         silhouettes: (H, W) bool, where the robots are (light grey), or None.
         size: the dots' area in points squared.
+        fontsize: the title's; legend_fontsize: the legend's (its labels on two lines, so
+            that it stays about as wide as the panel).
 
     Returns:
         the PathCollection of the followed robot's dots (the colour bar's mappable).
@@ -99,13 +109,37 @@ def plot_disc_depths(ax, z_map: np.ndarray, joints_uv: np.ndarray, other_uv: np.
     ax.set_yticks([])
     ax.set_title(f"decoded Z [m], robot {robot}", fontsize=fontsize)
     # a neutral marker: the dots' colours are depths, which the colour bar gives
-    handles = [Line2D([], [], ls="", marker="o", mfc="white", mec="k", ms=6,
-                      label=f"robot {robot}'s discs (colour: depth)")]
+    ms = np.sqrt(size)  # the legend's markers as large as the dots
+    handles = [Line2D([], [], ls="", marker="o", mfc="white", mec="k", ms=ms,
+                      label=f"robot {robot}'s discs\n(colour: depth)")]
     if other_uv is not None and len(other_uv):
-        handles.append(Line2D([], [], ls="", marker="o", mfc=OTHER_GREY, mec="k", ms=5, label="other robots'"))
+        handles.append(Line2D([], [], ls="", marker="o", mfc=OTHER_GREY, mec="k", ms=ms * 0.8,
+                              label="other robots'"))
     # under the image, where it hides no dot
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=fontsize - 2,
-              handletextpad=0.2, borderpad=0.3)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), fontsize=legend_fontsize,
+              handletextpad=0.3, borderpad=0.3, labelspacing=0.3, frameon=False)
     if colorbar:
         ax.figure.colorbar(dots, ax=ax, fraction=0.035)
     return dots
+
+
+def plot_found_peaks(ax, peaks: dict[str, np.ndarray], size: float = 80, fontsize: float = LEGEND_PT):
+    """The peaks that each peak finder found, drawn over a belief map, with a legend under
+    the panel legible at the book's column width: NMS as cyan crosses, LoG as hollow green
+    circles (:data:`PEAK_STYLES`; another method in the default marker), named as the book
+    names them (``peaks.peak_name``).
+
+    Args:
+        peaks: method ("nms", "log") -> (J, 2) pixels (u, v); NaN rows are skipped.
+        size: the markers' area in points squared.
+
+    Returns:
+        the Legend.
+    """
+    from ..peaks import peak_name
+
+    for method, uv in peaks.items():
+        uv = np.asarray(uv, float).reshape(-1, 2)
+        ax.scatter(uv[:, 0], uv[:, 1], s=size, label=peak_name(method), zorder=3, **PEAK_STYLES.get(method, {}))
+    return ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(peaks), fontsize=fontsize,
+                     handletextpad=0.2, columnspacing=1.0, frameon=False)
