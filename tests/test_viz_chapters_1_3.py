@@ -78,6 +78,24 @@ def test_pr_curves_show_every_threshold_of_the_result_by_default():
     plt.close(fig)
 
 
+def test_pr_curves_have_distinct_hues_and_alternate_line_styles():
+    from types import SimpleNamespace
+
+    rp = np.linspace(0, 1, 101)
+    iou = np.round(np.arange(0.5, 0.96, 0.05), 2)
+    result = SimpleNamespace(iou_thresholds=iou, recall_points=rp, max_recall=np.ones(10),
+                             precision=np.ones((10, 101)), ap=np.ones(10), kind="box")
+    fig, ax = plt.subplots()
+    iv.plot_pr_curves(ax, result)
+    colors = [tuple(np.round(matplotlib.colors.to_rgb(line.get_color()), 3)) for line in ax.lines]
+    assert len(set(colors)) == 10
+    # neighbouring thresholds differ clearly in colour (not neighbours of a sequential map)
+    assert all(np.abs(np.subtract(a, b)).sum() > 0.3 for a, b in zip(colors, colors[1:]))
+    styles = [line.get_linestyle() for line in ax.lines]
+    assert styles[0::2] == ["-"] * 5 and styles[1::2] == ["--"] * 5  # curves on top of each other both show
+    plt.close(fig)
+
+
 # ------------------------------------------------------------ training logs (ch. 2 and 3)
 def test_tenth_mean_reads_the_start_and_the_end_of_a_log():
     values = np.arange(1, 21, dtype=float)  # 20 values: a tenth is 2

@@ -320,6 +320,19 @@ def plot_step_masks(images: list[np.ndarray], steps: list[np.ndarray], true_mask
     return fig
 
 
+# the precision-recall curves' colours and line styles: ten distinct hues (neighbours of a
+# sequential map cannot be told apart at the book's column width), solid and dashed in
+# turn, so that a dashed curve shows where it lies on a solid one
+PR_PALETTE, PR_STYLES = "tab10", ("-", "--")
+
+
+def pr_style(rank: int) -> tuple[tuple[float, float, float], str]:
+    """The colour (RGB in [0, 1]) and line style of the ``rank``-th curve of
+    :func:`plot_pr_curves`."""
+    colors = plt.get_cmap(PR_PALETTE).colors
+    return tuple(colors[rank % len(colors)]), PR_STYLES[rank % len(PR_STYLES)]
+
+
 def plot_pr_curves(ax, result, thresholds=None, title: str | None = None,
                    fontsize: float = 7, legend_loc: str = "right"):
     """Precision-recall curves of an ``ap.APResult``, one per IoU threshold (paper Fig. 7a).
@@ -331,16 +344,16 @@ def plot_pr_curves(ax, result, thresholds=None, title: str | None = None,
     legend's (the labels and title one and three points larger); ``legend_loc`` "right" puts
     the legend beside the axes, "below" under them in two columns, "inside" inside them
     where it covers the fewest curve points (curves that stop at a low recall leave the right
-    half empty).
+    half empty). The curves take distinct hues and alternate solid and dashed (:func:`pr_style`).
     """
-    cmap = plt.get_cmap("plasma")
     iou = np.asarray(result.iou_thresholds)
     chosen = (list(range(len(iou))) if thresholds is None else
               [int(np.argmin(np.abs(iou - t))) for t in thresholds])
     for rank, t in enumerate(chosen):
         reached = result.recall_points <= result.max_recall[t] + 1e-12
-        ax.plot(result.recall_points[reached], result.precision[t][reached],
-                color=cmap(rank / max(1, len(chosen))), label=f"IoU {iou[t]:.2f}: AP {result.ap[t]:.2f}")
+        color, style = pr_style(rank)
+        ax.plot(result.recall_points[reached], result.precision[t][reached], color=color, ls=style, lw=1.8,
+                label=f"IoU {iou[t]:.2f}: AP {result.ap[t]:.2f}")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("recall", fontsize=fontsize + 1)
