@@ -186,3 +186,22 @@ def test_pipeline_3d_panel_names_its_axes_in_metres_with_tick_values():
     # the image panels take over a seventh of the figure's width each
     assert all(ax.get_position().width > 0.14 for ax in fig.axes[:4])
     plt.close(fig)
+
+
+def test_animation_frames_share_one_window_around_every_frames_robot():
+    H, W = 120, 160
+    samples = []
+    for left in (40, 60, 80):  # the robot moves right from frame to frame
+        masks = np.zeros((1, H, W), bool)
+        masks[0, 50:80, left:left + 12] = True
+        samples.append(SimpleNamespace(image=np.zeros((H, W, 3), np.uint8), masks=masks, num_robots=1,
+                                       joints_2d=np.array([[[left + 6.0, 78.0], [left + 6.0, 52.0]]]),
+                                       visibility=np.ones((1, 2), bool)))
+    rows, cols = viz.shared_window(samples)
+    assert cols.start <= 40 and cols.stop >= 92 and rows.start <= 50 and rows.stop >= 80  # every frame's robot
+    assert cols.stop - cols.start < W and abs((cols.stop - cols.start) / (rows.stop - rows.start) - W / H) < 0.05
+    frames = viz.window_frames(samples, width=320)
+    assert len({f.shape for f in frames}) == 1 and frames[0].shape[1] >= 300  # one size, enlarged
+    # each frame is the same crop: the robot's pixels move right as in the images
+    firsts = [np.flatnonzero(f.any((0, 2)))[0] for f in frames]
+    assert firsts[0] < firsts[1] < firsts[2]

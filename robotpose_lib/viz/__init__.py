@@ -312,6 +312,28 @@ def prediction_window(sample, poses, margin: float = 0.12, min_size: int = 24) -
     return zoom_box(m, margin=margin, aspect=W / H, min_size=min_size)
 
 
+def shared_window(samples, margin: float = 0.15, min_share: float = 0.25) -> tuple[slice, slice]:
+    """One (rows, cols) window for a sequence of samples (the frames of an animation): the
+    union of all their robots' masks with ``margin`` (:func:`zoom_box`), at the image's
+    aspect and at least ``min_share`` of the image's height (at most 1 / ``min_share``
+    times enlarged). The same window in every frame, so that the robot does not jump."""
+    H, W = samples[0].image.shape[:2]
+    union = np.zeros((H, W), bool)
+    for s in samples:
+        if len(s.masks):
+            union |= np.asarray(s.masks, bool).any(0)
+    return zoom_box(union, margin=margin, aspect=W / H, min_size=max(1, int(H * min_share)))
+
+
+def window_frames(samples, width: int = 640, margin: float = 0.15, min_share: float = 0.25) -> list[np.ndarray]:
+    """The frames of an animation cropped to the robots as Fig. 1.9 is: each sample drawn
+    with its chains (:func:`draw_sample_window`) in the one window of
+    :func:`shared_window`, enlarged to about ``width`` pixels. Returns uint8 images, all of
+    one size."""
+    window = shared_window(samples, margin=margin, min_share=min_share)
+    return [draw_sample_window(s, window, width)[0] for s in samples]
+
+
 # the true chains that no prediction is matched to: grey, each in its own dash pattern
 UNMATCHED_STYLES = (":", "-.", (0, (6, 2, 1, 2, 1, 2)), (0, (1, 3)))
 
