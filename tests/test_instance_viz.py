@@ -102,6 +102,9 @@ def test_pr_curves_one_line_per_threshold():
 def test_diagram_and_area_histogram_draw():
     ax = iv.draw_unrolled_model(3)
     assert sum("ConvGRU" in t.get_text() for t in ax.texts) == 3
+    # the context block's activation and pooling written out (no undefined abbreviations)
+    assert any("leaky ReLU" in t.get_text() and "max-pool" in t.get_text() for t in ax.texts)
+    assert not any("LReLU" in t.get_text() for t in ax.texts)
     plt.close(ax.figure)
     with pytest.raises(ValueError, match="steps"):
         iv.draw_unrolled_model(1)
