@@ -407,17 +407,17 @@ _, show_figure = panel_controls(show_posed, **camera_sliders, **sliders)
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The posed industrial arm at the controls' first setting (with a running kernel, the controls above redraw it): the image with its joints, and its depth (colour bar in metres), both cropped to the robot (the title gives the enlargement).", "name": "fig-pose-panel"}}
 show_figure()
 
-# %% mystnb={"figure": {"caption": "The exploration as an animation (use the controls): the camera circles the industrial arm while its second joint sweeps.", "name": "fig-animation"}}
+# %% mystnb={"figure": {"caption": "The exploration as an animation (use the controls): the camera circles the industrial arm while its second joint sweeps; every frame is cropped to the same window around the arm.", "name": "fig-animation"}}
 n_frames = config.pick(6, 24)
-frames = []
+samples = []
 for k in range(n_frames):
     t = k / n_frames
     q = [0.3, -0.6 + 0.8 * math.sin(2 * math.pi * t), 0.4, 0.5, 0.8, 0.0]
     scene = posed_scene("kuka_kr16", q, 5.0, 1.1, 2 * math.pi * t, height=H, width=W,
                         seed=3)
-    frames.append(viz.draw_sample(render_scenes("kuka_kr16", [scene],
-                                                params_for("kuka_kr16"))[0]))
-display(HTML(viz.animation_html(frames)))
+    samples.append(render_scenes("kuka_kr16", [scene], params_for("kuka_kr16"))[0])
+# one window around the arm in every frame (as Fig. 1.9): it fills the frame, no jumps
+display(HTML(viz.animation_html(viz.window_frames(samples))))
 
 # %% [markdown]
 # ## Datasets: on the fly and on disk

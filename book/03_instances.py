@@ -127,7 +127,7 @@ axes[0].axis("off")
 iv.plot_joint_peaks(axes[1], scene.image, scene.joints_2d,
                     np.ones(scene.joints_2d.shape[:2], bool),
                     "belief peaks: joint type only")
-axes[1].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3)
+iv.joint_legend(axes[1])
 iv.plot_chains(axes[2], scene.image, peaks, chains, "nearest-neighbour chains")
 # zoom onto the robots (joints and masks) with a margin
 uv = scene.joints_2d.reshape(-1, 2)
@@ -316,7 +316,7 @@ toy_right = {rule: float(np.mean(counts_by_rule(fractions, rule) == truth))
              for rule in (0.05, 0.02)}
 display(Markdown(narration.describe_toy_counts(toy_right, counts_test.numpy())))
 
-# %% mystnb={"figure": {"caption": "The toy model on held-out scenes, one scene per row: the discs coloured by true instance, then the model's masks step by step; a step's title gives its share of activated pixels, green while the 2 % rule counts a disc, red where it stops.", "name": "fig-toy-steps"}}
+# %% mystnb={"figure": {"caption": "The toy model on held-out scenes, one scene per row: the discs coloured by true instance, then the model's masks step by step; a step's title gives its share of activated pixels, green while the 2 % rule counts a disc, red where it stops (the end-of-sequence step), grey for the steps after it, which are drawn but which the rule never reaches.", "name": "fig-toy-steps"}}
 show = [int(np.flatnonzero(counts_test.numpy() == c)[0]) for c in range(4)
         if (counts_test.numpy() == c).any()]
 fig = iv.plot_step_masks(
@@ -518,7 +518,7 @@ display(Markdown(narration.describe_canvas(canvas_rows, TOY_STEPS, QUICK)))
 # scores boxes (around the pixels above 0.6); we report boxes and masks. `ap.py`
 # reproduces pycocotools' numbers (checked in the tests).
 
-# %% mystnb={"figure": {"caption": "Precision-recall curves of the reference model's boxes (left) and masks (right) on the test set, one curve per IoU threshold of COCO's ten, 0.50 to 0.95 in steps of 0.05, each in the legend with its AP (the paper's Fig. 7a); curves at thresholds with the same precision lie on top of each other, and a threshold where nothing is matched draws no curve.", "name": "fig-pr"}}
+# %% mystnb={"figure": {"caption": "Precision-recall curves of the reference model's boxes (left) and masks (right) on the test set, one curve per IoU threshold of COCO's ten, 0.50 to 0.95 in steps of 0.05, each in the legend with its AP (the paper's Fig. 7a); the curves alternate solid and dashed, so that curves at thresholds with the same precision, which lie on top of each other, both show, and a threshold where nothing is matched draws no curve.", "name": "fig-pr"}}
 start = time.perf_counter()
 evaluations = {
     # the settings of `robotpose eval instances` (batch 8; the other defaults)

@@ -134,12 +134,13 @@ masked = decode.mask_beliefs(beliefs, masks[r_show])[0]
 own_uv = sample.joints_2d[r_show][pose3d.counted_joints(sample)[r_show]]
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "Decoding perfect maps, followed for the largest robot: the scene with its true joints, the belief maps of all joints and the beliefs multiplied by that robot's mask (outline in white), both dilated for display so that each peak shows (the title gives the radius), with the peaks found by NMS (crosses) and LoG (circles), and the depth decoded on that robot's depth discs, one dot per disc at its joint (the other robots' discs as grey dots), over the robots' silhouettes.", "name": "fig-perfect"}}
-from robotpose_lib.viz.decoding import display_radius, plot_disc_depths, widen_peaks
+from robotpose_lib.viz.decoding import (display_radius, plot_disc_depths,
+                                        plot_found_peaks, widen_peaks)
 
 # the Gaussians are a few pixels wide: dilated for display so that the peaks show
 widen = display_radius(W)
 
-fig, axes = plt.subplots(1, 4, figsize=(10, 2.6))
+fig, axes = plt.subplots(1, 4, figsize=(10, 3.0))
 axes[0].imshow(viz.draw_sample(sample))
 axes[0].set_title(f"{sample.num_robots} robots, true joints", fontsize=9)
 axes[1].imshow(widen_peaks(beliefs.max(0).values, widen), cmap="magma")
@@ -148,13 +149,7 @@ axes[1].set_title(f"max over joints of B\n(dilated {widen} px for display)",
 axes[2].imshow(widen_peaks(masked.max(0).values, widen), cmap="magma")
 axes[2].contour(sample.masks[r_show], levels=[0.5], colors="w", linewidths=0.6)
 axes[2].set_title(f"B x mask of robot {r_show}", fontsize=9)
-for m, marker in (("nms", "x"), ("log", "o")):
-    uv = decoded[m][r_show].joints_2d
-    hollow = m == "log"
-    axes[2].scatter(uv[:, 0], uv[:, 1], marker=marker, s=40, label=peak_name(m),
-                    facecolors="none" if hollow else "c",
-                    edgecolors="lime" if hollow else None)
-axes[2].legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=2, fontsize=7)
+plot_found_peaks(axes[2], {m: decoded[m][r_show].joints_2d for m in ("nms", "log")})
 counted = pose3d.counted_joints(sample)
 others = [sample.joints_2d[r][counted[r]] for r in range(sample.num_robots)
           if r != r_show]
