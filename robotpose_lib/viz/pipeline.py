@@ -213,12 +213,15 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
     # without the ticks overlapping; the axes named with their units
     from matplotlib.ticker import MaxNLocator
 
-    for axis in (ax3.xaxis, ax3.yaxis, ax3.zaxis):
+    for axis in (ax3.xaxis, ax3.zaxis):
         axis.set_major_locator(MaxNLocator(nbins=2, steps=[1, 2, 5, 10]))
-    ax3.tick_params(labelsize=TICK_PT, pad=-3)
+    # the depth axis is foreshortened in this view: one value, at its middle, or the labels collide
+    depth = ax3.get_ylim()
+    ax3.set_yticks([round(float(np.mean(depth)), 1)])
+    ax3.tick_params(labelsize=TICK_PT, pad=-2)
     for axis, name in zip((ax3.xaxis, ax3.yaxis, ax3.zaxis), AXIS_NAMES_3D):
         axis.set_label_text(name, fontsize=LABEL_PT - 3)
-        axis.labelpad = -6
+        axis.labelpad = 1  # clear of the tick labels
     ax3.view_init(elev=VIEW_3D[0], azim=VIEW_3D[1])
     # titles and stage labels on common lines above and below the image panels; the 3D
     # panel gets the room around it (a 3D box draws smaller than its axes)
