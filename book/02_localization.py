@@ -530,7 +530,7 @@ show_figure()
 # $\varphi$, the decoded predicted depth against the true depth, in centimetres, split
 # into near [0, 5) m and far [5, 10] m; pixels deeper than 10 m (a camera on the 10 m
 # hemisphere sees the far robots' joints a little beyond it) are left out, as the paper's
-# table ends at 10 m. The Panda is only seen from up to 3 m in our data,
+# table ends at 10 m. The Panda is only seen from less than 5 m in our data,
 # so its far column is empty. The line under each table is a yardstick: the error of a
 # "model" that ignores the image and predicts the test set's median depth everywhere.
 

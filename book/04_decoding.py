@@ -380,7 +380,8 @@ for robot, rep in reports.items():
 # decoded twice from the same outputs of the shipped Panda networks: with the predicted
 # instance masks (the one-pass model's), and as if the image showed one robot (each
 # joint's strongest peak anywhere). The last column counts the found joints
-# that lie nearer to the *other* robot's joint than to their own robot's.
+# that lie nearer to the *other* robot's joint than to their own robot's, a chain's own
+# robot being the true robot the one-to-one matching pairs it with.
 
 # %%
 if HAS_MASKS:
@@ -462,7 +463,7 @@ display(Markdown(narration.table_ii_markdown(table_ii, TIMED)))
 for paragraph in narration.describe_table_ii(table_ii):
     display(Markdown(paragraph))
 display(Markdown(narration.table_ii_conditions(
-    table_ii, len(names), THREADS, torch.get_num_threads(),
+    table_ii, len(names),
     showcase.instance_model_kind(predictor) if predictor is not None else None)))
 
 # %% [markdown]
@@ -508,7 +509,7 @@ _, show_figure = panel_controls(
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The panel at its first setting (seed 0, two robots, camera at 1.8 m, 50 deg field of view, NMS peaks); with a running kernel, the controls above redraw it. The title gives the robots predicted and true and the mean 3D error of the matched joints.", "name": "fig-explore-panel"}}
 show_figure()
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "A few fixed settings of the panel (seed, number of robots, camera distance), drawn in the static book, each image's bold title giving its setting, failures included; the sentence below compares the robots found in them with the test set.", "name": "fig-explore-settings"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "A few fixed settings of the panel (seed, number of robots, camera distance), drawn in the static book, each image's bold title giving its setting, failures included; the legends pair each true robot with its nearest chain without a distance limit, while the sentence below counts a robot as matched only within its stated distance; the sentence below compares the robots found in them with the test set.", "name": "fig-explore-settings"}}
 # static fallback: a few settings, as one figure
 SETTINGS = config.pick([(1, 2, 1.5)], [(1, 1, 1.2), (2, 2, 1.8), (3, 3, 2.6)])
 titles = [f"seed {seed}, {narration.count_noun(robots, 'robot')}, "

@@ -48,10 +48,10 @@
 # *filmed validation set*, scenes rendered from a general description of how people film
 # arms (camera 0.3-3 m from the arm, wide fields of view, the base or the hand cut by the
 # border, occluders, an object in the hand). It continued, though, from the
-# primitive-Panda model that appears as a comparison row, whose checkpoint was chosen
-# and whose frozen backbone was compared again on these photos (chapter 6), after a
-# first comparison on synthetic scenes: that model's figures here are somewhat
-# optimistic, and the backbone the mesh model inherits was kept with the photos in view.
+# primitive-Panda model that appears as a comparison row, whose checkpoints and
+# backbones were compared on these photos (chapter 6), after a first backbone comparison
+# on synthetic scenes: that model's figures here may be somewhat optimistic, and the
+# backbone the mesh model inherits was kept with the photos in view.
 
 # %% tags=["remove-cell"]
 # On Colab, install the library first (elsewhere it is already installed by `make`).

@@ -166,7 +166,8 @@ display(Markdown(narration.chosen_scene_rule(
 # finding a joint's peak in its belief map (chapter 2); the *recurrent* model is the
 # paper's ConvGRU instance model (chapter 3), the *one-pass* model our alternative to it
 # (chapter 6); COCO AP is the average precision of the instance masks as detections,
-# averaged over ten IoU thresholds from 0.50 to 0.95 (chapter 3, the paper's Fig. 7);
+# averaged over ten thresholds of IoU (intersection over union, the overlap of two
+# masks) from 0.50 to 0.95 (chapter 3, the paper's Fig. 7);
 # keypoint AUC scores 2D joints on photos between 0 and 20 px, 1 being
 # perfect, the *dev photos* are 15 calibrated photographs of a real Panda that the models
 # are measured on, never trained on, and the *mean-pose baseline* guesses every
@@ -251,9 +252,10 @@ else:
 record = read_record("kuka_kr16_localization_cpu")
 n_card = (record.figures("test") or {}).get("n") if record is not None else None
 display(Markdown(
-    "In the full build, chapters 2 to 4 evaluate the same "
+    "In the full build, chapters 2 and 3 evaluate the same "
     + (f"{int(n_card)} " if n_card else "")
-    + "synthetic test scenes as the model cards, so the figures the scorecard quotes "
+    + "synthetic test scenes as the model cards (chapter 4 renders the same scenes "
+    "at 480x640, which makes them other images), so the figures the scorecard quotes "
     "reappear in chapters 2 and 3, which compare them with the cards' and say whether "
     "they agree; a quick-mode build (below) evaluates a few scenes only, so its figures are "
     "noisy and differ from the cards'. The studies of chapter 6 say how many scenes each "

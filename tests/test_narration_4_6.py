@@ -138,8 +138,8 @@ def test_table_ii_sentences_follow_the_measured_rows():
     assert gpu[0].endswith("on this GPU.") and "times shorter; " in gpu[1]
     table = narration.table_ii_markdown(_table_ii(), "panda")
     assert table.startswith("On cpu (2 cores); each step's mean") and "| NMS | 12.6 | scipy |" in table
-    conditions = narration.table_ii_conditions(_table_ii(), joints=7, threads=1, default_threads=2)
-    assert "belief maps of 7 joints" in conditions and "(2 here, against 1 above)" in conditions
+    conditions = narration.table_ii_conditions(_table_ii(), joints=7)
+    assert "belief maps of 7 joints" in conditions and "default thread count" not in conditions
 
 
 def test_scene_title_and_the_explored_scenes_sentence():
@@ -374,7 +374,7 @@ def test_describe_instance_runtimes_and_train_bench():
     rows = [{"robots": 1, "convgru_forced_ms": 16.0, "onepass_forced_ms": 14.0, "onepass_ms": 14.0},
             {"robots": 6, "convgru_forced_ms": 50.0, "onepass_forced_ms": 15.0, "onepass_ms": 15.3}]
     text = narration.describe_instance_runtimes({"panda": rows}, ("panda", "kuka_kr16"))
-    assert "from 16 to 50 ms (3.1 times), the one-pass model's from 14 to 15 ms (1.1 times)" in text
+    assert "from 16 to 50 ms (3.1 times), the one-pass model's from 14.0 to 15.0 ms (1.07 times)" in text
     rows_apart = [dict(r, onepass_ms=r["onepass_forced_ms"] * 1.024) for r in rows]  # 2.4% apart: not "2%"
     assert "within 3% of each other" in narration.describe_instance_runtimes({"panda": rows_apart}, ("panda",))
     assert "within 2% of each other" in text and text.endswith("No study file with runtime figures for kuka_kr16, "
@@ -435,3 +435,6 @@ def test_the_shown_pair_says_when_it_goes_against_the_table():
     assert "In this scene the masks do worse than decoding without them, against the table" in text
     assert "over all 3 scenes 23% of the joints found with masks lie on the other robot and 37% without" in text
     assert "against the table" not in narration.describe_shown_pair(per_scene, 0, [])
+    # more joints on the other robot with masks: the sentence says the count follows the matching
+    assert "this count can rise while the chain itself is unchanged" in text
+    assert "one-to-one matching" not in narration.describe_shown_pair(per_scene, 0, [])

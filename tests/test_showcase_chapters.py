@@ -168,7 +168,7 @@ def test_table_ii_text_says_which_instance_model_each_row_times():
                 "baselines": [{"step": "NMS", "ours_ms": 1.0, "baseline": "scipy", "baseline_ms": 2.0,
                                "speedup": 2.0, "same_peaks": True}]}
     assert "the paper's recurrent (ConvGRU) instance model" in narration.table_ii_markdown(table_ii, "panda_primitive")
-    onepass = narration.table_ii_conditions(table_ii, 7, 1, 2, predictor_model="one-pass")
+    onepass = narration.table_ii_conditions(table_ii, 7, predictor_model="one-pass")
     assert "its instance model the recurrent one" in onepass
     assert "loads the one-pass instance model by default" in onepass
-    assert "loads the" not in narration.table_ii_conditions(table_ii, 7, 1, 2, predictor_model="recurrent")
+    assert "loads the" not in narration.table_ii_conditions(table_ii, 7, predictor_model="recurrent")

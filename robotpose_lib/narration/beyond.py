@@ -215,8 +215,8 @@ def describe_instance_runtimes(runtimes: dict, robots) -> str:
             f"*{robot}*: from {first['robots']} to {last['robots']} robots the recurrent model's instance stage grows "
             f"from {first['convgru_forced_ms']:.0f} to {last['convgru_forced_ms']:.0f} ms "
             f"({last['convgru_forced_ms'] / first['convgru_forced_ms']:.1f} times), the one-pass model's from "
-            f"{first['onepass_forced_ms']:.0f} to {last['onepass_forced_ms']:.0f} ms "
-            f"({last['onepass_forced_ms'] / first['onepass_forced_ms']:.1f} times), both forced to decode as many "
+            f"{first['onepass_forced_ms']:.1f} to {last['onepass_forced_ms']:.1f} ms "
+            f"({last['onepass_forced_ms'] / first['onepass_forced_ms']:.2f} times), both forced to decode as many "
             "instances as there are robots (the red and orange curves).")
     if sentences:
         gap = max((abs(r["onepass_ms"] / r["onepass_forced_ms"] - 1) for rows in runtimes.values() for r in rows
@@ -244,7 +244,7 @@ def describe_train_bench(bench: list[dict], config_name: str, quick: bool = Fals
             f"{bench[0]['threads']} torch thread:\n\n"
             + markdown_table(bench, columns=["variant", "samples_per_s", "speedup"],
                              formats={"samples_per_s": ".1f", "speedup": ".2f"},
-                             headers={"samples_per_s": "samples/s", "speedup": "x fp32 eager"})
+                             headers={"samples_per_s": "samples/s", "speedup": "speed-up over fp32 eager"})
             + f"\n\nThe shipped recipe trains {bench[-1]['speedup']:.1f} times as many samples per second as plain "
               "fp32 here. "
             + ("On a CPU without native bfloat16 the mixed-precision step is not taken (its row says so). "

@@ -275,7 +275,12 @@ def describe_shown_pair(per_scene: list, pick: int, coinciding: list[str]) -> st
             f"without them {foreign_p} of {found_p}. "
             + _against_the_table(per_scene, pick)
             + "".join(f"With the masks {c}: two masks lead to the same joints, so one of the two chains is "
-                      "matched to a robot it does not lie on. " for c in coinciding)).rstrip()
+                      "matched to a robot it does not lie on. " for c in coinciding)
+            # the count is against the robot the matching pairs a chain with, not where the chain lies
+            + ("A chain's own robot is the one the one-to-one matching pairs it with (on mean 2D distance): "
+               "with the masks an extra chain can take the robot a chain lies on and leave it the other one, so "
+               "this count can rise while the chain itself is unchanged; compare the chains in the figure, and the "
+               "legend's pairing of chains with true robots. " if foreign_m > foreign_p else "")).rstrip()
 
 
 def table_ii_markdown(table_ii: dict, robot: str) -> str:
@@ -331,11 +336,9 @@ def describe_table_ii(table_ii: dict) -> list[str]:
     return [first, second]
 
 
-def table_ii_conditions(table_ii: dict, joints: int, threads: int, default_threads: int,
-                        predictor_model: str | None = None) -> str:
+def table_ii_conditions(table_ii: dict, joints: int, predictor_model: str | None = None) -> str:
     """Chapter 4.5: what each row of Table II times (``joints``: belief maps per peak
-    finder run; ``threads``: torch threads while timing; ``default_threads``: torch's
-    default here, which chapter 3 times with), and why chapters 3 and 6 give other figures.
+    finder run), and why chapters 3 and 6 give other figures.
     ``predictor_model``: the instance model ``Predictor.from_pretrained`` loads
     ("one-pass" or "recurrent", ``showcase.instance_model_kind``); when it is not the
     recurrent one, a sentence says that the benchmark times the recurrent model instead."""
@@ -351,9 +354,9 @@ def table_ii_conditions(table_ii: dict, joints: int, threads: int, default_threa
             "(resizing, both networks, masking, peaks, depth, back-projection) on a rendered 480x640 scene with "
             f"{table_ii['scene_robots']} robots, its instance model the recurrent one of the rows above.{other} "
             "Chapters 3 and 6 time under other conditions, so their figures "
-            "differ from these: chapter 3 runs the instance model with torch's default thread count "
-            f"({default_threads} here, against {threads} above) on its own test scenes, as medians of the context "
-            "module plus k + 1 steps for k robots with a line fitted through them; chapter 6 reads the times a "
+            "differ from these: chapter 3 times the industrial arm's networks at their 240x320 input on its own "
+            "test scenes, as medians of the context module plus k + 1 steps for k robots with a line fitted "
+            "through them; chapter 6 reads the times a "
             "one-pass study file recorded when the study was run, with its own thread setting and not on the "
             "computer that built this page. Compare times within one table, not across chapters.")
 

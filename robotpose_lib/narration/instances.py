@@ -24,8 +24,9 @@ def chosen_masks_rule(chosen, min_active_fraction: float, model: str) -> str:
                     f"{iou.min():.2f} to {iou.max():.2f}, {int((iou > shown).sum())} better and "
                     f"{int((iou < shown).sum())} worse)")
     return ("The rows are chosen by a rule, not by eye: for each number of robots, among the first scenes with "
-            "exactly that many robots rendered from the test distribution (the test set's parameters and "
-            "background photos, every robot kept in view), the scene of median *mean best IoU* under "
+            "exactly that many robots rendered with the test set's parameters and background photos (the "
+            "robot count set for each row, up to 4 where the test set holds at most 3; every robot kept in "
+            "view), the scene of median *mean best IoU* under "
             f"{model}: for each true robot, the best IoU of a mask the model emits before the "
             f"{min_active_fraction:.1%} stopping rule ends the sequence (0 for a robot that no such mask "
             "overlaps), averaged over the scene's robots; 1 is perfect. The shown scene's value per row: "

@@ -136,8 +136,8 @@ def describe_mesh_real(model: dict, baseline: dict, reference: dict | None = Non
 
         text += (f" The {other_name} reaches {o['auc']:.2f} on all joints and {om['auc']:.2f} on the moving ones, "
                  f"finding {o['found']:.0%} of the keypoints: on these photos the model's AUC is "
-                 f"{against(m['auc'], o['auc'])} that model's on all joints (within 0.01 counts as the "
-                 f"same) and {against(mm['auc'], om['auc'])} it on the moving ones.")
+                 f"{against(m['auc'], o['auc'])} that model's on all joints and {against(mm['auc'], om['auc'])} it "
+                 "on the moving ones (AUCs within 0.01 count as the same).")
     if reference is not None and reference.get("auc"):
         text += (f" For scale, DREAM's published keypoint AUC of about {reference['auc']:.2f} ({reference['what']}) "
                  f"is {reference['auc'] / max(m['auc'], 1e-9):.0f} times ours." if m["auc"] > 0 else
