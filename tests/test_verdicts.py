@@ -46,8 +46,8 @@ def test_scorecard_summary_counts_the_verdicts():
     onepass[0]["training"] = {"onepass": "8,200 steps on the `clutter` recipe",
                               "convgru": "2,000 steps on the `paper` recipe"}
     text = narration.scorecard_summary(rows, onepass)
-    assert ("82% of 100 kuka_kr16 test scenes (8,200 steps on the `clutter` recipe) against the recurrent model's "
-            "21% of 100 (2,000 steps on the `paper` recipe)") in text
+    assert ("82% of 100 kuka_kr16 test scenes, trained 8,200 steps on the `clutter` recipe, against the recurrent "
+            "model's 21% of 100, trained 2,000 steps on the `paper` recipe;") in text
     assert "so each comparison is of model, data and budget together" in text
 
 

@@ -91,15 +91,15 @@ def scorecard_summary(rows: list[ScoreRow], onepass: list[dict]) -> str:
         text += (" The shipped models are CPU miniatures (next section), where the paper trained for 30 epochs "
                  "on a GPU; the chapters show where each gap comes from, and chapter 6 what we tried against it.")
     if onepass:
-        def trained(o, key):  # how the model was trained, when the caller knows
-            return f" ({o['training'][key]})" if o.get("training", {}).get(key) else ""
+        def trained(o, key):  # how the model was trained, when the caller knows (its text may hold parentheses)
+            return f", trained {o['training'][key]}," if o.get("training", {}).get(key) else ""
 
         parts = [f"{o['onepass']['counting_accuracy']:.0%} of {o['onepass']['n']} {o['robot']} test scenes"
                  f"{trained(o, 'onepass')} against the recurrent model's {o['convgru']['counting_accuracy']:.0%} of "
-                 f"{o['convgru']['n']}{trained(o, 'convgru')}" for o in onepass]
+                 f"{o['convgru']['n']}{trained(o, 'convgru').rstrip(',')}" for o in onepass]
         text += ("\n\nBeyond the paper, our one-pass instance model ([chapter 6](06_beyond_the_paper.ipynb)) "
                  "counts the robots right in " + ", and in ".join(parts) + "; the two were trained "
-                 + ("as the parentheses say, so each comparison is of model, data and budget together"
+                 + ("as said, so each comparison is of model, data and budget together"
                     if all(o.get("training") for o in onepass) else "with other recipes and budgets")
                  + ", which chapter 6 states beside its comparison. It is not scored: the paper has no such model.")
     return text
