@@ -377,7 +377,7 @@ SHOW_ROBOT = LIVE_ROBOT
 # learning rate. From phase 3 on its depth term measures the log code, so its level
 # cannot be compared with phases 1 and 2.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs, phase after phase: the last stage's belief and depth terms (unweighted, smoothed) against the step; at each dotted line the training was continued from its last weights with one change, and the number there is the phase's, whose change the title names.", "name": "fig-reference-runs"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs, phase after phase: the last stage's belief and depth terms (unweighted, smoothed) against the step; at each dotted line the training was continued from its last weights with one change, and the number there is the phase's, whose change the title names. The Panda's steps count from the start of its first phase, on primitives, so they include the steps of the model its mesh phase was warm-started from.", "name": "fig-reference-runs"}}
 # each reference's phases in training order: (model folder, run in its lineage.json,
 # what changed); the Panda's first three are the primitive Panda's model, its fourth
 # (one logged run) the mesh Panda's

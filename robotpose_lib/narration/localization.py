@@ -169,7 +169,8 @@ def localization_card_comparison(robot: str, report, figures_on_card: dict | Non
                  "figures of its evaluation agree with this chapter's to the printed two decimals"
                  + (f" ({'; '.join(card_figures)})" if card_figures else "") + f"; {len(diff)} "
                  + ("differs" if len(diff) == 1 else "differ")
-                 + f", the first {_entry_name(key)}: {on_card:.2f} on the card against {here_value:.2f} here. With "
+                 + (":" if len(diff) == 1 else ", the first of them")
+                 + f" {_entry_name(key)}, {on_card:.2f} on the card against {here_value:.2f} here. With "
                  "the same scenes and checkpoint, the difference can only come from the computation (device, "
                  "library versions) or from the evaluation code. ")
     else:
