@@ -774,7 +774,8 @@ if first_runs:
                                              **{c: ".1f" for c in first_runs[0]
                                                 if "mean" in c}})))
     shipped = ({"robot": ROBOT, "count right": total[f"right ({SMALL})"],
-                "mean count, 1 robot": singles[f"mean count ({SMALL})"]}
+                "mean count, 1 robot": singles[f"mean count ({SMALL})"],
+                "eos weight": task.eos_weight}
                if TRAINED and singles else None)
     display(Markdown(narration.describe_unstopped_runs(first_runs, shipped)))
 else:

@@ -224,6 +224,10 @@ def test_log_noise_and_unstopped_runs():
     text = nar.describe_unstopped_runs(rows, {"robot": "kuka_kr16", "mean count, 1 robot": 3.4, "count right": 0.21})
     assert "counts 3.4 there and counts right in 21% of this chapter's scenes, against the weight-1 run's 23%" in text
     assert "cut the over-counting without counting right more often" in text
+    assert "trained with a heavier weight, counts" in text          # no weight given, none named
+    text = nar.describe_unstopped_runs(rows, {"robot": "kuka_kr16", "mean count, 1 robot": 3.4, "count right": 0.21,
+                                              "eos weight": 5.0})
+    assert "trained with a heavier weight (5), counts 3.4" in text
     text = nar.describe_unstopped_runs(rows, {"robot": "kuka_kr16", "mean count, 1 robot": 1.2, "count right": 0.6})
     assert "cut the over-counting and counts right more often" in text
     text = nar.describe_unstopped_runs(rows, {"robot": "kuka_kr16", "mean count, 1 robot": 6.0, "count right": 0.1})

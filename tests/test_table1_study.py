@@ -62,6 +62,11 @@ def test_the_verdict_follows_the_figures():
     small = verdict(study(readme=(19.0, 29.5), joints=(24.0, 35.0), fov=(30.0, 41.0)))
     assert "No condition moves the error by more than about 1.5 cm (near + far)" in small
     assert "move the start's 40.0 / 60.0 cm to 30.0 / 45.0 cm" in text
+    # the gap is the printed figures' difference: 20.0 + 30.0 - (18.26 + 28.08 printed as 18.3 + 28.1) = 3.6,
+    # where the unrounded figures would give 3.66 (printed 3.7) beside them
+    near = verdict(study(readme=(18.26, 28.08), joints=(24.0, 35.0), fov=(30.0, 41.0)))
+    assert "18.3 / 28.1 cm against the control's 20.0 / 30.0" in near
+    assert "more than about 3.6 cm (near + far)" in near
     # other figures, other sentences
     text = verdict(study(readme=(12.0, 25.0), joints=(29.0, 44.0), fov=(10.0, 20.0)))
     assert "outside the bar" in text and "the fixed camera matters more" in text

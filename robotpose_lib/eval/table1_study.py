@@ -156,7 +156,8 @@ def verdict(study: dict) -> str:
             mine = rows.get(name, {}).get("own")
             theirs = control["by_test_set"].get(name)
             if mine and theirs and None not in (*mine.values(), *theirs.values()):
-                gains[name] = {r: theirs[r] - mine[r] for r in RANGES}
+                # From the figures as printed (0.1 cm), so that a reader's subtraction agrees.
+                gains[name] = {r: round(theirs[r], 1) - round(mine[r], 1) for r in RANGES}
         if gains:
             best = max(gains, key=lambda n: gains[n]["near"] + gains[n]["far"])
             mine, c = rows[best]["own"], control["by_test_set"][best]
