@@ -581,5 +581,5 @@ print(f"{links} keypoint links: Predictor.load and robotpose predict rebuild it"
 # 2. Set `noise_amplitude=(30, 30)` and look at a few scenes: the robot is still easy to see
 #    for you; chapter 2's network must learn to see it too.
 # 3. Add a folder of your own photos with `BackgroundPool(folders=["my_photos"])` and
-#    render with it: expect scenes that look like your workspace. Chapter 5 measures how
-#    much a real background costs a model trained on other backgrounds.
+#    render with it: expect scenes that look like your workspace. Chapter 5 measures
+#    whether a real background costs a model trained on other backgrounds anything.

@@ -21,7 +21,7 @@
 # %% [markdown]
 # # From belief maps to 3D kinematic chains
 #
-# Chapters 2 and 3 trained two networks: one predicts, for every joint, a belief map and,
+# Chapters 2 and 3 introduced two networks: one predicts, for every joint, a belief map and,
 # for every pixel near a joint, its coded depth; the other splits the image into one
 # mask per robot. This chapter puts them together into the paper's last step (§III,
 # Fig. 2) and into the interface a user calls on their own images:

@@ -158,8 +158,9 @@ if real_study is not None:
 # (`scripts/depth_diagnosis.py`) also diagnoses
 # reference checkpoints on the test scenes: the error of the model's depth (Table I), the
 # *floor* that the network's low-resolution targets impose (the error of a perfect
-# prediction at the backbone's grid), a straight-line fit of predicted against true joint
-# depth (a slope below 1 means the predictions are squeezed towards the middle), and the
+# prediction at the backbone's grid; the table gives the far joints'), a straight-line
+# fit of predicted against true joint depth (a slope below 1 means the predictions are
+# squeezed towards the middle), and the
 # baseline that predicts the median depth everywhere. Its rows are checkpoints along the
 # industrial arm's localization run of chapter 2's training figure, named by their step
 # counted from the start of training and by the depth code (and branch) that checkpoint
@@ -181,11 +182,11 @@ else:
     rows = depth_study_rows(diagnoses, training_cost("kuka_kr16_localization_cpu"))
     display(Markdown(markdown_table(
         rows, columns=[c for c in rows[0] if c != "step"],
-        formats={"near mean": ".1f", "far mean": ".1f", "floor (all)": ".1f",
+        formats={"near mean": ".1f", "far mean": ".1f", "floor far": ".1f",
                  "baseline far": ".1f", "slope": ".2f", "R²": ".2f",
                  "joints": ".1f", "oracle scale": ".1f"},
         headers={"scenes": "test scenes", "near mean": "near [cm]",
-                 "far mean": "far [cm]", "floor (all)": "target floor [cm]",
+                 "far mean": "far [cm]", "floor far": "target floor, far [cm]",
                  "baseline far": "median baseline, far [cm]", "slope": "fit slope",
                  "joints": "joints, all [cm]",
                  "oracle scale": "joints after a per-robot oracle scale [cm]"})))

@@ -264,7 +264,7 @@ def depth_study_rows(diagnoses: list[dict], cost) -> list[dict]:
 
     Returns:
         one row per diagnosis: "checkpoint", "step" (from the start where found), "scenes"
-        (test scenes), "near mean", "far mean" (Table I, cm), "floor (all)", "baseline far",
+        (test scenes), "near mean", "far mean" (Table I, cm), "floor far" (the targets' far error), "baseline far",
         "slope", "R²", "joints", "oracle scale" (cm; NaN when not measured).
     """
     import re
@@ -290,7 +290,7 @@ def depth_study_rows(diagnoses: list[dict], cost) -> list[dict]:
         rows.append({"checkpoint": label, "step": step, "scenes": d.get("n_scenes", 0),
                      "near mean": d["table1_model"]["near"]["mean_cm"],
                      "far mean": d["table1_model"]["far"]["mean_cm"],
-                     "floor (all)": d["table1_floor_lowres_targets"]["all"]["mean_cm"],
+                     "floor far": d["table1_floor_lowres_targets"]["far"]["mean_cm"],
                      "baseline far": d["median_true_baseline"]["far"]["mean_cm"],
                      "slope": d["joint_fit"]["slope"], "R²": d["joint_fit"]["r2"],
                      "joints": d["joint_read_at_pixel"]["all"]["mean_cm"],

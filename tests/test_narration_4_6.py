@@ -280,7 +280,7 @@ def test_describe_real_study_reads_baseline_trend_and_backbones():
 def _diagnosis(label, step, far, slope, joints=50.0, oracle=30.0):
     return {"label": label, "step": step, "n_scenes": 40,
             "table1_model": {"near": {"mean_cm": far / 2}, "far": {"mean_cm": far}},
-            "table1_floor_lowres_targets": {"all": {"mean_cm": 4.0}},
+            "table1_floor_lowres_targets": {"all": {"mean_cm": 3.0}, "far": {"mean_cm": 4.0}},
             "median_true_baseline": {"far": {"mean_cm": 100.0}},
             "joint_fit": {"slope": slope, "r2": 0.9}, "joint_read_at_pixel": {"all": {"mean_cm": joints}},
             "joint_after_oracle_robot_scale": {"all": {"mean_cm": oracle}}}
@@ -298,7 +298,8 @@ def test_depth_study_rows_count_steps_from_the_start_and_read_as_sentences():
                                               "step 6,000 (log code; shipped)"]
     assert [r["step"] for r in rows] == [3000, 10, 6000]
     text = narration.describe_depth_study(rows)
-    assert "far error is 12 to 24 times the target floor" in text and "0.50 to 0.95 times" in text
+    # the far floor (4.0 cm), not all joints' (3.0)
+    assert "far error is 12 to 24 times the targets' far floor" in text and "0.50 to 0.95 times" in text
     assert "the shipped checkpoint, *step 6,000 (log code; shipped)*, is better than predicting" in text
     assert "below 0.9, predictions squeezed towards the middle of the range, in *step 3,000 (inverse code)*." in text
     assert "from 50.0 to 20.0 cm: more than half of the error was each robot's distance" in text

@@ -118,13 +118,15 @@ def describe_depth_study(rows: list[dict]) -> str:
     ValueError for no rows."""
     if not rows:
         raise ValueError("rows: no checkpoint diagnoses")
-    to_floor = [r["far mean"] / r["floor (all)"] for r in rows]
+    # far error against the far floor, from the figures as the table prints them (0.1 cm)
+    to_floor = [round(r["far mean"], 1) / round(r["floor far"], 1) for r in rows]
     to_base = [r["far mean"] / r["baseline far"] for r in rows]
     verdicts = {_than(x) for x in to_base}
     squeezed = [r["checkpoint"] for r in rows if r["slope"] < 0.9]
     shipped_row, shipped_ratio = rows[-1], to_base[-1]
     sentences = [
-        f"Across the {len(rows)} checkpoints the far error is {_span(to_floor, '.0f')} times the target floor, so "
+        f"Across the {len(rows)} checkpoints the far error is {_span(to_floor, '.0f')} times the targets' far "
+        "floor, so "
         f"the targets' resolution is not what limits it, and {_span(to_base, '.2f')} times the median-depth "
         "baseline's far error"
         + (f" ({verdicts.pop()} predicting one depth for every far joint, in every checkpoint)" if len(verdicts) == 1
