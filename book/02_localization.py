@@ -141,15 +141,18 @@ quick_mode_note()
 # Look at the sizes of the two terms, though: the weight
 # discs cover about 2 % of the pixels, and inverse depth squeezes everything beyond a few
 # metres into a sliver of $[0, 1]$, so a depth error of half a metre changes $D$ by a few
-# hundredths. Trained with $\lambda = 1$, the reference models logged a depth term about
-# a hundred times smaller than the belief term in their first phase of training, and
-# their depth was no better than predicting one constant depth for every pixel. Their
-# training was therefore continued with $\lambda = 50$ (`--set depth_weight=50`) to make
-# the weighted depth term a sizeable share of the loss (the industrial arm's from its
-# third phase on with $\lambda = 10$ on a logarithmic depth code,
-# $D = \log(z_{max}/Z) / \log(z_{max}/z_{min})$, for reasons given in
-# {ref}`the section on depth <why-depth-is-hard>`); the training logs plotted in {numref}`fig-reference-runs` keep the unweighted
-# terms, and the sentence under that figure gives the weighted ratio they measure.
+# hundredths. Trained with $\lambda = 1$ in their short first phase of training
+# ({numref}`fig-reference-runs` shows its length), the reference models logged a depth
+# term about a hundred times smaller than the belief term: the loss gave depth almost no
+# say. Their training was therefore continued with $\lambda = 50$
+# (`--set depth_weight=50`) to make the weighted depth term a sizeable share of the loss
+# (the industrial arm's from its third phase on with $\lambda = 10$ on a logarithmic
+# depth code, $D = \log(z_{max}/Z) / \log(z_{max}/z_{min})$, for reasons given in
+# {ref}`the section on depth <why-depth-is-hard>`). The second phase continued from the
+# first one's weights, so what it changed comes from the weight and its extra steps
+# together. The training logs plotted in {numref}`fig-reference-runs` keep the
+# unweighted terms, and the sentence under that figure gives the weighted ratio they
+# measure.
 #
 # One thing the paper does not discuss: an image only shows $Z / f$, the depth relative
 # to the focal length $f$ (a robot twice as far through a lens twice as long looks the
@@ -788,16 +791,17 @@ if photos and "panda" in models:
 #   EfficientNet-Lite0 cut at stride 8: it is pretrained on ImageNet too, but costs a
 #   fraction of VGG's FLOPs (table above), and being frozen it needs no backward pass.
 #   Frozen against fine-tuned was decided by what the same CPU time buys: from the same
-#   weights and in the same wall time, the frozen backbone made more steps and was ahead
-#   on every figure of the synthetic test scenes (the primitive Panda's model card gives
-#   them). Compared again on the real development photos, neither run was near the arm yet (chapter 6's sim-to-real study gives the steps and
-#   figures: the frozen run found far more keypoints, the fine-tuned run's few had the
-#   smaller median pixel error, and both keypoint AUCs were too close to zero to rank
-#   them). Stride 8 makes the belief maps coarser before the U
+#   weights and in the same wall time, the frozen backbone made more steps and did better
+#   on synthetic test scenes (the figures are under this list). Compared again on the
+#   real development photos, neither run was near the arm yet (chapter 6's sim-to-real
+#   study gives the steps and figures: the frozen run found far more keypoints, the
+#   fine-tuned run's few had the smaller median pixel error, and both keypoint AUCs were
+#   too close to zero to rank them). Stride 8 makes the belief maps coarser before the U
 #   block; the `paper` config keeps VGG16 at stride 4 for those with a GPU.
 # * **Depth weight and code.** $\lambda = 50$ instead of 1 in eq. 1 (see the loss
-#   section): with the paper's balance and our short training, depth was not learned at
-#   all. The industrial arm's reference goes further from its third phase of training on:
+#   section): with the paper's balance the depth term was about a hundredth of the
+#   belief term in our short first phase, too small a share to learn depth from in the
+#   steps a CPU affords. The industrial arm's reference goes further from its third phase of training on:
 #   the log depth code instead of the paper's inverse one, with $\lambda = 10$ instead of 50
 #   (`--set depth_weight=10`: the log code's errors are larger in code units), and from its fourth phase a depth-context branch (described with the reference runs
 #   above; chapter 6 measures the depth before and after it).
@@ -819,7 +823,18 @@ if photos and "panda" in models:
 #   in multi-robot test images; we use the true instance masks. Which joints count is not
 #   stated either; we count the joints that are in the frame and not hidden behind
 #   another robot, and report missed joints (no peak above 0.1) separately.
-#
+
+# %% tags=["hide-input"]
+# the comparison that kept the backbone frozen, as the primitive Panda's record holds it
+record = read_record("panda_primitive_localization_cpu")
+comparison = next((p["backbone_comparison"] for p in (record.lineage["parts"] if record else [])
+                   if "backbone_comparison" in p), None)
+if comparison is not None:
+    display(Markdown(narration.describe_backbone_comparison(comparison)))
+else:
+    print("The primitive Panda's record with the backbone comparison is not here.")
+
+# %% [markdown]
 # ## Summary
 #
 # * The network predicts one belief map per joint and one sparse depth map; the loss

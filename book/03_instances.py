@@ -141,8 +141,6 @@ for ax in axes:
     ax.set_ylim(min(H - 0.5, v1 + margin), max(-0.5, v0 - margin))
 plt.tight_layout()
 plt.show()
-print(f"nearest-neighbour assembly: {n_wrong} of {n_links} links join joints of two "
-      "different robots")
 
 # %% tags=["hide-input"]
 display(Markdown(narration.describe_assignment(n_wrong, n_links)))
@@ -340,13 +338,13 @@ display(Markdown(narration.describe_toy_steps(TOY_STEPS, took, QUICK)))
 # chapter runs the localization weights it holds: chapter 2's reference for the industrial
 # arm after the third of its six phases of training (the log depth code,
 # {numref}`fig-reference-runs`), not the sixth that chapter 2 evaluates. The instance
-# network was trained over the second phase's weights; the third's replaced them later
-# without retraining it (its model card records the swap and what it changed).
+# network was trained over the second phase's localization weights and was not retrained
+# for the third's, so the maps it reads here differ a little from those it learned on.
 # Chapter 4's `Predictor` uses each robot's default instance model, the one-pass model of
 # chapter 6; the recurrent model appears there only in the runtime table (the paper's
 # Table II), timed with the primitive Panda's.
-# When it is not available (e.g. on a fresh checkout before the checkpoints are
-# downloaded), the chapter falls back to an untrained small model so that every cell still
+# When it is not available (for example when `$ROBOTPOSE_MODELS_DIR` names a folder
+# without it), the chapter falls back to an untrained small model so that every cell still
 # runs; its numbers then mean nothing, and a note says so.
 
 # %%
@@ -658,7 +656,10 @@ display(Markdown(narration.describe_instance_runtime(
 # deviation of the logged loss within a trailing window divided by its mean (the median
 # over the run; no window crosses from one phase into the next), and the progress per
 # fifth of the run
-# is the relative drop of the mean loss from one fifth to the next.
+# is the relative drop of the mean loss from one fifth to the next. The window is a
+# twentieth of each run's logged points, so that it spans the same share of a long run as
+# of a short one, and the ratio has no unit: the two runs' figures compare although their
+# losses, lengths and logging differ.
 
 # %% tags=["hide-input"]
 logs = {"instances": find_log(ROBOT, "instances"),
@@ -705,7 +706,7 @@ for ax, (run, paths), color in zip(axes, lineages.items(), ("C0", "C2")):
     noise_last[run] = relative_noise(values[last], window)
     drops = progress_table([{"loss": v} for v in values], window)
     summary.append({"run": run, "phases": len(paths), "steps": total_steps,
-                    "logged points": len(values),
+                    "logged points": len(values), "window (points)": window,
                     "relative noise": relative_noise(values, window, parts),
                     "noise, last phase": noise_last[run],
                     **{k.replace("->", "→"): v for k, v in drops.items()
@@ -727,7 +728,7 @@ plt.show()
 
 # %% tags=["hide-input"]
 numeric = [c for c in summary[0]
-           if c not in ("run", "phases", "steps", "logged points")]
+           if c not in ("run", "phases", "steps", "logged points", "window (points)")]
 summary_formats = {"steps": ",", **{c: ".2f" for c in numeric}}
 display(Markdown(markdown_table(summary, formats=summary_formats)))
 noise = {r["run"]: r["relative noise"] for r in summary}
@@ -839,8 +840,7 @@ if eos_values:
 # we train the toy model of this chapter again with two more seeds, with a three times
 # larger learning rate, and with the end-of-sequence term weighted 20 times (the weight
 # of the primitive Panda's instance model in its first phase of training, after which it
-# stopped too early, so that its second phase lowered the weight; its model record has
-# the figures). All runs have
+# stopped too early, so that its second phase lowered the weight). All runs have
 # the same number of steps, and we compare
 # where each run ends: the mean soft-IoU cost per disc over its last tenth of steps, and
 # on the held-out toy scenes the counting accuracy (2 % rule) and the mean count.

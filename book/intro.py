@@ -111,7 +111,7 @@ display(Markdown(narration.chosen_scene_rule(
 # | $I$ | the colour image, $H \times W$ pixels |
 # | $K$ | the camera intrinsics ($3 \times 3$: focal lengths and principal point, in pixels) |
 # | $B_j$, $\hat B_j$ | the belief map of joint $j$ (target, predicted): a Gaussian of standard deviation $\sigma$ pixels at each robot's joint $j$ |
-# | $D$, $\hat D$ | the depth map: inverse depth $D = a / Z + b$ in $[0, 1]$, defined on a disc around each joint |
+# | $D$, $\hat D$ | the depth map: inverse depth $D = a / Z + b$ in $[0, 1]$, with $a$, $b$ set so that the depth range $[z_{min}, z_{max}]$ maps onto $[1, 0]$, defined on a disc around each joint (the industrial arm's shipped model uses a log code instead, chapter 2) |
 # | $\varphi$ | the belief level that bounds those discs (their radius is $\sigma \sqrt{2 \ln (1/\varphi)}$ pixels) |
 # | $\lambda$ | the weight of the depth term in the loss (the paper's is 1) |
 # | $S_r$, $\hat S_r$ | the instance mask of robot $r$; $S_{R+1}$ the empty end-of-sequence mask |
@@ -163,7 +163,8 @@ display(Markdown(narration.chosen_scene_rule(
 # are those of `kuka_kr16`, our 6-axis industrial arm, the closest to the paper's Stäubli
 # RX130; the real photographs show a Franka Emika Panda (`panda`). Terms the chapters
 # define: NMS and LoG (the Laplacian of Gaussian) are the two ways of
-# finding a joint's peak in its belief map (chapter 2); the *recurrent* model is the
+# finding a joint's peak in its belief map (chapter 4 explains both; chapter 2 measures
+# them); the *recurrent* model is the
 # paper's ConvGRU instance model (chapter 3), the *one-pass* model our alternative to it
 # (chapter 6); COCO AP is the average precision of the instance masks as detections,
 # averaged over ten thresholds of IoU (intersection over union, the overlap of two

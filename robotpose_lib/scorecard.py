@@ -142,7 +142,7 @@ def _localization_rows(folder: Path) -> list[ScoreRow]:
     if ev is None:
         why = f"no test-set evaluation in {name}/eval.json"
         return ([_missing(c, p, "2", why, f"{key} depth error") for c, p, key in claims]
-                + [_missing(*fig6, "2", why, "Fig. 6's ordering of the joints")])
+                + [_missing(*fig6, "2", why, "the paper's Fig. 6 ordering of the joints")])
     rows = []
     for claim, paper, key in claims:
         d = ev["table_i_cm"].get(key, {})
@@ -161,7 +161,7 @@ def _localization_rows(folder: Path) -> list[ScoreRow]:
         parts.append(f"{peak_name(method)} {base:.1f} vs {tip:.1f} px")
     ours = (f"median error at 480x640, base vs tip: {'; '.join(parts)} ({PAPER_ROBOT})" if parts else "no pixel table")
     rows.append(ScoreRow(fig6[0], fig6[1], ours + (f" ({stale})" if stale else ""),
-                         STALE if stale else order_verdict(holds), "2", "Fig. 6's ordering of the joints"))
+                         STALE if stale else order_verdict(holds), "2", "the paper's Fig. 6 ordering of the joints"))
     return rows
 
 

@@ -51,6 +51,41 @@ def test_live_run_tells_learning_from_noise():
         nar.describe_live_run([], 1)
 
 
+def test_backbone_comparison_names_the_run_ahead_on_each_figure():
+    run = {"steps": 1000, "minutes": 24, "nms_median_px": 16.0, "log_median_px": 12.5, "nms_missed": 187,
+           "joints": 590, "depth_near_mean_cm": 27.2}
+    other = {**run, "steps": 600, "minutes": 22, "nms_median_px": 17.7, "log_median_px": 13.6, "nms_missed": 219,
+             "depth_near_mean_cm": 29.7}
+    text = nar.describe_backbone_comparison({"test_scenes": 60, "runs": {"frozen": run, "fine-tuned": other}})
+    assert "made 1,000 steps in 24 min, the fine-tuned one 600 in 22 min" in text
+    assert "NMS median pixel error 16.0 against 17.7 px" in text and "187 against 219 of 590" in text
+    assert "the frozen run was ahead on every figure" in text
+    text = nar.describe_backbone_comparison({"test_scenes": 60, "runs": {"frozen": other, "fine-tuned": run}})
+    assert "the fine-tuned run was ahead on every figure" in text
+    mixed = {**run, "nms_median_px": 18.0}
+    text = nar.describe_backbone_comparison({"test_scenes": 60, "runs": {"frozen": mixed, "fine-tuned": other}})
+    assert "the frozen run was ahead on 3 of the 4 figures" in text
+
+
+def test_the_shipped_backbone_comparison_is_its_note_transcribed():
+    """The record's figures are the ones its part's note states (transcribed, not measured
+    again): each figure, as the note prints it, is in the note."""
+    from robotpose_lib import records
+    from robotpose_lib.checkpoint import models_dir
+
+    lineage = records.read_json(models_dir() / "panda_primitive_localization_cpu" / records.LINEAGE)
+    part = next(p for p in lineage["parts"] if "backbone_comparison" in p)
+    runs = part["backbone_comparison"]["runs"]
+    f, t = runs["frozen"], runs["fine-tuned"]
+    for text in (f"`{f['config']}`, {f['steps']} steps, {f['minutes']} min", f"`{t['config']}`, {t['steps']} steps, "
+                 f"{t['minutes']} min", f"NMS median {f['nms_median_px']} vs {t['nms_median_px']} px",
+                 f"missed {f['nms_missed']} vs {t['nms_missed']} of {f['joints']}",
+                 f"LoG median {f['log_median_px']} vs {t['log_median_px']} px",
+                 f"depth near mean {f['depth_near_mean_cm']} vs {t['depth_near_mean_cm']} cm",
+                 f"On {part['backbone_comparison']['test_scenes']} test scenes"):
+        assert text in part["note"], text
+
+
 def test_depth_weight_speaks_of_phases_not_parts():
     ends = {"panda": [("λ = 1", (1.0, 4e-5, 0.01)), ("λ = 50", (1.0, 2e-5, 0.2)),
                       ("sim2real scenes", (1.0, 2e-5, 0.5))],

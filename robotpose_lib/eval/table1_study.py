@@ -170,6 +170,16 @@ def verdict(study: dict) -> str:
                           f"no condition's model beats the control; the closest, {LABELS[best]}, measures "
                           f"{mine['near']:.1f} / {mine['far']:.1f} cm against the control's {c['near']:.1f} / "
                           f"{c['far']:.1f} cm."))
+            s0 = (start or {}).get("by_test_set", {}).get(best)
+            if total > 0 and s0 and None not in s0.values():
+                # the gain is against the control; say when the start itself is not beaten
+                worse = [r for r in RANGES if round(mine[r], 1) > round(s0[r], 1)]
+                if worse:
+                    control_worse = sum(c[r] for r in RANGES) > sum(s0[r] for r in RANGES)
+                    out.append("Against the start, not trained further, it is worse "
+                               + " and ".join(f"{r} ({mine[r]:.1f} against {s0[r]:.1f} cm)" for r in worse)
+                               + ": its gain is against the control"
+                               + (", which the same steps made worse than the start." if control_worse else "."))
             largest = max(abs(g["near"] + g["far"]) for g in gains.values())
             if largest < 0.2 * (control["own"]["near"] + control["own"]["far"]):
                 out.append(f"No condition moves the error by more than about {largest:.1f} cm (near + far) on its own "

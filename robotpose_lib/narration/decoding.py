@@ -203,6 +203,9 @@ def describe_predicted_counts(reports: dict, kept: dict, duplicate_iou: dict, ma
     counts = [f"{robot} {max(rep.predicted.values())} for {len(rep.counted)} true robots "
               f"(`Predictor` itself keeps {kept[robot]})" for robot, rep in reports.items()]
     over = [r for r, rep in reports.items() if max(rep.predicted.values()) > len(rep.counted)]
+    dropped = [r for r, rep in reports.items() if kept[r] < max(rep.predicted.values())]
+    drops = (f"`Predictor` drops chains without a found joint and masks that overlap a better-scored one by "
+             f"more than IoU {duplicate_iou[dropped[0]]:.1f}, which the kept counts show. " if dropped else "")
     return ("**Predicted against true robots.** The column *predicted* counts every mask the instance model "
             "emitted (the recurrent model: until its stopping rule ended the sequence; the one-pass model: one per "
             "robot centre it found), each decoded into a chain: "
@@ -210,11 +213,10 @@ def describe_predicted_counts(reports: dict, kept: dict, duplicate_iou: dict, ma
             + (f"For {' and '.join(over)} the instance model emits more robots in total than the images hold: it "
                "does not "
                "always find exactly the robots there are (chapters 3 and 6 measure how often each instance model "
-               "counts right). `Predictor` then drops chains without a found joint and masks that overlap a "
-               "better-scored one by more than "
-               f"IoU {duplicate_iou[over[0]]:.1f}, which the kept counts show. " if over else
+               "counts right). " if over else
                "In total the instance model emits no more robots than the images hold (a total can hide a "
                "scene with one robot too many beside one with one too few: chapters 3 and 6 count per scene). ")
+            + drops
             + "Robots beyond the true ones do not enter the error columns: each true robot is matched to at most "
             "one prediction (Hungarian assignment on the mean 2D distance of their joints, accepted below "
             f"{match_px:.0f} px at 480x640), errors are taken only over matched pairs, and an unmatched prediction "

@@ -159,14 +159,14 @@ def localization_card_comparison(robot: str, report, figures_on_card: dict | Non
                  f"{n_here} test scenes (test seed {TEST_SEED}), and this chapter "
                  f"reproduces the card's figures: all {compared} figures of its "
                  "evaluation (each joint's mean, median, 75 % and counts for both "
-                 "peak finders, and Table I) agree with this chapter's to the printed "
-                 "two decimals ("
+                 "peak finders, and Table I) agree with this chapter's when both are "
+                 "rounded to two decimals ("
                  + "; ".join(card_figures) + "). ")
     elif same_scenes:
         (key, on_card, here_value), = diff[:1]
         text += (f"The card and this chapter evaluate the same checkpoint on the same "
                  f"{n_here} test scenes (test seed {TEST_SEED}), and {compared - len(diff)} of the {compared} "
-                 "figures of its evaluation agree with this chapter's to the printed two decimals"
+                 "figures of its evaluation agree with this chapter's when both are rounded to two decimals"
                  + (f" ({'; '.join(card_figures)})" if card_figures else "") + f"; {len(diff)} "
                  + ("differs" if len(diff) == 1 else "differ")
                  + (":" if len(diff) == 1 else ", the first of them")
@@ -180,12 +180,12 @@ def localization_card_comparison(robot: str, report, figures_on_card: dict | Non
                                  for m in methods})
     holds_card, there = _ordering({m: base_tip_medians(pixel[m][:-1]) for m in methods})
     if reproduced:
-        text += f"Fig. 6's ordering (base joints more precise than the tip) {there}. "
+        text += f"The paper's Fig. 6 ordering (base joints more precise than the tip) {there}. "
     elif holds_here == holds_card:
-        text += (f"Fig. 6's ordering (base joints more precise than the tip) {there} "
+        text += (f"The paper's Fig. 6 ordering (base joints more precise than the tip) {there} "
                  f"on the card's {scenes}, as on these {n_here}. ")
     else:
-        text += ("Fig. 6's ordering (base joints more precise than the tip): on these "
+        text += ("The paper's Fig. 6 ordering (base joints more precise than the tip): on these "
                  f"{n_here} scenes it {here}; on the card's {scenes} it {there}. ")
     best_here = min(methods, key=lambda m: report.joint_table(m)[-1]["50%"])
     best_card = min(methods, key=lambda m: pixel[m][-1]["50%"])
@@ -253,6 +253,29 @@ def describe_live_run(logged, steps: int) -> str:
         text += ("Too few points are logged to tell a change from the batch-to-batch "
                  "noise.")
     return text + " The numbers below come from the reference model, not from this run."
+
+
+def describe_backbone_comparison(comparison: dict) -> str:
+    """Chapter 2: the comparison that kept the backbone frozen, from a lineage part's
+    ``backbone_comparison`` (``runs``: "frozen" and "fine-tuned", each with ``steps``,
+    ``minutes``, ``nms_median_px``, ``log_median_px``, ``nms_missed`` of ``joints`` and
+    ``depth_near_mean_cm``; ``test_scenes``). Which run is ahead is said per figure (lower
+    is better), so the sentence holds whatever the figures are. Raises KeyError for a
+    missing run or figure."""
+    frozen, tuned = comparison["runs"]["frozen"], comparison["runs"]["fine-tuned"]
+    figures = [("NMS median pixel error", "nms_median_px", ".1f", " px"),
+               ("LoG median pixel error", "log_median_px", ".1f", " px"),
+               ("joints missed (NMS)", "nms_missed", "d", f" of {frozen['joints']}"),
+               ("near depth error", "depth_near_mean_cm", ".1f", " cm")]
+    ahead = [frozen[key] < tuned[key] for _, key, _, _ in figures]
+    parts = [f"{name} {frozen[key]:{fmt}} against {tuned[key]:{fmt}}{unit}" for name, key, fmt, unit in figures]
+    verdict = ("the frozen run was ahead on every figure" if all(ahead) else
+               "the fine-tuned run was ahead on every figure" if not any(ahead) else
+               f"the frozen run was ahead on {sum(ahead)} of the {len(ahead)} figures")
+    return (f"The backbone comparison: from the same start and in about the same wall time, the frozen backbone "
+            f"made {frozen['steps']:,} steps in {frozen['minutes']} min, the fine-tuned one {tuned['steps']:,} in "
+            f"{tuned['minutes']} min. On {comparison['test_scenes']} synthetic test scenes (with other background "
+            f"photos than this chapter's test set), frozen against fine-tuned: " + "; ".join(parts) + f": {verdict}.")
 
 
 def describe_depth_weight(ends: dict) -> str:

@@ -28,6 +28,17 @@ from ..primitives import BOX, CAPSULE, CYLINDER, SPHERE, Primitives
 
 # One distinct colour per robot instance (tab10), as uint8 RGB.
 INSTANCE_COLORS = (np.array(plt.get_cmap("tab10").colors) * 255).astype(np.uint8)
+# a true chain drawn beside a predicted one is dashed in a dark shade of the colour of the
+# robot it belongs to: the colour scaled by this factor (every figure that draws both, so
+# that the book has one convention; a dark shade stays visible on the 3D panes' light grey
+# and where the dashes run along the bright solid chain)
+TRUTH_SHADE = 0.55
+
+
+def truth_shade(k: int) -> tuple[float, float, float]:
+    """The dark shade (RGB in [0, 1]) in which a true chain is drawn beside the predicted
+    chain of instance colour ``k`` (``INSTANCE_COLORS[k % 10]`` times ``TRUTH_SHADE``)."""
+    return tuple(float(c) for c in INSTANCE_COLORS[k % 10] / 255 * TRUTH_SHADE)
 
 
 def draw_chain(image: np.ndarray, joints_2d: np.ndarray, visibility: np.ndarray | None = None,
@@ -341,8 +352,8 @@ UNMATCHED_STYLES = (":", "-.", (0, (6, 2, 1, 2, 1, 2)), (0, (1, 3)))
 def truth_styles(sample, poses) -> list[tuple[tuple[float, float, float], object, str]]:
     """How :func:`plot_prediction` draws each true chain in 3D: (colour RGB in [0, 1],
     line style, legend label) per true robot. A true robot matched to prediction k
-    (``eval.pose3d.match_poses`` on the 2D joints, no distance limit) is dashed in a light
-    shade of k's colour, "truth of robot k"; the others are grey, each in another dash
+    (``eval.pose3d.match_poses`` on the 2D joints, no distance limit) is dashed in a dark
+    shade of k's colour (:func:`truth_shade`), "truth of robot k"; the others are grey, each in another dash
     pattern, "truth, unmatched" (numbered when there are several), so that two true
     robots are never drawn alike."""
     from ..eval.pose3d import match_poses
@@ -355,8 +366,7 @@ def truth_styles(sample, poses) -> list[tuple[tuple[float, float, float], object
     for r in range(R):
         k = int(matched[r])
         if k >= 0:
-            light = tuple(0.45 * INSTANCE_COLORS[k % 10] / 255 + 0.55)  # mixed with white
-            out.append((light, "--", f"truth of robot {k}"))
+            out.append((truth_shade(k), "--", f"truth of robot {k}"))
         else:
             n = unmatched.index(r)
             label = "truth, unmatched" + (f" ({n + 1})" if len(unmatched) > 1 else "")
@@ -377,7 +387,7 @@ def _legend_rank(label: str) -> tuple[float, int, str]:
 def plot_prediction(sample, poses, title: str = "", fig=None, zoom: bool = True):
     """A prediction against the truth: the predicted chains (instance colours) over the
     true ones (white) on the image, and in 3D (camera frame, metres; each true chain dashed
-    in a light shade of the prediction matched to it, or dotted in grey: :func:`truth_styles`),
+    in a dark shade of the prediction matched to it, or dotted in grey: :func:`truth_styles`),
     with the legend outside the 3D axes (robot k and its score; "truth of robot k").
 
     Args:

@@ -13,17 +13,17 @@ import numpy as np
 from matplotlib.patches import ConnectionPatch
 
 from ..structures import mask_iou
-from . import INSTANCE_COLORS, color_masks
+from . import INSTANCE_COLORS, color_masks, truth_shade
 
 STAGES = (
     ("image", "synthetic\nscene\nch. 1, \u00a7III-A"),
     ("belief maps B\u0302", "localization\nnetwork\nch. 2, \u00a7III-B"),
-    ("masks S\u0302,\none per step", "recurrent\ninstance model\nch. 3, \u00a7III-C"),
+    ("masks S\u0302,\nall overlaid", "recurrent\ninstance model\nch. 3, \u00a7III-C"),
     ("mask \u00d7 B\u0302\n\u2192 peaks", "decoding\nch. 4"),
     ("3D chains", "depth D\u0302 at\nthe peaks, K\nch. 4"),
 )
 # the masks' stage when the instance model is the one-pass model (chapter 6)
-ONE_PASS_STAGE = ("masks S\u0302,\none per robot", "one-pass\ninstance model\nch. 6")
+ONE_PASS_STAGE = ("masks S\u0302,\nall overlaid", "one-pass\ninstance model\nch. 6")
 # the 3D panel's title when the true chains are drawn beside the predicted ones
 TRUE_DASHED_TITLE = "3D chains,\ntrue ones dashed"
 HAT = "\u0302"  # the combining hat of the predictions' symbols (B\u0302, S\u0302, D\u0302)
@@ -34,13 +34,21 @@ TITLE_PT, LABEL_PT = 17, 16.5
 # arrows only) and a 3D panel not much wider than an image panel (its box is zoomed to
 # fill it anyway); the figure's height fits the titles, the panels and three label lines
 WSPACE, HEIGHT_RATIO = 0.16, 0.37
-# the 3D panel: seen from the front and a little above (the robots usually stand side by
-# side, across x), its box zoomed to fill the panel
-VIEW_3D = (10, -70)  # elevation, azimuth (degrees)
+# the 3D panel: seen from the front-left and a little above (the robots usually stand side
+# by side, across x), half turned so that the depth axis spreads as far as the x axis; its
+# box zoomed to fill the panel
+VIEW_3D = (15, -45)  # elevation, azimuth (degrees)
+DEPTH_BINS = 3  # the depth axis's tick values: 3 or 4
 # the 3D panel's axes, camera frame (x right, y down, z forward) drawn with z as depth and
 # -y up; their tick values are metres
 AXIS_NAMES_3D = ("x (m)", "z (m)", "\u2212y (m)")
 TICK_PT = 11
+
+
+def _metres(value: float, _pos=None) -> str:
+    """A tick value of the 3D panel: as short as it can be written ("0", "0.5", "2.8";
+    a true minus sign)."""
+    return f"{round(value, 6):g}".replace("-", "\u2212")
 
 
 def fit_3d_box(ax, room, fill: float = 0.96):
@@ -66,7 +74,8 @@ def fit_3d_box(ax, room, fill: float = 0.96):
     return zoom
 
 
-def chain_box(xz: np.ndarray, y: np.ndarray, margin: float = 0.06, flattest: float = 0.3):
+def chain_box(xz: np.ndarray, y: np.ndarray, margin: float = 0.06, flattest: float = 0.3,
+              shallowest: float = 0.5):
     """The 3D panel's limits around the chains' joints, tight on every axis.
 
     Args:
@@ -74,6 +83,9 @@ def chain_box(xz: np.ndarray, y: np.ndarray, margin: float = 0.06, flattest: flo
         margin: room around the joints, as a share of the longest side.
         flattest: no side shorter than this share of the longest (a flat box hides the
             chains' third dimension).
+        shallowest: the depth side (z) no shorter than this share of the longest, so that
+            the depth axis spreads over the panel and takes its tick values (robots side
+            by side often stand at about one depth).
 
     Returns:
         lo, hi: (3,) the limits of the plotted axes (x, z, -y), in metres.
@@ -81,7 +93,8 @@ def chain_box(xz: np.ndarray, y: np.ndarray, margin: float = 0.06, flattest: flo
     p = np.column_stack([xz[:, 0], xz[:, 1], -np.asarray(y)])
     lo, hi = p.min(0), p.max(0)
     side = max(float((hi - lo).max()), 0.2)
-    grow = np.maximum(flattest * side - (hi - lo), 0) / 2 + margin * side
+    shortest = side * np.array([flattest, max(flattest, shallowest), flattest])
+    grow = np.maximum(shortest - (hi - lo), 0) / 2 + margin * side
     return lo - grow, hi + grow
 
 
@@ -191,8 +204,9 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
     if true_joints_3d is not None:
         for t, k in enumerate(true_joints_3d):
             # with the true masks, true robot t has colour t (that of the prediction matched
-            # to it), darkened so that its dashes show where they run along the solid chain
-            color = INSTANCE_COLORS[t % 10] / 255 * 0.55 if true_masks is not None else "0.15"
+            # to it), in the dark shade of every figure that draws true chains beside predicted
+            # ones (``viz.truth_shade``): its dashes show where they run along the solid chain
+            color = truth_shade(t) if true_masks is not None else "0.15"
             ax3.plot(k[:, 0], k[:, 2], -k[:, 1], "--", lw=2.2, color=color)
     for r in range(len(joints_3d)):
         k = joints_3d[r]
@@ -213,11 +227,15 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
     # without the ticks overlapping; the axes named with their units
     from matplotlib.ticker import MaxNLocator
 
+    from matplotlib.ticker import FuncFormatter
+
     for axis in (ax3.xaxis, ax3.zaxis):
         axis.set_major_locator(MaxNLocator(nbins=2, steps=[1, 2, 5, 10]))
-    # the depth axis is foreshortened in this view: one value, at its middle, or the labels collide
-    depth = ax3.get_ylim()
-    ax3.set_yticks([round(float(np.mean(depth)), 1)])
+    # the depth axis, seen obliquely in this view: at least three values, so that a reader
+    # can tell how far apart the chains stand (steps of 0.2 or 0.4 m keep one decimal)
+    ax3.yaxis.set_major_locator(MaxNLocator(nbins=DEPTH_BINS, steps=[1, 2, 4, 5, 10], min_n_ticks=3))
+    for axis in (ax3.xaxis, ax3.yaxis, ax3.zaxis):  # short labels: "0", not "0.0"
+        axis.set_major_formatter(FuncFormatter(_metres))
     ax3.tick_params(labelsize=TICK_PT, pad=-2)
     for axis, name in zip((ax3.xaxis, ax3.yaxis, ax3.zaxis), AXIS_NAMES_3D):
         axis.set_label_text(name, fontsize=LABEL_PT - 3)
