@@ -617,7 +617,9 @@ display(Markdown("With the inverse code a 10 cm error at 10 m costs "
 # Does the code matter in practice? The toy study of `robotpose_lib.toy_depth` trains a
 # small network to read the depth of a ball of known size from its apparent size, once
 # with each code, from the same seed and for the same number of steps
-# ({numref}`fig-toy-depth`; `scripts/depth_diagnosis.py --toy` runs it again).
+# ({numref}`fig-toy-depth`; `scripts/depth_diagnosis.py --toy` runs it again). Its near
+# and far balls are split at the middle of its depth range, as Table I splits 0-10 m at
+# 5 m.
 
 # %% mystnb={"figure": {"caption": "The toy depth study: mean depth error near and far for the inverse and the log code, per seed, beside a baseline that predicts the median depth everywhere.", "name": "fig-toy-depth"}}
 from robotpose_lib.cards import read_study
@@ -658,7 +660,7 @@ if toy_runs:
 # (the control, which tells what the extra steps alone give), the README's joint range,
 # one fixed field of view, and both (the recipes `paper`, `readme_joints`, `fixed_fov`
 # and `paper_readme` of `synth.RECIPES`). Each model is tested on a test set drawn under
-# each condition (its own in bold; for the untrained start, the README's, the comparison
+# each condition (its own in bold; for the start, not fine-tuned, the README's, the comparison
 # people ask for), so that every condition can be compared with the
 # control on the condition's own test set. The study is a JSON record; this section only
 # reads it.
@@ -677,7 +679,7 @@ else:
         f"`{study['start']}`, {study['n_test']} test scenes per test set; "
         "Table I's mean depth error.\n\n" + ablation_markdown(study)))
 
-# %% mystnb={"figure": {"caption": "Table I under each training condition: the mean depth error near and far on each model's own test set (filled; for the untrained start, the README's) and on the standard test set (hatched), beside the paper's figures (dashed) and the kinematic fit to the true 2D joints on the standard test set (dotted).", "name": "fig-table1-ablation"}}
+# %% mystnb={"figure": {"caption": "Table I under each training condition: the mean depth error near and far on each model's own test set (filled; for the start, not fine-tuned, the README's) and on the standard test set (hatched), beside the paper's figures (dashed) and the kinematic fit to the true 2D joints on the standard test set (dotted).", "name": "fig-table1-ablation"}}
 from robotpose_lib.viz.table1 import plot_table1_ablation
 
 if study is not None:

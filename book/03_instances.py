@@ -314,7 +314,7 @@ toy_right = {rule: float(np.mean(counts_by_rule(fractions, rule) == truth))
              for rule in (0.05, 0.02)}
 display(Markdown(narration.describe_toy_counts(toy_right, counts_test.numpy())))
 
-# %% mystnb={"figure": {"caption": "The toy model on held-out scenes, one scene per row: the discs coloured by true instance, then the model's masks step by step; a step's title gives its share of activated pixels, green while the 2 % rule counts a disc, red where it stops (the end-of-sequence step), grey for the steps after it, which are drawn but which the rule never reaches.", "name": "fig-toy-steps"}}
+# %% mystnb={"figure": {"caption": "The toy model on held-out scenes, one scene per row (the first held-out scene of each disc count from 0 to 3, not chosen by the result): the discs coloured by true instance, then the model's masks step by step; a step's title gives its share of activated pixels, green while the 2 % rule counts a disc, red where it stops (the end-of-sequence step), grey for the steps after it, which are drawn but which the rule never reaches.", "name": "fig-toy-steps"}}
 show = [int(np.flatnonzero(counts_test.numpy() == c)[0]) for c in range(4)
         if (counts_test.numpy() == c).any()]
 fig = iv.plot_step_masks(
@@ -605,7 +605,8 @@ if card_eval:
 # model's input size, on the computer that built this page, one image at a time. Only the networks' forward
 # passes are timed: the stopping rule, mask thresholding and boxes are not, and the
 # instance model is run for exactly $k + 1$ steps on a scene with $k$ robots, as if it
-# counted right.
+# counted right. The localization network's work does not depend on the robots, so its
+# time is one median over all the scenes, the same in every row.
 
 # %% mystnb={"figure": {"caption": "Runtime of the two networks on scenes with 1 to 4 robots on the computer that built this page, stacked: the localization network (bottom) runs once per image, the instance model (top) once per robot plus the end-of-sequence step.", "name": "fig-runtime"}}
 ROUNDS = config.pick(5, 20)

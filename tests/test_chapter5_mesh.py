@@ -185,6 +185,14 @@ def test_real_comparison_table_and_paragraph():
     assert "180 px" in text and "35 cm against the mean pose's 9 cm: the mean pose sits" in text
     assert "the same as that model's on all joints" in text and "below it on the moving ones" in text
     assert "7 times ours" in text
+    # the other model (px 5, 3D 10 cm, all found) places its keypoints better and finds more: no "finds fewer"
+    assert ("the old model places it better: median error of the keypoints found 5 against 180 px and median 3D "
+            "error 10 against 35 cm.") in text
+    fewer = narration.describe_mesh_real(model, base, None, _figures(0.05, found=0.3, px=40, depth=50), "old model")
+    assert "places it better: median error of the keypoints found 40 against 180 px; it finds fewer (30% against " \
+           "50%)." in fewer
+    worse = narration.describe_mesh_real(model, base, None, _figures(0.05, found=0.3, px=200, depth=50), "old model")
+    assert "places it better" not in worse
     assert "does not yet see" not in narration.describe_mesh_real(_figures(0.5), base)
 
 
@@ -209,6 +217,12 @@ def test_describe_ladder_names_the_open_gaps():
     assert "scores a little higher (AUC 0.33 to 0.35, keypoints found 60% to 73%)" in text
     assert "not more right ones" not in text
     assert "Two gaps are open: the viewpoint and pose, and the real arm's look." in text
+    assert "On the moving joints alone" not in text          # the moving joints drop as much (same AUCs)
+    # the drop on all joints, hardly any on the moving ones: said beside the largest drop
+    ladder = _ladder(0.33, 0.35, 0.23, 0.45)
+    ladder["mesh_pasted"]["moving"]["auc"], ladder["photo"]["moving"]["auc"] = 0.22, 0.21
+    assert ("The largest drop comes with the real arm's look: AUC 0.35 on the pasted twin to 0.23 on the photo. "
+            "On the moving joints alone the same step goes from 0.22 to 0.21") in narration.describe_ladder(ladder)
     table = narration.ladder_table(_ladder(0.34, 0.32, 0.08, 0.45))
     assert table.count("\n") == 6 and "| the real background |" in table
 
@@ -242,6 +256,9 @@ def test_describe_recipe_choice_names_both_arms():
     choice = {"chosen": "B", "arms": {"A": arm("dream", 0.2), "B": arm("x", 0.3)}}
     assert narration.describe_recipe_choice(choice, 4641).endswith(", and this model continued the chosen run.")
     assert "continued the chosen run" not in narration.describe_recipe_choice(choice, 3000)
+    choice["steps_budget"] = "the steps the first run made in 45 min"
+    assert "after the same 4,641 steps (the steps the first run made in 45 min), chose" in \
+        narration.describe_recipe_choice(choice)
 
 
 def test_onepass_verdict_puts_both_budgets_in_the_sentence():

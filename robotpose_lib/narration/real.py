@@ -138,6 +138,17 @@ def describe_mesh_real(model: dict, baseline: dict, reference: dict | None = Non
                  f"finding {o['found']:.0%} of the keypoints: on these photos the model's AUC is "
                  f"{against(m['auc'], o['auc'])} that model's on all joints and {against(mm['auc'], om['auc'])} it "
                  "on the moving ones (AUCs within 0.01 count as the same).")
+        # the AUC weighs found keypoints by their error; the found ones can still lie further off
+        closer = [(what, o[key], m[key], unit) for what, key, unit in
+                  (("median error of the keypoints found", "median_px", "px"),
+                   ("median 3D error", "median_3d_cm", "cm"))
+                  if key in o and key in m and round(o[key]) < round(m[key])]
+        if closer:
+            text += (f" Where it finds a keypoint, the {other_name} places it better: "
+                     + " and ".join(f"{what} {theirs:.0f} against {ours:.0f} {unit}" for what, theirs, ours, unit
+                                    in closer)
+                     + (f"; it finds fewer ({o['found']:.0%} against {m['found']:.0%})." if o["found"] < m["found"]
+                        else "."))
     if reference is not None and reference.get("auc"):
         text += (f" For scale, DREAM's published keypoint AUC of about {reference['auc']:.2f} ({reference['what']}) "
                  f"is {reference['auc'] / max(m['auc'], 1e-9):.0f} times ours." if m["auc"] > 0 else
@@ -215,6 +226,11 @@ def describe_ladder(ladder: dict) -> str:
         text += (f" The largest drop comes with {step}: AUC "
                  + (f"{before:.2f} to {after:.2f}." if step == "the real background" else
                     f"{before:.2f} on the pasted twin to {after:.2f} on the photo."))
+        rungs = ("mesh_twin", "mesh_pasted") if step == "the real background" else ("mesh_pasted", "photo")
+        moving = [(ladder[k].get("moving") or {}).get("auc") for k in rungs]
+        if None not in moving and moving[0] - moving[1] <= LADDER_DROP:
+            text += (f" On the moving joints alone the same step goes from {moving[0]:.2f} to {moving[1]:.2f}: "
+                     "most of that drop is in the joints the episodes do not move.")
     if open_gaps:
         count = {1: "One gap is", 2: "Two gaps are", 3: "All three gaps are"}[len(open_gaps)]
         names = [GAP_NAMES[g] for g in open_gaps]
@@ -337,7 +353,8 @@ def describe_recipe_choice(comparison: dict, first_part_steps: int | None = None
     """The sentence on the recipe choice of a model record's "comparison" entry ("rule",
     "chosen", "arms": key -> {"recipe", "steps", "figures": {"model": {"all", "moving"}}}):
     which recipe the filmed validation set chose, at how many steps, with both arms'
-    AUCs; ``first_part_steps`` (the model's first training part), when it equals the
+    AUCs (and "steps_budget", where that number of steps came from, when the entry has
+    it); ``first_part_steps`` (the model's first training part), when it equals the
     compared steps, says where that budget comes from. Raises KeyError when the chosen
     arm is missing."""
     arms = comparison["arms"]
@@ -349,7 +366,8 @@ def describe_recipe_choice(comparison: dict, first_part_steps: int | None = None
         return f"{m['all']['auc']:.3f} / {m['moving']['auc']:.3f}"
 
     early = (", and this model continued the chosen run" if first_part_steps == chosen["steps"] else "")
+    budget = f" ({comparison['steps_budget']})" if comparison.get("steps_budget") else ""
     return (f"The recipe was chosen early: one run per recipe from the same start, each measured on the filmed "
-            f"validation set after the same {chosen['steps']:,} steps, chose `{chosen['recipe']}` (keypoint AUC all "
+            f"validation set after the same {chosen['steps']:,} steps{budget}, chose `{chosen['recipe']}` (keypoint AUC all "
             f"/ moving {figs(chosen)}) over " + ", ".join(f"`{a['recipe']}` ({figs(a)})" for a in others)
             + early + ".")
