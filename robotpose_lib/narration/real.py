@@ -368,6 +368,6 @@ def describe_recipe_choice(comparison: dict, first_part_steps: int | None = None
     early = (", and this model continued the chosen run" if first_part_steps == chosen["steps"] else "")
     budget = f" ({comparison['steps_budget']})" if comparison.get("steps_budget") else ""
     return (f"The recipe was chosen early: one run per recipe from the same start, each measured on the filmed "
-            f"validation set after the same {chosen['steps']:,} steps{budget}, chose `{chosen['recipe']}` (keypoint AUC all "
-            f"/ moving {figs(chosen)}) over " + ", ".join(f"`{a['recipe']}` ({figs(a)})" for a in others)
+            f"validation set after the same {chosen['steps']:,} steps{budget}, chose `{chosen['recipe']}` (keypoint "
+            f"AUC all / moving {figs(chosen)}) over " + ", ".join(f"`{a['recipe']}` ({figs(a)})" for a in others)
             + early + ".")
