@@ -37,18 +37,70 @@ WSPACE, HEIGHT_RATIO = 0.16, 0.37
 # the 3D panel: seen from the front-left and a little above (the robots usually stand side
 # by side, across x), half turned so that the depth axis spreads as far as the x axis; its
 # box zoomed to fill the panel
-VIEW_3D = (15, -45)  # elevation, azimuth (degrees)
-DEPTH_BINS = 3  # the depth axis's tick values: 3 or 4
+VIEW_3D = (12, -38)  # elevation, azimuth (degrees)
 # the 3D panel's axes, camera frame (x right, y down, z forward) drawn with z as depth and
 # -y up; their tick values are metres
 AXIS_NAMES_3D = ("x (m)", "z (m)", "\u2212y (m)")
-TICK_PT = 11
+TICK_PT = 10  # the 3D panel's tick values: small enough that three fit on each axis
 
 
 def _metres(value: float, _pos=None) -> str:
     """A tick value of the 3D panel: as short as it can be written ("0", "0.5", "2.8";
     a true minus sign)."""
     return f"{round(value, 6):g}".replace("-", "\u2212")
+
+
+def depth_ticks(lo: float, hi: float) -> list[float]:
+    """Three round tick values inside [lo, hi]: the most central three multiples of the
+    largest step of 1, 2, 4 or 5 times a power of ten that has three multiples there
+    (2.4, 2.8, 3.2 for 2.13 to 3.25 m)."""
+    if not hi > lo:
+        return [lo]
+    top = 10.0 ** np.ceil(np.log10(hi - lo))
+    for step in sorted((m * top * 10.0 ** -k for k in range(8) for m in (1, 2, 4, 5)), reverse=True):
+        inside = np.arange(np.ceil(lo / step - 1e-9), np.floor(hi / step + 1e-9) + 1) * step
+        if len(inside) >= 3:
+            middle = int(np.argmin(np.abs(inside - (lo + hi) / 2)))
+            start = min(max(middle - 1, 0), len(inside) - 3)
+            return [round(float(v), 10) for v in inside[start:start + 3]]
+    return [(lo + hi) / 2]
+
+
+def visible_tick_labels(axis, renderer) -> list:
+    """The window extents of an axis's drawn tick labels inside its limits (a 3D axis places
+    them only when drawn)."""
+    low, high = sorted(axis.get_view_interval())
+    return [tick.label1.get_window_extent(renderer) for tick, value in zip(axis.get_major_ticks(),
+                                                                         axis.get_majorticklocs())
+            if low - 1e-9 <= value <= high + 1e-9 and tick.label1.get_visible() and tick.label1.get_text()]
+
+
+def labels_touch(extents, pad_px: float = 2.0) -> bool:
+    """Whether any two of the window extents lie closer than ``pad_px`` pixels."""
+    return any(a.padded(pad_px / 2).overlaps(b.padded(pad_px / 2)) for i, a in enumerate(extents)
+               for b in extents[i + 1:])
+
+
+def thin_crowded_ticks(ax, axes, keep=(), pad_px: float = 2.0):
+    """Fewer tick values on each of ``axes`` (axis objects of the 3D axes ``ax``) while its
+    labels touch each other or those of the ``keep`` axes: the two ends of three or more
+    values, then one value."""
+    fig = ax.figure
+    for axis in axes:
+        for _ in range(4):
+            fig.canvas.draw()
+            renderer = fig.canvas.get_renderer()
+            own = visible_tick_labels(axis, renderer)
+            others = [e for other in keep for e in visible_tick_labels(other, renderer)]
+            if not labels_touch(own, pad_px) and not any(a.padded(pad_px / 2).overlaps(b.padded(pad_px / 2))
+                                                         for a in own for b in others):
+                break
+            low, high = sorted(axis.get_view_interval())
+            values = [v for v in axis.get_majorticklocs() if low - 1e-9 <= v <= high + 1e-9]
+            if len(values) <= 1:
+                break
+            # the two ends of three or more values; of two, the one nearer zero
+            axis.set_ticks(values[::len(values) - 1] if len(values) >= 3 else [min(values, key=abs)])
 
 
 def fit_3d_box(ax, room, fill: float = 0.96):
@@ -74,7 +126,7 @@ def fit_3d_box(ax, room, fill: float = 0.96):
     return zoom
 
 
-def chain_box(xz: np.ndarray, y: np.ndarray, margin: float = 0.06, flattest: float = 0.3,
+def chain_box(xz: np.ndarray, y: np.ndarray, margin: float = 0.06, flattest: float = 0.5,
               shallowest: float = 0.5):
     """The 3D panel's limits around the chains' joints, tight on every axis.
 
@@ -216,6 +268,10 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
                  color=INSTANCE_COLORS[colors[r] % 10] / 255)
     pts = np.concatenate([np.asarray(joints_3d, float).reshape(-1, 3), truth])
     pts = pts[np.isfinite(pts).all(-1)]
+    # a few round tick values per axis (metres), small, so that the chains' scale reads
+    # without the ticks overlapping; the axes named with their units
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     if len(pts):
         lo, hi = chain_box(pts[:, [0, 2]], pts[:, 1])
         ax3.set_xlim(lo[0], hi[0])
@@ -223,17 +279,11 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
         ax3.set_zlim(lo[2], hi[2])
         # one metre is as long on every axis, and the box is as long as the chains on each
         ax3.set_box_aspect(hi - lo)
-    # a few round tick values per axis (metres), small, so that the chains' scale reads
-    # without the ticks overlapping; the axes named with their units
-    from matplotlib.ticker import MaxNLocator
-
-    from matplotlib.ticker import FuncFormatter
-
+        # the depth axis: three values, so that a reader can tell how far apart the chains
+        # stand (the one axis the image panels cannot show)
+        ax3.set_yticks(depth_ticks(lo[1], hi[1]))
     for axis in (ax3.xaxis, ax3.zaxis):
         axis.set_major_locator(MaxNLocator(nbins=2, steps=[1, 2, 5, 10]))
-    # the depth axis, seen obliquely in this view: at least three values, so that a reader
-    # can tell how far apart the chains stand (steps of 0.2 or 0.4 m keep one decimal)
-    ax3.yaxis.set_major_locator(MaxNLocator(nbins=DEPTH_BINS, steps=[1, 2, 4, 5, 10], min_n_ticks=3))
     for axis in (ax3.xaxis, ax3.yaxis, ax3.zaxis):  # short labels: "0", not "0.0"
         axis.set_major_formatter(FuncFormatter(_metres))
     ax3.tick_params(labelsize=TICK_PT, pad=-2)
@@ -252,6 +302,22 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
     room = [x0, box.y0 - 0.01, 0.95 - x0, box.height + 0.05]  # right: room for the name of -y
     ax3.set_position(room)
     fit_3d_box(ax3, room)
+    # a box with a small floor beside its height (one tall chain) has no room for three
+    # depth values: widen the floor (x and depth) until they do not touch
+    for _ in range(4):
+        fig.canvas.draw()
+        if not len(pts) or not labels_touch(visible_tick_labels(ax3.yaxis, fig.canvas.get_renderer())):
+            break
+        (left, right), (near, far) = ax3.get_xlim(), ax3.get_ylim()
+        wide, deep = (right - left) * 0.2, (far - near) * 0.2
+        ax3.set_xlim(left - wide, right + wide)
+        ax3.set_ylim(near - deep, far + deep)
+        ax3.set_yticks(depth_ticks(near - deep, far + deep))
+        ax3.set_box_aspect([right - left + 2 * wide, far - near + 2 * deep, np.ptp(ax3.get_zlim())])
+        fit_3d_box(ax3, room)
+    # x and -y seen at a slant: fewer values where their labels would touch each other or the
+    # depth values (a narrow chain)
+    thin_crowded_ticks(ax3, (ax3.xaxis, ax3.zaxis), keep=(ax3.yaxis,))
     # the 3D panel's stage label goes under its axis name "x", wherever the projection put it
     fig.canvas.draw()  # a 3D axis places its name only when drawn
     name = ax3.xaxis.label.get_window_extent(fig.canvas.get_renderer())

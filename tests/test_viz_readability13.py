@@ -1,0 +1,127 @@
+"""Readability fixes of the thirteenth read: the pipeline's depth axis, one shade for true
+chains, visible one-point PR curves, phase labels over their spans, the depth panel's colour
+bar, spacing of the cost matrix's titles, visible hollow joint dots."""
+from types import SimpleNamespace
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from robotpose_lib import viz  # noqa: E402
+from robotpose_lib.viz.pipeline import depth_ticks, labels_touch, plot_pipeline, visible_tick_labels  # noqa: E402
+
+H, W = 30, 40
+
+
+def _blob(rows, cols):
+    m = np.zeros((H, W), np.float32)
+    m[rows, cols] = 1
+    return m
+
+
+LEFT, RIGHT = _blob(slice(5, 25), slice(2, 10)), _blob(slice(5, 25), slice(28, 36))
+# chain layouts: one tall chain; two robots side by side at one depth; two at different
+# depths; a small robot; two far away
+LAYOUTS = {
+    "one chain": (LEFT[None], [[[0, 0.5, 2.8], [0, 0.2, 2.8], [0.1, -0.2, 2.7]]]),
+    "one depth": (np.stack([LEFT, RIGHT]), [[[-0.7, 0.5, 2.8], [-0.7, 0.2, 2.8], [-0.6, -0.2, 2.8]],
+                                            [[0.7, 0.5, 2.8], [0.7, 0.2, 2.8], [0.6, -0.2, 2.8]]]),
+    "two depths": (np.stack([LEFT, RIGHT]), [[[-0.7, 0.5, 2.2], [-0.7, 0.2, 2.2], [-0.6, -0.2, 2.3]],
+                                             [[0.7, 0.5, 3.9], [0.7, 0.2, 3.9], [0.6, -0.2, 4.0]]]),
+    "small": (LEFT[None], [[[0, 0.05, 1.5], [0, 0.0, 1.5], [0.02, -0.05, 1.5]]]),
+    "far": (np.stack([LEFT, RIGHT]), [[[-2, 1.5, 8], [-2, 0.2, 8], [-1.8, -0.5, 8.3]],
+                                      [[2, 1.5, 10], [2, 0.2, 10], [1.8, -0.5, 10.2]]]),
+}
+
+
+def _pipeline(masks, j3, **kw):
+    j3 = np.asarray(j3, float)
+    return plot_pipeline(np.zeros((H, W, 3), np.uint8), np.zeros((3, H, W)), masks, np.full((len(j3), 3, 2), 8.0),
+                         j3, **kw)
+
+
+# ------------------------------------------------------------------ 1. the pipeline's 3D panel
+def test_depth_ticks_are_three_round_values_inside_the_limits():
+    assert depth_ticks(2.13, 3.25) == [2.4, 2.8, 3.2]
+    assert depth_ticks(1.44, 1.56) == [1.45, 1.5, 1.55]
+    for lo, hi in [(2.6, 2.9), (0.5, 11.0), (7.9, 10.4), (2.0, 2.05)]:
+        ticks = depth_ticks(lo, hi)
+        assert len(ticks) == 3 and lo <= ticks[0] < ticks[1] < ticks[2] <= hi
+        assert all(len(f"{t:g}") <= 4 for t in ticks)  # round values: short labels
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_pipeline_depth_axis_reads_three_values_and_no_labels_touch(layout):
+    masks, j3 = LAYOUTS[layout]
+    fig = _pipeline(masks, j3)
+    ax3 = fig.axes[-1]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    assert ax3.yaxis.get_label_text() == "z (m)"  # the depth axis, with its unit
+    depth = visible_tick_labels(ax3.yaxis, renderer)
+    assert len(depth) >= 3, layout
+    # the depth values spread across the panel: the first and last label well apart
+    assert max(abs(depth[-1].x0 - depth[0].x0), abs(depth[-1].y0 - depth[0].y0)) > 3 * depth[0].height
+    labels = [visible_tick_labels(axis, renderer) for axis in (ax3.xaxis, ax3.yaxis, ax3.zaxis)]
+    for own in labels:
+        assert own and not labels_touch(own, pad_px=1.0), layout
+    # no x value on a depth value (they meet at the box's near corner)
+    assert not any(a.overlaps(b) for a in labels[0] for b in labels[1]), layout
+    plt.close(fig)
+
+
+def test_pipeline_depth_axis_is_seen_obliquely():
+    """The view is turned so far from the front that the depth axis's projection is at least
+    half as long as the x axis's (it used to be a few pixels)."""
+    from mpl_toolkits.mplot3d import proj3d
+
+    masks, j3 = LAYOUTS["two depths"]
+    fig = _pipeline(masks, j3)
+    ax3 = fig.axes[-1]
+    fig.canvas.draw()
+    (x0, x1), (y0, y1), (z0, _) = ax3.get_xlim3d(), ax3.get_ylim3d(), ax3.get_zlim3d()
+
+    def px(x, y, z):
+        xs, ys, _ = proj3d.proj_transform(np.array([x]), np.array([y]), np.array([z]), ax3.M)
+        return ax3.transData.transform(np.column_stack([xs, ys]))[0]
+
+    along_x = np.linalg.norm(px(x1, y0, z0) - px(x0, y0, z0))
+    along_depth = np.linalg.norm(px(x0, y1, z0) - px(x0, y0, z0))
+    assert along_depth > 0.5 * along_x
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("model", ["recurrent", "one-pass"])
+def test_pipeline_masks_title_says_they_are_overlaid(model):
+    masks, j3 = LAYOUTS["one depth"]
+    fig = _pipeline(masks, j3, instance_model=model)
+    titles = [t.get_text() for t in fig.texts if t.get_va() == "bottom"]
+    assert "overlaid" in titles[2] and "one per" not in titles[2]
+    # the titles keep clear of each other on their common lines
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = sorted((t.get_window_extent(renderer) for t in fig.texts if t.get_va() == "bottom"), key=lambda b: b.x0)
+    assert all(b.x0 - a.x1 > 0.25 * fig.dpi for a, b in zip(boxes, boxes[1:]))
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------ 2. one shade for true chains
+def test_true_chains_in_one_dark_shade_in_the_intro_and_in_chapter_4():
+    j3 = np.asarray(LAYOUTS["one depth"][1], float)
+    masks = LAYOUTS["one depth"][0]
+    fig = _pipeline(masks, j3 + [0, 0, 0.2], true_joints_3d=j3, true_masks=masks)
+    dashed = [line.get_color() for line in fig.axes[-1].lines if line.get_linestyle() == "--"]
+    assert [tuple(np.round(c, 6)) for c in dashed] == [tuple(np.round(viz.truth_shade(k), 6)) for k in (0, 1)]
+    plt.close(fig)
+    # chapter 4's plot_prediction: the truth of the prediction matched to it, same shade
+    j2 = np.array([[[5.0, 5.0], [5.0, 15.0]], [[30.0, 5.0], [30.0, 15.0]]])
+    sample = SimpleNamespace(num_robots=2, joints_2d=j2)
+    poses = [SimpleNamespace(joints_2d=j2[1]), SimpleNamespace(joints_2d=j2[0])]
+    styles = viz.truth_styles(sample, poses)
+    assert [s[0] for s in styles] == [viz.truth_shade(1), viz.truth_shade(0)]
+    for k in range(10):  # darker than the robot's own colour (its solid chain), never grey
+        shade, own = np.array(viz.truth_shade(k)), viz.INSTANCE_COLORS[k] / 255
+        assert shade.sum() < 0.7 * own.sum() and np.ptp(shade) > 0.01 or np.ptp(own) < 0.05
