@@ -670,13 +670,18 @@ from robotpose_lib.eval.table1_study import (ablation_markdown, describe_floors,
                                              floors_markdown, load_study, verdict)
 
 study = load_study()
+# the study starts from a shipped model's weights: its record names the robot
+start_name = Path(study["start"]).parent.name if study else ""
+start_record = read_record(start_name) if study else None
+start_robot = start_record.lineage["robot"] if start_record else start_name
 if study is None:
     print("No Table I study here (assets/studies/table1_ablation/study.json): "
           "run scripts/table1_ablation.py.")
 else:
     display(Markdown(
-        f"Each row: {study['steps']:,} steps of {study['batch_size']} from "
-        f"`{study['start']}`, {study['n_test']} test scenes per test set; "
+        f"Each row: {study['steps']:,} steps of {study['batch_size']} from the shipped "
+        f"{start_robot} localization network, {study['n_test']} "
+        "test scenes per test set; "
         "Table I's mean depth error.\n\n" + ablation_markdown(study)))
 
 # %% mystnb={"figure": {"caption": "Table I under each training condition: the mean depth error near and far on each model's own test set (filled; for the start, not fine-tuned, the README's) and on the standard test set (hatched), beside the paper's figures (dashed) and the kinematic fit to the true 2D joints on the standard test set (dotted).", "name": "fig-table1-ablation"}}

@@ -81,8 +81,9 @@ def shipped_models_table(names=SHIPPED, folder=None) -> tuple[str, list[dict]]:
     is lower), from each model's card and the logs it descends from
     (``cards.training_cost``). A missing model is left out. Row keys: "model", "robot",
     "task", "parts", "steps", "scenes seen", "hours", "samples/s", "continued from" (the
-    shipped model its first part started from, "—" for none) and "scenes from scratch"
-    (its scenes plus its warm start's)."""
+    shipped model its first part started from, "—" for none), "scenes from scratch"
+    (its scenes plus its warm start's) and "name" (its folder's name, which titles and
+    printed lines elsewhere use)."""
     from .cards import training_cost
 
     rows = []
@@ -101,14 +102,15 @@ def shipped_models_table(names=SHIPPED, folder=None) -> tuple[str, list[dict]]:
                      "hours": cost.hours, "samples/s": rate,
                      "continued from": (f"{start.record.robot} {start.record.task}" if start is not None
                                         else "—"),
-                     "scenes from scratch": cost.total_scenes})
+                     "scenes from scratch": cost.total_scenes, "name": f"`{name}`"})
     table = markdown_table(rows, columns=["model", "steps", "scenes seen", "hours", "samples/s", "continued from",
-                                          "scenes from scratch"],
+                                          "scenes from scratch", "name"],
                            formats={"steps": ",d", "scenes seen": ",d", "hours": ".1f", "samples/s": ".1f",
                                     "scenes from scratch": ",d"},
                            headers={"hours": "training [h]", "samples/s": "logged samples/s (with rendering)",
                                     "continued from": "warm-started from",
-                                    "scenes from scratch": "scenes, with its warm start's"})
+                                    "scenes from scratch": "scenes, with its warm start's",
+                                    "name": "name (its folder, and its name in titles and outputs)"})
     return table, rows
 
 
