@@ -125,3 +125,99 @@ def test_true_chains_in_one_dark_shade_in_the_intro_and_in_chapter_4():
     for k in range(10):  # darker than the robot's own colour (its solid chain), never grey
         shade, own = np.array(viz.truth_shade(k)), viz.INSTANCE_COLORS[k] / 255
         assert shade.sum() < 0.7 * own.sum() and np.ptp(shade) > 0.01 or np.ptp(own) < 0.05
+
+
+# ------------------------------------------------------------------ 3. Fig. 3.8's short PR curves
+def _pr_result(max_recall, ap):
+    rp = np.linspace(0, 1, 101)
+    precision = np.where(rp[None] <= np.asarray(max_recall)[:, None] + 1e-12, 0.5, 0.0)
+    return SimpleNamespace(iou_thresholds=np.array([0.5, 0.9, 0.95]), recall_points=rp,
+                           max_recall=np.asarray(max_recall, float), precision=precision, ap=np.asarray(ap, float),
+                           kind="mask")
+
+
+def test_pr_curve_of_one_recall_point_is_marked_and_visible():
+    from robotpose_lib.viz import instances as iv
+
+    # IoU 0.50: a long curve; 0.90: one robot of 158 matched (recall 0.006, a single recall
+    # point, AP 0.005: the curve the mask panel lacked); 0.95: nothing matched
+    result = _pr_result([0.3, 0.0063, 0.0], [0.15, 0.5 / 101, 0.0])
+    fig, ax = plt.subplots()
+    iv.plot_pr_curves(ax, result, legend_loc="inside")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    long, single, none = ax.lines
+    assert single.get_marker() == "o" and len(single.get_xdata()) == 1
+    # the marker shows whole on the axes' left edge: not clipped, a few pixels wide
+    assert not single.get_clip_on() and single.get_markersize() >= 5
+    extent = single.get_window_extent(renderer)
+    assert extent.width >= 5 and extent.height >= 5
+    assert long.get_marker() in (None, "None", "")  # long curves stay plain lines
+    assert len(none.get_xdata()) == 0  # nothing matched: no curve, as the caption says
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["IoU 0.50: AP 0.15", "IoU 0.90: AP 0.005", "IoU 0.95: AP 0.00"]
+    plt.close(fig)
+
+
+def test_format_ap_keeps_a_positive_ap_off_zero():
+    from robotpose_lib.viz.instances import format_ap
+
+    assert [format_ap(a) for a in (0.0, 0.00495, 0.0099, 0.21)] == ["0.00", "0.005", "0.01", "0.21"]
+
+
+# ------------------------------------------------------------------ 4. Fig. 2.4's phase labels
+def _phase_figure(bounds, width_in=4.0):
+    from robotpose_lib.viz.training import mark_parts
+
+    fig, ax = plt.subplots(figsize=(width_in, 3))
+    ax.plot([bounds[0], bounds[-1]], [1, 2])
+    mark_parts(ax, bounds[:-1], [str(i + 1) for i in range(len(bounds) - 1)], end=bounds[-1])
+    ax.set_title("a title\nof two lines", pad=14, fontsize=10)
+    fig.tight_layout()  # as the chapters do, after the labels: they are laid out when drawn
+    fig.canvas.draw()
+    return fig, ax
+
+
+@pytest.mark.parametrize("bounds", [[0, 1000, 2000, 18000, 37000],  # the Panda's phases
+                                    [0, 1000, 2800, 7300, 14300, 18300, 24300],  # the arm's
+                                    [0, 1200, 2000]])
+def test_phase_labels_sit_over_their_spans_without_overlap(bounds):
+    from robotpose_lib.viz.training import PhaseLabels
+
+    fig, ax = _phase_figure(bounds)
+    renderer = fig.canvas.get_renderer()
+    labels = next(a for a in ax.artists if isinstance(a, PhaseLabels))
+    boxes = [t.get_window_extent(renderer) for t in labels.texts]
+    assert [t.get_text() for t in labels.texts] == [str(i + 1) for i in range(len(bounds) - 1)]
+    # in order, apart, above the axes and under the title
+    assert all(b.x0 - a.x1 > 2 for a, b in zip(boxes, boxes[1:]))
+    top = ax.get_window_extent(renderer).y1
+    assert all(b.y0 >= top for b in boxes)
+    assert not any(b.overlaps(ax.title.get_window_extent(renderer)) for b in boxes)
+    to_px = ax.transData.transform
+    for k, (box, shown, leader) in enumerate(zip(boxes, labels.leader_shown, labels.leaders)):
+        a, b = (to_px([(v, 0)])[0, 0] for v in bounds[k:k + 2])
+        centre = (box.x0 + box.x1) / 2
+        if a <= box.x0 and box.x1 <= b:  # over its own span, centred on it
+            assert not shown and abs(centre - (a + b) / 2) < 1.0
+        else:  # a span too short for its label: a line from the label into the span
+            assert shown
+            x, _ = leader.get_data()
+            assert a < x[1] < b and x[0] == pytest.approx(centre)
+    plt.close(fig)
+
+
+def test_phase_label_one_is_not_over_the_first_boundary():
+    """The reader's case: the Panda's phase 1 (1,000 of 37,000 steps) read as if it began at
+    the first dotted line; its label now points into the span before that line."""
+    bounds = [0, 1000, 2000, 18000, 37000]
+    fig, ax = _phase_figure(bounds)
+    from robotpose_lib.viz.training import PhaseLabels
+
+    labels = next(a for a in ax.artists if isinstance(a, PhaseLabels))
+    first = ax.transData.transform([(1000, 0)])[0, 0]
+    x, _ = labels.leaders[0].get_data()
+    box = labels.texts[0].get_window_extent(fig.canvas.get_renderer())
+    assert box.x1 < first + 1 or (labels.leader_shown[0] and x[1] < first)
+    assert labels.leader_shown[0] and x[1] < first
+    plt.close(fig)

@@ -335,6 +335,17 @@ def pr_style(rank: int) -> tuple[tuple[float, float, float], str]:
     return tuple(colors[rank % len(colors)]), PR_STYLES[rank % len(PR_STYLES)]
 
 
+# a precision-recall curve of at most this many recall points (of COCO's 101, 0.01 apart)
+# is drawn with markers: it is too short to show as a line
+SHORT_CURVE_POINTS = 3
+
+
+def format_ap(ap: float) -> str:
+    """An AP as the legends write it: two decimals, or three where two would round a
+    positive AP to 0.00 (so that a curve that shows is not labelled 0.00)."""
+    return f"{ap:.3f}" if ap > 0 and round(ap, 2) == 0 else f"{ap:.2f}"
+
+
 def plot_pr_curves(ax, result, thresholds=None, title: str | None = None,
                    fontsize: float = 7, legend_loc: str = "right"):
     """Precision-recall curves of an ``ap.APResult``, one per IoU threshold (paper Fig. 7a).
@@ -342,7 +353,9 @@ def plot_pr_curves(ax, result, thresholds=None, title: str | None = None,
     Draws the interpolated precision (COCO's envelope over 101 recall points) up to the
     highest recall reached at each threshold: every threshold of the result (COCO's ten,
     0.50 to 0.95) by default, or the ones nearest to ``thresholds``; each has its legend
-    entry with its AP, also where its curve is hidden under another's. ``fontsize`` is the
+    entry with its AP (:func:`format_ap`), also where its curve is hidden under another's or
+    where nothing is matched (no curve). A curve of a few recall points, even a single one
+    (a robot or two matched), is drawn with markers, so that every threshold with AP > 0 shows. ``fontsize`` is the
     legend's (the labels and title one and three points larger); ``legend_loc`` "right" puts
     the legend beside the axes, "below" under them in two columns, "inside" inside them
     where it covers the fewest curve points (curves that stop at a low recall leave the right
@@ -354,8 +367,17 @@ def plot_pr_curves(ax, result, thresholds=None, title: str | None = None,
     for rank, t in enumerate(chosen):
         reached = result.recall_points <= result.max_recall[t] + 1e-12
         color, style = pr_style(rank)
-        ax.plot(result.recall_points[reached], result.precision[t][reached], color=color, ls=style, lw=1.8,
-                label=f"IoU {iou[t]:.2f}: AP {result.ap[t]:.2f}")
+        recall, precision = result.recall_points[reached], result.precision[t][reached]
+        label = f"IoU {iou[t]:.2f}: AP {format_ap(result.ap[t])}"
+        if not (result.ap[t] > 0) or not (precision > 0).any():
+            # nothing matched at this threshold: no curve, its legend entry only
+            ax.plot([], [], color=color, ls=style, lw=1.8, label=label)
+            continue
+        # a curve of a few recall points (a robot or two matched) is a dot or a stub: its
+        # points are marked, unclipped on the axes' edge, so that it shows
+        short = len(recall) <= SHORT_CURVE_POINTS
+        ax.plot(recall, precision, color=color, ls=style, lw=1.8, label=label,
+                marker="o" if short else None, ms=6, mec="black", mew=0.6, clip_on=not short, zorder=3 if short else 2)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("recall", fontsize=fontsize + 1)

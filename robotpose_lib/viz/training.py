@@ -9,6 +9,10 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.lines import Line2D
+from matplotlib.text import Text
+from matplotlib.transforms import Bbox, IdentityTransform
 
 from ..train import METRICS_NAME, read_metrics
 
@@ -52,7 +56,7 @@ def plot_term_history(paths, ax=None, smooth: int = 10, labels=None):
             training (e.g. a run and its warm-started continuation); steps are offset so
             that the parts follow each other, and a dotted line marks each boundary.
         smooth: moving-average window in log lines (batches differ a lot).
-        labels: optional text per part, written at the part's start.
+        labels: optional text per part, written centred over the part's steps.
 
     Returns:
         the matplotlib Axes (log scale).
@@ -228,39 +232,105 @@ def plot_training_curve(ax, steps: np.ndarray, values: np.ndarray, window: int, 
     return ax
 
 
-def mark_parts(ax, starts, labels=None, fontsize: float = 8, end: float | None = None, min_gap: float = 0.05):
-    """A dotted line at the start of every part after the first (``lineage_curve``'s
-    "starts") and, optionally, each part's label written just after its start.
+class PhaseLabels(Artist):
+    """The labels of a run's parts, each centred over its part's span of steps, just above
+    the axes. Laid out whenever drawn (so that a later ``tight_layout`` or another dpi keeps
+    them apart): labels whose spans are too narrow for them are pushed apart, as a block
+    centred on their spans, at least ``gap_pt`` points apart, and each label that does not
+    sit over its own span is joined by a thin line to the span's middle, a few points
+    inside the axes."""
 
-    Labels closer than ``min_gap`` (a fraction of the steps shown: up to ``end``, or the
-    data already drawn in ``ax``) to the label before them are moved right until they are
-    that far apart, each joined to its boundary by a thin line, so that the labels of
-    short parts do not run together."""
+    def __init__(self, ax, spans, labels, fontsize: float = 8, gap_pt: float = 8.0, dip_pt: float = 6.0):
+        super().__init__()
+        self.ax, self.spans, self.gap_pt = ax, [(float(a), float(b)) for a, b in spans], gap_pt
+        self.dip_pt = dip_pt  # how far a leader reaches into the axes
+        self.set_figure(ax.figure)
+        self.set_zorder(3)
+        self.texts = [Text(0, 0, str(label), fontsize=fontsize, ha="center", va="bottom") for label in labels]
+        self.leaders = [Line2D([], [], color="grey", lw=0.6) for _ in labels]
+        for artist in (*self.texts, *self.leaders):
+            artist.set_figure(ax.figure)
+            artist.set_transform(IdentityTransform())
+        self.leader_shown = [False] * len(labels)
+
+    def layout(self, renderer):
+        """Place the labels for the axes' current size (display pixels)."""
+        ax = self.ax
+        to_px = ax.transData.transform
+        box = ax.get_window_extent(renderer)
+        centres = [to_px([((a + b) / 2, 1.0)])[0, 0] for a, b in self.spans]
+        widths = []
+        for text in self.texts:
+            text.set_position((0, 0))
+            widths.append(text.get_window_extent(renderer).width)
+        gap = self.gap_pt * renderer.points_to_pixels(1.0)
+        # blocks of labels packed side by side, each centred on its labels' spans, merged
+        # while two overlap, kept between the axes' left and right ends
+        blocks = [[k] for k in range(len(self.texts))]
+
+        def place(block):
+            offsets = np.cumsum([0.0] + [widths[k] + gap for k in block[:-1]]) + np.array([widths[k] / 2
+                                                                                             for k in block])
+            start = float(np.mean([centres[k] - o for k, o in zip(block, offsets)]))
+            total = sum(widths[k] for k in block) + gap * (len(block) - 1)
+            start = min(max(start, box.x0 - widths[block[0]] / 2), box.x1 + widths[block[-1]] / 2 - total)
+            return start, start + total, start + offsets
+
+        while True:
+            placed = [place(b) for b in blocks]
+            merge = next((i for i in range(len(blocks) - 1) if placed[i][1] + gap > placed[i + 1][0]), None)
+            if merge is None:
+                break
+            blocks[merge:merge + 2] = [blocks[merge] + blocks[merge + 1]]
+        y_text = box.y1 + renderer.points_to_pixels(1.5)
+        for block, (_, _, xs) in zip(blocks, placed):
+            for k, x in zip(block, xs):
+                self.texts[k].set_position((x, y_text))
+                a, b = (to_px([(v, 1.0)])[0, 0] for v in self.spans[k])
+                # a label that is not over its own span points to the span's middle
+                off = not (min(a, b) <= x - widths[k] / 2 and x + widths[k] / 2 <= max(a, b))
+                self.leader_shown[k] = bool(off)
+                # into the axes a little, so that its slant shows which span it names
+                self.leaders[k].set_data([x, centres[k]], [y_text, box.y1 - renderer.points_to_pixels(self.dip_pt)])
+
+    def draw(self, renderer):
+        if not self.get_visible():
+            return
+        self.layout(renderer)
+        for text, leader, shown in zip(self.texts, self.leaders, self.leader_shown):
+            text.draw(renderer)
+            if shown:
+                leader.draw(renderer)
+        self.stale = False
+
+    def get_window_extent(self, renderer=None):
+        renderer = renderer or self.figure.canvas.get_renderer()
+        self.layout(renderer)
+        return Bbox.union([t.get_window_extent(renderer) for t in self.texts])
+
+    def get_tightbbox(self, renderer=None):
+        return self.get_window_extent(renderer)
+
+
+def mark_parts(ax, starts, labels=None, fontsize: float = 8, end: float | None = None, gap_pt: float = 8.0):
+    """A dotted line at the start of every part after the first (``lineage_curve``'s
+    "starts") and, optionally, each part's label centred over its span of steps (from its
+    start to the next part's, the last to ``end``, or to the data already drawn in ``ax``):
+    :class:`PhaseLabels`. Labels of parts too short for them are spread apart, each joined
+    to its span's middle by a thin line. Returns ``ax``."""
     for i, start in enumerate(starts):
         if i:
             ax.axvline(start, color="grey", ls=":", lw=1)
     if not labels:
         return ax
-    lo = float(starts[0]) if len(starts) else 0.0
     if end is not None:
         hi = float(end)
     elif ax.has_data():
-        lo, hi = min(lo, ax.dataLim.x0), ax.dataLim.x1
+        hi = ax.dataLim.x1
     else:
         hi = float(max(starts)) if len(starts) else 1.0
-    gap = min_gap * max(hi - lo, 1e-9)
-    placed = None
-    for i, start in enumerate(starts):
-        at = float(start) if placed is None else max(float(start), placed + gap)
-        placed = at
-        if at - float(start) > 1e-9 * max(abs(hi), 1.0):
-            ax.annotate(f" {labels[i]}", xy=(start, 0.97), xycoords=("data", "axes fraction"),
-                        xytext=(at, 1.01), textcoords=("data", "axes fraction"), fontsize=fontsize,
-                        ha="left", va="bottom", annotation_clip=False,
-                        arrowprops=dict(arrowstyle="-", color="grey", lw=0.6, shrinkA=0, shrinkB=0))
-        else:
-            ax.text(start, 1.01, f" {labels[i]}", transform=ax.get_xaxis_transform(),
-                    fontsize=fontsize, va="bottom")
+    bounds = [float(v) for v in starts] + [max(hi, float(starts[-1]))]
+    ax.add_artist(PhaseLabels(ax, list(zip(bounds[:-1], bounds[1:])), labels, fontsize, gap_pt))
     return ax
 
 
