@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from robotpose_lib import viz  # noqa: E402
 from robotpose_lib.ap import average_precision  # noqa: E402
 from robotpose_lib.types import Sample  # noqa: E402
 from robotpose_lib.viz import instances as iv  # noqa: E402
@@ -214,7 +215,7 @@ def test_robot_panels_titles_and_scene_statistics_histograms():
 
 def test_plot_posed_renders_the_robot_and_its_depth():
     fig = vs.plot_posed("kuka_kr16", [0.3] * 6, 5.0, 1.1, 0.6, size=(48, 64), zoom=False)
-    assert [ax.get_title() for ax in fig.axes[:2]] == ["image + joints", "depth"]
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["image + joints", "depth; grey: no robot"]
     depth = fig.axes[1].images[0].get_array()
     assert np.asarray(depth).any()  # the robot is in view: its depth is drawn
     bar = fig.axes[2]  # the depth's colour bar, in metres from 0
@@ -226,6 +227,6 @@ def test_plot_posed_renders_the_robot_and_its_depth():
     assert titles[0].startswith("image + joints (cropped to the robot, ") and titles[0].endswith("x)")
     image, depth = (np.asarray(ax.images[0].get_array()) for ax in fig.axes[:2])
     assert image.shape == depth.shape and image.shape[1] > 64
-    robot = depth.any(-1)  # depth pixels of the robot (empty ones are black)
+    robot = (depth != viz.EMPTY_DEPTH).any(-1)  # depth pixels of the robot (empty ones are grey)
     assert robot.mean() > 0.05  # the robot fills a good part of the panel
     plt.close(fig)

@@ -221,3 +221,32 @@ def test_phase_label_one_is_not_over_the_first_boundary():
     assert box.x1 < first + 1 or (labels.leader_shown[0] and x[1] < first)
     assert labels.leader_shown[0] and x[1] < first
     plt.close(fig)
+
+
+# ------------------------------------------------------------------ 5. Fig. 1.3's depth panel
+def test_scene_panels_depth_has_a_colour_bar_in_metres_and_a_grey_background():
+    from robotpose_lib.synth import params_for, posed_scene, render_scenes
+    from robotpose_lib.viz.synthetic import SCENE_PANEL_TITLES, plot_scene_panels
+
+    scene = posed_scene("kuka_kr16", [0.3, -0.6, 0.4, 0.5, 0.8, 0.0], radius=3.5, inclination=1.1, azimuth=0.6,
+                        height=48, width=64, seed=1)
+    sample = render_scenes("kuka_kr16", [scene], params_for("kuka_kr16"))[0]
+    fig = plot_scene_panels(sample)
+    panels, bar = fig.axes[:4], fig.axes[4]
+    assert [ax.get_title() for ax in panels] == list(SCENE_PANEL_TITLES)
+    assert "(m)" in bar.get_ylabel()  # the unit
+    assert bar.get_ylim()[0] == 0 and bar.get_ylim()[1] == pytest.approx(sample.depth.max())
+    depth = np.asarray(panels[3].images[0].get_array())
+    empty = sample.depth <= 0
+    assert empty.any() and (depth[empty] == viz.EMPTY_DEPTH).all()
+    # the empty pixels' grey is no colour of the scale (so it does not read as a depth)
+    turbo = plt.get_cmap("turbo")(np.linspace(0, 1, 256))[:, :3] * 255
+    assert np.min(np.abs(turbo - np.array(viz.EMPTY_DEPTH)).sum(1)) > 60
+    # the colour bar stands beside the depth panel, clear of every panel, inside the figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    box = bar.get_tightbbox(renderer)
+    assert not any(box.overlaps(ax.get_window_extent(renderer)) for ax in panels)
+    assert box.x1 <= fig.bbox.x1 + 1
+    assert bar.get_position().x0 > panels[3].get_position().x1
+    plt.close(fig)

@@ -103,13 +103,40 @@ def silhouette_difference(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def color_depth(depth: np.ndarray, vmax: float | None = None, cmap: str = "turbo") -> np.ndarray:
-    """(H, W) metres (0 = empty) -> uint8 RGB; empty pixels black."""
+# the colour of a depth map's empty pixels (no robot hit, 0 in the map) where a colour bar
+# stands beside it: a light grey, which the turbo colour map does not contain, so that
+# "no depth" is not read as a depth near 0 m (turbo's dark blue)
+EMPTY_DEPTH = (215, 215, 215)
+
+
+def color_depth(depth: np.ndarray, vmax: float | None = None, cmap: str = "turbo",
+                empty=(0, 0, 0)) -> np.ndarray:
+    """(H, W) metres (0 = empty) -> uint8 RGB: 0 m to ``vmax`` (default: the deepest pixel)
+    along ``cmap``; empty pixels in ``empty`` (default black; ``EMPTY_DEPTH`` beside a
+    colour bar, :func:`depth_colorbar`)."""
     valid = depth > 0
     vmax = vmax or (float(depth[valid].max()) if valid.any() else 1.0)
     rgb = (plt.get_cmap(cmap)(np.clip(depth / vmax, 0, 1))[..., :3] * 255).astype(np.uint8)
-    rgb[~valid] = 0
+    rgb[~valid] = empty
     return rgb
+
+
+def depth_colorbar(fig, ax, depth: np.ndarray, vmax: float | None = None, cmap: str = "turbo",
+                   label: str = "depth (m)", fontsize: float = 9, cax=None):
+    """A colour bar beside ``ax`` for a depth map drawn by :func:`color_depth` (0 m to
+    ``vmax``, default the deepest pixel), labelled in metres; in ``cax`` where given, else
+    in room taken from ``ax``. Returns the Colorbar."""
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    valid = np.asarray(depth) > 0
+    vmax = vmax or (float(np.asarray(depth)[valid].max()) if valid.any() else 1.0)
+    mappable = ScalarMappable(Normalize(0.0, vmax), cmap)
+    bar = fig.colorbar(mappable, cax=cax) if cax is not None else \
+        fig.colorbar(mappable, ax=ax, fraction=0.046, pad=0.02)
+    bar.set_label(label, fontsize=fontsize)
+    bar.ax.tick_params(labelsize=fontsize - 1)
+    return bar
 
 
 def _tube(p0: np.ndarray, p1: np.ndarray, radius: float, n: int = 16):

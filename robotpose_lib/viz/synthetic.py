@@ -6,6 +6,8 @@
   :func:`zoom_on_robot`: a few times enlarged window on a robot, to show per-pixel noise;
 * :func:`scene_statistics` and :func:`plot_training_distribution`: robots per image, the
   share of a robot's joints that are visible, the joints' depth;
+* :func:`plot_scene_panels`: one rendered scene, its masks, its depth (with a colour bar)
+  and its projected joints;
 * :func:`plot_posed`: one robot posed and seen from a chosen camera (the chapter's
   widget), with its depth.
 """
@@ -15,8 +17,8 @@ import matplotlib.patheffects as path_effects
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import (color_depth, draw_sample_window, enlarge, image_grid, plot_primitives, prediction_window,
-               set_equal_3d, zoom_box)
+from . import (COLUMN_WIDTH_IN, EMPTY_DEPTH, color_depth, color_masks, depth_colorbar, draw_sample,
+               draw_sample_window, enlarge, image_grid, plot_primitives, prediction_window, set_equal_3d, zoom_box)
 
 # the keypoint chain over the translucent primitives: a colour none of the links has
 # (tab20 colours them), on a white outline, drawn above every surface
@@ -151,6 +153,39 @@ def plot_training_distribution(stats: dict, axes=None, depth_bins: int = 20):
     return axes
 
 
+# the panels of :func:`plot_scene_panels`, row by row: the picture on top (the image, and
+# it with the projected joints), below it what the ray caster returns besides (the masks,
+# the depth, whose colour bar then stands at the figure's right edge, beside no other panel)
+SCENE_PANEL_TITLES = ("image", "projected joints", "instance masks", "depth (camera z; grey: no robot)")
+COLORBAR_ROOM_IN = 0.9  # the figure's width right of the panels: the colour bar and its labels
+
+
+def plot_scene_panels(sample, size: float = 4.75, titles=SCENE_PANEL_TITLES, max_width_in: float = COLUMN_WIDTH_IN):
+    """One rendered scene and what the ray caster returns with it, in a 2 x 2 grid of
+    ``size`` inches per panel (smaller where the figure would be wider than
+    ``max_width_in``): the image and the projected joints on top; the instance masks and
+    the depth map below (camera z from 0 m to the deepest robot pixel along turbo, the
+    pixels that hit no robot in light grey, ``viz.EMPTY_DEPTH``), with the depth's colour
+    bar in metres at the right edge. Returns the Figure."""
+    panels = [sample.image, draw_sample(sample), color_masks(sample.masks),
+              color_depth(sample.depth, empty=EMPTY_DEPTH)]
+    h, w = panels[0].shape[:2]
+    size = min(size, (max_width_in - COLORBAR_ROOM_IN) / 2)
+    width = 2 * size + COLORBAR_ROOM_IN
+    fig, axes = plt.subplots(2, 2, figsize=(width, 2 * size * h / w + 0.5))
+    for ax, panel, title in zip(axes.flat, panels, titles):
+        ax.imshow(panel)
+        ax.axis("off")
+        ax.set_title(title, fontsize=11)
+    fig.tight_layout(rect=(0, 0, 1 - COLORBAR_ROOM_IN / width, 1))
+    depth_ax = axes[1, 1]
+    depth_ax.apply_aspect()
+    box = depth_ax.get_position()
+    bar_ax = fig.add_axes((box.x1 + 0.12 / width, box.y0, 0.16 / width, box.height))
+    depth_colorbar(fig, depth_ax, sample.depth, label="camera z (m)", fontsize=11, cax=bar_ax)
+    return fig
+
+
 def plot_posed(robot: str, joint_angles, radius: float, inclination: float, azimuth: float,
                size: tuple[int, int], seed: int = 3, zoom: bool = True):
     """``robot`` in ``joint_angles`` (radians) seen from a camera at ``radius`` metres,
@@ -175,19 +210,13 @@ def plot_posed(robot: str, joint_angles, radius: float, inclination: float, azim
     window = prediction_window(s, [], margin=0.15, min_size=H // 4) if zoom else None
     width = 640 if zoom else W  # unzoomed: at the image's own pixels
     picture, _, _ = draw_sample_window(s, window, width)
-    # nearest: a depth colour is never blended with the black of empty pixels
-    depth, _, _ = enlarge(color_depth(s.depth), window, width, interpolation=cv2.INTER_NEAREST)
+    # nearest: a depth colour is never blended with the grey of empty pixels (as in
+    # plot_scene_panels: grey, which the colour map lacks, not black, close to its 0 m)
+    depth, _, _ = enlarge(color_depth(s.depth, empty=EMPTY_DEPTH), window, width, interpolation=cv2.INTER_NEAREST)
     factor = W / (window[1].stop - window[1].start) if window is not None else 1.0  # against the whole image
     note = f" (cropped to the robot, {factor:.1f}x)" if factor > 1.05 else ""
     fig = image_grid([picture, depth], cols=2, size=5.0,
-                     titles=[f"image + joints{note}", f"depth{note}"])
+                     titles=[f"image + joints{note}", f"depth{note}; grey: no robot"])
     # the depth's colour scale in metres (color_depth maps 0 to the deepest pixel)
-    valid = s.depth > 0
-    vmax = float(s.depth[valid].max()) if valid.any() else 1.0
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import Normalize
-
-    bar = fig.colorbar(ScalarMappable(Normalize(0.0, vmax), "turbo"), ax=fig.axes[1], fraction=0.046, pad=0.02)
-    bar.set_label("depth [m]", fontsize=9)
-    bar.ax.tick_params(labelsize=8)
+    depth_colorbar(fig, fig.axes[1], s.depth, label="depth [m]")
     return fig
