@@ -250,3 +250,31 @@ def test_scene_panels_depth_has_a_colour_bar_in_metres_and_a_grey_background():
     assert box.x1 <= fig.bbox.x1 + 1
     assert bar.get_position().x0 > panels[3].get_position().x1
     plt.close(fig)
+
+
+# ------------------------------------------------------------------ 6. Fig. 3.3's spacing
+def test_matching_example_keeps_the_end_mask_title_clear_of_the_cost_matrix():
+    from robotpose_lib.viz import instances as iv
+
+    R, H, W = 3, 40, 40
+    targets = np.zeros((R, H, W), bool)
+    for r in range(R):
+        targets[r, 5:35, 5 + 10 * r:12 + 10 * r] = True
+    predictions = [np.roll(targets, 1, axis=0)[j].astype(float) for j in range(R)] + [np.full((H, W), 0.1)]
+    cost = np.array([[1.0, 0.1, 1.0], [1.0, 1.0, 0.2], [0.35, 1.0, 1.0]])
+    fig = iv.plot_matching_example(targets, predictions, cost, np.array([1, 2, 0]), (slice(2, 38), slice(2, 38)))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    axes = fig.get_axes()
+    end = next(ax for ax in axes if "end mask" in ax.get_title())
+    matrix = next(ax for ax in axes if ax.get_ylabel() == "target robot")
+    title = end.title.get_window_extent(renderer)
+    left = [matrix.yaxis.label.get_window_extent(renderer),
+            *(t.get_window_extent(renderer) for t in matrix.get_yticklabels())]
+    # at least a tenth of an inch between the title and the matrix's row names
+    assert all(box.x0 - title.x1 > 0.1 * fig.dpi for box in left)
+    # and no title of the mask panels runs into another
+    titles = sorted((ax.title.get_window_extent(renderer) for ax in axes if ax.get_title().startswith("pred")),
+                    key=lambda b: b.x0)
+    assert all(b.x0 > a.x1 for a, b in zip(titles, titles[1:]))
+    plt.close(fig)

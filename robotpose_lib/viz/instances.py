@@ -241,6 +241,42 @@ def plot_cost_matrix(ax, cost: np.ndarray, assignment: np.ndarray, title: str | 
     return ax
 
 
+def plot_matching_example(targets, predictions, cost: np.ndarray, assignment: np.ndarray, crop=None,
+                          title: str = "soft-IoU cost, Hungarian choice framed", width_in: float = 10.0):
+    """The matching loss on one scene (chapter 3, Fig. 3.3): the target masks (top row), the
+    predicted masks with the end-of-sequence step last (bottom row), and the cost matrix
+    (:func:`plot_cost_matrix`) on the right, apart from the masks by a gap wide enough for
+    the last mask's title and the matrix's row names (constrained layout: call no
+    ``tight_layout`` after it).
+
+    Args:
+        targets: R masks (H, W); predictions: R + 1 masks (H, W) in [0, 1], the last the
+            end-of-sequence step.
+        cost, assignment: as :func:`plot_cost_matrix`.
+        crop: (rows, cols) slices that every mask panel shows, or None (the whole mask).
+
+    Returns:
+        the Figure.
+    """
+    R = len(targets)
+    crop = crop or (slice(None), slice(None))
+    fig = plt.figure(figsize=(width_in, 3.4), layout="constrained")
+    masks, matrix = fig.subfigures(1, 2, width_ratios=[R + 1, 2.3], wspace=0.03)
+    grid = masks.add_gridspec(2, R + 1)
+    for i in range(R):
+        ax = masks.add_subplot(grid[0, i])
+        ax.imshow(np.asarray(targets[i])[crop], cmap="gray")
+        ax.set_title(f"target $S'_{i + 1}$", fontsize=9)
+        ax.axis("off")
+    for j in range(R + 1):
+        ax = masks.add_subplot(grid[1, j])
+        ax.imshow(np.asarray(predictions[j])[crop], cmap="gray", vmin=0, vmax=1)
+        ax.set_title(f"prediction $\\hat S_{j + 1}$" + (" (end mask)" if j == R else ""), fontsize=9)
+        ax.axis("off")
+    plot_cost_matrix(matrix.add_subplot(), cost, assignment, title)
+    return fig
+
+
 def share_text(share: float, thresholds=(), decimals: int = 1) -> str:
     """A step's activated share as a percentage, e.g. "4.97%", with ``decimals`` digits or
     more: as many as it takes for the printed value to fall on the same side of every
@@ -425,5 +461,5 @@ __all__ = [
     "INSTANCE_COLORS", "active_fractions", "count_by_rule", "greedy_chains", "share_text",
     "wrong_links", "joints_inside", "assignment_scene",
     "plot_joint_peaks", "plot_chains", "draw_unrolled_model", "plot_cost_matrix", "plot_step_masks",
-    "plot_pr_curves", "plot_area_fractions", "instance_overlay",
+    "plot_pr_curves", "plot_area_fractions", "instance_overlay", "plot_matching_example",
 ]
