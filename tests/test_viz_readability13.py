@@ -278,3 +278,36 @@ def test_matching_example_keeps_the_end_mask_title_clear_of_the_cost_matrix():
                     key=lambda b: b.x0)
     assert all(b.x0 > a.x1 for a, b in zip(titles, titles[1:]))
     plt.close(fig)
+
+
+# ------------------------------------------------------------------ 7. Fig. 1.5's hollow dots
+@pytest.mark.parametrize("background", [0, 255, 128])
+def test_hidden_joint_is_a_large_ring_with_a_white_inside_and_a_dark_edge(background):
+    image = np.full((40, 60, 3), background, np.uint8)
+    joints = np.array([[10.0, 20.0], [30.0, 20.0], [50.0, 20.0]])  # along row 20; the middle one hidden
+    color = tuple(int(c) for c in viz.INSTANCE_COLORS[1])
+    out = viz.draw_chain(image, joints, np.array([True, False, True]), color, radius=3, thickness=2)
+
+    def extent(x):  # from the first to the last row of column x that the mark changed
+        changed = np.flatnonzero(np.abs(out[:, x].astype(int) - background).sum(-1) > 30)
+        return int(changed[-1] - changed[0] + 1)
+
+    assert extent(30) >= extent(10) + 4  # the hollow mark is larger than a visible joint's dot
+    assert (out[20, 30] == 255).all()  # white inside
+    assert np.abs(out[15, 30].astype(int) - color).sum() < 60  # the ring, in the robot's colour
+    if background:  # the dark edge just outside the ring (on black it is the background itself)
+        assert out[14, 30].sum() < 3 * 100 and out[26, 30].sum() < 3 * 100
+    # a visible joint is still a filled dot in the colour
+    assert np.abs(out[20, 10].astype(int) - color).sum() < 30
+
+
+def test_scene_thumbnail_enlarges_and_can_cut_to_the_robots():
+    from robotpose_lib.synth import generate
+    from robotpose_lib.viz.synthetic import scene_thumbnail
+
+    s = generate("kuka_kr16", seed=0, indices=[0], height=60, width=80)[0]
+    assert s.num_robots
+    whole = scene_thumbnail(s, width=320)
+    assert whole.shape == (240, 320, 3)
+    cut = scene_thumbnail(s, width=320, max_zoom=2.5)
+    assert cut.shape[0] / cut.shape[1] == pytest.approx(0.75, abs=0.03) and cut.shape != whole.shape

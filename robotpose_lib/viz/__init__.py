@@ -41,29 +41,41 @@ def truth_shade(k: int) -> tuple[float, float, float]:
     return tuple(float(c) for c in INSTANCE_COLORS[k % 10] / 255 * TRUTH_SHADE)
 
 
+HOLLOW_EDGE = (25, 25, 25)  # the dark edge of a hollow joint (:func:`draw_chain`)
+
+
 def draw_chain(image: np.ndarray, joints_2d: np.ndarray, visibility: np.ndarray | None = None,
                color=(255, 255, 0), radius: int = 3, thickness: int = 2, outline=None) -> np.ndarray:
     """Draw one kinematic chain: joints (J, 2) as dots joined base to flange.
 
-    Joints with NaN coordinates are skipped; invisible ones are drawn hollow. ``outline``:
-    an RGB colour drawn under the chain, one pixel wider on each side, so that the chain
-    stays visible on a robot or background of its own colour (None: no outline).
+    Joints with NaN coordinates are skipped; invisible ones (hidden, or outside the frame)
+    are drawn hollow: a ring in ``color`` a little larger than a joint's dot, white inside
+    and edged in dark grey (``HOLLOW_EDGE``, or ``outline``), so that it shows on a dark
+    or a light background and on the chain's own line. ``outline``: an RGB colour drawn
+    under the chain, one pixel wider on each side, so that the chain stays visible on a
+    robot or background of its own colour (None: no outline).
     """
     out = np.ascontiguousarray(image.copy())
     color = tuple(int(c) for c in color)
     pts = [None if not np.isfinite(p).all() else (int(round(p[0])), int(round(p[1]))) for p in joints_2d]
     layers = [(color, 0)] if outline is None else [(tuple(int(c) for c in outline), 1), (color, 0)]
+    hidden = [p is not None and visibility is not None and not bool(visibility[j]) for j, p in enumerate(pts)]
     for paint, extra in layers:
         for a, b in zip(pts[:-1], pts[1:]):
             if a is not None and b is not None:
                 cv2.line(out, a, b, paint, thickness + 2 * extra, cv2.LINE_AA)
         for j, p in enumerate(pts):
-            if p is None:
-                continue
-            if visibility is None or bool(visibility[j]):
+            if p is not None and not hidden[j]:
                 cv2.circle(out, p, radius + extra, paint, -1, cv2.LINE_AA)
-            else:  # hollow: a ring (its outline a ring one pixel wider on each side)
-                cv2.circle(out, p, radius, paint, 1 + 2 * extra, cv2.LINE_AA)
+    # the hollow joints last, above the lines: dark edge, coloured ring, white inside
+    ring = max(1, thickness)
+    outer = radius + ring
+    edge = HOLLOW_EDGE if outline is None else tuple(int(c) for c in outline)
+    for j, p in enumerate(pts):
+        if hidden[j]:
+            cv2.circle(out, p, outer + 1, edge, -1, cv2.LINE_AA)
+            cv2.circle(out, p, outer, color, -1, cv2.LINE_AA)
+            cv2.circle(out, p, max(1, outer - ring), (255, 255, 255), -1, cv2.LINE_AA)
     return out
 
 

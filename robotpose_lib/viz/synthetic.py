@@ -98,6 +98,31 @@ def zoom_on_robot(image: np.ndarray, masks, factor: float = 4.0) -> np.ndarray:
     return cv2.resize(np.ascontiguousarray(image[rows, cols]), (W, H), interpolation=cv2.INTER_NEAREST)
 
 
+def scene_thumbnail(sample, width: int = 640, marks: float = 1.4, max_zoom: float = 1.0) -> np.ndarray:
+    """``sample``'s image with every robot's projected chain, for a small grid panel
+    (Fig. 1.5): enlarged to about ``width`` pixels before the chains are drawn, their dots
+    and lines ``marks`` times as large as :func:`viz.draw_sample`'s at 320 pixels wide, so
+    that they, and the hollow dots of hidden joints, show at a few centimetres wide.
+    ``max_zoom`` > 1: cut to the robots (``viz.zoom_box`` with a margin, at the image's
+    aspect), enlarged at most this many times; 1: the whole image. Returns uint8 (h, w, 3)
+    at the image's aspect."""
+    H, W = sample.image.shape[:2]
+    window = None
+    if max_zoom > 1 and sample.num_robots:
+        rows, cols = zoom_box(sample.masks, margin=0.25, aspect=W / H,
+                              min_size=int(np.ceil(H / max_zoom)))
+        window = (rows, cols)
+    picture, offset, scale = enlarge(sample.image, window, width)
+    unit = picture.shape[1] / 320 * marks  # draw_sample's sizes are for 320 pixels wide
+    from . import INSTANCE_COLORS, draw_chain, to_window
+
+    for r in range(sample.num_robots):
+        picture = draw_chain(picture, to_window(sample.joints_2d[r], offset, scale), sample.visibility[r],
+                             INSTANCE_COLORS[r % 10], radius=max(1, round(3 * unit)),
+                             thickness=max(1, round(2 * unit)))
+    return picture
+
+
 def robot_panels(images, titles, cols: int, size: float = 4.0, fontsize: float = 13):
     """``viz.image_grid`` with titles of ``fontsize`` points: panels of robots that stay
     legible when the figure is shrunk to the book's column. Returns the Figure."""
