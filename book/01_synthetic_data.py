@@ -136,8 +136,9 @@ display(Markdown(markdown_table(robot_rows)))
 
 # %% mystnb={"figure": {"caption": "The two robots built from primitives at the middle of their joint ranges (the Panda from its URDF meshes, `panda`, follows in the section on URDF meshes), in the robot's base frame: link primitives (translucent, one colour per link) and the keypoint chain (magenta dots and lines, outlined in white, drawn over the primitives).", "name": "fig-robots"}}
 from robotpose_lib.viz.synthetic import (crop_to_robots, plot_posed, plot_robot_models,
-                                         plot_training_distribution, robot_panels,
-                                         scene_statistics)
+                                         plot_scene_panels, plot_training_distribution,
+                                         robot_panels, scene_statistics,
+                                         scene_thumbnail)
 
 plot_robot_models(ROBOT_NAMES)
 plt.show()
@@ -183,15 +184,11 @@ if photos:
 # Lambertian term from a random light, and everything that is not robot shows the
 # background photo.
 
-# %% mystnb={"figure": {"caption": "One rendered scene and what the ray caster returns with it: the composited image, the instance mask, the depth map (camera z in the turbo colour map, which runs from 0 m, dark blue, to the farthest robot pixel, dark red; the robot fills only the top of that scale, so its nearer parts are yellow to orange and its farther parts red; the line printed below gives the range) and the projected joints.", "name": "fig-render"}}
+# %% mystnb={"figure": {"caption": "One rendered scene and what the ray caster returns with it: the composited image and the projected joints (top), the instance mask and the depth map (bottom; camera z in the turbo colour map, from 0 m, dark blue, to the farthest robot pixel, dark red, as the colour bar in metres shows; the robot fills only the top of that scale, so its nearer parts are yellow to orange and its farther parts red; pixels that hit no robot have no depth and are grey; the line printed below gives the range).", "name": "fig-render"}}
 scene = posed_scene("kuka_kr16", [0.3, -0.6, 0.4, 0.5, 0.8, 0.0], radius=3.5,
                     inclination=1.1, azimuth=0.6, height=H, width=W, seed=1)
 sample = render_scenes("kuka_kr16", [scene], params_for("kuka_kr16"))[0]
-panels = [sample.image, viz.color_masks(sample.masks), viz.color_depth(sample.depth),
-          viz.draw_sample(sample)]
-viz.image_grid(panels, cols=2, size=4.75,
-               titles=["image", "instance masks", "depth (camera z)",
-                       "projected joints"])
+plot_scene_panels(sample, size=4.75)
 plt.show()
 print(f"depth of the robot's pixels: {sample.depth[sample.depth > 0].min():.2f} .. "
       f"{sample.depth.max():.2f} m")
@@ -272,13 +269,15 @@ display(Markdown(describe_mesh_agreement(
 # Where the paper leaves a range degenerate we add a floor (a camera radius of 0 puts the
 # camera inside a robot: `r_min`), and per-robot *presets* set ranges that suit the robot
 # (the Panda is seen from 0.5 to 3 m). {numref}`fig-random-scenes` shows random training
-# scenes, like the paper's Fig. 3, with each robot's projected joints drawn on top (hollow
-# dots: joints outside the frame or hidden behind another robot).
+# scenes, like the paper's Fig. 3, with each robot's projected joints drawn on top (a
+# hollow dot, white inside: a joint hidden from the camera; joints outside the frame are
+# not drawn).
 
-# %% mystnb={"figure": {"caption": "Random training scenes of the paper's randomisation (its Fig. 3): the industrial arm in the first two rows, the Panda in the last two; titles give the number of robots and the noise amplitude a.", "name": "fig-random-scenes"}}
+# %% mystnb={"figure": {"caption": "Random training scenes of the paper's randomisation (its Fig. 3): the industrial arm in the first two rows, the Panda in the last two; titles give the number of robots and the noise amplitude a. Each scene is cut to its robots and enlarged at most 2.5 times (scenes without robots whole).", "name": "fig-random-scenes"}}
 scenes = [s for name in ("kuka_kr16", "panda")
           for s in generate(name, seed=0, indices=range(8), height=H, width=W)]
-robot_panels([viz.draw_sample(s) for s in scenes], cols=4, size=2.5, fontsize=12,
+robot_panels([scene_thumbnail(s, max_zoom=2.5) for s in scenes], cols=4, size=2.5,
+             fontsize=12,
              titles=[f"{s.num_robots} robot{'s' * (s.num_robots != 1)}, "
                      f"a = {s.meta['noise_amplitude']:.0f}" for s in scenes])
 plt.show()
@@ -511,7 +510,7 @@ print(f"{my_arm.name}: {my_arm.dof} joints, {my_arm.num_triangles} triangles, "
       f"reach {my_arm.reach:.2f} m")
 print("keypoints:", ", ".join(my_arm.keypoint_names))
 
-# %% mystnb={"figure": {"caption": "Training samples of the registered arm (the 'dream' recipe: cameras close and aimed off-centre, flying distractor shapes, photo patches, sometimes its URDF colours or textures fixed to its links). Its five keypoints are drawn as chains, one colour per robot; hollow dots are keypoints hidden or outside the frame. A scene may show no robot at all (robots are hidden at random or fall outside the view), as in training.", "name": "fig-own-robot"}}
+# %% mystnb={"figure": {"caption": "Training samples of the registered arm (the 'dream' recipe: cameras close and aimed off-centre, flying distractor shapes, photo patches, sometimes its URDF colours or textures fixed to its links). Its five keypoints are drawn as chains, one colour per robot; hollow dots are keypoints hidden from the camera (keypoints outside the frame are not drawn). A scene may show no robot at all (robots are hidden at random or fall outside the view), as in training.", "name": "fig-own-robot"}}
 my_samples = generate("my_arm", 0, range(6), H, W, params_for("my_arm", "dream"))
 viz.image_grid([viz.draw_sample(s) for s in my_samples], cols=3, size=3.6)
 plt.show()

@@ -380,7 +380,7 @@ SHOW_ROBOT = LIVE_ROBOT
 # learning rate. From phase 3 on its depth term measures the log code, so its level
 # cannot be compared with phases 1 and 2.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs, phase after phase: the last stage's belief and depth terms (unweighted, smoothed) against the step; at each dotted line the training was continued from its last weights with one change, and the number there is the phase's, whose change the title names. The Panda's steps count from the start of its first phase, on primitives, so they include the steps of the model its mesh phase was warm-started from.", "name": "fig-reference-runs"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs, phase after phase: the last stage's belief and depth terms (unweighted, smoothed) against the step; at each dotted line the training was continued from its last weights with one change; each phase's number stands over its steps (a thin line leads into a phase too short for its number), and the title names its change. The Panda's steps count from the start of its first phase, on primitives, so they include the steps of the model its mesh phase was warm-started from.", "name": "fig-reference-runs"}}
 # each reference's phases in training order: (model folder, run in its lineage.json,
 # what changed); the Panda's first three are the primitive Panda's model, its fourth
 # (one logged run) the mesh Panda's
@@ -406,8 +406,8 @@ for robot in ROBOTS:
 if histories:
     fig, axes = plt.subplots(1, len(histories), figsize=(10, 3.5), squeeze=False)
     for ax, (robot, phases) in zip(axes[0], histories.items()):
-        # the phase numbers mark where the training was continued; the title says
-        # what each phase changed
+        # the phase numbers stand over their phases' steps, the dotted lines mark
+        # where the training was continued; the title says what each phase changed
         plot_term_history([rows for rows, _ in phases], ax=ax, smooth=20,
                           labels=[str(i) for i in range(1, len(phases) + 1)])
         ax.set_xlabel("step")
@@ -679,8 +679,8 @@ if study is None:
           "run scripts/table1_ablation.py.")
 else:
     display(Markdown(
-        f"Each row: {study['steps']:,} steps of {study['batch_size']} from the shipped "
-        f"{start_robot} localization network, {study['n_test']} "
+        f"Each row: {study['steps']:,} steps of {study['batch_size']} from the "
+        f"shipped {start_robot} localization network, {study['n_test']} "
         "test scenes per test set; "
         "Table I's mean depth error.\n\n" + ablation_markdown(study)))
 
@@ -832,9 +832,10 @@ if photos and "panda" in models:
 #   another robot, and report missed joints (no peak above 0.1) separately.
 
 # %% tags=["hide-input"]
-# the comparison that kept the backbone frozen, as the primitive Panda's record holds it
+# the comparison that kept the backbone frozen, in the primitive Panda's record
 record = read_record("panda_primitive_localization_cpu")
-comparison = next((p["backbone_comparison"] for p in (record.lineage["parts"] if record else [])
+parts = record.lineage["parts"] if record else []
+comparison = next((p["backbone_comparison"] for p in parts
                    if "backbone_comparison" in p), None)
 if comparison is not None:
     display(Markdown(narration.describe_backbone_comparison(comparison)))

@@ -241,22 +241,7 @@ rows_any, cols_any = (np.flatnonzero(scene.masks.any((0, 2))),
 pad = max(4, (rows_any[-1] - rows_any[0]) // 5)
 crop = (slice(max(0, rows_any[0] - pad), rows_any[-1] + pad + 1),
         slice(max(0, cols_any[0] - pad), cols_any[-1] + pad + 1))
-fig = plt.figure(figsize=(10, 3.4))
-grid = fig.add_gridspec(2, R + 3)
-for i in range(R):
-    ax = fig.add_subplot(grid[0, i])
-    ax.imshow(scene.masks[i][crop], cmap="gray")
-    ax.set_title(f"target $S'_{i + 1}$", fontsize=9)
-    ax.axis("off")
-for j in range(R + 1):
-    ax = fig.add_subplot(grid[1, j])
-    ax.imshow(made_up[j][crop], cmap="gray", vmin=0, vmax=1)
-    ax.set_title(f"prediction $\\hat S_{j + 1}$" + (" (end mask)" if j == R else ""),
-                 fontsize=9)
-    ax.axis("off")
-iv.plot_cost_matrix(fig.add_subplot(grid[:, R + 1:]), cost, assignment,
-                    "soft-IoU cost, Hungarian choice framed")
-plt.tight_layout()
+iv.plot_matching_example(scene.masks, made_up, cost, assignment, crop)
 plt.show()
 
 
@@ -516,7 +501,7 @@ display(Markdown(narration.describe_canvas(canvas_rows, TOY_STEPS, QUICK)))
 # scores boxes (around the pixels above 0.6); we report boxes and masks. `ap.py`
 # reproduces pycocotools' numbers (checked in the tests).
 
-# %% mystnb={"figure": {"caption": "Precision-recall curves of the reference model's boxes (left) and masks (right) on the test set, one curve per IoU threshold of COCO's ten, 0.50 to 0.95 in steps of 0.05, each in the legend with its AP (the paper's Fig. 7a); the curves alternate solid and dashed, so that curves at thresholds with the same precision, which lie on top of each other, both show, and a threshold where nothing is matched draws no curve.", "name": "fig-pr"}}
+# %% mystnb={"figure": {"caption": "Precision-recall curves of the reference model's boxes (left) and masks (right) on the test set, one curve per IoU threshold of COCO's ten, 0.50 to 0.95 in steps of 0.05, each in the legend with its AP (the paper's Fig. 7a); the curves alternate solid and dashed, so that curves at thresholds with the same precision, which lie on top of each other, both show, and a threshold where nothing is matched draws no curve, and one where only a robot or two are matched, whose curve is a single point or a stub at the left edge, is drawn with dots.", "name": "fig-pr"}}
 start = time.perf_counter()
 evaluations = {
     # the settings of `robotpose eval instances` (batch 8; the other defaults)
@@ -678,7 +663,7 @@ display(Markdown(
     "The localization network's logs are not in this checkout, so its run cannot "
     "serve for comparison here."))
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs' logged loss per batch over all their phases of training (dotted lines and numbers: where the training was continued), with its trailing mean and spread: the instance model's matching loss (eq. 6; left, with its soft-IoU cost per robot when logged) and the localization network's loss (eq. 3, per pixel; right, log scale).", "name": "fig-instance-logs"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs' logged loss per batch over all their phases of training (dotted lines: where the training was continued; numbers: the phases, each over its steps), with its trailing mean and spread: the instance model's matching loss (eq. 6; left, with its soft-IoU cost per robot when logged) and the localization network's loss (eq. 3, per pixel; right, log scale).", "name": "fig-instance-logs"}}
 summary, noise_last = [], {}
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
 for ax, (run, paths), color in zip(axes, lineages.items(), ("C0", "C2")):

@@ -235,7 +235,7 @@ else:
 # our networks those are in the introduction's {numref}`fig-pipeline-networks`, and
 # {numref}`fig-perfect` above shows them for perfect maps.
 
-# %% mystnb={"figure": {"caption": "The reference networks through Predictor on the test scene of median 2D error among the first with two or more robots (the rule is stated under the figure): predicted chains over the image (white: the truth) and in 3D in the camera frame (each true chain dashed in a light shade of the predicted robot matched to it). The number after each predicted robot in the legend is its score (defined below the figure).", "name": "fig-predicted"}}
+# %% mystnb={"figure": {"caption": "The reference networks through Predictor on the test scene of median 2D error among the first with two or more robots (the rule is stated under the figure): predicted chains over the image (white: the truth) and in 3D in the camera frame (each true chain dashed in a dark shade of the predicted robot matched to it). The number after each predicted robot in the legend is its score (defined below the figure).", "name": "fig-predicted"}}
 if predictor is not None:
     # the test scene of median mean 2D joint error (robotpose_lib/showcase.py)
     typical = showcase.median_test_scene(predictor, ROBOT, n=config.pick(6, 12),
@@ -450,7 +450,7 @@ if HAS_MASKS:
 else:
     print("skipped: needs the reference instance model")
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The two-robot scene (of those in the table) whose two decodings differ most in the number of found joints lying nearer the other robot's joint (the counts are in the titles and the sentence above), decoded from the same network outputs with the instance masks (top) and as if it showed one robot (bottom): predicted chains over the image (white: the truth) and in 3D (each true chain dashed in a light shade of the predicted robot matched to it; grey: a true robot no prediction is matched to). The legend numbers here are the mask confidences alone (1.00 without masks): these decodings skip Predictor's ranking.", "name": "fig-masks-or-not"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The two-robot scene (of those in the table) whose two decodings differ most in the number of found joints lying nearer the other robot's joint (the counts are in the titles and the sentence above), decoded from the same network outputs with the instance masks (top) and as if it showed one robot (bottom): predicted chains over the image (white: the truth) and in 3D (each true chain dashed in a dark shade of the predicted robot matched to it; grey: a true robot no prediction is matched to). The legend numbers here are the mask confidences alone (1.00 without masks): these decodings skip Predictor's ranking.", "name": "fig-masks-or-not"}}
 if HAS_MASKS:
     s = pairs[pick]
     masked_poses, plain_poses = both["masks"][pick], both["plain"][pick]

@@ -80,7 +80,7 @@ scene = showcase.median_test_scene(predictor, "panda", n=config.pick(6, 12), min
 # both figures show the same window: the robots with a margin, at the image's aspect
 window = viz.zoom_box(scene.sample.masks, aspect=4 / 3)
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "The paper's pipeline on a rendered Panda scene, drawn with the scene's exact training targets (what perfectly trained networks would output), the image panels cropped to the robots. Left to right: the image; the belief maps of all joints; the instance masks, one per recurrent step; the largest robot's beliefs after masking, with its peaks (+); the robots' joints in 3D (camera frame).", "name": "fig-pipeline"}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The paper's pipeline on a rendered Panda scene, drawn with the scene's exact training targets (what perfectly trained networks would output), the image panels cropped to the robots. Left to right: the image; the belief maps of all joints; the instance masks, one per recurrent step, overlaid in one panel; the largest robot's beliefs after masking, with its peaks (+); the robots' joints in 3D (camera frame).", "name": "fig-pipeline"}}
 fig = plot_pipeline(**showcase.pipeline_from_targets(scene), window=window)
 plt.show()
 
@@ -91,7 +91,7 @@ plt.show()
 # compares it with the paper's recurrent model on the robots that have both), and
 # the chains they decode, beside the true chains (dashed).
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "The same scene through the shipped Panda networks: their belief maps (scaled to their maximum), their instance masks (one per robot found, each robot in the colour it has in {numref}`fig-pipeline`), the largest mask's beliefs with their peaks (+), and the decoded 3D chains in colour beside the true ones (dashed, each in a darker shade of its robot's colour). The scene is the one of median error among the candidates named in the text.", "name": "fig-pipeline-networks"}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The same scene through the shipped Panda networks: their belief maps (scaled to their maximum), their instance masks (one per robot found, overlaid in one panel, each robot in the colour it has in {numref}`fig-pipeline`), the largest mask's beliefs with their peaks (+), and the decoded 3D chains in colour beside the true ones (dashed, each in a dark shade of its robot's colour). The scene is the one of median error among the candidates named in the text.", "name": "fig-pipeline-networks"}}
 fig = plot_pipeline(**showcase.pipeline_from_networks(predictor, scene), window=window)
 plt.show()
 

@@ -188,7 +188,7 @@ def test_plot_prediction_is_readable_at_page_width():
     legend = next(ax.get_legend() for ax in fig.axes if ax.get_legend() is not None)
     assert [t.get_text() for t in legend.get_texts()] == ["robot 0 (0.50)", "truth of robot 0", "robot 1 (0.50)",
                                                           "truth of robot 1"]
-    # the two true chains are drawn differently: each in a light shade of its robot's colour
+    # the two true chains are drawn differently: each in a dark shade of its robot's colour
     dashed = [line for line in ax3.lines if line.get_label().startswith("truth")]
     assert len(dashed) == 2 and not np.allclose(dashed[0].get_color(), dashed[1].get_color())
     assert min(t.get_fontsize() for t in legend.get_texts()) >= 9
