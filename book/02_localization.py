@@ -798,7 +798,7 @@ if photos and "panda" in models:
 #   EfficientNet-Lite0 cut at stride 8: it is pretrained on ImageNet too, but costs a
 #   fraction of VGG's FLOPs (table above), and being frozen it needs no backward pass.
 #   Frozen against fine-tuned was decided by what the same CPU time buys: from the same
-#   weights and in the same wall time, the frozen backbone made more steps and did better
+#   weights and in about the same wall time, the frozen backbone made more steps and did better
 #   on synthetic test scenes (the figures are under this list). Compared again on the
 #   real development photos, neither run was near the arm yet (chapter 6's sim-to-real
 #   study gives the steps and figures: the frozen run found far more keypoints, the

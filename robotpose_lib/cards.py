@@ -71,10 +71,29 @@ class ModelRecord:
             out.setdefault(row.get("run", "part1"), []).append(row)
         return out
 
-    def part_logs(self) -> list[list[dict]]:
-        """The logs of the parts the shipped weights descend from, in training order."""
+    def part_rows(self) -> list[list[dict]]:
+        """The log rows of each part of ``lineage.json``, in training order (an empty list for
+        a part the log lacks). A part's rows carry its ``run`` label, else ``partN`` where
+        the log has that label (a warm-started part, whose steps count from 0), else the
+        unlabelled first log; parts that share one label are runs resumed in one log, whose
+        steps keep counting, and are told apart by their cumulative steps."""
         logs = self.logs()
-        return [logs[p.get("run", "part1")] for p in self.lineage["parts"] if p.get("run", "part1") in logs]
+        parts = self.lineage["parts"]
+        labels = [p.get("run") or (f"part{i}" if f"part{i}" in logs else "part1") for i, p in enumerate(parts, 1)]
+        out = []
+        for i, (part, label) in enumerate(zip(parts, labels)):
+            rows = logs.get(label, [])
+            shared = [j for j, other in enumerate(labels) if other == label]
+            if len(shared) > 1:   # resumed parts in one log: this part's stretch of steps
+                start = sum(int(parts[j]["steps"]) for j in shared if j < i)
+                rows = [r for r in rows if start < r.get("step", 0) <= start + int(part["steps"])]
+            out.append(rows)
+        return out
+
+    def part_logs(self) -> list[list[dict]]:
+        """The logs of the parts the shipped weights descend from, in training order (parts
+        without logged rows left out)."""
+        return [rows for rows in self.part_rows() if rows]
 
 
 def read_record(name: str, folder: str | Path | None = None) -> ModelRecord | None:
@@ -166,9 +185,8 @@ def training_cost(name: str, folder: str | Path | None = None) -> TrainingCost:
         if parts else None
     if started and started.group(1) != name and read_record(started.group(1), folder) is not None:
         cost.warm_start = training_cost(started.group(1), folder)
-    logs = record.logs()
-    for part in record.lineage["parts"]:
-        rates = [r["samples_per_s"] for r in logs.get(part.get("run", "part1"), []) if "samples_per_s" in r]
+    for part, rows in zip(record.lineage["parts"], record.part_rows()):
+        rates = [r["samples_per_s"] for r in rows if "samples_per_s" in r]
         cost.parts.append({"run": part.get("run", "part1"), "steps": int(part["steps"]),
                            "batch_size": int(part["batch_size"]), "hours": float(part["wall_hours"]),
                            "recipe": part.get("recipe"),

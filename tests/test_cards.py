@@ -73,6 +73,24 @@ def test_record_logs_and_lineage_cost(tmp_path):
         cards.read_study("kuka_kr16_instances_cpu", "bad", tmp_path)
 
 
+def test_parts_without_run_labels_read_their_own_rows(tmp_path):
+    """A log of resumed runs carries no labels (steps keep counting), a warm-started part's
+    rows are labelled partN; each lineage part gets its own rows and rate, not the first's."""
+    path = _write_reference(tmp_path, "panda_onepass_cpu", "onepass", 800, 800, _instance_figures())
+    lineage = json.loads((path / "lineage.json").read_text())
+    lineage["parts"] = [dict(p, steps=n) for p, n in zip(lineage["parts"] * 3, (100, 200, 50))]
+    for p in lineage["parts"]:
+        p.pop("run", None)
+    (path / "lineage.json").write_text(json.dumps(lineage))
+    rows = ([{"step": s, "loss": 1.0, "samples_per_s": 4.0} for s in (50, 100)]            # part 1
+            + [{"step": s, "loss": 1.0, "samples_per_s": 8.0} for s in (150, 300)]         # part 2, resumed
+            + [{"step": s, "loss": 1.0, "samples_per_s": 20.0, "run": "part3"} for s in (25, 50)])  # warm
+    (path / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    record = cards.read_record("panda_onepass_cpu", tmp_path)
+    assert [[r["step"] for r in part] for part in record.part_rows()] == [[50, 100], [150, 300], [25, 50]]
+    assert [p["samples_per_s"] for p in cards.training_cost("panda_onepass_cpu", tmp_path).parts] == [4.0, 8.0, 20.0]
+
+
 def test_verdict_rules():
     assert scorecard.error_verdict(6.0, 5.81) == scorecard.REPRODUCED
     assert scorecard.error_verdict(11.0, 5.81) == scorecard.PARTLY

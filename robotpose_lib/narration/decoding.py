@@ -214,8 +214,9 @@ def describe_predicted_counts(reports: dict, kept: dict, duplicate_iou: dict, ma
                "does not "
                "always find exactly the robots there are (chapters 3 and 6 measure how often each instance model "
                "counts right). " if over else
-               "In total the instance model emits no more robots than the images hold (a total can hide a "
-               "scene with one robot too many beside one with one too few: chapters 3 and 6 count per scene). ")
+               "On these renders the instance model emits in total no more robots than the images hold (a total "
+               "can hide a scene with one robot too many beside one with one too few, and other renders of the "
+               "same scenes can give other totals: chapters 3 and 6 count per scene at the networks' 240x320). ")
             + drops
             + "Robots beyond the true ones do not enter the error columns: each true robot is matched to at most "
             "one prediction (Hungarian assignment on the mean 2D distance of their joints, accepted below "

@@ -138,17 +138,18 @@ def describe_mesh_real(model: dict, baseline: dict, reference: dict | None = Non
                  f"finding {o['found']:.0%} of the keypoints: on these photos the model's AUC is "
                  f"{against(m['auc'], o['auc'])} that model's on all joints and {against(mm['auc'], om['auc'])} it "
                  "on the moving ones (AUCs within 0.01 count as the same).")
-        # the AUC weighs found keypoints by their error; the found ones can still lie further off
-        closer = [(what, o[key], m[key], unit) for what, key, unit in
-                  (("median error of the keypoints found", "median_px", "px"),
-                   ("median 3D error", "median_3d_cm", "cm"))
-                  if key in o and key in m and round(o[key]) < round(m[key])]
-        if closer:
-            text += (f" Where it finds a keypoint, the {other_name} places it better: "
+        # a median over the keypoints found pools whichever joints a model finds: with fewer
+        # found, a lower median need not mean the same joints placed better
+        lower = [(what, o[key], m[key], unit) for what, key, unit in
+                 (("median error of the keypoints found", "median_px", "px"),
+                  ("median 3D error", "median_3d_cm", "cm"))
+                 if key in o and key in m and round(o[key]) < round(m[key])]
+        if lower and o["found"] < m["found"]:
+            text += (" That model's medians over the keypoints it finds are lower ("
                      + " and ".join(f"{what} {theirs:.0f} against {ours:.0f} {unit}" for what, theirs, ours, unit
-                                    in closer)
-                     + (f"; it finds fewer ({o['found']:.0%} against {m['found']:.0%})." if o["found"] < m["found"]
-                        else "."))
+                                    in lower)
+                     + f"), but it finds {o['found']:.0%} of the keypoints against {m['found']:.0%}, so the medians "
+                     "pool different joints and do not show which model places a given joint better.")
     if reference is not None and reference.get("auc"):
         text += (f" For scale, DREAM's published keypoint AUC of about {reference['auc']:.2f} ({reference['what']}) "
                  f"is {reference['auc'] / max(m['auc'], 1e-9):.0f} times ours." if m["auc"] > 0 else
