@@ -158,8 +158,9 @@ from robotpose_lib.narration import real_photos_absent
 
 # photos and shown: loaded with the verdict at the top of the chapter
 display(Markdown(f"{{numref}}`fig-fk-photos` shows the projected chains over {len(shown)} of the {len(photos)} "
-                 "photos, evenly spaced through the episode; each is titled by its file name, which ends "
-                 "in its frame number in the episode (`_f120`: frame 120)." if photos
+                 "photos, taken at even steps through the sample; each is titled by its file name, which "
+                 f"ends in its frame number in the episode (`{shown[-1].name}`: frame "
+                 f"{shown[-1].name.rsplit('_f', 1)[-1]})." if photos
                  else real_photos_absent("the photo check")))
 
 # %% mystnb={"figure": {"caption": "Our Panda forward kinematics, projected with each photo's calibration, over real photographs (yellow). If the chains follow the arm, the kinematics and the camera conventions agree with reality.", "name": "fig-fk-photos"}}

@@ -267,8 +267,8 @@ display(Markdown("The reference `cpu` network needs "
 #
 # The trainer renders scenes on the fly, logs the loss of every stage and writes
 # checkpoints that a killed run resumes from (`robotpose train localization --resume`).
-# On a CPU the tiny `quick` configuration trains for a few hundred steps at most (the
-# cell prints how long they took) so that the mechanics are visible. On a GPU (Colab) the cell trains the
+# On a CPU the tiny `quick` configuration trains only briefly (the
+# cell prints its steps and how long they took) so that the mechanics are visible. On a GPU (Colab) the cell trains the
 # `gpu` configuration instead, the paper's stage sizes (five stages, 128 channels, 7x7
 # kernels, 512-wide heads) on a fine-tuned backbone, for 600 steps of 8 scenes (4,800
 # scenes rendered on the CPU by two worker processes while the GPU trains). The cell
@@ -799,9 +799,9 @@ if photos and "panda" in models:
 #   fraction of VGG's FLOPs (table above), and being frozen it needs no backward pass.
 #   Frozen against fine-tuned was decided by what the same CPU time buys: from the same
 #   weights and in about the same wall time, the frozen backbone made more steps and did better
-#   on synthetic test scenes (the figures are under this list). Compared again on the
-#   real development photos, neither run was near the arm yet (chapter 6's sim-to-real
-#   study gives the steps and figures: the frozen run found far more keypoints, the
+#   on synthetic test scenes (the figures are under this list). A later comparison with
+#   other runs, on the real development photos, found neither near the arm yet (chapter
+#   6's sim-to-real study gives the steps and figures: the frozen run found far more keypoints, the
 #   fine-tuned run's few had the smaller median pixel error, and both keypoint AUCs were
 #   too close to zero to rank them). Stride 8 makes the belief maps coarser before the U
 #   block; the `paper` config keeps VGG16 at stride 4 for those with a GPU.
@@ -835,10 +835,10 @@ if photos and "panda" in models:
 # the comparison that kept the backbone frozen, in the primitive Panda's record
 record = read_record("panda_primitive_localization_cpu")
 parts = record.lineage["parts"] if record else []
-comparison = next((p["backbone_comparison"] for p in parts
-                   if "backbone_comparison" in p), None)
-if comparison is not None:
-    display(Markdown(narration.describe_backbone_comparison(comparison)))
+compared = next((p for p in parts if "backbone_comparison" in p), None)
+if compared is not None:
+    display(Markdown(narration.describe_backbone_comparison(
+        compared["backbone_comparison"], record.robot, compared.get("recipe", ""))))
 else:
     print("The primitive Panda's record with the backbone comparison is not here.")
 

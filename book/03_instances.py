@@ -324,7 +324,10 @@ display(Markdown(narration.describe_toy_steps(TOY_STEPS, took, QUICK)))
 # arm after the third of its six phases of training (the log depth code,
 # {numref}`fig-reference-runs`), not the sixth that chapter 2 evaluates. The instance
 # network was trained over the second phase's localization weights and was not retrained
-# for the third's, so the maps it reads here differ a little from those it learned on.
+# for the third's. The third phase changed the depth map's code (inverse depth to the log
+# code), so the depth map this model reads is coded otherwise than the one it learned on,
+# and its belief maps come from further-trained weights: every figure of this model below
+# carries that mismatch, besides its short training.
 # Chapter 4's `Predictor` uses each robot's default instance model, the one-pass model of
 # chapter 6; the recurrent model appears there only in the runtime table (the paper's
 # Table II), timed with the primitive Panda's.
@@ -546,7 +549,9 @@ display(Markdown(narration.describe_coco_ap(
 #
 # The number of steps before the stopping rule fires is the model's robot count. The
 # table gives, per true number of robots in the test scenes, how often the count is
-# exactly right and the mean predicted count, for both stopping rules.
+# exactly right and the mean predicted count, for both stopping rules. A model that never
+# stops is cut off after 10 masks (`max_instances` of the evaluation), so a mean count
+# can reach at most 10.
 
 # %% tags=["hide-input"]
 rows = []

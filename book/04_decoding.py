@@ -314,7 +314,9 @@ if other_predictor is not None:
 # with a reference model (the Panda is seen from 0.5-3 m, the industrial arm from up to
 # 10 m, so only the latter fills the far column), every true
 # robot is matched to at most one predicted robot (by the mean 2D distance of their
-# joints), and each joint that lies in the frame contributes its 3D distance to the truth,
+# joints), and each joint that lies in the frame contributes its 3D distance to the truth
+# (hidden joints too: chapter 2 leaves out joints hidden behind another robot, so it counts
+# fewer),
 # split like the paper's Table I into near $[0, 5)$ m and far $[5, 10]$ m by its true
 # depth (joints beyond 10 m count in the figure below, not in the table). Joints of unmatched robots and joints without a peak are *misses*, reported
 # separately. Both peak finders decode the same network outputs.

@@ -222,9 +222,9 @@ else:
 #
 # Both instance models read the belief and depth maps of a frozen localization network,
 # and one more difference between them lies there: both recurrent models run on newer
-# localization weights than the ones they were trained over (chapter 3 says which for the
-# industrial arm), while the industrial arm's one-pass model was last trained over the
-# weights it runs on.
+# localization weights than the ones they were trained over (for the industrial arm, with
+# another depth code: chapter 3 says which weights), while the industrial arm's one-pass
+# model was last trained over the weights it runs on.
 
 # %% tags=["hide-input"]
 # panda_primitive and kuka_kr16 ship both instance models; panda the one-pass one

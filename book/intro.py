@@ -172,7 +172,11 @@ display(Markdown(narration.chosen_scene_rule(
 # keypoint AUC scores 2D joints on photos between 0 and 20 px, 1 being
 # perfect, the *dev photos* are 15 calibrated photographs of a real Panda that the models
 # are measured on, never trained on, and the *mean-pose baseline* guesses every
-# photo's average pose (chapter 5).
+# photo's average pose (chapter 5); a *recipe* is the randomisation a model trains on
+# (`paper`: the paper's; `clutter`: the paper's plus distractor objects; `dream`: a
+# sim-to-real randomisation of the robot's look; chapters 5 and 6), and the *primitive
+# Panda* is the arm drawn from geometric primitives, the *mesh Panda* (`panda`) from its
+# URDF meshes (chapter 1).
 
 # %% tags=["remove-input"]
 rows = scorecard.scorecard(photos=load_real_panda())

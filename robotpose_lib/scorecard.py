@@ -131,6 +131,23 @@ def base_tip_medians(joint_rows: list[dict]) -> tuple[float, float]:
             float(np.nanmean([r["50%"] for r in joint_rows[-2:]])))
 
 
+def _depth_design(weights: Path) -> str:
+    """", with the log depth code and a depth-context branch (not the paper's)" for the
+    parts of the depth design that ``weights`` (a localization checkpoint) has and the paper
+    has not; "" for the paper's design or no weights."""
+    if not weights.is_file():
+        return ""
+    from .checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(weights)
+    ours = []
+    if ((ckpt.get("extra") or {}).get("targets") or {}).get("depth", {}).get("kind", "inverse") != "inverse":
+        ours.append(f"the {ckpt['extra']['targets']['depth']['kind']} depth code")
+    if (ckpt.get("config") or {}).get("depth_context"):
+        ours.append("a depth-context branch")
+    return f", with {' and '.join(ours)} (not the paper's)" if ours else ""
+
+
 def _localization_rows(folder: Path) -> list[ScoreRow]:
     name = model_name(PAPER_ROBOT, "localization")
     ev, stale = _test_figures(name, folder)
@@ -144,10 +161,12 @@ def _localization_rows(folder: Path) -> list[ScoreRow]:
         return ([_missing(c, p, "2", why, f"{key} depth error") for c, p, key in claims]
                 + [_missing(*fig6, "2", why, "the paper's Fig. 6 ordering of the joints")])
     rows = []
+    design = _depth_design(folder / name / "model.pt")
     for claim, paper, key in claims:
         d = ev["table_i_cm"].get(key, {})
         mean, median = (float("nan") if d.get(k) is None else d[k] for k in ("mean", "50%"))
-        ours = f"{mean:.1f} cm mean ({median:.1f} median), {PAPER_ROBOT}" if np.isfinite(mean) else "no test joints"
+        ours = (f"{mean:.1f} cm mean ({median:.1f} median), {PAPER_ROBOT}{design}" if np.isfinite(mean)
+                else "no test joints")
         verdict = STALE if stale else error_verdict(mean, t1[key]["mean"])
         rows.append(ScoreRow(claim, paper, ours + (f" ({stale})" if stale else ""), verdict, "2",
                              f"the {key} depth error", depth_cause() if verdict != REPRODUCED else ""))
@@ -350,7 +369,8 @@ def onepass_counting_note(folder: str | Path | None = None, robots=ONEPASS_ROBOT
         stale = f"; {m['stale']}" if m["stale"] else ""
         parts.append(f"{m['counting_accuracy']:.0%} of {m['n']} ({robot}{stale})")
     return ("; our one-pass model (not in the paper, not scored; trained on other recipes and budgets than the "
-            "recurrent model, which chapter 6 states beside each comparison): " + ", ".join(parts)) if parts else ""
+            "recurrent model, which also runs on localization weights it was not trained over; chapter 6 states "
+            "both beside each comparison): " + ", ".join(parts)) if parts else ""
 
 
 def _real_row(folder: Path, photos) -> ScoreRow:

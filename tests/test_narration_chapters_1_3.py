@@ -60,6 +60,9 @@ def test_backbone_comparison_names_the_run_ahead_on_each_figure():
     assert "made 1,000 steps in 24 min, the fine-tuned one 600 in 22 min" in text
     assert "NMS median pixel error 16.0 against 17.7 px" in text and "187 against 219 of 590" in text
     assert "the frozen run was ahead on every figure" in text
+    named = nar.describe_backbone_comparison({"test_scenes": 60, "runs": {"frozen": run, "fine-tuned": other}},
+                                             "panda_primitive", "paper")
+    assert "600 in 22 min, both on panda_primitive scenes of the `paper` recipe. On 60" in named
     text = nar.describe_backbone_comparison({"test_scenes": 60, "runs": {"frozen": other, "fine-tuned": run}})
     assert "the fine-tuned run was ahead on every figure" in text
     mixed = {**run, "nms_median_px": 18.0}

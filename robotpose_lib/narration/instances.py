@@ -174,6 +174,8 @@ def describe_canvas(rows: list[dict], steps: int, quick: bool) -> str:
               f"{without['steps with one disc']:.0%} to "
               f"{with_canvas['steps with one disc']:.0%}"
             + (" (quick mode: a short run, so this comparison is noisy)." if quick else ".")
+            + " This is one seed: the seed sweep at the end of the chapter shows how far seeds alone move these "
+              "figures, so a difference within that spread is no effect."
             + " The reference models were trained without the canvas; retraining them with it "
               "is an open step.")
 

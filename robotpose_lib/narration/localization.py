@@ -255,13 +255,13 @@ def describe_live_run(logged, steps: int) -> str:
     return text + " The numbers below come from the reference model, not from this run."
 
 
-def describe_backbone_comparison(comparison: dict) -> str:
+def describe_backbone_comparison(comparison: dict, robot: str = "", recipe: str = "") -> str:
     """Chapter 2: the comparison that kept the backbone frozen, from a lineage part's
     ``backbone_comparison`` (``runs``: "frozen" and "fine-tuned", each with ``steps``,
     ``minutes``, ``nms_median_px``, ``log_median_px``, ``nms_missed`` of ``joints`` and
     ``depth_near_mean_cm``; ``test_scenes``). Which run is ahead is said per figure (lower
-    is better), so the sentence holds whatever the figures are. Raises KeyError for a
-    missing run or figure."""
+    is better), so the sentence holds whatever the figures are; ``robot`` and ``recipe``
+    (the record's) name the scenes. Raises KeyError for a missing run or figure."""
     frozen, tuned = comparison["runs"]["frozen"], comparison["runs"]["fine-tuned"]
     figures = [("NMS median pixel error", "nms_median_px", ".1f", " px"),
                ("LoG median pixel error", "log_median_px", ".1f", " px"),
@@ -274,7 +274,9 @@ def describe_backbone_comparison(comparison: dict) -> str:
                f"the frozen run was ahead on {sum(ahead)} of the {len(ahead)} figures")
     return (f"The backbone comparison: from the same start and in about the same wall time, the frozen backbone "
             f"made {frozen['steps']:,} steps in {frozen['minutes']} min, the fine-tuned one {tuned['steps']:,} in "
-            f"{tuned['minutes']} min. On {comparison['test_scenes']} synthetic test scenes (with other background "
+            f"{tuned['minutes']} min" + (f", both on {robot} scenes" if robot else "")
+            + (f" of the `{recipe}` recipe" if recipe else "")
+            + f". On {comparison['test_scenes']} synthetic test scenes (with other background "
             f"photos than this chapter's test set), frozen against fine-tuned: " + "; ".join(parts) + f": {verdict}.")
 
 

@@ -66,7 +66,8 @@ def chosen_scene_rule(errors, chosen_error: float, min_robots: int, size: tuple[
     return (f"The scene is chosen by a rule, not by eye: of the first {len(e)} scenes of the fixed synthetic "
             f"test set with {robots}, the one of median error under {models} (mean 2D "
             f"joint error {chosen_error:.1f} px at {size[0]}x{size[1]}, a joint not found counting as "
-            f"{missing_px:.0f} px, a large error at either image size, since it only ranks the scenes; "
+            f"{missing_px:.0f} px, a large value at either image size, which serves because the error only "
+            f"ranks the scenes; "
             f"the {len(e)} scenes range from {e.min():.1f} to {e.max():.1f} px, "
             f"{better} went better and {worse} worse).")
 
@@ -102,7 +103,9 @@ def scorecard_summary(rows: list[ScoreRow], onepass: list[dict]) -> str:
                  "counts the robots right in " + ", and in ".join(parts) + "; the two were trained "
                  + ("as said, so each comparison is of model, data and budget together"
                     if all(o.get("training") for o in onepass) else "with other recipes and budgets")
-                 + ", which chapter 6 states beside its comparison. It is not scored: the paper has no such model.")
+                 + ", and the recurrent model runs on localization weights it was not trained over (for the "
+                 "industrial arm, with another depth code), which chapter 6 states beside its comparison. It is not "
+                 "scored: the paper has no such model.")
     return text
 
 

@@ -136,8 +136,11 @@ def describe_mesh_real(model: dict, baseline: dict, reference: dict | None = Non
 
         text += (f" The {other_name} reaches {o['auc']:.2f} on all joints and {om['auc']:.2f} on the moving ones, "
                  f"finding {o['found']:.0%} of the keypoints: on these photos the model's AUC is "
-                 f"{against(m['auc'], o['auc'])} that model's on all joints and {against(mm['auc'], om['auc'])} it "
-                 "on the moving ones (AUCs within 0.01 count as the same).")
+                 + (f"{against(m['auc'], o['auc'])} that model's on all joints and on the moving ones"
+                    if against(m['auc'], o['auc']) == against(mm['auc'], om['auc']) else
+                    f"{against(m['auc'], o['auc'])} that model's on all joints and {against(mm['auc'], om['auc'])} it "
+                    "on the moving ones")
+                 + " (AUCs within 0.01 count as the same).")
         # a median over the keypoints found pools whichever joints a model finds: with fewer
         # found, a lower median need not mean the same joints placed better
         lower = [(what, o[key], m[key], unit) for what, key, unit in
