@@ -128,3 +128,22 @@ def test_the_counting_cause_names_steps_that_cover_several_robots():
     text = scorecard.separation_cause(purity)
     assert "only 30% of its steps emit exactly one robot on the 50 test scenes" in text and "60%" in text
     assert scorecard.separation_cause({**purity, "single": 0.7}) == ""
+
+
+def test_depth_rows_name_the_depth_design_the_weights_have(tmp_path):
+    """The scorecard's depth figures say where the model's depth design is not the paper's,
+    read from the weights: the log code and the depth-context branch."""
+    from robotpose_lib.checkpoint import save_checkpoint
+
+    def weights(kind, context):
+        path = tmp_path / f"{kind}_{context}.pt"
+        save_checkpoint(path, {"task": "localization", "robot": "kuka_kr16", "step": 1,
+                               "config": {"name": "cpu", "depth_context": context},
+                               "model": {}, "extra": {"targets": {"depth": {"kind": kind}}}})
+        return path
+
+    assert scorecard._depth_design(weights("inverse", 0)) == ""
+    assert scorecard._depth_design(weights("log", 4)) == (", with the log depth code and a depth-context branch "
+                                                          "(not the paper's)")
+    assert scorecard._depth_design(weights("inverse", 4)) == ", with a depth-context branch (not the paper's)"
+    assert scorecard._depth_design(tmp_path / "absent.pt") == ""
