@@ -164,7 +164,7 @@ display(Markdown(f"{{numref}}`fig-fk-photos` shows the projected chains over {le
                  else real_photos_absent("the photo check")))
 
 # %% mystnb={"figure": {"caption": "Our Panda forward kinematics, projected with each photo's calibration, over real photographs (yellow). If the chains follow the arm, the kinematics and the camera conventions agree with reality.", "name": "fig-fk-photos"}}
-if photos:
+if photos:  # photos and shown: loaded at the top of the chapter (load_real_panda)
     overlays = [viz.draw_chain(p.image, p.joints_2d, color=(255, 255, 0), radius=4)
                 for p in shown]
     viz.image_grid(overlays, cols=2, titles=[p.name for p in shown], size=4.75)
@@ -568,8 +568,8 @@ print(f"{links} keypoint links: Predictor.load and robotpose predict rebuild it"
 # ## Summary
 #
 # * Rendering gives exact labels for free: masks, depth and every joint in 2D and 3D.
-# * A robot is a kinematic chain plus simple geometry; the Panda's chain and geometry
-#   project onto real photographs where the arm is (the photo check above).
+# * A robot is a kinematic chain plus simple geometry; the Panda's kinematic chain
+#   projects onto real photographs where the arm is (the photo check above).
 # * The paper's randomisation varies everything but the robot's shape: colours, cameras,
 #   backgrounds, noise; a test set is the same generator with its own seed and its own
 #   background photos.

@@ -744,7 +744,7 @@ else:
 from robotpose_lib.eval.real import best_and_worst, evaluate_photos
 from robotpose_lib.viz.localization import draw_joint_errors
 
-if photos and "panda" in models:
+if photos and "panda" in models:  # photos: load_real_panda(), loaded above
     model, task, source = models["panda"]
     results = evaluate_photos(model, task, photos, method="nms")
     # the two best and the two worst among the photos with a joint found, best first
@@ -799,9 +799,9 @@ if photos and "panda" in models:
 #   fraction of VGG's FLOPs (table above), and being frozen it needs no backward pass.
 #   Frozen against fine-tuned was decided by what the same CPU time buys: from the same
 #   weights and in about the same wall time, the frozen backbone made more steps and did better
-#   on synthetic test scenes (the figures are under this list). A later comparison with
-#   other runs, on the real development photos, found neither near the arm yet (chapter
-#   6's sim-to-real study gives the steps and figures: the frozen run found far more keypoints, the
+#   on synthetic test scenes (the figures are under this list). Chapter 6's sim-to-real
+#   study compared the two again, with other runs, on the real development photos, and
+#   found neither near the arm yet (it gives the steps and figures: the frozen run found far more keypoints, the
 #   fine-tuned run's few had the smaller median pixel error, and both keypoint AUCs were
 #   too close to zero to rank them). Stride 8 makes the belief maps coarser before the U
 #   block; the `paper` config keeps VGG16 at stride 4 for those with a GPU.
@@ -848,8 +848,8 @@ else:
 # * The network predicts one belief map per joint and one sparse depth map; the loss
 #   ({ref}`eq. 1 <paper-eq-1>` to {ref}`eq. 3 <paper-eq-3>`) adds a squared belief error
 #   and a squared depth error on discs around the joints, stage after stage.
-# * Each stage sees the features and the previous stage's maps, which in the pose
-#   machines' design that the paper follows it refines; {numref}`fig-stages` and the
+# * Each stage sees the features and the previous stage's maps; in the design of pose
+#   machines, which the paper follows, each stage refines them; {numref}`fig-stages` and the
 #   sentences under it show what the stages of our reference model do.
 # * Evaluated like the paper's Fig. 6 and Table I, the reference models' pixel and depth
 #   errors are given above, with sentences written from them; the introduction's

@@ -402,9 +402,10 @@ display(Markdown(markdown_table(changes, headers={"field": "setting",
 #
 # * Real-photo metrics only mean something beside a baseline: the mean-pose oracle of a
 #   teleoperation episode is strong, and our model does not beat it.
-# * The twin ladder turns "it does not work on real photos" into measured gaps: viewpoint
-#   and pose, background, the arm's look; the figures of chosen photos show how each
-#   loses joints.
+# * The twin ladder turns "it does not work on real photos" into three measured steps
+#   (viewpoint and pose, background, the arm's look), each of which can open a gap; the
+#   reading above says which are open, and the figures of chosen photos show how each
+#   rung loses joints.
 # * Domain randomisation must cover the *kind* of camera, robot finish and clutter of the
 #   target photos, and the model must learn such views even in simulation first.
 #

@@ -166,10 +166,11 @@ if real_study is not None:
 # counted from the start of training and by the depth code (and branch) that checkpoint
 # had been trained with; the last is the shipped checkpoint. Each row also trained longer
 # than the one before, so a row's change is not its code's or branch's alone.
-# The study reads the first of the model cards' test scenes (the table's column gives how
-# many) and measures the depth error over every pixel of the depth discs, where chapter 2
-# and the introduction's scorecard read it at the joints' found peaks on all 100 scenes:
-# its Table I errors differ from theirs.
+# The study reads only the first of the model cards' test scenes (the table's column gives
+# how many), where chapter 2 and the introduction's scorecard measure Table I on all 100
+# with the evaluation command: its Table I errors, from fewer scenes, differ from theirs.
+# Its target floor is measured on these scenes too; chapter 2's floors table measures it
+# on 30 scenes of its own, so the two floors differ a little.
 
 # %% tags=["hide-input"]
 depth_study = read_study("kuka_kr16_localization_cpu", "depth")

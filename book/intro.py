@@ -250,7 +250,7 @@ else:
 #
 # **Read.** Each chapter opens with what you will learn and ends with a summary and
 # exercises. Every figure, table and number comes from executing the chapter when the book
-# was built (or, where a chapter says so, is read from a model card); where a sentence
+# was built (or, where a chapter says so, is read from a model card or a study record); where a sentence
 # depends on a measurement, it is generated from the numbers of the run that built the
 # page, not typed in. Equations carry the paper's numbers (eq. 1 to 6).
 

@@ -96,7 +96,7 @@ def test_depth_weight_speaks_of_phases_not_parts():
     text = nar.describe_depth_weight(ends)
     assert "1 (λ = 1) 0.01, 2 (λ = 50) 0.20, 3 (sim2real scenes) 0.50" in text
     assert "from 0.01 to 0.20 of the belief term (within a factor of ten of it)" in text
-    assert "went from 4.00e-05 to 2.00e-05 (-50%)" in text
+    assert "went from 4.00e-05 to 2.00e-05 (-50%; the figure plots the same logged terms" in text
     assert "part" not in text.lower() and "lonely" not in text
     small = {"x": [("a", (1.0, 1e-5, 0.001)), ("b", (1.0, 1e-5, 0.05))]}
     assert "still more than ten times smaller" in nar.describe_depth_weight(small)

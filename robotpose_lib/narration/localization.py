@@ -307,8 +307,8 @@ def describe_depth_weight(ends: dict) -> str:
             f"from {w1 / b1:.2f} to {w2 / b2:.2f} of the belief term ("
             + ("within a factor of ten of it" if w2 / b2 >= 0.1 else
                "still more than ten times smaller")
-            + f"), while the unweighted depth term plotted above went from {d1:.2e} to "
-            f"{d2:.2e} ({d2 / d1 - 1:+.0%}).")
+            + f"), while the unweighted depth term went from {d1:.2e} to "
+            f"{d2:.2e} ({d2 / d1 - 1:+.0%}; the figure plots the same logged terms, smoothed).")
     if not lines:
         return ""
     return ("Read from the same logs (the mean over the last tenth of each phase's logged "
