@@ -170,7 +170,7 @@ if real_study is not None:
 # how many), where chapter 2 and the introduction's scorecard measure Table I on all 100
 # with the evaluation command: its Table I errors, from fewer scenes, differ from theirs.
 # Its target floor is measured on these scenes too; chapter 2's floors table measures it
-# on 30 scenes of its own, so the two floors differ a little.
+# on 30 scenes and the study on its own count, so the two floors differ a little.
 
 # %% tags=["hide-input"]
 depth_study = read_study("kuka_kr16_localization_cpu", "depth")
