@@ -164,8 +164,11 @@ def test_command_line_entry_point_has_no_traceback(files, tmp_path):
 
 def test_two_predict_processes_writing_one_output(files, tmp_path):
     """Two ``robotpose predict`` processes with the same --out: the file is always one
-    run's whole, standard JSON (written atomically), and the later writer says it replaced
-    a file (when the other wrote it while this one ran: a warning line naming it)."""
+    run's whole, standard JSON (written atomically), and a writer that finds the file
+    written by the other while it ran says so in one warning line naming it. Whether the
+    two runs overlap depends on the machine's load (a busy CI machine can finish one before
+    the other starts), so the warning is checked for its wording, not required; the
+    concurrent-write rule itself is tested deterministically in test_fileio.py."""
     out = tmp_path / "same.json"
     procs = [subprocess.Popen([sys.executable, "-m", "robotpose_lib.cli", "predict", str(files[image]), "--robot",
                                "panda_primitive", "--checkpoint", str(files["ckpt"]), "--out", str(out), *K_ARGS],
@@ -179,8 +182,6 @@ def test_two_predict_processes_writing_one_output(files, tmp_path):
 
     doc = json.loads(out.read_text(), parse_constant=refuse)
     assert [Path(i["file"]).name for i in doc["images"]] in (["a.png"], ["b.jpg"])
-    said = " ".join(o + e for _, o, e in results)
-    assert "replaced" in said, results
     for _, _, err in results:
         assert not err or err.strip() == (f"robotpose predict: warning: {out} was written by another process while "
                                           f"this one ran; replaced with this run's output"), err
