@@ -576,7 +576,7 @@ if predictor is not None and shown and ROBOT in reports:
 #   nor its LoG parameters.
 # * **Depth**: our depth channel is normalised to a reference focal length (chapter 2), so
 #   the decoded depth uses the focal length of the network-resolution image; the paper
-#   trains and tests with one camera.
+#   does not say that its camera changed (chapter 2).
 # * **A joint not found** has NaN coordinates and score 0, never a guessed position.
 #
 # ## Summary
