@@ -359,7 +359,9 @@ print(f"model input {IN_H}x{IN_W}; instance model parameters: "
 # industrial arms (as the paper), so many robots cover only a small part of the image.
 # {numref}`fig-areas` shows each robot's mask area as a share of the image. Our own rule
 # (the default of `robotpose eval instances`) stops at a much smaller fraction, printed
-# under the figure, chosen so that nearly every test robot covers more than it.
+# under the figure, chosen so that nearly every test robot covers more than it. That
+# choice reads the true areas of these test scenes (no model output); validation scenes
+# would have been the cleaner source, so read the rule's figures below with that in mind.
 
 # %% mystnb={"figure": {"caption": "Mask area of every robot in the test scenes as a share of the image (log scale), with the paper's 5 % stopping rule and ours.", "name": "fig-areas"}}
 # the same test set as `robotpose eval instances` (robotpose_lib/eval/testset.py);
