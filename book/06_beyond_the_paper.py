@@ -204,8 +204,9 @@ else:
 # foreground mask, a heatmap of robot centres and, per pixel, the offset to its robot's
 # centre, and assigns the foreground pixels to the centres in one vectorised step. A
 # robot's one-pass study (`scripts/onepass_study.py`) compares it with the recurrent model
-# on the same test scenes; for a robot without a study file the table reads both models' cards (the output
-# of `robotpose eval` on the fixed test set, written when each model was shipped).
+# on the same test scenes; for a robot without such a study the table reads both models'
+# cards (the output of `robotpose eval` on the fixed test set, written when each model
+# was shipped).
 #
 # The paper's scenes hold nothing but robots in front of a photo, so a model trained on
 # them can take any object that stands out for a robot. The test therefore also renders

@@ -165,7 +165,9 @@ display(Markdown(narration.chosen_scene_rule(
 # define: NMS and LoG (the Laplacian of Gaussian) are the two ways of
 # finding a joint's peak in its belief map (chapter 4 explains both; chapter 2 measures
 # them); the *recurrent* model is the
-# paper's ConvGRU instance model (chapter 3), the *one-pass* model our alternative to it
+# paper's ConvGRU instance model (chapter 3), the *one-pass* model our alternative to it,
+# which predicts a heatmap of robot centres and each pixel's offset to its robot's centre
+# and so finds every robot at once
 # (chapter 6); COCO AP is the average precision of the instance masks as detections,
 # averaged over ten thresholds of IoU (intersection over union, the overlap of two
 # masks) from 0.50 to 0.95 (chapter 3, the paper's Fig. 7);

@@ -385,7 +385,7 @@ def test_describe_instance_runtimes_and_train_bench():
     assert "from 16 to 50 ms (3.1 times), the one-pass model's from 14.0 to 15.0 ms (1.07 times)" in text
     rows_apart = [dict(r, onepass_ms=r["onepass_forced_ms"] * 1.024) for r in rows]  # 2.4% apart: not "2%"
     assert "within 3% of each other" in narration.describe_instance_runtimes({"panda": rows_apart}, ("panda",))
-    assert "within 2% of each other" in text and text.endswith("No study file with runtime figures for kuka_kr16, "
+    assert "within 2% of each other" in text and text.endswith("No one-pass study with runtime figures for kuka_kr16, "
                                                                "so no curve for it here.")
     bench = [{"variant": v, "samples_per_s": s, "speedup": s / 40.0, "input": (96, 128), "batch": 4, "device": "cpu",
               "threads": 1} for v, s in (("fp32 eager", 40.0), ("+ channels_last", 46.0),

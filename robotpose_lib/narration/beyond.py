@@ -231,7 +231,7 @@ def describe_instance_runtimes(runtimes: dict, robots) -> str:
                if gap is not None else "."))
     missing = [r for r in robots if r not in runtimes]
     if missing:
-        sentences.append(f"No study file with runtime figures for {', '.join(missing)}, so no curve for it here.")
+        sentences.append(f"No one-pass study with runtime figures for {', '.join(missing)}, so no curve for it here.")
     return " ".join(sentences)
 
 
