@@ -138,11 +138,14 @@ def _depth_design(weights: Path) -> str:
     if not weights.is_file():
         return ""
     from .checkpoint import load_checkpoint
+    from .targets import TargetParams
 
     ckpt = load_checkpoint(weights)
     ours = []
-    if ((ckpt.get("extra") or {}).get("targets") or {}).get("depth", {}).get("kind", "inverse") != "inverse":
-        ours.append(f"the {ckpt['extra']['targets']['depth']['kind']} depth code")
+    stored = (ckpt.get("extra") or {}).get("targets")  # the targets the weights were trained with
+    kind = TargetParams.from_dict(stored).depth.kind if stored else "inverse"
+    if kind != "inverse":
+        ours.append(f"the {kind} depth code")
     if (ckpt.get("config") or {}).get("depth_context"):
         ours.append("a depth-context branch")
     return f", with {' and '.join(ours)} (not the paper's)" if ours else ""
