@@ -103,15 +103,20 @@ def test_factory_takes_the_localization_config_from_its_checkpoint(tmp_path):
     assert task.input_size == (48, 64)
 
 
-def test_warm_start_keeps_the_new_localization_weights(tmp_path, one_thread):
+@pytest.mark.parametrize("new_depth_context", [0, 1])
+def test_warm_start_keeps_the_new_localization_weights(tmp_path, one_thread, new_depth_context):
     """--init from an instance checkpoint copies its instance weights, but the localization
-    net stays the one this task was given (instance models retrained on a new localization)."""
+    net stays the one this task was given (instance models retrained on a new localization),
+    also when the new one has a depth-context branch that the old checkpoint lacks."""
+    import dataclasses
+
     from robotpose_lib.checkpoint import save_checkpoint
     from robotpose_lib.models.localization import LocalizationNet
 
-    config = get_localization_config("quick", input_size=SIZE, backbone_weights=None)
+    base = get_localization_config("quick", input_size=SIZE, backbone_weights=None)
+    configs = {5: base, 6: dataclasses.replace(base, depth_context=new_depth_context)}
     paths = []
-    for seed in (5, 6):
+    for seed, config in configs.items():
         torch.manual_seed(seed)
         net = LocalizationNet(config, 7)
         paths.append(save_checkpoint(tmp_path / f"loc{seed}.pt", {
@@ -119,11 +124,12 @@ def test_warm_start_keeps_the_new_localization_weights(tmp_path, one_thread):
             "model": net.state_dict()}))
     dataset = [disc_sample(i, i % 3) for i in range(4)]
     settings = TrainSettings(steps=2, batch_size=2, ckpt_every=2, log_every=1, device="cpu", progress=False)
-    old = InstanceTask("panda_primitive", get_instance_config("quick"), config, 7, localization_checkpoint=paths[0])
+    old = InstanceTask("panda_primitive", get_instance_config("quick"), base, 7, localization_checkpoint=paths[0])
     train(old, dataset, tmp_path / "old", settings)
     old_state = load_checkpoint(tmp_path / "old" / "checkpoint.pt")["model"]
 
-    new = InstanceTask("panda_primitive", get_instance_config("quick"), config, 7, localization_checkpoint=paths[1])
+    new = InstanceTask("panda_primitive", get_instance_config("quick"), configs[6], 7,
+                       localization_checkpoint=paths[1])
     settings.steps, settings.lr, settings.init_from = 1, 0.0, str(tmp_path / "old" / "checkpoint.pt")
     train(new, dataset, tmp_path / "new", settings)
     state = load_checkpoint(tmp_path / "new" / "checkpoint.pt")["model"]

@@ -60,6 +60,10 @@ class InstanceModel(nn.Module):
             for p in self.localization.parameters():
                 p.requires_grad_(False)
 
+    # Weights a warm start (--init) may lack: a depth-context branch the older localization
+    # net had not; it starts at zero, and after_warm_start puts the given net's weights back.
+    WARM_START_OPTIONAL = ("localization.depth_context.",)
+
     def train(self, mode: bool = True):
         super().train(mode)
         if not self.finetune_localization:
