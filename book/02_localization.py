@@ -139,7 +139,7 @@ quick_mode_note()
 # (paper-eq-3)=
 # $$ L = \sum_{n=1}^{N} L_n . \tag{3} $$
 # Look at the sizes of the two terms, though: the weight
-# discs cover about 2 % of the pixels, and inverse depth squeezes everything beyond a few
+# discs cover about 2% of the pixels, and inverse depth squeezes everything beyond a few
 # metres into a sliver of $[0, 1]$, so a depth error of half a metre changes $D$ by a few
 # hundredths. Trained with $\lambda = 1$ in their short first phase of training
 # ({numref}`fig-reference-runs` shows its length), the reference models logged a depth
@@ -547,7 +547,7 @@ for robot, (model, task, source) in models.items():
               if record is not None else "")
     display(Markdown(f"**{robot}** ({source}{recipe}). " + tables))
 
-# %% mystnb={"figure": {"caption": "The paper's Fig. 6 and Table I on our test set: the pixel error per joint at 480x640 for both peak finders (box plots, misses left out; left) and the depth error against the true depth (right; the binned median and its 25-75 % band over a subsample of pixels).", "name": "fig-errors"}}
+# %% mystnb={"figure": {"caption": "The paper's Fig. 6 and Table I on our test set: the pixel error per joint at 480x640 for both peak finders (box plots, misses left out; left) and the depth error against the true depth (right; the binned median and its 25-75% band over a subsample of pixels).", "name": "fig-errors"}}
 fig, axes = plt.subplots(len(reports), 2, figsize=(10, 3.6 * len(reports)),
                          squeeze=False, gridspec_kw={"width_ratios": [1.4, 1]})
 for row, (robot, report) in zip(axes, reports.items()):
@@ -782,7 +782,7 @@ if photos and "panda" in models:
     display(Markdown(f"Pixel error per joint at the photos' {w0}x{h0} pixels "
                      f"({source}):\n\n"
                      + markdown_table(per_joint, formats={"median [px]": ".0f"})))
-    # found joints off their truth (beyond 5 % of the width): at another joint?
+    # found joints off their truth (beyond 5% of the width): at another joint?
     wrong = wrong_joints(results, 0.05 * w0)
     shown_wrong = [r.name for i, r in enumerate(results) if i in pick and wrong[i][1]]
     display(Markdown(describe_real_photo_errors(

@@ -284,9 +284,9 @@ plt.show()
 # %% [markdown]
 # On held-out toy scenes (a generator the training never saw) we let the model run with
 # the stopping rule and count. The paper's rule ends the sequence at the first step in
-# which fewer than 5 % of the pixels are activated (mask value above 0.5); the steps
-# before it are the count, so a step with exactly 5 % still counts. The smallest discs
-# cover less than 5 %, so we count with 2 % as well. These held-out scenes serve every
+# which fewer than 5% of the pixels are activated (mask value above 0.5); the steps
+# before it are the count, so a step with exactly 5% still counts. The smallest discs
+# cover less than 5%, so we count with 2% as well. These held-out scenes serve every
 # toy result of the chapter (here, the canvas table and the seed sweep below).
 
 # %%
@@ -299,7 +299,7 @@ toy_right = {rule: float(np.mean(counts_by_rule(fractions, rule) == truth))
              for rule in (0.05, 0.02)}
 display(Markdown(narration.describe_toy_counts(toy_right, counts_test.numpy())))
 
-# %% mystnb={"figure": {"caption": "The toy model on held-out scenes, one scene per row (the first held-out scene of each disc count from 0 to 3, not chosen by the result): the discs coloured by true instance, then the model's masks step by step; a step's title gives its share of activated pixels, green while the 2 % rule counts a disc, red where it stops (the end-of-sequence step), grey for the steps after it, which are drawn but which the rule never reaches.", "name": "fig-toy-steps"}}
+# %% mystnb={"figure": {"caption": "The toy model on held-out scenes, one scene per row (the first held-out scene of each disc count from 0 to 3, not chosen by the result): the discs coloured by true instance, then the model's masks step by step; a step's title gives its share of activated pixels, green while the 2% rule counts a disc, red where it stops (the end-of-sequence step), grey for the steps after it, which are drawn but which the rule never reaches.", "name": "fig-toy-steps"}}
 show = [int(np.flatnonzero(counts_test.numpy() == c)[0]) for c in range(4)
         if (counts_test.numpy() == c).any()]
 fig = iv.plot_step_masks(
@@ -313,7 +313,8 @@ fig = iv.plot_step_masks(
 plt.show()
 
 # %% tags=["hide-input"]
-display(Markdown(narration.describe_toy_steps(TOY_STEPS, took, QUICK)))
+display(Markdown(narration.describe_toy_steps(
+    TOY_STEPS, took, QUICK, truth[show], counts_by_rule(fractions[show], 0.02))))
 
 # %% [markdown]
 # ## The reference model
@@ -355,7 +356,7 @@ print(f"model input {IN_H}x{IN_W}; instance model parameters: "
 # background photos from the *test* split, which no training image uses.
 #
 # Before running the model, one look at the test robots' sizes. The paper stops iterating
-# when less than 5 % of the image is activated. Our scenes place cameras up to 10 m from
+# when less than 5% of the image is activated. Our scenes place cameras up to 10 m from
 # industrial arms (as the paper), so many robots cover only a small part of the image.
 # {numref}`fig-areas` shows each robot's mask area as a share of the image. Our own rule
 # (the default of `robotpose eval instances`) stops at a much smaller fraction, printed
@@ -363,7 +364,7 @@ print(f"model input {IN_H}x{IN_W}; instance model parameters: "
 # choice reads the true areas of these test scenes (no model output); validation scenes
 # would have been the cleaner source, so read the rule's figures below with that in mind.
 
-# %% mystnb={"figure": {"caption": "Mask area of every robot in the test scenes as a share of the image (log scale), with the paper's 5 % stopping rule and ours.", "name": "fig-areas"}}
+# %% mystnb={"figure": {"caption": "Mask area of every robot in the test scenes as a share of the image (log scale), with the paper's 5% stopping rule and ours.", "name": "fig-areas"}}
 # the same test set as `robotpose eval instances` (robotpose_lib/eval/testset.py);
 # the full build evaluates the model card's 100 scenes (its default --n)
 N_TEST = config.pick(16, 100)
@@ -387,7 +388,7 @@ print(f"median robot area: {100 * np.median(area):.2f}% of the image; the paper'
 
 # %% [markdown]
 # A trained model that segments a small robot perfectly would still be stopped before it
-# by the 5 % rule, and every robot after it would be lost too. We therefore evaluate with
+# by the 5% rule, and every robot after it would be lost too. We therefore evaluate with
 # both rules and use the smaller fraction in the figures.
 #
 # ### Masks step by step
@@ -400,9 +401,9 @@ print(f"median robot area: {100 * np.median(area):.2f}% of the image; the paper'
 # numbers). The model runs five steps on each, so the grid also shows what it emits after
 # the end of the sequence ({numref}`fig-steps`). A step's title gives its share of
 # activated pixels, green while the smaller fraction's rule counts a robot, red where it
-# stops. The shares carry as many decimals as it takes to show on which side of 5 % and
-# of the smaller fraction they fall (4.97 % is below the paper's rule, although it would
-# round to 5.0 %).
+# stops. The shares carry as many decimals as it takes to show on which side of 5% and
+# of the smaller fraction they fall (4.97% is below the paper's rule, although it would
+# round to 5.0%).
 
 # %% mystnb={"figure": {"caption": "The reference instance model step by step on scenes with 1 to 4 robots (rows), each the scene of median mask quality among its candidates (the rule is stated under the figure) and zoomed onto its robots: the image with the true instances in colour, then the mask of each of five steps (white: activated; the title's share is of the whole image).", "name": "fig-steps"}}
 from robotpose_lib import showcase
@@ -490,7 +491,7 @@ for canvas in (False, True):
     right = float(np.mean(counts_by_rule(fr, 0.02) == counts_test.numpy()))
     canvas_rows.append({"canvas feedback": "yes" if canvas else "no",
                         "steps with one disc": p["single"],
-                        "steps with a union": p["union"], "count right (2 %)": right})
+                        "steps with a union": p["union"], "count right (2%)": right})
 display(Markdown(markdown_table(canvas_rows,
                                 formats={c: ".0%" for c in canvas_rows[0]
                                          if c != "canvas feedback"})))
@@ -529,7 +530,7 @@ plt.tight_layout()
 plt.show()
 
 # %% tags=["hide-input"]
-ap_rows = ap_table({"box, 5 %": paper["box"], "mask, 5 %": paper["mask"],
+ap_rows = ap_table({"box, 5%": paper["box"], "mask, 5%": paper["mask"],
                     f"box, {SMALL}": small["box"], f"mask, {SMALL}": small["mask"]})
 display(Markdown("Average precision at each IoU threshold (the paper's Fig. 7b; "
                  "columns: detections and the stopping rule):\n\n"
@@ -543,8 +544,8 @@ display(Markdown("Average precision at each IoU threshold (the paper's Fig. 7b; 
 # %% tags=["hide-input"]
 head = ap_rows[-1]
 display(Markdown(narration.describe_coco_ap(
-    {rule: head[f"box, {rule}"] for rule in (SMALL, "5 %")},
-    {rule: head[f"mask, {rule}"] for rule in (SMALL, "5 %")}, SMALL, TRAINED)))
+    {rule: head[f"box, {rule}"] for rule in (SMALL, "5%")},
+    {rule: head[f"mask, {rule}"] for rule in (SMALL, "5%")}, SMALL, TRAINED)))
 
 # %% [markdown]
 # ### Counting robots
@@ -559,7 +560,7 @@ display(Markdown(narration.describe_coco_ap(
 rows = []
 for a, b in zip(paper["counting"], small["counting"]):
     rows.append({"true robots": a["true_count"], "scenes": a["images"],
-                 "right (5 %)": a["accuracy"], "mean count (5 %)": a["mean_predicted"],
+                 "right (5%)": a["accuracy"], "mean count (5%)": a["mean_predicted"],
                  f"right ({SMALL})": b["accuracy"],
                  f"mean count ({SMALL})": b["mean_predicted"]})
 display(Markdown(markdown_table(rows, formats={c: ".2f" for c in rows[0]
@@ -777,7 +778,7 @@ else:
 
 # %% [markdown]
 # Why? The end-of-sequence term is a mean over all pixels, so a leftover mask the size of a
-# small robot (about 1 % of the image) costs about 0.01, against up to 1 for a missed
+# small robot (about 1% of the image) costs about 0.01, against up to 1 for a missed
 # robot: the model had little reason to clear it. The shipped models are trained with a
 # heavier end-of-sequence term (`--set eos_weight=...`), in phases, each continuing from
 # the weights of the one before (each model card gives the weights). {numref}`fig-eos`
@@ -836,7 +837,7 @@ if eos_values:
 # stopped too early, so that its second phase lowered the weight). All runs have
 # the same number of steps, and we compare
 # where each run ends: the mean soft-IoU cost per disc over its last tenth of steps, and
-# on the held-out toy scenes the counting accuracy (2 % rule) and the mean count.
+# on the held-out toy scenes the counting accuracy (2% rule) and the mean count.
 #
 # The three seeds of the default setting tell how far chance alone moves these end
 # points. We therefore read a change of setting as an effect on a column only where it

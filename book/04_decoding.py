@@ -567,8 +567,8 @@ if predictor is not None and shown and ROBOT in reports:
 #
 # * **Masking**: as the paper, beliefs are multiplied by each instance mask before peak
 #   finding. The masks come from the instance model that `Predictor` loads (4.2 prints
-#   which): the paper's recurrent model (chapter 3), with a 0.2 % stopping rule instead of
-#   the paper's 5 % because most of our synthetic robots cover less than 5 % of the
+#   which): the paper's recurrent model (chapter 3), with a 0.2% stopping rule instead of
+#   the paper's 5% because most of our synthetic robots cover less than 5% of the
 #   image, or our one-pass model (chapter 6) where the rule of 4.2 picks it.
 # * **Peaks**: NMS by max-pooling (3x3) then the best peak per joint, with a sub-pixel
 #   fit of the logarithm of the belief; LoG as `blob_log` (same kernels and peak rule)

@@ -176,15 +176,15 @@ if photos:
 #
 # The recipe `dream` adds DREAM's randomisation of the robot's own look: now and then the
 # arm's own white finish from its URDF, and procedural textures fixed to its links. The
-# recipe `dream_filmed` is `dream` with 70 % of the scenes filmed the way the filmed
+# recipe `dream_filmed` is `dream` with 70% of the scenes filmed the way the filmed
 # validation set describes (close, wide-angle, aimed anywhere on the arm) and objects in
 # the hand; the two were compared before training long (below).
 # {numref}`fig-recipes` renders the same scene indices of the mesh Panda with the paper's
 # recipe and with `dream`; a scene may hold no visible robot (the paper's visibility
 # draw), or one far away, so the cell shows the first four indices in which the robots
-# cover at least 5 % of the image in both.
+# cover at least 5% of the image in both.
 
-# %% mystnb={"figure": {"caption": "The same four scene indices of the mesh Panda rendered with the paper's recipe (top row) and the dream recipe (bottom row): the first indices of the dataset in which the robots cover at least 5 % of the image with both recipes.", "name": "fig-recipes"}}
+# %% mystnb={"figure": {"caption": "The same four scene indices of the mesh Panda rendered with the paper's recipe (top row) and the dream recipe (bottom row): the first indices of the dataset in which the robots cover at least 5% of the image with both recipes.", "name": "fig-recipes"}}
 candidates = {name: generate("panda", 11, range(24), 240, 320,
                              params_for("panda", name))
               for name in ("paper", "dream")}
@@ -296,7 +296,7 @@ display(Markdown(photos_or_absent(
     "joins each predicted joint to its own true joint, so a joint put on the arm but at "
     "the wrong place shows. Under the figure every joint of every rung is sorted: right "
     "(within PCK@10's 10 px of its true position), on another joint, on the arm (within "
-    "5 % of the image width of the true chain), off the arm, or missed; the rungs of a "
+    "5% of the image width of the true chain), off the arm, or missed; the rungs of a "
     "photo then separate the causes: joints that leave the arm only once the real "
     "background is behind it, joints right on the render but lost on the photo, and "
     "views that defeat the model even when rendered.", bool(photos))))

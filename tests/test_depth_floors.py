@@ -37,7 +37,7 @@ def test_the_depth_map_read_at_the_joints_is_exact_for_the_true_map_and_skips_un
     for side in ("near", "far"):
         if table[side]["n"]:
             assert table[side]["mean"] < 1.0      # cm: the coding's float rounding and pixel rounding only
-    # a depth map 10 % too far everywhere is 10 % off at every joint
+    # a depth map 10% too far everywhere is 10% off at every joint
     far_maps = [targets.depth.encode(1.1 * targets.depth.decode(m, float(s.K[0, 0]), 160), float(s.K[0, 0]), 160)
                 for m, s in zip(maps, scenes)]
     off = regressed_at_joints(scenes, [s.joints_2d.astype(float) for s in scenes], far_maps, targets)

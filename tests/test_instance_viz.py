@@ -15,13 +15,13 @@ from robotpose_lib.ap import average_precision
 
 def test_active_fractions_and_stopping_rule():
     masks = np.zeros((4, 10, 10))
-    masks[0, :5] = 0.9      # 50 % active
-    masks[1, 0, :3] = 0.7   # 3 %
-    masks[2, 0, 0] = 0.4    # below the activation threshold: 0 %
-    masks[3, :2] = 0.8      # 20 %, after the end of sequence
+    masks[0, :5] = 0.9      # 50% active
+    masks[1, 0, :3] = 0.7   # 3%
+    masks[2, 0, 0] = 0.4    # below the activation threshold: 0%
+    masks[3, :2] = 0.8      # 20%, after the end of sequence
     fractions = iv.active_fractions(masks)
     np.testing.assert_allclose(fractions, [0.5, 0.03, 0.0, 0.2])
-    assert iv.count_by_rule(fractions, 0.05) == 1   # stops at step 2 (3 % < 5 %)
+    assert iv.count_by_rule(fractions, 0.05) == 1   # stops at step 2 (3% < 5%)
     assert iv.count_by_rule(fractions, 0.02) == 2   # stops at step 3, never reads step 4
     assert iv.count_by_rule(np.array([0.3, 0.3]), 0.05) == 2  # never stopped: all steps count
     with pytest.raises(ValueError, match="masks"):
@@ -73,7 +73,7 @@ def test_cost_matrix_frames_the_assignment():
 def test_step_mask_grid_layout_and_colours():
     images = [np.zeros((8, 12, 3), np.uint8)] * 2
     steps = [np.zeros((3, 8, 12)), np.zeros((2, 8, 12))]
-    steps[0][0, :4] = 0.9  # 50 % active, then empty
+    steps[0][0, :4] = 0.9  # 50% active, then empty
     truth = [np.zeros((1, 8, 12), bool), np.zeros((0, 8, 12), bool)]
     fig = iv.plot_step_masks(images, steps, truth, min_active_fraction=0.05)
     axes = np.array(fig.axes).reshape(2, 5)  # 2 scenes x (image, truth, 3 steps)
@@ -137,7 +137,7 @@ def test_step_mask_titles_can_show_shares_of_the_whole_image():
 def test_share_text_never_rounds_across_a_threshold():
     from robotpose_lib.viz.instances import share_text
 
-    assert share_text(0.0497, (0.05,)) == "4.97%"  # "5.0%" would read as counted by a 5 % rule
+    assert share_text(0.0497, (0.05,)) == "4.97%"  # "5.0%" would read as counted by a 5% rule
     assert share_text(0.0497) == "5.0%"  # without a threshold, one decimal
     assert share_text(0.25, (0.05, 0.002)) == "25.0%"
 

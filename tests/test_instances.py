@@ -95,7 +95,7 @@ def test_predict_stops_at_the_first_mask_with_too_few_active_pixels(monkeypatch)
     net = InstanceNet(4, "quick")
     height, width = 10, 10
     sequences = []  # per step, masks (B=2, 10, 10)
-    for active_rows in [(5, 1), (1, 0), (0, 0)]:  # image 0: 50 %, 10 %, 0 %; image 1: 10 %, 0 %
+    for active_rows in [(5, 1), (1, 0), (0, 0)]:  # image 0: 50%, 10%, 0%; image 1: 10%, 0%
         masks = torch.zeros(2, height, width)
         for b, rows in enumerate(active_rows):
             masks[b, :rows] = 0.8

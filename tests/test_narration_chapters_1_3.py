@@ -139,9 +139,9 @@ def test_real_photo_errors_in_words():
                                           wrong_in=["p1"], no_joint=1)
     assert "median error is 3 px at the photos' own 100 px width (3% of it; the synthetic tables above count " \
            "pixels at 640), 1 of 6 joints have no peak" in text
-    assert "60% of the found joints lie within 5 %" in text and "median depth error is 30 cm" in text
+    assert "60% of the found joints lie within 5%" in text and "median depth error is 30 cm" in text
     assert "Most found joints are near the truth" in text
-    assert "Of the 2 found joints farther off, 1 lies within 5 %" in text and "(in p1 above" in text
+    assert "Of the 2 found joints farther off, 1 lies within 5%" in text and "(in p1 above" in text
     assert "the other 1 are farther" in text and "in 1 of 2 photos no joint is found" in text
 
 
@@ -164,6 +164,11 @@ def test_assignment_toy_counts_and_toy_steps():
     assert "75% of the scenes with the 2% rule" in text and "score about 50%" in text
     assert "quick mode" in nar.describe_toy_steps(150, 15, True)
     assert "1,000 training steps (50 s)." in nar.describe_toy_steps(1000, 50, False)
+    # the rows' counts: the wrong ones named
+    text = nar.describe_toy_steps(1000, 50, False, np.array([0, 1, 2, 3]), np.array([0, 1, 3, 1]))
+    assert "counts 0, 1, 3 and 1 in the rows, against the true 0, 1, 2 and 3: 2 of 4 rows right" in text
+    assert "the row with 2 discs is counted as 3 and the row with 3 discs is counted as 1" in text
+    assert "every row right" in nar.describe_toy_steps(1000, 50, False, [1, 2], [1, 2])
 
 
 def test_step_activation_tells_background_from_robots():
@@ -199,20 +204,20 @@ def test_step_purity_reads_unions_with_where_they_light_up():
 
 
 def test_canvas_counting_and_ap_sentences():
-    rows = [{"count right (2 %)": 0.59, "steps with one disc": 0.26},
-            {"count right (2 %)": 0.55, "steps with one disc": 0.53}]
+    rows = [{"count right (2%)": 0.59, "steps with one disc": 0.26},
+            {"count right (2%)": 0.55, "steps with one disc": 0.53}]
     text = nar.describe_canvas(rows, 150, True)
     assert "lowers the counting accuracy by 4% points" in text and "from 26% to 53%" in text
     assert "noisy" in text
-    rows[1]["count right (2 %)"] = 0.60
+    rows[1]["count right (2%)"] = 0.60
     assert "leaves the counting accuracy unchanged" in nar.describe_canvas(rows, 150, False)
-    text = nar.describe_coco_ap({"0.2%": 0.023, "5 %": 0.0}, {"0.2%": 0.089, "5 %": 0.021}, "0.2%")
-    assert "boxes 0.023, masks 0.089; with the paper's 5 % rule 0.000 and 0.021" in text
-    assert "UNTRAINED" in nar.describe_coco_ap({"x": 0, "5 %": 0}, {"x": 0, "5 %": 0}, "x", False)
-    total = {"scenes": 16, "right (0.2%)": 0.19, "right (5 %)": 0.25}
+    text = nar.describe_coco_ap({"0.2%": 0.023, "5%": 0.0}, {"0.2%": 0.089, "5%": 0.021}, "0.2%")
+    assert "boxes 0.023, masks 0.089; with the paper's 5% rule 0.000 and 0.021" in text
+    assert "UNTRAINED" in nar.describe_coco_ap({"x": 0, "5%": 0}, {"x": 0, "5%": 0}, "x", False)
+    total = {"scenes": 16, "right (0.2%)": 0.19, "right (5%)": 0.25}
     singles = {"mean count (0.2%)": 2.4}
     text = nar.describe_counting(total, singles, "0.2%")
-    assert "right in 19% of the 16 test scenes (the paper's 5 % rule: 25%)" in text
+    assert "right in 19% of the 16 test scenes (the paper's 5% rule: 25%)" in text
     assert "counts 2.4 on average: it does not stop reliably" in text
     assert nar.describe_counting(dict(total, **{"right (0.2%)": 0.8}), None, "0.2%").endswith("25%).")
 
@@ -318,7 +323,7 @@ def test_instances_summary_from_the_figures():
     assert "only 11% of its steps cover exactly one robot, and 79% cover several at once" in text
     assert "(mostly by lighting up the background: 10% of what they activate" in text
     assert "right in 19% of the test scenes" in text and "did not stop" in text
-    assert "covers 1.3 % of the image, so we also evaluate with 0.2%" in text
+    assert "covers 1.3% of the image, so we also evaluate with 0.2%" in text
     assert "about 24.4 ms per robot" in text
     assert "as intended" in nar.instances_summary({"single": 0.9, "union": 0}, 1, 0.1, "x", 1, False)
     assert "no multi-robot scene" in nar.instances_summary(None, 0, 0.1, "x", 1, False)

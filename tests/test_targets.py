@@ -91,7 +91,7 @@ def test_depth_codes_round_trip_and_keep_their_orientation(kind):
 
 
 def test_log_code_gives_equal_relative_error_the_same_code_error():
-    # The reason for the log code: 10 % too far costs the same at 1 m and at 10 m, while
+    # The reason for the log code: 10% too far costs the same at 1 m and at 10 m, while
     # the paper's inverse code charges the far error far less.
     log = DepthCoding(0.8, 13.0, fx_over_width_ref=1.0, kind="log")
     inv = DepthCoding(0.8, 13.0, fx_over_width_ref=1.0)

@@ -20,8 +20,8 @@ def test_train_quick_toy_applies_the_changes_and_repeats_with_the_seed():
 
 
 def test_counts_by_rule_counts_the_steps_before_the_first_below_the_rule():
-    fractions = np.array([[0.10, 0.06, 0.01, 0.0],    # 2 above 5 %, 3 above 0.5 %
-                          [0.03, 0.20, 0.20, 0.20],   # stops at once with 5 %
+    fractions = np.array([[0.10, 0.06, 0.01, 0.0],    # 2 above 5%, 3 above 0.5%
+                          [0.03, 0.20, 0.20, 0.20],   # stops at once with 5%
                           [0.30, 0.30, 0.30, 0.30]])  # never stops
     assert toy.counts_by_rule(fractions, 0.05).tolist() == [2, 0, 4]
     assert toy.counts_by_rule(fractions, 0.005).tolist() == [3, 4, 4]

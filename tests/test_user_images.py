@@ -10,10 +10,10 @@ What the tolerances are made of (measured on these scenes, see each test):
 
 * geometry alone is exact: a variant whose network input has the same pixels as the plain
   scene's (EXIF-rotated PNG, nearest-neighbour upscaling, padding, K for another
-  resolution, 12-bit data, ROS CameraInfo) must agree to 0.01 px and 0.01 %;
+  resolution, 12-bit data, ROS CameraInfo) must agree to 0.01 px and 0.01%;
 * the reference model is sensitive to pixel changes a person does not see: JPEG
-  re-encoding moves its joints by a median 0.02-0.1 px but its depth by a median 1-2 %,
-  and a 0.6 px blur (what linear upscaling + downscaling does) raises its depth by ~9 %;
+  re-encoding moves its joints by a median 0.02-0.1 px but its depth by a median 1-2%,
+  and a 0.6 px blur (what linear upscaling + downscaling does) raises its depth by ~9%;
   tests whose pixels necessarily change (JPEG, undistortion, other image shapes) compare
   medians over several scenes with bounds a few times those figures, far below the
   errors of the faults they guard against (15-52 px, 0.65-1.41 depth ratio, 4x depth).
@@ -113,7 +113,7 @@ def test_exif_rotated_png_is_the_upright_scene(predictor, scenes, tmp_path, orie
 def test_exif_rotated_jpeg_gives_the_upright_joints(predictor, scenes, tmp_path):
     """Issue case 2: a JPEG stored rotated 90 degrees with EXIF Orientation = 6. Compared
     with the same scene saved upright as JPEG (both re-encoded, so the model sees slightly
-    different pixels: measured medians 0.02 px and 0.9 %): median <= 0.5 px and <= 3 %
+    different pixels: measured medians 0.02 px and 0.9%): median <= 0.5 px and <= 3%
     over 4 scenes (the fault: 15-52 px off, a 240x320 size for a 320x240 image)."""
     px, rel = [], []
     for i, (sample, K, _) in enumerate(scenes):
@@ -136,7 +136,7 @@ def test_exif_rotated_jpeg_gives_the_upright_joints(predictor, scenes, tmp_path)
 def test_upscaled_image_with_its_K_gives_the_plain_joints(predictor, scenes):
     """2x nearest-neighbour upscaling with K scaled: area-downscaling gives back the plain
     pixels, so joints (mapped u -> (u + 0.5) / 2 - 0.5) and depth are the plain scene's.
-    (Linear upscaling blurs; this model reads blur as distance, +9 % depth: a property of
+    (Linear upscaling blurs; this model reads blur as distance, +9% depth: a property of
     the model, not of the geometry.)"""
     for sample, K, plain in scenes[:2]:
         big = np.repeat(np.repeat(sample.image, 2, 0), 2, 1)
@@ -150,7 +150,7 @@ def test_padded_image_gives_the_plain_joints(predictor, scenes, fit):
     (the centre 320 columns) shows the network exactly the plain pixels: exact. The default
     'extend' (a 240x432 input at the plain scale) shows them beside the black bars, which
     the convolutions near the scene's border see instead of their own zero padding
-    (measured: 0.006 px, 0.1 % depth): 0.05 px and 0.5 %."""
+    (measured: 0.006 px, 0.1% depth): 0.05 px and 0.5%."""
     px, rel = (0.01, 1e-4) if fit == "crop" else (0.05, 0.005)
     predictor.fit = fit
     try:
@@ -168,9 +168,9 @@ def test_padded_image_gives_the_plain_joints(predictor, scenes, fit):
 def test_letterboxed_into_the_network_size_keeps_metric_depth(predictor, scenes):
     """fit='pad' (letterbox into 240x320) shows the padded scene 0.75x smaller: the
     geometry is right, the model is less accurate at that scale. Against the true depths
-    (known by construction) the median relative error stays within 15 % (session-4 model:
-    13.2 % padded, 5.2 % plain; the old squeeze was off by 19-35 %). Compared with the plain
-    prediction instead of the truth, the two predictions' errors add up (15.9 %), so the
+    (known by construction) the median relative error stays within 15% (session-4 model:
+    13.2% padded, 5.2% plain; the old squeeze was off by 19-35%). Compared with the plain
+    prediction instead of the truth, the two predictions' errors add up (15.9%), so the
     truth is the reference."""
     predictor.fit = "pad"
     try:
@@ -196,7 +196,7 @@ def test_letterboxed_into_the_network_size_keeps_metric_depth(predictor, scenes)
 def test_other_aspect_ratios_keep_metric_depth(robot):
     """Issue case 1: the same scenes rendered at 16:9, 8:3 and 3:4 with their exact K.
     Squeezed into 4:3 they gave median predicted/true depth 0.81, 0.65, 1.41 (panda);
-    now each aspect's median is within 15 % of the 4:3 value (measured: <= 11 %) and in
+    now each aspect's median is within 15% of the 4:3 value (measured: <= 11%) and in
     [0.85, 1.2]. 12 scenes per aspect, shipped localization models (bench.aspect)."""
     from robotpose_lib.bench.aspect import aspect_table
 
@@ -275,7 +275,7 @@ def test_distortion_coefficients_are_used(predictor, scenes, key):
     joints come back in the distorted image's pixels where the plain scene's joints are
     distorted to, median <= 1 px over 4 scenes (ignoring the coefficients: several px); the
     depth moves by the blur of two bilinear resamplings, which this model reads as
-    distance (module doc: ~9-11 %), so median <= 15 %."""
+    distance (module doc: ~9-11%), so median <= 15%."""
     D = np.array([-0.3, 0.1, 0.001, -0.001, 0.0])
 
     def to_plain(uv):  # distorted pixels -> plain (undistorted) pixels

@@ -98,7 +98,7 @@ def describe_chains(s, poses, match_px: float = 40.0) -> str:
             same = int((np.linalg.norm(p.joints_2d - q.joints_2d, axis=-1) < 1).sum())
             if same:
                 line += f"; {same} of its joints lie on robot {j}'s (drawn over them)"
-        if p.mask is not None:  # true robots holding at least 10 % of its mask
+        if p.mask is not None:  # true robots holding at least 10% of its mask
             on = p.mask > 0.5
             share = (s.masks.astype(bool) & on).sum(axis=(1, 2)) / max(on.sum(), 1)
             line += f"; its mask lies on {count_noun(int((share >= 0.1).sum()), 'true robot')}"
@@ -228,7 +228,7 @@ def describe_predicted_counts(reports: dict, kept: dict, duplicate_iou: dict, ma
 def compare_peak_finders_3d(robot: str, report, quick: bool = False) -> str:
     """Chapter 4.3: the median 3D error over all found joints (near and far together) of
     the two peak finders of an ``eval.pose3d.Report3D``, their misses, and which is more
-    precise (more than 5 % apart) or that they are within 5 %; with ``quick`` a note that
+    precise (more than 5% apart) or that they are within 5%; with ``quick`` a note that
     the figures come from a handful of scenes. "" unless both medians are finite."""
     medians = {m: float(np.nanmedian(e[report.counted])) if np.isfinite(e[report.counted]).any()
                else float("nan") for m, e in report.errors_cm.items()}
@@ -239,7 +239,7 @@ def compare_peak_finders_3d(robot: str, report, quick: bool = False) -> str:
             f"{peak_name(a)} and {eb:.1f} cm with {peak_name(b)}, {report.misses(a)} and {report.misses(b)} joints "
             "missed; "
             + (f"{peak_name(a if ea < eb else b)} is more precise here." if abs(ea - eb) > 0.05 * min(ea, eb) else
-               "the two peak finders are within 5 % of each other.")
+               "the two peak finders are within 5% of each other.")
             + (" Quick mode: a handful of scenes." if quick else ""))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .tables import markdown_table
+from .tables import join_words, markdown_table
 
 
 def chosen_masks_rule(chosen, min_active_fraction: float, model: str) -> str:
@@ -66,15 +66,28 @@ def describe_toy_counts(right: dict[float, float], counts) -> str:
               f"{np.bincount(counts).max() / len(counts):.0%}).")
 
 
-def describe_toy_steps(steps: int, seconds: float, quick: bool) -> str:
+def describe_toy_steps(steps: int, seconds: float, quick: bool, true_counts=None, counted=None,
+                       rule: float = 0.02) -> str:
     """Chapter 3: the caption-like reading of the toy model's steps (Fig. 3.5), after
-    ``steps`` training steps that took ``seconds``; ``quick``: a quick build's short run."""
-    return ("Each row of {numref}`fig-toy-steps` is one held-out scene; the columns after "
+    ``steps`` training steps that took ``seconds``; ``quick``: a quick build's short run.
+    ``true_counts`` and ``counted`` (per shown row, by the ``rule`` fraction): the sentence
+    says which rows the rule counts wrong."""
+    text = ("Each row of {numref}`fig-toy-steps` is one held-out scene; the columns after "
             f"the first are the model's steps, after {steps:,} training steps "
             f"({seconds:.0f} s)"
-            + (" only: quick mode, so the masks are rough" if quick else "")
-            + ". The step purity measured on the toy scenes further below says how often a "
-              "step emits exactly one disc.")
+            + (" only: quick mode, so the masks are rough" if quick else "") + ".")
+    if true_counts is not None and counted is not None:
+        true_counts, counted = [int(c) for c in true_counts], [int(c) for c in counted]
+        wrong = [(t, c) for t, c in zip(true_counts, counted) if t != c]
+        text += (f" By the {rule:.0%} rule the model counts "
+                 + join_words([str(c) for c in counted]) + " in the rows, against the true "
+                 + join_words([str(t) for t in true_counts]) + ": "
+                 + ("every row right" if not wrong else
+                    f"{len(true_counts) - len(wrong)} of {len(true_counts)} rows right; "
+                    + join_words([f"the row with {t} disc{'s' * (t != 1)} is counted as {c}" for t, c in wrong]))
+                 + " (the accuracy above counts all the held-out scenes).")
+    return text + (" The step purity measured on the toy scenes further below says how often a "
+                   "step emits exactly one disc.")
 
 
 def describe_step_counts(labels, fractions, paper_rule: float, our_rule: float) -> str:
@@ -83,7 +96,7 @@ def describe_step_counts(labels, fractions, paper_rule: float, our_rule: float) 
     Args:
         labels: per scene its row label ("2 robots").
         fractions: per scene the active share of each step run (T,), all scenes the same T.
-        paper_rule, our_rule: the two rules' fractions (the paper's 5 %, ours).
+        paper_rule, our_rule: the two rules' fractions (the paper's 5%, ours).
     """
     steps_run = len(fractions[0])
     paper_col, our_col = f"counted ({paper_rule:.0%} rule)", f"counted ({our_rule:.1%} rule)"
@@ -161,11 +174,11 @@ def describe_step_purity(purity: dict, scenes: int, activation: dict | None = No
 
 def describe_canvas(rows: list[dict], steps: int, quick: bool) -> str:
     """Chapter 3: the toy model without and with canvas feedback (``rows``: the two rows of
-    the chapter's table, "count right (2 %)" and "steps with one disc" shares), trained
+    the chapter's table, "count right (2%)" and "steps with one disc" shares), trained
     ``steps`` steps from the same seed; a change of the counting accuracy within 2 points
     reads as unchanged."""
     without, with_canvas = rows
-    gain = with_canvas["count right (2 %)"] - without["count right (2 %)"]
+    gain = with_canvas["count right (2%)"] - without["count right (2%)"]
     return (f"After {steps} toy training steps from the same seed, the canvas "
             + (f"raises the counting accuracy by {gain:.0%} points" if gain > 0.02 else
                f"lowers the counting accuracy by {-gain:.0%} points" if gain < -0.02
@@ -183,12 +196,12 @@ def describe_canvas(rows: list[dict], steps: int, quick: bool) -> str:
 def describe_coco_ap(box: dict[str, float], mask: dict[str, float], ours: str,
                      trained: bool = True) -> str:
     """Chapter 3: COCO's headline AP (IoU 0.50:0.95) of boxes and masks with our stopping
-    rule (label ``ours``, e.g. "0.2%") and the paper's 5 % rule (``box``/``mask``: rule
-    label -> AP, with keys ``ours`` and "5 %"); ``trained`` False adds that the model is an
+    rule (label ``ours``, e.g. "0.2%") and the paper's 5% rule (``box``/``mask``: rule
+    label -> AP, with keys ``ours`` and "5%"); ``trained`` False adds that the model is an
     untrained stand-in."""
     return (f"COCO AP (IoU 0.50:0.95) with our {ours} rule: boxes "
             f"{box[ours]:.3f}, masks {mask[ours]:.3f}; with the "
-            f"paper's 5 % rule {box['5 %']:.3f} and {mask['5 %']:.3f}. The "
+            f"paper's 5% rule {box['5%']:.3f} and {mask['5%']:.3f}. The "
             "paper's own AP values are in its Fig. 7b only, so the introduction's scorecard "
             "cannot compare them."
             + ("" if trained else " (An UNTRAINED stand-in model: these numbers mean nothing.)"))
@@ -197,10 +210,10 @@ def describe_coco_ap(box: dict[str, float], mask: dict[str, float], ours: str,
 def describe_counting(total: dict, singles: dict | None, ours: str) -> str:
     """Chapter 3: counting accuracy in words, from the chapter's counting table (``total``:
     its "all" row, ``singles``: its one-robot row or None; columns "right (LABEL)" and
-    "mean count (LABEL)" for the rule labels ``ours`` and "5 %", and "scenes")."""
+    "mean count (LABEL)" for the rule labels ``ours`` and "5%", and "scenes")."""
     return (f"With the {ours} rule the count is right in {total[f'right ({ours})']:.0%} of "
-            f"the {total['scenes']} test scenes (the paper's 5 % rule: "
-            f"{total['right (5 %)']:.0%})"
+            f"the {total['scenes']} test scenes (the paper's 5% rule: "
+            f"{total['right (5%)']:.0%})"
             + ("; where there is one robot the model counts "
                f"{singles[f'mean count ({ours})']:.1f} on average" if singles else "")
             + (": it does not stop reliably, the weak point the paper itself names."
@@ -491,8 +504,8 @@ def instances_summary(purity: dict | None, count_right: float, median_area: floa
         "to the order of the robots thanks to minimum-weight matching of soft-IoU costs, "
         "plus an end-of-sequence term that teaches it when to stop"
         + ("; with the paper's weight of 1 the model did not stop." if unstopped else "."),
-        "* The paper's 5 % stopping rule assumes robots that fill a good part of the "
-        f"image; in our test scenes the median robot covers {100 * median_area:.1f} % "
+        "* The paper's 5% stopping rule assumes robots that fill a good part of the "
+        f"image; in our test scenes the median robot covers {100 * median_area:.1f}% "
         f"of the image, so we also evaluate with {ours}.",
         f"* The instance model's cost grows by about {slope_ms:.1f} ms per robot here; the "
         "logs and the seed sweep put numbers on how tricky it is to train.",

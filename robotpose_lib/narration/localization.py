@@ -111,7 +111,7 @@ def _ordering(pairs: dict) -> tuple[set, str]:
 def _entry_name(key: tuple) -> str:
     """('nms', 'kr16_base', '50%') -> 'NMS kr16_base median' (Table I for depth)."""
     table, row, column = key
-    column = {"50%": "median", "25%": "25 %", "75%": "75 %"}.get(column, column)
+    column = {"50%": "median", "25%": "25%", "75%": "75%"}.get(column, column)
     return ("Table I" if table == "depth" else peak_name(table)) + f" {row} {column}"
 
 
@@ -158,7 +158,7 @@ def localization_card_comparison(robot: str, report, figures_on_card: dict | Non
         text += (f"The card and this chapter evaluate the same checkpoint on the same "
                  f"{n_here} test scenes (test seed {TEST_SEED}), and this chapter "
                  f"reproduces the card's figures: all {compared} figures of its "
-                 "evaluation (each joint's mean, median, 75 % and counts for both "
+                 "evaluation (each joint's mean, median, 75% and counts for both "
                  "peak finders, and Table I) agree with this chapter's when both are "
                  "rounded to two decimals ("
                  + "; ".join(card_figures) + "). ")
@@ -422,7 +422,7 @@ def describe_real_photo_errors(errors_px, depth_errors_cm, width: int, off: int,
     Args:
         errors_px: (photos, J) pixel errors in the photos' resolution (NaN: no peak).
         depth_errors_cm: (photos, J) |predicted - true| camera z, cm (NaN: no peak).
-        width: the photos' width in pixels (5 % of it is "near the truth").
+        width: the photos' width in pixels (5% of it is "near the truth").
         off: found joints farther than that from their truth; ``wrong_joint``: of them,
             those within it of another joint of the arm (``eval.real.wrong_joints``);
             ``wrong_in``: names of shown photos with such joints; ``no_joint``: photos
@@ -436,12 +436,12 @@ def describe_real_photo_errors(errors_px, depth_errors_cm, width: int, off: int,
         f"Over all photos the median error is {median:.0f} px at the photos' own {width} px width "
         f"({median / width:.0%} of it; the synthetic tables above count pixels at 640), "
         f"{int(np.isnan(errs).sum())} of {errs.size} joints have no peak, and "
-        f"{near:.0%} of the found joints lie within 5 % of the width of the truth; "
+        f"{near:.0%} of the found joints lie within 5% of the width of the truth; "
         f"the median depth error is {np.nanmedian(depth_errors_cm):.0f} cm. "
         + ("Fewer than half of the found joints are near the truth"
            if near < 0.5 else "Most found joints are near the truth")
         + (f". Of the {off} found joints farther off, {wrong_joint} "
-           f"{'lies' if wrong_joint == 1 else 'lie'} within 5 % "
+           f"{'lies' if wrong_joint == 1 else 'lie'} within 5% "
            "of the width of another joint of the arm: the model found a joint of the "
            "robot, but not the one it names"
            + (f" (in {' and '.join(wrong_in)} above, red lines join such predictions "

@@ -8,7 +8,7 @@ too), the real-photo table and the baseline sentence, the sim-to-real study's co
 from __future__ import annotations
 
 from ..twin import LADDER_DROP, largest_drop  # the ladder's rules, shared with scorecard.twin_cause
-from .tables import markdown_table
+from .tables import join_words, markdown_table
 
 
 def real_photos_absent(what: str = "the figure") -> str:
@@ -251,11 +251,6 @@ GAP_NAMES = {"viewpoint and pose": "the viewpoint and pose", "background": "the 
              "appearance": "the real arm's look"}
 
 
-def _joint_list(words) -> str:
-    words = list(words)
-    return (", ".join(words[:-1]) + " and " if len(words) > 1 else "") + words[-1] if words else ""
-
-
 RUNG_NAMES = {"mesh_twin": "on the rendered twin", "mesh_pasted": "with the twin pasted over the photo",
               "photo": "on the photo"}
 
@@ -272,8 +267,8 @@ def _rung_clause(outcomes: list[str], words) -> str:
                             ("on the arm", "puts the {} on the arm but away from the joint"),
                             ("off the arm", "puts the {} off the arm"), ("missed", "misses the {}")):
         if outcome in groups:
-            parts.append(phrase.format(_joint_list(groups[outcome])))
-    return _joint_list(parts)
+            parts.append(phrase.format(join_words(groups[outcome])))
+    return join_words(parts)
 
 
 def describe_ladder_photos(shown: list[dict], words, nearest_median_m: float, right_px: float,
@@ -299,12 +294,12 @@ def describe_ladder_photos(shown: list[dict], words, nearest_median_m: float, ri
         off = {r: {w for w, x in zip(words, o[r]) if x == "off the arm"} for r in o}
         from_background = off.get("mesh_pasted", set()) - off.get("mesh_twin", set())
         if from_background:
-            causes.append(f"the real background draws the {_joint_list(w for w in words if w in from_background)} "
+            causes.append(f"the real background draws the {join_words(w for w in words if w in from_background)} "
                           "away from the arm: the rendered twin alone does not")
         right = {r: {w for w, x in zip(words, o[r]) if x == "right"} for r in o}
         lost = right.get("mesh_twin", set()) - right.get("photo", set())
         if lost and "photo" in o:
-            causes.append(f"the {_joint_list(w for w in words if w in lost)}, right on the render, "
+            causes.append(f"the {join_words(w for w in words if w in lost)}, right on the render, "
                           f"{'is' if len(lost) == 1 else 'are'} lost on the real arm")
         if len(right.get("mesh_twin", ())) < 2 and s["nearest_m"] < 0.5 * nearest_median_m:
             causes.append(f"even the render of this view defeats the model: its nearest joint is "

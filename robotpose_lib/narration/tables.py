@@ -1,6 +1,7 @@
 """Markdown tables, and what the sentences of several chapters share: :func:`markdown_table`
 (rows of numbers as a Markdown table; chapters display tables as tables, never as monospaced
-text) and the instance models' names (``ONEPASS_NAMES``)."""
+text), the instance models' names (``ONEPASS_NAMES``) and :func:`join_words` for lists in
+sentences."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,6 +9,12 @@ import numpy as np
 
 # the instance models' names in tables and sentences (chapter 6, the intro)
 ONEPASS_NAMES = {"onepass": "one-pass", "convgru": "recurrent (ConvGRU)"}
+
+
+def join_words(words) -> str:
+    """"a", "a and b", "a, b and c" ("" for no words)."""
+    words = [str(w) for w in words]
+    return (", ".join(words[:-1]) + " and " if len(words) > 1 else "") + words[-1] if words else ""
 
 
 def provenance_note(text: str, title: str = "Where these figures come from") -> str:

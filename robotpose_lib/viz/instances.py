@@ -281,7 +281,7 @@ def share_text(share: float, thresholds=(), decimals: int = 1) -> str:
     """A step's activated share as a percentage, e.g. "4.97%", with ``decimals`` digits or
     more: as many as it takes for the printed value to fall on the same side of every
     stopping threshold in ``thresholds`` (fractions) as the share itself, so that 0.0497
-    is not printed "5.0%" beside a 5 % rule that does not count it."""
+    is not printed "5.0%" beside a 5% rule that does not count it."""
     share = float(share)
     for d in range(decimals, 7):
         shown = round(100 * share, d) / 100

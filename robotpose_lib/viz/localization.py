@@ -109,11 +109,11 @@ def plot_pixel_errors(report: LocalizationReport, ax=None, methods: Sequence[str
 def plot_depth_errors(report: LocalizationReport, ax=None, bins: int = 12, max_points: int = 3000,
                       seed: int = 0, max_depth_m: float | None = 10.0):
     """Depth error (cm) against true depth (m): a subsample of pixels and the binned
-    median with its 25-75 % band; the near/far split of Table I as a dashed line.
+    median with its 25-75% band; the near/far split of Table I as a dashed line.
 
     ``max_depth_m``: pixels deeper than this are left out (Table I's far range ends at
     10 m; the legend counts them), so that the x axis spans the depths the table
-    summarises; None keeps every pixel. The y axis shows the whole 25-75 % band."""
+    summarises; None keeps every pixel. The y axis shows the whole 25-75% band."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.8))
     z, e = report.depth_true_m, report.depth_errors_cm
@@ -139,7 +139,7 @@ def plot_depth_errors(report: LocalizationReport, ax=None, bins: int = 12, max_p
     if q:
         q = np.array(q)
         ax.plot(centres, q[:, 1], "o-", color="tab:red", label="median")
-        ax.fill_between(centres, q[:, 0], q[:, 2], color="tab:red", alpha=0.2, label="25-75 %")
+        ax.fill_between(centres, q[:, 0], q[:, 2], color="tab:red", alpha=0.2, label="25-75%")
         top = max(top, float(q[:, 2].max()) * 1.1)
     if z.min() < metrics.NEAR_FAR_SPLIT_M <= z.max():
         ax.axvline(metrics.NEAR_FAR_SPLIT_M, ls="--", color="k", lw=0.8, label="near | far")
