@@ -398,7 +398,8 @@ def describe_eos_errors(first_end: float, p1_end: float, p2_start: float, p2_end
            f"shipped model counts {ours_count:.1f} on average, so "
            + ("its steps after the robot often stay above the rule" if ours_count > 1.5
               else "it mostly stops after the robot and the error is mostly haze")
-           + (f" (the weight-1 run: {weight1_count:.1f}, on other background photos)"
+           + (f" (the weight-1 run: {weight1_count:.1f}, measured with other backgrounds, "
+              "see above)"
               if weight1_count else "")
            if ours_count is not None else "")
         + ".")

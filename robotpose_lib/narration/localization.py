@@ -276,8 +276,9 @@ def describe_backbone_comparison(comparison: dict, robot: str = "", recipe: str 
             f"made {frozen['steps']:,} steps in {frozen['minutes']} min, the fine-tuned one {tuned['steps']:,} in "
             f"{tuned['minutes']} min" + (f", both on {robot} scenes" if robot else "")
             + (f" of the `{recipe}` recipe" if recipe else "")
-            + f". On {comparison['test_scenes']} synthetic test scenes (with other background "
-            f"photos than this chapter's test set), frozen against fine-tuned: " + "; ".join(parts) + f": {verdict}.")
+            + f". On {comparison['test_scenes']} synthetic test scenes (behind the robots "
+            f"scikit-image's sample pictures, the test set's backgrounds when this was measured, "
+            f"not this chapter's photos), frozen against fine-tuned: " + "; ".join(parts) + f": {verdict}.")
 
 
 def describe_depth_weight(ends: dict) -> str:
