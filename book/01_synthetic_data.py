@@ -128,10 +128,13 @@ quick_mode_note()
 # (below); this primitive one stays for comparison.
 
 # %%
-robot_rows = [{"robot": name, "joints (dof)": get_robot(name).dof,
+# the two primitive robots, and the Panda from its URDF meshes (shown further below)
+robot_rows = [{"robot": name,
+               "drawn from": "URDF meshes" if name == "panda" else "primitives",
+               "joints (dof)": get_robot(name).dof,
                "keypoints J": get_robot(name).num_keypoints,
                "keypoint names": ", ".join(get_robot(name).keypoint_names)}
-              for name in ROBOT_NAMES]
+              for name in (*ROBOT_NAMES, "panda")]
 display(Markdown(markdown_table(robot_rows)))
 
 # %% mystnb={"figure": {"caption": "The two robots built from primitives at the middle of their joint ranges (the Panda from its URDF meshes, `panda`, follows in the section on URDF meshes), in the robot's base frame: link primitives (translucent, one colour per link) and the keypoint chain (magenta dots and lines, outlined in white, drawn over the primitives).", "name": "fig-robots"}}
