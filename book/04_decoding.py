@@ -314,7 +314,9 @@ if other_predictor is not None:
 # with a reference model (the Panda is seen from 0.5-3 m, the industrial arm from up to
 # 10 m, so only the latter fills the far column), every true
 # robot is matched to at most one predicted robot (by the mean 2D distance of their
-# joints), and each joint that lies in the frame contributes its 3D distance to the truth
+# joints, at most 40 px at 480x640, a sixteenth of the width: a chain farther off than
+# that lies beside the robot rather than on it, and counts as a miss instead of adding a
+# large error), and each joint that lies in the frame contributes its 3D distance to the truth
 # (hidden joints too: chapter 2 leaves out joints hidden behind another robot, so it counts
 # fewer),
 # split like the paper's Table I into near $[0, 5)$ m and far $[5, 10]$ m by its true
