@@ -371,6 +371,7 @@ changes = (preset_differences("cpu", "gpu", "localization")
            + [r for r in preset_differences("cpu", "gpu", "run")
               if r["field"] in ("steps", "batch_size", "n_scenes")])
 display(Markdown(markdown_table(changes, headers={"field": "setting",
+                                                  "meaning": "what it sets",
                                                   "cpu": "`cpu` preset",
                                                   "gpu": "`gpu`"})))
 

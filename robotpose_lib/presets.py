@@ -97,11 +97,36 @@ def pick(configs: dict, name: str, **overrides):
     return replace(configs[name], **overrides)
 
 
+# What the fields that chapters tabulate set, in a reader's words (the dataclasses'
+# docstrings say the same in full).
+SETTING_MEANINGS = {
+    "backbone": "the feature extractor and its stride",
+    "freeze_backbone": "backbone weights kept fixed",
+    "stages": "number of stages N",
+    "width": "channels inside a stage",
+    "stage1_kernel": "kernel size of stage 1's blocks",
+    "stage1_blocks": "convolution blocks of stage 1",
+    "later_kernel": "kernel size of stages 2..N",
+    "later_blocks": "convolution blocks of stages 2..N",
+    "head_width": "channels of each stage's 1x1 layer before its output",
+    "upsample_width": "channels of the upsampling block",
+    "upsample_blocks": "convolution blocks of the upsampling block",
+    "input_size": "input height and width, px",
+    "steps": "optimiser steps of one run",
+    "batch_size": "scenes per step",
+    "n_scenes": "training scenes rendered",
+    "ckpt_every": "steps between checkpoints",
+    "workers": "processes rendering scenes",
+    "log_every": "steps between log rows",
+}
+
+
 def preset_differences(a: str, b: str, part: str) -> list[dict]:
     """The fields of ``part`` ("localization", "instances", "onepass", "run") that presets
     ``a`` and ``b`` set differently, in the order ``a`` names them (then ``b``'s others):
-    [{"field": name, a: value, b: value}, ...]. A field that only one preset names is
-    listed with None for the other (that preset keeps the model's default).
+    [{"field": name, "meaning": what it sets (``SETTING_MEANINGS``, "" if unlisted),
+    a: value, b: value}, ...]. A field that only one preset names is listed with None for
+    the other (that preset keeps the model's default).
 
     Raises:
         ValueError: an unknown preset, or a preset without ``part``."""
@@ -112,4 +137,5 @@ def preset_differences(a: str, b: str, part: str) -> list[dict]:
             raise ValueError(f"preset {name!r} has no {part!r} settings")
     fa, fb = PRESETS[a][part], PRESETS[b][part]
     fields = list(fa) + [f for f in fb if f not in fa]
-    return [{"field": f, a: fa.get(f), b: fb.get(f)} for f in fields if fa.get(f) != fb.get(f)]
+    return [{"field": f, "meaning": SETTING_MEANINGS.get(f, ""), a: fa.get(f), b: fb.get(f)}
+            for f in fields if fa.get(f) != fb.get(f)]

@@ -160,8 +160,12 @@ def test_preset_differences_list_only_what_differs():
     assert "backbone" not in diff and "input_size" not in diff       # both name lite0_s8 at 240x320
     assert preset_differences("cpu", "cpu", "run") == []
     # a field only one preset names: None for the other
-    assert {"field": "backbone", "paper": None, "cpu": "lite0_s8"} in preset_differences("paper", "cpu",
-                                                                                          "localization")
+    assert {"field": "backbone", "meaning": "the feature extractor and its stride", "paper": None,
+            "cpu": "lite0_s8"} in preset_differences("paper", "cpu", "localization")
+    # every field a chapter tabulates says what it sets
+    for a, b in (("cpu", "gpu"), ("paper", "cpu")):
+        for part in ("localization", "run"):
+            assert all(r["meaning"] for r in preset_differences(a, b, part))
     with pytest.raises(ValueError, match="unknown"):
         preset_differences("cpu", "tpu", "run")
     with pytest.raises(ValueError, match="no 'onepass'"):
