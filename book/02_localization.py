@@ -404,14 +404,16 @@ for robot in ROBOTS:
     if len(phases) >= 2:
         histories[robot] = phases
 if histories:
-    fig, axes = plt.subplots(1, len(histories), figsize=(10, 3.5), squeeze=False)
-    for ax, (robot, phases) in zip(axes[0], histories.items()):
+    # one robot per row, each at the full column width, so that its phases stay legible
+    fig, axes = plt.subplots(len(histories), 1, figsize=(8, 3.3 * len(histories)),
+                             squeeze=False)
+    for ax, (robot, phases) in zip(axes[:, 0], histories.items()):
         # the phase numbers stand over their phases' steps, the dotted lines mark
         # where the training was continued; the title says what each phase changed
         plot_term_history([rows for rows, _ in phases], ax=ax, smooth=20,
                           labels=[str(i) for i in range(1, len(phases) + 1)])
         ax.set_xlabel("step")
-        ax.set_title(f"{robot}\n" + phase_key([what for _, what in phases], 50),
+        ax.set_title(f"{robot}\n" + phase_key([what for _, what in phases], 95),
                      pad=14, fontsize=10)
     plt.tight_layout()
     plt.show()
