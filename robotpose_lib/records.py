@@ -107,6 +107,21 @@ def _keypoint_table(figures: dict, rows: list[tuple[str, str]]) -> list[str]:
     return lines
 
 
+def _instance_choice_lines(part: int, choice: dict) -> list[str]:
+    """A lineage part's ``choice`` between instance-model candidates (``rule``, ``command``,
+    ``candidates``: name -> mask_ap50, mask_ap, box_ap, counting_accuracy, mean_count) as
+    Markdown: the rule, then one row per candidate with the rule's score (the mean of mask
+    AP@0.5 and counting accuracy)."""
+    lines = [f"Part {part}'s choice, by {choice['rule']} (`{choice['command']}`):", "",
+             "| candidate | mask AP@0.5 | mask AP | box AP | counted right | mean count | score |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for name, c in choice["candidates"].items():
+        score = (c["mask_ap50"] + c["counting_accuracy"]) / 2
+        lines.append(f"| {name} | {c['mask_ap50']:.3f} | {c['mask_ap']:.3f} | {c['box_ap']:.3f} | "
+                     f"{c['counting_accuracy']:.2f} | {c['mean_count']:.2f} | {score:.3f} |")
+    return lines
+
+
 def render_card(folder: str | Path) -> str:
     """The model card (Markdown) of a model folder, written from lineage.json and eval.json."""
     folder = Path(folder)
@@ -132,6 +147,9 @@ def render_card(folder: str | Path) -> str:
               if p.get("recipe_source")]
     if notes:
         lines += [""] + notes
+    for i, p in enumerate(lineage["parts"], 1):
+        if p.get("choice"):
+            lines += [""] + _instance_choice_lines(i, p["choice"])
     for e in lineage.get("earlier_runs", []):
         lines += ["", f"Earlier run `{e['run']}` (not in the shipped weights' lineage): {e.get('note', '')}"]
     for key, entry in evals.items():

@@ -33,6 +33,20 @@ def test_card_is_written_from_the_records(tmp_path):
     assert json.loads((tmp_path / records.EVAL).read_text())["filmed"]["figures"]["model"]["all"]["auc"] == 0.4321
 
 
+def test_a_parts_choice_between_instance_models_is_rendered_with_its_score(tmp_path):
+    figures = {"mask_ap50": 0.2, "mask_ap": 0.1, "box_ap": 0.05, "counting_accuracy": 0.4, "mean_count": 2.5}
+    lineage = {"name": "m", "task": "instances", "robot": "kuka_kr16", "recipe": "paper", "continue": "c",
+               "parts": [{"started_from": "scratch", "command": "a", "steps": 10, "batch_size": 8,
+                          "wall_hours": 0.1, "machine": "m", "choice": {
+                              "rule": "the mean of mask AP@0.5 and counting accuracy", "command": "robotpose eval",
+                              "candidates": {"old": figures, "new": dict(figures, counting_accuracy=0.6)}}}]}
+    (tmp_path / records.LINEAGE).write_text(json.dumps(lineage))
+    card = records.render_card(tmp_path)
+    assert "Part 1's choice, by the mean of mask AP@0.5 and counting accuracy (`robotpose eval`)" in card
+    assert "| old | 0.200 | 0.100 | 0.050 | 0.40 | 2.50 | 0.300 |" in card
+    assert "| new | 0.200 | 0.100 | 0.050 | 0.60 | 2.50 | 0.400 |" in card
+
+
 def test_broken_records_are_one_line(tmp_path):
     (tmp_path / records.LINEAGE).write_text("{not json")
     with pytest.raises(ValueError, match="not valid JSON"):
