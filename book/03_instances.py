@@ -320,15 +320,12 @@ display(Markdown(narration.describe_toy_steps(
 # ## The reference model
 #
 # The reference model was trained with `robotpose train instances --config cpu` on top of
-# a frozen `cpu` localization network. Its checkpoint holds both networks, and this
-# chapter runs the localization weights it holds: chapter 2's reference for the industrial
-# arm after the third of its six phases of training (the log depth code,
-# {numref}`fig-reference-runs`), not the sixth that chapter 2 evaluates. The instance
-# network was trained over the second phase's localization weights and was not retrained
-# for the third's. The third phase changed the depth map's code (inverse depth to the log
-# code), so the depth map this model reads is coded otherwise than the one it learned on,
-# and its belief maps come from further-trained weights: every figure of this model below
-# carries that mismatch, besides its short training.
+# a frozen `cpu` localization network. Its checkpoint holds both networks: chapter 2's
+# reference localization network for the industrial arm, all six phases of its training
+# ({numref}`fig-reference-runs`), and an instance network trained in phases. Its first
+# phases ran over an earlier state of that localization network (before it switched to
+# the log depth code); its last phase continued from their weights over the localization
+# weights it holds, so the maps it reads are the ones it was last trained on.
 # Chapter 4's `Predictor` uses each robot's default instance model, the one-pass model of
 # chapter 6; the recurrent model appears there only in the runtime table (the paper's
 # Table II), timed with the primitive Panda's.
@@ -783,27 +780,34 @@ else:
 # robot: the model had little reason to clear it. The shipped models are trained with a
 # heavier end-of-sequence term (`--set eos_weight=...`), in phases, each continuing from
 # the weights of the one before (each model card gives the weights). {numref}`fig-eos`
-# sets the unweighted end-of-sequence error of the weight-1 run beside the two phases of
-# the industrial arm's shipped model.
+# sets the unweighted end-of-sequence error of the weight-1 run beside each phase of the
+# industrial arm's shipped model.
 
-# %% mystnb={"figure": {"caption": "The unweighted end-of-sequence error (eq. 6's second term) of a run with the paper's weight 1 and of the two phases of the shipped model's training, on a log scale.", "name": "fig-eos"}}
-eos_runs = [("end-of-sequence weight 1", find_log(ROBOT, "instances", "eos1"), 0),
-            ("shipped model, phase 1", find_log(ROBOT, "instances", "part1"), 0),
-            ("shipped model, phase 2 (continues phase 1)", logs["instances"], None)]
+# %% mystnb={"figure": {"caption": "The unweighted end-of-sequence error (eq. 6's second term) of a run with the paper's weight 1 and of each phase of the shipped model's training (its weight in the legend; each phase continues from the one before), on a log scale.", "name": "fig-eos"}}
+# the shipped model's phases in order, each with its end-of-sequence weight
+# (lineage.json)
+eos_record = read_record(f"{ROBOT}_instances_cpu")
+eos_parts = eos_record.lineage["parts"] if eos_record is not None else []
+phase_logs = eos_record.part_logs() if eos_record is not None else []
+weight1_log = find_log(ROBOT, "instances", "eos1")
 eos_values = {}  # run -> its logged end-of-sequence errors, in order
-if all(path is not None for _, path, _ in eos_runs):
+if weight1_log is not None and phase_logs and all(
+        any("eos_error" in r for r in rows) for rows in phase_logs):
     fig, ax = plt.subplots(figsize=(8, 3.4))
-    part1_end = 0
-    for i, (label, path, offset) in enumerate(eos_runs):
-        rows_e = [r for r in path if "eos_error" in r]
-        eos_values[label] = np.array([r["eos_error"] for r in rows_e])
-        start = part1_end if offset is None else offset
-        plot_training_curve(ax, [start + r["step"] for r in rows_e],
-                            [r["eos_error"] for r in rows_e],
-                            max(3, len(rows_e) // 20), label, color=f"C{i}")
-        if i == 1:
-            part1_end = rows_e[-1]["step"]
+    rows_1 = [r for r in weight1_log if "eos_error" in r]
+    eos_values["weight 1"] = np.array([r["eos_error"] for r in rows_1])
+    plot_training_curve(ax, [r["step"] for r in rows_1], eos_values["weight 1"],
+                        max(3, len(rows_1) // 20), "end-of-sequence weight 1",
+                        color="C0")
+    curve = lineage_curve(phase_logs, "eos_error")  # phases joined end to end
+    for k, part in enumerate(eos_parts):
+        mine = curve["part"] == k
+        label = f"shipped model, phase {k + 1} (weight {part['eos_weight']:g})"
+        eos_values[label] = curve["values"][mine]
+        plot_training_curve(ax, curve["steps"][mine], curve["values"][mine],
+                            max(3, int(mine.sum()) // 20), label, color=f"C{k + 1}")
     ax.set_yscale("log")
+    ax.set_xlabel("step (the shipped model's phases one after the other)")
     ax.set_ylabel("end-of-sequence error (mean squared)")
     ax.set_title(ROBOT, fontsize=10)
     ax.legend(fontsize=8)
@@ -813,21 +817,20 @@ else:
 
 # %% tags=["hide-input"]
 if eos_values:
-    first_e, phase1_e, phase2_e = eos_values.values()
+    first_e, *phase_e = eos_values.values()
     kuka_first = next((r for r in first_runs if r["robot"] == ROBOT), {})
     ours_count = singles[f"mean count ({SMALL})"] if singles else None
     # how long each run trained, from the record (its commands are in lineage.json)
-    lineage = read_record(f"{ROBOT}_instances_cpu").lineage
-    weight1 = next(r for r in lineage["earlier_runs"] if r["run"] == "eos1")
-    p1, p2 = lineage["parts"][:2]
+    weight1 = next(r for r in eos_record.lineage["earlier_runs"] if r["run"] == "eos1")
     display(Markdown(
         "The runs are not equally long: the weight-1 run trained "
-        f"{weight1['steps']:,} steps, the shipped model's phase 1 {p1['steps']:,} "
-        f"and its phase 2 "
-        f"{p2['steps']:,} more, each with batches of {p1['batch_size']}. "
+        f"{weight1['steps']:,} steps, the shipped model's phases "
+        + narration.join_words([f"{p['steps']:,}" for p in eos_parts])
+        + f", each with batches of {eos_parts[0]['batch_size']}. "
         + narration.describe_eos_errors(
-            tenth_mean(first_e), tenth_mean(phase1_e), tenth_mean(phase2_e, end=False),
-            tenth_mean(phase2_e), SMALL_FRACTION, ours_count,
+            tenth_mean(first_e),
+            [(tenth_mean(e, end=False), tenth_mean(e)) for e in phase_e],
+            [p["eos_weight"] for p in eos_parts], SMALL_FRACTION, ours_count,
             kuka_first.get("mean count, 1 robot"))))
 
 # %% [markdown]
@@ -888,8 +891,8 @@ display(Markdown(narration.instances_summary(
 # 2. Evaluate the reference model with `min_active_fraction=0.005` or `0.01`: expect fewer
 #    robots counted per scene, better counts where it over-counts and the smallest
 #    robots lost (the model cards' validation numbers guide the choice).
-# 3. The industrial arm's reference was trained with an end-of-sequence weight of 5 (its
-#    model card gives the commands). Add weight 5 with seeds 0, 1 and 2 to the toy sweep
-#    and apply the rule above: does weight 5 move the counting accuracy, the mean count
-#    or the cost per disc by more than the seeds' spread, and if so, towards the default's
-#    counts or towards weight 20's early stops?
+# 3. The industrial arm's reference was trained with heavier end-of-sequence weights than
+#    the paper's 1 ({numref}`fig-eos` gives each phase's). Add weight 5 with seeds 0, 1
+#    and 2 to the toy sweep and apply the rule above: does weight 5 move the counting
+#    accuracy, the mean count or the cost per disc by more than the seeds' spread, and if
+#    so, towards the default's counts or towards weight 20's early stops?

@@ -223,10 +223,8 @@ else:
 # chapter 5's `dream` recipe; its row has no recurrent model beside it.
 #
 # Both instance models read the belief and depth maps of a frozen localization network,
-# and one more difference between them lies there: both recurrent models run on newer
-# localization weights than the ones they were trained over (for the industrial arm, with
-# another depth code: chapter 3 says which weights), while the industrial arm's one-pass
-# model was last trained over the weights it runs on.
+# and each was last trained over the localization weights it runs on (its model card
+# gives the commands), so that network is not one of the differences between them.
 
 # %% tags=["hide-input"]
 # panda_primitive and kuka_kr16 ship both instance models; panda the one-pass one

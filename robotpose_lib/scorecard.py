@@ -372,8 +372,7 @@ def onepass_counting_note(folder: str | Path | None = None, robots=ONEPASS_ROBOT
         stale = f"; {m['stale']}" if m["stale"] else ""
         parts.append(f"{m['counting_accuracy']:.0%} of {m['n']} ({robot}{stale})")
     return ("; our one-pass model (not in the paper, not scored; trained on other recipes and budgets than the "
-            "recurrent model, which also runs on localization weights it was not trained over; chapter 6 states "
-            "both beside each comparison): " + ", ".join(parts)) if parts else ""
+            "recurrent model, which chapter 6 states beside each comparison): " + ", ".join(parts)) if parts else ""
 
 
 def _real_row(folder: Path, photos) -> ScoreRow:

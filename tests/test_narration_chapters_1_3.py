@@ -280,14 +280,23 @@ def test_log_noise_and_unstopped_runs():
 
 
 def test_eos_errors_in_phases():
-    text = nar.describe_eos_errors(0.0095, 0.0056, 0.0043, 0.0062, 0.002, 2.4, 5.6)
-    assert "0.0095 with weight 1, 0.0056 after the shipped model's phase 1 and 0.0062" in text
-    assert "lowered it by 41%" in text and "phase 2 began at 0.0043" in text
+    text = nar.describe_eos_errors(0.0095, [(0.10, 0.0056), (0.0043, 0.0062)], [5, 5], 0.002, 2.4, 5.6)
+    assert "0.0095 with weight 1, and at 0.0056 and 0.0062 after the shipped model's phases 1 and 2 " \
+           "(weights 5 and 5)" in text
+    assert "lowered it by 41% in phase 1" in text and "Phase 2 began at 0.0043" in text
     assert "above where phase 1 ended" in text and "3 times the share our 0.2% stopping" in text
     assert "often stay above the rule (the weight-1 run: 5.6" in text and "part" not in text
-    text = nar.describe_eos_errors(0.001, 0.002, 0.0019, 0.0019, 0.002, 1.0, None)
-    assert "did not lower it" in text and "Phase 2 kept it down" in text
+    text = nar.describe_eos_errors(0.001, [(0.01, 0.002), (0.0019, 0.0019)], [5, 5], 0.002, 1.0, None)
+    assert "did not lower it in phase 1" in text and "Phase 2 kept it where it began" in text
     assert "mostly haze" in text and "weight-1 run" not in text
+    # three phases, the last lowering it: the last phase's end is the leftover read
+    text = nar.describe_eos_errors(0.0095, [(0.1, 0.0056), (0.0043, 0.0062), (0.0056, 0.0038)],
+                                   [5, 5, 10], 0.002, 2.0, None)
+    assert "phases 1, 2 and 3 (weights 5, 5 and 10)" in text
+    assert "Phase 3 lowered it from 0.0056 (its first tenth) to 0.0038" in text
+    assert "An error of 0.0038 is what a leftover mask" in text
+    with pytest.raises(ValueError, match="one weight per phase"):
+        nar.describe_eos_errors(0.01, [(0.1, 0.01)], [], 0.002, None, None)
 
 
 def _row(seed, lr, w, cost, right, count):

@@ -121,6 +121,22 @@ def test_a_shipped_folder_is_named_for_the_robot_its_weights_were_trained_on(nam
         assert hasattr(get_robot("panda"), "urdf_path")   # the Panda drawn from its URDF meshes
 
 
+@pytest.mark.parametrize("name", [n for n in SHIPPED if not n.endswith("_localization_cpu")])
+def test_a_shipped_instance_model_carries_its_robots_shipped_localization_weights(name):
+    """An instance model (recurrent or one-pass) reads the maps of the localization network
+    inside its file: that network is its robot's shipped localization model, weight for
+    weight, so chapters 2, 3 and 6 describe one network per robot."""
+    import torch
+
+    from robotpose_lib.checkpoint import load_checkpoint, model_name
+
+    ckpt = load_checkpoint(SOURCE_MODELS_DIR / name / "model.pt")
+    localization = load_checkpoint(SOURCE_MODELS_DIR / model_name(ckpt["robot"], "localization") / "model.pt")
+    inside = {k.removeprefix("localization."): v for k, v in ckpt["model"].items() if k.startswith("localization.")}
+    assert set(inside) == set(localization["model"])
+    assert all(torch.equal(inside[k], v) for k, v in localization["model"].items())
+
+
 def test_the_models_index_is_rendered_from_the_records_as_they_are():
     """assets/models/README.md and every card.md are what scripts/render_records.py writes
     from today's records (a stale index once kept a model's old step count)."""

@@ -73,10 +73,11 @@ from .real import (HEADLINE_FIGURES, LADDER_DROP, LADDER_RUNGS, REAL_COLUMNS, RE
                    real_comparison_table, real_metrics_table, real_photos_absent, sim2real_counting)
 from .synthetic import (describe_mesh_agreement, describe_render_rates, describe_training_distribution,
                         renderer_verdict)
-from .tables import ONEPASS_NAMES, count_noun, markdown_table, provenance_note, trained_on
+from .tables import ONEPASS_NAMES, count_noun, join_words, markdown_table, provenance_note, trained_on
 
 __all__ = [
-    "ONEPASS_NAMES", "markdown_table", "count_noun", "provenance_note", "trained_on", "describe_mesh_agreement",
+    "ONEPASS_NAMES", "markdown_table", "count_noun", "join_words", "provenance_note", "trained_on",
+    "describe_mesh_agreement",
     "renderer_verdict",
     "describe_training_distribution", "describe_render_rates", "localization_tables", "describe_localization",
     "localization_card_comparison", "describe_backbone_comparison", "describe_live_run", "describe_depth_weight",

@@ -356,7 +356,7 @@ def describe_unstopped_runs(rows: list[dict], shipped: dict | None = None) -> st
                    "difference is the weight's.")
 
 
-def describe_eos_errors(first_end: float, p1_end: float, p2_start: float, p2_end: float,
+def describe_eos_errors(first_end: float, phases: list[tuple[float, float]], weights: list[float],
                         our_rule: float, ours_count: float | None,
                         weight1_count: float | None) -> str:
     """Chapter 3: Markdown reading the end-of-sequence error (eq. 6's second term) of the
@@ -364,34 +364,51 @@ def describe_eos_errors(first_end: float, p1_end: float, p2_start: float, p2_end
 
     Args:
         first_end: where the run with the paper's weight 1 ends (the mean over its last
-            tenth of logged steps, ``viz.training.tenth_mean``); ``p1_end``: where the
-            shipped model's first phase of training ends; ``p2_start``, ``p2_end``: where
-            its second phase (continuing the first with the heavier weight) starts and ends.
+            tenth of logged steps, ``viz.training.tenth_mean``).
+        phases: per phase of the shipped model's training, in order, (where it starts, where
+            it ends): the means over its first and last tenth; ``weights``: each phase's
+            end-of-sequence weight.
         our_rule: our stopping rule's active fraction; ``ours_count``: the shipped model's
             mean count where the scene holds one robot (the chapter's counting table), or
             None; ``weight1_count``: the weight-1 run's, or None.
 
     Returns:
-        whether the heavier weight lowered the error and whether it stayed down in phase 2,
-        what leftover mask the error amounts to, and which of a leftover mask or a faint
-        haze the counts point to.
+        whether the heavier weight lowered the error, what each later phase did to it, what
+        leftover mask the last phase's error amounts to, and which of a leftover mask or a
+        faint haze the counts point to.
+
+    Raises:
+        ValueError: no phase, or not one weight per phase.
     """
+    if not phases or len(weights) != len(phases):
+        raise ValueError(f"phases, weights: one weight per phase needed, got {len(phases)} phases and "
+                         f"{len(weights)} weights")
     ours = f"{our_rule:.1%}"
+    ends = [end for _, end in phases]
+    numbers = join_words([str(k) for k in range(1, len(phases) + 1)])
+    text = ("Averaged over the last tenth of each run's logged steps, the end-of-sequence "
+            f"error ends at {first_end:.4f} with weight 1, and at "
+            + join_words([f"{e:.4f}" for e in ends])
+            + f" after the shipped model's phase{'s' * (len(phases) > 1)} {numbers} (weight"
+            + f"{'s' * (len(phases) > 1)} " + join_words([f"{w:g}" for w in weights]) + ")"
+            + (f": the heavier weight lowered it by {1 - ends[0] / first_end:.0%} in phase 1"
+               if ends[0] < first_end else ": the heavier weight did not lower it in phase 1"))
+    for k in range(1, len(phases)):
+        start, end = phases[k]
+        if end > 1.1 * start:
+            text += (f". Phase {k + 1} began at {start:.4f} (its first tenth) and climbed back"
+                     + (f" above where phase {k} ended" if end > ends[k - 1] else ""))
+        elif end < start / 1.1:
+            text += f". Phase {k + 1} lowered it from {start:.4f} (its first tenth) to {end:.4f}"
+        else:
+            text += f". Phase {k + 1} kept it where it began (its first tenth: {start:.4f})"
+    last = ends[-1]
     return (
-        "Averaged over the last tenth of each run's logged steps, the end-of-sequence "
-        f"error ends at {first_end:.4f} with weight 1, {p1_end:.4f} after the "
-        f"shipped model's phase 1 and {p2_end:.4f} after its phase 2"
-        + (f": the heavier weight lowered it by {1 - p1_end / first_end:.0%}"
-           if p1_end < first_end else ": the heavier weight did not lower it")
-        + (f". It did not stay down: phase 2 began at {p2_start:.4f} (its first "
-           "tenth) and climbed back"
-           + (" above where phase 1 ended" if p2_end > p1_end else "")
-           if p2_end > 1.1 * p2_start else
-           f". Phase 2 kept it down (its first tenth: {p2_start:.4f})")
-        + f". An error of {p2_end:.4f} is what a leftover mask fully activated on "
-          f"{p2_end:.2%} of the image would leave"
-        + (f", {p2_end / our_rule:.0f} times the share our {ours} stopping "
-           "rule lets through" if p2_end >= 1.5 * our_rule else "")
+        text
+        + f". An error of {last:.4f} is what a leftover mask fully activated on "
+          f"{last:.2%} of the image would leave"
+        + (f", {last / our_rule:.0f} times the share our {ours} stopping "
+           "rule lets through" if last >= 1.5 * our_rule else "")
         + "; a faint haze below the activation threshold of 0.5 could leave the same "
           "error without counting"
         + (". The counting table above tells which: where there is one robot the "

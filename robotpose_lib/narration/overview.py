@@ -103,9 +103,7 @@ def scorecard_summary(rows: list[ScoreRow], onepass: list[dict]) -> str:
                  "counts the robots right in " + ", and in ".join(parts) + "; the two were trained "
                  + ("as said, so each comparison is of model, data and budget together"
                     if all(o.get("training") for o in onepass) else "with other recipes and budgets")
-                 + ", and the recurrent model runs on localization weights it was not trained over (for the "
-                 "industrial arm, with another depth code), which chapter 6 states beside its comparison. It is not "
-                 "scored: the paper has no such model.")
+                 + ". It is not scored: the paper has no such model.")
     return text
 
 
