@@ -783,7 +783,7 @@ else:
 # sets the unweighted end-of-sequence error of the weight-1 run beside each phase of the
 # industrial arm's shipped model.
 
-# %% mystnb={"figure": {"caption": "The unweighted end-of-sequence error (eq. 6's second term) of a run with the paper's weight 1 and of each phase of the shipped model's training (its weight in the legend; each phase continues from the one before), on a log scale.", "name": "fig-eos"}}
+# %% mystnb={"figure": {"caption": "The unweighted end-of-sequence error (eq. 6's second term) of a run with the paper's weight 1 and of each phase of the shipped model's training (its weight in the legend; each phase continues from the one before), on a log scale: thin lines the logged values with their spread, thick lines their trailing mean.", "name": "fig-eos"}}
 # the shipped model's phases in order, each with its end-of-sequence weight
 # (lineage.json)
 eos_record = read_record(f"{ROBOT}_instances_cpu")
@@ -793,7 +793,7 @@ weight1_log = find_log(ROBOT, "instances", "eos1")
 eos_values = {}  # run -> its logged end-of-sequence errors, in order
 if weight1_log is not None and phase_logs and all(
         any("eos_error" in r for r in rows) for rows in phase_logs):
-    fig, ax = plt.subplots(figsize=(8, 3.4))
+    fig, ax = plt.subplots(figsize=(10, 3.4))
     rows_1 = [r for r in weight1_log if "eos_error" in r]
     eos_values["weight 1"] = np.array([r["eos_error"] for r in rows_1])
     plot_training_curve(ax, [r["step"] for r in rows_1], eos_values["weight 1"],
@@ -810,7 +810,11 @@ if weight1_log is not None and phase_logs and all(
     ax.set_xlabel("step (the shipped model's phases one after the other)")
     ax.set_ylabel("end-of-sequence error (mean squared)")
     ax.set_title(ROBOT, fontsize=10)
-    ax.legend(fontsize=8)
+    # one legend entry per run, its trailing mean (the thin lines are the logged values)
+    handles, labels = ax.get_legend_handles_labels()
+    means = [(h, lab.rsplit(" (mean", 1)[0]) for h, lab in zip(handles, labels)
+             if "(mean" in lab]
+    ax.legend(*zip(*means), fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     plt.show()
 else:
     print("instance training logs not found; skipping the end-of-sequence plot")
@@ -824,9 +828,10 @@ if eos_values:
     weight1 = next(r for r in eos_record.lineage["earlier_runs"] if r["run"] == "eos1")
     display(Markdown(
         "The runs are not equally long: the weight-1 run trained "
-        f"{weight1['steps']:,} steps, the shipped model's phases "
+        f"{weight1['steps']:,} steps, the shipped model "
         + narration.join_words([f"{p['steps']:,}" for p in eos_parts])
-        + f", each with batches of {eos_parts[0]['batch_size']}. "
+        + f" in its {len(eos_parts)} phases, each with batches of "
+        f"{eos_parts[0]['batch_size']}. "
         + narration.describe_eos_errors(
             tenth_mean(first_e),
             [(tenth_mean(e, end=False), tenth_mean(e)) for e in phase_e],
