@@ -810,7 +810,7 @@ if weight1_log is not None and phase_logs and all(
     ax.set_xlabel("step (the shipped model's phases one after the other)")
     ax.set_ylabel("end-of-sequence error (mean squared)")
     ax.set_title(ROBOT, fontsize=10)
-    # one legend entry per run, its trailing mean (the thin lines are the logged values)
+    # one legend entry per run, its trailing mean (thin lines: the logged values)
     handles, labels = ax.get_legend_handles_labels()
     means = [(h, lab.rsplit(" (mean", 1)[0]) for h, lab in zip(handles, labels)
              if "(mean" in lab]
