@@ -766,9 +766,13 @@ if first_runs:
                                     formats={"count right": ".0%",
                                              **{c: ".1f" for c in first_runs[0]
                                                 if "mean" in c}})))
+    # the weight of each phase of its training (lineage.json), else its task's
+    shipped_record = read_record(f"{ROBOT}_instances_cpu")
+    phase_weights = [p.get("eos_weight", task.eos_weight) for p in
+                     (shipped_record.lineage["parts"] if shipped_record else [{}])]
     shipped = ({"robot": ROBOT, "count right": total[f"right ({SMALL})"],
                 "mean count, 1 robot": singles[f"mean count ({SMALL})"],
-                "eos weight": task.eos_weight}
+                "eos weight": phase_weights}
                if TRAINED and singles else None)
     display(Markdown(narration.describe_unstopped_runs(first_runs, shipped)))
 else:

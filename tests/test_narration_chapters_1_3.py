@@ -279,6 +279,15 @@ def test_log_noise_and_unstopped_runs():
         == nar.describe_unstopped_runs(rows)
 
 
+def test_unstopped_runs_name_each_phases_weight():
+    rows = [{"robot": "kuka_kr16", "mean count, 1 robot": 5.6, "count right": 0.23}]
+    shipped = {"robot": "kuka_kr16", "mean count, 1 robot": 2.8, "count right": 0.25, "eos weight": [5, 5, 10]}
+    assert "trained with heavier weights (5, 5 and 10 in its 3 phases), counts 2.8" in \
+        nar.describe_unstopped_runs(rows, shipped)
+    assert "trained with a heavier weight (5), counts" in \
+        nar.describe_unstopped_runs(rows, dict(shipped, **{"eos weight": [5]}))
+
+
 def test_eos_errors_in_phases():
     text = nar.describe_eos_errors(0.0095, [(0.10, 0.0056), (0.0043, 0.0062)], [5, 5], 0.002, 2.4, 5.6)
     assert "0.0095 with weight 1, and at 0.0056 and 0.0062 after the shipped model's phases 1 and 2 " \

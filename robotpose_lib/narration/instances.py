@@ -326,7 +326,8 @@ def describe_unstopped_runs(rows: list[dict], shipped: dict | None = None) -> st
     robot "robot", "mean count, 1 robot" and "count right" (share)): whether they stopped,
     from the worst one's mean count where the scene holds one robot; with ``shipped`` (the
     same keys for the chapter's shipped model, trained with a heavier weight, and optionally
-    "eos weight", that weight), how that robot's weight-1 run compares with it on both
+    "eos weight", that weight or a list of one per phase of its training),
+    how that robot's weight-1 run compares with it on both
     figures, which need not agree. Raises ValueError for no rows."""
     if not rows:
         raise ValueError("rows: no run with the paper's end-of-sequence weight")
@@ -341,7 +342,13 @@ def describe_unstopped_runs(rows: list[dict], shipped: dict | None = None) -> st
     fewer = shipped["mean count, 1 robot"] < first["mean count, 1 robot"]
     righter = round(shipped["count right"], 2) > round(first["count right"], 2)
     weight = shipped.get("eos weight")
-    heavier = f"a heavier weight ({weight:g})" if weight is not None else "a heavier weight"
+    if isinstance(weight, (list, tuple)) and len(weight) > 1:  # one per phase of its training
+        heavier = (f"heavier weights ({join_words([f'{w:g}' for w in weight])} in its {len(weight)} "
+                   "phases)")
+    elif isinstance(weight, (list, tuple)):
+        heavier = f"a heavier weight ({weight[0]:g})"
+    else:
+        heavier = f"a heavier weight ({weight:g})" if weight is not None else "a heavier weight"
     text += (f" The {first['robot']} model shipped, trained with {heavier}, counts "
              f"{shipped['mean count, 1 robot']:.1f} there and counts right in {shipped['count right']:.0%} of this "
              f"chapter's scenes, against the weight-1 run's {first['count right']:.0%} of its own")
