@@ -156,12 +156,13 @@ if real_study is not None:
 # $(a \Delta Z / Z^2)^2$, so the far joints barely contribute to the loss; chapter 2 also
 # shows the toy scenes where a log code learns depth better. The depth study
 # (`scripts/depth_diagnosis.py`) also diagnoses
-# reference checkpoints on the test scenes: the error of the model's depth (Table I), the
-# *floor* that the network's low-resolution targets impose (the error of a perfect
-# prediction at the backbone's grid; the table gives the far joints'), a straight-line
-# fit of predicted against true joint depth (a slope below 1 means the predictions are
-# squeezed towards the middle), and the
-# baseline that predicts the median depth everywhere. Its rows are checkpoints along the
+# reference checkpoints on the test scenes: the error of the model's depth (Table I, over
+# the depth discs' pixels), the *floor* that the network's low-resolution targets impose
+# (the error of a perfect prediction at the backbone's grid, over the same far pixels), the
+# depth read at each far joint's true pixel beside the error of a baseline that predicts
+# the median depth for every joint, a straight-line fit of predicted against true joint
+# depth (a slope below 1 means the predictions are squeezed towards the middle), and the
+# joint error before and after an oracle scale per robot (below the table). Its rows are checkpoints along the
 # industrial arm's localization run of chapter 2's training figure, named by their step
 # counted from the start of training and by the depth code (and branch) that checkpoint
 # had been trained with; the last is the shipped checkpoint. Each row also trained longer
@@ -185,11 +186,14 @@ else:
     display(Markdown(markdown_table(
         rows, columns=[c for c in rows[0] if c != "step"],
         formats={"near mean": ".1f", "far mean": ".1f", "floor far": ".1f",
-                 "baseline far": ".1f", "slope": ".2f", "R²": ".2f",
+                 "far joints": ".1f", "baseline far": ".1f", "slope": ".2f",
+                 "R²": ".2f",
                  "joints": ".1f", "oracle scale": ".1f"},
         headers={"scenes": "test scenes", "near mean": "near [cm]",
                  "far mean": "far [cm]", "floor far": "target floor, far [cm]",
-                 "baseline far": "median baseline, far [cm]", "slope": "fit slope",
+                 "far joints": "far joints [cm]",
+                 "baseline far": "median baseline, far joints [cm]",
+                 "slope": "fit slope",
                  "joints": "joints, all [cm]",
                  "oracle scale": "joints after a per-robot oracle scale [cm]"})))
     display(Markdown(narration.describe_depth_study(rows)))
@@ -315,7 +319,8 @@ else:
 # What each step of the recipe is worth, measured on the computer that built this page
 # (`robotpose bench
 # train`: one optimiser step of the localization network on a rendered batch, median of a
-# few steps after two warm-up steps; rendering is left out, it runs in a parallel worker):
+# few steps after two warm-up steps; rendering is left out, as most training runs render
+# their scenes in a second process beside the training):
 
 # %%
 from robotpose_lib.bench.train import throughput

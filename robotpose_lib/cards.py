@@ -282,8 +282,10 @@ def depth_study_rows(diagnoses: list[dict], cost) -> list[dict]:
 
     Returns:
         one row per diagnosis: "checkpoint", "step" (from the start where found), "scenes"
-        (test scenes), "near mean", "far mean" (Table I, cm), "floor far" (the targets' far error), "baseline far",
-        "slope", "R²", "joints", "oracle scale" (cm; NaN when not measured).
+        (test scenes), "near mean", "far mean" (Table I over the depth discs' pixels, cm), "floor far" (the
+        targets' far error over the same pixels), "far joints" (the depth read at each far joint's true pixel)
+        and "baseline far" (the median depth's error at the same joints), "slope", "R²", "joints", "oracle
+        scale" (cm; NaN when not measured).
     """
     import re
 
@@ -309,6 +311,7 @@ def depth_study_rows(diagnoses: list[dict], cost) -> list[dict]:
                      "near mean": d["table1_model"]["near"]["mean_cm"],
                      "far mean": d["table1_model"]["far"]["mean_cm"],
                      "floor far": d["table1_floor_lowres_targets"]["far"]["mean_cm"],
+                     "far joints": d["joint_read_at_pixel"].get("far", {}).get("mean_cm", float("nan")),
                      "baseline far": d["median_true_baseline"]["far"]["mean_cm"],
                      "slope": d["joint_fit"]["slope"], "R²": d["joint_fit"]["r2"],
                      "joints": d["joint_read_at_pixel"]["all"]["mean_cm"],

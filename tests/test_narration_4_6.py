@@ -289,7 +289,8 @@ def _diagnosis(label, step, far, slope, joints=50.0, oracle=30.0):
             "table1_model": {"near": {"mean_cm": far / 2}, "far": {"mean_cm": far}},
             "table1_floor_lowres_targets": {"all": {"mean_cm": 3.0}, "far": {"mean_cm": 4.0}},
             "median_true_baseline": {"far": {"mean_cm": 100.0}},
-            "joint_fit": {"slope": slope, "r2": 0.9}, "joint_read_at_pixel": {"all": {"mean_cm": joints}},
+            "joint_fit": {"slope": slope, "r2": 0.9},
+            "joint_read_at_pixel": {"all": {"mean_cm": joints}, "far": {"mean_cm": far + 5.0}},
             "joint_after_oracle_robot_scale": {"all": {"mean_cm": oracle}}}
 
 
@@ -306,7 +307,9 @@ def test_depth_study_rows_count_steps_from_the_start_and_read_as_sentences():
     assert [r["step"] for r in rows] == [3000, 10, 6000]
     text = narration.describe_depth_study(rows)
     # the far floor (4.0 cm), not all joints' (3.0)
-    assert "far error is 12 to 24 times the targets' far floor" in text and "0.50 to 0.95 times" in text
+    assert "far error is 12 to 24 times the targets' far floor" in text
+    # the baseline is per joint: the model's far joints (far + 5 cm here), not its discs
+    assert "at the far joints its error is 0.55 to 1.00 times the median-depth baseline's at the same joints" in text
     assert "the shipped checkpoint, *step 6,000 (log code; shipped)*, is better than predicting" in text
     assert "below 0.9, predictions squeezed towards the middle of the range, in *step 3,000 (inverse code)*." in text
     assert "from 50.0 to 20.0 cm: more than half of the error was each robot's distance" in text

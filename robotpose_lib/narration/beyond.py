@@ -111,7 +111,8 @@ def _than(ratio: float) -> str:
 def describe_depth_study(rows: list[dict]) -> str:
     """Chapter 6's paragraphs on the depth study's checkpoint diagnoses (``rows``:
     ``cards.depth_study_rows``, the shipped checkpoint last): the far error against the
-    targets' floor and the median-depth baseline (ratio >= 1 "no better than", above 0.8
+    targets' floor (both over the depth discs' pixels) and the far joints' error against the
+    median-depth baseline's at the same joints (ratio >= 1 "no better than", above 0.8
     "barely better than"), the slope of predicted against true joint depth (below 0.9:
     squeezed towards the middle), and how much of the last checkpoint's joint error an
     oracle scale per robot removes (more than half: "each robot's distance"). Raises
@@ -120,15 +121,16 @@ def describe_depth_study(rows: list[dict]) -> str:
         raise ValueError("rows: no checkpoint diagnoses")
     # far error against the far floor, from the figures as the table prints them (0.1 cm)
     to_floor = [round(r["far mean"], 1) / round(r["floor far"], 1) for r in rows]
-    to_base = [r["far mean"] / r["baseline far"] for r in rows]
+    # like with like: the baseline is measured at the far joints, so is the model here
+    to_base = [r["far joints"] / r["baseline far"] for r in rows]
     verdicts = {_than(x) for x in to_base}
     squeezed = [r["checkpoint"] for r in rows if r["slope"] < 0.9]
     shipped_row, shipped_ratio = rows[-1], to_base[-1]
     sentences = [
         f"Across the {len(rows)} checkpoints the far error is {_span(to_floor, '.0f')} times the targets' far "
         "floor, so "
-        f"the targets' resolution is not what limits it, and {_span(to_base, '.2f')} times the median-depth "
-        "baseline's far error"
+        f"the targets' resolution is not what limits it; at the far joints its error is {_span(to_base, '.2f')} "
+        "times the median-depth baseline's at the same joints"
         + (f" ({verdicts.pop()} predicting one depth for every far joint, in every checkpoint)" if len(verdicts) == 1
            else f"; the shipped checkpoint, *{shipped_row['checkpoint']}*, is {_than(shipped_ratio)} predicting one "
            f"depth for every far joint ({shipped_ratio:.2f})")

@@ -102,5 +102,6 @@ def describe_render_rates(rates: dict[str, float], scenes: int, threads: int,
             + "\n".join(f"* **{name}**: {rate:.1f} samples/s" for name, rate in rates.items())
             + f"\n\nAt the slower rate one batch of {batch} scenes takes "
               f"{batch / min(rates.values()):.1f} s to render at the paper's resolution; the "
-              "reference models train at 240x320 on a quarter of the pixels, with rendering "
-              "in a parallel worker process, and chapter 6 shows their training throughput.")
+              "reference models train at 240x320 on a quarter of the pixels, most of them "
+              "rendering their scenes in a second process beside the training, and chapter 6 "
+              "shows their training throughput.")
