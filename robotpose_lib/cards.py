@@ -90,6 +90,14 @@ class ModelRecord:
             out.append(rows)
         return out
 
+    def steps_with_setting(self, setting: str) -> tuple[int, int]:
+        """(steps of the parts whose recorded training command sets ``setting``, e.g.
+        "intermediate=low_res" for ``--set intermediate=low_res``; all the parts' steps). A
+        part without a recorded command counts as not setting it."""
+        parts = self.lineage.get("parts", [])
+        flagged = sum(int(p["steps"]) for p in parts if f"--set {setting}" in (p.get("command") or ""))
+        return flagged, sum(int(p["steps"]) for p in parts)
+
     def part_logs(self) -> list[list[dict]]:
         """The logs of the parts the shipped weights descend from, in training order (parts
         without logged rows left out)."""

@@ -345,3 +345,22 @@ def test_instances_summary_from_the_figures():
     assert "about 24.4 ms per robot" in text
     assert "as intended" in nar.instances_summary({"single": 0.9, "union": 0}, 1, 0.1, "x", 1, False)
     assert "no multi-robot scene" in nar.instances_summary(None, 0, 0.1, "x", 1, False)
+
+
+def test_intermediate_supervision_from_the_training_commands(tmp_path):
+    import json
+
+    from robotpose_lib.cards import read_record
+
+    folder = tmp_path / "m_localization_cpu"
+    folder.mkdir()
+    (folder / "lineage.json").write_text(json.dumps({"name": folder.name, "task": "localization", "robot": "m",
+                                                     "recipe": "paper", "continue": "-", "parts": [
+        {"command": "robotpose train localization --steps 10", "steps": 10, "batch_size": 8},
+        {"command": None, "steps": 5, "batch_size": 8},
+        {"command": "robotpose train localization --set intermediate=low_res --steps 30", "steps": 30,
+         "batch_size": 8}]}))
+    assert read_record(folder.name, tmp_path).steps_with_setting("intermediate=low_res") == (30, 45)
+    text = nar.describe_intermediate_supervision({"m": (30, 45), "n": (0, 10)})
+    assert "for the m reference 30 of its 45 training steps, stages 1 to N-1" in text and "n reference" not in text
+    assert nar.describe_intermediate_supervision({"n": (0, 10)}) == ""

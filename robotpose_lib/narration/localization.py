@@ -281,6 +281,27 @@ def describe_backbone_comparison(comparison: dict, robot: str = "", recipe: str 
             f"not this chapter's photos), frozen against fine-tuned: " + "; ".join(parts) + f": {verdict}.")
 
 
+def describe_intermediate_supervision(steps: dict[str, tuple[int, int]]) -> str:
+    """Chapter 2's bullet on where the reference models' intermediate stages were supervised
+    (``steps``: robot -> (its steps with ``--set intermediate=low_res``, all its steps), over
+    the weights' lineage, warm start included; ``ModelRecord.steps_with_setting``): the
+    paper supervises every stage at the input size (eq. 3); "" when no step did otherwise."""
+    used = {robot: s for robot, s in steps.items() if s[0]}
+    if not used:
+        return ""
+    parts = [f"the {robot} reference {low:,} of its {total:,}" for robot, (low, total) in used.items()]
+    return ("* **Intermediate supervision.** The paper supervises every stage at the input size "
+            "({ref}`eq. 3 <paper-eq-3>`). Our reference models did so in their first phases; in their later ones, "
+            + ("for " + " and ".join(parts) + " training steps" if len(parts) > 1 else "for " + parts[0]
+               + " training steps")
+            + ", stages 1 to N-1 were supervised at the backbone's grid against pooled targets "
+            "(`--set intermediate=low_res`), which makes a training step cheaper (chapter 6 measures by how "
+            "much). The last stage, the "
+            "one every evaluation reads, stays supervised at the input size, so the trained network is the "
+            "same kind; its earlier stages were taught more coarsely. Those phases also ran their passes in "
+            "bfloat16 where the CPU supports it (the losses in float32).")
+
+
 def describe_depth_weight(ends: dict) -> str:
     """Chapter 2: Markdown on what the depth weight lambda of eq. 1 did in the reference runs.
 
