@@ -741,9 +741,9 @@ if "instances" in noise and "localization" in noise:
 # Trained with the paper's loss as it stands (end-of-sequence weight 1), one run per
 # robot (the Panda drawn from primitives, `panda_primitive`: its recurrent model was
 # trained on it), the instance model does not learn to stop. Each robot's model record
-# keeps that run and its counting on the synthetic test set, measured when that set put
-# scikit-image's sample pictures behind its robots instead of this chapter's photos (the
-# same robots, cameras and seeds; the table gives the number of scenes), so compare it
+# keeps that run and its counting on synthetic test scenes with the same robots, cameras
+# and seeds as this chapter's but other backgrounds (scikit-image pictures, none of
+# which any training scene uses; the table gives the number of scenes), so compare it
 # with this chapter's counting table only roughly.
 
 # %% tags=["hide-input"]

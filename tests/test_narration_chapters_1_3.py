@@ -176,10 +176,12 @@ def test_step_activation_tells_background_from_robots():
     text = nar.describe_step_activation(background)
     assert "10 steps in these 4 scenes" in text and "activate 15.0% of the image" in text
     assert "the robots cover 3.0%; 20% of the activated pixels lie on a robot" in text
-    assert "Most of what the masks light up is background" in text
+    assert "In these 4 scenes most of what the masks light up is background" in text
     assert "it is not the union of two robot shapes" in text
     robots = dict(background, on_robot=0.8)
-    assert "lies on the robots" in nar.describe_step_activation(robots)
+    # a few shown scenes: the sentence says the test scenes' share can differ
+    assert "In these 4 scenes most of what the masks light up lies on the robots; the step purity below" in \
+        nar.describe_step_activation(robots)
     assert "no pixel at all" in nar.describe_step_activation(dict(background, on_robot=float("nan")))
 
 
@@ -266,6 +268,10 @@ def test_log_noise_and_unstopped_runs():
     rows[0]["count right"] = 0.23
     text = nar.describe_unstopped_runs(rows, {"robot": "kuka_kr16", "mean count, 1 robot": 3.4, "count right": 0.21})
     assert "counts 3.4 there and counts right in 21% of this chapter's scenes, against the weight-1 run's 23%" in text
+    assert "cut the over-counting, but it counts right about as often" in text    # 2 points on other scenes
+    text = nar.describe_unstopped_runs(rows, {"robot": "kuka_kr16", "mean count, 1 robot": 3.4, "count right": 0.25})
+    assert "about as often" in text and "more often." not in text
+    text = nar.describe_unstopped_runs(rows, {"robot": "kuka_kr16", "mean count, 1 robot": 3.4, "count right": 0.1})
     assert "cut the over-counting without counting right more often" in text
     assert "trained with a heavier weight, counts" in text          # no weight given, none named
     text = nar.describe_unstopped_runs(rows, {"robot": "kuka_kr16", "mean count, 1 robot": 3.4, "count right": 0.21,
@@ -339,7 +345,8 @@ def test_instances_summary_from_the_figures():
     text = nar.instances_summary(purity, 0.19, 0.0129, "0.2%", 24.4, True,
                                  {"on_robot": 0.1})
     assert "only 11% of its steps cover exactly one robot, and 79% cover several at once" in text
-    assert "(mostly by lighting up the background: 10% of what they activate" in text
+    assert "(mostly by lighting up the background: on the test scenes with two or more robots 10% of what " \
+           "they activate" in text
     assert "right in 19% of the test scenes" in text and "did not stop" in text
     assert "covers 1.3% of the image, so we also evaluate with 0.2%" in text
     assert "about 24.4 ms per robot" in text

@@ -276,9 +276,9 @@ def describe_backbone_comparison(comparison: dict, robot: str = "", recipe: str 
             f"made {frozen['steps']:,} steps in {frozen['minutes']} min, the fine-tuned one {tuned['steps']:,} in "
             f"{tuned['minutes']} min" + (f", both on {robot} scenes" if robot else "")
             + (f" of the `{recipe}` recipe" if recipe else "")
-            + f". On {comparison['test_scenes']} synthetic test scenes (behind the robots "
-            f"scikit-image's sample pictures, the test set's backgrounds when this was measured, "
-            f"not this chapter's photos), frozen against fine-tuned: " + "; ".join(parts) + f": {verdict}.")
+            + f". On {comparison['test_scenes']} synthetic test scenes with other backgrounds than this "
+            "chapter's (scikit-image pictures, none of which any training scene uses), so that these "
+            "figures compare with each other and not with the tables above, frozen against fine-tuned: " + "; ".join(parts) + f": {verdict}.")
 
 
 def describe_intermediate_supervision(steps: dict[str, tuple[int, int]]) -> str:
