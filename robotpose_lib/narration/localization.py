@@ -278,7 +278,8 @@ def describe_backbone_comparison(comparison: dict, robot: str = "", recipe: str 
             + (f" of the `{recipe}` recipe" if recipe else "")
             + f". On {comparison['test_scenes']} synthetic test scenes with other backgrounds than this "
             "chapter's (scikit-image pictures, none of which any training scene uses), so that these "
-            "figures compare with each other and not with the tables above, frozen against fine-tuned: " + "; ".join(parts) + f": {verdict}.")
+            "figures compare with each other and not with the tables above, frozen against fine-tuned: "
+            + "; ".join(parts) + f": {verdict}.")
 
 
 def describe_intermediate_supervision(steps: dict[str, tuple[int, int]]) -> str:
