@@ -416,7 +416,8 @@ for robot, rep in reports.items():
 # instance masks (the one-pass model's), and as if the image showed one robot (each
 # joint's strongest peak anywhere). The last column counts the found joints
 # that lie nearer to the *other* robot's joint than to their own robot's, a chain's own
-# robot being the true robot the one-to-one matching pairs it with.
+# robot being the one most of its found joints lie nearer to: it counts what a chain takes
+# from the second robot, the mixing that masks are meant to prevent.
 
 # %%
 if HAS_MASKS:
@@ -436,8 +437,7 @@ else:
 # case picked on purpose, not a typical scene (the table gives the typical figures): so
 # that the figure shows what the table's last column measures, the scene is the one where
 # the two decodings differ most in the number of found joints that lie nearer the other robot's
-# joint (ties broken by the difference in joints found). Each chain is compared with the
-# true robot it is matched to, as in the table.
+# joint (ties broken by the difference in joints found), counted as in the table.
 
 # %%
 if HAS_MASKS:

@@ -1,6 +1,7 @@
 """Sentences and Markdown tables written from measured figures (robotpose_lib.narration):
 inputs built so that the right sentence is known."""
 import numpy as np
+import pytest
 
 from robotpose_lib import narration
 
@@ -65,6 +66,8 @@ def test_describe_wrong_robot_covers_every_column():
 
 
 def test_other_robot_joints_counts_joints_taken_from_the_other_robot():
+    from types import SimpleNamespace
+
     from robotpose_lib.eval.pose3d import counted_joints, other_robot_joints
 
     s = _two_robot_scene()
@@ -74,6 +77,11 @@ def test_other_robot_joints_counts_joints_taken_from_the_other_robot():
     mixed_uv = np.concatenate([s.joints_2d[0, : J // 2], s.joints_2d[1, J // 2:]])
     found, foreign = other_robot_joints([_pose_of(s, 0, mixed_uv)], s)
     assert 0 < foreign < found
+    # a chain's own robot is where most of its joints lie, not where a matching puts it: a
+    # second chain on robot 0 (robot 1 left without one) takes no joint from robot 1
+    assert other_robot_joints([_pose_of(s, 0), _pose_of(s, 0)], s) == (2 * int(valid[0].sum()), 0)
+    with pytest.raises(ValueError, match="two-robot scene"):
+        other_robot_joints([], SimpleNamespace(num_robots=1))
 
 
 def test_describe_coverage_splits_the_misses():

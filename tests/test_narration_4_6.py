@@ -446,6 +446,7 @@ def test_the_shown_pair_says_when_it_goes_against_the_table():
     assert "In this scene the masks do worse than decoding without them, against the table" in text
     assert "over all 3 scenes 23% of the joints found with masks lie on the other robot and 37% without" in text
     assert "against the table" not in narration.describe_shown_pair(per_scene, 0, [])
-    # more joints on the other robot with masks: the sentence says the count follows the matching
-    assert "this count can rise while the chain itself is unchanged" in text
-    assert "one-to-one matching" not in narration.describe_shown_pair(per_scene, 0, [])
+    # chains drawn over each other: the legend's pairing is said not to touch the count
+    text = narration.describe_shown_pair(per_scene, 0, ["chains 1 and 2 lie on one robot"])
+    assert "With the masks chains 1 and 2 lie on one robot: two masks lead to the same joints" in text
+    assert "the count above is not affected" in text

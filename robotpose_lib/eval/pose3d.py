@@ -17,7 +17,8 @@ masks, masked beliefs, NMS or LoG peaks, decoded depth and back-projection with 
   together, decoded with the predicted instance masks and without any mask (one robot
   per image assumed: each joint's strongest peak over the whole image, whichever robot it
   belongs to). Without masks the chain mixes joints of both robots; we count how many of
-  its joints lie nearer (in 2D) to the *other* robot's joint than to the matched robot's.
+  its joints lie nearer (in 2D) to the *other* robot's joint than to its own robot's, a
+  chain's own robot being the one most of its joints lie nearer to.
 """
 from __future__ import annotations
 
@@ -196,7 +197,8 @@ class WrongRobotResult:
     Attributes:
         with_masks, without_masks: :class:`Report3D` of each way of decoding.
         foreign_fraction: without masks, the fraction of the single chain's found joints
-            that lie nearer (2D) to the other robot's joint than to the matched robot's.
+            that lie nearer (2D) to the other robot's joint than to its own robot's
+            (:func:`other_robot_joints`).
         foreign_fraction_masked: the same for the chains decoded with masks.
     """
 
@@ -231,28 +233,35 @@ class WrongRobotResult:
             for r in self.rows())
 
 
-def other_robot_joints(poses: list[RobotPose], s: Sample, max_px: float = 1e9) -> tuple[int, int]:
-    """(found joints, of them nearer the other robot's same joint than their own robot's) of
-    the chains ``poses`` matched (``match_poses``, mean 2D distance below ``max_px`` at
-    480x640; default no limit) to the two true robots of the two-robot scene ``s``. Only
-    counted joints (``counted_joints``) that a chain found count."""
+def other_robot_joints(poses: list[RobotPose], s: Sample) -> tuple[int, int]:
+    """(found joints, of them nearer the other robot's same joint than their own robot's) over
+    every chain of ``poses`` in the two-robot scene ``s``. A chain's own robot is the one most
+    of its found joints lie nearer to in 2D (a tie: the one they lie nearer on average), so
+    the count is what a chain takes from the second robot, whichever robot a matching would
+    pair it with; a chain on the wrong robot altogether, or two chains on one robot, add
+    nothing here (the robots recovered say that). Only joints counted for the own robot
+    (``counted_joints``) that the chain found count. Raises ValueError unless ``s`` holds
+    two robots."""
+    if s.num_robots != 2:
+        raise ValueError(f"other_robot_joints: a two-robot scene needed, got {s.num_robots} robots")
     valid = counted_joints(s)
-    match = match_poses(poses, s.joints_2d, valid, max_px * s.size[1] / REFERENCE_WIDTH)
     found = foreign = 0
-    for r, p in enumerate(match):
-        if p < 0:
+    for pose in poses:
+        d = np.stack([np.linalg.norm(pose.joints_2d - s.joints_2d[r], axis=-1) for r in (0, 1)])  # (2, J)
+        seen = np.isfinite(d).all(axis=0)
+        if not seen.any():
             continue
-        other = 1 - r
-        d_own = np.linalg.norm(poses[p].joints_2d - s.joints_2d[r], axis=-1)
-        d_other = np.linalg.norm(poses[p].joints_2d - s.joints_2d[other], axis=-1)
-        ok = np.isfinite(d_own) & valid[r]
-        foreign += int((d_other[ok] < d_own[ok]).sum())
+        votes = [int((d[r][seen] < d[1 - r][seen]).sum()) for r in (0, 1)]
+        own = (0 if votes[0] > votes[1] else 1 if votes[1] > votes[0]
+               else int(d[1][seen].mean() < d[0][seen].mean()))
+        ok = seen & valid[own]
+        foreign += int((d[1 - own][ok] < d[own][ok]).sum())
         found += int(ok.sum())
     return found, foreign
 
 
-def _foreign_fraction(predictions: list[list[RobotPose]], samples: Sequence[Sample], max_px: float) -> float:
-    counts = [other_robot_joints(poses, s, max_px) for poses, s in zip(predictions, samples)]
+def _foreign_fraction(predictions: list[list[RobotPose]], samples: Sequence[Sample]) -> float:
+    counts = [other_robot_joints(poses, s) for poses, s in zip(predictions, samples)]
     total, foreign = sum(c[0] for c in counts), sum(c[1] for c in counts)
     return foreign / total if total else float("nan")
 
@@ -271,8 +280,8 @@ def wrong_robot_effect(predictor, samples: Sequence[Sample], method: str = "nms"
     preds = decode_variants(predictor, samples, {"masked": (method, True), "plain": (method, False)})
     score = lambda key: score_predictions({method: preds[key]}, samples, predictor.robot,  # noqa: E731
                                           predictor.num_joints, max_match_px)
-    return WrongRobotResult(score("masked"), score("plain"), _foreign_fraction(preds["plain"], samples, max_match_px),
-                            _foreign_fraction(preds["masked"], samples, max_match_px))
+    return WrongRobotResult(score("masked"), score("plain"), _foreign_fraction(preds["plain"], samples),
+                            _foreign_fraction(preds["masked"], samples))
 
 
 # ------------------------------------------------------- chapter 4: single scenes

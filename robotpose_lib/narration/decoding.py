@@ -277,13 +277,10 @@ def describe_shown_pair(per_scene: list, pick: int, coinciding: list[str]) -> st
             + f"with the masks {foreign_m} of the {found_m} found joints lie nearer the other robot's joint, "
             f"without them {foreign_p} of {found_p}. "
             + _against_the_table(per_scene, pick)
-            + "".join(f"With the masks {c}: two masks lead to the same joints, so one of the two chains is "
-                      "matched to a robot it does not lie on. " for c in coinciding)
-            # the count is against the robot the matching pairs a chain with, not where the chain lies
-            + ("A chain's own robot is the one the one-to-one matching pairs it with (on mean 2D distance): "
-               "with the masks an extra chain can take the robot a chain lies on and leave it the other one, so "
-               "this count can rise while the chain itself is unchanged; compare the chains in the figure, and the "
-               "legend's pairing of chains with true robots. " if foreign_m > foreign_p else "")).rstrip()
+            + "".join(f"With the masks {c}: two masks lead to the same joints, so the figure's legend pairs "
+                      "one of the two chains with a robot it does not lie on; the count above is not affected, "
+                      "as it takes each chain's own robot to be the one most of its joints lie nearer to. "
+                      for c in coinciding)).rstrip()
 
 
 def table_ii_markdown(table_ii: dict, robot: str) -> str:
