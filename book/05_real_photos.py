@@ -263,9 +263,12 @@ if photos:
 #    split or a procedural texture, never the photo's own scene): the model's own kind of
 #    image. If it fails here, the camera viewpoint and the arm's poses are what it
 #    cannot handle, and no realism in the rendering would fix that;
-# 2. **the twin pasted over the photo**: adds the real background and clutter;
-# 3. **the photo**: adds the real arm's look (its finish, the gripper, the board it holds,
-#    the camera's colours and blur).
+# 2. **the twin pasted over the photo**: adds the real background and clutter, with
+#    everything of the real scene that the twin's outline does not cover (the board the
+#    gripper holds, which the URDF lacks, and slivers of the real arm where the two
+#    outlines differ);
+# 3. **the photo**: adds the real arm's own pixels in place of the twin's (its finish
+#    and the camera's colours and blur on the arm).
 #
 # The mean-pose baseline is the bar every rung must clear. The table is the record's
 # (`robotpose eval twin`, measured when the model was shipped, on the 15 dev photos).
