@@ -49,9 +49,10 @@
 # arms (camera 0.3-3 m from the arm, wide fields of view, the base or the hand cut by the
 # border, occluders, an object in the hand). It continued, though, from the
 # primitive-Panda model that appears as a comparison row, whose checkpoints and
-# backbones were compared on these photos (chapter 6), after a first backbone comparison
-# on synthetic scenes: that model's figures here may be somewhat optimistic, and the
-# backbone the mesh model inherits was kept with the photos in view.
+# backbones were compared on these photos (chapter 6): that model's figures here may be
+# somewhat optimistic, and the frozen backbone the mesh model inherits, chosen on
+# synthetic scenes (chapter 2), was kept after that comparison on these photos, so it
+# was not kept blind to them.
 
 # %% tags=["remove-cell"]
 # On Colab, install the library first (elsewhere it is already installed by `make`).
