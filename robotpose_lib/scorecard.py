@@ -370,9 +370,27 @@ def onepass_counting_note(folder: str | Path | None = None, robots=ONEPASS_ROBOT
         if m is None or not np.isfinite(m["counting_accuracy"]):
             continue
         stale = f"; {m['stale']}" if m["stale"] else ""
-        parts.append(f"{m['counting_accuracy']:.0%} of {m['n']} ({robot}{stale})")
+        parts.append(f"{m['counting_accuracy']:.0%} of {m['n']} ({robot}{_budget_words(robot, folder)}{stale})")
     return ("; our one-pass model (not in the paper, not scored; trained on other recipes and budgets than the "
-            "recurrent model, which chapter 6 states beside each comparison): " + ", ".join(parts)) if parts else ""
+            "recurrent model): " + ", ".join(parts)) if parts else ""
+
+
+def _budget_words(robot: str, folder) -> str:
+    """"; trained N steps on `a` then `b`, the recurrent model M on `c`" from the two
+    instance models' records (their own parts, not a warm start's), "" without a record."""
+    from .cards import training_cost
+
+    def words(name: str) -> str:
+        cost = training_cost(name, folder)
+        if not cost.steps:
+            return ""
+        recipes = " then ".join(f"`{r}`" if r else "an unrecorded recipe" for r, _ in cost.recipe_steps())
+        return f"{cost.steps:,} steps on {recipes}" + (" after a warm start" if cost.warm_start is not None else "")
+
+    onepass, recurrent = words(model_name(robot, "onepass")), words(model_name(robot, "instances"))
+    if not onepass:
+        return ""
+    return f"; trained {onepass}" + (f", the recurrent model {recurrent}" if recurrent else "")
 
 
 def _real_row(folder: Path, photos) -> ScoreRow:

@@ -340,8 +340,11 @@ def test_describe_onepass_comparison_puts_the_budgets_beside_the_per_robot_verdi
                ("panda", "convgru"): narration.trained_on([("paper", 2000)])}
     text = narration.describe_onepass_comparison(figures, recipes, "BUDGETS.")
     paragraphs = text.split("\n\n")
-    assert paragraphs[0].startswith("*panda*: the one-pass model's mask AP is 0.480 against the recurrent model's "
-                                    "0.080") and "it is better on both." in paragraphs[0]
+    # how each was trained stands in the comparison's own sentence (kuka_kr16 has no recipes here)
+    assert paragraphs[0].startswith("*panda* (the one-pass model trained on the `paper` recipe (5,200 steps), then "
+                                    "`clutter` (3,000), the recurrent one on the `paper` recipe): the one-pass "
+                                    "model's mask AP is 0.480 against the recurrent model's 0.080")
+    assert "it is better on both." in paragraphs[0] and paragraphs[1].startswith("*kuka_kr16*: the one-pass")
     assert "different numbers of scenes (100 and 60)" in paragraphs[0]
     assert "worse on both." in paragraphs[1] and paragraphs[2] == "BUDGETS."
     assert "share of the 40 robot-free test scenes" in text

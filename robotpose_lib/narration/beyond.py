@@ -168,8 +168,12 @@ def describe_onepass_comparison(figures: list[dict], recipes: dict, budgets: str
             continue
         ap, bp = a["mask_ap"], b["mask_ap"]
         ac, bc = a["counting_accuracy"], b["counting_accuracy"]
+        how = {key: recipes.get((f["robot"], key)) for key in ("onepass", "convgru")}
         sentences.append(
-            f"*{f['robot']}*: the one-pass model's mask AP is {a['mask_ap']:.3f} against the recurrent model's "
+            f"*{f['robot']}*"
+            + (f" (the one-pass model trained {how['onepass']}, the recurrent one {how['convgru']})"
+               if all(how.values()) else "")
+            + f": the one-pass model's mask AP is {a['mask_ap']:.3f} against the recurrent model's "
             f"{b['mask_ap']:.3f}, and it counts right in {a['counting_accuracy']:.0%} of the scenes against "
             f"{b['counting_accuracy']:.0%}: it is "
             + ("better on both." if ap > bp and ac > bc else "worse on both." if ap < bp and ac < bc else
