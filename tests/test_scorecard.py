@@ -115,6 +115,9 @@ def test_the_counting_claim_gives_the_true_mean_count_beside_the_predicted_one(t
     _write_eval(tmp_path, "kuka_kr16_instances_cpu", _figures(0.3, 0.1, 0.2, 0.1, counting, 100))
     row = next(r for r in scorecard._instance_rows(tmp_path) if r.short == "counting robots")
     assert "mean count 4.2, true 1.6" in row.ours and "16% of 100" in row.ours
+    # both instance rows name the stopping rule they were measured with
+    for row in scorecard._instance_rows(tmp_path):
+        assert "stopping below 0.2% of the image activated, not the paper's 5%" in row.ours
 
 
 def test_hard_negative_robot_free_figures_are_read_when_the_study_has_them(tmp_path):
