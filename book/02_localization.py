@@ -783,8 +783,8 @@ if photos and "panda" in models:
                   if found[:, j].any() else float("nan"),
                   "found": int(found[:, j].sum()), "photos": len(results)}
                  for j, n in enumerate(panda_names)]
-    display(Markdown(f"Pixel error per joint at the photos' {w0}x{h0} pixels "
-                     f"({source}):\n\n"
+    display(Markdown(f"Pixel error per joint at the photos' {h0}x{w0} pixels "
+                     f"(height x width; {source}):\n\n"
                      + markdown_table(per_joint, formats={"median [px]": ".0f"})))
     # found joints off their truth (beyond 5% of the width): at another joint?
     wrong = wrong_joints(results, 0.05 * w0)

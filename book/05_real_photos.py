@@ -116,7 +116,8 @@ if photos:
     (h0, w0), fy = photos[0].image.shape[:2], photos[0].K[1, 1]
     fov = np.degrees(2 * np.arctan(h0 / 2 / fy))
     print(f"{len(photos)} photos: {source}")
-    print(f"{w0}x{h0} px, fy = {fy:.0f} px (vertical field of view {fov:.0f} degrees)")
+    print(f"{h0}x{w0} px (height x width), fy = {fy:.0f} px "
+          f"(vertical field of view {fov:.0f} degrees)")
 
 # %% tags=["remove-input"]
 display(Markdown(

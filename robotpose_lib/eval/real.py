@@ -324,9 +324,9 @@ def fixed_joints(r: dict, key: str) -> float:
 # reports a keypoint AUC (0-20 px, all keypoints) of about this much on its own RealSense
 # Panda photographs. The figure is the one the project's sim-to-real work cites as its scale.
 DREAM_REFERENCE = {"label": "DREAM, VGG (published)", "auc": 0.72,
-                   "what": "its own RealSense Panda photographs at 640x480, trained on about 100,000 "
+                   "what": "its own RealSense Panda photographs at 480x640, trained on about 100,000 "
                            "synthetic renders of the Panda's meshes on GPUs, no real image in training; its "
-                           "0-20 px range is measured at twice our photos' 320x240 width, so it is the "
+                           "0-20 px range is measured at twice our photos' 320-px width, so it is the "
                            "stricter of the two"}
 
 
