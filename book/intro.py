@@ -55,6 +55,7 @@ import matplotlib.pyplot as plt
 from IPython.display import Markdown, display
 
 from robotpose_lib import book, config, narration, scorecard, showcase, viz
+from robotpose_lib.eval import pose3d
 from robotpose_lib.predictor import Predictor
 from robotpose_lib.cards import read_record, training_cost
 from robotpose_lib.real_panda import load_real_panda
@@ -98,7 +99,8 @@ plt.show()
 # %% tags=["remove-input"]
 display(Markdown(narration.chosen_scene_rule(
     scene.errors, scene.error, 2, tuple(scene.sample.image.shape[:2]), showcase.MISSING_PX,
-    "the shipped Panda networks")))
+    "the shipped Panda networks") + " " + narration.describe_shown_outcome(
+        pose3d.score_scene(predictor, scene.sample)[1])))
 
 # %% [markdown]
 # ## The method on one page

@@ -453,3 +453,17 @@ def test_the_shown_pair_says_when_it_goes_against_the_table():
     text = narration.describe_shown_pair(per_scene, 0, ["chains 1 and 2 lie on one robot"])
     assert "With the masks chains 1 and 2 lie on one robot: two masks lead to the same joints" in text
     assert "the count above is not affected" in text
+
+
+def test_the_shown_scene_says_whether_it_is_a_success():
+    from types import SimpleNamespace
+
+    counted = np.array([[True, True, True], [True, True, False]])
+    poor = SimpleNamespace(counted=counted, matched={"nms": np.array([True, True])},
+                           errors_cm={"nms": np.array([[40.0, 50.0, np.nan], [np.nan, 45.0, np.nan]])})
+    text = narration.describe_shown_outcome(poor)
+    assert text.startswith("On this scene 2 of the 2 true robots get a chain") and "3 of their 5 joints" in text
+    assert "45 cm from the truth on average: the median scene is not a success" in text
+    good = SimpleNamespace(counted=counted, matched={"nms": np.array([True, True])},
+                           errors_cm={"nms": np.array([[4.0, 5.0, 6.0], [3.0, 5.0, np.nan]])})
+    assert ": a success." in narration.describe_shown_outcome(good)

@@ -66,7 +66,8 @@ from .localization import (describe_backbone_comparison, describe_depth_weight, 
                            describe_localization,
                            describe_real_photo_errors, describe_stage_maps, describe_toy_depth,
                            localization_card_comparison, localization_tables)
-from .overview import (chosen_scene_rule, decoding_text, rules_text, scorecard_markdown, scorecard_summary,
+from .overview import (chosen_scene_rule, decoding_text, describe_shown_outcome, rules_text, scorecard_markdown,
+                       scorecard_summary,
                        verdict_box)
 from .real import (HEADLINE_FIGURES, LADDER_DROP, LADDER_RUNGS, REAL_COLUMNS, REAL_ROWS, RUNG_NAMES,
                    beats_baseline, describe_backbone_studies, describe_ladder, describe_ladder_photos,
@@ -99,6 +100,7 @@ __all__ = [
     "describe_backbone_studies", "describe_recipe_choice", "instance_training_budgets", "describe_real_study",
     "describe_depth_study", "describe_onepass_comparison", "describe_instance_runtimes",
     "describe_train_bench", "depth_next_step", "open_problems", "instance_budgets", "onepass_verdict",
-    "rules_text", "decoding_text", "scorecard_markdown", "chosen_scene_rule", "scorecard_summary",
+    "rules_text", "decoding_text", "describe_shown_outcome", "scorecard_markdown", "chosen_scene_rule",
+    "scorecard_summary",
     "verdict_box",
 ]

@@ -72,6 +72,26 @@ def chosen_scene_rule(errors, chosen_error: float, min_robots: int, size: tuple[
             f"{better} went better and {worse} worse).")
 
 
+def describe_shown_outcome(report, method: str = "nms") -> str:
+    """What the networks got right on one shown scene, so that a reader judges the figure by
+    numbers (``report``: ``eval.pose3d.score_scene``'s :class:`Report3D` of that scene): the
+    true robots that got a chain, the counted joints found and their mean 3D error, and
+    whether that reads as a success (every robot matched, at least 80% of the joints found
+    and a mean error under 10 cm) or not."""
+    counted = report.counted
+    errors = report.errors_cm[method][counted]
+    found = np.isfinite(errors)
+    matched, robots = int(report.matched[method].sum()), len(report.matched[method])
+    mean = float(np.mean(errors[found])) if found.any() else float("nan")
+    good = matched == robots and found.mean() >= 0.8 and mean < 10.0
+    return (f"On this scene {matched} of the {robots} true robots get a chain within the matching's distance, "
+            f"{int(found.sum())} of their {int(counted.sum())} joints in the frame are found"
+            + (f", {mean:.0f} cm from the truth on average" if found.any() else "")
+            + (": a success. " if good else
+               ": the median scene is not a success, and the figure shows how far off it is. ")
+            + "Chapter 4 measures the whole test set.")
+
+
 def scorecard_summary(rows: list[ScoreRow], onepass: list[dict]) -> str:
     """The sentences under the scorecard: how many claims got which verdict and which, and
     what the one-pass model (not in the paper, not scored) counts. ``onepass``: per robot
