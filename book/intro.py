@@ -292,8 +292,10 @@ display(Markdown(
 # toy models of chapter 3 stay on the CPU, where they are fast enough. On a GPU chapter 2's
 # live run trains the `gpu` configuration, the paper's stage sizes, for 600 steps instead
 # of the tiny `quick` one; to train the reference models at that size for longer, run
-# `scripts/gpu_train.sh OUT MINUTES` there. The GPU path is written for CUDA, but every
-# figure in this book was computed on a CPU: its GPU runs are untested.
+# `scripts/gpu_train.sh OUT MINUTES` there. The GPU path is written for CUDA but has
+# only been tested on a CPU (no GPU was at hand for this book, whose every figure was
+# computed on a CPU), so a run on Colab's GPU may meet problems ours did not; every
+# chapter also runs on Colab's CPU, more slowly.
 #
 # **Use the library.** `robotpose predict photo.png --robot panda --fx ... --out preds.json`
 # runs the whole pipeline on your own images; `robotpose train`, `robotpose eval` and
