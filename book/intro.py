@@ -210,10 +210,11 @@ display(Markdown(f"*Rule.* {narration.rules_text()}\n\n{sentence}"))
 # cores and one torch thread, the scenes rendered on the fly beside it; longer trainings
 # ran as several runs, each continuing from the weights of the one before. The table gives
 # each model's training steps, the scenes it saw and its hours, summed over its runs from
-# the training logs; a model warm-started from another shipped model (the mesh Panda's
-# from the primitive Panda's) names it, and a column adds the scenes that model saw. The
-# last column gives each model's name, which figure titles and printed lines in the
-# chapters use.
+# the training logs, and the training throughput they logged in samples per second
+# (rendering included); a model warm-started from another shipped model (the mesh Panda's
+# from the primitive Panda's) names it, and the last column adds the scenes that model
+# saw. Each model goes by its folder's name (robot, task and `cpu` configuration), which
+# figure titles and printed lines in the chapters use.
 #
 # :::{admonition} Where the models and their records are
 # :class: dropdown

@@ -103,14 +103,15 @@ def shipped_models_table(names=SHIPPED, folder=None) -> tuple[str, list[dict]]:
                      "continued from": (f"{start.record.robot} {start.record.task}" if start is not None
                                         else "—"),
                      "scenes from scratch": cost.total_scenes, "name": f"`{name}`"})
-    table = markdown_table(rows, columns=["model", "steps", "scenes seen", "hours", "samples/s", "continued from",
-                                          "scenes from scratch", "name"],
+    # the folder's name says robot and task, and titles use it: one column for both keeps
+    # the table inside the page's text column
+    table = markdown_table(rows, columns=["name", "steps", "scenes seen", "hours", "samples/s", "continued from",
+                                          "scenes from scratch"],
                            formats={"steps": ",d", "scenes seen": ",d", "hours": ".1f", "samples/s": ".1f",
                                     "scenes from scratch": ",d"},
-                           headers={"hours": "training [h]", "samples/s": "logged samples/s (with rendering)",
-                                    "continued from": "warm-started from",
-                                    "scenes from scratch": "scenes, with its warm start's",
-                                    "name": "name (its folder, and its name in titles and outputs)"})
+                           headers={"name": "model", "hours": "hours", "samples/s": "samples/s",
+                                    "continued from": "warm start",
+                                    "scenes from scratch": "scenes incl. warm start"})
     return table, rows
 
 
