@@ -167,7 +167,7 @@ display(Markdown(f"{{numref}}`fig-fk-photos` shows the projected chains over {le
                  else real_photos_absent("the photo check")))
 
 # %% mystnb={"figure": {"caption": "Our Panda forward kinematics, projected with each photo's calibration, over real photographs (yellow). If the chains follow the arm, the kinematics and the camera conventions agree with reality.", "name": "fig-fk-photos"}}
-if photos:  # photos and shown: loaded at the top of the chapter (load_real_panda)
+if photos:  # photos, shown: from load_real_panda() in the hidden first cell
     overlays = [viz.draw_chain(p.image, p.joints_2d, color=(255, 255, 0), radius=4)
                 for p in shown]
     viz.image_grid(overlays, cols=2, titles=[p.name for p in shown], size=4.75)

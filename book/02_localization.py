@@ -335,7 +335,8 @@ display(Markdown(describe_live_run(logged, live_steps)))
 #
 # :::{admonition} Where the reference models and their records are
 # :class: dropdown
-# Each model lives in a folder `assets/models/{robot}_localization_cpu/`: `model.pt`
+# Each model lives in a folder named for its robot, such as
+# `assets/models/kuka_kr16_localization_cpu/`: `model.pt`
 # holds the weights, `card.md` gives every phase's command, steps, data and time (written
 # from `lineage.json`), and `eval.json` holds its evaluation on the fixed test set. The
 # Panda's phases 1-3 are in `panda_primitive_localization_cpu`, its phase 4 in
@@ -748,7 +749,7 @@ else:
 from robotpose_lib.eval.real import best_and_worst, evaluate_photos
 from robotpose_lib.viz.localization import draw_joint_errors
 
-if photos and "panda" in models:  # photos: load_real_panda(), loaded above
+if photos and "panda" in models:  # photos: load_real_panda() in the hidden cell above
     model, task, source = models["panda"]
     results = evaluate_photos(model, task, photos, method="nms")
     # the two best and the two worst among the photos with a joint found, best first

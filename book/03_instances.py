@@ -378,10 +378,10 @@ fig, ax = plt.subplots(figsize=(7, 3))
 iv.plot_area_fractions(ax, area, {"paper": PAPER_FRACTION, "ours": SMALL_FRACTION})
 ax.set_title(f"{len(area)} robots in {N_TEST} test scenes", fontsize=10)
 plt.show()
-print(f"median robot area: {100 * np.median(area):.2f}% of the image; the paper's "
-      f"rule stops below {PAPER_FRACTION:.0%}, which "
-      f"{np.mean(area >= PAPER_FRACTION):.0%} of robots reach; ours below {SMALL}, "
-      f"which {np.mean(area >= SMALL_FRACTION):.0%} reach")
+print(f"median robot area: {100 * np.median(area):.2f}% of the image\n"
+      f"the paper's rule stops below {PAPER_FRACTION:.0%}, which "
+      f"{np.mean(area >= PAPER_FRACTION):.0%} of robots reach\n"
+      f"ours stops below {SMALL}, which {np.mean(area >= SMALL_FRACTION):.0%} reach")
 
 # %% [markdown]
 # A trained model that segments a small robot perfectly would still be stopped before it

@@ -544,7 +544,7 @@ _, show_figure = panel_controls(
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The panel at its first setting (seed 0, two robots, camera at 1.8 m, 50 deg field of view, NMS peaks); with a running kernel, the controls above redraw it. The title gives the robots predicted and true and the mean 3D error of the matched joints.", "name": "fig-explore-panel"}}
 show_figure()
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "A few fixed settings of the panel (seed, number of robots, camera distance), drawn in the static book, each image's bold title giving its setting, failures included; the legends pair each true robot with its nearest chain without a distance limit, while the sentence below counts a robot as matched only within its stated distance; the sentence below compares the robots found in them with the test set.", "name": "fig-explore-settings"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "A few fixed settings of the panel (seed, number of robots, camera distance), drawn in the static book, each image's bold title giving its setting, failures included; the legends pair each true robot with its nearest chain without a distance limit, while the sentence below counts a robot as matched only within its stated distance and compares the robots found in them with the test set.", "name": "fig-explore-settings"}}
 # static fallback: a few settings, as one figure
 SETTINGS = config.pick([(1, 2, 1.5)], [(1, 1, 1.2), (2, 2, 1.8), (3, 3, 2.6)])
 titles = [f"seed {seed}, {narration.count_noun(robots, 'robot')}, "
