@@ -135,8 +135,11 @@ quick_mode_note()
 # \end{cases} \tag{2} $$
 #
 # with $\varphi$ setting the disc radius ($\sigma \sqrt{2 \ln (1/\varphi)}$ pixels). The
-# paper gives neither $\sigma$ nor $\varphi$; ours (`targets.TargetParams`) are printed
-# under the code cell below. The stage losses add up:
+# paper gives neither $\sigma$ nor $\varphi$; ours (`targets.TargetParams`, printed under
+# the code cell below) were set once and not tuned (no run in this book tries others):
+# $\sigma$ keeps a joint's blob a few pixels wide, narrower than the gaps between most
+# joints in the image, and $\varphi$ makes the depth discs somewhat wider than $\sigma$.
+# The stage losses add up:
 #
 # (paper-eq-3)=
 # $$ L = \sum_{n=1}^{N} L_n . \tag{3} $$
