@@ -118,7 +118,8 @@ quick_mode_note()
 # * a **6-axis industrial arm** (a KUKA KR 16, the class of the Stäubli RX130 the paper
 #   used in its real images), with $J = 6$ keypoints from the base to the flange;
 # * the **Franka Emika Panda** (`panda_primitive`), with its published modified-DH
-#   parameters and the 7 keypoints of DREAM {cite}`lee2020dream`, so that results can be
+#   parameters and the 7 keypoints of DREAM (Deep Robot-to-camera Extrinsics for
+#   Articulated Manipulators) {cite}`lee2020dream`, so that results can be
 #   checked on real photos.
 #
 # Each link carries a few geometric primitives (capsules, cylinders, boxes, spheres). For

@@ -838,7 +838,8 @@ if photos and "panda" in models:
 # * **Evaluation.** The paper does not say how predicted joints were assigned to robots
 #   in multi-robot test images; we use the true instance masks. Which joints count is not
 #   stated either; we count the joints that are in the frame and not hidden behind
-#   another robot, and report missed joints (no peak above 0.1) separately.
+#   another robot, and report missed joints (no peak above 0.1, a tenth of a target
+#   Gaussian's height) separately.
 
 # %% tags=["hide-input"]
 # the steps whose earlier stages were supervised at the backbone's grid, read from

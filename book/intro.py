@@ -177,8 +177,11 @@ display(Markdown(narration.chosen_scene_rule(
 # perfect, the *dev photos* are 15 calibrated photographs of a real Panda that the models
 # are measured on, never trained on, and the *mean-pose baseline* guesses every
 # photo's average pose (chapter 5); a *recipe* is the randomisation a model trains on
-# (`paper`: the paper's; `clutter`: the paper's plus distractor objects; `dream`: a
-# sim-to-real randomisation of the robot's look; chapters 5 and 6), and the *primitive
+# (`paper`: the paper's; `clutter`: the paper's plus distractor objects; `sim2real`:
+# close wide-angle cameras, white-grey materials, clutter and camera-like degradations,
+# the kind of scene real photos of arms show; `dream`:
+# `sim2real` plus DREAM's randomisation of the robot's own colours and textures; chapters
+# 5 and 6), and the *primitive
 # Panda* is the arm drawn from geometric primitives, the *mesh Panda* (`panda`) from its
 # URDF meshes (chapter 1).
 
