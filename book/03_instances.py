@@ -322,10 +322,11 @@ display(Markdown(narration.describe_toy_steps(
 # The reference model was trained with `robotpose train instances --config cpu` on top of
 # a frozen `cpu` localization network. Its checkpoint holds both networks: chapter 2's
 # reference localization network for the industrial arm, all six phases of its training
-# ({numref}`fig-reference-runs`), and an instance network trained in phases. Its first
-# phases ran over an earlier state of that localization network (before it switched to
-# the log depth code); its last phase continued from their weights over the localization
-# weights it holds, so the maps it reads are the ones it was last trained on.
+# ({numref}`fig-reference-runs`), and an instance network trained in three phases. Its
+# first two were trained over that localization network as it stood after its own second
+# phase (with the inverse depth code); its third continued from their weights over the
+# localization weights the file holds, so the maps it reads are the ones it was last
+# trained on.
 # Chapter 4's `Predictor` uses each robot's default instance model, the one-pass model of
 # chapter 6; the recurrent model appears there only in the runtime table (the paper's
 # Table II), timed with the primitive Panda's.

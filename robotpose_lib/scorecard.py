@@ -132,7 +132,8 @@ def base_tip_medians(joint_rows: list[dict]) -> tuple[float, float]:
 
 
 def _depth_design(weights: Path) -> str:
-    """", with the log depth code and a depth-context branch (not the paper's)" for the
+    """", with the log depth code and a depth-context branch (not the paper's; chapter 2
+    explains both)" for the
     parts of the depth design that ``weights`` (a localization checkpoint) has and the paper
     has not; "" for the paper's design or no weights."""
     if not weights.is_file():
@@ -148,7 +149,9 @@ def _depth_design(weights: Path) -> str:
         ours.append(f"the {kind} depth code")
     if (ckpt.get("config") or {}).get("depth_context"):
         ours.append("a depth-context branch")
-    return f", with {' and '.join(ours)} (not the paper's)" if ours else ""
+    # the scorecard stands before chapter 2 explains these: say where
+    return (f", with {' and '.join(ours)} (not the paper's; chapter 2 explains {'both' if len(ours) > 1 else 'it'})"
+            if ours else "")
 
 
 def _localization_rows(folder: Path) -> list[ScoreRow]:

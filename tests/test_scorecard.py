@@ -157,6 +157,7 @@ def test_depth_rows_name_the_depth_design_the_weights_have(tmp_path):
 
     assert scorecard._depth_design(weights("inverse", 0)) == ""
     assert scorecard._depth_design(weights("log", 4)) == (", with the log depth code and a depth-context branch "
-                                                          "(not the paper's)")
-    assert scorecard._depth_design(weights("inverse", 4)) == ", with a depth-context branch (not the paper's)"
+                                                          "(not the paper's; chapter 2 explains both)")
+    assert scorecard._depth_design(weights("inverse", 4)) == (", with a depth-context branch (not the paper's; "
+                                                              "chapter 2 explains it)")
     assert scorecard._depth_design(tmp_path / "absent.pt") == ""
