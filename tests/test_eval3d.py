@@ -68,5 +68,5 @@ def test_foreign_fraction_counts_joints_taken_from_the_other_robot():
     s = _sample(seed=3)
     mixed = _pose(s, 0)
     mixed.joints_2d[:1] = s.joints_2d[1, :1]  # first joint sits on the other robot
-    assert _foreign_fraction([[mixed]], [s], max_px=1e9) == pytest.approx(1 / J)
-    assert _foreign_fraction([[_pose(s, 0), _pose(s, 1)]], [s], max_px=1e9) == 0.0
+    assert _foreign_fraction([[mixed]], [s]) == pytest.approx(1 / J)
+    assert _foreign_fraction([[_pose(s, 0), _pose(s, 1)]], [s]) == 0.0
