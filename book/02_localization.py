@@ -382,7 +382,7 @@ SHOW_ROBOT = LIVE_ROBOT
 # robot, so its apparent size can set its distance, which the stages' 5x5 kernels cannot.
 # Chapter 6 measures the depth error before and after that phase; the phase also trained
 # for more steps, so the comparison does not separate the branch from the extra training.
-# Its fifth and sixth phases train longer at a lower
+# Its fifth and sixth phases continue the training at a lower
 # learning rate. From phase 3 on its depth term measures the log code, so its level
 # cannot be compared with phases 1 and 2.
 

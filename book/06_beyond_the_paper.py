@@ -384,8 +384,8 @@ display(Markdown(narration.open_problems(scorecard.scorecard(photos=photos), NEX
 #    (`toy_depth.train_toy_depth`): expect larger errors with both codes, and the far
 #    errors of the inverse code to stay the largest.
 # 2. Train the primitive Panda's localization model (`panda_primitive`) for 30 more
-#    minutes with `robotpose train localization --resume` on its run folder (its model
-#    card's continue command) and add it to the study with
+#    minutes with its model card's continue command (a new run that starts from the
+#    shipped weights with `--init`; add `--max-minutes 30`) and add it to the study with
 #    `scripts/sim2real_study.py --append`: does the AUC rise above the best point of
 #    {numref}`fig-real-study`, or stay in its noisy band?
 # 3. Time `robotpose bench train --threads 2` against `--threads 1`: expect less than
