@@ -451,8 +451,11 @@ SWEEP_COLUMNS = {"count right": ("counting accuracy", lambda x: f"{x:.0%}",
                                          lambda x: f"{x:.3f}", 0.001)}
 
 
-def _column(rows: list[dict], name: str) -> np.ndarray:
-    return np.array([r[name] for r in rows])
+def _column(rows: list[dict], name: str, step: float | None = None) -> np.ndarray:
+    """The column ``name`` of ``rows``; with ``step``, rounded to it as the text shows it, so
+    that differences quoted follow from the figures as printed."""
+    values = np.array([r[name] for r in rows], dtype=float)
+    return values if step is None else np.round(values / step) * step
 
 
 def seed_effect(same: list[dict], rows: list[dict], what: str) -> str:
@@ -463,8 +466,10 @@ def seed_effect(same: list[dict], rows: list[dict], what: str) -> str:
     (10 points, more than the seeds' spread: an effect) and ..."."""
     parts = []
     for c, (name, show, gap, step) in SWEEP_COLUMNS.items():
-        floor = round(float(np.ptp(_column(same, c))) / step)
-        before, after = _column(same, c).mean(), _column(rows, c).mean()
+        floor = round(float(np.ptp(_column(same, c, step))) / step)
+        # the means as shown, and their difference from the shown figures
+        before = round(_column(same, c).mean() / step) * step
+        after = round(_column(rows, c).mean() / step) * step
         change = after - before
         parts.append(
             f"{'raises' if change > 0 else 'lowers'} the {name} from {show(before)} "
@@ -482,9 +487,9 @@ def describe_toy_sweep(same: list[dict], faster: list[dict], heavier: list[dict]
     of the three times larger learning rate (``faster``) and of the end-of-sequence weight
     of 20 (``heavier``), by :func:`seed_effect`."""
     seed_text = " and ".join(
-        f"between {show(_column(same, c).min())} and {show(_column(same, c).max())} in "
-        f"{name} ({gap(np.ptp(_column(same, c)))} apart)"
-        for c, (name, show, gap, _) in SWEEP_COLUMNS.items())
+        f"between {show(_column(same, c, step).min())} and {show(_column(same, c, step).max())} in "
+        f"{name} ({gap(np.ptp(_column(same, c, step)))} apart)"
+        for c, (name, show, gap, step) in SWEEP_COLUMNS.items())
     return (f"With the same settings, the {len(same)} seeds end {seed_text}: the seed "
             "alone moves a short run's end point that much. Against that spread, "
             + seed_effect(same, faster, "the three times larger learning rate")
