@@ -743,9 +743,10 @@ if "instances" in noise and "localization" in noise:
 # robot (the Panda drawn from primitives, `panda_primitive`: its recurrent model was
 # trained on it), the instance model does not learn to stop. Each robot's model record
 # keeps that run and its counting on synthetic test scenes with the same robots, cameras
-# and seeds as this chapter's but other backgrounds (scikit-image pictures, none of
-# which any training scene uses; the table gives the number of scenes), so compare it
-# with this chapter's counting table only roughly.
+# and seeds as this chapter's but other backgrounds (five scikit-image pictures that the
+# training split does not hold: a cat, a colour wheel, a retina, a text page and a
+# motorcycle; the table gives the number of scenes), so compare it with this chapter's
+# counting table only roughly.
 
 # %% tags=["hide-input"]
 first_runs = []

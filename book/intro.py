@@ -213,10 +213,11 @@ display(Markdown(f"*Rule.* {narration.rules_text()}\n\n{sentence}"))
 # cores and one torch thread, the scenes rendered on the fly beside it; longer trainings
 # ran as several runs, each continuing from the weights of the one before. The table gives
 # each model's training steps, the scenes it saw and its hours, summed over its runs from
-# the training logs, and the training throughput they logged in samples per second
-# (rendering included); a model warm-started from another shipped model (the mesh Panda's
-# from the primitive Panda's) names it, and the last column adds the scenes that model
-# saw. Each model goes by its folder's name (robot, task and `cpu` configuration), which
+# the training logs, and its training throughput in samples per second (each run's median
+# logged rate, rendering included, weighted by its steps; the hours also hold checkpoints,
+# logging and evaluations, so scenes / hours comes out lower); a model warm-started from
+# another shipped model (the mesh Panda's from the primitive Panda's) names it, and the
+# last column adds the scenes that model saw. Each model goes by its folder's name (robot, task and `cpu` configuration), which
 # figure titles and printed lines in the chapters use.
 #
 # :::{admonition} Where the models and their records are
@@ -294,8 +295,8 @@ display(Markdown(
 # repository. With a GPU, the reference networks, their evaluation and chapter 2's live
 # training run on it (each chapter prints its device); the ray caster of chapter 1 and the
 # toy models of chapter 3 stay on the CPU, where they are fast enough. On a GPU chapter 2's
-# live run trains the `gpu` configuration, the paper's stage sizes, for 600 steps instead
-# of the tiny `quick` one; to train the reference models at that size for longer, run
+# live run trains the `gpu` configuration, the paper's stage sizes, for its 600 steps
+# instead of the tiny `quick` configuration; to train the reference models at that size for longer, run
 # `scripts/gpu_train.sh OUT MINUTES` there. The GPU path is written for CUDA but has
 # only been tested on a CPU (no GPU was at hand for this book, whose every figure was
 # computed on a CPU), so a run on Colab's GPU may meet problems ours did not; every

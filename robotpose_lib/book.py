@@ -109,9 +109,9 @@ def shipped_models_table(names=SHIPPED, folder=None) -> tuple[str, list[dict]]:
                                           "scenes from scratch"],
                            formats={"steps": ",d", "scenes seen": ",d", "hours": ".1f", "samples/s": ".1f",
                                     "scenes from scratch": ",d"},
-                           headers={"name": "model", "hours": "hours", "samples/s": "samples/s",
-                                    "continued from": "warm start",
-                                    "scenes from scratch": "scenes incl. warm start"})
+                           headers={"name": "model", "scenes seen": "scenes", "hours": "hours",
+                                    "samples/s": "samples/s", "continued from": "warm start",
+                                    "scenes from scratch": "with warm start"})
     return table, rows
 
 

@@ -71,9 +71,10 @@ def chosen_scene_rule(errors, chosen_error: float, min_robots: int, size: tuple[
             f"{better} went better and {worse} worse).")
 
 
-def describe_shown_outcome(report, method: str = "nms") -> str:
+def describe_shown_outcome(report, method: str = "nms", match_px: float = 40.0) -> str:
     """What the networks got right on one shown scene, so that a reader judges the figure by
-    numbers (``report``: ``eval.pose3d.score_scene``'s :class:`Report3D` of that scene): the
+    numbers (``report``: ``eval.pose3d.score_scene``'s :class:`Report3D` of that scene, its
+    robots matched within ``match_px`` at 480x640): the
     true robots that got a chain, the counted joints found and their mean 3D error, and
     whether that reads as a success (every robot matched, at least 80% of the joints found
     and a mean error under 10 cm) or not."""
@@ -83,7 +84,8 @@ def describe_shown_outcome(report, method: str = "nms") -> str:
     matched, robots = int(report.matched[method].sum()), len(report.matched[method])
     mean = float(np.mean(errors[found])) if found.any() else float("nan")
     good = matched == robots and found.mean() >= 0.8 and mean < 10.0
-    return (f"On this scene {matched} of the {robots} true robots get a chain within the matching's distance, "
+    return (f"On this scene {matched} of the {robots} true robots get a chain (its joints within {match_px:.0f} px "
+            "of theirs on average at 480x640, chapter 4's matching), "
             f"{int(found.sum())} of their {int(counted.sum())} joints in the frame are found"
             + (f", {mean:.0f} cm from the truth on average" if found.any() else "")
             + (": a success. " if good else
