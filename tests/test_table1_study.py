@@ -56,8 +56,8 @@ def test_the_verdict_follows_the_figures():
     # (gain 27), joints 20/30 vs 25/35 (10), fixed FOV 28/40 vs 30/42 (4)
     assert "trained under ±30°, fixed FOV (README) gains most: 8.0 / 15.0 cm against the control's 20.0 / 30.0" \
         in text
-    assert ("the narrow joint range matters more: against the control, it lowers it by 10.0 cm (near + far "
-            "error), the other lowers it by 4.0 cm") in text
+    assert ("the narrow joint range matters more in these runs: against the control, it lowers it by 10.0 cm "
+            "(near + far error), the other lowers it by 4.0 cm; each is one run of one seed") in text
     assert "do not explain the gap" not in text      # a 27 cm effect is not small
     small = verdict(study(readme=(19.0, 29.5), joints=(24.0, 35.0), fov=(30.0, 41.0)))
     assert "No condition moves the error by more than about 1.5 cm (near + far)" in small
@@ -78,7 +78,7 @@ def test_the_verdict_follows_the_figures():
     assert "more than about 3.6 cm (near + far)" in near
     # other figures, other sentences
     text = verdict(study(readme=(12.0, 25.0), joints=(29.0, 44.0), fov=(10.0, 20.0)))
-    assert "outside the bar" in text and "the fixed camera matters more" in text
+    assert "outside the bar" in text and "the fixed camera matters more in these runs" in text
     assert "trained under ±90°, fixed FOV gains most" in text
     text = verdict(study(readme=(30.0, 40.0), joints=(29.0, 44.0), fov=(31.0, 43.0)))
     assert "no condition's model beats the control; the closest, ±90°, fixed FOV, measures 31.0 / 43.0" in text

@@ -192,8 +192,9 @@ def verdict(study: dict) -> str:
                     if abs(g) <= 0.05:
                         return "leaves it unchanged"
                     return f"lowers it by {g:.1f} cm" if g > 0 else f"raises it by {-g:.1f} cm"
-                out.append(f"Of the two conditions alone, {which} matters more: against the control, it "
-                           f"{change(max(a, b))} (near + far error), the other {change(min(a, b))}.")
+                out.append(f"Of the two conditions alone, {which} matters more in these runs: against the control, "
+                           f"it {change(max(a, b))} (near + far error), the other {change(min(a, b))}; each is one "
+                           "run of one seed, so a gap of a centimetre or two may not survive another seed.")
         std = {n: rows[n]["standard"] for n in rows if None not in rows[n]["standard"].values()}
         if "start" in std and control["name"] in std:
             s0, s1 = std["start"], std["paper"]
