@@ -799,7 +799,7 @@ weight1_log = find_log(ROBOT, "instances", "eos1")
 eos_values = {}  # run -> its logged end-of-sequence errors, in order
 if weight1_log is not None and phase_logs and all(
         any("eos_error" in r for r in rows) for rows in phase_logs):
-    fig, ax = plt.subplots(figsize=(10, 3.4))
+    fig, ax = plt.subplots(figsize=(8, 3.4))
     rows_1 = [r for r in weight1_log if "eos_error" in r]
     eos_values["weight 1"] = np.array([r["eos_error"] for r in rows_1])
     plot_training_curve(ax, [r["step"] for r in rows_1], eos_values["weight 1"],
@@ -820,7 +820,8 @@ if weight1_log is not None and phase_logs and all(
     handles, labels = ax.get_legend_handles_labels()
     means = [(h, lab.rsplit(" (mean", 1)[0]) for h, lab in zip(handles, labels)
              if "(mean" in lab]
-    ax.legend(*zip(*means), fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.legend(*zip(*means), fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.22),
+              ncol=2, frameon=False)
     plt.show()
 else:
     print("instance training logs not found; skipping the end-of-sequence plot")
