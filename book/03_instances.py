@@ -820,8 +820,8 @@ if weight1_log is not None and phase_logs and all(
     handles, labels = ax.get_legend_handles_labels()
     means = [(h, lab.rsplit(" (mean", 1)[0]) for h, lab in zip(handles, labels)
              if "(mean" in lab]
-    ax.legend(*zip(*means), fontsize=9, loc="upper center", bbox_to_anchor=(0.5, -0.22),
-              ncol=2, frameon=False)
+    ax.legend(*zip(*means), fontsize=9, loc="upper center",
+              bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
     plt.show()
 else:
     print("instance training logs not found; skipping the end-of-sequence plot")
