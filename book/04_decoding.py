@@ -411,7 +411,8 @@ for robot, rep in reports.items():
 # ## Without instance masks: two robots close together
 #
 # Scenes with exactly two mesh Pandas standing close to each other (both bases within
-# half an arm's reach of the scene's centre, so that they often overlap in the image),
+# half an arm's reach of the scene's centre, so that they often overlap in the image,
+# though not in every scene),
 # decoded twice from the same outputs of the shipped Panda networks: with the predicted
 # instance masks (the one-pass model's), and as if the image showed one robot (each
 # joint's strongest peak anywhere). The last column counts the found joints

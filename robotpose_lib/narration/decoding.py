@@ -414,7 +414,8 @@ def describe_explored_scenes(shown: list, test_matched: int, test_robots: int, m
     fovs = sorted({f for (_, _, _, f), _, _ in shown})
     here, test = n_match / n_true, test_matched / test_robots
     typical = 1 / n_true  # one robot more or less matched: as close as these few scenes can come
-    text = (f"In the {len(shown)} scenes drawn above, the models match {n_match} of the {n_true} true robots to a "
+    text = (f"In the {len(shown)} scenes drawn in {{numref}}`fig-explore-panel` and {{numref}}`fig-explore-settings`, "
+            f"the models match {n_match} of the {n_true} true robots to a "
             f"chain within {match_px:.0f} px ({here:.0%}); on the test set of 4.3, {peak_name(method)} matched "
             f"{test_matched} of {test_robots} ({test:.0%}). "
             + ("So the failures above are typical of these models, not unlucky picks." if abs(here - test) <= typical
