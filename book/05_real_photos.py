@@ -341,7 +341,8 @@ if photos:
 # every row from the same weights for the same number of steps, with the same seeds and
 # recipe, and measures it on the filmed validation set, where choices are made; each
 # study has its own control row, the frozen EfficientNet-Lite0 at stride 8 the model
-# ships with. Each started from the mesh model at a different step of its training (their
+# ships with (Lite1 in the rows is EfficientNet-Lite1, the next larger network of the same
+# family). Each started from the mesh model at a different step of its training (their
 # first rows), so rows are compared with their own study's control only.
 
 # %% tags=["hide-input"]

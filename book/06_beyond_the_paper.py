@@ -320,7 +320,12 @@ else:
 # (`robotpose bench
 # train`: one optimiser step of the localization network on a rendered batch, median of a
 # few steps after two warm-up steps; rendering is left out, as most training runs render
-# their scenes in a second process beside the training):
+# their scenes in a second process beside the training). Each row adds one change to the
+# row before: *fp32 eager* is plain 32-bit PyTorch; *channels_last* stores images pixel
+# by pixel rather than channel by channel, which suits the CPU's convolutions;
+# *bfloat16* runs the network's arithmetic in 16-bit brain floats (autocast) where the CPU
+# supports them; the *shipped* row adds the low-resolution intermediate loss, chapter 2's
+# coarse supervision of the earlier stages:
 
 # %%
 from robotpose_lib.bench.train import throughput

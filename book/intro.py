@@ -182,8 +182,9 @@ display(Markdown(narration.chosen_scene_rule(
 # the kind of scene real photos of arms show; `dream`:
 # `sim2real` plus DREAM's randomisation of the robot's own colours and textures; chapters
 # 5 and 6), and the *primitive
-# Panda* is the arm drawn from geometric primitives, the *mesh Panda* (`panda`) from its
-# URDF meshes (chapter 1).
+# Panda* is the arm drawn from geometric primitives, the *mesh Panda* (`panda`) from the
+# meshes of its URDF (the Unified Robot Description Format: the file that lists a robot's
+# links, joints and meshes; chapter 1).
 
 # %% tags=["remove-input"]
 rows = scorecard.scorecard(photos=load_real_panda())
