@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import matplotlib.patheffects as path_effects
 import matplotlib.pyplot as plt
+from matplotlib.lines import Line2D
 import numpy as np
 
 from . import (COLUMN_WIDTH_IN, EMPTY_DEPTH, color_depth, color_masks, depth_colorbar, draw_sample,
@@ -55,7 +56,10 @@ def plot_robot_models(names, fig=None, alpha: float = 0.25, fontsize: float = 11
         ax.set_xlabel("x [m]")
         ax.set_ylabel("y [m]")
         ax.set_zlabel("z [m]")
-        ax.legend(fontsize=fontsize - 1, loc="upper left")
+        ax.locator_params(nbins=5)  # a large robot's ticks would crowd into each other
+        # a plain line for the key: the white outline drawn in a legend looks dashed
+        key = Line2D([], [], color=CHAIN_COLOR, lw=2.5, marker="o", ms=6, mec="white")
+        ax.legend([key], ["keypoint chain"], fontsize=fontsize - 1, loc="upper left")
     fig.tight_layout()
     return fig
 
