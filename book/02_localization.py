@@ -67,7 +67,7 @@ import numpy as np
 import torch
 
 from robotpose_lib import config, viz
-from robotpose_lib.cards import read_record
+from robotpose_lib.cards import read_record, training_cost
 from robotpose_lib.eval.localization import evaluate_localization
 from robotpose_lib.models.localization import (LocalizationNet, count_flops,
                                                count_parameters, get_config)
@@ -359,6 +359,10 @@ for robot in ROBOTS:
     except FileNotFoundError as missing:  # no reference, no stand-in: skipped
         print(missing)
         continue
+    # a model warm-started from another shipped model: its steps count from there
+    start = training_cost(ref.path.parent.name).warm_start if ref.trained else None
+    if start is not None:
+        print(f"  after a warm start from {start.name} ({start.steps:,} steps)")
     models[robot] = (ref.model, ref.task, ref.source)
     checkpoints[robot] = ref.checkpoint
 SHOW_ROBOT = LIVE_ROBOT

@@ -40,27 +40,23 @@ def test_load_reference_or_its_explicit_fallback(tmp_path, monkeypatch, capsys):
     assert ref.path == checkpoint.reference_path("panda_primitive")
 
 
-def test_load_reference_names_the_model_a_warm_start_came_from(tmp_path, monkeypatch, capsys):
-    """A model whose first part started from another model's weights says so, with that
-    model's own steps, where it prints its training steps (the total counts its own parts)."""
+def test_a_warm_started_model_names_the_model_it_came_from_and_its_steps(tmp_path):
+    """Chapter 2 prints, beside a model's training steps, the shipped model it was
+    warm-started from and that model's own steps (``cards.training_cost``); a model trained
+    from scratch names none."""
     import json
 
-    from robotpose_lib.tasks import load_reference
+    from robotpose_lib.cards import training_cost
 
-    monkeypatch.setenv(checkpoint.MODELS_DIR_ENV, str(tmp_path))
-    model, task = _stand_in()
-    path = checkpoint.reference_path("panda_primitive")
-    checkpoint.save_checkpoint(path, {"task": task.name, "robot": "panda_primitive", "config": task.config_dict(),
-                                      "step": 30, "model": model.state_dict(), "extra": task.extra()})
-    _lineage(path.parent, ("part1", "part2"))
-    load_reference("panda_primitive", device="cpu", verbose=True)
-    assert "40 training steps\n" in capsys.readouterr().out  # from scratch: no warm start named
+    _lineage(tmp_path / "panda_primitive_localization_cpu", ("part1", "part2"))
+    assert training_cost("panda_primitive_localization_cpu", tmp_path).warm_start is None
     _lineage(tmp_path / "source_model", ("part1", "part2", "part3"))
-    record = json.loads((path.parent / "lineage.json").read_text())
-    record["parts"][0]["started_from"] = f"{tmp_path}/source_model/model.pt (then named old.pt)"
-    (path.parent / "lineage.json").write_text(json.dumps(record))
-    load_reference("panda_primitive", device="cpu", verbose=True)
-    assert "40 training steps,\n  after a warm start from source_model (60 steps)" in capsys.readouterr().out
+    record = json.loads((tmp_path / "panda_primitive_localization_cpu" / "lineage.json").read_text())
+    record["parts"][0]["started_from"] = "assets/models/source_model/model.pt (then named old.pt)"
+    (tmp_path / "panda_primitive_localization_cpu" / "lineage.json").write_text(json.dumps(record))
+    start = training_cost("panda_primitive_localization_cpu", tmp_path).warm_start
+    assert (start.name, start.steps) == ("source_model", 60)
+    assert training_cost("panda_primitive_localization_cpu", tmp_path).steps == 40  # its own parts only
 
 
 def _lineage(folder, runs=("part1",), robot="panda_primitive", task="localization"):

@@ -133,24 +133,6 @@ def _trained_line(path: Path, ckpt: dict) -> str:
     return f"{total:,} training steps"
 
 
-def _warm_start_line(path: Path) -> str | None:
-    """"after a warm start from M (N steps)" when the model folder's lineage.json says its
-    first part started from another model's weights (M: that model's folder, N: the steps
-    of its own lineage), else None."""
-    lineage = path.parent / "lineage.json"
-    parts = read_json_object(lineage, "record").get("parts", []) if lineage.is_file() else []
-    start = str(parts[0].get("started_from") or "scratch") if parts else "scratch"
-    if start == "scratch":
-        return None
-    source = Path(start.split(" ")[0])  # "assets/models/NAME/model.pt (then named ...)"
-    line = f"after a warm start from {source.parent.name or start}"
-    source_lineage = path.parent.parent / source.parent.name / "lineage.json"
-    if source.parent.name and source_lineage.is_file():
-        steps = sum(int(p["steps"]) for p in read_json_object(source_lineage, "record").get("parts", []))
-        line += f" ({steps:,} steps)"
-    return line
-
-
 def load_reference(robot: str, task: str = "localization", config: str = "cpu", *,
                    checkpoint: str | Path | None = None, models_dir: str | Path | None = None, device=None,
                    fallback: str | Callable[[], tuple[nn.Module, object]] | None = None,
@@ -186,9 +168,7 @@ def load_reference(robot: str, task: str = "localization", config: str = "cpu", 
         if verbose:
             H, W = loaded_task.input_size
             # two short lines: one long line scrolls sideways in the built pages
-            warm = _warm_start_line(path) if not checkpoint else None
-            print(f"{robot}: {name}, {ckpt['config']['name']} config, input {H}x{W}\n  {trained}"
-                  + (f",\n  {warm}" if warm else ""))
+            print(f"{robot}: {name}, {ckpt['config']['name']} config, input {H}x{W}\n  {trained}")
         return Reference(model, loaded_task, f"{name} ({trained})", ckpt, path)
     missing = f"{robot}: no reference model {model_name(robot, task, config)} in {describe_models_dir(models_dir)}"
     if fallback is None:
