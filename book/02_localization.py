@@ -67,7 +67,7 @@ import numpy as np
 import torch
 
 from robotpose_lib import config, viz
-from robotpose_lib.cards import read_record, training_cost
+from robotpose_lib.cards import read_record, training_cost, training_phases
 from robotpose_lib.eval.localization import evaluate_localization
 from robotpose_lib.models.localization import (LocalizationNet, count_flops,
                                                count_parameters, get_config)
@@ -151,9 +151,10 @@ quick_mode_note()
 # term about a hundred times smaller than the belief term: the loss gave depth almost no
 # say. Their training was therefore continued with $\lambda = 50$
 # (`--set depth_weight=50`) to make the weighted depth term a sizeable share of the loss
-# (the industrial arm's from its third phase on with $\lambda = 10$ on a logarithmic
-# depth code, $D = \log(z_{max}/Z) / \log(z_{max}/z_{min})$, for reasons given in
-# {ref}`the section on depth <why-depth-is-hard>`). The second phase continued from the
+# (the industrial arm's later phases use $\lambda = 10$ on a logarithmic depth code,
+# $D = \log(z_{max}/Z) / \log(z_{max}/z_{min})$, for reasons given in
+# {ref}`the section on depth <why-depth-is-hard>`; the table of phases below lists
+# them). The second phase continued from the
 # first one's weights, so what it changed comes from the weight and its extra steps
 # together. The training logs plotted in {numref}`fig-reference-runs` keep the
 # unweighted terms, and the sentence under that figure gives the weighted ratio they
@@ -322,32 +323,36 @@ display(Markdown(describe_live_run(logged, live_steps)))
 # on a CPU, one per robot. If one is missing, the chapter says so and uses the live model
 # instead, whose results are of course much worse.
 #
-# Both were trained in phases, each continuing from the weights the one before ended
-# with ({numref}`fig-reference-runs` below), and they differ in their data. The
-# industrial arm's model (`kuka_kr16`) saw the paper's recipe of synthetic scenes
-# throughout. The shipped Panda model did not. Its first three phases trained on the Panda
-# drawn from primitives (`panda_primitive`, chapter 1): two on the paper's recipe, then one
-# on the `sim2real` scenes of chapter 5 (close wide-angle cameras, white and grey robots
-# with highlights, clutter and photometric degradations). Its fourth continued from those
-# weights on the arm drawn from its URDF meshes, with chapter 5's `dream` recipe (DREAM's
-# randomisation: also the URDF's own colours and random textures). Both kinds of scenes
-# were built so that the model works on real photos. So when this chapter sets the Panda
-# beside the industrial arm, it compares a model trained for real photos with one trained
-# on the paper's recipe, and the Panda's test scenes follow the paper's recipe, not the
-# scenes of its last phase.
+# Neither was trained in one go. Each was trained in **phases**: every phase continued
+# from the weights the phase before ended with and changed one or more settings, where
+# the paper trains once, with $\lambda = 1$, its inverse depth code and every stage
+# supervised at full size. The table of phases further below lists every setting. The
+# two references differ in their data. The industrial arm's model (`kuka_kr16`) saw the
+# paper's recipe of synthetic scenes throughout. The shipped Panda model did not. It
+# began on the Panda drawn from primitives (`panda_primitive`, chapter 1), with the
+# paper's recipe and then the `sim2real` scenes of chapter 5 (close wide-angle cameras,
+# white and grey robots with highlights, clutter and photometric degradations). Its last
+# phase continued on the arm drawn from its URDF meshes (`panda`), with chapter 5's
+# `dream` recipe (DREAM's randomisation: also the URDF's own colours and random
+# textures). Both kinds of scenes were built so that the model works on real photos. So
+# when this chapter sets the Panda beside the industrial arm, it compares a model
+# trained for real photos with one trained on the paper's recipe, and the Panda's test
+# scenes follow the paper's recipe, not the scenes of its last phase.
 #
 # :::{admonition} Where the reference models and their records are
 # :class: dropdown
 # Each model lives in a folder named for its robot, such as
 # `assets/models/kuka_kr16_localization_cpu/`: `model.pt`
-# holds the weights, `card.md` gives every phase's command, steps, data and time (written
-# from `lineage.json`), and `eval.json` holds its evaluation on the fixed test set. The
-# Panda's phases 1-3 are in `panda_primitive_localization_cpu`, its phase 4 in
-# `panda_localization_cpu`.
+# holds the weights, `card.md` gives the command, steps, data and time of every run that
+# trained it (a phase that was interrupted and resumed is several runs; written from
+# `lineage.json`), and `eval.json` holds its evaluation on the fixed test set. The
+# Panda's phases on primitives are in `panda_primitive_localization_cpu`, its phase on
+# meshes in `panda_localization_cpu`.
 # :::
 
 # %%
 models = {}  # robot -> (model, task, source)
+phases = {}  # robot -> its reference's training phases (cards.TrainingPhase)
 checkpoints = {}  # robot -> the loaded reference checkpoint (None for a stand-in)
 for robot in ROBOTS:
     # the live model stands in for a missing reference of its robot
@@ -365,65 +370,63 @@ for robot in ROBOTS:
         print(f"  after a warm start from {start.name} ({start.steps:,} steps)")
     models[robot] = (ref.model, ref.task, ref.source)
     checkpoints[robot] = ref.checkpoint
+    if ref.trained:  # its phases, warm start included, from the records
+        phases[robot] = training_phases(ref.path.parent.name)
 SHOW_ROBOT = LIVE_ROBOT
 
 # %% [markdown]
-# How the reference models were trained ({numref}`fig-reference-runs`): phase 1 with the
-# paper's loss ($\lambda = 1$), phase 2 continuing from its weights with $\lambda = 50$.
-# The curves are the last stage's two terms *unweighted*, before $\lambda$ multiplies the
-# depth term, so the depth curve stays far below the belief curve even in the phases that
-# weight it by 50; what the weight did is read from the logs' weighted terms in the
-# sentence under the figure. The two references then go different ways (each model card
-# gives the commands and the figures). The Panda's third phase is trained on the
-# sim-to-real scenes of chapter 5 and its fourth on its URDF meshes. The industrial arm's
-# third phase switches to the log
-# depth code of the
-# section on why depth is hard below (with $\lambda = 10$), and its fourth adds a
-# **depth-context branch** (ours, not the paper's; `depth_context` in the configuration):
-# four residual blocks of dilated 3x3 convolutions (dilations 1, 2, 4, 8) read the
-# features F together with the last stage's maps and add a correction to its depth
-# output, at the feature stride. Together they see 31x31 feature cells (248 px), a whole
-# robot, so its apparent size can set its distance, which the stages' 5x5 kernels cannot.
-# Chapter 6 measures the depth error before and after that phase; the phase also trained
-# for more steps, so the comparison does not separate the branch from the extra training.
-# Its fifth and sixth phases continue the training at a lower
-# learning rate. From phase 3 on its depth term measures the log code, so its level
-# cannot be compared with phases 1 and 2.
+# How the reference models were trained, phase by phase, as their training commands
+# recorded it (the model cards give the commands themselves). The columns: the robot
+# the scenes drew and their recipe (chapters 1 and 5); $\lambda$, the depth weight of
+# eq. 1; the depth code, the paper's inverse one or the log code of
+# {ref}`the section on depth <why-depth-is-hard>`; the depth-context branch described
+# under the table; how stages 1 to N-1 were supervised, at full size as in the paper or
+# coarsely at the backbone's grid (the list of differences at the end of the chapter
+# explains it); and the learning rate each phase started at, which either stays
+# (constant) or falls along half a cosine over the steps the phase's command asked for.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs, phase after phase: the last stage's belief and depth terms (unweighted, smoothed) against the step; at each dotted line the training was continued from its last weights with one change; each phase's number stands over its steps (a thin line leads into a phase too short for its number), and the title names its change. The Panda's steps count from the start of its first phase, on primitives, so they include the steps of the model its mesh phase was warm-started from.", "name": "fig-reference-runs"}}
-# each reference's phases in training order: (model folder, run in its lineage.json,
-# what changed); the Panda's first three are the primitive Panda's model, its fourth
-# (one logged run) the mesh Panda's
-PRIMITIVE = "panda_primitive_localization_cpu"
-REFERENCE_PHASES = {
-    "panda": [(PRIMITIVE, "part1", "λ = 1"), (PRIMITIVE, "part2", "λ = 50"),
-              (PRIMITIVE, "part3", "sim2real scenes"),
-              ("panda_localization_cpu", "part1", "URDF meshes, dream")],
-    "kuka_kr16": [("kuka_kr16_localization_cpu", run, label) for run, label in (
-        ("part1", "λ = 1"), ("part2", "λ = 50"), ("part3", "log code"),
-        ("part4", "+ depth context"), ("part5", "more steps"),
-        ("part6", "more steps"))],
-}
-histories = {}  # robot -> [(log rows of a phase, what changed), ...]
-for robot in ROBOTS:
-    wanted = REFERENCE_PHASES.get(robot, [])
-    logs = {name: (r.logs() if (r := read_record(name)) is not None else {})
-            for name, _, _ in wanted}
-    phases = [(logs[name][run], label) for name, run, label in wanted
-              if run in logs[name]]
-    if len(phases) >= 2:
-        histories[robot] = phases
+# %% tags=["hide-input"]
+# every phase of each reference's lineage (warm start first) with its recorded settings
+if phases:
+    display(Markdown(narration.describe_training_phases(phases)))
+else:
+    print("No reference model records here: no table of their training phases.")
+
+# %% [markdown]
+# The **depth-context branch** is ours, not the paper's (`depth_context` in the
+# configuration): four residual blocks of dilated 3x3 convolutions (dilations 1, 2, 4,
+# 8) read the features F together with the last stage's maps and add a correction to
+# its depth output, at the feature stride. Together they see 31x31 feature cells
+# (248 px), a whole robot, so its apparent size can set its distance, which the stages'
+# 5x5 kernels cannot. Chapter 6 measures the depth error before and after the phase that
+# added it; that phase also trained for more steps, so the comparison does not separate
+# the branch from the extra training.
+#
+# {numref}`fig-reference-runs` follows the same phases in the training logs. The curves
+# are the last stage's two terms *unweighted*, before $\lambda$ multiplies the depth
+# term, so the depth curve stays far below the belief curve even in the phases that
+# weight it by 50; what the weight did is read from the logs' weighted terms in the
+# sentence under the figure. Where a phase changes the depth code, its depth term
+# measures a different quantity from then on, and its level cannot be compared with the
+# phases before.
+
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs, phase after phase: the last stage's belief and depth terms (unweighted, smoothed) against the step; at each dotted line the training was continued from its last weights with the changes the title names (the table above lists every setting); each phase's number stands over its steps (a thin line leads into a phase too short for its number). The Panda's steps count from the start of its first phase, on primitives, so they include the steps of the model its mesh phase was warm-started from.", "name": "fig-reference-runs"}}
+# each reference's logged phases, with what each changed from the one before
+histories = {robot: list(zip([p.rows for p in ph], narration.phase_changes(ph)))
+             for robot, ph in phases.items()}
+histories = {robot: h for robot, h in histories.items()
+             if len(h) >= 2 and all(rows for rows, _ in h)}
 if histories:
     # one robot per row, each at the full column width, so that its phases stay legible
     fig, axes = plt.subplots(len(histories), 1, figsize=(8, 3.3 * len(histories)),
                              squeeze=False)
-    for ax, (robot, phases) in zip(axes[:, 0], histories.items()):
+    for ax, (robot, history) in zip(axes[:, 0], histories.items()):
         # the phase numbers stand over their phases' steps, the dotted lines mark
         # where the training was continued; the title says what each phase changed
-        plot_term_history([rows for rows, _ in phases], ax=ax, smooth=20,
-                          labels=[str(i) for i in range(1, len(phases) + 1)])
+        plot_term_history([rows for rows, _ in history], ax=ax, smooth=20,
+                          labels=[str(i) for i in range(1, len(history) + 1)])
         ax.set_xlabel("step")
-        ax.set_title(f"{robot}\n" + phase_key([what for _, what in phases], 95),
+        ax.set_title(f"{robot}\n" + phase_key([what for _, what in history], 95),
                      pad=14, fontsize=10)
     plt.tight_layout()
     plt.show()
@@ -434,8 +437,8 @@ else:
 from robotpose_lib.narration import describe_depth_weight
 
 # per phase: the last stage's belief, depth and weighted depth terms at its end
-ends = {robot: [(what, last_stage_terms(rows)) for rows, what in phases]
-        for robot, phases in histories.items()}
+ends = {robot: [(what, last_stage_terms(rows)) for rows, what in history]
+        for robot, history in histories.items()}
 if ends:
     display(Markdown(describe_depth_weight(ends)))
 
@@ -820,10 +823,11 @@ if photos and "panda" in models:
 # * **Depth weight and code.** $\lambda = 50$ instead of 1 in eq. 1 (see the loss
 #   section): with the paper's balance the depth term was about a hundredth of the
 #   belief term in our short first phase, too small a share to learn depth from in the
-#   steps a CPU affords. The industrial arm's reference goes further from its third phase of training on:
-#   the log depth code instead of the paper's inverse one, with $\lambda = 10$ instead of 50
-#   (`--set depth_weight=10`: the log code's errors are larger in code units), and from its fourth phase a depth-context branch (described with the reference runs
-#   above; chapter 6 measures the depth before and after it).
+#   steps a CPU affords. The industrial arm's reference goes further in its later phases
+#   (the table of phases above): the log depth code instead of the paper's inverse one,
+#   with $\lambda = 10$ instead of 50 (`--set depth_weight=10`: the log code's errors are
+#   larger in code units), and then a depth-context branch (described with the table;
+#   chapter 6 measures the depth before and after it).
 # * **Stages and width.** Three stages of 64 channels, 5x5 kernels after stage 1, instead
 #   of five of 128 with 7x7 kernels after stage 1 (both start with 3x3): far fewer
 #   parameters and FLOPs, a smaller receptive field.
@@ -835,7 +839,7 @@ if photos and "panda" in models:
 #   each saw beside the paper's 300,000, with a network far smaller than the paper's.
 # * **Data.** Our renderer draws the industrial arm as geometric primitives, not CAD
 #   meshes; the Panda model trained on primitives fitted to the arm's collision meshes
-#   first and on its URDF meshes last (phase 4 above); backgrounds are about twenty
+#   first and on its URDF meshes last (its last phase in the table above); backgrounds are about twenty
 #   packaged photos and procedural textures instead of city and industrial photo
 #   collections; the camera's field of view varies (the paper does not say), so depth is
 #   normalised by the focal length. The 6-axis robot is a KUKA KR 16 model rather than the paper's Stäubli RX130.
@@ -846,16 +850,12 @@ if photos and "panda" in models:
 #   Gaussian's height) separately.
 
 # %% tags=["hide-input"]
-# the steps whose earlier stages were supervised at the backbone's grid, read from
-# the training commands in each reference's records (the Panda's include its
-# primitive warm start)
-LINEAGES = {"panda": ("panda_primitive_localization_cpu", "panda_localization_cpu"),
-            "kuka_kr16": ("kuka_kr16_localization_cpu",)}
+# the steps whose earlier stages were supervised at the backbone's grid, from the
+# phases' recorded settings (the Panda's include its primitive warm start)
 coarse = {}
-for robot, names in LINEAGES.items():
-    counts = [r.steps_with_setting("intermediate=low_res")
-              for r in map(read_record, names) if r is not None]
-    coarse[robot] = (sum(c[0] for c in counts), sum(c[1] for c in counts))
+for robot, ph in phases.items():
+    low = [p.steps for p in ph if p.settings.get("intermediate") == "low_res"]
+    coarse[robot] = (sum(low), sum(p.steps for p in ph))
 display(Markdown(narration.describe_intermediate_supervision(coarse)))
 
 # %% tags=["hide-input"]

@@ -8,6 +8,7 @@ and earlier run, each row tagged with its ``"run"``). Nothing here parses prose.
 
 * :func:`read_record`: a folder -> :class:`ModelRecord` (lineage, evaluations, logs).
 * :func:`training_cost`: what a shipped model cost to train, summed over its parts.
+* :func:`training_phases`: the phases its weights went through, with each one's settings.
 * :func:`read_study`: a study file a script wrote into a model's folder.
 * :func:`differing_figures`: the localization figures of two evaluations, entry by entry.
 * :func:`sim2real_runs` (chapters 5 and 6), :func:`depth_study_rows` (chapter 6): the runs
@@ -89,14 +90,6 @@ class ModelRecord:
                 rows = [r for r in rows if start < r.get("step", 0) <= start + int(part["steps"])]
             out.append(rows)
         return out
-
-    def steps_with_setting(self, setting: str) -> tuple[int, int]:
-        """(steps of the parts whose recorded training command sets ``setting``, e.g.
-        "intermediate=low_res" for ``--set intermediate=low_res``; all the parts' steps). A
-        part without a recorded command counts as not setting it."""
-        parts = self.lineage.get("parts", [])
-        flagged = sum(int(p["steps"]) for p in parts if f"--set {setting}" in (p.get("command") or ""))
-        return flagged, sum(int(p["steps"]) for p in parts)
 
     def part_logs(self) -> list[list[dict]]:
         """The logs of the parts the shipped weights descend from, in training order (parts
@@ -200,6 +193,51 @@ def training_cost(name: str, folder: str | Path | None = None) -> TrainingCost:
                            "recipe": part.get("recipe"),
                            "samples_per_s": float(np.median(rates)) if rates else float("nan")})
     return cost
+
+
+@dataclass
+class TrainingPhase:
+    """One phase of a shipped model's training: a part of its ``lineage.json`` together with
+    the parts that resumed it (the same run continued after an interruption).
+
+    Attributes:
+        model: the folder whose record holds it; runs: its parts' run labels ("part3").
+        steps: optimiser steps; batch_size: scenes per step.
+        settings: its command's settings as recorded (``cli.train.training_settings``:
+            robot, recipe, lr, schedule and, for localization, depth_weight, depth_code,
+            intermediate, depth_context); {} where no command was recorded.
+        rows: its rows of the training log (``metrics.jsonl``), in order.
+    """
+
+    model: str
+    runs: list[str]
+    steps: int
+    batch_size: int
+    settings: dict
+    rows: list[dict]
+
+
+def training_phases(name: str, folder: str | Path | None = None) -> list[TrainingPhase]:
+    """The phases the weights of the shipped model ``NAME`` went through, oldest first: the
+    phases of the shipped model its first part was warm-started from (as
+    :func:`training_cost` follows it), then its own parts, each resumed part ("started_from"
+    ending in "(resumed)") merged into the phase it continues. [] without a record."""
+    record = read_record(name, folder)
+    if record is None:
+        return []
+    cost = training_cost(name, folder)
+    phases = training_phases(cost.warm_start.name, folder) if cost.warm_start is not None else []
+    own: list[TrainingPhase] = []
+    for i, (part, rows) in enumerate(zip(record.lineage["parts"], record.part_rows())):
+        label = part.get("run") or f"part{i + 1}"
+        if own and str(part.get("started_from", "")).endswith("(resumed)"):
+            own[-1].runs.append(label)
+            own[-1].steps += int(part["steps"])
+            own[-1].rows.extend(rows)
+            continue
+        own.append(TrainingPhase(name, [label], int(part["steps"]), int(part["batch_size"]),
+                                 dict(part.get("settings") or {}), list(rows)))
+    return phases + own
 
 
 def read_study(model: str, kind: str, folder: str | Path | None = None) -> dict | None:

@@ -143,6 +143,8 @@ def render_card(folder: str | Path) -> str:
                      f"{p['steps'] * p['batch_size']:,} | {p['wall_hours']:.2f} | {p['machine']} | "
                      + (f"`{p['command']}` |" if p.get("command") else "not recorded (see the notes) |"))
     notes = [f"- part {i}: {p['note']}" for i, p in enumerate(lineage["parts"], 1) if p.get("note")]
+    notes += [f"- part {i}'s command: {p['command_source']}" for i, p in enumerate(lineage["parts"], 1)
+              if p.get("command_source")]
     notes += [f"- part {i}'s recipe: {p['recipe_source']}" for i, p in enumerate(lineage["parts"], 1)
               if p.get("recipe_source")]
     if notes:

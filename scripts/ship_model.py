@@ -29,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from robotpose_lib import records  # noqa: E402
 from robotpose_lib.checkpoint import INFERENCE_KEYS, load_checkpoint, save_checkpoint  # noqa: E402
+from robotpose_lib.cli.train import training_settings  # noqa: E402
 from robotpose_lib.fileio import write_json_atomic  # noqa: E402
 from robotpose_lib.real_panda import find_real_panda_dir  # noqa: E402
 from robotpose_lib.train import read_metrics  # noqa: E402
@@ -102,11 +103,18 @@ def main() -> int:
                         "count from 0, its log appended to the folder's")
     args = p.parse_args()
 
+    settings = training_settings(args.command)  # a command the train CLI rejects stops here
+    if settings["recipe"] != args.recipe:
+        raise SystemExit(f"ship_model: --recipe {args.recipe} but the command trains on {settings['recipe']!r}")
     ckpt = load_checkpoint(args.run_dir / "checkpoint.pt")
     folder = ROOT / "assets" / "models" / args.name
     path = folder / records.LINEAGE
     lineage = records.read_json(path) if path.is_file() else {
         "name": args.name, "task": ckpt["task"], "robot": ckpt["robot"], "recipe": args.recipe, "parts": []}
+    for key in ("robot", "task"):  # the command that is recorded is the one that trained these weights
+        if settings[key] != ckpt[key]:
+            raise SystemExit(f"ship_model: --command trains a {settings[key]!r} model ({key}), the run's "
+                             f"checkpoint is {ckpt[key]!r}")
     for key in ("robot", "task"):  # a folder holds one model: never another robot's weights
         if lineage[key] != ckpt[key]:
             raise SystemExit(f"ship_model: {folder} holds a {lineage[key]!r} model ({key}), the run's checkpoint "
@@ -129,7 +137,7 @@ def main() -> int:
             "started_from": (f"part {len(lineage['parts'])} (its weights, a fresh optimiser)" if warm
                              else f"part {len(lineage['parts'])} (resumed)" if lineage["parts"]
                              else init or "scratch"),
-            "command": args.command, "recipe": args.recipe,
+            "command": args.command, "settings": settings, "recipe": args.recipe,
             "steps": ckpt["step"] if warm else ckpt["step"] - done,
             "batch_size": (ckpt.get("settings") or {}).get("batch_size", 8),
             "wall_hours": round(part_hours(rows, 0 if warm else done), 3), "machine": args.machine,

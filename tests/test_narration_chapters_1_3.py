@@ -354,20 +354,48 @@ def test_instances_summary_from_the_figures():
     assert "no multi-robot scene" in nar.instances_summary(None, 0, 0.1, "x", 1, False)
 
 
-def test_intermediate_supervision_from_the_training_commands(tmp_path):
+def test_training_phases_follow_the_warm_start_merge_resumed_parts_and_name_their_changes(tmp_path):
     import json
 
-    from robotpose_lib.cards import read_record
+    from robotpose_lib.cards import training_phases
 
-    folder = tmp_path / "m_localization_cpu"
-    folder.mkdir()
-    (folder / "lineage.json").write_text(json.dumps({"name": folder.name, "task": "localization", "robot": "m",
-                                                     "recipe": "paper", "continue": "-", "parts": [
-        {"command": "robotpose train localization --steps 10", "steps": 10, "batch_size": 8},
-        {"command": None, "steps": 5, "batch_size": 8},
-        {"command": "robotpose train localization --set intermediate=low_res --steps 30", "steps": 30,
-         "batch_size": 8}]}))
-    assert read_record(folder.name, tmp_path).steps_with_setting("intermediate=low_res") == (30, 45)
-    text = nar.describe_intermediate_supervision({"m": (30, 45), "n": (0, 10)})
-    assert "for the m reference 30 of its 45 training steps, stages 1 to N-1" in text and "n reference" not in text
+    def write(name, parts):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "lineage.json").write_text(json.dumps({"name": name, "task": "localization", "robot": "m",
+                                                         "recipe": "paper", "continue": "-",
+                                                         "parts": [dict(p, wall_hours=0.1) for p in parts]}))
+        rows, done = [], {}   # a resumed run's steps keep counting in its log
+        for i, part in enumerate(parts, 1):
+            run = part.get("run", f"part{i}")
+            rows += [{"step": done.get(run, 0) + s, "run": run} for s in range(1, part["steps"] + 1)]
+            done[run] = done.get(run, 0) + part["steps"]
+        (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    base = {"robot": "m", "recipe": "paper", "lr": 1e-3, "schedule": "cosine", "depth_weight": 1.0,
+            "depth_code": "inverse", "intermediate": "full", "depth_context": 0}
+    write("a_localization_cpu", [
+        {"started_from": "scratch", "steps": 10, "batch_size": 8, "settings": base},
+        {"started_from": "part 1", "steps": 5, "batch_size": 8, "settings": dict(base, depth_weight=50.0)}])
+    low = dict(base, depth_weight=50.0, intermediate="low_res", recipe="dream")
+    write("b_localization_cpu", [
+        {"started_from": "assets/models/a_localization_cpu/model.pt", "steps": 30,
+         "batch_size": 8, "settings": low, "run": "part1"},
+        {"started_from": "part 1 (resumed)", "steps": 20, "batch_size": 8, "settings": low, "run": "part1"},
+        {"started_from": "part 2", "steps": 4, "batch_size": 8, "settings": low, "run": "part2"},
+        {"started_from": "part 3", "steps": 4, "batch_size": 8, "run": "part3"}])
+    phases = training_phases("b_localization_cpu", tmp_path)
+    assert [(p.model, p.runs, p.steps) for p in phases] == [
+        ("a_localization_cpu", ["part1"], 10), ("a_localization_cpu", ["part2"], 5),
+        ("b_localization_cpu", ["part1", "part1"], 50), ("b_localization_cpu", ["part2"], 4),
+        ("b_localization_cpu", ["part3"], 4)]
+    assert [len(p.rows) for p in phases[:3]] == [10, 5, 50]
+    assert nar.phase_changes(phases) == ["λ = 1", "λ = 50", "dream scenes, coarse stages 1 to N-1", "more steps",
+                                         "settings not recorded"]
+    table = nar.describe_training_phases({"m": phases})
+    assert "| m | 3 | 50 | m | dream | 50 | inverse | none | coarse | 0.001, cosine |" in table
+    assert "| m | 5 | 4 | not recorded |" in table
+    coarse = sum(p.steps for p in phases if p.settings.get("intermediate") == "low_res")
+    text = nar.describe_intermediate_supervision({"m": (coarse, sum(p.steps for p in phases)), "n": (0, 10)})
+    assert "for the m reference 54 of its 73 training steps, stages 1 to N-1" in text and "n reference" not in text
     assert nar.describe_intermediate_supervision({"n": (0, 10)}) == ""

@@ -158,3 +158,44 @@ def test_each_shipped_models_last_part_trained_on_the_recipe_its_weights_store()
         assert all(p.get("recipe") for p in lineage["parts"]), f"{lineage_path.parent.name}: a part without recipe"
         stored = (load_checkpoint(lineage_path.parent / "model.pt").get("settings") or {}).get("recipe") or "paper"
         assert lineage["parts"][-1]["recipe"] == stored == lineage["recipe"], lineage_path.parent.name
+
+
+def test_each_recorded_command_and_its_settings_agree_and_the_last_part_matches_the_weights():
+    """A part's "settings" are what the train CLI reads from its recorded command (defaults
+    resolved), so chapter 2's table of phases says what each phase trained with; the last
+    part's settings are also those the training run stored in the shipped weights."""
+    from robotpose_lib.checkpoint import load_checkpoint, models_dir
+    from robotpose_lib.cli.train import training_settings
+
+    for lineage_path in sorted(models_dir().glob("*/lineage.json")):
+        name = lineage_path.parent.name
+        parts = json.loads(lineage_path.read_text())["parts"]
+        for i, part in enumerate(parts, 1):
+            if part.get("command"):
+                assert part["settings"] == training_settings(part["command"]), (name, i)
+            else:
+                assert "settings" not in part, (name, i)
+        last, ckpt = parts[-1]["settings"], load_checkpoint(lineage_path.parent / "model.pt")
+        stored = ckpt["settings"]
+        assert (last["lr"], last["schedule"], last["recipe"]) == (stored["lr"], stored["schedule"],
+                                                                   stored.get("recipe") or "paper"), name
+        if ckpt["task"] == "localization":
+            extra = ckpt["extra"]
+            assert (last["depth_weight"], last["intermediate"]) == (extra["depth_weight"], extra["intermediate"]), name
+            assert last["depth_code"] == extra["targets"]["depth"].get("kind", "inverse"), name
+            assert last["depth_context"] == (ckpt["config"].get("depth_context") or 0), name
+
+
+def test_a_command_the_train_cli_rejects_is_not_read_as_settings():
+    from robotpose_lib.cli.train import training_settings
+
+    with pytest.raises(ValueError, match="not a robotpose train command"):
+        training_settings("python train.py --steps 10")
+    with pytest.raises(ValueError, match="robotpose train rejects it"):
+        training_settings("robotpose train localization --config cpu --robot panda --out r --max-minutes M")
+    with pytest.raises(ValueError, match="unknown field"):
+        training_settings("robotpose train localization --config cpu --robot panda --out r --set depth_wieght=5")
+    settings = training_settings("robotpose train localization --config cpu --robot kuka_kr16 --out r "
+                                 "--set depth_code=log --lr 5e-4")
+    assert (settings["depth_code"], settings["depth_weight"], settings["intermediate"], settings["lr"]) == \
+        ("log", 1.0, "full", 5e-4)

@@ -1,8 +1,10 @@
 """scripts/ship_model.py refuses, before writing anything, a run that is not the folder's
-model: another robot's weights, a run behind the steps the folder records, or a new part
-(--new-part) that was not warm-started from the folder's weights. Run on a copy of a
-shipped folder."""
+model: another robot's weights, a run behind the steps the folder records, a new part
+(--new-part) that was not warm-started from the folder's weights, or a command that did not
+train it (the train CLI rejects it, or it names another robot or recipe). Run on a copy of
+a shipped folder."""
 import importlib.util
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -23,12 +25,22 @@ def _ship_model(root: Path):
     return module
 
 
-@pytest.mark.parametrize("robot, step, init, message", [
-    ("panda_primitive", 10**6, None, "holds a 'panda' model (robot), the run's checkpoint is 'panda_primitive'"),
-    ("panda", 3, None, "the run is at step 3, behind the"),
-    ("panda", 3, "elsewhere.pt", "--new-part: the run was not warm-started from"),
+COMMAND = "robotpose train localization --config cpu --robot {robot} --recipe dream --out run"
+
+
+@pytest.mark.parametrize("robot, step, init, command, message", [
+    ("panda_primitive", 10**6, None, COMMAND.format(robot="panda_primitive"),
+     "holds a 'panda' model (robot), the run's checkpoint is 'panda_primitive'"),
+    ("panda", 3, None, COMMAND.format(robot="panda"), "the run is at step 3, behind the"),
+    ("panda", 3, "elsewhere.pt", COMMAND.format(robot="panda"), "--new-part: the run was not warm-started from"),
+    ("panda", 10**6, None, COMMAND.format(robot="kuka_kr16"),
+     "--command trains a 'kuka_kr16' model (robot), the run's checkpoint is 'panda'"),
+    ("panda", 10**6, None, COMMAND.format(robot="panda").replace("dream", "paper"),
+     "--recipe dream but the command trains on 'paper'"),
+    ("panda", 10**6, None, "robotpose train x", "robotpose train rejects it"),
 ])
-def test_a_run_that_is_not_the_folders_model_is_refused(tmp_path, monkeypatch, robot, step, init, message):
+def test_a_run_that_is_not_the_folders_model_is_refused(tmp_path, monkeypatch, robot, step, init, command,
+                                                        message):
     folder = tmp_path / "root" / "assets" / "models" / NAME
     folder.mkdir(parents=True)
     for name in ("lineage.json", "model.pt"):
@@ -40,8 +52,8 @@ def test_a_run_that_is_not_the_folders_model_is_refused(tmp_path, monkeypatch, r
     run.mkdir()
     save_checkpoint(run / "checkpoint.pt", {**shipped, "robot": robot, "step": step, "settings": settings})
     (run / "metrics.jsonl").write_text("")
-    monkeypatch.setattr(sys, "argv", ["ship_model.py", str(run), NAME, "--command", "robotpose train x",
+    monkeypatch.setattr(sys, "argv", ["ship_model.py", str(run), NAME, "--command", command,
                                       "--recipe", "dream", "--no-eval", *(["--new-part"] if init else [])])
-    with pytest.raises(SystemExit, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises((SystemExit, ValueError), match=re.escape(message)):
         _ship_model(tmp_path / "root").main()
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 
 from ..data import training_dataset
 from ..eval.instances import calibrate_checkpoint, format_calibration
@@ -16,6 +17,7 @@ from ..eval.testset import VALIDATION_SEED
 from ..presets import PRESETS
 from ..synth import RECIPES
 from ..tasks import FACTORIES, INSTANCE_TASKS, make_task
+from ..tasks.localization import localization_task
 from ..train import RUN_DEFAULTS, TrainSettings, train
 from .robots import add_urdf_arguments, check_robot_arguments, robot_name
 
@@ -99,6 +101,45 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--init", metavar="CKPT", help="start a new run from the model weights of "
                    "this checkpoint (fresh optimiser and step count)")
     return p
+
+
+def training_settings(command: str) -> dict:
+    """What a recorded ``robotpose train ...`` command trains with, as the record keeps it
+    (``lineage.json``'s part "settings", which ``scripts/ship_model.py`` writes).
+
+    Args:
+        command: the command line, as a shell would split it.
+
+    Returns:
+        {"task", "config", "robot", "recipe", "lr", "schedule", "set"} ("set": the ``--set``
+        overrides as given); for a localization run also the loss and model settings it
+        resolves to, defaults included: "depth_weight" (lambda of eq. 1), "depth_code"
+        ("inverse", the paper's, or "log"), "intermediate" ("full" or "low_res") and
+        "depth_context" (residual blocks of the depth-context branch, 0 for none).
+
+    Raises:
+        ValueError: not a ``robotpose train`` command, or one this parser rejects.
+    """
+    tokens = shlex.split(command)
+    if tokens[:2] != ["robotpose", "train"]:
+        raise ValueError(f"not a robotpose train command: {command!r}")
+    parser = build_parser()
+    parser.exit_on_error = False
+    try:
+        args = parser.parse_args(tokens[2:])
+    except (argparse.ArgumentError, SystemExit) as err:   # required arguments still exit
+        raise ValueError(f"{command!r}: robotpose train rejects it ({err})") from None
+    problem = check_robot_arguments(args)
+    if problem:
+        raise ValueError(f"{command!r}: {problem}")
+    overrides = dict(args.set)
+    out = {"task": args.task, "config": args.config, "robot": robot_name(args), "recipe": args.recipe,
+           "lr": args.lr, "schedule": args.schedule, "set": overrides}
+    if args.task == "localization":
+        task = localization_task(args.config, out["robot"], **overrides)
+        out.update(depth_weight=task.depth_weight, depth_code=task.targets.depth.kind,
+                   intermediate=task.intermediate, depth_context=task.config.depth_context)
+    return out
 
 
 def check(args) -> str | None:

@@ -62,7 +62,7 @@ from .instances import (SWEEP_COLUMNS, chosen_masks_rule, describe_assignment, d
                         describe_toy_sweep, describe_unstopped_runs, instance_record_comparison,
                         instances_summary, seed_effect, shown_count)
 from .localization import (describe_backbone_comparison, describe_depth_weight, describe_intermediate_supervision,
-                           describe_live_run,
+                           describe_live_run, describe_training_phases, phase_changes,
                            describe_localization,
                            describe_real_photo_errors, describe_stage_maps, describe_toy_depth,
                            localization_card_comparison, localization_tables)
@@ -83,7 +83,7 @@ __all__ = [
     "renderer_verdict",
     "describe_training_distribution", "describe_render_rates", "localization_tables", "describe_localization",
     "localization_card_comparison", "describe_backbone_comparison", "describe_live_run", "describe_depth_weight",
-    "describe_intermediate_supervision",
+    "describe_intermediate_supervision", "describe_training_phases", "phase_changes",
     "describe_stage_maps",
     "describe_toy_depth", "describe_real_photo_errors", "chosen_masks_rule", "shown_count",
     "describe_assignment", "describe_toy_counts", "describe_toy_steps", "describe_step_counts",

@@ -479,3 +479,67 @@ def describe_real_photo_errors(errors_px, depth_errors_cm, width: int, off: int,
           "URDF meshes, built for photos like these, so this is the gap between rendered "
           "and real images that remains after that training; chapter 5 measures it rung "
           "by rung.")
+
+
+# how chapter 2 names each recorded setting of a localization phase (cards.TrainingPhase)
+_PHASE_SETTINGS = ("robot", "recipe", "depth_weight", "depth_code", "depth_context", "intermediate", "lr",
+                   "schedule")
+
+
+def _setting_words(key: str, value) -> str:
+    """One setting of a phase as a figure's key says it ("λ = 50", "log code")."""
+    if key == "depth_weight":
+        return f"λ = {value:g}"
+    if key == "depth_code":
+        return f"{value} code"
+    if key == "depth_context":
+        return "+ depth context" if value else "no depth context"
+    if key == "intermediate":
+        return "coarse stages 1 to N-1" if value == "low_res" else "full-size stages 1 to N-1"
+    if key == "recipe":
+        return f"{value} scenes"
+    if key == "lr":
+        return f"lr {value:g}"
+    if key == "schedule":
+        return f"{value} lr"
+    return str(value)
+
+
+def phase_changes(phases: list) -> list[str]:
+    """Chapter 2's key of a reference model's phases (``cards.training_phases``): for the first
+    its depth weight lambda, for each later one what its recorded settings change from the
+    phase before ("log code, λ = 10"), "more steps" where they change nothing and "settings
+    not recorded" where either phase lacks them."""
+    out = []
+    for before, phase in zip([None, *phases], phases):
+        if not phase.settings or (before is not None and not before.settings):
+            out.append("settings not recorded")
+        elif before is None:
+            out.append(_setting_words("depth_weight", phase.settings.get("depth_weight", 1.0)))
+        else:
+            changed = [_setting_words(k, phase.settings[k]) for k in _PHASE_SETTINGS
+                       if k in phase.settings and phase.settings[k] != before.settings.get(k)]
+            out.append(", ".join(changed) or "more steps")
+    return out
+
+
+def describe_training_phases(phases: dict[str, list]) -> str:
+    """Chapter 2's table of how the reference models were trained: one row per phase
+    (``phases``: robot -> ``cards.training_phases`` of its shipped localization model), with
+    its steps and the settings its recorded command trained with. The paper trains once,
+    with lambda = 1, the inverse depth code and every stage at full size (eq. 1-3)."""
+    rows = []
+    for robot, robot_phases in phases.items():
+        for i, phase in enumerate(robot_phases, 1):
+            s = phase.settings
+            missing = "not recorded"
+            rows.append({
+                "reference": robot, "phase": i, "steps": phase.steps,
+                "robot drawn": s.get("robot", missing), "scenes": s.get("recipe", missing),
+                "λ": f"{s['depth_weight']:g}" if "depth_weight" in s else missing,
+                "depth code": s.get("depth_code", missing),
+                "depth context": (f"{s['depth_context']} blocks" if s.get("depth_context") else "none")
+                if "depth_context" in s else missing,
+                "stages 1 to N-1": {"low_res": "coarse", "full": "full size"}.get(s.get("intermediate"), missing),
+                "learning rate": f"{s['lr']:g}, {s['schedule']}" if "lr" in s else missing})
+    return markdown_table(rows, formats={"steps": ",d", "phase": "d"})
