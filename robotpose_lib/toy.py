@@ -205,36 +205,47 @@ def counts_by_rule(fractions: np.ndarray, rule: float) -> np.ndarray:
 
 
 def toy_sweep(settings, steps: int, features: torch.Tensor, counts: torch.Tensor,
-              size: tuple[int, int] = (32, 32), rule: float = 0.02) -> list[dict]:
+              size: tuple[int, int] = (32, 32), rule: float = 0.02, models: list | None = None) -> list[dict]:
     """Train :func:`train_quick_toy` once per setting and measure where each run ends.
 
     Args:
-        settings: (seed, lr, eos_weight) triples, one run each, all of ``steps`` steps.
+        settings: (seed, lr, eos_weight) or (seed, lr, eos_weight, canvas_feedback)
+            tuples, one run each, all of ``steps`` steps (canvas feedback off when left out).
         features, counts: held-out scenes (``disc_batch``'s F and counts) to count on.
         rule: the stopping rule's active fraction for counting.
+        models: a list to which each run's trained model is appended, in the order of
+            ``settings`` (for measures of the runs beyond these columns).
 
     Returns:
-        one row per run: "seed", "lr", "end-of-sequence weight", "final cost per disc" (the mean soft-IoU
-        cost per disc over the last tenth of the steps), "count right" (share of the held-out
-        scenes counted right) and "mean count".
+        one row per run: "seed", "lr", "end-of-sequence weight", "canvas feedback" ("yes"
+        or "no"), "final cost per disc" (the mean soft-IoU cost per disc over the last
+        tenth of the steps), "count right" (share of the held-out scenes counted right)
+        and "mean count".
     """
     truth = np.asarray(counts)
     rows = []
-    for seed, lr, eos_weight in settings:
-        net, log = train_quick_toy(steps, seed=seed, lr=lr, eos_weight=eos_weight, size=size)
+    for seed, lr, eos_weight, *canvas in settings:
+        canvas_feedback = bool(canvas and canvas[0])
+        net, log = train_quick_toy(steps, seed=seed, lr=lr, eos_weight=eos_weight, size=size,
+                                   canvas_feedback=canvas_feedback)
+        if models is not None:
+            models.append(net)
         counted = counts_by_rule(toy_steps(net, features, size)[1], rule)
         tail = log["cost_per_disc"][-max(1, steps // 10):]
         rows.append({"seed": seed, "lr": lr, "end-of-sequence weight": eos_weight,
+                     "canvas feedback": "yes" if canvas_feedback else "no",
                      "final cost per disc": float(np.mean(tail)),
                      "count right": float(np.mean(counted == truth)),
                      "mean count": float(np.mean(counted))})
     return rows
 
 
-def sweep_runs(rows: list[dict], lr: float, eos_weight: float) -> list[dict]:
-    """The rows of :func:`toy_sweep` trained with learning rate ``lr`` and end-of-sequence
-    weight ``eos_weight`` (all their seeds); [] when there is none."""
-    return [r for r in rows if r["lr"] == lr and r["end-of-sequence weight"] == eos_weight]
+def sweep_runs(rows: list[dict], lr: float, eos_weight: float, canvas: bool = False) -> list[dict]:
+    """The rows of :func:`toy_sweep` trained with learning rate ``lr``, end-of-sequence
+    weight ``eos_weight`` and canvas feedback on or off (``canvas``), all their seeds; []
+    when there is none."""
+    return [r for r in rows if r["lr"] == lr and r["end-of-sequence weight"] == eos_weight
+            and r.get("canvas feedback", "no") == ("yes" if canvas else "no")]
 
 
 def disc_sample(seed: int, robots: int, size: tuple[int, int] = (48, 64)) -> Sample:

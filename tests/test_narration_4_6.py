@@ -93,14 +93,21 @@ def test_describe_predicted_counts_names_the_robots_with_too_many_chains():
     assert narration.describe_predicted_counts({}, {}, {}, 40.0) == ""
 
 
-def test_compare_peak_finders_3d_names_the_more_precise_one():
-    report = _report([[10.0, 10.0], [10.0, 10.0]], [[5.0, 5.0], [5.0, np.nan]])
+def test_compare_peak_finders_3d_names_the_more_precise_one_only_beyond_chance():
+    report = _report([[10.0] * 8] * 2, [[5.0] * 8, [5.0] * 7 + [np.nan]])
     text = narration.compare_peak_finders_3d("panda", report, quick=True)
     assert "10.0 cm with NMS and 5.0 cm with LoG, 0 and 1 joints missed" in text
-    assert "LoG is more precise here, in 3D through the predicted masks (chapter 2 compares" in text
+    # LoG closer on all 15 joints both found: p = 2 * 0.5**15
+    assert "On the 15 joints both found, LoG is the closer for 100% of those where the two differ" in text
+    assert "p = 6.1e-05): LoG is more precise here, in 3D through the predicted masks" in text
     assert text.endswith("a handful of scenes.")
-    close = _report([[10.0, 10.0]], [[10.2, 10.2]])
-    assert "within 5% of each other" in narration.compare_peak_finders_3d("panda", close)
+    # 3 of 4 joints closer with NMS: a split chance gives often
+    mixed = _report([[1.0, 1.0, 1.0, 9.0]], [[2.0, 2.0, 2.0, 1.0]])
+    assert pose3d.paired_closer(mixed, "nms", "log") == (4, 0.75, pytest.approx(0.625))
+    text = narration.compare_peak_finders_3d("panda", mixed)
+    assert "NMS is the closer for 75%" in text and "no difference between NMS and LoG that chance" in text
+    same = _report([[1.0, 2.0]], [[1.0, 2.0]])
+    assert "On the 2 joints both found they put the same peaks." in narration.compare_peak_finders_3d("panda", same)
     none = _report([[np.nan, np.nan]], [[1.0, 1.0]])
     assert narration.compare_peak_finders_3d("panda", none) == ""
 
@@ -265,6 +272,8 @@ def test_describe_real_study_reads_baseline_trend_and_backbones():
     text = narration.describe_real_study(runs, {"auc": 0.4})
     assert "reaches a keypoint AUC of 0.20 against the mean-pose baseline's 0.40: 50% of it" in text
     assert "not monotonically: it peaked at 0.20 after 0.5 h." in text
+    # the last checkpoint below an earlier one on a few photos: said, not read as training that hurt
+    assert "below that checkpoint on these photos; each checkpoint was measured once on the same few photos" in text
     assert "fine-tuning the backbone reached an all-joint keypoint AUC of 0.050" in text
     assert "the frozen backbone's faster steps were worth more" in text
     assert "in which the fine-tuned run made 250 steps and the frozen one 500" in text

@@ -206,13 +206,14 @@ def test_step_purity_reads_unions_with_where_they_light_up():
 
 
 def test_canvas_counting_and_ap_sentences():
-    rows = [{"count right (2%)": 0.59, "steps with one disc": 0.26},
-            {"count right (2%)": 0.55, "steps with one disc": 0.53}]
-    text = nar.describe_canvas(rows, 150, True)
-    assert "lowers the counting accuracy by 4% points" in text and "from 26% to 53%" in text
-    assert "noisy" in text
-    rows[1]["count right (2%)"] = 0.60
-    assert "leaves the counting accuracy unchanged" in nar.describe_canvas(rows, 150, False)
+    without = [{"count right": c, "steps with one disc": d} for c, d in ((0.59, 0.26), (0.55, 0.30), (0.57, 0.28))]
+    canvas = [{"count right": c, "steps with one disc": d} for c, d in ((0.58, 0.50), (0.60, 0.56))]
+    text = nar.describe_canvas(without, canvas, 400, True)
+    assert "Over 400 toy training steps, with 2 seeds against 3, canvas feedback" in text
+    # 57% -> 59%: within the seeds' 4 points; 28% -> 53%: 25 points against a spread of 4
+    assert "raises the counting accuracy from 57% to 59% (2 points, not more than the seeds' spread" in text
+    assert "raises the share of one-disc steps from 28% to 53% (25 points, more than the seeds' spread" in text
+    assert "Quick mode" in text and "Quick mode" not in nar.describe_canvas(without, canvas, 400, False)
     text = nar.describe_coco_ap({"0.2%": 0.023, "5%": 0.0}, {"0.2%": 0.089, "5%": 0.021}, "0.2%")
     assert "boxes 0.023, masks 0.089; with the paper's 5% rule 0.000 and 0.021" in text
     assert "UNTRAINED" in nar.describe_coco_ap({"x": 0, "5%": 0}, {"x": 0, "5%": 0}, "x", False)

@@ -47,9 +47,14 @@ def test_toy_steps_returns_the_masks_and_their_active_shares():
 def test_toy_sweep_rows_and_the_runs_of_one_setting():
     gen = torch.Generator().manual_seed(0)
     f, _, counts = toy.disc_batch(6, gen, size=(16, 16))
-    rows = toy.toy_sweep([(0, 1e-3, 1), (1, 1e-3, 1), (0, 3e-3, 20)], 2, f, counts, size=(16, 16))
-    assert [(r["seed"], r["lr"], r["end-of-sequence weight"]) for r in rows] == [(0, 1e-3, 1), (1, 1e-3, 1),
-                                                                                  (0, 3e-3, 20)]
+    models = []
+    rows = toy.toy_sweep([(0, 1e-3, 1), (1, 1e-3, 1), (0, 3e-3, 20), (0, 1e-3, 1, True)], 2, f, counts,
+                         size=(16, 16), models=models)
+    assert [(r["seed"], r["lr"], r["end-of-sequence weight"], r["canvas feedback"]) for r in rows] == [
+        (0, 1e-3, 1, "no"), (1, 1e-3, 1, "no"), (0, 3e-3, 20, "no"), (0, 1e-3, 1, "yes")]
+    # each run's model, in order: the canvas run's cell reads its emitted masks back
+    assert len(models) == 4 and [m.config.canvas_feedback for m in models] == [False, False, False, True]
+    assert [r["seed"] for r in toy.sweep_runs(rows, 1e-3, 1, canvas=True)] == [0]
     for r in rows:
         assert 0 <= r["count right"] <= 1 and 0 <= r["mean count"] <= 5 and r["final cost per disc"] >= 0
     assert [r["seed"] for r in toy.sweep_runs(rows, 1e-3, 1)] == [0, 1]

@@ -233,6 +233,30 @@ class WrongRobotResult:
             for r in self.rows())
 
 
+def paired_closer(report: Report3D, a: str, b: str) -> tuple[int, float, float]:
+    """Which of two peak finders places the same joints closer in 3D (chapter 4.3).
+
+    Over the counted joints both ``a`` and ``b`` found (``report.errors_cm``), a sign test:
+    the share of them where ``a`` is closer, leaving out exact ties (the same peak), and
+    the two-sided binomial p-value of so uneven a split if each were equally likely to be
+    closer (``scipy.stats.binomtest``).
+
+    Returns:
+        (joints both found, share where ``a`` is closer, p-value); (n, NaN, NaN) without
+        a joint where they differ.
+    """
+    from scipy.stats import binomtest
+
+    ea, eb = report.errors_cm[a], report.errors_cm[b]
+    both = report.counted & np.isfinite(ea) & np.isfinite(eb)
+    differ = both & (ea != eb)
+    n = int(differ.sum())
+    if n == 0:
+        return int(both.sum()), float("nan"), float("nan")
+    closer = int((ea[differ] < eb[differ]).sum())
+    return int(both.sum()), closer / n, float(binomtest(closer, n).pvalue)
+
+
 def other_robot_joints(poses: list[RobotPose], s: Sample) -> tuple[int, int]:
     """(found joints, of them nearer the other robot's same joint than their own robot's) over
     every chain of ``poses`` in the two-robot scene ``s``. A chain's own robot is the one most

@@ -61,8 +61,11 @@ def describe_real_study(runs: list[dict], baseline: dict | None = None) -> str:
                 "than a guess of its average pose.")
              if baseline else ".")
     if shipped is not None and shipped is not best:
-        text += (f" The model in the repository, *{shipped['label']}*, reaches {shipped['all']['auc']:.2f}: the "
-                 "last checkpoint is not the best one on these photos.")
+        photos = shipped["all"].get("frames")
+        text += (f" The model in the repository, *{shipped['label']}*, reaches {shipped['all']['auc']:.2f}, below that "
+                 f"checkpoint on these {photos or ''} photos".replace("  ", " ")
+                 + "; each checkpoint was measured once on the same few photos, which cannot tell whether training "
+                 "past it hurt.")
     if len(timed) >= 2:
         rising = all(b["all"]["auc"] >= a["all"]["auc"] for a, b in zip(timed, timed[1:]))
         peak = max(timed, key=lambda r: r["all"]["auc"])
