@@ -321,12 +321,10 @@ display(Markdown(narration.describe_toy_steps(
 #
 # The reference model was trained with `robotpose train instances --config cpu` on top of
 # a frozen `cpu` localization network. Its checkpoint holds both networks: chapter 2's
-# reference localization network for the industrial arm, all six phases of its training
-# ({numref}`fig-reference-runs`), and an instance network trained in three phases. Its
-# first two were trained over that localization network as it stood after its own second
-# phase (with the inverse depth code); its third continued from their weights over the
-# localization weights the file holds, so the maps it reads are the ones it was last
-# trained on.
+# reference localization network for the industrial arm, and an instance network trained
+# over it in phases ({numref}`fig-eos` below shows them, and the model card lists their
+# commands). Its last phase was trained over the very localization weights the file
+# holds, so the maps it reads are the ones it was trained on.
 # Chapter 4's `Predictor` uses each robot's default instance model, the one-pass model of
 # chapter 6; the recurrent model appears there only in the runtime table (the paper's
 # Table II), timed with the primitive Panda's.
@@ -586,8 +584,8 @@ if card_eval:
 
 # %% mystnb={"figure": {"caption": "Runtime of the two networks on scenes with 1 to 4 robots on the computer that built this page, stacked: the localization network (bottom) runs once per image, the instance model (top) once per robot plus the end-of-sequence step.", "name": "fig-runtime"}}
 ROUNDS = config.pick(5, 20)
-# rounds interleave the scenes (a change in the machine's load hits every robot count
-# alike); medians ignore the odd slow run
+# rounds interleave the scenes (a slow stretch hits every robot count alike); medians
+# ignore the odd slow run
 TIMING_THREADS = 1  # as chapter 4's Table II
 timing_rows = instance_timings(model, step_images, ROUNDS, DEVICE, TIMING_THREADS)
 slope, intercept = np.polyfit([r["robots"] for r in timing_rows],
@@ -614,7 +612,7 @@ display(Markdown(narration.describe_instance_runtime(
 # %% [markdown]
 # By construction the instance model's time grows linearly with the number of robots:
 # every robot costs one ConvGRU step and one refine pass up to the image size; the line
-# fitted above gives the cost per robot measured here (timings on a shared CPU are noisy,
+# fitted above gives the cost per robot measured here (timings vary from round to round;
 # the interquartile range in the table says how much). Whether that matters depends on how
 # it compares with the localization network: each bar stacks the instance model's time
 # (top) on the localization network's (bottom) for one robot count (the paper
@@ -834,10 +832,8 @@ if eos_values:
 # A log shows one run. Whether a model is *tricky* to train is better seen across runs:
 # we train the toy model of this chapter again with two more seeds, with a three times
 # larger learning rate, with canvas feedback (two seeds), and with the end-of-sequence
-# term weighted 20 times (the weight
-# of the primitive Panda's instance model in its first phase of training, after which it
-# stopped too early, so that its second phase lowered the weight). All runs have
-# the same number of steps, and we compare
+# term weighted 20 times (heavy enough to show the other side of the trade-off that the
+# weight controls). All runs have the same number of steps, and we compare
 # where each run ends: the mean soft-IoU cost per disc over its last tenth of steps, and
 # on the held-out toy scenes the counting accuracy (2% rule) and the mean count.
 #

@@ -94,7 +94,7 @@ def test_the_counting_claim_names_the_one_pass_model(tmp_path):
     assert scorecard.onepass_counting_note(tmp_path) == ""
     _write_study(tmp_path, _study())
     note = scorecard.onepass_counting_note(tmp_path)
-    assert "one-pass" in note and "70% of 100 (panda)" in note
+    assert note.startswith("Beyond the paper, our one-pass instance model") and "70% of 100 test scenes (panda)" in note
     # with records, how each instance model was trained stands beside its figure
     for name, recipe, steps in (("panda_onepass_cpu", "dream", 300), ("panda_instances_cpu", "paper", 200)):
         folder = tmp_path / name
@@ -104,7 +104,8 @@ def test_the_counting_claim_names_the_one_pass_model(tmp_path):
             "parts": [{"started_from": "scratch", "command": "-", "recipe": recipe, "steps": steps,
                        "batch_size": 8, "wall_hours": 0.1, "machine": "-"}]}))
     note = scorecard.onepass_counting_note(tmp_path)
-    assert "70% of 100 (panda; trained 300 steps on `dream`, the recurrent model 200 steps on `paper`)" in note
+    assert ("70% of 100 test scenes (panda; trained 300 steps on `dream`, the recurrent model 200 steps on "
+            "`paper`)") in note
 
 
 def test_the_counting_claim_gives_the_true_mean_count_beside_the_predicted_one(tmp_path):

@@ -22,6 +22,11 @@ def test_verdict_box_shows_its_chapters_claims_and_each_cause_once():
     assert box.count("the 2D joints") == 1 and "Main cause" in box
     # a reproduced claim has no cause: no cause line
     assert "Main cause" not in narration.verdict_box(rows, "3")
+    # an unscored note stands under the table, not in its cell (the introduction's table leaves it out)
+    noted = [ScoreRow("claim", "paper fig", "ours", REPRODUCED, "3", "count", "", "Beyond the paper, a one-pass.")]
+    box = narration.verdict_box(noted, "3")
+    assert "| ours |" in box and "\nBeyond the paper, a one-pass.\n" in box
+    assert "one-pass" not in narration.scorecard_markdown(noted)
     assert "nothing scored" in narration.verdict_box(rows, "1", without_claims="nothing scored")
     with pytest.raises(ValueError, match="chapter 1"):
         narration.verdict_box(rows, "1")

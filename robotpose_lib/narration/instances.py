@@ -271,10 +271,12 @@ def describe_instance_runtime(rows: list[dict], rounds: int, size: tuple[int, in
     return (
         f"Medians over {rounds} rounds (after one warm-up pass) of one image at a time, "
         f"{size[0]}x{size[1]} pixels, on {device} with {threads} torch "
-        f"thread{'s' if threads != 1 else ''} (medians damp other processes' load); timed "
+        f"thread{'s' if threads != 1 else ''} (medians damp the odd slow round); timed "
         "are the localization network's forward pass and the instance model's context "
         "module plus k + 1 ConvGRU and refine steps:\n\n"
-        + markdown_table(rows, formats={c: ".1f" for c in rows[0] if "ms" in c})
+        + markdown_table(rows, formats={c: ".1f" for c in rows[0] if "ms" in c},
+                         headers={"instance IQR ms": "instance ms, interquartile range"})
+        + "\n\n(The interquartile range spans the middle half of the rounds' times: how much they vary.)"
         + f"\n\nA least-squares line over 1 to {last['robots']} robots gives "
           f"about {intercept:.0f} ms plus {slope:.1f} ms per robot for the instance "
           f"model, against {first['localization ms']:.0f} ms for the "
@@ -282,7 +284,7 @@ def describe_instance_runtime(rows: list[dict], rounds: int, size: tuple[int, in
         + (f"each robot adds {slope / first['localization ms']:.0%} of a "
            "localization pass."
            if slope > 0 else
-           "the noise of a shared machine hides the per-robot cost at this size.")
+           "the timing noise hides the per-robot cost at this size.")
         + f" The {slope:.1f} ms is the cost of one more robot (the line's slope). The "
           "column \"instance ms / robots\" is the instance time divided by the robot "
           "count, so it also carries a share of the fixed part (the context module and "
@@ -290,7 +292,7 @@ def describe_instance_runtime(rows: list[dict], rounds: int, size: tuple[int, in
           f"{first['instance ms / robots']:.1f} ms with "
           f"{first['robots']} robot{'s' * (first['robots'] != 1)}, "
           f"{last['instance ms / robots']:.1f} ms with {last['robots']}."
-        + (" (Quick mode: few rounds on a shared machine, so these timings are noisy.)"
+        + (" (Quick mode: few rounds, so these timings are noisy.)"
            if quick else "")
         + " Chapters 4 and 6 time under other conditions, so their milliseconds differ "
           "from these: chapter 4's Table II times the primitive Panda's networks, one "
@@ -509,8 +511,7 @@ def describe_heavy_eos(heavy: list[dict], same: list[dict], true_mean: float) ->
     return (f"With the end-of-sequence term weighted 20 times, the runs count "
             f"{heavy_count:.2f} discs on average where the scenes hold {true_mean:.2f} "
             f"(default weight: {default_count:.2f})"
-            + (": they stop too early, the trade-off the weight controls, as the Panda "
-               "instance model did after its first phase of training"
+            + (": they stop too early, the other side of the trade-off the weight controls"
                if heavy_count < true_mean - 0.1 else
                ": they over-count all the same" if heavy_count > true_mean + 0.1 else
                ": on average they stop at the right step")

@@ -128,9 +128,23 @@ def scorecard_summary(rows: list[ScoreRow], onepass: list[dict]) -> str:
     return text
 
 
+# the terms a chapter's verdict box uses before the chapter explains them, glossed in one line
+VERDICT_TERMS = {
+    "2": ("*NMS* and *LoG*: two ways to find a joint's peak in its belief map (non-maximum suppression, the "
+          "Laplacian of Gaussian). *Kinematic fit*: the arm's joint angles and base pose searched so that its "
+          "joints project onto given 2D joints, which gives their depth from the arm's shape. *Floors*: the "
+          "depth errors that such a fit, or a network predicting the true depth map, would still leave."),
+    "3": ("*COCO AP*: average precision of the masks (or their boxes) as detections, averaged over overlap "
+          "thresholds (IoU) from 0.50 to 0.95. *End-of-sequence mask*: the empty mask after which the "
+          "recurrent model stops; our rule stops below an active share of the image. *One-pass model*: ours, "
+          "not the paper's: it finds every robot's mask in one pass (chapter 6)."),
+}
+
+
 def verdict_box(rows: list[ScoreRow], chapter: str, without_claims: str = "") -> str:
     """The box a chapter opens with (MyST admonition): the scorecard's claims measured in
-    ``chapter`` (the paper's figure, ours, the verdict) and, where a record measures it,
+    ``chapter`` (the paper's figure, ours, the verdict), their unscored notes under the
+    table (``ScoreRow.note``) and, where a record measures it,
     the main cause of the difference (``ScoreRow.cause``, each cause once). A chapter
     without a scored claim shows ``without_claims`` instead.
 
@@ -143,10 +157,16 @@ def verdict_box(rows: list[ScoreRow], chapter: str, without_claims: str = "") ->
     if mine:
         body = markdown_table([{"the paper's claim": r.claim, "the paper": r.paper, "ours": r.ours,
                                 "verdict": r.verdict} for r in mine])
+        notes = [r.note for r in mine if r.note]
+        if notes:
+            body += "\n" + " ".join(notes) + "\n"
         causes = list(dict.fromkeys(r.cause for r in mine if r.cause))
         if causes:
-            body += ("\n**Main cause of the difference**: " + "; and ".join(causes) + ".\n\n"
-                     "*A summary up front: the chapter's sections below explain its terms and measurements.*")
+            body += "\n**Main cause of the difference**: " + "; and ".join(causes) + ".\n"
+        if chapter in VERDICT_TERMS:
+            body += "\n" + VERDICT_TERMS[chapter] + "\n"
+        if causes:
+            body += "\n*A summary up front: the chapter's sections below explain its terms and measurements.*"
     return f":::{{admonition}} This chapter's verdict\n:class: tip\n\n{point_here(body, chapter)}\n:::\n"
 
 
