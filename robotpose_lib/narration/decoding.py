@@ -245,6 +245,9 @@ def compare_peak_finders_3d(robot: str, report, quick: bool = False) -> str:
             "missed (each median over the joints its own finder found). ")
     if not np.isfinite(share):
         text += f"On the {n} joints both found they put the same peaks."
+    elif share == 0.5:
+        text += (f"On the {n} joints both found, each is the closer for half of those where the two differ: no "
+                 "difference between them.")
     else:
         better, worse, won = (a, b, share) if share >= 0.5 else (b, a, 1 - share)
         split = (f"On the {n} joints both found, {peak_name(better)} is the closer for {won:.0%} of those where the "
