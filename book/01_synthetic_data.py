@@ -206,8 +206,9 @@ print(f"depth of the robot's pixels: {sample.depth[sample.depth > 0].min():.2f} 
 # shapes. Robot makers publish their arms as a URDF file (links, joints, limits) with one
 # mesh per link. The library reads a URDF (`robotpose_lib.urdf`, with yourdfpy and
 # trimesh) and runs the forward kinematics over its joint tree in PyTorch. Each mesh is
-# simplified once to a triangle budget (*decimation*: at most 800 triangles per Panda link),
-# and the triangles are ray-cast in the same pass as the primitives
+# simplified once to a triangle budget (*decimation*: at most 800 triangles per Panda link;
+# `python -m robotpose_lib.bench.meshes` measures how closely the silhouettes of each
+# budget match the full meshes'), and the triangles are ray-cast in the same pass as the primitives
 # (`render(..., triangles=...)`). Depth stays exact: the ray of pixel $(u, v)$ is
 # $K^{-1}[u, v, 1]^T$, whose $z$ is 1, so a hit at $t$ times that ray has camera $z = t$:
 # the depth is the ray parameter itself. Three arms ship with their meshes: the Panda
