@@ -68,6 +68,11 @@ def panel(draw: Callable[..., None], **controls):
     return box
 
 
+# what the static book shows where a live notebook has the controls
+STATIC_CONTROLS_NOTE = ("*Interactive controls go here when the notebook runs (on Colab or in Jupyter); the "
+                        "figure below is drawn at their starting values.*")
+
+
 def panel_controls(draw: Callable[..., None], **controls):
     """Show only the controls of a panel; return ``(box, show_figure)``.
 
@@ -85,7 +90,9 @@ def panel_controls(draw: Callable[..., None], **controls):
 
     rows = [widgets.HBox(list(controls.values())[i: i + 3]) for i in range(0, len(controls), 3)]
     box = widgets.VBox(rows)
-    display(box)
+    # a live notebook draws the widget; the static book (its html builder leaves the widget
+    # view out, _config.yml) shows the note instead of an empty output
+    display({**box._repr_mimebundle_(), "text/markdown": STATIC_CONTROLS_NOTE}, raw=True)
 
     def show_figure() -> None:
         first = render_figures(draw, **current())

@@ -159,7 +159,8 @@ RECORD_FILES = r"[\w/{}*-]*(?:lineage\.json|eval\.json|study\.json|card\.md|metr
 @pytest.mark.parametrize("name", ["intro"] + CHAPTERS)
 def test_page_reads_as_a_book(browser, name):
     """Equations typeset (offline: MathJax is served from _static), every figure numbered
-    and captioned once, no cross-reference left as its raw label, no development words."""
+    and captioned once, no cross-reference left as its raw label, no development words, no
+    empty outputs."""
     import time
 
     page = HTML / "book" / f"{name}.html"
@@ -207,3 +208,9 @@ def test_page_reads_as_a_book(browser, name):
         "return (document.querySelector('main') || document.body).innerText;")
     records = sorted(set(re.findall(RECORD_FILES, prose)))
     assert not records, f"{name}: record files named in the visible prose: {records[:5]}"
+    # 6. no empty outputs where a live notebook has widgets: each cell output shows something
+    #    (the static pages carry robotpose_lib.widgets' note in place of the controls)
+    empty = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.cell_output'))"
+        ".filter(o => !o.innerText.trim() && !o.querySelector('img, svg, table, iframe')).length;")
+    assert not empty, f"{name}: {empty} cell output(s) that show nothing"

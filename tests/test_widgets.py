@@ -56,7 +56,7 @@ def displayed(monkeypatch):
         def update(self, obj):
             updates.append(obj)
 
-    def fake_display(obj, display_id=False):
+    def fake_display(obj, display_id=False, raw=False):
         shown.append(obj)
         return Handle() if display_id else None
 
@@ -68,7 +68,8 @@ def test_panel_redraws_into_the_same_display(displayed):
     shown, updates = displayed
     n = ipywidgets.IntSlider(1, 0, 3)
     box = rw.panel(_draw, n=n)
-    assert isinstance(shown[0], ipywidgets.VBox) and shown[0] is box
+    assert isinstance(box, ipywidgets.VBox)
+    assert shown[0]["application/vnd.jupyter.widget-view+json"]["model_id"] == box.model_id
     assert isinstance(shown[1], Image) and not any(isinstance(w, ipywidgets.Output) for w in box.children)
     n.value = 2
     assert len(updates) == 1 and isinstance(updates[0], HTML)
@@ -78,7 +79,9 @@ def test_panel_controls_leave_the_figure_to_a_later_cell(displayed):
     shown, updates = displayed
     n = ipywidgets.IntSlider(1, 0, 3)
     box, show_figure = rw.panel_controls(_draw, n=n)
-    assert shown == [box]  # the controls' cell has one output: no figure beside it
+    # the controls' cell has one output, no figure beside it: the widget, with a note for the static book
+    assert len(shown) == 1 and shown[0]["application/vnd.jupyter.widget-view+json"]["model_id"] == box.model_id
+    assert shown[0]["text/markdown"] == rw.STATIC_CONTROLS_NOTE
     show_figure()
     assert len(shown) == 2 and isinstance(shown[1], Image)
     n.value = 2
