@@ -71,7 +71,7 @@ import numpy as np
 from IPython.display import Markdown, display
 
 from robotpose_lib import config, narration, scorecard
-from robotpose_lib.book import (HARD_NEGATIVES_COLUMN, SHIPPED, onepass_robot_rows,
+from robotpose_lib.book import (HARD_NEGATIVES_COLUMN, onepass_robot_rows,
                                 onepass_study_rows, quick_mode_note)
 from robotpose_lib.narration import markdown_table
 from robotpose_lib.cards import (depth_study_rows, read_study, sim2real_runs,
@@ -79,7 +79,6 @@ from robotpose_lib.cards import (depth_study_rows, read_study, sim2real_runs,
 from robotpose_lib.eval.real import keypoint_metrics, mean_pose_baseline
 from robotpose_lib.real_panda import load_real_panda
 from robotpose_lib.viz.localization import plot_real_study
-from robotpose_lib.viz.training import plot_throughput
 
 QUICK = config.quick_mode()
 DEVICE = config.default_device()
@@ -304,25 +303,10 @@ display(Markdown(narration.describe_instance_runtimes(runtimes, ONEPASS_ROBOTS))
 # %% [markdown]
 # ## Training throughput on a CPU
 #
-# Every reference model was trained on a laptop-class CPU, so samples per second decided
-# how much each model could learn. The runs were stopped and continued several times, and
-# the training logs record the throughput of every stretch of every run
-# ({numref}`fig-throughput`); the later stretches used a faster recipe (bfloat16 autocast
-# and channels-last memory where the CPU supports them, and the intermediate stages
-# supervised at the backbone's grid instead of the full image).
-
-# %% mystnb={"figure": {"caption": "Median training throughput of each reference model, one bar per stretch of its training between two continuations, in training order from the top (lighter bars: the first stretches of a run); left of each bar the training steps it covers, counted from the start of that model's own training, in thousands (the mesh Panda's from its warm start, so they do not include the primitive Panda's steps that chapter 2's figure of the reference runs counts); from the training logs; each run trained with one torch thread, its scenes rendered on the fly beside it.", "name": "fig-throughput"}}
-costs = [c for c in (training_cost(name) for name in SHIPPED) if c.parts]
-if costs:
-    fig, ax = plt.subplots(figsize=(7.5, 3.6))
-    plot_throughput(costs, ax=ax)
-    plt.show()
-else:
-    print("No training logs of the reference models here: no figure.")
-
-# %% [markdown]
-# What each step of the recipe is worth, measured on the computer that built this page
-# (`robotpose bench
+# Every reference model was trained on a CPU, so samples per second decided how much each
+# model could learn (the introduction's table of the shipped models gives each one's
+# throughput). What each step of the training recipe is worth, measured on the computer
+# that built this page (`robotpose bench
 # train`: one optimiser step of the localization network on a rendered batch, median of a
 # few steps after two warm-up steps; rendering is left out, as most training runs render
 # their scenes in a second process beside the training). Each row adds one change to the

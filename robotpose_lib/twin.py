@@ -206,6 +206,14 @@ def largest_drop(ladder: dict) -> tuple[str, float, float] | None:
     steps = [("the real background", twin, pasted), ("the real arm's look", pasted, photo)]
     step = max(steps, key=lambda s: s[1] - s[2])
     return step if step[1] - step[2] > LADDER_DROP else None
+def moving_loss(ladder: dict, step: str) -> float | None:
+    """The keypoint AUC that the ladder step ``step`` (as :func:`largest_drop` names it)
+    loses on the moving joints alone; None when the ladder has no moving-joint figures."""
+    rungs = ("mesh_twin", "mesh_pasted") if step == "the real background" else ("mesh_pasted", "photo")
+    aucs = [(ladder[k].get("moving") or {}).get("auc") for k in rungs]
+    return None if None in aucs else float(aucs[0] - aucs[1])
+
+
 LADDER_LABELS = {"mesh_twin": "mesh twin, test-set background", "mesh_pasted": "mesh twin pasted on the photo",
                  "photo": "the photo", "mean_pose": "mean-pose baseline"}
 

@@ -218,6 +218,13 @@ def test_describe_ladder_names_the_open_gaps():
     assert "finds more keypoints (46% to 74%) but not more right ones" in text
     assert "The largest drop comes with the real arm's look" in text
     assert "All three gaps are open: the viewpoint and pose, the real background, and the real arm's look." in text
+    # a drop on all joints that the moving joints do not show: the gap is named with where it is
+    flat = _ladder(0.33, 0.35, 0.23, 0.45)
+    for rung, auc in (("mesh_twin", 0.18), ("mesh_pasted", 0.22), ("photo", 0.21)):
+        flat[rung]["moving"]["auc"] = auc
+    text = narration.describe_ladder(flat)
+    assert "nearly all of that drop is in the joints the episodes do not move" in text
+    assert "and the real arm's look (at the joints the episodes do not move)." in text
     text = narration.describe_ladder(_ladder(0.8, 0.78, 0.76, 0.45))
     assert "No rung loses the arm" in text and "below the mean pose" not in text
     text = narration.describe_ladder(_ladder(0.8, 0.5, 0.48, 0.45))
@@ -225,7 +232,7 @@ def test_describe_ladder_names_the_open_gaps():
     # more keypoints over the real background and a higher AUC: no background gap (a reader caught this)
     text = narration.describe_ladder(_ladder(0.33, 0.35, 0.23, 0.45, found=(0.60, 0.73, 0.7)))
     # a rise within the ladder's 0.05 on a few photos is not read as a rise
-    assert "changes little (AUC 0.33 to 0.35, less than the 0.05 the ladder counts as a gap" in text
+    assert "changes little (AUC 0.33 to 0.35: no gap)" in text and "the ladder's fixed threshold" in text
     assert "scores higher (AUC 0.33 to 0.42, keypoints found 60% to 73%)" in narration.describe_ladder(
         _ladder(0.33, 0.42, 0.23, 0.45, found=(0.60, 0.73, 0.7)))
     assert "not more right ones" not in text
@@ -315,7 +322,13 @@ def test_twin_cause_says_when_the_twin_is_below_the_mean_pose(tmp_path):
     (folder / "eval.json").write_text(json.dumps({"twin": {"title": "t", "command": "-", "figures": figures}}))
     text = scorecard.twin_cause(tmp_path)
     assert "largest drop comes with the real arm's look, AUC 0.32 on the pasted twin to 0.08 on the photo" in text
-    assert "below the mean-pose baseline's 0.45" in text
+    assert "below the mean-pose baseline's 0.45" in text and "do not move" not in text
+    # the same drop with the moving joints flat: said where it is
+    for rung, auc in (("mesh_twin", 0.18), ("mesh_pasted", 0.22), ("photo", 0.21), ("mean_pose", 0.2)):
+        figures[rung]["moving"] = {"auc": auc}
+    (folder / "eval.json").write_text(json.dumps({"twin": {"title": "t", "command": "-", "figures": figures}}))
+    text = scorecard.twin_cause(tmp_path)
+    assert "0.08 on the photo, nearly all of it at the joints the episodes do not move" in text
 
 
 # ------------------------------------------------------------------ figures

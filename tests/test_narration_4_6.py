@@ -434,26 +434,6 @@ def test_open_problems_group_near_and_far_under_one_bullet():
     assert "see this chapter's table and chapter 5" in narration.open_problems(pointed, {})
 
 
-def test_plot_throughput_labels_every_bar_with_its_steps():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from robotpose_lib.cards import TrainingCost
-    from robotpose_lib.viz.training import plot_throughput
-
-    cost = TrainingCost("panda_localization_cpu", None, [{"steps": 1000, "samples_per_s": 3.0},
-                                                         {"steps": 16000, "samples_per_s": 12.8}])
-    ax = plot_throughput([cost])
-    # horizontal bars: the model's name, then each bar's steps, on the y axis
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["panda localization", "0.0-1.0k", "1.0-17.0k"]
-    assert "steps" in ax.get_ylabel() and ax.get_xlabel() == "median samples/s"
-    texts = [t.get_text() for t in ax.texts]
-    assert "3" in texts and "13" in texts
-    plt.close(ax.figure)
-
-
 def test_the_shown_pair_says_when_it_goes_against_the_table():
     # ((found, on the other robot) with masks, (found, on the other robot) without) per scene
     per_scene = [((10, 0), (10, 5)), ((10, 0), (10, 5)), ((11, 7), (7, 0))]

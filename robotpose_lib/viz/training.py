@@ -1,7 +1,6 @@
 """Figures of a training run: loss curves from its metrics log (``train.read_metrics``),
-a logged curve with its trailing mean and spread (:func:`rolling_stats`), a run made of
-parts joined end to end (:func:`lineage_curve`), and the training throughput of the
-reference runs (:func:`plot_throughput`); the figures read from a log's end or start
+a logged curve with its trailing mean and spread (:func:`rolling_stats`) and a run made of
+parts joined end to end (:func:`lineage_curve`); the figures read from a log's end or start
 (:func:`tenth_mean`, :func:`last_stage_terms`)."""
 from __future__ import annotations
 
@@ -348,64 +347,3 @@ def phase_key(whats, width: int = 50, prefix: str = "phases ") -> str:
             line = f"{line} {piece}" if line else piece
     lines.append(line)
     return "\n".join(lines)
-
-
-# the throughput figure: inches per row (a bar or a model's name) and around the rows
-THROUGHPUT_ROW_IN, THROUGHPUT_PAD_IN = 0.155, 0.8
-
-
-def throughput_height(costs) -> float:
-    """The height (inches) that :func:`plot_throughput` needs for ``costs``: one row per
-    bar and per model's name, legible at the book's column width."""
-    rows = sum(len(c.parts) + 1 for c in costs)
-    return THROUGHPUT_PAD_IN + THROUGHPUT_ROW_IN * max(rows, 4)
-
-
-def plot_throughput(costs, ax=None):
-    """Median training samples per second of the reference runs (``cards.TrainingCost``
-    objects) as horizontal bars, one per stretch of training between two continuations of
-    a run (a part of its lineage), in training order from the top, grouped by model: each
-    model's name on a row of its own (bold) above its bars, each bar labelled on its left
-    with the training steps it covers (counted from the start of training, in thousands;
-    its number in the run when the part gives no steps), so that a label stands on the
-    line of its bar, and the value at the bar's end (rounded to whole samples per second).
-    Without ``ax`` the figure is :func:`throughput_height` tall; an ``ax`` alone on a
-    shorter figure is given that height (the rows of 8-point labels need it).
-    Returns the Axes."""
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7.5, throughput_height(costs)))
-    elif len(ax.figure.axes) == 1 and ax.figure.get_figheight() < throughput_height(costs):
-        ax.figure.set_figheight(throughput_height(costs))
-    y, ticks, labels, names = 0, [], [], []
-    top = max((p["samples_per_s"] for c in costs for p in c.parts if np.isfinite(p["samples_per_s"])), default=1.0)
-    for k, cost in enumerate(costs):
-        robot, _, task = cost.name.replace("_cpu", "").rpartition("_")
-        ticks.append(y)
-        labels.append(f"{robot} {task}" if robot else task)
-        names.append(len(labels) - 1)
-        y += 1
-        done = 0
-        for i, part in enumerate(cost.parts):
-            ax.barh(y, part["samples_per_s"], 0.8, color=f"C{k}", alpha=0.45 + 0.55 * (i + 1) / len(cost.parts))
-            if np.isfinite(part["samples_per_s"]):
-                ax.text(part["samples_per_s"] + 0.01 * top, y, f"{part['samples_per_s']:.0f}", ha="left",
-                        va="center", fontsize=8)
-            if "steps" in part:
-                labels.append(f"{done / 1000:.1f}-{(done + part['steps']) / 1000:.1f}k")
-                done += part["steps"]
-            else:
-                labels.append(f"part {i + 1}")
-            ticks.append(y)
-            y += 1
-    ax.set_yticks(ticks, labels, fontsize=8)
-    for n in names:  # the models' names, bold, flush with the axis like the steps under them
-        ax.get_yticklabels()[n].set_fontweight("bold")
-        ax.get_yticklabels()[n].set_fontsize(9)
-    ax.tick_params(axis="y", length=0)
-    ax.set_ylim(y - 0.4, -0.6)  # training order from the top
-    ax.set_xlim(0, top * 1.1)
-    ax.set_xlabel("median samples/s")
-    ax.set_ylabel("training steps of each bar, grouped by model", fontsize=9)
-    ax.grid(axis="x", color="0.9", lw=0.6)
-    ax.set_axisbelow(True)
-    return ax
