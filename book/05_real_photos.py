@@ -43,9 +43,8 @@
 # calibrated frames kept beside the repository.
 #
 # The 15 frames are a **development (dev) set**: they only measure. No photo was trained
-# on, and no choice made for the model this chapter is about (its recipe, its
-# checkpoint, its decoding) was made on them: those choices were made on a synthetic
-# *filmed validation set*, scenes rendered from a general description of how people film
+# on, and the choices made for the model this chapter is about (its recipe, its
+# checkpoint, its decoding) were made on a synthetic *filmed validation set*, scenes rendered from a general description of how people film
 # arms (camera 0.3-3 m from the arm, wide fields of view, the base or the hand cut by the
 # border, occluders, an object in the hand). It continued, though, from the
 # primitive-Panda model that appears as a comparison row, whose checkpoints and
@@ -110,7 +109,7 @@ quick_mode_note()
 # extrinsics move them into the camera frame and $K$ projects them.
 
 # %%
-# on Colab the full episode (downloaded), else the dev sample beside the repository
+# on Colab the full episode (downloaded), else the dev sample in shared/data
 photos, source = available_photos()
 if photos:
     (h0, w0), fy = photos[0].image.shape[:2], photos[0].K[1, 1]
@@ -149,7 +148,8 @@ if photos:
 # is the area under the PCK curve from 0 to 20 px, normalised to 1. In 3D, a frame's
 # **ADD** is the mean distance between predicted and true keypoints, and the ADD AUC runs
 # from 0 to 10 cm. Every figure comes beside the **mean-pose baseline**: each frame
-# "predicted" as the episode's average true keypoints. In a teleoperation episode the
+# "predicted" as the average true keypoints of the photos scored (here the dev photos;
+# the whole episode where it was downloaded). In a teleoperation episode the
 # base never moves and the arm moves little, so this oracle scores well; a model that
 # cannot beat it does not see the arm. The moving joints (upper arm to hand) are reported
 # on their own, since the base and shoulder are nearly free points for the baseline.

@@ -211,13 +211,12 @@ display(Markdown(f"*Rule.* {narration.rules_text()}\n\n{sentence}"))
 # one-pass instance model (chapter 6), and for the industrial arm and the primitive Panda
 # the paper's recurrent instance model too. Each comes with its record: the commands that
 # trained it, the scenes it saw, and its evaluations. Each was trained on a CPU with two
-# cores and one torch thread, the scenes rendered on the fly beside it; longer trainings
-# ran as several runs, each continuing from the weights of the one before. The table gives
-# each model's training steps, the scenes it saw and its hours, summed over its runs from
-# the training logs, and its training throughput in samples per second (the rate at which
-# each run's median logged rate, rendering included, gets through all its scenes: total
-# scenes over the time those rates take; the hours also hold checkpoints, logging and
-# evaluations, so scenes / hours comes out lower); a model warm-started from
+# cores and one torch thread, the scenes rendered on the fly beside it. The table gives
+# each model's training steps, the scenes it saw and its hours, summed over its record,
+# and its training throughput in samples per second, rendering included (each training
+# run's median logged rate, combined over the runs as their total scenes over the time
+# they take at those rates; the recorded hours also count checkpoints, logging and
+# evaluations, so scenes / hours need not match it); a model warm-started from
 # another shipped model (the mesh Panda's from the primitive Panda's) names it, and the
 # last column adds the scenes that model saw. Each model goes by its folder's name (robot, task and `cpu` configuration), which
 # figure titles and printed lines in the chapters use.

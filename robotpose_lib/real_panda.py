@@ -173,4 +173,4 @@ def available_photos(colab_folder: str = "data/panda_1") -> tuple[list[RealPhoto
     folder = find_real_panda_dir()
     if folder is None:
         return [], "none"
-    return load_real_panda(folder), "the dev sample beside the repository"
+    return load_real_panda(folder), f"the dev sample in {folder.parent.name}/{folder.name}"

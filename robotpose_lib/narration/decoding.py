@@ -428,12 +428,15 @@ def describe_explored_scenes(shown: list, test_matched: int, test_robots: int, m
     dists = sorted({d for (_, _, d, _), _, _ in shown})
     fovs = sorted({f for (_, _, _, f), _, _ in shown})
     here, test = n_match / n_true, test_matched / test_robots
-    typical = 1 / n_true  # one robot more or less matched: as close as these few scenes can come
+    # two binomial standard errors of a share over n_true robots at the test set's rate (at
+    # least one robot): how far chance alone moves the share of so few robots
+    typical = max(2 * np.sqrt(test * (1 - test) / n_true), 1 / n_true)
     text = (f"In the {len(shown)} scenes drawn in {{numref}}`fig-explore-panel` and {{numref}}`fig-explore-settings`, "
             f"the models match {n_match} of the {n_true} true robots to a "
             f"chain within {match_px:.0f} px ({here:.0%}); on the test set of 4.3, {peak_name(method)} matched "
             f"{test_matched} of {test_robots} ({test:.0%}). "
-            + ("So the failures above are typical of these models, not unlucky picks." if abs(here - test) <= typical
+            + (f"On {n_true} robots chance alone moves such a share by about {typical:.0%} either way, so the "
+               "failures above are typical of these models, not unlucky picks." if abs(here - test) <= typical
                else "These few scenes went worse than the test set, where failures of this kind occur too "
                f"({test_robots - test_matched} of {test_robots} robots unmatched)." if here < test else
                f"These few scenes went better than the test set, where {test_robots - test_matched} of "
