@@ -162,8 +162,8 @@ from robotpose_lib.narration import real_photos_absent
 
 # photos and shown: loaded with the verdict at the top of the chapter
 display(Markdown(f"{{numref}}`fig-fk-photos` shows the projected chains over {len(shown)} of the {len(photos)} "
-                 f"photos, one in every {max(1, len(photos) // 4)} of the sample's list (not at even frame "
-                 "numbers); each is titled by its file name, which "
+                 f"photos, one in every {max(1, len(photos) // 4)} of the sample's list (the list's frames "
+                 "are not evenly spaced in the episode); each is titled by its file name, which "
                  f"ends in its frame number in the episode (`{shown[-1].name}`: frame "
                  f"{shown[-1].name.rsplit('_f', 1)[-1]})." if photos
                  else real_photos_absent("the photo check")))

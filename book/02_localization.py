@@ -163,8 +163,9 @@ quick_mode_note()
 # One thing the paper does not discuss: an image only shows $Z / f$, the depth relative
 # to the focal length $f$ (a robot twice as far through a lens twice as long looks the
 # same). Our synthetic cameras vary their field of view, and a real camera has its own
-# $f$, so we encode the depth normalised to a reference focal length and multiply the
-# focal length back in when decoding (`targets.DepthCoding`). {numref}`fig-targets` shows
+# $f$, so we encode the depth normalised to a reference focal length $f_{ref}$,
+# $Z' = Z f_{ref} / f_x$, and multiply the focal length back in when decoding
+# (`targets.DepthCoding`; the value of $f_{ref}$ is printed below). {numref}`fig-targets` shows
 # the targets of one rendered scene at the reference model's input size.
 
 # %%
@@ -175,7 +176,8 @@ t = make_targets(sample, (H, W), params)
 names = get_robot(LIVE_ROBOT).keypoint_names
 print(f"{sample.num_robots} robot(s), J = {len(names)}, sigma = {params.sigma} px, "
       f"phi = {params.phi}, depth range {params.depth.z_min}-{params.depth.z_max} m "
-      "(focal-normalised)")
+      f"at the reference focal length f_ref = {params.depth.fx_over_width_ref} x "
+      "the image width")
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The targets of one rendered scene: the image with its true joints; the belief maps (the maximum over joints, and one joint); the encoded depth D on the weight discs; the weight W of eq. 2; and the inverse depth code itself.", "name": "fig-targets"}}
 fig, axes = plt.subplots(2, 3, figsize=(10, 5.4))
@@ -343,9 +345,8 @@ display(Markdown(describe_live_run(logged, live_steps)))
 # :class: dropdown
 # Each model lives in a folder named for its robot, such as
 # `assets/models/kuka_kr16_localization_cpu/`: `model.pt`
-# holds the weights, `card.md` gives the command, steps, data and time of every run that
-# trained it (a phase that was interrupted and resumed is several runs; written from
-# `lineage.json`), and `eval.json` holds its evaluation on the fixed test set. The
+# holds the weights, `card.md` lists every training command with its steps, data and time
+# (written from `lineage.json`), and `eval.json` holds its evaluation on the fixed test set. The
 # Panda's phases on primitives are in `panda_primitive_localization_cpu`, its phase on
 # meshes in `panda_localization_cpu`.
 # :::

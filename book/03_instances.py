@@ -282,7 +282,8 @@ ax.set_title("toy instance model: matching loss during training", fontsize=10)
 plt.show()
 
 # %% [markdown]
-# On held-out toy scenes (a generator the training never saw) we let the model run with
+# On held-out toy scenes (the same kind of disc scenes, drawn with a seed that the
+# training never used) we let the model run with
 # the stopping rule and count. The paper's rule ends the sequence at the first step in
 # which fewer than 5% of the pixels are activated (mask value above 0.5); the steps
 # before it are the count, so a step with exactly 5% still counts. The smallest discs
@@ -356,7 +357,8 @@ print(f"model input {IN_H}x{IN_W}; instance model parameters: "
 # industrial arms (as the paper), so many robots cover only a small part of the image.
 # {numref}`fig-areas` shows each robot's mask area as a share of the image. Our own rule
 # (the default of `robotpose eval instances`) stops at a much smaller fraction, printed
-# under the figure, chosen so that nearly every test robot covers more than it. That
+# under the figure, chosen so that the test robots cover more than it (the share that does
+# is printed there too). That
 # choice reads the true areas of these test scenes (no model output); validation scenes
 # would have been the cleaner source, so read the rule's figures below with that in mind.
 

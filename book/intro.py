@@ -136,8 +136,10 @@ display(Markdown(narration.chosen_scene_rule(
 #
 # **Decoding** (chapter 4). For each predicted mask $\hat S_r$ until the empty one: mask the
 # belief maps, $\hat B_j \odot \hat S_r$; take each joint's peak $(u_j, v_j)$ (NMS or a
-# Laplacian of Gaussian); read the depth map there and undo its code, $Z_j = a / (\hat
-# D(u_j, v_j) - b)$; and lift the pixel into the camera frame,
+# Laplacian of Gaussian); read the depth map there and undo its code,
+# $Z_j = \frac{f_x}{f_{ref}} \, a / (\hat D(u_j, v_j) - b)$ (our depth is coded at a
+# reference focal length $f_{ref}$, so the camera's own $f_x$ scales it back, chapter 2;
+# the log code undoes its own way); and lift the pixel into the camera frame,
 #
 # $$ X_j = Z_j \, K^{-1} (u_j, v_j, 1)^\top , $$
 #

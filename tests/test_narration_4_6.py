@@ -461,7 +461,7 @@ def test_the_shown_scene_says_whether_it_is_a_success():
                            errors_cm={"nms": np.array([[40.0, 50.0, np.nan], [np.nan, 45.0, np.nan]])})
     text = narration.describe_shown_outcome(poor)
     assert text.startswith("On this scene 2 of the 2 true robots get a chain") and "3 of their 5 joints" in text
-    assert "45 cm from the truth on average: the median scene is not a success" in text
+    assert "45 cm from their true 3D positions on average: the median scene is not a success" in text
     good = SimpleNamespace(counted=counted, matched={"nms": np.array([True, True])},
                            errors_cm={"nms": np.array([[4.0, 5.0, 6.0], [3.0, 5.0, np.nan]])})
     assert ": a success." in narration.describe_shown_outcome(good)

@@ -214,6 +214,7 @@ def test_canvas_counting_and_ap_sentences():
     assert "raises the counting accuracy from 57% to 59% (2 points, not more than the seeds' spread" in text
     assert "raises the share of one-disc steps from 28% to 53% (25 points, more than the seeds' spread" in text
     assert "Quick mode" in text and "Quick mode" not in nar.describe_canvas(without, canvas, 400, False)
+    assert "counting accuracies range from 55% to 59% without the canvas and from 58% to 60% with it" in text
     text = nar.describe_coco_ap({"0.2%": 0.023, "5%": 0.0}, {"0.2%": 0.089, "5%": 0.021}, "0.2%")
     assert "boxes 0.023, masks 0.089; with the paper's 5% rule 0.000 and 0.021" in text
     assert "UNTRAINED" in nar.describe_coco_ap({"x": 0, "5%": 0}, {"x": 0, "5%": 0}, "x", False)
@@ -255,6 +256,7 @@ def test_log_noise_and_unstopped_runs():
                                   {"instances": 0.29, "localization": 0.29})
     assert "relative noise is 0.25 against the localization run's 0.28" in text
     assert "equal at two decimals" in text and "part" not in text
+    assert "within 25% of each other, which one run each does not rank" in text and "noisier" not in text
     text = nar.describe_log_noise({"instances": 0.3, "localization": 0.2},
                                   {"instances": 0.1, "localization": 0.2})
     assert "the matching loss is the noisier" in text and "in the other order" in text
@@ -348,6 +350,10 @@ def test_instances_summary_from_the_figures():
     assert "only 11% of its steps cover exactly one robot, and 79% cover several at once" in text
     assert "(mostly by lighting up the background: on the test scenes with two or more robots 10% of what " \
            "they activate" in text
+    # about half on the robots is not "mostly" background
+    half = nar.instances_summary(purity, 0.19, 0.0129, "0.2%", 24.4, True, {"on_robot": 0.48})
+    assert "(as much by lighting up the background as the robots: on the test scenes with two or more robots " \
+           "48% of what" in half
     assert "right in 19% of the test scenes" in text and "did not stop" in text
     assert "covers 1.3% of the image, so we also evaluate with 0.2%" in text
     assert "about 24.4 ms per robot" in text

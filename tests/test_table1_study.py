@@ -58,6 +58,9 @@ def test_the_verdict_follows_the_figures():
         in text
     assert ("the narrow joint range matters more in these runs: against the control, it lowers it by 10.0 cm "
             "(near + far error), the other lowers it by 4.0 cm; each is one run of one seed") in text
+    # within 2 cm of each other: not ranked
+    close = verdict(study(joints=(20.0, 30.0), fov=(27.0, 36.0)))   # gains 10 and 9 cm
+    assert "neither stands out in these runs" in close and "matters more" not in close
     assert "do not explain the gap" not in text      # a 27 cm effect is not small
     small = verdict(study(readme=(19.0, 29.5), joints=(24.0, 35.0), fov=(30.0, 41.0)))
     assert "No condition moves the error by more than about 1.5 cm (near + far)" in small

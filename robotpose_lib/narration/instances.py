@@ -188,8 +188,15 @@ def describe_canvas(without: list[dict], with_canvas: list[dict], steps: int, qu
         whether the canvas moves the counting accuracy and the share of one-disc steps by
         more than the seeds of the run without it spread (:func:`seed_effect`), and that
         the reference models were trained without it."""
+    def span(rows):
+        values = _column(rows, "count right", 0.01)
+        return f"{values.min():.0%} to {values.max():.0%}"
+
     return (f"Over {steps} toy training steps, with {len(with_canvas)} seeds against {len(without)}, "
             + seed_effect(without, with_canvas, "canvas feedback", CANVAS_COLUMNS) + "."
+            + f" The runs' counting accuracies range from {span(without)} without the canvas and from "
+              f"{span(with_canvas)} with it: the rule reads {len(with_canvas)} runs against {len(without)}, a "
+              "first sign rather than a measured size."
             + (" (Quick mode: very short runs, so these differences mean little.)" if quick else "")
             + " The reference models were trained without the canvas; retraining them with it "
               "is an open step.")
@@ -301,6 +308,10 @@ def describe_instance_runtime(rows: list[dict], rounds: int, size: tuple[int, in
           "computer that built this page. Compare times within one table.")
 
 
+# relative noises of two single runs closer than this factor are not ranked
+NOISE_RATIO = 1.25
+
+
 def describe_log_noise(noise: dict[str, float], noise_last: dict[str, float]) -> str:
     """Chapter 3: the relative noise of the instance and the localization runs' logged loss
     (``viz.training.relative_noise``), over their whole training (``noise``) and over its
@@ -308,10 +319,14 @@ def describe_log_noise(noise: dict[str, float], noise_last: dict[str, float]) ->
     and whether the last phase tells the same."""
     louder = noise["instances"] > noise["localization"]
     louder_last = noise_last["instances"] > noise_last["localization"]
+    # one run each: a ratio this close to 1 does not rank them
+    close = max(noise.values()) < NOISE_RATIO * min(noise.values())
     return (f"Over all their phases, the instance run's relative noise is "
             f"{noise['instances']:.2f} against the localization run's "
             f"{noise['localization']:.2f}: "
-            + ("the matching loss is the noisier of the two" if louder else
+            + (f"within {NOISE_RATIO - 1:.0%} of each other, which one run each does not rank, so these two logs "
+               "alone do not show the instance model as the harder one to train" if close else
+               "the matching loss is the noisier of the two" if louder else
                "the localization run is the noisier one, so these two logs alone do not "
                "show the instance model as the harder one to train")
             + f". In their last phases alone the two are {noise_last['instances']:.2f} "
@@ -535,8 +550,9 @@ def instances_summary(purity: dict | None, count_right: float, median_area: floa
     elif purity:
         model = (f"Ours does not yet: only {purity['single']:.0%} of its steps cover exactly "
                  f"one robot, and {purity['union']:.0%} cover several at once"
-                 + (f" (mostly by lighting up the background: on the test scenes with two or more robots "
-                    f"{activation['on_robot']:.0%} of what they activate lies on a robot)"
+                 + (f" ({'mostly' if activation['on_robot'] < 0.35 else 'as much'} by lighting up the background"
+                    f"{'' if activation['on_robot'] < 0.35 else ' as the robots'}: on the test scenes with two or "
+                    f"more robots {activation['on_robot']:.0%} of what they activate lies on a robot)"
                     if activation and np.isfinite(activation["on_robot"])
                     and activation["on_robot"] < 0.5 else "")
                  + f", so its counts are right in {count_right:.0%} of the test scenes.")

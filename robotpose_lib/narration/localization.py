@@ -280,7 +280,8 @@ def describe_backbone_comparison(comparison: dict, robot: str = "", recipe: str 
             "chapter's (five scikit-image pictures that the training split does not hold: a cat, a colour wheel, "
             "a retina, a text page and a motorcycle), so that these figures compare with each other and not "
             "with the tables above, frozen against fine-tuned: "
-            + "; ".join(parts) + f": {verdict}.")
+            + "; ".join(parts) + f": {verdict}. That is one short run of each, with no seed spread measured: it "
+            "decided what a CPU budget buys at that length, not whether fine-tuning would win over a longer run.")
 
 
 def describe_intermediate_supervision(steps: dict[str, tuple[int, int]]) -> str:

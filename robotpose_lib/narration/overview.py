@@ -84,10 +84,10 @@ def describe_shown_outcome(report, method: str = "nms", match_px: float = 40.0) 
     matched, robots = int(report.matched[method].sum()), len(report.matched[method])
     mean = float(np.mean(errors[found])) if found.any() else float("nan")
     good = matched == robots and found.mean() >= 0.8 and mean < 10.0
-    return (f"On this scene {matched} of the {robots} true robots get a chain (its joints within {match_px:.0f} px "
-            "of theirs on average at 480x640, chapter 4's matching), "
+    return (f"On this scene {matched} of the {robots} true robots get a chain (chapter 4's matching: its joints "
+            f"within {match_px:.0f} px of theirs on average, measured at 480x640), "
             f"{int(found.sum())} of their {int(counted.sum())} joints in the frame are found"
-            + (f", {mean:.0f} cm from the truth on average" if found.any() else "")
+            + (f", {mean:.0f} cm from their true 3D positions on average" if found.any() else "")
             + (": a success. " if good else
                ": the median scene is not a success, and the figure shows how far off it is. ")
             + "Chapter 4 measures the whole test set.")
