@@ -42,7 +42,7 @@
 #   targets of a rendered scene);
 # * how to run the whole pipeline on any image with `Predictor` and `robotpose predict`;
 # * how large the end-to-end 3D errors of the reference networks are, with NMS and LoG;
-# * what the instance masks change when two robots stand close together;
+# * what the instance masks change when two robots share an image;
 # * what each step costs in time, beside the paper's Table II.
 
 # %% tags=["remove-cell"]
@@ -322,7 +322,10 @@ if other_predictor is not None:
 # fewer),
 # split like the paper's Table I into near $[0, 5)$ m and far $[5, 10]$ m by its true
 # depth (joints beyond 10 m count in the figure below, not in the table). Joints of unmatched robots and joints without a peak are *misses*, reported
-# separately. Both peak finders decode the same network outputs.
+# separately. Both peak finders decode the same network outputs. These are 3D errors of
+# whole joints through the whole pipeline; Table I in chapter 2 measures only the depth
+# read from the map on each joint's disc, over other joints, so the two need not agree
+# even for the same network.
 
 # %%
 predictors = {ROBOT: predictor}
@@ -417,7 +420,7 @@ for robot, rep in reports.items():
 # chapter 2); the errors here are end-to-end, including the 2D error of the peak, which a
 # depth error alone does not see.
 #
-# ## Without instance masks: two robots close together
+# ## Without instance masks: two robots in one image
 #
 # Scenes with exactly two mesh Pandas standing close to each other (both bases within
 # half an arm's reach of the scene's centre, so that they often overlap in the image,
@@ -443,8 +446,8 @@ else:
     print("skipped: needs the reference instance model")
 
 # %% [markdown]
-# {numref}`fig-masks-or-not` shows one of these scenes decoded both ways. It is a hard
-# case picked on purpose, not a typical scene (the table gives the typical figures): so
+# {numref}`fig-masks-or-not` shows one of these scenes decoded both ways. It is picked on
+# purpose as the clearest case of mixing, not a typical scene (the table gives the typical figures): so
 # that the figure shows what the table's last column measures, the scene is the one where
 # the two decodings differ most in the number of found joints that lie nearer the other robot's
 # joint (ties broken by the difference in joints found), counted as in the table.

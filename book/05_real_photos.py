@@ -79,7 +79,7 @@ import numpy as np
 import torch
 
 from robotpose_lib import config, narration, twin, viz
-from robotpose_lib.book import quick_mode_note
+from robotpose_lib.book import SHIPPED, quick_mode_note
 from robotpose_lib.cards import read_record, training_cost
 from robotpose_lib.checkpoint import reference_path
 from robotpose_lib.eval import real as eval_real
@@ -380,6 +380,14 @@ display(Markdown(markdown_table(changes, headers={"field": "setting",
                                                   "meaning": "what it sets",
                                                   "cpu": "`cpu` preset",
                                                   "gpu": "`gpu`"})))
+# whether any shipped model's record names a GPU machine
+machines = {part.get("machine", "") for name in SHIPPED
+            if (shipped := read_record(name)) is not None
+            for part in shipped.lineage["parts"]}
+if not any("GPU" in m for m in machines):
+    display(Markdown("No shipped model was trained on a GPU yet (their records "
+                     "name only CPU machines): the script is tested end to end on a "
+                     "CPU at tiny sizes, but its GPU budget has not been run."))
 
 # %% [markdown]
 # What else a reader with a GPU should change, in order:
@@ -391,8 +399,8 @@ display(Markdown(markdown_table(changes, headers={"field": "setting",
 #    it measures whether a larger budget reverses it. Either way, choose on the filmed
 #    validation set that the script evaluates, never on these photos.
 # 2. **The backbone and the stride.** The `gpu` preset fine-tunes Lite0; the studies
-#    above found neither fine-tuning nor stride 4 worth it at 800 CPU steps, which says
-#    little about a much longer run. Measure both again at the GPU budget
+#    above put neither fine-tuning nor stride 4 ahead of the frozen stride-8 backbone at
+#    800 CPU steps, which says little about a much longer run. Measure both again at the GPU budget
 #    (`--set backbone=lite0_s4`, `--set freeze_backbone=false`).
 # 3. **Backgrounds.** Add photographs of labs and workshops without robots
 #    (`BackgroundPool(folders=...)`, e.g. an unpacked COCO image folder): the ladder's

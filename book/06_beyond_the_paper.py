@@ -161,7 +161,7 @@ if real_study is not None:
 # depth read at each far joint's true pixel beside the error of a baseline that predicts
 # the median depth for every joint, a straight-line fit of predicted against true joint
 # depth (a slope below 1 means the predictions are squeezed towards the middle), and the
-# joint error before and after an oracle scale per robot (below the table). Its rows are checkpoints along the
+# joints' depth error before and after an oracle scale per robot (below the table). Its rows are checkpoints along the
 # industrial arm's localization run of chapter 2's training figure, named by their step
 # counted from the start of training and by the depth code (and branch) that checkpoint
 # had been trained with; the last is the shipped checkpoint. Each row also trained longer
@@ -193,8 +193,8 @@ else:
                  "far joints": "far joints [cm]",
                  "baseline far": "median baseline, far joints [cm]",
                  "slope": "fit slope",
-                 "joints": "joints, all [cm]",
-                 "oracle scale": "joints after a per-robot oracle scale [cm]"})))
+                 "joints": "joint depth, all [cm]",
+                 "oracle scale": "joint depth after a per-robot oracle scale [cm]"})))
     display(Markdown(narration.describe_depth_study(rows)))
 
 # %% [markdown]

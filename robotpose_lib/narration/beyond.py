@@ -147,7 +147,7 @@ def describe_depth_study(rows: list[dict]) -> str:
         last = scaled[-1]
         sentences.append(
             "Dividing each robot's joint depths by its own median ratio of predicted to true depth (an oracle that "
-            f"knows each robot's distance) takes the mean joint error of *{last['checkpoint']}* from "
+            f"knows each robot's distance) takes the mean joint depth error of *{last['checkpoint']}* from "
             f"{last['joints']:.1f} to {last['oracle scale']:.1f} cm: "
             + ("more than half of the error was each robot's distance, not the shape of the arm in depth."
                if last["oracle scale"] < 0.5 * last["joints"] else

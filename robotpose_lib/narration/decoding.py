@@ -23,8 +23,8 @@ def report3d_table(report) -> str:
         rows.append({"peaks": peak_name(m), "robots matched": f"{int(report.matched[m].sum())}/{len(report.counted)}",
                      "predicted": report.predicted[m], "joints missed": report.misses(m),
                      "mean 2D [px]": float(np.nanmean(px)) if np.isfinite(px).any() else float("nan"),
-                     "near mean [cm]": nf["near"]["mean"], "near median [cm]": nf["near"]["50%"],
-                     "far mean [cm]": nf["far"]["mean"], "far median [cm]": nf["far"]["50%"]})
+                     "3D near mean [cm]": nf["near"]["mean"], "3D near median [cm]": nf["near"]["50%"],
+                     "3D far mean [cm]": nf["far"]["mean"], "3D far median [cm]": nf["far"]["50%"]})
     return markdown_table(rows, formats={c: ".1f" for c in rows[0] if "[" in c})
 
 
