@@ -147,7 +147,7 @@ if photos:
 # $t$ pixels (a keypoint the model did not find counts as wrong), and the **keypoint AUC**
 # is the area under the PCK curve from 0 to 20 px, normalised to 1. In 3D, a frame's
 # **ADD** is the mean distance between predicted and true keypoints, and the ADD AUC runs
-# from 0 to 10 cm. Every figure comes beside the **mean-pose baseline**: each frame
+# from 0 to 10 cm (a frame with a keypoint not found has no ADD and counts as a failure). Every figure comes beside the **mean-pose baseline**: each frame
 # "predicted" as the average true keypoints of the photos scored (here the dev photos;
 # the whole episode where it was downloaded). In a teleoperation episode the
 # base never moves and the arm moves little, so this oracle scores well; a model that

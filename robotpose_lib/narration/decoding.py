@@ -219,7 +219,8 @@ def describe_predicted_counts(reports: dict, kept: dict, duplicate_iou: dict, ma
                "same scenes can give other totals: chapters 3 and 6 count per scene at the networks' 240x320). ")
             + drops
             + "Robots beyond the true ones do not enter the error columns: each true robot is matched to at most "
-            "one prediction (Hungarian assignment on the mean 2D distance of their joints, accepted below "
+            "one prediction (the Hungarian assignment, the pairing of true and predicted robots with the least total "
+            "mean 2D distance of their joints, each pair accepted below "
             f"{match_px:.0f} px at 480x640), errors are taken only over matched pairs, and an unmatched prediction "
             "appears only in *predicted*. An unmatched true robot counts its joints as *missed*. So the errors "
             "measure how well the robots that are found are placed, not how many false robots come with them.")

@@ -140,6 +140,10 @@ def plot_found_peaks(ax, peaks: dict[str, np.ndarray], size: float = 80, fontsiz
 
     for method, uv in peaks.items():
         uv = np.asarray(uv, float).reshape(-1, 2)
-        ax.scatter(uv[:, 0], uv[:, 1], s=size, label=peak_name(method), zorder=3, **PEAK_STYLES.get(method, {}))
+        # the circle drawn wider than the cross and below it, so that a cross on the same
+        # peak shows inside its circle
+        ring = method == "log"
+        ax.scatter(uv[:, 0], uv[:, 1], s=size * (3.0 if ring else 1.0), label=peak_name(method),
+                   zorder=3 if ring else 4, **PEAK_STYLES.get(method, {}))
     return ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(peaks), fontsize=fontsize,
                      handletextpad=0.2, columnspacing=1.0, frameon=False)
