@@ -166,27 +166,28 @@ display(Markdown(narration.chosen_scene_rule(
 # numbers by the rule under the table (`robotpose_lib/scorecard.py`). The synthetic figures
 # are those of `kuka_kr16`, our 6-axis industrial arm, the closest to the paper's Stäubli
 # RX130; the real photographs show a Franka Emika Panda (`panda`). Terms the chapters
-# define: NMS and LoG (the Laplacian of Gaussian) are the two ways of
-# finding a joint's peak in its belief map (chapter 4 explains both; chapter 2 measures
-# them); the *recurrent* model is the
-# paper's ConvGRU instance model (chapter 3), the *one-pass* model our alternative to it,
-# which predicts a heatmap of robot centres and each pixel's offset to its robot's centre
-# and so finds every robot at once
-# (chapter 6); COCO AP is the average precision of the instance masks as detections,
-# averaged over ten thresholds of IoU (intersection over union, the overlap of two
-# masks) from 0.50 to 0.95 (chapter 3, the paper's Fig. 7);
-# keypoint AUC scores 2D joints on photos between 0 and 20 px, 1 being
-# perfect, the *dev photos* are 15 calibrated photographs of a real Panda that the models
-# are measured on, never trained on, and the *mean-pose baseline* guesses every
-# photo's average pose (chapter 5); a *recipe* is the randomisation a model trains on
-# (`paper`: the paper's; `clutter`: the paper's plus distractor objects; `sim2real`:
-# close wide-angle cameras, white-grey materials, clutter and camera-like degradations,
-# the kind of scene real photos of arms show; `dream`:
-# `sim2real` plus DREAM's randomisation of the robot's own colours and textures; chapters
-# 5 and 6), and the *primitive
-# Panda* is the arm drawn from geometric primitives, the *mesh Panda* (`panda`) from the
-# meshes of its URDF (the Unified Robot Description Format: the file that lists a robot's
-# links, joints and meshes; chapter 1).
+# define, in brief:
+#
+# * **NMS** and **LoG** (the Laplacian of Gaussian): the two ways of finding a joint's
+#   peak in its belief map (chapter 4 explains both; chapter 2 measures them).
+# * The **recurrent** model: the paper's ConvGRU instance model (chapter 3). The
+#   **one-pass** model: our alternative, which predicts a heatmap of robot centres and
+#   each pixel's offset to its robot's centre, and so finds every robot at once (chapter 6).
+# * **COCO AP**: the average precision of the instance masks as detections, averaged over
+#   ten thresholds of IoU (intersection over union, the overlap of two masks) from 0.50 to
+#   0.95 (chapter 3, the paper's Fig. 7).
+# * **Keypoint AUC**: scores 2D joints on photos between 0 and 20 px, 1 being perfect. The
+#   **dev photos**: 15 calibrated photographs of a real Panda that the models are
+#   measured on, never trained on. The **mean-pose baseline** guesses every photo as the
+#   photos' average pose (chapter 5).
+# * A **recipe**: the randomisation a model trains on (`paper`: the paper's; `clutter`:
+#   the paper's plus distractor objects; `sim2real`: close wide-angle cameras, white-grey
+#   materials, clutter and camera-like degradations, the kind of scene real photos of arms
+#   show; `dream`: `sim2real` plus DREAM's randomisation of the robot's own colours and
+#   textures; chapters 5 and 6).
+# * The **primitive Panda** (`panda_primitive`): the arm drawn from geometric primitives;
+#   the **mesh Panda** (`panda`): drawn from the meshes of its URDF (the Unified Robot
+#   Description Format, the file that lists a robot's links, joints and meshes; chapter 1).
 
 # %% tags=["remove-input"]
 rows = scorecard.scorecard(photos=load_real_panda())

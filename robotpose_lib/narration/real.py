@@ -385,7 +385,7 @@ def describe_recipe_choice(comparison: dict, first_part_steps: int | None = None
 
     early = (", and this model continued the chosen run" if first_part_steps == chosen["steps"] else "")
     budget = f" ({comparison['steps_budget']})" if comparison.get("steps_budget") else ""
-    return (f"The recipe was chosen early: one run per recipe from the same start, each measured on the filmed "
-            f"validation set after the same {chosen['steps']:,} steps{budget}, chose `{chosen['recipe']}` (keypoint "
-            f"AUC all / moving {figs(chosen)}) over " + ", ".join(f"`{a['recipe']}` ({figs(a)})" for a in others)
-            + early + ".")
+    return (f"The recipe was chosen by a short trial: one run per recipe from the same start, each measured on the "
+            f"filmed validation set after the same {chosen['steps']:,} steps{budget}, chose `{chosen['recipe']}` "
+            f"(keypoint AUC all / moving {figs(chosen)}) over "
+            + ", ".join(f"`{a['recipe']}` ({figs(a)})" for a in others) + early + ".")
