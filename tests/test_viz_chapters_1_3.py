@@ -210,6 +210,10 @@ def test_robot_panels_titles_and_scene_statistics_histograms():
     axes = vs.plot_training_distribution({"toy": stats})
     assert [ax.get_ylabel() for ax in axes] == ["scenes", "robots", "joints"]
     assert all(ax.get_xlabel() for ax in axes)
+    # one legend for the three panels, naming each robot once
+    legends = axes[0].figure.legends
+    assert len(legends) == 1 and [t.get_text() for t in legends[0].get_texts()] == ["toy"]
+    assert not any(ax.get_legend() for ax in axes)
     plt.close(axes[0].figure)
 
 

@@ -170,15 +170,17 @@ def plot_training_distribution(stats: dict, axes=None, depth_bins: int = 20):
         values = [v[np.isfinite(v)] for v in values]
         if names:
             ax.hist(values, bins=bins, color=colors, label=names, rwidth=0.9, edgecolor="white", linewidth=0.3)
-            ax.set_ylim(0, ax.get_ylim()[1] * 1.3)  # room for the legend above the bars
     for ax, x, y in zip(axes, ("robots in the image", "fraction of joints visible",
                                "joint depth z [m]"), ("scenes", "robots", "joints")):
         ax.set_xlabel(x)
         ax.set_ylabel(y)
-        if names:
-            ax.legend(fontsize=8)
     axes[0].set_xticks(range(4))
-    axes[0].figure.tight_layout()
+    fig = axes[0].figure
+    if names:  # one legend for the three panels, above them, at a size the column keeps legible
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(names), fontsize=11,
+                   frameon=False)
+    fig.tight_layout()
     return axes
 
 
