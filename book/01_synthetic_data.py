@@ -262,7 +262,8 @@ display(Markdown(describe_mesh_agreement(
 # %% [markdown]
 # ## The paper's randomisation
 #
-# Every draw of §III-A is a named parameter of `SynthParams`, with the paper's default:
+# Every draw of §III-A is a named parameter of `SynthParams`; its default is the paper's
+# value where the paper gives one, else ours:
 #
 # | paper | parameter | default |
 # |---|---|---|

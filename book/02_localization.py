@@ -177,7 +177,7 @@ names = get_robot(LIVE_ROBOT).keypoint_names
 print(f"{sample.num_robots} robot(s), J = {len(names)}, sigma = {params.sigma} px, "
       f"phi = {params.phi}, depth range {params.depth.z_min}-{params.depth.z_max} m "
       f"at the reference focal length f_ref = {params.depth.fx_over_width_ref} x "
-      "the image width")
+      "the image width (the middle of the synthetic cameras' field of view)")
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The targets of one rendered scene: the image with its true joints; the belief maps (the maximum over joints, and one joint); the encoded depth D on the weight discs; the weight W of eq. 2; and the inverse depth code itself.", "name": "fig-targets"}}
 fig, axes = plt.subplots(2, 3, figsize=(10, 5.4))

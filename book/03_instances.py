@@ -487,7 +487,9 @@ else:
 # a true positive at IoU threshold $t$ when it overlaps a not yet matched robot with IoU
 # $\ge t$; detections of all test images are ranked by confidence (the mean mask value
 # over its activated pixels), and precision is averaged over 101 recall levels. The paper
-# scores boxes (around the pixels above 0.6); we report boxes and masks. `ap.py`
+# scores boxes, each around the pixels of a mask above 0.6 (the paper's own threshold
+# for boxes, stricter than the 0.5 that counts a pixel as activated for stopping); we
+# report boxes and masks. `ap.py`
 # reproduces pycocotools' numbers (checked in the tests).
 
 # %% mystnb={"figure": {"caption": "Precision-recall curves of the reference model's boxes (left) and masks (right) on the test set, one curve per IoU threshold of COCO's ten, 0.50 to 0.95 in steps of 0.05, each in the legend with its AP (the paper's Fig. 7a); the curves alternate solid and dashed, so that curves at thresholds with the same precision, which lie on top of each other, both show, and a threshold where nothing is matched draws no curve, and one where only a robot or two are matched, whose curve is a single point or a stub at the left edge, is drawn with dots.", "name": "fig-pr"}}
@@ -724,7 +726,10 @@ if "instances" in noise and "localization" in noise:
 # %% [markdown]
 # ### Teaching it to stop
 #
-# Trained with the paper's loss as it stands (end-of-sequence weight 1), one run per
+# Trained with end-of-sequence weight 1 and $L_2$ taken as a mean over pixels (our
+# reading of eq. 6: the paper says "the standard squared error" without saying whether it
+# is summed or averaged over the pixels, and a sum would weigh the term tens of thousands
+# of times more), one run per
 # robot (the Panda drawn from primitives, `panda_primitive`: its recurrent model was
 # trained on it), the instance model does not learn to stop. Each robot's model record
 # keeps that run and its counting on synthetic test scenes with the same robots, cameras
@@ -766,7 +771,8 @@ else:
     print("The records of the weight-1 runs are not here.")
 
 # %% [markdown]
-# Why? The end-of-sequence term is a mean over all pixels, so a leftover mask the size of a
+# Why? With our reading the end-of-sequence term is a mean over all pixels, so a leftover
+# mask the size of a
 # small robot (about 1% of the image) costs about 0.01, against up to 1 for a missed
 # robot: the model had little reason to clear it. The shipped models are trained with a
 # heavier end-of-sequence term (`--set eos_weight=...`), in phases, each continuing from
@@ -882,11 +888,11 @@ for row, net in zip(sweep, sweep_models):
         out, _ = toy_steps(net, f_test, TOY_SIZE, steps=5)
         p = step_purity(out, masks_test.numpy(), counts_test)
         canvas_rows.append({**row, "steps with one disc": p["single"],
-                            "steps with a union": p["union"]})
+                            "steps covering several": p["union"]})
 display(Markdown(markdown_table(
     canvas_rows, columns=["canvas feedback", "seed", "steps with one disc",
-                          "steps with a union", "count right"],
-    formats={c: ".0%" for c in ("steps with one disc", "steps with a union",
+                          "steps covering several", "count right"],
+    formats={c: ".0%" for c in ("steps with one disc", "steps covering several",
                                 "count right")})))
 display(Markdown(narration.describe_canvas(
     [r for r in canvas_rows if r["canvas feedback"] == "no"],

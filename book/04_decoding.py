@@ -196,8 +196,9 @@ display(Markdown(narration.describe_perfect_decoding(perfect)))
 # `Predictor.from_pretrained(robot)` loads the shipped reference checkpoints: the robot's
 # localization network and an instance model, all trained on a CPU; chapters 2, 3 and 6
 # describe them. Where a robot ships both instance models, a rule on measured figures
-# picks one (`checkpoint.default_instance_task`): the higher sum of mask AP@0.5 and
-# counting accuracy on the synthetic test set, plus the keypoint AUC on the real photos
+# picks one (`checkpoint.default_instance_task`): the higher sum of mask AP@0.5 (chapter
+# 3's average precision of the masks at an overlap, IoU, of at least 0.5) and counting
+# accuracy on the synthetic test set, plus the keypoint AUC on the real photos
 # when both were measured there; a tie keeps the paper's recurrent model. `predictor(image, K)` takes an image of any size, resizes it
 # to the network's 240x320 input, scales $K$ with it (and uses the scaled focal length to
 # decode depth, as in training), and maps the results back to the input's pixels. Without
@@ -352,8 +353,14 @@ for robot, p in predictors.items():
     record = read_record(f"{robot}_localization_cpu")
     recipe = (f" (localization net trained last on the `{record.lineage['recipe']}` "
               "recipe)" if record is not None else "")
+    if record is not None and record.lineage["recipe"] != "paper":
+        # trained on other cameras than the test set's: said beside its figures
+        trained = params_for(robot, record.lineage["recipe"])
+        tested = params_for(robot)
+        recipe += (f", whose cameras ({narration.camera_ranges(trained)}) differ "
+                   f"from the test set's ({narration.camera_ranges(tested)})")
     kind = showcase.instance_model_kind(p)  # the default instance model of the robot
-    recipe += f", {kind} instance model"
+    recipe += f"; {kind} instance model"
     joints = int(rep.counted.sum())
     display(Markdown(f"**{robot}**{recipe}: {rep.num_images} test images, "
                      f"{len(rep.counted)} true robots, {joints} counted joints; "
@@ -602,8 +609,9 @@ if predictor is not None and shown and ROBOT in reports:
 #   loses almost nothing, so the end-to-end errors are the networks'.
 # * `Predictor` and `robotpose predict` run the whole pipeline on any image and $K$,
 #   resizing both consistently.
-# * NMS and LoG decode the same maps; the tables above say which is more precise for our
-#   networks, and how much masks help or hurt when two robots stand close.
+# * NMS and LoG decode the same maps; section 4.3 tests, joint by joint, whether either
+#   places the joints closer for our networks, and section 4.4 how much masks help or hurt
+#   when two robots share an image.
 # * Every step is timed beside the paper's Table II; the paper's times are on a GPU.
 #
 # ## Exercises

@@ -385,7 +385,7 @@ machines = {part.get("machine", "") for name in SHIPPED
             if (shipped := read_record(name)) is not None
             for part in shipped.lineage["parts"]}
 if not any("GPU" in m for m in machines):
-    display(Markdown("No shipped model was trained on a GPU yet (their records "
+    display(Markdown("No shipped model was trained on a GPU (their records "
                      "name only CPU machines): the script is tested end to end on a "
                      "CPU at tiny sizes, but its GPU budget has not been run."))
 

@@ -188,9 +188,9 @@ else:
                  "far joints": ".1f", "baseline far": ".1f", "slope": ".2f",
                  "R²": ".2f",
                  "joints": ".1f", "oracle scale": ".1f"},
-        headers={"scenes": "test scenes", "near mean": "near [cm]",
-                 "far mean": "far [cm]", "floor far": "target floor, far [cm]",
-                 "far joints": "far joints [cm]",
+        headers={"scenes": "test scenes", "near mean": "near, discs [cm]",
+                 "far mean": "far, discs [cm]", "floor far": "target floor, far [cm]",
+                 "far joints": "far, at the joints [cm]",
                  "baseline far": "median baseline, far joints [cm]",
                  "slope": "fit slope",
                  "joints": "joint depth, all [cm]",
@@ -269,7 +269,7 @@ else:
 # %% mystnb={"figure": {"caption": "Instance stage runtime against the number of robots in the scene, from the one-pass study files (one panel per robot that has one; medians; 'forced' variants, dashed with open markers, decode exactly as many instances as there are robots).", "name": "fig-onepass-runtime"}}
 LABELS = {"onepass_ms": "one-pass", "onepass_forced_ms": "one-pass, forced",
           "convgru_ms": "recurrent",
-          "convgru_forced_ms": "recurrent, forced (k + 1 steps)"}
+          "convgru_forced_ms": "recurrent, forced (robots + 1 steps)"}
 studies = {r: study for r in ONEPASS_ROBOTS
            if (study := read_study(f"{r}_onepass_cpu", "onepass")) is not None}
 runtimes = {r: rows for r, study in studies.items()
@@ -293,7 +293,7 @@ else:
                         ms=7 if forced else 4, label=label)
         ax.set_title(robot, fontsize=10)
         ax.set_xlabel("robots in the scene"); ax.set_ylabel("instance stage [ms]")
-        ax.set_xticks(k); ax.legend(fontsize=8)
+        ax.set_xticks(k); ax.legend(fontsize=9)
     plt.tight_layout()
     plt.show()
 
@@ -314,7 +314,8 @@ display(Markdown(narration.describe_instance_runtimes(runtimes, ONEPASS_ROBOTS))
 # by pixel rather than channel by channel, which suits the CPU's convolutions;
 # *bfloat16* runs the network's arithmetic in 16-bit brain floats (autocast) where the CPU
 # supports them; the *shipped* row adds the low-resolution intermediate loss, chapter 2's
-# coarse supervision of the earlier stages:
+# coarse supervision of the earlier stages, which skips up-sampling their maps to the
+# image size:
 
 # %%
 from robotpose_lib.bench.train import throughput

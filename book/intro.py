@@ -302,8 +302,8 @@ display(Markdown(
 # live run trains the `gpu` configuration, the paper's stage sizes, for its 600 steps
 # instead of the tiny `quick` configuration; to train the reference models at that size for longer, run
 # `scripts/gpu_train.sh OUT MINUTES` there. The GPU path is written for CUDA but has
-# only been tested on a CPU (no GPU was at hand for this book, whose every figure was
-# computed on a CPU), so a run on Colab's GPU may meet problems ours did not; every
+# only been tested on a CPU (every figure of this book was computed on a CPU), so a run
+# on Colab's GPU may meet problems ours did not; every
 # chapter also runs on Colab's CPU, more slowly.
 #
 # **Use the library.** `robotpose predict photo.png --robot panda --fx ... --out preds.json`

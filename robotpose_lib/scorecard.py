@@ -473,7 +473,7 @@ def twin_cause(folder: str | Path | None = None) -> str:
         rungs = ("twin", "pasted twin") if step == "the real background" else ("pasted twin", "photo")
         loss = moving_loss(ladder, step)
         parts.append(f"the largest drop comes with {step}, AUC {before:.2f} on the {rungs[0]} to {after:.2f} on the "
-                     f"{rungs[1]}" + (", nearly all of it at the joints the episodes do not move"
+                     f"{rungs[1]}" + (", nearly all of it at the joints the episode does not move"
                                       if loss is not None and loss <= LADDER_DROP else ""))
     if not parts:
         parts.append(f"no rung loses more than {LADDER_DROP:.2f} of AUC")

@@ -223,8 +223,8 @@ def test_describe_ladder_names_the_open_gaps():
     for rung, auc in (("mesh_twin", 0.18), ("mesh_pasted", 0.22), ("photo", 0.21)):
         flat[rung]["moving"]["auc"] = auc
     text = narration.describe_ladder(flat)
-    assert "nearly all of that drop is in the joints the episodes do not move" in text
-    assert "and the real arm's look (at the joints the episodes do not move)." in text
+    assert "nearly all of that drop is in the joints the episode does not move" in text
+    assert "and the real arm's look (at the joints the episode does not move)." in text
     text = narration.describe_ladder(_ladder(0.8, 0.78, 0.76, 0.45))
     assert "No rung loses the arm" in text and "below the mean pose" not in text
     text = narration.describe_ladder(_ladder(0.8, 0.5, 0.48, 0.45))
@@ -274,7 +274,10 @@ def test_describe_recipe_choice_names_both_arms():
     assert "after the same 4,641 steps, chose `x` (keypoint AUC all / moving 0.300 / 0.150)" in text
     assert "over `dream` (0.200 / 0.100)" in text and "continued the chosen run" not in text
     choice = {"chosen": "B", "arms": {"A": arm("dream", 0.2), "B": arm("x", 0.3)}}
-    assert narration.describe_recipe_choice(choice, 4641).endswith(", and this model continued the chosen run.")
+    assert ", and this model continued the chosen run. That is one run per recipe: the gap is larger than the 0.02" \
+        in narration.describe_recipe_choice(choice, 4641)
+    close = {"chosen": "B", "arms": {"A": arm("dream", 0.29), "B": arm("x", 0.3)}}
+    assert "a gap under 0.02 between single runs is not read as a ranking" in narration.describe_recipe_choice(close)
     assert "continued the chosen run" not in narration.describe_recipe_choice(choice, 3000)
     choice["steps_budget"] = "the steps the first run made in 45 min"
     assert "after the same 4,641 steps (the steps the first run made in 45 min), chose" in \
@@ -328,7 +331,7 @@ def test_twin_cause_says_when_the_twin_is_below_the_mean_pose(tmp_path):
         figures[rung]["moving"] = {"auc": auc}
     (folder / "eval.json").write_text(json.dumps({"twin": {"title": "t", "command": "-", "figures": figures}}))
     text = scorecard.twin_cause(tmp_path)
-    assert "0.08 on the photo, nearly all of it at the joints the episodes do not move" in text
+    assert "0.08 on the photo, nearly all of it at the joints the episode does not move" in text
 
 
 # ------------------------------------------------------------------ figures

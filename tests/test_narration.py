@@ -46,6 +46,11 @@ def test_describe_chains_reads_a_right_and_a_mixed_prediction():
     s = _two_robot_scene()
     right = narration.describe_chains(s, [_pose_of(s, 0), _pose_of(s, 1)])
     assert "2 robots predicted for 2" in right and "Every true robot has its own chain" in right
+    # the poses' 3D joints are the truth's: 0 cm off in 3D, said beside the 2D match
+    assert "in the image; in 3D the chains' joints lie 0 to 0 cm from their true positions" in right
+    shifted = _pose_of(s, 1)
+    shifted.joints_3d[:, 2] += 1.0   # one chain a metre too far
+    assert "lie 0 to 100 cm from their true positions" in narration.describe_chains(s, [_pose_of(s, 0), shifted])
     # one chain with the first joints of robot 0 and the rest of robot 1: a mixed chain
     J = s.joints_2d.shape[1]
     mixed_uv = np.concatenate([s.joints_2d[0, : J // 2], s.joints_2d[1, J // 2:]])

@@ -176,7 +176,7 @@ def test_scene_title_and_the_explored_scenes_sentence():
     typical = narration.describe_explored_scenes(shown, 3, 10, "nms", 40.0, params_for("panda"))
     assert "typical of these models" in typical and "trained last" not in typical
     # 1 of 4 against 3 of 10: two standard errors of 4 robots at 30% are 46 points
-    assert "On 4 robots chance alone moves such a share by about 46% either way" in typical
+    assert "On 4 robots chance alone moves such a share by about 46 percentage points either way" in typical
     # 3 of 4 against 3 of 10 is within that: typical, not "went better"
     close = narration.describe_explored_scenes([((1, 2, 1.5, 50.0), 2, 2), ((2, 2, 1.8, 50.0), 1, 2)], 3, 10,
                                                "nms", 40.0, params_for("panda"))
@@ -293,6 +293,7 @@ def test_describe_real_study_reads_baseline_trend_and_backbones():
     text = narration.describe_real_study(tiny)
     assert "too small to rank the two: neither run puts its keypoints near the arm yet" in text
     assert "The fine-tuned run found more keypoints" in text and "2.0 times the steps" in text
+    assert "found 5% of them, too few for its median error to mean anything" in text
     assert "paid for" not in text and "worth more" not in text  # no winner from AUCs near zero
     runs[2]["all"]["auc"] = 0.5
     text = narration.describe_real_study(runs, {"auc": 0.4})

@@ -397,8 +397,8 @@ def test_training_phases_follow_the_warm_start_merge_resumed_parts_and_name_thei
         ("b_localization_cpu", ["part1", "part1"], 50), ("b_localization_cpu", ["part2"], 4),
         ("b_localization_cpu", ["part3"], 4)]
     assert [len(p.rows) for p in phases[:3]] == [10, 5, 50]
-    assert nar.phase_changes(phases) == ["λ = 1", "λ = 50", "dream scenes, coarse stages 1 to N-1", "more steps",
-                                         "settings not recorded"]
+    assert nar.phase_changes(phases) == ["λ = 1", "λ = 50", "dream scenes, coarse stages 1 to N-1",
+                                         "more steps, schedule restarted", "settings not recorded"]
     table = nar.describe_training_phases({"m": phases})
     assert "| m | 3 | 50 | m | dream | 50 | inverse | none | coarse | 0.001, cosine |" in table
     assert "| m | 5 | 4 | not recorded |" in table

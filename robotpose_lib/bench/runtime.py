@@ -41,6 +41,21 @@ from .decode import _blob_log, _compare, _scipy_nms, measure, synthetic_beliefs
 SIZE = (480, 640)
 
 
+def cpu_model() -> str:
+    """The CPU's model name as the operating system reports it (Linux ``/proc/cpuinfo``,
+    else ``platform.processor()``), or "an unnamed CPU"."""
+    import platform
+
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "an unnamed CPU"
+
+
 def _timer(device: torch.device):
     def sync():
         if device.type == "cuda":
@@ -102,7 +117,7 @@ def measure_table_ii(robot: str = "panda_primitive", localization: str | None = 
         loc, inst, coding, what, trained_instances = build_models(robot, device, localization, instances)
         net_size = tuple(loc.config.input_size)
         J = loc.num_joints
-        cpu_name = f"{os.cpu_count()} CPU cores, torch threads {torch.get_num_threads()}"
+        cpu_name = f"{cpu_model()}, {os.cpu_count()} CPU cores, torch threads {torch.get_num_threads()}"
         gpu = f", {torch.cuda.get_device_name(device)}" if device.type == "cuda" else ""
         rows = []  # (label, mean, std, paper key or None)
 

@@ -92,7 +92,8 @@ def ablation_markdown(study: dict) -> str:
     CPU minutes; the paper's figures as the last row."""
     rows = ablation_rows(study)
     tests = [t for t in TEST_SETS if any(t in r["by_test_set"] for r in rows)]
-    lines = ["| trained under | CPU min | " + " | ".join(f"test set {TEST_SET_SHORT[t]}" for t in tests) + " |",
+    lines = ["| trained under | training [CPU min] | "
+             + " | ".join(f"test set {TEST_SET_SHORT[t]}" for t in tests) + " |",
              "|---|---:|" + "---:|" * len(tests)]
     for r in rows:
         cells = []

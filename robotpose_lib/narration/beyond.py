@@ -87,10 +87,13 @@ def describe_real_study(runs: list[dict], baseline: dict | None = None) -> str:
         if max(ft["all"]["auc"], same["all"]["auc"]) < TOO_SMALL_TO_RANK:
             # AUCs this close to zero rank nothing, and a found keypoint may be far off
             more = "frozen" if same["all"]["found"] > ft["all"]["found"] else "fine-tuned"
+            fewest = min((same, "frozen"), (ft, "fine-tuned"), key=lambda r: r[0]["all"]["found"])
+            medians = (f"the median error of those found is {same['all']['median_px']:.0f} px frozen, "
+                       f"{ft['all']['median_px']:.0f} px fine-tuned" if fewest[0]["all"]["found"] >= 0.1 else
+                       f"the {fewest[1]} run found {fewest[0]['all']['found']:.0%} of them, too few for its median "
+                       "error to mean anything")
             text += (f". Both AUCs are below {TOO_SMALL_TO_RANK}, too small to rank the two: neither run puts its "
-                     f"keypoints near the arm yet. The {more} run found more keypoints, and the median error of "
-                     f"those found is {same['all']['median_px']:.0f} px frozen, {ft['all']['median_px']:.0f} px "
-                     "fine-tuned, so "
+                     f"keypoints near the arm yet. The {more} run found more keypoints, and {medians}, so "
                      "at this budget the comparison shows what a step costs more than what either backbone learns"
                      + (f": the frozen backbone made {same['step'] / ft['step']:.1f} times the steps in the same "
                         "time." if steps else "."))
@@ -149,7 +152,8 @@ def describe_depth_study(rows: list[dict]) -> str:
             "Dividing each robot's joint depths by its own median ratio of predicted to true depth (an oracle that "
             f"knows each robot's distance) takes the mean joint depth error of *{last['checkpoint']}* from "
             f"{last['joints']:.1f} to {last['oracle scale']:.1f} cm: "
-            + ("more than half of the error was each robot's distance, not the shape of the arm in depth."
+            + ("more than half of the error was each robot's distance, not the joints' depths relative to each "
+               "other."
                if last["oracle scale"] < 0.5 * last["joints"] else
                "each robot's distance is part of the error, not most of it."))
     return "\n\n".join(sentences)
@@ -280,8 +284,8 @@ def depth_next_step(rows: list[dict]) -> str:
             f"of *{r['checkpoint']}*; "
             + ("so predict each robot's distance better (from its apparent size, for example) before anything else"
                if share >= 0.5 else
-               "the rest is the shape of the arm in depth, so train a larger network for longer on a GPU "
-               "(`scripts/gpu_train.sh`)"))
+               "the rest lies in the depths of the joints relative to each other, which a per-robot scale cannot "
+               "fix, so train a larger network for longer on a GPU (`scripts/gpu_train.sh`)"))
 
 
 def _ours(r: ScoreRow) -> str:

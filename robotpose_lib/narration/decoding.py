@@ -43,7 +43,8 @@ def describe_wrong_robot(rows: list[dict], images: int) -> str:
         text += (f"The joints found lie {m['mean 3D [cm]']:.1f} cm from the truth on "
                  f"average with the masks and {p['mean 3D [cm]']:.1f} cm without "
                  f"(medians {m['median 3D [cm]']:.1f} and "
-                 f"{p['median 3D [cm]']:.1f} cm). ")
+                 f"{p['median 3D [cm]']:.1f} cm; each over the joints its own decoding found, so not the same "
+                 "joints). ")
     a, b = m["joints on the other robot"], p["joints on the other robot"]
     if not (np.isfinite(a) and np.isfinite(b)):
         return text + ("No joint was found, so the share on the other robot is "
@@ -128,7 +129,16 @@ def describe_chains(s, poses, match_px: float = 40.0) -> str:
                  "as good as that mask" + (": " + "; ".join(why) if why else "")
                  + ". The masks come from the instance model that `Predictor` loaded.")
     else:
-        text += "\n\nEvery true robot has its own chain here."
+        # right in the image need not be right in 3D: say how far the matched chains lie
+        errors = []
+        for t, k in enumerate(match):
+            if k >= 0:
+                d = np.linalg.norm(poses[k].joints_3d - s.joints_3d[t], axis=-1)[valid[t]]
+                if np.isfinite(d).any():
+                    errors.append(100 * float(np.nanmean(d)))
+        text += "\n\nEvery true robot has its own chain here, in the image" + (
+            f"; in 3D the chains' joints lie {min(errors):.0f} to {max(errors):.0f} cm from their true positions on "
+            "average (depth is the hard part, chapter 2)." if errors else ".")
     return text
 
 
@@ -436,7 +446,8 @@ def describe_explored_scenes(shown: list, test_matched: int, test_robots: int, m
             f"the models match {n_match} of the {n_true} true robots to a "
             f"chain within {match_px:.0f} px ({here:.0%}); on the test set of 4.3, {peak_name(method)} matched "
             f"{test_matched} of {test_robots} ({test:.0%}). "
-            + (f"On {n_true} robots chance alone moves such a share by about {typical:.0%} either way, so the "
+            + (f"On {n_true} robots chance alone moves such a share by about {100 * typical:.0f} percentage points "
+               "either way, so the "
                "failures above are typical of these models, not unlucky picks." if abs(here - test) <= typical
                else "These few scenes went worse than the test set, where failures of this kind occur too "
                f"({test_robots - test_matched} of {test_robots} robots unmatched)." if here < test else

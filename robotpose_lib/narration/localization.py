@@ -520,7 +520,8 @@ def phase_changes(phases: list) -> list[str]:
         else:
             changed = [_setting_words(k, phase.settings[k]) for k in _PHASE_SETTINGS
                        if k in phase.settings and phase.settings[k] != before.settings.get(k)]
-            out.append(", ".join(changed) or "more steps")
+            out.append(", ".join(changed) or ("more steps, schedule restarted" if phase.settings.get("schedule")
+                                               == "cosine" else "more steps"))
     return out
 
 
