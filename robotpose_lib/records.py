@@ -5,8 +5,9 @@
 * ``model.pt``       the weights (inference keys only; ``checkpoint.py``'s format),
 * ``metrics.jsonl``  the training log, every part of the run in order (rows tagged with
                      the ``"run"`` of their part when the model was trained in separate runs),
-* ``lineage.json``   how it was trained: the parts, each with its command, steps, scenes
-                     and hours, and the command that continues the run; earlier runs it
+* ``lineage.json``   how it was trained: the parts, each with its command, the settings
+                     that command trains with (``settings``, ``cli.train.training_settings``),
+                     steps, scenes and hours, and the command that continues the run; earlier runs it
                      does not descend from (``earlier_runs``) with their notes,
 * ``eval.json``      what it measures: one entry per evaluation, each the JSON that the
                      ``robotpose eval ... --json`` command wrote, with that command,

@@ -286,8 +286,8 @@ def describe_backbone_comparison(comparison: dict, robot: str = "", recipe: str 
 
 def describe_intermediate_supervision(steps: dict[str, tuple[int, int]]) -> str:
     """Chapter 2's bullet on where the reference models' intermediate stages were supervised
-    (``steps``: robot -> (its steps with ``--set intermediate=low_res``, all its steps), over
-    the weights' lineage, warm start included; ``ModelRecord.steps_with_setting``): the
+    (``steps``: robot -> (its steps trained with ``intermediate`` "low_res", all its steps),
+    over the weights' lineage, warm start included; ``cards.training_phases``): the
     paper supervises every stage at the input size (eq. 3); "" when no step did otherwise."""
     used = {robot: s for robot, s in steps.items() if s[0]}
     if not used:
