@@ -225,9 +225,10 @@ else:
 # chapter 5). The mesh Panda (`panda`) ships the one-pass model only, trained on
 # chapter 5's `dream` recipe; its row has no recurrent model beside it.
 #
-# Both instance models read the belief and depth maps of a frozen localization network,
-# and each was last trained over the localization weights it runs on (its model card
-# gives the commands), so that network is not one of the differences between them.
+# Both instance models of a robot read the belief and depth maps of the same frozen
+# localization network, the robot's shipped one, and each was last trained over those
+# very weights (their model cards give the commands; a test checks the weights), so that
+# network is not one of the differences between them.
 
 # %% tags=["hide-input"]
 # panda_primitive and kuka_kr16 ship both instance models; panda the one-pass one

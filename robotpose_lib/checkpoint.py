@@ -129,17 +129,13 @@ def find_reference(robot: str, task: str = "localization", config: str = "cpu",
 INSTANCE_MODELS = ("instances", "onepass")
 
 
-def instance_model_score(evals: dict, with_photos: bool) -> float | None:
+def instance_model_score(evals: dict) -> float | None:
     """The figure :func:`default_instance_task` ranks instance models by, from a model's
     eval.json (``evals``): mask AP at IoU 0.5 plus counting accuracy on the fixed synthetic
-    test set ("test"), plus, when ``with_photos``, the keypoint AUC (0-20 px, all joints)
-    of the whole pipeline on the real dev photos ("real"); each term is in [0, 1] and
-    weighs the same. None when a figure the score needs is missing."""
+    test set ("test"), each in [0, 1] and weighing the same. The real dev photos do not
+    enter it: they only measure (chapter 5). None when a figure is missing."""
     test = (evals.get("test") or {}).get("figures") or {}
-    real = (evals.get("real") or {}).get("figures") or {}
     terms = [test.get("mask_ap50"), test.get("counting_accuracy")]
-    if with_photos:
-        terms.append(((real.get("model") or {}).get("all") or {}).get("auc"))
     return None if any(t is None for t in terms) else float(sum(terms))
 
 
@@ -150,9 +146,8 @@ def default_instance_task(robot: str, config: str = "cpu", folder: str | Path | 
 
     Rule: among the robot's shipped instance models with a test-set evaluation in their
     eval.json, the one with the highest :func:`instance_model_score`: synthetic test set
-    mask AP@0.5 + counting accuracy, + the dev photos' keypoint AUC when every candidate
-    was measured on them (each in [0, 1], equal weights); a tie, or no measured candidate,
-    keeps the paper's model ("instances")."""
+    mask AP@0.5 + counting accuracy (each in [0, 1], equal weights; the dev photos only
+    measure); a tie, or no measured candidate, keeps the paper's model ("instances")."""
     import json
 
     evals = {}
@@ -160,8 +155,7 @@ def default_instance_task(robot: str, config: str = "cpu", folder: str | Path | 
         path = model_folder(robot, task, config, folder) / "eval.json"
         if path.is_file() and (model_folder(robot, task, config, folder) / MODEL_FILE).is_file():
             evals[task] = json.loads(path.read_text())
-    with_photos = bool(evals) and all("real" in e for e in evals.values())
-    scores = {t: s for t, e in evals.items() if (s := instance_model_score(e, with_photos)) is not None}
+    scores = {t: s for t, e in evals.items() if (s := instance_model_score(e)) is not None}
     return max(scores, key=lambda t: (scores[t], -INSTANCE_MODELS.index(t))) if scores else INSTANCE_MODELS[0]
 
 

@@ -274,7 +274,7 @@ def test_describe_recipe_choice_names_both_arms():
     assert "after the same 4,641 steps, chose `x` (keypoint AUC all / moving 0.300 / 0.150)" in text
     assert "over `dream` (0.200 / 0.100)" in text and "continued the chosen run" not in text
     choice = {"chosen": "B", "arms": {"A": arm("dream", 0.2), "B": arm("x", 0.3)}}
-    assert ", and this model continued the chosen run. That is one run per recipe: the gap is larger than the 0.02" \
+    assert ", and this model continued the chosen run. That is one run per recipe: the gap is larger than 0.02, the" \
         in narration.describe_recipe_choice(choice, 4641)
     close = {"chosen": "B", "arms": {"A": arm("dream", 0.29), "B": arm("x", 0.3)}}
     assert "a gap under 0.02 between single runs is not read as a ranking" in narration.describe_recipe_choice(close)

@@ -119,13 +119,16 @@ def test_most_differing_scene_and_its_sentence():
     per_scene = [((10, 1), (8, 1)), ((12, 0), (7, 4)), ((9, 2), (9, 0))]
     assert pose3d.most_differing_scene(per_scene) == 1
     text = narration.describe_shown_pair(per_scene, 1, [])
-    assert text.startswith("Of the 3 scenes, the one shown differs most in joints on the other robot")
+    # scene by scene: fewer with masks in scene 1, more in scene 2, a tie in scene 0
+    assert text.startswith("Scene by scene, the masks put fewer joints on the other robot in 1 scene and more in 1 "
+                           "(the rest tie; a sign test puts chance at p = 1). Of the 3 scenes, the one shown differs "
+                           "most in joints on the other robot")
     assert "with the masks 0 of the 12 found joints" in text and "without them 4 of 7." in text
     same = [((10, 1), (8, 1)), ((12, 0), (7, 0))]
     pick = pose3d.most_differing_scene(same)
     assert pick == 1  # the tie in foreign joints is broken by joints found
     assert narration.describe_shown_pair(same, pick, ["the orange chain lies on the blue one"]).startswith(
-        "In none of the 2 scenes")
+        "In none of the 2 scenes")   # no scene differs: no sign test
     with pytest.raises(ValueError):
         pose3d.most_differing_scene([])
 
@@ -330,7 +333,8 @@ def test_depth_study_rows_count_steps_from_the_start_and_read_as_sentences():
     # the baseline is per joint: the model's far joints (far + 5 cm here), not its discs
     assert "at the far joints its error is 0.55 to 1.00 times the median-depth baseline's at the same joints" in text
     assert "the shipped checkpoint, *step 6,000 (log code; shipped)*, is better than predicting" in text
-    assert "below 0.9, predictions squeezed towards the middle of the range, in *step 3,000 (inverse code)*." in text
+    assert ("below 0.9, predictions squeezed towards the middle of the range, in *step 3,000 (inverse code)* (the "
+            "rows also differ in training length") in text
     assert "from 50.0 to 20.0 cm: more than half of the error was each robot's distance" in text
     same = depth_study_rows([_diagnosis("part 1 (a)", 1000, 120.0, 0.5)], cost)
     assert "(no better than predicting one depth for every far joint, in every checkpoint)" in \
@@ -416,7 +420,7 @@ def test_describe_instance_runtimes_and_train_bench():
               "threads": 1} for v, s in (("fp32 eager", 40.0), ("+ channels_last", 46.0),
                                          ("+ bfloat16 (not native)", 46.0), ("shipped", 80.0))]
     text = narration.describe_train_bench(bench, "quick", quick=True)
-    assert text.startswith("`quick` configuration, batch 4, input 96x128, cpu, 1 torch thread:")
+    assert text.startswith("`quick` configuration, batch 4, input 96x128, on cpu with 1 torch thread:")
     assert "trains 2.0 times as many samples per second" in text and "not taken" in text
     assert text.endswith("the better guide.")
 

@@ -251,6 +251,17 @@ def test_instance_runtime_reads_the_line():
         nar.describe_instance_runtime([], 5, (1, 1), "cpu", 1, 0.0, 0.0)
 
 
+def test_test_counts_against_what_their_parameters_draw():
+    shares = [0.10, 0.43, 0.33, 0.14]
+    text = nar.describe_test_counts({0: 5, 1: 42, 2: 43, 3: 10}, shares)
+    assert text.startswith("The 100 test scenes hold 5%, 42%, 43%, 10% of scenes with 0, 1, 2, 3 robots; their "
+                           "parameters draw 10%, 43%, 33%, 14% on average")
+    # 43% against 33%: 10 points, more than two standard errors (9.4) of 100 scenes; 5% against 10% is not (6.0)
+    assert "This draw holds more scenes with 2 robots than the average" in text and "with 0 robots" not in text
+    assert "This draw" not in nar.describe_test_counts({0: 10, 1: 43, 2: 33, 3: 14}, shares)
+    assert nar.describe_test_counts({}, shares) == ""
+
+
 def test_log_noise_and_unstopped_runs():
     text = nar.describe_log_noise({"instances": 0.25, "localization": 0.28},
                                   {"instances": 0.29, "localization": 0.29})

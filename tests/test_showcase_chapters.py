@@ -172,3 +172,18 @@ def test_table_ii_text_says_which_instance_model_each_row_times():
     assert "its instance model the recurrent one" in onepass
     assert "loads the one-pass instance model by default" in onepass
     assert "loads the" not in narration.table_ii_conditions(table_ii, 7, predictor_model="recurrent")
+
+
+def test_robot_count_shares_are_what_the_test_parameters_draw():
+    """The average the book sets the test set's robot counts against: shares over 0..3
+    robots that sum to 1, the same for the same seed, and the test set's own scenes counted
+    as rendered agree with the undrawn scenes of its seed (rendering drops no robot here)."""
+    from robotpose_lib.eval.testset import TEST_SEED, robot_count_shares, test_dataset
+
+    shares = robot_count_shares("kuka_kr16", n=200)
+    assert shares.shape == (4,) and np.isclose(shares.sum(), 1.0)
+    assert np.array_equal(shares, robot_count_shares("kuka_kr16", n=200))
+    drawn = robot_count_shares("kuka_kr16", n=12, seed=TEST_SEED)
+    test = test_dataset("kuka_kr16", 12, (48, 64))
+    rendered = np.bincount([test[i].num_robots for i in range(12)], minlength=4) / 12
+    assert np.abs(drawn - rendered).sum() <= 2 / 12   # at most one scene counted differently

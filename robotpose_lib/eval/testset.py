@@ -23,7 +23,7 @@ from ..backgrounds import BackgroundPool
 from ..data import SyntheticDataset
 from ..real_panda import RealPhoto
 from ..robots import get_robot
-from ..synth import RECIPES, generate_one, params_for
+from ..synth import RECIPES, generate_one, params_for, sample_scene
 from ..types import Sample
 
 # The test set's seed: 10,000 + the paper's year. Training runs use --data-seed (0 by
@@ -59,6 +59,15 @@ def test_dataset(robot: str, n: int, size: tuple[int, int], seed: int = TEST_SEE
     if seed == 0:
         raise ValueError("seed: 0 is the default training seed; a test set needs its own seed")
     return SyntheticDataset(robot, n, size=tuple(size), seed=seed, params=test_params(robot, recipe))
+
+
+def robot_count_shares(robot: str, n: int = 2000, seed: int = 1, recipe: str = "paper") -> np.ndarray:
+    """The share of scenes with 0, 1, 2, ... robots that the test set's parameters draw
+    (``synth.sample_scene``, no rendering: the robots placed and made visible), over ``n``
+    scenes of ``seed``: what a test set of any seed holds on average. Shape (max_robots + 1,)."""
+    params = test_params(robot, recipe)
+    counts = [int(sample_scene(robot, params, seed, i, 1, 1).visible.sum()) for i in range(n)]
+    return np.bincount(counts, minlength=params.max_robots + 1) / n
 
 
 def validation_dataset(robot: str, n: int, size: tuple[int, int], seed: int = VALIDATION_SEED,

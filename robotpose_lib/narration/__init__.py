@@ -55,7 +55,7 @@ from .decoding import (TAB10_NAMES, camera_ranges, coinciding_chains, compare_pe
                        describe_perfect_decoding, describe_predicted_counts, describe_shown_pair,
                        describe_table_ii, describe_wrong_robot, report3d_table, runtime_verdict, scene_title,
                        table_ii_conditions, table_ii_markdown)
-from .instances import (SWEEP_COLUMNS, chosen_masks_rule, describe_assignment, describe_canvas,
+from .instances import (SWEEP_COLUMNS, chosen_masks_rule, describe_assignment, describe_canvas, describe_test_counts,
                         describe_coco_ap, describe_counting, describe_eos_errors, describe_heavy_eos,
                         describe_instance_runtime, describe_log_noise, describe_step_activation,
                         describe_step_counts, describe_step_purity, describe_toy_counts, describe_toy_steps,
@@ -88,6 +88,7 @@ __all__ = [
     "describe_toy_depth", "describe_real_photo_errors", "chosen_masks_rule", "shown_count",
     "describe_assignment", "describe_toy_counts", "describe_toy_steps", "describe_step_counts",
     "describe_step_activation", "describe_step_purity", "describe_canvas", "describe_coco_ap",
+    "describe_test_counts",
     "describe_counting", "instance_record_comparison", "describe_instance_runtime", "describe_log_noise",
     "describe_unstopped_runs", "describe_eos_errors", "SWEEP_COLUMNS", "seed_effect", "describe_toy_sweep",
     "describe_heavy_eos", "instances_summary", "report3d_table", "describe_wrong_robot", "TAB10_NAMES",

@@ -144,7 +144,8 @@ def describe_depth_study(rows: list[dict]) -> str:
         f"{_span([r['R²'] for r in rows], '.2f')})"
         + (": every checkpoint squeezes its predictions towards the middle of the range." if len(squeezed) == len(rows)
            else "; below 0.9, predictions squeezed towards the middle of the range, in "
-           + ", ".join(f"*{c}*" for c in squeezed) + "." if squeezed else ".")]
+           + ", ".join(f"*{c}*" for c in squeezed) + " (the rows also differ in training length, so a squeeze is not "
+           "the depth code's alone)." if squeezed else ".")]
     scaled = [r for r in rows if np.isfinite(r["oracle scale"])]
     if scaled:
         last = scaled[-1]
@@ -255,7 +256,7 @@ def describe_train_bench(bench: list[dict], config_name: str, quick: bool = Fals
     shipped recipe's speed-up after it; a note when the CPU has no native bfloat16 (the
     third row says so) and, with ``quick``, that the rows are noisy."""
     H, W = bench[0]["input"]
-    return (f"`{config_name}` configuration, batch {bench[0]['batch']}, input {H}x{W}, {bench[0]['device']}, "
+    return (f"`{config_name}` configuration, batch {bench[0]['batch']}, input {H}x{W}, on {bench[0]['device']} with "
             f"{bench[0]['threads']} torch thread:\n\n"
             + markdown_table(bench, columns=["variant", "samples_per_s", "speedup"],
                              formats={"samples_per_s": ".1f", "speedup": ".2f"},
@@ -264,8 +265,8 @@ def describe_train_bench(bench: list[dict], config_name: str, quick: bool = Fals
               "fp32 here. "
             + ("On a CPU without native bfloat16 the mixed-precision step is not taken (its row says so). "
                if len(bench) > 2 and "not native" in bench[2]["variant"] else "")
-            + ("Quick mode: a tiny network timed over two steps on a shared machine, so the rows are noisy; the "
-               "reference runs' logs above are the better guide." if quick else ""))
+            + ("Quick mode: a tiny network timed over two steps, so the rows are noisy; the throughput column of "
+               "the introduction's table of the shipped models is the better guide." if quick else ""))
 
 
 def depth_next_step(rows: list[dict]) -> str:

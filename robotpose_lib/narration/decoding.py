@@ -296,9 +296,19 @@ def describe_shown_pair(per_scene: list, pick: int, coinciding: list[str]) -> st
     them; ``pick`` is the scene shown (``eval.pose3d.most_differing_scene``);
     ``coinciding``: clauses naming chains drawn over each other
     (:func:`coinciding_chains` of the masked decoding)."""
+    from scipy.stats import binomtest
+
     (found_m, foreign_m), (found_p, foreign_p) = per_scene[pick]
     spread = max(abs(a[1] - b[1]) for a, b in per_scene)
-    return ((f"Of the {len(per_scene)} scenes, the one shown differs most in joints on the other robot: "
+    # scene by scene: how often masks put fewer joints on the other robot, against chance
+    fewer = sum(a[1] < b[1] for a, b in per_scene)
+    more = sum(a[1] > b[1] for a, b in per_scene)
+    paired = (f"Scene by scene, the masks put fewer joints on the other robot in {count_noun(fewer, 'scene')} and "
+              f"more in {more} "
+              f"(the rest tie; a sign test puts chance at p = {binomtest(fewer, fewer + more).pvalue:.2g}). "
+              if fewer + more else "")
+    return (paired
+            + (f"Of the {len(per_scene)} scenes, the one shown differs most in joints on the other robot: "
              if spread > 0 else
              f"In none of the {len(per_scene)} scenes do the two decodings differ in joints on the other robot; "
              "the one shown differs most in joints found: ")
@@ -316,9 +326,9 @@ def table_ii_markdown(table_ii: dict, robot: str) -> str:
     as Markdown: the conditions, the table of steps beside the paper's (ms), and our peak
     finders against the libraries they replace."""
     return (f"On {table_ii['device']}; each step's mean and standard deviation over {table_ii['repeats']} runs "
-            f"after {table_ii['warmup']} warm-up runs (the 480x640 belief prediction and the whole prediction: at "
-            f"most that many), {robot} reference models; the instance rows and the whole prediction run the "
-            "paper's recurrent (ConvGRU) instance model:\n\n"
+            f"after {table_ii['warmup']} warm-up runs (at most that many for the two slowest steps, the 480x640 "
+            f"belief prediction and the whole prediction), {robot} reference models; the instance rows and the "
+            "whole prediction run the paper's recurrent (ConvGRU) instance model:\n\n"
             + markdown_table(table_ii["rows"], formats={c: ".2f" for c in table_ii["rows"][0] if c != "step"},
                              headers={"mean_ms": "ours [ms]", "std_ms": "std", "paper_mean_ms": "paper [ms]",
                                       "paper_std_ms": "std "})
@@ -447,7 +457,7 @@ def describe_explored_scenes(shown: list, test_matched: int, test_robots: int, m
             f"chain within {match_px:.0f} px ({here:.0%}); on the test set of 4.3, {peak_name(method)} matched "
             f"{test_matched} of {test_robots} ({test:.0%}). "
             + (f"On {n_true} robots chance alone moves such a share by about {100 * typical:.0f} percentage points "
-               "either way, so the "
+               "either way (two binomial standard errors at the test set's rate), so the "
                "failures above are typical of these models, not unlucky picks." if abs(here - test) <= typical
                else "These few scenes went worse than the test set, where failures of this kind occur too "
                f"({test_robots - test_matched} of {test_robots} robots unmatched)." if here < test else

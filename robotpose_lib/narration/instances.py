@@ -216,6 +216,30 @@ def describe_coco_ap(box: dict[str, float], mask: dict[str, float], ours: str,
             + ("" if trained else " (An UNTRAINED stand-in model: these numbers mean nothing.)"))
 
 
+def describe_test_counts(scenes_by_count: dict[int, int], shares) -> str:
+    """Chapter 3: how many robots the test scenes hold against what their parameters draw
+    on average (``scenes_by_count``: true robot count -> test scenes; ``shares``:
+    ``eval.testset.robot_count_shares``), naming each count whose share lies more than two
+    binomial standard errors from the average: the draw of this seed, which the counting
+    figures weigh."""
+    n = sum(scenes_by_count.values())
+    if not n:
+        return ""
+    counts = range(len(shares))
+    here = [scenes_by_count.get(k, 0) / n for k in counts]
+    off = [k for k in counts if abs(here[k] - shares[k]) > 2 * np.sqrt(shares[k] * (1 - shares[k]) / n)]
+    text = (f"The {n} test scenes hold " + ", ".join(f"{here[k]:.0%}" for k in counts) + " of scenes with "
+            + ", ".join(str(k) for k in counts) + " robots; their parameters draw "
+            + ", ".join(f"{shares[k]:.0%}" for k in counts) + " on average (2,000 draws of the same parameters, not "
+            "rendered).")
+    if off:
+        text += (" This draw holds " + join_words([f"{'more' if here[k] > shares[k] else 'fewer'} scenes with "
+                                                 f"{k} robots" for k in off])
+                 + " than the average by more than two standard errors of so many scenes, by the chance of its seed; "
+                   "the counting figures above weigh the scenes as this draw holds them.")
+    return text
+
+
 def describe_counting(total: dict, singles: dict | None, ours: str) -> str:
     """Chapter 3: counting accuracy in words, from the chapter's counting table (``total``:
     its "all" row, ``singles``: its one-robot row or None; columns "right (LABEL)" and

@@ -394,7 +394,8 @@ def describe_recipe_choice(comparison: dict, first_part_steps: int | None = None
             f"filmed validation set after the same {chosen['steps']:,} steps{budget}, chose `{chosen['recipe']}` "
             f"(keypoint AUC all / moving {figs(chosen)}) over "
             + ", ".join(f"`{a['recipe']}` ({figs(a)})" for a in others) + early
-            + (f". That is one run per recipe: the gap is larger than the {ONE_RUN_GAP} this chapter reads between "
-               "single runs, but its size is not measured." if gap >= ONE_RUN_GAP else
+            + (f". That is one run per recipe: the gap is larger than {ONE_RUN_GAP}, the least gap between single "
+               "runs that this chapter reads as a ranking (the backbone study below uses the same rule), but its size "
+               "is not measured." if gap >= ONE_RUN_GAP else
                f". That is one run per recipe, and a gap under {ONE_RUN_GAP} between single runs is not read as a "
                "ranking: the choice was close to a toss."))

@@ -187,7 +187,7 @@ def draw_unrolled_model(steps: int = 4, ax=None):
     y_f, y_cell, y_refine, y_mask = 3.3, 1.9, 0.8, -0.3
     _box(ax, (0.2, y_f), "F\nfeatures +\nbeliefs + depth", "#dde8f7", width=1.5, height=0.9, fontsize=8)
     # the context module's block spelled out (no abbreviations the text does not define)
-    _box(ax, (0.2, y_cell), "context:\n[conv, batch\nnorm, leaky\nReLU, max-pool]\nx n", "#f7e3c6", width=1.6,
+    _box(ax, (0.2, y_cell), "context:\n[conv, batch\nnorm, leaky\nReLU, max-pool]\nrepeated", "#f7e3c6", width=1.6,
          height=1.25, fontsize=8)
     _arrow(ax, (0.2, y_f - 0.45), (0.2, y_cell + 0.63))
     _arrow(ax, (1.0, y_cell), (gx[0] - 0.65, y_cell))
