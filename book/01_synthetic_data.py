@@ -340,9 +340,9 @@ plt.show()
 # a lab, a circuit board, a potted plant on a cloth, a building's front, and a motorcycle
 # in a lab, which appears twice: both views of a stereo pair). Every photo is randomly
 # scaled and cropped for each scene, and a share of the backgrounds are procedural
-# textures instead. Five other scikit-image pictures (a cat, a colour wheel, a retina, a text
-# page and a motorcycle) are in neither set: a few comparisons in chapters 2 and 3 were
-# measured on test scenes with those backgrounds, and say so.
+# textures instead. Four other scikit-image pictures (a cat, a colour wheel, a retina and a
+# text page), with the test set's motorcycle, are the backgrounds of a few comparisons
+# in chapters 2 and 3, which say so.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The packaged background photos, each shrunk to a thumbnail: the training set (scikit-image's sample images) and the test set (indoor, workshop and street-side scenes; the motorcycle appears twice: both views of a stereo pair; `robotpose_lib/photos/README.md` gives each one's origin and licence). The synthetic test set of every chapter uses only the test set.", "name": "fig-photo-sets"}}
 from robotpose_lib.backgrounds import packaged_photos
