@@ -303,9 +303,10 @@ def describe_shown_pair(per_scene: list, pick: int, coinciding: list[str]) -> st
     # scene by scene: how often masks put fewer joints on the other robot, against chance
     fewer = sum(a[1] < b[1] for a, b in per_scene)
     more = sum(a[1] > b[1] for a, b in per_scene)
+    p = binomtest(fewer, fewer + more).pvalue if fewer + more else float("nan")
     paired = (f"Scene by scene, the masks put fewer joints on the other robot in {count_noun(fewer, 'scene')} and "
-              f"more in {more} "
-              f"(the rest tie; a sign test puts chance at p = {binomtest(fewer, fewer + more).pvalue:.2g}). "
+              f"more in {more} (the rest tie; a sign test puts chance at p = {p:.2g}"
+              + (": on these scenes the difference is not beyond chance at the usual 5%). " if p >= 0.05 else "). ")
               if fewer + more else "")
     return (paired
             + (f"Of the {len(per_scene)} scenes, the one shown differs most in joints on the other robot: "
