@@ -272,7 +272,7 @@ display(Markdown(describe_mesh_agreement(
 # | camera on a hemisphere, radius $c_r \sim U(0, r_{max})$ | `r_max` | 10 m |
 # | joint angles $\alpha_j \sim U(-\pi/2, \pi/2)$ | `joint_range` | robot's own range (the industrial arm: $\pm\pi/2$ within its limits) |
 # | background photo, randomly scaled and cropped | `background` | train photos + textures |
-# | noise amplitude $a \sim U(0, 30)$ | `noise_amplitude` | (0, 30) |
+# | noise amplitude $a \sim U(0, 30)$, in grey levels of 0-255 | `noise_amplitude` | (0, 30) |
 #
 # Where the paper leaves a range degenerate we add a floor (a camera radius of 0 puts the
 # camera inside a robot: `r_min`), and per-robot *presets* set ranges that suit the robot
@@ -564,7 +564,7 @@ print(f"{links} keypoint links: Predictor.load and robotpose predict rebuild it"
 #   `kuka_iiwa`, `xarm6` or your own render the same way), closer to the paper's CAD
 #   renders.
 # * The camera radius has a floor (`r_min`) and the camera stays on the upper hemisphere.
-# * The field of view varies (45 to 60 degrees) so that the depth coding of chapter 2 can be
+# * The vertical field of view varies (45 to 60 degrees) so that the depth coding of chapter 2 can be
 #   tested across focal lengths.
 # * Background photos are small sets that ship with the code, plus procedural textures,
 #   plus any folder you point `BackgroundPool(folders=...)` at: training on scikit-image's

@@ -318,7 +318,7 @@ if photos:
     rows = [[draw_predicted_chain(rung_images[r][k], rung_pred[r][k],
                                   photos[i].joints_2d) for r in rung_pred]
             for k, i in enumerate(chosen.values())]
-    labels = [f"{label}: {photos[i].name}\n" + (f"median {medians[i]:.0f} px"
+    labels = [f"{label}: {photos[i].name}\n" + (f"photo's median {medians[i]:.0f} px"
               if np.isfinite(medians[i]) else "most joints missed")
               for label, i in chosen.items()]
     plot_image_rows(rows, labels, ["rendered twin", "twin on the photo", "photo"])
