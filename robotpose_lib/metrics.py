@@ -17,6 +17,20 @@ NEAR_FAR_SPLIT_M = 5.0
 REFERENCE_WIDTH = 640  # the paper reports pixel errors at 480x640: errors are scaled to this width
 
 
+def sign_test(wins: int, losses: int) -> float:
+    """Two-sided p-value of ``wins`` against ``losses`` (ties left out) if either side were
+    equally likely to win each time (``scipy.stats.binomtest``); NaN for no trial."""
+    from scipy.stats import binomtest
+
+    return float(binomtest(wins, wins + losses).pvalue) if wins + losses else float("nan")
+
+
+def chance_band(share: float, n: int) -> float:
+    """Two binomial standard errors of a share ``share`` measured on ``n`` items: how far
+    chance alone moves such a share, either way."""
+    return float(2 * np.sqrt(share * (1 - share) / n))
+
+
 def pixel_errors(pred_2d: np.ndarray, true_2d: np.ndarray, scale: float = 1.0) -> np.ndarray:
     """(..., J, 2) predictions and targets -> (..., J) distances in pixels times ``scale``.
 

@@ -458,7 +458,7 @@ def twin_cause(folder: str | Path | None = None) -> str:
     ladder = record.figures("twin") if record is not None else None
     if not ladder or not {"mesh_twin", "mesh_pasted", "photo"} <= set(ladder):
         return ""
-    from .twin import LADDER_DROP, largest_drop, moving_loss
+    from .twin import LADDER_DROP, largest_drop, moving_aucs
 
     twin, pasted, photo = (ladder[k]["all"]["auc"] for k in ("mesh_twin", "mesh_pasted", "photo"))
     base = ladder.get("mean_pose", {}).get("all", {}).get("auc")
@@ -471,10 +471,10 @@ def twin_cause(folder: str | Path | None = None) -> str:
     if drop is not None:
         step, before, after = drop
         rungs = ("twin", "pasted twin") if step == "the real background" else ("pasted twin", "photo")
-        loss = moving_loss(ladder, step)
+        moving = moving_aucs(ladder, step)
         parts.append(f"the largest drop comes with {step}, AUC {before:.2f} on the {rungs[0]} to {after:.2f} on the "
                      f"{rungs[1]}" + (", nearly all of it at the joints the episode does not move"
-                                      if loss is not None and loss <= LADDER_DROP else ""))
+                                      if moving is not None and moving[0] - moving[1] <= LADDER_DROP else ""))
     if not parts:
         parts.append(f"no rung loses more than {LADDER_DROP:.2f} of AUC")
     moving = [(ladder[k].get("moving") or {}).get("auc") for k in ("mesh_twin", "mesh_pasted", "photo")]

@@ -197,21 +197,27 @@ LADDER = ("mesh_twin", "mesh_pasted", "photo", "mean_pose")
 LADDER_DROP = 0.05  # a rung that loses more keypoint AUC than this opens a gap
 
 
+# the ladder's steps by the name chapter 5 gives them: (the rung before, the rung after)
+LADDER_STEPS = {"the real background": ("mesh_twin", "mesh_pasted"),
+                "the real arm's look": ("mesh_pasted", "photo")}
+
+
 def largest_drop(ladder: dict) -> tuple[str, float, float] | None:
     """The step of the twin ladder (``ladder``: rung -> {"all": figures}) that loses the
     most all-joint keypoint AUC: ("the real background", twin AUC, pasted AUC) or ("the
     real arm's look", pasted AUC, photo AUC); None when neither loses more than
     :data:`LADDER_DROP`. Chapter 5's reading and the scorecard's cause both name it."""
-    twin, pasted, photo = (ladder[k]["all"]["auc"] for k in ("mesh_twin", "mesh_pasted", "photo"))
-    steps = [("the real background", twin, pasted), ("the real arm's look", pasted, photo)]
+    steps = [(step, ladder[a]["all"]["auc"], ladder[b]["all"]["auc"]) for step, (a, b) in LADDER_STEPS.items()]
     step = max(steps, key=lambda s: s[1] - s[2])
     return step if step[1] - step[2] > LADDER_DROP else None
-def moving_loss(ladder: dict, step: str) -> float | None:
-    """The keypoint AUC that the ladder step ``step`` (as :func:`largest_drop` names it)
-    loses on the moving joints alone; None when the ladder has no moving-joint figures."""
-    rungs = ("mesh_twin", "mesh_pasted") if step == "the real background" else ("mesh_pasted", "photo")
-    aucs = [(ladder[k].get("moving") or {}).get("auc") for k in rungs]
-    return None if None in aucs else float(aucs[0] - aucs[1])
+
+
+def moving_aucs(ladder: dict, step: str) -> tuple[float, float] | None:
+    """The keypoint AUC on the moving joints alone before and after the ladder step
+    ``step`` (a key of :data:`LADDER_STEPS`); None when the ladder has no moving-joint
+    figures."""
+    aucs = [(ladder[k].get("moving") or {}).get("auc") for k in LADDER_STEPS[step]]
+    return None if None in aucs else (float(aucs[0]), float(aucs[1]))
 
 
 LADDER_LABELS = {"mesh_twin": "mesh twin, test-set background", "mesh_pasted": "mesh twin pasted on the photo",

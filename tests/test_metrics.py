@@ -43,3 +43,13 @@ def test_pck_counts_misses_as_wrong_and_auc_bounds():
 def test_position_errors_cm():
     e = metrics.position_errors_cm(np.array([[0.0, 0.0, 1.03]]), np.array([[0.0, 0.04, 1.0]]))
     assert e[0] == pytest.approx(5.0)
+
+
+def test_sign_test_and_chance_band_by_construction():
+    from robotpose_lib.metrics import chance_band, sign_test
+
+    assert sign_test(8, 0) == pytest.approx(2 * 0.5 ** 8)      # all 8 one way: 0.0078
+    assert sign_test(3, 3) == pytest.approx(1.0)
+    assert np.isnan(sign_test(0, 0))
+    assert chance_band(0.5, 100) == pytest.approx(0.1)          # 2 * sqrt(0.25 / 100)
+    assert chance_band(0.0, 10) == 0.0

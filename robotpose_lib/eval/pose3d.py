@@ -239,14 +239,12 @@ def paired_closer(report: Report3D, a: str, b: str) -> tuple[int, float, float]:
     Over the counted joints both ``a`` and ``b`` found (``report.errors_cm``), a sign test:
     the share of them where ``a`` is closer, leaving out exact ties (the same peak), and
     the two-sided binomial p-value of so uneven a split if each were equally likely to be
-    closer (``scipy.stats.binomtest``).
+    closer (``metrics.sign_test``).
 
     Returns:
         (joints both found, share where ``a`` is closer, p-value); (n, NaN, NaN) without
         a joint where they differ.
     """
-    from scipy.stats import binomtest
-
     ea, eb = report.errors_cm[a], report.errors_cm[b]
     both = report.counted & np.isfinite(ea) & np.isfinite(eb)
     differ = both & (ea != eb)
@@ -254,7 +252,18 @@ def paired_closer(report: Report3D, a: str, b: str) -> tuple[int, float, float]:
     if n == 0:
         return int(both.sum()), float("nan"), float("nan")
     closer = int((ea[differ] < eb[differ]).sum())
-    return int(both.sum()), closer / n, float(binomtest(closer, n).pvalue)
+    return int(both.sum()), closer / n, metrics.sign_test(closer, n - closer)
+
+
+def masks_sign_test(per_scene) -> tuple[int, int, float]:
+    """Scene by scene, whether the masks put fewer joints on the other robot (chapter 4.4):
+    ``per_scene`` holds per two-robot scene ((found, on the other robot) with masks, (found,
+    on the other robot) without), as :func:`other_robot_joints` counts them. Returns (scenes
+    with fewer joints on the other robot with masks, scenes with more, the sign test's
+    p-value over them; ties left out; NaN when no scene differs)."""
+    fewer = sum(m[1] < p[1] for m, p in per_scene)
+    more = sum(m[1] > p[1] for m, p in per_scene)
+    return fewer, more, metrics.sign_test(fewer, more)
 
 
 def other_robot_joints(poses: list[RobotPose], s: Sample) -> tuple[int, int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..metrics import chance_band
 from ..peaks import peak_name
 from .tables import count_noun, markdown_table
 
@@ -296,14 +297,12 @@ def describe_shown_pair(per_scene: list, pick: int, coinciding: list[str]) -> st
     them; ``pick`` is the scene shown (``eval.pose3d.most_differing_scene``);
     ``coinciding``: clauses naming chains drawn over each other
     (:func:`coinciding_chains` of the masked decoding)."""
-    from scipy.stats import binomtest
+    from ..eval.pose3d import masks_sign_test
 
     (found_m, foreign_m), (found_p, foreign_p) = per_scene[pick]
     spread = max(abs(a[1] - b[1]) for a, b in per_scene)
     # scene by scene: how often masks put fewer joints on the other robot, against chance
-    fewer = sum(a[1] < b[1] for a, b in per_scene)
-    more = sum(a[1] > b[1] for a, b in per_scene)
-    p = binomtest(fewer, fewer + more).pvalue if fewer + more else float("nan")
+    fewer, more, p = masks_sign_test(per_scene)
     paired = (f"Scene by scene, the masks put fewer joints on the other robot in {count_noun(fewer, 'scene')} and "
               f"more in {more} (the rest tie; a sign test puts chance at p = {p:.2g}"
               + (": on these scenes the difference is not beyond chance at the usual 5%). " if p >= 0.05 else "). ")
@@ -450,9 +449,9 @@ def describe_explored_scenes(shown: list, test_matched: int, test_robots: int, m
     dists = sorted({d for (_, _, d, _), _, _ in shown})
     fovs = sorted({f for (_, _, _, f), _, _ in shown})
     here, test = n_match / n_true, test_matched / test_robots
-    # two binomial standard errors of a share over n_true robots at the test set's rate (at
-    # least one robot): how far chance alone moves the share of so few robots
-    typical = max(2 * np.sqrt(test * (1 - test) / n_true), 1 / n_true)
+    # how far chance alone moves the share of so few robots at the test set's rate (at least
+    # one robot)
+    typical = max(chance_band(test, n_true), 1 / n_true)
     text = (f"In the {len(shown)} scenes drawn in {{numref}}`fig-explore-panel` and {{numref}}`fig-explore-settings`, "
             f"the models match {n_match} of the {n_true} true robots to a "
             f"chain within {match_px:.0f} px ({here:.0%}); on the test set of 4.3, {peak_name(method)} matched "

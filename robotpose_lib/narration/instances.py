@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..metrics import chance_band
 from .tables import join_words, markdown_table
 
 
@@ -227,7 +228,7 @@ def describe_test_counts(scenes_by_count: dict[int, int], shares) -> str:
         return ""
     counts = range(len(shares))
     here = [scenes_by_count.get(k, 0) / n for k in counts]
-    off = [k for k in counts if abs(here[k] - shares[k]) > 2 * np.sqrt(shares[k] * (1 - shares[k]) / n)]
+    off = [k for k in counts if abs(here[k] - shares[k]) > chance_band(shares[k], n)]
     text = (f"The {n} test scenes hold " + ", ".join(f"{here[k]:.0%}" for k in counts) + " of scenes with "
             + ", ".join(str(k) for k in counts) + " robots; their parameters draw "
             + ", ".join(f"{shares[k]:.0%}" for k in counts) + " on average (2,000 draws of the same parameters, not "

@@ -7,7 +7,7 @@ too), the real-photo table and the baseline sentence, the sim-to-real study's co
 :func:`describe_recipe_choice`)."""
 from __future__ import annotations
 
-from ..twin import LADDER_DROP, largest_drop, moving_loss  # the ladder's rules, shared with scorecard.twin_cause
+from ..twin import LADDER_DROP, largest_drop, moving_aucs  # the ladder's rules, shared with scorecard.twin_cause
 from .tables import join_words, markdown_table
 
 
@@ -225,21 +225,21 @@ def describe_ladder(ladder: dict) -> str:
     if pasted["auc"] - photo["auc"] > LADDER_DROP:
         open_gaps.append("appearance")
     drop = largest_drop(ladder)
+    def flat_on_moving(step: str) -> bool:  # the step loses no more than a gap on the moving joints
+        moving = moving_aucs(ladder, step)
+        return moving is not None and moving[0] - moving[1] <= LADDER_DROP
+
     # a gap whose loss on all joints is not seen on the moving ones: named with where it is
     lost = {"background": (twin["auc"] - pasted["auc"], "the real background"),
             "appearance": (pasted["auc"] - photo["auc"], "the real arm's look")}
-    still = {g for g, (loss, step) in lost.items()
-             if g in open_gaps and loss > LADDER_DROP and moving_loss(ladder, step) is not None
-             and moving_loss(ladder, step) <= LADDER_DROP}
+    still = {g for g, (loss, step) in lost.items() if g in open_gaps and loss > LADDER_DROP and flat_on_moving(step)}
     if drop is not None:
         step, before, after = drop
         text += (f" The largest drop comes with {step}: AUC "
                  + (f"{before:.2f} to {after:.2f}." if step == "the real background" else
                     f"{before:.2f} on the pasted twin to {after:.2f} on the photo."))
-        loss = moving_loss(ladder, step)
-        if loss is not None and loss <= LADDER_DROP:
-            rungs = ("mesh_twin", "mesh_pasted") if step == "the real background" else ("mesh_pasted", "photo")
-            moving = [ladder[k]["moving"]["auc"] for k in rungs]
+        if flat_on_moving(step):
+            moving = moving_aucs(ladder, step)
             text += (f" On the moving joints alone the same step goes from {moving[0]:.2f} to {moving[1]:.2f}: "
                      "nearly all of that drop is in the joints the episode does not move, which the mean pose "
                      "gets almost for free.")
