@@ -274,9 +274,18 @@ display(Markdown(describe_mesh_agreement(
 # | background photo, randomly scaled and cropped | `background` | train photos + textures |
 # | noise amplitude $a \sim U(0, 30)$, in grey levels of 0-255 | `noise_amplitude` | (0, 30) |
 #
-# Where the paper leaves a range degenerate we add a floor (a camera radius of 0 puts the
-# camera inside a robot: `r_min`), and per-robot *presets* set ranges that suit the robot
-# (the Panda is seen from 0.5 to 3 m). {numref}`fig-random-scenes` shows random training
+# Where the paper leaves a range degenerate we add a floor, `r_min` (a camera radius of 0
+# puts the camera at the scene's centre, among the robots), and per-robot *presets* set
+# ranges that suit the robot's size:
+
+# %% tags=["remove-input"]
+from robotpose_lib.narration import describe_scene_presets
+from robotpose_lib.synth import SCENE_PRESETS, SynthParams
+
+display(Markdown(describe_scene_presets(SCENE_PRESETS, SynthParams().r_min)))
+
+# %% [markdown]
+# {numref}`fig-random-scenes` shows random training
 # scenes, like the paper's Fig. 3, with each robot's projected joints drawn on top (a
 # hollow dot, white inside: a joint hidden from the camera; joints outside the frame are
 # not drawn).
@@ -475,6 +484,7 @@ with tempfile.TemporaryDirectory() as tmp:
 # pybullet's CPU renderer in the same run):
 
 # %%
+from robotpose_lib.bench.runtime import cpu_model
 from robotpose_lib.bench.synth import synth_throughput
 from robotpose_lib.narration import describe_render_rates
 
@@ -482,7 +492,8 @@ n_bench = config.pick(8, 48)
 rates = {name: synth_throughput(name, n_bench, 480, 640, batch=8)
          for name in TRAINED + ("panda_primitive",)}
 threads = torch.get_num_threads()
-display(Markdown(describe_render_rates(rates, n_bench, threads, batch=8)))
+display(Markdown(describe_render_rates(rates, n_bench, threads, batch=8,
+                                       cpu=cpu_model())))
 
 # %% [markdown]
 # ## Your own robot
@@ -560,7 +571,7 @@ print(f"{links} keypoint links: Predictor.load and robotpose predict rebuild it"
 #   trained on a robot drawn from primitives (capsules, cylinders, boxes from datasheet
 #   proportions), as were the Panda's recurrent instance model and the models the shipped
 #   Panda model continued from (`panda_primitive`, fitted to the real collision meshes).
-#   The shipped Panda models were trained last on robots from URDF meshes (`panda`;
+#   The shipped Panda models' last training phase used robots from URDF meshes (`panda`;
 #   `kuka_iiwa`, `xarm6` or your own render the same way), closer to the paper's CAD
 #   renders.
 # * The camera radius has a floor (`r_min`) and the camera stays on the upper hemisphere.

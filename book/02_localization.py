@@ -144,14 +144,14 @@ quick_mode_note()
 # (paper-eq-3)=
 # $$ L = \sum_{n=1}^{N} L_n . \tag{3} $$
 # Look at the sizes of the two terms, though: the weight
-# discs cover about 2% of the pixels, and inverse depth squeezes everything beyond a few
-# metres into a sliver of $[0, 1]$, so a depth error of half a metre changes $D$ by a few
-# hundredths. Trained with $\lambda = 1$ in their short first phase of training
+# discs cover a few per cent of the pixels (the scene below prints its share), and
+# inverse depth squeezes everything beyond a few metres into a sliver of $[0, 1]$, so a
+# depth error of half a metre changes $D$ by a few hundredths. Trained with $\lambda = 1$ in their short first phase of training
 # ({numref}`fig-reference-runs` shows its length), the reference models logged a depth
 # term about a hundred times smaller than the belief term: the loss gave depth almost no
-# say. Their training was therefore continued with $\lambda = 50$
-# (`--set depth_weight=50`) to make the weighted depth term a sizeable share of the loss
-# (the industrial arm's later phases use $\lambda = 10$ on a logarithmic depth code,
+# say. Their second phase therefore uses $\lambda = 50$
+# (`--set depth_weight=50`), which makes the weighted depth term a sizeable share of the loss
+# (the industrial arm's phases after it use $\lambda = 10$ on a logarithmic depth code,
 # $D = \log(z_{max}/Z) / \log(z_{max}/z_{min})$, for reasons given in
 # {ref}`the section on depth <why-depth-is-hard>`; the table of phases below lists
 # them). The second phase continued from the
@@ -178,8 +178,10 @@ print(f"{sample.num_robots} robot(s), J = {len(names)}, sigma = {params.sigma} p
       f"phi = {params.phi}, depth range {params.depth.z_min}-{params.depth.z_max} m "
       f"at the reference focal length f_ref = {params.depth.fx_over_width_ref} x "
       "the image width (the middle of the synthetic cameras' field of view)")
+print(f"the weight discs (W = 1) cover {t['weight'][0].mean():.1%} of this scene's "
+      "pixels")
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The targets of one rendered scene: the image with its true joints; the belief maps (the maximum over joints, and one joint); the encoded depth D on the weight discs; the weight W of eq. 2; and the inverse depth code itself.", "name": "fig-targets"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The targets of one rendered scene: the image with its true joints; the belief maps (the maximum over joints, and one joint); the encoded depth D on the weight discs, on a colour scale spanning their values; the weight W of eq. 2; and the inverse depth code itself.", "name": "fig-targets"}}
 fig, axes = plt.subplots(2, 3, figsize=(10, 5.4))
 axes[0, 0].imshow(viz.draw_sample(sample))
 axes[0, 0].set_title("image and true joints")
@@ -188,9 +190,11 @@ axes[0, 1].set_title("max over joints of B")
 j_show = len(names) // 2
 axes[0, 2].imshow(t["beliefs"][j_show], cmap="magma")
 axes[0, 2].set_title(f"B for {names[j_show]}")
-im = axes[1, 0].imshow(np.where(t["weight"][0] > 0, t["depth"][0], np.nan),
-                       cmap="turbo", vmin=0, vmax=1)
-axes[1, 0].set_title("encoded depth D (on the weight discs)")
+on_discs = np.where(t["weight"][0] > 0, t["depth"][0], np.nan)
+# the discs' own range: on [0, 1] nearby joints would share one colour
+im = axes[1, 0].imshow(on_discs, cmap="turbo", vmin=np.nanmin(on_discs),
+                       vmax=np.nanmax(on_discs))
+axes[1, 0].set_title("encoded depth D on the discs (own scale)")
 fig.colorbar(im, ax=axes[1, 0], fraction=0.035)
 axes[1, 1].imshow(t["weight"][0], cmap="gray")
 axes[1, 1].set_title("weight W (eq. 2)")
@@ -559,7 +563,7 @@ for robot, (model, task, source) in models.items():
     reports[robot] = evaluate_localization(model, task, N_TEST, batch_size=8)
     tables = localization_tables(reports[robot])
     record = read_record(f"{robot}_localization_cpu")
-    recipe = (f"; trained last on the `{record.lineage['recipe']}` recipe"
+    recipe = (f"; last training phase on the `{record.lineage['recipe']}` recipe"
               if record is not None else "")
     display(Markdown(f"**{robot}** ({source}{recipe}). " + tables))
 
@@ -636,6 +640,13 @@ display(Markdown("With the inverse code a 10 cm error at 10 m costs "
 # ({numref}`fig-toy-depth`; `scripts/depth_diagnosis.py --toy` runs it again). Its near
 # and far balls are split at the middle of its depth range, as Table I splits 0-10 m at
 # 5 m.
+
+# %% tags=["remove-input"]
+from robotpose_lib import toy_depth
+from robotpose_lib.narration import describe_toy_setup
+
+display(Markdown(describe_toy_setup(toy_depth.BALL_RADIUS_M, toy_depth.Z_RANGE_M,
+                                    toy_depth.IMAGE_SIZE_PX, toy_depth.FOCAL_PX)))
 
 # %% mystnb={"figure": {"caption": "The toy depth study: mean depth error near and far for the inverse and the log code, per seed, beside a baseline that predicts the median depth everywhere.", "name": "fig-toy-depth"}}
 from robotpose_lib.cards import read_study
@@ -734,8 +745,8 @@ if study is not None and study["floors"]:
 # joint angles (chapter 1) give ground truth: we run the model on the whole image (one
 # robot, no mask), take each joint's NMS peak and compare it with the projection of the
 # forward kinematics; chapter 5 studies the photos in depth. The Panda model here is the
-# shipped one, trained last on the arm's URDF meshes with chapter 5's `dream` recipe (see
-# the reference model above).
+# shipped one, whose last training phase used the arm's URDF meshes and chapter 5's
+# `dream` recipe (see the reference model above).
 
 # %% tags=["remove-input"]
 from robotpose_lib.narration import real_photos_absent

@@ -308,25 +308,30 @@ if other_predictor is not None:
 #
 # ## 3D errors on the synthetic test set
 #
-# On the fixed test set of chapter 2 (its own seed and background photos; here rendered
-# at 480x640, the paper's image size, which `Predictor` scales down for its networks;
-# chapters 2 and 3 render the same scenes at
-# their networks' 240x320, so a robot at the image border can count at one size and not
-# at the other, and the robot totals can differ slightly), for each robot
-# with a reference model (the Panda is seen from 0.5-3 m, the industrial arm from up to
-# 10 m, so only the latter fills the far column), every true
-# robot is matched to at most one predicted robot (by the mean 2D distance of their
-# joints, at most 40 px at 480x640, a sixteenth of the width: a chain farther off than
-# that lies beside the robot rather than on it, and counts as a miss instead of adding a
-# large error), and each joint that lies in the frame contributes its 3D distance to the truth
-# (hidden joints too: chapter 2 leaves out joints hidden behind another robot, so it counts
-# fewer),
-# split like the paper's Table I into near $[0, 5)$ m and far $[5, 10]$ m by its true
-# depth (joints beyond 10 m count in the figure below, not in the table). Joints of unmatched robots and joints without a peak are *misses*, reported
-# separately. Both peak finders decode the same network outputs. These are 3D errors of
-# whole joints through the whole pipeline; Table I in chapter 2 measures only the depth
-# read from the map on each joint's disc, over other joints, so the two need not agree
-# even for the same network.
+# On the fixed test set of chapter 2 (its own seed and background photos), for each robot
+# with a reference model, the whole pipeline runs and each predicted 3D joint is set
+# against the truth. The rules:
+#
+# * **Image size.** The scenes are rendered at 480x640, the paper's size; `Predictor`
+#   scales them down for its networks. Chapters 2 and 3 render the same scenes at their
+#   networks' 240x320, so a robot at the image border can count at one size and not at
+#   the other, and the robot totals can differ slightly.
+# * **Matching.** Every true robot is matched to at most one predicted robot, by the mean
+#   2D distance of their joints, at most 40 px at 480x640 (a sixteenth of the width): a
+#   chain farther off lies beside the robot rather than on it, and counts as a miss
+#   instead of adding a large error.
+# * **Joints counted.** Each joint in the frame contributes its 3D distance to the truth,
+#   hidden joints too (chapter 2 leaves out joints hidden behind another robot, so it
+#   counts fewer). Joints of unmatched robots and joints without a peak are *misses*,
+#   reported separately.
+# * **Near and far.** Like the paper's Table I, the errors are split by true depth into
+#   near $[0, 5)$ m and far $[5, 10]$ m; joints beyond 10 m count in the figure below,
+#   not in the table. The Panda's test cameras stay within 3 m of the scene's centre
+#   (chapter 1's presets), so only the industrial arm fills the far column.
+# * **What is measured.** Both peak finders decode the same network outputs. These are
+#   3D errors of whole joints through the whole pipeline; Table I in chapter 2 measures
+#   only the depth read from the map on each joint's disc, over other joints, so the two
+#   need not agree even for the same network.
 
 # %%
 predictors = {ROBOT: predictor}
@@ -351,8 +356,8 @@ for robot, p in predictors.items():
                                         [t.K for t in samples]))
     rep = reports[robot]
     record = read_record(f"{robot}_localization_cpu")
-    recipe = (f" (localization net trained last on the `{record.lineage['recipe']}` "
-              "recipe)" if record is not None else "")
+    recipe = (" (localization net's last training phase on the "
+              f"`{record.lineage['recipe']}` recipe)" if record is not None else "")
     if record is not None and record.lineage["recipe"] != "paper":
         # trained on other cameras than the test set's: said beside its figures
         trained = params_for(robot, record.lineage["recipe"])

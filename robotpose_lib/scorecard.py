@@ -424,7 +424,7 @@ def _real_row(folder: Path, photos) -> ScoreRow:
     ours = (f"keypoint AUC {auc:.2f} on all {joints} joints"
             + (f", {moving:.2f} on the {len(MOVING_JOINTS[REAL_ROBOT])} joints the episode moves (upper arm to hand)"
                if moving is not None else "")
-            + f", on {frames} real Panda dev photos, the model trained last on the arm's meshes")
+            + f", on {frames} real Panda dev photos, the model whose last training phase used the arm's meshes")
     study = read_study(model_name(PRIMITIVE_PANDA, "localization"), "sim2real", folder)
     shipped = next((r for r in (study or {}).get("runs", []) if "shipped" in r.get("label", "")), None)
     if shipped is not None:

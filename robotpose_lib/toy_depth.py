@@ -27,10 +27,16 @@ from .targets import DepthCoding
 
 BALL_RADIUS_M = 0.25
 WEIGHT_RADIUS_PX = 3.0
+# the study's scenes (scripts/depth_diagnosis.py --toy uses these): depths spanning
+# Table I's 0-10 m from a near floor, small images, a focal length that keeps the nearest
+# ball inside the image
+Z_RANGE_M = (0.8, 10.0)
+IMAGE_SIZE_PX = 64
+FOCAL_PX = 100.0
 
 
-def toy_depth_batch(n: int, rng: np.random.Generator, coding: DepthCoding, size: int = 64,
-                    focal_px: float = 100.0) -> dict[str, torch.Tensor]:
+def toy_depth_batch(n: int, rng: np.random.Generator, coding: DepthCoding,
+                    size: int = IMAGE_SIZE_PX, focal_px: float = FOCAL_PX) -> dict[str, torch.Tensor]:
     """``n`` toy scenes of one ball each.
 
     Returns:
@@ -96,8 +102,8 @@ class ToyDepthResult:
 
 
 def train_toy_depth(kind: str = "log", steps: int = 300, batch: int = 16, seed: int = 0,
-                    z_range: tuple[float, float] = (0.8, 10.0), n_test: int = 200,
-                    size: int = 64, focal_px: float = 100.0) -> ToyDepthResult:
+                    z_range: tuple[float, float] = Z_RANGE_M, n_test: int = 200,
+                    size: int = IMAGE_SIZE_PX, focal_px: float = FOCAL_PX) -> ToyDepthResult:
     """Train :class:`ToyDepthNet` with the squared error of eq. 1 on the ``kind`` code and
     measure the depth error on ``n_test`` held-out scenes; near / far split at the middle of
     ``z_range`` (Table I splits 0-10 m at 5 m)."""

@@ -292,9 +292,9 @@ def test_onepass_verdict_puts_both_budgets_in_the_sentence():
                {"robot": "panda", "models": {"onepass": model(0.9)}}]          # no recurrent: left out
     budget = {"steps": 2000, "scenes": 16000, "hours": 0.82, "trained_on": "on the `paper` recipe"}
     text = narration.onepass_verdict(figures, {"kuka_kr16": {"onepass": dict(budget, steps=8200), "convgru": budget}})
-    assert "counts the robots right in 82%, trained for 8,200 steps (16,000 scenes, 0.8 h) on the `paper` recipe" \
-        in text
-    assert "in 21%, trained for 2,000 steps" in text and "(the record: step 5)" in text and "panda" not in text
+    row = next(line for line in text.splitlines() if line.startswith("| kuka_kr16 (100)"))
+    assert "**82%**; 8,200 steps (16,000 scenes, 0.8 h) on the `paper` recipe" in row
+    assert "**21%**; 2,000 steps" in row and "(the record: step 5)" in row and "panda" not in text
     assert "no record" in narration.onepass_verdict([], {})
     box = narration.verdict_box([], "6", without_claims=text)
     assert "82%" in box

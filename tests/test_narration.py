@@ -185,3 +185,15 @@ def test_describe_localization_says_what_a_missed_joint_is_and_where_most_are():
     assert "9 of the 30 joints in the frame (30%), most often elbow (6 of 10)" in text
     joints[-1]["missed"] = 0
     assert "missed" not in describe_localization(report)
+
+
+def test_scene_presets_sentence_reads_every_preset_and_rejects_none():
+    from robotpose_lib.narration import describe_scene_presets
+    from robotpose_lib.synth import SCENE_PRESETS, SynthParams
+
+    text = describe_scene_presets(SCENE_PRESETS, SynthParams().r_min)
+    for name, p in SCENE_PRESETS.items():
+        assert f"`{name}` from {p['r_min']:g} to {p['r_max']:g} m" in text
+    assert "from 1.5 to 4 m" in describe_scene_presets({"x": dict(r_max=4.0, placement_radius=1.0)}, 1.5)
+    with pytest.raises(ValueError):
+        describe_scene_presets({}, 2.5)

@@ -180,9 +180,9 @@ def test_scene_title_and_the_explored_scenes_sentence():
     assert "match 1 of the 4 true robots to a chain within 40 px (25%)" in worse
     assert "went worse than the test set" in worse and "(1 of 10 robots unmatched)" in worse
     assert "camera set at 1.5, 1.8 m and a 50 deg field of view" in worse
-    assert "trained last on the *sim2real* recipe" in worse and "1.8 m lies at its edge" in worse
+    assert "last training phase used the *sim2real* recipe" in worse and "1.8 m lies at its edge" in worse
     typical = narration.describe_explored_scenes(shown, 3, 10, "nms", 40.0, params_for("panda"))
-    assert "typical of these models" in typical and "trained last" not in typical
+    assert "typical of these models" in typical and "last training phase" not in typical
     # 1 of 4 against 3 of 10: two standard errors of 4 robots at 30% are 46 points
     assert "On 4 robots chance alone moves such a share by about 46 percentage points either way" in typical
     # 3 of 4 against 3 of 10 is within that: typical, not "went better"

@@ -33,6 +33,7 @@ def test_render_rates_use_the_slower_robot():
     text = nar.describe_render_rates({"panda": 8.0, "kuka_kr16": 16.0}, 8, 2)
     assert "(2 torch threads)" in text and "* **panda**: 8.0 samples/s" in text
     assert "one batch of 8 scenes takes 1.0 s" in text
+    assert "(2 torch threads on Some CPU 3000)" in nar.describe_render_rates({"panda": 8.0}, 8, 2, cpu="Some CPU 3000")
 
 
 # ----------------------------------------------------------------------------- chapter 2
@@ -417,3 +418,9 @@ def test_training_phases_follow_the_warm_start_merge_resumed_parts_and_name_thei
     text = nar.describe_intermediate_supervision({"m": (coarse, sum(p.steps for p in phases)), "n": (0, 10)})
     assert "for the m reference 54 of its 73 training steps, stages 1 to N-1" in text and "n reference" not in text
     assert nar.describe_intermediate_supervision({"n": (0, 10)}) == ""
+
+
+def test_toy_setup_gives_the_disc_radius_at_both_ends():
+    text = nar.describe_toy_setup(1.0, (1.0, 10.0), 32, 10.0)
+    assert "from 1 to 10 m" in text and "32x32" in text
+    assert "10.0 px in radius at the nearest and 1.0 px at the farthest" in text

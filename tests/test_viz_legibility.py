@@ -215,3 +215,15 @@ def test_animation_frames_share_one_window_around_every_frames_robot():
     # each frame is the same crop: the robot's pixels move right as in the images
     firsts = [np.flatnonzero(f.any((0, 2)))[0] for f in frames]
     assert firsts[0] < firsts[1] < firsts[2]
+
+
+def test_depth_error_axis_says_how_many_pixels_lie_above_it():
+    report = _report()
+    report.depth_errors_cm[:10] = 1000.0  # 2% far above the 25-75% band
+    fig, ax = plt.subplots()
+    plot_depth_errors(report, ax=ax)
+    label = ax.get_legend().get_texts()[0].get_text()
+    shown_top = ax.get_ylim()[1]
+    above = (report.depth_errors_cm[report.depth_true_m <= 10] > shown_top).mean()
+    assert f"{above:.1%} above" in label
+    plt.close(fig)

@@ -65,6 +65,7 @@ from .localization import (describe_backbone_comparison, describe_depth_weight, 
                            describe_live_run, describe_training_phases, phase_changes,
                            describe_localization,
                            describe_real_photo_errors, describe_stage_maps, describe_toy_depth,
+                           describe_toy_setup,
                            localization_card_comparison, localization_tables)
 from .overview import (chosen_scene_rule, decoding_text, describe_shown_outcome, rules_text, scorecard_markdown,
                        scorecard_summary,
@@ -73,19 +74,20 @@ from .real import (HEADLINE_FIGURES, LADDER_DROP, LADDER_RUNGS, REAL_COLUMNS, RE
                    beats_baseline, describe_backbone_studies, describe_ladder, describe_ladder_photos,
                    describe_mesh_real, describe_recipe_choice, ladder_table, photos_or_absent,
                    real_comparison_table, real_metrics_table, real_photos_absent, sim2real_counting)
-from .synthetic import (describe_mesh_agreement, describe_render_rates, describe_training_distribution,
-                        renderer_verdict)
+from .synthetic import (describe_mesh_agreement, describe_render_rates, describe_scene_presets,
+                        describe_training_distribution, renderer_verdict)
 from .tables import ONEPASS_NAMES, count_noun, join_words, markdown_table, provenance_note, trained_on
 
 __all__ = [
     "ONEPASS_NAMES", "markdown_table", "count_noun", "join_words", "provenance_note", "trained_on",
     "describe_mesh_agreement",
     "renderer_verdict",
-    "describe_training_distribution", "describe_render_rates", "localization_tables", "describe_localization",
+    "describe_training_distribution", "describe_render_rates", "describe_scene_presets",
+    "localization_tables", "describe_localization",
     "localization_card_comparison", "describe_backbone_comparison", "describe_live_run", "describe_depth_weight",
     "describe_intermediate_supervision", "describe_training_phases", "phase_changes",
     "describe_stage_maps",
-    "describe_toy_depth", "describe_real_photo_errors", "chosen_masks_rule", "shown_count",
+    "describe_toy_depth", "describe_toy_setup", "describe_real_photo_errors", "chosen_masks_rule", "shown_count",
     "describe_assignment", "describe_toy_counts", "describe_toy_steps", "describe_step_counts",
     "describe_step_activation", "describe_step_purity", "describe_canvas", "describe_coco_ap",
     "describe_test_counts",

@@ -351,28 +351,29 @@ def instance_budgets(robots, folder=None) -> dict[str, dict[str, dict]]:
 
 
 def onepass_verdict(figures: list[dict], budgets: dict) -> str:
-    """Chapter 6's opening box text (it scores no claim of the paper): per robot with both
-    instance models in ``figures`` (``scorecard.onepass_figures``), how often each counts
-    the robots right on the fixed synthetic test scenes, with both models' training budgets
-    (``budgets``: :func:`instance_budgets`) in the same sentence; a stale record says so.
+    """Chapter 6's opening box text (it scores no claim of the paper): a table with one row
+    per robot with both instance models in ``figures`` (``scorecard.onepass_figures``):
+    how often each model counts the robots right on the fixed synthetic test scenes, beside
+    its training budget (``budgets``: :func:`instance_budgets`); a stale record says so.
     Without a robot that has both, only that no claim is scored."""
-    def budget(b: dict) -> str:
-        return f"{b['steps']:,} steps ({b['scenes']:,} scenes, {b['hours']:.1f} h) {b['trained_on']}"
+    def cell(m: dict, b: dict) -> str:
+        return (f"**{m['counting_accuracy']:.0%}**; {b['steps']:,} steps ({b['scenes']:,} scenes, "
+                f"{b['hours']:.1f} h) {b['trained_on']}" + (f" (the record: {m['stale']})" if m.get("stale") else ""))
 
-    parts = []
+    rows = []
     for f in figures:
         models, b = f.get("models", {}), budgets.get(f["robot"])
         if not {"onepass", "convgru"} <= set(models) or b is None:
             continue
         o, c = models["onepass"], models["convgru"]
-        stale = "; ".join(s for s in (o.get("stale"), c.get("stale")) if s)
-        parts.append(f"on {o['n']} {f['robot']} test scenes our one-pass instance model counts the robots right in "
-                     f"{o['counting_accuracy']:.0%}, trained for {budget(b['onepass'])}, the paper's recurrent "
-                     f"model (our implementation) in {c['counting_accuracy']:.0%}, trained for {budget(b['convgru'])}"
-                     + (f" (the record: {stale})" if stale else ""))
-    if not parts:
+        rows.append({"robot (test scenes)": f"{f['robot']} ({o['n']})",
+                     "one-pass model (ours): counted right; trained": cell(o, b["onepass"]),
+                     "recurrent model (the paper's): counted right; trained": cell(c, b["convgru"])})
+    if not rows:
         return ("This chapter scores no claim of the paper: it measures what the paper did not (no record of "
                 "both instance models is here to summarise).")
-    return ("This chapter scores no claim of the paper: it measures what the paper did not. Its main result: "
-            + "; ".join(parts) + ". The two models differ in training budget and data as well as in design, so "
-            "each comparison is of all three together.")
+    return ("This chapter scores no claim of the paper: it measures what the paper did not. Its main result, on "
+            "the fixed synthetic test scenes: how often each instance model counts the robots right, and how "
+            "each was trained.\n\n" + markdown_table(rows)
+            + "\nThe two models differ in training budget and data as well as in design, so each comparison is "
+            "of all three together.")

@@ -473,7 +473,7 @@ def describe_explored_scenes(shown: list, test_matched: int, test_robots: int, m
     edge = [f"{d:g} m" for d in dists if d in (last.r_min, last.r_max)]
     where = [f"{' and '.join(ds)} {'lies' if len(ds) == 1 else 'lie'} {place}"
              for ds, place in ((outside, "outside its camera range"), (edge, "at its edge")) if ds]
-    return (text + f" The shipped {robot} localization model was trained last on the *{recipe}* recipe "
+    return (text + f" The shipped {robot} localization model's last training phase used the *{recipe}* recipe "
             f"({camera_ranges(last)}"
             + (", cameras aimed off the robot's centre, clutter and camera degradations; chapter 5), made for real "
                "photographs rather than for these scenes" if recipe != "paper" else ")")

@@ -411,6 +411,19 @@ def describe_stage_maps(stats: list[dict], joint_labels, sigma: float, separatio
                       "not show on this model's maps."))
 
 
+def describe_toy_setup(ball_radius_m: float, z_range_m: tuple[float, float], size_px: int,
+                       focal_px: float) -> str:
+    """Chapter 2: the toy depth study's scene in one sentence (``toy_depth``'s constants):
+    a ball of ``ball_radius_m`` at a depth drawn from ``z_range_m`` (metres), seen at focal
+    length ``focal_px`` in square images of ``size_px``, and the disc radius in pixels this
+    gives at both ends of the range (f r / Z)."""
+    near, far = (focal_px * ball_radius_m / z for z in z_range_m)
+    return (f"Each toy scene is one ball of radius {ball_radius_m:g} m at a depth drawn from "
+            f"{z_range_m[0]:g} to {z_range_m[1]:g} m, seen with a focal length of {focal_px:g} px in a "
+            f"{size_px}x{size_px} image, so its disc is {near:.1f} px in radius at the nearest and "
+            f"{far:.1f} px at the farthest.")
+
+
 def describe_toy_depth(runs: list[dict]) -> str:
     """Chapter 2: Markdown reading the toy depth study (``toy_depth``; rows with "seed",
     "kind" ("inverse" or "log"), "median_cm", "far_mean_cm", "steps"): per seed the two
@@ -476,7 +489,7 @@ def describe_real_photo_errors(errors_px, depth_errors_cm, width: int, off: int,
            if off else "")
         + (f"; in {no_joint} of {errs.shape[0]} photos no joint is found at all"
            if no_joint else "")
-        + ". This model was trained last on chapter 5's `dream` scenes of the arm's "
+        + ". This model's last training phase used chapter 5's `dream` scenes of the arm's "
           "URDF meshes, built for photos like these, so this is the gap between rendered "
           "and real images that remains after that training; chapter 5 measures it rung "
           "by rung.")

@@ -92,13 +92,38 @@ def describe_training_distribution(counts: dict, depths: dict, far_m: float = 5.
     return "\n".join(lines)
 
 
+def describe_scene_presets(presets: dict[str, dict], default_r_min: float) -> str:
+    """Chapter 1: one sentence per robot preset giving its camera radius range and the
+    radius of the disc its robots stand on (metres), read from ``synth.SCENE_PRESETS``.
+
+    Args:
+        presets: robot -> the parameters its preset overrides (``r_min``, ``r_max``,
+            ``placement_radius``).
+        default_r_min: ``SynthParams.r_min``, the floor where a preset sets none.
+
+    Raises:
+        ValueError: when ``presets`` is empty.
+    """
+    if not presets:
+        raise ValueError("no scene presets to describe")
+    parts = [f"`{name}` from {p.get('r_min', default_r_min):g} to {p['r_max']:g} m, its robots "
+             f"standing within {p['placement_radius']:g} m of the scene's centre"
+             for name, p in presets.items() if "r_max" in p and "placement_radius" in p]
+    return ("The presets set the camera radius and where the robots stand: "
+            + "; ".join(parts) + ". These ranges were set by hand from each arm's size "
+            "and are not tuned; chapter 5's "
+            "recipes change them for close, wide-angle views.")
+
+
 def describe_render_rates(rates: dict[str, float], scenes: int, threads: int,
-                          batch: int = 8) -> str:
+                          batch: int = 8, cpu: str | None = None) -> str:
     """Chapter 1: Markdown on the synthesiser's measured speed (``bench.synth``): robot ->
     samples per second for ``scenes`` three-robot scenes at 480x640 with ``threads`` torch
-    threads, and what the slower rate means for one batch of ``batch`` scenes."""
+    threads (on ``cpu``, its model name, when given), and what the slower rate means for
+    one batch of ``batch`` scenes."""
+    on = f" on {cpu}" if cpu else ""
     return (f"Rendered {scenes} three-robot scenes at 480x640 for each robot model "
-            f"({threads} torch threads):\n\n"
+            f"({threads} torch threads{on}):\n\n"
             + "\n".join(f"* **{name}**: {rate:.1f} samples/s" for name, rate in rates.items())
             + f"\n\nAt the slower rate one batch of {batch} scenes takes "
               f"{batch / min(rates.values()):.1f} s to render at the paper's resolution; the "

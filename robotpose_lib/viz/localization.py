@@ -113,7 +113,8 @@ def plot_depth_errors(report: LocalizationReport, ax=None, bins: int = 12, max_p
 
     ``max_depth_m``: pixels deeper than this are left out (Table I's far range ends at
     10 m; the legend counts them), so that the x axis spans the depths the table
-    summarises; None keeps every pixel. The y axis shows the whole 25-75% band."""
+    summarises; None keeps every pixel. The y axis shows the whole 25-75% band; the legend
+    gives the share of pixels above its top."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.8))
     z, e = report.depth_true_m, report.depth_errors_cm
@@ -125,9 +126,6 @@ def plot_depth_errors(report: LocalizationReport, ax=None, bins: int = 12, max_p
     if z.size == 0:
         ax.text(0.5, 0.5, "no depth pixels", ha="center", transform=ax.transAxes)
         return ax
-    pick = np.random.default_rng(seed).permutation(z.size)[:max_points]
-    what = "pixels (subsample)" if not beyond else f"pixels (subsample; {beyond} beyond {max_depth_m:g} m left out)"
-    ax.scatter(z[pick], e[pick], s=2, alpha=0.25, color="tab:gray", label=what)
     edges = np.linspace(z.min(), z.max(), bins + 1)
     centres, q = [], []
     for lo, hi in zip(edges[:-1], edges[1:]):
@@ -138,9 +136,17 @@ def plot_depth_errors(report: LocalizationReport, ax=None, bins: int = 12, max_p
     top = max(1.0, np.percentile(e, 98) * 1.2)
     if q:
         q = np.array(q)
+        top = max(top, float(q[:, 2].max()) * 1.1)
+    pick = np.random.default_rng(seed).permutation(z.size)[:max_points]
+    notes = [f"{beyond} beyond {max_depth_m:g} m left out"] if beyond else []
+    above = int((e > top).sum())
+    if above:  # the axis stops at the band; say how many pixels lie above it
+        notes.append(f"{above / e.size:.1%} above {top:.0f} cm not shown")
+    ax.scatter(z[pick], e[pick], s=2, alpha=0.25, color="tab:gray",
+               label="pixels (subsample" + "".join(f"; {n}" for n in notes) + ")")
+    if len(q):
         ax.plot(centres, q[:, 1], "o-", color="tab:red", label="median")
         ax.fill_between(centres, q[:, 0], q[:, 2], color="tab:red", alpha=0.2, label="25-75%")
-        top = max(top, float(q[:, 2].max()) * 1.1)
     if z.min() < metrics.NEAR_FAR_SPLIT_M <= z.max():
         ax.axvline(metrics.NEAR_FAR_SPLIT_M, ls="--", color="k", lw=0.8, label="near | far")
     pad = 0.03 * max(float(z.max() - z.min()), 0.1)
