@@ -180,7 +180,15 @@ if photos:
 # arm's own white finish from its URDF, and procedural textures fixed to its links. The
 # recipe `dream_filmed` is `dream` with 70% of the scenes filmed the way the filmed
 # validation set describes (close, wide-angle, aimed anywhere on the arm) and objects in
-# the hand; the two were compared before training long (below).
+# the hand; the two were compared before training long (below). The table lists what
+# each recipe adds to the one it builds on, read from `synth.RECIPES` (with the Panda's
+# camera distances):
+
+# %% tags=["remove-input"]
+display(Markdown(narration.recipe_table(
+    ["paper", "clutter", "sim2real", "dream", "dream_filmed"], robot="panda")))
+
+# %% [markdown]
 # {numref}`fig-recipes` renders the same scene indices of the mesh Panda with the paper's
 # recipe and with `dream`; a scene may hold no visible robot (the paper's visibility
 # draw), or one far away, so the cell shows the first four indices in which the robots

@@ -280,6 +280,24 @@ RECIPE_PRESETS: dict[tuple[str, str], dict] = {
 }
 
 
+def recipe_base(name: str) -> str | None:
+    """The recipe that ``name`` builds on: among the other recipes of :data:`RECIPES`
+    whose parameters ``name`` also sets, the one with the most ("paper" sets none, so every
+    recipe builds on at least it; "paper" itself builds on nothing).
+
+    Raises:
+        ValueError: ``name`` is not a recipe.
+    """
+    if name not in RECIPES:
+        raise ValueError(f"recipe: unknown name {name!r} (expected one of {sorted(RECIPES)})")
+    if name == "paper":
+        return None
+    keys = set(RECIPES[name])
+    bases = [other for other in RECIPES if other != name and set(RECIPES[other]) <= keys
+             and RECIPES[other] != RECIPES[name]]
+    return max(bases, key=lambda other: (len(RECIPES[other]), other == "paper"))
+
+
 def scene_preset(robot: str) -> dict:
     """The robot's scene preset (:data:`SCENE_PRESETS`). A mesh robot without one is framed
     like the Panda relative to its size: cameras 0.4-2.5 reaches away, bases in a disc of

@@ -366,3 +366,19 @@ def test_plot_image_rows_titles_and_labels():
     plt.close(fig)
     with pytest.raises(ValueError, match="row labels"):
         plot_image_rows([[tile, tile]], ["a", "b"], ["x", "y"])
+
+
+def test_recipe_table_reads_each_recipe_against_the_one_it_builds_on():
+    from robotpose_lib.synth import RECIPES, recipe_base
+
+    assert [recipe_base(r) for r in ("paper", "clutter", "sim2real", "dream", "dream_filmed")] == \
+        [None, "paper", "clutter", "sim2real", "dream"]
+    with pytest.raises(ValueError, match="recipe"):
+        recipe_base("no_such_recipe")
+    table = narration.recipe_table(["clutter", "dream_filmed"], robot="panda")
+    clutter = next(line for line in table.splitlines() if line.startswith("| `clutter`"))
+    assert f"`max_distractors` {RECIPES['clutter']['max_distractors']}" in clutter
+    filmed = next(line for line in table.splitlines() if line.startswith("| `dream_filmed`"))
+    assert "`fov_y_deg` 40-95 \u2192 40-100" in filmed and "urdf_color" not in filmed  # dream's own stay out
+    sim2real = narration.recipe_table(["sim2real"], robot="panda")
+    assert "`r_max` 1.8" in sim2real and "`r_max` 1.8" not in narration.recipe_table(["sim2real"])

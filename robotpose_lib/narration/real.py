@@ -8,6 +8,7 @@ too), the real-photo table and the baseline sentence, the sim-to-real study's co
 from __future__ import annotations
 
 from ..twin import LADDER_DROP, largest_drop, moving_aucs  # the ladder's rules, shared with scorecard.twin_cause
+from ..synth import RECIPE_PRESETS, RECIPES, recipe_base
 from .tables import join_words, markdown_table
 
 
@@ -399,3 +400,33 @@ def describe_recipe_choice(comparison: dict, first_part_steps: int | None = None
                "is not measured." if gap >= ONE_RUN_GAP else
                f". That is one run per recipe, and a gap under {ONE_RUN_GAP} between single runs is not read as a "
                "ranking: the choice was close to a toss."))
+
+
+def _setting(value) -> str:
+    """A recipe parameter's value as the table writes it: ranges as "lo-hi", numbers short."""
+    if isinstance(value, tuple):
+        return "-".join(f"{v:.3g}" for v in value)
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def recipe_table(names: list[str], robot: str | None = None) -> str:
+    """Chapter 5: a Markdown table of the training recipes ``names`` (``synth.RECIPES``), one
+    row each: the recipe it builds on (``synth.recipe_base``) and the parameters it adds or
+    changes over that base (changed values as "old -> new"); with ``robot``, that robot's
+    recipe presets (``synth.RECIPE_PRESETS``, e.g. the Panda's camera radius) in the row too.
+
+    Raises:
+        ValueError: a name that is not a recipe.
+    """
+    rows = []
+    for name in names:
+        base = recipe_base(name)
+        own = {**RECIPES[name], **RECIPE_PRESETS.get((name, robot), {})}
+        under = {**RECIPES[base], **RECIPE_PRESETS.get((base, robot), {})} if base else {}
+        changes = [f"`{k}` {_setting(under[k])} \u2192 {_setting(v)}" if k in under else f"`{k}` {_setting(v)}"
+                   for k, v in own.items() if under.get(k, object()) != v]
+        rows.append({"recipe": f"`{name}`", "builds on": f"`{base}`" if base else "\u2014",
+                     "adds or changes": "; ".join(changes) if base else "nothing: the paper's randomisation"})
+    return (markdown_table(rows) + "\nFields of view are vertical, in degrees; `inclination_range` is the "
+            "camera's angle from the vertical in radians; `r_min` and `r_max` bound the camera radius in metres; "
+            "a probability is the share of robots, scenes or images that get the effect.\n")
