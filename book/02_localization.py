@@ -198,16 +198,16 @@ axes[1, 0].set_title("encoded depth D on the discs (own scale)")
 fig.colorbar(im, ax=axes[1, 0], fraction=0.035)
 axes[1, 1].imshow(t["weight"][0], cmap="gray")
 axes[1, 1].set_title("weight W (eq. 2)")
-for ax in axes.flat:
-    ax.title.set_fontsize(9)
-for ax in axes.flat[:5]:
-    ax.axis("off")
 z = np.linspace(params.depth.z_min, params.depth.z_max, 200)
 axes[1, 2].plot(z, params.depth.encode(z, fx=params.depth.fx_over_width_ref * W,
                                        width=W))
 axes[1, 2].set_xlabel("Z (m, at the reference focal length)")
 axes[1, 2].set_ylabel("D")
 axes[1, 2].set_title("inverse depth coding D = a/Z + b")
+for ax in axes.flat:
+    ax.title.set_fontsize(9)
+for ax in axes.flat[:5]:
+    ax.axis("off")
 plt.tight_layout()
 plt.show()
 

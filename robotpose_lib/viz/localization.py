@@ -113,8 +113,9 @@ def plot_depth_errors(report: LocalizationReport, ax=None, bins: int = 12, max_p
 
     ``max_depth_m``: pixels deeper than this are left out (Table I's far range ends at
     10 m; the legend counts them), so that the x axis spans the depths the table
-    summarises; None keeps every pixel. The y axis shows the whole 25-75% band; the legend
-    gives the share of pixels above its top."""
+    summarises; None keeps every pixel. The y axis shows the whole 25-75% band; the x
+    axis label gives the number left out beyond ``max_depth_m`` and the share of pixels
+    above the y axis's top."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.8))
     z, e = report.depth_true_m, report.depth_errors_cm
@@ -138,12 +139,11 @@ def plot_depth_errors(report: LocalizationReport, ax=None, bins: int = 12, max_p
         q = np.array(q)
         top = max(top, float(q[:, 2].max()) * 1.1)
     pick = np.random.default_rng(seed).permutation(z.size)[:max_points]
-    notes = [f"{beyond} beyond {max_depth_m:g} m left out"] if beyond else []
+    notes = [f"{beyond} pixels beyond {max_depth_m:g} m left out"] if beyond else []
     above = int((e > top).sum())
     if above:  # the axis stops at the band; say how many pixels lie above it
-        notes.append(f"{above / e.size:.1%} above {top:.0f} cm not shown")
-    ax.scatter(z[pick], e[pick], s=2, alpha=0.25, color="tab:gray",
-               label="pixels (subsample" + "".join(f"; {n}" for n in notes) + ")")
+        notes.append(f"{above / e.size:.1%} of the pixels above {top:.0f} cm not shown")
+    ax.scatter(z[pick], e[pick], s=2, alpha=0.25, color="tab:gray", label="pixels (subsample)")
     if len(q):
         ax.plot(centres, q[:, 1], "o-", color="tab:red", label="median")
         ax.fill_between(centres, q[:, 0], q[:, 2], color="tab:red", alpha=0.2, label="25-75%")
@@ -152,7 +152,8 @@ def plot_depth_errors(report: LocalizationReport, ax=None, bins: int = 12, max_p
     pad = 0.03 * max(float(z.max() - z.min()), 0.1)
     ax.set_xlim(max(0.0, float(z.min()) - pad),
                 float(z.max()) + pad if max_depth_m is None else min(float(z.max()) + pad, max_depth_m))
-    ax.set_xlabel("true depth [m]")
+    # what the axes leave out, under the axis: a legend this long would cover the points
+    ax.set_xlabel("\n".join(["true depth [m]"] + [f"({n})" for n in notes]))
     ax.set_ylabel("depth error [cm]")
     ax.set_ylim(0, top)
     ax.set_title(f"{report.robot}: depth error where the true belief \u2265 \u03c6")
