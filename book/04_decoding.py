@@ -452,8 +452,14 @@ if HAS_MASKS:
     table = markdown_table(effect_rows, formats={
         "joints found": ".0%", "mean 3D [cm]": ".1f", "median 3D [cm]": ".1f",
         "joints on the other robot": ".1%"})
+    # both decodings of every scene from one network pass (NMS, as in the table)
+    both = pose3d.decode_variants(predictor, pairs, {"masks": ("nms", True),
+                                                     "plain": ("nms", False)})
+    # per scene (found joints, of them nearer the other robot's joint), both ways
+    per_scene = [(pose3d.other_robot_joints(m, s), pose3d.other_robot_joints(n, s))
+                 for s, m, n in zip(pairs, both["masks"], both["plain"])]
     display(Markdown(f"On {len(pairs)} two-robot scenes:\n\n{table}\n\n"
-                     + describe_wrong_robot(effect_rows, len(pairs))))
+                     + describe_wrong_robot(effect_rows, len(pairs), per_scene)))
 else:
     print("skipped: needs the reference instance model")
 
@@ -466,12 +472,7 @@ else:
 
 # %%
 if HAS_MASKS:
-    # both decodings of every scene from one network pass (NMS, as in the table)
-    both = pose3d.decode_variants(predictor, pairs, {"masks": ("nms", True),
-                                                     "plain": ("nms", False)})
-    # (found joints, of them nearer the other robot's joint): the table's last column
-    per_scene = [(pose3d.other_robot_joints(m, s), pose3d.other_robot_joints(n, s))
-                 for s, m, n in zip(pairs, both["masks"], both["plain"])]
+    # the scene whose two decodings (decoded above) differ most
     pick = pose3d.most_differing_scene(per_scene)
     (found_m, foreign_m), (found_p, foreign_p) = per_scene[pick]
     display(Markdown(narration.describe_shown_pair(

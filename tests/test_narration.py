@@ -66,6 +66,17 @@ def test_describe_wrong_robot_covers_every_column():
     text = narration.describe_wrong_robot([masked, plain], images=3)
     assert "4 of the 4 robots" in text and "47%" in text and "29%" in text
     assert "recover more robots" in text and "do not reduce the share" in text
+    assert "caps them at 3 robots and half the joints" in text and "sign test" not in text
+    lower = [dict(masked, **{"joints on the other robot": 0.1}), plain]
+    # fewer in 2 scenes, more in 1: far from significant, and said so
+    per_scene = [((10, 0), (10, 3)), ((10, 0), (10, 2)), ((10, 2), (10, 0))]
+    text = narration.describe_wrong_robot(lower, images=3, per_scene=per_scene)
+    assert "is lower: 10.0% against 27.3% without" in text
+    assert "fewer joints on the other robot in 2 scenes and more in 1 (the rest tie); a sign test puts chance at " \
+        "p = 1, so on these scenes that difference is not beyond chance" in text
+    clear = [((10, 0), (10, 3))] * 8
+    assert text.endswith("at the usual 5%.") and "beyond chance" not in \
+        narration.describe_wrong_robot(lower, images=3, per_scene=clear)
     worse = narration.describe_wrong_robot([dict(masked, **{"joints on the other robot": 0.4}), plain], images=3)
     assert "take more joints from the other robot" in worse
 

@@ -29,17 +29,23 @@ def report3d_table(report) -> str:
     return markdown_table(rows, formats={c: ".1f" for c in rows[0] if "[" in c})
 
 
-def describe_wrong_robot(rows: list[dict], images: int) -> str:
+def describe_wrong_robot(rows: list[dict], images: int, per_scene: list | None = None) -> str:
     """A paragraph reading ``WrongRobotResult.rows()`` (eval.pose3d; with masks, then without)
     on ``images`` two-robot scenes: one clause per column (robots with a chain, joints found,
     3D errors, joints on the other robot), from the measured numbers, not from what the
-    method intends."""
+    method intends. Without masks one chain per image caps the robots at ``images`` and the
+    joints found at half; the paragraph says so. ``per_scene`` (per scene, (found, on the
+    other robot) with masks and without: ``eval.pose3d.other_robot_joints``) adds a sign test
+    scene by scene (``eval.pose3d.masks_sign_test``), and the share on the other robot is
+    read as a difference only where it passes at 5%."""
+    from ..eval.pose3d import masks_sign_test
+
     m, p = rows
     n = m["robots"]
     text = (f"With the masks {m['robots recovered']} of the {n} robots get a chain "
             f"and {m['joints found']:.0%} of the robots' joints are found; without "
-            f"them {p['robots recovered']} and {p['joints found']:.0%} (one chain per "
-            f"image, so at most {images} robots). ")
+            f"them {p['robots recovered']} and {p['joints found']:.0%}, where one chain per "
+            f"image caps them at {images} robots and half the joints. ")
     if np.isfinite(m["mean 3D [cm]"]) and np.isfinite(p["mean 3D [cm]"]):
         text += (f"The joints found lie {m['mean 3D [cm]']:.1f} cm from the truth on "
                  f"average with the masks and {p['mean 3D [cm]']:.1f} cm without "
@@ -51,13 +57,21 @@ def describe_wrong_robot(rows: list[dict], images: int) -> str:
         return text + ("No joint was found, so the share on the other robot is "
                        "unmeasured.")
     more = m["robots recovered"] - p["robots recovered"]
-    gain = ("the masks recover more robots and joints" if more > 0 else
+    gain = ("the masks recover more robots and joints than the one chain can" if more > 0 else
             "the masks recover no more robots" if more == 0 else
             "the masks recover fewer robots")
+    test = ""
+    if per_scene:
+        fewer, worse, p_value = masks_sign_test(per_scene)
+        if fewer + worse:
+            test = (f" Scene by scene, the masks put fewer joints on the other robot in "
+                    f"{count_noun(fewer, 'scene')} and more in {worse} (the rest tie); a sign test puts chance "
+                    f"at p = {p_value:.2g}"
+                    + (", so on these scenes that difference is not beyond chance at the usual 5%."
+                       if p_value >= 0.05 else "."))
     if a < b - 0.02:
-        purity = ("and keep more chains on their own robot: "
-                  f"{a:.1%} of the joints found lie nearer the other robot's joint, "
-                  f"against {b:.1%} without.")
+        purity = ("and the share of found joints that lie nearer the other robot's joint is lower: "
+                  f"{a:.1%} against {b:.1%} without.")
     elif a > b + 0.02:
         purity = (f"but take more joints from the other robot ({a:.1%} against "
                   f"{b:.1%} without): where a mask covers both robots, its chain can "
@@ -66,7 +80,7 @@ def describe_wrong_robot(rows: list[dict], images: int) -> str:
         purity = ("but do not reduce the share of joints taken from the other robot "
                   f"({a:.1%} against {b:.1%} without), as they would if each mask "
                   "covered one robot only.")
-    return text + f"So here {gain}, {purity}"
+    return text + f"So here {gain}, {purity}" + test
 
 
 # viz draws predicted robot k in the k-th colour of matplotlib's tab10 cycle
@@ -297,18 +311,9 @@ def describe_shown_pair(per_scene: list, pick: int, coinciding: list[str]) -> st
     them; ``pick`` is the scene shown (``eval.pose3d.most_differing_scene``);
     ``coinciding``: clauses naming chains drawn over each other
     (:func:`coinciding_chains` of the masked decoding)."""
-    from ..eval.pose3d import masks_sign_test
-
     (found_m, foreign_m), (found_p, foreign_p) = per_scene[pick]
     spread = max(abs(a[1] - b[1]) for a, b in per_scene)
-    # scene by scene: how often masks put fewer joints on the other robot, against chance
-    fewer, more, p = masks_sign_test(per_scene)
-    paired = (f"Scene by scene, the masks put fewer joints on the other robot in {count_noun(fewer, 'scene')} and "
-              f"more in {more} (the rest tie; a sign test puts chance at p = {p:.2g}"
-              + (": on these scenes the difference is not beyond chance at the usual 5%). " if p >= 0.05 else "). ")
-              if fewer + more else "")
-    return (paired
-            + (f"Of the {len(per_scene)} scenes, the one shown differs most in joints on the other robot: "
+    return ((f"Of the {len(per_scene)} scenes, the one shown differs most in joints on the other robot: "
              if spread > 0 else
              f"In none of the {len(per_scene)} scenes do the two decodings differ in joints on the other robot; "
              "the one shown differs most in joints found: ")
