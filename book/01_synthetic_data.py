@@ -162,8 +162,10 @@ from robotpose_lib.narration import real_photos_absent
 
 # photos and shown: loaded with the verdict at the top of the chapter
 display(Markdown(f"{{numref}}`fig-fk-photos` shows the projected chains over {len(shown)} of the {len(photos)} "
-                 f"photos, one in every {max(1, len(photos) // 4)} of the sample's list (the list's frames "
-                 "are not evenly spaced in the episode); each is titled by its file name, which "
+                 "photos (numbers " + narration.join_words(
+                     [str(i + 1) for i, p in enumerate(photos) if any(p is q for q in shown)]) + " of the sample's list, "
+                 "whose frames are not evenly spaced in the episode); each is titled by its "
+                 "file name, which "
                  f"ends in its frame number in the episode (`{shown[-1].name}`: frame "
                  f"{shown[-1].name.rsplit('_f', 1)[-1]})." if photos
                  else real_photos_absent("the photo check")))
@@ -179,7 +181,8 @@ if photos:  # photos, shown: from load_real_panda() in the hidden first cell
 # ## Rendering with a ray caster
 #
 # The paper renders with Blender. We need something lighter that runs anywhere, in a
-# DataLoader worker, on a CPU or a GPU: a ray caster written in PyTorch. For every pixel
+# DataLoader worker (a background process that prepares batches while the network
+# trains), on a CPU or a GPU: a ray caster written in PyTorch. For every pixel
 # $(u, v)$ the camera ray is $K^{-1}[u, v, 1]^T$, and each primitive has a closed-form ray
 # intersection (a quadratic for spheres, capsules and cylinders, slabs for boxes). The
 # nearest hit per pixel gives the **depth** (camera $z$ in metres), the **instance id**
@@ -187,7 +190,8 @@ if photos:  # photos, shown: from load_real_panda() in the hidden first cell
 # each primitive is tested only against the rays inside its projected bounding rectangle.
 #
 # Colour is applied afterwards: every robot, or every link, gets a colour, shaded with a
-# Lambertian term from a random light, and everything that is not robot shows the
+# Lambertian term (brightness proportional to the cosine between the surface normal and
+# the light's direction) from a random light, and everything that is not robot shows the
 # background photo.
 
 # %% mystnb={"figure": {"caption": "One rendered scene and what the ray caster returns with it: the composited image and the projected joints (top), the instance mask and the depth map (bottom; camera z in the turbo colour map, from 0 m, dark blue, to the farthest robot pixel, dark red, as the colour bar in metres shows; the robot fills only the top of that scale, so its nearer parts are yellow to orange and its farther parts red; pixels that hit no robot have no depth and are grey; the line printed below gives the range).", "name": "fig-render"}}
@@ -265,14 +269,14 @@ display(Markdown(describe_mesh_agreement(
 # Every draw of §III-A is a named parameter of `SynthParams`; its default is the paper's
 # value where the paper gives one, else ours:
 #
-# | paper | parameter | default |
-# |---|---|---|
-# | robot visibility $v_r \sim \mathrm{Bernoulli}(\theta_{vr})$ | `theta_vr` | 0.75 |
-# | colour from $n_{color}$ hues linearly spaced in HSV, per robot or per link | `n_color` | 400 |
-# | camera on a hemisphere, radius $c_r \sim U(0, r_{max})$ | `r_max` | 10 m |
-# | joint angles $\alpha_j \sim U(-\pi/2, \pi/2)$ | `joint_range` | robot's own range (the industrial arm: $\pm\pi/2$ within its limits) |
-# | background photo, randomly scaled and cropped | `background` | train photos + textures |
-# | noise amplitude $a \sim U(0, 30)$, in grey levels of 0-255 | `noise_amplitude` | (0, 30) |
+# | paper | parameter | default | from |
+# |---|---|---|---|
+# | robot visibility $v_r \sim \mathrm{Bernoulli}(\theta_{vr})$ | `theta_vr` | 0.75 | the paper (§IV-A) |
+# | colour from $n_{color}$ hues linearly spaced in HSV, per robot or per link | `n_color` | 400 | the paper (§IV-A) |
+# | camera on a hemisphere, radius $c_r \sim U(0, r_{max})$ | `r_max` | 10 m | the paper (§IV-A) |
+# | joint angles $\alpha_j \sim U(-\pi/2, \pi/2)$ | `joint_range` | robot's own range (the industrial arm: $\pm\pi/2$ within its limits) | the paper (§III-A), within each robot's limits (ours) |
+# | background photo, randomly scaled and cropped | `background` | train photos + textures | ours (the paper used two collections of city and industrial photos, §IV-A) |
+# | noise amplitude $a \sim U(0, 30)$, in grey levels of 0-255 | `noise_amplitude` | (0, 30) | the paper (§III-A) |
 #
 # Where the paper leaves a range degenerate we add a floor, `r_min` (a camera radius of 0
 # puts the camera at the scene's centre, among the robots), and per-robot *presets* set
@@ -388,8 +392,8 @@ display(Markdown(describe_training_distribution(
     {name: st["depth"] for name, st in stats.items()})))
 
 # %% [markdown]
-# The industrial arm fills the paper's whole depth range and the Panda only the near part:
-# every far-range figure of this book is the industrial arm's.
+# Only the industrial arm reaches the paper's far range (beyond 5 m), and the Panda stays
+# in the near part: every far-range figure of this book is the industrial arm's.
 #
 # ## Explore: joint angles and camera
 #

@@ -265,11 +265,13 @@ display(Markdown(markdown_table(sizes, formats={"parameters": ",d", "trainable":
 paper_size, cpu_size = sizes[0], sizes[1]
 display(Markdown("The reference `cpu` network needs "
                  f"{paper_size['GFLOPs'] / cpu_size['GFLOPs']:.0f} times fewer FLOPs "
-                 f"per image than the paper's and trains {cpu_size['trainable']:,} of "
+                 "(floating-point operations; the table counts them in billions, "
+                 f"GFLOPs) per image than the paper's and trains "
+                 f"{cpu_size['trainable']:,} of "
                  f"its {cpu_size['parameters']:,} parameters."))
 
 # %% [markdown]
-# The paper's model is a GPU model: on a laptop-class CPU it trains
+# The paper's model is a GPU model: on a CPU of a few cores it trains
 # far too slowly (measure it with `robotpose bench localization`). The `cpu` configuration trades
 # capacity for samples per second: a frozen ImageNet-pretrained EfficientNet-Lite0 cut at
 # stride 8 provides the features (no gradients through the backbone), three stages of 64
@@ -500,12 +502,21 @@ sigma = task.targets.sigma
 separation = 3 * sigma
 crops = [b[:, zoom[0], zoom[1]] for b in stage_beliefs]
 stats = stage_map_figures(crops, separation=separation, visible=0.05)
+# each stage's beliefs at the backbone's grid (before its U block), over the same crop
+stride = scene.image.shape[0] // out.low_res[0].shape[-2]
+grid_crop = tuple(slice(z.start // stride, -(-z.stop // stride)) for z in zoom)
+grid_peaks = [float(low[0, :len(joint_labels), grid_crop[0], grid_crop[1]].max())
+              for low in out.low_res]
+shown_phases = phases.get(SHOW_ROBOT, [])
+coarse_steps = (sum(p.steps for p in shown_phases
+                    if p.settings.get("intermediate") == "low_res"),
+                sum(p.steps for p in shown_phases))
 display(Markdown(narration.chosen_scene_rule(
     chosen.errors, chosen.error, 1, task.input_size, showcase.MISSING_PX,
     f"the {SHOW_ROBOT} network of the figure, each joint's peak taken inside the "
     "robot's true mask as in the evaluation below", max_robots=1)))
 display(Markdown(describe_stage_maps(stats, joint_labels, sigma, separation,
-                                     SHOW_ROBOT)))
+                                     SHOW_ROBOT, grid_peaks, coarse_steps)))
 
 # %% [markdown]
 # The panel below shows one stage and one joint at a time, enlarged around the robot, with the peak
@@ -542,8 +553,10 @@ show_figure()
 # The test set is fixed: scenes rendered from their own seed (`eval.testset.TEST_SEED`, never
 # used for training) on the *test* split of the background photos, which shares no photo
 # with training. For every true robot we take, per joint, the strongest belief peak inside
-# that robot's true instance mask, found either by non-maximum suppression (NMS) or by the
-# Laplacian of Gaussian (LoG), and measure its distance to the true joint. Using the true
+# that robot's true instance mask, found either by non-maximum suppression (NMS: the
+# brightest pixel, refined to sub-pixel) or by the Laplacian of Gaussian (LoG: the centre
+# of a blob at the scale of the belief Gaussian; chapter 4 explains both), and measure its
+# distance to the true joint. Using the true
 # masks keeps instance segmentation errors out of this measure (chapter 3 evaluates the
 # masks). Pixel errors are reported at 480x640, the paper's resolution, by scaling with
 # 640 / input width; the paper's figure gives no numbers to compare with, only the shape
@@ -581,23 +594,26 @@ plt.show()
 # %% [markdown]
 # The introduction's scorecard does not read these tables: it reads each model card's
 # evaluation of the same checkpoint on the fixed test set, with the number of scenes the
-# card states. Each robot's paragraph below sets the card's figures beside this
+# card states. The box under the paragraphs sets the cards' figures beside this
 # chapter's.
 
 # %% tags=["hide-input"]
-from robotpose_lib.narration import localization_card_comparison
+from robotpose_lib.narration import localization_card_comparison, provenance_note
 
 
-paragraphs = []
+paragraphs, against_cards = [], []
 for robot, report in reports.items():
     paragraphs.append(f"**{robot}.** {describe_localization(report)}")
     record = read_record(f"{robot}_localization_cpu")
     on_card = record.figures("test") if record is not None else None
-    paragraphs.append(localization_card_comparison(robot, report, on_card,
-                                                   checkpoints.get(robot))
-                      or (f"*{robot}: no model card evaluation of this checkpoint; "
-                          f"these figures rest on {report.num_images} test scenes.*"))
+    against_cards.append(localization_card_comparison(robot, report, on_card,
+                                                      checkpoints.get(robot))
+                         or (f"*{robot}: no model card evaluation of this checkpoint;"
+                             f" these figures rest on {report.num_images} test "
+                             "scenes.*"))
 display(Markdown("\n\n".join(paragraphs)))
+display(Markdown(provenance_note("\n\n".join(against_cards),
+                                 "These figures against the model cards")))
 
 # %% [markdown]
 # (why-depth-is-hard)=

@@ -577,9 +577,10 @@ if card_eval:
     here = {"box AP": head[f"box, {SMALL}"], "mask AP": head[f"mask, {SMALL}"],
             "mask AP at IoU 0.5": ap50[f"mask, {SMALL}"],
             "count right": total[f"right ({SMALL})"]}
-    display(Markdown(narration.instance_record_comparison(card_eval, here,
-                                                          total["scenes"],
-                                                          SMALL_FRACTION)))
+    display(Markdown(narration.provenance_note(
+        narration.instance_record_comparison(card_eval, here, total["scenes"],
+                                             SMALL_FRACTION),
+        "These figures against the model card")))
 
 # %% [markdown]
 # ## The paper's criticism, measured

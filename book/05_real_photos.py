@@ -150,8 +150,9 @@ if photos:
 # from 0 to 10 cm (a frame with a keypoint not found has no ADD and counts as a failure). Every figure comes beside the **mean-pose baseline**: each frame
 # "predicted" as the average true keypoints of the photos scored (here the dev photos;
 # the whole episode where it was downloaded). In a teleoperation episode the
-# base never moves and the arm moves little, so this oracle scores well; a model that
-# cannot beat it does not see the arm. The moving joints (upper arm to hand) are reported
+# base never moves and the arm moves little, so this oracle scores well: a model that
+# cannot beat it finds the arm less precisely than knowing its average pose does, even
+# where it finds some joints. The moving joints (upper arm to hand) are reported
 # on their own, since the base and shoulder are nearly free points for the baseline.
 #
 # ## The model: the arm's own meshes, DREAM-style randomisation
@@ -393,9 +394,9 @@ machines = {part.get("machine", "") for name in SHIPPED
             if (shipped := read_record(name)) is not None
             for part in shipped.lineage["parts"]}
 if not any("GPU" in m for m in machines):
-    display(Markdown("No shipped model was trained on a GPU (their records "
-                     "name only CPU machines): the script is tested end to end on a "
-                     "CPU at tiny sizes, but its GPU budget has not been run."))
+    display(Markdown("No shipped model was trained on a GPU: the script is tested "
+                     "end to end on a CPU at tiny sizes, but its GPU budget has not "
+                     "been run."))
 
 # %% [markdown]
 # What else a reader with a GPU should change, in order:

@@ -36,7 +36,7 @@
 # with two networks and a decoding step, and to check the result on real photographs.
 #
 # This book rebuilds that recipe piece by piece in a small library, `robotpose_lib`,
-# trains the networks (on a laptop-class CPU), measures them the way the paper does, and
+# trains the networks (on two CPU cores), measures them the way the paper does, and
 # says plainly which of the paper's results it reproduces and which not yet.
 
 # %% tags=["remove-cell"]
@@ -116,8 +116,9 @@ display(Markdown(narration.chosen_scene_rule(
 # | $D$, $\hat D$ | the depth map: inverse depth $D = a / Z + b$ in $[0, 1]$, with $a$, $b$ set so that the depth range $[z_{min}, z_{max}]$ maps onto $[1, 0]$, defined on a disc around each joint (the industrial arm's shipped model uses a log code instead, chapter 2) |
 # | $\varphi$ | the belief level that bounds those discs (their radius is $\sigma \sqrt{2 \ln (1/\varphi)}$ pixels) |
 # | $\lambda$ | the weight of the depth term in the loss (the paper's is 1) |
-# | $S_r$, $\hat S_r$ | the instance mask of robot $r$; $S_{R+1}$ the empty end-of-sequence mask |
-# | $L_n$, $L$, $L_{graph}$ | the loss of stage $n$, of the localization network, of the instance model |
+# | $R$ | the number of robots in the image |
+# | $S_r$, $\hat S_r$ | the instance mask of robot $r = 1, \dots, R$; $S_{R+1}$ the empty end-of-sequence mask |
+# | $L_n$, $L$, $L_{graph}$ | the loss of stage $n$, of the localization network, of the instance model (the paper's name: it pairs masks as in a graph matching) |
 #
 # **Training** (chapter 2, eq. 1-3; chapter 3, eq. 4-6). Every stage $n$ of the
 # localization network is penalised for its belief and depth errors, the depth only near
@@ -176,7 +177,10 @@ display(Markdown(narration.chosen_scene_rule(
 # * **COCO AP**: the average precision of the instance masks as detections, averaged over
 #   ten thresholds of IoU (intersection over union, the overlap of two masks) from 0.50 to
 #   0.95 (chapter 3, the paper's Fig. 7).
-# * **Keypoint AUC**: scores 2D joints on photos between 0 and 20 px, 1 being perfect. The
+# * **Keypoint AUC** (after DREAM): the share of 2D joints found within a distance of
+#   the truth (PCK), averaged over distances from 0 to 20 px: the area under that curve,
+#   from 0 (no joint within 20 px) to 1 (every joint exact); a missed joint counts as
+#   never within. The
 #   **dev photos**: 15 calibrated photographs of a real Panda that the models are
 #   measured on, never trained on. The **mean-pose baseline** guesses every photo as the
 #   photos' average pose (chapter 5).
@@ -242,7 +246,7 @@ if shipped:
                key=lambda r: r["scenes from scratch"])
     display(Markdown(
         f"In all {sum(r['hours'] for r in shipped):.1f} hours of training for {len(shipped)} models "
-        "(summed before the table's rounding). The most "
+        "The most "
         f"trained localization network ({most['model']}) saw {most['scenes from scratch']:,} scenes"
         + (f", counting those of the model it was warm-started from ({most['continued from']})"
            if most["continued from"] != "—" else "")

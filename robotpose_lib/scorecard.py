@@ -500,9 +500,9 @@ def depth_cause() -> str:
     readme = {r["name"]: r for r in ablation_rows(study)}.get("paper_readme")
     if readme and None not in readme["own"].values():
         tuned = f"fine-tuned for {study['steps']:,} steps" if study.get("steps") else "trained"
-        out.append(f"not the test conditions, as far as a short run tells ({tuned} and tested under the conditions "
-                   f"that the paper's public README states, ±30° joints and one field of view, the error is still "
-                   f"{readme['own']['near']:.1f} / {readme['own']['far']:.1f} cm)")
+        out.append(f"not settled by the test conditions: one short run ({tuned}, one seed) under the conditions "
+                   f"that the paper's public README states, ±30° joints and one field of view, still errs by "
+                   f"{readme['own']['near']:.1f} / {readme['own']['far']:.1f} cm")
     floors = {(f["recipe"], f["floor"]): f for f in floor_rows(study)}
     true, model = floors.get(("paper_readme", "true")), floors.get(("paper_readme", "model"))
     if true and model and None not in (true["near"], true["far"], model["near"], model["far"]):

@@ -232,7 +232,7 @@ def test_describe_ladder_names_the_open_gaps():
     # more keypoints over the real background and a higher AUC: no background gap (a reader caught this)
     text = narration.describe_ladder(_ladder(0.33, 0.35, 0.23, 0.45, found=(0.60, 0.73, 0.7)))
     # a rise within the ladder's 0.05 on a few photos is not read as a rise
-    assert "changes little (AUC 0.33 to 0.35: no gap)" in text and "the ladder's fixed threshold" in text
+    assert "changes little (AUC 0.33 to 0.35: no gap)" in text and "a threshold set by hand" in text
     assert "scores higher (AUC 0.33 to 0.42, keypoints found 60% to 73%)" in narration.describe_ladder(
         _ladder(0.33, 0.42, 0.23, 0.45, found=(0.60, 0.73, 0.7)))
     assert "not more right ones" not in text

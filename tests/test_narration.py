@@ -57,6 +57,10 @@ def test_describe_chains_reads_a_right_and_a_mixed_prediction():
     wrong = narration.describe_chains(s, [_pose_of(s, 0, mixed_uv)])
     assert "1 robot predicted for 2" in wrong and "So this prediction is wrong" in wrong
     assert "1 chain takes its joints from more than one robot" in wrong
+    assert "although every true robot has a matching chain" not in wrong   # one of the two is unmatched
+    # both robots matched, one chain mixing them: wrong, and the matching's looseness is said
+    both = narration.describe_chains(s, [_pose_of(s, 0, mixed_uv), _pose_of(s, 1)], 1000.0)
+    assert "So this prediction is wrong, although every true robot has a matching chain" in both
 
 
 def test_describe_wrong_robot_covers_every_column():

@@ -121,6 +121,14 @@ def test_stage_maps_verdict_from_the_figures():
     assert "leave 1 joint with two candidates" in text
     assert "do not raise the beliefs steadily, widen the blobs" in text
     assert "does not show on this model's maps" in text
+    # mostly trained at the grid: the up-sampled maps are not read, the grid's beliefs are
+    text = nar.describe_stage_maps(wider, ["a"], 4.0, 12.0, "panda", grid_peaks=[0.3, 0.9],
+                                   coarse_steps=(900, 1000))
+    assert "in 900 of the model's 1,000 training steps, stages 1 to 1 were supervised at the backbone's grid" in text
+    assert "0.30, 0.90 in stages 1 to 2" in text and "raise it from stage to stage" in text
+    assert "does not show on this model's maps" not in text
+    few = nar.describe_stage_maps(wider, ["a"], 4.0, 12.0, "panda", grid_peaks=[0.3, 0.9], coarse_steps=(100, 1000))
+    assert "does not show on this model's maps" in few and "grid" not in few
 
 
 def test_toy_depth_counts_the_seeds_the_log_code_wins():
@@ -245,7 +253,7 @@ def test_instance_runtime_reads_the_line():
              "instance ms / robots": (10.0 + 5 * k) / k} for k in (1, 2, 3)]
     text = nar.describe_instance_runtime(rows, 5, (240, 320), "cpu", 1, 5.0, 10.0)
     assert "on cpu with 1 torch thread (" in text and "| 1 | 100.0 | 15.0 | 15.0 |" in text
-    assert "about 10 ms plus 5.0 ms per robot" in text and "each robot adds 5% of a" in text
+    assert "about 10.0 ms plus 5.0 ms per robot" in text and "each robot adds 5% of a" in text
     assert "15.0 ms with 1 robot, 8.3 ms with 3." in text
     assert "hides the per-robot cost" in nar.describe_instance_runtime(rows, 5, (1, 1), "cpu", 2, -1.0, 0.0)
     with pytest.raises(ValueError, match="no timings"):
@@ -414,6 +422,9 @@ def test_training_phases_follow_the_warm_start_merge_resumed_parts_and_name_thei
     table = nar.describe_training_phases({"m": phases})
     assert "| m | 3 | 50 | m | dream | 50 | inverse | none | coarse | 0.001, cosine |" in table
     assert "| m | 5 | 4 | not recorded |" in table
+    assert "each reference as its last phase left it: **m** after phase 5 (its settings are not recorded)." in table
+    table = nar.describe_training_phases({"m": phases[:3]})
+    assert "**m** after phase 3: the m robot on `dream` scenes, λ = 50, the inverse depth code, coarse stages" in table
     coarse = sum(p.steps for p in phases if p.settings.get("intermediate") == "low_res")
     text = nar.describe_intermediate_supervision({"m": (coarse, sum(p.steps for p in phases)), "n": (0, 10)})
     assert "for the m reference 54 of its 73 training steps, stages 1 to N-1" in text and "n reference" not in text

@@ -27,6 +27,12 @@ def test_depth_study_figures_draw():
     study.append({"config": "cpu", "hours": float("nan"), "all": {"auc": 0.0}})  # no log: left out
     ax = plot_real_study(study, baseline_auc=0.4)
     assert len(ax.get_lines()[0].get_xdata()) == 2
+    # the paper-recipe start (no hours) at 0 h as its own marker; the shipped run labelled
+    study.append({"config": "cpu", "hours": float("nan"), "recipe": "paper", "all": {"auc": 0.01}})
+    ax = plot_real_study(study, baseline_auc=0.4, shipped=study[1])
+    start = next(line for line in ax.get_lines() if line.get_label() == "start: paper recipe only")
+    assert list(start.get_xdata()) == [0.0] and list(start.get_ydata()) == [0.01]
+    assert [(t.get_text(), t.xy) for t in ax.texts] == [("shipped", (1.0, 0.2))]
     plt.close("all")
 
 

@@ -47,7 +47,7 @@ re-exports every public name, so ``narration.X`` works for each:
 
 Submodules import what they need from each other, never from this package.
 """
-from .beyond import (depth_next_step, describe_depth_study, describe_instance_runtimes,
+from .beyond import (depth_next_step, depth_study_against_card, describe_depth_study, describe_instance_runtimes,
                      describe_onepass_comparison, describe_real_study, describe_train_bench, instance_budgets,
                      instance_training_budgets, onepass_verdict, open_problems)
 from .decoding import (TAB10_NAMES, camera_ranges, coinciding_chains, compare_peak_finders_3d,
@@ -102,7 +102,7 @@ __all__ = [
     "LADDER_RUNGS", "ladder_table", "LADDER_DROP", "describe_ladder", "RUNG_NAMES", "describe_ladder_photos",
     "describe_backbone_studies", "describe_recipe_choice",
     "recipe_table", "instance_training_budgets", "describe_real_study",
-    "describe_depth_study", "describe_onepass_comparison", "describe_instance_runtimes",
+    "describe_depth_study", "depth_study_against_card", "describe_onepass_comparison", "describe_instance_runtimes",
     "describe_train_bench", "depth_next_step", "open_problems", "instance_budgets", "onepass_verdict",
     "rules_text", "decoding_text", "describe_shown_outcome", "scorecard_markdown", "chosen_scene_rule",
     "scorecard_summary",

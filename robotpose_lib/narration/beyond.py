@@ -92,7 +92,8 @@ def describe_real_study(runs: list[dict], baseline: dict | None = None) -> str:
                        f"{ft['all']['median_px']:.0f} px fine-tuned" if fewest[0]["all"]["found"] >= 0.1 else
                        f"the {fewest[1]} run found {fewest[0]['all']['found']:.0%} of them, too few for its median "
                        "error to mean anything")
-            text += (f". Both AUCs are below {TOO_SMALL_TO_RANK}, too small to rank the two: neither run puts its "
+            text += (f". Both AUCs are below {TOO_SMALL_TO_RANK}, too small to rank the two (a bound set by hand: "
+                     "an AUC that low comes from a few keypoints within 20 px): neither run puts its "
                      f"keypoints near the arm yet. The {more} run found more keypoints, and {medians}, so "
                      "at this budget the comparison shows what a step costs more than what either backbone learns"
                      + (f": the frozen backbone made {same['step'] / ft['step']:.1f} times the steps in the same "
@@ -112,6 +113,23 @@ def _span(values, fmt: str) -> str:
 def _than(ratio: float) -> str:
     """A model's error against a baseline's, ``ratio`` = model / baseline, in words."""
     return "no better than" if ratio >= 1 else "barely better than" if ratio > 0.8 else "better than"
+
+
+def depth_study_against_card(shipped: dict, card: dict) -> str:
+    """Chapter 6: the shipped checkpoint's Table I errors in the depth study (``shipped``: the
+    last row of ``cards.depth_study_rows``, over its first "scenes" test scenes) beside the
+    model card's on all its scenes (``card``: the record's "test" figures, "table_i_cm" and
+    "n"), so that the reader sees how much the scenes drawn move a mean over disc pixels.
+    "" when the card has no Table I."""
+    table = card.get("table_i_cm") or {}
+    if not {"near", "far"} <= set(table):
+        return ""
+    return (f"On the study's {shipped['scenes']} scenes the shipped checkpoint errs by {shipped['near mean']:.1f} / "
+            f"{shipped['far mean']:.1f} cm (near / far, over the discs), on all {card.get('n', '?')} of the card by "
+            f"{table['near']['mean']:.1f} / {table['far']['mean']:.1f} cm (chapter 2 and the scorecard): the same "
+            "weights, so the difference is the scenes'. A mean over the pixels of a few dozen scenes moves this "
+            "much with the scenes drawn, since a few robots with large errors cover many pixels; compare the "
+            "study's rows with each other, not with chapter 2.")
 
 
 def describe_depth_study(rows: list[dict]) -> str:
@@ -183,9 +201,10 @@ def describe_onepass_comparison(figures: list[dict], recipes: dict, budgets: str
                if all(how.values()) else "")
             + f": the one-pass model's mask AP is {a['mask_ap']:.3f} against the recurrent model's "
             f"{b['mask_ap']:.3f}, and it counts right in {a['counting_accuracy']:.0%} of the scenes against "
-            f"{b['counting_accuracy']:.0%}: it is "
-            + ("better on both." if ap > bp and ac > bc else "worse on both." if ap < bp and ac < bc else
-               "better on one and worse on the other.")
+            f"{b['counting_accuracy']:.0%}: it scores "
+            + ("higher on both" if ap > bp and ac > bc else "lower on both" if ap < bp and ac < bc else
+               "higher on one and lower on the other")
+            + (", with another training budget and data (below)." if budgets else ".")
             + (f" The two were measured on different numbers of scenes ({a['n']} and {b['n']})."
                if a["n"] != b["n"] else ""))
     if budgets:  # beside the per-robot comparison: the two were trained differently

@@ -139,7 +139,11 @@ def describe_chains(s, poses, match_px: float = 40.0) -> str:
                if mixed else [])
         why += (["a mask on a fragment of a robot gives a chain of few joints"]
                 if few else [])
-        text += ("\n\nSo this prediction is wrong: " + "; ".join(problems)
+        # "matched" only bounds the mean distance: a matched chain can still be wrong
+        text += ("\n\nSo this prediction is wrong"
+                 + (", although every true robot has a matching chain (matching only asks that a chain's joints lie "
+                    f"within {match_px:.0f} px of a robot's on average)" if not lost else "")
+                 + ": " + "; ".join(problems)
                  + ". Each chain is decoded inside one predicted mask, so it is only "
                  "as good as that mask" + (": " + "; ".join(why) if why else "")
                  + ". The masks come from the instance model that `Predictor` loaded.")
@@ -174,7 +178,8 @@ def describe_coverage(report, method: str, min_score: float, match_px: float) ->
             f"{int((~matched).sum())} unmatched robots (no predicted chain within "
             f"{match_px:.0f} px of them: a missing or misplaced instance mask, or "
             f"a chain too far off) and {no_peak} to matched robots whose masked "
-            f"belief map has no peak above {min_score:.1f}.")
+            f"belief map has no peak above {min_score:.1f} (the least peak score the decoding accepts; a "
+            "target's peak is 1).")
 
 
 def coinciding_chains(poses, px: float = 5.0) -> list[str]:
@@ -399,9 +404,8 @@ def table_ii_conditions(table_ii: dict, joints: int, predictor_model: str | None
             "Chapters 3 and 6 time under other conditions, so their figures "
             "differ from these: chapter 3 times the industrial arm's networks at their 240x320 input on its own "
             "test scenes, as medians of the context module plus k + 1 steps for k robots with a line fitted "
-            "through them; chapter 6 reads the times a "
-            "one-pass study file recorded when the study was run, with its own thread setting and not on the "
-            "computer that built this page. Compare times within one table, not across chapters.")
+            "through them; chapter 6 reads the times its one-pass study measured, with their own thread setting "
+            "and computer. Compare times within one table, not across chapters.")
 
 
 def runtime_verdict(paper: dict, gpu: str, on_gpu: bool = False) -> str:
@@ -462,8 +466,9 @@ def describe_explored_scenes(shown: list, test_matched: int, test_robots: int, m
             f"chain within {match_px:.0f} px ({here:.0%}); on the test set of 4.3, {peak_name(method)} matched "
             f"{test_matched} of {test_robots} ({test:.0%}). "
             + (f"On {n_true} robots chance alone moves such a share by about {100 * typical:.0f} percentage points "
-               "either way (two binomial standard errors at the test set's rate), so the "
-               "failures above are typical of these models, not unlucky picks." if abs(here - test) <= typical
+               "either way (two binomial standard errors at the test set's rate), so these few "
+               "scenes agree with the test set's rate within chance, and are too few to say more."
+               if abs(here - test) <= typical
                else "These few scenes went worse than the test set, where failures of this kind occur too "
                f"({test_robots - test_matched} of {test_robots} robots unmatched)." if here < test else
                f"These few scenes went better than the test set, where {test_robots - test_matched} of "

@@ -310,7 +310,7 @@ def describe_instance_runtime(rows: list[dict], rounds: int, size: tuple[int, in
                          headers={"instance IQR ms": "instance ms, interquartile range"})
         + "\n\n(The interquartile range spans the middle half of the rounds' times: how much they vary.)"
         + f"\n\nA least-squares line over 1 to {last['robots']} robots gives "
-          f"about {intercept:.0f} ms plus {slope:.1f} ms per robot for the instance "
+          f"about {intercept:.1f} ms plus {slope:.1f} ms per robot for the instance "
           f"model, against {first['localization ms']:.0f} ms for the "
           "localization network: "
         + (f"each robot adds {slope / first['localization ms']:.0%} of a "
@@ -328,9 +328,8 @@ def describe_instance_runtime(rows: list[dict], rounds: int, size: tuple[int, in
            if quick else "")
         + " Chapters 4 and 6 time under other conditions, so their milliseconds differ "
           "from these: chapter 4's Table II times the primitive Panda's networks, one "
-          "ConvGRU step alone, as means; chapter 6 reads the times its one-pass study recorded "
-          "when the study was run, with its own thread setting and not on the "
-          "computer that built this page. Compare times within one table.")
+          "ConvGRU step alone, as means; chapter 6 reads the times its one-pass study measured, "
+          "with their own thread setting and computer. Compare times within one table.")
 
 
 # relative noises of two single runs closer than this factor are not ranked

@@ -302,7 +302,7 @@ def describe_intermediate_supervision(steps: dict[str, tuple[int, int]]) -> str:
             "much). The last stage, the "
             "one every evaluation reads, stays supervised at the input size, so the trained network is the "
             "same kind; its earlier stages were taught more coarsely. Those phases also ran their passes in "
-            "bfloat16 where the CPU supports it (the losses in float32).")
+            "bfloat16, a 16-bit floating-point format, where the CPU supports it (the losses in float32).")
 
 
 def describe_depth_weight(ends: dict) -> str:
@@ -342,7 +342,8 @@ def describe_depth_weight(ends: dict) -> str:
 
 
 def describe_stage_maps(stats: list[dict], joint_labels, sigma: float, separation: float,
-                        robot: str) -> str:
+                        robot: str, grid_peaks: list[float] | None = None,
+                        coarse_steps: tuple[int, int] | None = None) -> str:
     """Chapter 2: Markdown reading the belief maps of one scene stage by stage (paper III-B,
     Wei et al.'s pose machines refine their estimates from stage to stage).
 
@@ -352,11 +353,18 @@ def describe_stage_maps(stats: list[dict], joint_labels, sigma: float, separatio
             (joint -> pixels at or above half its map's maximum) and "second" (joints with a
             second peak at least half as high, more than ``separation`` px away).
         joint_labels: the joints' names; ``sigma``: the targets' Gaussian, px.
+        grid_peaks: per stage, the largest belief of its output at the backbone's grid
+            (before the U block), over the same crop.
+        coarse_steps: (steps that supervised stages 1 to N-1 at the backbone's grid, all
+            steps) of the model's training (``--set intermediate=low_res``).
 
     Returns:
         the figures in words and a verdict: the later stages refine when the beliefs rise
         from stage to stage, the blobs narrow (the last stage's median area below 0.8 times
-        the first's) and no joint keeps two candidates.
+        the first's) and no joint keeps two candidates. When more than half the steps
+        supervised stages 1 to N-1 at the grid only, their up-sampled maps come from U
+        blocks little training shaped: the verdict then reads the grid's beliefs instead
+        and says that the figure cannot judge the refinement.
     """
     n_stages, n_joints = len(stats), len(joint_labels)
     # pixels at or above half the maximum of a target's Gaussian: a disc of radius
@@ -404,6 +412,17 @@ def describe_stage_maps(stats: list[dict], joint_labels, sigma: float, separatio
         n = len(last["second"])
         did.append(f"leave {n} joint{'s' if n != 1 else ''} with two candidates")
     refined = rising and narrower and not last["second"]
+    if coarse_steps and grid_peaks and coarse_steps[0] > coarse_steps[1] / 2:
+        grid_rising = all(b > a for a, b in zip(grid_peaks, grid_peaks[1:]))
+        return text + (
+            f"Those up-sampled maps cannot judge the refinement, though: in {coarse_steps[0]:,} of the model's "
+            f"{coarse_steps[1]:,} training steps, stages 1 to {n_stages - 1} were supervised at the backbone's grid "
+            "only (the table of phases), so their maps above come from U blocks that little training shaped. At "
+            "the grid, where they were trained, the largest belief is "
+            + ", ".join(f"{m:.2f}" for m in grid_peaks) + f" in stages 1 to {n_stages}: on this scene the later "
+            "stages " + ("raise it from stage to stage, as the paper's design aims at." if grid_rising else
+                         "do not raise it steadily.")
+            + " One scene shows what the maps look like; it does not measure the stages.")
     return text + (f"So on this scene the later stages of the {robot} model "
                    + ", ".join(did[:-1]) + " and " + did[-1]
                    + ("; that is the refinement the paper's design aims at." if refined else
@@ -542,9 +561,20 @@ def describe_training_phases(phases: dict[str, list]) -> str:
     """Chapter 2's table of how the reference models were trained: one row per phase
     (``phases``: robot -> ``cards.training_phases`` of its shipped localization model), with
     its steps and the settings its recorded command trained with. The paper trains once,
-    with lambda = 1, the inverse depth code and every stage at full size (eq. 1-3)."""
-    rows = []
+    with lambda = 1, the inverse depth code and every stage at full size (eq. 1-3).
+    Under the table, one sentence names the weights the chapter evaluates: each reference
+    as its last phase left it, with that phase's settings."""
+    rows, last = [], []
     for robot, robot_phases in phases.items():
+        s = robot_phases[-1].settings if robot_phases else None
+        if robot_phases and not s:
+            last.append(f"**{robot}** after phase {len(robot_phases)} (its settings are not recorded)")
+        elif robot_phases:
+            last.append(f"**{robot}** after phase {len(robot_phases)}: the {s.get('robot', robot)} robot on "
+                        f"`{s.get('recipe', '?')}` scenes, λ = {s.get('depth_weight', float('nan')):g}, the "
+                        f"{s.get('depth_code', '?')} depth code"
+                        + (f", {s['depth_context']} depth-context blocks" if s.get("depth_context") else "")
+                        + (", coarse stages 1 to N-1" if s.get("intermediate") == "low_res" else ""))
         for i, phase in enumerate(robot_phases, 1):
             s = phase.settings
             missing = "not recorded"
@@ -557,4 +587,6 @@ def describe_training_phases(phases: dict[str, list]) -> str:
                 if "depth_context" in s else missing,
                 "stages 1 to N-1": {"low_res": "coarse", "full": "full size"}.get(s.get("intermediate"), missing),
                 "learning rate": f"{s['lr']:g}, {s['schedule']}" if "lr" in s else missing})
-    return markdown_table(rows, formats={"steps": ",d", "phase": "d"})
+    return (markdown_table(rows, formats={"steps": ",d", "phase": "d"})
+            + ("\nThe weights this chapter evaluates are each reference as its last phase left it: "
+               + "; ".join(last) + ". The earlier phases are how the weights got there.\n" if last else ""))

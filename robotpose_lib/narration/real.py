@@ -256,8 +256,8 @@ def describe_ladder(ladder: dict) -> str:
     return text + (" (The viewpoint and pose gap counts as open while the rendered twin scores less than the mean "
                    "pose; each "
                    f"later rung opens a gap when it loses more than {LADDER_DROP:.2f} of keypoint AUC against the rung "
-                   f"before it, the ladder's fixed threshold: on {twin.get('frames', 'so few')} photos smaller changes "
-                   "are not read.)")
+                   f"before it, a threshold set by hand (no spread of the AUC over photos or runs "
+                   f"is measured): on {twin.get('frames', 'so few')} photos smaller changes are not read.)")
 
 
 # the gaps of the twin ladder as the sentence names them
@@ -396,8 +396,9 @@ def describe_recipe_choice(comparison: dict, first_part_steps: int | None = None
             f"(keypoint AUC all / moving {figs(chosen)}) over "
             + ", ".join(f"`{a['recipe']}` ({figs(a)})" for a in others) + early
             + (f". That is one run per recipe: the gap is larger than {ONE_RUN_GAP}, the least gap between single "
-               "runs that this chapter reads as a ranking (the backbone study below uses the same rule), but its size "
-               "is not measured." if gap >= ONE_RUN_GAP else
+               "runs that this chapter reads as a ranking (a rule set by hand, twice the 0.01 that its tables print "
+               "as equal, since no spread of this AUC over seeds was measured; the backbone study below uses the "
+               "same rule), but its size is not measured." if gap >= ONE_RUN_GAP else
                f". That is one run per recipe, and a gap under {ONE_RUN_GAP} between single runs is not read as a "
                "ranking: the choice was close to a toss."))
 

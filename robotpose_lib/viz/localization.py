@@ -344,17 +344,23 @@ def plot_toy_depth(runs: Sequence[dict], ax=None):
     return ax
 
 
-def plot_real_study(runs: Sequence[dict], baseline_auc: float | None = None, key: str = "all", ax=None):
+def plot_real_study(runs: Sequence[dict], baseline_auc: float | None = None, key: str = "all", ax=None,
+                    shipped: dict | None = None):
     """Keypoint AUC on the real photos against training hours for the runs of the
     sim-to-real study (``panda_sim2real_study.json``), one marker per configuration; the
-    mean-pose baseline as a line when given. Runs without hours are left out. Returns the
-    Axes."""
+    mean-pose baseline as a line when given. A run without hours on the "paper" recipe (the
+    start, before any sim2real scene) is drawn at 0 h as a star; other runs without hours
+    are left out. ``shipped``, one of ``runs``, is labelled as the shipped checkpoint.
+    Returns the Axes."""
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.4))
     by_config: dict[str, list] = {}
     for r in runs:
         if r.get("hours") is not None and np.isfinite(r["hours"]):
             by_config.setdefault(r.get("config", "?"), []).append(r)
+        elif r.get("recipe") == "paper":
+            ax.plot([0.0], [r[key]["auc"]], "*", color="k", ms=10, zorder=4,
+                    label="start: paper recipe only")
     for k, ((cfg, rs), marker) in enumerate(zip(sorted(by_config.items()), "os^D")):
         rs = sorted(rs, key=lambda r: r["hours"])
         label = {"cpu": "frozen backbone", "cpu_ft": "fine-tuned backbone"}.get(cfg, cfg)
@@ -364,6 +370,9 @@ def plot_real_study(runs: Sequence[dict], baseline_auc: float | None = None, key
         ax.plot([r["hours"] for r in rs], [r[key]["auc"] for r in rs], "-" + marker, label=label, **style)
     if baseline_auc is not None and np.isfinite(baseline_auc):
         ax.axhline(baseline_auc, color="gray", ls="--", lw=1, label="mean-pose baseline")
+    if shipped is not None and shipped.get("hours") is not None and np.isfinite(shipped["hours"]):
+        ax.annotate("shipped", (shipped["hours"], shipped[key]["auc"]), xytext=(0, -16),
+                    textcoords="offset points", ha="center", fontsize=8)
     ax.set_xlabel("training time on the sim2real recipe [h]")
     ax.set_ylabel(f"keypoint AUC, {key} joints")
     ax.set_ylim(bottom=-0.02)  # a point at AUC 0 stays visible above the axis
