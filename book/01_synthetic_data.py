@@ -194,7 +194,7 @@ if photos:  # photos, shown: from load_real_panda() in the hidden first cell
 # the light's direction) from a random light, and everything that is not robot shows the
 # background photo.
 
-# %% mystnb={"figure": {"caption": "One rendered scene and what the ray caster returns with it: the composited image and the projected joints (top), the instance mask and the depth map (bottom; camera z in the turbo colour map, from 0 m, dark blue, to the farthest robot pixel, dark red, as the colour bar in metres shows; the robot fills only the top of that scale, so its nearer parts are yellow to orange and its farther parts red; pixels that hit no robot have no depth and are grey; the line printed below gives the range).", "name": "fig-render"}}
+# %% mystnb={"figure": {"caption": "One rendered scene and what the ray caster returns with it: the composited image and the projected joints (top), the instance mask and the depth map (bottom). The depth map shows camera z on a colour scale from 0 m (dark blue) to the farthest robot pixel (dark red; the colour bar is in metres). The robot fills only the top of that scale: its nearer parts are yellow to orange, its farther parts red. Pixels that hit no robot have no depth and are grey; the line printed below gives the range.", "name": "fig-render"}}
 scene = posed_scene("kuka_kr16", [0.3, -0.6, 0.4, 0.5, 0.8, 0.0], radius=3.5,
                     inclination=1.1, azimuth=0.6, height=H, width=W, seed=1)
 sample = render_scenes("kuka_kr16", [scene], params_for("kuka_kr16"))[0]

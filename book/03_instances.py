@@ -501,7 +501,7 @@ else:
 # report boxes and masks. `ap.py`
 # reproduces pycocotools' numbers (checked in the tests).
 
-# %% mystnb={"figure": {"caption": "Precision-recall curves of the reference model's boxes (left) and masks (right) on the test set, one curve per IoU threshold of COCO's ten, 0.50 to 0.95 in steps of 0.05, each in the legend with its AP (the paper's Fig. 7a); the curves alternate solid and dashed, so that curves at thresholds with the same precision, which lie on top of each other, both show, and a threshold where nothing is matched draws no curve, and one where only a robot or two are matched, whose curve is a single point or a stub at the left edge, is drawn with dots.", "name": "fig-pr"}}
+# %% mystnb={"figure": {"caption": "Precision-recall curves of the reference model's boxes (left) and masks (right) on the test set (the paper's Fig. 7a): one curve per IoU threshold of COCO's ten, 0.50 to 0.95 in steps of 0.05, each in the legend with its AP. Solid and dashed curves alternate, so that curves lying on top of each other both show. A threshold where nothing is matched draws no curve; one where only a robot or two are matched is a point or a stub at the left edge, drawn with dots.", "name": "fig-pr"}}
 start = time.perf_counter()
 evaluations = {
     # the settings of `robotpose eval instances` (batch 8; the other defaults)

@@ -167,7 +167,9 @@ plt.show()
 
 # %%
 perfect = pose3d.decoding_errors(decoded, sample)  # one row per peak finder
-display(Markdown("Decoding the perfect maps of this scene:\n\n" + markdown_table(
+display(Markdown("Decoding the perfect maps of this scene (joints counted: every "
+                 f"robot's joints inside the frame, {sample.num_robots} robots of "
+                 f"{len(names)} joints):\n\n" + markdown_table(
     perfect, formats={"mean 2D [px]": ".3f", "mean 3D [cm]": ".2f",
                       "max 3D [cm]": ".2f"})))
 
@@ -457,10 +459,10 @@ for robot, rep in reports.items():
 # though not in every scene),
 # decoded twice from the same outputs of the shipped Panda networks: with the predicted
 # instance masks (the one-pass model's), and as if the image showed one robot (each
-# joint's strongest peak anywhere). The last column counts the found joints
-# that lie nearer to the *other* robot's joint than to their own robot's, a chain's own
-# robot being the one most of its found joints lie nearer to: it counts what a chain takes
-# from the second robot, the mixing that masks are meant to prevent.
+# joint's strongest peak anywhere). A chain's own robot is the one that most of its
+# found joints lie nearer to. The last column counts the found joints that lie nearer to
+# the *other* robot's joint than to their own robot's: what a chain takes from the second
+# robot, the mixing that masks are meant to prevent.
 
 # %%
 if HAS_MASKS:

@@ -43,15 +43,16 @@
 # calibrated frames kept beside the repository.
 #
 # The 15 frames are a **development (dev) set**: they only measure. No photo was trained
-# on, and the choices made for the model this chapter is about (its recipe, its
-# checkpoint, its decoding) were made on a synthetic *filmed validation set*, scenes rendered from a general description of how people film
-# arms (camera 0.3-3 m from the arm, wide fields of view, the base or the hand cut by the
-# border, occluders, an object in the hand). It continued, though, from the
-# primitive-Panda model that appears as a comparison row, whose checkpoints and
-# backbones were compared on these photos (chapter 6): that model's figures here may be
-# somewhat optimistic, and the frozen backbone the mesh model inherits, chosen on
-# synthetic scenes (chapter 2), was kept after that comparison on these photos, so it
-# was not kept blind to them.
+# on. The choices made for the model this chapter is about (its recipe, its checkpoint,
+# its decoding) were made on a synthetic *filmed validation set*: scenes rendered from a
+# general description of how people film arms (camera 0.3-3 m from the arm, wide fields
+# of view, the base or the hand cut by the border, occluders, an object in the hand).
+#
+# One exception. The model continued from the primitive-Panda model that appears as a
+# comparison row, and that model's checkpoints and backbones were compared on these
+# photos (chapter 6). So that model's figures here may be somewhat optimistic. The
+# frozen backbone the mesh model inherits was chosen on synthetic scenes (chapter 2) but
+# kept after that comparison on these photos, so it was not kept blind to them.
 
 # %% tags=["remove-cell"]
 # On Colab, install the library first (elsewhere it is already installed by `make`).

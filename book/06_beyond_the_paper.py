@@ -152,30 +152,34 @@ if real_study is not None:
     display(Markdown(narration.describe_real_study(runs, baseline)))
 
 # %% [markdown]
-# ## Why depth is hard: the depth code
+# ## Why depth is hard: the reference model diagnosed
 #
 # Chapter 2 explains the argument: with the paper's inverse code $D = a/Z + b$ and a
 # squared error (eq. 1), an error $\Delta Z$ at depth $Z$ costs about
 # $(a \Delta Z / Z^2)^2$, so the far joints barely contribute to the loss; chapter 2 also
 # shows the toy scenes where a log code learns depth better. The depth study
-# (`scripts/depth_diagnosis.py`) also diagnoses
-# reference checkpoints on the test scenes: the error of the model's depth (Table I, over
-# the depth discs' pixels), the *floor* that the network's low-resolution targets impose
-# (the error of a perfect prediction at the backbone's grid, over the same far pixels), the
-# depth read at each far joint's true pixel beside the error of a baseline that predicts
-# the median depth for every joint, a straight-line fit of predicted against true joint
-# depth (a slope below 1 means the predictions are squeezed towards the middle), and the
-# joints' depth error before and after an oracle scale per robot (below the table). Its rows are checkpoints along the
-# industrial arm's localization run of chapter 2's training figure, named by their step
-# counted from the start of training and by the depth code (and branch) that checkpoint
-# had been trained with; the last is the shipped checkpoint. Each row also trained longer
-# than the one before, so a row's change is not its code's or branch's alone.
-# The study reads only the first of the model cards' test scenes (the table's column gives
-# how many), where chapter 2 and the introduction's scorecard measure Table I on all 100
-# with the evaluation command: its Table I errors, from fewer scenes, differ from theirs
-# (the paragraph under the table sets both side by side).
-# Its target floor is measured on these scenes too; chapter 2's floors table measures it
-# on 30 scenes and the study on its own count, so the two floors differ a little.
+# (`scripts/depth_diagnosis.py`) diagnoses reference checkpoints on the test scenes, in
+# five measures (the table's columns):
+#
+# * the error of the model's depth (Table I, over the depth discs' pixels);
+# * the *floor* that the network's low-resolution targets impose: the error of a perfect
+#   prediction at the backbone's grid, over the same far pixels;
+# * the depth read at each far joint's true pixel, beside the error of a baseline that
+#   predicts the median depth for every joint;
+# * a straight-line fit of predicted against true joint depth (a slope below 1 means the
+#   predictions are squeezed towards the middle);
+# * the joints' depth error before and after an oracle scale per robot (below the table).
+#
+# Its rows are checkpoints along the industrial arm's localization run of chapter 2's
+# training figure, named by their step counted from the start of training and by the
+# depth code (and branch) that checkpoint had been trained with; the last is the shipped
+# checkpoint. Each row also trained longer than the one before, so a row's change is not
+# its code's or branch's alone. The study reads only the first of the model cards' test
+# scenes (the table's column gives how many), where chapter 2 and the introduction's
+# scorecard measure Table I on all 100: its Table I errors, from fewer scenes, differ
+# from theirs (the paragraph under the table sets both side by side). Its target floor is
+# measured on these scenes too; chapter 2's floors table measures it on 30 scenes, so the
+# two floors differ a little.
 
 # %% tags=["hide-input"]
 depth_study = read_study("kuka_kr16_localization_cpu", "depth")

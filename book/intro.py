@@ -219,14 +219,15 @@ display(Markdown(f"*Rule.* {narration.rules_text()}\n\n{sentence}"))
 # the paper's recurrent instance model too. Each comes with its record: the commands that
 # trained it, the scenes it saw, and its evaluations. Each was trained on a CPU with two
 # cores and one torch thread, the scenes rendered on the fly beside it. The table gives
-# each model's training steps, the scenes it saw and its hours, summed over its record,
-# and its training throughput in samples per second, rendering included (each training
-# run's median logged rate, combined over the runs as their total scenes over the time
-# they take at those rates; the recorded hours also count checkpoints, logging and
-# evaluations, so scenes / hours need not match it); a model warm-started from
-# another shipped model (the mesh Panda's from the primitive Panda's) names it, and the
-# last column adds the scenes that model saw. Each model goes by its folder's name (robot, task and `cpu` configuration), which
-# figure titles and printed lines in the chapters use.
+# each model's training steps, the scenes it saw and its hours, summed over its record.
+# It also gives the training throughput in samples per second, rendering included: each
+# training run's median logged rate, combined over the runs as their total scenes over
+# the time they take at those rates. The recorded hours also count checkpoints, logging
+# and evaluations, so scenes / hours need not match the throughput. A model warm-started
+# from another shipped model (the mesh Panda's from the primitive Panda's) names it, and
+# the last column adds the scenes that model saw. Each model goes by its folder's name
+# (robot, task and `cpu` configuration), which figure titles and printed lines in the
+# chapters use.
 #
 # :::{admonition} Where the models and their records are
 # :class: dropdown

@@ -324,7 +324,8 @@ def decoding_errors(decoded: dict[str, list[RobotPose]], s: Sample) -> list[dict
     index r (as ``decode.decode_poses`` returns them for the true masks, so no matching is
     needed). Over the counted joints (:func:`counted_joints`): "peaks" (the finder's
     name), "mean 2D [px]" (pixels of ``s``), "mean 3D [cm]", "max 3D [cm]", "joints
-    missed" and "joints counted" (in the frame and not hidden, as the evaluation counts).
+    missed" and "joints counted" (in front of the camera and inside the frame, hidden or
+    not, as the 3D evaluation counts them).
     Raises ValueError when a method's poses are not one per robot."""
     from ..peaks import peak_name
 

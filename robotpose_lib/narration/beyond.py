@@ -94,7 +94,7 @@ def describe_real_study(runs: list[dict], baseline: dict | None = None) -> str:
                        "error to mean anything")
             text += (f". Both AUCs are below {TOO_SMALL_TO_RANK}, too small to rank the two (a bound set by hand: "
                      "an AUC that low comes from a few keypoints within 20 px): neither run puts its "
-                     f"keypoints near the arm yet. The {more} run found more keypoints, and {medians}, so "
+                     f"keypoints near the arm yet. The {more} run found more keypoints, and {medians}. So "
                      "at this budget the comparison shows what a step costs more than what either backbone learns"
                      + (f": the frozen backbone made {same['step'] / ft['step']:.1f} times the steps in the same "
                         "time." if steps else "."))
