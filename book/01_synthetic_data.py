@@ -113,7 +113,10 @@ quick_mode_note()
 # A robot arm is a chain of rigid links joined by revolute joints. Its *forward
 # kinematics* maps the joint angles $q$ to the pose of every link, a product of one
 # homogeneous transform per joint. We describe each transform with Denavit-Hartenberg
-# parameters. Two robots are built this way:
+# (DH) parameters: four numbers per joint (a link length, a twist, an offset and the
+# joint angle) that fix how one joint's frame sits on the previous one; the *modified*
+# convention attaches each frame at the start of its link instead of its end. Two robots
+# are built this way:
 #
 # * a **6-axis industrial arm** (a KUKA KR 16, the class of the Stäubli RX130 the paper
 #   used in its real images), with $J = 6$ keypoints from the base to the flange;
@@ -171,7 +174,7 @@ display(Markdown(f"{{numref}}`fig-fk-photos` shows the projected chains over {le
                  else real_photos_absent("the photo check")))
 
 # %% mystnb={"figure": {"caption": "Our Panda forward kinematics, projected with each photo's calibration, over real photographs (yellow). If the chains follow the arm, the kinematics and the camera conventions agree with reality.", "name": "fig-fk-photos"}}
-if photos:  # photos, shown: from load_real_panda() in the hidden first cell
+if photos:  # photos, shown: loaded for the verdict box at the top
     overlays = [viz.draw_chain(p.image, p.joints_2d, color=(255, 255, 0), radius=4)
                 for p in shown]
     viz.image_grid(overlays, cols=2, titles=[p.name for p in shown], size=4.75)

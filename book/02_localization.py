@@ -702,9 +702,11 @@ if toy_runs:
 # weights and for the same number of steps, once under each condition: the paper's text
 # (the control, which tells what the extra steps alone give), the README's joint range,
 # one fixed field of view, and both (the recipes `paper`, `readme_joints`, `fixed_fov`
-# and `paper_readme` of `synth.RECIPES`). Each model is tested on a test set drawn under
-# each condition (its own in bold; for the start, not fine-tuned, the README's, the comparison
-# people ask for), so that every condition can be compared with the
+# and `paper_readme` of `synth.RECIPES`). Below, "the README's conditions" means both
+# together, although the README states only the joint range: the fixed camera is our
+# reading of the paper's silence. Each model is tested on a test set drawn under each
+# condition (its own in bold; for the start, not fine-tuned, the README's conditions, the
+# comparison closest to the published model), so that every condition can be compared with the
 # control on the condition's own test set. The study is a JSON record; this section only
 # reads it.
 
@@ -843,10 +845,11 @@ if photos and "panda" in models:
 #   Frozen against fine-tuned was decided by what the same CPU time buys: from the same
 #   weights and in about the same wall time, the frozen backbone made more steps and did better
 #   on synthetic test scenes (the figures are under this list). Chapter 6's sim-to-real
-#   study compared the two again, with other runs, on the real development photos, and
-#   found neither near the arm yet (it gives the steps and figures: the frozen run found far more keypoints, the
-#   fine-tuned run's few had the smaller median pixel error, and both keypoint AUCs were
-#   too close to zero to rank them). Stride 8 makes the belief maps coarser before the U
+#   study compared the two again, with other runs, on the real development photos: at
+#   that point neither run put its keypoints near the real arm. Both keypoint AUCs were
+#   too close to zero to rank them; the frozen run found far more keypoints, the
+#   fine-tuned run too few for their median error to mean anything (chapter 6 gives the
+#   steps and figures). Stride 8 makes the belief maps coarser before the U
 #   block; the `paper` config keeps VGG16 at stride 4 for those with a GPU.
 # * **Depth weight and code.** $\lambda = 50$ instead of 1 in eq. 1 (see the loss
 #   section): with the paper's balance the depth term was about a hundredth of the

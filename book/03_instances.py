@@ -671,7 +671,7 @@ display(Markdown(
     "The localization network's logs are not in this checkout, so its run cannot "
     "serve for comparison here."))
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs' logged loss per batch over all their phases of training (dotted lines: where the training was continued; numbers: the phases, each over its steps), with its trailing mean and spread: the instance model's matching loss (eq. 6; left, with its soft-IoU cost per robot when logged) and the localization network's loss (eq. 3, per pixel; right, log scale). Eq. 3 sums the belief and weighted depth terms of every stage, so this total lies several times above the last stage's unweighted belief term of chapter 2's figure of the reference runs.", "name": "fig-instance-logs"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs' logged loss per batch over all their phases of training (dotted lines: where the training was continued; numbers: the phases, each over its steps), with its trailing mean and spread: the instance model's matching loss (eq. 6; left, with its soft-IoU cost per robot when logged; the weight of its end-of-sequence term changes between phases, as the model card lists, so its level can jump at a dotted line) and the localization network's loss (eq. 3, per pixel; right, log scale). Eq. 3 sums the belief and weighted depth terms of every stage, so this total lies several times above the last stage's unweighted belief term of chapter 2's figure of the reference runs.", "name": "fig-instance-logs"}}
 summary, noise_last = [], {}
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
 for ax, (run, paths), color in zip(axes, lineages.items(), ("C0", "C2")):
@@ -748,10 +748,10 @@ if "instances" in noise and "localization" in noise:
 # robot (the Panda drawn from primitives, `panda_primitive`: its recurrent model was
 # trained on it), the instance model does not learn to stop. Each robot's model record
 # keeps that run and its counting on synthetic test scenes with the same robots, cameras
-# and seeds as this chapter's but other backgrounds (five scikit-image pictures that the
-# training split does not hold: a cat, a colour wheel, a retina, a text page and a
-# motorcycle; the table gives the number of scenes), so compare it with this chapter's
-# counting table only roughly.
+# and seeds as this chapter's but mostly other backgrounds (four scikit-image pictures
+# that neither photo split holds, a cat, a colour wheel, a retina and a text page, and
+# the test split's motorcycle; the table gives the number of scenes), so compare it with
+# this chapter's counting table only roughly.
 
 # %% tags=["hide-input"]
 first_runs = []
@@ -863,7 +863,8 @@ if eos_values:
 # The three seeds of the default setting tell how far chance alone moves these end
 # points. We therefore read a change of setting as an effect on a column only where it
 # moves the mean of its runs by more than the seeds spread on that column (highest
-# minus lowest value).
+# minus lowest value), and with fewer than three runs on either side only as a sign of
+# one.
 
 # %%
 SWEEP_STEPS = config.pick(40, 400)

@@ -277,7 +277,8 @@ if predictor is not None:
 # %% [markdown]
 # The industrial arm, whose synthetic figures fill the introduction's scorecard, seen the
 # same way and chosen by the same rule: {numref}`fig-predicted-kuka`. Its test scenes
-# place the camera up to 10 m away, so its robots are often small in the image.
+# place the camera up to 10 m from the scene's centre (a robot's joints can lie farther),
+# so its robots are often small in the image.
 
 # %% mystnb={"figure": {"caption": "The industrial arm's reference networks through Predictor on its test scene of median 2D error among the first with two or more robots (the rule is stated under the figure), drawn as in the figure above.", "name": "fig-predicted-kuka"}}
 try:
@@ -594,7 +595,7 @@ _, show_figure = panel_controls(
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The panel at its first setting (seed 0, two robots, camera at 1.8 m, 50 deg field of view, NMS peaks); with a running kernel, the controls above redraw it. The title gives the robots predicted and true and the mean 3D error of the matched joints.", "name": "fig-explore-panel"}}
 show_figure()
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "A few fixed settings of the panel (seed, number of robots, camera distance), drawn in the static book, each image's bold title giving its setting, failures included; the legends pair each true robot with its nearest chain without a distance limit, while the sentence below counts a robot as matched only within its stated distance and compares the robots found in them with the test set.", "name": "fig-explore-settings"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "A few fixed settings of the panel (seed, number of robots, camera distance), drawn in the static book, each image's bold title giving its setting, failures included; the legends pair each true robot with its nearest chain without a distance limit (a legend's score is the robot's, its mask confidence times its joints' mean belief, not a joint's peak), while the sentence below counts a robot as matched only within its stated distance and compares the robots found in them with the test set.", "name": "fig-explore-settings"}}
 # static fallback: a few settings, as one figure
 SETTINGS = config.pick([(1, 2, 1.5)], [(1, 1, 1.2), (2, 2, 1.8), (3, 3, 2.6)])
 titles = [f"seed {seed}, {narration.count_noun(robots, 'robot')}, "

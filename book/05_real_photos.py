@@ -103,7 +103,8 @@ quick_mode_note()
 # ## The photographs and their ground truth
 #
 # Each frame comes with the camera intrinsics $K$, the camera's pose relative to the
-# robot base (an OpenCV `rvec, tvec`) and the seven measured joint angles. Forward
+# robot base (an OpenCV `rvec, tvec`: a rotation as an axis times its angle, and a
+# translation) and the seven measured joint angles. Forward
 # kinematics of the joint angles gives the 3D keypoints in the base frame (DREAM's seven:
 # `panda_link0`, `link2`, `link3`, `link4`, `link6`, `link7` and the hand, which the
 # sentences below call base, shoulder, upper arm, elbow, wrist, flange and hand); the
@@ -347,13 +348,18 @@ if photos:
 # ## What was tried on a CPU: backbones and a finer stride
 #
 # Two studies asked whether another network learns the mesh Panda better at the same
-# training budget (`scripts/backbone_study.py` runs them). Each trains
-# every row from the same weights for the same number of steps, with the same seeds and
-# recipe, and measures it on the filmed validation set, where choices are made; each
-# study has its own control row, the frozen EfficientNet-Lite0 at stride 8 the model
-# ships with (Lite1 in the rows is EfficientNet-Lite1, the next larger network of the same
-# family). Each started from the mesh model at a different step of its training (their
-# first rows), so rows are compared with their own study's control only.
+# training budget (`scripts/backbone_study.py` runs them). Every row starts from the
+# mesh model and trains for the same number of steps, with the same seeds and recipe, and
+# is measured on the filmed validation set, where choices are made. Each study has its
+# own control row, the frozen EfficientNet-Lite0 at stride 8 the model ships with, which
+# keeps all the mesh model's weights, as the fine-tuned Lite0 row does. Two rows keep
+# only what fits: Lite1 (the next larger network of the same family) starts its backbone
+# from its own ImageNet weights, and stride 4 starts each stage's first convolution
+# afresh. Those rows must
+# relearn what the control already holds, so at this short budget they start behind it:
+# the studies ask whether they catch up, not which network would win from scratch. Each
+# study started from the mesh model at a different step of its training (their first
+# rows), so rows are compared with their own study's control only.
 
 # %% tags=["hide-input"]
 study = study_rows(load_studies())

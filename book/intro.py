@@ -136,8 +136,8 @@ display(Markdown(narration.chosen_scene_rule(
 # $$ L_{graph} = \min_A \sum_{i,j} C_{ij} A_{ij} + L_2\big(\hat S_{R+1}, 0\big). $$
 #
 # **Decoding** (chapter 4). For each predicted mask $\hat S_r$ until the empty one: mask the
-# belief maps, $\hat B_j \odot \hat S_r$; take each joint's peak $(u_j, v_j)$ (NMS or a
-# Laplacian of Gaussian); read the depth map there and undo its code,
+# belief maps, $\hat B_j \odot \hat S_r$; take each joint's peak $(u_j, v_j)$ (by non-maximum
+# suppression, NMS, or a Laplacian of Gaussian, LoG); read the depth map there and undo its code,
 # $Z_j = \frac{f_x}{f_{ref}} \, a / (\hat D(u_j, v_j) - b)$ (our depth is coded at a
 # reference focal length $f_{ref}$, so the camera's own $f_x$ scales it back, chapter 2;
 # the log code undoes its own way); and lift the pixel into the camera frame,
@@ -171,14 +171,15 @@ display(Markdown(narration.chosen_scene_rule(
 #
 # * **NMS** and **LoG** (the Laplacian of Gaussian): the two ways of finding a joint's
 #   peak in its belief map (chapter 4 explains both; chapter 2 measures them).
-# * The **recurrent** model: the paper's ConvGRU instance model (chapter 3). The
+# * The **recurrent** model: the paper's ConvGRU instance model (a convolutional gated recurrent unit that emits one robot's mask per step; chapter 3). The
 #   **one-pass** model: our alternative, which predicts a heatmap of robot centres and
 #   each pixel's offset to its robot's centre, and so finds every robot at once (chapter 6).
 # * **COCO AP**: the average precision of the instance masks as detections, averaged over
 #   ten thresholds of IoU (intersection over union, the overlap of two masks) from 0.50 to
 #   0.95 (chapter 3, the paper's Fig. 7).
 # * **Keypoint AUC** (after DREAM): the share of 2D joints found within a distance of
-#   the truth (PCK), averaged over distances from 0 to 20 px: the area under that curve,
+#   the truth (PCK, the percentage of correct keypoints), averaged over distances from 0
+#   to 20 px in the photo's own pixels (the dev photos are 320x240): the area under that curve,
 #   from 0 (no joint within 20 px) to 1 (every joint exact); a missed joint counts as
 #   never within. The
 #   **dev photos**: 15 calibrated photographs of a real Panda that the models are
@@ -246,7 +247,7 @@ if shipped:
     most = max((r for r in shipped if r["task"] == "localization"),
                key=lambda r: r["scenes from scratch"])
     display(Markdown(
-        f"In all {sum(r['hours'] for r in shipped):.1f} hours of training for {len(shipped)} models "
+        f"In all {sum(r['hours'] for r in shipped):.1f} hours of training for {len(shipped)} models. "
         "The most "
         f"trained localization network ({most['model']}) saw {most['scenes from scratch']:,} scenes"
         + (f", counting those of the model it was warm-started from ({most['continued from']})"

@@ -325,13 +325,19 @@ def test_twin_cause_says_when_the_twin_is_below_the_mean_pose(tmp_path):
     (folder / "eval.json").write_text(json.dumps({"twin": {"title": "t", "command": "-", "figures": figures}}))
     text = scorecard.twin_cause(tmp_path)
     assert "largest drop comes with the real arm's look, AUC 0.32 on the pasted twin to 0.08 on the photo" in text
-    assert "below the mean-pose baseline's 0.45" in text and "do not move" not in text
+    assert "below the mean-pose baseline (0.34 against 0.45 on all joints)" in text and "do not move" not in text
+    assert "first diagnosis" not in text   # no frame count recorded: no sample size to name
     # the same drop with the moving joints flat: said where it is
     for rung, auc in (("mesh_twin", 0.18), ("mesh_pasted", 0.22), ("photo", 0.21), ("mean_pose", 0.2)):
         figures[rung]["moving"] = {"auc": auc}
     (folder / "eval.json").write_text(json.dumps({"twin": {"title": "t", "command": "-", "figures": figures}}))
     text = scorecard.twin_cause(tmp_path)
     assert "0.08 on the photo, nearly all of it at the joints the episode does not move" in text
+    # the twin below the baseline on the moving joints too (0.18 < 0.2): both said
+    assert "(0.34 against 0.45 on all joints, 0.18 against 0.20 on the moving ones)" in text
+    figures["photo"]["all"]["frames"] = 15
+    (folder / "eval.json").write_text(json.dumps({"twin": {"title": "t", "command": "-", "figures": figures}}))
+    assert "(one model on 15 photos: a first diagnosis" in scorecard.twin_cause(tmp_path)
 
 
 # ------------------------------------------------------------------ figures

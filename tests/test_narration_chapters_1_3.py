@@ -348,7 +348,9 @@ def test_seed_effect_against_the_seeds_spread():
     small = [_row(0, 1e-3, 20, 0.515, 0.52, 0.5)]
     text = nar.seed_effect(same, big, "the larger rate")
     assert text.startswith("the larger rate raises the counting accuracy from 51% to 70%")
-    assert "(19 points, more than the seeds' spread: an effect)" in text
+    assert "(19 points, more than the seeds' spread: a sign of an effect, 1 run against 2)" in text
+    three = same + [_row(2, 1e-3, 1, 0.51, 0.51, 1.6)]
+    assert "more than the seeds' spread: an effect)" in nar.seed_effect(three, big * 3, "the larger rate")
     assert "lowers the final cost per disc from 0.510 to 0.400 (0.110, more than" in text
     text = nar.seed_effect(same, small, "w")
     assert "(1 points, not more than the seeds' spread: no effect shown)" in text

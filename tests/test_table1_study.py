@@ -54,7 +54,7 @@ def test_the_verdict_follows_the_figures():
     assert "measures 35.0 / 55.0 cm on the same test set" in text            # the start, untrained
     # each condition against the control on the condition's own test set: README 8/15 vs 20/30
     # (gain 27), joints 20/30 vs 25/35 (10), fixed FOV 28/40 vs 30/42 (4)
-    assert "trained under ±30°, fixed FOV (README) gains most: 8.0 / 15.0 cm against the control's 20.0 / 30.0" \
+    assert "trained under ±30°, fixed FOV (README joints) gains most: 8.0 / 15.0 cm against the control's 20.0 / 30.0" \
         in text
     assert ("the narrow joint range matters more in these runs: against the control, it lowers it by 10.0 cm "
             "(near + far error), the other lowers it by 4.0 cm; each is one run of one seed") in text

@@ -27,7 +27,7 @@ RANGES = ("near", "far")
 # How the rows are named on the page.
 LABELS = {"start": "start (shipped, not trained further)", "paper": "±90°, random FOV (control)",
           "readme_joints": "±30°, random FOV", "fixed_fov": "±90°, fixed FOV",
-          "paper_readme": "±30°, fixed FOV (README)"}
+          "paper_readme": "±30°, fixed FOV (README joints)"}
 
 
 def find_study_dir() -> Path | None:
@@ -61,7 +61,7 @@ def ablation_rows(study: dict) -> list[dict]:
     (None for the start), ``own`` and ``standard`` (Table I means in cm, ``{"near", "far"}``,
     None where a range had no pixel) and ``own_recipe`` (the test set called "own": the
     row's recipe, or "paper_readme" for the start, whose own conditions are the standard
-    ones but whose README figure is the comparison people ask for)."""
+    ones but whose README figure is the comparison closest to the published model)."""
     rows = []
     for row in study["rows"]:
         tests = row["by_test_set"]
@@ -82,7 +82,7 @@ def _cm(value: float | None) -> str:
 
 TEST_SETS = ("paper", "readme_joints", "fixed_fov", "paper_readme")
 TEST_SET_SHORT = {"paper": "standard (±90°, random FOV)", "readme_joints": "±30°, random FOV",
-                  "fixed_fov": "±90°, fixed FOV", "paper_readme": "README (±30°, fixed FOV)"}
+                  "fixed_fov": "±90°, fixed FOV", "paper_readme": "README joints, fixed FOV"}
 
 
 def ablation_markdown(study: dict) -> str:
@@ -224,7 +224,7 @@ ONE_SEED_CM = 2.0
 
 FLOOR_ORDER = ("nearest", "bilinear", "true", "model", "map_at_joints")
 TEST_SET_LABELS = {"paper": "standard test set (±90°, random FOV)",
-                   "paper_readme": "README's test set (±30°, fixed FOV)"}
+                   "paper_readme": "test set of the README's joints, fixed FOV"}
 
 
 def floors_markdown(study: dict) -> str:

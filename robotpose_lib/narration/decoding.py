@@ -286,8 +286,8 @@ def compare_peak_finders_3d(robot: str, report, quick: bool = False) -> str:
         text += (split + f": {peak_name(better)} is more precise here, in 3D through the predicted masks (chapter 2 "
                  "compares the two in 2D with the true masks, a measure that can rank them the other way)."
                  if p < 0.05 else
-                 split + f": no difference between {peak_name(better)} and {peak_name(worse)} that chance would not "
-                 "explain.")
+                 split + f": not beyond chance at the usual 5%, so these scenes do not rank {peak_name(better)} "
+                 f"and {peak_name(worse)}.")
     return text + (" Quick mode: a handful of scenes." if quick else "")
 
 
@@ -379,8 +379,8 @@ def describe_table_ii(table_ii: dict) -> list[str]:
               + f"our LoG takes {log['mean_ms']:.0f} ms against the paper's {log['paper_mean_ms']:.0f} ms (a CPU "
               "implementation), "
               + ("faster" if log["mean_ms"] < log["paper_mean_ms"] else "slower")
-              + (": on a CPU ours convolves only the tiles that can hold a peak."
-                 if on_cpu and log["mean_ms"] < log["paper_mean_ms"] else "."))
+              + ("; ours convolves only the tiles that can hold a peak, and the two CPUs differ too, so the ratio "
+                 "is not the implementation's alone." if on_cpu and log["mean_ms"] < log["paper_mean_ms"] else "."))
     return [first, second]
 
 

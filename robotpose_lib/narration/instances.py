@@ -504,7 +504,8 @@ def seed_effect(same: list[dict], rows: list[dict], what: str, columns: dict | N
     20"; its runs ``rows``) moves each column of ``columns`` (default ``SWEEP_COLUMNS``;
     ``toy.toy_sweep`` rows) by more than the seeds of the default setting (``same``) spread
     on it (highest minus lowest), both compared as shown: "<what> raises the counting
-    accuracy from 50% to 60% (10 points, more than the seeds' spread: an effect) and ..."."""
+    accuracy from 50% to 60% (10 points, more than the seeds' spread: an effect) and ...";
+    with fewer than three runs on either side, only "a sign of an effect"."""
     parts = []
     for c, (name, show, gap, step) in (columns or SWEEP_COLUMNS).items():
         floor = round(float(np.ptp(_column(same, c, step))) / step)
@@ -515,7 +516,8 @@ def seed_effect(same: list[dict], rows: list[dict], what: str, columns: dict | N
         parts.append(
             f"{'raises' if change > 0 else 'lowers'} the {name} from {show(before)} "
             f"to {show(after)} ({gap(abs(change))}, "
-            + ("more than the seeds' spread: an effect)"
+            + ((f"more than the seeds' spread: a sign of an effect, {len(rows)} run{'s' * (len(rows) != 1)} against "
+                f"{len(same)})" if min(len(rows), len(same)) < 3 else "more than the seeds' spread: an effect)")
                if round(abs(change) / step) > floor
                else "not more than the seeds' spread: no effect shown)"))
     return f"{what} " + " and ".join(parts)

@@ -276,10 +276,10 @@ def describe_backbone_comparison(comparison: dict, robot: str = "", recipe: str 
             f"made {frozen['steps']:,} steps in {frozen['minutes']} min, the fine-tuned one {tuned['steps']:,} in "
             f"{tuned['minutes']} min" + (f", both on {robot} scenes" if robot else "")
             + (f" of the `{recipe}` recipe" if recipe else "")
-            + f". On {comparison['test_scenes']} synthetic test scenes with other backgrounds than this "
-            "chapter's (five scikit-image pictures that the training split does not hold: a cat, a colour wheel, "
-            "a retina, a text page and a motorcycle), so that these figures compare with each other and not "
-            "with the tables above, frozen against fine-tuned: "
+            + f". On {comparison['test_scenes']} synthetic test scenes with mostly other backgrounds than this "
+            "chapter's (four scikit-image pictures that neither photo split holds, a cat, a colour wheel, a retina "
+            "and a text page, and the test split's motorcycle), so that these figures compare with each other and "
+            "not with the tables above, frozen against fine-tuned: "
             + "; ".join(parts) + f": {verdict}. That is one short run of each, with no seed spread measured: it "
             "decided what a CPU budget buys at that length, not whether fine-tuning would win over a longer run.")
 

@@ -66,7 +66,7 @@ def chosen_scene_rule(errors, chosen_error: float, min_robots: int, size: tuple[
     return (f"The scene is chosen by a rule, not by eye: of the first {len(e)} scenes of the fixed synthetic "
             f"test set with {robots}, the one of median error under {models} (mean 2D "
             f"joint error {chosen_error:.1f} px at {size[0]}x{size[1]}, a joint not found counting as "
-            f"{missing_px:.0f} px, as the error only ranks the scenes; "
+            f"{missing_px:.0f} px at that size, as the error only ranks the scenes; "
             f"the {len(e)} scenes range from {e.min():.1f} to {e.max():.1f} px, "
             f"{better} went better and {worse} worse).")
 

@@ -430,4 +430,10 @@ def recipe_table(names: list[str], robot: str | None = None) -> str:
                      "adds or changes": "; ".join(changes) if base else "nothing: the paper's randomisation"})
     return (markdown_table(rows) + "\nFields of view are vertical, in degrees; `inclination_range` is the "
             "camera's angle from the vertical in radians; `r_min` and `r_max` bound the camera radius in metres; "
-            "a probability is the share of robots, scenes or images that get the effect.\n")
+            "a probability is the share of robots, scenes or images that get the effect. `aim_offset` moves the "
+            "point the camera aims at by up to that fraction of the robot's reach along each axis; "
+            "`max_distractors` and `collage_patches` are the most distractor objects and pasted background "
+            "patches per scene; `distractor_depth` places distractors at that fraction of the camera's distance; "
+            "`color_jitter` and `white_balance` are the largest relative changes of brightness, contrast and "
+            "saturation, and of each colour channel's gain; `gamma_range` bounds the exposure curve's exponent; "
+            "`specular_range` the highlight's strength (1: full white).\n")

@@ -83,6 +83,10 @@ def describe_training_distribution(counts: dict, depths: dict, far_m: float = 5.
                      f"{np.percentile(z, 5):.1f} to {np.percentile(z, 95):.1f} m from the "
                      f"camera (5th to 95th percentile), {np.mean(z >= far_m):.0%} of them in "
                      f"the paper's far range beyond {far_m:g} m.")
+    n = len(next(iter(counts.values()), []))
+    if n:
+        lines.append(f"\nThese are the shares of one sample of {n} scenes: another seed moves them by a few points "
+                     "(chapter 3 sets its test scenes' robot counts against the averages the parameters draw).")
     listed = [list(np.asarray(c)) for c in counts.values()]
     if listed and all(c == listed[0] for c in listed):
         lines.append("\nThe robot counts agree between the robots because both presets "

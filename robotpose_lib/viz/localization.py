@@ -399,7 +399,7 @@ def draw_predicted_chain(image: np.ndarray, pred_2d: np.ndarray, true_2d: np.nda
         raise ValueError(f"pred_2d {pred.shape} and true_2d {true.shape} must have one shape")
     out = draw_chain(image, true, color=true_color, radius=radius, thickness=thickness)
     out = draw_chain(out, pred, color=pred_color, radius=1, thickness=thickness)
-    return draw_joint_errors(out, pred, true, color=pred_color, radius=radius, thickness=1)
+    return draw_joint_errors(out, pred, true, color=pred_color, radius=radius, thickness=2)
 
 
 def plot_image_rows(rows: Sequence[Sequence[np.ndarray]], row_labels: Sequence[str],
