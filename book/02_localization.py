@@ -544,7 +544,7 @@ _, show_figure = panel_controls(
                             max=len(stage_beliefs), description="stage"),
     joint=widgets.Dropdown(options=joint_names, description="joint"))
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The panel at its first setting, the last stage and the first joint (with a running kernel, the controls above redraw it). Left, the image with its true joints; right, that joint's belief map over the grey image on its own colour scale, with its peak (+); both cropped to the robot and the peak (the title gives the enlargement).", "name": "fig-stage-panel"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The panel at its first setting, the last stage and the first joint (with a running kernel, the controls above redraw it). Left, the image with its true joints; right, that joint's belief map over the grey image on its own colour scale, with its peak (+); both cropped to the robot and the peak (the left title gives the enlargement).", "name": "fig-stage-panel"}}
 show_figure()
 
 # %% [markdown]
