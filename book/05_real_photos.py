@@ -408,12 +408,11 @@ if not any("GPU" in m for m in machines):
 # %% [markdown]
 # What else a reader with a GPU should change, in order:
 #
-# 1. **The recipe.** The script trains on `RECIPE=dream_filmed` unless told otherwise
-#    (DREAM's randomisation with filmed views and objects in the hand). At the CPU budget
-#    the filmed validation set preferred `dream` (the sentence under the model's record
-#    above); with `RECIPE=dream` the GPU run starts from that choice, and with the default
-#    it measures whether a larger budget reverses it. Either way, choose on the filmed
-#    validation set that the script evaluates, never on these photos.
+# 1. **The recipe.** The script trains on `RECIPE=dream` unless told otherwise, the
+#    recipe the filmed validation set preferred at the CPU budget (the sentence under the
+#    model's record above). `RECIPE=dream_filmed` (with filmed views and objects in the
+#    hand) measures whether a larger budget reverses that choice. Either way, choose on
+#    the filmed validation set that the script evaluates, never on these photos.
 # 2. **The backbone and the stride.** The `gpu` preset fine-tunes Lite0; the studies
 #    above put neither fine-tuning nor stride 4 ahead of the frozen stride-8 backbone at
 #    800 CPU steps, which says little about a much longer run. Measure both again at the GPU budget

@@ -179,7 +179,7 @@ display(Markdown(narration.chosen_scene_rule(
 #   0.95 (chapter 3, the paper's Fig. 7).
 # * **Keypoint AUC** (after DREAM): the share of 2D joints found within a distance of
 #   the truth (PCK, the percentage of correct keypoints), averaged over distances from 0
-#   to 20 px in the photo's own pixels (the dev photos are 320x240): the area under that curve,
+#   to 20 px in the photo's own pixels (the dev photos are 320 px wide and 240 high): the area under that curve,
 #   from 0 (no joint within 20 px) to 1 (every joint exact); a missed joint counts as
 #   never within. The
 #   **dev photos**: 15 calibrated photographs of a real Panda that the models are

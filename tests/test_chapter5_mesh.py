@@ -324,7 +324,8 @@ def test_twin_cause_says_when_the_twin_is_below_the_mean_pose(tmp_path):
                (("mesh_twin", 0.34), ("mesh_pasted", 0.32), ("photo", 0.08), ("mean_pose", 0.45))}
     (folder / "eval.json").write_text(json.dumps({"twin": {"title": "t", "command": "-", "figures": figures}}))
     text = scorecard.twin_cause(tmp_path)
-    assert "largest drop comes with the real arm's look, AUC 0.32 on the pasted twin to 0.08 on the photo" in text
+    assert "largest drop between rungs comes with the real arm's look, AUC 0.32 on the pasted twin to 0.08 on " \
+        "the photo" in text
     assert "below the mean-pose baseline (0.34 against 0.45 on all joints)" in text and "do not move" not in text
     assert "first diagnosis" not in text   # no frame count recorded: no sample size to name
     # the same drop with the moving joints flat: said where it is
@@ -335,9 +336,15 @@ def test_twin_cause_says_when_the_twin_is_below_the_mean_pose(tmp_path):
     assert "0.08 on the photo, nearly all of it at the joints the episode does not move" in text
     # the twin below the baseline on the moving joints too (0.18 < 0.2): both said
     assert "(0.34 against 0.45 on all joints, 0.18 against 0.20 on the moving ones)" in text
+    # the twin below the baseline on the moving joints and the photo no worse: the views lead
+    assert text.startswith("the close, wide-angle views and poses of these photos more than their real look. ")
+    figures["photo"]["moving"] = {"auc": 0.1}   # the photo worse than the twin: no such lead
+    (folder / "eval.json").write_text(json.dumps({"twin": {"title": "t", "command": "-", "figures": figures}}))
+    assert not scorecard.twin_cause(tmp_path).startswith("the close")
+    figures["photo"]["moving"] = {"auc": 0.21}
     figures["photo"]["all"]["frames"] = 15
     (folder / "eval.json").write_text(json.dumps({"twin": {"title": "t", "command": "-", "figures": figures}}))
-    assert "(one model on 15 photos: a first diagnosis" in scorecard.twin_cause(tmp_path)
+    assert "One model on 15 photos: a first diagnosis" in scorecard.twin_cause(tmp_path)
 
 
 # ------------------------------------------------------------------ figures

@@ -1,5 +1,5 @@
 """scripts/gpu_train.sh, the one job for a lent GPU machine, runs end to end at tiny sizes
-on the CPU (TINY=1): both trainings (the mesh Panda, dream_filmed), every evaluation, the
+on the CPU (TINY=1): both trainings (the mesh Panda, dream), every evaluation, the
 files it promises."""
 import os
 import subprocess

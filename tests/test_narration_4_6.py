@@ -480,3 +480,16 @@ def test_depth_study_sets_the_shipped_row_beside_the_card():
     assert "On the study's 40 scenes the shipped checkpoint errs by 30.2 / 55.0 cm" in text
     assert "on all 100 of the card by 39.6 / 58.1 cm" in text
     assert narration.depth_study_against_card(row, {"n": 100}) == ""
+
+
+def test_pipeline_in_use_names_the_instance_model_and_the_cameras():
+    from types import SimpleNamespace
+
+    dream = SimpleNamespace(lineage={"recipe": "dream"})
+    text = narration.pipeline_in_use("panda", "one-pass", dream)
+    assert "last trained on the `dream` recipe (camera 0.4-1.8 m" in text and "where the test set has camera 0.5-3 m" \
+        in text
+    assert "The one-pass model is ours, not the paper's" in text and "section 4.5 times the recurrent model" in text
+    plain = narration.pipeline_in_use("kuka_kr16", "recurrent", SimpleNamespace(lineage={"recipe": "paper"}))
+    assert plain.endswith("last trained on the `paper` recipe, and its recurrent instance model.")
+    assert "ours, not the paper's" not in narration.pipeline_in_use("kuka_kr16", "recurrent")

@@ -77,18 +77,18 @@ def test_twin_cause_names_the_rung_where_the_gap_opens(tmp_path):
         (folder / "eval.json").write_text(json.dumps({"twin": {"title": "twin", "command": "-", "figures": figures}}))
 
     store(ladder(0.6, 0.55, 0.1))
-    assert "the largest drop comes with the real arm's look" in scorecard.twin_cause(tmp_path)
+    assert "the largest drop between rungs comes with the real arm's look" in scorecard.twin_cause(tmp_path)
     store(ladder(0.6, 0.3, 0.28))
-    assert "the largest drop comes with the real background, AUC 0.60" in scorecard.twin_cause(tmp_path)
+    assert "the largest drop between rungs comes with the real background, AUC 0.60" in scorecard.twin_cause(tmp_path)
     store(ladder(0.33, 0.35, 0.32))   # the rules of chapter 5's reading: no drop above 0.05
-    assert "no rung loses more than 0.05 of AUC" in scorecard.twin_cause(tmp_path)
+    assert "No rung loses more than 0.05 of AUC" in scorecard.twin_cause(tmp_path)
     moving = {k: {"all": {"auc": a}, "moving": {"auc": m}} for k, a, m in
               (("mesh_twin", 0.33, 0.18), ("mesh_pasted", 0.35, 0.22), ("photo", 0.23, 0.21))}
     store(moving)
     assert "(all joints; on the moving joints 0.18, 0.22 and 0.21, the rendered twin the lowest rung)" \
         in scorecard.twin_cause(tmp_path)
     store({**ladder(0.1, 0.1, 0.3), "mean_pose": {"all": {"auc": 0.45}}})
-    assert "the rendered twin already stays below the mean-pose baseline (0.10 against 0.45" in \
+    assert "The rendered twin already stays below the mean-pose baseline (0.10 against 0.45" in \
         scorecard.twin_cause(tmp_path)
 
 

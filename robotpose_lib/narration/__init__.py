@@ -50,7 +50,7 @@ Submodules import what they need from each other, never from this package.
 from .beyond import (depth_next_step, depth_study_against_card, describe_depth_study, describe_instance_runtimes,
                      describe_onepass_comparison, describe_real_study, describe_train_bench, instance_budgets,
                      instance_training_budgets, onepass_verdict, open_problems)
-from .decoding import (TAB10_NAMES, camera_ranges, coinciding_chains, compare_peak_finders_3d,
+from .decoding import (TAB10_NAMES, camera_ranges, coinciding_chains, compare_peak_finders_3d, pipeline_in_use,
                        describe_chains, describe_coverage, describe_explored_scenes,
                        describe_perfect_decoding, describe_predicted_counts, describe_shown_pair,
                        describe_table_ii, describe_wrong_robot, report3d_table, runtime_verdict, scene_title,
@@ -94,7 +94,8 @@ __all__ = [
     "describe_counting", "instance_record_comparison", "describe_instance_runtime", "describe_log_noise",
     "describe_unstopped_runs", "describe_eos_errors", "SWEEP_COLUMNS", "seed_effect", "describe_toy_sweep",
     "describe_heavy_eos", "instances_summary", "report3d_table", "describe_wrong_robot", "TAB10_NAMES",
-    "describe_chains", "describe_coverage", "coinciding_chains", "camera_ranges", "describe_perfect_decoding",
+    "describe_chains", "describe_coverage", "coinciding_chains", "camera_ranges", "pipeline_in_use",
+    "describe_perfect_decoding",
     "describe_predicted_counts", "compare_peak_finders_3d", "describe_shown_pair", "table_ii_markdown",
     "describe_table_ii", "table_ii_conditions", "runtime_verdict", "scene_title", "describe_explored_scenes",
     "real_photos_absent", "REAL_ROWS", "real_metrics_table", "HEADLINE_FIGURES", "beats_baseline",

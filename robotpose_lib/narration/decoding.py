@@ -204,6 +204,32 @@ def camera_ranges(params) -> str:
             f"{q.fov_y_deg[0]:g}-{q.fov_y_deg[1]:g} deg")
 
 
+def pipeline_in_use(robot: str, instance_kind: str, record=None) -> str:
+    """Chapter 4's statement, before its figures, of the pipeline they measure: ``robot``'s
+    localization network (with ``record``, its ``cards.ModelRecord``: the recipe of its last
+    training phase and, when that recipe's cameras differ from the test set's, both ranges)
+    and its ``instance_kind`` ("one-pass" or "recurrent", ``showcase.instance_model_kind``)
+    instance model; for the one-pass model, that it is ours and not the paper's."""
+    from ..synth import params_for
+
+    text = (f"**What runs from here on.** The `{robot}` pipeline of `Predictor`: its localization network (the "
+            "paper's design at our CPU size, chapter 2)")
+    if record is not None:
+        recipe = record.lineage["recipe"]
+        trained, tested = params_for(robot, recipe), params_for(robot)
+        text += f", last trained on the `{recipe}` recipe"
+        if (trained.r_min, trained.r_max, trained.fov_y_deg) != (tested.r_min, tested.r_max, tested.fov_y_deg):
+            text += f" ({camera_ranges(trained)}, where the test set has {camera_ranges(tested)})"
+    text += f", and its {instance_kind} instance model."
+    if instance_kind == "one-pass":
+        text += (" The one-pass model is ours, not the paper's (chapter 6 describes it; where a robot ships both, "
+                 "the rule above picks it over the paper's recurrent model, which counts robots far worse in "
+                 "chapter 3). So the 3D errors "
+                 "below are this pipeline's, not the paper's with its recurrent masks; section 4.5 times the "
+                 "recurrent model, as the paper's Table II does.")
+    return text
+
+
 def describe_perfect_decoding(rows: list[dict]) -> str:
     """The sentence under chapter 4's table of decoded perfect maps (§4.1). ``rows``: one
     dict per peak finder (``eval.pose3d.decoding_errors``: "peaks", "mean 3D [cm]",
@@ -335,10 +361,11 @@ def table_ii_markdown(table_ii: dict, robot: str) -> str:
     """Chapter 4.5: the paper's Table II measured here (``bench.runtime.measure_table_ii``)
     as Markdown: the conditions, the table of steps beside the paper's (ms), and our peak
     finders against the libraries they replace."""
+    slow = table_ii.get("slow_repeats", table_ii["repeats"])
     return (f"On {table_ii['device']}; each step's mean and standard deviation over {table_ii['repeats']} runs "
-            f"after {table_ii['warmup']} warm-up runs (at most that many for the two slowest steps, the 480x640 "
-            f"belief prediction and the whole prediction), {robot} reference models; the instance rows and the "
-            "whole prediction run the paper's recurrent (ConvGRU) instance model:\n\n"
+            f"after {table_ii['warmup']} warm-up runs, except the two slowest steps (the 480x640 belief prediction "
+            f"and the whole prediction): {slow} runs after one warm-up; {robot} reference models; the instance "
+            "rows and the whole prediction run the paper's recurrent (ConvGRU) instance model:\n\n"
             + markdown_table(table_ii["rows"], formats={c: ".2f" for c in table_ii["rows"][0] if c != "step"},
                              headers={"mean_ms": "ours [ms]", "std_ms": "std", "paper_mean_ms": "paper [ms]",
                                       "paper_std_ms": "std "})

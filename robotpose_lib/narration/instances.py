@@ -398,18 +398,18 @@ def describe_unstopped_runs(rows: list[dict], shipped: dict | None = None) -> st
              f"{shipped['mean count, 1 robot']:.1f} there and counts right in {shipped['count right']:.0%} of this "
              f"chapter's scenes, against the weight-1 run's {first['count right']:.0%} of its own")
     if fewer and similar:
-        text += (": the heavier weight cut the over-counting, but it counts right about as often (the two "
+        text += (": the shipped model over-counts less, but counts right about as often (the two "
                  "shares come from different scenes and differ by less than "
                  f"{COUNT_GAP:.0%}), since a model that counts 3 where there is 1 is as wrong as one that counts 6.")
     elif fewer and not righter:
-        text += (": the heavier weight cut the over-counting without counting right more often, since a model "
+        text += (": the shipped model over-counts less without counting right more often, since a model "
                  "that counts 3 where there is 1 is as wrong as one that counts 6.")
     elif fewer:
-        text += ": the heavier weight cut the over-counting and counts right more often."
+        text += ": the shipped model over-counts less and counts right more often."
     else:
-        text += ": the heavier weight did not cut the over-counting."
-    return text + (" The two runs also differ in length and in the test set's backgrounds, so not all of the "
-                   "difference is the weight's.")
+        text += ": the shipped model does not over-count less."
+    return text + (" The two runs differ in the weight, in length and in the test set's backgrounds, so the "
+                   "difference is not the weight's alone.")
 
 
 def describe_eos_errors(first_end: float, phases: list[tuple[float, float]], weights: list[float],
@@ -447,8 +447,8 @@ def describe_eos_errors(first_end: float, phases: list[tuple[float, float]], wei
             + join_words([f"{e:.4f}" for e in ends])
             + f" after the shipped model's phase{'s' * (len(phases) > 1)} {numbers} (weight"
             + f"{'s' * (len(phases) > 1)} " + join_words([f"{w:g}" for w in weights]) + ")"
-            + (f": the heavier weight lowered it by {1 - ends[0] / first_end:.0%} in phase 1"
-               if ends[0] < first_end else ": the heavier weight did not lower it in phase 1"))
+            + (f": {1 - ends[0] / first_end:.0%} lower after phase 1 (runs of other lengths, so not the weight's "
+               "doing alone)" if ends[0] < first_end else ": no lower after phase 1"))
     for k in range(1, len(phases)):
         start, end = phases[k]
         if end > 1.1 * start:
@@ -591,7 +591,7 @@ def instances_summary(purity: dict | None, count_right: float, median_area: floa
         "to the order of the robots thanks to minimum-weight matching of soft-IoU costs, "
         "plus an end-of-sequence term that teaches it when to stop"
         + ("; with weight 1 on that term, taken as a mean over pixels (our reading: the paper does not say), the "
-           "model did not stop." if unstopped else "."),
+           "one run per robot we trained did not stop." if unstopped else "."),
         "* The paper's 5% stopping rule assumes robots that fill a good part of the "
         f"image; in our test scenes the median robot covers {100 * median_area:.1f}% "
         f"of the image, so we also evaluate with {ours}.",

@@ -415,13 +415,16 @@ def describe_stage_maps(stats: list[dict], joint_labels, sigma: float, separatio
     if coarse_steps and grid_peaks and coarse_steps[0] > coarse_steps[1] / 2:
         grid_rising = all(b > a for a, b in zip(grid_peaks, grid_peaks[1:]))
         return text + (
-            f"Those up-sampled maps cannot judge the refinement, though: in {coarse_steps[0]:,} of the model's "
-            f"{coarse_steps[1]:,} training steps, stages 1 to {n_stages - 1} were supervised at the backbone's grid "
-            "only (the table of phases), so their maps above come from U blocks that little training shaped. At "
-            "the grid, where they were trained, the largest belief is "
-            + ", ".join(f"{m:.2f}" for m in grid_peaks) + f" in stages 1 to {n_stages}: on this scene the later "
-            "stages " + ("raise it from stage to stage, as the paper's design aims at." if grid_rising else
-                         "do not raise it steadily.")
+            f"Those up-sampled maps cannot judge the refinement, though: in {coarse_steps[0]:,} of the "
+            f"{coarse_steps[1]:,} training steps behind these weights (any warm start's included: the table of "
+            f"phases), stages 1 to {n_stages - 1} were supervised at the backbone's grid only, so their maps above "
+            "come from U blocks that little training shaped. "
+            "Before the U blocks, at the backbone's grid, the largest belief is "
+            + ", ".join(f"{m:.2f}" for m in grid_peaks) + f" in stages 1 to {n_stages} (stages 1 to {n_stages - 1} "
+            f"were supervised there, stage {n_stages} through its U block, whose map above peaks at "
+            f"{peaks[-1]:.2f}): on this scene the stages "
+            + ("raise it from one to the next before the U blocks." if grid_rising else
+               "do not raise it steadily before the U blocks.")
             + " One scene shows what the maps look like; it does not measure the stages.")
     return text + (f"So on this scene the later stages of the {robot} model "
                    + ", ".join(did[:-1]) + " and " + did[-1]
@@ -463,7 +466,8 @@ def describe_toy_depth(runs: list[dict]) -> str:
         np.inf))
     return ("On the toy scenes (the figure shows each code's mean error near and far; the median over all "
             "depths, which a few large errors move less, decides here), " + "; ".join(lines) + ". "
-            + ("The log code has the smaller median error with every seed"
+            + (f"The log code has the smaller median error with {'both' if len(lines) == 2 else f'all {len(lines)}'} "
+               "seeds (too few to measure how much it gains)"
                if wins == len(lines) else
                f"The log code has the smaller median error with {wins} of "
                f"{len(lines)} seeds")
