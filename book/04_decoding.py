@@ -204,7 +204,8 @@ display(Markdown(narration.describe_perfect_decoding(perfect)))
 # describe them. Where a robot ships both instance models, a rule on measured figures
 # picks one (`checkpoint.default_instance_task`): the higher sum of mask AP@0.5 (chapter
 # 3's average precision of the masks at an overlap, IoU, of at least 0.5) and counting
-# accuracy on the synthetic test set (the real photos of chapter 5 only measure); a tie
+# accuracy on the synthetic test set (chapter 5's real photos are measured, never used to
+# choose); a tie
 # keeps the paper's recurrent model. `predictor(image, K)` takes an image of any size, resizes it
 # to the network's 240x320 input, scales $K$ with it (and uses the scaled focal length to
 # decode depth, as in training), and maps the results back to the input's pixels. Without

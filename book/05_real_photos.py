@@ -260,7 +260,8 @@ if photos:
         measured["model"], measured["baseline"], eval_real.DREAM_REFERENCE,
         compared["model"],
         f"primitive-Panda model (the model it continued from, before its "
-        f"{cost.steps:,} steps on the meshes with the dream recipe)")))
+        f"{cost.steps:,} steps on the meshes with the dream recipe)",
+        continued_from_other=True)))
 
 # %% [markdown]
 # The primitive Panda's own history on these photos (checkpoints along its `sim2real`

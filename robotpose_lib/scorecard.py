@@ -491,12 +491,12 @@ def twin_cause(folder: str | Path | None = None) -> str:
         on_moving = (f" (all joints; on the moving joints {moving[0]:.2f}, {moving[1]:.2f} and {moving[2]:.2f}"
                      + (", the rendered twin the lowest rung" if moving[0] < min(moving[1:]) else "") + ")")
     frames = (ladder["photo"].get("all") or {}).get("frames")
-    # the views themselves are the weak rung where, on the moving joints, the rendered twin stays below the
-    # baseline and the photo does no worse than the twin
-    views = (None not in moving and base_moving is not None and moving[0] < base_moving
-             and moving[2] >= moving[0])
-    sentences = ([("the close, wide-angle views and poses of these photos more than their real look")] if views
-                 else [])
+    # the rungs point two ways where the twin already fails on the moving joints but the look costs the most on
+    # all joints: no single cause is named then
+    both = (None not in moving and base_moving is not None and moving[0] < base_moving and drop is not None
+            and drop[0] == "the real arm's look")
+    sentences = (["the ladder does not single out one cause: the views and poses and the arm's real look both "
+                  "cost"] if both else [])
     sentences.append(f"on the same photos' cameras and poses, the model trained on the arm's own meshes scores "
                      f"keypoint AUC {twin:.2f} on the arm's rendered twin, {pasted:.2f} with the twin pasted on the "
                      f"photo and {photo:.2f} on the photo itself{on_moving}")

@@ -336,12 +336,13 @@ def test_twin_cause_says_when_the_twin_is_below_the_mean_pose(tmp_path):
     assert "0.08 on the photo, nearly all of it at the joints the episode does not move" in text
     # the twin below the baseline on the moving joints too (0.18 < 0.2): both said
     assert "(0.34 against 0.45 on all joints, 0.18 against 0.20 on the moving ones)" in text
-    # the twin below the baseline on the moving joints and the photo no worse: the views lead
-    assert text.startswith("the close, wide-angle views and poses of these photos more than their real look. ")
-    figures["photo"]["moving"] = {"auc": 0.1}   # the photo worse than the twin: no such lead
+    # the twin below the baseline on the moving joints and the look the largest drop: no single cause named
+    assert text.startswith("the ladder does not single out one cause: the views and poses and the arm's real "
+                           "look both cost. ")
+    figures["mean_pose"]["moving"] = {"auc": 0.1}   # the twin above the baseline on the moving joints
     (folder / "eval.json").write_text(json.dumps({"twin": {"title": "t", "command": "-", "figures": figures}}))
-    assert not scorecard.twin_cause(tmp_path).startswith("the close")
-    figures["photo"]["moving"] = {"auc": 0.21}
+    assert not scorecard.twin_cause(tmp_path).startswith("the ladder")
+    figures["mean_pose"]["moving"] = {"auc": 0.2}
     figures["photo"]["all"]["frames"] = 15
     (folder / "eval.json").write_text(json.dumps({"twin": {"title": "t", "command": "-", "figures": figures}}))
     assert "One model on 15 photos: a first diagnosis" in scorecard.twin_cause(tmp_path)
@@ -395,3 +396,15 @@ def test_recipe_table_reads_each_recipe_against_the_one_it_builds_on():
     assert "`fov_y_deg` 40-95 \u2192 40-100" in filmed and "urdf_color" not in filmed  # dream's own stay out
     sim2real = narration.recipe_table(["sim2real"], robot="panda")
     assert "`r_max` 1.8" in sim2real and "`r_max` 1.8" not in narration.recipe_table(["sim2real"])
+
+
+def test_mesh_real_says_when_the_compared_model_is_its_start():
+    fig = {"auc": 0.23, "found": 0.7, "median_px": 20.0, "median_depth_cm": 26.0, "pck@10": 0.3, "pck@5": 0.2,
+           "pck@2.5": 0.1, "median_3d_cm": 30.0, "add_auc": 0.0, "frames": 15, "keypoints": 105}
+    other = {"auc": 0.08, "found": 0.3, "median_px": 30.0, "median_depth_cm": 40.0}
+    model, base = {"all": fig, "moving": fig}, {"all": dict(fig, auc=0.45), "moving": dict(fig, auc=0.2)}
+    plain = narration.describe_mesh_real(model, base, None, {"all": other, "moving": other}, "other model")
+    assert "(AUCs within 0.01 count as the same)." in plain
+    continued = narration.describe_mesh_real(model, base, None, {"all": other, "moving": other}, "other model",
+                                             continued_from_other=True)
+    assert "continued from that one with more steps on another recipe" in continued

@@ -439,3 +439,8 @@ def test_toy_setup_gives_the_disc_radius_at_both_ends():
     text = nar.describe_toy_setup(1.0, (1.0, 10.0), 32, 10.0)
     assert "from 1 to 10 m" in text and "32x32" in text
     assert "10.0 px in radius at the nearest and 1.0 px at the farthest" in text
+
+
+def test_training_distribution_gives_the_sample_spread():
+    text = nar.describe_training_distribution({"a": np.ones(200)}, {"a": np.ones(5)})
+    assert "one sample of 200 scenes: chance alone typically moves such a share by up to about 7 points" in text

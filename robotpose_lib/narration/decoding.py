@@ -224,7 +224,7 @@ def pipeline_in_use(robot: str, instance_kind: str, record=None) -> str:
     if instance_kind == "one-pass":
         text += (" The one-pass model is ours, not the paper's (chapter 6 describes it; where a robot ships both, "
                  "the rule above picks it over the paper's recurrent model, which counts robots far worse in "
-                 "chapter 3). So the 3D errors "
+                 "chapter 3, trained with a smaller budget and other data, as chapter 6 says). So the 3D errors "
                  "below are this pipeline's, not the paper's with its recurrent masks; section 4.5 times the "
                  "recurrent model, as the paper's Table II does.")
     return text

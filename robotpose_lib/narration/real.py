@@ -108,14 +108,15 @@ def real_comparison_table(results: dict, reference: dict | None = None) -> str:
 
 
 def describe_mesh_real(model: dict, baseline: dict, reference: dict | None = None, other: dict | None = None,
-                       other_name: str = "") -> str:
+                       other_name: str = "", continued_from_other: bool = False) -> str:
     """Chapter 5's paragraph under the real-photo table. ``model``, ``baseline`` and
     ``other`` (a second model, named ``other_name``; optional): ``eval.real`` figures with
     "all" and "moving". Names the keypoint AUCs against the mean-pose baseline (which
     headline figures beat it, :func:`beats_baseline`; below it, the share of the
     baseline's AUC it reaches), the keypoints found and their median error, the depth
     error against the mean pose's (and why the mean pose is hard to beat there), the other
-    model, and the share of the published reference's AUC (``reference``: "auc", "what")."""
+    model (``continued_from_other``: the model was warm-started from it, which the comparison
+    then says), and the share of the published reference's AUC (``reference``: "auc", "what")."""
     m, b, mm, bm = model["all"], baseline["all"], model["moving"], baseline["moving"]
     text = (f"On all seven joints the model reaches a keypoint AUC of **{m['auc']:.2f}**, on the five moving joints "
             f"**{mm['auc']:.2f}**, against the mean pose's {b['auc']:.2f} and {bm['auc']:.2f}: on all joints it "
@@ -141,7 +142,9 @@ def describe_mesh_real(model: dict, baseline: dict, reference: dict | None = Non
                     if against(m['auc'], o['auc']) == against(mm['auc'], om['auc']) else
                     f"{against(m['auc'], o['auc'])} that model's on all joints and {against(mm['auc'], om['auc'])} it "
                     "on the moving ones")
-                 + " (AUCs within 0.01 count as the same).")
+                 + " (AUCs within 0.01 count as the same"
+                 + ("; one model each, and this one continued from that one with more steps on another recipe, so "
+                    "a difference is not the meshes' alone" if continued_from_other else "") + ").")
         # a median over the keypoints found pools whichever joints a model finds: with fewer
         # found, a lower median need not mean the same joints placed better
         lower = [(what, o[key], m[key], unit) for what, key, unit in

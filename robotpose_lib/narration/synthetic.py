@@ -85,8 +85,11 @@ def describe_training_distribution(counts: dict, depths: dict, far_m: float = 5.
                      f"the paper's far range beyond {far_m:g} m.")
     n = len(next(iter(counts.values()), []))
     if n:
-        lines.append(f"\nThese are the shares of one sample of {n} scenes: another seed moves them by a few points "
-                     "(chapter 3 sets its test scenes' robot counts against the averages the parameters draw).")
+        half_width = 2 * np.sqrt(0.25 / n)  # two binomial standard errors at a share of one half
+        lines.append(f"\nThese are the shares of one sample of {n} scenes: chance alone typically moves such a "
+                     f"share by up to about {100 * half_width:.0f} points either way (two binomial standard errors), "
+                     "so they can differ that much from the averages the parameters draw, which chapter 3 gives for "
+                     "its test scenes.")
     listed = [list(np.asarray(c)) for c in counts.values()]
     if listed and all(c == listed[0] for c in listed):
         lines.append("\nThe robot counts agree between the robots because both presets "
