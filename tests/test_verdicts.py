@@ -107,3 +107,12 @@ def test_the_real_photo_claim_scores_the_model_chapter_5_measures():
     row = next(r for r in scorecard.scorecard() if r.chapter == "5")
     auc = read_record(scorecard.MESH_PANDA_MODEL).figures("real")["model"]["all"]["auc"]
     assert f"keypoint AUC {auc:.2f}" in row.ours and "meshes" in row.ours
+
+
+def test_depth_cause_leads_with_its_state_one_sentence_each():
+    text = scorecard.depth_cause()
+    if not text:
+        pytest.skip("no Table I study record in this checkout")
+    assert text.startswith("not found yet. The paper's test conditions do not explain it as far as one short run "
+                           "tells: the network, fine-tuned for ")
+    assert ". Under those conditions, fitting" in text and ";" not in text.split(". ")[1]
