@@ -450,6 +450,12 @@ MESH_PANDA_MODEL = model_name(REAL_ROBOT, "localization")
 PRIMITIVE_PANDA = "panda_primitive"  # the same arm drawn from primitives, for comparison
 
 
+def as_sentences(clauses: list[str]) -> str:
+    """``clauses`` joined as sentences, each after the first capitalised, without a final
+    full stop (a verdict box adds it): a cause is read at a glance one finding at a time."""
+    return ". ".join(c if k == 0 else c[0].upper() + c[1:] for k, c in enumerate(clauses))
+
+
 def twin_cause(folder: str | Path | None = None) -> str:
     """Where the real-photo gap opens, from the twin ladder of the mesh-Panda model's record
     (``robotpose eval twin``: the arm's rendered twin at the photos' cameras over a
@@ -478,11 +484,12 @@ def twin_cause(folder: str | Path | None = None) -> str:
     if drop is not None:
         step, before, after = drop
         rungs = ("twin", "pasted twin") if step == "the real background" else ("pasted twin", "photo")
-        moving = moving_aucs(ladder, step)
+        moving_at_step = moving_aucs(ladder, step)
+        flat_on_moving = moving_at_step is not None and moving_at_step[0] - moving_at_step[1] <= LADDER_DROP
         parts.append(f"on all joints the largest drop between rungs comes with {step}, AUC {before:.2f} on the "
                      f"{rungs[0]} to {after:.2f} on the {rungs[1]}"
                      + (", nearly all of it at the joints the episode does not move, so on the moving joints it "
-                        "costs little" if moving is not None and moving[0] - moving[1] <= LADDER_DROP else ""))
+                        "costs little" if flat_on_moving else ""))
     if not parts:
         parts.append(f"no rung loses more than {LADDER_DROP:.2f} of AUC")
     moving = [(ladder[k].get("moving") or {}).get("auc") for k in ("mesh_twin", "mesh_pasted", "photo")]
@@ -503,8 +510,7 @@ def twin_cause(folder: str | Path | None = None) -> str:
     sentences += parts
     if frames:
         sentences.append(f"one model on {frames} photos: a first diagnosis, not a measured size")
-    # one sentence each: a verdict box is read at a glance
-    return ". ".join(t if k == 0 else t[0].upper() + t[1:] for k, t in enumerate(sentences))
+    return as_sentences(sentences)
 
 
 def depth_cause() -> str:
@@ -540,8 +546,7 @@ def depth_cause() -> str:
         out.append(f"over the paper's full joint range even the true 2D joints leave {wide['near']:.1f} / "
                    f"{wide['far']:.1f} cm (some poses look alike at different depths), so there the network "
                    "must also read depth from the image (chapter 2, the floors)")
-    # one sentence each: a verdict box is read at a glance
-    return ". ".join(o if k == 0 else o[0].upper() + o[1:] for k, o in enumerate(out))
+    return as_sentences(out)
 
 
 def scorecard(folder: str | Path | None = None, photos=None) -> list[ScoreRow]:

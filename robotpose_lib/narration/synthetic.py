@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..metrics import chance_band
+
 
 def describe_mesh_agreement(iou: float, differ: int, covered: int,
                             pybullet: tuple[float, float] | None = None, views: int = 3,
@@ -85,7 +87,7 @@ def describe_training_distribution(counts: dict, depths: dict, far_m: float = 5.
                      f"the paper's far range beyond {far_m:g} m.")
     n = len(next(iter(counts.values()), []))
     if n:
-        half_width = 2 * np.sqrt(0.25 / n)  # two binomial standard errors at a share of one half
+        half_width = chance_band(0.5, n)  # at a share of one half, the widest
         lines.append(f"\nThese are the shares of one sample of {n} scenes: chance alone typically moves such a "
                      f"share by up to about {100 * half_width:.0f} points either way (two binomial standard errors), "
                      "so they can differ that much from the averages the parameters draw, which chapter 3 gives for "
