@@ -84,8 +84,7 @@ from robotpose_lib.narration import (describe_localization, localization_tables,
                                      markdown_table)
 from robotpose_lib.viz.localization import (draw_network, plot_depth_errors,
                                             plot_pixel_errors, plot_stage_beliefs)
-from robotpose_lib.viz.training import (last_stage_terms, phase_key, plot_loss_curves,
-                                        plot_term_history, plot_total_and_fifths)
+from robotpose_lib.viz.training import plot_loss_curves, plot_total_and_fifths
 
 QUICK = config.quick_mode()
 # the robots whose reference models the chapter evaluates: the Panda (drawn from its
@@ -146,19 +145,15 @@ quick_mode_note()
 # Look at the sizes of the two terms, though: the weight
 # discs cover a few per cent of the pixels (the scene below prints its share), and
 # inverse depth squeezes everything beyond a few metres into a sliver of $[0, 1]$, so a
-# depth error of half a metre changes $D$ by a few hundredths. Trained with $\lambda = 1$ in their short first phase of training
-# ({numref}`fig-reference-runs` shows its length), the reference models logged a depth
-# term about a hundred times smaller than the belief term: the loss gave depth almost no
-# say. Their second phase therefore uses $\lambda = 50$
-# (`--set depth_weight=50`), which makes the weighted depth term a sizeable share of the loss
-# (the industrial arm's phases after it use $\lambda = 10$ on a logarithmic depth code,
+# depth error of half a metre changes $D$ by a few hundredths. Trained with
+# $\lambda = 1$, our reference models logged a depth term about a hundred times smaller
+# than the belief term: the loss gave depth almost no say. Their later phases of
+# training therefore use $\lambda = 50$ (`--set depth_weight=50`), which makes the
+# weighted depth term a sizeable share of the loss; the industrial arm's last phases use
+# $\lambda = 10$ on a logarithmic depth code,
 # $D = \log(z_{max}/Z) / \log(z_{max}/z_{min})$, for reasons given in
-# {ref}`the section on depth <why-depth-is-hard>`; the table of phases below lists
-# them). The second phase continued from the
-# first one's weights, so what it changed comes from the weight and its extra steps
-# together. The training logs plotted in {numref}`fig-reference-runs` keep the
-# unweighted terms, and the sentence under that figure gives the weighted ratio they
-# measure.
+# {ref}`the section on depth <why-depth-is-hard>`. Chapter 7 follows these phases in the
+# training logs and measures the ratio of the weighted terms.
 #
 # One thing the paper does not discuss: an image only shows $Z / f$, the depth relative
 # to the focal length $f$ (a robot twice as far through a lens twice as long looks the
@@ -331,21 +326,20 @@ display(Markdown(describe_live_run(logged, live_steps)))
 # on a CPU, one per robot. If one is missing, the chapter says so and uses the live model
 # instead, whose results are of course much worse.
 #
-# Neither was trained in one go. Each was trained in **phases**: every phase continued
-# from the weights the phase before ended with and changed one or more settings, where
-# the paper trains once, with $\lambda = 1$, its inverse depth code and every stage
-# supervised at full size. The table of phases further below lists every setting. The
-# two references differ in their data. The industrial arm's model (`kuka_kr16`) saw the
-# paper's recipe of synthetic scenes throughout. The shipped Panda model did not. It
-# began on the Panda drawn from primitives (`panda_primitive`, chapter 1), with the
-# paper's recipe and then the `sim2real` scenes of chapter 5 (close wide-angle cameras,
-# white and grey robots with highlights, clutter and photometric degradations). Its last
-# phase continued on the arm drawn from its URDF meshes (`panda`), with chapter 5's
-# `dream` recipe (DREAM's randomisation: also the URDF's own colours and random
-# textures). Both kinds of scenes were built so that the model works on real photos. So
-# when this chapter sets the Panda beside the industrial arm, it compares a model
-# trained for real photos with one trained on the paper's recipe, and the Panda's test
-# scenes follow the paper's recipe, not the scenes of its last phase.
+# The paper trains once, with $\lambda = 1$, its inverse depth code and every stage
+# supervised at full size. A CPU run is trained in **phases** instead, each continuing
+# from the weights the phase before ended with, sometimes with changed settings
+# (chapter 7 lists every phase with its training curves). The table under the next cell
+# gives what made the weights this chapter evaluates: the settings of each model's last
+# phase and the steps of all its phases together. The two references differ in their
+# data. The industrial arm's model (`kuka_kr16`) saw the paper's recipe of synthetic
+# scenes throughout. The Panda's model was trained for real photos: it began on the Panda
+# drawn from primitives (`panda_primitive`, chapter 1) and finished on the arm drawn from
+# its URDF meshes (`panda`) with chapter 5's `dream` recipe (DREAM's randomisation: the
+# URDF's own colours, random textures, close wide-angle cameras). So when this chapter
+# sets the Panda beside the industrial arm, it compares a model trained for real photos
+# with one trained on the paper's recipe, and the Panda's test scenes follow the paper's
+# recipe, not the scenes it trained on last.
 #
 # :::{admonition} Where the reference models and their records are
 # :class: dropdown
@@ -381,73 +375,27 @@ for robot in ROBOTS:
         phases[robot] = training_phases(ref.path.parent.name)
 SHOW_ROBOT = LIVE_ROBOT
 
-# %% [markdown]
-# How the reference models were trained, phase by phase, as their training commands
-# recorded it (the model cards give the commands themselves). The columns: the robot
-# the scenes drew and their recipe (chapters 1 and 5); $\lambda$, the depth weight of
-# eq. 1; the depth code, the paper's inverse one or the log code of
-# {ref}`the section on depth <why-depth-is-hard>`; the depth-context branch described
-# under the table; how stages 1 to N-1 were supervised, at full size as in the paper or
-# coarsely at the backbone's grid (the list of differences at the end of the chapter
-# explains it); and the learning rate each phase started at, which either stays
-# (constant) or falls along half a cosine over the steps the phase's command asked for.
-
 # %% tags=["hide-input"]
-# every phase of each reference's lineage (warm start first) with its recorded settings
+# each reference's last phase (the settings that left its weights), steps of all phases
 if phases:
-    display(Markdown(narration.describe_training_phases(phases)))
+    display(Markdown(narration.describe_reference_settings(phases)))
 else:
-    print("No reference model records here: no table of their training phases.")
+    print("No reference model records here: no table of their training settings.")
 
 # %% [markdown]
+# The columns: the robot the scenes drew and their recipe (chapters 1 and 5);
+# $\lambda$, the depth weight of eq. 1; the depth code, the paper's inverse one or the log
+# code of {ref}`the section on depth <why-depth-is-hard>`; the depth-context branch
+# described next; and how stages 1 to N-1 were supervised, at full size as in the paper
+# or coarsely at the backbone's grid (the list of differences at the end of the chapter
+# explains it).
+#
 # The **depth-context branch** is ours, not the paper's (`depth_context` in the
 # configuration): four residual blocks of dilated 3x3 convolutions (dilations 1, 2, 4,
 # 8) read the features F together with the last stage's maps and add a correction to
 # its depth output, at the feature stride. Together they see 31x31 feature cells
 # (248 px), a whole robot, so its apparent size can set its distance, which the stages'
-# 5x5 kernels cannot. Chapter 6 measures the depth error before and after the phase that
-# added it; that phase also trained for more steps, so the comparison does not separate
-# the branch from the extra training.
-#
-# {numref}`fig-reference-runs` follows the same phases in the training logs. The curves
-# are the last stage's two terms *unweighted*, before $\lambda$ multiplies the depth
-# term, so the depth curve stays far below the belief curve even in the phases that
-# weight it by 50; what the weight did is read from the logs' weighted terms in the
-# sentence under the figure. Where a phase changes the depth code, its depth term
-# measures a different quantity from then on, and its level cannot be compared with the
-# phases before.
-
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs, phase after phase: the last stage's belief and depth terms (unweighted, smoothed) against the step; at each dotted line the training was continued from its last weights with the changes the title names (the table above lists every setting); each phase's number stands over its steps (a thin line leads into a phase too short for its number). The Panda's steps count from the start of its first phase, on primitives, so they include the steps of the model its mesh phase was warm-started from.", "name": "fig-reference-runs"}}
-# each reference's logged phases, with what each changed from the one before
-histories = {robot: list(zip([p.rows for p in ph], narration.phase_changes(ph)))
-             for robot, ph in phases.items()}
-histories = {robot: h for robot, h in histories.items()
-             if len(h) >= 2 and all(rows for rows, _ in h)}
-if histories:
-    # one robot per row, each at the full column width, so that its phases stay legible
-    fig, axes = plt.subplots(len(histories), 1, figsize=(8, 3.3 * len(histories)),
-                             squeeze=False)
-    for ax, (robot, history) in zip(axes[:, 0], histories.items()):
-        # the phase numbers stand over their phases' steps, the dotted lines mark
-        # where the training was continued; the title says what each phase changed
-        plot_term_history([rows for rows, _ in history], ax=ax, smooth=20,
-                          labels=[str(i) for i in range(1, len(history) + 1)])
-        ax.set_xlabel("step")
-        ax.set_title(f"{robot}\n" + phase_key([what for _, what in history], 95),
-                     pad=14, fontsize=10)
-    plt.tight_layout()
-    plt.show()
-else:
-    print("reference training logs not found: skipping their plot")
-
-# %% tags=["hide-input"]
-from robotpose_lib.narration import describe_depth_weight
-
-# per phase: the last stage's belief, depth and weighted depth terms at its end
-ends = {robot: [(what, last_stage_terms(rows)) for rows, what in history]
-        for robot, history in histories.items()}
-if ends:
-    display(Markdown(describe_depth_weight(ends)))
+# 5x5 kernels cannot.
 
 # %% [markdown]
 # ### Inside the network, stage by stage
@@ -844,21 +792,21 @@ if photos and "panda" in models:
 #   fraction of VGG's FLOPs (table above), and being frozen it needs no backward pass.
 #   Frozen against fine-tuned was decided by what the same CPU time buys: from the same
 #   weights and in about the same wall time, the frozen backbone made more steps and did better
-#   on synthetic test scenes (the figures are under this list). Chapter 6's sim-to-real
+#   on synthetic test scenes (the figures are under this list). Chapter 7's sim-to-real
 #   study compared the two again, with other runs, on the real development photos: at
 #   that point neither run put its keypoints near the real arm. Both keypoint AUCs were
 #   too close to zero to rank them; the frozen run found far more keypoints, the
-#   fine-tuned run too few for their median error to mean anything (chapter 6 gives the
+#   fine-tuned run too few for their median error to mean anything (chapter 7 gives the
 #   steps and figures). Stride 8 makes the belief maps coarser before the U
 #   block; the `paper` config keeps VGG16 at stride 4 for those with a GPU.
 # * **Depth weight and code.** $\lambda = 50$ instead of 1 in eq. 1 (see the loss
 #   section): with the paper's balance the depth term was about a hundredth of the
 #   belief term in our short first phase, too small a share to learn depth from in the
-#   steps a CPU affords. The industrial arm's reference goes further in its later phases
-#   (the table of phases above): the log depth code instead of the paper's inverse one,
-#   with $\lambda = 10$ instead of 50 (`--set depth_weight=10`: the log code's errors are
-#   larger in code units), and then a depth-context branch (described with the table;
-#   chapter 6 measures the depth before and after it).
+#   steps a CPU affords. The industrial arm's reference goes further (the table of
+#   settings above): the log depth code instead of the paper's inverse one, with
+#   $\lambda = 10$ instead of 50 (`--set depth_weight=10`: the log code's errors are
+#   larger in code units), and a depth-context branch (described under the table;
+#   chapter 7 gives the depth errors of checkpoints before and after it).
 # * **Stages and width.** Three stages of 64 channels, 5x5 kernels after stage 1, instead
 #   of five of 128 with 7x7 kernels after stage 1 (both start with 3x3): far fewer
 #   parameters and FLOPs, a smaller receptive field.
@@ -870,7 +818,7 @@ if photos and "panda" in models:
 #   each saw beside the paper's 300,000, with a network far smaller than the paper's.
 # * **Data.** Our renderer draws the industrial arm as geometric primitives, not CAD
 #   meshes; the Panda model trained on primitives fitted to the arm's collision meshes
-#   first and on its URDF meshes last (its last phase in the table above); backgrounds are about twenty
+#   first and on its URDF meshes last (the table of settings above); backgrounds are about twenty
 #   packaged photos and procedural textures instead of city and industrial photo
 #   collections; the camera's field of view varies (the paper does not say), so depth is
 #   normalised by the focal length. The 6-axis robot is a KUKA KR 16 model rather than the paper's Stäubli RX130.
@@ -929,5 +877,5 @@ else:
 #    From how many scenes on does the Fig. 6 ordering stop changing?
 # 3. Train a Panda model with `--set depth_code=log` (`robotpose train localization ...`)
 #    and compare its depth errors with the inverse code's: the toy study suggests smaller
-#    errors. (The industrial arm's reference already switched to the log code in the third
-#    phase of its training; chapter 6 compares its phases.)
+#    errors. (The industrial arm's reference switched to the log code during its
+#    training; chapter 7 compares its checkpoints.)

@@ -71,7 +71,7 @@ import torch
 from robotpose_lib import config, viz
 from robotpose_lib.viz import instances as iv
 from robotpose_lib.viz.training import (lineage_curve, mark_parts, plot_training_curve,
-                                        relative_noise, tenth_mean)
+                                        relative_noise)
 from robotpose_lib.ap import ap_table
 from robotpose_lib.eval.testset import (TEST_SEED, VALIDATION_SEED, robot_count_shares,
                                        test_dataset, validation_dataset)
@@ -324,8 +324,8 @@ display(Markdown(narration.describe_toy_steps(
 # The reference model was trained with `robotpose train instances --config cpu` on top of
 # a frozen `cpu` localization network. Its checkpoint holds both networks: chapter 2's
 # reference localization network for the industrial arm, and an instance network trained
-# over it in phases ({numref}`fig-eos` below shows them, and the model card lists their
-# commands). Its last phase was trained over the very localization weights the file
+# over it in phases (the model card lists their commands, and {numref}`fig-eos` in
+# chapter 7 follows them). Its last phase was trained over the very localization weights the file
 # holds, so the maps it reads are the ones it was trained on.
 # Chapter 4's `Predictor` uses each robot's default instance model, the one-pass model of
 # chapter 6; the recurrent model appears there only in the runtime table (the paper's
@@ -789,70 +789,11 @@ else:
 # Why? With our reading the end-of-sequence term is a mean over all pixels, so a leftover
 # mask the size of a
 # small robot (about 1% of the image) costs about 0.01, against up to 1 for a missed
-# robot: the model had little reason to clear it. The shipped models are trained with a
-# heavier end-of-sequence term (`--set eos_weight=...`), in phases, each continuing from
-# the weights of the one before (each model card gives the weights). {numref}`fig-eos`
-# sets the unweighted end-of-sequence error of the weight-1 run beside each phase of the
-# industrial arm's shipped model.
-
-# %% mystnb={"figure": {"caption": "The unweighted end-of-sequence error (eq. 6's second term) of a run with the paper's weight 1 and of each phase of the shipped model's training (its weight in the legend; each phase continues from the one before), on a log scale: thin lines the logged values with their spread, thick lines their trailing mean.", "name": "fig-eos"}}
-# the shipped model's phases in order, each with its end-of-sequence weight
-# (lineage.json)
-eos_record = read_record(f"{ROBOT}_instances_cpu")
-eos_parts = eos_record.lineage["parts"] if eos_record is not None else []
-phase_logs = eos_record.part_logs() if eos_record is not None else []
-weight1_log = find_log(ROBOT, "instances", "eos1")
-eos_values = {}  # run -> its logged end-of-sequence errors, in order
-if weight1_log is not None and phase_logs and all(
-        any("eos_error" in r for r in rows) for rows in phase_logs):
-    fig, ax = plt.subplots(figsize=(8, 3.4))
-    rows_1 = [r for r in weight1_log if "eos_error" in r]
-    eos_values["weight 1"] = np.array([r["eos_error"] for r in rows_1])
-    plot_training_curve(ax, [r["step"] for r in rows_1], eos_values["weight 1"],
-                        max(3, len(rows_1) // 20), "end-of-sequence weight 1",
-                        color="C0")
-    curve = lineage_curve(phase_logs, "eos_error")  # phases joined end to end
-    for k, part in enumerate(eos_parts):
-        mine = curve["part"] == k
-        label = f"shipped model, phase {k + 1} (weight {part['eos_weight']:g})"
-        eos_values[label] = curve["values"][mine]
-        plot_training_curve(ax, curve["steps"][mine], curve["values"][mine],
-                            max(3, int(mine.sum()) // 20), label, color=f"C{k + 1}")
-    ax.set_yscale("log")
-    ax.set_xlabel("step (the shipped model's phases one after the other)")
-    ax.set_ylabel("end-of-sequence error (mean squared)")
-    ax.set_title(ROBOT, fontsize=10)
-    # one legend entry per run, its trailing mean (thin lines: the logged values)
-    handles, labels = ax.get_legend_handles_labels()
-    means = [(h, lab.rsplit(" (mean", 1)[0]) for h, lab in zip(handles, labels)
-             if "(mean" in lab]
-    ax.legend(*zip(*means), fontsize=9, loc="upper center",
-              bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
-    plt.show()
-else:
-    print("instance training logs not found; skipping the end-of-sequence plot")
-
-# %% tags=["hide-input"]
-if eos_values:
-    first_e, *phase_e = eos_values.values()
-    kuka_first = next((r for r in first_runs if r["robot"] == ROBOT), {})
-    ours_count = singles[f"mean count ({SMALL})"] if singles else None
-    # how long each run trained, from the record (its commands are in lineage.json)
-    weight1 = next(r for r in eos_record.lineage["earlier_runs"] if r["run"] == "eos1")
-    display(Markdown(
-        "The runs are not equally long: the weight-1 run trained "
-        f"{weight1['steps']:,} steps, the shipped model "
-        + narration.join_words([f"{p['steps']:,}" for p in eos_parts])
-        + f" in its {len(eos_parts)} phases, each with batches of "
-        f"{eos_parts[0]['batch_size']}. "
-        + narration.describe_eos_errors(
-            tenth_mean(first_e),
-            [(tenth_mean(e, end=False), tenth_mean(e)) for e in phase_e],
-            [p["eos_weight"] for p in eos_parts], SMALL_FRACTION, ours_count,
-            kuka_first.get("mean count, 1 robot"))))
-
-# %% [markdown]
-# A log shows one run. Whether a model is *tricky* to train is better seen across runs:
+# robot: the model had little reason to clear it. The shipped models are therefore
+# trained with a heavier end-of-sequence term (`--set eos_weight=...`; each model card
+# gives the weights, and chapter 7 shows how the term fell during their training).
+#
+# Whether a model is *tricky* to train is better seen across runs than in one log:
 # we train the toy model of this chapter again with two more seeds, with a three times
 # larger learning rate, with canvas feedback (two seeds), and with the end-of-sequence
 # term weighted 20 times (heavy enough to show the other side of the trade-off that the

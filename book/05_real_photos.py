@@ -50,7 +50,7 @@
 #
 # One exception. The model continued from the primitive-Panda model that appears as a
 # comparison row, and that model's checkpoints and backbones were compared on these
-# photos (chapter 6). So that model's figures here may be somewhat optimistic. The
+# photos (chapter 7). So that model's figures here may be somewhat optimistic. The
 # frozen backbone the mesh model inherits was chosen on synthetic scenes (chapter 2) but
 # kept after that comparison on these photos, so it was not kept blind to them.
 
@@ -265,7 +265,7 @@ if photos:
 
 # %% [markdown]
 # The primitive Panda's own history on these photos (checkpoints along its `sim2real`
-# training, a frozen against a fine-tuned backbone) is in chapter 6.
+# training, a frozen against a fine-tuned backbone) is in chapter 7.
 #
 # ## Where the arm is lost: the twin ladder
 #

@@ -27,8 +27,6 @@
 #
 # You will learn:
 #
-# * how far real photographs are from the synthetic test set, and what training time
-#   bought on them;
 # * why the paper's depth code makes far joints hard to learn, measured on toy scenes and
 #   on the reference model;
 # * what a one-pass instance model changes against the recurrent one (accuracy, and cost as
@@ -39,7 +37,8 @@
 #
 # Every section reads a study that a script wrote beside the reference checkpoints (its
 # name is given with each section) or measures on the spot; when a study is absent the
-# section says so in one line.
+# section says so in one line. How the models were trained, and what was measured along
+# the way (on real photographs too), is the record of chapter 7.
 
 # %% tags=["remove-cell"]
 # On Colab, install the library first (elsewhere it is already installed by `make`).
@@ -75,81 +74,13 @@ from robotpose_lib.book import (HARD_NEGATIVES_COLUMN, onepass_robot_rows,
                                 onepass_study_rows, quick_mode_note)
 from robotpose_lib.narration import markdown_table
 from robotpose_lib.cards import (depth_study_rows, read_record, read_study,
-                                 sim2real_runs, training_cost)
-from robotpose_lib.eval.real import keypoint_metrics, mean_pose_baseline
+                                 training_cost)
 from robotpose_lib.real_panda import load_real_panda
-from robotpose_lib.viz.localization import plot_real_study
 
 QUICK = config.quick_mode()
 DEVICE = config.default_device()
 print(f"Models run on: {DEVICE}")
 quick_mode_note()
-
-# %% [markdown]
-# ## Real photographs, measured
-#
-# The paper shows its model on 23 photographs of its own robot, with pixel errors in a
-# figure and no number in the text. Chapter 5 measures our Panda models on calibrated
-# photographs of a real Panda with DREAM's metrics. Here is what training time bought on
-# the Panda drawn from primitives (`panda_primitive`, chapter 1), before the model trained
-# on its URDF meshes continued from it (chapter 5): the sim-to-real study
-# (`scripts/sim2real_study.py`) measured checkpoints of the
-# sim-to-real training run, and a fine-tuned-backbone run stopped after the same wall
-# time, on chapter 5's 15 calibrated development
-# (dev) photos (one robot per photo, no instance masks). Those photos were never trained
-# on, but they are the ones the backbone and checkpoint choices were compared on, so the
-# figures below are somewhat optimistic for the choices made; an acceptance figure would
-# need photographs this project does not have. The mean-pose baseline predicts every photo
-# as the average true pose, computed from the photos themselves. The first row is the model
-# after its paper-recipe training, before any `sim2real` scene (chapter 5 describes the
-# recipe); every other row continued from those weights on `sim2real` scenes, named by
-# its backbone setting and its hours of that training; the run marked *(shipped)* is the
-# primitive Panda's model in the repository (`panda_primitive_localization_cpu`). Keypoint AUC is on all seven joints unless a sentence says otherwise.
-
-# %% tags=["hide-input"]
-real_study = read_study("panda_primitive_localization_cpu", "sim2real")
-photos = load_real_panda()
-baseline = keypoint_metrics(mean_pose_baseline(photos)) if photos else None
-if real_study is None:
-    print("No real-photo study file "
-          "(assets/models/panda_primitive_localization_cpu/sim2real_study.json): "
-          "run scripts/sim2real_study.py.")
-else:
-    if baseline is None:
-        print("The real photos are not on this machine: the figure and the text below "
-              "go without the mean-pose baseline.")
-    # steps from the start of training (the shipped model's lineage.json)
-    runs, before = sim2real_runs(real_study,
-                                 training_cost("panda_primitive_localization_cpu"))
-    rows = [{"run": r["label"], "steps": r["total_steps"], "hours": r["hours"],
-             "AUC, all": r["all"]["auc"], "AUC, moving": r["moving"]["auc"],
-             "found": r["all"]["found"]} for r in runs]
-    lead = (f"Measured on the {real_study['photos']} dev photos (keypoint AUC 0-20 px "
-            "on all and on the moving joints; found: the share of all keypoints "
-            "found). "
-            + narration.sim2real_counting(before, scenes=False))
-    display(Markdown(lead + "\n\n"
-                     + markdown_table(rows, formats={"steps": ",d", "hours": ".2f",
-                                                     "found": ".0%"},
-                                      headers={"steps": "steps from the start",
-                                               "hours": "`sim2real` training [h]"})))
-
-# %% mystnb={"figure": {"caption": "Keypoint AUC (0-20 px, all seven joints) on the 15 dev photos of the real Panda against training time on the sim2real recipe, per backbone setting, from the start (the star: the paper recipe only, at 0 h); dashed: the mean-pose baseline.", "name": "fig-real-study"}}
-BACKBONES = {"cpu": "frozen backbone", "cpu_ft": "fine-tuned backbone"}
-if real_study is not None:
-    fig, ax = plt.subplots(figsize=(6.5, 3.3))
-    named = [{**r, "config": BACKBONES.get(r["config"], r["config"])}
-             for r in real_study["runs"]]
-    # the shipped checkpoint: the frozen run's last, at the end of its schedule
-    shipped = max((r for r in named if r["config"] == BACKBONES["cpu"]
-                   and np.isfinite(r.get("hours", np.nan))), key=lambda r: r["hours"])
-    plot_real_study(named, baseline["auc"] if baseline else None, key="all", ax=ax,
-                    shipped=shipped)
-    plt.show()
-
-# %% tags=["hide-input"]
-if real_study is not None:
-    display(Markdown(narration.describe_real_study(runs, baseline)))
 
 # %% [markdown]
 # ## Why depth is hard: the reference model diagnosed
@@ -158,7 +89,7 @@ if real_study is not None:
 # squared error (eq. 1), an error $\Delta Z$ at depth $Z$ costs about
 # $(a \Delta Z / Z^2)^2$, so the far joints barely contribute to the loss; chapter 2 also
 # shows the toy scenes where a log code learns depth better. The depth study
-# (`scripts/depth_diagnosis.py`) diagnoses reference checkpoints on the test scenes, in
+# (`scripts/depth_diagnosis.py`) diagnoses the shipped network on the test scenes, in
 # five measures (the table's columns):
 #
 # * the error of the model's depth (Table I, over the depth discs' pixels);
@@ -170,16 +101,13 @@ if real_study is not None:
 #   predictions are squeezed towards the middle);
 # * the joints' depth error before and after an oracle scale per robot (below the table).
 #
-# Its rows are checkpoints along the industrial arm's localization run of chapter 2's
-# training figure, named by their step counted from the start of training and by the
-# depth code (and branch) that checkpoint had been trained with; the last is the shipped
-# checkpoint. Each row also trained longer than the one before, so a row's change is not
-# its code's or branch's alone. The study reads only the first of the model cards' test
-# scenes (the table's column gives how many), where chapter 2 and the introduction's
-# scorecard measure Table I on all 100: its Table I errors, from fewer scenes, differ
-# from theirs (the paragraph under the table sets both side by side). Its target floor is
-# measured on these scenes too; chapter 2's floors table measures it on 30 scenes, so the
-# two floors differ a little.
+# The study reads the shipped checkpoint of the industrial arm's network on the first of
+# the model cards' test scenes (the table's column gives how many), where chapter 2 and
+# the introduction's scorecard measure Table I on all 100: its Table I errors, from
+# fewer scenes, differ from theirs (the paragraph under the table sets both side by
+# side). Its target floor is measured on these scenes too; chapter 2's floors table
+# measures it on 30 scenes, so the two floors differ a little. Chapter 7 gives the same
+# measures for checkpoints along the run that made it.
 
 # %% tags=["hide-input"]
 depth_study = read_study("kuka_kr16_localization_cpu", "depth")
@@ -188,26 +116,20 @@ if not diagnoses:
     print("No checkpoint diagnoses in a depth study file "
           "(assets/models/kuka_kr16_localization_cpu/depth_study.json): run "
           "scripts/depth_diagnosis.py CHECKPOINT.")
+    depth_rows = []
 else:
-    # steps from the start of training (the model's lineage.json)
-    rows = depth_study_rows(diagnoses, training_cost("kuka_kr16_localization_cpu"))
+    # steps from the start of training (the model's lineage.json); the shipped
+    # checkpoint is the last row
+    depth_rows = depth_study_rows(diagnoses,
+                                  training_cost("kuka_kr16_localization_cpu"))
+    shipped_depth = depth_rows[-1]
     display(Markdown(markdown_table(
-        rows, columns=[c for c in rows[0] if c != "step"],
-        formats={"near mean": ".1f", "far mean": ".1f", "floor far": ".1f",
-                 "far joints": ".1f", "baseline far": ".1f", "slope": ".2f",
-                 "R²": ".2f",
-                 "joints": ".1f", "oracle scale": ".1f"},
-        headers={"scenes": "test scenes", "near mean": "near, discs [cm]",
-                 "far mean": "far, discs [cm]", "floor far": "target floor, far [cm]",
-                 "far joints": "far, at the joints [cm]",
-                 "baseline far": "median baseline, far joints [cm]",
-                 "slope": "fit slope",
-                 "joints": "joint depth, all [cm]",
-                 "oracle scale": "joint depth after a per-robot oracle scale [cm]"})))
-    display(Markdown(narration.describe_depth_study(rows)))
+        [shipped_depth], columns=[c for c in shipped_depth if c != "step"],
+        formats=narration.DEPTH_STUDY_FORMATS, headers=narration.DEPTH_STUDY_HEADERS)))
+    display(Markdown(narration.describe_depth_study([shipped_depth])))
     card = read_record("kuka_kr16_localization_cpu")
     if card is not None and card.figures("test"):
-        display(Markdown(narration.depth_study_against_card(rows[-1],
+        display(Markdown(narration.depth_study_against_card(shipped_depth,
                                                             card.figures("test"))))
 
 # %% [markdown]
@@ -346,10 +268,8 @@ display(Markdown(narration.describe_train_bench(bench, bench_config, quick=QUICK
 # we would try next:
 
 # %% tags=["hide-input"]
-depth_rows = (depth_study_rows(diagnoses, training_cost("kuka_kr16_localization_cpu"))
-              if diagnoses else [])
 NEXT = {
-    "Depth error": narration.depth_next_step(depth_rows),
+    "Depth error": narration.depth_next_step(depth_rows[-1:]),
     "Joints near the base": "train longer; the paper's stride-4 features (`paper` "
                             "config) place peaks more finely",
     "One mask per robot": "use the one-pass model of the section above, or feed the "
@@ -363,7 +283,8 @@ NEXT = {
                                "preset on a GPU (`scripts/gpu_train.sh`), and measure "
                                "on photographs that no choice has seen",
 }
-display(Markdown(narration.open_problems(scorecard.scorecard(photos=photos), NEXT)))
+display(Markdown(narration.open_problems(scorecard.scorecard(photos=load_real_panda()),
+                                         NEXT)))
 
 # %% [markdown]
 # Two problems the scorecard cannot show. First, the paper's own test data and real
@@ -376,12 +297,9 @@ display(Markdown(narration.open_problems(scorecard.scorecard(photos=photos), NEX
 #
 # ## Summary
 #
-# * Real photographs need a baseline to mean anything: the study above measures what
-#   training time and the backbone setting bought against the mean-pose guess.
 # * The paper's inverse depth code with a squared error charges far errors far less than
-#   near ones; the diagnosis shows the far error many times the targets' floor, so the
-#   targets' resolution does not limit it. Its checkpoints also differ in training length,
-#   so the table does not separate the code's effect from the extra steps.
+#   near ones; the diagnosis of the shipped network shows its far error many times the
+#   targets' floor, so the targets' resolution does not limit it.
 # * A one-pass instance head removes the per-robot loop of the recurrent model; its study
 #   puts numbers on accuracy and runtime.
 # * Training throughput on a CPU is a design constraint: each step of the shipped recipe
@@ -392,12 +310,7 @@ display(Markdown(narration.open_problems(scorecard.scorecard(photos=photos), NEX
 # 1. Train the toy depth model of chapter 2 for a quarter of the steps
 #    (`toy_depth.train_toy_depth`): expect larger errors with both codes, and the far
 #    errors of the inverse code to stay the largest.
-# 2. Train the primitive Panda's localization model (`panda_primitive`) for 30 more
-#    minutes with its model card's continue command (a new run that starts from the
-#    shipped weights with `--init`; add `--max-minutes 30`) and add it to the study with
-#    `scripts/sim2real_study.py --append`: does the AUC rise above the best point of
-#    {numref}`fig-real-study`, or stay in its noisy band?
-# 3. Time `robotpose bench train --threads 2` against `--threads 1`: expect less than
+# 2. Time `robotpose bench train --threads 2` against `--threads 1`: expect less than
 #    twice the samples per second from the second thread: one thread per run gives more
 #    scenes per CPU hour, which is why each reference model trained with one torch
 #    thread (most runs rendering their scenes in a second process).

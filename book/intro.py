@@ -157,6 +157,7 @@ display(Markdown(narration.chosen_scene_rule(
 # | [4. From belief maps to 3D chains](04_decoding.ipynb) | Fig. 2 and 9, Table II | masking, NMS and LoG peaks, 3D errors, runtimes, the `Predictor` (the library's end-to-end object: both networks, then the decoding) |
 # | [5. From simulation to real photographs](05_real_photos.ipynb) | §IV-B, Fig. 8 and 10 | real Panda photos, the keypoint metrics of DREAM {cite}`lee2020dream`, a rendered twin, a sim-to-real recipe |
 # | [6. Beyond the paper](06_beyond_the_paper.ipynb) | §V (criticism) | what we measured that the paper did not, and the open problems |
+# | [7. How the reference models were trained](07_how_the_models_were_trained.ipynb) | none | the record behind the shipped models: each phase of their training, and checkpoints measured on the way |
 #
 # ## Scorecard
 #
@@ -284,7 +285,7 @@ display(Markdown(
     "at 480x640, which makes them other images), so the figures the scorecard quotes "
     "reappear in chapters 2 and 3, which compare them with the cards' and say whether "
     "they agree; a quick-mode build (below) evaluates a few scenes only, so its figures are "
-    "noisy and differ from the cards'. The studies of chapter 6 say how many scenes each "
+    "noisy and differ from the cards'. The studies of chapters 6 and 7 say how many scenes each "
     "used."))
 display(Markdown(
     "**This build** ran in *quick mode* (`ROBOTPOSE_QUICK=1`): small test sets, short live training runs "

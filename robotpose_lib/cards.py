@@ -11,7 +11,8 @@ and earlier run, each row tagged with its ``"run"``). Nothing here parses prose.
 * :func:`training_phases`: the phases its weights went through, with each one's settings.
 * :func:`read_study`: a study file a script wrote into a model's folder.
 * :func:`differing_figures`: the localization figures of two evaluations, entry by entry.
-* :func:`sim2real_runs` (chapters 5 and 6), :func:`depth_study_rows` (chapter 6): the runs
+* :func:`mean_count`: an instance evaluation's mean count where the scene holds k robots.
+* :func:`sim2real_runs` (chapters 5 and 7), :func:`depth_study_rows` (chapters 6, 7): the runs
   and checkpoints of two studies with their steps counted from the start of training
   (the model's lineage), not within the run that made each checkpoint.
 
@@ -238,6 +239,20 @@ def training_phases(name: str, folder: str | Path | None = None) -> list[Trainin
         own.append(TrainingPhase(name, [label], int(part["steps"]), int(part["batch_size"]),
                                  dict(part.get("settings") or {}), list(rows)))
     return phases + own
+
+
+def mean_count(figures: dict | None, true_count: int = 1) -> float | None:
+    """The mean number of robots an instance evaluation (``figures``: the "figures" of
+    ``robotpose eval instances --json``) counted in its scenes that hold ``true_count``
+    robots, or None without such scenes. Its "counting" is either a dict keyed by the
+    true count (as text, the model cards' eval.json) or a list of rows with a
+    "true_count" (the earlier runs' evaluations in lineage.json)."""
+    counting = (figures or {}).get("counting") or {}
+    rows = (counting.values() if isinstance(counting, dict) else counting)
+    keyed = counting if isinstance(counting, dict) else {}
+    row = keyed.get(str(true_count)) or next(
+        (r for r in rows if isinstance(r, dict) and r.get("true_count") == true_count), None)
+    return None if row is None else float(row["mean_predicted"])
 
 
 def read_study(model: str, kind: str, folder: str | Path | None = None) -> dict | None:

@@ -529,7 +529,7 @@ def depth_cause() -> str:
         out.append("not found yet")
         out.append(f"the paper's test conditions do not explain it as far as one short run tells: the network, "
                    f"{tuned} (one seed) with the joint range that the paper's public README states (±30°) and one "
-                   f"fixed field of view (our reading of the paper's silence on its camera), still errs by "
+                   f"fixed field of view (the paper does not describe its camera), still errs by "
                    f"{readme['own']['near']:.1f} / {readme['own']['far']:.1f} cm")
     floors = {(f["recipe"], f["floor"]): f for f in floor_rows(study)}
     true, model = floors.get(("paper_readme", "true")), floors.get(("paper_readme", "model"))
@@ -538,9 +538,8 @@ def depth_cause() -> str:
         out.append(f"under those conditions, fitting the arm's kinematics to the true 2D joints recovers depth to "
                    f"{true['near']:.1f} / {true['far']:.1f} cm, to our network's own 2D joints only to "
                    f"{model['near']:.1f} / {model['far']:.1f} cm"
-                   + (": a kinematic fit needs 2D joints more precise than the 240x320 CPU network gives "
-                      "(the network's own depth map, read at the same joints, is another route: chapter 2's "
-                      "floors table)" if limit else ""))
+                   + (": a kinematic fit needs 2D joints more precise than the 240x320 CPU network gives"
+                      if limit else ""))
     wide = floors.get(("paper", "true"))
     if wide and None not in (wide["near"], wide["far"]):
         out.append(f"over the paper's full joint range even the true 2D joints leave {wide['near']:.1f} / "

@@ -133,3 +133,17 @@ def test_differing_figures_names_what_changed():
     other["table_i_cm"]["far"]["mean"] += 0.01
     diff, compared = cards.differing_figures(figures, other)
     assert [d[0] for d in diff] == [("depth", "far", "mean")] and compared > 20
+
+
+def test_mean_count_reads_both_stored_forms_of_the_counting():
+    from robotpose_lib.cards import mean_count
+
+    # the model cards' eval.json keys the counting by the true count as text ...
+    card = {"counting": {"0": {"mean_predicted": 0.8}, "1": {"images": 42, "mean_predicted": 2.75}}}
+    # ... the earlier runs' evaluations in lineage.json list rows with a "true_count"
+    lineage = {"counting": [{"true_count": 0, "mean_predicted": 0.3},
+                            {"true_count": 1, "images": 25, "mean_predicted": 5.64}]}
+    assert mean_count(card) == 2.75 and mean_count(lineage) == 5.64
+    assert mean_count(card, 0) == 0.8 and mean_count(lineage, 0) == 0.3
+    assert mean_count(card, 3) is None and mean_count(lineage, 3) is None
+    assert mean_count(None) is None and mean_count({}) is None

@@ -408,3 +408,14 @@ def test_mesh_real_says_when_the_compared_model_is_its_start():
     continued = narration.describe_mesh_real(model, base, None, {"all": other, "moving": other}, "other model",
                                              continued_from_other=True)
     assert "continued from that one with more steps on another recipe" in continued
+
+
+def test_mesh_real_reads_the_add_auc_and_says_what_zero_means():
+    fig = {"auc": 0.23, "found": 0.7, "median_px": 20.0, "median_depth_cm": 26.0, "pck@10": 0.3,
+           "median_3d_cm": 30.0, "add_auc": 0.0}
+    base = {"all": dict(fig, auc=0.45, add_auc=0.012), "moving": dict(fig, auc=0.2)}
+    text = narration.describe_mesh_real({"all": fig, "moving": fig}, base)
+    assert ("Its ADD AUC is 0.000 against the mean pose's 0.012: no photo has all seven keypoints found with a "
+            "mean 3D error under 10 cm.") in text
+    some = narration.describe_mesh_real({"all": dict(fig, add_auc=0.05), "moving": fig}, base)
+    assert "Its ADD AUC is 0.050 against the mean pose's 0.012." in some

@@ -152,8 +152,11 @@ def test_table_ii_sentences_follow_the_measured_rows():
     assert "our LoG takes 89 ms against the paper's 310 ms (a CPU implementation), faster" in second
     slow = narration.describe_table_ii(_table_ii(log_ms=400.0, whole_ms=1500.0))
     assert "over the one-second target" in slow[0] and "slower." in slow[1]
+    # the whole prediction runs the network at its own size: faster than the 480x640 row, said why
+    assert first.endswith("so it can take less than the 335 ms of the 480x640 row.")
+    assert "480x640 row." not in slow[0]
     gpu = narration.describe_table_ii(_table_ii(device="cuda", nms_ms=0.2))
-    assert gpu[0].endswith("on this GPU.") and "times shorter; " in gpu[1]
+    assert "on this GPU. It runs the network at its own input size" in gpu[0] and "times shorter; " in gpu[1]
     table = narration.table_ii_markdown(_table_ii(), "panda")
     assert table.startswith("On cpu (2 cores); each step's mean") and "| NMS | 12.6 | scipy |" in table
     conditions = narration.table_ii_conditions(_table_ii(), joints=7)
@@ -336,9 +339,14 @@ def test_depth_study_rows_count_steps_from_the_start_and_read_as_sentences():
             "rows also differ in training length") in text
     assert "from 50.0 to 20.0 cm: more than half of the error was each robot's distance" in text
     same = depth_study_rows([_diagnosis("part 1 (a)", 1000, 120.0, 0.5)], cost)
-    assert "(no better than predicting one depth for every far joint, in every checkpoint)" in \
-        narration.describe_depth_study(same)
-    assert "every checkpoint squeezes" in narration.describe_depth_study(same)
+    # one checkpoint (chapter 6 reads the shipped one alone) is named, not counted
+    alone = narration.describe_depth_study(same)
+    assert alone.startswith("The far error of *step 1,000 (a)* is ") and "checkpoints" not in alone
+    assert "(no better than predicting one depth for every far joint)." in alone
+    assert "it squeezes its predictions" in alone
+    both = narration.describe_depth_study(same + same)
+    assert "(no better than predicting one depth for every far joint, in every checkpoint)" in both
+    assert both.startswith("Across the 2 checkpoints") and "every checkpoint squeezes" in both
     assert narration.depth_next_step(rows).startswith("in the depth study above, knowing each robot's distance "
                                                       "removes 60% of the joint depth error of *step 6,000")
     assert "predict each robot's distance better" in narration.depth_next_step(rows)

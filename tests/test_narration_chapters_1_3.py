@@ -426,9 +426,12 @@ def test_training_phases_follow_the_warm_start_merge_resumed_parts_and_name_thei
     table = nar.describe_training_phases({"m": phases})
     assert "| m | 3 | 50 | m | dream | 50 | inverse | none | coarse | 0.001, cosine |" in table
     assert "| m | 5 | 4 | not recorded |" in table
-    assert "each reference as its last phase left it: **m** after phase 5 (its settings are not recorded)." in table
-    table = nar.describe_training_phases({"m": phases[:3]})
-    assert "**m** after phase 3: the m robot on `dream` scenes, λ = 50, the inverse depth code, coarse stages" in table
+    # chapter 2's table: the last phase's settings, the steps of all phases together
+    settings = nar.describe_reference_settings({"m": phases[:3]})
+    assert "| m | 65 | 3 | m | dream | 50 | inverse | none | coarse |" in settings
+    assert "not recorded" in nar.describe_reference_settings({"m": phases})
+    with pytest.raises(ValueError, match="no training phases"):
+        nar.describe_reference_settings({"m": []})
     coarse = sum(p.steps for p in phases if p.settings.get("intermediate") == "low_res")
     text = nar.describe_intermediate_supervision({"m": (coarse, sum(p.steps for p in phases)), "n": (0, 10)})
     assert "for the m reference 54 of its 73 training steps, stages 1 to N-1" in text and "n reference" not in text

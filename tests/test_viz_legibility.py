@@ -180,7 +180,7 @@ def test_pipeline_3d_panel_names_its_axes_in_metres_with_tick_values():
     ax3 = fig.axes[-1]
     fig.canvas.draw()
     names = [a.get_label_text() for a in (ax3.xaxis, ax3.yaxis, ax3.zaxis)]
-    assert names == ["x (m)", "z (m)", "\u2212y (m)"]
+    assert names == ["x (m)", "z (m)", "up (m)"]
     for axis in (ax3.xaxis, ax3.zaxis):
         assert sum(bool(t.get_text()) for t in axis.get_ticklabels()) >= 2
     # the depth axis, seen obliquely: three round values (tests/test_viz_readability13.py)

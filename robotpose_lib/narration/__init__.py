@@ -34,7 +34,8 @@ re-exports every public name, so ``narration.X`` works for each:
   :func:`describe_mesh_real`, the twin ladder: :func:`ladder_table`, :func:`describe_ladder`,
   :func:`describe_ladder_photos`; the studies: :func:`describe_backbone_studies`,
   :func:`describe_recipe_choice`).
-* ``beyond.py``, chapter 6: :func:`describe_real_study`, :func:`describe_depth_study`,
+* ``beyond.py``, chapters 6 and 7: :func:`describe_real_study`, :func:`describe_depth_study`
+  (with the table's ``DEPTH_STUDY_FORMATS`` and ``DEPTH_STUDY_HEADERS``),
   :func:`describe_onepass_comparison` with :func:`instance_training_budgets`,
   :func:`describe_instance_runtimes`, :func:`describe_train_bench`, the open problems
   (:func:`open_problems`, :func:`depth_next_step`); its verdict box text
@@ -47,7 +48,8 @@ re-exports every public name, so ``narration.X`` works for each:
 
 Submodules import what they need from each other, never from this package.
 """
-from .beyond import (depth_next_step, depth_study_against_card, describe_depth_study, describe_instance_runtimes,
+from .beyond import (DEPTH_STUDY_FORMATS, DEPTH_STUDY_HEADERS, depth_next_step, depth_study_against_card,
+                     describe_depth_study, describe_instance_runtimes,
                      describe_onepass_comparison, describe_real_study, describe_train_bench, instance_budgets,
                      instance_training_budgets, onepass_verdict, open_problems)
 from .decoding import (TAB10_NAMES, camera_ranges, coinciding_chains, compare_peak_finders_3d, pipeline_in_use,
@@ -62,7 +64,7 @@ from .instances import (SWEEP_COLUMNS, chosen_masks_rule, describe_assignment, d
                         describe_toy_sweep, describe_unstopped_runs, instance_record_comparison,
                         instances_summary, seed_effect, shown_count)
 from .localization import (describe_backbone_comparison, describe_depth_weight, describe_intermediate_supervision,
-                           describe_live_run, describe_training_phases, phase_changes,
+                           describe_live_run, describe_reference_settings, describe_training_phases, phase_changes,
                            describe_localization,
                            describe_real_photo_errors, describe_stage_maps, describe_toy_depth,
                            describe_toy_setup,
@@ -85,7 +87,7 @@ __all__ = [
     "describe_training_distribution", "describe_render_rates", "describe_scene_presets",
     "localization_tables", "describe_localization",
     "localization_card_comparison", "describe_backbone_comparison", "describe_live_run", "describe_depth_weight",
-    "describe_intermediate_supervision", "describe_training_phases", "phase_changes",
+    "describe_intermediate_supervision", "describe_training_phases", "describe_reference_settings", "phase_changes",
     "describe_stage_maps",
     "describe_toy_depth", "describe_toy_setup", "describe_real_photo_errors", "chosen_masks_rule", "shown_count",
     "describe_assignment", "describe_toy_counts", "describe_toy_steps", "describe_step_counts",
@@ -103,7 +105,8 @@ __all__ = [
     "LADDER_RUNGS", "ladder_table", "LADDER_DROP", "describe_ladder", "RUNG_NAMES", "describe_ladder_photos",
     "describe_backbone_studies", "describe_recipe_choice",
     "recipe_table", "instance_training_budgets", "describe_real_study",
-    "describe_depth_study", "depth_study_against_card", "describe_onepass_comparison", "describe_instance_runtimes",
+    "describe_depth_study", "DEPTH_STUDY_FORMATS", "DEPTH_STUDY_HEADERS", "depth_study_against_card",
+    "describe_onepass_comparison", "describe_instance_runtimes",
     "describe_train_bench", "depth_next_step", "open_problems", "instance_budgets", "onepass_verdict",
     "rules_text", "decoding_text", "describe_shown_outcome", "scorecard_markdown", "chosen_scene_rule",
     "scorecard_summary",

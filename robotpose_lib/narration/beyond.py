@@ -43,7 +43,7 @@ TOO_SMALL_TO_RANK = 0.05
 
 
 def describe_real_study(runs: list[dict], baseline: dict | None = None) -> str:
-    """Chapter 6's reading of the sim-to-real study on the dev photos (``runs``: the
+    """Chapter 7's reading of the sim-to-real study on the dev photos (``runs``: the
     study's runs with "label", "config" ("cpu": frozen backbone, "cpu_ft": fine-tuned),
     "hours" of `sim2real` training (NaN: none) and "all" figures; ``baseline``: the
     mean-pose baseline's "all" figures, or None without the photos). The best run against
@@ -115,6 +115,17 @@ def _than(ratio: float) -> str:
     return "no better than" if ratio >= 1 else "barely better than" if ratio > 0.8 else "better than"
 
 
+# the depth study's table (cards.depth_study_rows): how each column prints, and its header
+DEPTH_STUDY_FORMATS = {"near mean": ".1f", "far mean": ".1f", "floor far": ".1f", "far joints": ".1f",
+                       "baseline far": ".1f", "slope": ".2f", "R²": ".2f", "joints": ".1f",
+                       "oracle scale": ".1f"}
+DEPTH_STUDY_HEADERS = {"scenes": "test scenes", "near mean": "near, discs [cm]", "far mean": "far, discs [cm]",
+                       "floor far": "target floor, far [cm]", "far joints": "far, at the joints [cm]",
+                       "baseline far": "median baseline, far joints [cm]", "slope": "fit slope",
+                       "joints": "joint depth, all [cm]",
+                       "oracle scale": "joint depth after a per-robot oracle scale [cm]"}
+
+
 def depth_study_against_card(shipped: dict, card: dict) -> str:
     """Chapter 6: the shipped checkpoint's Table I errors in the depth study (``shipped``: the
     last row of ``cards.depth_study_rows``, over its first "scenes" test scenes) beside the
@@ -129,12 +140,13 @@ def depth_study_against_card(shipped: dict, card: dict) -> str:
             f"{table['near']['mean']:.1f} / {table['far']['mean']:.1f} cm (chapter 2 and the scorecard): the same "
             "weights, so the difference is the scenes'. A mean over the pixels of a few dozen scenes moves this "
             "much with the scenes drawn, since a few robots with large errors cover many pixels; compare the "
-            "study's rows with each other, not with chapter 2.")
+            "study's figures with each other, not with chapter 2's.")
 
 
 def describe_depth_study(rows: list[dict]) -> str:
-    """Chapter 6's paragraphs on the depth study's checkpoint diagnoses (``rows``:
-    ``cards.depth_study_rows``, the shipped checkpoint last): the far error against the
+    """The paragraphs on the depth study's checkpoint diagnoses (``rows``:
+    ``cards.depth_study_rows``, the shipped checkpoint last; chapter 6 passes the shipped
+    row alone, chapter 7 every checkpoint): the far error against the
     targets' floor (both over the depth discs' pixels) and the far joints' error against the
     median-depth baseline's at the same joints (ratio >= 1 "no better than", above 0.8
     "barely better than"), the slope of predicted against true joint depth (below 0.9:
@@ -150,17 +162,22 @@ def describe_depth_study(rows: list[dict]) -> str:
     verdicts = {_than(x) for x in to_base}
     squeezed = [r["checkpoint"] for r in rows if r["slope"] < 0.9]
     shipped_row, shipped_ratio = rows[-1], to_base[-1]
+    one = len(rows) == 1
     sentences = [
-        f"Across the {len(rows)} checkpoints the far error is {_span(to_floor, '.0f')} times the targets' far "
-        "floor, so "
+        (f"The far error of *{shipped_row['checkpoint']}* is" if one else
+         f"Across the {len(rows)} checkpoints the far error is")
+        + f" {_span(to_floor, '.0f')} times the targets' far floor, so "
         f"the targets' resolution is not what limits it; at the far joints its error is {_span(to_base, '.2f')} "
         "times the median-depth baseline's at the same joints"
-        + (f" ({verdicts.pop()} predicting one depth for every far joint, in every checkpoint)" if len(verdicts) == 1
+        + (f" ({verdicts.pop()} predicting one depth for every far joint"
+           + (")" if one else ", in every checkpoint)") if len(verdicts) == 1
            else f"; the shipped checkpoint, *{shipped_row['checkpoint']}*, is {_than(shipped_ratio)} predicting one "
            f"depth for every far joint ({shipped_ratio:.2f})")
         + f". Predicted against true joint depth the fit slope is {_span([r['slope'] for r in rows], '.2f')} (R² "
-        f"{_span([r['R²'] for r in rows], '.2f')})"
-        + (": every checkpoint squeezes its predictions towards the middle of the range." if len(squeezed) == len(rows)
+        f"{_span([r['R²'] for r in rows], '.2f')}, the share of the true depths' variance the line explains)"
+        + ((": it squeezes its predictions towards the middle of the range." if one else
+            ": every checkpoint squeezes its predictions towards the middle of the range.")
+           if len(squeezed) == len(rows)
            else "; below 0.9, predictions squeezed towards the middle of the range, in "
            + ", ".join(f"*{c}*" for c in squeezed) + " (the rows also differ in training length, so a squeeze is not "
            "the depth code's alone)." if squeezed else ".")]
@@ -285,7 +302,10 @@ def describe_train_bench(bench: list[dict], config_name: str, quick: bool = Fals
             + ("On a CPU without native bfloat16 the mixed-precision step is not taken (its row says so). "
                if len(bench) > 2 and "not native" in bench[2]["variant"] else "")
             + ("Quick mode: a tiny network timed over two steps, so the rows are noisy; the throughput column of "
-               "the introduction's table of the shipped models is the better guide." if quick else ""))
+               "the introduction's table of the shipped models is the better guide." if quick else
+               "The throughput column of the introduction's table is another measurement of the same recipe: the "
+               "median rate each training run logged over its whole length, with its scenes rendered beside it, "
+               "so the two rates agree only roughly."))
 
 
 def depth_next_step(rows: list[dict]) -> str:

@@ -415,8 +415,8 @@ def describe_unstopped_runs(rows: list[dict], shipped: dict | None = None) -> st
 def describe_eos_errors(first_end: float, phases: list[tuple[float, float]], weights: list[float],
                         our_rule: float, ours_count: float | None,
                         weight1_count: float | None) -> str:
-    """Chapter 3: Markdown reading the end-of-sequence error (eq. 6's second term) of the
-    instance runs (Fig. 3.11).
+    """Chapter 7: Markdown reading the end-of-sequence error (eq. 6's second term) of the
+    instance runs (the figure of the weight-1 run and the shipped model's phases).
 
     Args:
         first_end: where the run with the paper's weight 1 ends (the mean over its last
@@ -467,12 +467,12 @@ def describe_eos_errors(first_end: float, phases: list[tuple[float, float]], wei
            "rule lets through" if last >= 1.5 * our_rule else "")
         + "; a faint haze below the activation threshold of 0.5 could leave the same "
           "error without counting"
-        + (". The counting table above tells which: where there is one robot the "
+        + (". The model card's counting on its test scenes tells which: where there is one robot the "
            f"shipped model counts {ours_count:.1f} on average, so "
            + ("its steps after the robot often stay above the rule" if ours_count > 1.5
               else "it mostly stops after the robot and the error is mostly haze")
-           + (f" (the weight-1 run: {weight1_count:.1f}, measured with other backgrounds, "
-              "see above)"
+           + (f" (the weight-1 run: {weight1_count:.1f}, in its own evaluation, on scenes with other "
+              "backgrounds)"
               if weight1_count else "")
            if ours_count is not None else "")
         + ".")

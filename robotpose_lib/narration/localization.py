@@ -306,7 +306,7 @@ def describe_intermediate_supervision(steps: dict[str, tuple[int, int]]) -> str:
 
 
 def describe_depth_weight(ends: dict) -> str:
-    """Chapter 2: Markdown on what the depth weight lambda of eq. 1 did in the reference runs.
+    """Chapter 7: Markdown on what the depth weight lambda of eq. 1 did in the reference runs.
 
     Args:
         ends: robot -> one (what changed, (belief, depth, weighted depth)) per phase of its
@@ -471,7 +471,7 @@ def describe_toy_depth(runs: list[dict]) -> str:
                if wins == len(lines) else
                f"The log code has the smaller median error with {wins} of "
                f"{len(lines)} seeds")
-            + ". Chapter 6 diagnoses the reference model itself: how far its "
+            + ". Chapter 6 diagnoses the industrial arm's reference network itself: how far its "
               "far error is from what its targets allow.")
 
 
@@ -561,36 +561,44 @@ def phase_changes(phases: list) -> list[str]:
     return out
 
 
+def _settings_columns(s: dict) -> dict:
+    """The table columns of one phase's recorded settings (``TrainingPhase.settings``): the
+    robot drawn, the scenes' recipe, lambda, the depth code, the depth-context branch and
+    how stages 1 to N-1 were supervised; "not recorded" where a setting is missing."""
+    missing = "not recorded"
+    return {"robot drawn": s.get("robot", missing), "scenes": s.get("recipe", missing),
+            "λ": f"{s['depth_weight']:g}" if "depth_weight" in s else missing,
+            "depth code": s.get("depth_code", missing),
+            "depth context": (f"{s['depth_context']} blocks" if s.get("depth_context") else "none")
+            if "depth_context" in s else missing,
+            "stages 1 to N-1": {"low_res": "coarse", "full": "full size"}.get(s.get("intermediate"), missing)}
+
+
 def describe_training_phases(phases: dict[str, list]) -> str:
-    """Chapter 2's table of how the reference models were trained: one row per phase
+    """Chapter 7's table of how the reference models were trained: one row per phase
     (``phases``: robot -> ``cards.training_phases`` of its shipped localization model), with
     its steps and the settings its recorded command trained with. The paper trains once,
-    with lambda = 1, the inverse depth code and every stage at full size (eq. 1-3).
-    Under the table, one sentence names the weights the chapter evaluates: each reference
-    as its last phase left it, with that phase's settings."""
-    rows, last = [], []
+    with lambda = 1, the inverse depth code and every stage at full size (eq. 1-3)."""
+    rows = []
     for robot, robot_phases in phases.items():
-        s = robot_phases[-1].settings if robot_phases else None
-        if robot_phases and not s:
-            last.append(f"**{robot}** after phase {len(robot_phases)} (its settings are not recorded)")
-        elif robot_phases:
-            last.append(f"**{robot}** after phase {len(robot_phases)}: the {s.get('robot', robot)} robot on "
-                        f"`{s.get('recipe', '?')}` scenes, λ = {s.get('depth_weight', float('nan')):g}, the "
-                        f"{s.get('depth_code', '?')} depth code"
-                        + (f", {s['depth_context']} depth-context blocks" if s.get("depth_context") else "")
-                        + (", coarse stages 1 to N-1" if s.get("intermediate") == "low_res" else ""))
         for i, phase in enumerate(robot_phases, 1):
             s = phase.settings
-            missing = "not recorded"
-            rows.append({
-                "reference": robot, "phase": i, "steps": phase.steps,
-                "robot drawn": s.get("robot", missing), "scenes": s.get("recipe", missing),
-                "λ": f"{s['depth_weight']:g}" if "depth_weight" in s else missing,
-                "depth code": s.get("depth_code", missing),
-                "depth context": (f"{s['depth_context']} blocks" if s.get("depth_context") else "none")
-                if "depth_context" in s else missing,
-                "stages 1 to N-1": {"low_res": "coarse", "full": "full size"}.get(s.get("intermediate"), missing),
-                "learning rate": f"{s['lr']:g}, {s['schedule']}" if "lr" in s else missing})
-    return (markdown_table(rows, formats={"steps": ",d", "phase": "d"})
-            + ("\nThe weights this chapter evaluates are each reference as its last phase left it: "
-               + "; ".join(last) + ". The earlier phases are how the weights got there.\n" if last else ""))
+            rows.append({"reference": robot, "phase": i, "steps": phase.steps, **_settings_columns(s),
+                         "learning rate": f"{s['lr']:g}, {s['schedule']}" if "lr" in s else "not recorded"})
+    return markdown_table(rows, formats={"steps": ",d", "phase": "d"})
+
+
+def describe_reference_settings(phases: dict[str, list]) -> str:
+    """Chapter 2's table of what made the weights it evaluates: one row per reference model
+    (``phases``: robot -> ``cards.training_phases`` of its shipped localization model, warm
+    start included), with the steps of all its phases together and the settings of its last
+    phase, the one that left the weights (chapter 7 lists every phase). Raises ValueError
+    for a robot without phases."""
+    rows = []
+    for robot, robot_phases in phases.items():
+        if not robot_phases:
+            raise ValueError(f"{robot}: no training phases")
+        rows.append({"reference": robot, "steps in all": sum(p.steps for p in robot_phases),
+                     "phases": len(robot_phases), **_settings_columns(robot_phases[-1].settings)})
+    return markdown_table(rows, formats={"steps in all": ",d", "phases": "d"},
+                          headers={"robot drawn": "robot drawn, last phase", "scenes": "scenes, last phase"})

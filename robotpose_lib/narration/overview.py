@@ -161,12 +161,12 @@ def verdict_box(rows: list[ScoreRow], chapter: str, without_claims: str = "") ->
         if notes:
             body += "\n" + " ".join(notes) + "\n"
         causes = list(dict.fromkeys(r.cause for r in mine if r.cause))
-        if causes:
-            body += "\n**Main cause of the difference**: " + "; and ".join(causes) + ".\n"
-        if chapter in VERDICT_TERMS:
-            body += "\n" + VERDICT_TERMS[chapter] + "\n"
-        if causes:
-            body += "\n*A summary up front: the chapter's sections below explain its terms and measurements.*"
+        cause = "\n**Main cause of the difference**: " + "; and ".join(causes) + ".\n" if causes else ""
+        terms = "\n" + VERDICT_TERMS[chapter] + "\n" if chapter in VERDICT_TERMS else ""
+        # a box that names causes says where its terms are explained
+        after = ("\n*A summary up front: the chapter's sections below explain its terms and measurements.*"
+                 if causes else "")
+        body += cause + terms + after
     return f":::{{admonition}} This chapter's verdict\n:class: tip\n\n{point_here(body, chapter)}\n:::\n"
 
 

@@ -114,7 +114,8 @@ def describe_mesh_real(model: dict, baseline: dict, reference: dict | None = Non
     "all" and "moving". Names the keypoint AUCs against the mean-pose baseline (which
     headline figures beat it, :func:`beats_baseline`; below it, the share of the
     baseline's AUC it reaches), the keypoints found and their median error, the depth
-    error against the mean pose's (and why the mean pose is hard to beat there), the other
+    error against the mean pose's (and why the mean pose is hard to beat there), the ADD AUC
+    against the mean pose's (at 0: no photo has every keypoint found with a mean 3D error under 10 cm), the other
     model (``continued_from_other``: the model was warm-started from it, which the comparison
     then says), and the share of the published reference's AUC (``reference``: "auc", "what")."""
     m, b, mm, bm = model["all"], baseline["all"], model["moving"], baseline["moving"]
@@ -130,6 +131,10 @@ def describe_mesh_real(model: dict, baseline: dict, reference: dict | None = Non
              f"against the mean pose's {b['median_depth_cm']:.0f} cm"
              + (": the mean pose sits at the photos' average distance, so only depth that errs less than the "
                 "photos' spread around it beats it." if m["median_depth_cm"] > b["median_depth_cm"] else "."))
+    if "add_auc" in m and "add_auc" in b:
+        text += (f" Its ADD AUC is {m['add_auc']:.3f} against the mean pose's {b['add_auc']:.3f}"
+                 + (": no photo has all seven keypoints found with a mean 3D error under 10 cm."
+                    if m["add_auc"] < 0.0005 else "."))
     if other is not None:
         o, om = other["all"], other["moving"]
 

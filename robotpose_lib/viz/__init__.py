@@ -477,7 +477,7 @@ def plot_prediction(sample, poses, title: str = "", fig=None, zoom: bool = True)
     set_equal_3d(ax3, allp[:, [0, 2, 1]] * [1, 1, -1])
     ax3.set_xlabel("x [m]")
     ax3.set_ylabel("z (depth) [m]")
-    ax3.set_zlabel("-y [m]")
+    ax3.set_zlabel("up (\u2212y) [m]")
     handles, labels = ax3.get_legend_handles_labels()
     # each predicted robot followed by its truth, the unmatched truths last
     order = sorted(range(len(labels)), key=lambda i: _legend_rank(labels[i]))

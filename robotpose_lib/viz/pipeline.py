@@ -39,8 +39,8 @@ WSPACE, HEIGHT_RATIO = 0.16, 0.37
 # box zoomed to fill the panel
 VIEW_3D = (12, -38)  # elevation, azimuth (degrees)
 # the 3D panel's axes, camera frame (x right, y down, z forward) drawn with z as depth and
-# -y up; their tick values are metres
-AXIS_NAMES_3D = ("x (m)", "z (m)", "\u2212y (m)")
+# up (-y, since y points down); their tick values are metres
+AXIS_NAMES_3D = ("x (m)", "z (m)", "up (m)")
 TICK_PT = 10  # the 3D panel's tick values: small enough that three fit on each axis
 
 
