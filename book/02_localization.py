@@ -498,8 +498,9 @@ show_figure()
 # %% [markdown]
 # ## Evaluation: pixel and depth errors (Fig. 6, Table I)
 #
-# The test set is fixed: scenes rendered from their own seed (`eval.testset.TEST_SEED`, never
-# used for training) on the *test* split of the background photos, which shares no photo
+# The test set is fixed: scenes rendered from their own seed (`eval.testset.TEST_SEED`, a
+# number far from the small seeds training runs draw their scenes from, so never trained
+# on) on the *test* split of the background photos, which shares no photo
 # with training. For every true robot we take, per joint, the strongest belief peak inside
 # that robot's true instance mask, found either by non-maximum suppression (NMS: the
 # brightest pixel, refined to sub-pixel) or by the Laplacian of Gaussian (LoG: the centre

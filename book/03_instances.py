@@ -183,8 +183,9 @@ plt.show()
 #
 # The model may emit the robots in any order, so the loss must not depend on the order of
 # the targets. For the first $R$ predicted masks $\hat S_j$ and the $R$ target masks
-# $S'_i$ the paper computes a *soft IoU* cost from the inner product of the two masks
-# (reshaped as vectors),
+# $S'_i$ (the paper's notation: the prime marks a target, the hat a prediction) the
+# paper computes a *soft IoU* cost from the inner product of the two masks (reshaped as
+# vectors),
 #
 # (paper-eq-4)=
 # $$ k = \langle S'_i, \hat S_j \rangle \tag{4} $$
@@ -370,8 +371,8 @@ print(f"model input {IN_H}x{IN_W}; instance model parameters: "
 # the full build evaluates the model card's 100 scenes (its default --n)
 N_TEST = config.pick(16, 100)
 test_samples = test_dataset(ROBOT, N_TEST, (IN_H, IN_W)).batch(range(N_TEST))
-print(f"test set: {N_TEST} scenes at {IN_H}x{IN_W}, seed {TEST_SEED}, test background "
-      "photos")
+print(f"test set: {N_TEST} scenes at {IN_H}x{IN_W}, seed {TEST_SEED} (no training run "
+      "uses it), test background photos")
 
 PAPER_FRACTION = PAPER_MIN_ACTIVE_FRACTION  # the paper's stopping rule
 # ours, the default of `robotpose eval instances`
@@ -390,8 +391,8 @@ print(f"median robot area: {100 * np.median(area):.2f}% of the image\n"
 val_area = np.array([m.sum() / m.size for s in validation_dataset(
     ROBOT, N_TEST, (IN_H, IN_W)).batch(range(N_TEST)) for m in s.masks])
 reach = np.mean(val_area >= SMALL_FRACTION)
-print(f"on {N_TEST} validation scenes (seed {VALIDATION_SEED}), {reach:.0%} of "
-      f"{len(val_area)} robots reach {SMALL}")
+print(f"on {N_TEST} validation scenes (seed {VALIDATION_SEED}, neither a training "
+      f"nor the test seed), {reach:.0%} of {len(val_area)} robots reach {SMALL}")
 
 # %% [markdown]
 # A trained model that segments a small robot perfectly would still be stopped before it
@@ -492,7 +493,8 @@ else:
 # %% [markdown]
 # ### Average precision (the paper's Fig. 7)
 #
-# The paper scores the masks as detections with COCO's average precision: a detection is
+# The paper scores the masks as detections with the average precision (AP) of the COCO
+# detection benchmark: a detection is
 # a true positive at IoU threshold $t$ when it overlaps a not yet matched robot with IoU
 # $\ge t$; detections of all test images are ranked by confidence (the mean mask value
 # over its activated pixels), and precision is averaged over 101 recall levels. The paper

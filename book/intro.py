@@ -261,7 +261,8 @@ else:
 
 # %% [markdown]
 # The networks are miniatures of the paper's: a frozen ImageNet-pretrained
-# EfficientNet-Lite0 cut at stride 8 instead of VGG16 at stride 4, three stages of 64
+# EfficientNet-Lite0 cut at stride 8 (one feature cell per 8x8 pixels) instead of VGG16
+# at stride 4, three stages of 64
 # channels instead of five of 128, and 240x320 inputs instead of 480x640 (chapter 2 counts
 # their parameters and FLOPs). Read every result in this book as "what this recipe reaches
 # with a few CPU hours", not as the paper's ceiling.

@@ -425,17 +425,22 @@ def table_ii_conditions(table_ii: dict, joints: int, predictor_model: str | None
              "model by default; the benchmark times the paper's recurrent one, as its Table II does, so the "
              "whole prediction row is not the time of the default `Predictor` (chapter 6 times the two instance "
              "models side by side).")
-    return ("What each row times: the localization network on one random image, at the network's own input size "
-            "(first row) and at 480x640; the instance model's context module and input gates (once per image) and "
-            "one ConvGRU step with its refine block (once per robot) on the features of the first row's input; "
-            f"each peak finder on synthetic 480x640 belief maps of {joints} joints; and `Predictor` end to end "
-            "(resizing, both networks, masking, peaks, depth, back-projection) on a rendered 480x640 scene with "
-            f"{table_ii['scene_robots']} robots, its instance model the recurrent one of the rows above.{other} "
-            "Chapters 3 and 6 time under other conditions, so their figures "
-            "differ from these: chapter 3 times the industrial arm's networks at their 240x320 input on its own "
-            "test scenes, as medians of the context module plus k + 1 steps for k robots with a line fitted "
-            "through them; chapter 6 reads the times its one-pass study measured, with their own thread setting "
-            "and computer. Compare times within one table, not across chapters.")
+    return ("What each row times:\n\n"
+            "* the localization network on one random image, at the network's own input size (first row) and at "
+            "480x640;\n"
+            "* the instance model's context module and input gates (once per image) and one ConvGRU step with its "
+            "refine block (once per robot), the parts chapter 3 describes, on the features of the first row's "
+            "input;\n"
+            f"* each peak finder on synthetic 480x640 belief maps of {joints} joints;\n"
+            "* `Predictor` end to end (resizing, both networks, masking, peaks, depth, back-projection) on a "
+            f"rendered 480x640 scene with {table_ii['scene_robots']} robots, its instance model the recurrent one "
+            "of the rows above.\n\n"
+            + (other.strip() + " " if other else "")
+            + "Chapters 3 and 6 time under other conditions, so their figures differ from these. Chapter 3 times "
+            "the industrial arm's networks at their 240x320 input on its own test scenes, as medians of the "
+            "context module plus k + 1 steps for k robots with a line fitted through them. Chapter 6 reads the "
+            "times its one-pass study measured, with their own thread setting and computer. Compare times within "
+            "one table, not across chapters.")
 
 
 def runtime_verdict(paper: dict, gpu: str, on_gpu: bool = False) -> str:
