@@ -364,9 +364,10 @@ def plot_real_study(runs: Sequence[dict], baseline_auc: float | None = None, key
     for k, ((cfg, rs), marker) in enumerate(zip(sorted(by_config.items()), "os^D")):
         rs = sorted(rs, key=lambda r: r["hours"])
         label = {"cpu": "frozen backbone", "cpu_ft": "fine-tuned backbone"}.get(cfg, cfg)
-        # later configurations drawn as larger open markers on top: a point at the same
-        # time and AUC as another configuration's (both near 0 early on) still shows
-        style = dict(ms=6) if k == 0 else dict(ms=10, mfc="none", mew=1.8, zorder=3)
+        # later configurations drawn as larger open markers, the first one's small filled
+        # markers over them: a point at the same time and AUC as another configuration's
+        # (both near 0 early on) shows inside the open marker, not under its edge
+        style = dict(ms=6, zorder=4) if k == 0 else dict(ms=10, mfc="none", mew=1.8, zorder=3)
         ax.plot([r["hours"] for r in rs], [r[key]["auc"] for r in rs], "-" + marker, label=label, **style)
     if baseline_auc is not None and np.isfinite(baseline_auc):
         ax.axhline(baseline_auc, color="gray", ls="--", lw=1, label="mean-pose baseline")
