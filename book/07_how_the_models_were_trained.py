@@ -323,9 +323,10 @@ if real_study is not None:
 #
 # ## Exercises
 #
-# 1. Read one model card (`assets/models/kuka_kr16_localization_cpu/card.md`) and find
-#    the command of each phase of {numref}`fig-reference-runs`. Which setting would you
-#    change first to make the phases comparable with each other?
+# 1. Read the model card of the industrial arm's localization network (chapter 2's box
+#    on the reference models says where it is) and find the command of each phase of
+#    {numref}`fig-reference-runs`. Which setting would you change first to make the
+#    phases comparable with each other?
 # 2. Train the primitive Panda's localization network (`panda_primitive`) for 30 more
 #    minutes with its model card's continue command (a new run that starts from the
 #    shipped weights with `--init`; add `--max-minutes 30`) and add it to the study with
