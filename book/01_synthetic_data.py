@@ -174,7 +174,11 @@ display(Markdown(f"{{numref}}`fig-fk-photos` shows the projected chains over {le
                  else real_photos_absent("the photo check")))
 
 # %% mystnb={"figure": {"caption": "Our Panda forward kinematics, projected with each photo's calibration, over real photographs (yellow). If the chains follow the arm, the kinematics and the camera conventions agree with reality.", "name": "fig-fk-photos"}}
-if photos:  # photos, shown: loaded for the verdict box at the top
+from robotpose_lib.real_panda import load_real_panda
+
+photos = load_real_panda()  # the dev photos of chapter 5; [] when the folder is absent
+shown = photos[:: max(1, len(photos) // 4)][:4]  # four spread over the sample
+if photos:
     overlays = [viz.draw_chain(p.image, p.joints_2d, color=(255, 255, 0), radius=4)
                 for p in shown]
     viz.image_grid(overlays, cols=2, titles=[p.name for p in shown], size=4.75)
@@ -283,7 +287,7 @@ display(Markdown(describe_mesh_agreement(
 #
 # Where the paper leaves a range degenerate we add a floor, `r_min` (a camera radius of 0
 # puts the camera at the scene's centre, among the robots), and per-robot *presets* set
-# ranges that suit the robot's size:
+# ranges that suit the robot's size.
 
 # %% tags=["remove-input"]
 from robotpose_lib.narration import describe_scene_presets

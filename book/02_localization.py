@@ -72,7 +72,7 @@ from robotpose_lib.eval.localization import evaluate_localization
 from robotpose_lib.models.localization import (LocalizationNet, count_flops,
                                                count_parameters, get_config)
 from robotpose_lib.robots import get_robot
-from robotpose_lib.synth import generate_one
+from robotpose_lib.synth import generate_one, params_for
 from robotpose_lib.targets import TargetParams, depth_coding_for, make_targets
 from robotpose_lib.tasks import load_model, load_reference, localization_task
 from robotpose_lib.train import TrainSettings, read_metrics, train
@@ -145,15 +145,14 @@ quick_mode_note()
 # Look at the sizes of the two terms, though: the weight
 # discs cover a few per cent of the pixels (the scene below prints its share), and
 # inverse depth squeezes everything beyond a few metres into a sliver of $[0, 1]$, so a
-# depth error of half a metre changes $D$ by a few hundredths. Trained with
-# $\lambda = 1$, our reference models logged a depth term about a hundred times smaller
-# than the belief term: the loss gave depth almost no say. Their later phases of
-# training therefore use $\lambda = 50$ (`--set depth_weight=50`), which makes the
-# weighted depth term a sizeable share of the loss; the industrial arm's last phases use
-# $\lambda = 10$ on a logarithmic depth code,
-# $D = \log(z_{max}/Z) / \log(z_{max}/z_{min})$, for reasons given in
-# {ref}`the section on depth <why-depth-is-hard>`. Chapter 7 follows these phases in the
-# training logs and measures the ratio of the weighted terms.
+# depth error of half a metre changes $D$ by a few hundredths. With $\lambda = 1$ the
+# depth term stays about a hundred times smaller than the belief term (chapter 7 shows
+# the ratio in the training logs): the loss gives depth almost no say. Our reference
+# models therefore weight it more: the Panda's with $\lambda = 50$
+# (`--set depth_weight=50`), the industrial arm's with $\lambda = 10$ on a logarithmic
+# depth code, $D = \log(z_{max}/Z) / \log(z_{max}/z_{min})$, for reasons given in
+# {ref}`the section on depth <why-depth-is-hard>` (the table of their settings below
+# lists both).
 #
 # One thing the paper does not discuss: an image only shows $Z / f$, the depth relative
 # to the focal length $f$ (a robot twice as far through a lens twice as long looks the
@@ -404,8 +403,11 @@ else:
 # every later stage also sees the previous stage's maps of all joints, so it can use the
 # other joints as context. That is the design of the convolutional pose machines the paper
 # follows: Wei et al. {cite}`wei2016cpm` describe their stages as producing increasingly
-# refined estimates of the part locations. Whether the stages of our small reference model
-# do so is for the figure to show. {numref}`fig-stages` shows every stage (rows) and joint
+# refined estimates of the part locations. Our reference model supervised its earlier
+# stages mostly at the backbone's grid (see the list of differences at the end of the
+# chapter), so their maps up-sampled to the image size, which the figure shows, are not
+# what they were trained to produce; the sentences under the figure therefore read every
+# stage at the grid. {numref}`fig-stages` shows every stage (rows) and joint
 # (columns) for one test scene with one robot, chosen by a rule rather than by eye: among
 # the first single-robot scenes of the test set, the one whose 2D joint error (each
 # joint's strongest peak inside the robot's true mask, as the evaluation below measures
@@ -413,7 +415,7 @@ else:
 # the figure state the rule with its numbers and read the maps; with a live kernel, the
 # widget below them picks a stage and a joint.
 
-# %% mystnb={"figure": {"caption": "Belief maps of the reference model for the single-robot test scene of median 2D error (the rule is stated under the figure), stage by stage (rows) and joint by joint (columns), over the dimmed grey image cropped to the robot; all maps share one colour scale (its maximum is in the title), so a weak stage stays dark.", "name": "fig-stages"}}
+# %% mystnb={"figure": {"caption": "Belief maps of the reference model for the single-robot test scene of median 2D error (the rule is stated under the figure), stage by stage (rows) and joint by joint (columns), up-sampled to the image over the dimmed grey image cropped to the robot; all maps share one colour scale (its maximum is in the title), so a weak stage stays dark. The earlier stages were trained mostly at the backbone's grid, not on these up-sampled maps; the sentences under the figure read them at the grid.", "name": "fig-stages"}}
 from robotpose_lib import showcase
 from robotpose_lib.targets import image_to_tensor
 
@@ -436,7 +438,9 @@ crop = scene.image[zoom]
 tile = min(2.2, 9.5 / (len(joint_labels) * crop.shape[1] / crop.shape[0]))
 fig = plot_stage_beliefs(crop, [b[:, zoom[0], zoom[1]] for b in stage_beliefs],
                          joint_labels, size=tile)
-fig.suptitle(f"{SHOW_ROBOT}, {source}; colour scale 0 .. "
+# the live model's name when it stands in for a missing reference
+shown_name = "reference model" if checkpoints[SHOW_ROBOT] is not None else source
+fig.suptitle(f"{SHOW_ROBOT} {shown_name}; colour scale 0 .. "
              f"{max(b.max() for b in stage_beliefs):.2f}",
              y=1.02, fontsize=9)
 plt.show()
@@ -552,8 +556,15 @@ from robotpose_lib.narration import localization_card_comparison, provenance_not
 
 paragraphs, against_cards = [], []
 for robot, report in reports.items():
-    paragraphs.append(f"**{robot}.** {describe_localization(report)}")
     record = read_record(f"{robot}_localization_cpu")
+    # a model trained last on another recipe than the paper's: said beside the paper
+    recipe = record.lineage["recipe"] if record is not None else "paper"
+    conditions = ("" if recipe == "paper" else
+                  f"the paper's robot and scenes differ: this {robot} model "
+                  f"trained last on `{recipe}` scenes, its test scenes "
+                  f"{narration.camera_ranges(params_for(robot))}")
+    paragraphs.append(f"**{robot}.** "
+                      + describe_localization(report, conditions=conditions))
     on_card = record.figures("test") if record is not None else None
     against_cards.append(localization_card_comparison(robot, report, on_card,
                                                       checkpoints.get(robot))
@@ -736,9 +747,11 @@ else:
 
 # %% mystnb={"figure": {"caption": "The Panda localization model on real photographs (one robot, no mask, NMS peaks): the true chain in yellow, each predicted joint a cyan dot outlined in black, joined to its true joint by a red line (the error); top, the two best photos by median error, bottom, the two worst among those where at least one joint is found.", "name": "fig-real-ch2"}}
 from robotpose_lib.eval.real import best_and_worst, evaluate_photos
+from robotpose_lib.real_panda import load_real_panda
 from robotpose_lib.viz.localization import draw_joint_errors
 
-if photos and "panda" in models:  # photos: load_real_panda() in the hidden cell above
+photos = load_real_panda()  # the dev photos of chapter 5; [] when absent
+if photos and "panda" in models:
     model, task, source = models["panda"]
     results = evaluate_photos(model, task, photos, method="nms")
     # the two best and the two worst among the photos with a joint found, best first
@@ -793,17 +806,14 @@ if photos and "panda" in models:
 #   fraction of VGG's FLOPs (table above), and being frozen it needs no backward pass.
 #   Frozen against fine-tuned was decided by what the same CPU time buys: from the same
 #   weights and in about the same wall time, the frozen backbone made more steps and did better
-#   on synthetic test scenes (the figures are under this list). Chapter 7's sim-to-real
-#   study compared the two again, with other runs, on the real development photos: at
-#   that point neither run put its keypoints near the real arm. Both keypoint AUCs were
-#   too close to zero to rank them; the frozen run found far more keypoints, the
-#   fine-tuned run too few for their median error to mean anything (chapter 7 gives the
-#   steps and figures). Stride 8 makes the belief maps coarser before the U
+#   on synthetic test scenes (the figures are under this list; chapter 7 also sets the two
+#   side by side on real photographs, where neither placed its keypoints near the arm).
+#   Stride 8 makes the belief maps coarser before the U
 #   block; the `paper` config keeps VGG16 at stride 4 for those with a GPU.
 # * **Depth weight and code.** $\lambda = 50$ instead of 1 in eq. 1 (see the loss
-#   section): with the paper's balance the depth term was about a hundredth of the
-#   belief term in our short first phase, too small a share to learn depth from in the
-#   steps a CPU affords. The industrial arm's reference goes further (the table of
+#   section): with the paper's balance the depth term is about a hundredth of the
+#   belief term in training, too small a share to learn depth from in the steps a CPU
+#   affords. The industrial arm's reference goes further (the table of
 #   settings above): the log depth code instead of the paper's inverse one, with
 #   $\lambda = 10$ instead of 50 (`--set depth_weight=10`: the log code's errors are
 #   larger in code units), and a depth-context branch (described under the table;
@@ -819,7 +829,7 @@ if photos and "panda" in models:
 #   each saw beside the paper's 300,000, with a network far smaller than the paper's.
 # * **Data.** Our renderer draws the industrial arm as geometric primitives, not CAD
 #   meshes; the Panda model trained on primitives fitted to the arm's collision meshes
-#   first and on its URDF meshes last (the table of settings above); backgrounds are about twenty
+#   first and on its URDF meshes last (chapter 7 lists its phases); backgrounds are about twenty
 #   packaged photos and procedural textures instead of city and industrial photo
 #   collections; the camera's field of view varies (the paper does not say), so depth is
 #   normalised by the focal length. The 6-axis robot is a KUKA KR 16 model rather than the paper's Stäubli RX130.
@@ -856,8 +866,9 @@ else:
 #   ({ref}`eq. 1 <paper-eq-1>` to {ref}`eq. 3 <paper-eq-3>`) adds a squared belief error
 #   and a squared depth error on discs around the joints, stage after stage.
 # * Each stage sees the features and the previous stage's maps; in the design of pose
-#   machines, which the paper follows, each stage refines them; {numref}`fig-stages` and the
-#   sentences under it show what the stages of our reference model do.
+#   machines, which the paper follows, each stage refines them; the sentences under
+#   {numref}`fig-stages` read what the stages of our reference model do, at the grid
+#   where its earlier stages were trained.
 # * Evaluated like the paper's Fig. 6 and Table I, the reference models' pixel and depth
 #   errors are given above, with sentences written from them; the introduction's
 #   scorecard compares the model cards' evaluation of the same checkpoints, set beside
@@ -870,7 +881,8 @@ else:
 #
 # 1. Train the live model with `TrainSettings(steps=...)` four times longer: does the
 #    drop between the first and the last fifth of {numref}`fig-live-run` now exceed the
-#    batch-to-batch spread? The test errors stay far above the reference model's.
+#    batch-to-batch spread? Evaluate it as the reference models are evaluated above
+#    (`evaluate_localization`): expect its test errors to stay far above theirs.
 # 2. Evaluate the reference model with fewer test scenes (`N_TEST` = 8, 25, 50; the full
 #    build uses the model cards' 100) and compare each with the model card's figures,
 #    which the paragraphs after the evaluation tables set beside this build's. Which move more with the number of

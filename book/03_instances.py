@@ -673,7 +673,7 @@ display(Markdown(
     "The localization network's logs are not in this checkout, so its run cannot "
     "serve for comparison here."))
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs' logged loss per batch over all their phases of training (dotted lines: where the training was continued; numbers: the phases, each over its steps), with its trailing mean and spread: the instance model's matching loss (eq. 6; left, with its soft-IoU cost per robot when logged; the weight of its end-of-sequence term changes between phases, as the model card lists, so its level can jump at a dotted line) and the localization network's loss (eq. 3, per pixel; right, log scale). Eq. 3 sums the belief and weighted depth terms of every stage, so this total lies several times above the last stage's unweighted belief term of chapter 2's figure of the reference runs.", "name": "fig-instance-logs"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs' logged loss per batch over all their phases of training (dotted lines: where the training was continued; numbers: the phases, each over its steps), with its trailing mean and spread: the instance model's matching loss (eq. 6; left, with its soft-IoU cost per robot when logged; the weight of its end-of-sequence term changes between phases, as the model card lists, so its level can jump at a dotted line) and the localization network's loss (eq. 3, per pixel; right, log scale). Eq. 3 sums the belief and weighted depth terms of every stage, so this total lies several times above the last stage's unweighted belief term of chapter 7's figure of the reference runs.", "name": "fig-instance-logs"}}
 summary, noise_last = [], {}
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
 for ax, (run, paths), color in zip(axes, lineages.items(), ("C0", "C2")):
@@ -793,7 +793,8 @@ else:
 # small robot (about 1% of the image) costs about 0.01, against up to 1 for a missed
 # robot: the model had little reason to clear it. The shipped models are therefore
 # trained with a heavier end-of-sequence term (`--set eos_weight=...`; each model card
-# gives the weights, and chapter 7 shows how the term fell during their training).
+# gives the weights, and chapter 7 follows the term through the industrial arm's
+# phases of training).
 #
 # Whether a model is *tricky* to train is better seen across runs than in one log:
 # we train the toy model of this chapter again with two more seeds, with a three times

@@ -205,8 +205,8 @@ display(Markdown(narration.describe_perfect_decoding(perfect)))
 # picks one (`checkpoint.default_instance_task`): the higher sum of mask AP@0.5 (chapter
 # 3's average precision of the masks at an overlap, IoU, of at least 0.5) and counting
 # accuracy on the synthetic test set (chapter 5's real photos are measured, never used to
-# choose); a tie
-# keeps the paper's recurrent model. `predictor(image, K)` takes an image of any size, resizes it
+# choose); a tie keeps the paper's recurrent model. Chosen on the test set, the picked
+# model's test figures are somewhat optimistic; a validation set would be cleaner. `predictor(image, K)` takes an image of any size, resizes it
 # to the network's 240x320 input, scales $K$ with it (and uses the scaled focal length to
 # decode depth, as in training), and maps the results back to the input's pixels. Without
 # the reference checkpoints the cells below print a note and are skipped.
@@ -234,9 +234,12 @@ else:
 # %% tags=["remove-input"]
 # what the rest of the chapter runs, said before its figures
 if predictor is not None:
+    # whether the robot ships both instance models, so that the rule chose between them
+    both = all(read_record(f"{ROBOT}_{task}_cpu") is not None
+               for task in ("instances", "onepass"))
     display(Markdown(narration.pipeline_in_use(
         ROBOT, showcase.instance_model_kind(predictor),
-        read_record(f"{ROBOT}_localization_cpu"))))
+        read_record(f"{ROBOT}_localization_cpu"), ships_both=both)))
 
 # %% [markdown]
 # {numref}`fig-predicted` shows the chains predicted on a scene of the fixed synthetic test
@@ -283,8 +286,8 @@ if predictor is not None:
     display(Markdown(describe_chains(typical.sample, poses, MATCH_PX)))
 
 # %% [markdown]
-# The industrial arm, whose synthetic figures fill the introduction's scorecard, seen the
-# same way and chosen by the same rule: {numref}`fig-predicted-kuka`. Its test scenes
+# The industrial arm (`kuka_kr16`, the KUKA KR 16 of chapter 1), whose synthetic figures
+# fill the introduction's scorecard, seen the same way and chosen by the same rule: {numref}`fig-predicted-kuka`. Its test scenes
 # place the camera up to 10 m from the scene's centre (a robot's joints can lie farther),
 # so its robots are often small in the image.
 
@@ -651,7 +654,8 @@ if predictor is not None and shown and ROBOT in reports:
 # * NMS and LoG decode the same maps; section 4.3 tests, joint by joint, whether either
 #   places the joints closer for our networks, and section 4.4 how much masks help or hurt
 #   when two robots share an image.
-# * Every step is timed beside the paper's Table II; the paper's times are on a GPU.
+# * Every step is timed beside the paper's Table II; the paper timed its networks on a
+#   GPU and its LoG on a CPU.
 #
 # ## Exercises
 #

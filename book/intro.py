@@ -135,16 +135,20 @@ display(Markdown(narration.chosen_scene_rule(
 #
 # $$ L_{graph} = \min_A \sum_{i,j} C_{ij} A_{ij} + L_2\big(\hat S_{R+1}, 0\big). $$
 #
-# **Decoding** (chapter 4). For each predicted mask $\hat S_r$ until the empty one: mask the
-# belief maps, $\hat B_j \odot \hat S_r$; take each joint's peak $(u_j, v_j)$ (by non-maximum
-# suppression, NMS, or a Laplacian of Gaussian, LoG); read the depth map there and undo its code,
-# $Z_j = \frac{f_x}{f_{ref}} \, a / (\hat D(u_j, v_j) - b)$ (our depth is coded at a
-# reference focal length $f_{ref}$, so the camera's own $f_x$ scales it back, chapter 2;
-# the log code undoes its own way); and lift the pixel into the camera frame,
+# **Decoding** (chapter 4). For each predicted mask $\hat S_r$ until the empty one:
 #
-# $$ X_j = Z_j \, K^{-1} (u_j, v_j, 1)^\top , $$
+# 1. mask the belief maps, $\hat B_j \odot \hat S_r$;
+# 2. take each joint's peak $(u_j, v_j)$, by non-maximum suppression (NMS) or a
+#    Laplacian of Gaussian (LoG);
+# 3. read the depth map there and undo its code,
+#    $Z_j = \frac{f_x}{f_{ref}} \, a / (\hat D(u_j, v_j) - b)$: our depth is coded at a
+#    reference focal length $f_{ref}$, so the camera's own $f_x$ scales it back
+#    (chapter 2; the log code is undone its own way);
+# 4. lift the pixel into the camera frame, which gives the 3D joint in metres:
 #
-# the 3D joint in metres. {numref}`fig-pipeline` shows each of these steps on one scene.
+#    $$ X_j = Z_j \, K^{-1} (u_j, v_j, 1)^\top . $$
+#
+# {numref}`fig-pipeline` shows each of these steps on one scene.
 
 # %% [markdown]
 # ## What each chapter reproduces
@@ -220,7 +224,8 @@ display(Markdown(f"*Rule.* {narration.rules_text()}\n\n{sentence}"))
 # one-pass instance model (chapter 6), and for the industrial arm and the primitive Panda
 # the paper's recurrent instance model too. Each comes with its record: the commands that
 # trained it, the scenes it saw, and its evaluations. Each was trained on a CPU with two
-# cores and one torch thread, the scenes rendered on the fly beside it. The table gives
+# cores and one torch thread, the scenes rendered on the fly (most runs in a second
+# process beside the training). The table gives
 # each model's training steps, the scenes it saw and its hours, summed over its record.
 # It also gives the training throughput in samples per second, rendering included: each
 # training run's median logged rate, combined over the runs as their total scenes over
@@ -248,7 +253,9 @@ if shipped:
     most = max((r for r in shipped if r["task"] == "localization"),
                key=lambda r: r["scenes from scratch"])
     display(Markdown(
-        f"In all {sum(r['hours'] for r in shipped):.1f} hours of training for {len(shipped)} models. "
+        # the table's hours as printed (0.1 h), so that the total is their sum
+        f"In all {sum(round(r['hours'], 1) for r in shipped):.1f} hours of training for "
+        f"{len(shipped)} models. "
         "The most "
         f"trained localization network ({most['model']}) saw {most['scenes from scratch']:,} scenes"
         + (f", counting those of the model it was warm-started from ({most['continued from']})"

@@ -408,8 +408,7 @@ def _budget_words(robot: str, folder) -> str:
 def _real_row(folder: Path, photos) -> ScoreRow:
     """The real-photo claim, scored on the model chapter 5 measures: the Panda model trained
     on the arm's own meshes, the default of ``robotpose predict`` (its record's "real"
-    entry, ``robotpose eval real``), chosen on synthetic validation scenes only; the model
-    trained on the arm drawn from primitives (``panda_primitive``) is named beside it."""
+    entry, ``robotpose eval real``), chosen on synthetic validation scenes only."""
     claim = ("Trained on renders only, works on real photographs, §IV-B",
              "23 hand-annotated photos of a Stäubli RX130 (Fig. 8a, 10; no number in the text)")
     record = read_record(MESH_PANDA_MODEL, folder)
@@ -422,14 +421,9 @@ def _real_row(folder: Path, photos) -> ScoreRow:
     joints = len(get_robot(REAL_ROBOT).keypoint_names)
     frames = len(real.get("frames", [])) or "the"
     ours = (f"keypoint AUC {auc:.2f} on all {joints} joints"
-            + (f", {moving:.2f} on the {len(MOVING_JOINTS[REAL_ROBOT])} joints the episode moves (upper arm to hand)"
+            + (f", {moving:.2f} on the {len(MOVING_JOINTS[REAL_ROBOT])} that move in the photos (upper arm to hand)"
                if moving is not None else "")
-            + f", on {frames} real Panda dev photos, the model whose last training phase used the arm's meshes")
-    study = read_study(model_name(PRIMITIVE_PANDA, "localization"), "sim2real", folder)
-    shipped = next((r for r in (study or {}).get("runs", []) if "shipped" in r.get("label", "")), None)
-    if shipped is not None:
-        ours += (f" (before that training, on the arm drawn from primitives: {shipped['all']['auc']:.2f} on all "
-                 "joints)")
+            + f", on {frames} real Panda dev photos, with the model trained last on the arm's meshes")
     if not photos:
         return ScoreRow(*claim, ours + "; the photos are not here, so no baseline", NOT_MEASURED, "5",
                         "real photographs")
@@ -530,7 +524,7 @@ def depth_cause() -> str:
         out.append(f"the paper's test conditions do not explain it as far as one short run tells: the network, "
                    f"{tuned} (one seed) with the joint range that the paper's public README states (±30°) and one "
                    f"fixed field of view (the paper does not describe its camera), still errs by "
-                   f"{readme['own']['near']:.1f} / {readme['own']['far']:.1f} cm")
+                   f"{readme['own']['near']:.1f} / {readme['own']['far']:.1f} cm (near / far means, as in the table)")
     floors = {(f["recipe"], f["floor"]): f for f in floor_rows(study)}
     true, model = floors.get(("paper_readme", "true")), floors.get(("paper_readme", "model"))
     if true and model and None not in (true["near"], true["far"], model["near"], model["far"]):

@@ -115,8 +115,8 @@ def test_describe_coverage_splits_the_misses():
     text = narration.describe_coverage(report, "nms", 0.1, 40.0)
     assert "describe 2 of the 5 counted joints (40%)" in text
     assert "1 of the 2 true robots are matched" in text
-    assert "of the 3 missed joints 2 belong to the 1 unmatched robots" in text
-    assert "within 40 px" in text and "1 to matched robots" in text and "above 0.1" in text
+    assert "Of the 3 missed joints, 2 belong to the 1 unmatched robots" in text
+    assert "within 40 px" in text and "The other 1 belong to matched robots" in text and "above 0.1" in text
 
 
 def test_coinciding_chains_and_camera_ranges():

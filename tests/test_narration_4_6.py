@@ -335,13 +335,13 @@ def test_depth_study_rows_count_steps_from_the_start_and_read_as_sentences():
     # the baseline is per joint: the model's far joints (far + 5 cm here), not its discs
     assert "at the far joints its error is 0.55 to 1.00 times the median-depth baseline's at the same joints" in text
     assert "the shipped checkpoint, *step 6,000 (log code; shipped)*, is better than predicting" in text
-    assert ("below 0.9, predictions squeezed towards the middle of the range, in *step 3,000 (inverse code)* (the "
-            "rows also differ in training length") in text
+    assert ("; it lies below 0.9 for *step 3,000 (inverse code)*, whose predictions are squeezed towards the middle "
+            "of the range (the rows also differ in training length") in text
     assert "from 50.0 to 20.0 cm: more than half of the error was each robot's distance" in text
     same = depth_study_rows([_diagnosis("part 1 (a)", 1000, 120.0, 0.5)], cost)
     # one checkpoint (chapter 6 reads the shipped one alone) is named, not counted
     alone = narration.describe_depth_study(same)
-    assert alone.startswith("The far error of *step 1,000 (a)* is ") and "checkpoints" not in alone
+    assert alone.startswith("The far error of the checkpoint, *step 1,000 (a)*, is ") and "checkpoints" not in alone
     assert "(no better than predicting one depth for every far joint)." in alone
     assert "it squeezes its predictions" in alone
     both = narration.describe_depth_study(same + same)
@@ -371,8 +371,8 @@ def test_describe_onepass_comparison_puts_the_budgets_beside_the_per_robot_verdi
     text = narration.describe_onepass_comparison(figures, recipes, "BUDGETS.")
     paragraphs = text.split("\n\n")
     # how each was trained stands in the comparison's own sentence (kuka_kr16 has no recipes here)
-    assert paragraphs[0].startswith("*panda* (the one-pass model trained on the `paper` recipe (5,200 steps), then "
-                                    "`clutter` (3,000), the recurrent one on the `paper` recipe): the one-pass "
+    assert paragraphs[0].startswith("*panda* (the one-pass model trained on two recipes, 5,200 steps of `paper` then "
+                                    "3,000 of `clutter`, the recurrent one on the `paper` recipe): the one-pass "
                                     "model's mask AP is 0.480 against the recurrent model's 0.080")
     assert "it scores higher on both, with another training budget and data (below)." in paragraphs[0]
     assert paragraphs[1].startswith("*kuka_kr16*: the one-pass")
@@ -380,8 +380,8 @@ def test_describe_onepass_comparison_puts_the_budgets_beside_the_per_robot_verdi
     assert "lower on both, with another" in paragraphs[1] and paragraphs[2] == "BUDGETS."
     assert "it scores lower on both." in narration.describe_onepass_comparison(figures[1:], recipes)
     assert "share of the 40 robot-free test scenes" in text
-    assert ("65% (panda, one-pass, trained on the `paper` recipe (5,200 steps), then `clutter` (3,000)); 42% (panda, "
-            "recurrent (ConvGRU), trained on the `paper` recipe)") in text
+    assert ("* 65%: panda, one-pass, trained on two recipes, 5,200 steps of `paper` then 3,000 of `clutter`;\n"
+            "* 42%: panda, recurrent (ConvGRU), trained on the `paper` recipe;") in text
     assert "panda centre threshold 0.25, NMS window 7x7" in text and "kuka_kr16 centre" not in text
 
 
@@ -398,11 +398,12 @@ def test_instance_training_budgets_give_steps_scenes_and_hours_of_both_models():
 
 def test_trained_on_names_every_recipe_in_order():
     assert narration.trained_on([("clutter", 3000)]) == "on the `clutter` recipe"
+    # several: each recipe's own steps, readable after the total ("trained 8,200 steps ...")
     assert narration.trained_on([("paper", 5200), ("clutter", 3000)]) == \
-        "on the `paper` recipe (5,200 steps), then `clutter` (3,000)"
+        "on two recipes, 5,200 steps of `paper` then 3,000 of `clutter`"
     assert narration.trained_on([(None, 100)]) == "on an unrecorded recipe"
     assert narration.trained_on([("paper", 10), (None, 5)]) == \
-        "on the `paper` recipe (10 steps), then an unrecorded one (5)"
+        "on two recipes, 10 steps of `paper` then 5 of an unrecorded one"
     with pytest.raises(ValueError):
         narration.trained_on([])
 
@@ -495,9 +496,12 @@ def test_pipeline_in_use_names_the_instance_model_and_the_cameras():
 
     dream = SimpleNamespace(lineage={"recipe": "dream"})
     text = narration.pipeline_in_use("panda", "one-pass", dream)
-    assert "last trained on the `dream` recipe (camera 0.4-1.8 m" in text and "where the test set has camera 0.5-3 m" \
-        in text
+    assert "last trained on the `dream` recipe of chapter 5 (camera 0.4-1.8 m" in text and \
+        "where the test set has camera 0.5-3 m" in text
     assert "The one-pass model is ours, not the paper's" in text and "section 4.5 times the recurrent model" in text
+    assert "the rule above picks it" in text  # by default the robot ships both
+    only = narration.pipeline_in_use("panda", "one-pass", dream, ships_both=False)
+    assert "it is the only instance model shipped for `panda`" in only and "the rule above" not in only
     plain = narration.pipeline_in_use("kuka_kr16", "recurrent", SimpleNamespace(lineage={"recipe": "paper"}))
     assert plain.endswith("last trained on the `paper` recipe, and its recurrent instance model.")
     assert "ours, not the paper's" not in narration.pipeline_in_use("kuka_kr16", "recurrent")

@@ -93,7 +93,7 @@ def ablation_markdown(study: dict) -> str:
     rows = ablation_rows(study)
     tests = [t for t in TEST_SETS if any(t in r["by_test_set"] for r in rows)]
     lines = ["| trained under | training [CPU min] | "
-             + " | ".join(f"test set {TEST_SET_SHORT[t]}" for t in tests) + " |",
+             + " | ".join(f"test set {TEST_SET_SHORT[t]}: near / far [cm]" for t in tests) + " |",
              "|---|---:|" + "---:|" * len(tests)]
     for r in rows:
         cells = []

@@ -164,7 +164,7 @@ def describe_depth_study(rows: list[dict]) -> str:
     shipped_row, shipped_ratio = rows[-1], to_base[-1]
     one = len(rows) == 1
     sentences = [
-        (f"The far error of *{shipped_row['checkpoint']}* is" if one else
+        (f"The far error of the checkpoint, *{shipped_row['checkpoint']}*, is" if one else
          f"Across the {len(rows)} checkpoints the far error is")
         + f" {_span(to_floor, '.0f')} times the targets' far floor, so "
         f"the targets' resolution is not what limits it; at the far joints its error is {_span(to_base, '.2f')} "
@@ -178,15 +178,16 @@ def describe_depth_study(rows: list[dict]) -> str:
         + ((": it squeezes its predictions towards the middle of the range." if one else
             ": every checkpoint squeezes its predictions towards the middle of the range.")
            if len(squeezed) == len(rows)
-           else "; below 0.9, predictions squeezed towards the middle of the range, in "
-           + ", ".join(f"*{c}*" for c in squeezed) + " (the rows also differ in training length, so a squeeze is not "
+           else "; it lies below 0.9 for " + ", ".join(f"*{c}*" for c in squeezed) + ", whose predictions are "
+           "squeezed towards the middle of the range (the rows also differ in training length, so a squeeze is not "
            "the depth code's alone)." if squeezed else ".")]
     scaled = [r for r in rows if np.isfinite(r["oracle scale"])]
     if scaled:
         last = scaled[-1]
         sentences.append(
             "Dividing each robot's joint depths by its own median ratio of predicted to true depth (an oracle that "
-            f"knows each robot's distance) takes the mean joint depth error of *{last['checkpoint']}* from "
+            "knows each robot's distance) takes the mean joint depth error of "
+            + ("the checkpoint" if one else f"*{last['checkpoint']}*") + " from "
             f"{last['joints']:.1f} to {last['oracle scale']:.1f} cm: "
             + ("more than half of the error was each robot's distance, not the joints' depths relative to each "
                "other."
@@ -237,10 +238,10 @@ def describe_onepass_comparison(figures: list[dict], recipes: dict, budgets: str
     if hard:
         sentences.append(
             "With hard negatives (the same scenes with distractor objects and patches of other test photos pasted "
-            "in) the models alone find nothing in "
-            + "; ".join(f"{m['robot_free_hard']:.0%} ({robot}, {ONEPASS_NAMES[key]}, trained "
-                        f"{recipes.get((robot, key)) or 'on an unrecorded recipe'})" for robot, key, m in hard)
-            + ". The paper recipe has no objects but robots, while `sim2real` and `clutter` both add them, so this "
+            "in) the models alone find nothing in these shares of the scenes:\n\n"
+            + "\n".join(f"* {m['robot_free_hard']:.0%}: {robot}, {ONEPASS_NAMES[key]}, trained "
+                         f"{recipes.get((robot, key)) or 'on an unrecorded recipe'};" for robot, key, m in hard)
+            + "\n\nThe paper recipe has no objects but robots, while `sim2real` and `clutter` both add them, so this "
               "column compares training data as well as models.")
     decoded = [f"{f['robot']} {decoding_text(f)}" for f in figures if decoding_text(f)]
     if decoded:

@@ -172,12 +172,12 @@ def describe_coverage(report, method: str, min_score: float, match_px: float) ->
     lost_robots = int(counted[~matched].sum())  # counted joints of unmatched robots
     no_peak = missed - lost_robots  # counted joints a matched chain did not find
     return (f"With {peak_name(method)} the error columns describe {int(scored.sum())} "
-            f"of the {n} counted joints ({scored.sum() / max(n, 1):.0%}): "
-            f"{int(matched.sum())} of the {len(matched)} true robots are matched, "
-            f"and of the {missed} missed joints {lost_robots} belong to the "
+            f"of the {n} counted joints ({scored.sum() / max(n, 1):.0%}), and "
+            f"{int(matched.sum())} of the {len(matched)} true robots are matched. "
+            f"Of the {missed} missed joints, {lost_robots} belong to the "
             f"{int((~matched).sum())} unmatched robots (no predicted chain within "
             f"{match_px:.0f} px of them: a missing or misplaced instance mask, or "
-            f"a chain too far off) and {no_peak} to matched robots whose masked "
+            f"a chain too far off). The other {no_peak} belong to matched robots whose masked "
             f"belief map has no peak above {min_score:.1f} (the least peak score the decoding accepts; a "
             "target's peak is 1).")
 
@@ -204,12 +204,14 @@ def camera_ranges(params) -> str:
             f"{q.fov_y_deg[0]:g}-{q.fov_y_deg[1]:g} deg")
 
 
-def pipeline_in_use(robot: str, instance_kind: str, record=None) -> str:
+def pipeline_in_use(robot: str, instance_kind: str, record=None, ships_both: bool = True) -> str:
     """Chapter 4's statement, before its figures, of the pipeline they measure: ``robot``'s
     localization network (with ``record``, its ``cards.ModelRecord``: the recipe of its last
-    training phase and, when that recipe's cameras differ from the test set's, both ranges)
-    and its ``instance_kind`` ("one-pass" or "recurrent", ``showcase.instance_model_kind``)
-    instance model; for the one-pass model, that it is ours and not the paper's."""
+    training phase, pointed to chapter 5 when it is not the paper's, and, when that recipe's
+    cameras differ from the test set's, both ranges) and its ``instance_kind`` ("one-pass" or
+    "recurrent", ``showcase.instance_model_kind``) instance model; for the one-pass model,
+    that it is ours and not the paper's, and (``ships_both``) whether the rule picked it
+    over the recurrent model or it is the only one the robot ships."""
     from ..synth import params_for
 
     text = (f"**What runs from here on.** The `{robot}` pipeline of `Predictor`: its localization network (the "
@@ -217,16 +219,17 @@ def pipeline_in_use(robot: str, instance_kind: str, record=None) -> str:
     if record is not None:
         recipe = record.lineage["recipe"]
         trained, tested = params_for(robot, recipe), params_for(robot)
-        text += f", last trained on the `{recipe}` recipe"
+        text += f", last trained on the `{recipe}` recipe" + (" of chapter 5" if recipe != "paper" else "")
         if (trained.r_min, trained.r_max, trained.fov_y_deg) != (tested.r_min, tested.r_max, tested.fov_y_deg):
             text += f" ({camera_ranges(trained)}, where the test set has {camera_ranges(tested)})"
     text += f", and its {instance_kind} instance model."
     if instance_kind == "one-pass":
-        text += (" The one-pass model is ours, not the paper's (chapter 6 describes it; where a robot ships both, "
-                 "the rule above picks it over the paper's recurrent model, which counts robots far worse in "
-                 "chapter 3, trained with a smaller budget and other data, as chapter 6 says). So the 3D errors "
-                 "below are this pipeline's, not the paper's with its recurrent masks; section 4.5 times the "
-                 "recurrent model, as the paper's Table II does.")
+        text += (" The one-pass model is ours, not the paper's (chapter 6 describes it; "
+                 + ("the rule above picks it over the paper's recurrent model, which counts robots far worse in "
+                    "chapter 3, trained with a smaller budget and other data, as chapter 6 says"
+                    if ships_both else f"it is the only instance model shipped for `{robot}`")
+                 + "). So the 3D errors below are this pipeline's, not the paper's with its recurrent masks; "
+                 "section 4.5 times the recurrent model, as the paper's Table II does.")
     return text
 
 

@@ -24,14 +24,13 @@ def chosen_masks_rule(chosen, min_active_fraction: float, model: str) -> str:
         rows.append(f"{k} robot{'s' * (k != 1)}: {shown:.2f} (its {len(iou)} candidates from "
                     f"{iou.min():.2f} to {iou.max():.2f}, {int((iou > shown).sum())} better and "
                     f"{int((iou < shown).sum())} worse)")
-    return ("The rows are chosen by a rule, not by eye: for each number of robots, among the first scenes with "
-            "exactly that many robots rendered with the test set's parameters and background photos (the "
-            "robot count set for each row, up to 4 where the test set holds at most 3; every robot kept in "
-            "view), the scene of median *mean best IoU* under "
-            f"{model}: for each true robot, the best IoU of a mask the model emits before the "
-            f"{min_active_fraction:.1%} stopping rule ends the sequence (0 for a robot that no such mask "
-            "overlaps), averaged over the scene's robots; 1 is perfect. The shown scene's value per row: "
-            + "; ".join(rows) + ".")
+    return ("The rows are chosen by a rule, not by eye. For each number of robots, the candidates are the first "
+            "scenes with exactly that many robots, rendered with the test set's parameters and background photos "
+            "(the robot count set for each row, up to 4 where the test set holds at most 3; every robot kept in "
+            f"view). The row shows the candidate of median *mean best IoU* under {model}. That measure takes, for "
+            f"each true robot, the best IoU of a mask the model emits before the {min_active_fraction:.1%} "
+            "stopping rule ends the sequence (0 for a robot that no such mask overlaps), averaged over the "
+            "scene's robots; 1 is perfect. The shown scene's value per row: " + "; ".join(rows) + ".")
 
 
 def shown_count(fractions, rule: float) -> str:
@@ -359,7 +358,7 @@ def describe_log_noise(noise: dict[str, float], noise_last: dict[str, float]) ->
                == f"{noise_last['localization']:.2f}" else
                ", in the same order." if louder == louder_last else
                ", in the other order: the verdict depends on the phase of the run.")
-            + " The localization run's loss itself changes between phases (chapter 2 "
+            + " The localization run's loss itself changes between phases (chapter 7 "
               "says what each phase changed), so its drops between fifths mix progress "
               "with those changes. The seed sweep below looks at training across runs.")
 
@@ -400,7 +399,8 @@ def describe_unstopped_runs(rows: list[dict], shipped: dict | None = None) -> st
     if fewer and similar:
         text += (": the shipped model over-counts less, but counts right about as often (the two "
                  "shares come from different scenes and differ by less than "
-                 f"{COUNT_GAP:.0%}), since a model that counts 3 where there is 1 is as wrong as one that counts 6.")
+                 f"{100 * COUNT_GAP:.0f} percentage points), since a model that counts 3 where there is 1 is as "
+                 "wrong as one that counts 6.")
     elif fewer and not righter:
         text += (": the shipped model over-counts less without counting right more often, since a model "
                  "that counts 3 where there is 1 is as wrong as one that counts 6.")
@@ -458,6 +458,10 @@ def describe_eos_errors(first_end: float, phases: list[tuple[float, float]], wei
             text += f". Phase {k + 1} lowered it from {start:.4f} (its first tenth) to {end:.4f}"
         else:
             text += f". Phase {k + 1} kept it where it began (its first tenth: {start:.4f})"
+    # a phase that starts off where the one before ended (both tenths' means, noisy)
+    if any(abs(phases[k][0] - ends[k - 1]) > 0.1 * ends[k - 1] for k in range(1, len(phases))):
+        text += (". A phase's first tenth need not start where the phase before ended: each phase is a new run "
+                 "on other scenes, and the logged error is noisy from batch to batch")
     last = ends[-1]
     return (
         text
@@ -536,7 +540,7 @@ def describe_toy_sweep(same: list[dict], faster: list[dict], heavier: list[dict]
     return (f"With the same settings, the {len(same)} seeds end {seed_text}: the seed "
             "alone moves a short run's end point that much. Against that spread, "
             + seed_effect(same, faster, "the three times larger learning rate")
-            + ", and " + seed_effect(same, heavier, "the end-of-sequence weight of 20") + "."
+            + ". Against the same spread, " + seed_effect(same, heavier, "the end-of-sequence weight of 20") + "."
             + (" (Quick mode: very short runs, so these differences mean little.)"
                if quick else ""))
 

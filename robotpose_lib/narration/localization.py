@@ -46,10 +46,12 @@ def localization_tables(report, paper: dict | None = None) -> str:
             f"true depth everywhere:\n\n{depth_md}")
 
 
-def describe_localization(report, paper: dict | None = None) -> str:
+def describe_localization(report, paper: dict | None = None, conditions: str = "") -> str:
     """Sentences that read a ``LocalizationReport``: Fig. 6's ordering (joints near the base
     against those near the tip), the two peak finders, and Table I against the paper and
-    the median-depth baseline. Written from the numbers, for the chapter's prose."""
+    the median-depth baseline. ``conditions``: how this model and its test scenes differ
+    from the paper's, said in the sentence that sets its depth error beside the paper's.
+    Written from the numbers, for the chapter's prose."""
     from ..metrics import PAPER_TABLE_I
 
     paper = PAPER_TABLE_I if paper is None else paper
@@ -91,7 +93,8 @@ def describe_localization(report, paper: dict | None = None) -> str:
         verdict = ("worse than" if ratio >= 1 else "close to" if ratio > 0.8 else
                    f"{1 / ratio:.1f} times better than") if np.isfinite(ratio) else "not comparable with"
         out.append(f"The {rng} depth error is {d['mean']:.1f} cm on average ({d['50%']:.1f} cm median), "
-                   f"{d['mean'] / paper[rng]['mean']:.1f} times the paper's {paper[rng]['mean']:.2f} cm, and "
+                   f"{d['mean'] / paper[rng]['mean']:.1f} times the paper's {paper[rng]['mean']:.2f} cm"
+                   + (f" ({conditions})" if conditions else "") + ", and "
                    f"{verdict} the baseline that ignores the image ({base[rng]['mean']:.1f} cm).")
     return " ".join(out)
 
@@ -276,10 +279,10 @@ def describe_backbone_comparison(comparison: dict, robot: str = "", recipe: str 
             f"made {frozen['steps']:,} steps in {frozen['minutes']} min, the fine-tuned one {tuned['steps']:,} in "
             f"{tuned['minutes']} min" + (f", both on {robot} scenes" if robot else "")
             + (f" of the `{recipe}` recipe" if recipe else "")
-            + f". On {comparison['test_scenes']} synthetic test scenes with mostly other backgrounds than this "
-            "chapter's (four scikit-image pictures that neither photo split holds, a cat, a colour wheel, a retina "
-            "and a text page, and the test split's motorcycle), so that these figures compare with each other and "
-            "not with the tables above, frozen against fine-tuned: "
+            + f". They were evaluated on {comparison['test_scenes']} synthetic test scenes with mostly other "
+            "backgrounds than this chapter's (four scikit-image pictures that neither photo split holds, a cat, a "
+            "colour wheel, a retina and a text page, and the test split's motorcycle), so these figures compare "
+            "with each other and not with the tables above. Frozen against fine-tuned: "
             + "; ".join(parts) + f": {verdict}. That is one short run of each, with no seed spread measured: it "
             "decided what a CPU budget buys at that length, not whether fine-tuning would win over a longer run.")
 
@@ -416,9 +419,9 @@ def describe_stage_maps(stats: list[dict], joint_labels, sigma: float, separatio
         grid_rising = all(b > a for a, b in zip(grid_peaks, grid_peaks[1:]))
         return text + (
             f"Those up-sampled maps cannot judge the refinement, though: in {coarse_steps[0]:,} of the "
-            f"{coarse_steps[1]:,} training steps behind these weights (any warm start's included: the table of "
-            f"phases), stages 1 to {n_stages - 1} were supervised at the backbone's grid only, so their maps above "
-            "come from U blocks that little training shaped. "
+            f"{coarse_steps[1]:,} training steps behind these weights (any warm start's included: chapter 7's "
+            f"table of phases), stages 1 to {n_stages - 1} were supervised at the backbone's grid only, so their "
+            "maps above come from U blocks that little training shaped. "
             "Before the U blocks, at the backbone's grid, the largest belief is "
             + ", ".join(f"{m:.2f}" for m in grid_peaks) + f" in stages 1 to {n_stages} (stages 1 to {n_stages - 1} "
             f"were supervised there, stage {n_stages} through its U block, whose map above peaks at "
@@ -512,10 +515,9 @@ def describe_real_photo_errors(errors_px, depth_errors_cm, width: int, off: int,
            if off else "")
         + (f"; in {no_joint} of {errs.shape[0]} photos no joint is found at all"
            if no_joint else "")
-        + ". This model's last training phase used chapter 5's `dream` scenes of the arm's "
-          "URDF meshes, built for photos like these, so this is the gap between rendered "
-          "and real images that remains after that training; chapter 5 measures it rung "
-          "by rung.")
+        + ". This model trained last on chapter 5's `dream` scenes of the arm's URDF meshes, "
+          "built for photos like these, so these photos show what that training leaves for "
+          "this one model on one episode; chapter 5 measures it rung by rung.")
 
 
 # how chapter 2 names each recorded setting of a localization phase (cards.TrainingPhase)

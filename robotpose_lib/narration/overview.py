@@ -64,11 +64,10 @@ def chosen_scene_rule(errors, chosen_error: float, min_robots: int, size: tuple[
               f"exactly {min_robots} robot{plural}" if max_robots == min_robots else
               f"{min_robots} to {max_robots} robots")
     return (f"The scene is chosen by a rule, not by eye: of the first {len(e)} scenes of the fixed synthetic "
-            f"test set with {robots}, the one of median error under {models} (mean 2D "
-            f"joint error {chosen_error:.1f} px at {size[0]}x{size[1]}, a joint not found counting as "
-            f"{missing_px:.0f} px at that size, as the error only ranks the scenes; "
-            f"the {len(e)} scenes range from {e.min():.1f} to {e.max():.1f} px, "
-            f"{better} went better and {worse} worse).")
+            f"test set with {robots}, the one of median error under {models}. Its mean 2D joint error is "
+            f"{chosen_error:.1f} px at {size[0]}x{size[1]} (a joint not found adds a fixed penalty of "
+            f"{missing_px:.0f} px at that size, used only to rank the scenes); the {len(e)} scenes range from "
+            f"{e.min():.1f} to {e.max():.1f} px, {better} went better and {worse} worse.")
 
 
 def describe_shown_outcome(report, method: str = "nms", match_px: float = 40.0) -> str:
@@ -166,7 +165,7 @@ def verdict_box(rows: list[ScoreRow], chapter: str, without_claims: str = "") ->
         # a box that names causes says where its terms are explained
         after = ("\n*A summary up front: the chapter's sections below explain its terms and measurements.*"
                  if causes else "")
-        body += cause + terms + after
+        body += terms + cause + after  # the terms first: the cause uses them
     return f":::{{admonition}} This chapter's verdict\n:class: tip\n\n{point_here(body, chapter)}\n:::\n"
 
 

@@ -85,8 +85,8 @@ def sim2real_counting(before: dict | None, scenes: bool = True) -> str:
 # ------------------------------------------------- chapter 5: the mesh Panda model
 REAL_COLUMNS = (("auc", "all", "keypoint AUC, all"), ("auc", "moving", "AUC, moving"),
                 ("pck@10", "all", "PCK@10, all"), ("found", "all", "found, all"),
-                ("median_px", "all", "median error of found [px]"), ("median_3d_cm", "all", "median 3D [cm]"),
-                ("add_auc", "all", "ADD AUC"))
+                ("median_px", "all", "median error of found [px]"), ("median_depth_cm", "all", "median depth [cm]"),
+                ("median_3d_cm", "all", "median 3D [cm]"), ("add_auc", "all", "ADD AUC"))
 
 
 def real_comparison_table(results: dict, reference: dict | None = None) -> str:
@@ -126,9 +126,9 @@ def describe_mesh_real(model: dict, baseline: dict, reference: dict | None = Non
         text += (f"; its AUC is {m['auc'] / b['auc']:.0%} of the baseline's, so on these photos it does not yet see "
                  "the arm better than a guess of its average pose")
     text += (f". It finds {m['found']:.0%} of the keypoints, and the median error of those it finds is "
-             f"{m['median_px']:.0f} px. Its median depth error (the camera distance z of a found joint; the "
-             f"table's median 3D error also counts the error across the image) is {m['median_depth_cm']:.0f} cm "
-             f"against the mean pose's {b['median_depth_cm']:.0f} cm"
+             f"{m['median_px']:.0f} px. Its median depth error (the table's median depth: the error of the camera "
+             "distance z of a found joint; the median 3D error also counts the error across the image) is "
+             f"{m['median_depth_cm']:.0f} cm against the mean pose's {b['median_depth_cm']:.0f} cm"
              + (": the mean pose sits at the photos' average distance, so only depth that errs less than the "
                 "photos' spread around it beats it." if m["median_depth_cm"] > b["median_depth_cm"] else "."))
     if "add_auc" in m and "add_auc" in b:
@@ -142,7 +142,7 @@ def describe_mesh_real(model: dict, baseline: dict, reference: dict | None = Non
             return "the same as" if abs(ours - theirs) < 0.01 else "above" if ours > theirs else "below"
 
         text += (f" The {other_name} reaches {o['auc']:.2f} on all joints and {om['auc']:.2f} on the moving ones, "
-                 f"finding {o['found']:.0%} of the keypoints: on these photos the model's AUC is "
+                 f"finding {o['found']:.0%} of the keypoints. On these photos the model's AUC is "
                  + (f"{against(m['auc'], o['auc'])} that model's on all joints and on the moving ones"
                     if against(m['auc'], o['auc']) == against(mm['auc'], om['auc']) else
                     f"{against(m['auc'], o['auc'])} that model's on all joints and {against(mm['auc'], om['auc'])} it "

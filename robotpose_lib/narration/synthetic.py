@@ -118,7 +118,7 @@ def describe_scene_presets(presets: dict[str, dict], default_r_min: float) -> st
     parts = [f"`{name}` from {p.get('r_min', default_r_min):g} to {p['r_max']:g} m, its robots "
              f"standing within {p['placement_radius']:g} m of the scene's centre"
              for name, p in presets.items() if "r_max" in p and "placement_radius" in p]
-    return ("The presets set the camera radius and where the robots stand: "
+    return ("Each preset sets the camera radius and where the robots stand: "
             + "; ".join(parts) + ". These ranges were set by hand from each arm's size "
             "and are not tuned; chapter 5's "
             "recipes change them for close, wide-angle views.")
@@ -137,5 +137,5 @@ def describe_render_rates(rates: dict[str, float], scenes: int, threads: int,
             + f"\n\nAt the slower rate one batch of {batch} scenes takes "
               f"{batch / min(rates.values()):.1f} s to render at the paper's resolution; the "
               "reference models train at 240x320 on a quarter of the pixels, most of them "
-              "rendering their scenes in a second process beside the training, and chapter 6 "
-              "shows their training throughput.")
+              "rendering their scenes in a second process beside the training; the introduction's "
+              "table of the shipped models gives their training throughput.")

@@ -28,17 +28,20 @@ def provenance_note(text: str, title: str = "Where these figures come from") -> 
 
 def trained_on(recipe_steps: list[tuple[str | None, int]]) -> str:
     """How a model was trained, in words, from :meth:`cards.TrainingCost.recipe_steps`:
-    "on the `clutter` recipe" for one recipe, "on the `paper` recipe (5,200 steps), then
-    `clutter` (3,000)" for several; a recipe the record lacks is "an unrecorded recipe".
-    Raises ValueError for no steps."""
+    "on the `clutter` recipe" for one recipe, "on two recipes, 5,200 steps of `paper`
+    then 3,000 of `clutter`" for several, so that it reads after a total of steps; a
+    recipe the record lacks is "an unrecorded recipe" ("an unrecorded one" after the
+    first). Raises ValueError for no steps."""
     if not recipe_steps:
         raise ValueError("recipe_steps: no training part")
-    (first, steps), rest = recipe_steps[0], recipe_steps[1:]
-    text = f"on the `{first}` recipe" if first else "on an unrecorded recipe"
-    if rest:
-        text += f" ({steps:,} steps), then " + ", then ".join(
-            f"{f'`{r}`' if r else 'an unrecorded one'} ({s:,})" for r, s in rest)
-    return text
+    if len(recipe_steps) == 1:
+        first = recipe_steps[0][0]
+        return f"on the `{first}` recipe" if first else "on an unrecorded recipe"
+    count = {2: "two", 3: "three", 4: "four"}.get(len(recipe_steps), str(len(recipe_steps)))
+    named = [f"`{r}`" if r else ("an unrecorded recipe" if k == 0 else "an unrecorded one")
+             for k, (r, _) in enumerate(recipe_steps)]
+    return (f"on {count} recipes, " + f"{recipe_steps[0][1]:,} steps of {named[0]}"
+            + "".join(f" then {s:,} of {n}" for (_, s), n in zip(recipe_steps[1:], named[1:])))
 
 
 def count_noun(n: int, singular: str, plural: str | None = None) -> str:
