@@ -134,7 +134,7 @@ masked = decode.mask_beliefs(beliefs, masks[r_show])[0]
 # the followed robot's joints, each the centre of one of its depth discs
 own_uv = sample.joints_2d[r_show][pose3d.counted_joints(sample)[r_show]]
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Decoding perfect maps, followed for the largest robot: the scene with its true joints, the belief maps of all joints, dilated for display so that each peak shows (the title gives the radius), and the beliefs multiplied by that robot's mask (outline in white), zoomed onto that robot, with the peaks found by NMS (crosses) and LoG (circles), and the depth decoded on that robot's depth discs, one dot per disc at its joint (the other robots' discs as grey dots), over the robots' silhouettes.", "name": "fig-perfect"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Decoding perfect maps, followed for the largest robot: the scene with its true joints (that robot outlined in white), the belief maps of all joints, dilated for display so that each peak shows (the title gives the radius), and the beliefs multiplied by that robot's mask (outline in white), zoomed onto that robot, with the peaks found by NMS (crosses) and LoG (circles), and the depth decoded on that robot's depth discs, one dot per disc at its joint (the other robots' discs as grey dots), over the robots' silhouettes.", "name": "fig-perfect"}}
 from robotpose_lib.viz.decoding import (display_radius, plot_disc_depths,
                                         plot_found_peaks, widen_peaks)
 
@@ -143,9 +143,13 @@ widen = display_radius(W)
 
 fig, axes = plt.subplots(1, 4, figsize=(10, 3.0))
 axes[0].imshow(viz.draw_sample(sample))
+# the followed robot outlined and named, as in the panels that zoom onto it
+axes[0].contour(sample.masks[r_show], levels=[0.5], colors="w", linewidths=0.8)
+top = np.argwhere(sample.masks[r_show]).min(axis=0)  # its topmost row, leftmost col
+axes[0].text(top[1], max(top[0] - 4, 8), f"robot {r_show}", color="w", fontsize=8)
 axes[0].set_title(f"{sample.num_robots} robots, true joints", fontsize=9)
 axes[1].imshow(widen_peaks(beliefs.max(0).values, widen), cmap="magma")
-axes[1].set_title(f"max over joints of B\n(dilated {widen} px for display)",
+axes[1].set_title(f"belief maps, max over joints\n(dilated {widen} px for display)",
                   fontsize=9)
 # zoomed onto the robot, where its peaks are wide enough to show undilated
 rows, cols = viz.zoom_box(sample.masks[r_show], aspect=W / H)
@@ -153,7 +157,7 @@ axes[2].imshow(masked.max(0).values, cmap="magma")
 axes[2].contour(sample.masks[r_show], levels=[0.5], colors="w", linewidths=0.6)
 axes[2].set_xlim(cols.start - 0.5, cols.stop - 0.5)
 axes[2].set_ylim(rows.stop - 0.5, rows.start - 0.5)
-axes[2].set_title(f"B x mask of robot {r_show}\n(zoomed onto it)", fontsize=9)
+axes[2].set_title(f"beliefs x mask of robot {r_show}\n(zoomed onto it)", fontsize=9)
 plot_found_peaks(axes[2], {m: decoded[m][r_show].joints_2d for m in ("nms", "log")})
 counted = pose3d.counted_joints(sample)
 others = [sample.joints_2d[r][counted[r]] for r in range(sample.num_robots)

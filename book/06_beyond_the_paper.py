@@ -222,14 +222,15 @@ else:
                              squeeze=False)
     for ax, (robot, rows) in zip(axes[0], runtimes.items()):
         k = [r["robots"] for r in rows]
-        # forced variants dashed with open markers: a curve that lies on its unforced
-        # twin still shows
+        # forced variants dashed with large open markers, drawn under the unforced
+        # curves: where the two lie on each other, both still show
         for key, label in LABELS.items():
             if key in rows[0]:
                 forced = "forced" in key
                 ax.plot(k, [r[key] for r in rows], "--" if forced else "-",
                         marker="o", mfc="none" if forced else None,
-                        ms=7 if forced else 4, label=label)
+                        ms=9 if forced else 4, zorder=2 if forced else 3,
+                        label=label)
         ax.set_title(robot, fontsize=10)
         ax.set_xlabel("robots in the scene"); ax.set_ylabel("instance stage [ms]")
         ax.set_xticks(k); ax.legend(fontsize=9)
