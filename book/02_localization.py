@@ -405,9 +405,9 @@ else:
 # follows: Wei et al. {cite}`wei2016cpm` describe their stages as producing increasingly
 # refined estimates of the part locations. Our reference model supervised its earlier
 # stages mostly at the backbone's grid (see the list of differences at the end of the
-# chapter), so their maps up-sampled to the image size, which the figure shows, are not
-# what they were trained to produce; the sentences under the figure therefore read every
-# stage at the grid. {numref}`fig-stages` shows every stage (rows) and joint
+# chapter), so the figure shows those stages there, where they learned, and the last
+# stage up-sampled to the image size, as it was trained. {numref}`fig-stages` shows
+# every stage (rows) and joint
 # (columns) for one test scene with one robot, chosen by a rule rather than by eye: among
 # the first single-robot scenes of the test set, the one whose 2D joint error (each
 # joint's strongest peak inside the robot's true mask, as the evaluation below measures
@@ -415,7 +415,7 @@ else:
 # the figure state the rule with its numbers and read the maps; with a live kernel, the
 # widget below them picks a stage and a joint.
 
-# %% mystnb={"figure": {"caption": "Belief maps of the reference model for the single-robot test scene of median 2D error (the rule is stated under the figure), stage by stage (rows) and joint by joint (columns), up-sampled to the image over the dimmed grey image cropped to the robot; all maps share one colour scale (its maximum is in the title), so a weak stage stays dark. The earlier stages were trained mostly at the backbone's grid, not on these up-sampled maps; the sentences under the figure read them at the grid.", "name": "fig-stages"}}
+# %% mystnb={"figure": {"caption": "Belief maps of the reference model for the single-robot test scene of median 2D error (the rule is stated under the figure), stage by stage (rows) and joint by joint (columns), over the dimmed grey image cropped to the robot. Each stage is shown where it was trained: where the model's earlier stages were trained at the backbone's grid, as the title then says, they are shown there, each grid cell enlarged to the pixels it covers, and the last stage up-sampled to the image. All maps share one colour scale (its maximum is in the title), so a weak stage stays dark.", "name": "fig-stages"}}
 from robotpose_lib import showcase
 from robotpose_lib.targets import image_to_tensor
 
@@ -430,19 +430,40 @@ with torch.no_grad():
                 upsample="all")
 stage_beliefs = [b[0].float().cpu().numpy() for b, _ in out.stages]
 joint_labels = get_robot(SHOW_ROBOT).keypoint_names
+J = len(joint_labels)
+# the steps that supervised stages 1 to N-1 at the backbone's grid (the records):
+# a model trained mostly there is shown there, where those stages learned
+shown_phases = phases.get(SHOW_ROBOT, [])
+coarse_steps = (sum(p.steps for p in shown_phases
+                    if p.settings.get("intermediate") == "low_res"),
+                sum(p.steps for p in shown_phases))
+AT_GRID = coarse_steps[0] > coarse_steps[1] / 2
 # the robot with a margin: the maps are small at the column's width
 largest = int(np.argmax(scene.masks.sum(axis=(1, 2))))
 zoom = viz.zoom_box(scene.masks[largest], aspect=0.8)
+if AT_GRID:
+    # the same crop in whole grid cells, each enlarged to its stride x stride pixels
+    stride = scene.image.shape[0] // out.low_res[0].shape[-2]
+    cells = tuple(slice(z.start // stride, -(-z.stop // stride)) for z in zoom)
+    zoom = tuple(slice(c.start * stride, c.stop * stride) for c in cells)
+    # stages 1 to N-1 at the grid, where they were trained; the last stage up-sampled,
+    # as it was trained (its grid output feeds its U block and is no belief map)
+    shown_maps = [np.kron(low[0, :J, cells[0], cells[1]].float().cpu().numpy(),
+                          np.ones((1, stride, stride))) for low in out.low_res[:-1]]
+    shown_maps.append(stage_beliefs[-1][:, zoom[0], zoom[1]])
+else:
+    shown_maps = [b[:, zoom[0], zoom[1]] for b in stage_beliefs]
 crop = scene.image[zoom]
 # tile height [in]: the joints' columns fill the text column
-tile = min(2.2, 9.5 / (len(joint_labels) * crop.shape[1] / crop.shape[0]))
-fig = plot_stage_beliefs(crop, [b[:, zoom[0], zoom[1]] for b in stage_beliefs],
-                         joint_labels, size=tile)
+tile = min(2.2, 9.5 / (J * crop.shape[1] / crop.shape[0]))
+fig = plot_stage_beliefs(crop, shown_maps, joint_labels, size=tile)
 # the live model's name when it stands in for a missing reference
 shown_name = "reference model" if checkpoints[SHOW_ROBOT] is not None else source
-fig.suptitle(f"{SHOW_ROBOT} {shown_name}; colour scale 0 .. "
-             f"{max(b.max() for b in stage_beliefs):.2f}",
-             y=1.02, fontsize=9)
+N = len(shown_maps)
+where = (f"stages 1-{N - 1} at the backbone's grid ({stride}x{stride} px cells), "
+         f"stage {N} up-sampled; " if AT_GRID else "")
+fig.suptitle(f"{SHOW_ROBOT} {shown_name}; {where}colour scale 0 .. "
+             f"{max(b.max() for b in shown_maps):.2f}", y=1.02, fontsize=9)
 plt.show()
 
 # %% tags=["hide-input"]
@@ -452,23 +473,18 @@ from robotpose_lib.viz.localization import stage_map_figures
 sigma = task.targets.sigma
 # a second peak counts from 3 sigma away: beyond the blob of a target's Gaussian
 separation = 3 * sigma
-crops = [b[:, zoom[0], zoom[1]] for b in stage_beliefs]
-stats = stage_map_figures(crops, separation=separation, visible=0.05)
-# each stage's beliefs at the backbone's grid (before its U block), over the same crop
-stride = scene.image.shape[0] // out.low_res[0].shape[-2]
-grid_crop = tuple(slice(z.start // stride, -(-z.stop // stride)) for z in zoom)
-grid_peaks = [float(low[0, :len(joint_labels), grid_crop[0], grid_crop[1]].max())
-              for low in out.low_res]
-shown_phases = phases.get(SHOW_ROBOT, [])
-coarse_steps = (sum(p.steps for p in shown_phases
-                    if p.settings.get("intermediate") == "low_res"),
-                sum(p.steps for p in shown_phases))
+if AT_GRID:  # the grid's stages on the grid itself: an enlarged cell is no peak
+    stats = (stage_map_figures([m[:, ::stride, ::stride] for m in shown_maps[:-1]],
+                               separation=separation / stride, visible=0.05)
+             + stage_map_figures(shown_maps[-1:], separation=separation, visible=0.05))
+else:
+    stats = stage_map_figures(shown_maps, separation=separation, visible=0.05)
 display(Markdown(narration.chosen_scene_rule(
     chosen.errors, chosen.error, 1, task.input_size, showcase.MISSING_PX,
     f"the {SHOW_ROBOT} network of the figure, each joint's peak taken inside the "
     "robot's true mask as in the evaluation below", max_robots=1)))
 display(Markdown(describe_stage_maps(stats, joint_labels, sigma, separation,
-                                     SHOW_ROBOT, grid_peaks, coarse_steps)))
+                                     SHOW_ROBOT, coarse_steps)))
 
 # %% [markdown]
 # The panel below shows one stage and one joint at a time, enlarged around the robot, with the peak
@@ -866,9 +882,9 @@ else:
 #   ({ref}`eq. 1 <paper-eq-1>` to {ref}`eq. 3 <paper-eq-3>`) adds a squared belief error
 #   and a squared depth error on discs around the joints, stage after stage.
 # * Each stage sees the features and the previous stage's maps; in the design of pose
-#   machines, which the paper follows, each stage refines them; the sentences under
-#   {numref}`fig-stages` read what the stages of our reference model do, at the grid
-#   where its earlier stages were trained.
+#   machines, which the paper follows, each stage refines them; {numref}`fig-stages`
+#   and the sentences under it show what the stages of our reference model do, at the
+#   grid where its earlier stages were trained.
 # * Evaluated like the paper's Fig. 6 and Table I, the reference models' pixel and depth
 #   errors are given above, with sentences written from them; the introduction's
 #   scorecard compares the model cards' evaluation of the same checkpoints, set beside

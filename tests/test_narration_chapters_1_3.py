@@ -121,14 +121,15 @@ def test_stage_maps_verdict_from_the_figures():
     assert "leave 1 joint with two candidates" in text
     assert "do not raise the beliefs steadily, widen the blobs" in text
     assert "does not show on this model's maps" in text
-    # mostly trained at the grid: the up-sampled maps are not read, the grid's beliefs are
-    text = nar.describe_stage_maps(wider, ["a"], 4.0, 12.0, "panda", grid_peaks=[0.3, 0.9],
-                                   coarse_steps=(900, 1000))
+    # mostly trained at the grid: the figure shows the grid, no blob areas, the reason said
+    grid = [_stage(0.3, [0], {0: 64}), _stage(0.9, [0], {0: 64})]
+    text = nar.describe_stage_maps(grid, ["a"], 4.0, 12.0, "panda", coarse_steps=(900, 1000))
+    assert "(the maps of the crop, stages 1 to 1 at the backbone's grid)" in text
+    assert "0.30, 0.90 in stages 1 to 2" in text and "pixels in stage" not in text
     assert "in 900 of the 1,000 training steps behind these weights" in text
-    assert "0.30, 0.90 in stages 1 to 2 (stages 1 to 1 were supervised there, stage 2 through its U block, whose " \
-        "map above peaks at 0.40)" in text and "raise it from one to the next before the U blocks" in text
+    assert "On this scene the stages raise the beliefs from stage to stage." in text
     assert "does not show on this model's maps" not in text
-    few = nar.describe_stage_maps(wider, ["a"], 4.0, 12.0, "panda", grid_peaks=[0.3, 0.9], coarse_steps=(100, 1000))
+    few = nar.describe_stage_maps(wider, ["a"], 4.0, 12.0, "panda", coarse_steps=(100, 1000))
     assert "does not show on this model's maps" in few and "grid" not in few
 
 

@@ -345,39 +345,35 @@ def describe_depth_weight(ends: dict) -> str:
 
 
 def describe_stage_maps(stats: list[dict], joint_labels, sigma: float, separation: float,
-                        robot: str, grid_peaks: list[float] | None = None,
-                        coarse_steps: tuple[int, int] | None = None) -> str:
+                        robot: str, coarse_steps: tuple[int, int] | None = None) -> str:
     """Chapter 2: Markdown reading the belief maps of one scene stage by stage (paper III-B,
     Wei et al.'s pose machines refine their estimates from stage to stage).
 
     Args:
-        stats: per stage ``viz.localization.stage_map_figures``: "max" (largest belief),
-            "visible" (joints whose map reaches the visibility level, 0.05), "half_area"
-            (joint -> pixels at or above half its map's maximum) and "second" (joints with a
-            second peak at least half as high, more than ``separation`` px away).
+        stats: per stage ``viz.localization.stage_map_figures`` of the maps the figure
+            shows: "max" (largest belief), "visible" (joints whose map reaches the
+            visibility level, 0.05), "half_area" (joint -> pixels at or above half its
+            map's maximum) and "second" (joints with a second peak at least half as high,
+            more than ``separation`` px away).
         joint_labels: the joints' names; ``sigma``: the targets' Gaussian, px.
-        grid_peaks: per stage, the largest belief of its output at the backbone's grid
-            (before the U block), over the same crop.
         coarse_steps: (steps that supervised stages 1 to N-1 at the backbone's grid, all
-            steps) of the model's training (``--set intermediate=low_res``).
+            steps) of the model's training (``--set intermediate=low_res``). When more
+            than half of the steps did, the figure shows every stage at the grid (chapter
+            2's figure cell decides the same way) and ``stats`` are of those maps.
 
     Returns:
-        the figures in words and a verdict: the later stages refine when the beliefs rise
-        from stage to stage, the blobs narrow (the last stage's median area below 0.8 times
-        the first's) and no joint keeps two candidates. When more than half the steps
-        supervised stages 1 to N-1 at the grid only, their up-sampled maps come from U
-        blocks little training shaped: the verdict then reads the grid's beliefs instead
-        and says that the figure cannot judge the refinement.
+        the figures in words and a verdict. At the image size the later stages refine when
+        the beliefs rise from stage to stage, the blobs narrow (the last stage's median
+        area below 0.8 times the first's) and no joint keeps two candidates. At the grid,
+        where blob areas cannot be set beside a target's Gaussian, the verdict reads the
+        beliefs and the second peaks, and says why the grid is shown.
     """
     n_stages, n_joints = len(stats), len(joint_labels)
-    # pixels at or above half the maximum of a target's Gaussian: a disc of radius
-    # sigma * sqrt(2 ln 2)
-    target_area = np.pi * 2 * np.log(2) * sigma ** 2
-    areas = {i: float(np.median(list(st["half_area"].values())))
-             for i, st in enumerate(stats, 1) if st["half_area"]}
+    at_grid = bool(coarse_steps) and coarse_steps[0] > coarse_steps[1] / 2
     peaks = [st["max"] for st in stats]
-    text = ("What {numref}`fig-stages` shows, in numbers (the maps of the crop): the "
-            "largest belief of any joint is "
+    text = ("What {numref}`fig-stages` shows, in numbers (the maps of the crop"
+            + (f", stages 1 to {n_stages - 1} at the backbone's grid" if at_grid else "")
+            + "): the largest belief of any joint is "
             # three decimals where two would round across the 0.05 below which a map hardly shows
             + ", ".join(f"{m:.3f}" if 0.045 <= m < 0.055 else f"{m:.2f}" for m in peaks)
             + f" in stages 1 to {n_stages} "
@@ -385,6 +381,11 @@ def describe_stage_maps(stats: list[dict], joint_labels, sigma: float, separatio
             + ", ".join(str(len(st["visible"])) for st in stats)
             + f" of the {n_joints} joints' maps reach 0.05, below which a map hardly "
               "shows. ")
+    # pixels at or above half the maximum of a target's Gaussian: a disc of radius
+    # sigma * sqrt(2 ln 2); at the grid a cell covers many such pixels, so no comparison
+    target_area = np.pi * 2 * np.log(2) * sigma ** 2
+    areas = {} if at_grid else {i: float(np.median(list(st["half_area"].values())))
+                                for i, st in enumerate(stats, 1) if st["half_area"]}
     if areas:
         text += ("Where a map shows, its blob covers a median of "
                  + ", ".join(f"{a:.0f} pixels in stage {i}" for i, a in areas.items())
@@ -402,12 +403,23 @@ def describe_stage_maps(stats: list[dict], joint_labels, sigma: float, separatio
         text += (f"In stage {n_stages} no joint lights a second peak at least half as "
                  f"high as its first, more than {separation:g} px from it. ")
     rising = all(b > a for a, b in zip(peaks, peaks[1:]))
+    did = ["raise the beliefs from stage to stage" if rising
+           else "do not raise the beliefs steadily"]
+    if at_grid:
+        if last["second"]:
+            n = len(last["second"])
+            did.append(f"leave {n} joint{'s' if n != 1 else ''} with two candidates")
+        return text + (
+            f"The figure shows stages 1 to {n_stages - 1} at the grid because that is where they learned: in "
+            f"{coarse_steps[0]:,} of the {coarse_steps[1]:,} training steps behind these weights (any warm start's "
+            f"included: chapter 7's table of phases), they were supervised at the backbone's grid only, and stage "
+            f"{n_stages} through its U block, whose up-sampled map is what the evaluation reads. On this scene the "
+            "stages " + " and ".join(did) + ". One scene shows what the maps look like; it does not measure the "
+            "stages.")
     first_area = next(iter(areas.values()), np.nan)
     last_area = areas.get(n_stages, np.nan)
     narrower = len(areas) >= 2 and last_area < 0.8 * first_area
     wider = len(areas) >= 2 and last_area > 1.25 * first_area
-    did = ["raise the beliefs from stage to stage" if rising
-           else "do not raise the beliefs steadily"]
     did.append("narrow the blobs" if narrower else
                "widen the blobs rather than sharpen them" if wider else
                "keep the blobs about as wide")
@@ -415,20 +427,6 @@ def describe_stage_maps(stats: list[dict], joint_labels, sigma: float, separatio
         n = len(last["second"])
         did.append(f"leave {n} joint{'s' if n != 1 else ''} with two candidates")
     refined = rising and narrower and not last["second"]
-    if coarse_steps and grid_peaks and coarse_steps[0] > coarse_steps[1] / 2:
-        grid_rising = all(b > a for a, b in zip(grid_peaks, grid_peaks[1:]))
-        return text + (
-            f"Those up-sampled maps cannot judge the refinement, though: in {coarse_steps[0]:,} of the "
-            f"{coarse_steps[1]:,} training steps behind these weights (any warm start's included: chapter 7's "
-            f"table of phases), stages 1 to {n_stages - 1} were supervised at the backbone's grid only, so their "
-            "maps above come from U blocks that little training shaped. "
-            "Before the U blocks, at the backbone's grid, the largest belief is "
-            + ", ".join(f"{m:.2f}" for m in grid_peaks) + f" in stages 1 to {n_stages} (stages 1 to {n_stages - 1} "
-            f"were supervised there, stage {n_stages} through its U block, whose map above peaks at "
-            f"{peaks[-1]:.2f}): on this scene the stages "
-            + ("raise it from one to the next before the U blocks." if grid_rising else
-               "do not raise it steadily before the U blocks.")
-            + " One scene shows what the maps look like; it does not measure the stages.")
     return text + (f"So on this scene the later stages of the {robot} model "
                    + ", ".join(did[:-1]) + " and " + did[-1]
                    + ("; that is the refinement the paper's design aims at." if refined else
