@@ -364,7 +364,7 @@ plt.show()
 # text page), with the test set's motorcycle, are the backgrounds of a few comparisons
 # in chapters 2 and 3, which say so.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The packaged background photos, each shrunk to a thumbnail: the training set (scikit-image's sample images) and the test set (indoor, workshop and street-side scenes; the motorcycle appears twice: both views of a stereo pair; `robotpose_lib/photos/README.md` gives each one's origin and licence). The synthetic test set of every chapter uses only the test set.", "name": "fig-photo-sets"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The packaged background photos, each shrunk to a thumbnail: the training set (scikit-image's sample images) and the test set (indoor, workshop and street-side scenes; the motorcycle appears twice: both views of a stereo pair; `robotpose_lib/photos/README.md` gives each one's origin and licence). The fixed synthetic test set that the chapters evaluate on uses only the test set (a few recorded comparisons used other pictures, and say so).", "name": "fig-photo-sets"}}
 from robotpose_lib.backgrounds import packaged_photos
 
 thumbs, thumb_titles = [], []
@@ -582,7 +582,7 @@ print(f"{links} keypoint links: Predictor.load and robotpose predict rebuild it"
 #   trained on a robot drawn from primitives (capsules, cylinders, boxes from datasheet
 #   proportions), as were the Panda's recurrent instance model and the models the shipped
 #   Panda model continued from (`panda_primitive`, fitted to the real collision meshes).
-#   The shipped Panda models' last training phase used robots from URDF meshes (`panda`;
+#   The shipped Panda models were trained last on robots from URDF meshes (`panda`;
 #   `kuka_iiwa`, `xarm6` or your own render the same way), closer to the paper's CAD
 #   renders.
 # * The camera radius has a floor (`r_min`) and the camera stays on the upper hemisphere.

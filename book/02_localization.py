@@ -545,7 +545,7 @@ for robot, (model, task, source) in models.items():
     reports[robot] = evaluate_localization(model, task, N_TEST, batch_size=8)
     tables = localization_tables(reports[robot])
     record = read_record(f"{robot}_localization_cpu")
-    recipe = (f"; last training phase on the `{record.lineage['recipe']}` recipe"
+    recipe = (f"; trained last on the `{record.lineage['recipe']}` recipe"
               if record is not None else "")
     display(Markdown(f"**{robot}** ({source}{recipe}). " + tables))
 
@@ -575,7 +575,8 @@ for robot, report in reports.items():
     record = read_record(f"{robot}_localization_cpu")
     # a model trained last on another recipe than the paper's: said beside the paper
     recipe = record.lineage["recipe"] if record is not None else "paper"
-    conditions = ("" if recipe == "paper" else
+    conditions = ("our CPU-sized network on our own test scenes of the paper's recipe"
+                  if recipe == "paper" else
                   f"the paper's robot and scenes differ: this {robot} model "
                   f"trained last on `{recipe}` scenes, its test scenes "
                   f"{narration.camera_ranges(params_for(robot))}")
@@ -739,8 +740,8 @@ if study is not None and study["floors"]:
 # joint angles (chapter 1) give ground truth: we run the model on the whole image (one
 # robot, no mask), take each joint's NMS peak and compare it with the projection of the
 # forward kinematics; chapter 5 studies the photos in depth. The Panda model here is the
-# shipped one, whose last training phase used the arm's URDF meshes and chapter 5's
-# `dream` recipe (see the reference model above).
+# shipped one, trained last on the arm's URDF meshes with chapter 5's `dream` recipe
+# (see the reference model above).
 
 # %% tags=["remove-input"]
 from robotpose_lib.narration import real_photos_absent
@@ -906,5 +907,5 @@ else:
 #    From how many scenes on does the Fig. 6 ordering stop changing?
 # 3. Train a Panda model with `--set depth_code=log` (`robotpose train localization ...`)
 #    and compare its depth errors with the inverse code's: the toy study suggests smaller
-#    errors. (The industrial arm's reference switched to the log code during its
-#    training; chapter 7 compares its checkpoints.)
+#    errors. (The industrial arm's reference uses the log code; chapter 7 sets its
+#    checkpoints before and after the switch side by side.)

@@ -879,7 +879,9 @@ display(Markdown(narration.instances_summary(
 # 2. Evaluate the reference model with `min_active_fraction=0.005` or `0.01`: expect fewer
 #    robots counted per scene, better counts where it over-counts and the smallest
 #    robots lost. Choose on scenes of another seed (`robotpose eval instances --seed
-#    31337`, the library's validation seed), never on the test scenes.
+#    31337`, the library's validation seed), never on the test scenes, and compare your
+#    choice with the 0.2% rule, which was set from the test scenes' robot areas and only
+#    checked on validation scenes.
 # 3. The industrial arm's reference was trained with heavier end-of-sequence weights than
 #    the paper's 1 ({numref}`fig-eos` gives each phase's). Add weight 5 with seeds 0, 1
 #    and 2 to the toy sweep and apply the rule above: does weight 5 move the counting

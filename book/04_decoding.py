@@ -177,20 +177,17 @@ display(Markdown("Decoding the perfect maps of this scene (joints counted: every
     perfect, formats={"mean 2D [px]": ".3f", "mean 3D [cm]": ".2f",
                       "max 3D [cm]": ".2f"})))
 
-# %% [markdown]
-#
 # %% tags=["hide-input"]
 display(Markdown(narration.describe_perfect_decoding(perfect)))
 
 # %% [markdown]
 # Why so little: the sub-pixel fit of the logarithm of a sampled Gaussian is exact (NMS),
 # the LoG's quadratic fit on its filter response is close. What can remain is not the
-# peak finder's doing: a depth disc
-# holds *one* depth (its joint's) and is read at the sub-pixel peak by bilinear
-# interpolation between the four nearest pixels of the full-size map (inside a disc they
-# all hold that depth; at a disc's edge one may not), and where two
-# joints' discs touch (a robot seen end-on, or two robots overlapping) the disc of the
-# nearer joint wins. A joint hidden behind another robot has its belief peak outside its
+# peak finder's doing. A depth disc holds *one* depth (its joint's) and is read at the
+# sub-pixel peak by bilinear interpolation between the four nearest pixels of the
+# full-size map: inside a disc they all hold that depth, at a disc's edge one may not.
+# Where two joints' discs touch (a robot seen end-on, or two robots overlapping), the
+# disc of the nearer joint wins. A joint hidden behind another robot has its belief peak outside its
 # own robot's mask, so masking makes it a miss rather than a wrong position.
 #
 # **Why the mask matters.** Without masks, the strongest peak of "joint 3" belongs to
@@ -208,8 +205,8 @@ display(Markdown(narration.describe_perfect_decoding(perfect)))
 # describe them. Where a robot ships both instance models, a rule on measured figures
 # picks one (`checkpoint.default_instance_task`): the higher sum of mask AP@0.5 (chapter
 # 3's average precision of the masks at an overlap, IoU, of at least 0.5) and counting
-# accuracy on the synthetic test set (chapter 5's real photos are measured, never used to
-# choose); a tie keeps the paper's recurrent model. Chosen on the test set, the picked
+# accuracy on the synthetic test set (chapter 5's real photos play no part in this
+# choice); a tie keeps the paper's recurrent model. Chosen on the test set, the picked
 # model's test figures are somewhat optimistic; a validation set would be cleaner. `predictor(image, K)` takes an image of any size, resizes it
 # to the network's 240x320 input, scales $K$ with it (and uses the scaled focal length to
 # decode depth, as in training), and maps the results back to the input's pixels. Without
@@ -378,7 +375,7 @@ for robot, p in predictors.items():
                                         [t.K for t in samples]))
     rep = reports[robot]
     record = read_record(f"{robot}_localization_cpu")
-    recipe = (" (localization net's last training phase on the "
+    recipe = (" (localization net trained last on the "
               f"`{record.lineage['recipe']}` recipe)" if record is not None else "")
     if record is not None and record.lineage["recipe"] != "paper":
         # trained on other cameras than the test set's: said beside its figures
@@ -537,16 +534,17 @@ if HAS_MASKS:
 # `robotpose bench runtime` times each step for 480x640 inputs on the computer that
 # built this page, beside
 # the paper's numbers (a GTX 1080 Ti), with the reference localization network of the
-# Panda drawn from primitives and its recurrent instance model, the paper's design. That
-# Panda ships both instance models (its default is the one the rule above picks), and
-# the benchmark times the recurrent one because Table II does; the mesh Panda ships only
-# the one-pass model. Chapter 6 times both instance models of the primitive Panda and of
+# Panda drawn from primitives and its recurrent instance model, the paper's design: not
+# the mesh Panda pipeline of the sections above, which ships only the one-pass model.
+# The primitive Panda ships both instance models (its default is the one the rule above
+# picks), and the benchmark times the recurrent one because Table II does. Chapter 6 times both instance models of the primitive Panda and of
 # the industrial arm. Our models are CPU-sized; the paper's LoG was "an untuned CPU
 # implementation" (its words, beside Table II), ours runs scale-space convolutions in torch (on the GPU
 # when there is one, and on the CPU only over the tiles that can hold a peak), checked
-# against `skimage.feature.blob_log` on the same maps. The whole prediction of a 3-robot
-# 480x640 image has a target of one second on a laptop CPU: ours, so that `robotpose
-# predict` stays interactive on the machines most readers have (the paper sets none).
+# against `skimage.feature.blob_log` on the same maps. We set ourselves a target of one
+# second for the whole prediction of a 3-robot 480x640 image on a laptop CPU, so that
+# `robotpose predict` stays interactive on the machines most readers have (the paper
+# sets none).
 # The paper's standard deviation for belief prediction (12.675 ms) exceeds its mean
 # (10.95 ms); the paper does not say why, so read that mean as rough.
 
@@ -637,9 +635,10 @@ if predictor is not None and shown and ROBOT in reports:
 # * **Masking**: as the paper, beliefs are multiplied by each instance mask before peak
 #   finding. The masks come from the instance model that `Predictor` loads (4.2 says
 #   which, and the tables of 4.3 name it per robot): our one-pass model (chapter 6)
-#   where the rule of 4.2 picks it, else the paper's recurrent model (chapter 3, with a
-#   0.2% stopping rule instead of the paper's 5%, because most of our synthetic robots
-#   cover less than 5% of the image). The runtime table of 4.5 times the recurrent one.
+#   where the rule of 4.2 picks it or it is the only one, else the paper's recurrent
+#   model (chapter 3, with a 0.2% stopping rule instead of the paper's 5%, because most
+#   of our synthetic robots cover less than 5% of the image; set from the test scenes'
+#   robot areas and checked on validation scenes, chapter 3). The runtime table of 4.5 times the recurrent one.
 # * **Peaks**: NMS by max-pooling (3x3) then the best peak per joint, with a sub-pixel
 #   fit of the logarithm of the belief; LoG as `blob_log` (same kernels and peak rule)
 #   implemented with torch convolutions. The paper gives neither the sub-pixel method

@@ -42,9 +42,10 @@
 # online (Colab) the chapter downloads the whole episode; offline it reads a sample of 15
 # calibrated frames kept beside the repository.
 #
-# The 15 frames are a **development (dev) set**: they only measure. No photo was trained
-# on. The choices made for the model this chapter is about (its recipe, its checkpoint,
-# its decoding) were made on a synthetic *filmed validation set*: scenes rendered from a
+# The 15 frames are a **development (dev) set**: no photo was trained on, and they are
+# here to measure. The choices made for the model this chapter is about (its recipe,
+# its checkpoint, its decoding) were made on a synthetic *filmed validation set*: scenes
+# rendered from a
 # general description of how people film arms (camera 0.3-3 m from the arm, wide fields
 # of view, the base or the hand cut by the border, occluders, an object in the hand).
 #

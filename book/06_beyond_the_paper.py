@@ -303,9 +303,10 @@ display(Markdown(narration.open_problems(scorecard.scorecard(photos=load_real_pa
 # ## Summary
 #
 # * The paper's inverse depth code with a squared error charges far errors far less than
-#   near ones (chapter 2). The shipped network uses a log code instead; its diagnosis
-#   above says how far its far error lies above what its targets allow, and how much
-#   of its joint error knowing each robot's distance would remove.
+#   near ones (chapter 2). The industrial arm's shipped network uses a log code
+#   instead; its diagnosis above says how far its far error lies above what its
+#   targets allow, and how much of its joint error knowing each robot's distance would
+#   remove.
 # * A one-pass instance head removes the per-robot loop of the recurrent model; its study
 #   puts numbers on accuracy and runtime.
 # * Training throughput on a CPU is a design constraint: each step of the shipped recipe

@@ -120,7 +120,7 @@ else:
 # measures a different quantity from then on, and its level cannot be compared with the
 # phases before.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs, phase after phase: the last stage's belief and depth terms (unweighted, smoothed) against the step; at each dotted line the training was continued from its last weights with the changes the title names (the table above lists every setting); each phase's number stands over its steps (a thin line leads into a phase too short for its number). The Panda's steps count from the start of its first phase, on primitives, so they include the steps of the model its mesh phase was warm-started from.", "name": "fig-reference-runs"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs, phase after phase: the last stage's belief and depth terms (unweighted, smoothed) against the step; at each dotted line the training was continued from its last weights with the changes the title names (the table above lists every setting); each phase's number stands over its steps. The Panda's steps count from the start of its first phase, on primitives, so they include the steps of the model its mesh phase was warm-started from.", "name": "fig-reference-runs"}}
 # each reference's logged phases, with what each changed from the one before
 histories = {robot: list(zip([p.rows for p in ph], narration.phase_changes(ph)))
              for robot, ph in phases.items()}

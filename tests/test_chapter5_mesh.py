@@ -258,10 +258,12 @@ def test_describe_ladder_photos_reads_the_causes_from_the_rungs():
                            "photo": ["missed"] * 3}}]
     text = narration.describe_ladder_photos(shown, words, nearest_median_m=0.5, right_px=10, arm_px=16)
     assert text.startswith("A joint counts as right within 10 px") and "within 16 px" in text
-    assert "*Median photo* (f1): on the rendered twin it gets the base and shoulder right and misses the hand" in text
-    assert "the real background draws the hand away from the arm" in text
+    assert "*Median photo* (f1). On the rendered twin it gets the base and shoulder right and misses the hand." in text
+    # missed on the twin, off the arm on the pasted twin: moved, not lost, by the background
+    assert ("the hand lands off the arm once the real background is there, where on the rendered twin it was "
+            "missed, so the background moved it but did not cost it") in text
     assert "the base, right on the render, is lost on the real arm" in text
-    assert "*Worst photo* (f9): on the rendered twin it finds no joint" in text
+    assert "*Worst photo* (f9). On the rendered twin it finds no joint" in text
     assert "0.20 m from the camera, against a median of 0.50 m" in text
 
 
@@ -272,9 +274,9 @@ def test_describe_recipe_choice_names_both_arms():
 
     text = narration.describe_recipe_choice({"chosen": "B", "arms": {"A": arm("dream", 0.2), "B": arm("x", 0.3)}})
     assert "after the same 4,641 steps, chose `x` (keypoint AUC all / moving 0.300 / 0.150)" in text
-    assert "over `dream` (0.200 / 0.100)" in text and "continued the chosen run" not in text
+    assert "over `dream` (0.200 / 0.100)" in text and "that run, trained longer" not in text
     choice = {"chosen": "B", "arms": {"A": arm("dream", 0.2), "B": arm("x", 0.3)}}
-    assert ", and this model continued the chosen run. That is one run per recipe: the gap is larger than 0.02, the" \
+    assert "; the model in this chapter is that run, trained longer. That is one run per recipe: the gap is larger" \
         in narration.describe_recipe_choice(choice, 4641)
     close = {"chosen": "B", "arms": {"A": arm("dream", 0.29), "B": arm("x", 0.3)}}
     assert "a gap under 0.02 between single runs is not read as a ranking" in narration.describe_recipe_choice(close)

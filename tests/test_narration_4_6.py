@@ -176,7 +176,7 @@ def test_scene_title_and_the_explored_scenes_sentence():
     assert "match 1 of the 4 true robots to a chain within 40 px (25%)" in worse
     assert "went worse than the test set" in worse and "(1 of 10 robots unmatched)" in worse
     assert "camera set at 1.5, 1.8 m and a 50 deg field of view" in worse
-    assert "last training phase used the *sim2real* recipe" in worse and "1.8 m lies at its edge" in worse
+    assert "was trained last on the *sim2real* recipe" in worse and "1.8 m lies at its edge" in worse
     typical = narration.describe_explored_scenes(shown, 3, 10, "nms", 40.0, params_for("panda"))
     assert "agree with the test set's rate within chance" in typical and "last training phase" not in typical
     # 1 of 4 against 3 of 10: two standard errors of 4 robots at 30% are 46 points
@@ -370,8 +370,11 @@ def test_describe_onepass_comparison_puts_the_budgets_beside_the_per_robot_verdi
                ("panda", "convgru"): narration.trained_on([("paper", 2000)])}
     text = narration.describe_onepass_comparison(figures, recipes, "BUDGETS.")
     paragraphs = text.split("\n\n")
-    # how each was trained stands in the comparison's own sentence (kuka_kr16 has no recipes here)
-    assert paragraphs[0].startswith("*panda* (the one-pass model trained on two recipes, 5,200 steps of `paper` then "
+    # with a budgets paragraph the recipes are said there, not again in each comparison
+    assert paragraphs[0].startswith("*panda*: the one-pass model's mask AP is 0.480")
+    alone = narration.describe_onepass_comparison(figures, recipes).split("\n\n")
+    # without one, how each was trained stands in the comparison's own sentence
+    assert alone[0].startswith("*panda* (the one-pass model trained on two recipes, 5,200 steps of `paper` then "
                                     "3,000 of `clutter`, the recurrent one on the `paper` recipe): the one-pass "
                                     "model's mask AP is 0.480 against the recurrent model's 0.080")
     assert "it scores higher on both, with another training budget and data (below)." in paragraphs[0]

@@ -215,8 +215,9 @@ def describe_onepass_comparison(figures: list[dict], recipes: dict, budgets: str
         how = {key: recipes.get((f["robot"], key)) for key in ("onepass", "convgru")}
         sentences.append(
             f"*{f['robot']}*"
+            # how each was trained, here unless the budgets paragraph below says it
             + (f" (the one-pass model trained {how['onepass']}, the recurrent one {how['convgru']})"
-               if all(how.values()) else "")
+               if all(how.values()) and not budgets else "")
             + f": the one-pass model's mask AP is {a['mask_ap']:.3f} against the recurrent model's "
             f"{b['mask_ap']:.3f}, and it counts right in {a['counting_accuracy']:.0%} of the scenes against "
             f"{b['counting_accuracy']:.0%}: it scores "

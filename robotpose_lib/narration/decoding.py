@@ -424,7 +424,8 @@ def table_ii_conditions(table_ii: dict, joints: int, predictor_model: str | None
     ("one-pass" or "recurrent", ``showcase.instance_model_kind``); when it is not the
     recurrent one, a sentence says that the benchmark times the recurrent model instead."""
     other = ("" if predictor_model in (None, "recurrent") else
-             f" `Predictor.from_pretrained`, which the sections above use, loads the {predictor_model} instance "
+             f" For this chapter's robot, `Predictor.from_pretrained`, which the sections above use, loads the "
+             f"{predictor_model} instance "
              "model by default; the benchmark times the paper's recurrent one, as its Table II does, so the "
              "whole prediction row is not the time of the default `Predictor` (chapter 6 times the two instance "
              "models side by side).")
@@ -521,7 +522,7 @@ def describe_explored_scenes(shown: list, test_matched: int, test_robots: int, m
     edge = [f"{d:g} m" for d in dists if d in (last.r_min, last.r_max)]
     where = [f"{' and '.join(ds)} {'lies' if len(ds) == 1 else 'lie'} {place}"
              for ds, place in ((outside, "outside its camera range"), (edge, "at its edge")) if ds]
-    return (text + f" The shipped {robot} localization model's last training phase used the *{recipe}* recipe "
+    return (text + f" The shipped {robot} localization model was trained last on the *{recipe}* recipe "
             f"({camera_ranges(last)}"
             + (", cameras aimed off the robot's centre, clutter and camera degradations; chapter 5), made for real "
                "photographs rather than for these scenes" if recipe != "paper" else ")")

@@ -29,7 +29,8 @@ def localization_tables(report, paper: dict | None = None) -> str:
             row[f"{peak_name(m)} median"], row[f"{peak_name(m)} mean"], row[f"{peak_name(m)} missed"] = \
                 r["50%"], r["mean"], r["missed"]
         rows.append(row)
-    pixel = markdown_table(rows, formats={c: ".1f" for c in rows[0] if "median" in c or "mean" in c})
+    pixel = markdown_table(rows, formats={c: ".1f" for c in rows[0] if "median" in c or "mean" in c},
+                           headers={"n": "in frame"})
     depth, base = report.depth_table(), report.depth_baseline_table()
     drows = []
     for stat in ("mean", "std", "25%", "50%", "75%"):
@@ -41,7 +42,9 @@ def localization_tables(report, paper: dict | None = None) -> str:
                                               "far (paper)": ".2f"},
                               headers={c: f"{c} [cm]" for c in drows[0] if c})
     return (f"Pixel error per joint at 480x640 [px], {report.counted.shape[0]} robots in {report.num_images} "
-            f"test images:\n\n{pixel}\n\nDepth error where the true belief is at least $\\varphi$ (Table I) over "
+            "test images (*in frame*: the joints that count, inside the image and not hidden behind another "
+            f"robot, found or missed):\n\n{pixel}\n\nDepth error where the true belief is at least $\\varphi$ "
+            "(Table I) over "
             f"{depth['near']['n']:,} near and {depth['far']['n']:,} far pixels; the baseline predicts the median "
             f"true depth everywhere:\n\n{depth_md}")
 

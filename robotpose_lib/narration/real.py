@@ -163,9 +163,9 @@ def describe_mesh_real(model: dict, baseline: dict, reference: dict | None = Non
                      + f"), but it finds {o['found']:.0%} of the keypoints against {m['found']:.0%}, so the medians "
                      "pool different joints and do not show which model places a given joint better.")
     if reference is not None and reference.get("auc"):
-        text += (f" For scale, DREAM's published keypoint AUC of about {reference['auc']:.2f} ({reference['what']}) "
-                 f"is {reference['auc'] / max(m['auc'], 1e-9):.0f} times ours." if m["auc"] > 0 else
-                 f" For scale, DREAM publishes a keypoint AUC of about {reference['auc']:.2f} ({reference['what']}).")
+        text += (f" For scale, DREAM publishes a keypoint AUC of about {reference['auc']:.2f}"
+                 + (f", {reference['auc'] / m['auc']:.0f} times ours" if m["auc"] > 0 else "")
+                 + f". Its figure is measured on {reference['what']}.")
     return text
 
 
@@ -311,13 +311,21 @@ def describe_ladder_photos(shown: list[dict], words, nearest_median_m: float, ri
     for s in shown:
         o = s["outcomes"]
         clauses = [f"{RUNG_NAMES[r]} it {_rung_clause(o[r], words)}" for r in RUNG_NAMES if r in o]
-        text = f"*{s['label'].capitalize()} photo* ({s['name']}): " + "; ".join(clauses) + "."
+        # one sentence per rung: a photo's three rungs in one sentence ran past 80 words
+        text = f"*{s['label'].capitalize()} photo* ({s['name']}). " + " ".join(c[0].upper() + c[1:] + "."
+                                                                              for c in clauses)
         causes = []
         off = {r: {w for w, x in zip(words, o[r]) if x == "off the arm"} for r in o}
         from_background = off.get("mesh_pasted", set()) - off.get("mesh_twin", set())
         if from_background:
-            causes.append(f"the real background draws the {join_words(w for w in words if w in from_background)} "
-                          "away from the arm: the rendered twin alone does not")
+            # what the same joints were on the twin: missed is not placed right
+            before = {x for w, x in zip(words, o.get("mesh_twin", ())) if w in from_background}
+            one = len(from_background) == 1
+            causes.append(f"the {join_words(w for w in words if w in from_background)} "
+                          + ("lands" if one else "land") + " off the arm once the real background is there, where on "
+                          "the rendered twin " + ("it was" if one else "they were")
+                          + (" missed, so the background moved " + ("it" if one else "them") + " but did not cost "
+                             + ("it" if one else "them") if before == {"missed"} else " not off the arm"))
         right = {r: {w for w, x in zip(words, o[r]) if x == "right"} for r in o}
         lost = right.get("mesh_twin", set()) - right.get("photo", set())
         if lost and "photo" in o:
@@ -395,7 +403,7 @@ def describe_recipe_choice(comparison: dict, first_part_steps: int | None = None
         m = a["figures"]["model"]
         return f"{m['all']['auc']:.3f} / {m['moving']['auc']:.3f}"
 
-    early = (", and this model continued the chosen run" if first_part_steps == chosen["steps"] else "")
+    early = ("; the model in this chapter is that run, trained longer" if first_part_steps == chosen["steps"] else "")
     gap = chosen["figures"]["model"]["all"]["auc"] - max((a["figures"]["model"]["all"]["auc"] for a in others),
                                                          default=float("-inf"))
     budget = f" ({comparison['steps_budget']})" if comparison.get("steps_budget") else ""
