@@ -117,7 +117,7 @@ quick_mode_note()
 # the depth error count.
 #
 # **Loss.** Every stage $n$ is trained on its up-sampled output (the paper's way; our
-# reference models supervised their earlier stages more coarsely in their later phases of
+# reference models supervised their earlier stages more coarsely for most of their
 # training, as the list of differences at the end of the chapter says) with the squared
 # belief error plus the weighted squared depth error (the paper's eq. 1; the paper has no
 # $\lambda$, that is $\lambda = 1$):

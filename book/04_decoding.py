@@ -230,7 +230,7 @@ if predictor is None:
 else:
     print(f"predictor: {source}")
     print(f"network input {predictor.input_size[0]}x{predictor.input_size[1]}; "
-          f"instance masks: {HAS_MASKS}; device {predictor.device}")
+          f"instance masks: {'yes' if HAS_MASKS else 'no'}; device {predictor.device}")
 
 # %% tags=["remove-input"]
 # what the rest of the chapter runs, said before its figures

@@ -155,6 +155,9 @@ if photos:
 # cannot beat it finds the arm less precisely than knowing its average pose does, even
 # where it finds some joints. The moving joints (upper arm to hand) are reported
 # on their own, since the base and shoulder are nearly free points for the baseline.
+
+# %% tags=["remove-input"]
+display(Markdown(narration.auc_rules()))
 #
 # ## The model: the arm's own meshes, DREAM-style randomisation
 #

@@ -225,7 +225,9 @@ display(Markdown(f"*Rule.* {narration.rules_text()}\n\n{sentence}"))
 # the paper's recurrent instance model too. Each comes with its record: the commands that
 # trained it, the scenes it saw, and its evaluations. Each was trained on a CPU with two
 # cores and one torch thread, the scenes rendered on the fly (most runs in a second
-# process beside the training). The table gives
+# process beside the training), and in phases: each phase continued from the weights the
+# one before ended with, sometimes on other scenes or settings (chapter 7 records every
+# phase), so "trained last on" names the scenes of a model's last phase. The table gives
 # each model's training steps, the scenes it saw and its hours, summed over its record.
 # It also gives the training throughput in samples per second, rendering included: each
 # training run's median logged rate, combined over the runs as their total scenes over

@@ -421,3 +421,12 @@ def test_mesh_real_reads_the_add_auc_and_says_what_zero_means():
             "mean 3D error under 10 cm.") in text
     some = narration.describe_mesh_real({"all": dict(fig, add_auc=0.05), "moving": fig}, base)
     assert "Its ADD AUC is 0.050 against the mean pose's 0.012." in some
+
+
+def test_auc_rules_list_the_constants_that_apply_them():
+    from robotpose_lib import twin
+
+    text = narration.auc_rules()
+    assert f"within {narration.SAME_AUC} count as the same" in text
+    assert f"a gap under {narration.real.ONE_RUN_GAP} is not read as a ranking" in text
+    assert f"loses more than {twin.LADDER_DROP} of AUC" in text and text.count("\n* ") == 3

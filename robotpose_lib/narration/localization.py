@@ -300,14 +300,14 @@ def describe_intermediate_supervision(steps: dict[str, tuple[int, int]]) -> str:
         return ""
     parts = [f"the {robot} reference {low:,} of its {total:,}" for robot, (low, total) in used.items()]
     return ("* **Intermediate supervision.** The paper supervises every stage at the input size "
-            "({ref}`eq. 3 <paper-eq-3>`). Our reference models did so in their first phases; in their later ones, "
+            "({ref}`eq. 3 <paper-eq-3>`). Our reference models did so only at the start: "
             + ("for " + " and ".join(parts) + " training steps" if len(parts) > 1 else "for " + parts[0]
                + " training steps")
             + ", stages 1 to N-1 were supervised at the backbone's grid against pooled targets "
             "(`--set intermediate=low_res`), which makes a training step cheaper (chapter 6 measures by how "
             "much). The last stage, the "
             "one every evaluation reads, stays supervised at the input size, so the trained network is the "
-            "same kind; its earlier stages were taught more coarsely. Those phases also ran their passes in "
+            "same kind; its earlier stages were taught more coarsely. Those steps also ran their passes in "
             "bfloat16, a 16-bit floating-point format, where the CPU supports it (the losses in float32).")
 
 

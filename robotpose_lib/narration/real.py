@@ -30,6 +30,10 @@ def _real_format(key: str) -> str:
     return ".1f" if key.endswith(("_px", "_cm")) else ".3f"
 
 
+# keypoint AUCs closer than this count as the same in chapter 5's sentences (a rule set by
+# hand: the tables print AUCs to 0.001, no spread over seeds was measured)
+SAME_AUC = 0.01
+
 REAL_ROWS = (("pck@2.5", "PCK @ 2.5 px"), ("pck@5", "PCK @ 5 px"), ("pck@10", "PCK @ 10 px"),
              ("auc", "keypoint AUC (0-20 px)"), ("found", "keypoints found"),
              ("median_px", "median pixel error [px]"), ("median_depth_cm", "median depth error [cm]"),
@@ -139,7 +143,7 @@ def describe_mesh_real(model: dict, baseline: dict, reference: dict | None = Non
         o, om = other["all"], other["moving"]
 
         def against(ours: float, theirs: float) -> str:
-            return "the same as" if abs(ours - theirs) < 0.01 else "above" if ours > theirs else "below"
+            return "the same as" if abs(ours - theirs) < SAME_AUC else "above" if ours > theirs else "below"
 
         text += (f" The {other_name} reaches {o['auc']:.2f} on all joints and {om['auc']:.2f} on the moving ones, "
                  f"finding {o['found']:.0%} of the keypoints. On these photos the model's AUC is "
@@ -147,7 +151,7 @@ def describe_mesh_real(model: dict, baseline: dict, reference: dict | None = Non
                     if against(m['auc'], o['auc']) == against(mm['auc'], om['auc']) else
                     f"{against(m['auc'], o['auc'])} that model's on all joints and {against(mm['auc'], om['auc'])} it "
                     "on the moving ones")
-                 + " (AUCs within 0.01 count as the same"
+                 + f" (AUCs within {SAME_AUC} count as the same"
                  + ("; one model each, and this one continued from that one with more steps on another recipe, so "
                     "a difference is not the meshes' alone" if continued_from_other else "") + ").")
         # a median over the keypoints found pools whichever joints a model finds: with fewer
@@ -339,6 +343,17 @@ def describe_ladder_photos(shown: list[dict], words, nearest_median_m: float, ri
             text += " What the rungs show: " + "; ".join(causes) + "."
         paragraphs.append(text)
     return "\n\n".join(paragraphs)
+
+
+def auc_rules() -> str:
+    """Chapter 5's hand-set rules for reading keypoint AUCs, as a Markdown list from the
+    constants that apply them (:data:`SAME_AUC`, :data:`ONE_RUN_GAP`, ``twin.LADDER_DROP``):
+    none is measured; each is stated where it is used too."""
+    return ("How this chapter reads keypoint AUCs (rules set by hand, since no spread over seeds was measured):\n\n"
+            f"* two AUCs within {SAME_AUC} count as the same;\n"
+            f"* between two single training runs, a gap under {ONE_RUN_GAP} is not read as a ranking;\n"
+            f"* a rung of the twin ladder (below) opens a gap when it loses more than {LADDER_DROP} of AUC "
+            "against the rung above it.")
 
 
 # keypoint AUC gaps between single training runs that chapter 5 does not read as a ranking:
