@@ -70,11 +70,11 @@ import numpy as np
 from IPython.display import Markdown, display
 
 from robotpose_lib import config, narration, scorecard
-from robotpose_lib.book import (HARD_NEGATIVES_COLUMN, onepass_robot_rows,
-                                onepass_study_rows, quick_mode_note)
+from robotpose_lib.book import (HARD_NEGATIVES_COLUMN, depth_checkpoints,
+                                onepass_robot_rows, onepass_study_rows,
+                                quick_mode_note)
 from robotpose_lib.narration import markdown_table
-from robotpose_lib.cards import (depth_study_rows, read_record, read_study,
-                                 training_cost)
+from robotpose_lib.cards import read_record, read_study, training_cost
 from robotpose_lib.real_panda import load_real_panda
 
 QUICK = config.quick_mode()
@@ -113,18 +113,9 @@ quick_mode_note()
 # measures for checkpoints along the run that made it.
 
 # %% tags=["hide-input"]
-depth_study = read_study("kuka_kr16_localization_cpu", "depth")
-diagnoses = (depth_study or {}).get("checkpoints", [])
-if not diagnoses:
-    print("No checkpoint diagnoses in a depth study file "
-          "(assets/models/kuka_kr16_localization_cpu/depth_study.json): run "
-          "scripts/depth_diagnosis.py CHECKPOINT.")
-    depth_rows = []
-else:
-    # steps from the start of training (the model's lineage.json); the shipped
-    # checkpoint is the last row
-    depth_rows = depth_study_rows(diagnoses,
-                                  training_cost("kuka_kr16_localization_cpu"))
+# the shipped checkpoint: the last of the study's rows
+depth_rows = depth_checkpoints("kuka_kr16_localization_cpu")
+if depth_rows:
     shipped_depth = depth_rows[-1]
     display(Markdown(markdown_table(
         [shipped_depth], columns=[c for c in shipped_depth if c != "step"],

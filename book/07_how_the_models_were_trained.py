@@ -67,9 +67,9 @@ import numpy as np
 from IPython.display import Markdown, display
 
 from robotpose_lib import narration
-from robotpose_lib.book import find_log
-from robotpose_lib.cards import (depth_study_rows, mean_count, read_record, read_study,
-                                 sim2real_runs, training_cost, training_phases)
+from robotpose_lib.book import depth_checkpoints, find_log
+from robotpose_lib.cards import (mean_count, read_record, read_study, sim2real_runs,
+                                 training_cost, training_phases)
 from robotpose_lib.eval.real import keypoint_metrics, mean_pose_baseline
 from robotpose_lib.models.instances import DEFAULT_MIN_ACTIVE_FRACTION
 from robotpose_lib.narration import markdown_table
@@ -163,16 +163,9 @@ if ends:
 # record of one run, not a controlled study of the codes.
 
 # %% tags=["hide-input"]
-depth_study = read_study("kuka_kr16_localization_cpu", "depth")
-diagnoses = (depth_study or {}).get("checkpoints", [])
-if not diagnoses:
-    print("No checkpoint diagnoses in a depth study file "
-          "(assets/models/kuka_kr16_localization_cpu/depth_study.json): run "
-          "scripts/depth_diagnosis.py CHECKPOINT.")
-else:
-    # steps from the start of training (the model's lineage.json)
-    depth_rows = depth_study_rows(diagnoses,
-                                  training_cost("kuka_kr16_localization_cpu"))
+# steps counted from the start of training (the model's lineage.json)
+depth_rows = depth_checkpoints("kuka_kr16_localization_cpu")
+if depth_rows:
     display(Markdown(markdown_table(
         depth_rows, columns=[c for c in depth_rows[0] if c != "step"],
         formats=narration.DEPTH_STUDY_FORMATS, headers=narration.DEPTH_STUDY_HEADERS)))

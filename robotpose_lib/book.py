@@ -12,6 +12,7 @@ stand-in) and ``Predictor.from_pretrained``.
 * :func:`chapter_verdict`: the verdict box a chapter opens with (from the scorecard).
 * :func:`onepass_study_rows`, :func:`onepass_robot_rows`: chapter 6's one-pass tables, from
   the study files and cards that ``scorecard.onepass_figures`` reads.
+* :func:`depth_checkpoints`: the depth study's checkpoint rows (chapters 6 and 7).
 
 Sentences and Markdown tables written from measured figures belong to ``narration``;
 timings to ``bench/`` (chapter 3's runtime per robot is
@@ -124,6 +125,21 @@ def _accuracy_row(label: str, m: dict) -> dict:
 
 # robot-free test scenes with distractor objects and collages of test photos
 HARD_NEGATIVES_COLUMN = "robot-free, hard negatives: none found"
+
+
+def depth_checkpoints(model: str = "kuka_kr16_localization_cpu") -> list[dict]:
+    """The depth study's checkpoint diagnoses of the shipped model ``model``
+    (``scripts/depth_diagnosis.py`` writes ``depth_study.json`` into its folder) as
+    ``cards.depth_study_rows``, steps counted from the start of its training, the shipped
+    checkpoint last; without a study, [] after one printed line saying how to make it."""
+    from .cards import depth_study_rows, read_study, training_cost
+
+    diagnoses = (read_study(model, "depth") or {}).get("checkpoints", [])
+    if not diagnoses:
+        print(f"No checkpoint diagnoses in a depth study file (assets/models/{model}/depth_study.json): run "
+              "scripts/depth_diagnosis.py CHECKPOINT.")
+        return []
+    return depth_study_rows(diagnoses, training_cost(model))
 
 
 def onepass_study_rows(study: dict) -> tuple[list[dict], list[dict]]:

@@ -139,3 +139,14 @@ def test_onepass_study_rows_read_both_layouts():
     assert book.onepass_study_rows({}) == ([], [])
 
 
+
+
+def test_depth_checkpoints_read_the_shipped_study_and_say_when_it_is_missing(capsys):
+    from robotpose_lib.book import depth_checkpoints
+
+    rows = depth_checkpoints("kuka_kr16_localization_cpu")
+    assert len(rows) >= 2 and "shipped" in rows[-1]["checkpoint"]
+    steps = [r["step"] for r in rows]
+    assert steps == sorted(steps)  # counted from the start of training: in training order
+    assert depth_checkpoints("no_such_model_cpu") == []
+    assert "no_such_model_cpu/depth_study.json" in capsys.readouterr().out
