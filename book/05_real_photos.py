@@ -158,7 +158,8 @@ if photos:
 
 # %% tags=["remove-input"]
 display(Markdown(narration.auc_rules()))
-#
+
+# %% [markdown]
 # ## The model: the arm's own meshes, DREAM-style randomisation
 #
 # A model trained on the Panda drawn from primitives (`panda_primitive`, chapter 1) sees
