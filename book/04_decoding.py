@@ -134,7 +134,7 @@ masked = decode.mask_beliefs(beliefs, masks[r_show])[0]
 # the followed robot's joints, each the centre of one of its depth discs
 own_uv = sample.joints_2d[r_show][pose3d.counted_joints(sample)[r_show]]
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Decoding perfect maps, followed for the largest robot: the scene with its true joints (that robot outlined in white), the belief maps of all joints, dilated for display so that each peak shows (the title gives the radius), and the beliefs multiplied by that robot's mask (outline in white), zoomed onto that robot, with the peaks found by NMS (crosses) and LoG (circles), and the depth decoded on that robot's depth discs, one dot per disc at its joint (the other robots' discs as grey dots), over the robots' silhouettes.", "name": "fig-perfect"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Decoding perfect maps, followed for the largest robot: the scene with its true joints (that robot outlined in black), the belief maps of all joints, dilated for display so that each peak shows (the title gives the radius), and the beliefs multiplied by that robot's mask (outline in white), zoomed onto that robot, with the peaks found by NMS (crosses) and LoG (circles), and the depth decoded on that robot's depth discs, one dot per disc at its joint (the other robots' discs as grey dots), over the robots' silhouettes.", "name": "fig-perfect"}}
 from robotpose_lib.viz.decoding import (display_radius, plot_disc_depths,
                                         plot_found_peaks, widen_peaks)
 
@@ -144,9 +144,10 @@ widen = display_radius(W)
 fig, axes = plt.subplots(1, 4, figsize=(10, 3.0))
 axes[0].imshow(viz.draw_sample(sample))
 # the followed robot outlined and named, as in the panels that zoom onto it
-axes[0].contour(sample.masks[r_show], levels=[0.5], colors="w", linewidths=0.8)
+axes[0].contour(sample.masks[r_show], levels=[0.5], colors="k", linewidths=1.2)
 top = np.argwhere(sample.masks[r_show]).min(axis=0)  # its topmost row, leftmost col
-axes[0].text(top[1], max(top[0] - 4, 8), f"robot {r_show}", color="w", fontsize=8)
+axes[0].text(top[1], max(top[0] - 4, 8), f"robot {r_show}", color="k", fontsize=9,
+             fontweight="bold", bbox=dict(facecolor="w", alpha=0.8, pad=1, lw=0))
 axes[0].set_title(f"{sample.num_robots} robots, true joints", fontsize=9)
 axes[1].imshow(widen_peaks(beliefs.max(0).values, widen), cmap="magma")
 axes[1].set_title(f"belief maps, max over joints\n(dilated {widen} px for display)",
@@ -201,8 +202,8 @@ display(Markdown(narration.describe_perfect_decoding(perfect)))
 # ## The reference networks
 #
 # `Predictor.from_pretrained(robot)` loads the shipped reference checkpoints: the robot's
-# localization network and an instance model, all trained on a CPU; chapters 2, 3 and 6
-# describe them. Where a robot ships both instance models, a rule on measured figures
+# localization network and an instance model, all trained on a CPU; chapters 2, 3, 5
+# and 6 describe them. Where a robot ships both instance models, a rule on measured figures
 # picks one (`checkpoint.default_instance_task`): the higher sum of mask AP@0.5 (chapter
 # 3's average precision of the masks at an overlap, IoU, of at least 0.5) and counting
 # accuracy on the synthetic test set (chapter 5's real photos play no part in this
@@ -240,7 +241,9 @@ if predictor is not None:
                for task in ("instances", "onepass"))
     display(Markdown(narration.pipeline_in_use(
         ROBOT, showcase.instance_model_kind(predictor),
-        read_record(f"{ROBOT}_localization_cpu"), ships_both=both)))
+        read_record(f"{ROBOT}_localization_cpu"), ships_both=both,
+        robot_words=("the Panda drawn from its URDF meshes, the *mesh Panda* of chapter 5"
+                     if ROBOT == "panda" else ""))))
 
 # %% [markdown]
 # {numref}`fig-predicted` shows the chains predicted on a scene of the fixed synthetic test
@@ -634,11 +637,12 @@ if predictor is not None and shown and ROBOT in reports:
 #
 # * **Masking**: as the paper, beliefs are multiplied by each instance mask before peak
 #   finding. The masks come from the instance model that `Predictor` loads (4.2 says
-#   which, and the tables of 4.3 name it per robot): our one-pass model (chapter 6)
-#   where the rule of 4.2 picks it or it is the only one, else the paper's recurrent
-#   model (chapter 3, with a 0.2% stopping rule instead of the paper's 5%, because most
-#   of our synthetic robots cover less than 5% of the image; set from the test scenes'
-#   robot areas and checked on validation scenes, chapter 3). The runtime table of 4.5 times the recurrent one.
+#   which, and the tables of 4.3 name it per robot). That is our one-pass model (chapter
+#   6) where the rule of 4.2 picks it or it is the only one, else the paper's recurrent
+#   model (chapter 3). The recurrent model stops at a 0.2% rule instead of the paper's
+#   5%, because most of our synthetic robots cover less than 5% of the image; the rule
+#   was set from the test scenes' robot areas and checked on validation scenes
+#   (chapter 3). The runtime table of 4.5 times the recurrent one.
 # * **Peaks**: NMS by max-pooling (3x3) then the best peak per joint, with a sub-pixel
 #   fit of the logarithm of the belief; LoG as `blob_log` (same kernels and peak rule)
 #   implemented with torch convolutions. The paper gives neither the sub-pixel method
@@ -650,8 +654,9 @@ if predictor is not None and shown and ROBOT in reports:
 #
 # ## Summary
 #
-# * Decoding is four small steps: mask, peak, depth, back-projection; on perfect maps it
-#   loses almost nothing, so the end-to-end errors are the networks'.
+# * Decoding is four small steps: mask, peak, depth, back-projection; on the perfect
+#   maps of the scene shown it lost almost nothing, so the end-to-end errors are mostly
+#   the networks'.
 # * `Predictor` and `robotpose predict` run the whole pipeline on any image and $K$,
 #   resizing both consistently.
 # * NMS and LoG decode the same maps; section 4.3 tests, joint by joint, whether either

@@ -50,8 +50,9 @@
 # of view, the base or the hand cut by the border, occluders, an object in the hand).
 #
 # One caveat: the model starts from the weights of the primitive-Panda model (the
-# comparison row below), whose checkpoint and frozen backbone were chosen partly on
-# these photos (chapter 7). So the figures here may be somewhat optimistic.
+# comparison row below), whose frozen backbone was kept after a comparison on these
+# photos and whose checkpoints were measured on them (chapter 7). So the figures here may
+# be somewhat optimistic.
 
 # %% tags=["remove-cell"]
 # On Colab, install the library first (elsewhere it is already installed by `make`).
@@ -316,7 +317,7 @@ display(Markdown(photos_or_absent(
     "joins each predicted joint to its own true joint, so a joint put on the arm but at "
     "the wrong place shows. Under the figure every joint of every rung is sorted: right "
     "(within PCK@10's 10 px of its true position), on another joint, on the arm (within "
-    "5% of the image width of the true chain), off the arm, or missed; the rungs of a "
+    "5% of the image width of the true chain), off the arm, or missed. The rungs of a "
     "photo then separate the causes: joints that leave the arm only once the real "
     "background is behind it, joints right on the render but lost on the photo, and "
     "views that defeat the model even when rendered.", bool(photos))))
@@ -424,7 +425,7 @@ if not any("GPU" in m for m in machines):
 # 3. **Backgrounds.** Add photographs of labs and workshops without robots
 #    (`BackgroundPool(folders=...)`, e.g. an unpacked COCO image folder): the ladder's
 #    background rung measures what they change.
-# 4. **Close views.** The worst photos are close-ups that fail even when rendered; the
+# 4. **Close views.** The worst photo is a close-up that fails even when rendered; the
 #    filmed recipe's camera distances (`filmed_distance`) reach 0.3 m from the arm. More
 #    such scenes are the obvious thing to try, though at the CPU budget the recipe that
 #    adds them (`dream_filmed`) did not beat `dream` on the filmed validation set.

@@ -95,13 +95,16 @@ LOCALIZATION = {"panda": "panda_localization_cpu",
 # the `sim2real` scenes of chapter 5, and its last phase continued on the arm drawn from
 # its URDF meshes (`panda`) with chapter 5's `dream` recipe.
 #
-# The table lists each phase with the settings its recorded command trained with. The
-# columns: the robot the scenes drew and their recipe (chapters 1 and 5); $\lambda$, the
-# depth weight of eq. 1; the depth code, the paper's inverse one or the log code of
-# chapter 2's section on depth; the depth-context branch (chapter 2); how stages 1 to
-# N-1 were supervised, at full size as in the paper or coarsely at the backbone's grid;
-# and the learning rate each phase started at, which either stays (constant) or falls
-# along half a cosine over the steps the phase's command asked for.
+# The table lists each phase with the settings its recorded command trained with:
+#
+# * the robot the scenes drew and their recipe (chapters 1 and 5);
+# * $\lambda$, the depth weight of eq. 1;
+# * the depth code, the paper's inverse one or the log code of chapter 2's section on
+#   depth, and the depth-context branch (chapter 2);
+# * how stages 1 to N-1 were supervised, at full size as in the paper or coarsely at the
+#   backbone's grid;
+# * the learning rate each phase started at, which either stays (constant) or falls
+#   along half a cosine over the steps the phase's command asked for.
 
 # %% tags=["hide-input"]
 phases = {robot: training_phases(name) for robot, name in LOCALIZATION.items()}
@@ -203,7 +206,8 @@ if weight1_log and phase_logs and all(any("eos_error" in r for r in rows)
         plot_training_curve(ax, curve["steps"][mine], curve["values"][mine],
                             max(3, int(mine.sum()) // 20), label, color=f"C{k + 1}")
     ax.set_yscale("log")
-    ax.set_xlabel("step (the shipped model's phases one after the other)")
+    ax.set_xlabel("step (the weight-1 run from 0; the shipped model's phases one "
+                  "after the other)")
     ax.set_ylabel("end-of-sequence error (mean squared)")
     ax.set_title(ROBOT, fontsize=10)
     # one legend entry per run, its trailing mean (thin lines: the logged values)
@@ -245,9 +249,8 @@ if eos_values:
 # measured checkpoints of that primitive Panda's `sim2real` training run, and of a run
 # with a fine-tuned backbone stopped after the same wall time, on chapter 5's 15
 # calibrated development (dev) photos (one robot per photo, no instance masks). Those
-# photos were never trained on, but they are the ones the backbone and checkpoint
-# choices were compared on, so the figures below are somewhat optimistic for the choices
-# made. The mean-pose baseline predicts every photo as the average true pose, computed
+# photos were never trained on, but the two backbones were compared on them, so the
+# figures below are somewhat optimistic for that choice. The mean-pose baseline predicts every photo as the average true pose, computed
 # from the photos themselves. The first row is the network after its paper-recipe
 # training, before any `sim2real` scene; every other row continued from those weights on
 # `sim2real` scenes, named by its backbone setting and its hours of that training; the
@@ -312,7 +315,7 @@ if real_study is not None:
 # * The heavier end-of-sequence weight lowered the term the paper's weight leaves high,
 #   in runs of other lengths than the weight-1 run.
 # * On real photographs, training time on the `sim2real` recipe has to be read against
-#   the mean-pose baseline; the dev photos also chose among the runs.
+#   the mean-pose baseline; the dev photos also compared the two backbones.
 #
 # ## Exercises
 #

@@ -273,7 +273,7 @@ def test_describe_recipe_choice_names_both_arms():
                                                                        "moving": {"auc": auc / 2}}}}
 
     text = narration.describe_recipe_choice({"chosen": "B", "arms": {"A": arm("dream", 0.2), "B": arm("x", 0.3)}})
-    assert "after the same 4,641 steps, chose `x` (keypoint AUC all / moving 0.300 / 0.150)" in text
+    assert "after the same 4,641 steps, it chose `x` (keypoint AUC all / moving 0.300 / 0.150)" in text
     assert "over `dream` (0.200 / 0.100)" in text and "that run, trained longer" not in text
     choice = {"chosen": "B", "arms": {"A": arm("dream", 0.2), "B": arm("x", 0.3)}}
     assert "; the model in this chapter is that run, trained longer. That is one run per recipe: the gap is larger" \
@@ -282,7 +282,7 @@ def test_describe_recipe_choice_names_both_arms():
     assert "a gap under 0.02 between single runs is not read as a ranking" in narration.describe_recipe_choice(close)
     assert "continued the chosen run" not in narration.describe_recipe_choice(choice, 3000)
     choice["steps_budget"] = "the steps the first run made in 45 min"
-    assert "after the same 4,641 steps (the steps the first run made in 45 min), chose" in \
+    assert "after the same 4,641 steps (the steps the first run made in 45 min), it chose" in \
         narration.describe_recipe_choice(choice)
 
 

@@ -56,7 +56,7 @@ def test_describe_perfect_decoding_says_lossless_only_below_a_centimetre():
             {"peaks": "LoG", "mean 3D [cm]": 0.02, "max 3D [cm]": 0.18}]
     text = narration.describe_perfect_decoding(rows)
     assert "0.00 cm with NMS and 0.02 cm with LoG (largest: 0.2 cm)" in text
-    assert text.endswith("nearly lossless.")
+    assert text.endswith("nearly lossless here (one scene: a check, not a measurement).")
     worse = [dict(r, **{"mean 3D [cm]": 2.5}) for r in rows]
     assert "loses a measurable amount" in narration.describe_perfect_decoding(worse)
     with pytest.raises(ValueError):
@@ -304,7 +304,7 @@ def test_describe_real_study_reads_baseline_trend_and_backbones():
     text = narration.describe_real_study(runs, {"auc": 0.4})
     assert "it beats the baseline." in text and "rising at every checkpoint" in text
     assert narration.describe_real_study(runs).startswith(
-        "On all seven joints the best run, *frozen backbone, sim2real, 1 h (shipped)*, reaches a keypoint AUC of "
+        "On all seven joints the best checkpoint, *frozen backbone, sim2real, 1 h (shipped)*, reaches a keypoint AUC of "
         "0.50.")
 
 
@@ -338,6 +338,11 @@ def test_depth_study_rows_count_steps_from_the_start_and_read_as_sentences():
     assert ("; it lies below 0.9 for *step 3,000 (inverse code)*, whose predictions are squeezed towards the middle "
             "of the range (the rows also differ in training length") in text
     assert "from 50.0 to 20.0 cm: more than half of the error was each robot's distance" in text
+    assert "is not the row with the lowest far error" not in text  # the shipped row is the lowest here
+    late = depth_study_rows([_diagnosis("part 2 (a)", 2000, 40.0, 0.95),
+                             _diagnosis("the weights (b; shipped)", 3000, 50.0, 0.95)], cost)
+    assert ("The shipped checkpoint is not the row with the lowest far error: *step 3,000 (a)* errs by "
+            in narration.describe_depth_study(late))
     same = depth_study_rows([_diagnosis("part 1 (a)", 1000, 120.0, 0.5)], cost)
     # one checkpoint (chapter 6 reads the shipped one alone) is named, not counted
     alone = narration.describe_depth_study(same)
@@ -503,8 +508,12 @@ def test_pipeline_in_use_names_the_instance_model_and_the_cameras():
         "where the test set has camera 0.5-3 m" in text
     assert "The one-pass model is ours, not the paper's" in text and "section 4.5 times the recurrent model" in text
     assert "the rule above picks it" in text  # by default the robot ships both
+    assert "(chapter 7 lists every phase of its training), and its one-pass" in text
+    named = narration.pipeline_in_use("panda", "one-pass", dream, robot_words="the mesh Panda")
+    assert named.startswith("**What runs from here on.** The `panda` pipeline of `Predictor` (the mesh Panda): its")
     only = narration.pipeline_in_use("panda", "one-pass", dream, ships_both=False)
     assert "it is the only instance model shipped for `panda`" in only and "the rule above" not in only
     plain = narration.pipeline_in_use("kuka_kr16", "recurrent", SimpleNamespace(lineage={"recipe": "paper"}))
-    assert plain.endswith("last trained on the `paper` recipe, and its recurrent instance model.")
+    assert plain.endswith("last trained on the `paper` recipe (chapter 7 lists every phase of its training), and its "
+                          "recurrent instance model.")
     assert "ours, not the paper's" not in narration.pipeline_in_use("kuka_kr16", "recurrent")

@@ -204,24 +204,28 @@ def camera_ranges(params) -> str:
             f"{q.fov_y_deg[0]:g}-{q.fov_y_deg[1]:g} deg")
 
 
-def pipeline_in_use(robot: str, instance_kind: str, record=None, ships_both: bool = True) -> str:
+def pipeline_in_use(robot: str, instance_kind: str, record=None, ships_both: bool = True,
+                    robot_words: str = "") -> str:
     """Chapter 4's statement, before its figures, of the pipeline they measure: ``robot``'s
     localization network (with ``record``, its ``cards.ModelRecord``: the recipe of its last
     training phase, pointed to chapter 5 when it is not the paper's, and, when that recipe's
     cameras differ from the test set's, both ranges) and its ``instance_kind`` ("one-pass" or
     "recurrent", ``showcase.instance_model_kind``) instance model; for the one-pass model,
     that it is ours and not the paper's, and (``ships_both``) whether the rule picked it
-    over the recurrent model or it is the only one the robot ships."""
+    over the recurrent model or it is the only one the robot ships; ``robot_words``: what the
+    robot is, in words, beside its name."""
     from ..synth import params_for
 
-    text = (f"**What runs from here on.** The `{robot}` pipeline of `Predictor`: its localization network (the "
-            "paper's design at our CPU size, chapter 2)")
+    text = (f"**What runs from here on.** The `{robot}` pipeline of `Predictor`"
+            + (f" ({robot_words})" if robot_words else "")
+            + ": its localization network (the paper's design at our CPU size, chapter 2)")
     if record is not None:
         recipe = record.lineage["recipe"]
         trained, tested = params_for(robot, recipe), params_for(robot)
         text += f", last trained on the `{recipe}` recipe" + (" of chapter 5" if recipe != "paper" else "")
         if (trained.r_min, trained.r_max, trained.fov_y_deg) != (tested.r_min, tested.r_max, tested.fov_y_deg):
             text += f" ({camera_ranges(trained)}, where the test set has {camera_ranges(tested)})"
+        text += " (chapter 7 lists every phase of its training)"
     text += f", and its {instance_kind} instance model."
     if instance_kind == "one-pass":
         text += (" The one-pass model is ours, not the paper's (chapter 6 describes it; "
@@ -242,10 +246,12 @@ def describe_perfect_decoding(rows: list[dict]) -> str:
         raise ValueError(f"rows: expected one per peak finder (two), got {len(rows)}")
     a, b = rows[:2]
     best = min(rows, key=lambda r: r["mean 3D [cm]"])
-    return (f"On perfect maps the mean 3D error is {a['mean 3D [cm]']:.2f} cm with {a['peaks']} and "
+    return (f"On this scene's perfect maps the mean 3D error is {a['mean 3D [cm]']:.2f} cm with {a['peaks']} "
+            "and "
             f"{b['mean 3D [cm]']:.2f} cm with {b['peaks']} (largest: "
             f"{max(r['max 3D [cm]'] for r in rows):.1f} cm): "
-            + ("decoding is nearly lossless." if best["mean 3D [cm]"] < 1.0 else
+            + ("decoding is nearly lossless here (one scene: a check, not a measurement)."
+               if best["mean 3D [cm]"] < 1.0 else
                "decoding itself loses a measurable amount here; the paragraph below says where it comes from."))
 
 

@@ -379,19 +379,20 @@ def describe_backbone_studies(rows: list[dict], shipped_steps: int | None = None
         others = [r for r in mine if not r["control"]]
         clauses = [f"{r['label']}: {r['auc_all']:.3f} ({r['vs_control']:+.3f}, "
                    f"{r['cpu_min'] / control['cpu_min']:.1f} times the CPU time)" for r in others]
-        parts.append(f"in the {study} study the shipped setting (the control) reaches {control['auc_all']:.3f}; "
-                     + "; ".join(clauses))
+        parts.append(f"* the {study} study: the shipped setting (the control) reaches {control['auc_all']:.3f}; "
+                     + "; ".join(clauses) + ";")
         best_names.append(max(mine, key=lambda r: r["auc_all"]))
     if not parts:
         return ""
     steps = max(r["steps"] for r in rows)
     text = (f"After {steps:,} steps from the same weights with the same seeds, on the filmed validation set "
-            "(keypoint AUC, all joints; the change against the control in brackets): " + "; ".join(parts) + ".")
+            "(keypoint AUC, all joints; the change against the control in brackets):\n\n" + "\n".join(parts)
+            + "\n\n")
     close = [r for r in rows if r["name"] != "start" and not r["control"] and abs(r["vs_control"]) < ONE_RUN_GAP]
     if all(b["control"] for b in best_names):
-        text += " At this budget no row beats the backbone as shipped"
+        text += "At this budget no row beats the backbone as shipped"
     else:
-        text += " At this budget the best is " + ", ".join(b["label"] for b in best_names if not b["control"])
+        text += "At this budget the best is " + ", ".join(b["label"] for b in best_names if not b["control"])
     text += ("; " + join_words([f"the {r['label']} lies within {abs(r['vs_control']):.3f} of its control"
                                 for r in close])
              + f", and from one run each a gap under {ONE_RUN_GAP} is not read as a ranking." if close else ".")
@@ -422,14 +423,12 @@ def describe_recipe_choice(comparison: dict, first_part_steps: int | None = None
     gap = chosen["figures"]["model"]["all"]["auc"] - max((a["figures"]["model"]["all"]["auc"] for a in others),
                                                          default=float("-inf"))
     budget = f" ({comparison['steps_budget']})" if comparison.get("steps_budget") else ""
-    return (f"The recipe was chosen by a short trial: one run per recipe from the same start, each measured on the "
-            f"filmed validation set after the same {chosen['steps']:,} steps{budget}, chose `{chosen['recipe']}` "
+    return (f"The recipe was chosen by a short trial of one run per recipe from the same start. Measured on the "
+            f"filmed validation set after the same {chosen['steps']:,} steps{budget}, it chose `{chosen['recipe']}` "
             f"(keypoint AUC all / moving {figs(chosen)}) over "
             + ", ".join(f"`{a['recipe']}` ({figs(a)})" for a in others) + early
-            + (f". That is one run per recipe: the gap is larger than {ONE_RUN_GAP}, the least gap between single "
-               "runs that this chapter reads as a ranking (a rule set by hand, twice the 0.01 that its tables print "
-               "as equal, since no spread of this AUC over seeds was measured; the backbone study below uses the "
-               "same rule), but its size is not measured." if gap >= ONE_RUN_GAP else
+            + (f". That is one run per recipe: the gap is larger than {ONE_RUN_GAP}, so by this chapter's rules it "
+               "ranks the two, but its size is not measured." if gap >= ONE_RUN_GAP else
                f". That is one run per recipe, and a gap under {ONE_RUN_GAP} between single runs is not read as a "
                "ranking: the choice was close to a toss."))
 
@@ -459,12 +458,14 @@ def recipe_table(names: list[str], robot: str | None = None) -> str:
                    for k, v in own.items() if under.get(k, object()) != v]
         rows.append({"recipe": f"`{name}`", "builds on": f"`{base}`" if base else "\u2014",
                      "adds or changes": "; ".join(changes) if base else "nothing: the paper's randomisation"})
-    return (markdown_table(rows) + "\nFields of view are vertical, in degrees; `inclination_range` is the "
-            "camera's angle from the vertical in radians; `r_min` and `r_max` bound the camera radius in metres; "
-            "a probability is the share of robots, scenes or images that get the effect. `aim_offset` moves the "
-            "point the camera aims at by up to that fraction of the robot's reach along each axis; "
-            "`max_distractors` and `collage_patches` are the most distractor objects and pasted background "
-            "patches per scene; `distractor_depth` places distractors at that fraction of the camera's distance; "
-            "`color_jitter` and `white_balance` are the largest relative changes of brightness, contrast and "
+    return (markdown_table(rows) + "\nThe units of the settings:\n\n"
+            "* fields of view are vertical, in degrees; `inclination_range` is the camera's angle from the "
+            "vertical in radians; `r_min` and `r_max` bound the camera radius in metres;\n"
+            "* a probability is the share of robots, scenes or images that get the effect;\n"
+            "* `aim_offset` moves the point the camera aims at by up to that fraction of the robot's reach along "
+            "each axis;\n"
+            "* `max_distractors` and `collage_patches` are the most distractor objects and pasted background "
+            "patches per scene; `distractor_depth` places distractors at that fraction of the camera's distance;\n"
+            "* `color_jitter` and `white_balance` are the largest relative changes of brightness, contrast and "
             "saturation, and of each colour channel's gain; `gamma_range` bounds the exposure curve's exponent; "
             "`specular_range` the highlight's strength (1: full white).\n")
