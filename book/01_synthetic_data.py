@@ -394,9 +394,13 @@ plt.show()
 # %% tags=["hide-input"]
 from robotpose_lib.narration import describe_training_distribution
 
+from robotpose_lib.eval.testset import robot_count_shares
+
 display(Markdown(describe_training_distribution(
     {name: st["robots"] for name, st in stats.items()},
-    {name: st["depth"] for name, st in stats.items()})))
+    {name: st["depth"] for name, st in stats.items()},
+    # what the parameters draw on average (no rendering: fast)
+    averages={name: robot_count_shares(name) for name in stats})))
 
 # %% [markdown]
 # Only the industrial arm reaches the paper's far range (beyond 5 m), and the Panda stays

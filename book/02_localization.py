@@ -606,7 +606,7 @@ display(Markdown(provenance_note("\n\n".join(against_cards),
 # which matches what the image offers: apparent size gives depth to a constant relative
 # precision.
 
-# %% mystnb={"figure": {"caption": "What eq. 1 charges for a 10 cm depth error at each depth, relative to the same error at 1 m, with the paper's inverse code and with the log code (0.8-13 m, the industrial arm's coding range); dotted: the 5 m split between near and far joints in the evaluation's tables.", "name": "fig-depth-cost"}}
+# %% mystnb={"figure": {"caption": "What eq. 1 charges for a 10 cm depth error at each depth, relative to the same error at 1 m, with the paper's inverse code and with the log code (0.8-13 m, the industrial arm's coding range); dotted: the 5 m split between near and far joints in the evaluation's tables. A fixed 10 cm is a smaller relative error at 10 m than at 1 m, so the log code's curve falls too, as the square of 1/Z; the inverse code's falls as 1/Z to the fourth power.", "name": "fig-depth-cost"}}
 from robotpose_lib.targets import DepthCoding
 from robotpose_lib.viz.localization import plot_depth_cost, plot_toy_depth
 

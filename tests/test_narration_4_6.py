@@ -304,8 +304,8 @@ def test_describe_real_study_reads_baseline_trend_and_backbones():
     text = narration.describe_real_study(runs, {"auc": 0.4})
     assert "it beats the baseline." in text and "rising at every checkpoint" in text
     assert narration.describe_real_study(runs).startswith(
-        "On all seven joints the best checkpoint, *frozen backbone, sim2real, 1 h (shipped)*, reaches a keypoint AUC of "
-        "0.50.")
+        "On all seven joints the best checkpoint, *frozen backbone, sim2real, 1 h (shipped)*, reaches a keypoint "
+        "AUC of 0.50.")
 
 
 def _diagnosis(label, step, far, slope, joints=50.0, oracle=30.0):

@@ -450,4 +450,15 @@ def test_toy_setup_gives_the_disc_radius_at_both_ends():
 
 def test_training_distribution_gives_the_sample_spread():
     text = nar.describe_training_distribution({"a": np.ones(200)}, {"a": np.ones(5)})
-    assert "one sample of 200 scenes: chance alone typically moves such a share by up to about 7 points" in text
+    assert ("one sample of 200 scenes: chance alone moves such a share by up to about 7 points either way in "
+            "most") in text
+
+
+def test_training_distribution_sets_each_share_beside_its_average():
+    counts = {"a": [0] * 20 + [1] * 40 + [2] * 40}  # 20% none, 40% two or more
+    depths = {"a": [1.0, 2.0, 3.0]}
+    text = nar.describe_training_distribution(counts, depths, averages={"a": [0.2, 0.45, 0.25, 0.1]})
+    assert "20% (average 20%) of the 100 scenes show no robot" in text
+    assert "40% (average 35%) show two or more" in text and "unusual" not in text
+    far = nar.describe_training_distribution(counts, depths, averages={"a": [0.2, 0.6, 0.15, 0.05]})
+    assert "40% (average 20%; beyond two standard errors: an unusual sample) show two or more" in far

@@ -63,35 +63,48 @@ def renderer_verdict(pybullet: tuple[float, float] | None, views: int, photos: i
             f"angles and intrinsics, {check}; and {photo}.")
 
 
-def describe_training_distribution(counts: dict, depths: dict, far_m: float = 5.0) -> str:
+def describe_training_distribution(counts: dict, depths: dict, far_m: float = 5.0,
+                                   averages: dict | None = None) -> str:
     """Chapter 1: Markdown bullets reading the training distribution of each robot's preset.
 
     Args:
         counts: robot -> robots per scene (S,) of its random scenes.
         depths: robot -> camera z of every joint of those scenes, metres.
         far_m: where the paper's far range begins (its Table I splits at 5 m).
+        averages: robot -> the shares of scenes with 0, 1, 2, ... robots that its
+            parameters draw on average (``eval.testset.robot_count_shares``), or None.
 
     Returns:
-        one bullet per robot (scenes without a robot, with two or more, the 5th-95th
-        percentile of the joints' depth, the share beyond ``far_m``), and a closing line
-        when the robots' counts agree scene by scene (both presets draw them alike).
+        one bullet per robot (scenes without a robot, with two or more, each beside its
+        average when given, and a flag where the sample lies beyond two binomial standard
+        errors of it; the 5th-95th percentile of the joints' depth, the share beyond
+        ``far_m``), and a closing line when the robots' counts agree scene by scene.
     """
     lines = []
+    n = len(next(iter(counts.values()), []))
+    band = chance_band(0.5, n) if n else 0.0  # at a share of one half, the widest
+
+    def share(x: float, avg: float | None) -> str:
+        if avg is None:
+            return f"{x:.0%}"
+        off = abs(x - avg) > chance_band(avg, n)
+        return f"{x:.0%} (average {avg:.0%}" + ("; beyond two standard errors: an unusual sample" if off else "") + ")"
+
     for name, c in counts.items():
         c, z = np.asarray(c), np.asarray(depths[name])
-        lines.append(f"* **{name}**: {np.mean(c == 0):.0%} of the {len(c)} "
-                     "scenes show no robot (they teach the networks to say so) and "
-                     f"{np.mean(c >= 2):.0%} show two or more; the joints lie "
-                     f"{np.percentile(z, 5):.1f} to {np.percentile(z, 95):.1f} m from the "
+        avg = None if averages is None or name not in averages else np.asarray(averages[name])
+        lines.append(f"* **{name}**: {share(np.mean(c == 0), None if avg is None else float(avg[0]))} of the "
+                     f"{len(c)} scenes show no robot (they teach the networks to say so) and "
+                     f"{share(np.mean(c >= 2), None if avg is None else float(avg[2:].sum()))} show two or more; "
+                     f"the joints lie {np.percentile(z, 5):.1f} to {np.percentile(z, 95):.1f} m from the "
                      f"camera (5th to 95th percentile), {np.mean(z >= far_m):.0%} of them in "
                      f"the paper's far range beyond {far_m:g} m.")
-    n = len(next(iter(counts.values()), []))
     if n:
-        half_width = chance_band(0.5, n)  # at a share of one half, the widest
-        lines.append(f"\nThese are the shares of one sample of {n} scenes: chance alone typically moves such a "
-                     f"share by up to about {100 * half_width:.0f} points either way (two binomial standard errors), "
-                     "so they can differ that much from the averages the parameters draw, which chapter 3 gives for "
-                     "its test scenes.")
+        lines.append(f"\nThese are the shares of one sample of {n} scenes"
+                     + (", beside the averages the parameters draw (chapter 3's robot-count table gives them too)"
+                        if averages else "")
+                     + f": chance alone moves such a share by up to about {100 * band:.0f} points either way in most "
+                     "samples (two binomial standard errors).")
     listed = [list(np.asarray(c)) for c in counts.values()]
     if listed and all(c == listed[0] for c in listed):
         lines.append("\nThe robot counts agree between the robots because both presets "
