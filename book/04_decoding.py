@@ -639,8 +639,8 @@ if predictor is not None and shown and ROBOT in reports:
 #   finding. The masks come from the instance model that `Predictor` loads (4.2 says
 #   which, and the tables of 4.3 name it per robot). That is our one-pass model (chapter
 #   6) where the rule of 4.2 picks it or it is the only one, else the paper's recurrent
-#   model (chapter 3). The recurrent model stops at a 0.2% rule instead of the paper's
-#   5%, because most of our synthetic robots cover less than 5% of the image; the rule
+#   model (chapter 3). The recurrent model stops when fewer than 0.2% of the image's
+#   pixels are active in its mask, instead of the paper's 5%, because most of our synthetic robots cover less than 5% of the image; the rule
 #   was set from the test scenes' robot areas and checked on validation scenes
 #   (chapter 3). The runtime table of 4.5 times the recurrent one.
 # * **Peaks**: NMS by max-pooling (3x3) then the best peak per joint, with a sub-pixel

@@ -50,9 +50,10 @@
 # of view, the base or the hand cut by the border, occluders, an object in the hand).
 #
 # One caveat: the model starts from the weights of the primitive-Panda model (the
-# comparison row below), whose frozen backbone was kept after a comparison on these
-# photos and whose checkpoints were measured on them (chapter 7). So the figures here may
-# be somewhat optimistic.
+# comparison row below), whose checkpoints were measured on these photos and whose
+# frozen backbone was compared with a fine-tuned one on them (chapter 7; the comparison
+# could not rank the two, and the frozen backbone stayed). So the figures here may be
+# somewhat optimistic.
 
 # %% tags=["remove-cell"]
 # On Colab, install the library first (elsewhere it is already installed by `make`).

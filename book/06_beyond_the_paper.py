@@ -104,8 +104,8 @@ quick_mode_note()
 #   predictions are squeezed towards the middle);
 # * the joints' depth error before and after an oracle scale per robot (below the table).
 #
-# The study reads the shipped checkpoint of the industrial arm's network on the first of
-# the model cards' test scenes (the table's column gives how many), where chapter 2 and
+# The study reads the shipped checkpoint of the industrial arm's network on the first few
+# dozen of the model cards' test scenes (the table's *test scenes* column), where chapter 2 and
 # the introduction's scorecard measure Table I on all 100: its Table I errors, from
 # fewer scenes, differ from theirs (the paragraph under the table sets both side by
 # side). Its target floor is measured on these scenes too; chapter 2's floors table

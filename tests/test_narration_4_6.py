@@ -389,7 +389,7 @@ def test_describe_onepass_comparison_puts_the_budgets_beside_the_per_robot_verdi
     assert "it scores lower on both." in narration.describe_onepass_comparison(figures[1:], recipes)
     assert "share of the 40 robot-free test scenes" in text
     assert ("* 65%: panda, one-pass, trained on two recipes, 5,200 steps of `paper` then 3,000 of `clutter`;\n"
-            "* 42%: panda, recurrent (ConvGRU), trained on the `paper` recipe;") in text
+            "* 42%: panda, recurrent (ConvGRU), trained on the `paper` recipe.") in text
     assert "panda centre threshold 0.25, NMS window 7x7" in text and "kuka_kr16 centre" not in text
 
 
@@ -508,12 +508,12 @@ def test_pipeline_in_use_names_the_instance_model_and_the_cameras():
         "where the test set has camera 0.5-3 m" in text
     assert "The one-pass model is ours, not the paper's" in text and "section 4.5 times the recurrent model" in text
     assert "the rule above picks it" in text  # by default the robot ships both
-    assert "(chapter 7 lists every phase of its training), and its one-pass" in text
+    assert text.endswith("Table II does. Chapter 7 lists every phase of the localization network's training.")
     named = narration.pipeline_in_use("panda", "one-pass", dream, robot_words="the mesh Panda")
     assert named.startswith("**What runs from here on.** The `panda` pipeline of `Predictor` (the mesh Panda): its")
     only = narration.pipeline_in_use("panda", "one-pass", dream, ships_both=False)
     assert "it is the only instance model shipped for `panda`" in only and "the rule above" not in only
     plain = narration.pipeline_in_use("kuka_kr16", "recurrent", SimpleNamespace(lineage={"recipe": "paper"}))
-    assert plain.endswith("last trained on the `paper` recipe (chapter 7 lists every phase of its training), and its "
-                          "recurrent instance model.")
+    assert plain.endswith("last trained on the `paper` recipe, and its recurrent instance model. Chapter 7 lists "
+                          "every phase of the localization network's training.")
     assert "ours, not the paper's" not in narration.pipeline_in_use("kuka_kr16", "recurrent")

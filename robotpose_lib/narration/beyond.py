@@ -247,8 +247,9 @@ def describe_onepass_comparison(figures: list[dict], recipes: dict, budgets: str
         sentences.append(
             "With hard negatives (the same scenes with distractor objects and patches of other test photos pasted "
             "in) the models alone find nothing in these shares of the scenes:\n\n"
-            + "\n".join(f"* {m['robot_free_hard']:.0%}: {robot}, {ONEPASS_NAMES[key]}, trained "
-                         f"{recipes.get((robot, key)) or 'on an unrecorded recipe'};" for robot, key, m in hard)
+            + ";\n".join(f"* {m['robot_free_hard']:.0%}: {robot}, {ONEPASS_NAMES[key]}, trained "
+                          f"{recipes.get((robot, key)) or 'on an unrecorded recipe'}" for robot, key, m in hard)
+            + "."
             + "\n\nThe paper recipe has no objects but robots, while `sim2real` and `clutter` both add them, so this "
               "column compares training data as well as models.")
     decoded = [f"{f['robot']} {decoding_text(f)}" for f in figures if decoding_text(f)]

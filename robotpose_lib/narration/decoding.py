@@ -225,7 +225,6 @@ def pipeline_in_use(robot: str, instance_kind: str, record=None, ships_both: boo
         text += f", last trained on the `{recipe}` recipe" + (" of chapter 5" if recipe != "paper" else "")
         if (trained.r_min, trained.r_max, trained.fov_y_deg) != (tested.r_min, tested.r_max, tested.fov_y_deg):
             text += f" ({camera_ranges(trained)}, where the test set has {camera_ranges(tested)})"
-        text += " (chapter 7 lists every phase of its training)"
     text += f", and its {instance_kind} instance model."
     if instance_kind == "one-pass":
         text += (" The one-pass model is ours, not the paper's (chapter 6 describes it; "
@@ -234,6 +233,8 @@ def pipeline_in_use(robot: str, instance_kind: str, record=None, ships_both: boo
                     if ships_both else f"it is the only instance model shipped for `{robot}`")
                  + "). So the 3D errors below are this pipeline's, not the paper's with its recurrent masks; "
                  "section 4.5 times the recurrent model, as the paper's Table II does.")
+    if record is not None:
+        text += " Chapter 7 lists every phase of the localization network's training."
     return text
 
 

@@ -111,7 +111,8 @@ def scorecard_summary(rows: list[ScoreRow], onepass: list[dict]) -> str:
             text += f" {v.capitalize()}: " + ", ".join(claims) + "."
     if counts[NOT_YET]:
         text += (" The shipped models are CPU miniatures (next section), where the paper trained for 30 epochs "
-                 "on a GPU; the chapters show where each gap comes from, and chapter 6 what we tried against it.")
+                 "on a GPU; each chapter's verdict box says what its measurements tell of a gap's cause, or that "
+                 "it is not found yet, and chapter 6 what we tried against them.")
     if onepass:
         def trained(o, key):  # how the model was trained, when the caller knows (its text may hold parentheses)
             return f", trained {o['training'][key]}," if o.get("training", {}).get(key) else ""

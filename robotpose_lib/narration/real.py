@@ -167,9 +167,10 @@ def describe_mesh_real(model: dict, baseline: dict, reference: dict | None = Non
                      + f"), but it finds {o['found']:.0%} of the keypoints against {m['found']:.0%}, so the medians "
                      "pool different joints and do not show which model places a given joint better.")
     if reference is not None and reference.get("auc"):
-        text += (f" For scale, DREAM publishes a keypoint AUC of about {reference['auc']:.2f}"
-                 + (f", {reference['auc'] / m['auc']:.0f} times ours" if m["auc"] > 0 else "")
-                 + f". Its figure is measured on {reference['what']}.")
+        text += (f" For scale, DREAM publishes a keypoint AUC of about {reference['auc']:.2f} on "
+                 f"{reference['what']}"
+                 + (f": {reference['auc'] / m['auc']:.0f} times ours, under those other conditions." if m["auc"] > 0
+                    else "."))
     return text
 
 
@@ -380,14 +381,14 @@ def describe_backbone_studies(rows: list[dict], shipped_steps: int | None = None
         clauses = [f"{r['label']}: {r['auc_all']:.3f} ({r['vs_control']:+.3f}, "
                    f"{r['cpu_min'] / control['cpu_min']:.1f} times the CPU time)" for r in others]
         parts.append(f"* the {study} study: the shipped setting (the control) reaches {control['auc_all']:.3f}; "
-                     + "; ".join(clauses) + ";")
+                     + "; ".join(clauses))
         best_names.append(max(mine, key=lambda r: r["auc_all"]))
     if not parts:
         return ""
     steps = max(r["steps"] for r in rows)
     text = (f"After {steps:,} steps from the same weights with the same seeds, on the filmed validation set "
-            "(keypoint AUC, all joints; the change against the control in brackets):\n\n" + "\n".join(parts)
-            + "\n\n")
+            "(keypoint AUC, all joints; the change against the control in brackets):\n\n" + ";\n".join(parts)
+            + ".\n\n")
     close = [r for r in rows if r["name"] != "start" and not r["control"] and abs(r["vs_control"]) < ONE_RUN_GAP]
     if all(b["control"] for b in best_names):
         text += "At this budget no row beats the backbone as shipped"

@@ -109,7 +109,8 @@ def describe_training_distribution(counts: dict, depths: dict, far_m: float = 5.
     if listed and all(c == listed[0] for c in listed):
         lines.append("\nThe robot counts agree between the robots because both presets "
                      "draw the number of robots and which of them are shown first, "
-                     "from the same distributions and the same seed; the robots differ "
+                     "from the same distributions and the same seed (so a share that is unusual for one "
+                     "is unusual for both: one draw, not two); the robots differ "
                      "in what follows (poses, distances, which joints are visible).")
     return "\n".join(lines)
 
