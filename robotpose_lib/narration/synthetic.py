@@ -106,7 +106,7 @@ def describe_training_distribution(counts: dict, depths: dict, far_m: float = 5.
                      + f": chance alone moves such a share by up to about {100 * band:.0f} points either way in most "
                      "samples (two binomial standard errors).")
     listed = [list(np.asarray(c)) for c in counts.values()]
-    if listed and all(c == listed[0] for c in listed):
+    if len(listed) > 1 and all(c == listed[0] for c in listed):  # several robots, one draw
         lines.append("\nThe robot counts agree between the robots because both presets "
                      "draw the number of robots and which of them are shown first, "
                      "from the same distributions and the same seed (so a share that is unusual for one "
