@@ -248,10 +248,10 @@ def mean_count(figures: dict | None, true_count: int = 1) -> float | None:
     true count (as text, the model cards' eval.json) or a list of rows with a
     "true_count" (the earlier runs' evaluations in lineage.json)."""
     counting = (figures or {}).get("counting") or {}
-    rows = (counting.values() if isinstance(counting, dict) else counting)
-    keyed = counting if isinstance(counting, dict) else {}
-    row = keyed.get(str(true_count)) or next(
-        (r for r in rows if isinstance(r, dict) and r.get("true_count") == true_count), None)
+    if isinstance(counting, dict):
+        row = counting.get(str(true_count))
+    else:
+        row = next((r for r in counting if r.get("true_count") == true_count), None)
     return None if row is None else float(row["mean_predicted"])
 
 
