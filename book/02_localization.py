@@ -32,8 +32,8 @@
 #
 # * what the network has to predict: the belief-map and depth targets of a rendered scene,
 #   and the loss of the paper's equations 1-3;
-# * how the staged network is built, and what it costs (parameters, FLOPs) in the paper's
-#   size and in ours;
+# * how the staged network is built, and what it costs (parameters, floating-point
+#   operations) in the paper's size and in ours;
 # * how training runs (live, on a tiny model), and how the reference model was trained;
 # * how to look inside the network stage by stage;
 # * how to evaluate it like the paper's Fig. 6 and Table I, and what our numbers say;
@@ -233,13 +233,13 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# How big are these networks? We count parameters and the FLOPs of one forward pass (at
-# each configuration's input size, multiplies and adds counted separately) for the
-# paper's configuration, the reference `cpu` configuration, the `gpu` one (the paper's
-# stage sizes on a fine-tuned `lite0_s8`, for a GPU; the live run below trains it
-# when a GPU is present) and the `quick` one used in tests. The networks are built on
-# PyTorch's `meta` device, which has shapes but no data, so even the paper's model is
-# counted instantly.
+# How big are these networks? We count parameters and the floating-point operations
+# (FLOPs) of one forward pass (at each configuration's input size, multiplies and adds
+# counted separately) for the paper's configuration, the reference `cpu` configuration,
+# the `gpu` one (the paper's stage sizes on a fine-tuned `lite0_s8`, for a GPU; the live
+# run below trains it when a GPU is present) and the `quick` one used in tests. The
+# networks are built on PyTorch's `meta` device, which has shapes but no data, so even
+# the paper's model is counted instantly.
 
 # %%
 sizes = []
@@ -257,10 +257,16 @@ for name in ("paper", "cpu", "gpu", "quick"):
 display(Markdown(markdown_table(sizes, formats={"parameters": ",d", "trainable": ",d",
                                                 "GFLOPs": ".2f"})))
 paper_size, cpu_size = sizes[0], sizes[1]
+# input pixels of the two networks
+pixels = [np.prod([int(n) for n in r["input"].split("x")])
+          for r in (paper_size, cpu_size)]
 display(Markdown("The reference `cpu` network needs "
                  f"{paper_size['GFLOPs'] / cpu_size['GFLOPs']:.0f} times fewer FLOPs "
-                 "(floating-point operations; the table counts them in billions, "
-                 f"GFLOPs) per image than the paper's and trains "
+                 "(the table counts them in billions, GFLOPs) per image than the "
+                 "paper's"
+                 + (f", partly because its input has {pixels[0] / pixels[1]:.0f} "
+                    "times fewer pixels," if pixels[0] > pixels[1] else "")
+                 + " and trains "
                  f"{cpu_size['trainable']:,} of "
                  f"its {cpu_size['parameters']:,} parameters."))
 
@@ -821,10 +827,8 @@ if photos and "panda" in models:
 #   channels) fine-tuned with the stages. The reference model uses a frozen
 #   EfficientNet-Lite0 cut at stride 8: it is pretrained on ImageNet too, but costs a
 #   fraction of VGG's FLOPs (table above), and being frozen it needs no backward pass.
-#   Frozen against fine-tuned was decided by what the same CPU time buys: from the same
-#   weights and in about the same wall time, the frozen backbone made more steps and did better
-#   on synthetic test scenes (the figures are under this list; chapter 7 also sets the two
-#   side by side on real photographs, where neither placed its keypoints near the arm).
+#   Frozen won on what the same CPU time buys: more steps, and in one short run of
+#   each, better errors on synthetic test scenes (chapter 7 gives both runs' figures).
 #   Stride 8 makes the belief maps coarser before the U
 #   block; the `paper` config keeps VGG16 at stride 4 for those with a GPU.
 # * **Depth weight and code.** $\lambda = 50$ instead of 1 in eq. 1 (see the loss
@@ -864,17 +868,6 @@ for robot, ph in phases.items():
     low = [p.steps for p in ph if p.settings.get("intermediate") == "low_res"]
     coarse[robot] = (sum(low), sum(p.steps for p in ph))
 display(Markdown(narration.describe_intermediate_supervision(coarse)))
-
-# %% tags=["hide-input"]
-# the comparison that kept the backbone frozen, in the primitive Panda's record
-record = read_record("panda_primitive_localization_cpu")
-parts = record.lineage["parts"] if record else []
-compared = next((p for p in parts if "backbone_comparison" in p), None)
-if compared is not None:
-    display(Markdown(narration.describe_backbone_comparison(
-        compared["backbone_comparison"], record.robot, compared.get("recipe", ""))))
-else:
-    print("The primitive Panda's record with the backbone comparison is not here.")
 
 # %% [markdown]
 # ## Summary

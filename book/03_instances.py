@@ -27,8 +27,9 @@
 # say *where* the elbows are, not *whose* elbow each one is. The paper (§III-C) solves
 # this with a second network that segments the robots one at a time, a recurrent
 # network that emits one mask per step until it runs out of robots. The masks are then
-# meant to cut the belief maps into one set per robot (chapter 4 measures how well
-# predicted masks do, with the mesh Panda's one-pass model).
+# meant to cut the belief maps into one set per robot. Chapter 4 measures how well
+# predicted masks do that, with the masks of a simpler one-pass model that chapter 6
+# introduces and the pipeline uses by default.
 #
 # You will learn:
 #
@@ -153,7 +154,8 @@ display(Markdown(narration.describe_assignment(n_wrong, n_links)))
 # that: where a predicted mask also covers another robot, or the background, the peaks
 # there pass too. This chapter measures how far the predicted masks are from one robot
 # per mask; chapter 4 measures how many joints then land on the other robot, decoded with
-# predicted masks (the mesh Panda's one-pass model's) and without any.
+# predicted masks (those of chapter 6's one-pass model, for the mesh Panda) and without
+# any.
 #
 # ## The recurrent idea
 #
@@ -324,16 +326,15 @@ display(Markdown(narration.describe_toy_steps(
 #
 # The reference model was trained with `robotpose train instances --config cpu` on top of
 # a frozen `cpu` localization network. Its checkpoint holds both networks: chapter 2's
-# reference localization network for the industrial arm, and an instance network trained
-# over it in phases (the model card lists their commands, and {numref}`fig-eos` in
-# chapter 7 follows them). Its last phase was trained over the very localization weights the file
-# holds, so the maps it reads are the ones it was trained on.
-# Chapter 4's `Predictor` uses each robot's default instance model, the one-pass model of
-# chapter 6; the recurrent model appears there only in the runtime table (the paper's
-# Table II), timed with the primitive Panda's.
-# When it is not available (for example when `$ROBOTPOSE_MODELS_DIR` names a folder
-# without it), the chapter falls back to an untrained small model so that every cell still
-# runs; its numbers then mean nothing, and a note says so.
+# reference localization network for the industrial arm, and the instance network,
+# trained last over those very weights, so the maps it reads are the ones it learned
+# from (chapter 7 follows its training).
+# Chapter 4's `Predictor` uses the one-pass model of chapter 6 by default; the recurrent
+# model appears there only in the runtime table (the paper's Table II), timed with the
+# primitive Panda's.
+# When the reference model is not available (for example when `$ROBOTPOSE_MODELS_DIR`
+# names a folder without it), the chapter falls back to an untrained small model so that
+# every cell still runs; its numbers then mean nothing, and a note says so.
 
 # %%
 # the reference folder: $ROBOTPOSE_MODELS_DIR, else the checkpoints in the package;
@@ -503,7 +504,7 @@ else:
 # report boxes and masks. `ap.py`
 # reproduces pycocotools' numbers (checked in the tests).
 
-# %% mystnb={"figure": {"caption": "Precision-recall curves of the reference model's boxes (left) and masks (right) on the test set (the paper's Fig. 7a): one curve per IoU threshold of COCO's ten, 0.50 to 0.95 in steps of 0.05, each in the legend with its AP. Solid and dashed curves alternate, so that curves lying on top of each other both show. A threshold where nothing is matched draws no curve; one where only a robot or two are matched is a point or a stub at the left edge, drawn with dots.", "name": "fig-pr"}}
+# %% mystnb={"figure": {"caption": "Precision-recall curves of the reference model's boxes (left) and masks (right) on the test set (the paper's Fig. 7a): one curve per IoU threshold of COCO's ten, 0.50 to 0.95 in steps of 0.05, each in the legend with its AP. Solid and dashed curves alternate, so that curves lying on top of each other both show. A threshold where nothing is matched draws no curve; one where only a robot or two are matched is a point or a stub at the left edge, drawn with dots. The recall axis runs to 1, as in the paper's figure, so a curve ends where the model's recall ends.", "name": "fig-pr"}}
 start = time.perf_counter()
 evaluations = {
     # the settings of `robotpose eval instances` (batch 8; the other defaults)
@@ -743,17 +744,18 @@ if "instances" in noise and "localization" in noise:
 # %% [markdown]
 # ### Teaching it to stop
 #
-# Trained with end-of-sequence weight 1 and $L_2$ taken as a mean over pixels (our
-# reading of eq. 6: the paper says "the standard squared error" without saying whether it
-# is summed or averaged over the pixels, and a sum would weigh the term tens of thousands
-# of times more), one run per
-# robot (the Panda drawn from primitives, `panda_primitive`: its recurrent model was
-# trained on it), the instance model does not learn to stop. Each robot's model record
-# keeps that run and its counting on synthetic test scenes with the same robots, cameras
-# and seeds as this chapter's but mostly other backgrounds (four scikit-image pictures
-# that neither photo split holds, a cat, a colour wheel, a retina and a text page, and
-# the test split's motorcycle; the table gives the number of scenes), so compare it with
-# this chapter's counting table only roughly.
+# Trained with the paper's end-of-sequence weight 1, the instance model does not learn
+# to stop. We ran this once per robot; for the Panda, on the Panda drawn from primitives
+# (`panda_primitive`), on which its recurrent model was trained. In these runs $L_2$ is a
+# mean over pixels. That is our reading of eq. 6: the paper says "the standard squared
+# error" without saying whether it is summed or averaged over the pixels, and a sum
+# would weigh the term tens of thousands of times more.
+#
+# Each robot's model card keeps that run and how it counted on synthetic test scenes.
+# Those scenes have this chapter's robots, cameras and seeds, but mostly other
+# backgrounds (four scikit-image pictures that neither photo split holds, a cat, a
+# colour wheel, a retina and a text page, and the test split's motorcycle). Compare them
+# with this chapter's counting table only roughly; the table gives the number of scenes.
 
 # %% tags=["hide-input"]
 first_runs = []

@@ -612,7 +612,7 @@ _, show_figure = panel_controls(
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The panel at its first setting (seed 0, two robots, camera at 1.8 m, 50 deg field of view, NMS peaks); with a running kernel, the controls above redraw it. The title gives the robots predicted and true and the mean 3D error of the matched joints.", "name": "fig-explore-panel"}}
 show_figure()
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "A few fixed settings of the panel (seed, number of robots, camera distance), drawn in the static book, each image's bold title giving its setting, failures included; the legends pair each true robot with its nearest chain without a distance limit (a legend's score is the robot's, its mask confidence times its joints' mean belief, not a joint's peak), while the sentence below counts a robot as matched only within its stated distance and compares the robots found in them with the test set.", "name": "fig-explore-settings"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "A few fixed settings of the panel, drawn in the static book, failures included; each bold title gives the setting (seed, number of robots, camera distance). A legend pairs each true robot with its nearest chain at any distance and gives that robot's score (mask confidence times its joints' mean belief). The sentence below counts a robot as matched only when its chain lies within the stated distance, so it can count fewer.", "name": "fig-explore-settings"}}
 # static fallback: a few settings, as one figure
 SETTINGS = config.pick([(1, 2, 1.5)], [(1, 1, 1.2), (2, 2, 1.8), (3, 3, 2.6)])
 titles = [f"seed {seed}, {narration.count_noun(robots, 'robot')}, "
@@ -640,9 +640,10 @@ if predictor is not None and shown and ROBOT in reports:
 #   which, and the tables of 4.3 name it per robot). That is our one-pass model (chapter
 #   6) where the rule of 4.2 picks it or it is the only one, else the paper's recurrent
 #   model (chapter 3). The recurrent model stops when fewer than 0.2% of the image's
-#   pixels are active in its mask, instead of the paper's 5%, because most of our synthetic robots cover less than 5% of the image; the rule
-#   was set from the test scenes' robot areas and checked on validation scenes
-#   (chapter 3). The runtime table of 4.5 times the recurrent one.
+#   pixels are active in its mask, instead of the paper's 5%, because most of our
+#   synthetic robots cover less than 5% of the image; the rule was set from the test
+#   scenes' robot areas and checked on validation scenes (chapter 3). The runtime table
+#   of 4.5 times the recurrent model.
 # * **Peaks**: NMS by max-pooling (3x3) then the best peak per joint, with a sub-pixel
 #   fit of the logarithm of the belief; LoG as `blob_log` (same kernels and peak rule)
 #   implemented with torch convolutions. The paper gives neither the sub-pixel method

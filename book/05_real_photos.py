@@ -34,8 +34,7 @@
 #   pasted over the photo, then the photo itself) tells which gap between simulation and
 #   reality is open: viewpoint and pose, background, or the arm's look;
 # * how to read failures from pictures of predicted and true chains, photo by photo;
-# * what was tried on a CPU (backbones, a finer output stride), and what a reader with a
-#   GPU should change.
+# * what a reader with a GPU should change.
 #
 # The photographs are a public teleoperation episode (github.com/tristinxie/panda_dataset,
 # MIT licence, copyright 2024 Tristin Xie). They are never copied into this repository:
@@ -85,7 +84,6 @@ from robotpose_lib.book import SHIPPED, quick_mode_note
 from robotpose_lib.cards import read_record, training_cost
 from robotpose_lib.checkpoint import reference_path
 from robotpose_lib.eval import real as eval_real
-from robotpose_lib.eval.panda_studies import load_studies, study_rows
 from robotpose_lib.narration import (markdown_table, photos_or_absent,
                                      real_photos_absent)
 from robotpose_lib.presets import preset_differences
@@ -188,9 +186,9 @@ display(Markdown(narration.auc_rules()))
 # arm's own white finish from its URDF, and procedural textures fixed to its links. The
 # recipe `dream_filmed` is `dream` with 70% of the scenes filmed the way the filmed
 # validation set describes (close, wide-angle, aimed anywhere on the arm) and objects in
-# the hand; the two were compared before training long (below). The table lists what
-# each recipe adds to the one it builds on, read from `synth.RECIPES` (with the Panda's
-# camera distances):
+# the hand; the two were compared before training long (chapter 7 gives the trial). The
+# table lists what each recipe adds to the one it builds on, read from `synth.RECIPES`
+# (with the Panda's camera distances):
 
 # %% tags=["remove-input"]
 display(Markdown(narration.recipe_table(
@@ -216,7 +214,7 @@ plt.show()
 
 # %% [markdown]
 # The model was warm-started from the primitive Panda's weights (same keypoints) and
-# trained on the mesh Panda. Its model record gives the commands, the scenes seen and
+# trained on the mesh Panda. Its model card gives the commands, the scenes seen and
 # every evaluation; the cell reads it.
 
 # %% tags=["hide-input"]
@@ -233,8 +231,7 @@ else:
         f"The model trained for {cost.steps:,} steps ({cost.scenes:,} scenes rendered "
         f"on the fly) in {cost.hours:.1f} h on a CPU, on the recipe "
         f"`{record.lineage['recipe']}`{before}. "
-        + narration.describe_recipe_choice(record.figures("comparison"),
-                                           record.lineage["parts"][0]["steps"])))
+        + narration.recipe_choice_in_brief(record.figures("comparison"))))
 
 # %% [markdown]
 # ## The model on the photos
@@ -351,37 +348,6 @@ if photos:
         RIGHT_PX, ARM_PX)))
 
 # %% [markdown]
-# ## What was tried on a CPU: backbones and a finer stride
-#
-# Two studies asked whether another network learns the mesh Panda better at the same
-# training budget (`scripts/backbone_study.py` runs them). Every row starts from the
-# mesh model and trains for the same number of steps, with the same seeds and recipe, and
-# is measured on the filmed validation set, where choices are made. Each study has its
-# own control row, the frozen EfficientNet-Lite0 at stride 8 the model ships with, which
-# keeps all the mesh model's weights, as the fine-tuned Lite0 row does. Two rows keep
-# only what fits: Lite1 (the next larger network of the same family) starts its backbone
-# from its own ImageNet weights, and stride 4 starts each stage's first convolution
-# afresh. Those rows must
-# relearn what the control already holds, so at this short budget they start behind it:
-# the studies ask whether they catch up, not which network would win from scratch. Each
-# study started from the mesh model at a different step of its training (their first
-# rows), so rows are compared with their own study's control only.
-
-# %% tags=["hide-input"]
-study = study_rows(load_studies())
-if not study:
-    print("No backbone or stride study records here (assets/studies/): no table.")
-else:
-    display(Markdown(markdown_table(
-        study, columns=["study", "label", "steps", "cpu_min", "auc_all", "auc_moving",
-                        "found_all"],
-        formats={"cpu_min": ".1f", "found_all": ".0%", "steps": ",d"},
-        headers={"label": "network", "steps": "steps", "cpu_min": "CPU [min]",
-                 "auc_all": "AUC, all", "auc_moving": "AUC, moving",
-                 "found_all": "found, all"})))
-    display(Markdown(narration.describe_backbone_studies(study, cost.steps or None)))
-
-# %% [markdown]
 # ## With a GPU: what to change
 #
 # Our model is a CPU miniature: a frozen EfficientNet-Lite0 cut at stride 8 and three
@@ -419,10 +385,10 @@ if not any("GPU" in m for m in machines):
 #    model's record above). `RECIPE=dream_filmed` (with filmed views and objects in the
 #    hand) measures whether a larger budget reverses that choice. Either way, choose on
 #    the filmed validation set that the script evaluates, never on these photos.
-# 2. **The backbone and the stride.** The `gpu` preset fine-tunes Lite0; the studies
-#    above put neither fine-tuning nor stride 4 ahead of the frozen stride-8 backbone at
-#    800 CPU steps, which says little about a much longer run. Measure both again at the GPU budget
-#    (`--set backbone=lite0_s4`, `--set freeze_backbone=false`).
+# 2. **The backbone and the stride.** The `gpu` preset fine-tunes Lite0; chapter 7's
+#    studies put neither fine-tuning nor stride 4 ahead of the frozen stride-8 backbone
+#    at their short CPU budget, which says little about a much longer run. Measure both
+#    again at the GPU budget (`--set backbone=lite0_s4`, `--set freeze_backbone=false`).
 # 3. **Backgrounds.** Add photographs of labs and workshops without robots
 #    (`BackgroundPool(folders=...)`, e.g. an unpacked COCO image folder): the ladder's
 #    background rung measures what they change.

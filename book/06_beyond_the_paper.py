@@ -116,7 +116,10 @@ quick_mode_note()
 # the shipped checkpoint: the last of the study's rows
 depth_rows = depth_checkpoints("kuka_kr16_localization_cpu")
 if depth_rows:
-    shipped_depth = depth_rows[-1]
+    # named by what it is here, not by its step (chapter 7 sets it among the others)
+    label = depth_rows[-1]["checkpoint"]  # "step N (what it trained with; shipped)"
+    trained_with = label.partition("(")[2].rpartition(")")[0].replace("; shipped", "")
+    shipped_depth = {**depth_rows[-1], "checkpoint": f"shipped ({trained_with})"}
     display(Markdown(markdown_table(
         [shipped_depth], columns=[c for c in shipped_depth if c != "step"],
         formats=narration.DEPTH_STUDY_FORMATS, headers=narration.DEPTH_STUDY_HEADERS)))
@@ -187,7 +190,7 @@ else:
         "On the fixed synthetic test scenes ("
         + (f"seed {seeds.pop()}; " if len(seeds) == 1 else "")
         + "a dash: the record holds no such figure):\n\n" + table + "\n\n"
-        + narration.provenance_note(f"Read from the model records: {sources}.")))
+        + narration.provenance_note(f"Read from the model cards: {sources}.")))
     tasks = {"onepass": "onepass", "convgru": "instances"}
     recipes = {(f["robot"], key): narration.trained_on(
                    training_cost(f"{f['robot']}_{tasks[key]}_cpu").recipe_steps())
@@ -268,9 +271,10 @@ NEXT = {
     "Depth error": narration.depth_next_step(depth_rows[-1:]),
     "Joints near the base": "train longer; the paper's stride-4 features (`paper` "
                             "config) place peaks more finely",
-    "One mask per robot": "use the one-pass model of the section above, or feed the "
-                          "emitted masks back to the recurrent model "
-                          "(`canvas_feedback`, chapter 3)",
+    "One mask per robot": "the pipeline already uses the one-pass model of the "
+                          "section above by default; for the recurrent model, feed "
+                          "the emitted masks back to it (`canvas_feedback`, "
+                          "chapter 3)",
     "Trained on renders only": "chapter 5's model already trains on the arm's own "
                                "meshes with DREAM-style randomisation, and its twin "
                                "ladder says which gaps stay open; add close views and "

@@ -222,21 +222,21 @@ display(Markdown(f"*Rule.* {narration.rules_text()}\n\n{sentence}"))
 #
 # The repository ships reference models for each robot: a localization network and our
 # one-pass instance model (chapter 6), and for the industrial arm and the primitive Panda
-# the paper's recurrent instance model too. Each comes with its record: the commands that
-# trained it, the scenes it saw, and its evaluations. Each was trained on a CPU with two
-# cores and one torch thread, the scenes rendered on the fly (most runs in a second
-# process beside the training), and in phases: each phase continued from the weights the
-# one before ended with, sometimes on other scenes or settings (chapter 7 records every
-# phase), so "trained last on" names the scenes of a model's last phase. The table gives
-# each model's training steps, the scenes it saw and its hours, summed over its record.
-# It also gives the training throughput in samples per second, rendering included: each
-# training run's median logged rate, combined over the runs as their total scenes over
-# the time they take at those rates. The recorded hours also count checkpoints, logging
-# and evaluations, so scenes / hours need not match the throughput. A model warm-started
-# from another shipped model (the mesh Panda's from the primitive Panda's) names it, and
-# the last column adds the scenes that model saw. Each model goes by its folder's name
-# (robot, task and `cpu` configuration), which figure titles and printed lines in the
-# chapters use.
+# the paper's recurrent instance model too. Each comes with its *model card*: the
+# commands that trained it, the scenes it saw, and its evaluations. Each was trained on
+# a two-core CPU, with its scenes rendered on the fly. None was trained in one go but in
+# *phases*: each phase continued from the weights the one before ended with, sometimes
+# on other scenes or settings (chapter 7 records every phase). "Trained last on" names
+# the scenes of a model's last phase.
+#
+# The table gives each model's training steps, the scenes it saw and its hours, summed
+# over its phases. The throughput column is in samples per second, rendering included
+# (the median rate logged in each run, combined over the runs). The hours also count
+# checkpoints, logging and evaluations, so scenes / hours need not match the
+# throughput. A model warm-started from another shipped model (the mesh Panda's from the
+# primitive Panda's) names it, and the last column adds the scenes that model saw. Each
+# model goes by its folder's name (robot, task and `cpu` configuration), which figure
+# titles and printed lines in the chapters use.
 #
 # :::{admonition} Where the models and their records are
 # :class: dropdown

@@ -247,6 +247,16 @@ def test_describe_ladder_names_the_open_gaps():
     assert table.count("\n") == 6 and "| the real background |" in table
 
 
+def test_describe_ladder_reads_found_keypoints_that_lie_far_off():
+    ladder = _ladder(0.33, 0.35, 0.23, 0.45, found=(0.60, 0.73, 0.70))
+    assert "median error grows" not in narration.describe_ladder(ladder)  # 3 px on every rung
+    ladder["mesh_pasted"]["all"]["median_px"], ladder["photo"]["all"]["median_px"] = 5.0, 81.0
+    text = narration.describe_ladder(ladder)
+    assert ("With the photo, 70% of the keypoints are found (against 73% on the rung before), but their median "
+            "error grows from 5 to 81 px") in text
+    assert "With the real background," not in text  # 3 to 5 px is no jump
+
+
 def test_describe_ladder_photos_reads_the_causes_from_the_rungs():
     words = ("base", "shoulder", "hand")
     shown = [{"label": "median", "name": "f1", "nearest_m": 0.5,
@@ -276,7 +286,7 @@ def test_describe_recipe_choice_names_both_arms():
     assert "after the same 4,641 steps, it chose `x` (keypoint AUC all / moving 0.300 / 0.150)" in text
     assert "over `dream` (0.200 / 0.100)" in text and "that run, trained longer" not in text
     choice = {"chosen": "B", "arms": {"A": arm("dream", 0.2), "B": arm("x", 0.3)}}
-    assert "; the model in this chapter is that run, trained longer. That is one run per recipe: the gap is larger" \
+    assert "; the shipped mesh Panda model is that run, trained longer. That is one run per recipe: the gap is larger" \
         in narration.describe_recipe_choice(choice, 4641)
     close = {"chosen": "B", "arms": {"A": arm("dream", 0.29), "B": arm("x", 0.3)}}
     assert "a gap under 0.02 between single runs is not read as a ranking" in narration.describe_recipe_choice(close)
@@ -428,5 +438,16 @@ def test_auc_rules_list_the_constants_that_apply_them():
 
     text = narration.auc_rules()
     assert f"within {narration.SAME_AUC} count as the same" in text
-    assert f"a gap under {narration.real.ONE_RUN_GAP} is not read as a ranking" in text
-    assert f"loses more than {twin.LADDER_DROP} of AUC" in text and text.count("\n* ") == 3
+    assert "single training runs" not in text  # chapter 7's rule, stated where it applies
+    assert f"loses more than {twin.LADDER_DROP} of AUC" in text and text.count("\n* ") == 2
+
+
+def test_recipe_choice_in_brief_names_the_chosen_recipe_first():
+    def arm(recipe):
+        return {"recipe": recipe, "steps": 10, "figures": {"model": {"all": {"auc": 0.1}, "moving": {"auc": 0.1}}}}
+
+    comparison = {"chosen": "B", "arms": {"A": arm("dream_filmed"), "B": arm("dream")}}
+    text = narration.recipe_choice_in_brief(comparison)
+    assert text.startswith("`dream` was chosen over `dream_filmed` by a short trial")
+    with pytest.raises(KeyError):
+        narration.recipe_choice_in_brief({"chosen": "C", "arms": comparison["arms"]})

@@ -310,10 +310,10 @@ def test_log_noise_and_unstopped_runs():
         == nar.describe_unstopped_runs(rows)
 
 
-def test_unstopped_runs_name_each_phases_weight():
+def test_unstopped_runs_give_the_range_of_the_heavier_weight():
     rows = [{"robot": "kuka_kr16", "mean count, 1 robot": 5.6, "count right": 0.23}]
     shipped = {"robot": "kuka_kr16", "mean count, 1 robot": 2.8, "count right": 0.25, "eos weight": [5, 5, 10]}
-    assert "trained with heavier weights (5, 5 and 10 in its 3 phases), counts 2.8" in \
+    assert "trained with a heavier weight (5 to 10 over its training; chapter 7 follows it), counts 2.8" in \
         nar.describe_unstopped_runs(rows, shipped)
     assert "trained with a heavier weight (5), counts" in \
         nar.describe_unstopped_runs(rows, dict(shipped, **{"eos weight": [5]}))
@@ -438,7 +438,9 @@ def test_training_phases_follow_the_warm_start_merge_resumed_parts_and_name_thei
         nar.describe_reference_settings({"m": []})
     coarse = sum(p.steps for p in phases if p.settings.get("intermediate") == "low_res")
     text = nar.describe_intermediate_supervision({"m": (coarse, sum(p.steps for p in phases)), "n": (0, 10)})
-    assert "for the m reference 54 of its 73 training steps, stages 1 to N-1" in text and "n reference" not in text
+    assert "only: for the m reference 54 of its 73 training steps, stages 1 to N-1" in text
+    assert "n reference" not in text
+    assert "bfloat16" not in text  # a training detail, in chapter 7
     assert nar.describe_intermediate_supervision({"n": (0, 10)}) == ""
 
 

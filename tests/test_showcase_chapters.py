@@ -151,7 +151,7 @@ def test_chapter_1_verdict_reads_the_measured_agreement():
     absent = narration.renderer_verdict(None, 3, 0)
     assert "pybullet is not installed" in absent and "which are not here" in absent
     box = narration.verdict_box([], "1", without_claims=text)
-    assert box.startswith(":::{admonition}") and "No claim to score" in box
+    assert box.startswith(":::{admonition}") and "Nothing to score against the paper" in box
 
 
 def test_chapter_4_verdict_reads_the_papers_table_ii():

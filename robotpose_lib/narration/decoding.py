@@ -461,15 +461,16 @@ def runtime_verdict(paper: dict, gpu: str, on_gpu: bool = False) -> str:
     whether this build times ours on a GPU)."""
     ms = {k: v[0] for k, v in paper.items()}
     hardware = "a GPU" if on_gpu else "a CPU"
-    return ("**No claim to score.** The paper gives no figure for the 3D error of its whole pipeline (its Table I, "
-            "chapter 2, measures depth on the depth discs only). Its Table II times each step on a GPU "
+    return ("**Nothing to score against the paper.** The paper gives no figure for the 3D error of its whole "
+            "pipeline (its Table I, chapter 2, measures depth on the depth discs only). Its Table II times each "
+            "step on a GPU "
             f"({gpu}): the belief prediction {ms['belief prediction']:.2f} ms, each robot's instance mask "
             f"{ms['instance mask (per robot)']:.2f} ms, NMS {ms['joint localization NMS']:.2f} ms and LoG "
             f"{ms['joint localization LoG']:.0f} ms (a CPU implementation). Those are times of its networks on "
             "its hardware, not results that smaller networks on other hardware can reach or miss, so they are "
             "set beside ours, not scored. This chapter measures what the paper leaves out, the end-to-end 3D "
             f"errors of the shipped networks on the synthetic test set, and times each of our steps on {hardware} "
-            "beside the paper's (section *Runtime*).")
+            "beside the paper's (the section on runtime).")
 
 
 def scene_title(poses, num_robots: int, report, method: str) -> str:

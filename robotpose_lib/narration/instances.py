@@ -391,8 +391,8 @@ def describe_unstopped_runs(rows: list[dict], shipped: dict | None = None) -> st
     righter, similar = gap >= COUNT_GAP, abs(gap) < COUNT_GAP
     weight = shipped.get("eos weight")  # one number, or one per phase of its training
     weights = [] if weight is None else list(weight) if isinstance(weight, (list, tuple)) else [weight]
-    heavier = (f"heavier weights ({join_words([f'{w:g}' for w in weights])} in its {len(weights)} phases)"
-               if len(weights) > 1 else f"a heavier weight ({weights[0]:g})" if weights else "a heavier weight")
+    heavier = (f"a heavier weight ({min(weights):g} to {max(weights):g} over its training; chapter 7 follows it)"
+               if len(set(weights)) > 1 else f"a heavier weight ({weights[0]:g})" if weights else "a heavier weight")
     text += (f" The {first['robot']} model shipped, trained with {heavier}, counts "
              f"{shipped['mean count, 1 robot']:.1f} there and counts right in {shipped['count right']:.0%} of this "
              f"chapter's scenes, against the weight-1 run's {first['count right']:.0%} of its own")

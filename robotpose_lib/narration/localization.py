@@ -262,7 +262,7 @@ def describe_live_run(logged, steps: int) -> str:
 
 
 def describe_backbone_comparison(comparison: dict, robot: str = "", recipe: str = "") -> str:
-    """Chapter 2: the comparison that kept the backbone frozen, from a lineage part's
+    """Chapter 7: the comparison that kept the backbone frozen, from a lineage part's
     ``backbone_comparison`` (``runs``: "frozen" and "fine-tuned", each with ``steps``,
     ``minutes``, ``nms_median_px``, ``log_median_px``, ``nms_missed`` of ``joints`` and
     ``depth_near_mean_cm``; ``test_scenes``). Which run is ahead is said per figure (lower
@@ -283,9 +283,9 @@ def describe_backbone_comparison(comparison: dict, robot: str = "", recipe: str 
             f"{tuned['minutes']} min" + (f", both on {robot} scenes" if robot else "")
             + (f" of the `{recipe}` recipe" if recipe else "")
             + f". They were evaluated on {comparison['test_scenes']} synthetic test scenes with mostly other "
-            "backgrounds than this chapter's (four scikit-image pictures that neither photo split holds, a cat, a "
+            "backgrounds than chapter 2's (four scikit-image pictures that neither photo split holds, a cat, a "
             "colour wheel, a retina and a text page, and the test split's motorcycle), so these figures compare "
-            "with each other and not with the tables above. Frozen against fine-tuned: "
+            "with each other and not with chapter 2's tables. Frozen against fine-tuned: "
             + "; ".join(parts) + f": {verdict}. That is one short run of each, with no seed spread measured: it "
             "decided what a CPU budget buys at that length, not whether fine-tuning would win over a longer run.")
 
@@ -300,15 +300,10 @@ def describe_intermediate_supervision(steps: dict[str, tuple[int, int]]) -> str:
         return ""
     parts = [f"the {robot} reference {low:,} of its {total:,}" for robot, (low, total) in used.items()]
     return ("* **Intermediate supervision.** The paper supervises every stage at the input size "
-            "({ref}`eq. 3 <paper-eq-3>`). Our reference models did so only at the start: "
-            + ("for " + " and ".join(parts) + " training steps" if len(parts) > 1 else "for " + parts[0]
-               + " training steps")
-            + ", stages 1 to N-1 were supervised at the backbone's grid against pooled targets "
-            "(`--set intermediate=low_res`), which makes a training step cheaper (chapter 6 measures by how "
-            "much). The last stage, the "
-            "one every evaluation reads, stays supervised at the input size, so the trained network is the "
-            "same kind; its earlier stages were taught more coarsely. Those steps also ran their passes in "
-            "bfloat16, a 16-bit floating-point format, where the CPU supports it (the losses in float32).")
+            "({ref}`eq. 3 <paper-eq-3>`). Our reference models did so for part of their training only: for "
+            + " and ".join(parts) + " training steps, stages 1 to N-1 were supervised at the backbone's grid "
+            "against pooled targets, which makes a step cheaper. The last stage, the one every evaluation reads, "
+            "was always supervised at the input size (chapter 7 lists the phases).")
 
 
 def describe_depth_weight(ends: dict) -> str:

@@ -57,8 +57,9 @@ def renderer_verdict(pybullet: tuple[float, float] | None, views: int, photos: i
              "for the eye to judge (no number)" if photos else
              "the chains of our forward kinematics over real, calibrated photographs of a Panda, which are not "
              "here")
-    return ("**No claim to score.** The paper's §III-A says how its training scenes are rendered and randomised, "
-            "but gives no figure to compare with. What this chapter checks instead is that our renderer draws the "
+    return ("**Nothing to score against the paper.** The paper's §III-A says how its training scenes are rendered "
+            "and randomised, but gives no figure to compare with. What this chapter checks instead is that our "
+            "renderer draws the "
             "arm right: the Panda drawn from its URDF meshes by our ray caster and by pybullet at the same joint "
             f"angles and intrinsics, {check}; and {photo}.")
 

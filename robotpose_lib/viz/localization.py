@@ -99,10 +99,12 @@ def plot_pixel_errors(report: LocalizationReport, ax=None, methods: Sequence[str
     ax.set_xticks(np.arange(J))
     ax.set_xticklabels(report.joint_names, rotation=30, ha="right", fontsize=8)
     ax.set_ylabel("pixel error at 480x640 [px]")
-    ax.set_title(f"{report.robot}: joint pixel error ({report.num_images} test images)")
+    # the legend between the title and the axes, where it covers no box
+    ax.set_title(f"{report.robot}: joint pixel error ({report.num_images} test images)", pad=20)
     if ylim is not None:
         ax.set_ylim(0, ylim)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(methods),
+              frameon=False, borderaxespad=0.1)
     return ax
 
 
@@ -156,8 +158,10 @@ def plot_depth_errors(report: LocalizationReport, ax=None, bins: int = 12, max_p
     ax.set_xlabel("\n".join(["true depth [m]"] + [f"({n})" for n in notes]))
     ax.set_ylabel("depth error [cm]")
     ax.set_ylim(0, top)
-    ax.set_title(f"{report.robot}: depth error where the true belief \u2265 \u03c6")
-    ax.legend(fontsize=8)
+    # the legend between the title and the axes, where it covers no point
+    ax.set_title(f"{report.robot}: depth error where the true belief \u2265 \u03c6", pad=20)
+    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, frameon=False,
+              borderaxespad=0.1, handlelength=1.5, columnspacing=1.0, markerscale=3)
     return ax
 
 
