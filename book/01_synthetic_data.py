@@ -279,7 +279,7 @@ display(Markdown(describe_mesh_agreement(
 # | paper | parameter | default | from |
 # |---|---|---|---|
 # | robot visibility $v_r \sim \mathrm{Bernoulli}(\theta_{vr})$ | `theta_vr` | 0.75 | the paper (§IV-A) |
-# | colour from $n_{color}$ hues linearly spaced in HSV, per robot or per link | `n_color` | 400 | the paper (§IV-A) |
+# | colour from $n_{color}$ hues linearly spaced in HSV (hue, saturation, value), per robot or per link | `n_color` | 400 | the paper (§IV-A) |
 # | camera on a hemisphere, radius $c_r \sim U(0, r_{max})$ | `r_max` | 10 m | the paper (§IV-A) |
 # | joint angles $\alpha_j \sim U(-\pi/2, \pi/2)$ | `joint_range` | robot's own range (the industrial arm: $\pm\pi/2$ within its limits) | the paper (§III-A), within each robot's limits (ours) |
 # | background photo, randomly scaled and cropped | `background` | train photos + textures | ours (the paper used two collections of city and industrial photos, §IV-A) |
@@ -317,7 +317,7 @@ plt.show()
 # ({numref}`fig-one-parameter`): the noise amplitude, the camera radius, colouring per robot
 # versus per link, and the background source.
 
-# %% mystnb={"figure": {"caption": "One parameter at a time, on the same scene (except the panel 'per link (other draw)', a different scene: another seed, so other poses and another background, to show a second draw of link colours): noise amplitude (its three panels show a window a quarter of the image's size around a robot, enlarged 4x, so that the per-pixel noise shows), camera radius, colouring per robot or per link, and the background source (procedural textures, training photos, test photos; the two photo sets share no photo).", "name": "fig-one-parameter"}}
+# %% mystnb={"figure": {"caption": "One parameter at a time, on the same scene: noise amplitude, camera radius, colouring per robot or per link, and the background source (procedural textures, training photos, test photos; the two photo sets share no photo). The noise panels show a window a quarter of the image's size around a robot, enlarged 4x, so that the per-pixel noise shows. The panel 'per link (other draw)' is another scene (another seed, so other poses and another background), to show a second draw of link colours.", "name": "fig-one-parameter"}}
 base = params_for("kuka_kr16", min_robots=2, max_robots=2, theta_vr=1.0)
 rows = {
     "noise a": [base.replace(noise_amplitude=(a, a)) for a in (0, 15, 30)],

@@ -304,7 +304,7 @@ toy_right = {rule: float(np.mean(counts_by_rule(fractions, rule) == truth))
              for rule in (0.05, 0.02)}
 display(Markdown(narration.describe_toy_counts(toy_right, counts_test.numpy())))
 
-# %% mystnb={"figure": {"caption": "The toy model on held-out scenes, one scene per row (the first held-out scene of each disc count from 0 to 3, not chosen by the result): the discs coloured by true instance, then the model's masks step by step; a step's title gives its share of activated pixels, green while the 2% rule counts a disc, red where it stops (the end-of-sequence step), grey for the steps after it, which are drawn but which the rule never reaches.", "name": "fig-toy-steps"}}
+# %% mystnb={"figure": {"caption": "The toy model on held-out scenes, one scene per row: the first held-out scene of each disc count from 0 to 3, not chosen by the result. Each row shows the discs coloured by true instance, then the model's masks step by step. A step's title gives its share of activated pixels: green while the 2% rule counts a disc, red where it stops (the end-of-sequence step), grey for the steps after it, which are drawn but which the rule never reaches.", "name": "fig-toy-steps"}}
 show = [int(np.flatnonzero(counts_test.numpy() == c)[0]) for c in range(4)
         if (counts_test.numpy() == c).any()]
 fig = iv.plot_step_masks(
@@ -674,7 +674,7 @@ display(Markdown(
     "The localization network's logs are not in this checkout, so its run cannot "
     "serve for comparison here."))
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs' logged loss per batch over all their phases of training (dotted lines: where the training was continued; numbers: the phases, each over its steps), with its trailing mean and spread: the instance model's matching loss (eq. 6; left, with its soft-IoU cost per robot when logged; the weight of its end-of-sequence term changes between phases, as the model card lists, so its level can jump at a dotted line) and the localization network's loss (eq. 3, per pixel; right, log scale). Eq. 3 sums the belief and weighted depth terms of every stage, so this total lies several times above the last stage's unweighted belief term of chapter 7's figure of the reference runs.", "name": "fig-instance-logs"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The reference runs' logged loss per batch over all their phases of training, with its trailing mean and spread; dotted lines mark where the training was continued, and each phase's number stands over its steps. Left: the instance model's matching loss (eq. 6), with its soft-IoU cost per robot when logged; the weight of its end-of-sequence term changes between phases, so its level can jump at a dotted line. Right: the localization network's loss (eq. 3, per pixel, log scale). Eq. 3 sums the belief and weighted depth terms of every stage, so this total lies several times above the last stage's unweighted belief term of chapter 7's figure of the reference runs.", "name": "fig-instance-logs"}}
 summary, noise_last = [], {}
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
 for ax, (run, paths), color in zip(axes, lineages.items(), ("C0", "C2")):
@@ -697,8 +697,7 @@ for ax, (run, paths), color in zip(axes, lineages.items(), ("C0", "C2")):
     mark_parts(ax, curve["starts"], [str(i + 1) for i in range(len(paths))])
     total_steps = int(sum(curve["lengths"]))
     what = {"instances": "instance model", "localization": "localization network"}[run]
-    ax.set_title(f"reference {what}: {len(paths)} phase{'s' * (len(paths) > 1)}, "
-                 f"{total_steps:,} steps", fontsize=10, pad=14)
+    ax.set_title(f"reference {what}, {total_steps:,} steps", fontsize=10, pad=14)
     last = parts == parts.max()
     noise_last[run] = relative_noise(values[last], window)
     drops = progress_table([{"loss": v} for v in values], window)
@@ -745,13 +744,13 @@ if "instances" in noise and "localization" in noise:
 # ### Teaching it to stop
 #
 # Trained with the paper's end-of-sequence weight 1, the instance model does not learn
-# to stop. We ran this once per robot; for the Panda, on the Panda drawn from primitives
-# (`panda_primitive`), on which its recurrent model was trained. In these runs $L_2$ is a
+# to stop, as one training run per robot shows (for the Panda, on the Panda drawn from
+# primitives, `panda_primitive`, on which its recurrent model was trained). In these runs $L_2$ is a
 # mean over pixels. That is our reading of eq. 6: the paper says "the standard squared
 # error" without saying whether it is summed or averaged over the pixels, and a sum
 # would weigh the term tens of thousands of times more.
 #
-# Each robot's model card keeps that run and how it counted on synthetic test scenes.
+# Each robot's model card keeps how that run counted on synthetic test scenes.
 # Those scenes have this chapter's robots, cameras and seeds, but mostly other
 # backgrounds (four scikit-image pictures that neither photo split holds, a cat, a
 # colour wheel, a retina and a text page, and the test split's motorcycle). Compare them

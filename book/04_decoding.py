@@ -134,7 +134,7 @@ masked = decode.mask_beliefs(beliefs, masks[r_show])[0]
 # the followed robot's joints, each the centre of one of its depth discs
 own_uv = sample.joints_2d[r_show][pose3d.counted_joints(sample)[r_show]]
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Decoding perfect maps, followed for the largest robot: the scene with its true joints (that robot outlined in black), the belief maps of all joints, dilated for display so that each peak shows (the title gives the radius), and the beliefs multiplied by that robot's mask (outline in white), zoomed onto that robot, with the peaks found by NMS (crosses) and LoG (circles), and the depth decoded on that robot's depth discs, one dot per disc at its joint (the other robots' discs as grey dots), over the robots' silhouettes.", "name": "fig-perfect"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Decoding perfect maps, followed for the largest robot. Panels: the scene with its true joints (that robot outlined in black); the belief maps of all joints, dilated for display so that each peak shows (the title gives the radius); the beliefs multiplied by that robot's mask (outline in white), zoomed onto that robot, with the peaks found by NMS (crosses) and LoG (circles); and the depth decoded on that robot's depth discs, one dot per disc at its joint (the other robots' discs as grey dots), over the robots' silhouettes.", "name": "fig-perfect"}}
 from robotpose_lib.viz.decoding import (display_radius, plot_disc_depths,
                                         plot_found_peaks, widen_peaks)
 
@@ -182,7 +182,8 @@ display(Markdown("Decoding the perfect maps of this scene (joints counted: every
 display(Markdown(narration.describe_perfect_decoding(perfect)))
 
 # %% [markdown]
-# Why so little: the sub-pixel fit of the logarithm of a sampled Gaussian is exact (NMS),
+# Why so little: the sub-pixel fit of the logarithm of a sampled Gaussian is exact for
+# an isolated, ideal Gaussian (NMS; the table's small NMS error is what these maps leave),
 # the LoG's quadratic fit on its filter response is close. What can remain is not the
 # peak finder's doing. A depth disc holds *one* depth (its joint's) and is read at the
 # sub-pixel peak by bilinear interpolation between the four nearest pixels of the
@@ -206,10 +207,10 @@ display(Markdown(narration.describe_perfect_decoding(perfect)))
 # and 6 describe them. Where a robot ships both instance models, a rule on measured figures
 # picks one (`checkpoint.default_instance_task`): the higher sum of mask AP@0.5 (chapter
 # 3's average precision of the masks at an overlap, IoU, of at least 0.5) and counting
-# accuracy on the synthetic test set (chapter 5's real photos play no part in this
-# choice); a tie keeps the paper's recurrent model. Chosen on the test set, the picked
-# model's test figures are somewhat optimistic; a validation set would be cleaner. `predictor(image, K)` takes an image of any size, resizes it
-# to the network's 240x320 input, scales $K$ with it (and uses the scaled focal length to
+# accuracy on synthetic validation scenes. Neither the test set, whose figures this
+# chapter reports, nor chapter 5's real photos play a part in this choice; a tie keeps
+# the paper's recurrent model. `predictor(image, K)` takes an image of any size, resizes
+# it to the network's 240x320 input, scales $K$ with it (and uses the scaled focal length to
 # decode depth, as in training), and maps the results back to the input's pixels. Without
 # the reference checkpoints the cells below print a note and are skipped.
 
@@ -242,7 +243,7 @@ if predictor is not None:
     display(Markdown(narration.pipeline_in_use(
         ROBOT, showcase.instance_model_kind(predictor),
         read_record(f"{ROBOT}_localization_cpu"), ships_both=both,
-        robot_words=("the Panda drawn from its URDF meshes, the *mesh Panda* of chapter 5"
+        robot_words=("the Panda drawn from its URDF meshes, the *mesh Panda* of chapters 1 and 5"
                      if ROBOT == "panda" else ""))))
 
 # %% [markdown]
@@ -330,9 +331,10 @@ if other_predictor is not None:
 #
 # ## 3D errors on the synthetic test set
 #
-# On the fixed test set of chapter 2 (its own seed and background photos), for each robot
-# with a reference model, the whole pipeline runs and each predicted 3D joint is set
-# against the truth. The rules:
+# On the fixed test set of chapter 2 (its own seed and background photos), the whole
+# pipeline runs for the mesh Panda and the industrial arm, and each predicted 3D joint
+# is set against the truth (the primitive Panda, whose models chapter 6 compares, is
+# left out here). The rules:
 #
 # * **Image size.** The scenes are rendered at 480x640, the paper's size; `Predictor`
 #   scales them down for its networks. Chapters 2 and 3 render the same scenes at their
@@ -408,7 +410,7 @@ if reports:
     display(Markdown(narration.describe_predicted_counts(
         reports, kept, {r: predictors[r].duplicate_iou for r in reports}, MATCH_PX)))
 
-# %% mystnb={"figure": {"caption": "End-to-end 3D joint errors on the synthetic test set, both peak finders on the same network outputs: the share of each finder's found joints within a given error (left, cumulative, log scale; a curve further left and higher places more joints closer) and the errors against the joint's true depth (right: each joint a faint dot, each finder's median per depth bin a line; dotted: the near/far split of Table I; dashed: its far range's end at 10 m, beyond which joints count here but not in the table). One row per robot.", "name": "fig-3d-errors"}}
+# %% mystnb={"figure": {"caption": "End-to-end 3D joint errors on the synthetic test set, both peak finders on the same network outputs, one row per robot. Left: the share of each finder's found joints within a given error (cumulative, log scale; a curve further left and higher places more joints closer). Right: the errors against the joint's true depth, each joint a faint dot and each finder's median per depth bin a line; dotted: the near/far split of Table I; dashed: its far range's end at 10 m, beyond which joints count here but not in the table.", "name": "fig-3d-errors"}}
 import itertools
 
 FINDER_COLORS = {"nms": "C0", "log": "C1"}
@@ -449,13 +451,16 @@ if reports:
         row[1].axvline(metrics.NEAR_FAR_SPLIT_M, color="gray", ls=":")
         if row[1].get_xlim()[1] > 10:  # Table I's far range ends here
             row[1].axvline(10, color="gray", ls="--", lw=0.8)
-            row[1].text(10, row[1].get_ylim()[1], " 10 m", va="top", fontsize=8)
+            # inside the axes, below the top frame
+            row[1].text(10, 0.97, " 10 m", va="top", fontsize=9,
+                        transform=row[1].get_xaxis_transform())
     plt.tight_layout()
     plt.show()
 
 # %% tags=["hide-input"]
 for robot, rep in reports.items():
-    text = narration.compare_peak_finders_3d(robot, rep, quick=QUICK)
+    text = narration.compare_peak_finders_3d(robot, rep, quick=QUICK,
+                                             tests=len(reports))
     if text:
         display(Markdown(text))
 
@@ -470,12 +475,11 @@ for robot, rep in reports.items():
 #
 # ## Without instance masks: two robots in one image
 #
-# Scenes with exactly two mesh Pandas standing close to each other (both bases within
-# half an arm's reach of the scene's centre, so that they often overlap in the image,
-# though not in every scene),
-# decoded twice from the same outputs of the shipped Panda networks: with the predicted
-# instance masks (the one-pass model's), and as if the image showed one robot (each
-# joint's strongest peak anywhere). A chain's own robot is the one that most of its
+# The scenes here hold exactly two mesh Pandas standing close to each other: both bases
+# lie within half an arm's reach of the scene's centre, so that the robots often overlap
+# in the image, though not in every scene. Each scene is decoded twice from the same
+# outputs of the shipped Panda networks: with the predicted instance masks (the one-pass
+# model's), and as if the image showed one robot (each joint's strongest peak anywhere). A chain's own robot is the one that most of its
 # found joints lie nearer to. The last column counts the found joints that lie nearer to
 # the *other* robot's joint than to their own robot's: what a chain takes from the second
 # robot, the mixing that masks are meant to prevent.
@@ -501,10 +505,11 @@ else:
 
 # %% [markdown]
 # {numref}`fig-masks-or-not` shows one of these scenes decoded both ways. It is picked on
-# purpose as the clearest case of mixing, not a typical scene (the table gives the typical figures): so
-# that the figure shows what the table's last column measures, the scene is the one where
-# the two decodings differ most in the number of found joints that lie nearer the other robot's
-# joint (ties broken by the difference in joints found), counted as in the table.
+# purpose as the clearest case of mixing, not a typical scene; the table gives the typical
+# figures. So that the figure shows what the table's last column measures, the scene is
+# the one where the two decodings differ most in the number of found joints that lie
+# nearer the other robot's joint (ties broken by the difference in joints found), counted
+# as in the table.
 
 # %%
 if HAS_MASKS:
@@ -516,7 +521,7 @@ if HAS_MASKS:
 else:
     print("skipped: needs the reference instance model")
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The two-robot scene (of those in the table) whose two decodings differ most in the number of found joints lying nearer the other robot's joint (the counts are in the titles and the sentence above), decoded from the same network outputs with the instance masks (top) and as if it showed one robot (bottom): predicted chains over the image (white: the truth) and in 3D (each true chain dashed in a dark shade of the predicted robot matched to it; grey: a true robot no prediction is matched to). The legend numbers here are the mask confidences alone (1.00 without masks): these decodings skip Predictor's ranking.", "name": "fig-masks-or-not"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The two-robot scene of the table whose two decodings differ most in the number of found joints lying nearer the other robot's joint (the counts are in the titles and the sentence above). It is decoded from the same network outputs with the instance masks (top) and as if it showed one robot (bottom). Predicted chains are drawn over the image (white: the truth) and in 3D (each true chain dashed in a dark shade of the predicted robot matched to it; grey: a true robot no prediction is matched to). The legend numbers here are the mask confidences alone (1.00 without masks): these decodings skip Predictor's ranking.", "name": "fig-masks-or-not"}}
 if HAS_MASKS:
     s = pairs[pick]
     masked_poses, plain_poses = both["masks"][pick], both["plain"][pick]
@@ -655,9 +660,9 @@ if predictor is not None and shown and ROBOT in reports:
 #
 # ## Summary
 #
-# * Decoding is four small steps: mask, peak, depth, back-projection; on the perfect
-#   maps of the scene shown it lost almost nothing, so the end-to-end errors are mostly
-#   the networks'.
+# * Decoding is four small steps: mask, peak, depth, back-projection. On the perfect
+#   maps of the one scene checked it lost almost nothing, which suggests that the
+#   end-to-end errors are mostly the networks'.
 # * `Predictor` and `robotpose predict` run the whole pipeline on any image and $K$,
 #   resizing both consistently.
 # * NMS and LoG decode the same maps; section 4.3 tests, joint by joint, whether either

@@ -43,10 +43,10 @@
 #
 # The 15 frames are a **development (dev) set**: no photo was trained on, and they are
 # here to measure. The choices made for the model this chapter is about (its recipe,
-# its checkpoint, its decoding) were made on a synthetic *filmed validation set*: scenes
-# rendered from a
-# general description of how people film arms (camera 0.3-3 m from the arm, wide fields
-# of view, the base or the hand cut by the border, occluders, an object in the hand).
+# its checkpoint, its decoding) were made on a synthetic *filmed validation set*. Its
+# scenes are rendered from a general description of how people film arms: camera
+# 0.3-3 m from the arm, wide fields of view, the base or the hand cut by the border,
+# occluders, an object in the hand.
 #
 # One caveat: the model starts from the weights of the primitive-Panda model (the
 # comparison row below), whose checkpoints were measured on these photos and whose
@@ -121,8 +121,9 @@ if photos:
 
 # %% tags=["remove-input"]
 display(Markdown(
-    "If our conventions were wrong anywhere (axes, pixel centres, DH parameters), the "
-    "yellow chains of {numref}`fig-real-truth` would miss the arm." if photos else
+    "If our conventions were wrong anywhere (axes, pixel centres, the Denavit-Hartenberg "
+    "parameters of chapter 1), the yellow chains of {numref}`fig-real-truth` would miss "
+    "the arm." if photos else
     real_photos_absent("every figure and table of this chapter that needs them")
     + " The cells below skip themselves."))
 
@@ -137,9 +138,9 @@ if photos:
 
 # %% [markdown]
 # Compare these with the scenes of chapter 1: a wide-angle webcam close to the robot,
-# the base low at one side, the arm reaching towards the camera and leaving the frame, a
-# white-and-grey arm with a gripper and a calibration board, a cluttered lab behind it.
-# None of that is in the paper's randomisation.
+# the base low at one side, the arm reaching towards the camera, a white-and-grey arm
+# with a gripper and a calibration board, a cluttered lab behind it. None of that is in
+# the paper's randomisation.
 #
 # ## How to score a model on real photos
 #
@@ -173,7 +174,7 @@ display(Markdown(narration.auc_rules()))
 # * **cameras** like a webcam near the robot: vertical field of view 40-95 degrees, the
 #   Panda 0.4-1.8 m away, the camera aimed off the robot's centre so that the arm is cut by
 #   the image border;
-# * **materials**: a third of the robots white to light grey with dark grey links and a
+# * **materials**: about a third of the robots white to light grey with dark grey links and a
 #   specular highlight, a quarter in random greys, the rest in the paper's random colours;
 # * **clutter** (on its own, without the rest of this list, the recipe `clutter` of
 #   chapter 6): up to eight *distractors* (spheres, capsules, cylinders, boxes in flat
@@ -185,8 +186,9 @@ display(Markdown(narration.auc_rules()))
 # The recipe `dream` adds DREAM's randomisation of the robot's own look: now and then the
 # arm's own white finish from its URDF, and procedural textures fixed to its links. The
 # recipe `dream_filmed` is `dream` with 70% of the scenes filmed the way the filmed
-# validation set describes (close, wide-angle, aimed anywhere on the arm) and objects in
-# the hand; the two were compared before training long (chapter 7 gives the trial). The
+# validation set describes (close, wide-angle up to 100 degrees, aimed anywhere on the
+# arm), with objects in the hand and distractors nearer the camera; the two were
+# compared before training long (chapter 7 gives the trial). The
 # table lists what each recipe adds to the one it builds on, read from `synth.RECIPES`
 # (with the Panda's camera distances):
 
@@ -357,8 +359,8 @@ if photos:
 # every evaluation of this chapter (the filmed validation set, the twin ladder and these
 # photos when present), leaving checkpoints, logs and JSON reports in `OUT`. The preset
 # changes these settings against the `cpu` one the shipped model uses (a preset's steps
-# and scenes are one run's defaults; the shipped model ran longer, with `--steps` and
-# `--n-scenes` set on its command lines, which its record gives):
+# and scenes are one run's defaults; the shipped model trained longer, as its model card
+# gives):
 
 # %% tags=["hide-input"]
 changes = (preset_differences("cpu", "gpu", "localization")

@@ -134,10 +134,11 @@ if depth_rows:
 #
 # The paper's own criticism of its instance model (§V): it is tricky to train, and its
 # runtime grows with the number of robots, one recurrent step each. Chapter 3 measures
-# both. The library also has a *one-pass* instance model (`models.onepass`, in the style of Panoptic-DeepLab {cite}`cheng2020panoptic` and CenterNet
-# {cite}`zhou2019objects`): on the same input it predicts a
-# foreground mask, a heatmap of robot centres and, per pixel, the offset to its robot's
-# centre, and assigns the foreground pixels to the centres in one vectorised step. A
+# both. The library also has a *one-pass* instance model (`models.onepass`), in the style
+# of Panoptic-DeepLab {cite}`cheng2020panoptic` and CenterNet {cite}`zhou2019objects`. On
+# the same input it predicts a foreground mask, a heatmap of robot centres and, per pixel,
+# the offset to its robot's centre; it then assigns the foreground pixels to the centres
+# in one vectorised step. A
 # robot's one-pass study (`scripts/onepass_study.py`) compares it with the recurrent model
 # on the same test scenes; for a robot without such a study the table reads both models'
 # cards (the output of `robotpose eval` on the fixed test set, written when each model
@@ -155,7 +156,10 @@ if depth_rows:
 # model's decoding threshold is chosen on robot-free validation scenes of that recipe
 # (the mesh Panda's, the default for photographs, on the filmed validation scenes of
 # chapter 5). The mesh Panda (`panda`) ships the one-pass model only, trained on
-# chapter 5's `dream` recipe; its row has no recurrent model beside it.
+# chapter 5's `dream` recipe, whose cameras differ from the test set's (chapter 4 gives
+# both ranges). Its row has no recurrent model beside it, and it does not compare with
+# the primitive Panda's one-pass row: the two differ in the robot's shape, the recipe
+# and the budget.
 #
 # Both instance models of a robot read the belief and depth maps of the same frozen
 # localization network, the robot's shipped one, and each was last trained over those
@@ -239,17 +243,22 @@ display(Markdown(narration.describe_instance_runtimes(runtimes, ONEPASS_ROBOTS))
 #
 # Every reference model was trained on a CPU, so samples per second decided how much each
 # model could learn (the introduction's table of the shipped models gives each one's
-# throughput). What each step of the training recipe is worth, measured on the computer
-# that built this page (`robotpose bench
-# train`: one optimiser step of the localization network on a rendered batch, median of a
-# few steps after two warm-up steps; rendering is left out, as most training runs render
-# their scenes in a second process beside the training). Each row adds one change to the
-# row before: *fp32 eager* is plain 32-bit PyTorch; *channels_last* stores images pixel
-# by pixel rather than channel by channel, which suits the CPU's convolutions;
-# *bfloat16* runs the network's arithmetic in 16-bit brain floats (autocast) where the CPU
-# supports them; the *shipped* row adds the low-resolution intermediate loss, chapter 2's
-# coarse supervision of the earlier stages, which skips up-sampling their maps to the
-# image size. That last change also changes what the earlier stages learn (chapter 2
+# throughput). The table measures what each step of the training recipe is worth, on
+# the computer that built this page (`robotpose bench train`: one optimiser step of the
+# localization network on a rendered batch, median of a few steps after two warm-up
+# steps; rendering is left out, since it can run in a second process beside the
+# training). Each row adds one change to the row before:
+#
+# * *fp32 eager* is plain 32-bit PyTorch;
+# * *channels_last* stores images pixel by pixel rather than channel by channel, which
+#   suits the CPU's convolutions;
+# * *bfloat16* runs the network's arithmetic in 16-bit brain floats (autocast) where the
+#   CPU supports them;
+# * the *shipped* row adds the low-resolution intermediate loss, chapter 2's coarse
+#   supervision of the earlier stages, which skips up-sampling their maps to the image
+#   size.
+#
+# That last change also changes what the earlier stages learn (chapter 2
 # shows their maps), so its speed is not bought with arithmetic alone:
 
 # %%
@@ -268,7 +277,7 @@ display(Markdown(narration.describe_train_bench(bench, bench_config, quick=QUICK
 
 # %% tags=["hide-input"]
 NEXT = {
-    "Depth error": narration.depth_next_step(depth_rows[-1:]),
+    "Depth error": narration.depth_next_step([shipped_depth] if depth_rows else []),
     "Joints near the base": "train longer; the paper's stride-4 features (`paper` "
                             "config) place peaks more finely",
     "One mask per robot": "the pipeline already uses the one-pass model of the "
@@ -315,4 +324,4 @@ display(Markdown(narration.open_problems(scorecard.scorecard(photos=load_real_pa
 # 2. Time `robotpose bench train --threads 2` against `--threads 1`: expect less than
 #    twice the samples per second from the second thread: one thread per run gives more
 #    scenes per CPU hour, which is why each reference model trained with one torch
-#    thread (most runs rendering their scenes in a second process).
+#    thread.

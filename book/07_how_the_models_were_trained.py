@@ -339,13 +339,13 @@ if real_study is not None:
 # weights on the Panda drawn from its URDF meshes. Every choice for it was made on
 # chapter 5's synthetic *filmed validation set*, never on the dev photos. Its recipe was
 # chosen first, by a short trial: one run per recipe from the same start, measured after
-# the same number of steps. Between single runs, a gap in keypoint AUC under the one the
-# sentence names is not read as a ranking, since no spread over seeds was measured.
+# the same number of steps.
 
 # %% tags=["hide-input"]
 MESH_MODEL = "panda_localization_cpu"
 mesh_record = read_record(MESH_MODEL)
 mesh_cost = training_cost(MESH_MODEL)
+display(Markdown(narration.one_run_rule()))
 if mesh_record is not None and mesh_record.figures("comparison") is not None:
     display(Markdown(narration.describe_recipe_choice(
         mesh_record.figures("comparison"), mesh_record.lineage["parts"][0]["steps"])))

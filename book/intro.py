@@ -159,7 +159,7 @@ display(Markdown(narration.chosen_scene_rule(
 # | [2. Joint localization](02_localization.ipynb) | §III-B, eq. 1-3, Fig. 4 and 6, Table I | targets, the staged network, training, pixel and depth errors; why depth is hard |
 # | [3. Robot instances](03_instances.ipynb) | §III-C, eq. 4-6, Fig. 5 and 7 | the recurrent model, its matching loss, AP, counting, runtime per robot |
 # | [4. From belief maps to 3D chains](04_decoding.ipynb) | Fig. 2 and 9, Table II | masking, NMS and LoG peaks, 3D errors, runtimes, the `Predictor` (the library's end-to-end object: both networks, then the decoding) |
-# | [5. From simulation to real photographs](05_real_photos.ipynb) | §IV-B, Fig. 8 and 10 | real Panda photos, the keypoint metrics of DREAM {cite}`lee2020dream`, a rendered twin, a sim-to-real recipe |
+# | [5. From simulation to real photographs](05_real_photos.ipynb) | §IV-B, Fig. 8 and 10 | real Panda photos, the keypoint metrics of DREAM {cite}`lee2020dream` (a network that finds a robot's keypoints in one photo, trained on renders), a rendered twin, a sim-to-real recipe |
 # | [6. Beyond the paper](06_beyond_the_paper.ipynb) | §V (criticism) | what we measured that the paper did not, and the open problems |
 # | [7. How the reference models were trained](07_how_the_models_were_trained.ipynb) | none | the record behind the shipped models: each phase of their training, and checkpoints measured on the way |
 #
@@ -215,7 +215,7 @@ for robot in scorecard.ONEPASS_ROBOTS:
         onepass.append({"robot": robot, **{k: models[k] for k in ("onepass", "convgru")},
                         "training": training})
 sentence = narration.scorecard_summary(rows, onepass)
-display(Markdown(f"*Rule.* {narration.rules_text()}\n\n{sentence}"))
+display(Markdown(f"{narration.rules_text()}\n\n{sentence}"))
 
 # %% [markdown]
 # ## The shipped models: CPU miniatures
@@ -231,7 +231,8 @@ display(Markdown(f"*Rule.* {narration.rules_text()}\n\n{sentence}"))
 #
 # The table gives each model's training steps, the scenes it saw and its hours, summed
 # over its phases. The throughput column is in samples per second, rendering included
-# (the median rate logged in each run, combined over the runs). The hours also count
+# (each run's median logged rate; over several runs, their total scenes divided by the
+# time those rates imply). The hours also count
 # checkpoints, logging and evaluations, so scenes / hours need not match the
 # throughput. A model warm-started from another shipped model (the mesh Panda's from the
 # primitive Panda's) names it, and the last column adds the scenes that model saw. Each
@@ -249,6 +250,10 @@ display(Markdown(f"*Rule.* {narration.rules_text()}\n\n{sentence}"))
 
 # %% tags=["remove-input"]
 table, shipped = book.shipped_models_table()
+# the batch sizes of every recorded training phase (scenes = steps x batch)
+batch_sizes = sorted({part["batch_size"] for name in book.SHIPPED
+                      if (rec := read_record(name)) is not None
+                      for part in rec.lineage["parts"] if part.get("batch_size")})
 PAPER_SCENES, PAPER_EPOCHS = 10_000, 30  # §IV-A: 10,000 scenes, 30 epochs
 if shipped:
     display(Markdown(table))
@@ -258,7 +263,9 @@ if shipped:
         # the table's hours as printed (0.1 h), so that the total is their sum
         f"In all {sum(round(r['hours'], 1) for r in shipped):.1f} hours of training for "
         f"{len(shipped)} models. "
-        "The most "
+        + (f"Each training step took one batch of {' or '.join(map(str, batch_sizes))} "
+           "scenes. " if batch_sizes else "")
+        + "The most "
         f"trained localization network ({most['model']}) saw {most['scenes from scratch']:,} scenes"
         + (f", counting those of the model it was warm-started from ({most['continued from']})"
            if most["continued from"] != "—" else "")
@@ -271,18 +278,18 @@ else:
 # %% [markdown]
 # The networks are miniatures of the paper's: a frozen ImageNet-pretrained
 # EfficientNet-Lite0 cut at stride 8 (one feature cell per 8x8 pixels) instead of VGG16
-# at stride 4, three stages of 64
-# channels instead of five of 128, and 240x320 inputs instead of 480x640 (chapter 2 counts
-# their parameters and FLOPs). Read every result in this book as "what this recipe reaches
+# at stride 4, three stages of 64 channels instead of five of 128, and 240x320 inputs
+# instead of 480x640 (chapter 2 counts their parameters and floating-point operations).
+# Read every result in this book as "what this recipe reaches
 # with a few CPU hours", not as the paper's ceiling.
 #
 # ## How to read and run this book
 #
 # **Read.** Each chapter opens with what you will learn and ends with a summary and
 # exercises. Every figure, table and number comes from executing the chapter when the book
-# was built (or, where a chapter says so, is read from a model card or a study record); where a sentence
-# depends on a measurement, it is generated from the numbers of the run that built the
-# page, not typed in. Equations carry the paper's numbers (eq. 1 to 6).
+# was built (or, where a chapter says so, is read from a model card or a study record).
+# Where a sentence depends on a measurement, it is generated from the numbers of the run
+# that built the page, not typed in. Equations carry the paper's numbers (eq. 1 to 6).
 
 # %% tags=["remove-input"]
 # the test scenes of the model records (each eval.json names its number)
@@ -291,12 +298,12 @@ n_card = (record.figures("test") or {}).get("n") if record is not None else None
 display(Markdown(
     "In the full build, chapters 2 and 3 evaluate the same "
     + (f"{int(n_card)} " if n_card else "")
-    + "synthetic test scenes as the model cards (chapter 4 renders the same scenes "
-    "at 480x640, which makes them other images), so the figures the scorecard quotes "
-    "reappear in chapters 2 and 3, which compare them with the cards' and say whether "
-    "they agree; a quick-mode build (below) evaluates a few scenes only, so its figures are "
-    "noisy and differ from the cards'. The studies of chapters 6 and 7 say how many scenes each "
-    "used."))
+    + "synthetic test scenes as the model cards, so the figures the scorecard quotes "
+    "reappear there; both chapters compare them with the cards' and say whether they "
+    "agree. Chapter 4 renders the same scenes at 480x640, which makes them other "
+    "images. A quick-mode build (below) evaluates a few scenes only, so its figures are "
+    "noisy and differ from the cards'. The studies of chapters 6 and 7 say how many "
+    "scenes each used."))
 display(Markdown(
     "**This build** ran in *quick mode* (`ROBOTPOSE_QUICK=1`): small test sets, short live training runs "
     "and small figures, so its numbers are noisy; `make book` builds the full version."

@@ -131,11 +131,12 @@ INSTANCE_MODELS = ("instances", "onepass")
 
 def instance_model_score(evals: dict) -> float | None:
     """The figure :func:`default_instance_task` ranks instance models by, from a model's
-    eval.json (``evals``): mask AP at IoU 0.5 plus counting accuracy on the fixed synthetic
-    test set ("test"), each in [0, 1] and weighing the same. The real dev photos do not
-    enter it: they only measure (chapter 5). None when a figure is missing."""
-    test = (evals.get("test") or {}).get("figures") or {}
-    terms = [test.get("mask_ap50"), test.get("counting_accuracy")]
+    eval.json (``evals``): mask AP at IoU 0.5 plus counting accuracy on the synthetic
+    validation scenes ("validation", ``robotpose eval instances|onepass --validation``),
+    each in [0, 1] and weighing the same. Neither the test set, which reports the chosen
+    model's figures, nor the real dev photos enter it. None when a figure is missing."""
+    validation = (evals.get("validation") or {}).get("figures") or {}
+    terms = [validation.get("mask_ap50"), validation.get("counting_accuracy")]
     return None if any(t is None for t in terms) else float(sum(terms))
 
 
@@ -144,16 +145,20 @@ def default_instance_task(robot: str, config: str = "cpu", folder: str | Path | 
     for ``robot`` by default: "instances" (the paper's recurrent ConvGRU model) or
     "onepass" (ours), chosen by a stated rule on measured figures.
 
-    Rule: among the robot's shipped instance models with a test-set evaluation in their
-    eval.json, the one with the highest :func:`instance_model_score`: synthetic test set
-    mask AP@0.5 + counting accuracy (each in [0, 1], equal weights; the dev photos only
-    measure); a tie, or no measured candidate, keeps the paper's model ("instances")."""
+    Rule: among the robot's shipped instance models with a validation evaluation in their
+    eval.json, the one with the highest :func:`instance_model_score`: mask AP@0.5 +
+    counting accuracy on synthetic validation scenes (each in [0, 1], equal weights; the
+    test set and the dev photos only measure); a tie, or no measured candidate, keeps the
+    paper's model ("instances"). A robot that ships one instance model uses that one."""
     import json
 
+    shipped = [t for t in INSTANCE_MODELS if (model_folder(robot, t, config, folder) / MODEL_FILE).is_file()]
+    if len(shipped) == 1:  # nothing to choose between
+        return shipped[0]
     evals = {}
-    for task in INSTANCE_MODELS:
+    for task in shipped:
         path = model_folder(robot, task, config, folder) / "eval.json"
-        if path.is_file() and (model_folder(robot, task, config, folder) / MODEL_FILE).is_file():
+        if path.is_file():
             evals[task] = json.loads(path.read_text())
     scores = {t: s for t, e in evals.items() if (s := instance_model_score(e)) is not None}
     return max(scores, key=lambda t: (scores[t], -INSTANCE_MODELS.index(t))) if scores else INSTANCE_MODELS[0]

@@ -189,9 +189,9 @@ class Predictor:
         with the package).
 
         The instance model: by default (``instances=True``) the best shipped one by a
-        stated rule on measured figures (:func:`checkpoint.default_instance_task`: synthetic
-        test set mask AP@0.5 + counting accuracy, + the real dev photos' keypoint AUC where
-        every candidate has it, from the models' eval.json; ties keep the paper's);
+        stated rule on measured figures (:func:`checkpoint.default_instance_task`: mask
+        AP@0.5 + counting accuracy on synthetic validation scenes, from the models'
+        eval.json; ties keep the paper's; a robot with one instance model uses it);
         ``instances="instances"`` the paper's recurrent ConvGRU model (chapter 3),
         ``"onepass"`` the one-pass model; ``instances=False`` loads the localization
         checkpoint alone (one robot per image assumed).

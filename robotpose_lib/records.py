@@ -76,8 +76,8 @@ def _localization_table(figures: dict) -> list[str]:
 
 def _instance_table(figures: dict) -> list[str]:
     """Markdown rows of ``eval instances|onepass --json`` figures: AP, counting, robot-free."""
-    lines = [f"{figures.get('n')} test scenes (seed {figures.get('seed')}), step {figures.get('step')}, "
-             f"min active fraction {figures.get('min_active_fraction')}"
+    lines = [f"{figures.get('n')} {figures.get('split', 'test')} scenes (seed {figures.get('seed')}), "
+             f"step {figures.get('step')}, min active fraction {figures.get('min_active_fraction')}"
              + ("" if figures.get("centre_threshold") is None else
                 f", centre threshold {figures['centre_threshold']:g}, NMS window {figures.get('centre_nms')}"), "",
              "| box AP | box AP@0.5 | mask AP | mask AP@0.5 | counted right |", "|---:|---:|---:|---:|---:|",
@@ -198,7 +198,8 @@ def render_index(models: str | Path) -> str:
              "`scripts/render_records.py`, never by hand): `model.pt`, `metrics.jsonl`, `lineage.json`, "
              "`eval.json`, `card.md`. The default models of `robotpose predict` and `Predictor.from_pretrained` "
              "are the robot's `*_localization_cpu` and the instance model chosen by the rule in "
-             "`robotpose_lib/checkpoint.py` (`default_instance_task`).", "",
+             "`robotpose_lib/checkpoint.py` (`default_instance_task`: mask AP@0.5 + counting accuracy on "
+             "synthetic validation scenes, each card's `validation` entry).", "",
              "| model | robot | task | recipe | parts | steps | scenes | wall h | test set | dev photos |",
              "|---|---|---|---|---:|---:|---:|---:|---|---|"]
     for folder in sorted(p for p in models.iterdir() if (p / LINEAGE).is_file()):

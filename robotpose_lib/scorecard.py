@@ -188,7 +188,12 @@ def _localization_rows(folder: Path) -> list[ScoreRow]:
         base, tip = base_tip_medians(joints)
         holds.append(base < tip)
         parts.append(f"{peak_name(method)} {base:.1f} vs {tip:.1f} px")
-    ours = (f"median error at 480x640, base vs tip: {'; '.join(parts)} ({PAPER_ROBOT})" if parts else "no pixel table")
+    # the network's own input size: its pixel errors are scaled to the paper's 480x640
+    size = ev.get("input_size")
+    measured = (f" (measured at {size[0]}x{size[1]}, scaled {640 / size[1]:g}x)"
+                if size and tuple(size) != (480, 640) else "")
+    ours = (f"median error at 480x640{measured}, base vs tip: {'; '.join(parts)} ({PAPER_ROBOT})" if parts
+            else "no pixel table")
     rows.append(ScoreRow(fig6[0], fig6[1], ours + (f" ({stale})" if stale else ""),
                          STALE if stale else order_verdict(holds), "2", "the paper's Fig. 6 ordering of the joints"))
     return rows
@@ -236,7 +241,9 @@ def _instance_rows(folder: Path) -> list[ScoreRow]:
                  f"the recurrent model emits {'more' if predicted > true_mean else 'fewer'} masks than there are "
                  f"robots (a mean count of {predicted:.1f} for {true_mean:.1f}): it stops "
                  f"{'too late' if predicted > true_mean else 'too early'} at the end-of-sequence mask")
-        cause = "; ".join(c for c in (cause, separation_cause(ev.get("step_purity"))) if c)
+        # two causes, two sentences (the box adds the final full stop)
+        causes = [c for c in (cause, separation_cause(ev.get("step_purity"))) if c]
+        cause = ". ".join(causes[:1] + [c[0].upper() + c[1:] for c in causes[1:]])
         rows.append(ScoreRow(*count_claim, ours + note, STALE if stale else share_verdict(total["accuracy"]), "3",
                              "counting robots", cause, onepass_counting_note(folder)))
     return rows
@@ -538,9 +545,9 @@ def depth_cause() -> str:
                       if limit else ""))
     wide = floors.get(("paper", "true"))
     if wide and None not in (wide["near"], wide["far"]):
-        out.append(f"over the paper's full joint range even the true 2D joints leave {wide['near']:.1f} / "
-                   f"{wide['far']:.1f} cm (some poses look alike at different depths), so there the network "
-                   "must also read depth from the image (chapter 2, the floors)")
+        out.append(f"over the paper's full joint range, with a field of view drawn per scene, even the true 2D "
+                   f"joints leave {wide['near']:.1f} / {wide['far']:.1f} cm (some poses can look alike at different "
+                   "depths), so there the network must also read depth from the image (chapter 2, the floors)")
     return as_sentences(out)
 
 

@@ -190,10 +190,15 @@ def test_page_reads_as_a_book(browser, name):
     text = browser.execute_script(
         "const main = document.querySelector('main') || document.body;"
         "const copy = main.cloneNode(true);"
-        "copy.querySelectorAll('.cell_input, pre, code, script').forEach(e => e.remove());"
+        "copy.querySelectorAll('.cell_input, pre, code, script, .math, mjx-container')"
+        ".forEach(e => e.remove());"
         "return copy.innerText;")
     labels = sorted(set(re.findall(r"(?<![\w/#.-])(?:fig|tab|eq)-[a-z0-9]+(?:-[a-z0-9]+)*\b", text)))
     assert not labels, f"{name}: cross-references shown as raw labels: {labels[:5]}"
+    # 3b. a generated sentence whose placeholder was never filled ("the {len(e)} scenes": a
+    #    string that lost its f prefix)
+    unfilled = sorted(set(re.findall(r"\{[a-z_][\w.]*(?:\(\w*\)|\[[^\]]*\])?(?::[^{}]*)?\}", text)))
+    assert not unfilled, f"{name}: unfilled placeholders in the text: {unfilled[:5]}"
     # 4. development history printed on the page
     everything = browser.execute_script(
         "return (document.querySelector('main') || document.body).innerText;")

@@ -451,3 +451,9 @@ def test_recipe_choice_in_brief_names_the_chosen_recipe_first():
     assert text.startswith("`dream` was chosen over `dream_filmed` by a short trial")
     with pytest.raises(KeyError):
         narration.recipe_choice_in_brief({"chosen": "C", "arms": comparison["arms"]})
+
+
+def test_one_run_rule_states_its_gap_from_the_constants():
+    text = narration.one_run_rule()
+    assert f"under {narration.real.ONE_RUN_GAP} is not read as a ranking" in text
+    assert f"twice the {narration.SAME_AUC}" in text and narration.real.ONE_RUN_GAP == 2 * narration.SAME_AUC

@@ -292,7 +292,7 @@ def test_card_comparison_reads_a_reproduced_a_changed_and_a_missing_record(sampl
     changed = localization_card_comparison(ROBOT, report, changed_record, ckpt)
     diff, compared = differing_figures(changed_record, report.figures())
     assert len(diff) == 1 and compared > 10
-    assert f"{compared - 1} of the {compared} figures of its evaluation agree" in changed
+    assert f"Of the {compared} figures of its evaluation, {compared - 1} agree" in changed
     assert "; 1 differs: " in changed and "the first of them" not in changed
     # a headline figure that differs is not listed among those that agree
     changed_record["pixel_errors_px"]["nms"][-1]["50%"] += 1.0
@@ -301,3 +301,32 @@ def test_card_comparison_reads_a_reproduced_a_changed_and_a_missing_record(sampl
 
     assert localization_card_comparison(ROBOT, report, _record(report, 8), ckpt) == ""
     assert localization_card_comparison(ROBOT, report, None, ckpt) == ""
+
+
+def test_cli_validation_scenes_are_not_the_test_set(tmp_path, capsys):
+    """``--validation``: the default instance model is chosen on these scenes, so they must
+    be another seed than the test set's, and the JSON must say which scenes it measured."""
+    import json
+
+    from robotpose_lib.checkpoint import save_checkpoint
+    from robotpose_lib.eval.testset import TEST_SEED, VALIDATION_SEED
+    from robotpose_lib.tasks.onepass import onepass_task
+
+    task = onepass_task("quick", "panda_primitive")
+    torch.manual_seed(0)
+    path = save_checkpoint(tmp_path / "o.pt", {"task": task.name, "robot": task.robot,
+                                               "config": task.config_dict(), "step": 0,
+                                               "model": task.build_model().state_dict(), "extra": task.extra()})
+    figures = {}
+    for split, flags in (("validation", ["--validation"]), ("test", [])):
+        out = tmp_path / f"{split}.json"
+        rc = run_command("eval", ["onepass", "--checkpoint", str(path), "--n", "1", "--no-progress",
+                                  "--json", str(out), *flags])
+        assert rc == 0, capsys.readouterr().err
+        figures[split] = json.loads(out.read_text())
+    assert (figures["validation"]["split"], figures["validation"]["seed"]) == ("validation", VALIDATION_SEED)
+    assert (figures["test"]["split"], figures["test"]["seed"]) == ("test", TEST_SEED)
+    assert "1 validation scenes of panda_primitive" in capsys.readouterr().out
+    for argv in (["localization", "--checkpoint", str(path), "--validation"],
+                 ["onepass", "--checkpoint", str(path), "--validation", "--robot-free", "2"]):
+        assert run_command("eval", argv) != 0 and "--validation" in capsys.readouterr().err

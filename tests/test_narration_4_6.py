@@ -106,7 +106,14 @@ def test_compare_peak_finders_3d_names_the_more_precise_one_only_beyond_chance()
     assert pose3d.paired_closer(mixed, "nms", "log") == (4, 0.75, pytest.approx(0.625))
     text = narration.compare_peak_finders_3d("panda", mixed)
     assert "NMS is the closer for 75%" in text
-    assert "not beyond chance at the usual 5%, so these scenes do not rank NMS and LoG" in text
+    assert "not beyond chance at p < 0.05, so these scenes do not rank NMS and LoG" in text
+    # two robots compared: p = 6.1e-05 still ranks them; a p between 2.5% and 5% would not
+    both = narration.compare_peak_finders_3d("panda", report, tests=2)
+    assert "LoG is more precise here" in both
+    from unittest import mock
+    with mock.patch("robotpose_lib.eval.pose3d.paired_closer", return_value=(781, 0.54, 0.045)):
+        edge = narration.compare_peak_finders_3d("kuka_kr16", report, tests=2)
+    assert "not beyond chance at p < 0.025 (5% shared over the 2 robots compared)" in edge
     even = _report([[1.0, 3.0]], [[2.0, 1.0]])
     assert "each is the closer for half of those where the two differ" in narration.compare_peak_finders_3d("p", even)
     same = _report([[1.0, 2.0]], [[1.0, 2.0]])
@@ -149,14 +156,15 @@ def test_table_ii_sentences_follow_the_measured_rows():
     assert "48 ms at the network's own input size and 335 ms at 480x640" in first
     assert "(31 times faster there)" in first and "within the one-second target" in first
     assert "31 times longer: ours scans every joint's full 480x640 map" in second
-    assert "our LoG takes 89 ms against the paper's 310 ms (a CPU implementation), faster" in second
+    assert "Our LoG takes 89 ms against the paper's 310 ms (a CPU implementation), faster" in second
     slow = narration.describe_table_ii(_table_ii(log_ms=400.0, whole_ms=1500.0))
     assert "over the one-second target" in slow[0] and "slower." in slow[1]
     # the whole prediction runs the network at its own size: faster than the 480x640 row, said why
     assert first.endswith("so it can take less than the 335 ms of the 480x640 row.")
     assert "480x640 row." not in slow[0]
     gpu = narration.describe_table_ii(_table_ii(device="cuda", nms_ms=0.2))
-    assert "on this GPU. It runs the network at its own input size" in gpu[0] and "times shorter; " in gpu[1]
+    assert "on this GPU. It runs the network at its own input size" in gpu[0]
+    assert "0.41 ms, 2.0 times faster. " in gpu[1]
     table = narration.table_ii_markdown(_table_ii(), "panda")
     assert table.startswith("On cpu (2 cores); each step's mean") and "| NMS | 12.6 | scipy |" in table
     conditions = narration.table_ii_conditions(_table_ii(), joints=7)
@@ -295,10 +303,10 @@ def test_describe_real_study_reads_baseline_trend_and_backbones():
     tiny[1] = {**tiny[1], "all": {**tiny[1]["all"], "auc": 0.0, "found": 0.05}}
     tiny[3] = {**tiny[3], "all": {**tiny[3]["all"], "auc": 0.01, "found": 0.6}}
     text = narration.describe_real_study(tiny)
-    assert ("too small to rank the two (a bound set by hand: an AUC that low comes from a few keypoints within "
-            "20 px): neither run puts its keypoints near the arm yet") in text
+    assert ("too small to rank the two. That floor, set by hand, is on the AUCs' level, not on their gap: an AUC "
+            "that low comes from a few keypoints within 20 px. Neither run puts its keypoints near the arm yet") in text
     assert "The fine-tuned run found more keypoints" in text and "2.0 times the steps" in text
-    assert "found 5% of them, too few for its median error to mean anything" in text
+    assert "run found only 5% of them" in text
     assert "paid for" not in text and "worth more" not in text  # no winner from AUCs near zero
     runs[2]["all"]["auc"] = 0.5
     text = narration.describe_real_study(runs, {"auc": 0.4})
@@ -510,10 +518,12 @@ def test_pipeline_in_use_names_the_instance_model_and_the_cameras():
     assert "the rule above picks it" in text  # by default the robot ships both
     assert text.endswith("Table II does. Chapter 7 lists every phase of the localization network's training.")
     named = narration.pipeline_in_use("panda", "one-pass", dream, robot_words="the mesh Panda")
-    assert named.startswith("**What runs from here on.** The `panda` pipeline of `Predictor` (the mesh Panda): its")
+    assert named.startswith("**What runs from here on.** The `panda` pipeline of `Predictor` (the mesh Panda): its "
+                            "localization network and its one-pass instance model. The localization network is")
     only = narration.pipeline_in_use("panda", "one-pass", dream, ships_both=False)
     assert "it is the only instance model shipped for `panda`" in only and "the rule above" not in only
     plain = narration.pipeline_in_use("kuka_kr16", "recurrent", SimpleNamespace(lineage={"recipe": "paper"}))
-    assert plain.endswith("last trained on the `paper` recipe, and its recurrent instance model. Chapter 7 lists "
+    assert plain.endswith("last trained on the `paper` recipe. Chapter 7 lists "
                           "every phase of the localization network's training.")
+    assert "its localization network and its recurrent instance model." in plain
     assert "ours, not the paper's" not in narration.pipeline_in_use("kuka_kr16", "recurrent")

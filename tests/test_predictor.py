@@ -286,22 +286,35 @@ def test_rejects_unknown_method_and_mismatched_instance_model():
 
 
 def test_the_default_instance_model_follows_the_stated_rule(tmp_path):
-    """checkpoint.default_instance_task: synthetic mask AP@0.5 + counting accuracy (the dev
-    photos only measure: their keypoint AUC never decides); ties keep the paper's model."""
+    """checkpoint.default_instance_task: mask AP@0.5 + counting accuracy on synthetic
+    validation scenes (the test set and the dev photos only measure: neither decides);
+    ties keep the paper's model."""
     import json
 
     from robotpose_lib.checkpoint import default_instance_task
 
-    def model(task, ap50, counting, auc=None):
+    def model(task, ap50, counting, auc=None, test=(1.0, 1.0)):
         folder = tmp_path / f"panda_{task}_cpu"
         folder.mkdir(exist_ok=True)
         (folder / "model.pt").write_bytes(b"")
-        evals = {"test": {"figures": {"mask_ap50": ap50, "counting_accuracy": counting}}}
+        figures = {"mask_ap50": ap50, "counting_accuracy": counting}
+        evals = {"test": {"figures": {"mask_ap50": test[0], "counting_accuracy": test[1]}}}
+        if ap50 is not None:
+            evals["validation"] = {"figures": figures}
         if auc is not None:
             evals["real"] = {"figures": {"model": {"all": {"auc": auc}}}}
         (folder / "eval.json").write_text(json.dumps(evals))
 
+    assert default_instance_task("panda", folder=tmp_path) == "instances"   # nothing shipped: the paper's
+    model("onepass", None, None)
+    assert default_instance_task("panda", folder=tmp_path) == "onepass"     # the only one shipped
+    model("instances", None, None)
     assert default_instance_task("panda", folder=tmp_path) == "instances"   # nothing measured
+    model("onepass", None, None, test=(0.0, 0.0))
+    assert default_instance_task("panda", folder=tmp_path) == "instances"   # test figures alone do not decide
+    model("instances", 0.25, 0.35, auc=0.08, test=(0.0, 0.0))
+    model("onepass", 0.10, 0.10)
+    assert default_instance_task("panda", folder=tmp_path) == "instances"   # validation, not test, decides
     model("instances", 0.25, 0.35, auc=0.08)
     model("onepass", 0.80, 0.80, auc=0.06)
     assert default_instance_task("panda", folder=tmp_path) == "onepass"     # 1.66 against 0.68

@@ -46,14 +46,14 @@ def test_scorecard_summary_counts_the_verdicts():
                 "convgru": {"counting_accuracy": 0.21, "n": 100}}]
     text = narration.scorecard_summary(rows, onepass)
     assert "82% of 100 kuka_kr16 test scenes against the recurrent model's 21% of 100" in text
-    assert "with other recipes and budgets. It is not scored" in text and ".json" not in text
+    assert "The two were trained with other recipes and budgets. It is not scored" in text and ".json" not in text
     # how each was trained, when known, in the same sentence as the comparison
     onepass[0]["training"] = {"onepass": "8,200 steps on the `clutter` recipe",
                               "convgru": "2,000 steps on the `paper` recipe"}
     text = narration.scorecard_summary(rows, onepass)
     assert ("82% of 100 kuka_kr16 test scenes, trained 8,200 steps on the `clutter` recipe, against the recurrent "
-            "model's 21% of 100, trained 2,000 steps on the `paper` recipe;") in text
-    assert "so each comparison is of model, data and budget together" in text
+            "model's 21% of 100, trained 2,000 steps on the `paper` recipe.") in text
+    assert "Each comparison is therefore of model, data and budget together" in text
 
 
 def test_chosen_scene_rule_says_how_many_went_better_and_worse():

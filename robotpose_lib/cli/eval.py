@@ -11,6 +11,9 @@ any instance checkpoint through ``--instances``.
     robotpose eval instances --checkpoint PATH --n N [--min-active-fraction F | --paper-rule]
                              [--robot-free M] [--json OUT]
     robotpose eval onepass --checkpoint PATH --n N [--robot-free M [--hard-negatives]] [--json OUT]
+    robotpose eval instances|onepass --checkpoint PATH --validation [--n N] [--json OUT]
+                             (validation scenes of the training distribution, where the
+                             default instance model is chosen)
     robotpose eval real --data DIR [--checkpoint LOC.pt] [--instances INST.pt|none]
                         [--method nms|log] [--json OUT]
     robotpose eval filmed [--checkpoint LOC.pt] [--instances INST.pt|none] [--n N]
@@ -35,8 +38,8 @@ from ..eval.instances import (evaluate_instances, format_instance_results, predi
                               summarize, purity_on_scenes)
 from ..eval.localization import evaluate_localization
 from ..eval.real import evaluate_real, format_real_report, load_predictor
-from ..eval.testset import (FILMED_SEED, ROBOT_FREE_SEED, TEST_SEED, filmed_validation, robot_free_scenes,
-                            test_dataset)
+from ..eval.testset import (FILMED_SEED, ROBOT_FREE_SEED, TEST_SEED, VALIDATION_SEED, filmed_validation,
+                            robot_free_scenes, test_dataset, validation_dataset)
 from ..fileio import file_state, write_json_atomic
 from ..models.instances import DEFAULT_MIN_ACTIVE_FRACTION, PAPER_MIN_ACTIVE_FRACTION
 from ..predictor import Predictor
@@ -67,7 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="localization, floors: the test set's synthesis recipe (default paper, the standard test set; "
                         "paper_readme: the conditions of the paper's README, Table I's ablation)")
     p.add_argument("--n", type=int, default=100, help="test scenes (default 100)")
-    p.add_argument("--seed", type=int, default=TEST_SEED, help=f"test set seed (default {TEST_SEED})")
+    p.add_argument("--seed", type=int, default=None,
+                   help=f"scene seed (default {TEST_SEED}, the test set; with --validation {VALIDATION_SEED})")
+    p.add_argument("--validation", action="store_true",
+                   help="instances, onepass: evaluate on validation scenes (the training distribution and its "
+                        "photos, never the test set) instead of the test set: where choices between models are "
+                        "made (checkpoint.default_instance_task)")
     p.add_argument("--method", default="both", choices=[*METHODS, "both"],
                    help="joint peak finder (localization)")
     p.add_argument("--batch-size", type=int, default=8)
@@ -97,6 +105,10 @@ def check(args) -> str | None:
         return problem
     if args.task not in ("real", "filmed", "twin") and not args.checkpoint:
         return f"--checkpoint is required for {args.task}"
+    if args.validation and args.task not in INSTANCE_TASKS:
+        return f"--validation: for {' or '.join(INSTANCE_TASKS)} only, not {args.task}"
+    if args.validation and args.robot_free:
+        return "--validation: the robot-free scenes are the test set's; evaluate them without --validation"
     if args.task != "real" and args.n < 1:
         return f"--n: expected at least 1 test scene, got {args.n}"
     if args.recipe != "paper" and args.task not in ("localization", "floors"):
@@ -111,6 +123,8 @@ def check(args) -> str | None:
 
 
 def run(args) -> int:
+    if args.seed is None:  # the default seed follows the scenes asked for
+        args.seed = VALIDATION_SEED if args.validation else TEST_SEED
     if args.urdf:
         robot_name(args)   # registered before the checkpoint asks for it
     if args.task in ("real", "filmed", "twin"):
@@ -134,18 +148,20 @@ def run(args) -> int:
     else:  # an instance model: recurrent ("instances") or one-pass ("onepass")
         model, task, ckpt = load_model(args.checkpoint, device, expect={"task": args.task})
         fraction = PAPER_MIN_ACTIVE_FRACTION if args.paper_rule else args.min_active_fraction
-        data = test_dataset(task.robot, args.n, task.input_size, args.seed)
+        data = (validation_dataset if args.validation else test_dataset)(task.robot, args.n, task.input_size,
+                                                                           args.seed)
         kwargs = dict(batch_size=args.batch_size, device=device, min_active_fraction=fraction)
         results = evaluate_instances(model, data, task.input_size, **kwargs)
         threshold = getattr(model.instances, "centre_threshold", None)
         window = getattr(model.instances, "centre_nms", None)
-        print(f"checkpoint {args.checkpoint}: {args.task}, step {ckpt['step']}, {args.n} test scenes of "
+        split = "validation" if args.validation else "test"
+        print(f"checkpoint {args.checkpoint}: {args.task}, step {ckpt['step']}, {args.n} {split} scenes of "
               f"{task.robot}, seed {args.seed}, min active fraction {fraction}"
               + ("" if threshold is None else f", centre threshold {float(threshold):g}, NMS window "
                  f"{int(window)}x{int(window)}"))
         print(format_instance_results(results))
         figures = dict(summarize(results), checkpoint=str(args.checkpoint), step=ckpt["step"], n=args.n,
-                       seed=args.seed, min_active_fraction=fraction,
+                       seed=args.seed, split=split, min_active_fraction=fraction,
                        centre_threshold=None if threshold is None else float(threshold),
                        centre_nms=None if window is None else int(window))
         if args.task == "instances":  # the recurrent model: does each step emit one robot?

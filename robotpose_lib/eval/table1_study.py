@@ -140,12 +140,12 @@ def verdict(study: dict) -> str:
         near, far = readme["own"]["near"], readme["own"]["far"]
         met = near <= README_TARGET_CM["near"] and far <= README_TARGET_CM["far"]
         out.append(f"Trained and tested under the README's conditions, the network's mean depth error is "
-                   f"{near:.1f} cm near and {far:.1f} cm far, against the paper's {paper['near']:.2f} and "
-                   f"{paper['far']:.2f} cm: {'within' if met else 'outside'} the bar this reproduction set "
-                   f"itself for this condition before the runs ({README_TARGET_CM['near']:.0f} / "
-                   f"{README_TARGET_CM['far']:.0f} cm, about twice the paper's figures: close enough to say that the "
-                   f"conditions explain most of the gap), and {near / paper['near']:.1f} and "
-                   f"{far / paper['far']:.1f} times the paper's figures.")
+                   f"{near:.1f} cm near and {far:.1f} cm far, {near / paper['near']:.1f} and "
+                   f"{far / paper['far']:.1f} times the paper's {paper['near']:.2f} and {paper['far']:.2f} cm. "
+                   f"That is {'within' if met else 'outside'} the bar this reproduction set itself for this "
+                   f"condition before the runs: {README_TARGET_CM['near']:.0f} / {README_TARGET_CM['far']:.0f} cm, "
+                   "about twice the paper's figures, close enough to say that the conditions explain most of "
+                   "the gap.")
     start = rows.get("start")
     if readme and start and None not in start["own"].values():
         s0 = start["own"]
@@ -269,11 +269,13 @@ def describe_floors(study: dict) -> str:
         factor = (wide["near"] + wide["far"]) / max(narrow["near"] + narrow["far"], 1e-9)
         scenes = (f"{wide['n']} test scenes each" if wide["n"] == narrow["n"]
                   else f"{narrow['n']} and {wide['n']} test scenes")
-        out.append(f"Fitting the robot's kinematics to the true 2D joints ({scenes}) recovers depth to "
-                   f"{_cm(narrow['near'])} / {_cm(narrow['far'])} cm under the README's "
-                   f"conditions and to {_cm(wide['near'])} / {_cm(wide['far'])} cm over the full joint range"
-                   + (f" ({factor:.0f} times worse, near + far together): over ±90° some poses look alike at "
-                      "different depths, so the joints' pixels alone leave depth open." if factor >= 2 else "."))
+        out.append(f"Fitting the robot's kinematics to the true 2D joints, with the camera intrinsics K known "
+                   f"({scenes}), recovers depth to {_cm(narrow['near'])} / {_cm(narrow['far'])} cm under the "
+                   f"README's conditions and to {_cm(wide['near'])} / {_cm(wide['far'])} cm under the paper's text "
+                   "conditions, with the full joint range and a field of view drawn per scene"
+                   + (f" ({factor:.0f} times worse, near + far together). The two test sets differ in both; over "
+                      "±90° some poses look alike at different depths, so the joints' pixels alone can leave depth "
+                      "open." if factor >= 2 else "."))
     for recipe in ("paper", "paper_readme"):
         fit, read = got.get((recipe, "model")), got.get((recipe, "map_at_joints"))
         if not (fit and read):

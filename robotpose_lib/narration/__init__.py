@@ -74,8 +74,9 @@ from .overview import (chosen_scene_rule, decoding_text, describe_shown_outcome,
                        verdict_box)
 from .real import (HEADLINE_FIGURES, LADDER_DROP, LADDER_RUNGS, REAL_COLUMNS, REAL_ROWS, RUNG_NAMES, SAME_AUC,
                    auc_rules, beats_baseline, describe_backbone_studies, describe_ladder, describe_ladder_photos,
-                   describe_mesh_real, describe_recipe_choice, ladder_table, photos_or_absent, recipe_choice_in_brief,
-                   recipe_table, real_comparison_table, real_metrics_table, real_photos_absent, sim2real_counting)
+                   describe_mesh_real, describe_recipe_choice, ladder_table, one_run_rule, photos_or_absent,
+                   recipe_choice_in_brief, recipe_table, real_comparison_table, real_metrics_table, real_photos_absent,
+                   sim2real_counting)
 from .synthetic import (describe_mesh_agreement, describe_render_rates, describe_scene_presets,
                         describe_training_distribution, renderer_verdict)
 from .tables import ONEPASS_NAMES, count_noun, join_words, markdown_table, provenance_note, trained_on
@@ -103,7 +104,8 @@ __all__ = [
     "real_photos_absent", "REAL_ROWS", "real_metrics_table", "HEADLINE_FIGURES", "beats_baseline",
     "photos_or_absent", "sim2real_counting", "REAL_COLUMNS", "real_comparison_table", "describe_mesh_real",
     "LADDER_RUNGS", "ladder_table", "LADDER_DROP", "describe_ladder", "RUNG_NAMES", "describe_ladder_photos",
-    "describe_backbone_studies", "describe_recipe_choice", "recipe_choice_in_brief", "SAME_AUC", "auc_rules",
+    "describe_backbone_studies", "describe_recipe_choice", "recipe_choice_in_brief", "one_run_rule", "SAME_AUC",
+    "auc_rules",
     "recipe_table", "instance_training_budgets", "describe_real_study",
     "describe_depth_study", "DEPTH_STUDY_FORMATS", "DEPTH_STUDY_HEADERS", "depth_study_against_card",
     "describe_onepass_comparison", "describe_instance_runtimes",

@@ -91,10 +91,10 @@ def describe_real_study(runs: list[dict], baseline: dict | None = None) -> str:
             fewest = min((same, "frozen"), (ft, "fine-tuned"), key=lambda r: r[0]["all"]["found"])
             medians = (f"the median error of those found is {same['all']['median_px']:.0f} px frozen, "
                        f"{ft['all']['median_px']:.0f} px fine-tuned" if fewest[0]["all"]["found"] >= 0.1 else
-                       f"the {fewest[1]} run found {fewest[0]['all']['found']:.0%} of them, too few for its median "
-                       "error to mean anything")
-            text += (f". Both AUCs are below {TOO_SMALL_TO_RANK}, too small to rank the two (a bound set by hand: "
-                     "an AUC that low comes from a few keypoints within 20 px): neither run puts its "
+                       f"the {fewest[1]} run found only {fewest[0]['all']['found']:.0%} of them")
+            text += (f". Both AUCs are below {TOO_SMALL_TO_RANK}, too small to rank the two. That floor, set by hand, "
+                     "is on the AUCs' level, not on their gap: an AUC that low comes from a few keypoints within "
+                     "20 px. Neither run puts its "
                      f"keypoints near the arm yet. The {more} run found more keypoints, and {medians}. So "
                      "at this budget the comparison shows what a step costs more than what either backbone learns"
                      + (f": the frozen backbone made {same['step'] / ft['step']:.1f} times the steps in the same "

@@ -218,14 +218,15 @@ def pipeline_in_use(robot: str, instance_kind: str, record=None, ships_both: boo
 
     text = (f"**What runs from here on.** The `{robot}` pipeline of `Predictor`"
             + (f" ({robot_words})" if robot_words else "")
-            + ": its localization network (the paper's design at our CPU size, chapter 2)")
+            + f": its localization network and its {instance_kind} instance model. The localization network is "
+            "the paper's design at our CPU size (chapter 2)")
     if record is not None:
         recipe = record.lineage["recipe"]
         trained, tested = params_for(robot, recipe), params_for(robot)
         text += f", last trained on the `{recipe}` recipe" + (" of chapter 5" if recipe != "paper" else "")
         if (trained.r_min, trained.r_max, trained.fov_y_deg) != (tested.r_min, tested.r_max, tested.fov_y_deg):
             text += f" ({camera_ranges(trained)}, where the test set has {camera_ranges(tested)})"
-    text += f", and its {instance_kind} instance model."
+    text += "."
     if instance_kind == "one-pass":
         text += (" The one-pass model is ours, not the paper's (chapter 6 describes it; "
                  + ("the rule above picks it over the paper's recurrent model, which counts robots far worse in "
@@ -271,7 +272,9 @@ def describe_predicted_counts(reports: dict, kept: dict, duplicate_iou: dict, ma
     over = [r for r, rep in reports.items() if max(rep.predicted.values()) > len(rep.counted)]
     dropped = [r for r, rep in reports.items() if kept[r] < max(rep.predicted.values())]
     drops = (f"`Predictor` drops chains without a found joint and masks that overlap a better-scored one by "
-             f"more than IoU {duplicate_iou[dropped[0]]:.1f}, which the kept counts show. " if dropped else "")
+             f"more than IoU {duplicate_iou[dropped[0]]:.1f}, which the kept counts show. The error columns are "
+             "computed on all the emitted chains, before that pruning: each true robot is matched to the nearest "
+             "of them, which may be one that `Predictor` would drop. " if dropped else "")
     return ("**Predicted against true robots.** The column *predicted* counts every mask the instance model "
             "emitted (the recurrent model: until its stopping rule ended the sequence; the one-pass model: one per "
             "robot centre it found), each decoded into a chain: "
@@ -284,21 +287,22 @@ def describe_predicted_counts(reports: dict, kept: dict, duplicate_iou: dict, ma
                "can hide a scene with one robot too many beside one with one too few, and other renders of the "
                "same scenes can give other totals: chapters 3 and 6 count per scene at the networks' 240x320). ")
             + drops
-            + "Robots beyond the true ones do not enter the error columns: each true robot is matched to at most "
-            "one prediction (the Hungarian assignment, the pairing of true and predicted robots with the least total "
-            "mean 2D distance of their joints, each pair accepted below "
-            f"{match_px:.0f} px at 480x640), errors are taken only over matched pairs, and an unmatched prediction "
+            + "Robots beyond the true ones do not enter the error columns. Each true robot is matched to at most "
+            "one prediction by the Hungarian assignment: the pairing of true and predicted robots with the least "
+            "total mean 2D distance of their joints, each pair accepted below "
+            f"{match_px:.0f} px at 480x640. Errors are taken only over matched pairs, and an unmatched prediction "
             "appears only in *predicted*. An unmatched true robot counts its joints as *missed*. So the errors "
             "measure how well the robots that are found are placed, not how many false robots come with them.")
 
 
-def compare_peak_finders_3d(robot: str, report, quick: bool = False) -> str:
+def compare_peak_finders_3d(robot: str, report, quick: bool = False, tests: int = 1) -> str:
     """Chapter 4.3: the median 3D error over all found joints (near and far together) of
     the two peak finders of an ``eval.pose3d.Report3D`` and their misses; then, joint by
     joint over the joints both found (``eval.pose3d.paired_closer``, a sign test), which
     finder is closer more often, named as more precise only when chance would give so
-    uneven a split less than 5% of the time. With ``quick`` a note that the figures come
-    from a handful of scenes. "" unless both medians are finite."""
+    uneven a split less than 5% of the time, shared over the ``tests`` robots compared
+    (Bonferroni: p below 0.05 / tests). With ``quick`` a note that the figures come from a
+    handful of scenes. "" unless both medians are finite."""
     from ..eval.pose3d import paired_closer
 
     medians = {m: float(np.nanmedian(e[report.counted])) if np.isfinite(e[report.counted]).any()
@@ -319,11 +323,13 @@ def compare_peak_finders_3d(robot: str, report, quick: bool = False) -> str:
         better, worse, won = (a, b, share) if share >= 0.5 else (b, a, 1 - share)
         split = (f"On the {n} joints both found, {peak_name(better)} is the closer for {won:.0%} of those where the "
                  f"two differ (a sign test: chance alone gives so uneven a split with p = {p:.2g})")
+        bar = 0.05 / max(tests, 1)
+        shared = f" (5% shared over the {tests} robots compared)" if tests > 1 else ""
         text += (split + f": {peak_name(better)} is more precise here, in 3D through the predicted masks (chapter 2 "
                  "compares the two in 2D with the true masks, a measure that can rank them the other way)."
-                 if p < 0.05 else
-                 split + f": not beyond chance at the usual 5%, so these scenes do not rank {peak_name(better)} "
-                 f"and {peak_name(worse)}.")
+                 if p < bar else
+                 split + f": not beyond chance at p < {bar:.3g}{shared}, so these scenes do not rank "
+                 f"{peak_name(better)} and {peak_name(worse)}.")
     return text + (" Quick mode: a handful of scenes." if quick else "")
 
 
@@ -412,11 +418,12 @@ def describe_table_ii(table_ii: dict) -> list[str]:
                 if whole["mean_ms"] < belief_full["mean_ms"] else ""))
     nms, log = rows["joint localization NMS"], rows["joint localization LoG"]
     second = (f"The peak finders: our NMS takes {nms['mean_ms']:.1f} ms against the paper's "
-              f"{nms['paper_mean_ms']:.2f} ms, {nms['mean_ms'] / nms['paper_mean_ms']:.0f} times "
-              + ("longer" if nms["mean_ms"] > nms["paper_mean_ms"] else "shorter")
+              f"{nms['paper_mean_ms']:.2f} ms, "
+              + (f"{nms['mean_ms'] / nms['paper_mean_ms']:.0f} times longer" if nms["mean_ms"] > nms["paper_mean_ms"]
+                 else f"{nms['paper_mean_ms'] / nms['mean_ms']:.1f} times faster")
               + (": ours scans every joint's full 480x640 map on this CPU, the paper's figure comes from its GPU "
-                 "machine; " if on_cpu else "; ")
-              + f"our LoG takes {log['mean_ms']:.0f} ms against the paper's {log['paper_mean_ms']:.0f} ms (a CPU "
+                 "machine. " if on_cpu else ". ")
+              + f"Our LoG takes {log['mean_ms']:.0f} ms against the paper's {log['paper_mean_ms']:.0f} ms (a CPU "
               "implementation), "
               + ("faster" if log["mean_ms"] < log["paper_mean_ms"] else "slower")
               + ("; ours convolves only the tiles that can hold a peak, and the two CPUs differ too, so the ratio "

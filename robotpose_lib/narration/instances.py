@@ -268,17 +268,22 @@ def instance_record_comparison(record: dict, here: dict, scenes: int, fraction: 
              ("mask AP", record["mask_ap"], here["mask AP"], ".3f"),
              ("mask AP at IoU 0.5", record["mask_ap50"], here["mask AP at IoU 0.5"], ".3f"),
              ("count right", card_all["accuracy"], here["count right"], ".0%")]
-    agree = all(format(a, f) == format(b, f) for _, a, b, f in pairs)
+    # agreement as chapter 2 reads it (cards.differing_figures): within 0.006, equal when both are
+    # rounded to two decimals
+    differ = [(name, a, b, f) for name, a, b, f in pairs if not abs(a - b) < 0.006]
+    agree = not differ
     if not same_rule:
         verdict = "with another stopping rule than this chapter's, so they differ"
     elif not same_scenes:
         verdict = (f"on more scenes than this chapter's {scenes}, so they "
                    "differ by which scenes are counted")
     elif agree:
-        verdict = "the same as this chapter's"
+        verdict = "the same as this chapter's when both are rounded to two decimals"
     else:
-        verdict = ("on the same scenes with the same rule, yet not this chapter's: "
-                   "the record needs measuring again")
+        verdict = ("on the same scenes with the same rule, yet not all this chapter's when both are rounded to "
+                   "two decimals: " + ", ".join(f"{name} {b:{f}} here" for name, _, b, f in differ)
+                   + ". With the same scenes, rule and checkpoint, a difference can only come from the "
+                   "computation (device, library versions) or from the evaluation code")
     return ("The introduction's scorecard quotes the model's recorded evaluation (as in "
             f"chapter 2): the first {card_all['images']} test scenes, "
             + (f"the {card_fraction:.1%} rule" if card_fraction is not None
@@ -394,20 +399,19 @@ def describe_unstopped_runs(rows: list[dict], shipped: dict | None = None) -> st
     heavier = (f"a heavier weight ({min(weights):g} to {max(weights):g} over its training; chapter 7 follows it)"
                if len(set(weights)) > 1 else f"a heavier weight ({weights[0]:g})" if weights else "a heavier weight")
     text += (f" The {first['robot']} model shipped, trained with {heavier}, counts "
-             f"{shipped['mean count, 1 robot']:.1f} there and counts right in {shipped['count right']:.0%} of this "
+             f"{shipped['mean count, 1 robot']:.1f} there. It counts right in {shipped['count right']:.0%} of this "
              f"chapter's scenes, against the weight-1 run's {first['count right']:.0%} of its own")
     if fewer and similar:
-        text += (": the shipped model over-counts less, but counts right about as often (the two "
-                 "shares come from different scenes and differ by less than "
-                 f"{100 * COUNT_GAP:.0f} percentage points), since a model that counts 3 where there is 1 is as "
-                 "wrong as one that counts 6.")
+        text += (": it over-counts less, but counts right about as often (the two shares come from different "
+                 f"scenes and differ by less than {100 * COUNT_GAP:.0f} percentage points). A model that counts 3 "
+                 "where there is 1 is as wrong as one that counts 6.")
     elif fewer and not righter:
-        text += (": the shipped model over-counts less without counting right more often, since a model "
-                 "that counts 3 where there is 1 is as wrong as one that counts 6.")
+        text += (": it over-counts less without counting right more often. A model that counts 3 where there "
+                 "is 1 is as wrong as one that counts 6.")
     elif fewer:
-        text += ": the shipped model over-counts less and counts right more often."
+        text += ": it over-counts less and counts right more often."
     else:
-        text += ": the shipped model does not over-count less."
+        text += ": it does not over-count less."
     return text + (" The two runs differ in the weight, in length and in the test set's backgrounds, so the "
                    "difference is not the weight's alone.")
 

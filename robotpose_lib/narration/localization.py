@@ -162,7 +162,7 @@ def localization_card_comparison(robot: str, report, figures_on_card: dict | Non
     text = f"**{robot}, model card against this chapter.** "
     if reproduced:
         text += (f"The card and this chapter evaluate the same checkpoint on the same "
-                 f"{n_here} test scenes (test seed {TEST_SEED}), and this chapter "
+                 f"{n_here} test scenes (test seed {TEST_SEED}). This chapter "
                  f"reproduces the card's figures: all {compared} figures of its "
                  "evaluation (each joint's mean, median, 75% and counts for both "
                  "peak finders, and Table I) agree with this chapter's when both are "
@@ -171,8 +171,8 @@ def localization_card_comparison(robot: str, report, figures_on_card: dict | Non
     elif same_scenes:
         (key, on_card, here_value), = diff[:1]
         text += (f"The card and this chapter evaluate the same checkpoint on the same "
-                 f"{n_here} test scenes (test seed {TEST_SEED}), and {compared - len(diff)} of the {compared} "
-                 "figures of its evaluation agree with this chapter's when both are rounded to two decimals"
+                 f"{n_here} test scenes (test seed {TEST_SEED}). Of the {compared} figures of its evaluation, "
+                 f"{compared - len(diff)} agree with this chapter's when both are rounded to two decimals"
                  + (f" ({'; '.join(card_figures)})" if card_figures else "") + f"; {len(diff)} "
                  + ("differs" if len(diff) == 1 else "differ")
                  + (":" if len(diff) == 1 else ", the first of them")
@@ -337,9 +337,9 @@ def describe_depth_weight(ends: dict) -> str:
             f"{d2:.2e} ({d2 / d1 - 1:+.0%}; the figure plots the same logged terms, smoothed).")
     if not lines:
         return ""
-    return ("Read from the same logs (the mean over the last tenth of each phase's logged "
-            "steps; the weighted depth term is the stage's logged loss minus its belief "
-            "term): " + " ".join(lines))
+    return ("Read from the same logs as the mean over the last tenth of each phase's logged "
+            "steps (the weighted depth term is the stage's logged loss minus its belief "
+            "term).\n\n" + "\n\n".join(lines))
 
 
 def describe_stage_maps(stats: list[dict], joint_labels, sigma: float, separation: float,
@@ -455,7 +455,7 @@ def describe_toy_depth(runs: list[dict]) -> str:
         inv = next((r for r in runs if r["seed"] == seed and r["kind"] == "inverse"), None)
         log = next((r for r in runs if r["seed"] == seed and r["kind"] == "log"), None)
         if inv and log:
-            lines.append(f"seed {seed}: median error {inv['median_cm']:.0f} cm with "
+            lines.append(f"Seed {seed}: median error {inv['median_cm']:.0f} cm with "
                          f"the inverse code, {log['median_cm']:.0f} cm with the log "
                          f"code ({inv['steps']} steps each; far mean "
                          f"{inv['far_mean_cm']:.0f} against {log['far_mean_cm']:.0f} "
@@ -463,8 +463,8 @@ def describe_toy_depth(runs: list[dict]) -> str:
     wins = sum(1 for r in runs if r["kind"] == "log" and r["median_cm"] < next(
         (i["median_cm"] for i in runs if i["kind"] == "inverse" and i["seed"] == r["seed"]),
         np.inf))
-    return ("On the toy scenes (the figure shows each code's mean error near and far; the median over all "
-            "depths, which a few large errors move less, decides here), " + "; ".join(lines) + ". "
+    return ("On the toy scenes the median error over all depths decides, since a few large errors move it less "
+            "than a mean (the figure shows each code's mean error near and far). " + ". ".join(lines) + ". "
             + (f"The log code has the smaller median error with {'both' if len(lines) == 2 else f'all {len(lines)}'} "
                "seeds (too few to measure how much it gains)"
                if wins == len(lines) else

@@ -15,13 +15,16 @@ from .tables import markdown_table
 
 
 def rules_text() -> str:
-    """The verdict rules in one paragraph (Markdown), from scorecard's constants."""
-    return (f"Errors count as *reproduced* within {REPRODUCED_WITHIN:g} times the paper's, *partly* within "
-            f"{PARTLY_WITHIN:g} times; a share that should be 1 is *reproduced* from {SHARE_REPRODUCED:.0%}, "
-            f"*partly* from {SHARE_PARTLY:.0%}; an ordering is *reproduced* when it holds for both peak finders; "
-            "on real photos the model must beat the mean-pose baseline's keypoint AUC on all joints and on the "
-            "moving ones (*partly*: on one of the two). Where the paper prints no number in its text, the verdict "
-            "says so.")
+    """The verdict rules as a Markdown list, from scorecard's constants."""
+    return ("The verdicts follow these rules:\n\n"
+            f"* an error is *reproduced* within {REPRODUCED_WITHIN:g} times the paper's, *partly* within "
+            f"{PARTLY_WITHIN:g} times;\n"
+            f"* a share that should be 1 is *reproduced* from {SHARE_REPRODUCED:.0%}, *partly* from "
+            f"{SHARE_PARTLY:.0%};\n"
+            "* an ordering is *reproduced* when it holds for both peak finders;\n"
+            "* on real photos the model must beat the mean-pose baseline's keypoint AUC on all joints and on the "
+            "moving ones (*partly*: on one of the two);\n"
+            "* where the paper prints no number in its text, the verdict says so.")
 
 
 def decoding_text(figures: dict) -> str:
@@ -67,7 +70,7 @@ def chosen_scene_rule(errors, chosen_error: float, min_robots: int, size: tuple[
             f"test set with {robots}, the one of median error under {models}. Its mean 2D joint error is "
             f"{chosen_error:.1f} px at {size[0]}x{size[1]} (a joint not found counts as {missing_px:.0f} px at that "
             "size, so that a miss never ranks better than a found joint; this penalty only ranks the scenes and is no "
-            "matching radius); the {len(e)} scenes range from "
+            f"matching radius); the {len(e)} scenes range from "
             f"{e.min():.1f} to {e.max():.1f} px, {better} went better and {worse} worse.")
 
 
@@ -122,9 +125,10 @@ def scorecard_summary(rows: list[ScoreRow], onepass: list[dict]) -> str:
                  f"{trained(o, 'onepass')} against the recurrent model's {o['convgru']['counting_accuracy']:.0%} of "
                  f"{o['convgru']['n']}{trained(o, 'convgru').rstrip(',')}" for o in onepass]
         text += ("\n\nBeyond the paper, our one-pass instance model ([chapter 6](06_beyond_the_paper.ipynb)) "
-                 "counts the robots right in " + ", and in ".join(parts) + "; the two were trained "
-                 + ("as said, so each comparison is of model, data and budget together"
-                    if all(o.get("training") for o in onepass) else "with other recipes and budgets")
+                 "counts the robots right in " + ", and in ".join(parts) + ". "
+                 + ("Each comparison is therefore of model, data and budget together"
+                    if all(o.get("training") for o in onepass) else
+                    "The two were trained with other recipes and budgets")
                  + ". It is not scored: the paper has no such model.")
     return text
 

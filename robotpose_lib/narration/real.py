@@ -124,10 +124,10 @@ def describe_mesh_real(model: dict, baseline: dict, reference: dict | None = Non
     then says), and the share of the published reference's AUC (``reference``: "auc", "what")."""
     m, b, mm, bm = model["all"], baseline["all"], model["moving"], baseline["moving"]
     text = (f"On all seven joints the model reaches a keypoint AUC of **{m['auc']:.2f}**, on the five moving joints "
-            f"**{mm['auc']:.2f}**, against the mean pose's {b['auc']:.2f} and {bm['auc']:.2f}: on all joints it "
+            f"**{mm['auc']:.2f}**, against the mean pose's {b['auc']:.2f} and {bm['auc']:.2f}. On all joints it "
             f"{beats_baseline(m, b)}")
     if m["auc"] < b["auc"]:
-        text += (f"; its AUC is {m['auc'] / b['auc']:.0%} of the baseline's, so on these photos it does not yet see "
+        text += (f". Its AUC is {m['auc'] / b['auc']:.0%} of the baseline's, so on these photos it does not yet see "
                  "the arm better than a guess of its average pose")
     text += (f". It finds {m['found']:.0%} of the keypoints, and the median error of those it finds is "
              f"{m['median_px']:.0f} px. Its median depth error (the table's median depth: the error of the camera "
@@ -368,6 +368,14 @@ def auc_rules() -> str:
 # no seed spread of the filmed validation AUC was measured, so twice the 0.01 its tables
 # count as the same
 ONE_RUN_GAP = 0.02
+
+
+def one_run_rule() -> str:
+    """Chapter 7's rule for reading single training runs, from :data:`ONE_RUN_GAP` and
+    :data:`SAME_AUC`: the gap in keypoint AUC below which two runs are not ranked."""
+    return (f"Between single runs, a gap in keypoint AUC under {ONE_RUN_GAP} is not read as a ranking: no spread over "
+            f"seeds was measured, so the rule takes twice the {SAME_AUC} within which chapter 5 counts two AUCs as "
+            "the same.")
 
 
 def describe_backbone_studies(rows: list[dict], shipped_steps: int | None = None) -> str:

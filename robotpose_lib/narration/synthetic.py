@@ -49,19 +49,19 @@ def renderer_verdict(pybullet: tuple[float, float] | None, views: int, photos: i
     """
     number = {2: "two", 3: "three", 4: "four", 5: "five"}.get(views, str(views))
     if pybullet is None:
-        check = "(pybullet is not installed here, so this page skips that comparison)"
+        check = "are not compared here (pybullet is not installed)"
     else:
-        check = (f"whose silhouettes agree at an IoU of at least {pybullet[0]:.3f} over {number} random views "
+        check = (f"have silhouettes that agree at an IoU of at least {pybullet[0]:.3f} over {number} random views "
                  f"(mean {pybullet[1]:.3f}; the tests ask for {required:g})")
-    photo = (f"the chains of our forward kinematics drawn over {photos} real, calibrated photographs of a Panda, "
-             "for the eye to judge (no number)" if photos else
-             "the chains of our forward kinematics over real, calibrated photographs of a Panda, which are not "
-             "here")
+    photo = (f"It also draws the chains of our forward kinematics over {photos} real, calibrated photographs of a "
+             "Panda, for the eye to judge (no number)." if photos else
+             "Its chains of our forward kinematics over real, calibrated photographs of a Panda need the photos, "
+             "which are not here.")
     return ("**Nothing to score against the paper.** The paper's §III-A says how its training scenes are rendered "
             "and randomised, but gives no figure to compare with. What this chapter checks instead is that our "
-            "renderer draws the "
-            "arm right: the Panda drawn from its URDF meshes by our ray caster and by pybullet at the same joint "
-            f"angles and intrinsics, {check}; and {photo}.")
+            "renderer draws the arm right. The Panda drawn from its URDF meshes by our ray caster and by pybullet (a "
+            "robotics simulator with its own renderer) "
+            f"at the same joint angles and intrinsics, {check}. {photo}")
 
 
 def describe_training_distribution(counts: dict, depths: dict, far_m: float = 5.0,

@@ -199,9 +199,10 @@ def draw_unrolled_model(steps: int = 4, ax=None):
         _box(ax, (x, y_cell), "ConvGRU", "#d5ecd4")
         _box(ax, (x, y_refine), "refine", "#ecd4ec", height=0.55)
         _arrow(ax, (x, y_cell - 0.35), (x, y_refine + 0.28))
-        _arrow(ax, (x, y_refine - 0.28), (x, y_mask + 0.3))
+        height = 0.85 if last else 0.6  # the last box holds three lines
+        _arrow(ax, (x, y_refine - 0.28), (x, y_mask + height / 2))
         label = f"$\\hat S_{{{t + 1}}}$" + ("\nend of\nsequence" if last else f"\nrobot {t + 1}")
-        _box(ax, (x, y_mask), label, "#f0f0f0" if last else "#fff3b0", width=1.1, height=0.6, fontsize=8)
+        _box(ax, (x, y_mask), label, "#f0f0f0" if last else "#fff3b0", width=1.1, height=height, fontsize=8)
         if not last:
             _arrow(ax, (x + 0.65, y_cell), (gx[t + 1] - 0.65, y_cell))
             ax.text(x + 1.0, y_cell + 0.12, f"$h_{{{t + 1}}}$", ha="center", fontsize=8)

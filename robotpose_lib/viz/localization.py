@@ -160,8 +160,11 @@ def plot_depth_errors(report: LocalizationReport, ax=None, bins: int = 12, max_p
     ax.set_ylim(0, top)
     # the legend between the title and the axes, where it covers no point
     ax.set_title(f"{report.robot}: depth error where the true belief \u2265 \u03c6", pad=20)
-    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, frameon=False,
-              borderaxespad=0.1, handlelength=1.5, columnspacing=1.0, markerscale=3)
+    legend = ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, frameon=False,
+                       borderaxespad=0.1, handlelength=1.5, columnspacing=1.0)
+    for handle in legend.legend_handles:  # the pixels' dots, too small to see in the legend
+        if hasattr(handle, "set_sizes"):
+            handle.set_sizes([12])
     return ax
 
 

@@ -290,6 +290,9 @@ def plot_pipeline(image: np.ndarray, beliefs: np.ndarray, masks: np.ndarray, joi
     for axis, name in zip((ax3.xaxis, ax3.yaxis, ax3.zaxis), AXIS_NAMES_3D):
         axis.set_label_text(name, fontsize=LABEL_PT - 3)
         axis.labelpad = 1  # clear of the tick labels
+    # matplotlib turns the vertical label with the view, which can leave it upside down
+    ax3.zaxis.set_rotate_label(False)
+    ax3.zaxis.label.set_rotation(90)
     ax3.view_init(elev=VIEW_3D[0], azim=VIEW_3D[1])
     # titles and stage labels on common lines above and below the image panels; the 3D
     # panel gets the room around it (a 3D box draws smaller than its axes)
