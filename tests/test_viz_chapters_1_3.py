@@ -234,3 +234,12 @@ def test_plot_posed_renders_the_robot_and_its_depth():
     robot = (depth != viz.EMPTY_DEPTH).any(-1)  # depth pixels of the robot (empty ones are grey)
     assert robot.mean() > 0.05  # the robot fills a good part of the panel
     plt.close(fig)
+
+
+def test_the_animation_needs_nothing_from_the_network():
+    """The book is read offline: the animation's buttons must not load icons from a CDN."""
+    import re
+
+    html = viz.animation_html([np.zeros((8, 8, 3), np.uint8)] * 2)
+    assert not re.search(r"(href|src)=\"https?://", html) and 'class="fa ' not in html
+    assert html.count("<button") == 9 and "\u25b6" in html  # every button still there, labelled

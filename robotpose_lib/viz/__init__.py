@@ -18,6 +18,7 @@ matplotlib Axes (or make a Figure) and return it.
 from __future__ import annotations
 
 import math
+import re
 
 import cv2
 import matplotlib.pyplot as plt
@@ -237,7 +238,16 @@ def animation_html(frames: list[np.ndarray], interval_ms: int = 150, width_in: f
     with plt.rc_context({"animation.frame_format": "jpeg"}):
         html = anim.to_jshtml(default_mode="loop")
     plt.close(fig)
-    return html
+    # matplotlib draws its buttons with Font Awesome icons from a CDN, which an offline page
+    # cannot reach: the same buttons as plain characters instead
+    html = re.sub(r'<link rel="stylesheet"\s*href="https://[^"]*font-awesome[^"]*">', "", html)
+    return re.sub(r'<i class="fa ([^"]*)"></i>', lambda m: _BUTTON_TEXT.get(m.group(1), "?"), html)
+
+
+# the animation buttons' icons (Font Awesome class -> text)
+_BUTTON_TEXT = {"fa-minus": "\u2212", "fa-plus": "+", "fa-fast-backward": "|\u25c0\u25c0",
+                "fa-step-backward": "|\u25c0", "fa-play fa-flip-horizontal": "\u25c0", "fa-pause": "\u275a\u275a",
+                "fa-play": "\u25b6", "fa-step-forward": "\u25b6|", "fa-fast-forward": "\u25b6\u25b6|"}
 
 
 COLUMN_WIDTH_IN = 10.0  # the book's text column at the inline backend's 72 dpi
