@@ -337,8 +337,8 @@ display(Markdown(describe_live_run(logged, live_steps)))
 # from the weights the phase before ended with, sometimes with changed settings
 # (chapter 7 lists every phase with its training curves). The table under the next cell
 # gives what made the weights this chapter evaluates: the settings of each model's last
-# phase and the steps of all its phases together. The two references differ in their
-# data. The industrial arm's model (`kuka_kr16`) saw the paper's recipe of synthetic
+# phase and the steps of all its phases together. The two references were trained on
+# different scenes. The industrial arm's model (`kuka_kr16`) saw the paper's recipe of synthetic
 # scenes throughout. The Panda's model was trained for real photos: it began on the Panda
 # drawn from primitives (`panda_primitive`, chapter 1) and finished on the arm drawn from
 # its URDF meshes (`panda`) with chapter 5's `dream` recipe (DREAM's randomisation: the

@@ -437,7 +437,7 @@ def test_training_phases_follow_the_warm_start_merge_resumed_parts_and_name_thei
     assert "| m | 5 | 4 | not recorded |" in table
     # chapter 2's table: the last phase's settings, the steps of all phases together
     settings = nar.describe_reference_settings({"m": phases[:3]})
-    assert "| m | 65 | 3 | m | dream | 50 | inverse | none | coarse |" in settings
+    assert "| m | 65 | m | dream | 50 | inverse | none | coarse |" in settings
     assert "not recorded" in nar.describe_reference_settings({"m": phases})
     with pytest.raises(ValueError, match="no training phases"):
         nar.describe_reference_settings({"m": []})

@@ -597,6 +597,6 @@ def describe_reference_settings(phases: dict[str, list]) -> str:
         if not robot_phases:
             raise ValueError(f"{robot}: no training phases")
         rows.append({"reference": robot, "steps in all": sum(p.steps for p in robot_phases),
-                     "phases": len(robot_phases), **_settings_columns(robot_phases[-1].settings)})
-    return markdown_table(rows, formats={"steps in all": ",d", "phases": "d"},
+                     **_settings_columns(robot_phases[-1].settings)})
+    return markdown_table(rows, formats={"steps in all": ",d"},
                           headers={"robot drawn": "robot drawn, last phase", "scenes": "scenes, last phase"})

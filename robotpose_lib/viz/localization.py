@@ -97,7 +97,7 @@ def plot_pixel_errors(report: LocalizationReport, ax=None, methods: Sequence[str
                 transform=ax.transAxes)
         ax.set_ylim(0, 1)
     ax.set_xticks(np.arange(J))
-    ax.set_xticklabels(report.joint_names, rotation=30, ha="right", fontsize=8)
+    ax.set_xticklabels(report.joint_names, rotation=30, ha="right", fontsize=9)
     ax.set_ylabel("pixel error at 480x640 [px]")
     # the legend between the title and the axes, where it covers no box
     ax.set_title(f"{report.robot}: joint pixel error ({report.num_images} test images)", pad=20)
