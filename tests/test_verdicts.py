@@ -19,9 +19,9 @@ def test_verdict_box_shows_its_chapters_claims_and_each_cause_once():
     box = narration.verdict_box(rows, "2")
     assert box.startswith(":::{admonition}") and box.rstrip().endswith(":::")
     assert "ours near" in box and "ours far" in box and "ours count" not in box
-    assert box.count("the 2D joints") == 1 and "Main cause" in box
+    assert box.count("the 2D joints") == 1 and "What causes the difference" in box
     # a reproduced claim has no cause: no cause line
-    assert "Main cause" not in narration.verdict_box(rows, "3")
+    assert "What causes the difference" not in narration.verdict_box(rows, "3")
     # an unscored note stands under the table, not in its cell (the introduction's table leaves it out)
     noted = [ScoreRow("claim", "paper fig", "ours", REPRODUCED, "3", "count", "", "Beyond the paper, a one-pass.")]
     box = narration.verdict_box(noted, "3")

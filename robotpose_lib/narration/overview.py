@@ -166,7 +166,7 @@ def verdict_box(rows: list[ScoreRow], chapter: str, without_claims: str = "") ->
         if notes:
             body += "\n" + " ".join(notes) + "\n"
         causes = list(dict.fromkeys(r.cause for r in mine if r.cause))
-        cause = "\n**Main cause of the difference**: " + "; and ".join(causes) + ".\n" if causes else ""
+        cause = "\n**What causes the difference**: " + "; and ".join(causes) + ".\n" if causes else ""
         terms = "\n" + VERDICT_TERMS[chapter] + "\n" if chapter in VERDICT_TERMS else ""
         # a box that names causes says where its terms are explained
         after = ("\n*A summary up front: the chapter's sections below explain its terms and measurements.*"
