@@ -134,7 +134,7 @@ masked = decode.mask_beliefs(beliefs, masks[r_show])[0]
 # the followed robot's joints, each the centre of one of its depth discs
 own_uv = sample.joints_2d[r_show][pose3d.counted_joints(sample)[r_show]]
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Decoding perfect maps, followed for the largest robot. Panels: the scene with its true joints (that robot outlined in black); the belief maps of all joints, dilated for display so that each peak shows (the title gives the radius); the beliefs multiplied by that robot's mask (outline in white), zoomed onto that robot, with the peaks found by NMS (crosses) and LoG (circles); and the depth decoded on that robot's depth discs, one dot per disc at its joint (the other robots' discs as grey dots), over the robots' silhouettes.", "name": "fig-perfect"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Decoding perfect maps, followed for the largest robot. First panel: the scene with its true joints (that robot outlined in black). Second: the belief maps of all joints, dilated for display so that each peak shows (the title gives the radius). Third: the beliefs multiplied by that robot's mask (outline in white), zoomed onto that robot, with the peaks found by NMS (crosses) and LoG (circles). Last: the depth decoded on that robot's depth discs, one dot per disc at its joint (the other robots' discs as grey dots), over the robots' silhouettes.", "name": "fig-perfect"}}
 from robotpose_lib.viz.decoding import (display_radius, plot_disc_depths,
                                         plot_found_peaks, widen_peaks)
 

@@ -391,14 +391,14 @@ def onepass_counting_note(folder: str | Path | None = None, robots=ONEPASS_ROBOT
         stale = f"; {m['stale']}" if m["stale"] else ""
         parts.append(f"{m['counting_accuracy']:.0%} of {m['n']} test scenes ({robot}{_budget_words(robot, folder)}"
                      f"{stale})")
-    return ("Beyond the paper, our one-pass instance model (not in the paper, so not scored; trained on other "
-            "recipes and budgets than the recurrent model) counts the robots right in " + ", and in ".join(parts)
-            + ".") if parts else ""
+    return ("Beyond the paper (so not scored), our one-pass instance model counts the robots right in "
+            + ", and in ".join(parts) + ".") if parts else ""
 
 
 def _budget_words(robot: str, folder) -> str:
     """"; trained N steps on `a` then `b`, the recurrent model M on `c`" from the two
-    instance models' records (their own parts, not a warm start's), "" without a record."""
+    instance models' records (their own parts, not a warm start's); without the one-pass
+    model's record, that its budget is not recorded."""
     from .cards import training_cost
 
     def words(name: str) -> str:
@@ -409,8 +409,8 @@ def _budget_words(robot: str, folder) -> str:
         return f"{cost.steps:,} steps on {recipes}" + (" after a warm start" if cost.warm_start is not None else "")
 
     onepass, recurrent = words(model_name(robot, "onepass")), words(model_name(robot, "instances"))
-    if not onepass:
-        return ""
+    if not onepass:  # the budgets cannot be set side by side: say so rather than nothing
+        return "; its training budget not recorded"
     return f"; trained {onepass}" + (f", the recurrent model {recurrent}" if recurrent else "")
 
 

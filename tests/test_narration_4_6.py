@@ -438,6 +438,7 @@ def test_describe_instance_runtimes_and_train_bench():
             {"robots": 6, "convgru_forced_ms": 50.0, "onepass_forced_ms": 15.0, "onepass_ms": 15.3}]
     text = narration.describe_instance_runtimes({"panda": rows}, ("panda", "kuka_kr16"))
     assert "from 16 to 50 ms (3.1 times), the one-pass model's from 14.0 to 15.0 ms (1.07 times)" in text
+    assert text.startswith("From 1 to 6 robots, with both models forced") and "\n* *panda*: the recurrent" in text
     rows_apart = [dict(r, onepass_ms=r["onepass_forced_ms"] * 1.024) for r in rows]  # 2.4% apart: not "2%"
     assert "within 3% of each other" in narration.describe_instance_runtimes({"panda": rows_apart}, ("panda",))
     assert "within 2% of each other" in text and text.endswith("No one-pass study with runtime figures for kuka_kr16, "

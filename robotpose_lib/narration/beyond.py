@@ -30,12 +30,12 @@ def instance_training_budgets(robots, folder=None) -> str:
             continue
         recipe = {key: trained_on(c.recipe_steps()) for key, c in costs.items()}
         budget = {key: f"{c.steps:,} steps, {c.scenes:,} scenes and {c.hours:.1f} h" for key, c in costs.items()}
-        parts.append(f"*{robot}*: {budget['onepass']} of training {recipe['onepass']} for the "
+        parts.append(f"* *{robot}*: {budget['onepass']} of training {recipe['onepass']} for the "
                      f"one-pass model; {budget['convgru']} {recipe['convgru']} for the recurrent one.")
     if not parts:
         return ""
     return ("The two models were not trained alike, so every column of the table compares training budgets and "
-            "data as well as models. " + " ".join(parts))
+            "data as well as models:\n\n" + "\n".join(parts))
 
 
 # keypoint AUCs (0-20 px) below this are a few lucky keypoints: they rank no model
@@ -268,19 +268,21 @@ def describe_instance_runtimes(runtimes: dict, robots) -> str:
     recurrent and the one-pass model grow from the fewest to the most robots when both are
     forced to decode one instance per robot; the unforced recurrent curve; how far the two
     one-pass curves lie apart; and the ``robots`` without runtime figures."""
-    sentences = []
+    sentences, bullets, counts = [], [], None
     for robot, rows in runtimes.items():
         if not {"convgru_forced_ms", "onepass_forced_ms"} <= set(rows[0]):
             continue
         first, last = rows[0], rows[-1]
-        sentences.append(
-            f"*{robot}*: from {first['robots']} to {last['robots']} robots the recurrent model's instance stage grows "
-            f"from {first['convgru_forced_ms']:.0f} to {last['convgru_forced_ms']:.0f} ms "
-            f"({last['convgru_forced_ms'] / first['convgru_forced_ms']:.1f} times), the one-pass model's from "
-            f"{first['onepass_forced_ms']:.1f} to {last['onepass_forced_ms']:.1f} ms "
-            f"({last['onepass_forced_ms'] / first['onepass_forced_ms']:.2f} times), both forced to decode as many "
-            "instances as there are robots (the red and orange curves).")
-    if sentences:
+        counts = (first["robots"], last["robots"])
+        bullets.append(
+            f"* *{robot}*: the recurrent model's from {first['convgru_forced_ms']:.0f} to "
+            f"{last['convgru_forced_ms']:.0f} ms ({last['convgru_forced_ms'] / first['convgru_forced_ms']:.1f} times), "
+            f"the one-pass model's from {first['onepass_forced_ms']:.1f} to {last['onepass_forced_ms']:.1f} ms "
+            f"({last['onepass_forced_ms'] / first['onepass_forced_ms']:.2f} times).")
+    if bullets:
+        sentences.append(f"From {counts[0]} to {counts[1]} robots, with both models forced to decode as many instances "
+                         "as there are robots (the red and orange curves), the instance stage grows as follows:\n\n"
+                         + "\n".join(bullets) + "\n\n")
         gap = max((abs(r["onepass_ms"] / r["onepass_forced_ms"] - 1) for rows in runtimes.values() for r in rows
                    if {"onepass_ms", "onepass_forced_ms"} <= set(r)), default=None)
         sentences.append(
@@ -292,7 +294,7 @@ def describe_instance_runtimes(runtimes: dict, robots) -> str:
     missing = [r for r in robots if r not in runtimes]
     if missing:
         sentences.append(f"No one-pass study with runtime figures for {', '.join(missing)}, so no curve for it here.")
-    return " ".join(sentences)
+    return " ".join(sentences).replace("\n\n ", "\n\n")
 
 
 def describe_train_bench(bench: list[dict], config_name: str, quick: bool = False) -> str:
