@@ -362,7 +362,7 @@ plt.show()
 # scaled and cropped for each scene, and a share of the backgrounds are procedural
 # textures instead. Four other scikit-image pictures (a cat, a colour wheel, a retina and a
 # text page), with the test set's motorcycle, are the backgrounds of a few comparisons
-# in chapters 2 and 3, which say so.
+# in chapters 3 and 7, which say so.
 
 # %% tags=["hide-input"] mystnb={"figure": {"caption": "The packaged background photos, each shrunk to a thumbnail: the training set (scikit-image's sample images) and the test set (indoor, workshop and street-side scenes; the motorcycle appears twice: both views of a stereo pair; `robotpose_lib/photos/README.md` gives each one's origin and licence). The fixed synthetic test set that the chapters evaluate on uses only the test set (a few recorded comparisons used other pictures, and say so).", "name": "fig-photo-sets"}}
 from robotpose_lib.backgrounds import packaged_photos

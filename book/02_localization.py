@@ -470,7 +470,7 @@ N = len(shown_maps)
 where = (f"stages 1-{N - 1} at the backbone's grid ({stride}x{stride} px cells), "
          f"stage {N} up-sampled; " if AT_GRID else "")
 fig.suptitle(f"{SHOW_ROBOT} {shown_name}; {where}colour scale 0 .. "
-             f"{max(b.max() for b in shown_maps):.2f}", y=1.02, fontsize=9)
+             f"{max(b.max() for b in shown_maps):.2f}", y=1.02, fontsize=10)
 plt.show()
 
 # %% tags=["hide-input"]

@@ -646,16 +646,18 @@ if predictor is not None and shown and ROBOT in reports:
 #   6) where the rule of 4.2 picks it or it is the only one, else the paper's recurrent
 #   model (chapter 3). The recurrent model stops when fewer than 0.2% of the image's
 #   pixels are active in its mask, instead of the paper's 5%, because most of our
-#   synthetic robots cover less than 5% of the image; the rule was set from the test
-#   scenes' robot areas and checked on validation scenes (chapter 3). The runtime table
-#   of 4.5 times the recurrent model.
+#   synthetic robots cover less than 5% of the image; 0.2% is the largest step of a
+#   1-2-5 scale that every robot of the validation scenes covers (chapter 3). The
+#   runtime table of 4.5 times the recurrent model.
 # * **Peaks**: NMS by max-pooling (3x3) then the best peak per joint, with a sub-pixel
 #   fit of the logarithm of the belief; LoG as `blob_log` (same kernels and peak rule)
 #   implemented with torch convolutions. The paper gives neither the sub-pixel method
 #   nor its LoG parameters.
-# * **Depth**: our depth channel is normalised to a reference focal length (chapter 2), so
-#   the decoded depth uses the focal length of the network-resolution image; the paper
-#   does not say that its camera changed (chapter 2).
+# * **Depth**: our scenes' cameras vary in field of view, and a robot's apparent size
+#   depends on the focal length as well as its distance. Our depth channel is therefore
+#   normalised to a reference focal length (chapter 2), and the decoded depth uses the
+#   focal length of the network-resolution image. The paper does not say whether its
+#   camera's field of view varied, and codes depth without it.
 # * **A joint not found** has NaN coordinates and score 0, never a guessed position.
 #
 # ## Summary

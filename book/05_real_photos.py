@@ -49,10 +49,9 @@
 # occluders, an object in the hand.
 #
 # One caveat: the model starts from the weights of the primitive-Panda model (the
-# comparison row below), whose checkpoints were measured on these photos and whose
-# frozen backbone was compared with a fine-tuned one on them (chapter 7; the comparison
-# could not rank the two, and the frozen backbone stayed). So the figures here may be
-# somewhat optimistic.
+# comparison row below), whose checkpoints were also measured on these photos
+# (chapter 7). Nothing was chosen by those measurements, but they were seen, so the
+# figures here may be somewhat optimistic.
 
 # %% tags=["remove-cell"]
 # On Colab, install the library first (elsewhere it is already installed by `make`).
@@ -187,10 +186,9 @@ display(Markdown(narration.auc_rules()))
 # arm's own white finish from its URDF, and procedural textures fixed to its links. The
 # recipe `dream_filmed` is `dream` with 70% of the scenes filmed the way the filmed
 # validation set describes (close, wide-angle up to 100 degrees, aimed anywhere on the
-# arm), with objects in the hand and distractors nearer the camera; the two were
-# compared before training long (chapter 7 gives the trial). The
-# table lists what each recipe adds to the one it builds on, read from `synth.RECIPES`
-# (with the Panda's camera distances):
+# arm), with objects in the hand and distractors nearer the camera. The table lists what
+# each recipe adds to the one it builds on, read from `synth.RECIPES` (with the Panda's
+# camera distances):
 
 # %% tags=["remove-input"]
 display(Markdown(narration.recipe_table(

@@ -116,14 +116,18 @@ display(Markdown(narration.chosen_scene_rule(
 # | $D$, $\hat D$ | the depth map: inverse depth $D = a / Z + b$ in $[0, 1]$, with $a$, $b$ set so that the depth range $[z_{min}, z_{max}]$ maps onto $[1, 0]$, defined on a disc around each joint (the industrial arm's shipped model uses a log code instead, chapter 2) |
 # | $\varphi$ | the belief level that bounds those discs (their radius is $\sigma \sqrt{2 \ln (1/\varphi)}$ pixels) |
 # | $\lambda$ | the weight of the depth term in the loss (the paper's is 1) |
+# | $N$, $n$ | the number of stages of the localization network, and one of them |
+# | $p$ | a pixel |
 # | $R$ | the number of robots in the image |
-# | $S_r$, $\hat S_r$ | the instance mask of robot $r = 1, \dots, R$; $S_{R+1}$ the empty end-of-sequence mask |
-# | $L_n$, $L$, $L_{graph}$ | the loss of stage $n$, of the localization network, of the instance model (the paper's name: it pairs masks as in a graph matching) |
+# | $S_r$, $\hat S_r$ | the instance mask of robot $r = 1, \dots, R$ (target, predicted); $S_{R+1}$ the empty end-of-sequence mask |
+# | $A$ | a matching of true to predicted masks ($A_{ij} = 1$ when true mask $i$ is paired with predicted mask $j$) |
+# | $L$, $L_{graph}$, $L_2$ | the loss of the localization network, of the instance model (the paper's name: it pairs masks as in a graph matching), and a squared error |
+# | $X_j$ | the 3D position of joint $j$ in the camera frame, in metres |
 #
-# **Training** (chapter 2, eq. 1-3; chapter 3, eq. 4-6). Every stage $n$ of the
-# localization network is penalised for its belief and depth errors, the depth only near
-# the joints ($W_p = 1$ where $\max_j B_{j,p} \ge \varphi$, else 0), and the stages' losses
-# add up:
+# **Training** (chapter 2, eq. 1-3, written here as one sum; chapter 3, eq. 4-6). Every
+# stage $n$ of the localization network is penalised for its belief and depth errors,
+# the depth only near the joints ($W_p = 1$ where $\max_j B_{j,p} \ge \varphi$, else
+# 0), and the stages' losses add up:
 #
 # $$ L = \sum_{n=1}^{N} \Big[ \sum_{j,p} \big(B_{j,p} - \hat B^{(n)}_{j,p}\big)^2
 # + \lambda \sum_{p} W_p \big(D_p - \hat D^{(n)}_p\big)^2 \Big]. $$
@@ -131,7 +135,8 @@ display(Markdown(narration.chosen_scene_rule(
 # The instance model emits masks $\hat S_1, \hat S_2, \dots$ one per step. Its loss pairs
 # the true masks with the predicted ones at the least total cost $C_{ij} = 1 -
 # \mathrm{IoU}(S_i, \hat S_j)$ (a soft IoU, so that it has a gradient), whatever their
-# order, and asks the step after the last robot for an empty mask:
+# order, and asks the step after the last robot for an empty mask (chapter 3 writes the
+# three equations separately):
 #
 # $$ L_{graph} = \min_A \sum_{i,j} C_{ij} A_{ij} + L_2\big(\hat S_{R+1}, 0\big). $$
 #

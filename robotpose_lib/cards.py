@@ -255,6 +255,26 @@ def mean_count(figures: dict | None, true_count: int = 1) -> float | None:
     return None if row is None else float(row["mean_predicted"])
 
 
+def weight1_runs(robots=("kuka_kr16", "panda_primitive"), folder: str | Path | None = None) -> list[dict]:
+    """The recurrent instance runs trained with the paper's end-of-sequence weight 1 (the
+    "eos1" entry of each robot's ``{robot}_instances_cpu`` lineage, with its evaluation), one
+    row per robot that has one: "robot", "test scenes", "mean count, 1 robot" and "mean
+    count, 2 robots" (where the evaluation has such scenes) and "count right" (share)."""
+    rows = []
+    for robot in robots:
+        record = read_record(f"{robot}_instances_cpu", folder)
+        run = next((r for r in (record.lineage.get("earlier_runs", []) if record else [])
+                    if r["run"] == "eos1" and "evaluation" in r), None)
+        if run is None:
+            continue
+        counting = {r["true_count"]: r for r in run["evaluation"]["figures"]["counting"]}
+        means = {f"mean count, {k} robot{'s' if k != 1 else ''}": counting[k]["mean_predicted"]
+                 for k in (1, 2) if k in counting}
+        rows.append({"robot": robot, "test scenes": counting["all"]["images"], **means,
+                     "count right": counting["all"]["accuracy"] if "all" in counting else float("nan")})
+    return rows
+
+
 def read_study(model: str, kind: str, folder: str | Path | None = None) -> dict | None:
     """The study file ``{kind}_study.json`` in the folder of the model ``model`` (e.g.
     ``read_study("panda_primitive_localization_cpu", "sim2real")``), parsed (NaN allowed), or None

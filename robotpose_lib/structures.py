@@ -21,9 +21,34 @@ import torch
 # of our synthetic robots cover less than that (median about 1 % of the image for
 # kuka_kr16), so the default everywhere (InstanceNet.predict, the Predictor, ``robotpose
 # predict`` and ``robotpose eval instances``, the shipped reference models' figures) is
-# 0.2 %.
+# 0.2 %: the rule of :func:`stopping_fraction` on validation scenes (chapter 3 applies it).
 PAPER_MIN_ACTIVE_FRACTION = 0.05
 DEFAULT_MIN_ACTIVE_FRACTION = 0.002
+# the fractions the rule of :func:`stopping_fraction` chooses among (a 1-2-5 scale)
+STOPPING_SCALE = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
+
+
+def stopping_fraction(areas, scale=STOPPING_SCALE) -> float:
+    """The stopping rule's threshold from robots' mask areas: the largest fraction of
+    ``scale`` that every robot covers, so that no robot of the scenes measured would be
+    cut off by it. Chapter 3 applies it to validation scenes (never the test set) and checks
+    that it gives :data:`DEFAULT_MIN_ACTIVE_FRACTION`.
+
+    Args:
+        areas: (N,) each robot's mask area as a share of its image.
+        scale: candidate fractions.
+
+    Raises:
+        ValueError: no areas, or no fraction of ``scale`` that every robot covers.
+    """
+    areas = np.asarray(areas, dtype=np.float64)
+    if areas.size == 0:
+        raise ValueError("areas: no robots measured")
+    covered = [f for f in scale if f <= areas.min()]
+    if not covered:
+        raise ValueError(f"areas: the smallest robot covers {areas.min():.2%} of its image, below every fraction of "
+                         f"{tuple(scale)}")
+    return max(covered)
 
 
 def mask_iou(predicted, ground_truth) -> np.ndarray:

@@ -151,3 +151,12 @@ def test_mean_count_reads_both_stored_forms_of_the_counting():
     assert mean_count(card, 0) == 0.8 and mean_count(lineage, 0) == 0.3
     assert mean_count(card, 3) is None and mean_count(lineage, 3) is None
     assert mean_count(None) is None and mean_count({}) is None
+
+
+def test_weight1_runs_read_each_robots_earlier_run(tmp_path):
+    """The runs with the paper's end-of-sequence weight, from the shipped records; a robot
+    without such a run (or without a record) gives no row."""
+    rows = cards.weight1_runs()
+    assert [r["robot"] for r in rows] == ["kuka_kr16", "panda_primitive"]
+    assert all(r["mean count, 1 robot"] > 1.5 and 0 <= r["count right"] <= 1 for r in rows)  # they did not stop
+    assert cards.weight1_runs(("panda",)) == [] and cards.weight1_runs(folder=tmp_path) == []

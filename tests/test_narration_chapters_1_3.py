@@ -318,8 +318,10 @@ def test_log_noise_and_unstopped_runs():
 def test_unstopped_runs_give_the_range_of_the_heavier_weight():
     rows = [{"robot": "kuka_kr16", "mean count, 1 robot": 5.6, "count right": 0.23}]
     shipped = {"robot": "kuka_kr16", "mean count, 1 robot": 2.8, "count right": 0.25, "eos weight": [5, 5, 10]}
-    assert "trained with a heavier weight (5 to 10 over its training; chapter 7 follows it), counts 2.8" in \
+    assert "trained with a heavier weight (5 to 10 over its phases of training), counts 2.8" in \
         nar.describe_unstopped_runs(rows, shipped)
+    assert "counts right in 25% of its model card's test scenes" in nar.describe_unstopped_runs(
+        rows, shipped, where="of its model card's test scenes")
     assert "trained with a heavier weight (5), counts" in \
         nar.describe_unstopped_runs(rows, dict(shipped, **{"eos weight": [5]}))
 
@@ -387,7 +389,7 @@ def test_instances_summary_from_the_figures():
     half = nar.instances_summary(purity, 0.19, 0.0129, "0.2%", 24.4, True, {"on_robot": 0.48})
     assert "(as much by lighting up the background as the robots: on the test scenes with two or more robots " \
            "48% of what" in half
-    assert "right in 19% of the test scenes" in text and "did not stop" in text
+    assert "right in 19% of the test scenes" in text and "does not learn to stop (chapter 7 shows such runs)" in text
     assert "covers 1.3% of the image, so we also evaluate with 0.2%" in text
     assert "about 24.4 ms per robot" in text
     assert "as intended" in nar.instances_summary({"single": 0.9, "union": 0}, 1, 0.1, "x", 1, False)

@@ -71,3 +71,15 @@ def test_active_fraction_torch_and_numpy_agree_and_the_rule():
     assert n == len(numpy_fr) or structures.ends_sequence(numpy_fr[n], 0.05)
     with pytest.raises(ValueError, match="masks"):
         structures.active_fractions(torch.zeros(4, 4))
+
+
+def test_stopping_fraction_is_the_largest_step_every_robot_covers():
+    from robotpose_lib.structures import stopping_fraction
+
+    assert stopping_fraction([0.0021, 0.01, 0.3]) == 0.002   # 0.5% would cut off the smallest robot
+    assert stopping_fraction([0.002]) == 0.002                # covering it exactly is enough
+    assert stopping_fraction([0.06, 0.2]) == 0.05             # never above the paper's 5%
+    with pytest.raises(ValueError, match="below every fraction"):
+        stopping_fraction([0.0005, 0.1])
+    with pytest.raises(ValueError, match="no robots"):
+        stopping_fraction([])

@@ -239,8 +239,9 @@ def describe_onepass_comparison(figures: list[dict], recipes: dict, budgets: str
     if free_n:
         sentences.append(
             "*Robot-free: none found* is the share of the " + "/".join(map(str, sorted(free_n)))
-            + " robot-free test scenes in which the instance model alone (its masks, before the Predictor drops "
-            "robots without joints) reports no robot; higher is better.")
+            + " robot-free test scenes (rendered besides the scenes with robots, with their own seed) in which the "
+            "instance model alone (its masks, before the Predictor drops robots without joints) reports no robot; "
+            "higher is better.")
     hard = [(f["robot"], key, m) for f in figures for key, m in f["models"].items()
             if np.isfinite(m.get("robot_free_hard", np.nan))]
     if hard:

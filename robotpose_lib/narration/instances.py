@@ -372,14 +372,16 @@ def describe_log_noise(noise: dict[str, float], noise_last: dict[str, float]) ->
 COUNT_GAP = 0.10
 
 
-def describe_unstopped_runs(rows: list[dict], shipped: dict | None = None) -> str:
+def describe_unstopped_runs(rows: list[dict], shipped: dict | None = None,
+                            where: str = "of this chapter's scenes") -> str:
     """Chapter 3: the runs trained with the paper's end-of-sequence weight 1 (``rows``: per
     robot "robot", "mean count, 1 robot" and "count right" (share)): whether they stopped,
     from the worst one's mean count where the scene holds one robot; with ``shipped`` (the
     same keys for the chapter's shipped model, trained with a heavier weight, and optionally
     "eos weight", that weight or a list of one per phase of its training),
     how that robot's weight-1 run compares with it on both
-    figures, which need not agree. Raises ValueError for no rows."""
+    figures, which need not agree; ``where`` names the scenes the shipped model's figures
+    come from. Raises ValueError for no rows."""
     if not rows:
         raise ValueError("rows: no run with the paper's end-of-sequence weight")
     worst = max(rows, key=lambda r: r.get("mean count, 1 robot", 0))
@@ -396,11 +398,11 @@ def describe_unstopped_runs(rows: list[dict], shipped: dict | None = None) -> st
     righter, similar = gap >= COUNT_GAP, abs(gap) < COUNT_GAP
     weight = shipped.get("eos weight")  # one number, or one per phase of its training
     weights = [] if weight is None else list(weight) if isinstance(weight, (list, tuple)) else [weight]
-    heavier = (f"a heavier weight ({min(weights):g} to {max(weights):g} over its training; chapter 7 follows it)"
+    heavier = (f"a heavier weight ({min(weights):g} to {max(weights):g} over its phases of training)"
                if len(set(weights)) > 1 else f"a heavier weight ({weights[0]:g})" if weights else "a heavier weight")
     text += (f" The {first['robot']} model shipped, trained with {heavier}, counts "
-             f"{shipped['mean count, 1 robot']:.1f} there. It counts right in {shipped['count right']:.0%} of this "
-             f"chapter's scenes, against the weight-1 run's {first['count right']:.0%} of its own")
+             f"{shipped['mean count, 1 robot']:.1f} there. It counts right in {shipped['count right']:.0%} {where}, "
+             f"against the weight-1 run's {first['count right']:.0%} of its own")
     if fewer and similar:
         text += (": it over-counts less, but counts right about as often (the two shares come from different "
                  f"scenes and differ by less than {100 * COUNT_GAP:.0f} percentage points). A model that counts 3 "
@@ -598,8 +600,8 @@ def instances_summary(purity: dict | None, count_right: float, median_area: floa
         "* Its loss ({ref}`eq. 4 <paper-eq-4>` to {ref}`eq. 6 <paper-eq-6>`) is invariant "
         "to the order of the robots thanks to minimum-weight matching of soft-IoU costs, "
         "plus an end-of-sequence term that teaches it when to stop"
-        + ("; with weight 1 on that term, taken as a mean over pixels (our reading: the paper does not say), the "
-           "one run per robot we trained did not stop." if unstopped else "."),
+        + ("; with weight 1 on that term, taken as a mean over pixels (our reading: the paper does not say), a "
+           "model does not learn to stop (chapter 7 shows such runs)." if unstopped else "."),
         "* The paper's 5% stopping rule assumes robots that fill a good part of the "
         f"image; in our test scenes the median robot covers {100 * median_area:.1f}% "
         f"of the image, so we also evaluate with {ours}.",

@@ -68,9 +68,10 @@ def chosen_scene_rule(errors, chosen_error: float, min_robots: int, size: tuple[
               f"{min_robots} to {max_robots} robots")
     return (f"The scene is chosen by a rule, not by eye: of the first {len(e)} scenes of the fixed synthetic "
             f"test set with {robots}, the one of median error under {models}. Its mean 2D joint error is "
-            f"{chosen_error:.1f} px at {size[0]}x{size[1]} (a joint not found counts as {missing_px:.0f} px at that "
-            "size, so that a miss never ranks better than a found joint; this penalty only ranks the scenes and is no "
-            f"matching radius); the {len(e)} scenes range from "
+            f"{chosen_error:.1f} px at {size[0]}x{size[1]}. For this ranking each joint's error is capped at "
+            f"{missing_px:.0f} px at that size and a joint not found counts as the cap, so that a miss never ranks "
+            "better than a found joint; the cap only ranks the scenes and is not the radius that matches chains to "
+            f"robots. The {len(e)} scenes range from "
             f"{e.min():.1f} to {e.max():.1f} px, {better} went better and {worse} worse.")
 
 

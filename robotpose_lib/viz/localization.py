@@ -103,7 +103,7 @@ def plot_pixel_errors(report: LocalizationReport, ax=None, methods: Sequence[str
     ax.set_title(f"{report.robot}: joint pixel error ({report.num_images} test images)", pad=20)
     if ylim is not None:
         ax.set_ylim(0, ylim)
-    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(methods),
+    ax.legend(fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=len(methods),
               frameon=False, borderaxespad=0.1)
     return ax
 
@@ -159,8 +159,8 @@ def plot_depth_errors(report: LocalizationReport, ax=None, bins: int = 12, max_p
     ax.set_ylabel("depth error [cm]")
     ax.set_ylim(0, top)
     # the legend between the title and the axes, where it covers no point
-    ax.set_title(f"{report.robot}: depth error where the true belief \u2265 \u03c6", pad=20)
-    legend = ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=4, frameon=False,
+    ax.set_title(f"{report.robot}: depth error where the true belief \u2265 \u03c6", pad=34)
+    legend = ax.legend(fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False,
                        borderaxespad=0.1, handlelength=1.5, columnspacing=1.0)
     for handle in legend.legend_handles:  # the pixels' dots, too small to see in the legend
         if hasattr(handle, "set_sizes"):
@@ -194,10 +194,10 @@ def plot_stage_beliefs(image: np.ndarray, stage_beliefs: Sequence[np.ndarray],
             ax.imshow(rgba)
             ax.set_xticks([]); ax.set_yticks([])  # noqa: E702
             if s == 0:
-                ax.set_title(joint_names[j], fontsize=8)
+                ax.set_title(joint_names[j], fontsize=10)
             if j == 0:
-                ax.set_ylabel(f"stage {s + 1}", fontsize=8)
-    fig.suptitle(f"belief 0 (transparent) .. {vmax:.2f} (bright)", fontsize=8, y=0.995)
+                ax.set_ylabel(f"stage {s + 1}", fontsize=10)
+    fig.suptitle(f"belief 0 (transparent) .. {vmax:.2f} (bright)", fontsize=10, y=0.995)
     fig.tight_layout()
     return fig
 
@@ -376,6 +376,9 @@ def plot_real_study(runs: Sequence[dict], baseline_auc: float | None = None, key
         # (both near 0 early on) shows inside the open marker, not under its edge
         style = dict(ms=6, zorder=4) if k == 0 else dict(ms=10, mfc="none", mew=1.8, zorder=3)
         ax.plot([r["hours"] for r in rs], [r[key]["auc"] for r in rs], "-" + marker, label=label, **style)
+        if len(rs) == 1 and len(by_config) > 1:  # a lone point near another configuration's: named beside it
+            ax.annotate(label, (rs[0]["hours"], rs[0][key]["auc"]), xytext=(4, 42), textcoords="offset points",
+                        fontsize=8, arrowprops=dict(arrowstyle="-", lw=0.6))
     if baseline_auc is not None and np.isfinite(baseline_auc):
         ax.axhline(baseline_auc, color="gray", ls="--", lw=1, label="mean-pose baseline")
     if shipped is not None and shipped.get("hours") is not None and np.isfinite(shipped["hours"]):
