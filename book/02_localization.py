@@ -373,9 +373,10 @@ for robot in ROBOTS:
         continue
     # a model warm-started from another shipped model: its steps count from there
     start = training_cost(ref.path.parent.name).warm_start if ref.trained else None
+    source = ref.source  # the tables' title: a warm start is named beside the steps
     if start is not None:
-        print(f"  after a warm start from {start.name} ({start.steps:,} steps)")
-    models[robot] = (ref.model, ref.task, ref.source)
+        source += f", after a warm start of {start.steps:,} steps from {start.name}"
+    models[robot] = (ref.model, ref.task, source)
     checkpoints[robot] = ref.checkpoint
     if ref.trained:  # its phases, warm start included, from the records
         phases[robot] = training_phases(ref.path.parent.name)
