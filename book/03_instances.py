@@ -164,9 +164,9 @@ display(Markdown(narration.describe_assignment(n_wrong, n_links)))
 # fixed number of outputs. The paper borrows the recurrent instance segmentation of
 # Romera-Paredes and Torr {cite}`romera2016recurrent`: a convolutional GRU, or ConvGRU (a
 # gated recurrent unit whose matrix products are convolutions, Ballas et al.
-# {cite}`ballas2016convgru`), emits one mask per step, and an empty mask means "no more robots". Its input $F$ is the localization
-# network's base features concatenated with its predicted belief and depth maps, at the
-# feature resolution. A context module (convolution blocks with max-pooling, "M" in the
+# {cite}`ballas2016convgru`), emits one mask per step, and an empty mask means "no more
+# robots". Its input, which this chapter calls $F$ too, is chapter 2's features $F$ with
+# the predicted belief and depth maps appended, at the feature resolution. A context module (convolution blocks with max-pooling, "M" in the
 # paper's Fig. 5) looks at $F$ coarsely and seeds the hidden state; the cell then reads
 # $F$ again at every step, and a refine block turns each hidden state into a
 # full-resolution mask through a sigmoid. In training the model is unrolled $R+1$ steps

@@ -134,7 +134,7 @@ masked = decode.mask_beliefs(beliefs, masks[r_show])[0]
 # the followed robot's joints, each the centre of one of its depth discs
 own_uv = sample.joints_2d[r_show][pose3d.counted_joints(sample)[r_show]]
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "Decoding perfect maps, followed for the largest robot. First panel: the scene with its true joints (that robot outlined in black). Second: the belief maps of all joints, dilated for display so that each peak shows (the title gives the radius). Third: the beliefs multiplied by that robot's mask (outline in white), zoomed onto that robot, with the peaks found by NMS (crosses) and LoG (circles). Last: the depth decoded on that robot's depth discs, one dot per disc at its joint (the other robots' discs as grey dots), over the robots' silhouettes.", "name": "fig-perfect"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "Decoding perfect maps, followed for the largest robot. First panel: the scene with its true joints (that robot outlined in black and white). Second: the belief maps of all joints, dilated for display so that each peak shows (the title gives the radius). Third: the beliefs multiplied by that robot's mask (outline in white), zoomed onto that robot, with the peaks found by NMS (crosses) and LoG (circles). Last: the depth decoded on that robot's depth discs, one dot per disc at its joint (the other robots' discs as grey dots), over the robots' silhouettes.", "name": "fig-perfect"}}
 from robotpose_lib.viz.decoding import (display_radius, plot_disc_depths,
                                         plot_found_peaks, widen_peaks)
 
@@ -144,6 +144,8 @@ widen = display_radius(W)
 fig, axes = plt.subplots(1, 4, figsize=(10, 3.0))
 axes[0].imshow(viz.draw_sample(sample))
 # the followed robot outlined and named, as in the panels that zoom onto it
+# white under black: the outline shows on a dark robot as on a light one
+axes[0].contour(sample.masks[r_show], levels=[0.5], colors="w", linewidths=2.6)
 axes[0].contour(sample.masks[r_show], levels=[0.5], colors="k", linewidths=1.2)
 top = np.argwhere(sample.masks[r_show]).min(axis=0)  # its topmost row, leftmost col
 axes[0].text(top[1], max(top[0] - 4, 8), f"robot {r_show}", color="k", fontsize=9,
@@ -545,14 +547,15 @@ if HAS_MASKS:
 # Panda drawn from primitives and its recurrent instance model, the paper's design: not
 # the mesh Panda pipeline of the sections above, which ships only the one-pass model.
 # The primitive Panda ships both instance models (its default is the one the rule above
-# picks), and the benchmark times the recurrent one because Table II does. Chapter 6 times both instance models of the primitive Panda and of
-# the industrial arm. Our models are CPU-sized; the paper's LoG was "an untuned CPU
-# implementation" (its words, beside Table II), ours runs scale-space convolutions in torch (on the GPU
-# when there is one, and on the CPU only over the tiles that can hold a peak), checked
-# against `skimage.feature.blob_log` on the same maps. We set ourselves a target of one
-# second for the whole prediction of a 3-robot 480x640 image on a laptop CPU, so that
-# `robotpose predict` stays interactive on the machines most readers have (the paper
-# sets none).
+# picks), and the benchmark times the recurrent one because Table II does. Chapter 6
+# times both instance models of the primitive Panda and of the industrial arm. Our
+# models are CPU-sized; the paper's LoG was "an untuned CPU implementation" (its words,
+# beside Table II), ours runs scale-space convolutions in torch (on the GPU when there
+# is one, and on the CPU only over the tiles that can hold a peak), checked against
+# `skimage.feature.blob_log` on the same maps. We set ourselves a target of one second
+# for the whole prediction of a 3-robot 480x640 image on an ordinary CPU of a few cores,
+# so that `robotpose predict` stays interactive on the machines most readers have (the
+# paper sets none); the table says which CPU measured it.
 # The paper's standard deviation for belief prediction (12.675 ms) exceeds its mean
 # (10.95 ms); the paper does not say why, so read that mean as rough.
 

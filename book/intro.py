@@ -119,7 +119,7 @@ display(Markdown(narration.chosen_scene_rule(
 # | $N$, $n$ | the number of stages of the localization network, and one of them |
 # | $p$ | a pixel |
 # | $R$ | the number of robots in the image |
-# | $S_r$, $\hat S_r$ | the instance mask of robot $r = 1, \dots, R$ (target, predicted); $S_{R+1}$ the empty end-of-sequence mask |
+# | $S_r$, $\hat S_r$ | the instance mask of robot $r = 1, \dots, R$ (target, predicted; chapter 3 writes the target $S'_r$); $S_{R+1}$ the empty end-of-sequence mask |
 # | $A$ | a matching of true to predicted masks ($A_{ij} = 1$ when true mask $i$ is paired with predicted mask $j$) |
 # | $L$, $L_{graph}$, $L_2$ | the loss of the localization network, of the instance model (the paper's name: it pairs masks as in a graph matching), and a squared error |
 # | $X_j$ | the 3D position of joint $j$ in the camera frame, in metres |
@@ -329,11 +329,11 @@ display(Markdown(
 # training run on it (each chapter prints its device); the ray caster of chapter 1 and the
 # toy models of chapter 3 stay on the CPU, where they are fast enough. On a GPU chapter 2's
 # live run trains the `gpu` configuration, the paper's stage sizes, for its 600 steps
-# instead of the tiny `quick` configuration; to train the reference models at that size for longer, run
-# `scripts/gpu_train.sh OUT MINUTES` there. The GPU path is written for CUDA but has
-# only been tested on a CPU (every figure of this book was computed on a CPU), so a run
-# on Colab's GPU may meet problems ours did not; every
-# chapter also runs on Colab's CPU, more slowly.
+# instead of the tiny `quick` configuration; to train the reference models at that size
+# for longer, run `scripts/gpu_train.sh OUT MINUTES` there. The code moves to CUDA
+# devices, but no GPU was at hand for this book: every figure was computed on a CPU, and
+# the GPU path has only run there, so a run on Colab's GPU may meet problems ours did
+# not. Every chapter also runs on Colab's CPU, more slowly.
 #
 # **Use the library.** `robotpose predict photo.png --robot panda --fx ... --out preds.json`
 # runs the whole pipeline on your own images; `robotpose train`, `robotpose eval` and

@@ -439,7 +439,8 @@ def test_auc_rules_list_the_constants_that_apply_them():
     text = narration.auc_rules()
     assert f"within {narration.SAME_AUC} count as the same" in text
     assert "single training runs" not in text  # chapter 7's rule, stated where it applies
-    assert f"loses more than {twin.LADDER_DROP} of AUC" in text and text.count("\n* ") == 2
+    assert f"loses more than {twin.LADDER_DROP} of AUC" in text and text.count("\n* ") == 3
+    assert "counts as open while the rendered twin scores less than the mean-pose baseline" in text
 
 
 def test_recipe_choice_in_brief_names_the_chosen_recipe_first():

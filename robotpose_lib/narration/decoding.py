@@ -219,7 +219,8 @@ def pipeline_in_use(robot: str, instance_kind: str, record=None, ships_both: boo
     text = (f"**What runs from here on.** The `{robot}` pipeline of `Predictor`"
             + (f" ({robot_words})" if robot_words else "")
             + f": its localization network and its {instance_kind} instance model. The localization network is "
-            "the paper's design at our CPU size (chapter 2)")
+            "the paper's staged design at our CPU size, on a frozen EfficientNet-Lite0 backbone instead of VGG16 "
+            "(chapter 2)")
     if record is not None:
         recipe = record.lineage["recipe"]
         trained, tested = params_for(robot, recipe), params_for(robot)
@@ -409,7 +410,8 @@ def describe_table_ii(table_ii: dict) -> list[str]:
              f"({belief_full['mean_ms'] / belief_full['paper_mean_ms']:.0f} times faster there); one instance mask "
              f"takes {mask_row['mean_ms']:.0f} ms against the paper's {mask_row['paper_mean_ms']:.2f} ms (ours a CPU "
              "miniature on the features of a 240x320 input, the paper's its full-size model on a GPU). The whole "
-             f"prediction of the {table_ii['scene_robots']}-robot scene ({table_ii['found']} found) takes "
+             f"prediction of the {table_ii['scene_robots']}-robot scene ({table_ii['found']} of its robots found by "
+             "the `Predictor`) takes "
              f"{whole['mean_ms']:.0f} ms"
              + ((", within" if whole["mean_ms"] < 1000 else ", over") + " the one-second target for a CPU (above)."
                 if on_cpu else " on this GPU.")

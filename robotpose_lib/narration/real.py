@@ -361,7 +361,9 @@ def auc_rules() -> str:
     return ("How this chapter reads keypoint AUCs (rules set by hand, since no spread over seeds was measured):\n\n"
             f"* two AUCs within {SAME_AUC} count as the same;\n"
             f"* a rung of the twin ladder (below) opens a gap when it loses more than {LADDER_DROP} of AUC "
-            "against the rung above it.")
+            "against the rung above it;\n"
+            "* the ladder's first gap, viewpoint and pose, counts as open while the rendered twin scores less than "
+            "the mean-pose baseline.")
 
 
 # keypoint AUC gaps between single training runs that chapter 7 does not read as a ranking:
