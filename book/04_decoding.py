@@ -184,10 +184,10 @@ display(Markdown("Decoding the perfect maps of this scene (joints counted: every
 display(Markdown(narration.describe_perfect_decoding(perfect)))
 
 # %% [markdown]
-# Why so little: the sub-pixel fit of the logarithm of a sampled Gaussian is exact for
-# an isolated, ideal Gaussian (NMS; the table's small NMS error is what these maps leave),
-# the LoG's quadratic fit on its filter response is close. What can remain is not the
-# peak finder's doing. A depth disc holds *one* depth (its joint's) and is read at the
+# Why so little: the sub-pixel fit of the logarithm of a sampled Gaussian (NMS) is exact
+# for an isolated, ideal Gaussian, and the LoG's quadratic fit on its filter response is
+# close; the table shows the LoG's small extra error. Beyond the peak finders, what can
+# remain comes from the depth discs. A depth disc holds *one* depth (its joint's) and is read at the
 # sub-pixel peak by bilinear interpolation between the four nearest pixels of the
 # full-size map: inside a disc they all hold that depth, at a disc's edge one may not.
 # Where two joints' discs touch (a robot seen end-on, or two robots overlapping), the

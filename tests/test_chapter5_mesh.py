@@ -349,11 +349,13 @@ def test_twin_cause_says_when_the_twin_is_below_the_mean_pose(tmp_path):
     # the twin below the baseline on the moving joints too (0.18 < 0.2): both said
     assert "(0.34 against 0.45 on all joints, 0.18 against 0.20 on the moving ones)" in text
     # the twin below the baseline on the moving joints and the look the largest drop: no single cause named
-    assert text.startswith("the ladder does not single out one cause: the views and poses and the arm's real "
-                           "look both cost. ")
+    assert text.startswith("what keeps the model from beating the mean-pose baseline: the ladder does not single "
+                           "out one cause; the views and poses and the arm's real look both cost. ")
     figures["mean_pose"]["moving"] = {"auc": 0.1}   # the twin above the baseline on the moving joints
     (folder / "eval.json").write_text(json.dumps({"twin": {"title": "t", "command": "-", "figures": figures}}))
-    assert not scorecard.twin_cause(tmp_path).startswith("the ladder")
+    single = scorecard.twin_cause(tmp_path)
+    assert "single out" not in single
+    assert single.startswith("what keeps the model from beating the mean-pose baseline: on the same photos'")
     figures["mean_pose"]["moving"] = {"auc": 0.2}
     figures["photo"]["all"]["frames"] = 15
     (folder / "eval.json").write_text(json.dumps({"twin": {"title": "t", "command": "-", "figures": figures}}))
@@ -443,13 +445,13 @@ def test_auc_rules_list_the_constants_that_apply_them():
     assert "counts as open while the rendered twin scores less than the mean-pose baseline" in text
 
 
-def test_recipe_choice_in_brief_names_the_chosen_recipe_first():
+def test_recipe_choice_in_brief_names_the_chosen_recipe_first_and_points_to_chapter_7():
     def arm(recipe):
         return {"recipe": recipe, "steps": 10, "figures": {"model": {"all": {"auc": 0.1}, "moving": {"auc": 0.1}}}}
 
     comparison = {"chosen": "B", "arms": {"A": arm("dream_filmed"), "B": arm("dream")}}
     text = narration.recipe_choice_in_brief(comparison)
-    assert text.startswith("`dream` was chosen over `dream_filmed` by a short trial")
+    assert text.startswith("Chapter 7 compares `dream` with `dream_filmed`")
     with pytest.raises(KeyError):
         narration.recipe_choice_in_brief({"chosen": "C", "arms": comparison["arms"]})
 

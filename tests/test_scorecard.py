@@ -119,8 +119,8 @@ def test_the_counting_claim_gives_the_true_mean_count_beside_the_predicted_one(t
     assert "mean count 4.2, true 1.6" in row.ours and "16% of 100" in row.ours
     # both instance rows name the stopping rule they were measured with
     for row in scorecard._instance_rows(tmp_path):
-        assert ("stopping below 0.2% of the image activated, a threshold that every robot of the validation scenes "
-                "covers, not the paper's 5%") in row.ours
+        assert ("stopping below 0.2% of the image activated (mask above 0.5), a threshold that every robot of the "
+                "validation scenes covers, not the paper's 5%") in row.ours
 
 
 def test_hard_negative_robot_free_figures_are_read_when_the_study_has_them(tmp_path):

@@ -132,7 +132,8 @@ def test_chosen_scene_rule_names_the_robot_counts():
     assert "with exactly 1 robot," in narration.chosen_scene_rule(e, 5.0, 1, (240, 320), 40.0, "m", max_robots=1)
     assert "with 1 to 2 robots," in narration.chosen_scene_rule(e, 5.0, 1, (240, 320), 40.0, "m", max_robots=2)
     text = narration.chosen_scene_rule(e, 5.0, 1, (240, 320), 40.0, "m")
-    assert "The 3 scenes range from 3.0 to 7.0 px" in text and "{" not in text  # every field filled
+    assert "the 3 scenes range from 3.0 to 7.0 px" in text and "{" not in text  # every field filled
+    assert "The shown scene's ranking error is 5.0 px" in text
 
 
 def test_chosen_masks_rule_reads_each_rows_iou_and_range():

@@ -53,13 +53,13 @@ def test_scorecard_summary_counts_the_verdicts():
     text = narration.scorecard_summary(rows, onepass)
     assert ("82% of 100 kuka_kr16 test scenes, trained 8,200 steps on the `clutter` recipe, against the recurrent "
             "model's 21% of 100, trained 2,000 steps on the `paper` recipe.") in text
-    assert "Each comparison is therefore of model, data and budget together" in text
+    assert "The comparison is therefore of model, data and budget together" in text  # one robot: one comparison
 
 
 def test_chosen_scene_rule_says_how_many_went_better_and_worse():
     text = narration.chosen_scene_rule([3.0, 9.0, 5.0, np.nan, 7.0], 5.0, 2, (240, 320), 40.0, "the networks")
     assert "first 4 scenes" in text and "1 went better and 2 worse" in text
-    assert "from 3.0 to 9.0 px" in text and "5.0 px at 240x320" in text
+    assert "from 3.0 to 9.0 px" in text and "error is 5.0 px" in text and "joint error at 240x320" in text
 
 
 def test_twin_cause_names_the_rung_where_the_gap_opens(tmp_path):

@@ -425,7 +425,7 @@ def onepass_verdict(figures: list[dict], budgets: dict) -> str:
         return ("This chapter scores no claim of the paper: it measures what the paper did not (no record of "
                 "both instance models is here to summarise).")
     return ("This chapter scores no claim of the paper: it measures what the paper did not. Its main result, on "
-            "the fixed synthetic test scenes: how often each instance model counts the robots right, and how "
+            "the fixed synthetic test scenes: how often each instance model counts the robots right, beside how "
             "each was trained.\n\n" + markdown_table(rows)
             + "\nThe two models differ in training budget and data as well as in design, so each comparison is "
             "of all three together.")

@@ -42,7 +42,8 @@ def describe_wrong_robot(rows: list[dict], images: int, per_scene: list | None =
 
     m, p = rows
     n = m["robots"]
-    text = (f"With the masks {m['robots recovered']} of the {n} robots get a chain "
+    text = (f"With the masks {m['robots recovered']} of the {n} robots get a chain (*robots recovered*: matched "
+            "to a chain by the matching rule of 4.3) "
             f"and {m['joints found']:.0%} of the robots' joints are found; without "
             f"them {p['robots recovered']} and {p['joints found']:.0%}, where one chain per "
             f"image caps them at {images} robots and half the joints. ")

@@ -600,8 +600,9 @@ def instances_summary(purity: dict | None, count_right: float, median_area: floa
         "* Its loss ({ref}`eq. 4 <paper-eq-4>` to {ref}`eq. 6 <paper-eq-6>`) is invariant "
         "to the order of the robots thanks to minimum-weight matching of soft-IoU costs, "
         "plus an end-of-sequence term that teaches it when to stop"
-        + ("; with weight 1 on that term, taken as a mean over pixels (our reading: the paper does not say), a "
-           "model does not learn to stop (chapter 7 shows such runs)." if unstopped else "."),
+        + ("; with weight 1 on that term, taken as a mean over pixels (our reading: the paper does not say), the "
+           "reference-size runs did not learn to stop (chapter 7 shows them), though the small toy models here do."
+           if unstopped else "."),
         "* The paper's 5% stopping rule assumes robots that fill a good part of the "
         f"image; in our test scenes the median robot covers {100 * median_area:.1f}% "
         f"of the image, so we also evaluate with {ours}.",

@@ -285,7 +285,9 @@ def describe_backbone_comparison(comparison: dict, robot: str = "", recipe: str 
             + f". They were evaluated on {comparison['test_scenes']} synthetic test scenes with mostly other "
             "backgrounds than chapter 2's (four scikit-image pictures that neither photo split holds, a cat, a "
             "colour wheel, a retina and a text page, and the test split's motorcycle), so these figures compare "
-            "with each other and not with chapter 2's tables. Frozen against fine-tuned: "
+            "with each other and not with chapter 2's tables. They share the test set's seed, so its robots, poses "
+            "and cameras: the backbone was chosen on test scenes, and chapter 2's test figures may be somewhat "
+            "optimistic for that choice. Frozen against fine-tuned: "
             + "; ".join(parts) + f": {verdict}. That is one short run of each, with no seed spread measured: it "
             "decided what a CPU budget buys at that length, not whether fine-tuning would win over a longer run.")
 
@@ -599,4 +601,5 @@ def describe_reference_settings(phases: dict[str, list]) -> str:
         rows.append({"reference": robot, "steps in all": sum(p.steps for p in robot_phases),
                      **_settings_columns(robot_phases[-1].settings)})
     return markdown_table(rows, formats={"steps in all": ",d"},
-                          headers={"robot drawn": "robot drawn, last phase", "scenes": "scenes, last phase"})
+                          headers={"steps in all": "steps in all, warm start included",
+                                   "robot drawn": "robot drawn, last phase", "scenes": "scenes, last phase"})

@@ -67,12 +67,12 @@ def chosen_scene_rule(errors, chosen_error: float, min_robots: int, size: tuple[
               f"exactly {min_robots} robot{plural}" if max_robots == min_robots else
               f"{min_robots} to {max_robots} robots")
     return (f"The scene is chosen by a rule, not by eye: of the first {len(e)} scenes of the fixed synthetic "
-            f"test set with {robots}, the one of median error under {models}. Its mean 2D joint error is "
-            f"{chosen_error:.1f} px at {size[0]}x{size[1]}. For this ranking each joint's error is capped at "
-            f"{missing_px:.0f} px at that size and a joint not found counts as the cap, so that a miss never ranks "
-            "better than a found joint; the cap only ranks the scenes and is not the radius that matches chains to "
-            f"robots. The {len(e)} scenes range from "
-            f"{e.min():.1f} to {e.max():.1f} px, {better} went better and {worse} worse.")
+            f"test set with {robots}, the one of median ranking error under {models}. The ranking error is the mean "
+            f"2D joint error at {size[0]}x{size[1]}, each joint's error capped at {missing_px:.0f} px and a joint "
+            "not found counted as the cap, so that a miss never ranks better than a found joint; the cap only ranks "
+            "the scenes and is not the radius that matches chains to robots. The shown scene's ranking error is "
+            f"{chosen_error:.1f} px; the {len(e)} scenes range from {e.min():.1f} to {e.max():.1f} px, {better} went "
+            f"better and {worse} worse.")
 
 
 def describe_shown_outcome(report, method: str = "nms", match_px: float = 40.0) -> str:
@@ -127,7 +127,8 @@ def scorecard_summary(rows: list[ScoreRow], onepass: list[dict]) -> str:
                  f"{o['convgru']['n']}{trained(o, 'convgru').rstrip(',')}" for o in onepass]
         text += ("\n\nBeyond the paper, our one-pass instance model ([chapter 6](06_beyond_the_paper.ipynb)) "
                  "counts the robots right in " + ", and in ".join(parts) + ". "
-                 + ("Each comparison is therefore of model, data and budget together"
+                 + (("Each comparison is" if len(onepass) > 1 else "The comparison is")
+                    + " therefore of model, data and budget together"
                     if all(o.get("training") for o in onepass) else
                     "The two were trained with other recipes and budgets")
                  + ". It is not scored: the paper has no such model.")

@@ -453,15 +453,15 @@ def describe_recipe_choice(comparison: dict, first_part_steps: int | None = None
 
 
 def recipe_choice_in_brief(comparison: dict) -> str:
-    """Chapter 5's one sentence on the recipe choice of a model record's "comparison" entry
-    (the keys of :func:`describe_recipe_choice`, which chapter 7 gives in full): which recipe
-    the filmed validation set chose over which. Raises KeyError when the chosen arm is
-    missing."""
+    """Chapter 5's pointer to the recipe choice of a model record's "comparison" entry (the
+    keys of :func:`describe_recipe_choice`, which chapter 7 gives in full): the recipe the
+    model was trained on and the one it was compared with. Raises KeyError when the chosen
+    arm is missing."""
     arms = comparison["arms"]
     chosen = arms[comparison["chosen"]]["recipe"]
     others = [f"`{a['recipe']}`" for k, a in arms.items() if k != comparison["chosen"]]
-    return (f"`{chosen}` was chosen over {join_words(others)} by a short trial of one run per recipe on the "
-            "filmed validation set (chapter 7 gives its figures).")
+    return (f"Chapter 7 compares `{chosen}` with {join_words(others)}, the other recipe of the table, on the filmed "
+            "validation set.")
 
 
 def _setting(value) -> str:
