@@ -119,7 +119,7 @@ quick_mode_note()
 # are built this way:
 #
 # * a **6-axis industrial arm** (a KUKA KR 16, the class of the Stäubli RX130 the paper
-#   used in its real images), with $J = 6$ keypoints from the base to the flange;
+#   used in its real images), with $J = 6$ keypoints from the base to the flange (the plate at the wrist where a tool is mounted);
 # * the **Franka Emika Panda** (`panda_primitive`), with its published modified-DH
 #   parameters and the 7 keypoints of DREAM (Deep Robot-to-camera Extrinsics for
 #   Articulated Manipulators) {cite}`lee2020dream`, so that results can be
@@ -362,9 +362,9 @@ plt.show()
 # scaled and cropped for each scene, and a share of the backgrounds are procedural
 # textures instead. Four other scikit-image pictures (a cat, a colour wheel, a retina and a
 # text page), with the test set's motorcycle, are the backgrounds of a few comparisons
-# in chapters 3 and 7, which say so.
+# in chapter 7, which says so.
 
-# %% tags=["hide-input"] mystnb={"figure": {"caption": "The packaged background photos, each shrunk to a thumbnail: the training set (scikit-image's sample images) and the test set (indoor, workshop and street-side scenes; the motorcycle appears twice: both views of a stereo pair; `robotpose_lib/photos/README.md` gives each one's origin and licence). The fixed synthetic test set that the chapters evaluate on uses only the test set (a few recorded comparisons used other pictures, and say so).", "name": "fig-photo-sets"}}
+# %% tags=["hide-input"] mystnb={"figure": {"caption": "The packaged background photos, each shrunk to a thumbnail: the training set (scikit-image's sample images) and the test set (indoor, workshop and street-side scenes; the motorcycle appears twice: both views of a stereo pair; `robotpose_lib/photos/README.md` gives each one's origin and licence). The fixed synthetic test set that the chapters evaluate on uses only the test set (a few comparisons in chapter 7 used other pictures, and say so).", "name": "fig-photo-sets"}}
 from robotpose_lib.backgrounds import packaged_photos
 
 thumbs, thumb_titles = [], []

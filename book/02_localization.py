@@ -639,8 +639,8 @@ display(Markdown("With the inverse code a 10 cm error at 10 m costs "
 # small network to read the depth of a ball of known size from its apparent size, once
 # with each code, from the same seed and for the same number of steps
 # ({numref}`fig-toy-depth`; `scripts/depth_diagnosis.py --toy` runs it again). Its near
-# and far balls are split at the middle of its depth range, as Table I splits 0-10 m at
-# 5 m.
+# and far balls are split at the middle of its depth range, as Table I splits its range
+# at 5 m (the toy's range starts above 0 m, so its middle lies a little beyond 5 m).
 
 # %% tags=["remove-input"]
 from robotpose_lib import toy_depth
@@ -673,12 +673,12 @@ if toy_runs:
 # ## Under which conditions does depth reach Table I?
 #
 # Two of the paper's conditions, never stated side by side, may matter for depth.
-# The paper's text samples joint angles from $U(-\pi/2, \pi/2)$, which
-# is what we sample for the industrial arm of this study (its own range, chapter 1's
-# default, is $\pm\pi/2$ clipped to two joints' limits); its public repository's README says the published model "was trained
-# on 10.000 non-realistic images of robots (joint angle-range [-30,30] degrees)". And the
-# paper never says that its camera changed, while our scenes draw a vertical field of
-# view of 45-60 degrees. In a narrow range of poses a robot's apparent size tells its
+# The paper's text samples joint angles from $U(-\pi/2, \pi/2)$; so do we for the
+# industrial arm (chapter 1's default, the "±90°" of the tables below), clipped where two
+# of its joints have narrower limits. Its public repository's README says the published
+# model "was trained on 10.000 non-realistic images of robots (joint angle-range
+# [-30,30] degrees)". And the paper never says that its camera's field of view (FOV)
+# changed, while our scenes draw a vertical field of view of 45-60 degrees. In a narrow range of poses a robot's apparent size tells its
 # distance almost directly; over the full range the network must first work out the pose,
 # and with a random field of view the same apparent size means another distance in every
 # scene.

@@ -753,7 +753,18 @@ if "instances" in noise and "localization" in noise:
 # 1 for a missed robot, so the model has little reason to clear it. The shipped models
 # are therefore trained with a heavier end-of-sequence term (`--set eos_weight=...`);
 # chapter 7 sets runs trained with the paper's weight beside them.
-#
+
+# %% tags=["remove-input"]
+# the weights the reference model was trained with, one per phase (its lineage.json)
+eos_record = read_record(f"{ROBOT}_instances_cpu")
+eos_weights = sorted({p["eos_weight"] for p in eos_record.lineage["parts"]
+                      if "eos_weight" in p}) if eos_record is not None else []
+if eos_weights:
+    display(Markdown(f"The {ROBOT} reference model was trained with end-of-sequence "
+                     "weights of " + narration.join_words([f"{w:g}" for w in eos_weights])
+                     + " over its phases of training."))
+
+# %% [markdown]
 # Whether a model is *tricky* to train is better seen across runs than in one log:
 # we train the toy model of this chapter again with two more seeds, with a three times
 # larger learning rate, with canvas feedback (two seeds), and with the end-of-sequence

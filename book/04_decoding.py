@@ -142,7 +142,8 @@ from robotpose_lib.viz.decoding import (display_radius, plot_disc_depths,
 widen = display_radius(W)
 
 fig, axes = plt.subplots(1, 4, figsize=(10, 3.0))
-axes[0].imshow(viz.draw_sample(sample))
+# chains edged in black: each shows on a robot of its own colour
+axes[0].imshow(viz.draw_sample(sample, outline=(0, 0, 0)))
 # the followed robot outlined and named, as in the panels that zoom onto it
 # white under black: the outline shows on a dark robot as on a light one
 axes[0].contour(sample.masks[r_show], levels=[0.5], colors="w", linewidths=2.6)
@@ -345,7 +346,9 @@ if other_predictor is not None:
 # * **Matching.** Every true robot is matched to at most one predicted robot, by the mean
 #   2D distance of their joints, at most 40 px at 480x640 (a sixteenth of the width): a
 #   chain farther off lies beside the robot rather than on it, and counts as a miss
-#   instead of adding a large error.
+#   instead of adding a large error. The candidates are all the chains the instance model
+#   emitted, before `Predictor` drops duplicates and chains without a joint, so the tables
+#   are the pipeline's before that last step (the paragraph after them gives both counts).
 # * **Joints counted.** Each joint in the frame contributes its 3D distance to the truth,
 #   hidden joints too (chapter 2 leaves out joints hidden behind another robot, so it
 #   counts fewer). Joints of unmatched robots and joints without a peak are *misses*,

@@ -381,8 +381,8 @@ if not any("GPU" in m for m in machines):
 # What else a reader with a GPU should change, in order:
 #
 # 1. **The recipe.** The script trains on `RECIPE=dream` unless told otherwise, the
-#    recipe the filmed validation set preferred at the CPU budget (the sentence under the
-#    model's record above). `RECIPE=dream_filmed` (with filmed views and objects in the
+#    recipe the filmed validation set preferred at the CPU budget (chapter 7 gives the
+#    comparison). `RECIPE=dream_filmed` (with filmed views and objects in the
 #    hand) measures whether a larger budget reverses that choice. Either way, choose on
 #    the filmed validation set that the script evaluates, never on these photos.
 # 2. **The backbone and the stride.** The `gpu` preset fine-tunes Lite0; chapter 7's

@@ -422,7 +422,8 @@ else:
 # * The heavier end-of-sequence weight lowered the term the paper's weight leaves high,
 #   in runs of other lengths than the weight-1 run.
 # * On real photographs, training time on the `sim2real` recipe has to be read against
-#   the mean-pose baseline; the dev photos also compared the two backbones.
+#   the mean-pose baseline; on the dev photos the two backbones' early checkpoints were
+#   too weak to rank.
 # * The mesh model's recipe was chosen on the filmed validation set from one short run
 #   per recipe; the backbone and stride studies, also single short runs from the mesh
 #   model, found nothing that beats the shipped setting at their budget. Single runs

@@ -274,6 +274,10 @@ if shipped:
         f"trained localization network ({most['model']}) saw {most['scenes from scratch']:,} scenes"
         + (f", counting those of the model it was warm-started from ({most['continued from']})"
            if most["continued from"] != "—" else "")
+        + "".join(f"; the industrial arm's ({r['model']}), whose figures the scorecard "
+                  f"scores, saw {r['scenes from scratch']:,}"
+                  for r in shipped if r["task"] == "localization"
+                  and r["robot"] == "kuka_kr16" and r is not most)
         + f"; the paper's saw {PAPER_EPOCHS * PAPER_SCENES:,} "
         f"({PAPER_EPOCHS} epochs of {PAPER_SCENES:,} scenes) with a larger network (VGG16 features, five "
         "stages of 128 channels) at twice our input resolution."))
@@ -331,8 +335,8 @@ display(Markdown(
 # live run trains the `gpu` configuration, the paper's stage sizes, for its 600 steps
 # instead of the tiny `quick` configuration; to train the reference models at that size
 # for longer, run `scripts/gpu_train.sh OUT MINUTES` there. The code moves to CUDA
-# devices, but no GPU was at hand for this book: every figure was computed on a CPU, and
-# the GPU path has only run there, so a run on Colab's GPU may meet problems ours did
+# devices, but no GPU was at hand for this book: every figure was computed on a CPU and
+# the GPU path has never run on a GPU, so a run on Colab's GPU may meet problems ours did
 # not. Every chapter also runs on Colab's CPU, more slowly.
 #
 # **Use the library.** `robotpose predict photo.png --robot panda --fx ... --out preds.json`

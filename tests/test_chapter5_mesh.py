@@ -451,7 +451,7 @@ def test_recipe_choice_in_brief_names_the_chosen_recipe_first_and_points_to_chap
 
     comparison = {"chosen": "B", "arms": {"A": arm("dream_filmed"), "B": arm("dream")}}
     text = narration.recipe_choice_in_brief(comparison)
-    assert text.startswith("Chapter 7 compares `dream` with `dream_filmed`")
+    assert text.startswith("Chapter 7 compares `dream`, the recipe this model was trained on, with `dream_filmed`")
     with pytest.raises(KeyError):
         narration.recipe_choice_in_brief({"chosen": "C", "arms": comparison["arms"]})
 

@@ -113,7 +113,7 @@ def test_compare_peak_finders_3d_names_the_more_precise_one_only_beyond_chance()
     from unittest import mock
     with mock.patch("robotpose_lib.eval.pose3d.paired_closer", return_value=(781, 0.54, 0.045)):
         edge = narration.compare_peak_finders_3d("kuka_kr16", report, tests=2)
-    assert "not beyond chance at p < 0.025 (5% shared over the 2 robots compared)" in edge
+    assert "not beyond chance at p < 0.025 (5% shared over the 2 robots compared, so that" in edge
     even = _report([[1.0, 3.0]], [[2.0, 1.0]])
     assert "each is the closer for half of those where the two differ" in narration.compare_peak_finders_3d("p", even)
     same = _report([[1.0, 2.0]], [[1.0, 2.0]])

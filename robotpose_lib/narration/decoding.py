@@ -326,7 +326,8 @@ def compare_peak_finders_3d(robot: str, report, quick: bool = False, tests: int 
         split = (f"On the {n} joints both found, {peak_name(better)} is the closer for {won:.0%} of those where the "
                  f"two differ (a sign test: chance alone gives so uneven a split with p = {p:.2g})")
         bar = 0.05 / max(tests, 1)
-        shared = f" (5% shared over the {tests} robots compared)" if tests > 1 else ""
+        shared = (f" (5% shared over the {tests} robots compared, so that testing {tests} does not raise the chance "
+                  "of a ranking by luck)" if tests > 1 else "")
         text += (split + f": {peak_name(better)} is more precise here, in 3D through the predicted masks (chapter 2 "
                  "compares the two in 2D with the true masks, a measure that can rank them the other way)."
                  if p < bar else

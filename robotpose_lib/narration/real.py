@@ -460,8 +460,8 @@ def recipe_choice_in_brief(comparison: dict) -> str:
     arms = comparison["arms"]
     chosen = arms[comparison["chosen"]]["recipe"]
     others = [f"`{a['recipe']}`" for k, a in arms.items() if k != comparison["chosen"]]
-    return (f"Chapter 7 compares `{chosen}` with {join_words(others)}, the other recipe of the table, on the filmed "
-            "validation set.")
+    return (f"Chapter 7 compares `{chosen}`, the recipe this model was trained on, with {join_words(others)} on the "
+            "filmed validation set.")
 
 
 def _setting(value) -> str:

@@ -80,12 +80,15 @@ def draw_chain(image: np.ndarray, joints_2d: np.ndarray, visibility: np.ndarray 
     return out
 
 
-def draw_sample(sample, show_chains: bool = True) -> np.ndarray:
-    """The sample's image with every robot's projected chain in its instance colour."""
+def draw_sample(sample, show_chains: bool = True, outline=None) -> np.ndarray:
+    """The sample's image with every robot's projected chain in its instance colour;
+    ``outline`` (RGB): each chain edged in that colour, so that it shows on a robot of its
+    own colour (:func:`draw_chain`)."""
     out = sample.image
     if show_chains:
         for r in range(sample.num_robots):
-            out = draw_chain(out, sample.joints_2d[r], sample.visibility[r], INSTANCE_COLORS[r % 10])
+            out = draw_chain(out, sample.joints_2d[r], sample.visibility[r], INSTANCE_COLORS[r % 10],
+                             outline=outline)
     return out
 
 
