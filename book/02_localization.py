@@ -390,12 +390,15 @@ else:
     print("No reference model records here: no table of their training settings.")
 
 # %% [markdown]
-# The columns: the robot the scenes drew and their recipe (chapters 1 and 5);
-# $\lambda$, the depth weight of eq. 1; the depth code, the paper's inverse one or the log
-# code of {ref}`the section on depth <why-depth-is-hard>`; the depth-context branch
-# described next; and how stages 1 to N-1 were supervised, at full size as in the paper
-# or coarsely at the backbone's grid (the list of differences at the end of the chapter
-# explains it).
+# The columns:
+#
+# * the robot the scenes drew and their recipe (chapters 1 and 5);
+# * $\lambda$, the depth weight of eq. 1;
+# * the depth code, the paper's inverse one or the log code of
+#   {ref}`the section on depth <why-depth-is-hard>`;
+# * the depth-context branch described next;
+# * how stages 1 to N-1 were supervised, at full size as in the paper or coarsely at the
+#   backbone's grid (the list of differences at the end of the chapter explains it).
 #
 # The **depth-context branch** is ours, not the paper's (`depth_context` in the
 # configuration): four residual blocks of dilated 3x3 convolutions (dilations 1, 2, 4,

@@ -404,19 +404,19 @@ print(f"on {N_TEST} validation scenes (seed {VALIDATION_SEED}, neither a trainin
 #
 # ### Masks step by step
 #
-# One scene for each count of 1 to 4 robots (all visible), rendered from the test
-# distribution and chosen by a rule rather than by eye: among the first few scenes with
-# that many robots, the one whose masks are of median quality, measured by the mean over
-# its robots of each robot's best IoU with a mask the model emits before the stopping
-# rule ends the sequence (the sentence under the figure states the rule with its
-# numbers). The model runs five steps on each, so the grid also shows what it emits after
-# the end of the sequence ({numref}`fig-steps`). A step's title gives its share of
-# activated pixels, green while the smaller fraction's rule counts a robot, red where it
-# stops. The shares carry as many decimals as it takes to show on which side of 5% and
+# {numref}`fig-steps` shows one scene for each count of 1 to 4 robots (all visible),
+# rendered from the test distribution and chosen by a rule rather than by eye. Among the
+# first few scenes with that many robots, it is the one whose masks are of median
+# quality. The quality is the mean over the scene's robots of each robot's best IoU with
+# a mask the model emits before the stopping rule ends the sequence; the sentence under
+# the figure states the rule with its numbers. The model runs five steps on each, so the
+# grid also shows what it emits after the end of the sequence. A step's title gives its
+# share of activated pixels, green while the smaller fraction's rule counts a robot, red
+# where it stops. The shares carry as many decimals as it takes to show on which side of 5% and
 # of the smaller fraction they fall (4.97% is below the paper's rule, although it would
 # round to 5.0%).
 
-# %% mystnb={"figure": {"caption": "The reference instance model step by step on scenes with 1 to 4 robots (rows), each the scene of median mask quality among its candidates (the rule is stated under the figure) and zoomed onto its robots: the image with the true instances in colour, then the mask of each of five steps (white: activated; the title's share is of the whole image). The rows with three and four robots span most of the image, so their robots stay small.", "name": "fig-steps"}}
+# %% mystnb={"figure": {"caption": "The reference instance model step by step on scenes with 1 to 4 robots (rows), each the scene of median mask quality among its candidates (the rule is stated under the figure) and zoomed onto its robots: the image with the true instances in colour, then the mask of each of five steps (white: activated; the title's share is of the whole image, green while the rule counts a robot, red where it stops, grey after). The rows with three and four robots span most of the image, so their robots stay small.", "name": "fig-steps"}}
 from robotpose_lib import showcase
 
 # per robot count, the scene of median mean best IoU among the first candidates
