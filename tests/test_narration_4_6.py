@@ -99,7 +99,7 @@ def test_compare_peak_finders_3d_names_the_more_precise_one_only_beyond_chance()
     assert "10.0 cm with NMS and 5.0 cm with LoG, 0 and 1 joints missed" in text
     # LoG closer on all 15 joints both found: p = 2 * 0.5**15
     assert "On the 15 joints both found, LoG is the closer for 100% of those where the two differ" in text
-    assert "p = 6.1e-05): LoG is more precise here, in 3D through the predicted masks" in text
+    assert "p = 6.1e-05). LoG is more precise here, in 3D through the predicted masks" in text
     assert text.endswith("a handful of scenes.")
     # 3 of 4 joints closer with NMS: a split chance gives often
     mixed = _report([[1.0, 1.0, 1.0, 9.0]], [[2.0, 2.0, 2.0, 1.0]])

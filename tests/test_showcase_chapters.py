@@ -143,7 +143,7 @@ def test_chosen_masks_rule_reads_each_rows_iou_and_range():
     text = narration.chosen_masks_rule([chosen(1, [0.5, 0.25, 0.1], 1), chosen(2, [1.0, np.nan, 0.4], 2)],
                                        0.002, "the reference model")
     assert "1 robot: 0.75 (its 3 candidates from 0.50 to 0.90, 1 better and 1 worse)" in text
-    assert "2 robots: 0.60 (its 2 candidates from 0.00 to 0.60, 0 better and 1 worse)" in text
+    assert "\n* 2 robots: 0.60 (its 2 candidates from 0.00 to 0.60, 0 better and 1 worse)." in text  # a list
     assert "0.2% stopping rule" in text and "under the reference model" in text
 
 

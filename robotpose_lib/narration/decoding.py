@@ -328,10 +328,10 @@ def compare_peak_finders_3d(robot: str, report, quick: bool = False, tests: int 
         bar = 0.05 / max(tests, 1)
         shared = (f" (5% shared over the {tests} robots compared, so that testing {tests} does not raise the chance "
                   "of a ranking by luck)" if tests > 1 else "")
-        text += (split + f": {peak_name(better)} is more precise here, in 3D through the predicted masks (chapter 2 "
+        text += (split + f". {peak_name(better)} is more precise here, in 3D through the predicted masks (chapter 2 "
                  "compares the two in 2D with the true masks, a measure that can rank them the other way)."
                  if p < bar else
-                 split + f": not beyond chance at p < {bar:.3g}{shared}, so these scenes do not rank "
+                 split + f". That is not beyond chance at p < {bar:.3g}{shared}, so these scenes do not rank "
                  f"{peak_name(better)} and {peak_name(worse)}.")
     return text + (" Quick mode: a handful of scenes." if quick else "")
 

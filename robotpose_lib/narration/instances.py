@@ -30,7 +30,8 @@ def chosen_masks_rule(chosen, min_active_fraction: float, model: str) -> str:
             f"view). The row shows the candidate of median *mean best IoU* under {model}. That measure takes, for "
             f"each true robot, the best IoU of a mask the model emits before the {min_active_fraction:.1%} "
             "stopping rule ends the sequence (0 for a robot that no such mask overlaps), averaged over the "
-            "scene's robots; 1 is perfect. The shown scene's value per row: " + "; ".join(rows) + ".")
+            "scene's robots; 1 is perfect. The shown scene's value per row:\n\n"
+            + "\n".join(f"* {r};" for r in rows[:-1]) + f"\n* {rows[-1]}.")
 
 
 def shown_count(fractions, rule: float) -> str:
@@ -599,10 +600,10 @@ def instances_summary(purity: dict | None, count_right: float, median_area: floa
         "recurrent model is meant to emit one mask per robot, and so to count them. " + model,
         "* Its loss ({ref}`eq. 4 <paper-eq-4>` to {ref}`eq. 6 <paper-eq-6>`) is invariant "
         "to the order of the robots thanks to minimum-weight matching of soft-IoU costs, "
-        "plus an end-of-sequence term that teaches it when to stop"
-        + ("; with weight 1 on that term, taken as a mean over pixels (our reading: the paper does not say), the "
+        "plus an end-of-sequence term that teaches it when to stop."
+        + (" With weight 1 on that term, taken as a mean over pixels (our reading: the paper does not say), the "
            "reference-size runs did not learn to stop (chapter 7 shows them), though the small toy models here do."
-           if unstopped else "."),
+           if unstopped else ""),
         "* The paper's 5% stopping rule assumes robots that fill a good part of the "
         f"image; in our test scenes the median robot covers {100 * median_area:.1f}% "
         f"of the image, so we also evaluate with {ours}.",
