@@ -253,9 +253,10 @@ if predictor is not None:
 # {numref}`fig-predicted` shows the chains predicted on a scene of the fixed synthetic test
 # set with two or more robots, drawn in 2D over the image and in 3D (camera frame,
 # metres) next to the ground truth (dashed). The scene is chosen by a rule rather than by
-# eye: among the first such test scenes, the one whose mean 2D joint error is the median,
-# so that about as many scenes go better as go worse (the sentences under the figure state the
-# rule with its numbers). The introduction applies the same rule to test scenes rendered
+# eye: among the first such test scenes, the one of median ranking error (the mean 2D
+# joint error with each joint capped and a miss counted at the cap), so that about as
+# many scenes go better as go worse; the sentences under the figure state the rule with
+# its numbers. The introduction applies the same rule to test scenes rendered
 # at the network's 240x320; where this chapter renders them larger (480x640 in the full
 # build) they are other images, so the two can pick different scenes. The paper's Fig. 9
 # shows such chains on its artificial test data beside their heat maps and masks; for
@@ -682,8 +683,9 @@ if predictor is not None and shown and ROBOT in reports:
 # ## Exercises
 #
 # 1. Decode the perfect maps with a larger belief $\sigma$ (`TargetParams(sigma=8)`):
-#    expect the same peaks (the sub-pixel fit is exact for any Gaussian) and depth discs
-#    that touch more often, so slightly larger 3D errors where joints are close.
+#    expect nearly the same peaks (the sub-pixel fit is exact for an isolated Gaussian of
+#    any width, but wider Gaussians overlap more) and depth discs that touch more often,
+#    so slightly larger 3D errors where joints are close.
 # 2. Run `robotpose predict` on a photo of your own with your camera's $f_x, f_y, c_x,
 #    c_y$: expect chains on a robot only if it looks like the training scenes (chapter 5).
 # 3. Time `robotpose bench runtime --threads 2` against the default: expect the belief

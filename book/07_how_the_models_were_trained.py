@@ -419,8 +419,9 @@ else:
 # * The depth weight $\lambda$ and the depth code changed between phases, so the
 #   training curves of a later phase cannot be compared level for level with an earlier
 #   one, and a checkpoint's depth errors mix the code's effect with the extra steps.
-# * The heavier end-of-sequence weight lowered the term the paper's weight leaves high,
-#   in runs of other lengths than the weight-1 run.
+# * With the heavier end-of-sequence weight the term ended lower than in the weight-1
+#   run, but the runs also differ in length and test backgrounds, so not all of the
+#   difference is the weight's.
 # * On real photographs, training time on the `sim2real` recipe has to be read against
 #   the mean-pose baseline; on the dev photos the two backbones' early checkpoints were
 #   too weak to rank.

@@ -92,7 +92,7 @@ plt.show()
 # compares it with the paper's recurrent model on the robots that have both), and
 # the chains they decode, beside the true chains (dashed).
 
-# %% tags=["remove-input"] mystnb={"figure": {"caption": "The same scene through the shipped Panda networks: their belief maps (scaled to their maximum), their instance masks (one per robot found, overlaid in one panel, each robot in the colour it has in {numref}`fig-pipeline`), the largest mask's beliefs with their peaks (+), and the decoded 3D chains in colour beside the true ones (dashed, each in a dark shade of its robot's colour). The scene is the one of median error among the candidates named in the text.", "name": "fig-pipeline-networks"}}
+# %% tags=["remove-input"] mystnb={"figure": {"caption": "The same scene through the shipped Panda networks: their belief maps (scaled to their maximum), their instance masks (one per robot found, overlaid in one panel, each robot in the colour it has in {numref}`fig-pipeline`), the largest mask's beliefs with their peaks (+), and the decoded 3D chains in colour beside the true ones (dashed, each in a dark shade of its robot's colour). The scene is the one of median ranking error among the candidates named in the text.", "name": "fig-pipeline-networks"}}
 fig = plot_pipeline(**showcase.pipeline_from_networks(predictor, scene), window=window)
 plt.show()
 
