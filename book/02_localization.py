@@ -614,8 +614,9 @@ display(Markdown(provenance_note("\n\n".join(against_cards),
 # times less at $Z_2$ than at $Z_1$ ({numref}`fig-depth-cost`). A *log* code,
 # $D = \log(z_{max}/Z) / \log(z_{max}/z_{min})$ (`targets.DepthCoding(kind="log")`,
 # `--set depth_code=log`), charges the same *relative* error the same at every depth,
-# which matches what the image offers: apparent size gives depth to a constant relative
-# precision.
+# which is closer to what the image offers: a robot's apparent size gives its depth to a
+# relative precision that does not collapse with distance as the inverse code's charge
+# does (it does worsen as the robot shrinks to a few pixels).
 
 # %% mystnb={"figure": {"caption": "What eq. 1 charges for a 10 cm depth error at each depth, relative to the same error at 1 m, with the paper's inverse code and with the log code (0.8-13 m, the industrial arm's coding range); dotted: the 5 m split between near and far joints in the evaluation's tables. A fixed 10 cm is a smaller relative error at 10 m than at 1 m, so the log code's curve falls too, as the square of 1/Z; the inverse code's falls as 1/Z to the fourth power.", "name": "fig-depth-cost"}}
 from robotpose_lib.targets import DepthCoding
@@ -681,10 +682,12 @@ if toy_runs:
 # of its joints have narrower limits. Its public repository's README says the published
 # model "was trained on 10.000 non-realistic images of robots (joint angle-range
 # [-30,30] degrees)". And the paper never says that its camera's field of view (FOV)
-# changed, while our scenes draw a vertical field of view of 45-60 degrees. In a narrow range of poses a robot's apparent size tells its
-# distance almost directly; over the full range the network must first work out the pose,
-# and with a random field of view the same apparent size means another distance in every
-# scene.
+# changed, while our scenes draw a vertical field of view of 45-60 degrees. In a narrow
+# range of poses a robot's apparent size tells its distance almost directly; over the
+# full range the network must first work out the pose. With a random field of view the
+# same apparent size means another distance in every scene; our depth code divides the
+# focal length out (the section on depth), which should remove most of that effect, so
+# the fixed field of view is expected to matter less than the joint range.
 #
 # To find out, `scripts/table1_ablation.py` fine-tunes the shipped model, from the same
 # weights and for the same number of steps, once under each condition: the paper's text

@@ -59,9 +59,10 @@ def renderer_verdict(pybullet: tuple[float, float] | None, views: int, photos: i
              "which are not here.")
     return ("**Nothing to score against the paper.** The paper's §III-A says how its training scenes are rendered "
             "and randomised, but gives no figure to compare with. What this chapter checks instead is that our "
-            "renderer draws the arm right. The Panda drawn from its URDF meshes by our ray caster and by pybullet (a "
-            "robotics simulator with its own renderer) "
-            f"at the same joint angles and intrinsics, {check}. {photo}")
+            "renderer draws the Panda right from its URDF meshes. Drawn by our ray caster and by pybullet (a "
+            "robotics simulator with its own renderer) at the same joint angles and intrinsics, the two renders "
+            f"{check}. {photo} The robots drawn from primitives (the industrial arm, the primitive Panda) have no "
+            "second renderer to be checked against.")
 
 
 def describe_training_distribution(counts: dict, depths: dict, far_m: float = 5.0,
