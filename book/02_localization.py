@@ -890,8 +890,8 @@ display(Markdown(narration.describe_intermediate_supervision(coarse)))
 #   errors are given above, with sentences written from them; the introduction's
 #   scorecard compares the model cards' evaluation of the same checkpoints, set beside
 #   this chapter's above, with the paper.
-# * Depth is the hard part: the paper's inverse code with a squared error charges far
-#   errors thousands of times less than near ones; a log code charges relative errors
+# * Depth is the hard part: the paper's inverse code with a squared error charges an
+#   error at 10 m thousands of times less than the same error at 1 m; a log code charges relative errors
 #   evenly. On the toy study's few seeds the log code erred less, but the industrial
 #   arm's network, trained with it, is still far from the paper's Table I, whose cause
 #   is not found yet.

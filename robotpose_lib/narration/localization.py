@@ -304,8 +304,9 @@ def describe_intermediate_supervision(steps: dict[str, tuple[int, int]]) -> str:
     return ("* **Intermediate supervision.** The paper supervises every stage at the input size "
             "({ref}`eq. 3 <paper-eq-3>`). Our reference models did so for part of their training only: for "
             + " and ".join(parts) + " training steps, stages 1 to N-1 were supervised at the backbone's grid "
-            "against pooled targets, which makes a step cheaper. The last stage, the one every evaluation reads, "
-            "was always supervised at the input size (chapter 7 lists the phases).")
+            "against pooled targets (each cell's largest belief and its mean depth), which makes a step cheaper. "
+            "The last stage, the one every evaluation reads, was always supervised at the input size (chapter 7 "
+            "lists the phases).")
 
 
 def describe_depth_weight(ends: dict) -> str:
