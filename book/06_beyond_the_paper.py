@@ -117,11 +117,10 @@ quick_mode_note()
 depth_rows = depth_checkpoints("kuka_kr16_localization_cpu")
 if depth_rows:
     # named by what it is here, not by its step (chapter 7 sets it among the others)
-    label = depth_rows[-1]["checkpoint"]  # "step N (what it trained with; shipped)"
-    trained_with = label.partition("(")[2].rpartition(")")[0].replace("; shipped", "")
-    shipped_depth = {**depth_rows[-1], "checkpoint": f"shipped ({trained_with})"}
+    shipped_depth = {**depth_rows[-1], "checkpoint":
+                     f"shipped ({depth_rows[-1]['trained with']})"}
     display(Markdown(markdown_table(
-        [shipped_depth], columns=[c for c in shipped_depth if c != "step"],
+        [shipped_depth], columns=narration.DEPTH_STUDY_COLUMNS,
         formats=narration.DEPTH_STUDY_FORMATS, headers=narration.DEPTH_STUDY_HEADERS)))
     display(Markdown(narration.describe_depth_study([shipped_depth])))
     card = read_record("kuka_kr16_localization_cpu")

@@ -178,7 +178,7 @@ if ends:
 depth_rows = depth_checkpoints("kuka_kr16_localization_cpu")
 if depth_rows:
     display(Markdown(markdown_table(
-        depth_rows, columns=[c for c in depth_rows[0] if c != "step"],
+        depth_rows, columns=narration.DEPTH_STUDY_COLUMNS,
         formats=narration.DEPTH_STUDY_FORMATS, headers=narration.DEPTH_STUDY_HEADERS)))
     display(Markdown(narration.describe_depth_study(depth_rows)))
 

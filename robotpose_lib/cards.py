@@ -367,7 +367,8 @@ def depth_study_rows(diagnoses: list[dict], cost) -> list[dict]:
     label and step.
 
     Returns:
-        one row per diagnosis: "checkpoint", "step" (from the start where found), "scenes"
+        one row per diagnosis: "checkpoint", "step" (from the start where found), "trained with"
+        (the label's parenthesis without "shipped", e.g. "log code"), "scenes"
         (test scenes), "near mean", "far mean" (Table I over the depth discs' pixels, cm), "floor far" (the
         targets' far error over the same pixels), "far joints" (the depth read at each far joint's true pixel)
         and "baseline far" (the median depth's error at the same joints), "slope", "R²", "joints", "oracle
@@ -389,11 +390,14 @@ def depth_study_rows(diagnoses: list[dict], cost) -> list[dict]:
             index = len(parts) - 1
         else:
             index = None
+        # what the checkpoint was trained with: the study label's parenthesis, less "shipped"
+        what = label.partition("(")[2].rpartition(")")[0]
+        trained_with = "; ".join(w for w in what.split("; ") if w and w != "shipped")
         if index is not None:
             step = int(starts[index]) + step
-            what = label.partition("(")[2].rpartition(")")[0]
             label = f"step {step:,}" + (f" ({what})" if what else "")
-        rows.append({"checkpoint": label, "step": step, "scenes": d.get("n_scenes", 0),
+        rows.append({"checkpoint": label, "step": step, "trained with": trained_with,
+                     "scenes": d.get("n_scenes", 0),
                      "near mean": d["table1_model"]["near"]["mean_cm"],
                      "far mean": d["table1_model"]["far"]["mean_cm"],
                      "floor far": d["table1_floor_lowres_targets"]["far"]["mean_cm"],

@@ -223,8 +223,7 @@ def _instance_rows(folder: Path) -> list[ScoreRow]:
     # both figures depend on where the sequence stops: ours is not the paper's 5% rule
     rule = ev.get("min_active_fraction")
     rule = (f"; stopping below {rule:.1%} of the image activated (mask above 0.5), a threshold that every robot of "
-            "the validation "
-            "scenes covers, not the paper's 5% (chapter 3 gives both)"
+            "the validation scenes covers, not the paper's 5% (chapter 3 gives both)"
             if rule is not None else "")
     rows = [ScoreRow(*ap_claim, f"box {ev['box_ap']:.3f}, mask {ev['mask_ap']:.3f} (IoU 0.50:0.95), {PAPER_ROBOT}"
                      + rule + note, STALE if stale else NO_PAPER_NUMBER, "3", "instance AP")]
@@ -242,9 +241,7 @@ def _instance_rows(folder: Path) -> list[ScoreRow]:
                  f"the recurrent model emits {'more' if predicted > true_mean else 'fewer'} masks than there are "
                  f"robots (a mean count of {predicted:.1f} for {true_mean:.1f}): it stops "
                  f"{'too late' if predicted > true_mean else 'too early'} at the end-of-sequence mask")
-        # two causes, two sentences (the box adds the final full stop)
-        causes = [c for c in (cause, separation_cause(ev.get("step_purity"))) if c]
-        cause = ". ".join(causes[:1] + [c[0].upper() + c[1:] for c in causes[1:]])
+        cause = as_sentences([c for c in (cause, separation_cause(ev.get("step_purity"))) if c])
         rows.append(ScoreRow(*count_claim, ours + note, STALE if stale else share_verdict(total["accuracy"]), "3",
                              "counting robots", cause, onepass_counting_note(folder)))
     return rows

@@ -337,6 +337,8 @@ def test_depth_study_rows_count_steps_from_the_start_and_read_as_sentences():
     assert [r["checkpoint"] for r in rows] == ["step 3,000 (inverse code)", "part 9 (unknown)",
                                               "step 6,000 (log code; shipped)"]
     assert [r["step"] for r in rows] == [3000, 10, 6000]
+    # what each was trained with, as data (chapter 6 names the shipped row by it)
+    assert [r["trained with"] for r in rows] == ["inverse code", "unknown", "log code"]
     text = narration.describe_depth_study(rows)
     # the far floor (4.0 cm), not all joints' (3.0)
     assert "far error is 12 to 24 times the targets' far floor" in text

@@ -35,7 +35,7 @@ re-exports every public name, so ``narration.X`` works for each:
   :func:`describe_ladder_photos`; the recipe choice in brief: :func:`recipe_choice_in_brief`;
   chapter 7's studies of the mesh Panda: :func:`describe_backbone_studies`, :func:`describe_recipe_choice`).
 * ``beyond.py``, chapters 6 and 7: :func:`describe_real_study`, :func:`describe_depth_study`
-  (with the table's ``DEPTH_STUDY_FORMATS`` and ``DEPTH_STUDY_HEADERS``),
+  (with the table's ``DEPTH_STUDY_COLUMNS``, ``DEPTH_STUDY_FORMATS`` and ``DEPTH_STUDY_HEADERS``),
   :func:`describe_onepass_comparison` with :func:`instance_training_budgets`,
   :func:`describe_instance_runtimes`, :func:`describe_train_bench`, the open problems
   (:func:`open_problems`, :func:`depth_next_step`); its verdict box text
@@ -48,8 +48,8 @@ re-exports every public name, so ``narration.X`` works for each:
 
 Submodules import what they need from each other, never from this package.
 """
-from .beyond import (DEPTH_STUDY_FORMATS, DEPTH_STUDY_HEADERS, depth_next_step, depth_study_against_card,
-                     describe_depth_study, describe_instance_runtimes,
+from .beyond import (DEPTH_STUDY_COLUMNS, DEPTH_STUDY_FORMATS, DEPTH_STUDY_HEADERS, depth_next_step,
+                     depth_study_against_card, describe_depth_study, describe_instance_runtimes,
                      describe_onepass_comparison, describe_real_study, describe_train_bench, instance_budgets,
                      instance_training_budgets, onepass_verdict, open_problems)
 from .decoding import (TAB10_NAMES, camera_ranges, coinciding_chains, compare_peak_finders_3d, pipeline_in_use,
@@ -107,7 +107,8 @@ __all__ = [
     "describe_backbone_studies", "describe_recipe_choice", "recipe_choice_in_brief", "one_run_rule", "SAME_AUC",
     "auc_rules",
     "recipe_table", "instance_training_budgets", "describe_real_study",
-    "describe_depth_study", "DEPTH_STUDY_FORMATS", "DEPTH_STUDY_HEADERS", "depth_study_against_card",
+    "describe_depth_study", "DEPTH_STUDY_COLUMNS", "DEPTH_STUDY_FORMATS", "DEPTH_STUDY_HEADERS",
+    "depth_study_against_card",
     "describe_onepass_comparison", "describe_instance_runtimes",
     "describe_train_bench", "depth_next_step", "open_problems", "instance_budgets", "onepass_verdict",
     "rules_text", "decoding_text", "describe_shown_outcome", "scorecard_markdown", "chosen_scene_rule",

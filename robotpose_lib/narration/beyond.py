@@ -120,6 +120,9 @@ def _than(ratio: float) -> str:
 DEPTH_STUDY_FORMATS = {"near mean": ".1f", "far mean": ".1f", "floor far": ".1f", "far joints": ".1f",
                        "baseline far": ".1f", "slope": ".2f", "R²": ".2f", "joints": ".1f",
                        "oracle scale": ".1f"}
+# the table's columns, in order ("step" and "trained with" are in the checkpoint's name)
+DEPTH_STUDY_COLUMNS = ("checkpoint", "scenes", "near mean", "far mean", "floor far", "far joints", "baseline far",
+                       "slope", "R²", "joints", "oracle scale")
 DEPTH_STUDY_HEADERS = {"scenes": "test scenes", "near mean": "near, discs [cm]", "far mean": "far, discs [cm]",
                        "floor far": "target floor, far [cm]", "far joints": "far, at the joints [cm]",
                        "baseline far": "median baseline, far joints [cm]", "slope": "fit slope",
@@ -269,7 +272,7 @@ def describe_instance_runtimes(runtimes: dict, robots) -> str:
     recurrent and the one-pass model grow from the fewest to the most robots when both are
     forced to decode one instance per robot; the unforced recurrent curve; how far the two
     one-pass curves lie apart; and the ``robots`` without runtime figures."""
-    sentences, bullets, counts = [], [], None
+    bullets, counts = [], None
     for robot, rows in runtimes.items():
         if not {"convgru_forced_ms", "onepass_forced_ms"} <= set(rows[0]):
             continue
@@ -280,22 +283,22 @@ def describe_instance_runtimes(runtimes: dict, robots) -> str:
             f"{last['convgru_forced_ms']:.0f} ms ({last['convgru_forced_ms'] / first['convgru_forced_ms']:.1f} times), "
             f"the one-pass model's from {first['onepass_forced_ms']:.1f} to {last['onepass_forced_ms']:.1f} ms "
             f"({last['onepass_forced_ms'] / first['onepass_forced_ms']:.2f} times).")
+    paragraphs = []
     if bullets:
-        sentences.append(f"From {counts[0]} to {counts[1]} robots, with both models forced to decode as many instances "
-                         "as there are robots (the red and orange curves), the instance stage grows as follows:\n\n"
-                         + "\n".join(bullets) + "\n\n")
         gap = max((abs(r["onepass_ms"] / r["onepass_forced_ms"] - 1) for rows in runtimes.values() for r in rows
                    if {"onepass_ms", "onepass_forced_ms"} <= set(r)), default=None)
-        sentences.append(
-            "Unforced, the recurrent model stops where its own end-of-sequence rule says (the green curve), so its "
-            "time follows how many masks it emits rather than the robots in the scene"
-            # rounded up: "within 2%" must hold for a 2.4% gap
-            + (f"; the two one-pass curves stay within {math.ceil(gap * 100 - 1e-9)}% of each other."
-               if gap is not None else "."))
+        paragraphs += [f"From {counts[0]} to {counts[1]} robots, with both models forced to decode as many instances "
+                       "as there are robots (the red and orange curves), the instance stage grows as follows:",
+                       "\n".join(bullets),
+                       "Unforced, the recurrent model stops where its own end-of-sequence rule says (the green curve), "
+                       "so its time follows how many masks it emits rather than the robots in the scene"
+                       # rounded up: "within 2%" must hold for a 2.4% gap
+                       + (f"; the two one-pass curves stay within {math.ceil(gap * 100 - 1e-9)}% of each other."
+                          if gap is not None else ".")]
     missing = [r for r in robots if r not in runtimes]
     if missing:
-        sentences.append(f"No one-pass study with runtime figures for {', '.join(missing)}, so no curve for it here.")
-    return " ".join(sentences).replace("\n\n ", "\n\n")
+        paragraphs.append(f"No one-pass study with runtime figures for {', '.join(missing)}, so no curve for it here.")
+    return "\n\n".join(paragraphs)
 
 
 def describe_train_bench(bench: list[dict], config_name: str, quick: bool = False) -> str:
